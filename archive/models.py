@@ -1,0 +1,118 @@
+"""The database schema. Alembic migrations in archive/migrations create and upgrade it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time: timestamptz on PostgreSQL, UTC text on SQLite, always aware in Python."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Message(Base):
+    """One message, stored once however many mailboxes and imports it was seen in."""
+
+    __tablename__ = "message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[str | None] = mapped_column(Text, index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(64), index=True)  # first department mailbox seen in
+    arrival: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    arrival_trusted: Mapped[bool] = mapped_column(Boolean)  # server time (True) or the sender's Date (False)
+    date_header: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    from_addr: Mapped[str | None] = mapped_column(String(320), index=True)
+    from_name: Mapped[str] = mapped_column(Text, default="")
+    to_addrs: Mapped[str] = mapped_column(Text, default="")
+    cc_addrs: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    unit: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    month: Mapped[str | None] = mapped_column(String(7), index=True)
+    month_source: Mapped[str] = mapped_column(String(16))
+    registered: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.ordinal")
+    sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(Text)
+    declared_type: Mapped[str] = mapped_column(String(255))
+    sniffed_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Sighting(Base):
+    """A place a message was seen: an IMAP UID, a Maildir file, an imported file."""
+
+    __tablename__ = "sighting"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_sighting_imap"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    mailbox: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # imap | maildir | import
+    folder: Mapped[str | None] = mapped_column(Text)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    origin: Mapped[str | None] = mapped_column(Text)  # file path or Maildir key
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    message: Mapped[Message] = relationship(back_populates="sightings")
+
+
+class MailboxState(Base):
+    """Where the last poll of a mailbox folder stopped, and how it went."""
+
+    __tablename__ = "mailbox_state"
+
+    mailbox: Mapped[str] = mapped_column(String(64), primary_key=True)
+    folder: Mapped[str] = mapped_column(Text)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)

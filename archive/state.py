@@ -1,0 +1,42 @@
+"""Where each mailbox's polling stands: UIDVALIDITY, last UID archived, last success and last error."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.db import Database
+from archive.models import MailboxState
+
+
+def load_state(db: Database, mailbox: str) -> MailboxState | None:
+    with db.session() as session:
+        return session.get(MailboxState, mailbox)
+
+
+def advance(session: Session, mailbox: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+    """Record, in the caller's transaction, that every UID up to `last_uid` is archived."""
+    state = session.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, last_uid=0)
+    state.folder, state.uidvalidity, state.last_uid = folder, uidvalidity, last_uid
+    session.add(state)
+
+
+def record_poll(db: Database, mailbox: str, folder: str, error: str | None = None) -> None:
+    """Stamp the end of a poll: its time, and its error or its success."""
+    now = datetime.now(timezone.utc)
+    with db.session() as session:
+        state = session.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, folder=folder, last_uid=0)
+        state.last_poll_at = now
+        if error is None:
+            state.last_ok_at = now
+        else:
+            state.last_error, state.last_error_at = error, now
+        session.add(state)
+        session.commit()
+
+
+def all_states(db: Database) -> list[MailboxState]:
+    with db.session() as session:
+        return list(session.scalars(select(MailboxState).order_by(MailboxState.mailbox)))

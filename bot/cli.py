@@ -1,0 +1,222 @@
+"""The `mailroom` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive.models import Message
+from archive.search import Query, get_message, search
+from bot.config import Config, load_config
+from bot.demo import write_demo
+from bot.deps import Deps, open_deps
+from bot.importer import find_sources, import_sources
+from bot.poll import PollReport, poll_once
+from parsers.errors import ConfigError, MailroomError
+from parsers.records import Kind
+
+
+class Context:
+    """Loads the config and opens the archive on first use, so `--help` needs neither."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._config: Config | None = None
+        self._deps: Deps | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def deps(self) -> Deps:
+        if self._deps is None:
+            self._deps = open_deps(self.config)
+        return self._deps
+
+    def close(self) -> None:
+        if self._deps is not None:
+            self._deps.db.dispose()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class Group(click.Group):
+    """Turns the product's own errors into one line and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            click.echo(f"配置错误 (config error): {error}", err=True)
+            sys.exit(2)
+        except MailroomError as error:
+            click.echo(f"错误 (error): {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="FILE", envvar="MAILROOM_CONFIG",
+              help="Configuration file (default: $MAILROOM_CONFIG, else ./config.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, for people reading along.")
+@click.version_option(package_name="mailroom")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """mailroom: archives the units' monthly reports and briefings, recognises, scores and answers them."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@main.command()
+@pass_context
+def init(context: Context) -> None:
+    """Create or upgrade the database and the archive folder."""
+    config = context.config
+    context.deps  # opening creates and upgrades
+    click.echo(f"数据库已就绪: {config.database_url}")
+    click.echo(f"归档目录已就绪: {config.archive_path}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Poll every mailbox once and exit (otherwise poll every "
+                                           "[schedule] poll_minutes until Ctrl-C).")
+@pass_context
+def poll(context: Context, once: bool) -> None:
+    """Fetch new mail from every configured mailbox into the archive."""
+    minutes = context.config.raw.get("schedule", {}).get("poll_minutes", 5)
+    while True:
+        report = poll_once(context.config, context.deps)
+        _print_poll(report)
+        if once:
+            sys.exit(1 if report.errors else 0)
+        time.sleep(minutes * 60)
+
+
+def _print_poll(report: PollReport) -> None:
+    for box in report.mailboxes:
+        if box.error:
+            click.echo(f"{box.mailbox}: 失败 — {box.error}")
+            continue
+        line = f"{box.mailbox}: 取回 {len(box.outcomes)} 封，新归档 {box.new} 封"
+        click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
+        for outcome in box.outcomes:
+            if outcome.new:
+                click.echo(f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
+                           f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}")
+
+
+@main.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mailbox", "mailbox_name", metavar="NAME",
+              help="Attribute every message to this department mailbox (key, name or address) instead of "
+                   "the one it was addressed to.")
+@pass_context
+def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None) -> None:
+    """Archive .eml files, Maildir folders and mbox files (backfill of past seasons)."""
+    key = context.config.mailbox(mailbox_name).key if mailbox_name else None
+    sources = find_sources(list(paths))
+    with click.progressbar(length=len(sources), label="导入", file=sys.stderr) as bar:
+        outcomes = import_sources(context.deps, sources, key, bar.update)
+    new = sum(outcome.new for outcome in outcomes)
+    click.echo(f"读取 {len(outcomes)} 封邮件：新归档 {new} 封，已在归档中 {len(outcomes) - new} 封")
+
+
+@main.command(name="search")
+@click.argument("text", required=False, default="")
+@click.option("--unit", help="Unit name, e.g. 桃城区.")
+@click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
+@click.option("--month", metavar="YYYY-MM")
+@click.option("--sender", metavar="ADDRESS")
+@click.option("--limit", default=50, show_default=True, help="0 means no limit.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_context
+def search_(context: Context, text: str, unit: str | None, kind: str | None, month: str | None,
+            sender: str | None, limit: int, as_json: bool) -> None:
+    """Find archived messages by text and filters, newest first."""
+    query = Query(text=text, unit=unit, kind=kind, month=month, sender=sender, limit=limit)
+    with context.deps.db.session() as session:
+        rows = [summary(message, context.config) for message in search(session, query)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        flag = "" if row["registered"] else " [未登记]"
+        click.echo(f"#{row['id']:<6} {row['arrival'][:16]} {row['kind']:<8} {row['unit'] or '?':<5} "
+                   f"{row['month'] or '':<7} {row['sender']}{flag}  {row['subject']}")
+    click.echo(f"共 {len(rows)} 封", err=True)
+
+
+def summary(message: Message, config: Config) -> dict[str, Any]:
+    return {
+        "id": message.id, "sha256": message.sha256, "mailbox": message.mailbox,
+        "arrival": message.arrival.astimezone(config.timezone).isoformat(),
+        "arrival_trusted": message.arrival_trusted, "unit": message.unit, "kind": message.kind,
+        "month": message.month, "sender": message.from_addr, "registered": message.registered,
+        "subject": message.subject,
+    }
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("var/demo"))
+def demo(directory: Path) -> None:
+    """Write a demo (config, Maildir mailboxes full of a month of unit mail) into DIRECTORY, replacing one
+    already there; then run `mailroom --config DIRECTORY/config.toml poll --once`."""
+    config = write_demo(directory)
+    total = sum(len(list((box.path / "new").iterdir())) for box in config.mailboxes if box.path)
+    click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{total} 封邮件")
+    click.echo(f"配置文件：{config.path}")
+
+
+@main.command()
+@click.argument("message_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def show(context: Context, message_id: int, as_json: bool) -> None:
+    """Show one archived message: headers, recognition, attachments, where it was seen, problems."""
+    with context.deps.db.session() as session:
+        message = get_message(session, message_id)
+        if message is None:
+            raise MailroomError(f"没有编号为 {message_id} 的邮件")
+        detail = summary(message, context.config) | {
+            "message_id": message.message_id, "date_header": message.date_header, "from_name": message.from_name,
+            "to": message.to_addrs, "cc": message.cc_addrs, "month_source": message.month_source,
+            "size": message.size, "problems": list(message.problems), "body_text": message.body_text,
+            "attachments": [{"filename": a.filename, "type": a.sniffed_type, "declared_type": a.declared_type,
+                             "size": a.size, "sha256": a.sha256} for a in message.attachments],
+            "seen": [{"mailbox": s.mailbox, "source": s.source, "folder": s.folder, "uidvalidity": s.uidvalidity,
+                      "uid": s.uid, "origin": s.origin} for s in message.sightings],
+            "raw_path": str(context.deps.store.message_path(message.sha256)),
+        }
+    if as_json:
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
+    else:
+        _print_detail(detail)
+
+
+def _print_detail(detail: dict[str, Any]) -> None:
+    labels = [("subject", "主题"), ("sender", "发件人"), ("from_name", "发件人名称"), ("to", "收件人"),
+              ("arrival", "到达时间"), ("date_header", "Date 头"), ("mailbox", "邮箱"), ("unit", "单位"),
+              ("kind", "类别"), ("month", "报送月份"), ("registered", "登记发件人"), ("sha256", "SHA-256"),
+              ("raw_path", "原始文件")]
+    for key, label in labels:
+        click.echo(f"{label}: {detail[key]}")
+    for attachment in detail["attachments"]:
+        click.echo(f"附件: {attachment['filename']} ({attachment['type']}, {attachment['size']} 字节)")
+    for seen in detail["seen"]:
+        place = f"UID {seen['uid']} / UIDVALIDITY {seen['uidvalidity']}" if seen["uid"] else seen["origin"]
+        click.echo(f"见于: {seen['mailbox']} {seen['source']} {place}")
+    for problem in detail["problems"]:
+        click.echo(f"问题: {problem}")
+    click.echo("")
+    click.echo(detail["body_text"])

@@ -1,0 +1,267 @@
+"""The configuration: one frozen object built once at start-up from the TOML file and the environment."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from parsers.errors import ConfigError
+from parsers.records import TASKS, Unit
+
+DEFAULT_CONFIG = "config.toml"
+SOURCES = ("imap", "maildir")
+SECURITY = ("tls", "starttls", "plain")
+AFTER_ARCHIVE = ("none", "flag", "seen", "move")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One department mailbox and where its mail is read from."""
+
+    key: str
+    name: str
+    address: str
+    source: str = "imap"
+    host: str = ""
+    port: int = 993
+    security: str = "tls"
+    username: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    path: Path | None = None  # for source = "maildir"
+    after_archive: str = "none"
+    move_to: str = ""
+    batch: int = 200
+
+    def password(self) -> str:
+        """Read at connect time, so a password never sits in the config object."""
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(f"mailbox {self.key}: environment variable {self.password_env} is not set")
+        return value
+
+
+@dataclass(frozen=True)
+class Scoring:
+    zero_target_earns: bool = True
+    q2_completion: float = 0.5
+    q3_completion: float = 1.0
+    task_points: int = 3
+    on_time_points: int = 15
+    on_time_deduction: int = 3
+    q4_task_points: int = 2
+    q4_cap: int = 10
+    briefings_per_month: int = 8
+    briefing_points: int = 2
+    briefing_months: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11)
+    media_points: tuple[tuple[str, int], ...] = (("central", 4), ("provincial", 2), ("city", 1))
+    media_cap: int = 4
+    innovation_points: tuple[tuple[str, int], ...] = (("national", 10), ("provincial", 5), ("city", 2))
+    innovation_cap: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    timezone: ZoneInfo
+    year: int
+    database_url: str
+    archive_path: Path
+    deadline_day: int
+    deadline_time: time
+    required_forms: tuple[int, ...]
+    college_from_month: int
+    first_report_month: int
+    scoring: Scoring
+    mailboxes: tuple[Mailbox, ...]
+    units: tuple[Unit, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    def mailbox(self, key: str) -> Mailbox:
+        for box in self.mailboxes:
+            if key in (box.key, box.name, box.address):
+                return box
+        raise ConfigError(f"no mailbox named {key!r}; configured: {', '.join(b.key for b in self.mailboxes)}")
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(box.address.lower() for box in self.mailboxes)
+
+
+def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the file named by `path`, else MAILROOM_CONFIG, else ./config.toml; apply the overrides."""
+    env = os.environ if environ is None else environ
+    path = Path(path or env.get("MAILROOM_CONFIG") or DEFAULT_CONFIG)
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (copy config.example.toml to {path})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path}: {error}") from None
+    return build_config(data, path.resolve(), env)
+
+
+def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) -> Config:
+    base = path.parent
+    general = _table(data, "general")
+    database = _table(data, "database")
+    archive = _table(data, "archive")
+    deadline = _table(data, "deadline")
+    forms = _table(data, "forms")
+    url = env.get("MAILROOM_DATABASE_URL") or _get(database, "database.url", str, "sqlite:///var/mailroom.db")
+    archive_path = env.get("MAILROOM_ARCHIVE_PATH") or _get(archive, "archive.path", str, "var/archive")
+    return Config(
+        path=path,
+        timezone=_zone(_get(general, "general.timezone", str, "Asia/Shanghai")),
+        year=_get(general, "general.year", int, 2020),
+        database_url=_sqlite_relative(url, base),
+        archive_path=base / archive_path,
+        deadline_day=_get(deadline, "deadline.day", int, 20, check=lambda d: 1 <= d <= 28, why="a day 1–28"),
+        deadline_time=_clock(_get(deadline, "deadline.time", str, "23:59:59"), "deadline.time"),
+        required_forms=tuple(_get(forms, "forms.required", list, list(range(1, 9)),
+                                  check=lambda xs: all(x in range(1, 11) for x in xs), why="numbers 1–10")),
+        college_from_month=_get(forms, "forms.college_from_month", int, 9, check=_is_month, why="a month 1–12"),
+        first_report_month=_get(forms, "forms.first_report_month", int, 4, check=_is_month, why="a month 1–12"),
+        scoring=_scoring(_table(data, "scoring")),
+        mailboxes=_mailboxes(data.get("mailbox", []), base),
+        units=_units(data.get("unit", [])),
+        raw=data,
+    )
+
+
+def _is_month(value: int) -> bool:
+    return 1 <= value <= 12
+
+
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] must be a table")
+    return value
+
+
+def _get(table: dict[str, Any], key: str, kind: type, default: Any = ..., *,
+         check: Callable[[Any], bool] | None = None, why: str = "") -> Any:
+    name = key.rsplit(".", 1)[-1]
+    if name not in table:
+        if default is ...:
+            raise ConfigError(f"{key} is missing")
+        return default
+    value = table[name]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{key} must be {_type_name(kind)}, not {value!r}")
+    if check is not None and not check(value):
+        raise ConfigError(f"{key} must be {why}, not {value!r}")
+    return value
+
+
+def _type_name(kind: type) -> str:
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list", dict: "a table"}.get(kind, kind.__name__)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"general.timezone: unknown time zone {name!r}") from None
+
+
+def _clock(text: str, key: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{key} must be a time like 23:59:59, not {text!r}") from None
+
+
+def _sqlite_relative(url: str, base: Path) -> str:
+    """A relative SQLite path is relative to the config file, like every other path in it."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix):])
+    return url
+
+
+def _scoring(table: dict[str, Any]) -> Scoring:
+    defaults = Scoring()
+    values: dict[str, Any] = {}
+    for name, default in vars(defaults).items():
+        key = f"scoring.{name}"
+        if isinstance(default, tuple) and default and isinstance(default[0], tuple):
+            points = _get(table, key, dict, dict(default))
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in points.values()):
+                raise ConfigError(f"{key} must map each level to whole points")
+            values[name] = tuple(points.items())
+        elif isinstance(default, tuple):
+            values[name] = tuple(_get(table, key, list, list(default), check=lambda xs: all(map(_is_month, xs)),
+                                      why="a list of months 1–12"))
+        else:
+            values[name] = _get(table, key, type(default), default)
+    return Scoring(**values)
+
+
+def _mailboxes(entries: Any, base: Path) -> tuple[Mailbox, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError("[[mailbox]] is missing: configure at least one department mailbox")
+    boxes = tuple(_mailbox(entry, index, base) for index, entry in enumerate(entries))
+    keys = [box.key for box in boxes]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ConfigError(f"mailbox key {key!r} is used twice")
+    return boxes
+
+
+def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
+    at = f"mailbox[{index}]"
+    pick = lambda name, kind, default=..., **kw: _get(entry, f"{at}.{name}", kind, default, **kw)  # noqa: E731
+    source = pick("source", str, "imap", check=lambda s: s in SOURCES, why=" or ".join(SOURCES))
+    box = Mailbox(
+        key=pick("key", str), name=pick("name", str), address=pick("address", str).lower(), source=source,
+        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" or ".join(SECURITY)),
+        host=pick("host", str, ""), port=pick("port", int, 993, check=lambda p: 0 < p < 65536, why="a port"),
+        username=pick("username", str, ""), password_env=pick("password_env", str, ""),
+        folder=pick("folder", str, "INBOX"),
+        after_archive=pick("after_archive", str, "none", check=lambda a: a in AFTER_ARCHIVE,
+                           why=" or ".join(AFTER_ARCHIVE)),
+        move_to=pick("move_to", str, ""), batch=pick("batch", int, 200, check=lambda b: b > 0, why="positive"),
+        path=base / pick("path", str) if source == "maildir" else None,
+    )
+    if source == "imap":
+        for name in ("host", "username", "password_env"):
+            if not getattr(box, name):
+                raise ConfigError(f"{at}.{name} is missing (needed for source = \"imap\")")
+        if box.security == "plain" and box.host not in LOOPBACK:
+            raise ConfigError(f"{at}.security = \"plain\" is allowed only for a loopback host, not {box.host}")
+    if box.after_archive == "move" and not box.move_to:
+        raise ConfigError(f"{at}.move_to is missing (needed for after_archive = \"move\")")
+    return box
+
+
+def _units(entries: Any) -> tuple[Unit, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError("[[unit]] is missing: configure the reporting units")
+    units = []
+    for index, entry in enumerate(entries):
+        at = f"unit[{index}]"
+        targets = _get(entry, f"{at}.targets", dict, {})
+        for task, value in targets.items():
+            if task not in TASKS:
+                raise ConfigError(f"{at}.targets.{task}: unknown task (known: {', '.join(TASKS)})")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{at}.targets.{task} must be a whole number ≥ 0, not {value!r}")
+        units.append(Unit(
+            name=_get(entry, f"{at}.name", str),
+            aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
+            senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])),
+            targets=tuple((task, targets.get(task, 0)) for task in TASKS),
+        ))
+    return tuple(units)

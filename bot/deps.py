@@ -1,0 +1,42 @@
+"""What every command needs, built once from the config: the database, the raw store, the recogniser."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from imapclient import IMAPClient
+
+from archive.db import Database
+from archive.ingest import Recognizer
+from archive.store import RawStore
+from bot.config import Config, Mailbox
+from bot.imap import connect
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The parts a pass works with; tests pass their own (a fake clock, a client factory)."""
+
+    db: Database
+    store: RawStore
+    recognizer: Recognizer
+    open_client: Callable[[Mailbox], IMAPClient] = connect
+    sleep: Callable[[float], None] = time.sleep
+    retries: int = 3
+    backoff: float = 2.0
+
+
+def recognizer_for(config: Config) -> Recognizer:
+    return Recognizer(units=config.units, timezone=config.timezone,
+                      mailboxes=tuple((box.address, box.key) for box in config.mailboxes))
+
+
+def open_deps(config: Config, **overrides) -> Deps:
+    """Open (creating or upgrading on first use) the database and the archive folder."""
+    db = Database(config.database_url)
+    db.upgrade()
+    store = RawStore(config.archive_path)
+    store.create()
+    return Deps(db=db, store=store, recognizer=recognizer_for(config), **overrides)

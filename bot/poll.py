@@ -1,0 +1,57 @@
+"""One poll pass over every configured mailbox: the scheduler and `mailroom poll --once` both call this."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from archive.ingest import Outcome
+from archive.state import record_poll
+from bot.config import Config, Mailbox
+from bot.deps import Deps
+from bot.imap import poll_imap
+from bot.maildir import poll_maildir
+from parsers.errors import MailroomError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MailboxReport:
+    mailbox: str
+    outcomes: tuple[Outcome, ...] = ()
+    rescanned: bool = False
+    error: str | None = None
+
+    @property
+    def new(self) -> int:
+        return sum(outcome.new for outcome in self.outcomes)
+
+
+@dataclass(frozen=True)
+class PollReport:
+    mailboxes: tuple[MailboxReport, ...]
+
+    @property
+    def errors(self) -> list[MailboxReport]:
+        return [report for report in self.mailboxes if report.error]
+
+
+def poll_once(config: Config, deps: Deps) -> PollReport:
+    """Poll each mailbox once; one mailbox failing never stops the others."""
+    return PollReport(tuple(poll_mailbox(box, deps) for box in config.mailboxes))
+
+
+def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+    try:
+        if box.source == "maildir":
+            report = MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))
+        else:
+            progress = poll_imap(box, deps.db, deps.store, deps.recognizer, open_client=deps.open_client,
+                                 retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep)
+            report = MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
+    except MailroomError as error:
+        log.error("%s: poll failed: %s", box.key, error)
+        report = MailboxReport(box.key, error=str(error))
+    record_poll(deps.db, box.key, box.folder, report.error)
+    return report

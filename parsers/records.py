@@ -1,0 +1,83 @@
+"""Frozen records that flow out of the parsers: plain data, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+TASKS = ("rehab", "devices", "rural_training", "day_care", "barrier_free", "college")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A reporting unit (county, district or zone) and who may send for it."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()
+    targets: tuple[tuple[str, int], ...] = ()
+
+    def target(self, task: str) -> int:
+        return dict(self.targets).get(task, 0)
+
+
+class Kind(str, enum.Enum):
+    """What a message is, as far as the plan cares."""
+
+    BRIEFING = "briefing"
+    REPORT = "report"
+    REPLY = "reply"
+    AUTO = "auto"
+    BOUNCE = "bounce"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One file carried by a message, its name decoded and its type sniffed from its bytes."""
+
+    filename: str
+    declared_type: str
+    sniffed_type: str
+    data: bytes = field(repr=False)
+    sha256: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """What we read out of a raw message. Every string is already decoded to text."""
+
+    message_id: str | None
+    subject: str
+    from_addr: str | None
+    from_name: str
+    to_addrs: tuple[str, ...]
+    cc_addrs: tuple[str, ...]
+    date_header: str | None
+    date: datetime | None
+    received_dates: tuple[datetime, ...]  # newest (topmost) first
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    automation: tuple[tuple[str, str], ...]  # lower-cased header name, value: Auto-Submitted, List-*, …
+    content_type: str
+    return_path: str | None
+    body_text: str
+    attachments: tuple[Attachment, ...]
+    problems: tuple[str, ...] = ()  # decoding problems, in Chinese, for staff
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What a message was recognised as: unit, kind, reporting month and whether the sender counts."""
+
+    unit: str | None
+    kind: Kind
+    month: str | None  # "YYYY-MM"
+    month_source: str  # "subject", "attachment" or "arrival"
+    registered: bool
+    problems: tuple[str, ...] = ()

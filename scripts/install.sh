@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what mailroom needs: the virtual environment at .venv/ with the project and its Python
+# packages; with --test also the Debian packages the tests start on loopback (Dovecot).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=no
+[ "${1:-}" = "--test" ] && want_test=yes
+
+debian_packages=()
+if [ "$want_test" = yes ]; then
+  debian_packages+=(dovecot-imapd)
+fi
+
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  # policy-rc.d keeps the packages' own services from starting: the tests start theirs on high ports.
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null 2>&1 || python=python3
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+extras=""
+[ "$want_test" = yes ] && extras="[test]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"

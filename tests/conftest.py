@@ -1,0 +1,75 @@
+"""Shared fixtures: a config built from config.example.toml, and a database on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, build_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+POSTGRES_URL = os.environ.get("MAILROOM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def example_data() -> dict:
+    with open(ROOT / "config.example.toml", "rb") as handle:
+        return tomllib.load(handle)
+
+
+def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None = None, **tables) -> Config:
+    """The example config with its mailboxes replaced by local ones (Maildir unless given)."""
+    data = example_data()
+    data["database"] = {"url": database_url}
+    data["archive"] = {"path": str(tmp_path / "archive")}
+    if mailboxes is None:
+        mailboxes = [{"key": box["key"], "name": box["name"], "address": box["address"], "source": "maildir",
+                      "path": str(tmp_path / "maildirs" / box["key"])} for box in data["mailbox"]]
+    data["mailbox"] = mailboxes
+    data.update(tables)
+    return build_config(data, tmp_path / "config.toml", {})
+
+
+def _postgres_schema_url(base: str, schema: str) -> str:
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Every storage test runs on the embedded default and on PostgreSQL, each in a fresh database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/mailroom.db"
+        return
+    import psycopg
+
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        admin = psycopg.connect(plain, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL not reachable at {plain} ({error.__class__.__name__}); "
+                    "set MAILROOM_TEST_POSTGRES to test on PostgreSQL")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield _postgres_schema_url(POSTGRES_URL, schema)
+    finally:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        admin.close()
+
+
+@pytest.fixture
+def config(tmp_path, database_url) -> Config:
+    return make_config(tmp_path, database_url)
+
+
+@pytest.fixture
+def deps(config):
+    from bot.deps import open_deps
+
+    opened = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
+    yield opened
+    opened.db.dispose()

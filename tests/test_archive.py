@@ -1,0 +1,163 @@
+"""The archive: raw bytes first, each message stored once, every place it was seen kept (SQLite and PostgreSQL)."""
+
+import json
+import mailbox
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from archive.ingest import Incoming, ingest_batch
+from archive.models import Attachment, Message, Sighting
+from archive.store import sha256_hex
+from bot.cli import main
+from bot.demo import compose
+from bot.importer import find_sources, import_sources
+from bot.maildir import ensure_maildir
+from bot.poll import poll_once
+from tests.conftest import ROOT
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFICE = "hsclbgs666@163.com"
+REHAB = "hskf2006@126.com"
+
+
+def briefing(number: int = 1, sender: str = "zqxcl@163.com", to: str = OFFICE, **kw) -> bytes:
+    arrival = kw.pop("arrival", datetime(2020, 5, 6, 9, number, tzinfo=SHANGHAI))
+    return compose(sender, to, f"枣强县贫困残疾人服务工程专项信息（{number}）", arrival, **kw).as_bytes()
+
+
+def count(deps, model) -> int:
+    with deps.db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_message_is_stored_once_with_every_place_it_was_seen(deps):
+    raw = briefing()
+    first = ingest_batch(deps.db, deps.store, deps.recognizer,
+                         [Incoming(raw, "bgs", "imap", folder="INBOX", uidvalidity=7, uid=1)])
+    again = ingest_batch(deps.db, deps.store, deps.recognizer,
+                         [Incoming(raw, "kfb", "imap", folder="INBOX", uidvalidity=3, uid=9),
+                          Incoming(raw, "bgs", "import", origin="/backup/a.eml")])
+    assert first[0].new and not any(outcome.new for outcome in again)
+    assert {outcome.id for outcome in first + again} == {first[0].id}
+    assert count(deps, Message) == 1 and count(deps, Sighting) == 3
+    assert deps.store.read_message(sha256_hex(raw)) == raw
+
+
+def test_the_same_batch_twice_adds_nothing(deps):
+    items = [Incoming(briefing(n), "bgs", "import", origin=f"/b/{n}.eml") for n in range(3)]
+    ingest_batch(deps.db, deps.store, deps.recognizer, items)
+    ingest_batch(deps.db, deps.store, deps.recognizer, items)
+    assert count(deps, Message) == 3 and count(deps, Sighting) == 3
+
+
+def test_raw_bytes_survive_a_failed_commit_and_the_retry_stores_them_once(deps):
+    """GIVEN the database commit fails after the files are written WHEN the batch is retried
+    THEN the message is stored once and its file is the one already written."""
+    raw = briefing()
+
+    def crash(session):
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "imap", None, "INBOX", 1, 1)],
+                     in_same_commit=crash)
+    assert deps.store.message_path(sha256_hex(raw)).read_bytes() == raw
+    assert count(deps, Message) == 0
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "imap", None, "INBOX", 1, 1)])
+    assert count(deps, Message) == 1
+
+
+def test_message_fields_and_attachments_are_recorded(deps):
+    message = compose("tcqcl@163.com", REHAB, "桃城区4月份目标任务进展情况", datetime(2020, 4, 20, 23, 59,
+                                                                              tzinfo=SHANGHAI))
+    message.add_attachment(b"PK\x03\x04fake", maintype="application", subtype="octet-stream",
+                           filename="附件3.xlsx")
+    raw = message.as_bytes()
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, None, "import", origin="x")])
+    with deps.db.session() as session:
+        row = session.get(Message, outcome.id)
+        [attachment] = session.scalars(select(Attachment)).all()
+    assert (row.unit, row.kind, row.month, row.registered, row.mailbox) == ("桃城区", "report", "2020-04", True, "kfb")
+    assert row.arrival == datetime(2020, 4, 20, 15, 59, tzinfo=timezone.utc) and row.arrival_trusted
+    assert row.subject == "桃城区4月份目标任务进展情况" and row.from_addr == "tcqcl@163.com"
+    assert attachment.filename == "附件3.xlsx" and attachment.size == len(b"PK\x03\x04fake")
+    assert deps.store.read_file(attachment.sha256) == b"PK\x03\x04fake"
+
+
+def test_arrival_falls_back_to_the_date_header_flagged_untrusted(deps):
+    raw = briefing(arrival=None, sent=datetime(2020, 5, 31, 23, 30, tzinfo=SHANGHAI))
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "import")])
+    with deps.db.session() as session:
+        row = session.get(Message, outcome.id)
+    assert not row.arrival_trusted and row.month == "2020-05"
+    assert any("Date 头" in problem for problem in row.problems)
+
+
+def test_import_reads_eml_maildir_and_mbox_and_attributes_mailboxes(deps, tmp_path):
+    (tmp_path / "one.eml").write_bytes(briefing(1))
+    maildir = mailbox.Maildir(tmp_path / "md", create=True)
+    maildir.add(briefing(2, to=REHAB))
+    mbox = mailbox.mbox(tmp_path / "old.mbox", create=True)
+    mbox.add(briefing(3, to="someone@else.cn", cc=OFFICE))
+    mbox.add(briefing(1))  # the same as one.eml
+    mbox.flush()
+    sources = find_sources([tmp_path / "one.eml", tmp_path / "md", tmp_path / "old.mbox"])
+    outcomes = import_sources(deps, sources, None)
+    assert [outcome.new for outcome in outcomes] == [True, True, True, False]
+    with deps.db.session() as session:
+        boxes = dict(session.execute(select(Message.subject, Message.mailbox)).all())
+    assert boxes == {"枣强县贫困残疾人服务工程专项信息（1）": "bgs", "枣强县贫困残疾人服务工程专项信息（2）": "kfb",
+                     "枣强县贫困残疾人服务工程专项信息（3）": "bgs"}
+    assert count(deps, Sighting) == 4
+
+
+def test_import_with_mailbox_override(deps, tmp_path):
+    (tmp_path / "a.eml").write_bytes(briefing(1, to="nobody@example.cn"))
+    [outcome] = import_sources(deps, find_sources([tmp_path]), "jjb")
+    with deps.db.session() as session:
+        assert session.get(Message, outcome.id).mailbox == "jjb"
+
+
+def test_maildir_poll_reads_new_mail_once(config, deps):
+    office = config.mailbox("bgs")
+    ensure_maildir(office.path)
+    for number in range(3):
+        (office.path / "new" / f"m{number}").write_bytes(briefing(number))
+    first = poll_once(config, deps)
+    second = poll_once(config, deps)
+    assert sum(report.new for report in first.mailboxes) == 3
+    assert sum(len(report.outcomes) for report in second.mailboxes) == 0
+    assert sorted(p.name for p in (office.path / "cur").iterdir()) == ["m0:2,S", "m1:2,S", "m2:2,S"]
+
+
+def test_cli_import_search_and_show(tmp_path, database_url):
+    (tmp_path / "mail").mkdir()
+    for number in range(3):
+        (tmp_path / "mail" / f"{number}.eml").write_bytes(briefing(number))
+    (tmp_path / "mail" / "x.eml").write_bytes(briefing(1, sender="stranger@qq.com"))
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+    runner = CliRunner()
+    args = ["--config", str(ROOT / "config.example.toml")]
+    result = runner.invoke(main, [*args, "import", str(tmp_path / "mail")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "新归档 4 封" in result.output
+    found = json.loads(runner.invoke(main, [*args, "search", "专项信息", "--json", "--limit", "0"], env=env).stdout)
+    assert len(found) == 4
+    assert set(found[0]) >= {"id", "sha256", "mailbox", "arrival", "unit", "kind", "month", "sender",
+                             "registered", "subject"}
+    assert found[0]["arrival"].endswith("+08:00")
+    stranger = json.loads(runner.invoke(main, [*args, "search", "--sender", "stranger@qq.com", "--json"],
+                                        env=env).stdout)
+    assert [(row["unit"], row["registered"], row["kind"]) for row in stranger] == [("枣强县", False, "briefing")]
+    limited = json.loads(runner.invoke(main, [*args, "search", "--unit", "枣强县", "--month", "2020-05",
+                                              "--kind", "briefing", "--limit", "2", "--json"], env=env).stdout)
+    assert len(limited) == 2
+    shown = runner.invoke(main, [*args, "show", str(stranger[0]["id"])], env=env)
+    assert "stranger@qq.com" in shown.output and "未登记" in shown.output
+    missing = runner.invoke(main, [*args, "show", "999999"], env=env)
+    assert missing.exit_code == 1 and "没有编号为 999999 的邮件" in missing.output
+
