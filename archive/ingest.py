@@ -92,7 +92,12 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
         if in_same_commit is not None:
             in_same_commit(session)
         session.commit()
-    return [_outcome(rows[sha], sha in fresh) for sha in shas]
+    reported: set[str] = set()
+    outcomes = []
+    for sha in shas:
+        outcomes.append(_outcome(rows[sha], sha in fresh and sha not in reported))
+        reported.add(sha)
+    return outcomes
 
 
 def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:

@@ -69,7 +69,7 @@ def demo_config_text(example: str) -> str:
 
 def with_mailboxes(config_text: str, mailboxes: list[dict[str, str | int]]) -> str:
     """Config text with its [[mailbox]] tables replaced by these (string and integer values)."""
-    text = re.sub(r"\[\[mailbox\]\]\n(?:[^\[\n].*\n|\n)*", "", config_text)
+    text = re.sub(r"\[\[mailbox\]\]\n(?:[^\[\n#].*\n|\n)*", "", config_text)
     tables = "".join("[[mailbox]]\n" + "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
                                                  for key, value in box.items()) + "\n" for box in mailboxes)
     marker = "# The 13 reporting units."

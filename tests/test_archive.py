@@ -98,12 +98,13 @@ def test_arrival_falls_back_to_the_date_header_flagged_untrusted(deps):
 
 
 def test_import_reads_eml_maildir_and_mbox_and_attributes_mailboxes(deps, tmp_path):
-    (tmp_path / "one.eml").write_bytes(briefing(1))
+    one = briefing(1)
+    (tmp_path / "one.eml").write_bytes(one)
     maildir = mailbox.Maildir(tmp_path / "md", create=True)
     maildir.add(briefing(2, to=REHAB))
     mbox = mailbox.mbox(tmp_path / "old.mbox", create=True)
     mbox.add(briefing(3, to="someone@else.cn", cc=OFFICE))
-    mbox.add(briefing(1))  # the same as one.eml
+    mbox.add(one)  # the same message again
     mbox.flush()
     sources = find_sources([tmp_path / "one.eml", tmp_path / "md", tmp_path / "old.mbox"])
     outcomes = import_sources(deps, sources, None)

@@ -71,7 +71,7 @@ def briefing(number: int) -> bytes:
 def fetched_bytes(dovecot, folder: str) -> dict[int, bytes]:
     with dovecot.client("bgs") as client:
         client.select_folder(folder, readonly=True)
-        return {uid: data[b"BODY[]"] for uid, data in client.fetch("1:*", [b"BODY.PEEK[]"]).items()}
+        return {uid: data[b"BODY[]"] for uid, data in client.fetch(client.search("ALL"), [b"BODY.PEEK[]"]).items()}
 
 
 def stored(config: Config) -> tuple[int, int]:
