@@ -44,7 +44,7 @@ class Context:
 
     def close(self) -> None:
         if self._deps is not None:
-            self._deps.db.dispose()
+            self._deps.close()
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -27,6 +27,10 @@ class Deps:
     retries: int = 3
     backoff: float = 2.0
 
+    def close(self) -> None:
+        self.store.close()
+        self.db.dispose()
+
 
 def recognizer_for(config: Config) -> Recognizer:
     return Recognizer(units=config.units, timezone=config.timezone,

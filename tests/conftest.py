@@ -72,4 +72,4 @@ def deps(config):
 
     opened = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
     yield opened
-    opened.db.dispose()
+    opened.close()

@@ -81,7 +81,7 @@ def stored(config: Config) -> tuple[int, int]:
             return (session.scalar(select(func.count()).select_from(Message)),
                     session.scalar(select(func.count()).select_from(Sighting)))
     finally:
-        deps.db.dispose()
+        deps.close()
 
 
 def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, folder, imap_config):
@@ -106,7 +106,7 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
         assert hashlib.sha256(deps.store.read_message(sha)).hexdigest() == sha
     arrival = {uid: (when, month) for _, when, month, uid in rows}
     assert arrival[1] == (late, "2020-04")  # INTERNALDATE, not the Date header; the 21st in Shanghai
-    deps.db.dispose()
+    deps.close()
 
 
 def test_nothing_is_marked_read_and_the_configured_action_follows(dovecot, folder, imap_config):
@@ -119,7 +119,7 @@ def test_nothing_is_marked_read_and_the_configured_action_follows(dovecot, folde
         client.select_folder(folder, readonly=True)
         flags = client.get_flags(client.search("ALL"))
     assert all(b"\\Flagged" in f and b"\\Seen" not in f for f in flags.values())
-    deps.db.dispose()
+    deps.close()
 
 
 def test_move_action_empties_the_folder_after_archiving(dovecot, folder, imap_config):
@@ -133,7 +133,7 @@ def test_move_action_empties_the_folder_after_archiving(dovecot, folder, imap_co
     assert report.mailboxes[0].new == 3
     assert dovecot.status("bgs", folder)["MESSAGES"] == 0
     assert dovecot.status("bgs", folder + "-done")["MESSAGES"] == 3
-    deps.db.dispose()
+    deps.close()
 
 
 def test_the_id_command_is_sent_when_advertised(dovecot, folder, imap_config):
@@ -141,7 +141,7 @@ def test_the_id_command_is_sent_when_advertised(dovecot, folder, imap_config):
     deps = open_deps(config)
     poll_once(config, deps)
     assert any("mailroom" in line for line in dovecot.id_log_lines())
-    deps.db.dispose()
+    deps.close()
 
 
 def test_uidvalidity_change_rescans_without_duplicating(dovecot, folder, imap_config):
@@ -155,7 +155,7 @@ def test_uidvalidity_change_rescans_without_duplicating(dovecot, folder, imap_co
     report = poll_once(config, deps).mailboxes[0]
     assert report.rescanned and len(report.outcomes) == 5 and report.new == 1
     assert stored(config) == (5, 9)
-    deps.db.dispose()
+    deps.close()
 
 
 def test_a_poll_with_no_new_mail_neither_searches_nor_fetches(dovecot, folder, imap_config):
@@ -176,7 +176,7 @@ def test_a_poll_with_no_new_mail_neither_searches_nor_fetches(dovecot, folder, i
     calls.clear()
     assert poll_once(config, deps).mailboxes[0].outcomes == ()
     assert calls == []
-    deps.db.dispose()
+    deps.close()
 
 
 def test_a_dropped_connection_is_retried_and_nothing_is_lost(dovecot, folder, imap_config):
@@ -202,7 +202,7 @@ def test_a_dropped_connection_is_retried_and_nothing_is_lost(dovecot, folder, im
     report = poll_once(config, deps).mailboxes[0]
     assert report.error is None and attempts == [0.5]
     assert report.new == 20 and stored(config) == (20, 20)
-    deps.db.dispose()
+    deps.close()
 
 
 def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path, database_url, monkeypatch):
@@ -215,7 +215,7 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
     report = poll_once(config, deps)
     assert "login refused" in report.mailboxes[0].error
     assert report.mailboxes[1].new == 1
-    deps.db.dispose()
+    deps.close()
 
 
 def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_path):
@@ -264,3 +264,20 @@ def _kill_when_some_are_archived(process: subprocess.Popen, database, total: int
         time.sleep(0.005)
     process.wait()
     return total
+
+
+def test_every_sample_message_survives_imap_byte_for_byte(dovecot, folder, imap_config):
+    from tests.conftest import DATA
+
+    samples = sorted((DATA / "mail").glob("*.eml"))
+    dovecot.append_many("bgs", [(path.read_bytes(), None) for path in samples], folder=folder)
+    config = imap_config()
+    deps = open_deps(config)
+    report = poll_once(config, deps).mailboxes[0]
+    assert report.error is None and len(report.outcomes) == len(samples)
+    on_server = fetched_bytes(dovecot, folder)
+    with deps.db.session() as session:
+        stored_sha = dict(session.execute(select(Sighting.uid, Message.sha256).join(Message)).all())
+    assert stored_sha == {uid: hashlib.sha256(raw).hexdigest() for uid, raw in on_server.items()}
+    assert all(deps.store.read_message(sha) == on_server[uid] for uid, sha in stored_sha.items())
+    deps.close()

@@ -1,0 +1,183 @@
+"""Ingest and idle-poll benchmark against a real Dovecot on loopback.
+
+    .venv/bin/python -m bench.imap_ingest [--messages 5000] [--idle 1000 100000]
+
+(a) The same mailbox of N briefing messages (no workbooks) is read three ways, in one run:
+    our `poll_once` into a fresh SQLite archive (raw files synced, one commit per batch); mbsync
+    (Debian package isync) into a Maildir with FSync on; a bare imapclient batched FETCH that keeps
+    nothing. Reported as messages per second.
+(b) A poll with no new mail in mailboxes of 1,000 and 100,000 messages: the mailbox state is set as a
+    finished poll leaves it (UIDVALIDITY, last UID), then `poll_once` is timed; median and p95 of 30.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from archive.state import advance
+from bot.demo import compose
+from bot.deps import open_deps
+from bot.poll import poll_once
+from tests.conftest import make_config
+from tests.dovecot import Dovecot
+
+OFFICE = "hsclbgs666@163.com"
+PASSWORD = "bench-pw"
+SENTENCES = ["今年以来，我县残联认真落实残疾人服务工程各项任务。", "组织专职委员入户走访贫困残疾人家庭，核查康复需求。",
+             "举办农村实用技术培训班，培训残疾人六十余人次。", "为重度残疾人发放轮椅、助行器等辅助器具。",
+             "联合卫健部门开展家庭医生签约服务，做到应签尽签。"]
+
+
+def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
+    rng = random.Random(seed)
+    start = datetime(2020, 4, 1, tzinfo=timezone.utc)
+    messages = []
+    for number in range(count):
+        arrival = start + timedelta(minutes=7 * number)
+        body = "".join(rng.choice(SENTENCES) for _ in range(rng.randint(20, 60)))
+        raw = compose("zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）", arrival,
+                      body=body).as_bytes()
+        messages.append((raw, arrival))
+    return messages
+
+
+def mailbox_config(server: Dovecot, work: Path, batch: int = 200):
+    os.environ["BENCH_PW"] = PASSWORD
+    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": server.host,
+           "port": server.port, "security": "plain", "username": "bgs", "password_env": "BENCH_PW",
+           "folder": "INBOX", "batch": batch}
+    return make_config(work, f"sqlite:///{work}/bench.db", [box])
+
+
+def run_ours(server: Dovecot, work: Path) -> float:
+    config = mailbox_config(server, work)
+    deps = open_deps(config)
+    started = time.perf_counter()
+    report = poll_once(config, deps)
+    elapsed = time.perf_counter() - started
+    deps.close()
+    assert not report.errors, report.errors
+    return elapsed
+
+
+def run_mbsync(server: Dovecot, work: Path) -> float:
+    local = work / "mbsync"
+    local.mkdir()
+    rc = work / "mbsyncrc"
+    rc.write_text(f"""FSync yes
+IMAPAccount bench
+Host {server.host}
+Port {server.port}
+User bgs
+Pass {PASSWORD}
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account bench
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+
+Channel bench
+Far :remote:
+Near :local:
+Patterns INBOX
+Create Near
+Sync Pull
+SyncState *
+""")
+    started = time.perf_counter()
+    subprocess.run(["mbsync", "-c", str(rc), "-q", "bench"], check=True)
+    return time.perf_counter() - started
+
+
+def run_bare(server: Dovecot, batch: int = 200) -> float:
+    started = time.perf_counter()
+    client = IMAPClient(server.host, port=server.port, ssl=False)
+    client.login("bgs", PASSWORD)
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    for index in range(0, len(uids), batch):
+        client.fetch(uids[index:index + batch], [b"BODY.PEEK[]", b"INTERNALDATE"])
+    client.logout()
+    return time.perf_counter() - started
+
+
+def ingest(count: int) -> None:
+    messages = briefings(count)
+    size = sum(len(raw) for raw, _ in messages) / count
+    print(f"(a) ingest of {count} messages without workbooks (mean {size:.0f} bytes)")
+    with Dovecot(users={"bgs": PASSWORD}, start=False) as server:
+        server.fill_maildir("bgs", messages)
+        server.start()
+        run_bare(server)  # let Dovecot build its index first, so no contender pays for it
+        for name, run in (("mailroom poll_once", lambda w: run_ours(server, w)),
+                          ("mbsync (FSync yes)", lambda w: run_mbsync(server, w)),
+                          ("bare imapclient FETCH", lambda w: run_bare(server))):
+            work = Path(tempfile.mkdtemp(prefix="bench-"))
+            try:
+                elapsed = run(work)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            print(f"    {name:<24} {elapsed:7.2f} s  {count / elapsed:8.0f} msg/s")
+
+
+def idle_poll(count: int, repeat: int = 30) -> tuple[float, float]:
+    with Dovecot(users={"bgs": PASSWORD}, start=False) as server:
+        raw, _ = briefings(1)[0]
+        server.fill_maildir("bgs", ((raw, None) for _ in range(count)))
+        server.start()
+        status = server.status("bgs")  # indexes the folder
+        work = Path(tempfile.mkdtemp(prefix="bench-"))
+        try:
+            config = mailbox_config(server, work)
+            deps = open_deps(config)
+            with deps.db.session() as session:  # the state a finished poll of this mailbox leaves
+                advance(session, "bgs", "INBOX", status["UIDVALIDITY"], status["UIDNEXT"] - 1)
+                session.commit()
+            times = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                report = poll_once(config, deps)
+                times.append(time.perf_counter() - started)
+                assert report.mailboxes[0].outcomes == () and not report.errors
+            deps.close()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return statistics.median(times), statistics.quantiles(times, n=20)[18]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--idle", type=int, nargs="*", default=[1000, 100000])
+    args = parser.parse_args()
+    if args.messages:
+        ingest(args.messages)
+    if args.idle:
+        print("(b) poll with no new mail")
+        results = {}
+        for count in args.idle:
+            results[count] = idle_poll(count)
+            print(f"    {count:>7} messages: median {results[count][0] * 1000:6.1f} ms, "
+                  f"p95 {results[count][1] * 1000:6.1f} ms")
+        if len(results) > 1:
+            small, large = min(results), max(results)
+            print(f"    ratio {large}/{small}: {results[large][0] / results[small][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,376 @@
+"""Recognise a parsed message: which unit sent it, what kind it is and which month it reports.
+
+Pure functions over a ParsedMessage and the configured units; nothing here does I/O or reads a clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
+
+_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+# Subject prefixes, matched on normalize()d text (whitespace gone, "：" already ":").
+_PREFIX = re.compile(r"(回复|答复|回覆|re|转发|fwd|fw)(?:\[\d+\]|\^\d+)?:", re.IGNORECASE)
+_REPLY_PREFIXES = frozenset({"回复", "答复", "回覆", "re"})
+
+# Subject words are anchored at the start (after an optional bracket) so that a unit's own
+# "…（退信重发）" or "关于休假期间…" is not mistaken for machine mail.
+_OPEN = r"^[【\[(<]?"
+_BOUNCE_SUBJECT = re.compile(
+    _OPEN + r"(?:系统退信|退信(?:通知|$|[:】\])>])|undeliver|deliverystatusnotification"
+    r"|maildeliveryfailed|deliveryfailure|deliveryhasfailed|returnedmail|failurenotice)"
+)
+_AUTO_WORDS = r"(?:自动回复|自动答复|自动回覆|autoreply|automaticreply|autoresponse|outofoffice)"
+_AUTO_SUBJECT = re.compile(
+    _OPEN + r"(?:休假中?[:】\])>]?)?" + _AUTO_WORDS + "|" + _OPEN + r"休假(?:中|[:】\])>])"
+)
+
+_AUTO_HEADERS = frozenset({"x-autoreply", "x-autorespond", "auto-reply"})
+_LIST_HEADERS = frozenset(
+    {"list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner", "list-archive"}
+)
+_AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+_DAEMONS = frozenset({"mailer-daemon", "postmaster"})
+
+_BRIEFING_WORDS = ("专项信息", "简报")
+_REPORT_WORDS = (
+    "目标任务", "进展情况", "完成情况", "汇总表", "登记表", "统计表", "实名制", "附件", "报表", "月报",
+)
+# Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too).
+_PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "zip", "rar", "7z"})
+
+_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
+# A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
+# 一 of a word such as 统一/唯一/同一 ("统一月报格式").
+_MONTH = re.compile(
+    r"(?<!\d)(\d{1,2}|十[一二]?|(?<![统唯同之万逐单划均第])一|[二三四五六七八九])月(份)?(?!\d{1,2}[日号])"
+)
+
+_SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name": "发件人名称"}
+_REVIEW = "请工作人员核实"
+
+
+def normalize(text: str) -> str:
+    """NFKC-fold (full-width brackets, digits and colons become ASCII) and drop all whitespace."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def strip_prefixes(subject: str) -> tuple[str, tuple[str, ...]]:
+    """Remove leading reply/forward prefixes; return the normalized rest and the prefixes in order."""
+    rest = normalize(subject)
+    prefixes: list[str] = []
+    while (match := _PREFIX.match(rest)) is not None:
+        prefixes.append(match.group(1))
+        rest = rest[match.end():]
+    return rest, tuple(prefixes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Units
+
+
+def _short_name(unit: Unit) -> str | None:
+    """桃城区 → 桃城: the name without its final 县/区/市, if two characters or more remain."""
+    name = normalize(unit.name)
+    return name[:-1] if len(name) >= 3 and name[-1] in "县区市" else None
+
+
+def unit_keys(units: Sequence[Unit]) -> dict[str, Unit]:
+    """Every normalized name, alias and unique short name, mapped to its unit; ambiguous keys dropped."""
+    return dict(_unit_keys(tuple(units)))
+
+
+@functools.lru_cache(maxsize=16)
+def _unit_keys(units: tuple[Unit, ...]) -> tuple[tuple[str, Unit], ...]:
+    """unit_keys, computed once per set of units and longest key first (the order _units_in needs)."""
+    owners: dict[str, set[str]] = {}
+    for unit in units:
+        for key in (unit.name, *unit.aliases):
+            if normalized := normalize(key):
+                owners.setdefault(normalized, set()).add(unit.name)
+    # A derived short name never overrides a configured key; two units sharing one drop it.
+    configured = set(owners)
+    for unit in units:
+        stem = _short_name(unit)
+        if stem and stem not in configured:
+            owners.setdefault(stem, set()).add(unit.name)
+    by_name = {unit.name: unit for unit in units}
+    keys = [(key, by_name[next(iter(names))]) for key, names in owners.items() if len(names) == 1]
+    return tuple(sorted(keys, key=lambda pair: (-len(pair[0]), pair[0])))
+
+
+def _units_in(text: str, keys: Sequence[tuple[str, Unit]]) -> tuple[Unit, ...]:
+    """Units named in text, in order of first mention; longer keys claim their characters first."""
+    haystack = normalize(text)
+    taken = [False] * len(haystack)
+    hits: list[tuple[int, Unit]] = []
+    for key, unit in keys:
+        if key not in haystack:
+            continue
+        for match in re.finditer(re.escape(key), haystack):
+            span = range(match.start(), match.end())
+            if not any(taken[i] for i in span):
+                for i in span:
+                    taken[i] = True
+                hits.append((match.start(), unit))
+    ordered: list[Unit] = []
+    for _, unit in sorted(hits, key=lambda hit: hit[0]):
+        if unit not in ordered:
+            ordered.append(unit)
+    return tuple(ordered)
+
+
+def find_units(text: str, units: Sequence[Unit]) -> tuple[Unit, ...]:
+    """All units that text names (full name, alias or short name), in order of first mention."""
+    return _units_in(text, _unit_keys(tuple(units)))
+
+
+def find_unit(text: str, units: Sequence[Unit]) -> Unit | None:
+    """The first unit that text names, or None."""
+    found = find_units(text, units)
+    return found[0] if found else None
+
+
+def units_for_sender(address: str | None, units: Sequence[Unit]) -> tuple[Unit, ...]:
+    """Units whose registered senders include address (case-insensitive)."""
+    if not address:
+        return ()
+    wanted = address.strip().lower()
+    return tuple(unit for unit in units if wanted in {s.strip().lower() for s in unit.senders})
+
+
+# ---------------------------------------------------------------------------------------------
+# Kind
+
+
+def _english_folded(text: str) -> str:
+    """Lower-case and drop '-' and '_' so 'Auto-Reply', 'Auto Reply' and 'autoreply' look alike."""
+    return normalize(text).lower().replace("-", "").replace("_", "")
+
+
+def _auto_header(name: str, value: str) -> bool:
+    name, token = name.strip().lower(), value.split(";")[0].strip().lower()
+    if name == "auto-submitted":
+        return token != "no"  # RFC 3834: anything but "no" is machine-sent
+    if name == "precedence":
+        return token in _AUTO_PRECEDENCE
+    return name in _AUTO_HEADERS or name in _LIST_HEADERS
+
+
+def _is_bounce(message: ParsedMessage) -> bool:
+    """Strong bounce signals: a delivery report, a mailer daemon, X-Failed-Recipients, a DSN subject."""
+    if message.content_type.split(";")[0].strip().lower() == "multipart/report":
+        return True
+    local_part = (message.from_addr or "").rsplit("@", 1)[0].strip().lower()
+    if local_part in _DAEMONS:
+        return True
+    if any(name.strip().lower() == "x-failed-recipients" for name, _ in message.automation):
+        return True
+    return _BOUNCE_SUBJECT.search(_english_folded(message.subject)) is not None
+
+
+def _is_auto(message: ParsedMessage) -> bool:
+    if any(_auto_header(name, value) for name, value in message.automation):
+        return True
+    return _AUTO_SUBJECT.search(_english_folded(message.subject)) is not None
+
+
+def _has_null_sender(message: ParsedMessage) -> bool:
+    return message.return_path is not None and message.return_path.strip() in ("", "<>")
+
+
+def _kind_by_words(text: str) -> Kind | None:
+    if any(word in text for word in _BRIEFING_WORDS):
+        return Kind.BRIEFING
+    if any(word in text for word in _REPORT_WORDS):
+        return Kind.REPORT
+    return None
+
+
+def is_package_file(attachment: Attachment) -> bool:
+    """A workbook or archive, by sniffed type or by file name extension."""
+    extension = normalize(attachment.filename).lower().rpartition(".")[2]
+    return attachment.sniffed_type.strip().lower() in _PACKAGE_TYPES or extension in _PACKAGE_TYPES
+
+
+def kind_of(message: ParsedMessage) -> Kind:
+    """Machine mail first (bounce, then auto), then reply, briefing, report, other."""
+    if _is_bounce(message):
+        return Kind.BOUNCE
+    if _is_auto(message):
+        return Kind.AUTO
+    # RFC 3834 auto-replies are sent from the null sender too, so it only decides after them.
+    if _has_null_sender(message):
+        return Kind.BOUNCE
+    rest, prefixes = strip_prefixes(message.subject)
+    if any(prefix.lower() in _REPLY_PREFIXES for prefix in prefixes):
+        return Kind.REPLY
+    by_subject = _kind_by_words(rest)
+    if by_subject is not None:
+        return by_subject
+    if any(is_package_file(attachment) for attachment in message.attachments):
+        return Kind.REPORT
+    for attachment in message.attachments:
+        by_name = _kind_by_words(normalize(attachment.filename))
+        if by_name is not None:
+            return by_name
+    return Kind.OTHER
+
+
+# ---------------------------------------------------------------------------------------------
+# Month
+
+
+def _month_number(token: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if token.startswith("十"):
+        return 10 + (_CN_NUMBERS[token[1]] if len(token) > 1 else 0)
+    return _CN_NUMBERS[token]
+
+
+def report_month(text: str, arrival_local: datetime) -> str | None:
+    """The reporting month text names, as "YYYY-MM", or None.
+
+    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year takes the
+    arrival year unless that lands more than one month after arrival (December's report in January).
+    """
+    folded = normalize(text)
+    for match in _YEAR_MONTH.finditer(folded):
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12:
+            return f"{year:04d}-{month:02d}"
+    bare = [m for m in _MONTH.finditer(folded) if 1 <= _month_number(m.group(1)) <= 12]
+    if not bare:
+        return None
+    chosen = next((m for m in bare if m.group(2)), bare[0])
+    month = _month_number(chosen.group(1))
+    year = arrival_local.year
+    if (year * 12 + month) - (arrival_local.year * 12 + arrival_local.month) > 1:
+        year -= 1
+    return f"{year:04d}-{month:02d}"
+
+
+def _month_and_source(
+    rest: str, attachments: Sequence[Attachment], arrival_local: datetime
+) -> tuple[str, str]:
+    month = report_month(rest, arrival_local)
+    if month is not None:
+        return month, "subject"
+    for attachment in attachments:
+        month = report_month(attachment.filename, arrival_local)
+        if month is not None:
+            return month, "attachment"
+    return f"{arrival_local.year:04d}-{arrival_local.month:02d}", "arrival"
+
+
+# ---------------------------------------------------------------------------------------------
+# Unit and sender
+
+
+@dataclass(frozen=True)
+class UnitFinding:
+    """The unit a message belongs to, where that was read, and any other units named alongside."""
+
+    unit: Unit | None
+    source: str  # "subject", "attachment", "sender", "display_name" or "" when not found
+    also_named: tuple[Unit, ...] = ()
+    sender_units: tuple[Unit, ...] = ()  # units the sender address is registered for
+
+
+def find_message_unit(message: ParsedMessage, units: Sequence[Unit]) -> UnitFinding:
+    """Subject first, then attachment names, then a sender registered for exactly one unit, then
+    the display name of a sender registered for none."""
+    keys = _unit_keys(tuple(units))
+    rest, _ = strip_prefixes(message.subject)
+    sender_units = units_for_sender(message.from_addr, units)
+    texts = [("subject", rest)] + [("attachment", a.filename) for a in message.attachments]
+    for source, text in texts:
+        named = _units_in(text, keys)
+        if named:
+            return UnitFinding(named[0], source, named[1:], sender_units)
+    if len(sender_units) == 1:
+        return UnitFinding(sender_units[0], "sender", (), sender_units)
+    named = _units_in(message.from_name, keys)
+    if named and not sender_units:
+        return UnitFinding(named[0], "display_name", named[1:], sender_units)
+    return UnitFinding(None, "", (), sender_units)
+
+
+def _unknown_unit_problem(address: str, finding: UnitFinding) -> str:
+    if not address:
+        return f"无法识别报送单位：主题和附件名中没有单位名称，邮件也没有发件人地址，不计分，{_REVIEW}"
+    if finding.sender_units:
+        names = "、".join(unit.name for unit in finding.sender_units)
+        return (
+            f"无法识别报送单位：主题和附件名中没有单位名称，发件人 {address} 同时登记为 {names} 的报送邮箱，"
+            f"不计分，{_REVIEW}，并提醒该单位在主题中写明单位名称"
+        )
+    return (
+        f"无法识别报送单位：主题和附件名中没有单位名称，发件人 {address} 也未登记为任何单位的报送邮箱，"
+        f"不计分，{_REVIEW}后登记该邮箱或归入相应单位"
+    )
+
+
+def _sender_problems(address: str, finding: UnitFinding, registered: bool) -> tuple[str, ...]:
+    unit = finding.unit
+    if unit is None:
+        return (_unknown_unit_problem(address, finding),)
+    problems: list[str] = []
+    where = _SOURCE_LABELS.get(finding.source, "主题")
+    if finding.also_named:
+        names = "、".join(u.name for u in (unit, *finding.also_named))
+        problems.append(f"{where}中出现多个单位（{names}），已按 {unit.name} 记录，{_REVIEW}")
+    if registered:
+        return tuple(problems)
+    if not address:
+        problems.append(f"邮件没有发件人地址，不能确认是 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
+    elif finding.sender_units:
+        others = "、".join(u.name for u in finding.sender_units)
+        problems.append(
+            f"发件人 {address} 登记的是 {others} 的报送邮箱，但{where}写的是 {unit.name}，"
+            f"不计分，{_REVIEW}"
+        )
+    else:
+        problems.append(f"发件人 {address} 未登记为 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
+    return tuple(problems)
+
+
+def recognize(
+    message: ParsedMessage,
+    units: Sequence[Unit],
+    arrival: datetime,
+    tz: ZoneInfo,
+    own_addresses: Collection[str] = (),
+) -> Recognition:
+    """Decide unit, kind, reporting month and whether the sender counts for the unit."""
+    if arrival.tzinfo is None:
+        raise ValueError("arrival must be timezone-aware (the server's INTERNALDATE or Received time)")
+    arrival_local = arrival.astimezone(tz)
+    rest, _ = strip_prefixes(message.subject)
+    kind = kind_of(message)
+    month, month_source = _month_and_source(rest, message.attachments, arrival_local)
+    address = (message.from_addr or "").strip()
+    own = bool(address) and address.lower() in {a.strip().lower() for a in own_addresses}
+    finding = find_message_unit(message, units)
+    registered = not own and finding.unit is not None and finding.unit in finding.sender_units
+    # Machine mail and our own mail are never scored, so sender checks would only be noise for staff.
+    quiet = own or kind in (Kind.AUTO, Kind.BOUNCE)
+    problems = () if quiet else _sender_problems(address, finding, registered)
+    return Recognition(
+        unit=finding.unit.name if finding.unit else None,
+        kind=kind,
+        month=month,
+        month_source=month_source,
+        registered=registered,
+        problems=problems,
+    )
