@@ -1,0 +1,501 @@
+"""Recognition of unit, kind and reporting month from parsed messages built in place."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from parsers.records import Attachment, Kind, ParsedMessage, Unit
+from parsers.recognize import (
+    find_unit,
+    find_units,
+    normalize,
+    recognize,
+    report_month,
+    strip_prefixes,
+    unit_keys,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+OWN = "office@example.org"
+MAY_3 = datetime(2020, 5, 3, 2, 0, tzinfo=timezone.utc)
+
+# The 13 units of the 2020 plan, with the example sender addresses of the reference table.
+UNITS = (
+    Unit("桃城区", ("桃城",), ("tcqcl@163.com",)),
+    Unit("冀州区", ("冀州",), ("jzqcl@126.com",)),
+    Unit("枣强县", ("枣强",), ("zqxcl@163.com",)),
+    Unit("武邑县", ("武邑",), ("wyxcl@163.com",)),
+    Unit("深州市", ("深州",), ("szscl@126.com",)),
+    Unit("武强县", ("武强",), ("wqxcl@163.com",)),
+    Unit("饶阳县", ("饶阳",), ("ryxcl@163.com",)),
+    Unit("安平县", ("安平",), ("apxcl@126.com",)),
+    Unit("故城县", ("故城",), ("gcxcl@163.com",)),
+    Unit("景县", ("景 县", "景州"), ("jxcl2020@163.com",)),
+    Unit("阜城县", ("阜城",), ("fcxcl@126.com",)),
+    Unit("高新区", ("衡水高新区", "高新技术产业开发区"), ("gxqsfj@163.com",)),
+    Unit("滨湖新区", ("滨湖",), ("bhxqsgj@163.com",)),
+)
+SENDER = {unit.name: unit.senders[0] for unit in UNITS}
+BRIEFING = "贫困残疾人服务工程专项信息"
+
+
+def attachment(filename: str, sniffed_type: str = "") -> Attachment:
+    return Attachment(
+        filename=filename, declared_type="application/octet-stream", sniffed_type=sniffed_type, data=b""
+    )
+
+
+def mail(
+    subject: str,
+    from_addr: str | None = "zqxcl@163.com",
+    *,
+    from_name: str = "",
+    attachments: tuple[Attachment, ...] = (),
+    automation: tuple[tuple[str, str], ...] = (),
+    content_type: str = "multipart/mixed",
+    return_path: str | None = None,
+) -> ParsedMessage:
+    return ParsedMessage(
+        message_id="<test@example.org>",
+        subject=subject,
+        from_addr=from_addr,
+        from_name=from_name,
+        to_addrs=(OWN,),
+        cc_addrs=(),
+        date_header=None,
+        date=None,
+        received_dates=(),
+        in_reply_to=None,
+        references=(),
+        automation=automation,
+        content_type=content_type,
+        return_path=return_path,
+        body_text="",
+        attachments=attachments,
+    )
+
+
+def run(message: ParsedMessage, arrival: datetime = MAY_3, units=UNITS, own=(OWN,)):
+    return recognize(message, units, arrival, TZ, own_addresses=own)
+
+
+# --- normalize and prefixes -------------------------------------------------------------------
+
+
+def test_normalize_folds_full_width_and_drops_whitespace() -> None:
+    assert normalize("【冀州区】专项信息（三）　４月份：") == "【冀州区】专项信息(三)4月份:"
+    assert normalize("景 县\t专项\u3000信息") == "景县专项信息"
+
+
+def test_strip_prefixes_returns_rest_and_prefixes_in_order() -> None:
+    assert strip_prefixes("Fw: Re：景 县专项信息") == ("景县专项信息", ("Fw", "Re"))
+    assert strip_prefixes("转发：转发: 枣强县") == ("枣强县", ("转发", "转发"))
+    assert strip_prefixes("Report 4月份") == ("Report4月份", ())
+
+
+# --- unit ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "unit"),
+    [
+        ("景 县" + BRIEFING, "景县"),
+        ("景州" + BRIEFING, "景县"),
+        ("【冀州区】" + BRIEFING + "（三）", "冀州区"),
+        ("桃城" + BRIEFING, "桃城区"),
+        ("（枣强县）" + BRIEFING, "枣强县"),
+        ("深州市" + BRIEFING, "深州市"),
+        ("深州" + BRIEFING, "深州市"),
+        ("衡水高新区" + BRIEFING, "高新区"),
+        ("高新区" + BRIEFING, "高新区"),
+        ("滨湖新区" + BRIEFING, "滨湖新区"),
+        ("故城县" + BRIEFING, "故城县"),
+        ("阜城县" + BRIEFING, "阜城县"),
+    ],
+)
+def test_unit_from_subject(subject: str, unit: str) -> None:
+    result = run(mail(subject, from_addr=SENDER[unit]))
+    assert (result.unit, result.registered, result.problems) == (unit, True, ())
+
+
+def test_city_name_is_not_a_unit() -> None:
+    assert find_unit("衡水市残联关于报送专项信息的通知", UNITS) is None
+
+
+def test_short_name_is_derived_when_unique() -> None:
+    """GIVEN units configured without aliases THEN 深州 still finds 深州市, but 景 (1 char) is no key."""
+    bare = tuple(Unit(unit.name) for unit in UNITS)
+    assert find_unit("深州" + BRIEFING, bare).name == "深州市"
+    assert find_unit("桃城" + BRIEFING, bare).name == "桃城区"
+    assert "景" not in unit_keys(bare)
+
+
+def test_short_name_shared_by_two_units_is_dropped() -> None:
+    units = (Unit("新华区"), Unit("新华县"))
+    assert find_unit("新华" + BRIEFING, units) is None
+    assert find_unit("新华县" + BRIEFING, units).name == "新华县"
+
+
+def test_configured_alias_wins_over_a_derived_short_name() -> None:
+    units = (Unit("新华区", ("新华",)), Unit("新华县"))
+    assert find_unit("新华" + BRIEFING, units).name == "新华区"
+
+
+def test_longest_key_wins_over_a_unit_name_inside_it() -> None:
+    units = (Unit("城区"), Unit("桃城区"))
+    assert find_unit("桃城区" + BRIEFING, units).name == "桃城区"
+    assert find_unit("城区" + BRIEFING, units).name == "城区"
+
+
+def test_shorter_key_inside_a_longer_match_is_not_a_second_unit() -> None:
+    units = (Unit("城区"), Unit("桃城区"))
+    assert find_units("桃城区" + BRIEFING, units) == (units[1],)
+
+
+def test_one_unit_named_twice_is_not_a_conflict() -> None:
+    result = run(mail("【桃城区】桃城" + BRIEFING, from_addr=SENDER["桃城区"]))
+    assert (result.unit, result.registered, result.problems) == ("桃城区", True, ())
+
+
+def test_two_units_in_subject_takes_the_first_and_says_so() -> None:
+    result = run(mail("桃城区转报冀州区" + BRIEFING, from_addr=SENDER["桃城区"]))
+    assert (result.unit, result.registered) == ("桃城区", True)
+    assert result.problems == ("主题中出现多个单位（桃城区、冀州区），已按 桃城区 记录，请工作人员核实",)
+
+
+def test_unit_from_attachment_name_when_subject_has_none() -> None:
+    message = mail("4月份报表", from_addr=SENDER["武强县"], attachments=(attachment("武强县康复服务实名制登记表.xls", "xls"),))
+    result = run(message)
+    assert (result.unit, result.registered, result.kind) == ("武强县", True, Kind.REPORT)
+
+
+def test_unit_from_sender_registered_for_one_unit() -> None:
+    workbook = attachment("新建 Microsoft Excel 工作表.xlsx", "xlsx")
+    message = mail("4月份报表", from_addr="FCXCL@126.com", attachments=(workbook,))
+    result = run(message)
+    assert (result.unit, result.registered, result.kind) == ("阜城县", True, Kind.REPORT)
+    assert (result.month, result.month_source) == ("2020-04", "subject")
+
+
+def test_unit_from_display_name_of_an_unregistered_sender() -> None:
+    result = run(mail(BRIEFING, from_addr="123456@qq.com", from_name="枣强县残联"))
+    assert (result.unit, result.registered) == ("枣强县", False)
+    assert result.problems == ("发件人 123456@qq.com 未登记为 枣强县 的报送邮箱，不计分，请工作人员核实",)
+
+
+def test_unit_less_message_still_gets_a_kind() -> None:
+    result = run(mail(BRIEFING, from_addr="someone@qq.com"))
+    assert (result.unit, result.kind, result.registered) == (None, Kind.BRIEFING, False)
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def test_unregistered_sender_is_kept_but_marked() -> None:
+    result = run(mail("桃城区4月份目标任务完成情况", from_addr="123456@qq.com"))
+    assert (result.unit, result.kind, result.registered) == ("桃城区", Kind.REPORT, False)
+    assert result.problems == ("发件人 123456@qq.com 未登记为 桃城区 的报送邮箱，不计分，请工作人员核实",)
+
+
+def test_sender_matching_is_case_insensitive() -> None:
+    assert run(mail("桃城区" + BRIEFING, from_addr="TcQcl@163.COM")).registered is True
+
+
+def test_registered_sender_naming_another_unit_does_not_count() -> None:
+    result = run(mail("冀州区" + BRIEFING, from_addr=SENDER["桃城区"]))
+    assert (result.unit, result.registered) == ("冀州区", False)
+    assert result.problems == (
+        "发件人 tcqcl@163.com 登记的是 桃城区 的报送邮箱，但主题写的是 冀州区，不计分，请工作人员核实",
+    )
+
+
+def test_unknown_unit_is_reported() -> None:
+    result = run(mail("请问报送格式", from_addr="stranger@qq.com"))
+    assert (result.unit, result.registered, result.kind) == (None, False, Kind.OTHER)
+    assert len(result.problems) == 1 and result.problems[0].startswith("无法识别报送单位")
+    assert "stranger@qq.com" in result.problems[0]
+
+
+def test_sender_registered_for_two_units_is_not_guessed() -> None:
+    units = (Unit("桃城区", senders=("shared@163.com",)), Unit("冀州区", senders=("shared@163.com",)))
+    result = run(mail("请查收", from_addr="shared@163.com"), units=units)
+    assert (result.unit, result.registered) == (None, False)
+    assert result.problems[0].startswith("无法识别报送单位") and "桃城区、冀州区" in result.problems[0]
+
+
+def test_missing_sender_address_does_not_count() -> None:
+    result = run(mail("桃城区" + BRIEFING, from_addr=None))
+    assert (result.unit, result.registered) == ("桃城区", False)
+    assert result.problems == ("邮件没有发件人地址，不能确认是 桃城区 的报送邮箱，不计分，请工作人员核实",)
+
+
+@pytest.mark.parametrize("subject", ["桃城区4月份目标任务完成情况", "请查收"])
+def test_own_address_is_never_registered_and_raises_no_sender_problem(subject: str) -> None:
+    result = run(mail(subject, from_addr="Office@Example.org"), own=("OFFICE@example.org",))
+    assert (result.registered, result.problems) == (False, ())
+
+
+def test_own_address_that_is_also_a_unit_sender_is_not_registered() -> None:
+    result = run(mail("桃城区" + BRIEFING, from_addr=SENDER["桃城区"]), own=(SENDER["桃城区"],))
+    assert (result.unit, result.registered, result.problems) == ("桃城区", False, ())
+
+
+# --- kind: machine mail -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("auto-submitted", "auto-replied"),
+        ("auto-submitted", "auto-generated"),
+        ("auto-submitted", "Auto-Replied; owner-email=\"x@example.org\""),
+        ("x-autoreply", "yes"),
+        ("x-autorespond", "yes"),
+        ("auto-reply", "yes"),
+        ("precedence", "bulk"),
+        ("precedence", "Junk"),
+        ("precedence", "list"),
+        ("precedence", "auto_reply"),
+        ("list-id", "<news.lists.example.org>"),
+        ("list-unsubscribe", "<mailto:leave@example.org>"),
+        ("list-post", "<mailto:news@example.org>"),
+    ],
+)
+def test_auto_by_header(header: tuple[str, str]) -> None:
+    result = run(mail("枣强县" + BRIEFING, automation=(header,)))
+    assert (result.kind, result.unit, result.problems) == (Kind.AUTO, "枣强县", ())
+
+
+@pytest.mark.parametrize(
+    "header", [("auto-submitted", "no"), ("precedence", "first-class"), ("x-auto-response-suppress", "All")]
+)
+def test_headers_that_are_not_auto(header: tuple[str, str]) -> None:
+    assert run(mail("枣强县" + BRIEFING, automation=(header,))).kind is Kind.BRIEFING
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "自动回复：枣强县" + BRIEFING,
+        "自动答复: 枣强县" + BRIEFING,
+        "Auto Reply: 枣强县" + BRIEFING,
+        "Automatic reply: 枣强县" + BRIEFING,
+        "Out of Office: 枣强县" + BRIEFING,
+        "休假中：枣强县" + BRIEFING,
+        "【休假】自动回复",
+    ],
+)
+def test_auto_by_subject(subject: str) -> None:
+    assert run(mail(subject)).kind is Kind.AUTO
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        mail("枣强县" + BRIEFING, content_type="multipart/report; report-type=delivery-status"),
+        mail("枣强县" + BRIEFING, from_addr="MAILER-DAEMON@163.com"),
+        mail("枣强县" + BRIEFING, from_addr="postmaster@qq.com"),
+        mail("枣强县" + BRIEFING, from_addr="MAILER-DAEMON"),
+        mail("枣强县" + BRIEFING, return_path=""),
+        mail("枣强县" + BRIEFING, automation=(("x-failed-recipients", "x@example.org"),)),
+        mail("系统退信"),
+        mail("退信：枣强县" + BRIEFING),
+        mail("Undeliverable: 枣强县" + BRIEFING),
+        mail("Undelivered Mail Returned to Sender"),
+        mail("Delivery Status Notification (Failure)"),
+        mail("Mail delivery failed: returning message to sender"),
+    ],
+)
+def test_bounce_by_each_signal(message: ParsedMessage) -> None:
+    result = run(message)
+    assert (result.kind, result.problems) == (Kind.BOUNCE, ())
+
+
+def test_bounce_wins_over_auto_submitted() -> None:
+    auto = (("auto-submitted", "auto-replied"),)
+    message = mail("枣强县" + BRIEFING, content_type="multipart/report", automation=auto)
+    assert run(message).kind is Kind.BOUNCE
+
+
+def test_null_sender_auto_reply_is_auto_not_bounce() -> None:
+    message = mail("枣强县" + BRIEFING, return_path="", automation=(("auto-submitted", "auto-replied"),))
+    assert run(message).kind is Kind.AUTO
+
+
+@pytest.mark.parametrize(
+    ("subject", "kind"),
+    [
+        ("枣强县4月份报表（退信重发）", Kind.REPORT),
+        ("关于休假期间枣强县" + BRIEFING, Kind.BRIEFING),
+        ("休假期间枣强县" + BRIEFING + "照常报送", Kind.BRIEFING),
+        ("退信重发：枣强县4月份报表", Kind.REPORT),
+        ("回复：自动回复设置", Kind.REPLY),
+    ],
+)
+def test_machine_words_inside_a_human_subject(subject: str, kind: Kind) -> None:
+    assert run(mail(subject)).kind is kind
+
+
+# --- kind: reply, forward, briefing, report, other --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "回复：武邑县" + BRIEFING,
+        "Re: 武邑县" + BRIEFING,
+        "RE：武邑县" + BRIEFING,
+        "答复:武邑县" + BRIEFING,
+        "回覆：武邑县" + BRIEFING,
+        "回复：回复：武邑县" + BRIEFING,
+        "转发：回复：武邑县" + BRIEFING,
+        "Fw: Re: 武邑县" + BRIEFING,
+    ],
+)
+def test_reply_is_a_conversation(subject: str) -> None:
+    result = run(mail(subject, from_addr=SENDER["武邑县"]))
+    assert (result.kind, result.unit, result.registered) == (Kind.REPLY, "武邑县", True)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "转发：枣强县" + BRIEFING,
+        "Fw: 枣强县" + BRIEFING,
+        "FW：枣强县" + BRIEFING,
+        "Fwd: 枣强县" + BRIEFING,
+        "转发: 转发: 枣强县" + BRIEFING,
+    ],
+)
+def test_forward_prefix_is_stripped(subject: str) -> None:
+    result = run(mail(subject))
+    assert (result.kind, result.unit, result.registered) == (Kind.BRIEFING, "枣强县", True)
+
+
+def test_reply_word_without_colon_is_not_a_reply() -> None:
+    assert run(mail("Re武邑县" + BRIEFING)).kind is Kind.BRIEFING
+
+
+def test_briefing_by_jianbao() -> None:
+    assert run(mail("饶阳县残联工作简报第5期", from_addr=SENDER["饶阳县"])).kind is Kind.BRIEFING
+
+
+def test_briefing_with_article_document_stays_briefing() -> None:
+    message = mail("枣强县" + BRIEFING, attachments=(attachment("专项信息.doc", "doc"),))
+    assert run(message).kind is Kind.BRIEFING
+
+
+@pytest.mark.parametrize("word", ["目标任务", "进展情况", "汇总表", "登记表", "实名制", "附件", "报表", "月报"])
+def test_report_by_subject_word(word: str) -> None:
+    result = run(mail("安平县" + word, from_addr=SENDER["安平县"]))
+    assert (result.kind, result.unit) == (Kind.REPORT, "安平县")
+
+
+@pytest.mark.parametrize(
+    ("filename", "sniffed"),
+    [
+        ("新建 Microsoft Excel 工作表.xlsx", "xlsx"),
+        ("book.XLS", "ole"),
+        ("book.et", ""),
+        ("材料.zip", "zip"),
+        ("noname", "xlsx"),
+        ("材料.rar", "rar"),
+    ],
+)
+def test_report_by_workbook_or_archive_attachment(filename: str, sniffed: str) -> None:
+    message = mail("安平县", from_addr=SENDER["安平县"], attachments=(attachment(filename, sniffed),))
+    assert run(message).kind is Kind.REPORT
+
+
+def test_attachment_names_decide_when_subject_is_bare() -> None:
+    report = mail("安平县", attachments=(attachment("附件1进展情况报告.doc", "doc"),))
+    briefing = mail("安平县", attachments=(attachment("安平县" + BRIEFING + ".docx", "docx"),))
+    assert (run(report).kind, run(briefing).kind) == (Kind.REPORT, Kind.BRIEFING)
+
+
+def test_plain_document_is_other() -> None:
+    message = mail("安平县", from_addr=SENDER["安平县"], attachments=(attachment("说明.doc", "doc"),))
+    assert run(message).kind is Kind.OTHER
+
+
+# --- month ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "arrival", "month"),
+    [
+        ("2020年4月", MAY_3, "2020-04"),
+        ("2019年12月目标任务", MAY_3, "2019-12"),
+        ("4月份", MAY_3, "2020-04"),
+        ("4月", MAY_3, "2020-04"),
+        ("４月份", MAY_3, "2020-04"),
+        ("四月份", MAY_3, "2020-04"),
+        ("十一月", datetime(2020, 11, 25, tzinfo=TZ), "2020-11"),
+        ("十二月份", datetime(2021, 1, 5, tzinfo=TZ), "2020-12"),
+        ("12月份", datetime(2021, 1, 5, tzinfo=TZ), "2020-12"),
+        ("5月份", datetime(2020, 4, 28, tzinfo=TZ), "2020-05"),
+        ("6月份", datetime(2020, 4, 28, tzinfo=TZ), "2019-06"),
+        ("1-4月份", MAY_3, "2020-04"),
+        ("三四月份", MAY_3, "2020-04"),
+        ("5月报送4月份报表", MAY_3, "2020-04"),
+        ("3012月", MAY_3, None),
+        ("2020年13月", MAY_3, None),
+        ("0月份", MAY_3, None),
+        ("关于统一月报格式的通知", MAY_3, None),
+        ("一月份", datetime(2020, 2, 3, tzinfo=TZ), "2020-01"),
+        ("5月20日前报送4月份报表", MAY_3, "2020-04"),
+        ("2020年4月15日", MAY_3, "2020-04"),
+        ("专项信息（三）", MAY_3, None),
+        ("附件3", MAY_3, None),
+        ("截至4月15日目标任务", MAY_3, None),
+        ("15日", MAY_3, None),
+        ("13月", MAY_3, None),
+    ],
+)
+def test_report_month(text: str, arrival: datetime, month: str | None) -> None:
+    assert report_month(text, arrival.astimezone(TZ)) == month
+
+
+def test_briefing_numbered_three_takes_month_from_arrival() -> None:
+    message = mail("【冀州区】" + BRIEFING + "（三）", from_addr=SENDER["冀州区"])
+    result = run(message, datetime(2020, 6, 10, 2, tzinfo=timezone.utc))
+    assert (result.unit, result.kind) == ("冀州区", Kind.BRIEFING)
+    assert (result.month, result.month_source) == ("2020-06", "arrival")
+
+
+def test_full_width_month_in_report_subject() -> None:
+    result = run(mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"]), datetime(2020, 6, 1, tzinfo=timezone.utc))
+    assert (result.unit, result.kind) == ("桃城区", Kind.REPORT)
+    assert (result.month, result.month_source) == ("2020-04", "subject")
+
+
+def test_december_report_arriving_in_january_belongs_to_last_year() -> None:
+    result = run(mail("枣强县12月份目标任务完成情况"), datetime(2021, 1, 5, 2, tzinfo=timezone.utc))
+    assert (result.month, result.month_source) == ("2020-12", "subject")
+
+
+def test_month_from_attachment_name() -> None:
+    files = (attachment("附件3.xls", "xls"), attachment("2020年4月康复服务实名制登记表.xls", "xls"))
+    message = mail("阜城县报表", from_addr=SENDER["阜城县"], attachments=files)
+    result = run(message, datetime(2020, 6, 1, tzinfo=timezone.utc))
+    assert (result.month, result.month_source) == ("2020-04", "attachment")
+
+
+def test_subject_month_wins_over_attachment_month() -> None:
+    message = mail("阜城县5月份报表", attachments=(attachment("2020年4月登记表.xls", "xls"),))
+    result = run(message)
+    assert (result.month, result.month_source) == ("2020-05", "subject")
+
+
+def test_arrival_month_is_local_time() -> None:
+    """GIVEN arrival 2020-04-30T16:30Z, which is 2020-05-01 00:30 in Asia/Shanghai THEN the month is May."""
+    result = run(mail("枣强县" + BRIEFING), datetime(2020, 4, 30, 16, 30, tzinfo=timezone.utc))
+    assert (result.month, result.month_source) == ("2020-05", "arrival")
+
+
+def test_naive_arrival_is_refused() -> None:
+    with pytest.raises(ValueError):
+        run(mail("枣强县" + BRIEFING), datetime(2020, 5, 3))
