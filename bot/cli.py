@@ -172,9 +172,8 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
 def demo(directory: Path) -> None:
     """Write a demo (config, Maildir mailboxes full of a month of unit mail) into DIRECTORY, replacing one
     already there; then run `mailroom --config DIRECTORY/config.toml poll --once`."""
-    config = write_demo(directory)
-    total = sum(len(list((box.path / "new").iterdir())) for box in config.mailboxes if box.path)
-    click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{total} 封邮件")
+    config, written = write_demo(directory)
+    click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{written} 封邮件")
     click.echo(f"配置文件：{config.path}")
 
 

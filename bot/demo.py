@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from bot.config import Config, load_config
+from bot.config import Config, Mailbox, load_config
 from bot.maildir import ensure_maildir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -30,8 +30,15 @@ FORM_TITLES = {1: "目标任务进展情况报告", 2: "目标任务完成情况
                7: "托养服务补贴实名制登记表", 8: "残疾人家庭无障碍改造实名制登记表"}
 
 
-def write_demo(directory: Path, year: int = 2020, month: int = 4, seed: int = 2020) -> Config:
-    """Write the demo config and mail afresh (a previous demo in DIR is replaced); return the config."""
+# Which department each form goes to ("by task category", plan §三): completeness is per unit and month
+# across all four mailboxes, so the demo spreads every package over three of them.
+DEPARTMENT_FORMS = {"jjb": (1, 2, 5, 6), "kfb": (3, 4), "fwb": (7, 8)}
+
+
+def write_demo(directory: Path, year: int = 2020, month: int = 4, seed: int = 2020) -> tuple[Config, int]:
+    """Write the demo config and mail afresh (a previous demo in DIR is replaced).
+
+    Returns the config and the number of messages written."""
     if (directory / "config.toml").exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -40,22 +47,25 @@ def write_demo(directory: Path, year: int = 2020, month: int = 4, seed: int = 20
     config = load_config(path, environ={})
     rng = random.Random(seed)
     offices = {box.key: box for box in config.mailboxes}
+    written = 0
+    for box in config.mailboxes:
+        ensure_maildir(box.path)
     for unit in config.units:
         sender = unit.senders[0]
         for number in range(rng.randint(5, 10)):
             arrival = datetime(year, month, rng.randint(1, 28), rng.randint(8, 18), rng.randint(0, 59),
                                tzinfo=SHANGHAI)
             subject = f"{unit.name}贫困残疾人服务工程专项信息（{number + 1}）"
-            _deliver(offices["bgs"].path, compose(sender, offices["bgs"].address, subject, arrival))
+            written += _deliver(offices["bgs"], compose(sender, offices["bgs"].address, subject, arrival))
         day = rng.choice([12, 18, 20, 20, 21, 23])
-        arrival = datetime(year, month, day, rng.randint(8, 18), rng.randint(0, 59), tzinfo=SHANGHAI)
-        subject = f"{unit.name}{month}月份目标任务进展情况及登记表"
-        message = compose(sender, offices["jjb"].address, subject, arrival)
-        for form, title in FORM_TITLES.items():
-            message.add_attachment(_workbook(unit.name, month, title), maintype="application",
-                                   subtype="octet-stream", filename=f"附件{form}.xlsx")
-        _deliver(offices["jjb"].path, message)
-    return config
+        for key, forms in DEPARTMENT_FORMS.items():
+            arrival = datetime(year, month, day, rng.randint(8, 18), rng.randint(0, 59), tzinfo=SHANGHAI)
+            message = compose(sender, offices[key].address, f"{unit.name}{month}月份目标任务进展情况及登记表", arrival)
+            for form in forms:
+                message.add_attachment(_workbook(unit.name, month, FORM_TITLES[form]), maintype="application",
+                                       subtype="octet-stream", filename=f"附件{form}.xlsx")
+            written += _deliver(offices[key], message)
+    return config, written
 
 
 def demo_config_text(example: str) -> str:
@@ -107,8 +117,7 @@ def _workbook(unit: str, month: int, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _deliver(maildir: Path | None, message: EmailMessage) -> None:
-    assert maildir is not None
-    ensure_maildir(maildir)
+def _deliver(box: Mailbox, message: EmailMessage) -> int:
     name = message["Message-ID"].strip("<>").replace("/", "_")
-    (maildir / "new" / name).write_bytes(message.as_bytes())
+    (box.path / "new" / name).write_bytes(message.as_bytes())
+    return 1
