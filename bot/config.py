@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers.errors import ConfigError
 from parsers.records import TASKS, Unit
+from scoring.settings import Scoring
 
 DEFAULT_CONFIG = "config.toml"
 SOURCES = ("imap", "maildir")
@@ -45,25 +46,6 @@ class Mailbox:
         if value is None:
             raise ConfigError(f"mailbox {self.key}: environment variable {self.password_env} is not set")
         return value
-
-
-@dataclass(frozen=True)
-class Scoring:
-    zero_target_earns: bool = True
-    q2_completion: float = 0.5
-    q3_completion: float = 1.0
-    task_points: int = 3
-    on_time_points: int = 15
-    on_time_deduction: int = 3
-    q4_task_points: int = 2
-    q4_cap: int = 10
-    briefings_per_month: int = 8
-    briefing_points: int = 2
-    briefing_months: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11)
-    media_points: tuple[tuple[str, int], ...] = (("central", 4), ("provincial", 2), ("city", 1))
-    media_cap: int = 4
-    innovation_points: tuple[tuple[str, int], ...] = (("national", 10), ("provincial", 5), ("city", 2))
-    innovation_cap: int = 10
 
 
 @dataclass(frozen=True)
