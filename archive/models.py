@@ -63,6 +63,7 @@ class Message(Base):
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.ordinal")
+    readings: Mapped[list[FormReadingRow]] = relationship(back_populates="message", order_by="FormReadingRow.id")
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
 
 
@@ -79,6 +80,52 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
 
     message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class FormReadingRow(Base):
+    """What one form in an attachment (a workbook sheet, a zip member, a .docx) was read as."""
+
+    __tablename__ = "form_reading"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachment.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)  # file name, zip member, sheet
+    form: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    month: Mapped[str | None] = mapped_column(String(7))
+    rows: Mapped[int] = mapped_column(Integer)
+    readable: Mapped[bool] = mapped_column(Boolean)
+    tasks: Mapped[dict] = mapped_column(JSON, default=dict)  # 附件2: {task: {target, done, percent}}
+    text: Mapped[str] = mapped_column(Text, default="")  # 附件1: the report's text
+    problems: Mapped[list] = mapped_column(JSON, default=list)  # [{sheet, row, column, code, message}]
+
+    message: Mapped[Message] = relationship(back_populates="readings")
+    persons: Mapped[list[PersonRow]] = relationship(back_populates="reading", order_by="PersonRow.id")
+
+
+class PersonRow(Base):
+    """One person on a real-name registry form, as the unit wrote it."""
+
+    __tablename__ = "person_row"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reading_id: Mapped[int] = mapped_column(ForeignKey("form_reading.id", ondelete="CASCADE"), index=True)
+    form: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    month: Mapped[str | None] = mapped_column(String(7))
+    sheet: Mapped[str] = mapped_column(Text)
+    row: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text, default="")
+    disability_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    id_number: Mapped[str] = mapped_column(String(64), default="", index=True)
+    phone: Mapped[str] = mapped_column(Text, default="")
+    fields: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    reading: Mapped[FormReadingRow] = relationship(back_populates="persons")
+
+
+Index("ix_form_reading_unit_month_form", FormReadingRow.unit, FormReadingRow.month, FormReadingRow.form)
 
 
 class Sighting(Base):
