@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,75 @@ class Scoring:
     media_cap: int = 4
     innovation_points: tuple[tuple[str, int], ...] = (("national", 10), ("provincial", 5), ("city", 2))
     innovation_cap: int = 10
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The plan year's dates: months, deadlines and the forms each month's package must hold.
+
+    Every instant is read in `timezone` (Asia/Shanghai). A month is written "YYYY-MM".
+    """
+
+    timezone: ZoneInfo
+    year: int
+    deadline_day: int = 20
+    deadline_time: time = time(23, 59, 59)
+    required_forms: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    college_from_month: int = 9
+    first_report_month: int = 4
+
+    def month_start(self, month: str) -> datetime:
+        """The first instant of the month, local."""
+        year, number = parse_month(month)
+        return datetime(year, number, 1, tzinfo=self.timezone)
+
+    def month_end(self, month: str) -> datetime:
+        """The last instant of the month, local: an instant is within the month when it is <= this."""
+        year, number = parse_month(month)
+        following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=self.timezone)
+        return following - timedelta(microseconds=1)
+
+    def deadline_for(self, month: str) -> datetime:
+        """The last on-time instant for the month's package.
+
+        The configured time names a whole second and is inclusive: with 23:59:59, an arrival at
+        23:59:59.999 is on time and one at 00:00:00 of the next day is late.
+        """
+        year, number = parse_month(month)
+        last = self.deadline_time.replace(microsecond=999_999) if self.deadline_time.microsecond == 0 \
+            else self.deadline_time
+        return datetime.combine(date(year, number, self.deadline_day), last, tzinfo=self.timezone)
+
+    def required_forms_for(self, month: str) -> tuple[int, ...]:
+        """附件 numbers the month's package must hold: 附件9 and 附件10 join from college_from_month on."""
+        _, number = parse_month(month)
+        forms = set(self.required_forms)
+        if number >= self.college_from_month:
+            forms.update((9, 10))
+        return tuple(sorted(forms))
+
+    def report_months(self) -> tuple[str, ...]:
+        """Every month of the plan year that has a package: first_report_month to December."""
+        return tuple(f"{self.year}-{number:02d}" for number in range(self.first_report_month, 13))
+
+    def month_of(self, instant: datetime) -> str:
+        """The local month an aware instant falls in."""
+        local = instant.astimezone(self.timezone)
+        return f"{local.year}-{local.month:02d}"
+
+    def month_name(self, month: str) -> str:
+        """The month as people read it in a description: "2020-04" -> "4月"."""
+        year, number = parse_month(month)
+        return f"{number}月" if year == self.year else f"{year}年{number}月"
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    """ "YYYY-MM" -> (year, month); anything else is a ValueError."""
+    try:
+        year_text, number_text = month.split("-")
+        year, number = int(year_text), int(number_text)
+    except ValueError:
+        raise ValueError(f"a month is written YYYY-MM, not {month!r}") from None
+    if len(year_text) != 4 or len(number_text) != 2 or not 1 <= number <= 12:
+        raise ValueError(f"a month is written YYYY-MM, not {month!r}")
+    return year, number
