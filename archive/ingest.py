@@ -16,9 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import Database
-from archive.models import Attachment, Message, Sighting
+from archive.models import Attachment, FormReadingRow, Message, Sighting
+from archive.readings import reading_row
 from archive.store import RawStore, sha256_hex
+from parsers.checks import check_package
+from parsers.forms import FormReading
 from parsers.mime import parse_message
+from parsers.workbook import read_attachment
 from parsers.recognize import recognize
 from parsers.records import Kind, ParsedMessage, Recognition, Unit
 
@@ -49,6 +53,10 @@ class Recognizer:
     units: tuple[Unit, ...]
     timezone: ZoneInfo
     mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
+    year: int = 2020  # the plan year: a workbook title's month without a year is in it
+
+    def unit(self, name: str | None) -> Unit | None:
+        return next((unit for unit in self.units if unit.name == name), None)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -115,18 +123,42 @@ def _archive_one(store: RawStore, recognizer: Recognizer, item: Incoming, sha: s
     mailbox = item.mailbox or recognizer.mailbox_for(parsed)
     if mailbox is None:
         problems.append("邮件的收件人和抄送中没有任何一个部门邮箱，无法确定所属邮箱")
+    attachments = [Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
+                              sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
+                   for n, a in enumerate(parsed.attachments)]
+    readings = _read_attachments(recognizer, parsed, attachments, recognition.unit, problems)
+    month, month_source = recognition.month, recognition.month_source
+    stated = next((reading.month for reading in readings if reading.readable and reading.month), None)
+    if month_source == "arrival" and stated:  # a workbook title's month beats the arrival month
+        month, month_source = stated, "workbook"
     return Message(
         sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=mailbox,
         arrival=arrival, arrival_trusted=trusted, date_header=parsed.date_header, sent_at=parsed.date,
         from_addr=parsed.from_addr, from_name=parsed.from_name, to_addrs=", ".join(parsed.to_addrs),
         cc_addrs=", ".join(parsed.cc_addrs), subject=parsed.subject, body_text=parsed.body_text,
         in_reply_to=parsed.in_reply_to, unit=recognition.unit, kind=recognition.kind.value,
-        month=recognition.month, month_source=recognition.month_source, registered=recognition.registered,
-        problems=problems, archived_at=datetime.now(timezone.utc),
-        attachments=[Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
-                                sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
-                     for n, a in enumerate(parsed.attachments)],
+        month=month, month_source=month_source, registered=recognition.registered,
+        problems=problems, archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings,
     )
+
+
+def _read_attachments(recognizer: Recognizer, parsed: ParsedMessage, rows: list[Attachment], unit: str | None,
+                      problems: list[str]) -> list[FormReadingRow]:
+    """Read each attachment once (zip members too); the package's cross-form checks go on its 附件2."""
+    found: list[tuple[Attachment, FormReading]] = []
+    for attachment, row in zip(parsed.attachments, rows):
+        try:
+            readings = read_attachment(attachment.filename, attachment.data, recognizer.units,
+                                       year=recognizer.year, sender_unit=unit)
+        except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
+            log.exception("reading %r failed", attachment.filename)
+            problems.append(f"读取附件“{attachment.filename}”时发生内部错误，已归档，请工作人员人工核对")
+            continue
+        found.extend((row, reading) for reading in readings)
+    package = recognizer.unit(unit)
+    checks = check_package([reading for _, reading in found], package) if package else ()
+    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
+    return [reading_row(reading, row, checks if reading is summary else ()) for row, reading in found]
 
 
 def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, str | None]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -101,6 +101,7 @@ class FormReadingRow(Base):
     problems: Mapped[list] = mapped_column(JSON, default=list)  # [{sheet, row, column, code, message}]
 
     message: Mapped[Message] = relationship(back_populates="readings")
+    attachment: Mapped[Attachment] = relationship()
     persons: Mapped[list[PersonRow]] = relationship(back_populates="reading", order_by="PersonRow.id")
 
 
@@ -145,6 +146,24 @@ class Sighting(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     message: Mapped[Message] = relationship(back_populates="sightings")
+
+
+class StaffEntryRow(Base):
+    """Points no email proves (media coverage, innovation awards), entered by staff, never deleted."""
+
+    __tablename__ = "staff_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # media | innovation
+    level: Mapped[str] = mapped_column(String(16))
+    date: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(Text)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class MailboxState(Base):

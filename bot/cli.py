@@ -17,6 +17,7 @@ from bot.config import Config, load_config
 from bot.demo import write_demo
 from bot.deps import Deps, open_deps
 from bot.importer import find_sources, import_sources
+from bot.inspect import describe, inspect_files
 from bot.poll import PollReport, poll_once
 from parsers.errors import ConfigError, MailroomError
 from parsers.records import Kind
@@ -168,6 +169,22 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per form found.")
+@pass_context
+def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Check workbooks before sending: the form recognised, unit, month, rows, totals and every problem
+    with its sheet, row and column. Files given together are checked as one package."""
+    results = inspect_files(list(files), context.config)
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=1))
+    else:
+        for result in results:
+            click.echo("\n".join(describe(result)))
+    sys.exit(1 if any(result["problems"] or not result["readable"] for result in results) else 0)
+
+
+@main.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("var/demo"))
 def demo(directory: Path) -> None:
     """Write a demo (config, Maildir mailboxes full of a month of unit mail) into DIRECTORY, replacing one
@@ -219,3 +236,7 @@ def _print_detail(detail: dict[str, Any]) -> None:
         click.echo(f"问题: {problem}")
     click.echo("")
     click.echo(detail["body_text"])
+
+
+# The scoring commands live in their own module and register themselves on `main` when imported.
+from bot import scores_cli  # noqa: E402,F401

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from parsers.errors import ConfigError
 from parsers.records import TASKS, Unit
-from scoring.settings import Scoring
+from scoring.settings import Calendar, Scoring
 
 DEFAULT_CONFIG = "config.toml"
 SOURCES = ("imap", "maildir")
@@ -51,19 +51,21 @@ class Mailbox:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    timezone: ZoneInfo
-    year: int
     database_url: str
     archive_path: Path
-    deadline_day: int
-    deadline_time: time
-    required_forms: tuple[int, ...]
-    college_from_month: int
-    first_report_month: int
+    calendar: Calendar
     scoring: Scoring
     mailboxes: tuple[Mailbox, ...]
     units: tuple[Unit, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.calendar.timezone
+
+    @property
+    def year(self) -> int:
+        return self.calendar.year
 
     def mailbox(self, key: str) -> Mailbox:
         for box in self.mailboxes:
@@ -95,26 +97,30 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
     general = _table(data, "general")
     database = _table(data, "database")
     archive = _table(data, "archive")
-    deadline = _table(data, "deadline")
-    forms = _table(data, "forms")
     url = env.get("MAILROOM_DATABASE_URL") or _get(database, "database.url", str, "sqlite:///var/mailroom.db")
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or _get(archive, "archive.path", str, "var/archive")
     return Config(
         path=path,
-        timezone=_zone(_get(general, "general.timezone", str, "Asia/Shanghai")),
-        year=_get(general, "general.year", int, 2020),
         database_url=_sqlite_relative(url, base),
         archive_path=base / archive_path,
+        calendar=_calendar(general, _table(data, "deadline"), _table(data, "forms")),
+        scoring=_scoring(_table(data, "scoring")),
+        mailboxes=_mailboxes(data.get("mailbox", []), base),
+        units=_units(data.get("unit", [])),
+        raw=data,
+    )
+
+
+def _calendar(general: dict[str, Any], deadline: dict[str, Any], forms: dict[str, Any]) -> Calendar:
+    return Calendar(
+        timezone=_zone(_get(general, "general.timezone", str, "Asia/Shanghai")),
+        year=_get(general, "general.year", int, 2020),
         deadline_day=_get(deadline, "deadline.day", int, 20, check=lambda d: 1 <= d <= 28, why="a day 1–28"),
         deadline_time=_clock(_get(deadline, "deadline.time", str, "23:59:59"), "deadline.time"),
         required_forms=tuple(_get(forms, "forms.required", list, list(range(1, 9)),
                                   check=lambda xs: all(x in range(1, 11) for x in xs), why="numbers 1–10")),
         college_from_month=_get(forms, "forms.college_from_month", int, 9, check=_is_month, why="a month 1–12"),
         first_report_month=_get(forms, "forms.first_report_month", int, 4, check=_is_month, why="a month 1–12"),
-        scoring=_scoring(_table(data, "scoring")),
-        mailboxes=_mailboxes(data.get("mailbox", []), base),
-        units=_units(data.get("unit", [])),
-        raw=data,
     )
 
 

@@ -33,7 +33,7 @@ class Deps:
 
 
 def recognizer_for(config: Config) -> Recognizer:
-    return Recognizer(units=config.units, timezone=config.timezone,
+    return Recognizer(units=config.units, timezone=config.timezone, year=config.year,
                       mailboxes=tuple((box.address, box.key) for box in config.mailboxes))
 
 

@@ -162,3 +162,13 @@ def test_cli_import_search_and_show(tmp_path, database_url):
     missing = runner.invoke(main, [*args, "show", "999999"], env=env)
     assert missing.exit_code == 1 and "没有编号为 999999 的邮件" in missing.output
 
+
+
+def test_init_creates_the_database_and_the_archive_folder(tmp_path, database_url):
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "store")}
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(ROOT / "config.example.toml"), "init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "store" / "messages").is_dir() and (tmp_path / "store" / "files").is_dir()
+    again = runner.invoke(main, ["--config", str(ROOT / "config.example.toml"), "init"], env=env)
+    assert again.exit_code == 0 and "数据库已就绪" in again.output

@@ -109,16 +109,20 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
     deps.close()
 
 
-def test_nothing_is_marked_read_and_the_configured_action_follows(dovecot, folder, imap_config):
+@pytest.mark.parametrize("action, wanted, unwanted", [
+    ("none", None, b"\\Seen"), ("flag", b"\\Flagged", b"\\Seen"), ("seen", b"\\Seen", b"\\Flagged")])
+def test_nothing_is_marked_read_and_the_configured_action_follows(dovecot, folder, imap_config, action, wanted,
+                                                                  unwanted):
     for number in range(3):
         dovecot.append("bgs", briefing(number), folder=folder)
-    config = imap_config(after_archive="flag")
+    config = imap_config(after_archive=action)
     deps = open_deps(config)
-    poll_once(config, deps)
+    assert poll_once(config, deps).mailboxes[0].new == 3
     with dovecot.client("bgs") as client:
         client.select_folder(folder, readonly=True)
         flags = client.get_flags(client.search("ALL"))
-    assert all(b"\\Flagged" in f and b"\\Seen" not in f for f in flags.values())
+    assert len(flags) == 3
+    assert all((wanted is None or wanted in f) and unwanted not in f for f in flags.values())
     deps.close()
 
 

@@ -1,0 +1,40 @@
+"""Staff entries: media coverage and innovation awards, with who entered and who revoked each."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import StaffEntryRow
+from parsers.errors import MailroomError
+from scoring.components import normalise_evidence
+
+
+def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evidence: str, by: str) -> StaffEntryRow:
+    """Record an entry; the same evidence for the same unit and kind is refused (it never counts twice)."""
+    for row in session.scalars(select(StaffEntryRow).where(StaffEntryRow.unit == unit, StaffEntryRow.kind == kind,
+                                                           StaffEntryRow.revoked_at.is_(None))):
+        if normalise_evidence(row.evidence) == normalise_evidence(evidence):
+            raise MailroomError(f"同一证据已登记为 #{row.id}（{row.date}，{row.evidence}），同一事项不重复计分")
+    row = StaffEntryRow(unit=unit, kind=kind, level=level, date=day, evidence=evidence.strip(), entered_by=by,
+                        entered_at=datetime.now(timezone.utc))
+    session.add(row)
+    session.commit()
+    return row
+
+
+def revoke_entry(session: Session, entry_id: int, reason: str, by: str) -> StaffEntryRow:
+    row = session.get(StaffEntryRow, entry_id)
+    if row is None:
+        raise MailroomError(f"没有编号为 {entry_id} 的登记")
+    if row.revoked_at is not None:
+        raise MailroomError(f"登记 #{entry_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
+    row.revoked_at, row.revoked_by, row.revoke_reason = datetime.now(timezone.utc), by, reason
+    session.commit()
+    return row
+
+
+def list_entries(session: Session) -> list[StaffEntryRow]:
+    return list(session.scalars(select(StaffEntryRow).order_by(StaffEntryRow.id)))

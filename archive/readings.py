@@ -1,0 +1,31 @@
+"""Form readings (parsers.forms records) to database rows, so they can be searched and compared."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Iterable
+
+from archive.models import Attachment, FormReadingRow, PersonRow
+from parsers.forms import FormReading, Problem
+
+
+def problem_dicts(problems: Iterable[Problem]) -> list[dict]:
+    return [asdict(problem) for problem in problems]
+
+
+def reading_row(reading: FormReading, attachment: Attachment, extra: Iterable[Problem] = ()) -> FormReadingRow:
+    return FormReadingRow(
+        attachment=attachment, source=reading.source, form=reading.form, unit=reading.unit, month=reading.month,
+        rows=reading.rows, readable=reading.readable, text=reading.text,
+        tasks={task: asdict(figures) for task, figures in reading.tasks},
+        problems=problem_dicts((*reading.problems, *extra)),
+        persons=[_person_row(reading, person) for person in reading.persons],
+    )
+
+
+def _person_row(reading: FormReading, person) -> PersonRow:
+    fields = dict(person.fields)
+    return PersonRow(form=reading.form or 0, unit=reading.unit, month=reading.month, sheet=person.sheet,
+                     row=person.row, name=fields.get("name") or fields.get("student_name", ""),
+                     disability_id=fields.get("disability_id", ""), id_number=fields.get("id_number", ""),
+                     phone=fields.get("phone", ""), fields=fields)

@@ -1,0 +1,184 @@
+"""The scoring commands: standings, matrix, explain, and the staff entries (award, awards, revoke)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive.entries import add_entry, list_entries, revoke_entry
+from archive.evidence import Evidence, load_evidence
+from bot.cli import Context, main, pass_context
+from bot.config import Config
+from parsers.errors import MailroomError
+from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.packages import PackageStatus, matrix
+from scoring.standings import COMPONENT_LABELS, Standings, standings
+
+STATUS_NAMES = {"on_time": "按时", "late": "迟报", "missing": "未报"}
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _month(_ctx, _param, value: str) -> str:
+    if not MONTH.fullmatch(value):
+        raise click.BadParameter("请写成 YYYY-MM，例如 2020-09")
+    return value
+
+
+def month_option(function):
+    return click.option("--month", required=True, callback=_month, metavar="YYYY-MM")(function)
+
+
+def _evidence(context: Context) -> Evidence:
+    with context.deps.db.session() as session:
+        return load_evidence(session)
+
+
+def compute_standings(config: Config, evidence: Evidence, month: str) -> Standings:
+    return standings(month, config.units, evidence.arrivals, evidence.summaries, evidence.articles,
+                     evidence.entries, config.scoring, config.calendar)
+
+
+def standings_json(result: Standings) -> dict[str, Any]:
+    return {"month": result.month, "as_of": result.as_of.isoformat(),
+            "units": [{"unit": row.unit, "rank": row.rank, "total": row.total,
+                       "components": {item.name: item.points for item in row.components}}
+                      for row in result.rows]}
+
+
+@main.command(name="standings")
+@month_option
+@click.option("--json", "as_json", is_flag=True, help="Print the standings as JSON.")
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write them to a workbook.")
+@pass_context
+def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
+    """The ranking of every unit by its cumulative score as of the end of MONTH."""
+    result = compute_standings(context.config, _evidence(context), month)
+    data = standings_json(result)
+    if xlsx:
+        from bot.workbooks import write_standings
+
+        write_standings(xlsx, data)
+        click.echo(f"已写入 {xlsx}", err=True)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+    elif not xlsx:
+        header = "名次  单位      总分  " + "  ".join(COMPONENT_LABELS[name] for name in data["units"][0]["components"])
+        click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）\n{header}")
+        for row in data["units"]:
+            points = "  ".join(f"{value:>{len(COMPONENT_LABELS[name]) * 2}}"
+                               for name, value in row["components"].items())
+            click.echo(f"{row['rank']:>4}  {row['unit']:<6}{row['total']:>6}  {points}")
+
+
+def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any]:
+    return {"month": month, "units": {
+        unit: {"status": package.status,
+               "forms": {str(form.form): {"status": form.status,
+                                          "arrival": form.arrival.isoformat() if form.arrival else None,
+                                          "message_id": form.message_id} for form in package.forms}}
+        for unit, package in packages.items()}}
+
+
+@main.command(name="matrix")
+@month_option
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def matrix_(context: Context, month: str, as_json: bool) -> None:
+    """The month's submission matrix: each unit's forms, on time, late or missing, as known now."""
+    config = context.config
+    evidence = _evidence(context)
+    packages = matrix(month, config.units, evidence.arrivals, config.calendar, datetime.now(timezone.utc))
+    data = matrix_json(month, packages)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    forms = config.calendar.required_forms_for(month)
+    click.echo(f"{month} 报送情况（截止 {config.calendar.deadline_for(month):%m-%d %H:%M}）")
+    click.echo("单位      状态  " + " ".join(f"附件{form:<2}" for form in forms))
+    for unit, package in data["units"].items():
+        cells = " ".join(f"{STATUS_NAMES[package['forms'][str(form)]['status']]:<4}" for form in forms)
+        click.echo(f"{unit:<6}  {STATUS_NAMES[package['status']]}  {cells}")
+
+
+@main.command()
+@click.argument("unit")
+@month_option
+@pass_context
+def explain(context: Context, unit: str, month: str) -> None:
+    """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
+    config = context.config
+    unit = _unit_name(config, unit)
+    row = compute_standings(config, _evidence(context), month).row(unit)
+    click.echo(f"{unit} {month}：总分 {row.total}，第 {row.rank} 名")
+    for component in row.components:
+        state = "" if component.closed else "（尚未到评分时间）"
+        click.echo(f"\n{COMPONENT_LABELS[component.name]}：{component.points} 分{state}")
+        for item in component.items:
+            refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
+            click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
+
+
+def _unit_name(config: Config, name: str) -> str:
+    for unit in config.units:
+        if name == unit.name or name in unit.aliases:
+            return unit.name
+    raise MailroomError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
+
+
+@main.command()
+@click.argument("unit")
+@click.option("--kind", required=True, type=click.Choice(["media", "innovation"]))
+@click.option("--level", required=True, type=click.Choice(["central", "provincial", "city", "national"]))
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--evidence", required=True, help="The article, notice or case that proves it.")
+@click.option("--by", default=getpass.getuser, show_default="the login name", help="Who enters it.")
+@pass_context
+def award(context: Context, unit: str, kind: str, level: str, day: datetime, evidence: str, by: str) -> None:
+    """Enter media coverage or an innovation award for UNIT (points no email can prove)."""
+    levels = MEDIA_LEVELS if kind == "media" else INNOVATION_LEVELS
+    if level not in levels:
+        raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
+    with context.deps.db.session() as session:
+        row = add_entry(session, _unit_name(context.config, unit), kind, level, day.date(), evidence, by)
+    click.echo(f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def awards(context: Context, as_json: bool) -> None:
+    """List every staff entry, revoked ones included, with who entered and who revoked it."""
+    with context.deps.db.session() as session:
+        rows = [_entry_json(row) for row in list_entries(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        state = f"已撤销（{row['revoked_by']}：{row['revoke_reason']}）" if row["revoked_at"] else "有效"
+        click.echo(f"#{row['id']} {row['date']} {row['unit']} {row['kind']}/{row['level']} {row['evidence']} "
+                   f"登记人 {row['entered_by']} {state}")
+
+
+def _entry_json(row) -> dict[str, Any]:
+    return {"id": row.id, "unit": row.unit, "kind": row.kind, "level": row.level, "date": row.date.isoformat(),
+            "evidence": row.evidence, "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(),
+            "revoked_by": row.revoked_by, "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            "revoke_reason": row.revoke_reason}
+
+
+@main.command()
+@click.argument("entry_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def revoke(context: Context, entry_id: int, reason: str, by: str) -> None:
+    """Revoke a staff entry; it stays on record with who revoked it, when and why."""
+    with context.deps.db.session() as session:
+        row = revoke_entry(session, entry_id, reason, by)
+    click.echo(f"已撤销 #{row.id}（{row.unit} {row.evidence}）")

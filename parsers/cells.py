@@ -1,0 +1,90 @@
+"""Cell values as calamine gives them (str, float, int, bool, dates) turned into what a clerk sees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from parsers.forms import fold
+
+# Excel keeps 15 significant digits; beyond that a number's last digits are zeros.
+_EXACT_LIMIT = 1e15
+
+
+def cell_text(value: object) -> str:
+    """The cell as the sender sees it: 13812345678 not 13812345678.0, dates as 2020-04-15."""
+    if value.__class__ is str:
+        return value  # type: ignore[return-value]
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return number_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def number_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value.is_integer():
+        if abs(value) < _EXACT_LIMIT:
+            return str(int(value))
+        return str(int(Decimal(f"{value:.15g}")))  # what Excel's formula bar shows: 1311271990010100000
+    return f"{value:.15g}"
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def parse_count(value: object) -> tuple[int | None, bool]:
+    """(number, ok) for a 附件2 count: 184, "184", " 184 ", "１８４", "184人"; ("", True) is empty."""
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, float):
+        return (int(value), True) if value.is_integer() and value >= 0 else (None, False)
+    if isinstance(value, int):
+        return (value, True) if value >= 0 else (None, False)
+    text = fold(cell_text(value)).rstrip("人户名个")
+    if not text:
+        return None, True
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return None, False
+    if not number.is_finite() or number != number.to_integral_value() or number < 0:
+        return None, False
+    return int(number), True
+
+
+def parse_percent(value: object) -> tuple[tuple[float, ...], bool]:
+    """(readings in percent, ok): "50%" → (50,); 0.5 or "0.5" → (50, 0.5) since either may be meant."""
+    if isinstance(value, bool):
+        return (), False
+    if isinstance(value, (int, float)):
+        if value != value or abs(value) == float("inf"):
+            return (), False
+        return (float(value) * 100, float(value)), True
+    text = fold(cell_text(value))
+    if not text:
+        return (), True
+    is_percent = text.endswith("%")
+    try:
+        decimal = Decimal(text.rstrip("%"))
+    except ArithmeticError:
+        return (), False
+    if not decimal.is_finite():
+        return (), False
+    number = float(decimal)
+    return ((number,) if is_percent else (number * 100, number)), True

@@ -1,0 +1,187 @@
+"""Checks that record problems and never change a number: ID numbers, phones, duplicates, and the
+package checks (附件2 against the city's targets and against the registries sent with it)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import compress, repeat
+from operator import getitem, itemgetter, mod, ne, not_
+
+from parsers.forms import (
+    FORM_TITLES, REGISTRY_FORMS, TASK_LABELS, FormReading, Person, Problem, id_key,
+)
+from parsers.records import TASKS, Unit
+
+# GB 11643: 6-digit area, birth date, 3-digit order, check digit (ASCII digits only).
+_ID18_TEXT = r"[0-9]{6}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]"
+ID18 = re.compile(_ID18_TEXT)
+# The shape a whole column is screened with: the check digit catches a mistyped birth date too, so
+# the date is looked at only when a number fails (which then says what is wrong).
+ID18_SHAPE = re.compile("[0-9]{17}[0-9X]")
+ID20_SHAPE = re.compile("[0-9]{17}[0-9X][1-7][1-4]")  # + disability category 1–7, grade 1–4
+_CHECK_CHARS = "10X98765432"
+_MOBILE = r"1[3-9][0-9]{9}"
+_LANDLINE = r"(?:\(?0[0-9]{2,3}\)?[-－—]?)?[2-9][0-9]{6,7}(?:[-－转][0-9]{1,5})?"
+_PHONES = re.compile(rf"\s*(?:{_MOBILE}|{_LANDLINE})(?:\s*[/、,，;；\s]\s*(?:{_MOBILE}|{_LANDLINE}))*\s*")
+_ONE_MOBILE = re.compile(_MOBILE)
+_FIRST17 = slice(0, 17)
+_CHECK_BY_BASE13_REMAINDER = "".join(_CHECK_CHARS[2 * r % 11] for r in range(11))
+
+
+def check_digit(first17: str) -> str:
+    """The GB 11643 check character of 17 digits.
+
+    The weights 7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2 are 2^(18-i) mod 11, and 13 ≡ 2 (mod 11), so the
+    weighted sum is 2 × (the digits read in base 13) mod 11: one int() call instead of a loop."""
+    return _CHECK_CHARS[2 * int(first17, 13) % 11]
+
+
+def _id18_fault(text: str) -> str | None:
+    """What is wrong with an 18-character ID (already folded), or None."""
+    if len(text) != 18:
+        return f"有 {len(text)} 位，应为 18 位"
+    if not ID18.fullmatch(text):
+        return "格式不对（应为 17 位数字加 1 位数字或 X，且含有效的出生日期）"
+    expected = check_digit(text[:17])
+    if text[17] != expected:
+        return f"校验位不对（第 18 位应为 {expected}）"
+    return None
+
+
+def id_number_problem(value: str) -> str | None:
+    """None for a valid 18-character 身份证号, else what is wrong with it (Chinese)."""
+    fault = _id18_fault(id_key(value))
+    return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
+
+
+def disability_id_problem(value: str, allow_id_number: bool = False) -> str | None:
+    """None for a valid 20-character 残疾人证号 (or, where allowed, an 18-character 身份证号)."""
+    text = id_key(value)
+    if len(text) == 20 and ID18.fullmatch(text, 0, 18) and text[17] == check_digit(text[:17]) \
+            and "1" <= text[18] <= "7" and "1" <= text[19] <= "4":
+        return None
+    if allow_id_number and len(text) == 18:
+        fault = _id18_fault(text)
+        return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
+    if len(text) != 20:
+        also = "；未办残疾人证的儿童可填 18 位身份证号" if allow_id_number else ""
+        return (f"残疾人证号“{value}”有 {len(text)} 位，应为 20 位（18 位身份证号 + 1 位残疾类别 + 1 位残疾等级）"
+                f"{also}，请核对后改正")
+    fault = _id18_fault(text[:18])
+    if fault is not None:
+        return f"残疾人证号“{value}”的前 18 位（身份证号）{fault}，请核对后改正"
+    if not "1" <= text[18] <= "7":
+        return f"残疾人证号“{value}”第 19 位是残疾类别，应为 1–7，请核对后改正"
+    return f"残疾人证号“{value}”第 20 位是残疾等级，应为 1–4，请核对后改正"
+
+
+def failing_ids(ids: Sequence[str], pattern: re.Pattern[str] = ID20_SHAPE) -> list[int]:
+    """Positions of the IDs that are not well-formed with a right check digit.
+
+    The whole column is checked with C-level maps (regex, base-13 sum, check character), so a
+    50,000-row registry costs no Python bytecode per row; only the failures are looked at again."""
+    shaped = list(map(pattern.fullmatch, ids))
+    positions = range(len(ids))
+    good = list(compress(ids, shaped))
+    sums = map(int, map(getitem, good, repeat(_FIRST17)), repeat(13))
+    expected = map(_CHECK_BY_BASE13_REMAINDER.__getitem__, map(mod, sums, repeat(11)))
+    wrong = compress(compress(positions, shaped), map(ne, expected, map(itemgetter(17), good)))
+    return sorted([*compress(positions, map(not_, shaped)), *wrong])
+
+
+def failing_phones(phones: Sequence[str]) -> list[int]:
+    """Positions of the filled phone cells that hold no well-formed number (one mobile number,
+    the usual case, is screened with a simpler pattern first)."""
+    unusual = compress(range(len(phones)), map(not_, map(_ONE_MOBILE.fullmatch, phones)))
+    return [i for i in unusual if phones[i] and not _PHONES.fullmatch(phones[i])]
+
+
+def phone_problem(value: str) -> str | None:
+    """None for one or more phone numbers (mobile, or landline with or without area code)."""
+    if _PHONES.fullmatch(value):
+        return None
+    return (f"联系电话“{value}”格式不对：手机号应为 11 位（1 开头），座机如 0318-2662889 或 2662889，"
+            f"多个号码用“/”或“、”隔开，请核对后改正")
+
+
+def precision_lost_problem(shown: str, label: str) -> str:
+    return (f"{label}被存成了数字（显示为 {shown}），超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
+            f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送")
+
+
+def duplicate_problems(persons: Sequence[Person], identities: Sequence[tuple[str, ...]], form: int,
+                       columns: dict[str, str]) -> list[Problem]:
+    """The same person twice for the same service (same ID, same service columns): every row of it.
+
+    identities[i] is (normalised ID, *service values) of persons[i]; a set settles the usual case."""
+    if len(set(identities)) == len(identities):
+        return []
+    groups: dict[tuple[str, ...], list[Person]] = {}
+    for person, identity in zip(persons, identities):
+        if identity and identity[0]:
+            groups.setdefault(identity, []).append(person)
+    id_field = "id_number" if form == 10 else "disability_id"
+    label = "身份证号" if form == 10 else "残疾人证号"
+    problems: list[Problem] = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        places = "、".join(f"“{p.sheet}”第 {p.row} 行" for p in group)
+        for person in group:
+            who = person.get("name") or person.get("student_name")
+            problems.append(Problem(person.sheet, person.row, columns.get(id_field), "duplicate-person",
+                                    f"{label} {person.get(id_field).strip()}（{who}）在{places}重复登记了同一项服务，"
+                                    f"请删除重复的行"))
+    return problems
+
+
+def percent_problem(task: str, reported: float, done: int, target: int) -> str | None:
+    """None when the 百分比 agrees with 完成数 ÷ 目标数 within one point (rounding)."""
+    expected = done * 100 / target
+    if abs(reported - expected) <= 1.0:
+        return None
+    return (f"{TASK_LABELS[task]}的百分比写的是 {reported:g}%，但完成数 {done} ÷ 目标数 {target} = {expected:.1f}%，"
+            f"请核对后改正")
+
+
+# ---------------------------------------------------------------------------------------------
+# The package
+
+
+def check_package(readings: Sequence[FormReading], unit: Unit) -> tuple[Problem, ...]:
+    """Cross-form checks of one unit's package: 附件2's 目标数 against the city's targets in the config,
+    and its 完成数 against the distinct persons on the matching registries sent in the same package."""
+    summaries = [r for r in readings if r.form == 2 and r.readable and r.unit in (unit.name, None) and r.tasks]
+    problems: list[Problem] = []
+    for summary in summaries:
+        figures = dict(summary.tasks)
+        for task in TASKS:
+            if task in figures:
+                problems.extend(_target_problems(task, figures[task], unit))
+                problems.extend(_registry_problems(task, figures[task], readings, unit))
+    return tuple(problems)
+
+
+def _target_problems(task: str, figures, unit: Unit) -> list[Problem]:
+    city = unit.target(task)
+    if figures.target is None or figures.target == city:
+        return []
+    return [Problem(figures.sheet, figures.row, figures.target_column, "target-mismatch",
+                    f"{TASK_LABELS[task]}的目标数填的是 {figures.target}，市残联下达给{unit.name}的全年目标是 {city}；"
+                    f"请按下达的目标数填写（评分以下达的目标为准）")]
+
+
+def _registry_problems(task: str, figures, readings: Sequence[FormReading], unit: Unit) -> list[Problem]:
+    forms = REGISTRY_FORMS[task]
+    registries = [r for r in readings
+                  if r.form in forms and r.readable and r.unit in (unit.name, None)]
+    if figures.done is None or not registries:
+        return []
+    counted = sum(r.distinct_persons() for r in registries)
+    if counted == figures.done:
+        return []
+    names = "、".join(f"附件{form}{FORM_TITLES[form]}" for form in forms)
+    return [Problem(figures.sheet, figures.row, figures.done_column, "done-vs-registry",
+                    f"{TASK_LABELS[task]}的完成数填的是 {figures.done}，但同时报送的{names}登记了 {counted} 人"
+                    f"（按证号去重）；完成数应与实名制登记表的人数一致，请核对")]

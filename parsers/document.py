@@ -1,0 +1,99 @@
+"""附件1 进展情况报告: the text of a .docx (word/document.xml through defusedxml); a .doc or .wps is
+recognised by its name or content, kept, and reported as not readable."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+
+from defusedxml import ElementTree as SafeTree
+from defusedxml.common import DefusedXmlException
+
+from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, month_in
+from parsers.recognize import find_unit
+from parsers.records import Unit
+from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_PROGRESS = re.compile(r"进展情况报告|目标任务进展情况|任务进展情况")
+_BRIEFING = re.compile(r"专项信息|简报")
+_PROGRESS_BYTES = tuple(word.encode(codec) for word in ("进展情况报告", "目标任务进展情况")
+                        for codec in ("utf-16-le", "gb18030", "utf-8"))
+
+
+def _named_form(filename: str) -> int | None:
+    """The form a document's name names; a briefing article's name never names one."""
+    return None if _BRIEFING.search(fold(filename)) else form_from_name(filename)
+
+
+def read_docx(source: str, filename: str, data: bytes, units: Sequence[Unit], year: int, limits: Limits,
+              budget: Budget) -> FormReading | None:
+    """附件1's text, or None when the document is not a progress report (a briefing article)."""
+    text = docx_text(filename, data, limits, budget)
+    head = fold(text[:300])
+    form = _named_form(filename)
+    if form is None and not _BRIEFING.search(fold(filename)) and _PROGRESS.search(head):
+        form = 1
+    if form != 1:
+        return _workbook_as_document(source, filename, form) if form else None
+    unit = find_unit(text[:300], units) or find_unit(filename, units)
+    month = month_in(head, year) or month_in(filename, year)
+    return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
+
+
+def docx_text(filename: str, data: bytes, limits: Limits, budget: Budget) -> str:
+    """Paragraphs in document order (table cells included), runs joined, one paragraph a line."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise Refused("unreadable", f"“{filename}”不是完整的 Word 文件，请重新保存后再发送") from error
+    with archive:
+        check_directory(archive, filename, limits, budget)
+        try:
+            info = archive.getinfo("word/document.xml")
+        except KeyError as error:
+            raise Refused("unreadable", f"“{filename}”中没有正文，请重新保存后再发送") from error
+        xml = read_member(data, info, filename, limits, budget)
+    try:
+        root = SafeTree.fromstring(xml)
+    except DefusedXmlException as error:
+        raise entity_refusal(filename) from error
+    except SafeTree.ParseError as error:
+        raise Refused("unreadable", f"“{filename}”的正文已损坏，请用 Word 或 WPS 打开后重新保存再发送") from error
+    lines = []
+    for paragraph in root.iter(f"{_W}p"):
+        parts = []
+        for node in paragraph.iter():
+            if node.tag == f"{_W}t":
+                parts.append(node.text or "")
+            elif node.tag == f"{_W}tab":
+                parts.append("\t")
+            elif node.tag in (f"{_W}br", f"{_W}cr"):
+                parts.append("\n")
+        lines.append("".join(parts))
+    return "\n".join(lines).strip()
+
+
+def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: Sequence[Unit],
+                     year: int) -> FormReading | None:
+    """A .doc/.wps progress report: recognised by its name or the words 进展情况 inside, not read."""
+    form = _named_form(filename)
+    if form is None and not _BRIEFING.search(fold(filename)) and any(word in data for word in _PROGRESS_BYTES):
+        form = 1
+    if form != 1:
+        return _workbook_as_document(source, filename, form) if form else None
+    unit = find_unit(filename, units)
+    problem = Problem(None, None, None, "unreadable",
+                      f"附件1“{filename}”是 .{kind} 格式，已收到并保存，但无法自动读取其中的文字；"
+                      f"请在 Word 或 WPS 中“另存为”.docx 格式后重新发送")
+    return FormReading(source, 1, unit.name if unit else None, month_in(filename, year), 0,
+                       problems=(problem,), readable=False)
+
+
+def _workbook_as_document(source: str, filename: str, form: int) -> FormReading:
+    problem = Problem(None, None, None, "not-a-workbook",
+                      f"“{filename}”是 Word 文档，但附件{form}{FORM_TITLES[form]}应使用 Excel 表格模板报送；"
+                      f"请把内容填入 Excel 模板后重新发送")
+    return FormReading(source, form, None, None, 0, problems=(problem,), readable=False)

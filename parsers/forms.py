@@ -1,0 +1,337 @@
+"""What the readers return, and what each form of the monthly package (附件1–10) looks like.
+
+The column definitions come from the plan (衡残联字〔2020〕20号, 附件1–10): each column is found by
+the words of its header, never by its position, because every unit edits the template a little.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+
+from parsers.records import TASKS
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the sender should fix; row is the spreadsheet row (1-based), column its letter."""
+
+    sheet: str | None
+    row: int | None
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class TaskFigures:
+    """One task of 附件2: 目标数, 完成数, 百分比 (in percent, 50.0 for 50%), and where they were."""
+
+    target: int | None
+    done: int | None
+    percent: float | None
+    sheet: str | None = None
+    row: int | None = None
+    target_column: str | None = None
+    done_column: str | None = None
+    percent_column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One row of a real-name registry; values are the cell text exactly as the sender sees it."""
+
+    row: int
+    sheet: str
+    fields: tuple[tuple[str, str], ...]
+
+    def get(self, key: str, default: str = "") -> str:
+        for name, value in self.fields:
+            if name == key:
+                return value
+        return default
+
+
+_new_object = object.__new__
+_set_slot = object.__setattr__
+# Columns whose values repeat from row to row (a category, a service, 是/否): one (key, value) pair
+# per distinct value is shared by every Person instead of one allocated per row.
+_REPEATING = frozenset({"category", "grade", "category_grade", "service", "detail", "registered_poor", "other_poor",
+                        "in_rehab_db", "device", "fitted_at", "training_type", "institution", "trained_at",
+                        "care_type", "period", "project", "subsidy", "remark", "gender", "ethnicity"})
+
+
+class PairCache(dict):
+    """value → (key, value), made on first sight."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def __missing__(self, value: str) -> tuple[str, str]:
+        pair = self[value] = (self.key, value)
+        return pair
+
+
+def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...], columns: Sequence[Sequence[str]],
+                    caches: dict[str, PairCache] | None = None) -> list[Person]:
+    """Person records for whole columns at once, equal to Person(row, sheet, tuple(zip(keys, values))).
+
+    A frozen dataclass's __init__ costs about a microsecond in bytecode; for 50,000 rows the slots
+    are filled here by C-level maps with object.__setattr__, which is what that __init__ does."""
+    count = len(rows)
+    caches = {} if caches is None else caches
+    pairs = []
+    for key, column in zip(keys, columns):
+        if key in _REPEATING:
+            pairs.append(map(caches.setdefault(key, PairCache(key)).__getitem__, column))
+        else:
+            pairs.append(zip(repeat(key), column))
+    fields = list(zip(*pairs)) if keys else [()] * count
+    persons = list(map(_new_object, repeat(Person, count)))
+    for name, values in (("row", rows), ("sheet", repeat(sheet)), ("fields", fields)):
+        deque(map(_set_slot, persons, repeat(name), values), maxlen=0)
+    return persons
+
+
+@dataclass(frozen=True)
+class FormReading:
+    """What one form in one file says; several sheets holding the same form make one reading."""
+
+    source: str
+    form: int | None
+    unit: str | None
+    month: str | None
+    rows: int
+    tasks: tuple[tuple[str, TaskFigures], ...] = ()
+    persons: tuple[Person, ...] = ()
+    text: str = ""
+    problems: tuple[Problem, ...] = ()
+    readable: bool = True
+
+    @property
+    def done(self) -> dict[str, int | None]:
+        """附件2's 完成数 per task ({} for any other form)."""
+        return {task: figures.done for task, figures in self.tasks}
+
+    def distinct_persons(self) -> int:
+        """People on a registry, each 残疾人证号 (or 身份证号) once; rows without one count alone."""
+        key = "id_number" if self.form == 10 else "disability_id"
+        seen: set[str] = set()
+        anonymous = 0
+        for person in self.persons:
+            identity = id_key(person.get(key))
+            if identity:
+                seen.add(identity)
+            else:
+                anonymous += 1
+        return len(seen) + anonymous
+
+
+FORM_TITLES: dict[int, str] = {
+    1: "目标任务进展情况报告",
+    2: "目标任务完成情况汇总表",
+    3: "康复服务实名制登记表",
+    4: "辅助器具适配实名制登记表",
+    5: "农村实用技术培训实名制登记表",
+    6: "职业技能培训实名制登记表",
+    7: "托养服务补贴实名制登记表",
+    8: "残疾人家庭无障碍改造实名制登记表",
+    9: "资助考入高等院校贫困残疾学生汇总表",
+    10: "资助考入高等院校贫困残疾人家庭子女汇总表",
+}
+
+TASK_LABELS: dict[str, str] = {
+    "rehab": "康复服务", "devices": "适配辅助器具", "rural_training": "实用技术培训",
+    "day_care": "托养服务", "barrier_free": "残疾人家庭无障碍改造", "college": "帮助贫困残疾学生及子女上大学",
+}
+# The registry whose distinct persons 附件2's 完成数 counts, per task.
+REGISTRY_FORMS: dict[str, tuple[int, ...]] = {
+    "rehab": (3,), "devices": (4,), "rural_training": (5,), "day_care": (7,), "barrier_free": (8,),
+    "college": (9, 10),
+}
+
+_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width letters, digits and brackets become ASCII) without any whitespace."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
+def id_key(value: str) -> str:
+    """An ID number as compared for duplicates: trimmed, upper-case X, full-width folded."""
+    return fold(value).upper() if value else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns of each form
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a form: its stable key, its Chinese name, the header words that find it."""
+
+    key: str
+    label: str
+    pattern: re.Pattern[str]
+    required: bool = False
+
+
+def _col(key: str, label: str, words: str, required: bool = False) -> Column:
+    return Column(key, label, re.compile(words), required)
+
+
+_SERIAL = _col("serial", "序号", r"^序号|^编号$")
+_NAME = _col("name", "姓名", r"姓名", True)
+_DISABILITY_ID = _col("disability_id", "残疾人证号", r"残疾人?证", True)
+_PHONE = _col("phone", "联系电话", r"电话|手机|联系方式")
+_CATEGORY_GRADE = _col("category_grade", "残疾类别、等级", r"类别|等级")
+_ADDRESS = _col("address", "家庭住址", r"住址|地址")
+_REMARK = _col("remark", "备注", r"备注")
+
+FORM_COLUMNS: dict[int, tuple[Column, ...]] = {
+    3: (_SERIAL, _NAME, _DISABILITY_ID, _col("category", "残疾类别", r"类别"),
+        _col("grade", "残疾等级", r"等级"), _PHONE, _col("detail", "服务细项（内容）", r"细项|服务内容"),
+        _col("service", "服务项目", r"服务项目", True), _col("registered_poor", "是否建档立卡残疾人", r"建档"),
+        _REMARK),
+    4: (_SERIAL, _NAME, _DISABILITY_ID, _PHONE, _ADDRESS,
+        _col("device", "辅助器具名称", r"器具|辅具", True), _col("fitted_at", "适配时间", r"时间|日期"),
+        _col("in_rehab_db", "是否录入精准康复数据库", r"录入|数据库"),
+        _col("other_poor", "非建档立卡贫困残疾人", r"非建档"),
+        _col("registered_poor", "建档立卡贫困残疾人", r"建档")),
+    5: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
+        _col("training_type", "培训类型", r"类型", True), _col("institution", "培训机构", r"机构"),
+        _col("trained_at", "培训时间", r"时间|日期")),
+    7: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
+        _col("care_type", "托养服务类型", r"类型", True), _col("institution", "托养服务机构", r"机构"),
+        _col("period", "托养服务时间", r"时间|日期")),
+    8: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
+        _col("project", "改造项目", r"改造项目|项目", True), _col("subsidy", "补贴金额", r"金额|补贴"),
+        _REMARK),
+    9: (_SERIAL, _NAME, _col("gender", "性别", r"性别"), _col("ethnicity", "民族", r"民族"),
+        _col("born", "出生年月", r"出生"), _col("category", "残疾类别", r"类别"), _DISABILITY_ID,
+        _col("admission", "录取院校及专业", r"院校|专业|录取", True), _ADDRESS, _PHONE),
+    10: (_SERIAL, _col("parent_name", "父（母）姓名", r"父|母|家长", True),
+         _col("student_name", "学生姓名", r"姓名", True), _col("gender", "性别", r"性别"),
+         _col("ethnicity", "民族", r"民族"), _col("born", "出生年月", r"出生"),
+         _col("id_number", "身份证号", r"身份证", True), _col("admission", "录取院校及专业", r"院校|专业|录取", True),
+         _DISABILITY_ID, _ADDRESS, _PHONE),
+}
+FORM_COLUMNS[6] = FORM_COLUMNS[5]
+
+# Columns whose values make "the same service": one person twice with the same values is a duplicate.
+SERVICE_KEYS: dict[int, tuple[str, ...]] = {
+    3: ("service", "detail"), 4: ("device",), 5: ("training_type",), 6: ("training_type",),
+    7: ("care_type",), 8: ("project",), 9: (), 10: (),
+}
+
+# Words that only this form's header has; a header row needs them (and at least three columns).
+_HEADER_SIGNS: dict[int, re.Pattern[str]] = {
+    10: re.compile(r"身份证.*父|父.*身份证|学生姓名"),
+    9: re.compile(r"院校|录取"),
+    8: re.compile(r"改造项目|补贴金额"),
+    7: re.compile(r"托养"),
+    4: re.compile(r"辅助器具|辅具|适配时间"),
+    3: re.compile(r"服务项目|服务细项"),
+    5: re.compile(r"培训类型|培训机构"),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Titles and names
+
+_TITLE_SIGNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (10, re.compile(r"家庭子女")),
+    (9, re.compile(r"残疾学生|高等院校")),
+    (8, re.compile(r"无障碍改造实名|无障碍改造登记|家庭无障碍改造.*登记")),
+    (7, re.compile(r"托养服务.*登记|托养.*实名")),
+    (6, re.compile(r"职业技能培训")),
+    (5, re.compile(r"实用技术培训")),
+    (4, re.compile(r"辅助器具适配|辅具适配|辅助器具.*登记")),
+    (3, re.compile(r"康复服务.*(?:实名|登记)")),
+    (2, re.compile(r"完成情况汇总|目标任务.*汇总|任务完成情况")),
+    (1, re.compile(r"进展情况")),
+)
+_ATTACHMENT_NUMBER = re.compile(r"附件[_\-—]?(10|[1-9]|十|[一二三四五六七八九])(?!\d)")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def form_from_title(text: str) -> int | None:
+    """The form a title names (folded text), or None."""
+    for form, sign in _TITLE_SIGNS:
+        if sign.search(text):
+            return form
+    return None
+
+
+def form_from_name(name: str) -> int | None:
+    """The form a file or sheet name names: "附件3", "附件三", or the form's title words."""
+    folded = fold(name)
+    match = _ATTACHMENT_NUMBER.search(folded)
+    if match:
+        token = match.group(1)
+        return int(token) if token.isdigit() else _CN_DIGITS[token]
+    return form_from_title(folded)
+
+
+def header_form(labels: list[str]) -> int | None:
+    """The registry form (3–10, 5 standing for 5 or 6) whose header these folded labels are."""
+    joined = "|".join(labels)
+    if "姓名" not in joined:
+        return None
+    for form, sign in _HEADER_SIGNS.items():
+        if sign.search(joined):
+            return form
+    return None
+
+
+def map_columns(labels: list[str], form: int) -> dict[str, int]:
+    """Column index of each key of the form, from folded header labels; first match wins."""
+    found: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        if not label:
+            continue
+        for column in FORM_COLUMNS[form]:
+            if column.key not in found and column.pattern.search(label):
+                found[column.key] = index
+                break
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Month
+
+_CN_MONTH = r"十[一二]?|[一二三四五六七八九]"
+_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(?:度)?(\d{1,2}|" + _CN_MONTH + r")月(?!\d{1,2}[日号])")
+_MONTH_ONLY = re.compile(r"(?<![\d十])(\d{1,2}|" + _CN_MONTH + r")月(?:份)?(?!\d{1,2}[日号])")
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})年")
+_CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+def _month_number(token: str) -> int:
+    if token.isdigit():
+        return int(token)
+    if token.startswith("十"):
+        return 10 + (_CN_DIGITS[token[1]] if len(token) > 1 else 0)
+    return _CN_DIGITS[token]
+
+
+def month_in(text: str, year: int) -> str | None:
+    """"YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written."""
+    folded = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_YEAR_DIGITS) + "年", fold(text))
+    for match in _YEAR_MONTH.finditer(folded):
+        month = _month_number(match.group(2))
+        if 1 <= month <= 12:
+            return f"{int(match.group(1)):04d}-{month:02d}"
+    for match in _MONTH_ONLY.finditer(folded):
+        month = _month_number(match.group(1))
+        if 1 <= month <= 12:
+            return f"{year:04d}-{month:02d}"
+    return None
+
+
+TASK_ORDER = TASKS

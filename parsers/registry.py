@@ -1,0 +1,211 @@
+"""附件3–10: one Person per data row, checked as it is read (IDs, phones, required cells).
+
+A registry may hold 50,000 rows, so rows are taken in blocks and handled a column at a time with
+C-level maps (itemgetter, zip, compiled regexes): Python bytecode runs per block and per failing
+cell, not per cell. The rules are the plain ones: a row is a person when it has a name or an ID;
+the table ends at a 备注/填表说明/填表人 row, and starts again at a repeated header."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import compress, islice, repeat
+from operator import itemgetter, not_
+
+from parsers.cells import cell_text, column_letter
+from parsers.checks import ID18_SHAPE, ID20_SHAPE, disability_id_problem, failing_ids, failing_phones, \
+    id_number_problem, phone_problem, precision_lost_problem
+from parsers.forms import FORM_COLUMNS, SERVICE_KEYS, PairCache, Problem, fold, id_key, map_columns, persons_in_bulk
+from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
+
+_BLOCK = 4096
+_FOOTER = re.compile(r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)")
+_HEADER_WORDS = frozenset({"姓名", "学生姓名", "姓 名", "学生\n姓名"})
+_RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
+_ID_EXACT_LIMIT = 1e15
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which cell of a row holds which field, and which checks apply."""
+
+    form: int
+    keys: tuple[str, ...]
+    indexes: tuple[int, ...]  # the cell of each key in a row
+    lead: int  # the table's leftmost column, where 备注/填表说明 rows start
+    id_at: int
+    name_at: int
+    phone_at: int | None
+    required: tuple[tuple[int, str], ...]  # (position in keys, Chinese label), the ID excluded
+    service_at: tuple[int, ...]
+    letters: tuple[str, ...]
+
+
+def _plan(layout: Layout, form: int) -> Plan | None:
+    found = map_columns(layout.labels, form)
+    serial = found.pop("serial", None)
+    id_key_name = "id_number" if form == 10 else "disability_id"
+    name_key = "student_name" if form == 10 else "name"
+    if id_key_name not in found and name_key not in found:
+        return None
+    keys = tuple(sorted(found, key=found.__getitem__))  # in the sheet's own column order
+    indexes = tuple(found[key] for key in keys)
+    position = {key: i for i, key in enumerate(keys)}
+    columns = {column.key: column for column in FORM_COLUMNS[form]}
+    return Plan(
+        form=form, keys=keys,
+        indexes=indexes,
+        lead=min(indexes + ((serial,) if serial is not None else ())),
+        id_at=position.get(id_key_name, -1), name_at=position.get(name_key, -1), phone_at=position.get("phone"),
+        required=tuple((position[key], columns[key].label) for key in keys
+                       if columns[key].required and key != id_key_name),
+        service_at=tuple(position[key] for key in SERVICE_KEYS.get(form, ()) if key in position),
+        letters=tuple(column_letter(layout.col0 + i) for i in indexes),
+    )
+
+
+def read_registry(layout: Layout, data: Iterator[tuple[int, Row]], ctx: SheetContext) -> SheetResult:
+    problems: list[Problem] = []
+    form = decide_form(layout, ctx, problems)
+    plan = _plan(layout, form or 5)
+    result = SheetResult(layout.sheet, form, layout.unit, layout.month, problems=problems)
+    if plan is None:
+        return result
+    result.columns = dict(zip(plan.keys, plan.letters))
+    problems.extend(_missing_columns(layout.sheet, plan))
+    notes: list[str] = []
+    caches: dict[str, PairCache] = {}
+    in_table = True
+    while block := list(islice(data, _BLOCK)):
+        numbers, raw, in_table = _select(block, plan, notes, in_table)
+        if numbers:
+            texts = _texts(raw)
+            result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts, caches))
+            failing = _id_failures(plan, texts)
+            result.identities.extend(_identities(plan, texts, failing))
+            problems.extend(_problems(layout.sheet, plan, numbers, raw, texts, failing))
+    result.rows = len(result.persons)
+    if form is None:
+        result.training_hint = _training_hint(result, notes)
+    problems.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return result
+
+
+def _missing_columns(sheet: str, plan: Plan) -> list[Problem]:
+    return [Problem(sheet, None, None, "missing-column",
+                    f"工作表“{sheet}”没有“{column.label}”这一列；请按模板补上这一列后重新发送")
+            for column in FORM_COLUMNS[plan.form] if column.required and column.key not in plan.keys]
+
+
+def _select(block: list[tuple[int, Row]], plan: Plan, notes: list[str],
+            in_table: bool) -> tuple[list[int], list[list], bool]:
+    """The person rows of a block, as columns of raw cells: inside the table (between its header
+    and a 备注/填表说明 row, or after a repeated header), with a name or an ID, or two cells filled."""
+    numbers, rows = zip(*block)
+    columns = [list(map(itemgetter(index), rows)) for index in plan.indexes]
+    leads = list(map(itemgetter(plan.lead), rows))
+    blank = [""] * len(rows)
+    names = columns[plan.name_at] if plan.name_at >= 0 else blank
+    ids = columns[plan.id_at] if plan.id_at >= 0 else blank
+    positions = range(len(rows))
+    textual = compress(positions, map(isinstance, leads, repeat(str)))
+    marks = sorted({*compress(positions, map(_HEADER_WORDS.__contains__, names)),
+                    *(i for i in textual if leads[i] and _FOOTER.match(leads[i]))})
+    unnamed = [i for i in compress(positions, map(not_, names)) if not ids[i]]
+    if in_table and not marks and not unnamed:
+        return list(numbers), columns, in_table
+    keep = [True] * len(rows)
+    start = 0
+    for index in marks:
+        if not in_table:
+            keep[start:index] = [False] * (index - start)
+        if names[index] in _HEADER_WORDS:
+            keep[index], in_table = False, True
+        elif not ids[index]:
+            notes.append(str(leads[index]))
+            keep[index], in_table = False, False
+        else:  # a 备注-like first cell on a row that has an ID is a person
+            keep[index] = keep[index] and in_table
+        start = index + 1
+    if not in_table:
+        keep[start:] = [False] * (len(keep) - start)
+    for index in unnamed:  # neither name nor ID: a person only if two cells say something
+        keep[index] = keep[index] and sum(bool(column[index]) for column in columns) >= 2
+    return list(compress(numbers, keep)), [list(compress(column, keep)) for column in columns], in_table
+
+
+def _texts(raw: list[list]) -> list[Sequence[str]]:
+    """Each column as text, as the sender sees it; a column of text only is taken as it is."""
+    texts: list[Sequence[str]] = []
+    for column in raw:
+        try:
+            "".join(column)  # a TypeError is the fastest proof that some cell is not text
+            texts.append(column)
+        except TypeError:
+            texts.append(list(map(cell_text, column)))
+    return texts
+
+
+def _id_failures(plan: Plan, texts: list[Sequence[str]]) -> list[int]:
+    if plan.id_at < 0:
+        return []
+    return failing_ids(texts[plan.id_at], ID18_SHAPE if plan.form == 10 else ID20_SHAPE)
+
+
+def _identities(plan: Plan, texts: list[Sequence[str]], failing: list[int]) -> list[tuple[str, ...]]:
+    """(ID, *service values) per person: the same twice is the same person for the same service.
+    An ID that passed the screen is already in its one spelling; the others are folded."""
+    if plan.id_at < 0:
+        return [("",)] * len(texts[0])
+    ids = list(texts[plan.id_at])
+    for i in failing:
+        ids[i] = id_key(ids[i])
+    return list(zip(ids, *(texts[i] for i in plan.service_at)))
+
+
+def _problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],
+              failing: list[int]) -> list[Problem]:
+    problems = _id_problems(sheet, plan, numbers, raw, texts, failing)
+    if plan.phone_at is not None:
+        phones = texts[plan.phone_at]
+        letter = plan.letters[plan.phone_at]
+        for i in failing_phones(phones):
+            problems.append(Problem(sheet, numbers[i], letter, "bad-phone", phone_problem(phones[i]) or ""))
+    for at, label in plan.required:
+        column = texts[at]
+        if all(column) and not any(map(str.isspace, column)):
+            continue
+        for i in compress(range(len(numbers)), map(not_, map(str.strip, column))):
+            problems.append(Problem(sheet, numbers[i], plan.letters[at], "empty-required",
+                                    f"第 {numbers[i]} 行“{label}”没有填写，请补填"))
+    return problems
+
+
+def _id_problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],
+                 failing: list[int]) -> list[Problem]:
+    national = plan.form == 10
+    letter = plan.letters[plan.id_at] if plan.id_at >= 0 else None
+    label = "身份证号" if national else "残疾人证号"
+    problems = []
+    for i in failing:
+        value, text = raw[plan.id_at][i], texts[plan.id_at][i]
+        if value.__class__ is not str and isinstance(value, (int, float)) and abs(value) >= _ID_EXACT_LIMIT:
+            problems.append(Problem(sheet, numbers[i], letter, "id-precision-lost", precision_lost_problem(text, label)))
+        elif not text.strip():
+            problems.append(Problem(sheet, numbers[i], letter, "empty-required",
+                                    f"第 {numbers[i]} 行“{label}”没有填写，请补填"))
+        elif message := (id_number_problem(text) if national else disability_id_problem(text, plan.form == 3)):
+            problems.append(Problem(sheet, numbers[i], letter, "bad-id-number" if national else "bad-disability-id",
+                                    message))
+    return problems
+
+
+def _training_hint(result: SheetResult, notes: list[str]) -> int | None:
+    """附件5's template lists 种植业、养殖业、家庭手工业 in its 备注; its training types say so too."""
+    if any(_RURAL_WORDS.search(fold(note)) for note in notes):
+        return 5
+    if any(_RURAL_WORDS.search(person.get("training_type")) for person in result.persons):
+        return 5
+    return None
+

@@ -1,0 +1,109 @@
+"""From the sheets of one opened workbook to FormReadings: each sheet's table located and read, the
+sheets holding one form (附件3's 7岁以上 and 0-6岁) merged into one reading, hidden sheets skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import python_calamine as calamine
+
+from parsers.checks import duplicate_problems
+from parsers.forms import FORM_TITLES, FormReading, Problem, form_from_name
+from parsers.records import Unit
+from parsers.registry import read_registry
+from parsers.sheet import Layout, SheetContext, SheetResult, locate_table
+from parsers.summary import read_summary
+
+
+@dataclass(frozen=True)
+class SheetSource:
+    """A sheet as the workbook lists it, with what the pre-scan found."""
+
+    name: str
+    hidden: bool
+    formulas: Callable[[], frozenset[str]] | None
+    refused: Problem | None
+
+
+def readings_of_sheets(source: str, filename: str, workbook: calamine.CalamineWorkbook, sheets: Sequence[SheetSource],
+                       units: tuple[Unit, ...], year: int, sender_unit: str | None) -> tuple[FormReading, ...]:
+    name_form = form_from_name(filename)
+    results: list[SheetResult] = []
+    extra: list[Problem] = []
+    for sheet in sheets:
+        if sheet.refused is not None:
+            extra.append(sheet.refused)
+            continue
+        ctx = SheetContext(units, year, sender_unit, name_form, sheet.formulas)
+        result = _read_sheet(workbook, sheet.name, ctx)
+        if result is None:
+            continue
+        if sheet.hidden:
+            extra.append(_hidden(sheet.name, result.form))
+            continue
+        results.append(result)
+    return _readings(source, filename, results, extra, name_form)
+
+
+def _read_sheet(workbook: calamine.CalamineWorkbook, name: str, ctx: SheetContext) -> SheetResult | None:
+    sheet = workbook.get_sheet_by_name(name)
+    start = sheet.start
+    if start is None:
+        return None
+    located = locate_table(name, sheet.iter_rows(), start[1], sheet.merged_cell_ranges or (), ctx)
+    if located is None or isinstance(located, SheetResult):
+        return located
+    layout, data = located
+    return read_summary(layout, data, ctx) if layout.form == 2 else read_registry(layout, data, ctx)
+
+
+def _hidden(sheet: str, form: int | None) -> Problem:
+    what = f"附件{form}{FORM_TITLES[form]}" if form else "表格"
+    return Problem(sheet, None, None, "hidden-sheet",
+                   f"工作表“{sheet}”是隐藏的，其中的{what}未读取；如需报送，请取消隐藏后重新发送，不需要就请删除该工作表")
+
+
+def _readings(source: str, filename: str, results: list[SheetResult], extra: list[Problem],
+              name_form: int | None) -> tuple[FormReading, ...]:
+    groups: dict[int | None, list[SheetResult]] = {}
+    for result in results:
+        form = result.form if result.form is not None else result.training_hint
+        groups.setdefault(form, []).append(result)
+    if not groups and extra:
+        readable = all(problem.code == "hidden-sheet" for problem in extra)
+        return (FormReading(source, name_form, None, None, 0, problems=tuple(extra), readable=readable),)
+    if not groups:
+        problem = Problem(None, None, None, "unknown-form",
+                          f"“{filename}”中没有找到附件2–10 的任何表格（没有标题行，也没有“姓名”“残疾人证号”等表头）；"
+                          f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
+        return (FormReading(source, None, None, None, 0, problems=(problem,)),)
+    readings = []
+    for form, group in groups.items():
+        label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
+        readings.append(_merge(label, form, group))
+    first = readings[0]
+    readings[0] = FormReading(first.source, first.form, first.unit, first.month, first.rows, first.tasks,
+                              first.persons, first.text, (*extra, *first.problems), first.readable)
+    return tuple(readings)
+
+
+def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReading:
+    """One reading from the sheets holding one form; duplicates are looked for across all of them."""
+    problems = [problem for result in group for problem in result.problems]
+    persons = [person for result in group for person in result.persons]
+    if form not in (None, 2):
+        identities = [identity for result in group for identity in result.identities]
+        problems.extend(duplicate_problems(persons, identities, form, group[0].columns))
+    if form is None:
+        problems.append(Problem(group[0].sheet, None, None, "unknown-form",
+                                "无法判断这张表是附件5（农村实用技术培训）还是附件6（职业技能培训），两者表头相同；"
+                                "请在表格第一行写明表名后重新发送"))
+    unit = next((r.unit for r in group if r.unit), None)
+    month = next((r.month for r in group if r.month), None)
+    tasks = next((r.tasks for r in group if r.tasks), ())
+    rows = sum(r.rows for r in group) if form != 2 else max(r.rows for r in group)
+    return FormReading(source, form, unit, month, rows, tasks, tuple(persons), "", tuple(problems), True)
+
+
+__all__ = ["Layout", "SheetSource", "readings_of_sheets"]
