@@ -14,6 +14,9 @@ from scoring.evidence import Article, Component, FormArrival, StaffEntry, Summar
 from scoring.settings import Calendar, Scoring, parse_month
 
 COMPONENTS = ("q2_tasks", "q2_on_time", "q3_tasks", "q3_on_time", "q4_exceed", "briefings", "media", "innovation")
+COMPONENT_LABELS = {"q2_tasks": "二季度任务完成", "q2_on_time": "二季度按时报送", "q3_tasks": "三季度任务完成",
+                    "q3_on_time": "三季度按时报送", "q4_exceed": "四季度超额完成", "briefings": "简报信息",
+                    "media": "媒体报道", "innovation": "创新性工作"}
 
 
 @dataclass(frozen=True)

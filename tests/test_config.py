@@ -21,7 +21,7 @@ def test_example_config_holds_the_plan():
         "hsscljjb@163.com", "hskf2006@126.com", "hscljyb@126.com", "hsclbgs666@163.com"}
     jing = next(unit for unit in config.units if unit.name == "景县")
     assert "景 县" in jing.aliases and jing.target("rehab") == 233 and jing.target("college") == 0
-    assert config.deadline_day == 20 and config.deadline_time == time(23, 59, 59)
+    assert config.calendar.deadline_day == 20 and config.calendar.deadline_time == time(23, 59, 59)
     assert str(config.timezone) == "Asia/Shanghai"
     assert config.scoring.zero_target_earns is True
     assert dict(config.scoring.media_points) == {"central": 4, "provincial": 2, "city": 1}
