@@ -27,15 +27,24 @@ def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
         if not readings:
             found.append((path, FormReading(source=path.name, form=None, unit=None, month=None, rows=0, tasks=(),
                                             persons=(), text="", problems=(), readable=False)))
-    units = {unit.name: unit for unit in config.units}
-    summary_unit = next((reading.unit for _, reading in found if reading.form == 2 and reading.unit), None)
-    checks = check_package([reading for _, reading in found], units[summary_unit]) if summary_unit else ()
-    return [_as_json(path, reading, checks if reading.form == 2 else ()) for path, reading in found]
+    checks = _package_checks([reading for _, reading in found], config)
+    return [_as_json(path, reading, checks.get(id(reading), ())) for path, reading in found]
+
+
+def _package_checks(readings: list[FormReading], config: Config) -> dict[int, tuple]:
+    """Each unit's forms checked as one package; the findings go on that unit's first readable 附件2."""
+    checks: dict[int, tuple] = {}
+    for unit in config.units:
+        own = [reading for reading in readings if reading.unit == unit.name]
+        summary = next((reading for reading in own if reading.form == 2 and reading.readable), None)
+        if summary is not None:
+            checks[id(summary)] = check_package(own, unit)
+    return checks
 
 
 def _as_json(path: Path, reading: FormReading, extra) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "file": str(path) if reading.source in (path.name, "") else f"{path} › {reading.source}", "form": reading.form, "unit": reading.unit, "month": reading.month,
+        "file": str(path) + reading.source.removeprefix(path.name), "form": reading.form, "unit": reading.unit, "month": reading.month,
         "rows": reading.rows, "readable": reading.readable,
         "problems": [asdict(problem) for problem in (*reading.problems, *extra)],
     }
