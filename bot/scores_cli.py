@@ -13,6 +13,7 @@ import click
 
 from archive.entries import add_entry, list_entries, revoke_entry
 from archive.evidence import Evidence, load_evidence
+from archive.findings import all_findings
 from bot.cli import Context, main, pass_context
 from bot.config import Config
 from parsers.errors import MailroomError
@@ -129,6 +130,23 @@ def _unit_name(config: Config, name: str) -> str:
         if name == unit.name or name in unit.aliases:
             return unit.name
     raise MailroomError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def findings(context: Context, as_json: bool) -> None:
+    """Honesty findings: a cumulative 完成数 that went down, 附件2 against its real-name registries, one
+    person registered by two units. Shown to staff; they never change a score."""
+    with context.deps.db.session() as session:
+        found = all_findings(session, load_evidence(session))
+    if as_json:
+        click.echo(json.dumps([{"unit": f.unit, "kind": f.kind, "message": f.message,
+                                "message_ids": list(f.message_ids)} for f in found], ensure_ascii=False, indent=1))
+        return
+    for finding in found:
+        click.echo(f"{finding.unit}：{finding.message}  ← " + "、".join(f"邮件 #{i}" for i in finding.message_ids))
+    click.echo(f"共 {len(found)} 条", err=True)
 
 
 @main.command()

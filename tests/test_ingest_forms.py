@@ -57,3 +57,20 @@ def test_package_checks_go_on_the_summary(deps):
     with deps.db.session() as session:
         summary = session.scalars(select(FormReadingRow).where(FormReadingRow.form == 2)).one()
     assert [p["code"] for p in summary.problems] == ["done-vs-registry"]
+
+
+def test_findings_name_a_person_registered_by_two_units_and_a_registry_mismatch(deps):
+    from archive.evidence import load_evidence
+    from archive.findings import all_findings
+
+    items = [Incoming(package("tcqcl@163.com", "桃城区4月份报表", "summary-unit-row-only.xlsx", "hidden-sheet.xlsx"),
+                      "kfb", "import"),
+             Incoming(package("zqxcl@163.com", "枣强县4月份报表", "hidden-sheet.xlsx"), "kfb", "import", origin="2")]
+    ingest_batch(deps.db, deps.store, deps.recognizer, items)
+    with deps.db.session() as session:
+        found = all_findings(session, load_evidence(session))
+    kinds = sorted((finding.kind, finding.unit) for finding in found)
+    assert kinds == [("done_vs_registry", "桃城区"), ("person_in_two_units", "枣强县"),
+                     ("person_in_two_units", "枣强县")]
+    shared = [finding for finding in found if finding.kind == "person_in_two_units"]
+    assert all("枣强县、桃城区" in finding.message and len(finding.message_ids) == 2 for finding in shared)
