@@ -105,6 +105,15 @@ def poll(context: Context, once: bool) -> None:
 
 
 def _print_poll(report: PollReport) -> None:
+    _print_mailboxes(report)
+    click.echo(f"回执：新排队 {report.receipts} 封")
+    if report.outbox is not None:
+        click.echo(f"发信：成功 {report.outbox.sent} 封，失败 {report.outbox.failed} 封（稍后重试）")
+        for error in report.outbox.errors:
+            click.echo(f"  {error}")
+
+
+def _print_mailboxes(report: PollReport) -> None:
     for box in report.mailboxes:
         if box.error:
             click.echo(f"{box.mailbox}: 失败 — {box.error}")

@@ -49,6 +49,29 @@ class Mailbox:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """How mail goes out: SMTP, or (the embedded default's stand-in) .eml files in a folder."""
+
+    transport: str = "folder"
+    folder: Path = Path("var/outbox")
+    host: str = ""
+    port: int = 465
+    security: str = "tls"
+    username: str = ""
+    password_env: str = ""
+    sender: str = ""
+    sender_name: str = ""
+    staff: tuple[str, ...] = ()
+    receipts_per_hour: int = 10
+
+    def password(self) -> str:
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(f"smtp: environment variable {self.password_env} is not set")
+        return value
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -57,6 +80,7 @@ class Config:
     scoring: Scoring
     mailboxes: tuple[Mailbox, ...]
     units: tuple[Unit, ...]
+    outgoing: Outgoing = Outgoing()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -107,8 +131,30 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
         scoring=_scoring(_table(data, "scoring")),
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=_units(data.get("unit", [])),
+        outgoing=_outgoing(_table(data, "smtp"), base),
         raw=data,
     )
+
+
+def _outgoing(table: dict[str, Any], base: Path) -> Outgoing:
+    pick = lambda name, kind, default, **kw: _get(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
+    out = Outgoing(
+        transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp or folder"),
+        folder=base / pick("folder", str, "var/outbox"), host=pick("host", str, ""),
+        port=pick("port", int, 465, check=lambda p: 0 < p < 65536, why="a port"),
+        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" or ".join(SECURITY)),
+        username=pick("username", str, ""), password_env=pick("password_env", str, ""),
+        sender=pick("sender", str, "").lower(), sender_name=pick("sender_name", str, ""),
+        staff=tuple(pick("staff", list, [])),
+        receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 or more"),
+    )
+    if out.transport == "smtp":
+        for name in ("host", "sender"):
+            if not getattr(out, name):
+                raise ConfigError(f"smtp.{name} is missing (needed for transport = \"smtp\")")
+        if out.security == "plain" and out.host not in LOOPBACK:
+            raise ConfigError(f"smtp.security = \"plain\" is allowed only for a loopback host, not {out.host}")
+    return out
 
 
 def _calendar(general: dict[str, Any], deadline: dict[str, Any], forms: dict[str, Any]) -> Calendar:

@@ -72,6 +72,7 @@ def demo_config_text(example: str) -> str:
     """The example config with local paths and Maildir mailboxes instead of the real servers."""
     text = example.replace('url = "sqlite:///var/mailroom.db"', 'url = "sqlite:///mailroom.db"')
     text = text.replace('path = "var/archive"', 'path = "archive"')
+    text = text.replace('transport = "smtp"', 'transport = "folder"').replace('folder = "var/outbox"', 'folder = "outbox"')
     boxes = re.findall(r'\[\[mailbox\]\]\nkey = "(\w+)"\nname = "(\w+)"\naddress = "([^"]+)"', text)
     return with_mailboxes(text, [{"key": key, "name": name, "address": address, "source": "maildir",
                                   "path": f"mail/{key}"} for key, name, address in boxes])

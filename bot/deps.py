@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,6 +14,7 @@ from archive.ingest import Recognizer
 from archive.store import RawStore
 from bot.config import Config, Mailbox
 from bot.imap import connect
+from bot.outbox import Transport
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Deps:
     sleep: Callable[[float], None] = time.sleep
     retries: int = 3
     backoff: float = 2.0
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
 
     def close(self) -> None:
         self.store.close()

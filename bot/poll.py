@@ -11,6 +11,8 @@ from bot.config import Config, Mailbox
 from bot.deps import Deps
 from bot.imap import poll_imap
 from bot.maildir import poll_maildir
+from bot.outbox import FlushReport, flush_outbox, transport_for
+from bot.receipts import queue_receipts
 from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ class MailboxReport:
 @dataclass(frozen=True)
 class PollReport:
     mailboxes: tuple[MailboxReport, ...]
+    receipts: int = 0
+    outbox: FlushReport | None = None
 
     @property
     def errors(self) -> list[MailboxReport]:
@@ -38,8 +42,15 @@ class PollReport:
 
 
 def poll_once(config: Config, deps: Deps) -> PollReport:
-    """Poll each mailbox once; one mailbox failing never stops the others."""
-    return PollReport(tuple(poll_mailbox(box, deps) for box in config.mailboxes))
+    """Poll each mailbox once (one failing never stops the others), queue the receipts owed for the new
+    mail, and send what the outbox holds."""
+    reports = tuple(poll_mailbox(box, deps) for box in config.mailboxes)
+    new = [outcome.id for report in reports for outcome in report.outcomes if outcome.new]
+    now = deps.clock()
+    with deps.db.session() as session:
+        receipts = queue_receipts(config, session, new, now)
+    flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now)
+    return PollReport(reports, receipts, flushed)
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:

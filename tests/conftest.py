@@ -30,6 +30,8 @@ def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None 
         mailboxes = [{"key": box["key"], "name": box["name"], "address": box["address"], "source": "maildir",
                       "path": str(tmp_path / "maildirs" / box["key"])} for box in data["mailbox"]]
     data["mailbox"] = mailboxes
+    # Tests never reach the internet: outgoing mail goes to a folder unless a test gives its own SMTP server.
+    data["smtp"] = {**data["smtp"], "transport": "folder", "folder": str(tmp_path / "outbox")}
     data.update(tables)
     return build_config(data, tmp_path / "config.toml", {})
 

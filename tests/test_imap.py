@@ -230,8 +230,9 @@ def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_
     database = tmp_path / "kill.db"
     box = imap_box(dovecot, "bgs", folder, batch=20)
     config_path = tmp_path / "config.toml"
-    config_path.write_text(with_mailboxes((ROOT / "config.example.toml").read_text(encoding="utf-8"), [box]),
-                           encoding="utf-8")
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    offline = example.replace('transport = "smtp"', 'transport = "folder"')  # tests never reach the internet
+    config_path.write_text(with_mailboxes(offline, [box]), encoding="utf-8")
     env = {**os.environ, "TEST_PW_BGS": "office-pw", "MAILROOM_DATABASE_URL": f"sqlite:///{database}",
            "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
     command = [sys.executable, "-m", "bot", "--config", str(config_path), "poll", "--once"]

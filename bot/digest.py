@@ -1,0 +1,304 @@
+"""The monthly standings digest to the staff list: what it says (`build_digest`), how it reads
+(`render_digest`, templates/digest.*) and the mail that carries it (`compose_digest`).
+
+Everything shown is as of the last instant of the month (the standings' instant), except the submission
+matrix, which shows what is known when the digest is made. Personal numbers in findings are masked.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+
+from archive.evidence import Evidence, load_evidence
+from archive.findings import all_findings
+from bot.config import Config
+from parsers.errors import ConfigError
+from parsers.forms import FORM_TITLES
+from parsers.privacy import mask_personal
+from parsers.records import TASKS, Unit
+from scoring.briefings import briefing_counts
+from scoring.completion import completion_as_of
+from scoring.evidence import TASK_LABELS, Component, Finding, SummaryReport
+from scoring.packages import PackageStatus, matrix
+from scoring.settings import parse_month
+from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings, standings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+STATUS_LABELS = {"on_time": "按时", "late": "迟报", "missing": "未报"}
+# The 附件2 column headings, task by task, as the form prints them.
+SUMMARY_HEADINGS = {"rehab": "康复服务（人）", "devices": "适配辅助器具（人）", "rural_training": "实用技术培训（人）",
+                    "day_care": "托养服务（人）", "barrier_free": "残疾人家庭无障碍改造（户）",
+                    "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）"}
+FINDING_LABELS = {"completion_decreased": "累计完成数下降", "done_vs_registry": "完成数与实名制登记表不符",
+                  "person_in_two_units": "同一人由两个单位登记"}
+
+
+@dataclass(frozen=True)
+class StandingLine:
+    """A unit's line of the standings and where it stood at the end of the previous month."""
+
+    unit: str
+    rank: int
+    total: int
+    components: tuple[Component, ...]  # in COMPONENTS order
+    previous_total: int | None
+    previous_rank: int | None
+
+    @property
+    def total_change(self) -> int | None:
+        return None if self.previous_total is None else self.total - self.previous_total
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places moved up since last month (negative: down)."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+
+@dataclass(frozen=True)
+class BriefingLine:
+    """Articles a unit sent in the month (counted by arrival, duplicates once)."""
+
+    unit: str
+    count: int
+    message_ids: tuple[int, ...]
+    met: bool
+
+
+@dataclass(frozen=True)
+class TaskFigure:
+    """One task of a unit's 附件2 as of the month's end: the city's target and the unit's 完成数."""
+
+    task: str
+    target: int
+    done: int | None
+    share: float | None  # done / target; None when the target is 0 or nothing was reported
+
+
+@dataclass(frozen=True)
+class UnitCompletion:
+    """A unit's task completion from its latest readable 附件2 received by the month's end."""
+
+    unit: str
+    tasks: tuple[TaskFigure, ...]  # in TASKS order
+    message_id: int | None = None
+    arrival: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestFinding:
+    """An honesty finding as the digest shows it: personal numbers masked."""
+
+    unit: str
+    kind: str
+    label: str
+    message: str
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything the digest's templates and workbook show, for one month. Instants are local."""
+
+    month: str
+    month_label: str  # "2020年9月"
+    as_of: datetime
+    generated: datetime
+    deadline: datetime
+    previous_month: str | None
+    forms: tuple[int, ...]  # the month's required forms, the matrix's columns
+    standings: tuple[StandingLine, ...]
+    matrix: tuple[PackageStatus, ...]
+    briefings: tuple[BriefingLine, ...]
+    briefing_target: int
+    completion: tuple[UnitCompletion, ...]
+    completion_total: UnitCompletion  # the 合计 row
+    findings: tuple[DigestFinding, ...]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.as_of.tzinfo  # type: ignore[return-value]
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.timezone)
+
+
+def build_digest(config: Config, session: Session, month: str, now: datetime) -> Digest:
+    """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now."""
+    year, number = parse_month(month)
+    calendar = config.calendar
+    evidence = load_evidence(session)
+    as_of = calendar.month_end(month)
+    previous_month = f"{year}-{number - 1:02d}" if number > 1 and year == calendar.year else None
+    previous = _standings(config, evidence, previous_month) if previous_month else None
+    packages = matrix(month, config.units, evidence.arrivals, calendar, now)
+    completion = tuple(_completion(unit, evidence.summaries, as_of, calendar.month_start(f"{calendar.year}-01"))
+                       for unit in config.units)
+    return Digest(
+        month=month, month_label=f"{year}年{number}月", as_of=as_of, generated=now.astimezone(calendar.timezone),
+        deadline=calendar.deadline_for(month), previous_month=previous_month,
+        forms=calendar.required_forms_for(month),
+        standings=_lines(_standings(config, evidence, month), previous),
+        matrix=tuple(packages.values()),
+        briefings=_briefings(config, evidence, month, as_of),
+        briefing_target=config.scoring.briefings_per_month,
+        completion=completion, completion_total=_total(completion),
+        findings=_findings(all_findings(session, evidence), evidence, as_of),
+    )
+
+
+def _standings(config: Config, evidence: Evidence, month: str) -> Standings:
+    return standings(month, config.units, evidence.arrivals, evidence.summaries, evidence.articles,
+                     evidence.entries, config.scoring, config.calendar)
+
+
+def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine, ...]:
+    before = {row.unit: row for row in previous.rows} if previous else {}
+    return tuple(StandingLine(row.unit, row.rank, row.total, row.components,
+                              before[row.unit].total if row.unit in before else None,
+                              before[row.unit].rank if row.unit in before else None)
+                 for row in current.rows)
+
+
+def _briefings(config: Config, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
+    counts = briefing_counts((a for a in evidence.articles if a.arrival <= as_of), config.calendar)
+    target = config.scoring.briefings_per_month
+    lines = []
+    for unit in config.units:
+        count, ids = counts.get((unit.name, month), (0, ()))
+        lines.append(BriefingLine(unit.name, count, ids, count >= target))
+    return tuple(lines)
+
+
+def _completion(unit: Unit, summaries: Sequence[SummaryReport], as_of: datetime,
+                year_start: datetime) -> UnitCompletion:
+    """Figures are cumulative within the plan year: 附件2 from before it are not this year's."""
+    this_year = [s for s in summaries if s.arrival >= year_start]
+    latest = completion_as_of(unit.name, this_year, as_of)
+    done: Mapping[str, int | None] = latest[0] if latest else {}
+    tasks = tuple(_figure(task, unit.target(task), done.get(task)) for task in TASKS)
+    if latest is None:
+        return UnitCompletion(unit.name, tasks)
+    arrival = next(s.arrival for s in this_year if s.message_id == latest[1])
+    return UnitCompletion(unit.name, tasks, latest[1], arrival.astimezone(as_of.tzinfo))
+
+
+def _figure(task: str, target: int, done: int | None) -> TaskFigure:
+    return TaskFigure(task, target, done, done / target if target > 0 and done is not None else None)
+
+
+def _total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
+    """The 合计 row: targets and 完成数 summed over the units (a unit with nothing reported adds 0)."""
+    tasks = []
+    for index, task in enumerate(TASKS):
+        figures = [unit.tasks[index] for unit in completion]
+        reported = [figure.done for figure in figures if figure.done is not None]
+        tasks.append(_figure(task, sum(figure.target for figure in figures), sum(reported) if reported else None))
+    return UnitCompletion("合计", tuple(tasks))
+
+
+def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> tuple[DigestFinding, ...]:
+    """Findings whose messages had all arrived by the month's end, masked."""
+    arrivals = {item.message_id: item.arrival for item in evidence.arrivals}
+    kept = [finding for finding in found
+            if all(arrivals.get(message_id, as_of) <= as_of for message_id in finding.message_ids)]
+    return tuple(DigestFinding(finding.unit, finding.kind, FINDING_LABELS.get(finding.kind, finding.kind),
+                               mask_personal(finding.message), finding.message_ids) for finding in kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: the templates and the mail
+
+
+def digest_subject(digest: Digest) -> str:
+    return f"{digest.month_label}残疾人服务工程督导月报：累计得分排名、报送情况、任务进展"
+
+
+def workbook_name(digest: Digest) -> str:
+    return f"{digest.month_label}督导排名.xlsx"
+
+
+def signed(value: int | None) -> str:
+    """A change as people read it: +3, -2, 持平; — when there is nothing to compare with."""
+    if value is None:
+        return "—"
+    return "持平" if value == 0 else f"{value:+d}"
+
+
+def places(value: int | None) -> str:
+    """A rank change: ↑2, ↓1, 不变."""
+    if value is None:
+        return "—"
+    return "不变" if value == 0 else f"↑{value}" if value > 0 else f"↓{-value}"
+
+
+def percent(share: float | None) -> str:
+    return "/" if share is None else f"{share:.1%}"
+
+
+def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M") -> str:
+    return "" if instant is None else instant.astimezone(zone).strftime(pattern)
+
+
+@functools.cache
+def _environment() -> Environment:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+    environment.filters.update(signed=signed, places=places, percent=percent)
+    return environment
+
+
+def render_digest(digest: Digest) -> tuple[str, str, str]:
+    """(subject, HTML, plain text) of the digest, in Chinese."""
+    subject = digest_subject(digest)
+    context = {"digest": digest, "subject": subject, "labels": COMPONENT_LABELS, "components": COMPONENTS,
+               "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS, "form_titles": FORM_TITLES,
+               "workbook": workbook_name(digest),
+               "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern)}
+    environment = _environment()
+    html = environment.get_template("digest.html").render(context)
+    text = environment.get_template("digest.txt").render(context)
+    return subject, html, text
+
+
+def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> EmailMessage:
+    """The digest mail to the staff list: text and HTML alternatives, the workbook attached."""
+    sender, staff = _smtp_addresses(config)
+    subject, html, text = render_digest(digest)
+    message = EmailMessage()
+    message["From"] = formataddr(("残疾人服务工程督导", sender))
+    message["To"] = ", ".join(staff)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(digest.generated)
+    message["Message-ID"] = make_msgid(f"digest.{digest.month}", domain=sender.rpartition("@")[2])
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply should answer it
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text, charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    message.add_attachment(workbook_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
+                           filename=workbook_name(digest))
+    return message
+
+
+def _smtp_addresses(config: Config) -> tuple[str, tuple[str, ...]]:
+    smtp = config.raw.get("smtp", {})
+    sender = smtp.get("sender") if isinstance(smtp, dict) else None
+    staff = smtp.get("staff") if isinstance(smtp, dict) else None
+    if isinstance(staff, str):
+        staff = [staff]
+    if not isinstance(sender, str) or "@" not in sender:
+        raise ConfigError("smtp.sender is missing: the address the digest is sent from")
+    if not staff or not all(isinstance(address, str) and "@" in address for address in staff):
+        raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
+    return sender, tuple(staff)

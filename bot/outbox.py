@@ -1,0 +1,88 @@
+"""Sending what the outbox holds: by SMTP (TLS or STARTTLS, login from the environment) or, for the
+embedded default, as .eml files in a folder."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Protocol
+
+from archive.db import Database
+from archive.outbox import due_mail, mark_failed, mark_sending, mark_sent
+from bot.config import Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    outgoing: Outgoing
+    timeout: float = 60.0
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        out = self.outgoing
+        context = ssl.create_default_context()
+        if out.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(out.host, out.port, timeout=self.timeout)
+        with client:
+            if out.security == "starttls":
+                client.starttls(context=context)
+            if out.username:
+                client.login(out.username, out.password())
+            client.sendmail(sender, recipients, raw)
+
+
+@dataclass(frozen=True)
+class FolderTransport:
+    """The SMTP stand-in of the embedded default: each mail becomes an .eml file."""
+
+    folder: Path
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / f"{name}.eml").write_bytes(raw)
+
+
+def transport_for(outgoing: Outgoing) -> Transport:
+    return SmtpTransport(outgoing) if outgoing.transport == "smtp" else FolderTransport(outgoing.folder)
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    sent: int
+    failed: int
+    errors: tuple[str, ...] = ()
+
+
+# What a down or refusing server looks like: retried later, never lost.
+SEND_ERRORS = (OSError, smtplib.SMTPException)
+
+
+def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: datetime) -> FlushReport:
+    """Send every due mail; a failure is recorded and retried with backoff, the rest go on."""
+    sent, errors = 0, []
+    with db.session() as session:
+        for mail in due_mail(session, now):
+            mark_sending(session, mail, now)
+            recipients = [address for _, address in getaddresses([mail.recipients])]
+            try:
+                transport.send(mail.raw, outgoing.sender, recipients, f"{mail.id:06d}-{mail.kind}")
+            except SEND_ERRORS as error:
+                log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
+                mark_failed(session, mail, now, str(error))
+                errors.append(f"#{mail.id}: {error}")
+                continue
+            mark_sent(session, mail, now)
+            sent += 1
+    return FlushReport(sent, len(errors), tuple(errors))

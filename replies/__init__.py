@@ -1,0 +1,1 @@
+"""What to answer: pure decisions over archived facts. `bot/` renders, queues and sends them."""

@@ -1,0 +1,104 @@
+"""The receipt (回执) a sender gets: whether one is owed, and everything it says."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scoring.packages import PackageStatus
+
+NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply|mailer-daemon|postmaster|bounces?)[+@.-]", re.I)
+LARGE_ATTACHMENT = re.compile(r"超大附件|large-attachment|大附件下载|文件中转站")
+ANSWERED_KINDS = ("report", "briefing", "other")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """One form read from an attachment (or the attachment itself when no form was found)."""
+
+    source: str
+    form: int | None
+    readable: bool
+    rows: int
+    done: dict[str, int | None] | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    id: int
+    kind: str
+    unit: str | None
+    month: str | None
+    registered: bool
+    sender: str | None
+    subject: str
+    message_id: str | None
+    references: tuple[str, ...]
+    arrival: datetime
+    body_text: str
+    attachment_names: tuple[str, ...]
+    files: tuple[FileFacts, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A receipt to send: to whom, the subject, threading headers, and the template's context."""
+
+    to: str
+    subject: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], sent_last_hour: int, limit: int) -> bool:
+    """RFC 3834: never to machine mail, lists, bounces, ourselves, no-reply or unregistered senders."""
+    sender = (facts.sender or "").lower()
+    if not sender or sender in own_addresses or NO_REPLY.match(sender):
+        return False
+    if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:
+        return False
+    if facts.kind == "other" and not failed_submission(facts):
+        return False  # a question or a letter: people answer those
+    return sent_last_hour < limit
+
+
+def failed_submission(facts: MessageFacts) -> bool:
+    """Attachments with no readable form, or a download link instead of the attachment."""
+    if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
+        return True
+    return bool(facts.attachment_names) and not any(f.readable and f.form for f in facts.files)
+
+
+def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_number: int | None,
+                briefings_needed: int) -> Receipt:
+    """The receipt's content; `package` is the unit's package for the month as known now."""
+    resend = _resend_advice(facts)
+    context = {
+        "unit": facts.unit, "month": facts.month, "kind": facts.kind, "arrival": facts.arrival,
+        "subject": facts.subject, "files": facts.files, "resend": resend,
+        "problems": [p for f in facts.files for p in f.problems],
+        "briefing_number": briefing_number, "briefings_needed": briefings_needed,
+        "package": package,
+        "missing": package.forms_with("missing") if package else (),
+        "late": package is not None and facts.arrival > package.deadline and facts.kind == "report",
+        "deadline": package.deadline if package else None,
+    }
+    subject = f"回执：{facts.subject}" if facts.subject else "回执"
+    references = (*facts.references, facts.message_id) if facts.message_id else facts.references
+    return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
+
+
+def _resend_advice(facts: MessageFacts) -> str | None:
+    if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
+        return "邮件中是“超大附件”下载链接，系统无法下载。请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+    if facts.kind in ("report", "other") and facts.attachment_names and \
+            not any(f.readable and f.form for f in facts.files):
+        return "附件中没有识别出任何可读取的附件表格。请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
+    if facts.kind == "report" and not facts.attachment_names:
+        return "邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
+    return None
