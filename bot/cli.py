@@ -95,7 +95,7 @@ def init(context: Context) -> None:
 @pass_context
 def poll(context: Context, once: bool) -> None:
     """Fetch new mail from every configured mailbox into the archive."""
-    minutes = context.config.raw.get("schedule", {}).get("poll_minutes", 5)
+    minutes = context.config.schedule.poll_minutes
     while True:
         report = poll_once(context.config, context.deps)
         _print_poll(report)
@@ -124,6 +124,53 @@ def _print_mailboxes(report: PollReport) -> None:
             if outcome.new:
                 click.echo(f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
                            f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}")
+
+
+@main.command()
+@pass_context
+def serve(context: Context) -> None:
+    """Run unattended: poll every mailbox, send receipts, reminders and the digest on schedule
+    (Asia/Shanghai). SIGTERM or Ctrl-C stops cleanly after the batch in hand."""
+    from bot.serve import serve as run
+
+    logging.getLogger().setLevel(logging.INFO)
+    run(context.config, context.deps)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def status(context: Context, as_json: bool) -> None:
+    """Each mailbox's last good poll and last error, the outbox backlog, the next scheduled jobs."""
+    from archive.outbox import backlog
+    from archive.state import all_states
+    from bot.serve import next_runs
+
+    config, deps = context.config, context.deps
+    zone = config.timezone
+    local = lambda t: t.astimezone(zone).isoformat(timespec="seconds") if t else None  # noqa: E731
+    states = {state.mailbox: state for state in all_states(deps.db)}
+    with deps.db.session() as session:
+        waiting = backlog(session)
+    mailboxes = []
+    for box in config.mailboxes:
+        state = states.get(box.key)
+        mailboxes.append({"mailbox": box.key, "name": box.name, "last_ok": local(state and state.last_ok_at),
+                          "last_error": state and state.last_error, "last_error_at": local(state and state.last_error_at)})
+    data = {
+        "mailboxes": mailboxes,
+        "outbox_backlog": waiting,
+        "next_jobs": [{"job": name, "next_run": local(when)} for name, when in next_runs(config, deps, deps.clock())],
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    for box in data["mailboxes"]:
+        error = f"；最近错误 {box['last_error_at']}：{box['last_error']}" if box["last_error"] else ""
+        click.echo(f"{box['mailbox']}（{box['name']}）：上次成功收信 {box['last_ok'] or '从未'}{error}")
+    click.echo(f"待发邮件：{waiting} 封")
+    for job in data["next_jobs"]:
+        click.echo(f"下次{job['job']}：{job['next_run']}")
 
 
 @main.command(name="import")

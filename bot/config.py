@@ -63,12 +63,24 @@ class Outgoing:
     sender_name: str = ""
     staff: tuple[str, ...] = ()
     receipts_per_hour: int = 10
+    receipts_max_age_days: int = 7
 
     def password(self) -> str:
         value = os.environ.get(self.password_env)
         if value is None:
             raise ConfigError(f"smtp: environment variable {self.password_env} is not set")
         return value
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the daemon does what, in the config's time zone."""
+
+    poll_minutes: int = 5
+    digest_day: int = 21
+    digest_time: time = time(9, 0)
+    reminder_day: int = 17
+    reminder_time: time = time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,7 @@ class Config:
     mailboxes: tuple[Mailbox, ...]
     units: tuple[Unit, ...]
     outgoing: Outgoing = Outgoing()
+    schedule: Schedule = Schedule()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -132,7 +145,19 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=_units(data.get("unit", [])),
         outgoing=_outgoing(_table(data, "smtp"), base),
+        schedule=_schedule(_table(data, "schedule")),
         raw=data,
+    )
+
+
+def _schedule(table: dict[str, Any]) -> Schedule:
+    day = dict(check=lambda d: 1 <= d <= 28, why="a day 1–28")
+    return Schedule(
+        poll_minutes=_get(table, "schedule.poll_minutes", int, 5, check=lambda m: m > 0, why="positive"),
+        digest_day=_get(table, "schedule.digest_day", int, 21, **day),
+        digest_time=_clock(_get(table, "schedule.digest_time", str, "09:00"), "schedule.digest_time"),
+        reminder_day=_get(table, "schedule.reminder_day", int, 17, **day),
+        reminder_time=_clock(_get(table, "schedule.reminder_time", str, "09:00"), "schedule.reminder_time"),
     )
 
 
@@ -147,6 +172,7 @@ def _outgoing(table: dict[str, Any], base: Path) -> Outgoing:
         sender=pick("sender", str, "").lower(), sender_name=pick("sender_name", str, ""),
         staff=tuple(pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 or more"),
+        receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 or more"),
     )
     if out.transport == "smtp":
         for name in ("host", "sender"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from imapclient import IMAPClient
@@ -30,6 +31,7 @@ class Deps:
     backoff: float = 2.0
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
+    stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
 
     def close(self) -> None:
         self.store.close()

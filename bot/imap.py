@@ -50,12 +50,14 @@ class Progress:
 
 def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer, *,
               open_client: Callable[[Mailbox], IMAPClient] = connect, retries: int = 3,
-              backoff: float = 2.0, sleep: Callable[[float], None]) -> Progress:
-    """Archive every message new since the last poll; reconnect with backoff when the connection drops."""
+              backoff: float = 2.0, sleep: Callable[[float], None],
+              stopping: Callable[[], bool] = lambda: False) -> Progress:
+    """Archive every message new since the last poll; reconnect with backoff when the connection drops.
+    `stopping()` is asked between batches: a stop finishes the batch in hand, which is committed."""
     progress = Progress()
     for attempt in range(retries + 1):
         try:
-            _poll_session(box, db, store, recognizer, open_client, progress)
+            _poll_session(box, db, store, recognizer, open_client, progress, stopping)
             return progress
         except RETRYABLE as error:
             if attempt == retries:
@@ -69,7 +71,8 @@ def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognize
 
 
 def _poll_session(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
-                  open_client: Callable[[Mailbox], IMAPClient], progress: Progress) -> None:
+                  open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
+                  stopping: Callable[[], bool]) -> None:
     client = open_client(box)
     try:
         _login(client, box)
@@ -89,6 +92,8 @@ def _poll_session(box: Mailbox, db: Database, store: RawStore, recognizer: Recog
                 advance(session, box.key, box.folder, uidvalidity, last_uid)
                 session.commit()
         for batch in _chunks(uids, box.batch):
+            if stopping():
+                break
             _archive_batch(client, box, db, store, recognizer, uidvalidity, batch, progress)
     finally:
         _logout(client)

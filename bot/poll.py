@@ -59,7 +59,8 @@ def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             report = MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))
         else:
             progress = poll_imap(box, deps.db, deps.store, deps.recognizer, open_client=deps.open_client,
-                                 retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep)
+                                 retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
+                                 stopping=deps.stop.is_set)
             report = MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
     except MailroomError as error:
         log.error("%s: poll failed: %s", box.key, error)

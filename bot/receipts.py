@@ -34,7 +34,9 @@ def queue_receipts(config: Config, session: Session, message_ids: Iterable[int],
                                    .options(selectinload(Message.readings), selectinload(Message.attachments))):
         facts = message_facts(message)
         recent = _receipts_since(session, facts.sender or "", now - timedelta(hours=1))
-        if not owes_receipt(facts, config.own_addresses, recent, config.outgoing.receipts_per_hour):
+        out = config.outgoing
+        max_age = timedelta(days=out.receipts_max_age_days) if out.receipts_max_age_days else None
+        if not owes_receipt(facts, config.own_addresses, recent, out.receipts_per_hour, now, max_age):
             continue
         package = None
         if facts.kind != "briefing" and facts.month:

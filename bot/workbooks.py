@@ -74,6 +74,10 @@ def digest_workbook(digest: Digest) -> bytes:
     return buffer.getvalue()
 
 
+def _chinese_date(instant) -> str:
+    return f"{instant.year}年{instant.month}月{instant.day}日"
+
+
 def _title(sheet: Worksheet, text: str, width: int, row: int = 1) -> None:
     sheet.cell(row=row, column=1, value=text).font = TITLE
     sheet.cell(row=row, column=1).alignment = CENTER
@@ -113,7 +117,7 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.title = "排名"
     labels = ["名次", "单位", "总分", *(COMPONENT_LABELS[c.name] for c in digest.standings[0].components),
               "总分较上月", "上月名次"] if digest.standings else ["名次", "单位", "总分"]
-    _title(sheet, f"{digest.month_label}残疾人服务工程督导累计得分排名（截至{digest.as_of:%Y年%m月%d日}）",
+    _title(sheet, f"{digest.month_label}残疾人服务工程督导累计得分排名（截至{_chinese_date(digest.as_of)}）",
            len(labels))
     _header(sheet, 2, labels, 45)
     for row, line in enumerate(digest.standings, start=3):
@@ -188,11 +192,10 @@ def _rollup_sheet(sheet: Worksheet, digest: Digest) -> None:
     one row per unit, 合计, a note."""
     tasks = [figure.task for figure in digest.completion_total.tasks]
     width = 1 + 3 * len(tasks)
-    _title(sheet, f"全市目标任务进展情况报告（截至{digest.as_of:%Y年%m月%d日}）", width)
+    _title(sheet, f"全市目标任务进展情况报告（截至{_chinese_date(digest.as_of)}）", width)
     sheet.cell(row=2, column=1, value="填报单位：市残联（汇总）")
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=width - 3)
-    sheet.cell(row=2, column=width - 2, value=f"{digest.generated.year}年{digest.generated.month}月"
-                                              f"{digest.generated.day}日")
+    sheet.cell(row=2, column=width - 2, value=_chinese_date(digest.generated))
     sheet.merge_cells(start_row=2, end_row=2, start_column=width - 2, end_column=width)
     _header(sheet, 3, ["地区"], 48)
     _header(sheet, 4, [""], 20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from scoring.packages import PackageStatus
@@ -55,9 +55,13 @@ class Receipt:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], sent_last_hour: int, limit: int) -> bool:
-    """RFC 3834: never to machine mail, lists, bounces, ourselves, no-reply or unregistered senders."""
+def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], sent_last_hour: int, limit: int,
+                 now: datetime, max_age: timedelta | None) -> bool:
+    """RFC 3834: never to machine mail, lists, bounces, ourselves, no-reply or unregistered senders; never
+    for old mail found on a first poll (older than `max_age`); at most `limit` an hour to one address."""
     sender = (facts.sender or "").lower()
+    if max_age is not None and facts.arrival < now - max_age:
+        return False
     if not sender or sender in own_addresses or NO_REPLY.match(sender):
         return False
     if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:

@@ -1,0 +1,73 @@
+"""The daemon and what it does on schedule: reminders, status, a clean stop on SIGTERM."""
+
+import email
+import json
+from collections import Counter
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from archive.models import OutboxMail
+from bot.cli import main
+from bot.config import load_config
+from bot.demo import write_demo
+from bot.reminders import queue_reminders
+from bot.serve import jobs
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_reminders_name_the_missing_forms_once_per_unit(config, deps):
+    now = datetime(2020, 4, 17, 9, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        first = queue_reminders(config, session, "2020-04", now)
+        second = queue_reminders(config, session, "2020-04", now)
+        mails = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+    assert first == [unit.name for unit in config.units] and second == []
+    assert len(mails) == 13 and mails[0].recipients == "tcqcl@163.com"
+    import email
+    from email import policy
+
+    message = email.message_from_bytes(mails[0].raw, policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert "2020年04月20日 23:59 前报送" in text and "附件1 目标任务进展情况报告" in text
+    assert "附件8" in text and "附件9" not in text  # 附件9、10 only from September
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+def test_the_schedule_follows_the_config(config, deps):
+    names = {job.id: job for job in jobs(config, deps)}
+    after = datetime(2020, 4, 10, tzinfo=SHANGHAI)
+    assert names["reminders"].trigger.get_next_fire_time(None, after) == datetime(2020, 4, 17, 9, tzinfo=SHANGHAI)
+
+
+def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
+    _, written = write_demo(tmp_path / "demo")
+    config_path = tmp_path / "demo" / "config.toml"
+    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config_path), "serve"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    archived = 0
+    while time.monotonic() < deadline and archived < written:
+        time.sleep(0.5)
+        status = CliRunner().invoke(main, ["--config", str(config_path), "search", "--limit", "0", "--json"])
+        archived = len(json.loads(status.stdout)) if status.exit_code == 0 else 0
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    assert archived == written
+    assert process.returncode == 0, output
+    assert "received SIGTERM" in output and "stopped" in output
+    config = load_config(config_path, environ={})
+    sent = Counter(email.message_from_bytes(path.read_bytes())["To"]
+                   for path in (tmp_path / "demo" / "outbox").glob("*.eml"))
+    mailed = Counter(email.message_from_bytes(path.read_bytes())["From"]
+                     for path in (tmp_path / "demo" / "mail").glob("*/cur/*"))
+    limit = config.outgoing.receipts_per_hour
+    assert sent == {sender: min(count, limit) for sender, count in mailed.items()}  # each answered, within the limit
