@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 
-from parsers.records import TASKS
 
 
 @dataclass(frozen=True)
@@ -333,5 +332,3 @@ def month_in(text: str, year: int) -> str | None:
             return f"{year:04d}-{month:02d}"
     return None
 
-
-TASK_ORDER = TASKS

@@ -19,7 +19,7 @@ from parsers.checks import ID18_SHAPE, ID20_SHAPE, disability_id_problem, failin
 from parsers.forms import FORM_COLUMNS, SERVICE_KEYS, PairCache, Problem, fold, id_key, map_columns, persons_in_bulk
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
-_BLOCK = 4096
+_BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache
 _FOOTER = re.compile(r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)")
 _HEADER_WORDS = frozenset({"姓名", "学生姓名", "姓 名", "学生\n姓名"})
 _RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
@@ -65,7 +65,7 @@ def _plan(layout: Layout, form: int) -> Plan | None:
     )
 
 
-def read_registry(layout: Layout, data: Iterator[tuple[int, Row]], ctx: SheetContext) -> SheetResult:
+def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> SheetResult:
     problems: list[Problem] = []
     form = decide_form(layout, ctx, problems)
     plan = _plan(layout, form or 5)
@@ -77,8 +77,10 @@ def read_registry(layout: Layout, data: Iterator[tuple[int, Row]], ctx: SheetCon
     notes: list[str] = []
     caches: dict[str, PairCache] = {}
     in_table = True
+    first = layout.first_row
     while block := list(islice(data, _BLOCK)):
-        numbers, raw, in_table = _select(block, plan, notes, in_table)
+        numbers, raw, in_table = _select(block, range(first, first + len(block)), plan, notes, in_table)
+        first += len(block)
         if numbers:
             texts = _texts(raw)
             result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts, caches))
@@ -98,11 +100,10 @@ def _missing_columns(sheet: str, plan: Plan) -> list[Problem]:
             for column in FORM_COLUMNS[plan.form] if column.required and column.key not in plan.keys]
 
 
-def _select(block: list[tuple[int, Row]], plan: Plan, notes: list[str],
+def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
             in_table: bool) -> tuple[list[int], list[list], bool]:
     """The person rows of a block, as columns of raw cells: inside the table (between its header
     and a 备注/填表说明 row, or after a repeated header), with a name or an ID, or two cells filled."""
-    numbers, rows = zip(*block)
     columns = [list(map(itemgetter(index), rows)) for index in plan.indexes]
     leads = list(map(itemgetter(plan.lead), rows))
     blank = [""] * len(rows)

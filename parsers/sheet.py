@@ -66,30 +66,31 @@ class Layout:
     title_form: int | None
     unit: str | None
     month: str | None
+    first_row: int = 0  # the spreadsheet row of the first data row
 
 
 def locate_table(sheet: str, rows: Iterator[Row], col0: int, merged: Merged,
-                 ctx: SheetContext) -> tuple[Layout, Iterator[tuple[int, Row]]] | SheetResult | None:
-    """The table's layout and its data rows (numbered as in the spreadsheet); a SheetResult when a
-    title names a form whose header cannot be found; None when the sheet holds no form."""
-    numbered = enumerate(rows, 1)
-    head, header_at, kind = _find_header(numbered)
+                 ctx: SheetContext) -> tuple[Layout, Iterator[Row]] | SheetResult | None:
+    """The table's layout and its data rows (the first of them is layout.first_row); a SheetResult
+    when a title names a form whose header cannot be found; None when the sheet holds no form."""
+    head, header_at, kind = _find_header(rows)
     if header_at is None:
         return _without_header(sheet, head, ctx)
     number, _, labels = head[header_at]
-    following = next(numbered, None)
-    if following is not None and _is_sub_header(following[1], kind, number, merged):
-        labels = _combine(labels, [fold(cell_text(v)) for v in following[1]], number - 1, col0, merged)
-        data: Iterator[tuple[int, Row]] = numbered
+    following = next(rows, None)
+    if following is not None and _is_sub_header(following, kind, number, merged):
+        labels = _combine(labels, [fold(cell_text(v)) for v in following], number - 1, col0, merged)
+        data, first_row = rows, number + 2
     else:
-        data = itertools.chain([following] if following else [], numbered)
+        data, first_row = itertools.chain([following] if following is not None else [], rows), number + 1
     title_form, unit, month = _title_facts(head[:header_at], ctx)
-    return Layout(sheet, kind, labels, col0, title_form, unit, month), data
+    return Layout(sheet, kind, labels, col0, title_form, unit, month, first_row), data
 
 
-def _find_header(numbered: Iterator[tuple[int, Row]]) -> tuple[list[tuple[int, Row, list[str]]], int | None, int]:
+def _find_header(rows: Iterator[Row]) -> tuple[list[tuple[int, Row, list[str]]], int | None, int]:
+    """The non-empty rows read before the header (the header last), its index and its kind."""
     head: list[tuple[int, Row, list[str]]] = []
-    for number, row in numbered:
+    for number, row in enumerate(rows, 1):
         labels = [fold(cell_text(v)) if v != "" else "" for v in row]
         if not any(labels):
             continue

@@ -57,10 +57,10 @@ def _task_of(label: str) -> str | None:
     return next((task for task, pattern in _TASKS if pattern.search(label)), None)
 
 
-def read_summary(layout: Layout, data: Iterator[tuple[int, Row]], ctx: SheetContext) -> SheetResult:
+def read_summary(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> SheetResult:
     region, columns = _columns(layout.labels)
     unit_rows: list[UnitRow] = []
-    for number, row in data:
+    for number, row in enumerate(data, layout.first_row):
         label = fold(cell_text(row[region])) if region < len(row) else ""
         if _END.match(label):
             break

@@ -20,9 +20,8 @@ from parsers.biff import check_xls
 from parsers.document import read_docx, read_word_binary
 from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name
 from parsers.records import Unit
-from parsers.safety import (
-    DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, check_xlsx, formula_cells_without_value, read_member,
-)
+from parsers.safety import DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, read_member
+from parsers.xlsx_scan import check_xlsx, formula_cells_without_value
 from parsers.sniff import decode_zip_name, sniff_type
 from parsers.workbook_forms import SheetSource, readings_of_sheets
 

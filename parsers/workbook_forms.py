@@ -12,7 +12,7 @@ from parsers.checks import duplicate_problems
 from parsers.forms import FORM_TITLES, FormReading, Problem, form_from_name
 from parsers.records import Unit
 from parsers.registry import read_registry
-from parsers.sheet import Layout, SheetContext, SheetResult, locate_table
+from parsers.sheet import SheetContext, SheetResult, locate_table
 from parsers.summary import read_summary
 
 
@@ -105,5 +105,3 @@ def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReadi
     rows = sum(r.rows for r in group) if form != 2 else max(r.rows for r in group)
     return FormReading(source, form, unit, month, rows, tasks, tuple(persons), "", tuple(problems), True)
 
-
-__all__ = ["Layout", "SheetSource", "readings_of_sheets"]

@@ -1,0 +1,526 @@
+"""Workbook readers: forms 附件1–10 recognised by content, the sender's figures and persons read,
+problems found and never a number changed, hostile files refused. Samples: tests/data/workbooks/
+(made by make_workbooks.py there; README.md lists them)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from parsers.cells import cell_text, column_letter, parse_count, parse_percent
+from parsers.checks import check_digit, check_package, disability_id_problem, id_number_problem, phone_problem
+from parsers.forms import FORM_TITLES, FormReading, Person, Problem, TaskFigures, form_from_name, month_in
+from parsers.records import TASKS, Unit
+from parsers.safety import DEFAULT_LIMITS, Limits
+from parsers.workbook import read_attachment
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "workbooks"
+
+
+def _unit(name: str, aliases: tuple[str, ...], *targets: int) -> Unit:
+    return Unit(name, aliases, (), tuple(zip(TASKS, targets)))
+
+
+# The 13 units of the 2020 plan with the city's targets (rehab, devices, rural_training, day_care,
+# barrier_free, college).
+UNITS = (
+    _unit("桃城区", ("桃城",), 179, 184, 0, 0, 0, 0), _unit("冀州区", ("冀州",), 140, 184, 120, 49, 0, 0),
+    _unit("枣强县", ("枣强",), 573, 115, 67, 67, 149, 0), _unit("武邑县", ("武邑",), 233, 115, 100, 38, 0, 0),
+    _unit("深州市", ("深州",), 255, 344, 103, 131, 75, 0), _unit("武强县", ("武强",), 212, 115, 41, 35, 8, 0),
+    _unit("饶阳县", ("饶阳",), 2078, 299, 61, 38, 3, 0), _unit("安平县", ("安平",), 212, 115, 59, 30, 1, 0),
+    _unit("故城县", ("故城",), 382, 115, 103, 76, 6, 0), _unit("景县", ("景 县", "景州"), 233, 115, 88, 48, 32, 0),
+    _unit("阜城县", ("阜城",), 255, 299, 67, 40, 3, 0),
+    _unit("高新区", ("衡水高新区", "高新技术产业开发区"), 11, 0, 0, 0, 0, 0),
+    _unit("滨湖新区", ("滨湖",), 11, 0, 0, 0, 0, 0),
+)
+BY_NAME = {unit.name: unit for unit in UNITS}
+
+
+def read(name: str, filename: str | None = None, **options) -> tuple[FormReading, ...]:
+    return read_attachment(filename or name, (SAMPLES / name).read_bytes(), UNITS, **options)
+
+
+def only(name: str, filename: str | None = None, **options) -> FormReading:
+    readings = read(name, filename, **options)
+    assert len(readings) == 1, readings
+    return readings[0]
+
+
+def places(reading: FormReading | tuple[Problem, ...]) -> list[tuple]:
+    problems = reading.problems if isinstance(reading, FormReading) else reading
+    return [(p.sheet, p.row, p.column, p.code) for p in problems]
+
+
+# ---------------------------------------------------------------------------------------------
+# Every sample: form, unit, month, rows, readable and the problem codes
+
+EXPECTED = {
+    # file: (form, unit, month, rows, readable, problem codes)
+    "summary-unit-row-only.xlsx": (2, "桃城区", "2020-04", 1, True, []),
+    "summary-whole-city-template.xlsx": (2, "冀州区", "2020-04", 1, True, []),
+    "summary-several-units-filled.xlsx": (2, None, "2020-04", 3, True, ["several-units"]),
+    "summary-jing-xian-with-space.xls": (2, "景县", "2020-05", 1, True, []),
+    "percent-mismatch.xlsx": (2, "枣强县", "2020-04", 1, True, ["percent-mismatch"]),
+    "target-mismatch.xlsx": (2, "桃城区", "2020-04", 1, True, []),
+    "done-vs-registry-summary.xlsx": (2, "武邑县", "2020-04", 1, True, []),
+    "done-vs-registry-rehab.xlsx": (3, "武邑县", "2020-04", 5, True, []),
+    "done-vs-registry-devices.xls": (4, "武邑县", "2020-04", 2, True, []),
+    "formula-without-cached-value.xlsx": (2, "安平县", "2020-04", 1, True, ["formula-no-value"] * 3),
+    "rehab-registry-two-age-sheets.xlsx": (3, "饶阳县", "2020-04", 5, True, []),
+    "devices-registry-merged-poor-header.xls": (4, "深州市", "2020-04", 3, True, []),
+    "registry-empty-first-column.xlsx": (5, "武强县", "2020-04", 3, True, ["bad-phone"]),
+    "registry-numbers-as-text.xlsx": (8, "武强县", "2020-04", 2, True, ["bad-phone"]),
+    "registry-id-as-number.xlsx": (3, "景县", "2020-04", 3, True, ["id-precision-lost"] * 2),
+    "registry-title-chinese-month.xlsx": (7, "阜城县", "2020-11", 1, True, []),
+    "remarks-and-notes-rows.xlsx": (5, "冀州区", "2020-04", 2, True, []),
+    "hidden-sheet.xlsx": (3, "桃城区", "2020-04", 2, True, ["hidden-sheet"]),
+    "wps-file.et": (7, "安平县", "2020-04", 2, True, []),
+    "training-form6-vocational.xls": (6, "枣强县", "2020-04", 2, True, []),
+    "new-microsoft-excel-sheet.xlsx": (4, "阜城县", "2020-04", 1, True, []),
+    "bad-ids-and-phones.xlsx": (3, "桃城区", "2020-04", 13, True, [
+        "bad-disability-id", "bad-disability-id", "bad-disability-id", "bad-disability-id", "bad-phone",
+        "empty-required", "empty-required", "empty-required", "bad-disability-id", "bad-phone"]),
+    "duplicate-person.xlsx": (4, "故城县", "2020-04", 4, True, ["duplicate-person"] * 2),
+    "college-students-form9.xlsx": (9, "武邑县", None, 2, True, []),
+    "college-children-form10.xlsx": (10, "阜城县", None, 2, True, ["bad-id-number"]),
+    "unknown-workbook.xlsx": (None, None, None, 0, True, ["unknown-form"]),
+    "progress-report.docx": (1, "桃城区", "2020-04", 0, True, []),
+    "progress-report.doc": (1, None, None, 0, False, ["unreadable"]),
+    "progress-report.wps": (1, None, None, 0, False, ["unreadable"]),
+    "encrypted.xlsx": (None, None, None, 0, False, ["encrypted"]),
+    "encrypted.xls": (None, None, None, 0, False, ["encrypted"]),
+    "zip-bomb.zip": (None, None, None, 0, False, ["zip-bomb"]),
+    "zip-bomb-lying-sizes.zip": (None, None, None, 0, False, ["zip-bomb"]),
+    "xlsx-bomb.xlsx": (None, None, None, 0, False, ["zip-bomb"]),
+    "xxe-entity.xlsx": (None, None, None, 0, False, ["xml-entity"]),
+    "xxe-external-entity.xlsx": (None, None, None, 0, False, ["xml-entity"]),
+    "sparse-far-cell.xlsx": (None, None, None, 0, False, ["too-many-rows"]),
+    "rows-without-references.xlsx": (8, "武邑县", "2020-04", 2, True, []),
+    "zip-too-deep.zip": (None, None, None, 0, False, ["zip-too-deep"]),
+    "encrypted-zip-member.zip": (3, None, None, 0, False, ["encrypted"]),
+    "html-disguised.xls": (None, None, None, 0, False, ["unreadable"]),
+    "truncated.xlsx": (None, None, None, 0, False, ["unreadable"]),
+}
+MULTI = {"several-forms-one-workbook.xlsx", "package-gbk-names.zip", "briefing-article.docx"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_sample_reads_as_expected(name):
+    form, unit, month, rows, readable, codes = EXPECTED[name]
+    reading = only(name)
+    assert (reading.form, reading.unit, reading.month, reading.rows, reading.readable) == (
+        form, unit, month, rows, readable)
+    assert [p.code for p in reading.problems] == codes
+
+
+def test_every_sample_file_has_an_expectation():
+    files = {p.name for p in SAMPLES.iterdir() if p.suffix not in (".py", ".md") and p.is_file()}
+    assert files == set(EXPECTED) | MULTI
+    assert len(files) >= 30
+
+
+def test_problem_messages_are_chinese_and_name_what_to_fix():
+    for name in EXPECTED:
+        for problem in only(name).problems:
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in problem.message), problem
+            assert any(word in problem.message for word in ("请", "未读取", "已拒绝")), problem
+
+
+# ---------------------------------------------------------------------------------------------
+# 附件2
+
+def test_summary_unit_row_figures_and_their_cells():
+    reading = only("summary-unit-row-only.xlsx")
+    tasks = dict(reading.tasks)
+    assert [task for task, _ in reading.tasks] == list(TASKS)
+    assert tasks["rehab"] == TaskFigures(179, 100, 55.9, "汇总表", 6, "B", "C", "D")
+    assert (tasks["devices"].target, tasks["devices"].done) == (184, 90)
+    assert tasks["devices"].percent == pytest.approx(48.9)  # 0.489 in a cell formatted as a percent
+    assert tasks["college"] == TaskFigures(None, None, None, "汇总表", 6, "Q", "R", "S")
+    assert reading.done == {"rehab": 100, "devices": 90, "rural_training": None, "day_care": None,
+                            "barrier_free": None, "college": None}
+
+
+def test_whole_city_template_reads_the_only_filled_row():
+    """GIVEN the city's template with every unit's target prefilled and only 冀州区's done filled
+    WHEN it is read THEN 冀州区 is the unit and its row the figures; the targets agree with the city's."""
+    reading = only("summary-whole-city-template.xlsx")
+    tasks = dict(reading.tasks)
+    assert tasks["rehab"].row == 7 and tasks["day_care"].percent == 51.0
+    assert reading.done["day_care"] == 25
+    assert check_package([reading], BY_NAME["冀州区"]) == ()
+
+
+def test_several_filled_rows_without_a_sender_name_them_all():
+    reading = only("summary-several-units-filled.xlsx")
+    assert reading.tasks == () and reading.done == {}
+    assert "桃城区、武邑县、深州市" in reading.problems[0].message
+
+
+def test_sender_unit_picks_its_row_from_a_whole_city_sheet():
+    reading = only("summary-several-units-filled.xlsx", sender_unit="武邑县")
+    assert (reading.unit, reading.rows) == ("武邑县", 3)
+    assert reading.done["rehab"] == 120 and reading.done["devices"] == 60
+    assert dict(reading.tasks)["rehab"].row == 9
+    assert places(reading) == [("Sheet", None, None, "several-units")]
+    assert "已按武邑县的一行读取" in reading.problems[0].message
+
+
+def test_sender_unit_without_a_row_is_reported():
+    reading = only("summary-unit-row-only.xlsx", sender_unit="景县")
+    assert reading.tasks == ()
+    assert places(reading) == [("汇总表", None, None, "unit-row-missing")]
+    assert "景县" in reading.problems[0].message
+
+
+def test_jing_xian_with_space_and_numbers_stored_as_text():
+    """' 120 ', '１１５' (full-width) and '0.5' are text cells; all are read, none changed."""
+    reading = only("summary-jing-xian-with-space.xls")
+    tasks = dict(reading.tasks)
+    assert (tasks["rehab"].target, tasks["rehab"].done, tasks["rehab"].percent) == (233, 120, 51.5)
+    assert tasks["devices"].target == 115
+    assert tasks["day_care"].percent == 50.0
+    assert reading.done["barrier_free"] == 16
+
+
+def test_percent_mismatch_points_at_the_percent_cell():
+    reading = only("percent-mismatch.xlsx")
+    assert places(reading) == [("Sheet", 6, "D", "percent-mismatch")]
+    assert "80%" in reading.problems[0].message and "52.4%" in reading.problems[0].message
+    assert dict(reading.tasks)["rehab"].percent == 80.0  # reported as written, not corrected
+
+
+def test_formula_without_cached_value_is_reported_not_guessed():
+    reading = only("formula-without-cached-value.xlsx")
+    assert places(reading) == [("Sheet", 6, "C", "formula-no-value"), ("Sheet", 6, "D", "formula-no-value"),
+                               ("Sheet", 6, "G", "formula-no-value")]
+    assert reading.done["rehab"] is None and reading.done["devices"] == 57
+    assert "保存" in reading.problems[0].message
+
+
+def test_target_mismatch_against_the_city_targets():
+    reading = only("target-mismatch.xlsx")
+    problems = check_package([reading], BY_NAME["桃城区"])
+    assert places(problems) == [("Sheet", 6, "B", "target-mismatch")]
+    assert "200" in problems[0].message and "179" in problems[0].message
+
+
+def test_done_against_distinct_persons_of_the_registries_sent_together():
+    """GIVEN 附件2 saying 5 rehab and 2 devices, 附件3 with 5 rows for 4 people (one has two services)
+    and 附件4 with 2 people WHEN checked as one package THEN only rehab disagrees (5 vs 4)."""
+    package = [*read("done-vs-registry-summary.xlsx"), *read("done-vs-registry-rehab.xlsx"),
+               *read("done-vs-registry-devices.xls")]
+    assert package[1].distinct_persons() == 4 and package[2].distinct_persons() == 2
+    problems = check_package(package, BY_NAME["武邑县"])
+    assert places(problems) == [("Sheet", 6, "C", "done-vs-registry")]
+    assert "5" in problems[0].message and "4 人" in problems[0].message
+
+
+def test_done_is_not_compared_when_the_registry_is_missing():
+    assert check_package(read("done-vs-registry-summary.xlsx"), BY_NAME["武邑县"]) == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Registries
+
+def test_two_age_sheets_merge_into_one_reading():
+    reading = only("rehab-registry-two-age-sheets.xlsx")
+    assert reading.source == "rehab-registry-two-age-sheets.xlsx"
+    assert [(p.sheet, p.row) for p in reading.persons] == [("7岁以上", 4), ("7岁以上", 5), ("7岁以上", 6),
+                                                            ("0-6岁", 4), ("0-6岁", 5)]
+    child = reading.persons[3]
+    assert child.get("name") == "李明轩" and len(child.get("disability_id")) == 18  # 身份证号 allowed
+    assert dict(reading.persons[0].fields) == {
+        "name": "王斐", "disability_id": "13112419620315011842", "category": "肢体", "grade": "二级",
+        "phone": "13832100001", "service": "康复训练", "detail": "运动疗法", "registered_poor": "是", "remark": ""}
+
+
+def test_merged_poor_header_gives_two_columns():
+    reading = only("devices-registry-merged-poor-header.xls")
+    assert [(p.get("name"), p.get("registered_poor"), p.get("other_poor")) for p in reading.persons] == [
+        ("孙倩", "√", ""), ("周强", "", "√"), ("吴兰", "√", "")]
+    assert reading.persons[0].get("fitted_at") == "2020-04-08"
+    assert reading.persons[0].get("device") == "轮椅"
+
+
+def test_empty_first_column_keeps_spreadsheet_letters():
+    reading = only("registry-empty-first-column.xlsx")
+    assert places(reading) == [("Sheet", 5, "F", "bad-phone")]
+    assert reading.persons[0].get("training_type") == "种植业"
+
+
+def test_numbers_are_shown_as_the_sender_sees_them():
+    reading = only("registry-numbers-as-text.xlsx")
+    first, second = reading.persons
+    assert (first.get("phone"), first.get("subsidy"), second.get("subsidy")) == ("13912345678", "3000", "2500.5")
+    # a landline typed as a number lost its leading 0: reported, not repaired
+    assert places(reading) == [("Sheet", 5, "E", "bad-phone")] and second.get("phone") == "3182662889"
+
+
+def test_id_stored_as_number_is_precision_lost():
+    reading = only("registry-id-as-number.xlsx")
+    assert places(reading) == [("Sheet", 4, "C", "id-precision-lost"), ("Sheet", 5, "C", "id-precision-lost")]
+    assert reading.persons[0].get("disability_id") == "13112719800101000000"  # what Excel shows
+    assert "文本" in reading.problems[0].message
+
+
+def test_bad_ids_and_phones_each_at_its_cell():
+    reading = only("bad-ids-and-phones.xlsx")
+    assert places(reading) == [
+        ("Sheet", 5, "C", "bad-disability-id"), ("Sheet", 6, "C", "bad-disability-id"),
+        ("Sheet", 7, "C", "bad-disability-id"), ("Sheet", 8, "C", "bad-disability-id"),
+        ("Sheet", 9, "F", "bad-phone"), ("Sheet", 11, "B", "empty-required"), ("Sheet", 12, "G", "empty-required"),
+        ("Sheet", 13, "C", "empty-required"), ("Sheet", 14, "C", "bad-disability-id"), ("Sheet", 15, "F", "bad-phone")]
+    messages = [p.message for p in reading.problems]
+    assert "19 位" in messages[0] and "校验位" in messages[1] and "第 19 位" in messages[2] and "第 20 位" in messages[3]
+    assert "出生日期" in messages[8]
+
+
+def test_duplicate_person_reports_both_rows_and_not_another_service():
+    reading = only("duplicate-person.xlsx")
+    assert places(reading) == [("Sheet", 4, "C", "duplicate-person"), ("Sheet", 6, "C", "duplicate-person")]
+    assert "第 4 行" in reading.problems[0].message and "第 6 行" in reading.problems[0].message
+    assert reading.distinct_persons() == 2
+
+
+def test_remarks_notes_and_blank_numbered_rows_are_not_persons():
+    reading = only("remarks-and-notes-rows.xlsx")
+    assert [p.row for p in reading.persons] == [4, 5]
+    assert reading.form == 5  # the title says only 培训; the template's 备注 (种植业、养殖业…) says 附件5
+
+
+def test_college_forms_nine_and_ten():
+    students = only("college-students-form9.xlsx")
+    assert students.persons[1].get("admission") == "燕山大学 软件工程"
+    children = only("college-children-form10.xlsx")
+    first = dict(children.persons[0].fields)
+    assert (first["student_name"], first["parent_name"], first["id_number"]) == ("袁梦", "袁大山", "131128200209091010")
+    assert places(children) == [("Sheet", 5, "F", "bad-id-number")]
+
+
+def test_form_recognised_by_content_whatever_the_file_name():
+    reading = only("new-microsoft-excel-sheet.xlsx", "新建 Microsoft Excel 工作表.xlsx")
+    assert (reading.form, reading.unit, reading.source) == (4, "阜城县", "新建 Microsoft Excel 工作表.xlsx")
+    assert only("training-form6-vocational.xls", "附件5.xls").form == 6  # the title wins over the name
+
+
+def test_several_forms_in_one_workbook_one_reading_each():
+    readings = read("several-forms-one-workbook.xlsx")
+    assert [(r.source, r.form, r.rows) for r in readings] == [
+        ("several-forms-one-workbook.xlsx › 附件2", 2, 1), ("several-forms-one-workbook.xlsx › 附件3", 3, 2),
+        ("several-forms-one-workbook.xlsx › 附件7", 7, 1)]
+    assert readings[0].done["day_care"] == 1
+
+
+def test_hidden_sheet_is_skipped_and_said():
+    reading = only("hidden-sheet.xlsx")
+    assert [p.get("name") for p in reading.persons] == ["韩梅", "韩雪"]
+    assert places(reading) == [("3月", None, None, "hidden-sheet")]
+
+
+def test_sheet_without_cell_references_is_measured_and_read():
+    reading = only("rows-without-references.xlsx")
+    assert [(p.row, p.get("project"), p.get("subsidy")) for p in reading.persons] == [(3, "坡道", "2000"),
+                                                                                     (4, "扶手", "800")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers and documents
+
+def test_zip_with_gbk_member_names():
+    readings = read("package-gbk-names.zip")
+    assert [(r.source, r.form, r.unit) for r in readings] == [
+        ("package-gbk-names.zip › 四月报表/附件2.xlsx", 2, "枣强县"),
+        ("package-gbk-names.zip › 四月报表/附件3.xls", 3, "枣强县"),
+        ("package-gbk-names.zip › 四月报表/附件1进展情况报告.docx", 1, "枣强县")]  # the .pdf is no form
+    assert [p.get("name") for p in readings[1].persons] == ["褚遂", "褚良"]
+
+
+def test_progress_report_docx_text():
+    reading = only("progress-report.docx")
+    assert reading.text.splitlines()[:4] == ["附件1", "桃城区残联4月份目标任务进展情况报告", "现将目标任务完成情况汇报如下：",
+                                             "一、目标任务完成情况"]
+
+
+def test_doc_and_wps_are_recognised_kept_and_unreadable():
+    doc = only("progress-report.doc")  # the name says nothing; the words inside do
+    assert (doc.form, doc.readable) == (1, False) and ".docx" in doc.problems[0].message
+    wps = only("progress-report.wps", "景县附件1进展情况报告.wps")
+    assert (wps.form, wps.unit, wps.readable) == (1, "景县", False)
+
+
+def test_briefing_article_and_pdf_are_not_forms():
+    assert read("briefing-article.docx") == ()
+    assert read_attachment("简报.pdf", b"%PDF-1.4\n%%EOF\n", UNITS) == ()
+    assert read_attachment("photo.jpg", b"\xff\xd8\xff\xe0" + bytes(64), UNITS) == ()
+
+
+def test_encrypted_workbook_keeps_the_form_its_name_gives():
+    reading = only("encrypted.xlsx", "附件3.xlsx")
+    assert (reading.form, reading.readable) == (3, False)
+    assert "密码" in reading.problems[0].message
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile and broken files
+
+def _huge_sheet_xlsx(path: Path, rows: int, references: bool = True) -> None:
+    """An .xlsx of `rows` two-cell rows, its sheet XML streamed into the zip (a few MB on disk)."""
+    sys.path.insert(0, str(SAMPLES))
+    import office_bytes
+
+    parts = office_bytes.xlsx_parts(b"")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            if name != "xl/worksheets/sheet1.xml":
+                archive.writestr(name, data)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+            row = (b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c></row>' if references
+                   else b"<row><c><v>%d</v></c><c><v>1</v></c></row>")
+            for start in range(1, rows + 1, 10_000):
+                numbers = range(start, min(start + 10_000, rows + 1))
+                sheet.write(b"".join(row % ((n, n, n, n) if references else n) for n in numbers))
+            sheet.write(b"</sheetData></worksheet>")
+
+
+_MEASURE = """
+import json, sys
+from pathlib import Path
+from parsers.workbook import read_attachment
+def hwm():
+    return int(next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM")).split()[1])
+before = hwm()
+readings = read_attachment("附件3.xlsx", Path(sys.argv[1]).read_bytes(), [])
+print(json.dumps({"growth_kb": hwm() - before, "codes": [p.code for r in readings for p in r.problems],
+                  "readable": [r.readable for r in readings]}))
+"""
+
+
+@pytest.mark.parametrize("references", [True, False])
+def test_a_million_rows_are_refused_with_memory_bounded(tmp_path, references):
+    """GIVEN a sheet of 1,000,000 rows of two cells (with and without cell references) WHEN read in
+    a fresh process THEN it is refused as too-many-rows, and the peak RSS grows by less than 64 MB
+    (calamine alone would hold 2,000,000 cells of 32 bytes, and Python lists for every row)."""
+    path = tmp_path / "million.xlsx"
+    _huge_sheet_xlsx(path, 1_000_000, references)
+    root = Path(__file__).resolve().parent.parent
+    output = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], check=True, capture_output=True,
+                            text=True, cwd=root).stdout
+    result = json.loads(output)
+    assert result["codes"] == ["too-many-rows"] and result["readable"] == [False]
+    assert result["growth_kb"] < 64 * 1024, result
+
+
+def test_rows_cap_is_a_setting():
+    reading = only("rehab-registry-two-age-sheets.xlsx", limits=Limits(max_rows=3))
+    assert [(p.sheet, p.code) for p in reading.problems] == [("7岁以上", "too-many-rows"), ("0-6岁", "too-many-rows")]
+    assert reading.readable is False
+
+
+def test_unzipped_size_cap_is_a_setting():
+    reading = only("package-gbk-names.zip", limits=Limits(max_unzipped_bytes=10_000))
+    assert (reading.readable, [p.code for p in reading.problems]) == (False, ["zip-bomb"])
+
+
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) | MULTI))
+def test_never_raises_on_damaged_bytes(name):
+    data = (SAMPLES / name).read_bytes()
+    damaged = [data[: len(data) // 3], data[: len(data) * 2 // 3], data[:-22], bytes(b ^ 0x5A for b in data[:512])
+               + data[512:], data[:200] + bytes(300) + data[500:]]
+    for variant in damaged:
+        for reading in read_attachment(name, variant, UNITS):
+            assert isinstance(reading, FormReading)
+            assert reading.readable or reading.problems
+
+
+def test_default_limits():
+    assert DEFAULT_LIMITS == Limits()
+    assert (DEFAULT_LIMITS.max_unzipped_bytes, DEFAULT_LIMITS.max_depth, DEFAULT_LIMITS.max_rows) == (
+        100 * 2 ** 20, 2, 100_000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small parts
+
+def test_check_digit_gb11643():
+    assert check_digit("11010519491231002") == "X"
+    assert check_digit("13112719800101001") == "9"  # weighted sum 168, 168 mod 11 = 3 → "9"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    for number in range(10**16, 10**16 + 2000, 7):
+        digits = str(number)[:17]
+        assert check_digit(digits) == "10X98765432"[sum(int(d) * w for d, w in zip(digits, weights)) % 11]
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("11010519491231002X21", None), ("11010519491231002x21", None), (" 11010519491231002X21 ", None),
+    ("11010519491231002X81", "第 19 位"), ("11010519491231002X25", "第 20 位"), ("11010519491231002121", "校验位"),
+    ("1101051949123100221", "19 位"), ("110105194913310021X21", "21 位"), ("11010519491331002X21", "出生日期"),
+])
+def test_disability_id(value, problem):
+    result = disability_id_problem(value)
+    assert result is None if problem is None else problem in result
+
+
+def test_child_may_use_id_number_on_form_3_only():
+    assert disability_id_problem("11010519491231002X", allow_id_number=True) is None
+    assert "20 位" in disability_id_problem("11010519491231002X")
+    assert id_number_problem("110105194912310021") is not None
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("13812345678", True), ("0318-2662889", True), ("03182662889", True), ("2662889", True), ("(0318)2662889", True),
+    ("13812345678/2662889", True), ("13812345678、15131826699", True), ("13812345678，0318-2662889", True),
+    ("1381234567", False), ("12812345678", False), ("0318-26628", False), ("电话", False), ("138-1234-5678", False),
+])
+def test_phone_formats(value, ok):
+    assert (phone_problem(value) is None) is ok
+
+
+@pytest.mark.parametrize("text, month", [
+    ("桃城区残联 4 月份康复服务实名制登记表", "2020-04"), ("枣强县2020年4月目标任务", "2020-04"),
+    ("阜城县残联二〇二〇年十一月份托养", "2020-11"), ("四月份", "2020-04"), ("２０２１年１２月", "2021-12"),
+    ("填报日期：4月15日", None), ("衡水市资助2020年考入高等院校贫困残疾学生汇总表", None), ("十二月份", "2020-12"),
+])
+def test_month_in_titles(text, month):
+    assert month_in(text, 2020) == month
+
+
+def test_month_takes_the_plan_year():
+    assert only("summary-unit-row-only.xlsx", year=2021).month == "2021-04"
+
+
+@pytest.mark.parametrize("value, text", [
+    ("x", "x"), (13812345678.0, "13812345678"), (2500.5, "2500.5"), (1.3112719800101002e19, "13112719800101000000"),
+    (True, "TRUE"), (0.1 + 0.2, "0.3"), (7, "7"),
+])
+def test_cell_text_as_the_sender_sees_it(value, text):
+    assert cell_text(value) == text
+
+
+def test_counts_and_percents():
+    assert [parse_count(v) for v in (184.0, "184", " 184 ", "１８４", "", "约100", 1.5)] == [
+        (184, True), (184, True), (184, True), (184, True), (None, True), (None, False), (None, False)]
+    assert parse_percent("50%") == ((50.0,), True)
+    assert parse_percent("50.0%") == ((50.0,), True)
+    assert parse_percent(0.5) == ((50.0, 0.5), True)
+    assert parse_percent(50) == ((5000.0, 50.0), True)
+
+
+def test_form_names_and_letters():
+    assert [form_from_name(n) for n in ("附件3.xls", "附件十.xlsx", "附件 2-目标.xlsx", "新建 Microsoft Excel 工作表.xlsx",
+                                         "4月托养服务补贴实名制登记表.xlsx")] == [3, 10, 2, None, 7]
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert FORM_TITLES[3] == "康复服务实名制登记表"
+
+
+def test_person_records_are_frozen():
+    person = only("hidden-sheet.xlsx").persons[0]
+    assert person == Person(4, "4月", person.fields)
+    with pytest.raises(AttributeError):
+        person.row = 5  # type: ignore[misc]
