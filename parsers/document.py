@@ -23,9 +23,19 @@ _PROGRESS_BYTES = tuple(word.encode(codec) for word in ("进展情况报告", "�
                         for codec in ("utf-16-le", "gb18030", "utf-8"))
 
 
+_ATTACHMENT_WORD = re.compile(r"附件")
+
+
 def _named_form(filename: str) -> int | None:
-    """The form a document's name names; a briefing article's name never names one."""
-    return None if _BRIEFING.search(fold(filename)) else form_from_name(filename)
+    """The form a document's name names: by number ("附件3"), or by a form's title words only when the
+    name is a table's ("…登记表.doc"). An article's headline shares title words with the forms
+    (“…举办实用技术培训班.docx”), and a briefing article's name never names a form."""
+    folded = fold(filename)
+    if _BRIEFING.search(folded):
+        return None
+    if _ATTACHMENT_WORD.search(folded) or "表" in folded:
+        return form_from_name(filename)
+    return None
 
 
 def read_docx(source: str, filename: str, data: bytes, units: Sequence[Unit], year: int, limits: Limits,

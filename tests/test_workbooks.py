@@ -524,3 +524,15 @@ def test_person_records_are_frozen():
     assert person == Person(4, "4月", person.fields)
     with pytest.raises(AttributeError):
         person.row = 5  # type: ignore[misc]
+
+
+def test_an_article_whose_headline_shares_a_forms_words_is_not_that_form():
+    """GIVEN a Word article named by its headline (“…实用技术培训班.docx”) WHEN it is read
+    THEN it is no form at all; a Word file named like a form's table is still told to use Excel."""
+    sys.path.insert(0, str(SAMPLES))
+    import office_bytes
+
+    article = office_bytes.docx(["阜城县举办第3期残疾人农村实用技术培训班", "培训残疾人 40 人次。"])
+    assert read_attachment("阜城县举办第3期残疾人农村实用技术培训班.docx", article, UNITS) == ()
+    [table] = read_attachment("农村实用技术培训实名制登记表.docx", article, UNITS)
+    assert (table.form, table.readable) == (5, False) and "Excel" in table.problems[0].message
