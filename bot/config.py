@@ -64,6 +64,8 @@ class Outgoing:
     staff: tuple[str, ...] = ()
     receipts_per_hour: int = 10
     receipts_max_age_days: int = 7
+    sent_copy_mailbox: str = ""  # keep a copy of each sent mail in this department mailbox's IMAP …
+    sent_copy_folder: str = ""  # … folder (IMAP APPEND); empty: no copy
 
     def password(self) -> str:
         value = os.environ.get(self.password_env)
@@ -144,7 +146,7 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
         scoring=_scoring(_table(data, "scoring")),
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=_units(data.get("unit", [])),
-        outgoing=_outgoing(_table(data, "smtp"), base),
+        outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
         schedule=_schedule(_table(data, "schedule")),
         raw=data,
     )
@@ -161,7 +163,7 @@ def _schedule(table: dict[str, Any]) -> Schedule:
     )
 
 
-def _outgoing(table: dict[str, Any], base: Path) -> Outgoing:
+def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]) -> Outgoing:
     pick = lambda name, kind, default, **kw: _get(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
     out = Outgoing(
         transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp or folder"),
@@ -173,7 +175,12 @@ def _outgoing(table: dict[str, Any], base: Path) -> Outgoing:
         staff=tuple(pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 or more"),
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 or more"),
+        sent_copy_mailbox=pick("sent_copy_mailbox", str, ""), sent_copy_folder=pick("sent_copy_folder", str, ""),
     )
+    if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
+        raise ConfigError(f"smtp.sent_copy_mailbox: no [[mailbox]] with key {out.sent_copy_mailbox!r}")
+    if out.sent_copy_mailbox and not out.sent_copy_folder:
+        raise ConfigError("smtp.sent_copy_folder is missing (needed with sent_copy_mailbox)")
     if out.transport == "smtp":
         for name in ("host", "sender"):
             if not getattr(out, name):

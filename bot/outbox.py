@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 from archive.db import Database
 from archive.outbox import due_mail, mark_failed, mark_sending, mark_sent
-from bot.config import Outgoing
+from bot.config import Config, Mailbox, Outgoing
+from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +69,38 @@ class FlushReport:
     errors: tuple[str, ...] = ()
 
 
+def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:
+    try:
+        keep_copy(raw)
+    except (*SEND_ERRORS, IMAPClientError, MailroomError) as error:
+        log.error("outbox #%s sent, but its copy could not be filed: %s", mail_id, error)
+
+
+def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) -> Callable[[bytes], None] | None:
+    """APPEND to the configured mailbox's Sent folder, as a mail client would."""
+    out = config.outgoing
+    if not out.sent_copy_mailbox:
+        return None
+    box = config.mailbox(out.sent_copy_mailbox)
+
+    def keep(raw: bytes) -> None:
+        client = open_client(box)
+        try:
+            client.login(box.username, box.password())
+            client.append(out.sent_copy_folder, raw, flags=(b"\\Seen",))
+        finally:
+            client.logout()
+    return keep
+
+
 # What a down or refusing server looks like: retried later, never lost.
 SEND_ERRORS = (OSError, smtplib.SMTPException)
 
 
-def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: datetime) -> FlushReport:
-    """Send every due mail; a failure is recorded and retried with backoff, the rest go on."""
+def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: datetime,
+                 keep_copy: Callable[[bytes], None] | None = None) -> FlushReport:
+    """Send every due mail; a failure is recorded and retried with backoff, the rest go on.
+    `keep_copy` files each sent mail in a Sent folder; its failure never unsends a mail."""
     sent, errors = 0, []
     with db.session() as session:
         for mail in due_mail(session, now):
@@ -85,4 +115,6 @@ def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: da
                 continue
             mark_sent(session, mail, now)
             sent += 1
+            if keep_copy is not None:
+                _keep(keep_copy, mail.raw, mail.id)
     return FlushReport(sent, len(errors), tuple(errors))

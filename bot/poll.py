@@ -11,7 +11,7 @@ from bot.config import Config, Mailbox
 from bot.deps import Deps
 from bot.imap import poll_imap
 from bot.maildir import poll_maildir
-from bot.outbox import FlushReport, flush_outbox, transport_for
+from bot.outbox import FlushReport, flush_outbox, sent_copier, transport_for
 from bot.receipts import queue_receipts
 from parsers.errors import MailroomError
 
@@ -49,7 +49,8 @@ def poll_once(config: Config, deps: Deps) -> PollReport:
     now = deps.clock()
     with deps.db.session() as session:
         receipts = queue_receipts(config, session, new, now)
-    flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now)
+    flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
+                           sent_copier(config, deps.open_client))
     return PollReport(reports, receipts, flushed)
 
 

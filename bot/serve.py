@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.deps import Deps
-from bot.outbox import flush_outbox, transport_for
+from bot.outbox import flush_outbox, sent_copier, transport_for
 from bot.poll import poll_once
 from bot.reminders import queue_reminders
 
@@ -56,7 +56,8 @@ def _poll(config: Config, deps: Deps) -> None:
 
 
 def _flush(config: Config, deps: Deps) -> None:
-    report = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), deps.clock())
+    report = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), deps.clock(),
+                          sent_copier(config, deps.open_client))
     if report.sent or report.failed:
         log.info("outbox: %d sent, %d failed", report.sent, report.failed)
 

@@ -56,7 +56,10 @@ def setup(tmp_path, database_url, dovecot, smtp, monkeypatch, request):
     config = make_config(tmp_path, database_url, [box])
     config = replace(config, outgoing=replace(config.outgoing, transport="smtp", host="127.0.0.1", port=smtp.port,
                                               security="plain", username="", sender=OFFICE,
-                                              receipts_max_age_days=0))  # the tests' mail is dated 2020
+                                              receipts_max_age_days=0,  # the tests' mail is dated 2020
+                                              sent_copy_mailbox="bgs", sent_copy_folder=folder + "-sent"))
+    with dovecot.client("bgs") as client:
+        client.create_folder(folder + "-sent")
     deps = open_deps(config)
     yield config, deps, folder
     deps.close()
@@ -96,6 +99,11 @@ def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
     for part in (text, html):
         assert "本月第 1 篇，达标需 8 篇" in part and "枣强县" in part
     assert "2020-05-06 09:00:00（北京时间）" in text
+    with dovecot.client("bgs") as client:  # the copy kept in the office's Sent folder
+        client.select_folder(folder + "-sent", readonly=True)
+        [copy] = client.fetch(client.search("ALL"), [b"BODY.PEEK[]", b"FLAGS"]).values()
+    assert email.message_from_bytes(copy[b"BODY[]"])["Message-ID"] == receipt["Message-ID"]
+    assert b"\\Seen" in copy[b"FLAGS"]
 
 
 def test_machine_mail_and_strangers_get_nothing(dovecot, setup):
