@@ -21,6 +21,14 @@ AFTER_ARCHIVE = ("none", "flag", "seen", "move")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+def secret(variable: str, owner: str) -> str:
+    """A password, read from the environment when it is needed, so it never sits in the config object."""
+    value = os.environ.get(variable)
+    if value is None:
+        raise ConfigError(f"{owner}: environment variable {variable} is not set")
+    return value
+
+
 @dataclass(frozen=True)
 class Mailbox:
     """One department mailbox and where its mail is read from."""
@@ -41,11 +49,7 @@ class Mailbox:
     batch: int = 200
 
     def password(self) -> str:
-        """Read at connect time, so a password never sits in the config object."""
-        value = os.environ.get(self.password_env)
-        if value is None:
-            raise ConfigError(f"mailbox {self.key}: environment variable {self.password_env} is not set")
-        return value
+        return secret(self.password_env, f"mailbox {self.key}")
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,7 @@ class Outgoing:
     sent_copy_folder: str = ""  # … folder (IMAP APPEND); empty: no copy
 
     def password(self) -> str:
-        value = os.environ.get(self.password_env)
-        if value is None:
-            raise ConfigError(f"smtp: environment variable {self.password_env} is not set")
-        return value
+        return secret(self.password_env, "smtp")
 
 
 @dataclass(frozen=True)
