@@ -86,8 +86,14 @@ def test_cli_names_a_missing_config_file(tmp_path):
 
 
 def test_every_subcommand_has_help():
+    from click.testing import CliRunner
+
     from bot.cli import main
 
+    assert {"init", "poll", "serve", "status", "import", "search", "show", "inspect", "standings", "matrix",
+            "explain", "findings", "award", "awards", "revoke", "demo"} <= set(main.commands)
     for name in main.commands:
-        result = subprocess.run([sys.executable, "-m", "bot", name, "--help"], capture_output=True, text=True)
-        assert result.returncode == 0 and "Usage:" in result.stdout, name
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 80, name
+    module = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
+    assert module.returncode == 0 and "inspect" in module.stdout
