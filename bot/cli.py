@@ -243,7 +243,7 @@ def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("var/demo"))
 def demo(directory: Path) -> None:
-    """Write a demo (config, Maildir mailboxes full of a month of unit mail) into DIRECTORY, replacing one
+    """Write a demo (config, Maildir mailboxes full of a season of unit mail) into DIRECTORY, replacing one
     already there; then run `mailroom --config DIRECTORY/config.toml poll --once`."""
     config, written = write_demo(directory)
     click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{written} 封邮件")
@@ -296,3 +296,4 @@ def _print_detail(detail: dict[str, Any]) -> None:
 
 # The scoring commands live in their own module and register themselves on `main` when imported.
 from bot import scores_cli  # noqa: E402,F401
+from bot import digest_cli  # noqa: E402,F401

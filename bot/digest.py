@@ -7,21 +7,19 @@ matrix, which shows what is known when the digest is made. Personal numbers in f
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
+from archive.outbox import queue_mail
 from bot.config import Config
+from bot.render import compose, render_pair
 from parsers.errors import ConfigError
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
@@ -33,7 +31,6 @@ from scoring.packages import PackageStatus, matrix
 from scoring.settings import parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings, standings
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 STATUS_LABELS = {"on_time": "按时", "late": "迟报", "missing": "未报"}
 # The 附件2 column headings, task by task, as the form prints them.
@@ -250,55 +247,61 @@ def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M"
     return "" if instant is None else instant.astimezone(zone).strftime(pattern)
 
 
-@functools.cache
-def _environment() -> Environment:
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
-    environment.filters.update(signed=signed, places=places, percent=percent)
-    return environment
-
-
 def render_digest(digest: Digest) -> tuple[str, str, str]:
     """(subject, HTML, plain text) of the digest, in Chinese."""
     subject = digest_subject(digest)
     context = {"digest": digest, "subject": subject, "labels": COMPONENT_LABELS, "components": COMPONENTS,
-               "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS, "form_titles": FORM_TITLES,
-               "workbook": workbook_name(digest),
+               "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS,
+               "form_titles": FORM_TITLES, "workbook": workbook_name(digest), "signed": signed, "places": places,
+               "percent": percent,
                "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern)}
-    environment = _environment()
-    html = environment.get_template("digest.html").render(context)
-    text = environment.get_template("digest.txt").render(context)
+    text, html = render_pair("digest", context)
     return subject, html, text
 
 
 def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> EmailMessage:
-    """The digest mail to the staff list: text and HTML alternatives, the workbook attached."""
-    sender, staff = _smtp_addresses(config)
+    """The digest mail to the staff list ([smtp] staff): text and HTML alternatives, the workbook attached
+    (its Chinese name RFC 2231-encoded), Auto-Submitted: auto-generated."""
+    out = config.outgoing
+    if not out.sender:
+        raise ConfigError("smtp.sender is missing: the address the digest is sent from")
+    if not out.staff:
+        raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
     subject, html, text = render_digest(digest)
-    message = EmailMessage()
-    message["From"] = formataddr(("残疾人服务工程督导", sender))
-    message["To"] = ", ".join(staff)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(digest.generated)
-    message["Message-ID"] = make_msgid(f"digest.{digest.month}", domain=sender.rpartition("@")[2])
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: nobody's auto-reply should answer it
-    message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(text, charset="utf-8")
-    message.add_alternative(html, subtype="html", charset="utf-8")
+    message = compose(out, list(out.staff), subject, text, html, digest.generated, auto_submitted="auto-generated")
     message.add_attachment(workbook_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
                            filename=workbook_name(digest))
     return message
 
 
-def _smtp_addresses(config: Config) -> tuple[str, tuple[str, ...]]:
-    smtp = config.raw.get("smtp", {})
-    sender = smtp.get("sender") if isinstance(smtp, dict) else None
-    staff = smtp.get("staff") if isinstance(smtp, dict) else None
-    if isinstance(staff, str):
-        staff = [staff]
-    if not isinstance(sender, str) or "@" not in sender:
-        raise ConfigError("smtp.sender is missing: the address the digest is sent from")
-    if not staff or not all(isinstance(address, str) and "@" in address for address in staff):
-        raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
-    return sender, tuple(staff)
+# ---------------------------------------------------------------------------------------------
+# Sending: one pass for the schedule and for `mailroom digest --send`
+
+
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A month's digest with its workbook and the mail that carries them."""
+
+    digest: Digest
+    workbook: bytes
+    message: EmailMessage
+
+
+def prepare_digest(config: Config, session: Session, month: str, now: datetime) -> PreparedDigest:
+    from bot.workbooks import digest_workbook  # imported here: the workbook module reads this one's records
+
+    digest = build_digest(config, session, month, now)
+    workbook = digest_workbook(digest)
+    return PreparedDigest(digest, workbook, compose_digest(config, digest, workbook))
+
+
+def digest_cause(month: str) -> str:
+    """The outbox cause: one digest per month, however often it is asked for."""
+    return f"digest:{month}"
+
+
+def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> bool:
+    """Store the digest mail in the outbox (committed); False when this month's digest already is."""
+    queued = queue_mail(session, digest_cause(prepared.digest.month), "digest", prepared.message, now)
+    session.commit()
+    return queued is not None

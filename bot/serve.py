@@ -16,6 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.deps import Deps
+from bot.digest import prepare_digest, queue_digest
 from bot.outbox import flush_outbox, sent_copier, transport_for
 from bot.poll import poll_once
 from bot.reminders import queue_reminders
@@ -39,6 +40,10 @@ def jobs(config: Config, deps: Deps) -> list[Job]:
             lambda: _poll(config, deps)),
         Job("outbox", f"发信重试（每 {OUTBOX_MINUTES} 分钟）", IntervalTrigger(minutes=OUTBOX_MINUTES, timezone=zone),
             lambda: _flush(config, deps)),
+        Job("digest", f"月度排名通报（每月 {plan.digest_day} 日 {plan.digest_time:%H:%M}）",
+            CronTrigger(day=plan.digest_day, hour=plan.digest_time.hour, minute=plan.digest_time.minute,
+                        timezone=zone),
+            lambda: _digest(config, deps)),
         Job("reminders", f"催报提醒（每月 {plan.reminder_day} 日 {plan.reminder_time:%H:%M}）",
             CronTrigger(day=plan.reminder_day, hour=plan.reminder_time.hour, minute=plan.reminder_time.minute,
                         timezone=zone),
@@ -68,6 +73,15 @@ def _remind(config: Config, deps: Deps) -> None:
     with deps.db.session() as session:
         units = queue_reminders(config, session, month, now)
     log.info("reminders for %s: %s", month, "、".join(units) or "none needed")
+    _flush(config, deps)
+
+
+def _digest(config: Config, deps: Deps) -> None:
+    now = deps.clock()
+    month = config.calendar.month_of(now)
+    with deps.db.session() as session:
+        queued = queue_digest(session, prepare_digest(config, session, month, now), now)
+    log.info("digest for %s: %s", month, "queued" if queued else "already sent")
     _flush(config, deps)
 
 

@@ -225,7 +225,8 @@ def _rollup_row(sheet: Worksheet, row: int, unit: UnitCompletion, bold: bool) ->
     _boxed(sheet.cell(row=row, column=1, value=unit.unit), font)
     for index, figure in enumerate(unit.tasks):
         first = 2 + 3 * index
-        share: float | str = "/" if figure.share is None else figure.share
+        # 6 decimals: Excel keeps 15 significant digits, and the cell shows 0.00% anyway.
+        share: float | str = "/" if figure.share is None else round(figure.share, 6)
         for offset, value in enumerate((figure.target, figure.done, share)):
             _boxed(sheet.cell(row=row, column=first + offset, value=value), font)
         sheet.cell(row=row, column=first + 2).number_format = PERCENT

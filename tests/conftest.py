@@ -75,3 +75,12 @@ def deps(config):
     opened = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def season_mail():
+    """The demo season (bot.season, seed 2020, the example config's units), generated once per session:
+    the season and demo tests read the same bytes."""
+    from bot.season import generate_season
+
+    return tuple(generate_season())

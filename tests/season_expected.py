@@ -1,4 +1,4 @@
-"""The standings the season of tests/season.py must produce, worked out by hand from its design.
+"""The standings the season of bot/season must produce, worked out by hand from its design.
 
 Nothing here calls scoring/: each unit's comment gives the design (targets from config.example.toml,
 完成数 at the end of June / September / December, late or missing months, briefing counts) and the
@@ -75,7 +75,7 @@ COMPONENTS = ("q2_tasks", "q2_on_time", "q3_tasks", "q3_on_time", "q4_exceed", "
 # 饶阳县 — targets 2078, 299, 61, 38, 3. Never reaches 50% of 康复 by June.
 #   June 150 < 1039 ✗, 150 ≥ 149.5, 31 ≥ 30.5, 19 ≥ 19, 2 ≥ 1.5 → 12.
 #   Sept 320 ✗, 299, 61, 38, 3 ✓ → 12. Dec 480 ✗, 310, 65, 40, 4 ✓, 上大学 ✓ → 10.
-#   Packages (.xls; October's 附件7–8 as .et) all on time → 15 / 15.
+#   Packages (.xls; October's 附件7–8 as .et; all .xlsx when xlwt is missing) all on time → 15 / 15.
 #   Briefings 8 8 5 8 8 8 8 6: September's 8 are five mails of one article and one mail of three → 4 /
 #   10 (Apr May Jul Aug Sep) / 12 (+ Oct).
 #   06: 12+15+4 = 31.  09: 12+15+12+15+10 = 64.  12: 64+10+2 = 76.
@@ -242,5 +242,5 @@ MATRIX_CELLS: dict[tuple[str, str, int], tuple[str, str | None]] = {
     ("2020-08", "滨湖新区", 2): ("missing", None),
     ("2020-09", "高新区", 9): ("late", "2020-09-25T15:05:00+08:00"),
     ("2020-09", "景县", 8): ("on_time", "2020-09-20T23:59:59+08:00"),
-    ("2020-10", "饶阳县", 7): ("on_time", None),  # the .et file is read
+    ("2020-10", "饶阳县", 7): ("on_time", None),  # an .et file, read (.xlsx without xlwt: see test_season)
 }

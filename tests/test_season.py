@@ -1,6 +1,6 @@
 """A whole season of the 13 units' mail, April–December 2020, imported and scored end to end.
 
-GIVEN the season of tests/season.py in four department Maildirs and the staff entries of
+GIVEN the season of bot/season in four department Maildirs and the staff entries of
 tests/season_expected.py made with `mailroom award`
 WHEN `mailroom import` archives it (on SQLite and on PostgreSQL)
 THEN `mailroom standings` for June, September and December equals the hand-worked tables exactly, the
@@ -10,7 +10,6 @@ count is the designed one, and the only honesty finding is 阜城县's 完成数
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from datetime import datetime
@@ -18,8 +17,8 @@ from datetime import datetime
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from bot.season import WRITES_XLS, GeneratedMail, write_maildirs
 from tests.conftest import ROOT
-from tests.season import GeneratedMail, generate_season, write_maildirs
 from tests.season_expected import (BRIEFING_COUNTS, COMPONENTS, EXPECTED, MATRIX_CELLS, PACKAGE_EXCEPTIONS,
                                    STAFF_ENTRIES)
 
@@ -28,20 +27,13 @@ REPORT_MONTHS = tuple(f"2020-{number:02d}" for number in range(4, 13))
 BRIEFING_LINE = re.compile(r"(\d+)月报送简报信息 (\d+) 篇")
 
 
-@functools.cache
-def season() -> tuple[GeneratedMail, ...]:
-    """Generated once per session: both databases import the same bytes."""
-    return tuple(generate_season())
-
-
 def run(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(main, ["--config", str(CONFIG), *args], env=env)
 
 
-def import_season(tmp_path, database_url) -> dict[str, str]:
+def import_season(tmp_path, database_url, mails: tuple[GeneratedMail, ...]) -> dict[str, str]:
     """The season archived and the staff entries made; returns the CLI's environment."""
     env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
-    mails = season()
     write_maildirs(tmp_path / "mail", mails)
     result = run(env, "import", str(tmp_path / "mail"))
     assert result.exit_code == 0, result.output
@@ -94,8 +86,16 @@ def check_honesty(env: dict[str, str]) -> None:
     assert "由 60 降为 56" in findings[0]["message"]
 
 
-def test_season_scores_as_designed(tmp_path, database_url):
-    env = import_season(tmp_path, database_url)
+def check_wps_files(mails: tuple[GeneratedMail, ...]) -> None:
+    """饶阳县's October 附件7–8 are WPS .et files when xlwt is installed (the matrix cell of 2020-10 then
+    shows an .et file read); without it the season writes .xlsx, and the cell shows only that."""
+    october = [mail for mail in mails if mail.note.startswith("饶阳县 2020-10 package to 服务部")]
+    assert [mail.files for mail in october] == [("附件7.et", "附件8.et") if WRITES_XLS else ("附件7.xlsx", "附件8.xlsx")]
+
+
+def test_season_scores_as_designed(tmp_path, database_url, season_mail):
+    check_wps_files(season_mail)
+    env = import_season(tmp_path, database_url, season_mail)
     assert {month: standings_table(env, month) for month in EXPECTED} == \
         {month: list(rows) for month, rows in EXPECTED.items()}
     check_matrix(env)
