@@ -38,6 +38,7 @@ from parsers.records import TASKS
 from scoring.evidence import Component
 from scoring.packages import FormStatus, PackageStatus
 from scoring.standings import COMPONENTS
+from tests.browser import page_of
 from tests.conftest import ROOT, make_config
 from tests.season_expected import BRIEFING_COUNTS, EXPECTED, STAFF_ENTRIES
 
@@ -46,9 +47,6 @@ AUGUST_END = datetime(2020, 8, 31, 23, 59, 59, 999999, tzinfo=SHANGHAI)
 # 王斐, the first person on 桃城区's 附件3, also sent by 滨湖新区 on 06-25: the finding names her 证号.
 SHARED = person(2020, "桃城区", 3, 0)
 GREEN, AMBER, RED = "C6EFCE", "FFEB9C", "FFC7CE"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,23 +304,13 @@ def sample_digest() -> Digest:
 
 
 def test_digest_html_as_a_person_sees_it(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium not installed: run scripts/install.sh")
-    from playwright.sync_api import sync_playwright
-
     _, html, _ = render_digest(sample_digest())
     page_file = tmp_path / "digest.html"
     page_file.write_text(html, encoding="utf-8")
     assert not re.search(r"<script|<link|<style|src=\"https?:|url\(", html)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(page_file.as_uri())
-            seen = page.inner_text("body")
-            late = page.locator("td", has_text="迟报").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
-        finally:
-            browser.close()
+    with page_of(page_file) as page:
+        seen = page.inner_text("body")
+        late = page.locator("td", has_text="迟报").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
     for heading in ("2020年6月残疾人服务工程督导月报", "一、累计得分排名", "二、2020年6月报送情况", "三、2020年6月简报信息",
                     "四、目标任务完成情况（截至 2020-06-30）", "五、数据核查发现"):
         assert heading in seen

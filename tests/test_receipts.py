@@ -152,3 +152,29 @@ def test_with_the_smtp_server_down_the_receipt_waits_and_goes_out_once(dovecot, 
     assert poll_once(config, later).outbox.sent == 1
     assert poll_once(config, later).outbox.sent == 0
     assert len(inbox(dovecot, "jx")) == 1
+
+
+def test_the_receipt_html_as_a_person_sees_it(tmp_path):
+    """GIVEN a report with an unreadable file and problems WHEN its receipt's HTML is shown in Chromium
+    THEN a person reads the facts, the problems and what to resend; a hostile file name stays text."""
+    from bot.receipts import _compose
+    from replies.receipt import FileFacts, MessageFacts, receipt_for
+    from tests.browser import page_of
+
+    config = make_config(tmp_path, "sqlite://", None)
+    facts = MessageFacts(
+        id=7, kind="report", unit="景县", month="2020-04", registered=True, sender="jxcl2020@163.com",
+        subject="景县4月份报表", message_id="<m@163.com>", references=(),
+        arrival=datetime(2020, 4, 20, 23, 59, 59, tzinfo=SHANGHAI), body_text="",
+        attachment_names=("<img src=x onerror=alert(1)>.xlsx",),
+        files=(FileFacts("<img src=x onerror=alert(1)>.xlsx", None, False, 0,
+                         problems=("［Sheet1 C5］残疾人证号校验位不对，请核对后改正",)),))
+    message = _compose(config, receipt_for(facts, None, None, 8), datetime(2020, 4, 21, tzinfo=SHANGHAI))
+    page_file = tmp_path / "receipt.html"
+    page_file.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
+    with page_of(page_file) as page:
+        seen = page.inner_text("body")
+        images = page.locator("img").count()
+    assert "到达时间\t2020-04-20 23:59:59（北京时间）" in seen and "报送月份\t2020年4月" in seen
+    assert "残疾人证号校验位不对" in seen and "请重新发送：附件中没有识别出任何可读取的附件表格" in seen
+    assert "<img src=x onerror=alert(1)>.xlsx" in seen and images == 0
