@@ -118,6 +118,7 @@ class Digest:
     matrix: tuple[PackageStatus, ...]
     briefings: tuple[BriefingLine, ...]
     briefing_target: int
+    briefing_scored: bool  # the month is one of the plan's briefing months (April–November by default)
     completion: tuple[UnitCompletion, ...]
     completion_total: UnitCompletion  # the 合计 row
     findings: tuple[DigestFinding, ...]
@@ -149,6 +150,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         matrix=tuple(packages.values()),
         briefings=_briefings(config, evidence, month, as_of),
         briefing_target=config.scoring.briefings_per_month,
+        briefing_scored=number in config.scoring.briefing_months and year == calendar.year,
         completion=completion, completion_total=_total(completion),
         findings=_findings(all_findings(session, evidence), evidence, as_of),
     )

@@ -238,8 +238,11 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
     for row, line in enumerate(digest.briefings, start=3):
         _boxed(sheet.cell(row=row, column=1, value=line.unit), alignment=LEFT)
         _boxed(sheet.cell(row=row, column=2, value=line.count))
-        _status_cell(sheet.cell(row=row, column=3), "on_time" if line.met else "missing",
-                     "达标" if line.met else "未达标")
+        if digest.briefing_scored:
+            _status_cell(sheet.cell(row=row, column=3), "on_time" if line.met else "missing",
+                         "达标" if line.met else "未达标")
+        else:
+            _boxed(sheet.cell(row=row, column=3, value="本月不计分"))
     sheet.cell(row=3 + len(digest.briefings), column=1,
                value="按到达时间计数，只计登记邮箱发来的稿件，同一篇重复发送只计一次。")
     _widths(sheet, [12, 10, 16])

@@ -294,7 +294,7 @@ def sample_digest() -> Digest:
                 _package("滨湖新区", {1: on_time, 2: on_time}, "missing")),
         briefings=(BriefingLine("桃城区", 10, (21,), True), BriefingLine("景县", 8, (22,), True),
                    BriefingLine("滨湖新区", 6, (23,), False)),
-        briefing_target=8,
+        briefing_target=8, briefing_scored=True,
         completion=(_completion("桃城区", (120, 184, 0, 0, 0, 0), (60, 92, 2, 1, 1, None)),
                     _completion("景县", (60, 115, 88, 48, 32, 0), (35, 58, 44, 24, 16, None)),
                     _completion("滨湖新区", (10, 0, 0, 0, 0, 0), (5, 1, 1, 1, 1, None))),
@@ -351,3 +351,13 @@ def test_digest_workbook_converts_in_libreoffice(tmp_path):
                            "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and (tmp_path / "digest.pdf").stat().st_size > 0, done.stderr
+
+
+def test_a_month_without_briefing_points_does_not_call_anyone_short():
+    """GIVEN December (not a briefing month) WHEN the digest is rendered THEN no unit is "未达标"."""
+    from dataclasses import replace
+
+    december = replace(sample_digest(), briefing_scored=False)
+    _, html, text = render_digest(december)
+    assert "本月不计分" in text and "本月不计分" in html
+    assert "未达标" not in text and "未达标" not in html
