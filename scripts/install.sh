@@ -9,7 +9,7 @@ want_test=no
 
 debian_packages=()
 if [ "$want_test" = yes ]; then
-  debian_packages+=(dovecot-imapd chromium)
+  debian_packages+=(dovecot-imapd chromium libreoffice-calc)
 fi
 
 missing=()

@@ -344,7 +344,7 @@ def test_digest_needs_the_staff_list(tmp_path):
 def test_digest_workbook_converts_in_libreoffice(tmp_path):
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None:
-        pytest.skip("LibreOffice not installed (optional check)")
+        pytest.skip("libreoffice-calc not installed: run scripts/install.sh --test")
     path = tmp_path / "digest.xlsx"
     path.write_bytes(digest_workbook(sample_digest()))
     done = subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
