@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
 from bot.season.people import TOWNS
+from parsers.cells import column_letter
 from bot.season.plans import REGISTRY_COUNTS, YEAR, UnitInfo, UnitPlan
 from bot.season.sheets import FORM_TITLES, SUMMARY_TASKS, Sheet, organisation, registry_sheet, summary_sheet
 
@@ -85,16 +86,6 @@ _XLSX_PARTS = {
     'builtinId="0"/></cellStyles></styleSheet>',
 }
 _WIDTHS = (6, 10, 24, 10, 14, 16, 14, 14, 12, 12, 12)
-
-
-def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def xlsx_bytes(sheet: Sheet, when: datetime) -> bytes:
