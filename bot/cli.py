@@ -113,17 +113,19 @@ def _print_poll(report: PollReport) -> None:
             click.echo(f"  {error}")
 
 
-def _print_mailboxes(report: PollReport) -> None:
+def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
     for box in report.mailboxes:
         if box.error:
             click.echo(f"{box.mailbox}: 失败 — {box.error}")
             continue
         line = f"{box.mailbox}: 取回 {len(box.outcomes)} 封，新归档 {box.new} 封"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
-        for outcome in box.outcomes:
-            if outcome.new:
-                click.echo(f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
-                           f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}")
+        new = [outcome for outcome in box.outcomes if outcome.new]
+        for outcome in new[:shown]:
+            click.echo(f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
+                       f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}")
+        if len(new) > shown:
+            click.echo(f"  …另有 {len(new) - shown} 封（mailroom search 可查）")
 
 
 @main.command()
