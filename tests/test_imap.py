@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -39,9 +40,9 @@ def dovecot():
 
 
 @pytest.fixture
-def folder(dovecot, request):
+def folder(dovecot):
     """A folder of its own for each test, so tests on one server do not see each other's mail."""
-    name = f"T{abs(hash(request.node.name)) % 10**8}"
+    name = f"T{uuid.uuid4().hex[:12]}"
     with dovecot.client("bgs") as client:
         client.create_folder(name)
     return name

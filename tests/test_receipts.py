@@ -4,6 +4,7 @@ Dovecot mailbox through a real SMTP server; machine mail and strangers get nothi
 from __future__ import annotations
 
 import email
+import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 from email import policy
@@ -45,9 +46,9 @@ def smtp(dovecot):
 
 
 @pytest.fixture
-def setup(tmp_path, database_url, dovecot, smtp, monkeypatch, request):
+def setup(tmp_path, database_url, dovecot, smtp, monkeypatch):
     monkeypatch.setenv("TEST_PW_BGS", "office-pw")
-    folder = f"R{abs(hash(request.node.name)) % 10**8}"
+    folder = f"R{uuid.uuid4().hex[:12]}"
     with dovecot.client("bgs") as client:
         client.create_folder(folder)
     box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": dovecot.host,
