@@ -28,7 +28,7 @@ from scoring.briefings import briefing_counts
 from scoring.completion import completion_as_of
 from scoring.evidence import TASK_LABELS, Component, Finding, SummaryReport
 from scoring.packages import PackageStatus, matrix
-from scoring.settings import parse_month
+from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings, standings
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -143,7 +143,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     completion = tuple(_completion(unit, evidence.summaries, as_of, calendar.month_start(f"{calendar.year}-01"))
                        for unit in config.units)
     return Digest(
-        month=month, month_label=f"{year}年{number}月", as_of=as_of, generated=now.astimezone(calendar.timezone),
+        month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month), previous_month=previous_month,
         forms=calendar.required_forms_for(month),
         standings=_lines(_standings(config, evidence, month), previous),

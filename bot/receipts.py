@@ -18,6 +18,7 @@ from replies.receipt import FileFacts, MessageFacts, Receipt, owes_receipt, rece
 from scoring.briefings import briefing_counts
 from scoring.evidence import TASK_LABELS
 from scoring.packages import package_status
+from scoring.settings import month_label
 
 KIND_TEXT = {"report": "月度报表", "briefing": "简报信息", "other": "其他来信"}
 
@@ -86,7 +87,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime):
 
 
 def _month_text(month: str | None) -> str:
-    return f"{int(month[:4])}年{int(month[5:])}月" if month else "未识别"
+    return month_label(month) if month else "未识别"
 
 
 def _file_view(facts: FileFacts) -> dict[str, Any]:

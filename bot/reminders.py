@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.render import compose, render_pair
 from parsers.forms import FORM_TITLES
 from scoring.packages import matrix
+from scoring.settings import month_label
 
 
 def queue_reminders(config: Config, session: Session, month: str, now: datetime) -> list[str]:
@@ -25,7 +26,7 @@ def queue_reminders(config: Config, session: Session, month: str, now: datetime)
         if not missing or not unit.senders:
             continue
         context = {"unit": unit.name, "missing": missing, "titles": FORM_TITLES,
-                   "month_text": f"{int(month[:4])}年{int(month[5:])}月",
+                   "month_text": month_label(month),
                    "deadline_text": f"{package.deadline.astimezone(zone):%Y年%m月%d日 %H:%M}",
                    "now_text": f"{now.astimezone(zone):%m月%d日 %H:%M}"}
         text, html = render_pair("reminder", context)

@@ -88,6 +88,12 @@ class Calendar:
         return f"{number}月" if year == self.year else f"{year}年{number}月"
 
 
+def month_label(month: str) -> str:
+    """The month in full, as a receipt or a digest names it: "2020-04" -> "2020年4月"."""
+    year, number = parse_month(month)
+    return f"{year}年{number}月"
+
+
 def parse_month(month: str) -> tuple[int, int]:
     """ "YYYY-MM" -> (year, month); anything else is a ValueError."""
     try:
