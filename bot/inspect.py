@@ -11,9 +11,7 @@ from parsers.checks import check_package
 from parsers.forms import FORM_TITLES, FormReading
 from parsers.records import TASKS
 from parsers.workbook import read_attachment
-
-TASK_NAMES = {"rehab": "康复服务", "devices": "适配辅助器具", "rural_training": "实用技术培训",
-              "day_care": "托养服务", "barrier_free": "无障碍改造", "college": "上大学"}
+from scoring.evidence import TASK_LABELS
 
 
 def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
@@ -62,7 +60,7 @@ def describe(result: dict[str, Any]) -> list[str]:
              f"{result['rows']} 行" if result["readable"] else "无法读取"]
     lines = [f"{result['file']}：" + " · ".join(facts)]
     if "done" in result:
-        lines.append("  完成数：" + "，".join(f"{TASK_NAMES[t]} {v if v is not None else '—'}"
+        lines.append("  完成数：" + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}"
                                           for t, v in result["done"].items()))
     for problem in result["problems"]:
         place = " ".join(str(x) for x in (problem["sheet"], _cell(problem)) if x)
