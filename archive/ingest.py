@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import Database
+from archive.fulltext import index_messages
 from archive.models import Attachment, FormReadingRow, Message, Sighting
 from archive.readings import reading_row
 from archive.store import RawStore, sha256_hex
@@ -95,6 +96,7 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
         store.sync()
         session.add_all(fresh.values())
         session.flush()
+        index_messages(session, fresh.values())
         rows = known | fresh
         _add_sightings(session, items, [rows[sha] for sha in shas])
         if in_same_commit is not None:

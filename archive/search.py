@@ -1,48 +1,79 @@
-"""Looking messages up by filters and text."""
+"""Looking messages up by filters and text (archive.fulltext keeps the text index)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, case, column, desc, literal_column, select, table, text
 from sqlalchemy.orm import Session, selectinload
 
-from archive.models import Attachment, Message
+from archive.fulltext import normalise, term_grams
+from archive.models import Message
+
+ORDERS = ("newest", "relevance")
+
+_doc = table("search_doc", column("id"), column("message_id"), column("head"), column("body"), column("rows"))
+_fts = table("search_fts", column("rowid"))
 
 
 @dataclass(frozen=True)
 class Query:
-    text: str = ""
+    text: str = ""  # terms separated by spaces, each found anywhere (subject, body, attachments, rows)
     unit: str | None = None
     kind: str | None = None
     month: str | None = None
     sender: str | None = None
+    order: str = "newest"  # or "relevance": terms in the subject and file names first, then the body
     limit: int = 50  # 0: no limit
+    offset: int = 0
 
 
 def search(session: Session, query: Query) -> list[Message]:
-    """Messages matching every filter given, newest first."""
-    statement = select(Message).order_by(Message.arrival.desc(), Message.id.desc())
-    if query.text:
-        pattern = f"%{_escape(query.text)}%"
-        in_names = select(Attachment.message_id).where(Attachment.filename.like(pattern, escape="\\"))
-        statement = statement.where(or_(Message.subject.like(pattern, escape="\\"),
-                                        Message.body_text.like(pattern, escape="\\"),
-                                        Message.id.in_(in_names)))
-    for column, value in ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month)):
+    """Messages matching every filter and containing every term, newest (or most relevant) first."""
+    terms = [normalise(term) for term in query.text.split()]
+    if terms:
+        statement = _text_search(session, terms, query.order)
+    else:
+        statement = select(Message.id).order_by(Message.arrival.desc(), Message.id.desc())
+    for field, value in ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month)):
         if value:
-            statement = statement.where(column == value)
+            statement = statement.where(field == value)
     if query.sender:
         statement = statement.where(Message.from_addr == query.sender.lower())
     if query.limit:
         statement = statement.limit(query.limit)
-    return list(session.scalars(statement))
+    if query.offset:
+        statement = statement.offset(query.offset)
+    ids = list(session.scalars(statement))
+    found = {message.id: message for message in session.scalars(select(Message).where(Message.id.in_(ids)))}
+    return [found[id_] for id_ in ids]
+
+
+def _text_search(session: Session, terms: list[str], order: str) -> Select:
+    needed: set[str] = set()
+    statement = select(Message.id).join(_doc, _doc.c.message_id == Message.id)
+    for term in terms:
+        grams, proven = term_grams(term)
+        needed |= grams
+        if not proven:  # the pairs are all there; the stored text says whether the term itself is
+            statement = statement.where(_doc.c.head.contains(term, autoescape=True)
+                                        | _doc.c.body.contains(term, autoescape=True)
+                                        | _doc.c.rows.contains(term, autoescape=True))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if needed and sqlite:
+        match = " ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(needed))
+        statement = (statement.join(_fts, _fts.c.rowid == _doc.c.id)
+                     .where(literal_column("search_fts").op("MATCH")(match)))
+    elif needed:
+        statement = statement.where(text("search_doc.grams @> CAST(:grams AS text[])").bindparams(grams=sorted(needed)))
+    newest = (_fts.c.rowid if sqlite and needed else _doc.c.id).desc()
+    if order == "relevance":
+        in_head = sum(case((_doc.c.head.contains(term, autoescape=True), 1), else_=0) for term in terms)
+        in_body = sum(case((_doc.c.body.contains(term, autoescape=True), 1), else_=0) for term in terms)
+        return statement.order_by(desc(in_head), desc(in_body), newest)
+    return statement.order_by(newest)
 
 
 def get_message(session: Session, message_id: int) -> Message | None:
     return session.get(Message, message_id,
                        options=[selectinload(Message.attachments), selectinload(Message.sightings)])
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

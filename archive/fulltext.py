@@ -1,0 +1,147 @@
+"""The full-text index: one document per message, found by the character grams it contains.
+
+Chinese has no spaces, so no word tokenizer finds a two-character name inside a longer run (measured:
+FTS5's default tokenizer finds nothing, trigram finds nothing under three characters, pg_trgm scans).
+Each document is therefore indexed by every single character and every overlapping pair of characters
+in its runs of letters and digits. A query term of one or two characters is one gram, found exactly; a
+longer term needs all its pairs, and the stored normalised text confirms the term itself. SQLite keeps the
+grams in a contentless FTS5 table, PostgreSQL in a text[] column with a GIN index: the same grams and the
+same confirmation give the same hits on both.
+
+A document's key orders documents by arrival (seconds since 1970, shifted left 20 bits, plus a sequence),
+so the newest hits are read first and a page of results stops early.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from archive.models import FormReadingRow, Message
+
+_RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
+_SEQUENCE_BITS = 20
+_BATCH = 500
+
+
+def normalise(value: str) -> str:
+    """Full-width forms to ASCII, case folded: what is stored and what queries are compared with."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def grams(normalised: str) -> set[str]:
+    """Every character and every overlapping pair of characters inside a run of letters and digits."""
+    found: set[str] = set()
+    for run in _RUN.findall(normalised):
+        found.update(run)
+        found.update(run[i:i + 2] for i in range(len(run) - 1))
+    return found
+
+
+def term_grams(term: str) -> tuple[set[str], bool]:
+    """The grams a document must hold to contain `term` (normalised), and whether they prove it: a term
+    that is one run of one or two characters is itself a gram."""
+    runs = _RUN.findall(term)
+    needed = {run if len(run) <= 2 else run[i:i + 2] for run in runs for i in range(max(1, len(run) - 1))}
+    return needed, len(runs) == 1 and runs[0] == term and len(term) <= 2
+
+
+@dataclass(frozen=True)
+class Document:
+    """What is searchable of one message, normalised: where a term is found decides its rank."""
+
+    head: str  # subject, sender, attachment names
+    body: str
+    rows: str  # what was read from the attachments: a report's text, registry rows, one per line
+
+    @property
+    def grams(self) -> set[str]:
+        return grams(self.head) | grams(self.body) | grams(self.rows)
+
+
+def document_of(message: Message) -> Document:
+    head = "\n".join([message.subject, message.from_name, message.from_addr or "",
+                      *(attachment.filename for attachment in message.attachments)])
+    return Document(head=normalise(head), body=normalise(message.body_text),
+                    rows=normalise("\n".join(_reading_lines(message.readings))))
+
+
+def _reading_lines(readings: Iterable[FormReadingRow]) -> Iterable[str]:
+    for reading in readings:
+        yield reading.source
+        if reading.text:
+            yield reading.text
+        for person in reading.persons:
+            yield " ".join(str(value) for value in person.fields.values() if value not in (None, ""))
+
+
+def index_messages(session: Session, messages: Iterable[Message]) -> None:
+    """Add (or replace) the documents of messages that are flushed, with their attachments and readings."""
+    connection = session.connection()
+    for message in messages:
+        _drop(connection, message.id)
+        document = document_of(message)
+        key = _next_key(connection, message.arrival)
+        values = {"id": key, "message_id": message.id, "head": document.head, "body": document.body,
+                  "rows": document.rows}
+        found = sorted(document.grams)
+        if connection.dialect.name == "sqlite":
+            connection.execute(_INSERT, values)
+            connection.execute(text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
+                               {"id": key, "grams": " ".join(found)})
+        else:
+            connection.execute(text("INSERT INTO search_doc (id, message_id, head, body, rows, grams) "
+                                    "VALUES (:id, :message_id, :head, :body, :rows, :grams)"),
+                               values | {"grams": found})
+
+
+_INSERT = text("INSERT INTO search_doc (id, message_id, head, body, rows) VALUES (:id, :message_id, :head, :body, :rows)")
+
+
+def _drop(connection: Connection, message_id: int) -> None:
+    row = connection.execute(text("SELECT id, head, body, rows FROM search_doc WHERE message_id = :m"),
+                             {"m": message_id}).first()
+    if row is None:
+        return
+    if connection.dialect.name == "sqlite":  # a contentless FTS5 row is deleted by giving its grams again
+        old = Document(head=row.head, body=row.body, rows=row.rows)
+        connection.execute(text("INSERT INTO search_fts(search_fts, rowid, grams) VALUES ('delete', :id, :grams)"),
+                           {"id": row.id, "grams": " ".join(sorted(old.grams))})
+    connection.execute(text("DELETE FROM search_doc WHERE id = :id"), {"id": row.id})
+
+
+def _next_key(connection: Connection, arrival: datetime) -> int:
+    second = max(0, int(arrival.timestamp()))
+    while True:
+        low, high = second << _SEQUENCE_BITS, (second + 1) << _SEQUENCE_BITS
+        last = connection.execute(text("SELECT max(id) FROM search_doc WHERE id >= :low AND id < :high"),
+                                  {"low": low, "high": high}).scalar()
+        if last is None:
+            return low
+        if last + 1 < high:
+            return last + 1
+        # A million documents in one second: the next second's keys are used, the order off by a second.
+        second += 1
+
+
+def rebuild(connection: Connection) -> int:
+    """Index every archived message again; returns how many. Used by the migration and `mailroom reindex`."""
+    with Session(bind=connection) as session:
+        if connection.dialect.name == "sqlite":
+            connection.execute(text("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"))
+        connection.execute(text("DELETE FROM search_doc"))
+        ids = list(session.scalars(select(Message.id).order_by(Message.id)))
+        for start in range(0, len(ids), _BATCH):
+            batch = session.scalars(
+                select(Message).where(Message.id.in_(ids[start:start + _BATCH]))
+                .options(selectinload(Message.attachments),
+                         selectinload(Message.readings).selectinload(FormReadingRow.persons)))
+            index_messages(session, batch)
+            session.expunge_all()
+        return len(ids)
