@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 
-from archive.models import Message
-from archive.search import Query, get_message, search
 from bot.config import Config, load_config
 from bot.demo import write_demo
 from bot.deps import Deps, open_deps
@@ -20,7 +18,6 @@ from bot.importer import find_sources, import_sources
 from bot.inspect import describe, inspect_files
 from bot.poll import PollReport, poll_once
 from parsers.errors import ConfigError, MailroomError
-from parsers.records import Kind
 
 
 class Context:
@@ -191,41 +188,6 @@ def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None)
     click.echo(f"读取 {len(outcomes)} 封邮件：新归档 {new} 封，已在归档中 {len(outcomes) - new} 封")
 
 
-@main.command(name="search")
-@click.argument("text", required=False, default="")
-@click.option("--unit", help="Unit name, e.g. 桃城区.")
-@click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
-@click.option("--month", metavar="YYYY-MM")
-@click.option("--sender", metavar="ADDRESS")
-@click.option("--limit", default=50, show_default=True, help="0 means no limit.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@pass_context
-def search_(context: Context, text: str, unit: str | None, kind: str | None, month: str | None,
-            sender: str | None, limit: int, as_json: bool) -> None:
-    """Find archived messages by text and filters, newest first."""
-    query = Query(text=text, unit=unit, kind=kind, month=month, sender=sender, limit=limit)
-    with context.deps.db.session() as session:
-        rows = [summary(message, context.config) for message in search(session, query)]
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-        return
-    for row in rows:
-        flag = "" if row["registered"] else " [未登记]"
-        click.echo(f"#{row['id']:<6} {row['arrival'][:16]} {row['kind']:<8} {row['unit'] or '?':<5} "
-                   f"{row['month'] or '':<7} {row['sender']}{flag}  {row['subject']}")
-    click.echo(f"共 {len(rows)} 封", err=True)
-
-
-def summary(message: Message, config: Config) -> dict[str, Any]:
-    return {
-        "id": message.id, "sha256": message.sha256, "mailbox": message.mailbox,
-        "arrival": message.arrival.astimezone(config.timezone).isoformat(),
-        "arrival_trusted": message.arrival_trusted, "unit": message.unit, "kind": message.kind,
-        "month": message.month, "sender": message.from_addr, "registered": message.registered,
-        "subject": message.subject,
-    }
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per form found.")
@@ -252,50 +214,7 @@ def demo(directory: Path) -> None:
     click.echo(f"配置文件：{config.path}")
 
 
-@main.command()
-@click.argument("message_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
-@pass_context
-def show(context: Context, message_id: int, as_json: bool) -> None:
-    """Show one archived message: headers, recognition, attachments, where it was seen, problems."""
-    with context.deps.db.session() as session:
-        message = get_message(session, message_id)
-        if message is None:
-            raise MailroomError(f"没有编号为 {message_id} 的邮件")
-        detail = summary(message, context.config) | {
-            "message_id": message.message_id, "date_header": message.date_header, "from_name": message.from_name,
-            "to": message.to_addrs, "cc": message.cc_addrs, "month_source": message.month_source,
-            "size": message.size, "problems": list(message.problems), "body_text": message.body_text,
-            "attachments": [{"filename": a.filename, "type": a.sniffed_type, "declared_type": a.declared_type,
-                             "size": a.size, "sha256": a.sha256} for a in message.attachments],
-            "seen": [{"mailbox": s.mailbox, "source": s.source, "folder": s.folder, "uidvalidity": s.uidvalidity,
-                      "uid": s.uid, "origin": s.origin} for s in message.sightings],
-            "raw_path": str(context.deps.store.message_path(message.sha256)),
-        }
-    if as_json:
-        click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
-    else:
-        _print_detail(detail)
-
-
-def _print_detail(detail: dict[str, Any]) -> None:
-    labels = [("subject", "主题"), ("sender", "发件人"), ("from_name", "发件人名称"), ("to", "收件人"),
-              ("arrival", "到达时间"), ("date_header", "Date 头"), ("mailbox", "邮箱"), ("unit", "单位"),
-              ("kind", "类别"), ("month", "报送月份"), ("registered", "登记发件人"), ("sha256", "SHA-256"),
-              ("raw_path", "原始文件")]
-    for key, label in labels:
-        click.echo(f"{label}: {detail[key]}")
-    for attachment in detail["attachments"]:
-        click.echo(f"附件: {attachment['filename']} ({attachment['type']}, {attachment['size']} 字节)")
-    for seen in detail["seen"]:
-        place = f"UID {seen['uid']} / UIDVALIDITY {seen['uidvalidity']}" if seen["uid"] else seen["origin"]
-        click.echo(f"见于: {seen['mailbox']} {seen['source']} {place}")
-    for problem in detail["problems"]:
-        click.echo(f"问题: {problem}")
-    click.echo("")
-    click.echo(detail["body_text"])
-
-
-# The scoring commands live in their own module and register themselves on `main` when imported.
+# The scoring, digest and archive commands live in their own modules and register on `main` when imported.
 from bot import scores_cli  # noqa: E402,F401
 from bot import digest_cli  # noqa: E402,F401
+from bot import archive_cli  # noqa: E402,F401

@@ -1,0 +1,137 @@
+"""Full-text search: Chinese terms of any length, found in subjects, bodies, file names and registry rows,
+the same on SQLite and PostgreSQL."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from archive.fulltext import grams, normalise, rebuild, term_grams
+from archive.ingest import Incoming, ingest_batch
+from archive.search import Query, search
+from bot.demo import compose
+from tests.conftest import DATA
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+REHAB = "hskf2006@126.com"
+MAY = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+
+
+def mail(subject: str, body: str, arrival: datetime, sender: str = "ryxcl@163.com", files=()) -> bytes:
+    message = compose(sender, REHAB, subject, arrival, body=body)
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def archive(deps, *raws: bytes) -> list[int]:
+    items = [Incoming(raw, "kfb", "import", origin=f"/m/{n}.eml") for n, raw in enumerate(raws)]
+    return [outcome.id for outcome in ingest_batch(deps.db, deps.store, deps.recognizer, items)]
+
+
+def found(deps, words: str, **filters) -> list[int]:
+    with deps.db.session() as session:
+        return [message.id for message in search(session, Query(text=words, limit=0, **filters))]
+
+
+@pytest.fixture
+def archived(deps):
+    registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()
+    ids = archive(
+        deps,
+        mail("饶阳县5月份康复服务实名制登记表", "见附件。", MAY, files=[("新建 Microsoft Excel 工作表.xlsx", registry)]),
+        mail("关于王家庄村无障碍改造的情况说明", "联系电话 0318-7221234，ＡＢＣ全角。", MAY + timedelta(days=1)),
+        mail("枣强县贫困残疾人服务工程专项信息（1）", "大营镇 张庄 今年完成改造", MAY - timedelta(days=3),
+             sender="zqxcl@163.com"),
+    )
+    return dict(zip(["registry", "village", "briefing"], ids))
+
+
+def test_grams_are_characters_and_pairs_inside_runs_of_letters_and_digits():
+    assert grams("王家庄 ab") == {"王", "家", "庄", "王家", "家庄", "a", "b", "ab"}
+    assert term_grams("王") == ({"王"}, True)
+    assert term_grams("王家") == ({"王家"}, True)
+    assert term_grams("王家庄村") == ({"王家", "家庄", "庄村"}, False)
+    assert term_grams("0318-7221234") == ({"03", "31", "18", "72", "22", "21", "12", "23", "34"}, False)
+    assert normalise("ＡＢＣ１２") == "abc12"
+
+
+def test_a_two_character_name_inside_a_registry_row_finds_its_message(deps, archived):
+    assert found(deps, "王斐") == [archived["registry"]]
+    assert found(deps, "刘秀英") == [archived["registry"]]
+    assert found(deps, "13112419620315011842") == [archived["registry"]]
+
+
+def test_a_village_inside_a_subject_and_single_characters(deps, archived):
+    assert found(deps, "王家庄") == [archived["village"]]
+    assert found(deps, "庄") == [archived["village"], archived["briefing"]]  # newest first
+    assert found(deps, "家庄村无障") == [archived["village"]]
+    assert found(deps, "工作表") == [archived["registry"]]  # an attachment's file name
+
+
+def test_no_match_across_separate_runs(deps, archived):
+    """GIVEN '大营镇 张庄' (two runs) WHEN '镇张' is searched THEN nothing: the pair exists in no run."""
+    assert found(deps, "镇张") == []
+    assert found(deps, "营镇张庄") == []
+    assert found(deps, "大营镇 张庄") == [archived["briefing"]]  # two terms, both present
+
+
+def test_long_terms_are_confirmed_by_the_stored_text(deps, archived):
+    """GIVEN all pairs of a term present but not in that order WHEN searched THEN not found."""
+    assert found(deps, "庄家王") == []
+    assert found(deps, "0318-7221234") == [archived["village"], archived["registry"]]
+    assert found(deps, "abc") == [archived["village"]]  # full-width ＡＢＣ, any case
+    assert found(deps, "ＡＢ") == [archived["village"]]
+
+
+def test_filters_combine_with_text_and_relevance_puts_subject_hits_first(deps, archived):
+    assert found(deps, "庄", unit="枣强县") == [archived["briefing"]]
+    assert found(deps, "庄", sender="RYXCL@163.com") == [archived["village"]]
+    assert found(deps, "改造") == [archived["village"], archived["briefing"]]
+    relevant = found(deps, "改造", order="relevance")
+    assert relevant == [archived["village"], archived["briefing"]]
+    assert found(deps, "完成改造", order="relevance") == [archived["briefing"]]
+    with deps.db.session() as session:
+        page = [m.id for m in search(session, Query(text="庄", limit=1, offset=1))]
+    assert page == [archived["briefing"]]
+
+
+def test_newest_first_follows_arrival_not_archiving_order(deps):
+    older = archive(deps, mail("旧邮件 桃城区", "", MAY))
+    newer = archive(deps, mail("新邮件 桃城区", "", MAY + timedelta(hours=1)))
+    oldest = archive(deps, mail("补录 桃城区", "", MAY - timedelta(days=30)))
+    assert found(deps, "桃城") == newer + older + oldest
+
+
+def test_rebuild_gives_the_same_hits_and_one_document_per_message(deps, archived):
+    before = {words: found(deps, words) for words in ["王斐", "庄", "0318-7221234", "镇张"]}
+    with deps.db.engine.begin() as connection:
+        assert rebuild(connection) == 3
+        assert rebuild(connection) == 3
+        assert connection.execute(text("SELECT count(*) FROM search_doc")).scalar() == 3
+    assert {words: found(deps, words) for words in before} == before
+
+
+def test_cli_search_by_name_with_order_and_reindex(tmp_path, database_url):
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from tests.conftest import ROOT
+
+    registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "a.eml").write_bytes(mail("康复服务实名制登记表", "见附件", MAY, files=[("表.xlsx", registry)]))
+    (tmp_path / "mail" / "b.eml").write_bytes(mail("关于王斐的情况", "", MAY - timedelta(days=1)))
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+    run = lambda *args: CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)
+    assert run("import", str(tmp_path / "mail")).exit_code == 0
+    newest = [row["subject"] for row in json.loads(run("search", "王斐", "--json").stdout)]
+    assert newest == ["康复服务实名制登记表", "关于王斐的情况"]
+    relevant = [row["subject"] for row in json.loads(run("search", "王斐", "--order", "relevance", "--json").stdout)]
+    assert relevant == ["关于王斐的情况", "康复服务实名制登记表"]
+    rebuilt = run("reindex")
+    assert rebuilt.exit_code == 0 and "已重建 2 封邮件" in rebuilt.stdout
+    assert [row["subject"] for row in json.loads(run("search", "王斐", "--json").stdout)] == newest
