@@ -104,7 +104,9 @@ def poll(context: Context, once: bool) -> None:
 def _print_poll(report: PollReport) -> None:
     _print_mailboxes(report)
     click.echo(f"回执：新排队 {report.receipts} 封")
-    if report.outbox is not None:
+    if report.outbox is not None and report.outbox.busy:
+        click.echo("发信：另一个实例正在发送，本次跳过")
+    elif report.outbox is not None:
         click.echo(f"发信：成功 {report.outbox.sent} 封，失败 {report.outbox.failed} 封（稍后重试）")
         for error in report.outbox.errors:
             click.echo(f"  {error}")
@@ -114,6 +116,9 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
     for box in report.mailboxes:
         if box.error:
             click.echo(f"{box.mailbox}: 失败 — {box.error}")
+            continue
+        if box.busy:
+            click.echo(f"{box.mailbox}: 另一个实例正在收取，本次跳过")
             continue
         line = f"{box.mailbox}: 取回 {len(box.outcomes)} 封，新归档 {box.new} 封"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))

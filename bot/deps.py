@@ -6,12 +6,13 @@ import threading
 import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, ContextManager
 
 from imapclient import IMAPClient
 
 from archive.db import Database
 from archive.ingest import Recognizer
+from archive.locks import exclusive
 from archive.store import RawStore
 from bot.config import Config, Mailbox
 from bot.imap import connect
@@ -32,6 +33,10 @@ class Deps:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
     stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
+
+    def exclusive(self, name: str) -> ContextManager[bool]:
+        """True while this instance alone does `name` (a mailbox's poll, the outbox)."""
+        return exclusive(self.db, self.store.root / "locks", name)
 
     def close(self) -> None:
         self.store.close()

@@ -9,7 +9,7 @@ import click
 
 from bot.cli import Context, main, pass_context
 from bot.digest import PreparedDigest, prepare_digest, queue_digest, render_digest, workbook_name
-from bot.outbox import flush_outbox, transport_for
+from bot.poll import send_outbox
 from bot.scores_cli import month_option
 
 
@@ -36,7 +36,10 @@ def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
             return
     if send:
         # The outbox goes out as a whole, as after a poll: whatever else is due leaves with the digest.
-        report = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now)
+        report = send_outbox(config, deps, now)
+        if report.busy:
+            click.echo("月报已加入发送队列；另一个实例正在发送邮件，将由它发出")
+            return
         click.echo(f"月报已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
                    + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else ""))
 

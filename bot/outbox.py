@@ -67,6 +67,7 @@ class FlushReport:
     sent: int
     failed: int
     errors: tuple[str, ...] = ()
+    busy: bool = False  # another instance was sending the outbox: nothing was tried
 
 
 def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:

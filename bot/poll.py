@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from archive.ingest import Outcome
 from archive.state import record_poll
@@ -24,6 +25,7 @@ class MailboxReport:
     outcomes: tuple[Outcome, ...] = ()
     rescanned: bool = False
     error: str | None = None
+    busy: bool = False  # another instance was polling it: skipped this time
 
     @property
     def new(self) -> int:
@@ -49,12 +51,28 @@ def poll_once(config: Config, deps: Deps) -> PollReport:
     now = deps.clock()
     with deps.db.session() as session:
         receipts = queue_receipts(config, session, new, now)
-    flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
-                           sent_copier(config, deps.open_client))
-    return PollReport(reports, receipts, flushed)
+    return PollReport(reports, receipts, send_outbox(config, deps, now))
+
+
+def send_outbox(config: Config, deps: Deps, now: datetime) -> FlushReport:
+    """Send what is due, unless another instance is sending the outbox right now."""
+    with deps.exclusive("outbox") as mine:
+        if not mine:
+            return FlushReport(0, 0, busy=True)
+        return flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
+                            sent_copier(config, deps.open_client))
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+    """One mailbox's new mail, polled by one instance at a time."""
+    with deps.exclusive(f"mailbox-{box.key}") as mine:
+        if not mine:
+            log.info("%s: another instance is polling it, skipped", box.key)
+            return MailboxReport(box.key, busy=True)
+        return _poll_mailbox(box, deps)
+
+
+def _poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
     try:
         if box.source == "maildir":
             report = MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))

@@ -17,8 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.config import Config
 from bot.deps import Deps
 from bot.digest import prepare_digest, queue_digest
-from bot.outbox import flush_outbox, sent_copier, transport_for
-from bot.poll import poll_once
+from bot.poll import poll_once, send_outbox
 from bot.reminders import queue_reminders
 
 log = logging.getLogger(__name__)
@@ -61,8 +60,7 @@ def _poll(config: Config, deps: Deps) -> None:
 
 
 def _flush(config: Config, deps: Deps) -> None:
-    report = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), deps.clock(),
-                          sent_copier(config, deps.open_client))
+    report = send_outbox(config, deps, deps.clock())
     if report.sent or report.failed:
         log.info("outbox: %d sent, %d failed", report.sent, report.failed)
 

@@ -135,6 +135,24 @@ def test_maildir_poll_reads_new_mail_once(config, deps):
     assert sorted(p.name for p in (office.path / "cur").iterdir()) == ["m0:2,S", "m1:2,S", "m2:2,S"]
 
 
+def test_a_mailbox_another_instance_is_polling_is_skipped(config, deps):
+    """GIVEN another instance holds the office mailbox's lock (and the outbox's) WHEN this one polls
+    THEN it leaves that mailbox and the outbox alone; once the lock is free it takes the mail."""
+    office = config.mailbox("bgs")
+    ensure_maildir(office.path)
+    (office.path / "new" / "m0").write_bytes(briefing(0))
+    with deps.exclusive("mailbox-bgs") as first, deps.exclusive("outbox") as outbox:
+        assert first and outbox
+        with deps.exclusive("mailbox-bgs") as second:
+            assert second is False
+        busy = poll_once(config, deps)
+    report = next(box for box in busy.mailboxes if box.mailbox == "bgs")
+    assert report.busy and report.outcomes == () and busy.outbox.busy
+    assert count(deps, Message) == 0 and (office.path / "new" / "m0").exists()
+    free = poll_once(config, deps)
+    assert sum(box.new for box in free.mailboxes) == 1 and not free.outbox.busy
+
+
 def test_cli_import_search_and_show(tmp_path, database_url):
     (tmp_path / "mail").mkdir()
     for number in range(3):

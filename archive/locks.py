@@ -1,0 +1,51 @@
+"""One instance at a time per mailbox and for the outbox, however many instances run.
+
+On PostgreSQL (several instances, several machines) a session-level advisory lock; on the embedded
+default (one machine: `serve` and a `poll --once` typed by hand) a lock file beside the archive.
+Neither waits: whoever finds the lock taken skips that work until the next pass.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import text
+
+from archive.db import Database
+
+
+def lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key for a name, stable across processes and machines."""
+    return int.from_bytes(hashlib.sha256(f"mailroom:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
+    """Yields True while this process alone holds `name`, False when another instance holds it."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as connection:
+            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name)}).scalar()
+            connection.commit()
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
+                    connection.commit()
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
