@@ -205,3 +205,20 @@ class MailboxState(Base):
 
 
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
+
+
+class WebUser(Base):
+    """An account of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
+    `personal` was granted. `session_token` is in every session cookie of the account: a new password,
+    a logout or removing the account replaces it, and every older session dies with it."""
+
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)  # werkzeug scrypt, never the password
+    role: Mapped[str] = mapped_column(String(16))  # staff | auditor
+    personal: Mapped[bool] = mapped_column(Boolean)
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -87,6 +87,16 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Web:
+    """`mailroom web`: where it listens, and whether a TLS reverse proxy stands in front of it."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    behind_proxy: bool = False  # trust one hop of X-Forwarded-For/Proto/Host; session cookie over HTTPS only
+    session_hours: int = 12  # a login lasts this long at most
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
@@ -97,6 +107,7 @@ class Config:
     units: tuple[Unit, ...]
     outgoing: Outgoing = Outgoing()
     schedule: Schedule = Schedule()
+    web: Web = Web()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -149,6 +160,7 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
         units=_units(data.get("unit", [])),
         outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
         schedule=_schedule(_table(data, "schedule")),
+        web=_web(_table(data, "web")),
         raw=data,
     )
 
@@ -161,6 +173,15 @@ def _schedule(table: dict[str, Any]) -> Schedule:
         digest_time=_clock(_get(table, "schedule.digest_time", str, "09:00"), "schedule.digest_time"),
         reminder_day=_get(table, "schedule.reminder_day", int, 17, **day),
         reminder_time=_clock(_get(table, "schedule.reminder_time", str, "09:00"), "schedule.reminder_time"),
+    )
+
+
+def _web(table: dict[str, Any]) -> Web:
+    return Web(
+        host=_get(table, "web.host", str, "127.0.0.1", check=bool, why="a host name or address"),
+        port=_get(table, "web.port", int, 8080, check=lambda p: 0 < p < 65536, why="a port"),
+        behind_proxy=_get(table, "web.behind_proxy", bool, False),
+        session_hours=_get(table, "web.session_hours", int, 12, check=lambda h: h > 0, why="positive"),
     )
 
 

@@ -20,6 +20,7 @@ from archive.findings import all_findings
 from archive.outbox import queue_mail
 from bot.config import Config
 from bot.render import compose, render_pair
+from bot.scores import STATUS_NAMES as STATUS_LABELS, compute_standings
 from parsers.errors import ConfigError
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
@@ -29,10 +30,9 @@ from scoring.completion import completion_as_of
 from scoring.evidence import TASK_LABELS, Component, Finding, SummaryReport
 from scoring.packages import PackageStatus, matrix
 from scoring.settings import month_label, parse_month
-from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings, standings
+from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-STATUS_LABELS = {"on_time": "按时", "late": "迟报", "missing": "未报"}
 # The 附件2 column headings, task by task, as the form prints them.
 SUMMARY_HEADINGS = {"rehab": "康复服务（人）", "devices": "适配辅助器具（人）", "rural_training": "实用技术培训（人）",
                     "day_care": "托养服务（人）", "barrier_free": "残疾人家庭无障碍改造（户）",
@@ -138,7 +138,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     evidence = load_evidence(session)
     as_of = calendar.month_end(month)
     previous_month = f"{year}-{number - 1:02d}" if number > 1 and year == calendar.year else None
-    previous = _standings(config, evidence, previous_month) if previous_month else None
+    previous = compute_standings(config, evidence, previous_month) if previous_month else None
     packages = matrix(month, config.units, evidence.arrivals, calendar, now)
     completion = tuple(_completion(unit, evidence.summaries, as_of, calendar.month_start(f"{calendar.year}-01"))
                        for unit in config.units)
@@ -146,7 +146,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month), previous_month=previous_month,
         forms=calendar.required_forms_for(month),
-        standings=_lines(_standings(config, evidence, month), previous),
+        standings=_lines(compute_standings(config, evidence, month), previous),
         matrix=tuple(packages.values()),
         briefings=_briefings(config, evidence, month, as_of),
         briefing_target=config.scoring.briefings_per_month,
@@ -154,11 +154,6 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         completion=completion, completion_total=_total(completion),
         findings=_findings(all_findings(session, evidence), evidence, as_of),
     )
-
-
-def _standings(config: Config, evidence: Evidence, month: str) -> Standings:
-    return standings(month, config.units, evidence.arrivals, evidence.summaries, evidence.articles,
-                     evidence.entries, config.scoring, config.calendar)
 
 
 def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine, ...]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +14,10 @@ from archive.entries import add_entry, list_entries, revoke_entry
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
 from bot.cli import Context, main, pass_context
-from bot.config import Config
-from parsers.errors import MailroomError
+from bot.scores import (MONTH, STATUS_NAMES, compute_standings, explain_unit, matrix_json, month_matrix,
+                        standings_json, unit_name)
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
-from scoring.packages import PackageStatus, matrix
-from scoring.standings import COMPONENT_LABELS, Standings, standings
-
-STATUS_NAMES = {"on_time": "按时", "late": "迟报", "missing": "未报"}
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+from scoring.standings import COMPONENT_LABELS
 
 
 def _month(_ctx, _param, value: str) -> str:
@@ -38,18 +33,6 @@ def month_option(function):
 def _evidence(context: Context) -> Evidence:
     with context.deps.db.session() as session:
         return load_evidence(session)
-
-
-def compute_standings(config: Config, evidence: Evidence, month: str) -> Standings:
-    return standings(month, config.units, evidence.arrivals, evidence.summaries, evidence.articles,
-                     evidence.entries, config.scoring, config.calendar)
-
-
-def standings_json(result: Standings) -> dict[str, Any]:
-    return {"month": result.month, "as_of": result.as_of.isoformat(),
-            "units": [{"unit": row.unit, "rank": row.rank, "total": row.total,
-                       "components": {item.name: item.points for item in row.components}}
-                      for row in result.rows]}
 
 
 @main.command(name="standings")
@@ -77,15 +60,6 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
             click.echo(f"{row['rank']:>4}  {row['unit']:<6}{row['total']:>6}  {points}")
 
 
-def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any]:
-    return {"month": month, "units": {
-        unit: {"status": package.status,
-               "forms": {str(form.form): {"status": form.status,
-                                          "arrival": form.arrival.isoformat() if form.arrival else None,
-                                          "message_id": form.message_id} for form in package.forms}}
-        for unit, package in packages.items()}}
-
-
 @main.command(name="matrix")
 @month_option
 @click.option("--json", "as_json", is_flag=True)
@@ -94,8 +68,7 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
     """The month's submission matrix: each unit's forms, on time, late or missing, as known now."""
     config = context.config
     evidence = _evidence(context)
-    packages = matrix(month, config.units, evidence.arrivals, config.calendar, datetime.now(timezone.utc))
-    data = matrix_json(month, packages)
+    data = matrix_json(month, month_matrix(config, evidence, month, datetime.now(timezone.utc)))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
@@ -113,23 +86,14 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
 @pass_context
 def explain(context: Context, unit: str, month: str) -> None:
     """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
-    config = context.config
-    unit = _unit_name(config, unit)
-    row = compute_standings(config, _evidence(context), month).row(unit)
-    click.echo(f"{unit} {month}：总分 {row.total}，第 {row.rank} 名")
-    for component in row.components:
+    row, components = explain_unit(context.config, _evidence(context), unit, month)
+    click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
+    for component in components:
         state = "" if component.closed else "（尚未到评分时间）"
-        click.echo(f"\n{COMPONENT_LABELS[component.name]}：{component.points} 分{state}")
+        click.echo(f"\n{component.label}：{component.points} 分{state}")
         for item in component.items:
             refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
             click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
-
-
-def _unit_name(config: Config, name: str) -> str:
-    for unit in config.units:
-        if name == unit.name or name in unit.aliases:
-            return unit.name
-    raise MailroomError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
 
 
 @main.command()
@@ -163,7 +127,7 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
     if level not in levels:
         raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
     with context.deps.db.session() as session:
-        row = add_entry(session, _unit_name(context.config, unit), kind, level, day.date(), evidence, by)
+        row = add_entry(session, unit_name(context.config, unit), kind, level, day.date(), evidence, by)
     click.echo(f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）")
 
 

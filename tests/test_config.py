@@ -28,6 +28,24 @@ def test_example_config_holds_the_plan():
     assert config.database_url == f"sqlite:///{ROOT / 'var' / 'mailroom.db'}"
 
 
+def test_web_section_has_loopback_defaults_and_checks_its_values():
+    config = load_config(ROOT / "config.example.toml", environ={})
+    assert (config.web.host, config.web.port, config.web.behind_proxy, config.web.session_hours) == \
+        ("127.0.0.1", 8080, False, 12)
+    data = example_data()
+    data.pop("web")
+    assert build_config(data, Path("/tmp/config.toml"), {}).web.port == 8080  # the section is optional
+    data["web"] = {"host": "0.0.0.0", "port": 9000, "behind_proxy": True}
+    web = build_config(data, Path("/tmp/config.toml"), {}).web
+    assert (web.host, web.port, web.behind_proxy) == ("0.0.0.0", 9000, True)
+    for bad, message in (({"port": 70000}, "web.port must be a port"),
+                         ({"behind_proxy": "yes"}, "web.behind_proxy must be true or false"),
+                         ({"session_hours": 0}, "web.session_hours must be positive")):
+        data["web"] = bad
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            build_config(data, Path("/tmp/config.toml"), {})
+
+
 def test_environment_overrides_database_and_archive(tmp_path):
     env = {"MAILROOM_DATABASE_URL": "postgresql+psycopg://x@h/db", "MAILROOM_ARCHIVE_PATH": str(tmp_path / "a")}
     config = load_config(ROOT / "config.example.toml", environ=env)

@@ -1,0 +1,86 @@
+"""`mailroom user add|passwd|remove|list`: the accounts of `mailroom web`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from archive.users import ROLES, add_user, list_users, remove_user, set_password
+from bot.cli import Context, main, pass_context
+
+password_stdin = click.option("--password-stdin", is_flag=True,
+                              help="Read the password from the first line of standard input (for scripts).")
+
+
+def _password(from_stdin: bool) -> str:
+    """From standard input's first line, or typed twice at a prompt that does not echo it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+
+
+@main.group()
+def user() -> None:
+    """Accounts of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
+    granted with --personal."""
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)),
+              help="staff: everything; auditor: read only, personal numbers masked.")
+@click.option("--personal", is_flag=True, help="Let this auditor see 残疾人证号, 身份证号 and phones whole and "
+                                                "download the original mail and workbooks.")
+@password_stdin
+@pass_context
+def add(context: Context, name: str, role: str, personal: bool, password_stdin: bool) -> None:
+    """Create the account NAME (its password is asked for twice, or read with --password-stdin)."""
+    password = _password(password_stdin)
+    with context.deps.db.session() as session:
+        account = add_user(session, name, password, role, personal)
+    grant = "，可见个人信息" if account.personal else "，个人信息遮蔽"
+    click.echo(f"已创建账号 {account.name}（{ROLES[account.role]}{grant}）")
+
+
+@user.command()
+@click.argument("name")
+@password_stdin
+@pass_context
+def passwd(context: Context, name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME; every session signed in with the old one ends."""
+    password = _password(password_stdin)
+    with context.deps.db.session() as session:
+        set_password(session, name, password)
+    click.echo(f"已修改 {name} 的密码，原有登录已全部失效")
+
+
+@user.command()
+@click.argument("name")
+@pass_context
+def remove(context: Context, name: str) -> None:
+    """Remove the account NAME; its sessions end at once. The audit trail keeps its name."""
+    with context.deps.db.session() as session:
+        remove_user(session, name)
+    click.echo(f"已删除账号 {name}")
+
+
+@user.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def list_(context: Context, as_json: bool) -> None:
+    """Every account with its role and whether it sees personal numbers."""
+    zone = context.config.timezone
+    with context.deps.db.session() as session:
+        rows = [{"name": account.name, "role": account.role, "personal": account.personal,
+                 "created_at": account.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                 "password_changed_at": account.password_changed_at.astimezone(zone).isoformat(timespec="seconds")}
+                for account in list_users(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        grant = "可见个人信息" if row["personal"] else "个人信息遮蔽"
+        click.echo(f"{row['name']}  {ROLES[row['role']]}  {grant}  密码修改于 {row['password_changed_at'][:16]}")
+    click.echo(f"共 {len(rows)} 个账号", err=True)

@@ -1,0 +1,76 @@
+"""`mailroom user add|passwd|remove|list`: accounts of the web app, passwords only ever hashed."""
+
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from archive.db import Database
+from archive.models import WebUser
+from archive.users import authenticate
+from bot.cli import main
+from tests.conftest import ROOT
+
+
+def run(env, *args, stdin: str | None = None):
+    return CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env, input=stdin)
+
+
+def environment(tmp_path, database_url):
+    return {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+
+
+def accounts(database_url) -> dict[str, WebUser]:
+    db = Database(database_url)
+    with db.session() as session:
+        found = {user.name: user for user in session.scalars(select(WebUser))}
+    db.dispose()
+    return found
+
+
+def test_add_list_passwd_remove(tmp_path, database_url):
+    env = environment(tmp_path, database_url)
+    added = run(env, "user", "add", "孙倩", "--role", "staff", "--password-stdin", stdin="correct horse\n")
+    assert added.exit_code == 0, added.output
+    assert "已创建账号 孙倩（工作人员，可见个人信息）" in added.output
+    prompted = run(env, "user", "add", "audit1", "--role", "auditor", stdin="battery staple\nbattery staple\n")
+    assert prompted.exit_code == 0 and "个人信息遮蔽" in prompted.output
+    stored = accounts(database_url)
+    assert stored["孙倩"].password_hash.startswith("scrypt:")
+    assert "correct horse" not in stored["孙倩"].password_hash
+    assert (stored["audit1"].role, stored["audit1"].personal) == ("auditor", False)
+    listed = json.loads(run(env, "user", "list", "--json").stdout)
+    assert [(row["name"], row["role"], row["personal"]) for row in listed] == [
+        ("audit1", "auditor", False), ("孙倩", "staff", True)]
+    assert "password" not in json.dumps(listed).replace("password_changed_at", "")
+
+    old_token = stored["audit1"].session_token
+    changed = run(env, "user", "passwd", "audit1", "--password-stdin", stdin="new password 2\n")
+    assert changed.exit_code == 0 and "原有登录已全部失效" in changed.output
+    after = accounts(database_url)["audit1"]
+    assert after.session_token != old_token
+    db = Database(database_url)
+    with db.session() as session:
+        assert authenticate(session, "audit1", "new password 2") is not None
+        assert authenticate(session, "audit1", "battery staple") is None
+        assert authenticate(session, "nobody", "battery staple") is None
+    db.dispose()
+
+    assert run(env, "user", "remove", "audit1").exit_code == 0
+    assert set(accounts(database_url)) == {"孙倩"}
+
+
+def test_mistakes_are_refused_in_one_line(tmp_path, database_url):
+    env = environment(tmp_path, database_url)
+    assert run(env, "user", "add", "a", "--role", "staff", "--password-stdin", stdin="long enough\n").exit_code == 0
+    twice = run(env, "user", "add", "a", "--role", "auditor", "--password-stdin", stdin="long enough\n")
+    assert twice.exit_code == 1 and "账号 a 已存在" in twice.output
+    short = run(env, "user", "add", "b", "--role", "auditor", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1 and "密码至少 8 位" in short.output
+    mismatch = run(env, "user", "add", "c", "--role", "auditor", stdin="one password\nanother one\n"
+                                                                        "one password\none password\n")
+    assert mismatch.exit_code == 0 and "do not match" in mismatch.output  # asked again until both match
+    assert run(env, "user", "add", "d", "--role", "admin", "--password-stdin", stdin="long enough\n").exit_code == 2
+    unknown = run(env, "user", "passwd", "nobody", "--password-stdin", stdin="long enough\n")
+    assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
+    assert run(env, "user", "remove", "nobody").exit_code == 1
