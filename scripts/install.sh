@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Installs what mailroom needs: the virtual environment at .venv/ with the project and its Python
-# packages; with --test also the Debian packages the tests start on loopback (Dovecot).
+# packages; with --test also the Debian packages the tests start on loopback (Dovecot); with --bench
+# those the benchmarks compare against (notmuch and its Python bindings, for bench.search).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=no
-[ "${1:-}" = "--test" ] && want_test=yes
+want_bench=no
+for flag in "$@"; do
+  case "$flag" in
+    --test) want_test=yes ;;
+    --bench) want_bench=yes ;;
+    *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 debian_packages=()
 if [ "$want_test" = yes ]; then
   debian_packages+=(dovecot-imapd chromium libreoffice-calc)
+fi
+if [ "$want_bench" = yes ]; then
+  debian_packages+=(notmuch python3-notmuch2)
 fi
 
 missing=()
