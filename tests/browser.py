@@ -15,8 +15,8 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
 
 
 @contextmanager
-def page_of(path: Path) -> Iterator:
-    """A Playwright page showing the file; skips when Chromium is not installed."""
+def chromium() -> Iterator:
+    """A Playwright browser on Debian's Chromium (never a downloaded one); skips when it is not installed."""
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium not installed: run scripts/install.sh")
     from playwright.sync_api import sync_playwright
@@ -24,8 +24,15 @@ def page_of(path: Path) -> Iterator:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            page.goto(path.as_uri())
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def page_of(path: Path) -> Iterator:
+    """A Playwright page showing the file; skips when Chromium is not installed."""
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        yield page

@@ -1,0 +1,129 @@
+"""The web app for staff and auditors: `create_app(config, deps)` builds it; `mailroom web` serves it.
+
+Mail is untrusted content: every page is escaped by Jinja, no page runs a script (the policy forbids
+them all), bodies are shown as text, and files are only ever downloaded, never shown by the browser.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import Flask, Response, current_app, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from bot.config import Config
+from bot.deps import Deps
+from bot.render import TEMPLATES
+from parsers.errors import ConfigError
+
+WEB_TEMPLATES = TEMPLATES / "web"
+SECRET_ENV = "MAILROOM_WEB_SECRET"
+# No script runs on any page (there is none of ours); styles and images only from the app itself.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
+                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 405: "不允许的操作", 413: "提交的内容过大"}
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every view works with: the frozen config and the opened archive."""
+
+    config: Config
+    deps: Deps
+
+    def now(self) -> datetime:
+        return self.deps.clock()
+
+
+def site() -> Site:
+    return current_app.extensions["mailroom"]
+
+
+def secret_path(config: Config) -> Path:
+    """The generated key lives beside the archive folder, not in it (the archive holds only mail)."""
+    return config.archive_path.parent / "web-secret"
+
+
+def load_secret_key(config: Config, environ: dict[str, str] | os._Environ = os.environ) -> str:
+    """MAILROOM_WEB_SECRET when set; else the key in the 0600 file beside the archive, made on first use."""
+    if environ.get(SECRET_ENV):
+        return environ[SECRET_ENV]
+    path = secret_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path} may be read by other users: chmod 600 {path}") from None
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(WEB_TEMPLATES), static_folder=str(WEB_TEMPLATES / "static"))
+    app.config.update(
+        SECRET_KEY=secret_key or load_secret_key(config),
+        SESSION_COOKIE_NAME="mailroom_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.web.behind_proxy,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=config.web.session_hours),
+        MAX_CONTENT_LENGTH=64 * 1024,  # forms are small; nothing is uploaded
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own limit
+    )
+    app.extensions["mailroom"] = Site(config, deps)
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    CSRFProtect(app)
+    _register(app)
+    app.after_request(_secure)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(HTTPException, _http_error)
+    if config.web.behind_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    return app
+
+
+def _register(app: Flask) -> None:
+    from bot.web import archive_pages, auth, download, entries_pages, score_pages
+    from bot.web.present import template_helpers
+
+    for module in (auth, archive_pages, download, score_pages, entries_pages):
+        app.register_blueprint(module.blueprint)
+    app.context_processor(template_helpers)
+
+
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")  # pages carry personal data: never kept
+    return response
+
+
+def _csrf_failed(error: CSRFError) -> tuple[str, int]:
+    return render_template("error.html", title="页面已过期", message="表单已过期或来源不明（缺少有效的 CSRF 令牌）。"
+                           "请返回上一页，刷新后重新提交。"), 400
+
+
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    message = error.description if isinstance(error.description, str) and _is_ours(error) else ""
+    return render_template("error.html", title=ERROR_TITLES.get(code, "出错了"), message=message), code
+
+
+def _is_ours(error: HTTPException) -> bool:
+    """Our own abort() messages are Chinese; werkzeug's stock English descriptions are not shown."""
+    return any("\u4e00" <= char <= "\u9fff" for char in error.description or "")

@@ -1,0 +1,107 @@
+"""归档检索 (the search page, with the filters of `mailroom search`) and a message's own page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session, selectinload
+
+from archive.models import FormReadingRow, Message
+from archive.search import ORDERS, Query, search
+from bot.scores import MONTH
+from bot.web.app import site
+from bot.web.auth import viewer
+from bot.web.present import KIND_LABELS, masker, message_detail, message_row
+
+blueprint = Blueprint("archive", __name__)
+PAGE_SIZE = 50
+MAX_PAGE = 1000
+# A viewer who may not see personal numbers could rebuild one from which searches find something:
+# digit runs this long are refused to them (years and form numbers stay searchable).
+DIGIT_RUN = re.compile(r"\d{5,}")
+REFUSED_DIGITS = "本账号无权查看个人信息，不能按证件号码或电话号码（连续 5 位及以上的数字）检索。"
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search page's fields as asked, checked; `error` says what was wrong."""
+
+    text: str = ""
+    unit: str = ""
+    kind: str = ""
+    month: str = ""
+    sender: str = ""
+    order: str = "newest"
+    page: int = 1
+    error: str = ""
+
+    def query(self) -> Query:
+        return Query(text=self.text, unit=self.unit or None, kind=self.kind or None, month=self.month or None,
+                     sender=self.sender or None, order=self.order, limit=PAGE_SIZE + 1,
+                     offset=(self.page - 1) * PAGE_SIZE)
+
+    def page_args(self, page: int) -> dict[str, str | int]:
+        fields = {"q": self.text, "unit": self.unit, "kind": self.kind, "month": self.month,
+                  "sender": self.sender, "order": self.order}
+        return {**{key: value for key, value in fields.items() if value}, "page": page}
+
+
+def read_form(args, units: tuple[str, ...], sees_personal: bool) -> SearchForm:
+    text, sender = args.get("q", "").strip()[:200], args.get("sender", "").strip()[:320]
+    unit, kind, month = args.get("unit", ""), args.get("kind", ""), args.get("month", "").strip()
+    order = args.get("order", "newest")
+    page = args.get("page", "1")
+    errors = []
+    if unit and unit not in units:
+        errors.append(f"没有名为 {unit} 的单位")
+    if kind and kind not in KIND_LABELS:
+        errors.append("类别不对")
+    if month and not MONTH.fullmatch(month):
+        errors.append("月份请写成 YYYY-MM，例如 2020-04")
+    if order not in ORDERS:
+        order = "newest"
+    if not sees_personal and (DIGIT_RUN.search(text) or DIGIT_RUN.search(sender)):
+        errors.append(REFUSED_DIGITS)
+    number = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    return SearchForm(text, unit, kind, month, sender, order, number, "；".join(errors))
+
+
+@blueprint.route("/")
+def home():
+    return redirect(url_for("archive.search_page"))
+
+
+@blueprint.route("/search")
+def search_page():
+    current = site()
+    units = tuple(unit.name for unit in current.config.units)
+    form = read_form(request.args, units, viewer().sees_personal)
+    rows, more = [], False
+    if not form.error:
+        mask, zone = masker(), current.config.timezone
+        with current.deps.db.session() as db:
+            found = search(db, form.query())
+            more = len(found) > PAGE_SIZE
+            rows = [message_row(message, mask, zone) for message in found[:PAGE_SIZE]]
+    return render_template("search.html", form=form, rows=rows, more=more, units=units, orders=ORDERS,
+                           first=(form.page - 1) * PAGE_SIZE + 1), 400 if form.error else 200
+
+
+def load_message(db: Session, message_id: int) -> Message:
+    """The message with everything its page shows, or 404."""
+    message = db.get(Message, message_id, options=[
+        selectinload(Message.attachments), selectinload(Message.sightings),
+        selectinload(Message.readings).selectinload(FormReadingRow.persons)])
+    if message is None:
+        abort(404, f"没有编号为 {message_id} 的邮件")
+    return message
+
+
+@blueprint.route("/message/<int:message_id>")
+def message_page(message_id: int):
+    current = site()
+    with current.deps.db.session() as db:
+        detail = message_detail(load_message(db, message_id), masker(), current.config.timezone)
+    return render_template("message.html", message=detail, may_download=viewer().sees_personal)

@@ -1,0 +1,132 @@
+"""Logging in and out, and who is asking: every page but the login page needs a live session.
+
+The session is Flask's signed cookie holding the account's id, its session token and the login time.
+A request is served only while the token is still the account's (a new password, a logout or removing
+the account replaces or deletes it) and the login is younger than [web] session_hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+
+from archive.models import WebUser
+from archive.users import ROLES, authenticate, end_sessions, session_user
+from bot.web.app import site
+
+blueprint = Blueprint("auth", __name__)
+PUBLIC = {"auth.login", "auth.favicon", "static"}
+SESSION_KEYS = ("uid", "token", "since")
+READ_ONLY = "审计账号只能查看，不能修改任何记录。如需登记或撤销，请使用工作人员账号。"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in account, as pages need it."""
+
+    id: int
+    name: str
+    role: str
+    personal: bool
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role == "staff"
+
+    @property
+    def sees_personal(self) -> bool:
+        """Staff always; an auditor only when granted (`mailroom user add … --personal`)."""
+        return self.is_staff or self.personal
+
+    @property
+    def role_label(self) -> str:
+        return ROLES[self.role]
+
+    @classmethod
+    def of(cls, user: WebUser) -> Viewer:
+        return cls(user.id, user.name, user.role, user.personal)
+
+
+def viewer() -> Viewer:
+    return g.viewer
+
+
+def staff_only(view: Callable) -> Callable:
+    """A write: auditors are refused with a Chinese explanation."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not viewer().is_staff:
+            abort(403, READ_ONLY)
+        return view(*args, **kwargs)
+    return guarded
+
+
+@blueprint.before_app_request
+def require_login():
+    if request.endpoint in PUBLIC:
+        return None
+    found = _session_viewer()
+    if found is None:
+        for key in SESSION_KEYS:  # the CSRF token stays: a login form open in another tab still works
+            session.pop(key, None)
+        target = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target))
+    g.viewer = found
+    return None
+
+
+def _session_viewer() -> Viewer | None:
+    user_id, token, since = session.get("uid"), session.get("token"), session.get("since")
+    if not isinstance(user_id, int) or not isinstance(token, str) or not isinstance(since, (int, float)):
+        return None
+    current = site()
+    if current.now().timestamp() - since > current.config.web.session_hours * 3600:
+        return None
+    with current.deps.db.session() as db:
+        user = session_user(db, user_id, token)
+        return Viewer.of(user) if user is not None else None
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("login.html", next=target, error=None)
+    current = site()
+    with current.deps.db.session() as db:
+        user = authenticate(db, request.form.get("name", ""), request.form.get("password", ""))
+    if user is None:
+        return render_template("login.html", next=target, error="账号或密码不对",
+                               name=request.form.get("name", "")), 401
+    session.clear()  # nothing from before the login survives it (no session fixation)
+    session.permanent = True
+    session.update(uid=user.id, token=user.session_token, since=current.now().timestamp())
+    return redirect(target or url_for("archive.search_page"))
+
+
+@blueprint.route("/favicon.ico")
+def favicon():
+    return "", 204
+
+
+@blueprint.route("/logout", methods=["POST"])
+def logout():
+    """Ends every session of the account, on every browser: a copied cookie is worthless after it."""
+    with site().deps.db.session() as db:
+        end_sessions(db, viewer().id)
+    session.clear()
+    return redirect(url_for("auth.login", out=1))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (never //host or scheme://host): no open redirect through the login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target

@@ -1,0 +1,82 @@
+"""审计记录: the staff entries (media coverage, innovation awards) with who entered and who revoked each
+and when; staff enter and revoke them here as with `mailroom award` and `mailroom revoke`."""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from archive.entries import add_entry, list_entries, revoke_entry
+from archive.models import StaffEntryRow
+from bot.scores import unit_name
+from bot.web.app import site
+from bot.web.auth import staff_only, viewer
+from bot.web.present import Masker, local_time, masker
+from parsers.errors import MailroomError
+from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+
+blueprint = Blueprint("entries", __name__)
+KINDS = {"media": ("媒体报道", MEDIA_LEVELS), "innovation": ("创新性工作", INNOVATION_LEVELS)}
+
+
+@blueprint.route("/entries")
+def entries_page():
+    current = site()
+    mask, zone = masker(), current.config.timezone
+    with current.deps.db.session() as db:
+        rows = [_entry_row(row, mask, zone) for row in list_entries(db)]
+    return render_template("entries.html", rows=rows, kinds=KINDS,
+                           units=[unit.name for unit in current.config.units])
+
+
+def _entry_row(row: StaffEntryRow, mask: Masker, zone: ZoneInfo) -> dict[str, object]:
+    kind, levels = KINDS.get(row.kind, (row.kind, {}))
+    return {"id": row.id, "unit": row.unit, "kind": kind, "level": levels.get(row.level, row.level),
+            "date": row.date.isoformat(), "evidence": mask.text(row.evidence), "entered_by": row.entered_by,
+            "entered_at": local_time(row.entered_at, zone), "revoked_by": row.revoked_by,
+            "revoked_at": local_time(row.revoked_at, zone), "revoke_reason": mask.text(row.revoke_reason)}
+
+
+@blueprint.route("/entries", methods=["POST"])
+@staff_only
+def award():
+    form = request.form
+    try:
+        kind, level, day = _choice(form.get("kind_level", ""), form.get("date", ""))
+        evidence = form.get("evidence", "").strip()
+        if not evidence:
+            raise MailroomError("请写明证据（报道、通报或案例的出处）")
+        with site().deps.db.session() as db:
+            row = add_entry(db, unit_name(site().config, form.get("unit", "")), kind, level, day, evidence,
+                            viewer().name)
+        flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
+    except MailroomError as error:
+        flash(f"未登记：{error}", "error")
+    return redirect(url_for("entries.entries_page"))
+
+
+def _choice(kind_level: str, day: str) -> tuple[str, str, date]:
+    kind, _, level = kind_level.partition(":")
+    if kind not in KINDS or level not in KINDS[kind][1]:
+        raise MailroomError("请选择类别和级别")
+    try:
+        return kind, level, date.fromisoformat(day)
+    except ValueError:
+        raise MailroomError("日期请写成 YYYY-MM-DD") from None
+
+
+@blueprint.route("/entries/<int:entry_id>/revoke", methods=["POST"])
+@staff_only
+def revoke(entry_id: int):
+    reason = request.form.get("reason", "").strip()
+    try:
+        if not reason:
+            raise MailroomError("请写明撤销原因")
+        with site().deps.db.session() as db:
+            row = revoke_entry(db, entry_id, reason, viewer().name)
+        flash(f"已撤销 #{row.id}（{row.unit}）")
+    except MailroomError as error:
+        flash(f"未撤销：{error}", "error")
+    return redirect(url_for("entries.entries_page"))

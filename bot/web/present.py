@@ -1,0 +1,212 @@
+"""Archive rows as the pages show them: frozen views, with personal numbers already masked for a viewer
+who may not see them. Masking happens here, once, so a template cannot forget it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import g
+
+from archive.models import Attachment, FormReadingRow, Message
+from bot.scores import STATUS_NAMES
+from parsers.forms import FORM_COLUMNS, FORM_TITLES
+from parsers.privacy import mask_id, mask_personal
+from scoring.evidence import TASK_LABELS
+
+KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
+               "other": "其他"}
+MONTH_SOURCES = {"subject": "取自主题", "workbook": "取自报表标题", "arrival": "按到达月份"}
+SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
+NUMBER_KEYS = ("disability_id", "id_number")
+PHONE_KEYS = ("phone",)
+MACHINE_HEADERS = ("SHA-256", "Message-ID")  # identifiers, never masked: their digits are nobody's number
+_DIGIT = re.compile(r"\d")
+
+
+def _hide_digits(text: str, keep: int) -> str:
+    """Every digit but the last `keep` starred: for a number in its own column, however it was written."""
+    total = len(_DIGIT.findall(text))
+    seen = 0
+
+    def star(match: re.Match[str]) -> str:
+        nonlocal seen
+        seen += 1
+        return match.group(0) if seen > total - keep else "*"
+
+    return _DIGIT.sub(star, text)
+
+
+@dataclass(frozen=True)
+class Masker:
+    """Masks 残疾人证号, 身份证号 and phone numbers when `hide`; shows text as it is otherwise."""
+
+    hide: bool
+
+    def text(self, value: object) -> str:
+        text = "" if value is None else str(value)
+        return mask_personal(text) if self.hide else text
+
+    def cell(self, key: str, value: object) -> str:
+        """A registry cell: ID and phone columns are masked even when malformed (too short, spaces)."""
+        text = "" if value is None else str(value)
+        if not self.hide:
+            return text
+        if key in NUMBER_KEYS:
+            compact = text.strip()
+            return mask_id(compact) if len(compact) >= 12 else _hide_digits(compact, 0)
+        if key in PHONE_KEYS:
+            masked = mask_personal(text)
+            return masked if masked != text else _hide_digits(text, 4)
+        return mask_personal(text)
+
+
+def masker() -> Masker:
+    return Masker(hide=not g.viewer.sees_personal)
+
+
+def local_time(instant: datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return "" if instant is None else instant.astimezone(zone).strftime(pattern)
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """A line of the search results."""
+
+    id: int
+    arrival: str
+    kind: str
+    unit: str
+    month: str
+    sender: str
+    registered: bool
+    subject: str
+
+
+def message_row(message: Message, mask: Masker, zone: ZoneInfo) -> MessageRow:
+    return MessageRow(message.id, local_time(message.arrival, zone), KIND_LABELS.get(message.kind, message.kind),
+                      message.unit or "", message.month or "", mask.text(message.from_addr),
+                      message.registered, mask.text(message.subject) or "（无主题）")
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class ReadingView:
+    """One form read from an attachment: its figures (附件2), its persons (附件3–10) or its text (附件1)."""
+
+    id: int
+    attachment: int  # the attachment's ordinal
+    source: str
+    form: int | None
+    title: str
+    rows: int
+    readable: bool
+    table: Table | None
+    total_rows: int  # rows in `table` before SHOWN_PERSONS cut it
+    text: str
+    problems: tuple[str, ...]
+
+
+def reading_table(reading: FormReadingRow, mask: Masker, limit: int | None = None) -> Table | None:
+    """附件2's tasks or a registry's persons as a table (masked), or None for a form without either."""
+    if reading.tasks:
+        rows = tuple((TASK_LABELS.get(task, task), *(mask.text(figures.get(key)) for key in ("target", "done",
+                                                                                            "percent")))
+                     for task, figures in reading.tasks.items())
+        return Table(("任务", "目标数", "完成数", "百分比"), rows)
+    if not reading.persons:
+        return None
+    columns = FORM_COLUMNS.get(reading.form or 0, ())
+    persons = reading.persons[:limit] if limit else reading.persons
+    rows = tuple((mask.text(person.sheet), str(person.row),
+                  *(mask.cell(column.key, person.fields.get(column.key, "")) for column in columns))
+                 for person in persons)
+    return Table(("工作表", "行", *(column.label for column in columns)), rows)
+
+
+def problem_text(problem: dict | str, mask: Masker) -> str:
+    if isinstance(problem, str):
+        return mask.text(problem)
+    where = "".join(part for part in (
+        f"工作表“{problem['sheet']}” " if problem.get("sheet") else "",
+        f"第 {problem['row']} 行 " if problem.get("row") else "",
+        f"{problem['column']} 列 " if problem.get("column") else ""))
+    return mask.text((where.strip() + "：" if where else "") + str(problem.get("message", "")))
+
+
+def reading_view(reading: FormReadingRow, ordinal: int, mask: Masker) -> ReadingView:
+    table = reading_table(reading, mask, SHOWN_PERSONS)
+    return ReadingView(reading.id, ordinal, mask.text(reading.source), reading.form,
+                       FORM_TITLES.get(reading.form or 0, "未识别的表格"), reading.rows, reading.readable, table,
+                       len(reading.persons) if reading.persons else len(table.rows) if table else 0,
+                       mask.text(reading.text), tuple(problem_text(p, mask) for p in reading.problems))
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    ordinal: int
+    filename: str
+    type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    id: int
+    subject: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    attachments: tuple[AttachmentView, ...]
+    readings: tuple[ReadingView, ...]
+    problems: tuple[str, ...]
+    seen: tuple[str, ...]
+
+
+def message_detail(message: Message, mask: Masker, zone: ZoneInfo) -> MessageDetail:
+    ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
+    return MessageDetail(
+        id=message.id, subject=mask.text(message.subject) or "（无主题）", headers=_headers(message, mask, zone),
+        body=mask.text(message.body_text),
+        attachments=tuple(_attachment(attachment, mask) for attachment in message.attachments),
+        readings=tuple(reading_view(reading, ordinals.get(reading.attachment_id, 0), mask)
+                       for reading in message.readings),
+        problems=tuple(problem_text(problem, mask) for problem in message.problems),
+        seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings))
+
+
+def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
+    return AttachmentView(attachment.ordinal, mask.text(attachment.filename) or f"附件{attachment.ordinal}",
+                          attachment.sniffed_type, attachment.size, attachment.sha256)
+
+
+def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
+    sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr or ""
+    arrival = local_time(message.arrival, zone, "%Y-%m-%d %H:%M:%S")
+    month = f"{message.month}（{MONTH_SOURCES.get(message.month_source, message.month_source)}）" \
+        if message.month else "未识别"
+    lines = (("发件人", sender), ("收件人", message.to_addrs), ("抄送", message.cc_addrs),
+             ("到达时间", arrival + ("（服务器时间）" if message.arrival_trusted else "（取自 Date 头，仅供参考）")),
+             ("Date 头", message.date_header or ""), ("部门邮箱", message.mailbox or ""),
+             ("单位", message.unit or "未识别"), ("类别", KIND_LABELS.get(message.kind, message.kind)),
+             ("报送月份", month), ("登记发件人", "是" if message.registered else "否"),
+             ("大小", f"{message.size:,} 字节"), ("SHA-256", message.sha256), ("Message-ID", message.message_id or ""))
+    return tuple((label, value if label in MACHINE_HEADERS else mask.text(value)) for label, value in lines if value)
+
+
+def _sighting(seen) -> str:
+    if seen.uid is not None:
+        return f"{seen.mailbox or ''} {seen.source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}"
+    return f"{seen.mailbox or ''} {seen.source} {seen.origin or ''}"
+
+
+def template_helpers() -> dict:
+    """Names every template may use."""
+    return {"viewer": g.get("viewer"), "kind_labels": KIND_LABELS, "status_names": STATUS_NAMES}

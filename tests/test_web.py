@@ -1,0 +1,291 @@
+"""The web app through Flask's test client, on SQLite and PostgreSQL: logging in, CSRF, roles, sessions that
+die with a new password, masking of personal numbers, downloads byte for byte, and the safety headers."""
+
+import dataclasses
+import os
+import stat
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from archive.users import remove_user, set_password
+from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, secret_path
+from parsers.errors import ConfigError
+from tests.conftest import make_config
+from tests.webapp import (BODY_PHONE, BODY_PHONE_MASKED, PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED,
+                          add_accounts, csrf_token, fill_archive, log_in)
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2020, 5, 1, 9, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def site(config, deps, clock):
+    archive = fill_archive(deps)
+    add_accounts(deps)
+    app = create_app(config, dataclasses.replace(deps, clock=clock), secret_key="test secret")
+    return app, deps, archive
+
+
+def signed_in(app, name: str):
+    client = app.test_client()
+    assert log_in(client, name).status_code == 302
+    return client
+
+
+def page(client, path: str, status: int = 200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, (path, response.status_code, response.get_data(as_text=True)[:500])
+    return response.get_data(as_text=True)
+
+
+def test_every_page_needs_a_login_and_a_good_password(site):
+    app, _, archive = site
+    client = app.test_client()
+    response = client.get(f"/message/{archive.package}")
+    assert response.status_code == 302 and response.location.startswith("/login?next=/message/")
+    wrong = log_in(client, "孙倩", "wrong password")
+    assert wrong.status_code == 401 and "账号或密码不对" in wrong.get_data(as_text=True)
+    assert log_in(client, "nobody", PASSWORD).status_code == 401
+    right = log_in(client, "孙倩")
+    assert right.status_code == 302 and right.location == "/search"
+    cookie = right.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and PASSWORD not in cookie
+    assert "归档检索" in page(client, "/search")
+
+
+def test_login_goes_back_where_it_was_asked_but_never_off_site(site):
+    app, _, archive = site
+    client = app.test_client()
+    token = csrf_token(page(client, f"/login?next=/message/{archive.package}"))
+    back = client.post("/login", data={"csrf_token": token, "name": "孙倩", "password": PASSWORD,
+                                       "next": f"/message/{archive.package}"})
+    assert back.location == f"/message/{archive.package}"
+    for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+        other = app.test_client()
+        token = csrf_token(page(other, "/login"))
+        away = other.post("/login", data={"csrf_token": token, "name": "孙倩", "password": PASSWORD, "next": target})
+        assert away.location == "/search", target
+
+
+def test_a_post_without_the_csrf_token_is_refused(site):
+    app, deps, _ = site
+    client = app.test_client()
+    refused = client.post("/login", data={"name": "孙倩", "password": PASSWORD})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    client = signed_in(app, "孙倩")
+    forged = client.post("/logout", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+    assert client.get("/search").status_code == 200  # the forged logout did nothing
+    award = client.post("/entries", data={"unit": "桃城区", "kind_level": "media:city", "date": "2020-04-02",
+                                          "evidence": "衡水日报"})
+    assert award.status_code == 400 and "页面已过期" in award.get_data(as_text=True)
+    assert "衡水日报" not in page(client, "/entries")
+
+
+def test_auditors_read_but_every_write_is_refused_in_chinese(site):
+    app, _, _ = site
+    auditor = signed_in(app, "督查员")
+    token = csrf_token(page(auditor, "/entries"))
+    refused = auditor.post("/entries", data={"csrf_token": token, "unit": "桃城区", "kind_level": "media:city",
+                                             "date": "2020-04-02", "evidence": "衡水日报"})
+    assert refused.status_code == 403 and "审计账号只能查看" in refused.get_data(as_text=True)
+    assert auditor.post("/entries/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
+    staff = signed_in(app, "孙倩")
+    token = csrf_token(page(staff, "/entries"))
+    done = staff.post("/entries", data={"csrf_token": token, "unit": "桃城", "kind_level": "media:city",
+                                        "date": "2020-04-02", "evidence": "衡水日报 2020-04-02"})
+    assert done.status_code == 302
+    entries = page(staff, "/entries")
+    assert "已登记 #1：桃城区 市级媒体 2020-04-02" in entries and "孙倩" in entries
+    staff.post("/entries/1/revoke", data={"csrf_token": token, "reason": "重复登记"})
+    trail = page(auditor, "/entries")
+    assert "已撤销：孙倩" in trail and "重复登记" in trail and "新登记" not in trail
+
+
+def test_a_new_password_or_removal_ends_the_sessions(site):
+    app, deps, _ = site
+    staff, auditor = signed_in(app, "孙倩"), signed_in(app, "审计员")
+    with deps.db.session() as session:
+        set_password(session, "孙倩", "another password")
+    assert staff.get("/search").status_code == 302
+    assert auditor.get("/search").status_code == 200
+    with deps.db.session() as session:
+        remove_user(session, "审计员")
+    assert auditor.get("/search").status_code == 302
+    assert log_in(app.test_client(), "孙倩", "another password").status_code == 302
+
+
+def test_logout_ends_every_session_of_the_account(site):
+    app, _, _ = site
+    first, second = signed_in(app, "孙倩"), signed_in(app, "孙倩")
+    token = csrf_token(page(first, "/search"))
+    out = first.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 302 and out.location.startswith("/login")
+    assert first.get("/search").status_code == 302 and second.get("/search").status_code == 302
+
+
+def test_a_login_lasts_session_hours(site, clock):
+    app, _, _ = site
+    client = signed_in(app, "孙倩")
+    clock.now += timedelta(hours=11)
+    assert client.get("/search").status_code == 200
+    clock.now += timedelta(hours=2)
+    assert client.get("/search").status_code == 302
+
+
+def test_pages_carry_the_safety_headers(site):
+    app, _, archive = site
+    client = signed_in(app, "孙倩")
+    for path in ("/login", "/search", f"/message/{archive.package}", "/standings?month=2020-04",
+                 "/matrix?month=2020-04", "/entries", "/message/999999"):
+        response = client.get(path)
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
+        assert "script-src 'none'" in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Cache-Control"] == "no-store"
+    missing = client.get("/message/999999")
+    assert missing.status_code == 404 and "没有编号为 999999 的邮件" in missing.get_data(as_text=True)
+
+
+def test_search_finds_a_two_character_name_with_the_filters(site):
+    app, _, archive = site
+    client = signed_in(app, "孙倩")
+    found = page(client, f"/search?q={PERSON}")
+    assert f"/message/{archive.package}" in found and f"/message/{archive.late}\"" not in found
+    assert f"/message/{archive.package}" in page(client, f"/search?q={PERSON}&unit=枣强县&kind=report&month=2020-04"
+                                                         f"&sender=zqxcl@163.com&order=relevance")
+    assert f"/message/{archive.package}" not in page(client, f"/search?q={PERSON}&unit=桃城区")
+    bad = client.get("/search?month=2020-4&unit=衡水市")
+    assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
+
+
+def test_search_pages_through_the_results(site):
+    from archive.ingest import Incoming, ingest_batch
+    from tests.webapp import SHANGHAI, _message
+
+    app, deps, _ = site
+    raws = [_message("jxcl@163.com", f"景县贫困残疾人服务工程专项信息（{n}）", datetime(2020, 6, 1, 8, n, tzinfo=SHANGHAI),
+                     f"第{n}篇") for n in range(52)]
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "import") for raw in raws])
+    client = signed_in(app, "孙倩")
+    first = page(client, "/search?kind=briefing")
+    assert "第 1–50 封" in first and "下一页" in first and "上一页" not in first
+    second = page(client, "/search?kind=briefing&page=2")
+    assert "第 51–52 封" in second and "上一页" in second and "下一页" not in second
+
+
+def test_an_auditor_sees_personal_numbers_masked_everywhere(site):
+    app, _, archive = site
+    staff, auditor, granted = signed_in(app, "孙倩"), signed_in(app, "审计员"), signed_in(app, "督查员")
+    whole = page(staff, f"/message/{archive.package}")
+    assert PERSON_ID in whole and BODY_PHONE in whole and PERSON in whole
+    assert PERSON_ID in page(granted, f"/message/{archive.package}")
+    masked = page(auditor, f"/message/{archive.package}")
+    assert PERSON_ID_MASKED in masked and BODY_PHONE_MASKED in masked and PERSON in masked
+    for number in (PERSON_ID, BODY_PHONE, "13832100001", "0318-7221234", "13112419550607022542"):
+        assert number not in masked
+    results = page(auditor, f"/search?q={PERSON}")
+    assert BODY_PHONE not in results and BODY_PHONE_MASKED in results
+    csv = auditor.get(f"/message/{archive.package}/reading/{_registry_reading(whole)}.csv")
+    assert csv.status_code == 200 and csv.data.startswith("\ufeff".encode())
+    text = csv.data.decode("utf-8")
+    assert PERSON in text and PERSON_ID_MASKED in text and PERSON_ID not in text
+    assert PERSON_ID in staff.get(f"/message/{archive.package}/reading/{_registry_reading(whole)}.csv").data.decode()
+
+
+def _registry_reading(html: str) -> int:
+    import re
+
+    return int(re.search(r'id="reading-(\d+)">\s*<h2>附件3', html).group(1))
+
+
+def test_an_auditor_may_not_search_for_numbers(site):
+    app, _, _ = site
+    auditor = signed_in(app, "审计员")
+    refused = auditor.get(f"/search?q={PERSON_ID[:8]}")
+    assert refused.status_code == 400 and "不能按证件号码或电话号码" in refused.get_data(as_text=True)
+    assert auditor.get(f"/search?sender={BODY_PHONE}@163.com").status_code == 400
+    assert auditor.get("/search?q=2020").status_code == 200
+    assert signed_in(app, "孙倩").get(f"/search?q={PERSON_ID[:8]}").status_code == 200
+
+
+def test_downloads_are_the_archived_bytes_served_as_attachments(site):
+    app, deps, archive = site
+    client = signed_in(app, "孙倩")
+    with deps.db.session() as session:
+        from archive.models import Message
+
+        message = session.get(Message, archive.package)
+        sha, files = message.sha256, [(a.ordinal, a.filename, a.sha256) for a in message.attachments]
+    original = client.get(f"/message/{archive.package}/original.eml")
+    assert original.data == deps.store.read_message(sha)
+    assert original.headers["Content-Type"] == "application/octet-stream"
+    assert original.headers["X-Content-Type-Options"] == "nosniff"
+    assert original.headers["Content-Disposition"].startswith("attachment;")
+    assert f"filename*=UTF-8''%E9%82%AE%E4%BB%B6{archive.package}.eml" in original.headers["Content-Disposition"]
+    for ordinal, filename, file_sha in files:
+        response = client.get(f"/message/{archive.package}/attachment/{ordinal}")
+        assert response.data == deps.store.read_file(file_sha)
+        assert response.headers["Content-Type"] == "application/octet-stream"
+        assert response.headers["Content-Disposition"] == f"attachment; filename={filename}"
+    assert client.get(f"/message/{archive.package}/attachment/99").status_code == 404
+
+
+def test_an_auditor_without_the_grant_may_not_download_originals(site):
+    app, _, archive = site
+    auditor = signed_in(app, "审计员")
+    for path in (f"/message/{archive.package}/original.eml", f"/message/{archive.package}/attachment/1"):
+        refused = auditor.get(path)
+        assert refused.status_code == 403 and "无权下载" in refused.get_data(as_text=True), path
+    assert "下载原始邮件" not in page(auditor, f"/message/{archive.package}")
+    granted = signed_in(app, "督查员")
+    assert granted.get(f"/message/{archive.package}/original.eml").status_code == 200
+
+
+def test_mail_content_is_escaped(site):
+    app, _, archive = site
+    client = signed_in(app, "孙倩")
+    html = page(client, f"/message/{archive.text_script}")
+    assert "&lt;script&gt;window.pwned=true&lt;/script&gt;" in html and "<script" not in html
+    shown = page(client, f"/message/{archive.html_script}")
+    assert "<script" not in shown and "<img" not in shown and "onerror" not in shown and "<iframe" not in shown
+
+
+def test_standings_matrix_and_explanation_link_to_the_evidence(site):
+    app, _, archive = site
+    client = signed_in(app, "审计员")
+    standings = page(client, "/standings?month=2020-04")
+    assert "2020年4月累计得分排名" in standings and "/unit/%E6%9E%A3%E5%BC%BA%E5%8E%BF?month=2020-04" in standings
+    matrix = page(client, "/matrix?month=2020-04")
+    assert 'data-unit="枣强县" data-form="2" data-status="on_time"' in matrix
+    assert 'data-unit="桃城区" data-form="4" data-status="late"' in matrix
+    assert f"/message/{archive.package}" in matrix and f"/message/{archive.late}" in matrix
+    explained = page(client, "/unit/枣强?month=2020-06")
+    assert "枣强县 · 2020年6月" in explained and f"/message/{archive.package}" in explained
+    assert client.get("/unit/衡水市?month=2020-04").status_code == 404
+    assert client.get("/matrix?month=April").status_code == 400
+
+
+def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
+    config = make_config(tmp_path, f"sqlite:///{tmp_path}/mailroom.db")
+    first = load_secret_key(config, environ={})
+    path = secret_path(config)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) == 64
+    assert load_secret_key(config, environ={}) == first
+    assert load_secret_key(config, environ={"MAILROOM_WEB_SECRET": "from env"}) == "from env"
+    assert path.parent == config.archive_path.parent and not path.is_relative_to(config.archive_path)
+    os.chmod(path, 0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_secret_key(config, environ={})

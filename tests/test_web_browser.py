@@ -1,0 +1,150 @@
+"""The web app as people use it: Debian's headless Chromium (Playwright) against the app served on a loopback
+port, on the embedded default (SQLite; the pages' PostgreSQL side is covered by tests/test_web.py)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from archive.evidence import load_evidence
+from archive.models import Message
+from bot.config import Config
+from bot.deps import Deps, open_deps
+from bot.scores import matrix_json, month_matrix
+from bot.web.app import create_app
+from tests.browser import chromium
+from tests.conftest import make_config
+from tests.webapp import PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED, Archive, add_accounts, fill_archive
+
+TITLE_SUFFIX = " · 残疾人服务工程督导归档"
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    config: Config
+    deps: Deps
+    archive: Archive
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    """The app on a free loopback port, in a thread, over an archive of the sample messages."""
+    tmp = tmp_path_factory.mktemp("web")
+    config = make_config(tmp, f"sqlite:///{tmp}/mailroom.db")
+    deps = open_deps(config)
+    archive = fill_archive(deps)
+    add_accounts(deps)
+    server = make_server("127.0.0.1", 0, create_app(config, deps, secret_key="browser tests"), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="mailroom-web", daemon=True)
+    thread.start()  # the socket is already listening: no wait needed before the first request
+    try:
+        yield Served(f"http://127.0.0.1:{server.server_port}", config, deps, archive)
+    finally:
+        server.shutdown()
+        thread.join()
+        deps.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as opened:
+        yield opened
+
+
+def signed_in(browser, served: Served, name: str):
+    """A page of a fresh browser context, signed in as `name` through the login form."""
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(served.url + "/search")
+    assert page.url.startswith(served.url + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url(served.url + "/search**")
+    return page
+
+
+def test_log_in_find_a_name_open_the_message_and_download_the_original(browser, served):
+    page = signed_in(browser, served, "孙倩")
+    page.fill("input[name=q]", PERSON)
+    page.click("button:has-text('检索')")
+    page.wait_for_url("**/search?q=*")
+    results = page.locator("table.results a.subject")
+    assert results.count() == 1 and "枣强县4月份报表" in results.first.inner_text()
+    results.first.click()
+    page.wait_for_url(f"**/message/{served.archive.package}")
+    assert PERSON in page.locator("table.parsed").inner_text()
+    with page.expect_download() as info:
+        page.click("#download-eml")
+    download = info.value
+    with served.deps.db.session() as session:
+        sha = session.get(Message, served.archive.package).sha256
+    assert Path(download.path()).read_bytes() == served.deps.store.read_message(sha)
+    assert download.suggested_filename == f"邮件{served.archive.package}.eml"  # the RFC 5987 name, decoded
+    page.context.close()
+
+
+def test_an_auditor_sees_masked_ids_where_staff_see_them_whole(browser, served):
+    path = f"{served.url}/message/{served.archive.package}"
+    shown = {}
+    for name in ("孙倩", "审计员"):
+        page = signed_in(browser, served, name)
+        page.goto(path)
+        row = page.locator("table.parsed tr", has_text=PERSON)
+        shown[name] = (row.locator("td").nth(4).inner_text(), page.locator("body").inner_text())
+        page.context.close()
+    assert shown["孙倩"][0] == PERSON_ID
+    assert shown["审计员"][0] == PERSON_ID_MASKED
+    assert PERSON_ID not in shown["审计员"][1] and "下载原始邮件" not in shown["审计员"][1]
+
+
+def test_a_script_in_a_message_never_runs(browser, served):
+    page = signed_in(browser, served, "孙倩")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for message_id in (served.archive.html_script, served.archive.text_script):
+        page.goto(f"{served.url}/message/{message_id}")
+        page.wait_for_load_state("load")
+        assert page.title() == f"邮件 #{message_id}{TITLE_SUFFIX}"
+        assert page.evaluate("() => window.pwned") is None
+        assert page.locator("main script, main img, main iframe").count() == 0
+    assert "<script>window.pwned=true</script>" in page.locator("#body").inner_text()  # shown as text
+    assert dialogs == []
+    page.context.close()
+
+
+def test_the_matrix_cells_are_coloured_by_their_status(browser, served):
+    month = "2020-04"
+    with served.deps.db.session() as session:
+        evidence = load_evidence(session)
+    expected = matrix_json(month, month_matrix(served.config, evidence, month, datetime.now(timezone.utc)))["units"]
+    page = signed_in(browser, served, "审计员")
+    page.goto(f"{served.url}/matrix?month={month}")
+    shown = page.evaluate("""() => ({
+        legend: Object.fromEntries([...document.querySelectorAll('.legend .swatch')]
+            .map(e => [e.dataset.status, getComputedStyle(e).backgroundColor])),
+        cells: [...document.querySelectorAll('td.cell')].map(e => ({
+            unit: e.dataset.unit, form: e.dataset.form, colour: getComputedStyle(e).backgroundColor,
+            href: e.querySelector('a') ? e.querySelector('a').getAttribute('href') : null}))})""")
+    page.context.close()
+    legend = shown["legend"]
+    assert set(legend) == {"on_time", "late", "missing"} and len(set(legend.values())) == 3
+    assert "rgba(0, 0, 0, 0)" not in legend.values()
+    seen_statuses = set()
+    for cell in shown["cells"]:
+        package = expected[cell["unit"]]
+        status = package["status"] if cell["form"] == "all" else package["forms"][cell["form"]]["status"]
+        seen_statuses.add(status)
+        assert cell["colour"] == legend[status], cell
+        if cell["form"] != "all":
+            message_id = package["forms"][cell["form"]]["message_id"]
+            assert cell["href"] == (f"/message/{message_id}" if message_id else None), cell
+    assert seen_statuses == {"on_time", "late", "missing"}
+    assert len(shown["cells"]) == sum(len(package["forms"]) + 1 for package in expected.values())
