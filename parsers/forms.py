@@ -40,60 +40,80 @@ class TaskFigures:
     percent_column: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+_UNIT_SEPARATOR = "\x1f"
+
+
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Person:
-    """One row of a real-name registry; values are the cell text exactly as the sender sees it."""
+    """One row of a real-name registry; values are the cell text exactly as the sender sees it.
+
+    Made as Person(row, sheet, fields) and equal when (row, sheet, fields) are. A registry may hold
+    50,000 rows, so a person is kept small: the table's keys are shared, and the values are joined
+    into one string by the ASCII unit separator (kept as a tuple in the rare row whose text holds
+    that character). One string per person instead of a tuple and a string per cell is less to
+    allocate, to free and for the garbage collector to walk; fields and values are made when asked."""
 
     row: int
     sheet: str
-    fields: tuple[tuple[str, str], ...]
+    keys: tuple[str, ...]
+    cells: str | tuple[str, ...]  # always the form _pack gives, so that equal persons hold equal cells
+
+    def __init__(self, row: int, sheet: str, fields: tuple[tuple[str, str], ...]) -> None:
+        for name, value in (("row", row), ("sheet", sheet), ("keys", tuple(key for key, _ in fields)),
+                            ("cells", _pack(tuple(value for _, value in fields)))):
+            _set_slot(self, name, value)
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        cells = self.cells
+        return tuple(cells.split(_UNIT_SEPARATOR)) if cells.__class__ is str else cells  # type: ignore[return-value]
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return tuple(zip(self.keys, self.values))
 
     def get(self, key: str, default: str = "") -> str:
-        for name, value in self.fields:
-            if name == key:
-                return value
-        return default
+        try:
+            at = self.keys.index(key)
+        except ValueError:
+            return default
+        return self.values[at]
+
+    def __repr__(self) -> str:
+        return f"Person(row={self.row!r}, sheet={self.sheet!r}, fields={self.fields!r})"
+
+    def __reduce__(self) -> tuple[type, tuple[int, str, tuple[tuple[str, str], ...]]]:
+        return Person, (self.row, self.sheet, self.fields)
+
+
+def _pack(values: tuple[str, ...]) -> str | tuple[str, ...]:
+    """The values joined by the unit separator, or the tuple itself when that could not be split
+    back into them (no values, a value holding the separator, a value that is not text)."""
+    try:
+        packed = _UNIT_SEPARATOR.join(values)
+    except TypeError:
+        return values
+    return packed if values and packed.count(_UNIT_SEPARATOR) == len(values) - 1 else values
 
 
 _new_object = object.__new__
 _set_slot = object.__setattr__
-# Columns whose values repeat from row to row (a category, a service, 是/否): one (key, value) pair
-# per distinct value is shared by every Person instead of one allocated per row.
-_REPEATING = frozenset({"category", "grade", "category_grade", "service", "detail", "registered_poor", "other_poor",
-                        "in_rehab_db", "device", "fitted_at", "training_type", "institution", "trained_at",
-                        "care_type", "period", "project", "subsidy", "remark", "gender", "ethnicity"})
 
 
-class PairCache(dict):
-    """value → (key, value), made on first sight."""
+def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...],
+                    columns: Sequence[Sequence[str]]) -> list[Person]:
+    """Person records for whole columns of text at once, equal to Person(row, sheet, tuple(zip(keys, values))).
 
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
-
-    def __missing__(self, value: str) -> tuple[str, str]:
-        pair = self[value] = (self.key, value)
-        return pair
-
-
-def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...], columns: Sequence[Sequence[str]],
-                    caches: dict[str, PairCache] | None = None) -> list[Person]:
-    """Person records for whole columns at once, equal to Person(row, sheet, tuple(zip(keys, values))).
-
-    A frozen dataclass's __init__ costs about a microsecond in bytecode; for 50,000 rows the slots
-    are filled here by C-level maps with object.__setattr__, which is what that __init__ does."""
-    count = len(rows)
-    caches = {} if caches is None else caches
-    pairs = []
-    for key, column in zip(keys, columns):
-        if key in _REPEATING:
-            pairs.append(map(caches.setdefault(key, PairCache(key)).__getitem__, column))
-        else:
-            pairs.append(zip(repeat(key), column))
-    fields = list(zip(*pairs)) if keys else [()] * count
-    persons = list(map(_new_object, repeat(Person, count)))
-    for name, values in (("row", rows), ("sheet", repeat(sheet)), ("fields", fields)):
-        deque(map(_set_slot, persons, repeat(name), values), maxlen=0)
+    __init__ costs about a microsecond in bytecode; for 50,000 rows the values are joined and the
+    slots filled here by C-level maps with object.__setattr__, which is what a frozen dataclass's
+    __init__ does. A block where some value holds the separator is made person by person."""
+    packed = list(map(_UNIT_SEPARATOR.join, zip(*columns))) if keys else []
+    if len(packed) != len(rows) or "".join(packed).count(_UNIT_SEPARATOR) != len(rows) * (len(keys) - 1):
+        return [Person(row, sheet, tuple(zip(keys, values))) for row, values in
+                zip(rows, zip(*columns) if keys else repeat(()))]
+    persons = list(map(_new_object, repeat(Person, len(rows))))
+    for name, column in (("row", rows), ("sheet", repeat(sheet)), ("keys", repeat(keys)), ("cells", packed)):
+        deque(map(_set_slot, persons, repeat(name), column), maxlen=0)
     return persons
 
 

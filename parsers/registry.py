@@ -16,7 +16,7 @@ from operator import itemgetter, not_
 from parsers.cells import cell_text, column_letter
 from parsers.checks import ID18_SHAPE, ID20_SHAPE, disability_id_problem, failing_ids, failing_phones, \
     id_number_problem, phone_problem, precision_lost_problem
-from parsers.forms import FORM_COLUMNS, SERVICE_KEYS, PairCache, Problem, fold, id_key, map_columns, persons_in_bulk
+from parsers.forms import FORM_COLUMNS, SERVICE_KEYS, Problem, fold, id_key, map_columns, persons_in_bulk
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
 _BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache
@@ -75,7 +75,6 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
     result.columns = dict(zip(plan.keys, plan.letters))
     problems.extend(_missing_columns(layout.sheet, plan))
     notes: list[str] = []
-    caches: dict[str, PairCache] = {}
     in_table = True
     first = layout.first_row
     while block := list(islice(data, _BLOCK)):
@@ -83,7 +82,7 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
         first += len(block)
         if numbers:
             texts = _texts(raw)
-            result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts, caches))
+            result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts))
             failing = _id_failures(plan, texts)
             result.identities.extend(_identities(plan, texts, failing))
             problems.extend(_problems(layout.sheet, plan, numbers, raw, texts, failing))
@@ -104,8 +103,7 @@ def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
             in_table: bool) -> tuple[list[int], list[list], bool]:
     """The person rows of a block, as columns of raw cells: inside the table (between its header
     and a 备注/填表说明 row, or after a repeated header), with a name or an ID, or two cells filled."""
-    columns = [list(map(itemgetter(index), rows)) for index in plan.indexes]
-    leads = list(map(itemgetter(plan.lead), rows))
+    columns, leads = _columns(rows, plan)
     blank = [""] * len(rows)
     names = columns[plan.name_at] if plan.name_at >= 0 else blank
     ids = columns[plan.id_at] if plan.id_at >= 0 else blank
@@ -134,6 +132,16 @@ def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
     for index in unnamed:  # neither name nor ID: a person only if two cells say something
         keep[index] = keep[index] and sum(bool(column[index]) for column in columns) >= 2
     return list(compress(numbers, keep)), [list(compress(column, keep)) for column in columns], in_table
+
+
+def _columns(rows: list[Row], plan: Plan) -> tuple[list[Sequence], Sequence]:
+    """The key cells and the lead cells of a block, column by column: one transposition when the
+    sheet is about as wide as what is read (the usual case), else one pass per column read."""
+    if len(rows[0]) <= 2 * len(plan.indexes) + 1:
+        table = list(zip(*rows))  # as many columns as the shortest row: a short row is an IndexError below
+        if max(plan.lead, *plan.indexes) < len(table):
+            return [table[index] for index in plan.indexes], table[plan.lead]
+    return [list(map(itemgetter(index), rows)) for index in plan.indexes], list(map(itemgetter(plan.lead), rows))
 
 
 def _texts(raw: list[list]) -> list[Sequence[str]]:

@@ -17,6 +17,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
@@ -60,7 +61,7 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
             raise Refused("unreadable", f"“{name}”是 Excel 二进制工作簿（.xlsb），无法检查；请“另存为”.xlsx 后重新发送")
         layout = XlsxLayout(parts=_sheet_parts(archive, data, name, limits, budget))
         sheet_of_part = {part: sheet for sheet, part in layout.parts.items()}
-        stored: list[tuple[str, list[bytes]]] = []
+        stored: list[StoredMember] = []
         for info in infos:
             kept: list[bytes] = []
             chunks = _keeping(stream_member(data, info, name, limits, budget), kept)
@@ -69,10 +70,21 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
                 _scan_part(chunks, name)
             elif _sheet_verdict(chunks, kept, name, limits) == "refuse":
                 layout.refused[sheet] = _too_many_rows(sheet, limits)
-                kept = [_EMPTY_SHEET]
-            stored.append((info.filename, kept))
+                stored.append(StoredMember(info.filename, [_EMPTY_SHEET], zlib.crc32(_EMPTY_SHEET), len(_EMPTY_SHEET)))
+                continue
+            # every kept member was read to its end, where stream_member checked its size and CRC
+            stored.append(StoredMember(info.filename, kept, info.CRC, info.file_size))
     layout.stored = io.BytesIO(stored_zip(stored))
     return layout
+
+
+class StoredMember(NamedTuple):
+    """A member to store: its name, its bytes in chunks, and their CRC-32 and length."""
+
+    name: str
+    chunks: list[bytes]
+    crc: int
+    size: int
 
 
 def _keeping(chunks: Iterator[bytes], kept: list[bytes]) -> Iterator[bytes]:
@@ -88,26 +100,24 @@ def _sheet_verdict(chunks: Iterator[bytes], kept: list[bytes], name: str, limits
     return verdict
 
 
-def stored_zip(members: list[tuple[str, list[bytes]]]) -> bytes:
+def stored_zip(members: list[StoredMember]) -> bytes:
     """A zip of uncompressed members, written directly (zipfile's writer costs more than the
-    copying for a small workbook). Members are capped far below 4 GB, so no zip64 is needed."""
+    copying for a small workbook), in one copy of their bytes. Members are capped far below 4 GB,
+    so no zip64 is needed."""
     out: list[bytes] = []
     central: list[bytes] = []
     offset = 0
-    for name, chunks in members:
+    for name, chunks, crc, size in members:
         encoded = name.encode("utf-8")
         flags = 0 if name.isascii() else 0x800
-        crc, size = 0, 0
-        for chunk in chunks:
-            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
         local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 0, 0, 0x21, crc, size, size, len(encoded), 0)
         central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 0, 0, 0x21, crc, size, size,
                                    len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
         out += [local, encoded, *chunks]
         offset += len(local) + len(encoded) + size
-    directory = b"".join(central)
-    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
-    return b"".join(out) + directory + end
+    directory_size = sum(map(len, central))
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(central), len(central), directory_size, offset, 0)
+    return b"".join([*out, *central, end])
 
 
 def _scan_part(chunks: Iterator[bytes], name: str) -> None:
@@ -140,12 +150,12 @@ def _scan_sheet(chunks: Iterator[bytes], name: str, limits: Limits) -> str:
     tail = b""
     measure = False
     for chunk in itertools.chain([first], chunks):
-        window = tail + chunk
-        if far.search(window):
-            if _window_too_large(window, limits):
+        # the chunk, and where it meets the one before: a reference is far shorter than _OVERLAP
+        if far.search(chunk) or far.search(tail + chunk[:_OVERLAP]):
+            if _window_too_large(tail + chunk, limits):
                 return "refuse"
             measure = True
-        tail = window[-_OVERLAP:]
+        tail = chunk[-_OVERLAP:] if len(chunk) >= _OVERLAP else (tail + chunk)[-_OVERLAP:]
     return "measure" if measure else "ok"
 
 
