@@ -98,6 +98,7 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
 
 
 def _register(app: Flask) -> None:
+    # Imported here: the page modules import `site` from this one.
     from bot.web import archive_pages, auth, download, entries_pages, score_pages
     from bot.web.present import template_helpers
 

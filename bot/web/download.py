@@ -42,10 +42,9 @@ def _original(path: Path, name: str) -> Response:
     if not path.is_file():
         abort(404, "归档中缺少这个文件（可运行 mailroom verify 检查归档）")
     # send_file writes filename*=UTF-8''… (RFC 5987) beside an ASCII filename= for Chinese names.
-    response = send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=name,
-                         etag=False, conditional=False, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    # X-Content-Type-Options: nosniff is on every response (app.py), downloads included.
+    return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=name,
+                     etag=False, conditional=False, max_age=0)
 
 
 @blueprint.route("/message/<int:message_id>/original.eml")
