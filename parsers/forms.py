@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -43,38 +42,49 @@ class TaskFigures:
 _UNIT_SEPARATOR = "\x1f"
 
 
-@dataclass(frozen=True, slots=True, init=False, repr=False)
-class Person:
-    """One row of a real-name registry; values are the cell text exactly as the sender sees it.
+class Person(tuple):
+    """One row of a real-name registry, Person(row, sheet, fields): fields are (key, value) pairs,
+    each value the cell text exactly as the sender sees it.
 
-    Made as Person(row, sheet, fields) and equal when (row, sheet, fields) are. A registry may hold
-    50,000 rows, so a person is kept small: the table's keys are shared, and the values are joined
-    into one string by the ASCII unit separator (kept as a tuple in the rare row whose text holds
-    that character). One string per person instead of a tuple and a string per cell is less to
-    allocate, to free and for the garbage collector to walk; fields and values are made when asked."""
+    A registry may hold 50,000 rows, so a person is kept small and made cheaply: an immutable tuple
+    (row, sheet, keys, cells) whose keys are the table's, shared, and whose cells are the values
+    joined by the ASCII unit separator (the values themselves in the rare row whose text holds that
+    character). One tuple and one string per person, made a block at a time by C-level calls
+    (persons_in_bulk), is less to allocate, to free and for the garbage collector to walk than a
+    record and a string per cell; values, fields and get() unpack on demand. Two persons are equal
+    when their row, sheet and fields are."""
 
-    row: int
-    sheet: str
-    keys: tuple[str, ...]
-    cells: str | tuple[str, ...]  # always the form _pack gives, so that equal persons hold equal cells
+    __slots__ = ()
 
-    def __init__(self, row: int, sheet: str, fields: tuple[tuple[str, str], ...]) -> None:
-        for name, value in (("row", row), ("sheet", sheet), ("keys", tuple(key for key, _ in fields)),
-                            ("cells", _pack(tuple(value for _, value in fields)))):
-            _set_slot(self, name, value)
+    def __new__(cls, row: int, sheet: str, fields: tuple[tuple[str, str], ...]) -> Person:
+        values = tuple(value for _, value in fields)
+        return tuple.__new__(cls, (row, sheet, tuple(key for key, _ in fields), _pack(values)))
+
+    @property
+    def row(self) -> int:
+        """The spreadsheet row, 1-based."""
+        return self[0]
+
+    @property
+    def sheet(self) -> str:
+        return self[1]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self[2]
 
     @property
     def values(self) -> tuple[str, ...]:
-        cells = self.cells
-        return tuple(cells.split(_UNIT_SEPARATOR)) if cells.__class__ is str else cells  # type: ignore[return-value]
+        cells = self[3]
+        return tuple(cells.split(_UNIT_SEPARATOR)) if cells.__class__ is str else cells
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
-        return tuple(zip(self.keys, self.values))
+        return tuple(zip(self[2], self.values))
 
     def get(self, key: str, default: str = "") -> str:
         try:
-            at = self.keys.index(key)
+            at = self[2].index(key)
         except ValueError:
             return default
         return self.values[at]
@@ -87,8 +97,9 @@ class Person:
 
 
 def _pack(values: tuple[str, ...]) -> str | tuple[str, ...]:
-    """The values joined by the unit separator, or the tuple itself when that could not be split
-    back into them (no values, a value holding the separator, a value that is not text)."""
+    """The values joined by the unit separator, or the tuple itself when the joined text could not
+    be split back into them (no values, a value holding the separator, a value that is not text).
+    Every person's cells are made by this rule, so equal fields make equal cells."""
     try:
         packed = _UNIT_SEPARATOR.join(values)
     except TypeError:
@@ -96,25 +107,18 @@ def _pack(values: tuple[str, ...]) -> str | tuple[str, ...]:
     return packed if values and packed.count(_UNIT_SEPARATOR) == len(values) - 1 else values
 
 
-_new_object = object.__new__
-_set_slot = object.__setattr__
-
-
 def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...],
                     columns: Sequence[Sequence[str]]) -> list[Person]:
     """Person records for whole columns of text at once, equal to Person(row, sheet, tuple(zip(keys, values))).
 
-    __init__ costs about a microsecond in bytecode; for 50,000 rows the values are joined and the
-    slots filled here by C-level maps with object.__setattr__, which is what a frozen dataclass's
-    __init__ does. A block where some value holds the separator is made person by person."""
+    Calling Person costs about a microsecond in bytecode; for 50,000 rows the values are joined and
+    the tuples made here by C-level maps instead. A block where some value holds the separator is
+    made person by person."""
     packed = list(map(_UNIT_SEPARATOR.join, zip(*columns))) if keys else []
     if len(packed) != len(rows) or "".join(packed).count(_UNIT_SEPARATOR) != len(rows) * (len(keys) - 1):
         return [Person(row, sheet, tuple(zip(keys, values))) for row, values in
                 zip(rows, zip(*columns) if keys else repeat(()))]
-    persons = list(map(_new_object, repeat(Person, len(rows))))
-    for name, column in (("row", rows), ("sheet", repeat(sheet)), ("keys", repeat(keys)), ("cells", packed)):
-        deque(map(_set_slot, persons, repeat(name), column), maxlen=0)
-    return persons
+    return list(map(tuple.__new__, repeat(Person), zip(rows, repeat(sheet), repeat(keys), packed)))
 
 
 @dataclass(frozen=True)
