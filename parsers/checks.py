@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import compress, repeat
-from operator import itemgetter, not_
+from itertools import chain, compress, repeat
+from operator import not_
 
 from parsers.forms import (
     FORM_TITLES, REGISTRY_FORMS, TASK_LABELS, FormReading, Person, Problem, id_key,
@@ -155,13 +155,17 @@ def precision_lost_problem(shown: str, label: str) -> str:
             f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送")
 
 
-def duplicate_problems(persons: Sequence[Person], identities: Sequence[tuple[str, ...]], form: int,
+def duplicate_problems(persons: Sequence[Person], identity_columns: Sequence[tuple[Sequence[str], ...]], form: int,
                        columns: dict[str, str]) -> list[Problem]:
     """The same person twice for the same service (same ID, same service columns): every row of it.
 
-    identities[i] is (normalised ID, *service values) of persons[i]; a set of the IDs alone settles
-    the usual case (no ID twice), a set of the identities the next most usual."""
-    if len(set(map(itemgetter(0), identities))) == len(identities) or len(set(identities)) == len(identities):
+    identity_columns holds, block by block of persons, (normalised IDs, *service columns). A set of
+    the IDs alone settles the usual case (no ID twice) without making one tuple per person."""
+    ids = list(chain.from_iterable(block[0] for block in identity_columns))
+    if len(set(ids)) == len(ids):
+        return []
+    identities = [identity for block in identity_columns for identity in zip(*block)]
+    if len(set(identities)) == len(identities):
         return []
     groups: dict[tuple[str, ...], list[Person]] = {}
     for person, identity in zip(persons, identities):

@@ -81,10 +81,14 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
         numbers, raw, in_table = _select(block, range(first, first + len(block)), plan, notes, in_table)
         first += len(block)
         if numbers:
-            texts = _texts(raw)
-            result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts))
+            try:  # the usual block, every cell text: packing its persons is the proof
+                result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, raw))
+                texts = raw
+            except TypeError:
+                texts = _texts(raw)
+                result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts))
             failing = _id_failures(plan, texts)
-            result.identities.extend(_identities(plan, texts, failing))
+            result.identity_columns.append(_identity_columns(plan, texts, failing))
             problems.extend(_problems(layout.sheet, plan, numbers, raw, texts, failing))
     result.rows = len(result.persons)
     if form is None:
@@ -162,15 +166,18 @@ def _id_failures(plan: Plan, texts: list[Sequence[str]]) -> list[int]:
     return failing_ids(texts[plan.id_at], ID18_SHAPE if plan.form == 10 else ID20_SHAPE)
 
 
-def _identities(plan: Plan, texts: list[Sequence[str]], failing: list[int]) -> list[tuple[str, ...]]:
-    """(ID, *service values) per person: the same twice is the same person for the same service.
-    An ID that passed the screen is already in its one spelling; the others are folded."""
+def _identity_columns(plan: Plan, texts: list[Sequence[str]], failing: list[int]) -> tuple[Sequence[str], ...]:
+    """(IDs, *service columns) of a block: a person's ID and service values together are its identity,
+    the same twice being the same person for the same service. An ID that passed the screen is
+    already in its one spelling; the others are folded."""
     if plan.id_at < 0:
-        return [("",)] * len(texts[0])
-    ids = list(texts[plan.id_at])
-    for i in failing:
-        ids[i] = id_key(ids[i])
-    return list(zip(ids, *(texts[i] for i in plan.service_at)))
+        return ([""] * len(texts[0]),)
+    ids = texts[plan.id_at]
+    if failing:
+        ids = list(ids)
+        for i in failing:
+            ids[i] = id_key(ids[i])
+    return (ids, *(texts[i] for i in plan.service_at))
 
 
 def _problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],

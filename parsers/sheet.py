@@ -51,7 +51,7 @@ class SheetResult:
     tasks: tuple[tuple[str, TaskFigures], ...] = ()
     problems: list[Problem] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # key → column letter
-    identities: list[tuple[str, ...]] = field(default_factory=list)  # per person: (ID, *service values)
+    identity_columns: list[tuple[Sequence[str], ...]] = field(default_factory=list)  # per block: IDs, *services
     training_hint: int | None = None  # 5 or 6 when only the content could tell
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import python_calamine as calamine
 
@@ -91,10 +92,10 @@ def _readings(source: str, filename: str, results: list[SheetResult], extra: lis
 def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReading:
     """One reading from the sheets holding one form; duplicates are looked for across all of them."""
     problems = [problem for result in group for problem in result.problems]
-    persons = [person for result in group for person in result.persons]
+    persons = tuple(chain.from_iterable(result.persons for result in group))
     if form not in (None, 2):
-        identities = [identity for result in group for identity in result.identities]
-        problems.extend(duplicate_problems(persons, identities, form, group[0].columns))
+        identity_columns = [block for result in group for block in result.identity_columns]
+        problems.extend(duplicate_problems(persons, identity_columns, form, group[0].columns))
     if form is None:
         problems.append(Problem(group[0].sheet, None, None, "unknown-form",
                                 "无法判断这张表是附件5（农村实用技术培训）还是附件6（职业技能培训），两者表头相同；"
@@ -103,5 +104,5 @@ def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReadi
     month = next((r.month for r in group if r.month), None)
     tasks = next((r.tasks for r in group if r.tasks), ())
     rows = sum(r.rows for r in group) if form != 2 else max(r.rows for r in group)
-    return FormReading(source, form, unit, month, rows, tasks, tuple(persons), "", tuple(problems), True)
+    return FormReading(source, form, unit, month, rows, tasks, persons, "", tuple(problems), True)
 
