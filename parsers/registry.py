@@ -8,7 +8,7 @@ the table ends at a 备注/填表说明/填表人 row, and starts again at a rep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import itemgetter, not_
@@ -113,9 +113,8 @@ def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
     ids = columns[plan.id_at] if plan.id_at >= 0 else blank
     positions = range(len(rows))
     textual = compress(positions, map(isinstance, leads, repeat(str)))
-    marks = sorted({*compress(positions, map(_HEADER_WORDS.__contains__, names)),
-                    *(i for i in textual if leads[i] and _FOOTER.match(leads[i]))})
-    unnamed = [i for i in compress(positions, map(not_, names)) if not ids[i]]
+    marks = sorted({*_header_rows(names), *(i for i in textual if leads[i] and _FOOTER.match(leads[i]))})
+    unnamed = [] if all(names) else [i for i in compress(positions, map(not_, names)) if not ids[i]]
     if in_table and not marks and not unnamed:
         return list(numbers), columns, in_table
     keep = [True] * len(rows)
@@ -136,6 +135,17 @@ def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
     for index in unnamed:  # neither name nor ID: a person only if two cells say something
         keep[index] = keep[index] and sum(bool(column[index]) for column in columns) >= 2
     return list(compress(numbers, keep)), [list(compress(column, keep)) for column in columns], in_table
+
+
+def _header_rows(names: Sequence) -> Iterable[int]:
+    """Positions of the rows whose name cell is a header's 姓名 (a repeated header): none when no
+    name cell of the block holds 姓, which one pass over the joined text tells."""
+    try:
+        if "姓" not in "".join(names):
+            return ()
+    except TypeError:  # some name cell is a number
+        pass
+    return compress(range(len(names)), map(_HEADER_WORDS.__contains__, names))
 
 
 def _columns(rows: list[Row], plan: Plan) -> tuple[list[Sequence], Sequence]:
