@@ -44,6 +44,8 @@ _BRIEFING_WORDS = ("专项信息", "简报")
 _REPORT_WORDS = (
     "目标任务", "进展情况", "完成情况", "汇总表", "登记表", "统计表", "实名制", "附件", "报表", "月报",
 )
+# A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
+_QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
 # Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too).
 _PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "zip", "rar", "7z"})
 
@@ -214,10 +216,13 @@ def kind_of(message: ParsedMessage) -> Kind:
     rest, prefixes = strip_prefixes(message.subject)
     if any(prefix.lower() in _REPLY_PREFIXES for prefix in prefixes):
         return Kind.REPLY
+    has_package = any(is_package_file(attachment) for attachment in message.attachments)
     by_subject = _kind_by_words(rest)
+    if by_subject is Kind.REPORT and not has_package and any(word in rest for word in _QUESTION_WORDS):
+        return Kind.OTHER
     if by_subject is not None:
         return by_subject
-    if any(is_package_file(attachment) for attachment in message.attachments):
+    if has_package:
         return Kind.REPORT
     for attachment in message.attachments:
         by_name = _kind_by_words(normalize(attachment.filename))

@@ -191,6 +191,16 @@ def test_unit_less_message_still_gets_a_kind() -> None:
     assert (result.unit, result.kind, result.registered) == (None, Kind.BRIEFING, False)
 
 
+def test_a_question_about_a_form_is_not_a_report_unless_it_carries_a_workbook() -> None:
+    """GIVEN a subject naming a form and asking about it WHEN no workbook is attached THEN it is
+    other mail for the staff, not a report missing its forms; with a workbook it is a report."""
+    asking = "枣强县关于康复服务实名制登记表填写的疑问"
+    assert run(mail(asking)).kind is Kind.OTHER
+    assert run(mail("枣强县：登记表的“服务内容”怎么填？")).kind is Kind.OTHER
+    assert run(mail(asking, attachments=(attachment("登记表.xlsx", "xlsx"),))).kind is Kind.REPORT
+    assert run(mail("枣强县4月份康复服务实名制登记表")).kind is Kind.REPORT
+
+
 # --- registration ---------------------------------------------------------------------------
 
 
