@@ -4,12 +4,13 @@ package checks (附件2 against the city's targets and against the registries se
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import not_
 
 from parsers.forms import (
-    FORM_TITLES, REGISTRY_FORMS, TASK_LABELS, FormReading, Person, Problem, id_key,
+    FORM_TITLES, REGISTRY_FORMS, SERVICE_KEYS, TASK_LABELS, FormReading, Person, Problem, id_key,
 )
 from parsers.records import TASKS, Unit
 
@@ -155,21 +156,20 @@ def precision_lost_problem(shown: str, label: str) -> str:
             f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送")
 
 
-def duplicate_problems(persons: Sequence[Person], identity_columns: Sequence[tuple[Sequence[str], ...]], form: int,
+def duplicate_problems(persons: Sequence[Person], id_keys: Sequence[str], form: int,
                        columns: dict[str, str]) -> list[Problem]:
     """The same person twice for the same service (same ID, same service columns): every row of it.
 
-    identity_columns holds, block by block of persons, (normalised IDs, *service columns). A set of
-    the IDs alone settles the usual case (no ID twice) without making one tuple per person."""
-    ids = list(chain.from_iterable(block[0] for block in identity_columns))
-    if len(set(ids)) == len(ids):
+    id_keys[i] is the normalised ID of persons[i]. Only persons whose ID repeats can be twice, so a
+    set of the IDs settles the usual case, and only those persons are looked at otherwise."""
+    if len(set(id_keys)) == len(id_keys):
         return []
-    identities = [identity for block in identity_columns for identity in zip(*block)]
-    if len(set(identities)) == len(identities):
-        return []
+    repeated = {key for key, count in Counter(id_keys).items() if count > 1 and key}
+    services = SERVICE_KEYS.get(form, ())
     groups: dict[tuple[str, ...], list[Person]] = {}
-    for person, identity in zip(persons, identities):
-        if identity and identity[0]:
+    for person, key in zip(persons, id_keys):
+        if key in repeated:
+            identity = (key, *(person.get(service) for service in services if service in person.keys))
             groups.setdefault(identity, []).append(person)
     id_field = "id_number" if form == 10 else "disability_id"
     label = "身份证号" if form == 10 else "残疾人证号"

@@ -88,7 +88,7 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
                 texts = _texts(raw)
                 result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts))
             failing = _id_failures(plan, texts)
-            result.identity_columns.append(_identity_columns(plan, texts, failing))
+            result.id_keys.extend(_id_keys(plan, texts, failing, len(numbers)))
             problems.extend(_problems(layout.sheet, plan, numbers, raw, texts, failing))
     result.rows = len(result.persons)
     if form is None:
@@ -176,18 +176,17 @@ def _id_failures(plan: Plan, texts: list[Sequence[str]]) -> list[int]:
     return failing_ids(texts[plan.id_at], ID18_SHAPE if plan.form == 10 else ID20_SHAPE)
 
 
-def _identity_columns(plan: Plan, texts: list[Sequence[str]], failing: list[int]) -> tuple[Sequence[str], ...]:
-    """(IDs, *service columns) of a block: a person's ID and service values together are its identity,
-    the same twice being the same person for the same service. An ID that passed the screen is
-    already in its one spelling; the others are folded."""
+def _id_keys(plan: Plan, texts: list[Sequence[str]], failing: list[int], count: int) -> Sequence[str]:
+    """Each person's ID as compared for duplicates ("" without an ID column). An ID that passed the
+    screen is already in its one spelling; the others are folded."""
     if plan.id_at < 0:
-        return ([""] * len(texts[0]),)
+        return [""] * count
     ids = texts[plan.id_at]
     if failing:
         ids = list(ids)
         for i in failing:
             ids[i] = id_key(ids[i])
-    return (ids, *(texts[i] for i in plan.service_at))
+    return ids
 
 
 def _problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],

@@ -51,7 +51,7 @@ class SheetResult:
     tasks: tuple[tuple[str, TaskFigures], ...] = ()
     problems: list[Problem] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)  # key → column letter
-    identity_columns: list[tuple[Sequence[str], ...]] = field(default_factory=list)  # per block: IDs, *services
+    id_keys: list[str] = field(default_factory=list)  # per person: the ID as compared for duplicates
     training_hint: int | None = None  # 5 or 6 when only the content could tell
 
 

@@ -94,8 +94,8 @@ def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReadi
     problems = [problem for result in group for problem in result.problems]
     persons = tuple(chain.from_iterable(result.persons for result in group))
     if form not in (None, 2):
-        identity_columns = [block for result in group for block in result.identity_columns]
-        problems.extend(duplicate_problems(persons, identity_columns, form, group[0].columns))
+        id_keys = list(chain.from_iterable(result.id_keys for result in group))
+        problems.extend(duplicate_problems(persons, id_keys, form, group[0].columns))
     if form is None:
         problems.append(Problem(group[0].sheet, None, None, "unknown-form",
                                 "无法判断这张表是附件5（农村实用技术培训）还是附件6（职业技能培训），两者表头相同；"
