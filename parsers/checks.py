@@ -81,13 +81,15 @@ def failing_ids(ids: Sequence[str], pattern: re.Pattern[str] = ID20_SHAPE) -> li
     A block of a 50,000-row registry is checked with a few C-level calls (one regex over the joined
     column, then _wrong_check_digits), so it costs no Python bytecode per row; only the failures
     are looked at again."""
-    width = _COLUMN_PATTERNS[pattern][0]
-    if _every_cell_matches(ids, pattern):
-        return _wrong_check_digits(ids, width)
+    width, column = _COLUMN_PATTERNS[pattern]
+    joined = "\n".join(ids)
+    if _joined_cells_match(joined, len(ids), width, column):
+        return _wrong_check_digits(joined.encode("ascii"), len(ids), width + 1)
     positions = range(len(ids))
     shaped = list(map(pattern.fullmatch, ids))
     shaped_positions = list(compress(positions, shaped))
-    wrong = map(shaped_positions.__getitem__, _wrong_check_digits(list(compress(ids, shaped)), width))
+    shaped_ids = "".join(compress(ids, shaped)).encode("ascii")
+    wrong = map(shaped_positions.__getitem__, _wrong_check_digits(shaped_ids, len(shaped_positions), width))
     return sorted([*compress(positions, map(not_, shaped)), *wrong])
 
 
@@ -105,16 +107,16 @@ _TERM_TABLES = tuple(_term_table(pow(2, 17 - i, 11)) for i in range(17)) + (_ter
 _NOT_ONE_MOD_11 = bytes(int(total % 11 != 1) for total in range(256))
 
 
-def _wrong_check_digits(ids: Sequence[str], width: int) -> list[int]:
-    """Positions of the IDs, each `width` characters matching an ID shape, whose check character is
-    wrong: every ID of a block at once. The i-th characters of all IDs are one strided slice of
-    the joined text, turned into their terms by one translate; read as a little-endian integer
-    each, the 18 term vectors add up byte by byte (18 × 10 < 256, so no carries) to every ID's sum."""
-    text = "".join(ids).encode("ascii")
+def _wrong_check_digits(text: bytes, count: int, stride: int) -> list[int]:
+    """Positions of the IDs whose check character is wrong, of `count` IDs matching an ID shape
+    laid `stride` bytes apart in text: every ID of a block at once. The i-th characters of all IDs
+    are one strided slice, turned into their terms by one translate; read as a little-endian
+    integer each, the 18 term vectors add up byte by byte (18 × 10 < 256, so no carries) to every
+    ID's sum."""
     total = 0
     for position, table in enumerate(_TERM_TABLES):
-        total += int.from_bytes(text[position::width].translate(table), "little")
-    return list(compress(range(len(ids)), total.to_bytes(len(ids), "little").translate(_NOT_ONE_MOD_11)))
+        total += int.from_bytes(text[position::stride].translate(table), "little")
+    return list(compress(range(count), total.to_bytes(count, "little").translate(_NOT_ONE_MOD_11)))
 
 
 def failing_phones(phones: Sequence[str]) -> list[int]:
@@ -127,12 +129,15 @@ def failing_phones(phones: Sequence[str]) -> list[int]:
 
 
 def _every_cell_matches(cells: Sequence[str], pattern: re.Pattern[str]) -> bool:
-    """Whether every cell matches a fixed-width pattern, in one regex pass over the column joined by
-    newlines: n cells of the width with n − 1 newlines between them leave no room for a newline in
-    a cell, so the joined text matches only if each cell does. False when unsure."""
-    width, column = _COLUMN_PATTERNS.get(pattern, (0, None))
-    joined = "\n".join(cells)
-    return column is not None and len(joined) == len(cells) * (width + 1) - 1 and column.fullmatch(joined) is not None
+    width, column = _COLUMN_PATTERNS[pattern]
+    return _joined_cells_match("\n".join(cells), len(cells), width, column)
+
+
+def _joined_cells_match(joined: str, count: int, width: int, column: re.Pattern[str]) -> bool:
+    """Whether every one of `count` cells joined by newlines matches a fixed-width pattern, in one
+    regex pass: count cells of the width with count − 1 newlines between them leave no room for a
+    newline in a cell, so the joined text matches only if each cell does. False when unsure."""
+    return len(joined) == count * (width + 1) - 1 and column.fullmatch(joined) is not None
 
 
 def _column_pattern(cell: re.Pattern[str]) -> re.Pattern[str]:
