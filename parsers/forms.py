@@ -57,8 +57,8 @@ class Person(tuple):
     __slots__ = ()
 
     def __new__(cls, row: int, sheet: str, fields: tuple[tuple[str, str], ...]) -> Person:
-        values = tuple(value for _, value in fields)
-        return tuple.__new__(cls, (row, sheet, tuple(key for key, _ in fields), _pack(values)))
+        pairs = tuple(fields)
+        return tuple.__new__(cls, (row, sheet, tuple(key for key, _ in pairs), _pack(tuple(value for _, value in pairs))))
 
     @property
     def row(self) -> int:
