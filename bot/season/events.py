@@ -224,7 +224,7 @@ def noise_specs(units: Mapping[str, UnitInfo], boxes: Mapping[str, str]) -> list
              body="专业代开增值税发票，联系电话 13800000000。", kind="other"),
         Spec(of("景县"), boxes["jjb"], "景县关于实名制登记表填写的疑问", at(4, 8, 15, 40),
              "a unit's question with no files", body="孙老师：残疾儿童没有办理残疾人证的，证号一栏如何填写？",
-             kind="report"),  # its subject names a form (实名制登记表): filed with the reports, never scored
+             kind="other"),  # names a form (实名制登记表) but asks and carries no workbook: for the staff
         Spec("13931888888@139.com", boxes["bgs"], "贫困残疾人服务工程专项信息", at(6, 12, 9),
              "an article naming no unit from an unknown address", ((stray_name, stray),), body="请审阅。",
              kind="briefing"),
