@@ -82,50 +82,43 @@ def _reading_lines(readings: Iterable[FormReadingRow]) -> Iterable[str]:
 
 
 def index_messages(session: Session, messages: Iterable[Message]) -> None:
-    """Add (or replace) the documents of messages that are flushed, with their attachments and readings."""
+    """Add the documents of messages just flushed (with their attachments and readings), in one insert."""
     connection = session.connection()
+    documents, grams_of, taken = [], [], {}
     for message in messages:
-        _drop(connection, message.id)
         document = document_of(message)
-        key = _next_key(connection, message.arrival)
-        values = {"id": key, "message_id": message.id, "head": document.head, "body": document.body,
-                  "rows": document.rows}
-        found = sorted(document.grams)
-        if connection.dialect.name == "sqlite":
-            connection.execute(_INSERT, values)
-            connection.execute(text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
-                               {"id": key, "grams": " ".join(found)})
-        else:
-            connection.execute(text("INSERT INTO search_doc (id, message_id, head, body, rows, grams) "
-                                    "VALUES (:id, :message_id, :head, :body, :rows, :grams)"),
-                               values | {"grams": found})
+        key = _next_key(connection, message.arrival, taken)
+        documents.append({"id": key, "message_id": message.id, "head": document.head, "body": document.body,
+                          "rows": document.rows})
+        grams_of.append(sorted(document.grams))
+    if not documents:
+        return
+    if connection.dialect.name == "sqlite":
+        connection.execute(_INSERT, documents)
+        connection.execute(text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
+                           [{"id": doc["id"], "grams": " ".join(found)} for doc, found in zip(documents, grams_of)])
+    else:
+        connection.execute(text("INSERT INTO search_doc (id, message_id, head, body, rows, grams) "
+                                "VALUES (:id, :message_id, :head, :body, :rows, :grams)"),
+                           [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
 
 
 _INSERT = text("INSERT INTO search_doc (id, message_id, head, body, rows) VALUES (:id, :message_id, :head, :body, :rows)")
 
 
-def _drop(connection: Connection, message_id: int) -> None:
-    row = connection.execute(text("SELECT id, head, body, rows FROM search_doc WHERE message_id = :m"),
-                             {"m": message_id}).first()
-    if row is None:
-        return
-    if connection.dialect.name == "sqlite":  # a contentless FTS5 row is deleted by giving its grams again
-        old = Document(head=row.head, body=row.body, rows=row.rows)
-        connection.execute(text("INSERT INTO search_fts(search_fts, rowid, grams) VALUES ('delete', :id, :grams)"),
-                           {"id": row.id, "grams": " ".join(sorted(old.grams))})
-    connection.execute(text("DELETE FROM search_doc WHERE id = :id"), {"id": row.id})
-
-
-def _next_key(connection: Connection, arrival: datetime) -> int:
+def _next_key(connection: Connection, arrival: datetime, taken: dict[int, int]) -> int:
+    """The next free key of the arrival's second; `taken` holds the keys given out by this insert."""
     second = max(0, int(arrival.timestamp()))
     while True:
         low, high = second << _SEQUENCE_BITS, (second + 1) << _SEQUENCE_BITS
-        last = connection.execute(text("SELECT max(id) FROM search_doc WHERE id >= :low AND id < :high"),
-                                  {"low": low, "high": high}).scalar()
+        last = taken.get(second)
         if last is None:
-            return low
-        if last + 1 < high:
-            return last + 1
+            last = connection.execute(text("SELECT max(id) FROM search_doc WHERE id >= :low AND id < :high"),
+                                      {"low": low, "high": high}).scalar()
+        key = low if last is None else last + 1
+        if key < high:
+            taken[second] = key
+            return key
         # A million documents in one second: the next second's keys are used, the order off by a second.
         second += 1
 

@@ -135,3 +135,10 @@ def test_cli_search_by_name_with_order_and_reindex(tmp_path, database_url):
     rebuilt = run("reindex")
     assert rebuilt.exit_code == 0 and "已重建 2 封邮件" in rebuilt.stdout
     assert [row["subject"] for row in json.loads(run("search", "王斐", "--json").stdout)] == newest
+
+
+def test_messages_arriving_in_the_same_second_each_get_a_document(deps):
+    first = archive(deps, mail("同一秒 甲", "", MAY), mail("同一秒 乙", "", MAY))
+    second = archive(deps, mail("同一秒 丙", "", MAY))
+    assert sorted(found(deps, "同一秒")) == sorted(first + second)
+    assert found(deps, "丙") == second
