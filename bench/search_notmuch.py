@@ -36,9 +36,8 @@ def notmuch(env: dict[str, str], *args: str) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[str, set[int]],
-                args: argparse.Namespace) -> Engine:
-    engine = Engine("notmuch")
+def index_with_notmuch(engine: Engine, work: Path, corpus: Corpus) -> dict[str, str]:
+    """The messages written into a Maildir and indexed by `notmuch new`; returns the environment to query with."""
     env = notmuch_environment(work)
     maildir = work / "maildir"
     started = time.perf_counter()
@@ -51,9 +50,16 @@ def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[st
     engine.build["notmuch new"], _ = notmuch(env, "new", "--quiet")
     xapian = maildir / ".notmuch" / "xapian"
     engine.sizes = {"Xapian database": sum(path.stat().st_size for path in xapian.rglob("*") if path.is_file())}
-    queries = [query for query_set in sets for query in query_set.queries]
     version = [notmuch(env, "--version")[0] for _ in range(21)]
     engine.notes.append(f"`notmuch --version` (process start alone): median {statistics.median(version) * 1e3:.1f} ms")
+    return env
+
+
+def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[str, set[int]],
+                args: argparse.Namespace) -> Engine:
+    engine = Engine("notmuch")
+    env = index_with_notmuch(engine, work, corpus)
+    queries = [query for query_set in sets for query in query_set.queries]
 
     def time_commands(*command: str) -> dict[str, float]:
         seconds = {}
