@@ -11,6 +11,7 @@ from archive.fulltext import normalise, term_grams
 from archive.models import Message
 
 ORDERS = ("newest", "relevance")
+_LOAD_BATCH = 10_000
 
 _doc = table("search_doc", column("id"), column("message_id"), column("head"), column("body"), column("rows"))
 _fts = table("search_fts", column("rowid"))
@@ -45,7 +46,10 @@ def search(session: Session, query: Query) -> list[Message]:
     if query.offset:
         statement = statement.offset(query.offset)
     ids = list(session.scalars(statement))
-    found = {message.id: message for message in session.scalars(select(Message).where(Message.id.in_(ids)))}
+    found: dict[int, Message] = {}
+    for start in range(0, len(ids), _LOAD_BATCH):  # PostgreSQL takes at most 65,535 parameters a statement
+        batch = ids[start:start + _LOAD_BATCH]
+        found.update((message.id, message) for message in session.scalars(select(Message).where(Message.id.in_(batch))))
     return [found[id_] for id_ in ids]
 
 

@@ -142,3 +142,12 @@ def test_messages_arriving_in_the_same_second_each_get_a_document(deps):
     second = archive(deps, mail("同一秒 丙", "", MAY))
     assert sorted(found(deps, "同一秒")) == sorted(first + second)
     assert found(deps, "丙") == second
+
+
+def test_every_hit_is_loaded_in_order_across_loading_batches(deps, monkeypatch):
+    """GIVEN more hits than one loading statement takes (PostgreSQL: 65,535 parameters) THEN all come back."""
+    import archive.search as search_module
+
+    ids = archive(deps, *(mail(f"分批 {n}", "", MAY + timedelta(minutes=n)) for n in range(5)))
+    monkeypatch.setattr(search_module, "_LOAD_BATCH", 2)
+    assert found(deps, "分批") == ids[::-1]
