@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, case, column, desc, literal_column, select, table, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.fulltext import normalise, term_grams
 from archive.models import Message
 
 ORDERS = ("newest", "relevance")
 _LOAD_BATCH = 10_000
+# What a list of results shows; the rest (body, headers, problems) loads when a message is opened.
+LISTED = (Message.id, Message.sha256, Message.mailbox, Message.arrival, Message.arrival_trusted, Message.unit,
+          Message.kind, Message.month, Message.from_addr, Message.from_name, Message.registered, Message.subject)
 
 _doc = table("search_doc", column("id"), column("message_id"), column("head"), column("body"), column("rows"))
 _fts = table("search_fts", column("rowid"))
@@ -30,7 +33,8 @@ class Query:
 
 
 def search(session: Session, query: Query) -> list[Message]:
-    """Messages matching every filter and containing every term, newest (or most relevant) first."""
+    """Messages matching every filter and containing every term, newest (or most relevant) first; the
+    columns of LISTED are loaded, any other loads on first use."""
     terms = [normalise(term) for term in query.text.split()]
     if terms:
         statement = _text_search(session, terms, query.order)
@@ -49,7 +53,8 @@ def search(session: Session, query: Query) -> list[Message]:
     found: dict[int, Message] = {}
     for start in range(0, len(ids), _LOAD_BATCH):  # PostgreSQL takes at most 65,535 parameters a statement
         batch = ids[start:start + _LOAD_BATCH]
-        found.update((message.id, message) for message in session.scalars(select(Message).where(Message.id.in_(batch))))
+        found.update((message.id, message) for message in session.scalars(
+            select(Message).where(Message.id.in_(batch)).options(load_only(*LISTED))))
     return [found[id_] for id_ in ids]
 
 
