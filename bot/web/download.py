@@ -14,10 +14,11 @@ import re
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_file
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from archive.models import FormReadingRow
+from archive.models import Attachment, FormReadingRow, Message
 from bot.web.app import site
-from bot.web.archive_pages import load_message
 from bot.web.auth import viewer
 from bot.web.present import Masker, masker, reading_table
 from parsers.forms import FORM_TITLES
@@ -47,20 +48,23 @@ def _original(path: Path, name: str) -> Response:
                      etag=False, conditional=False, max_age=0)
 
 
+# Each download reads only its own row: the message page's loading (every registry person) is not needed.
 @blueprint.route("/message/<int:message_id>/original.eml")
 def original_message(message_id: int):
     current = site()
     with current.deps.db.session() as db:
-        message = load_message(db, message_id)
-    return _original(current.deps.store.message_path(message.sha256), f"邮件{message.id}.eml")
+        sha = db.scalar(select(Message.sha256).where(Message.id == message_id))
+    if sha is None:
+        abort(404, f"没有编号为 {message_id} 的邮件")
+    return _original(current.deps.store.message_path(sha), f"邮件{message_id}.eml")
 
 
 @blueprint.route("/message/<int:message_id>/attachment/<int:ordinal>")
 def attachment(message_id: int, ordinal: int):
     current = site()
     with current.deps.db.session() as db:
-        message = load_message(db, message_id)
-        found = next((item for item in message.attachments if item.ordinal == ordinal), None)
+        found = db.execute(select(Attachment.filename, Attachment.sha256)
+                           .where(Attachment.message_id == message_id, Attachment.ordinal == ordinal)).first()
     if found is None:
         abort(404, f"邮件 #{message_id} 没有第 {ordinal} 个附件")
     name = safe_filename(found.filename, f"邮件{message_id}-附件{ordinal}")
@@ -71,8 +75,9 @@ def attachment(message_id: int, ordinal: int):
 def reading_csv(message_id: int, reading_id: int):
     current = site()
     with current.deps.db.session() as db:
-        message = load_message(db, message_id)
-        reading = next((item for item in message.readings if item.id == reading_id), None)
+        reading = db.scalar(select(FormReadingRow)
+                            .where(FormReadingRow.id == reading_id, FormReadingRow.message_id == message_id)
+                            .options(selectinload(FormReadingRow.persons)))
         if reading is None:
             abort(404, f"邮件 #{message_id} 没有编号为 {reading_id} 的表格")
         data = csv_bytes(reading, masker())
