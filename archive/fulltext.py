@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.orm import Session, selectinload
 
 from archive.models import FormReadingRow, Message
@@ -28,6 +28,9 @@ from archive.models import FormReadingRow, Message
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
 _SEQUENCE_BITS = 20
 _BATCH = 500
+# The document table as archive.search queries it (written by migration 0005; `grams` on PostgreSQL only).
+SEARCH_DOC = table("search_doc", column("id"), column("message_id"), column("head"), column("body"),
+                   column("rows"), column("grams"))
 
 
 def normalise(value: str) -> str:
@@ -94,16 +97,12 @@ def index_messages(session: Session, messages: Iterable[Message]) -> None:
     if not documents:
         return
     if connection.dialect.name == "sqlite":
-        connection.execute(_INSERT, documents)
+        connection.execute(insert(SEARCH_DOC), documents)
         connection.execute(text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
                            [{"id": doc["id"], "grams": " ".join(found)} for doc, found in zip(documents, grams_of)])
-    else:
-        connection.execute(text("INSERT INTO search_doc (id, message_id, head, body, rows, grams) "
-                                "VALUES (:id, :message_id, :head, :body, :rows, :grams)"),
+    else:  # PostgreSQL keeps the grams beside the text, in a GIN-indexed array
+        connection.execute(insert(SEARCH_DOC),
                            [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
-
-
-_INSERT = text("INSERT INTO search_doc (id, message_id, head, body, rows) VALUES (:id, :message_id, :head, :body, :rows)")
 
 
 def _next_key(connection: Connection, arrival: datetime, taken: dict[int, int]) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, case, column, desc, literal_column, select, table, text
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from archive.fulltext import normalise, term_grams
+from archive.fulltext import SEARCH_DOC, normalise, term_grams
 from archive.models import Message
 
 ORDERS = ("newest", "relevance")
@@ -16,7 +16,6 @@ _LOAD_BATCH = 10_000
 LISTED = (Message.id, Message.sha256, Message.mailbox, Message.arrival, Message.arrival_trusted, Message.unit,
           Message.kind, Message.month, Message.from_addr, Message.from_name, Message.registered, Message.subject)
 
-_doc = table("search_doc", column("id"), column("message_id"), column("head"), column("body"), column("rows"))
 _fts = table("search_fts", column("rowid"))
 
 
@@ -60,25 +59,25 @@ def search(session: Session, query: Query) -> list[Message]:
 
 def _text_search(session: Session, terms: list[str], order: str) -> Select:
     needed: set[str] = set()
-    statement = select(Message.id).join(_doc, _doc.c.message_id == Message.id)
+    statement = select(Message.id).join(SEARCH_DOC, SEARCH_DOC.c.message_id == Message.id)
     for term in terms:
         grams, proven = term_grams(term)
         needed |= grams
         if not proven:  # the pairs are all there; the stored text says whether the term itself is
-            statement = statement.where(_doc.c.head.contains(term, autoescape=True)
-                                        | _doc.c.body.contains(term, autoescape=True)
-                                        | _doc.c.rows.contains(term, autoescape=True))
+            statement = statement.where(SEARCH_DOC.c.head.contains(term, autoescape=True)
+                                        | SEARCH_DOC.c.body.contains(term, autoescape=True)
+                                        | SEARCH_DOC.c.rows.contains(term, autoescape=True))
     sqlite = session.get_bind().dialect.name == "sqlite"
     if needed and sqlite:
         match = " ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(needed))
-        statement = (statement.join(_fts, _fts.c.rowid == _doc.c.id)
+        statement = (statement.join(_fts, _fts.c.rowid == SEARCH_DOC.c.id)
                      .where(literal_column("search_fts").op("MATCH")(match)))
     elif needed:
         statement = statement.where(text("search_doc.grams @> CAST(:grams AS text[])").bindparams(grams=sorted(needed)))
-    newest = (_fts.c.rowid if sqlite and needed else _doc.c.id).desc()
+    newest = (_fts.c.rowid if sqlite and needed else SEARCH_DOC.c.id).desc()
     if order == "relevance":
-        in_head = sum(case((_doc.c.head.contains(term, autoescape=True), 1), else_=0) for term in terms)
-        in_body = sum(case((_doc.c.body.contains(term, autoescape=True), 1), else_=0) for term in terms)
+        in_head = sum(case((SEARCH_DOC.c.head.contains(term, autoescape=True), 1), else_=0) for term in terms)
+        in_body = sum(case((SEARCH_DOC.c.body.contains(term, autoescape=True), 1), else_=0) for term in terms)
         return statement.order_by(desc(in_head), desc(in_body), newest)
     return statement.order_by(newest)
 
