@@ -289,3 +289,30 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
     os.chmod(path, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         load_secret_key(config, environ={})
+
+
+def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
+    """GIVEN a registry of more persons than a page shows WHEN its message is opened THEN the page holds the
+    first SHOWN_PERSONS and says how many there are; the CSV export holds every one."""
+    from sqlalchemy import select
+
+    from archive.models import FormReadingRow, PersonRow
+    from bot.web.present import SHOWN_PERSONS
+
+    app, deps, archive = site
+    with deps.db.session() as session:
+        reading = session.scalars(select(FormReadingRow).where(FormReadingRow.message_id == archive.package,
+                                                               FormReadingRow.persons.any())).first()
+        first = reading.persons[0]
+        extra = SHOWN_PERSONS + 1 - len(reading.persons)
+        session.add_all(PersonRow(reading_id=reading.id, form=first.form, unit=first.unit, month=first.month,
+                                  sheet=first.sheet, row=1000 + n, name=f"补{n}", fields={"name": f"补{n}"})
+                        for n in range(extra))
+        session.commit()
+        reading_id = reading.id
+    client = signed_in(app, "孙倩")
+    shown = page(client, f"/message/{archive.package}")
+    assert f"仅显示前 {SHOWN_PERSONS} 行（共 {SHOWN_PERSONS + 1} 行）" in shown
+    assert f"补{extra - 2}" in shown and f"补{extra - 1}" not in shown  # the first 500 by row id
+    exported = client.get(f"/message/{archive.package}/reading/{reading_id}.csv").data.decode("utf-8-sig")
+    assert len(exported.strip().split("\r\n")) == SHOWN_PERSONS + 2  # header + every person

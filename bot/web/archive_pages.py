@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.models import FormReadingRow, Message
+from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, search
 from bot.scores import MONTH
 from bot.web.app import site
 from bot.web.auth import viewer
-from bot.web.present import KIND_LABELS, masker, message_detail, message_row
+from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
 
 blueprint = Blueprint("archive", __name__)
 PAGE_SIZE = 50
@@ -93,15 +94,27 @@ def load_message(db: Session, message_id: int) -> Message:
     """The message with everything its page shows, or 404."""
     message = db.get(Message, message_id, options=[
         selectinload(Message.attachments), selectinload(Message.sightings),
-        selectinload(Message.readings).selectinload(FormReadingRow.persons)])
+        selectinload(Message.readings)])
     if message is None:
         abort(404, f"没有编号为 {message_id} 的邮件")
     return message
+
+
+def first_persons(db: Session, reading_ids: list[int]) -> dict[int, tuple[list[PersonRow], int]]:
+    """Each registry's first SHOWN_PERSONS persons and how many it has: a page of a 50,000-row registry
+    loads 500 rows, not all of them (the CSV export has them all)."""
+    counts = db.execute(select(PersonRow.reading_id, func.count()).where(PersonRow.reading_id.in_(reading_ids))
+                        .group_by(PersonRow.reading_id))
+    return {reading_id: (list(db.scalars(select(PersonRow).where(PersonRow.reading_id == reading_id)
+                                         .order_by(PersonRow.id).limit(SHOWN_PERSONS))), count)
+            for reading_id, count in counts.all()}
 
 
 @blueprint.route("/message/<int:message_id>")
 def message_page(message_id: int):
     current = site()
     with current.deps.db.session() as db:
-        detail = message_detail(load_message(db, message_id), masker(), current.config.timezone)
+        message = load_message(db, message_id)
+        persons = first_persons(db, [reading.id for reading in message.readings])
+        detail = message_detail(message, masker(), current.config.timezone, persons)
     return render_template("message.html", message=detail, may_download=viewer().sees_personal)

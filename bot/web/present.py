@@ -4,13 +4,14 @@ who may not see them. Masking happens here, once, so a template cannot forget it
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import g
 
-from archive.models import Attachment, FormReadingRow, Message
+from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.scores import STATUS_NAMES
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_id, mask_personal
@@ -114,17 +115,18 @@ class ReadingView:
     problems: tuple[str, ...]
 
 
-def reading_table(reading: FormReadingRow, mask: Masker, limit: int | None = None) -> Table | None:
-    """附件2's tasks or a registry's persons as a table (masked), or None for a form without either."""
+def reading_table(reading: FormReadingRow, mask: Masker, persons: Sequence[PersonRow] | None = None) -> Table | None:
+    """附件2's tasks or a registry's persons (all of them, or those given) as a table (masked), or None for
+    a form without either."""
     if reading.tasks:
         rows = tuple((TASK_LABELS.get(task, task), *(mask.text(figures.get(key)) for key in ("target", "done",
                                                                                             "percent")))
                      for task, figures in reading.tasks.items())
         return Table(("任务", "目标数", "完成数", "百分比"), rows)
-    if not reading.persons:
+    persons = reading.persons if persons is None else persons
+    if not persons:
         return None
     columns = FORM_COLUMNS.get(reading.form or 0, ())
-    persons = reading.persons[:limit] if limit else reading.persons
     rows = tuple((mask.text(person.sheet), str(person.row),
                   *(mask.cell(column.key, person.fields.get(column.key, "")) for column in columns))
                  for person in persons)
@@ -141,11 +143,13 @@ def problem_text(problem: dict | str, mask: Masker) -> str:
     return mask.text((where.strip() + "：" if where else "") + str(problem.get("message", "")))
 
 
-def reading_view(reading: FormReadingRow, ordinal: int, mask: Masker) -> ReadingView:
-    table = reading_table(reading, mask, SHOWN_PERSONS)
+def reading_view(reading: FormReadingRow, ordinal: int, mask: Masker, shown: Sequence[PersonRow],
+                 total: int) -> ReadingView:
+    """`shown`: the first persons of the registry (at most SHOWN_PERSONS), of `total`."""
+    table = reading_table(reading, mask, shown)
     return ReadingView(reading.id, ordinal, mask.text(reading.source), reading.form,
                        FORM_TITLES.get(reading.form or 0, "未识别的表格"), reading.rows, reading.readable, table,
-                       len(reading.persons) if reading.persons else len(table.rows) if table else 0,
+                       total if shown else len(table.rows) if table else 0,
                        mask.text(reading.text), tuple(problem_text(p, mask) for p in reading.problems))
 
 
@@ -170,14 +174,16 @@ class MessageDetail:
     seen: tuple[str, ...]
 
 
-def message_detail(message: Message, mask: Masker, zone: ZoneInfo) -> MessageDetail:
+def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
+                   persons: Mapping[int, tuple[Sequence[PersonRow], int]]) -> MessageDetail:
+    """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them)."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     return MessageDetail(
         id=message.id, subject=mask.text(message.subject) or "（无主题）", headers=_headers(message, mask, zone),
         body=mask.text(message.body_text),
         attachments=tuple(_attachment(attachment, mask) for attachment in message.attachments),
-        readings=tuple(reading_view(reading, ordinals.get(reading.attachment_id, 0), mask)
-                       for reading in message.readings),
+        readings=tuple(reading_view(reading, ordinals.get(reading.attachment_id, 0), mask,
+                                    *persons.get(reading.id, ((), 0))) for reading in message.readings),
         problems=tuple(problem_text(problem, mask) for problem in message.problems),
         seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings))
 
