@@ -2,11 +2,13 @@
 
 Chinese has no spaces, so no word tokenizer finds a two-character name inside a longer run (measured:
 FTS5's default tokenizer finds nothing, trigram finds nothing under three characters, pg_trgm scans).
-Each document is therefore indexed by every single character and every overlapping pair of characters
-in its runs of letters and digits. A query term of one or two characters is one gram, found exactly; a
-longer term needs all its pairs, and the stored normalised text confirms the term itself. SQLite keeps the
-grams in a contentless FTS5 table, PostgreSQL in a text[] column with a GIN index: the same grams and the
-same confirmation give the same hits on both.
+Each document is therefore indexed by every string of one to four characters inside its runs of letters
+and digits. A query term of up to four characters is one gram, found exactly by the index alone; a longer
+term needs all its four-character grams, and the stored normalised text confirms the term itself. Pairs
+alone were measured not to be enough: a four-character term whose pairs are all common but which is rare
+itself (人联系电) made every message a candidate to confirm (0.2-1 s at 100,000, bench/README.md). SQLite
+keeps the grams in a contentless FTS5 table, PostgreSQL in a text[] column with a GIN index: the same
+grams and the same confirmation give the same hits on both.
 
 A document's key orders documents by arrival (seconds since 1970, shifted left 20 bits, plus a sequence),
 so the newest hits are read first and a page of results stops early.
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.models import FormReadingRow, Message
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
+GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
 _SEQUENCE_BITS = 20
 _BATCH = 500
 # The document table as archive.search queries it (written by migration 0005; `grams` on PostgreSQL only).
@@ -39,20 +42,20 @@ def normalise(value: str) -> str:
 
 
 def grams(normalised: str) -> set[str]:
-    """Every character and every overlapping pair of characters inside a run of letters and digits."""
+    """Every string of one to GRAM characters inside a run of letters and digits."""
     found: set[str] = set()
-    for run in _RUN.findall(normalised):
-        found.update(run)
-        found.update(run[i:i + 2] for i in range(len(run) - 1))
+    for run in set(_RUN.findall(normalised)):  # a registry repeats its names, places and categories
+        for size in range(1, min(GRAM, len(run)) + 1):
+            found.update(run[i:i + size] for i in range(len(run) - size + 1))
     return found
 
 
 def term_grams(term: str) -> tuple[set[str], bool]:
     """The grams a document must hold to contain `term` (normalised), and whether they prove it: a term
-    that is one run of one or two characters is itself a gram."""
+    that is one run of at most GRAM characters is itself a gram."""
     runs = _RUN.findall(term)
-    needed = {run if len(run) <= 2 else run[i:i + 2] for run in runs for i in range(max(1, len(run) - 1))}
-    return needed, len(runs) == 1 and runs[0] == term and len(term) <= 2
+    needed = {run[i:i + GRAM] for run in runs for i in range(max(1, len(run) - GRAM + 1))}
+    return needed, len(runs) == 1 and runs[0] == term and len(term) <= GRAM
 
 
 @dataclass(frozen=True)

@@ -41,19 +41,23 @@ def archived(deps):
     ids = archive(
         deps,
         mail("饶阳县5月份康复服务实名制登记表", "见附件。", MAY, files=[("新建 Microsoft Excel 工作表.xlsx", registry)]),
-        mail("关于王家庄村无障碍改造的情况说明", "联系电话 0318-7221234，ＡＢＣ全角。", MAY + timedelta(days=1)),
+        mail("关于王家庄村无障碍改造的情况说明", "联系电话 0318-7221234，ＡＢＣ全角。张家庄村委会", MAY + timedelta(days=1)),
         mail("枣强县贫困残疾人服务工程专项信息（1）", "大营镇 张庄 今年完成改造", MAY - timedelta(days=3),
              sender="zqxcl@163.com"),
     )
     return dict(zip(["registry", "village", "briefing"], ids))
 
 
-def test_grams_are_characters_and_pairs_inside_runs_of_letters_and_digits():
-    assert grams("王家庄 ab") == {"王", "家", "庄", "王家", "家庄", "a", "b", "ab"}
+def test_grams_are_strings_of_one_to_four_characters_inside_runs_of_letters_and_digits():
+    assert grams("王家庄村委 ab") == {"王", "家", "庄", "村", "委", "王家", "家庄", "庄村", "村委", "王家庄", "家庄村",
+                                  "庄村委", "王家庄村", "家庄村委", "a", "b", "ab"}
+    assert grams("ab ab-ab") == {"a", "b", "ab"}
     assert term_grams("王") == ({"王"}, True)
     assert term_grams("王家") == ({"王家"}, True)
-    assert term_grams("王家庄村") == ({"王家", "家庄", "庄村"}, False)
-    assert term_grams("0318-7221234") == ({"03", "31", "18", "72", "22", "21", "12", "23", "34"}, False)
+    assert term_grams("王家庄村") == ({"王家庄村"}, True)
+    assert term_grams("王家庄村委") == ({"王家庄村", "家庄村委"}, False)
+    assert term_grams("0318-7221234") == ({"0318", "7221", "2212", "2123", "1234"}, False)
+    assert term_grams("王家-") == ({"王家"}, False)
     assert normalise("ＡＢＣ１２") == "abc12"
 
 
@@ -78,8 +82,10 @@ def test_no_match_across_separate_runs(deps, archived):
 
 
 def test_long_terms_are_confirmed_by_the_stored_text(deps, archived):
-    """GIVEN all pairs of a term present but not in that order WHEN searched THEN not found."""
+    """GIVEN all grams of a term present but not in that order WHEN searched THEN not found."""
     assert found(deps, "庄家王") == []
+    assert found(deps, "王家庄村委") == []  # 王家庄村 in the subject, 家庄村委 in the body
+    assert found(deps, "张家庄村委") == [archived["village"]]
     assert found(deps, "0318-7221234") == [archived["village"], archived["registry"]]
     assert found(deps, "abc") == [archived["village"]]  # full-width ＡＢＣ, any case
     assert found(deps, "ＡＢ") == [archived["village"]]
