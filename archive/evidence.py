@@ -6,12 +6,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from typing import Iterable
+
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from archive.models import Attachment, FormReadingRow, Message, StaffEntryRow
+from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.recognize import strip_prefixes
+from scoring.briefings import briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
+from scoring.settings import Calendar
 
 # Kinds whose forms never count: machine mail is not a submission.
 MACHINE = ("auto", "bounce")
@@ -34,14 +38,33 @@ def load_evidence(session: Session) -> Evidence:
     return Evidence(arrivals, summaries, _articles(session), _entries(session))
 
 
-def _forms(session: Session) -> tuple[tuple[FormArrival, ...], tuple[SummaryReport, ...]]:
+def package_arrivals(session: Session, unit: str, month: str) -> tuple[FormArrival, ...]:
+    """The form arrivals of one unit's package for one month: what a receipt's package status needs,
+    read without the rest of the archive."""
+    arrivals, _ = _forms(session, Message.unit == unit, or_(Message.month == month, FormReadingRow.month == month))
+    return tuple(arrival for arrival in arrivals if arrival.month == month)
+
+
+def briefing_count(session: Session, unit: str, month: str, calendar: Calendar) -> int:
+    """How many articles count for `unit` in the local month `month`: the month's articles of every unit,
+    less those whose key counted before the month began (a key counts once, for its first arrival)."""
+    start, end = calendar.month_start(month), calendar.month_end(month)
+    articles = _articles(session, Message.arrival >= start, Message.arrival <= end)
+    counted_before = set(session.scalars(
+        select(ArticleRow.key).join(Message, ArticleRow.message_id == Message.id)
+        .where(*_COUNTING, Message.arrival < start, ArticleRow.key.in_({article.key for article in articles}))))
+    fresh = [article for article in articles if article.key not in counted_before]
+    return briefing_counts(fresh, calendar).get((unit, month), (0, ()))[0]
+
+
+def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArrival, ...], tuple[SummaryReport, ...]]:
     rows = session.execute(
         select(FormReadingRow.form, FormReadingRow.readable, FormReadingRow.month, FormReadingRow.tasks,
                Message.id, Message.unit, Message.arrival, Message.registered, Message.month,
                Message.month_source)
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(MACHINE))
-        .order_by(Message.arrival, Message.id))
+        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(MACHINE), *where)
+        .order_by(Message.arrival, Message.id, FormReadingRow.id))
     arrivals, summaries = [], []
     for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source in rows:
         month = report_month(month, month_source, stated)
@@ -61,29 +84,29 @@ def report_month(message_month: str | None, month_source: str, stated: str | Non
     return stated
 
 
-def _articles(session: Session) -> tuple[Article, ...]:
-    messages = session.scalars(
-        select(Message).where(Message.kind == "briefing", Message.unit.is_not(None))
-        .order_by(Message.arrival, Message.id)).all()
-    files = _article_files(session, [message.id for message in messages])
-    articles = []
-    for message in messages:
-        keys = files.get(message.id) or [article_key(message.subject, message.body_text)]
-        articles.extend(Article(message.unit, message.arrival, message.id, key, message.registered,
-                                is_reply=False, is_auto=False) for key in keys)
-    return tuple(articles)
+# What makes a stored article count: a briefing from a registered unit's sender (Article.counts).
+_COUNTING = (Message.kind == "briefing", Message.unit.is_not(None), Message.registered)
 
 
-def _article_files(session: Session, message_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    for message_id, sha, sniffed, name in session.execute(
-            select(Attachment.message_id, Attachment.sha256, Attachment.sniffed_type, Attachment.filename)
-            .where(Attachment.message_id.in_(message_ids)).order_by(Attachment.ordinal)):
-        if sniffed in ARTICLE_TYPES or name.lower().endswith(ARTICLE_SUFFIXES):
-            keys = found.setdefault(message_id, [])
-            if sha not in keys:
-                keys.append(sha)
-    return found
+def _articles(session: Session, *where: ColumnElement[bool]) -> tuple[Article, ...]:
+    rows = session.execute(
+        select(Message.unit, Message.arrival, Message.id, ArticleRow.key, Message.registered)
+        .join(Message, ArticleRow.message_id == Message.id)
+        .where(Message.kind == "briefing", Message.unit.is_not(None), *where)
+        .order_by(Message.arrival, Message.id, ArticleRow.id))
+    return tuple(Article(unit, arrival, message_id, key, registered, is_reply=False, is_auto=False)
+                 for unit, arrival, message_id, key, registered in rows)
+
+
+def article_keys(subject: str, body: str, attachments: Iterable[Attachment]) -> list[str]:
+    """The articles a briefing message carries, by key: each article file by its content (SPEC: .doc,
+    .docx, .wps, .pdf, .txt), or, without one, the article written in the body."""
+    keys: list[str] = []
+    for attachment in attachments:
+        if attachment.sniffed_type in ARTICLE_TYPES or attachment.filename.lower().endswith(ARTICLE_SUFFIXES):
+            if attachment.sha256 not in keys:
+                keys.append(attachment.sha256)
+    return keys or [article_key(subject, body)]
 
 
 def article_key(subject: str, body: str) -> str:

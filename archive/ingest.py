@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import Database
+from archive.evidence import article_keys
 from archive.fulltext import index_messages
-from archive.models import Attachment, FormReadingRow, Message, Sighting
+from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Sighting
 from archive.readings import reading_row
 from archive.store import RawStore, sha256_hex
 from parsers.checks import check_package
@@ -133,6 +134,8 @@ def _archive_one(store: RawStore, recognizer: Recognizer, item: Incoming, sha: s
     stated = next((reading.month for reading in readings if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:  # a workbook title's month beats the arrival month
         month, month_source = stated, "workbook"
+    articles = [] if recognition.kind is not Kind.BRIEFING else \
+        [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
     return Message(
         sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=mailbox,
         arrival=arrival, arrival_trusted=trusted, date_header=parsed.date_header, sent_at=parsed.date,
@@ -141,6 +144,7 @@ def _archive_one(store: RawStore, recognizer: Recognizer, item: Incoming, sha: s
         in_reply_to=parsed.in_reply_to, unit=recognition.unit, kind=recognition.kind.value,
         month=month, month_source=month_source, registered=recognition.registered,
         problems=problems, archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings,
+        articles=articles,
     )
 
 

@@ -65,6 +65,20 @@ class Message(Base):
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.ordinal")
     readings: Mapped[list[FormReadingRow]] = relationship(back_populates="message", order_by="FormReadingRow.id")
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
+    articles: Mapped[list[ArticleRow]] = relationship(back_populates="message", order_by="ArticleRow.id")
+
+
+class ArticleRow(Base):
+    """One article of a briefing message, by the key that names its content (archive.evidence.article_keys):
+    a key seen before counts nothing, so a receipt looks its month's keys up here."""
+
+    __tablename__ = "article"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)
+
+    message: Mapped[Message] = relationship(back_populates="articles")
 
 
 class Attachment(Base):

@@ -8,14 +8,13 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.evidence import load_evidence
+from archive.evidence import briefing_count, package_arrivals
 from archive.models import Message, OutboxMail
 from archive.outbox import queue_mail
 from bot.config import Config
 from bot.render import compose, render_pair
 from parsers.forms import FORM_TITLES
 from replies.receipt import FileFacts, MessageFacts, Receipt, owes_receipt, receipt_for
-from scoring.briefings import briefing_counts
 from scoring.evidence import TASK_LABELS
 from scoring.packages import package_status
 from scoring.settings import month_label
@@ -28,8 +27,6 @@ def queue_receipts(config: Config, session: Session, message_ids: Iterable[int],
     ids = list(message_ids)
     if not ids:
         return 0
-    evidence = load_evidence(session)
-    counts = briefing_counts(evidence.articles, config.calendar)
     queued = 0
     for message in session.scalars(select(Message).where(Message.id.in_(ids))
                                    .options(selectinload(Message.readings), selectinload(Message.attachments))):
@@ -39,10 +36,13 @@ def queue_receipts(config: Config, session: Session, message_ids: Iterable[int],
         max_age = timedelta(days=out.receipts_max_age_days) if out.receipts_max_age_days else None
         if not owes_receipt(facts, config.own_addresses, recent, out.receipts_per_hour, now, max_age):
             continue
-        package = None
-        if facts.kind != "briefing" and facts.month:
-            package = package_status(facts.unit, facts.month, evidence.arrivals, config.calendar, now)
-        number = counts.get((facts.unit, config.calendar.month_of(facts.arrival)), (0, ()))[0]
+        package = number = None
+        if facts.kind == "briefing":
+            number = briefing_count(session, facts.unit, config.calendar.month_of(facts.arrival), config.calendar) \
+                if facts.unit else 0
+        elif facts.month:
+            arrivals = package_arrivals(session, facts.unit, facts.month)
+            package = package_status(facts.unit, facts.month, arrivals, config.calendar, now)
         receipt = receipt_for(facts, package, number, config.scoring.briefings_per_month)
         queued += queue_mail(session, f"receipt:{message.id}", "receipt", _compose(config, receipt, now), now,
                              about_message=message.id) is not None

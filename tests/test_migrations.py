@@ -30,3 +30,43 @@ def test_migrations_match_the_models(database_url):
     db.dispose()
     assert differences == []
     assert "search_doc" in tables
+
+
+def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
+    """GIVEN briefings and a report archived at head WHEN the search (0008) and article (0009) revisions
+    are undone and applied again THEN their backfills give the rows ingest gave."""
+    from datetime import datetime, timedelta, timezone
+
+    from alembic import command
+
+    from archive.db import _alembic_config
+    from archive.ingest import Incoming, ingest_batch
+    from bot.demo import compose
+
+    office, sender = "hsclbgs666@163.com", "zqxcl@163.com"
+    arrival = datetime(2020, 5, 6, 1, 0, tzinfo=timezone.utc)
+    with_files = compose(sender, office, "枣强县专项信息：召开推进会", arrival, body="李老师：请审阅。")
+    for name in ("推进会.docx", "推进会（副本）.docx", "照片.jpg"):
+        with_files.add_attachment(b"PK same bytes" if name.endswith("docx") else b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+                                  maintype="application", subtype="octet-stream", filename=name)
+    in_body = compose(sender, office, "枣强县简报：开展助残日活动", arrival + timedelta(hours=1), body="五月十五日，全县……")
+    report = compose(sender, "hskf2006@126.com", "枣强县4月份目标任务进展情况", arrival, body="见附件")
+    items = [Incoming(m.as_bytes(), None, "import", origin=f"/m/{n}") for n, m in enumerate([with_files, in_body, report])]
+    assert [o.kind for o in ingest_batch(deps.db, deps.store, deps.recognizer, items)] == ["briefing", "briefing", "report"]
+
+    def rows():
+        with deps.db.engine.connect() as connection:
+            articles = connection.exec_driver_sql("SELECT message_id, key FROM article ORDER BY id").all()
+            documents = connection.exec_driver_sql(
+                "SELECT id, message_id, head, body, rows FROM search_doc ORDER BY id").all()
+        return articles, documents
+
+    ingested = rows()
+    assert [key[:5] for _, key in ingested[0]] == [ingested[0][0][1][:5], "body:"]  # one file article, one in the body
+    assert len(ingested[1]) == 3
+    config = _alembic_config()
+    with deps.db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+    assert deps.db.upgrade() is True
+    assert rows() == ingested

@@ -16,8 +16,12 @@ from datetime import datetime
 
 from click.testing import CliRunner, Result
 
+from archive.db import Database
+from archive.evidence import briefing_count, load_evidence, package_arrivals
 from bot.cli import main
+from bot.config import load_config
 from bot.season import WRITES_XLS, GeneratedMail, write_maildirs
+from scoring.briefings import briefing_counts
 from tests.conftest import ROOT
 from tests.season_expected import (BRIEFING_COUNTS, COMPONENTS, EXPECTED, MATRIX_CELLS, PACKAGE_EXCEPTIONS,
                                    STAFF_ENTRIES)
@@ -79,6 +83,26 @@ def check_briefing_counts(env: dict[str, str]) -> None:
         assert counts == dict(zip(range(4, 12), expected)), unit
 
 
+def check_receipt_evidence(database_url: str) -> None:
+    """What a receipt reads for one unit and month (not the whole archive) equals the whole archive's
+    evidence for that unit and month: every package's arrivals and every month's briefing count, with the
+    season's resent and shared articles."""
+    config = load_config(CONFIG, environ={})
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            evidence = load_evidence(session)
+            counts = briefing_counts(evidence.articles, config.calendar)
+            for unit in (unit.name for unit in config.units):
+                for month in REPORT_MONTHS:
+                    assert package_arrivals(session, unit, month) == \
+                        tuple(a for a in evidence.arrivals if (a.unit, a.month) == (unit, month)), (unit, month)
+                    assert briefing_count(session, unit, month, config.calendar) == \
+                        counts.get((unit, month), (0, ()))[0], (unit, month)
+    finally:
+        db.dispose()
+
+
 def check_honesty(env: dict[str, str]) -> None:
     """The season's registries match their 附件2 and no person is registered twice: one finding only."""
     findings = json.loads(run(env, "findings", "--json").stdout)
@@ -100,4 +124,5 @@ def test_season_scores_as_designed(tmp_path, database_url, season_mail):
         {month: list(rows) for month, rows in EXPECTED.items()}
     check_matrix(env)
     check_briefing_counts(env)
+    check_receipt_evidence(database_url)
     check_honesty(env)
