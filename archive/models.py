@@ -224,7 +224,7 @@ Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
 class WebUser(Base):
     """An account of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
     `personal` was granted. `session_token` is in every session cookie of the account: a new password,
-    a logout or removing the account replaces it, and every older session dies with it."""
+    role or grant, a logout or removing the account replaces it, and every older session dies with it."""
 
     __tablename__ = "web_user"
 
@@ -236,3 +236,16 @@ class WebUser(Base):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed login to `mailroom web`: enough of them for one name, or from one client address, within a
+    window lock that name or address for a while (archive.users.Throttle). Rows too old to matter are
+    deleted at the next login."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 of the name tried, never the name
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,27 +1,32 @@
-"""Accounts of `mailroom web`: scrypt password hashes, roles, and the token that keeps sessions alive.
+"""Accounts of `mailroom web`: scrypt password hashes, roles, the token that keeps sessions alive, and
+the throttling of failed logins.
 
 A session cookie names the account and its current `session_token`; replacing the token (a new
-password, a logout) or removing the account ends every session made before.
+password, a new role or grant, a logout) or removing the account ends every session made before.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from archive.models import WebUser
+from archive.models import LoginFailure, WebUser
 from parsers.errors import MailroomError
 
 ROLES = {"staff": "工作人员", "auditor": "审计人员"}
 MIN_PASSWORD = 8
 MAX_NAME = 64
 HASH_METHOD = "scrypt"
+ADDRESS_LENGTH = 64  # an IPv6 address is at most 45 characters
 
 
 def _now() -> datetime:
@@ -82,6 +87,32 @@ def set_password(session: Session, name: str, password: str) -> WebUser:
     return user
 
 
+def set_access(session: Session, name: str, role: str | None = None,
+               personal: bool | None = None) -> tuple[WebUser, bool]:
+    """A new role or personal-data grant (None: unchanged), and whether anything changed: when it did,
+    every session of the account ends, so an open browser never keeps what the account had before.
+
+    Staff always see personal numbers; an account made an auditor is masked unless `personal` says so."""
+    user = _existing(session, name)
+    if role is not None and role not in ROLES:
+        raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
+    new_role = role or user.role
+    if new_role == "staff":
+        if personal is False:
+            raise MailroomError("工作人员总是可见个人信息；只有审计人员可以遮蔽（先改为 --role auditor）")
+        new_personal = True
+    elif personal is not None:
+        new_personal = personal
+    else:
+        new_personal = user.personal if user.role == "auditor" else False
+    if (new_role, new_personal) == (user.role, user.personal):
+        return user, False
+    user.role, user.personal = new_role, new_personal
+    user.session_token = _new_token()
+    session.commit()
+    return user, True
+
+
 def remove_user(session: Session, name: str) -> None:
     session.delete(_existing(session, name))
     session.commit()
@@ -114,3 +145,72 @@ def end_sessions(session: Session, user_id: int) -> None:
     if user is not None:
         user.session_token = _new_token()
         session.commit()
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """How many failed logins within `window` lock a name, or a client address (one client trying many
+    names), and for how long after the failure that reached the limit."""
+
+    per_name: int = 5
+    per_address: int = 20
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+
+
+THROTTLE = Throttle()
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What a login came to: the account, or None; `locked_until` set when it was refused unchecked."""
+
+    user: WebUser | None
+    locked_until: datetime | None = None
+
+
+def log_in(session: Session, name: str, password: str, address: str, now: datetime,
+           throttle: Throttle = THROTTLE) -> LoginAttempt:
+    """A login from the client at `address`: refused without looking at the password while the name or the
+    address is locked (the same for a name no account has), else checked; a failure is recorded and a
+    success forgets the name's failures."""
+    name = name.strip()
+    key = _name_key(name)
+    until = _locked_until(session, key, address, now, throttle)
+    if until is not None:
+        return LoginAttempt(None, until)
+    user = authenticate(session, name, password)
+    if user is None:
+        session.add(LoginFailure(name_key=key, address=address[:ADDRESS_LENGTH], at=now))
+    else:
+        session.execute(delete(LoginFailure).where(LoginFailure.name_key == key))
+    # Failures older than a window and a lockout can no longer lock anything.
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= now - throttle.window - throttle.lockout))
+    session.commit()
+    return LoginAttempt(user)
+
+
+def _name_key(name: str) -> str:
+    """Names are kept hashed: a password typed into the name field by mistake is not stored as typed."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def _locked_until(session: Session, key: str, address: str, now: datetime, throttle: Throttle) -> datetime | None:
+    since = now - throttle.window - throttle.lockout
+    recent = select(LoginFailure.at).where(LoginFailure.at > since)
+    by_name = session.scalars(recent.where(LoginFailure.name_key == key)).all()
+    by_address = session.scalars(recent.where(LoginFailure.address == address[:ADDRESS_LENGTH])).all()
+    ends = [end for end in (_lock_end(by_name, throttle.per_name, throttle),
+                            _lock_end(by_address, throttle.per_address, throttle)) if end is not None and end > now]
+    return max(ends, default=None)
+
+
+def _lock_end(failures: Sequence[datetime], limit: int, throttle: Throttle) -> datetime | None:
+    """When the last lock these failures caused ends: `lockout` after the latest failure that was the
+    `limit`-th within `window`; None when they never reached the limit."""
+    ordered = sorted(failures)
+    end = None
+    for last in range(limit - 1, len(ordered)):
+        if ordered[last] - ordered[last - limit + 1] < throttle.window:
+            end = ordered[last] + throttle.lockout
+    return end

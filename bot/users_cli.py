@@ -1,4 +1,4 @@
-"""`mailroom user add|passwd|remove|list`: the accounts of `mailroom web`."""
+"""`mailroom user add|passwd|set|remove|list`: the accounts of `mailroom web`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from archive.users import ROLES, add_user, list_users, remove_user, set_password
+from archive.users import ROLES, add_user, list_users, remove_user, set_access, set_password
 from bot.cli import Context, main, pass_context
 
 password_stdin = click.option("--password-stdin", is_flag=True,
@@ -19,6 +19,10 @@ def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+
+
+def _grant(personal: bool) -> str:
+    return "可见个人信息" if personal else "个人信息遮蔽"
 
 
 @main.group()
@@ -40,8 +44,7 @@ def add(context: Context, name: str, role: str, personal: bool, password_stdin: 
     password = _password(password_stdin)
     with context.deps.db.session() as session:
         account = add_user(session, name, password, role, personal)
-    grant = "，可见个人信息" if account.personal else "，个人信息遮蔽"
-    click.echo(f"已创建账号 {account.name}（{ROLES[account.role]}{grant}）")
+    click.echo(f"已创建账号 {account.name}（{ROLES[account.role]}，{_grant(account.personal)}）")
 
 
 @user.command()
@@ -54,6 +57,27 @@ def passwd(context: Context, name: str, password_stdin: bool) -> None:
     with context.deps.db.session() as session:
         set_password(session, name, password)
     click.echo(f"已修改 {name} 的密码，原有登录已全部失效")
+
+
+@user.command(name="set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)),
+              help="staff: everything; auditor: read only (masked unless --personal).")
+@click.option("--personal/--no-personal", default=None,
+              help="Grant or withdraw an auditor's sight of personal numbers and the original files.")
+@pass_context
+def set_(context: Context, name: str, role: str | None, personal: bool | None) -> None:
+    """Change the role or the personal-data grant of NAME; its open sessions end, so the change holds at
+    once. An account made an auditor is masked unless --personal is given."""
+    if role is None and personal is None:
+        raise click.UsageError("请给出 --role 或 --personal/--no-personal")
+    with context.deps.db.session() as session:
+        account, changed = set_access(session, name, role, personal)
+    access = f"{ROLES[account.role]}，{_grant(account.personal)}"
+    if changed:
+        click.echo(f"已修改账号 {account.name}：{access}，原有登录已全部失效")
+    else:
+        click.echo(f"账号 {account.name} 已是{access}，未作修改")
 
 
 @user.command()
@@ -81,6 +105,6 @@ def list_(context: Context, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     for row in rows:
-        grant = "可见个人信息" if row["personal"] else "个人信息遮蔽"
+        grant = _grant(row["personal"])
         click.echo(f"{row['name']}  {ROLES[row['role']]}  {grant}  密码修改于 {row['password_changed_at'][:16]}")
     click.echo(f"共 {len(rows)} 个账号", err=True)

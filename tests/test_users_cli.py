@@ -1,4 +1,4 @@
-"""`mailroom user add|passwd|remove|list`: accounts of the web app, passwords only ever hashed."""
+"""`mailroom user add|passwd|set|remove|list`: accounts of the web app, passwords only ever hashed."""
 
 import json
 
@@ -74,3 +74,45 @@ def test_mistakes_are_refused_in_one_line(tmp_path, database_url):
     unknown = run(env, "user", "passwd", "nobody", "--password-stdin", stdin="long enough\n")
     assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
     assert run(env, "user", "remove", "nobody").exit_code == 1
+
+
+def test_set_changes_the_role_or_the_grant_and_ends_the_sessions(tmp_path, database_url):
+    env = environment(tmp_path, database_url)
+    for name, role in (("孙倩", "staff"), ("audit1", "auditor")):
+        assert run(env, "user", "add", name, "--role", role, "--password-stdin", stdin="long enough\n").exit_code == 0
+    before = {name: account.session_token for name, account in accounts(database_url).items()}
+
+    granted = run(env, "user", "set", "audit1", "--personal")
+    assert granted.exit_code == 0, granted.output
+    assert "已修改账号 audit1：审计人员，可见个人信息，原有登录已全部失效" in granted.output
+    demoted = run(env, "user", "set", "孙倩", "--role", "auditor")
+    assert demoted.exit_code == 0 and "已修改账号 孙倩：审计人员，个人信息遮蔽" in demoted.output  # masked unless granted
+    after = accounts(database_url)
+    assert (after["audit1"].role, after["audit1"].personal) == ("auditor", True)
+    assert (after["孙倩"].role, after["孙倩"].personal) == ("auditor", False)
+    assert all(after[name].session_token != before[name] for name in before)
+
+    withdrawn = run(env, "user", "set", "audit1", "--no-personal")
+    assert withdrawn.exit_code == 0 and accounts(database_url)["audit1"].personal is False
+    promoted = run(env, "user", "set", "孙倩", "--role", "staff")
+    assert promoted.exit_code == 0 and "已修改账号 孙倩：工作人员，可见个人信息" in promoted.output
+    listed = json.loads(run(env, "user", "list", "--json").stdout)
+    assert {row["name"]: (row["role"], row["personal"]) for row in listed} == {
+        "audit1": ("auditor", False), "孙倩": ("staff", True)}
+
+
+def test_set_without_a_change_keeps_the_sessions_and_mistakes_are_refused(tmp_path, database_url):
+    env = environment(tmp_path, database_url)
+    assert run(env, "user", "add", "a", "--role", "staff", "--password-stdin", stdin="long enough\n").exit_code == 0
+    token = accounts(database_url)["a"].session_token
+    same = run(env, "user", "set", "a", "--role", "staff", "--personal")
+    assert same.exit_code == 0 and "账号 a 已是工作人员，可见个人信息，未作修改" in same.output
+    assert accounts(database_url)["a"].session_token == token
+    masked_staff = run(env, "user", "set", "a", "--no-personal")
+    assert masked_staff.exit_code == 1 and "工作人员总是可见个人信息" in masked_staff.output
+    nothing = run(env, "user", "set", "a")
+    assert nothing.exit_code == 2 and "请给出 --role 或 --personal/--no-personal" in nothing.output
+    assert run(env, "user", "set", "a", "--role", "admin").exit_code == 2
+    unknown = run(env, "user", "set", "nobody", "--role", "auditor")
+    assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
+    assert accounts(database_url)["a"].session_token == token  # nothing refused changed anything

@@ -1,5 +1,6 @@
-"""The web app through Flask's test client, on SQLite and PostgreSQL: logging in, CSRF, roles, sessions that
-die with a new password, masking of personal numbers, downloads byte for byte, and the safety headers."""
+"""The web app through Flask's test client, on SQLite and PostgreSQL: logging in, throttled failures, CSRF,
+roles, sessions that die with a new password, role or grant, masking of personal numbers, downloads byte for
+byte, and the safety headers."""
 
 import dataclasses
 import os
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from archive.users import remove_user, set_password
+from archive.users import remove_user, set_access, set_password
 from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError
 from tests.conftest import make_config
@@ -124,6 +125,104 @@ def test_a_new_password_or_removal_ends_the_sessions(site):
         remove_user(session, "审计员")
     assert auditor.get("/search").status_code == 302
     assert log_in(app.test_client(), "孙倩", "another password").status_code == 302
+
+
+def test_a_new_role_or_grant_ends_the_sessions_and_holds_at_once(site):
+    """GIVEN open sessions WHEN an account's grant or role changes THEN those sessions end, and the next login
+    sees what the account may see now."""
+    app, deps, archive = site
+    path = f"/message/{archive.package}"
+    granted, staff, auditor = signed_in(app, "督查员"), signed_in(app, "孙倩"), signed_in(app, "审计员")
+    assert PERSON_ID in page(granted, path)
+    with deps.db.session() as session:
+        set_access(session, "督查员", personal=False)
+        set_access(session, "孙倩", role="auditor")
+    assert granted.get(path).status_code == 302 and staff.get(path).status_code == 302
+    assert auditor.get(path).status_code == 200  # other accounts keep their sessions
+    for name in ("督查员", "孙倩"):
+        masked = page(signed_in(app, name), path)
+        assert PERSON_ID_MASKED in masked and PERSON_ID not in masked, name
+    demoted = signed_in(app, "孙倩")
+    token = csrf_token(page(demoted, "/entries"))
+    refused = demoted.post("/entries", data={"csrf_token": token, "unit": "桃城区", "kind_level": "media:city",
+                                             "date": "2020-04-02", "evidence": "衡水日报"})
+    assert refused.status_code == 403
+    with deps.db.session() as session:
+        set_access(session, "审计员", role="staff")
+    assert auditor.get(path).status_code == 302
+    assert PERSON_ID in page(signed_in(app, "审计员"), path)
+
+
+LOCKED = "登录失败次数过多，请 15 分钟后再试"
+
+
+def refusal(response) -> str:
+    """The message a refused login shows (the name typed is echoed back in the form, so not the whole page)."""
+    import re
+
+    return re.search(r'<p class="note error">([^<]*)</p>', response.get_data(as_text=True)).group(1)
+
+
+def test_five_failed_logins_lock_a_name_for_fifteen_minutes_whether_it_exists_or_not(site, clock):
+    """GIVEN 5 wrong passwords for a name within 15 minutes WHEN it logs in again THEN it is refused with 429,
+    even with the right password, alike for a name no account has, until 15 minutes after the 5th failure."""
+    app, _, _ = site
+    client = app.test_client()
+    for name in ("孙倩", "nobody"):
+        for _ in range(5):
+            clock.now += timedelta(minutes=2)
+            assert log_in(client, name, "wrong password").status_code == 401
+    fifth = clock.now  # nobody's 5th failure; 孙倩's was 10 minutes before
+    locked, unknown = log_in(client, "孙倩"), log_in(client, "nobody", PASSWORD)
+    assert locked.status_code == unknown.status_code == 429
+    assert refusal(unknown) == LOCKED and refusal(locked) == "登录失败次数过多，请 5 分钟后再试"
+    assert unknown.headers["Retry-After"] == "900"
+    assert log_in(client, "审计员").status_code == 302  # other names are not locked
+    clock.now = fifth + timedelta(minutes=5) - timedelta(seconds=1)
+    assert log_in(app.test_client(), "孙倩").status_code == 429
+    clock.now = fifth + timedelta(minutes=5)
+    assert log_in(app.test_client(), "孙倩").status_code == 302
+    clock.now = fifth + timedelta(minutes=15) - timedelta(seconds=1)
+    last = log_in(app.test_client(), "nobody", PASSWORD)
+    assert last.status_code == 429 and refusal(last) == "登录失败次数过多，请 1 分钟后再试"
+    clock.now = fifth + timedelta(minutes=15)
+    assert log_in(app.test_client(), "nobody", PASSWORD).status_code == 401  # checked again, not locked
+
+
+def test_failures_count_within_fifteen_minutes_and_a_success_forgets_them(site, clock):
+    app, _, _ = site
+    client = app.test_client()
+    for _ in range(4):
+        assert log_in(client, "孙倩", "wrong password").status_code == 401
+    assert log_in(client, "孙倩").status_code == 302
+    for _ in range(4):
+        assert log_in(app.test_client(), "孙倩", "wrong password").status_code == 401
+    clock.now += timedelta(minutes=15)  # those 4 are now too old to count with the next
+    assert log_in(app.test_client(), "孙倩", "wrong password").status_code == 401
+    assert log_in(app.test_client(), "孙倩").status_code == 302
+    for _ in range(5):
+        assert log_in(app.test_client(), "孙倩", "wrong password").status_code == 401
+    assert log_in(app.test_client(), "孙倩").status_code == 429
+
+
+def test_one_address_trying_many_names_is_locked(site, clock):
+    """GIVEN 20 failed logins from one client address, each for another name WHEN that address logs in, even
+    rightly THEN it is refused for 15 minutes; other addresses are not."""
+    app, _, _ = site
+
+    def client_at(address: str):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return client
+
+    sprayer = client_at("192.0.2.7")
+    for n in range(20):
+        assert log_in(sprayer, f"guess{n}", "wrong password").status_code == 401
+    refused = log_in(sprayer, "孙倩")
+    assert refused.status_code == 429 and refusal(refused) == LOCKED
+    assert log_in(client_at("192.0.2.8"), "孙倩").status_code == 302
+    clock.now += timedelta(minutes=15)
+    assert log_in(client_at("192.0.2.7"), "孙倩").status_code == 302
 
 
 def test_logout_ends_every_session_of_the_account(site):

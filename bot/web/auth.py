@@ -1,12 +1,15 @@
 """Logging in and out, and who is asking: every page but the login page needs a live session.
 
 The session is Flask's signed cookie holding the account's id, its session token and the login time.
-A request is served only while the token is still the account's (a new password, a logout or removing
-the account replaces or deletes it) and the login is younger than [web] session_hours.
+A request is served only while the token is still the account's (a new password, role or grant, a logout
+or removing the account replaces or deletes it) and the login is younger than [web] session_hours.
+Failed logins are throttled by name and by client address (archive.users.Throttle): a locked login is
+refused with 429 whatever the password.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import wraps
 from typing import Callable
@@ -15,13 +18,15 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
 from archive.models import WebUser
-from archive.users import ROLES, authenticate, end_sessions, session_user
+from archive.users import ROLES, end_sessions, log_in, session_user
 from bot.web.app import site
 
 blueprint = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.favicon", "static"}
 SESSION_KEYS = ("uid", "token", "since")
 READ_ONLY = "审计账号只能查看，不能修改任何记录。如需登记或撤销，请使用工作人员账号。"
+# The same for a name no account has, and for a client address trying many names: nothing is revealed.
+LOCKED = "登录失败次数过多，请 {minutes} 分钟后再试"
 
 
 @dataclass(frozen=True)
@@ -96,15 +101,20 @@ def login():
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", next=target, error=None)
-    current = site()
+    current, name = site(), request.form.get("name", "")
+    now = current.now()
     with current.deps.db.session() as db:
-        user = authenticate(db, request.form.get("name", ""), request.form.get("password", ""))
+        attempt = log_in(db, name, request.form.get("password", ""), request.remote_addr or "", now)
+    if attempt.locked_until is not None:
+        wait = math.ceil((attempt.locked_until - now).total_seconds())
+        error = LOCKED.format(minutes=math.ceil(wait / 60))
+        return render_template("login.html", next=target, error=error, name=name), 429, {"Retry-After": str(wait)}
+    user = attempt.user
     if user is None:
-        return render_template("login.html", next=target, error="账号或密码不对",
-                               name=request.form.get("name", "")), 401
+        return render_template("login.html", next=target, error="账号或密码不对", name=name), 401
     session.clear()  # nothing from before the login survives it (no session fixation)
     session.permanent = True
-    session.update(uid=user.id, token=user.session_token, since=current.now().timestamp())
+    session.update(uid=user.id, token=user.session_token, since=now.timestamp())
     return redirect(target or url_for("archive.search_page"))
 
 
