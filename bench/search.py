@@ -58,7 +58,7 @@ SLOW = 0.2  # seconds: a query slower than this is timed once
 WHOLE_SET_LIMIT = 20_000  # true hits: above this a query's whole hit set is checked only with --check-all
 # The states each database's index is timed in, and the statements that bring it there. This server runs
 # PostgreSQL with autovacuum off, so without VACUUM ANALYZE search_doc would have no statistics at all; a
-# production server's autovacuum analyses it after an import (with the statistics target of migration 0007).
+# production server's autovacuum analyses it after an import (with the statistics target of migration 0011).
 STATES = {"sqlite": (("as ingested", ()),
                      ("after FTS5 optimize", ("INSERT INTO search_fts(search_fts) VALUES ('optimize')",))),
           "postgresql": (("after VACUUM ANALYZE", ("VACUUM (ANALYZE) message, search_doc",)),)}

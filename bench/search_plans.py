@@ -18,7 +18,8 @@ from bench.search_report import Engine
 
 
 def sent_statements(db: Database, query: str) -> list[tuple[str, Any]]:
-    """The statements and parameters one `search(limit=50)` sends: the ids first, then the messages."""
+    """The statements and parameters one `search(limit=50)` sends: the ids first, then the messages (on
+    PostgreSQL the EXPLAIN that chooses the plan comes before them and is left out here)."""
     sent: list[tuple[str, Any]] = []
 
     def record(connection, cursor, statement, parameters, context, executemany) -> None:
@@ -30,7 +31,7 @@ def sent_statements(db: Database, query: str) -> list[tuple[str, Any]]:
             search(session, Query(text=query, limit=50))
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    return sent
+    return [(statement, parameters) for statement, parameters in sent if not statement.startswith("EXPLAIN")]
 
 
 def time_statement(db: Database, statement: str, parameters: Any, repeats: int = 5, slow: float = 0.2) -> float:

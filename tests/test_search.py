@@ -103,6 +103,27 @@ def test_filters_combine_with_text_and_relevance_puts_subject_hits_first(deps, a
     assert page == [archived["briefing"]]
 
 
+@pytest.mark.parametrize("walk", [True, False], ids=["walk", "index"])
+def test_both_postgresql_plans_find_the_same_hits(deps, archived, monkeypatch, walk):
+    """PostgreSQL finds a term either by walking the newest documents' text or by the GIN index's matches,
+    whichever its estimates say is cheaper: both give the same hits in the same order."""
+    if deps.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite always reads its FTS5 index")
+    monkeypatch.setattr("archive.search._walk_is_cheaper", lambda session, grams, wanted: walk)
+    assert found(deps, "王斐") == [archived["registry"]]
+    assert found(deps, "庄") == [archived["village"], archived["briefing"]]
+    assert found(deps, "家庄村无障") == [archived["village"]]
+    assert found(deps, "王家庄村委") == []
+    assert found(deps, "0318-7221234") == [archived["village"], archived["registry"]]
+    assert found(deps, "大营镇 张庄") == [archived["briefing"]]
+    assert found(deps, "ＡＢ") == [archived["village"]]
+    assert found(deps, "庄", unit="枣强县") == [archived["briefing"]]
+    assert found(deps, "完成改造", order="relevance") == [archived["briefing"]]
+    assert found(deps, "改造", order="relevance") == [archived["village"], archived["briefing"]]
+    with deps.db.session() as session:
+        assert [m.id for m in search(session, Query(text="庄", limit=1, offset=1))] == [archived["briefing"]]
+
+
 def test_newest_first_follows_arrival_not_archiving_order(deps):
     older = archive(deps, mail("旧邮件 桃城区", "", MAY))
     newer = archive(deps, mail("新邮件 桃城区", "", MAY + timedelta(hours=1)))
