@@ -27,7 +27,7 @@ from parsers.privacy import mask_personal
 from parsers.records import TASKS, Unit
 from scoring.briefings import briefing_counts
 from scoring.completion import completion_as_of
-from scoring.evidence import TASK_LABELS, Component, Finding, SummaryReport
+from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding, SummaryReport
 from scoring.packages import PackageStatus, matrix
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
@@ -37,8 +37,6 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 SUMMARY_HEADINGS = {"rehab": "康复服务（人）", "devices": "适配辅助器具（人）", "rural_training": "实用技术培训（人）",
                     "day_care": "托养服务（人）", "barrier_free": "残疾人家庭无障碍改造（户）",
                     "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）"}
-FINDING_LABELS = {"completion_decreased": "累计完成数下降", "done_vs_registry": "完成数与实名制登记表不符",
-                  "person_in_two_units": "同一人由两个单位登记"}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ TASK_LABELS: Mapping[str, str] = MappingProxyType({
     "college": "资助上大学",
 })
 
+# Finding.kind in Chinese, as the digest and the web app name it.
+FINDING_LABELS: Mapping[str, str] = MappingProxyType({
+    "completion_decreased": "累计完成数下降",
+    "done_vs_registry": "完成数与实名制登记表不符",
+    "person_in_two_units": "同一人由两个单位登记",
+})
+
 
 def _require_aware(instant: datetime, what: str) -> None:
     if instant.tzinfo is None or instant.utcoffset() is None:

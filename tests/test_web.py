@@ -1,6 +1,6 @@
 """The web app through Flask's test client, on SQLite and PostgreSQL: logging in, throttled failures, CSRF,
 roles, sessions that die with a new password, role or grant, masking of personal numbers, downloads byte for
-byte, and the safety headers."""
+byte, the 核查发现 page, and the safety headers."""
 
 import dataclasses
 import os
@@ -14,7 +14,7 @@ from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, se
 from parsers.errors import ConfigError
 from tests.conftest import make_config
 from tests.webapp import (BODY_PHONE, BODY_PHONE_MASKED, PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED,
-                          add_accounts, csrf_token, fill_archive, log_in)
+                          add_accounts, csrf_token, fill_archive, log_in, share_person)
 
 
 class Clock:
@@ -247,7 +247,7 @@ def test_pages_carry_the_safety_headers(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
     for path in ("/login", "/search", f"/message/{archive.package}", "/standings?month=2020-04",
-                 "/matrix?month=2020-04", "/entries", "/message/999999"):
+                 "/matrix?month=2020-04", "/findings", "/entries", "/message/999999"):
         response = client.get(path)
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
         assert "script-src 'none'" in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY
@@ -375,6 +375,51 @@ def test_standings_matrix_and_explanation_link_to_the_evidence(site):
     assert "枣强县 · 2020年6月" in explained and f"/message/{archive.package}" in explained
     assert client.get("/unit/衡水市?month=2020-04").status_code == 404
     assert client.get("/matrix?month=April").status_code == 400
+
+
+def shared_person_row(html: str) -> str:
+    """The 核查发现 row saying 王斐 is registered by two units (桃城区's copy shares every person of the registry)."""
+    import re
+
+    [row] = [row for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+             if "<td>同一人由两个单位登记</td>" in row and f"{PERSON}（证号" in row]
+    return row
+
+
+def test_findings_name_the_unit_and_link_to_the_evidence(site):
+    """GIVEN 王斐 registered by 枣强县 and by 桃城区 WHEN staff open 核查发现 from the navigation THEN the finding
+    names its unit and kind and links to both messages, and each link opens that message."""
+    import re
+
+    app, deps, archive = site
+    shared = share_person(deps)
+    client = signed_in(app, "孙倩")
+    assert 'href="/findings"' in page(client, "/search")
+    html = page(client, "/findings")
+    assert "核查发现" in html and "暂无核查发现" not in html
+    row = shared_person_row(html)
+    assert "<td>枣强县</td>" in row and "桃城区" in row
+    links = re.findall(r'href="(/message/\d+)"', row)
+    assert links == [f"/message/{archive.package}", f"/message/{shared}"]
+    for link in links:
+        assert PERSON in page(client, link)
+
+
+def test_an_auditor_sees_the_numbers_in_findings_masked(site):
+    app, deps, _ = site
+    share_person(deps)
+    for name in ("孙倩", "督查员"):
+        assert f"证号 {PERSON_ID}" in shared_person_row(page(signed_in(app, name), "/findings")), name
+    masked = page(signed_in(app, "审计员"), "/findings")
+    assert f"证号 {PERSON_ID_MASKED}" in shared_person_row(masked)
+    assert PERSON_ID not in masked
+
+
+def test_findings_say_so_when_there_are_none(site):
+    app, _, _ = site  # the sample messages agree with each other
+    for name in ("孙倩", "审计员"):
+        html = page(signed_in(app, name), "/findings")
+        assert "暂无核查发现" in html and 'class="findings"' not in html, name
 
 
 def test_the_secret_key_is_made_once_and_kept_private(tmp_path):

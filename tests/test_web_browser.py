@@ -88,6 +88,9 @@ def test_log_in_find_a_name_open_the_message_and_download_the_original(browser, 
         sha = session.get(Message, served.archive.package).sha256
     assert Path(download.path()).read_bytes() == served.deps.store.read_message(sha)
     assert download.suggested_filename == f"邮件{served.archive.package}.eml"  # the RFC 5987 name, decoded
+    page.click("nav a:has-text('核查发现')")
+    page.wait_for_url("**/findings")
+    assert page.locator("h1").inner_text() == "核查发现"
     page.context.close()
 
 

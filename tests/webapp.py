@@ -61,6 +61,15 @@ def fill_archive(deps) -> Archive:
     return Archive(*(outcome.id for outcome in outcomes))
 
 
+def share_person(deps) -> int:
+    """桃城区 sends 枣强县's 附件3 as its own: each person on it (王斐 among them) registered by two units, an
+    honesty finding. The message's id."""
+    raw = _message("tcqcl@163.com", "桃城区4月份康复服务实名制登记表", datetime(2020, 4, 20, 10, tzinfo=SHANGHAI),
+                   "补报附件3。", ("rehab-registry-two-age-sheets.xlsx",))
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    return outcome.id
+
+
 def add_accounts(deps) -> None:
     """staff 孙倩; auditor 审计员 (masked); auditor 督查员 granted personal data."""
     with deps.db.session() as session:

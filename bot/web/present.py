@@ -15,7 +15,7 @@ from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.scores import STATUS_NAMES
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_id, mask_personal
-from scoring.evidence import TASK_LABELS
+from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
                "other": "其他"}
@@ -211,6 +211,21 @@ def _sighting(seen) -> str:
     if seen.uid is not None:
         return f"{seen.mailbox or ''} {seen.source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}"
     return f"{seen.mailbox or ''} {seen.source} {seen.origin or ''}"
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """An honesty finding as the 核查发现 page shows it: its kind in Chinese, its text masked."""
+
+    unit: str
+    label: str
+    message: str
+    message_ids: tuple[int, ...]
+
+
+def finding_view(finding: Finding, mask: Masker) -> FindingView:
+    return FindingView(finding.unit, FINDING_LABELS.get(finding.kind, finding.kind), mask.text(finding.message),
+                       finding.message_ids)
 
 
 def template_helpers() -> dict:

@@ -1,5 +1,6 @@
-"""月度排名, the month's submission matrix and a unit's explanation: what `mailroom standings`, `matrix`
-and `explain` print, with every point and every cell linking to the message or entry behind it."""
+"""月度排名, the month's submission matrix, a unit's explanation and the 核查发现: what `mailroom standings`,
+`matrix`, `explain` and `findings` print, with every point, cell and finding linking to the message or entry
+behind it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, request
 
 from archive.evidence import Evidence, load_evidence
+from archive.findings import all_findings
 from bot.config import Config
 from bot.scores import MONTH, compute_standings, explain_unit, month_matrix
 from bot.web.app import site
+from bot.web.present import finding_view, masker
 from parsers.errors import MailroomError
 from parsers.forms import FORM_TITLES
 from scoring.settings import month_label, parse_month
@@ -87,3 +90,12 @@ def explain_page(name: str):
     except MailroomError as error:
         abort(404, str(error))
     return render_template("explain.html", row=row, components=components, **_month_context(month))
+
+
+@blueprint.route("/findings")
+def findings_page():
+    """Every finding the archive holds now, across months: they are shown, never applied to a score."""
+    mask = masker()
+    with site().deps.db.session() as db:
+        found = all_findings(db, load_evidence(db))
+    return render_template("findings.html", findings=[finding_view(finding, mask) for finding in found])
