@@ -35,7 +35,8 @@ def _shared_persons(session: Session) -> list[Finding]:
               .join(Message, FormReadingRow.message_id == Message.id)
               .where(PersonRow.disability_id != "", Message.registered.is_(True))
               .group_by(PersonRow.form, PersonRow.disability_id)
-              .having(func.count(func.distinct(Message.unit)) > 1))
+              .having(func.count(func.distinct(Message.unit)) > 1)
+              .order_by(PersonRow.form, PersonRow.disability_id))
     findings = []
     for form, person_id in session.execute(shared).all():
         rows = session.execute(select(Message.unit, Message.id, PersonRow.name)
