@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-
 from typing import Iterable
 
 from sqlalchemy import ColumnElement, or_, select
@@ -84,15 +83,17 @@ def report_month(message_month: str | None, month_source: str, stated: str | Non
     return stated
 
 
-# What makes a stored article count: a briefing from a registered unit's sender (Article.counts).
-_COUNTING = (Message.kind == "briefing", Message.unit.is_not(None), Message.registered)
+# The briefings whose articles are evidence, and those of them that count (Article.counts): a registered
+# unit's sender's.
+_BRIEFINGS = (Message.kind == "briefing", Message.unit.is_not(None))
+_COUNTING = (*_BRIEFINGS, Message.registered)
 
 
 def _articles(session: Session, *where: ColumnElement[bool]) -> tuple[Article, ...]:
     rows = session.execute(
         select(Message.unit, Message.arrival, Message.id, ArticleRow.key, Message.registered)
         .join(Message, ArticleRow.message_id == Message.id)
-        .where(Message.kind == "briefing", Message.unit.is_not(None), *where)
+        .where(*_BRIEFINGS, *where)
         .order_by(Message.arrival, Message.id, ArticleRow.id))
     return tuple(Article(unit, arrival, message_id, key, registered, is_reply=False, is_auto=False)
                  for unit, arrival, message_id, key, registered in rows)

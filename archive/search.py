@@ -73,15 +73,14 @@ def _text_search(session: Session, terms: list[str], order: str, wanted: int,
         if not proven:
             unproven.append(term)
     docs, newest = SEARCH_DOC, SEARCH_DOC.c.id.desc()
-    if not needed:  # no letters or digits: nothing to look up, the text says
-        where = [_in_text(docs, term) for term in terms]
-    elif session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if not needed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
+        where = [_in_text(docs, term) for term in terms]  # no grams to look up, or the walk: the text says
+    elif sqlite:
         match = " ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(needed))
         where = [_fts.c.rowid == SEARCH_DOC.c.id, literal_column("search_fts").op("MATCH")(match),
                  *(_in_text(docs, term) for term in unproven)]
         newest = _fts.c.rowid.desc()  # FTS5 reads its index backwards and stops at the page
-    elif _walk_is_cheaper(session, sorted(needed), wanted):
-        where = [_in_text(docs, term) for term in terms]
     else:  # every match from the index, then sorted; MATERIALIZED keeps the planner from walking instead
         kept = [SEARCH_DOC.c.id, SEARCH_DOC.c.message_id, *((SEARCH_DOC.c.head, SEARCH_DOC.c.body)
                                                             if order == "relevance" else ())]
