@@ -8,13 +8,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.errors import ServiceError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x6D61696C726F6F6D  # pg_advisory_xact_lock key of the schema upgrade ("mailroom")
 
 
 class Database:
@@ -35,6 +36,7 @@ class Database:
         head = ScriptDirectory.from_config(config).get_current_head()
         try:
             with self.engine.begin() as connection:
+                _one_migrator(connection)
                 current = MigrationContext.configure(connection).get_current_revision()
                 if current == head:
                     return False
@@ -46,6 +48,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _one_migrator(connection: Connection) -> None:
+    """Two processes starting on a new database (`serve` and a command typed beside it) must not both
+    migrate it: the second waits for the first, then finds the schema current."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def _alembic_config() -> AlembicConfig:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.recognize import strip_prefixes
-from scoring.briefings import briefing_counts
+from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.settings import Calendar
 
@@ -45,15 +45,25 @@ def package_arrivals(session: Session, unit: str, month: str) -> tuple[FormArriv
 
 
 def briefing_count(session: Session, unit: str, month: str, calendar: Calendar) -> int:
-    """How many articles count for `unit` in the local month `month`: the month's articles of every unit,
-    less those whose key counted before the month began (a key counts once, for its first arrival)."""
+    """How many articles count for `unit` in the local month `month`."""
+    return briefing_counts(_month_articles(session, month, calendar), calendar).get((unit, month), (0, ()))[0]
+
+
+def briefing_place(session: Session, message_id: int, month: str, calendar: Calendar) -> tuple[int, int] | None:
+    """The places (first, last; from 1) of a message's articles among its unit's counted articles of the
+    local month `month`, by arrival; None when none of them counts (a resend, an unregistered sender)."""
+    return article_places(_month_articles(session, month, calendar), calendar).get(message_id)
+
+
+def _month_articles(session: Session, month: str, calendar: Calendar) -> list[Article]:
+    """The month's articles of every unit, less those whose key counted before the month began (a key
+    counts once, for its first arrival)."""
     start, end = calendar.month_start(month), calendar.month_end(month)
     articles = _articles(session, Message.arrival >= start, Message.arrival <= end)
     counted_before = set(session.scalars(
         select(ArticleRow.key).join(Message, ArticleRow.message_id == Message.id)
         .where(*_COUNTING, Message.arrival < start, ArticleRow.key.in_({article.key for article in articles}))))
-    fresh = [article for article in articles if article.key not in counted_before]
-    return briefing_counts(fresh, calendar).get((unit, month), (0, ()))[0]
+    return [article for article in articles if article.key not in counted_before]
 
 
 def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArrival, ...], tuple[SummaryReport, ...]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
+from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Sighting
+from archive.owed import owe_receipts
 from archive.readings import reading_row
 from archive.store import RawStore, sha256_hex
 from parsers.checks import check_package
@@ -50,12 +52,13 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Recognizer:
-    """What recognition needs from the configuration."""
+    """What recognition, and the receipt decision made with it, need from the configuration."""
 
     units: tuple[Unit, ...]
     timezone: ZoneInfo
     mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
     year: int = 2020  # the plan year: a workbook title's month without a year is in it
+    receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
 
     def unit(self, name: str | None) -> Unit | None:
         return next((unit for unit in self.units if unit.name == name), None)
@@ -86,18 +89,25 @@ class Outcome:
 
 def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: Sequence[Incoming],
                  in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
-    """Archive a batch: files written and synced, then every row in one transaction."""
+    """Archive a batch: files written and synced, then every row in one transaction, with the receipts
+    the new messages are owed. Another instance may store the same message at the same moment (one mail
+    Cc'd to two departments): the write re-checks under a lock, so the second is a sighting, not an error."""
     shas = [sha256_hex(item.raw) for item in items]
     with db.session() as session:
+        stored_before = set(_known_messages(session, set(shas)))
+    derived: dict[str, Message] = {}
+    for item, sha in zip(items, shas):
+        if sha not in stored_before and sha not in derived:
+            derived[sha] = _archive_one(store, recognizer, item, sha)
+    store.sync()
+    with db.session() as session:
+        claim_for_write(session, (f"message:{sha}" for sha in derived))
         known = _known_messages(session, set(shas))
-        fresh: dict[str, Message] = {}
-        for item, sha in zip(items, shas):
-            if sha not in known and sha not in fresh:
-                fresh[sha] = _archive_one(store, recognizer, item, sha)
-        store.sync()
+        fresh = {sha: message for sha, message in derived.items() if sha not in known}
         session.add_all(fresh.values())
         session.flush()
         index_messages(session, fresh.values())
+        owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
         rows = known | fresh
         _add_sightings(session, items, [rows[sha] for sha in shas])
         if in_same_commit is not None:

@@ -12,9 +12,10 @@ import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from archive.db import Database
 
@@ -49,3 +50,15 @@ def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
         yield True
     finally:
         os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def claim_for_write(session: Session, names: Iterable[str]) -> None:
+    """Begin the caller's transaction holding what makes a check-then-insert of `names` safe against every
+    other writer until it commits: SQLite's write lock (BEGIN IMMEDIATE, taken before anything is read),
+    or on PostgreSQL a transaction-level advisory lock per name, taken in one order so two writers never
+    deadlock. A message another instance stored a moment ago is then seen, not inserted twice."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+        return
+    for key in sorted({lock_key(name) for name in names}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

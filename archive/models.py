@@ -201,6 +201,7 @@ class OutboxMail(Base):
     sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MailboxState(Base):
@@ -216,6 +217,33 @@ class MailboxState(Base):
     last_ok_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    watch: Mapped[str | None] = mapped_column(String(16))  # how the running daemon waits: idle | poll
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it looks next, as it planned
+
+
+class OwedReply(Base):
+    """A reply owed, recorded in the same commit as what makes it owed (a message stored, a correction),
+    and queued into the outbox later by the sender: a crash between the two loses nothing."""
+
+    __tablename__ = "owed_reply"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cause: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox cause it becomes
+    kind: Mapped[str] = mapped_column(String(16))  # receipt
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    owed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class JobRun(Base):
+    """A scheduled job done for its period (reminders or the digest of a month), committed with its mail."""
+
+    __tablename__ = "job_run"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    summary: Mapped[str] = mapped_column(Text)
 
 
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)

@@ -23,8 +23,10 @@ def advance(session: Session, mailbox: str, folder: str, uidvalidity: int, last_
     session.add(state)
 
 
-def record_poll(db: Database, mailbox: str, folder: str, error: str | None = None) -> None:
-    """Stamp the end of a poll: its time, and its error or its success."""
+def record_poll(db: Database, mailbox: str, folder: str, error: str | None = None, *,
+                watch: str | None = None, next_poll_at: datetime | None = None) -> None:
+    """Stamp the end of a poll: its time, its error or its success, and (from the daemon) how it waits
+    now — "idle" or "poll" — and when it looks next."""
     now = datetime.now(timezone.utc)
     with db.session() as session:
         state = session.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, folder=folder, last_uid=0)
@@ -33,6 +35,7 @@ def record_poll(db: Database, mailbox: str, folder: str, error: str | None = Non
             state.last_ok_at = now
         else:
             state.last_error, state.last_error_at = error, now
+        state.watch, state.next_poll_at = watch, next_poll_at
         session.add(state)
         session.commit()
 

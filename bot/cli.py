@@ -16,6 +16,7 @@ from bot.demo import write_demo
 from bot.deps import Deps, open_deps
 from bot.importer import find_sources, import_sources
 from bot.inspect import describe, inspect_files
+from bot.outbox import FlushReport
 from bot.poll import PollReport, poll_once
 from parsers.errors import ConfigError, MailroomError
 
@@ -104,12 +105,17 @@ def poll(context: Context, once: bool) -> None:
 def _print_poll(report: PollReport) -> None:
     _print_mailboxes(report)
     click.echo(f"回执：新排队 {report.receipts} 封")
-    if report.outbox is not None and report.outbox.busy:
-        click.echo("发信：另一个实例正在发送，本次跳过")
-    elif report.outbox is not None:
-        click.echo(f"发信：成功 {report.outbox.sent} 封，失败 {report.outbox.failed} 封（稍后重试）")
-        for error in report.outbox.errors:
-            click.echo(f"  {error}")
+    if report.outbox is not None:
+        click.echo(_sent_line(report.outbox))
+
+
+def _sent_line(report: FlushReport) -> str:
+    if report.busy:
+        return "发信：另一个实例正在发送，由它发出"
+    line = f"发信：成功 {report.sent} 封"
+    if report.failed:
+        line += f"，{report.failed} 封未发出（稍后自动重试）：" + "；".join(report.errors)
+    return line
 
 
 def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
@@ -133,8 +139,8 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
 @main.command()
 @pass_context
 def serve(context: Context) -> None:
-    """Run unattended: poll every mailbox, send receipts, reminders and the digest on schedule
-    (Asia/Shanghai). SIGTERM or Ctrl-C stops cleanly after the batch in hand."""
+    """Run unattended: watch every mailbox (IMAP IDLE where offered, else polling), send receipts at once,
+    reminders and the digest on schedule (Asia/Shanghai). SIGTERM or Ctrl-C stops within seconds."""
     from bot.serve import serve as run
 
     logging.getLogger().setLevel(logging.INFO)
@@ -145,36 +151,45 @@ def serve(context: Context) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def status(context: Context, as_json: bool) -> None:
-    """Each mailbox's last good poll and last error, the outbox backlog, the next scheduled jobs."""
-    from archive.outbox import backlog
-    from archive.state import all_states
-    from bot.serve import next_runs
+    """Each mailbox's last poll, how the daemon waits on it and when it looks next, its last error; the
+    owed receipts and the outbox backlog with the server's last error; the month's jobs."""
+    from bot.status import describe_status, gather_status
 
-    config, deps = context.config, context.deps
-    zone = config.timezone
-    local = lambda t: t.astimezone(zone).isoformat(timespec="seconds") if t else None  # noqa: E731
-    states = {state.mailbox: state for state in all_states(deps.db)}
-    with deps.db.session() as session:
-        waiting = backlog(session)
-    mailboxes = []
-    for box in config.mailboxes:
-        state = states.get(box.key)
-        mailboxes.append({"mailbox": box.key, "name": box.name, "last_ok": local(state and state.last_ok_at),
-                          "last_error": state and state.last_error, "last_error_at": local(state and state.last_error_at)})
-    data = {
-        "mailboxes": mailboxes,
-        "outbox_backlog": waiting,
-        "next_jobs": [{"job": name, "next_run": local(when)} for name, when in next_runs(config, deps, deps.clock())],
-    }
+    data = gather_status(context.config, context.deps)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    for box in data["mailboxes"]:
-        error = f"；最近错误 {box['last_error_at']}：{box['last_error']}" if box["last_error"] else ""
-        click.echo(f"{box['mailbox']}（{box['name']}）：上次成功收信 {box['last_ok'] or '从未'}{error}")
-    click.echo(f"待发邮件：{waiting} 封")
-    for job in data["next_jobs"]:
-        click.echo(f"下次{job['job']}：{job['next_run']}")
+    click.echo("\n".join(describe_status(data)))
+
+
+@main.command()
+@click.option("--month", required=True, metavar="YYYY-MM", help="The reporting month to remind for.")
+@click.option("--dry-run", is_flag=True, help="Say who would be reminded; queue and send nothing.")
+@pass_context
+def remind(context: Context, month: str, dry_run: bool) -> None:
+    """Run the reminder job now: each unit still missing forms of MONTH gets one reminder (never a second
+    one for the same month); says what was sent, or why nothing."""
+    from bot.poll import send_owed
+    from bot.reminders import REMINDED, queue_reminders
+    from scoring.settings import parse_month
+
+    try:
+        parse_month(month)
+    except ValueError:
+        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {month!r}", param_hint="--month")
+    config, deps = context.config, context.deps
+    now = deps.clock()
+    with deps.db.session() as session:
+        results = queue_reminders(config, session, month, now, dry_run=dry_run)
+    for result in results:
+        missing = "、".join(f"附件{n}" for n in result.missing)
+        click.echo(f"{result.unit}：{'将提醒' if dry_run and result.outcome == REMINDED else result.outcome}"
+                   + (f"（尚缺 {missing}）" if missing else ""))
+    if dry_run or not any(result.outcome == REMINDED for result in results):
+        click.echo("未发送任何提醒" + ("（试运行）" if dry_run else ""))
+        return
+    sent = send_owed(config, deps, now).outbox
+    click.echo(_sent_line(sent))
 
 
 @main.command(name="import")

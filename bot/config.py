@@ -68,6 +68,7 @@ class Outgoing:
     staff: tuple[str, ...] = ()
     receipts_per_hour: int = 10
     receipts_max_age_days: int = 7
+    timeout_seconds: float = 30.0  # connecting, and each answer of the server: a hung server never blocks
     sent_copy_mailbox: str = ""  # keep a copy of each sent mail in this department mailbox's IMAP …
     sent_copy_folder: str = ""  # … folder (IMAP APPEND); empty: no copy
 
@@ -79,7 +80,7 @@ class Outgoing:
 class Schedule:
     """When the daemon does what, in the config's time zone."""
 
-    poll_minutes: int = 5
+    poll_minutes: float = 5  # a full poll of each mailbox; with IMAP IDLE, new mail is fetched at once anyway
     digest_day: int = 21
     digest_time: time = time(9, 0)
     reminder_day: int = 17
@@ -168,7 +169,7 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
 def _schedule(table: dict[str, Any]) -> Schedule:
     day = dict(check=lambda d: 1 <= d <= 28, why="a day 1–28")
     return Schedule(
-        poll_minutes=_get(table, "schedule.poll_minutes", int, 5, check=lambda m: m > 0, why="positive"),
+        poll_minutes=_get(table, "schedule.poll_minutes", float, 5.0, check=lambda m: m > 0, why="positive"),
         digest_day=_get(table, "schedule.digest_day", int, 21, **day),
         digest_time=_clock(_get(table, "schedule.digest_time", str, "09:00"), "schedule.digest_time"),
         reminder_day=_get(table, "schedule.reminder_day", int, 17, **day),
@@ -197,6 +198,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         staff=tuple(pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 or more"),
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 or more"),
+        timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 seconds"),
         sent_copy_mailbox=pick("sent_copy_mailbox", str, ""), sent_copy_folder=pick("sent_copy_folder", str, ""),
     )
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:

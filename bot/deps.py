@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager
 
@@ -44,8 +44,10 @@ class Deps:
 
 
 def recognizer_for(config: Config) -> Recognizer:
+    days = config.outgoing.receipts_max_age_days
     return Recognizer(units=config.units, timezone=config.timezone, year=config.year,
-                      mailboxes=tuple((box.address, box.key) for box in config.mailboxes))
+                      mailboxes=tuple((box.address, box.key) for box in config.mailboxes),
+                      receipt_max_age=timedelta(days=days) if days else None)
 
 
 def open_deps(config: Config, **overrides) -> Deps:

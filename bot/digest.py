@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
+from archive.models import JobRun
 from archive.outbox import queue_mail
 from bot.config import Config
 from bot.render import compose, render_pair
@@ -296,7 +297,11 @@ def digest_cause(month: str) -> str:
 
 
 def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> bool:
-    """Store the digest mail in the outbox (committed); False when this month's digest already is."""
-    queued = queue_mail(session, digest_cause(prepared.digest.month), "digest", prepared.message, now)
+    """Store the digest mail in the outbox, and the job's run for the month, in one commit; False when this
+    month's digest already is."""
+    month = prepared.digest.month
+    queued = queue_mail(session, digest_cause(month), "digest", prepared.message, now)
+    if queued is not None:
+        session.merge(JobRun(job="digest", period=month, done_at=now, summary=f"发送给 {queued.recipients}"))
     session.commit()
     return queued is not None

@@ -6,6 +6,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # Errors after which reconnecting may help: the connection dropped, timed out or the server hung up.
 RETRYABLE = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort, IMAPClient.AbortError)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
+IDLE_STEP = 1.0  # seconds between looks at the stop flag while in IDLE
 CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
 
 
@@ -73,30 +75,77 @@ def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognize
 def _poll_session(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
                   open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
                   stopping: Callable[[], bool]) -> None:
-    client = open_client(box)
+    folder = FolderSession(box, db, store, recognizer, open_client)
     try:
-        _login(client, box)
-        selected = client.select_folder(box.folder, readonly=box.after_archive == "none")
-        uidvalidity = int(selected[b"UIDVALIDITY"])
+        folder.archive_new(progress, stopping)
+    finally:
+        folder.close()
+
+
+class FolderSession:
+    """One logged-in connection to a mailbox's folder: archives what is new since the last commit, and
+    waits in IDLE for the server to announce more (when it can)."""
+
+    def __init__(self, box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
+                 open_client: Callable[[Mailbox], IMAPClient]):
+        self.box, self.db, self.store, self.recognizer = box, db, store, recognizer
+        self.client = open_client(box)
+        try:
+            _login(self.client, box)
+            self.selected = self.client.select_folder(box.folder, readonly=box.after_archive == "none")
+        except BaseException:
+            _logout(self.client)
+            raise
+        self.uidvalidity = int(self.selected[b"UIDVALIDITY"])
+        self.uidnext = self.selected.get(b"UIDNEXT")  # known only until the first IDLE
+
+    @property
+    def can_idle(self) -> bool:
+        return bool(self.client.has_capability("IDLE"))
+
+    def archive_new(self, progress: Progress, stopping: Callable[[], bool]) -> None:
+        """Archive every message above the last committed UID, a batch per commit."""
+        box, db = self.box, self.db
         state = load_state(db, box.key)
         last_uid = 0
-        if state is not None and state.uidvalidity == uidvalidity:
+        if state is not None and state.uidvalidity == self.uidvalidity:
             last_uid = state.last_uid
         elif state is not None and state.uidvalidity is not None:
             log.warning("%s: UIDVALIDITY changed (%s → %s): rescanning, stored messages are not duplicated",
-                        box.key, state.uidvalidity, uidvalidity)
+                        box.key, state.uidvalidity, self.uidvalidity)
             progress.rescanned = True
-        uids = _new_uids(client, last_uid, selected.get(b"UIDNEXT"))
-        if not uids and (state is None or state.uidvalidity != uidvalidity):
+        uids = _new_uids(self.client, last_uid, self.uidnext)
+        self.uidnext = None
+        if not uids and (state is None or state.uidvalidity != self.uidvalidity):
             with db.session() as session:
-                advance(session, box.key, box.folder, uidvalidity, last_uid)
+                advance(session, box.key, box.folder, self.uidvalidity, last_uid)
                 session.commit()
         for batch in _chunks(uids, box.batch):
             if stopping():
                 break
-            _archive_batch(client, box, db, store, recognizer, uidvalidity, batch, progress)
-    finally:
-        _logout(client)
+            _archive_batch(self.client, box, db, self.store, self.recognizer, self.uidvalidity, batch, progress)
+
+    def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
+        """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
+        True as soon as the server announces a new message, False at the end or when `stopping()`."""
+        end = time.monotonic() + seconds
+        self.client.idle()
+        news = False
+        try:
+            while not news and not stopping() and (left := end - time.monotonic()) > 0:
+                news = any(_announces_mail(response)
+                           for response in self.client.idle_check(timeout=min(IDLE_STEP, left)))
+        finally:
+            self.client.idle_done()
+        return news
+
+    def close(self) -> None:
+        _logout(self.client)
+
+
+def _announces_mail(response: tuple) -> bool:
+    """`* n EXISTS` (or RECENT): the folder grew."""
+    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
 
 
 def _login(client: IMAPClient, box: Mailbox) -> None:

@@ -30,15 +30,15 @@ class Transport(Protocol):
 @dataclass(frozen=True)
 class SmtpTransport:
     outgoing: Outgoing
-    timeout: float = 60.0
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         out = self.outgoing
         context = ssl.create_default_context()
         if out.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=self.timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=out.timeout_seconds,
+                                                        context=context)
         else:
-            client = smtplib.SMTP(out.host, out.port, timeout=self.timeout)
+            client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
         with client:
             if out.security == "starttls":
                 client.starttls(context=context)
@@ -96,23 +96,30 @@ def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) ->
 
 # What a down or refusing server looks like: retried later, never lost.
 SEND_ERRORS = (OSError, smtplib.SMTPException)
+SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
 def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: datetime,
-                 keep_copy: Callable[[bytes], None] | None = None) -> FlushReport:
-    """Send every due mail; a failure is recorded and retried with backoff, the rest go on.
-    `keep_copy` files each sent mail in a Sent folder; its failure never unsends a mail."""
+                 keep_copy: Callable[[bytes], None] | None = None,
+                 stopping: Callable[[], bool] = lambda: False) -> FlushReport:
+    """Send every due mail; a failure is recorded and retried with backoff, the rest go on. `stopping()`
+    is asked before each mail. `keep_copy` files each sent mail in a Sent folder; its failure never
+    unsends a mail."""
     sent, errors = 0, []
     with db.session() as session:
         for mail in due_mail(session, now):
+            if stopping():
+                break
             mark_sending(session, mail, now)
             recipients = [address for _, address in getaddresses([mail.recipients])]
             try:
                 transport.send(mail.raw, outgoing.sender, recipients, f"{mail.id:06d}-{mail.kind}")
             except SEND_ERRORS as error:
                 log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
-                mark_failed(session, mail, now, str(error))
+                mark_failed(session, mail, now, str(error) or error.__class__.__name__)
                 errors.append(f"#{mail.id}: {error}")
+                if isinstance(error, SERVER_DOWN):
+                    break  # the next mail would wait for the same dead server: all wait for the next round
                 continue
             mark_sent(session, mail, now)
             sent += 1

@@ -1,10 +1,14 @@
-"""One poll pass over every configured mailbox: the scheduler and `mailroom poll --once` both call this."""
+"""One pass over every configured mailbox, and one pass of the sender: `mailroom poll --once` runs both,
+the daemon's mailbox workers and its sender run them apart (bot/serve.py)."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.ingest import Outcome
 from archive.state import record_poll
@@ -13,10 +17,12 @@ from bot.deps import Deps
 from bot.imap import poll_imap
 from bot.maildir import poll_maildir
 from bot.outbox import FlushReport, flush_outbox, sent_copier, transport_for
-from bot.receipts import queue_receipts
+from bot.receipts import queue_owed_receipts
 from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)
+# What can go wrong polling one mailbox without being a bug: recorded for `status`, the next mailbox goes on.
+POLL_ERRORS = (MailroomError, SQLAlchemyError, IMAPClientError, OSError)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,12 @@ class MailboxReport:
 
 
 @dataclass(frozen=True)
+class SendReport:
+    receipts: int  # owed receipts composed into the outbox in this pass
+    outbox: FlushReport
+
+
+@dataclass(frozen=True)
 class PollReport:
     mailboxes: tuple[MailboxReport, ...]
     receipts: int = 0
@@ -44,23 +56,29 @@ class PollReport:
 
 
 def poll_once(config: Config, deps: Deps) -> PollReport:
-    """Poll each mailbox once (one failing never stops the others), queue the receipts owed for the new
-    mail, and send what the outbox holds."""
+    """Poll each mailbox once (one failing never stops the others), then compose the receipts owed and
+    send what the outbox holds."""
     reports = tuple(poll_mailbox(box, deps) for box in config.mailboxes)
-    new = [outcome.id for report in reports for outcome in report.outcomes if outcome.new]
-    now = deps.clock()
-    with deps.db.session() as session:
-        receipts = queue_receipts(config, session, new, now)
-    return PollReport(reports, receipts, send_outbox(config, deps, now))
+    sent = send_owed(config, deps, deps.clock())
+    return PollReport(reports, sent.receipts, sent.outbox)
+
+
+def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
+    """Compose every owed receipt into the outbox and send what is due, unless another instance is
+    sending right now. Between mails it stops as soon as `deps.stop` is set."""
+    with deps.exclusive("outbox") as mine:
+        if not mine:
+            return SendReport(0, FlushReport(0, 0, busy=True))
+        with deps.db.session() as session:
+            receipts = queue_owed_receipts(config, session, now, stopping=deps.stop.is_set)
+        flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
+                               sent_copier(config, deps.open_client), stopping=deps.stop.is_set)
+        return SendReport(receipts, flushed)
 
 
 def send_outbox(config: Config, deps: Deps, now: datetime) -> FlushReport:
-    """Send what is due, unless another instance is sending the outbox right now."""
-    with deps.exclusive("outbox") as mine:
-        if not mine:
-            return FlushReport(0, 0, busy=True)
-        return flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
-                            sent_copier(config, deps.open_client))
+    """What `mailroom digest --send` sends after queueing: the whole outbox, owed receipts included."""
+    return send_owed(config, deps, now).outbox
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
@@ -69,20 +87,26 @@ def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
         if not mine:
             log.info("%s: another instance is polling it, skipped", box.key)
             return MailboxReport(box.key, busy=True)
-        return _poll_mailbox(box, deps)
+        report = fetch_mailbox(box, deps)
+        record_poll(deps.db, box.key, box.folder, report.error)
+        return report
 
 
-def _poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+    """Archive what is new in one mailbox (the caller holds it); an error is reported, never raised."""
     try:
         if box.source == "maildir":
-            report = MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))
-        else:
-            progress = poll_imap(box, deps.db, deps.store, deps.recognizer, open_client=deps.open_client,
-                                 retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
-                                 stopping=deps.stop.is_set)
-            report = MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
-    except MailroomError as error:
+            return MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))
+        progress = poll_imap(box, deps.db, deps.store, deps.recognizer, open_client=deps.open_client,
+                             retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
+                             stopping=deps.stop.is_set)
+        return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
+    except POLL_ERRORS as error:
         log.error("%s: poll failed: %s", box.key, error)
-        report = MailboxReport(box.key, error=str(error))
-    record_poll(deps.db, box.key, box.folder, report.error)
-    return report
+        return MailboxReport(box.key, error=_one_line(error))
+
+
+def _one_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{error.__class__.__name__}: {text[0]}" if text and not isinstance(error, MailroomError) else \
+        (text[0] if text else error.__class__.__name__)

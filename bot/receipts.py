@@ -1,75 +1,75 @@
-"""Receipts for newly archived messages: facts from the archive, the decision from replies/, into the outbox."""
+"""Receipts owed for archived messages (archive/owed.py), composed as the unit's month stands now, into the outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from collections import Counter
+from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.evidence import briefing_count, package_arrivals
+from archive.evidence import briefing_place, package_arrivals
 from archive.models import Message, OutboxMail
 from archive.outbox import queue_mail
+from archive.owed import message_facts, owed_replies
 from bot.config import Config
 from bot.render import compose, render_pair
 from parsers.forms import FORM_TITLES
-from replies.receipt import FileFacts, MessageFacts, Receipt, owes_receipt, receipt_for
+from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for
 from scoring.evidence import TASK_LABELS
 from scoring.packages import package_status
 from scoring.settings import month_label
 
 KIND_TEXT = {"report": "月度报表", "briefing": "简报信息", "other": "其他来信"}
+HOUR = timedelta(hours=1)
 
 
-def queue_receipts(config: Config, session: Session, message_ids: Iterable[int], now: datetime) -> int:
-    """Queue a receipt for each new message that is owed one; returns how many were queued."""
-    ids = list(message_ids)
-    if not ids:
-        return 0
+def queue_owed_receipts(config: Config, session: Session, now: datetime,
+                        stopping: Callable[[], bool] = lambda: False) -> int:
+    """Compose each owed receipt (as the unit's month stands now) into the outbox, in the commit that marks
+    it queued; returns how many were queued. Over `receipts_per_hour` to one address, a receipt waits
+    for the next hour."""
     queued = 0
-    for message in session.scalars(select(Message).where(Message.id.in_(ids))
-                                   .options(selectinload(Message.readings), selectinload(Message.attachments))):
-        facts = message_facts(message)
-        recent = _receipts_since(session, facts.sender or "", now - timedelta(hours=1))
-        out = config.outgoing
-        max_age = timedelta(days=out.receipts_max_age_days) if out.receipts_max_age_days else None
-        if not owes_receipt(facts, config.own_addresses, recent, out.receipts_per_hour, now, max_age):
-            continue
-        package = number = None
-        if facts.kind == "briefing":
-            number = briefing_count(session, facts.unit, config.calendar.month_of(facts.arrival), config.calendar) \
-                if facts.unit else 0
-        elif facts.month:
-            arrivals = package_arrivals(session, facts.unit, facts.month)
-            package = package_status(facts.unit, facts.month, arrivals, config.calendar, now)
-        receipt = receipt_for(facts, package, number, config.scoring.briefings_per_month)
-        queued += queue_mail(session, f"receipt:{message.id}", "receipt", _compose(config, receipt, now), now,
-                             about_message=message.id) is not None
-    session.commit()
+    while (batch := owed_replies(session)) and not stopping():
+        for owed in batch:
+            message = session.scalars(select(Message).where(Message.id == owed.message_id).options(
+                selectinload(Message.readings), selectinload(Message.attachments))).one()
+            receipt = _receipt(config, session, message_facts(message), now)
+            not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
+            queued += queue_mail(session, owed.cause, "receipt", _compose(config, receipt, now), now,
+                                 about_message=message.id, not_before=not_before) is not None
+            owed.queued_at = now
+            session.commit()
     return queued
 
 
-def message_facts(message: Message) -> MessageFacts:
-    files = tuple(FileFacts(r.source, r.form, r.readable, r.rows,
-                            {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                            tuple(_problem_text(p) for p in r.problems)) for r in message.readings)
-    return MessageFacts(
-        id=message.id, kind=message.kind, unit=message.unit, month=message.month, registered=message.registered,
-        sender=message.from_addr, subject=message.subject, message_id=message.message_id, references=(),
-        arrival=message.arrival, body_text=message.body_text,
-        attachment_names=tuple(a.filename for a in message.attachments), files=files)
+def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
+    package = place = None
+    if facts.kind == "briefing" and facts.unit:
+        place = briefing_place(session, facts.id, config.calendar.month_of(facts.arrival), config.calendar)
+    elif facts.month and facts.unit:
+        arrivals = package_arrivals(session, facts.unit, facts.month)
+        package = package_status(facts.unit, facts.month, arrivals, config.calendar, now)
+    return receipt_for(facts, package, place, config.scoring.briefings_per_month)
 
 
-def _problem_text(problem: dict[str, Any]) -> str:
-    place = "".join(str(x) for x in (problem.get("column") or "", problem.get("row") or ""))
-    where = " ".join(x for x in (problem.get("sheet") or "", place) if x)
-    return f"［{where}］{problem['message']}" if where else problem["message"]
+def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
+    """The first clock hour, from this one on, in which `address` has fewer than `per_hour` receipts
+    planned; `now` when this hour has room."""
+    if per_hour <= 0:
+        return now
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    planned = Counter(_hour_of(when) for when in session.scalars(
+        select(OutboxMail.next_attempt_at).where(OutboxMail.kind == "receipt", OutboxMail.recipients == address,
+                                                 OutboxMail.next_attempt_at >= hour)))
+    while planned[hour] >= per_hour:
+        hour += HOUR
+    return max(now, hour)
 
 
-def _receipts_since(session: Session, address: str, since: datetime) -> int:
-    return session.scalar(select(func.count()).select_from(OutboxMail).where(
-        OutboxMail.kind == "receipt", OutboxMail.recipients == address, OutboxMail.created_at >= since))
+def _hour_of(when: datetime) -> datetime:
+    return when.replace(minute=0, second=0, microsecond=0)
 
 
 def _compose(config: Config, receipt: Receipt, now: datetime):

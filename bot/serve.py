@@ -1,113 +1,190 @@
-"""`mailroom serve`: the daemon. APScheduler runs the same one-pass functions the commands run."""
+"""`mailroom serve`: the daemon. One worker per mailbox and one sender, each a thread, all stopping
+within seconds of SIGTERM.
+
+- A mailbox worker holds its mailbox (one instance at a time), archives what is new, then waits: in IMAP
+  IDLE when the server offers it (new mail is fetched the moment the server announces it; IDLE is asked
+  again every IDLE_RENEW, with a full look each time), else until the next poll. Maildir folders are
+  looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
+  tries again; a worker that finds its mailbox held by another instance stands by.
+- The sender composes the receipts owed (recorded when each message was stored), runs the month's
+  reminders and digest when due (bot/scheduled.py) and sends the outbox. A worker that stored new mail
+  wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
+
+Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import threading
+import time
+from datetime import datetime, timedelta
 from typing import Callable
 
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Config
+from archive.outbox import next_due
+from archive.state import record_poll
+from bot.config import Config, Mailbox
 from bot.deps import Deps
 from bot.digest import prepare_digest, queue_digest
-from bot.poll import poll_once, send_outbox
-from bot.reminders import queue_reminders
+from bot.imap import RETRYABLE, FolderSession, Progress
+from bot.poll import POLL_ERRORS, fetch_mailbox, send_owed
+from bot.reminders import queue_reminders, summary
+from bot.scheduled import due_jobs
+from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)
-OUTBOX_MINUTES = 1
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    name: str  # what `mailroom status` shows
-    trigger: BaseTrigger
-    run: Callable[[], None]
-
-
-def jobs(config: Config, deps: Deps) -> list[Job]:
-    zone, plan = config.timezone, config.schedule
-    return [
-        Job("poll", f"收信（每 {plan.poll_minutes} 分钟）", IntervalTrigger(minutes=plan.poll_minutes, timezone=zone),
-            lambda: _poll(config, deps)),
-        Job("outbox", f"发信重试（每 {OUTBOX_MINUTES} 分钟）", IntervalTrigger(minutes=OUTBOX_MINUTES, timezone=zone),
-            lambda: _flush(config, deps)),
-        Job("digest", f"月度排名通报（每月 {plan.digest_day} 日 {plan.digest_time:%H:%M}）",
-            CronTrigger(day=plan.digest_day, hour=plan.digest_time.hour, minute=plan.digest_time.minute,
-                        timezone=zone),
-            lambda: _digest(config, deps)),
-        Job("reminders", f"催报提醒（每月 {plan.reminder_day} 日 {plan.reminder_time:%H:%M}）",
-            CronTrigger(day=plan.reminder_day, hour=plan.reminder_time.hour, minute=plan.reminder_time.minute,
-                        timezone=zone),
-            lambda: _remind(config, deps)),
-    ]
-
-
-def _poll(config: Config, deps: Deps) -> None:
-    report = poll_once(config, deps)
-    new = sum(box.new for box in report.mailboxes)
-    log.info("poll: %d new message(s), %d receipt(s) queued, %d sent", new, report.receipts,
-             report.outbox.sent if report.outbox else 0)
-    for box in report.errors:
-        log.error("poll %s failed: %s", box.mailbox, box.error)
-
-
-def _flush(config: Config, deps: Deps) -> None:
-    report = send_outbox(config, deps, deps.clock())
-    if report.sent or report.failed:
-        log.info("outbox: %d sent, %d failed", report.sent, report.failed)
-
-
-def _remind(config: Config, deps: Deps) -> None:
-    now = deps.clock()
-    month = config.calendar.month_of(now)
-    with deps.db.session() as session:
-        units = queue_reminders(config, session, month, now)
-    log.info("reminders for %s: %s", month, "、".join(units) or "none needed")
-    _flush(config, deps)
-
-
-def _digest(config: Config, deps: Deps) -> None:
-    now = deps.clock()
-    month = config.calendar.month_of(now)
-    with deps.db.session() as session:
-        queued = queue_digest(session, prepare_digest(config, session, month, now), now)
-    log.info("digest for %s: %s", month, "queued" if queued else "already sent")
-    _flush(config, deps)
-
-
-def schedule(scheduler: BaseScheduler, config: Config, deps: Deps) -> None:
-    for job in jobs(config, deps):
-        # One run at a time per job; a run missed while the machine slept runs once, not many times.
-        scheduler.add_job(job.run, job.trigger, id=job.id, name=job.name, max_instances=1, coalesce=True,
-                          misfire_grace_time=3600)
-    scheduler.modify_job("poll", next_run_time=datetime.now(timezone.utc))
+IDLE_RENEW = timedelta(minutes=24)  # servers may drop an IDLE after 30 minutes (RFC 2177 says 29)
+MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
+SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
+STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 
 
 def serve(config: Config, deps: Deps) -> None:
-    """Run until SIGTERM or Ctrl-C; a stop lets the batch in hand finish and be committed."""
-    scheduler = BlockingScheduler(timezone=config.timezone)
-    schedule(scheduler, config, deps)
+    """Run until SIGTERM or Ctrl-C."""
+    wake = threading.Event()
+    workers = [threading.Thread(target=_guarded, args=(f"mailbox {box.key}", watch_mailbox, config, deps, box,
+                                                       wake.set), name=f"mailbox-{box.key}", daemon=True)
+               for box in config.mailboxes]
+    workers.append(threading.Thread(target=_guarded, args=("sender", run_sender, config, deps, wake),
+                                    name="sender", daemon=True))
 
     def stop(signum, _frame) -> None:
-        log.info("received %s: finishing the work in hand, then stopping", signal.Signals(signum).name)
+        log.info("received %s: stopping", signal.Signals(signum).name)
         deps.stop.set()
-        scheduler.shutdown(wait=True)
+        wake.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
-    scheduler.start()
+    for worker in workers:
+        worker.start()
+    while not deps.stop.wait(1.0):
+        pass
+    end = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, end - time.monotonic()))
+    left = [worker.name for worker in workers if worker.is_alive()]
+    if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
+        log.warning("not waiting any longer for: %s", ", ".join(left))
     log.info("stopped")
 
 
-def next_runs(config: Config, deps: Deps, now: datetime) -> list[tuple[str, datetime | None]]:
-    """When each job runs next, for `mailroom status`."""
-    return [(job.name, job.trigger.get_next_fire_time(None, now)) for job in jobs(config, deps)]
+def _guarded(name: str, work: Callable[..., None], *args) -> None:
+    """A worker's loop; if it ever fails with a bug, the daemon stops (a supervisor restarts it) rather
+    than run on without that mailbox or without a sender."""
+    deps: Deps = args[1]
+    try:
+        work(*args)
+    except Exception:
+        log.exception("%s stopped by an unexpected error; stopping the daemon", name)
+        deps.stop.set()
+        raise
+
+
+def watch_mailbox(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> None:
+    """Until stopped: hold the mailbox, archive what is new, wait for more."""
+    interval = config.schedule.poll_minutes * 60
+    while not deps.stop.is_set():
+        with deps.exclusive(f"mailbox-{box.key}") as mine:
+            if mine and box.source == "imap":
+                pause = _watch_imap(config, deps, box, wake)
+            elif mine:
+                pause = _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS))
+            else:  # another instance works it; take over if that one goes away
+                pause = interval
+        deps.stop.wait(pause)
+
+
+def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float) -> float:
+    report = fetch_mailbox(box, deps)
+    if report.new:
+        wake()
+    _record(deps, box, report.error, "poll", pause)
+    return pause
+
+
+def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> float:
+    """One connection's life: look, then IDLE and look again on news, until stopped or the connection
+    fails; returns how long to wait before the next connection."""
+    interval = config.schedule.poll_minutes * 60
+    try:
+        folder = FolderSession(box, deps.db, deps.store, deps.recognizer, deps.open_client)
+    except (*RETRYABLE, *POLL_ERRORS) as error:
+        return _failed(deps, box, error, interval)
+    try:
+        while not deps.stop.is_set():
+            progress = Progress()
+            folder.archive_new(progress, deps.stop.is_set)
+            if any(outcome.new for outcome in progress.outcomes):
+                wake()
+            if not folder.can_idle:
+                _record(deps, box, None, "poll", interval)
+                return interval
+            renew = min(IDLE_RENEW.total_seconds(), interval)
+            _record(deps, box, None, "idle", renew)
+            folder.wait_for_news(renew, deps.stop.is_set)
+        return 0.0
+    except (*RETRYABLE, *POLL_ERRORS) as error:
+        return _failed(deps, box, error, interval)
+    finally:
+        folder.close()
+
+
+def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> float:
+    retry = min(interval, 60.0)
+    log.error("%s: %s; trying again in %.0f s", box.key, error, retry)
+    _record(deps, box, str(error) or error.__class__.__name__, "retry", retry)
+    return retry
+
+
+def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: float) -> None:
+    """What `mailroom status` shows: the daemon's own times, not a guess."""
+    try:
+        record_poll(deps.db, box.key, box.folder, error, watch=watch,
+                    next_poll_at=deps.clock() + timedelta(seconds=pause))
+    except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
+        log.error("%s: cannot record the poll: %s", box.key, failure)
+
+
+def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
+    """Until stopped: compose the owed receipts, do the month's jobs when due, send the outbox."""
+    while not deps.stop.is_set():
+        wake.clear()
+        try:
+            run_due_jobs(config, deps)
+            report = send_owed(config, deps, deps.clock())
+            if report.receipts or report.outbox.sent or report.outbox.failed:
+                log.info("sender: %d receipt(s) queued, %d sent, %d failed", report.receipts, report.outbox.sent,
+                         report.outbox.failed)
+        except (MailroomError, SQLAlchemyError) as error:
+            log.error("sender: %s", error)
+        wake.wait(_sender_pause(deps))
+
+
+def _sender_pause(deps: Deps) -> float:
+    try:
+        with deps.db.session() as session:
+            due = next_due(session)
+    except SQLAlchemyError:
+        return SENDER_SECONDS
+    if due is None:
+        return SENDER_SECONDS
+    return min(SENDER_SECONDS, max(1.0, (due - deps.clock()).total_seconds()))
+
+
+def run_due_jobs(config: Config, deps: Deps) -> None:
+    """The month's reminders and digest, once each, when their time has come (by one instance)."""
+    with deps.exclusive("outbox") as mine:
+        if not mine:
+            return
+        now = deps.clock()
+        with deps.db.session() as session:
+            for job, month in due_jobs(config, session, now):
+                if job.job == "reminders":
+                    log.info("reminders for %s: %s", month, summary(queue_reminders(config, session, month, now)))
+                else:
+                    queue_digest(session, prepare_digest(config, session, month, now), now)
+                    log.info("digest for %s queued", month)

@@ -55,10 +55,11 @@ class Receipt:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], sent_last_hour: int, limit: int,
-                 now: datetime, max_age: timedelta | None) -> bool:
+def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], now: datetime,
+                 max_age: timedelta | None) -> bool:
     """RFC 3834: never to machine mail, lists, bounces, ourselves, no-reply or unregistered senders; never
-    for old mail found on a first poll (older than `max_age`); at most `limit` an hour to one address."""
+    for old mail found on a first poll (older than `max_age` when archived). How many receipts one address
+    gets an hour is the sender's business: an owed receipt over the limit waits, it is never dropped."""
     sender = (facts.sender or "").lower()
     if max_age is not None and facts.arrival < now - max_age:
         return False
@@ -66,9 +67,7 @@ def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], sent_last_h
         return False
     if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:
         return False
-    if facts.kind == "other" and not failed_submission(facts):
-        return False  # a question or a letter: people answer those
-    return sent_last_hour < limit
+    return facts.kind != "other" or failed_submission(facts)  # a question or a letter: people answer those
 
 
 def failed_submission(facts: MessageFacts) -> bool:
@@ -78,15 +77,16 @@ def failed_submission(facts: MessageFacts) -> bool:
     return bool(facts.attachment_names) and not any(f.readable and f.form for f in facts.files)
 
 
-def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_number: int | None,
+def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_place: tuple[int, int] | None,
                 briefings_needed: int) -> Receipt:
-    """The receipt's content; `package` is the unit's package for the month as known now."""
+    """The receipt's content; `package` is the unit's package for the month as known now, `briefing_place`
+    the places of a briefing's articles among the unit's counted articles of the month (None: none counts)."""
     resend = _resend_advice(facts)
     context = {
         "unit": facts.unit, "month": facts.month, "kind": facts.kind, "arrival": facts.arrival,
         "subject": facts.subject, "files": facts.files, "resend": resend,
         "problems": [p for f in facts.files for p in f.problems],
-        "briefing_number": briefing_number, "briefings_needed": briefings_needed,
+        "briefing_number": _places(briefing_place), "briefings_needed": briefings_needed,
         "package": package,
         "missing": package.forms_with("missing") if package else (),
         "late": package is not None and facts.arrival > package.deadline and facts.kind == "report",
@@ -95,6 +95,14 @@ def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_num
     subject = f"回执：{facts.subject}" if facts.subject else "回执"
     references = (*facts.references, facts.message_id) if facts.message_id else facts.references
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
+
+
+def _places(place: tuple[int, int] | None) -> str | None:
+    """"3", or "3–4" for a message carrying two articles; None when none counts."""
+    if place is None:
+        return None
+    first, last = place
+    return str(first) if first == last else f"{first}–{last}"
 
 
 def _resend_advice(facts: MessageFacts) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scoring.evidence import Article
 from scoring.settings import Calendar
@@ -17,15 +17,31 @@ def briefing_counts(articles: Iterable[Article], calendar: Calendar) -> Briefing
     counts once, for the unit and month of its first counting arrival; a resend in a later month or by
     another unit adds nothing. Message ids are distinct, in order of first arrival.
     """
-    seen: set[str] = set()
     counts: dict[tuple[str, str], tuple[int, list[int]]] = {}
-    for article in sorted((a for a in articles if a.counts), key=lambda a: (a.arrival, a.message_id, a.key)):
-        if article.key in seen:
-            continue
-        seen.add(article.key)
-        slot = (article.unit, calendar.month_of(article.arrival))
+    for slot, article in _counted(articles, calendar):
         count, ids = counts.get(slot, (0, []))
         if article.message_id not in ids:
             ids.append(article.message_id)
         counts[slot] = (count + 1, ids)
     return {slot: (count, tuple(ids)) for slot, (count, ids) in counts.items()}
+
+
+def article_places(articles: Iterable[Article], calendar: Calendar) -> dict[int, tuple[int, int]]:
+    """{message id: (first, last)}: the places of a message's counted articles among its unit's counted
+    articles of the month, by arrival (a receipt's "本月第 N 篇")."""
+    counts: dict[tuple[str, str], int] = {}
+    places: dict[int, tuple[int, int]] = {}
+    for slot, article in _counted(articles, calendar):
+        counts[slot] = place = counts.get(slot, 0) + 1
+        first, _ = places.get(article.message_id, (place, place))
+        places[article.message_id] = (first, place)
+    return places
+
+
+def _counted(articles: Iterable[Article], calendar: Calendar) -> Iterator[tuple[tuple[str, str], Article]]:
+    """Each counting article with its (unit, month), in order of arrival; a key only the first time."""
+    seen: set[str] = set()
+    for article in sorted((a for a in articles if a.counts), key=lambda a: (a.arrival, a.message_id, a.key)):
+        if article.key not in seen:
+            seen.add(article.key)
+            yield (article.unit, calendar.month_of(article.arrival)), article

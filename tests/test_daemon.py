@@ -19,8 +19,8 @@ from archive.models import OutboxMail
 from bot.cli import main
 from bot.config import load_config
 from bot.demo import write_demo
-from bot.reminders import queue_reminders
-from bot.serve import jobs
+from bot.reminders import ALREADY, REMINDED, queue_reminders
+from bot.scheduled import monthly_jobs, next_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -31,7 +31,8 @@ def test_reminders_name_the_missing_forms_once_per_unit(config, deps):
         first = queue_reminders(config, session, "2020-04", now)
         second = queue_reminders(config, session, "2020-04", now)
         mails = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
-    assert first == [unit.name for unit in config.units] and second == []
+    assert [(r.unit, r.outcome) for r in first] == [(unit.name, REMINDED) for unit in config.units]
+    assert {r.outcome for r in second} == {ALREADY}
     assert len(mails) == 13 and mails[0].recipients == "tcqcl@163.com"
     import email
     from email import policy
@@ -44,16 +45,37 @@ def test_reminders_name_the_missing_forms_once_per_unit(config, deps):
 
 
 def test_the_schedule_follows_the_config(config, deps):
-    names = {job.id: job for job in jobs(config, deps)}
+    names = {job.job: job for job in monthly_jobs(config)}
     after = datetime(2020, 4, 10, tzinfo=SHANGHAI)
-    assert names["reminders"].trigger.get_next_fire_time(None, after) == datetime(2020, 4, 17, 9, tzinfo=SHANGHAI)
-    assert names["digest"].trigger.get_next_fire_time(None, after) == datetime(2020, 4, 21, 9, tzinfo=SHANGHAI)
+    assert next_time(config, names["reminders"], after) == datetime(2020, 4, 17, 9, tzinfo=SHANGHAI)
+    assert next_time(config, names["digest"], after) == datetime(2020, 4, 21, 9, tzinfo=SHANGHAI)
+    assert next_time(config, names["digest"], datetime(2020, 12, 22, tzinfo=SHANGHAI)) is None  # after the plan
+
+
+def _status(config_path) -> dict:
+    result = CliRunner().invoke(main, ["--config", str(config_path), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _due_now(config_path) -> int:
+    """Outbox mail due by now and not yet sent."""
+    from sqlalchemy import create_engine, func
+
+    engine = create_engine(load_config(config_path, environ={}).database_url)
+    with engine.connect() as connection:
+        due = connection.scalar(select(func.count()).select_from(OutboxMail).where(
+            OutboxMail.state != "sent", OutboxMail.next_attempt_at <= datetime.now(SHANGHAI)))
+    engine.dispose()
+    return due
 
 
 def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
     """GIVEN the demo with April's mail only (the whole season is tests/test_demo.py's)
-    WHEN `mailroom serve` runs until every message is archived, then gets SIGTERM
-    THEN it stops cleanly, and each registered sender has a receipt per message, within the hourly limit."""
+    WHEN `mailroom serve` runs until every message is archived and nothing is left to send this hour,
+    then gets SIGTERM
+    THEN it stops cleanly, and each registered sender has a receipt per message, within the hourly limit
+    (the rest wait for the next hour)."""
     write_demo(tmp_path / "demo", months=(4,))
     config_path = tmp_path / "demo" / "config.toml"
     # A message Cc'd to a second department lies in both Maildirs and is archived once.
@@ -66,6 +88,8 @@ def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
         time.sleep(0.5)
         status = CliRunner().invoke(main, ["--config", str(config_path), "search", "--limit", "0", "--json"])
         rows = json.loads(status.stdout) if status.exit_code == 0 else []
+    while time.monotonic() < deadline and _status(config_path)["receipts_owed"] + _due_now(config_path):
+        time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     assert len(rows) == len(messages)

@@ -32,6 +32,31 @@ def test_migrations_match_the_models(database_url):
     assert "search_doc" in tables
 
 
+def test_processes_starting_together_on_a_new_database_migrate_it_once(database_url):
+    """GIVEN a new database WHEN four openers upgrade it at the same moment (`serve` and a command typed
+    beside it) THEN one migrates, the others wait and find it current: no error, one schema."""
+    import threading
+
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def open_it() -> None:
+        db = Database(database_url)
+        barrier.wait()
+        try:
+            results.append(db.upgrade())
+        except Exception as error:  # noqa: BLE001 — the test reports whatever an opener hit
+            errors.append(error)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(results) == [False, False, False, True]
+
+
 def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
     """GIVEN briefings and a report archived at head WHEN the search (0008) and article (0009) revisions
     are undone and applied again THEN their backfills give the rows ingest gave."""

@@ -1,0 +1,64 @@
+"""What senders are owed: the receipt decision, recorded in the same commit that stores a message, and
+the queue of owed replies that the sender works through (bot/receipts.py composes them into the outbox).
+
+A crash between storing and composing loses nothing: the owed row waits for the next sender pass. A
+crash between composing and the owed row's `queued_at` cannot happen: both are one commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from archive.models import Message, OwedReply
+from replies.receipt import FileFacts, MessageFacts, owes_receipt
+
+
+def receipt_cause(message_id: int) -> str:
+    """The outbox cause of a message's receipt: one receipt per message, whatever happens."""
+    return f"receipt:{message_id}"
+
+
+def owe_receipts(session: Session, messages: Iterable[Message], own_addresses: frozenset[str],
+                 max_age: timedelta | None) -> int:
+    """Record, in the caller's transaction, a receipt owed for each newly stored message that is owed one
+    (decided as of the moment it was archived); returns how many."""
+    owed = [message for message in messages
+            if owes_receipt(message_facts(message), own_addresses, message.archived_at, max_age)]
+    session.add_all(OwedReply(cause=receipt_cause(message.id), kind="receipt", message_id=message.id,
+                              owed_at=message.archived_at) for message in owed)
+    return len(owed)
+
+
+def owed_replies(session: Session, limit: int = 100) -> list[OwedReply]:
+    """Owed replies not yet composed into the outbox, oldest first."""
+    return list(session.scalars(select(OwedReply).where(OwedReply.queued_at.is_(None))
+                                .order_by(OwedReply.id).limit(limit)))
+
+
+def owed_waiting(session: Session) -> tuple[int, datetime | None]:
+    """How many owed replies wait to be composed, and since when the oldest."""
+    count, oldest = session.execute(select(func.count(), func.min(OwedReply.owed_at))
+                                    .where(OwedReply.queued_at.is_(None))).one()
+    return count, oldest
+
+
+def message_facts(message: Message) -> MessageFacts:
+    """What the receipt rules need to know of a stored message."""
+    files = tuple(FileFacts(r.source, r.form, r.readable, r.rows,
+                            {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
+                            tuple(_problem_text(p) for p in r.problems)) for r in message.readings)
+    return MessageFacts(
+        id=message.id, kind=message.kind, unit=message.unit, month=message.month, registered=message.registered,
+        sender=message.from_addr, subject=message.subject, message_id=message.message_id, references=(),
+        arrival=message.arrival, body_text=message.body_text,
+        attachment_names=tuple(a.filename for a in message.attachments), files=files)
+
+
+def _problem_text(problem: dict[str, Any]) -> str:
+    place = "".join(str(x) for x in (problem.get("column") or "", problem.get("row") or ""))
+    where = " ".join(x for x in (problem.get("sheet") or "", place) if x)
+    return f"［{where}］{problem['message']}" if where else problem["message"]

@@ -1,0 +1,61 @@
+"""The month's scheduled jobs: reminders before the deadline, the standings digest after it.
+
+A job is due for the current month once its day and time have come (and, for reminders, while the
+deadline has not passed), until its run for the month is recorded, which happens in the commit that
+queues its mail. So a daemon that was down at the moment catches up when it starts, and a job is never
+done twice for a month, however many instances or restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy.orm import Session
+
+from archive.models import JobRun
+from bot.config import Config
+
+
+@dataclass(frozen=True)
+class MonthlyJob:
+    job: str  # reminders | digest
+    name: str  # what `mailroom status` shows
+    day: int
+    at: time
+
+    def time_in(self, config: Config, month: str) -> datetime:
+        start = config.calendar.month_start(month)
+        return datetime.combine(start.date().replace(day=self.day), self.at, tzinfo=config.timezone)
+
+    def window_end(self, config: Config, month: str) -> datetime:
+        """After this a missed run is no longer worth doing: a reminder after the deadline, a digest in
+        another month."""
+        if self.job == "reminders":
+            return config.calendar.deadline_for(month)
+        return config.calendar.month_end(month)
+
+
+def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
+    plan = config.schedule
+    return (MonthlyJob("reminders", "催报提醒", plan.reminder_day, plan.reminder_time),
+            MonthlyJob("digest", "月度排名通报", plan.digest_day, plan.digest_time))
+
+
+def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
+    """The jobs due now, each with its month; only months the plan covers."""
+    month = config.calendar.month_of(now)
+    if month not in config.calendar.report_months():
+        return []
+    return [(job, month) for job in monthly_jobs(config)
+            if job.time_in(config, month) <= now <= job.window_end(config, month)
+            and session.get(JobRun, (job.job, month)) is None]
+
+
+def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None:
+    """The job's next scheduled time in a month the plan covers, from `now` on."""
+    for month in config.calendar.report_months():
+        when = job.time_in(config, month)
+        if when >= now:
+            return when
+    return None
