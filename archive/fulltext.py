@@ -10,6 +10,13 @@ itself (人联系电) made every message a candidate to confirm (0.2-1 s at 100,
 keeps the grams in a contentless FTS5 table, PostgreSQL in a text[] column with a GIN index: the same
 grams and the same confirmation give the same hits on both.
 
+Personal numbers are never in the stored text or its grams: the text is masked first (parsers.privacy), so
+what a viewer without the personal grant searches is what that viewer sees. The numbers themselves, in
+canonical digits (parsers.personal), are kept in their own column (`numbers`) and indexed by grams of their
+own (`pn` + up to four digits, padded with `q` to six characters: no gram of the text is longer than four,
+so the two never meet); only the queries of viewers who may see the numbers look at them (archive.search).
+The masked sender address is kept too, for a masked viewer's sender filter.
+
 A document's key orders documents by arrival (seconds since 1970, shifted left 20 bits, plus a sequence),
 so the newest hits are read first and a page of results stops early.
 """
@@ -22,10 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import Connection, column, insert, select, table, text
+from sqlalchemy import Connection, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session, selectinload
 
 from archive.models import FormReadingRow, Message
+from parsers.personal import find_numbers, number_digits
+from parsers.privacy import NUMBER_KEYS, PHONE_KEYS, cell_digits, mask_cell, mask_personal
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
 GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
@@ -33,7 +42,9 @@ _SEQUENCE_BITS = 20
 _BATCH = 500
 # The document table as archive.search queries it (written by migration 0005; `grams` on PostgreSQL only).
 SEARCH_DOC = table("search_doc", column("id"), column("message_id"), column("head"), column("body"),
-                   column("rows"), column("grams"))
+                   column("rows"), column("grams"), column("sender"), column("numbers"))
+NUMBER_GRAM_PREFIX = "pn"
+_DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()]+[0-9x]+)*")
 
 
 def normalise(value: str) -> str:
@@ -58,33 +69,78 @@ def term_grams(term: str) -> tuple[set[str], bool]:
     return needed, len(runs) == 1 and runs[0] == term and len(term) <= GRAM
 
 
+def number_gram(gram: str) -> str:
+    """A gram of a personal number as indexed: never equal to a gram of the text (those are at most GRAM)."""
+    return NUMBER_GRAM_PREFIX + gram.ljust(GRAM, "q")
+
+
+def number_grams(numbers: Iterable[str]) -> set[str]:
+    return {number_gram(gram) for gram in grams(" ".join(numbers))}
+
+
+def digit_term(term: str) -> str | None:
+    """The digits a term (normalised) asks for among the personal numbers: the canonical digits when it is a
+    number in any spelling (`139-1234-5678`, `+86 139…`), else its digits when it is made of digits and
+    separators only (a piece of a number), else None."""
+    digits = number_digits(term)
+    if digits is not None:
+        return digits.casefold()
+    if _DIGIT_TERM.fullmatch(term) and any(char.isdigit() for char in term):
+        return re.sub(r"[^0-9x]", "", term)
+    return None
+
+
+def digit_term_grams(digits: str) -> tuple[set[str], bool]:
+    """The number grams a document must hold to hold `digits` in a number, and whether they prove it."""
+    needed = {number_gram(digits[i:i + GRAM]) for i in range(max(1, len(digits) - GRAM + 1))}
+    return needed, len(digits) <= GRAM
+
+
+def masked_sender(address: str) -> str:
+    """A sender address as a masked viewer sees it and filters by it."""
+    return normalise(mask_personal(address.strip()))
+
+
 @dataclass(frozen=True)
 class Document:
-    """What is searchable of one message, normalised: where a term is found decides its rank."""
+    """What is searchable of one message, normalised and masked: where a term is found decides its rank."""
 
     head: str  # subject, sender, attachment names
     body: str
     rows: str  # what was read from the attachments: a report's text, registry rows, one per line
+    sender: str  # the sender's address, masked
+    numbers: tuple[str, ...]  # every personal number's canonical digits (and the digits of ID and phone cells)
 
     @property
     def grams(self) -> set[str]:
-        return grams(self.head) | grams(self.body) | grams(self.rows)
+        return grams(self.head) | grams(self.body) | grams(self.rows) | number_grams(self.numbers)
 
 
 def document_of(message: Message) -> Document:
     head = "\n".join([message.subject, message.from_name, message.from_addr or "",
                       *(attachment.filename for attachment in message.attachments)])
-    return Document(head=normalise(head), body=normalise(message.body_text),
-                    rows=normalise("\n".join(_reading_lines(message.readings))))
+    numbers: list[str] = []
+    lines = list(_reading_lines(message.readings, numbers))
+    for text in (head, message.body_text):
+        numbers.extend(number.digits for number in find_numbers(text))
+    return Document(head=normalise(mask_personal(head)), body=normalise(mask_personal(message.body_text)),
+                    rows=normalise("\n".join(lines)), sender=masked_sender(message.from_addr or ""),
+                    numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)))
 
 
-def _reading_lines(readings: Iterable[FormReadingRow]) -> Iterable[str]:
+def _reading_lines(readings: Iterable[FormReadingRow], numbers: list[str]) -> Iterable[str]:
+    """Each reading's lines, masked; the numbers found in them are added to `numbers`."""
     for reading in readings:
-        yield reading.source
-        if reading.text:
-            yield reading.text
+        for text in (reading.source, reading.text):
+            if text:
+                numbers.extend(number.digits for number in find_numbers(text))
+                yield mask_personal(text)
         for person in reading.persons:
-            yield " ".join(str(value) for value in person.fields.values() if value not in (None, ""))
+            cells = [(key, str(value)) for key, value in person.fields.items() if value not in (None, "")]
+            for key, value in cells:
+                numbers.extend(cell_digits(key, value) if key in NUMBER_KEYS or key in PHONE_KEYS
+                               else (number.digits for number in find_numbers(value)))
+            yield " ".join(mask_cell(key, value) for key, value in cells)
 
 
 def index_messages(session: Session, messages: Iterable[Message]) -> None:
@@ -95,7 +151,7 @@ def index_messages(session: Session, messages: Iterable[Message]) -> None:
         document = document_of(message)
         key = _next_key(connection, message.arrival, taken)
         documents.append({"id": key, "message_id": message.id, "head": document.head, "body": document.body,
-                          "rows": document.rows})
+                          "rows": document.rows, "sender": document.sender, "numbers": " ".join(document.numbers)})
         grams_of.append(sorted(document.grams))
     if not documents:
         return
@@ -126,7 +182,12 @@ def _next_key(connection: Connection, arrival: datetime, taken: dict[int, int]) 
 
 
 def rebuild(connection: Connection) -> int:
-    """Index every archived message again; returns how many. Used by the migration and `mailroom reindex`."""
+    """Index every archived message again; returns how many. Used by the migrations and `mailroom reindex`.
+
+    Migrations before 0013 call this too, on a table without the columns of today's documents: they
+    index nothing (0 documents), and 0013 indexes every message."""
+    if "numbers" not in {found["name"] for found in inspect(connection).get_columns("search_doc")}:
+        return 0
     with Session(bind=connection) as session:
         if connection.dialect.name == "sqlite":
             connection.execute(text("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"))

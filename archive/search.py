@@ -1,15 +1,22 @@
-"""Looking messages up by filters and text (archive.fulltext keeps the text index)."""
+"""Looking messages up by filters and text (archive.fulltext keeps the text index).
+
+A query says whether its asker may see personal numbers (`personal`). Without the grant the query is masked
+as the documents were (parsers.privacy) and matched against the masked text only: a search for any spelling
+or piece of a hidden number finds exactly what a search for its masked form finds, so no answer depends on a
+hidden digit. With the grant, a term made of digits is also looked for among the documents' numbers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, case, column, desc, literal_column, select,
-                        table, text)
+from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, bindparam, case, column, desc,
+                        literal_column, or_, select, table, text)
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from archive.fulltext import SEARCH_DOC, normalise, term_grams
+from archive.fulltext import (SEARCH_DOC, digit_term, digit_term_grams, masked_sender, normalise,
+                              term_grams)
 from archive.models import Message
+from parsers.privacy import mask_personal
 
 ORDERS = ("newest", "relevance")
 _LOAD_BATCH = 10_000
@@ -31,16 +38,52 @@ class Query:
     order: str = "newest"  # or "relevance": terms in the subject and file names first, then the body
     limit: int = 50  # 0: no limit
     offset: int = 0
+    personal: bool = True  # False: the asker may not see personal numbers (see the module's docstring)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a query: its text (normalised), the grams that find it in the text and whether they
+    prove it; for a granted asker, the digits it asks for among the numbers, their grams and proof."""
+
+    text: str
+    grams: frozenset[str]
+    proven: bool
+    digits: str | None = None
+    digit_grams: frozenset[str] = frozenset()
+    digits_proven: bool = True
+
+    @classmethod
+    def of(cls, text: str, personal: bool) -> Term:
+        found, proven = term_grams(text)
+        digits = digit_term(text) if personal else None
+        if digits is None:
+            return cls(text, frozenset(found), proven)
+        number_grams, digits_proven = digit_term_grams(digits)
+        return cls(text, frozenset(found), proven, digits, frozenset(number_grams), digits_proven)
+
+    @property
+    def confirmed_by_grams(self) -> bool:
+        return self.proven and self.digits_proven and bool(self.grams)
+
+
+def query_terms(query: Query) -> list[Term]:
+    """The query's terms; for an asker without the grant, of the query text masked as documents are."""
+    text = query.text if query.personal else mask_personal(query.text)
+    return [Term.of(normalise(word), query.personal) for word in text.split()]
 
 
 def search(session: Session, query: Query) -> list[Message]:
     """Messages matching every filter and containing every term, newest (or most relevant) first; the
     columns of LISTED are loaded, any other loads on first use."""
-    terms = [normalise(term) for term in query.text.split()]
+    terms = query_terms(query)
     filters = [field == value for field, value in
                ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month)) if value]
-    if query.sender:
+    if query.sender and query.personal:
         filters.append(Message.from_addr == query.sender.lower())
+    elif query.sender:  # the masked address, as the asker sees it
+        filters.append(Message.id.in_(select(SEARCH_DOC.c.message_id)
+                                      .where(SEARCH_DOC.c.sender == masked_sender(query.sender))))
     if terms:
         wanted = query.limit + query.offset if query.limit else 0
         statement = _text_search(session, terms, query.order, wanted, filters)
@@ -59,40 +102,36 @@ def search(session: Session, query: Query) -> list[Message]:
     return [found[id_] for id_ in ids]
 
 
-def _text_search(session: Session, terms: list[str], order: str, wanted: int,
+def _text_search(session: Session, terms: list[Term], order: str, wanted: int,
                  filters: list[ColumnElement[bool]]) -> Select:
-    """Documents holding every term: by the index's grams, each term confirmed in the stored text unless its
-    gram proves it. On PostgreSQL a term common enough is found instead by walking the newest documents
-    and testing their text alone (see _walk_is_cheaper): a term that is one run of letters or digits is
-    in the text exactly when its grams are in the index, so both ways find the same documents."""
-    needed: set[str] = set()
-    unproven = []
-    for term in terms:
-        grams, proven = term_grams(term)
-        needed |= grams
-        if not proven:
-            unproven.append(term)
+    """Documents holding every term: by the index's grams, each term confirmed in the stored text (or
+    numbers) unless its grams prove it. On PostgreSQL a term common enough is found instead by walking the
+    newest documents and testing their text alone (see _walk_is_cheaper): a term that is one run of letters
+    or digits is in the text exactly when its grams are in the index, so both ways find the same documents."""
+    needed = set().union(*(term.grams for term in terms))
+    unproven = [term for term in terms if not term.confirmed_by_grams]
     docs, newest = SEARCH_DOC, SEARCH_DOC.c.id.desc()
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if not needed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
-        where = [_in_text(docs, term) for term in terms]  # no grams to look up, or the walk: the text says
+    indexed = [term for term in terms if term.grams or term.digit_grams]  # a term of no letters has none
+    if not indexed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
+        where = [_holds_term(docs, term) for term in terms]  # no grams to look up, or the walk: the text says
     elif sqlite:
-        match = " ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(needed))
-        where = [_fts.c.rowid == SEARCH_DOC.c.id, literal_column("search_fts").op("MATCH")(match),
-                 *(_in_text(docs, term) for term in unproven)]
+        where = [_fts.c.rowid == SEARCH_DOC.c.id, literal_column("search_fts").op("MATCH")(_fts_match(indexed)),
+                 *(_holds_term(docs, term) for term in unproven)]
         newest = _fts.c.rowid.desc()  # FTS5 reads its index backwards and stops at the page
     else:  # every match from the index, then sorted; MATERIALIZED keeps the planner from walking instead
         kept = [SEARCH_DOC.c.id, SEARCH_DOC.c.message_id, *((SEARCH_DOC.c.head, SEARCH_DOC.c.body)
                                                             if order == "relevance" else ())]
-        docs = (select(*kept).where(_holds(sorted(needed)), *(_in_text(SEARCH_DOC, term) for term in unproven))
+        docs = (select(*kept).where(*(_indexed(term) for term in indexed),
+                                    *(_holds_term(SEARCH_DOC, term) for term in unproven))
                 .cte("hits").prefix_with("MATERIALIZED"))
         where, newest = [], docs.c.id.desc()
     statement = select(docs.c.message_id).where(*where)
     if filters:  # without them a document's message_id is all a hit needs
         statement = statement.join(Message, Message.id == docs.c.message_id).where(*filters)
     if order == "relevance":
-        in_head = sum(case((docs.c.head.contains(term, autoescape=True), 1), else_=0) for term in terms)
-        in_body = sum(case((docs.c.body.contains(term, autoescape=True), 1), else_=0) for term in terms)
+        in_head = sum(case((docs.c.head.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
+        in_body = sum(case((docs.c.body.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
         return statement.order_by(desc(in_head), desc(in_body), newest)
     return statement.order_by(newest)
 
@@ -102,8 +141,30 @@ def _in_text(docs: FromClause, term: str) -> ColumnElement[bool]:
             | docs.c.rows.contains(term, autoescape=True))
 
 
+def _holds_term(docs: FromClause, term: Term) -> ColumnElement[bool]:
+    """The stored text holds the term, or (a granted asker's digits) one of the numbers holds its digits."""
+    found = _in_text(docs, term.text)
+    if term.digits:
+        found = found | docs.c.numbers.contains(term.digits, autoescape=True)
+    return found
+
+
+def _fts_match(terms: list[Term]) -> str:
+    """An FTS5 query: each term's grams, or its number grams, all terms together."""
+    def every(grams: frozenset[str]) -> str:
+        return "(" + " AND ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams)) + ")"
+
+    return " AND ".join("(" + " OR ".join(every(grams) for grams in (term.grams, term.digit_grams) if grams) + ")"
+                        for term in terms)
+
+
+def _indexed(term: Term) -> ColumnElement[bool]:
+    alternatives = [_holds(sorted(grams)) for grams in (term.grams, term.digit_grams) if grams]
+    return or_(*alternatives)
+
+
 def _holds(grams: list[str]) -> TextClause:
-    return text("search_doc.grams @> CAST(:grams AS text[])").bindparams(grams=grams)
+    return text("search_doc.grams @> CAST(:grams AS text[])").bindparams(bindparam("grams", grams, unique=True))
 
 
 def _walk_is_cheaper(session: Session, grams: list[str], wanted: int) -> bool:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 
-from parsers.personal import find_numbers, mask_id
+from parsers.personal import find_numbers, fold, mask_id
 
-__all__ = ["mask_id", "mask_personal"]
+__all__ = ["mask_id", "mask_personal", "mask_cell", "cell_digits", "NUMBER_KEYS", "PHONE_KEYS"]
+
+NUMBER_KEYS = ("disability_id", "id_number")  # registry columns that hold an ID, however malformed
+PHONE_KEYS = ("phone",)
+_DIGIT = re.compile(r"[0-9]")
+_RUNS = re.compile(r"[0-9][0-9X]*")
 
 # Our own check of an ID says which check character it should have (parsers.checks): that character is a
 # function of the hidden digits, so it is hidden too.
@@ -30,3 +35,48 @@ def mask_personal(text: str) -> str:
         parts.append(text[at:])
         text = "".join(parts)
     return _CHECK_HINT.sub(r"\1*", text) if "校验位" in text else text
+
+
+def _hide_digits(text: str, keep: int) -> str:
+    """Every digit but the last `keep` starred: for a number in its own column, however it was written."""
+    total = len(_DIGIT.findall(text))
+    seen = 0
+
+    def star(match: re.Match[str]) -> str:
+        nonlocal seen
+        seen += 1
+        return match.group(0) if seen > total - keep else "*"
+
+    return _DIGIT.sub(star, text)
+
+
+def mask_cell(key: str, value: object) -> str:
+    """A registry cell masked. In an ID or phone column every digit outside a recognised number is hidden
+    too (a malformed ID, a landline without its area code); when none is recognised, a phone keeps its
+    last 4 digits. Every other column is masked as free text."""
+    text = "" if value is None else str(value)
+    if key not in NUMBER_KEYS and key not in PHONE_KEYS:
+        return mask_personal(text)
+    found = find_numbers(text)
+    if not found:
+        return _hide_digits(fold(text), 4 if key in PHONE_KEYS else 0)
+    parts, at = [], 0
+    for number in found:
+        parts += [_hide_digits(fold(text[at:number.start]), 0), number.masked()]
+        at = number.end
+    parts.append(_hide_digits(fold(text[at:]), 0))
+    return "".join(parts)
+
+
+def cell_digits(key: str, value: object) -> list[str]:
+    """The numbers of an ID or phone cell, however malformed (none for any other column): the recognised
+    ones in canonical digits, and every other run of digits in the cell. What the search index keeps of
+    the cell for the viewers who may see it."""
+    if key not in NUMBER_KEYS and key not in PHONE_KEYS:
+        return []
+    text = "" if value is None else str(value)
+    runs, at = [], 0
+    for number in find_numbers(text):
+        runs += [*_RUNS.findall(fold(text[at:number.start])), number.digits]
+        at = number.end
+    return runs + _RUNS.findall(fold(text[at:]))
