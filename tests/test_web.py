@@ -310,14 +310,25 @@ def _registry_reading(html: str) -> int:
     return int(re.search(r'id="reading-(\d+)">\s*<h2>附件3', html).group(1))
 
 
-def test_an_auditor_may_not_search_for_numbers(site):
-    app, _, _ = site
-    auditor = signed_in(app, "审计员")
-    refused = auditor.get(f"/search?q={PERSON_ID[:8]}")
-    assert refused.status_code == 400 and "不能按证件号码或电话号码" in refused.get_data(as_text=True)
-    assert auditor.get(f"/search?sender={BODY_PHONE}@163.com").status_code == 400
-    assert auditor.get("/search?q=2020").status_code == 200
-    assert signed_in(app, "孙倩").get(f"/search?q={PERSON_ID[:8]}").status_code == 200
+def test_an_auditor_searches_the_masked_text_only(site):
+    """GIVEN 王斐's 残疾人证号 and a phone in a message WHEN an auditor without the grant searches for them
+    THEN a whole number in any spelling is searched as its masked form (found, and found alike with a hidden
+    digit changed), a piece of the hidden digits finds nothing; staff find the numbers and their pieces."""
+    app, _, archive = site
+    hit = f'href="/message/{archive.package}"'
+    auditor, staff = signed_in(app, "审计员"), signed_in(app, "孙倩")
+    other_id = PERSON_ID[:9] + str((int(PERSON_ID[9]) + 1) % 10) + PERSON_ID[10:]
+    other_phone = BODY_PHONE[:4] + str((int(BODY_PHONE[4]) + 1) % 10) + BODY_PHONE[5:]
+    for query in (PERSON_ID, other_id, BODY_PHONE, other_phone, "１３９０３１８１２３４", "139-0318-1234", "₁₃₉₀₃₁₈₁₂₃₄",
+                  PERSON_ID_MASKED, BODY_PHONE_MASKED, PERSON):
+        assert hit in page(auditor, f"/search?q={query}"), query
+    for query in (PERSON_ID[6:16], BODY_PHONE[3:7] + BODY_PHONE[7], "0315011"):
+        assert hit not in page(auditor, f"/search?q={query}"), query
+    for query in (PERSON_ID, PERSON_ID[6:16], BODY_PHONE, "139-0318-1234", "₁₃₉₀₃₁₈₁₂₃₄"):
+        assert hit in page(staff, f"/search?q={query}"), query
+    assert hit not in page(staff, f"/search?q={other_id}")
+    assert hit in page(auditor, "/search?sender=zqxcl@163.com")
+    assert "按遮蔽后的样子查找" in page(auditor, "/search") and "按遮蔽后的样子查找" not in page(staff, "/search")
 
 
 def test_downloads_are_the_archived_bytes_served_as_attachments(site):

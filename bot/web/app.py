@@ -16,10 +16,12 @@ from flask import Flask, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from bot.config import Config
 from bot.deps import Deps
 from bot.render import TEMPLATES
+from bot.web.present import shown
 from parsers.errors import ConfigError
 
 WEB_TEMPLATES = TEMPLATES / "web"
@@ -35,7 +37,16 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 405: "不允许的操作", 413: "提交的内容过大"}
+ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 405: "不允许的操作", 413: "提交的内容过大",
+                500: "服务器出错"}
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is no row's, not an error
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a row id; one too large for the database matches no route (404), never a 500."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 (werkzeug's own name)
+        super().__init__(map, min=0, max=MAX_ID)
 
 
 @dataclass(frozen=True)
@@ -86,7 +97,9 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own limit
     )
     app.extensions["mailroom"] = Site(config, deps)
+    app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.finalize = shown  # every rendered value masked for a viewer without the grant
     CSRFProtect(app)
     _register(app)
     app.after_request(_secure)
@@ -110,7 +123,9 @@ def _register(app: Flask) -> None:
 def _secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")  # pages carry personal data: never kept
+    # Pages and downloads carry personal data: never kept by a browser or a proxy (send_file's own
+    # `no-cache` is replaced: it lets a browser keep an unmasked original on disk).
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

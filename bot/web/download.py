@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from archive.models import Attachment, FormReadingRow, Message
 from bot.web.app import site
 from bot.web.auth import viewer
-from bot.web.present import Masker, masker, reading_table
+from bot.web.present import Masker, masker, reading_table, shown
 from parsers.forms import FORM_TITLES
 
 blueprint = Blueprint("download", __name__)
@@ -49,7 +49,7 @@ def _original(path: Path, name: str) -> Response:
 
 
 # Each download reads only its own row: the message page's loading (every registry person) is not needed.
-@blueprint.route("/message/<int:message_id>/original.eml")
+@blueprint.route("/message/<id:message_id>/original.eml")
 def original_message(message_id: int):
     current = site()
     with current.deps.db.session() as db:
@@ -59,7 +59,7 @@ def original_message(message_id: int):
     return _original(current.deps.store.message_path(sha), f"邮件{message_id}.eml")
 
 
-@blueprint.route("/message/<int:message_id>/attachment/<int:ordinal>")
+@blueprint.route("/message/<id:message_id>/attachment/<id:ordinal>")
 def attachment(message_id: int, ordinal: int):
     current = site()
     with current.deps.db.session() as db:
@@ -71,7 +71,7 @@ def attachment(message_id: int, ordinal: int):
     return _original(current.deps.store.file_path(found.sha256), name)
 
 
-@blueprint.route("/message/<int:message_id>/reading/<int:reading_id>.csv")
+@blueprint.route("/message/<id:message_id>/reading/<id:reading_id>.csv")
 def reading_csv(message_id: int, reading_id: int):
     current = site()
     with current.deps.db.session() as db:
@@ -88,13 +88,14 @@ def reading_csv(message_id: int, reading_id: int):
 
 def csv_bytes(reading: FormReadingRow, mask: Masker) -> bytes:
     """The reading's table as CSV for Excel and WPS: UTF-8 with a BOM; a cell that a spreadsheet would
-    take for a formula (=, +, -, @) is prefixed with ' so it stays text (mail is untrusted)."""
+    take for a formula (=, +, -, @) is prefixed with ' so it stays text (mail is untrusted). Every cell
+    passes the pages' one masking step too."""
     table = reading_table(reading, mask)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     if table is not None:
-        writer.writerow(table.columns)
-        writer.writerows([[_inert(cell) for cell in row] for row in table.rows])
+        writer.writerow([shown(column) for column in table.columns])
+        writer.writerows([[_inert(str(shown(cell))) for cell in row] for row in table.rows])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

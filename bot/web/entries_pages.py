@@ -67,7 +67,7 @@ def _choice(kind_level: str, day: str) -> tuple[str, str, date]:
         raise MailroomError("日期请写成 YYYY-MM-DD") from None
 
 
-@blueprint.route("/entries/<int:entry_id>/revoke", methods=["POST"])
+@blueprint.route("/entries/<id:entry_id>/revoke", methods=["POST"])
 @staff_only
 def revoke(entry_id: int):
     reason = request.form.get("reason", "").strip()

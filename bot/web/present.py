@@ -1,43 +1,52 @@
-"""Archive rows as the pages show them: frozen views, with personal numbers already masked for a viewer
-who may not see them. Masking happens here, once, so a template cannot forget it."""
+"""Archive rows as the pages show them: frozen views, with personal numbers masked for a viewer who may not
+see them.
+
+Masking is structural: `shown` is the one step every value rendered for a viewer passes through (it is the
+Jinja environment's `finalize`, and the CSV export writes every cell through it), so a new page cannot forget
+it. The views below mask what needs more than free-text masking (an ID column hides a malformed ID whole)
+and leave out what is computed from the unmasked bytes (SHA-256, sizes): a hash of a file whose every other
+byte the viewer can see would let a script try every hidden digit against it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import g
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.scores import STATUS_NAMES
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
-from parsers.privacy import mask_id, mask_personal
+from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
                "other": "其他"}
 MONTH_SOURCES = {"subject": "取自主题", "workbook": "取自报表标题", "arrival": "按到达月份"}
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
-NUMBER_KEYS = ("disability_id", "id_number")
-PHONE_KEYS = ("phone",)
-MACHINE_HEADERS = ("SHA-256", "Message-ID")  # identifiers, never masked: their digits are nobody's number
-_DIGIT = re.compile(r"\d")
 
 
-def _hide_digits(text: str, keep: int) -> str:
-    """Every digit but the last `keep` starred: for a number in its own column, however it was written."""
-    total = len(_DIGIT.findall(text))
-    seen = 0
+class Verbatim(str):
+    """A value of ours that holds no personal number though it may look like one (a CSRF token): shown as is."""
 
-    def star(match: re.Match[str]) -> str:
-        nonlocal seen
-        seen += 1
-        return match.group(0) if seen > total - keep else "*"
 
-    return _DIGIT.sub(star, text)
+def sees_personal() -> bool:
+    """Whether the signed-in viewer may see personal numbers; nobody signed in may not."""
+    viewer = g.get("viewer")
+    return viewer is not None and viewer.sees_personal
+
+
+def shown(value: object) -> object:
+    """The one masking step: every value rendered for a viewer without the grant, masked."""
+    if isinstance(value, Verbatim) or value is None or sees_personal():
+        return value
+    if isinstance(value, Markup):  # markup of ours (a macro's output): its text masked, its tags kept
+        return Markup(mask_personal(str(value)))
+    return mask_personal(str(value)) if isinstance(value, (str, int, float)) else value
 
 
 @dataclass(frozen=True)
@@ -52,20 +61,11 @@ class Masker:
 
     def cell(self, key: str, value: object) -> str:
         """A registry cell: ID and phone columns are masked even when malformed (too short, spaces)."""
-        text = "" if value is None else str(value)
-        if not self.hide:
-            return text
-        if key in NUMBER_KEYS:
-            compact = text.strip()
-            return mask_id(compact) if len(compact) >= 12 else _hide_digits(compact, 0)
-        if key in PHONE_KEYS:
-            masked = mask_personal(text)
-            return masked if masked != text else _hide_digits(text, 4)
-        return mask_personal(text)
+        return mask_cell(key, value) if self.hide else "" if value is None else str(value)
 
 
 def masker() -> Masker:
-    return Masker(hide=not g.viewer.sees_personal)
+    return Masker(hide=not sees_personal())
 
 
 def local_time(instant: datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -158,7 +158,7 @@ class AttachmentView:
     ordinal: int
     filename: str
     type: str
-    size: int
+    size: int | None  # None, like sha256 "", for a masked viewer: both are computed from the unmasked bytes
     sha256: str
 
 
@@ -190,7 +190,8 @@ def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
 
 def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
     return AttachmentView(attachment.ordinal, mask.text(attachment.filename) or f"附件{attachment.ordinal}",
-                          attachment.sniffed_type, attachment.size, attachment.sha256)
+                          attachment.sniffed_type, None if mask.hide else attachment.size,
+                          "" if mask.hide else attachment.sha256)
 
 
 def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
@@ -203,8 +204,9 @@ def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str,
              ("Date 头", message.date_header or ""), ("部门邮箱", message.mailbox or ""),
              ("单位", message.unit or "未识别"), ("类别", KIND_LABELS.get(message.kind, message.kind)),
              ("报送月份", month), ("登记发件人", "是" if message.registered else "否"),
-             ("大小", f"{message.size:,} 字节"), ("SHA-256", message.sha256), ("Message-ID", message.message_id or ""))
-    return tuple((label, value if label in MACHINE_HEADERS else mask.text(value)) for label, value in lines if value)
+             ("大小", "" if mask.hide else f"{message.size:,} 字节"), ("SHA-256", "" if mask.hide else message.sha256),
+             ("Message-ID", message.message_id or ""))
+    return tuple((label, mask.text(value)) for label, value in lines if value)
 
 
 def _sighting(seen) -> str:
@@ -230,4 +232,5 @@ def finding_view(finding: Finding, mask: Masker) -> FindingView:
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"viewer": g.get("viewer"), "kind_labels": KIND_LABELS, "status_names": STATUS_NAMES}
+    return {"viewer": g.get("viewer"), "kind_labels": KIND_LABELS, "status_names": STATUS_NAMES,
+            "csrf_token": lambda: Verbatim(generate_csrf())}
