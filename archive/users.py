@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,6 +28,9 @@ MIN_PASSWORD = 8
 MAX_NAME = 64
 HASH_METHOD = "scrypt"
 ADDRESS_LENGTH = 64  # an IPv6 address is at most 45 characters
+# Control, format (zero-width, direction marks), private-use, unassigned and surrogate characters.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp", "Mn", "Me"})
+INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # fillers and the blank braille cell
 
 
 def _now() -> datetime:
@@ -49,8 +53,24 @@ def _new_token() -> str:
     return secrets.token_hex(32)
 
 
+def account_name(name: str) -> str:
+    """A name as accounts are kept and looked up: NFKC-normalised (full-width `ｓｔａｆｆ１` is `staff1`), trimmed."""
+    return unicodedata.normalize("NFKC", name).strip()
+
+
+def name_problem(name: str) -> str | None:
+    """Why a new account's name (normalised) is refused, or None: one that looks like another account's
+    name on screen (an invisible or control character, a space) could pass for it in the audit trail."""
+    if not name or len(name) > MAX_NAME:
+        return f"账号名须为 1–{MAX_NAME} 个字符"
+    for char in name:
+        if char.isspace() or char in INVISIBLE_LETTERS or unicodedata.category(char) in INVISIBLE_CATEGORIES:
+            return f"账号名不能含空格、不可见字符或控制字符（发现 U+{ord(char):04X}）"
+    return None
+
+
 def find_user(session: Session, name: str) -> WebUser | None:
-    return session.scalars(select(WebUser).where(WebUser.name == name)).one_or_none()
+    return session.scalars(select(WebUser).where(WebUser.name == account_name(name))).one_or_none()
 
 
 def _existing(session: Session, name: str) -> WebUser:
@@ -62,9 +82,9 @@ def _existing(session: Session, name: str) -> WebUser:
 
 def add_user(session: Session, name: str, password: str, role: str, personal: bool = False) -> WebUser:
     """A new account; `personal` lets an auditor see personal numbers whole (staff always do)."""
-    name = name.strip()
-    if not name or len(name) > MAX_NAME or any(char.isspace() for char in name):
-        raise MailroomError(f"账号名须为 1–{MAX_NAME} 个字符，不含空格")
+    name = account_name(name)
+    if problem := name_problem(name):
+        raise MailroomError(problem)
     if role not in ROLES:
         raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
     if find_user(session, name) is not None:
@@ -124,7 +144,7 @@ def list_users(session: Session) -> list[WebUser]:
 
 def authenticate(session: Session, name: str, password: str) -> WebUser | None:
     """The account when the password is its own, else None (the same time taken either way)."""
-    user = find_user(session, name.strip())
+    user = find_user(session, name)
     if user is None:
         check_password_hash(_decoy_hash(), password)
         return None
@@ -174,7 +194,7 @@ def log_in(session: Session, name: str, password: str, address: str, now: dateti
     """A login from the client at `address`: refused without looking at the password while the name or the
     address is locked (the same for a name no account has), else checked; a failure is recorded and a
     success forgets the name's failures."""
-    name = name.strip()
+    name = account_name(name)
     key = _name_key(name)
     until = _locked_until(session, key, address, now, throttle)
     if until is not None:

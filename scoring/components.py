@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 
+from parsers.personal import find_numbers
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts
 from scoring.completion import completion_as_of
@@ -156,8 +157,16 @@ def briefing_component(unit: Unit, counts: BriefingCounts, scoring: Scoring, cal
 
 
 def _short(text: str, limit: int = 60) -> str:
+    """At most `limit` characters; a personal number the cut would split is left out whole (half a number
+    escapes masking: its visible half would be the digits that masking hides)."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    for number in find_numbers(text):
+        if number.start < cut < number.end:
+            cut = number.start
+    return text[:cut].rstrip() + "…"
 
 
 def normalise_evidence(text: str) -> str:

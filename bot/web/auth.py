@@ -133,8 +133,9 @@ def logout():
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (never //host or scheme://host): no open redirect through the login."""
-    if not target:
+    """Only a path on this site (never //host or scheme://host): no open redirect through the login, and no
+    control character (a CR/LF would split the Location header)."""
+    if not target or any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

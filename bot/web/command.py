@@ -1,4 +1,4 @@
-"""`mailroom web`: serves the web app with waitress on [web] host and port."""
+"""`mailroom web`: serves the web app with waitress on [web] host and port (bot.web.server)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,9 @@ from bot.cli import Context, main, pass_context
 def web(context: Context, host: str | None, port: int | None, threads: int) -> None:
     """The web app for staff and auditors: archive search, messages and downloads, standings, matrix,
     explanations, the audit trail. Accounts: `mailroom user add`. Put a TLS reverse proxy in front."""
-    from waitress import serve
-
     from archive.users import list_users
     from bot.web.app import create_app
+    from bot.web.server import make_server
 
     config, deps = context.config, context.deps
     host, port = host or config.web.host, port or config.web.port
@@ -30,4 +29,4 @@ def web(context: Context, host: str | None, port: int | None, threads: int) -> N
             click.echo("还没有任何账号：先运行 mailroom user add 名称 --role staff", err=True)
     logging.getLogger().setLevel(logging.INFO)
     click.echo(f"mailroom web 正在 http://{host}:{port}/ 上服务（Ctrl-C 停止）", err=True)
-    serve(app, host=host, port=port, threads=threads, ident="mailroom")
+    make_server(app, host, port, threads).run()

@@ -20,6 +20,7 @@ from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
 blueprint = Blueprint("scores", __name__)
+MONTH_RANGE = 100  # years either side of the plan year a page may be asked for
 
 
 def default_month(config: Config, now: datetime) -> str:
@@ -45,6 +46,9 @@ def _month() -> str:
     month = request.args.get("month", "").strip() or default_month(current.config, current.now())
     if not MONTH.fullmatch(month):
         abort(400, "月份请写成 YYYY-MM，例如 2020-09")
+    year = current.config.year
+    if abs(parse_month(month)[0] - year) > MONTH_RANGE:  # 0000-01 or 9999-12 broke the date arithmetic
+        abort(400, f"月份须在 {year - MONTH_RANGE} 年至 {year + MONTH_RANGE} 年之间")
     return month
 
 
@@ -98,4 +102,7 @@ def findings_page():
     mask = masker()
     with site().deps.db.session() as db:
         found = all_findings(db, load_evidence(db))
-    return render_template("findings.html", findings=[finding_view(finding, mask) for finding in found])
+    views = [finding_view(finding, mask) for finding in found]
+    if mask.hide:  # the archive's order follows the 证号: a masked viewer's follows what it sees
+        views.sort(key=lambda view: (view.label, view.unit, view.message, view.message_ids))
+    return render_template("findings.html", findings=views)

@@ -1,0 +1,44 @@
+"""Serving the app with waitress, whose own responses carry our security headers too.
+
+waitress answers some requests itself, before the app sees them: a malformed request line or header, a body
+or header section too large, an app that failed before it started its response. Those answers are made by
+its channel's error task; ours adds the same headers the app puts on every response.
+
+Why waitress stays (README, "The web app"): it is pure Python with no C extension to build on the target
+machine, runs on Windows and Linux alike, buffers slow clients' requests and responses in its own threads so
+a slow client holds no app thread, and refuses malformed and oversized requests itself. gunicorn would add
+forking workers (a 2-core machine needs none for this load) and the same unheadered error pages of its own.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
+
+from bot.web.app import SECURITY_HEADERS
+
+SERVER_HEADERS = (*SECURITY_HEADERS.items(), ("Cache-Control", "no-store"))
+
+
+class SecureErrorTask(ErrorTask):
+    """waitress's own error response (400, 413, 431, 500…) with the app's security headers."""
+
+    def execute(self) -> None:
+        self.response_headers.extend(SERVER_HEADERS)
+        super().execute()
+
+
+class SecureChannel(HTTPChannel):
+    error_task_class = SecureErrorTask
+
+
+def make_server(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer:
+    """A waitress server for `app`, not yet running (`.run()` serves until `.close()`); port 0: any free."""
+    server = create_server(app, host=host, port=port, threads=threads, ident="mailroom",
+                           max_request_body_size=1024 * 1024, max_request_header_size=64 * 1024)
+    for dispatcher in [server, *getattr(server, "map", {}).values()]:
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = SecureChannel
+    return server
