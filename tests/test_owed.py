@@ -1,0 +1,203 @@
+"""What is owed, decided when a message is stored and kept until it is sent: receipts that wait for their
+hour instead of being dropped, a briefing's place in the month, one Cc'd message stored by two instances
+at once, the month's jobs done once and caught up after downtime, and `status` and `remind` saying so."""
+
+from __future__ import annotations
+
+import email
+import threading
+from datetime import datetime, timedelta
+from email import policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from archive.ingest import Incoming, ingest_batch
+from archive.models import JobRun, Message, OutboxMail, OwedReply, Sighting
+from bot.cli import main
+from bot.demo import compose
+from bot.poll import send_owed
+from bot.receipts import queue_owed_receipts
+from bot.serve import run_due_jobs
+from bot.status import gather_status
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFICE = "hsclbgs666@163.com"
+REHAB = "hskf2006@126.com"
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
+    """The example config; its receipts go to mail of any age (the tests' mail is from 2020)."""
+    from dataclasses import replace
+
+    from tests.conftest import make_config
+
+    made = make_config(tmp_path, database_url)
+    return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
+
+
+def briefing(number: int, sender: str = "zqxcl@163.com", day: int = 6, attachments: int = 0) -> bytes:
+    message = compose(sender, OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）",
+                      datetime(2020, 5, day, 9, number % 60, tzinfo=SHANGHAI), body=f"第{number}篇稿件正文")
+    for n in range(attachments):
+        message.add_attachment(f"稿件{number}-{n}".encode(), maintype="text", subtype="plain",
+                               filename=f"稿件{number}-{n}.txt")
+    return message.as_bytes()
+
+
+def store(deps, *raws: bytes) -> list[int]:
+    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer,
+                            [Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws])
+    return [outcome.id for outcome in outcomes]
+
+
+def queued_receipts(deps) -> dict[int, OutboxMail]:
+    with deps.db.session() as session:
+        return {mail.about_message: mail for mail in session.scalars(select(OutboxMail)
+                                                                      .where(OutboxMail.kind == "receipt"))}
+
+
+def text_of(mail: OutboxMail) -> str:
+    return email.message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_the_receipt_decision_is_stored_with_the_message(deps):
+    """GIVEN a unit's briefing and a stranger's mail WHEN stored THEN the same commit records one owed
+    receipt, for the briefing only; nothing is in the outbox until the sender composes it."""
+    stranger = compose("someone@example.com", OFFICE, "你好", datetime(2020, 5, 6, tzinfo=SHANGHAI)).as_bytes()
+    ids = store(deps, briefing(1), stranger)
+    with deps.db.session() as session:
+        owed = session.scalars(select(OwedReply)).all()
+        outbox = session.scalar(select(func.count()).select_from(OutboxMail))
+    assert [(row.message_id, row.cause, row.queued_at) for row in owed] == [(ids[0], f"receipt:{ids[0]}", None)]
+    assert outbox == 0
+
+
+def test_receipts_over_the_hourly_limit_wait_for_the_next_hour(config, deps):
+    """GIVEN 12 briefings from one address and a limit of 10 an hour WHEN their receipts are composed
+    THEN 10 go now and 2 wait for the next clock hour; none is dropped, and they go when it comes."""
+    store(deps, *(briefing(n) for n in range(12)))
+    now = datetime(2020, 5, 6, 10, 20, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, now) == 12
+    times = sorted(mail.next_attempt_at for mail in queued_receipts(deps).values())
+    assert times[:10] == [now] * 10 and times[10:] == [datetime(2020, 5, 6, 11, tzinfo=SHANGHAI)] * 2
+    assert send_owed(config, deps, now).outbox.sent == 10
+    assert send_owed(config, deps, now + timedelta(minutes=39)).outbox.sent == 0
+    assert send_owed(config, deps, now + timedelta(minutes=40)).outbox.sent == 2
+
+
+def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
+    """GIVEN three briefings of one unit in a month, the second carrying two article files, then a resend
+    of the first WHEN their receipts are composed together THEN they say 第 1 篇, 第 2–3 篇, 第 4 篇, and the
+    resend that it counts nothing, not the month's total on every receipt."""
+    first, second, third = briefing(1), briefing(2, attachments=2), briefing(3, day=7)
+    resent = briefing(1).replace(b"Message-ID: <", b"Message-ID: <resent.")
+    ids = store(deps, first, second, third)
+    ids += store(deps, compose("zqxcl@163.com", OFFICE, "转发：枣强县贫困残疾人服务工程专项信息（1）",
+                               datetime(2020, 5, 8, 9, tzinfo=SHANGHAI), body="第1篇稿件正文").as_bytes())
+    assert resent  # the forward above is the same article: same subject (prefix aside) and body
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, datetime(2020, 5, 9, tzinfo=SHANGHAI))
+    texts = {id_: text_of(mail) for id_, mail in queued_receipts(deps).items()}
+    assert "本月第 1 篇，达标需 8 篇" in texts[ids[0]]
+    assert "本月第 2–3 篇，达标需 8 篇" in texts[ids[1]]
+    assert "本月第 4 篇，达标需 8 篇" in texts[ids[2]]
+    assert "与此前报送的稿件相同，不重复计数" in texts[ids[3]]
+
+
+def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
+    """GIVEN messages that lie in two mailboxes (To one department, Cc another) WHEN two workers store
+    them at the same moment THEN neither fails: each message is stored once and seen in both places."""
+    raws = [compose("zqxcl@163.com", OFFICE, f"枣强县5月份报表（{n}）", datetime(2020, 5, 6, tzinfo=SHANGHAI),
+                    cc=REHAB).as_bytes() for n in range(20)]
+    start, errors = threading.Barrier(2), []
+
+    def worker(mailbox: str) -> None:
+        start.wait()
+        for raw in raws:
+            try:
+                ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox=mailbox, source="import")])
+            except Exception as error:  # noqa: BLE001 — any failure is what the test reports
+                errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(box,)) for box in ("bgs", "kfb")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with deps.db.session() as session:
+        messages = session.scalar(select(func.count()).select_from(Message))
+        sightings = session.scalar(select(func.count()).select_from(Sighting))
+        owed = session.scalar(select(func.count()).select_from(OwedReply))
+    assert errors == []
+    assert (messages, sightings) == (20, 40)
+    assert owed == 20  # one receipt owed per message, not per mailbox
+
+
+def test_the_months_jobs_run_once_when_due_and_catch_up_after_downtime(config, deps):
+    """GIVEN no daemon on the 17th at 09:00 WHEN the sender first runs on the 18th THEN April's reminders
+    are queued then (and recorded), and never again; the digest waits for the 21st; months outside the
+    plan get nothing."""
+    clock = {"now": datetime(2020, 4, 18, 8, tzinfo=SHANGHAI)}
+    at = type(deps)(**{**deps.__dict__, "clock": lambda: clock["now"]})
+
+    def kinds() -> list[str]:
+        with deps.db.session() as session:
+            return sorted(session.scalars(select(OutboxMail.kind)))
+
+    run_due_jobs(config, at)
+    assert kinds() == ["reminder"] * 13
+    run_due_jobs(config, at)
+    assert kinds() == ["reminder"] * 13
+    clock["now"] = datetime(2020, 4, 21, 9, 30, tzinfo=SHANGHAI)
+    run_due_jobs(config, at)
+    assert kinds() == ["digest"] + ["reminder"] * 13
+    clock["now"] = datetime(2021, 1, 25, 9, 30, tzinfo=SHANGHAI)  # outside the 2020 plan
+    run_due_jobs(config, at)
+    assert len(kinds()) == 14
+    with deps.db.session() as session:
+        runs = {(run.job, run.period) for run in session.scalars(select(JobRun))}
+    assert runs == {("reminders", "2020-04"), ("digest", "2020-04")}
+
+
+def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
+    """`mailroom remind --month M [--dry-run]`: who would be reminded, then who was, then that nothing
+    more is sent."""
+    path = tmp_path / "config.toml"
+    from bot.demo import demo_config_text
+    from tests.conftest import ROOT
+
+    path.write_text(demo_config_text((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+                    .replace('url = "sqlite:///mailroom.db"', f'url = "{config.database_url}"'), encoding="utf-8")
+    run = lambda *args: CliRunner().invoke(main, ["--config", str(path), "remind", *args])  # noqa: E731
+    dry = run("--month", "2020-04", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "桃城区：将提醒（尚缺 附件1、附件2" in dry.output and "未发送任何提醒（试运行）" in dry.output
+    real = run("--month", "2020-04")
+    assert real.exit_code == 0, real.output
+    assert "桃城区：已提醒" in real.output and "发信：成功 13 封" in real.output
+    again = run("--month", "2020-04")
+    assert "桃城区：此前已提醒" in again.output and "未发送任何提醒" in again.output
+    bad = run("--month", "2020-13")
+    assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
+    """GIVEN a receipt the SMTP server refused WHEN `status` is asked THEN it shows the backlog, since
+    when it waits, and the server's error."""
+    from dataclasses import replace
+
+    store(deps, briefing(1))
+    refusing = replace(config, outgoing=replace(config.outgoing, transport="smtp", host="127.0.0.1", port=1,
+                                                security="plain", sender=OFFICE))
+    now = datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)
+    report = send_owed(refusing, deps, now)
+    assert report.receipts == 1 and report.outbox.failed == 1
+    data = gather_status(refusing, deps)
+    assert data["outbox_backlog"] == 1 and data["receipts_owed"] == 0
+    assert data["outbox_oldest"] == "2020-05-06T10:00:00+08:00"
+    assert data["smtp_last_error"] and data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
