@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.models import FormReadingRow, Message
 from parsers.personal import find_numbers, number_digits
-from parsers.privacy import NUMBER_KEYS, PHONE_KEYS, cell_digits, mask_cell, mask_personal
+from parsers.privacy import mask_personal, read_cell
 
 _RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
 GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
@@ -136,11 +136,10 @@ def _reading_lines(readings: Iterable[FormReadingRow], numbers: list[str]) -> It
                 numbers.extend(number.digits for number in find_numbers(text))
                 yield mask_personal(text)
         for person in reading.persons:
-            cells = [(key, str(value)) for key, value in person.fields.items() if value not in (None, "")]
-            for key, value in cells:
-                numbers.extend(cell_digits(key, value) if key in NUMBER_KEYS or key in PHONE_KEYS
-                               else (number.digits for number in find_numbers(value)))
-            yield " ".join(mask_cell(key, value) for key, value in cells)
+            cells = [read_cell(key, str(value)) for key, value in person.fields.items() if value not in (None, "")]
+            for _, found in cells:
+                numbers.extend(found)
+            yield " ".join(masked for masked, _ in cells)
 
 
 def index_messages(session: Session, messages: Iterable[Message]) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from parsers.personal import find_numbers, fold, mask_id
+from functools import lru_cache
+
+from parsers.personal import PersonalNumber, find_numbers, fold, mask_id
 
 __all__ = ["mask_id", "mask_personal", "mask_cell", "cell_digits", "NUMBER_KEYS", "PHONE_KEYS"]
 
@@ -26,7 +28,10 @@ _CHECK_HINT = re.compile(r"(校验位不对（第 18 位应为 )[0-9X]")
 def mask_personal(text: str) -> str:
     """`text` with every 身份证号 / 残疾人证号, mobile number and landline with its area code masked;
     everything else unchanged. Masking masked text changes nothing."""
-    found = find_numbers(text)
+    return _masked(text, find_numbers(text))
+
+
+def _masked(text: str, found: list[PersonalNumber]) -> str:
     if found:
         parts, at = [], 0
         for number in found:
@@ -54,29 +59,29 @@ def mask_cell(key: str, value: object) -> str:
     """A registry cell masked. In an ID or phone column every digit outside a recognised number is hidden
     too (a malformed ID, a landline without its area code); when none is recognised, a phone keeps its
     last 4 digits. Every other column is masked as free text."""
-    text = "" if value is None else str(value)
-    if key not in NUMBER_KEYS and key not in PHONE_KEYS:
-        return mask_personal(text)
-    found = find_numbers(text)
-    if not found:
-        return _hide_digits(fold(text), 4 if key in PHONE_KEYS else 0)
-    parts, at = [], 0
-    for number in found:
-        parts += [_hide_digits(fold(text[at:number.start]), 0), number.masked()]
-        at = number.end
-    parts.append(_hide_digits(fold(text[at:]), 0))
-    return "".join(parts)
+    return read_cell(key, "" if value is None else str(value))[0]
 
 
 def cell_digits(key: str, value: object) -> list[str]:
-    """The numbers of an ID or phone cell, however malformed (none for any other column): the recognised
-    ones in canonical digits, and every other run of digits in the cell. What the search index keeps of
-    the cell for the viewers who may see it."""
+    """The numbers of a cell in canonical digits, and in an ID or phone column every other run of digits too
+    (however malformed): what the search index keeps of the cell for the viewers who may see it."""
+    return list(read_cell(key, "" if value is None else str(value))[1])
+
+
+@lru_cache(maxsize=65536)  # a registry repeats its categories, services and places on every row
+def read_cell(key: str, text: str) -> tuple[str, tuple[str, ...]]:
+    """A cell masked, and its numbers (see mask_cell and cell_digits), from one look for numbers."""
+    found = find_numbers(text)
+    numbers = [number.digits for number in found]
     if key not in NUMBER_KEYS and key not in PHONE_KEYS:
-        return []
-    text = "" if value is None else str(value)
-    runs, at = [], 0
-    for number in find_numbers(text):
-        runs += [*_RUNS.findall(fold(text[at:number.start])), number.digits]
+        return _masked(text, found), tuple(numbers)
+    if not found:
+        return _hide_digits(fold(text), 4 if key in PHONE_KEYS else 0), tuple(_RUNS.findall(fold(text)))
+    parts, runs, at = [], [], 0
+    for number in found:
+        between = fold(text[at:number.start])
+        parts += [_hide_digits(between, 0), number.masked()]
+        runs += [*_RUNS.findall(between), number.digits]
         at = number.end
-    return runs + _RUNS.findall(fold(text[at:]))
+    rest = fold(text[at:])
+    return "".join(parts + [_hide_digits(rest, 0)]), tuple(runs + _RUNS.findall(rest))
