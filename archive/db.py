@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from parsers.errors import ServiceError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-MIGRATION_LOCK = 0x6D61696C726F6F6D  # pg_advisory_xact_lock key of the schema upgrade ("mailroom")
 
 
 class Database:
@@ -28,6 +29,7 @@ class Database:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "before_cursor_execute", _storable_parameters, retval=True)
         self.session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self) -> bool:
@@ -46,6 +48,14 @@ class Database:
             raise ServiceError(f"cannot open the database {self.engine.url!r}: {error}") from error
         return True
 
+    @functools.cached_property
+    def lock_namespace(self) -> str:
+        """What names this archive among others on the same server: PostgreSQL's database and schema."""
+        if self.engine.dialect.name != "postgresql":
+            return ""
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT current_database() || '/' || current_schema()")).scalar_one()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -56,13 +66,37 @@ def _one_migrator(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended("
+                                "'mailroom:migrate:' || current_database() || '/' || current_schema(), 0))"))
 
 
 def _alembic_config() -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+# What no database column may hold: PostgreSQL refuses NUL in text, and neither database can encode a lone
+# surrogate (what a broken byte decoded with surrogateescape becomes).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable_parameters(_connection, _cursor, statement: str, parameters, _context, executemany: bool):
+    """Every text bound for the database, from any table or statement, with NUL and lone surrogates
+    removed: the same text on both databases, and no message whose header holds a NUL can fail a batch."""
+    if executemany and isinstance(parameters, list):  # (a batched INSERT … VALUES sends one dict)
+        return statement, [_storable(row) for row in parameters]
+    return statement, _storable(parameters)
+
+
+def _storable(row):
+    values = row.values() if isinstance(row, dict) else row if isinstance(row, (list, tuple)) else ()
+    if not any(isinstance(value, str) and _UNSTORABLE.search(value) for value in values):
+        return row  # nearly always: nothing to copy
+    clean = lambda value: _UNSTORABLE.sub("", value) if isinstance(value, str) else value  # noqa: E731
+    if isinstance(row, dict):
+        return {key: clean(value) for key, value in row.items()}
+    return type(row)(clean(value) for value in row)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

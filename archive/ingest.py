@@ -8,69 +8,48 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Sighting
+from archive.models import ArticleRow, Attachment, Message, Sighting
 from archive.owed import owe_receipts
 from archive.readings import reading_row
 from archive.store import RawStore, sha256_hex
-from parsers.checks import check_package
-from parsers.forms import FormReading
-from parsers.mime import parse_message
-from parsers.workbook import read_attachment
-from parsers.recognize import recognize
-from parsers.records import Kind, ParsedMessage, Recognition, Unit
+from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
+from parsers.records import Kind
 
 log = logging.getLogger(__name__)
 
-UNTRUSTED_ARRIVAL = "到达时间取自发件人的 Date 头（邮件无服务器接收时间），仅供参考"
-NO_ARRIVAL = "邮件既无服务器接收时间也无 Date 头，到达时间按归档时间记录"
+STORE_FAILED = "保存识别结果时出错（{error}），已归档原件，请工作人员人工核对"
+# How a batch's messages are derived: in this process, or in the reader sandbox's workers (bot/sandbox.py).
+Deriver = Callable[[Recognizer, Sequence[Incoming]], list[Derived]]
+
+
+def derive_here(recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+    return [derive_message(recognizer, item) for item in items]
 
 
 @dataclass(frozen=True)
-class Incoming:
-    """One message as a source delivers it, with where it was seen."""
+class Intake:
+    """Where incoming mail goes: the database, the raw store, what recognition needs, and who derives the
+    messages (this process, or the reader sandbox's workers)."""
 
-    raw: bytes
-    mailbox: str | None
-    source: str  # imap | maildir | import
-    arrival: datetime | None = None  # the server's time (IMAP INTERNALDATE) when the source knows it
-    folder: str | None = None
-    uidvalidity: int | None = None
-    uid: int | None = None
-    origin: str | None = None
+    db: Database
+    store: RawStore
+    recognizer: Recognizer
+    derive: Deriver = derive_here
 
-
-@dataclass(frozen=True)
-class Recognizer:
-    """What recognition, and the receipt decision made with it, need from the configuration."""
-
-    units: tuple[Unit, ...]
-    timezone: ZoneInfo
-    mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
-    year: int = 2020  # the plan year: a workbook title's month without a year is in it
-    receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
-
-    def unit(self, name: str | None) -> Unit | None:
-        return next((unit for unit in self.units if unit.name == name), None)
-
-    @property
-    def own_addresses(self) -> frozenset[str]:
-        return frozenset(address for address, _ in self.mailboxes)
-
-    def mailbox_for(self, parsed: ParsedMessage) -> str | None:
-        """The department mailbox a message was addressed to (To first, then Cc)."""
-        keys = dict(self.mailboxes)
-        return next((keys[a] for a in (*parsed.to_addrs, *parsed.cc_addrs) if a in keys), None)
+    def batch(self, items: Sequence[Incoming],
+              in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
+        return ingest_batch(self.db, self.store, self.recognizer, items, in_same_commit, self.derive)
 
 
 @dataclass(frozen=True)
@@ -88,31 +67,35 @@ class Outcome:
 
 
 def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: Sequence[Incoming],
-                 in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
+                 in_same_commit: Callable[[Session], None] | None = None,
+                 derive: Deriver = derive_here) -> list[Outcome]:
     """Archive a batch: files written and synced, then every row in one transaction, with the receipts
     the new messages are owed. Another instance may store the same message at the same moment (one mail
     Cc'd to two departments): the write re-checks under a lock, so the second is a sighting, not an error."""
     shas = [sha256_hex(item.raw) for item in items]
     with db.session() as session:
         stored_before = set(_known_messages(session, set(shas)))
-    derived: dict[str, Message] = {}
+    todo: dict[str, Incoming] = {}
     for item, sha in zip(items, shas):
-        if sha not in stored_before and sha not in derived:
-            derived[sha] = _archive_one(store, recognizer, item, sha)
+        if sha not in stored_before and sha not in todo:
+            todo[sha] = item
+            store.put_message(item.raw, sha)
+    derived = dict(zip(todo, derive(recognizer, list(todo.values()))))
+    for result in derived.values():
+        for attachment in result.parsed.attachments:
+            store.put_file(attachment.data, attachment.sha256)
     store.sync()
-    with db.session() as session:
-        claim_for_write(session, (f"message:{sha}" for sha in derived))
-        known = _known_messages(session, set(shas))
-        fresh = {sha: message for sha, message in derived.items() if sha not in known}
-        session.add_all(fresh.values())
-        session.flush()
-        index_messages(session, fresh.values())
-        owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
-        rows = known | fresh
-        _add_sightings(session, items, [rows[sha] for sha in shas])
-        if in_same_commit is not None:
-            in_same_commit(session)
-        session.commit()
+    write = lambda chosen, then=None: _write(db, recognizer, items, shas, todo, chosen, then)  # noqa: E731
+    try:
+        rows, fresh = write(derived, in_same_commit)
+    except StatementError as error:
+        if isinstance(error, NOT_THE_MESSAGES):
+            raise
+        log.error("storing a batch of %d failed (%s): storing its messages one by one", len(items), error)
+        for sha, result in derived.items():
+            _write_alone(write, recognizer, todo[sha], sha, result)
+        rows, _ = write({}, in_same_commit)
+        fresh = set(derived)
     reported: set[str] = set()
     outcomes = []
     for sha in shas:
@@ -121,80 +104,66 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
     return outcomes
 
 
+# Failures that say the database is away, not that a message cannot be stored: the batch is fetched again.
+NOT_THE_MESSAGES = (OperationalError, InterfaceError)
+
+
+def _write(db: Database, recognizer: Recognizer, items: Sequence[Incoming], shas: list[str],
+           todo: dict[str, Incoming], derived: dict[str, Derived],
+           in_same_commit: Callable[[Session], None] | None) -> tuple[dict[str, Message], set[str]]:
+    """One transaction: the derived messages not stored meanwhile by another instance, their index rows
+    and owed receipts, every sighting of the batch, and the caller's bookkeeping."""
+    with db.session() as session:
+        claim_for_write(db, session, (f"message:{sha}" for sha in derived))
+        known = _known_messages(session, set(shas))
+        fresh = {sha: _message_row(todo[sha], sha, result) for sha, result in derived.items() if sha not in known}
+        session.add_all(fresh.values())
+        session.flush()
+        index_messages(session, fresh.values())
+        owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
+        rows = known | fresh
+        _add_sightings(session, items, [rows[sha] for sha in shas if sha in rows])
+        if in_same_commit is not None:
+            in_same_commit(session)
+        session.commit()
+    return rows, set(fresh)
+
+
+def _write_alone(write: Callable, recognizer: Recognizer, item: Incoming, sha: str, result: Derived) -> None:
+    """A message its batch could not be stored with: alone, or else raw with what failed, so it can
+    never hold its mailbox up (the raw bytes are already in the store)."""
+    try:
+        write({sha: result})
+    except StatementError as error:
+        if isinstance(error, NOT_THE_MESSAGES):
+            raise
+        log.error("storing message %s failed: %s", sha, error)
+        write({sha: raw_only(recognizer, item, STORE_FAILED.format(error=str(error.orig or error)[:200]))})
+
+
 def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:
     return {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
 
 
-def _archive_one(store: RawStore, recognizer: Recognizer, item: Incoming, sha: str) -> Message:
-    store.put_message(item.raw, sha)
-    parsed = parse_message(item.raw)
-    for attachment in parsed.attachments:
-        store.put_file(attachment.data, attachment.sha256)
-    arrival, trusted, arrival_problem = arrival_of(item, parsed)
-    recognition = _recognise(recognizer, parsed, arrival)
-    problems = [*parsed.problems, *recognition.problems, *([arrival_problem] if arrival_problem else [])]
-    mailbox = item.mailbox or recognizer.mailbox_for(parsed)
-    if mailbox is None:
-        problems.append("邮件的收件人和抄送中没有任何一个部门邮箱，无法确定所属邮箱")
+def _message_row(item: Incoming, sha: str, derived: Derived) -> Message:
+    """The rows of a derived message."""
+    parsed, recognition = derived.parsed, derived.recognition
     attachments = [Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
                               sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
                    for n, a in enumerate(parsed.attachments)]
-    readings = _read_attachments(recognizer, parsed, attachments, recognition.unit, problems)
-    month, month_source = recognition.month, recognition.month_source
-    stated = next((reading.month for reading in readings if reading.readable and reading.month), None)
-    if month_source == "arrival" and stated:  # a workbook title's month beats the arrival month
-        month, month_source = stated, "workbook"
+    readings = [reading_row(reading, attachments[n], checks) for n, reading, checks in derived.readings]
     articles = [] if recognition.kind is not Kind.BRIEFING else \
         [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
     return Message(
-        sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=mailbox,
-        arrival=arrival, arrival_trusted=trusted, date_header=parsed.date_header, sent_at=parsed.date,
-        from_addr=parsed.from_addr, from_name=parsed.from_name, to_addrs=", ".join(parsed.to_addrs),
-        cc_addrs=", ".join(parsed.cc_addrs), subject=parsed.subject, body_text=parsed.body_text,
-        in_reply_to=parsed.in_reply_to, unit=recognition.unit, kind=recognition.kind.value,
-        month=month, month_source=month_source, registered=recognition.registered,
-        problems=problems, archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings,
-        articles=articles,
+        sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=derived.mailbox,
+        arrival=derived.arrival, arrival_trusted=derived.arrival_trusted, date_header=parsed.date_header,
+        sent_at=parsed.date, from_addr=parsed.from_addr, from_name=parsed.from_name,
+        to_addrs=", ".join(parsed.to_addrs), cc_addrs=", ".join(parsed.cc_addrs), subject=parsed.subject,
+        body_text=parsed.body_text, in_reply_to=parsed.in_reply_to, unit=recognition.unit,
+        kind=recognition.kind.value, month=derived.month, month_source=derived.month_source,
+        registered=recognition.registered, problems=list(derived.problems),
+        archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings, articles=articles,
     )
-
-
-def _read_attachments(recognizer: Recognizer, parsed: ParsedMessage, rows: list[Attachment], unit: str | None,
-                      problems: list[str]) -> list[FormReadingRow]:
-    """Read each attachment once (zip members too); the package's cross-form checks go on its 附件2."""
-    found: list[tuple[Attachment, FormReading]] = []
-    for attachment, row in zip(parsed.attachments, rows):
-        try:
-            readings = read_attachment(attachment.filename, attachment.data, recognizer.units,
-                                       year=recognizer.year, sender_unit=unit)
-        except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
-            log.exception("reading %r failed", attachment.filename)
-            problems.append(f"读取附件“{attachment.filename}”时发生内部错误，已归档，请工作人员人工核对")
-            continue
-        found.extend((row, reading) for reading in readings)
-    package = recognizer.unit(unit)
-    checks = check_package([reading for _, reading in found], package) if package else ()
-    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
-    return [reading_row(reading, row, checks if reading is summary else ()) for row, reading in found]
-
-
-def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, str | None]:
-    """The server's time when known: the source's, else the newest Received header; else the Date header."""
-    if item.arrival is not None:
-        return item.arrival, True, None
-    if parsed.received_dates:
-        return parsed.received_dates[0], True, None
-    if parsed.date is not None:
-        return parsed.date, False, UNTRUSTED_ARRIVAL
-    return datetime.now(timezone.utc), False, NO_ARRIVAL
-
-
-def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:
-    try:
-        return recognize(parsed, recognizer.units, arrival, recognizer.timezone, recognizer.own_addresses)
-    except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
-        log.exception("recognition failed for %r", parsed.subject)
-        return Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False,
-                           problems=("识别时发生内部错误，已归档，请工作人员人工处理",))
 
 
 def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[Message]) -> None:

@@ -1,6 +1,7 @@
 """One instance at a time per mailbox and for the outbox, however many instances run.
 
-On PostgreSQL (several instances, several machines) a session-level advisory lock; on the embedded
+On PostgreSQL (several instances, several machines) a session-level advisory lock, named within the
+database and schema (advisory locks are server-wide: two archives on one server must not share them); on the embedded
 default (one machine: `serve` and a `poll --once` typed by hand) a lock file beside the archive.
 Neither waits: whoever finds the lock taken skips that work until the next pass.
 """
@@ -29,14 +30,15 @@ def lock_key(name: str) -> int:
 def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
     """Yields True while this process alone holds `name`, False when another instance holds it."""
     if db.engine.dialect.name == "postgresql":
+        key = lock_key(f"{db.lock_namespace}:{name}")
         with db.engine.connect() as connection:
-            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(name)}).scalar()
+            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
             connection.commit()
             try:
                 yield bool(held)
             finally:
                 if held:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key(name)})
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     connection.commit()
         return
     folder.mkdir(parents=True, exist_ok=True)
@@ -52,7 +54,7 @@ def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
         os.close(descriptor)  # closing the descriptor releases the lock
 
 
-def claim_for_write(session: Session, names: Iterable[str]) -> None:
+def claim_for_write(db: Database, session: Session, names: Iterable[str]) -> None:
     """Begin the caller's transaction holding what makes a check-then-insert of `names` safe against every
     other writer until it commits: SQLite's write lock (BEGIN IMMEDIATE, taken before anything is read),
     or on PostgreSQL a transaction-level advisory lock per name, taken in one order so two writers never
@@ -60,5 +62,5 @@ def claim_for_write(session: Session, names: Iterable[str]) -> None:
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
         return
-    for key in sorted({lock_key(name) for name in names}):
+    for key in sorted({lock_key(f"{db.lock_namespace}:{name}") for name in names}):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -1,3 +1,4 @@
 from bot.cli import main
 
-main()
+if __name__ == "__main__":  # reader workers (bot/sandbox.py) import this module again: they must not run it
+    main()

@@ -11,12 +11,13 @@ from typing import Callable, ContextManager
 from imapclient import IMAPClient
 
 from archive.db import Database
-from archive.ingest import Recognizer
+from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import exclusive
 from archive.store import RawStore
 from bot.config import Config, Mailbox
 from bot.imap import connect
 from bot.outbox import Transport
+from bot.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,19 @@ class Deps:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
     stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
+    sandbox: Sandbox | None = field(default_factory=Sandbox)  # None: derive in this process (trusted input only)
+
+    @property
+    def intake(self) -> Intake:
+        return Intake(self.db, self.store, self.recognizer, self.sandbox.derive if self.sandbox else derive_here)
 
     def exclusive(self, name: str) -> ContextManager[bool]:
         """True while this instance alone does `name` (a mailbox's poll, the outbox)."""
         return exclusive(self.db, self.store.root / "locks", name)
 
     def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
         self.store.close()
         self.db.dispose()
 

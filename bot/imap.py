@@ -8,15 +8,14 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable, Iterator, Sequence
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from archive.db import Database
-from archive.ingest import Incoming, Outcome, Recognizer, ingest_batch
+from archive.ingest import Incoming, Intake, Outcome
 from archive.state import advance, load_state
-from archive.store import RawStore
 from bot import __version__
 from bot.config import Mailbox
 from parsers.errors import ServiceError
@@ -50,8 +49,7 @@ class Progress:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer, *,
-              open_client: Callable[[Mailbox], IMAPClient] = connect, retries: int = 3,
+def poll_imap(box: Mailbox, intake: Intake, *, open_client: Callable[[Mailbox], IMAPClient] = connect, retries: int = 3,
               backoff: float = 2.0, sleep: Callable[[float], None],
               stopping: Callable[[], bool] = lambda: False) -> Progress:
     """Archive every message new since the last poll; reconnect with backoff when the connection drops.
@@ -59,7 +57,7 @@ def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognize
     progress = Progress()
     for attempt in range(retries + 1):
         try:
-            _poll_session(box, db, store, recognizer, open_client, progress, stopping)
+            _poll_session(box, intake, open_client, progress, stopping)
             return progress
         except RETRYABLE as error:
             if attempt == retries:
@@ -72,10 +70,9 @@ def poll_imap(box: Mailbox, db: Database, store: RawStore, recognizer: Recognize
     return progress
 
 
-def _poll_session(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
-                  open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
+def _poll_session(box: Mailbox, intake: Intake, open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
                   stopping: Callable[[], bool]) -> None:
-    folder = FolderSession(box, db, store, recognizer, open_client)
+    folder = FolderSession(box, intake, open_client)
     try:
         folder.archive_new(progress, stopping)
     finally:
@@ -86,9 +83,8 @@ class FolderSession:
     """One logged-in connection to a mailbox's folder: archives what is new since the last commit, and
     waits in IDLE for the server to announce more (when it can)."""
 
-    def __init__(self, box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
-                 open_client: Callable[[Mailbox], IMAPClient]):
-        self.box, self.db, self.store, self.recognizer = box, db, store, recognizer
+    def __init__(self, box: Mailbox, intake: Intake, open_client: Callable[[Mailbox], IMAPClient]):
+        self.box, self.intake = box, intake
         self.client = open_client(box)
         try:
             _login(self.client, box)
@@ -105,7 +101,7 @@ class FolderSession:
 
     def archive_new(self, progress: Progress, stopping: Callable[[], bool]) -> None:
         """Archive every message above the last committed UID, a batch per commit."""
-        box, db = self.box, self.db
+        box, db = self.box, self.intake.db
         state = load_state(db, box.key)
         last_uid = 0
         if state is not None and state.uidvalidity == self.uidvalidity:
@@ -123,7 +119,7 @@ class FolderSession:
         for batch in _chunks(uids, box.batch):
             if stopping():
                 break
-            _archive_batch(self.client, box, db, self.store, self.recognizer, self.uidvalidity, batch, progress)
+            _archive_batch(self.client, box, self.intake, self.uidvalidity, batch, progress)
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
@@ -166,20 +162,26 @@ def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[in
     return sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
 
 
-def _archive_batch(client: IMAPClient, box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer,
-                   uidvalidity: int, batch: Sequence[int], progress: Progress) -> None:
+def _archive_batch(client: IMAPClient, box: Mailbox, intake: Intake, uidvalidity: int, batch: Sequence[int],
+                   progress: Progress) -> None:
     response = client.fetch(batch, FETCH_ITEMS)
     items = [Incoming(raw=response[uid][b"BODY[]"], mailbox=box.key, source="imap",
-                      arrival=response[uid][b"INTERNALDATE"], folder=box.folder, uidvalidity=uidvalidity,
+                      arrival=_plain_zone(response[uid][b"INTERNALDATE"]), folder=box.folder, uidvalidity=uidvalidity,
                       uid=uid)
              for uid in batch if uid in response and b"BODY[]" in response[uid]]
     top = max(batch)
-    outcomes = ingest_batch(db, store, recognizer, items,
-                            in_same_commit=lambda session: advance(session, box.key, box.folder,
-                                                                   uidvalidity, top))
+    outcomes = intake.batch(items, in_same_commit=lambda session: advance(session, box.key, box.folder,
+                                                                          uidvalidity, top))
     progress.fetched += len(items)
     progress.outcomes.extend(outcomes)
     _after_archive(client, box, [item.uid for item in items])
+
+
+def _plain_zone(when: datetime) -> datetime:
+    """INTERNALDATE with its offset as a standard `timezone` (imapclient's own cannot be pickled to the
+    reader sandbox's workers)."""
+    offset = when.utcoffset()
+    return when if offset is None else when.replace(tzinfo=timezone(offset))
 
 
 def _after_archive(client: IMAPClient, box: Mailbox, uids: list[int]) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from archive.ingest import Incoming, Outcome, ingest_batch
+from archive.ingest import Incoming, Outcome
 from bot.deps import Deps
 from parsers.errors import MailroomError
 
@@ -64,6 +64,6 @@ def import_sources(deps: Deps, sources: list[Source], mailbox_key: str | None,
         chunk = sources[start:start + BATCH]
         items = [Incoming(raw=source.read(), mailbox=mailbox_key, source="import", origin=source.origin)
                  for source in chunk]
-        outcomes.extend(ingest_batch(deps.db, deps.store, deps.recognizer, items))
+        outcomes.extend(deps.intake.batch(items))
         advance(len(chunk))
     return outcomes

@@ -10,9 +10,7 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from archive.db import Database
-from archive.ingest import Incoming, Outcome, Recognizer, ingest_batch
-from archive.store import RawStore
+from archive.ingest import Incoming, Intake, Outcome
 from bot.config import Mailbox
 
 
@@ -21,14 +19,14 @@ def ensure_maildir(path: Path) -> None:
         (path / sub).mkdir(parents=True, exist_ok=True)
 
 
-def poll_maildir(box: Mailbox, db: Database, store: RawStore, recognizer: Recognizer) -> list[Outcome]:
+def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
     assert box.path is not None
     ensure_maildir(box.path)
     outcomes: list[Outcome] = []
     for batch in _batches(sorted((box.path / "new").iterdir()), box.batch):
         items = [Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
                  for path in batch]
-        outcomes.extend(ingest_batch(db, store, recognizer, items))
+        outcomes.extend(intake.batch(items))
         for path in batch:
             os.replace(path, box.path / "cur" / f"{path.name}:2,S")
     return outcomes

@@ -96,8 +96,8 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
     """Archive what is new in one mailbox (the caller holds it); an error is reported, never raised."""
     try:
         if box.source == "maildir":
-            return MailboxReport(box.key, tuple(poll_maildir(box, deps.db, deps.store, deps.recognizer)))
-        progress = poll_imap(box, deps.db, deps.store, deps.recognizer, open_client=deps.open_client,
+            return MailboxReport(box.key, tuple(poll_maildir(box, deps.intake)))
+        progress = poll_imap(box, deps.intake, open_client=deps.open_client,
                              retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
                              stopping=deps.stop.is_set)
         return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)

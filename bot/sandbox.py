@@ -1,0 +1,104 @@
+"""The reader sandbox: messages are parsed and their attachments read in worker processes with a memory
+limit and a time limit, so no input — a workbook that makes calamine allocate without end and abort, a
+reader that loops — can stop, stall or swamp ingest. Workers are reused across messages (both cores
+work) and replaced when one dies (pebble).
+
+A message is first derived whole in one task. If that worker dies or runs out of time, the message is
+parsed again alone and each attachment is read in a task of its own, so only the attachment that kills
+its reader becomes a problem ("读取程序异常终止/超时"); if parsing itself dies, the message is kept raw with
+a problem. Either way the message is archived and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+from concurrent.futures import Future, TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Sequence
+
+from pebble import ProcessExpired, ProcessPool
+
+from parsers.derive import (Derived, Incoming, Recognizer, assemble, derive_message, parse_and_recognise, raw_only,
+                            read_one, unreadable)
+from parsers.records import Attachment
+
+log = logging.getLogger(__name__)
+READER_DIED = "读取程序异常终止或超时（{why}），已归档原件，请人工核对"
+PARSER_DIED = "解析此邮件的程序异常终止或超时（{why}），已归档原件，请工作人员人工核对"
+# What a dead or late worker looks like to the pool.
+WORKER_FAILED = (ProcessExpired, FutureTimeout)
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    memory_mb: int = 2048  # address space of a worker (RLIMIT_AS)
+    seconds: float = 120.0  # wall time of one task: a message, or one attachment
+    workers: int = 2
+
+
+def _limit_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+class Sandbox:
+    """A pool of reader processes, started on first use; `derive(recognizer, items)` is ingest's Deriver."""
+
+    def __init__(self, limits: SandboxLimits = SandboxLimits()):
+        self.limits = limits
+        self._pool: ProcessPool | None = None
+
+    def _workers(self) -> ProcessPool:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")  # workers never inherit our threads
+            context.set_forkserver_preload(["parsers.derive"])
+            self._pool = ProcessPool(max_workers=self.limits.workers, initializer=_limit_memory,
+                                     initargs=(self.limits.memory_mb,), context=context)
+        return self._pool
+
+    def derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+        pool = self._workers()
+        futures = [pool.schedule(derive_message, (recognizer, item), timeout=self.limits.seconds) for item in items]
+        return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+
+    def _result(self, future: Future, recognizer: Recognizer, item: Incoming) -> Derived:
+        try:
+            return future.result()
+        except WORKER_FAILED as error:
+            log.warning("deriving a message failed (%s): reading its attachments one by one", _why(error))
+            return self._careful(recognizer, item)
+
+    def _careful(self, recognizer: Recognizer, item: Incoming) -> Derived:
+        pool = self._workers()
+        try:
+            parsed, recognition, arrival = pool.schedule(parse_and_recognise, (recognizer, item),
+                                                         timeout=self.limits.seconds).result()
+        except WORKER_FAILED as error:
+            log.error("parsing a message failed (%s): kept raw", _why(error))
+            return raw_only(recognizer, item, PARSER_DIED.format(why=_why(error)))
+        futures = [pool.schedule(read_one, (recognizer, attachment, recognition.unit), timeout=self.limits.seconds)
+                   for attachment in parsed.attachments]
+        found = [(n, reading) for n, (attachment, future) in enumerate(zip(parsed.attachments, futures))
+                 for reading in self._readings(future, attachment)]
+        return assemble(recognizer, item, parsed, recognition, arrival, found, ())
+
+    def _readings(self, future: Future, attachment: Attachment) -> tuple:
+        try:
+            return future.result()
+        except WORKER_FAILED as error:
+            log.error("reading %r failed (%s)", attachment.filename, _why(error))
+            return (unreadable(attachment.filename, READER_DIED.format(why=_why(error))),)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join(timeout=5)
+            self._pool = None
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, ProcessExpired):
+        return f"进程退出码 {error.exitcode}"
+    return "超时"

@@ -1,0 +1,205 @@
+"""Everything a message is derived into, from its raw bytes and the configuration: parsed, recognised,
+every attachment read, the package checked. A pure function of its inputs, with picklable inputs and
+output, so the reader sandbox (bot/sandbox.py) can run it in a worker process and archive/ingest.py
+turns the result into rows.
+
+Texts are bounded here: a subject keeps its first SUBJECT_CHARS characters and a body its first
+BODY_CHARS for display and the search index (the raw message stays whole and downloadable), so no
+single message makes ingest, the index or a results page unbounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from parsers.checks import check_package
+from parsers.forms import FormReading, Problem
+from parsers.mime import parse_message
+from parsers.recognize import recognize
+from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
+from parsers.workbook import read_attachment
+
+log = logging.getLogger(__name__)
+
+SUBJECT_CHARS = 2_000
+BODY_CHARS = 1_000_000
+HEADER_FIELD_BYTES = 64 * 1024  # one header field as parsed (a To: of 1,000 addresses is about 40 KB)
+HEADERS_CUT = "邮件头中有字段过长（{size:,} 字节），仅解析其前 {limit:,} 字节；原件完整保存"
+UNTRUSTED_ARRIVAL = "到达时间取自发件人的 Date 头（邮件无服务器接收时间），仅供参考"
+NO_ARRIVAL = "邮件既无服务器接收时间也无 Date 头，到达时间按归档时间记录"
+NO_MAILBOX = "邮件的收件人和抄送中没有任何一个部门邮箱，无法确定所属邮箱"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message as a source delivers it, with where it was seen."""
+
+    raw: bytes
+    mailbox: str | None
+    source: str  # imap | maildir | import
+    arrival: datetime | None = None  # the server's time (IMAP INTERNALDATE) when the source knows it
+    folder: str | None = None
+    uidvalidity: int | None = None
+    uid: int | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """What recognition, and the receipt decision made with it, need from the configuration."""
+
+    units: tuple[Unit, ...]
+    timezone: ZoneInfo
+    mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
+    year: int = 2020  # the plan year: a workbook title's month without a year is in it
+    receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
+
+    def unit(self, name: str | None) -> Unit | None:
+        return next((unit for unit in self.units if unit.name == name), None)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset(address for address, _ in self.mailboxes)
+
+    def mailbox_for(self, parsed: ParsedMessage) -> str | None:
+        """The department mailbox a message was addressed to (To first, then Cc)."""
+        keys = dict(self.mailboxes)
+        return next((keys[a] for a in (*parsed.to_addrs, *parsed.cc_addrs) if a in keys), None)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A message as derived: the parsed record (attachments with their bytes), recognition, the forms read
+    from each attachment (by its position) with the package checks on its 附件2, and every problem."""
+
+    parsed: ParsedMessage
+    arrival: datetime
+    arrival_trusted: bool
+    recognition: Recognition
+    mailbox: str | None
+    month: str | None
+    month_source: str
+    readings: tuple[tuple[int, FormReading, tuple[Problem, ...]], ...]
+    problems: tuple[str, ...]
+
+
+def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
+    """Parse, recognise and read everything (in one process: the sandbox's fast path)."""
+    parsed, recognition, arrival = parse_and_recognise(recognizer, item)
+    found = [(n, reading) for n, attachment in enumerate(parsed.attachments)
+             for reading in read_one(recognizer, attachment, recognition.unit)]
+    return assemble(recognizer, item, parsed, recognition, arrival, found, ())
+
+
+def parse_and_recognise(recognizer: Recognizer, item: Incoming
+                        ) -> tuple[ParsedMessage, Recognition, tuple[datetime, bool, str | None]]:
+    raw, longest = bounded_headers(item.raw)
+    parsed = bounded(parse_message(raw))
+    if longest:
+        parsed = replace(parsed, problems=(*parsed.problems, HEADERS_CUT.format(size=longest, limit=HEADER_FIELD_BYTES)))
+    arrival = arrival_of(item, parsed)
+    return parsed, _recognise(recognizer, parsed, arrival[0]), arrival
+
+
+def read_one(recognizer: Recognizer, attachment: Attachment, unit: str | None) -> tuple[FormReading, ...]:
+    """The forms one attachment holds; a reader's bug becomes an unreadable reading, never an exception."""
+    try:
+        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=recognizer.year,
+                               sender_unit=unit)
+    except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
+        log.exception("reading %r failed", attachment.filename)
+        return (unreadable(attachment.filename, "读取附件时发生内部错误，已归档原件，请工作人员人工核对"),)
+
+
+def unreadable(source: str, why: str) -> FormReading:
+    return FormReading(source=source, form=None, unit=None, month=None, rows=0, readable=False,
+                       problems=(Problem(sheet=None, row=None, column=None, code="reader", message=why),))
+
+
+def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, recognition: Recognition,
+             arrival: tuple[datetime, bool, str | None], found: list[tuple[int, FormReading]],
+             extra: tuple[str, ...]) -> Derived:
+    """The derived message from its parts: the package checks go on its 附件2, a workbook title's month
+    beats the arrival month."""
+    when, trusted, arrival_problem = arrival
+    problems = [*parsed.problems, *recognition.problems, *([arrival_problem] if arrival_problem else []), *extra]
+    mailbox = item.mailbox or recognizer.mailbox_for(parsed)
+    if mailbox is None:
+        problems.append(NO_MAILBOX)
+    package = recognizer.unit(recognition.unit)
+    checks = check_package([reading for _, reading in found], package) if package else ()
+    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
+    month, month_source = recognition.month, recognition.month_source
+    stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
+    if month_source == "arrival" and stated:
+        month, month_source = stated, "workbook"
+    return Derived(parsed, when, trusted, recognition, mailbox, month, month_source,
+                   tuple((n, reading, checks if reading is summary else ()) for n, reading in found),
+                   tuple(problems))
+
+
+def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:
+    """A message nothing could be derived from (its parsing crashed or hung): kept whole, shown to staff."""
+    empty = ParsedMessage(message_id=None, subject="", from_addr=None, from_name="", to_addrs=(), cc_addrs=(),
+                          date_header=None, date=None, received_dates=(), in_reply_to=None, references=(),
+                          automation=(), content_type="", return_path=None, body_text="", attachments=())
+    recognition = Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False)
+    when = item.arrival or datetime.now(timezone.utc)
+    return Derived(empty, when, item.arrival is not None, recognition, item.mailbox, None, "arrival", (), (why,))
+
+
+def bounded_headers(raw: bytes) -> tuple[bytes, int]:
+    """The message with each header field cut to HEADER_FIELD_BYTES, and the size of the longest field cut
+    (0: none was). Parsing a 50 MB Subject line would take seconds and most of a gigabyte."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    if end <= HEADER_FIELD_BYTES:
+        return raw, 0
+    fields: list[bytes] = []
+    for line in raw[:end].split(b"\n"):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    longest = max(len(field) for field in fields)
+    if longest <= HEADER_FIELD_BYTES:
+        return raw, 0
+    kept = [field[:HEADER_FIELD_BYTES].rstrip(b"\r\n") for field in fields]
+    return b"\n".join(kept) + raw[end:], longest
+
+
+def bounded(parsed: ParsedMessage) -> ParsedMessage:
+    """The subject and body cut to what is shown and indexed, saying so."""
+    cut = []
+    subject, body = parsed.subject, parsed.body_text
+    if len(subject) > SUBJECT_CHARS:
+        subject = subject[:SUBJECT_CHARS]
+        cut.append(f"主题过长（{len(parsed.subject):,} 字符），仅显示和检索前 {SUBJECT_CHARS:,} 字符；原件完整保存")
+    if len(body) > BODY_CHARS:
+        body = body[:BODY_CHARS]
+        cut.append(f"正文过长（{len(parsed.body_text):,} 字符），仅显示和检索前 {BODY_CHARS:,} 字符；原件完整保存")
+    if not cut:
+        return parsed
+    return replace(parsed, subject=subject, body_text=body, problems=(*parsed.problems, *cut))
+
+
+def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, str | None]:
+    """The server's time when known: the source's, else the newest Received header; else the Date header."""
+    if item.arrival is not None:
+        return item.arrival, True, None
+    if parsed.received_dates:
+        return parsed.received_dates[0], True, None
+    if parsed.date is not None:
+        return parsed.date, False, UNTRUSTED_ARRIVAL
+    return datetime.now(timezone.utc), False, NO_ARRIVAL
+
+
+def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:
+    try:
+        return recognize(parsed, recognizer.units, arrival, recognizer.timezone, recognizer.own_addresses)
+    except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
+        log.exception("recognition failed for %r", parsed.subject)
+        return Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False,
+                           problems=("识别时发生内部错误，已归档，请工作人员人工处理",))

@@ -1,0 +1,239 @@
+"""No input can stop, stall or swamp ingest: a workbook that kills its reader, a message the database
+refuses, NUL bytes in headers, a 10 MB body or a 50 MB header line, and a few hundred fuzzed mails. Each
+message is archived (raw, whole), the problem is recorded, and the next message goes on; on SQLite and
+PostgreSQL, through the reader sandbox the daemon uses."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zipfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
+
+from archive.ingest import Incoming, Intake
+from archive.models import Message, MailboxState
+from archive.state import advance
+from archive.verify import recorded_files, verify
+from bot.demo import compose
+from bot.sandbox import Sandbox, SandboxLimits
+from parsers.derive import BODY_CHARS, SUBJECT_CHARS
+from tests.conftest import DATA
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OFFICE = "hsclbgs666@163.com"
+DIED = "读取程序异常终止或超时"
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    # A smaller memory limit than the daemon's 2 GB: the looping reader hits it sooner.
+    shared = Sandbox(SandboxLimits(memory_mb=768, seconds=60))
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def intake(deps, sandbox) -> Intake:
+    return Intake(deps.db, deps.store, deps.recognizer, sandbox.derive)
+
+
+def registry_xls() -> bytes:
+    """A small 附件6 registry as WPS saves it (.xls, BIFF8 in a compound file)."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Sheet1")
+    sheet.write(0, 0, "枣强县残联5月份职业技能培训实名制登记表")
+    for row in range(1, 20):
+        sheet.write(row, 0, f"学员{row}")
+        sheet.write(row, 1, row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def loop_directory_chain(data: bytes) -> bytes:
+    """The compound file with its directory's FAT entry pointing at itself: calamine follows the chain for
+    ever, allocating, until the process aborts (Rust cannot be caught from Python)."""
+    patched = bytearray(data)
+    sector = 1 << struct.unpack_from("<H", patched, 0x1E)[0]
+    first_directory = struct.unpack_from("<I", patched, 0x30)[0]
+    per_sector = sector // 4
+    fat_sector = struct.unpack_from("<I", patched, 0x4C + 4 * (first_directory // per_sector))[0]
+    offset = (fat_sector + 1) * sector + 4 * (first_directory % per_sector)
+    struct.pack_into("<I", patched, offset, first_directory)
+    return bytes(patched)
+
+
+def package(subject: str, files: list[tuple[str, bytes]]) -> bytes:
+    message = compose("zqxcl@163.com", OFFICE, subject, datetime(2020, 5, 18, 9, tzinfo=SHANGHAI), body="见附件")
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def zipped(name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def stored(deps) -> list[Message]:
+    from sqlalchemy.orm import selectinload
+
+    with deps.db.session() as session:
+        return list(session.scalars(select(Message).order_by(Message.id)
+                                    .options(selectinload(Message.readings), selectinload(Message.attachments))))
+
+
+def test_a_workbook_that_kills_its_reader_is_a_problem_on_that_attachment(deps, intake):
+    """GIVEN a self-looping directory chain in an .xls, the same as a WPS .et and inside a .zip, each beside
+    a good registry, and a good message in the same batch WHEN the batch is ingested
+    THEN every message is archived; only the poisoned files carry "读取程序异常终止或超时"; the good
+    registries are read; the mailbox's position moves past the batch."""
+    good, bad = registry_xls(), loop_directory_chain(registry_xls())
+    raws = [package("枣强县5月份报表（xls）", [("附件6.xls", bad), ("附件6副本.xls", good)]),
+            package("枣强县5月份报表（et）", [("附件6.et", bad)]),
+            package("枣强县5月份报表（zip）", [("报表.zip", zipped("附件6.xls", bad)), ("附件6.xls", good)]),
+            package("枣强县5月份报表（好）", [("附件6.xls", good)])]
+    outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
+                             for n, raw in enumerate(raws, 1)],
+                            in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 4))
+    assert [outcome.new for outcome in outcomes] == [True] * 4
+    messages = stored(deps)
+    readings = {m.subject: [(r.source, r.readable, r.form, " ".join(p["message"] for p in r.problems))
+                            for r in m.readings] for m in messages}
+    died = {subject: [source for source, readable, _, problems in found if DIED in problems]
+            for subject, found in readings.items()}
+    assert died == {"枣强县5月份报表（xls）": ["附件6.xls"], "枣强县5月份报表（et）": ["附件6.et"],
+                    "枣强县5月份报表（zip）": ["报表.zip"], "枣强县5月份报表（好）": []}
+    good_reads = [(source, form) for found in readings.values() for source, readable, form, _ in found if readable]
+    assert sorted(good_reads) == [("附件6.xls", 6), ("附件6.xls", 6), ("附件6副本.xls", 6)]
+    with deps.db.session() as session:
+        assert session.get(MailboxState, "bgs").last_uid == 4
+    assert all(deps.store.read_message(m.sha256) == raw for m, raw in zip(messages, raws))
+
+
+def test_a_reader_out_of_time_is_stopped_and_the_rest_goes_on(deps):
+    """GIVEN a reader that would run for seconds (the looping workbook, with memory to spare) and a time
+    limit of half a second WHEN the package is ingested THEN that reader is stopped: its attachment says
+    so, the good one beside it is read, the message is archived."""
+    hurried = Sandbox(SandboxLimits(memory_mb=8192, seconds=0.5))
+    try:
+        outcome, = Intake(deps.db, deps.store, deps.recognizer, hurried.derive).batch([Incoming(
+            raw=package("枣强县5月份报表", [("附件6.xls", loop_directory_chain(registry_xls())),
+                                         ("附件6副本.xls", registry_xls())]), mailbox="bgs", source="import")])
+    finally:
+        hurried.close()
+    message, = stored(deps)
+    assert outcome.new
+    assert [(r.source, r.readable) for r in message.readings] == [("附件6.xls", False), ("附件6副本.xls", True)]
+    assert "读取程序异常终止或超时（超时）" in message.readings[0].problems[0]["message"]
+
+
+def test_nul_in_headers_and_body_is_stored_without_it_on_both_databases(deps, intake):
+    """GIVEN a Subject, Message-ID, From name and body holding NUL bytes WHEN ingested with a good message
+    THEN both are archived, the texts without NUL (PostgreSQL refuses it), the raw bytes whole."""
+    poisoned = (b"From: =?utf-8?B?5p6j\x00?= <zqxcl@163.com>\r\nTo: hsclbgs666@163.com\r\n"
+                b"Subject: \xe6\x9e\xa3\xe5\xbc\xba\xe5\x8e\xbf\x00\xe4\xb8\x93\xe9\xa1\xb9\xe4\xbf\xa1\xe6\x81\xaf\r\n"
+                b"Message-ID: <nul\x00id@163.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\x00text\r\n")
+    good = package("枣强县5月份报表", [])
+    outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in (poisoned, good)])
+    assert [o.new for o in outcomes] == [True, True]
+    first = stored(deps)[0]
+    texts = [first.subject, first.message_id or "", first.from_name, first.body_text]
+    assert not any("\x00" in text for text in texts)
+    assert "body" in first.body_text and "text" in first.body_text
+    assert deps.store.read_message(first.sha256) == poisoned
+
+
+def test_a_message_the_database_refuses_is_kept_raw_and_the_batch_goes_on(deps, intake):
+    """GIVEN a batch in which one message's rows make the commit fail WHEN it is ingested THEN the batch is
+    stored message by message: the others whole, that one raw with what failed; the position moves on."""
+    def refuse(_mapper, _connection, target) -> None:
+        if "毒" in (target.subject or ""):
+            raise IntegrityError("INSERT INTO message", {}, Exception("refused by the test's database rule"))
+
+    event.listen(Message, "before_insert", refuse)
+    try:
+        raws = [package(f"枣强县5月份报表（{label}）", [("附件6.xls", registry_xls())]) for label in ("一", "毒", "三")]
+        outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1,
+                                          uid=n) for n, raw in enumerate(raws, 1)],
+                                in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 3))
+    finally:
+        event.remove(Message, "before_insert", refuse)
+    assert [o.new for o in outcomes] == [True, True, True]
+    messages = stored(deps)
+    assert [m.subject for m in messages] == ["枣强县5月份报表（一）", "", "枣强县5月份报表（三）"]
+    assert [len(m.readings) for m in messages] == [1, 0, 1]
+    assert "保存识别结果时出错" in messages[1].problems[0] and "refused by the test" in messages[1].problems[0]
+    with deps.db.session() as session:
+        assert session.get(MailboxState, "bgs").last_uid == 3
+
+
+def test_huge_texts_are_bounded_and_the_raw_kept_whole(deps, intake):
+    """GIVEN a 10 MB body and a 50 MB Subject line WHEN ingested THEN both are archived, the stored body
+    and subject cut to what is shown and indexed (saying so), the raw bytes whole."""
+    body = ("这是一段很长的正文。" * 350_000).encode()[: 10 * 1024 * 1024 - 3000]
+    long_body = (b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: long body\r\n"
+                 b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body)
+    long_subject = (b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: " + "枣强县".encode() * 5_825_000
+                    + b"\r\nMessage-ID: <after-the-long-line@163.com>\r\n\r\nhello\r\n")
+    intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in (long_body, long_subject)])
+    first, second = stored(deps)
+    assert len(first.body_text) == BODY_CHARS and "正文过长" in " ".join(first.problems)
+    assert len(second.subject) <= SUBJECT_CHARS and second.subject.startswith("枣强县枣强县")
+    assert second.message_id == "<after-the-long-line@163.com>"  # fields after the long one still parsed
+    assert "邮件头中有字段过长" in " ".join(second.problems)
+    assert deps.store.read_message(second.sha256) == long_subject
+
+
+def mutants(seed: int, count: int) -> list[bytes]:
+    """Seeded mutants of the sample mail: bytes flipped, NULs and 8-bit junk inserted, lines dropped or
+    repeated, boundaries broken, messages cut short."""
+    rng = random.Random(seed)
+    samples = [path.read_bytes() for path in sorted((DATA / "mail").glob("*.eml"))]
+    made = []
+    for _ in range(count):
+        raw = bytearray(rng.choice(samples))
+        for _ in range(rng.randint(1, 6)):
+            where = rng.randrange(len(raw))
+            action = rng.randrange(6)
+            if action == 0:
+                raw[where] = rng.randrange(256)
+            elif action == 1:
+                raw[where:where] = rng.choice([b"\x00", b"\xff\xfe", b"\r\n", b"--", b"=?", b"?="]) * rng.randint(1, 50)
+            elif action == 2:
+                end = raw.find(b"\n", where)
+                del raw[where:end if end > 0 else where + 1]
+            elif action == 3:
+                end = raw.find(b"\n", where)
+                raw[where:where] = raw[where:end if end > 0 else where + 80] * rng.randint(2, 20)
+            elif action == 4:
+                raw = raw.replace(b"boundary", b"boundarx", 1)
+            else:
+                raw = raw[: max(1, where)]
+        made.append(bytes(raw))
+    return made
+
+
+def test_a_few_hundred_fuzzed_mails_lose_nothing(deps, intake, caplog):
+    """GIVEN 300 seeded mutants of tests/data/mail WHEN ingested in batches THEN every distinct one is
+    archived once, byte for byte, no traceback is logged, and `verify` finds nothing wrong."""
+    raws = mutants(2026, 300)
+    for start in range(0, len(raws), 25):
+        intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws[start:start + 25]])
+    with deps.db.session() as session:
+        count = session.scalar(select(func.count()).select_from(Message))
+    assert count == len(set(raws))
+    assert not [record for record in caplog.records if record.exc_info]
+    with deps.db.session() as session:
+        report = verify(recorded_files(session, deps.store), deps.store)
+    assert report.findings == [] and report.checked >= count
