@@ -114,7 +114,10 @@ def _write(db: Database, recognizer: Recognizer, items: Sequence[Incoming], shas
     """One transaction: the derived messages not stored meanwhile by another instance, their index rows
     and owed receipts, every sighting of the batch, and the caller's bookkeeping."""
     with db.session() as session:
-        claim_for_write(db, session, (f"message:{sha}" for sha in derived))
+        # The messages themselves, and the seconds their search keys are numbered within (archive.fulltext
+        # hands out the next key of the arrival's second: two writers must not hand out the same).
+        claim_for_write(db, session, [*(f"message:{sha}" for sha in derived),
+                                      *(f"search-second:{int(result.arrival.timestamp())}" for result in derived.values())])
         known = _known_messages(session, set(shas))
         fresh = {sha: _message_row(todo[sha], sha, result) for sha, result in derived.items() if sha not in known}
         session.add_all(fresh.values())

@@ -82,6 +82,7 @@ def _finish(daemon: Daemon, april, timeout: float = 120) -> None:
         wait_for(lambda: _done(daemon, april), timeout, "every message archived and every receipt sent")
     finally:
         code, output, _ = daemon.terminate(process)
+        print(daemon.counts(), output[-5000:])
     assert code == 0, output
 
 
@@ -123,8 +124,11 @@ def test_imap_server_killed_mid_fetch_and_down_a_while(daemon, dovecot, smtp, ap
     finally:
         if not dovecot.running:
             dovecot.start()
-    wait_for(lambda: _done(daemon, april), 120, "everything archived and sent after the outage")
-    code, output, _ = daemon.terminate(process)
+    try:
+        wait_for(lambda: _done(daemon, april), 120, "everything archived and sent after the outage")
+    finally:
+        code, output, _ = daemon.terminate(process)
+        print(daemon.counts(), output[-5000:])
     assert code == 0, output
     assert_each_owed_receipt_sent_once(daemon, smtp.handler.accepted, kills=0)
 

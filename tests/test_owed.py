@@ -138,6 +138,34 @@ def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
     assert owed == 20  # one receipt owed per message, not per mailbox
 
 
+def test_two_workers_storing_different_mail_of_the_same_second_both_succeed(deps):
+    """GIVEN two mailboxes receiving different messages that arrived in the same second WHEN their workers
+    store them at the same moment THEN neither fails (each message's search key is its own)."""
+    when = datetime(2020, 5, 6, 9, tzinfo=SHANGHAI)
+    raws = {box: [compose("zqxcl@163.com", OFFICE, f"枣强县5月份报表（{box}{n}）", when).as_bytes() for n in range(40)]
+            for box in ("bgs", "kfb")}
+    start, errors = threading.Barrier(2), []
+
+    def worker(mailbox: str) -> None:
+        start.wait()
+        for first in range(0, 40, 8):
+            try:
+                ingest_batch(deps.db, deps.store, deps.recognizer,
+                             [Incoming(raw=raw, mailbox=mailbox, source="import") for raw in raws[mailbox][first:first + 8]])
+            except Exception as error:  # noqa: BLE001 — any failure is what the test reports
+                errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(box,)) for box in raws]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with deps.db.session() as session:
+        messages = session.scalars(select(Message)).all()
+    assert errors == [] and len(messages) == 80
+    assert all(message.problems == [] for message in messages)
+
+
 def test_the_months_jobs_run_once_when_due_and_catch_up_after_downtime(config, deps):
     """GIVEN no daemon on the 17th at 09:00 WHEN the sender first runs on the 18th THEN April's reminders
     are queued then (and recorded), and never again; the digest waits for the 21st; months outside the
