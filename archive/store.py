@@ -13,6 +13,7 @@ from parsers.errors import ServiceError
 MESSAGES = "messages"
 FILES = "files"
 WRITE_THREADS = 8
+FOLDER_MODE = 0o700  # mail holds personal numbers: folders the archive makes are its owner's only (files: 0600)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -35,8 +36,11 @@ class RawStore:
         self._pool: ThreadPoolExecutor | None = None
 
     def create(self) -> None:
+        """Make the archive folder and its two halves, readable by their owner only (a folder already there
+        keeps its mode: an administrator may have chosen it)."""
+        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         for sub in (MESSAGES, FILES):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            (self.root / sub).mkdir(mode=FOLDER_MODE, exist_ok=True)
 
     def message_path(self, sha: str) -> Path:
         return self.root / MESSAGES / sha[:2] / f"{sha}.eml"
@@ -85,8 +89,8 @@ class RawStore:
 
 
 def _write_durably(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600, kept by the rename
     try:
         view = memoryview(data)
         while view:
