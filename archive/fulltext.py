@@ -24,8 +24,6 @@ so the newest hits are read first and a page of results stops early.
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
@@ -33,49 +31,23 @@ from sqlalchemy import Connection, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session, selectinload
 
 from archive.models import FormReadingRow, Message
-from parsers.personal import find_numbers, number_digits
-from parsers.privacy import mask_personal, read_cell
+from parsers.personal import number_digits
+from parsers.searchdoc import GRAM, RUN, Document, build_document, number_gram
 
-_RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
-GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
 _SEQUENCE_BITS = 20
 _BATCH = 500
 # The document table as archive.search queries it (written by migration 0005; `grams` on PostgreSQL only).
 SEARCH_DOC = table("search_doc", column("id"), column("message_id"), column("head"), column("body"),
                    column("rows"), column("grams"), column("sender"), column("numbers"))
-NUMBER_GRAM_PREFIX = "pn"
 _DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()]+[0-9x]+)*")
-
-
-def normalise(value: str) -> str:
-    """Full-width forms to ASCII, case folded: what is stored and what queries are compared with."""
-    return unicodedata.normalize("NFKC", value).casefold()
-
-
-def grams(normalised: str) -> set[str]:
-    """Every string of one to GRAM characters inside a run of letters and digits."""
-    found: set[str] = set()
-    for run in set(_RUN.findall(normalised)):  # a registry repeats its names, places and categories
-        for size in range(1, min(GRAM, len(run)) + 1):
-            found.update(run[i:i + size] for i in range(len(run) - size + 1))
-    return found
 
 
 def term_grams(term: str) -> tuple[set[str], bool]:
     """The grams a document must hold to contain `term` (normalised), and whether they prove it: a term
     that is one run of at most GRAM characters is itself a gram."""
-    runs = _RUN.findall(term)
+    runs = RUN.findall(term)
     needed = {run[i:i + GRAM] for run in runs for i in range(max(1, len(run) - GRAM + 1))}
     return needed, len(runs) == 1 and runs[0] == term and len(term) <= GRAM
-
-
-def number_gram(gram: str) -> str:
-    """A gram of a personal number as indexed: never equal to a gram of the text (those are at most GRAM)."""
-    return NUMBER_GRAM_PREFIX + gram.ljust(GRAM, "q")
-
-
-def number_grams(numbers: Iterable[str]) -> set[str]:
-    return {number_gram(gram) for gram in grams(" ".join(numbers))}
 
 
 def digit_term(term: str) -> str | None:
@@ -96,62 +68,26 @@ def digit_term_grams(digits: str) -> tuple[set[str], bool]:
     return needed, len(digits) <= GRAM
 
 
-def masked_sender(address: str) -> str:
-    """A sender address as a masked viewer sees it and filters by it."""
-    return normalise(mask_personal(address.strip()))
-
-
-@dataclass(frozen=True)
-class Document:
-    """What is searchable of one message, normalised and masked: where a term is found decides its rank."""
-
-    head: str  # subject, sender, attachment names
-    body: str
-    rows: str  # what was read from the attachments: a report's text, registry rows, one per line
-    sender: str  # the sender's address, masked
-    numbers: tuple[str, ...]  # every personal number's canonical digits (and the digits of ID and phone cells)
-
-    @property
-    def grams(self) -> set[str]:
-        return grams(self.head) | grams(self.body) | grams(self.rows) | number_grams(self.numbers)
-
-
 def document_of(message: Message) -> Document:
-    head = "\n".join([message.subject, message.from_name, message.from_addr or "",
-                      *(attachment.filename for attachment in message.attachments)])
-    numbers: list[str] = []
-    lines = list(_reading_lines(message.readings, numbers))
-    for text in (head, message.body_text):
-        numbers.extend(number.digits for number in find_numbers(text))
-    return Document(head=normalise(mask_personal(head)), body=normalise(mask_personal(message.body_text)),
-                    rows=normalise("\n".join(lines)), sender=masked_sender(message.from_addr or ""),
-                    numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)))
+    """The document of a stored message (with its attachments, readings and persons loaded)."""
+    return build_document(message.subject, message.from_name, message.from_addr,
+                          (attachment.filename for attachment in message.attachments), message.body_text,
+                          ((r.source, r.text, (person.fields.items() for person in r.persons)) for r in message.readings))
 
 
-def _reading_lines(readings: Iterable[FormReadingRow], numbers: list[str]) -> Iterable[str]:
-    """Each reading's lines, masked; the numbers found in them are added to `numbers`."""
-    for reading in readings:
-        for text in (reading.source, reading.text):
-            if text:
-                numbers.extend(number.digits for number in find_numbers(text))
-                yield mask_personal(text)
-        for person in reading.persons:
-            cells = [read_cell(key, str(value)) for key, value in person.fields.items() if value not in (None, "")]
-            for _, found in cells:
-                numbers.extend(found)
-            yield " ".join(masked for masked, _ in cells)
-
-
-def index_messages(session: Session, messages: Iterable[Message]) -> None:
-    """Add the documents of messages just flushed (with their attachments and readings), in one insert."""
+def index_messages(session: Session, messages: Iterable[Message],
+                   made: Iterable[tuple[Document, list[str]] | None] | None = None) -> None:
+    """Add the documents of messages just flushed, in one insert: those `made` beside each message (by a
+    reader process, with their grams), else made here from the message's rows."""
     connection = session.connection()
     documents, grams_of, taken = [], [], {}
-    for message in messages:
-        document = document_of(message)
+    messages = list(messages)
+    for message, ready in zip(messages, made or [None] * len(messages)):
+        document, found = ready or _made_here(message)
         key = _next_key(connection, message.arrival, taken)
         documents.append({"id": key, "message_id": message.id, "head": document.head, "body": document.body,
                           "rows": document.rows, "sender": document.sender, "numbers": " ".join(document.numbers)})
-        grams_of.append(sorted(document.grams))
+        grams_of.append(found)
     if not documents:
         return
     if connection.dialect.name == "sqlite":
@@ -161,6 +97,11 @@ def index_messages(session: Session, messages: Iterable[Message]) -> None:
     else:  # PostgreSQL keeps the grams beside the text, in a GIN-indexed array
         connection.execute(insert(SEARCH_DOC),
                            [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
+
+
+def _made_here(message: Message) -> tuple[Document, list[str]]:
+    document = document_of(message)
+    return document, sorted(document.grams)
 
 
 def _next_key(connection: Connection, arrival: datetime, taken: dict[int, int]) -> int:

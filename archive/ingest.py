@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,9 @@ from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, Message, Sighting
+from archive.models import ArticleRow, Attachment, Message, PersonRow, Sighting
 from archive.owed import owe_receipts
-from archive.readings import reading_row
+from archive.readings import person_values, reading_row
 from archive.store import RawStore, sha256_hex
 from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
 from parsers.records import Kind
@@ -122,7 +122,13 @@ def _write(db: Database, recognizer: Recognizer, items: Sequence[Incoming], shas
         fresh = {sha: _message_row(todo[sha], sha, result) for sha, result in derived.items() if sha not in known}
         session.add_all(fresh.values())
         session.flush()
-        index_messages(session, fresh.values())
+        persons = [values for sha, message in fresh.items()
+                   for row, (_, reading, _) in zip(message.readings, derived[sha].readings)
+                   for values in person_values(row.id, reading)]
+        if persons:  # registries hold thousands: one bulk insert, not an object each
+            session.execute(insert(PersonRow), persons)
+        index_messages(session, fresh.values(),
+                       [(derived[sha].document or derived[sha].with_document().document) for sha in fresh])
         owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
         rows = known | fresh
         _add_sightings(session, items, [rows[sha] for sha in shas if sha in rows])
@@ -154,7 +160,8 @@ def _message_row(item: Incoming, sha: str, derived: Derived) -> Message:
     attachments = [Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
                               sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
                    for n, a in enumerate(parsed.attachments)]
-    readings = [reading_row(reading, attachments[n], checks) for n, reading, checks in derived.readings]
+    readings = [reading_row(reading, attachments[n], checks, with_persons=False)
+                for n, reading, checks in derived.readings]
     articles = [] if recognition.kind is not Kind.BRIEFING else \
         [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
     return Message(

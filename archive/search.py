@@ -13,10 +13,10 @@ from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, bindparam
                         literal_column, or_, select, table, text)
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from archive.fulltext import (SEARCH_DOC, digit_term, digit_term_grams, masked_sender, normalise,
-                              term_grams)
+from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, term_grams
 from archive.models import Message
 from parsers.privacy import mask_personal
+from parsers.searchdoc import masked_sender, normalise
 
 ORDERS = ("newest", "relevance")
 _LOAD_BATCH = 10_000

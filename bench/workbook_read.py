@@ -7,6 +7,7 @@ For each size a 附件3 康复服务实名制登记表 (.xlsx, shared strings as
 each timed in one child process and measured for memory in a fresh one each:
 
     ours      parsers.workbook.read_attachment: pre-scan, calamine, layout, Person records, all checks
+    sandboxed the same in a reader-sandbox worker process, as ingest runs it (file sent, readings sent back)
     calamine  python_calamine: load the workbook, get the sheet, iterate every row
     openpyxl  openpyxl.load_workbook(read_only=True), iterate every row (values_only)
 
@@ -134,7 +135,24 @@ def read_openpyxl(data: bytes) -> int:
     return rows
 
 
-READERS = {"ours": read_ours, "calamine": read_calamine, "openpyxl": read_openpyxl}
+_SANDBOX = []
+
+
+def read_sandboxed(data: bytes) -> int:
+    """Ours as ingest runs it: in a reader-sandbox worker (bot/sandbox.py), the readings sent back."""
+    from bot.sandbox import Sandbox
+    from parsers.records import Unit
+    from parsers.workbook import read_attachment
+
+    if not _SANDBOX:
+        _SANDBOX.append(Sandbox())
+    units = [Unit("桃城区", ("桃城",), (), (("rehab", 179), ("devices", 184)))]
+    readings = _SANDBOX[0].run(read_attachment, "附件3.xlsx", data, units)
+    assert len(readings) == 1 and len(readings[0].persons) == readings[0].rows
+    return readings[0].rows
+
+
+READERS = {"ours": read_ours, "sandboxed": read_sandboxed, "calamine": read_calamine, "openpyxl": read_openpyxl}
 
 
 def peak_rss_mb() -> float:
@@ -223,9 +241,11 @@ def _line(count: int, size: int, results: dict, paired: float) -> dict:
               f"{result['peak_rss_mb']:>14.1f}")
     share = results["calamine"]["seconds"] / results["ours"]["seconds"]
     cpu_share = results["calamine"]["cpu_seconds"] / results["ours"]["cpu_seconds"]
+    sandboxed = results["calamine"]["seconds"] / results["sandboxed"]["seconds"]
     print(f"  ours at {share:.0%} of bare calamine's rows/s (medians of {results['ours']['rounds']} rounds; "
-          f"by CPU time {cpu_share:.0%}; round by round {paired:.0%})")
+          f"by CPU time {cpu_share:.0%}; round by round {paired:.0%}); in the sandbox {sandboxed:.0%}")
     return {"data_rows": count, "file_kb": round(size / 1024, 1), "ours_share_of_calamine": round(share, 3),
+            "sandboxed_share_of_calamine": round(sandboxed, 3),
             "ours_share_of_calamine_cpu": round(cpu_share, 3), "ours_share_of_calamine_paired": round(paired, 3),
             **{mode: {k: round(v, 4) for k, v in result.items()} for mode, result in results.items()}}
 

@@ -16,7 +16,7 @@ import multiprocessing
 import resource
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -29,6 +29,7 @@ READER_DIED = "读取程序异常终止或超时（{why}），已归档原件，
 PARSER_DIED = "解析此邮件的程序异常终止或超时（{why}），已归档原件，请工作人员人工核对"
 # What a dead or late worker looks like to the pool.
 WORKER_FAILED = (ProcessExpired, FutureTimeout)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Sandbox:
                    for attachment in parsed.attachments]
         found = [(n, reading) for n, (attachment, future) in enumerate(zip(parsed.attachments, futures))
                  for reading in self._readings(future, attachment)]
-        return assemble(recognizer, item, parsed, recognition, arrival, found, ())
+        return assemble(recognizer, item, parsed, recognition, arrival, found, ())  # its document made in _write
 
     def _readings(self, future: Future, attachment: Attachment) -> tuple:
         try:
@@ -90,6 +91,16 @@ class Sandbox:
         except WORKER_FAILED as error:
             log.error("reading %r failed (%s)", attachment.filename, _why(error))
             return (unreadable(attachment.filename, READER_DIED.format(why=_why(error))),)
+
+    def run(self, function: Callable[..., T], *args: object) -> T:
+        """One call in a worker, within the limits (the benchmark's way in)."""
+        return self._workers().schedule(function, args, timeout=self.limits.seconds).result()
+
+    def worker_pids(self) -> list[int]:
+        """The reader processes now running (the benchmark measures their memory)."""
+        if self._pool is None:
+            return []
+        return [worker.pid for worker in self._pool._pool_manager.worker_manager.workers.values()]
 
     def close(self) -> None:
         if self._pool is not None:

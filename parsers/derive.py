@@ -20,6 +20,7 @@ from parsers.forms import FormReading, Problem
 from parsers.mime import parse_message
 from parsers.recognize import recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
+from parsers.searchdoc import Document, build_document
 from parsers.workbook import read_attachment
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,16 @@ class Derived:
     month_source: str
     readings: tuple[tuple[int, FormReading, tuple[Problem, ...]], ...]
     problems: tuple[str, ...]
+    document: tuple[Document, list[str]] | None = None  # what the search index stores, and its grams
+
+    def with_document(self) -> Derived:
+        """This message with its search document made (in the reader process, beside the parse)."""
+        parsed = self.parsed
+        document = build_document(parsed.subject, parsed.from_name, parsed.from_addr,
+                                  (attachment.filename for attachment in parsed.attachments), parsed.body_text,
+                                  ((reading.source, reading.text, (person.fields for person in reading.persons))
+                                   for _, reading, _ in self.readings))
+        return replace(self, document=(document, sorted(document.grams)))
 
 
 def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
@@ -91,7 +102,7 @@ def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
     parsed, recognition, arrival = parse_and_recognise(recognizer, item)
     found = [(n, reading) for n, attachment in enumerate(parsed.attachments)
              for reading in read_one(recognizer, attachment, recognition.unit)]
-    return assemble(recognizer, item, parsed, recognition, arrival, found, ())
+    return assemble(recognizer, item, parsed, recognition, arrival, found, ()).with_document()
 
 
 def parse_and_recognise(recognizer: Recognizer, item: Incoming

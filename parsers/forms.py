@@ -92,8 +92,14 @@ class Person(tuple):
     def __repr__(self) -> str:
         return f"Person(row={self.row!r}, sheet={self.sheet!r}, fields={self.fields!r})"
 
-    def __reduce__(self) -> tuple[type, tuple[int, str, tuple[tuple[str, str], ...]]]:
-        return Person, (self.row, self.sheet, self.fields)
+    def __reduce__(self) -> tuple:
+        # As stored, not as fields: a reader process sends 50,000 of them back, and the keys tuple they
+        # share is pickled once (pickle remembers it), the cells as the one string they are.
+        return _stored_person, tuple(self)
+
+
+def _stored_person(row: int, sheet: str, keys: tuple[str, ...], cells: str | tuple[str, ...]) -> Person:
+    return tuple.__new__(Person, (row, sheet, keys, cells))
 
 
 def _pack(values: tuple[str, ...]) -> str | tuple[str, ...]:

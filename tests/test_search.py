@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from archive.fulltext import grams, normalise, rebuild, term_grams
+from archive.fulltext import rebuild, term_grams
+from parsers.searchdoc import grams, normalise
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
 from bot.demo import compose

@@ -1,0 +1,92 @@
+"""What of a message is searchable, as the search index stores it: its text normalised and masked, the
+personal numbers apart, and the grams of both (archive/fulltext.py says why grams). Pure, so a reader
+process makes a message's document beside its parse (parsers/derive.py), and archive/fulltext.py only
+writes it; a document rebuilt from the stored rows is the same.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Iterable
+
+from parsers.personal import find_numbers
+from parsers.privacy import mask_personal, read_cell
+
+RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
+GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
+NUMBER_GRAM_PREFIX = "pn"
+
+
+def normalise(value: str) -> str:
+    """Full-width forms to ASCII, case folded: what is stored and what queries are compared with."""
+    return unicodedata.normalize("NFKC", value).casefold()
+
+
+def grams(normalised: str) -> set[str]:
+    """Every string of one to GRAM characters inside a run of letters and digits."""
+    found: set[str] = set()
+    for run in set(RUN.findall(normalised)):  # a registry repeats its names, places and categories
+        for size in range(1, min(GRAM, len(run)) + 1):
+            found.update(run[i:i + size] for i in range(len(run) - size + 1))
+    return found
+
+
+def number_gram(gram: str) -> str:
+    """A gram of a personal number as indexed: never equal to a gram of the text (those are at most GRAM)."""
+    return NUMBER_GRAM_PREFIX + gram.ljust(GRAM, "q")
+
+
+def number_grams(numbers: Iterable[str]) -> set[str]:
+    return {number_gram(gram) for gram in grams(" ".join(numbers))}
+
+
+def masked_sender(address: str) -> str:
+    """A sender address as a masked viewer sees it and filters by it."""
+    return normalise(mask_personal(address.strip()))
+
+
+@dataclass(frozen=True)
+class Document:
+    """What is searchable of one message, normalised and masked: where a term is found decides its rank."""
+
+    head: str  # subject, sender, attachment names
+    body: str
+    rows: str  # what was read from the attachments: a report's text, registry rows, one per line
+    sender: str  # the sender's address, masked
+    numbers: tuple[str, ...]  # every personal number's canonical digits (and the digits of ID and phone cells)
+
+    @property
+    def grams(self) -> set[str]:
+        return grams(self.head) | grams(self.body) | grams(self.rows) | number_grams(self.numbers)
+
+
+# One reading as the document sees it: its source, its text, and each person's (key, value) fields.
+ReadingText = tuple[str, str, Iterable[Iterable[tuple[str, object]]]]
+
+
+def build_document(subject: str, from_name: str, from_addr: str | None, filenames: Iterable[str], body: str,
+                   readings: Iterable[ReadingText]) -> Document:
+    head = "\n".join([subject, from_name, from_addr or "", *filenames])
+    numbers: list[str] = []
+    lines = list(_reading_lines(readings, numbers))
+    for text in (head, body):
+        numbers.extend(number.digits for number in find_numbers(text))
+    return Document(head=normalise(mask_personal(head)), body=normalise(mask_personal(body)),
+                    rows=normalise("\n".join(lines)), sender=masked_sender(from_addr or ""),
+                    numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)))
+
+
+def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Iterable[str]:
+    """Each reading's lines, masked; the numbers found in them are added to `numbers`."""
+    for source, text, persons in readings:
+        for value in (source, text):
+            if value:
+                numbers.extend(number.digits for number in find_numbers(value))
+                yield mask_personal(value)
+        for fields in persons:
+            cells = [read_cell(key, str(value)) for key, value in fields if value not in (None, "")]
+            for _, found in cells:
+                numbers.extend(found)
+            yield " ".join(masked for masked, _ in cells)
