@@ -1,13 +1,18 @@
-"""Ingest: raw bytes to the store first, then parse and recognise, then one database commit per batch.
+"""Ingest: raw bytes to the store first, then derive (parse, recognise, read, make the search document:
+in the reader processes, bot/sandbox.py), then one database commit per batch.
 
-Every source (IMAP, Maildir, imported files) hands batches of `Incoming` to `ingest_batch`. A message
-already stored (same SHA-256) is not stored again; only the new place it was seen is recorded.
+Every source (IMAP, Maildir, imported files) hands batches of `Incoming` to an `Intake`. A message
+already stored (same SHA-256) is not stored again; only the new place it was seen is recorded. The
+commit that stores a message also records the receipt it is owed (archive/owed.py) and the source's
+position. If that commit fails for the batch, its messages are stored one by one, and one that still
+fails is stored raw with what failed: no message can hold its mailbox up.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timezone
 from typing import Callable, Sequence
 
@@ -85,7 +90,7 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
         for attachment in result.parsed.attachments:
             store.put_file(attachment.data, attachment.sha256)
     store.sync()
-    write = lambda chosen, then=None: _write(db, recognizer, items, shas, todo, chosen, then)  # noqa: E731
+    write = partial(_write, db, recognizer, items, shas, todo)
     try:
         rows, fresh = write(derived, in_same_commit)
     except StatementError as error:
@@ -142,12 +147,12 @@ def _write_alone(write: Callable, recognizer: Recognizer, item: Incoming, sha: s
     """A message its batch could not be stored with: alone, or else raw with what failed, so it can
     never hold its mailbox up (the raw bytes are already in the store)."""
     try:
-        write({sha: result})
+        write({sha: result}, None)
     except StatementError as error:
         if isinstance(error, NOT_THE_MESSAGES):
             raise
         log.error("storing message %s failed: %s", sha, error)
-        write({sha: raw_only(recognizer, item, STORE_FAILED.format(error=str(error.orig or error)[:200]))})
+        write({sha: raw_only(recognizer, item, STORE_FAILED.format(error=str(error.orig or error)[:200]))}, None)
 
 
 def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:
