@@ -32,6 +32,16 @@ def test_migrations_match_the_models(database_url):
     assert "search_doc" in tables
 
 
+def test_the_schema_head_named_in_code_is_the_migrations_head():
+    """archive.db opens a current database without loading Alembic by comparing with SCHEMA_HEAD: a new
+    migration must move it."""
+    from alembic.script import ScriptDirectory
+
+    from archive.db import SCHEMA_HEAD, _alembic_config
+
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == SCHEMA_HEAD
+
+
 def test_processes_starting_together_on_a_new_database_migrate_it_once(database_url):
     """GIVEN a new database WHEN four openers upgrade it at the same moment (`serve` and a command typed
     beside it) THEN one migrates, the others wait and find it current: no error, one schema."""
