@@ -218,6 +218,8 @@ def kind_of(message: ParsedMessage) -> Kind:
         return Kind.REPLY
     has_package = any(is_package_file(attachment) for attachment in message.attachments)
     by_subject = _kind_by_words(rest)
+    if by_subject is Kind.REPORT and not message.attachments:
+        return Kind.OTHER  # a package without a file is a question or a letter about one: people answer it
     if by_subject is Kind.REPORT and not has_package and any(word in rest for word in _QUESTION_WORDS):
         return Kind.OTHER
     if by_subject is not None:

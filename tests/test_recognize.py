@@ -48,6 +48,9 @@ def attachment(filename: str, sniffed_type: str = "") -> Attachment:
     )
 
 
+PACKAGE = (attachment("附件2.xlsx", "xlsx"),)  # a package carries its files: without, it is not one
+
+
 def mail(
     subject: str,
     from_addr: str | None = "zqxcl@163.com",
@@ -198,14 +201,23 @@ def test_a_question_about_a_form_is_not_a_report_unless_it_carries_a_workbook() 
     assert run(mail(asking)).kind is Kind.OTHER
     assert run(mail("枣强县：登记表的“服务内容”怎么填？")).kind is Kind.OTHER
     assert run(mail(asking, attachments=(attachment("登记表.xlsx", "xlsx"),))).kind is Kind.REPORT
-    assert run(mail("枣强县4月份康复服务实名制登记表")).kind is Kind.REPORT
+    naming = "枣强县4月份康复服务实名制登记表"
+    assert run(mail(naming, attachments=(attachment("登记表.xlsx", "xlsx"),))).kind is Kind.REPORT
+
+
+def test_a_mail_without_a_file_is_never_a_package_whatever_its_subject_names() -> None:
+    """GIVEN a unit's mail whose subject names a form or the package (关于附件2填报口径的请示, or the package's
+    own title) WHEN nothing is attached THEN it is other mail, for staff to answer: not a package that
+    would put the month in the matrix or make a later resend late."""
+    for subject in ("关于附件2填报口径的请示", "枣强县4月份康复服务实名制登记表", "枣强县4月份目标任务进展情况"):
+        assert run(mail(subject)).kind is Kind.OTHER, subject
 
 
 # --- registration ---------------------------------------------------------------------------
 
 
 def test_unregistered_sender_is_kept_but_marked() -> None:
-    result = run(mail("桃城区4月份目标任务完成情况", from_addr="123456@qq.com"))
+    result = run(mail("桃城区4月份目标任务完成情况", from_addr="123456@qq.com", attachments=PACKAGE))
     assert (result.unit, result.kind, result.registered) == ("桃城区", Kind.REPORT, False)
     assert result.problems == ("发件人 123456@qq.com 未登记为 桃城区 的报送邮箱，不计分，请工作人员核实",)
 
@@ -346,7 +358,7 @@ def test_null_sender_auto_reply_is_auto_not_bounce() -> None:
     ],
 )
 def test_machine_words_inside_a_human_subject(subject: str, kind: Kind) -> None:
-    assert run(mail(subject)).kind is kind
+    assert run(mail(subject, attachments=PACKAGE)).kind is kind
 
 
 # --- kind: reply, forward, briefing, report, other --------------------------------------------
@@ -400,7 +412,7 @@ def test_briefing_with_article_document_stays_briefing() -> None:
 
 @pytest.mark.parametrize("word", ["目标任务", "进展情况", "汇总表", "登记表", "实名制", "附件", "报表", "月报"])
 def test_report_by_subject_word(word: str) -> None:
-    result = run(mail("安平县" + word, from_addr=SENDER["安平县"]))
+    result = run(mail("安平县" + word, from_addr=SENDER["安平县"], attachments=PACKAGE))
     assert (result.kind, result.unit) == (Kind.REPORT, "安平县")
 
 
@@ -477,7 +489,8 @@ def test_briefing_numbered_three_takes_month_from_arrival() -> None:
 
 
 def test_full_width_month_in_report_subject() -> None:
-    result = run(mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"]), datetime(2020, 6, 1, tzinfo=timezone.utc))
+    result = run(mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"], attachments=PACKAGE),
+                 datetime(2020, 6, 1, tzinfo=timezone.utc))
     assert (result.unit, result.kind) == ("桃城区", Kind.REPORT)
     assert (result.month, result.month_source) == ("2020-04", "subject")
 
