@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import Connection, column, insert, inspect, select, table, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.models import FormReadingRow, Message
 from parsers.personal import number_digits
@@ -99,6 +99,23 @@ def index_messages(session: Session, messages: Iterable[Message],
                            [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
 
 
+def unindex_messages(session: Session, message_ids: list[int]) -> None:
+    """Remove the documents of these messages (a re-derivation indexes them again). SQLite's contentless
+    index forgets a row only when told the grams it was given, which the stored document gives back."""
+    connection = session.connection()
+    rows = connection.execute(select(SEARCH_DOC.c.id, SEARCH_DOC.c.head, SEARCH_DOC.c.body, SEARCH_DOC.c.rows,
+                                     SEARCH_DOC.c.sender, SEARCH_DOC.c.numbers)
+                              .where(SEARCH_DOC.c.message_id.in_(message_ids))).all()
+    if not rows:
+        return
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("INSERT INTO search_fts(search_fts, rowid, grams) VALUES ('delete', :id, :grams)"),
+                           [{"id": row.id, "grams": " ".join(sorted(Document(
+                               row.head, row.body, row.rows, row.sender, tuple(row.numbers.split())).grams))}
+                            for row in rows])
+    connection.execute(SEARCH_DOC.delete().where(SEARCH_DOC.c.message_id.in_(message_ids)))
+
+
 def _made_here(message: Message) -> tuple[Document, list[str]]:
     document = document_of(message)
     return document, sorted(document.grams)
@@ -136,7 +153,10 @@ def rebuild(connection: Connection) -> int:
         for start in range(0, len(ids), _BATCH):
             batch = session.scalars(
                 select(Message).where(Message.id.in_(ids[start:start + _BATCH]))
-                .options(selectinload(Message.attachments),
+                # Only the columns a document reads: migrations run this on older schemas than the model's.
+                .options(load_only(Message.id, Message.arrival, Message.subject, Message.from_name,
+                                   Message.from_addr, Message.body_text),
+                         selectinload(Message.attachments),
                          selectinload(Message.readings).selectinload(FormReadingRow.persons)))
             index_messages(session, batch)
             session.expunge_all()

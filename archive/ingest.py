@@ -124,7 +124,8 @@ def _write(db: Database, recognizer: Recognizer, items: Sequence[Incoming], shas
         claim_for_write(db, session, [*(f"message:{sha}" for sha in derived),
                                       *(f"search-second:{int(result.arrival.timestamp())}" for result in derived.values())])
         known = _known_messages(session, set(shas))
-        fresh = {sha: _message_row(todo[sha], sha, result) for sha, result in derived.items() if sha not in known}
+        fresh = {sha: message_row(todo[sha], sha, result, recognizer.stamp)
+                 for sha, result in derived.items() if sha not in known}
         session.add_all(fresh.values())
         session.flush()
         persons = [values for sha, message in fresh.items()
@@ -159,8 +160,8 @@ def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:
     return {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
 
 
-def _message_row(item: Incoming, sha: str, derived: Derived) -> Message:
-    """The rows of a derived message."""
+def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Message:
+    """The rows of a derived message; `stamp` says what derived it."""
     parsed, recognition = derived.parsed, derived.recognition
     attachments = [Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
                               sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
@@ -178,6 +179,7 @@ def _message_row(item: Incoming, sha: str, derived: Derived) -> Message:
         kind=recognition.kind.value, month=derived.month, month_source=derived.month_source,
         registered=recognition.registered, problems=list(derived.problems),
         archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings, articles=articles,
+        derived_with=stamp,
     )
 
 

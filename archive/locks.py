@@ -60,7 +60,8 @@ def claim_for_write(db: Database, session: Session, names: Iterable[str]) -> Non
     or on PostgreSQL a transaction-level advisory lock per name, taken in one order so two writers never
     deadlock. A message another instance stored a moment ago is then seen, not inserted twice."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
+        if not session.connection().connection.driver_connection.in_transaction:  # else it holds the lock
+            session.execute(text("BEGIN IMMEDIATE"))
         return
     for key in sorted({lock_key(f"{db.lock_namespace}:{name}") for name in names}):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

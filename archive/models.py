@@ -61,6 +61,9 @@ class Message(Base):
     registered: Mapped[bool] = mapped_column(Boolean)
     problems: Mapped[list] = mapped_column(JSON, default=list)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What derived the columns above and the rows below: parsers.derive.derivation_stamp of the
+    # configuration, the staff's decisions and the code. Another stamp: `mailroom rederive` is due.
+    derived_with: Mapped[str | None] = mapped_column(String(40))
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.ordinal")
     readings: Mapped[list[FormReadingRow]] = relationship(back_populates="message", order_by="FormReadingRow.id")
@@ -160,6 +163,23 @@ class Sighting(Base):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     message: Mapped[Message] = relationship(back_populates="sightings")
+
+
+class StaffSenderRow(Base):
+    """An address staff confirmed as a unit's (from a date, or always), revocable, never deleted."""
+
+    __tablename__ = "staff_sender"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    since: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(Text)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class StaffEntryRow(Base):

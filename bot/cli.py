@@ -238,4 +238,5 @@ def demo(directory: Path) -> None:
 from bot import scores_cli  # noqa: E402,F401
 from bot import digest_cli  # noqa: E402,F401
 from bot import archive_cli  # noqa: E402,F401
+from bot import staff_cli  # noqa: E402,F401
 from bot import users_cli, web  # noqa: E402,F401  (bot.web registers `mailroom web`)

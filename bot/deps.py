@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, ContextManager
 
 from imapclient import IMAPClient
@@ -13,6 +13,7 @@ from imapclient import IMAPClient
 from archive.db import Database
 from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import exclusive
+from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
 from bot.config import Config, Mailbox
 from bot.imap import connect
@@ -38,7 +39,10 @@ class Deps:
 
     @property
     def intake(self) -> Intake:
-        return Intake(self.db, self.store, self.recognizer, self.sandbox.derive if self.sandbox else derive_here)
+        """Where mail goes now: recognition as configured, with the senders staff have confirmed so far."""
+        with self.db.session() as session:
+            recognizer = replace(self.recognizer, confirmed=confirmed_senders(session))
+        return Intake(self.db, self.store, recognizer, self.sandbox.derive if self.sandbox else derive_here)
 
     def exclusive(self, name: str) -> ContextManager[bool]:
         """True while this instance alone does `name` (a mailbox's poll, the outbox)."""

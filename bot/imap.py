@@ -72,7 +72,7 @@ def poll_imap(box: Mailbox, intake: Intake, *, open_client: Callable[[Mailbox], 
 
 def _poll_session(box: Mailbox, intake: Intake, open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
                   stopping: Callable[[], bool]) -> None:
-    folder = FolderSession(box, intake, open_client)
+    folder = FolderSession(box, lambda: intake, open_client)
     try:
         folder.archive_new(progress, stopping)
     finally:
@@ -83,8 +83,8 @@ class FolderSession:
     """One logged-in connection to a mailbox's folder: archives what is new since the last commit, and
     waits in IDLE for the server to announce more (when it can)."""
 
-    def __init__(self, box: Mailbox, intake: Intake, open_client: Callable[[Mailbox], IMAPClient]):
-        self.box, self.intake = box, intake
+    def __init__(self, box: Mailbox, intake: Callable[[], Intake], open_client: Callable[[Mailbox], IMAPClient]):
+        self.box, self.intake = box, intake  # asked anew for each look: staff may confirm a sender meanwhile
         self.client = open_client(box)
         try:
             _login(self.client, box)
@@ -101,7 +101,8 @@ class FolderSession:
 
     def archive_new(self, progress: Progress, stopping: Callable[[], bool]) -> None:
         """Archive every message above the last committed UID, a batch per commit."""
-        box, db = self.box, self.intake.db
+        box, intake = self.box, self.intake()
+        db = intake.db
         state = load_state(db, box.key)
         last_uid = 0
         if state is not None and state.uidvalidity == self.uidvalidity:
@@ -119,7 +120,7 @@ class FolderSession:
         for batch in _chunks(uids, box.batch):
             if stopping():
                 break
-            _archive_batch(self.client, box, self.intake, self.uidvalidity, batch, progress)
+            _archive_batch(self.client, box, intake, self.uidvalidity, batch, progress)
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);

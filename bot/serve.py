@@ -111,7 +111,7 @@ def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], Non
     fails; returns how long to wait before the next connection."""
     interval = config.schedule.poll_minutes * 60
     try:
-        folder = FolderSession(box, deps.intake, deps.open_client)
+        folder = FolderSession(box, lambda: deps.intake, deps.open_client)
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)
     try:

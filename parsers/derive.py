@@ -10,9 +10,10 @@ single message makes ingest, the index or a results page unbounded.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from parsers.checks import check_package
@@ -48,15 +49,41 @@ class Incoming:
     origin: str | None = None
 
 
+# Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
+# every message derived before is then due for `mailroom rederive`.
+DERIVATION_VERSION = "2026-12-05"
+
+
 @dataclass(frozen=True)
 class Recognizer:
-    """What recognition, and the receipt decision made with it, need from the configuration."""
+    """What recognition, and the receipt decision made with it, need from the configuration and the
+    staff's decisions."""
 
     units: tuple[Unit, ...]
     timezone: ZoneInfo
     mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
     year: int = 2020  # the plan year: a workbook title's month without a year is in it
     receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
+    confirmed: tuple[tuple[str, str, date | None], ...] = ()  # (unit, address, since) staff confirmed
+
+    def units_at(self, arrival: datetime) -> tuple[Unit, ...]:
+        """The units with the addresses staff confirmed for mail arriving at `arrival` added to their senders."""
+        if not self.confirmed:
+            return self.units
+        day = arrival.astimezone(self.timezone).date()
+        extra: dict[str, list[str]] = {}
+        for unit, address, since in self.confirmed:
+            if since is None or since <= day:
+                extra.setdefault(unit, []).append(address)
+        return tuple(replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit
+                     for unit in self.units)
+
+    @property
+    def stamp(self) -> str:
+        """What derived a message: this code's version, and every input of recognition (a digest)."""
+        inputs = repr((DERIVATION_VERSION, self.units, self.mailboxes, self.year, str(self.timezone),
+                       sorted(self.confirmed, key=repr)))
+        return hashlib.sha256(inputs.encode()).hexdigest()[:16]
 
     def unit(self, name: str | None) -> Unit | None:
         return next((unit for unit in self.units if unit.name == name), None)
@@ -209,7 +236,8 @@ def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, s
 
 def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:
     try:
-        return recognize(parsed, recognizer.units, arrival, recognizer.timezone, recognizer.own_addresses)
+        return recognize(parsed, recognizer.units_at(arrival), arrival, recognizer.timezone,
+                         recognizer.own_addresses)
     except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
         log.exception("recognition failed for %r", parsed.subject)
         return Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False,

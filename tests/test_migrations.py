@@ -86,6 +86,7 @@ def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
                                   maintype="application", subtype="octet-stream", filename=name)
     in_body = compose(sender, office, "枣强县简报：开展助残日活动", arrival + timedelta(hours=1), body="五月十五日，全县……")
     report = compose(sender, "hskf2006@126.com", "枣强县4月份目标任务进展情况", arrival, body="见附件")
+    report.add_attachment(b"PK not a real workbook", maintype="application", subtype="octet-stream", filename="附件2.xlsx")
     items = [Incoming(mail.as_bytes(), None, "import", origin=f"/m/{n}")
              for n, mail in enumerate([with_files, in_body, report])]
     outcomes = ingest_batch(deps.db, deps.store, deps.recognizer, items)

@@ -1,0 +1,114 @@
+"""Re-derivation: every derived row of a message (recognition, attachments, form readings, persons,
+articles, its search document) made again from its raw bytes under the current configuration, staff
+decisions and code, through the same intake as new mail (the reader sandbox). Derived data is a cache.
+
+Batch by batch, each batch one transaction that claims its messages as ingest does, so it runs safely
+beside `serve`; a message is rewritten only when what it derives to has changed, and stamped with what
+derived it, so a run stopped midway resumes where it was (messages already stamped are skipped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.fulltext import index_messages, unindex_messages
+from archive.ingest import Intake, message_row
+from archive.locks import claim_for_write
+from archive.models import ArticleRow, Attachment, FormReadingRow, Message, PersonRow
+from archive.readings import person_values
+from parsers.derive import Derived, Incoming
+
+# The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
+# archived — belong to the message as received).
+DERIVED_COLUMNS = ("message_id", "mailbox", "date_header", "sent_at", "from_addr", "from_name", "to_addrs",
+                   "cc_addrs", "subject", "body_text", "in_reply_to", "unit", "kind", "month", "month_source",
+                   "registered", "problems")
+
+
+@dataclass(frozen=True)
+class Change:
+    """A message whose recognition or form readings changed."""
+
+    id: int
+    subject: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def summary(message: Message) -> dict[str, Any]:
+    """What a change is reported by: unit, kind, month, the registered flag, each form read."""
+    return {"unit": message.unit, "kind": message.kind, "month": message.month, "registered": message.registered,
+            "forms": sorted([r.source, r.form, r.readable, r.rows] for r in message.readings)}
+
+
+def _fingerprint(message: Message) -> tuple:
+    """Everything derivation writes, to tell whether a message must be rewritten."""
+    return (tuple(getattr(message, name) for name in DERIVED_COLUMNS), [a.sha256 for a in message.attachments],
+            [(r.source, r.form, r.unit, r.month, r.rows, r.readable, r.tasks, r.text, r.problems, len(r.persons))
+             for r in message.readings], [a.key for a in message.articles])
+
+
+def due(session: Session, stamp: str, everything: bool, ids: Sequence[int] | None) -> list[int]:
+    """The messages to derive again: those not derived with `stamp` (or every one), or just `ids`."""
+    query = select(Message.id).order_by(Message.id)
+    if ids is not None:
+        query = query.where(Message.id.in_(ids))
+    elif not everything:
+        query = query.where(or_(Message.derived_with.is_(None), Message.derived_with != stamp))
+    return list(session.scalars(query))
+
+
+def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch: int = 50,
+             advance: Callable[[int], None] = lambda n: None, commit: bool = True) -> list[Change]:
+    """Derive these messages again; returns those whose summary changed. With `commit` False the caller
+    owns the transaction (a dry run rolls it back)."""
+    changes: list[Change] = []
+    stamp = intake.recognizer.stamp
+    for start in range(0, len(message_ids), batch):
+        chunk = message_ids[start:start + batch]
+        messages = list(session.scalars(select(Message).where(Message.id.in_(chunk)).order_by(Message.id).options(
+            selectinload(Message.attachments), selectinload(Message.articles),
+            selectinload(Message.readings).selectinload(FormReadingRow.persons))))
+        items = [Incoming(raw=intake.store.read_message(m.sha256), mailbox=m.mailbox, source="rederive",
+                          arrival=m.arrival if m.arrival_trusted else None) for m in messages]
+        results = intake.derive(intake.recognizer, items)
+        claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
+        for message, item, result in zip(messages, items, results):
+            if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
+                result = replace(result, arrival=message.arrival)
+            before = summary(message)
+            fresh = message_row(item, message.sha256, result, stamp)
+            if _fingerprint(fresh) != _fingerprint(message):
+                _rewrite(session, message, fresh, result)
+            message.derived_with = stamp
+            after = summary(message)
+            if after != before:
+                changes.append(Change(message.id, message.subject, before, after))
+        session.flush()
+        if commit:
+            session.commit()
+        advance(len(chunk))
+    return changes
+
+
+def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:
+    """Replace a stored message's derived rows by freshly derived ones; the message keeps its id."""
+    unindex_messages(session, [message.id])
+    for table in (FormReadingRow, ArticleRow, Attachment):  # persons go with their readings (cascade)
+        session.execute(delete(table).where(table.message_id == message.id))
+    session.expire(message, ["attachments", "readings", "articles"])
+    for name in DERIVED_COLUMNS:
+        setattr(message, name, getattr(fresh, name))
+    attachments, readings, articles = list(fresh.attachments), list(fresh.readings), list(fresh.articles)
+    fresh.attachments, fresh.readings, fresh.articles = [], [], []
+    message.attachments, message.readings, message.articles = attachments, readings, articles
+    session.flush()
+    persons = [values for row, (_, reading, _) in zip(message.readings, result.readings)
+               for values in person_values(row.id, reading)]
+    if persons:
+        session.execute(insert(PersonRow), persons)
+    index_messages(session, [message], [result.document or result.with_document().document])

@@ -1,0 +1,142 @@
+"""Staff in the loop: `rederive` (every derived record made again from the raw mail), and the senders
+staff confirm as a unit's (`sender add/remove`, `senders`), each taking effect at once."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from archive.evidence import load_evidence
+from archive.rederive import Change, due, rederive
+from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
+from bot.cli import Context, main, pass_context
+from bot.config import Config
+from bot.scores import compute_standings, unit_name
+
+
+def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
+    """{(unit, month): cumulative total} for every reporting month of the plan."""
+    evidence = load_evidence(session)
+    return {(row.unit, month): row.total for month in config.calendar.report_months()
+            for row in compute_standings(config, evidence, month).rows}
+
+
+def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_run: bool) -> dict[str, Any]:
+    """Derive again (all that is due, or `ids`), with the standings before and after; a dry run rolls
+    the whole of it back."""
+    config, deps = context.config, context.deps
+    intake = deps.intake
+    with deps.db.session() as session:
+        before = standings_totals(config, session)
+        todo = due(session, intake.recognizer.stamp, everything, ids)
+        with click.progressbar(length=len(todo), label="重新识别", file=sys.stderr) as bar:
+            changes = rederive(intake, session, todo, advance=bar.update, commit=not dry_run)
+        after = standings_totals(config, session)
+        if dry_run:
+            session.rollback()
+    return {"messages_checked": len(todo), "messages_changed": [_change_json(c) for c in changes],
+            "standings_changed": [{"unit": unit, "month": month, "before": before.get((unit, month)),
+                                   "after": total} for (unit, month), total in sorted(after.items())
+                                  if before.get((unit, month)) != total]}
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    return {"id": change.id, "subject": change.subject, "before": change.before, "after": change.after}
+
+
+def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
+    verb = "将改变" if dry_run else "已改变"
+    lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
+    for change in report["messages_changed"]:
+        differs = [f"{key} {change['before'][key]!r} → {change['after'][key]!r}"
+                   for key in change["before"] if change["before"][key] != change["after"][key]]
+        lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
+    lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
+    for item in report["standings_changed"]:
+        lines.append(f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}")
+    return lines
+
+
+@main.command(name="rederive")
+@click.option("--all", "everything", is_flag=True, help="Every message, not only those derived under another "
+                                                        "configuration or code version.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) -> None:
+    """Derive every message again from its raw bytes under the current configuration, staff decisions and
+    code, and say which messages and standings changed. Safe while `serve` runs; resumable."""
+    report = run_rederive(context, None, everything, dry_run)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else "\n".join(describe(report, dry_run)))
+
+
+@main.group(name="sender")
+def sender() -> None:
+    """Addresses staff confirm as a unit's (or no longer): recognition counts them at once."""
+
+
+@sender.command(name="add")
+@click.argument("unit")
+@click.argument("address")
+@click.option("--reason", required=True, help="Why: how the address was confirmed.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count its mail from this day on "
+                                                                        "(default: all of it).")
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def sender_add(context: Context, unit: str, address: str, reason: str, since: datetime | None, by: str) -> None:
+    """Confirm ADDRESS as UNIT's: its mail counts for UNIT from now on and, re-derived now, in the past."""
+    name = unit_name(context.config, unit)
+    with context.deps.db.session() as session:
+        row = add_sender(session, name, address, reason, by, since.date() if since else None)
+        session.commit()
+        affected = messages_from(session, row.address)
+    click.echo(f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）")
+    _echo_effect(context, affected)
+
+
+@sender.command(name="remove")
+@click.argument("unit")
+@click.argument("address")
+@click.option("--reason", required=True)
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def sender_remove(context: Context, unit: str, address: str, reason: str, by: str) -> None:
+    """Revoke a confirmation (kept on record); its mail is re-derived at once."""
+    name = unit_name(context.config, unit)
+    with context.deps.db.session() as session:
+        row = remove_sender(session, name, address, reason, by)
+        session.commit()
+        affected = messages_from(session, row.address)
+    click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")
+    _echo_effect(context, affected)
+
+
+def _echo_effect(context: Context, affected: list[int]) -> None:
+    report = run_rederive(context, affected, everything=True, dry_run=False)
+    click.echo("\n".join(describe(report, dry_run=False)))
+
+
+@main.command(name="senders")
+@click.argument("unit", required=False)
+@pass_context
+def senders(context: Context, unit: str | None) -> None:
+    """Each unit's senders: those in the configuration and those staff confirmed (revoked ones too)."""
+    config = context.config
+    name = unit_name(config, unit) if unit else None
+    with context.deps.db.session() as session:
+        confirmed = staff_senders(session, name)
+    for configured in config.units:
+        if name and configured.name != name:
+            continue
+        click.echo(f"{configured.name}：配置 {'、'.join(configured.senders) or '无'}")
+        for row in (row for row in confirmed if row.unit == configured.name):
+            state = f"，{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+            since = f"自 {row.since} 起，" if row.since else ""
+            click.echo(f"  #{row.id} {row.address}：{since}{row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认"
+                       f"（{row.reason}）{state}")
