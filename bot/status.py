@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from archive.models import JobRun
 from archive.outbox import backlog
+from archive.rederive import due
 from archive.owed import owed_waiting
 from archive.state import all_states
 from bot.config import Config
@@ -37,6 +38,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "failing": bool(state and state.last_error_at and (not state.last_ok_at
                                                                or state.last_error_at > state.last_ok_at))})
     with deps.db.session() as session:
+        behind = len(due(session, deps.intake.recognizer.stamp, everything=False, ids=None))
         owed, owed_since = owed_waiting(session)
         waiting = backlog(session)
         jobs = []
@@ -50,7 +52,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "receipts_owed": owed, "receipts_owed_since": local(owed_since),
             "outbox_backlog": waiting.count, "outbox_oldest": local(waiting.oldest),
             "smtp_last_error": waiting.last_error, "smtp_last_error_at": local(waiting.last_error_at),
-            "jobs": jobs}
+            "jobs": jobs, "rederive_due": behind}
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:
@@ -71,6 +73,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
     if data["smtp_last_error"]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
     lines.append(line)
+    if data["rederive_due"]:
+        lines.append(f"有 {data['rederive_due']} 封邮件的识别结果来自旧的配置或程序版本：请运行 mailroom rederive")
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
         lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")

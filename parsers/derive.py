@@ -80,9 +80,9 @@ class Recognizer:
 
     @property
     def stamp(self) -> str:
-        """What derived a message: this code's version, and every input of recognition (a digest)."""
-        inputs = repr((DERIVATION_VERSION, self.units, self.mailboxes, self.year, str(self.timezone),
-                       sorted(self.confirmed, key=repr)))
+        """What derived a message: this code's version and the configuration recognition reads (a digest).
+        Not the staff's confirmations: each one re-derives the messages it concerns when it is made."""
+        inputs = repr((DERIVATION_VERSION, self.units, self.mailboxes, self.year, str(self.timezone)))
         return hashlib.sha256(inputs.encode()).hexdigest()[:16]
 
     def unit(self, name: str | None) -> Unit | None:
