@@ -16,8 +16,9 @@ from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.settings import Calendar
 
-# Kinds whose forms never count: machine mail is not a submission.
-MACHINE = ("auto", "bounce")
+# Kinds whose forms never count: machine mail is not a submission, and neither is mail staff corrected to
+# "other" (recognition itself never makes a message with a workbook other: it is then a report).
+NOT_SUBMISSIONS = ("auto", "bounce", "other")
 # What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name.
 ARTICLE_TYPES = ("doc", "docx", "wps", "pdf", "text")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
@@ -72,7 +73,7 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
                Message.id, Message.unit, Message.arrival, Message.registered, Message.month,
                Message.month_source)
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(MACHINE), *where)
+        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_SUBMISSIONS), *where)
         .order_by(Message.arrival, Message.id, FormReadingRow.id))
     arrivals, summaries = [], []
     for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source in rows:

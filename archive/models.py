@@ -182,6 +182,26 @@ class StaffSenderRow(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class CorrectionRow(Base):
+    """Staff overriding one message's recognition (by its bytes' SHA-256, which never change): any of
+    unit, kind, month and whether it counts; revocable, never deleted."""
+
+    __tablename__ = "correction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    month: Mapped[str | None] = mapped_column(String(7))
+    counted: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    entered_by: Mapped[str] = mapped_column(Text)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
 class StaffEntryRow(Base):
     """Points no email proves (media coverage, innovation awards), entered by staff, never deleted."""
 

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, selectinload
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, FormReadingRow, Message, PersonRow
+from archive.corrections import in_force
+from archive.models import ArticleRow, Attachment, CorrectionRow, FormReadingRow, Message, PersonRow
 from archive.readings import person_values
-from parsers.derive import Derived, Incoming
+from parsers.derive import Derived, Incoming, corrected
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
 # archived — belong to the message as received).
@@ -77,9 +78,12 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
                           arrival=m.arrival if m.arrival_trusted else None) for m in messages]
         results = intake.derive(intake.recognizer, items)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
+        corrections = in_force(session, [m.sha256 for m in messages])
         for message, item, result in zip(messages, items, results):
             if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
                 result = replace(result, arrival=message.arrival)
+            if message.sha256 in corrections:
+                result = _with_correction(result, corrections[message.sha256])
             before = summary(message)
             fresh = message_row(item, message.sha256, result, stamp)
             if _fingerprint(fresh) != _fingerprint(message):
@@ -93,6 +97,11 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
             session.commit()
         advance(len(chunk))
     return changes
+
+
+def _with_correction(result: Derived, row: CorrectionRow) -> Derived:
+    note = f"识别结果已由 {row.entered_by} 于 {row.entered_at:%Y-%m-%d} 更正（#{row.id}）：{row.reason}"
+    return corrected(result, row.unit, row.kind, row.month, row.counted, note)
 
 
 def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:

@@ -1,5 +1,6 @@
-"""Staff in the loop: `rederive` (every derived record made again from the raw mail), and the senders
-staff confirm as a unit's (`sender add/remove`, `senders`), each taking effect at once."""
+"""Staff in the loop: `rederive` (every derived record made again from the raw mail), the senders staff
+confirm as a unit's (`sender add/remove`, `senders`) and corrections of one message (`correct`,
+`corrections`), each taking effect at once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from archive.corrections import add_correction, corrections, revoke_correction
 from archive.evidence import load_evidence
 from archive.rederive import Change, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
@@ -140,3 +142,60 @@ def senders(context: Context, unit: str | None) -> None:
             since = f"自 {row.since} 起，" if row.since else ""
             click.echo(f"  #{row.id} {row.address}：{since}{row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认"
                        f"（{row.reason}）{state}")
+
+
+KINDS = ("report", "briefing", "reply", "auto", "bounce", "other")
+
+
+@main.command(name="correct")
+@click.argument("message_id", type=int, required=False)
+@click.option("--unit", help="The unit the message is really from (name or alias).")
+@click.option("--kind", type=click.Choice(KINDS), help="What it really is.")
+@click.option("--month", callback=lambda _c, _p, v: v and _month(v), metavar="YYYY-MM", help="Its reporting month.")
+@click.option("--counted/--not-counted", default=None, help="Whether its sender counts for the unit.")
+@click.option("--revoke", "revoke_id", type=int, metavar="N", help="End correction #N instead (kept on record).")
+@click.option("--reason", required=True, help="Why: what staff checked.")
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def correct(context: Context, message_id: int | None, unit: str | None, kind: str | None, month: str | None,
+            counted: bool | None, revoke_id: int | None, reason: str, by: str) -> None:
+    """Override what one message was recognised as (unit, kind, month, counted), on record; it is derived
+    again at once and the command says what changed. `--revoke N` ends a correction."""
+    with context.deps.db.session() as session:
+        if revoke_id is not None:
+            row = revoke_correction(session, revoke_id, reason, by)
+            message_id = next((id_ for found, id_ in corrections(session) if found.id == row.id), None)
+            click.echo(f"已撤销更正 #{row.id}")
+        elif message_id is None:
+            raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
+        else:
+            name = unit_name(context.config, unit) if unit else None
+            row = add_correction(session, message_id, reason, by, unit=name, kind=kind, month=month, counted=counted)
+            session.flush()
+            click.echo(f"已登记更正 #{row.id}（邮件 #{message_id}）")
+        session.commit()
+    if message_id is not None:
+        click.echo("\n".join(describe(run_rederive(context, [message_id], everything=True, dry_run=False), False)))
+
+
+@main.command(name="corrections")
+@pass_context
+def corrections_(context: Context) -> None:
+    """Every correction, revoked ones too: which message, what, who, when and why."""
+    with context.deps.db.session() as session:
+        for row, message_id in corrections(session):
+            what = "，".join(f"{label} {value}" for label, value in (
+                ("单位", row.unit), ("类别", row.kind), ("月份", row.month),
+                ("计分", None if row.counted is None else ("是" if row.counted else "否"))) if value is not None)
+            state = f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+            click.echo(f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}")
+
+
+def _month(value: str) -> str:
+    from scoring.settings import parse_month
+
+    try:
+        parse_month(value)
+    except ValueError:
+        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
+    return value

@@ -179,6 +179,16 @@ def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, reco
                    tuple(problems))
 
 
+def corrected(derived: Derived, unit: str | None, kind: str | None, month: str | None,
+              counted: bool | None, note: str) -> Derived:
+    """A derived message with staff's correction on top: what they gave replaces what was recognised."""
+    recognition = derived.recognition
+    recognition = replace(recognition, unit=unit or recognition.unit, kind=Kind(kind) if kind else recognition.kind,
+                          registered=recognition.registered if counted is None else counted)
+    return replace(derived, recognition=recognition, month=month or derived.month,
+                   month_source="staff" if month else derived.month_source, problems=(*derived.problems, note))
+
+
 def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:
     """A message nothing could be derived from (its parsing crashed or hung): kept whole, shown to staff."""
     empty = ParsedMessage(message_id=None, subject="", from_addr=None, from_name="", to_addrs=(), cc_addrs=(),

@@ -107,3 +107,29 @@ def test_a_changed_config_rederives_exactly_the_messages_it_concerns(demo):
     assert {"unit": "滨湖新区", "month": "2020-06", "before": before, "after": total(demo, "滨湖新区", "2020-06")} \
         in report["standings_changed"]
     assert mailroom_json(demo, "rederive")["messages_checked"] == 0
+
+
+def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
+    """GIVEN 桃城区's April package to 教就部 WHEN staff correct it to other mail THEN its forms leave the
+    April matrix and the standings fall, at once; `corrections` shows who and why WHEN revoked THEN all is
+    as before, and both stay on record."""
+    package = next(row for row in mailroom_json_list(demo, "search", "--unit", "桃城区", "--month", "2020-04",
+                                                      "--kind", "report") if "教就部" in row["subject"])
+    before = total(demo, "桃城区", "2020-06")
+    corrected = run(demo, "correct", str(package["id"]), "--kind", "other", "--reason", "核实：误发的草稿", "--by", "孙倩")
+    assert corrected.exit_code == 0, corrected.output
+    assert f"#{package['id']} " in corrected.output and "kind 'report' → 'other'" in corrected.output
+    assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
+    listed = run(demo, "corrections").output
+    assert f"邮件 #{package['id']}：类别 other" in listed and "孙倩：核实：误发的草稿" in listed
+    correction_id = listed.split()[0].lstrip("#")
+    revoked = run(demo, "correct", "--revoke", correction_id, "--reason", "核实有误", "--by", "孙倩")
+    assert revoked.exit_code == 0, revoked.output
+    assert total(demo, "桃城区", "2020-06") == before and april_status(demo, "桃城区") == "on_time"
+    assert "撤销：核实有误" in run(demo, "corrections").output
+
+
+def mailroom_json_list(config: Path, *args: str) -> list:
+    result = run(config, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

@@ -1,4 +1,5 @@
-"""addresses staff confirmed as a unit's, and which configuration and code derived each message
+"""addresses staff confirmed as a unit's, messages whose recognition staff corrected, and which
+configuration and code derived each message
 
 Revision ID: 0014
 Revises: 0013
@@ -30,6 +31,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_staff_sender_address', 'staff_sender', ['address'])
+    op.create_table(
+        'correction',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('message_sha256', sa.String(length=64), nullable=False),
+        sa.Column('unit', sa.String(length=64), nullable=True),
+        sa.Column('kind', sa.String(length=16), nullable=True),
+        sa.Column('month', sa.String(length=7), nullable=True),
+        sa.Column('counted', sa.Boolean(), nullable=True),
+        sa.Column('reason', sa.Text(), nullable=False),
+        sa.Column('entered_by', sa.Text(), nullable=False),
+        sa.Column('entered_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('revoked_by', sa.Text(), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('revoke_reason', sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_correction_message_sha256', 'correction', ['message_sha256'])
     op.add_column('message', sa.Column('derived_with', sa.String(length=40), nullable=True))
 
 
@@ -38,4 +56,5 @@ def downgrade() -> None:
     # that drop deletes every attachment, reading and sighting (ON DELETE CASCADE). SQLite ≥ 3.35 drops
     # a column in place.
     op.execute('ALTER TABLE message DROP COLUMN derived_with')
+    op.drop_table('correction')
     op.drop_table('staff_sender')

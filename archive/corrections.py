@@ -1,0 +1,53 @@
+"""Staff corrections of one message's recognition: who, when, why; revocable, kept on record. A
+correction is applied whenever the message is derived (archive/rederive.py), on top of what the
+machine recognised."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import CorrectionRow, Message
+from parsers.errors import MailroomError
+
+
+def add_correction(session: Session, message_id: int, reason: str, by: str, *, unit: str | None = None,
+                   kind: str | None = None, month: str | None = None, counted: bool | None = None) -> CorrectionRow:
+    """Record a correction (the one in force before it on that message is revoked by it)."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise MailroomError(f"没有编号为 {message_id} 的邮件")
+    if (unit, kind, month, counted) == (None, None, None, None):
+        raise MailroomError("请至少指定 --unit、--kind、--month、--counted/--not-counted 之一")
+    now = datetime.now(timezone.utc)
+    for earlier in in_force(session, [message.sha256]).values():
+        earlier.revoked_at, earlier.revoked_by, earlier.revoke_reason = now, by, f"被新的更正取代：{reason}"
+    row = CorrectionRow(message_sha256=message.sha256, unit=unit, kind=kind, month=month, counted=counted,
+                        reason=reason.strip(), entered_by=by, entered_at=now)
+    session.add(row)
+    return row
+
+
+def revoke_correction(session: Session, correction_id: int, reason: str, by: str) -> CorrectionRow:
+    row = session.get(CorrectionRow, correction_id)
+    if row is None:
+        raise MailroomError(f"没有编号为 {correction_id} 的更正")
+    if row.revoked_at is not None:
+        raise MailroomError(f"更正 #{correction_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
+    row.revoked_at, row.revoked_by, row.revoke_reason = datetime.now(timezone.utc), by, reason.strip()
+    return row
+
+
+def in_force(session: Session, shas: list[str]) -> dict[str, CorrectionRow]:
+    """The correction in force on each of these messages (by SHA-256), if any."""
+    return {row.message_sha256: row for row in session.scalars(
+        select(CorrectionRow).where(CorrectionRow.message_sha256.in_(shas), CorrectionRow.revoked_at.is_(None))
+        .order_by(CorrectionRow.id))}
+
+
+def corrections(session: Session) -> list[tuple[CorrectionRow, int | None]]:
+    """Every correction, revoked ones too, with the id of the message it concerns."""
+    ids = dict(session.execute(select(Message.sha256, Message.id)).all())
+    return [(row, ids.get(row.message_sha256)) for row in session.scalars(select(CorrectionRow).order_by(CorrectionRow.id))]
