@@ -202,6 +202,17 @@ class CorrectionRow(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class QueueHandledRow(Base):
+    """An attention item staff handled (archive/queue.py), by the item's stable key, with their note."""
+
+    __tablename__ = "queue_handled"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    note: Mapped[str] = mapped_column(Text)
+    handled_by: Mapped[str] = mapped_column(Text)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StaffEntryRow(Base):
     """Points no email proves (media coverage, innovation awards), entered by staff, never deleted."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive.corrections import add_correction, corrections, revoke_correction
 from archive.evidence import load_evidence
+from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import Change, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
 from bot.cli import Context, main, pass_context
@@ -199,3 +200,43 @@ def _month(value: str) -> str:
     except ValueError:
         raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
     return value
+
+
+@main.group(name="queue", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "include_handled", is_flag=True, help="Handled items too, with who and when.")
+@click.pass_context
+def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
+    """The attention queue (待处理): what needs a person. `queue done ITEM --note TEXT` marks one handled."""
+    if ctx.invoked_subcommand is not None:
+        return
+    context: Context = ctx.obj
+    with context.deps.db.session() as session:
+        items = attention(session, include_handled)
+    if as_json:
+        click.echo(json.dumps([_item_json(item) for item in items], ensure_ascii=False, indent=1))
+        return
+    for item in items:
+        done = f"  [已处理：{item.handled_at:%Y-%m-%d} {item.handled_by}：{item.note}]" if item.handled_by else ""
+        messages = "、".join(f"#{id_}" for id_ in item.message_ids)
+        click.echo(f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}\n    {REASONS[item.reason]}{done}")
+    click.echo(f"共 {sum(item.handled_by is None for item in items)} 项待处理")
+
+
+@queue.command(name="done")
+@click.argument("handle")
+@click.option("--note", required=True, help="What was done.")
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def queue_done(context: Context, handle: str, note: str, by: str) -> None:
+    """Mark an item handled (it stays listed with `queue --all`, with who, when and the note)."""
+    with context.deps.db.session() as session:
+        mark_handled(session, handle, note, by)
+        session.commit()
+    click.echo(f"已标记为已处理：{handle}")
+
+
+def _item_json(item: Item) -> dict[str, Any]:
+    return {"item": item.handle, "reason": item.reason, "reason_text": REASONS[item.reason], "text": item.text,
+            "unit": item.unit, "message_ids": list(item.message_ids), "handled_by": item.handled_by,
+            "handled_at": item.handled_at.isoformat() if item.handled_at else None, "note": item.note}

@@ -133,3 +133,24 @@ def mailroom_json_list(config: Path, *args: str) -> list:
     result = run(config, *args, "--json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def test_the_attention_queue_lists_what_needs_a_person_and_keeps_what_was_handled(demo):
+    """GIVEN the demo's April–June WHEN `queue` is asked THEN it lists 景县's question (a registered
+    sender's mail that is neither report nor briefing), 滨湖新区's packages from an unregistered address,
+    and the honesty findings WHEN staff confirm the address THEN those items go; WHEN an item is marked done
+    THEN it leaves the list and `queue --all` shows who handled it, when, and the note."""
+    items = mailroom_json_list(demo, "queue")
+    reasons = {(item["unit"], item["reason"]) for item in items}
+    assert ("景县", "question") in reasons and ("滨湖新区", "unregistered") in reasons
+    question = next(item for item in items if item["unit"] == "景县" and item["reason"] == "question")
+    assert "疑问" in question["text"]
+    run(demo, "sender", "add", "滨湖新区", PERSONAL, "--reason", "电话核实", "--by", "孙倩")
+    assert ("滨湖新区", "unregistered") not in {(i["unit"], i["reason"]) for i in mailroom_json_list(demo, "queue")}
+    done = run(demo, "queue", "done", question["item"], "--note", "已电话答复填写口径", "--by", "孙倩")
+    assert done.exit_code == 0, done.output
+    assert question["item"] not in {item["item"] for item in mailroom_json_list(demo, "queue")}
+    handled = next(item for item in mailroom_json_list(demo, "queue", "--all") if item["item"] == question["item"])
+    assert (handled["handled_by"], handled["note"]) == ("孙倩", "已电话答复填写口径")
+    again = run(demo, "queue", "done", question["item"], "--note", "重复", "--by", "孙倩")
+    assert again.exit_code == 1 and "已于" in again.output

@@ -1,5 +1,5 @@
-"""addresses staff confirmed as a unit's, messages whose recognition staff corrected, and which
-configuration and code derived each message
+"""addresses staff confirmed as a unit's, messages whose recognition staff corrected, attention items
+staff handled, and which configuration and code derived each message
 
 Revision ID: 0014
 Revises: 0013
@@ -48,6 +48,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_correction_message_sha256', 'correction', ['message_sha256'])
+    op.create_table(
+        'queue_handled',
+        sa.Column('key', sa.String(length=200), nullable=False),
+        sa.Column('note', sa.Text(), nullable=False),
+        sa.Column('handled_by', sa.Text(), nullable=False),
+        sa.Column('handled_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('key'),
+    )
     op.add_column('message', sa.Column('derived_with', sa.String(length=40), nullable=True))
 
 
@@ -56,5 +64,6 @@ def downgrade() -> None:
     # that drop deletes every attachment, reading and sighting (ON DELETE CASCADE). SQLite ≥ 3.35 drops
     # a column in place.
     op.execute('ALTER TABLE message DROP COLUMN derived_with')
+    op.drop_table('queue_handled')
     op.drop_table('correction')
     op.drop_table('staff_sender')

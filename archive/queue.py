@@ -1,0 +1,118 @@
+"""The attention queue (待处理): what needs a person, worked out from the derived data whenever it is
+asked (so a re-derivation or a correction changes it at once), and staff's marks of what they handled,
+kept by each item's stable key (a message's SHA-256 and the reason, or a finding's text).
+
+Items: mail from an unregistered address that names a unit; a registered sender's mail that is neither
+a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment, a
+package without a readable form, or a 超大附件 link instead of files; mail recognition or storage could
+not handle; honesty findings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from archive.corrections import in_force
+from archive.evidence import load_evidence
+from archive.findings import all_findings
+from archive.models import Message, QueueHandledRow
+from parsers.errors import MailroomError
+from replies.receipt import LARGE_ATTACHMENT
+from scoring.evidence import FINDING_LABELS
+
+REASONS = {
+    "unregistered": "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱（mailroom sender add）",
+    "question": "已登记单位的来信，既非报表也非简报：可能需要人工答复",
+    "unreadable": "附件无法读取或没有识别出表格：请核对原件，必要时联系单位重发",
+    "link": "邮件是“超大附件”下载链接，没有附件：请联系单位把表格作为附件重发",
+    "failed": "识别或保存时出错，已归档原件：请人工核对",
+    "finding": "核查发现",
+}
+FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # stable: kept with staff's mark (a message's SHA-256, or a digest of a finding)
+    handle: str  # what people type: "12-question", "F3a9c01d2"
+    reason: str  # a REASONS key
+    text: str
+    unit: str | None
+    message_ids: tuple[int, ...]
+    handled_by: str | None = None
+    handled_at: datetime | None = None
+    note: str | None = None
+
+
+def attention(session: Session, include_handled: bool = False) -> list[Item]:
+    """Every item, oldest message first; handled ones only when asked (they stay searchable)."""
+    items = [*_message_items(session), *_finding_items(session)]
+    handled = {row.key: row for row in session.scalars(select(QueueHandledRow))}
+    corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
+    marked = []
+    for item in items:
+        row = handled.get(item.key)
+        if row is None and item.key.startswith("message:") and item.key.split(":")[1] in corrected:
+            continue  # a correction of the message handles it
+        if row is None:
+            marked.append(item)
+        elif include_handled:
+            marked.append(Item(**{**item.__dict__, "handled_by": row.handled_by, "handled_at": row.handled_at,
+                                  "note": row.note}))
+    return marked
+
+
+def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHandledRow:
+    """Mark the item `handle` names as handled, with a note."""
+    item = next((item for item in attention(session, include_handled=True) if item.handle == handle), None)
+    if item is None:
+        raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
+    if item.handled_by is not None:
+        raise MailroomError(f"该事项已于 {item.handled_at:%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}")
+    row = QueueHandledRow(key=item.key, note=note.strip(), handled_by=by, handled_at=datetime.now(timezone.utc))
+    session.add(row)
+    return row
+
+
+def _message_items(session: Session) -> list[Item]:
+    items = []
+    messages = session.scalars(select(Message).where(Message.kind.not_in(("auto", "bounce")))
+                               .order_by(Message.arrival, Message.id)
+                               .options(selectinload(Message.readings), selectinload(Message.attachments)))
+    for message in messages:
+        for reason in _reasons(message):
+            items.append(Item(f"message:{message.sha256}:{reason}", f"{message.id}-{reason}", reason,
+                              message.subject or "（无主题）", message.unit, (message.id,)))
+    return items
+
+
+def _reasons(message: Message) -> list[str]:
+    reasons = []
+    if any(mark in problem for problem in message.problems for mark in FAILURE_MARKS):
+        reasons.append("failed")
+    if message.unit is None:
+        return reasons
+    if not message.registered:
+        reasons.append("unregistered")
+    elif message.kind in ("other", "reply") and not message.attachments:
+        reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text) else "question")
+    if message.attachments and message.kind == "report" and (
+            any(not reading.readable for reading in message.readings)
+            or not any(reading.form and reading.readable for reading in message.readings)):
+        reasons.append("unreadable")
+    return reasons
+
+
+def _finding_items(session: Session) -> list[Item]:
+    items = []
+    for finding in all_findings(session, load_evidence(session)):
+        digest = hashlib.sha256(f"{finding.kind}\n{finding.unit}\n{finding.message}".encode()).hexdigest()[:16]
+        items.append(Item(f"finding:{digest}", f"F{digest[:8]}", "finding",
+                          f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}", finding.unit,
+                          tuple(finding.message_ids)))
+    return items
