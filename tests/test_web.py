@@ -471,3 +471,29 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
     assert f"补{extra - 2}" in shown and f"补{extra - 1}" not in shown  # the first 500 by row id
     exported = client.get(f"/message/{archive.package}/reading/{reading_id}.csv").data.decode("utf-8-sig")
     assert len(exported.strip().split("\r\n")) == SHOWN_PERSONS + 2  # header + every person
+
+
+def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(site):
+    """GIVEN 饶阳县's question in the attention queue WHEN staff correct its message on 待处理 THEN it is
+    derived again, leaves the queue and the correction is listed with who and why; an auditor sees the
+    correction and the count in the menu, and is refused when trying to correct or mark anything."""
+    app, _, archive = site
+    staff = signed_in(app, "孙倩")
+    queue = page(staff, "/queue")
+    handle = f"{archive.text_script}-question"
+    assert f'id="item-{handle}"' in queue and "待处理" in queue
+    token = csrf_token(queue)
+    done = staff.post("/corrections", data={"csrf_token": token, "message_id": str(archive.text_script),
+                                            "kind": "reply", "reason": "单位的答复，不需处理"})
+    assert done.status_code == 302
+    after = page(staff, "/queue")
+    assert f'id="item-{handle}"' not in after
+    assert "已登记更正 #1" in after and "单位的答复，不需处理" in after and "类别 回复" in after
+    auditor = signed_in(app, "审计员")
+    seen = page(auditor, "/queue")
+    assert "单位的答复，不需处理" in seen and "更正原因" not in seen and "审计账号只能查看" in seen
+    token = csrf_token(seen)
+    assert auditor.post("/corrections", data={"csrf_token": token, "message_id": str(archive.package),
+                                              "kind": "other", "reason": "x"}).status_code == 403
+    assert auditor.post("/queue/done", data={"csrf_token": token, "item": "x", "note": "x"}).status_code == 403
+    assert auditor.post("/corrections/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403

@@ -112,10 +112,10 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
 
 def _register(app: Flask) -> None:
     # Imported here: the page modules import `site` from this one.
-    from bot.web import archive_pages, auth, download, entries_pages, score_pages
+    from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages
     from bot.web.present import template_helpers
 
-    for module in (auth, archive_pages, download, score_pages, entries_pages):
+    for module in (auth, archive_pages, download, score_pages, entries_pages, queue_pages):
         app.register_blueprint(module.blueprint)
     app.context_processor(template_helpers)
 

@@ -1,0 +1,99 @@
+"""待处理: the attention queue (archive/queue.py) and the staff's corrections. Staff mark an item handled
+with a note, or correct the message it concerns (which handles it); auditors see both, change neither."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from archive.corrections import add_correction, corrections, revoke_correction
+from archive.queue import REASONS, attention, mark_handled
+from archive.rederive import rederive
+from bot.scores import unit_name
+from bot.web.app import site
+from bot.web.auth import staff_only, viewer
+from bot.web.present import KIND_LABELS, local_time
+from parsers.errors import MailroomError
+
+blueprint = Blueprint("queue", __name__)
+
+
+@blueprint.route("/queue")
+def queue_page():
+    current = site()
+    zone = current.config.timezone
+    with current.deps.db.session() as db:
+        items = attention(db, include_handled=True)
+        fixes = [{"id": row.id, "message_id": message_id, "unit": row.unit, "kind": KIND_LABELS.get(row.kind or "", row.kind),
+                  "month": row.month, "counted": row.counted, "reason": row.reason, "entered_by": row.entered_by,
+                  "entered_at": local_time(row.entered_at, zone), "revoked_by": row.revoked_by,
+                  "revoked_at": local_time(row.revoked_at, zone), "revoke_reason": row.revoke_reason}
+                 for row, message_id in corrections(db)]
+    waiting = [item for item in items if item.handled_by is None]
+    handled = [item for item in items if item.handled_by is not None]
+    return render_template("queue.html", waiting=waiting, handled=handled, reasons=REASONS, fixes=fixes,
+                           units=[unit.name for unit in current.config.units], kinds=KIND_LABELS,
+                           when=lambda instant: local_time(instant, zone))
+
+
+@blueprint.route("/queue/done", methods=["POST"])
+@staff_only
+def done():
+    form = request.form
+    try:
+        note = form.get("note", "").strip()
+        if not note:
+            raise MailroomError("请写明处理情况")
+        with site().deps.db.session() as db:
+            mark_handled(db, form.get("item", ""), note, viewer().name)
+            db.commit()
+        flash(f"已标记为已处理：{form.get('item')}")
+    except MailroomError as error:
+        flash(f"未标记：{error}", "error")
+    return redirect(url_for("queue.queue_page"))
+
+
+@blueprint.route("/corrections", methods=["POST"])
+@staff_only
+def correct():
+    form = request.form
+    counted = {"yes": True, "no": False}.get(form.get("counted", ""))
+    try:
+        reason = form.get("reason", "").strip()
+        if not reason:
+            raise MailroomError("请写明更正原因")
+        message_id = int(form.get("message_id", "0") or 0)
+        unit = unit_name(site().config, form["unit"]) if form.get("unit") else None
+        kind = form.get("kind") or None
+        if kind is not None and kind not in KIND_LABELS:
+            raise MailroomError("类别无效")
+        with site().deps.db.session() as db:
+            row = add_correction(db, message_id, reason, viewer().name, unit=unit, kind=kind, counted=counted)
+            db.commit()
+            _derive_again(db, message_id)
+        flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
+    except (MailroomError, ValueError) as error:
+        flash(f"未更正：{error}", "error")
+    return redirect(url_for("queue.queue_page"))
+
+
+@blueprint.route("/corrections/<id:correction_id>/revoke", methods=["POST"])
+@staff_only
+def revoke(correction_id: int):
+    reason = request.form.get("reason", "").strip()
+    try:
+        if not reason:
+            raise MailroomError("请写明撤销原因")
+        with site().deps.db.session() as db:
+            row = revoke_correction(db, correction_id, reason, viewer().name)
+            db.commit()
+            message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
+            if message_id is not None:
+                _derive_again(db, message_id)
+        flash(f"已撤销更正 #{row.id}，已重新识别")
+    except MailroomError as error:
+        flash(f"未撤销：{error}", "error")
+    return redirect(url_for("queue.queue_page"))
+
+
+def _derive_again(db, message_id: int) -> None:
+    rederive(site().deps.intake, db, [message_id])
