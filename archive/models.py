@@ -280,10 +280,11 @@ class OwedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cause: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox cause it becomes
-    kind: Mapped[str] = mapped_column(String(16))  # receipt
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | change (staff's decision made it count)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     owed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    note: Mapped[str | None] = mapped_column(Text)  # a change's why, in the staff's words
 
 
 class JobRun(Base):

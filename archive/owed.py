@@ -7,7 +7,7 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
@@ -31,6 +31,15 @@ def owe_receipts(session: Session, messages: Iterable[Message], own_addresses: f
     session.add_all(OwedReply(cause=receipt_cause(message.id), kind="receipt", message_id=message.id,
                               owed_at=message.archived_at) for message in owed)
     return len(owed)
+
+
+def owe_change(session: Session, message: Message, because: str) -> None:
+    """Record, in the caller's transaction, a notice owed to the sender of a message a staff decision has
+    made count (once for that message)."""
+    cause = f"change:{message.id}"
+    if session.scalar(select(OwedReply.id).where(OwedReply.cause == cause)) is None:
+        session.add(OwedReply(cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(timezone.utc),
+                              note=because))
 
 
 def owed_replies(session: Session, limit: int = 100) -> list[OwedReply]:

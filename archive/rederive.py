@@ -15,11 +15,12 @@ from typing import Any, Callable, Sequence
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.corrections import in_force
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
-from archive.corrections import in_force
 from archive.models import ArticleRow, Attachment, CorrectionRow, FormReadingRow, Message, PersonRow
+from archive.owed import owe_change
 from archive.readings import person_values
 from parsers.derive import Derived, Incoming, corrected
 
@@ -64,9 +65,11 @@ def due(session: Session, stamp: str, everything: bool, ids: Sequence[int] | Non
 
 
 def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch: int = 50,
-             advance: Callable[[int], None] = lambda n: None, commit: bool = True) -> list[Change]:
+             advance: Callable[[int], None] = lambda n: None, commit: bool = True,
+             because: str | None = None) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
-    owns the transaction (a dry run rolls it back)."""
+    owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
+    makes count is owed a short notice to its sender, in the same commit."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
     for start in range(0, len(message_ids), batch):
@@ -92,11 +95,17 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
             after = summary(message)
             if after != before:
                 changes.append(Change(message.id, message.subject, before, after))
+                if because is not None and _counts(after) and not _counts(before):
+                    owe_change(session, message, because)
         session.flush()
         if commit:
             session.commit()
         advance(len(chunk))
     return changes
+
+
+def _counts(state: dict[str, Any]) -> bool:
+    return bool(state["registered"]) and state["kind"] in ("report", "briefing") and state["unit"] is not None
 
 
 def _with_correction(result: Derived, row: CorrectionRow) -> Derived:

@@ -36,9 +36,11 @@ def queue_owed_receipts(config: Config, session: Session, now: datetime,
             message = session.scalars(select(Message).where(Message.id == owed.message_id).options(
                 selectinload(Message.readings), selectinload(Message.attachments))).one()
             receipt = _receipt(config, session, message_facts(message), now)
+            mail = _compose(config, receipt, now) if owed.kind == "receipt" else \
+                _compose_change(config, receipt, owed.note or "", now)
             not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
-            queued += queue_mail(session, owed.cause, "receipt", _compose(config, receipt, now), now,
-                                 about_message=message.id, not_before=not_before) is not None
+            queued += queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id,
+                                 not_before=not_before) is not None
             owed.queued_at = now
             session.commit()
     return queued
@@ -83,6 +85,17 @@ def _compose(config: Config, receipt: Receipt, now: datetime):
         files=[_file_view(f) for f in context["files"]], subject_line=receipt.subject)
     text, html = render_pair("receipt", context)
     return compose(config.outgoing, [receipt.to], receipt.subject, text, html, now,
+                   in_reply_to=receipt.in_reply_to, references=receipt.references)
+
+
+def _compose_change(config: Config, receipt: Receipt, note: str, now: datetime):
+    """The short notice that a staff decision made a message count, threaded under it."""
+    context = receipt.context
+    text, html = render_pair("change", {
+        "unit": context["unit"], "subject": context["subject"], "note": note,
+        "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
+        "kind_text": KIND_TEXT.get(context["kind"], context["kind"]), "month_text": _month_text(context["month"])})
+    return compose(config.outgoing, [receipt.to], f"核实通知：{context['subject']}", text, html, now,
                    in_reply_to=receipt.in_reply_to, references=receipt.references)
 
 

@@ -30,16 +30,17 @@ def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], 
             for row in compute_standings(config, evidence, month).rows}
 
 
-def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_run: bool) -> dict[str, Any]:
+def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_run: bool,
+                 because: str | None = None) -> dict[str, Any]:
     """Derive again (all that is due, or `ids`), with the standings before and after; a dry run rolls
-    the whole of it back."""
+    the whole of it back. `because`: a staff decision's why (a message it makes count is owed a notice)."""
     config, deps = context.config, context.deps
     intake = deps.intake
     with deps.db.session() as session:
         before = standings_totals(config, session)
         todo = due(session, intake.recognizer.stamp, everything, ids)
         with click.progressbar(length=len(todo), label="重新识别", file=sys.stderr) as bar:
-            changes = rederive(intake, session, todo, advance=bar.update, commit=not dry_run)
+            changes = rederive(intake, session, todo, advance=bar.update, commit=not dry_run, because=because)
         after = standings_totals(config, session)
         if dry_run:
             session.rollback()
@@ -100,7 +101,7 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
         session.commit()
         affected = messages_from(session, row.address)
     click.echo(f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）")
-    _echo_effect(context, affected)
+    _echo_effect(context, affected, f"{row.address} 已确认为{name}的报送邮箱（{reason}）")
 
 
 @sender.command(name="remove")
@@ -117,12 +118,17 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
         session.commit()
         affected = messages_from(session, row.address)
     click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")
-    _echo_effect(context, affected)
+    _echo_effect(context, affected, None)
 
 
-def _echo_effect(context: Context, affected: list[int]) -> None:
-    report = run_rederive(context, affected, everything=True, dry_run=False)
+def _echo_effect(context: Context, affected: list[int], because: str | None) -> None:
+    """Derive the messages a decision concerns again, say what changed, send what is now owed."""
+    from bot.poll import send_owed
+
+    report = run_rederive(context, affected, everything=True, dry_run=False, because=because)
     click.echo("\n".join(describe(report, dry_run=False)))
+    if because is not None:
+        send_owed(context.config, context.deps, context.deps.clock())
 
 
 @main.command(name="senders")
@@ -176,7 +182,7 @@ def correct(context: Context, message_id: int | None, unit: str | None, kind: st
             click.echo(f"已登记更正 #{row.id}（邮件 #{message_id}）")
         session.commit()
     if message_id is not None:
-        click.echo("\n".join(describe(run_rederive(context, [message_id], everything=True, dry_run=False), False)))
+        _echo_effect(context, [message_id], None if revoke_id is not None else f"{reason}（{by}）")
 
 
 @main.command(name="corrections")

@@ -70,11 +70,20 @@ def test_a_confirmed_sender_counts_at_once_and_a_revoked_one_stops(demo):
     assert f"滨湖新区 2020-06：{before} → {raised}" in added.output
     listed = run(demo, "senders", "滨湖")
     assert PERSONAL in listed.output and "孙倩 确认（电话核实：办公室工作人员个人邮箱）" in listed.output
+    notices = [path for path in (demo.parent / "outbox").glob("*-change.eml")]
+    assert notices, "the unit is told its package now counts"
+    import email
+    from email import policy
+    notice = email.message_from_bytes(notices[0].read_bytes(), policy=policy.default)
+    assert notice["To"] == PERSONAL and str(notice["Subject"]).startswith("核实通知：")
+    assert "电话核实：办公室工作人员个人邮箱" in notice.get_body(("plain",)).get_content()
     removed = run(demo, "sender", "remove", "滨湖新区", PERSONAL, "--reason", "录入错误", "--by", "孙倩")
     assert removed.exit_code == 0, removed.output
     assert total(demo, "滨湖新区", "2020-06") == before
     assert april_status(demo, "滨湖新区") != "on_time"
     assert "撤销：录入错误" in run(demo, "senders", "滨湖新区").output
+    run(demo, "sender", "add", "滨湖新区", PERSONAL, "--reason", "再次核实", "--by", "孙倩")
+    assert len(list((demo.parent / "outbox").glob("*-change.eml"))) == len(notices)  # told once, not again
 
 
 def test_a_changed_config_rederives_exactly_the_messages_it_concerns(demo):

@@ -69,7 +69,7 @@ def correct():
         with site().deps.db.session() as db:
             row = add_correction(db, message_id, reason, viewer().name, unit=unit, kind=kind, counted=counted)
             db.commit()
-            _derive_again(db, message_id)
+            _derive_again(db, message_id, f"{reason}（{viewer().name}）")
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
     except (MailroomError, ValueError) as error:
         flash(f"未更正：{error}", "error")
@@ -88,12 +88,13 @@ def revoke(correction_id: int):
             db.commit()
             message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
             if message_id is not None:
-                _derive_again(db, message_id)
+                _derive_again(db, message_id, None)
         flash(f"已撤销更正 #{row.id}，已重新识别")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("queue.queue_page"))
 
 
-def _derive_again(db, message_id: int) -> None:
-    rederive(site().deps.intake, db, [message_id])
+def _derive_again(db, message_id: int, because: str | None) -> None:
+    """The message derived again at once; a notice it is now owed goes out with the daemon's sender."""
+    rederive(site().deps.intake, db, [message_id], because=because)

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column('message_id', sa.Integer(), nullable=True),
         sa.Column('owed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('note', sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(['message_id'], ['message.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('cause'),
