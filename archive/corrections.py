@@ -23,7 +23,7 @@ def add_correction(session: Session, message_id: int, reason: str, by: str, *, u
         raise MailroomError("请至少指定 --unit、--kind、--month、--counted/--not-counted 之一")
     now = datetime.now(timezone.utc)
     for earlier in in_force(session, [message.sha256]).values():
-        earlier.revoked_at, earlier.revoked_by, earlier.revoke_reason = now, by, f"被新的更正取代：{reason}"
+        earlier.revoke(by, f"被新的更正取代：{reason}")
     row = CorrectionRow(message_sha256=message.sha256, unit=unit, kind=kind, month=month, counted=counted,
                         reason=reason.strip(), entered_by=by, entered_at=now)
     session.add(row)
@@ -36,7 +36,7 @@ def revoke_correction(session: Session, correction_id: int, reason: str, by: str
         raise MailroomError(f"没有编号为 {correction_id} 的更正")
     if row.revoked_at is not None:
         raise MailroomError(f"更正 #{correction_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
-    row.revoked_at, row.revoked_by, row.revoke_reason = datetime.now(timezone.utc), by, reason.strip()
+    row.revoke(by, reason)
     return row
 
 

@@ -31,7 +31,7 @@ def revoke_entry(session: Session, entry_id: int, reason: str, by: str) -> Staff
         raise MailroomError(f"没有编号为 {entry_id} 的登记")
     if row.revoked_at is not None:
         raise MailroomError(f"登记 #{entry_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
-    row.revoked_at, row.revoked_by, row.revoke_reason = datetime.now(timezone.utc), by, reason
+    row.revoke(by, reason)
     session.commit()
     return row
 

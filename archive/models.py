@@ -165,7 +165,20 @@ class Sighting(Base):
     message: Mapped[Message] = relationship(back_populates="sightings")
 
 
-class StaffSenderRow(Base):
+class OnRecord:
+    """A staff decision: who entered it and when; revocable (who, when, why), never deleted."""
+
+    entered_by: Mapped[str] = mapped_column(Text)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    def revoke(self, by: str, reason: str) -> None:
+        self.revoked_at, self.revoked_by, self.revoke_reason = datetime.now(timezone.utc), by, reason.strip()
+
+
+class StaffSenderRow(OnRecord, Base):
     """An address staff confirmed as a unit's (from a date, or always), revocable, never deleted."""
 
     __tablename__ = "staff_sender"
@@ -175,14 +188,9 @@ class StaffSenderRow(Base):
     address: Mapped[str] = mapped_column(String(320), index=True)
     since: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
-    entered_by: Mapped[str] = mapped_column(Text)
-    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_by: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class CorrectionRow(Base):
+class CorrectionRow(OnRecord, Base):
     """Staff overriding one message's recognition (by its bytes' SHA-256, which never change): any of
     unit, kind, month and whether it counts; revocable, never deleted."""
 
@@ -195,11 +203,6 @@ class CorrectionRow(Base):
     month: Mapped[str | None] = mapped_column(String(7))
     counted: Mapped[bool | None] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
-    entered_by: Mapped[str] = mapped_column(Text)
-    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_by: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class QueueHandledRow(Base):
@@ -213,7 +216,7 @@ class QueueHandledRow(Base):
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class StaffEntryRow(Base):
+class StaffEntryRow(OnRecord, Base):
     """Points no email proves (media coverage, innovation awards), entered by staff, never deleted."""
 
     __tablename__ = "staff_entry"
@@ -224,11 +227,6 @@ class StaffEntryRow(Base):
     level: Mapped[str] = mapped_column(String(16))
     date: Mapped[date] = mapped_column(Date)
     evidence: Mapped[str] = mapped_column(Text)
-    entered_by: Mapped[str] = mapped_column(Text)
-    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    revoked_by: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxMail(Base):

@@ -36,7 +36,7 @@ def remove_sender(session: Session, unit: str, address: str, reason: str, by: st
                                                        StaffSenderRow.revoked_at.is_(None))).first()
     if row is None:
         raise MailroomError(f"{address} 没有被确认为 {unit} 的报送邮箱（配置文件中的邮箱请在配置中修改）")
-    row.revoked_at, row.revoked_by, row.revoke_reason = datetime.now(timezone.utc), by, reason.strip()
+    row.revoke(by, reason)
     return row
 
 

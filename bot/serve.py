@@ -19,7 +19,7 @@ import logging
 import signal
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
