@@ -497,3 +497,20 @@ def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(sit
                                               "kind": "other", "reason": "x"}).status_code == 403
     assert auditor.post("/queue/done", data={"csrf_token": token, "item": "x", "note": "x"}).status_code == 403
     assert auditor.post("/corrections/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
+
+
+def test_confirmed_senders_are_on_the_audit_trail(site):
+    """GIVEN staff confirmed an address as a unit's and revoked another WHEN an auditor reads 审计记录
+    THEN both are there with who, when and why."""
+    from archive.staff_senders import add_sender, remove_sender
+
+    app, deps, _ = site
+    with deps.db.session() as session:
+        add_sender(session, "饶阳县", "ryx.office@qq.com", "电话核实", "孙倩", None)
+        add_sender(session, "景县", "jx.clerk@qq.com", "误登", "孙倩", None)
+        session.flush()
+        remove_sender(session, "景县", "jx.clerk@qq.com", "核实有误", "孙倩")
+        session.commit()
+    trail = page(signed_in(app, "审计员"), "/entries")
+    assert "ryx.office@qq.com" in trail and "电话核实" in trail
+    assert "jx.clerk@qq.com" in trail and "已撤销：孙倩" in trail and "核实有误" in trail

@@ -1,5 +1,6 @@
 """审计记录: the staff entries (media coverage, innovation awards) with who entered and who revoked each
-and when; staff enter and revoke them here as with `mailroom award` and `mailroom revoke`."""
+and when; staff enter and revoke them here as with `mailroom award` and `mailroom revoke`. Below them,
+the senders staff confirmed (`mailroom sender add`); corrections are on 待处理."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from archive.entries import add_entry, list_entries, revoke_entry
 from archive.models import StaffEntryRow
+from archive.staff_senders import staff_senders
 from bot.scores import unit_name
 from bot.web.app import site
 from bot.web.auth import staff_only, viewer
@@ -27,7 +29,11 @@ def entries_page():
     mask, zone = masker(), current.config.timezone
     with current.deps.db.session() as db:
         rows = [_entry_row(row, mask, zone) for row in list_entries(db)]
-    return render_template("entries.html", rows=rows, kinds=KINDS,
+        senders = [{"id": row.id, "unit": row.unit, "address": row.address, "since": row.since,
+                    "reason": row.reason, "entered_by": row.entered_by, "entered_at": local_time(row.entered_at, zone),
+                    "revoked_by": row.revoked_by, "revoked_at": local_time(row.revoked_at, zone),
+                    "revoke_reason": row.revoke_reason} for row in staff_senders(db)]
+    return render_template("entries.html", rows=rows, kinds=KINDS, senders=senders,
                            units=[unit.name for unit in current.config.units])
 
 
