@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config_keys import ReadTable, likely_typos, refuse_unknown, unknown_keys
 from parsers.errors import ConfigError
 from parsers.records import TASKS, Unit
+from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.settings import Calendar, Scoring
 
 DEFAULT_CONFIG = "config.toml"
@@ -25,7 +27,7 @@ def secret(variable: str, owner: str) -> str:
     """A password, read from the environment when it is needed, so it never sits in the config object."""
     value = os.environ.get(variable)
     if value is None:
-        raise ConfigError(f"{owner}: environment variable {variable} is not set")
+        raise ConfigError(f"{owner}：环境变量 {variable} 未设置")
     return value
 
 
@@ -123,7 +125,7 @@ class Config:
         for box in self.mailboxes:
             if key in (box.key, box.name, box.address):
                 return box
-        raise ConfigError(f"no mailbox named {key!r}; configured: {', '.join(b.key for b in self.mailboxes)}")
+        raise ConfigError(f"没有名为 {key!r} 的邮箱；已配置的有：{'、'.join(b.key for b in self.mailboxes)}")
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -138,19 +140,34 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found (copy config.example.toml to {path})") from None
+        raise ConfigError(f"找不到配置文件 {path}（可把 config.example.toml 复制为 {path} 再修改）") from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"config file {path}: {error}") from None
+        raise ConfigError(f"配置文件 {path} 不是有效的 TOML：{error}") from None
     return build_config(data, path.resolve(), env)
 
 
 def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) -> Config:
+    """The config of a parsed file. A key the builder never reads is refused, naming the nearest one it does
+    read (config_keys): a typo never passes silently as a default."""
+    tables = ReadTable(data)
+    try:
+        config = _build(tables, path, env)
+    except ConfigError:
+        refuse_unknown(likely_typos(tables))  # a misspelt key explains "… is missing" better
+        raise
+    refuse_unknown(unknown_keys(tables))
+    return replace(config, raw=data)
+
+
+def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) -> Config:
     base = path.parent
     general = _table(data, "general")
     database = _table(data, "database")
     archive = _table(data, "archive")
-    url = env.get("MAILROOM_DATABASE_URL") or _get(database, "database.url", str, "sqlite:///var/mailroom.db")
-    archive_path = env.get("MAILROOM_ARCHIVE_PATH") or _get(archive, "archive.path", str, "var/archive")
+    written_url = _get(database, "database.url", str, "sqlite:///var/mailroom.db")  # read (and known) either way
+    written_path = _get(archive, "archive.path", str, "var/archive")
+    url = env.get("MAILROOM_DATABASE_URL") or written_url
+    archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
     return Config(
         path=path,
         database_url=_sqlite_relative(url, base),
@@ -162,14 +179,13 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
         outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
         schedule=_schedule(_table(data, "schedule")),
         web=_web(_table(data, "web")),
-        raw=data,
     )
 
 
 def _schedule(table: dict[str, Any]) -> Schedule:
-    day = dict(check=lambda d: 1 <= d <= 28, why="a day 1–28")
+    day = dict(check=lambda d: 1 <= d <= 28, why="1–28 日之一")
     return Schedule(
-        poll_minutes=_get(table, "schedule.poll_minutes", float, 5.0, check=lambda m: m > 0, why="positive"),
+        poll_minutes=_get(table, "schedule.poll_minutes", float, 5.0, check=lambda m: m > 0, why="正数"),
         digest_day=_get(table, "schedule.digest_day", int, 21, **day),
         digest_time=_clock(_get(table, "schedule.digest_time", str, "09:00"), "schedule.digest_time"),
         reminder_day=_get(table, "schedule.reminder_day", int, 17, **day),
@@ -179,51 +195,52 @@ def _schedule(table: dict[str, Any]) -> Schedule:
 
 def _web(table: dict[str, Any]) -> Web:
     return Web(
-        host=_get(table, "web.host", str, "127.0.0.1", check=bool, why="a host name or address"),
-        port=_get(table, "web.port", int, 8080, check=lambda p: 0 < p < 65536, why="a port"),
+        host=_get(table, "web.host", str, "127.0.0.1", check=bool, why="主机名或地址"),
+        port=_get(table, "web.port", int, 8080, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
         behind_proxy=_get(table, "web.behind_proxy", bool, False),
-        session_hours=_get(table, "web.session_hours", int, 12, check=lambda h: h > 0, why="positive"),
+        session_hours=_get(table, "web.session_hours", int, 12, check=lambda h: h > 0, why="正数"),
     )
 
 
 def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]) -> Outgoing:
     pick = lambda name, kind, default, **kw: _get(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
     out = Outgoing(
-        transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp or folder"),
+        transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp 或 folder"),
         folder=base / pick("folder", str, "var/outbox"), host=pick("host", str, ""),
-        port=pick("port", int, 465, check=lambda p: 0 < p < 65536, why="a port"),
-        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" or ".join(SECURITY)),
+        port=pick("port", int, 465, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
+        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
         username=pick("username", str, ""), password_env=pick("password_env", str, ""),
         sender=pick("sender", str, "").lower(), sender_name=pick("sender_name", str, ""),
         staff=tuple(pick("staff", list, [])),
-        receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 or more"),
-        receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 or more"),
-        timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 seconds"),
+        receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),
+        receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 或正整数"),
+        timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 秒"),
         sent_copy_mailbox=pick("sent_copy_mailbox", str, ""), sent_copy_folder=pick("sent_copy_folder", str, ""),
     )
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
-        raise ConfigError(f"smtp.sent_copy_mailbox: no [[mailbox]] with key {out.sent_copy_mailbox!r}")
+        raise ConfigError(f"smtp.sent_copy_mailbox：没有 key 为 {out.sent_copy_mailbox!r} 的 [[mailbox]]")
     if out.sent_copy_mailbox and not out.sent_copy_folder:
-        raise ConfigError("smtp.sent_copy_folder is missing (needed with sent_copy_mailbox)")
+        raise ConfigError("缺少 smtp.sent_copy_folder（设置了 sent_copy_mailbox 时必填）")
     if out.transport == "smtp":
         for name in ("host", "sender"):
             if not getattr(out, name):
-                raise ConfigError(f"smtp.{name} is missing (needed for transport = \"smtp\")")
+                raise ConfigError(f"缺少 smtp.{name}（transport = \"smtp\" 时必填）")
         if out.security == "plain" and out.host not in LOOPBACK:
-            raise ConfigError(f"smtp.security = \"plain\" is allowed only for a loopback host, not {out.host}")
+            raise ConfigError(f"smtp.security = \"plain\" 只允许用于本机回环地址，不能用于 {out.host}")
     return out
 
 
 def _calendar(general: dict[str, Any], deadline: dict[str, Any], forms: dict[str, Any]) -> Calendar:
     return Calendar(
         timezone=_zone(_get(general, "general.timezone", str, "Asia/Shanghai")),
-        year=_get(general, "general.year", int, 2020),
-        deadline_day=_get(deadline, "deadline.day", int, 20, check=lambda d: 1 <= d <= 28, why="a day 1–28"),
+        year=_get(general, "general.year", int, 2020, check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100"),
+        deadline_day=_get(deadline, "deadline.day", int, 20, check=lambda d: 1 <= d <= 28, why="1–28 日之一"),
         deadline_time=_clock(_get(deadline, "deadline.time", str, "23:59:59"), "deadline.time"),
         required_forms=tuple(_get(forms, "forms.required", list, list(range(1, 9)),
-                                  check=lambda xs: all(x in range(1, 11) for x in xs), why="numbers 1–10")),
-        college_from_month=_get(forms, "forms.college_from_month", int, 9, check=_is_month, why="a month 1–12"),
-        first_report_month=_get(forms, "forms.first_report_month", int, 4, check=_is_month, why="a month 1–12"),
+                                  check=lambda xs: xs and all(x in range(1, 11) for x in xs)
+                                  and len(set(xs)) == len(xs), why="不重复的附件编号 1–10，至少一个")),
+        college_from_month=_get(forms, "forms.college_from_month", int, 9, check=_is_month, why="月份 1–12"),
+        first_report_month=_get(forms, "forms.first_report_month", int, 4, check=_is_month, why="月份 1–12"),
     )
 
 
@@ -234,7 +251,7 @@ def _is_month(value: int) -> bool:
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"[{key}] must be a table")
+        raise ConfigError(f"[{key}] 应为一个表")
     return value
 
 
@@ -243,35 +260,35 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any = ..., *,
     name = key.rsplit(".", 1)[-1]
     if name not in table:
         if default is ...:
-            raise ConfigError(f"{key} is missing")
+            raise ConfigError(f"缺少 {key}")
         return default
-    value = table[name]
+    value = written = table[name]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{key} must be {_type_name(kind)}, not {value!r}")
+        raise ConfigError(f"{key} 应为{_type_name(kind)}，而不是 {written!r}")
     if check is not None and not check(value):
-        raise ConfigError(f"{key} must be {why}, not {value!r}")
+        raise ConfigError(f"{key} 应为{' ' if why[:1].isascii() else ''}{why}，而不是 {written!r}")
     return value
 
 
 def _type_name(kind: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list", dict: "a table"}.get(kind, kind.__name__)
+    return {str: "字符串", int: "整数", float: "数字", bool: " true 或 false", list: "列表",
+            dict: "表"}.get(kind, kind.__name__)
 
 
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"general.timezone: unknown time zone {name!r}") from None
+        raise ConfigError(f"general.timezone：未知的时区 {name!r}") from None
 
 
 def _clock(text: str, key: str) -> time:
     try:
         return time.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{key} must be a time like 23:59:59, not {text!r}") from None
+        raise ConfigError(f"{key} 应为时刻，如 23:59:59，而不是 {text!r}") from None
 
 
 def _sqlite_relative(url: str, base: Path) -> str:
@@ -282,73 +299,91 @@ def _sqlite_relative(url: str, base: Path) -> str:
     return url
 
 
+_SHARE = (lambda x: 0 < x <= 1, "0–1 之间的比例（0.5 即 50%）")
+_POINTS = (lambda n: 0 <= n <= 100, "0–100 分")
+# What each scoring number means, checked as such: a share of the annual target, or points of the 100-point year.
+_SCORING_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "q2_completion": _SHARE, "q3_completion": _SHARE, "task_points": _POINTS, "on_time_points": _POINTS,
+    "on_time_deduction": _POINTS, "q4_task_points": _POINTS, "q4_cap": _POINTS, "briefing_points": _POINTS,
+    "media_cap": _POINTS, "innovation_cap": _POINTS,
+    "briefings_per_month": (lambda n: 1 <= n <= 1000, "1–1000 篇"),
+}
+_LEVELS = {"media_points": MEDIA_LEVELS, "innovation_points": INNOVATION_LEVELS}
+
+
 def _scoring(table: dict[str, Any]) -> Scoring:
     defaults = Scoring()
     values: dict[str, Any] = {}
     for name, default in vars(defaults).items():
         key = f"scoring.{name}"
-        if isinstance(default, tuple) and default and isinstance(default[0], tuple):
-            points = _get(table, key, dict, dict(default))
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in points.values()):
-                raise ConfigError(f"{key} must map each level to whole points")
-            values[name] = tuple(points.items())
+        if name in _LEVELS:
+            values[name] = _level_points(_get(table, key, dict, dict(default)), key, _LEVELS[name])
         elif isinstance(default, tuple):
-            values[name] = tuple(_get(table, key, list, list(default), check=lambda xs: all(map(_is_month, xs)),
-                                      why="a list of months 1–12"))
+            values[name] = tuple(_get(table, key, list, list(default), why="不重复的月份 1–12",
+                                      check=lambda xs: all(map(_is_month, xs)) and len(set(xs)) == len(xs)))
         else:
-            values[name] = _get(table, key, type(default), default)
+            check, why = _SCORING_RANGES.get(name, (None, ""))
+            values[name] = _get(table, key, type(default), default, check=check, why=why)
     return Scoring(**values)
+
+
+def _level_points(points: dict[str, Any], key: str, levels: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    for level in points:
+        if level not in levels:
+            raise ConfigError(f"{key}.{level}：未知的级别（可用的有：{'、'.join(levels)}）")
+        _get(points, f"{key}.{level}", int, check=_POINTS[0], why=_POINTS[1])
+    return tuple(points.items())
 
 
 def _mailboxes(entries: Any, base: Path) -> tuple[Mailbox, ...]:
     if not isinstance(entries, list) or not entries:
-        raise ConfigError("[[mailbox]] is missing: configure at least one department mailbox")
+        raise ConfigError("缺少 [[mailbox]]：请至少配置一个部门邮箱")
     boxes = tuple(_mailbox(entry, index, base) for index, entry in enumerate(entries))
     keys = [box.key for box in boxes]
     for key in keys:
         if keys.count(key) > 1:
-            raise ConfigError(f"mailbox key {key!r} is used twice")
+            raise ConfigError(f"邮箱 key {key!r} 用了两次")
     return boxes
 
 
 def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
     at = f"mailbox[{index}]"
     pick = lambda name, kind, default=..., **kw: _get(entry, f"{at}.{name}", kind, default, **kw)  # noqa: E731
-    source = pick("source", str, "imap", check=lambda s: s in SOURCES, why=" or ".join(SOURCES))
+    source = pick("source", str, "imap", check=lambda s: s in SOURCES, why=" 或 ".join(SOURCES))
     box = Mailbox(
         key=pick("key", str), name=pick("name", str), address=pick("address", str).lower(), source=source,
-        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" or ".join(SECURITY)),
-        host=pick("host", str, ""), port=pick("port", int, 993, check=lambda p: 0 < p < 65536, why="a port"),
+        security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
+        host=pick("host", str, ""), port=pick("port", int, 993, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
         username=pick("username", str, ""), password_env=pick("password_env", str, ""),
         folder=pick("folder", str, "INBOX"),
         after_archive=pick("after_archive", str, "none", check=lambda a: a in AFTER_ARCHIVE,
-                           why=" or ".join(AFTER_ARCHIVE)),
-        move_to=pick("move_to", str, ""), batch=pick("batch", int, 200, check=lambda b: b > 0, why="positive"),
+                           why=" 或 ".join(AFTER_ARCHIVE)),
+        move_to=pick("move_to", str, ""), batch=pick("batch", int, 200, check=lambda b: b > 0, why="正数"),
         path=base / pick("path", str) if source == "maildir" else None,
     )
     if source == "imap":
         for name in ("host", "username", "password_env"):
             if not getattr(box, name):
-                raise ConfigError(f"{at}.{name} is missing (needed for source = \"imap\")")
+                raise ConfigError(f"缺少 {at}.{name}（source = \"imap\" 时必填）")
         if box.security == "plain" and box.host not in LOOPBACK:
-            raise ConfigError(f"{at}.security = \"plain\" is allowed only for a loopback host, not {box.host}")
+            raise ConfigError(f"{at}.security = \"plain\" 只允许用于本机回环地址，不能用于 {box.host}")
     if box.after_archive == "move" and not box.move_to:
-        raise ConfigError(f"{at}.move_to is missing (needed for after_archive = \"move\")")
+        raise ConfigError(f"缺少 {at}.move_to（after_archive = \"move\" 时必填）")
     return box
 
 
 def _units(entries: Any) -> tuple[Unit, ...]:
     if not isinstance(entries, list) or not entries:
-        raise ConfigError("[[unit]] is missing: configure the reporting units")
+        raise ConfigError("缺少 [[unit]]：请配置报送单位")
     units = []
     for index, entry in enumerate(entries):
         at = f"unit[{index}]"
         targets = _get(entry, f"{at}.targets", dict, {})
         for task, value in targets.items():
             if task not in TASKS:
-                raise ConfigError(f"{at}.targets.{task}: unknown task (known: {', '.join(TASKS)})")
+                raise ConfigError(f"{at}.targets.{task}：未知的任务（可用的有：{'、'.join(TASKS)}）")
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{at}.targets.{task} must be a whole number ≥ 0, not {value!r}")
+                raise ConfigError(f"{at}.targets.{task} 应为 ≥ 0 的整数，而不是 {value!r}")
         units.append(Unit(
             name=_get(entry, f"{at}.name", str),
             aliases=tuple(_get(entry, f"{at}.aliases", list, [])),

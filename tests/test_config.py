@@ -38,9 +38,9 @@ def test_web_section_has_loopback_defaults_and_checks_its_values():
     data["web"] = {"host": "0.0.0.0", "port": 9000, "behind_proxy": True}
     web = build_config(data, Path("/tmp/config.toml"), {}).web
     assert (web.host, web.port, web.behind_proxy) == ("0.0.0.0", 9000, True)
-    for bad, message in (({"port": 70000}, "web.port must be a port"),
-                         ({"behind_proxy": "yes"}, "web.behind_proxy must be true or false"),
-                         ({"session_hours": 0}, "web.session_hours must be positive")):
+    for bad, message in (({"port": 70000}, "web.port 应为端口号 1–65535，而不是 70000"),
+                         ({"behind_proxy": "yes"}, "web.behind_proxy 应为 true 或 false，而不是 'yes'"),
+                         ({"session_hours": 0}, "web.session_hours 应为正数，而不是 0")):
         data["web"] = bad
         with pytest.raises(ConfigError, match=re.escape(message)):
             build_config(data, Path("/tmp/config.toml"), {})
@@ -70,15 +70,15 @@ def test_passwords_come_from_the_environment(monkeypatch):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d["deadline"].update(day=31), "deadline.day must be a day 1–28"),
-    (lambda d: d["general"].update(timezone="Mars/Olympus"), "general.timezone: unknown time zone"),
-    (lambda d: d["scoring"].update(task_points="three"), "scoring.task_points must be a whole number"),
-    (lambda d: d["mailbox"][1].update(after_archive="shred"), "mailbox[1].after_archive must be"),
-    (lambda d: d["mailbox"][0].pop("host"), "mailbox[0].host is missing"),
-    (lambda d: d["mailbox"][0].update(security="plain"), "only for a loopback host"),
-    (lambda d: d["unit"][2]["targets"].update(rehab=-1), "unit[2].targets.rehab must be a whole number ≥ 0"),
-    (lambda d: d["unit"][0]["targets"].update(swimming=3), "unit[0].targets.swimming: unknown task"),
-    (lambda d: d.pop("unit"), "[[unit]] is missing"),
+    (lambda d: d["deadline"].update(day=31), "deadline.day 应为 1–28 日之一，而不是 31"),
+    (lambda d: d["general"].update(timezone="Mars/Olympus"), "general.timezone：未知的时区 'Mars/Olympus'"),
+    (lambda d: d["scoring"].update(task_points="three"), "scoring.task_points 应为整数，而不是 'three'"),
+    (lambda d: d["mailbox"][1].update(after_archive="shred"), "mailbox[1].after_archive 应为 none 或 flag 或 seen 或 move"),
+    (lambda d: d["mailbox"][0].pop("host"), "缺少 mailbox[0].host（source = \"imap\" 时必填）"),
+    (lambda d: d["mailbox"][0].update(security="plain"), "只允许用于本机回环地址"),
+    (lambda d: d["unit"][2]["targets"].update(rehab=-1), "unit[2].targets.rehab 应为 ≥ 0 的整数，而不是 -1"),
+    (lambda d: d["unit"][0]["targets"].update(swimming=3), "unit[0].targets.swimming：未知的任务"),
+    (lambda d: d.pop("unit"), "缺少 [[unit]]"),
 ])
 def test_bad_values_name_their_key(change, message):
     data = example_data()
@@ -94,13 +94,14 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot", "--config", str(bad), "init"],
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["配置错误 (config error): deadline.day must be a day 1–28, not 40"]
+    assert result.stderr.strip().splitlines() == ["配置错误 (config error): deadline.day 应为 1–28 日之一，而不是 40"]
 
 
 def test_cli_names_a_missing_config_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bot", "--config", str(tmp_path / "nope.toml"), "init"],
                             capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 2 and "nope.toml not found" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "找不到配置文件" in result.stderr and "nope.toml" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_every_subcommand_has_help():
@@ -115,3 +116,62 @@ def test_every_subcommand_has_help():
         assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 80, name
     module = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
     assert module.returncode == 0 and "inspect" in module.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["deadline"].update(dya=20), "未知的配置项 deadline.dya（是不是 deadline.day？）"),
+    (lambda d: d["schedule"].update(poll_minuts=1), "未知的配置项 schedule.poll_minuts（是不是 schedule.poll_minutes？）"),
+    (lambda d: d.update(schedul={"poll_minutes": 1}), "未知的配置项 [schedul]（是不是 [schedule]？）"),
+    (lambda d: d["mailbox"][0].update(hots=d["mailbox"][0].pop("host")),
+     "未知的配置项 mailbox[0].hots（是不是 mailbox[0].host？）"),  # not "mailbox[0].host is missing"
+    (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
+    (lambda d: d["general"].update(colour="red"), "未知的配置项 general.colour（这里可用的有 timezone、year）"),
+])
+def test_unknown_sections_and_keys_are_refused_naming_the_nearest_known_one(change, message):
+    data = example_data()
+    change(data)
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["scoring"].update(q2_completion=-1), "scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 -1"),
+    (lambda d: d["scoring"].update(q3_completion=50), "scoring.q3_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50"),
+    (lambda d: d["scoring"].update(q4_cap=-10), "scoring.q4_cap 应为 0–100 分，而不是 -10"),
+    (lambda d: d["scoring"].update(task_points=300), "scoring.task_points 应为 0–100 分，而不是 300"),
+    (lambda d: d["scoring"].update(briefings_per_month=0), "scoring.briefings_per_month 应为 1–1000 篇，而不是 0"),
+    (lambda d: d["scoring"].update(briefing_months=[4, 4, 13]), "scoring.briefing_months 应为不重复的月份 1–12"),
+    (lambda d: d["scoring"]["media_points"].update(central=-4), "scoring.media_points.central 应为 0–100 分，而不是 -4"),
+    (lambda d: d["scoring"]["media_points"].update(centrl=4), "scoring.media_points.centrl：未知的级别（可用的有：central"),
+    (lambda d: d["general"].update(year=20), "general.year 应为年份 2000–2100，而不是 20"),
+    (lambda d: d["forms"].update(required=[]), "forms.required 应为不重复的附件编号 1–10，至少一个"),
+])
+def test_every_number_is_checked_against_its_meaning(change, message):
+    data = example_data()
+    change(data)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        build_config(data, Path("/tmp/config.toml"), {})
+
+
+def test_a_key_is_known_because_the_builder_reads_it():
+    """GIVEN a table whose builder reads `a` (present) and `b` (absent, a default) WHEN checked THEN only the
+    key it never read is unknown, hinted with the absent one; a map the builder iterates is known whole."""
+    from bot.config_keys import ReadTable, unknown_keys
+
+    table = ReadTable({"s": {"a": 1, "bb": 2}, "m": {"x": 1, "y": 2}, "lost": {"z": 1}})
+    section, mapping = table.get("s"), table.get("m")
+    section.get("a"), "b" in section
+    dict(mapping.items())
+    assert unknown_keys(table) == ["s.bb（是不是 s.b？）", "[lost]（这里可用的有 m、s）"]
+
+
+def test_cli_names_every_unknown_key_in_one_line(tmp_path):
+    bad = tmp_path / "config.toml"
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    bad.write_text(text.replace("day = 20", "dya = 20").replace("[schedule]", "[schedul]"), encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(bad), "init"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "配置错误 (config error): 未知的配置项 deadline.dya（是不是 deadline.day？）、[schedul]（是不是 [schedule]？）"]
