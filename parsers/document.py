@@ -1,5 +1,6 @@
 """附件1 进展情况报告: the text of a .docx (word/document.xml through defusedxml); a .doc or .wps is
-recognised by its name or content, kept, and reported as not readable."""
+recognised by its name or content and kept: it counts as arrived (scoring.evidence.FormArrival), its text
+not read yet."""
 
 from __future__ import annotations
 
@@ -96,8 +97,8 @@ def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: 
         return _workbook_as_document(source, filename, form) if form else None
     unit = find_unit(filename, units)
     problem = Problem(None, None, None, "unreadable",
-                      f"附件1“{filename}”是 .{kind} 格式，已收到并保存，但无法自动读取其中的文字；"
-                      f"请在 Word 或 WPS 中“另存为”.docx 格式后重新发送")
+                      f"附件1“{filename}”已收到并计入报送；系统暂不能读取 .{kind} 格式中的文字（检索不到其内容），"
+                      f"今后如方便请在 Word 或 WPS 中“另存为”.docx 格式报送，本次无需重发")
     return FormReading(source, 1, unit.name if unit else None, month_in(filename, year), 0,
                        problems=(problem,), readable=False)
 

@@ -38,8 +38,9 @@ def _require_aware(instant: datetime, what: str) -> None:
 class FormArrival:
     """One file of one form (附件 number) of a unit's package for `month`, readable or not.
 
-    `registered`: the sender is one of the unit's registered addresses. Only readable files from
-    registered senders count as arrived.
+    `registered`: the sender is one of the unit's registered addresses. Only files from registered
+    senders count as arrived, and of the workbooks only readable ones; a 附件1 counts whatever its
+    format (SPEC: units send .doc and .wps as they always have), its text read or not.
     """
 
     unit: str
@@ -55,7 +56,7 @@ class FormArrival:
 
     @property
     def counts(self) -> bool:
-        return self.registered and self.readable
+        return self.registered and (self.readable or self.form == 1)
 
 
 @dataclass(frozen=True)

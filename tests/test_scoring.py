@@ -160,13 +160,17 @@ def test_corrected_resend_after_the_deadline_keeps_the_form_on_time():
 
 
 def test_unreadable_first_file_counts_from_the_readable_one():
+    """An unreadable workbook has not arrived; a 附件1 has, whatever its format (a .doc or .wps, its text
+    unread)."""
     on_time_unreadable = package("枣强县", "2020-04", "2020-04-19T10:00:00+08:00", 7, readable=False)
     late_readable = package("枣强县", "2020-04", "2020-04-22T10:00:00+08:00", 9)
     result = package_status("枣强县", "2020-04", on_time_unreadable + late_readable, CALENDAR, AS_OF_MAY)
     assert result.status == "late"
-    assert result.message_ids == (9,)
+    assert result.message_ids == (7, 9)
+    assert [(form.form, form.status) for form in result.forms if form.form == 1] == [(1, "on_time")]
     only_unreadable = package_status("枣强县", "2020-04", on_time_unreadable, CALENDAR, AS_OF_MAY)
     assert only_unreadable.status == "missing"
+    assert only_unreadable.forms_with("missing") == tuple(range(2, 9))
 
 
 def test_unregistered_sender_does_not_count():

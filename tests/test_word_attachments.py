@@ -1,0 +1,60 @@
+"""附件1 as clerks send it: a Word 97 .doc (saved by LibreOffice, a real writer) or the same binary named
+.wps counts as arrived on time, like a .docx; the receipt says it was received without asking to resend."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from archive.evidence import package_arrivals
+from bot.demo import compose
+from bot.season.files import docx_bytes
+from parsers.workbook import read_attachment
+from scoring.packages import package_status
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PARAGRAPHS = ["枣强县残联5月份目标任务进展情况报告", "一、康复服务完成情况", "截至5月底，全县共完成康复服务 120 人。"]
+
+
+@pytest.fixture(scope="module")
+def word97(tmp_path_factory) -> bytes:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        pytest.skip("LibreOffice Writer not installed: run scripts/install.sh --test")
+    folder = tmp_path_factory.mktemp("word")
+    (folder / "附件1.docx").write_bytes(docx_bytes(PARAGRAPHS, datetime(2020, 5, 18, tzinfo=SHANGHAI)))
+    subprocess.run([office, "--headless", "--convert-to", "doc", "--outdir", str(folder), str(folder / "附件1.docx")],
+                   check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+    data = (folder / "附件1.doc").read_bytes()
+    assert data.startswith(b"\xd0\xcf\x11\xe0")  # a compound file: Word 97's binary format
+    return data
+
+
+@pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps", "5月份进展情况.doc"])
+def test_a_word_binary_progress_report_is_recognised_as_form_1(word97, name):
+    [reading] = read_attachment(name, word97, ())
+    assert reading.form == 1
+
+
+@pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps"])
+def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
+    """GIVEN 枣强县's May 附件1 as a Word binary, on the 18th WHEN archived THEN the May package holds
+    附件1 on time, and the reading tells the clerk it was received, not to resend."""
+    from archive.ingest import Incoming, ingest_batch
+
+    message = compose("zqxcl@163.com", "hsscljjb@163.com", "枣强县5月份目标任务进展情况报告",
+                      datetime(2020, 5, 18, 9, tzinfo=SHANGHAI), body="见附件")
+    message.add_attachment(word97, maintype="application", subtype="msword", filename=name)
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(message.as_bytes(), "jjb", "import")])
+    with deps.db.session() as session:
+        arrivals = package_arrivals(session, "枣强县", "2020-05")
+    status = package_status("枣强县", "2020-05", arrivals, config.calendar, datetime(2020, 5, 21, tzinfo=SHANGHAI))
+    form_1 = next(form for form in status.forms if form.form == 1)
+    assert form_1.status == "on_time"
+    problem = read_attachment(name, word97, ())[0].problems[0].message
+    assert "已收到并计入报送" in problem and "本次无需重发" in problem
