@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot.cli_errors import run_reporting_errors
 from bot.config import Config, load_config
 from bot.demo import write_demo
 from bot.deps import Deps, open_deps
@@ -18,7 +19,6 @@ from bot.importer import find_sources, import_sources
 from bot.inspect import describe, inspect_files
 from bot.outbox import FlushReport
 from bot.poll import PollReport, poll_once
-from parsers.errors import ConfigError, MailroomError
 
 
 class Context:
@@ -50,17 +50,14 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class Group(click.Group):
-    """Turns the product's own errors into one line and an exit code, never a traceback."""
+    """Every error, click's own included, one line of Chinese and a documented exit code (bot/cli_errors.py),
+    never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as error:
-            click.echo(f"配置错误 (config error): {error}", err=True)
-            sys.exit(2)
-        except MailroomError as error:
-            click.echo(f"错误 (error): {error}", err=True)
-            sys.exit(1)
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        sys.exit(run_reporting_errors(lambda: super(Group, self).main(args, prog_name, complete_var, False, **extra)))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
