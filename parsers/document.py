@@ -1,6 +1,6 @@
-"""附件1 进展情况报告: the text of a .docx (word/document.xml through defusedxml); a .doc or .wps is
-recognised by its name or content and kept: it counts as arrived (scoring.evidence.FormArrival), its text
-not read yet."""
+"""附件1 进展情况报告: the text of a .docx (word/document.xml through defusedxml), of a .doc or .wps by
+catdoc (parsers/wordtext.py). A 附件1 counts as arrived whatever its format (scoring.evidence.FormArrival),
+its text read or not."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_nam
 from parsers.recognize import find_unit
 from parsers.records import Unit
 from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
+from parsers.wordtext import word_binary_text
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _PROGRESS = re.compile(r"进展情况报告|目标任务进展情况|任务进展情况")
@@ -89,18 +90,23 @@ def docx_text(filename: str, data: bytes, limits: Limits, budget: Budget) -> str
 
 def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: Sequence[Unit],
                      year: int) -> FormReading | None:
-    """A .doc/.wps progress report: recognised by its name or the words 进展情况 inside, not read."""
+    """A .doc/.wps progress report: recognised by its name, its text or the words 进展情况 inside; its
+    text read by catdoc (parsers/wordtext.py) when it can be."""
+    text = word_binary_text(data) or ""
     form = _named_form(filename)
-    if form is None and not _BRIEFING.search(fold(filename)) and any(word in data for word in _PROGRESS_BYTES):
+    if form is None and not _BRIEFING.search(fold(filename)) and (
+            _PROGRESS.search(fold(text[:300])) or any(word in data for word in _PROGRESS_BYTES)):
         form = 1
     if form != 1:
         return _workbook_as_document(source, filename, form) if form else None
-    unit = find_unit(filename, units)
+    unit = find_unit(text[:300], units) or find_unit(filename, units)
+    month = month_in(fold(text[:300]), year) or month_in(filename, year)
+    if text:
+        return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
     problem = Problem(None, None, None, "unreadable",
-                      f"附件1“{filename}”已收到并计入报送；系统暂不能读取 .{kind} 格式中的文字（检索不到其内容），"
+                      f"附件1“{filename}”已收到并计入报送；系统未能读取其中的文字（检索不到其内容），"
                       f"今后如方便请在 Word 或 WPS 中“另存为”.docx 格式报送，本次无需重发")
-    return FormReading(source, 1, unit.name if unit else None, month_in(filename, year), 0,
-                       problems=(problem,), readable=False)
+    return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(problem,), readable=False)
 
 
 def _workbook_as_document(source: str, filename: str, form: int) -> FormReading:

@@ -88,7 +88,9 @@ def _read(source: str, filename: str, data: bytes, ctx: _Context, depth: int) ->
     if kind == "docx":
         reading = read_docx(source, filename, data, ctx.units, ctx.year, ctx.limits, ctx.budget)
         return (reading,) if reading else ()
-    if kind in ("doc", "wps"):
+    if kind in ("doc", "wps") or (kind == "ole" and filename.lower().endswith((".doc", ".wps"))):
+        # (an OLE2 container too damaged to list, named as a Word file: still a 附件1 by its name)
+        kind = filename.lower().rsplit(".", 1)[-1] if kind == "ole" else kind
         reading = read_word_binary(source, filename, data, kind, ctx.units, ctx.year)
         return (reading,) if reading else ()
     if kind == "encrypted-office":

@@ -17,7 +17,7 @@ done
 
 debian_packages=()
 if [ "$want_test" = yes ]; then
-  debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer)
+  debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer catdoc)
 fi
 if [ "$want_bench" = yes ]; then
   debian_packages+=(notmuch python3-notmuch2)

@@ -1,5 +1,5 @@
 """附件1 as clerks send it: a Word 97 .doc (saved by LibreOffice, a real writer) or the same binary named
-.wps counts as arrived on time, like a .docx; the receipt says it was received without asking to resend."""
+.wps is read (catdoc) and counts as arrived on time, like a .docx; one that cannot be read still counts."""
 
 from __future__ import annotations
 
@@ -35,16 +35,26 @@ def word97(tmp_path_factory) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps", "5月份进展情况.doc"])
-def test_a_word_binary_progress_report_is_recognised_as_form_1(word97, name):
+@pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps", "5月份进展情况.doc", "新建文档.doc"])
+def test_a_word_binary_progress_report_is_read_as_form_1(word97, name):
+    """By its name, or by the title in its text; its text read (catdoc), for search and the receipt."""
     [reading] = read_attachment(name, word97, ())
-    assert reading.form == 1
+    assert (reading.form, reading.readable, reading.month) == (1, True, "2020-05")
+    assert reading.text.splitlines()[0] == PARAGRAPHS[0] and "完成康复服务 120 人" in reading.text
+
+
+def test_a_broken_word_binary_form_1_still_counts_and_says_so(word97):
+    """A .doc cut short in the mail: still a 附件1 by its name, so it counts; the clerk is told its text
+    could not be read, and that nothing needs resending."""
+    [reading] = read_attachment("附件1.doc", word97[:1536], ())
+    assert (reading.form, reading.readable) == (1, False)
+    assert "已收到并计入报送" in reading.problems[0].message and "本次无需重发" in reading.problems[0].message
 
 
 @pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps"])
 def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
     """GIVEN 枣强县's May 附件1 as a Word binary, on the 18th WHEN archived THEN the May package holds
-    附件1 on time, and the reading tells the clerk it was received, not to resend."""
+    附件1 on time, and its text is found by search."""
     from archive.ingest import Incoming, ingest_batch
 
     message = compose("zqxcl@163.com", "hsscljjb@163.com", "枣强县5月份目标任务进展情况报告",
@@ -53,8 +63,8 @@ def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(message.as_bytes(), "jjb", "import")])
     with deps.db.session() as session:
         arrivals = package_arrivals(session, "枣强县", "2020-05")
+        from archive.search import Query, search
+        assert [m.subject for m in search(session, Query(text="康复服务完成情况"))] == ["枣强县5月份目标任务进展情况报告"]
     status = package_status("枣强县", "2020-05", arrivals, config.calendar, datetime(2020, 5, 21, tzinfo=SHANGHAI))
     form_1 = next(form for form in status.forms if form.form == 1)
     assert form_1.status == "on_time"
-    problem = read_attachment(name, word97, ())[0].problems[0].message
-    assert "已收到并计入报送" in problem and "本次无需重发" in problem
