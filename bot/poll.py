@@ -107,6 +107,8 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
 
 
 def _one_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{error.__class__.__name__}: {text[0]}" if text and not isinstance(error, MailroomError) else \
-        (text[0] if text else error.__class__.__name__)
+    """What `status` shows of an error: our own messages as they are, others with their type."""
+    first = next(iter(str(error).strip().splitlines()), "")
+    if isinstance(error, MailroomError):
+        return first or error.__class__.__name__
+    return f"{error.__class__.__name__}: {first}" if first else error.__class__.__name__
