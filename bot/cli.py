@@ -141,7 +141,8 @@ def serve(context: Context) -> None:
     from bot.serve import serve as run
 
     logging.getLogger().setLevel(logging.INFO)
-    run(context.config, context.deps)
+    if not run(context.config, context.deps):
+        sys.exit(1)
 
 
 @main.command()

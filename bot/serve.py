@@ -42,13 +42,14 @@ SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipt
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 
 
-def serve(config: Config, deps: Deps) -> None:
-    """Run until SIGTERM or Ctrl-C."""
-    wake = threading.Event()
-    workers = [threading.Thread(target=_guarded, args=(f"mailbox {box.key}", watch_mailbox, config, deps, box,
-                                                       wake.set), name=f"mailbox-{box.key}", daemon=True)
+def serve(config: Config, deps: Deps) -> bool:
+    """Run until SIGTERM or Ctrl-C; False when a worker stopped it by failing (exit 1, so that a
+    supervisor restarts it)."""
+    wake, failed = threading.Event(), threading.Event()
+    workers = [threading.Thread(target=_guarded, args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps,
+                                                       box, wake.set), name=f"mailbox-{box.key}", daemon=True)
                for box in config.mailboxes]
-    workers.append(threading.Thread(target=_guarded, args=("sender", run_sender, config, deps, wake),
+    workers.append(threading.Thread(target=_guarded, args=(failed, "sender", run_sender, config, deps, wake),
                                     name="sender", daemon=True))
 
     def stop(signum, _frame) -> None:
@@ -70,18 +71,19 @@ def serve(config: Config, deps: Deps) -> None:
     if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
         log.warning("not waiting any longer for: %s", ", ".join(left))
     log.info("stopped")
+    return not failed.is_set()
 
 
-def _guarded(name: str, work: Callable[..., None], *args) -> None:
+def _guarded(failed: threading.Event, name: str, work: Callable[..., None], *args) -> None:
     """A worker's loop; if it ever fails with a bug, the daemon stops (a supervisor restarts it) rather
     than run on without that mailbox or without a sender."""
     deps: Deps = args[1]
     try:
         work(*args)
-    except Exception:
+    except Exception:  # a bug: logged whole, and the daemon exits 1
         log.exception("%s stopped by an unexpected error; stopping the daemon", name)
+        failed.set()
         deps.stop.set()
-        raise
 
 
 def watch_mailbox(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> None:
