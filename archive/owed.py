@@ -59,12 +59,18 @@ def message_facts(message: Message) -> MessageFacts:
     """What the receipt rules need to know of a stored message."""
     files = tuple(FileFacts(r.source, r.form, r.readable, r.rows,
                             {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                            tuple(_problem_text(p) for p in r.problems)) for r in message.readings)
+                            tuple(_problem_text(p) for p in r.problems), _characters(r.text) if r.form == 1 else 0)
+                  for r in message.readings)
     return MessageFacts(
         id=message.id, kind=message.kind, unit=message.unit, month=message.month, registered=message.registered,
         sender=message.from_addr, subject=message.subject, message_id=message.message_id, references=(),
         arrival=message.arrival, body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments), files=files)
+
+
+def _characters(text: str | None) -> int:
+    """A report's length as a clerk counts it (字数): its characters, spaces and line breaks not counted."""
+    return sum(not char.isspace() for char in text or "")
 
 
 def _problem_text(problem: dict[str, Any]) -> str:

@@ -110,4 +110,4 @@ def _file_view(facts: FileFacts) -> dict[str, Any]:
         form_text = "未识别为附件表格" if facts.readable else "无法读取"
     done = "，".join(f"{TASK_LABELS[t]} {v}" for t, v in (facts.done or {}).items() if v is not None)
     return {"source": facts.source, "form": facts.form, "readable": facts.readable, "rows": facts.rows,
-            "form_text": form_text, "done_text": done}
+            "form_text": form_text, "done_text": done, "characters": facts.characters}

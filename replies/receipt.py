@@ -24,6 +24,7 @@ class FileFacts:
     rows: int
     done: dict[str, int | None] | None = None
     problems: tuple[str, ...] = ()
+    characters: int = 0  # 附件1: the characters of its text that was read (0: none could be read)
 
 
 @dataclass(frozen=True)

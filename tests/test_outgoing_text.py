@@ -1,0 +1,169 @@
+"""The plain-text receipts, reminders and digest read line by line: each attachment on its own line, the
+completeness sentence on its own line, sections apart, nothing run together."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import datetime
+from email import policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from archive.ingest import Incoming, ingest_batch
+from archive.models import FormReadingRow, OutboxMail
+from bot.digest import prepare_digest, render_digest
+from bot.receipts import queue_owed_receipts
+from bot.reminders import queue_reminders
+from bot.season.files import docx_bytes
+from bot.season.mail import compose
+from parsers.forms import FORM_TITLES
+from tests.conftest import DATA, make_config
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+JINGXIAN = "jxcl2020@163.com"
+OFFICE = "hsclbgs666@163.com"
+REPORT = ["景县 4 月份目标任务进展情况报告", "一、目标任务完成情况", "截至4月底，康复服务完成 20 人。"]
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
+    made = make_config(tmp_path, database_url)
+    return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
+
+
+def mail(subject: str, arrival: datetime, files: list[tuple[str, bytes]], sender: str = JINGXIAN) -> bytes:
+    message = compose(sender, OFFICE, subject, arrival)
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def store(deps, *raws: bytes) -> list[int]:
+    items = [Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws]
+    return [outcome.id for outcome in ingest_batch(deps.db, deps.store, deps.recognizer, items)]
+
+
+def plain(raw: bytes) -> list[str]:
+    return email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content().splitlines()
+
+
+def outbox(deps, kind: str) -> list[OutboxMail]:
+    with deps.db.session() as session:
+        return list(session.scalars(select(OutboxMail).where(OutboxMail.kind == kind).order_by(OutboxMail.id)))
+
+
+def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_sentence_on_its_own(config, deps):
+    """GIVEN 景县's April package of a 附件1.docx (its text read) and a 附件2 workbook, on time WHEN its receipt
+    is composed THEN the plain text reads line by line: the header block, one line per file (附件1 by its
+    length in characters, the workbook by its rows), the deadline sentence, then what is still missing."""
+    arrival = datetime(2020, 4, 9, 10, 0, tzinfo=SHANGHAI)
+    summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
+    [message_id] = store(deps, mail("景县4月份报表", arrival, [("附件1.docx", docx_bytes(REPORT, arrival)),
+                                                           ("附件2.xls", summary)]))
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+        readings = {r.source: r for r in session.scalars(select(FormReadingRow)
+                                                         .where(FormReadingRow.message_id == message_id))}
+    [receipt] = outbox(deps, "receipt")
+    summary_reading = readings["附件2.xls"]
+    characters = sum(not char.isspace() for char in "".join(REPORT))
+    problems = [f"{n}. {problem}" for n, problem in enumerate(_problems(summary_reading), 1)]
+    missing = [n for n in config.calendar.required_forms_for("2020-04") if n not in (1, 2)]
+    expected = [
+        "景县：", "", "您单位的邮件已收到，以下为系统自动回执（请勿直接回复本邮件）。", "",
+        "主题：景县4月份报表", "到达时间：2020-04-09 10:00:00（北京时间）", "单位：景县", "类别：月度报表",
+        "报送月份：2020年4月", "",
+        "附件识别结果：",
+        f"- 附件1.docx：附件1 {FORM_TITLES[1]}，正文 {characters} 字",
+        f"- 附件2.xls：附件2 {FORM_TITLES[2]}，{summary_reading.rows} 行，完成数 " + _done(summary_reading),
+        *(["", "需要修改的问题：", *problems] if problems else []), "",
+        "报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送，本次在时限内。",
+        "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。", "",
+        "衡水市残联残疾人服务工程督导系统",
+    ]
+    assert plain(receipt.raw) == expected
+
+
+def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
+    arrival = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes())
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+    [receipt] = outbox(deps, "receipt")
+    lines = plain(receipt.raw)
+    assert lines[8:] == ["报送月份：2020年5月", "", f"简报信息：本月第 1 篇，达标需 {config.scoring.briefings_per_month} 篇。",
+                         "", "衡水市残联残疾人服务工程督导系统"]
+
+
+def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(config, deps):
+    now = datetime(2020, 5, 17, 9, 0, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        queue_reminders(config, session, "2020-05", now)
+    reminders = outbox(deps, "reminder")
+    assert len(reminders) == len(config.units)
+    forms = config.calendar.required_forms_for("2020-05")
+    for reminder, unit in zip(reminders, config.units):
+        assert plain(reminder.raw) == [
+            f"{unit.name}：", "",
+            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。截至 05月17日 09:00，市残联尚未收到以下附件：", "",
+            *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms), "",
+            "请在截止时间前按任务分类报送至市残联相关部室邮箱（任一部室邮箱均可，系统按单位汇总）。"
+            "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。", "",
+            "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）"]
+
+
+def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
+    """GIVEN 景县's 附件2 for May arriving after the deadline and nothing else WHEN May's digest is written THEN
+    each section is its heading, one line per unit (景县 missing some forms and late with one), a blank line."""
+    late = datetime(2020, 5, 22, 9, 0, tzinfo=SHANGHAI)
+    summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
+    store(deps, mail("景县5月份报表", late, [("附件2.xls", summary)]))
+    with deps.db.session() as session:
+        _, _, text = render_digest(prepare_digest(config, session, "2020-05", late).digest)
+    lines = text.splitlines()
+    units = [unit.name for unit in config.units]
+    sections = _sections(lines)
+    assert [heading[:2] for heading, _ in sections] == ["20", "累计", "本月", "一、", "二、", "三、", "四、", "五、", "本邮"]
+    *standings, legend = dict(sections)[next(h for h, _ in sections if h.startswith("一、"))]
+    assert sorted(line.split(" ")[1] for line in standings) == sorted(units)
+    assert legend == "“—”表示该项尚未到评分时间（计 0 分）；总分相同名次并列。"
+    forms = config.calendar.required_forms_for("2020-05")
+    missing = "、".join(f"附件{n}" for n in forms if n != 2)
+    matrix = dict(sections)[next(h for h, _ in sections if h.startswith("二、"))]
+    assert f"景县：未报（尚缺 {missing}；截止后收到 附件2）" in matrix
+    assert [line for line in matrix if not line.startswith("景县")] == [
+        f"{unit}：未报（尚缺 {'、'.join(f'附件{n}' for n in forms)}）" for unit in units if unit != "景县"]
+    briefings = dict(sections)[next(h for h, _ in sections if h.startswith("三、"))]
+    assert briefings == [f"{unit}：0 篇，未达标" for unit in units]
+    completion = dict(sections)[next(h for h, _ in sections if h.startswith("四、"))]
+    assert [line.split("：")[0] for line in completion] == [*units, "合计"]
+    assert dict(sections)[next(h for h, _ in sections if h.startswith("五、"))] == ["本月没有发现问题。"]
+
+
+def _sections(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """(first line, the lines under it) of each block between blank lines; the title block split by line."""
+    blocks, current = [], []
+    for line in [*lines, ""]:
+        if line:
+            current.append(line)
+        elif current:
+            blocks.append(current)
+            current = []
+    title, header = blocks[0], blocks[1]
+    return [(title[0], []), (header[0], []), (header[1], []),
+            *((block[0], block[1:]) for block in blocks[2:])]
+
+
+def _done(reading: FormReadingRow) -> str:
+    from scoring.evidence import TASK_LABELS
+
+    return "，".join(f"{TASK_LABELS[t]} {f['done']}" for t, f in reading.tasks.items() if f.get("done") is not None)
+
+
+def _problems(reading: FormReadingRow) -> list[str]:
+    from archive.owed import _problem_text
+
+    return [_problem_text(problem) for problem in reading.problems]
