@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import resource
 from concurrent.futures import Future, TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
@@ -22,6 +23,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from parsers.derive import (Derived, Incoming, Recognizer, assemble, derive_message, parse_and_recognise, raw_only,
                             read_one, unreadable)
+from parsers.errors import ServiceError
 from parsers.records import Attachment
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,17 @@ class Sandbox:
         return self._pool
 
     def derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+        try:
+            return self._derive(recognizer, items)
+        except BrokenProcessPool:  # the pool itself died (its workers could not start): a new one, once
+            log.warning("the reader pool broke; starting a new one")
+            self.close()
+            try:
+                return self._derive(recognizer, items)
+            except BrokenProcessPool as error:
+                raise ServiceError(f"读取程序无法启动：{error}") from error
+
+    def _derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
         pool = self._workers()
         futures = [pool.schedule(derive_message, (recognizer, item), timeout=self.limits.seconds) for item in items]
         return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
