@@ -7,9 +7,10 @@ hidden digit. With the grant, a term made of digits is also looked for among the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
-from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, bindparam, case, column, desc,
+from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, bindparam, case, column, desc, func,
                         literal_column, or_, select, table, text)
 from sqlalchemy.orm import Session, load_only, selectinload
 
@@ -17,6 +18,7 @@ from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, term_gram
 from archive.models import Message
 from parsers.privacy import mask_personal
 from parsers.searchdoc import masked_sender, normalise
+from parsers.searchterms import split_terms
 
 ORDERS = ("newest", "relevance")
 _LOAD_BATCH = 10_000
@@ -30,7 +32,7 @@ _fts = table("search_fts", column("rowid"))
 
 @dataclass(frozen=True)
 class Query:
-    text: str = ""  # terms separated by spaces, each found anywhere (subject, body, attachments, rows)
+    text: str = ""  # terms apart by spaces or punctuation, "a phrase" whole (parsers.searchterms), each found anywhere
     unit: str | None = None
     kind: str | None = None
     month: str | None = None
@@ -39,6 +41,8 @@ class Query:
     limit: int = 50  # 0: no limit
     offset: int = 0
     personal: bool = True  # False: the asker may not see personal numbers (see the module's docstring)
+    since: datetime | None = None  # arrived at or after this instant (aware)
+    until: datetime | None = None  # arrived at or before this instant (aware)
 
 
 @dataclass(frozen=True)
@@ -70,15 +74,35 @@ class Term:
 def query_terms(query: Query) -> list[Term]:
     """The query's terms; for an asker without the grant, of the query text masked as documents are."""
     text = query.text if query.personal else mask_personal(query.text)
-    return [Term.of(normalise(word), query.personal) for word in text.split()]
+    return [Term.of(word, query.personal) for word in split_terms(normalise(text))]
 
 
 def search(session: Session, query: Query) -> list[Message]:
     """Messages matching every filter and containing every term, newest (or most relevant) first; the
     columns of LISTED are loaded, any other loads on first use."""
+    statement = _matching(session, query)
+    ids = list(session.scalars(statement))
+    found: dict[int, Message] = {}
+    for start in range(0, len(ids), _LOAD_BATCH):  # PostgreSQL takes at most 65,535 parameters a statement
+        batch = ids[start:start + _LOAD_BATCH]
+        found.update((message.id, message) for message in session.scalars(
+            select(Message).where(Message.id.in_(batch)).options(load_only(*LISTED))))
+    return [found[id_] for id_ in ids]
+
+
+def count(session: Session, query: Query) -> int:
+    """How many messages match, whatever the query's limit: what a list cut at its limit says it was cut from."""
+    statement = _matching(session, replace(query, limit=0, offset=0)).order_by(None)
+    return session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+
+
+def _matching(session: Session, query: Query) -> Select:
+    """The ids of the messages a query finds, in its order, limited and offset."""
     terms = query_terms(query)
     filters = [field == value for field, value in
                ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month)) if value]
+    filters += [Message.arrival >= query.since] if query.since else []
+    filters += [Message.arrival <= query.until] if query.until else []
     if query.sender and query.personal:
         filters.append(Message.from_addr == query.sender.lower())
     elif query.sender:  # the masked address, as the asker sees it
@@ -93,13 +117,7 @@ def search(session: Session, query: Query) -> list[Message]:
         statement = statement.limit(query.limit)
     if query.offset:
         statement = statement.offset(query.offset)
-    ids = list(session.scalars(statement))
-    found: dict[int, Message] = {}
-    for start in range(0, len(ids), _LOAD_BATCH):  # PostgreSQL takes at most 65,535 parameters a statement
-        batch = ids[start:start + _LOAD_BATCH]
-        found.update((message.id, message) for message in session.scalars(
-            select(Message).where(Message.id.in_(batch)).options(load_only(*LISTED))))
-    return [found[id_] for id_ in ids]
+    return statement
 
 
 def _text_search(session: Session, terms: list[Term], order: str, wanted: int,

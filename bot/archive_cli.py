@@ -2,48 +2,114 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
+from datetime import date, datetime, time
 from typing import Any
 
 import click
 
 from archive.fulltext import rebuild
-from archive.models import Message
-from archive.search import ORDERS, Query, get_message, search
+from archive.models import FormReadingRow, Message
+from archive.search import ORDERS, Query, count, get_message, search
 from archive.verify import recorded_files, verify
 from bot.cli import Context, main, pass_context
 from bot.config import Config
+from bot.console import progress, table
+from bot.scores import unit_name
+from bot.show import KIND_LABELS, describe_message
 from parsers.errors import MailroomError
 from parsers.records import Kind
+from scoring.settings import parse_month
+
+
+_ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+
+
+def _context(ctx: click.Context) -> Context:
+    return ctx.find_object(Context)
+
+
+def _unit(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A unit by its name or any alias (桃城 → 桃城区), as every command takes it."""
+    if value is None:
+        return None
+    try:
+        return unit_name(_context(ctx).config, value.strip())
+    except MailroomError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_month(value)
+    except ValueError:
+        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
+    return value
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(value)
+    raise click.BadParameter(f"日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 {value!r}")
+
+
+def _sender(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _ADDRESS.fullmatch(value.strip()):
+        raise click.BadParameter(f"应为一个完整的邮箱地址，例如 zqxcl@163.com，而不是 {value!r}")
+    return value.strip().lower()
+
+
+def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value < 0:
+        raise click.BadParameter(f"应为 0 或正整数（0 表示全部），而不是 {value}")
+    return value
 
 
 @main.command(name="search")
 @click.argument("text", required=False, default="")
-@click.option("--unit", help="Unit name, e.g. 桃城区.")
+@click.option("--unit", callback=_unit, help="Unit name or alias, e.g. 桃城区 or 桃城.")
 @click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
-@click.option("--month", metavar="YYYY-MM")
-@click.option("--sender", metavar="ADDRESS")
+@click.option("--month", metavar="YYYY-MM", callback=_month, help="The reporting month.")
+@click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or after this day (local time).")
+@click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or before this day (local time).")
+@click.option("--sender", metavar="ADDRESS", callback=_sender)
 @click.option("--order", type=click.Choice(ORDERS), default="newest", show_default=True,
               help="relevance: terms in the subject and file names first, then in the body.")
-@click.option("--limit", default=50, show_default=True, help="0 means no limit.")
+@click.option("--limit", default=50, show_default=True, callback=_limit, help="0 means no limit.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_context
-def search_(context: Context, text: str, unit: str | None, kind: str | None, month: str | None,
-            sender: str | None, order: str, limit: int, as_json: bool) -> None:
-    """Find archived messages by text (subject, body, file names, what was read from the workbooks; terms
-    separated by spaces, Chinese of any length) and filters."""
-    query = Query(text=text, unit=unit, kind=kind, month=month, sender=sender, order=order, limit=limit)
+def search_(context: Context, text: str, unit: str | None, kind: str | None, month: str | None, since: date | None,
+            until: date | None, sender: str | None, order: str, limit: int, as_json: bool) -> None:
+    """Find archived messages by text (subject, body, file names, what was read from the workbooks; terms apart
+    by spaces or punctuation, "a phrase" in quotes, Chinese of any length) and filters."""
+    if since and until and since > until:
+        raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
+    zone = context.config.timezone
+    query = Query(text=text, unit=unit, kind=kind, month=month, sender=sender, order=order, limit=limit,
+                  since=datetime.combine(since, time.min, zone) if since else None,
+                  until=datetime.combine(until, time.max, zone) if until else None)
     with context.deps.db.session() as session:
         rows = [summary(message, context.config) for message in search(session, query)]
+        total = len(rows) if not limit or len(rows) < limit else count(session, query)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    for row in rows:
-        flag = "" if row["registered"] else " [未登记]"
-        click.echo(f"#{row['id']:<6} {row['arrival'][:16]} {row['kind']:<8} {row['unit'] or '?':<5} "
-                   f"{row['month'] or '':<7} {row['sender']}{flag}  {row['subject']}")
-    click.echo(f"共 {len(rows)} 封", err=True)
+    lines = table([("编号", "到达时间", "类别", "单位", "月份", "发件人", "主题")] + [
+        (f"#{row['id']}", row["arrival"][:16].replace("T", " "), KIND_LABELS.get(row["kind"], row["kind"]),
+         row["unit"] or "—", row["month"] or "—", row["sender"] + ("" if row["registered"] else "［未登记］"),
+         row["subject"]) for row in rows])
+    click.echo("\n".join(lines[1:] and lines))
+    click.echo(f"共 {total} 封" + (f"，显示前 {len(rows)} 封（--limit 0 显示全部）" if total > len(rows) else ""), err=True)
 
 
 def summary(message: Message, config: Config) -> dict[str, Any]:
@@ -71,7 +137,9 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             "to": message.to_addrs, "cc": message.cc_addrs, "month_source": message.month_source,
             "size": message.size, "problems": list(message.problems), "body_text": message.body_text,
             "attachments": [{"filename": a.filename, "type": a.sniffed_type, "declared_type": a.declared_type,
-                             "size": a.size, "sha256": a.sha256} for a in message.attachments],
+                             "size": a.size, "sha256": a.sha256,
+                             "forms": [_form_json(r) for r in message.readings if r.attachment_id == a.id]}
+                            for a in message.attachments],
             "seen": [{"mailbox": s.mailbox, "source": s.source, "folder": s.folder, "uidvalidity": s.uidvalidity,
                       "uid": s.uid, "origin": s.origin} for s in message.sightings],
             "raw_path": str(context.deps.store.message_path(message.sha256)),
@@ -79,25 +147,16 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))
     else:
-        _print_detail(detail)
+        click.echo("\n".join(describe_message(detail)))
 
 
-def _print_detail(detail: dict[str, Any]) -> None:
-    labels = [("subject", "主题"), ("sender", "发件人"), ("from_name", "发件人名称"), ("to", "收件人"),
-              ("arrival", "到达时间"), ("date_header", "Date 头"), ("mailbox", "邮箱"), ("unit", "单位"),
-              ("kind", "类别"), ("month", "报送月份"), ("registered", "登记发件人"), ("sha256", "SHA-256"),
-              ("raw_path", "原始文件")]
-    for key, label in labels:
-        click.echo(f"{label}: {detail[key]}")
-    for attachment in detail["attachments"]:
-        click.echo(f"附件: {attachment['filename']} ({attachment['type']}, {attachment['size']} 字节)")
-    for seen in detail["seen"]:
-        place = f"UID {seen['uid']} / UIDVALIDITY {seen['uidvalidity']}" if seen["uid"] else seen["origin"]
-        click.echo(f"见于: {seen['mailbox']} {seen['source']} {place}")
-    for problem in detail["problems"]:
-        click.echo(f"问题: {problem}")
-    click.echo("")
-    click.echo(detail["body_text"])
+def _form_json(reading: FormReadingRow) -> dict[str, Any]:
+    """One form read from an attachment, as `show --json` gives it."""
+    return {"source": reading.source, "form": reading.form, "unit": reading.unit, "month": reading.month,
+            "rows": reading.rows, "readable": reading.readable,
+            "characters": sum(not char.isspace() for char in reading.text or "") if reading.form == 1 else None,
+            "done": {task: figures.get("done") for task, figures in reading.tasks.items()} if reading.form == 2 else None,
+            "problems": list(reading.problems)}
 
 
 @main.command(name="verify")
@@ -109,8 +168,8 @@ def verify_(context: Context, as_json: bool) -> None:
     store = context.deps.store
     with context.deps.db.session() as session:
         files = recorded_files(session, store)
-    with click.progressbar(length=len(files), label="核对", file=sys.stderr) as bar:
-        report = verify(files, store, bar.update)
+    with progress(len(files), "核对") as advance:
+        report = verify(files, store, advance)
     if as_json:
         click.echo(json.dumps({"checked": report.checked, "unrecorded": [str(p) for p in report.unrecorded],
                                "findings": [{"problem": f.problem, "path": str(f.path), "sha256": f.sha256,

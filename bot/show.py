@@ -1,0 +1,100 @@
+"""`mailroom show`: one archived message in Chinese words, every attachment with the forms read from it (form,
+rows or characters, completed figures) and their problems, where the message was seen and what went wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parsers.forms import FORM_TITLES
+from scoring.evidence import TASK_LABELS
+from scoring.settings import month_label
+
+KIND_LABELS = {"briefing": "简报信息", "report": "月度报表", "reply": "回复", "auto": "自动回复", "bounce": "退信",
+               "other": "其他来信"}
+MONTH_SOURCES = {"subject": "取自主题", "attachment": "取自附件名", "workbook": "取自表格标题",
+                 "arrival": "按到达时间", "correction": "人工更正"}
+SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
+
+
+def describe_message(detail: dict[str, Any]) -> list[str]:
+    """The lines `show` prints, from the same object `show --json` prints."""
+    sender = detail["sender"] or "（无）"
+    if detail["from_name"]:
+        sender = f"{detail['from_name']} <{sender}>"
+    arrival = detail["arrival"][:19].replace("T", " ")
+    lines = [
+        f"邮件 #{detail['id']}",
+        f"主题：{detail['subject'] or '（无主题）'}",
+        f"发件人：{sender}（{'登记的报送邮箱' if detail['registered'] else '未登记的发件人'}）",
+        f"收件人：{detail['to'] or '（无）'}",
+        *([f"抄送：{detail['cc']}"] if detail["cc"] else []),
+        f"到达时间：{arrival}（{'收件服务器时间' if detail['arrival_trusted'] else '取自 Date 头，未经服务器确认'}）",
+        f"Date 头：{detail['date_header'] or '（无）'}",
+        f"识别为：{_recognition(detail)}",
+        f"所在邮箱：{detail['mailbox'] or '（导入）'}",
+        f"大小：{detail['size']} 字节",
+        f"SHA-256：{detail['sha256']}",
+        f"原件：{detail['raw_path']}",
+    ]
+    lines += _attachments(detail["attachments"])
+    lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
+    if detail["problems"]:
+        lines += ["", "邮件的问题："] + [f"- {problem}" for problem in detail["problems"]]
+    return lines + ["", "正文：", detail["body_text"] or "（无正文）"]
+
+
+def _recognition(detail: dict[str, Any]) -> str:
+    kind = KIND_LABELS.get(detail["kind"], detail["kind"])
+    month = detail["month"]
+    month_text = f"{month_label(month)}（{MONTH_SOURCES.get(detail['month_source'], detail['month_source'])}）" \
+        if month else "月份未识别"
+    return f"{detail['unit'] or '单位未识别'} · {kind} · {month_text}"
+
+
+def _attachments(attachments: list[dict[str, Any]]) -> list[str]:
+    if not attachments:
+        return ["", "附件：无"]
+    lines = ["", f"附件（{len(attachments)} 个）："]
+    for number, attachment in enumerate(attachments, 1):
+        lines.append(f"{number}. {attachment['filename']}（{attachment['type']}，{attachment['size']} 字节）")
+        forms = attachment.get("forms", [])
+        if not forms:
+            lines.append("   未识别为任何附件表格")
+        for form in forms:
+            prefix = f"{form['source']}：" if form["source"] != attachment["filename"] else ""
+            lines.append(f"   {prefix}{form_facts(form)}")
+            lines += [f"   问题{problem_place(problem)}：{problem['message']}" for problem in form["problems"]]
+    return lines
+
+
+def form_facts(form: dict[str, Any]) -> str:
+    """"附件2 目标任务完成情况汇总表 · 景县 · 2020年4月 · 1 行 · 完成数 康复服务 38，…" for one form read."""
+    number = form["form"]
+    facts = [f"附件{number} {FORM_TITLES.get(number, '')}" if number else "未识别为附件表格"]
+    facts += [form["unit"] or "单位未写明", month_label(form["month"]) if form["month"] else "月份未写明"]
+    if not form["readable"]:
+        facts.append("无法读取")
+    elif number == 1:
+        facts.append(f"正文 {form['characters']} 字" if form["characters"] else "已收到，未读出文字")
+    else:
+        facts.append(f"{form['rows']} 行")
+    done = "，".join(f"{TASK_LABELS.get(task, task)} {value}" for task, value in (form.get("done") or {}).items()
+                    if value is not None)
+    return " · ".join(facts + ([f"完成数 {done}"] if done else []))
+
+
+def problem_place(problem: dict[str, Any]) -> str:
+    """"［Sheet1 C5］", "［第 7 行］" or "" when the problem is about the whole file."""
+    column, row = problem.get("column"), problem.get("row")
+    cell = f"{column}{row}" if column and row else (f"第 {row} 行" if row else (column or ""))
+    place = " ".join(part for part in (problem.get("sheet") or "", cell) if part)
+    return f"［{place}］" if place else ""
+
+
+def _sighting(seen: dict[str, Any]) -> str:
+    source = SOURCES.get(seen["source"], seen["source"])
+    if seen["uid"] is not None:
+        where = f"{seen['folder']} UID {seen['uid']}（UIDVALIDITY {seen['uidvalidity']}）"
+    else:
+        where = seen["origin"] or ""
+    return " ".join(part for part in (seen["mailbox"] or "", source, where) if part)
