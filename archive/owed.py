@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Message, OwedReply
+from replies.problems import problem_lines
 from replies.receipt import FileFacts, MessageFacts, owes_receipt
 
 
@@ -59,7 +60,7 @@ def message_facts(message: Message) -> MessageFacts:
     """What the receipt rules need to know of a stored message."""
     files = tuple(FileFacts(r.source, r.form, r.readable, r.rows,
                             {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                            tuple(_problem_text(p) for p in r.problems), _characters(r.text) if r.form == 1 else 0)
+                            tuple(problem_lines(r.problems)), _characters(r.text) if r.form == 1 else 0)
                   for r in message.readings)
     return MessageFacts(
         id=message.id, kind=message.kind, unit=message.unit, month=message.month, registered=message.registered,
@@ -71,9 +72,3 @@ def message_facts(message: Message) -> MessageFacts:
 def _characters(text: str | None) -> int:
     """A report's length as a clerk counts it (字数): its characters, spaces and line breaks not counted."""
     return sum(not char.isspace() for char in text or "")
-
-
-def _problem_text(problem: dict[str, Any]) -> str:
-    place = "".join(str(x) for x in (problem.get("column") or "", problem.get("row") or ""))
-    where = " ".join(x for x in (problem.get("sheet") or "", place) if x)
-    return f"［{where}］{problem['message']}" if where else problem["message"]

@@ -11,6 +11,7 @@ from parsers.checks import check_package
 from parsers.forms import FORM_TITLES, FormReading
 from parsers.records import TASKS
 from parsers.workbook import read_attachment
+from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 
 
@@ -62,15 +63,9 @@ def describe(result: dict[str, Any]) -> list[str]:
     if "done" in result:
         lines.append("  完成数：" + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}"
                                           for t, v in result["done"].items()))
-    for problem in result["problems"]:
-        place = " ".join(str(x) for x in (problem["sheet"], _cell(problem)) if x)
-        lines.append(f"  问题{f'［{place}］' if place else ''}：{problem['message']}")
+    for places, message in merged_problems(result["problems"]):  # a problem once, however many cells it concerns
+        lines.append(f"  问题{f'［{places}］' if places else ''}：{message}")
     if not result["problems"] and result["readable"]:
         lines.append("  未发现问题")
     return lines
 
-
-def _cell(problem: dict[str, Any]) -> str:
-    if problem["column"] and problem["row"]:
-        return f"{problem['column']}{problem['row']}"
-    return f"第 {problem['row']} 行" if problem["row"] else (problem["column"] or "")

@@ -14,10 +14,11 @@ from archive.entries import add_entry, list_entries, revoke_entry
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
 from bot.cli import Context, main, pass_context
+from bot.console import UNSCORED, UNSCORED_LEGEND, table
 from bot.scores import (MONTH, STATUS_NAMES, compute_standings, explain_unit, matrix_json, month_matrix,
                         standings_json, unit_name)
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
-from scoring.standings import COMPONENT_LABELS
+from scoring.standings import COMPONENT_LABELS, Standings
 
 
 def _month(_ctx, _param, value: str) -> str:
@@ -52,12 +53,17 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
     elif not xlsx:
-        header = "名次  单位      总分  " + "  ".join(COMPONENT_LABELS[name] for name in data["units"][0]["components"])
-        click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）\n{header}")
-        for row in data["units"]:
-            points = "  ".join(f"{value:>{len(COMPONENT_LABELS[name]) * 2}}"
-                               for name, value in row["components"].items())
-            click.echo(f"{row['rank']:>4}  {row['unit']:<6}{row['total']:>6}  {points}")
+        click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）")
+        click.echo("\n".join(standings_table(result)))
+        click.echo(UNSCORED_LEGEND)
+
+
+def standings_table(result: Standings) -> list[str]:
+    """The ranking as lines lined up by display width; a component not yet scored shows "—", as in the digest."""
+    header = ["名次", "单位", "总分", *(COMPONENT_LABELS[item.name] for item in result.rows[0].components)]
+    rows = [[row.rank, row.unit, row.total, *(item.points if item.closed else UNSCORED for item in row.components)]
+            for row in result.rows]
+    return table([header, *rows], align="><" + ">" * (len(header) - 2))
 
 
 @main.command(name="matrix")
@@ -74,10 +80,10 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
         return
     forms = config.calendar.required_forms_for(month)
     click.echo(f"{month} 报送情况（截止 {config.calendar.deadline_for(month):%m-%d %H:%M}）")
-    click.echo("单位      状态  " + " ".join(f"附件{form:<2}" for form in forms))
-    for unit, package in data["units"].items():
-        cells = " ".join(f"{STATUS_NAMES[package['forms'][str(form)]['status']]:<4}" for form in forms)
-        click.echo(f"{unit:<6}  {STATUS_NAMES[package['status']]}  {cells}")
+    rows = [[unit, STATUS_NAMES[package["status"]],
+             *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms)]
+            for unit, package in data["units"].items()]
+    click.echo("\n".join(table([["单位", "状态", *(f"附件{form}" for form in forms)], *rows])))
 
 
 @main.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from parsers.forms import FORM_TITLES
+from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
 
@@ -63,7 +64,8 @@ def _attachments(attachments: list[dict[str, Any]]) -> list[str]:
         for form in forms:
             prefix = f"{form['source']}：" if form["source"] != attachment["filename"] else ""
             lines.append(f"   {prefix}{form_facts(form)}")
-            lines += [f"   问题{problem_place(problem)}：{problem['message']}" for problem in form["problems"]]
+            lines += [f"   问题{f'［{places}］' if places else ''}：{message}"
+                      for places, message in merged_problems(form["problems"])]
     return lines
 
 
@@ -81,14 +83,6 @@ def form_facts(form: dict[str, Any]) -> str:
     done = "，".join(f"{TASK_LABELS.get(task, task)} {value}" for task, value in (form.get("done") or {}).items()
                     if value is not None)
     return " · ".join(facts + ([f"完成数 {done}"] if done else []))
-
-
-def problem_place(problem: dict[str, Any]) -> str:
-    """"［Sheet1 C5］", "［第 7 行］" or "" when the problem is about the whole file."""
-    column, row = problem.get("column"), problem.get("row")
-    cell = f"{column}{row}" if column and row else (f"第 {row} 行" if row else (column or ""))
-    place = " ".join(part for part in (problem.get("sheet") or "", cell) if part)
-    return f"［{place}］" if place else ""
 
 
 def _sighting(seen: dict[str, Any]) -> str:

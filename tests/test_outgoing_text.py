@@ -164,6 +164,6 @@ def _done(reading: FormReadingRow) -> str:
 
 
 def _problems(reading: FormReadingRow) -> list[str]:
-    from archive.owed import _problem_text
+    from replies.problems import problem_lines
 
-    return [_problem_text(problem) for problem in reading.problems]
+    return problem_lines(reading.problems)
