@@ -13,6 +13,7 @@ import click
 
 from bot.cli_errors import run_reporting_errors
 from bot.config import Config, load_config
+from bot.console import progress
 from bot.demo import write_demo
 from bot.deps import Deps, open_deps
 from bot.importer import find_sources, import_sources
@@ -195,13 +196,15 @@ def remind(context: Context, month: str, dry_run: bool) -> None:
 @click.option("--mailbox", "mailbox_name", metavar="NAME",
               help="Attribute every message to this department mailbox (key, name or address) instead of "
                    "the one it was addressed to.")
+@click.option("--force", is_flag=True, help="Archive a file even if it does not start with mail headers.")
 @pass_context
-def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None) -> None:
-    """Archive .eml files, Maildir folders and mbox files (backfill of past seasons)."""
+def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None, force: bool) -> None:
+    """Archive .eml files, Maildir folders and mbox files (backfill of past seasons). A file that is not mail
+    is refused, saying why, unless --force."""
     key = context.config.mailbox(mailbox_name).key if mailbox_name else None
-    sources = find_sources(list(paths))
-    with click.progressbar(length=len(sources), label="导入", file=sys.stderr) as bar:
-        outcomes = import_sources(context.deps, sources, key, bar.update)
+    sources = find_sources(list(paths), force)
+    with progress(len(sources), "导入") as advance:
+        outcomes = import_sources(context.deps, sources, key, advance)
     new = sum(outcome.new for outcome in outcomes)
     click.echo(f"读取 {len(outcomes)} 封邮件：新归档 {new} 封，已在归档中 {len(outcomes) - new} 封")
 

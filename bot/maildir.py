@@ -12,9 +12,20 @@ from typing import Iterator
 
 from archive.ingest import Incoming, Intake, Outcome
 from bot.config import Mailbox
+from parsers.errors import MailroomError
 
 
 def ensure_maildir(path: Path) -> None:
+    """The configured Maildir must be there (its cur/ and new/): a mistyped path is an error, never a new empty
+    mailbox polled as "取回 0 封". Only a missing tmp/, which some tools never make, is made."""
+    if not (path / "cur").is_dir() or not (path / "new").is_dir():
+        what = "不是 Maildir（缺少 cur、new 子文件夹）" if path.is_dir() else "不存在"
+        raise MailroomError(f"邮箱文件夹 {path} {what}；请检查配置中的 path")
+    (path / "tmp").mkdir(exist_ok=True)
+
+
+def create_maildir(path: Path) -> None:
+    """A new, empty Maildir (for the demo and the tests)."""
     for sub in ("new", "cur", "tmp"):
         (path / sub).mkdir(parents=True, exist_ok=True)
 

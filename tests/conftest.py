@@ -29,6 +29,9 @@ def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None 
     if mailboxes is None:
         mailboxes = [{"key": box["key"], "name": box["name"], "address": box["address"], "source": "maildir",
                       "path": str(tmp_path / "maildirs" / box["key"])} for box in data["mailbox"]]
+        for box in mailboxes:  # a configured Maildir must exist (bot.maildir.ensure_maildir)
+            for sub in ("cur", "new", "tmp"):
+                (Path(box["path"]) / sub).mkdir(parents=True, exist_ok=True)
     data["mailbox"] = mailboxes
     # Tests never reach the internet: outgoing mail goes to a folder unless a test gives its own SMTP server.
     data["smtp"] = {**data["smtp"], "transport": "folder", "folder": str(tmp_path / "outbox")}

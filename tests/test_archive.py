@@ -15,7 +15,7 @@ from archive.store import sha256_hex
 from bot.cli import main
 from bot.demo import compose
 from bot.importer import find_sources, import_sources
-from bot.maildir import ensure_maildir
+from bot.maildir import create_maildir
 from bot.poll import poll_once
 from tests.conftest import ROOT
 
@@ -125,7 +125,7 @@ def test_import_with_mailbox_override(deps, tmp_path):
 
 def test_maildir_poll_reads_new_mail_once(config, deps):
     office = config.mailbox("bgs")
-    ensure_maildir(office.path)
+    create_maildir(office.path)
     for number in range(3):
         (office.path / "new" / f"m{number}").write_bytes(briefing(number))
     first = poll_once(config, deps)
@@ -139,7 +139,7 @@ def test_a_mailbox_another_instance_is_polling_is_skipped(config, deps):
     """GIVEN another instance holds the office mailbox's lock (and the outbox's) WHEN this one polls
     THEN it leaves that mailbox and the outbox alone; once the lock is free it takes the mail."""
     office = config.mailbox("bgs")
-    ensure_maildir(office.path)
+    create_maildir(office.path)
     (office.path / "new" / "m0").write_bytes(briefing(0))
     with deps.exclusive("mailbox-bgs") as first, deps.exclusive("outbox") as outbox:
         assert first and outbox

@@ -12,7 +12,7 @@ CORPUS = DATA / "mail"
 def test_every_sample_is_archived_and_recognised_or_marked(deps):
     files = sorted(CORPUS.glob("*.eml"))
     assert len(files) >= 30
-    outcomes = import_sources(deps, find_sources(files), None)
+    outcomes = import_sources(deps, find_sources(files, force=True), None)  # broken on purpose, as if polled
     assert len(outcomes) == len(files)
     with deps.db.session() as session:
         rows = session.scalars(select(Message)).all()
@@ -26,7 +26,7 @@ def test_every_sample_is_archived_and_recognised_or_marked(deps):
 
 
 def test_recognition_of_telling_samples(deps):
-    import_sources(deps, find_sources([CORPUS]), None)
+    import_sources(deps, find_sources([CORPUS], force=True), None)
     with deps.db.session() as session:
         found = {row.subject: (row.unit, row.kind, row.month, row.registered, row.mailbox)
                  for row in session.scalars(select(Message))}
