@@ -8,7 +8,7 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -19,15 +19,16 @@ import mimetypes
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from email import errors as email_errors
 from email.generator import BytesGenerator
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 
+from parsers.maildate import parse_mail_date
 from parsers.records import Attachment, ParsedMessage
 from parsers.sniff import (
-    decode_base64_lenient, decode_text, decode_words, decode_zip_name, html_to_text, sniff_type,
+    codec_for, decode_base64_lenient, decode_text, decode_words, decode_zip_name, html_to_text, sniff_type,
 )
 
 __all__ = [
@@ -39,10 +40,11 @@ __all__ = [
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
-def decode_header(value: str | email.header.Header | None) -> str:
+def decode_header(value: str | email.header.Header | None, declared: str | None = None) -> str:
     """A header value as text: RFC 2047 words (a character split between two words survives),
-    plain runs and raw 8-bit bytes; see sniff.decode_words."""
-    return "" if value is None else decode_words(_as_raw(value))
+    plain runs and raw 8-bit bytes, read in the `declared` charset of the message's parts when it
+    fits them; see sniff.decode_words."""
+    return "" if value is None else decode_words(_as_raw(value), declared)
 
 
 def _as_raw(value: str | email.header.Header) -> str:
@@ -66,14 +68,14 @@ _SECTION = re.compile(r"(.+)\*(\d+)(\*?)")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def attachment_filename(part: email.message.Message) -> str | None:
+def attachment_filename(part: email.message.Message, declared: str | None = None) -> str | None:
     """The file name of a part: Content-Disposition filename (RFC 2231 or encoded words or raw
     8-bit), else Content-Type name; directory parts of Windows or Unix paths are dropped."""
     for header, key in (("content-disposition", "filename"), ("content-type", "name")):
         raw = _raw_get(part, header)
         if raw is None:
             continue
-        value = _param_value(_params(raw), key) or ""
+        value = _param_value(_params(raw), key, declared) or ""
         name = _CONTROL.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
         if name:
             return name
@@ -99,7 +101,7 @@ def _params(raw: str) -> dict[str, str]:
     return params
 
 
-def _param_value(params: dict[str, str], key: str) -> str | None:
+def _param_value(params: dict[str, str], key: str, declared: str | None = None) -> str | None:
     """RFC 2231 (key*=, key*0*=, …) wins over the plain parameter, as the RFC intends."""
     if key + "*" in params:
         return _decode_rfc2231([(params[key + "*"], True)])
@@ -110,7 +112,7 @@ def _param_value(params: dict[str, str], key: str) -> str | None:
     )
     if sections:
         return _decode_rfc2231([(value, extended) for _, value, extended in sections])
-    return decode_header(params[key]) if key in params else None
+    return decode_header(params[key], declared) if key in params else None
 
 
 def _decode_rfc2231(pieces: list[tuple[str, bool]]) -> str:
@@ -126,25 +128,6 @@ def _decode_rfc2231(pieces: list[tuple[str, bool]]) -> str:
     )
     text = decode_text(data, charset or None)[0]
     return decode_header(text) if "=?" in text else text
-
-
-_CHINA_TIME = timezone(timedelta(hours=8))
-# A bare "CST" in a Chinese server's header means China Standard Time, not US Central.
-_BARE_CST = re.compile(r"(\d:\d\d(?::\d\d)?)\s+CST\b")
-
-
-def parse_mail_date(value: str | None) -> datetime | None:
-    """A tz-aware datetime from an RFC 5322 date; -0000 is UTC, no zone at all is China time."""
-    if not value:
-        return None
-    text = _BARE_CST.sub(r"\1 +0800", _LINE_BREAKS.sub(" ", value))
-    try:
-        parsed = parsedate_to_datetime(text)
-    except (ValueError, TypeError, IndexError, OverflowError):
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc if "-0000" in text else _CHINA_TIME)
-    return parsed
 
 
 def received_dates(msg: email.message.Message) -> tuple[datetime, ...]:
@@ -171,6 +154,7 @@ class _Walk:
     attachments: list[Attachment] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     unnamed: int = 0
+    charset: str | None = None  # what the parts declare: raw 8-bit names are read in it
 
 
 @dataclass
@@ -209,7 +193,7 @@ def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk,
                texts: _Texts) -> None:
     """A body text part goes to the texts, nameless inline images are skipped (signature and
     HTML decorations), anything else is an attachment."""
-    filename = attachment_filename(part)
+    filename = attachment_filename(part, walk.charset)
     disposition = part.get_content_disposition()
     is_body_type = content_type in _BODY_TYPES or part.get_content_maintype() == "multipart"
     if filename is None and disposition != "attachment":
@@ -334,17 +318,18 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
     for name, value in msg.raw_items():
         headers.setdefault(name.lower(), []).append(_as_raw(value))
     first = {name: values[0] for name, values in headers.items()}
-    walk, texts = _Walk(), _Texts()
+    declared = declared_charset(msg)
+    walk, texts = _Walk(charset=declared), _Texts()
     _walk(msg, walk, texts, 0)
-    subject = decode_header(first.get("subject"))
-    senders = _addresses(headers.get("from", []))
+    subject = decode_header(first.get("subject"), declared)
+    senders = _addresses(headers.get("from", []), declared)
     return ParsedMessage(
         message_id="".join(decode_header(first.get("message-id")).split()) or None,
         subject=subject,
         from_addr=senders[0][1] if senders else None,
         from_name=senders[0][0] if senders else "",
-        to_addrs=tuple(address for _, address in _addresses(headers.get("to", []))),
-        cc_addrs=tuple(address for _, address in _addresses(headers.get("cc", []))),
+        to_addrs=tuple(address for _, address in _addresses(headers.get("to", []), declared)),
+        cc_addrs=tuple(address for _, address in _addresses(headers.get("cc", []), declared)),
         date_header=decode_header(first["date"]) if "date" in first else None,
         date=parse_mail_date(first.get("date")),
         received_dates=_received_dates(headers.get("received", [])),
@@ -360,12 +345,23 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
     )
 
 
-def _addresses(values: list[str]) -> list[tuple[str, str]]:
+def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str, str]]:
     """(decoded display name, lower-cased address) pairs; display names are decoded after
     splitting, so a decoded name holding a comma cannot split one address into two."""
     pairs = getaddresses([_LINE_BREAKS.sub("", value) for value in values])
-    return [(decode_header(name), decode_header(address).lower())
+    return [(decode_header(name, declared), decode_header(address).lower())
             for name, address in pairs if address]
+
+
+def declared_charset(msg: email.message.Message) -> str | None:
+    """The first charset the message's parts declare beyond ASCII: what its raw 8-bit headers (a
+    Big5 mail's subject without encoded words) were most likely written in."""
+    for part in msg.walk():
+        header = _raw_get(part, "content-type")
+        charset = _param_value(_params(header), "charset") if header else None
+        if charset and codec_for(charset) not in (None, "ascii"):
+            return charset
+    return None
 
 
 def _message_ids(value: str | None) -> list[str]:

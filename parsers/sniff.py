@@ -26,6 +26,9 @@ _GB_LABELS = frozenset({
     "gb2312", "gb_2312", "gb_2312-80", "gbk", "cp936", "ms936", "windows-936", "x-gbk",
     "euc-cn", "x-euc-cn", "csgb2312", "gb18030", "chinese", "iso-ir-58",
 })
+# The Big5 labels mail clients write (WHATWG's, and Python's spellings): decoded as cp950, the Big5 that
+# Taiwanese Windows writes, with the ETEN extensions (碁, 裏) and €.
+_BIG5_LABELS = frozenset({"big5", "big-5", "cn-big5", "csbig5", "x-x-big5", "big5-tw", "cp950", "ms950"})
 # Codecs that never fail, so a mislabel can only be caught by first trying utf-8.
 _SINGLE_BYTE_PREFIXES = ("iso8859", "cp125", "cp437", "cp850", "mac-", "koi8")
 # Codecs whose bytes may be pure ASCII while the text is not: no ASCII fast path for them.
@@ -35,6 +38,7 @@ _NO_ASCII_SHORTCUT = frozenset({
 })
 # A UTF-8 encoded CJK or full-width character: three bytes, lead E3..E9 or EF BC..BF.
 _UTF8_CJK = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2}|\xef[\xbc-\xbf][\x80-\xbf]")
+_BAD_RUNS = re.compile("\ufffd+")
 
 
 def codec_for(charset: str | None) -> str | None:
@@ -44,6 +48,8 @@ def codec_for(charset: str | None) -> str | None:
     label = charset.strip().strip("\"'").lower()
     if label in _GB_LABELS:
         return "gb18030"
+    if label in _BIG5_LABELS:
+        return "cp950"
     try:
         name = codecs.lookup(label).name
     except (LookupError, ValueError):
@@ -55,7 +61,9 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, bool]:
     """Decode bytes whose label may be wrong; (text, clean), clean meaning nothing was replaced.
 
     GB labels decode as gb18030. Valid UTF-8 holding CJK text is UTF-8 whatever the label says.
-    A missing, unknown or failing label tries utf-8, then gb18030, then replaces what is left.
+    Another label is kept when its decoding is mostly sound, each bad run of bytes one replacement
+    character, as for GB labels (Big5 with one bad byte is Big5, not nonsense in gb18030); a missing,
+    unknown or failing label tries utf-8, then gb18030, then replaces what is left.
     """
     codec = codec_for(charset)
     if codec not in _NO_ASCII_SHORTCUT and data.isascii():
@@ -72,7 +80,28 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, bool]:
     except UnicodeDecodeError:
         if codec.startswith(_SINGLE_BYTE_PREFIXES):
             return data.decode(codec, "replace"), False
+    labelled = _mostly_sound(data, codec)
+    if labelled is not None and not _is_utf8(data):
+        return labelled, False
     return _decode_utf8_or_gb(data, gb_label=False)
+
+
+def _mostly_sound(data: bytes, codec: str) -> str | None:
+    """The text under a label whose strict decoding failed, when few bytes were bad: at most one bad run
+    in ten characters (and one in any text); each bad run becomes one replacement character."""
+    try:
+        text = _BAD_RUNS.sub("\ufffd", data.decode(codec, "replace"))
+    except (LookupError, UnicodeError):
+        return None
+    return text if text.count("\ufffd") <= 1 + len(text) // 10 else None
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_utf8_or_gb(data: bytes, gb_label: bool) -> tuple[str, bool]:
@@ -102,13 +131,14 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
-def decode_words(value: str) -> str:
+def decode_words(value: str, declared: str | None = None) -> str:
     """A raw header value as text: RFC 2047 words, adjacent words of one charset joined as bytes
     before decoding (so a character split between two words survives); whitespace between
-    words dropped; plain runs kept, their 8-bit bytes (surrogate escapes) decoded."""
+    words dropped; plain runs kept, their 8-bit bytes (surrogate escapes) decoded, in the
+    `declared` charset of the message's parts when it fits them."""
     text = _LINE_BREAKS.sub("", value).replace("\t", " ")
     if "=?" not in text:
-        return _decode_raw(text).strip()
+        return _decode_raw(text, declared).strip()
     out: list[str] = []
     pending = bytearray()
     pending_charset: str | None = None
@@ -121,13 +151,13 @@ def decode_words(value: str) -> str:
             out.append(decode_text(bytes(pending), pending_charset)[0])
             pending.clear()
         if gap and not (gap.isspace() and pending_charset is not None):
-            out.append(_decode_raw(gap))
+            out.append(_decode_raw(gap, declared))
         pending += _encoded_word_bytes(word.group(2), word.group(3))
         pending_charset = charset
         pos = word.end()
     if pending_charset is not None:
         out.append(decode_text(bytes(pending), pending_charset)[0])
-    out.append(_decode_raw(text[pos:]))
+    out.append(_decode_raw(text[pos:], declared))
     return "".join(out).strip()
 
 
@@ -138,11 +168,16 @@ def _encoded_word_bytes(encoding: str, payload: str) -> bytes:
     return binascii.a2b_qp(data, header=True)
 
 
-def _decode_raw(text: str) -> str:
-    """Plain header text; compat32 keeps 8-bit bytes as surrogate escapes, decoded here."""
+def _decode_raw(text: str, declared: str | None = None) -> str:
+    """Plain header text; compat32 keeps 8-bit bytes as surrogate escapes, decoded here: valid UTF-8
+    as UTF-8, else in a declared charset other than the GB family's when it decodes soundly (a Big5
+    mail's raw subject is not GBK), else guessed (UTF-8, then gb18030)."""
     if text.isascii():
         return text
-    return decode_text(text.encode("utf-8", "surrogateescape"), None)[0]
+    data = text.encode("utf-8", "surrogateescape")
+    if codec_for(declared) not in (None, "utf-8", "ascii", "gb18030") and not _is_utf8(data):
+        return decode_text(data, declared)[0]
+    return decode_text(data, None)[0]
 
 
 def decode_zip_name(info: zipfile.ZipInfo) -> str:
