@@ -19,7 +19,7 @@ from typing import Callable
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from parsers.errors import ConfigError, MailroomError
+from parsers.errors import ConfigError, InputError, MailroomError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -38,6 +38,8 @@ def run_reporting_errors(run: Callable[[], object]) -> int:
         result = run()
     except ConfigError as error:
         return _say(f"配置错误 (config error): {error}", EXIT_USAGE)
+    except InputError as error:
+        return _say(f"用法错误 (usage error): {error}", EXIT_USAGE)
     except MailroomError as error:
         return _say(f"错误 (error): {error}", EXIT_FAILED)
     except click.UsageError as error:

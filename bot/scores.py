@@ -10,7 +10,7 @@ from typing import Any
 
 from archive.evidence import Evidence
 from bot.config import Config
-from parsers.errors import MailroomError
+from parsers.errors import InputError
 from scoring.evidence import Point
 from scoring.packages import PackageStatus, matrix
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
@@ -50,7 +50,7 @@ def unit_name(config: Config, name: str) -> str:
     for unit in config.units:
         if name == unit.name or name in unit.aliases:
             return unit.name
-    raise MailroomError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
+    raise InputError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ def run(tmp_path, monkeypatch):
     (["award", "景县", "--kind", "media", "--level", "city", "--date", "2020-13-01", "--evidence", "x"],
      "用法错误 (usage error): 选项 --date 的值不对：应为日期，写作 YYYY-MM-DD，而不是 '2020-13-01'"
      "（用法见 mailroom award --help）"),
+    (["explain", "衡水市", "--month", "2020-05"], "用法错误 (usage error): 没有名为 衡水市 的单位；单位有：桃城区、冀州区、枣强县、武邑县、深州市、"
+     "武强县、饶阳县、安平县、故城县、景县、阜城县、高新区、滨湖新区"),
     (["show", "abc"], "用法错误 (usage error): 参数 MESSAGE_ID 的值不对：应为整数，而不是 'abc'（用法见 mailroom show --help）"),
     (["show", "1", "2"], "用法错误 (usage error): 多余的参数：2（用法见 mailroom show --help）"),
     (["serch", "景县"], "用法错误 (usage error): 没有 serch 这个命令（是不是 search、user、serve？）（用法见 mailroom --help）"),

@@ -37,7 +37,7 @@ def test_award_list_and_revoke_keep_who_and_when(tmp_path, database_url):
     assert wrong.exit_code == 2
     unknown = run(env, "award", "衡水市", "--kind", "media", "--level", "city", "--date", "2020-05-11",
                   "--evidence", "x")
-    assert unknown.exit_code == 1 and "没有名为 衡水市 的单位" in unknown.output
+    assert unknown.exit_code == 2 and "没有名为 衡水市 的单位" in unknown.output
     assert run(env, "revoke", "1", "--reason", "重复登记", "--by", "王斐").exit_code == 0
     [entry] = json.loads(run(env, "awards", "--json").stdout)
     assert (entry["unit"], entry["entered_by"], entry["revoked_by"], entry["revoke_reason"]) == \
