@@ -49,6 +49,7 @@ class Mailbox:
     after_archive: str = "none"
     move_to: str = ""
     batch: int = 200
+    ca_file: Path | None = None  # PEM certificates of the CA(s) to trust instead of the system's store
 
     def password(self) -> str:
         return secret(self.password_env, f"mailbox {self.key}")
@@ -73,6 +74,7 @@ class Outgoing:
     timeout_seconds: float = 30.0  # connecting, and each answer of the server: a hung server never blocks
     sent_copy_mailbox: str = ""  # keep a copy of each sent mail in this department mailbox's IMAP …
     sent_copy_folder: str = ""  # … folder (IMAP APPEND); empty: no copy
+    ca_file: Path | None = None  # PEM certificates of the CA(s) to trust instead of the system's store
 
     def password(self) -> str:
         return secret(self.password_env, "smtp")
@@ -216,6 +218,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 或正整数"),
         timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 秒"),
         sent_copy_mailbox=pick("sent_copy_mailbox", str, ""), sent_copy_folder=pick("sent_copy_folder", str, ""),
+        ca_file=_ca_file(table, "smtp.ca_file", base),
     )
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
         raise ConfigError(f"smtp.sent_copy_mailbox：没有 key 为 {out.sent_copy_mailbox!r} 的 [[mailbox]]")
@@ -359,7 +362,7 @@ def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
         after_archive=pick("after_archive", str, "none", check=lambda a: a in AFTER_ARCHIVE,
                            why=" 或 ".join(AFTER_ARCHIVE)),
         move_to=pick("move_to", str, ""), batch=pick("batch", int, 200, check=lambda b: b > 0, why="正数"),
-        path=base / pick("path", str) if source == "maildir" else None,
+        path=base / pick("path", str) if source == "maildir" else None, ca_file=_ca_file(entry, f"{at}.ca_file", base),
     )
     if source == "imap":
         for name in ("host", "username", "password_env"):
@@ -370,6 +373,20 @@ def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
     if box.after_archive == "move" and not box.move_to:
         raise ConfigError(f"缺少 {at}.move_to（after_archive = \"move\" 时必填）")
     return box
+
+
+def _ca_file(table: dict[str, Any], key: str, base: Path) -> Path | None:
+    """A CA bundle to trust (a test or in-house CA), relative to the config file; None: the system's store."""
+    name = _get(table, key, str, "", check=lambda p: p == "" or _holds_certificates(base / p),
+                why="可读的 PEM 证书文件")
+    return base / name if name else None
+
+
+def _holds_certificates(path: Path) -> bool:
+    try:
+        return b"-----BEGIN CERTIFICATE-----" in path.read_bytes()
+    except OSError:
+        return False
 
 
 def _units(entries: Any) -> tuple[Unit, ...]:

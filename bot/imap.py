@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import logging
 import socket
@@ -18,6 +19,7 @@ from archive.ingest import Incoming, Intake, Outcome
 from archive.state import advance, load_state
 from bot import __version__
 from bot.config import Mailbox
+from bot.tls import client_context, refused
 from parsers.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -30,12 +32,23 @@ CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
 
 
 def connect(box: Mailbox, timeout: float = 60.0) -> IMAPClient:
-    """Open a connection: TLS with certificate checks unless the config says otherwise."""
-    context = ssl.create_default_context()
-    client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context,
-                        timeout=timeout)
+    """Open a connection: TLS with certificate and host name checks (against `ca_file`, else the system's
+    CAs) unless the config says otherwise. A certificate that fails is refused before anything is sent."""
+    context = client_context(box.ca_file, f"{box.key}.ca_file")
+    try:
+        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context,
+                            timeout=timeout)
+    except ssl.SSLCertVerificationError as error:
+        raise refused(box.key, box.host, error, "未收取任何邮件") from None
     if box.security == "starttls":
-        client.starttls(context)
+        try:
+            client.starttls(context)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                client.shutdown()  # STARTTLS refused or its handshake failed: no LOGOUT can be said here
+            if isinstance(error, ssl.SSLCertVerificationError):
+                raise refused(box.key, box.host, error, "未收取任何邮件") from None
+            raise
     client.normalise_times = False  # keep INTERNALDATE's zone: arrival times are compared in Asia/Shanghai
     return client
 

@@ -18,6 +18,7 @@ from imapclient.exceptions import IMAPClientError
 from archive.db import Database
 from archive.outbox import due_mail, mark_failed, mark_sending, mark_sent
 from bot.config import Config, Mailbox, Outgoing
+from bot.tls import SmtpCertificateRefused, client_context, refused
 from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)
@@ -32,19 +33,24 @@ class SmtpTransport:
     outgoing: Outgoing
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        """A certificate that fails its checks (against `ca_file`, else the system's CAs) is refused before
+        the login and the mail: SmtpCertificateRefused, one line, the mail kept for a later try."""
         out = self.outgoing
-        context = ssl.create_default_context()
-        if out.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=out.timeout_seconds,
-                                                        context=context)
-        else:
-            client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
-        with client:
-            if out.security == "starttls":
-                client.starttls(context=context)
-            if out.username:
-                client.login(out.username, out.password())
-            client.sendmail(sender, recipients, raw)
+        context = client_context(out.ca_file, "smtp.ca_file")
+        try:
+            if out.security == "tls":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=out.timeout_seconds,
+                                                            context=context)
+            else:
+                client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
+            with client:
+                if out.security == "starttls":
+                    client.starttls(context=context)
+                if out.username:
+                    client.login(out.username, out.password())
+                client.sendmail(sender, recipients, raw)
+        except ssl.SSLCertVerificationError as error:
+            raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
 
 
 @dataclass(frozen=True)

@@ -213,7 +213,7 @@ def _stop_all() -> None:
 
 
 class Dovecot:
-    """A throw-away Dovecot 2.3 IMAP server (plaintext, loopback, Maildir).
+    """A throw-away Dovecot 2.3 IMAP server (plaintext, optionally TLS too; loopback, Maildir).
 
     :param users: ``{username: password}``; each user is one mailbox account
         with home ``<tmp>/home/<user>`` and mail in ``~/Maildir``.
@@ -226,6 +226,11 @@ class Dovecot:
     :param extra_config: appended verbatim to the generated dovecot.conf
         (e.g. ``"auth_debug = yes\\n"``).
     :param keep_dir: don't delete the temporary directory on close.
+    :param tls_cert: a PEM certificate (chain) file; with ``tls_key``, the
+        server offers STARTTLS on :attr:`port` and implicit TLS (993-style)
+        on :attr:`tls_port`.  Plaintext logins stay allowed on :attr:`port`,
+        so :meth:`client` and every plaintext user work as without it.
+    :param tls_key: the certificate's PEM private key file.
     :param tmp_parent: where to create the temporary directory (default:
         ``$TMPDIR`` or /tmp).  ``/dev/shm`` makes :meth:`fill_maildir` of
         10^5 messages several times faster and steadier than a VM disk.
@@ -255,6 +260,8 @@ class Dovecot:
         extra_config: str = "",
         keep_dir: bool = False,
         tmp_parent: str | None = None,
+        tls_cert: str | os.PathLike | None = None,
+        tls_key: str | os.PathLike | None = None,
     ) -> None:
         self.binary = dovecot_binary()
         if not self.binary:
@@ -272,6 +279,11 @@ class Dovecot:
         self.separator = separator
         self.extra_config = extra_config
         self.keep_dir = keep_dir
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        self.tls = tls_cert is not None
+        # The implicit-TLS port (None without TLS); fixed for the server's life, like `port`.
+        self.tls_port = _free_port(host) if self.tls else None
 
         if os.geteuid() == 0:
             self.uid, self.gid = NOBODY_UID, NOBODY_GID
@@ -295,6 +307,13 @@ class Dovecot:
         for d in (self.state_dir, self.log_dir, self.home_root):
             d.mkdir()
         os.chmod(self.home_root, 0o755)
+        if tls_cert is not None and tls_key is not None:
+            # Copies inside the server's directory: the caller's files may go before the server does.
+            self.tls_cert_path = self.root / "tls-cert.pem"
+            self.tls_key_path = self.root / "tls-key.pem"
+            shutil.copyfile(tls_cert, self.tls_cert_path)
+            shutil.copyfile(tls_key, self.tls_key_path)
+            os.chmod(self.tls_key_path, 0o600)
 
         self._users: dict[str, str] = {}
         self._passwd_stamp = 0
@@ -346,7 +365,7 @@ debug_log_path = {self.log_path}
 {run_as}
 protocols = imap
 listen = {self.host}
-ssl = no
+{self._ssl_config()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -382,7 +401,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {self.tls_port or 0}
+{"    ssl = yes" if self.tls else ""}
   }}
 }}
 service anvil {{
@@ -401,6 +422,13 @@ protocol imap {{
 }}
 {self.extra_config}
 """
+
+    def _ssl_config(self) -> str:
+        if not self.tls:
+            return "ssl = no"
+        # ssl = yes (not required): STARTTLS offered, plaintext logins still allowed for the harness.
+        return (f"ssl = yes\nssl_cert = <{self.tls_cert_path}\nssl_key = <{self.tls_key_path}\n"
+                "ssl_min_protocol = TLSv1.2")
 
     def _write_config(self) -> None:
         self.conf_path.write_text(self.config_text())
@@ -533,6 +561,7 @@ protocol imap {{
                 # Someone grabbed the free port between probe and bind: retry.
                 if attempt + 1 < attempts and "Address already in use" in str(exc):
                     self.port = _free_port(self.host)
+                    self.tls_port = _free_port(self.host) if self.tls else None
                     continue
                 raise
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from typing import Callable
 
 from aiosmtpd.controller import Controller
@@ -31,15 +32,28 @@ class Delivering:
 
 
 class SmtpServer:
-    """Start, stop and start again on the same port (to test mail waiting while the server is down)."""
+    """Start, stop and start again on the same port (to test mail waiting while the server is down).
 
-    def __init__(self, deliver: Callable[[str, bytes], None]):
+    With `tls` (a server-side SSLContext) it speaks TLS: from the first byte when `implicit` (465-style),
+    else it offers STARTTLS and refuses every command but EHLO, NOOP and QUIT before it."""
+
+    def __init__(self, deliver: Callable[[str, bytes], None], *, tls: ssl.SSLContext | None = None,
+                 implicit: bool = False):
+        if implicit and tls is None:
+            raise ValueError("implicit TLS needs a tls context")
         self.handler = Delivering(deliver)
         self.port = free_port()
+        self.tls, self.implicit = tls, implicit
         self.controller: Controller | None = None
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        if self.tls is None:
+            options: dict = {}
+        elif self.implicit:
+            options = {"ssl_context": self.tls}
+        else:
+            options = {"tls_context": self.tls, "require_starttls": True}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     def stop(self) -> None:
