@@ -112,8 +112,8 @@ def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
 def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
     """GIVEN messages that lie in two mailboxes (To one department, Cc another) WHEN two workers store
     them at the same moment THEN neither fails: each message is stored once and seen in both places."""
-    raws = [compose("zqxcl@163.com", OFFICE, f"枣强县5月份报表（{n}）", datetime(2020, 5, 6, tzinfo=SHANGHAI),
-                    cc=REHAB).as_bytes() for n in range(20)]
+    raws = [compose("zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{n}）",
+                    datetime(2020, 5, 6, tzinfo=SHANGHAI), cc=REHAB, body=f"第{n}篇").as_bytes() for n in range(20)]
     start, errors = threading.Barrier(2), []
 
     def worker(mailbox: str) -> None:
