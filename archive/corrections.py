@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.entries import revoke_record
 from archive.models import CorrectionRow, Message
 from parsers.errors import MailroomError
 
@@ -31,13 +32,7 @@ def add_correction(session: Session, message_id: int, reason: str, by: str, *, u
 
 
 def revoke_correction(session: Session, correction_id: int, reason: str, by: str) -> CorrectionRow:
-    row = session.get(CorrectionRow, correction_id)
-    if row is None:
-        raise MailroomError(f"没有编号为 {correction_id} 的更正")
-    if row.revoked_at is not None:
-        raise MailroomError(f"更正 #{correction_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
-    row.revoke(by, reason)
-    return row
+    return revoke_record(session, CorrectionRow, correction_id, reason, by, "更正")
 
 
 def in_force(session: Session, shas: list[str]) -> dict[str, CorrectionRow]:

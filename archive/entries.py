@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import StaffEntryRow
+from archive.models import OnRecord, StaffEntryRow
 from parsers.errors import MailroomError
 from scoring.components import normalise_evidence
+
+R = TypeVar("R", bound=OnRecord)
 
 
 def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evidence: str, by: str) -> StaffEntryRow:
@@ -26,13 +29,19 @@ def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evi
 
 
 def revoke_entry(session: Session, entry_id: int, reason: str, by: str) -> StaffEntryRow:
-    row = session.get(StaffEntryRow, entry_id)
-    if row is None:
-        raise MailroomError(f"没有编号为 {entry_id} 的登记")
-    if row.revoked_at is not None:
-        raise MailroomError(f"登记 #{entry_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
-    row.revoke(by, reason)
+    row = revoke_record(session, StaffEntryRow, entry_id, reason, by, "登记")
     session.commit()
+    return row
+
+
+def revoke_record(session: Session, model: type[R], record_id: int, reason: str, by: str, noun: str) -> R:
+    """Revoke a staff decision (an entry, a correction), which stays on record; `noun` names it to people."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise MailroomError(f"没有编号为 {record_id} 的{noun}")
+    if row.revoked_at is not None:
+        raise MailroomError(f"{noun} #{record_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
+    row.revoke(by, reason)
     return row
 
 
