@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import Change, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
 from bot.cli import Context, main, pass_context
+from bot.console import progress
 from bot.config import Config
 from bot.scores import compute_standings, unit_name
 
@@ -39,8 +39,8 @@ def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_
     with deps.db.session() as session:
         before = standings_totals(config, session)
         todo = due(session, intake.recognizer.stamp, everything, ids)
-        with click.progressbar(length=len(todo), label="重新识别", file=sys.stderr) as bar:
-            changes = rederive(intake, session, todo, advance=bar.update, commit=not dry_run, because=because)
+        with progress(len(todo), "重新识别") as advance:
+            changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
         after = standings_totals(config, session)
         if dry_run:
             session.rollback()
