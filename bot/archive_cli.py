@@ -16,13 +16,13 @@ from archive.models import FormReadingRow, Message
 from archive.search import ORDERS, Query, count, get_message, search
 from archive.verify import recorded_files, verify
 from bot.cli import Context, main, pass_context
+from bot.cli_errors import month_param
 from bot.config import Config
 from bot.console import progress, table
 from bot.scores import unit_name
 from bot.show import KIND_LABELS, describe_message
 from parsers.errors import MailroomError
 from parsers.records import Kind
-from scoring.settings import parse_month
 
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
@@ -40,16 +40,6 @@ def _unit(ctx: click.Context, _param: click.Parameter, value: str | None) -> str
         return unit_name(_context(ctx).config, value.strip())
     except MailroomError as error:
         raise click.BadParameter(str(error)) from None
-
-
-def _month(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_month(value)
-    except ValueError:
-        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
-    return value
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -79,7 +69,7 @@ def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 @click.argument("text", required=False, default="")
 @click.option("--unit", callback=_unit, help="Unit name or alias, e.g. 桃城区 or 桃城.")
 @click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
-@click.option("--month", metavar="YYYY-MM", callback=_month, help="The reporting month.")
+@click.option("--month", metavar="YYYY-MM", callback=month_param, help="The reporting month.")
 @click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or after this day (local time).")
 @click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or before this day (local time).")
 @click.option("--sender", metavar="ADDRESS", callback=_sender)

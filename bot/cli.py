@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from bot.cli_errors import run_reporting_errors
+from bot.cli_errors import month_param, run_reporting_errors
 from bot.config import Config, load_config
 from bot.console import progress
 from bot.demo import write_demo
@@ -162,7 +162,7 @@ def status(context: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--month", required=True, metavar="YYYY-MM", help="The reporting month to remind for.")
+@click.option("--month", required=True, metavar="YYYY-MM", callback=month_param, help="The reporting month to remind for.")
 @click.option("--dry-run", is_flag=True, help="Say who would be reminded; queue and send nothing.")
 @pass_context
 def remind(context: Context, month: str, dry_run: bool) -> None:
@@ -170,12 +170,7 @@ def remind(context: Context, month: str, dry_run: bool) -> None:
     one for the same month); says what was sent, or why nothing."""
     from bot.poll import send_owed
     from bot.reminders import REMINDED, queue_reminders
-    from scoring.settings import parse_month
 
-    try:
-        parse_month(month)
-    except ValueError:
-        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {month!r}", param_hint="--month")
     config, deps = context.config, context.deps
     now = deps.clock()
     with deps.db.session() as session:

@@ -20,6 +20,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from parsers.errors import ConfigError, InputError, MailroomError
+from scoring.settings import parse_month
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -167,3 +168,14 @@ def _first_line(error: object) -> str:
 def _say(line: str, code: int) -> int:
     click.echo(line, err=True)
     return code
+
+
+def month_param(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> str | None:
+    """A --month option's callback: "YYYY-MM" of a real month, else a usage error saying how to write it."""
+    if value is None:
+        return None
+    try:
+        parse_month(value)
+    except ValueError:
+        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
+    return value

@@ -18,6 +18,7 @@ from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import Change, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
 from bot.cli import Context, main, pass_context
+from bot.cli_errors import month_param
 from bot.console import progress
 from bot.config import Config
 from bot.scores import compute_standings, unit_name
@@ -158,7 +159,7 @@ KINDS = ("report", "briefing", "reply", "auto", "bounce", "other")
 @click.argument("message_id", type=int, required=False)
 @click.option("--unit", help="The unit the message is really from (name or alias).")
 @click.option("--kind", type=click.Choice(KINDS), help="What it really is.")
-@click.option("--month", callback=lambda _c, _p, v: v and _month(v), metavar="YYYY-MM", help="Its reporting month.")
+@click.option("--month", callback=month_param, metavar="YYYY-MM", help="Its reporting month.")
 @click.option("--counted/--not-counted", default=None, help="Whether its sender counts for the unit.")
 @click.option("--revoke", "revoke_id", type=int, metavar="N", help="End correction #N instead (kept on record).")
 @click.option("--reason", required=True, help="Why: what staff checked.")
@@ -197,15 +198,6 @@ def corrections_(context: Context) -> None:
             state = f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
             click.echo(f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}")
 
-
-def _month(value: str) -> str:
-    from scoring.settings import parse_month
-
-    try:
-        parse_month(value)
-    except ValueError:
-        raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
-    return value
 
 
 @main.group(name="queue", invoke_without_command=True)
