@@ -59,36 +59,33 @@ def wrap(value: Any) -> Any:
 
 def unknown_keys(table: ReadTable, where: str = "") -> list[str]:
     """Every key the builder did not ask for, each with the nearest known name: "[schedul]（是不是 [schedule]？）"."""
-    found: list[str] = []
-    for key, value in dict.items(table):
-        name = _name(where, key)
-        if key not in table.asked and not table.consumed:
-            found.append(_with_hint(name, where, key, sorted(table.asked)))
-        elif isinstance(value, ReadTable):
-            found += unknown_keys(value, name)
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if isinstance(item, ReadTable):
-                    found += unknown_keys(item, f"{name}[{index}]")
-    return found
+    return [_with_hint(_name(at, key), at, key, sorted(found.asked)) for found, at, key in _unasked(table, where)]
 
 
 def likely_typos(table: ReadTable, where: str = "") -> list[str]:
     """Unknown keys close to a name the builder looked for and did not find: after a build stopped halfway,
     these explain its error ("mailbox[0].host is missing" when the file says hots) better than it does."""
-    found: list[str] = []
-    absent = sorted(key for key in table.asked if not dict.__contains__(table, key))
+    found = []
+    for owner, at, key in _unasked(table, where):
+        absent = sorted(name for name in owner.asked if not dict.__contains__(owner, name))
+        if difflib.get_close_matches(key, absent, 1, 0.6):
+            found.append(_with_hint(_name(at, key), at, key, absent))
+    return found
+
+
+def _unasked(table: ReadTable, where: str) -> Iterator[tuple[ReadTable, str, str]]:
+    """(table, where it is, key) of every key nobody asked for, in this table and in the tables (and lists of
+    tables) under the keys that were asked for."""
     for key, value in dict.items(table):
         name = _name(where, key)
-        if key not in table.asked and not table.consumed and difflib.get_close_matches(key, absent, 1, 0.6):
-            found.append(_with_hint(name, where, key, absent))
+        if key not in table.asked and not table.consumed:
+            yield table, where, key
         elif isinstance(value, ReadTable):
-            found += likely_typos(value, name)
+            yield from _unasked(value, name)
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, ReadTable):
-                    found += likely_typos(item, f"{name}[{index}]")
-    return found
+                    yield from _unasked(item, f"{name}[{index}]")
 
 
 def refuse_unknown(names: list[str]) -> None:
