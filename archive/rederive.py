@@ -48,9 +48,11 @@ def summary(message: Message) -> dict[str, Any]:
 
 
 def _fingerprint(message: Message) -> tuple:
-    """Everything derivation writes, to tell whether a message must be rewritten."""
+    """Everything derivation writes, to tell whether a message must be rewritten. A registry's persons are
+    known by their reading's row count and problems: loading thousands of them to compare would cost more
+    than rewriting (and a fresh message's persons are not objects: ingest inserts them in bulk)."""
     return (tuple(getattr(message, name) for name in DERIVED_COLUMNS), [a.sha256 for a in message.attachments],
-            [(r.source, r.form, r.unit, r.month, r.rows, r.readable, r.tasks, r.text, r.problems, len(r.persons))
+            [(r.source, r.form, r.unit, r.month, r.rows, r.readable, r.tasks, r.text, r.problems)
              for r in message.readings], [a.key for a in message.articles])
 
 
@@ -76,7 +78,7 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
         chunk = message_ids[start:start + batch]
         messages = list(session.scalars(select(Message).where(Message.id.in_(chunk)).order_by(Message.id).options(
             selectinload(Message.attachments), selectinload(Message.articles),
-            selectinload(Message.readings).selectinload(FormReadingRow.persons))))
+            selectinload(Message.readings))))
         items = [Incoming(raw=intake.store.read_message(m.sha256), mailbox=m.mailbox, source="rederive",
                           arrival=m.arrival if m.arrival_trusted else None) for m in messages]
         results = intake.derive(intake.recognizer, items)
