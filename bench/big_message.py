@@ -34,6 +34,12 @@ def peak_mb(pid: int | str = "self") -> int:
     return 0
 
 
+def worker_pids(sandbox: Sandbox) -> list[int]:
+    """The reader processes now running (pebble keeps them in its pool manager; no public way to ask)."""
+    pool = sandbox._workers()
+    return [worker.pid for worker in pool._pool_manager.worker_manager.workers.values()]
+
+
 def main() -> None:
     recognizer = recognizer_for(make_config(Path("/tmp"), "sqlite://"))
     sandbox = Sandbox()
@@ -43,7 +49,7 @@ def main() -> None:
             started = time.perf_counter()
             derived, = sandbox.derive(recognizer, [Incoming(raw=raw, mailbox="bgs", source="import")])
             seconds = time.perf_counter() - started
-            workers = [peak_mb(pid) for pid in sandbox.worker_pids()]
+            workers = [peak_mb(pid) for pid in worker_pids(sandbox)]
             print(f"{name} ({len(raw) / 2**20:.0f} MB): {seconds:.2f} s; peak RSS here {peak_mb()} MB, "
                   f"readers {workers} MB; subject {len(derived.parsed.subject):,} chars, "
                   f"body {len(derived.parsed.body_text):,} chars; load {os.getloadavg()[0]:.2f}")

@@ -109,12 +109,6 @@ class Sandbox:
         """One call in a worker, within the limits (the benchmark's way in)."""
         return self._workers().schedule(function, args, timeout=self.limits.seconds).result()
 
-    def worker_pids(self) -> list[int]:
-        """The reader processes now running (the benchmark measures their memory)."""
-        if self._pool is None:
-            return []
-        return [worker.pid for worker in self._pool._pool_manager.worker_manager.workers.values()]
-
     def close(self) -> None:
         if self._pool is not None:
             self._pool.stop()
