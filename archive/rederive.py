@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.corrections import in_force
@@ -62,8 +62,17 @@ def due(session: Session, stamp: str, everything: bool, ids: Sequence[int] | Non
     if ids is not None:
         query = query.where(Message.id.in_(ids))
     elif not everything:
-        query = query.where(or_(Message.derived_with.is_(None), Message.derived_with != stamp))
+        query = query.where(_behind(stamp))
     return list(session.scalars(query))
+
+
+def behind(session: Session, stamp: str) -> int:
+    """How many messages were derived under another configuration or code (what `status` reports)."""
+    return session.scalar(select(func.count()).select_from(Message).where(_behind(stamp)))
+
+
+def _behind(stamp: str):
+    return or_(Message.derived_with.is_(None), Message.derived_with != stamp)
 
 
 def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch: int = 50,

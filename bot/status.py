@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from archive.models import JobRun
 from archive.outbox import backlog
-from archive.rederive import due
+from archive.rederive import behind
 from archive.owed import owed_waiting
 from archive.state import all_states
 from bot.config import Config
@@ -38,7 +38,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "failing": bool(state and state.last_error_at and (not state.last_ok_at
                                                                or state.last_error_at > state.last_ok_at))})
     with deps.db.session() as session:
-        behind = len(due(session, deps.intake.recognizer.stamp, everything=False, ids=None))
+        due = behind(session, deps.intake.recognizer.stamp)
         owed, owed_since = owed_waiting(session)
         waiting = backlog(session)
         jobs = []
@@ -52,7 +52,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "receipts_owed": owed, "receipts_owed_since": local(owed_since),
             "outbox_backlog": waiting.count, "outbox_oldest": local(waiting.oldest),
             "smtp_last_error": waiting.last_error, "smtp_last_error_at": local(waiting.last_error_at),
-            "jobs": jobs, "rederive_due": behind}
+            "jobs": jobs, "rederive_due": due}
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from archive.corrections import add_correction, corrections, revoke_correction
 from archive.queue import REASONS, attention, mark_handled
-from archive.rederive import due, rederive
+from archive.rederive import behind, rederive
 from bot.scores import unit_name
 from bot.web.app import site
 from bot.web.auth import staff_only, viewer
@@ -23,7 +23,7 @@ def queue_page():
     zone = current.config.timezone
     intake = current.deps.intake
     with current.deps.db.session() as db:
-        behind = len(due(db, intake.recognizer.stamp, everything=False, ids=None))
+        stale = behind(db, intake.recognizer.stamp)
         items = attention(db, include_handled=True)
         fixes = [{"id": row.id, "message_id": message_id, "unit": row.unit, "kind": KIND_LABELS.get(row.kind or "", row.kind),
                   "month": row.month, "counted": row.counted, "reason": row.reason, "entered_by": row.entered_by,
@@ -32,7 +32,7 @@ def queue_page():
                  for row, message_id in corrections(db)]
     waiting = [item for item in items if item.handled_by is None]
     handled = [item for item in items if item.handled_by is not None]
-    return render_template("queue.html", waiting=waiting, handled=handled, reasons=REASONS, fixes=fixes, behind=behind,
+    return render_template("queue.html", waiting=waiting, handled=handled, reasons=REASONS, fixes=fixes, behind=stale,
                            units=[unit.name for unit in current.config.units], kinds=KIND_LABELS,
                            when=lambda instant: local_time(instant, zone))
 
