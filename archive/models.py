@@ -285,6 +285,18 @@ class OwedReply(Base):
     note: Mapped[str | None] = mapped_column(Text)  # a change's why, in the staff's words
 
 
+class DerivationAttempt(Base):
+    """A message whose derivation has started and not ended (archive/attempts.py): one row per attempt,
+    `alone` when the message was derived by itself because an earlier attempt never ended."""
+
+    __tablename__ = "derivation_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    alone: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class JobRun(Base):
     """A scheduled job done for its period (reminders or the digest of a month), committed with its mail."""
 
