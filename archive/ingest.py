@@ -5,7 +5,8 @@ Every source (IMAP, Maildir, imported files) hands batches of `Incoming` to an `
 already stored (same SHA-256) is not stored again; only the new place it was seen is recorded. The
 commit that stores a message also records the receipt it is owed (archive/owed.py) and the source's
 position. If that commit fails for the batch, its messages are stored one by one, and one that still
-fails is stored raw with what failed: no message can hold its mailbox up.
+fails is stored raw with what failed; one whose derivation killed the process twice is stored raw
+(archive/attempts.py): no message can hold its mailbox up.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
+from archive.attempts import CRASHED, derive_watched
 from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
@@ -85,7 +87,8 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
         if sha not in stored_before and sha not in todo:
             todo[sha] = item
             store.put_message(item.raw, sha)
-    derived = dict(zip(todo, derive(recognizer, list(todo.values()))))
+    results = derive_watched(db, list(todo), list(todo.values()), partial(derive, recognizer))
+    derived = {sha: result or raw_only(recognizer, todo[sha], CRASHED) for sha, result in zip(todo, results)}
     for result in derived.values():
         for attachment in result.parsed.attachments:
             store.put_file(attachment.data, attachment.sha256)

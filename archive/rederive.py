@@ -10,11 +10,13 @@ derived it, so a run stopped midway resumes where it was (messages already stamp
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Callable, Sequence
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.attempts import derive_watched
 from archive.corrections import in_force
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
@@ -90,10 +92,16 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
             selectinload(Message.readings))))
         items = [Incoming(raw=intake.store.read_message(m.sha256), mailbox=m.mailbox, source="rederive",
                           arrival=m.arrival if m.arrival_trusted else None) for m in messages]
-        results = intake.derive(intake.recognizer, items)
+        derive = partial(intake.derive, intake.recognizer)
+        # Written down first (archive/attempts.py) when this run commits its own batches; a caller that
+        # holds the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.
+        results = derive_watched(intake.db, [m.sha256 for m in messages], items, derive) if commit else derive(items)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
         corrections = in_force(session, [m.sha256 for m in messages])
         for message, item, result in zip(messages, items, results):
+            if result is None:  # its derivation killed the process twice: what it had stands
+                message.derived_with = stamp
+                continue
             if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
                 result = replace(result, arrival=message.arrival)
             if message.sha256 in corrections:

@@ -6,7 +6,10 @@ PostgreSQL, through the reader sandbox the daemon uses."""
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import random
+import signal
 import struct
 import zipfile
 from datetime import datetime
@@ -16,9 +19,12 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from archive.ingest import Incoming, Intake
-from archive.models import Message, MailboxState
+from archive.attempts import CRASHED
+from archive.ingest import Incoming, Intake, derive_here
+from archive.models import DerivationAttempt, Message, MailboxState
+from archive.rederive import rederive
 from archive.state import advance
+from archive.store import sha256_hex
 from archive.verify import recorded_files, verify
 from bot.demo import compose
 from bot.sandbox import Sandbox, SandboxLimits
@@ -176,6 +182,74 @@ def test_a_message_the_database_refuses_is_kept_raw_and_the_batch_goes_on(deps, 
     assert "保存识别结果时出错" in messages[1].problems[0] and "refused by the test" in messages[1].problems[0]
     with deps.db.session() as session:
         assert session.get(MailboxState, "bgs").last_uid == 3
+
+
+KILLS = b"X-Test-Kills-The-Process: yes\r\n"
+
+
+def _kills_the_process(recognizer, items):
+    """A deriver that takes its whole process down on a marked message, as a bug below Python or the OOM
+    killer would: what no sandbox in the process itself can catch."""
+    if any(item.raw.startswith(KILLS) for item in items):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return derive_here(recognizer, items)
+
+
+def _ingest_in_a_process(config, raws: list[bytes]) -> None:
+    from bot.deps import open_deps
+
+    deps = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
+    Intake(deps.db, deps.store, deps.recognizer, _kills_the_process).batch(
+        [Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
+         for n, raw in enumerate(raws, 1)],
+        in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, len(raws)))
+    deps.close()
+
+
+def test_a_message_that_kills_the_process_is_archived_raw_on_a_later_start(config, deps):
+    """GIVEN a batch of four in which one message kills the process deriving it WHEN the batch is ingested
+    and, as a supervisor would, started again after each death THEN the first restart derives the batch's
+    messages one by one (an interrupted batch loses nothing), the second stores the killer raw with a
+    problem and the other three whole, and the mailbox's position moves past all four."""
+    good = [package(f"枣强县5月份报表（{n}）", [("附件6.xls", registry_xls())]) for n in (1, 2, 3)]
+    raws = [good[0], KILLS + package("枣强县5月份报表（致命）", []), good[1], good[2]]
+    spawn = multiprocessing.get_context("spawn")
+    exits = []
+    for _ in range(3):
+        child = spawn.Process(target=_ingest_in_a_process, args=(config, raws))
+        child.start()
+        child.join(120)
+        exits.append(child.exitcode)
+    assert exits == [-signal.SIGKILL, -signal.SIGKILL, 0]
+    messages = stored(deps)
+    assert sorted(m.subject for m in messages) == ["", *(f"枣强县5月份报表（{n}）" for n in (1, 2, 3))]
+    killer, = [m for m in messages if m.subject == ""]
+    assert killer.problems == [CRASHED] and killer.kind == "other"
+    assert deps.store.read_message(killer.sha256) == raws[1]
+    assert all(len(m.readings) == 1 and m.readings[0].readable for m in messages if m is not killer)
+    with deps.db.session() as session:
+        assert session.get(MailboxState, "bgs").last_uid == 4
+        # The killer stays written down: `rederive` does not derive it a third time either.
+        assert set(session.scalars(select(DerivationAttempt.sha256))) == {killer.sha256}
+        changes = rederive(Intake(deps.db, deps.store, deps.recognizer, _kills_the_process), session,
+                           [m.id for m in messages])
+    assert changes == [] and stored(deps)[1].problems == [CRASHED]
+
+
+def test_a_batch_interrupted_once_is_derived_whole_on_the_restart(config, deps):
+    """GIVEN a batch whose derivation was interrupted once (written down, never struck off: a kill -9)
+    WHEN it comes again THEN every message is derived fully, none stored raw, nothing left written down."""
+    raws = [package(f"枣强县5月份报表（{n}）", [("附件6.xls", registry_xls())]) for n in (1, 2)]
+    with deps.db.session() as session:
+        session.add_all(DerivationAttempt(sha256=sha256_hex(raw), alone=False, started_at=datetime.now(SHANGHAI))
+                        for raw in raws)
+        session.commit()
+    Intake(deps.db, deps.store, deps.recognizer).batch([Incoming(raw=raw, mailbox="bgs", source="import")
+                                                        for raw in raws])
+    assert [(m.subject, [r.readable for r in m.readings], m.problems) for m in stored(deps)] == \
+        [(f"枣强县5月份报表（{n}）", [True], []) for n in (1, 2)]
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
 
 
 def test_huge_texts_are_bounded_and_the_raw_kept_whole(deps, intake):
