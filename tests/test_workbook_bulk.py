@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from parsers.checks import ID18_SHAPE, ID20_SHAPE, check_digit, failing_ids, failing_phones, phone_problem
-from parsers.forms import Person, persons_in_bulk
+from parsers.forms import FormReading, Person, Problem, persons_in_bulk
 from parsers.records import Unit
 from parsers.workbook import read_attachment
 from parsers.xlsx_scan import PiecesFile, StoredMember, stored_zip
@@ -103,6 +103,24 @@ def test_person_is_a_frozen_record_that_copies_pickles_and_prints():
     assert Person(1, "s", ()).fields == () and persons_in_bulk([1], "s", (), []) == [Person(1, "s", ())]
     with pytest.raises(AttributeError):
         person.sheet = "5月"  # type: ignore[misc]
+
+
+def test_a_reading_pickles_its_persons_as_blocks_and_comes_back_equal():
+    """GIVEN readings whose persons are one uniform block, several sheets, cells holding the block
+    separator or kept as a tuple, no persons at all WHEN pickled (as a reader process sends them back)
+    THEN each comes back equal, person for person, with the same rows, sheets and fields."""
+    uniform = persons_in_bulk(list(range(5, 2005)), "Sheet1", ("name", "disability_id"),
+                              [[f"人{n}" for n in range(2000)], [f"{n:020d}" for n in range(2000)]])
+    mixed = [*uniform[:3], Person(9, "5月", (("name", "a\x1eb"),)), Person(10, "5月", (("name", "x\x1fy"),)),
+             *persons_in_bulk([11, 12], "5月", ("name",), [["丙", "丁"]]), Person(13, "6月", ()),
+             *persons_in_bulk([14], "6月", ("phone", "name"), [["13800000000"], [""]])]
+    for persons in (uniform, mixed, []):
+        reading = FormReading(source="附件3.xlsx", form=3, unit="桃城区", month="2020-05", rows=len(persons),
+                              persons=tuple(persons), text="t", problems=(Problem(None, 3, "B", "id", "m"),))
+        back = pickle.loads(pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == reading
+        assert [(p.row, p.sheet, p.fields) for p in back.persons] == [(p.row, p.sheet, p.fields) for p in persons]
+        assert all(type(p) is Person for p in back.persons)
 
 
 def test_pieces_file_reads_and_seeks_as_one_file():
