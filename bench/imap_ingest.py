@@ -1,11 +1,18 @@
 """Ingest and idle-poll benchmark against a real Dovecot on loopback.
 
-    .venv/bin/python -m bench.imap_ingest [--messages 5000] [--idle 1000 100000]
+    .venv/bin/python -m bench.imap_ingest [--messages 5000] [--corpus season briefings]
+                                          [--databases sqlite postgresql] [--rounds 3] [--idle 1000 100000]
 
-(a) The same mailbox of N briefing messages (no workbooks) is read three ways, in one run:
-    our `poll_once` into a fresh SQLite archive (raw files synced, one commit per batch); mbsync
-    (Debian package isync) into a Maildir with FSync on; a bare imapclient batched FETCH that keeps
-    nothing. Reported as messages per second.
+(a) The same mailbox of N messages is read by each contender in turn, round after round (interleaved, so a
+    machine busy with something else slows them alike; the load average is printed each round): our
+    `poll_once` into a fresh archive on each database (raw files synced, one commit per batch, every
+    message parsed, recognised and read in the reader processes, receipts composed); mbsync (Debian package
+    isync, `scripts/install.sh --bench`) into a Maildir with FSync on; a bare imapclient batched FETCH that
+    keeps nothing. Two corpora: `season`, the distinct messages of the demo season (bot/season: packages
+    with their workbooks and Word files, briefings, replies; mean 12 KB) repeated to N, each copy made
+    distinct by a header of its own; `briefings`, N plain briefings without attachments (~4 KB). Reported:
+    messages per second, medians over the rounds, and ours as a share of mbsync's (the median of the
+    round-by-round ratios).
 (b) A poll with no new mail in mailboxes of 1,000 and 100,000 messages: the mailbox state is set as a
     finished poll leaves it (UIDVALIDITY, last UID), then `poll_once` is timed; median and p95 of 30.
 """
@@ -21,14 +28,18 @@ import subprocess
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
+from itertools import cycle
 from pathlib import Path
 
 from imapclient import IMAPClient
 
 from archive.state import advance
+from bench import postgres
 from bot.demo import compose
 from bot.deps import open_deps
 from bot.poll import poll_once
+from bot.season import generate_season
 from tests.conftest import make_config
 from tests.dovecot import Dovecot
 
@@ -52,16 +63,27 @@ def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
     return messages
 
 
-def mailbox_config(server: Dovecot, work: Path, batch: int = 200):
+def season(count: int) -> list[tuple[bytes, datetime]]:
+    """The demo season's distinct messages repeated to `count`, each copy with a header of its own."""
+    distinct = list({mail.raw: mail.arrival for mail in generate_season()}.items())
+    return [(b"X-Bench-Copy: %d\n" % number + raw, arrival)
+            for number, (raw, arrival) in zip(range(count), cycle(distinct))]
+
+
+CORPORA = {"season": season, "briefings": briefings}
+
+
+def mailbox_config(server: Dovecot, work: Path, database_url: str | None = None, batch: int = 200):
     os.environ["BENCH_PW"] = PASSWORD
     box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": server.host,
            "port": server.port, "security": "plain", "username": "bgs", "password_env": "BENCH_PW",
            "folder": "INBOX", "batch": batch}
-    return make_config(work, f"sqlite:///{work}/bench.db", [box])
+    return make_config(work, database_url or f"sqlite:///{work}/bench.db", [box])
 
 
-def run_ours(server: Dovecot, work: Path) -> float:
-    config = mailbox_config(server, work)
+def run_ours(server: Dovecot, work: Path, database: str = "sqlite") -> float:
+    url = postgres.fresh_schema(postgres.DEFAULT, "bench_imap_ingest") if database == "postgresql" else None
+    config = mailbox_config(server, work, url)
     deps = open_deps(config)
     started = time.perf_counter()
     report = poll_once(config, deps)
@@ -100,7 +122,7 @@ Sync Pull
 SyncState *
 """)
     started = time.perf_counter()
-    subprocess.run(["mbsync", "-c", str(rc), "-q", "bench"], check=True)
+    subprocess.run(["mbsync", "-c", str(rc), "-q", "bench"], check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -116,23 +138,35 @@ def run_bare(server: Dovecot, batch: int = 200) -> float:
     return time.perf_counter() - started
 
 
-def ingest(count: int) -> None:
-    messages = briefings(count)
+def ingest(count: int, corpus: str, databases: list[str], rounds: int) -> None:
+    messages = CORPORA[corpus](count)
     size = sum(len(raw) for raw, _ in messages) / count
-    print(f"(a) ingest of {count} messages without workbooks (mean {size:.0f} bytes)")
+    print(f"(a) ingest of {count} messages, corpus {corpus} (mean {size / 1024:.1f} KB), {rounds} rounds")
     with Dovecot(users={"bgs": PASSWORD}, start=False) as server:
         server.fill_maildir("bgs", messages)
         server.start()
         run_bare(server)  # let Dovecot build its index first, so no contender pays for it
-        for name, run in (("mailroom poll_once", lambda w: run_ours(server, w)),
-                          ("mbsync (FSync yes)", lambda w: run_mbsync(server, w)),
-                          ("bare imapclient FETCH", lambda w: run_bare(server))):
-            work = Path(tempfile.mkdtemp(prefix="bench-"))
-            try:
-                elapsed = run(work)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            print(f"    {name:<24} {elapsed:7.2f} s  {count / elapsed:8.0f} msg/s")
+        contenders = {**{f"mailroom, {database}": partial(run_ours, server, database=database)
+                         for database in databases},
+                      "mbsync (FSync yes)": partial(run_mbsync, server),
+                      "bare imapclient FETCH": lambda work: run_bare(server)}
+        times: dict[str, list[float]] = {name: [] for name in contenders}
+        for round_number in range(rounds):
+            print(f"    round {round_number + 1}, load average {os.getloadavg()[0]:.1f}:", end="")
+            for name, run in contenders.items():
+                work = Path(tempfile.mkdtemp(prefix="bench-"))
+                try:
+                    times[name].append(run(work))
+                finally:
+                    shutil.rmtree(work, ignore_errors=True)
+                print(f" {name} {count / times[name][-1]:.0f}/s;", end="", flush=True)
+            print()
+        postgres.drop_schema(postgres.DEFAULT, "bench_imap_ingest")
+    mbsync = times["mbsync (FSync yes)"]
+    for name, elapsed in times.items():
+        share = statistics.median(theirs / ours for ours, theirs in zip(elapsed, mbsync))
+        print(f"    {name:<24} {statistics.median(elapsed):7.2f} s  {count / statistics.median(elapsed):8.0f} msg/s"
+              f"  {share:5.3f} × mbsync")
 
 
 def idle_poll(count: int, repeat: int = 30) -> tuple[float, float]:
@@ -163,10 +197,13 @@ def idle_poll(count: int, repeat: int = 30) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--corpus", nargs="*", choices=sorted(CORPORA), default=["season", "briefings"])
+    parser.add_argument("--databases", nargs="*", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=int, nargs="*", default=[1000, 100000])
     args = parser.parse_args()
-    if args.messages:
-        ingest(args.messages)
+    for corpus in args.corpus if args.messages else ():
+        ingest(args.messages, corpus, args.databases, args.rounds)
     if args.idle:
         print("(b) poll with no new mail")
         results = {}

@@ -34,9 +34,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench import postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # Place-name characters that occur in none of the season's subjects, bodies or form titles, so a unit's
 # name or its two-character alias is found only where it was written.
 PLACE = "安宁和永定兴隆泰丰昌盛福寿乐华阳清凤岭松柏桐梅兰竹菊青云峰江湖溪泉石桥川原宝金玉沙田临汾涞源涿鹿阜城柳林榆德惠顺开广灵怀仁浑汤阴淇滑浚濮范扶沟睢杞"
@@ -117,28 +118,6 @@ def mailroom(config: Path, *args: str) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
-def fresh_schema(base: str, schema: str) -> str:
-    import psycopg
-
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}?options=-csearch_path%3D{schema}"
-
-
-def table_sizes(base: str, schema: str) -> list[tuple[str, int, int]]:
-    """(table, rows estimated, bytes with indexes and TOAST), largest first."""
-    import psycopg
-
-    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        connection.execute("ANALYZE")
-        return connection.execute(
-            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r' "
-            "ORDER BY 3 DESC", (schema,)).fetchall()
-
-
 def recognised(url: str) -> list[tuple[str, int]]:
     """Messages by kind, and those whose unit was not found (each mail was written for one unit)."""
     from sqlalchemy import create_engine, text
@@ -159,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=2900)
     parser.add_argument("--month", type=int, default=12, help="the month of 2020 (default: December)")
-    parser.add_argument("--database-url", default=os.environ.get("MAILROOM_TEST_POSTGRES", DEFAULT_POSTGRES))
+    parser.add_argument("--database-url", default=postgres.DEFAULT)
     parser.add_argument("--schema", default="bench_national")
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
     args = parser.parse_args()
@@ -169,7 +148,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
         names = unit_names(args.units)
-        url = fresh_schema(args.database_url, args.schema)
+        url = postgres.fresh_schema(args.database_url, args.schema)
         config = work / "config.toml"
         config.write_text(national_config(names, url, work / "archive"), encoding="utf-8")
         started = time.perf_counter()
@@ -191,7 +170,7 @@ def main() -> None:
             best = min(mailroom(config, *command)[0] for _ in range(2))
             print(f"{label}: {best:.2f} s (best of 2, process start included)")
         print("recognised: " + ", ".join(f"{kind} {count:,}" for kind, count in recognised(url)))
-        sizes = table_sizes(args.database_url, args.schema)
+        sizes = postgres.table_sizes(args.database_url, args.schema)
         total = sum(size for _, _, size in sizes)
         print(f"database: {total / 1e6:,.0f} MB; largest tables: " + ", ".join(
             f"{name} {rows:,} rows {size / 1e6:,.0f} MB" for name, rows, size in sizes[:6]))

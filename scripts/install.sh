@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mailroom needs: the virtual environment at .venv/ with the project and its Python
 # packages; with --test also the Debian packages the tests start on loopback (Dovecot); with --bench
-# those the benchmarks compare against (notmuch and its Python bindings, for bench.search).
+# those the benchmarks compare against (notmuch and its Python bindings for bench.search, isync for bench.imap_ingest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ if [ "$want_test" = yes ]; then
   debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer catdoc)
 fi
 if [ "$want_bench" = yes ]; then
-  debian_packages+=(notmuch python3-notmuch2)
+  debian_packages+=(notmuch python3-notmuch2 isync)
 fi
 
 missing=()
