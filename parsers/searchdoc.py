@@ -27,10 +27,20 @@ def normalise(value: str) -> str:
 def grams(normalised: str) -> set[str]:
     """Every string of one to GRAM characters inside a run of letters and digits."""
     found: set[str] = set()
+    update = found.update
     for run in set(RUN.findall(normalised)):  # a registry repeats its names, places and categories
-        for size in range(1, min(GRAM, len(run)) + 1):
-            found.update(run[i:i + size] for i in range(len(run) - size + 1))
+        # A run's grams cut by C-level calls with the slices of its length (twice as fast as a loop of
+        # slices per run: search documents are most of a reader process's time).
+        length = len(run)
+        update(map(run.__getitem__, _GRAM_SLICES[length] if length < len(_GRAM_SLICES) else _gram_slices(length)))
     return found
+
+
+def _gram_slices(length: int) -> list[slice]:
+    return [slice(i, i + size) for size in range(1, min(GRAM, length) + 1) for i in range(length - size + 1)]
+
+
+_GRAM_SLICES = [_gram_slices(length) for length in range(65)]  # runs up to 64 characters: most of them
 
 
 def number_gram(gram: str) -> str:

@@ -1,6 +1,8 @@
 """Full-text search: Chinese terms of any length, found in subjects, bodies, file names and registry rows,
 the same on SQLite and PostgreSQL."""
 
+import random
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,6 +55,12 @@ def test_grams_are_strings_of_one_to_four_characters_inside_runs_of_letters_and_
     assert grams("王家庄村委 ab") == {"王", "家", "庄", "村", "委", "王家", "家庄", "庄村", "村委", "王家庄", "家庄村",
                                   "庄村委", "王家庄村", "家庄村委", "a", "b", "ab"}
     assert grams("ab ab-ab") == {"a", "b", "ab"}
+    rng = random.Random(4)  # runs of every length, short and past the 64 whose slices are kept ready
+    for _ in range(200):
+        text = "".join(rng.choice("王家庄村委ab1 -，") for _ in range(rng.randint(0, 160)))
+        runs = [run for run in re.split(r"[ \-，]+", text) if run]
+        assert grams(text) == {run[i:i + size] for run in runs for size in range(1, 5)
+                               for i in range(len(run) - size + 1)}
     assert term_grams("王") == ({"王"}, True)
     assert term_grams("王家") == ({"王家"}, True)
     assert term_grams("王家庄村") == ({"王家庄村"}, True)
