@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Message, OwedReply
+from parsers.document import text_characters
 from replies.problems import problem_lines
 from replies.receipt import FileFacts, MessageFacts, owes_receipt
 
@@ -60,15 +61,10 @@ def message_facts(message: Message) -> MessageFacts:
     """What the receipt rules need to know of a stored message."""
     files = tuple(FileFacts(r.source, r.form, r.readable, r.rows,
                             {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                            tuple(problem_lines(r.problems)), _characters(r.text) if r.form == 1 else 0)
+                            tuple(problem_lines(r.problems)), text_characters(r.text) if r.form == 1 else 0)
                   for r in message.readings)
     return MessageFacts(
         id=message.id, kind=message.kind, unit=message.unit, month=message.month, registered=message.registered,
         sender=message.from_addr, subject=message.subject, message_id=message.message_id, references=(),
         arrival=message.arrival, body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments), files=files)
-
-
-def _characters(text: str | None) -> int:
-    """A report's length as a clerk counts it (字数): its characters, spaces and line breaks not counted."""
-    return sum(not char.isspace() for char in text or "")

@@ -17,7 +17,7 @@ from bot.console import progress
 from bot.demo import write_demo
 from bot.deps import Deps, open_deps
 from bot.importer import find_sources, import_sources
-from bot.inspect import describe, inspect_files
+from bot.inspect import describe, has_problems, inspect_files
 from bot.outbox import FlushReport
 from bot.poll import PollReport, poll_once
 
@@ -217,7 +217,7 @@ def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
     else:
         for result in results:
             click.echo("\n".join(describe(result)))
-    sys.exit(1 if any(result["problems"] or not result["readable"] for result in results) else 0)
+    sys.exit(1 if has_problems(results) else 0)
 
 
 @main.command()

@@ -1,64 +1,60 @@
-"""`mailroom inspect`: what a clerk runs before sending: each form recognised, its figures and problems."""
+"""`mailroom inspect`, the web's 自查 page and the answer to a 自查 mail: what a clerk sees of files before
+sending them. One inspection (parsers/inspection.py) for all three; files from outside (an upload, a mail)
+are read in the reader sandbox, as ingest reads them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config
-from parsers.checks import check_package
-from parsers.forms import FORM_TITLES, FormReading
-from parsers.records import TASKS
-from parsers.workbook import read_attachment
+from bot.sandbox import WORKER_FAILED, Sandbox
+from parsers.forms import FORM_TITLES
+from parsers.inspection import failed_file, inspect_attachments
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 
+READER_FAILED = "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
+
 
 def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
-    """One object per form found (a zip or a multi-form workbook gives several), as `--json` prints them.
-
-    Files given together are checked together as one package (附件2 against the registries)."""
-    found: list[tuple[Path, FormReading]] = []
-    for path in paths:
-        readings = read_attachment(path.name, path.read_bytes(), config.units, year=config.year)
-        found.extend((path, reading) for reading in readings)
-        if not readings:
-            found.append((path, FormReading(source=path.name, form=None, unit=None, month=None, rows=0, tasks=(),
-                                            persons=(), text="", problems=(), readable=False)))
-    checks = _package_checks([reading for _, reading in found], config)
-    return [_as_json(path, reading, checks.get(id(reading), ())) for path, reading in found]
+    """The clerk's own files on the command line, read here. Files given together are checked together."""
+    return inspect_attachments([(str(path), path.read_bytes()) for path in paths], config.units, config.year)
 
 
-def _package_checks(readings: list[FormReading], config: Config) -> dict[int, tuple]:
-    """Each unit's forms checked as one package; the findings go on that unit's first readable 附件2."""
-    checks: dict[int, tuple] = {}
-    for unit in config.units:
-        own = [reading for reading in readings if reading.unit == unit.name]
-        summary = next((reading for reading in own if reading.form == 2 and reading.readable), None)
-        if summary is not None:
-            checks[id(summary)] = check_package(own, unit)
-    return checks
+def inspect_untrusted(files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | None) -> list[dict[str, Any]]:
+    """Files from outside, read in the reader sandbox (None: here, for trusted input only). When the files
+    together kill their reader or overrun its time, each is read alone, and the one that does it says so."""
+    if sandbox is None:
+        return inspect_attachments(files, config.units, config.year)
+    try:
+        return sandbox.run(inspect_attachments, list(files), config.units, config.year)
+    except WORKER_FAILED:
+        results: list[dict[str, Any]] = []
+        for label, data in files:
+            try:
+                results.extend(sandbox.run(inspect_attachments, [(label, data)], config.units, config.year))
+            except WORKER_FAILED:
+                results.append(failed_file(label, READER_FAILED.format(name=label)))
+        return results
 
 
-def _as_json(path: Path, reading: FormReading, extra) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "file": str(path) + reading.source.removeprefix(path.name), "form": reading.form, "unit": reading.unit, "month": reading.month,
-        "rows": reading.rows, "readable": reading.readable,
-        "problems": [asdict(problem) for problem in (*reading.problems, *extra)],
-    }
-    if reading.form == 2:
-        tasks = dict(reading.tasks)
-        result["done"] = {task: tasks[task].done if task in tasks else None for task in TASKS}
-    return result
+def has_problems(results: list[dict[str, Any]]) -> bool:
+    return any(result["problems"] or not result["readable"] for result in results)
 
 
 def describe(result: dict[str, Any]) -> list[str]:
-    """The same as plain Chinese lines."""
+    """One form's inspection as plain Chinese lines."""
     form = result["form"]
     title = f"附件{form} {FORM_TITLES.get(form, '')}" if form else "未识别为任何附件表格"
-    facts = [title, f"单位 {result['unit'] or '未写明'}", f"月份 {result['month'] or '未写明'}",
-             f"{result['rows']} 行" if result["readable"] else "无法读取"]
+    if not result["readable"]:
+        size = "无法读取"
+    elif form == 1:
+        size = f"{result.get('characters', 0)} 字"
+    else:
+        size = f"{result['rows']} 行"
+    facts = [title, f"单位 {result['unit'] or '未写明'}", f"月份 {result['month'] or '未写明'}", size]
     lines = [f"{result['file']}：" + " · ".join(facts)]
     if "done" in result:
         lines.append("  完成数：" + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}"
@@ -68,4 +64,3 @@ def describe(result: dict[str, Any]) -> list[str]:
     if not result["problems"] and result["readable"]:
         lines.append("  未发现问题")
     return lines
-

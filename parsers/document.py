@@ -109,6 +109,11 @@ def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: 
     return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(problem,), readable=False)
 
 
+def text_characters(text: str | None) -> int:
+    """A report's length as a clerk counts it (字数): its characters, spaces and line breaks not counted."""
+    return sum(not char.isspace() for char in text or "")
+
+
 def _workbook_as_document(source: str, filename: str, form: int) -> FormReading:
     problem = Problem(None, None, None, "not-a-workbook",
                       f"“{filename}”是 Word 文档，但附件{form}{FORM_TITLES[form]}应使用 Excel 表格模板报送；"

@@ -340,6 +340,7 @@ _TITLE_SIGNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (1, re.compile(r"进展情况")),
 )
 _ATTACHMENT_NUMBER = re.compile(r"附件[_\-—]?(10|[1-9]|十|[一二三四五六七八九])(?!\d)")
+_RESEMBLING = 0.3  # the least share of a form title's character pairs a title must hold to resemble it
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -359,6 +360,22 @@ def form_from_name(name: str) -> int | None:
         token = match.group(1)
         return int(token) if token.isdigit() else _CN_DIGITS[token]
     return form_from_title(folded)
+
+
+def resembling_form(title: str) -> int | None:
+    """The form (2–10) whose title a title naming none resembles most: the one with the largest share of its
+    title's character pairs found in it, when that is at least 3 pairs and 30%. “托养服务补贴统计表” resembles
+    附件7; a 扶贫开发统计表 none (a unit's name and a month around it change nothing)."""
+    pairs = _char_pairs(fold(title))
+    shares = {form: (len(pairs & own), len(pairs & own) / len(own))
+              for form, words in FORM_TITLES.items() if form != 1 for own in [_char_pairs(words)]}
+    best = max(shares, key=lambda form: shares[form][1])
+    shared, share = shares[best]
+    return best if shared >= 3 and share >= _RESEMBLING else None
+
+
+def _char_pairs(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 def header_form(labels: list[str]) -> int | None:

@@ -20,7 +20,7 @@ _TASK_WORDS = re.compile(r"康复|辅助器具|辅具|培训|托养|无障碍|�
 _SUMMARY_SUB = re.compile(r"目标|完成|百分比|比例")
 _REGISTRY_SUB = re.compile(r"建档")
 _NOTE_ROW = re.compile(r"^(?:备注|填表说明|说明|注[:：]|附注)")
-_FILL_ROW = re.compile(r"填报单位|填表单位|报送单位|填表人|填报人")
+FILL_ROW = re.compile(r"填报单位|填表单位|报送单位|填表人|填报人")
 _FILL_UNIT = re.compile(r"(?:填报单位|填表单位|报送单位)[:：]?(.*?)(?:填表人|填报人|审批单位|联系电话|日期|$)")
 
 Merged = Sequence[tuple[tuple[int, int], tuple[int, int]]]
@@ -153,7 +153,7 @@ def _title_facts(pre: list[tuple[int, Row, list[str]]], ctx: SheetContext) -> tu
         text = "".join(labels)
         if _NOTE_ROW.match(text):
             continue
-        if _FILL_ROW.search(text):
+        if FILL_ROW.search(text):
             fill.append(text)
         elif not title and form_from_title(text):
             title = text

@@ -312,8 +312,8 @@ _TEXT_BYTES = bytes(b for b in range(256) if b >= 32 and b != 127 or b in (9, 10
 
 
 def sniff_type(data: bytes, filename: str = "") -> str:
-    """A short type code from the bytes themselves; the file name only tells .et from .xls
-    and .wps from .doc, which share their container formats."""
+    """A short type code from the bytes themselves; the file name only tells .et from .xls, .wps from
+    .doc and .dps from .ppt, which share their container formats."""
     if not data:
         return "unknown"
     head = data[:16]
@@ -349,6 +349,8 @@ def _sniff_ole(data: bytes, filename: str) -> str:
         return "et" if suffix == "et" else "xls"
     if "worddocument" in names:
         return "wps" if suffix == "wps" else "doc"
+    if "powerpoint document" in names:  # WPS 演示 saves its .dps in PowerPoint 97's format
+        return "dps" if suffix == "dps" else "ppt"
     return "ole"
 
 
@@ -369,6 +371,8 @@ def _sniff_zip(data: bytes) -> str:
         return "xlsx"
     if "word/document.xml" in names:
         return "docx"
+    if "ppt/presentation.xml" in names:
+        return "pptx"
     return "zip"
 
 

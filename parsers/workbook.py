@@ -96,7 +96,7 @@ def _read(source: str, filename: str, data: bytes, ctx: _Context, depth: int) ->
     if kind == "encrypted-office":
         return (_refused(source, filename, "encrypted", _encrypted_message(filename)),)
     if fold(filename).lower().endswith(_WORKBOOK_SUFFIXES):
-        return (_not_a_workbook(source, filename, kind),)
+        return (_not_a_workbook(source, filename, kind if data else "empty"),)
     return ()
 
 
@@ -162,7 +162,7 @@ def _unreadable(source: str, filename: str, error: BaseException) -> FormReading
 
 
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
-    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF"}.get(kind, "无法识别的格式")
+    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF", "empty": "空文件（0 字节）"}.get(kind, "无法识别的格式")
     message = (f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
                f"“另存为”.xlsx 格式再发送")
     return _refused(source, filename, "unreadable", message)

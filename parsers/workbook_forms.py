@@ -4,17 +4,22 @@ sheets holding one form (附件3's 7岁以上 and 0-6岁) merged into one readin
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import itertools
 from dataclasses import dataclass
 from itertools import chain
 
 import python_calamine as calamine
 
+from parsers.cells import cell_text
 from parsers.checks import duplicate_problems
-from parsers.forms import FORM_TITLES, FormReading, Problem, form_from_name
+from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, resembling_form
 from parsers.records import Unit
 from parsers.registry import read_registry
-from parsers.sheet import SheetContext, SheetResult, locate_table
+from parsers.sheet import FILL_ROW, SheetContext, SheetResult, locate_table
 from parsers.summary import read_summary
+
+_TITLE_ROWS = 3  # non-empty rows looked at for the title of a workbook holding no form
+_TITLE_SHOWN = 60  # characters of it quoted back
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ def readings_of_sheets(source: str, filename: str, workbook: calamine.CalamineWo
             extra.append(_hidden(sheet.name, result.form))
             continue
         results.append(result)
+    if not results and not extra:
+        return (_unknown_form(source, filename, _first_title(workbook, sheets)),)
     return _readings(source, filename, results, extra, name_form)
 
 
@@ -74,11 +81,6 @@ def _readings(source: str, filename: str, results: list[SheetResult], extra: lis
     if not groups and extra:
         readable = all(problem.code == "hidden-sheet" for problem in extra)
         return (FormReading(source, name_form, None, None, 0, problems=tuple(extra), readable=readable),)
-    if not groups:
-        problem = Problem(None, None, None, "unknown-form",
-                          f"“{filename}”中没有找到附件2–10 的任何表格（没有标题行，也没有“姓名”“残疾人证号”等表头）；"
-                          f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
-        return (FormReading(source, None, None, None, 0, problems=(problem,)),)
     readings = []
     for form, group in groups.items():
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
@@ -87,6 +89,35 @@ def _readings(source: str, filename: str, results: list[SheetResult], extra: lis
     readings[0] = FormReading(first.source, first.form, first.unit, first.month, first.rows, first.tasks,
                               first.persons, first.text, (*extra, *first.problems), first.readable)
     return tuple(readings)
+
+
+def _first_title(workbook: calamine.CalamineWorkbook, sheets: Sequence[SheetSource]) -> str | None:
+    """The first visible sheet's title: among its first non-empty rows, the first that is one or two cells
+    of words (a merged title cell), not a bare "附件3" mark or a 填报单位 row."""
+    for sheet in sheets:
+        if sheet.hidden:
+            continue
+        rows = (row for row in workbook.get_sheet_by_name(sheet.name).iter_rows() if any(v != "" for v in row))
+        for row in itertools.islice(rows, _TITLE_ROWS):
+            cells = [cell_text(v).strip() for v in row if v != ""]
+            text = "".join(cells)
+            if len(cells) <= 2 and len(fold(text)) >= 6 and not FILL_ROW.search(text):
+                return " ".join(text.split())[:_TITLE_SHOWN]
+    return None
+
+
+def _unknown_form(source: str, filename: str, title: str | None) -> FormReading:
+    """A workbook holding no form: what its title says and which form it resembles, if any."""
+    if title is None:
+        message = (f"“{filename}”中没有找到附件2–10 的任何表格（没有标题行，也没有“姓名”“残疾人证号”等表头）；"
+                   f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
+    elif (form := resembling_form(title)) is not None:
+        message = (f"“{filename}”的标题是“{title}”，与附件{form}{FORM_TITLES[form]}相近，但标题和表头都与模板不符"
+                   f"（没有找到“姓名”“残疾人证号”等表头），未能读取；如是附件{form}，请使用下发的附件{form}模板后重新发送")
+    else:
+        message = (f"“{filename}”的标题是“{title}”，不是附件2–10 中的任何一张表，未读取；如是本月应报的表格，"
+                   f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
+    return FormReading(source, None, None, None, 0, problems=(Problem(None, None, None, "unknown-form", message),))
 
 
 def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReading:

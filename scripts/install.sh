@@ -17,7 +17,7 @@ done
 
 debian_packages=()
 if [ "$want_test" = yes ]; then
-  debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer catdoc)
+  debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer libreoffice-impress catdoc)
 fi
 if [ "$want_bench" = yes ]; then
   debian_packages+=(notmuch python3-notmuch2 isync)

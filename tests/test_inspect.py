@@ -1,7 +1,13 @@
 """`mailroom inspect`: what a clerk sees before sending, as JSON and as plain Chinese lines."""
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
+import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -53,3 +59,120 @@ def test_unreadable_files_get_a_plain_answer():
     code, text = inspect("encrypted.xlsx", "progress-report.wps", as_json=False)
     assert code == 1
     assert "无法读取" in text and "取消密码" in text and "另存为”.docx" in text
+
+
+SLIDES = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
+ office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.presentation">
+ <office:body><office:presentation><draw:page draw:name="p1">
+  <draw:frame svg:x="2cm" svg:y="2cm" svg:width="20cm" svg:height="3cm"><draw:text-box>
+   <text:p>景县残联4月份康复服务实名制登记情况汇报</text:p></draw:text-box></draw:frame>
+ </draw:page></office:presentation></office:body>
+</office:document>
+"""
+
+
+@pytest.fixture(scope="module")
+def slides(tmp_path_factory) -> dict[str, bytes]:
+    """A presentation saved by LibreOffice Impress as .ppt (PowerPoint 97, the format WPS 演示 saves as .dps)
+    and as .pptx."""
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None or not list(Path("/usr/lib/libreoffice/program").glob("libsdlo.so")):
+        pytest.skip("LibreOffice Impress not installed: run scripts/install.sh --test")
+    folder = tmp_path_factory.mktemp("slides")
+    (folder / "汇报.fodp").write_text(SLIDES, encoding="utf-8")
+    made = {}
+    for kind in ("ppt", "pptx"):
+        subprocess.run([office, "--headless", "--convert-to", kind, "--outdir", str(folder), str(folder / "汇报.fodp")],
+                       check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+        made[kind] = (folder / f"汇报.{kind}").read_bytes()
+    return made
+
+
+@pytest.mark.parametrize("name, kind, what", [("汇报.dps", "ppt", "WPS 演示 .dps"), ("汇报.ppt", "ppt", "PowerPoint .ppt"),
+                                              ("汇报.pptx", "pptx", "PowerPoint .pptx"),
+                                              ("附件3.ppt", "ppt", "PowerPoint .ppt")])
+def test_a_presentation_is_refused_saying_it_is_a_presentation(slides, tmp_path, name, kind, what):
+    """GIVEN slides saved by a real presentation program, named as WPS or PowerPoint name them
+    WHEN a clerk inspects them THEN the answer says it is a presentation, not a workbook, and what to send."""
+    path = tmp_path / name
+    path.write_bytes(slides[kind])
+    code, text = inspect_paths([path], as_json=False)
+    assert code == 1
+    assert f"“{name}”是演示文稿（{what}），不是表格" in text and "Excel 表格模板" in text
+    assert "无法读取" in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("name, data, words", [
+    ("空.xlsx", b"", "空文件（0 字节）"),
+    ("空.doc", b"", "是空文件"),
+    ("扫描件.pdf", b"%PDF-1.4\n%...\n", "是 PDF 文件"),
+    ("拍照.jpg", b"\xff\xd8\xff\xe0" + bytes(64), "是图片"),
+    ("报表.rar", b"Rar!\x1a\x07\x00" + bytes(64), "RAR 压缩包"),
+    ("说明.txt", "请查收".encode("gb18030"), "不是 Excel 表格或 Word 文档"),
+])
+def test_every_file_that_cannot_be_read_says_why(tmp_path, name, data, words):
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, [result] = inspect_paths([path])
+    assert code == 1 and not result["readable"]
+    [problem] = result["problems"]
+    assert words in problem["message"]
+
+
+def test_an_encrypted_workbook_says_it_is_encrypted():
+    code, results = inspect("encrypted.xlsx", "encrypted.xls", "encrypted-zip-member.zip")
+    assert code == 1 and len(results) == 3
+    assert all("密码" in result["problems"][0]["message"] and "无法读取" in result["problems"][0]["message"]
+               for result in results)
+
+
+def _titled_workbook(path: Path, title: str, header: list[str]) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([title])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    sheet.append(["填报单位：", None, "填表人："])
+    sheet.append(header)
+    sheet.append(["越秀区", 3, 12, 4000])
+    book.save(path)
+    return path
+
+
+def test_an_unknown_workbook_names_the_title_it_found_and_resembles_nothing(tmp_path):
+    """GIVEN a workbook from elsewhere whose first row is plainly a title WHEN inspected THEN the answer quotes
+    the title and says it is none of 附件2–10, never that it has no title row."""
+    path = _titled_workbook(tmp_path / "统计表.xlsx", "广州市农村扶贫开发工作情况统计表（一）",
+                            ["地区", "扶贫对象（户）", "扶贫对象（人）", "投入资金（万元）"])
+    code, text = inspect_paths([path], as_json=False)
+    assert code == 1
+    assert "没有标题行" not in text
+    assert "的标题是“广州市农村扶贫开发工作情况统计表（一）”，不是附件2–10 中的任何一张表" in text
+
+
+def test_an_unknown_workbook_says_which_form_its_title_resembles(tmp_path):
+    path = _titled_workbook(tmp_path / "托养.xlsx", "景县残联托养服务补贴统计表",
+                            ["序号", "乡镇", "人数", "金额"])
+    code, [result] = inspect_paths([path])
+    [problem] = result["problems"]
+    assert problem["code"] == "unknown-form"
+    assert "的标题是“景县残联托养服务补贴统计表”，与附件7托养服务补贴实名制登记表相近" in problem["message"]
+
+
+def test_a_workbook_without_any_title_still_says_so():
+    _, [result] = inspect("unknown-workbook.xlsx")
+    assert "没有标题行" in result["problems"][0]["message"]
+
+
+def test_a_progress_report_is_measured_in_characters_not_rows():
+    code, text = inspect("progress-report.docx", as_json=False)
+    assert code == 0 and " · 97 字" in text and "0 行" not in text
+
+
+def inspect_paths(paths: list[Path], as_json: bool = True):
+    args = ["--config", str(ROOT / "config.example.toml"), "inspect", *map(str, paths)]
+    result = CliRunner().invoke(main, args + (["--json"] if as_json else []))
+    return result.exit_code, (json.loads(result.stdout) if as_json else result.stdout)

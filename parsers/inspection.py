@@ -1,0 +1,105 @@
+"""What a clerk is told of files before sending them (`mailroom inspect`, the web's 自查 page, the answer to a
+自查 mail): every form each file holds, read as ingest reads it, the files checked together as one package,
+and, for a file that holds no form at all, why, in the clerk's words.
+
+Pure: names and bytes in, plain JSON-able objects out, so the reader sandbox can run it in a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from parsers.checks import check_package
+from parsers.document import text_characters
+from parsers.forms import FormReading, Problem
+from parsers.records import TASKS, Unit
+from parsers.sniff import sniff_type
+from parsers.workbook import read_attachment
+
+PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}
+PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
+IMAGES = ("png", "jpeg", "gif")
+FORMS_PLEASE = "附件2–10 请填入下发的 Excel 表格模板，附件1 请用 Word 或 WPS 文字编写"
+
+
+def inspect_attachments(files: Sequence[tuple[str, bytes]], units: Sequence[Unit], year: int) -> list[dict[str, Any]]:
+    """One object per form found in the files (label, bytes): a zip or a multi-form workbook gives several, a
+    file holding none gives one saying why. The files are checked together as one package (附件2 against the
+    registries). A label is what the clerk knows the file by (a path); the reader sees its last part."""
+    found: list[tuple[str, str, FormReading]] = []
+    for label, data in files:
+        name = file_name(label)
+        readings = read_attachment(name, data, units, year=year)
+        found.extend((label, name, reading) for reading in readings)
+        if not readings:
+            found.append((label, name, no_form(name, data)))
+    checks = _package_checks([reading for _, _, reading in found], units)
+    return [_as_json(label, name, reading, checks.get(id(reading), ())) for label, name, reading in found]
+
+
+def file_name(label: str) -> str:
+    """The last part of a path, whichever separator the sender's system uses."""
+    return label.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def no_form(name: str, data: bytes) -> FormReading:
+    """A file that holds no form, as a reading that cannot be read and says why."""
+    code, message = _why_no_form(name, data)
+    return FormReading(source=name, form=None, unit=None, month=None, rows=0, readable=False,
+                       problems=(Problem(None, None, None, code, message),))
+
+
+def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
+    kind = sniff_type(data, name)
+    if not data:
+        return "empty", f"“{name}”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+    if kind in PRESENTATIONS or name.lower().endswith(PRESENTATION_SUFFIXES):
+        what = PRESENTATIONS.get(kind, "幻灯片")
+        return "presentation", f"“{name}”是演示文稿（{what}），不是表格，系统无法从中读取报表；{FORMS_PLEASE}"
+    if kind == "pdf":
+        return "pdf", f"“{name}”是 PDF 文件，系统无法从中读取表格数字；请发送原始的 Excel 表格（附件1 请发送 Word 文档）"
+    if kind in IMAGES:
+        return "image", f"“{name}”是图片，系统无法读取图片中的数字；请发送原始的 Excel 表格，不要拍照或截图"
+    if kind in ("rar", "7z"):
+        return "archive-type", (f"“{name}”是 {kind.upper()} 压缩包，系统只能解开 .zip 压缩包；请改用 .zip 压缩，"
+                                f"或直接发送各个表格文件")
+    if kind == "zip":
+        return "no-form", f"压缩包“{name}”中没有找到任何附件表格或附件1 文档；{FORMS_PLEASE}"
+    if kind in ("docx", "doc", "wps"):
+        return "not-a-form", (f"“{name}”是 Word 文档，但不是附件1 进展情况报告（文件名和开头都没有“进展情况报告”字样）；"
+                              f"附件1 请在标题写明“XX县残联X月份目标任务进展情况报告”，简报信息请按简报要求另行报送")
+    return "not-a-form", f"“{name}”不是 Excel 表格或 Word 文档，系统无法读取；{FORMS_PLEASE}"
+
+
+def failed_file(label: str, message: str) -> dict[str, Any]:
+    """A file whose reading failed outside the readers (its reader process died), as the inspection shows it."""
+    name = file_name(label)
+    reading = FormReading(source=name, form=None, unit=None, month=None, rows=0, readable=False,
+                          problems=(Problem(None, None, None, "reader", message),))
+    return _as_json(label, name, reading, ())
+
+
+def _package_checks(readings: list[FormReading], units: Sequence[Unit]) -> dict[int, tuple[Problem, ...]]:
+    """Each unit's forms checked as one package; the findings go on that unit's first readable 附件2."""
+    checks: dict[int, tuple[Problem, ...]] = {}
+    for unit in units:
+        own = [reading for reading in readings if reading.unit == unit.name]
+        summary = next((reading for reading in own if reading.form == 2 and reading.readable), None)
+        if summary is not None:
+            checks[id(summary)] = tuple(check_package(own, unit))
+    return checks
+
+
+def _as_json(label: str, name: str, reading: FormReading, extra: tuple[Problem, ...]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "file": label + reading.source.removeprefix(name), "form": reading.form, "unit": reading.unit,
+        "month": reading.month, "rows": reading.rows, "readable": reading.readable,
+        "problems": [asdict(problem) for problem in (*reading.problems, *extra)],
+    }
+    if reading.form == 1:
+        result["characters"] = text_characters(reading.text)
+    if reading.form == 2:
+        tasks = dict(reading.tasks)
+        result["done"] = {task: tasks[task].done if task in tasks else None for task in TASKS}
+    return result
