@@ -16,9 +16,10 @@ from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.settings import Calendar
 
-# Kinds whose forms never count: machine mail is not a submission, and neither is mail staff corrected to
-# "other" (recognition itself never makes a message with a workbook other: it is then a report).
-NOT_SUBMISSIONS = ("auto", "bounce", "other")
+# Kinds whose forms never count: machine mail is not a submission, nor a clerk's 自查 (it asks what the files
+# say, it does not send them), nor mail staff corrected to "other" (recognition itself never makes a message
+# with a workbook other: it is then a report).
+NOT_SUBMISSIONS = ("auto", "bounce", "selfcheck", "other")
 # What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name.
 ARTICLE_TYPES = ("doc", "docx", "wps", "pdf", "text")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.evidence import Evidence
+from archive.evidence import NOT_SUBMISSIONS, Evidence
 from archive.models import FormReadingRow, Message, PersonRow
 from parsers.forms import FORM_TITLES
 from scoring.completion import honesty_findings
@@ -21,7 +21,8 @@ def _registry_mismatches(session: Session) -> list[Finding]:
     findings = []
     rows = session.execute(select(FormReadingRow.problems, Message.unit, Message.id)
                            .join(Message, FormReadingRow.message_id == Message.id)
-                           .where(FormReadingRow.form == 2, Message.registered.is_(True)).order_by(Message.id))
+                           .where(FormReadingRow.form == 2, Message.registered.is_(True),
+                                  Message.kind.not_in(NOT_SUBMISSIONS)).order_by(Message.id))
     for problems, unit, message_id in rows:
         findings.extend(Finding(unit, "done_vs_registry", problem["message"], (message_id,))
                         for problem in problems if problem["code"] == "done-vs-registry")
@@ -33,7 +34,7 @@ def _shared_persons(session: Session) -> list[Finding]:
     shared = (select(PersonRow.form, PersonRow.disability_id)
               .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)
               .join(Message, FormReadingRow.message_id == Message.id)
-              .where(PersonRow.disability_id != "", Message.registered.is_(True))
+              .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
               .group_by(PersonRow.form, PersonRow.disability_id)
               .having(func.count(func.distinct(Message.unit)) > 1)
               .order_by(PersonRow.form, PersonRow.disability_id))
@@ -42,7 +43,8 @@ def _shared_persons(session: Session) -> list[Finding]:
         rows = session.execute(select(Message.unit, Message.id, PersonRow.name)
                                .join(FormReadingRow, FormReadingRow.message_id == Message.id)
                                .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
-                               .where(PersonRow.form == form, PersonRow.disability_id == person_id)
+                               .where(PersonRow.form == form, PersonRow.disability_id == person_id,
+                                      Message.kind.not_in(NOT_SUBMISSIONS))
                                .order_by(Message.id)).all()
         units = sorted({unit for unit, _, _ in rows})
         findings.append(Finding(units[0], "person_in_two_units",

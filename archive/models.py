@@ -237,7 +237,7 @@ class OutboxMail(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cause: Mapped[str] = mapped_column(String(200), unique=True)
-    kind: Mapped[str] = mapped_column(String(16))  # receipt | digest | reminder
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | selfcheck | change | digest | reminder
     recipients: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(Text)
@@ -278,7 +278,7 @@ class OwedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cause: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox cause it becomes
-    kind: Mapped[str] = mapped_column(String(16))  # receipt | change (staff's decision made it count)
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | selfcheck (a 自查's answer) | change (staff made it count)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     owed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -16,22 +16,18 @@ from sqlalchemy.orm import Session
 from archive.models import Message, OwedReply
 from parsers.document import text_characters
 from replies.problems import problem_lines
-from replies.receipt import FileFacts, MessageFacts, owes_receipt
-
-
-def receipt_cause(message_id: int) -> str:
-    """The outbox cause of a message's receipt: one receipt per message, whatever happens."""
-    return f"receipt:{message_id}"
+from replies.receipt import FileFacts, MessageFacts, reply_owed
 
 
 def owe_receipts(session: Session, messages: Iterable[Message], own_addresses: frozenset[str],
                  max_age: timedelta | None) -> int:
-    """Record, in the caller's transaction, a receipt owed for each newly stored message that is owed one
-    (decided as of the moment it was archived); returns how many."""
-    owed = [message for message in messages
-            if owes_receipt(message_facts(message), own_addresses, message.archived_at, max_age)]
-    session.add_all(OwedReply(cause=receipt_cause(message.id), kind="receipt", message_id=message.id,
-                              owed_at=message.archived_at) for message in owed)
+    """Record, in the caller's transaction, the reply owed to each newly stored message that is owed one
+    (decided as of the moment it was archived: a receipt, or a 自查's answer); returns how many. One reply
+    per message, whatever happens: its cause ("receipt:12", "selfcheck:12") is unique."""
+    owed = [(message, kind) for message in messages
+            if (kind := reply_owed(message_facts(message), own_addresses, message.archived_at, max_age))]
+    session.add_all(OwedReply(cause=f"{kind}:{message.id}", kind=kind, message_id=message.id,
+                              owed_at=message.archived_at) for message, kind in owed)
     return len(owed)
 
 

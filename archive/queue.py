@@ -95,7 +95,7 @@ def _reasons(message: Message) -> list[str]:
     reasons = []
     if any(mark in problem for problem in message.problems for mark in FAILURE_MARKS):
         reasons.append("failed")
-    if message.unit is None:
+    if message.unit is None or message.kind == "selfcheck":  # a 自查 is answered by itself and counts for nothing
         return reasons
     if not message.registered:
         reasons.append("unregistered")

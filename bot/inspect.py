@@ -4,10 +4,12 @@ are read in the reader sandbox, as ingest reads them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from archive.models import Attachment
+from archive.store import RawStore
 from bot.config import Config
 from bot.sandbox import WORKER_FAILED, Sandbox
 from parsers.forms import FORM_TITLES
@@ -38,6 +40,13 @@ def inspect_untrusted(files: Sequence[tuple[str, bytes]], config: Config, sandbo
             except WORKER_FAILED:
                 results.append(failed_file(label, READER_FAILED.format(name=label)))
         return results
+
+
+def archive_inspector(config: Config, store: RawStore, sandbox: Sandbox | None) -> Callable[[list[Attachment]], list[dict[str, Any]]]:
+    """What answers a 自查 mail: its stored attachments, byte for byte as they arrived, inspected in the sandbox."""
+    def inspect_stored(attachments: list[Attachment]) -> list[dict[str, Any]]:
+        return inspect_untrusted([(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox)
+    return inspect_stored
 
 
 def has_problems(results: list[dict[str, Any]]) -> bool:

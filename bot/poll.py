@@ -15,6 +15,7 @@ from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.deps import Deps
 from bot.imap import poll_imap
+from bot.inspect import archive_inspector
 from bot.maildir import poll_maildir
 from bot.outbox import FlushReport, flush_outbox, sent_copier, transport_for
 from bot.receipts import queue_owed_receipts
@@ -70,7 +71,8 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
         if not mine:
             return SendReport(0, FlushReport(0, 0, busy=True))
         with deps.db.session() as session:
-            receipts = queue_owed_receipts(config, session, now, stopping=deps.stop.is_set)
+            receipts = queue_owed_receipts(config, session, now, stopping=deps.stop.is_set,
+                                           inspector=archive_inspector(config, deps.store, deps.sandbox))
         flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
                                sent_copier(config, deps.open_client), stopping=deps.stop.is_set)
         return SendReport(receipts, flushed)

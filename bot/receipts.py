@@ -1,4 +1,5 @@
-"""Receipts owed for archived messages (archive/owed.py), composed as the unit's month stands now, into the outbox."""
+"""Replies owed for archived messages (archive/owed.py), composed into the outbox: receipts as the unit's month
+stands now, staff's change notices, and the answers to 自查 mails (the inspection of their stored files)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,46 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.evidence import briefing_place, package_arrivals
-from archive.models import Message, OutboxMail
+from archive.models import Attachment, Message, OutboxMail
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
 from bot.config import Config
+from bot.inspect import describe, has_problems
 from bot.render import compose, render_pair
 from parsers.forms import FORM_TITLES
-from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for
+from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for, selfcheck_answer
 from scoring.evidence import TASK_LABELS
 from scoring.packages import package_status
 from scoring.settings import month_label
 
 KIND_TEXT = {"report": "月度报表", "briefing": "简报信息", "other": "其他来信"}
 HOUR = timedelta(hours=1)
+# What reads a message's stored attachments, as `mailroom inspect` would (bot/inspect.py archive_inspector).
+Inspector = Callable[[list[Attachment]], list[dict[str, Any]]]
+# Outbox kinds of the replies to one sender that `receipts_per_hour` bounds.
+ANSWERS = ("receipt", "selfcheck")
 
 
 def queue_owed_receipts(config: Config, session: Session, now: datetime,
-                        stopping: Callable[[], bool] = lambda: False) -> int:
-    """Compose each owed receipt (as the unit's month stands now) into the outbox, in the commit that marks
-    it queued; returns how many were queued. Over `receipts_per_hour` to one address, a receipt waits
-    for the next hour."""
+                        stopping: Callable[[], bool] = lambda: False, inspector: Inspector | None = None) -> int:
+    """Compose each owed reply (a receipt as the unit's month stands now; a 自查's answer from its files, read
+    by `inspector`) into the outbox, in the commit that marks it queued; returns how many were queued. Over
+    `receipts_per_hour` to one address, a reply waits for the next hour."""
     queued = 0
     while (batch := owed_replies(session)) and not stopping():
         for owed in batch:
             message = session.scalars(select(Message).where(Message.id == owed.message_id).options(
                 selectinload(Message.readings), selectinload(Message.attachments))).one()
-            receipt = _receipt(config, session, message_facts(message), now)
-            mail = _compose(config, receipt, now) if owed.kind == "receipt" else \
-                _compose_change(config, receipt, owed.note or "", now)
+            facts = message_facts(message)
+            if owed.kind == "selfcheck":
+                if inspector is None:
+                    raise ValueError("a 自查's answer needs an inspector of the stored files")
+                receipt = selfcheck_answer(facts, inspector(sorted(message.attachments, key=lambda a: a.ordinal)))
+                mail = _compose_selfcheck(config, receipt, now)
+            else:
+                receipt = _receipt(config, session, facts, now)
+                mail = _compose(config, receipt, now) if owed.kind == "receipt" else \
+                    _compose_change(config, receipt, owed.note or "", now)
             not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
             queued += queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id,
                                  not_before=not_before) is not None
@@ -63,7 +76,7 @@ def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime
         return now
     hour = now.replace(minute=0, second=0, microsecond=0)
     planned = Counter(_hour_of(when) for when in session.scalars(
-        select(OutboxMail.next_attempt_at).where(OutboxMail.kind == "receipt", OutboxMail.recipients == address,
+        select(OutboxMail.next_attempt_at).where(OutboxMail.kind.in_(ANSWERS), OutboxMail.recipients == address,
                                                  OutboxMail.next_attempt_at >= hour)))
     while planned[hour] >= per_hour:
         hour += HOUR
@@ -96,6 +109,18 @@ def _compose_change(config: Config, receipt: Receipt, note: str, now: datetime):
         "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
         "kind_text": KIND_TEXT.get(context["kind"], context["kind"]), "month_text": _month_text(context["month"])})
     return compose(config.outgoing, [receipt.to], f"核实通知：{context['subject']}", text, html, now,
+                   in_reply_to=receipt.in_reply_to, references=receipt.references)
+
+
+def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
+    """The answer to a 自查 mail: each file as `mailroom inspect` describes it, and that nothing was counted."""
+    context = receipt.context
+    inspected = context["inspected"]
+    text, html = render_pair("selfcheck", {
+        "subject": context["subject"], "attachments": context["attachments"],
+        "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
+        "files": [describe(result) for result in inspected], "clean": bool(inspected) and not has_problems(inspected)})
+    return compose(config.outgoing, [receipt.to], receipt.subject, text, html, now,
                    in_reply_to=receipt.in_reply_to, references=receipt.references)
 
 

@@ -11,7 +11,7 @@ from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
 
 KIND_LABELS = {"briefing": "简报信息", "report": "月度报表", "reply": "回复", "auto": "自动回复", "bounce": "退信",
-               "other": "其他来信"}
+               "selfcheck": "自查", "other": "其他来信"}
 MONTH_SOURCES = {"subject": "取自主题", "attachment": "取自附件名", "workbook": "取自表格标题",
                  "arrival": "按到达时间", "correction": "人工更正"}
 SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}

@@ -152,7 +152,7 @@ def senders(context: Context, unit: str | None) -> None:
                        f"（{row.reason}）{state}")
 
 
-KINDS = ("report", "briefing", "reply", "auto", "bounce", "other")
+KINDS = ("report", "briefing", "reply", "auto", "bounce", "selfcheck", "other")
 
 
 @main.command(name="correct")

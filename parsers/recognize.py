@@ -40,6 +40,8 @@ _LIST_HEADERS = frozenset(
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _DAEMONS = frozenset({"mailer-daemon", "postmaster"})
 
+# A subject starting with 自查 asks for the inspection of the files, not to submit them.
+_SELFCHECK_SUBJECT = re.compile(_OPEN + "自查")
 _BRIEFING_WORDS = ("专项信息", "简报")
 _REPORT_WORDS = (
     "目标任务", "进展情况", "完成情况", "汇总表", "登记表", "统计表", "实名制", "附件", "报表", "月报",
@@ -205,7 +207,7 @@ def is_package_file(attachment: Attachment) -> bool:
 
 
 def kind_of(message: ParsedMessage) -> Kind:
-    """Machine mail first (bounce, then auto), then reply, briefing, report, other."""
+    """Machine mail first (bounce, then auto), then reply, self-check, briefing, report, other."""
     if _is_bounce(message):
         return Kind.BOUNCE
     if _is_auto(message):
@@ -216,6 +218,8 @@ def kind_of(message: ParsedMessage) -> Kind:
     rest, prefixes = strip_prefixes(message.subject)
     if any(prefix.lower() in _REPLY_PREFIXES for prefix in prefixes):
         return Kind.REPLY
+    if _SELFCHECK_SUBJECT.match(rest):
+        return Kind.SELFCHECK
     has_package = any(is_package_file(attachment) for attachment in message.attachments)
     by_subject = _kind_by_words(rest)
     if by_subject is Kind.REPORT and not message.attachments:

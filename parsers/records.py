@@ -30,6 +30,7 @@ class Kind(str, enum.Enum):
     REPLY = "reply"
     AUTO = "auto"
     BOUNCE = "bounce"
+    SELFCHECK = "selfcheck"  # a clerk's 自查: answered with the inspection of its files, never counted
     OTHER = "other"
 
 

@@ -56,19 +56,26 @@ class Receipt:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def owes_receipt(facts: MessageFacts, own_addresses: frozenset[str], now: datetime,
-                 max_age: timedelta | None) -> bool:
-    """RFC 3834: never to machine mail, lists, bounces, ourselves, no-reply or unregistered senders; never
-    for old mail found on a first poll (older than `max_age` when archived). How many receipts one address
-    gets an hour is the sender's business: an owed receipt over the limit waits, it is never dropped."""
+def reply_owed(facts: MessageFacts, own_addresses: frozenset[str], now: datetime,
+               max_age: timedelta | None) -> str | None:
+    """Which reply a stored message is owed: "receipt", "selfcheck" (a 自查 mail: the inspection of its files)
+    or None. RFC 3834: never to machine mail, lists, bounces, ourselves or no-reply; never for old mail found
+    on a first poll (older than `max_age` when archived); a receipt never to unregistered senders, whereas
+    anyone may ask for a 自查 (a clerk's own address too): its answer tells nothing but what their own
+    files say. How many replies one address gets an hour is the sender's business: an owed reply over the
+    limit waits, it is never dropped."""
     sender = (facts.sender or "").lower()
     if max_age is not None and facts.arrival < now - max_age:
-        return False
+        return None
     if not sender or sender in own_addresses or NO_REPLY.match(sender):
-        return False
+        return None
+    if facts.kind == "selfcheck":
+        return "selfcheck"
     if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:
-        return False
-    return facts.kind != "other" or failed_submission(facts)  # a question or a letter: people answer those
+        return None
+    if facts.kind == "other" and not failed_submission(facts):
+        return None  # a question or a letter: people answer those
+    return "receipt"
 
 
 def failed_submission(facts: MessageFacts) -> bool:
@@ -93,7 +100,19 @@ def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_pla
         "late": package is not None and facts.arrival > package.deadline and facts.kind == "report",
         "deadline": package.deadline if package else None,
     }
-    subject = f"回执：{facts.subject}" if facts.subject else "回执"
+    return _threaded(facts, f"回执：{facts.subject}" if facts.subject else "回执", context)
+
+
+def selfcheck_answer(facts: MessageFacts, inspected: list[dict[str, Any]]) -> Receipt:
+    """The answer to a 自查 mail: what the inspection says of its files (inspected from the stored raw
+    attachments), threaded under it. Its subject never starts with 自查, so a forward of it is no new 自查."""
+    context = {"subject": facts.subject, "arrival": facts.arrival, "inspected": inspected,
+               "attachments": facts.attachment_names}
+    return _threaded(facts, f"检查结果：{facts.subject}" if facts.subject else "检查结果", context)
+
+
+def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Receipt:
+    """A reply to the sender, threaded under the message (In-Reply-To, References)."""
     references = (*facts.references, facts.message_id) if facts.message_id else facts.references
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
 

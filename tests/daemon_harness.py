@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.models import Message, OutboxMail, OwedReply, Sighting
 from archive.owed import message_facts
 from bot.demo import with_mailboxes
-from replies.receipt import owes_receipt
+from replies.receipt import reply_owed
 from tests.conftest import ROOT, example_data
 
 DEPARTMENTS = {box["key"]: box["address"] for box in example_data()["mailbox"]}
@@ -122,7 +122,7 @@ class Daemon:
             messages = session.scalars(select(Message).options(selectinload(Message.readings),
                                                                selectinload(Message.attachments))).all()
             owed = {m.message_id: m.from_addr for m in messages
-                    if owes_receipt(message_facts(m), own, m.archived_at, None)}
+                    if reply_owed(message_facts(m), own, m.archived_at, None) == "receipt"}
         engine.dispose()
         return owed
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from replies.receipt import FileFacts, MessageFacts, owes_receipt, receipt_for
+from replies.receipt import FileFacts, MessageFacts, receipt_for, reply_owed
 
 NOW = datetime(2020, 5, 6, 12, tzinfo=timezone.utc)
 OURS = frozenset({"hsclbgs666@163.com"})
@@ -15,7 +15,7 @@ BRIEFING = MessageFacts(id=1, kind="briefing", unit="枣强县", month="2020-05"
 
 
 def owed(facts=BRIEFING, max_age=timedelta(days=7)) -> bool:
-    return owes_receipt(facts, OURS, NOW, max_age)
+    return reply_owed(facts, OURS, NOW, max_age) == "receipt"
 
 
 @pytest.mark.parametrize("change, expected", [

@@ -25,7 +25,7 @@ from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
-               "other": "其他"}
+               "selfcheck": "自查", "other": "其他"}
 MONTH_SOURCES = {"subject": "取自主题", "workbook": "取自报表标题", "arrival": "按到达月份"}
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 

@@ -1,0 +1,163 @@
+"""A clerk's 自查 by mail: a mail whose subject starts with 自查 is archived like every message, answered once
+with what `mailroom inspect` says of its files (read again from the stored attachments, in the reader
+sandbox), through the owed-reply record stored with it; and it never counts: no package, no score, no
+matrix cell, no finding, nothing in the queue."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from email import policy
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from archive.evidence import load_evidence
+from archive.findings import all_findings
+from archive.ingest import Incoming, ingest_batch
+from archive.models import Message, OutboxMail, OwedReply
+from archive.queue import attention
+from archive.search import Query, search
+from bot.cli import main
+from bot.demo import compose
+from bot.poll import send_owed
+from bot.scores import compute_standings, matrix_json, month_matrix, standings_json
+from parsers.recognize import kind_of
+from parsers.records import Kind
+from replies.receipt import MessageFacts, reply_owed
+from tests.conftest import DATA, ROOT, make_config
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BOOKS = DATA / "workbooks"
+JING = "jxcl2020@163.com"
+REHAB = "hskf2006@126.com"
+FILES = {"附件2.xls": "summary-jing-xian-with-space.xls", "附件3.xlsx": "bad-ids-and-phones.xlsx"}
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
+    """The example config; replies go to mail of any age (the tests' mail is from 2020)."""
+    made = make_config(tmp_path, database_url)
+    return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
+
+
+def mail(subject: str, sender: str = JING, files: dict[str, str] = FILES, day: int = 15) -> bytes:
+    message = compose(sender, REHAB, subject, datetime(2020, 5, day, 9, tzinfo=SHANGHAI), body="请帮忙检查")
+    for name, sample in files.items():
+        message.add_attachment((BOOKS / sample).read_bytes(), maintype="application", subtype="octet-stream",
+                               filename=name)
+    return message.as_bytes()
+
+
+def store(deps, *raws: bytes) -> list[int]:
+    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer,
+                            [Incoming(raw=raw, mailbox="kf", source="import") for raw in raws])
+    return [outcome.id for outcome in outcomes]
+
+
+def answers(deps) -> list[OutboxMail]:
+    with deps.db.session() as session:
+        return list(session.scalars(select(OutboxMail).where(OutboxMail.kind == "selfcheck")))
+
+
+def text_of(mail_row: OutboxMail) -> str:
+    return email.message_from_bytes(mail_row.raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("subject, kind", [
+    ("自查 景县5月份报表", Kind.SELFCHECK), ("【自查】景县附件3", Kind.SELFCHECK), ("自查：附件2", Kind.SELFCHECK),
+    ("  自 查 附件2", Kind.SELFCHECK), ("转发：自查 景县附件3", Kind.SELFCHECK), ("Fw: 自查", Kind.SELFCHECK),
+    ("回复：自查 景县附件3", Kind.REPLY), ("Re: 检查结果：自查 景县附件3", Kind.REPLY),
+    ("转发：检查结果：自查 景县附件3", Kind.REPORT), ("景县5月份报表（已自查）", Kind.REPORT),
+])
+def test_a_subject_starting_with_zicha_is_a_selfcheck(subject, kind):
+    """Forwards count as what they forward; a reply is a conversation; our own answer ("检查结果：…")
+    forwarded back is no new 自查, so no answer ever answers an answer."""
+    from parsers.mime import parse_message
+
+    assert kind_of(parse_message(mail(subject))) is kind
+
+
+NOW = datetime(2020, 5, 15, 9, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("sender, arrival, owed", [
+    (JING, NOW, "selfcheck"),
+    ("2851736642@qq.com", NOW, "selfcheck"),  # a clerk's own address: anyone may ask
+    (REHAB, NOW, None),  # ourselves
+    ("noreply@163.com", NOW, None),
+    (None, NOW, None),
+    (JING, NOW - timedelta(days=8), None),  # old mail found on a first poll
+])
+def test_who_is_answered_a_selfcheck(sender, arrival, owed):
+    facts = MessageFacts(id=1, kind="selfcheck", unit=None, month=None, registered=False, sender=sender,
+                         subject="自查", message_id="<a@x>", references=(), arrival=arrival, body_text="",
+                         attachment_names=("附件3.xlsx",))
+    assert reply_owed(facts, frozenset({REHAB}), NOW, timedelta(days=7)) == owed
+
+
+def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted(config, deps, tmp_path, monkeypatch):
+    """GIVEN 景县's registered clerk mails 自查 with a 附件2 and a 附件3 full of mistakes on May 15
+    WHEN it is stored and the sender runs twice (and the same mail is fetched again)
+    THEN it is archived and found by search; one owed reply of kind selfcheck was stored with it; one
+    answer is sent, threaded under it, saying line for line what `mailroom inspect` says of the same files,
+    and that nothing was counted; and May's matrix, the standings, the findings and the queue are what they
+    were without it."""
+    before = _counted(config, deps)
+    raw = mail("自查 景县5月份报表")
+    [message_id] = store(deps, raw)
+    with deps.db.session() as session:
+        message = session.get(Message, message_id)
+        assert (message.kind, message.unit, message.registered) == ("selfcheck", "景县", True)
+        assert [(row.kind, row.cause, row.queued_at) for row in session.scalars(select(OwedReply))] == \
+            [("selfcheck", f"selfcheck:{message_id}", None)]
+        assert [m.id for m in search(session, Query(text="自查"))] == [message_id]
+    now = datetime(2020, 5, 15, 9, 5, tzinfo=SHANGHAI)
+    assert send_owed(config, deps, now).receipts == 1
+    assert send_owed(config, deps, now + timedelta(minutes=5)).receipts == 0
+    assert store(deps, raw) == [message_id]  # fetched again: the same message
+    assert send_owed(config, deps, now + timedelta(minutes=10)).receipts == 0
+    [answer] = answers(deps)
+    assert (answer.about_message, answer.recipients, answer.state) == (message_id, JING, "sent")
+    parsed = email.message_from_bytes(answer.raw, policy=policy.default)
+    assert parsed["Subject"] == "检查结果：自查 景县5月份报表"
+    assert parsed["In-Reply-To"] and parsed["Auto-Submitted"] == "auto-replied"
+    lines = text_of(answer).splitlines()
+    assert "本邮件只用于自查：不算报送，不计分，报送情况不变。检查无误后，请另发一封正式报送邮件（主题不要以“自查”开头）。" in lines
+    assert _inspect_lines(tmp_path, monkeypatch) == lines[lines.index("检查结果：") + 1:lines.index("衡水市残联残疾人服务工程督导系统") - 1]
+    assert _counted(config, deps) == before
+
+
+def test_a_selfcheck_without_files_and_a_clean_one(config, deps):
+    """GIVEN a 自查 with no attachment and one with a clean 附件2 WHEN answered THEN the first asks for the
+    files and the second says nothing was found wrong."""
+    bare, clean = store(deps, mail("自查", files={}), mail("自查 附件2", files={"附件2.xlsx": "summary-unit-row-only.xlsx"}))
+    send_owed(config, deps, datetime(2020, 5, 15, 9, 5, tzinfo=SHANGHAI))
+    texts = {row.about_message: text_of(row) for row in answers(deps)}
+    assert "邮件中没有附件，没有可检查的内容。请把要检查的表格作为附件添加后重新发送。" in texts[bare].splitlines()
+    assert "未发现问题，可以正式报送。" in texts[clean].splitlines()
+    assert "未发现问题，可以正式报送。" not in texts[bare]
+
+
+def _inspect_lines(tmp_path, monkeypatch) -> list[str]:
+    """What `mailroom inspect` prints for the same files under the same names."""
+    folder = tmp_path / "clerk"
+    folder.mkdir()
+    for name, sample in FILES.items():
+        (folder / name).write_bytes((BOOKS / sample).read_bytes())
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), "inspect", *FILES])
+    assert result.exit_code == 1
+    return result.stdout.splitlines()
+
+
+def _counted(config, deps) -> tuple:
+    """Everything a message could count for: May's matrix, the standings, the findings and the queue."""
+    with deps.db.session() as session:
+        evidence = load_evidence(session)
+        return (matrix_json("2020-05", month_matrix(config, evidence, "2020-05", datetime(2020, 6, 1, tzinfo=SHANGHAI))),
+                standings_json(compute_standings(config, evidence, "2020-06")), evidence.arrivals,
+                all_findings(session, evidence), [item.handle for item in attention(session)])
