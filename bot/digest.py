@@ -7,7 +7,7 @@ matrix, which shows what is known when the digest is made. Personal numbers in f
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,16 +19,17 @@ from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
 from archive.models import JobRun
 from archive.outbox import queue_mail
+from bot.charts import ranking_bars
 from bot.config import Config
 from bot.render import compose, render_pair
-from bot.scores import STATUS_NAMES as STATUS_LABELS, compute_standings
+from bot.scores import STATUS_NAMES as STATUS_LABELS, compute_standings, month_completion
 from parsers.errors import ConfigError
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
-from parsers.records import TASKS, Unit
 from scoring.briefings import briefing_counts
-from scoring.completion import completion_as_of
-from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding, SummaryReport
+from scoring.completion import UnitCompletion, completion_total
+from scoring.components import full_marks
+from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding
 from scoring.packages import PackageStatus, matrix
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
@@ -72,26 +73,6 @@ class BriefingLine:
 
 
 @dataclass(frozen=True)
-class TaskFigure:
-    """One task of a unit's 附件2 as of the month's end: the city's target and the unit's 完成数."""
-
-    task: str
-    target: int
-    done: int | None
-    share: float | None  # done / target; None when the target is 0 or nothing was reported
-
-
-@dataclass(frozen=True)
-class UnitCompletion:
-    """A unit's task completion from its latest readable 附件2 received by the month's end."""
-
-    unit: str
-    tasks: tuple[TaskFigure, ...]  # in TASKS order
-    message_id: int | None = None
-    arrival: datetime | None = None
-
-
-@dataclass(frozen=True)
 class DigestFinding:
     """An honesty finding as the digest shows it: personal numbers masked."""
 
@@ -114,6 +95,7 @@ class Digest:
     previous_month: str | None
     forms: tuple[int, ...]  # the month's required forms, the matrix's columns
     standings: tuple[StandingLine, ...]
+    full_marks: int  # the most a unit can earn in the year: the scale of the ranking's bars
     matrix: tuple[PackageStatus, ...]
     briefings: tuple[BriefingLine, ...]
     briefing_target: int
@@ -139,18 +121,18 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     previous_month = f"{year}-{number - 1:02d}" if number > 1 and year == calendar.year else None
     previous = compute_standings(config, evidence, previous_month) if previous_month else None
     packages = matrix(month, config.units, evidence.arrivals, calendar, now)
-    completion = tuple(_completion(unit, evidence.summaries, as_of, calendar.month_start(f"{calendar.year}-01"))
-                       for unit in config.units)
+    completion = month_completion(config, evidence, month)
     return Digest(
         month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month), previous_month=previous_month,
         forms=calendar.required_forms_for(month),
         standings=_lines(compute_standings(config, evidence, month), previous),
+        full_marks=full_marks(config.scoring),
         matrix=tuple(packages.values()),
         briefings=_briefings(config, evidence, month, as_of),
         briefing_target=config.scoring.briefings_per_month,
         briefing_scored=number in config.scoring.briefing_months and year == calendar.year,
-        completion=completion, completion_total=_total(completion),
+        completion=completion, completion_total=completion_total(completion),
         findings=_findings(all_findings(session, evidence), evidence, as_of),
     )
 
@@ -171,33 +153,6 @@ def _briefings(config: Config, evidence: Evidence, month: str, as_of: datetime) 
         count, ids = counts.get((unit.name, month), (0, ()))
         lines.append(BriefingLine(unit.name, count, ids, count >= target))
     return tuple(lines)
-
-
-def _completion(unit: Unit, summaries: Sequence[SummaryReport], as_of: datetime,
-                year_start: datetime) -> UnitCompletion:
-    """Figures are cumulative within the plan year: 附件2 from before it are not this year's."""
-    this_year = [s for s in summaries if s.arrival >= year_start]
-    latest = completion_as_of(unit.name, this_year, as_of)
-    done: Mapping[str, int | None] = latest[0] if latest else {}
-    tasks = tuple(_figure(task, unit.target(task), done.get(task)) for task in TASKS)
-    if latest is None:
-        return UnitCompletion(unit.name, tasks)
-    arrival = next(s.arrival for s in this_year if s.message_id == latest[1])
-    return UnitCompletion(unit.name, tasks, latest[1], arrival.astimezone(as_of.tzinfo))
-
-
-def _figure(task: str, target: int, done: int | None) -> TaskFigure:
-    return TaskFigure(task, target, done, done / target if target > 0 and done is not None else None)
-
-
-def _total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
-    """The 合计 row: targets and 完成数 summed over the units (a unit with nothing reported adds 0)."""
-    tasks = []
-    for index, task in enumerate(TASKS):
-        figures = [unit.tasks[index] for unit in completion]
-        reported = [figure.done for figure in figures if figure.done is not None]
-        tasks.append(_figure(task, sum(figure.target for figure in figures), sum(reported) if reported else None))
-    return UnitCompletion("合计", tuple(tasks))
 
 
 def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> tuple[DigestFinding, ...]:
@@ -249,7 +204,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
     context = {"digest": digest, "subject": subject, "labels": COMPONENT_LABELS, "components": COMPONENTS,
                "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS,
                "form_titles": FORM_TITLES, "workbook": workbook_name(digest), "signed": signed, "places": places,
-               "percent": percent,
+               "percent": percent, "ranking": ranking_bars(digest.standings, digest.full_marks),
                "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern)}
     text, html = render_pair("digest", context)
     return subject, html, text

@@ -11,6 +11,7 @@ from typing import Any
 from archive.evidence import Evidence
 from bot.config import Config
 from parsers.errors import InputError
+from scoring.completion import UnitCompletion, unit_completion
 from scoring.evidence import Point
 from scoring.packages import PackageStatus, matrix
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
@@ -29,6 +30,14 @@ def standings_json(result: Standings) -> dict[str, Any]:
             "units": [{"unit": row.unit, "rank": row.rank, "total": row.total,
                        "components": {item.name: item.points for item in row.components}}
                       for row in result.rows]}
+
+
+def month_completion(config: Config, evidence: Evidence, month: str) -> tuple[UnitCompletion, ...]:
+    """Each unit's 附件2 figures as of the last instant of `month` (this plan year's 附件2 only)."""
+    calendar = config.calendar
+    year_start = calendar.month_start(f"{calendar.year}-01")
+    return tuple(unit_completion(unit, evidence.summaries, calendar.month_end(month), year_start)
+                 for unit in config.units)
 
 
 def month_matrix(config: Config, evidence: Evidence, month: str, now: datetime) -> dict[str, PackageStatus]:

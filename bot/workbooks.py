@@ -17,7 +17,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.digest import STATUS_LABELS, SUMMARY_HEADINGS, Digest, UnitCompletion
+from bot.digest import STATUS_LABELS, SUMMARY_HEADINGS, Digest
+from scoring.completion import UnitCompletion
 from scoring.standings import COMPONENT_LABELS
 
 BOLD = Font(bold=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from parsers.records import TASKS
+from parsers.records import TASKS, Unit
 from scoring.evidence import TASK_LABELS, Finding, SummaryReport
 
 
@@ -22,6 +23,57 @@ def completion_as_of(unit: str, summaries: Iterable[SummaryReport],
         return None
     latest = max(candidates, key=_order)
     return latest.done, latest.message_id
+
+
+@dataclass(frozen=True)
+class TaskFigure:
+    """One task of a unit's 附件2 as of an instant: the city's target and the unit's 完成数."""
+
+    task: str
+    target: int
+    done: int | None
+    share: float | None  # done / target; None when the target is 0 or nothing was reported
+
+
+@dataclass(frozen=True)
+class UnitCompletion:
+    """A unit's task completion from its latest 附件2 received by an instant (the digest's table, the web's bars)."""
+
+    unit: str
+    tasks: tuple[TaskFigure, ...]  # in TASKS order
+    message_id: int | None = None
+    arrival: datetime | None = None
+
+    def figure(self, task: str) -> TaskFigure:
+        return next(figure for figure in self.tasks if figure.task == task)
+
+
+def unit_completion(unit: Unit, summaries: Sequence[SummaryReport], instant: datetime,
+                    year_start: datetime) -> UnitCompletion:
+    """The unit's figures as of `instant`. They are cumulative within the plan year: 附件2 from before
+    `year_start` are not this year's. Arrival is given in `instant`'s time zone."""
+    this_year = [s for s in summaries if s.arrival >= year_start]
+    latest = completion_as_of(unit.name, this_year, instant)
+    done: Mapping[str, int | None] = latest[0] if latest else {}
+    tasks = tuple(task_figure(task, unit.target(task), done.get(task)) for task in TASKS)
+    if latest is None:
+        return UnitCompletion(unit.name, tasks)
+    arrival = next(s.arrival for s in this_year if s.message_id == latest[1])
+    return UnitCompletion(unit.name, tasks, latest[1], arrival.astimezone(instant.tzinfo))
+
+
+def task_figure(task: str, target: int, done: int | None) -> TaskFigure:
+    return TaskFigure(task, target, done, done / target if target > 0 and done is not None else None)
+
+
+def completion_total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
+    """The 合计 row: targets and 完成数 summed over the units (a unit with nothing reported adds 0)."""
+    tasks = []
+    for index, task in enumerate(TASKS):
+        figures = [unit.tasks[index] for unit in completion]
+        reported = [figure.done for figure in figures if figure.done is not None]
+        tasks.append(task_figure(task, sum(figure.target for figure in figures), sum(reported) if reported else None))
+    return UnitCompletion("合计", tuple(tasks))
 
 
 def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:

@@ -45,6 +45,16 @@ def task_rules(scoring: Scoring) -> tuple[TaskRule, ...]:
             TaskRule("q4_exceed", 12, TASKS, None, scoring.q4_task_points, scoring.q4_cap))
 
 
+def full_marks(scoring: Scoring) -> int:
+    """The most a unit can earn in a year under these settings: 100 under the plan's own."""
+    tasks = 0
+    for rule in task_rules(scoring):
+        most = len(rule.tasks) * rule.points
+        tasks += most if rule.cap is None else min(most, rule.cap)
+    return (tasks + 2 * scoring.on_time_points + len(scoring.briefing_months) * scoring.briefing_points
+            + scoring.media_cap + scoring.innovation_cap)
+
+
 def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import functools
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -26,8 +27,7 @@ from python_calamine import CalamineWorkbook
 
 import bot.digest_cli  # noqa: F401  (registers `mailroom digest` until bot/cli.py imports it)
 from bot.cli import main
-from bot.digest import (BriefingLine, Digest, DigestFinding, StandingLine, TaskFigure, UnitCompletion,
-                        compose_digest, render_digest)
+from bot.digest import BriefingLine, Digest, DigestFinding, StandingLine, compose_digest, render_digest
 from bot.season import (PLANS, QUARTER_TASKS, SHANGHAI, GeneratedMail, Spec, at, department_forms,
                         generate_season, load_units, mails_of, month_figures, person, person_row, registry_sheet,
                         write_maildirs, xlsx_bytes)
@@ -35,6 +35,7 @@ from bot.workbooks import digest_workbook
 from parsers.errors import ConfigError
 from parsers.privacy import mask_personal
 from parsers.records import TASKS
+from scoring.completion import TaskFigure, UnitCompletion
 from scoring.evidence import Component
 from scoring.packages import FormStatus, PackageStatus
 from scoring.standings import COMPONENTS
@@ -136,7 +137,8 @@ def standings_lines() -> list[str]:
     return lines
 
 
-def august_digest(tmp_path: Path, database_url: str) -> Path:
+def august_digest(tmp_path: Path, database_url: str) -> tuple[Path, dict]:
+    """The digest of August written into a folder, and `mailroom standings --month 2020-08 --json`."""
     env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive"),
            "CONFIG": str(folder_config(tmp_path))}
     write_maildirs(tmp_path / "mail", august_mail())
@@ -147,7 +149,9 @@ def august_digest(tmp_path: Path, database_url: str) -> Path:
     result = run(env, "digest", "--month", "2020-08", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     check_sending(env, tmp_path / "var" / "outbox")
-    return tmp_path / "out"
+    standings = run(env, "standings", "--month", "2020-08", "--json")
+    assert standings.exit_code == 0, standings.output
+    return tmp_path / "out", json.loads(standings.stdout)
 
 
 def check_sending(env: dict[str, str], outbox: Path) -> None:
@@ -171,9 +175,11 @@ def parts(raw: bytes) -> tuple[EmailMessage, str, str, bytes, str]:
 
 
 def test_digest_of_august_as_mailed(tmp_path, database_url):
-    out = august_digest(tmp_path, database_url)
+    out, standings = august_digest(tmp_path, database_url)
     raw = (out / "digest.eml").read_bytes()
     message, text, html, workbook, filename = parts(raw)
+    assert drawn_ranking(html) == [(row["rank"], row["unit"], round(240 * row["total"] / 100), row["total"])
+                                   for row in standings["units"]]
     assert filename == "2020年8月督导排名.xlsx" and (out / filename).read_bytes() == workbook
     assert (message["To"], message["Auto-Submitted"]) == ("hsscljjb@163.com", "auto-generated")
     assert message["From"].addresses[0].addr_spec == "hsscljjb@163.com" and message["Message-ID"] and message["Date"]
@@ -191,6 +197,18 @@ def test_digest_of_august_as_mailed(tmp_path, database_url):
     assert calamine.sheet_names == ["排名", "报送情况", "全市目标任务进展情况", "简报", "数据核查"]
     assert all(calamine.get_sheet_by_name(name).to_python() for name in calamine.sheet_names)
     assert calamine.get_sheet_by_name("全市目标任务进展情况").to_python()[17][0] == "合计"
+
+
+# A bar of the digest's ranking: rank and unit, the track, the filled cell (none at 0 分), the rest, the total.
+RANKING_BAR = re.compile(r'<tr><td [^>]*>(\d+)\. ([^<]+)</td>\s*<td width="240"[^>]*><table [^>]*><tr>\s*'
+                         r'(?:<td width="(\d+)" height="14" bgcolor="#4472c4"[^>]*>&nbsp;</td>)?'
+                         r'(?:<td width="\d+" height="14" bgcolor="#eef1f4"[^>]*>&nbsp;</td>)?</tr></table></td>\s*'
+                         r'<td [^>]*>(\d+) 分</td></tr>')
+
+
+def drawn_ranking(html: str) -> list[tuple[int, str, int, int]]:
+    """(rank, unit, pixels filled of 240, total) of each bar of the ranking chart, as the mail's HTML has them."""
+    return [(int(rank), unit, int(filled or 0), int(total)) for rank, unit, filled, total in RANKING_BAR.findall(html)]
 
 
 def check_text(text: str) -> None:
@@ -289,6 +307,7 @@ def sample_digest() -> Digest:
         standings=(StandingLine("桃城区", 1, 40, _components(15, 15, 6, 4), 34, 2),
                    StandingLine("景县", 2, 28, _components(12, 12, 4, 0), 28, 1),
                    StandingLine("滨湖新区", 3, 24, _components(12, 12, 0, 0), 20, 3)),
+        full_marks=100,
         matrix=(_package("桃城区", dict.fromkeys(range(1, 9), on_time), "on_time"),
                 _package("景县", dict.fromkeys(range(1, 9), late), "late"),
                 _package("滨湖新区", {1: on_time, 2: on_time}, "missing")),
@@ -307,10 +326,20 @@ def test_digest_html_as_a_person_sees_it(tmp_path):
     _, html, _ = render_digest(sample_digest())
     page_file = tmp_path / "digest.html"
     page_file.write_text(html, encoding="utf-8")
-    assert not re.search(r"<script|<link|<style|src=\"https?:|url\(", html)
+    assert not re.search(r"<script|<link|<style|<svg|<img|src=\"https?:|url\(", html)
+    assert drawn_ranking(html) == [(1, "桃城区", 96, 40), (2, "景县", 67, 28), (3, "滨湖新区", 58, 24)]
     with page_of(page_file) as page:
         seen = page.inner_text("body")
         late = page.locator("td", has_text="迟报").first.evaluate("cell => getComputedStyle(cell).backgroundColor")
+        bars = page.locator("table[role=presentation]").first.evaluate("""chart => [...chart.rows].map(row => {
+            const track = row.cells[1].querySelector('table').getBoundingClientRect().width;
+            const bar = row.cells[1].querySelector('td[bgcolor="#4472c4"]');
+            return [row.cells[0].innerText, bar ? bar.getBoundingClientRect().width / track : 0, row.cells[2].innerText,
+                    bar ? getComputedStyle(bar).backgroundColor : null];
+        })""")
+    assert [(unit, text) for unit, _, text, _ in bars] == [("1. 桃城区", "40 分"), ("2. 景县", "28 分"), ("3. 滨湖新区", "24 分")]
+    for (_, share, _, colour), total in zip(bars, (40, 28, 24)):
+        assert share == pytest.approx(total / 100, abs=2 / 240) and colour == "rgb(68, 114, 196)"
     for heading in ("2020年6月残疾人服务工程督导月报", "一、累计得分排名", "二、2020年6月报送情况", "三、2020年6月简报信息",
                     "四、目标任务完成情况（截至 2020-06-30）", "五、数据核查发现"):
         assert heading in seen

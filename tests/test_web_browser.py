@@ -3,14 +3,12 @@ port, on the embedded default (SQLite; the pages' PostgreSQL side is covered by 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from archive.evidence import load_evidence
 from archive.models import Message
@@ -18,7 +16,7 @@ from bot.config import Config
 from bot.deps import Deps, open_deps
 from bot.scores import matrix_json, month_matrix
 from bot.web.app import create_app
-from tests.browser import chromium
+from tests.browser import chromium, serving, sign_in
 from tests.conftest import make_config
 from tests.webapp import PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED, Archive, add_accounts, fill_archive
 
@@ -35,20 +33,16 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Served]:
-    """The app on a free loopback port, in a thread, over an archive of the sample messages."""
+    """The app on a free loopback port over an archive of the sample messages."""
     tmp = tmp_path_factory.mktemp("web")
     config = make_config(tmp, f"sqlite:///{tmp}/mailroom.db")
     deps = open_deps(config)
     archive = fill_archive(deps)
     add_accounts(deps)
-    server = make_server("127.0.0.1", 0, create_app(config, deps, secret_key="browser tests"), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="mailroom-web", daemon=True)
-    thread.start()  # the socket is already listening: no wait needed before the first request
     try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", config, deps, archive)
+        with serving(create_app(config, deps, secret_key="browser tests")) as url:
+            yield Served(url, config, deps, archive)
     finally:
-        server.shutdown()
-        thread.join()
         deps.close()
 
 
@@ -59,16 +53,7 @@ def browser():
 
 
 def signed_in(browser, served: Served, name: str):
-    """A page of a fresh browser context, signed in as `name` through the login form."""
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.goto(served.url + "/search")
-    assert page.url.startswith(served.url + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_url(served.url + "/search**")
-    return page
+    return sign_in(browser, served.url, name, PASSWORD)
 
 
 def test_log_in_find_a_name_open_the_message_and_download_the_original(browser, served):

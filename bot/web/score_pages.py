@@ -10,12 +10,15 @@ from flask import Blueprint, abort, render_template, request
 
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
+from bot.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.config import Config
-from bot.scores import MONTH, compute_standings, explain_unit, month_matrix
+from bot.scores import MONTH, compute_standings, explain_unit, month_completion, month_matrix
 from bot.web.app import site
 from bot.web.present import finding_view, masker
 from parsers.errors import MailroomError
 from parsers.forms import FORM_TITLES
+from parsers.records import TASKS
+from scoring.components import QUARTER_TASKS, full_marks
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
@@ -57,6 +60,24 @@ def _evidence() -> Evidence:
         return load_evidence(db)
 
 
+def _charted_months(config: Config, month: str) -> tuple[str, ...]:
+    """The months a chart on `month`'s page draws: the plan's report months up to it. The charts draw
+    whichever months they are given; this is the one place that chooses them."""
+    return tuple(each for each in config.calendar.report_months() if each <= month)
+
+
+def _tasks(config: Config, month: str) -> tuple[str, ...]:
+    """附件2's tasks in `month`: 上大学 only from the month 附件9–10 join the package."""
+    return TASKS if parse_month(month)[1] >= config.calendar.college_from_month else QUARTER_TASKS
+
+
+def _thresholds(config: Config) -> tuple[tuple[str, float], ...]:
+    """The shares of the target a task must reach by the end of June and of September."""
+    scoring = config.scoring
+    return ((f"二季度 {scoring.q2_completion:.0%}", scoring.q2_completion),
+            (f"三季度 {scoring.q3_completion:.0%}", scoring.q3_completion))
+
+
 def _month_context(month: str) -> dict:
     before, after = neighbours(month)
     return {"month": month, "month_label": month_label(month), "before": before, "after": after}
@@ -64,22 +85,28 @@ def _month_context(month: str) -> dict:
 
 @blueprint.route("/standings")
 def standings_page():
-    month = _month()
-    result = compute_standings(site().config, _evidence(), month)
+    config, month, evidence = site().config, _month(), _evidence()
+    result = compute_standings(config, evidence, month)
+    charted = _charted_months(config, month)
+    trend = score_trend([compute_standings(config, evidence, each) for each in charted], full_marks(config.scoring)) \
+        if charted else None
     return render_template("standings.html", standings=result, components=COMPONENTS, labels=COMPONENT_LABELS,
-                           as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), **_month_context(month))
+                           as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend, **_month_context(month))
 
 
 @blueprint.route("/matrix")
 def matrix_page():
     current = site()
-    month = _month()
-    calendar, now = current.config.calendar, current.now()
-    packages = month_matrix(current.config, _evidence(), month, now)
-    forms = calendar.required_forms_for(month)
-    zone = current.config.timezone
-    return render_template("matrix.html", packages=packages, forms=forms, form_titles=FORM_TITLES,
-                           deadline=calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+    month, evidence = _month(), _evidence()
+    config, now = current.config, current.now()
+    packages = month_matrix(config, evidence, month, now)
+    forms = config.calendar.required_forms_for(month)
+    zone = config.timezone
+    charted = [(each, {unit: package.status for unit, package in month_matrix(config, evidence, each, now).items()})
+               for each in _charted_months(config, month)]
+    grid = status_grid(charted, [unit.name for unit in config.units], month) if charted else None
+    return render_template("matrix.html", packages=packages, forms=forms, form_titles=FORM_TITLES, grid=grid,
+                           deadline=config.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                            now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                            clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
                            **_month_context(month))
@@ -87,13 +114,25 @@ def matrix_page():
 
 @blueprint.route("/unit/<name>")
 def explain_page(name: str):
-    current = site()
-    month = _month()
+    config, month, evidence = site().config, _month(), _evidence()
     try:
-        row, components = explain_unit(current.config, _evidence(), name, month)
+        row, components = explain_unit(config, evidence, name, month)
     except MailroomError as error:
         abort(404, str(error))
-    return render_template("explain.html", row=row, components=components, **_month_context(month))
+    completion = next(unit for unit in month_completion(config, evidence, month) if unit.unit == row.unit)
+    progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config))
+    return render_template("explain.html", row=row, components=components, progress=progress,
+                           **_month_context(month))
+
+
+@blueprint.route("/progress")
+def progress_page():
+    """Each unit's 完成数 against its targets as of the month's end, a bar per unit, a chart per task."""
+    config, month = site().config, _month()
+    completion = month_completion(config, _evidence(), month)
+    chart = bars_by_task(completion, _tasks(config, month), _thresholds(config))
+    return render_template("progress.html", chart=chart, as_of=config.calendar.month_end(month).strftime("%Y-%m-%d"),
+                           **_month_context(month))
 
 
 @blueprint.route("/findings")
