@@ -7,13 +7,14 @@ it would kill every start. So each batch's messages are written down (committed)
 starts and struck off when it ends. On the next start a message still written down was in a batch that
 never finished: it is derived again by itself, so that an innocent batch merely interrupted (a kill -9, a
 power cut) loses nothing. A message whose derivation by itself never ended either is not derived a third
-time: it is stored raw, with a problem for staff (and `rederive` keeps what it had).
+time: it is stored raw, with a problem for staff (and `rederive` keeps what it had). An exception, Ctrl-C
+included, is not a death: what it interrupted is struck off.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Generic, Sequence, TypeVar
 
 from sqlalchemy import delete, select
 
@@ -24,29 +25,52 @@ CRASHED = "处理此邮件时程序两次异常终止，已归档原件，未作
 
 T = TypeVar("T")
 R = TypeVar("R")
+# Starts deriving some items (in the reader processes, or not at all yet) and gives what waits for the results.
+Begin = Callable[[list[T]], Callable[[], list[R]]]
+
+
+class Watched(Generic[T, R]):
+    """A batch's derivation under way, written down: `results()` waits for it (None for a message that
+    already failed to finish by itself); `abandon()` strikes it off when the batch is given up."""
+
+    def __init__(self, db: Database, shas: Sequence[str], items: Sequence[T], begin: Begin):
+        self.db, self.shas, self.items, self.begin = db, list(shas), list(items), begin
+        with db.session() as session:
+            earlier: dict[str, bool] = {}
+            for sha, alone in session.execute(select(DerivationAttempt.sha256, DerivationAttempt.alone)
+                                              .where(DerivationAttempt.sha256.in_(set(self.shas)))):
+                earlier[sha] = earlier.get(sha, False) or alone
+        self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
+        self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
+        self._pending = self._start(self.fresh, alone=False) if self.fresh else None
+
+    def _start(self, group: list[int], alone: bool) -> Callable[[], list[R]]:
+        _write_down(self.db, [self.shas[n] for n in group], alone)
+        return self.begin([self.items[n] for n in group])
+
+    def results(self) -> list[R | None]:
+        found: list[R | None] = [None] * len(self.items)
+        try:
+            if self._pending is not None:
+                for n, result in zip(self.fresh, self._pending(), strict=True):
+                    found[n] = result
+                _strike_off(self.db, [self.shas[n] for n in self.fresh])
+            for n in self.suspects:
+                found[n], = self._start([n], alone=True)()
+                _strike_off(self.db, [self.shas[n]])
+        except BaseException:
+            self.abandon()
+            raise
+        return found
+
+    def abandon(self) -> None:
+        _strike_off(self.db, [self.shas[n] for n in (*self.fresh, *self.suspects)])
 
 
 def derive_watched(db: Database, shas: Sequence[str], items: Sequence[T],
                    derive: Callable[[list[T]], list[R]]) -> list[R | None]:
-    """`derive` run over `items` (whose messages are `shas`) with each run written down first; None for a
-    message that already failed to finish by itself."""
-    with db.session() as session:
-        earlier = {}
-        for sha, alone in session.execute(select(DerivationAttempt.sha256, DerivationAttempt.alone)
-                                          .where(DerivationAttempt.sha256.in_(set(shas)))):
-            earlier[sha] = earlier.get(sha, False) or alone
-    results: list[R | None] = [None] * len(items)
-    fresh = [n for n, sha in enumerate(shas) if sha not in earlier]
-    suspects = [n for n, sha in enumerate(shas) if earlier.get(sha) is False]
-    for group, alone in ((fresh, False), *(([n], True) for n in suspects)):
-        if not group:
-            continue
-        group_shas = [shas[n] for n in group]
-        _write_down(db, group_shas, alone)
-        for n, result in zip(group, derive([items[n] for n in group]), strict=True):
-            results[n] = result
-        _strike_off(db, group_shas)
-    return results
+    """`derive` run over `items` (whose messages are `shas`), written down first."""
+    return Watched(db, shas, items, lambda group: lambda: derive(group)).results()
 
 
 def _write_down(db: Database, shas: list[str], alone: bool) -> None:
@@ -57,6 +81,8 @@ def _write_down(db: Database, shas: list[str], alone: bool) -> None:
 
 
 def _strike_off(db: Database, shas: list[str]) -> None:
+    if not shas:
+        return
     with db.session() as session:
         session.execute(delete(DerivationAttempt).where(DerivationAttempt.sha256.in_(shas)))
         session.commit()

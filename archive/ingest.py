@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
-from archive.attempts import CRASHED, derive_watched
+from archive.attempts import CRASHED, Watched
 from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 STORE_FAILED = "保存识别结果时出错（{error}），已归档原件，请工作人员人工核对"
 # How a batch's messages are derived: in this process, or in the reader sandbox's workers (bot/sandbox.py).
 Deriver = Callable[[Recognizer, Sequence[Incoming]], list[Derived]]
+# The same begun without waiting: the reader processes work while the caller writes the batch before.
+Beginner = Callable[[Recognizer, Sequence[Incoming]], Callable[[], list[Derived]]]
 
 
 def derive_here(recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
@@ -47,16 +49,92 @@ def derive_here(recognizer: Recognizer, items: Sequence[Incoming]) -> list[Deriv
 @dataclass(frozen=True)
 class Intake:
     """Where incoming mail goes: the database, the raw store, what recognition needs, and who derives the
-    messages (this process, or the reader sandbox's workers)."""
+    messages (this process, or the reader sandbox's workers, which can be begun without waiting)."""
 
     db: Database
     store: RawStore
     recognizer: Recognizer
     derive: Deriver = derive_here
+    begin: Beginner | None = None
 
     def batch(self, items: Sequence[Incoming],
               in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
-        return ingest_batch(self.db, self.store, self.recognizer, items, in_same_commit, self.derive)
+        """Archive a batch: files written and synced, then every row in one transaction, with the receipts
+        the new messages are owed."""
+        return self.start(items).finish(in_same_commit)
+
+    def start(self, items: Sequence[Incoming]) -> Started:
+        """The batch's raw bytes stored and its derivation begun."""
+        shas = [sha256_hex(item.raw) for item in items]
+        with self.db.session() as session:
+            stored_before = set(_known_messages(session, set(shas)))
+        todo: dict[str, Incoming] = {}
+        for item, sha in zip(items, shas):
+            if sha not in stored_before and sha not in todo:
+                todo[sha] = item
+                self.store.put_message(item.raw, sha)
+        begin = self.begin or (lambda recognizer, group: partial(self.derive, recognizer, group))
+        return Started(self, items, shas, todo,
+                       Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer)))
+
+    def stream(self, batches: Iterable[tuple[Sequence[Incoming], Callable[[Session], None] | None]]
+               ) -> Iterator[list[Outcome]]:
+        """Each batch archived as `batch` does, the next one's derivation begun before this one is written,
+        so the reader processes and this one work at once; a batch is asked for only when the one before
+        it is under way."""
+        pending: tuple[Started, Callable[[Session], None] | None] | None = None
+        try:
+            for items, in_same_commit in batches:
+                previous, pending = pending, (self.start(items), in_same_commit)
+                if previous is not None:
+                    yield previous[0].finish(previous[1])
+            if pending is not None:
+                last, pending = pending, None
+                yield last[0].finish(last[1])
+        finally:
+            if pending is not None:  # given up (an error, or the caller stopped): not a death
+                pending[0].watched.abandon()
+
+
+@dataclass(frozen=True)
+class Started:
+    """A batch whose raw bytes are stored and whose new messages are being derived."""
+
+    intake: Intake
+    items: Sequence[Incoming]
+    shas: list[str]
+    todo: dict[str, Incoming]
+    watched: Watched
+
+    def finish(self, in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
+        """The derivation awaited, the files synced, every row in one transaction. Another instance may
+        store the same message at the same moment (one mail Cc'd to two departments): the write re-checks
+        under a lock, so the second is a sighting, not an error."""
+        intake, todo = self.intake, self.todo
+        recognizer = intake.recognizer
+        derived = {sha: result or raw_only(recognizer, todo[sha], CRASHED)
+                   for sha, result in zip(todo, self.watched.results())}
+        for result in derived.values():
+            for attachment in result.parsed.attachments:
+                intake.store.put_file(attachment.data, attachment.sha256)
+        intake.store.sync()
+        write = partial(_write, intake.db, recognizer, self.items, self.shas, todo)
+        try:
+            rows, fresh = write(derived, in_same_commit)
+        except StatementError as error:
+            if isinstance(error, NOT_THE_MESSAGES):
+                raise
+            log.error("storing a batch of %d failed (%s): storing its messages one by one", len(self.items), error)
+            for sha, result in derived.items():
+                _write_alone(write, recognizer, todo[sha], sha, result)
+            rows, _ = write({}, in_same_commit)
+            fresh = set(derived)
+        reported: set[str] = set()
+        outcomes = []
+        for sha in self.shas:
+            outcomes.append(_outcome(rows[sha], sha in fresh and sha not in reported))
+            reported.add(sha)
+        return outcomes
 
 
 @dataclass(frozen=True)
@@ -76,40 +154,7 @@ class Outcome:
 def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: Sequence[Incoming],
                  in_same_commit: Callable[[Session], None] | None = None,
                  derive: Deriver = derive_here) -> list[Outcome]:
-    """Archive a batch: files written and synced, then every row in one transaction, with the receipts
-    the new messages are owed. Another instance may store the same message at the same moment (one mail
-    Cc'd to two departments): the write re-checks under a lock, so the second is a sighting, not an error."""
-    shas = [sha256_hex(item.raw) for item in items]
-    with db.session() as session:
-        stored_before = set(_known_messages(session, set(shas)))
-    todo: dict[str, Incoming] = {}
-    for item, sha in zip(items, shas):
-        if sha not in stored_before and sha not in todo:
-            todo[sha] = item
-            store.put_message(item.raw, sha)
-    results = derive_watched(db, list(todo), list(todo.values()), partial(derive, recognizer))
-    derived = {sha: result or raw_only(recognizer, todo[sha], CRASHED) for sha, result in zip(todo, results)}
-    for result in derived.values():
-        for attachment in result.parsed.attachments:
-            store.put_file(attachment.data, attachment.sha256)
-    store.sync()
-    write = partial(_write, db, recognizer, items, shas, todo)
-    try:
-        rows, fresh = write(derived, in_same_commit)
-    except StatementError as error:
-        if isinstance(error, NOT_THE_MESSAGES):
-            raise
-        log.error("storing a batch of %d failed (%s): storing its messages one by one", len(items), error)
-        for sha, result in derived.items():
-            _write_alone(write, recognizer, todo[sha], sha, result)
-        rows, _ = write({}, in_same_commit)
-        fresh = set(derived)
-    reported: set[str] = set()
-    outcomes = []
-    for sha in shas:
-        outcomes.append(_outcome(rows[sha], sha in fresh and sha not in reported))
-        reported.add(sha)
-    return outcomes
+    return Intake(db, store, recognizer, derive).batch(items, in_same_commit)
 
 
 # Failures that say the database is away, not that a message cannot be stored: the batch is fetched again.

@@ -42,7 +42,9 @@ class Deps:
         """Where mail goes now: recognition as configured, with the senders staff have confirmed so far."""
         with self.db.session() as session:
             recognizer = replace(self.recognizer, confirmed=confirmed_senders(session))
-        return Intake(self.db, self.store, recognizer, self.sandbox.derive if self.sandbox else derive_here)
+        if self.sandbox is None:
+            return Intake(self.db, self.store, recognizer, derive_here)
+        return Intake(self.db, self.store, recognizer, self.sandbox.derive, self.sandbox.begin)
 
     def exclusive(self, name: str) -> ContextManager[bool]:
         """True while this instance alone does `name` (a mailbox's poll, the outbox)."""

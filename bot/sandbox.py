@@ -17,6 +17,7 @@ import resource
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Sequence, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
@@ -62,20 +63,36 @@ class Sandbox:
         return self._pool
 
     def derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
-        try:
-            return self._derive(recognizer, items)
-        except BrokenProcessPool:  # the pool itself died (its workers could not start): a new one, once
-            log.warning("the reader pool broke; starting a new one")
-            self.close()
-            try:
-                return self._derive(recognizer, items)
-            except BrokenProcessPool as error:
-                raise ServiceError(f"读取程序无法启动：{error}") from error
+        return self.begin(recognizer, items)()
 
-    def _derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+    def begin(self, recognizer: Recognizer, items: Sequence[Incoming]) -> Callable[[], list[Derived]]:
+        """The items handed to the workers at once; what is returned waits for their results (ingest's
+        Beginner: the workers read while the caller writes the batch before)."""
+        try:
+            futures = self._schedule(recognizer, items)
+        except BrokenProcessPool:
+            return partial(self._again, recognizer, items)
+
+        def results() -> list[Derived]:
+            try:
+                return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+            except BrokenProcessPool:
+                return self._again(recognizer, items)
+        return results
+
+    def _again(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+        """The pool itself died (its workers could not start): a new one, once."""
+        log.warning("the reader pool broke; starting a new one")
+        self.close()
+        try:
+            futures = self._schedule(recognizer, items)
+            return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+        except BrokenProcessPool as error:
+            raise ServiceError(f"读取程序无法启动：{error}") from error
+
+    def _schedule(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Future]:
         pool = self._workers()
-        futures = [pool.schedule(derive_message, (recognizer, item), timeout=self.limits.seconds) for item in items]
-        return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+        return [pool.schedule(derive_message, (recognizer, item), timeout=self.limits.seconds) for item in items]
 
     def _result(self, future: Future, recognizer: Recognizer, item: Incoming) -> Derived:
         try:

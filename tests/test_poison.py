@@ -46,7 +46,7 @@ def sandbox():
 
 @pytest.fixture
 def intake(deps, sandbox) -> Intake:
-    return Intake(deps.db, deps.store, deps.recognizer, sandbox.derive)
+    return Intake(deps.db, deps.store, deps.recognizer, sandbox.derive, sandbox.begin)
 
 
 def registry_xls() -> bytes:
@@ -248,6 +248,26 @@ def test_a_batch_interrupted_once_is_derived_whole_on_the_restart(config, deps):
                                                         for raw in raws])
     assert [(m.subject, [r.readable for r in m.readings], m.problems) for m in stored(deps)] == \
         [(f"枣强县5月份报表（{n}）", [True], []) for n in (1, 2)]
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
+
+
+def test_an_interruption_is_not_a_death_and_leaves_nothing_written_down(deps, intake):
+    """GIVEN Ctrl-C while a batch is derived, and a stream of batches whose reader stops after the first
+    WHEN each ends THEN nothing stays written down (the messages are not suspects next time), and the
+    stream's first batch is archived whole."""
+    def interrupted(recognizer, items):
+        raise KeyboardInterrupt
+
+    raws = [package(f"枣强县5月份报表（{n}）", [("附件6.xls", registry_xls())]) for n in range(4)]
+    with pytest.raises(KeyboardInterrupt):
+        Intake(deps.db, deps.store, deps.recognizer, interrupted).batch([Incoming(raw=raws[0], mailbox="bgs",
+                                                                                  source="import")])
+    batches = ([(Incoming(raw=raw, mailbox="bgs", source="import"),), None] for raw in raws)
+    stream = intake.stream(batches)
+    first = next(stream)
+    stream.close()  # the second batch was begun: it is given up
+    assert [m.subject for m in stored(deps)] == [first[0].subject] == ["枣强县5月份报表（0）"]
     with deps.db.session() as session:
         assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
 
