@@ -247,7 +247,7 @@ def test_pages_carry_the_safety_headers(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
     for path in ("/login", "/search", f"/message/{archive.package}", "/standings?month=2020-04",
-                 "/matrix?month=2020-04", "/findings", "/entries", "/message/999999"):
+                 "/matrix?month=2020-04", "/progress?month=2020-04", "/findings", "/entries", "/message/999999"):
         response = client.get(path)
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
         assert "script-src 'none'" in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY

@@ -91,7 +91,7 @@ def test_bad_input_is_a_4xx_error_page_never_a_500(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
     for month in ("0000-01", "9999-12", "1919-12"):
-        for path in ("/standings", "/matrix", "/unit/桃城区"):
+        for path in ("/standings", "/matrix", "/progress", "/unit/桃城区"):
             assert_error_page(client.get(f"{path}?month={month}"), 400)
     assert client.get("/standings?month=2120-12").status_code == 200
     for huge in (2**31, 2**63, 2**64 + 5):

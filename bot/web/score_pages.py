@@ -88,8 +88,8 @@ def standings_page():
     config, month, evidence = site().config, _month(), _evidence()
     result = compute_standings(config, evidence, month)
     charted = _charted_months(config, month)
-    trend = score_trend([compute_standings(config, evidence, each) for each in charted], full_marks(config.scoring)) \
-        if charted else None
+    monthly = [result if each == month else compute_standings(config, evidence, each) for each in charted]
+    trend = score_trend(monthly, full_marks(config.scoring)) if monthly else None
     return render_template("standings.html", standings=result, components=COMPONENTS, labels=COMPONENT_LABELS,
                            as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend, **_month_context(month))
 
