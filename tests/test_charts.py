@@ -191,7 +191,7 @@ def test_the_bars_are_the_figures_the_scoring_reads(season):
             for row in rows:
                 unit, target = row.get("data-unit"), int(row.get("data-target"))
                 figure = scored[unit].get((month, task), scored[unit][("2020-12", task)])  # 上大学: December
-                bars = [rect for rect in row.iter("rect")]
+                bars = list(row.iter("rect"))
                 [text] = [text.text for text in row.iter("text") if text.get("class") == "figure"]
                 if figure is None:
                     assert target == 0 and bars == [] and text == "全年目标为 0"
