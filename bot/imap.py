@@ -8,12 +8,15 @@ import logging
 import socket
 import ssl
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Callable, Iterator, Sequence
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+from sqlalchemy.orm import Session
 
 from archive.ingest import Incoming, Intake, Outcome
 from archive.state import advance, load_state
@@ -130,10 +133,21 @@ class FolderSession:
             with db.session() as session:
                 advance(session, box.key, box.folder, self.uidvalidity, last_uid)
                 session.commit()
-        for batch in _chunks(uids, box.batch):
-            if stopping():
-                break
-            _archive_batch(self.client, box, intake, self.uidvalidity, batch, progress)
+        fetched: deque[list[Incoming]] = deque()
+
+        def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None]]]:
+            for batch in _chunks(uids, box.batch):
+                if stopping():
+                    return
+                fetched.append(_fetch(self.client, box, self.uidvalidity, batch))
+                yield fetched[-1], partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity,
+                                           last_uid=max(batch))
+
+        for outcomes in intake.stream(batches()):  # the next batch is fetched and read while this one is written
+            items = fetched.popleft()
+            progress.fetched += len(items)
+            progress.outcomes.extend(outcomes)
+            _after_archive(self.client, box, [item.uid for item in items])
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
@@ -176,19 +190,12 @@ def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[in
     return sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
 
 
-def _archive_batch(client: IMAPClient, box: Mailbox, intake: Intake, uidvalidity: int, batch: Sequence[int],
-                   progress: Progress) -> None:
+def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[int]) -> list[Incoming]:
     response = client.fetch(batch, FETCH_ITEMS)
-    items = [Incoming(raw=response[uid][b"BODY[]"], mailbox=box.key, source="imap",
-                      arrival=_plain_zone(response[uid][b"INTERNALDATE"]), folder=box.folder, uidvalidity=uidvalidity,
-                      uid=uid)
-             for uid in batch if uid in response and b"BODY[]" in response[uid]]
-    top = max(batch)
-    outcomes = intake.batch(items, in_same_commit=lambda session: advance(session, box.key, box.folder,
-                                                                          uidvalidity, top))
-    progress.fetched += len(items)
-    progress.outcomes.extend(outcomes)
-    _after_archive(client, box, [item.uid for item in items])
+    return [Incoming(raw=response[uid][b"BODY[]"], mailbox=box.key, source="imap",
+                     arrival=_plain_zone(response[uid][b"INTERNALDATE"]), folder=box.folder, uidvalidity=uidvalidity,
+                     uid=uid)
+            for uid in batch if uid in response and b"BODY[]" in response[uid]]
 
 
 def _plain_zone(when: datetime) -> datetime:
