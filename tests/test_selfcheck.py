@@ -161,3 +161,22 @@ def _counted(config, deps) -> tuple:
         return (matrix_json("2020-05", month_matrix(config, evidence, "2020-05", datetime(2020, 6, 1, tzinfo=SHANGHAI))),
                 standings_json(compute_standings(config, evidence, "2020-06")), evidence.arrivals,
                 all_findings(session, evidence), [item.handle for item in attention(session)])
+
+
+def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_path):
+    """GIVEN a 附件6 whose compound file's directory chain loops (calamine allocates until the process aborts)
+    beside a good one WHEN inspected for a 自查 (upload or mail) THEN the reader process dies, not ours: the
+    good file is read, the bad one says its reader died."""
+    from bot.inspect import inspect_untrusted
+    from bot.sandbox import Sandbox, SandboxLimits
+    from tests.test_poison import loop_directory_chain, registry_xls
+
+    config = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")
+    sandbox = Sandbox(SandboxLimits(memory_mb=768, seconds=60))
+    try:
+        results = inspect_untrusted([("坏.xls", loop_directory_chain(registry_xls())), ("附件6.xls", registry_xls())],
+                                    config, sandbox)
+    finally:
+        sandbox.close()
+    assert [(r["file"], r["form"], r["readable"]) for r in results] == [("坏.xls", None, False), ("附件6.xls", 6, True)]
+    assert "读取“坏.xls”时读取程序异常终止或超时" in results[0]["problems"][0]["message"]
