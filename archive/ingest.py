@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
@@ -34,6 +34,7 @@ from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_on
 from parsers.records import Kind
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STORE_FAILED = "保存识别结果时出错（{error}），已归档原件，请工作人员人工核对"
 # How a batch's messages are derived: in this process, or in the reader sandbox's workers (bot/sandbox.py).
@@ -77,20 +78,21 @@ class Intake:
         return Started(self, items, shas, todo,
                        Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer)))
 
-    def stream(self, batches: Iterable[tuple[Sequence[Incoming], Callable[[Session], None] | None]]
-               ) -> Iterator[list[Outcome]]:
-        """Each batch archived as `batch` does, the next one's derivation begun before this one is written,
-        so the reader processes and this one work at once; a batch is asked for only when the one before
-        it is under way."""
-        pending: tuple[Started, Callable[[Session], None] | None] | None = None
+    def stream(self, batches: Iterable[tuple[Sequence[Incoming], Callable[[Session], None] | None, T]]
+               ) -> Iterator[tuple[T, list[Outcome]]]:
+        """Each batch (its messages, what its commit also records, a tag of the caller's) archived as `batch`
+        does, and given back with its tag and outcomes; the next batch's derivation is begun before this
+        one is written, so the reader processes and this one work at once. A batch is asked for only when
+        the one before it is under way."""
+        pending: tuple[Started, Callable[[Session], None] | None, T] | None = None
         try:
-            for items, in_same_commit in batches:
-                previous, pending = pending, (self.start(items), in_same_commit)
+            for items, in_same_commit, tag in batches:
+                previous, pending = pending, (self.start(items), in_same_commit, tag)
                 if previous is not None:
-                    yield previous[0].finish(previous[1])
+                    yield previous[2], previous[0].finish(previous[1])
             if pending is not None:
                 last, pending = pending, None
-                yield last[0].finish(last[1])
+                yield last[2], last[0].finish(last[1])
         finally:
             if pending is not None:  # given up (an error, or the caller stopped): not a death
                 pending[0].watched.abandon()

@@ -8,7 +8,6 @@ import logging
 import socket
 import ssl
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -133,18 +132,15 @@ class FolderSession:
             with db.session() as session:
                 advance(session, box.key, box.folder, self.uidvalidity, last_uid)
                 session.commit()
-        fetched: deque[list[Incoming]] = deque()
-
-        def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None]]]:
+        def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None], list[Incoming]]]:
             for batch in _chunks(uids, box.batch):
                 if stopping():
                     return
-                fetched.append(_fetch(self.client, box, self.uidvalidity, batch))
-                yield fetched[-1], partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity,
-                                           last_uid=max(batch))
+                items = _fetch(self.client, box, self.uidvalidity, batch)
+                yield items, partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity,
+                                     last_uid=max(batch)), items
 
-        for outcomes in intake.stream(batches()):  # the next batch is fetched and read while this one is written
-            items = fetched.popleft()
+        for items, outcomes in intake.stream(batches()):  # the next batch is fetched and read while this is written
             progress.fetched += len(items)
             progress.outcomes.extend(outcomes)
             _after_archive(self.client, box, [item.uid for item in items])

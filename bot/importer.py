@@ -106,13 +106,13 @@ def _is_mbox(path: Path) -> bool:
 def import_sources(deps: Deps, sources: list[Source], mailbox_key: str | None,
                    advance: Callable[[int], None] = lambda n: None) -> list[Outcome]:
     """Archive every source in batches; each message goes to `mailbox_key` or to the mailbox it was sent to."""
-    def batches() -> Iterator[tuple[list[Incoming], None]]:
+    def batches() -> Iterator[tuple[list[Incoming], None, None]]:
         for start in range(0, len(sources), BATCH):
             yield [Incoming(raw=source.read(), mailbox=mailbox_key, source="import", origin=source.origin)
-                   for source in sources[start:start + BATCH]], None
+                   for source in sources[start:start + BATCH]], None, None
 
     outcomes: list[Outcome] = []
-    for done in deps.intake.stream(batches()):  # the readers derive a batch while the one before is written
+    for _, done in deps.intake.stream(batches()):  # the readers derive a batch while the one before is written
         outcomes.extend(done)
         advance(len(done))
     return outcomes

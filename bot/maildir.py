@@ -33,11 +33,14 @@ def create_maildir(path: Path) -> None:
 def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
     assert box.path is not None
     ensure_maildir(box.path)
+    def batches() -> Iterator[tuple[list[Incoming], None, list[Path]]]:
+        for batch in _batches(sorted((box.path / "new").iterdir()), box.batch):
+            yield [Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
+                   for path in batch], None, batch
+
     outcomes: list[Outcome] = []
-    for batch in _batches(sorted((box.path / "new").iterdir()), box.batch):
-        items = [Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
-                 for path in batch]
-        outcomes.extend(intake.batch(items))
+    for batch, done in intake.stream(batches()):  # the next batch is read by the readers while this is written
+        outcomes.extend(done)
         for path in batch:
             os.replace(path, box.path / "cur" / f"{path.name}:2,S")
     return outcomes

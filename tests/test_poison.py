@@ -263,9 +263,10 @@ def test_an_interruption_is_not_a_death_and_leaves_nothing_written_down(deps, in
     with pytest.raises(KeyboardInterrupt):
         Intake(deps.db, deps.store, deps.recognizer, interrupted).batch([Incoming(raw=raws[0], mailbox="bgs",
                                                                                   source="import")])
-    batches = ([(Incoming(raw=raw, mailbox="bgs", source="import"),), None] for raw in raws)
+    batches = (((Incoming(raw=raw, mailbox="bgs", source="import"),), None, raw) for raw in raws)
     stream = intake.stream(batches)
-    first = next(stream)
+    tag, first = next(stream)
+    assert tag == raws[0]
     stream.close()  # the second batch was begun: it is given up
     assert [m.subject for m in stored(deps)] == [first[0].subject] == ["枣强县5月份报表（0）"]
     with deps.db.session() as session:
