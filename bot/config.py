@@ -14,6 +14,7 @@ from bot.config_keys import ReadTable, likely_typos, refuse_unknown, unknown_key
 from parsers.errors import ConfigError
 from parsers.records import TASKS, Unit
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.plans import Plan, Plans
 from scoring.settings import Calendar, Scoring
 
 DEFAULT_CONFIG = "config.toml"
@@ -103,11 +104,14 @@ class Web:
 
 @dataclass(frozen=True)
 class Config:
+    """`units` are every unit of every plan year, as recognition knows them (names, aliases, senders; no
+    targets); `plans` hold each year's calendar, rules and units with that year's targets."""
+
     path: Path
     database_url: str
     archive_path: Path
-    calendar: Calendar
-    scoring: Scoring
+    timezone: ZoneInfo
+    plans: Plans
     mailboxes: tuple[Mailbox, ...]
     units: tuple[Unit, ...]
     outgoing: Outgoing = Outgoing()
@@ -115,13 +119,9 @@ class Config:
     web: Web = Web()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
-    @property
-    def timezone(self) -> ZoneInfo:
-        return self.calendar.timezone
-
-    @property
-    def year(self) -> int:
-        return self.calendar.year
+    def plan(self, month: str) -> Plan:
+        """The plan `month` is scored under; a month no plan covers is refused (OutsidePlan)."""
+        return self.plans.of(month)
 
     def mailbox(self, key: str) -> Mailbox:
         for box in self.mailboxes:
@@ -170,14 +170,16 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     written_path = _get(archive, "archive.path", str, "var/archive")
     url = env.get("MAILROOM_DATABASE_URL") or written_url
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
+    timezone = _zone(_get(general, "general.timezone", str, "Asia/Shanghai"))
+    units, plans = _plans(data, timezone, _years(general))
     return Config(
         path=path,
         database_url=_sqlite_relative(url, base),
         archive_path=base / archive_path,
-        calendar=_calendar(general, _table(data, "deadline"), _table(data, "forms")),
-        scoring=_scoring(_table(data, "scoring")),
+        timezone=timezone,
+        plans=plans,
         mailboxes=_mailboxes(data.get("mailbox", []), base),
-        units=_units(data.get("unit", [])),
+        units=units,
         outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
         schedule=_schedule(_table(data, "schedule")),
         web=_web(_table(data, "web")),
@@ -233,17 +235,21 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
     return out
 
 
-def _calendar(general: dict[str, Any], deadline: dict[str, Any], forms: dict[str, Any]) -> Calendar:
-    return Calendar(
-        timezone=_zone(_get(general, "general.timezone", str, "Asia/Shanghai")),
-        year=_get(general, "general.year", int, 2020, check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100"),
-        deadline_day=_get(deadline, "deadline.day", int, 20, check=lambda d: 1 <= d <= 28, why="1–28 日之一"),
-        deadline_time=_clock(_get(deadline, "deadline.time", str, "23:59:59"), "deadline.time"),
-        required_forms=tuple(_get(forms, "forms.required", list, list(range(1, 9)),
+def _calendar(deadline: dict[str, Any], forms: dict[str, Any], defaults: Calendar, at: str = "") -> Calendar:
+    """`defaults` with what the tables say; `at` names where they are ("year.2021." for a year's own)."""
+    return replace(
+        defaults,
+        deadline_day=_get(deadline, f"{at}deadline.day", int, defaults.deadline_day, check=lambda d: 1 <= d <= 28,
+                          why="1–28 日之一"),
+        deadline_time=_clock(_get(deadline, f"{at}deadline.time", str, defaults.deadline_time.isoformat()),
+                             f"{at}deadline.time"),
+        required_forms=tuple(_get(forms, f"{at}forms.required", list, list(defaults.required_forms),
                                   check=lambda xs: xs and all(x in range(1, 11) for x in xs)
                                   and len(set(xs)) == len(xs), why="不重复的附件编号 1–10，至少一个")),
-        college_from_month=_get(forms, "forms.college_from_month", int, 9, check=_is_month, why="月份 1–12"),
-        first_report_month=_get(forms, "forms.first_report_month", int, 4, check=_is_month, why="月份 1–12"),
+        college_from_month=_get(forms, f"{at}forms.college_from_month", int, defaults.college_from_month,
+                                check=_is_month, why="月份 1–12"),
+        first_report_month=_get(forms, f"{at}forms.first_report_month", int, defaults.first_report_month,
+                                check=_is_month, why="月份 1–12"),
     )
 
 
@@ -314,11 +320,11 @@ _SCORING_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
 _LEVELS = {"media_points": MEDIA_LEVELS, "innovation_points": INNOVATION_LEVELS}
 
 
-def _scoring(table: dict[str, Any]) -> Scoring:
-    defaults = Scoring()
+def _scoring(table: dict[str, Any], defaults: Scoring, at: str = "") -> Scoring:
+    """`defaults` with what the table says; `at` names where it is ("year.2021." for a year's own)."""
     values: dict[str, Any] = {}
     for name, default in vars(defaults).items():
-        key = f"scoring.{name}"
+        key = f"{at}scoring.{name}"
         if name in _LEVELS:
             values[name] = _level_points(_get(table, key, dict, dict(default)), key, _LEVELS[name])
         elif isinstance(default, tuple):
@@ -389,22 +395,102 @@ def _holds_certificates(path: Path) -> bool:
         return False
 
 
-def _units(entries: Any) -> tuple[Unit, ...]:
+def _years(general: dict[str, Any]) -> tuple[int, ...]:
+    """The plan years: `years = [2020, 2021]`, or the one `year = 2020` (a file of one plan year)."""
+    is_year = dict(check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100")
+    if "years" in general and "year" in general:
+        raise ConfigError("general.year 与 general.years 只能写一个（多个计划年度写 years = [2020, 2021]）")
+    if "years" not in general:
+        return (_get(general, "general.year", int, 2020, **is_year),)
+    years = _get(general, "general.years", list, why="不重复的年份 2000–2100，至少一个",
+                 check=lambda ys: ys and len(set(ys)) == len(ys) and all(
+                     isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in ys))
+    return tuple(sorted(years))
+
+
+def _plans(data: dict[str, Any], timezone: ZoneInfo, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], Plans]:
+    """Each plan year: the common [deadline], [forms] and [scoring] with the year's own [year.YYYY.…] on top,
+    and the units in it with that year's targets. Returns every unit (without targets) and the plans."""
+    deadline, forms, scoring = (_table(data, key) for key in ("deadline", "forms", "scoring"))
+    calendar = _calendar(deadline, forms, Calendar(timezone, years[0]))
+    rules = _scoring(scoring, Scoring())
+    own = _table(data, "year")
+    for key in own:
+        if not (key.isdigit() and int(key) in years):
+            raise ConfigError(f"year.{key}：{key} 年不在任何年度计划内（general.years：{_listed(years)}）")
+    units, targets = _units(data.get("unit", []), years)
+    plans = []
+    for year in years:
+        tables = _table(own, str(year)) if str(year) in own else {}
+        at = f"year.{year}."
+        plan = Plan(_calendar(_table(tables, "deadline"), _table(tables, "forms"), replace(calendar, year=year), at),
+                    _scoring(_table(tables, "scoring"), rules, at), targets[year])
+        where = f"{at}scoring.briefing_months" if "briefing_months" in _table(tables, "scoring") \
+            else "scoring.briefing_months"
+        for month in plan.scoring.briefing_months:
+            if month < plan.calendar.first_report_month:
+                raise ConfigError(f"{where}：{year} 年 {month} 月不在该年计划的报送月份内"
+                                  f"（{plan.calendar.first_report_month}–12 月）")
+        if not plan.units:
+            raise ConfigError(f"{year} 年的计划没有任何单位（请检查各 [[unit]] 的 first_year、last_year）")
+        plans.append(plan)
+    return units, Plans(tuple(plans))
+
+
+def _listed(years: tuple[int, ...]) -> str:
+    return "、".join(map(str, years))
+
+
+def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict[int, tuple[Unit, ...]]]:
+    """Every unit as recognition knows it, and each year's units with that year's targets."""
     if not isinstance(entries, list) or not entries:
         raise ConfigError("缺少 [[unit]]：请配置报送单位")
-    units = []
+    units, by_year = [], {year: [] for year in years}
     for index, entry in enumerate(entries):
         at = f"unit[{index}]"
-        targets = _get(entry, f"{at}.targets", dict, {})
-        for task, value in targets.items():
-            if task not in TASKS:
-                raise ConfigError(f"{at}.targets.{task}：未知的任务（可用的有：{'、'.join(TASKS)}）")
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{at}.targets.{task} 应为 ≥ 0 的整数，而不是 {value!r}")
-        units.append(Unit(
-            name=_get(entry, f"{at}.name", str),
-            aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
-            senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])),
-            targets=tuple((task, targets.get(task, 0)) for task in TASKS),
-        ))
-    return tuple(units)
+        unit = Unit(name=_get(entry, f"{at}.name", str), aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
+                    senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])))
+        in_plan = dict(check=lambda y: y in years, why=f"计划年度之一（{_listed(years)}）")
+        first = _get(entry, f"{at}.first_year", int, years[0], **in_plan)
+        last = _get(entry, f"{at}.last_year", int, years[-1], **in_plan)
+        if first > last:
+            raise ConfigError(f"{at}.first_year（{first}）晚于 {at}.last_year（{last}）")
+        span = tuple(year for year in years if first <= year <= last)
+        for year, targets in _targets(_get(entry, f"{at}.targets", dict, {}), f"{at}", unit.name, years, span):
+            by_year[year].append(replace(unit, targets=targets))
+        units.append(unit)
+    return tuple(units), {year: tuple(found) for year, found in by_year.items()}
+
+
+def _targets(table: dict[str, Any], at: str, name: str, years: tuple[int, ...],
+             span: tuple[int, ...]) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
+    """(year, targets) for each year of `span`: `targets.2021 = {…}` per year, or a plain `targets = {…}`
+    when the configuration holds one plan year."""
+    keys = list(table)
+    if not any(key.isdigit() for key in keys):
+        if len(years) > 1 and span:
+            raise ConfigError(f"{at}.targets：有多个计划年度（{_listed(years)}）时，目标须按年写，"
+                              f"如 targets.{span[0]} = {{ rehab = … }}")
+        return [(year, _task_targets(table, f"{at}.targets")) for year in span]
+    for key in keys:
+        if not key.isdigit():
+            raise ConfigError(f"{at}.targets.{key}：按年写目标时 targets 下只能是年份，如 targets.{span[0]}.{key}")
+        if int(key) not in years:
+            raise ConfigError(f"{at}.targets.{key}：{key} 年不在任何年度计划内（general.years：{_listed(years)}）")
+        if int(key) not in span:
+            raise ConfigError(f"{at}.targets.{key}：{name} {key} 年不在计划内（见 {at}.first_year、last_year）")
+    for year in span:
+        if str(year) not in table:
+            raise ConfigError(f"{at}（{name}）缺少 {year} 年的目标 targets.{year}"
+                              f"（若该单位 {year} 年不在计划内，请写 first_year 或 last_year）")
+    return [(year, _task_targets(_get(table, f"{at}.targets.{year}", dict), f"{at}.targets.{year}"))
+            for year in span]
+
+
+def _task_targets(targets: dict[str, Any], at: str) -> tuple[tuple[str, int], ...]:
+    for task, value in targets.items():
+        if task not in TASKS:
+            raise ConfigError(f"{at}.{task}：未知的任务（可用的有：{'、'.join(TASKS)}）")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{at}.{task} 应为 ≥ 0 的整数，而不是 {value!r}")
+    return tuple((task, targets.get(task, 0)) for task in TASKS)

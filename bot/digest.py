@@ -31,6 +31,7 @@ from scoring.completion import UnitCompletion, completion_total
 from scoring.components import full_marks
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding
 from scoring.packages import PackageStatus, matrix
+from scoring.plans import Plan
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
 
@@ -113,25 +114,28 @@ class Digest:
 
 
 def build_digest(config: Config, session: Session, month: str, now: datetime) -> Digest:
-    """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now."""
-    year, number = parse_month(month)
-    calendar = config.calendar
+    """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now, all
+    under the plan of the month's year; a month no plan covers is refused (OutsidePlan)."""
+    plan = config.plan(month)
+    calendar, scoring = plan.calendar, plan.scoring
+    _, number = parse_month(month)
     evidence = load_evidence(session)
     as_of = calendar.month_end(month)
-    previous_month = f"{year}-{number - 1:02d}" if number > 1 and year == calendar.year else None
+    before, _ = config.plans.around(month)
+    previous_month = before if before in plan.months else None  # the change since last month, within the year
     previous = compute_standings(config, evidence, previous_month) if previous_month else None
-    packages = matrix(month, config.units, evidence.arrivals, calendar, now)
+    packages = matrix(month, plan.units, evidence.arrivals, calendar, now)
     completion = month_completion(config, evidence, month)
     return Digest(
         month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month), previous_month=previous_month,
         forms=calendar.required_forms_for(month),
         standings=_lines(compute_standings(config, evidence, month), previous),
-        full_marks=full_marks(config.scoring),
+        full_marks=full_marks(scoring),
         matrix=tuple(packages.values()),
-        briefings=_briefings(config, evidence, month, as_of),
-        briefing_target=config.scoring.briefings_per_month,
-        briefing_scored=number in config.scoring.briefing_months and year == calendar.year,
+        briefings=_briefings(plan, evidence, month, as_of),
+        briefing_target=scoring.briefings_per_month,
+        briefing_scored=number in scoring.briefing_months,
         completion=completion, completion_total=completion_total(completion),
         findings=_findings(all_findings(session, evidence), evidence, as_of),
     )
@@ -145,11 +149,11 @@ def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine
                  for row in current.rows)
 
 
-def _briefings(config: Config, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
-    counts = briefing_counts((a for a in evidence.articles if a.arrival <= as_of), config.calendar)
-    target = config.scoring.briefings_per_month
+def _briefings(plan: Plan, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
+    counts = briefing_counts((a for a in evidence.articles if a.arrival <= as_of), plan.calendar)
+    target = plan.scoring.briefings_per_month
     lines = []
-    for unit in config.units:
+    for unit in plan.units:
         count, ids = counts.get((unit.name, month), (0, ()))
         lines.append(BriefingLine(unit.name, count, ids, count >= target))
     return tuple(lines)

@@ -5,6 +5,7 @@ are read in the reader sandbox, as ingest reads them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +15,38 @@ from bot.config import Config
 from bot.sandbox import WORKER_FAILED, Sandbox
 from parsers.forms import FORM_TITLES
 from parsers.inspection import failed_file, inspect_attachments
+from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 
 READER_FAILED = "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
 
 
+def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
+    """The units with the targets a clerk's files are checked against, and the year a title's month without
+    one is read in: today's plan (the nearest plan year's, outside every plan)."""
+    plan = config.plans.at(datetime.now(timezone.utc))
+    return plan.units, plan.year
+
+
 def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
     """The clerk's own files on the command line, read here. Files given together are checked together."""
-    return inspect_attachments([(str(path), path.read_bytes()) for path in paths], config.units, config.year)
+    return inspect_attachments([(str(path), path.read_bytes()) for path in paths], *checked_against(config))
 
 
 def inspect_untrusted(files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | None) -> list[dict[str, Any]]:
     """Files from outside, read in the reader sandbox (None: here, for trusted input only). When the files
     together kill their reader or overrun its time, each is read alone, and the one that does it says so."""
+    against = checked_against(config)
     if sandbox is None:
-        return inspect_attachments(files, config.units, config.year)
+        return inspect_attachments(files, *against)
     try:
-        return sandbox.run(inspect_attachments, list(files), config.units, config.year)
+        return sandbox.run(inspect_attachments, list(files), *against)
     except WORKER_FAILED:
         results: list[dict[str, Any]] = []
         for label, data in files:
             try:
-                results.extend(sandbox.run(inspect_attachments, [(label, data)], config.units, config.year))
+                results.extend(sandbox.run(inspect_attachments, [(label, data)], *against))
             except WORKER_FAILED:
                 results.append(failed_file(label, READER_FAILED.format(name=label)))
         return results

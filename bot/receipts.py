@@ -60,13 +60,18 @@ def queue_owed_receipts(config: Config, session: Session, now: datetime,
 
 
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
+    """A package's status only for a month a plan covers (under that plan); a briefing counted in its arrival
+    month, against the nearest plan's number."""
     package = place = None
+    arrived = f"{facts.arrival.astimezone(config.timezone):%Y-%m}"
+    plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
-        place = briefing_place(session, facts.id, config.calendar.month_of(facts.arrival), config.calendar)
-    elif facts.month and facts.unit:
+        place = briefing_place(session, facts.id, arrived, plan.calendar)
+    elif facts.month and facts.unit and config.plans.covers(facts.month) and \
+            facts.unit in (unit.name for unit in config.plan(facts.month).units):
         arrivals = package_arrivals(session, facts.unit, facts.month)
-        package = package_status(facts.unit, facts.month, arrivals, config.calendar, now)
-    return receipt_for(facts, package, place, config.scoring.briefings_per_month)
+        package = package_status(facts.unit, facts.month, arrivals, config.plan(facts.month).calendar, now)
+    return receipt_for(facts, package, place, plan.scoring.briefings_per_month)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:

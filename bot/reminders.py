@@ -37,12 +37,14 @@ def queue_reminders(config: Config, session: Session, month: str, now: datetime,
                     dry_run: bool = False) -> list[UnitReminder]:
     """Queue one reminder per unit still missing forms of `month` (never twice for a unit and month), and
     record the job's run for the month in the same commit; `dry_run` says what it would do and writes
-    nothing."""
+    nothing. Only the units of the month's plan; a month no plan covers is refused (OutsidePlan) before
+    anything is read or written."""
+    plan = config.plan(month)
     evidence = load_evidence(session)
-    packages = matrix(month, list(config.units), evidence.arrivals, config.calendar, now)
+    packages = matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
     already = set(session.scalars(select(OutboxMail.cause).where(OutboxMail.cause.like(f"reminder:{month}:%"))))
     results = []
-    for unit in config.units:
+    for unit in plan.units:
         missing = tuple(packages[unit.name].forms_with("missing"))
         if not missing:
             results.append(UnitReminder(unit.name, COMPLETE))

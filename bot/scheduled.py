@@ -25,15 +25,16 @@ class MonthlyJob:
     at: time
 
     def time_in(self, config: Config, month: str) -> datetime:
-        start = config.calendar.month_start(month)
+        start = config.plan(month).calendar.month_start(month)
         return datetime.combine(start.date().replace(day=self.day), self.at, tzinfo=config.timezone)
 
     def window_end(self, config: Config, month: str) -> datetime:
-        """After this a missed run is no longer worth doing: a reminder after the deadline, a digest in
-        another month."""
+        """After this a missed run is no longer worth doing: a reminder after the deadline (of the month's
+        plan), a digest in another month."""
+        calendar = config.plan(month).calendar
         if self.job == "reminders":
-            return config.calendar.deadline_for(month)
-        return config.calendar.month_end(month)
+            return calendar.deadline_for(month)
+        return calendar.month_end(month)
 
 
 def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
@@ -43,9 +44,9 @@ def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
 
 
 def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
-    """The jobs due now, each with its month; only months the plan covers."""
-    month = config.calendar.month_of(now)
-    if month not in config.calendar.report_months():
+    """The jobs due now, each with its month; none in a month no plan covers."""
+    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    if not config.plans.covers(month):
         return []
     return [(job, month) for job in monthly_jobs(config)
             if job.time_in(config, month) <= now <= job.window_end(config, month)
@@ -53,8 +54,8 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
 
 
 def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None:
-    """The job's next scheduled time in a month the plan covers, from `now` on."""
-    for month in config.calendar.report_months():
+    """The job's next scheduled time in a month a plan covers, from `now` on."""
+    for month in config.plans.months():
         when = job.time_in(config, month)
         if when >= now:
             return when

@@ -21,8 +21,10 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def compute_standings(config: Config, evidence: Evidence, month: str) -> Standings:
-    return standings(month, config.units, evidence.arrivals, evidence.summaries, evidence.articles,
-                     evidence.entries, config.scoring, config.calendar)
+    """The standings of `month` under the plan of its year; a month no plan covers is refused (OutsidePlan)."""
+    plan = config.plan(month)
+    return standings(month, plan.units, evidence.arrivals, evidence.summaries, evidence.articles,
+                     evidence.entries, plan.scoring, plan.calendar)
 
 
 def standings_json(result: Standings) -> dict[str, Any]:
@@ -33,16 +35,16 @@ def standings_json(result: Standings) -> dict[str, Any]:
 
 
 def month_completion(config: Config, evidence: Evidence, month: str) -> tuple[UnitCompletion, ...]:
-    """Each unit's 附件2 figures as of the last instant of `month` (this plan year's 附件2 only)."""
-    calendar = config.calendar
-    year_start = calendar.month_start(f"{calendar.year}-01")
-    return tuple(unit_completion(unit, evidence.summaries, calendar.month_end(month), year_start)
-                 for unit in config.units)
+    """Each unit's 附件2 figures as of the last instant of `month` (its plan year's 附件2 only)."""
+    plan = config.plan(month)
+    return tuple(unit_completion(unit, evidence.summaries, plan.calendar.month_end(month), plan.year)
+                 for unit in plan.units)
 
 
 def month_matrix(config: Config, evidence: Evidence, month: str, now: datetime) -> dict[str, PackageStatus]:
     """Each unit's package for `month` as known at `now`: a form not in yet is missing, one in late is late."""
-    return matrix(month, config.units, evidence.arrivals, config.calendar, now)
+    plan = config.plan(month)
+    return matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
 
 
 def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any]:
@@ -76,6 +78,7 @@ class ExplainedComponent:
 def explain_unit(config: Config, evidence: Evidence, unit: str, month: str) -> tuple[UnitStanding,
                                                                                       tuple[ExplainedComponent, ...]]:
     """UNIT's line of the standings of MONTH and its components, each point with its messages and entries."""
-    row = compute_standings(config, evidence, month).row(unit_name(config, unit))
+    name = config.plan(month).unit(unit_name(config, unit)).name  # a unit outside the year's plan is refused
+    row = compute_standings(config, evidence, month).row(name)
     return row, tuple(ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
                       for item in row.components)

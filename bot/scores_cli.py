@@ -42,7 +42,8 @@ def _evidence(context: Context) -> Evidence:
 @click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write them to a workbook.")
 @pass_context
 def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
-    """The ranking of every unit by its cumulative score as of the end of MONTH."""
+    """The ranking of every unit by its cumulative score as of the end of MONTH, under the plan of its year."""
+    context.config.plan(month)  # a month no plan covers is refused before the archive is read
     result = compute_standings(context.config, _evidence(context), month)
     data = standings_json(result)
     if xlsx:
@@ -73,13 +74,14 @@ def standings_table(result: Standings) -> list[str]:
 def matrix_(context: Context, month: str, as_json: bool) -> None:
     """The month's submission matrix: each unit's forms, on time, late or missing, as known now."""
     config = context.config
+    calendar = config.plan(month).calendar
     evidence = _evidence(context)
     data = matrix_json(month, month_matrix(config, evidence, month, datetime.now(timezone.utc)))
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    forms = config.calendar.required_forms_for(month)
-    click.echo(f"{month} 报送情况（截止 {config.calendar.deadline_for(month):%m-%d %H:%M}）")
+    forms = calendar.required_forms_for(month)
+    click.echo(f"{month} 报送情况（截止 {calendar.deadline_for(month):%m-%d %H:%M}）")
     rows = [[unit, STATUS_NAMES[package["status"]],
              *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms)]
             for unit, package in data["units"].items()]
@@ -92,6 +94,7 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
 @pass_context
 def explain(context: Context, unit: str, month: str) -> None:
     """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
+    context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
     row, components = explain_unit(context.config, _evidence(context), unit, month)
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
     for component in components:

@@ -25,9 +25,9 @@ from bot.scores import compute_standings, unit_name
 
 
 def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
-    """{(unit, month): cumulative total} for every reporting month of the plan."""
+    """{(unit, month): cumulative total} for every month a plan covers."""
     evidence = load_evidence(session)
-    return {(row.unit, month): row.total for month in config.calendar.report_months()
+    return {(row.unit, month): row.total for month in config.plans.months()
             for row in compute_standings(config, evidence, month).rows}
 
 

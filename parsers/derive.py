@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from parsers.checks import check_package
-from parsers.forms import FormReading, Problem
+from parsers.forms import UNDATED, FormReading, Problem, placed
 from parsers.mime import parse_message
 from parsers.recognize import recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
@@ -62,7 +62,9 @@ class Recognizer:
     units: tuple[Unit, ...]
     timezone: ZoneInfo
     mailboxes: tuple[tuple[str, str], ...]  # (address, key) of each department mailbox
-    year: int = 2020  # the plan year: a workbook title's month without a year is in it
+    # Each plan year with its units and their targets: a package's 附件2 目标数 is checked against the targets
+    # of its month's year (none when no plan holds the unit that year).
+    plans: tuple[tuple[int, tuple[Unit, ...]], ...] = ()
     receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
     confirmed: tuple[tuple[str, str, date | None], ...] = ()  # (unit, address, since) staff confirmed
 
@@ -82,11 +84,17 @@ class Recognizer:
     def stamp(self) -> str:
         """What derived a message: this code's version and the configuration recognition reads (a digest).
         Not the staff's confirmations: each one re-derives the messages it concerns when it is made."""
-        inputs = repr((DERIVATION_VERSION, self.units, self.mailboxes, self.year, str(self.timezone)))
+        inputs = repr((DERIVATION_VERSION, self.units, self.plans, self.mailboxes, str(self.timezone)))
         return hashlib.sha256(inputs.encode()).hexdigest()[:16]
 
     def unit(self, name: str | None) -> Unit | None:
         return next((unit for unit in self.units if unit.name == name), None)
+
+    def planned(self, name: str | None, month: str | None) -> Unit | None:
+        """The unit with the targets of `month`'s plan year; None when no plan holds it that year."""
+        year = int(month[:4]) if month else None
+        units = next((units for each, units in self.plans if each == year), ())
+        return next((unit for unit in units if unit.name == name), None)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -145,7 +153,7 @@ def parse_and_recognise(recognizer: Recognizer, item: Incoming
 def read_one(recognizer: Recognizer, attachment: Attachment, unit: str | None) -> tuple[FormReading, ...]:
     """The forms one attachment holds; a reader's bug becomes an unreadable reading, never an exception."""
     try:
-        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=recognizer.year,
+        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=UNDATED,
                                sender_unit=unit)
     except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
         log.exception("reading %r failed", attachment.filename)
@@ -160,20 +168,24 @@ def unreadable(source: str, why: str) -> FormReading:
 def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, recognition: Recognition,
              arrival: tuple[datetime, bool, str | None], found: list[tuple[int, FormReading]],
              extra: tuple[str, ...]) -> Derived:
-    """The derived message from its parts: the package checks go on its 附件2, a workbook title's month
-    beats the arrival month."""
+    """The derived message from its parts: a title's month without a year placed by the arrival, a workbook
+    title's month beats the arrival month, the package checks (against the targets of its month's year) go on
+    its 附件2."""
     when, trusted, arrival_problem = arrival
     problems = [*parsed.problems, *recognition.problems, *([arrival_problem] if arrival_problem else []), *extra]
     mailbox = item.mailbox or recognizer.mailbox_for(parsed)
     if mailbox is None:
         problems.append(NO_MAILBOX)
-    package = recognizer.unit(recognition.unit)
-    checks = check_package([reading for _, reading in found], package) if package else ()
-    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
+    local = when.astimezone(recognizer.timezone)
+    found = [(n, reading if placed(reading.month, local) == reading.month else
+              replace(reading, month=placed(reading.month, local))) for n, reading in found]
     month, month_source = recognition.month, recognition.month_source
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:
         month, month_source = stated, "workbook"
+    package = recognizer.planned(recognition.unit, month) or recognizer.unit(recognition.unit)
+    checks = check_package([reading for _, reading in found], package) if package else ()
+    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
     return Derived(parsed, when, trusted, recognition, mailbox, month, month_source,
                    tuple((n, reading, checks if reading is summary else ()) for n, reading in found),
                    tuple(problems))

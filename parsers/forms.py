@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from array import array
 from itertools import repeat
 
@@ -418,6 +419,27 @@ def _month_number(token: str) -> int:
     if token.startswith("十"):
         return 10 + (_CN_DIGITS[token[1]] if len(token) > 1 else 0)
     return _CN_DIGITS[token]
+
+
+# The year a reader is given when its caller places a title's month without a year itself (by the mail's
+# arrival: `placed`): such a month is read as "0000-04".
+UNDATED = 0
+
+
+def month_near(number: int, local: datetime) -> str:
+    """Month `number` in the year of `local`, or in the year before when that would land more than one month
+    after `local` (December's report sent in January belongs to December's year)."""
+    year = local.year
+    if (year * 12 + number) - (local.year * 12 + local.month) > 1:
+        year -= 1
+    return f"{year:04d}-{number:02d}"
+
+
+def placed(month: str | None, local: datetime) -> str | None:
+    """A month read with the year UNDATED placed near `local` (month_near); any other month as it is."""
+    if month is None or not month.startswith(f"{UNDATED:04d}-"):
+        return month
+    return month_near(int(month[5:]), local)
 
 
 def month_in(text: str, year: int) -> str | None:

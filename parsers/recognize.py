@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from parsers.forms import month_near
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
 
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
@@ -264,11 +265,7 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     if not bare:
         return None
     chosen = next((m for m in bare if m.group(2)), bare[0])
-    month = _month_number(chosen.group(1))
-    year = arrival_local.year
-    if (year * 12 + month) - (arrival_local.year * 12 + arrival_local.month) > 1:
-        year -= 1
-    return f"{year:04d}-{month:02d}"
+    return month_near(_month_number(chosen.group(1)), arrival_local)
 
 
 def _month_and_source(

@@ -48,11 +48,10 @@ class UnitCompletion:
         return next(figure for figure in self.tasks if figure.task == task)
 
 
-def unit_completion(unit: Unit, summaries: Sequence[SummaryReport], instant: datetime,
-                    year_start: datetime) -> UnitCompletion:
-    """The unit's figures as of `instant`. They are cumulative within the plan year: 附件2 from before
-    `year_start` are not this year's. Arrival is given in `instant`'s time zone."""
-    this_year = [s for s in summaries if s.arrival >= year_start]
+def unit_completion(unit: Unit, summaries: Sequence[SummaryReport], instant: datetime, year: int) -> UnitCompletion:
+    """The unit's figures as of `instant`. They are cumulative within the plan year: only `year`'s 附件2
+    count (SummaryReport.year). Arrival is given in `instant`'s time zone."""
+    this_year = [s for s in summaries if s.year == year]
     latest = completion_as_of(unit.name, this_year, instant)
     done: Mapping[str, int | None] = latest[0] if latest else {}
     tasks = tuple(task_figure(task, unit.target(task), done.get(task)) for task in TASKS)
@@ -79,14 +78,15 @@ def completion_total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
 def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
     """Cumulative 完成数 that went down between two successive 附件2 of a unit (by arrival).
 
-    Pass one plan year's reports: figures start again from zero each year. An empty cell is skipped,
-    the next figure is compared with the last one given. Findings are shown, never applied.
+    Figures start again from zero each plan year (SummaryReport.year): a year's reports are compared among
+    themselves. An empty cell is skipped, the next figure is compared with the last one given. Findings are
+    shown, never applied.
     """
-    by_unit: dict[str, list[SummaryReport]] = {}
+    by_unit: dict[tuple[str, int], list[SummaryReport]] = {}
     for report in summaries:
-        by_unit.setdefault(report.unit, []).append(report)
+        by_unit.setdefault((report.unit, report.year), []).append(report)
     findings = []
-    for unit, reports in by_unit.items():
+    for (unit, _), reports in by_unit.items():
         last: dict[str, tuple[int, int]] = {}
         for report in sorted(reports, key=_order):
             for task in TASKS:

@@ -75,6 +75,12 @@ class SummaryReport:
     def __post_init__(self) -> None:
         _require_aware(self.arrival, "SummaryReport.arrival")
 
+    @property
+    def year(self) -> int:
+        """The plan year its cumulative figures belong to: its report month's (December's 附件2 sent in January
+        is December's year's), else its arrival's."""
+        return int(self.month[:4]) if self.month else self.arrival.year
+
 
 @dataclass(frozen=True)
 class Article:

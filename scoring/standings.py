@@ -86,14 +86,13 @@ def standings(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival]
               scoring: Scoring, calendar: Calendar) -> Standings:
     """The standings of `month` (cumulative score as of its last instant) for the units given.
 
-    Evidence after that instant is ignored, so the standings of a past month never change. 附件2
-    received before the plan year began are ignored: the figures are cumulative within a year.
+    Evidence after that instant is ignored, so the standings of a past month never change. Only the plan
+    year's 附件2 count (SummaryReport.year): the figures are cumulative within a year.
     """
     parse_month(month)
     as_of = calendar.month_end(month)
-    year_start = calendar.month_start(f"{calendar.year}-01")
     arrivals = tuple(arrivals)
-    summaries = tuple(s for s in summaries if year_start <= s.arrival <= as_of)
+    summaries = tuple(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
     counts = briefing_counts((a for a in articles if a.arrival <= as_of), calendar)
     entries = tuple(staff_entries)
     components = {unit.name: unit_components(unit, month, arrivals, summaries, counts, entries, scoring, calendar)

@@ -21,6 +21,17 @@ def example_data() -> dict:
         return tomllib.load(handle)
 
 
+def with_next_year(data: dict, targets: dict[str, dict[str, int]], **year_tables: dict) -> dict:
+    """The config `data` with a 2021 plan beside its 2020 one: each unit's targets by year (2021's from
+    `targets` by unit name, else 2020's), and [year.2021.…] tables (scoring, deadline, forms) as given."""
+    data["general"] = {**{k: v for k, v in data["general"].items() if k != "year"}, "years": [2020, 2021]}
+    for unit in data["unit"]:
+        unit["targets"] = {"2020": unit["targets"], "2021": dict(targets.get(unit["name"], unit["targets"]))}
+    if year_tables:
+        data["year"] = {"2021": year_tables}
+    return data
+
+
 def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None = None, **tables) -> Config:
     """The example config with its mailboxes replaced by local ones (Maildir unless given)."""
     data = example_data()

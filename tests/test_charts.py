@@ -227,9 +227,16 @@ def test_a_masked_auditor_sees_the_same_charts(season):
         assert re.findall(r"<svg\b.*?</svg>", staff, re.S) == re.findall(r"<svg\b.*?</svg>", auditor, re.S), path
 
 
-def test_before_the_first_report_month_there_is_nothing_to_chart(season):
-    for path, kind in (("/standings?month=2020-03", "trend-chart"), ("/matrix?month=2020-03", "status-grid")):
-        assert charts(page(season, path), kind) == []
+def test_before_the_first_report_month_there_is_no_page_to_chart(season):
+    """2020-03 lies before the plan's first report month: no plan covers it, so there is no page (and no chart)
+    for it, and April's charts start at April."""
+    client = season.app.test_client()
+    assert log_in(client, "孙倩").status_code == 302
+    for path in ("/standings?month=2020-03", "/matrix?month=2020-03"):
+        response = client.get(path)
+        assert response.status_code == 404 and "2020-03 不在任何年度计划内" in response.get_data(as_text=True)
+    [grid] = charts(page(season, "/matrix?month=2020-04"), "status-grid")
+    assert "2020-03" not in ET.tostring(grid, encoding="unicode")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import build_config, load_config
-from parsers.errors import ConfigError
-from tests.conftest import ROOT, example_data
+from parsers.errors import ConfigError, InputError
+from tests.conftest import ROOT, example_data, with_next_year
 
 
 def test_example_config_holds_the_plan():
@@ -20,11 +20,14 @@ def test_example_config_holds_the_plan():
     assert {box.address for box in config.mailboxes} == {
         "hsscljjb@163.com", "hskf2006@126.com", "hscljyb@126.com", "hsclbgs666@163.com"}
     jing = next(unit for unit in config.units if unit.name == "景县")
-    assert "景 县" in jing.aliases and jing.target("rehab") == 233 and jing.target("college") == 0
-    assert config.calendar.deadline_day == 20 and config.calendar.deadline_time == time(23, 59, 59)
+    assert "景 县" in jing.aliases and jing.targets == ()  # recognition's units; targets are the plan's
+    assert config.plans.years == (2020,)
+    plan = config.plan("2020-04")
+    assert plan.unit("景县").target("rehab") == 233 and plan.unit("景县").target("college") == 0
+    assert plan.calendar.deadline_day == 20 and plan.calendar.deadline_time == time(23, 59, 59)
     assert str(config.timezone) == "Asia/Shanghai"
-    assert config.scoring.zero_target_earns is True
-    assert dict(config.scoring.media_points) == {"central": 4, "provincial": 2, "city": 1}
+    assert plan.scoring.zero_target_earns is True
+    assert dict(plan.scoring.media_points) == {"central": 4, "provincial": 2, "city": 1}
     assert config.database_url == f"sqlite:///{ROOT / 'var' / 'mailroom.db'}"
 
 
@@ -125,7 +128,7 @@ def test_every_subcommand_has_help():
     (lambda d: d["mailbox"][0].update(hots=d["mailbox"][0].pop("host")),
      "未知的配置项 mailbox[0].hots（是不是 mailbox[0].host？）"),  # not "mailbox[0].host is missing"
     (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
-    (lambda d: d["general"].update(colour="red"), "未知的配置项 general.colour（这里可用的有 timezone、year）"),
+    (lambda d: d["general"].update(colour="red"), "未知的配置项 general.colour（这里可用的有 timezone、year、years）"),
 ])
 def test_unknown_sections_and_keys_are_refused_naming_the_nearest_known_one(change, message):
     data = example_data()
@@ -175,3 +178,80 @@ def test_cli_names_every_unknown_key_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "配置错误 (config error): 未知的配置项 deadline.dya（是不是 deadline.day？）、[schedul]（是不是 [schedule]？）"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans by year
+
+
+def test_a_plan_per_year_with_its_own_targets_rules_and_units():
+    """GIVEN the example with a 2021 plan: other targets for 景县, its own scoring, deadline and forms, 滨湖新区
+    leaving after 2020 and a new unit joining in 2021 WHEN built THEN each year has its own, 2020's unchanged;
+    recognition knows every unit of every year."""
+    data = with_next_year(example_data(), {"景县": {"rehab": 300, "devices": 120}},
+                          scoring={"q2_completion": 0.6, "briefing_months": [5, 6]}, deadline={"day": 15},
+                          forms={"first_report_month": 5})
+    data["unit"][12]["last_year"] = 2020
+    del data["unit"][12]["targets"]["2021"]
+    data["unit"].append({"name": "开发区", "senders": ["kfq@163.com"], "first_year": 2021,
+                         "targets": {"2021": {"rehab": 10}}})
+    config = build_config(data, Path("/tmp/config.toml"), {})
+    first, second = config.plans.plans
+    assert config.plans.years == (2020, 2021) and first == load_config(ROOT / "config.example.toml", environ={}).plan(
+        "2020-04")  # 2020's plan is the single-year file's, to the last target
+    assert second.unit("景县").target("rehab") == 300 and second.unit("景县").target("barrier_free") == 0
+    assert second.unit("桃城区").targets == first.unit("桃城区").targets
+    assert (second.scoring.q2_completion, second.scoring.briefing_months, second.scoring.task_points) == (0.6, (5, 6), 3)
+    assert (second.calendar.deadline_day, second.calendar.first_report_month) == (15, 5)
+    assert (first.calendar.deadline_day, first.scoring.q2_completion) == (20, 0.5)
+    assert "滨湖新区" not in [unit.name for unit in second.units] and "开发区" in [unit.name for unit in second.units]
+    assert "开发区" not in [unit.name for unit in first.units]
+    assert [unit.name for unit in config.units][-2:] == ["滨湖新区", "开发区"]
+    assert config.plans.months()[8:10] == ("2020-12", "2021-05")
+    assert config.plans.around("2021-02") == ("2020-12", "2021-05")
+
+
+@pytest.mark.parametrize("month", ["2021-03", "2020-03", "2019-12", "2022-01"])
+def test_a_month_no_plan_covers_is_refused_naming_it(month):
+    config = build_config(with_next_year(example_data(), {}, forms={"first_report_month": 5},
+                                         scoring={"briefing_months": [5]}), Path("/tmp/config.toml"), {})
+    with pytest.raises(InputError) as raised:
+        config.plan(month if month != "2021-03" else "2021-04")
+    assert str(raised.value).startswith(f"{month if month != '2021-03' else '2021-04'} 不在任何年度计划内（计划覆盖 "
+                                        "2020-04 至 2020-12、2021-05 至 2021-12）")
+    assert not config.plans.covers(month)
+
+
+def _plan_error(change) -> str:
+    data = with_next_year(example_data(), {})
+    change(data)
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["unit"][3]["targets"].pop("2021"),
+     "unit[3]（武邑县）缺少 2021 年的目标 targets.2021（若该单位 2021 年不在计划内，请写 first_year 或 last_year）"),
+    (lambda d: d["unit"][0].update(targets=d["unit"][0]["targets"]["2020"]),
+     "unit[0].targets：有多个计划年度（2020、2021）时，目标须按年写，如 targets.2020 = { rehab = … }"),
+    (lambda d: d["unit"][1]["targets"].update({"2019": {}}), "unit[1].targets.2019：2019 年不在任何年度计划内"),
+    (lambda d: (d["unit"][2].update(last_year=2020)), "unit[2].targets.2021：枣强县 2021 年不在计划内"),
+    (lambda d: d["unit"][2].update(first_year=2019), "unit[2].first_year 应为计划年度之一（2020、2021），而不是 2019"),
+    (lambda d: d["unit"][2]["targets"]["2021"].update(rehab=-5), "unit[2].targets.2021.rehab 应为 ≥ 0 的整数，而不是 -5"),
+    (lambda d: d.update(year={"2022": {"scoring": {"q4_cap": 8}}}), "year.2022：2022 年不在任何年度计划内"),
+    (lambda d: d.update(year={"2021": {"scoring": {"q2_completion": 50}}}),
+     "year.2021.scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50"),
+    (lambda d: d.update(year={"2021": {"deadline": {"day": 31}}}), "year.2021.deadline.day 应为 1–28 日之一，而不是 31"),
+    (lambda d: d.update(year={"2021": {"forms": {"first_report_month": 6}}}),
+     "scoring.briefing_months：2021 年 4 月不在该年计划的报送月份内（6–12 月）"),
+    (lambda d: d.update(year={"2021": {"scoring": {"briefing_months": [3, 4]}}}),
+     "year.2021.scoring.briefing_months：2021 年 3 月不在该年计划的报送月份内（4–12 月）"),
+    (lambda d: d.update(year={"2021": {"scorring": {}}}), "未知的配置项 year.2021.scorring（是不是 year.2021.scoring？）"),
+    (lambda d: d["general"].update(year=2020), "general.year 与 general.years 只能写一个"),
+    (lambda d: d["general"].update(years=[2020, 2020]), "general.years 应为不重复的年份 2000–2100，至少一个"),
+    (lambda d: [(unit.update(last_year=2020), unit["targets"].pop("2021")) for unit in d["unit"]],
+     "2021 年的计划没有任何单位"),
+])
+def test_a_wrong_plan_is_one_line_naming_its_year_unit_or_month(change, message):
+    assert _plan_error(change).startswith(message)

@@ -71,7 +71,7 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
     summary_reading = readings["附件2.xls"]
     characters = sum(not char.isspace() for char in "".join(REPORT))
     problems = [f"{n}. {problem}" for n, problem in enumerate(_problems(summary_reading), 1)]
-    missing = [n for n in config.calendar.required_forms_for("2020-04") if n not in (1, 2)]
+    missing = [n for n in config.plan("2020-04").calendar.required_forms_for("2020-04") if n not in (1, 2)]
     expected = [
         "景县：", "", "您单位的邮件已收到，以下为系统自动回执（请勿直接回复本邮件）。", "",
         "主题：景县4月份报表", "到达时间：2020-04-09 10:00:00（北京时间）", "单位：景县", "类别：月度报表",
@@ -94,7 +94,8 @@ def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
     lines = plain(receipt.raw)
-    assert lines[8:] == ["报送月份：2020年5月", "", f"简报信息：本月第 1 篇，达标需 {config.scoring.briefings_per_month} 篇。",
+    needed = config.plan("2020-05").scoring.briefings_per_month
+    assert lines[8:] == ["报送月份：2020年5月", "", f"简报信息：本月第 1 篇，达标需 {needed} 篇。",
                          "", "衡水市残联残疾人服务工程督导系统"]
 
 
@@ -104,7 +105,7 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
         queue_reminders(config, session, "2020-05", now)
     reminders = outbox(deps, "reminder")
     assert len(reminders) == len(config.units)
-    forms = config.calendar.required_forms_for("2020-05")
+    forms = config.plan("2020-05").calendar.required_forms_for("2020-05")
     for reminder, unit in zip(reminders, config.units):
         assert plain(reminder.raw) == [
             f"{unit.name}：", "",
@@ -130,7 +131,7 @@ def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
     *standings, legend = dict(sections)[next(h for h, _ in sections if h.startswith("一、"))]
     assert sorted(line.split(" ")[1] for line in standings) == sorted(units)
     assert legend == "“—”表示该项尚未到评分时间（计 0 分）；总分相同名次并列。"
-    forms = config.calendar.required_forms_for("2020-05")
+    forms = config.plan("2020-05").calendar.required_forms_for("2020-05")
     missing = "、".join(f"附件{n}" for n in forms if n != 2)
     matrix = dict(sections)[next(h for h, _ in sections if h.startswith("二、"))]
     assert f"景县：未报（尚缺 {missing}；截止后收到 附件2）" in matrix

@@ -12,6 +12,7 @@ import random
 import signal
 import struct
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -271,6 +272,18 @@ def test_an_interruption_is_not_a_death_and_leaves_nothing_written_down(deps, in
     assert [m.subject for m in stored(deps)] == [first[0].subject] == ["枣强县5月份报表（0）"]
     with deps.db.session() as session:
         assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
+
+
+def test_the_readers_recognise_with_the_recognizer_each_batch_was_given(deps, sandbox):
+    """GIVEN one package from a clerk's own address WHEN the same reader processes derive it under the
+    configuration, then with staff having confirmed the address, then under the configuration again
+    THEN each derivation used its own recognizer (they cross to the workers once, as files)."""
+    item = Incoming(raw=package("枣强县5月份报表", []).replace(b"zqxcl@163.com", b"clerk@qq.com"), mailbox="bgs",
+                    source="import")
+    confirmed = replace(deps.recognizer, confirmed=(("枣强县", "clerk@qq.com", None),))
+    registered = [sandbox.derive(recognizer, [item])[0].recognition.registered
+                  for recognizer in (deps.recognizer, confirmed, deps.recognizer)]
+    assert registered == [False, True, False]
 
 
 def test_huge_texts_are_bounded_and_the_raw_kept_whole(deps, intake):

@@ -65,6 +65,7 @@ def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
         arrivals = package_arrivals(session, "枣强县", "2020-05")
         from archive.search import Query, search
         assert [m.subject for m in search(session, Query(text="康复服务完成情况"))] == ["枣强县5月份目标任务进展情况报告"]
-    status = package_status("枣强县", "2020-05", arrivals, config.calendar, datetime(2020, 5, 21, tzinfo=SHANGHAI))
+    status = package_status("枣强县", "2020-05", arrivals, config.plan("2020-05").calendar,
+                            datetime(2020, 5, 21, tzinfo=SHANGHAI))
     form_1 = next(form for form in status.forms if form.form == 1)
     assert form_1.status == "on_time"

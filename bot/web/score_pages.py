@@ -19,39 +19,28 @@ from parsers.errors import MailroomError
 from parsers.forms import FORM_TITLES
 from parsers.records import TASKS
 from scoring.components import QUARTER_TASKS, full_marks
+from scoring.plans import OutsidePlan
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
 blueprint = Blueprint("scores", __name__)
-MONTH_RANGE = 100  # years either side of the plan year a page may be asked for
 
 
 def default_month(config: Config, now: datetime) -> str:
-    """This month while the plan year runs; its last month after it, its first before it."""
-    local = now.astimezone(config.timezone)
-    if local.year > config.year:
-        return f"{config.year}-12"
-    if local.year < config.year:
-        return f"{config.year}-01"
-    return f"{local:%Y-%m}"
-
-
-def neighbours(month: str) -> tuple[str, str]:
-    """The months before and after `month`."""
-    year, number = parse_month(month)
-    before = f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
-    after = f"{year + 1}-01" if number == 12 else f"{year}-{number + 1:02d}"
-    return before, after
+    """This month when a plan covers it; else the last covered month before it, else the first one."""
+    return config.plans.nearest_month(f"{now.astimezone(config.timezone):%Y-%m}")
 
 
 def _month() -> str:
+    """The month asked for; one no plan covers is refused, saying so (the pages link only covered months)."""
     current = site()
     month = request.args.get("month", "").strip() or default_month(current.config, current.now())
     if not MONTH.fullmatch(month):
         abort(400, "月份请写成 YYYY-MM，例如 2020-09")
-    year = current.config.year
-    if abs(parse_month(month)[0] - year) > MONTH_RANGE:  # 0000-01 or 9999-12 broke the date arithmetic
-        abort(400, f"月份须在 {year - MONTH_RANGE} 年至 {year + MONTH_RANGE} 年之间")
+    try:
+        current.config.plan(month)
+    except OutsidePlan as error:
+        abort(404, str(error))
     return month
 
 
@@ -61,26 +50,29 @@ def _evidence() -> Evidence:
 
 
 def _charted_months(config: Config, month: str) -> tuple[str, ...]:
-    """The months a chart on `month`'s page draws: the plan's report months up to it. The charts draw
+    """The months a chart on `month`'s page draws: its plan year's months up to it. The charts draw
     whichever months they are given; this is the one place that chooses them."""
-    return tuple(each for each in config.calendar.report_months() if each <= month)
+    return tuple(each for each in config.plan(month).months if each <= month)
 
 
 def _tasks(config: Config, month: str) -> tuple[str, ...]:
     """附件2's tasks in `month`: 上大学 only from the month 附件9–10 join the package."""
-    return TASKS if parse_month(month)[1] >= config.calendar.college_from_month else QUARTER_TASKS
+    return TASKS if parse_month(month)[1] >= config.plan(month).calendar.college_from_month else QUARTER_TASKS
 
 
-def _thresholds(config: Config) -> tuple[tuple[str, float], ...]:
-    """The shares of the target a task must reach by the end of June and of September."""
-    scoring = config.scoring
+def _thresholds(config: Config, month: str) -> tuple[tuple[str, float], ...]:
+    """The shares of the target a task must reach by the end of June and of September (in `month`'s plan)."""
+    scoring = config.plan(month).scoring
     return ((f"二季度 {scoring.q2_completion:.0%}", scoring.q2_completion),
             (f"三季度 {scoring.q3_completion:.0%}", scoring.q3_completion))
 
 
-def _month_context(month: str) -> dict:
-    before, after = neighbours(month)
-    return {"month": month, "month_label": month_label(month), "before": before, "after": after}
+def _month_context(config: Config, month: str) -> dict:
+    """The month and its neighbours among the covered months (None at either end: no link past a plan)."""
+    before, after = config.plans.around(month)
+    months = config.plans.months()
+    return {"month": month, "month_label": month_label(month), "before": before, "after": after,
+            "first_month": months[0], "last_month": months[-1]}
 
 
 @blueprint.route("/standings")
@@ -89,9 +81,10 @@ def standings_page():
     result = compute_standings(config, evidence, month)
     charted = _charted_months(config, month)
     monthly = [result if each == month else compute_standings(config, evidence, each) for each in charted]
-    trend = score_trend(monthly, full_marks(config.scoring)) if monthly else None
+    trend = score_trend(monthly, full_marks(config.plan(month).scoring)) if monthly else None
     return render_template("standings.html", standings=result, components=COMPONENTS, labels=COMPONENT_LABELS,
-                           as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend, **_month_context(month))
+                           as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend,
+                           **_month_context(config, month))
 
 
 @blueprint.route("/matrix")
@@ -100,16 +93,17 @@ def matrix_page():
     month, evidence = _month(), _evidence()
     config, now = current.config, current.now()
     packages = month_matrix(config, evidence, month, now)
-    forms = config.calendar.required_forms_for(month)
+    plan = config.plan(month)
+    forms = plan.calendar.required_forms_for(month)
     zone = config.timezone
     charted = [(each, {unit: package.status for unit, package in month_matrix(config, evidence, each, now).items()})
                for each in _charted_months(config, month)]
-    grid = status_grid(charted, [unit.name for unit in config.units], month) if charted else None
+    grid = status_grid(charted, [unit.name for unit in plan.units], month) if charted else None
     return render_template("matrix.html", packages=packages, forms=forms, form_titles=FORM_TITLES, grid=grid,
-                           deadline=config.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                           deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                            now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                            clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
-                           **_month_context(month))
+                           **_month_context(config, month))
 
 
 @blueprint.route("/unit/<name>")
@@ -120,9 +114,9 @@ def explain_page(name: str):
     except MailroomError as error:
         abort(404, str(error))
     completion = next(unit for unit in month_completion(config, evidence, month) if unit.unit == row.unit)
-    progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config))
+    progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config, month))
     return render_template("explain.html", row=row, components=components, progress=progress,
-                           **_month_context(month))
+                           **_month_context(config, month))
 
 
 @blueprint.route("/progress")
@@ -130,9 +124,10 @@ def progress_page():
     """Each unit's 完成数 against its targets as of the month's end, a bar per unit, a chart per task."""
     config, month = site().config, _month()
     completion = month_completion(config, _evidence(), month)
-    chart = bars_by_task(completion, _tasks(config, month), _thresholds(config))
-    return render_template("progress.html", chart=chart, as_of=config.calendar.month_end(month).strftime("%Y-%m-%d"),
-                           **_month_context(month))
+    chart = bars_by_task(completion, _tasks(config, month), _thresholds(config, month))
+    as_of = config.plan(month).calendar.month_end(month)
+    return render_template("progress.html", chart=chart, as_of=as_of.strftime("%Y-%m-%d"),
+                           **_month_context(config, month))
 
 
 @blueprint.route("/findings")
