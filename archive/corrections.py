@@ -44,5 +44,6 @@ def in_force(session: Session, shas: list[str]) -> dict[str, CorrectionRow]:
 
 def corrections(session: Session) -> list[tuple[CorrectionRow, int | None]]:
     """Every correction, revoked ones too, with the id of the message it concerns."""
-    ids = dict(session.execute(select(Message.sha256, Message.id)).all())
-    return [(row, ids.get(row.message_sha256)) for row in session.scalars(select(CorrectionRow).order_by(CorrectionRow.id))]
+    return [(row, message_id) for row, message_id in session.execute(
+        select(CorrectionRow, Message.id).outerjoin(Message, Message.sha256 == CorrectionRow.message_sha256)
+        .order_by(CorrectionRow.id))]

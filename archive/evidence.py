@@ -39,6 +39,11 @@ def load_evidence(session: Session) -> Evidence:
     return Evidence(arrivals, summaries, _articles(session), _entries(session))
 
 
+def summary_reports(session: Session) -> tuple[SummaryReport, ...]:
+    """The 附件2 figures alone (what the honesty findings read), without the rest of the archive."""
+    return _forms(session, FormReadingRow.form == 2)[1]
+
+
 def package_arrivals(session: Session, unit: str, month: str) -> tuple[FormArrival, ...]:
     """The form arrivals of one unit's package for one month: what a receipt's package status needs,
     read without the rest of the archive."""

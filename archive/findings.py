@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.evidence import NOT_SUBMISSIONS, Evidence
-from archive.models import FormReadingRow, Message, PersonRow
+from archive.evidence import NOT_SUBMISSIONS, summary_reports
+from archive.models import FormReadingRow, Message, PersonRow, Rewrite
 from parsers.forms import FORM_TITLES
 from scoring.completion import honesty_findings
-from scoring.evidence import Finding
+from scoring.evidence import Finding, SummaryReport
 
 
-def all_findings(session: Session, evidence: Evidence) -> list[Finding]:
-    """Cumulative 完成数 that went down, 附件2 against its registries, one person registered by two units."""
-    return [*honesty_findings(evidence.summaries), *_registry_mismatches(session), *_shared_persons(session)]
+def all_findings(session: Session, summaries: Sequence[SummaryReport]) -> list[Finding]:
+    """Cumulative 完成数 that went down (from `summaries`: the evidence's, or archive.evidence.summary_reports),
+    附件2 against its registries, one person registered by two units."""
+    return [*honesty_findings(summaries), *_registry_mismatches(session), *_shared_persons(session)]
+
+
+def archive_version(session: Session) -> tuple[int | None, int | None]:
+    """What changes whenever derived rows do: the newest message (messages are never deleted, so a new one
+    has a higher id) and the newest batch re-derivation rewrote. Two primary-key lookups."""
+    return session.scalar(select(func.max(Message.id))), session.scalar(select(func.max(Rewrite.id)))
+
+
+class FindingsMemo:
+    """The findings of the archive, kept while its version stands: the web menu's 待处理 count asks on every
+    page, and the findings read every 附件2 and registry, which new mail changes a few times a day."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[int | None, int | None], list[Finding]] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, session: Session) -> list[Finding]:
+        version = archive_version(session)
+        with self._lock:
+            if self._kept is not None and self._kept[0] == version:
+                return self._kept[1]
+        found = all_findings(session, summary_reports(session))
+        with self._lock:
+            self._kept = (version, found)
+        return found
 
 
 def _registry_mismatches(session: Session) -> list[Finding]:

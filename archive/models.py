@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
                         Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from replies.attention import attention_reasons
 
 
 class UTCDateTime(TypeDecorator):
@@ -64,11 +67,20 @@ class Message(Base):
     # What derived the columns above and the rows below: parsers.derive.derivation_stamp of the
     # configuration, the staff's decisions and the code. Another stamp: `mailroom rederive` is due.
     derived_with: Mapped[str | None] = mapped_column(String(40))
+    # Why the message needs a person (replies.attention: "unregistered question", …); NULL for nearly every
+    # message, so the attention queue reads the few that have one through a partial index.
+    attention: Mapped[str | None] = mapped_column(String(64))
 
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.ordinal")
     readings: Mapped[list[FormReadingRow]] = relationship(back_populates="message", order_by="FormReadingRow.id")
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
     articles: Mapped[list[ArticleRow]] = relationship(back_populates="message", order_by="ArticleRow.id")
+
+    def __init__(self, **values: Any) -> None:
+        """A message made from what it was derived into knows at once why it needs a person, if it does."""
+        super().__init__(**values)
+        if "attention" not in values:
+            self.attention = " ".join(attention_reasons(self)) or None
 
 
 class ArticleRow(Base):
@@ -144,6 +156,7 @@ class PersonRow(Base):
 
 
 Index("ix_form_reading_unit_month_form", FormReadingRow.unit, FormReadingRow.month, FormReadingRow.form)
+Index("ix_form_reading_form", FormReadingRow.form)  # every 附件2 (the findings) without reading the rest
 
 
 class Sighting(Base):
@@ -297,6 +310,18 @@ class DerivationAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Rewrite(Base):
+    """A batch of messages whose derived rows re-derivation rewrote (archive/rederive.py). With the newest
+    message's id, the newest of these says whether anything computed from the whole archive (the findings)
+    may have changed since it was computed (archive.findings.archive_version)."""
+
+    __tablename__ = "rewrite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    messages: Mapped[int] = mapped_column(Integer)
+
+
 class JobRun(Base):
     """A scheduled job done for its period (reminders or the digest of a month), committed with its mail."""
 
@@ -309,6 +334,8 @@ class JobRun(Base):
 
 
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
+Index("ix_message_attention", Message.attention, sqlite_where=Message.attention.is_not(None),
+      postgresql_where=Message.attention.is_not(None))
 
 
 class WebUser(Base):

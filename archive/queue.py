@@ -1,6 +1,11 @@
-"""The attention queue (待处理): what needs a person, worked out from the derived data whenever it is
-asked (so a re-derivation or a correction changes it at once), and staff's marks of what they handled,
-kept by each item's stable key (a message's SHA-256 and the reason, or a finding's text).
+"""The attention queue (待处理): what needs a person, and staff's marks of what they handled, kept by each
+item's stable key (a message's SHA-256 and the reason, or a finding's text).
+
+A message's reasons are part of what it was derived into (replies.attention, stored in message.attention
+by the same write as the rest: a re-derivation or a correction changes them at once), so its items are
+read through an index of the few messages that have any, never the whole archive. The findings are
+computed across the archive: the caller passes how (the web app keeps them while nothing changed,
+archive.findings.FindingsMemo).
 
 Items: mail from an unregistered address that names a unit; a registered sender's mail that is neither
 a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment, a
@@ -11,19 +16,19 @@ not handle; honesty findings.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
-from archive.evidence import load_evidence
+from archive.evidence import summary_reports
 from archive.findings import all_findings
 from archive.models import Message, QueueHandledRow
 from parsers.errors import MailroomError
-from replies.receipt import LARGE_ATTACHMENT
-from scoring.evidence import FINDING_LABELS
+from scoring.evidence import FINDING_LABELS, Finding
 
 REASONS = {
     "unregistered": "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱（mailroom sender add）",
@@ -33,7 +38,12 @@ REASONS = {
     "failed": "识别或保存时出错，已归档原件：请人工核对",
     "finding": "核查发现",
 }
-FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
+Findings = Callable[[Session], list[Finding]]
+
+
+def every_finding(session: Session) -> list[Finding]:
+    """The findings as they are now (what a command asks once)."""
+    return all_findings(session, summary_reports(session))
 
 
 @dataclass(frozen=True)
@@ -49,9 +59,11 @@ class Item:
     note: str | None = None
 
 
-def attention(session: Session, include_handled: bool = False) -> list[Item]:
-    """Every item, oldest message first; handled ones only when asked (they stay searchable)."""
-    items = [*_message_items(session), *_finding_items(session)]
+def attention(session: Session, include_handled: bool = False, findings: Findings = every_finding) -> list[Item]:
+    """Every item, oldest message first, then the findings; handled ones only when asked (they stay
+    searchable). Reads the messages that have reasons, the findings, and staff's marks and corrections of
+    those: the queue's own size."""
+    items = [*_message_items(session), *_finding_items(findings(session))]
     handled = {row.key: row for row in session.scalars(select(QueueHandledRow))}
     corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
     marked = []
@@ -62,9 +74,13 @@ def attention(session: Session, include_handled: bool = False) -> list[Item]:
         if row is None:
             marked.append(item)
         elif include_handled:
-            marked.append(Item(**{**item.__dict__, "handled_by": row.handled_by, "handled_at": row.handled_at,
-                                  "note": row.note}))
+            marked.append(replace(item, handled_by=row.handled_by, handled_at=row.handled_at, note=row.note))
     return marked
+
+
+def waiting(session: Session, findings: Findings = every_finding) -> int:
+    """How many items wait for a person (the count in the web menu)."""
+    return len(attention(session, findings=findings))
 
 
 def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHandledRow:
@@ -80,37 +96,17 @@ def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHand
 
 
 def _message_items(session: Session) -> list[Item]:
+    # Sorted here, not by the database: asked to order by arrival, SQLite walks the arrival index over the
+    # whole archive instead of reading the few rows the partial index holds.
+    rows = sorted(session.execute(select(Message.arrival, Message.id, Message.sha256, Message.subject, Message.unit,
+                                         Message.attention).where(Message.attention.is_not(None))))
+    return [Item(f"message:{sha}:{reason}", f"{id_}-{reason}", reason, subject or "（无主题）", unit, (id_,))
+            for _, id_, sha, subject, unit, reasons in rows for reason in reasons.split()]
+
+
+def _finding_items(findings: list[Finding]) -> list[Item]:
     items = []
-    messages = session.scalars(select(Message).where(Message.kind.not_in(("auto", "bounce")))
-                               .order_by(Message.arrival, Message.id)
-                               .options(selectinload(Message.readings), selectinload(Message.attachments)))
-    for message in messages:
-        for reason in _reasons(message):
-            items.append(Item(f"message:{message.sha256}:{reason}", f"{message.id}-{reason}", reason,
-                              message.subject or "（无主题）", message.unit, (message.id,)))
-    return items
-
-
-def _reasons(message: Message) -> list[str]:
-    reasons = []
-    if any(mark in problem for problem in message.problems for mark in FAILURE_MARKS):
-        reasons.append("failed")
-    if message.unit is None or message.kind == "selfcheck":  # a 自查 is answered by itself and counts for nothing
-        return reasons
-    if not message.registered:
-        reasons.append("unregistered")
-    elif message.kind in ("other", "reply") and not message.attachments:
-        reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text) else "question")
-    if message.attachments and message.kind == "report" and (
-            any(not reading.readable for reading in message.readings)
-            or not any(reading.form and reading.readable for reading in message.readings)):
-        reasons.append("unreadable")
-    return reasons
-
-
-def _finding_items(session: Session) -> list[Item]:
-    items = []
-    for finding in all_findings(session, load_evidence(session)):
+    for finding in findings:
         digest = hashlib.sha256(f"{finding.kind}\n{finding.unit}\n{finding.message}".encode()).hexdigest()[:16]
         items.append(Item(f"finding:{digest}", f"F{digest[:8]}", "finding",
                           f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}", finding.unit,

@@ -10,6 +10,7 @@ derived it, so a run stopped midway resumes where it was (messages already stamp
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any, Callable, Sequence
 
@@ -21,16 +22,22 @@ from archive.corrections import in_force
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, CorrectionRow, FormReadingRow, Message, PersonRow
+from archive.models import ArticleRow, Attachment, FormReadingRow, Message, PersonRow, Rewrite
 from archive.owed import owe_change
 from archive.readings import person_values
+from archive.staff_senders import confirmed_senders
 from parsers.derive import Derived, Incoming, corrected
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
 # archived — belong to the message as received).
 DERIVED_COLUMNS = ("message_id", "mailbox", "date_header", "sent_at", "from_addr", "from_name", "to_addrs",
                    "cc_addrs", "subject", "body_text", "in_reply_to", "unit", "kind", "month", "month_source",
-                   "registered", "problems")
+                   "registered", "problems", "attention")
+
+
+# The lock (archive.locks.exclusive) held by whoever re-derives what is due across the archive: `mailroom serve`
+# in the background, or `mailroom rederive`. A staff decision re-derives its own few messages without it.
+LOCK = "rederive"
 
 
 @dataclass(frozen=True)
@@ -79,43 +86,51 @@ def _behind(stamp: str):
 
 def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch: int = 50,
              advance: Callable[[int], None] = lambda n: None, commit: bool = True,
-             because: str | None = None) -> list[Change]:
+             because: str | None = None, stopping: Callable[[], bool] = lambda: False) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
-    makes count is owed a short notice to its sender, in the same commit."""
+    makes count is owed a short notice to its sender, in the same commit. `stopping` is asked between
+    batches (the daemon's stop): what is done is committed, the rest stays due."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
     for start in range(0, len(message_ids), batch):
+        if stopping():
+            break
         chunk = message_ids[start:start + batch]
         messages = list(session.scalars(select(Message).where(Message.id.in_(chunk)).order_by(Message.id).options(
             selectinload(Message.attachments), selectinload(Message.articles),
             selectinload(Message.readings))))
         items = [Incoming(raw=intake.store.read_message(m.sha256), mailbox=m.mailbox, source="rederive",
                           arrival=m.arrival if m.arrival_trusted else None) for m in messages]
-        derive = partial(intake.derive, intake.recognizer)
-        # Written down first (archive/attempts.py) when this run commits its own batches; a caller that
-        # holds the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.
-        results = derive_watched(intake.db, [m.sha256 for m in messages], items, derive) if commit else derive(items)
+        results = _derive(intake, messages, items, commit)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
+        confirmed = confirmed_senders(session)
+        if confirmed != intake.recognizer.confirmed:  # staff confirmed or revoked a sender meanwhile
+            intake = replace(intake, recognizer=replace(intake.recognizer, confirmed=confirmed))
+            results = _derive(intake, messages, items, commit)
         corrections = in_force(session, [m.sha256 for m in messages])
+        rewritten = 0
         for message, item, result in zip(messages, items, results):
             if result is None:  # its derivation killed the process twice: what it had stands
                 message.derived_with = stamp
                 continue
             if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
                 result = replace(result, arrival=message.arrival)
-            if message.sha256 in corrections:
-                result = _with_correction(result, corrections[message.sha256])
+            if (row := corrections.get(message.sha256)) is not None:
+                result = corrected(result, row.unit, row.kind, row.month, row.counted)
             before = summary(message)
             fresh = message_row(item, message.sha256, result, stamp)
             if _fingerprint(fresh) != _fingerprint(message):
                 _rewrite(session, message, fresh, result)
+                rewritten += 1
             message.derived_with = stamp
             after = summary(message)
             if after != before:
                 changes.append(Change(message.id, message.subject, before, after))
                 if because is not None and _counts(after) and not _counts(before):
                     owe_change(session, message, because)
+        if rewritten:
+            session.add(Rewrite(at=datetime.now(timezone.utc), messages=rewritten))
         session.flush()
         if commit:
             session.commit()
@@ -123,13 +138,15 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
     return changes
 
 
+def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> list[Derived | None]:
+    derive = partial(intake.derive, intake.recognizer)
+    # Written down first (archive/attempts.py) when this run commits its own batches; a caller that holds
+    # the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.
+    return derive_watched(intake.db, [m.sha256 for m in messages], items, derive) if commit else derive(items)
+
+
 def _counts(state: dict[str, Any]) -> bool:
     return bool(state["registered"]) and state["kind"] in ("report", "briefing") and state["unit"] is not None
-
-
-def _with_correction(result: Derived, row: CorrectionRow) -> Derived:
-    note = f"识别结果已由 {row.entered_by} 于 {row.entered_at:%Y-%m-%d} 更正（#{row.id}）：{row.reason}"
-    return corrected(result, row.unit, row.kind, row.month, row.counted, note)
 
 
 def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:

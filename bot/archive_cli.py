@@ -20,7 +20,7 @@ from bot.cli_errors import month_param
 from bot.config import Config
 from bot.console import progress, table
 from bot.scores import unit_name
-from bot.show import KIND_LABELS, describe_message
+from bot.show import KIND_LABELS, decisions_json, describe_message
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
@@ -133,6 +133,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             "seen": [{"mailbox": s.mailbox, "source": s.source, "folder": s.folder, "uidvalidity": s.uidvalidity,
                       "uid": s.uid, "origin": s.origin} for s in message.sightings],
             "raw_path": str(context.deps.store.message_path(message.sha256)),
+            "decisions": decisions_json(session, message, context.config.timezone),
         }
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))

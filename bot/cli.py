@@ -78,11 +78,15 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 @main.command()
 @pass_context
 def init(context: Context) -> None:
-    """Create or upgrade the database and the archive folder."""
+    """Create or upgrade the database and the archive folder; say whether messages are due for rederive."""
+    from bot.status import behind_line, due_for_rederive
+
     config = context.config
     context.deps  # opening creates and upgrades
     click.echo(f"数据库已就绪: {config.database_url}")
     click.echo(f"归档目录已就绪: {config.archive_path}")
+    if due := due_for_rederive(context.deps):
+        click.echo(behind_line(due, "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"))
 
 
 @main.command()
@@ -138,10 +142,14 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
 @pass_context
 def serve(context: Context) -> None:
     """Run unattended: watch every mailbox (IMAP IDLE where offered, else polling), send receipts at once,
-    reminders and the digest on schedule (Asia/Shanghai). SIGTERM or Ctrl-C stops within seconds."""
+    reminders and the digest on schedule (Asia/Shanghai); messages derived under an older configuration or
+    version are derived again in the background. SIGTERM or Ctrl-C stops within seconds."""
     from bot.serve import serve as run
+    from bot.status import behind_line, due_for_rederive
 
     logging.getLogger().setLevel(logging.INFO)
+    if due := due_for_rederive(context.deps):
+        click.echo(behind_line(due, "正在后台重新识别，完成前统计可能与现行配置不符（进度见 mailroom status）"))
     if not run(context.config, context.deps):
         sys.exit(1)
 

@@ -137,7 +137,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         briefing_target=scoring.briefings_per_month,
         briefing_scored=number in scoring.briefing_months,
         completion=completion, completion_total=completion_total(completion),
-        findings=_findings(all_findings(session, evidence), evidence, as_of),
+        findings=_findings(all_findings(session, evidence.summaries), evidence, as_of),
     )
 
 

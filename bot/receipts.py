@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -17,6 +17,7 @@ from archive.owed import message_facts, owed_replies
 from bot.config import Config
 from bot.inspect import describe, has_problems
 from bot.render import compose, render_pair
+from bot.show import decisions_json, notice_line
 from parsers.forms import FORM_TITLES
 from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for, selfcheck_answer
 from scoring.evidence import TASK_LABELS
@@ -49,8 +50,9 @@ def queue_owed_receipts(config: Config, session: Session, now: datetime,
                 mail = _compose_selfcheck(config, receipt, now)
             else:
                 receipt = _receipt(config, session, facts, now)
-                mail = _compose(config, receipt, now) if owed.kind == "receipt" else \
-                    _compose_change(config, receipt, owed.note or "", now)
+                decided = [notice_line(decision) for decision in decisions_json(session, message, config.timezone)]
+                mail = _compose(config, receipt, now, decided) if owed.kind == "receipt" else \
+                    _compose_change(config, receipt, now, decided or [owed.note or ""])
             not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
             queued += queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id,
                                  not_before=not_before) is not None
@@ -92,7 +94,8 @@ def _hour_of(when: datetime) -> datetime:
     return when.replace(minute=0, second=0, microsecond=0)
 
 
-def _compose(config: Config, receipt: Receipt, now: datetime):
+def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str] = ()):
+    """The receipt; `decided`: the staff decisions its recognition stands on, said to the unit."""
     context = dict(receipt.context)
     zone = config.timezone
     context.update(
@@ -100,17 +103,18 @@ def _compose(config: Config, receipt: Receipt, now: datetime):
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
         month_text=_month_text(context["month"]),
         deadline_text=f"{context['deadline'].astimezone(zone):%Y年%m月%d日 %H:%M}" if context["deadline"] else "",
-        files=[_file_view(f) for f in context["files"]], subject_line=receipt.subject)
+        files=[_file_view(f) for f in context["files"]], subject_line=receipt.subject, decisions=list(decided))
     text, html = render_pair("receipt", context)
     return compose(config.outgoing, [receipt.to], receipt.subject, text, html, now,
                    in_reply_to=receipt.in_reply_to, references=receipt.references)
 
 
-def _compose_change(config: Config, receipt: Receipt, note: str, now: datetime):
-    """The short notice that a staff decision made a message count, threaded under it."""
+def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str]):
+    """The short notice that a staff decision made a message count, threaded under it, saying each decision
+    its recognition now stands on."""
     context = receipt.context
     text, html = render_pair("change", {
-        "unit": context["unit"], "subject": context["subject"], "note": note,
+        "unit": context["unit"], "subject": context["subject"], "decisions": decided,
         "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
         "kind_text": KIND_TEXT.get(context["kind"], context["kind"]), "month_text": _month_text(context["month"])})
     return compose(config.outgoing, [receipt.to], f"核实通知：{context['subject']}", text, html, now,

@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from archive.entries import add_entry, list_entries, revoke_entry
-from archive.evidence import Evidence, load_evidence
+from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.cli import Context, main, pass_context
 from bot.console import UNSCORED, UNSCORED_LEGEND, table
 from bot.scores import (MONTH, STATUS_NAMES, compute_standings, explain_unit, matrix_json, month_matrix,
                         standings_json, unit_name)
+from bot.show import decision_line, unit_decisions_json
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
 
@@ -103,6 +104,13 @@ def explain(context: Context, unit: str, month: str) -> None:
         for item in component.items:
             refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
             click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
+    with context.deps.db.session() as session:
+        decisions = unit_decisions_json(session, row.unit, month, context.config.timezone)
+    if decisions:
+        click.echo("\n工作人员的决定（识别结果以此为准）：")
+    for decision in decisions:
+        refs = "、".join(f"邮件 #{i}" for i in decision["message_ids"])
+        click.echo(f"  {decision_line(decision)}  ← {refs}")
 
 
 @main.command()
@@ -112,7 +120,7 @@ def findings(context: Context, as_json: bool) -> None:
     """Honesty findings: a cumulative 完成数 that went down, 附件2 against its real-name registries, one
     person registered by two units. Shown to staff; they never change a score."""
     with context.deps.db.session() as session:
-        found = all_findings(session, load_evidence(session))
+        found = all_findings(session, summary_reports(session))
     if as_json:
         click.echo(json.dumps([{"unit": f.unit, "kind": f.kind, "message": f.message,
                                 "message_ids": list(f.message_ids)} for f in found], ensure_ascii=False, indent=1))

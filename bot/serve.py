@@ -9,6 +9,9 @@ within seconds of SIGTERM.
 - The sender composes the receipts owed (recorded when each message was stored), runs the month's
   reminders and digest when due (bot/scheduled.py) and sends the outbox. A worker that stored new mail
   wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
+- At start, messages derived under another configuration or code version (a new release, a migration that
+  changed parsing) are derived again in the background, by the path `mailroom rederive` takes, a small batch
+  per transaction, so a mailbox worker's write waits at most for one batch's; a stop leaves the rest due.
 
 Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
 """
@@ -25,6 +28,7 @@ from typing import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.outbox import next_due
+from archive.rederive import LOCK as REDERIVE_LOCK, due, rederive
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.deps import Deps
@@ -40,6 +44,8 @@ IDLE_RENEW = timedelta(minutes=24)  # servers may drop an IDLE after 30 minutes 
 MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
 SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
+REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
+REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `status` looking) holds the lock
 
 
 def serve(config: Config, deps: Deps) -> bool:
@@ -51,6 +57,8 @@ def serve(config: Config, deps: Deps) -> bool:
                for box in config.mailboxes]
     workers.append(threading.Thread(target=_guarded, args=(failed, "sender", run_sender, config, deps, wake),
                                     name="sender", daemon=True))
+    workers.append(threading.Thread(target=_guarded, args=(failed, "rederive", rederive_behind, config, deps),
+                                    name="rederive", daemon=True))
 
     def stop(signum, _frame) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
@@ -149,6 +157,32 @@ def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: floa
                     next_poll_at=deps.clock() + timedelta(seconds=pause))
     except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
         log.error("%s: cannot record the poll: %s", box.key, failure)
+
+
+def rederive_behind(config: Config, deps: Deps) -> None:
+    """Derive again whatever is due (archive.rederive.due), once, by one instance: another instance's run
+    is waited for, and then finds nothing left."""
+    while not deps.stop.is_set():
+        try:
+            with deps.exclusive(REDERIVE_LOCK) as mine:
+                if mine:
+                    _rederive_due(deps)
+                    return
+        except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed
+            log.error("re-derivation: %s; trying again in %.0f s", error, REDERIVE_RETRY)
+        deps.stop.wait(REDERIVE_RETRY)
+
+
+def _rederive_due(deps: Deps) -> None:
+    intake = deps.intake
+    with deps.db.session() as session:
+        todo = due(session, intake.recognizer.stamp, everything=False, ids=None)
+        if not todo:
+            return
+        log.info("re-deriving %d message(s) derived under another configuration or version", len(todo))
+        changes = rederive(intake, session, todo, batch=REDERIVE_BATCH, stopping=deps.stop.is_set)
+    left = " (stopped: the rest at the next start)" if deps.stop.is_set() else ""
+    log.info("re-derivation done: %d message(s) changed%s", len(changes), left)
 
 
 def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:

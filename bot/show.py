@@ -4,7 +4,12 @@ rows or characters, completed figures) and their problems, where the message was
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from archive.decisions import Decision, message_decisions, unit_decisions
+from archive.models import CorrectionRow, Message
 from parsers.forms import FORM_TITLES
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
@@ -13,7 +18,7 @@ from scoring.settings import month_label
 KIND_LABELS = {"briefing": "简报信息", "report": "月度报表", "reply": "回复", "auto": "自动回复", "bounce": "退信",
                "selfcheck": "自查", "other": "其他来信"}
 MONTH_SOURCES = {"subject": "取自主题", "attachment": "取自附件名", "workbook": "取自表格标题",
-                 "arrival": "按到达时间", "correction": "人工更正"}
+                 "arrival": "按到达时间", "staff": "人工更正"}
 SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
 
 
@@ -39,6 +44,8 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     ]
     lines += _attachments(detail["attachments"])
     lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
+    if detail["decisions"]:
+        lines += ["", "工作人员的决定："] + [f"- {decision_line(decision)}" for decision in detail["decisions"]]
     if detail["problems"]:
         lines += ["", "邮件的问题："] + [f"- {problem}" for problem in detail["problems"]]
     return lines + ["", "正文：", detail["body_text"] or "（无正文）"]
@@ -92,3 +99,45 @@ def _sighting(seen: dict[str, Any]) -> str:
     else:
         where = seen["origin"] or ""
     return " ".join(part for part in (seen["mailbox"] or "", source, where) if part)
+
+
+def decisions_json(session: Session, message: Message, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The staff decisions the message's recognition stands on, as `show --json` gives them."""
+    return [decision_json(decision, zone)
+            for decision in message_decisions(session, [message], zone).get(message.id, [])]
+
+
+def unit_decisions_json(session: Session, unit: str, month: str, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The staff decisions behind UNIT's figures up to MONTH (what `explain` lists)."""
+    return [decision_json(decision, zone) for decision in unit_decisions(session, unit, month, zone)]
+
+
+def decision_json(decision: Decision, zone: ZoneInfo) -> dict[str, Any]:
+    """A staff decision a message or a figure stands on, as `show --json` gives it; `what` says it in words."""
+    row = decision.row
+    if isinstance(row, CorrectionRow):
+        what = "更正为 " + correction_what(row)
+    else:
+        what = f"{row.address} 确认为 {row.unit} 的报送邮箱" + (f"（自 {row.since} 起）" if row.since else "")
+    return {"decision": "correction" if decision.is_correction else "sender", "id": row.id, "what": what,
+            "reason": row.reason, "entered_by": row.entered_by,
+            "entered_at": row.entered_at.astimezone(zone).isoformat(), "message_ids": list(decision.message_ids)}
+
+
+def correction_what(row: CorrectionRow) -> str:
+    """"单位 桃城区，类别 其他来信，计分 否": what a correction sets."""
+    return "，".join(f"{label} {value}" for label, value in (
+        ("单位", row.unit), ("类别", KIND_LABELS.get(row.kind or "", row.kind)), ("月份", row.month),
+        ("计分", None if row.counted is None else ("是" if row.counted else "否"))) if value is not None)
+
+
+def decision_line(decision: dict[str, Any]) -> str:
+    """"更正 #3：更正为 类别 其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff."""
+    label = "更正" if decision["decision"] == "correction" else "确认邮箱"
+    return (f"{label} #{decision['id']}：{decision['what']}（{decision['entered_by']}，"
+            f"{decision['entered_at'][:10]}：{decision['reason']}）")
+
+
+def notice_line(decision: dict[str, Any]) -> str:
+    """The same for the unit (a receipt, a change notice): what was decided and why, not who."""
+    return f"{decision['what']}（{decision['reason']}）"

@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 from archive.corrections import add_correction, corrections, revoke_correction
 from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
-from archive.rederive import Change, due, rederive
+from archive.rederive import LOCK, Change, behind, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
 from bot.cli import Context, main, pass_context
 from bot.cli_errors import month_param
 from bot.console import progress
 from bot.config import Config
 from bot.scores import compute_standings, unit_name
+from bot.show import correction_what
+from parsers.errors import MailroomError
 
 
 def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
@@ -77,7 +79,14 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
 def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) -> None:
     """Derive every message again from its raw bytes under the current configuration, staff decisions and
     code, and say which messages and standings changed. Safe while `serve` runs; resumable."""
-    report = run_rederive(context, None, everything, dry_run)
+    if dry_run:
+        report = run_rederive(context, None, everything, dry_run)
+    else:
+        with context.deps.exclusive(LOCK) as mine:
+            if not mine:
+                raise MailroomError("另一个进程正在重新识别（mailroom serve 的后台重新识别，或另一个 mailroom rederive）："
+                                    "请等它完成，进度见 mailroom status")
+            report = run_rederive(context, None, everything, dry_run)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else "\n".join(describe(report, dry_run)))
 
 
@@ -192,9 +201,7 @@ def corrections_(context: Context) -> None:
     """Every correction, revoked ones too: which message, what, who, when and why."""
     with context.deps.db.session() as session:
         for row, message_id in corrections(session):
-            what = "，".join(f"{label} {value}" for label, value in (
-                ("单位", row.unit), ("类别", row.kind), ("月份", row.month),
-                ("计分", None if row.counted is None else ("是" if row.counted else "否"))) if value is not None)
+            what = correction_what(row)
             state = f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
             click.echo(f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}")
 
@@ -211,6 +218,9 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
     context: Context = ctx.obj
     with context.deps.db.session() as session:
         items = attention(session, include_handled)
+        stale = behind(session, context.deps.recognizer.stamp)
+    if stale:  # a message's reasons are part of its derivation
+        click.echo(f"有 {stale} 封邮件尚待重新识别，待处理事项可能不全（mailroom rederive）", err=True)
     if as_json:
         click.echo(json.dumps([_item_json(item) for item in items], ensure_ascii=False, indent=1))
         return

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from archive.models import JobRun
 from archive.outbox import backlog
-from archive.rederive import behind
+from archive.rederive import LOCK, behind
 from archive.owed import owed_waiting
 from archive.state import all_states
 from bot.config import Config
@@ -37,8 +37,10 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "last_error": state and state.last_error, "last_error_at": local(state and state.last_error_at),
             "failing": bool(state and state.last_error_at and (not state.last_ok_at
                                                                or state.last_error_at > state.last_ok_at))})
+    with deps.exclusive(LOCK) as free:
+        rederiving = not free
+    due = due_for_rederive(deps)
     with deps.db.session() as session:
-        due = behind(session, deps.intake.recognizer.stamp)
         owed, owed_since = owed_waiting(session)
         waiting = backlog(session)
         jobs = []
@@ -52,7 +54,19 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             "receipts_owed": owed, "receipts_owed_since": local(owed_since),
             "outbox_backlog": waiting.count, "outbox_oldest": local(waiting.oldest),
             "smtp_last_error": waiting.last_error, "smtp_last_error_at": local(waiting.last_error_at),
-            "jobs": jobs, "rederive_due": due}
+            "jobs": jobs, "rederive_due": due, "rederive_running": rederiving}
+
+
+def due_for_rederive(deps: Deps) -> int:
+    """How many messages were derived under another configuration or code version than this one's."""
+    with deps.db.session() as session:
+        return behind(session, deps.recognizer.stamp)
+
+
+def behind_line(due: int, doing: str) -> str:
+    """The one line that says the archive is behind what derives it now (a new version, a migration that
+    changed parsing, a changed configuration), and what is done about it."""
+    return f"有 {due} 封邮件的识别结果来自旧的配置或程序版本：{doing}"
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:
@@ -74,7 +88,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
     lines.append(line)
     if data["rederive_due"]:
-        lines.append(f"有 {data['rederive_due']} 封邮件的识别结果来自旧的配置或程序版本：请运行 mailroom rederive")
+        lines.append(behind_line(data["rederive_due"], "mailroom serve 正在后台重新识别" if data["rederive_running"]
+                                 else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）"))
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
         lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")

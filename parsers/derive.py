@@ -51,7 +51,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-05.2"
+DERIVATION_VERSION = "2026-12-05.3"
 
 
 @dataclass(frozen=True)
@@ -192,13 +192,14 @@ def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, reco
 
 
 def corrected(derived: Derived, unit: str | None, kind: str | None, month: str | None,
-              counted: bool | None, note: str) -> Derived:
-    """A derived message with staff's correction on top: what they gave replaces what was recognised."""
+              counted: bool | None) -> Derived:
+    """A derived message with staff's correction on top: what they gave replaces what was recognised (the
+    correction itself, who and why, is shown from its record: archive.decisions)."""
     recognition = derived.recognition
     recognition = replace(recognition, unit=unit or recognition.unit, kind=Kind(kind) if kind else recognition.kind,
                           registered=recognition.registered if counted is None else counted)
     return replace(derived, recognition=recognition, month=month or derived.month,
-                   month_source="staff" if month else derived.month_source, problems=(*derived.problems, note))
+                   month_source="staff" if month else derived.month_source)
 
 
 def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:

@@ -60,7 +60,7 @@ def test_package_checks_go_on_the_summary(deps):
 
 
 def test_findings_name_a_person_registered_by_two_units_and_a_registry_mismatch(deps):
-    from archive.evidence import load_evidence
+    from archive.evidence import summary_reports
     from archive.findings import all_findings
 
     items = [Incoming(package("tcqcl@163.com", "桃城区4月份报表", "summary-unit-row-only.xlsx", "hidden-sheet.xlsx"),
@@ -68,7 +68,7 @@ def test_findings_name_a_person_registered_by_two_units_and_a_registry_mismatch(
              Incoming(package("zqxcl@163.com", "枣强县4月份报表", "hidden-sheet.xlsx"), "kfb", "import", origin="2")]
     ingest_batch(deps.db, deps.store, deps.recognizer, items)
     with deps.db.session() as session:
-        found = all_findings(session, load_evidence(session))
+        found = all_findings(session, summary_reports(session))
     kinds = sorted((finding.kind, finding.unit) for finding in found)
     assert kinds == [("done_vs_registry", "桃城区"), ("person_in_two_units", "枣强县"),
                      ("person_in_two_units", "枣强县")]

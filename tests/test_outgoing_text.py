@@ -99,6 +99,31 @@ def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
                          "", "衡水市残联残疾人服务工程督导系统"]
 
 
+def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, deps):
+    """GIVEN staff confirmed a clerk's personal address as 景县's WHEN a briefing comes from it THEN its receipt
+    says so on lines of their own, with why (not who), between the header block and the briefing's place."""
+    from archive.staff_senders import add_sender, confirmed_senders
+
+    clerk, arrival = "jx.clerk@qq.com", datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        add_sender(session, "景县", clerk, "电话核实：办公室工作人员个人邮箱", "孙倩", None)
+        session.commit()
+        recognizer = replace(deps.recognizer, confirmed=confirmed_senders(session))
+    raw = compose(clerk, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes()
+    ingest_batch(deps.db, deps.store, recognizer, [Incoming(raw=raw, mailbox="bgs", source="import")])
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+    [receipt] = outbox(deps, "receipt")
+    lines = plain(receipt.raw)
+    assert lines[8:13] == ["报送月份：2020年5月", "", "工作人员核实：",
+                           f"- {clerk} 确认为 景县 的报送邮箱（电话核实：办公室工作人员个人邮箱）", ""]
+    assert "孙倩" not in "\n".join(lines) and "电话核实：办公室工作人员个人邮箱" in _html(receipt.raw)
+
+
+def _html(raw: bytes) -> str:
+    return email.message_from_bytes(raw, policy=policy.default).get_body(("html",)).get_content()
+
+
 def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(config, deps):
     now = datetime(2020, 5, 17, 9, 0, tzinfo=SHANGHAI)
     with deps.db.session() as session:

@@ -160,7 +160,7 @@ def _counted(config, deps) -> tuple:
         evidence = load_evidence(session)
         return (matrix_json("2020-05", month_matrix(config, evidence, "2020-05", datetime(2020, 6, 1, tzinfo=SHANGHAI))),
                 standings_json(compute_standings(config, evidence, "2020-06")), evidence.arrivals,
-                all_findings(session, evidence), [item.handle for item in attention(session)])
+                all_findings(session, evidence.summaries), [item.handle for item in attention(session)])
 
 
 def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_path):

@@ -4,6 +4,7 @@ byte, the 核查发现 page, and the safety headers."""
 
 import dataclasses
 import os
+import re
 import stat
 from datetime import datetime, timedelta, timezone
 
@@ -473,25 +474,39 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
     assert len(exported.strip().split("\r\n")) == SHOWN_PERSONS + 2  # header + every person
 
 
+def waiting_count(html: str) -> int:
+    """The count of waiting items beside 待处理 in the menu (none shown: 0)."""
+    found = re.search(r'id="waiting-count">(\d+)<', html)
+    return int(found.group(1)) if found else 0
+
+
 def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(site):
-    """GIVEN 饶阳县's question in the attention queue WHEN staff correct its message on 待处理 THEN it is
-    derived again, leaves the queue and the correction is listed with who and why; an auditor sees the
-    correction and the count in the menu, and is refused when trying to correct or mark anything."""
+    """GIVEN 饶阳县's question in the attention queue, counted in the menu on every page WHEN staff correct
+    its message on 待处理 THEN it is derived again, leaves the queue and the count, and the correction is
+    listed with who and why, on 待处理, on the message's page and on 饶阳县's explanation; an auditor sees
+    the correction and the same count, and is refused when trying to correct or mark anything."""
     app, _, archive = site
     staff = signed_in(app, "孙倩")
     queue = page(staff, "/queue")
     handle = f"{archive.text_script}-question"
     assert f'id="item-{handle}"' in queue and "待处理" in queue
+    waiting = waiting_count(queue)
+    assert waiting >= 1 and waiting_count(page(staff, "/search")) == waiting
     token = csrf_token(queue)
     done = staff.post("/corrections", data={"csrf_token": token, "message_id": str(archive.text_script),
                                             "kind": "reply", "reason": "单位的答复，不需处理"})
     assert done.status_code == 302
     after = page(staff, "/queue")
-    assert f'id="item-{handle}"' not in after
+    assert f'id="item-{handle}"' not in after and waiting_count(after) == waiting - 1
     assert "已登记更正 #1" in after and "单位的答复，不需处理" in after and "类别 回复" in after
+    decided = "更正 #1：更正为 类别 回复（孙倩，"
+    assert decided in page(staff, f"/message/{archive.text_script}")
+    assert decided in page(staff, "/unit/饶阳县?month=2020-04")
     auditor = signed_in(app, "审计员")
     seen = page(auditor, "/queue")
     assert "单位的答复，不需处理" in seen and "更正原因" not in seen and "审计账号只能查看" in seen
+    assert waiting_count(seen) == waiting - 1
+    assert decided in page(auditor, f"/message/{archive.text_script}")
     token = csrf_token(seen)
     assert auditor.post("/corrections", data={"csrf_token": token, "message_id": str(archive.package),
                                               "kind": "other", "reason": "x"}).status_code == 403

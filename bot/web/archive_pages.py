@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, search
 from bot.scores import MONTH
+from bot.show import decisions_json
 from bot.web.app import site
 from bot.web.auth import viewer
 from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
@@ -110,5 +111,6 @@ def message_page(message_id: int):
     with current.deps.db.session() as db:
         message = load_message(db, message_id)
         persons = first_persons(db, [reading.id for reading in message.readings])
-        detail = message_detail(message, masker(), current.config.timezone, persons)
+        zone = current.config.timezone
+        detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone))
     return render_template("message.html", message=detail, may_download=viewer().sees_personal)

@@ -20,13 +20,13 @@ from markupsafe import Markup
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.scores import STATUS_NAMES
+from bot.show import MONTH_SOURCES, decision_line
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
                "selfcheck": "自查", "other": "其他"}
-MONTH_SOURCES = {"subject": "取自主题", "workbook": "取自报表标题", "arrival": "按到达月份"}
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 
 
@@ -172,11 +172,14 @@ class MessageDetail:
     readings: tuple[ReadingView, ...]
     problems: tuple[str, ...]
     seen: tuple[str, ...]
+    decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.show.decision_line)
 
 
 def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
-                   persons: Mapping[int, tuple[Sequence[PersonRow], int]]) -> MessageDetail:
-    """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them)."""
+                   persons: Mapping[int, tuple[Sequence[PersonRow], int]],
+                   decisions: Sequence[dict] = ()) -> MessageDetail:
+    """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
+    `decisions`: as bot.show.decision_json gives them."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     return MessageDetail(
         id=message.id, subject=mask.text(message.subject) or "（无主题）", headers=_headers(message, mask, zone),
@@ -185,7 +188,8 @@ def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
         readings=tuple(reading_view(reading, ordinals.get(reading.attachment_id, 0), mask,
                                     *persons.get(reading.id, ((), 0))) for reading in message.readings),
         problems=tuple(problem_text(problem, mask) for problem in message.problems),
-        seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings))
+        seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings),
+        decisions=tuple(mask.text(decision_line(decision)) for decision in decisions))
 
 
 def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:

@@ -1,32 +1,54 @@
 """待处理: the attention queue (archive/queue.py) and the staff's corrections. Staff mark an item handled
-with a note, or correct the message it concerns (which handles it); auditors see both, change neither."""
+with a note, or correct the message it concerns (which handles it); auditors see both, change neither. The
+menu shows how many items wait, on every page: the findings among them are kept while the archive stands
+(archive.findings.FindingsMemo, one per app)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from archive.corrections import add_correction, corrections, revoke_correction
-from archive.queue import REASONS, attention, mark_handled
+from archive.findings import FindingsMemo
+from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind, rederive
 from bot.scores import unit_name
+from bot.show import correction_what
 from bot.web.app import site
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, local_time
 from parsers.errors import MailroomError
 
 blueprint = Blueprint("queue", __name__)
+FINDINGS = "mailroom.findings"
+
+
+@blueprint.record_once
+def _keep_findings(state) -> None:
+    state.app.extensions[FINDINGS] = FindingsMemo()
+
+
+def _findings() -> FindingsMemo:
+    return current_app.extensions[FINDINGS]
+
+
+@blueprint.app_context_processor
+def menu_count() -> dict:
+    """`waiting_count()`: the menu's count of items waiting, asked only where the menu shows 待处理."""
+    def waiting_count() -> int:
+        with site().deps.db.session() as db:
+            return waiting(db, _findings())
+    return {"waiting_count": waiting_count}
 
 
 @blueprint.route("/queue")
 def queue_page():
     current = site()
     zone = current.config.timezone
-    intake = current.deps.intake
     with current.deps.db.session() as db:
-        stale = behind(db, intake.recognizer.stamp)
-        items = attention(db, include_handled=True)
-        fixes = [{"id": row.id, "message_id": message_id, "unit": row.unit, "kind": KIND_LABELS.get(row.kind or "", row.kind),
-                  "month": row.month, "counted": row.counted, "reason": row.reason, "entered_by": row.entered_by,
+        stale = behind(db, current.deps.recognizer.stamp)
+        items = attention(db, include_handled=True, findings=_findings())
+        fixes = [{"id": row.id, "message_id": message_id, "what": correction_what(row), "reason": row.reason,
+                  "entered_by": row.entered_by,
                   "entered_at": local_time(row.entered_at, zone), "revoked_by": row.revoked_by,
                   "revoked_at": local_time(row.revoked_at, zone), "revoke_reason": row.revoke_reason}
                  for row, message_id in corrections(db)]

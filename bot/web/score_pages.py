@@ -8,11 +8,12 @@ from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 
-from archive.evidence import Evidence, load_evidence
+from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.config import Config
 from bot.scores import MONTH, compute_standings, explain_unit, month_completion, month_matrix
+from bot.show import decision_line, unit_decisions_json
 from bot.web.app import site
 from bot.web.present import finding_view, masker
 from parsers.errors import MailroomError
@@ -115,7 +116,10 @@ def explain_page(name: str):
         abort(404, str(error))
     completion = next(unit for unit in month_completion(config, evidence, month) if unit.unit == row.unit)
     progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config, month))
+    with site().deps.db.session() as db:
+        decisions = unit_decisions_json(db, row.unit, month, config.timezone)
     return render_template("explain.html", row=row, components=components, progress=progress,
+                           decisions=[(decision_line(decision), decision["message_ids"]) for decision in decisions],
                            **_month_context(config, month))
 
 
@@ -135,7 +139,7 @@ def findings_page():
     """Every finding the archive holds now, across months: they are shown, never applied to a score."""
     mask = masker()
     with site().deps.db.session() as db:
-        found = all_findings(db, load_evidence(db))
+        found = all_findings(db, summary_reports(db))
     views = [finding_view(finding, mask) for finding in found]
     if mask.hide:  # the archive's order follows the 证号: a masked viewer's follows what it sees
         views.sort(key=lambda view: (view.label, view.unit, view.message, view.message_ids))

@@ -1,0 +1,54 @@
+"""What in an archived message needs a person (the attention queue, 待处理), from what it was derived into.
+Pure, so a message's row carries its reasons from the moment it is made (archive.models.Message.attention)
+and the queue is read through an index of the few messages that have any, however large the archive."""
+
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+from replies.receipt import LARGE_ATTACHMENT
+
+# A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
+FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
+MACHINE_KINDS = ("auto", "bounce")
+
+
+class Reading(Protocol):
+    form: int | None
+    readable: bool
+
+
+class Derived(Protocol):
+    """What the reasons read: a message as stored (archive.models.Message) has all of it."""
+
+    kind: str
+    unit: str | None
+    registered: bool
+    problems: list[str] | None
+    body_text: str | None
+    attachments: list
+    readings: Iterable[Reading]
+
+
+def attention_reasons(message: Derived) -> tuple[str, ...]:
+    """Why the message needs a person, in the order the queue lists them (archive.queue.REASONS):
+    recognition or storage failed; mail naming a unit from an unregistered address; a registered sender's
+    mail that is neither report nor briefing (a question, or a 超大附件 link instead of files); a package
+    with an unreadable attachment or no readable form. Machine mail needs nobody; a 自查 answers itself."""
+    if message.kind in MACHINE_KINDS:
+        return ()
+    reasons = []
+    if any(mark in problem for problem in message.problems or () for mark in FAILURE_MARKS):
+        reasons.append("failed")
+    if message.unit is None or message.kind == "selfcheck":
+        return tuple(reasons)
+    if not message.registered:
+        reasons.append("unregistered")
+    elif message.kind in ("other", "reply") and not message.attachments:
+        reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text or "") else "question")
+    readings = list(message.readings)
+    if message.attachments and message.kind == "report" and (
+            any(not reading.readable for reading in readings)
+            or not any(reading.form and reading.readable for reading in readings)):
+        reasons.append("unreadable")
+    return tuple(reasons)
