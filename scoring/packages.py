@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from parsers.records import Unit
 from scoring.evidence import FormArrival
 from scoring.settings import Calendar
+
+T = TypeVar("T")
 
 Status = Literal["on_time", "late", "missing"]
 
@@ -82,5 +84,14 @@ def package_status(unit: str, month: str, arrivals: Iterable[FormArrival], calen
 def matrix(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival], calendar: Calendar,
            as_of: datetime) -> dict[str, PackageStatus]:
     """The month's submission matrix, units × forms, keyed by unit name in the order given."""
-    arrivals = tuple(arrivals)
-    return {unit.name: package_status(unit.name, month, arrivals, calendar, as_of) for unit in units}
+    mine = by_unit(arrivals)
+    return {unit.name: package_status(unit.name, month, mine.get(unit.name, ()), calendar, as_of) for unit in units}
+
+
+def by_unit(evidence: Iterable[T]) -> dict[str | None, list[T]]:
+    """Arrivals or 附件2 reports grouped by unit once, so each unit's scoring reads its own: with 2,900 units,
+    every unit scanning everyone's made the standings quadratic (22 s at national size)."""
+    grouped: dict[str | None, list[T]] = {}
+    for item in evidence:
+        grouped.setdefault(item.unit, []).append(item)  # type: ignore[attr-defined]
+    return grouped

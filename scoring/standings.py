@@ -11,6 +11,7 @@ from scoring.briefings import BriefingCounts, briefing_counts
 from scoring.components import (INNOVATION_LEVELS, MEDIA_LEVELS, briefing_component, on_time_component,
                                 staff_component, task_component, task_rules)
 from scoring.evidence import Article, Component, FormArrival, StaffEntry, SummaryReport
+from scoring.packages import by_unit
 from scoring.settings import Calendar, Scoring, parse_month
 
 COMPONENTS = ("q2_tasks", "q2_on_time", "q3_tasks", "q3_on_time", "q4_exceed", "briefings", "media", "innovation")
@@ -91,11 +92,12 @@ def standings(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival]
     """
     parse_month(month)
     as_of = calendar.month_end(month)
-    arrivals = tuple(arrivals)
-    summaries = tuple(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
+    arrivals_of = by_unit(arrivals)
+    summaries_of = by_unit(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
     counts = briefing_counts((a for a in articles if a.arrival <= as_of), calendar)
     entries = tuple(staff_entries)
-    components = {unit.name: unit_components(unit, month, arrivals, summaries, counts, entries, scoring, calendar)
+    components = {unit.name: unit_components(unit, month, arrivals_of.get(unit.name, ()),
+                                             summaries_of.get(unit.name, ()), counts, entries, scoring, calendar)
                   for unit in units}
     totals = [(unit.name, sum(c.points for c in components[unit.name])) for unit in units]
     rows = tuple(UnitStanding(name, total, position, components[name]) for name, total, position in rank(totals))
