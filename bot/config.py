@@ -172,6 +172,11 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
     timezone = _zone(_get(general, "general.timezone", str, "Asia/Shanghai"))
     units, plans = _plans(data, timezone, _years(general))
+    schedule = _schedule(_table(data, "schedule"))
+    for plan in plans.plans:
+        if schedule.reminder_day > plan.calendar.deadline_day:
+            raise ConfigError(f"schedule.reminder_day（{schedule.reminder_day} 日）晚于 {plan.year} 年的报送截止日"
+                              f"（{plan.calendar.deadline_day} 日），该年不会发出催报提醒")
     return Config(
         path=path,
         database_url=_sqlite_relative(url, base),
@@ -181,7 +186,7 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=units,
         outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
-        schedule=_schedule(_table(data, "schedule")),
+        schedule=schedule,
         web=_web(_table(data, "web")),
     )
 

@@ -191,6 +191,7 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
     data = with_next_year(example_data(), {"景县": {"rehab": 300, "devices": 120}},
                           scoring={"q2_completion": 0.6, "briefing_months": [5, 6]}, deadline={"day": 15},
                           forms={"first_report_month": 5})
+    data["schedule"]["reminder_day"] = 12  # before 2021's deadline of the 15th
     data["unit"][12]["last_year"] = 2020
     del data["unit"][12]["targets"]["2021"]
     data["unit"].append({"name": "开发区", "senders": ["kfq@163.com"], "first_year": 2021,
@@ -206,6 +207,8 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
     assert (first.calendar.deadline_day, first.scoring.q2_completion) == (20, 0.5)
     assert "滨湖新区" not in [unit.name for unit in second.units] and "开发区" in [unit.name for unit in second.units]
     assert "开发区" not in [unit.name for unit in first.units]
+    with pytest.raises(InputError, match="滨湖新区 不在 2021 年的计划内"):  # explain refuses it for 2021's months
+        second.unit("滨湖新区")
     assert [unit.name for unit in config.units][-2:] == ["滨湖新区", "开发区"]
     assert config.plans.months()[8:10] == ("2020-12", "2021-05")
     assert config.plans.around("2021-02") == ("2020-12", "2021-05")
@@ -255,3 +258,12 @@ def _plan_error(change) -> str:
 ])
 def test_a_wrong_plan_is_one_line_naming_its_year_unit_or_month(change, message):
     assert _plan_error(change).startswith(message)
+
+
+def test_a_year_whose_deadline_comes_before_the_reminders_is_refused():
+    data = with_next_year(example_data(), {}, deadline={"day": 15})
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value) == "schedule.reminder_day（17 日）晚于 2021 年的报送截止日（15 日），该年不会发出催报提醒"
+    data["schedule"]["reminder_day"] = 12
+    assert build_config(data, Path("/tmp/config.toml"), {}).plan("2021-04").calendar.deadline_day == 15
