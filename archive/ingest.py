@@ -32,6 +32,7 @@ from archive.readings import person_values, reading_row
 from archive.store import RawStore, sha256_hex
 from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
 from parsers.records import Kind
+from replies.attention import attention_reasons
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -220,7 +221,7 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
                 for n, reading, checks in derived.readings]
     articles = [] if recognition.kind is not Kind.BRIEFING else \
         [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
-    return Message(
+    message = Message(
         sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=derived.mailbox,
         arrival=derived.arrival, arrival_trusted=derived.arrival_trusted, date_header=parsed.date_header,
         sent_at=parsed.date, from_addr=parsed.from_addr, from_name=parsed.from_name,
@@ -231,6 +232,8 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
         archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings, articles=articles,
         derived_with=stamp,
     )
+    message.attention = " ".join(attention_reasons(message)) or None  # what the queue (待处理) reads
+    return message
 
 
 def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[Message]) -> None:

@@ -9,8 +9,6 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
                         Text, TypeDecorator, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from replies.attention import attention_reasons
-
 
 class UTCDateTime(TypeDecorator):
     """A point in time: timestamptz on PostgreSQL, UTC text on SQLite, always aware in Python."""
@@ -75,12 +73,6 @@ class Message(Base):
     readings: Mapped[list[FormReadingRow]] = relationship(back_populates="message", order_by="FormReadingRow.id")
     sightings: Mapped[list[Sighting]] = relationship(back_populates="message", order_by="Sighting.id")
     articles: Mapped[list[ArticleRow]] = relationship(back_populates="message", order_by="ArticleRow.id")
-
-    def __init__(self, **values: Any) -> None:
-        """A message made from what it was derived into knows at once why it needs a person, if it does."""
-        super().__init__(**values)
-        if "attention" not in values:
-            self.attention = " ".join(attention_reasons(self)) or None
 
 
 class ArticleRow(Base):

@@ -1,5 +1,5 @@
 """What in an archived message needs a person (the attention queue, 待处理), from what it was derived into.
-Pure, so a message's row carries its reasons from the moment it is made (archive.models.Message.attention)
+Pure, so a message's row carries its reasons from the moment it is made (archive.ingest.message_row)
 and the queue is read through an index of the few messages that have any, however large the archive."""
 
 from __future__ import annotations
