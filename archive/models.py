@@ -332,19 +332,21 @@ Index("ix_message_attention", Message.attention, sqlite_where=Message.attention.
 
 class WebUser(Base):
     """An account of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
-    `personal` was granted. `session_token` is in every session cookie of the account: a new password,
-    role or grant, a logout or removing the account replaces it, and every older session dies with it."""
+    `personal` was granted; a unit's clerk (role unit) uses the 自查 page and sees nothing of the archive.
+    `session_token` is in every session cookie of the account: a new password, role or grant, a logout or
+    removing the account replaces it, and every older session dies with it."""
 
     __tablename__ = "web_user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(Text)  # werkzeug scrypt, never the password
-    role: Mapped[str] = mapped_column(String(16))  # staff | auditor
+    role: Mapped[str] = mapped_column(String(16))  # staff | auditor | unit
     personal: Mapped[bool] = mapped_column(Boolean)
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    unit: Mapped[str | None] = mapped_column(String(64))  # role unit: the unit whose clerk it is
 
 
 class LoginFailure(Base):

@@ -1,5 +1,5 @@
-"""Accounts of `mailroom web`: scrypt password hashes, roles, the token that keeps sessions alive, and
-the throttling of failed logins.
+"""Accounts of `mailroom web`: scrypt password hashes, roles (staff, auditor, and a unit's clerk, who uses
+only the 自查 page), the token that keeps sessions alive, and the throttling of failed logins.
 
 A session cookie names the account and its current `session_token`; replacing the token (a new
 password, a new role or grant, a logout) or removing the account ends every session made before.
@@ -23,7 +23,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from archive.models import LoginFailure, WebUser
 from parsers.errors import MailroomError
 
-ROLES = {"staff": "工作人员", "auditor": "审计人员"}
+ROLES = {"staff": "工作人员", "auditor": "审计人员", "unit": "填报单位"}
+UNIT_ONLY = "只有填报单位账号（--role unit）属于一个单位"
+UNIT_NEEDED = "填报单位账号须用 --unit 指定单位"
+UNIT_NO_PERSONAL = "填报单位账号只能使用自查页面，看不到归档，--personal 对它无意义"
 MIN_PASSWORD = 8
 MAX_NAME = 64
 HASH_METHOD = "scrypt"
@@ -80,21 +83,33 @@ def _existing(session: Session, name: str) -> WebUser:
     return user
 
 
-def add_user(session: Session, name: str, password: str, role: str, personal: bool = False) -> WebUser:
-    """A new account; `personal` lets an auditor see personal numbers whole (staff always do)."""
+def add_user(session: Session, name: str, password: str, role: str, personal: bool = False,
+             unit: str | None = None) -> WebUser:
+    """A new account; `personal` lets an auditor see personal numbers whole (staff always do); a unit's
+    clerk (role unit) belongs to `unit`, a configured unit's name (the caller resolves aliases)."""
     name = account_name(name)
     if problem := name_problem(name):
         raise MailroomError(problem)
     if role not in ROLES:
         raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
+    _check_unit(role, unit, personal)
     if find_user(session, name) is not None:
         raise MailroomError(f"账号 {name} 已存在")
     now = _now()
     user = WebUser(name=name, password_hash=_hash(password), role=role, personal=personal or role == "staff",
-                   session_token=_new_token(), created_at=now, password_changed_at=now)
+                   session_token=_new_token(), created_at=now, password_changed_at=now, unit=unit)
     session.add(user)
     session.commit()
     return user
+
+
+def _check_unit(role: str, unit: str | None, personal: bool | None) -> None:
+    if role != "unit" and unit is not None:
+        raise MailroomError(UNIT_ONLY)
+    if role == "unit" and unit is None:
+        raise MailroomError(UNIT_NEEDED)
+    if role == "unit" and personal:
+        raise MailroomError(UNIT_NO_PERSONAL)
 
 
 def set_password(session: Session, name: str, password: str) -> WebUser:
@@ -107,17 +122,22 @@ def set_password(session: Session, name: str, password: str) -> WebUser:
     return user
 
 
-def set_access(session: Session, name: str, role: str | None = None,
-               personal: bool | None = None) -> tuple[WebUser, bool]:
-    """A new role or personal-data grant (None: unchanged), and whether anything changed: when it did,
+def set_access(session: Session, name: str, role: str | None = None, personal: bool | None = None,
+               unit: str | None = None) -> tuple[WebUser, bool]:
+    """A new role, personal-data grant or unit (None: unchanged), and whether anything changed: when it did,
     every session of the account ends, so an open browser never keeps what the account had before.
 
-    Staff always see personal numbers; an account made an auditor is masked unless `personal` says so."""
+    Staff always see personal numbers; an account made an auditor is masked unless `personal` says so; a
+    unit's clerk keeps its unit unless given another, and another role drops it."""
     user = _existing(session, name)
     if role is not None and role not in ROLES:
         raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
     new_role = role or user.role
-    if new_role == "staff":
+    new_unit = (unit or (user.unit if user.role == "unit" else None)) if new_role == "unit" else unit
+    _check_unit(new_role, new_unit, personal)
+    if new_role == "unit":
+        new_personal = False
+    elif new_role == "staff":
         if personal is False:
             raise MailroomError("工作人员总是可见个人信息；只有审计人员可以遮蔽（先改为 --role auditor）")
         new_personal = True
@@ -125,9 +145,9 @@ def set_access(session: Session, name: str, role: str | None = None,
         new_personal = personal
     else:
         new_personal = user.personal if user.role == "auditor" else False
-    if (new_role, new_personal) == (user.role, user.personal):
+    if (new_role, new_personal, new_unit) == (user.role, user.personal, user.unit):
         return user, False
-    user.role, user.personal = new_role, new_personal
+    user.role, user.personal, user.unit = new_role, new_personal, new_unit
     user.session_token = _new_token()
     session.commit()
     return user, True

@@ -111,8 +111,35 @@ def test_set_without_a_change_keeps_the_sessions_and_mistakes_are_refused(tmp_pa
     masked_staff = run(env, "user", "set", "a", "--no-personal")
     assert masked_staff.exit_code == 1 and "工作人员总是可见个人信息" in masked_staff.output
     nothing = run(env, "user", "set", "a")
-    assert nothing.exit_code == 2 and "请给出 --role 或 --personal/--no-personal" in nothing.output
+    assert nothing.exit_code == 2 and "请给出 --role、--unit 或 --personal/--no-personal" in nothing.output
     assert run(env, "user", "set", "a", "--role", "admin").exit_code == 2
     unknown = run(env, "user", "set", "nobody", "--role", "auditor")
     assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
     assert accounts(database_url)["a"].session_token == token  # nothing refused changed anything
+
+
+def test_a_units_clerk_belongs_to_one_unit_named_by_name_or_alias(tmp_path, database_url):
+    """GIVEN `user add 景县填报员 --role unit --unit 景州` (an alias) THEN the account is 景县's clerk; a unit
+    role without a unit, a unit on another role, an unknown unit or --personal are refused; `user set` moves it
+    to another unit or makes it staff (dropping the unit), ending its sessions."""
+    env = environment(tmp_path, database_url)
+    added = run(env, "user", "add", "景县填报员", "--role", "unit", "--unit", "景州", "--password-stdin", stdin="long enough\n")
+    assert added.exit_code == 0, added.output
+    assert "已创建账号 景县填报员（填报单位 景县，仅可自查）" in added.output
+    assert (accounts(database_url)["景县填报员"].unit, accounts(database_url)["景县填报员"].personal) == ("景县", False)
+    listed = json.loads(run(env, "user", "list", "--json").stdout)
+    assert [(row["role"], row["unit"]) for row in listed] == [("unit", "景县")]
+    for args, code, words in [
+        (("--role", "unit"), 1, "填报单位账号须用 --unit 指定单位"),
+        (("--role", "auditor", "--unit", "景县"), 1, "只有填报单位账号（--role unit）属于一个单位"),
+        (("--role", "unit", "--unit", "不存在县"), 2, "没有名为 不存在县 的单位"),
+        (("--role", "unit", "--unit", "景县", "--personal"), 1, "--personal 对它无意义"),
+    ]:
+        refused = run(env, "user", "add", "x", *args, "--password-stdin", stdin="long enough\n")
+        assert (refused.exit_code, words in refused.output) == (code, True), refused.output
+    token = accounts(database_url)["景县填报员"].session_token
+    moved = run(env, "user", "set", "景县填报员", "--unit", "桃城")
+    assert moved.exit_code == 0 and "已修改账号 景县填报员：填报单位 桃城区，仅可自查" in moved.output
+    assert accounts(database_url)["景县填报员"].session_token != token
+    staff = run(env, "user", "set", "景县填报员", "--role", "staff")
+    assert staff.exit_code == 0 and (accounts(database_url)["景县填报员"].unit, accounts(database_url)["景县填报员"].role) == (None, "staff")

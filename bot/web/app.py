@@ -1,4 +1,5 @@
-"""The web app for staff and auditors: `create_app(config, deps)` builds it; `mailroom web` serves it.
+"""The web app for staff, auditors and the units' clerks (自查 only): `create_app(config, deps)` builds it;
+`mailroom web` serves it.
 
 Mail is untrusted content: every page is escaped by Jinja, no page runs a script (the policy forbids
 them all), bodies are shown as text, and files are only ever downloaded, never shown by the browser.
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Request, Response, current_app, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -40,6 +41,19 @@ SECURITY_HEADERS = {
 ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 405: "不允许的操作", 413: "提交的内容过大",
                 500: "服务器出错"}
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is no row's, not an error
+FORM_BYTES = 64 * 1024  # forms are small
+# The 自查 upload: a month's package, the size a mail may carry. Its files are read and forgotten, never stored.
+UPLOAD_BYTES = 20 * 1024 * 1024
+UPLOAD_PAGES = {"selfcheck.selfcheck_page"}
+
+
+class BoundedRequest(Request):
+    """A request body may be FORM_BYTES, or UPLOAD_BYTES on the upload page (known before any body is read:
+    the CSRF check reads the form first)."""
+
+    @property
+    def max_content_length(self) -> int:  # type: ignore[override]
+        return UPLOAD_BYTES if self.endpoint in UPLOAD_PAGES else FORM_BYTES
 
 
 class IdConverter(IntegerConverter):
@@ -93,9 +107,9 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
         SESSION_COOKIE_NAME="mailroom_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.web.behind_proxy,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.web.session_hours),
-        MAX_CONTENT_LENGTH=64 * 1024,  # forms are small; nothing is uploaded
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own limit
     )
+    app.request_class = BoundedRequest
     app.extensions["mailroom"] = Site(config, deps)
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
@@ -112,10 +126,10 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
 
 def _register(app: Flask) -> None:
     # Imported here: the page modules import `site` from this one.
-    from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages
+    from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages, selfcheck_pages
     from bot.web.present import template_helpers
 
-    for module in (auth, archive_pages, download, score_pages, entries_pages, queue_pages):
+    for module in (auth, archive_pages, download, score_pages, entries_pages, queue_pages, selfcheck_pages):
         app.register_blueprint(module.blueprint)
     app.context_processor(template_helpers)
 

@@ -25,6 +25,9 @@ blueprint = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.favicon", "static"}
 SESSION_KEYS = ("uid", "token", "since")
 READ_ONLY = "审计账号只能查看，不能修改任何记录。如需登记或撤销，请使用工作人员账号。"
+# A unit's clerk checks its own files and sees nothing of the archive: every other page is refused.
+UNIT_PAGES = {"selfcheck.selfcheck_page", "auth.logout", "auth.login", "auth.favicon", "static"}
+UNIT_REFUSED = "填报单位账号只能使用“自查”页面检查自己的文件，不能查看归档、排名或任何其他页面。"
 # The same for a name no account has, and for a client address trying many names: nothing is revealed.
 LOCKED = "登录失败次数过多，请 {minutes} 分钟后再试"
 
@@ -37,23 +40,29 @@ class Viewer:
     name: str
     role: str
     personal: bool
+    unit: str | None = None  # role unit: the unit whose clerk it is
 
     @property
     def is_staff(self) -> bool:
         return self.role == "staff"
 
     @property
+    def is_unit(self) -> bool:
+        return self.role == "unit"
+
+    @property
     def sees_personal(self) -> bool:
-        """Staff always; an auditor only when granted (`mailroom user add … --personal`)."""
-        return self.is_staff or self.personal
+        """Staff always; an auditor only when granted (`mailroom user add … --personal`); a unit's clerk sees
+        nothing but what its own uploaded files say, numbers as written (the ID it must correct)."""
+        return self.is_staff or self.personal or self.is_unit
 
     @property
     def role_label(self) -> str:
-        return ROLES[self.role]
+        return f"{ROLES[self.role]} {self.unit}" if self.is_unit else ROLES[self.role]
 
     @classmethod
     def of(cls, user: WebUser) -> Viewer:
-        return cls(user.id, user.name, user.role, user.personal)
+        return cls(user.id, user.name, user.role, user.personal, user.unit)
 
 
 def viewer() -> Viewer:
@@ -81,6 +90,10 @@ def require_login():
         target = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login", next=target))
     g.viewer = found
+    if found.is_unit and request.endpoint == "archive.home":
+        return redirect(url_for("selfcheck.selfcheck_page"))
+    if found.is_unit and request.endpoint not in UNIT_PAGES:
+        abort(403, UNIT_REFUSED)
     return None
 
 
@@ -115,6 +128,8 @@ def login():
     session.clear()  # nothing from before the login survives it (no session fixation)
     session.permanent = True
     session.update(uid=user.id, token=user.session_token, since=now.timestamp())
+    if user.role == "unit":  # a clerk has one page
+        return redirect(url_for("selfcheck.selfcheck_page"))
     return redirect(target or url_for("archive.search_page"))
 
 

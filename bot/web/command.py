@@ -15,8 +15,9 @@ from bot.cli import Context, main, pass_context
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
 @pass_context
 def web(context: Context, host: str | None, port: int | None, threads: int) -> None:
-    """The web app for staff and auditors: archive search, messages and downloads, standings, matrix,
-    explanations, the audit trail. Accounts: `mailroom user add`. Put a TLS reverse proxy in front."""
+    """The web app for staff and auditors (archive search, messages and downloads, standings, matrix,
+    explanations, the audit trail) and the units' clerks (自查 only). Accounts: `mailroom user add`. Put a TLS
+    reverse proxy in front."""
     from archive.users import list_users
     from bot.web.app import create_app
     from bot.web.server import make_server

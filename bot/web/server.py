@@ -17,9 +17,11 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from bot.web.app import SECURITY_HEADERS
+from bot.web.app import SECURITY_HEADERS, UPLOAD_BYTES
 
 SERVER_HEADERS = (*SECURITY_HEADERS.items(), ("Cache-Control", "no-store"))
+# The 自查 upload's files and its multipart framing; the app refuses every other body over 64 KiB itself.
+MULTIPART_SLACK = 1024 * 1024
 
 
 class SecureErrorTask(ErrorTask):
@@ -37,7 +39,7 @@ class SecureChannel(HTTPChannel):
 def make_server(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer:
     """A waitress server for `app`, not yet running (`.run()` serves until `.close()`); port 0: any free."""
     server = create_server(app, host=host, port=port, threads=threads, ident="mailroom",
-                           max_request_body_size=1024 * 1024, max_request_header_size=64 * 1024)
+                           max_request_body_size=UPLOAD_BYTES + MULTIPART_SLACK, max_request_header_size=64 * 1024)
     for dispatcher in [server, *getattr(server, "map", {}).values()]:
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = SecureChannel

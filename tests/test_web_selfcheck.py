@@ -1,0 +1,122 @@
+"""The 自查 page through Flask's test client, on SQLite and PostgreSQL: a unit's clerk uploads files and sees
+exactly what `mailroom inspect` says of them, nothing is stored, uploads are bounded, and every other page and
+download of the archive is refused to that role."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from datetime import datetime, timezone
+from html import unescape
+
+import pytest
+from sqlalchemy import func, select
+
+from archive.models import Message
+from archive.users import add_user
+from bot.inspect import describe, inspect_untrusted
+from bot.web.app import UPLOAD_BYTES, create_app
+from tests.webapp import BOOKS, PASSWORD, add_accounts, csrf_token, fill_archive, log_in
+
+CLERK = "景县填报员"
+FILES = ("summary-jing-xian-with-space.xls", "bad-ids-and-phones.xlsx", "progress-report.docx")
+
+
+@pytest.fixture
+def site(config, deps):
+    archive = fill_archive(deps)
+    add_accounts(deps)
+    with deps.db.session() as session:
+        add_user(session, CLERK, PASSWORD, "unit", unit="景县")
+    app = create_app(config, dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=timezone.utc)),
+                     secret_key="test secret")
+    return app, deps, archive
+
+
+def clerk(app):
+    client = app.test_client()
+    response = log_in(client, CLERK)
+    assert response.status_code == 302 and response.location == "/selfcheck"
+    return client
+
+
+def upload(client, files: dict[str, bytes]):
+    token = csrf_token(client.get("/selfcheck").get_data(as_text=True))
+    data = {"csrf_token": token, "files": [(io.BytesIO(content), name) for name, content in files.items()]}
+    return client.post("/selfcheck", data=data, content_type="multipart/form-data")
+
+
+def shown_lines(html: str) -> list[str]:
+    """The results as lines: each file's heading, then its facts and problems, as `describe` writes them."""
+    results = html[html.index("<h2>检查结果</h2>"):]
+    return [unescape(text).strip() for text in re.findall(r'<p class="file">(.*?)</p>|<li>(.*?)</li>', results)
+            for text in text if text]
+
+
+def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
+    """GIVEN 景县's clerk WHEN they upload a 附件2, a 附件3 full of mistakes and a 附件1 THEN the page shows, line
+    for line, what `mailroom inspect` prints for the same files (the ID numbers as written: they are the
+    clerk's own), and the archive holds no more messages or files than before."""
+    app, deps, _ = site
+    config = app.extensions["mailroom"].config
+    files = {name: (BOOKS / name).read_bytes() for name in FILES}
+    with deps.db.session() as session:
+        before = session.scalar(select(func.count()).select_from(Message))
+    stored_before = sorted(path.name for path in deps.store.root.rglob("*") if path.is_file())
+    response = upload(clerk(app), files)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    expected = [line.strip() for result in inspect_untrusted(list(files.items()), config, None)  # as inspect reads
+                for line in describe(result)]
+    assert shown_lines(html) == expected
+    assert "残疾人证号“13110219800101001042”的前 18 位（身份证号）校验位不对" in html  # unmasked: the clerk's own
+    assert "发现问题：请按上面的提示修改后再检查一次。" in html
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == before
+    assert sorted(path.name for path in deps.store.root.rglob("*") if path.is_file()) == stored_before
+
+
+def test_a_clean_file_says_it_may_be_sent(site):
+    app, _, _ = site
+    html = upload(clerk(app), {"附件2.xlsx": (BOOKS / "summary-unit-row-only.xlsx").read_bytes()}).get_data(as_text=True)
+    assert "未发现问题，可以正式报送。" in html and "附件2.xlsx：附件2 目标任务完成情况汇总表" in html
+
+
+def test_uploads_are_bounded(site):
+    """Nothing chosen, or more than UPLOAD_BYTES at once: a Chinese answer on the page, nothing read."""
+    app, _, _ = site
+    client = clerk(app)
+    assert "请先选择要检查的文件" in upload(client, {}).get_data(as_text=True)
+    too_big = upload(client, {"大.xlsx": b"\0" * (UPLOAD_BYTES + 1)})
+    assert too_big.status_code == 413 and "合计不能超过 20 MB" in too_big.get_data(as_text=True)
+
+
+def test_every_other_page_and_download_is_refused_to_a_clerk(site):
+    """GIVEN 景县's clerk signed in WHEN they ask for any page of the app but 自查 (every route, every method,
+    with ids of real messages, attachments, readings, entries) THEN each is refused with 403 and a Chinese
+    line, and the menu offers 自查 alone."""
+    app, deps, archive = site
+    client = clerk(app)
+    token = csrf_token(client.get("/selfcheck").get_data(as_text=True))
+    values = {"message_id": archive.package, "ordinal": 0, "reading_id": 1, "entry_id": 1, "correction_id": 1,
+              "name": "景县", "filename": "mailroom.css"}
+    allowed = {"selfcheck.selfcheck_page", "auth.logout", "auth.login", "auth.favicon", "static", "archive.home"}
+    asked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in allowed:
+            continue
+        path = rule.rule
+        for argument in rule.arguments:
+            path = re.sub(rf"<(?:[a-z]+:)?{argument}>", str(values[argument]), path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code == 403, (method, path, response.status_code)
+            assert "填报单位账号只能使用“自查”页面" in response.get_data(as_text=True)
+            asked += 1
+    assert asked >= 15  # every page, download and form of the archive
+    assert client.get("/").location == "/selfcheck"
+    menu = client.get("/selfcheck").get_data(as_text=True)
+    nav = menu[menu.index("<nav>"):menu.index("</nav>")]
+    assert "自查" in nav and "归档检索" not in nav and "月度排名" not in nav
+    assert "景县填报员（填报单位 景县）" in menu
