@@ -325,6 +325,31 @@ class JobRun(Base):
     summary: Mapped[str] = mapped_column(Text)
 
 
+class ClosedYear(Base):
+    """A plan year closed (`mailroom year close`): its months' figures are kept (ClosedMonth) as they were, with
+    the plan (scoring.plans.Plan.fingerprint) and the derivation stamp they were computed under."""
+
+    __tablename__ = "closed_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str] = mapped_column(String(64))
+    plan_hash: Mapped[str] = mapped_column(String(64))
+    derived_with: Mapped[str] = mapped_column(String(64))
+
+
+class ClosedMonth(Base):
+    """One month of a closed year: its standings (every component with every point, which is each unit's
+    explanation) and its matrix, as JSON."""
+
+    __tablename__ = "closed_month"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("closed_year.year"), index=True)
+    standings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    matrix: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
 Index("ix_message_attention", Message.attention, sqlite_where=Message.attention.is_not(None),
       postgresql_where=Message.attention.is_not(None))

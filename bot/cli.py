@@ -239,7 +239,7 @@ def demo(directory: Path) -> None:
 
 
 # The scoring, digest and archive commands live in their own modules and register on `main` when imported.
-from bot import scores_cli  # noqa: E402,F401
+from bot import scores_cli, years_cli  # noqa: E402,F401
 from bot import digest_cli  # noqa: E402,F401
 from bot import archive_cli  # noqa: E402,F401
 from bot import staff_cli  # noqa: E402,F401

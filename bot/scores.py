@@ -1,5 +1,6 @@
 """The scores as the command line and the web app show them: standings, the month's matrix and a unit's
-explanation, computed from the archive's evidence with the config's rules."""
+explanation, computed from the archive's evidence with the rules of the month's plan; a closed year's months
+as they were kept, with what today's derivation and configuration would change."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from archive.closing import kept_month
 from archive.evidence import Evidence
+from archive.models import ClosedYear
 from bot.config import Config
 from parsers.errors import InputError
 from scoring.completion import UnitCompletion, unit_completion
@@ -75,10 +80,99 @@ class ExplainedComponent:
     items: tuple[Point, ...]
 
 
-def explain_unit(config: Config, evidence: Evidence, unit: str, month: str) -> tuple[UnitStanding,
-                                                                                      tuple[ExplainedComponent, ...]]:
-    """UNIT's line of the standings of MONTH and its components, each point with its messages and entries."""
-    name = config.plan(month).unit(unit_name(config, unit)).name  # a unit outside the year's plan is refused
-    row = compute_standings(config, evidence, month).row(name)
+def explain_unit(config: Config, result: Standings, unit: str) -> tuple[UnitStanding, tuple[ExplainedComponent, ...]]:
+    """UNIT's line of the standings `result` and its components, each point with its messages and entries; a
+    unit outside the month's plan is refused."""
+    row = result.row(config.plan(result.month).unit(unit_name(config, unit)).name)
     return row, tuple(ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
                       for item in row.components)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A closed year's month is shown as it was kept when the year was closed; `changes` say, unit by unit, what
+    today's derivation and configuration would give instead (none: the same figures)."""
+
+    year: int
+    closed_at: datetime
+    closed_by: str
+    plan_hash: str
+    derived_with: str
+    changes: tuple[tuple[str, str], ...]  # (unit, what differs)
+
+    def lines(self, config: Config, unit: str | None = None) -> list[str]:
+        """What a page or command says above the kept figures (only `unit`'s changes when given), in Chinese."""
+        when = self.closed_at.astimezone(config.timezone)
+        said = [f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果"
+                f"（计划 {self.plan_hash}，识别 {self.derived_with}）。"]
+        changes = [text for who, text in self.changes if unit in (None, who)]
+        if changes:
+            plan = config.plans.year(self.year)
+            said.append(f"注意：按现在的归档和配置（计划 {plan.fingerprint}）重新计算，结果会不同："
+                        + "；".join(changes) + "。")
+        return said
+
+    def json(self) -> dict[str, Any]:
+        return {"year": self.year, "closed_at": self.closed_at.isoformat(), "closed_by": self.closed_by,
+                "plan_hash": self.plan_hash, "derived_with": self.derived_with,
+                "changes": [{"unit": unit, "change": text} for unit, text in self.changes]}
+
+
+def shown_standings(config: Config, session: Session, evidence: Evidence, month: str) -> tuple[Standings, Kept | None]:
+    """The standings of `month`: as kept when its year was closed, else as computed now."""
+    now = compute_standings(config, evidence, month)
+    kept = kept_month(session, month)
+    if kept is None:
+        return now, None
+    closed, standings_kept, _ = kept
+    return standings_kept, _kept(closed, standings_changes(standings_kept, now))
+
+
+def shown_matrix(config: Config, session: Session, evidence: Evidence, month: str,
+                 now: datetime) -> tuple[dict[str, PackageStatus], Kept | None]:
+    """The matrix of `month`: as kept when its year was closed (as known then), else as known at `now`."""
+    live = month_matrix(config, evidence, month, now)
+    kept = kept_month(session, month)
+    if kept is None:
+        return live, None
+    closed, _, packages = kept
+    return packages, _kept(closed, matrix_changes(packages, live))
+
+
+def _kept(closed: ClosedYear, changes: list[tuple[str, str]]) -> Kept:
+    return Kept(closed.year, closed.closed_at, closed.closed_by, closed.plan_hash, closed.derived_with,
+                tuple(changes))
+
+
+def standings_changes(kept: Standings, now: Standings) -> list[tuple[str, str]]:
+    """Each unit whose total, rank or a component differs now from what was kept: "景县 总分 76 → 80，名次
+    8 → 5，二季度任务完成 12 → 15"."""
+    live = {row.unit: row for row in now.rows}
+    said = []
+    for row in kept.rows:
+        other = live.get(row.unit)
+        if other is None:
+            said.append((row.unit, f"{row.unit} 已不在该年计划内"))
+            continue
+        parts = [f"总分 {row.total} → {other.total}"] if other.total != row.total else []
+        parts += [f"名次 {row.rank} → {other.rank}"] if other.rank != row.rank else []
+        parts += [f"{COMPONENT_LABELS[item.name]} {item.points} → {other.component(item.name).points}"
+                  for item in row.components if other.component(item.name).points != item.points]
+        if parts:
+            said.append((row.unit, f"{row.unit} " + "，".join(parts)))
+    kept_units = {row.unit for row in kept.rows}
+    return said + [(row.unit, f"{row.unit} 结账时不在该年计划内") for row in now.rows if row.unit not in kept_units]
+
+
+def matrix_changes(kept: dict[str, PackageStatus], now: dict[str, PackageStatus]) -> list[tuple[str, str]]:
+    """Each form whose status differs now from what was kept: "景县 附件3 按时 → 迟报"."""
+    said = []
+    for unit, package in kept.items():
+        other = now.get(unit)
+        if other is None:
+            said.append((unit, f"{unit} 已不在该年计划内"))
+            continue
+        statuses = {form.form: form.status for form in other.forms}
+        said += [(unit, f"{unit} 附件{form.form} {STATUS_NAMES[form.status]} → {STATUS_NAMES[status]}")
+                 for form in package.forms if (status := statuses.get(form.form, "missing")) != form.status]
+    return said

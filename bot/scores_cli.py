@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from archive.entries import add_entry, list_entries, revoke_entry
-from archive.evidence import Evidence, load_evidence, summary_reports
+from archive.evidence import load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.cli import Context, main, pass_context
 from bot.console import UNSCORED, UNSCORED_LEGEND, table
-from bot.scores import (MONTH, STATUS_NAMES, compute_standings, explain_unit, matrix_json, month_matrix,
+from bot.scores import (MONTH, STATUS_NAMES, Kept, explain_unit, matrix_json, shown_matrix, shown_standings,
                         standings_json, unit_name)
 from bot.show import decision_line, unit_decisions_json
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
@@ -32,11 +32,6 @@ def month_option(function):
     return click.option("--month", required=True, callback=_month, metavar="YYYY-MM")(function)
 
 
-def _evidence(context: Context) -> Evidence:
-    with context.deps.db.session() as session:
-        return load_evidence(session)
-
-
 @main.command(name="standings")
 @month_option
 @click.option("--json", "as_json", is_flag=True, help="Print the standings as JSON.")
@@ -45,8 +40,9 @@ def _evidence(context: Context) -> Evidence:
 def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
     """The ranking of every unit by its cumulative score as of the end of MONTH, under the plan of its year."""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
-    result = compute_standings(context.config, _evidence(context), month)
-    data = standings_json(result)
+    with context.deps.db.session() as session:
+        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
     if xlsx:
         from bot.workbooks import write_standings
 
@@ -56,8 +52,15 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
     elif not xlsx:
         click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）")
+        _say_kept(context, kept)
         click.echo("\n".join(standings_table(result)))
         click.echo(UNSCORED_LEGEND)
+
+
+def _say_kept(context: Context, kept: Kept | None, unit: str | None = None) -> None:
+    """A closed year's note: when it was closed, and what today's figures would change (`unit`'s only)."""
+    for line in kept.lines(context.config, unit) if kept else ():
+        click.echo(line)
 
 
 def standings_table(result: Standings) -> list[str]:
@@ -73,16 +76,19 @@ def standings_table(result: Standings) -> list[str]:
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 def matrix_(context: Context, month: str, as_json: bool) -> None:
-    """The month's submission matrix: each unit's forms, on time, late or missing, as known now."""
+    """The month's submission matrix: each unit's forms, on time, late or missing, as known now (a closed
+    year's: as known when it was closed)."""
     config = context.config
     calendar = config.plan(month).calendar
-    evidence = _evidence(context)
-    data = matrix_json(month, month_matrix(config, evidence, month, datetime.now(timezone.utc)))
+    with context.deps.db.session() as session:
+        packages, kept = shown_matrix(config, session, load_evidence(session), month, datetime.now(timezone.utc))
+    data = matrix_json(month, packages) | ({"closed": kept.json()} if kept else {})
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     forms = calendar.required_forms_for(month)
     click.echo(f"{month} 报送情况（截止 {calendar.deadline_for(month):%m-%d %H:%M}）")
+    _say_kept(context, kept)
     rows = [[unit, STATUS_NAMES[package["status"]],
              *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms)]
             for unit, package in data["units"].items()]
@@ -96,8 +102,11 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
 def explain(context: Context, unit: str, month: str) -> None:
     """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
     context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
-    row, components = explain_unit(context.config, _evidence(context), unit, month)
+    with context.deps.db.session() as session:
+        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+    row, components = explain_unit(context.config, result, unit)
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
+    _say_kept(context, kept, row.unit)
     for component in components:
         state = "" if component.closed else "（尚未到评分时间）"
         click.echo(f"\n{component.label}：{component.points} 分{state}")

@@ -12,7 +12,7 @@ from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.config import Config
-from bot.scores import MONTH, compute_standings, explain_unit, month_completion, month_matrix
+from bot.scores import MONTH, Kept, explain_unit, month_completion, shown_matrix, shown_standings
 from bot.show import decision_line, unit_decisions_json
 from bot.web.app import site
 from bot.web.present import finding_view, masker
@@ -76,16 +76,23 @@ def _month_context(config: Config, month: str) -> dict:
             "first_month": months[0], "last_month": months[-1]}
 
 
+def _kept_context(config: Config, kept: Kept | None, unit: str | None = None) -> dict:
+    """What a closed year's page says above its kept figures (_kept.html)."""
+    return {"kept_lines": kept.lines(config, unit) if kept else [],
+            "kept_differs": bool(kept and any(unit in (None, who) for who, _ in kept.changes))}
+
+
 @blueprint.route("/standings")
 def standings_page():
     config, month, evidence = site().config, _month(), _evidence()
-    result = compute_standings(config, evidence, month)
-    charted = _charted_months(config, month)
-    monthly = [result if each == month else compute_standings(config, evidence, each) for each in charted]
+    with site().deps.db.session() as db:
+        result, kept = shown_standings(config, db, evidence, month)
+        charted = _charted_months(config, month)
+        monthly = [result if each == month else shown_standings(config, db, evidence, each)[0] for each in charted]
     trend = score_trend(monthly, full_marks(config.plan(month).scoring)) if monthly else None
     return render_template("standings.html", standings=result, components=COMPONENTS, labels=COMPONENT_LABELS,
                            as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend,
-                           **_month_context(config, month))
+                           **_month_context(config, month), **_kept_context(config, kept))
 
 
 @blueprint.route("/matrix")
@@ -93,25 +100,29 @@ def matrix_page():
     current = site()
     month, evidence = _month(), _evidence()
     config, now = current.config, current.now()
-    packages = month_matrix(config, evidence, month, now)
+    with current.deps.db.session() as db:
+        packages, kept = shown_matrix(config, db, evidence, month, now)
+        charted = [(each, {unit: package.status for unit, package in
+                           (packages if each == month else shown_matrix(config, db, evidence, each, now)[0]).items()})
+                   for each in _charted_months(config, month)]
     plan = config.plan(month)
     forms = plan.calendar.required_forms_for(month)
     zone = config.timezone
-    charted = [(each, {unit: package.status for unit, package in month_matrix(config, evidence, each, now).items()})
-               for each in _charted_months(config, month)]
     grid = status_grid(charted, [unit.name for unit in plan.units], month) if charted else None
     return render_template("matrix.html", packages=packages, forms=forms, form_titles=FORM_TITLES, grid=grid,
                            deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                            now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                            clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
-                           **_month_context(config, month))
+                           **_month_context(config, month), **_kept_context(config, kept))
 
 
 @blueprint.route("/unit/<name>")
 def explain_page(name: str):
     config, month, evidence = site().config, _month(), _evidence()
+    with site().deps.db.session() as db:
+        result, kept = shown_standings(config, db, evidence, month)
     try:
-        row, components = explain_unit(config, evidence, name, month)
+        row, components = explain_unit(config, result, name)
     except MailroomError as error:
         abort(404, str(error))
     completion = next(unit for unit in month_completion(config, evidence, month) if unit.unit == row.unit)
@@ -120,7 +131,7 @@ def explain_page(name: str):
         decisions = unit_decisions_json(db, row.unit, month, config.timezone)
     return render_template("explain.html", row=row, components=components, progress=progress,
                            decisions=[(decision_line(decision), decision["message_ids"]) for decision in decisions],
-                           **_month_context(config, month))
+                           **_month_context(config, month), **_kept_context(config, kept, row.unit))
 
 
 @blueprint.route("/progress")
