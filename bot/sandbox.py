@@ -19,6 +19,7 @@ import os
 import pickle
 import resource
 import tempfile
+import threading
 import weakref
 from concurrent.futures import Future, TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -81,9 +82,14 @@ class Sandbox:
         self._pool: ProcessPool | None = None
         self._folder: tempfile.TemporaryDirectory | None = None  # the recognizers the workers read
         self._shipped: weakref.WeakKeyDictionary[Recognizer, str] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # the daemon's mailbox workers and the web app's requests share one
 
     def _ship(self, recognizer: Recognizer) -> str:
         """The file the workers read `recognizer` from, written on its first use (readable by us alone)."""
+        with self._lock:
+            return self._ship_locked(recognizer)
+
+    def _ship_locked(self, recognizer: Recognizer) -> str:
         path = self._shipped.get(recognizer)
         if path is None:
             if self._folder is None:
@@ -97,12 +103,13 @@ class Sandbox:
         return path
 
     def _workers(self) -> ProcessPool:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")  # workers never inherit our threads
-            context.set_forkserver_preload(["parsers.derive"])
-            self._pool = ProcessPool(max_workers=self.limits.workers, initializer=_limit_memory,
-                                     initargs=(self.limits.memory_mb,), context=context)
-        return self._pool
+        with self._lock:  # two first uses at once start one pool
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")  # workers never inherit our threads
+                context.set_forkserver_preload(["parsers.derive"])
+                self._pool = ProcessPool(max_workers=self.limits.workers, initializer=_limit_memory,
+                                         initargs=(self.limits.memory_mb,), context=context)
+            return self._pool
 
     def derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
         return self.begin(recognizer, items)()
@@ -169,6 +176,10 @@ class Sandbox:
         return self._workers().schedule(function, args, timeout=self.limits.seconds).result()
 
     def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
         if self._pool is not None:
             self._pool.stop()
             self._pool.join(timeout=5)
