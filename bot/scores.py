@@ -18,7 +18,7 @@ from bot.config import Config
 from parsers.errors import InputError
 from scoring.completion import UnitCompletion, unit_completion
 from scoring.evidence import Point
-from scoring.packages import PackageStatus, matrix
+from scoring.packages import PackageStatus, by_unit, matrix
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
 
 STATUS_NAMES = {"on_time": "按时", "late": "迟报", "missing": "未报"}
@@ -42,7 +42,8 @@ def standings_json(result: Standings) -> dict[str, Any]:
 def month_completion(config: Config, evidence: Evidence, month: str) -> tuple[UnitCompletion, ...]:
     """Each unit's 附件2 figures as of the last instant of `month` (its plan year's 附件2 only)."""
     plan = config.plan(month)
-    return tuple(unit_completion(unit, evidence.summaries, plan.calendar.month_end(month), plan.year)
+    summaries_of = by_unit(evidence.summaries)
+    return tuple(unit_completion(unit, summaries_of.get(unit.name, ()), plan.calendar.month_end(month), plan.year)
                  for unit in plan.units)
 
 
