@@ -40,7 +40,7 @@ def run(tmp_path, monkeypatch):
     (["matrix", "--mnth", "2020-05"],
      "用法错误 (usage error): 没有 --mnth 这个选项（是不是 --month？）（用法见 mailroom matrix --help）"),
     (["search", "--kind", "memo"], "用法错误 (usage error): 选项 --kind 的值不对：应为 briefing、report、reply、auto、"
-                                   "bounce、other 之一，而不是 'memo'（用法见 mailroom search --help）"),
+                                   "bounce、selfcheck、other 之一，而不是 'memo'（用法见 mailroom search --help）"),
     (["search", "--limit"], "用法错误 (usage error): 选项 --limit 后面要写一个值"),
 ])
 def test_usage_errors_are_one_chinese_line_with_exit_2(run, args, line):
