@@ -14,7 +14,6 @@ import click
 from bot.cli_errors import month_param, run_reporting_errors
 from bot.config import Config, load_config
 from bot.console import progress
-from bot.demo import write_demo
 from bot.deps import Deps, open_deps
 from bot.importer import find_sources, import_sources
 from bot.inspect import describe, has_problems, inspect_files
@@ -233,6 +232,8 @@ def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
 def demo(directory: Path) -> None:
     """Write a demo (config, Maildir mailboxes full of a season of unit mail) into DIRECTORY, replacing one
     already there; then run `mailroom --config DIRECTORY/config.toml poll --once`."""
+    from bot.demo import write_demo  # the season generator, only for this command
+
     config, written = write_demo(directory)
     click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{written} 封邮件")
     click.echo(f"配置文件：{config.path}")
