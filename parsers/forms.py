@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from array import array
-from itertools import repeat
+from itertools import groupby, repeat
+from operator import itemgetter
 
 
 
@@ -176,30 +177,22 @@ _BLOCK_SEPARATOR = "\x1e"
 
 
 def _person_blocks(persons: Sequence[Person]) -> list:
-    """Persons as blocks of (sheet, keys, rows packed, cells joined), one for each run of persons of the
-    same sheet and keys; a person whose cells are not one string, or hold the separator, goes as itself."""
-    if not persons:
-        return []
-    rows, sheets, keys, cells = zip(*persons)  # one sheet and one header, the usual registry: C-level calls
-    if sheets.count(sheets[0]) == len(sheets) and keys.count(keys[0]) == len(keys):
+    """Persons as blocks of (sheet, keys, rows packed, cells joined), one for each run of persons of the same
+    sheet and keys, made by C-level calls; a run where some person's cells are not one string, or hold the
+    separator, goes as its persons themselves."""
+    blocks: list = []
+    for (sheet, keys), run in groupby(persons, key=itemgetter(1, 2)):
+        run = list(run)
+        rows, _, _, cells = zip(*run)
         try:
             joined = _BLOCK_SEPARATOR.join(cells)
         except TypeError:  # some person's cells are a tuple
             joined = None
         if joined is not None and joined.count(_BLOCK_SEPARATOR) == len(cells) - 1:
-            return [(sheets[0], keys[0], array("q", rows).tobytes(), joined)]
-    runs: list = []
-    for person in persons:
-        row, sheet, keys, cells = person
-        if cells.__class__ is not str or _BLOCK_SEPARATOR in cells:
-            runs.append(person)
-        elif runs and runs[-1].__class__ is list and runs[-1][0] == sheet and runs[-1][1] == keys:
-            runs[-1][2].append(row)
-            runs[-1][3].append(cells)
+            blocks.append((sheet, keys, array("q", rows).tobytes(), joined))
         else:
-            runs.append([sheet, keys, array("q", (row,)), [cells]])
-    return [(run[0], run[1], run[2].tobytes(), _BLOCK_SEPARATOR.join(run[3])) if run.__class__ is list else run
-            for run in runs]
+            blocks.extend(run)
+    return blocks
 
 
 def _reading_from_blocks(values: tuple) -> FormReading:
