@@ -85,22 +85,19 @@ class Sandbox:
         self._lock = threading.Lock()  # the daemon's mailbox workers and the web app's requests share one
 
     def _ship(self, recognizer: Recognizer) -> str:
-        """The file the workers read `recognizer` from, written on its first use (readable by us alone)."""
+        """The file the workers read `recognizer` from, written on its first use (readable by us alone;
+        written before any task names it, so never read half-written)."""
         with self._lock:
-            return self._ship_locked(recognizer)
-
-    def _ship_locked(self, recognizer: Recognizer) -> str:
-        path = self._shipped.get(recognizer)
-        if path is None:
-            if self._folder is None:
-                self._folder = tempfile.TemporaryDirectory(prefix="mailroom-readers-")
-            data = pickle.dumps(recognizer, protocol=pickle.HIGHEST_PROTOCOL)
-            path = str(Path(self._folder.name) / f"{hashlib.sha256(data).hexdigest()[:24]}.pickle")
-            if not os.path.exists(path):
-                Path(path + ".part").write_bytes(data)
-                os.replace(path + ".part", path)
-            self._shipped[recognizer] = path
-        return path
+            path = self._shipped.get(recognizer)
+            if path is None:
+                if self._folder is None:
+                    self._folder = tempfile.TemporaryDirectory(prefix="mailroom-readers-")
+                data = pickle.dumps(recognizer, protocol=pickle.HIGHEST_PROTOCOL)
+                path = str(Path(self._folder.name) / f"{hashlib.sha256(data).hexdigest()[:24]}.pickle")
+                if not os.path.exists(path):  # an equal recognizer shipped before: the file stands
+                    Path(path).write_bytes(data)
+                self._shipped[recognizer] = path
+            return path
 
     def _workers(self) -> ProcessPool:
         with self._lock:  # two first uses at once start one pool
@@ -124,7 +121,7 @@ class Sandbox:
 
         def results() -> list[Derived]:
             try:
-                return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+                return self._results(futures, recognizer, items)
             except BrokenProcessPool:
                 return self._again(recognizer, items)
         return results
@@ -134,14 +131,16 @@ class Sandbox:
         log.warning("the reader pool broke; starting a new one")
         self.close()
         try:
-            futures = self._schedule(recognizer, items)
-            return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
+            return self._results(self._schedule(recognizer, items), recognizer, items)
         except BrokenProcessPool as error:
             raise ServiceError(f"读取程序无法启动：{error}") from error
 
     def _schedule(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Future]:
         pool, shipped = self._workers(), self._ship(recognizer)
         return [pool.schedule(_derive_message, (shipped, item), timeout=self.limits.seconds) for item in items]
+
+    def _results(self, futures: list[Future], recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
+        return [self._result(future, recognizer, item) for future, item in zip(futures, items)]
 
     def _result(self, future: Future, recognizer: Recognizer, item: Incoming) -> Derived:
         try:
@@ -177,17 +176,14 @@ class Sandbox:
 
     def close(self) -> None:
         with self._lock:
-            self._close_locked()
-
-    def _close_locked(self) -> None:
-        if self._pool is not None:
-            self._pool.stop()
-            self._pool.join(timeout=5)
-            self._pool = None
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
-            self._shipped.clear()
+            if self._pool is not None:
+                self._pool.stop()
+                self._pool.join(timeout=5)
+                self._pool = None
+            if self._folder is not None:
+                self._folder.cleanup()
+                self._folder = None
+                self._shipped.clear()
 
 
 def _why(error: BaseException) -> str:
