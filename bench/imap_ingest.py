@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from itertools import cycle
@@ -82,13 +83,13 @@ def mailbox_config(server: Dovecot, work: Path, database_url: str | None = None,
 
 
 def run_ours(server: Dovecot, work: Path, database: str = "sqlite") -> float:
-    url = postgres.fresh_schema(postgres.DEFAULT, "bench_imap_ingest") if database == "postgresql" else None
-    config = mailbox_config(server, work, url)
-    deps = open_deps(config)
-    started = time.perf_counter()
-    report = poll_once(config, deps)
-    elapsed = time.perf_counter() - started
-    deps.close()
+    with postgres.schema("bench_imap_ingest") if database == "postgresql" else nullcontext() as url:
+        config = mailbox_config(server, work, url)
+        deps = open_deps(config)
+        started = time.perf_counter()
+        report = poll_once(config, deps)
+        elapsed = time.perf_counter() - started
+        deps.close()
     assert not report.errors, report.errors
     return elapsed
 
@@ -161,7 +162,6 @@ def ingest(count: int, corpus: str, databases: list[str], rounds: int) -> None:
                     shutil.rmtree(work, ignore_errors=True)
                 print(f" {name} {count / times[name][-1]:.0f}/s;", end="", flush=True)
             print()
-        postgres.drop_schema(postgres.DEFAULT, "bench_imap_ingest")
     mbsync = times["mbsync (FSync yes)"]
     for name, elapsed in times.items():
         share = statistics.median(theirs / ours for ours, theirs in zip(elapsed, mbsync))

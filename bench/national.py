@@ -139,16 +139,16 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2900)
     parser.add_argument("--month", type=int, default=12, help="the month of 2020 (default: December)")
     parser.add_argument("--database-url", default=postgres.DEFAULT)
-    parser.add_argument("--schema", default="bench_national")
-    parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temporary one).")
+    parser.add_argument("--keep", type=Path,
+                        help="Work in this folder and keep it, and the PostgreSQL schema (default: temporary ones).")
     args = parser.parse_args()
     month = f"2020-{args.month:02d}"
-    with tempfile.TemporaryDirectory(prefix="national-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="national-") as scratch, \
+            postgres.schema("bench_national", keep=args.keep is not None, base=args.database_url) as url:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
         names = unit_names(args.units)
-        url = postgres.fresh_schema(args.database_url, args.schema)
         config = work / "config.toml"
         config.write_text(national_config(names, url, work / "archive"), encoding="utf-8")
         started = time.perf_counter()
@@ -170,7 +170,7 @@ def main() -> None:
             best = min(mailroom(config, *command)[0] for _ in range(2))
             print(f"{label}: {best:.2f} s (best of 2, process start included)")
         print("recognised: " + ", ".join(f"{kind} {count:,}" for kind, count in recognised(url)))
-        sizes = postgres.table_sizes(args.database_url, args.schema)
+        sizes = postgres.table_sizes(url)
         total = sum(size for _, _, size in sizes)
         print(f"database: {total / 1e6:,.0f} MB; largest tables: " + ", ".join(
             f"{name} {rows:,} rows {size / 1e6:,.0f} MB" for name, rows, size in sizes[:6]))

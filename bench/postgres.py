@@ -1,8 +1,11 @@
-"""A fresh PostgreSQL schema for a benchmark, and what its tables weigh."""
+"""A PostgreSQL schema of its own for a benchmark, and what its tables weigh."""
 
 from __future__ import annotations
 
 import os
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
 
 DEFAULT = os.environ.get("MAILROOM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -11,30 +14,32 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def fresh_schema(base: str, schema: str) -> str:
-    """`schema` emptied (dropped and made again) in the database of `base`; the URL that works in it."""
+@contextmanager
+def schema(prefix: str, keep: bool = False, base: str = DEFAULT) -> Iterator[str]:
+    """A new schema `prefix_…` in the database of `base`, as the URL that works in it; dropped afterwards
+    unless `keep` (then its URL is printed)."""
     import psycopg
 
-    with psycopg.connect(_plain(base), autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.execute(f"CREATE SCHEMA {schema}")
-    return f"{base}?options=-csearch_path%3D{schema}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_plain(base), autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+        url = f"{base}?options=-csearch_path%3D{name}"
+        try:
+            yield url
+        finally:
+            if keep:
+                print(f"kept PostgreSQL schema {name}: {url}")
+            else:
+                admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def drop_schema(base: str, schema: str) -> None:
+def table_sizes(url: str) -> list[tuple[str, int, int]]:
+    """(table, rows estimated, bytes with indexes and TOAST) of the schema `url` works in, largest first."""
     import psycopg
 
-    with psycopg.connect(_plain(base), autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def table_sizes(base: str, schema: str) -> list[tuple[str, int, int]]:
-    """(table, rows estimated, bytes with indexes and TOAST), largest first."""
-    import psycopg
-
-    with psycopg.connect(_plain(base)) as connection:
+    with psycopg.connect(_plain(url)) as connection:
         connection.execute("ANALYZE")
         return connection.execute(
             "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r' "
-            "ORDER BY 3 DESC", (schema,)).fetchall()
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+            "AND c.relkind = 'r' ORDER BY 3 DESC").fetchall()

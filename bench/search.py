@@ -31,7 +31,6 @@ import shutil
 import statistics
 import tempfile
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -42,6 +41,7 @@ from archive.db import Database
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
 from archive.store import RawStore
+from bench import postgres
 from bench.search_corpus import Corpus, QuerySet, generate, pick_queries
 from bench.search_notmuch import run_notmuch
 from bench.search_plans import explain
@@ -52,7 +52,6 @@ from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search.json"
-POSTGRES = os.environ.get("MAILROOM_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BATCH = 250
 SLOW = 0.2  # seconds: a query slower than this is timed once
 WHOLE_SET_LIMIT = 20_000  # true hits: above this a query's whole hit set is checked only with --check-all
@@ -221,23 +220,6 @@ def run_ours(name: str, url: str, work: Path, corpus: Corpus, sets: list[QuerySe
     return engine
 
 
-@contextmanager
-def postgres_schema(keep: bool) -> Iterator[str]:
-    import psycopg
-
-    schema = f"bench_search_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-        try:
-            yield url
-        finally:
-            if keep:
-                print(f"kept PostgreSQL schema {schema}: {url}")
-            else:
-                admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=100_000)
@@ -270,7 +252,7 @@ def main() -> None:
             engines.append(run_ours("SQLite", f"sqlite:///{work}/sqlite/search.db", work / "sqlite", corpus, sets,
                                     truth, args))
         if args.db in ("postgresql", "both"):
-            with postgres_schema(keep=args.keep is not None) as url:
+            with postgres.schema("bench_search", keep=args.keep is not None) as url:
                 engines.append(run_ours("PostgreSQL", url, work / "postgresql", corpus, sets, truth, args))
         if args.no_notmuch:
             pass
