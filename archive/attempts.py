@@ -1,6 +1,6 @@
 """Derivation written down before it starts, so that no message can kill the process for ever.
 
-The readers run in sandboxed processes (bot/sandbox.py), but a message may still take the main process
+The readers run in sandboxed processes (bot/services/sandbox.py), but a message may still take the main process
 down with it (a bug below Python, the kernel's OOM killer). Its raw bytes are already stored, and its
 mailbox's position does not move, so on the next start the same message comes again: without a record,
 it would kill every start. So each batch's messages are written down (committed) before their derivation

@@ -1,5 +1,5 @@
 """Ingest: raw bytes to the store first, then derive (parse, recognise, read, make the search document:
-in the reader processes, bot/sandbox.py), then one database commit per batch.
+in the reader processes, bot/services/sandbox.py), then one database commit per batch.
 
 Every source (IMAP, Maildir, imported files) hands batches of `Incoming` to an `Intake`. A message
 already stored (same SHA-256) is not stored again; only the new place it was seen is recorded. The
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_FAILED = "保存识别结果时出错（{error}），已归档原件，请工作人员人工核对"
-# How a batch's messages are derived: in this process, or in the reader sandbox's workers (bot/sandbox.py).
+# How a batch's messages are derived: in this process, or in the reader sandbox's workers (bot/services/sandbox.py).
 Deriver = Callable[[Recognizer, Sequence[Incoming]], list[Derived]]
 # The same begun without waiting: the reader processes work while the caller writes the batch before.
 Beginner = Callable[[Recognizer, Sequence[Incoming]], Callable[[], list[Derived]]]

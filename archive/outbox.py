@@ -24,6 +24,11 @@ from archive.models import OutboxMail
 MAX_BACKOFF = timedelta(hours=1)
 
 
+def digest_cause(month: str) -> str:
+    """The cause of a month's digest: one digest per month, however often it is asked for."""
+    return f"digest:{month}"
+
+
 def queue_mail(session: Session, cause: str, kind: str, message: EmailMessage, now: datetime,
                about_message: int | None = None, not_before: datetime | None = None) -> OutboxMail | None:
     """Store a mail to send (from `not_before`, default now), unless one was already stored for this cause;

@@ -1,5 +1,5 @@
 """What senders are owed: the receipt decision, recorded in the same commit that stores a message, and
-the queue of owed replies that the sender works through (bot/receipts.py composes them into the outbox).
+the queue of owed replies that the sender works through (bot/outgoing/receipts.py composes them into the outbox).
 
 A crash between storing and composing loses nothing: the owed row waits for the next sender pass. A
 crash between composing and the owed row's `queued_at` cannot happen: both are one commit.

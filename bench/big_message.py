@@ -10,8 +10,8 @@ import os
 import time
 from pathlib import Path
 
-from bot.deps import recognizer_for
-from bot.sandbox import Sandbox
+from bot.daemon.deps import recognizer_for
+from bot.services.sandbox import Sandbox
 from parsers.derive import Incoming
 from tests.conftest import make_config
 

@@ -8,7 +8,7 @@
     `poll_once` into a fresh archive on each database (raw files synced, one commit per batch, every
     message parsed, recognised and read in the reader processes, receipts composed); mbsync (Debian package
     isync, `scripts/install.sh --bench`) into a Maildir with FSync on; a bare imapclient batched FETCH that
-    keeps nothing. Two corpora: `season`, the distinct messages of the demo season (bot/season: packages
+    keeps nothing. Two corpora: `season`, the distinct messages of the demo season (bot/demo/season: packages
     with their workbooks and Word files, briefings, replies; mean 12 KB) repeated to N, each copy made
     distinct by a header of its own; `briefings`, N plain briefings without attachments (~4 KB). Reported:
     messages per second, medians over the rounds, and ours as a share of mbsync's (the median of the
@@ -37,10 +37,10 @@ from imapclient import IMAPClient
 
 from archive.state import advance
 from bench import postgres
-from bot.demo import compose
-from bot.deps import open_deps
-from bot.poll import poll_once
-from bot.season import generate_season
+from bot.demo.folder import compose
+from bot.daemon.deps import open_deps
+from bot.daemon.poll import poll_once
+from bot.demo.season import generate_season
 from tests.conftest import make_config
 from tests.dovecot import Dovecot
 

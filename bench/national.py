@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.national [--units 2900] [--month 12] [--database-url URL] [--keep DIR]
 
 A configuration of N units (default 2,900, about 300 cities' worth of counties) is generated from the
-example configuration: each unit a copy of one of the season's 13 unit plans (bot/season), renamed, with
+example configuration: each unit a copy of one of the season's 13 unit plans (bot/demo/season), renamed, with
 its own sender address and targets, and the four department mailboxes. One month of their mail — every
 unit's report package (附件1 as .docx, 附件2–10 as .xlsx, .xls or zipped, with cumulative registries) and
 its briefing articles — is generated (in two processes) into four Maildirs. Then, each as its own
@@ -55,7 +55,7 @@ def unit_names(count: int, seed: int = 2900) -> list[str]:
 def national_config(names: list[str], database_url: str, archive: Path) -> str:
     """The example configuration with its 13 units replaced by `names`, each unit's targets those of the
     season plan it copies (unit i copies plan i mod 13)."""
-    from bot.season import PLANS, load_units
+    from bot.demo.season import PLANS, load_units
 
     template, _ = load_units(EXAMPLE)
     head = EXAMPLE.read_text(encoding="utf-8").split("[[unit]]", 1)[0]
@@ -76,8 +76,8 @@ def sender(number: int) -> str:
 
 def _unit_mail(job: tuple[int, str, int, str]) -> tuple[int, int]:
     """One unit's month written into the Maildirs under `folder`: (mail files, bytes)."""
-    from bot.season import PLANS, UnitInfo, briefing_specs, load_units, package_dispatches
-    from bot.season.mail import mails_of
+    from bot.demo.season import PLANS, UnitInfo, briefing_specs, load_units, package_dispatches
+    from bot.demo.season.mail import mails_of
 
     number, name, month, folder = job
     plan = PLANS[number % len(PLANS)]

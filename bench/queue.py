@@ -3,7 +3,7 @@ the demo season, then on the same archive with N more messages that need nobody.
 
     .venv/bin/python -m bench.queue [--extra 20000] [--database-url URL] [--keep DIR]
 
-The season of bot/season (1,167 messages) is imported into a fresh archive (SQLite unless --database-url,
+The season of bot/demo/season (1,167 messages) is imported into a fresh archive (SQLite unless --database-url,
 e.g. a schema made by bench/postgres.py); then N briefings from the units' registered senders (the search
 bench's texts, in 2019: no score, no finding, no queue item) are archived through ingest. At each size,
 in process and warm, the median of 7 runs of: the menu's count with the findings kept
@@ -34,8 +34,8 @@ from archive.models import Message
 from archive.queue import attention, waiting
 from bench.search_corpus import MAILBOXES, START, UNITS, body_text, population, render
 from bot.config import load_config
-from bot.deps import open_deps
-from bot.season import generate_season, write_maildirs
+from bot.daemon.deps import open_deps
+from bot.demo.season import generate_season, write_maildirs
 from parsers.derive import Incoming
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.demo import compose
+from bot.demo.folder import compose
 from tests.daemon_harness import DEPARTMENTS, PASSWORD, Daemon, imap_boxes, receipts, serve_config, wait_for
 from tests.dovecot import Dovecot
 from tests.smtp_server import SmtpServer

@@ -47,7 +47,7 @@ from bench.search_notmuch import run_notmuch
 from bench.search_plans import explain
 from bench.search_report import Engine, report, rounds
 from bot.config import load_config
-from bot.deps import recognizer_for
+from bot.daemon.deps import recognizer_for
 from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent

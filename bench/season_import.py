@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.season_import [--database-url URL] [--keep DIR]
 
-The season of bot/season (13 units, April–December 2020: monthly packages with cumulative registries,
+The season of bot/demo/season (13 units, April–December 2020: monthly packages with cumulative registries,
 briefing articles, replies, auto-replies, unregistered senders) is generated into four department
 Maildirs in a temporary folder, then, each as its own process as an operator would run it:
 
@@ -34,8 +34,8 @@ from sqlalchemy import func, select
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.config import load_config
-from bot.deps import open_deps
-from bot.season import GeneratedMail, generate_season, write_maildirs
+from bot.daemon.deps import open_deps
+from bot.demo.season import GeneratedMail, generate_season, write_maildirs
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.example.toml"

@@ -139,8 +139,8 @@ _SANDBOX = []
 
 
 def read_sandboxed(data: bytes) -> int:
-    """Ours as ingest runs it: in a reader-sandbox worker (bot/sandbox.py), the readings sent back."""
-    from bot.sandbox import Sandbox
+    """Ours as ingest runs it: in a reader-sandbox worker (bot/services/sandbox.py), the readings sent back."""
+    from bot.services.sandbox import Sandbox
     from parsers.records import Unit
     from parsers.workbook import read_attachment
 

@@ -1,6 +1,6 @@
 """Everything a message is derived into, from its raw bytes and the configuration: parsed, recognised,
 every attachment read, the package checked. A pure function of its inputs, with picklable inputs and
-output, so the reader sandbox (bot/sandbox.py) can run it in a worker process and archive/ingest.py
+output, so the reader sandbox (bot/services/sandbox.py) can run it in a worker process and archive/ingest.py
 turns the result into rows.
 
 Texts are bounded here: a subject keeps its first SUBJECT_CHARS characters and a body its first

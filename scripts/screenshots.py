@@ -26,7 +26,7 @@ from pathlib import Path
 
 from archive.users import add_user, remove_user
 from bot.config import load_config
-from bot.deps import open_deps
+from bot.daemon.deps import open_deps
 from bot.web.app import create_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving, sign_in
 

@@ -40,7 +40,7 @@ def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None 
     if mailboxes is None:
         mailboxes = [{"key": box["key"], "name": box["name"], "address": box["address"], "source": "maildir",
                       "path": str(tmp_path / "maildirs" / box["key"])} for box in data["mailbox"]]
-        for box in mailboxes:  # a configured Maildir must exist (bot.maildir.ensure_maildir)
+        for box in mailboxes:  # a configured Maildir must exist (bot.daemon.maildir.ensure_maildir)
             for sub in ("cur", "new", "tmp"):
                 (Path(box["path"]) / sub).mkdir(parents=True, exist_ok=True)
     data["mailbox"] = mailboxes
@@ -84,7 +84,7 @@ def config(tmp_path, database_url) -> Config:
 
 @pytest.fixture
 def deps(config):
-    from bot.deps import open_deps
+    from bot.daemon.deps import open_deps
 
     opened = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
     yield opened
@@ -93,8 +93,8 @@ def deps(config):
 
 @pytest.fixture(scope="session")
 def season_mail():
-    """The demo season (bot.season, seed 2020, the example config's units), generated once per session:
+    """The demo season (bot.demo.season, seed 2020, the example config's units), generated once per session:
     the season and demo tests read the same bytes."""
-    from bot.season import generate_season
+    from bot.demo.season import generate_season
 
     return tuple(generate_season())

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.models import Message, OutboxMail, OwedReply, Sighting
 from archive.owed import message_facts
-from bot.demo import with_mailboxes
+from bot.demo.folder import with_mailboxes
 from replies.receipt import reply_owed
 from tests.conftest import ROOT, example_data
 

@@ -1,4 +1,4 @@
-"""The standings the season of bot/season must produce, worked out by hand from its design.
+"""The standings the season of bot/demo/season must produce, worked out by hand from its design.
 
 Nothing here calls scoring/: each unit's comment gives the design (targets from config.example.toml,
 完成数 at the end of June / September / December, late or missing months, briefing counts) and the

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Attachment, Message, Sighting
 from archive.store import sha256_hex
-from bot.cli import main
-from bot.demo import compose
-from bot.importer import find_sources, import_sources
-from bot.maildir import create_maildir
-from bot.poll import poll_once
+from bot.cli.group import main
+from bot.demo.folder import compose
+from bot.daemon.importer import find_sources, import_sources
+from bot.daemon.maildir import create_maildir
+from bot.daemon.poll import poll_once
 from tests.conftest import ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,6 +1,6 @@
 """The charts, checked against what the command line prints, on the demo season.
 
-GIVEN the season of bot/season (April–December 2020) imported with `mailroom import` and the staff entries of
+GIVEN the season of bot/demo/season (April–December 2020) imported with `mailroom import` and the staff entries of
 tests/season_expected.py made with `mailroom award` (SQLite: the charts read the evidence every page reads,
 whose PostgreSQL side tests/test_season.py covers)
 WHEN 月度排名, 报送矩阵, 目标任务完成进度 and a unit's explanation are read
@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from bot.charts import bars_by_task, ranking_bars, score_trend
+from bot.services.charts import bars_by_task, ranking_bars, score_trend
 from bot.config import Config, load_config
-from bot.deps import open_deps
-from bot.scores import STATUS_NAMES
-from bot.season import PLANS, QUARTER_TASKS, UnitPlan, at, month_figures
-from bot.season.events import CORRECTIONS
+from bot.daemon.deps import open_deps
+from bot.services.scores import STATUS_NAMES
+from bot.demo.season import PLANS, QUARTER_TASKS, UnitPlan, at, month_figures
+from bot.demo.season.events import CORRECTIONS
 from bot.web.app import create_app
 from parsers.records import TASKS
 from scoring.completion import UnitCompletion, task_figure

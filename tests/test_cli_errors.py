@@ -6,7 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import Group, main
+from bot.cli.group import Group, main
 
 
 @pytest.fixture

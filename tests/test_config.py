@@ -110,7 +110,7 @@ def test_cli_names_a_missing_config_file(tmp_path):
 def test_every_subcommand_has_help():
     from click.testing import CliRunner
 
-    from bot.cli import main
+    from bot.cli.group import main
 
     assert {"init", "poll", "serve", "status", "import", "search", "show", "inspect", "standings", "matrix",
             "explain", "findings", "award", "awards", "revoke", "demo"} <= set(main.commands)

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from archive.models import Message
-from bot.importer import find_sources, import_sources
+from bot.daemon.importer import find_sources, import_sources
 from tests.conftest import DATA
 
 CORPUS = DATA / "mail"

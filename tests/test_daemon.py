@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from archive.models import OutboxMail
-from bot.cli import main
+from bot.cli.group import main
 from bot.config import load_config
-from bot.demo import write_demo
-from bot.reminders import ALREADY, REMINDED, queue_reminders
-from bot.scheduled import monthly_jobs, next_time
+from bot.demo.folder import write_demo
+from bot.outgoing.reminders import ALREADY, REMINDED, queue_reminders
+from bot.daemon.scheduled import monthly_jobs, next_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import compose, write_demo
+from bot.demo.folder import compose, write_demo
 from tests.daemon_harness import (DEPARTMENTS, PASSWORD, Daemon, assert_each_owed_receipt_sent_once, imap_boxes,
                                   receipts, serve_config, wait_for)
 from tests.smtp_server import SmtpServer

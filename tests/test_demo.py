@@ -1,4 +1,4 @@
-"""The main job's demo: the whole season of bot/season in four Maildirs, archived, recognised and scored.
+"""The main job's demo: the whole season of bot/demo/season in four Maildirs, archived, recognised and scored.
 
 GIVEN `write_demo` (the demo config, its mailboxes all Maildirs, and every mail of the season)
 WHEN one poll reads them
@@ -19,11 +19,11 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.group import main
 from bot.config import load_config
-from bot.demo import write_demo
-from bot.deps import open_deps
-from bot.poll import poll_once
+from bot.demo.folder import write_demo
+from bot.daemon.deps import open_deps
+from bot.daemon.poll import poll_once
 from tests.season_expected import COMPONENTS, EXPECTED
 
 Row = tuple[str, int, int, tuple[int, ...]]

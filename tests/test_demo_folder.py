@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.demo import DEMO_NAMES, EXAMPLE, MARKER, NotADemoFolder, demo_config_text, write_demo
+from bot.cli.group import main
+from bot.demo.folder import DEMO_NAMES, EXAMPLE, MARKER, NotADemoFolder, demo_config_text, write_demo
 
 APRIL = (4,)  # one month of the season: enough mail to see it replaced, written in well under a second
 

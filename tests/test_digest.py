@@ -1,7 +1,7 @@
 """The monthly standings digest: personal numbers masked, the mail and its workbook as staff receive them,
 the HTML as a person sees it in Chromium.
 
-The archive-backed test imports the season of bot/season from April to August (and one person
+The archive-backed test imports the season of bot/demo/season from April to August (and one person
 registered by two units) and checks the digest of August against numbers worked out without scoring/:
 the June standings of tests/season_expected.py plus the July and August briefing months, the season's
 designed packages, briefing counts and 完成数."""
@@ -25,13 +25,13 @@ from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-import bot.digest_cli  # noqa: F401  (registers `mailroom digest` until bot/cli.py imports it)
-from bot.cli import main
-from bot.digest import BriefingLine, Digest, DigestFinding, StandingLine, compose_digest, render_digest
-from bot.season import (PLANS, QUARTER_TASKS, SHANGHAI, GeneratedMail, Spec, at, department_forms,
+from bot.cli.group import main
+from bot.outgoing.digest import BriefingLine, Digest, DigestFinding, StandingLine, render_digest
+from bot.outgoing.digest_mail import compose_digest
+from bot.demo.season import (PLANS, QUARTER_TASKS, SHANGHAI, GeneratedMail, Spec, at, department_forms,
                         generate_season, load_units, mails_of, month_figures, person, person_row, registry_sheet,
                         write_maildirs, xlsx_bytes)
-from bot.workbooks import digest_workbook
+from bot.outgoing.workbooks import digest_workbook
 from parsers.errors import ConfigError
 from parsers.privacy import mask_personal
 from parsers.records import TASKS

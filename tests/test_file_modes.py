@@ -15,7 +15,7 @@ import pytest
 
 from archive.db import Database
 from archive.store import RawStore
-from bot.deps import open_deps
+from bot.daemon.deps import open_deps
 from bot.web.app import load_secret_key, secret_path
 from tests.conftest import DATA, make_config
 

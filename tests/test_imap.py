@@ -18,10 +18,10 @@ from sqlalchemy.exc import OperationalError
 
 from archive.models import Message, Sighting
 from bot.config import Config
-from bot.demo import compose, with_mailboxes
-from bot.deps import open_deps
-from bot.imap import connect
-from bot.poll import poll_once
+from bot.demo.folder import compose, with_mailboxes
+from bot.daemon.deps import open_deps
+from bot.daemon.imap import connect
+from bot.daemon.poll import poll_once
 from tests.conftest import ROOT, make_config
 
 pytestmark = pytest.mark.imap

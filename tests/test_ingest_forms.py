@@ -8,7 +8,7 @@ from sqlalchemy import select
 from archive.evidence import load_evidence
 from archive.ingest import Incoming, ingest_batch
 from archive.models import FormReadingRow, Message, PersonRow
-from bot.demo import compose
+from bot.demo.folder import compose
 from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

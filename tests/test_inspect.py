@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.group import main
 from tests.conftest import DATA, ROOT
 
 BOOKS = DATA / "workbooks"

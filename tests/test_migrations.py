@@ -76,7 +76,7 @@ def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
 
     from archive.db import _alembic_config
     from archive.ingest import Incoming, ingest_batch
-    from bot.demo import compose
+    from bot.demo.folder import compose
 
     office, sender = "hsclbgs666@163.com", "zqxcl@163.com"
     arrival = datetime(2020, 5, 6, 1, 0, tzinfo=timezone.utc)

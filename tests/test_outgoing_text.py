@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import FormReadingRow, OutboxMail
-from bot.digest import prepare_digest, render_digest
-from bot.receipts import queue_owed_receipts
-from bot.reminders import queue_reminders
-from bot.season.files import docx_bytes
-from bot.season.mail import compose
+from bot.outgoing.digest import render_digest
+from bot.outgoing.digest_mail import prepare_digest
+from bot.outgoing.receipts import queue_owed_receipts
+from bot.outgoing.reminders import queue_reminders
+from bot.demo.season.files import docx_bytes
+from bot.demo.season.mail import compose
 from parsers.forms import FORM_TITLES
 from tests.conftest import DATA, make_config
 

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import JobRun, Message, OutboxMail, OwedReply, Sighting
-from bot.cli import main
-from bot.demo import compose
-from bot.poll import send_owed
-from bot.receipts import queue_owed_receipts
-from bot.serve import run_due_jobs
-from bot.status import gather_status
+from bot.cli.group import main
+from bot.demo.folder import compose
+from bot.daemon.poll import send_owed
+from bot.outgoing.receipts import queue_owed_receipts
+from bot.daemon.serve import run_due_jobs
+from bot.daemon.status import gather_status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = "hsclbgs666@163.com"
@@ -196,7 +196,7 @@ def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
     """`mailroom remind --month M [--dry-run]`: who would be reminded, then who was, then that nothing
     more is sent."""
     path = tmp_path / "config.toml"
-    from bot.demo import demo_config_text
+    from bot.demo.folder import demo_config_text
     from tests.conftest import ROOT
 
     path.write_text(demo_config_text((ROOT / "config.example.toml").read_text(encoding="utf-8"))

@@ -27,8 +27,8 @@ from archive.rederive import rederive
 from archive.state import advance
 from archive.store import sha256_hex
 from archive.verify import recorded_files, verify
-from bot.demo import compose
-from bot.sandbox import Sandbox, SandboxLimits
+from bot.demo.folder import compose
+from bot.services.sandbox import Sandbox, SandboxLimits
 from parsers.derive import BODY_CHARS, SUBJECT_CHARS
 from tests.conftest import DATA
 
@@ -197,7 +197,7 @@ def _kills_the_process(recognizer, items):
 
 
 def _ingest_in_a_process(config, raws: list[bytes]) -> None:
-    from bot.deps import open_deps
+    from bot.daemon.deps import open_deps
 
     deps = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
     Intake(deps.db, deps.store, deps.recognizer, _kills_the_process).batch(

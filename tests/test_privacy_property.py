@@ -24,7 +24,7 @@ import pytest
 from archive.entries import add_entry
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
-from bot.demo import compose
+from bot.demo.folder import compose
 from bot.web.app import create_app
 from parsers.checks import check_digit
 from parsers.personal import IGNORABLE, find_numbers
@@ -228,7 +228,7 @@ SEED = 2020
 
 @pytest.fixture
 def twins(config, deps, twin_url, tmp_path):
-    from bot.deps import open_deps
+    from bot.daemon.deps import open_deps
 
     first, second = twin_numbers(SEED)
     twin_config = make_config(tmp_path / "twin", twin_url)

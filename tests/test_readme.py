@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.cli import main
+from bot.cli.group import main
 from tests.conftest import ROOT
 
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from archive.models import OutboxMail
-from bot.demo import compose
-from bot.deps import open_deps
-from bot.poll import poll_once
+from bot.demo.folder import compose
+from bot.daemon.deps import open_deps
+from bot.daemon.poll import poll_once
 from tests.conftest import DATA, make_config
 from tests.smtp_server import SmtpServer
 
@@ -158,7 +158,7 @@ def test_with_the_smtp_server_down_the_receipt_waits_and_goes_out_once(dovecot, 
 def test_the_receipt_html_as_a_person_sees_it(tmp_path):
     """GIVEN a report with an unreadable file and problems WHEN its receipt's HTML is shown in Chromium
     THEN a person reads the facts, the problems and what to resend; a hostile file name stays text."""
-    from bot.receipts import _compose
+    from bot.outgoing.receipts import _compose
     from replies.receipt import FileFacts, MessageFacts, receipt_for
     from tests.browser import page_of
 

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from archive.models import Message
-from bot.cli import main
+from bot.cli.group import main
 from bot.config import load_config
-from bot.demo import write_demo
-from bot.deps import open_deps
+from bot.demo.folder import write_demo
+from bot.daemon.deps import open_deps
 
 PERSONAL = "2851736642@qq.com"  # 滨湖新区's April package came from a clerk's personal address
 

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.demo import compose
+from bot.cli.group import main
+from bot.demo.folder import compose
 from tests.conftest import ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

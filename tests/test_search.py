@@ -13,7 +13,7 @@ from archive.fulltext import rebuild, term_grams
 from parsers.searchdoc import grams, normalise
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
-from bot.demo import compose
+from bot.demo.folder import compose
 from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -154,7 +154,7 @@ def test_cli_search_by_name_with_order_and_reindex(tmp_path, database_url):
 
     from click.testing import CliRunner
 
-    from bot.cli import main
+    from bot.cli.group import main
     from tests.conftest import ROOT
 
     registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()

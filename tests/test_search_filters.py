@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, count, search
-from bot.cli import main
-from bot.console import width
-from bot.demo import compose
+from bot.cli.group import main
+from bot.cli.console import width
+from bot.demo.folder import compose
 from parsers.searchterms import split_terms
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,6 +1,6 @@
 """A whole season of the 13 units' mail, April–December 2020, imported and scored end to end.
 
-GIVEN the season of bot/season in four department Maildirs and the staff entries of
+GIVEN the season of bot/demo/season in four department Maildirs and the staff entries of
 tests/season_expected.py made with `mailroom award`
 WHEN `mailroom import` archives it (on SQLite and on PostgreSQL)
 THEN `mailroom standings` for June, September and December equals the hand-worked tables exactly, the
@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 
 from archive.db import Database
 from archive.evidence import briefing_count, load_evidence, package_arrivals
-from bot.cli import main
+from bot.cli.group import main
 from bot.config import load_config
-from bot.season import WRITES_XLS, GeneratedMail, write_maildirs
+from bot.demo.season import WRITES_XLS, GeneratedMail, write_maildirs
 from scoring.briefings import briefing_counts
 from tests.conftest import ROOT
 from tests.season_expected import (BRIEFING_COUNTS, COMPONENTS, EXPECTED, MATRIX_CELLS, PACKAGE_EXCEPTIONS,

@@ -21,10 +21,10 @@ from archive.ingest import Incoming, ingest_batch
 from archive.models import Message, OutboxMail, OwedReply
 from archive.queue import attention
 from archive.search import Query, search
-from bot.cli import main
-from bot.demo import compose
-from bot.poll import send_owed
-from bot.scores import compute_standings, matrix_json, month_matrix, standings_json
+from bot.cli.group import main
+from bot.demo.folder import compose
+from bot.daemon.poll import send_owed
+from bot.services.scores import compute_standings, matrix_json, month_matrix, standings_json
 from parsers.recognize import kind_of
 from parsers.records import Kind
 from replies.receipt import MessageFacts, reply_owed
@@ -167,8 +167,8 @@ def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_pat
     """GIVEN a 附件6 whose compound file's directory chain loops (calamine allocates until the process aborts)
     beside a good one WHEN inspected for a 自查 (upload or mail) THEN the reader process dies, not ours: the
     good file is read, the bad one says its reader died."""
-    from bot.inspect import inspect_untrusted
-    from bot.sandbox import Sandbox, SandboxLimits
+    from bot.services.inspect import inspect_untrusted
+    from bot.services.sandbox import Sandbox, SandboxLimits
     from tests.test_poison import loop_directory_chain, registry_xls
 
     config = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")

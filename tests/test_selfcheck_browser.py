@@ -10,8 +10,8 @@ from typing import Iterator
 import pytest
 
 from archive.users import add_user
-from bot.deps import open_deps
-from bot.inspect import describe, inspect_untrusted
+from bot.daemon.deps import open_deps
+from bot.services.inspect import describe, inspect_untrusted
 from bot.web.app import create_app
 from bot.web.server import make_server
 from tests.browser import chromium

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.season.files import docx_bytes
-from bot.season.mail import compose
+from bot.cli.group import main
+from bot.demo.season.files import docx_bytes
+from bot.demo.season.mail import compose
 from parsers.forms import FORM_TITLES
 from tests.conftest import DATA, ROOT
 

@@ -9,8 +9,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
-from bot.console import table, width
+from bot.cli.group import main
+from bot.cli.console import table, width
 from tests.conftest import DATA, ROOT
 
 

@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from archive.models import Message, OutboxMail
 from archive.outbox import queue_mail
 from bot.config import Outgoing
-from bot.deps import open_deps
-from bot.imap import connect
-from bot.outbox import SmtpTransport, flush_outbox
-from bot.poll import poll_once
+from bot.daemon.deps import open_deps
+from bot.daemon.imap import connect
+from bot.outgoing.outbox import SmtpTransport, flush_outbox
+from bot.daemon.poll import poll_once
 from bot.tls import SmtpCertificateRefused
 from tests.conftest import make_config
 from tests.smtp_server import SmtpServer

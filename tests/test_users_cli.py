@@ -8,7 +8,7 @@ from sqlalchemy import select
 from archive.db import Database
 from archive.models import WebUser
 from archive.users import authenticate
-from bot.cli import main
+from bot.cli.group import main
 from tests.conftest import ROOT
 
 

@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli.group import main
 from tests.conftest import DATA, ROOT
 from tests.test_search import MAY, mail
 

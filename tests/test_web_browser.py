@@ -13,8 +13,8 @@ import pytest
 from archive.evidence import load_evidence
 from archive.models import Message
 from bot.config import Config
-from bot.deps import Deps, open_deps
-from bot.scores import matrix_json, month_matrix
+from bot.daemon.deps import Deps, open_deps
+from bot.services.scores import matrix_json, month_matrix
 from bot.web.app import create_app
 from tests.browser import chromium, serving, sign_in
 from tests.conftest import make_config

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from archive.models import Message
 from archive.users import add_user
-from bot.inspect import describe, inspect_untrusted
+from bot.services.inspect import describe, inspect_untrusted
 from bot.web.app import UPLOAD_BYTES, create_app
 from tests.webapp import BOOKS, PASSWORD, add_accounts, csrf_token, fill_archive, log_in
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from archive.evidence import package_arrivals
-from bot.demo import compose
-from bot.season.files import docx_bytes
+from bot.demo.folder import compose
+from bot.demo.season.files import docx_bytes
 from parsers.workbook import read_attachment
 from scoring.packages import package_status
 

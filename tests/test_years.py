@@ -24,16 +24,17 @@ from sqlalchemy import func, select
 from archive.db import Database
 from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
-from bot.cli import main
+from bot.cli.group import main
 from bot.config import Config, load_config
-from bot.digest import prepare_digest, render_digest
-from bot.reminders import queue_reminders
-from bot.scheduled import due_jobs, monthly_jobs, next_time
-from bot.scores import compute_standings, month_matrix
-from bot.season import PLANS, SHANGHAI, Spec, load_units, mails_of, month_figures, write_maildirs
-from bot.season.files import article_docx, form_file
-from bot.season.sheets import organisation
-from bot.serve import run_due_jobs
+from bot.outgoing.digest import render_digest
+from bot.outgoing.digest_mail import prepare_digest
+from bot.outgoing.reminders import queue_reminders
+from bot.daemon.scheduled import due_jobs, monthly_jobs, next_time
+from bot.services.scores import compute_standings, month_matrix
+from bot.demo.season import PLANS, SHANGHAI, Spec, load_units, mails_of, month_figures, write_maildirs
+from bot.demo.season.files import article_docx, form_file
+from bot.demo.season.sheets import organisation
+from bot.daemon.serve import run_due_jobs
 from bot.web.app import create_app
 from parsers.errors import InputError
 from tests.conftest import ROOT, example_data, make_config, with_next_year
@@ -244,7 +245,7 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
     assert "2021 年：2021-04 至 2021-12，13 个单位" in listed and "未结账" in listed
 
     config = load_config(edited, environ=env)
-    from bot.deps import open_deps
+    from bot.daemon.deps import open_deps
 
     deps = open_deps(config)
     try:
@@ -272,7 +273,7 @@ def two_year_config(tmp_path, database_url) -> Config:
 
 
 def test_the_pages_offer_and_accept_only_months_a_plan_covers(two_year_config):
-    from bot.deps import open_deps
+    from bot.daemon.deps import open_deps
 
     deps = open_deps(two_year_config)
     try:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from archive.ingest import Incoming, ingest_batch
 from archive.users import add_user
-from bot.demo import compose
+from bot.demo.folder import compose
 from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from flask import Flask, Request, Response, current_app, render_template
+from flask import Flask, Request, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from bot.config import Config
-from bot.deps import Deps
-from bot.render import TEMPLATES
-from bot.web.present import shown
+from bot.daemon.deps import Deps
+from bot.outgoing.render import TEMPLATES
+from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages, selfcheck_pages
+from bot.web.present import shown, template_helpers
+from bot.web.site import UPLOAD_BYTES, Site
 from parsers.errors import ConfigError
 
 WEB_TEMPLATES = TEMPLATES / "web"
@@ -42,8 +43,6 @@ ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 4
                 500: "服务器出错"}
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is no row's, not an error
 FORM_BYTES = 64 * 1024  # forms are small
-# The 自查 upload: a month's package, the size a mail may carry. Its files are read and forgotten, never stored.
-UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_PAGES = {"selfcheck.selfcheck_page"}
 
 
@@ -61,21 +60,6 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 (werkzeug's own name)
         super().__init__(map, min=0, max=MAX_ID)
-
-
-@dataclass(frozen=True)
-class Site:
-    """What every view works with: the frozen config and the opened archive."""
-
-    config: Config
-    deps: Deps
-
-    def now(self) -> datetime:
-        return self.deps.clock()
-
-
-def site() -> Site:
-    return current_app.extensions["mailroom"]
 
 
 def secret_path(config: Config) -> Path:
@@ -125,10 +109,6 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
 
 
 def _register(app: Flask) -> None:
-    # Imported here: the page modules import `site` from this one.
-    from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages, selfcheck_pages
-    from bot.web.present import template_helpers
-
     for module in (auth, archive_pages, download, score_pages, entries_pages, queue_pages, selfcheck_pages):
         app.register_blueprint(module.blueprint)
     app.context_processor(template_helpers)

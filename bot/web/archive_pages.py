@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, search
-from bot.scores import MONTH
-from bot.show import decisions_json
-from bot.web.app import site
+from bot.services.scores import MONTH
+from bot.services.show import decisions_json
+from bot.web.site import site
 from bot.web.auth import viewer
 from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
 

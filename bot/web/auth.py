@@ -19,7 +19,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 
 from archive.models import WebUser
 from archive.users import ROLES, end_sessions, log_in, session_user
-from bot.web.app import site
+from bot.web.site import site
 
 blueprint = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.favicon", "static"}

@@ -12,8 +12,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from archive.entries import add_entry, list_entries, revoke_entry
 from archive.models import StaffEntryRow
 from archive.staff_senders import staff_senders
-from bot.scores import unit_name
-from bot.web.app import site
+from bot.services.scores import unit_name
+from bot.web.site import site
 from bot.web.auth import staff_only, viewer
 from bot.web.present import Masker, local_time, masker
 from parsers.errors import MailroomError

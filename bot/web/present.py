@@ -19,8 +19,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
-from bot.scores import STATUS_NAMES
-from bot.show import MONTH_SOURCES, decision_line
+from bot.services.scores import STATUS_NAMES
+from bot.services.show import MONTH_SOURCES, decision_line
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
@@ -172,14 +172,14 @@ class MessageDetail:
     readings: tuple[ReadingView, ...]
     problems: tuple[str, ...]
     seen: tuple[str, ...]
-    decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.show.decision_line)
+    decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.services.show.decision_line)
 
 
 def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
                    persons: Mapping[int, tuple[Sequence[PersonRow], int]],
                    decisions: Sequence[dict] = ()) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
-    `decisions`: as bot.show.decision_json gives them."""
+    `decisions`: as bot.services.show.decision_json gives them."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     return MessageDetail(
         id=message.id, subject=mask.text(message.subject) or "（无主题）", headers=_headers(message, mask, zone),

@@ -11,9 +11,9 @@ from archive.corrections import add_correction, corrections, revoke_correction
 from archive.findings import FindingsMemo
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind, rederive
-from bot.scores import unit_name
-from bot.show import correction_what
-from bot.web.app import site
+from bot.services.scores import unit_name
+from bot.services.show import correction_what
+from bot.web.site import site
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, local_time
 from parsers.errors import MailroomError

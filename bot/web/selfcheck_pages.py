@@ -9,8 +9,8 @@ import unicodedata
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.inspect import describe, has_problems, inspect_untrusted
-from bot.web.app import UPLOAD_BYTES, site
+from bot.services.inspect import describe, has_problems, inspect_untrusted
+from bot.web.site import UPLOAD_BYTES, site
 
 blueprint = Blueprint("selfcheck", __name__)
 UPLOAD_FILES = 20  # files at once: a month's package, 附件1–10, with room to spare

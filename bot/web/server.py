@@ -17,7 +17,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from bot.web.app import SECURITY_HEADERS, UPLOAD_BYTES
+from bot.web.app import SECURITY_HEADERS
+from bot.web.site import UPLOAD_BYTES
 
 SERVER_HEADERS = (*SECURITY_HEADERS.items(), ("Cache-Control", "no-store"))
 # The 自查 upload's files and its multipart framing; the app refuses every other body over 64 KiB itself.

@@ -1,0 +1,192 @@
+"""The scoring commands: standings, matrix, explain, and the staff entries (award, awards, revoke)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive.entries import add_entry, list_entries, revoke_entry
+from archive.evidence import load_evidence, summary_reports
+from archive.findings import all_findings
+from bot.cli.group import Context, main, pass_context
+from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
+from bot.services.scores import (MONTH, STATUS_NAMES, Kept, explain_unit, matrix_json, shown_matrix, shown_standings,
+                        standings_json, unit_name)
+from bot.services.show import decision_line, unit_decisions_json
+from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.standings import COMPONENT_LABELS, Standings
+
+
+def _month(_ctx, _param, value: str) -> str:
+    if not MONTH.fullmatch(value):
+        raise click.BadParameter("请写成 YYYY-MM，例如 2020-09")
+    return value
+
+
+def month_option(function):
+    return click.option("--month", required=True, callback=_month, metavar="YYYY-MM")(function)
+
+
+@main.command(name="standings")
+@month_option
+@click.option("--json", "as_json", is_flag=True, help="Print the standings as JSON.")
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write them to a workbook.")
+@pass_context
+def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
+    """The ranking of every unit by its cumulative score as of the end of MONTH, under the plan of its year."""
+    context.config.plan(month)  # a month no plan covers is refused before the archive is read
+    with context.deps.db.session() as session:
+        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
+    if xlsx:
+        from bot.outgoing.workbooks import write_standings
+
+        write_standings(xlsx, data)
+        click.echo(f"已写入 {xlsx}", err=True)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+    elif not xlsx:
+        click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）")
+        _say_kept(context, kept)
+        click.echo("\n".join(standings_table(result)))
+        click.echo(UNSCORED_LEGEND)
+
+
+def _say_kept(context: Context, kept: Kept | None, unit: str | None = None) -> None:
+    """A closed year's note: when it was closed, and what today's figures would change (`unit`'s only)."""
+    for line in kept.lines(context.config, unit) if kept else ():
+        click.echo(line)
+
+
+def standings_table(result: Standings) -> list[str]:
+    """The ranking as lines lined up by display width; a component not yet scored shows "—", as in the digest."""
+    header = ["名次", "单位", "总分", *(COMPONENT_LABELS[item.name] for item in result.rows[0].components)]
+    rows = [[row.rank, row.unit, row.total, *(item.points if item.closed else UNSCORED for item in row.components)]
+            for row in result.rows]
+    return table([header, *rows], align="><" + ">" * (len(header) - 2))
+
+
+@main.command(name="matrix")
+@month_option
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def matrix_(context: Context, month: str, as_json: bool) -> None:
+    """The month's submission matrix: each unit's forms, on time, late or missing, as known now (a closed
+    year's: as known when it was closed)."""
+    config = context.config
+    calendar = config.plan(month).calendar
+    with context.deps.db.session() as session:
+        packages, kept = shown_matrix(config, session, load_evidence(session), month, datetime.now(timezone.utc))
+    data = matrix_json(month, packages) | ({"closed": kept.json()} if kept else {})
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    forms = calendar.required_forms_for(month)
+    click.echo(f"{month} 报送情况（截止 {calendar.deadline_for(month):%m-%d %H:%M}）")
+    _say_kept(context, kept)
+    rows = [[unit, STATUS_NAMES[package["status"]],
+             *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms)]
+            for unit, package in data["units"].items()]
+    click.echo("\n".join(table([["单位", "状态", *(f"附件{form}" for form in forms)], *rows])))
+
+
+@main.command()
+@click.argument("unit")
+@month_option
+@pass_context
+def explain(context: Context, unit: str, month: str) -> None:
+    """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
+    context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
+    with context.deps.db.session() as session:
+        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+    row, components = explain_unit(context.config, result, unit)
+    click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
+    _say_kept(context, kept, row.unit)
+    for component in components:
+        state = "" if component.closed else "（尚未到评分时间）"
+        click.echo(f"\n{component.label}：{component.points} 分{state}")
+        for item in component.items:
+            refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
+            click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
+    with context.deps.db.session() as session:
+        decisions = unit_decisions_json(session, row.unit, month, context.config.timezone)
+    if decisions:
+        click.echo("\n工作人员的决定（识别结果以此为准）：")
+    for decision in decisions:
+        refs = "、".join(f"邮件 #{i}" for i in decision["message_ids"])
+        click.echo(f"  {decision_line(decision)}  ← {refs}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def findings(context: Context, as_json: bool) -> None:
+    """Honesty findings: a cumulative 完成数 that went down, 附件2 against its real-name registries, one
+    person registered by two units. Shown to staff; they never change a score."""
+    with context.deps.db.session() as session:
+        found = all_findings(session, summary_reports(session))
+    if as_json:
+        click.echo(json.dumps([{"unit": f.unit, "kind": f.kind, "message": f.message,
+                                "message_ids": list(f.message_ids)} for f in found], ensure_ascii=False, indent=1))
+        return
+    for finding in found:
+        click.echo(f"{finding.unit}：{finding.message}  ← " + "、".join(f"邮件 #{i}" for i in finding.message_ids))
+    click.echo(f"共 {len(found)} 条", err=True)
+
+
+@main.command()
+@click.argument("unit")
+@click.option("--kind", required=True, type=click.Choice(["media", "innovation"]))
+@click.option("--level", required=True, type=click.Choice(["central", "provincial", "city", "national"]))
+@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--evidence", required=True, help="The article, notice or case that proves it.")
+@click.option("--by", default=getpass.getuser, show_default="the login name", help="Who enters it.")
+@pass_context
+def award(context: Context, unit: str, kind: str, level: str, day: datetime, evidence: str, by: str) -> None:
+    """Enter media coverage or an innovation award for UNIT (points no email can prove)."""
+    levels = MEDIA_LEVELS if kind == "media" else INNOVATION_LEVELS
+    if level not in levels:
+        raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
+    with context.deps.db.session() as session:
+        row = add_entry(session, unit_name(context.config, unit), kind, level, day.date(), evidence, by)
+    click.echo(f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def awards(context: Context, as_json: bool) -> None:
+    """List every staff entry, revoked ones included, with who entered and who revoked it."""
+    with context.deps.db.session() as session:
+        rows = [_entry_json(row) for row in list_entries(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        state = f"已撤销（{row['revoked_by']}：{row['revoke_reason']}）" if row["revoked_at"] else "有效"
+        click.echo(f"#{row['id']} {row['date']} {row['unit']} {row['kind']}/{row['level']} {row['evidence']} "
+                   f"登记人 {row['entered_by']} {state}")
+
+
+def _entry_json(row) -> dict[str, Any]:
+    return {"id": row.id, "unit": row.unit, "kind": row.kind, "level": row.level, "date": row.date.isoformat(),
+            "evidence": row.evidence, "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(),
+            "revoked_by": row.revoked_by, "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            "revoke_reason": row.revoke_reason}
+
+
+@main.command()
+@click.argument("entry_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--by", default=getpass.getuser, show_default="the login name")
+@pass_context
+def revoke(context: Context, entry_id: int, reason: str, by: str) -> None:
+    """Revoke a staff entry; it stays on record with who revoked it, when and why."""
+    with context.deps.db.session() as session:
+        row = revoke_entry(session, entry_id, reason, by)
+    click.echo(f"已撤销 #{row.id}（{row.unit} {row.evidence}）")

@@ -1,0 +1,124 @@
+"""`mailroom user add|passwd|set|remove|list`: the accounts of `mailroom web`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from archive.users import ROLES, add_user, list_users, remove_user, set_access, set_password
+from bot.cli.group import Context, main, pass_context
+from bot.services.scores import unit_name
+
+password_stdin = click.option("--password-stdin", is_flag=True,
+                              help="Read the password from the first line of standard input (for scripts).")
+
+
+def _password(from_stdin: bool) -> str:
+    """From standard input's first line, or typed twice at a prompt that does not echo it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+
+
+def _grant(personal: bool) -> str:
+    return "可见个人信息" if personal else "个人信息遮蔽"
+
+
+def _access(role: str, personal: bool, unit: str | None) -> str:
+    """"审计人员，个人信息遮蔽", or for a unit's clerk "填报单位 景县，仅可自查"."""
+    return f"{ROLES[role]} {unit}，仅可自查" if role == "unit" else f"{ROLES[role]}，{_grant(personal)}"
+
+
+unit_option = click.option("--unit", help="role unit: the unit whose clerk this is (its name or an alias, e.g. 景州).")
+
+
+@main.group()
+def user() -> None:
+    """Accounts of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
+    granted with --personal; a unit's clerk (--role unit --unit U) uses only the 自查 page."""
+
+
+@user.command(name="add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)),
+              help="staff: everything; auditor: read only, personal numbers masked; unit: a unit's clerk, "
+                   "the 自查 page only.")
+@click.option("--personal", is_flag=True, help="Let this auditor see 残疾人证号, 身份证号 and phones whole and "
+                                                "download the original mail and workbooks.")
+@unit_option
+@password_stdin
+@pass_context
+def add(context: Context, name: str, role: str, personal: bool, unit: str | None, password_stdin: bool) -> None:
+    """Create the account NAME (its password is asked for twice, or read with --password-stdin)."""
+    unit = unit_name(context.config, unit) if unit is not None else None
+    password = _password(password_stdin)
+    with context.deps.db.session() as session:
+        account = add_user(session, name, password, role, personal, unit)
+    click.echo(f"已创建账号 {account.name}（{_access(account.role, account.personal, account.unit)}）")
+
+
+@user.command()
+@click.argument("name")
+@password_stdin
+@pass_context
+def passwd(context: Context, name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME; every session signed in with the old one ends."""
+    password = _password(password_stdin)
+    with context.deps.db.session() as session:
+        set_password(session, name, password)
+    click.echo(f"已修改 {name} 的密码，原有登录已全部失效")
+
+
+@user.command(name="set")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)),
+              help="staff: everything; auditor: read only (masked unless --personal); unit: the 自查 page only.")
+@click.option("--personal/--no-personal", default=None,
+              help="Grant or withdraw an auditor's sight of personal numbers and the original files.")
+@unit_option
+@pass_context
+def set_(context: Context, name: str, role: str | None, personal: bool | None, unit: str | None) -> None:
+    """Change the role, the personal-data grant or the unit of NAME; its open sessions end, so the change
+    holds at once. An account made an auditor is masked unless --personal is given."""
+    if role is None and personal is None and unit is None:
+        raise click.UsageError("请给出 --role、--unit 或 --personal/--no-personal")
+    unit = unit_name(context.config, unit) if unit is not None else None
+    with context.deps.db.session() as session:
+        account, changed = set_access(session, name, role, personal, unit)
+    access = _access(account.role, account.personal, account.unit)
+    if changed:
+        click.echo(f"已修改账号 {account.name}：{access}，原有登录已全部失效")
+    else:
+        click.echo(f"账号 {account.name} 已是{access}，未作修改")
+
+
+@user.command()
+@click.argument("name")
+@pass_context
+def remove(context: Context, name: str) -> None:
+    """Remove the account NAME; its sessions end at once. The audit trail keeps its name."""
+    with context.deps.db.session() as session:
+        remove_user(session, name)
+    click.echo(f"已删除账号 {name}")
+
+
+@user.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def list_(context: Context, as_json: bool) -> None:
+    """Every account with its role and whether it sees personal numbers."""
+    zone = context.config.timezone
+    with context.deps.db.session() as session:
+        rows = [{"name": account.name, "role": account.role, "personal": account.personal, "unit": account.unit,
+                 "created_at": account.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                 "password_changed_at": account.password_changed_at.astimezone(zone).isoformat(timespec="seconds")}
+                for account in list_users(session)]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for row in rows:
+        access = _access(row["role"], row["personal"], row["unit"]).replace("，", "  ")
+        click.echo(f"{row['name']}  {access}  密码修改于 {row['password_changed_at'][:16]}")
+    click.echo(f"共 {len(rows)} 个账号", err=True)

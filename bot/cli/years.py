@@ -1,0 +1,55 @@
+"""`mailroom year`: the plan years (`year list`) and closing one (`year close 2020`)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from bot.cli.group import Context, main, pass_context
+from bot.services.years import close_plan_year, years_json
+
+
+@main.group()
+def year() -> None:
+    """Plan years: each scored under its own targets and rules; a year closed keeps its figures as they were."""
+
+
+@year.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def list_(context: Context, as_json: bool) -> None:
+    """Every plan year: its months and units, its plan's hash, and whether (and under which plan) it was closed."""
+    with context.deps.db.session() as session:
+        listed = years_json(context.config, session)
+    if as_json:
+        click.echo(json.dumps(listed, ensure_ascii=False, indent=1))
+        return
+    for item in listed:
+        first, last = item["months"]
+        line = f"{item['year']} 年：{first} 至 {last}，{len(item['units'])} 个单位，计划 {item['plan_hash']}"
+        closed = item["closed"]
+        if closed is None:
+            line += "；未结账"
+        else:
+            when = closed["closed_at"][:16].replace("T", " ")
+            line += f"；已于 {when} 由 {closed['closed_by']} 结账（计划 {closed['plan_hash']}）"
+            if closed["plan_hash"] != item["plan_hash"]:
+                line += "，此后该年的配置已改动：查看时会注明与结账时的不同"
+        click.echo(line)
+
+
+@year.command(name="close")
+@click.argument("number", metavar="YEAR", type=int)
+@click.option("--by", default=getpass.getuser, show_default="the login name", help="Who closes it.")
+@pass_context
+def close(context: Context, number: int, by: str) -> None:
+    """Close YEAR once its last digest has gone out: its standings, explanations and matrix are kept as they
+    are now, with the plan and derivation they came from; later changes are shown beside them, never in them."""
+    config, deps = context.config, context.deps
+    with deps.db.session() as session:
+        closed = close_plan_year(config, session, number, deps.recognizer.stamp, by, deps.clock())
+    months = config.plans.year(number).months
+    click.echo(f"{number} 年已结账：{months[0]} 至 {months[-1]} 的排名、得分依据和报送矩阵已保存"
+               f"（计划 {closed.plan_hash}，识别 {closed.derived_with}）")

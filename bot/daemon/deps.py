@@ -1,0 +1,74 @@
+"""What every command needs, built once from the config: the database, the raw store, the recogniser."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field, replace
+from typing import Callable, ContextManager
+
+from imapclient import IMAPClient
+
+from archive.db import Database
+from archive.ingest import Intake, Recognizer, derive_here
+from archive.locks import exclusive
+from archive.staff_senders import confirmed_senders
+from archive.store import RawStore
+from bot.config import Config, Mailbox
+from bot.daemon.imap import connect
+from bot.outgoing.outbox import Transport
+from bot.services.sandbox import Sandbox
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The parts a pass works with; tests pass their own (a fake clock, a client factory)."""
+
+    db: Database
+    store: RawStore
+    recognizer: Recognizer
+    open_client: Callable[[Mailbox], IMAPClient] = connect
+    sleep: Callable[[float], None] = time.sleep
+    retries: int = 3
+    backoff: float = 2.0
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
+    stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
+    sandbox: Sandbox | None = field(default_factory=Sandbox)  # None: derive in this process (trusted input only)
+
+    @property
+    def intake(self) -> Intake:
+        """Where mail goes now: recognition as configured, with the senders staff have confirmed so far."""
+        with self.db.session() as session:
+            recognizer = replace(self.recognizer, confirmed=confirmed_senders(session))
+        if self.sandbox is None:
+            return Intake(self.db, self.store, recognizer, derive_here)
+        return Intake(self.db, self.store, recognizer, self.sandbox.derive, self.sandbox.begin)
+
+    def exclusive(self, name: str) -> ContextManager[bool]:
+        """True while this instance alone does `name` (a mailbox's poll, the outbox)."""
+        return exclusive(self.db, self.store.root / "locks", name)
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+        self.store.close()
+        self.db.dispose()
+
+
+def recognizer_for(config: Config) -> Recognizer:
+    days = config.outgoing.receipts_max_age_days
+    return Recognizer(units=config.units, timezone=config.timezone,
+                      plans=tuple((plan.year, plan.units) for plan in config.plans.plans),
+                      mailboxes=tuple((box.address, box.key) for box in config.mailboxes),
+                      receipt_max_age=timedelta(days=days) if days else None)
+
+
+def open_deps(config: Config, **overrides) -> Deps:
+    """Open (creating or upgrading on first use) the database and the archive folder."""
+    db = Database(config.database_url)
+    db.upgrade()
+    store = RawStore(config.archive_path)
+    store.create()
+    return Deps(db=db, store=store, recognizer=recognizer_for(config), **overrides)

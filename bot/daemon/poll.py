@@ -1,0 +1,116 @@
+"""One pass over every configured mailbox, and one pass of the sender: `mailroom poll --once` runs both,
+the daemon's mailbox workers and its sender run them apart (bot/daemon/serve.py)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive.ingest import Outcome
+from archive.state import record_poll
+from bot.config import Config, Mailbox
+from bot.daemon.deps import Deps
+from bot.daemon.imap import poll_imap
+from bot.services.inspect import archive_inspector
+from bot.daemon.maildir import poll_maildir
+from bot.outgoing.outbox import FlushReport, flush_outbox, sent_copier, transport_for
+from bot.outgoing.receipts import queue_owed_receipts
+from parsers.errors import MailroomError
+
+log = logging.getLogger(__name__)
+# What can go wrong polling one mailbox without being a bug: recorded for `status`, the next mailbox goes on.
+POLL_ERRORS = (MailroomError, SQLAlchemyError, IMAPClientError, OSError)
+
+
+@dataclass(frozen=True)
+class MailboxReport:
+    mailbox: str
+    outcomes: tuple[Outcome, ...] = ()
+    rescanned: bool = False
+    error: str | None = None
+    busy: bool = False  # another instance was polling it: skipped this time
+
+    @property
+    def new(self) -> int:
+        return sum(outcome.new for outcome in self.outcomes)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    receipts: int  # owed receipts composed into the outbox in this pass
+    outbox: FlushReport
+
+
+@dataclass(frozen=True)
+class PollReport:
+    mailboxes: tuple[MailboxReport, ...]
+    receipts: int = 0
+    outbox: FlushReport | None = None
+
+    @property
+    def errors(self) -> list[MailboxReport]:
+        return [report for report in self.mailboxes if report.error]
+
+
+def poll_once(config: Config, deps: Deps) -> PollReport:
+    """Poll each mailbox once (one failing never stops the others), then compose the receipts owed and
+    send what the outbox holds."""
+    reports = tuple(poll_mailbox(box, deps) for box in config.mailboxes)
+    sent = send_owed(config, deps, deps.clock())
+    return PollReport(reports, sent.receipts, sent.outbox)
+
+
+def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
+    """Compose every owed receipt into the outbox and send what is due, unless another instance is
+    sending right now. Between mails it stops as soon as `deps.stop` is set."""
+    with deps.exclusive("outbox") as mine:
+        if not mine:
+            return SendReport(0, FlushReport(0, 0, busy=True))
+        with deps.db.session() as session:
+            receipts = queue_owed_receipts(config, session, now, stopping=deps.stop.is_set,
+                                           inspector=archive_inspector(config, deps.store, deps.sandbox))
+        flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
+                               sent_copier(config, deps.open_client), stopping=deps.stop.is_set)
+        return SendReport(receipts, flushed)
+
+
+def send_outbox(config: Config, deps: Deps, now: datetime) -> FlushReport:
+    """What `mailroom digest --send` sends after queueing: the whole outbox, owed receipts included."""
+    return send_owed(config, deps, now).outbox
+
+
+def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+    """One mailbox's new mail, polled by one instance at a time."""
+    with deps.exclusive(f"mailbox-{box.key}") as mine:
+        if not mine:
+            log.info("%s: another instance is polling it, skipped", box.key)
+            return MailboxReport(box.key, busy=True)
+        report = fetch_mailbox(box, deps)
+        record_poll(deps.db, box.key, box.folder, report.error)
+        return report
+
+
+def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
+    """Archive what is new in one mailbox (the caller holds it); an error is reported, never raised."""
+    try:
+        if box.source == "maildir":
+            return MailboxReport(box.key, tuple(poll_maildir(box, deps.intake)))
+        progress = poll_imap(box, deps.intake, open_client=deps.open_client,
+                             retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
+                             stopping=deps.stop.is_set)
+        return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
+    except POLL_ERRORS as error:
+        log.error("%s: poll failed: %s", box.key, error)
+        return MailboxReport(box.key, error=_one_line(error))
+
+
+def _one_line(error: Exception) -> str:
+    """What `status` shows of an error: our own messages as they are, others with their type."""
+    first = next(iter(str(error).strip().splitlines()), "")
+    if isinstance(error, MailroomError):
+        return first or error.__class__.__name__
+    return f"{error.__class__.__name__}: {first}" if first else error.__class__.__name__

@@ -1,0 +1,226 @@
+"""`mailroom serve`: the daemon. One worker per mailbox and one sender, each a thread, all stopping
+within seconds of SIGTERM.
+
+- A mailbox worker holds its mailbox (one instance at a time), archives what is new, then waits: in IMAP
+  IDLE when the server offers it (new mail is fetched the moment the server announces it; IDLE is asked
+  again every IDLE_RENEW, with a full look each time), else until the next poll. Maildir folders are
+  looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
+  tries again; a worker that finds its mailbox held by another instance stands by.
+- The sender composes the receipts owed (recorded when each message was stored), runs the month's
+  reminders and digest when due (bot/daemon/scheduled.py) and sends the outbox. A worker that stored new mail
+  wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
+- At start, messages derived under another configuration or code version (a new release, a migration that
+  changed parsing) are derived again in the background, by the path `mailroom rederive` takes, a small batch
+  per transaction, so a mailbox worker's write waits at most for one batch's; a stop leaves the rest due.
+
+Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import timedelta
+from typing import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive.outbox import next_due
+from archive.rederive import LOCK as REDERIVE_LOCK, due, rederive
+from archive.state import record_poll
+from bot.config import Config, Mailbox
+from bot.daemon.deps import Deps
+from bot.outgoing.digest_mail import prepare_digest, queue_digest
+from bot.daemon.imap import RETRYABLE, FolderSession, Progress
+from bot.daemon.poll import POLL_ERRORS, fetch_mailbox, send_owed
+from bot.outgoing.reminders import queue_reminders, summary
+from bot.daemon.scheduled import due_jobs
+from parsers.errors import MailroomError
+
+log = logging.getLogger(__name__)
+IDLE_RENEW = timedelta(minutes=24)  # servers may drop an IDLE after 30 minutes (RFC 2177 says 29)
+MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
+SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
+STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
+REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
+REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `status` looking) holds the lock
+
+
+def serve(config: Config, deps: Deps) -> bool:
+    """Run until SIGTERM or Ctrl-C; False when a worker stopped it by failing (exit 1, so that a
+    supervisor restarts it)."""
+    wake, failed = threading.Event(), threading.Event()
+    workers = [threading.Thread(target=_guarded, args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps,
+                                                       box, wake.set), name=f"mailbox-{box.key}", daemon=True)
+               for box in config.mailboxes]
+    workers.append(threading.Thread(target=_guarded, args=(failed, "sender", run_sender, config, deps, wake),
+                                    name="sender", daemon=True))
+    workers.append(threading.Thread(target=_guarded, args=(failed, "rederive", rederive_behind, config, deps),
+                                    name="rederive", daemon=True))
+
+    def stop(signum, _frame) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        deps.stop.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
+    for worker in workers:
+        worker.start()
+    while not deps.stop.wait(1.0):
+        pass
+    end = time.monotonic() + STOP_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, end - time.monotonic()))
+    left = [worker.name for worker in workers if worker.is_alive()]
+    if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
+        log.warning("not waiting any longer for: %s", ", ".join(left))
+    log.info("stopped")
+    return not failed.is_set()
+
+
+def _guarded(failed: threading.Event, name: str, work: Callable[..., None], *args) -> None:
+    """A worker's loop; if it ever fails with a bug, the daemon stops (a supervisor restarts it) rather
+    than run on without that mailbox or without a sender."""
+    deps: Deps = args[1]
+    try:
+        work(*args)
+    except Exception:  # a bug: logged whole, and the daemon exits 1
+        log.exception("%s stopped by an unexpected error; stopping the daemon", name)
+        failed.set()
+        deps.stop.set()
+
+
+def watch_mailbox(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> None:
+    """Until stopped: hold the mailbox, archive what is new, wait for more."""
+    interval = config.schedule.poll_minutes * 60
+    while not deps.stop.is_set():
+        with deps.exclusive(f"mailbox-{box.key}") as mine:
+            if mine and box.source == "imap":
+                pause = _watch_imap(config, deps, box, wake)
+            elif mine:
+                pause = _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS))
+            else:  # another instance works it; take over if that one goes away
+                pause = interval
+        deps.stop.wait(pause)
+
+
+def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float) -> float:
+    report = fetch_mailbox(box, deps)
+    if report.new:
+        wake()
+    _record(deps, box, report.error, "poll", pause)
+    return pause
+
+
+def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> float:
+    """One connection's life: look, then IDLE and look again on news, until stopped or the connection
+    fails; returns how long to wait before the next connection."""
+    interval = config.schedule.poll_minutes * 60
+    try:
+        folder = FolderSession(box, lambda: deps.intake, deps.open_client)
+    except (*RETRYABLE, *POLL_ERRORS) as error:
+        return _failed(deps, box, error, interval)
+    try:
+        while not deps.stop.is_set():
+            progress = Progress()
+            folder.archive_new(progress, deps.stop.is_set)
+            if any(outcome.new for outcome in progress.outcomes):
+                wake()
+            if not folder.can_idle:
+                _record(deps, box, None, "poll", interval)
+                return interval
+            renew = min(IDLE_RENEW.total_seconds(), interval)
+            _record(deps, box, None, "idle", renew)
+            folder.wait_for_news(renew, deps.stop.is_set)
+        return 0.0
+    except (*RETRYABLE, *POLL_ERRORS) as error:
+        return _failed(deps, box, error, interval)
+    finally:
+        folder.close()
+
+
+def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> float:
+    retry = min(interval, 60.0)
+    log.error("%s: %s; trying again in %.0f s", box.key, error, retry)
+    _record(deps, box, str(error) or error.__class__.__name__, "retry", retry)
+    return retry
+
+
+def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: float) -> None:
+    """What `mailroom status` shows: the daemon's own times, not a guess."""
+    try:
+        record_poll(deps.db, box.key, box.folder, error, watch=watch,
+                    next_poll_at=deps.clock() + timedelta(seconds=pause))
+    except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
+        log.error("%s: cannot record the poll: %s", box.key, failure)
+
+
+def rederive_behind(config: Config, deps: Deps) -> None:
+    """Derive again whatever is due (archive.rederive.due), once, by one instance: another instance's run
+    is waited for, and then finds nothing left."""
+    while not deps.stop.is_set():
+        try:
+            with deps.exclusive(REDERIVE_LOCK) as mine:
+                if mine:
+                    _rederive_due(deps)
+                    return
+        except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed
+            log.error("re-derivation: %s; trying again in %.0f s", error, REDERIVE_RETRY)
+        deps.stop.wait(REDERIVE_RETRY)
+
+
+def _rederive_due(deps: Deps) -> None:
+    intake = deps.intake
+    with deps.db.session() as session:
+        todo = due(session, intake.recognizer.stamp, everything=False, ids=None)
+        if not todo:
+            return
+        log.info("re-deriving %d message(s) derived under another configuration or version", len(todo))
+        changes = rederive(intake, session, todo, batch=REDERIVE_BATCH, stopping=deps.stop.is_set)
+    left = " (stopped: the rest at the next start)" if deps.stop.is_set() else ""
+    log.info("re-derivation done: %d message(s) changed%s", len(changes), left)
+
+
+def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
+    """Until stopped: compose the owed receipts, do the month's jobs when due, send the outbox."""
+    while not deps.stop.is_set():
+        wake.clear()
+        try:
+            run_due_jobs(config, deps)
+            report = send_owed(config, deps, deps.clock())
+            if report.receipts or report.outbox.sent or report.outbox.failed:
+                log.info("sender: %d receipt(s) queued, %d sent, %d failed", report.receipts, report.outbox.sent,
+                         report.outbox.failed)
+        except (MailroomError, SQLAlchemyError) as error:
+            log.error("sender: %s", error)
+        wake.wait(_sender_pause(deps))
+
+
+def _sender_pause(deps: Deps) -> float:
+    try:
+        with deps.db.session() as session:
+            due = next_due(session)
+    except SQLAlchemyError:
+        return SENDER_SECONDS
+    if due is None:
+        return SENDER_SECONDS
+    return min(SENDER_SECONDS, max(1.0, (due - deps.clock()).total_seconds()))
+
+
+def run_due_jobs(config: Config, deps: Deps) -> None:
+    """The month's reminders and digest, once each, when their time has come (by one instance)."""
+    with deps.exclusive("outbox") as mine:
+        if not mine:
+            return
+        now = deps.clock()
+        with deps.db.session() as session:
+            for job, month in due_jobs(config, session, now):
+                if job.job == "reminders":
+                    log.info("reminders for %s: %s", month, summary(queue_reminders(config, session, month, now)))
+                else:
+                    queue_digest(session, prepare_digest(config, session, month, now), now)
+                    log.info("digest for %s queued", month)

@@ -1,0 +1,96 @@
+"""`mailroom status`: what the running daemon itself recorded — each mailbox's last poll, how it waits and
+when it looks next, its last error — the receipts owed and the outbox behind them, the month's jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from archive.models import JobRun
+from archive.outbox import backlog
+from archive.rederive import LOCK, behind
+from archive.owed import owed_waiting
+from archive.state import all_states
+from bot.config import Config
+from bot.daemon.deps import Deps
+from bot.daemon.scheduled import monthly_jobs, next_time
+
+WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
+
+
+def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
+    zone = config.timezone
+
+    def local(instant: datetime | None) -> str | None:
+        return instant.astimezone(zone).isoformat(timespec="seconds") if instant else None
+
+    states = {state.mailbox: state for state in all_states(deps.db)}
+    mailboxes = []
+    for box in config.mailboxes:
+        state = states.get(box.key)
+        mailboxes.append({
+            "mailbox": box.key, "name": box.name, "watch": state and state.watch,
+            "last_poll": local(state and state.last_poll_at), "last_ok": local(state and state.last_ok_at),
+            "next_poll": local(state and state.next_poll_at),
+            "last_error": state and state.last_error, "last_error_at": local(state and state.last_error_at),
+            "failing": bool(state and state.last_error_at and (not state.last_ok_at
+                                                               or state.last_error_at > state.last_ok_at))})
+    with deps.exclusive(LOCK) as free:
+        rederiving = not free
+    due = due_for_rederive(deps)
+    with deps.db.session() as session:
+        owed, owed_since = owed_waiting(session)
+        waiting = backlog(session)
+        jobs = []
+        for job in monthly_jobs(config):
+            last = session.scalars(select(JobRun).where(JobRun.job == job.job)
+                                   .order_by(JobRun.done_at.desc()).limit(1)).first()
+            jobs.append({"job": job.job, "name": job.name, "next_run": local(next_time(config, job, deps.clock())),
+                         "last_period": last and last.period, "last_run": local(last and last.done_at),
+                         "last_summary": last and last.summary})
+    return {"mailboxes": mailboxes,
+            "receipts_owed": owed, "receipts_owed_since": local(owed_since),
+            "outbox_backlog": waiting.count, "outbox_oldest": local(waiting.oldest),
+            "smtp_last_error": waiting.last_error, "smtp_last_error_at": local(waiting.last_error_at),
+            "jobs": jobs, "rederive_due": due, "rederive_running": rederiving}
+
+
+def due_for_rederive(deps: Deps) -> int:
+    """How many messages were derived under another configuration or code version than this one's."""
+    with deps.db.session() as session:
+        return behind(session, deps.recognizer.stamp)
+
+
+def behind_line(due: int, doing: str) -> str:
+    """The one line that says the archive is behind what derives it now (a new version, a migration that
+    changed parsing, a changed configuration), and what is done about it."""
+    return f"有 {due} 封邮件的识别结果来自旧的配置或程序版本：{doing}"
+
+
+def describe_status(data: dict[str, Any]) -> list[str]:
+    lines = []
+    for box in data["mailboxes"]:
+        line = (f"{box['mailbox']}（{box['name']}）：{WATCH_TEXT.get(box['watch'], box['watch'])}；"
+                f"上次收信 {box['last_poll'] or '从未'}，上次成功 {box['last_ok'] or '从未'}")
+        if box["next_poll"]:
+            line += f"，下次 {box['next_poll']}"
+        if box["last_error"]:
+            line += f"；{'当前错误' if box['failing'] else '最近错误'}（{box['last_error_at']}）：{box['last_error']}"
+        lines.append(line)
+    owed = data["receipts_owed"]
+    lines.append(f"待生成回执：{owed} 封" + (f"（最早 {data['receipts_owed_since']}）" if owed else ""))
+    line = f"待发邮件：{data['outbox_backlog']} 封"
+    if data["outbox_backlog"]:
+        line += f"（最早 {data['outbox_oldest']} 起等待）"
+    if data["smtp_last_error"]:
+        line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
+    lines.append(line)
+    if data["rederive_due"]:
+        lines.append(behind_line(data["rederive_due"], "mailroom serve 正在后台重新识别" if data["rederive_running"]
+                                 else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）"))
+    for job in data["jobs"]:
+        done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
+        lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")
+    return lines

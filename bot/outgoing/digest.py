@@ -1,0 +1,213 @@
+"""The monthly standings digest to the staff list: what it says (`build_digest`), how it reads
+(`render_digest`, templates/digest.*) and the mail that carries it (`compose_digest`).
+
+Everything shown is as of the last instant of the month (the standings' instant), except the submission
+matrix, which shows what is known when the digest is made. Personal numbers in findings are masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from archive.evidence import Evidence, load_evidence
+from archive.findings import all_findings
+from archive.models import JobRun
+from archive.outbox import queue_mail
+from bot.services.charts import ranking_bars
+from bot.config import Config
+from bot.outgoing.render import compose, render_pair
+from bot.services.scores import STATUS_NAMES as STATUS_LABELS, compute_standings, month_completion
+from parsers.errors import ConfigError
+from parsers.forms import FORM_TITLES
+from parsers.privacy import mask_personal
+from scoring.briefings import briefing_counts
+from scoring.completion import UnitCompletion, completion_total
+from scoring.components import full_marks
+from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding
+from scoring.packages import PackageStatus, matrix
+from scoring.plans import Plan
+from scoring.settings import month_label, parse_month
+from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
+
+# The 附件2 column headings, task by task, as the form prints them.
+SUMMARY_HEADINGS = {"rehab": "康复服务（人）", "devices": "适配辅助器具（人）", "rural_training": "实用技术培训（人）",
+                    "day_care": "托养服务（人）", "barrier_free": "残疾人家庭无障碍改造（户）",
+                    "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）"}
+
+
+@dataclass(frozen=True)
+class StandingLine:
+    """A unit's line of the standings and where it stood at the end of the previous month."""
+
+    unit: str
+    rank: int
+    total: int
+    components: tuple[Component, ...]  # in COMPONENTS order
+    previous_total: int | None
+    previous_rank: int | None
+
+    @property
+    def total_change(self) -> int | None:
+        return None if self.previous_total is None else self.total - self.previous_total
+
+    @property
+    def rank_change(self) -> int | None:
+        """Places moved up since last month (negative: down)."""
+        return None if self.previous_rank is None else self.previous_rank - self.rank
+
+
+@dataclass(frozen=True)
+class BriefingLine:
+    """Articles a unit sent in the month (counted by arrival, duplicates once)."""
+
+    unit: str
+    count: int
+    message_ids: tuple[int, ...]
+    met: bool
+
+
+@dataclass(frozen=True)
+class DigestFinding:
+    """An honesty finding as the digest shows it: personal numbers masked."""
+
+    unit: str
+    kind: str
+    label: str
+    message: str
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything the digest's templates and workbook show, for one month. Instants are local."""
+
+    month: str
+    month_label: str  # "2020年9月"
+    as_of: datetime
+    generated: datetime
+    deadline: datetime
+    previous_month: str | None
+    forms: tuple[int, ...]  # the month's required forms, the matrix's columns
+    standings: tuple[StandingLine, ...]
+    full_marks: int  # the most a unit can earn in the year: the scale of the ranking's bars
+    matrix: tuple[PackageStatus, ...]
+    briefings: tuple[BriefingLine, ...]
+    briefing_target: int
+    briefing_scored: bool  # the month is one of the plan's briefing months (April–November by default)
+    completion: tuple[UnitCompletion, ...]
+    completion_total: UnitCompletion  # the 合计 row
+    findings: tuple[DigestFinding, ...]
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self.as_of.tzinfo  # type: ignore[return-value]
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.timezone)
+
+
+def build_digest(config: Config, session: Session, month: str, now: datetime) -> Digest:
+    """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now, all
+    under the plan of the month's year; a month no plan covers is refused (OutsidePlan)."""
+    plan = config.plan(month)
+    calendar, scoring = plan.calendar, plan.scoring
+    _, number = parse_month(month)
+    evidence = load_evidence(session)
+    as_of = calendar.month_end(month)
+    before, _ = config.plans.around(month)
+    previous_month = before if before in plan.months else None  # the change since last month, within the year
+    previous = compute_standings(config, evidence, previous_month) if previous_month else None
+    packages = matrix(month, plan.units, evidence.arrivals, calendar, now)
+    completion = month_completion(config, evidence, month)
+    return Digest(
+        month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
+        deadline=calendar.deadline_for(month), previous_month=previous_month,
+        forms=calendar.required_forms_for(month),
+        standings=_lines(compute_standings(config, evidence, month), previous),
+        full_marks=full_marks(scoring),
+        matrix=tuple(packages.values()),
+        briefings=_briefings(plan, evidence, month, as_of),
+        briefing_target=scoring.briefings_per_month,
+        briefing_scored=number in scoring.briefing_months,
+        completion=completion, completion_total=completion_total(completion),
+        findings=_findings(all_findings(session, evidence.summaries), evidence, as_of),
+    )
+
+
+def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine, ...]:
+    before = {row.unit: row for row in previous.rows} if previous else {}
+    return tuple(StandingLine(row.unit, row.rank, row.total, row.components,
+                              before[row.unit].total if row.unit in before else None,
+                              before[row.unit].rank if row.unit in before else None)
+                 for row in current.rows)
+
+
+def _briefings(plan: Plan, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
+    counts = briefing_counts((a for a in evidence.articles if a.arrival <= as_of), plan.calendar)
+    target = plan.scoring.briefings_per_month
+    lines = []
+    for unit in plan.units:
+        count, ids = counts.get((unit.name, month), (0, ()))
+        lines.append(BriefingLine(unit.name, count, ids, count >= target))
+    return tuple(lines)
+
+
+def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> tuple[DigestFinding, ...]:
+    """Findings whose messages had all arrived by the month's end, masked."""
+    arrivals = {item.message_id: item.arrival for item in evidence.arrivals}
+    kept = [finding for finding in found
+            if all(arrivals.get(message_id, as_of) <= as_of for message_id in finding.message_ids)]
+    return tuple(DigestFinding(finding.unit, finding.kind, FINDING_LABELS.get(finding.kind, finding.kind),
+                               mask_personal(finding.message), finding.message_ids) for finding in kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: the templates and the mail
+
+
+def digest_subject(digest: Digest) -> str:
+    return f"{digest.month_label}残疾人服务工程督导月报：累计得分排名、报送情况、任务进展"
+
+
+def workbook_name(digest: Digest) -> str:
+    return f"{digest.month_label}督导排名.xlsx"
+
+
+def signed(value: int | None) -> str:
+    """A change as people read it: +3, -2, 持平; — when there is nothing to compare with."""
+    if value is None:
+        return "—"
+    return "持平" if value == 0 else f"{value:+d}"
+
+
+def places(value: int | None) -> str:
+    """A rank change: ↑2, ↓1, 不变."""
+    if value is None:
+        return "—"
+    return "不变" if value == 0 else f"↑{value}" if value > 0 else f"↓{-value}"
+
+
+def percent(share: float | None) -> str:
+    return "/" if share is None else f"{share:.1%}"
+
+
+def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M") -> str:
+    return "" if instant is None else instant.astimezone(zone).strftime(pattern)
+
+
+def render_digest(digest: Digest) -> tuple[str, str, str]:
+    """(subject, HTML, plain text) of the digest, in Chinese."""
+    subject = digest_subject(digest)
+    context = {"digest": digest, "subject": subject, "labels": COMPONENT_LABELS, "components": COMPONENTS,
+               "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS,
+               "form_titles": FORM_TITLES, "workbook": workbook_name(digest), "signed": signed, "places": places,
+               "percent": percent, "ranking": ranking_bars(digest.standings, digest.full_marks),
+               "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern)}
+    text, html = render_pair("digest", context)
+    return subject, html, text

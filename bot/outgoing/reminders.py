@@ -1,0 +1,86 @@
+"""Reminders: to each unit with forms still missing for the month, naming them and the deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.evidence import load_evidence
+from archive.models import JobRun, OutboxMail
+from archive.outbox import queue_mail
+from bot.config import Config
+from bot.outgoing.render import compose, render_pair
+from parsers.forms import FORM_TITLES
+from scoring.packages import matrix
+from scoring.settings import month_label
+
+REMINDED, COMPLETE, NO_ADDRESS, ALREADY = "已提醒", "附件已齐", "无登记邮箱", "此前已提醒"
+
+
+@dataclass(frozen=True)
+class UnitReminder:
+    """What the reminder job did for one unit, and the forms it found missing."""
+
+    unit: str
+    outcome: str  # REMINDED | COMPLETE | NO_ADDRESS | ALREADY
+    missing: tuple[int, ...] = ()
+
+
+def reminder_cause(month: str, unit: str) -> str:
+    return f"reminder:{month}:{unit}"
+
+
+def queue_reminders(config: Config, session: Session, month: str, now: datetime,
+                    dry_run: bool = False) -> list[UnitReminder]:
+    """Queue one reminder per unit still missing forms of `month` (never twice for a unit and month), and
+    record the job's run for the month in the same commit; `dry_run` says what it would do and writes
+    nothing. Only the units of the month's plan; a month no plan covers is refused (OutsidePlan) before
+    anything is read or written."""
+    plan = config.plan(month)
+    evidence = load_evidence(session)
+    packages = matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
+    already = set(session.scalars(select(OutboxMail.cause).where(OutboxMail.cause.like(f"reminder:{month}:%"))))
+    results = []
+    for unit in plan.units:
+        missing = tuple(packages[unit.name].forms_with("missing"))
+        if not missing:
+            results.append(UnitReminder(unit.name, COMPLETE))
+        elif not unit.senders:
+            results.append(UnitReminder(unit.name, NO_ADDRESS, missing))
+        elif reminder_cause(month, unit.name) in already:
+            results.append(UnitReminder(unit.name, ALREADY, missing))
+        else:
+            results.append(UnitReminder(unit.name, REMINDED, missing))
+            if not dry_run:
+                _queue_one(config, session, month, unit.name, unit.senders, missing,
+                           packages[unit.name].deadline, now)
+    if not dry_run:
+        session.merge(JobRun(job="reminders", period=month, done_at=now, summary=summary(results)))
+        session.commit()
+    return results
+
+
+def summary(results: list[UnitReminder]) -> str:
+    """"已提醒 3 个单位（景县、…）；附件已齐 10 个" — what the job did, in one line."""
+    parts = []
+    for outcome in (REMINDED, ALREADY, NO_ADDRESS, COMPLETE):
+        units = [result.unit for result in results if result.outcome == outcome]
+        if units:
+            parts.append(f"{outcome} {len(units)} 个单位（{'、'.join(units)}）")
+    return "；".join(parts) or "没有单位"
+
+
+def _queue_one(config: Config, session: Session, month: str, unit: str, senders: tuple[str, ...],
+               missing: tuple[int, ...], deadline: datetime, now: datetime) -> None:
+    zone = config.timezone
+    context = {"unit": unit, "missing": missing, "titles": FORM_TITLES, "month_text": month_label(month),
+               "deadline_text": f"{deadline.astimezone(zone):%Y年%m月%d日 %H:%M}",
+               "now_text": f"{now.astimezone(zone):%m月%d日 %H:%M}"}
+    text, html = render_pair("reminder", context)
+    subject = (f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，"
+               f"截止{deadline.astimezone(zone):%m月%d日}")
+    message = compose(config.outgoing, list(senders), subject, text, html, now, auto_submitted="auto-generated")
+    queue_mail(session, reminder_cause(month, unit), "reminder", message, now)

@@ -1,0 +1,47 @@
+"""Jinja2 templates (templates/, one pair per outgoing kind) and the composing of outgoing mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.config import Outgoing
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render_pair(name: str, context: dict) -> tuple[str, str]:
+    """The plain-text and HTML bodies of one outgoing kind."""
+    return (environment().get_template(f"{name}.txt").render(**context),
+            environment().get_template(f"{name}.html").render(**context))
+
+
+def compose(outgoing: Outgoing, to: list[str], subject: str, text: str, html: str, now: datetime, *,
+            in_reply_to: str | None = None, references: tuple[str, ...] = (),
+            auto_submitted: str = "auto-replied") -> EmailMessage:
+    """A UTF-8 text + HTML mail from us, with our own Message-ID and RFC 3834 Auto-Submitted."""
+    message = EmailMessage()
+    message["From"] = formataddr((outgoing.sender_name, outgoing.sender)) if outgoing.sender_name else outgoing.sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=(outgoing.sender.split("@")[-1] or "mailroom.local"))
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = " ".join(references)
+    message["Auto-Submitted"] = auto_submitted
+    message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office answers to our answers
+    message.set_content(text, charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    return message
