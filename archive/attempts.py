@@ -37,8 +37,11 @@ class Watched(Generic[T, R]):
         self.db, self.shas, self.items, self.begin = db, list(shas), list(items), begin
         with db.session() as session:
             earlier: dict[str, bool] = {}
-            for sha, alone in session.execute(select(DerivationAttempt.sha256, DerivationAttempt.alone)
-                                              .where(DerivationAttempt.sha256.in_(set(self.shas)))):
+            for sha, alone in session.execute(
+                select(DerivationAttempt.sha256, DerivationAttempt.alone).where(
+                    DerivationAttempt.sha256.in_(set(self.shas))
+                )
+            ):
                 earlier[sha] = earlier.get(sha, False) or alone
         self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
         self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
@@ -56,7 +59,7 @@ class Watched(Generic[T, R]):
                     found[n] = result
                 _strike_off(self.db, [self.shas[n] for n in self.fresh])
             for n in self.suspects:
-                found[n], = self._start([n], alone=True)()
+                (found[n],) = self._start([n], alone=True)()
                 _strike_off(self.db, [self.shas[n]])
         except BaseException:
             self.abandon()
@@ -67,8 +70,9 @@ class Watched(Generic[T, R]):
         _strike_off(self.db, [self.shas[n] for n in (*self.fresh, *self.suspects)])
 
 
-def derive_watched(db: Database, shas: Sequence[str], items: Sequence[T],
-                   derive: Callable[[list[T]], list[R]]) -> list[R | None]:
+def derive_watched(
+    db: Database, shas: Sequence[str], items: Sequence[T], derive: Callable[[list[T]], list[R]]
+) -> list[R | None]:
     """`derive` run over `items` (whose messages are `shas`), written down first."""
     return Watched(db, shas, items, lambda group: lambda: derive(group)).results()
 

@@ -16,14 +16,23 @@ from scoring.packages import FormStatus, PackageStatus
 from scoring.standings import Standings, UnitStanding
 
 
-def close_year(session: Session, year: int, months: list[tuple[Standings, dict[str, PackageStatus]]],
-               plan_hash: str, derived_with: str, by: str, now: datetime) -> ClosedYear:
+def close_year(
+    session: Session,
+    year: int,
+    months: list[tuple[Standings, dict[str, PackageStatus]]],
+    plan_hash: str,
+    derived_with: str,
+    by: str,
+    now: datetime,
+) -> ClosedYear:
     """Keep the year's months (standings, matrix) in one commit; the caller has checked it is not closed."""
     closed = ClosedYear(year=year, closed_at=now, closed_by=by, plan_hash=plan_hash, derived_with=derived_with)
     session.add(closed)
     session.flush()  # the year before its months (no relationship orders them)
-    session.add_all(ClosedMonth(month=result.month, year=year, standings=standings_record(result),
-                                matrix=matrix_record(packages)) for result, packages in months)
+    session.add_all(
+        ClosedMonth(month=result.month, year=year, standings=standings_record(result), matrix=matrix_record(packages))
+        for result, packages in months
+    )
     session.commit()
     return closed
 
@@ -41,42 +50,108 @@ def kept_month(session: Session, month: str) -> tuple[ClosedYear, Standings, dic
 
 
 def standings_record(result: Standings) -> dict[str, Any]:
-    return {"month": result.month, "as_of": result.as_of.isoformat(), "rows": [
-        {"unit": row.unit, "total": row.total, "rank": row.rank, "components": [
-            {"name": item.name, "points": item.points, "closed": item.closed, "items": [
-                {"description": point.description, "points": point.points, "message_ids": list(point.message_ids),
-                 "staff_entry_ids": list(point.staff_entry_ids)} for point in item.items]}
-            for item in row.components]}
-        for row in result.rows]}
+    return {
+        "month": result.month,
+        "as_of": result.as_of.isoformat(),
+        "rows": [
+            {
+                "unit": row.unit,
+                "total": row.total,
+                "rank": row.rank,
+                "components": [
+                    {
+                        "name": item.name,
+                        "points": item.points,
+                        "closed": item.closed,
+                        "items": [
+                            {
+                                "description": point.description,
+                                "points": point.points,
+                                "message_ids": list(point.message_ids),
+                                "staff_entry_ids": list(point.staff_entry_ids),
+                            }
+                            for point in item.items
+                        ],
+                    }
+                    for item in row.components
+                ],
+            }
+            for row in result.rows
+        ],
+    }
 
 
 def standings_from(record: dict[str, Any]) -> Standings:
-    return Standings(record["month"], datetime.fromisoformat(record["as_of"]), tuple(
-        UnitStanding(row["unit"], row["total"], row["rank"], tuple(
-            Component(item["name"], item["points"], tuple(
-                Point(point["description"], point["points"], tuple(point["message_ids"]),
-                      tuple(point["staff_entry_ids"])) for point in item["items"]), item["closed"])
-            for item in row["components"]))
-        for row in record["rows"]))
+    return Standings(
+        record["month"],
+        datetime.fromisoformat(record["as_of"]),
+        tuple(
+            UnitStanding(
+                row["unit"],
+                row["total"],
+                row["rank"],
+                tuple(
+                    Component(
+                        item["name"],
+                        item["points"],
+                        tuple(
+                            Point(
+                                point["description"],
+                                point["points"],
+                                tuple(point["message_ids"]),
+                                tuple(point["staff_entry_ids"]),
+                            )
+                            for point in item["items"]
+                        ),
+                        item["closed"],
+                    )
+                    for item in row["components"]
+                ),
+            )
+            for row in record["rows"]
+        ),
+    )
 
 
 def matrix_record(packages: dict[str, PackageStatus]) -> dict[str, Any]:
     def instant(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
 
-    return {unit: {"month": package.month, "status": package.status, "deadline": instant(package.deadline),
-                   "as_of": instant(package.as_of), "forms": [
-                       {"form": form.form, "status": form.status, "arrival": instant(form.arrival),
-                        "message_id": form.message_id} for form in package.forms]}
-            for unit, package in packages.items()}
+    return {
+        unit: {
+            "month": package.month,
+            "status": package.status,
+            "deadline": instant(package.deadline),
+            "as_of": instant(package.as_of),
+            "forms": [
+                {
+                    "form": form.form,
+                    "status": form.status,
+                    "arrival": instant(form.arrival),
+                    "message_id": form.message_id,
+                }
+                for form in package.forms
+            ],
+        }
+        for unit, package in packages.items()
+    }
 
 
 def matrix_from(record: dict[str, Any]) -> dict[str, PackageStatus]:
     def instant(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
 
-    return {unit: PackageStatus(unit, package["month"], package["status"], instant(package["deadline"]),
-                                instant(package["as_of"]), tuple(
-                                    FormStatus(form["form"], form["status"], instant(form["arrival"]),
-                                               form["message_id"]) for form in package["forms"]))
-            for unit, package in record.items()}
+    return {
+        unit: PackageStatus(
+            unit,
+            package["month"],
+            package["status"],
+            instant(package["deadline"]),
+            instant(package["as_of"]),
+            tuple(
+                FormStatus(form["form"], form["status"], instant(form["arrival"]), form["message_id"])
+                for form in package["forms"]
+            ),
+        )
+        for unit, package in record.items()
+    }

@@ -14,8 +14,17 @@ from archive.models import CorrectionRow, Message
 from parsers.errors import MailroomError
 
 
-def add_correction(session: Session, message_id: int, reason: str, by: str, *, unit: str | None = None,
-                   kind: str | None = None, month: str | None = None, counted: bool | None = None) -> CorrectionRow:
+def add_correction(
+    session: Session,
+    message_id: int,
+    reason: str,
+    by: str,
+    *,
+    unit: str | None = None,
+    kind: str | None = None,
+    month: str | None = None,
+    counted: bool | None = None,
+) -> CorrectionRow:
     """Record a correction (the one in force before it on that message is revoked by it)."""
     message = session.get(Message, message_id)
     if message is None:
@@ -25,8 +34,16 @@ def add_correction(session: Session, message_id: int, reason: str, by: str, *, u
     now = datetime.now(timezone.utc)
     for earlier in in_force(session, [message.sha256]).values():
         earlier.revoke(by, f"被新的更正取代：{reason}")
-    row = CorrectionRow(message_sha256=message.sha256, unit=unit, kind=kind, month=month, counted=counted,
-                        reason=reason.strip(), entered_by=by, entered_at=now)
+    row = CorrectionRow(
+        message_sha256=message.sha256,
+        unit=unit,
+        kind=kind,
+        month=month,
+        counted=counted,
+        reason=reason.strip(),
+        entered_by=by,
+        entered_at=now,
+    )
     session.add(row)
     return row
 
@@ -37,13 +54,23 @@ def revoke_correction(session: Session, correction_id: int, reason: str, by: str
 
 def in_force(session: Session, shas: list[str]) -> dict[str, CorrectionRow]:
     """The correction in force on each of these messages (by SHA-256), if any."""
-    return {row.message_sha256: row for row in session.scalars(
-        select(CorrectionRow).where(CorrectionRow.message_sha256.in_(shas), CorrectionRow.revoked_at.is_(None))
-        .order_by(CorrectionRow.id))}
+    return {
+        row.message_sha256: row
+        for row in session.scalars(
+            select(CorrectionRow)
+            .where(CorrectionRow.message_sha256.in_(shas), CorrectionRow.revoked_at.is_(None))
+            .order_by(CorrectionRow.id)
+        )
+    }
 
 
 def corrections(session: Session) -> list[tuple[CorrectionRow, int | None]]:
     """Every correction, revoked ones too, with the id of the message it concerns."""
-    return [(row, message_id) for row, message_id in session.execute(
-        select(CorrectionRow, Message.id).outerjoin(Message, Message.sha256 == CorrectionRow.message_sha256)
-        .order_by(CorrectionRow.id))]
+    return [
+        (row, message_id)
+        for row, message_id in session.execute(
+            select(CorrectionRow, Message.id)
+            .outerjoin(Message, Message.sha256 == CorrectionRow.message_sha256)
+            .order_by(CorrectionRow.id)
+        )
+    ]

@@ -91,8 +91,12 @@ def _one_migrator(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
-        connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended("
-                                "'mailroom:migrate:' || current_database() || '/' || current_schema(), 0))"))
+        connection.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(hashtextextended("
+                "'mailroom:migrate:' || current_database() || '/' || current_schema(), 0))"
+            )
+        )
 
 
 def _alembic_config():

@@ -46,13 +46,20 @@ def unit_decisions(session: Session, unit: str, month: str, zone: ZoneInfo) -> l
     """The decisions behind UNIT's figures up to MONTH: corrections in force on its messages of that month
     or before, and the addresses confirmed as its own with the messages they made count; oldest first."""
     up_to = or_(Message.month.is_(None), Message.month <= month)
-    corrected = session.execute(select(CorrectionRow, Message.id).join(Message, Message.sha256 == CorrectionRow.message_sha256)
-                                .where(CorrectionRow.revoked_at.is_(None), Message.unit == unit, up_to))
+    corrected = session.execute(
+        select(CorrectionRow, Message.id)
+        .join(Message, Message.sha256 == CorrectionRow.message_sha256)
+        .where(CorrectionRow.revoked_at.is_(None), Message.unit == unit, up_to)
+    )
     decisions = [Decision(row, (message_id,)) for row, message_id in corrected]
-    for row in session.scalars(select(StaffSenderRow).where(StaffSenderRow.unit == unit,
-                                                            StaffSenderRow.revoked_at.is_(None))):
-        messages = session.scalars(select(Message).where(func.lower(Message.from_addr) == row.address,
-                                                         Message.unit == unit, up_to).order_by(Message.id))
+    for row in session.scalars(
+        select(StaffSenderRow).where(StaffSenderRow.unit == unit, StaffSenderRow.revoked_at.is_(None))
+    ):
+        messages = session.scalars(
+            select(Message)
+            .where(func.lower(Message.from_addr) == row.address, Message.unit == unit, up_to)
+            .order_by(Message.id)
+        )
         ids = tuple(message.id for message in messages if _confirms(row, message, zone))
         if ids:
             decisions.append(Decision(row, ids))
@@ -62,13 +69,20 @@ def unit_decisions(session: Session, unit: str, month: str, zone: ZoneInfo) -> l
 def _confirmations(session: Session, addresses: set[str]) -> list[StaffSenderRow]:
     if not addresses:
         return []
-    return list(session.scalars(select(StaffSenderRow).where(StaffSenderRow.address.in_(addresses),
-                                                             StaffSenderRow.revoked_at.is_(None))))
+    return list(
+        session.scalars(
+            select(StaffSenderRow).where(StaffSenderRow.address.in_(addresses), StaffSenderRow.revoked_at.is_(None))
+        )
+    )
 
 
 def _confirms(row: StaffSenderRow, message: Message, zone: ZoneInfo) -> bool:
     """Whether the confirmation made this message its unit's registered mail (as recognition applies it:
     parsers.derive.Recognizer.units_at)."""
     day: date = message.arrival.astimezone(zone).date()
-    return (message.registered and message.unit == row.unit and (message.from_addr or "").lower() == row.address
-            and (row.since is None or row.since <= day))
+    return (
+        message.registered
+        and message.unit == row.unit
+        and (message.from_addr or "").lower() == row.address
+        and (row.since is None or row.since <= day)
+    )

@@ -17,12 +17,22 @@ R = TypeVar("R", bound=OnRecord)
 
 def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evidence: str, by: str) -> StaffEntryRow:
     """Record an entry; the same evidence for the same unit and kind is refused (it never counts twice)."""
-    for row in session.scalars(select(StaffEntryRow).where(StaffEntryRow.unit == unit, StaffEntryRow.kind == kind,
-                                                           StaffEntryRow.revoked_at.is_(None))):
+    for row in session.scalars(
+        select(StaffEntryRow).where(
+            StaffEntryRow.unit == unit, StaffEntryRow.kind == kind, StaffEntryRow.revoked_at.is_(None)
+        )
+    ):
         if normalise_evidence(row.evidence) == normalise_evidence(evidence):
             raise MailroomError(f"同一证据已登记为 #{row.id}（{row.date}，{row.evidence}），同一事项不重复计分")
-    row = StaffEntryRow(unit=unit, kind=kind, level=level, date=day, evidence=evidence.strip(), entered_by=by,
-                        entered_at=datetime.now(timezone.utc))
+    row = StaffEntryRow(
+        unit=unit,
+        kind=kind,
+        level=level,
+        date=day,
+        evidence=evidence.strip(),
+        entered_by=by,
+        entered_at=datetime.now(timezone.utc),
+    )
     session.add(row)
     session.commit()
     return row

@@ -67,20 +67,36 @@ def _month_articles(session: Session, month: str, calendar: Calendar) -> list[Ar
     counts once, for its first arrival)."""
     start, end = calendar.month_start(month), calendar.month_end(month)
     articles = _articles(session, Message.arrival >= start, Message.arrival <= end)
-    counted_before = set(session.scalars(
-        select(ArticleRow.key).join(Message, ArticleRow.message_id == Message.id)
-        .where(*_COUNTING, Message.arrival < start, ArticleRow.key.in_({article.key for article in articles}))))
+    counted_before = set(
+        session.scalars(
+            select(ArticleRow.key)
+            .join(Message, ArticleRow.message_id == Message.id)
+            .where(*_COUNTING, Message.arrival < start, ArticleRow.key.in_({article.key for article in articles}))
+        )
+    )
     return [article for article in articles if article.key not in counted_before]
 
 
 def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArrival, ...], tuple[SummaryReport, ...]]:
     rows = session.execute(
-        select(FormReadingRow.form, FormReadingRow.readable, FormReadingRow.month, FormReadingRow.tasks,
-               Message.id, Message.unit, Message.arrival, Message.registered, Message.month,
-               Message.month_source)
+        select(
+            FormReadingRow.form,
+            FormReadingRow.readable,
+            FormReadingRow.month,
+            FormReadingRow.tasks,
+            Message.id,
+            Message.unit,
+            Message.arrival,
+            Message.registered,
+            Message.month,
+            Message.month_source,
+        )
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_SUBMISSIONS), *where)
-        .order_by(Message.arrival, Message.id, FormReadingRow.id))
+        .where(
+            FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_SUBMISSIONS), *where
+        )
+        .order_by(Message.arrival, Message.id, FormReadingRow.id)
+    )
     arrivals, summaries = [], []
     for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source in rows:
         month = report_month(month, month_source, stated)
@@ -111,9 +127,12 @@ def _articles(session: Session, *where: ColumnElement[bool]) -> tuple[Article, .
         select(Message.unit, Message.arrival, Message.id, ArticleRow.key, Message.registered)
         .join(Message, ArticleRow.message_id == Message.id)
         .where(*_BRIEFINGS, *where)
-        .order_by(Message.arrival, Message.id, ArticleRow.id))
-    return tuple(Article(unit, arrival, message_id, key, registered, is_reply=False, is_auto=False)
-                 for unit, arrival, message_id, key, registered in rows)
+        .order_by(Message.arrival, Message.id, ArticleRow.id)
+    )
+    return tuple(
+        Article(unit, arrival, message_id, key, registered, is_reply=False, is_auto=False)
+        for unit, arrival, message_id, key, registered in rows
+    )
 
 
 def article_keys(subject: str, body: str, attachments: Iterable[Attachment]) -> list[str]:
@@ -135,6 +154,7 @@ def article_key(subject: str, body: str) -> str:
 
 
 def _entries(session: Session) -> tuple[StaffEntry, ...]:
-    return tuple(StaffEntry(row.id, row.unit, row.kind, row.level, row.date, row.evidence,
-                            revoked=row.revoked_at is not None)
-                 for row in session.scalars(select(StaffEntryRow).order_by(StaffEntryRow.id)))
+    return tuple(
+        StaffEntry(row.id, row.unit, row.kind, row.level, row.date, row.evidence, revoked=row.revoked_at is not None)
+        for row in session.scalars(select(StaffEntryRow).order_by(StaffEntryRow.id))
+    )

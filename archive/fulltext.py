@@ -37,8 +37,17 @@ from parsers.searchdoc import GRAM, RUN, Document, build_document, number_gram
 _SEQUENCE_BITS = 20
 _BATCH = 500
 # The document table as archive.search queries it (written by migration 0005; `grams` on PostgreSQL only).
-SEARCH_DOC = table("search_doc", column("id"), column("message_id"), column("head"), column("body"),
-                   column("rows"), column("grams"), column("sender"), column("numbers"))
+SEARCH_DOC = table(
+    "search_doc",
+    column("id"),
+    column("message_id"),
+    column("head"),
+    column("body"),
+    column("rows"),
+    column("grams"),
+    column("sender"),
+    column("numbers"),
+)
 _DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()]+[0-9x]+)*")
 
 
@@ -46,7 +55,7 @@ def term_grams(term: str) -> tuple[set[str], bool]:
     """The grams a document must hold to contain `term` (normalised), and whether they prove it: a term
     that is one run of at most GRAM characters is itself a gram."""
     runs = RUN.findall(term)
-    needed = {run[i:i + GRAM] for run in runs for i in range(max(1, len(run) - GRAM + 1))}
+    needed = {run[i : i + GRAM] for run in runs for i in range(max(1, len(run) - GRAM + 1))}
     return needed, len(runs) == 1 and runs[0] == term and len(term) <= GRAM
 
 
@@ -64,19 +73,25 @@ def digit_term(term: str) -> str | None:
 
 def digit_term_grams(digits: str) -> tuple[set[str], bool]:
     """The number grams a document must hold to hold `digits` in a number, and whether they prove it."""
-    needed = {number_gram(digits[i:i + GRAM]) for i in range(max(1, len(digits) - GRAM + 1))}
+    needed = {number_gram(digits[i : i + GRAM]) for i in range(max(1, len(digits) - GRAM + 1))}
     return needed, len(digits) <= GRAM
 
 
 def document_of(message: Message) -> Document:
     """The document of a stored message (with its attachments, readings and persons loaded)."""
-    return build_document(message.subject, message.from_name, message.from_addr,
-                          (attachment.filename for attachment in message.attachments), message.body_text,
-                          ((r.source, r.text, (person.fields.items() for person in r.persons)) for r in message.readings))
+    return build_document(
+        message.subject,
+        message.from_name,
+        message.from_addr,
+        (attachment.filename for attachment in message.attachments),
+        message.body_text,
+        ((r.source, r.text, (person.fields.items() for person in r.persons)) for r in message.readings),
+    )
 
 
-def index_messages(session: Session, messages: Iterable[Message],
-                   made: Iterable[tuple[Document, list[str]] | None] | None = None) -> None:
+def index_messages(
+    session: Session, messages: Iterable[Message], made: Iterable[tuple[Document, list[str]] | None] | None = None
+) -> None:
     """Add the documents of messages just flushed, in one insert: those `made` beside each message (by a
     reader process, with their grams), else made here from the message's rows."""
     connection = session.connection()
@@ -85,34 +100,59 @@ def index_messages(session: Session, messages: Iterable[Message],
     for message, ready in zip(messages, made or [None] * len(messages)):
         document, found = ready or _made_here(message)
         key = _next_key(connection, message.arrival, taken)
-        documents.append({"id": key, "message_id": message.id, "head": document.head, "body": document.body,
-                          "rows": document.rows, "sender": document.sender, "numbers": " ".join(document.numbers)})
+        documents.append(
+            {
+                "id": key,
+                "message_id": message.id,
+                "head": document.head,
+                "body": document.body,
+                "rows": document.rows,
+                "sender": document.sender,
+                "numbers": " ".join(document.numbers),
+            }
+        )
         grams_of.append(found)
     if not documents:
         return
     if connection.dialect.name == "sqlite":
         connection.execute(insert(SEARCH_DOC), documents)
-        connection.execute(text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
-                           [{"id": doc["id"], "grams": " ".join(found)} for doc, found in zip(documents, grams_of)])
+        connection.execute(
+            text("INSERT INTO search_fts(rowid, grams) VALUES (:id, :grams)"),
+            [{"id": doc["id"], "grams": " ".join(found)} for doc, found in zip(documents, grams_of)],
+        )
     else:  # PostgreSQL keeps the grams beside the text, in a GIN-indexed array
-        connection.execute(insert(SEARCH_DOC),
-                           [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
+        connection.execute(insert(SEARCH_DOC), [doc | {"grams": found} for doc, found in zip(documents, grams_of)])
 
 
 def unindex_messages(session: Session, message_ids: list[int]) -> None:
     """Remove the documents of these messages (a re-derivation indexes them again). SQLite's contentless
     index forgets a row only when told the grams it was given, which the stored document gives back."""
     connection = session.connection()
-    rows = connection.execute(select(SEARCH_DOC.c.id, SEARCH_DOC.c.head, SEARCH_DOC.c.body, SEARCH_DOC.c.rows,
-                                     SEARCH_DOC.c.sender, SEARCH_DOC.c.numbers)
-                              .where(SEARCH_DOC.c.message_id.in_(message_ids))).all()
+    rows = connection.execute(
+        select(
+            SEARCH_DOC.c.id,
+            SEARCH_DOC.c.head,
+            SEARCH_DOC.c.body,
+            SEARCH_DOC.c.rows,
+            SEARCH_DOC.c.sender,
+            SEARCH_DOC.c.numbers,
+        ).where(SEARCH_DOC.c.message_id.in_(message_ids))
+    ).all()
     if not rows:
         return
     if connection.dialect.name == "sqlite":
-        connection.execute(text("INSERT INTO search_fts(search_fts, rowid, grams) VALUES ('delete', :id, :grams)"),
-                           [{"id": row.id, "grams": " ".join(sorted(Document(
-                               row.head, row.body, row.rows, row.sender, tuple(row.numbers.split())).grams))}
-                            for row in rows])
+        connection.execute(
+            text("INSERT INTO search_fts(search_fts, rowid, grams) VALUES ('delete', :id, :grams)"),
+            [
+                {
+                    "id": row.id,
+                    "grams": " ".join(
+                        sorted(Document(row.head, row.body, row.rows, row.sender, tuple(row.numbers.split())).grams)
+                    ),
+                }
+                for row in rows
+            ],
+        )
     connection.execute(SEARCH_DOC.delete().where(SEARCH_DOC.c.message_id.in_(message_ids)))
 
 
@@ -128,8 +168,9 @@ def _next_key(connection: Connection, arrival: datetime, taken: dict[int, int]) 
         low, high = second << _SEQUENCE_BITS, (second + 1) << _SEQUENCE_BITS
         last = taken.get(second)
         if last is None:
-            last = connection.execute(text("SELECT max(id) FROM search_doc WHERE id >= :low AND id < :high"),
-                                      {"low": low, "high": high}).scalar()
+            last = connection.execute(
+                text("SELECT max(id) FROM search_doc WHERE id >= :low AND id < :high"), {"low": low, "high": high}
+            ).scalar()
         key = low if last is None else last + 1
         if key < high:
             taken[second] = key
@@ -152,12 +193,22 @@ def rebuild(connection: Connection) -> int:
         ids = list(session.scalars(select(Message.id).order_by(Message.id)))
         for start in range(0, len(ids), _BATCH):
             batch = session.scalars(
-                select(Message).where(Message.id.in_(ids[start:start + _BATCH]))
+                select(Message)
+                .where(Message.id.in_(ids[start : start + _BATCH]))
                 # Only the columns a document reads: migrations run this on older schemas than the model's.
-                .options(load_only(Message.id, Message.arrival, Message.subject, Message.from_name,
-                                   Message.from_addr, Message.body_text),
-                         selectinload(Message.attachments),
-                         selectinload(Message.readings).selectinload(FormReadingRow.persons)))
+                .options(
+                    load_only(
+                        Message.id,
+                        Message.arrival,
+                        Message.subject,
+                        Message.from_name,
+                        Message.from_addr,
+                        Message.body_text,
+                    ),
+                    selectinload(Message.attachments),
+                    selectinload(Message.readings).selectinload(FormReadingRow.persons),
+                )
+            )
             index_messages(session, batch)
             session.expunge_all()
         if connection.dialect.name == "postgresql":  # archive.search plans by the grams' statistics

@@ -59,8 +59,9 @@ class Intake:
     derive: Deriver = derive_here
     begin: Beginner | None = None
 
-    def batch(self, items: Sequence[Incoming],
-              in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
+    def batch(
+        self, items: Sequence[Incoming], in_same_commit: Callable[[Session], None] | None = None
+    ) -> list[Outcome]:
         """Archive a batch: files written and synced, then every row in one transaction, with the receipts
         the new messages are owed."""
         return self.start(items).finish(in_same_commit)
@@ -76,11 +77,13 @@ class Intake:
                 todo[sha] = item
                 self.store.put_message(item.raw, sha)
         begin = self.begin or (lambda recognizer, group: partial(self.derive, recognizer, group))
-        return Started(self, items, shas, todo,
-                       Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer)))
+        return Started(
+            self, items, shas, todo, Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer))
+        )
 
-    def stream(self, batches: Iterable[tuple[Sequence[Incoming], Callable[[Session], None] | None, T]]
-               ) -> Iterator[tuple[T, list[Outcome]]]:
+    def stream(
+        self, batches: Iterable[tuple[Sequence[Incoming], Callable[[Session], None] | None, T]]
+    ) -> Iterator[tuple[T, list[Outcome]]]:
         """Each batch (its messages, what its commit also records, a tag of the caller's) archived as `batch`
         does, and given back with its tag and outcomes; the next batch's derivation is begun before this
         one is written, so the reader processes and this one work at once. A batch is asked for only when
@@ -115,8 +118,9 @@ class Started:
         under a lock, so the second is a sighting, not an error."""
         intake, todo = self.intake, self.todo
         recognizer = intake.recognizer
-        derived = {sha: result or raw_only(recognizer, todo[sha], CRASHED)
-                   for sha, result in zip(todo, self.watched.results())}
+        derived = {
+            sha: result or raw_only(recognizer, todo[sha], CRASHED) for sha, result in zip(todo, self.watched.results())
+        }
         for result in derived.values():
             for attachment in result.parsed.attachments:
                 intake.store.put_file(attachment.data, attachment.sha256)
@@ -154,9 +158,14 @@ class Outcome:
     subject: str
 
 
-def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: Sequence[Incoming],
-                 in_same_commit: Callable[[Session], None] | None = None,
-                 derive: Deriver = derive_here) -> list[Outcome]:
+def ingest_batch(
+    db: Database,
+    store: RawStore,
+    recognizer: Recognizer,
+    items: Sequence[Incoming],
+    in_same_commit: Callable[[Session], None] | None = None,
+    derive: Deriver = derive_here,
+) -> list[Outcome]:
     return Intake(db, store, recognizer, derive).batch(items, in_same_commit)
 
 
@@ -164,28 +173,47 @@ def ingest_batch(db: Database, store: RawStore, recognizer: Recognizer, items: S
 NOT_THE_MESSAGES = (OperationalError, InterfaceError)
 
 
-def _write(db: Database, recognizer: Recognizer, items: Sequence[Incoming], shas: list[str],
-           todo: dict[str, Incoming], derived: dict[str, Derived],
-           in_same_commit: Callable[[Session], None] | None) -> tuple[dict[str, Message], set[str]]:
+def _write(
+    db: Database,
+    recognizer: Recognizer,
+    items: Sequence[Incoming],
+    shas: list[str],
+    todo: dict[str, Incoming],
+    derived: dict[str, Derived],
+    in_same_commit: Callable[[Session], None] | None,
+) -> tuple[dict[str, Message], set[str]]:
     """One transaction: the derived messages not stored meanwhile by another instance, their index rows
     and owed receipts, every sighting of the batch, and the caller's bookkeeping."""
     with db.session() as session:
         # The messages themselves, and the seconds their search keys are numbered within (archive.fulltext
         # hands out the next key of the arrival's second: two writers must not hand out the same).
-        claim_for_write(db, session, [*(f"message:{sha}" for sha in derived),
-                                      *(f"search-second:{int(result.arrival.timestamp())}" for result in derived.values())])
+        claim_for_write(
+            db,
+            session,
+            [
+                *(f"message:{sha}" for sha in derived),
+                *(f"search-second:{int(result.arrival.timestamp())}" for result in derived.values()),
+            ],
+        )
         known = _known_messages(session, set(shas))
-        fresh = {sha: message_row(todo[sha], sha, result, recognizer.stamp)
-                 for sha, result in derived.items() if sha not in known}
+        fresh = {
+            sha: message_row(todo[sha], sha, result, recognizer.stamp)
+            for sha, result in derived.items()
+            if sha not in known
+        }
         session.add_all(fresh.values())
         session.flush()
-        persons = [values for sha, message in fresh.items()
-                   for row, (_, reading, _) in zip(message.readings, derived[sha].readings)
-                   for values in person_values(row.id, reading)]
+        persons = [
+            values
+            for sha, message in fresh.items()
+            for row, (_, reading, _) in zip(message.readings, derived[sha].readings)
+            for values in person_values(row.id, reading)
+        ]
         if persons:  # registries hold thousands: one bulk insert, not an object each
             session.execute(insert(PersonRow), persons)
-        index_messages(session, fresh.values(),
-                       [(derived[sha].document or derived[sha].with_document().document) for sha in fresh])
+        index_messages(
+            session, fresh.values(), [(derived[sha].document or derived[sha].with_document().document) for sha in fresh]
+        )
         owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
         rows = known | fresh
         _add_sightings(session, items, [rows[sha] for sha in shas if sha in rows])
@@ -214,22 +242,51 @@ def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:
 def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Message:
     """The rows of a derived message; `stamp` says what derived it."""
     parsed, recognition = derived.parsed, derived.recognition
-    attachments = [Attachment(ordinal=n, filename=a.filename, declared_type=a.declared_type[:255],
-                              sniffed_type=a.sniffed_type, size=a.size, sha256=a.sha256)
-                   for n, a in enumerate(parsed.attachments)]
-    readings = [reading_row(reading, attachments[n], checks, with_persons=False)
-                for n, reading, checks in derived.readings]
-    articles = [] if recognition.kind is not Kind.BRIEFING else \
-        [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
+    attachments = [
+        Attachment(
+            ordinal=n,
+            filename=a.filename,
+            declared_type=a.declared_type[:255],
+            sniffed_type=a.sniffed_type,
+            size=a.size,
+            sha256=a.sha256,
+        )
+        for n, a in enumerate(parsed.attachments)
+    ]
+    readings = [
+        reading_row(reading, attachments[n], checks, with_persons=False) for n, reading, checks in derived.readings
+    ]
+    articles = (
+        []
+        if recognition.kind is not Kind.BRIEFING
+        else [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
+    )
     message = Message(
-        sha256=sha, size=len(item.raw), message_id=parsed.message_id, mailbox=derived.mailbox,
-        arrival=derived.arrival, arrival_trusted=derived.arrival_trusted, date_header=parsed.date_header,
-        sent_at=parsed.date, from_addr=parsed.from_addr, from_name=parsed.from_name,
-        to_addrs=", ".join(parsed.to_addrs), cc_addrs=", ".join(parsed.cc_addrs), subject=parsed.subject,
-        body_text=parsed.body_text, in_reply_to=parsed.in_reply_to, unit=recognition.unit,
-        kind=recognition.kind.value, month=derived.month, month_source=derived.month_source,
-        registered=recognition.registered, problems=list(derived.problems),
-        archived_at=datetime.now(timezone.utc), attachments=attachments, readings=readings, articles=articles,
+        sha256=sha,
+        size=len(item.raw),
+        message_id=parsed.message_id,
+        mailbox=derived.mailbox,
+        arrival=derived.arrival,
+        arrival_trusted=derived.arrival_trusted,
+        date_header=parsed.date_header,
+        sent_at=parsed.date,
+        from_addr=parsed.from_addr,
+        from_name=parsed.from_name,
+        to_addrs=", ".join(parsed.to_addrs),
+        cc_addrs=", ".join(parsed.cc_addrs),
+        subject=parsed.subject,
+        body_text=parsed.body_text,
+        in_reply_to=parsed.in_reply_to,
+        unit=recognition.unit,
+        kind=recognition.kind.value,
+        month=derived.month,
+        month_source=derived.month_source,
+        registered=recognition.registered,
+        problems=list(derived.problems),
+        archived_at=datetime.now(timezone.utc),
+        attachments=attachments,
+        readings=readings,
+        articles=articles,
         derived_with=stamp,
     )
     message.attention = " ".join(attention_reasons(message)) or None  # what the queue (待处理) reads
@@ -240,18 +297,53 @@ def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[M
     now = datetime.now(timezone.utc)
     wanted = {}
     for item, message in zip(items, messages):
-        key = (message.id, item.mailbox or message.mailbox, item.source, item.folder, item.uidvalidity, item.uid, item.origin)
+        key = (
+            message.id,
+            item.mailbox or message.mailbox,
+            item.source,
+            item.folder,
+            item.uidvalidity,
+            item.uid,
+            item.origin,
+        )
         wanted.setdefault(key, item)
-    seen = set(session.execute(
-        select(Sighting.message_id, Sighting.mailbox, Sighting.source, Sighting.folder, Sighting.uidvalidity,
-               Sighting.uid, Sighting.origin)
-        .where(Sighting.message_id.in_({key[0] for key in wanted}))).all())
+    seen = set(
+        session.execute(
+            select(
+                Sighting.message_id,
+                Sighting.mailbox,
+                Sighting.source,
+                Sighting.folder,
+                Sighting.uidvalidity,
+                Sighting.uid,
+                Sighting.origin,
+            ).where(Sighting.message_id.in_({key[0] for key in wanted}))
+        ).all()
+    )
     session.add_all(
-        Sighting(message_id=key[0], mailbox=key[1], source=key[2], folder=key[3], uidvalidity=key[4],
-                 uid=key[5], origin=key[6], seen_at=now)
-        for key in wanted if key not in seen)
+        Sighting(
+            message_id=key[0],
+            mailbox=key[1],
+            source=key[2],
+            folder=key[3],
+            uidvalidity=key[4],
+            uid=key[5],
+            origin=key[6],
+            seen_at=now,
+        )
+        for key in wanted
+        if key not in seen
+    )
 
 
 def _outcome(message: Message, new: bool) -> Outcome:
-    return Outcome(id=message.id, sha256=message.sha256, new=new, kind=message.kind, unit=message.unit,
-                   month=message.month, registered=message.registered, subject=message.subject)
+    return Outcome(
+        id=message.id,
+        sha256=message.sha256,
+        new=new,
+        kind=message.kind,
+        unit=message.unit,
+        month=message.month,
+        registered=message.registered,
+        subject=message.subject,
+    )

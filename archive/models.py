@@ -5,8 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, TypeDecorator, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -283,7 +296,9 @@ class OwedReply(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cause: Mapped[str] = mapped_column(String(200), unique=True)  # the outbox cause it becomes
-    kind: Mapped[str] = mapped_column(String(16))  # receipt | selfcheck (a 自查's answer) | change (staff made it count)
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # receipt | selfcheck (a 自查's answer) | change (staff made it count)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     owed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -351,8 +366,12 @@ class ClosedMonth(Base):
 
 
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
-Index("ix_message_attention", Message.attention, sqlite_where=Message.attention.is_not(None),
-      postgresql_where=Message.attention.is_not(None))
+Index(
+    "ix_message_attention",
+    Message.attention,
+    sqlite_where=Message.attention.is_not(None),
+    postgresql_where=Message.attention.is_not(None),
+)
 
 
 class WebUser(Base):

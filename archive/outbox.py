@@ -29,16 +29,32 @@ def digest_cause(month: str) -> str:
     return f"digest:{month}"
 
 
-def queue_mail(session: Session, cause: str, kind: str, message: EmailMessage, now: datetime,
-               about_message: int | None = None, not_before: datetime | None = None) -> OutboxMail | None:
+def queue_mail(
+    session: Session,
+    cause: str,
+    kind: str,
+    message: EmailMessage,
+    now: datetime,
+    about_message: int | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMail | None:
     """Store a mail to send (from `not_before`, default now), unless one was already stored for this cause;
     the caller commits."""
     if session.scalar(select(OutboxMail.id).where(OutboxMail.cause == cause)) is not None:
         return None
-    mail = OutboxMail(cause=cause, kind=kind, recipients=", ".join(_recipients(message)),
-                      subject=str(message["Subject"]), message_id=str(message["Message-ID"]),
-                      raw=message.as_bytes(policy=SMTP), about_message=about_message, state="pending", attempts=0,
-                      created_at=now, next_attempt_at=not_before or now)
+    mail = OutboxMail(
+        cause=cause,
+        kind=kind,
+        recipients=", ".join(_recipients(message)),
+        subject=str(message["Subject"]),
+        message_id=str(message["Message-ID"]),
+        raw=message.as_bytes(policy=SMTP),
+        about_message=about_message,
+        state="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=not_before or now,
+    )
     session.add(mail)
     return mail
 
@@ -50,11 +66,17 @@ def _recipients(message: EmailMessage) -> list[str]:
 def due_mail(session: Session, now: datetime) -> list[OutboxMail]:
     """Pending mail whose time has come, and mail left `sending` by a sender that died: the caller holds
     the outbox lock, so no other sender is at work."""
-    return list(session.scalars(
-        select(OutboxMail)
-        .where(or_((OutboxMail.state == "pending") & (OutboxMail.next_attempt_at <= now),
-                   OutboxMail.state == "sending"))
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)))
+    return list(
+        session.scalars(
+            select(OutboxMail)
+            .where(
+                or_(
+                    (OutboxMail.state == "pending") & (OutboxMail.next_attempt_at <= now), OutboxMail.state == "sending"
+                )
+            )
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+        )
+    )
 
 
 def next_due(session: Session) -> datetime | None:
@@ -94,7 +116,10 @@ class Backlog:
 def backlog(session: Session) -> Backlog:
     unsent = OutboxMail.state != "sent"
     count, oldest = session.execute(select(func.count(), func.min(OutboxMail.created_at)).where(unsent)).one()
-    error = session.execute(select(OutboxMail.last_error, OutboxMail.last_error_at)
-                            .where(unsent, OutboxMail.last_error_at.is_not(None))
-                            .order_by(OutboxMail.last_error_at.desc()).limit(1)).first()
+    error = session.execute(
+        select(OutboxMail.last_error, OutboxMail.last_error_at)
+        .where(unsent, OutboxMail.last_error_at.is_not(None))
+        .order_by(OutboxMail.last_error_at.desc())
+        .limit(1)
+    ).first()
     return Backlog(count, oldest, *(error or (None, None)))

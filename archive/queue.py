@@ -98,17 +98,32 @@ def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHand
 def _message_items(session: Session) -> list[Item]:
     # Sorted here, not by the database: asked to order by arrival, SQLite walks the arrival index over the
     # whole archive instead of reading the few rows the partial index holds.
-    rows = sorted(session.execute(select(Message.arrival, Message.id, Message.sha256, Message.subject, Message.unit,
-                                         Message.attention).where(Message.attention.is_not(None))))
-    return [Item(f"message:{sha}:{reason}", f"{id_}-{reason}", reason, subject or "（无主题）", unit, (id_,))
-            for _, id_, sha, subject, unit, reasons in rows for reason in reasons.split()]
+    rows = sorted(
+        session.execute(
+            select(Message.arrival, Message.id, Message.sha256, Message.subject, Message.unit, Message.attention).where(
+                Message.attention.is_not(None)
+            )
+        )
+    )
+    return [
+        Item(f"message:{sha}:{reason}", f"{id_}-{reason}", reason, subject or "（无主题）", unit, (id_,))
+        for _, id_, sha, subject, unit, reasons in rows
+        for reason in reasons.split()
+    ]
 
 
 def _finding_items(findings: list[Finding]) -> list[Item]:
     items = []
     for finding in findings:
         digest = hashlib.sha256(f"{finding.kind}\n{finding.unit}\n{finding.message}".encode()).hexdigest()[:16]
-        items.append(Item(f"finding:{digest}", f"F{digest[:8]}", "finding",
-                          f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}", finding.unit,
-                          tuple(finding.message_ids)))
+        items.append(
+            Item(
+                f"finding:{digest}",
+                f"F{digest[:8]}",
+                "finding",
+                f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}",
+                finding.unit,
+                tuple(finding.message_ids),
+            )
+        )
     return items

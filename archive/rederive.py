@@ -30,9 +30,26 @@ from parsers.derive import Derived, Incoming, corrected
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
 # archived — belong to the message as received).
-DERIVED_COLUMNS = ("message_id", "mailbox", "date_header", "sent_at", "from_addr", "from_name", "to_addrs",
-                   "cc_addrs", "subject", "body_text", "in_reply_to", "unit", "kind", "month", "month_source",
-                   "registered", "problems", "attention")
+DERIVED_COLUMNS = (
+    "message_id",
+    "mailbox",
+    "date_header",
+    "sent_at",
+    "from_addr",
+    "from_name",
+    "to_addrs",
+    "cc_addrs",
+    "subject",
+    "body_text",
+    "in_reply_to",
+    "unit",
+    "kind",
+    "month",
+    "month_source",
+    "registered",
+    "problems",
+    "attention",
+)
 
 
 # The lock (archive.locks.exclusive) held by whoever re-derives what is due across the archive: `mailroom serve`
@@ -52,17 +69,28 @@ class Change:
 
 def summary(message: Message) -> dict[str, Any]:
     """What a change is reported by: unit, kind, month, the registered flag, each form read."""
-    return {"unit": message.unit, "kind": message.kind, "month": message.month, "registered": message.registered,
-            "forms": sorted([r.source, r.form, r.readable, r.rows] for r in message.readings)}
+    return {
+        "unit": message.unit,
+        "kind": message.kind,
+        "month": message.month,
+        "registered": message.registered,
+        "forms": sorted([r.source, r.form, r.readable, r.rows] for r in message.readings),
+    }
 
 
 def _fingerprint(message: Message) -> tuple:
     """Everything derivation writes, to tell whether a message must be rewritten. A registry's persons are
     known by their reading's row count and problems: loading thousands of them to compare would cost more
     than rewriting (and a fresh message's persons are not objects: ingest inserts them in bulk)."""
-    return (tuple(getattr(message, name) for name in DERIVED_COLUMNS), [a.sha256 for a in message.attachments],
-            [(r.source, r.form, r.unit, r.month, r.rows, r.readable, r.tasks, r.text, r.problems)
-             for r in message.readings], [a.key for a in message.articles])
+    return (
+        tuple(getattr(message, name) for name in DERIVED_COLUMNS),
+        [a.sha256 for a in message.attachments],
+        [
+            (r.source, r.form, r.unit, r.month, r.rows, r.readable, r.tasks, r.text, r.problems)
+            for r in message.readings
+        ],
+        [a.key for a in message.articles],
+    )
 
 
 def due(session: Session, stamp: str, everything: bool, ids: Sequence[int] | None) -> list[int]:
@@ -84,9 +112,16 @@ def _behind(stamp: str):
     return or_(Message.derived_with.is_(None), Message.derived_with != stamp)
 
 
-def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch: int = 50,
-             advance: Callable[[int], None] = lambda n: None, commit: bool = True,
-             because: str | None = None, stopping: Callable[[], bool] = lambda: False) -> list[Change]:
+def rederive(
+    intake: Intake,
+    session: Session,
+    message_ids: Sequence[int],
+    batch: int = 50,
+    advance: Callable[[int], None] = lambda n: None,
+    commit: bool = True,
+    because: str | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
     makes count is owed a short notice to its sender, in the same commit. `stopping` is asked between
@@ -96,12 +131,26 @@ def rederive(intake: Intake, session: Session, message_ids: Sequence[int], batch
     for start in range(0, len(message_ids), batch):
         if stopping():
             break
-        chunk = message_ids[start:start + batch]
-        messages = list(session.scalars(select(Message).where(Message.id.in_(chunk)).order_by(Message.id).options(
-            selectinload(Message.attachments), selectinload(Message.articles),
-            selectinload(Message.readings))))
-        items = [Incoming(raw=intake.store.read_message(m.sha256), mailbox=m.mailbox, source="rederive",
-                          arrival=m.arrival if m.arrival_trusted else None) for m in messages]
+        chunk = message_ids[start : start + batch]
+        messages = list(
+            session.scalars(
+                select(Message)
+                .where(Message.id.in_(chunk))
+                .order_by(Message.id)
+                .options(
+                    selectinload(Message.attachments), selectinload(Message.articles), selectinload(Message.readings)
+                )
+            )
+        )
+        items = [
+            Incoming(
+                raw=intake.store.read_message(m.sha256),
+                mailbox=m.mailbox,
+                source="rederive",
+                arrival=m.arrival if m.arrival_trusted else None,
+            )
+            for m in messages
+        ]
         results = _derive(intake, messages, items, commit)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
         confirmed = confirmed_senders(session)
@@ -161,8 +210,11 @@ def _rewrite(session: Session, message: Message, fresh: Message, result: Derived
     fresh.attachments, fresh.readings, fresh.articles = [], [], []
     message.attachments, message.readings, message.articles = attachments, readings, articles
     session.flush()
-    persons = [values for row, (_, reading, _) in zip(message.readings, result.readings)
-               for values in person_values(row.id, reading)]
+    persons = [
+        values
+        for row, (_, reading, _) in zip(message.readings, result.readings)
+        for values in person_values(row.id, reading)
+    ]
     if persons:
         session.execute(insert(PersonRow), persons)
     index_messages(session, [message], [result.document or result.with_document().document])

@@ -10,8 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import (ColumnElement, FromClause, Select, TextClause, bindparam, case, column, desc, func,
-                        literal_column, or_, select, table, text)
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    TextClause,
+    bindparam,
+    case,
+    column,
+    desc,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, term_grams
@@ -24,8 +38,20 @@ ORDERS = ("newest", "relevance")
 _LOAD_BATCH = 10_000
 _INDEX_MATCH_COST = 5  # a match read through PostgreSQL's GIN index, in documents tested on a walk
 # What a list of results shows; the rest (body, headers, problems) loads when a message is opened.
-LISTED = (Message.id, Message.sha256, Message.mailbox, Message.arrival, Message.arrival_trusted, Message.unit,
-          Message.kind, Message.month, Message.from_addr, Message.from_name, Message.registered, Message.subject)
+LISTED = (
+    Message.id,
+    Message.sha256,
+    Message.mailbox,
+    Message.arrival,
+    Message.arrival_trusted,
+    Message.unit,
+    Message.kind,
+    Message.month,
+    Message.from_addr,
+    Message.from_name,
+    Message.registered,
+    Message.subject,
+)
 
 _fts = table("search_fts", column("rowid"))
 
@@ -84,9 +110,11 @@ def search(session: Session, query: Query) -> list[Message]:
     ids = list(session.scalars(statement))
     found: dict[int, Message] = {}
     for start in range(0, len(ids), _LOAD_BATCH):  # PostgreSQL takes at most 65,535 parameters a statement
-        batch = ids[start:start + _LOAD_BATCH]
-        found.update((message.id, message) for message in session.scalars(
-            select(Message).where(Message.id.in_(batch)).options(load_only(*LISTED))))
+        batch = ids[start : start + _LOAD_BATCH]
+        found.update(
+            (message.id, message)
+            for message in session.scalars(select(Message).where(Message.id.in_(batch)).options(load_only(*LISTED)))
+        )
     return [found[id_] for id_ in ids]
 
 
@@ -99,15 +127,19 @@ def count(session: Session, query: Query) -> int:
 def _matching(session: Session, query: Query) -> Select:
     """The ids of the messages a query finds, in its order, limited and offset."""
     terms = query_terms(query)
-    filters = [field == value for field, value in
-               ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month)) if value]
+    filters = [
+        field == value
+        for field, value in ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month))
+        if value
+    ]
     filters += [Message.arrival >= query.since] if query.since else []
     filters += [Message.arrival <= query.until] if query.until else []
     if query.sender and query.personal:
         filters.append(Message.from_addr == query.sender.lower())
     elif query.sender:  # the masked address, as the asker sees it
-        filters.append(Message.id.in_(select(SEARCH_DOC.c.message_id)
-                                      .where(SEARCH_DOC.c.sender == masked_sender(query.sender))))
+        filters.append(
+            Message.id.in_(select(SEARCH_DOC.c.message_id).where(SEARCH_DOC.c.sender == masked_sender(query.sender)))
+        )
     if terms:
         wanted = query.limit + query.offset if query.limit else 0
         statement = _text_search(session, terms, query.order, wanted, filters)
@@ -120,8 +152,9 @@ def _matching(session: Session, query: Query) -> Select:
     return statement
 
 
-def _text_search(session: Session, terms: list[Term], order: str, wanted: int,
-                 filters: list[ColumnElement[bool]]) -> Select:
+def _text_search(
+    session: Session, terms: list[Term], order: str, wanted: int, filters: list[ColumnElement[bool]]
+) -> Select:
     """Documents holding every term: by the index's grams, each term confirmed in the stored text (or
     numbers) unless its grams prove it. On PostgreSQL a term common enough is found instead by walking the
     newest documents and testing their text alone (see _walk_is_cheaper): a term that is one run of letters
@@ -134,15 +167,24 @@ def _text_search(session: Session, terms: list[Term], order: str, wanted: int,
     if not indexed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
         where = [_holds_term(docs, term) for term in terms]  # no grams to look up, or the walk: the text says
     elif sqlite:
-        where = [_fts.c.rowid == SEARCH_DOC.c.id, literal_column("search_fts").op("MATCH")(_fts_match(indexed)),
-                 *(_holds_term(docs, term) for term in unproven)]
+        where = [
+            _fts.c.rowid == SEARCH_DOC.c.id,
+            literal_column("search_fts").op("MATCH")(_fts_match(indexed)),
+            *(_holds_term(docs, term) for term in unproven),
+        ]
         newest = _fts.c.rowid.desc()  # FTS5 reads its index backwards and stops at the page
     else:  # every match from the index, then sorted; MATERIALIZED keeps the planner from walking instead
-        kept = [SEARCH_DOC.c.id, SEARCH_DOC.c.message_id, *((SEARCH_DOC.c.head, SEARCH_DOC.c.body)
-                                                            if order == "relevance" else ())]
-        docs = (select(*kept).where(*(_indexed(term) for term in indexed),
-                                    *(_holds_term(SEARCH_DOC, term) for term in unproven))
-                .cte("hits").prefix_with("MATERIALIZED"))
+        kept = [
+            SEARCH_DOC.c.id,
+            SEARCH_DOC.c.message_id,
+            *((SEARCH_DOC.c.head, SEARCH_DOC.c.body) if order == "relevance" else ()),
+        ]
+        docs = (
+            select(*kept)
+            .where(*(_indexed(term) for term in indexed), *(_holds_term(SEARCH_DOC, term) for term in unproven))
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
         where, newest = [], docs.c.id.desc()
     statement = select(docs.c.message_id).where(*where)
     if filters:  # without them a document's message_id is all a hit needs
@@ -155,8 +197,11 @@ def _text_search(session: Session, terms: list[Term], order: str, wanted: int,
 
 
 def _in_text(docs: FromClause, term: str) -> ColumnElement[bool]:
-    return (docs.c.head.contains(term, autoescape=True) | docs.c.body.contains(term, autoescape=True)
-            | docs.c.rows.contains(term, autoescape=True))
+    return (
+        docs.c.head.contains(term, autoescape=True)
+        | docs.c.body.contains(term, autoescape=True)
+        | docs.c.rows.contains(term, autoescape=True)
+    )
 
 
 def _holds_term(docs: FromClause, term: Term) -> ColumnElement[bool]:
@@ -169,11 +214,13 @@ def _holds_term(docs: FromClause, term: Term) -> ColumnElement[bool]:
 
 def _fts_match(terms: list[Term]) -> str:
     """An FTS5 query: each term's grams, or its number grams, all terms together."""
+
     def every(grams: frozenset[str]) -> str:
         return "(" + " AND ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams)) + ")"
 
-    return " AND ".join("(" + " OR ".join(every(grams) for grams in (term.grams, term.digit_grams) if grams) + ")"
-                        for term in terms)
+    return " AND ".join(
+        "(" + " OR ".join(every(grams) for grams in (term.grams, term.digit_grams) if grams) + ")" for term in terms
+    )
 
 
 def _indexed(term: Term) -> ColumnElement[bool]:
@@ -196,14 +243,21 @@ def _walk_is_cheaper(session: Session, grams: list[str], wanted: int) -> bool:
     document's text tested on a walk, and a walk tests documents / matches of them for each hit.
     """
     # One EXPLAIN gives both estimates: the Append's first child is the matches, the second the table.
-    plan = session.connection().exec_driver_sql(
-        "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_doc WHERE grams @> CAST(%(grams)s AS text[]) "
-        "UNION ALL SELECT 1 FROM search_doc", {"grams": grams}).scalar()
+    plan = (
+        session.connection()
+        .exec_driver_sql(
+            "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_doc WHERE grams @> CAST(%(grams)s AS text[]) "
+            "UNION ALL SELECT 1 FROM search_doc",
+            {"grams": grams},
+        )
+        .scalar()
+    )
     matches, documents = (child["Plan Rows"] for child in plan[0]["Plan"]["Plans"])
     walked = documents if not wanted else min(documents, wanted * documents / max(matches, 1))
     return walked < _INDEX_MATCH_COST * matches
 
 
 def get_message(session: Session, message_id: int) -> Message | None:
-    return session.get(Message, message_id,
-                       options=[selectinload(Message.attachments), selectinload(Message.sightings)])
+    return session.get(
+        Message, message_id, options=[selectinload(Message.attachments), selectinload(Message.sightings)]
+    )

@@ -14,26 +14,42 @@ from parsers.errors import MailroomError
 
 def confirmed_senders(session: Session) -> tuple[tuple[str, str, date | None], ...]:
     """(unit, address, since) of every confirmation in force."""
-    return tuple((row.unit, row.address, row.since) for row in session.scalars(
-        select(StaffSenderRow).where(StaffSenderRow.revoked_at.is_(None)).order_by(StaffSenderRow.id)))
+    return tuple(
+        (row.unit, row.address, row.since)
+        for row in session.scalars(
+            select(StaffSenderRow).where(StaffSenderRow.revoked_at.is_(None)).order_by(StaffSenderRow.id)
+        )
+    )
 
 
 def add_sender(session: Session, unit: str, address: str, reason: str, by: str, since: date | None) -> StaffSenderRow:
     address = address.strip().lower()
-    for row in session.scalars(select(StaffSenderRow).where(StaffSenderRow.address == address,
-                                                            StaffSenderRow.revoked_at.is_(None))):
-        raise MailroomError(f"{address} 已于 {row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认为 {row.unit} 的报送邮箱"
-                            f"（#{row.id}）；如需改为其他单位，请先 sender remove")
-    row = StaffSenderRow(unit=unit, address=address, since=since, reason=reason.strip(), entered_by=by,
-                         entered_at=datetime.now(timezone.utc))
+    for row in session.scalars(
+        select(StaffSenderRow).where(StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
+    ):
+        raise MailroomError(
+            f"{address} 已于 {row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认为 {row.unit} 的报送邮箱"
+            f"（#{row.id}）；如需改为其他单位，请先 sender remove"
+        )
+    row = StaffSenderRow(
+        unit=unit,
+        address=address,
+        since=since,
+        reason=reason.strip(),
+        entered_by=by,
+        entered_at=datetime.now(timezone.utc),
+    )
     session.add(row)
     return row
 
 
 def remove_sender(session: Session, unit: str, address: str, reason: str, by: str) -> StaffSenderRow:
     address = address.strip().lower()
-    row = session.scalars(select(StaffSenderRow).where(StaffSenderRow.unit == unit, StaffSenderRow.address == address,
-                                                       StaffSenderRow.revoked_at.is_(None))).first()
+    row = session.scalars(
+        select(StaffSenderRow).where(
+            StaffSenderRow.unit == unit, StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None)
+        )
+    ).first()
     if row is None:
         raise MailroomError(f"{address} 没有被确认为 {unit} 的报送邮箱（配置文件中的邮箱请在配置中修改）")
     row.revoke(by, reason)
@@ -47,5 +63,8 @@ def staff_senders(session: Session, unit: str | None = None) -> list[StaffSender
 
 def messages_from(session: Session, address: str) -> list[int]:
     """The messages sent from an address: those a change of its confirmation derives again."""
-    return list(session.scalars(select(Message.id).where(func.lower(Message.from_addr) == address.strip().lower())
-                                .order_by(Message.id)))
+    return list(
+        session.scalars(
+            select(Message.id).where(func.lower(Message.from_addr) == address.strip().lower()).order_by(Message.id)
+        )
+    )

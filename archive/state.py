@@ -23,8 +23,15 @@ def advance(session: Session, mailbox: str, folder: str, uidvalidity: int, last_
     session.add(state)
 
 
-def record_poll(db: Database, mailbox: str, folder: str, error: str | None = None, *,
-                watch: str | None = None, next_poll_at: datetime | None = None) -> None:
+def record_poll(
+    db: Database,
+    mailbox: str,
+    folder: str,
+    error: str | None = None,
+    *,
+    watch: str | None = None,
+    next_poll_at: datetime | None = None,
+) -> None:
     """Stamp the end of a poll: its time, its error or its success, and (from the daemon) how it waits
     now — "idle" or "poll" — and when it looks next."""
     now = datetime.now(timezone.utc)

@@ -83,8 +83,9 @@ def _existing(session: Session, name: str) -> WebUser:
     return user
 
 
-def add_user(session: Session, name: str, password: str, role: str, personal: bool = False,
-             unit: str | None = None) -> WebUser:
+def add_user(
+    session: Session, name: str, password: str, role: str, personal: bool = False, unit: str | None = None
+) -> WebUser:
     """A new account; `personal` lets an auditor see personal numbers whole (staff always do); a unit's
     clerk (role unit) belongs to `unit`, a configured unit's name (the caller resolves aliases)."""
     name = account_name(name)
@@ -96,8 +97,16 @@ def add_user(session: Session, name: str, password: str, role: str, personal: bo
     if find_user(session, name) is not None:
         raise MailroomError(f"账号 {name} 已存在")
     now = _now()
-    user = WebUser(name=name, password_hash=_hash(password), role=role, personal=personal or role == "staff",
-                   session_token=_new_token(), created_at=now, password_changed_at=now, unit=unit)
+    user = WebUser(
+        name=name,
+        password_hash=_hash(password),
+        role=role,
+        personal=personal or role == "staff",
+        session_token=_new_token(),
+        created_at=now,
+        password_changed_at=now,
+        unit=unit,
+    )
     session.add(user)
     session.commit()
     return user
@@ -122,8 +131,9 @@ def set_password(session: Session, name: str, password: str) -> WebUser:
     return user
 
 
-def set_access(session: Session, name: str, role: str | None = None, personal: bool | None = None,
-               unit: str | None = None) -> tuple[WebUser, bool]:
+def set_access(
+    session: Session, name: str, role: str | None = None, personal: bool | None = None, unit: str | None = None
+) -> tuple[WebUser, bool]:
     """A new role, personal-data grant or unit (None: unchanged), and whether anything changed: when it did,
     every session of the account ends, so an open browser never keeps what the account had before.
 
@@ -209,8 +219,9 @@ class LoginAttempt:
     locked_until: datetime | None = None
 
 
-def log_in(session: Session, name: str, password: str, address: str, now: datetime,
-           throttle: Throttle = THROTTLE) -> LoginAttempt:
+def log_in(
+    session: Session, name: str, password: str, address: str, now: datetime, throttle: Throttle = THROTTLE
+) -> LoginAttempt:
     """A login from the client at `address`: refused without looking at the password while the name or the
     address is locked (the same for a name no account has), else checked; a failure is recorded and a
     success forgets the name's failures."""
@@ -240,8 +251,14 @@ def _locked_until(session: Session, key: str, address: str, now: datetime, throt
     recent = select(LoginFailure.at).where(LoginFailure.at > since)
     by_name = session.scalars(recent.where(LoginFailure.name_key == key)).all()
     by_address = session.scalars(recent.where(LoginFailure.address == address[:ADDRESS_LENGTH])).all()
-    ends = [end for end in (_lock_end(by_name, throttle.per_name, throttle),
-                            _lock_end(by_address, throttle.per_address, throttle)) if end is not None and end > now]
+    ends = [
+        end
+        for end in (
+            _lock_end(by_name, throttle.per_name, throttle),
+            _lock_end(by_address, throttle.per_address, throttle),
+        )
+        if end is not None and end > now
+    ]
     return max(ends, default=None)
 
 

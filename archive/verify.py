@@ -46,8 +46,9 @@ def recorded_files(session: Session, store: RawStore) -> dict[Path, tuple[str, l
     return files
 
 
-def verify(files: dict[Path, tuple[str, list[str]]], store: RawStore,
-           advance: Callable[[int], None] = lambda n: None) -> Report:
+def verify(
+    files: dict[Path, tuple[str, list[str]]], store: RawStore, advance: Callable[[int], None] = lambda n: None
+) -> Report:
     """Hash every recorded file (`recorded_files`) again; `advance` hears of each one (a progress bar)."""
     report = Report()
     for path, (sha, rows) in files.items():

@@ -22,7 +22,7 @@ def messages() -> dict[str, bytes]:
     body = ("这是一段很长的正文。" * 350_000).encode()[: 10 * 1024 * 1024 - 3000]
     return {
         "10 MB body": HEAD + b"Subject: long body\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                             b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body,
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body,
         "50 MB Subject line": HEAD + b"Subject: " + "枣强县".encode() * 5_825_000 + b"\r\n\r\nhello\r\n",
     }
 
@@ -47,12 +47,14 @@ def main() -> None:
     try:
         for name, raw in messages().items():
             started = time.perf_counter()
-            derived, = sandbox.derive(recognizer, [Incoming(raw=raw, mailbox="bgs", source="import")])
+            (derived,) = sandbox.derive(recognizer, [Incoming(raw=raw, mailbox="bgs", source="import")])
             seconds = time.perf_counter() - started
             workers = [peak_mb(pid) for pid in worker_pids(sandbox)]
-            print(f"{name} ({len(raw) / 2**20:.0f} MB): {seconds:.2f} s; peak RSS here {peak_mb()} MB, "
-                  f"readers {workers} MB; subject {len(derived.parsed.subject):,} chars, "
-                  f"body {len(derived.parsed.body_text):,} chars; load {os.getloadavg()[0]:.2f}")
+            print(
+                f"{name} ({len(raw) / 2**20:.0f} MB): {seconds:.2f} s; peak RSS here {peak_mb()} MB, "
+                f"readers {workers} MB; subject {len(derived.parsed.subject):,} chars, "
+                f"body {len(derived.parsed.body_text):,} chars; load {os.getloadavg()[0]:.2f}"
+            )
     finally:
         sandbox.close()
 

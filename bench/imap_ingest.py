@@ -46,9 +46,13 @@ from tests.dovecot import Dovecot
 
 OFFICE = "hsclbgs666@163.com"
 PASSWORD = "bench-pw"
-SENTENCES = ["今年以来，我县残联认真落实残疾人服务工程各项任务。", "组织专职委员入户走访贫困残疾人家庭，核查康复需求。",
-             "举办农村实用技术培训班，培训残疾人六十余人次。", "为重度残疾人发放轮椅、助行器等辅助器具。",
-             "联合卫健部门开展家庭医生签约服务，做到应签尽签。"]
+SENTENCES = [
+    "今年以来，我县残联认真落实残疾人服务工程各项任务。",
+    "组织专职委员入户走访贫困残疾人家庭，核查康复需求。",
+    "举办农村实用技术培训班，培训残疾人六十余人次。",
+    "为重度残疾人发放轮椅、助行器等辅助器具。",
+    "联合卫健部门开展家庭医生签约服务，做到应签尽签。",
+]
 
 
 def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
@@ -58,8 +62,9 @@ def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
     for number in range(count):
         arrival = start + timedelta(minutes=7 * number)
         body = "".join(rng.choice(SENTENCES) for _ in range(rng.randint(20, 60)))
-        raw = compose("zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）", arrival,
-                      body=body).as_bytes()
+        raw = compose(
+            "zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）", arrival, body=body
+        ).as_bytes()
         messages.append((raw, arrival))
     return messages
 
@@ -67,8 +72,9 @@ def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
 def season(count: int) -> list[tuple[bytes, datetime]]:
     """The demo season's distinct messages repeated to `count`, each copy with a header of its own."""
     distinct = list({mail.raw: mail.arrival for mail in generate_season()}.items())
-    return [(b"X-Bench-Copy: %d\n" % number + raw, arrival)
-            for number, (raw, arrival) in zip(range(count), cycle(distinct))]
+    return [
+        (b"X-Bench-Copy: %d\n" % number + raw, arrival) for number, (raw, arrival) in zip(range(count), cycle(distinct))
+    ]
 
 
 CORPORA = {"season": season, "briefings": briefings}
@@ -76,9 +82,19 @@ CORPORA = {"season": season, "briefings": briefings}
 
 def mailbox_config(server: Dovecot, work: Path, database_url: str | None = None, batch: int = 200):
     os.environ["BENCH_PW"] = PASSWORD
-    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": server.host,
-           "port": server.port, "security": "plain", "username": "bgs", "password_env": "BENCH_PW",
-           "folder": "INBOX", "batch": batch}
+    box = {
+        "key": "bgs",
+        "name": "办公室",
+        "address": OFFICE,
+        "source": "imap",
+        "host": server.host,
+        "port": server.port,
+        "security": "plain",
+        "username": "bgs",
+        "password_env": "BENCH_PW",
+        "folder": "INBOX",
+        "batch": batch,
+    }
     return make_config(work, database_url or f"sqlite:///{work}/bench.db", [box])
 
 
@@ -134,7 +150,7 @@ def run_bare(server: Dovecot, batch: int = 200) -> float:
     client.select_folder("INBOX", readonly=True)
     uids = client.search("ALL")
     for index in range(0, len(uids), batch):
-        client.fetch(uids[index:index + batch], [b"BODY.PEEK[]", b"INTERNALDATE"])
+        client.fetch(uids[index : index + batch], [b"BODY.PEEK[]", b"INTERNALDATE"])
     client.logout()
     return time.perf_counter() - started
 
@@ -147,10 +163,11 @@ def ingest(count: int, corpus: str, databases: list[str], rounds: int) -> None:
         server.fill_maildir("bgs", messages)
         server.start()
         run_bare(server)  # let Dovecot build its index first, so no contender pays for it
-        contenders = {**{f"mailroom, {database}": partial(run_ours, server, database=database)
-                         for database in databases},
-                      "mbsync (FSync yes)": partial(run_mbsync, server),
-                      "bare imapclient FETCH": lambda work: run_bare(server)}
+        contenders = {
+            **{f"mailroom, {database}": partial(run_ours, server, database=database) for database in databases},
+            "mbsync (FSync yes)": partial(run_mbsync, server),
+            "bare imapclient FETCH": lambda work: run_bare(server),
+        }
         times: dict[str, list[float]] = {name: [] for name in contenders}
         for round_number in range(rounds):
             print(f"    round {round_number + 1}, load average {os.getloadavg()[0]:.1f}:", end="")
@@ -165,8 +182,10 @@ def ingest(count: int, corpus: str, databases: list[str], rounds: int) -> None:
     mbsync = times["mbsync (FSync yes)"]
     for name, elapsed in times.items():
         share = statistics.median(theirs / ours for ours, theirs in zip(elapsed, mbsync))
-        print(f"    {name:<24} {statistics.median(elapsed):7.2f} s  {count / statistics.median(elapsed):8.0f} msg/s"
-              f"  {share:5.3f} × mbsync")
+        print(
+            f"    {name:<24} {statistics.median(elapsed):7.2f} s  {count / statistics.median(elapsed):8.0f} msg/s"
+            f"  {share:5.3f} × mbsync"
+        )
 
 
 def idle_poll(count: int, repeat: int = 30) -> tuple[float, float]:
@@ -209,8 +228,10 @@ def main() -> None:
         results = {}
         for count in args.idle:
             results[count] = idle_poll(count)
-            print(f"    {count:>7} messages: median {results[count][0] * 1000:6.1f} ms, "
-                  f"p95 {results[count][1] * 1000:6.1f} ms")
+            print(
+                f"    {count:>7} messages: median {results[count][0] * 1000:6.1f} ms, "
+                f"p95 {results[count][1] * 1000:6.1f} ms"
+            )
         if len(results) > 1:
             small, large = min(results), max(results)
             print(f"    ratio {large}/{small}: {results[large][0] / results[small][0]:.2f}")

@@ -59,14 +59,16 @@ def national_config(names: list[str], database_url: str, archive: Path) -> str:
 
     template, _ = load_units(EXAMPLE)
     head = EXAMPLE.read_text(encoding="utf-8").split("[[unit]]", 1)[0]
-    head = re.sub(r'(?m)^url = .*$', f'url = "{database_url}"', head, count=1)
-    head = re.sub(r'(?m)^path = .*$', f'path = "{archive}"', head, count=1)
+    head = re.sub(r"(?m)^url = .*$", f'url = "{database_url}"', head, count=1)
+    head = re.sub(r"(?m)^path = .*$", f'path = "{archive}"', head, count=1)
     units = []
     for number, name in enumerate(names):
         targets = template[PLANS[number % len(PLANS)].name].targets
         listed = ", ".join(f"{key} = {value}" for key, value in targets.items())
-        units.append(f'[[unit]]\nname = "{name}"\naliases = ["{name[:2]}"]\nsenders = ["{sender(number)}"]\n'
-                     f"targets = {{ {listed} }}\n")
+        units.append(
+            f'[[unit]]\nname = "{name}"\naliases = ["{name[:2]}"]\nsenders = ["{sender(number)}"]\n'
+            f"targets = {{ {listed} }}\n"
+        )
     return head + "\n".join(units)
 
 
@@ -110,8 +112,9 @@ def generate(names: list[str], month: int, folder: Path) -> tuple[int, int]:
 
 def mailroom(config: Path, *args: str) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config), *args], cwd=ROOT, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"mailroom {' '.join(args[:2])} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -124,8 +127,12 @@ def recognised(url: str) -> list[tuple[str, int]]:
 
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT kind || CASE WHEN unit IS NULL THEN ' (no unit)' ELSE '' END, "
-                                       "count(*) FROM message GROUP BY 1 ORDER BY 2 DESC")).all()
+        rows = connection.execute(
+            text(
+                "SELECT kind || CASE WHEN unit IS NULL THEN ' (no unit)' ELSE '' END, "
+                "count(*) FROM message GROUP BY 1 ORDER BY 2 DESC"
+            )
+        ).all()
     engine.dispose()
     return [(kind, count) for kind, count in rows]
 
@@ -139,12 +146,17 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=2900)
     parser.add_argument("--month", type=int, default=12, help="the month of 2020 (default: December)")
     parser.add_argument("--database-url", default=postgres.DEFAULT)
-    parser.add_argument("--keep", type=Path,
-                        help="Work in this folder and keep it, and the PostgreSQL schema (default: temporary ones).")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="Work in this folder and keep it, and the PostgreSQL schema (default: temporary ones).",
+    )
     args = parser.parse_args()
     month = f"2020-{args.month:02d}"
-    with tempfile.TemporaryDirectory(prefix="national-") as scratch, \
-            postgres.schema("bench_national", keep=args.keep is not None, base=args.database_url) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="national-") as scratch,
+        postgres.schema("bench_national", keep=args.keep is not None, base=args.database_url) as url,
+    ):
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
@@ -153,27 +165,35 @@ def main() -> None:
         config.write_text(national_config(names, url, work / "archive"), encoding="utf-8")
         started = time.perf_counter()
         files, size = generate(names, args.month, work / "mail")
-        print(f"mail: {args.units:,} units, {files:,} mail files, {size / 1e6:,.0f} MB; generated in "
-              f"{time.perf_counter() - started:.0f} s")
+        print(
+            f"mail: {args.units:,} units, {files:,} mail files, {size / 1e6:,.0f} MB; generated in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
         seconds, out = mailroom(config, "import", str(work / "mail"))
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"import: {seconds:,.0f} s, {files / seconds:.0f} messages/s, peak RSS {peak:,.0f} MB "
-              f"(load average {os.getloadavg()[0]:.1f}) — {out.strip().splitlines()[-1] if out.strip() else ''}")
-        for label, command in (("standings", ("standings", "--month", month)),
-                               ("standings --json", ("standings", "--month", month, "--json")),
-                               ("matrix", ("matrix", "--month", month)),
-                               ("digest", ("digest", "--month", month, "--out", str(work / "digest"))),
-                               ("search a unit", ("search", names[len(names) // 2], "--limit", "20")),
-                               ("search a unit filtered", ("search", "--unit", names[7], "--limit", "20")),
-                               ("search a rare word", ("search", "轮椅适配", "--limit", "20")),
-                               ("search an absent word", ("search", "不存在的词语", "--limit", "20"))):
+        print(
+            f"import: {seconds:,.0f} s, {files / seconds:.0f} messages/s, peak RSS {peak:,.0f} MB "
+            f"(load average {os.getloadavg()[0]:.1f}) — {out.strip().splitlines()[-1] if out.strip() else ''}"
+        )
+        for label, command in (
+            ("standings", ("standings", "--month", month)),
+            ("standings --json", ("standings", "--month", month, "--json")),
+            ("matrix", ("matrix", "--month", month)),
+            ("digest", ("digest", "--month", month, "--out", str(work / "digest"))),
+            ("search a unit", ("search", names[len(names) // 2], "--limit", "20")),
+            ("search a unit filtered", ("search", "--unit", names[7], "--limit", "20")),
+            ("search a rare word", ("search", "轮椅适配", "--limit", "20")),
+            ("search an absent word", ("search", "不存在的词语", "--limit", "20")),
+        ):
             best = min(mailroom(config, *command)[0] for _ in range(2))
             print(f"{label}: {best:.2f} s (best of 2, process start included)")
         print("recognised: " + ", ".join(f"{kind} {count:,}" for kind, count in recognised(url)))
         sizes = postgres.table_sizes(url)
         total = sum(size for _, _, size in sizes)
-        print(f"database: {total / 1e6:,.0f} MB; largest tables: " + ", ".join(
-            f"{name} {rows:,} rows {size / 1e6:,.0f} MB" for name, rows, size in sizes[:6]))
+        print(
+            f"database: {total / 1e6:,.0f} MB; largest tables: "
+            + ", ".join(f"{name} {rows:,} rows {size / 1e6:,.0f} MB" for name, rows, size in sizes[:6])
+        )
         print(f"raw store: {folder_bytes(work / 'archive') / 1e6:,.0f} MB")
 
 

@@ -34,8 +34,9 @@ def main() -> None:
                 started = time.perf_counter()
                 newest(database, query)
                 seconds.append(time.perf_counter() - started)
-            hits = sorted(int(message.messageid.partition(".")[0])
-                          for message in database.messages(query, exclude_tags=()))
+            hits = sorted(
+                int(message.messageid.partition(".")[0]) for message in database.messages(query, exclude_tags=())
+            )
             found[query] = {"seconds": statistics.median(seconds), "hits": hits}
     json.dump(found, sys.stdout)
 

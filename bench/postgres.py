@@ -42,4 +42,5 @@ def table_sizes(url: str) -> list[tuple[str, int, int]]:
         return connection.execute(
             "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-            "AND c.relkind = 'r' ORDER BY 3 DESC").fetchall()
+            "AND c.relkind = 'r' ORDER BY 3 DESC"
+        ).fetchall()

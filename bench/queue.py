@@ -54,8 +54,9 @@ def briefings(count: int, seed: int = 2019) -> list[Incoming]:
         subject = f"{unit}贫困残疾人服务工程专项信息（{number}）"
         body = body_text(rng, unit, rng.sample(people[unit], 2), sender, arrival)
         message = render(number, sender, f"{unit}残联", rng.choice(MAILBOXES), subject, body, arrival, base64_body=True)
-        items.append(Incoming(raw=message.raw, mailbox=None, source="import", arrival=arrival,
-                              origin=f"bench/{number}"))
+        items.append(
+            Incoming(raw=message.raw, mailbox=None, source="import", arrival=arrival, origin=f"bench/{number}")
+        )
     return items
 
 
@@ -75,10 +76,12 @@ def measure(env: dict[str, str], label: str) -> None:
             messages = session.scalar(select(func.count()).select_from(Message))
             flagged = session.scalar(select(func.count()).select_from(Message).where(Message.attention.is_not(None)))
             memo = FindingsMemo()
-            rows = [("menu count, findings kept", lambda: waiting(session, memo)),
-                    ("count, findings afresh", lambda: waiting(session)),
-                    ("listing (queue --all)", lambda: len(attention(session, include_handled=True))),
-                    ("message items alone", lambda: len(attention(session, findings=lambda _: [])))]
+            rows = [
+                ("menu count, findings kept", lambda: waiting(session, memo)),
+                ("count, findings afresh", lambda: waiting(session)),
+                ("listing (queue --all)", lambda: len(attention(session, include_handled=True))),
+                ("message items alone", lambda: len(attention(session, findings=lambda _: []))),
+            ]
             print(f"{label}: {messages:,} messages, {flagged} with a reason")
             for name, work in rows:
                 ms, result = median_ms(work)
@@ -97,17 +100,25 @@ def main() -> None:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
         write_maildirs(work / "mail", generate_season())
-        env = {**os.environ, "MAILROOM_DATABASE_URL": args.database_url or f"sqlite:///{work}/queue.db",
-               "MAILROOM_ARCHIVE_PATH": str(work / "archive")}
-        subprocess.run([sys.executable, "-m", "bot", "--config", str(CONFIG), "import", str(work / "mail")],
-                       env=env, cwd=ROOT, check=True, capture_output=True)
+        env = {
+            **os.environ,
+            "MAILROOM_DATABASE_URL": args.database_url or f"sqlite:///{work}/queue.db",
+            "MAILROOM_ARCHIVE_PATH": str(work / "archive"),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(CONFIG), "import", str(work / "mail")],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         measure(env, "the demo season")
         deps = open_deps(load_config(CONFIG, environ=env), sandbox=None)
         try:
             items = briefings(args.extra)
             started = time.perf_counter()
             for start in range(0, len(items), BATCH):
-                ingest_batch(deps.db, deps.store, deps.recognizer, items[start:start + BATCH])
+                ingest_batch(deps.db, deps.store, deps.recognizer, items[start : start + BATCH])
             print(f"archived {len(items):,} briefings in {time.perf_counter() - started:.0f} s")
         finally:
             deps.close()

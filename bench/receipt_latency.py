@@ -25,7 +25,12 @@ from tests.dovecot import Dovecot
 from tests.smtp_server import SmtpServer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UNITS = (("枣强县", "zqxcl@163.com"), ("景县", "jxcl2020@163.com"), ("桃城区", "tcqcl@163.com"), ("故城县", "gcxcl@163.com"))
+UNITS = (
+    ("枣强县", "zqxcl@163.com"),
+    ("景县", "jxcl2020@163.com"),
+    ("桃城区", "tcqcl@163.com"),
+    ("故城县", "gcxcl@163.com"),
+)
 
 
 def measure(mails: int, gap: float) -> list[float]:
@@ -44,13 +49,21 @@ def measure(mails: int, gap: float) -> list[float]:
             for number in range(mails):
                 key = keys[number % len(keys)]
                 unit, sender = UNITS[number % len(UNITS)]
-                article = compose(sender, DEPARTMENTS[key], f"{unit}贫困残疾人服务工程专项信息（{number}）",
-                                  datetime.now(SHANGHAI),
-                                  body=f"第{number}篇")
+                article = compose(
+                    sender,
+                    DEPARTMENTS[key],
+                    f"{unit}贫困残疾人服务工程专项信息（{number}）",
+                    datetime.now(SHANGHAI),
+                    body=f"第{number}篇",
+                )
                 appended = time.monotonic()
                 dovecot.append(key, article.as_bytes(), folder=folder)
-                wait_for(lambda: any(r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)),
-                         120, f"receipt {number}", step=0.01)
+                wait_for(
+                    lambda: any(r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)),
+                    120,
+                    f"receipt {number}",
+                    step=0.01,
+                )
                 latencies.append(time.monotonic() - appended)
                 print(f"mail {number + 1:2d} ({key}): {latencies[-1]:.2f} s", flush=True)
                 time.sleep(gap)
@@ -68,8 +81,10 @@ def main() -> None:
     args = parser.parse_args()
     latencies = sorted(measure(args.mails, args.gap))
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    print(f"{len(latencies)} mails, load average {os.getloadavg()[0]:.2f}: "
-          f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s")
+    print(
+        f"{len(latencies)} mails, load average {os.getloadavg()[0]:.2f}: "
+        f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -58,12 +58,17 @@ WHOLE_SET_LIMIT = 20_000  # true hits: above this a query's whole hit set is che
 # The states each database's index is timed in, and the statements that bring it there. This server runs
 # PostgreSQL with autovacuum off, so without VACUUM ANALYZE search_doc would have no statistics at all; a
 # production server's autovacuum analyses it after an import (with the statistics target of migration 0011).
-STATES = {"sqlite": (("as ingested", ()),
-                     ("after FTS5 optimize", ("INSERT INTO search_fts(search_fts) VALUES ('optimize')",))),
-          "postgresql": (("after VACUUM ANALYZE", ("VACUUM (ANALYZE) message, search_doc",)),)}
+STATES = {
+    "sqlite": (
+        ("as ingested", ()),
+        ("after FTS5 optimize", ("INSERT INTO search_fts(search_fts) VALUES ('optimize')",)),
+    ),
+    "postgresql": (("after VACUUM ANALYZE", ("VACUUM (ANALYZE) message, search_doc",)),),
+}
 
 
 # ----- ours ---------------------------------------------------------------------------------------
+
 
 @contextmanager
 def index_clock() -> Iterator[list[float]]:
@@ -91,8 +96,16 @@ def archive_corpus(engine: Engine, db: Database, work: Path, corpus: Corpus) -> 
     started = time.perf_counter()
     with index_clock() as indexing:
         for start in range(0, len(corpus.messages), BATCH):
-            items = [Incoming(raw=message.raw, mailbox=None, source="import", arrival=message.arrival,
-                              origin=f"bench/{message.number}") for message in corpus.messages[start:start + BATCH]]
+            items = [
+                Incoming(
+                    raw=message.raw,
+                    mailbox=None,
+                    source="import",
+                    arrival=message.arrival,
+                    origin=f"bench/{message.number}",
+                )
+                for message in corpus.messages[start : start + BATCH]
+            ]
             ingest_batch(db, store, recognizer, items)
     store.close()
     engine.build = {"ingest": time.perf_counter() - started, "indexing within ingest": indexing[0]}
@@ -102,23 +115,32 @@ def sqlite_sizes(db: Database) -> dict[str, int]:
     with db.engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         pages = dict(connection.exec_driver_sql("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").all())
-        total = connection.exec_driver_sql("PRAGMA page_count").scalar() * \
-            connection.exec_driver_sql("PRAGMA page_size").scalar()
-    return {"grams (search_fts_*)": sum(size for name, size in pages.items() if name.startswith("search_fts")),
-            "text (search_doc + index)": sum(size for name, size in pages.items()
-                                             if name == "search_doc" or name.startswith("ix_search_doc")),
-            "database file": total}
+        total = (
+            connection.exec_driver_sql("PRAGMA page_count").scalar()
+            * connection.exec_driver_sql("PRAGMA page_size").scalar()
+        )
+    return {
+        "grams (search_fts_*)": sum(size for name, size in pages.items() if name.startswith("search_fts")),
+        "text (search_doc + index)": sum(
+            size for name, size in pages.items() if name == "search_doc" or name.startswith("ix_search_doc")
+        ),
+        "database file": total,
+    }
 
 
 def postgres_sizes(db: Database) -> dict[str, int]:
     with db.engine.connect() as connection:
         size = lambda sql: int(connection.execute(text(sql)).scalar())  # noqa: E731
-        return {"GIN index (ix_search_doc_grams)": size("SELECT pg_relation_size('ix_search_doc_grams')"),
-                "search_doc table (grams, text, TOAST)": size("SELECT pg_table_size('search_doc')"),
-                "search_doc total with its indexes": size("SELECT pg_total_relation_size('search_doc')"),
-                "database schema": size("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
-                                        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN "
-                                        "('r', 'm')")}
+        return {
+            "GIN index (ix_search_doc_grams)": size("SELECT pg_relation_size('ix_search_doc_grams')"),
+            "search_doc table (grams, text, TOAST)": size("SELECT pg_table_size('search_doc')"),
+            "search_doc total with its indexes": size("SELECT pg_total_relation_size('search_doc')"),
+            "database schema": size(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN "
+                "('r', 'm')"
+            ),
+        }
 
 
 def time_ours(db: Database, queries: list[str], repeats: int, slow: dict[str, float]) -> dict[str, float]:
@@ -160,8 +182,10 @@ def check_ours(engine: Engine, db: Database, corpus: Corpus, truth: dict[str, se
             checked += 1
         newest = sorted(expected, reverse=True)[:50]
         if found != expected or first != newest:
-            engine.wrong[query] = (f"{len(found - expected)} extra, {len(expected - found)} missing"
-                                   f"{'' if first == newest else ', first page not the newest 50'}")
+            engine.wrong[query] = (
+                f"{len(found - expected)} extra, {len(expected - found)} missing"
+                f"{'' if first == newest else ', first page not the newest 50'}"
+            )
     engine.notes.append(f"whole hit sets checked for {checked} of {len(truth)} queries (the others: first page)")
 
 
@@ -187,16 +211,25 @@ def apply(db: Database, statements: tuple[str, ...]) -> None:
             connection.exec_driver_sql(statement)
 
 
-def run_ours(name: str, url: str, work: Path, corpus: Corpus, sets: list[QuerySet],
-             truth: dict[str, set[int]], args: argparse.Namespace) -> Engine:
+def run_ours(
+    name: str,
+    url: str,
+    work: Path,
+    corpus: Corpus,
+    sets: list[QuerySet],
+    truth: dict[str, set[int]],
+    args: argparse.Namespace,
+) -> Engine:
     engine = Engine(name)
     db = Database(url)
     queries = [query for query_set in sets for query in query_set.queries]
     try:
         print(f"{name}: archiving {len(corpus.messages):,} messages …", flush=True)
         archive_corpus(engine, db, work, corpus)
-        print(f"{name}: ingest {engine.build['ingest']:.0f} s, indexing {engine.build['indexing within ingest']:.0f} s",
-              flush=True)
+        print(
+            f"{name}: ingest {engine.build['ingest']:.0f} s, indexing {engine.build['indexing within ingest']:.0f} s",
+            flush=True,
+        )
         sizes = sqlite_sizes if db.engine.dialect.name == "sqlite" else postgres_sizes
         for number, (state, statements) in enumerate(STATES[db.engine.dialect.name]):
             started = time.perf_counter()
@@ -213,8 +246,9 @@ def run_ours(name: str, url: str, work: Path, corpus: Corpus, sets: list[QuerySe
                 engine.sizes = sizes(db)
                 print(f"{name}: hits checked in {time.perf_counter() - started:.0f} s", flush=True)
             else:
-                engine.sizes |= {f"{label}, {state}": size for label, size in sizes(db).items()
-                                 if label.startswith(("grams", "GIN"))}
+                engine.sizes |= {
+                    f"{label}, {state}": size for label, size in sizes(db).items() if label.startswith(("grams", "GIN"))
+                }
     finally:
         db.dispose()
     return engine
@@ -229,28 +263,37 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="Timed runs of each query in a round (default 5).")
     parser.add_argument("--command-repeats", type=int, default=3, help="Timed runs of each notmuch command (3).")
     parser.add_argument("--rounds", type=int, default=3, help="Rounds over all queries (default 3).")
-    parser.add_argument("--check-all", action="store_true",
-                        help=f"Check every query's whole hit set, not only those of at most {WHOLE_SET_LIMIT:,} hits.")
+    parser.add_argument(
+        "--check-all",
+        action="store_true",
+        help=f"Check every query's whole hit set, not only those of at most {WHOLE_SET_LIMIT:,} hits.",
+    )
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it, and the PostgreSQL schema.")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     started = time.perf_counter()
     corpus = generate(args.messages)
     megabytes = sum(len(message.raw) for message in corpus.messages) / 1e6
-    print(f"corpus: {len(corpus.messages):,} messages, {megabytes:.1f} MB, generated in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"corpus: {len(corpus.messages):,} messages, {megabytes:.1f} MB, generated in "
+        f"{time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     sets = pick_queries(corpus, args.queries)
     truth = {query: corpus.hits(query) for query_set in sets for query in query_set.queries}
     for query_set in sets:
         counts = sorted(len(truth[query]) for query in query_set.queries)
-        print(f"  {query_set.label}: {len(counts)} queries, e.g. {', '.join(query_set.queries[:4])}; "
-              f"true hits {counts[0]}–{counts[-1]}, median {statistics.median(counts):.0f}")
+        print(
+            f"  {query_set.label}: {len(counts)} queries, e.g. {', '.join(query_set.queries[:4])}; "
+            f"true hits {counts[0]}–{counts[-1]}, median {statistics.median(counts):.0f}"
+        )
     engines = []
     with tempfile.TemporaryDirectory(prefix="bench-search-") as scratch:
         work = args.keep or Path(scratch)
         if args.db in ("sqlite", "both"):
-            engines.append(run_ours("SQLite", f"sqlite:///{work}/sqlite/search.db", work / "sqlite", corpus, sets,
-                                    truth, args))
+            engines.append(
+                run_ours("SQLite", f"sqlite:///{work}/sqlite/search.db", work / "sqlite", corpus, sets, truth, args)
+            )
         if args.db in ("postgresql", "both"):
             with postgres.schema("bench_search", keep=args.keep is not None) as url:
                 engines.append(run_ours("PostgreSQL", url, work / "postgresql", corpus, sets, truth, args))
@@ -261,15 +304,27 @@ def main() -> None:
         else:
             engines.append(run_notmuch(work / "notmuch", corpus, sets, truth, args))
     summaries = report(engines, sets, truth)
-    print(f"\nwhole run {time.perf_counter() - started:.0f} s; load average at start {load:.1f}, "
-          f"at end {os.getloadavg()[0]:.1f} (2 cores)")
+    print(
+        f"\nwhole run {time.perf_counter() - started:.0f} s; load average at start {load:.1f}, "
+        f"at end {os.getloadavg()[0]:.1f} (2 cores)"
+    )
     if args.messages != 100_000 or args.db != "both" or args.no_notmuch:
         print(f"(a partial run: {RESULTS.relative_to(ROOT)} left as it was)")
         return
-    RESULTS.write_text(json.dumps({"messages": len(corpus.messages), "queries": {s.label: s.queries for s in sets},
-                                   "true_hits": {query: len(hits) for query, hits in truth.items()},
-                                   "summary": summaries, "engines": [asdict(engine) for engine in engines]},
-                                  ensure_ascii=False, indent=1) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "messages": len(corpus.messages),
+                "queries": {s.label: s.queries for s in sets},
+                "true_hits": {query: len(hits) for query, hits in truth.items()},
+                "summary": summaries,
+                "engines": [asdict(engine) for engine in engines],
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 if __name__ == "__main__":

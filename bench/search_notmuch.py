@@ -22,8 +22,10 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 def notmuch_environment(work: Path) -> dict[str, str]:
     work.mkdir(parents=True, exist_ok=True)
     config = work / "notmuch-config"
-    config.write_text(f"[database]\npath={work / 'maildir'}\n\n[user]\nname=Bench\nprimary_email=bench@example.cn\n\n"
-                      "[new]\ntags=inbox;\nignore=\n\n[search]\nexclude_tags=\n\n[maildir]\nsynchronize_flags=false\n")
+    config.write_text(
+        f"[database]\npath={work / 'maildir'}\n\n[user]\nname=Bench\nprimary_email=bench@example.cn\n\n"
+        "[new]\ntags=inbox;\nignore=\n\n[search]\nexclude_tags=\n\n[maildir]\nsynchronize_flags=false\n"
+    )
     return {**os.environ, "NOTMUCH_CONFIG": str(config), "XAPIAN_CJK_NGRAM": "1", "HOME": str(work)}
 
 
@@ -55,8 +57,9 @@ def index_with_notmuch(engine: Engine, work: Path, corpus: Corpus) -> dict[str, 
     return env
 
 
-def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[str, set[int]],
-                args: argparse.Namespace) -> Engine:
+def run_notmuch(
+    work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[str, set[int]], args: argparse.Namespace
+) -> Engine:
     engine = Engine("notmuch")
     env = index_with_notmuch(engine, work, corpus)
     queries = [query for query_set in sets for query in query_set.queries]
@@ -69,14 +72,19 @@ def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[st
         return seconds
 
     engine.latency["search --limit=50, a process each"] = rounds(
-        lambda: time_commands("search", "--output=messages", "--sort=newest-first", "--limit=50"), args.rounds)
+        lambda: time_commands("search", "--output=messages", "--sort=newest-first", "--limit=50"), args.rounds
+    )
     engine.latency["count, a process each"] = rounds(lambda: time_commands("count"), 1)
     warm = notmuch_in_process(env, queries, args.repeats)
     if isinstance(warm, str):
         engine.notes.append(f"in process: not measured ({warm})")
-        found = {query: {int(line.removeprefix("id:").partition(".")[0])
-                         for line in notmuch(env, "search", "--output=messages", query)[1].split()}
-                 for query in queries}
+        found = {
+            query: {
+                int(line.removeprefix("id:").partition(".")[0])
+                for line in notmuch(env, "search", "--output=messages", query)[1].split()
+            }
+            for query in queries
+        }
     else:
         engine.latency["newest 50, warm in one process"] = {query: answer["seconds"] for query, answer in warm.items()}
         found = {query: set(answer["hits"]) for query, answer in warm.items()}
@@ -89,19 +97,26 @@ def run_notmuch(work: Path, corpus: Corpus, sets: list[QuerySet], truth: dict[st
 def how_wrong(corpus: Corpus, query: str, found: set[int], expected: set[int]) -> str:
     """Extra hits that hold every pair of the query but not the query; missing ones with it in the subject."""
     extra, missing = found - expected, expected - found
-    pairs = [query[i:i + 2] for i in range(len(query) - 1)] or [query]
+    pairs = [query[i : i + 2] for i in range(len(query) - 1)] or [query]
     apart = sum(1 for number in extra if all(pair in corpus.messages[number].text for pair in pairs))
     in_subject = sum(1 for number in missing if query in corpus.messages[number].text.partition("\n")[0])
-    return (f"{len(extra)} extra ({apart} hold its pairs apart), "
-            f"{len(missing)} missing ({in_subject} with it in the subject)")
+    return (
+        f"{len(extra)} extra ({apart} hold its pairs apart), "
+        f"{len(missing)} missing ({in_subject} with it in the subject)"
+    )
 
 
 def notmuch_in_process(env: dict[str, str], queries: list[str], repeats: int) -> dict | str:
     """The warm figures from bench/notmuch_queries.py under the system Python, or why there are none."""
     if not Path(SYSTEM_PYTHON).exists():
         return f"no {SYSTEM_PYTHON}"
-    done = subprocess.run([SYSTEM_PYTHON, str(ROOT / "bench" / "notmuch_queries.py")], env=env, capture_output=True,
-                          input=json.dumps({"queries": queries, "repeats": repeats}), text=True)
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(ROOT / "bench" / "notmuch_queries.py")],
+        env=env,
+        capture_output=True,
+        input=json.dumps({"queries": queries, "repeats": repeats}),
+        text=True,
+    )
     if done.returncode != 0:
         return done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
     return json.loads(done.stdout)

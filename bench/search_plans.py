@@ -67,8 +67,12 @@ def explain(engine: Engine, db: Database, sets: list[QuerySet], column: str, cor
         statement, parameters = sent_statements(db, slowest)[0]
         engine.plans[f"{column}, {query_set.label}, slowest: {slowest}"] = {
             "search ms": round(engine.latency[column][slowest] * 1e3, 2),
-            "true hits": len(corpus.hits(slowest)), "messages holding its pairs": corpus.holding_grams(slowest, 2),
+            "true hits": len(corpus.hits(slowest)),
+            "messages holding its pairs": corpus.holding_grams(slowest, 2),
             "messages holding its triples": corpus.holding_grams(slowest, 3),
             "id statement ms": round(split[slowest][0] * 1e3, 2),
             "message load ms": round(split[slowest][1] * 1e3, 2) if len(split[slowest]) > 1 else None,
-            "sql": statement, "parameters": repr(parameters)[:300], "plan": plan_of(db, statement, parameters)}
+            "sql": statement,
+            "parameters": repr(parameters)[:300],
+            "plan": plan_of(db, statement, parameters),
+        }

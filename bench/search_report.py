@@ -48,8 +48,12 @@ def columns(engines: list[Engine]) -> Iterator[tuple[str, Engine, str]]:
 def summary(engine: Engine, column: str, query_set: QuerySet) -> dict[str, float | str]:
     seconds = [engine.latency[column][query] for query in query_set.queries]
     worst = max(query_set.queries, key=lambda query: engine.latency[column][query])
-    return {"median_ms": statistics.median(seconds) * 1e3, "p95_ms": percentile(seconds, 0.95) * 1e3,
-            "max_ms": max(seconds) * 1e3, "slowest": worst}
+    return {
+        "median_ms": statistics.median(seconds) * 1e3,
+        "p95_ms": percentile(seconds, 0.95) * 1e3,
+        "max_ms": max(seconds) * 1e3,
+        "slowest": worst,
+    }
 
 
 def correctness(engine: Engine, query_set: QuerySet) -> str:
@@ -65,14 +69,24 @@ def correctness(engine: Engine, query_set: QuerySet) -> str:
 def report(engines: list[Engine], sets: list[QuerySet], truth: dict[str, set[int]]) -> dict:
     """Prints every table; returns the latency summaries (searcher and column -> set -> figures)."""
     labels = [query_set.label for query_set in sets]
-    summaries = {name: {query_set.label: summary(engine, column, query_set) for query_set in sets}
-                 for name, engine, column in columns(engines)}
+    summaries = {
+        name: {query_set.label: summary(engine, column, query_set) for query_set in sets}
+        for name, engine, column in columns(engines)
+    }
     print("\nlatency of a search for the newest 50, median / p95 over the queries (ms):")
-    table(labels, {name: [f"{cell['median_ms']:.2f} / {cell['p95_ms']:.2f}" for cell in cells.values()]
-                   for name, cells in summaries.items()})
+    table(
+        labels,
+        {
+            name: [f"{cell['median_ms']:.2f} / {cell['p95_ms']:.2f}" for cell in cells.values()]
+            for name, cells in summaries.items()
+        },
+    )
     print("\nslowest query of each set (ms):")
     for name, cells in summaries.items():
-        print(f"  {name}: " + "; ".join(f"{label} {cell['slowest']} {cell['max_ms']:.1f}" for label, cell in cells.items()))
+        print(
+            f"  {name}: "
+            + "; ".join(f"{label} {cell['slowest']} {cell['max_ms']:.1f}" for label, cell in cells.items())
+        )
     print_split(engines, sets)
     print("\nhits against the truth (every message whose subject, sender or body holds the query):")
     table(labels, {engine.name: [correctness(engine, query_set) for query_set in sets] for engine in engines})
@@ -106,8 +120,10 @@ def print_split(engines: list[Engine], sets: list[QuerySet]) -> None:
                 ids = [split[query][0] for query in query_set.queries]
                 load = [split[query][1] if len(split[query]) > 1 else 0.0 for query in query_set.queries]
                 rest = [engine.latency[column][query] - sum(split[query]) for query in query_set.queries]
-                cells.append(f"{query_set.label} {statistics.median(ids) * 1e3:.2f} / "
-                             f"{statistics.median(load) * 1e3:.2f} / {statistics.median(rest) * 1e3:.2f}")
+                cells.append(
+                    f"{query_set.label} {statistics.median(ids) * 1e3:.2f} / "
+                    f"{statistics.median(load) * 1e3:.2f} / {statistics.median(rest) * 1e3:.2f}"
+                )
             print(f"  {engine.name} {column}: " + "; ".join(cells))
 
 
@@ -117,12 +133,16 @@ def print_targets(engines: list[Engine], labels: list[str], summaries: dict) -> 
         limit = TARGETS.get(engine.name)
         for column in engine.latency if limit is not None else ():
             worst = max(summaries[f"{engine.name} {column}"][label]["p95_ms"] for label in labels)
-            print(f"  {engine.name} {column}: worst p95 {worst:.2f} ms, target < {limit * 1e3:.0f} ms: "
-                  f"{'met' if worst < limit * 1e3 else 'MISSED'}")
+            print(
+                f"  {engine.name} {column}: worst p95 {worst:.2f} ms, target < {limit * 1e3:.0f} ms: "
+                f"{'met' if worst < limit * 1e3 else 'MISSED'}"
+            )
     rivals = [name for name in summaries if name.startswith("notmuch") and "count" not in name]
     for name in (name for name in summaries if not name.startswith("notmuch")):
         for rival in rivals:
-            slower = [label for label in labels if summaries[name][label]["p95_ms"] >= summaries[rival][label]["p95_ms"]]
+            slower = [
+                label for label in labels if summaries[name][label]["p95_ms"] >= summaries[rival][label]["p95_ms"]
+            ]
             print(f"  {name} below {rival} at p95: {'every set' if not slower else 'NOT for ' + ', '.join(slower)}")
 
 
@@ -130,8 +150,10 @@ def print_plans(engines: list[Engine]) -> None:
     print("\nthe slowest query of each set, its id statement's plan:")
     for engine in engines:
         for title, plan in engine.plans.items():
-            print(f"  {engine.name} {title}: search {plan['search ms']} ms, id statement {plan['id statement ms']} ms, "
-                  f"message load {plan['message load ms']} ms; {plan['true hits']} true hits, messages holding "
-                  f"its pairs {plan['messages holding its pairs']}, its triples {plan['messages holding its triples']}")
+            print(
+                f"  {engine.name} {title}: search {plan['search ms']} ms, id statement {plan['id statement ms']} ms, "
+                f"message load {plan['message load ms']} ms; {plan['true hits']} true hits, messages holding "
+                f"its pairs {plan['messages holding its pairs']}, its triples {plan['messages holding its triples']}"
+            )
             for line in plan["plan"]:
                 print(f"      {line}")

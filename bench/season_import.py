@@ -60,8 +60,9 @@ def file_counts(mails: Sequence[GeneratedMail]) -> Counter[str]:
 
 def mailroom(env: dict[str, str], *args: str) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bot", "--config", str(CONFIG), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(CONFIG), *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"mailroom {' '.join(args[:2])} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -72,9 +73,15 @@ def archive_counts(env: dict[str, str]) -> dict[str, int]:
     deps = open_deps(load_config(CONFIG, environ=env))
     try:
         with deps.db.session() as session:
-            return {name: session.scalar(select(func.count()).select_from(model))
-                    for name, model in (("messages", Message), ("attachments", Attachment),
-                                        ("form readings", FormReadingRow), ("registry persons", PersonRow))}
+            return {
+                name: session.scalar(select(func.count()).select_from(model))
+                for name, model in (
+                    ("messages", Message),
+                    ("attachments", Attachment),
+                    ("form readings", FormReadingRow),
+                    ("registry persons", PersonRow),
+                )
+            }
     finally:
         deps.close()
 
@@ -83,8 +90,10 @@ def describe_season(mails: Sequence[GeneratedMail], seconds: float) -> None:
     distinct = {mail.raw for mail in mails}
     files = file_counts(mails)
     digest = hashlib.sha256(b"".join(hashlib.sha256(mail.raw).digest() for mail in mails)).hexdigest()[:16]
-    print(f"season: {len(mails)} mail files ({len(distinct)} distinct messages, "
-          f"{sum(map(len, distinct)) / 1e6:.1f} MB), generated in {seconds:.1f} s, digest {digest}")
+    print(
+        f"season: {len(mails)} mail files ({len(distinct)} distinct messages, "
+        f"{sum(map(len, distinct)) / 1e6:.1f} MB), generated in {seconds:.1f} s, digest {digest}"
+    )
     print("files:  " + ", ".join(f"{count} {kind}" for kind, count in sorted(files.items())))
     workbooks = sum(count for kind, count in files.items() if kind.endswith(("xlsx", "xls", "et")))
     documents = sum(count for kind, count in files.items() if kind.endswith("docx"))
@@ -103,15 +112,22 @@ def main() -> None:
         mails = generate_season()
         describe_season(mails, time.perf_counter() - started)
         write_maildirs(work / "mail", mails)
-        env = {**os.environ, "MAILROOM_DATABASE_URL": args.database_url or f"sqlite:///{work}/season.db",
-               "MAILROOM_ARCHIVE_PATH": str(work / "archive")}
+        env = {
+            **os.environ,
+            "MAILROOM_DATABASE_URL": args.database_url or f"sqlite:///{work}/season.db",
+            "MAILROOM_ARCHIVE_PATH": str(work / "archive"),
+        }
         seconds, done = mailroom(env, "import", str(work / "mail"))
-        print(f"import: {seconds:.1f} s, {len(mails) / seconds:.0f} messages/s (target < {IMPORT_TARGET:.0f} s: "
-              f"{'met' if seconds < IMPORT_TARGET else 'MISSED'}) — {done.stdout.strip()}")
+        print(
+            f"import: {seconds:.1f} s, {len(mails) / seconds:.0f} messages/s (target < {IMPORT_TARGET:.0f} s: "
+            f"{'met' if seconds < IMPORT_TARGET else 'MISSED'}) — {done.stdout.strip()}"
+        )
         print("archive: " + ", ".join(f"{count} {name}" for name, count in archive_counts(env).items()))
         best = min(mailroom(env, "standings", "--month", "2020-12")[0] for _ in range(3))
-        print(f"standings --month 2020-12: {best:.2f} s best of 3, process start included "
-              f"(target < {STANDINGS_TARGET:.0f} s: {'met' if best < STANDINGS_TARGET else 'MISSED'})")
+        print(
+            f"standings --month 2020-12: {best:.2f} s best of 3, process start included "
+            f"(target < {STANDINGS_TARGET:.0f} s: {'met' if best < STANDINGS_TARGET else 'MISSED'})"
+        )
 
 
 if __name__ == "__main__":

@@ -40,18 +40,35 @@ from xml.sax.saxutils import escape
 
 RESULTS = Path(__file__).resolve().parent / "results" / "workbook_read.json"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-HEADER = ["序号", "姓名", "残疾人证号", "残疾类别", "残疾等级", "联系电话", "服务项目", "服务细项（内容）",
-          "是否建档立卡残疾人", "备注"]
+HEADER = [
+    "序号",
+    "姓名",
+    "残疾人证号",
+    "残疾类别",
+    "残疾等级",
+    "联系电话",
+    "服务项目",
+    "服务细项（内容）",
+    "是否建档立卡残疾人",
+    "备注",
+]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
 CATEGORIES = ["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]
 GRADES = ["一级", "二级", "三级", "四级"]
-SERVICES = [("康复训练", "运动疗法"), ("康复医疗", "药物治疗"), ("辅助器具", "轮椅适配"), ("支持性服务", "家庭康复指导")]
+SERVICES = [
+    ("康复训练", "运动疗法"),
+    ("康复医疗", "药物治疗"),
+    ("辅助器具", "轮椅适配"),
+    ("支持性服务", "家庭康复指导"),
+]
 
 
 def disability_id(rng: random.Random) -> str:
-    body = f"1311{rng.randint(21, 28):02d}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" \
-           f"{rng.randint(0, 999):03d}"
+    body = (
+        f"1311{rng.randint(21, 28):02d}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(0, 999):03d}"
+    )
     check = "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
     return f"{body}{check}{rng.randint(1, 7)}{rng.randint(1, 4)}"
 
@@ -61,20 +78,38 @@ def registry_rows(count: int, seed: int = 20) -> list[list[str | int]]:
     rows: list[list[str | int]] = []
     for number in range(1, count + 1):
         service, detail = rng.choice(SERVICES)
-        rows.append([number, rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)), disability_id(rng),
-                     rng.choice(CATEGORIES), rng.choice(GRADES), f"1{rng.choice('3578')}{rng.randint(0, 10**9 - 1):09d}",
-                     service, detail, rng.choice(["是", "否"]), ""])
+        rows.append(
+            [
+                number,
+                rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
+                disability_id(rng),
+                rng.choice(CATEGORIES),
+                rng.choice(GRADES),
+                f"1{rng.choice('3578')}{rng.randint(0, 10**9 - 1):09d}",
+                service,
+                detail,
+                rng.choice(["是", "否"]),
+                "",
+            ]
+        )
     return rows
 
 
 def registry_xlsx(count: int) -> bytes:
     """A one-sheet registry written as Excel writes it: every text cell a shared string."""
-    table = [["桃城区残联4月份康复服务实名制登记表"], ["填报单位：桃城区残联", "", "", "填表人：张丽", "", "联系电话：2662889"],
-             HEADER, *registry_rows(count), ["填表说明", "1.服务项目填写要求：按照《河北省残疾人基本康复服务目录》选填"]]
+    table = [
+        ["桃城区残联4月份康复服务实名制登记表"],
+        ["填报单位：桃城区残联", "", "", "填表人：张丽", "", "联系电话：2662889"],
+        HEADER,
+        *registry_rows(count),
+        ["填表说明", "1.服务项目填写要求：按照《河北省残疾人基本康复服务目录》选填"],
+    ]
     strings: dict[str, int] = {}
-    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           f'<dimension ref="A1:J{len(table)}"/><sheetData>']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="A1:J{len(table)}"/><sheetData>'
+    ]
     for number, row in enumerate(table, 1):
         out.append(f'<row r="{number}">')
         for index, value in enumerate(row):
@@ -86,8 +121,10 @@ def registry_xlsx(count: int) -> bytes:
         out.append("</row>")
     out.append("</sheetData></worksheet>")
     shared = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
-    sst = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/'
-           f'spreadsheetml/2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>')
+    sst = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/'
+        f'spreadsheetml/2006/main" count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>'
+    )
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "data" / "workbooks"))
     import office_bytes
 
@@ -101,6 +138,7 @@ def registry_xlsx(count: int) -> bytes:
 
 # ---------------------------------------------------------------------------------------------
 # The readers, each run in a child process
+
 
 def read_ours(data: bytes) -> int:
     from parsers.records import Unit
@@ -192,15 +230,29 @@ def child_timing(path: str, repeat: int) -> None:
             wall[mode].append(time.perf_counter() - started)
             cpu[mode].append(time.process_time() - started_cpu)
     paired = [calamine / ours for ours, calamine in zip(wall["ours"], wall["calamine"])]
-    print(json.dumps({"paired_share": statistics.median(paired), **{
-        mode: {"seconds": statistics.median(wall[mode]), "best_seconds": min(wall[mode]),
-               "cpu_seconds": statistics.median(cpu[mode]), "rounds": len(wall[mode]), "rows": rows[mode]}
-        for mode in READERS}}))
+    print(
+        json.dumps(
+            {
+                "paired_share": statistics.median(paired),
+                **{
+                    mode: {
+                        "seconds": statistics.median(wall[mode]),
+                        "best_seconds": min(wall[mode]),
+                        "cpu_seconds": statistics.median(cpu[mode]),
+                        "rounds": len(wall[mode]),
+                        "rows": rows[mode],
+                    }
+                    for mode in READERS
+                },
+            }
+        )
+    )
 
 
 def _child(*arguments: str) -> dict:
-    output = subprocess.run([sys.executable, "-m", "bench.workbook_read", "--child", *arguments],
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.workbook_read", "--child", *arguments], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -237,17 +289,26 @@ def _line(count: int, size: int, results: dict, paired: float) -> dict:
     print(f"  {'reader':<10}{'rows/s':>12}{'ms':>10}{'peak RSS MB':>14}")
     for mode, result in results.items():  # per data row for every reader: the same rows of the same file
         result["rows_per_second"] = count / result["seconds"]
-        print(f"  {mode:<10}{result['rows_per_second']:>12,.0f}{result['seconds'] * 1000:>10.1f}"
-              f"{result['peak_rss_mb']:>14.1f}")
+        print(
+            f"  {mode:<10}{result['rows_per_second']:>12,.0f}{result['seconds'] * 1000:>10.1f}"
+            f"{result['peak_rss_mb']:>14.1f}"
+        )
     share = results["calamine"]["seconds"] / results["ours"]["seconds"]
     cpu_share = results["calamine"]["cpu_seconds"] / results["ours"]["cpu_seconds"]
     sandboxed = results["calamine"]["seconds"] / results["sandboxed"]["seconds"]
-    print(f"  ours at {share:.0%} of bare calamine's rows/s (medians of {results['ours']['rounds']} rounds; "
-          f"by CPU time {cpu_share:.0%}; round by round {paired:.0%}); in the sandbox {sandboxed:.0%}")
-    return {"data_rows": count, "file_kb": round(size / 1024, 1), "ours_share_of_calamine": round(share, 3),
-            "sandboxed_share_of_calamine": round(sandboxed, 3),
-            "ours_share_of_calamine_cpu": round(cpu_share, 3), "ours_share_of_calamine_paired": round(paired, 3),
-            **{mode: {k: round(v, 4) for k, v in result.items()} for mode, result in results.items()}}
+    print(
+        f"  ours at {share:.0%} of bare calamine's rows/s (medians of {results['ours']['rounds']} rounds; "
+        f"by CPU time {cpu_share:.0%}; round by round {paired:.0%}); in the sandbox {sandboxed:.0%}"
+    )
+    return {
+        "data_rows": count,
+        "file_kb": round(size / 1024, 1),
+        "ours_share_of_calamine": round(share, 3),
+        "sandboxed_share_of_calamine": round(sandboxed, 3),
+        "ours_share_of_calamine_cpu": round(cpu_share, 3),
+        "ours_share_of_calamine_paired": round(paired, 3),
+        **{mode: {k: round(v, 4) for k, v in result.items()} for mode, result in results.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -175,8 +175,10 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     schedule = _schedule(_table(data, "schedule"))
     for plan in plans.plans:
         if schedule.reminder_day > plan.calendar.deadline_day:
-            raise ConfigError(f"schedule.reminder_day（{schedule.reminder_day} 日）晚于 {plan.year} 年的报送截止日"
-                              f"（{plan.calendar.deadline_day} 日），该年不会发出催报提醒")
+            raise ConfigError(
+                f"schedule.reminder_day（{schedule.reminder_day} 日）晚于 {plan.year} 年的报送截止日"
+                f"（{plan.calendar.deadline_day} 日），该年不会发出催报提醒"
+            )
     return Config(
         path=path,
         database_url=_sqlite_relative(url, base),
@@ -215,16 +217,20 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
     pick = lambda name, kind, default, **kw: _get(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
     out = Outgoing(
         transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp 或 folder"),
-        folder=base / pick("folder", str, "var/outbox"), host=pick("host", str, ""),
+        folder=base / pick("folder", str, "var/outbox"),
+        host=pick("host", str, ""),
         port=pick("port", int, 465, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
         security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
-        username=pick("username", str, ""), password_env=pick("password_env", str, ""),
-        sender=pick("sender", str, "").lower(), sender_name=pick("sender_name", str, ""),
+        username=pick("username", str, ""),
+        password_env=pick("password_env", str, ""),
+        sender=pick("sender", str, "").lower(),
+        sender_name=pick("sender_name", str, ""),
         staff=tuple(pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 或正整数"),
         timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 秒"),
-        sent_copy_mailbox=pick("sent_copy_mailbox", str, ""), sent_copy_folder=pick("sent_copy_folder", str, ""),
+        sent_copy_mailbox=pick("sent_copy_mailbox", str, ""),
+        sent_copy_folder=pick("sent_copy_folder", str, ""),
         ca_file=_ca_file(table, "smtp.ca_file", base),
     )
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
@@ -234,9 +240,9 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
     if out.transport == "smtp":
         for name in ("host", "sender"):
             if not getattr(out, name):
-                raise ConfigError(f"缺少 smtp.{name}（transport = \"smtp\" 时必填）")
+                raise ConfigError(f'缺少 smtp.{name}（transport = "smtp" 时必填）')
         if out.security == "plain" and out.host not in LOOPBACK:
-            raise ConfigError(f"smtp.security = \"plain\" 只允许用于本机回环地址，不能用于 {out.host}")
+            raise ConfigError(f'smtp.security = "plain" 只允许用于本机回环地址，不能用于 {out.host}')
     return out
 
 
@@ -244,17 +250,28 @@ def _calendar(deadline: dict[str, Any], forms: dict[str, Any], defaults: Calenda
     """`defaults` with what the tables say; `at` names where they are ("year.2021." for a year's own)."""
     return replace(
         defaults,
-        deadline_day=_get(deadline, f"{at}deadline.day", int, defaults.deadline_day, check=lambda d: 1 <= d <= 28,
-                          why="1–28 日之一"),
-        deadline_time=_clock(_get(deadline, f"{at}deadline.time", str, defaults.deadline_time.isoformat()),
-                             f"{at}deadline.time"),
-        required_forms=tuple(_get(forms, f"{at}forms.required", list, list(defaults.required_forms),
-                                  check=lambda xs: xs and all(x in range(1, 11) for x in xs)
-                                  and len(set(xs)) == len(xs), why="不重复的附件编号 1–10，至少一个")),
-        college_from_month=_get(forms, f"{at}forms.college_from_month", int, defaults.college_from_month,
-                                check=_is_month, why="月份 1–12"),
-        first_report_month=_get(forms, f"{at}forms.first_report_month", int, defaults.first_report_month,
-                                check=_is_month, why="月份 1–12"),
+        deadline_day=_get(
+            deadline, f"{at}deadline.day", int, defaults.deadline_day, check=lambda d: 1 <= d <= 28, why="1–28 日之一"
+        ),
+        deadline_time=_clock(
+            _get(deadline, f"{at}deadline.time", str, defaults.deadline_time.isoformat()), f"{at}deadline.time"
+        ),
+        required_forms=tuple(
+            _get(
+                forms,
+                f"{at}forms.required",
+                list,
+                list(defaults.required_forms),
+                check=lambda xs: xs and all(x in range(1, 11) for x in xs) and len(set(xs)) == len(xs),
+                why="不重复的附件编号 1–10，至少一个",
+            )
+        ),
+        college_from_month=_get(
+            forms, f"{at}forms.college_from_month", int, defaults.college_from_month, check=_is_month, why="月份 1–12"
+        ),
+        first_report_month=_get(
+            forms, f"{at}forms.first_report_month", int, defaults.first_report_month, check=_is_month, why="月份 1–12"
+        ),
     )
 
 
@@ -269,8 +286,15 @@ def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _get(table: dict[str, Any], key: str, kind: type, default: Any = ..., *,
-         check: Callable[[Any], bool] | None = None, why: str = "") -> Any:
+def _get(
+    table: dict[str, Any],
+    key: str,
+    kind: type,
+    default: Any = ...,
+    *,
+    check: Callable[[Any], bool] | None = None,
+    why: str = "",
+) -> Any:
     name = key.rsplit(".", 1)[-1]
     if name not in table:
         if default is ...:
@@ -287,8 +311,9 @@ def _get(table: dict[str, Any], key: str, kind: type, default: Any = ..., *,
 
 
 def _type_name(kind: type) -> str:
-    return {str: "字符串", int: "整数", float: "数字", bool: " true 或 false", list: "列表",
-            dict: "表"}.get(kind, kind.__name__)
+    return {str: "字符串", int: "整数", float: "数字", bool: " true 或 false", list: "列表", dict: "表"}.get(
+        kind, kind.__name__
+    )
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -309,7 +334,7 @@ def _sqlite_relative(url: str, base: Path) -> str:
     """A relative SQLite path is relative to the config file, like every other path in it."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(base / url[len(prefix):])
+        return prefix + str(base / url[len(prefix) :])
     return url
 
 
@@ -317,9 +342,16 @@ _SHARE = (lambda x: 0 < x <= 1, "0–1 之间的比例（0.5 即 50%）")
 _POINTS = (lambda n: 0 <= n <= 100, "0–100 分")
 # What each scoring number means, checked as such: a share of the annual target, or points of the 100-point year.
 _SCORING_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "q2_completion": _SHARE, "q3_completion": _SHARE, "task_points": _POINTS, "on_time_points": _POINTS,
-    "on_time_deduction": _POINTS, "q4_task_points": _POINTS, "q4_cap": _POINTS, "briefing_points": _POINTS,
-    "media_cap": _POINTS, "innovation_cap": _POINTS,
+    "q2_completion": _SHARE,
+    "q3_completion": _SHARE,
+    "task_points": _POINTS,
+    "on_time_points": _POINTS,
+    "on_time_deduction": _POINTS,
+    "q4_task_points": _POINTS,
+    "q4_cap": _POINTS,
+    "briefing_points": _POINTS,
+    "media_cap": _POINTS,
+    "innovation_cap": _POINTS,
     "briefings_per_month": (lambda n: 1 <= n <= 1000, "1–1000 篇"),
 }
 _LEVELS = {"media_points": MEDIA_LEVELS, "innovation_points": INNOVATION_LEVELS}
@@ -333,8 +365,16 @@ def _scoring(table: dict[str, Any], defaults: Scoring, at: str = "") -> Scoring:
         if name in _LEVELS:
             values[name] = _level_points(_get(table, key, dict, dict(default)), key, _LEVELS[name])
         elif isinstance(default, tuple):
-            values[name] = tuple(_get(table, key, list, list(default), why="不重复的月份 1–12",
-                                      check=lambda xs: all(map(_is_month, xs)) and len(set(xs)) == len(xs)))
+            values[name] = tuple(
+                _get(
+                    table,
+                    key,
+                    list,
+                    list(default),
+                    why="不重复的月份 1–12",
+                    check=lambda xs: all(map(_is_month, xs)) and len(set(xs)) == len(xs),
+                )
+            )
         else:
             check, why = _SCORING_RANGES.get(name, (None, ""))
             values[name] = _get(table, key, type(default), default, check=check, why=why)
@@ -365,31 +405,40 @@ def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
     pick = lambda name, kind, default=..., **kw: _get(entry, f"{at}.{name}", kind, default, **kw)  # noqa: E731
     source = pick("source", str, "imap", check=lambda s: s in SOURCES, why=" 或 ".join(SOURCES))
     box = Mailbox(
-        key=pick("key", str), name=pick("name", str), address=pick("address", str).lower(), source=source,
+        key=pick("key", str),
+        name=pick("name", str),
+        address=pick("address", str).lower(),
+        source=source,
         security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
-        host=pick("host", str, ""), port=pick("port", int, 993, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
-        username=pick("username", str, ""), password_env=pick("password_env", str, ""),
+        host=pick("host", str, ""),
+        port=pick("port", int, 993, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
+        username=pick("username", str, ""),
+        password_env=pick("password_env", str, ""),
         folder=pick("folder", str, "INBOX"),
-        after_archive=pick("after_archive", str, "none", check=lambda a: a in AFTER_ARCHIVE,
-                           why=" 或 ".join(AFTER_ARCHIVE)),
-        move_to=pick("move_to", str, ""), batch=pick("batch", int, 200, check=lambda b: b > 0, why="正数"),
-        path=base / pick("path", str) if source == "maildir" else None, ca_file=_ca_file(entry, f"{at}.ca_file", base),
+        after_archive=pick(
+            "after_archive", str, "none", check=lambda a: a in AFTER_ARCHIVE, why=" 或 ".join(AFTER_ARCHIVE)
+        ),
+        move_to=pick("move_to", str, ""),
+        batch=pick("batch", int, 200, check=lambda b: b > 0, why="正数"),
+        path=base / pick("path", str) if source == "maildir" else None,
+        ca_file=_ca_file(entry, f"{at}.ca_file", base),
     )
     if source == "imap":
         for name in ("host", "username", "password_env"):
             if not getattr(box, name):
-                raise ConfigError(f"缺少 {at}.{name}（source = \"imap\" 时必填）")
+                raise ConfigError(f'缺少 {at}.{name}（source = "imap" 时必填）')
         if box.security == "plain" and box.host not in LOOPBACK:
-            raise ConfigError(f"{at}.security = \"plain\" 只允许用于本机回环地址，不能用于 {box.host}")
+            raise ConfigError(f'{at}.security = "plain" 只允许用于本机回环地址，不能用于 {box.host}')
     if box.after_archive == "move" and not box.move_to:
-        raise ConfigError(f"缺少 {at}.move_to（after_archive = \"move\" 时必填）")
+        raise ConfigError(f'缺少 {at}.move_to（after_archive = "move" 时必填）')
     return box
 
 
 def _ca_file(table: dict[str, Any], key: str, base: Path) -> Path | None:
     """A CA bundle to trust (a test or in-house CA), relative to the config file; None: the system's store."""
-    name = _get(table, key, str, "", check=lambda p: p == "" or _holds_certificates(base / p),
-                why="可读的 PEM 证书文件")
+    name = _get(
+        table, key, str, "", check=lambda p: p == "" or _holds_certificates(base / p), why="可读的 PEM 证书文件"
+    )
     return base / name if name else None
 
 
@@ -407,9 +456,17 @@ def _years(general: dict[str, Any]) -> tuple[int, ...]:
         raise ConfigError("general.year 与 general.years 只能写一个（多个计划年度写 years = [2020, 2021]）")
     if "years" not in general:
         return (_get(general, "general.year", int, 2020, **is_year),)
-    years = _get(general, "general.years", list, why="不重复的年份 2000–2100，至少一个",
-                 check=lambda ys: ys and len(set(ys)) == len(ys) and all(
-                     isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in ys))
+    years = _get(
+        general,
+        "general.years",
+        list,
+        why="不重复的年份 2000–2100，至少一个",
+        check=lambda ys: (
+            ys
+            and len(set(ys)) == len(ys)
+            and all(isinstance(y, int) and not isinstance(y, bool) and 2000 <= y <= 2100 for y in ys)
+        ),
+    )
     return tuple(sorted(years))
 
 
@@ -428,14 +485,21 @@ def _plans(data: dict[str, Any], timezone: ZoneInfo, years: tuple[int, ...]) -> 
     for year in years:
         tables = _table(own, str(year)) if str(year) in own else {}
         at = f"year.{year}."
-        plan = Plan(_calendar(_table(tables, "deadline"), _table(tables, "forms"), replace(calendar, year=year), at),
-                    _scoring(_table(tables, "scoring"), rules, at), targets[year])
-        where = f"{at}scoring.briefing_months" if "briefing_months" in _table(tables, "scoring") \
+        plan = Plan(
+            _calendar(_table(tables, "deadline"), _table(tables, "forms"), replace(calendar, year=year), at),
+            _scoring(_table(tables, "scoring"), rules, at),
+            targets[year],
+        )
+        where = (
+            f"{at}scoring.briefing_months"
+            if "briefing_months" in _table(tables, "scoring")
             else "scoring.briefing_months"
+        )
         for month in plan.scoring.briefing_months:
             if month < plan.calendar.first_report_month:
-                raise ConfigError(f"{where}：{year} 年 {month} 月不在该年计划的报送月份内"
-                                  f"（{plan.calendar.first_report_month}–12 月）")
+                raise ConfigError(
+                    f"{where}：{year} 年 {month} 月不在该年计划的报送月份内（{plan.calendar.first_report_month}–12 月）"
+                )
         if not plan.units:
             raise ConfigError(f"{year} 年的计划没有任何单位（请检查各 [[unit]] 的 first_year、last_year）")
         plans.append(plan)
@@ -453,8 +517,11 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
     units, by_year = [], {year: [] for year in years}
     for index, entry in enumerate(entries):
         at = f"unit[{index}]"
-        unit = Unit(name=_get(entry, f"{at}.name", str), aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
-                    senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])))
+        unit = Unit(
+            name=_get(entry, f"{at}.name", str),
+            aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
+            senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])),
+        )
         in_plan = dict(check=lambda y: y in years, why=f"计划年度之一（{_listed(years)}）")
         first = _get(entry, f"{at}.first_year", int, years[0], **in_plan)
         last = _get(entry, f"{at}.last_year", int, years[-1], **in_plan)
@@ -467,15 +534,18 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
     return tuple(units), {year: tuple(found) for year, found in by_year.items()}
 
 
-def _targets(table: dict[str, Any], at: str, name: str, years: tuple[int, ...],
-             span: tuple[int, ...]) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
+def _targets(
+    table: dict[str, Any], at: str, name: str, years: tuple[int, ...], span: tuple[int, ...]
+) -> list[tuple[int, tuple[tuple[str, int], ...]]]:
     """(year, targets) for each year of `span`: `targets.2021 = {…}` per year, or a plain `targets = {…}`
     when the configuration holds one plan year."""
     keys = list(table)
     if not any(key.isdigit() for key in keys):
         if len(years) > 1 and span:
-            raise ConfigError(f"{at}.targets：有多个计划年度（{_listed(years)}）时，目标须按年写，"
-                              f"如 targets.{span[0]} = {{ rehab = … }}")
+            raise ConfigError(
+                f"{at}.targets：有多个计划年度（{_listed(years)}）时，目标须按年写，"
+                f"如 targets.{span[0]} = {{ rehab = … }}"
+            )
         return [(year, _task_targets(table, f"{at}.targets")) for year in span]
     for key in keys:
         if not key.isdigit():
@@ -486,10 +556,11 @@ def _targets(table: dict[str, Any], at: str, name: str, years: tuple[int, ...],
             raise ConfigError(f"{at}.targets.{key}：{name} {key} 年不在计划内（见 {at}.first_year、last_year）")
     for year in span:
         if str(year) not in table:
-            raise ConfigError(f"{at}（{name}）缺少 {year} 年的目标 targets.{year}"
-                              f"（若该单位 {year} 年不在计划内，请写 first_year 或 last_year）")
-    return [(year, _task_targets(_get(table, f"{at}.targets.{year}", dict), f"{at}.targets.{year}"))
-            for year in span]
+            raise ConfigError(
+                f"{at}（{name}）缺少 {year} 年的目标 targets.{year}"
+                f"（若该单位 {year} 年不在计划内，请写 first_year 或 last_year）"
+            )
+    return [(year, _task_targets(_get(table, f"{at}.targets.{year}", dict), f"{at}.targets.{year}")) for year in span]
 
 
 def _task_targets(targets: dict[str, Any], at: str) -> tuple[tuple[str, int], ...]:

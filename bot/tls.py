@@ -32,8 +32,13 @@ def client_context(ca_file: Path | None, key: str) -> ssl.SSLContext:
         raise ConfigError(f"{key}：无法读取 CA 证书 {ca_file}：{error}") from None
 
 
-def refused(owner: str, host: str, error: ssl.SSLCertVerificationError, nothing: str,
-            kind: type[CertificateRefused] = CertificateRefused) -> CertificateRefused:
+def refused(
+    owner: str,
+    host: str,
+    error: ssl.SSLCertVerificationError,
+    nothing: str,
+    kind: type[CertificateRefused] = CertificateRefused,
+) -> CertificateRefused:
     """One line, Chinese first: who, which server, why, and that nothing was done (`nothing`: 未收取任何邮件)."""
     if error.verify_code in HOSTNAME_MISMATCH:
         why = f"证书与主机名 {host} 不符"

@@ -49,9 +49,14 @@ def check_xls(data: bytes, name: str, limits: Limits) -> dict[str, Problem]:
     refused: dict[str, Problem] = {}
     for sheet, (rows, cols) in zip(sheets, extents[1:]):  # the first substream is the workbook's own
         if rows > limits.max_rows or rows * cols > limits.max_cells:
-            refused[sheet] = Problem(sheet, None, None, "too-many-rows",
-                                     f"工作表“{sheet}”的内容范围过大（{rows:,} 行 × {cols} 列），未读取；"
-                                     f"请删除多余的行列，只保留表格本身后重新发送")
+            refused[sheet] = Problem(
+                sheet,
+                None,
+                None,
+                "too-many-rows",
+                f"工作表“{sheet}”的内容范围过大（{rows:,} 行 × {cols} 列），未读取；"
+                f"请删除多余的行列，只保留表格本身后重新发送",
+            )
     return refused
 
 

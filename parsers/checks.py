@@ -10,7 +10,14 @@ from itertools import compress, repeat
 from operator import not_
 
 from parsers.forms import (
-    FORM_TITLES, REGISTRY_FORMS, SERVICE_KEYS, TASK_LABELS, FormReading, Person, Problem, id_key,
+    FORM_TITLES,
+    REGISTRY_FORMS,
+    SERVICE_KEYS,
+    TASK_LABELS,
+    FormReading,
+    Person,
+    Problem,
+    id_key,
 )
 from parsers.records import TASKS, Unit
 
@@ -57,16 +64,23 @@ def id_number_problem(value: str) -> str | None:
 def disability_id_problem(value: str, allow_id_number: bool = False) -> str | None:
     """None for a valid 20-character 残疾人证号 (or, where allowed, an 18-character 身份证号)."""
     text = id_key(value)
-    if len(text) == 20 and ID18.fullmatch(text, 0, 18) and text[17] == check_digit(text[:17]) \
-            and "1" <= text[18] <= "7" and "1" <= text[19] <= "4":
+    if (
+        len(text) == 20
+        and ID18.fullmatch(text, 0, 18)
+        and text[17] == check_digit(text[:17])
+        and "1" <= text[18] <= "7"
+        and "1" <= text[19] <= "4"
+    ):
         return None
     if allow_id_number and len(text) == 18:
         fault = _id18_fault(text)
         return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
     if len(text) != 20:
         also = "；未办残疾人证的儿童可填 18 位身份证号" if allow_id_number else ""
-        return (f"残疾人证号“{value}”有 {len(text)} 位，应为 20 位（18 位身份证号 + 1 位残疾类别 + 1 位残疾等级）"
-                f"{also}，请核对后改正")
+        return (
+            f"残疾人证号“{value}”有 {len(text)} 位，应为 20 位（18 位身份证号 + 1 位残疾类别 + 1 位残疾等级）"
+            f"{also}，请核对后改正"
+        )
     fault = _id18_fault(text[:18])
     if fault is not None:
         return f"残疾人证号“{value}”的前 18 位（身份证号）{fault}，请核对后改正"
@@ -144,25 +158,32 @@ def _column_pattern(cell: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?:(?:{cell.pattern})\n)*(?:{cell.pattern})")
 
 
-_COLUMN_PATTERNS = {pattern: (width, _column_pattern(pattern))
-                    for pattern, width in ((ID18_SHAPE, 18), (ID20_SHAPE, 20), (_ONE_MOBILE, 11))}
+_COLUMN_PATTERNS = {
+    pattern: (width, _column_pattern(pattern))
+    for pattern, width in ((ID18_SHAPE, 18), (ID20_SHAPE, 20), (_ONE_MOBILE, 11))
+}
 
 
 def phone_problem(value: str) -> str | None:
     """None for one or more phone numbers (mobile, or landline with or without area code)."""
     if _PHONES.fullmatch(value):
         return None
-    return (f"联系电话“{value}”格式不对：手机号应为 11 位（1 开头），座机如 0318-2662889 或 2662889，"
-            f"多个号码用“/”或“、”隔开，请核对后改正")
+    return (
+        f"联系电话“{value}”格式不对：手机号应为 11 位（1 开头），座机如 0318-2662889 或 2662889，"
+        f"多个号码用“/”或“、”隔开，请核对后改正"
+    )
 
 
 def precision_lost_problem(shown: str, label: str) -> str:
-    return (f"{label}被存成了数字（显示为 {shown}），超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
-            f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送")
+    return (
+        f"{label}被存成了数字（显示为 {shown}），超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
+        f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送"
+    )
 
 
-def duplicate_problems(persons: Sequence[Person], id_keys: Sequence[str], form: int,
-                       columns: dict[str, str]) -> list[Problem]:
+def duplicate_problems(
+    persons: Sequence[Person], id_keys: Sequence[str], form: int, columns: dict[str, str]
+) -> list[Problem]:
     """The same person twice for the same service (same ID, same service columns): every row of it.
 
     id_keys[i] is the normalised ID of persons[i]. Only persons whose ID repeats can be twice, so a
@@ -185,9 +206,15 @@ def duplicate_problems(persons: Sequence[Person], id_keys: Sequence[str], form: 
         places = "、".join(f"“{p.sheet}”第 {p.row} 行" for p in group)
         for person in group:
             who = person.get("name") or person.get("student_name")
-            problems.append(Problem(person.sheet, person.row, columns.get(id_field), "duplicate-person",
-                                    f"{label} {person.get(id_field).strip()}（{who}）在{places}重复登记了同一项服务，"
-                                    f"请删除重复的行"))
+            problems.append(
+                Problem(
+                    person.sheet,
+                    person.row,
+                    columns.get(id_field),
+                    "duplicate-person",
+                    f"{label} {person.get(id_field).strip()}（{who}）在{places}重复登记了同一项服务，请删除重复的行",
+                )
+            )
     return problems
 
 
@@ -196,8 +223,10 @@ def percent_problem(task: str, reported: float, done: int, target: int) -> str |
     expected = done * 100 / target
     if abs(reported - expected) <= 1.0:
         return None
-    return (f"{TASK_LABELS[task]}的百分比写的是 {reported:g}%，但完成数 {done} ÷ 目标数 {target} = {expected:.1f}%，"
-            f"请核对后改正")
+    return (
+        f"{TASK_LABELS[task]}的百分比写的是 {reported:g}%，但完成数 {done} ÷ 目标数 {target} = {expected:.1f}%，"
+        f"请核对后改正"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,21 +252,34 @@ def _target_problems(task: str, figures, unit: Unit) -> list[Problem]:
     city = unit.target(task)
     if not unit.targets or figures.target is None or figures.target == city:
         return []
-    return [Problem(figures.sheet, figures.row, figures.target_column, "target-mismatch",
-                    f"{TASK_LABELS[task]}的目标数填的是 {figures.target}，市残联下达给{unit.name}的全年目标是 {city}；"
-                    f"请按下达的目标数填写（评分以下达的目标为准）")]
+    return [
+        Problem(
+            figures.sheet,
+            figures.row,
+            figures.target_column,
+            "target-mismatch",
+            f"{TASK_LABELS[task]}的目标数填的是 {figures.target}，市残联下达给{unit.name}的全年目标是 {city}；"
+            f"请按下达的目标数填写（评分以下达的目标为准）",
+        )
+    ]
 
 
 def _registry_problems(task: str, figures, readings: Sequence[FormReading], unit: Unit) -> list[Problem]:
     forms = REGISTRY_FORMS[task]
-    registries = [r for r in readings
-                  if r.form in forms and r.readable and r.unit in (unit.name, None)]
+    registries = [r for r in readings if r.form in forms and r.readable and r.unit in (unit.name, None)]
     if figures.done is None or not registries:
         return []
     counted = sum(r.distinct_persons() for r in registries)
     if counted == figures.done:
         return []
     names = "、".join(f"附件{form}{FORM_TITLES[form]}" for form in forms)
-    return [Problem(figures.sheet, figures.row, figures.done_column, "done-vs-registry",
-                    f"{TASK_LABELS[task]}的完成数填的是 {figures.done}，但同时报送的{names}登记了 {counted} 人"
-                    f"（按证号去重）；完成数应与实名制登记表的人数一致，请核对")]
+    return [
+        Problem(
+            figures.sheet,
+            figures.row,
+            figures.done_column,
+            "done-vs-registry",
+            f"{TASK_LABELS[task]}的完成数填的是 {figures.done}，但同时报送的{names}登记了 {counted} 人"
+            f"（按证号去重）；完成数应与实名制登记表的人数一致，请核对",
+        )
+    ]

@@ -77,8 +77,10 @@ class Recognizer:
         for unit, address, since in self.confirmed:
             if since is None or since <= day:
                 extra.setdefault(unit, []).append(address)
-        return tuple(replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit
-                     for unit in self.units)
+        return tuple(
+            replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit
+            for unit in self.units
+        )
 
     @property
     def stamp(self) -> str:
@@ -125,27 +127,40 @@ class Derived:
     def with_document(self) -> Derived:
         """This message with its search document made (in the reader process, beside the parse)."""
         parsed = self.parsed
-        document = build_document(parsed.subject, parsed.from_name, parsed.from_addr,
-                                  (attachment.filename for attachment in parsed.attachments), parsed.body_text,
-                                  ((reading.source, reading.text, (person.fields for person in reading.persons))
-                                   for _, reading, _ in self.readings))
+        document = build_document(
+            parsed.subject,
+            parsed.from_name,
+            parsed.from_addr,
+            (attachment.filename for attachment in parsed.attachments),
+            parsed.body_text,
+            (
+                (reading.source, reading.text, (person.fields for person in reading.persons))
+                for _, reading, _ in self.readings
+            ),
+        )
         return replace(self, document=(document, sorted(document.grams)))
 
 
 def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
     """Parse, recognise and read everything (in one process: the sandbox's fast path)."""
     parsed, recognition, arrival = parse_and_recognise(recognizer, item)
-    found = [(n, reading) for n, attachment in enumerate(parsed.attachments)
-             for reading in read_one(recognizer, attachment, recognition.unit)]
+    found = [
+        (n, reading)
+        for n, attachment in enumerate(parsed.attachments)
+        for reading in read_one(recognizer, attachment, recognition.unit)
+    ]
     return assemble(recognizer, item, parsed, recognition, arrival, found, ()).with_document()
 
 
-def parse_and_recognise(recognizer: Recognizer, item: Incoming
-                        ) -> tuple[ParsedMessage, Recognition, tuple[datetime, bool, str | None]]:
+def parse_and_recognise(
+    recognizer: Recognizer, item: Incoming
+) -> tuple[ParsedMessage, Recognition, tuple[datetime, bool, str | None]]:
     raw, longest = bounded_headers(item.raw)
     parsed = bounded(parse_message(raw))
     if longest:
-        parsed = replace(parsed, problems=(*parsed.problems, HEADERS_CUT.format(size=longest, limit=HEADER_FIELD_BYTES)))
+        parsed = replace(
+            parsed, problems=(*parsed.problems, HEADERS_CUT.format(size=longest, limit=HEADER_FIELD_BYTES))
+        )
     arrival = arrival_of(item, parsed)
     return parsed, _recognise(recognizer, parsed, arrival[0]), arrival
 
@@ -153,21 +168,33 @@ def parse_and_recognise(recognizer: Recognizer, item: Incoming
 def read_one(recognizer: Recognizer, attachment: Attachment, unit: str | None) -> tuple[FormReading, ...]:
     """The forms one attachment holds; a reader's bug becomes an unreadable reading, never an exception."""
     try:
-        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=UNDATED,
-                               sender_unit=unit)
+        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=UNDATED, sender_unit=unit)
     except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
         log.exception("reading %r failed", attachment.filename)
         return (unreadable(attachment.filename, "读取附件时发生内部错误，已归档原件，请工作人员人工核对"),)
 
 
 def unreadable(source: str, why: str) -> FormReading:
-    return FormReading(source=source, form=None, unit=None, month=None, rows=0, readable=False,
-                       problems=(Problem(sheet=None, row=None, column=None, code="reader", message=why),))
+    return FormReading(
+        source=source,
+        form=None,
+        unit=None,
+        month=None,
+        rows=0,
+        readable=False,
+        problems=(Problem(sheet=None, row=None, column=None, code="reader", message=why),),
+    )
 
 
-def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, recognition: Recognition,
-             arrival: tuple[datetime, bool, str | None], found: list[tuple[int, FormReading]],
-             extra: tuple[str, ...]) -> Derived:
+def assemble(
+    recognizer: Recognizer,
+    item: Incoming,
+    parsed: ParsedMessage,
+    recognition: Recognition,
+    arrival: tuple[datetime, bool, str | None],
+    found: list[tuple[int, FormReading]],
+    extra: tuple[str, ...],
+) -> Derived:
     """The derived message from its parts: a title's month without a year placed by the arrival, a workbook
     title's month beats the arrival month, the package checks (against the targets of its month's year) go on
     its 附件2."""
@@ -177,8 +204,15 @@ def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, reco
     if mailbox is None:
         problems.append(NO_MAILBOX)
     local = when.astimezone(recognizer.timezone)
-    found = [(n, reading if placed(reading.month, local) == reading.month else
-              replace(reading, month=placed(reading.month, local))) for n, reading in found]
+    found = [
+        (
+            n,
+            reading
+            if placed(reading.month, local) == reading.month
+            else replace(reading, month=placed(reading.month, local)),
+        )
+        for n, reading in found
+    ]
     month, month_source = recognition.month, recognition.month_source
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:
@@ -186,27 +220,57 @@ def assemble(recognizer: Recognizer, item: Incoming, parsed: ParsedMessage, reco
     package = recognizer.planned(recognition.unit, month) or recognizer.unit(recognition.unit)
     checks = check_package([reading for _, reading in found], package) if package else ()
     summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
-    return Derived(parsed, when, trusted, recognition, mailbox, month, month_source,
-                   tuple((n, reading, checks if reading is summary else ()) for n, reading in found),
-                   tuple(problems))
+    return Derived(
+        parsed,
+        when,
+        trusted,
+        recognition,
+        mailbox,
+        month,
+        month_source,
+        tuple((n, reading, checks if reading is summary else ()) for n, reading in found),
+        tuple(problems),
+    )
 
 
-def corrected(derived: Derived, unit: str | None, kind: str | None, month: str | None,
-              counted: bool | None) -> Derived:
+def corrected(derived: Derived, unit: str | None, kind: str | None, month: str | None, counted: bool | None) -> Derived:
     """A derived message with staff's correction on top: what they gave replaces what was recognised (the
     correction itself, who and why, is shown from its record: archive.decisions)."""
     recognition = derived.recognition
-    recognition = replace(recognition, unit=unit or recognition.unit, kind=Kind(kind) if kind else recognition.kind,
-                          registered=recognition.registered if counted is None else counted)
-    return replace(derived, recognition=recognition, month=month or derived.month,
-                   month_source="staff" if month else derived.month_source)
+    recognition = replace(
+        recognition,
+        unit=unit or recognition.unit,
+        kind=Kind(kind) if kind else recognition.kind,
+        registered=recognition.registered if counted is None else counted,
+    )
+    return replace(
+        derived,
+        recognition=recognition,
+        month=month or derived.month,
+        month_source="staff" if month else derived.month_source,
+    )
 
 
 def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:
     """A message nothing could be derived from (its parsing crashed or hung): kept whole, shown to staff."""
-    empty = ParsedMessage(message_id=None, subject="", from_addr=None, from_name="", to_addrs=(), cc_addrs=(),
-                          date_header=None, date=None, received_dates=(), in_reply_to=None, references=(),
-                          automation=(), content_type="", return_path=None, body_text="", attachments=())
+    empty = ParsedMessage(
+        message_id=None,
+        subject="",
+        from_addr=None,
+        from_name="",
+        to_addrs=(),
+        cc_addrs=(),
+        date_header=None,
+        date=None,
+        received_dates=(),
+        in_reply_to=None,
+        references=(),
+        automation=(),
+        content_type="",
+        return_path=None,
+        body_text="",
+        attachments=(),
+    )
     recognition = Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False)
     when = item.arrival or datetime.now(timezone.utc)
     return Derived(empty, when, item.arrival is not None, recognition, item.mailbox, None, "arrival", (), (why,))
@@ -259,9 +323,14 @@ def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, s
 
 def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:
     try:
-        return recognize(parsed, recognizer.units_at(arrival), arrival, recognizer.timezone,
-                         recognizer.own_addresses)
+        return recognize(parsed, recognizer.units_at(arrival), arrival, recognizer.timezone, recognizer.own_addresses)
     except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
         log.exception("recognition failed for %r", parsed.subject)
-        return Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False,
-                           problems=("识别时发生内部错误，已归档，请工作人员人工处理",))
+        return Recognition(
+            unit=None,
+            kind=Kind.OTHER,
+            month=None,
+            month_source="arrival",
+            registered=False,
+            problems=("识别时发生内部错误，已归档，请工作人员人工处理",),
+        )

@@ -21,8 +21,9 @@ from parsers.wordtext import word_binary_text
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _PROGRESS = re.compile(r"进展情况报告|目标任务进展情况|任务进展情况")
 _BRIEFING = re.compile(r"专项信息|简报")
-_PROGRESS_BYTES = tuple(word.encode(codec) for word in ("进展情况报告", "目标任务进展情况")
-                        for codec in ("utf-16-le", "gb18030", "utf-8"))
+_PROGRESS_BYTES = tuple(
+    word.encode(codec) for word in ("进展情况报告", "目标任务进展情况") for codec in ("utf-16-le", "gb18030", "utf-8")
+)
 
 
 _ATTACHMENT_WORD = re.compile(r"附件")
@@ -40,8 +41,9 @@ def _named_form(filename: str) -> int | None:
     return None
 
 
-def read_docx(source: str, filename: str, data: bytes, units: Sequence[Unit], year: int, limits: Limits,
-              budget: Budget) -> FormReading | None:
+def read_docx(
+    source: str, filename: str, data: bytes, units: Sequence[Unit], year: int, limits: Limits, budget: Budget
+) -> FormReading | None:
     """附件1's text, or None when the document is not a progress report (a briefing article)."""
     text = docx_text(filename, data, limits, budget)
     head = fold(text[:300])
@@ -88,14 +90,18 @@ def docx_text(filename: str, data: bytes, limits: Limits, budget: Budget) -> str
     return "\n".join(lines).strip()
 
 
-def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: Sequence[Unit],
-                     year: int) -> FormReading | None:
+def read_word_binary(
+    source: str, filename: str, data: bytes, kind: str, units: Sequence[Unit], year: int
+) -> FormReading | None:
     """A .doc/.wps progress report: recognised by its name, its text or the words 进展情况 inside; its
     text read by catdoc (parsers/wordtext.py) when it can be."""
     text = word_binary_text(data) or ""
     form = _named_form(filename)
-    if form is None and not _BRIEFING.search(fold(filename)) and (
-            _PROGRESS.search(fold(text[:300])) or any(word in data for word in _PROGRESS_BYTES)):
+    if (
+        form is None
+        and not _BRIEFING.search(fold(filename))
+        and (_PROGRESS.search(fold(text[:300])) or any(word in data for word in _PROGRESS_BYTES))
+    ):
         form = 1
     if form != 1:
         return _workbook_as_document(source, filename, form) if form else None
@@ -103,9 +109,14 @@ def read_word_binary(source: str, filename: str, data: bytes, kind: str, units: 
     month = month_in(fold(text[:300]), year) or month_in(filename, year)
     if text:
         return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
-    problem = Problem(None, None, None, "unreadable",
-                      f"附件1“{filename}”已收到并计入报送；系统未能读取其中的文字（检索不到其内容），"
-                      f"今后如方便请在 Word 或 WPS 中“另存为”.docx 格式报送，本次无需重发")
+    problem = Problem(
+        None,
+        None,
+        None,
+        "unreadable",
+        f"附件1“{filename}”已收到并计入报送；系统未能读取其中的文字（检索不到其内容），"
+        f"今后如方便请在 Word 或 WPS 中“另存为”.docx 格式报送，本次无需重发",
+    )
     return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(problem,), readable=False)
 
 
@@ -115,7 +126,12 @@ def text_characters(text: str | None) -> int:
 
 
 def _workbook_as_document(source: str, filename: str, form: int) -> FormReading:
-    problem = Problem(None, None, None, "not-a-workbook",
-                      f"“{filename}”是 Word 文档，但附件{form}{FORM_TITLES[form]}应使用 Excel 表格模板报送；"
-                      f"请把内容填入 Excel 模板后重新发送")
+    problem = Problem(
+        None,
+        None,
+        None,
+        "not-a-workbook",
+        f"“{filename}”是 Word 文档，但附件{form}{FORM_TITLES[form]}应使用 Excel 表格模板报送；"
+        f"请把内容填入 Excel 模板后重新发送",
+    )
     return FormReading(source, form, None, None, 0, problems=(problem,), readable=False)

@@ -16,7 +16,6 @@ from itertools import groupby, repeat
 from operator import itemgetter
 
 
-
 @dataclass(frozen=True)
 class Problem:
     """Something the sender should fix; row is the spreadsheet row (1-based), column its letter."""
@@ -61,7 +60,9 @@ class Person(tuple):
 
     def __new__(cls, row: int, sheet: str, fields: tuple[tuple[str, str], ...]) -> Person:
         pairs = tuple(fields)
-        return tuple.__new__(cls, (row, sheet, tuple(key for key, _ in pairs), _pack(tuple(value for _, value in pairs))))
+        return tuple.__new__(
+            cls, (row, sheet, tuple(key for key, _ in pairs), _pack(tuple(value for _, value in pairs)))
+        )
 
     @property
     def row(self) -> int:
@@ -116,8 +117,9 @@ def _pack(values: tuple[str, ...]) -> str | tuple[str, ...]:
     return packed if values and packed.count(_UNIT_SEPARATOR) == len(values) - 1 else values
 
 
-def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...],
-                    columns: Sequence[Sequence[str]]) -> list[Person]:
+def persons_in_bulk(
+    rows: Sequence[int], sheet: str, keys: tuple[str, ...], columns: Sequence[Sequence[str]]
+) -> list[Person]:
     """Person records for whole columns of text at once, equal to Person(row, sheet, tuple(zip(keys, values))).
 
     Calling Person costs about a microsecond in bytecode; for 50,000 rows the values are joined and
@@ -125,8 +127,10 @@ def persons_in_bulk(rows: Sequence[int], sheet: str, keys: tuple[str, ...],
     made person by person."""
     packed = list(map(_UNIT_SEPARATOR.join, zip(*columns))) if keys else []
     if len(packed) != len(rows) or "".join(packed).count(_UNIT_SEPARATOR) != len(rows) * (len(keys) - 1):
-        return [Person(row, sheet, tuple(zip(keys, values))) for row, values in
-                zip(rows, zip(*columns) if keys else repeat(()))]
+        return [
+            Person(row, sheet, tuple(zip(keys, values)))
+            for row, values in zip(rows, zip(*columns) if keys else repeat(()))
+        ]
     return list(map(tuple.__new__, repeat(Person), zip(rows, repeat(sheet), repeat(keys), packed)))
 
 
@@ -204,9 +208,14 @@ def _reading_from_blocks(values: tuple) -> FormReading:
         sheet, keys, packed, cells = block
         rows = array("q")
         rows.frombytes(packed)
-        persons.extend(map(tuple.__new__, repeat(Person), zip(rows.tolist(), repeat(sheet), repeat(keys),
-                                                              cells.split(_BLOCK_SEPARATOR))))
-    return FormReading(*values[:_PERSONS_AT], tuple(persons), *values[_PERSONS_AT + 1:])
+        persons.extend(
+            map(
+                tuple.__new__,
+                repeat(Person),
+                zip(rows.tolist(), repeat(sheet), repeat(keys), cells.split(_BLOCK_SEPARATOR)),
+            )
+        )
+    return FormReading(*values[:_PERSONS_AT], tuple(persons), *values[_PERSONS_AT + 1 :])
 
 
 FORM_TITLES: dict[int, str] = {
@@ -223,12 +232,20 @@ FORM_TITLES: dict[int, str] = {
 }
 
 TASK_LABELS: dict[str, str] = {
-    "rehab": "康复服务", "devices": "适配辅助器具", "rural_training": "实用技术培训",
-    "day_care": "托养服务", "barrier_free": "残疾人家庭无障碍改造", "college": "帮助贫困残疾学生及子女上大学",
+    "rehab": "康复服务",
+    "devices": "适配辅助器具",
+    "rural_training": "实用技术培训",
+    "day_care": "托养服务",
+    "barrier_free": "残疾人家庭无障碍改造",
+    "college": "帮助贫困残疾学生及子女上大学",
 }
 # The registry whose distinct persons 附件2's 完成数 counts, per task.
 REGISTRY_FORMS: dict[str, tuple[int, ...]] = {
-    "rehab": (3,), "devices": (4,), "rural_training": (5,), "day_care": (7,), "barrier_free": (8,),
+    "rehab": (3,),
+    "devices": (4,),
+    "rural_training": (5,),
+    "day_care": (7,),
+    "barrier_free": (8,),
     "college": (9, 10),
 }
 
@@ -272,39 +289,98 @@ _ADDRESS = _col("address", "家庭住址", r"住址|地址")
 _REMARK = _col("remark", "备注", r"备注")
 
 FORM_COLUMNS: dict[int, tuple[Column, ...]] = {
-    3: (_SERIAL, _NAME, _DISABILITY_ID, _col("category", "残疾类别", r"类别"),
-        _col("grade", "残疾等级", r"等级"), _PHONE, _col("detail", "服务细项（内容）", r"细项|服务内容"),
-        _col("service", "服务项目", r"服务项目", True), _col("registered_poor", "是否建档立卡残疾人", r"建档"),
-        _REMARK),
-    4: (_SERIAL, _NAME, _DISABILITY_ID, _PHONE, _ADDRESS,
-        _col("device", "辅助器具名称", r"器具|辅具", True), _col("fitted_at", "适配时间", r"时间|日期"),
+    3: (
+        _SERIAL,
+        _NAME,
+        _DISABILITY_ID,
+        _col("category", "残疾类别", r"类别"),
+        _col("grade", "残疾等级", r"等级"),
+        _PHONE,
+        _col("detail", "服务细项（内容）", r"细项|服务内容"),
+        _col("service", "服务项目", r"服务项目", True),
+        _col("registered_poor", "是否建档立卡残疾人", r"建档"),
+        _REMARK,
+    ),
+    4: (
+        _SERIAL,
+        _NAME,
+        _DISABILITY_ID,
+        _PHONE,
+        _ADDRESS,
+        _col("device", "辅助器具名称", r"器具|辅具", True),
+        _col("fitted_at", "适配时间", r"时间|日期"),
         _col("in_rehab_db", "是否录入精准康复数据库", r"录入|数据库"),
         _col("other_poor", "非建档立卡贫困残疾人", r"非建档"),
-        _col("registered_poor", "建档立卡贫困残疾人", r"建档")),
-    5: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
-        _col("training_type", "培训类型", r"类型", True), _col("institution", "培训机构", r"机构"),
-        _col("trained_at", "培训时间", r"时间|日期")),
-    7: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
-        _col("care_type", "托养服务类型", r"类型", True), _col("institution", "托养服务机构", r"机构"),
-        _col("period", "托养服务时间", r"时间|日期")),
-    8: (_SERIAL, _NAME, _DISABILITY_ID, _CATEGORY_GRADE, _PHONE,
-        _col("project", "改造项目", r"改造项目|项目", True), _col("subsidy", "补贴金额", r"金额|补贴"),
-        _REMARK),
-    9: (_SERIAL, _NAME, _col("gender", "性别", r"性别"), _col("ethnicity", "民族", r"民族"),
-        _col("born", "出生年月", r"出生"), _col("category", "残疾类别", r"类别"), _DISABILITY_ID,
-        _col("admission", "录取院校及专业", r"院校|专业|录取", True), _ADDRESS, _PHONE),
-    10: (_SERIAL, _col("parent_name", "父（母）姓名", r"父|母|家长", True),
-         _col("student_name", "学生姓名", r"姓名", True), _col("gender", "性别", r"性别"),
-         _col("ethnicity", "民族", r"民族"), _col("born", "出生年月", r"出生"),
-         _col("id_number", "身份证号", r"身份证", True), _col("admission", "录取院校及专业", r"院校|专业|录取", True),
-         _DISABILITY_ID, _ADDRESS, _PHONE),
+        _col("registered_poor", "建档立卡贫困残疾人", r"建档"),
+    ),
+    5: (
+        _SERIAL,
+        _NAME,
+        _DISABILITY_ID,
+        _CATEGORY_GRADE,
+        _PHONE,
+        _col("training_type", "培训类型", r"类型", True),
+        _col("institution", "培训机构", r"机构"),
+        _col("trained_at", "培训时间", r"时间|日期"),
+    ),
+    7: (
+        _SERIAL,
+        _NAME,
+        _DISABILITY_ID,
+        _CATEGORY_GRADE,
+        _PHONE,
+        _col("care_type", "托养服务类型", r"类型", True),
+        _col("institution", "托养服务机构", r"机构"),
+        _col("period", "托养服务时间", r"时间|日期"),
+    ),
+    8: (
+        _SERIAL,
+        _NAME,
+        _DISABILITY_ID,
+        _CATEGORY_GRADE,
+        _PHONE,
+        _col("project", "改造项目", r"改造项目|项目", True),
+        _col("subsidy", "补贴金额", r"金额|补贴"),
+        _REMARK,
+    ),
+    9: (
+        _SERIAL,
+        _NAME,
+        _col("gender", "性别", r"性别"),
+        _col("ethnicity", "民族", r"民族"),
+        _col("born", "出生年月", r"出生"),
+        _col("category", "残疾类别", r"类别"),
+        _DISABILITY_ID,
+        _col("admission", "录取院校及专业", r"院校|专业|录取", True),
+        _ADDRESS,
+        _PHONE,
+    ),
+    10: (
+        _SERIAL,
+        _col("parent_name", "父（母）姓名", r"父|母|家长", True),
+        _col("student_name", "学生姓名", r"姓名", True),
+        _col("gender", "性别", r"性别"),
+        _col("ethnicity", "民族", r"民族"),
+        _col("born", "出生年月", r"出生"),
+        _col("id_number", "身份证号", r"身份证", True),
+        _col("admission", "录取院校及专业", r"院校|专业|录取", True),
+        _DISABILITY_ID,
+        _ADDRESS,
+        _PHONE,
+    ),
 }
 FORM_COLUMNS[6] = FORM_COLUMNS[5]
 
 # Columns whose values make "the same service": one person twice with the same values is a duplicate.
 SERVICE_KEYS: dict[int, tuple[str, ...]] = {
-    3: ("service", "detail"), 4: ("device",), 5: ("training_type",), 6: ("training_type",),
-    7: ("care_type",), 8: ("project",), 9: (), 10: (),
+    3: ("service", "detail"),
+    4: ("device",),
+    5: ("training_type",),
+    6: ("training_type",),
+    7: ("care_type",),
+    8: ("project",),
+    9: (),
+    10: (),
 }
 
 # Words that only this form's header has; a header row needs them (and at least three columns).
@@ -361,15 +437,19 @@ def resembling_form(title: str) -> int | None:
     title's character pairs found in it, when that is at least 3 pairs and 30%. “托养服务补贴统计表” resembles
     附件7; a 扶贫开发统计表 none (a unit's name and a month around it change nothing)."""
     pairs = _char_pairs(fold(title))
-    shares = {form: (len(pairs & own), len(pairs & own) / len(own))
-              for form, words in FORM_TITLES.items() if form != 1 for own in [_char_pairs(words)]}
+    shares = {
+        form: (len(pairs & own), len(pairs & own) / len(own))
+        for form, words in FORM_TITLES.items()
+        if form != 1
+        for own in [_char_pairs(words)]
+    }
     best = max(shares, key=lambda form: shares[form][1])
     shared, share = shares[best]
     return best if shared >= 3 and share >= _RESEMBLING else None
 
 
 def _char_pairs(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)}
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def header_form(labels: list[str]) -> int | None:
@@ -436,7 +516,7 @@ def placed(month: str | None, local: datetime) -> str | None:
 
 
 def month_in(text: str, year: int) -> str | None:
-    """"YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written."""
+    """ "YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written."""
     folded = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_YEAR_DIGITS) + "年", fold(text))
     for match in _YEAR_MONTH.finditer(folded):
         month = _month_number(match.group(2))
@@ -447,4 +527,3 @@ def month_in(text: str, year: int) -> str | None:
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
     return None
-

@@ -46,8 +46,15 @@ def file_name(label: str) -> str:
 def no_form(name: str, data: bytes) -> FormReading:
     """A file that holds no form, as a reading that cannot be read and says why."""
     code, message = _why_no_form(name, data)
-    return FormReading(source=name, form=None, unit=None, month=None, rows=0, readable=False,
-                       problems=(Problem(None, None, None, code, message),))
+    return FormReading(
+        source=name,
+        form=None,
+        unit=None,
+        month=None,
+        rows=0,
+        readable=False,
+        problems=(Problem(None, None, None, code, message),),
+    )
 
 
 def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
@@ -58,25 +65,38 @@ def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
         what = PRESENTATIONS.get(kind, "幻灯片")
         return "presentation", f"“{name}”是演示文稿（{what}），不是表格，系统无法从中读取报表；{FORMS_PLEASE}"
     if kind == "pdf":
-        return "pdf", f"“{name}”是 PDF 文件，系统无法从中读取表格数字；请发送原始的 Excel 表格（附件1 请发送 Word 文档）"
+        return (
+            "pdf",
+            f"“{name}”是 PDF 文件，系统无法从中读取表格数字；请发送原始的 Excel 表格（附件1 请发送 Word 文档）",
+        )
     if kind in IMAGES:
         return "image", f"“{name}”是图片，系统无法读取图片中的数字；请发送原始的 Excel 表格，不要拍照或截图"
     if kind in ("rar", "7z"):
-        return "archive-type", (f"“{name}”是 {kind.upper()} 压缩包，系统只能解开 .zip 压缩包；请改用 .zip 压缩，"
-                                f"或直接发送各个表格文件")
+        return "archive-type", (
+            f"“{name}”是 {kind.upper()} 压缩包，系统只能解开 .zip 压缩包；请改用 .zip 压缩，或直接发送各个表格文件"
+        )
     if kind == "zip":
         return "no-form", f"压缩包“{name}”中没有找到任何附件表格或附件1 文档；{FORMS_PLEASE}"
     if kind in ("docx", "doc", "wps"):
-        return "not-a-form", (f"“{name}”是 Word 文档，但不是附件1 进展情况报告（文件名和开头都没有“进展情况报告”字样）；"
-                              f"附件1 请在标题写明“XX县残联X月份目标任务进展情况报告”，简报信息请按简报要求另行报送")
+        return "not-a-form", (
+            f"“{name}”是 Word 文档，但不是附件1 进展情况报告（文件名和开头都没有“进展情况报告”字样）；"
+            f"附件1 请在标题写明“XX县残联X月份目标任务进展情况报告”，简报信息请按简报要求另行报送"
+        )
     return "not-a-form", f"“{name}”不是 Excel 表格或 Word 文档，系统无法读取；{FORMS_PLEASE}"
 
 
 def failed_file(label: str, message: str) -> dict[str, Any]:
     """A file whose reading failed outside the readers (its reader process died), as the inspection shows it."""
     name = file_name(label)
-    reading = FormReading(source=name, form=None, unit=None, month=None, rows=0, readable=False,
-                          problems=(Problem(None, None, None, "reader", message),))
+    reading = FormReading(
+        source=name,
+        form=None,
+        unit=None,
+        month=None,
+        rows=0,
+        readable=False,
+        problems=(Problem(None, None, None, "reader", message),),
+    )
     return _as_json(label, name, reading, ())
 
 
@@ -93,8 +113,12 @@ def _package_checks(readings: list[FormReading], units: Sequence[Unit]) -> dict[
 
 def _as_json(label: str, name: str, reading: FormReading, extra: tuple[Problem, ...]) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "file": label + reading.source.removeprefix(name), "form": reading.form, "unit": reading.unit,
-        "month": reading.month, "rows": reading.rows, "readable": reading.readable,
+        "file": label + reading.source.removeprefix(name),
+        "form": reading.form,
+        "unit": reading.unit,
+        "month": reading.month,
+        "rows": reading.rows,
+        "readable": reading.readable,
         "problems": [asdict(problem) for problem in (*reading.problems, *extra)],
     }
     if reading.form == 1:

@@ -28,12 +28,25 @@ from email.utils import getaddresses
 from parsers.maildate import parse_mail_date
 from parsers.records import Attachment, ParsedMessage
 from parsers.sniff import (
-    codec_for, decode_base64_lenient, decode_text, decode_words, decode_zip_name, html_to_text, sniff_type,
+    codec_for,
+    decode_base64_lenient,
+    decode_text,
+    decode_words,
+    decode_zip_name,
+    html_to_text,
+    sniff_type,
 )
 
 __all__ = [
-    "attachment_filename", "decode_base64_lenient", "decode_header", "decode_text",
-    "decode_zip_name", "html_to_text", "parse_mail_date", "parse_message", "received_dates",
+    "attachment_filename",
+    "decode_base64_lenient",
+    "decode_header",
+    "decode_text",
+    "decode_zip_name",
+    "html_to_text",
+    "parse_mail_date",
+    "parse_message",
+    "received_dates",
     "sniff_type",
 ]
 
@@ -122,7 +135,8 @@ def _decode_rfc2231(pieces: list[tuple[str, bool]]) -> str:
         charset, _language, first = first.split("'", 2)
         pieces = [(first, True), *pieces[1:]]
     data = b"".join(
-        urllib.parse.unquote_to_bytes(value.encode("utf-8", "surrogateescape")) if is_ext
+        urllib.parse.unquote_to_bytes(value.encode("utf-8", "surrogateescape"))
+        if is_ext
         else value.encode("utf-8", "surrogateescape")
         for value, is_ext in pieces
     )
@@ -143,8 +157,7 @@ def _received_dates(values: list[str]) -> tuple[datetime, ...]:
 _MAX_DEPTH = 20
 _BODY_TYPES = ("text/plain", "text/html")
 _FORWARD_SEPARATOR = "-------- 转发的邮件 --------"
-_EXTENSIONS = {"jpeg": "jpg", "text": "txt", "ole": "bin", "encrypted-office": "bin",
-               "unknown": ""}
+_EXTENSIONS = {"jpeg": "jpg", "text": "txt", "ole": "bin", "encrypted-office": "bin", "unknown": ""}
 
 
 @dataclass
@@ -179,9 +192,11 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
     if not part.is_multipart():
         _walk_leaf(part, content_type, walk, texts)
     elif content_type == "message/delivery-status":
-        texts.extra.append("\n".join(
-            f"{name}: {decode_header(value)}"
-            for block in part.get_payload() for name, value in block.raw_items()))
+        texts.extra.append(
+            "\n".join(
+                f"{name}: {decode_header(value)}" for block in part.get_payload() for name, value in block.raw_items()
+            )
+        )
     elif part.get_content_maintype() == "message":
         _walk_attached_message(part, walk, texts, depth)
     else:
@@ -189,8 +204,7 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
             _walk(sub, walk, texts, depth + 1)
 
 
-def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk,
-               texts: _Texts) -> None:
+def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
     """A body text part goes to the texts, nameless inline images are skipped (signature and
     HTML decorations), anything else is an attachment."""
     filename = attachment_filename(part, walk.charset)
@@ -206,17 +220,14 @@ def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk,
     sniffed = sniff_type(data, filename or "")
     if filename is None:
         walk.unnamed += 1
-        extension = _EXTENSIONS.get(sniffed, sniffed) or (
-            mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
+        extension = _EXTENSIONS.get(sniffed, sniffed) or (mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
         filename = f"未命名附件{walk.unnamed}.{extension}"
     if damaged:
         walk.problems.append(f"附件“{filename}”的 base64 编码损坏，已尽量解码")
-    walk.attachments.append(Attachment(filename, content_type, sniffed, data,
-                                       hashlib.sha256(data).hexdigest()))
+    walk.attachments.append(Attachment(filename, content_type, sniffed, data, hashlib.sha256(data).hexdigest()))
 
 
-def _add_text(part: email.message.Message, content_type: str, walk: _Walk,
-              texts: _Texts) -> None:
+def _add_text(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
     data, damaged = _payload_bytes(part)
     content_type_header = _raw_get(part, "content-type")
     charset = _param_value(_params(content_type_header), "charset") if content_type_header else None
@@ -240,16 +251,14 @@ def _payload_bytes(part: email.message.Message) -> tuple[bytes, bool]:
     if encoding.startswith("base64"):
         # Base64 text is ASCII; 8-bit bytes in it come back as U+FFFD, which counts as damage.
         text = part.get_payload()
-        return decode_base64_lenient(text.encode("ascii", "replace")) if isinstance(
-            text, str) else (b"", False)
+        return decode_base64_lenient(text.encode("ascii", "replace")) if isinstance(text, str) else (b"", False)
     # get_payload() would turn raw 8-bit bytes into U+FFFD; decode=True hands them back as
     # they are (and undoes quoted-printable and uuencode).
     data = part.get_payload(decode=True)
     return (data if isinstance(data, bytes) else b""), False
 
 
-def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Texts,
-                           depth: int) -> None:
+def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
     """A message/rfc822 part: its attachments join ours, its text follows ours after a
     separator. With a file name it is also kept as an .eml attachment."""
     payload = part.get_payload()
@@ -260,21 +269,27 @@ def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Tex
     if encoding.startswith(("base64", "quoted-printable")) and isinstance(inner.get_payload(), str):
         # Not allowed by RFC 2046, sent anyway: the parser read the encoded text as a body.
         raw = inner.get_payload().encode("utf-8", "surrogateescape")
-        data, damaged = decode_base64_lenient(raw) if "base64" in encoding else (
-            binascii.a2b_qp(raw), False)
+        data, damaged = decode_base64_lenient(raw) if "base64" in encoding else (binascii.a2b_qp(raw), False)
         inner = email.message_from_bytes(data, policy=compat32)
     filename = attachment_filename(part)
     if filename is not None:
         data = _message_bytes(inner) if data is None else data
         if damaged:
             walk.problems.append(f"附件“{filename}”的 base64 编码损坏，已尽量解码")
-        walk.attachments.append(Attachment(filename, "message/rfc822", sniff_type(data, filename),
-                                           data, hashlib.sha256(data).hexdigest()))
+        walk.attachments.append(
+            Attachment(filename, "message/rfc822", sniff_type(data, filename), data, hashlib.sha256(data).hexdigest())
+        )
     inner_texts = _Texts()
     _walk(inner, walk, inner_texts, depth + 1)
-    summary = [f"{label}: {decode_header(value)}" for label, value in (
-        ("发件人", _raw_get(inner, "from")), ("日期", _raw_get(inner, "date")),
-        ("主题", _raw_get(inner, "subject"))) if value is not None]
+    summary = [
+        f"{label}: {decode_header(value)}"
+        for label, value in (
+            ("发件人", _raw_get(inner, "from")),
+            ("日期", _raw_get(inner, "date")),
+            ("主题", _raw_get(inner, "subject")),
+        )
+        if value is not None
+    ]
     texts.extra.append("\n".join([_FORWARD_SEPARATOR, *summary, "", inner_texts.body()]))
 
 
@@ -289,10 +304,20 @@ def _message_bytes(msg: email.message.Message) -> bytes:
     return buffer.getvalue()
 
 
-_AUTOMATION_HEADERS = frozenset({
-    "auto-submitted", "x-autoreply", "x-autorespond", "x-auto-response-suppress", "precedence",
-    "list-id", "list-unsubscribe", "list-post", "x-failed-recipients", "auto-reply",
-})
+_AUTOMATION_HEADERS = frozenset(
+    {
+        "auto-submitted",
+        "x-autoreply",
+        "x-autorespond",
+        "x-auto-response-suppress",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "list-post",
+        "x-failed-recipients",
+        "auto-reply",
+    }
+)
 _DEFECT_PROBLEMS = (
     (email_errors.CloseBoundaryNotFoundDefect, "邮件不完整：缺少结束分隔线，可能在传输中被截断"),
     (email_errors.StartBoundaryNotFoundDefect, "邮件声明为多部分，但找不到分隔线，已按正文处理"),
@@ -307,10 +332,24 @@ def parse_message(raw: bytes) -> ParsedMessage:
         return _parse(email.message_from_bytes(bytes(raw), policy=compat32))
     except Exception as error:  # the last line of defence: one bad message must not stop a poll
         return ParsedMessage(
-            message_id=None, subject="", from_addr=None, from_name="", to_addrs=(), cc_addrs=(),
-            date_header=None, date=None, received_dates=(), in_reply_to=None, references=(),
-            automation=(), content_type="", return_path=None, body_text="", attachments=(),
-            problems=(f"邮件结构无法解析（{type(error).__name__}），原件已保存",))
+            message_id=None,
+            subject="",
+            from_addr=None,
+            from_name="",
+            to_addrs=(),
+            cc_addrs=(),
+            date_header=None,
+            date=None,
+            received_dates=(),
+            in_reply_to=None,
+            references=(),
+            automation=(),
+            content_type="",
+            return_path=None,
+            body_text="",
+            attachments=(),
+            problems=(f"邮件结构无法解析（{type(error).__name__}），原件已保存",),
+        )
 
 
 def _parse(msg: email.message.Message) -> ParsedMessage:
@@ -335,8 +374,11 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
         received_dates=_received_dates(headers.get("received", [])),
         in_reply_to=next(iter(_message_ids(first.get("in-reply-to"))), None),
         references=tuple(_message_ids(first.get("references"))),
-        automation=tuple((name.lower(), decode_header(value)) for name, value in msg.raw_items()
-                         if name.lower() in _AUTOMATION_HEADERS),
+        automation=tuple(
+            (name.lower(), decode_header(value))
+            for name, value in msg.raw_items()
+            if name.lower() in _AUTOMATION_HEADERS
+        ),
         content_type=msg.get_content_type(),
         return_path=_return_path(first.get("return-path")),
         body_text=texts.body(),
@@ -349,8 +391,7 @@ def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str
     """(decoded display name, lower-cased address) pairs; display names are decoded after
     splitting, so a decoded name holding a comma cannot split one address into two."""
     pairs = getaddresses([_LINE_BREAKS.sub("", value) for value in values])
-    return [(decode_header(name, declared), decode_header(address).lower())
-            for name, address in pairs if address]
+    return [(decode_header(name, declared), decode_header(address).lower()) for name, address in pairs if address]
 
 
 def declared_charset(msg: email.message.Message) -> str | None:
@@ -379,14 +420,14 @@ def _return_path(value: str | None) -> str | None:
     return (match.group(1) if match else text).strip().lower()
 
 
-def _problems(msg: email.message.Message, headers: dict[str, list[str]], subject: str,
-              found: list[str]) -> tuple[str, ...]:
+def _problems(
+    msg: email.message.Message, headers: dict[str, list[str]], subject: str, found: list[str]
+) -> tuple[str, ...]:
     problems = []
     if not headers:
         problems.append("邮件没有可识别的邮件头")
     defects = [defect for part in msg.walk() for defect in part.defects]
-    problems += [text for kind, text in _DEFECT_PROBLEMS
-                 if any(isinstance(defect, kind) for defect in defects)]
+    problems += [text for kind, text in _DEFECT_PROBLEMS if any(isinstance(defect, kind) for defect in defects)]
     if "\ufffd" in subject:
         problems.append("邮件主题含无法识别的字符，已用替代符号显示")
     problems += found

@@ -25,7 +25,9 @@ _ASCII_DIGITS = frozenset("0123456789")
 # operators, the BOM, the soft hyphen and the bidirectional controls (which reorder digits on screen).
 IGNORABLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 # Separators a number may be written with, as they are before NFKC (full-width forms included).
-SEPARATORS = " \u00a0\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d.\u2024\uff0e/\uff0f()\uff08\uff09"
+SEPARATORS = (
+    " \u00a0\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d.\u2024\uff0e/\uff0f()\uff08\uff09"
+)
 _SEPARATOR_SET = frozenset(" -./()")
 _CHECK_CHARACTERS = "Xx\uff38\uff58"
 MAX_SEPARATORS = 3  # more separators than this between two pieces: two numbers, not one
@@ -40,8 +42,11 @@ def _digit_like() -> dict[str, str]:
         for point in range(start, end):
             char = chr(point)
             folded = unicodedata.normalize("NFKC", char)
-            if folded != char and any(c in _ASCII_DIGITS for c in folded) \
-                    and all(c in _ASCII_DIGITS or c in _SEPARATOR_SET for c in folded):
+            if (
+                folded != char
+                and any(c in _ASCII_DIGITS for c in folded)
+                and all(c in _ASCII_DIGITS or c in _SEPARATOR_SET for c in folded)
+            ):
                 found[char] = folded
     return found
 
@@ -52,7 +57,8 @@ _DIGIT_CLASS = "0-9" + "".join(re.escape(char) for char in DIGIT_LIKE)
 # characters and check characters (X, not followed by another letter) between them.
 _STRETCH = re.compile(
     f"[{_DIGIT_CLASS}](?:[{_DIGIT_CLASS}{IGNORABLE}]|[{_CHECK_CHARACTERS}](?![A-Za-z])"
-    f"|[{SEPARATORS}{IGNORABLE}]{{1,{MAX_SEPARATORS + 2}}}(?=[{_DIGIT_CLASS}]))*")
+    f"|[{SEPARATORS}{IGNORABLE}]{{1,{MAX_SEPARATORS + 2}}}(?=[{_DIGIT_CLASS}]))*"
+)
 _IGNORED = re.compile(f"[{IGNORABLE}]")
 _IGNORABLE_SET = frozenset(chr(point) for point in range(0x80, 0x10000) if _IGNORED.fullmatch(chr(point)))
 
@@ -84,7 +90,7 @@ class PersonalNumber:
             return mask_id(self.digits)
         if self.kind == "mobile":
             return f"{self.digits[:3]}****{self.digits[-4:]}"
-        local = self.digits[len(self.area):]
+        local = self.digits[len(self.area) :]
         return f"{self.area}-{'*' * (len(local) - 4)}{local[-4:]}"
 
 
@@ -135,15 +141,23 @@ def _classify(digits: str, whole: bool) -> tuple[str, str, str] | None:
         return "mobile", mobile.group(1), ""
     if landline := _LANDLINE.fullmatch(digits):
         return "landline", digits, landline.group(1) or landline.group(3)
-    if whole and _ANY_ID.fullmatch(digits) or _ID18.fullmatch(digits) or _ID20.fullmatch(digits) \
-            or _ID15.fullmatch(digits):
+    if (
+        whole
+        and _ANY_ID.fullmatch(digits)
+        or _ID18.fullmatch(digits)
+        or _ID20.fullmatch(digits)
+        or _ID15.fullmatch(digits)
+    ):
         return "id", digits, ""
     return None
 
 
 def _piece_fits(piece: _Piece, first: bool, last: bool) -> bool:
-    return len(piece.digits) >= MIN_PIECE or (first and piece.digits in ("86", "0086")) \
+    return (
+        len(piece.digits) >= MIN_PIECE
+        or (first and piece.digits in ("86", "0086"))
         or (last and 1 <= len(piece.digits) <= 2)
+    )
 
 
 def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, str], bool] | None:

@@ -35,7 +35,7 @@ def _masked(text: str, found: list[PersonalNumber]) -> str:
     if found:
         parts, at = [], 0
         for number in found:
-            parts += [text[at:number.start], number.masked()]
+            parts += [text[at : number.start], number.masked()]
             at = number.end
         parts.append(text[at:])
         text = "".join(parts)
@@ -79,7 +79,7 @@ def read_cell(key: str, text: str) -> tuple[str, tuple[str, ...]]:
         return _hide_digits(fold(text), 4 if key in PHONE_KEYS else 0), tuple(_RUNS.findall(fold(text)))
     parts, runs, at = [], [], 0
     for number in found:
-        between = fold(text[at:number.start])
+        between = fold(text[at : number.start])
         parts += [_hide_digits(between, 0), number.masked()]
         runs += [*_RUNS.findall(between), number.digits]
         at = number.end

@@ -30,9 +30,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|maildeliveryfailed|deliveryfailure|deliveryhasfailed|returnedmail|failurenotice)"
 )
 _AUTO_WORDS = r"(?:自动回复|自动答复|自动回覆|autoreply|automaticreply|autoresponse|outofoffice)"
-_AUTO_SUBJECT = re.compile(
-    _OPEN + r"(?:休假中?[:】\])>]?)?" + _AUTO_WORDS + "|" + _OPEN + r"休假(?:中|[:】\])>])"
-)
+_AUTO_SUBJECT = re.compile(_OPEN + r"(?:休假中?[:】\])>]?)?" + _AUTO_WORDS + "|" + _OPEN + r"休假(?:中|[:】\])>])")
 
 _AUTO_HEADERS = frozenset({"x-autoreply", "x-autorespond", "auto-reply"})
 _LIST_HEADERS = frozenset(
@@ -45,7 +43,16 @@ _DAEMONS = frozenset({"mailer-daemon", "postmaster"})
 _SELFCHECK_SUBJECT = re.compile(_OPEN + "自查")
 _BRIEFING_WORDS = ("专项信息", "简报")
 _REPORT_WORDS = (
-    "目标任务", "进展情况", "完成情况", "汇总表", "登记表", "统计表", "实名制", "附件", "报表", "月报",
+    "目标任务",
+    "进展情况",
+    "完成情况",
+    "汇总表",
+    "登记表",
+    "统计表",
+    "实名制",
+    "附件",
+    "报表",
+    "月报",
 )
 # A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
 _QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
@@ -75,7 +82,7 @@ def strip_prefixes(subject: str) -> tuple[str, tuple[str, ...]]:
     prefixes: list[str] = []
     while (match := _PREFIX.match(rest)) is not None:
         prefixes.append(match.group(1))
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
     return rest, tuple(prefixes)
 
 
@@ -268,9 +275,7 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     return month_near(_month_number(chosen.group(1)), arrival_local)
 
 
-def _month_and_source(
-    rest: str, attachments: Sequence[Attachment], arrival_local: datetime
-) -> tuple[str, str]:
+def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_local: datetime) -> tuple[str, str]:
     month = report_month(rest, arrival_local)
     if month is not None:
         return month, "subject"
@@ -345,8 +350,7 @@ def _sender_problems(address: str, finding: UnitFinding, registered: bool) -> tu
     elif finding.sender_units:
         others = "、".join(u.name for u in finding.sender_units)
         problems.append(
-            f"发件人 {address} 登记的是 {others} 的报送邮箱，但{where}写的是 {unit.name}，"
-            f"不计分，{_REVIEW}"
+            f"发件人 {address} 登记的是 {others} 的报送邮箱，但{where}写的是 {unit.name}，不计分，{_REVIEW}"
         )
     else:
         problems.append(f"发件人 {address} 未登记为 {unit.name} 的报送邮箱，不计分，{_REVIEW}")

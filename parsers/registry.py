@@ -15,13 +15,23 @@ from itertools import compress, islice, repeat
 from operator import itemgetter, not_
 
 from parsers.cells import cell_text, column_letter
-from parsers.checks import ID18_SHAPE, ID20_SHAPE, disability_id_problem, failing_ids, failing_phones, \
-    id_number_problem, phone_problem, precision_lost_problem
+from parsers.checks import (
+    ID18_SHAPE,
+    ID20_SHAPE,
+    disability_id_problem,
+    failing_ids,
+    failing_phones,
+    id_number_problem,
+    phone_problem,
+    precision_lost_problem,
+)
 from parsers.forms import FORM_COLUMNS, Problem, fold, id_key, map_columns, persons_in_bulk
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
 _BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache
-_FOOTER = re.compile(r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)")
+_FOOTER = re.compile(
+    r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)"
+)
 _HEADER_WORDS = frozenset({"姓名", "学生姓名", "姓 名", "学生\n姓名"})
 _RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
 _ID_EXACT_LIMIT = 1e15
@@ -54,12 +64,16 @@ def _plan(layout: Layout, form: int) -> Plan | None:
     position = {key: i for i, key in enumerate(keys)}
     columns = {column.key: column for column in FORM_COLUMNS[form]}
     return Plan(
-        form=form, keys=keys,
+        form=form,
+        keys=keys,
         indexes=indexes,
         lead=min(indexes + ((serial,) if serial is not None else ())),
-        id_at=position.get(id_key_name, -1), name_at=position.get(name_key, -1), phone_at=position.get("phone"),
-        required=tuple((position[key], columns[key].label) for key in keys
-                       if columns[key].required and key != id_key_name),
+        id_at=position.get(id_key_name, -1),
+        name_at=position.get(name_key, -1),
+        phone_at=position.get("phone"),
+        required=tuple(
+            (position[key], columns[key].label) for key in keys if columns[key].required and key != id_key_name
+        ),
         letters=tuple(column_letter(layout.col0 + i) for i in indexes),
     )
 
@@ -97,13 +111,22 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
 
 
 def _missing_columns(sheet: str, plan: Plan) -> list[Problem]:
-    return [Problem(sheet, None, None, "missing-column",
-                    f"工作表“{sheet}”没有“{column.label}”这一列；请按模板补上这一列后重新发送")
-            for column in FORM_COLUMNS[plan.form] if column.required and column.key not in plan.keys]
+    return [
+        Problem(
+            sheet,
+            None,
+            None,
+            "missing-column",
+            f"工作表“{sheet}”没有“{column.label}”这一列；请按模板补上这一列后重新发送",
+        )
+        for column in FORM_COLUMNS[plan.form]
+        if column.required and column.key not in plan.keys
+    ]
 
 
-def _select(rows: list[Row], numbers: range, plan: Plan, notes: list[str],
-            in_table: bool) -> tuple[list[int], list[list], bool]:
+def _select(
+    rows: list[Row], numbers: range, plan: Plan, notes: list[str], in_table: bool
+) -> tuple[list[int], list[list], bool]:
     """The person rows of a block, as columns of raw cells: inside the table (between its header
     and a 备注/填表说明 row, or after a repeated header), with a name or an ID, or two cells filled."""
     columns, leads = _columns(rows, plan)
@@ -188,8 +211,9 @@ def _id_keys(plan: Plan, texts: list[Sequence[str]], failing: list[int], count: 
     return ids
 
 
-def _problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],
-              failing: list[int]) -> list[Problem]:
+def _problems(
+    sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]], failing: list[int]
+) -> list[Problem]:
     problems = _id_problems(sheet, plan, numbers, raw, texts, failing)
     if plan.phone_at is not None:
         phones = texts[plan.phone_at]
@@ -201,13 +225,21 @@ def _problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts
         if all(column) and not any(map(str.isspace, column)):
             continue
         for i in compress(range(len(numbers)), map(not_, map(str.strip, column))):
-            problems.append(Problem(sheet, numbers[i], plan.letters[at], "empty-required",
-                                    f"第 {numbers[i]} 行“{label}”没有填写，请补填"))
+            problems.append(
+                Problem(
+                    sheet,
+                    numbers[i],
+                    plan.letters[at],
+                    "empty-required",
+                    f"第 {numbers[i]} 行“{label}”没有填写，请补填",
+                )
+            )
     return problems
 
 
-def _id_problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]],
-                 failing: list[int]) -> list[Problem]:
+def _id_problems(
+    sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]], failing: list[int]
+) -> list[Problem]:
     national = plan.form == 10
     letter = plan.letters[plan.id_at] if plan.id_at >= 0 else None
     label = "身份证号" if national else "残疾人证号"
@@ -215,13 +247,17 @@ def _id_problems(sheet: str, plan: Plan, numbers: list[int], raw: list[list], te
     for i in failing:
         value, text = raw[plan.id_at][i], texts[plan.id_at][i]
         if value.__class__ is not str and isinstance(value, (int, float)) and abs(value) >= _ID_EXACT_LIMIT:
-            problems.append(Problem(sheet, numbers[i], letter, "id-precision-lost", precision_lost_problem(text, label)))
+            problems.append(
+                Problem(sheet, numbers[i], letter, "id-precision-lost", precision_lost_problem(text, label))
+            )
         elif not text.strip():
-            problems.append(Problem(sheet, numbers[i], letter, "empty-required",
-                                    f"第 {numbers[i]} 行“{label}”没有填写，请补填"))
+            problems.append(
+                Problem(sheet, numbers[i], letter, "empty-required", f"第 {numbers[i]} 行“{label}”没有填写，请补填")
+            )
         elif message := (id_number_problem(text) if national else disability_id_problem(text, plan.form == 3)):
-            problems.append(Problem(sheet, numbers[i], letter, "bad-id-number" if national else "bad-disability-id",
-                                    message))
+            problems.append(
+                Problem(sheet, numbers[i], letter, "bad-id-number" if national else "bad-disability-id", message)
+            )
     return problems
 
 
@@ -232,4 +268,3 @@ def _training_hint(result: SheetResult, notes: list[str]) -> int | None:
     if any(_RURAL_WORDS.search(person.get("training_type")) for person in result.persons):
         return 5
     return None
-

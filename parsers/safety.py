@@ -55,10 +55,15 @@ class Budget:
 
 
 def _too_big(name: str, limits: Limits) -> Refused:
-    advice = ("请直接发送各个表格文件，不要压缩" if name.lower().endswith(".zip")
-              else "请用 Excel 或 WPS 打开后另存为新文件，删除多余内容后再发送")
-    return Refused("zip-bomb", f"“{name}”解压后超过 {limits.max_unzipped_bytes // MIB} MB 或压缩比异常"
-                               f"（疑似压缩炸弹），已拒绝读取；{advice}")
+    advice = (
+        "请直接发送各个表格文件，不要压缩"
+        if name.lower().endswith(".zip")
+        else "请用 Excel 或 WPS 打开后另存为新文件，删除多余内容后再发送"
+    )
+    return Refused(
+        "zip-bomb",
+        f"“{name}”解压后超过 {limits.max_unzipped_bytes // MIB} MB 或压缩比异常（疑似压缩炸弹），已拒绝读取；{advice}",
+    )
 
 
 def check_directory(archive: zipfile.ZipFile, name: str, limits: Limits, budget: Budget) -> list[zipfile.ZipInfo]:
@@ -88,8 +93,11 @@ def stream_member(data: bytes, info: zipfile.ZipInfo, name: str, limits: Limits,
         produced += len(chunk)
         budget.remaining -= len(chunk)
         ratio = produced / max(info.compress_size, 1)
-        if budget.remaining < 0 or produced > info.file_size or (
-                produced > limits.ratio_floor_bytes and ratio > limits.max_ratio):
+        if (
+            budget.remaining < 0
+            or produced > info.file_size
+            or (produced > limits.ratio_floor_bytes and ratio > limits.max_ratio)
+        ):
             raise _too_big(name, limits)
         crc = zlib.crc32(chunk, crc)
         yield chunk
@@ -99,13 +107,13 @@ def stream_member(data: bytes, info: zipfile.ZipInfo, name: str, limits: Limits,
 
 def _raw_member(data: bytes, info: zipfile.ZipInfo, name: str) -> memoryview:
     offset = info.header_offset
-    if offset < 0 or offset + 30 > len(data) or data[offset:offset + 4] != b"PK\x03\x04":
+    if offset < 0 or offset + 30 > len(data) or data[offset : offset + 4] != b"PK\x03\x04":
         raise Refused("unreadable", f"“{name}”已损坏（找不到压缩数据），请重新保存后再发送")
     name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
     start = offset + 30 + name_length + extra_length
     if start + info.compress_size > len(data):
         raise Refused("unreadable", f"“{name}”不完整（可能在发送时被截断），请重新保存后再发送")
-    return memoryview(data)[start:start + info.compress_size]
+    return memoryview(data)[start : start + info.compress_size]
 
 
 def _inflate(raw: memoryview) -> Iterator[bytes]:
@@ -117,7 +125,7 @@ def _inflate(raw: memoryview) -> Iterator[bytes]:
             if inflater.unconsumed_tail:
                 pending = inflater.unconsumed_tail
             elif position < len(raw):
-                pending, position = raw[position:position + _CHUNK], position + _CHUNK
+                pending, position = raw[position : position + _CHUNK], position + _CHUNK
             else:
                 break
             chunk = inflater.decompress(pending, _CHUNK)
@@ -129,7 +137,7 @@ def _inflate(raw: memoryview) -> Iterator[bytes]:
 
 def _slices(raw: memoryview) -> Iterator[bytes]:
     for position in range(0, len(raw), _CHUNK):
-        yield bytes(raw[position:position + _CHUNK])
+        yield bytes(raw[position : position + _CHUNK])
 
 
 def read_member(data: bytes, info: zipfile.ZipInfo, name: str, limits: Limits, budget: Budget) -> bytes:
@@ -141,5 +149,8 @@ DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\
 
 
 def entity_refusal(name: str) -> Refused:
-    return Refused("xml-entity", f"“{name}”中含有 XML 实体声明（DOCTYPE/ENTITY），可能是恶意文件，已拒绝读取；"
-                                 f"请用 Excel 或 WPS 打开后另存为新的文件再发送")
+    return Refused(
+        "xml-entity",
+        f"“{name}”中含有 XML 实体声明（DOCTYPE/ENTITY），可能是恶意文件，已拒绝读取；"
+        f"请用 Excel 或 WPS 打开后另存为新的文件再发送",
+    )

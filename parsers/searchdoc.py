@@ -76,16 +76,26 @@ class Document:
 ReadingText = tuple[str, str, Iterable[Iterable[tuple[str, object]]]]
 
 
-def build_document(subject: str, from_name: str, from_addr: str | None, filenames: Iterable[str], body: str,
-                   readings: Iterable[ReadingText]) -> Document:
+def build_document(
+    subject: str,
+    from_name: str,
+    from_addr: str | None,
+    filenames: Iterable[str],
+    body: str,
+    readings: Iterable[ReadingText],
+) -> Document:
     head = "\n".join([subject, from_name, from_addr or "", *filenames])
     numbers: list[str] = []
     lines = list(_reading_lines(readings, numbers))
     for text in (head, body):
         numbers.extend(number.digits for number in find_numbers(text))
-    return Document(head=normalise(mask_personal(head)), body=normalise(mask_personal(body)),
-                    rows=normalise("\n".join(lines)), sender=masked_sender(from_addr or ""),
-                    numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)))
+    return Document(
+        head=normalise(mask_personal(head)),
+        body=normalise(mask_personal(body)),
+        rows=normalise("\n".join(lines)),
+        sender=masked_sender(from_addr or ""),
+        numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)),
+    )
 
 
 def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Iterable[str]:

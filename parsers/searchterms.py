@@ -20,7 +20,7 @@ def split_terms(text: str) -> list[str]:
     terms: list[str] = []
     position = 0
     for match in _PHRASE.finditer(text):
-        terms += _words(text[position:match.start()])
+        terms += _words(text[position : match.start()])
         phrase = " ".join(next(group for group in match.groups() if group is not None).split())
         phrase = phrase.strip(_EDGES + "，,、;；。!！?？:：…")
         if phrase:

@@ -10,8 +10,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from parsers.cells import cell_text
-from parsers.forms import FORM_TITLES, Person, Problem, TaskFigures, fold, form_from_name, form_from_title, \
-    header_form, map_columns, month_in
+from parsers.forms import (
+    FORM_TITLES,
+    Person,
+    Problem,
+    TaskFigures,
+    fold,
+    form_from_name,
+    form_from_title,
+    header_form,
+    map_columns,
+    month_in,
+)
 from parsers.recognize import find_unit
 from parsers.records import Unit
 
@@ -69,8 +79,9 @@ class Layout:
     first_row: int = 0  # the spreadsheet row of the first data row
 
 
-def locate_table(sheet: str, rows: Iterator[Row], col0: int, merged: Merged,
-                 ctx: SheetContext) -> tuple[Layout, Iterator[Row]] | SheetResult | None:
+def locate_table(
+    sheet: str, rows: Iterator[Row], col0: int, merged: Merged, ctx: SheetContext
+) -> tuple[Layout, Iterator[Row]] | SheetResult | None:
     """The table's layout and its data rows (the first of them is layout.first_row); a SheetResult
     when a title names a form whose header cannot be found; None when the sheet holds no form."""
     head, header_at, kind = _find_header(rows)
@@ -175,9 +186,14 @@ def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: She
     title_form, unit, month = _title_facts(head, ctx)
     if title_form is None or title_form == 1:
         return None
-    problem = Problem(sheet, None, None, "no-header",
-                      f"工作表“{sheet}”的标题是附件{title_form}{FORM_TITLES[title_form]}，但没有找到表头"
-                      f"（如“姓名”“残疾人证号”），无法读取数据；请使用模板的表头后重新发送")
+    problem = Problem(
+        sheet,
+        None,
+        None,
+        "no-header",
+        f"工作表“{sheet}”的标题是附件{title_form}{FORM_TITLES[title_form]}，但没有找到表头"
+        f"（如“姓名”“残疾人证号”），无法读取数据；请使用模板的表头后重新发送",
+    )
     return SheetResult(sheet, title_form, unit, month, problems=[problem])
 
 
@@ -185,9 +201,16 @@ def decide_form(layout: Layout, ctx: SheetContext, problems: list[Problem]) -> i
     """The header decides (its columns are the data); the title or names tell 附件5 from 附件6."""
     if layout.form != 5:
         if layout.title_form not in (None, layout.form, 1):
-            problems.append(Problem(layout.sheet, None, None, "title-mismatch",
-                                    f"工作表“{layout.sheet}”的标题是附件{layout.title_form}，但表头是附件{layout.form}"
-                                    f"{FORM_TITLES[layout.form]}的格式，已按附件{layout.form}读取；请核对标题"))
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    None,
+                    None,
+                    "title-mismatch",
+                    f"工作表“{layout.sheet}”的标题是附件{layout.title_form}，但表头是附件{layout.form}"
+                    f"{FORM_TITLES[layout.form]}的格式，已按附件{layout.form}读取；请核对标题",
+                )
+            )
         return layout.form
     for hint in (layout.title_form, form_from_name(layout.sheet), ctx.name_form):
         if hint in (5, 6):

@@ -22,20 +22,45 @@ import olefile
 
 # Every label of the GB family is decoded as gb18030, a superset of all of them: a GBK-only
 # character such as 镕 in a "gb2312" message is otherwise lost.
-_GB_LABELS = frozenset({
-    "gb2312", "gb_2312", "gb_2312-80", "gbk", "cp936", "ms936", "windows-936", "x-gbk",
-    "euc-cn", "x-euc-cn", "csgb2312", "gb18030", "chinese", "iso-ir-58",
-})
+_GB_LABELS = frozenset(
+    {
+        "gb2312",
+        "gb_2312",
+        "gb_2312-80",
+        "gbk",
+        "cp936",
+        "ms936",
+        "windows-936",
+        "x-gbk",
+        "euc-cn",
+        "x-euc-cn",
+        "csgb2312",
+        "gb18030",
+        "chinese",
+        "iso-ir-58",
+    }
+)
 # The Big5 labels mail clients write (WHATWG's, and Python's spellings): decoded as cp950, the Big5 that
 # Taiwanese Windows writes, with the ETEN extensions (碁, 裏) and €.
 _BIG5_LABELS = frozenset({"big5", "big-5", "cn-big5", "csbig5", "x-x-big5", "big5-tw", "cp950", "ms950"})
 # Codecs that never fail, so a mislabel can only be caught by first trying utf-8.
 _SINGLE_BYTE_PREFIXES = ("iso8859", "cp125", "cp437", "cp850", "mac-", "koi8")
 # Codecs whose bytes may be pure ASCII while the text is not: no ASCII fast path for them.
-_NO_ASCII_SHORTCUT = frozenset({
-    "utf-7", "hz", "iso2022_jp", "iso2022_jp_2", "iso2022_kr",
-    "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be",
-})
+_NO_ASCII_SHORTCUT = frozenset(
+    {
+        "utf-7",
+        "hz",
+        "iso2022_jp",
+        "iso2022_jp_2",
+        "iso2022_kr",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "utf-32-le",
+        "utf-32-be",
+    }
+)
 # A UTF-8 encoded CJK or full-width character: three bytes, lead E3..E9 or EF BC..BF.
 _UTF8_CJK = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2}|\xef[\xbc-\xbf][\x80-\xbf]")
 _BAD_RUNS = re.compile("\ufffd+")
@@ -247,8 +272,29 @@ class _HtmlText(HTMLParser):
     """Visible text of an HTML body; links keep their target, which a download-link
     message (163's 超大附件) needs."""
 
-    _BLOCKS = frozenset({"br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "h5",
-                         "h6", "blockquote", "pre", "hr", "ul", "ol", "dd", "dt"})
+    _BLOCKS = frozenset(
+        {
+            "br",
+            "p",
+            "div",
+            "tr",
+            "li",
+            "table",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "hr",
+            "ul",
+            "ol",
+            "dd",
+            "dt",
+        }
+    )
     _HIDDEN = frozenset({"script", "style", "title"})
 
     def __init__(self) -> None:
@@ -274,8 +320,7 @@ class _HtmlText(HTMLParser):
             self.chunks.append("\n")
         elif tag == "a" and self._links:
             start, href = self._links.pop()
-            if href.startswith(("http://", "https://", "ftp://")) and href not in "".join(
-                    self.chunks[start:]):
+            if href.startswith(("http://", "https://", "ftp://")) and href not in "".join(self.chunks[start:]):
                 self.chunks.append(f" ({href})")
 
     def handle_data(self, data: str) -> None:
@@ -301,11 +346,12 @@ _SIMPLE_MAGICS = (
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
 )
-_HTML_START = re.compile(
-    rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta)\b", re.I | re.S)
+_HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta)\b", re.I | re.S)
 _EML_FIELD = re.compile(
     rb"(?:received|return-path|from|to|subject|date|message-id|mime-version|delivered-to)"
-    rb":[ \t]", re.I)
+    rb":[ \t]",
+    re.I,
+)
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:|[ \t]")
 # Bytes that occur in text (deleting them leaves only the control bytes text never holds).
 _TEXT_BYTES = bytes(b for b in range(256) if b >= 32 and b != 127 or b in (9, 10, 12, 13, 27))
@@ -363,9 +409,9 @@ def _sniff_zip(data: bytes) -> str:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         # cut short, or names flagged UTF-8 that are not (UnicodeDecodeError is a ValueError)
         names = set()
-        if b"xl/workbook.xml" in data[:1 << 20]:
+        if b"xl/workbook.xml" in data[: 1 << 20]:
             names.add("xl/workbook.xml")
-        if b"word/document.xml" in data[:1 << 20]:
+        if b"word/document.xml" in data[: 1 << 20]:
             names.add("word/document.xml")
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"

@@ -16,11 +16,19 @@ from parsers.recognize import find_unit
 from parsers.records import TASKS
 from parsers.sheet import Layout, Row, SheetContext, SheetResult
 
-_TASKS = (("college", re.compile(r"大学|高等院校")), ("barrier_free", re.compile(r"无障碍")),
-          ("day_care", re.compile(r"托养")), ("rural_training", re.compile(r"培训|实用技术")),
-          ("devices", re.compile(r"辅助器具|辅具")), ("rehab", re.compile(r"康复")))
-_FIELDS = (("percent", re.compile(r"百分比|比例|完成率|%")), ("target", re.compile(r"目标|任务数|计划")),
-           ("done", re.compile(r"完成")))
+_TASKS = (
+    ("college", re.compile(r"大学|高等院校")),
+    ("barrier_free", re.compile(r"无障碍")),
+    ("day_care", re.compile(r"托养")),
+    ("rural_training", re.compile(r"培训|实用技术")),
+    ("devices", re.compile(r"辅助器具|辅具")),
+    ("rehab", re.compile(r"康复")),
+)
+_FIELDS = (
+    ("percent", re.compile(r"百分比|比例|完成率|%")),
+    ("target", re.compile(r"目标|任务数|计划")),
+    ("done", re.compile(r"完成")),
+)
 _REGION = re.compile(r"地区|单位|县|区域|名称|市区")
 _END = re.compile(r"^(?:备注|填表说明|说明|注[:：]|附注|填表人|填报人|审核人|负责人)")
 _TOTALS = re.compile(r"合计|总计|全市|市级|小计")
@@ -91,35 +99,67 @@ def _choose(rows: Sequence[UnitRow], layout: Layout, ctx: SheetContext, result: 
     if len(filled) > 1:
         units = "、".join(str(row.unit) for row in filled)
         tail = f"已按{chosen.unit}的一行读取" if chosen else "无法确定是哪个单位报送的，未读取数字"
-        result.problems.append(Problem(layout.sheet, None, None, "several-units",
-                                       f"附件2 中填写了 {len(filled)} 个单位的数据（{units}），{tail}；"
-                                       f"每个单位只需填写本单位的一行"))
+        result.problems.append(
+            Problem(
+                layout.sheet,
+                None,
+                None,
+                "several-units",
+                f"附件2 中填写了 {len(filled)} 个单位的数据（{units}），{tail}；每个单位只需填写本单位的一行",
+            )
+        )
     if chosen is None and (wanted or not filled):
         who = wanted or "本单位"
-        result.problems.append(Problem(layout.sheet, None, None, "unit-row-missing",
-                                       f"附件2 中没有找到{who}填写了数字的一行；请在“地区”列写明单位名称，"
-                                       f"填写本单位的目标数、完成数和百分比"))
+        result.problems.append(
+            Problem(
+                layout.sheet,
+                None,
+                None,
+                "unit-row-missing",
+                f"附件2 中没有找到{who}填写了数字的一行；请在“地区”列写明单位名称，填写本单位的目标数、完成数和百分比",
+            )
+        )
     return chosen
 
 
-def _figures(row: UnitRow, columns: dict[tuple[str, str], int], layout: Layout, ctx: SheetContext,
-             problems: list[Problem]) -> tuple[tuple[str, TaskFigures], ...]:
+def _figures(
+    row: UnitRow, columns: dict[tuple[str, str], int], layout: Layout, ctx: SheetContext, problems: list[Problem]
+) -> tuple[tuple[str, TaskFigures], ...]:
     letters = {key: column_letter(layout.col0 + index) for key, index in columns.items()}
     empty = [letters[key] for key, value in row.cells.items() if value == ""]
     formulas = ctx.formulas() if empty and ctx.formulas else frozenset()
     for letter in empty:
         if f"{letter}{row.number}" in formulas:
-            problems.append(Problem(layout.sheet, row.number, letter, "formula-no-value",
-                                    f"单元格 {letter}{row.number} 是公式，但文件里没有保存计算结果；请用 Excel 或 WPS "
-                                    f"打开此文件，保存后重新发送（或把公式改为数字）"))
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    row.number,
+                    letter,
+                    "formula-no-value",
+                    f"单元格 {letter}{row.number} 是公式，但文件里没有保存计算结果；请用 Excel 或 WPS "
+                    f"打开此文件，保存后重新发送（或把公式改为数字）",
+                )
+            )
     tasks = []
     for task in TASKS:
         target = _count(row, task, "target", letters, layout, problems)
         done = _count(row, task, "done", letters, layout, problems)
         percent = _percent(row, task, target, done, letters, layout, problems)
-        tasks.append((task, TaskFigures(target, done, percent, layout.sheet, row.number,
-                                        letters.get((task, "target")), letters.get((task, "done")),
-                                        letters.get((task, "percent")))))
+        tasks.append(
+            (
+                task,
+                TaskFigures(
+                    target,
+                    done,
+                    percent,
+                    layout.sheet,
+                    row.number,
+                    letters.get((task, "target")),
+                    letters.get((task, "done")),
+                    letters.get((task, "percent")),
+                ),
+            )
+        )
     return tuple(tasks)
 
 
@@ -127,20 +167,41 @@ def _count(row: UnitRow, task: str, field: str, letters: dict, layout: Layout, p
     value = row.cells.get((task, field), "")
     number, ok = parse_count(value)
     if not ok:
-        problems.append(Problem(layout.sheet, row.number, letters[(task, field)], "bad-number",
-                                f"{TASK_LABELS[task]}的{_FIELD_NAMES[field]}“{cell_text(value)}”不是整数；请只填写数字"))
+        problems.append(
+            Problem(
+                layout.sheet,
+                row.number,
+                letters[(task, field)],
+                "bad-number",
+                f"{TASK_LABELS[task]}的{_FIELD_NAMES[field]}“{cell_text(value)}”不是整数；请只填写数字",
+            )
+        )
     return number
 
 
-def _percent(row: UnitRow, task: str, target: int | None, done: int | None, letters: dict, layout: Layout,
-             problems: list[Problem]) -> float | None:
+def _percent(
+    row: UnitRow,
+    task: str,
+    target: int | None,
+    done: int | None,
+    letters: dict,
+    layout: Layout,
+    problems: list[Problem],
+) -> float | None:
     value = row.cells.get((task, "percent"), "")
     readings, ok = parse_percent(value)
     checkable = target is not None and target > 0 and done is not None
     if not readings:
         if not ok and checkable:
-            problems.append(Problem(layout.sheet, row.number, letters[(task, "percent")], "bad-number",
-                                    f"{TASK_LABELS[task]}的百分比“{cell_text(value)}”不是数字；请填写如 52.5%"))
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    row.number,
+                    letters[(task, "percent")],
+                    "bad-number",
+                    f"{TASK_LABELS[task]}的百分比“{cell_text(value)}”不是数字；请填写如 52.5%",
+                )
+            )
         return None
     if not checkable:
         return readings[0] if len(readings) == 1 or readings[1] <= 2 else readings[1]

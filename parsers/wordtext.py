@@ -17,8 +17,9 @@ def word_binary_text(data: bytes) -> str | None:
     if catdoc is None:
         return None
     try:
-        done = subprocess.run([catdoc, "-d", "utf-8", "-w", "-"], input=data, capture_output=True,
-                              timeout=WORD_TEXT_SECONDS, check=False)
+        done = subprocess.run(
+            [catdoc, "-d", "utf-8", "-w", "-"], input=data, capture_output=True, timeout=WORD_TEXT_SECONDS, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = done.stdout.decode("utf-8", errors="replace").strip()

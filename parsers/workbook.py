@@ -38,8 +38,15 @@ class _Context:
     budget: Budget
 
 
-def read_attachment(filename: str, data: bytes, units: Sequence[Unit], *, limits: Limits = DEFAULT_LIMITS,
-                    year: int = 2020, sender_unit: str | None = None) -> tuple[FormReading, ...]:
+def read_attachment(
+    filename: str,
+    data: bytes,
+    units: Sequence[Unit],
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    year: int = 2020,
+    sender_unit: str | None = None,
+) -> tuple[FormReading, ...]:
     """Every form the attachment holds; () when it holds none (a .pdf article, a picture).
 
     Never raises on any bytes: a file that cannot be read becomes a reading with readable False and
@@ -70,8 +77,18 @@ def _read_guarded(source: str, filename: str, data: bytes, ctx: _Context, depth:
         return (_refused(source, filename, refusal.code, refusal.message, refusal.sheet),)
     except calamine.PasswordError:
         return (_refused(source, filename, "encrypted", _encrypted_message(filename)),)
-    except (calamine.CalamineError, MemoryError, RecursionError, ValueError, IndexError, KeyError, OSError,
-            zipfile.BadZipFile, UnicodeError, TypeError) as error:
+    except (
+        calamine.CalamineError,
+        MemoryError,
+        RecursionError,
+        ValueError,
+        IndexError,
+        KeyError,
+        OSError,
+        zipfile.BadZipFile,
+        UnicodeError,
+        TypeError,
+    ) as error:
         return (_unreadable(source, filename, error),)
     except BaseException as error:  # pyo3 turns a Rust panic into PanicException, a BaseException
         if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
@@ -113,8 +130,11 @@ def _read_workbook(source: str, filename: str, data: bytes, kind: str, ctx: _Con
                 continue
             part = parts.get(meta.name)
             formulas = (lambda part=part: formula_cells_without_value(source_file, part, ctx.limits)) if part else None
-            sheets.append(SheetSource(meta.name, meta.visible != calamine.SheetVisibleEnum.Visible, formulas,
-                                      refused.get(meta.name)))
+            sheets.append(
+                SheetSource(
+                    meta.name, meta.visible != calamine.SheetVisibleEnum.Visible, formulas, refused.get(meta.name)
+                )
+            )
         return readings_of_sheets(source, filename, workbook, sheets, ctx.units, ctx.year, ctx.sender_unit)
 
 
@@ -125,14 +145,19 @@ def _read_zip(source: str, filename: str, data: bytes, ctx: _Context, depth: int
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         if fold(filename).lower().endswith(_WORKBOOK_SUFFIXES):
-            raise Refused("unreadable", f"“{filename}”不是完整的 Excel 文件（可能在发送时被截断），"
-                                        f"请重新保存后再发送") from error
+            raise Refused(
+                "unreadable", f"“{filename}”不是完整的 Excel 文件（可能在发送时被截断），请重新保存后再发送"
+            ) from error
         raise Refused("unreadable", f"压缩包“{filename}”已损坏，无法解压；请重新压缩或直接发送各个文件") from error
     readings: list[FormReading] = []
     with archive:
         for info in check_directory(archive, filename, ctx.limits, ctx.budget):
             name = decode_zip_name(info)
-            if info.is_dir() or any(part in name for part in _SKIPPED_MEMBERS) or name.rsplit("/", 1)[-1].startswith("._"):
+            if (
+                info.is_dir()
+                or any(part in name for part in _SKIPPED_MEMBERS)
+                or name.rsplit("/", 1)[-1].startswith("._")
+            ):
                 continue
             member_source = f"{source} › {name}"
             try:
@@ -151,20 +176,33 @@ def _encrypted_message(filename: str) -> str:
 
 
 def _refused(source: str, filename: str, code: str, message: str, sheet: str | None = None) -> FormReading:
-    return FormReading(source, form_from_name(filename), None, None, 0,
-                       problems=(Problem(sheet, None, None, code, message),), readable=False)
+    return FormReading(
+        source,
+        form_from_name(filename),
+        None,
+        None,
+        0,
+        problems=(Problem(sheet, None, None, code, message),),
+        readable=False,
+    )
 
 
 def _unreadable(source: str, filename: str, error: BaseException) -> FormReading:
-    message = (f"无法读取“{filename}”（{type(error).__name__}），文件可能已损坏；请用 Excel 或 WPS 打开，"
-               f"另存为 .xlsx 后重新发送")
+    message = (
+        f"无法读取“{filename}”（{type(error).__name__}），文件可能已损坏；请用 Excel 或 WPS 打开，"
+        f"另存为 .xlsx 后重新发送"
+    )
     return _refused(source, filename, "unreadable", message)
 
 
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
-    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF", "empty": "空文件（0 字节）"}.get(kind, "无法识别的格式")
-    message = (f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
-               f"“另存为”.xlsx 格式再发送")
+    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF", "empty": "空文件（0 字节）"}.get(
+        kind, "无法识别的格式"
+    )
+    message = (
+        f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
+        f"“另存为”.xlsx 格式再发送"
+    )
     return _refused(source, filename, "unreadable", message)
 
 

@@ -32,8 +32,15 @@ class SheetSource:
     refused: Problem | None
 
 
-def readings_of_sheets(source: str, filename: str, workbook: calamine.CalamineWorkbook, sheets: Sequence[SheetSource],
-                       units: tuple[Unit, ...], year: int, sender_unit: str | None) -> tuple[FormReading, ...]:
+def readings_of_sheets(
+    source: str,
+    filename: str,
+    workbook: calamine.CalamineWorkbook,
+    sheets: Sequence[SheetSource],
+    units: tuple[Unit, ...],
+    year: int,
+    sender_unit: str | None,
+) -> tuple[FormReading, ...]:
     name_form = form_from_name(filename)
     results: list[SheetResult] = []
     extra: list[Problem] = []
@@ -68,12 +75,18 @@ def _read_sheet(workbook: calamine.CalamineWorkbook, name: str, ctx: SheetContex
 
 def _hidden(sheet: str, form: int | None) -> Problem:
     what = f"附件{form}{FORM_TITLES[form]}" if form else "表格"
-    return Problem(sheet, None, None, "hidden-sheet",
-                   f"工作表“{sheet}”是隐藏的，其中的{what}未读取；如需报送，请取消隐藏后重新发送，不需要就请删除该工作表")
+    return Problem(
+        sheet,
+        None,
+        None,
+        "hidden-sheet",
+        f"工作表“{sheet}”是隐藏的，其中的{what}未读取；如需报送，请取消隐藏后重新发送，不需要就请删除该工作表",
+    )
 
 
-def _readings(source: str, filename: str, results: list[SheetResult], extra: list[Problem],
-              name_form: int | None) -> tuple[FormReading, ...]:
+def _readings(
+    source: str, filename: str, results: list[SheetResult], extra: list[Problem], name_form: int | None
+) -> tuple[FormReading, ...]:
     groups: dict[int | None, list[SheetResult]] = {}
     for result in results:
         form = result.form if result.form is not None else result.training_hint
@@ -86,8 +99,18 @@ def _readings(source: str, filename: str, results: list[SheetResult], extra: lis
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
         readings.append(_merge(label, form, group))
     first = readings[0]
-    readings[0] = FormReading(first.source, first.form, first.unit, first.month, first.rows, first.tasks,
-                              first.persons, first.text, (*extra, *first.problems), first.readable)
+    readings[0] = FormReading(
+        first.source,
+        first.form,
+        first.unit,
+        first.month,
+        first.rows,
+        first.tasks,
+        first.persons,
+        first.text,
+        (*extra, *first.problems),
+        first.readable,
+    )
     return tuple(readings)
 
 
@@ -109,14 +132,20 @@ def _first_title(workbook: calamine.CalamineWorkbook, sheets: Sequence[SheetSour
 def _unknown_form(source: str, filename: str, title: str | None) -> FormReading:
     """A workbook holding no form: what its title says and which form it resembles, if any."""
     if title is None:
-        message = (f"“{filename}”中没有找到附件2–10 的任何表格（没有标题行，也没有“姓名”“残疾人证号”等表头）；"
-                   f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
+        message = (
+            f"“{filename}”中没有找到附件2–10 的任何表格（没有标题行，也没有“姓名”“残疾人证号”等表头）；"
+            f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送"
+        )
     elif (form := resembling_form(title)) is not None:
-        message = (f"“{filename}”的标题是“{title}”，与附件{form}{FORM_TITLES[form]}相近，但标题和表头都与模板不符"
-                   f"（没有找到“姓名”“残疾人证号”等表头），未能读取；如是附件{form}，请使用下发的附件{form}模板后重新发送")
+        message = (
+            f"“{filename}”的标题是“{title}”，与附件{form}{FORM_TITLES[form]}相近，但标题和表头都与模板不符"
+            f"（没有找到“姓名”“残疾人证号”等表头），未能读取；如是附件{form}，请使用下发的附件{form}模板后重新发送"
+        )
     else:
-        message = (f"“{filename}”的标题是“{title}”，不是附件2–10 中的任何一张表，未读取；如是本月应报的表格，"
-                   f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送")
+        message = (
+            f"“{filename}”的标题是“{title}”，不是附件2–10 中的任何一张表，未读取；如是本月应报的表格，"
+            f"请使用下发的模板，在第一行写明表名（如“XX县残联4月份康复服务实名制登记表”）后重新发送"
+        )
     return FormReading(source, None, None, None, 0, problems=(Problem(None, None, None, "unknown-form", message),))
 
 
@@ -128,12 +157,18 @@ def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReadi
         id_keys = list(chain.from_iterable(result.id_keys for result in group))
         problems.extend(duplicate_problems(persons, id_keys, form, group[0].columns))
     if form is None:
-        problems.append(Problem(group[0].sheet, None, None, "unknown-form",
-                                "无法判断这张表是附件5（农村实用技术培训）还是附件6（职业技能培训），两者表头相同；"
-                                "请在表格第一行写明表名后重新发送"))
+        problems.append(
+            Problem(
+                group[0].sheet,
+                None,
+                None,
+                "unknown-form",
+                "无法判断这张表是附件5（农村实用技术培训）还是附件6（职业技能培训），两者表头相同；"
+                "请在表格第一行写明表名后重新发送",
+            )
+        )
     unit = next((r.unit for r in group if r.unit), None)
     month = next((r.month for r in group if r.month), None)
     tasks = next((r.tasks for r in group if r.tasks), ())
     rows = sum(r.rows for r in group) if form != 2 else max(r.rows for r in group)
     return FormReading(source, form, unit, month, rows, tasks, persons, "", tuple(problems), True)
-

@@ -24,8 +24,7 @@ from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
 from parsers.forms import Problem
-from parsers.safety import DOCTYPE, Budget, Limits, Refused, check_directory, entity_refusal, read_member, \
-    stream_member
+from parsers.safety import DOCTYPE, Budget, Limits, Refused, check_directory, entity_refusal, read_member, stream_member
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -46,8 +45,10 @@ class XlsxLayout:
     stored: io.RawIOBase = field(default_factory=io.BytesIO)
 
 
-_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet '
-                b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet '
+    b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+)
 
 
 def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLayout:
@@ -55,7 +56,9 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise Refused("unreadable", f"“{name}”不是完整的 Excel 文件（可能在发送时被截断），请重新保存后再发送") from error
+        raise Refused(
+            "unreadable", f"“{name}”不是完整的 Excel 文件（可能在发送时被截断），请重新保存后再发送"
+        ) from error
     with archive:
         infos = check_directory(archive, name, limits, budget)
         if any(info.filename == "xl/workbook.bin" for info in infos):
@@ -113,8 +116,29 @@ def stored_zip(members: list[StoredMember]) -> list[bytes]:
         encoded = name.encode("utf-8")
         flags = 0 if name.isascii() else 0x800
         local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 0, 0, 0x21, crc, size, size, len(encoded), 0)
-        central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 0, 0, 0x21, crc, size, size,
-                                   len(encoded), 0, 0, 0, 0, 0, offset) + encoded)
+        central.append(
+            struct.pack(
+                "<4sHHHHHHIIIHHHHHII",
+                b"PK\x01\x02",
+                20,
+                20,
+                flags,
+                0,
+                0,
+                0x21,
+                crc,
+                size,
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
         out += [local, encoded, *chunks]
         offset += len(local) + len(encoded) + size
     directory_size = sum(map(len, central))
@@ -157,14 +181,14 @@ class PiecesFile(io.RawIOBase):
         while self._position < end:
             piece, start = self._pieces[index], self._starts[index]
             whole = self._position == start and end - start >= len(piece)
-            taken.append(piece if whole else piece[self._position - start:end - start])
+            taken.append(piece if whole else piece[self._position - start : end - start])
             self._position += len(taken[-1])
             index += 1
         return taken[0] if len(taken) == 1 else b"".join(taken)
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
 
@@ -184,7 +208,7 @@ def _far_reference(max_rows: int) -> re.Pattern[bytes]:
 
 
 def _scan_sheet(chunks: Iterator[bytes], name: str, limits: Limits) -> str:
-    """"ok", "refuse", or "measure" when only an exact look at every reference can tell.
+    """ "ok", "refuse", or "measure" when only an exact look at every reference can tell.
 
     With every cell referenced, columns A–Z and rows below 10^(digits of max_rows − 1), calamine's
     rectangle stays under max_rows × 26 cells; one regex search per chunk proves that. A sheet
@@ -255,9 +279,14 @@ def _measure_sheet(chunks: Iterator[bytes], limits: Limits) -> str:
 
 
 def _too_many_rows(sheet: str, limits: Limits) -> Problem:
-    return Problem(sheet, None, None, "too-many-rows",
-                   f"工作表“{sheet}”超过 {limits.max_rows:,} 行（或单元格范围过大，可能在很远的行列误填了内容），"
-                   f"未读取；请删除多余的行列，只保留表格本身后重新发送")
+    return Problem(
+        sheet,
+        None,
+        None,
+        "too-many-rows",
+        f"工作表“{sheet}”超过 {limits.max_rows:,} 行（或单元格范围过大，可能在很远的行列误填了内容），"
+        f"未读取；请删除多余的行列，只保留表格本身后重新发送",
+    )
 
 
 def column_number(letters: str) -> int:
@@ -294,7 +323,9 @@ def _parse_small(archive: zipfile.ZipFile, data: bytes, part: str, name: str, li
     except DefusedXmlException as error:
         raise entity_refusal(name) from error
     except SafeTree.ParseError as error:
-        raise Refused("unreadable", f"“{name}”的工作簿结构已损坏，无法读取；请用 Excel 或 WPS 打开后重新保存再发送") from error
+        raise Refused(
+            "unreadable", f"“{name}”的工作簿结构已损坏，无法读取；请用 Excel 或 WPS 打开后重新保存再发送"
+        ) from error
 
 
 def formula_cells_without_value(stored: io.RawIOBase, part: str, limits: Limits) -> frozenset[str]:

@@ -47,8 +47,13 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     elif message.kind in ("other", "reply") and not message.attachments:
         reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text or "") else "question")
     readings = list(message.readings)
-    if message.attachments and message.kind == "report" and (
+    if (
+        message.attachments
+        and message.kind == "report"
+        and (
             any(not reading.readable for reading in readings)
-            or not any(reading.form and reading.readable for reading in readings)):
+            or not any(reading.form and reading.readable for reading in readings)
+        )
+    ):
         reasons.append("unreadable")
     return tuple(reasons)

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def problem_lines(problems: Iterable[Mapping[str, Any]]) -> list[str]:
-    """"［sheet cells］message" for each distinct message, in the order first found; no brackets for a
+    """ "［sheet cells］message" for each distinct message, in the order first found; no brackets for a
     problem of the whole file."""
     return [f"［{places}］{message}" if places else message for places, message in merged_problems(problems)]
 
@@ -29,7 +29,7 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
 
 
 def cell_name(problem: Mapping[str, Any]) -> str:
-    """"C5", "第 7 行", a column alone, or "" for a problem of the whole sheet."""
+    """ "C5", "第 7 行", a column alone, or "" for a problem of the whole sheet."""
     column, row = problem.get("column"), problem.get("row")
     if column and row:
         return f"{column}{row}"
@@ -40,5 +40,7 @@ def _places(found: list[tuple[str, str]]) -> str:
     by_sheet: dict[str, list[str]] = {}
     for sheet, cell in found:
         by_sheet.setdefault(sheet, []).append(cell)
-    return "；".join(" ".join(part for part in (sheet, "、".join(cell for cell in cells if cell)) if part)
-                    for sheet, cells in by_sheet.items())
+    return "；".join(
+        " ".join(part for part in (sheet, "、".join(cell for cell in cells if cell)) if part)
+        for sheet, cells in by_sheet.items()
+    )

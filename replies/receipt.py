@@ -56,8 +56,9 @@ class Receipt:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def reply_owed(facts: MessageFacts, own_addresses: frozenset[str], now: datetime,
-               max_age: timedelta | None) -> str | None:
+def reply_owed(
+    facts: MessageFacts, own_addresses: frozenset[str], now: datetime, max_age: timedelta | None
+) -> str | None:
     """Which reply a stored message is owed: "receipt", "selfcheck" (a 自查 mail: the inspection of its files)
     or None. RFC 3834: never to machine mail, lists, bounces, ourselves or no-reply; never for old mail found
     on a first poll (older than `max_age` when archived); a receipt never to unregistered senders, whereas
@@ -85,16 +86,23 @@ def failed_submission(facts: MessageFacts) -> bool:
     return bool(facts.attachment_names) and not any(f.readable and f.form for f in facts.files)
 
 
-def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_place: tuple[int, int] | None,
-                briefings_needed: int) -> Receipt:
+def receipt_for(
+    facts: MessageFacts, package: PackageStatus | None, briefing_place: tuple[int, int] | None, briefings_needed: int
+) -> Receipt:
     """The receipt's content; `package` is the unit's package for the month as known now, `briefing_place`
     the places of a briefing's articles among the unit's counted articles of the month (None: none counts)."""
     resend = _resend_advice(facts)
     context = {
-        "unit": facts.unit, "month": facts.month, "kind": facts.kind, "arrival": facts.arrival,
-        "subject": facts.subject, "files": facts.files, "resend": resend,
+        "unit": facts.unit,
+        "month": facts.month,
+        "kind": facts.kind,
+        "arrival": facts.arrival,
+        "subject": facts.subject,
+        "files": facts.files,
+        "resend": resend,
         "problems": [p for f in facts.files for p in f.problems],
-        "briefing_number": _places(briefing_place), "briefings_needed": briefings_needed,
+        "briefing_number": _places(briefing_place),
+        "briefings_needed": briefings_needed,
         "package": package,
         "missing": package.forms_with("missing") if package else (),
         "late": package is not None and facts.arrival > package.deadline and facts.kind == "report",
@@ -106,8 +114,12 @@ def receipt_for(facts: MessageFacts, package: PackageStatus | None, briefing_pla
 def selfcheck_answer(facts: MessageFacts, inspected: list[dict[str, Any]]) -> Receipt:
     """The answer to a 自查 mail: what the inspection says of its files (inspected from the stored raw
     attachments), threaded under it. Its subject never starts with 自查, so a forward of it is no new 自查."""
-    context = {"subject": facts.subject, "arrival": facts.arrival, "inspected": inspected,
-               "attachments": facts.attachment_names}
+    context = {
+        "subject": facts.subject,
+        "arrival": facts.arrival,
+        "inspected": inspected,
+        "attachments": facts.attachment_names,
+    }
     return _threaded(facts, f"检查结果：{facts.subject}" if facts.subject else "检查结果", context)
 
 
@@ -118,7 +130,7 @@ def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Rec
 
 
 def _places(place: tuple[int, int] | None) -> str | None:
-    """"3", or "3–4" for a message carrying two articles; None when none counts."""
+    """ "3", or "3–4" for a message carrying two articles; None when none counts."""
     if place is None:
         return None
     first, last = place
@@ -128,8 +140,11 @@ def _places(place: tuple[int, int] | None) -> str | None:
 def _resend_advice(facts: MessageFacts) -> str | None:
     if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
         return "邮件中是“超大附件”下载链接，系统无法下载。请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
-    if facts.kind in ("report", "other") and facts.attachment_names and \
-            not any(f.readable and f.form for f in facts.files):
+    if (
+        facts.kind in ("report", "other")
+        and facts.attachment_names
+        and not any(f.readable and f.form for f in facts.files)
+    ):
         return "附件中没有识别出任何可读取的附件表格。请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
     if facts.kind == "report" and not facts.attachment_names:
         return "邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"

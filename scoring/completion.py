@@ -15,8 +15,9 @@ def _order(report: SummaryReport) -> tuple[datetime, int]:
     return (report.arrival, report.message_id)
 
 
-def completion_as_of(unit: str, summaries: Iterable[SummaryReport],
-                     instant: datetime) -> tuple[Mapping[str, int | None], int] | None:
+def completion_as_of(
+    unit: str, summaries: Iterable[SummaryReport], instant: datetime
+) -> tuple[Mapping[str, int | None], int] | None:
     """(完成数 per task, message id) of the unit's latest 附件2 received on or before `instant`."""
     candidates = [s for s in summaries if s.unit == unit and s.arrival <= instant]
     if not candidates:
@@ -95,10 +96,14 @@ def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
                     continue
                 before = last.get(task)
                 if before is not None and value < before[0]:
-                    findings.append(Finding(
-                        unit, "completion_decreased",
-                        f"{unit}{TASK_LABELS[task]}累计完成数由 {before[0]} 降为 {value}"
-                        f"（附件2 #{before[1]} → #{report.message_id}），完成数应逐月累计",
-                        (before[1], report.message_id)))
+                    findings.append(
+                        Finding(
+                            unit,
+                            "completion_decreased",
+                            f"{unit}{TASK_LABELS[task]}累计完成数由 {before[0]} 降为 {value}"
+                            f"（附件2 #{before[1]} → #{report.message_id}），完成数应逐月累计",
+                            (before[1], report.message_id),
+                        )
+                    )
                 last[task] = (value, report.message_id)
     return tuple(findings)

@@ -16,8 +16,16 @@ from parsers.personal import find_numbers
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts
 from scoring.completion import completion_as_of
-from scoring.evidence import (TASK_LABELS, Component, FormArrival, Point, StaffEntry, SummaryReport, component,
-                              sorted_ids)
+from scoring.evidence import (
+    TASK_LABELS,
+    Component,
+    FormArrival,
+    Point,
+    StaffEntry,
+    SummaryReport,
+    component,
+    sorted_ids,
+)
 from scoring.packages import PackageStatus, package_status
 from scoring.settings import Calendar, Scoring
 
@@ -40,9 +48,11 @@ class TaskRule:
 
 
 def task_rules(scoring: Scoring) -> tuple[TaskRule, ...]:
-    return (TaskRule("q2_tasks", 6, QUARTER_TASKS, scoring.q2_completion, scoring.task_points),
-            TaskRule("q3_tasks", 9, QUARTER_TASKS, scoring.q3_completion, scoring.task_points),
-            TaskRule("q4_exceed", 12, TASKS, None, scoring.q4_task_points, scoring.q4_cap))
+    return (
+        TaskRule("q2_tasks", 6, QUARTER_TASKS, scoring.q2_completion, scoring.task_points),
+        TaskRule("q3_tasks", 9, QUARTER_TASKS, scoring.q3_completion, scoring.task_points),
+        TaskRule("q4_exceed", 12, TASKS, None, scoring.q4_task_points, scoring.q4_cap),
+    )
 
 
 def full_marks(scoring: Scoring) -> int:
@@ -51,16 +61,27 @@ def full_marks(scoring: Scoring) -> int:
     for rule in task_rules(scoring):
         most = len(rule.tasks) * rule.points
         tasks += most if rule.cap is None else min(most, rule.cap)
-    return (tasks + 2 * scoring.on_time_points + len(scoring.briefing_months) * scoring.briefing_points
-            + scoring.media_cap + scoring.innovation_cap)
+    return (
+        tasks
+        + 2 * scoring.on_time_points
+        + len(scoring.briefing_months) * scoring.briefing_points
+        + scoring.media_cap
+        + scoring.innovation_cap
+    )
 
 
 def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 
 
-def _task_point(unit: Unit, task: str, figures: tuple[Mapping[str, int | None], int] | None,
-                rule: TaskRule, zero_target_earns: bool, month_label: str) -> Point:
+def _task_point(
+    unit: Unit,
+    task: str,
+    figures: tuple[Mapping[str, int | None], int] | None,
+    rule: TaskRule,
+    zero_target_earns: bool,
+    month_label: str,
+) -> Point:
     label, target = TASK_LABELS[task], unit.target(task)
     ids = (figures[1],) if figures else ()
     if target <= 0:
@@ -88,8 +109,14 @@ def capped(items: list[Point], cap: int | None, what: str) -> list[Point]:
     return items
 
 
-def task_component(rule: TaskRule, unit: Unit, summaries: Sequence[SummaryReport], scoring: Scoring,
-                   calendar: Calendar, as_of: datetime) -> Component:
+def task_component(
+    rule: TaskRule,
+    unit: Unit,
+    summaries: Sequence[SummaryReport],
+    scoring: Scoring,
+    calendar: Calendar,
+    as_of: datetime,
+) -> Component:
     month = f"{calendar.year}-{rule.month:02d}"
     instant = calendar.month_end(month)
     if instant > as_of:
@@ -113,8 +140,10 @@ def _late_text(package: PackageStatus, calendar: Calendar) -> str:
         if form.status == "late" and form.message_id is not None and form.arrival is not None:
             by_message.setdefault(form.message_id, []).append(form.form)
             when[form.message_id] = form.arrival
-    return "，".join("、".join(f"附件{n}" for n in forms) + f" 于{_local(when[mid], calendar)} 收到"
-                    for mid, forms in sorted(by_message.items(), key=lambda pair: when[pair[0]]))
+    return "，".join(
+        "、".join(f"附件{n}" for n in forms) + f" 于{_local(when[mid], calendar)} 收到"
+        for mid, forms in sorted(by_message.items(), key=lambda pair: when[pair[0]])
+    )
 
 
 def _package_point(package: PackageStatus, calendar: Calendar, deduction: int) -> Point:
@@ -130,9 +159,16 @@ def _package_point(package: PackageStatus, calendar: Calendar, deduction: int) -
     return Point(f"{name}漏报：{text}", -deduction, late_ids)
 
 
-def on_time_component(name: str, quarter: str, months: tuple[int, ...], unit: Unit,
-                      arrivals: Sequence[FormArrival], scoring: Scoring, calendar: Calendar,
-                      as_of: datetime) -> Component:
+def on_time_component(
+    name: str,
+    quarter: str,
+    months: tuple[int, ...],
+    unit: Unit,
+    arrivals: Sequence[FormArrival],
+    scoring: Scoring,
+    calendar: Calendar,
+    as_of: datetime,
+) -> Component:
     """on_time_points, minus on_time_deduction per report month late or incomplete, never below 0.
 
     Closed once the last month's deadline has passed. A month's package is judged as known at `as_of`.
@@ -150,8 +186,9 @@ def on_time_component(name: str, quarter: str, months: tuple[int, ...], unit: Un
     return component(name, items)
 
 
-def briefing_component(unit: Unit, counts: BriefingCounts, scoring: Scoring, calendar: Calendar,
-                       month: str) -> Component:
+def briefing_component(
+    unit: Unit, counts: BriefingCounts, scoring: Scoring, calendar: Calendar, month: str
+) -> Component:
     """briefing_points for each briefing month up to `month` with at least briefings_per_month articles."""
     items = []
     for number in scoring.briefing_months:
@@ -184,13 +221,23 @@ def normalise_evidence(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def staff_component(name: str, unit: Unit, entries: Iterable[StaffEntry], points: Mapping[str, int],
-                    labels: Mapping[str, str], cap: int, calendar: Calendar, month: str) -> Component:
+def staff_component(
+    name: str,
+    unit: Unit,
+    entries: Iterable[StaffEntry],
+    points: Mapping[str, int],
+    labels: Mapping[str, str],
+    cap: int,
+    calendar: Calendar,
+    month: str,
+) -> Component:
     """Staff entries of `name`'s kind for the unit, dated within the plan year up to the end of
     `month`, not revoked; the same evidence counts once (the earliest entry); capped."""
     start, end = date(calendar.year, 1, 1), calendar.month_end(month).date()
-    chosen = sorted((e for e in entries if e.unit == unit.name and e.kind == name and not e.revoked
-                     and start <= e.date <= end), key=lambda e: (e.date, e.id))
+    chosen = sorted(
+        (e for e in entries if e.unit == unit.name and e.kind == name and not e.revoked and start <= e.date <= end),
+        key=lambda e: (e.date, e.id),
+    )
     first_with: dict[str, int] = {}
     items = []
     for entry in chosen:

@@ -12,21 +12,25 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Literal
 
-TASK_LABELS: Mapping[str, str] = MappingProxyType({
-    "rehab": "康复服务",
-    "devices": "适配辅助器具",
-    "rural_training": "实用技术培训",
-    "day_care": "托养服务",
-    "barrier_free": "无障碍改造",
-    "college": "资助上大学",
-})
+TASK_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "rehab": "康复服务",
+        "devices": "适配辅助器具",
+        "rural_training": "实用技术培训",
+        "day_care": "托养服务",
+        "barrier_free": "无障碍改造",
+        "college": "资助上大学",
+    }
+)
 
 # Finding.kind in Chinese, as the digest and the web app name it.
-FINDING_LABELS: Mapping[str, str] = MappingProxyType({
-    "completion_decreased": "累计完成数下降",
-    "done_vs_registry": "完成数与实名制登记表不符",
-    "person_in_two_units": "同一人由两个单位登记",
-})
+FINDING_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "completion_decreased": "累计完成数下降",
+        "done_vs_registry": "完成数与实名制登记表不符",
+        "person_in_two_units": "同一人由两个单位登记",
+    }
+)
 
 
 def _require_aware(instant: datetime, what: str) -> None:

@@ -47,8 +47,7 @@ class PackageStatus:
         return tuple(sorted({form.message_id for form in self.forms if form.message_id is not None}))
 
 
-def first_arrivals(unit: str, month: str, arrivals: Iterable[FormArrival],
-                   as_of: datetime) -> dict[int, FormArrival]:
+def first_arrivals(unit: str, month: str, arrivals: Iterable[FormArrival], as_of: datetime) -> dict[int, FormArrival]:
     """Per form, the first readable file from a registered sender that arrived by `as_of`.
 
     Later files of the same form (corrected resends) never change when the form arrived.
@@ -63,8 +62,9 @@ def first_arrivals(unit: str, month: str, arrivals: Iterable[FormArrival],
     return first
 
 
-def package_status(unit: str, month: str, arrivals: Iterable[FormArrival], calendar: Calendar,
-                   as_of: datetime) -> PackageStatus:
+def package_status(
+    unit: str, month: str, arrivals: Iterable[FormArrival], calendar: Calendar, as_of: datetime
+) -> PackageStatus:
     """The package of `unit` for `month` as known at `as_of` (arrivals after it are not yet known)."""
     deadline = calendar.deadline_for(month)
     first = first_arrivals(unit, month, arrivals, as_of)
@@ -81,8 +81,9 @@ def package_status(unit: str, month: str, arrivals: Iterable[FormArrival], calen
     return PackageStatus(unit, month, overall, deadline, as_of, tuple(forms))
 
 
-def matrix(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival], calendar: Calendar,
-           as_of: datetime) -> dict[str, PackageStatus]:
+def matrix(
+    month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival], calendar: Calendar, as_of: datetime
+) -> dict[str, PackageStatus]:
     """The month's submission matrix, units × forms, keyed by unit name in the order given."""
     mine = by_unit(arrivals)
     return {unit.name: package_status(unit.name, month, mine.get(unit.name, ()), calendar, as_of) for unit in units}

@@ -61,8 +61,11 @@ class Calendar:
         23:59:59.999 is on time and one at 00:00:00 of the next day is late.
         """
         year, number = parse_month(month)
-        last = self.deadline_time.replace(microsecond=999_999) if self.deadline_time.microsecond == 0 \
+        last = (
+            self.deadline_time.replace(microsecond=999_999)
+            if self.deadline_time.microsecond == 0
             else self.deadline_time
+        )
         return datetime.combine(date(year, number, self.deadline_day), last, tzinfo=self.timezone)
 
     def required_forms_for(self, month: str) -> tuple[int, ...]:

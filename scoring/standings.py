@@ -8,16 +8,30 @@ from datetime import datetime
 
 from parsers.records import Unit
 from scoring.briefings import BriefingCounts, briefing_counts
-from scoring.components import (INNOVATION_LEVELS, MEDIA_LEVELS, briefing_component, on_time_component,
-                                staff_component, task_component, task_rules)
+from scoring.components import (
+    INNOVATION_LEVELS,
+    MEDIA_LEVELS,
+    briefing_component,
+    on_time_component,
+    staff_component,
+    task_component,
+    task_rules,
+)
 from scoring.evidence import Article, Component, FormArrival, StaffEntry, SummaryReport
 from scoring.packages import by_unit
 from scoring.settings import Calendar, Scoring, parse_month
 
 COMPONENTS = ("q2_tasks", "q2_on_time", "q3_tasks", "q3_on_time", "q4_exceed", "briefings", "media", "innovation")
-COMPONENT_LABELS = {"q2_tasks": "二季度任务完成", "q2_on_time": "二季度按时报送", "q3_tasks": "三季度任务完成",
-                    "q3_on_time": "三季度按时报送", "q4_exceed": "四季度超额完成", "briefings": "简报信息",
-                    "media": "媒体报道", "innovation": "创新性工作"}
+COMPONENT_LABELS = {
+    "q2_tasks": "二季度任务完成",
+    "q2_on_time": "二季度按时报送",
+    "q3_tasks": "三季度任务完成",
+    "q3_on_time": "三季度按时报送",
+    "q4_exceed": "四季度超额完成",
+    "briefings": "简报信息",
+    "media": "媒体报道",
+    "innovation": "创新性工作",
+}
 
 
 @dataclass(frozen=True)
@@ -51,13 +65,21 @@ class Standings:
         raise KeyError(f"no unit {unit!r} in the standings of {self.month}")
 
 
-def unit_components(unit: Unit, month: str, arrivals: Sequence[FormArrival], summaries: Sequence[SummaryReport],
-                    counts: BriefingCounts, entries: Sequence[StaffEntry], scoring: Scoring,
-                    calendar: Calendar) -> tuple[Component, ...]:
+def unit_components(
+    unit: Unit,
+    month: str,
+    arrivals: Sequence[FormArrival],
+    summaries: Sequence[SummaryReport],
+    counts: BriefingCounts,
+    entries: Sequence[StaffEntry],
+    scoring: Scoring,
+    calendar: Calendar,
+) -> tuple[Component, ...]:
     """All of a unit's components for the standings of `month`, in COMPONENTS order."""
     as_of = calendar.month_end(month)
-    q2_tasks, q3_tasks, q4_exceed = (task_component(rule, unit, summaries, scoring, calendar, as_of)
-                                     for rule in task_rules(scoring))
+    q2_tasks, q3_tasks, q4_exceed = (
+        task_component(rule, unit, summaries, scoring, calendar, as_of) for rule in task_rules(scoring)
+    )
     return (
         q2_tasks,
         on_time_component("q2_on_time", "第二季度", (4, 5, 6), unit, arrivals, scoring, calendar, as_of),
@@ -65,10 +87,19 @@ def unit_components(unit: Unit, month: str, arrivals: Sequence[FormArrival], sum
         on_time_component("q3_on_time", "第三季度", (7, 8, 9), unit, arrivals, scoring, calendar, as_of),
         q4_exceed,
         briefing_component(unit, counts, scoring, calendar, month),
-        staff_component("media", unit, entries, dict(scoring.media_points), MEDIA_LEVELS, scoring.media_cap,
-                        calendar, month),
-        staff_component("innovation", unit, entries, dict(scoring.innovation_points), INNOVATION_LEVELS,
-                        scoring.innovation_cap, calendar, month),
+        staff_component(
+            "media", unit, entries, dict(scoring.media_points), MEDIA_LEVELS, scoring.media_cap, calendar, month
+        ),
+        staff_component(
+            "innovation",
+            unit,
+            entries,
+            dict(scoring.innovation_points),
+            INNOVATION_LEVELS,
+            scoring.innovation_cap,
+            calendar,
+            month,
+        ),
     )
 
 
@@ -82,9 +113,16 @@ def rank(totals: Sequence[tuple[str, int]]) -> list[tuple[str, int, int]]:
     return ranked
 
 
-def standings(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival],
-              summaries: Iterable[SummaryReport], articles: Iterable[Article], staff_entries: Iterable[StaffEntry],
-              scoring: Scoring, calendar: Calendar) -> Standings:
+def standings(
+    month: str,
+    units: Sequence[Unit],
+    arrivals: Iterable[FormArrival],
+    summaries: Iterable[SummaryReport],
+    articles: Iterable[Article],
+    staff_entries: Iterable[StaffEntry],
+    scoring: Scoring,
+    calendar: Calendar,
+) -> Standings:
     """The standings of `month` (cumulative score as of its last instant) for the units given.
 
     Evidence after that instant is ignored, so the standings of a past month never change. Only the plan
@@ -96,9 +134,19 @@ def standings(month: str, units: Sequence[Unit], arrivals: Iterable[FormArrival]
     summaries_of = by_unit(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
     counts = briefing_counts((a for a in articles if a.arrival <= as_of), calendar)
     entries = tuple(staff_entries)
-    components = {unit.name: unit_components(unit, month, arrivals_of.get(unit.name, ()),
-                                             summaries_of.get(unit.name, ()), counts, entries, scoring, calendar)
-                  for unit in units}
+    components = {
+        unit.name: unit_components(
+            unit,
+            month,
+            arrivals_of.get(unit.name, ()),
+            summaries_of.get(unit.name, ()),
+            counts,
+            entries,
+            scoring,
+            calendar,
+        )
+        for unit in units
+    }
     totals = [(unit.name, sum(c.points for c in components[unit.name])) for unit in units]
     rows = tuple(UnitStanding(name, total, position, components[name]) for name, total, position in rank(totals))
     return Standings(month, as_of, rows)

@@ -33,20 +33,24 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS, serving, sign_in
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "截图用账号"
 # (file, page, what to photograph)
-PAGES = (("standings-trend.png", "/standings?month=2020-12", "section#trend"),
-         ("matrix-grid.png", "/matrix?month=2020-12", "section#grid"),
-         ("progress-bars.png", "/progress?month=2020-06", "div.charts.progress"))
+PAGES = (
+    ("standings-trend.png", "/standings?month=2020-12", "section#trend"),
+    ("matrix-grid.png", "/matrix?month=2020-12", "section#grid"),
+    ("progress-bars.png", "/progress?month=2020-06", "div.charts.progress"),
+)
 
 
 def has_chinese_font() -> bool:
-    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True) \
-        if shutil.which("fc-list") else None
+    found = (
+        subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+        if shutil.which("fc-list")
+        else None
+    )
     return bool(found and found.stdout.strip())
 
 
 def mailroom(config: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "bot", "--config", str(config), *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def make_demo(directory: Path) -> None:
@@ -65,8 +69,11 @@ def take(demo: Path, out: Path) -> list[Path]:
         add_user(session, ACCOUNT, password, "staff")
     written = []
     try:
-        with serving(create_app(config, deps, secret_key=secrets.token_hex(16))) as url, sync_playwright() as driver, \
-                tempfile.TemporaryDirectory() as digest:
+        with (
+            serving(create_app(config, deps, secret_key=secrets.token_hex(16))) as url,
+            sync_playwright() as driver,
+            tempfile.TemporaryDirectory() as digest,
+        ):
             mailroom(config_path, "digest", "--month", "2020-12", "--out", digest)
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = sign_in(browser, url, ACCOUNT, password)

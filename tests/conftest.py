@@ -38,8 +38,16 @@ def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None 
     data["database"] = {"url": database_url}
     data["archive"] = {"path": str(tmp_path / "archive")}
     if mailboxes is None:
-        mailboxes = [{"key": box["key"], "name": box["name"], "address": box["address"], "source": "maildir",
-                      "path": str(tmp_path / "maildirs" / box["key"])} for box in data["mailbox"]]
+        mailboxes = [
+            {
+                "key": box["key"],
+                "name": box["name"],
+                "address": box["address"],
+                "source": "maildir",
+                "path": str(tmp_path / "maildirs" / box["key"]),
+            }
+            for box in data["mailbox"]
+        ]
         for box in mailboxes:  # a configured Maildir must exist (bot.daemon.maildir.ensure_maildir)
             for sub in ("cur", "new", "tmp"):
                 (Path(box["path"]) / sub).mkdir(parents=True, exist_ok=True)
@@ -66,8 +74,10 @@ def database_url(request, tmp_path):
     try:
         admin = psycopg.connect(plain, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL not reachable at {plain} ({error.__class__.__name__}); "
-                    "set MAILROOM_TEST_POSTGRES to test on PostgreSQL")
+        pytest.skip(
+            f"PostgreSQL not reachable at {plain} ({error.__class__.__name__}); "
+            "set MAILROOM_TEST_POSTGRES to test on PostgreSQL"
+        )
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin.execute(f"CREATE SCHEMA {schema}")
     try:

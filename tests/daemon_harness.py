@@ -31,8 +31,15 @@ PASSWORD = "dept-pw"
 def serve_config(tmp_path: Path, mailboxes: list[dict], smtp: dict[str, object], poll_minutes: float | None) -> Path:
     """The example config with these mailboxes, SMTP settings and poll interval (None: the default)."""
     text = with_mailboxes((ROOT / "config.example.toml").read_text(encoding="utf-8"), mailboxes)
-    settings = {"host": "127.0.0.1", "security": "plain", "username": "", "password_env": "",
-                "sender": DEPARTMENTS["jjb"], "receipts_max_age_days": 0, **smtp}
+    settings = {
+        "host": "127.0.0.1",
+        "security": "plain",
+        "username": "",
+        "password_env": "",
+        "sender": DEPARTMENTS["jjb"],
+        "receipts_max_age_days": 0,
+        **smtp,
+    }
     start = text.index("\n[smtp]")
     end = text.index("\n[", start + 1)
     section = text[start:end]
@@ -48,9 +55,22 @@ def serve_config(tmp_path: Path, mailboxes: list[dict], smtp: dict[str, object],
 
 
 def imap_boxes(dovecot, folder: str) -> list[dict]:
-    return [{"key": key, "name": key, "address": address, "source": "imap", "host": dovecot.host,
-             "port": dovecot.port, "security": "plain", "username": key, "password_env": f"TEST_PW_{key.upper()}",
-             "folder": folder, "batch": 10} for key, address in DEPARTMENTS.items()]
+    return [
+        {
+            "key": key,
+            "name": key,
+            "address": address,
+            "source": "imap",
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "plain",
+            "username": key,
+            "password_env": f"TEST_PW_{key.upper()}",
+            "folder": folder,
+            "batch": 10,
+        }
+        for key, address in DEPARTMENTS.items()
+    ]
 
 
 @dataclass
@@ -64,18 +84,32 @@ class Daemon:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MAILROOM_DATABASE_URL": self.database_url, "MAILROOM_ARCHIVE_PATH": str(self.archive),
-                **{f"TEST_PW_{key.upper()}": PASSWORD for key in DEPARTMENTS}}
+        return {
+            **os.environ,
+            "MAILROOM_DATABASE_URL": self.database_url,
+            "MAILROOM_ARCHIVE_PATH": str(self.archive),
+            **{f"TEST_PW_{key.upper()}": PASSWORD for key in DEPARTMENTS},
+        }
 
     def start(self) -> subprocess.Popen:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(self.config_path), "serve"],
-                                   env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "--config", str(self.config_path), "serve"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.processes.append(process)
         return process
 
     def command(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "bot", "--config", str(self.config_path), *args],
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(self.config_path), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def status(self) -> dict:
         result = self.command("status", "--json")
@@ -103,10 +137,12 @@ class Daemon:
                 return {
                     "messages": connection.scalar(select(func.count()).select_from(Message)),
                     "sightings": connection.scalar(select(func.count()).select_from(Sighting)),
-                    "owed": connection.scalar(select(func.count()).select_from(OwedReply)
-                                              .where(OwedReply.queued_at.is_(None))),
-                    "unsent": connection.scalar(select(func.count()).select_from(OutboxMail)
-                                                .where(OutboxMail.state != "sent")),
+                    "owed": connection.scalar(
+                        select(func.count()).select_from(OwedReply).where(OwedReply.queued_at.is_(None))
+                    ),
+                    "unsent": connection.scalar(
+                        select(func.count()).select_from(OutboxMail).where(OutboxMail.state != "sent")
+                    ),
                 }
         except Exception:  # noqa: BLE001 — the schema may not exist in a process's first instants
             return {"messages": 0, "sightings": 0, "owed": 0, "unsent": 0}
@@ -119,10 +155,14 @@ class Daemon:
         own = frozenset(DEPARTMENTS.values())
         engine = create_engine(self.database_url)
         with Session(engine) as session:
-            messages = session.scalars(select(Message).options(selectinload(Message.readings),
-                                                               selectinload(Message.attachments))).all()
-            owed = {m.message_id: m.from_addr for m in messages
-                    if reply_owed(message_facts(m), own, m.archived_at, None) == "receipt"}
+            messages = session.scalars(
+                select(Message).options(selectinload(Message.readings), selectinload(Message.attachments))
+            ).all()
+            owed = {
+                m.message_id: m.from_addr
+                for m in messages
+                if reply_owed(message_facts(m), own, m.archived_at, None) == "receipt"
+            }
         engine.dispose()
         return owed
 

@@ -194,12 +194,24 @@ class Award:
 
 
 STAFF_ENTRIES = (
-    Award("桃城区", "media", "central", "2020-05-10", "人民日报 2020年5月10日 第4版《衡水桃城：贫困残疾人服务工程暖人心》"),
+    Award(
+        "桃城区", "media", "central", "2020-05-10", "人民日报 2020年5月10日 第4版《衡水桃城：贫困残疾人服务工程暖人心》"
+    ),
     # The same article again (other spacing, full-width digits, short name): refused, never counts twice.
-    Award("桃城", "media", "central", "2020-05-12", "人民日报  ２０２０年5月10日 第4版《衡水桃城：贫困残疾人服务工程暖人心》",
-          exit_code=1),
-    Award("高新区", "innovation", "provincial", "2020-09-15", "河北省残联通报表扬：高新区贫困重度残疾人“阳光家园”托养模式"),
-    Award("冀州区", "media", "city", "2020-11-02", "衡水日报 2020年11月2日 第2版《冀州区残疾人家庭无障碍改造惠及百户》"),
+    Award(
+        "桃城",
+        "media",
+        "central",
+        "2020-05-12",
+        "人民日报  ２０２０年5月10日 第4版《衡水桃城：贫困残疾人服务工程暖人心》",
+        exit_code=1,
+    ),
+    Award(
+        "高新区", "innovation", "provincial", "2020-09-15", "河北省残联通报表扬：高新区贫困重度残疾人“阳光家园”托养模式"
+    ),
+    Award(
+        "冀州区", "media", "city", "2020-11-02", "衡水日报 2020年11月2日 第2版《冀州区残疾人家庭无障碍改造惠及百户》"
+    ),
 )
 
 # Articles that count per month, April to November (the design's numbers, after duplicates, replies,

@@ -37,8 +37,9 @@ class SmtpServer:
     With `tls` (a server-side SSLContext) it speaks TLS: from the first byte when `implicit` (465-style),
     else it offers STARTTLS and refuses every command but EHLO, NOOP and QUIT before it."""
 
-    def __init__(self, deliver: Callable[[str, bytes], None], *, tls: ssl.SSLContext | None = None,
-                 implicit: bool = False):
+    def __init__(
+        self, deliver: Callable[[str, bytes], None], *, tls: ssl.SSLContext | None = None, implicit: bool = False
+    ):
         if implicit and tls is None:
             raise ValueError("implicit TLS needs a tls context")
         self.handler = Delivering(deliver)

@@ -36,11 +36,18 @@ def count(deps, model) -> int:
 
 def test_a_message_is_stored_once_with_every_place_it_was_seen(deps):
     raw = briefing()
-    first = ingest_batch(deps.db, deps.store, deps.recognizer,
-                         [Incoming(raw, "bgs", "imap", folder="INBOX", uidvalidity=7, uid=1)])
-    again = ingest_batch(deps.db, deps.store, deps.recognizer,
-                         [Incoming(raw, "kfb", "imap", folder="INBOX", uidvalidity=3, uid=9),
-                          Incoming(raw, "bgs", "import", origin="/backup/a.eml")])
+    first = ingest_batch(
+        deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "imap", folder="INBOX", uidvalidity=7, uid=1)]
+    )
+    again = ingest_batch(
+        deps.db,
+        deps.store,
+        deps.recognizer,
+        [
+            Incoming(raw, "kfb", "imap", folder="INBOX", uidvalidity=3, uid=9),
+            Incoming(raw, "bgs", "import", origin="/backup/a.eml"),
+        ],
+    )
     assert first[0].new and not any(outcome.new for outcome in again)
     assert {outcome.id for outcome in first + again} == {first[0].id}
     assert count(deps, Message) == 1 and count(deps, Sighting) == 3
@@ -63,8 +70,13 @@ def test_raw_bytes_survive_a_failed_commit_and_the_retry_stores_them_once(deps):
         raise RuntimeError("power cut")
 
     with pytest.raises(RuntimeError):
-        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "imap", None, "INBOX", 1, 1)],
-                     in_same_commit=crash)
+        ingest_batch(
+            deps.db,
+            deps.store,
+            deps.recognizer,
+            [Incoming(raw, "bgs", "imap", None, "INBOX", 1, 1)],
+            in_same_commit=crash,
+        )
     assert deps.store.message_path(sha256_hex(raw)).read_bytes() == raw
     assert count(deps, Message) == 0
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "imap", None, "INBOX", 1, 1)])
@@ -72,10 +84,10 @@ def test_raw_bytes_survive_a_failed_commit_and_the_retry_stores_them_once(deps):
 
 
 def test_message_fields_and_attachments_are_recorded(deps):
-    message = compose("tcqcl@163.com", REHAB, "桃城区4月份目标任务进展情况", datetime(2020, 4, 20, 23, 59,
-                                                                              tzinfo=SHANGHAI))
-    message.add_attachment(b"PK\x03\x04fake", maintype="application", subtype="octet-stream",
-                           filename="附件3.xlsx")
+    message = compose(
+        "tcqcl@163.com", REHAB, "桃城区4月份目标任务进展情况", datetime(2020, 4, 20, 23, 59, tzinfo=SHANGHAI)
+    )
+    message.add_attachment(b"PK\x03\x04fake", maintype="application", subtype="octet-stream", filename="附件3.xlsx")
     raw = message.as_bytes()
     [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, None, "import", origin="x")])
     with deps.db.session() as session:
@@ -111,8 +123,11 @@ def test_import_reads_eml_maildir_and_mbox_and_attributes_mailboxes(deps, tmp_pa
     assert [outcome.new for outcome in outcomes] == [True, True, True, False]
     with deps.db.session() as session:
         boxes = dict(session.execute(select(Message.subject, Message.mailbox)).all())
-    assert boxes == {"枣强县贫困残疾人服务工程专项信息（1）": "bgs", "枣强县贫困残疾人服务工程专项信息（2）": "kfb",
-                     "枣强县贫困残疾人服务工程专项信息（3）": "bgs"}
+    assert boxes == {
+        "枣强县贫困残疾人服务工程专项信息（1）": "bgs",
+        "枣强县贫困残疾人服务工程专项信息（2）": "kfb",
+        "枣强县贫困残疾人服务工程专项信息（3）": "bgs",
+    }
     assert count(deps, Sighting) == 4
 
 
@@ -166,20 +181,35 @@ def test_cli_import_search_and_show(tmp_path, database_url):
     assert "新归档 4 封" in result.output
     found = json.loads(runner.invoke(main, [*args, "search", "专项信息", "--json", "--limit", "0"], env=env).stdout)
     assert len(found) == 4
-    assert set(found[0]) >= {"id", "sha256", "mailbox", "arrival", "unit", "kind", "month", "sender",
-                             "registered", "subject"}
+    assert set(found[0]) >= {
+        "id",
+        "sha256",
+        "mailbox",
+        "arrival",
+        "unit",
+        "kind",
+        "month",
+        "sender",
+        "registered",
+        "subject",
+    }
     assert found[0]["arrival"].endswith("+08:00")
-    stranger = json.loads(runner.invoke(main, [*args, "search", "--sender", "stranger@qq.com", "--json"],
-                                        env=env).stdout)
+    stranger = json.loads(
+        runner.invoke(main, [*args, "search", "--sender", "stranger@qq.com", "--json"], env=env).stdout
+    )
     assert [(row["unit"], row["registered"], row["kind"]) for row in stranger] == [("枣强县", False, "briefing")]
-    limited = json.loads(runner.invoke(main, [*args, "search", "--unit", "枣强县", "--month", "2020-05",
-                                              "--kind", "briefing", "--limit", "2", "--json"], env=env).stdout)
+    limited = json.loads(
+        runner.invoke(
+            main,
+            [*args, "search", "--unit", "枣强县", "--month", "2020-05", "--kind", "briefing", "--limit", "2", "--json"],
+            env=env,
+        ).stdout
+    )
     assert len(limited) == 2
     shown = runner.invoke(main, [*args, "show", str(stranger[0]["id"])], env=env)
     assert "stranger@qq.com" in shown.output and "未登记" in shown.output
     missing = runner.invoke(main, [*args, "show", "999999"], env=env)
     assert missing.exit_code == 1 and "没有编号为 999999 的邮件" in missing.output
-
 
 
 def test_init_creates_the_database_and_the_archive_folder(tmp_path, database_url):

@@ -82,8 +82,7 @@ def page(season: Season, path: str, account: str = "孙倩") -> str:
 
 def charts(html: str, kind: str) -> list[ET.Element]:
     """The page's SVG charts of one kind (the class after "chart"), parsed."""
-    return [ET.fromstring(svg) for svg in re.findall(r"<svg\b.*?</svg>", html, re.S)
-            if f'class="chart {kind}"' in svg]
+    return [ET.fromstring(svg) for svg in re.findall(r"<svg\b.*?</svg>", html, re.S) if f'class="chart {kind}"' in svg]
 
 
 def axis(chart: ET.Element, low: str, high: str, coordinate: str) -> tuple[float, float]:
@@ -103,14 +102,17 @@ def test_the_score_trend_is_the_standings_month_by_month(season):
         months = [month for month in MONTHS if month <= last]
         for chart, row in zip(drawn, ranking):
             unit = row["unit"]
-            totals = {month: next(line["total"] for line in standings[month]["units"] if line["unit"] == unit)
-                      for month in months}
+            totals = {
+                month: next(line["total"] for line in standings[month]["units"] if line["unit"] == unit)
+                for month in months
+            }
             dots = [dot for dot in chart.iter("circle") if dot.get("class") == "dot"]
             assert {dot.get("data-month"): int(dot.get("data-score")) for dot in dots} == totals, unit
             zero, full = axis(chart, "0", "100", "y")
             for dot in dots:
-                assert float(dot.get("cy")) == pytest.approx(zero + (full - zero) * int(dot.get("data-score")) / 100,
-                                                             abs=0.11), (unit, dot.get("data-month"))
+                assert float(dot.get("cy")) == pytest.approx(
+                    zero + (full - zero) * int(dot.get("data-score")) / 100, abs=0.11
+                ), (unit, dot.get("data-month"))
             xs = [float(dot.get("cx")) for dot in dots]
             assert all(later > earlier for earlier, later in zip(xs, xs[1:]))
             [line] = [line for line in chart.iter("polyline") if line.get("class") == "line"]
@@ -118,8 +120,9 @@ def test_the_score_trend_is_the_standings_month_by_month(season):
             [value] = [text for text in chart.iter("text") if text.get("class") == "value"]
             assert int(value.text) == row["total"]
             assert len([line for line in chart.iter("polyline") if line.get("class") == "others"]) == 12
-        captions = re.findall(r"<figcaption>(\d+)\. <a [^>]*>([^<]+)</a> (\d+) 分</figcaption>",
-                              page(season, f"/standings?month={last}"))
+        captions = re.findall(
+            r"<figcaption>(\d+)\. <a [^>]*>([^<]+)</a> (\d+) 分</figcaption>", page(season, f"/standings?month={last}")
+        )
         assert captions == [(str(row["rank"]), row["unit"], str(row["total"])) for row in ranking]
 
 
@@ -128,10 +131,14 @@ def test_the_grid_is_each_months_matrix(season):
     per unit and month with that package's status, as a colour class and as the status's first character,
     linking to that month's matrix; December's column outlined."""
     [grid] = charts(page(season, "/matrix?month=2020-12"), "status-grid")
-    cells = {(rect.get("data-unit"), rect.get("data-month")): rect for rect in grid.iter("rect")
-             if rect.get("class", "").startswith("cell ")}
-    links = {(link[0].get("data-unit"), link[0].get("data-month")): link for link in grid.iter("a")
-             if link[0].tag == "rect"}
+    cells = {
+        (rect.get("data-unit"), rect.get("data-month")): rect
+        for rect in grid.iter("rect")
+        if rect.get("class", "").startswith("cell ")
+    }
+    links = {
+        (link[0].get("data-unit"), link[0].get("data-month")): link for link in grid.iter("a") if link[0].tag == "rect"
+    }
     seen = set()
     for month in MONTHS:
         expected = cli_json(season, "matrix", "--month", month)["units"]
@@ -211,18 +218,29 @@ def test_a_units_explanation_shows_its_own_bars(season):
     explained = charts(page(season, "/unit/景县?month=2020-09"), "progress-chart")
     compared = charts(page(season, "/progress?month=2020-09"), "progress-chart")
     [own] = explained
-    mine = {row.get("data-task"): (row.get("data-done"), row.get("data-target")) for row in own.iter("g")
-            if row.get("class") == "bar-row"}
-    theirs = {row.get("data-task"): (row.get("data-done"), row.get("data-target")) for chart in compared
-              for row in chart.iter("g") if row.get("class") == "bar-row" and row.get("data-unit") == "景县"}
+    mine = {
+        row.get("data-task"): (row.get("data-done"), row.get("data-target"))
+        for row in own.iter("g")
+        if row.get("class") == "bar-row"
+    }
+    theirs = {
+        row.get("data-task"): (row.get("data-done"), row.get("data-target"))
+        for chart in compared
+        for row in chart.iter("g")
+        if row.get("class") == "bar-row" and row.get("data-unit") == "景县"
+    }
     assert mine == theirs and list(mine) == list(TASKS)
 
 
 def test_a_masked_auditor_sees_the_same_charts(season):
     """Nothing a chart shows is personal, and masking (which every rendered value passes) leaves every
     coordinate as it is."""
-    for path in ("/standings?month=2020-12", "/matrix?month=2020-12", "/progress?month=2020-12",
-                 "/unit/桃城区?month=2020-12"):
+    for path in (
+        "/standings?month=2020-12",
+        "/matrix?month=2020-12",
+        "/progress?month=2020-12",
+        "/unit/桃城区?month=2020-12",
+    ):
         staff, auditor = page(season, path), page(season, path, "审计员")
         assert re.findall(r"<svg\b.*?</svg>", staff, re.S) == re.findall(r"<svg\b.*?</svg>", auditor, re.S), path
 
@@ -243,8 +261,12 @@ def test_before_the_first_report_month_there_is_no_page_to_chart(season):
 # In Chromium
 
 
-CHART_PAGES = ("/standings?month=2020-12", "/matrix?month=2020-12", "/progress?month=2020-12",
-               "/unit/景县?month=2020-12")
+CHART_PAGES = (
+    "/standings?month=2020-12",
+    "/matrix?month=2020-12",
+    "/progress?month=2020-12",
+    "/unit/景县?month=2020-12",
+)
 DRAWN = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
     const box = svg.getBoundingClientRect();
     const painted = [...svg.querySelectorAll('circle.dot, polyline.line, rect.cell, rect.bar')].map(shape => {
@@ -276,11 +298,14 @@ def test_chromium_draws_the_charts_on_screen_and_in_print(season):
                     assert chart["width"] > 100 and chart["height"] > 50 and chart["texts"] > 5, (path, chart["kind"])
                     assert chart["painted"] or chart["label"].count("全年目标为 0") == 13, chart["label"]  # 上大学
                     for shape in chart["painted"]:
-                        assert shape["width"] > 0 and (shape["fill"] not in ("none", "rgba(0, 0, 0, 0)")
-                                                       or shape["stroke"] != "none"), (path, shape)
+                        assert shape["width"] > 0 and (
+                            shape["fill"] not in ("none", "rgba(0, 0, 0, 0)") or shape["stroke"] != "none"
+                        ), (path, shape)
                 if path.startswith("/matrix"):
-                    legend = dict(page.evaluate("""() => [...document.querySelectorAll('.legend .swatch')]
-                        .map(e => [e.dataset.status, getComputedStyle(e).backgroundColor])"""))
+                    legend = dict(
+                        page.evaluate("""() => [...document.querySelectorAll('.legend .swatch')]
+                        .map(e => [e.dataset.status, getComputedStyle(e).backgroundColor])""")
+                    )
                     cells = [shape for chart in drawn for shape in chart["painted"] if shape["status"]]
                     assert len(cells) == 13 * len(MONTHS)
                     assert all(shape["fill"] == legend[shape["status"]] for shape in cells)
@@ -309,8 +334,10 @@ def test_a_bar_past_the_scales_end_stops_there_and_says_how_far():
     assert bars["甲县"].over and bars["甲县"].length == track and bars["甲县"].text == "30 / 10（300.0%）"
     assert not bars["乙县"].over and bars["乙县"].length == track / 4 and bars["乙县"].text == "5 / 10（50.0%）"
     assert bars["丙县"].length == 0 and bars["丙县"].text == "未收到附件2"
-    assert [(mark.label, mark.at) for mark in chart.marks] == [("二季度 50%", chart.track(0.5)),
-                                                               ("三季度 100%", chart.track(1.0))]
+    assert [(mark.label, mark.at) for mark in chart.marks] == [
+        ("二季度 50%", chart.track(0.5)),
+        ("三季度 100%", chart.track(1.0)),
+    ]
 
 
 def test_the_ranking_bars_are_whole_pixels_of_full_marks():
@@ -324,11 +351,16 @@ def test_one_month_of_trend_is_a_point_in_the_middle():
     chart = score_trend([standings], full=100)
     [first, second] = chart.lines
     assert (first.unit, first.rank, first.total) == ("甲县", 1, 2) and len(first.points) == 1
-    assert first.last.x == (chart.frame.left + chart.frame.plot_right) / 2 and [t.label for t in chart.months] == ["4月"]
+    assert first.last.x == (chart.frame.left + chart.frame.plot_right) / 2 and [t.label for t in chart.months] == [
+        "4月"
+    ]
     assert second.last.y == chart.frame.plot_bottom and first.last.y < second.last.y
 
 
 def standings_of(month: str, totals: tuple[tuple[str, int], ...]) -> Standings:
     """Standings of the given totals, without components."""
-    return Standings(month, datetime(2020, 4, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
-                     tuple(UnitStanding(unit, total, position, ()) for unit, total, position in rank(list(totals))))
+    return Standings(
+        month,
+        datetime(2020, 4, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
+        tuple(UnitStanding(unit, total, position, ()) for unit, total, position in rank(list(totals))),
+    )

@@ -18,7 +18,11 @@ def test_example_config_holds_the_plan():
     assert [unit.name for unit in config.units][:3] == ["桃城区", "冀州区", "枣强县"]
     assert len(config.units) == 13
     assert {box.address for box in config.mailboxes} == {
-        "hsscljjb@163.com", "hskf2006@126.com", "hscljyb@126.com", "hsclbgs666@163.com"}
+        "hsscljjb@163.com",
+        "hskf2006@126.com",
+        "hscljyb@126.com",
+        "hsclbgs666@163.com",
+    }
     jing = next(unit for unit in config.units if unit.name == "景县")
     assert "景 县" in jing.aliases and jing.targets == ()  # recognition's units; targets are the plan's
     assert config.plans.years == (2020,)
@@ -33,17 +37,23 @@ def test_example_config_holds_the_plan():
 
 def test_web_section_has_loopback_defaults_and_checks_its_values():
     config = load_config(ROOT / "config.example.toml", environ={})
-    assert (config.web.host, config.web.port, config.web.behind_proxy, config.web.session_hours) == \
-        ("127.0.0.1", 8080, False, 12)
+    assert (config.web.host, config.web.port, config.web.behind_proxy, config.web.session_hours) == (
+        "127.0.0.1",
+        8080,
+        False,
+        12,
+    )
     data = example_data()
     data.pop("web")
     assert build_config(data, Path("/tmp/config.toml"), {}).web.port == 8080  # the section is optional
     data["web"] = {"host": "0.0.0.0", "port": 9000, "behind_proxy": True}
     web = build_config(data, Path("/tmp/config.toml"), {}).web
     assert (web.host, web.port, web.behind_proxy) == ("0.0.0.0", 9000, True)
-    for bad, message in (({"port": 70000}, "web.port 应为端口号 1–65535，而不是 70000"),
-                         ({"behind_proxy": "yes"}, "web.behind_proxy 应为 true 或 false，而不是 'yes'"),
-                         ({"session_hours": 0}, "web.session_hours 应为正数，而不是 0")):
+    for bad, message in (
+        ({"port": 70000}, "web.port 应为端口号 1–65535，而不是 70000"),
+        ({"behind_proxy": "yes"}, "web.behind_proxy 应为 true 或 false，而不是 'yes'"),
+        ({"session_hours": 0}, "web.session_hours 应为正数，而不是 0"),
+    ):
         data["web"] = bad
         with pytest.raises(ConfigError, match=re.escape(message)):
             build_config(data, Path("/tmp/config.toml"), {})
@@ -72,17 +82,23 @@ def test_passwords_come_from_the_environment(monkeypatch):
     assert box.password() == "secret"
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["deadline"].update(day=31), "deadline.day 应为 1–28 日之一，而不是 31"),
-    (lambda d: d["general"].update(timezone="Mars/Olympus"), "general.timezone：未知的时区 'Mars/Olympus'"),
-    (lambda d: d["scoring"].update(task_points="three"), "scoring.task_points 应为整数，而不是 'three'"),
-    (lambda d: d["mailbox"][1].update(after_archive="shred"), "mailbox[1].after_archive 应为 none 或 flag 或 seen 或 move"),
-    (lambda d: d["mailbox"][0].pop("host"), "缺少 mailbox[0].host（source = \"imap\" 时必填）"),
-    (lambda d: d["mailbox"][0].update(security="plain"), "只允许用于本机回环地址"),
-    (lambda d: d["unit"][2]["targets"].update(rehab=-1), "unit[2].targets.rehab 应为 ≥ 0 的整数，而不是 -1"),
-    (lambda d: d["unit"][0]["targets"].update(swimming=3), "unit[0].targets.swimming：未知的任务"),
-    (lambda d: d.pop("unit"), "缺少 [[unit]]"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["deadline"].update(day=31), "deadline.day 应为 1–28 日之一，而不是 31"),
+        (lambda d: d["general"].update(timezone="Mars/Olympus"), "general.timezone：未知的时区 'Mars/Olympus'"),
+        (lambda d: d["scoring"].update(task_points="three"), "scoring.task_points 应为整数，而不是 'three'"),
+        (
+            lambda d: d["mailbox"][1].update(after_archive="shred"),
+            "mailbox[1].after_archive 应为 none 或 flag 或 seen 或 move",
+        ),
+        (lambda d: d["mailbox"][0].pop("host"), '缺少 mailbox[0].host（source = "imap" 时必填）'),
+        (lambda d: d["mailbox"][0].update(security="plain"), "只允许用于本机回环地址"),
+        (lambda d: d["unit"][2]["targets"].update(rehab=-1), "unit[2].targets.rehab 应为 ≥ 0 的整数，而不是 -1"),
+        (lambda d: d["unit"][0]["targets"].update(swimming=3), "unit[0].targets.swimming：未知的任务"),
+        (lambda d: d.pop("unit"), "缺少 [[unit]]"),
+    ],
+)
 def test_bad_values_name_their_key(change, message):
     data = example_data()
     change(data)
@@ -92,17 +108,23 @@ def test_bad_values_name_their_key(change, message):
 
 def test_cli_reports_a_bad_config_in_one_line(tmp_path):
     bad = tmp_path / "config.toml"
-    bad.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8").replace("day = 20", "day = 40"),
-                   encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(bad), "init"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    bad.write_text(
+        (ROOT / "config.example.toml").read_text(encoding="utf-8").replace("day = 20", "day = 40"), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(bad), "init"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["配置错误 (config error): deadline.day 应为 1–28 日之一，而不是 40"]
 
 
 def test_cli_names_a_missing_config_file(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(tmp_path / "nope.toml"), "init"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(tmp_path / "nope.toml"), "init"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2 and "找不到配置文件" in result.stderr and "nope.toml" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -112,8 +134,24 @@ def test_every_subcommand_has_help():
 
     from bot.cli.group import main
 
-    assert {"init", "poll", "serve", "status", "import", "search", "show", "inspect", "standings", "matrix",
-            "explain", "findings", "award", "awards", "revoke", "demo"} <= set(main.commands)
+    assert {
+        "init",
+        "poll",
+        "serve",
+        "status",
+        "import",
+        "search",
+        "show",
+        "inspect",
+        "standings",
+        "matrix",
+        "explain",
+        "findings",
+        "award",
+        "awards",
+        "revoke",
+        "demo",
+    } <= set(main.commands)
     for name in main.commands:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 80, name
@@ -121,15 +159,26 @@ def test_every_subcommand_has_help():
     assert module.returncode == 0 and "inspect" in module.stdout
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["deadline"].update(dya=20), "未知的配置项 deadline.dya（是不是 deadline.day？）"),
-    (lambda d: d["schedule"].update(poll_minuts=1), "未知的配置项 schedule.poll_minuts（是不是 schedule.poll_minutes？）"),
-    (lambda d: d.update(schedul={"poll_minutes": 1}), "未知的配置项 [schedul]（是不是 [schedule]？）"),
-    (lambda d: d["mailbox"][0].update(hots=d["mailbox"][0].pop("host")),
-     "未知的配置项 mailbox[0].hots（是不是 mailbox[0].host？）"),  # not "mailbox[0].host is missing"
-    (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
-    (lambda d: d["general"].update(colour="red"), "未知的配置项 general.colour（这里可用的有 timezone、year、years）"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["deadline"].update(dya=20), "未知的配置项 deadline.dya（是不是 deadline.day？）"),
+        (
+            lambda d: d["schedule"].update(poll_minuts=1),
+            "未知的配置项 schedule.poll_minuts（是不是 schedule.poll_minutes？）",
+        ),
+        (lambda d: d.update(schedul={"poll_minutes": 1}), "未知的配置项 [schedul]（是不是 [schedule]？）"),
+        (
+            lambda d: d["mailbox"][0].update(hots=d["mailbox"][0].pop("host")),
+            "未知的配置项 mailbox[0].hots（是不是 mailbox[0].host？）",
+        ),  # not "mailbox[0].host is missing"
+        (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
+        (
+            lambda d: d["general"].update(colour="red"),
+            "未知的配置项 general.colour（这里可用的有 timezone、year、years）",
+        ),
+    ],
+)
 def test_unknown_sections_and_keys_are_refused_naming_the_nearest_known_one(change, message):
     data = example_data()
     change(data)
@@ -138,18 +187,33 @@ def test_unknown_sections_and_keys_are_refused_naming_the_nearest_known_one(chan
     assert str(raised.value) == message
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["scoring"].update(q2_completion=-1), "scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 -1"),
-    (lambda d: d["scoring"].update(q3_completion=50), "scoring.q3_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50"),
-    (lambda d: d["scoring"].update(q4_cap=-10), "scoring.q4_cap 应为 0–100 分，而不是 -10"),
-    (lambda d: d["scoring"].update(task_points=300), "scoring.task_points 应为 0–100 分，而不是 300"),
-    (lambda d: d["scoring"].update(briefings_per_month=0), "scoring.briefings_per_month 应为 1–1000 篇，而不是 0"),
-    (lambda d: d["scoring"].update(briefing_months=[4, 4, 13]), "scoring.briefing_months 应为不重复的月份 1–12"),
-    (lambda d: d["scoring"]["media_points"].update(central=-4), "scoring.media_points.central 应为 0–100 分，而不是 -4"),
-    (lambda d: d["scoring"]["media_points"].update(centrl=4), "scoring.media_points.centrl：未知的级别（可用的有：central"),
-    (lambda d: d["general"].update(year=20), "general.year 应为年份 2000–2100，而不是 20"),
-    (lambda d: d["forms"].update(required=[]), "forms.required 应为不重复的附件编号 1–10，至少一个"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: d["scoring"].update(q2_completion=-1),
+            "scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 -1",
+        ),
+        (
+            lambda d: d["scoring"].update(q3_completion=50),
+            "scoring.q3_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50",
+        ),
+        (lambda d: d["scoring"].update(q4_cap=-10), "scoring.q4_cap 应为 0–100 分，而不是 -10"),
+        (lambda d: d["scoring"].update(task_points=300), "scoring.task_points 应为 0–100 分，而不是 300"),
+        (lambda d: d["scoring"].update(briefings_per_month=0), "scoring.briefings_per_month 应为 1–1000 篇，而不是 0"),
+        (lambda d: d["scoring"].update(briefing_months=[4, 4, 13]), "scoring.briefing_months 应为不重复的月份 1–12"),
+        (
+            lambda d: d["scoring"]["media_points"].update(central=-4),
+            "scoring.media_points.central 应为 0–100 分，而不是 -4",
+        ),
+        (
+            lambda d: d["scoring"]["media_points"].update(centrl=4),
+            "scoring.media_points.centrl：未知的级别（可用的有：central",
+        ),
+        (lambda d: d["general"].update(year=20), "general.year 应为年份 2000–2100，而不是 20"),
+        (lambda d: d["forms"].update(required=[]), "forms.required 应为不重复的附件编号 1–10，至少一个"),
+    ],
+)
 def test_every_number_is_checked_against_its_meaning(change, message):
     data = example_data()
     change(data)
@@ -173,11 +237,13 @@ def test_cli_names_every_unknown_key_in_one_line(tmp_path):
     bad = tmp_path / "config.toml"
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     bad.write_text(text.replace("day = 20", "dya = 20").replace("[schedule]", "[schedul]"), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(bad), "init"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(bad), "init"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "配置错误 (config error): 未知的配置项 deadline.dya（是不是 deadline.day？）、[schedul]（是不是 [schedule]？）"]
+        "配置错误 (config error): 未知的配置项 deadline.dya（是不是 deadline.day？）、[schedul]（是不是 [schedule]？）"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,21 +254,31 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
     """GIVEN the example with a 2021 plan: other targets for 景县, its own scoring, deadline and forms, 滨湖新区
     leaving after 2020 and a new unit joining in 2021 WHEN built THEN each year has its own, 2020's unchanged;
     recognition knows every unit of every year."""
-    data = with_next_year(example_data(), {"景县": {"rehab": 300, "devices": 120}},
-                          scoring={"q2_completion": 0.6, "briefing_months": [5, 6]}, deadline={"day": 15},
-                          forms={"first_report_month": 5})
+    data = with_next_year(
+        example_data(),
+        {"景县": {"rehab": 300, "devices": 120}},
+        scoring={"q2_completion": 0.6, "briefing_months": [5, 6]},
+        deadline={"day": 15},
+        forms={"first_report_month": 5},
+    )
     data["schedule"]["reminder_day"] = 12  # before 2021's deadline of the 15th
     data["unit"][12]["last_year"] = 2020
     del data["unit"][12]["targets"]["2021"]
-    data["unit"].append({"name": "开发区", "senders": ["kfq@163.com"], "first_year": 2021,
-                         "targets": {"2021": {"rehab": 10}}})
+    data["unit"].append(
+        {"name": "开发区", "senders": ["kfq@163.com"], "first_year": 2021, "targets": {"2021": {"rehab": 10}}}
+    )
     config = build_config(data, Path("/tmp/config.toml"), {})
     first, second = config.plans.plans
     assert config.plans.years == (2020, 2021) and first == load_config(ROOT / "config.example.toml", environ={}).plan(
-        "2020-04")  # 2020's plan is the single-year file's, to the last target
+        "2020-04"
+    )  # 2020's plan is the single-year file's, to the last target
     assert second.unit("景县").target("rehab") == 300 and second.unit("景县").target("barrier_free") == 0
     assert second.unit("桃城区").targets == first.unit("桃城区").targets
-    assert (second.scoring.q2_completion, second.scoring.briefing_months, second.scoring.task_points) == (0.6, (5, 6), 3)
+    assert (second.scoring.q2_completion, second.scoring.briefing_months, second.scoring.task_points) == (
+        0.6,
+        (5, 6),
+        3,
+    )
     assert (second.calendar.deadline_day, second.calendar.first_report_month) == (15, 5)
     assert (first.calendar.deadline_day, first.scoring.q2_completion) == (20, 0.5)
     assert "滨湖新区" not in [unit.name for unit in second.units] and "开发区" in [unit.name for unit in second.units]
@@ -216,12 +292,17 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
 
 @pytest.mark.parametrize("month", ["2021-03", "2020-03", "2019-12", "2022-01"])
 def test_a_month_no_plan_covers_is_refused_naming_it(month):
-    config = build_config(with_next_year(example_data(), {}, forms={"first_report_month": 5},
-                                         scoring={"briefing_months": [5]}), Path("/tmp/config.toml"), {})
+    config = build_config(
+        with_next_year(example_data(), {}, forms={"first_report_month": 5}, scoring={"briefing_months": [5]}),
+        Path("/tmp/config.toml"),
+        {},
+    )
     with pytest.raises(InputError) as raised:
         config.plan(month if month != "2021-03" else "2021-04")
-    assert str(raised.value).startswith(f"{month if month != '2021-03' else '2021-04'} 不在任何年度计划内（计划覆盖 "
-                                        "2020-04 至 2020-12、2021-05 至 2021-12）")
+    assert str(raised.value).startswith(
+        f"{month if month != '2021-03' else '2021-04'} 不在任何年度计划内（计划覆盖 "
+        "2020-04 至 2020-12、2021-05 至 2021-12）"
+    )
     assert not config.plans.covers(month)
 
 
@@ -233,29 +314,56 @@ def _plan_error(change) -> str:
     return str(raised.value)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["unit"][3]["targets"].pop("2021"),
-     "unit[3]（武邑县）缺少 2021 年的目标 targets.2021（若该单位 2021 年不在计划内，请写 first_year 或 last_year）"),
-    (lambda d: d["unit"][0].update(targets=d["unit"][0]["targets"]["2020"]),
-     "unit[0].targets：有多个计划年度（2020、2021）时，目标须按年写，如 targets.2020 = { rehab = … }"),
-    (lambda d: d["unit"][1]["targets"].update({"2019": {}}), "unit[1].targets.2019：2019 年不在任何年度计划内"),
-    (lambda d: (d["unit"][2].update(last_year=2020)), "unit[2].targets.2021：枣强县 2021 年不在计划内"),
-    (lambda d: d["unit"][2].update(first_year=2019), "unit[2].first_year 应为计划年度之一（2020、2021），而不是 2019"),
-    (lambda d: d["unit"][2]["targets"]["2021"].update(rehab=-5), "unit[2].targets.2021.rehab 应为 ≥ 0 的整数，而不是 -5"),
-    (lambda d: d.update(year={"2022": {"scoring": {"q4_cap": 8}}}), "year.2022：2022 年不在任何年度计划内"),
-    (lambda d: d.update(year={"2021": {"scoring": {"q2_completion": 50}}}),
-     "year.2021.scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50"),
-    (lambda d: d.update(year={"2021": {"deadline": {"day": 31}}}), "year.2021.deadline.day 应为 1–28 日之一，而不是 31"),
-    (lambda d: d.update(year={"2021": {"forms": {"first_report_month": 6}}}),
-     "scoring.briefing_months：2021 年 4 月不在该年计划的报送月份内（6–12 月）"),
-    (lambda d: d.update(year={"2021": {"scoring": {"briefing_months": [3, 4]}}}),
-     "year.2021.scoring.briefing_months：2021 年 3 月不在该年计划的报送月份内（4–12 月）"),
-    (lambda d: d.update(year={"2021": {"scorring": {}}}), "未知的配置项 year.2021.scorring（是不是 year.2021.scoring？）"),
-    (lambda d: d["general"].update(year=2020), "general.year 与 general.years 只能写一个"),
-    (lambda d: d["general"].update(years=[2020, 2020]), "general.years 应为不重复的年份 2000–2100，至少一个"),
-    (lambda d: [(unit.update(last_year=2020), unit["targets"].pop("2021")) for unit in d["unit"]],
-     "2021 年的计划没有任何单位"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: d["unit"][3]["targets"].pop("2021"),
+            "unit[3]（武邑县）缺少 2021 年的目标 targets.2021（若该单位 2021 年不在计划内，请写 first_year 或 last_year）",
+        ),
+        (
+            lambda d: d["unit"][0].update(targets=d["unit"][0]["targets"]["2020"]),
+            "unit[0].targets：有多个计划年度（2020、2021）时，目标须按年写，如 targets.2020 = { rehab = … }",
+        ),
+        (lambda d: d["unit"][1]["targets"].update({"2019": {}}), "unit[1].targets.2019：2019 年不在任何年度计划内"),
+        (lambda d: d["unit"][2].update(last_year=2020), "unit[2].targets.2021：枣强县 2021 年不在计划内"),
+        (
+            lambda d: d["unit"][2].update(first_year=2019),
+            "unit[2].first_year 应为计划年度之一（2020、2021），而不是 2019",
+        ),
+        (
+            lambda d: d["unit"][2]["targets"]["2021"].update(rehab=-5),
+            "unit[2].targets.2021.rehab 应为 ≥ 0 的整数，而不是 -5",
+        ),
+        (lambda d: d.update(year={"2022": {"scoring": {"q4_cap": 8}}}), "year.2022：2022 年不在任何年度计划内"),
+        (
+            lambda d: d.update(year={"2021": {"scoring": {"q2_completion": 50}}}),
+            "year.2021.scoring.q2_completion 应为 0–1 之间的比例（0.5 即 50%），而不是 50",
+        ),
+        (
+            lambda d: d.update(year={"2021": {"deadline": {"day": 31}}}),
+            "year.2021.deadline.day 应为 1–28 日之一，而不是 31",
+        ),
+        (
+            lambda d: d.update(year={"2021": {"forms": {"first_report_month": 6}}}),
+            "scoring.briefing_months：2021 年 4 月不在该年计划的报送月份内（6–12 月）",
+        ),
+        (
+            lambda d: d.update(year={"2021": {"scoring": {"briefing_months": [3, 4]}}}),
+            "year.2021.scoring.briefing_months：2021 年 3 月不在该年计划的报送月份内（4–12 月）",
+        ),
+        (
+            lambda d: d.update(year={"2021": {"scorring": {}}}),
+            "未知的配置项 year.2021.scorring（是不是 year.2021.scoring？）",
+        ),
+        (lambda d: d["general"].update(year=2020), "general.year 与 general.years 只能写一个"),
+        (lambda d: d["general"].update(years=[2020, 2020]), "general.years 应为不重复的年份 2000–2100，至少一个"),
+        (
+            lambda d: [(unit.update(last_year=2020), unit["targets"].pop("2021")) for unit in d["unit"]],
+            "2021 年的计划没有任何单位",
+        ),
+    ],
+)
 def test_a_wrong_plan_is_one_line_naming_its_year_unit_or_month(change, message):
     assert _plan_error(change).startswith(message)
 

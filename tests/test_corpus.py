@@ -28,8 +28,10 @@ def test_every_sample_is_archived_and_recognised_or_marked(deps):
 def test_recognition_of_telling_samples(deps):
     import_sources(deps, find_sources([CORPUS], force=True), None)
     with deps.db.session() as session:
-        found = {row.subject: (row.unit, row.kind, row.month, row.registered, row.mailbox)
-                 for row in session.scalars(select(Message))}
+        found = {
+            row.subject: (row.unit, row.kind, row.month, row.registered, row.mailbox)
+            for row in session.scalars(select(Message))
+        }
     assert found["景 县贫困残疾人服务工程专项信息"][:2] == ("景县", "briefing")
     assert found["【冀州区】贫困残疾人服务工程专项信息（三）"][:2] == ("冀州区", "briefing")
     assert found["桃城区４月份目标任务进展情况"][:4] == ("桃城区", "report", "2020-04", True)

@@ -64,8 +64,11 @@ def _due_now(config_path) -> int:
 
     engine = create_engine(load_config(config_path, environ={}).database_url)
     with engine.connect() as connection:
-        due = connection.scalar(select(func.count()).select_from(OutboxMail).where(
-            OutboxMail.state != "sent", OutboxMail.next_attempt_at <= datetime.now(SHANGHAI)))
+        due = connection.scalar(
+            select(func.count())
+            .select_from(OutboxMail)
+            .where(OutboxMail.state != "sent", OutboxMail.next_attempt_at <= datetime.now(SHANGHAI))
+        )
     engine.dispose()
     return due
 
@@ -80,8 +83,12 @@ def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
     config_path = tmp_path / "demo" / "config.toml"
     # A message Cc'd to a second department lies in both Maildirs and is archived once.
     messages = {path.read_bytes() for path in (tmp_path / "demo" / "mail").glob("*/new/*")}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config_path), "serve"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config_path), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     rows: list[dict] = []
     while time.monotonic() < deadline and len(rows) < len(messages):
@@ -97,8 +104,10 @@ def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
     assert "received SIGTERM" in output and "stopped" in output
     config = load_config(config_path, environ={})
     registered = {sender for unit in config.units for sender in unit.senders}
-    sent = Counter(parseaddr(email.message_from_bytes(path.read_bytes())["To"])[1]
-                   for path in (tmp_path / "demo" / "outbox").glob("*.eml"))
+    sent = Counter(
+        parseaddr(email.message_from_bytes(path.read_bytes())["To"])[1]
+        for path in (tmp_path / "demo" / "outbox").glob("*.eml")
+    )
     submitted = Counter(row["sender"] for row in rows if row["kind"] in ("report", "briefing"))
     limit = config.outgoing.receipts_per_hour
     # Each report and article from a registered address is owed a receipt; April's one question is not.

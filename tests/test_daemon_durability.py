@@ -17,8 +17,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.demo.folder import compose, write_demo
-from tests.daemon_harness import (DEPARTMENTS, PASSWORD, Daemon, assert_each_owed_receipt_sent_once, imap_boxes,
-                                  receipts, serve_config, wait_for)
+from tests.daemon_harness import (
+    DEPARTMENTS,
+    PASSWORD,
+    Daemon,
+    assert_each_owed_receipt_sent_once,
+    imap_boxes,
+    receipts,
+    serve_config,
+    wait_for,
+)
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.imap
@@ -41,8 +49,9 @@ def april(tmp_path_factory) -> dict[str, list[bytes]]:
     """The demo season's April as it lies in each department's mailbox (a Cc'd message in two)."""
     directory = tmp_path_factory.mktemp("april") / "demo"
     write_demo(directory, months=(4,))
-    return {key: [path.read_bytes() for path in sorted((directory / "mail" / key / "new").iterdir())]
-            for key in DEPARTMENTS}
+    return {
+        key: [path.read_bytes() for path in sorted((directory / "mail" / key / "new").iterdir())] for key in DEPARTMENTS
+    }
 
 
 @pytest.fixture
@@ -59,8 +68,9 @@ def daemon(tmp_path, database_url, dovecot, smtp, april):
     folder = f"D{uuid.uuid4().hex[:10]}"
     for key, raws in april.items():
         dovecot.fill_maildir(key, [(raw, None) for raw in raws], folder=folder)
-    config = serve_config(tmp_path, imap_boxes(dovecot, folder), {"port": smtp.port, "receipts_per_hour": 1000},
-                          poll_minutes=FAST)
+    config = serve_config(
+        tmp_path, imap_boxes(dovecot, folder), {"port": smtp.port, "receipts_per_hour": 1000}, poll_minutes=FAST
+    )
     running = Daemon(config, database_url, tmp_path / "archive")
     yield running
     running.close()
@@ -99,8 +109,7 @@ def test_kill_9_at_ten_seeded_points_loses_no_receipt_and_sends_none_twice(daemo
         process = daemon.start()
         target = max(point, progress() + 1)
         try:
-            wait_for(lambda: progress() >= target or process.poll() is not None, 60, f"progress {target}",
-                     step=0.01)
+            wait_for(lambda: progress() >= target or process.poll() is not None, 60, f"progress {target}", step=0.01)
         finally:
             process.kill()
             process.communicate()
@@ -161,12 +170,20 @@ def test_a_new_mail_is_answered_in_seconds_by_idle(tmp_path, database_url, dovec
     process = daemon.start()
     try:
         wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE")
-        article = compose("zqxcl@163.com", DEPARTMENTS["bgs"], "枣强县贫困残疾人服务工程专项信息",
-                          datetime.now(SHANGHAI), body="我县举办残疾人实用技术培训班。")
+        article = compose(
+            "zqxcl@163.com",
+            DEPARTMENTS["bgs"],
+            "枣强县贫困残疾人服务工程专项信息",
+            datetime.now(SHANGHAI),
+            body="我县举办残疾人实用技术培训班。",
+        )
         appended = time.monotonic()
         dovecot.append("bgs", article.as_bytes(), folder=folder)
-        wait_for(lambda: any(r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)),
-                 20, "the receipt")
+        wait_for(
+            lambda: any(r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)),
+            20,
+            "the receipt",
+        )
         latency = time.monotonic() - appended
         code, output, _ = daemon.terminate(process)
     finally:
@@ -213,8 +230,13 @@ def test_a_hung_smtp_server_blocks_neither_polling_nor_stopping(tmp_path, databa
         (maildir / sub).mkdir(parents=True)
 
     def deliver(number: int) -> None:
-        raw = compose("zqxcl@163.com", DEPARTMENTS["bgs"], f"枣强县贫困残疾人服务工程专项信息（{number}）",
-                      datetime.now(SHANGHAI), body=f"第{number}篇").as_bytes()
+        raw = compose(
+            "zqxcl@163.com",
+            DEPARTMENTS["bgs"],
+            f"枣强县贫困残疾人服务工程专项信息（{number}）",
+            datetime.now(SHANGHAI),
+            body=f"第{number}篇",
+        ).as_bytes()
         (maildir / "new" / f"{number}.eml").write_bytes(raw)
 
     deliver(1)

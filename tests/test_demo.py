@@ -72,9 +72,14 @@ def test_demo_season_is_archived_recognised_and_scored(tmp_path, database_url, s
     assert Counter(outcome.kind for outcome in outcomes) == Counter(mail.kind for mail in season_mail)
     assert {outcome.unit for outcome in outcomes} - {None} == {unit.name for unit in config.units}
 
-    result = CliRunner().invoke(main, ["--config", str(directory / "config.toml"), "standings", "--month",
-                                       "2020-12", "--json"], env={"MAILROOM_DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        main,
+        ["--config", str(directory / "config.toml"), "standings", "--month", "2020-12", "--json"],
+        env={"MAILROOM_DATABASE_URL": database_url},
+    )
     assert result.exit_code == 0, result.output
-    table = [(row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
-             for row in json.loads(result.stdout)["units"]]
+    table = [
+        (row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
+        for row in json.loads(result.stdout)["units"]
+    ]
     assert table == without_staff_entries(EXPECTED["2020-12"], [unit.name for unit in config.units])

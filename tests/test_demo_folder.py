@@ -22,8 +22,10 @@ APRIL = (4,)  # one month of the season: enough mail to see it replaced, written
 
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under `folder` with its SHA-256, and every folder, by relative path."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-            for path in folder.rglob("*")}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        for path in folder.rglob("*")
+    }
 
 
 def deployment(folder: Path) -> Path:
@@ -127,8 +129,9 @@ def test_a_demo_written_before_the_marker_existed_is_still_replaced(tmp_path):
         write_demo(folder, months=APRIL)
 
     (folder / "notes.txt").unlink()
-    (folder / "config.toml").write_text(demo_config_text(EXAMPLE.read_text(encoding="utf-8")) + "# edited\n",
-                                        encoding="utf-8")
+    (folder / "config.toml").write_text(
+        demo_config_text(EXAMPLE.read_text(encoding="utf-8")) + "# edited\n", encoding="utf-8"
+    )
     with pytest.raises(NotADemoFolder):
         write_demo(folder, months=APRIL)
 
@@ -137,7 +140,14 @@ def test_the_names_a_demo_removes_are_those_its_config_writes_to(tmp_path):
     """What a demo may remove again: its marker, config and Maildirs, and the database, archive and outbox
     its config names (the web key lives beside the archive)."""
     config, _ = write_demo(tmp_path / "demo", months=APRIL)
-    named = {Path(config.database_url.removeprefix("sqlite:///")).name, config.archive_path.name,
-             config.outgoing.folder.name, MARKER, "config.toml", "mail", "web-secret"}
+    named = {
+        Path(config.database_url.removeprefix("sqlite:///")).name,
+        config.archive_path.name,
+        config.outgoing.folder.name,
+        MARKER,
+        "config.toml",
+        "mail",
+        "web-secret",
+    }
     assert named <= DEMO_NAMES
     assert config.archive_path.parent == tmp_path / "demo"

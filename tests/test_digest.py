@@ -28,9 +28,24 @@ from python_calamine import CalamineWorkbook
 from bot.cli.group import main
 from bot.outgoing.digest import BriefingLine, Digest, DigestFinding, StandingLine, render_digest
 from bot.outgoing.digest_mail import compose_digest
-from bot.demo.season import (PLANS, QUARTER_TASKS, SHANGHAI, GeneratedMail, Spec, at, department_forms,
-                        generate_season, load_units, mails_of, month_figures, person, person_row, registry_sheet,
-                        write_maildirs, xlsx_bytes)
+from bot.demo.season import (
+    PLANS,
+    QUARTER_TASKS,
+    SHANGHAI,
+    GeneratedMail,
+    Spec,
+    at,
+    department_forms,
+    generate_season,
+    load_units,
+    mails_of,
+    month_figures,
+    person,
+    person_row,
+    registry_sheet,
+    write_maildirs,
+    xlsx_bytes,
+)
 from bot.outgoing.workbooks import digest_workbook
 from parsers.errors import ConfigError
 from parsers.privacy import mask_personal
@@ -54,16 +69,19 @@ GREEN, AMBER, RED = "C6EFCE", "FFEB9C", "FFC7CE"
 # Masking
 
 
-@pytest.mark.parametrize("text, masked", [
-    ("王斐（证号 13110219850312001X42）", "王斐（证号 131102**********1X42）"),
-    ("身份证号 131127199001010017。", "身份证号 131127********0017。"),
-    ("证号131127199001010017有误", "证号131127********0017有误"),
-    ("旧证 131127900101001", "旧证 131127*****1001"),
-    ("联系电话：13812345678、0318-2662889", "联系电话：138****5678、0318-***2889"),
-    ("电话 +86 138 1234 5678", "电话 138****5678"),
-    ("完成数由 60 降为 56（附件2 #595 → #610），2020-09-20 23:59:59", None),
-    ("金额 2000 元，共 173 人，编号 12345678901234", None),
-])
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("王斐（证号 13110219850312001X42）", "王斐（证号 131102**********1X42）"),
+        ("身份证号 131127199001010017。", "身份证号 131127********0017。"),
+        ("证号131127199001010017有误", "证号131127********0017有误"),
+        ("旧证 131127900101001", "旧证 131127*****1001"),
+        ("联系电话：13812345678、0318-2662889", "联系电话：138****5678、0318-***2889"),
+        ("电话 +86 138 1234 5678", "电话 138****5678"),
+        ("完成数由 60 降为 56（附件2 #595 → #610），2020-09-20 23:59:59", None),
+        ("金额 2000 元，共 173 人，编号 12345678901234", None),
+    ],
+)
 def test_mask_personal_masks_numbers_and_nothing_else(text, masked):
     assert mask_personal(text) == (text if masked is None else masked)
     assert mask_personal(mask_personal(text)) == mask_personal(text)
@@ -85,8 +103,16 @@ def shared_person_mail() -> list[GeneratedMail]:
     when = at(6, 25, 10, 30)
     sheet = registry_sheet("滨湖新区", 3, 6, 1, when, 2020)
     sheet.rows[3] = person_row(3, 0, SHARED, 6, "滨湖新区")
-    return mails_of(Spec(units["滨湖新区"].sender, boxes["kfb"], "滨湖新区6月份康复服务实名制登记表（补报）", when,
-                         "滨湖新区 registers 桃城区's person", (("附件3.xlsx", xlsx_bytes(sheet, when)),)))
+    return mails_of(
+        Spec(
+            units["滨湖新区"].sender,
+            boxes["kfb"],
+            "滨湖新区6月份康复服务实名制登记表（补报）",
+            when,
+            "滨湖新区 registers 桃城区's person",
+            (("附件3.xlsx", xlsx_bytes(sheet, when)),),
+        )
+    )
 
 
 @functools.cache
@@ -114,7 +140,7 @@ def expected_standings(last_month: int) -> list[tuple[str, int, int, int, int, i
     June's standings plus 2 points for each later month with ≥ 8 articles; nothing else closes by then."""
     rows = []
     for unit, _, total, components in EXPECTED["2020-06"]:
-        extra = 2 * sum(count >= 8 for count in BRIEFING_COUNTS[unit][3:last_month - 3])
+        extra = 2 * sum(count >= 8 for count in BRIEFING_COUNTS[unit][3 : last_month - 3])
         rows.append((unit, total + extra, components[0], components[1], components[5] + extra, components[6]))
     order = list(load_units()[0])
     rows.sort(key=lambda row: (-row[1], order.index(row[0])))
@@ -130,22 +156,43 @@ def standings_lines() -> list[str]:
     lines = []
     for unit, rank, total, q2_tasks, q2_on_time, briefings, media in expected_standings(8):
         change, moved = total - july[unit][2], july[unit][1] - rank
-        lines.append(f"{rank}. {unit} {total} 分（较上月 {f'{change:+d}' if change else '持平'}，名次 "
-                     f"{'不变' if not moved else f'↑{moved}' if moved > 0 else f'↓{-moved}'}）：二季度任务完成 "
-                     f"{q2_tasks}，二季度按时报送 {q2_on_time}，三季度任务完成 —，三季度按时报送 —，四季度超额完成 —，"
-                     f"简报信息 {briefings}，媒体报道 {media}，创新性工作 0")
+        lines.append(
+            f"{rank}. {unit} {total} 分（较上月 {f'{change:+d}' if change else '持平'}，名次 "
+            f"{'不变' if not moved else f'↑{moved}' if moved > 0 else f'↓{-moved}'}）：二季度任务完成 "
+            f"{q2_tasks}，二季度按时报送 {q2_on_time}，三季度任务完成 —，三季度按时报送 —，四季度超额完成 —，"
+            f"简报信息 {briefings}，媒体报道 {media}，创新性工作 0"
+        )
     return lines
 
 
 def august_digest(tmp_path: Path, database_url: str) -> tuple[Path, dict]:
     """The digest of August written into a folder, and `mailroom standings --month 2020-08 --json`."""
-    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive"),
-           "CONFIG": str(folder_config(tmp_path))}
+    env = {
+        "MAILROOM_DATABASE_URL": database_url,
+        "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive"),
+        "CONFIG": str(folder_config(tmp_path)),
+    }
     write_maildirs(tmp_path / "mail", august_mail())
     assert run(env, "import", str(tmp_path / "mail")).exit_code == 0
     for award in STAFF_ENTRIES:
-        assert run(env, "award", award.unit, "--kind", award.kind, "--level", award.level, "--date", award.date,
-                   "--evidence", award.evidence, "--by", "孙倩").exit_code == award.exit_code
+        assert (
+            run(
+                env,
+                "award",
+                award.unit,
+                "--kind",
+                award.kind,
+                "--level",
+                award.level,
+                "--date",
+                award.date,
+                "--evidence",
+                award.evidence,
+                "--by",
+                "孙倩",
+            ).exit_code
+            == award.exit_code
+        )
     result = run(env, "digest", "--month", "2020-08", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     check_sending(env, tmp_path / "var" / "outbox")
@@ -178,8 +225,9 @@ def test_digest_of_august_as_mailed(tmp_path, database_url):
     out, standings = august_digest(tmp_path, database_url)
     raw = (out / "digest.eml").read_bytes()
     message, text, html, workbook, filename = parts(raw)
-    assert drawn_ranking(html) == [(row["rank"], row["unit"], round(240 * row["total"] / 100), row["total"])
-                                   for row in standings["units"]]
+    assert drawn_ranking(html) == [
+        (row["rank"], row["unit"], round(240 * row["total"] / 100), row["total"]) for row in standings["units"]
+    ]
     assert filename == "2020年8月督导排名.xlsx" and (out / filename).read_bytes() == workbook
     assert (message["To"], message["Auto-Submitted"]) == ("hsscljjb@163.com", "auto-generated")
     assert message["From"].addresses[0].addr_spec == "hsscljjb@163.com" and message["Message-ID"] and message["Date"]
@@ -191,8 +239,9 @@ def test_digest_of_august_as_mailed(tmp_path, database_url):
     check_ranking_sheet(book["排名"])
     check_matrix_sheet(book["报送情况"])
     check_rollup_sheet(book["全市目标任务进展情况"])
-    assert [row[:2] for row in book["简报"].iter_rows(min_row=3, max_row=15, values_only=True)] == \
-        [(unit, counts[4]) for unit, counts in BRIEFING_COUNTS.items()]
+    assert [row[:2] for row in book["简报"].iter_rows(min_row=3, max_row=15, values_only=True)] == [
+        (unit, counts[4]) for unit, counts in BRIEFING_COUNTS.items()
+    ]
     calamine = CalamineWorkbook.from_filelike(io.BytesIO(workbook))
     assert calamine.sheet_names == ["排名", "报送情况", "全市目标任务进展情况", "简报", "数据核查"]
     assert all(calamine.get_sheet_by_name(name).to_python() for name in calamine.sheet_names)
@@ -200,10 +249,12 @@ def test_digest_of_august_as_mailed(tmp_path, database_url):
 
 
 # A bar of the digest's ranking: rank and unit, the track, the filled cell (none at 0 分), the rest, the total.
-RANKING_BAR = re.compile(r'<tr><td [^>]*>(\d+)\. ([^<]+)</td>\s*<td width="240"[^>]*><table [^>]*><tr>\s*'
-                         r'(?:<td width="(\d+)" height="14" bgcolor="#4472c4"[^>]*>&nbsp;</td>)?'
-                         r'(?:<td width="\d+" height="14" bgcolor="#eef1f4"[^>]*>&nbsp;</td>)?</tr></table></td>\s*'
-                         r'<td [^>]*>(\d+) 分</td></tr>')
+RANKING_BAR = re.compile(
+    r'<tr><td [^>]*>(\d+)\. ([^<]+)</td>\s*<td width="240"[^>]*><table [^>]*><tr>\s*'
+    r'(?:<td width="(\d+)" height="14" bgcolor="#4472c4"[^>]*>&nbsp;</td>)?'
+    r'(?:<td width="\d+" height="14" bgcolor="#eef1f4"[^>]*>&nbsp;</td>)?</tr></table></td>\s*'
+    r"<td [^>]*>(\d+) 分</td></tr>"
+)
 
 
 def drawn_ranking(html: str) -> list[tuple[int, str, int, int]]:
@@ -212,8 +263,10 @@ def drawn_ranking(html: str) -> list[tuple[int, str, int, int]]:
 
 
 def check_text(text: str) -> None:
-    matrix = {"桃城区": "迟报（截止后收到 附件1、附件2、附件5、附件6）", "滨湖新区": "未报（尚缺 附件1、附件2、附件3、"
-              "附件4、附件5、附件6、附件7、附件8）"}
+    matrix = {
+        "桃城区": "迟报（截止后收到 附件1、附件2、附件5、附件6）",
+        "滨湖新区": "未报（尚缺 附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8）",
+    }
     for unit, counts in BRIEFING_COUNTS.items():
         assert f"\n{unit}：{matrix.get(unit, '按时')}\n" in text
         assert f"\n{unit}：{counts[4]} 篇，{'达标' if counts[4] >= 8 else '未达标'}\n" in text
@@ -235,9 +288,10 @@ def check_masked(number: str, texts: list[str]) -> None:
 def check_ranking_sheet(sheet) -> None:
     july = {row[0]: row for row in expected_standings(7)}
     rows = list(sheet.iter_rows(min_row=3, max_row=15, values_only=True))
-    assert [(r[0], r[1], r[2], r[3], r[4], r[5], r[8], r[9], r[11], r[12]) for r in rows] == \
-        [(rank, unit, total, q2t, q2o, None, briefings, media, total - july[unit][2], july[unit][1])
-         for unit, rank, total, q2t, q2o, briefings, media in expected_standings(8)]
+    assert [(r[0], r[1], r[2], r[3], r[4], r[5], r[8], r[9], r[11], r[12]) for r in rows] == [
+        (rank, unit, total, q2t, q2o, None, briefings, media, total - july[unit][2], july[unit][1])
+        for unit, rank, total, q2t, q2o, briefings, media in expected_standings(8)
+    ]
     assert sheet.freeze_panes == "C3" and sheet["B2"].value == "单位"
     [chart] = sheet._charts
     assert chart.tagname == "barChart"
@@ -257,8 +311,11 @@ def check_matrix_sheet(sheet) -> None:
 def check_rollup_sheet(sheet) -> None:
     """附件2's layout for the city: a unit's latest 附件2 by August 31 (滨湖新区 sent none in August)."""
     units = load_units()[0]
-    assert sheet["B3"].value == "康复服务（人）" and [sheet.cell(4, c).value for c in (2, 3, 4)] == \
-        ["目标数", "完成数", "百分比"]
+    assert sheet["B3"].value == "康复服务（人）" and [sheet.cell(4, c).value for c in (2, 3, 4)] == [
+        "目标数",
+        "完成数",
+        "百分比",
+    ]
     assert "B3:D3" in {str(merged) for merged in sheet.merged_cells.ranges}
     totals = {task: [0, 0] for task in QUARTER_TASKS}
     for row, plan in enumerate(PLANS, start=5):
@@ -273,7 +330,11 @@ def check_rollup_sheet(sheet) -> None:
         assert [sheet.cell(row, c).value for c in (17, 18)] == [0, None]  # 上大学: from September
     assert sheet.cell(18, 1).value == "合计"
     for index, (task, (target, done)) in enumerate(totals.items()):
-        assert [sheet.cell(18, 2 + 3 * index + offset).value for offset in range(3)] == [target, done, round(done / target, 6)]
+        assert [sheet.cell(18, 2 + 3 * index + offset).value for offset in range(3)] == [
+            target,
+            done,
+            round(done / target, 6),
+        ]
     assert sheet.cell(18, 4).number_format == "0.00%"
 
 
@@ -288,38 +349,68 @@ def _components(q2_tasks: int, q2_on_time: int, briefings: int, media: int) -> t
 
 
 def _package(unit: str, arrivals: dict[int, tuple[str, datetime]], status: str) -> PackageStatus:
-    forms = tuple(FormStatus(form, *arrivals[form], message_id=11) if form in arrivals else FormStatus(form, "missing")
-                  for form in range(1, 9))
+    forms = tuple(
+        FormStatus(form, *arrivals[form], message_id=11) if form in arrivals else FormStatus(form, "missing")
+        for form in range(1, 9)
+    )
     return PackageStatus(unit, "2020-06", status, at(6, 20, 23, 59, 59), at(6, 21, 9), forms)
 
 
 def _completion(unit: str, targets: tuple[int, ...], done: tuple[int | None, ...]) -> UnitCompletion:
-    return UnitCompletion(unit, tuple(TaskFigure(task, target, value, value / target if target and value else None)
-                                      for task, target, value in zip(TASKS, targets, done)))
+    return UnitCompletion(
+        unit,
+        tuple(
+            TaskFigure(task, target, value, value / target if target and value else None)
+            for task, target, value in zip(TASKS, targets, done)
+        ),
+    )
 
 
 def sample_digest() -> Digest:
     """June's digest for three units, made by hand: every number below is what the reader must see."""
     on_time, late = ("on_time", at(6, 15, 10)), ("late", at(6, 23, 10, 12))
     return Digest(
-        month="2020-06", month_label="2020年6月", as_of=datetime(2020, 6, 30, 23, 59, 59, 999999, tzinfo=SHANGHAI),
-        generated=at(6, 21, 9), deadline=at(6, 20, 23, 59, 59), previous_month="2020-05", forms=tuple(range(1, 9)),
-        standings=(StandingLine("桃城区", 1, 40, _components(15, 15, 6, 4), 34, 2),
-                   StandingLine("景县", 2, 28, _components(12, 12, 4, 0), 28, 1),
-                   StandingLine("滨湖新区", 3, 24, _components(12, 12, 0, 0), 20, 3)),
+        month="2020-06",
+        month_label="2020年6月",
+        as_of=datetime(2020, 6, 30, 23, 59, 59, 999999, tzinfo=SHANGHAI),
+        generated=at(6, 21, 9),
+        deadline=at(6, 20, 23, 59, 59),
+        previous_month="2020-05",
+        forms=tuple(range(1, 9)),
+        standings=(
+            StandingLine("桃城区", 1, 40, _components(15, 15, 6, 4), 34, 2),
+            StandingLine("景县", 2, 28, _components(12, 12, 4, 0), 28, 1),
+            StandingLine("滨湖新区", 3, 24, _components(12, 12, 0, 0), 20, 3),
+        ),
         full_marks=100,
-        matrix=(_package("桃城区", dict.fromkeys(range(1, 9), on_time), "on_time"),
-                _package("景县", dict.fromkeys(range(1, 9), late), "late"),
-                _package("滨湖新区", {1: on_time, 2: on_time}, "missing")),
-        briefings=(BriefingLine("桃城区", 10, (21,), True), BriefingLine("景县", 8, (22,), True),
-                   BriefingLine("滨湖新区", 6, (23,), False)),
-        briefing_target=8, briefing_scored=True,
-        completion=(_completion("桃城区", (120, 184, 0, 0, 0, 0), (60, 92, 2, 1, 1, None)),
-                    _completion("景县", (60, 115, 88, 48, 32, 0), (35, 58, 44, 24, 16, None)),
-                    _completion("滨湖新区", (10, 0, 0, 0, 0, 0), (5, 1, 1, 1, 1, None))),
+        matrix=(
+            _package("桃城区", dict.fromkeys(range(1, 9), on_time), "on_time"),
+            _package("景县", dict.fromkeys(range(1, 9), late), "late"),
+            _package("滨湖新区", {1: on_time, 2: on_time}, "missing"),
+        ),
+        briefings=(
+            BriefingLine("桃城区", 10, (21,), True),
+            BriefingLine("景县", 8, (22,), True),
+            BriefingLine("滨湖新区", 6, (23,), False),
+        ),
+        briefing_target=8,
+        briefing_scored=True,
+        completion=(
+            _completion("桃城区", (120, 184, 0, 0, 0, 0), (60, 92, 2, 1, 1, None)),
+            _completion("景县", (60, 115, 88, 48, 32, 0), (35, 58, 44, 24, 16, None)),
+            _completion("滨湖新区", (10, 0, 0, 0, 0, 0), (5, 1, 1, 1, 1, None)),
+        ),
         completion_total=_completion("合计", (190, 299, 88, 48, 32, 0), (100, 151, 47, 26, 18, None)),
-        findings=(DigestFinding("桃城区", "person_in_two_units", "同一人由两个单位登记",
-                                "王斐（证号 131102**********1234）同时出现在桃城区、滨湖新区的附件3中", (11, 14)),))
+        findings=(
+            DigestFinding(
+                "桃城区",
+                "person_in_two_units",
+                "同一人由两个单位登记",
+                "王斐（证号 131102**********1234）同时出现在桃城区、滨湖新区的附件3中",
+                (11, 14),
+            ),
+        ),
+    )
 
 
 def test_digest_html_as_a_person_sees_it(tmp_path):
@@ -337,11 +428,21 @@ def test_digest_html_as_a_person_sees_it(tmp_path):
             return [row.cells[0].innerText, bar ? bar.getBoundingClientRect().width / track : 0, row.cells[2].innerText,
                     bar ? getComputedStyle(bar).backgroundColor : null];
         })""")
-    assert [(unit, text) for unit, _, text, _ in bars] == [("1. 桃城区", "40 分"), ("2. 景县", "28 分"), ("3. 滨湖新区", "24 分")]
+    assert [(unit, text) for unit, _, text, _ in bars] == [
+        ("1. 桃城区", "40 分"),
+        ("2. 景县", "28 分"),
+        ("3. 滨湖新区", "24 分"),
+    ]
     for (_, share, _, colour), total in zip(bars, (40, 28, 24)):
         assert share == pytest.approx(total / 100, abs=2 / 240) and colour == "rgb(68, 114, 196)"
-    for heading in ("2020年6月残疾人服务工程督导月报", "一、累计得分排名", "二、2020年6月报送情况", "三、2020年6月简报信息",
-                    "四、目标任务完成情况（截至 2020-06-30）", "五、数据核查发现"):
+    for heading in (
+        "2020年6月残疾人服务工程督导月报",
+        "一、累计得分排名",
+        "二、2020年6月报送情况",
+        "三、2020年6月简报信息",
+        "四、目标任务完成情况（截至 2020-06-30）",
+        "五、数据核查发现",
+    ):
         assert heading in seen
     assert re.search(r"^1\t桃城区\t40\t15\t15\t—\t—\t—\t6\t4\t0\t\+6\t↑1$", seen, re.M)
     assert re.search(r"^2\t景县\t28\t12\t12\t—\t—\t—\t4\t0\t0\t持平\t↓1$", seen, re.M)
@@ -376,9 +477,21 @@ def test_digest_workbook_converts_in_libreoffice(tmp_path):
         pytest.skip("libreoffice-calc not installed: run scripts/install.sh --test")
     path = tmp_path / "digest.xlsx"
     path.write_bytes(digest_workbook(sample_digest()))
-    done = subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                           "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            office,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and (tmp_path / "digest.pdf").stat().st_size > 0, done.stderr
 
 

@@ -84,8 +84,13 @@ def test_server_starts_on_loopback_high_port(server: Dovecot):
     with socket.create_connection((server.host, server.port), timeout=5) as s:
         assert s.recv(200).startswith(b"* OK")
     conf = server.config_text()
-    for line in ("ssl = no", "disable_plaintext_auth = no", "protocols = imap",
-                 "imap_id_log = *", "mail_location = maildir:~/Maildir"):
+    for line in (
+        "ssl = no",
+        "disable_plaintext_auth = no",
+        "protocols = imap",
+        "imap_id_log = *",
+        "mail_location = maildir:~/Maildir",
+    ):
         assert line in conf
     assert str(server.root) in conf  # base_dir, state_dir, log_path
     assert "starting up for imap" in server.log_text()

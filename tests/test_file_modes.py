@@ -65,8 +65,13 @@ def test_the_archive_folders_and_files_are_owner_only(tmp_path):
     store.close()
 
     assert mode(tmp_path / "var") == 0o755  # the folder above is not the archive's to change
-    folders = [store.root, store.root / "messages", store.root / "files", store.message_path(message).parent,
-               store.file_path(attachment).parent]
+    folders = [
+        store.root,
+        store.root / "messages",
+        store.root / "files",
+        store.message_path(message).parent,
+        store.file_path(attachment).parent,
+    ]
     assert {mode(folder) for folder in folders} == {0o700}
     assert {mode(store.message_path(message)), mode(store.file_path(attachment))} == {0o600}
 

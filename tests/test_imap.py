@@ -49,9 +49,20 @@ def folder(dovecot):
 
 
 def imap_box(dovecot, user: str, folder: str, **extra) -> dict:
-    return {"key": user, "name": user, "address": {"bgs": OFFICE, "kfb": "hskf2006@126.com"}[user],
-            "source": "imap", "host": dovecot.host, "port": dovecot.port, "security": "plain",
-            "username": user, "password_env": f"TEST_PW_{user.upper()}", "folder": folder, "batch": 7, **extra}
+    return {
+        "key": user,
+        "name": user,
+        "address": {"bgs": OFFICE, "kfb": "hskf2006@126.com"}[user],
+        "source": "imap",
+        "host": dovecot.host,
+        "port": dovecot.port,
+        "security": "plain",
+        "username": user,
+        "password_env": f"TEST_PW_{user.upper()}",
+        "folder": folder,
+        "batch": 7,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -61,12 +72,18 @@ def imap_config(tmp_path, database_url, dovecot, folder, monkeypatch):
 
     def build(**extra) -> Config:
         return make_config(tmp_path, database_url, [imap_box(dovecot, "bgs", folder, **extra)])
+
     return build
 
 
 def briefing(number: int) -> bytes:
-    return compose("zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）",
-                   datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI), body="正文" * number).as_bytes()
+    return compose(
+        "zqxcl@163.com",
+        OFFICE,
+        f"枣强县贫困残疾人服务工程专项信息（{number}）",
+        datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI),
+        body="正文" * number,
+    ).as_bytes()
 
 
 def fetched_bytes(dovecot, folder: str) -> dict[int, bytes]:
@@ -79,8 +96,10 @@ def stored(config: Config) -> tuple[int, int]:
     deps = open_deps(config)
     try:
         with deps.db.session() as session:
-            return (session.scalar(select(func.count()).select_from(Message)),
-                    session.scalar(select(func.count()).select_from(Sighting)))
+            return (
+                session.scalar(select(func.count()).select_from(Message)),
+                session.scalar(select(func.count()).select_from(Sighting)),
+            )
     finally:
         deps.close()
 
@@ -89,8 +108,9 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
     late = datetime(2020, 4, 20, 16, 0, 30, tzinfo=timezone.utc)  # 00:00:30 on the 21st in Shanghai
     dovecot.append("bgs", briefing(1), folder=folder, internaldate=late)
     for number in range(2, 12):
-        dovecot.append("bgs", briefing(number), folder=folder,
-                       internaldate=datetime(2020, 5, number, 1, 0, tzinfo=timezone.utc))
+        dovecot.append(
+            "bgs", briefing(number), folder=folder, internaldate=datetime(2020, 5, number, 1, 0, tzinfo=timezone.utc)
+        )
     config = imap_config()
     deps = open_deps(config)
     first = poll_once(config, deps)
@@ -99,10 +119,12 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
     assert [len(report.outcomes) for report in second.mailboxes] == [0]
     on_server = fetched_bytes(dovecot, folder)
     with deps.db.session() as session:
-        rows = session.execute(select(Message.sha256, Message.arrival, Message.month, Sighting.uid)
-                               .join(Sighting)).all()
-    assert {uid: sha for sha, _, _, uid in rows} == {uid: hashlib.sha256(raw).hexdigest()
-                                                    for uid, raw in on_server.items()}
+        rows = session.execute(
+            select(Message.sha256, Message.arrival, Message.month, Sighting.uid).join(Sighting)
+        ).all()
+    assert {uid: sha for sha, _, _, uid in rows} == {
+        uid: hashlib.sha256(raw).hexdigest() for uid, raw in on_server.items()
+    }
     for sha, *_ in rows:
         assert hashlib.sha256(deps.store.read_message(sha)).hexdigest() == sha
     arrival = {uid: (when, month) for _, when, month, uid in rows}
@@ -110,10 +132,13 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
     deps.close()
 
 
-@pytest.mark.parametrize("action, wanted, unwanted", [
-    ("none", None, b"\\Seen"), ("flag", b"\\Flagged", b"\\Seen"), ("seen", b"\\Seen", b"\\Flagged")])
-def test_nothing_is_marked_read_and_the_configured_action_follows(dovecot, folder, imap_config, action, wanted,
-                                                                  unwanted):
+@pytest.mark.parametrize(
+    "action, wanted, unwanted",
+    [("none", None, b"\\Seen"), ("flag", b"\\Flagged", b"\\Seen"), ("seen", b"\\Seen", b"\\Flagged")],
+)
+def test_nothing_is_marked_read_and_the_configured_action_follows(
+    dovecot, folder, imap_config, action, wanted, unwanted
+):
     for number in range(3):
         dovecot.append("bgs", briefing(number), folder=folder)
     config = imap_config(after_archive=action)
@@ -200,6 +225,7 @@ def test_a_dropped_connection_is_retried_and_nothing_is_lost(dovecot, folder, im
                 result = fetch(*args, **kwargs)
                 client._imap.sock.shutdown(2)
                 return result
+
             client.fetch = fetch_then_drop
         return client
 
@@ -214,8 +240,7 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
     monkeypatch.setenv("TEST_PW_BGS", "office-pw")
     monkeypatch.setenv("TEST_PW_KFB", "wrong")
     dovecot.append("bgs", briefing(1), folder=folder)
-    config = make_config(tmp_path, database_url, [imap_box(dovecot, "kfb", "INBOX"),
-                                                  imap_box(dovecot, "bgs", folder)])
+    config = make_config(tmp_path, database_url, [imap_box(dovecot, "kfb", "INBOX"), imap_box(dovecot, "bgs", folder)])
     deps = open_deps(config, sleep=lambda s: None)
     report = poll_once(config, deps)
     assert "login refused" in report.mailboxes[0].error
@@ -234,8 +259,12 @@ def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_
     example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     offline = example.replace('transport = "smtp"', 'transport = "folder"')  # tests never reach the internet
     config_path.write_text(with_mailboxes(offline, [box]), encoding="utf-8")
-    env = {**os.environ, "TEST_PW_BGS": "office-pw", "MAILROOM_DATABASE_URL": f"sqlite:///{database}",
-           "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+    env = {
+        **os.environ,
+        "TEST_PW_BGS": "office-pw",
+        "MAILROOM_DATABASE_URL": f"sqlite:///{database}",
+        "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive"),
+    }
     command = [sys.executable, "-m", "bot", "--config", str(config_path), "poll", "--once"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     archived_at_kill = _kill_when_some_are_archived(process, database, total)

@@ -18,8 +18,9 @@ BOOKS = DATA / "workbooks"
 def package(sender: str, subject: str, *names: str) -> bytes:
     message = compose(sender, "hskf2006@126.com", subject, datetime(2020, 4, 18, 10, tzinfo=SHANGHAI))
     for name in names:
-        message.add_attachment((BOOKS / name).read_bytes(), maintype="application", subtype="octet-stream",
-                               filename=name)
+        message.add_attachment(
+            (BOOKS / name).read_bytes(), maintype="application", subtype="octet-stream", filename=name
+        )
     return message.as_bytes()
 
 
@@ -32,7 +33,11 @@ def test_readings_and_persons_are_stored_with_their_problems(deps):
         persons = session.scalars(select(PersonRow)).all()
     assert message.month == "2020-04" and message.month_source == "workbook"  # the subject names no month
     assert [(r.form, r.readable, r.unit) for r in readings] == [
-        (2, True, "枣强县"), (3, True, "枣强县"), (1, True, "枣强县"), (None, False, None)]
+        (2, True, "枣强县"),
+        (3, True, "枣强县"),
+        (1, True, "枣强县"),
+        (None, False, None),
+    ]
     assert readings[0].tasks["rehab"]["done"] == 2
     assert {p.reading_id for p in persons} == {readings[1].id} and len(persons) == 2
     assert all(len(p.disability_id) == 20 and p.name for p in persons)
@@ -63,14 +68,22 @@ def test_findings_name_a_person_registered_by_two_units_and_a_registry_mismatch(
     from archive.evidence import summary_reports
     from archive.findings import all_findings
 
-    items = [Incoming(package("tcqcl@163.com", "桃城区4月份报表", "summary-unit-row-only.xlsx", "hidden-sheet.xlsx"),
-                      "kfb", "import"),
-             Incoming(package("zqxcl@163.com", "枣强县4月份报表", "hidden-sheet.xlsx"), "kfb", "import", origin="2")]
+    items = [
+        Incoming(
+            package("tcqcl@163.com", "桃城区4月份报表", "summary-unit-row-only.xlsx", "hidden-sheet.xlsx"),
+            "kfb",
+            "import",
+        ),
+        Incoming(package("zqxcl@163.com", "枣强县4月份报表", "hidden-sheet.xlsx"), "kfb", "import", origin="2"),
+    ]
     ingest_batch(deps.db, deps.store, deps.recognizer, items)
     with deps.db.session() as session:
         found = all_findings(session, summary_reports(session))
     kinds = sorted((finding.kind, finding.unit) for finding in found)
-    assert kinds == [("done_vs_registry", "桃城区"), ("person_in_two_units", "枣强县"),
-                     ("person_in_two_units", "枣强县")]
+    assert kinds == [
+        ("done_vs_registry", "桃城区"),
+        ("person_in_two_units", "枣强县"),
+        ("person_in_two_units", "枣强县"),
+    ]
     shared = [finding for finding in found if finding.kind == "person_in_two_units"]
     assert all("枣强县、桃城区" in finding.message and len(finding.message_ids) == 2 for finding in shared)

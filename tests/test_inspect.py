@@ -25,10 +25,23 @@ def inspect(*names: str, as_json: bool = True):
 def test_a_clean_summary_reports_its_figures_and_exits_zero():
     code, [summary] = inspect("summary-unit-row-only.xlsx")
     assert code == 0
-    assert summary == {"file": str(BOOKS / "summary-unit-row-only.xlsx"), "form": 2, "unit": "桃城区",
-                       "month": "2020-04", "rows": 1, "readable": True, "problems": [],
-                       "done": {"rehab": 100, "devices": 90, "rural_training": None, "day_care": None,
-                                "barrier_free": None, "college": None}}
+    assert summary == {
+        "file": str(BOOKS / "summary-unit-row-only.xlsx"),
+        "form": 2,
+        "unit": "桃城区",
+        "month": "2020-04",
+        "rows": 1,
+        "readable": True,
+        "problems": [],
+        "done": {
+            "rehab": 100,
+            "devices": 90,
+            "rural_training": None,
+            "day_care": None,
+            "barrier_free": None,
+            "college": None,
+        },
+    }
 
 
 def test_files_given_together_are_checked_as_one_package():
@@ -43,7 +56,10 @@ def test_files_given_together_are_checked_as_one_package():
 def test_zip_members_are_named_inside_the_file():
     _, results = inspect("package-gbk-names.zip")
     assert [(r["file"].split(" › ")[-1], r["form"]) for r in results] == [
-        ("四月报表/附件2.xlsx", 2), ("四月报表/附件3.xls", 3), ("四月报表/附件1进展情况报告.docx", 1)]
+        ("四月报表/附件2.xlsx", 2),
+        ("四月报表/附件3.xls", 3),
+        ("四月报表/附件1进展情况报告.docx", 1),
+    ]
     assert {r["unit"] for r in results} == {"枣强县"}
 
 
@@ -86,15 +102,26 @@ def slides(tmp_path_factory) -> dict[str, bytes]:
     (folder / "汇报.fodp").write_text(SLIDES, encoding="utf-8")
     made = {}
     for kind in ("ppt", "pptx"):
-        subprocess.run([office, "--headless", "--convert-to", kind, "--outdir", str(folder), str(folder / "汇报.fodp")],
-                       check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+        subprocess.run(
+            [office, "--headless", "--convert-to", kind, "--outdir", str(folder), str(folder / "汇报.fodp")],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "HOME": str(folder)},
+        )
         made[kind] = (folder / f"汇报.{kind}").read_bytes()
     return made
 
 
-@pytest.mark.parametrize("name, kind, what", [("汇报.dps", "ppt", "WPS 演示 .dps"), ("汇报.ppt", "ppt", "PowerPoint .ppt"),
-                                              ("汇报.pptx", "pptx", "PowerPoint .pptx"),
-                                              ("附件3.ppt", "ppt", "PowerPoint .ppt")])
+@pytest.mark.parametrize(
+    "name, kind, what",
+    [
+        ("汇报.dps", "ppt", "WPS 演示 .dps"),
+        ("汇报.ppt", "ppt", "PowerPoint .ppt"),
+        ("汇报.pptx", "pptx", "PowerPoint .pptx"),
+        ("附件3.ppt", "ppt", "PowerPoint .ppt"),
+    ],
+)
 def test_a_presentation_is_refused_saying_it_is_a_presentation(slides, tmp_path, name, kind, what):
     """GIVEN slides saved by a real presentation program, named as WPS or PowerPoint name them
     WHEN a clerk inspects them THEN the answer says it is a presentation, not a workbook, and what to send."""
@@ -106,14 +133,17 @@ def test_a_presentation_is_refused_saying_it_is_a_presentation(slides, tmp_path,
     assert "无法读取" in text.splitlines()[0]
 
 
-@pytest.mark.parametrize("name, data, words", [
-    ("空.xlsx", b"", "空文件（0 字节）"),
-    ("空.doc", b"", "是空文件"),
-    ("扫描件.pdf", b"%PDF-1.4\n%...\n", "是 PDF 文件"),
-    ("拍照.jpg", b"\xff\xd8\xff\xe0" + bytes(64), "是图片"),
-    ("报表.rar", b"Rar!\x1a\x07\x00" + bytes(64), "RAR 压缩包"),
-    ("说明.txt", "请查收".encode("gb18030"), "不是 Excel 表格或 Word 文档"),
-])
+@pytest.mark.parametrize(
+    "name, data, words",
+    [
+        ("空.xlsx", b"", "空文件（0 字节）"),
+        ("空.doc", b"", "是空文件"),
+        ("扫描件.pdf", b"%PDF-1.4\n%...\n", "是 PDF 文件"),
+        ("拍照.jpg", b"\xff\xd8\xff\xe0" + bytes(64), "是图片"),
+        ("报表.rar", b"Rar!\x1a\x07\x00" + bytes(64), "RAR 压缩包"),
+        ("说明.txt", "请查收".encode("gb18030"), "不是 Excel 表格或 Word 文档"),
+    ],
+)
 def test_every_file_that_cannot_be_read_says_why(tmp_path, name, data, words):
     path = tmp_path / name
     path.write_bytes(data)
@@ -126,8 +156,10 @@ def test_every_file_that_cannot_be_read_says_why(tmp_path, name, data, words):
 def test_an_encrypted_workbook_says_it_is_encrypted():
     code, results = inspect("encrypted.xlsx", "encrypted.xls", "encrypted-zip-member.zip")
     assert code == 1 and len(results) == 3
-    assert all("密码" in result["problems"][0]["message"] and "无法读取" in result["problems"][0]["message"]
-               for result in results)
+    assert all(
+        "密码" in result["problems"][0]["message"] and "无法读取" in result["problems"][0]["message"]
+        for result in results
+    )
 
 
 def _titled_workbook(path: Path, title: str, header: list[str]) -> Path:
@@ -145,8 +177,11 @@ def _titled_workbook(path: Path, title: str, header: list[str]) -> Path:
 def test_an_unknown_workbook_names_the_title_it_found_and_resembles_nothing(tmp_path):
     """GIVEN a workbook from elsewhere whose first row is plainly a title WHEN inspected THEN the answer quotes
     the title and says it is none of 附件2–10, never that it has no title row."""
-    path = _titled_workbook(tmp_path / "统计表.xlsx", "广州市农村扶贫开发工作情况统计表（一）",
-                            ["地区", "扶贫对象（户）", "扶贫对象（人）", "投入资金（万元）"])
+    path = _titled_workbook(
+        tmp_path / "统计表.xlsx",
+        "广州市农村扶贫开发工作情况统计表（一）",
+        ["地区", "扶贫对象（户）", "扶贫对象（人）", "投入资金（万元）"],
+    )
     code, text = inspect_paths([path], as_json=False)
     assert code == 1
     assert "没有标题行" not in text
@@ -154,8 +189,7 @@ def test_an_unknown_workbook_names_the_title_it_found_and_resembles_nothing(tmp_
 
 
 def test_an_unknown_workbook_says_which_form_its_title_resembles(tmp_path):
-    path = _titled_workbook(tmp_path / "托养.xlsx", "景县残联托养服务补贴统计表",
-                            ["序号", "乡镇", "人数", "金额"])
+    path = _titled_workbook(tmp_path / "托养.xlsx", "景县残联托养服务补贴统计表", ["序号", "乡镇", "人数", "金额"])
     code, [result] = inspect_paths([path])
     [problem] = result["problems"]
     assert problem["code"] == "unknown-form"

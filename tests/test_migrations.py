@@ -24,8 +24,8 @@ def test_migrations_match_the_models(database_url):
         tables = set(connection.dialect.get_table_names(connection))
         if connection.dialect.name == "postgresql":  # the statistics archive.search plans by (0011)
             target = connection.exec_driver_sql(
-                "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'search_doc'::regclass "
-                "AND attname = 'grams'").scalar()
+                "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'search_doc'::regclass AND attname = 'grams'"
+            ).scalar()
             assert target == 1000
     db.dispose()
     assert differences == []
@@ -82,13 +82,23 @@ def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
     arrival = datetime(2020, 5, 6, 1, 0, tzinfo=timezone.utc)
     with_files = compose(sender, office, "枣强县专项信息：召开推进会", arrival, body="李老师：请审阅。")
     for name in ("推进会.docx", "推进会（副本）.docx", "照片.jpg"):
-        with_files.add_attachment(b"PK same bytes" if name.endswith("docx") else b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
-                                  maintype="application", subtype="octet-stream", filename=name)
-    in_body = compose(sender, office, "枣强县简报：开展助残日活动", arrival + timedelta(hours=1), body="五月十五日，全县……")
+        with_files.add_attachment(
+            b"PK same bytes" if name.endswith("docx") else b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+            maintype="application",
+            subtype="octet-stream",
+            filename=name,
+        )
+    in_body = compose(
+        sender, office, "枣强县简报：开展助残日活动", arrival + timedelta(hours=1), body="五月十五日，全县……"
+    )
     report = compose(sender, "hskf2006@126.com", "枣强县4月份目标任务进展情况", arrival, body="见附件")
-    report.add_attachment(b"PK not a real workbook", maintype="application", subtype="octet-stream", filename="附件2.xlsx")
-    items = [Incoming(mail.as_bytes(), None, "import", origin=f"/m/{n}")
-             for n, mail in enumerate([with_files, in_body, report])]
+    report.add_attachment(
+        b"PK not a real workbook", maintype="application", subtype="octet-stream", filename="附件2.xlsx"
+    )
+    items = [
+        Incoming(mail.as_bytes(), None, "import", origin=f"/m/{n}")
+        for n, mail in enumerate([with_files, in_body, report])
+    ]
     outcomes = ingest_batch(deps.db, deps.store, deps.recognizer, items)
     assert [outcome.kind for outcome in outcomes] == ["briefing", "briefing", "report"]
 
@@ -96,7 +106,8 @@ def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
         with deps.db.engine.connect() as connection:
             articles = connection.exec_driver_sql("SELECT message_id, key FROM article ORDER BY id").all()
             documents = connection.exec_driver_sql(
-                "SELECT id, message_id, head, body, rows FROM search_doc ORDER BY id").all()
+                "SELECT id, message_id, head, body, rows FROM search_doc ORDER BY id"
+            ).all()
         return articles, documents
 
     ingested = rows()

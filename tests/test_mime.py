@@ -19,8 +19,15 @@ import openpyxl
 import pytest
 
 from parsers.mime import (
-    attachment_filename, decode_base64_lenient, decode_header, decode_text, decode_zip_name,
-    html_to_text, parse_message, received_dates, sniff_type,
+    attachment_filename,
+    decode_base64_lenient,
+    decode_header,
+    decode_text,
+    decode_zip_name,
+    html_to_text,
+    parse_message,
+    received_dates,
+    sniff_type,
 )
 from parsers.records import ParsedMessage
 
@@ -64,73 +71,215 @@ def test_every_sample_parses_without_losing_its_subject(name):
 
 EXPECTED = [
     # file, subject, from_addr, body fragment, [(file name, sniffed type)]
-    ("0001-gb2312-subject-with-gbk-chars.eml", "枣强县残联关于王喆、李堃同志先进事迹的报告", "zqxcl@163.com",
-     "附：朱镕基同志题词学习体会。", []),
+    (
+        "0001-gb2312-subject-with-gbk-chars.eml",
+        "枣强县残联关于王喆、李堃同志先进事迹的报告",
+        "zqxcl@163.com",
+        "附：朱镕基同志题词学习体会。",
+        [],
+    ),
     ("0002-gbk-label-8bit-body.eml", "景县残联张堃同志工作简报", "jxcl2020@163.com", "镕、喆、堃均为GBK字符。", []),
     ("0003-rfc2047-utf8-split-mid-char.eml", "武邑县4月份目标任务进展情况", "wyxcl@163.com", "附件请查收。", []),
     ("0004-rfc2047-gbk-split-mid-char.eml", "景县 残联工作简报 第3期", "jxcl2020@163.com", "简报内容见正文。", []),
-    ("0005-rfc2047-mixed-charsets-and-plain.eml", "Re: 报表 (2020) 附件三已修改 ok", "wyxcl@163.com", "已按要求修改。", []),
-    ("0006-raw-8bit-gbk-headers.eml", "武邑县康复服务实名制登记表（镕）", "wyxcl@163.com", "见附件。",
-     [("附件3康复服务实名制登记表.xls", "xls")]),
-    ("0007-raw-8bit-utf8-headers.eml", "冀州区辅助器具适配实名制登记表", "jzqcl@126.com", "请查收附件4。",
-     [("附件4辅助器具适配实名制登记表.xlsx", "xlsx")]),
-    ("0008-rfc2231-filenames.eml", "武邑县报表（RFC 2231 文件名）", "wyxcl@163.com", "两个附件。",
-     [("附件2目标任务完成情况汇总表.xlsx", "xlsx"), ("附件3康复服务实名制登记表（四月）.xls", "xls")]),
-    ("0009-encoded-word-filename-in-quotes.eml", "王喆同志事迹材料", "zqxcl@163.com", "材料见附件。",
-     [("王喆同志事迹材料.docx", "docx")]),
-    ("0010-attachments-without-content-disposition.eml", "桃城区4月份报表", "tcqcl@163.com", "附件见下。",
-     [("附件4.xlsx", "xlsx"), ("附件3.xls", "xls")]),
-    ("0011-zip-with-gbk-member-names.eml", "武邑县4月份报表（压缩包）", "wyxcl@163.com", "报表打包发送。",
-     [("武邑县4月份报表.zip", "zip")]),
-    ("0015-octet-stream-workbooks.eml", "景县报表", "jxcl2020@163.com", "三个表。",
-     [("新建 Microsoft Excel 工作表.xlsx", "xlsx"), ("Book1.xls", "xls"), ("附件2.xls", "xlsx")]),
-    ("0016-utf8-labelled-gb2312.eml", "桃城区贫困残疾人服务工程专项信息", "tcqcl@163.com",
-     "桃城区组织残疾人康复服务进社区活动。", []),
+    (
+        "0005-rfc2047-mixed-charsets-and-plain.eml",
+        "Re: 报表 (2020) 附件三已修改 ok",
+        "wyxcl@163.com",
+        "已按要求修改。",
+        [],
+    ),
+    (
+        "0006-raw-8bit-gbk-headers.eml",
+        "武邑县康复服务实名制登记表（镕）",
+        "wyxcl@163.com",
+        "见附件。",
+        [("附件3康复服务实名制登记表.xls", "xls")],
+    ),
+    (
+        "0007-raw-8bit-utf8-headers.eml",
+        "冀州区辅助器具适配实名制登记表",
+        "jzqcl@126.com",
+        "请查收附件4。",
+        [("附件4辅助器具适配实名制登记表.xlsx", "xlsx")],
+    ),
+    (
+        "0008-rfc2231-filenames.eml",
+        "武邑县报表（RFC 2231 文件名）",
+        "wyxcl@163.com",
+        "两个附件。",
+        [("附件2目标任务完成情况汇总表.xlsx", "xlsx"), ("附件3康复服务实名制登记表（四月）.xls", "xls")],
+    ),
+    (
+        "0009-encoded-word-filename-in-quotes.eml",
+        "王喆同志事迹材料",
+        "zqxcl@163.com",
+        "材料见附件。",
+        [("王喆同志事迹材料.docx", "docx")],
+    ),
+    (
+        "0010-attachments-without-content-disposition.eml",
+        "桃城区4月份报表",
+        "tcqcl@163.com",
+        "附件见下。",
+        [("附件4.xlsx", "xlsx"), ("附件3.xls", "xls")],
+    ),
+    (
+        "0011-zip-with-gbk-member-names.eml",
+        "武邑县4月份报表（压缩包）",
+        "wyxcl@163.com",
+        "报表打包发送。",
+        [("武邑县4月份报表.zip", "zip")],
+    ),
+    (
+        "0015-octet-stream-workbooks.eml",
+        "景县报表",
+        "jxcl2020@163.com",
+        "三个表。",
+        [("新建 Microsoft Excel 工作表.xlsx", "xlsx"), ("Book1.xls", "xls"), ("附件2.xls", "xlsx")],
+    ),
+    (
+        "0016-utf8-labelled-gb2312.eml",
+        "桃城区贫困残疾人服务工程专项信息",
+        "tcqcl@163.com",
+        "桃城区组织残疾人康复服务进社区活动。",
+        [],
+    ),
     ("0017-gbk-labelled-utf8.eml", "桃城区专项信息（堃）", "tcqcl@163.com", "张堃同志参加了培训。", []),
     ("0018-no-charset-gbk-body.eml", "无字符集声明", "zqxcl@163.com", "正文是GBK编码：王喆。", []),
-    ("0026-long-subject-folded.eml", "关于报送衡水市残疾人服务工程2020年4月份目标任务进展情况、实名制登记表及"
-     "贫困残疾人服务工程专项信息的函 (第二稿)", "wyxcl@163.com", "见主题。", []),
-    ("0027-quoted-printable-gbk-body.eml", "报送提醒", "zqxcl@163.com",
-     "张堃同志：请于4月20日前报送附件2至附件8，逾期将影响考核得分。", []),
-    ("0028-et-wps-doc-encrypted-office.eml", "冀州区WPS文件", "jzqcl@126.com", "WPS 保存的文件。",
-     [("附件2.et", "et"), ("附件1进展情况报告.wps", "wps"), ("附件1进展情况报告.doc", "doc"),
-      ("加密的附件3.xlsx", "encrypted-office")]),
-    ("0029-inline-image-and-nameless-parts.eml", "桃城区报表（无文件名）", "tcqcl@163.com", "请查收报表。",
-     [("未命名附件1.xlsx", "xlsx"), ("未命名附件2.png", "png"), ("简报.pdf", "pdf")]),
-    ("0030-briefing-zaoqiang.eml", "枣强县贫困残疾人服务工程专项信息", "zqxcl@163.com", "专项信息见附件",
-     [("枣强县贫困残疾人服务工程专项信息.docx", "docx")]),
-    ("0031-briefing-jingxian-with-space.eml", "景 县贫困残疾人服务工程专项信息", "jxcl2020@163.com", "景县专项信息。",
-     [("景县专项信息.doc", "doc")]),
-    ("0032-briefing-jizhou-fullwidth-brackets.eml", "【冀州区】贫困残疾人服务工程专项信息（三）", "jzqcl@126.com",
-     "第三期专项信息。", [("冀州区专项信息（三）.wps", "wps")]),
-    ("0033-briefing-taocheng-short-name.eml", "桃城贫困残疾人服务工程专项信息", "tcqcl@163.com", "PDF格式",
-     [("桃城专项信息.pdf", "pdf")]),
-    ("0034-report-fullwidth-digits.eml", "桃城区４月份目标任务进展情况", "tcqcl@163.com", "４月份报表见附件。",
-     [("附件1进展情况报告.docx", "docx"), ("附件2.xlsx", "xlsx")]),
-    ("0035-forward-zhuanfa-briefing.eml", "转发：枣强县贫困残疾人服务工程专项信息", "zqxcl@163.com",
-     "------------------ 原始邮件 ------------------", [("枣强县贫困残疾人服务工程专项信息.docx", "docx")]),
-    ("0036-forward-fw-briefing.eml", "Fw: 景县贫困残疾人服务工程专项信息", "jxcl2020@163.com", "转发。",
-     [("景县贫困残疾人服务工程专项信息.docx", "docx")]),
+    (
+        "0026-long-subject-folded.eml",
+        "关于报送衡水市残疾人服务工程2020年4月份目标任务进展情况、实名制登记表及"
+        "贫困残疾人服务工程专项信息的函 (第二稿)",
+        "wyxcl@163.com",
+        "见主题。",
+        [],
+    ),
+    (
+        "0027-quoted-printable-gbk-body.eml",
+        "报送提醒",
+        "zqxcl@163.com",
+        "张堃同志：请于4月20日前报送附件2至附件8，逾期将影响考核得分。",
+        [],
+    ),
+    (
+        "0028-et-wps-doc-encrypted-office.eml",
+        "冀州区WPS文件",
+        "jzqcl@126.com",
+        "WPS 保存的文件。",
+        [
+            ("附件2.et", "et"),
+            ("附件1进展情况报告.wps", "wps"),
+            ("附件1进展情况报告.doc", "doc"),
+            ("加密的附件3.xlsx", "encrypted-office"),
+        ],
+    ),
+    (
+        "0029-inline-image-and-nameless-parts.eml",
+        "桃城区报表（无文件名）",
+        "tcqcl@163.com",
+        "请查收报表。",
+        [("未命名附件1.xlsx", "xlsx"), ("未命名附件2.png", "png"), ("简报.pdf", "pdf")],
+    ),
+    (
+        "0030-briefing-zaoqiang.eml",
+        "枣强县贫困残疾人服务工程专项信息",
+        "zqxcl@163.com",
+        "专项信息见附件",
+        [("枣强县贫困残疾人服务工程专项信息.docx", "docx")],
+    ),
+    (
+        "0031-briefing-jingxian-with-space.eml",
+        "景 县贫困残疾人服务工程专项信息",
+        "jxcl2020@163.com",
+        "景县专项信息。",
+        [("景县专项信息.doc", "doc")],
+    ),
+    (
+        "0032-briefing-jizhou-fullwidth-brackets.eml",
+        "【冀州区】贫困残疾人服务工程专项信息（三）",
+        "jzqcl@126.com",
+        "第三期专项信息。",
+        [("冀州区专项信息（三）.wps", "wps")],
+    ),
+    (
+        "0033-briefing-taocheng-short-name.eml",
+        "桃城贫困残疾人服务工程专项信息",
+        "tcqcl@163.com",
+        "PDF格式",
+        [("桃城专项信息.pdf", "pdf")],
+    ),
+    (
+        "0034-report-fullwidth-digits.eml",
+        "桃城区４月份目标任务进展情况",
+        "tcqcl@163.com",
+        "４月份报表见附件。",
+        [("附件1进展情况报告.docx", "docx"), ("附件2.xlsx", "xlsx")],
+    ),
+    (
+        "0035-forward-zhuanfa-briefing.eml",
+        "转发：枣强县贫困残疾人服务工程专项信息",
+        "zqxcl@163.com",
+        "------------------ 原始邮件 ------------------",
+        [("枣强县贫困残疾人服务工程专项信息.docx", "docx")],
+    ),
+    (
+        "0036-forward-fw-briefing.eml",
+        "Fw: 景县贫困残疾人服务工程专项信息",
+        "jxcl2020@163.com",
+        "转发。",
+        [("景县贫困残疾人服务工程专项信息.docx", "docx")],
+    ),
     ("0037-reply-huifu.eml", "回复：武邑县4月份目标任务进展情况", "wyxcl@163.com", "附件3已重新核对", []),
     ("0038-reply-re.eml", "Re: 冀州区贫困残疾人服务工程专项信息（三）", "jzqcl@126.com", "下期注意格式", []),
-    ("0041-subject-only-auto-reply.eml", "自动回复：关于报送4月份目标任务进展情况的提醒", "jxcl2020@163.com",
-     "本人休假中", []),
-    ("0042-out-of-office.eml", "Out of Office: 关于报送4月份目标任务进展情况的提醒", "jxbgs@jingxian.gov.example.cn",
-     "本人外出，4月27日返回。", []),
-    ("0046-monthly-report-wuyi.eml", "武邑县4月份目标任务进展情况", "wyxcl@163.com", "康复服务实名制登记表见附件",
-     [("附件2.xlsx", "xlsx"), ("附件3.xls", "xls")]),
-    ("0047-subject-year-month.eml", "枣强县2020年4月目标任务进展情况", "zqxcl@163.com", "报表见附件。",
-     [("附件2.xlsx", "xlsx")]),
-    ("0048-report-sent-in-may-for-april.eml", "冀州区4月份目标任务进展情况", "jzqcl@126.com", "补报",
-     [("附件2.xlsx", "xlsx"), ("附件3.xls", "xls")]),
-    ("0049-unregistered-sender.eml", "景县4月份目标任务进展情况", "jingxian_canlian@qq.com", "用个人邮箱发送。",
-     [("附件2.xlsx", "xlsx")]),
+    (
+        "0041-subject-only-auto-reply.eml",
+        "自动回复：关于报送4月份目标任务进展情况的提醒",
+        "jxcl2020@163.com",
+        "本人休假中",
+        [],
+    ),
+    (
+        "0042-out-of-office.eml",
+        "Out of Office: 关于报送4月份目标任务进展情况的提醒",
+        "jxbgs@jingxian.gov.example.cn",
+        "本人外出，4月27日返回。",
+        [],
+    ),
+    (
+        "0046-monthly-report-wuyi.eml",
+        "武邑县4月份目标任务进展情况",
+        "wyxcl@163.com",
+        "康复服务实名制登记表见附件",
+        [("附件2.xlsx", "xlsx"), ("附件3.xls", "xls")],
+    ),
+    (
+        "0047-subject-year-month.eml",
+        "枣强县2020年4月目标任务进展情况",
+        "zqxcl@163.com",
+        "报表见附件。",
+        [("附件2.xlsx", "xlsx")],
+    ),
+    (
+        "0048-report-sent-in-may-for-april.eml",
+        "冀州区4月份目标任务进展情况",
+        "jzqcl@126.com",
+        "补报",
+        [("附件2.xlsx", "xlsx"), ("附件3.xls", "xls")],
+    ),
+    (
+        "0049-unregistered-sender.eml",
+        "景县4月份目标任务进展情况",
+        "jingxian_canlian@qq.com",
+        "用个人邮箱发送。",
+        [("附件2.xlsx", "xlsx")],
+    ),
     ("0051-spam.eml", "代开各类正规发票，点数优惠 13800000000", "sales8@fapiao-dk.example.com", "增值税普通发票", []),
 ]
 
 
-@pytest.mark.parametrize(("name", "subject", "sender", "body", "attachments"), EXPECTED,
-                         ids=[row[0][:4] for row in EXPECTED])
+@pytest.mark.parametrize(
+    ("name", "subject", "sender", "body", "attachments"), EXPECTED, ids=[row[0][:4] for row in EXPECTED]
+)
 def test_sample_decodes_to(name, subject, sender, body, attachments):
     message = parsed(name)
     assert message.subject == subject
@@ -228,6 +377,7 @@ def test_super_large_attachment_link_survives_in_body():
 
 # --- headers the recognizer and the receipts rely on ---------------------------------------------
 
+
 def test_arrival_dates_topmost_first_and_date_header_kept_apart():
     message = parsed("0048-report-sent-in-may-for-april.eml")
     assert message.received_dates[0] == datetime(2020, 5, 6, 10, 30, tzinfo=CST)
@@ -236,26 +386,38 @@ def test_arrival_dates_topmost_first_and_date_header_kept_apart():
     assert message.date_header == "Sun, 19 Apr 2020 18:00:00 +0800"
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("0032-briefing-jizhou-fullwidth-brackets.eml", datetime(2020, 4, 22, 16, 44, 50, tzinfo=CST)),
-    ("0033-briefing-taocheng-short-name.eml", datetime(2020, 4, 24, 10, 59, 58, tzinfo=CST)),
-    ("0051-spam.eml", datetime(2029, 1, 1, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("0032-briefing-jizhou-fullwidth-brackets.eml", datetime(2020, 4, 22, 16, 44, 50, tzinfo=CST)),
+        ("0033-briefing-taocheng-short-name.eml", datetime(2020, 4, 24, 10, 59, 58, tzinfo=CST)),
+        ("0051-spam.eml", datetime(2029, 1, 1, tzinfo=timezone.utc)),
+    ],
+)
 def test_date_header_zones(name, expected):
     assert parsed(name).date == expected
     assert parsed(name).date.utcoffset() == expected.utcoffset()
 
 
-@pytest.mark.parametrize(("name", "automation"), [
-    ("0039-auto-submitted-auto-replied.eml", (("auto-submitted", "auto-replied"),)),
-    ("0040-x-autoreply-yes.eml", (("x-autoreply", "yes"),)),
-    ("0041-subject-only-auto-reply.eml", ()),
-    ("0042-out-of-office.eml", (("x-auto-response-suppress", "All"),)),
-    ("0044-bounce-null-return-path.eml", (("x-failed-recipients", "wyxcl-2019@126.com"),)),
-    ("0045-mailing-list.eml", (
-        ("list-id", "河北残联工作简报 <bulletin.lists.hebei-dpf.example.org>"), ("precedence", "list"),
-        ("list-unsubscribe", "<mailto:bulletin-leave@lists.hebei-dpf.example.org>"), ("list-post", "NO"))),
-])
+@pytest.mark.parametrize(
+    ("name", "automation"),
+    [
+        ("0039-auto-submitted-auto-replied.eml", (("auto-submitted", "auto-replied"),)),
+        ("0040-x-autoreply-yes.eml", (("x-autoreply", "yes"),)),
+        ("0041-subject-only-auto-reply.eml", ()),
+        ("0042-out-of-office.eml", (("x-auto-response-suppress", "All"),)),
+        ("0044-bounce-null-return-path.eml", (("x-failed-recipients", "wyxcl-2019@126.com"),)),
+        (
+            "0045-mailing-list.eml",
+            (
+                ("list-id", "河北残联工作简报 <bulletin.lists.hebei-dpf.example.org>"),
+                ("precedence", "list"),
+                ("list-unsubscribe", "<mailto:bulletin-leave@lists.hebei-dpf.example.org>"),
+                ("list-post", "NO"),
+            ),
+        ),
+    ],
+)
 def test_automation_headers(name, automation):
     assert parsed(name).automation == automation
 
@@ -263,7 +425,10 @@ def test_automation_headers(name, automation):
 def test_bounce_as_delivery_report():
     message = parsed("0043-bounce-multipart-report.eml")
     assert (message.content_type, message.return_path, message.from_addr) == (
-        "multipart/report", "", "mailer-daemon@163.com")
+        "multipart/report",
+        "",
+        "mailer-daemon@163.com",
+    )
     assert "Status: 5.1.1" in message.body_text
     assert "主题: 回执：枣强县贫困残疾人服务工程专项信息" in message.body_text
     assert message.attachments == ()
@@ -296,8 +461,22 @@ def test_addresses_are_lower_cased_and_names_with_commas_stay_whole():
 GBK_ONLY = "朱镕基、王喆、李堃"
 
 
-@pytest.mark.parametrize("label", ["gb2312", "GB2312", '"gb2312"', "gbk", "cp936", "x-gbk", "gb_2312-80",
-                                   "euc-cn", "gb18030", None, "x-unknown-charset"])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "gb2312",
+        "GB2312",
+        '"gb2312"',
+        "gbk",
+        "cp936",
+        "x-gbk",
+        "gb_2312-80",
+        "euc-cn",
+        "gb18030",
+        None,
+        "x-unknown-charset",
+    ],
+)
 def test_gbk_bytes_decode_whatever_the_gb_label(label):
     assert decode_text(GBK_ONLY.encode("gbk"), label) == (GBK_ONLY, True)
 
@@ -335,6 +514,7 @@ def test_other_labels_are_honoured():
 
 # --- decode_header ------------------------------------------------------------------------------
 
+
 def test_utf8_character_split_across_encoded_words():
     # 中 is E4 B8 AD: the first word carries E4 B8, the second AD and 文.
     assert decode_header("=?utf-8?B?5Lg=?=\r\n =?utf-8?B?reaWhw==?=") == "中文"
@@ -368,28 +548,36 @@ def test_header_objects_and_none():
 
 # --- attachment_filename ------------------------------------------------------------------------
 
+
 def part_with(headers: bytes) -> email.message.Message:
     return email.message_from_bytes(headers + b"\r\n\r\nbody", policy=compat32)
 
 
-@pytest.mark.parametrize(("headers", "expected"), [
-    (b"Content-Disposition: attachment; filename*=gbk''%B8%BD%BC%FE2.xlsx", "附件2.xlsx"),
-    (b"Content-Disposition: attachment; filename=\"fallback.xls\"; filename*=utf-8''%E9%99%84.xls", "附.xls"),
-    (b"Content-Disposition: attachment;\r\n filename*0*=utf-8'zh'%E9%99%84%E4;\r\n filename*1*=%BB%B6"
-     b";\r\n filename*2=\"3.xls\"", "附件3.xls"),
-    (b'Content-Disposition: attachment; filename="=?gb2312?B?uL28/jQueGxz?="', "附件4.xls"),
-    (b'Content-Disposition: attachment; filename="\xb8\xbd\xbc\xfe5.et"', "附件5.et"),
-    (b'Content-Type: application/octet-stream; name="=?utf-8?B?6ZmE5Lu2Ni54bHN4?="', "附件6.xlsx"),
-    (b'Content-Disposition: inline\r\nContent-Type: application/vnd.ms-excel; name=book.xls', "book.xls"),
-    (b'Content-Disposition: attachment; filename="C:\\\\Users\\\\wy\\\\Desktop\\\\a;b.xls"', "a;b.xls"),
-    (b"Content-Type: text/plain; charset=utf-8", None),
-    (b'Content-Disposition: attachment; filename=""', None),
-])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"Content-Disposition: attachment; filename*=gbk''%B8%BD%BC%FE2.xlsx", "附件2.xlsx"),
+        (b"Content-Disposition: attachment; filename=\"fallback.xls\"; filename*=utf-8''%E9%99%84.xls", "附.xls"),
+        (
+            b"Content-Disposition: attachment;\r\n filename*0*=utf-8'zh'%E9%99%84%E4;\r\n filename*1*=%BB%B6"
+            b';\r\n filename*2="3.xls"',
+            "附件3.xls",
+        ),
+        (b'Content-Disposition: attachment; filename="=?gb2312?B?uL28/jQueGxz?="', "附件4.xls"),
+        (b'Content-Disposition: attachment; filename="\xb8\xbd\xbc\xfe5.et"', "附件5.et"),
+        (b'Content-Type: application/octet-stream; name="=?utf-8?B?6ZmE5Lu2Ni54bHN4?="', "附件6.xlsx"),
+        (b"Content-Disposition: inline\r\nContent-Type: application/vnd.ms-excel; name=book.xls", "book.xls"),
+        (b'Content-Disposition: attachment; filename="C:\\\\Users\\\\wy\\\\Desktop\\\\a;b.xls"', "a;b.xls"),
+        (b"Content-Type: text/plain; charset=utf-8", None),
+        (b'Content-Disposition: attachment; filename=""', None),
+    ],
+)
 def test_attachment_filename(headers, expected):
     assert attachment_filename(part_with(headers)) == expected
 
 
 # --- decode_zip_name ---------------------------------------------------------------------------
+
 
 def zip_info(raw_name: bytes, flag_bits: int = 0, extra: bytes = b"") -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(raw_name.decode("utf-8" if flag_bits & 0x800 else "cp437"))
@@ -413,6 +601,7 @@ def test_zip_name_from_info_zip_unicode_path_field():
 
 # --- sniff_type ---------------------------------------------------------------------------------
 
+
 def zip_with(*names: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -421,25 +610,28 @@ def zip_with(*names: str) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (zip_with("[Content_Types].xml", "xl/workbook.xml"), "xlsx"),
-    (zip_with("[Content_Types].xml", "word/document.xml"), "docx"),
-    (zip_with("附件2.xlsx", "附件3.xls"), "zip"),
-    (zip_with("[Content_Types].xml", "xl/workbook.xml")[:60], "zip"),  # cut short: no central directory
-    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "pdf"),
-    (b"Rar!\x1a\x07\x01\x00", "rar"),
-    (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00", "png"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
-    (b"GIF89a\x01\x00", "gif"),
-    (b"\xef\xbb\xbf  <!DOCTYPE html><html><body>x</body></html>", "html"),
-    ("<html><head><meta charset=gb2312></head>报表</html>".encode("gbk"), "html"),
-    ("数据为累计数。\r\n".encode("gbk"), "text"),
-    (b"From: a@b.cn\r\nSubject: x\r\nDate: Mon, 6 Apr 2020 10:00:00 +0800\r\n\r\nbody", "eml"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "ole"),  # a damaged OLE2 container
-    (b"\x00\x01\x02\x03binary", "unknown"),
-    (b"", "unknown"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (zip_with("[Content_Types].xml", "xl/workbook.xml"), "xlsx"),
+        (zip_with("[Content_Types].xml", "word/document.xml"), "docx"),
+        (zip_with("附件2.xlsx", "附件3.xls"), "zip"),
+        (zip_with("[Content_Types].xml", "xl/workbook.xml")[:60], "zip"),  # cut short: no central directory
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "pdf"),
+        (b"Rar!\x1a\x07\x01\x00", "rar"),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
+        (b"GIF89a\x01\x00", "gif"),
+        (b"\xef\xbb\xbf  <!DOCTYPE html><html><body>x</body></html>", "html"),
+        ("<html><head><meta charset=gb2312></head>报表</html>".encode("gbk"), "html"),
+        ("数据为累计数。\r\n".encode("gbk"), "text"),
+        (b"From: a@b.cn\r\nSubject: x\r\nDate: Mon, 6 Apr 2020 10:00:00 +0800\r\n\r\nbody", "eml"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "ole"),  # a damaged OLE2 container
+        (b"\x00\x01\x02\x03binary", "unknown"),
+        (b"", "unknown"),
+    ],
+)
 def test_sniff_type(data, expected):
     assert sniff_type(data, "附件.bin") == expected
 
@@ -448,20 +640,23 @@ def test_ole_workbooks_and_documents_tell_wps_formats_by_name():
     workbook = parsed("0046-monthly-report-wuyi.eml").attachments[1].data
     document = parsed("0031-briefing-jingxian-with-space.eml").attachments[0].data
     assert (sniff_type(workbook, "附件3.xls"), sniff_type(workbook, "附件2.ET")) == ("xls", "et")
-    assert (sniff_type(document, "a.doc"), sniff_type(document, "a.wps"), sniff_type(document)) == (
-        "doc", "wps", "doc")
+    assert (sniff_type(document, "a.doc"), sniff_type(document, "a.wps"), sniff_type(document)) == ("doc", "wps", "doc")
 
 
 # --- smaller pieces -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (b"5Lit5paH", (b"\xe4\xb8\xad\xe6\x96\x87", False)),
-    (b"5Lit\r\n5paH\r\n", (b"\xe4\xb8\xad\xe6\x96\x87", False)),
-    (b"QUJDRA", (b"ABCD", True)),  # padding missing
-    (b"QU!J*DRA==", (b"ABCD", True)),  # stray characters
-    (b"QUJDR", (b"ABC", True)),  # a dangling character
-    (b"QUI=QUJD", (b"ABABC", False)),  # chunks padded and glued together
-])
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"5Lit5paH", (b"\xe4\xb8\xad\xe6\x96\x87", False)),
+        (b"5Lit\r\n5paH\r\n", (b"\xe4\xb8\xad\xe6\x96\x87", False)),
+        (b"QUJDRA", (b"ABCD", True)),  # padding missing
+        (b"QU!J*DRA==", (b"ABCD", True)),  # stray characters
+        (b"QUJDR", (b"ABC", True)),  # a dangling character
+        (b"QUI=QUJD", (b"ABABC", False)),  # chunks padded and glued together
+    ],
+)
 def test_decode_base64_lenient(raw, expected):
     assert decode_base64_lenient(raw) == expected
 
@@ -472,26 +667,40 @@ def test_received_dates():
         b"Received: from c by d; garbage\r\n"
         b"Received: from e by f with local id 7\r\n"
         b"Received: from g by h; Tue, 5 May 2020 07:59:00 CST\r\n"
-        b"Received: from i by j;\r\n\tMon, 4 May 2020 23:58:00 -0000\r\n\r\n", policy=compat32)
-    assert received_dates(msg) == (datetime(2020, 5, 5, 8, tzinfo=CST), datetime(2020, 5, 5, 7, 59, tzinfo=CST),
-                                   datetime(2020, 5, 4, 23, 58, tzinfo=timezone.utc))
+        b"Received: from i by j;\r\n\tMon, 4 May 2020 23:58:00 -0000\r\n\r\n",
+        policy=compat32,
+    )
+    assert received_dates(msg) == (
+        datetime(2020, 5, 5, 8, tzinfo=CST),
+        datetime(2020, 5, 5, 7, 59, tzinfo=CST),
+        datetime(2020, 5, 4, 23, 58, tzinfo=timezone.utc),
+    )
 
 
 def test_html_to_text():
-    html = ('<style>p{}</style><p>下载：<a href="https://x.cn/d?id=1">报表.zip</a></p>'
-            '<p><a href="https://x.cn/same">https://x.cn/same</a></p><script>alert(1)</script>')
+    html = (
+        '<style>p{}</style><p>下载：<a href="https://x.cn/d?id=1">报表.zip</a></p>'
+        '<p><a href="https://x.cn/same">https://x.cn/same</a></p><script>alert(1)</script>'
+    )
     assert html_to_text(html) == "下载：报表.zip (https://x.cn/d?id=1)\n\nhttps://x.cn/same"
 
 
-@pytest.mark.parametrize("raw", [b"", b"\r\n\r\n", b"\x00" * 10, bytearray(b"Subject: x\r\n\r\nhi"),
-                                 b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\r\n\r\n",
+        b"\x00" * 10,
+        bytearray(b"Subject: x\r\n\r\nhi"),
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\xff\xfe",
+    ],
+)
 def test_parse_message_never_raises(raw):
     assert isinstance(parse_message(raw), ParsedMessage)
 
 
 def test_charset_given_in_rfc2231_form_with_bad_bytes_does_not_break_the_body():
-    message = parse_message(b"Content-Type: text/plain; charset*=utf-8''%FF\r\n\r\n"
-                            + "报表".encode("gbk"))
+    message = parse_message(b"Content-Type: text/plain; charset*=utf-8''%FF\r\n\r\n" + "报表".encode("gbk"))
     assert message.body_text == "报表"
 
 
@@ -500,7 +709,9 @@ def test_named_text_part_without_disposition_is_an_attachment_not_body():
         b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + "正文".encode() + b"\r\n"
         b'--b\r\nContent-Type: text/plain; charset=gbk; name="\xcb\xb5\xc3\xf7.txt"\r\n\r\n'
-        + "说明".encode("gbk") + b"\r\n--b--\r\n")
+        + "说明".encode("gbk")
+        + b"\r\n--b--\r\n"
+    )
     assert message.body_text == "正文"
     assert [(a.filename, a.data) for a in message.attachments] == [("说明.txt", "说明".encode("gbk"))]
 
@@ -510,7 +721,9 @@ def test_base64_encoded_forwarded_message_is_decoded_and_walked_into():
     message = parse_message(
         b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
         b'Content-Type: message/rfc822; name="fw.eml"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
-        + base64_lines(inner) + b"\r\n--b--\r\n")
+        + base64_lines(inner)
+        + b"\r\n--b--\r\n"
+    )
     assert [(a.filename, a.data, a.sniffed_type) for a in message.attachments] == [("fw.eml", inner, "eml")]
     assert "主题: 中" in message.body_text and message.body_text.endswith("内层正文")
 

@@ -16,9 +16,14 @@ ONE_BAD = BIG5[:5] + b"\x80" + BIG5[5:]  # a stray byte after 我
 
 
 def message(headers: bytes, body: bytes, charset: bytes = b"big5") -> bytes:
-    return (headers + b"From: sales@example.com.tw\r\nTo: hsclbgs666@163.com\r\nDate: Wed, 06 May 2020 09:00:00 +0800\r\n"
-            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=" + charset +
-            b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body + b"\r\n")
+    return (
+        headers + b"From: sales@example.com.tw\r\nTo: hsclbgs666@163.com\r\nDate: Wed, 06 May 2020 09:00:00 +0800\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset="
+        + charset
+        + b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + body
+        + b"\r\n"
+    )
 
 
 def test_a_big5_encoded_word_with_one_bad_byte_stays_big5_with_one_replacement_character():
@@ -41,14 +46,13 @@ def test_text_under_a_label_that_fails_badly_is_guessed_as_before():
     """GIVEN bytes with a bad run in every other character under a Big5 label WHEN decoded THEN the label is
     not mostly sound and the guess (UTF-8, then gb18030) decides, as for an unknown label."""
     gbk = "关于报送四月份报表的通知，请各单位按时报送".encode("gbk")
-    broken = b"".join(gbk[i:i + 2] + b"\x80" for i in range(0, len(gbk), 2))
+    broken = b"".join(gbk[i : i + 2] + b"\x80" for i in range(0, len(gbk), 2))
     assert decode_text(broken, "big5") == decode_text(broken, None)
     assert decode_text("枣强县".encode("utf-8"), "big5") == ("枣强县", True)  # valid UTF-8 is UTF-8
 
 
 def test_raw_8bit_big5_headers_take_the_charset_the_body_declares():
-    raw = message(b"Subject: " + "養樂多線上訂購".encode("cp950") + b"\r\n",
-                  "歡迎訂購養樂多".encode("cp950"))
+    raw = message(b"Subject: " + "養樂多線上訂購".encode("cp950") + b"\r\n", "歡迎訂購養樂多".encode("cp950"))
     parsed = parse_message(raw)
     assert parsed.subject == "養樂多線上訂購"
     assert parsed.body_text == "歡迎訂購養樂多"
@@ -66,12 +70,15 @@ def test_raw_8bit_headers_still_read_as_utf8_or_gbk_when_they_are():
 
 def test_a_raw_big5_display_name_and_attachment_name_follow_the_declared_charset():
     boundary = b"b1"
-    raw = (b"From: " + "王小明".encode("cp950") + b" <ming@example.com.tw>\r\nTo: hsclbgs666@163.com\r\n"
-           b"Subject: =?big5?B?" + base64.b64encode("報價單".encode("cp950")) + b"?=\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--b1\r\n"
-           b"Content-Type: text/plain; charset=big5\r\n\r\n" + "請參考附件".encode("cp950") + b"\r\n--b1\r\n"
-           b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\""
-           + "報價單.txt".encode("cp950") + b"\"\r\n\r\nhello\r\n--b1--\r\n")
+    raw = (
+        b"From: " + "王小明".encode("cp950") + b" <ming@example.com.tw>\r\nTo: hsclbgs666@163.com\r\n"
+        b"Subject: =?big5?B?" + base64.b64encode("報價單".encode("cp950")) + b"?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--b1\r\n"
+        b"Content-Type: text/plain; charset=big5\r\n\r\n" + "請參考附件".encode("cp950") + b"\r\n--b1\r\n"
+        b'Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="'
+        + "報價單.txt".encode("cp950")
+        + b'"\r\n\r\nhello\r\n--b1--\r\n'
+    )
     parsed = parse_message(raw)
     assert (parsed.from_name, parsed.subject) == ("王小明", "報價單")
     assert [attachment.filename for attachment in parsed.attachments] == ["報價單.txt"]

@@ -62,27 +62,38 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
     length in characters, the workbook by its rows), the deadline sentence, then what is still missing."""
     arrival = datetime(2020, 4, 9, 10, 0, tzinfo=SHANGHAI)
     summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
-    [message_id] = store(deps, mail("景县4月份报表", arrival, [("附件1.docx", docx_bytes(REPORT, arrival)),
-                                                           ("附件2.xls", summary)]))
+    [message_id] = store(
+        deps, mail("景县4月份报表", arrival, [("附件1.docx", docx_bytes(REPORT, arrival)), ("附件2.xls", summary)])
+    )
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival)
-        readings = {r.source: r for r in session.scalars(select(FormReadingRow)
-                                                         .where(FormReadingRow.message_id == message_id))}
+        readings = {
+            r.source: r for r in session.scalars(select(FormReadingRow).where(FormReadingRow.message_id == message_id))
+        }
     [receipt] = outbox(deps, "receipt")
     summary_reading = readings["附件2.xls"]
     characters = sum(not char.isspace() for char in "".join(REPORT))
     problems = [f"{n}. {problem}" for n, problem in enumerate(_problems(summary_reading), 1)]
     missing = [n for n in config.plan("2020-04").calendar.required_forms_for("2020-04") if n not in (1, 2)]
     expected = [
-        "景县：", "", "您单位的邮件已收到，以下为系统自动回执（请勿直接回复本邮件）。", "",
-        "主题：景县4月份报表", "到达时间：2020-04-09 10:00:00（北京时间）", "单位：景县", "类别：月度报表",
-        "报送月份：2020年4月", "",
+        "景县：",
+        "",
+        "您单位的邮件已收到，以下为系统自动回执（请勿直接回复本邮件）。",
+        "",
+        "主题：景县4月份报表",
+        "到达时间：2020-04-09 10:00:00（北京时间）",
+        "单位：景县",
+        "类别：月度报表",
+        "报送月份：2020年4月",
+        "",
         "附件识别结果：",
         f"- 附件1.docx：附件1 {FORM_TITLES[1]}，正文 {characters} 字",
         f"- 附件2.xls：附件2 {FORM_TITLES[2]}，{summary_reading.rows} 行，完成数 " + _done(summary_reading),
-        *(["", "需要修改的问题：", *problems] if problems else []), "",
+        *(["", "需要修改的问题：", *problems] if problems else []),
+        "",
         "报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送，本次在时限内。",
-        "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。", "",
+        "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。",
+        "",
         "衡水市残联残疾人服务工程督导系统",
     ]
     assert plain(receipt.raw) == expected
@@ -96,8 +107,13 @@ def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
     [receipt] = outbox(deps, "receipt")
     lines = plain(receipt.raw)
     needed = config.plan("2020-05").scoring.briefings_per_month
-    assert lines[8:] == ["报送月份：2020年5月", "", f"简报信息：本月第 1 篇，达标需 {needed} 篇。",
-                         "", "衡水市残联残疾人服务工程督导系统"]
+    assert lines[8:] == [
+        "报送月份：2020年5月",
+        "",
+        f"简报信息：本月第 1 篇，达标需 {needed} 篇。",
+        "",
+        "衡水市残联残疾人服务工程督导系统",
+    ]
 
 
 def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, deps):
@@ -116,8 +132,13 @@ def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, dep
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
     lines = plain(receipt.raw)
-    assert lines[8:13] == ["报送月份：2020年5月", "", "工作人员核实：",
-                           f"- {clerk} 确认为 景县 的报送邮箱（电话核实：办公室工作人员个人邮箱）", ""]
+    assert lines[8:13] == [
+        "报送月份：2020年5月",
+        "",
+        "工作人员核实：",
+        f"- {clerk} 确认为 景县 的报送邮箱（电话核实：办公室工作人员个人邮箱）",
+        "",
+    ]
     assert "孙倩" not in "\n".join(lines) and "电话核实：办公室工作人员个人邮箱" in _html(receipt.raw)
 
 
@@ -134,12 +155,17 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
     forms = config.plan("2020-05").calendar.required_forms_for("2020-05")
     for reminder, unit in zip(reminders, config.units):
         assert plain(reminder.raw) == [
-            f"{unit.name}：", "",
-            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。截至 05月17日 09:00，市残联尚未收到以下附件：", "",
-            *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms), "",
+            f"{unit.name}：",
+            "",
+            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。截至 05月17日 09:00，市残联尚未收到以下附件：",
+            "",
+            *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms),
+            "",
             "请在截止时间前按任务分类报送至市残联相关部室邮箱（任一部室邮箱均可，系统按单位汇总）。"
-            "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。", "",
-            "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）"]
+            "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。",
+            "",
+            "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）",
+        ]
 
 
 def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
@@ -153,7 +179,17 @@ def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
     lines = text.splitlines()
     units = [unit.name for unit in config.units]
     sections = _sections(lines)
-    assert [heading[:2] for heading, _ in sections] == ["20", "累计", "本月", "一、", "二、", "三、", "四、", "五、", "本邮"]
+    assert [heading[:2] for heading, _ in sections] == [
+        "20",
+        "累计",
+        "本月",
+        "一、",
+        "二、",
+        "三、",
+        "四、",
+        "五、",
+        "本邮",
+    ]
     *standings, legend = dict(sections)[next(h for h, _ in sections if h.startswith("一、"))]
     assert sorted(line.split(" ")[1] for line in standings) == sorted(units)
     assert legend == "“—”表示该项尚未到评分时间（计 0 分）；总分相同名次并列。"
@@ -162,7 +198,8 @@ def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
     matrix = dict(sections)[next(h for h, _ in sections if h.startswith("二、"))]
     assert f"景县：未报（尚缺 {missing}；截止后收到 附件2）" in matrix
     assert [line for line in matrix if not line.startswith("景县")] == [
-        f"{unit}：未报（尚缺 {'、'.join(f'附件{n}' for n in forms)}）" for unit in units if unit != "景县"]
+        f"{unit}：未报（尚缺 {'、'.join(f'附件{n}' for n in forms)}）" for unit in units if unit != "景县"
+    ]
     briefings = dict(sections)[next(h for h, _ in sections if h.startswith("三、"))]
     assert briefings == [f"{unit}：0 篇，未达标" for unit in units]
     completion = dict(sections)[next(h for h, _ in sections if h.startswith("四、"))]
@@ -180,8 +217,7 @@ def _sections(lines: list[str]) -> list[tuple[str, list[str]]]:
             blocks.append(current)
             current = []
     title, header = blocks[0], blocks[1]
-    return [(title[0], []), (header[0], []), (header[1], []),
-            *((block[0], block[1:]) for block in blocks[2:])]
+    return [(title[0], []), (header[0], []), (header[1], []), *((block[0], block[1:]) for block in blocks[2:])]
 
 
 def _done(reading: FormReadingRow) -> str:

@@ -40,24 +40,32 @@ def config(tmp_path, database_url):
 
 
 def briefing(number: int, sender: str = "zqxcl@163.com", day: int = 6, attachments: int = 0) -> bytes:
-    message = compose(sender, OFFICE, f"枣强县贫困残疾人服务工程专项信息（{number}）",
-                      datetime(2020, 5, day, 9, number % 60, tzinfo=SHANGHAI), body=f"第{number}篇稿件正文")
+    message = compose(
+        sender,
+        OFFICE,
+        f"枣强县贫困残疾人服务工程专项信息（{number}）",
+        datetime(2020, 5, day, 9, number % 60, tzinfo=SHANGHAI),
+        body=f"第{number}篇稿件正文",
+    )
     for n in range(attachments):
-        message.add_attachment(f"稿件{number}-{n}".encode(), maintype="text", subtype="plain",
-                               filename=f"稿件{number}-{n}.txt")
+        message.add_attachment(
+            f"稿件{number}-{n}".encode(), maintype="text", subtype="plain", filename=f"稿件{number}-{n}.txt"
+        )
     return message.as_bytes()
 
 
 def store(deps, *raws: bytes) -> list[int]:
-    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer,
-                            [Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws])
+    outcomes = ingest_batch(
+        deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws]
+    )
     return [outcome.id for outcome in outcomes]
 
 
 def queued_receipts(deps) -> dict[int, OutboxMail]:
     with deps.db.session() as session:
-        return {mail.about_message: mail for mail in session.scalars(select(OutboxMail)
-                                                                      .where(OutboxMail.kind == "receipt"))}
+        return {
+            mail.about_message: mail for mail in session.scalars(select(OutboxMail).where(OutboxMail.kind == "receipt"))
+        }
 
 
 def text_of(mail: OutboxMail) -> str:
@@ -97,8 +105,16 @@ def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
     first, second, third = briefing(1), briefing(2, attachments=2), briefing(3, day=7)
     resent = briefing(1).replace(b"Message-ID: <", b"Message-ID: <resent.")
     ids = store(deps, first, second, third)
-    ids += store(deps, compose("zqxcl@163.com", OFFICE, "转发：枣强县贫困残疾人服务工程专项信息（1）",
-                               datetime(2020, 5, 8, 9, tzinfo=SHANGHAI), body="第1篇稿件正文").as_bytes())
+    ids += store(
+        deps,
+        compose(
+            "zqxcl@163.com",
+            OFFICE,
+            "转发：枣强县贫困残疾人服务工程专项信息（1）",
+            datetime(2020, 5, 8, 9, tzinfo=SHANGHAI),
+            body="第1篇稿件正文",
+        ).as_bytes(),
+    )
     assert resent  # the forward above is the same article: same subject (prefix aside) and body
     with deps.db.session() as session:
         queue_owed_receipts(config, session, datetime(2020, 5, 9, tzinfo=SHANGHAI))
@@ -112,15 +128,26 @@ def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
 def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
     """GIVEN messages that lie in two mailboxes (To one department, Cc another) WHEN two workers store
     them at the same moment THEN neither fails: each message is stored once and seen in both places."""
-    raws = [compose("zqxcl@163.com", OFFICE, f"枣强县贫困残疾人服务工程专项信息（{n}）",
-                    datetime(2020, 5, 6, tzinfo=SHANGHAI), cc=REHAB, body=f"第{n}篇").as_bytes() for n in range(20)]
+    raws = [
+        compose(
+            "zqxcl@163.com",
+            OFFICE,
+            f"枣强县贫困残疾人服务工程专项信息（{n}）",
+            datetime(2020, 5, 6, tzinfo=SHANGHAI),
+            cc=REHAB,
+            body=f"第{n}篇",
+        ).as_bytes()
+        for n in range(20)
+    ]
     start, errors = threading.Barrier(2), []
 
     def worker(mailbox: str) -> None:
         start.wait()
         for raw in raws:
             try:
-                ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox=mailbox, source="import")])
+                ingest_batch(
+                    deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox=mailbox, source="import")]
+                )
             except Exception as error:  # noqa: BLE001 — any failure is what the test reports
                 errors.append(error)
 
@@ -142,16 +169,22 @@ def test_two_workers_storing_different_mail_of_the_same_second_both_succeed(deps
     """GIVEN two mailboxes receiving different messages that arrived in the same second WHEN their workers
     store them at the same moment THEN neither fails (each message's search key is its own)."""
     when = datetime(2020, 5, 6, 9, tzinfo=SHANGHAI)
-    raws = {box: [compose("zqxcl@163.com", OFFICE, f"枣强县5月份报表（{box}{n}）", when).as_bytes() for n in range(40)]
-            for box in ("bgs", "kfb")}
+    raws = {
+        box: [compose("zqxcl@163.com", OFFICE, f"枣强县5月份报表（{box}{n}）", when).as_bytes() for n in range(40)]
+        for box in ("bgs", "kfb")
+    }
     start, errors = threading.Barrier(2), []
 
     def worker(mailbox: str) -> None:
         start.wait()
         for first in range(0, 40, 8):
             try:
-                ingest_batch(deps.db, deps.store, deps.recognizer,
-                             [Incoming(raw=raw, mailbox=mailbox, source="import") for raw in raws[mailbox][first:first + 8]])
+                ingest_batch(
+                    deps.db,
+                    deps.store,
+                    deps.recognizer,
+                    [Incoming(raw=raw, mailbox=mailbox, source="import") for raw in raws[mailbox][first : first + 8]],
+                )
             except Exception as error:  # noqa: BLE001 — any failure is what the test reports
                 errors.append(error)
 
@@ -199,8 +232,12 @@ def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
     from bot.demo.folder import demo_config_text
     from tests.conftest import ROOT
 
-    path.write_text(demo_config_text((ROOT / "config.example.toml").read_text(encoding="utf-8"))
-                    .replace('url = "sqlite:///mailroom.db"', f'url = "{config.database_url}"'), encoding="utf-8")
+    path.write_text(
+        demo_config_text((ROOT / "config.example.toml").read_text(encoding="utf-8")).replace(
+            'url = "sqlite:///mailroom.db"', f'url = "{config.database_url}"'
+        ),
+        encoding="utf-8",
+    )
     run = lambda *args: CliRunner().invoke(main, ["--config", str(path), "remind", *args])  # noqa: E731
     dry = run("--month", "2020-04", "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -220,8 +257,10 @@ def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     from dataclasses import replace
 
     store(deps, briefing(1))
-    refusing = replace(config, outgoing=replace(config.outgoing, transport="smtp", host="127.0.0.1", port=1,
-                                                security="plain", sender=OFFICE))
+    refusing = replace(
+        config,
+        outgoing=replace(config.outgoing, transport="smtp", host="127.0.0.1", port=1, security="plain", sender=OFFICE),
+    )
     now = datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)
     report = send_owed(refusing, deps, now)
     assert report.receipts == 1 and report.outbox.failed == 1

@@ -96,8 +96,13 @@ def stored(deps) -> list[Message]:
     from sqlalchemy.orm import selectinload
 
     with deps.db.session() as session:
-        return list(session.scalars(select(Message).order_by(Message.id)
-                                    .options(selectinload(Message.readings), selectinload(Message.attachments))))
+        return list(
+            session.scalars(
+                select(Message)
+                .order_by(Message.id)
+                .options(selectinload(Message.readings), selectinload(Message.attachments))
+            )
+        )
 
 
 def test_a_workbook_that_kills_its_reader_is_a_problem_on_that_attachment(deps, intake):
@@ -106,21 +111,35 @@ def test_a_workbook_that_kills_its_reader_is_a_problem_on_that_attachment(deps, 
     THEN every message is archived; only the poisoned files carry "读取程序异常终止或超时"; the good
     registries are read; the mailbox's position moves past the batch."""
     good, bad = registry_xls(), loop_directory_chain(registry_xls())
-    raws = [package("枣强县5月份报表（xls）", [("附件6.xls", bad), ("附件6副本.xls", good)]),
-            package("枣强县5月份报表（et）", [("附件6.et", bad)]),
-            package("枣强县5月份报表（zip）", [("报表.zip", zipped("附件6.xls", bad)), ("附件6.xls", good)]),
-            package("枣强县5月份报表（好）", [("附件6.xls", good)])]
-    outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
-                             for n, raw in enumerate(raws, 1)],
-                            in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 4))
+    raws = [
+        package("枣强县5月份报表（xls）", [("附件6.xls", bad), ("附件6副本.xls", good)]),
+        package("枣强县5月份报表（et）", [("附件6.et", bad)]),
+        package("枣强县5月份报表（zip）", [("报表.zip", zipped("附件6.xls", bad)), ("附件6.xls", good)]),
+        package("枣强县5月份报表（好）", [("附件6.xls", good)]),
+    ]
+    outcomes = intake.batch(
+        [
+            Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
+            for n, raw in enumerate(raws, 1)
+        ],
+        in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 4),
+    )
     assert [outcome.new for outcome in outcomes] == [True] * 4
     messages = stored(deps)
-    readings = {m.subject: [(r.source, r.readable, r.form, " ".join(p["message"] for p in r.problems))
-                            for r in m.readings] for m in messages}
-    died = {subject: [source for source, readable, _, problems in found if DIED in problems]
-            for subject, found in readings.items()}
-    assert died == {"枣强县5月份报表（xls）": ["附件6.xls"], "枣强县5月份报表（et）": ["附件6.et"],
-                    "枣强县5月份报表（zip）": ["报表.zip"], "枣强县5月份报表（好）": []}
+    readings = {
+        m.subject: [(r.source, r.readable, r.form, " ".join(p["message"] for p in r.problems)) for r in m.readings]
+        for m in messages
+    }
+    died = {
+        subject: [source for source, readable, _, problems in found if DIED in problems]
+        for subject, found in readings.items()
+    }
+    assert died == {
+        "枣强县5月份报表（xls）": ["附件6.xls"],
+        "枣强县5月份报表（et）": ["附件6.et"],
+        "枣强县5月份报表（zip）": ["报表.zip"],
+        "枣强县5月份报表（好）": [],
+    }
     good_reads = [(source, form) for found in readings.values() for source, readable, form, _ in found if readable]
     assert sorted(good_reads) == [("附件6.xls", 6), ("附件6.xls", 6), ("附件6副本.xls", 6)]
     with deps.db.session() as session:
@@ -134,12 +153,21 @@ def test_a_reader_out_of_time_is_stopped_and_the_rest_goes_on(deps):
     so, the good one beside it is read, the message is archived."""
     hurried = Sandbox(SandboxLimits(memory_mb=8192, seconds=0.5))
     try:
-        outcome, = Intake(deps.db, deps.store, deps.recognizer, hurried.derive).batch([Incoming(
-            raw=package("枣强县5月份报表", [("附件6.xls", loop_directory_chain(registry_xls())),
-                                         ("附件6副本.xls", registry_xls())]), mailbox="bgs", source="import")])
+        (outcome,) = Intake(deps.db, deps.store, deps.recognizer, hurried.derive).batch(
+            [
+                Incoming(
+                    raw=package(
+                        "枣强县5月份报表",
+                        [("附件6.xls", loop_directory_chain(registry_xls())), ("附件6副本.xls", registry_xls())],
+                    ),
+                    mailbox="bgs",
+                    source="import",
+                )
+            ]
+        )
     finally:
         hurried.close()
-    message, = stored(deps)
+    (message,) = stored(deps)
     assert outcome.new
     assert [(r.source, r.readable) for r in message.readings] == [("附件6.xls", False), ("附件6副本.xls", True)]
     assert "读取程序异常终止或超时（超时）" in message.readings[0].problems[0]["message"]
@@ -148,9 +176,11 @@ def test_a_reader_out_of_time_is_stopped_and_the_rest_goes_on(deps):
 def test_nul_in_headers_and_body_is_stored_without_it_on_both_databases(deps, intake):
     """GIVEN a Subject, Message-ID, From name and body holding NUL bytes WHEN ingested with a good message
     THEN both are archived, the texts without NUL (PostgreSQL refuses it), the raw bytes whole."""
-    poisoned = (b"From: =?utf-8?B?5p6j\x00?= <zqxcl@163.com>\r\nTo: hsclbgs666@163.com\r\n"
-                b"Subject: \xe6\x9e\xa3\xe5\xbc\xba\xe5\x8e\xbf\x00\xe4\xb8\x93\xe9\xa1\xb9\xe4\xbf\xa1\xe6\x81\xaf\r\n"
-                b"Message-ID: <nul\x00id@163.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\x00text\r\n")
+    poisoned = (
+        b"From: =?utf-8?B?5p6j\x00?= <zqxcl@163.com>\r\nTo: hsclbgs666@163.com\r\n"
+        b"Subject: \xe6\x9e\xa3\xe5\xbc\xba\xe5\x8e\xbf\x00\xe4\xb8\x93\xe9\xa1\xb9\xe4\xbf\xa1\xe6\x81\xaf\r\n"
+        b"Message-ID: <nul\x00id@163.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nbody\x00text\r\n"
+    )
     good = package("枣强县5月份报表", [])
     outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in (poisoned, good)])
     assert [o.new for o in outcomes] == [True, True]
@@ -164,6 +194,7 @@ def test_nul_in_headers_and_body_is_stored_without_it_on_both_databases(deps, in
 def test_a_message_the_database_refuses_is_kept_raw_and_the_batch_goes_on(deps, intake):
     """GIVEN a batch in which one message's rows make the commit fail WHEN it is ingested THEN the batch is
     stored message by message: the others whole, that one raw with what failed; the position moves on."""
+
     def refuse(_mapper, _connection, target) -> None:
         if "毒" in (target.subject or ""):
             raise IntegrityError("INSERT INTO message", {}, Exception("refused by the test's database rule"))
@@ -171,9 +202,13 @@ def test_a_message_the_database_refuses_is_kept_raw_and_the_batch_goes_on(deps, 
     event.listen(Message, "before_insert", refuse)
     try:
         raws = [package(f"枣强县5月份报表（{label}）", [("附件6.xls", registry_xls())]) for label in ("一", "毒", "三")]
-        outcomes = intake.batch([Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1,
-                                          uid=n) for n, raw in enumerate(raws, 1)],
-                                in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 3))
+        outcomes = intake.batch(
+            [
+                Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
+                for n, raw in enumerate(raws, 1)
+            ],
+            in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, 3),
+        )
     finally:
         event.remove(Message, "before_insert", refuse)
     assert [o.new for o in outcomes] == [True, True, True]
@@ -201,9 +236,12 @@ def _ingest_in_a_process(config, raws: list[bytes]) -> None:
 
     deps = open_deps(config, sleep=lambda seconds: None, backoff=0.0)
     Intake(deps.db, deps.store, deps.recognizer, _kills_the_process).batch(
-        [Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
-         for n, raw in enumerate(raws, 1)],
-        in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, len(raws)))
+        [
+            Incoming(raw=raw, mailbox="bgs", source="imap", folder="INBOX", uidvalidity=1, uid=n)
+            for n, raw in enumerate(raws, 1)
+        ],
+        in_same_commit=lambda session: advance(session, "bgs", "INBOX", 1, len(raws)),
+    )
     deps.close()
 
 
@@ -224,7 +262,7 @@ def test_a_message_that_kills_the_process_is_archived_raw_on_a_later_start(confi
     assert exits == [-signal.SIGKILL, -signal.SIGKILL, 0]
     messages = stored(deps)
     assert sorted(m.subject for m in messages) == ["", *(f"枣强县5月份报表（{n}）" for n in (1, 2, 3))]
-    killer, = [m for m in messages if m.subject == ""]
+    (killer,) = [m for m in messages if m.subject == ""]
     assert killer.problems == [CRASHED] and killer.kind == "other"
     assert deps.store.read_message(killer.sha256) == raws[1]
     assert all(len(m.readings) == 1 and m.readings[0].readable for m in messages if m is not killer)
@@ -232,8 +270,9 @@ def test_a_message_that_kills_the_process_is_archived_raw_on_a_later_start(confi
         assert session.get(MailboxState, "bgs").last_uid == 4
         # The killer stays written down: `rederive` does not derive it a third time either.
         assert set(session.scalars(select(DerivationAttempt.sha256))) == {killer.sha256}
-        changes = rederive(Intake(deps.db, deps.store, deps.recognizer, _kills_the_process), session,
-                           [m.id for m in messages])
+        changes = rederive(
+            Intake(deps.db, deps.store, deps.recognizer, _kills_the_process), session, [m.id for m in messages]
+        )
     assert changes == [] and stored(deps)[1].problems == [CRASHED]
 
 
@@ -242,13 +281,16 @@ def test_a_batch_interrupted_once_is_derived_whole_on_the_restart(config, deps):
     WHEN it comes again THEN every message is derived fully, none stored raw, nothing left written down."""
     raws = [package(f"枣强县5月份报表（{n}）", [("附件6.xls", registry_xls())]) for n in (1, 2)]
     with deps.db.session() as session:
-        session.add_all(DerivationAttempt(sha256=sha256_hex(raw), alone=False, started_at=datetime.now(SHANGHAI))
-                        for raw in raws)
+        session.add_all(
+            DerivationAttempt(sha256=sha256_hex(raw), alone=False, started_at=datetime.now(SHANGHAI)) for raw in raws
+        )
         session.commit()
-    Intake(deps.db, deps.store, deps.recognizer).batch([Incoming(raw=raw, mailbox="bgs", source="import")
-                                                        for raw in raws])
-    assert [(m.subject, [r.readable for r in m.readings], m.problems) for m in stored(deps)] == \
-        [(f"枣强县5月份报表（{n}）", [True], []) for n in (1, 2)]
+    Intake(deps.db, deps.store, deps.recognizer).batch(
+        [Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws]
+    )
+    assert [(m.subject, [r.readable for r in m.readings], m.problems) for m in stored(deps)] == [
+        (f"枣强县5月份报表（{n}）", [True], []) for n in (1, 2)
+    ]
     with deps.db.session() as session:
         assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
 
@@ -257,13 +299,15 @@ def test_an_interruption_is_not_a_death_and_leaves_nothing_written_down(deps, in
     """GIVEN Ctrl-C while a batch is derived, and a stream of batches whose reader stops after the first
     WHEN each ends THEN nothing stays written down (the messages are not suspects next time), and the
     stream's first batch is archived whole."""
+
     def interrupted(recognizer, items):
         raise KeyboardInterrupt
 
     raws = [package(f"枣强县5月份报表（{n}）", [("附件6.xls", registry_xls())]) for n in range(4)]
     with pytest.raises(KeyboardInterrupt):
-        Intake(deps.db, deps.store, deps.recognizer, interrupted).batch([Incoming(raw=raws[0], mailbox="bgs",
-                                                                                  source="import")])
+        Intake(deps.db, deps.store, deps.recognizer, interrupted).batch(
+            [Incoming(raw=raws[0], mailbox="bgs", source="import")]
+        )
     batches = (((Incoming(raw=raw, mailbox="bgs", source="import"),), None, raw) for raw in raws)
     stream = intake.stream(batches)
     tag, first = next(stream)
@@ -278,11 +322,14 @@ def test_the_readers_recognise_with_the_recognizer_each_batch_was_given(deps, sa
     """GIVEN one package from a clerk's own address WHEN the same reader processes derive it under the
     configuration, then with staff having confirmed the address, then under the configuration again
     THEN each derivation used its own recognizer (they cross to the workers once, as files)."""
-    item = Incoming(raw=package("枣强县5月份报表", []).replace(b"zqxcl@163.com", b"clerk@qq.com"), mailbox="bgs",
-                    source="import")
+    item = Incoming(
+        raw=package("枣强县5月份报表", []).replace(b"zqxcl@163.com", b"clerk@qq.com"), mailbox="bgs", source="import"
+    )
     confirmed = replace(deps.recognizer, confirmed=(("枣强县", "clerk@qq.com", None),))
-    registered = [sandbox.derive(recognizer, [item])[0].recognition.registered
-                  for recognizer in (deps.recognizer, confirmed, deps.recognizer)]
+    registered = [
+        sandbox.derive(recognizer, [item])[0].recognition.registered
+        for recognizer in (deps.recognizer, confirmed, deps.recognizer)
+    ]
     assert registered == [False, True, False]
 
 
@@ -290,10 +337,15 @@ def test_huge_texts_are_bounded_and_the_raw_kept_whole(deps, intake):
     """GIVEN a 10 MB body and a 50 MB Subject line WHEN ingested THEN both are archived, the stored body
     and subject cut to what is shown and indexed (saying so), the raw bytes whole."""
     body = ("这是一段很长的正文。" * 350_000).encode()[: 10 * 1024 * 1024 - 3000]
-    long_body = (b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: long body\r\n"
-                 b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body)
-    long_subject = (b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: " + "枣强县".encode() * 5_825_000
-                    + b"\r\nMessage-ID: <after-the-long-line@163.com>\r\n\r\nhello\r\n")
+    long_body = (
+        b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: long body\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+    )
+    long_subject = (
+        b"From: zqxcl@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: "
+        + "枣强县".encode() * 5_825_000
+        + b"\r\nMessage-ID: <after-the-long-line@163.com>\r\n\r\nhello\r\n"
+    )
     intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in (long_body, long_subject)])
     first, second = stored(deps)
     assert len(first.body_text) == BODY_CHARS and "正文过长" in " ".join(first.problems)
@@ -320,10 +372,10 @@ def mutants(seed: int, count: int) -> list[bytes]:
                 raw[where:where] = rng.choice([b"\x00", b"\xff\xfe", b"\r\n", b"--", b"=?", b"?="]) * rng.randint(1, 50)
             elif action == 2:
                 end = raw.find(b"\n", where)
-                del raw[where:end if end > 0 else where + 1]
+                del raw[where : end if end > 0 else where + 1]
             elif action == 3:
                 end = raw.find(b"\n", where)
-                raw[where:where] = raw[where:end if end > 0 else where + 80] * rng.randint(2, 20)
+                raw[where:where] = raw[where : end if end > 0 else where + 80] * rng.randint(2, 20)
             elif action == 4:
                 raw = raw.replace(b"boundary", b"boundarx", 1)
             else:
@@ -337,7 +389,7 @@ def test_a_few_hundred_fuzzed_mails_lose_nothing(deps, intake, caplog):
     archived once, byte for byte, no traceback is logged, and `verify` finds nothing wrong."""
     raws = mutants(2026, 300)
     for start in range(0, len(raws), 25):
-        intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws[start:start + 25]])
+        intake.batch([Incoming(raw=raw, mailbox="bgs", source="import") for raw in raws[start : start + 25]])
     with deps.db.session() as session:
         count = session.scalar(select(func.count()).select_from(Message))
     assert count == len(set(raws))

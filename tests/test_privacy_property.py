@@ -43,7 +43,7 @@ def _groups(number: str) -> list[str]:
     sizes = (3, 4, 4) if len(number) == 11 else (6, 8, 4, 2) if len(number) == 20 else (6, 8, 4)
     parts, at = [], 0
     for size in sizes:
-        parts.append(number[at:at + size])
+        parts.append(number[at : at + size])
         at += size
     return parts
 
@@ -92,7 +92,7 @@ def random_id(rng: random.Random, length: int) -> tuple[str, str]:
 
 def twin_phone(phone: str, rng: random.Random) -> str:
     at = rng.choice(hidden(phone))
-    return phone[:at] + str((int(phone[at]) + 1) % 10) + phone[at + 1:]
+    return phone[:at] + str((int(phone[at]) + 1) % 10) + phone[at + 1 :]
 
 
 _SEPARATORS = re.compile(f"[\\s\\-./()·{IGNORABLE}]")
@@ -106,7 +106,7 @@ def folded(text: str) -> str:
 def leaks(text: str, number: str) -> bool:
     """Whether `text` shows a hidden digit of `number`: the hidden digits with a shown one either side."""
     span = hidden(number)
-    return number[span.start - 1:span.stop + 1] in folded(text) or number in folded(text)
+    return number[span.start - 1 : span.stop + 1] in folded(text) or number in folded(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,12 +128,28 @@ def test_every_spelling_of_a_random_number_is_recognised_and_masked(seed):
             assert mask_personal(masked) == masked, (name, masked)
 
 
-@pytest.mark.parametrize("text", [
-    "2020-09-20 23:59:59", "2020年4月18日 10:00", "2020.04.18", "20200418", "完成 173 人，金额 2000.50 元",
-    "衡残联字〔2020〕20号", "编号 12345678901234", "第 1 2 3 4 5 6 7 8 9 10 11 行", "100 56 56 3 100 60 60 5",
-    "附件2 #595 → #610", "目标数 1500 完成数 1320 百分比 88.0%", "版本 1.2.3.4567.890", "邮编 053000",
-    "2020-04-01 至 2020-04-30", "共 13 个单位 4 个部门", "(2020)12号", "1/2/3/4/5/6/7/8/9/10/11/12",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-09-20 23:59:59",
+        "2020年4月18日 10:00",
+        "2020.04.18",
+        "20200418",
+        "完成 173 人，金额 2000.50 元",
+        "衡残联字〔2020〕20号",
+        "编号 12345678901234",
+        "第 1 2 3 4 5 6 7 8 9 10 11 行",
+        "100 56 56 3 100 60 60 5",
+        "附件2 #595 → #610",
+        "目标数 1500 完成数 1320 百分比 88.0%",
+        "版本 1.2.3.4567.890",
+        "邮编 053000",
+        "2020-04-01 至 2020-04-30",
+        "共 13 个单位 4 个部门",
+        "(2020)12号",
+        "1/2/3/4/5/6/7/8/9/10/11/12",
+    ],
+)
 def test_dates_amounts_and_document_numbers_are_no_personal_numbers(text):
     assert find_numbers(text) == [] and mask_personal(text) == text
 
@@ -156,8 +172,10 @@ def twin_numbers(seed: int) -> tuple[Numbers, Numbers]:
     rng = random.Random(seed)
     phones = [random_phone(rng) for _ in range(3)]
     ids = [random_id(rng, length) for length in (20, 20, 18)]
-    return (Numbers(tuple(phones), tuple(first for first, _ in ids)),
-            Numbers(tuple(twin_phone(phone, rng) for phone in phones), tuple(twin for _, twin in ids)))
+    return (
+        Numbers(tuple(phones), tuple(first for first, _ in ids)),
+        Numbers(tuple(twin_phone(phone, rng) for phone in phones), tuple(twin for _, twin in ids)),
+    )
 
 
 def _registry(numbers: Numbers, spell) -> bytes:
@@ -191,17 +209,32 @@ def fill(deps, numbers: Numbers, seed: int) -> None:
     phone, other, third = numbers.phones
     person, child, adult = numbers.ids
     raws = [
-        _mail("zqxcl@163.com", f"枣强县4月份报表 联系人 {spell(phone, 1)}", 18,
-              f"附件是 4 月份报表。残疾人证号 {spell(person, 2)}，电话 {spell(other, 3)}；身份证 {spell(adult, 4)}。",
-              [("康复服务实名制登记表.xlsx", _registry(numbers, spell))]),
-        _mail("tcqcl@163.com", f"桃城区 {spell(child, 5)} 情况说明", 19,
-              "\n".join(f"{name}：{SPELLINGS[name](number)}" for number in numbers.all for name in names)),
+        _mail(
+            "zqxcl@163.com",
+            f"枣强县4月份报表 联系人 {spell(phone, 1)}",
+            18,
+            f"附件是 4 月份报表。残疾人证号 {spell(person, 2)}，电话 {spell(other, 3)}；身份证 {spell(adult, 4)}。",
+            [("康复服务实名制登记表.xlsx", _registry(numbers, spell))],
+        ),
+        _mail(
+            "tcqcl@163.com",
+            f"桃城区 {spell(child, 5)} 情况说明",
+            19,
+            "\n".join(f"{name}：{SPELLINGS[name](number)}" for number in numbers.all for name in names),
+        ),
         _mail(f"{third}@163.com", "咨询", 20, f"我的电话 {spell(third, 6)}，证号 {spell(child, 7)}"),
     ]
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import") for raw in raws])
     with deps.db.session() as session:
-        add_entry(session, "枣强县", "media", "city", date(2020, 4, 2),
-                  f"衡水日报报道，联系 {spell(other, 8)}，证号 {spell(person, 9)}", "孙倩")
+        add_entry(
+            session,
+            "枣强县",
+            "media",
+            "city",
+            date(2020, 4, 2),
+            f"衡水日报报道，联系 {spell(other, 8)}，证号 {spell(person, 9)}",
+            "孙倩",
+        )
     add_accounts(deps)
 
 
@@ -236,8 +269,10 @@ def twins(config, deps, twin_url, tmp_path):
     fill(deps, first, SEED)
     fill(twin_deps, second, SEED)
     clock = lambda: datetime(2020, 5, 1, 9, tzinfo=SHANGHAI)  # noqa: E731
-    apps = [create_app(c, dataclasses.replace(d, clock=clock), secret_key="test") for c, d in
-            ((config, deps), (twin_config, twin_deps))]
+    apps = [
+        create_app(c, dataclasses.replace(d, clock=clock), secret_key="test")
+        for c, d in ((config, deps), (twin_config, twin_deps))
+    ]
     yield (first, second), (deps, twin_deps), apps
     twin_deps.close()
 
@@ -249,14 +284,28 @@ def queries(number: str, rng: random.Random) -> list[str]:
     for length in range(1, len(number) + 1):
         for _ in range(2):
             start = rng.randrange(max(0, span.start - length + 1), min(span.stop, len(number) - length + 1))
-            piece = number[start:start + length]
-            found.append(rng.choice([piece, piece.translate(FULL), piece.translate(SUB), piece.translate(SUPER),
-                                     " ".join(piece[i:i + 3] for i in range(0, len(piece), 3))]))
+            piece = number[start : start + length]
+            found.append(
+                rng.choice(
+                    [
+                        piece,
+                        piece.translate(FULL),
+                        piece.translate(SUB),
+                        piece.translate(SUPER),
+                        " ".join(piece[i : i + 3] for i in range(0, len(piece), 3)),
+                    ]
+                )
+            )
     return found
 
 
-FILTERS = ({}, {"unit": "枣强县"}, {"kind": "report", "month": "2020-04"}, {"sender": "zqxcl@163.com"},
-           {"order": "relevance"})
+FILTERS = (
+    {},
+    {"unit": "枣强县"},
+    {"kind": "report", "month": "2020-04"},
+    {"sender": "zqxcl@163.com"},
+    {"order": "relevance"},
+)
 
 
 def hits(deps, text: str, filters: dict, personal: bool = False) -> list[int]:
@@ -291,9 +340,18 @@ _TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
 def masked_pages(app) -> dict[str, str]:
     client = app.test_client()
     assert log_in(client, "审计员").status_code == 302
-    paths = ["/search", "/search?q=王斐", "/search?q=139", "/search?sender=zqxcl@163.com", "/entries", "/findings",
-             "/standings?month=2020-04", "/matrix?month=2020-04", "/unit/枣强县?month=2020-04",
-             "/unit/桃城区?month=2020-04"]
+    paths = [
+        "/search",
+        "/search?q=王斐",
+        "/search?q=139",
+        "/search?sender=zqxcl@163.com",
+        "/entries",
+        "/findings",
+        "/standings?month=2020-04",
+        "/matrix?month=2020-04",
+        "/unit/枣强县?month=2020-04",
+        "/unit/桃城区?month=2020-04",
+    ]
     for message_id in (1, 2, 3):
         paths.append(f"/message/{message_id}")
         page = client.get(f"/message/{message_id}").get_data(as_text=True)
@@ -313,7 +371,9 @@ def test_a_masked_viewer_sees_the_same_pages_whatever_a_hidden_digit_is(twins):
             assert not leaks(page, number), (path, number)
     staff = app_a.test_client()
     assert log_in(staff, "孙倩").status_code == 302
-    whole = folded(staff.get("/message/1").get_data(as_text=True)) + folded(staff.get("/message/2").get_data(as_text=True))
+    whole = folded(staff.get("/message/1").get_data(as_text=True)) + folded(
+        staff.get("/message/2").get_data(as_text=True)
+    )
     assert all(number in whole for number in first.all)
     explained = staff.get("/unit/枣强县?month=2020-04").get_data(as_text=True)
     assert first.phones[1] in folded(explained)

@@ -51,14 +51,34 @@ def setup(tmp_path, database_url, dovecot, smtp, monkeypatch):
     folder = f"R{uuid.uuid4().hex[:12]}"
     with dovecot.client("bgs") as client:
         client.create_folder(folder)
-    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": dovecot.host,
-           "port": dovecot.port, "security": "plain", "username": "bgs", "password_env": "TEST_PW_BGS",
-           "folder": folder}
+    box = {
+        "key": "bgs",
+        "name": "办公室",
+        "address": OFFICE,
+        "source": "imap",
+        "host": dovecot.host,
+        "port": dovecot.port,
+        "security": "plain",
+        "username": "bgs",
+        "password_env": "TEST_PW_BGS",
+        "folder": folder,
+    }
     config = make_config(tmp_path, database_url, [box])
-    config = replace(config, outgoing=replace(config.outgoing, transport="smtp", host="127.0.0.1", port=smtp.port,
-                                              security="plain", username="", sender=OFFICE,
-                                              receipts_max_age_days=0,  # the tests' mail is dated 2020
-                                              sent_copy_mailbox="bgs", sent_copy_folder=folder + "-sent"))
+    config = replace(
+        config,
+        outgoing=replace(
+            config.outgoing,
+            transport="smtp",
+            host="127.0.0.1",
+            port=smtp.port,
+            security="plain",
+            username="",
+            sender=OFFICE,
+            receipts_max_age_days=0,  # the tests' mail is dated 2020
+            sent_copy_mailbox="bgs",
+            sent_copy_folder=folder + "-sent",
+        ),
+    )
     with dovecot.client("bgs") as client:
         client.create_folder(folder + "-sent")
     deps = open_deps(config)
@@ -85,8 +105,13 @@ def clear(dovecot, user: str) -> None:
 def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
     config, deps, folder = setup
     clear(dovecot, "zqx")
-    article = compose("zqxcl@163.com", OFFICE, "枣强县贫困残疾人服务工程专项信息", datetime(2020, 5, 6, 9, tzinfo=SHANGHAI),
-                      body="我县举办残疾人实用技术培训班。")
+    article = compose(
+        "zqxcl@163.com",
+        OFFICE,
+        "枣强县贫困残疾人服务工程专项信息",
+        datetime(2020, 5, 6, 9, tzinfo=SHANGHAI),
+        body="我县举办残疾人实用技术培训班。",
+    )
     dovecot.append("bgs", article.as_bytes(), folder=folder, internaldate=datetime(2020, 5, 6, 9, tzinfo=SHANGHAI))
     report = poll_once(config, deps)
     assert report.receipts == 1 and report.outbox.sent == 1
@@ -111,8 +136,12 @@ def test_machine_mail_and_strangers_get_nothing(dovecot, setup):
     config, deps, folder = setup
     clear(dovecot, "jx")
     clear(dovecot, "qq")
-    for sample in ("0039-auto-submitted-auto-replied.eml", "0041-subject-only-auto-reply.eml",
-                   "0049-unregistered-sender.eml", "0043-bounce-multipart-report.eml"):
+    for sample in (
+        "0039-auto-submitted-auto-replied.eml",
+        "0041-subject-only-auto-reply.eml",
+        "0049-unregistered-sender.eml",
+        "0043-bounce-multipart-report.eml",
+    ):
         dovecot.append("bgs", (DATA / "mail" / sample).read_bytes(), folder=folder)
     report = poll_once(config, deps)
     assert sum(box.new for box in report.mailboxes) == 4
@@ -123,12 +152,18 @@ def test_machine_mail_and_strangers_get_nothing(dovecot, setup):
 def test_a_report_receipt_names_forms_problems_and_what_is_missing(dovecot, setup):
     config, deps, folder = setup
     clear(dovecot, "zqx")
-    package = compose("zqxcl@163.com", OFFICE, "枣强县4月份目标任务进展情况", datetime(2020, 4, 21, 0, 0, 30,
-                                                                            tzinfo=SHANGHAI))
-    package.add_attachment((DATA / "workbooks" / "package-gbk-names.zip").read_bytes(), maintype="application",
-                           subtype="zip", filename="四月报表.zip")
-    dovecot.append("bgs", package.as_bytes(), folder=folder,
-                   internaldate=datetime(2020, 4, 21, 0, 0, 30, tzinfo=SHANGHAI))
+    package = compose(
+        "zqxcl@163.com", OFFICE, "枣强县4月份目标任务进展情况", datetime(2020, 4, 21, 0, 0, 30, tzinfo=SHANGHAI)
+    )
+    package.add_attachment(
+        (DATA / "workbooks" / "package-gbk-names.zip").read_bytes(),
+        maintype="application",
+        subtype="zip",
+        filename="四月报表.zip",
+    )
+    dovecot.append(
+        "bgs", package.as_bytes(), folder=folder, internaldate=datetime(2020, 4, 21, 0, 0, 30, tzinfo=SHANGHAI)
+    )
     poll_once(config, deps)
     [receipt] = inbox(dovecot, "zqx")
     text = receipt.get_body(("plain",)).get_content()
@@ -141,7 +176,9 @@ def test_with_the_smtp_server_down_the_receipt_waits_and_goes_out_once(dovecot, 
     config, deps, folder = setup
     clear(dovecot, "jx")
     smtp.stop()
-    article = compose("jxcl2020@163.com", OFFICE, "景 县贫困残疾人服务工程专项信息", datetime(2020, 6, 2, 9, tzinfo=SHANGHAI))
+    article = compose(
+        "jxcl2020@163.com", OFFICE, "景 县贫困残疾人服务工程专项信息", datetime(2020, 6, 2, 9, tzinfo=SHANGHAI)
+    )
     dovecot.append("bgs", article.as_bytes(), folder=folder)
     first = poll_once(config, deps)
     assert first.receipts == 1 and first.outbox.failed == 1
@@ -164,12 +201,28 @@ def test_the_receipt_html_as_a_person_sees_it(tmp_path):
 
     config = make_config(tmp_path, "sqlite://", None)
     facts = MessageFacts(
-        id=7, kind="report", unit="景县", month="2020-04", registered=True, sender="jxcl2020@163.com",
-        subject="景县4月份报表", message_id="<m@163.com>", references=(),
-        arrival=datetime(2020, 4, 20, 23, 59, 59, tzinfo=SHANGHAI), body_text="",
+        id=7,
+        kind="report",
+        unit="景县",
+        month="2020-04",
+        registered=True,
+        sender="jxcl2020@163.com",
+        subject="景县4月份报表",
+        message_id="<m@163.com>",
+        references=(),
+        arrival=datetime(2020, 4, 20, 23, 59, 59, tzinfo=SHANGHAI),
+        body_text="",
         attachment_names=("<img src=x onerror=alert(1)>.xlsx",),
-        files=(FileFacts("<img src=x onerror=alert(1)>.xlsx", None, False, 0,
-                         problems=("［Sheet1 C5］残疾人证号校验位不对，请核对后改正",)),))
+        files=(
+            FileFacts(
+                "<img src=x onerror=alert(1)>.xlsx",
+                None,
+                False,
+                0,
+                problems=("［Sheet1 C5］残疾人证号校验位不对，请核对后改正",),
+            ),
+        ),
+    )
     message = _compose(config, receipt_for(facts, None, None, 8), datetime(2020, 4, 21, tzinfo=SHANGHAI))
     page_file = tmp_path / "receipt.html"
     page_file.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")

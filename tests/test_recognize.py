@@ -43,9 +43,7 @@ BRIEFING = "贫困残疾人服务工程专项信息"
 
 
 def attachment(filename: str, sniffed_type: str = "") -> Attachment:
-    return Attachment(
-        filename=filename, declared_type="application/octet-stream", sniffed_type=sniffed_type, data=b""
-    )
+    return Attachment(filename=filename, declared_type="application/octet-stream", sniffed_type=sniffed_type, data=b"")
 
 
 PACKAGE = (attachment("附件2.xlsx", "xlsx"),)  # a package carries its files: without, it is not one
@@ -170,7 +168,9 @@ def test_two_units_in_subject_takes_the_first_and_says_so() -> None:
 
 
 def test_unit_from_attachment_name_when_subject_has_none() -> None:
-    message = mail("4月份报表", from_addr=SENDER["武强县"], attachments=(attachment("武强县康复服务实名制登记表.xls", "xls"),))
+    message = mail(
+        "4月份报表", from_addr=SENDER["武强县"], attachments=(attachment("武强县康复服务实名制登记表.xls", "xls"),)
+    )
     result = run(message)
     assert (result.unit, result.registered, result.kind) == ("武强县", True, Kind.REPORT)
 
@@ -273,7 +273,7 @@ def test_own_address_that_is_also_a_unit_sender_is_not_registered() -> None:
     [
         ("auto-submitted", "auto-replied"),
         ("auto-submitted", "auto-generated"),
-        ("auto-submitted", "Auto-Replied; owner-email=\"x@example.org\""),
+        ("auto-submitted", 'Auto-Replied; owner-email="x@example.org"'),
         ("x-autoreply", "yes"),
         ("x-autorespond", "yes"),
         ("auto-reply", "yes"),
@@ -489,8 +489,10 @@ def test_briefing_numbered_three_takes_month_from_arrival() -> None:
 
 
 def test_full_width_month_in_report_subject() -> None:
-    result = run(mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"], attachments=PACKAGE),
-                 datetime(2020, 6, 1, tzinfo=timezone.utc))
+    result = run(
+        mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"], attachments=PACKAGE),
+        datetime(2020, 6, 1, tzinfo=timezone.utc),
+    )
     assert (result.unit, result.kind) == ("桃城区", Kind.REPORT)
     assert (result.month, result.month_source) == ("2020-04", "subject")
 

@@ -38,7 +38,7 @@ def run(config: Path, *args: str):
 def mailroom_json(config: Path, *args: str):
     result = run(config, *args, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout[result.stdout.index("{") if result.stdout.lstrip().startswith("{") else 0:])
+    return json.loads(result.stdout[result.stdout.index("{") if result.stdout.lstrip().startswith("{") else 0 :])
 
 
 def messages_where(config: Path, *where) -> list[int]:
@@ -75,7 +75,9 @@ def test_a_confirmed_sender_counts_at_once_and_a_revoked_one_stops(demo):
     `senders` shows who confirmed it and why WHEN revoked THEN the figures are as before."""
     before = total(demo, "滨湖新区", "2020-06")
     assert april_status(demo, "滨湖新区") != "on_time"
-    added = run(demo, "sender", "add", "滨湖新区", PERSONAL, "--reason", "电话核实：办公室工作人员个人邮箱", "--by", "孙倩")
+    added = run(
+        demo, "sender", "add", "滨湖新区", PERSONAL, "--reason", "电话核实：办公室工作人员个人邮箱", "--by", "孙倩"
+    )
     assert added.exit_code == 0, added.output
     assert f"已确认 {PERSONAL} 为 滨湖新区 的报送邮箱" in added.output
     assert april_status(demo, "滨湖新区") == "on_time"
@@ -94,6 +96,7 @@ def test_a_confirmed_sender_counts_at_once_and_a_revoked_one_stops(demo):
     assert notices, "the unit is told its package now counts"
     import email
     from email import policy
+
     notice = email.message_from_bytes(notices[0].read_bytes(), policy=policy.default)
     assert notice["To"] == PERSONAL and str(notice["Subject"]).startswith("核实通知：")
     assert "电话核实：办公室工作人员个人邮箱" in notice.get_body(("plain",)).get_content()
@@ -116,16 +119,22 @@ def test_a_changed_config_rederives_exactly_the_messages_it_concerns(demo):
     concerned = set(messages_where(demo, Message.from_addr == PERSONAL))
     assert concerned
     before = total(demo, "滨湖新区", "2020-06")
-    text = demo.read_text(encoding="utf-8").replace('senders = ["bhxqsgj@163.com"]',
-                                                    f'senders = ["bhxqsgj@163.com", "{PERSONAL}"]')
+    text = demo.read_text(encoding="utf-8").replace(
+        'senders = ["bhxqsgj@163.com"]', f'senders = ["bhxqsgj@163.com", "{PERSONAL}"]'
+    )
     demo.write_text(text, encoding="utf-8")
     report = mailroom_json(demo, "rederive")
     assert report["messages_checked"] > len(concerned)
     assert {change["id"] for change in report["messages_changed"]} == concerned
-    assert all(change["after"]["registered"] and not change["before"]["registered"]
-               for change in report["messages_changed"])
-    assert {"unit": "滨湖新区", "month": "2020-06", "before": before, "after": total(demo, "滨湖新区", "2020-06")} \
-        in report["standings_changed"]
+    assert all(
+        change["after"]["registered"] and not change["before"]["registered"] for change in report["messages_changed"]
+    )
+    assert {
+        "unit": "滨湖新区",
+        "month": "2020-06",
+        "before": before,
+        "after": total(demo, "滨湖新区", "2020-06"),
+    } in report["standings_changed"]
     assert mailroom_json(demo, "rederive")["messages_checked"] == 0
 
 
@@ -137,8 +146,14 @@ def test_a_new_alias_rederives_exactly_the_messages_that_name_it(demo):
     a second run has nothing to do."""
     from archive.models import Attachment
 
-    naming = set(messages_where(demo, Message.subject.contains("某县") | Message.from_name.contains("某县")
-                                | Message.attachments.any(Attachment.filename.contains("某县"))))
+    naming = set(
+        messages_where(
+            demo,
+            Message.subject.contains("某县")
+            | Message.from_name.contains("某县")
+            | Message.attachments.any(Attachment.filename.contains("某县")),
+        )
+    )
     assert naming
     text = demo.read_text(encoding="utf-8")
     assert 'aliases = ["饶阳"]' in text
@@ -146,11 +161,14 @@ def test_a_new_alias_rederives_exactly_the_messages_that_name_it(demo):
     report = mailroom_json(demo, "rederive")
     assert report["messages_checked"] > len(naming)
     assert {change["id"] for change in report["messages_changed"]} == naming
-    assert all((change["before"]["unit"], change["after"]["unit"], change["after"]["registered"]) == (None, "饶阳县", False)
-               for change in report["messages_changed"])
+    assert all(
+        (change["before"]["unit"], change["after"]["unit"], change["after"]["registered"]) == (None, "饶阳县", False)
+        for change in report["messages_changed"]
+    )
     assert report["standings_changed"] == []
-    assert {(item["unit"], item["reason"]) for item in mailroom_json_list(demo, "queue")
-            if item["message_ids"][0] in naming} == {("饶阳县", "unregistered")}
+    assert {
+        (item["unit"], item["reason"]) for item in mailroom_json_list(demo, "queue") if item["message_ids"][0] in naming
+    } == {("饶阳县", "unregistered")}
     assert mailroom_json(demo, "rederive")["messages_checked"] == 0
 
 
@@ -158,10 +176,15 @@ def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
     """GIVEN 桃城区's April package to 教就部 WHEN staff correct it to other mail THEN its forms leave the
     April matrix and the standings fall, at once; `corrections` shows who and why WHEN revoked THEN all is
     as before, and both stay on record."""
-    package = next(row for row in mailroom_json_list(demo, "search", "--unit", "桃城区", "--month", "2020-04",
-                                                      "--kind", "report") if "教就部" in row["subject"])
+    package = next(
+        row
+        for row in mailroom_json_list(demo, "search", "--unit", "桃城区", "--month", "2020-04", "--kind", "report")
+        if "教就部" in row["subject"]
+    )
     before = total(demo, "桃城区", "2020-06")
-    corrected = run(demo, "correct", str(package["id"]), "--kind", "other", "--reason", "核实：误发的草稿", "--by", "孙倩")
+    corrected = run(
+        demo, "correct", str(package["id"]), "--kind", "other", "--reason", "核实：误发的草稿", "--by", "孙倩"
+    )
     assert corrected.exit_code == 0, corrected.output
     assert f"#{package['id']} " in corrected.output and "kind 'report' → 'other'" in corrected.output
     assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
@@ -235,10 +258,17 @@ def test_an_archive_derived_by_an_older_version_is_rederived_by_serve_in_the_bac
     initialised = run(demo, "init")
     assert initialised.exit_code == 0, initialised.output
     count = len(messages_where(demo))
-    assert f"有 {count} 封邮件的识别结果来自旧的配置或程序版本：mailroom serve 启动后会在后台重新识别" in initialised.output
+    assert (
+        f"有 {count} 封邮件的识别结果来自旧的配置或程序版本：mailroom serve 启动后会在后台重新识别"
+        in initialised.output
+    )
     assert {item["reason"] for item in mailroom_json_list(demo, "queue")} <= {"finding"}
-    process = subprocess.Popen([sys.executable, "-m", "bot", "--config", str(demo), "serve"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(demo), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and mailroom_json(demo, "status")["rederive_due"]:

@@ -18,8 +18,14 @@ from scoring.standings import COMPONENTS, Standings, rank, standings
 SH = ZoneInfo("Asia/Shanghai")
 CALENDAR = Calendar(SH, 2020)
 SCORING = Scoring()
-TARGETS = (("rehab", 179), ("devices", 184), ("rural_training", 120), ("day_care", 49), ("barrier_free", 20),
-           ("college", 4))
+TARGETS = (
+    ("rehab", 179),
+    ("devices", 184),
+    ("rural_training", 120),
+    ("day_care", 49),
+    ("barrier_free", 20),
+    ("college", 4),
+)
 ZAOQIANG = Unit("枣强县", ("枣强",), ("zqxcl@163.com",), TARGETS)
 BASIC = tuple(range(1, 9))
 ALL_DONE = {"rehab": 200, "devices": 200, "rural_training": 130, "day_care": 50, "barrier_free": 21, "college": 5}
@@ -29,8 +35,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def package(unit: str, month: str, arrival: str, message_id: int, forms=BASIC, *, registered: bool = True,
-            readable: bool = True) -> list[FormArrival]:
+def package(
+    unit: str, month: str, arrival: str, message_id: int, forms=BASIC, *, registered: bool = True, readable: bool = True
+) -> list[FormArrival]:
     """One email carrying the given forms of a unit's package."""
     return [FormArrival(unit, month, form, at(arrival), message_id, registered, readable) for form in forms]
 
@@ -39,22 +46,35 @@ def summary(unit: str, arrival: str, message_id: int, **done: int | None) -> Sum
     return SummaryReport(unit, at(arrival), message_id, None, done)
 
 
-def articles(unit: str, arrival: str, message_id: int, count: int, prefix: str, *, registered: bool = True,
-             is_reply: bool = False, is_auto: bool = False) -> list[Article]:
+def articles(
+    unit: str,
+    arrival: str,
+    message_id: int,
+    count: int,
+    prefix: str,
+    *,
+    registered: bool = True,
+    is_reply: bool = False,
+    is_auto: bool = False,
+) -> list[Article]:
     """One email carrying `count` distinct article files."""
-    return [Article(unit, at(arrival), message_id, f"{prefix}-{i}", registered, is_reply, is_auto)
-            for i in range(count)]
+    return [
+        Article(unit, at(arrival), message_id, f"{prefix}-{i}", registered, is_reply, is_auto) for i in range(count)
+    ]
 
 
-def entry(id: int, kind: str, level: str, day: str, evidence: str, unit: str = "枣强县",
-          revoked: bool = False) -> StaffEntry:
+def entry(
+    id: int, kind: str, level: str, day: str, evidence: str, unit: str = "枣强县", revoked: bool = False
+) -> StaffEntry:
     return StaffEntry(id, unit, kind, level, date.fromisoformat(day), evidence, revoked)
 
 
-def score(month: str, units=(ZAOQIANG,), arrivals=(), summaries=(), briefings=(), entries=(),
-          scoring: Scoring = SCORING) -> Standings:
-    return standings(month, list(units), list(arrivals), list(summaries), list(briefings), list(entries),
-                     scoring, CALENDAR)
+def score(
+    month: str, units=(ZAOQIANG,), arrivals=(), summaries=(), briefings=(), entries=(), scoring: Scoring = SCORING
+) -> Standings:
+    return standings(
+        month, list(units), list(arrivals), list(summaries), list(briefings), list(entries), scoring, CALENDAR
+    )
 
 
 def points(result: Standings, name: str, unit: str = "枣强县") -> int:
@@ -90,8 +110,17 @@ def test_month_end_is_the_last_local_instant():
 def test_forms_9_and_10_are_required_from_september():
     assert CALENDAR.required_forms_for("2020-08") == (1, 2, 3, 4, 5, 6, 7, 8)
     assert CALENDAR.required_forms_for("2020-09") == (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
-    assert CALENDAR.report_months() == ("2020-04", "2020-05", "2020-06", "2020-07", "2020-08", "2020-09",
-                                        "2020-10", "2020-11", "2020-12")
+    assert CALENDAR.report_months() == (
+        "2020-04",
+        "2020-05",
+        "2020-06",
+        "2020-07",
+        "2020-08",
+        "2020-09",
+        "2020-10",
+        "2020-11",
+        "2020-12",
+    )
 
 
 @pytest.mark.parametrize("text", ["2020-4", "202004", "2020-13", "April"])
@@ -111,16 +140,18 @@ AS_OF_MAY = at("2020-05-31T23:59:59+08:00")
 
 
 def test_package_at_235959_on_the_20th_is_on_time():
-    result = package_status("枣强县", "2020-04", package("枣强县", "2020-04", "2020-04-20T23:59:59+08:00", 7),
-                            CALENDAR, AS_OF_MAY)
+    result = package_status(
+        "枣强县", "2020-04", package("枣强县", "2020-04", "2020-04-20T23:59:59+08:00", 7), CALENDAR, AS_OF_MAY
+    )
     assert result.status == "on_time"
     assert [f.status for f in result.forms] == ["on_time"] * 8
     assert result.message_ids == (7,)
 
 
 def test_package_at_235959_999_is_on_time():
-    result = package_status("枣强县", "2020-04", package("枣强县", "2020-04", "2020-04-20T23:59:59.999+08:00", 7),
-                            CALENDAR, AS_OF_MAY)
+    result = package_status(
+        "枣强县", "2020-04", package("枣强县", "2020-04", "2020-04-20T23:59:59.999+08:00", 7), CALENDAR, AS_OF_MAY
+    )
     assert result.status == "on_time"
 
 
@@ -200,7 +231,10 @@ def test_matrix_keeps_the_units_order():
     arrivals += package("桃城区", "2020-04", "2020-04-21T10:00:00+08:00", 8)
     result = matrix("2020-04", units, arrivals, CALENDAR, AS_OF_MAY)
     assert [(name, package.status) for name, package in result.items()] == [
-        ("桃城区", "late"), ("枣强县", "on_time"), ("景县", "missing")]
+        ("桃城区", "late"),
+        ("枣强县", "on_time"),
+        ("景县", "missing"),
+    ]
 
 
 # --- briefings --------------------------------------------------------------------------------------------------
@@ -248,17 +282,21 @@ END_OF_JUNE = CALENDAR.month_end("2020-06")
 
 
 def test_completion_is_the_latest_summary_on_or_before_the_instant():
-    reports = [summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=40),
-               summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=90),
-               summary("枣强县", "2020-07-18T10:00:00+08:00", 9, rehab=150),
-               summary("冀州区", "2020-06-28T10:00:00+08:00", 6, rehab=1)]
+    reports = [
+        summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=40),
+        summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=90),
+        summary("枣强县", "2020-07-18T10:00:00+08:00", 9, rehab=150),
+        summary("冀州区", "2020-06-28T10:00:00+08:00", 6, rehab=1),
+    ]
     assert completion_as_of("枣强县", reports, END_OF_JUNE) == ({"rehab": 90}, 5)
     assert completion_as_of("枣强县", reports, at("2020-05-01T00:00:00+08:00")) is None
 
 
 def test_summary_at_235959_june_30_counts_for_june_and_one_second_later_does_not():
-    reports = [summary("枣强县", "2020-06-30T23:59:59+08:00", 5, rehab=90),
-               summary("枣强县", "2020-06-30T16:00:01Z", 6, rehab=20)]
+    reports = [
+        summary("枣强县", "2020-06-30T23:59:59+08:00", 5, rehab=90),
+        summary("枣强县", "2020-06-30T16:00:01Z", 6, rehab=20),
+    ]
     assert completion_as_of("枣强县", reports, END_OF_JUNE) == ({"rehab": 90}, 5)
 
 
@@ -266,8 +304,18 @@ def test_summary_at_235959_june_30_counts_for_june_and_one_second_later_does_not
 
 
 def test_q2_tasks_three_points_per_task_at_half_the_target():
-    reports = [summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=90, devices=91, rural_training=60,
-                       day_care=None, barrier_free=30)]
+    reports = [
+        summary(
+            "枣强县",
+            "2020-06-18T10:00:00+08:00",
+            5,
+            rehab=90,
+            devices=91,
+            rural_training=60,
+            day_care=None,
+            barrier_free=30,
+        )
+    ]
     result = score("2020-06", summaries=reports)
     assert points(result, "q2_tasks") == 9
     assert items(result, "q2_tasks") == [
@@ -280,8 +328,9 @@ def test_q2_tasks_three_points_per_task_at_half_the_target():
 
 
 def test_q2_tasks_use_the_summary_at_235959_june_30_not_the_one_at_000001_july_1():
-    low = summary("枣强县", "2020-06-30T23:59:59+08:00", 5, rehab=10, devices=10, rural_training=10, day_care=10,
-                  barrier_free=1)
+    low = summary(
+        "枣强县", "2020-06-30T23:59:59+08:00", 5, rehab=10, devices=10, rural_training=10, day_care=10, barrier_free=1
+    )
     high = summary("枣强县", "2020-06-30T16:00:01Z", 6, **ALL_DONE)
     assert points(score("2020-07", summaries=[low, high]), "q2_tasks") == 0
     high_in_june = summary("枣强县", "2020-06-30T15:59:59Z", 6, **ALL_DONE)
@@ -323,19 +372,42 @@ def test_zero_target_earns_nothing_when_the_setting_says_so():
 
 
 def test_q3_tasks_need_the_whole_target_by_the_end_of_september():
-    reports = [summary("枣强县", "2020-09-30T23:59:59+08:00", 8, rehab=179, devices=183, rural_training=120,
-                       day_care=49, barrier_free=19),
-               summary("枣强县", "2020-09-30T16:00:00Z", 9, **ALL_DONE)]
+    reports = [
+        summary(
+            "枣强县",
+            "2020-09-30T23:59:59+08:00",
+            8,
+            rehab=179,
+            devices=183,
+            rural_training=120,
+            day_care=49,
+            barrier_free=19,
+        ),
+        summary("枣强县", "2020-09-30T16:00:00Z", 9, **ALL_DONE),
+    ]
     august, september = score("2020-08", summaries=reports), score("2020-09", summaries=reports)
     assert august.row("枣强县").component("q3_tasks").closed is False
     assert points(september, "q3_tasks") == 9
-    assert items(september, "q3_tasks")[:2] == [("截至9月底康复服务完成 179/179，达到 100%", 3, (8,)),
-                                                 ("截至9月底适配辅助器具完成 183/184，未达到 100%", 0, (8,))]
+    assert items(september, "q3_tasks")[:2] == [
+        ("截至9月底康复服务完成 179/179，达到 100%", 3, (8,)),
+        ("截至9月底适配辅助器具完成 183/184，未达到 100%", 0, (8,)),
+    ]
 
 
 def test_q4_counts_only_tasks_strictly_above_the_target():
-    reports = [summary("枣强县", "2020-12-20T10:00:00+08:00", 11, rehab=179, devices=185, rural_training=121,
-                       day_care=49, barrier_free=20, college=5)]
+    reports = [
+        summary(
+            "枣强县",
+            "2020-12-20T10:00:00+08:00",
+            11,
+            rehab=179,
+            devices=185,
+            rural_training=121,
+            day_care=49,
+            barrier_free=20,
+            college=5,
+        )
+    ]
     november, december = score("2020-11", summaries=reports), score("2020-12", summaries=reports)
     assert november.row("枣强县").component("q4_exceed").closed is False
     assert points(december, "q4_exceed") == 6
@@ -362,8 +434,9 @@ def test_summaries_from_before_the_plan_year_are_ignored():
 def quarter_packages(months: tuple[str, ...], day: str = "15") -> list[FormArrival]:
     arrivals = []
     for index, month in enumerate(months):
-        arrivals += package("枣强县", month, f"{month}-{day}T10:00:00+08:00", 100 + index,
-                            CALENDAR.required_forms_for(month))
+        arrivals += package(
+            "枣强县", month, f"{month}-{day}T10:00:00+08:00", 100 + index, CALENDAR.required_forms_for(month)
+        )
     return arrivals
 
 
@@ -373,10 +446,12 @@ def test_q2_on_time_is_not_scored_in_may_and_is_in_june():
     assert may.row("枣强县").component("q2_on_time").closed is False
     assert points(may, "q2_on_time") == 0
     assert points(june, "q2_on_time") == 15
-    assert items(june, "q2_on_time") == [("第二季度每月按时上报计 15 分", 15, (100, 101, 102)),
-                                         ("4月份报表按时报送", 0, (100,)),
-                                         ("5月份报表按时报送", 0, (101,)),
-                                         ("6月份报表按时报送", 0, (102,))]
+    assert items(june, "q2_on_time") == [
+        ("第二季度每月按时上报计 15 分", 15, (100, 101, 102)),
+        ("4月份报表按时报送", 0, (100,)),
+        ("5月份报表按时报送", 0, (101,)),
+        ("6月份报表按时报送", 0, (102,)),
+    ]
 
 
 def test_one_late_month_costs_3_and_a_missing_one_another_3():
@@ -404,8 +479,10 @@ def test_a_month_missing_then_sent_late_still_costs_3():
     arrivals = quarter_packages(("2020-04", "2020-05"))
     arrivals += package("枣强县", "2020-06", "2020-07-05T10:00:00+08:00", 102)
     assert points(score("2020-06", arrivals=arrivals), "q2_on_time") == 12
-    assert items(score("2020-06", arrivals=arrivals), "q2_on_time")[3][0] == \
-        "6月份报表漏报：缺附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8"
+    assert (
+        items(score("2020-06", arrivals=arrivals), "q2_on_time")[3][0]
+        == "6月份报表漏报：缺附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8"
+    )
     assert items(score("2020-07", arrivals=arrivals), "q2_on_time")[3][1:] == (-3, (102,))
 
 
@@ -450,8 +527,10 @@ def test_the_eighth_article_at_midnight_utc_on_april_30_is_may():
     found += articles("枣强县", "2020-04-30T16:00:00Z", 2, 1, "b")
     may = score("2020-05", briefings=found)
     assert points(may, "briefings") == 0
-    assert items(may, "briefings") == [("4月报送简报信息 7 篇，未达到 8 篇", 0, (1,)),
-                                       ("5月报送简报信息 1 篇，未达到 8 篇", 0, (2,))]
+    assert items(may, "briefings") == [
+        ("4月报送简报信息 7 篇，未达到 8 篇", 0, (1,)),
+        ("5月报送简报信息 1 篇，未达到 8 篇", 0, (2,)),
+    ]
 
 
 def test_duplicate_replies_and_auto_replies_do_not_make_eight():
@@ -474,47 +553,59 @@ def test_no_briefing_points_before_april_or_after_november():
 
 
 def test_media_points_per_level_capped_at_4():
-    entries = [entry(1, "media", "provincial", "2020-05-03", "河北日报 2020-05-03 第4版"),
-               entry(2, "media", "city", "2020-05-10", "衡水日报 5月10日"),
-               entry(3, "media", "central", "2020-06-01", "人民网 http://example.org/a")]
+    entries = [
+        entry(1, "media", "provincial", "2020-05-03", "河北日报 2020-05-03 第4版"),
+        entry(2, "media", "city", "2020-05-10", "衡水日报 5月10日"),
+        entry(3, "media", "central", "2020-06-01", "人民网 http://example.org/a"),
+    ]
     may, june = score("2020-05", entries=entries), score("2020-06", entries=entries)
     assert points(may, "media") == 3
     assert points(june, "media") == 4
-    assert items(june, "media") == [("省级媒体：河北日报 2020-05-03 第4版", 2, (1,)),
-                                    ("市级媒体：衡水日报 5月10日", 1, (2,)),
-                                    ("中央级媒体：人民网 http://example.org/a", 4, (3,)),
-                                    ("媒体报道加分以 4 分封顶", -3, ())]
+    assert items(june, "media") == [
+        ("省级媒体：河北日报 2020-05-03 第4版", 2, (1,)),
+        ("市级媒体：衡水日报 5月10日", 1, (2,)),
+        ("中央级媒体：人民网 http://example.org/a", 4, (3,)),
+        ("媒体报道加分以 4 分封顶", -3, ()),
+    ]
 
 
 def test_the_same_evidence_never_counts_twice():
-    entries = [entry(1, "media", "city", "2020-05-03", "衡水日报 5月10日"),
-               entry(2, "media", "city", "2020-05-12", "衡水日报　５月１０日 ")]  # full-width variant
+    entries = [
+        entry(1, "media", "city", "2020-05-03", "衡水日报 5月10日"),
+        entry(2, "media", "city", "2020-05-12", "衡水日报　５月１０日 "),
+    ]  # full-width variant
     result = score("2020-05", entries=entries)
     assert points(result, "media") == 1
     assert items(result, "media")[1] == ("市级媒体：衡水日报 ５月１０日（与登记 #1 重复，不重复计分）", 0, (2,))
 
 
 def test_revoked_entries_count_nothing_and_free_their_evidence():
-    entries = [entry(1, "media", "central", "2020-05-03", "新华网 报道", revoked=True),
-               entry(2, "media", "city", "2020-05-04", "新华网 报道")]
+    entries = [
+        entry(1, "media", "central", "2020-05-03", "新华网 报道", revoked=True),
+        entry(2, "media", "city", "2020-05-04", "新华网 报道"),
+    ]
     result = score("2020-05", entries=entries)
     assert points(result, "media") == 1
     assert items(result, "media") == [("市级媒体：新华网 报道", 1, (2,))]
 
 
 def test_entries_dated_after_the_month_or_before_the_year_do_not_count():
-    entries = [entry(1, "innovation", "city", "2020-06-01", "案例甲"),
-               entry(2, "innovation", "city", "2019-12-31", "案例乙"),
-               entry(3, "innovation", "city", "2020-05-31", "案例丙"),
-               entry(4, "innovation", "city", "2020-05-31", "案例丁", unit="景县")]
+    entries = [
+        entry(1, "innovation", "city", "2020-06-01", "案例甲"),
+        entry(2, "innovation", "city", "2019-12-31", "案例乙"),
+        entry(3, "innovation", "city", "2020-05-31", "案例丙"),
+        entry(4, "innovation", "city", "2020-05-31", "案例丁", unit="景县"),
+    ]
     assert points(score("2020-05", entries=entries), "innovation") == 2
 
 
 def test_innovation_capped_at_10_and_deduplicated():
-    entries = [entry(1, "innovation", "provincial", "2020-05-03", "经验甲"),
-               entry(2, "innovation", "provincial", "2020-05-04", "经验甲"),
-               entry(3, "innovation", "city", "2020-05-05", "案例乙"),
-               entry(4, "innovation", "national", "2020-07-01", "经验丙")]
+    entries = [
+        entry(1, "innovation", "provincial", "2020-05-03", "经验甲"),
+        entry(2, "innovation", "provincial", "2020-05-04", "经验甲"),
+        entry(3, "innovation", "city", "2020-05-05", "案例乙"),
+        entry(4, "innovation", "national", "2020-07-01", "经验丙"),
+    ]
     assert points(score("2020-06", entries=entries), "innovation") == 7
     july = score("2020-07", entries=entries)
     assert points(july, "innovation") == 10
@@ -522,14 +613,22 @@ def test_innovation_capped_at_10_and_deduplicated():
 
 
 def test_a_level_without_points_counts_nothing():
-    entries = [entry(1, "media", "county", "2020-05-03", "县电视台"), entry(2, "media", "city", "2020-05-03", "县电视台")]
+    entries = [
+        entry(1, "media", "county", "2020-05-03", "县电视台"),
+        entry(2, "media", "city", "2020-05-03", "县电视台"),
+    ]
     result = score("2020-05", entries=entries)
-    assert items(result, "media") == [("county：县电视台（级别未设分值，不计分）", 0, (1,)), ("市级媒体：县电视台", 1, (2,))]
+    assert items(result, "media") == [
+        ("county：县电视台（级别未设分值，不计分）", 0, (1,)),
+        ("市级媒体：县电视台", 1, (2,)),
+    ]
 
 
 def test_media_and_innovation_entries_are_kept_apart():
-    entries = [entry(1, "media", "city", "2020-05-03", "同一件事"),
-               entry(2, "innovation", "city", "2020-05-03", "同一件事")]
+    entries = [
+        entry(1, "media", "city", "2020-05-03", "同一件事"),
+        entry(2, "innovation", "city", "2020-05-03", "同一件事"),
+    ]
     result = score("2020-05", entries=entries)
     assert (points(result, "media"), points(result, "innovation")) == (1, 2)
 
@@ -538,8 +637,12 @@ def test_media_and_innovation_entries_are_kept_apart():
 
 
 def test_ties_share_a_rank_and_keep_the_given_order():
-    assert rank([("丁", 5), ("丙", 8), ("乙", 8), ("甲", 9)]) == [("甲", 9, 1), ("丙", 8, 2), ("乙", 8, 2),
-                                                                 ("丁", 5, 4)]
+    assert rank([("丁", 5), ("丙", 8), ("乙", 8), ("甲", 9)]) == [
+        ("甲", 9, 1),
+        ("丙", 8, 2),
+        ("乙", 8, 2),
+        ("丁", 5, 4),
+    ]
 
 
 def test_june_standings_of_four_units():
@@ -550,25 +653,36 @@ def test_june_standings_of_four_units():
     arrivals, reports = [], []
     for number, name in enumerate(names):
         for month in ("2020-04", "2020-05", "2020-06"):
-            day = "2020-05-21T09:00:00+08:00" if (name, month) == ("枣强县", "2020-05") else f"{month}-15T10:00:00+08:00"
+            day = (
+                "2020-05-21T09:00:00+08:00" if (name, month) == ("枣强县", "2020-05") else f"{month}-15T10:00:00+08:00"
+            )
             arrivals += package(name, month, day, 1000 + number * 10 + int(month[-1]))
         done = half if name != "武邑县" else {"rehab": 90, "devices": 92}
         reports.append(summary(name, "2020-06-15T10:00:00+08:00", 2000 + number, **done))
     found = articles("桃城区", "2020-04-10T10:00:00+08:00", 1, 8, "tc-apr")
     found += articles("桃城区", "2020-05-10T10:00:00+08:00", 2, 8, "tc-may")
     found += articles("枣强县", "2020-04-10T10:00:00+08:00", 3, 8, "zq-apr")
-    entries = [entry(1, "media", "provincial", "2020-05-03", "河北日报", unit="冀州区"),
-               entry(2, "media", "provincial", "2020-05-03", "长城网", unit="枣强县"),
-               entry(3, "media", "city", "2020-06-03", "衡水日报", unit="枣强县")]
+    entries = [
+        entry(1, "media", "provincial", "2020-05-03", "河北日报", unit="冀州区"),
+        entry(2, "media", "provincial", "2020-05-03", "长城网", unit="枣强县"),
+        entry(3, "media", "city", "2020-06-03", "衡水日报", unit="枣强县"),
+    ]
     result = score("2020-06", units, arrivals, reports, found, entries)
     assert result.as_of == datetime(2020, 6, 30, 23, 59, 59, 999_999, tzinfo=SH)
     assert [(row.unit, row.total, row.rank) for row in result.rows] == [
-        ("桃城区", 34, 1), ("枣强县", 32, 2), ("冀州区", 32, 2), ("武邑县", 21, 4)]
+        ("桃城区", 34, 1),
+        ("枣强县", 32, 2),
+        ("冀州区", 32, 2),
+        ("武邑县", 21, 4),
+    ]
     zaoqiang = result.row("枣强县")
     assert [c.name for c in zaoqiang.components] == list(COMPONENTS)
     assert [c.points for c in zaoqiang.components] == [15, 12, 0, 0, 0, 2, 3, 0]
     assert items(result, "q2_on_time")[2] == (
-        "5月份报表迟报：附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8 于5月21日 09:00 收到", -3, (1025,))
+        "5月份报表迟报：附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8 于5月21日 09:00 收到",
+        -3,
+        (1025,),
+    )
 
 
 def test_every_earned_point_traces_to_messages_or_staff_entries():
@@ -589,18 +703,24 @@ def test_every_earned_point_traces_to_messages_or_staff_entries():
 
 
 def test_cumulative_figure_going_down_is_a_finding():
-    reports = [summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=80, devices=40),
-               summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=70, devices=None),
-               summary("枣强县", "2020-07-18T10:00:00+08:00", 7, rehab=70, devices=39),
-               summary("景县", "2020-06-18T10:00:00+08:00", 6, rehab=1)]
+    reports = [
+        summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=80, devices=40),
+        summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=70, devices=None),
+        summary("枣强县", "2020-07-18T10:00:00+08:00", 7, rehab=70, devices=39),
+        summary("景县", "2020-06-18T10:00:00+08:00", 6, rehab=1),
+    ]
     findings = honesty_findings(reports)
     assert [(f.unit, f.kind, f.message_ids) for f in findings] == [
-        ("枣强县", "completion_decreased", (3, 5)), ("枣强县", "completion_decreased", (3, 7))]
+        ("枣强县", "completion_decreased", (3, 5)),
+        ("枣强县", "completion_decreased", (3, 7)),
+    ]
     assert findings[0].message == "枣强县康复服务累计完成数由 80 降为 70（附件2 #3 → #5），完成数应逐月累计"
 
 
 def test_steady_or_rising_figures_are_no_finding():
-    reports = [summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=80),
-               summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=80),
-               summary("枣强县", "2020-07-18T10:00:00+08:00", 7, rehab=95)]
+    reports = [
+        summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=80),
+        summary("枣强县", "2020-06-18T10:00:00+08:00", 5, rehab=80),
+        summary("枣强县", "2020-07-18T10:00:00+08:00", 7, rehab=95),
+    ]
     assert honesty_findings(reports) == ()

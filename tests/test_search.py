@@ -43,24 +43,52 @@ def archived(deps):
     registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()
     ids = archive(
         deps,
-        mail("饶阳县5月份康复服务实名制登记表", "见附件。", MAY, files=[("新建 Microsoft Excel 工作表.xlsx", registry)]),
-        mail("关于王家庄村无障碍改造的情况说明", "联系电话 0318-7221234，ＡＢＣ全角。张家庄村委会", MAY + timedelta(days=1)),
-        mail("枣强县贫困残疾人服务工程专项信息（1）", "大营镇 张庄 今年完成改造", MAY - timedelta(days=3),
-             sender="zqxcl@163.com"),
+        mail(
+            "饶阳县5月份康复服务实名制登记表", "见附件。", MAY, files=[("新建 Microsoft Excel 工作表.xlsx", registry)]
+        ),
+        mail(
+            "关于王家庄村无障碍改造的情况说明",
+            "联系电话 0318-7221234，ＡＢＣ全角。张家庄村委会",
+            MAY + timedelta(days=1),
+        ),
+        mail(
+            "枣强县贫困残疾人服务工程专项信息（1）",
+            "大营镇 张庄 今年完成改造",
+            MAY - timedelta(days=3),
+            sender="zqxcl@163.com",
+        ),
     )
     return dict(zip(["registry", "village", "briefing"], ids))
 
 
 def test_grams_are_strings_of_one_to_four_characters_inside_runs_of_letters_and_digits():
-    assert grams("王家庄村委 ab") == {"王", "家", "庄", "村", "委", "王家", "家庄", "庄村", "村委", "王家庄", "家庄村",
-                                  "庄村委", "王家庄村", "家庄村委", "a", "b", "ab"}
+    assert grams("王家庄村委 ab") == {
+        "王",
+        "家",
+        "庄",
+        "村",
+        "委",
+        "王家",
+        "家庄",
+        "庄村",
+        "村委",
+        "王家庄",
+        "家庄村",
+        "庄村委",
+        "王家庄村",
+        "家庄村委",
+        "a",
+        "b",
+        "ab",
+    }
     assert grams("ab ab-ab") == {"a", "b", "ab"}
     rng = random.Random(4)  # runs of every length, short and past the 64 whose slices are kept ready
     for _ in range(200):
         text = "".join(rng.choice("王家庄村委ab1 -，") for _ in range(rng.randint(0, 160)))
         runs = [run for run in re.split(r"[ \-，]+", text) if run]
-        assert grams(text) == {run[i:i + size] for run in runs for size in range(1, 5)
-                               for i in range(len(run) - size + 1)}
+        assert grams(text) == {
+            run[i : i + size] for run in runs for size in range(1, 5) for i in range(len(run) - size + 1)
+        }
     assert term_grams("王") == ({"王"}, True)
     assert term_grams("王家") == ({"王家"}, True)
     assert term_grams("王家庄村") == ({"王家庄村"}, True)
@@ -159,7 +187,9 @@ def test_cli_search_by_name_with_order_and_reindex(tmp_path, database_url):
 
     registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()
     (tmp_path / "mail").mkdir()
-    (tmp_path / "mail" / "a.eml").write_bytes(mail("康复服务实名制登记表", "见附件", MAY, files=[("表.xlsx", registry)]))
+    (tmp_path / "mail" / "a.eml").write_bytes(
+        mail("康复服务实名制登记表", "见附件", MAY, files=[("表.xlsx", registry)])
+    )
     (tmp_path / "mail" / "b.eml").write_bytes(mail("关于王斐的情况", "", MAY - timedelta(days=1)))
     env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
     run = lambda *args: CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)

@@ -24,16 +24,25 @@ MAY = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
 
 
 def briefing(unit: str, sender: str, day: int, body: str = "大营镇 张庄 今年完成改造") -> bytes:
-    return compose(sender, OFFICE, f"{unit}贫困残疾人服务工程专项信息（{day}）", MAY + timedelta(days=day),
-                   body=body).as_bytes()
+    return compose(
+        sender, OFFICE, f"{unit}贫困残疾人服务工程专项信息（{day}）", MAY + timedelta(days=day), body=body
+    ).as_bytes()
 
 
-@pytest.mark.parametrize("typed, terms", [
-    ("枣强县，", ["枣强县"]), ("枣强县，景县", ["枣强县", "景县"]), ('"枣强县"', ["枣强县"]), ("“枣强县”", ["枣强县"]),
-    ("《通知》 王斐、", ["通知", "王斐"]), ('"大营镇 张庄" 改造。', ["大营镇 张庄", "改造"]),
-    ("zqxcl@163.com 2020-05 0318-7221234 139****5678", ["zqxcl@163.com", "2020-05", "0318-7221234", "139****5678"]),
-    ("景县. (高新区)", ["景县", "高新区"]), ("， 。", []),
-])
+@pytest.mark.parametrize(
+    "typed, terms",
+    [
+        ("枣强县，", ["枣强县"]),
+        ("枣强县，景县", ["枣强县", "景县"]),
+        ('"枣强县"', ["枣强县"]),
+        ("“枣强县”", ["枣强县"]),
+        ("《通知》 王斐、", ["通知", "王斐"]),
+        ('"大营镇 张庄" 改造。', ["大营镇 张庄", "改造"]),
+        ("zqxcl@163.com 2020-05 0318-7221234 139****5678", ["zqxcl@163.com", "2020-05", "0318-7221234", "139****5678"]),
+        ("景县. (高新区)", ["景县", "高新区"]),
+        ("， 。", []),
+    ],
+)
 def test_a_query_is_split_into_terms_as_people_type_them(typed, terms):
     assert split_terms(typed) == terms
 
@@ -94,19 +103,26 @@ def cli(tmp_path, monkeypatch):
     def invoke(*args: str) -> tuple[int, list[str], list[str]]:
         result = CliRunner().invoke(main, ["--config", str(config), *args], prog_name="mailroom")
         return result.exit_code, result.stdout.splitlines(), result.stderr.strip().splitlines()
+
     assert invoke("import", str(mail))[0] == 0
     return invoke
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--month", "2020-13"], "选项 --month 的值不对：月份应写作 YYYY-MM，例如 2020-05，而不是 '2020-13'"),
-    (["--month", "hello"], "选项 --month 的值不对：月份应写作 YYYY-MM，例如 2020-05，而不是 'hello'"),
-    (["--unit", "不存在县"], "选项 --unit 的值不对：没有名为 不存在县 的单位；单位有：桃城区、"),
-    (["--limit", "-1"], "选项 --limit 的值不对：应为 0 或正整数（0 表示全部），而不是 -1"),
-    (["--sender", "zqxcl"], "选项 --sender 的值不对：应为一个完整的邮箱地址，例如 zqxcl@163.com，而不是 'zqxcl'"),
-    (["--since", "2020-5-1"], "选项 --since 的值不对：日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 '2020-5-1'"),
-    (["--since", "2020-05-03", "--until", "2020-05-02"], "--since 2020-05-03 晚于 --until 2020-05-02，查不到任何邮件"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--month", "2020-13"], "选项 --month 的值不对：月份应写作 YYYY-MM，例如 2020-05，而不是 '2020-13'"),
+        (["--month", "hello"], "选项 --month 的值不对：月份应写作 YYYY-MM，例如 2020-05，而不是 'hello'"),
+        (["--unit", "不存在县"], "选项 --unit 的值不对：没有名为 不存在县 的单位；单位有：桃城区、"),
+        (["--limit", "-1"], "选项 --limit 的值不对：应为 0 或正整数（0 表示全部），而不是 -1"),
+        (["--sender", "zqxcl"], "选项 --sender 的值不对：应为一个完整的邮箱地址，例如 zqxcl@163.com，而不是 'zqxcl'"),
+        (["--since", "2020-5-1"], "选项 --since 的值不对：日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 '2020-5-1'"),
+        (
+            ["--since", "2020-05-03", "--until", "2020-05-02"],
+            "--since 2020-05-03 晚于 --until 2020-05-02，查不到任何邮件",
+        ),
+    ],
+)
 def test_search_filters_are_checked_in_one_line_with_exit_2(cli, args, says):
     code, out, err = cli("search", *args)
     assert code == 2 and out == [] and len(err) == 1
@@ -128,12 +144,12 @@ def test_search_columns_line_up_by_display_width(cli):
     each column starts at the same display column on every line as its header."""
     _, out, _ = cli("search", "--limit", "0")
     header, rows = out[0], out[1:]
-    column = {name: width(header[:header.index(name)]) for name in ("单位", "月份", "发件人", "主题")}
+    column = {name: width(header[: header.index(name)]) for name in ("单位", "月份", "发件人", "主题")}
     for line in rows:
         unit = "枣强县" if "枣强县" in line else "桃城区"
         sender = line.index("zqxcl@" if unit == "枣强县" else "tcqcl@")
-        assert width(line[:line.index(unit)]) == column["单位"], line
+        assert width(line[: line.index(unit)]) == column["单位"], line
         month = re.compile(r"2020-\d\d ").search(line, line.index(unit)).start()
         assert width(line[:month]) == column["月份"], line
         assert width(line[:sender]) == column["发件人"], line
-        assert width(line[:line.index(unit[:2], sender)]) == column["主题"], line
+        assert width(line[: line.index(unit[:2], sender)]) == column["主题"], line

@@ -23,8 +23,7 @@ from bot.config import load_config
 from bot.demo.season import WRITES_XLS, GeneratedMail, write_maildirs
 from scoring.briefings import briefing_counts
 from tests.conftest import ROOT
-from tests.season_expected import (BRIEFING_COUNTS, COMPONENTS, EXPECTED, MATRIX_CELLS, PACKAGE_EXCEPTIONS,
-                                   STAFF_ENTRIES)
+from tests.season_expected import BRIEFING_COUNTS, COMPONENTS, EXPECTED, MATRIX_CELLS, PACKAGE_EXCEPTIONS, STAFF_ENTRIES
 
 CONFIG = ROOT / "config.example.toml"
 REPORT_MONTHS = tuple(f"2020-{number:02d}" for number in range(4, 13))
@@ -44,8 +43,21 @@ def import_season(tmp_path, database_url, mails: tuple[GeneratedMail, ...]) -> d
     distinct = len({mail.raw for mail in mails})
     assert f"读取 {len(mails)} 封邮件：新归档 {distinct} 封，已在归档中 {len(mails) - distinct} 封" in result.output
     for award in STAFF_ENTRIES:
-        entered = run(env, "award", award.unit, "--kind", award.kind, "--level", award.level, "--date", award.date,
-                      "--evidence", award.evidence, "--by", "孙倩")
+        entered = run(
+            env,
+            "award",
+            award.unit,
+            "--kind",
+            award.kind,
+            "--level",
+            award.level,
+            "--date",
+            award.date,
+            "--evidence",
+            award.evidence,
+            "--by",
+            "孙倩",
+        )
         assert entered.exit_code == award.exit_code, entered.output
     return env
 
@@ -55,8 +67,10 @@ def standings_table(env: dict[str, str], month: str) -> list[tuple[str, int, int
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["month"] == month
-    return [(row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
-            for row in data["units"]]
+    return [
+        (row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
+        for row in data["units"]
+    ]
 
 
 def check_matrix(env: dict[str, str]) -> None:
@@ -95,10 +109,13 @@ def check_receipt_evidence(database_url: str) -> None:
             counts = briefing_counts(evidence.articles, config.plan("2020-04").calendar)
             for unit in (unit.name for unit in config.units):
                 for month in REPORT_MONTHS:
-                    assert package_arrivals(session, unit, month) == \
-                        tuple(a for a in evidence.arrivals if (a.unit, a.month) == (unit, month)), (unit, month)
-                    assert briefing_count(session, unit, month, config.plan(month).calendar) == \
-                        counts.get((unit, month), (0, ()))[0], (unit, month)
+                    assert package_arrivals(session, unit, month) == tuple(
+                        a for a in evidence.arrivals if (a.unit, a.month) == (unit, month)
+                    ), (unit, month)
+                    assert (
+                        briefing_count(session, unit, month, config.plan(month).calendar)
+                        == counts.get((unit, month), (0, ()))[0]
+                    ), (unit, month)
     finally:
         db.dispose()
 
@@ -114,14 +131,17 @@ def check_wps_files(mails: tuple[GeneratedMail, ...]) -> None:
     """饶阳县's October 附件7–8 are WPS .et files when xlwt is installed (the matrix cell of 2020-10 then
     shows an .et file read); without it the season writes .xlsx, and the cell shows only that."""
     october = [mail for mail in mails if mail.note.startswith("饶阳县 2020-10 package to 服务部")]
-    assert [mail.files for mail in october] == [("附件7.et", "附件8.et") if WRITES_XLS else ("附件7.xlsx", "附件8.xlsx")]
+    assert [mail.files for mail in october] == [
+        ("附件7.et", "附件8.et") if WRITES_XLS else ("附件7.xlsx", "附件8.xlsx")
+    ]
 
 
 def test_season_scores_as_designed(tmp_path, database_url, season_mail):
     check_wps_files(season_mail)
     env = import_season(tmp_path, database_url, season_mail)
-    assert {month: standings_table(env, month) for month in EXPECTED} == \
-        {month: list(rows) for month, rows in EXPECTED.items()}
+    assert {month: standings_table(env, month) for month in EXPECTED} == {
+        month: list(rows) for month, rows in EXPECTED.items()
+    }
     check_matrix(env)
     check_briefing_counts(env)
     check_receipt_evidence(database_url)

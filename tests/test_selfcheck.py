@@ -47,14 +47,16 @@ def config(tmp_path, database_url):
 def mail(subject: str, sender: str = JING, files: dict[str, str] = FILES, day: int = 15) -> bytes:
     message = compose(sender, REHAB, subject, datetime(2020, 5, day, 9, tzinfo=SHANGHAI), body="请帮忙检查")
     for name, sample in files.items():
-        message.add_attachment((BOOKS / sample).read_bytes(), maintype="application", subtype="octet-stream",
-                               filename=name)
+        message.add_attachment(
+            (BOOKS / sample).read_bytes(), maintype="application", subtype="octet-stream", filename=name
+        )
     return message.as_bytes()
 
 
 def store(deps, *raws: bytes) -> list[int]:
-    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer,
-                            [Incoming(raw=raw, mailbox="kf", source="import") for raw in raws])
+    outcomes = ingest_batch(
+        deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox="kf", source="import") for raw in raws]
+    )
     return [outcome.id for outcome in outcomes]
 
 
@@ -67,12 +69,21 @@ def text_of(mail_row: OutboxMail) -> str:
     return email.message_from_bytes(mail_row.raw, policy=policy.default).get_body(("plain",)).get_content()
 
 
-@pytest.mark.parametrize("subject, kind", [
-    ("自查 景县5月份报表", Kind.SELFCHECK), ("【自查】景县附件3", Kind.SELFCHECK), ("自查：附件2", Kind.SELFCHECK),
-    ("  自 查 附件2", Kind.SELFCHECK), ("转发：自查 景县附件3", Kind.SELFCHECK), ("Fw: 自查", Kind.SELFCHECK),
-    ("回复：自查 景县附件3", Kind.REPLY), ("Re: 检查结果：自查 景县附件3", Kind.REPLY),
-    ("转发：检查结果：自查 景县附件3", Kind.REPORT), ("景县5月份报表（已自查）", Kind.REPORT),
-])
+@pytest.mark.parametrize(
+    "subject, kind",
+    [
+        ("自查 景县5月份报表", Kind.SELFCHECK),
+        ("【自查】景县附件3", Kind.SELFCHECK),
+        ("自查：附件2", Kind.SELFCHECK),
+        ("  自 查 附件2", Kind.SELFCHECK),
+        ("转发：自查 景县附件3", Kind.SELFCHECK),
+        ("Fw: 自查", Kind.SELFCHECK),
+        ("回复：自查 景县附件3", Kind.REPLY),
+        ("Re: 检查结果：自查 景县附件3", Kind.REPLY),
+        ("转发：检查结果：自查 景县附件3", Kind.REPORT),
+        ("景县5月份报表（已自查）", Kind.REPORT),
+    ],
+)
 def test_a_subject_starting_with_zicha_is_a_selfcheck(subject, kind):
     """Forwards count as what they forward; a reply is a conversation; our own answer ("检查结果：…")
     forwarded back is no new 自查, so no answer ever answers an answer."""
@@ -84,18 +95,32 @@ def test_a_subject_starting_with_zicha_is_a_selfcheck(subject, kind):
 NOW = datetime(2020, 5, 15, 9, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("sender, arrival, owed", [
-    (JING, NOW, "selfcheck"),
-    ("2851736642@qq.com", NOW, "selfcheck"),  # a clerk's own address: anyone may ask
-    (REHAB, NOW, None),  # ourselves
-    ("noreply@163.com", NOW, None),
-    (None, NOW, None),
-    (JING, NOW - timedelta(days=8), None),  # old mail found on a first poll
-])
+@pytest.mark.parametrize(
+    "sender, arrival, owed",
+    [
+        (JING, NOW, "selfcheck"),
+        ("2851736642@qq.com", NOW, "selfcheck"),  # a clerk's own address: anyone may ask
+        (REHAB, NOW, None),  # ourselves
+        ("noreply@163.com", NOW, None),
+        (None, NOW, None),
+        (JING, NOW - timedelta(days=8), None),  # old mail found on a first poll
+    ],
+)
 def test_who_is_answered_a_selfcheck(sender, arrival, owed):
-    facts = MessageFacts(id=1, kind="selfcheck", unit=None, month=None, registered=False, sender=sender,
-                         subject="自查", message_id="<a@x>", references=(), arrival=arrival, body_text="",
-                         attachment_names=("附件3.xlsx",))
+    facts = MessageFacts(
+        id=1,
+        kind="selfcheck",
+        unit=None,
+        month=None,
+        registered=False,
+        sender=sender,
+        subject="自查",
+        message_id="<a@x>",
+        references=(),
+        arrival=arrival,
+        body_text="",
+        attachment_names=("附件3.xlsx",),
+    )
     assert reply_owed(facts, frozenset({REHAB}), NOW, timedelta(days=7)) == owed
 
 
@@ -112,8 +137,9 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
     with deps.db.session() as session:
         message = session.get(Message, message_id)
         assert (message.kind, message.unit, message.registered) == ("selfcheck", "景县", True)
-        assert [(row.kind, row.cause, row.queued_at) for row in session.scalars(select(OwedReply))] == \
-            [("selfcheck", f"selfcheck:{message_id}", None)]
+        assert [(row.kind, row.cause, row.queued_at) for row in session.scalars(select(OwedReply))] == [
+            ("selfcheck", f"selfcheck:{message_id}", None)
+        ]
         assert [m.id for m in search(session, Query(text="自查"))] == [message_id]
     now = datetime(2020, 5, 15, 9, 5, tzinfo=SHANGHAI)
     assert send_owed(config, deps, now).receipts == 1
@@ -126,15 +152,23 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
     assert parsed["Subject"] == "检查结果：自查 景县5月份报表"
     assert parsed["In-Reply-To"] and parsed["Auto-Submitted"] == "auto-replied"
     lines = text_of(answer).splitlines()
-    assert "本邮件只用于自查：不算报送，不计分，报送情况不变。检查无误后，请另发一封正式报送邮件（主题不要以“自查”开头）。" in lines
-    assert _inspect_lines(tmp_path, monkeypatch) == lines[lines.index("检查结果：") + 1:lines.index("衡水市残联残疾人服务工程督导系统") - 1]
+    assert (
+        "本邮件只用于自查：不算报送，不计分，报送情况不变。检查无误后，请另发一封正式报送邮件（主题不要以“自查”开头）。"
+        in lines
+    )
+    assert (
+        _inspect_lines(tmp_path, monkeypatch)
+        == lines[lines.index("检查结果：") + 1 : lines.index("衡水市残联残疾人服务工程督导系统") - 1]
+    )
     assert _counted(config, deps) == before
 
 
 def test_a_selfcheck_without_files_and_a_clean_one(config, deps):
     """GIVEN a 自查 with no attachment and one with a clean 附件2 WHEN answered THEN the first asks for the
     files and the second says nothing was found wrong."""
-    bare, clean = store(deps, mail("自查", files={}), mail("自查 附件2", files={"附件2.xlsx": "summary-unit-row-only.xlsx"}))
+    bare, clean = store(
+        deps, mail("自查", files={}), mail("自查 附件2", files={"附件2.xlsx": "summary-unit-row-only.xlsx"})
+    )
     send_owed(config, deps, datetime(2020, 5, 15, 9, 5, tzinfo=SHANGHAI))
     texts = {row.about_message: text_of(row) for row in answers(deps)}
     assert "邮件中没有附件，没有可检查的内容。请把要检查的表格作为附件添加后重新发送。" in texts[bare].splitlines()
@@ -158,9 +192,13 @@ def _counted(config, deps) -> tuple:
     """Everything a message could count for: May's matrix, the standings, the findings and the queue."""
     with deps.db.session() as session:
         evidence = load_evidence(session)
-        return (matrix_json("2020-05", month_matrix(config, evidence, "2020-05", datetime(2020, 6, 1, tzinfo=SHANGHAI))),
-                standings_json(compute_standings(config, evidence, "2020-06")), evidence.arrivals,
-                all_findings(session, evidence.summaries), [item.handle for item in attention(session)])
+        return (
+            matrix_json("2020-05", month_matrix(config, evidence, "2020-05", datetime(2020, 6, 1, tzinfo=SHANGHAI))),
+            standings_json(compute_standings(config, evidence, "2020-06")),
+            evidence.arrivals,
+            all_findings(session, evidence.summaries),
+            [item.handle for item in attention(session)],
+        )
 
 
 def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_path):
@@ -174,8 +212,9 @@ def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_pat
     config = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")
     sandbox = Sandbox(SandboxLimits(memory_mb=768, seconds=60))
     try:
-        results = inspect_untrusted([("坏.xls", loop_directory_chain(registry_xls())), ("附件6.xls", registry_xls())],
-                                    config, sandbox)
+        results = inspect_untrusted(
+            [("坏.xls", loop_directory_chain(registry_xls())), ("附件6.xls", registry_xls())], config, sandbox
+        )
     finally:
         sandbox.close()
     assert [(r["file"], r["form"], r["readable"]) for r in results] == [("坏.xls", None, False), ("附件6.xls", 6, True)]

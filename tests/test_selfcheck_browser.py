@@ -62,8 +62,11 @@ def test_a_clerk_sees_nothing_but_the_inspection_of_their_own_files(served, tmp_
         page.wait_for_selector("h2:has-text('检查结果')")
         shown = [line.strip() for line in page.locator(".inspected p.file, .inspected li").all_inner_texts()]
         files = [(name, (BOOKS / name).read_bytes()) for name in FILES]
-        assert shown == [line.strip() for result in inspect_untrusted(files, config, None)  # as inspect reads them
-                         for line in describe(result)]
+        assert shown == [
+            line.strip()
+            for result in inspect_untrusted(files, config, None)  # as inspect reads them
+            for line in describe(result)
+        ]
         text = page.locator("main").inner_text()
         assert "发现问题" in text and PERSON not in text and "枣强县" not in text
         for path in ("/search", "/message/1", "/standings", "/matrix", "/queue", "/message/1/original.eml"):

@@ -28,14 +28,17 @@ def run(tmp_path, monkeypatch):
     monkeypatch.setenv("MAILROOM_DATABASE_URL", f"sqlite:///{tmp_path}/mailroom.db")
     monkeypatch.setenv("MAILROOM_ARCHIVE_PATH", str(tmp_path / "archive"))
     message = compose("jxcl2020@163.com", "hsclbgs666@163.com", "景县4月份报表", ARRIVAL)
-    for name, data in (("附件1.docx", docx_bytes(REPORT, ARRIVAL)),
-                       ("附件3.xlsx", (DATA / "workbooks" / "bad-ids-and-phones.xlsx").read_bytes()),
-                       ("照片.png", b"\x89PNG\r\n\x1a\n" + bytes(32))):
+    for name, data in (
+        ("附件1.docx", docx_bytes(REPORT, ARRIVAL)),
+        ("附件3.xlsx", (DATA / "workbooks" / "bad-ids-and-phones.xlsx").read_bytes()),
+        ("照片.png", b"\x89PNG\r\n\x1a\n" + bytes(32)),
+    ):
         message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     (tmp_path / "m.eml").write_bytes(message.as_bytes())
 
     def invoke(*args: str):
         return CliRunner().invoke(main, ["--config", str(config), *args], prog_name="mailroom")
+
     assert invoke("import", str(tmp_path / "m.eml")).exit_code == 0
     return invoke
 
@@ -46,27 +49,62 @@ def test_show_says_everything_in_chinese_words_with_each_attachments_forms_and_p
     registry = detail["attachments"][1]["forms"][0]
     assert registry["problems"], "the sample registry has bad numbers"
     assert lines[:8] == [
-        "邮件 #1", "主题：景县4月份报表", "发件人：jxcl2020@163.com（登记的报送邮箱）", "收件人：hsclbgs666@163.com",
-        "到达时间：2020-04-09 10:00:00（收件服务器时间）", f"Date 头：{detail['date_header']}",
-        "识别为：景县 · 月度报表 · 2020年4月（取自主题）", "所在邮箱：bgs"]
+        "邮件 #1",
+        "主题：景县4月份报表",
+        "发件人：jxcl2020@163.com（登记的报送邮箱）",
+        "收件人：hsclbgs666@163.com",
+        "到达时间：2020-04-09 10:00:00（收件服务器时间）",
+        f"Date 头：{detail['date_header']}",
+        "识别为：景县 · 月度报表 · 2020年4月（取自主题）",
+        "所在邮箱：bgs",
+    ]
     start = lines.index("附件（3 个）：")
     characters = sum(not char.isspace() for char in "".join(REPORT))
-    assert lines[start + 1:start + 3] == [f"1. 附件1.docx（docx，{detail['attachments'][0]['size']} 字节）",
-                                          f"   附件1 {FORM_TITLES[1]} · 景县 · 2020年4月 · 正文 {characters} 字"]
+    assert lines[start + 1 : start + 3] == [
+        f"1. 附件1.docx（docx，{detail['attachments'][0]['size']} 字节）",
+        f"   附件1 {FORM_TITLES[1]} · 景县 · 2020年4月 · 正文 {characters} 字",
+    ]
     assert lines[start + 3].startswith("2. 附件3.xlsx（xlsx，")
-    assert lines[start + 4].startswith(f"   附件3 {FORM_TITLES[3]} · ") and lines[start + 4].endswith(f" · {registry['rows']} 行")
-    problems = lines[start + 5:start + 5 + len(registry["problems"])]
+    assert lines[start + 4].startswith(f"   附件3 {FORM_TITLES[3]} · ") and lines[start + 4].endswith(
+        f" · {registry['rows']} 行"
+    )
+    problems = lines[start + 5 : start + 5 + len(registry["problems"])]
     assert [line.split("：", 1)[1] for line in problems] == [p["message"] for p in registry["problems"]]
     assert all(line.startswith("   问题［") for line in problems)
-    assert lines[start + 5 + len(registry["problems"]):][:2] == ["3. 照片.png（png，40 字节）", "   未识别为任何附件表格"]
+    assert lines[start + 5 + len(registry["problems"]) :][:2] == [
+        "3. 照片.png（png，40 字节）",
+        "   未识别为任何附件表格",
+    ]
     assert not any(word in "\n".join(lines) for word in ("True", "False", "None", "report"))
 
 
 def test_show_json_keeps_its_keys_and_meaning(run):
     detail = json.loads(run("show", "1", "--json").stdout)
-    assert {"id", "sha256", "mailbox", "arrival", "arrival_trusted", "unit", "kind", "month", "sender", "registered",
-            "subject", "message_id", "date_header", "from_name", "to", "cc", "month_source", "size", "problems",
-            "body_text", "attachments", "seen", "raw_path"} <= set(detail)
+    assert {
+        "id",
+        "sha256",
+        "mailbox",
+        "arrival",
+        "arrival_trusted",
+        "unit",
+        "kind",
+        "month",
+        "sender",
+        "registered",
+        "subject",
+        "message_id",
+        "date_header",
+        "from_name",
+        "to",
+        "cc",
+        "month_source",
+        "size",
+        "problems",
+        "body_text",
+        "attachments",
+        "seen",
+        "raw_path",
+    } <= set(detail)
     assert (detail["kind"], detail["registered"], detail["unit"]) == ("report", True, "景县")
     assert [a["filename"] for a in detail["attachments"]] == ["附件1.docx", "附件3.xlsx", "照片.png"]
     assert [[f["form"] for f in a["forms"]] for a in detail["attachments"]] == [[1], [3], []]

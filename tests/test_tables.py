@@ -21,16 +21,17 @@ def run(tmp_path, monkeypatch):
 
     def invoke(*args: str):
         return CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], prog_name="mailroom")
+
     return invoke
 
 
 def starts(line: str) -> list[int]:
     """The display column where each cell (a run without spaces) of a line starts."""
-    return [width(line[:match.start()]) for match in re.finditer(r"\S+", line)]
+    return [width(line[: match.start()]) for match in re.finditer(r"\S+", line)]
 
 
 def ends(line: str) -> list[int]:
-    return [width(line[:match.end()]) for match in re.finditer(r"\S+", line)]
+    return [width(line[: match.end()]) for match in re.finditer(r"\S+", line)]
 
 
 def test_table_pads_by_display_width():
@@ -47,8 +48,10 @@ def test_standings_line_up_and_show_unscored_quarters_as_a_dash_with_the_legend(
     assert len(rows) == 13 and {width(line) for line in rows} == {width(header)}  # numbers right-aligned
     assert {ends(line)[2:] == ends(header)[2:] for line in rows} == {True}
     assert {starts(line)[1] for line in rows} == {starts(header)[1]}  # the unit column, left-aligned
-    quarters = [header.split().index(label) for label in ("二季度任务完成", "二季度按时报送", "三季度任务完成",
-                                                           "三季度按时报送", "四季度超额完成")]
+    quarters = [
+        header.split().index(label)
+        for label in ("二季度任务完成", "二季度按时报送", "三季度任务完成", "三季度按时报送", "四季度超额完成")
+    ]
     assert {tuple(row.split()[i] for i in quarters) for row in rows} == {("—",) * 5}  # none closes in May
     december = run("standings", "--month", "2020-12").stdout.splitlines()[2:-1]
     assert not any("—" in line for line in december)

@@ -70,8 +70,9 @@ def dovecot(pki):
 
     if dovecot_binary() is None:
         pytest.skip(INSTALL_HINT)
-    with Dovecot(users={"bgs": "office-pw"}, tls_cert=pki.folder / "server.pem",
-                 tls_key=pki.folder / "server.key") as server:
+    with Dovecot(
+        users={"bgs": "office-pw"}, tls_cert=pki.folder / "server.pem", tls_key=pki.folder / "server.key"
+    ) as server:
         yield server
 
 
@@ -89,10 +90,21 @@ def mailbox_config(tmp_path, pki, dovecot, folder, monkeypatch):
     give_ca(pki, tmp_path)
 
     def build(security: str, host: str = "localhost", **extra):
-        box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": host,
-               "port": dovecot.tls_port if security == "tls" else dovecot.port, "security": security,
-               "username": "bgs", "password_env": "TEST_PW_BGS", "folder": folder, **extra}
+        box = {
+            "key": "bgs",
+            "name": "办公室",
+            "address": OFFICE,
+            "source": "imap",
+            "host": host,
+            "port": dovecot.tls_port if security == "tls" else dovecot.port,
+            "security": security,
+            "username": "bgs",
+            "password_env": "TEST_PW_BGS",
+            "folder": folder,
+            **extra,
+        }
         return make_config(tmp_path, f"sqlite:///{tmp_path}/mailroom.db", [box])
+
     return build
 
 
@@ -162,8 +174,15 @@ def smtp_server(request, pki):
 
 
 def outgoing(tmp_path: Path, security: str, port: int, host: str = "localhost", ca: bool = True) -> Outgoing:
-    return Outgoing(transport="smtp", host=host, port=port, security=security, sender=OFFICE, timeout_seconds=10,
-                    ca_file=tmp_path / CA_FILE if ca else None)
+    return Outgoing(
+        transport="smtp",
+        host=host,
+        port=port,
+        security=security,
+        sender=OFFICE,
+        timeout_seconds=10,
+        ca_file=tmp_path / CA_FILE if ca else None,
+    )
 
 
 def test_smtp_over_tls_is_verified_by_the_configured_ca(tmp_path, pki, smtp_server):
@@ -201,7 +220,9 @@ def test_smtp_certificate_for_another_host_is_refused_and_the_mail_kept(tmp_path
 
     assert (report.sent, report.failed) == (0, 1)
     assert mail.state == "pending" and mail.next_attempt_at > now
-    assert mail.last_error.startswith("smtp: 服务器 127.0.0.1 的证书与主机名 127.0.0.1 不符，已拒绝连接，未发送任何邮件")
+    assert mail.last_error.startswith(
+        "smtp: 服务器 127.0.0.1 的证书与主机名 127.0.0.1 不符，已拒绝连接，未发送任何邮件"
+    )
     assert len(mail.last_error.splitlines()) == 1
     assert server.handler.accepted == accepted
 
@@ -214,8 +235,15 @@ def test_smtp_without_the_ca_is_refused(tmp_path, smtp_server):
 
 def test_ca_file_is_relative_to_the_config_file_and_defaults_to_the_system_store(tmp_path, pki):
     give_ca(pki, tmp_path)
-    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": "imap.163.com",
-           "username": "bgs", "password_env": "X"}
+    box = {
+        "key": "bgs",
+        "name": "办公室",
+        "address": OFFICE,
+        "source": "imap",
+        "host": "imap.163.com",
+        "username": "bgs",
+        "password_env": "X",
+    }
     config = make_config(tmp_path, "sqlite://", [box, {**box, "key": "kfb", "ca_file": CA_FILE}])
     assert [b.ca_file for b in config.mailboxes] == [None, tmp_path / CA_FILE]
     assert config.outgoing.ca_file is None
@@ -229,8 +257,16 @@ def test_a_ca_file_that_holds_no_certificate_is_a_config_error(tmp_path, content
 
     if content is not None:
         (tmp_path / "ca.pem").write_bytes(content)
-    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "imap", "host": "imap.163.com",
-           "username": "bgs", "password_env": "X", "ca_file": "ca.pem"}
+    box = {
+        "key": "bgs",
+        "name": "办公室",
+        "address": OFFICE,
+        "source": "imap",
+        "host": "imap.163.com",
+        "username": "bgs",
+        "password_env": "X",
+        "ca_file": "ca.pem",
+    }
     with pytest.raises(ConfigError, match=r"mailbox\[0\]\.ca_file 应为可读的 PEM 证书文件"):
         make_config(tmp_path, "sqlite://", [box])
     with pytest.raises(ConfigError, match=r"smtp\.ca_file 应为可读的 PEM 证书文件"):

@@ -41,7 +41,9 @@ def test_add_list_passwd_remove(tmp_path, database_url):
     assert (stored["audit1"].role, stored["audit1"].personal) == ("auditor", False)
     listed = json.loads(run(env, "user", "list", "--json").stdout)
     assert [(row["name"], row["role"], row["personal"]) for row in listed] == [
-        ("audit1", "auditor", False), ("孙倩", "staff", True)]
+        ("audit1", "auditor", False),
+        ("孙倩", "staff", True),
+    ]
     assert "password" not in json.dumps(listed).replace("password_changed_at", "")
 
     old_token = stored["audit1"].session_token
@@ -67,8 +69,9 @@ def test_mistakes_are_refused_in_one_line(tmp_path, database_url):
     assert twice.exit_code == 1 and "账号 a 已存在" in twice.output
     short = run(env, "user", "add", "b", "--role", "auditor", "--password-stdin", stdin="short\n")
     assert short.exit_code == 1 and "密码至少 8 位" in short.output
-    mismatch = run(env, "user", "add", "c", "--role", "auditor", stdin="one password\nanother one\n"
-                                                                        "one password\none password\n")
+    mismatch = run(
+        env, "user", "add", "c", "--role", "auditor", stdin="one password\nanother one\none password\none password\n"
+    )
     assert mismatch.exit_code == 0 and "do not match" in mismatch.output  # asked again until both match
     assert run(env, "user", "add", "d", "--role", "admin", "--password-stdin", stdin="long enough\n").exit_code == 2
     unknown = run(env, "user", "passwd", "nobody", "--password-stdin", stdin="long enough\n")
@@ -86,7 +89,9 @@ def test_set_changes_the_role_or_the_grant_and_ends_the_sessions(tmp_path, datab
     assert granted.exit_code == 0, granted.output
     assert "已修改账号 audit1：审计人员，可见个人信息，原有登录已全部失效" in granted.output
     demoted = run(env, "user", "set", "孙倩", "--role", "auditor")
-    assert demoted.exit_code == 0 and "已修改账号 孙倩：审计人员，个人信息遮蔽" in demoted.output  # masked unless granted
+    assert (
+        demoted.exit_code == 0 and "已修改账号 孙倩：审计人员，个人信息遮蔽" in demoted.output
+    )  # masked unless granted
     after = accounts(database_url)
     assert (after["audit1"].role, after["audit1"].personal) == ("auditor", True)
     assert (after["孙倩"].role, after["孙倩"].personal) == ("auditor", False)
@@ -98,7 +103,9 @@ def test_set_changes_the_role_or_the_grant_and_ends_the_sessions(tmp_path, datab
     assert promoted.exit_code == 0 and "已修改账号 孙倩：工作人员，可见个人信息" in promoted.output
     listed = json.loads(run(env, "user", "list", "--json").stdout)
     assert {row["name"]: (row["role"], row["personal"]) for row in listed} == {
-        "audit1": ("auditor", False), "孙倩": ("staff", True)}
+        "audit1": ("auditor", False),
+        "孙倩": ("staff", True),
+    }
 
 
 def test_set_without_a_change_keeps_the_sessions_and_mistakes_are_refused(tmp_path, database_url):
@@ -123,7 +130,9 @@ def test_a_units_clerk_belongs_to_one_unit_named_by_name_or_alias(tmp_path, data
     role without a unit, a unit on another role, an unknown unit or --personal are refused; `user set` moves it
     to another unit or makes it staff (dropping the unit), ending its sessions."""
     env = environment(tmp_path, database_url)
-    added = run(env, "user", "add", "景县填报员", "--role", "unit", "--unit", "景州", "--password-stdin", stdin="long enough\n")
+    added = run(
+        env, "user", "add", "景县填报员", "--role", "unit", "--unit", "景州", "--password-stdin", stdin="long enough\n"
+    )
     assert added.exit_code == 0, added.output
     assert "已创建账号 景县填报员（填报单位 景县，仅可自查）" in added.output
     assert (accounts(database_url)["景县填报员"].unit, accounts(database_url)["景县填报员"].personal) == ("景县", False)
@@ -142,4 +151,7 @@ def test_a_units_clerk_belongs_to_one_unit_named_by_name_or_alias(tmp_path, data
     assert moved.exit_code == 0 and "已修改账号 景县填报员：填报单位 桃城区，仅可自查" in moved.output
     assert accounts(database_url)["景县填报员"].session_token != token
     staff = run(env, "user", "set", "景县填报员", "--role", "staff")
-    assert staff.exit_code == 0 and (accounts(database_url)["景县填报员"].unit, accounts(database_url)["景县填报员"].role) == (None, "staff")
+    assert staff.exit_code == 0 and (
+        accounts(database_url)["景县填报员"].unit,
+        accounts(database_url)["景县填报员"].role,
+    ) == (None, "staff")

@@ -18,12 +18,14 @@ def run_verify(tmp_path, database_url, *options: str):
 def archive_two(tmp_path, database_url) -> list[str]:
     registry = (DATA / "workbooks" / "rehab-registry-two-age-sheets.xlsx").read_bytes()
     (tmp_path / "mail").mkdir()
-    (tmp_path / "mail" / "a.eml").write_bytes(mail("饶阳县5月份康复服务实名制登记表", "见附件", MAY,
-                                                   files=[("登记表.xlsx", registry)]))
+    (tmp_path / "mail" / "a.eml").write_bytes(
+        mail("饶阳县5月份康复服务实名制登记表", "见附件", MAY, files=[("登记表.xlsx", registry)])
+    )
     (tmp_path / "mail" / "b.eml").write_bytes(mail("专项信息", "正文", MAY))
     env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
-    result = CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), "import",
-                                       str(tmp_path / "mail")], env=env)
+    result = CliRunner().invoke(
+        main, ["--config", str(ROOT / "config.example.toml"), "import", str(tmp_path / "mail")], env=env
+    )
     assert result.exit_code == 0, result.output
     return sorted(str(path) for path in (tmp_path / "archive").rglob("*") if path.is_file())
 
@@ -53,7 +55,9 @@ def test_missing_and_altered_files_are_reported_with_their_rows(tmp_path, databa
     problems = {finding["path"]: finding for finding in report["findings"]}
     assert set(problems) == {workbook, message}
     assert problems[workbook]["problem"] == "altered" and problems[workbook]["actual"] != problems[workbook]["sha256"]
-    assert problems[workbook]["rows"] == [problems[workbook]["rows"][0]] and "登记表.xlsx" in problems[workbook]["rows"][0]
+    assert (
+        problems[workbook]["rows"] == [problems[workbook]["rows"][0]] and "登记表.xlsx" in problems[workbook]["rows"][0]
+    )
     assert problems[message]["problem"] == "missing" and problems[message]["rows"][0].startswith("邮件 #")
     assert report["unrecorded"] == [str(stray)]
     code, said = run_verify(tmp_path, database_url)

@@ -14,8 +14,19 @@ from archive.users import remove_user, set_access, set_password
 from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError
 from tests.conftest import make_config
-from tests.webapp import (BODY_PHONE, BODY_PHONE_MASKED, PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED,
-                          add_accounts, csrf_token, fill_archive, log_in, share_person)
+from tests.webapp import (
+    BODY_PHONE,
+    BODY_PHONE_MASKED,
+    PASSWORD,
+    PERSON,
+    PERSON_ID,
+    PERSON_ID_MASKED,
+    add_accounts,
+    csrf_token,
+    fill_archive,
+    log_in,
+    share_person,
+)
 
 
 class Clock:
@@ -70,8 +81,10 @@ def test_login_goes_back_where_it_was_asked_but_never_off_site(site):
     app, _, archive = site
     client = app.test_client()
     token = csrf_token(page(client, f"/login?next=/message/{archive.package}"))
-    back = client.post("/login", data={"csrf_token": token, "name": "孙倩", "password": PASSWORD,
-                                       "next": f"/message/{archive.package}"})
+    back = client.post(
+        "/login",
+        data={"csrf_token": token, "name": "孙倩", "password": PASSWORD, "next": f"/message/{archive.package}"},
+    )
     assert back.location == f"/message/{archive.package}"
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         other = app.test_client()
@@ -89,8 +102,9 @@ def test_a_post_without_the_csrf_token_is_refused(site):
     forged = client.post("/logout", data={"csrf_token": "forged"})
     assert forged.status_code == 400
     assert client.get("/search").status_code == 200  # the forged logout did nothing
-    award = client.post("/entries", data={"unit": "桃城区", "kind_level": "media:city", "date": "2020-04-02",
-                                          "evidence": "衡水日报"})
+    award = client.post(
+        "/entries", data={"unit": "桃城区", "kind_level": "media:city", "date": "2020-04-02", "evidence": "衡水日报"}
+    )
     assert award.status_code == 400 and "页面已过期" in award.get_data(as_text=True)
     assert "衡水日报" not in page(client, "/entries")
 
@@ -99,14 +113,30 @@ def test_auditors_read_but_every_write_is_refused_in_chinese(site):
     app, _, _ = site
     auditor = signed_in(app, "督查员")
     token = csrf_token(page(auditor, "/entries"))
-    refused = auditor.post("/entries", data={"csrf_token": token, "unit": "桃城区", "kind_level": "media:city",
-                                             "date": "2020-04-02", "evidence": "衡水日报"})
+    refused = auditor.post(
+        "/entries",
+        data={
+            "csrf_token": token,
+            "unit": "桃城区",
+            "kind_level": "media:city",
+            "date": "2020-04-02",
+            "evidence": "衡水日报",
+        },
+    )
     assert refused.status_code == 403 and "审计账号只能查看" in refused.get_data(as_text=True)
     assert auditor.post("/entries/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
     staff = signed_in(app, "孙倩")
     token = csrf_token(page(staff, "/entries"))
-    done = staff.post("/entries", data={"csrf_token": token, "unit": "桃城", "kind_level": "media:city",
-                                        "date": "2020-04-02", "evidence": "衡水日报 2020-04-02"})
+    done = staff.post(
+        "/entries",
+        data={
+            "csrf_token": token,
+            "unit": "桃城",
+            "kind_level": "media:city",
+            "date": "2020-04-02",
+            "evidence": "衡水日报 2020-04-02",
+        },
+    )
     assert done.status_code == 302
     entries = page(staff, "/entries")
     assert "已登记 #1：桃城区 市级媒体 2020-04-02" in entries and "孙倩" in entries
@@ -145,8 +175,16 @@ def test_a_new_role_or_grant_ends_the_sessions_and_holds_at_once(site):
         assert PERSON_ID_MASKED in masked and PERSON_ID not in masked, name
     demoted = signed_in(app, "孙倩")
     token = csrf_token(page(demoted, "/entries"))
-    refused = demoted.post("/entries", data={"csrf_token": token, "unit": "桃城区", "kind_level": "media:city",
-                                             "date": "2020-04-02", "evidence": "衡水日报"})
+    refused = demoted.post(
+        "/entries",
+        data={
+            "csrf_token": token,
+            "unit": "桃城区",
+            "kind_level": "media:city",
+            "date": "2020-04-02",
+            "evidence": "衡水日报",
+        },
+    )
     assert refused.status_code == 403
     with deps.db.session() as session:
         set_access(session, "审计员", role="staff")
@@ -247,8 +285,17 @@ def test_a_login_lasts_session_hours(site, clock):
 def test_pages_carry_the_safety_headers(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
-    for path in ("/login", "/search", f"/message/{archive.package}", "/standings?month=2020-04",
-                 "/matrix?month=2020-04", "/progress?month=2020-04", "/findings", "/entries", "/message/999999"):
+    for path in (
+        "/login",
+        "/search",
+        f"/message/{archive.package}",
+        "/standings?month=2020-04",
+        "/matrix?month=2020-04",
+        "/progress?month=2020-04",
+        "/findings",
+        "/entries",
+        "/message/999999",
+    ):
         response = client.get(path)
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, path
         assert "script-src 'none'" in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY
@@ -263,9 +310,10 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
     found = page(client, f"/search?q={PERSON}")
-    assert f"/message/{archive.package}" in found and f"/message/{archive.late}\"" not in found
-    assert f"/message/{archive.package}" in page(client, f"/search?q={PERSON}&unit=枣强县&kind=report&month=2020-04"
-                                                         f"&sender=zqxcl@163.com&order=relevance")
+    assert f"/message/{archive.package}" in found and f'/message/{archive.late}"' not in found
+    assert f"/message/{archive.package}" in page(
+        client, f"/search?q={PERSON}&unit=枣强县&kind=report&month=2020-04&sender=zqxcl@163.com&order=relevance"
+    )
     assert f"/message/{archive.package}" not in page(client, f"/search?q={PERSON}&unit=桃城区")
     bad = client.get("/search?month=2020-4&unit=衡水市")
     assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
@@ -276,8 +324,15 @@ def test_search_pages_through_the_results(site):
     from tests.webapp import SHANGHAI, _message
 
     app, deps, _ = site
-    raws = [_message("jxcl@163.com", f"景县贫困残疾人服务工程专项信息（{n}）", datetime(2020, 6, 1, 8, n, tzinfo=SHANGHAI),
-                     f"第{n}篇") for n in range(52)]
+    raws = [
+        _message(
+            "jxcl@163.com",
+            f"景县贫困残疾人服务工程专项信息（{n}）",
+            datetime(2020, 6, 1, 8, n, tzinfo=SHANGHAI),
+            f"第{n}篇",
+        )
+        for n in range(52)
+    ]
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "import") for raw in raws])
     client = signed_in(app, "孙倩")
     first = page(client, "/search?kind=briefing")
@@ -320,8 +375,18 @@ def test_an_auditor_searches_the_masked_text_only(site):
     auditor, staff = signed_in(app, "审计员"), signed_in(app, "孙倩")
     other_id = PERSON_ID[:9] + str((int(PERSON_ID[9]) + 1) % 10) + PERSON_ID[10:]
     other_phone = BODY_PHONE[:4] + str((int(BODY_PHONE[4]) + 1) % 10) + BODY_PHONE[5:]
-    for query in (PERSON_ID, other_id, BODY_PHONE, other_phone, "１３９０３１８１２３４", "139-0318-1234", "₁₃₉₀₃₁₈₁₂₃₄",
-                  PERSON_ID_MASKED, BODY_PHONE_MASKED, PERSON):
+    for query in (
+        PERSON_ID,
+        other_id,
+        BODY_PHONE,
+        other_phone,
+        "１３９０３１８１２３４",
+        "139-0318-1234",
+        "₁₃₉₀₃₁₈₁₂₃₄",
+        PERSON_ID_MASKED,
+        BODY_PHONE_MASKED,
+        PERSON,
+    ):
         assert hit in page(auditor, f"/search?q={query}"), query
     for query in (PERSON_ID[6:16], BODY_PHONE[3:7] + BODY_PHONE[7], "0315011"):
         assert hit not in page(auditor, f"/search?q={query}"), query
@@ -393,8 +458,11 @@ def shared_person_row(html: str) -> str:
     """The 核查发现 row saying 王斐 is registered by two units (桃城区's copy shares every person of the registry)."""
     import re
 
-    [row] = [row for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
-             if "<td>同一人由两个单位登记</td>" in row and f"{PERSON}（证号" in row]
+    [row] = [
+        row
+        for row in re.findall(r"<tr>(.*?)</tr>", html, re.S)
+        if "<td>同一人由两个单位登记</td>" in row and f"{PERSON}（证号" in row
+    ]
     return row
 
 
@@ -457,13 +525,24 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
 
     app, deps, archive = site
     with deps.db.session() as session:
-        reading = session.scalars(select(FormReadingRow).where(FormReadingRow.message_id == archive.package,
-                                                               FormReadingRow.persons.any())).first()
+        reading = session.scalars(
+            select(FormReadingRow).where(FormReadingRow.message_id == archive.package, FormReadingRow.persons.any())
+        ).first()
         first = reading.persons[0]
         extra = SHOWN_PERSONS + 1 - len(reading.persons)
-        session.add_all(PersonRow(reading_id=reading.id, form=first.form, unit=first.unit, month=first.month,
-                                  sheet=first.sheet, row=1000 + n, name=f"补{n}", fields={"name": f"补{n}"})
-                        for n in range(extra))
+        session.add_all(
+            PersonRow(
+                reading_id=reading.id,
+                form=first.form,
+                unit=first.unit,
+                month=first.month,
+                sheet=first.sheet,
+                row=1000 + n,
+                name=f"补{n}",
+                fields={"name": f"补{n}"},
+            )
+            for n in range(extra)
+        )
         session.commit()
         reading_id = reading.id
     client = signed_in(app, "孙倩")
@@ -493,8 +572,15 @@ def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(sit
     waiting = waiting_count(queue)
     assert waiting >= 1 and waiting_count(page(staff, "/search")) == waiting
     token = csrf_token(queue)
-    done = staff.post("/corrections", data={"csrf_token": token, "message_id": str(archive.text_script),
-                                            "kind": "reply", "reason": "单位的答复，不需处理"})
+    done = staff.post(
+        "/corrections",
+        data={
+            "csrf_token": token,
+            "message_id": str(archive.text_script),
+            "kind": "reply",
+            "reason": "单位的答复，不需处理",
+        },
+    )
     assert done.status_code == 302
     after = page(staff, "/queue")
     assert f'id="item-{handle}"' not in after and waiting_count(after) == waiting - 1
@@ -508,8 +594,13 @@ def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(sit
     assert waiting_count(seen) == waiting - 1
     assert decided in page(auditor, f"/message/{archive.text_script}")
     token = csrf_token(seen)
-    assert auditor.post("/corrections", data={"csrf_token": token, "message_id": str(archive.package),
-                                              "kind": "other", "reason": "x"}).status_code == 403
+    assert (
+        auditor.post(
+            "/corrections",
+            data={"csrf_token": token, "message_id": str(archive.package), "kind": "other", "reason": "x"},
+        ).status_code
+        == 403
+    )
     assert auditor.post("/queue/done", data={"csrf_token": token, "item": "x", "note": "x"}).status_code == 403
     assert auditor.post("/corrections/1/revoke", data={"csrf_token": token, "reason": "x"}).status_code == 403
 

@@ -78,9 +78,12 @@ def test_downloads_are_never_stored_by_the_browser(site):
     html = client.get(f"/message/{archive.package}").get_data(as_text=True)
     import re
 
-    reading = re.search(r'/reading/(\d+)\.csv', html).group(1)
-    for path in (f"/message/{archive.package}/original.eml", f"/message/{archive.package}/attachment/1",
-                 f"/message/{archive.package}/reading/{reading}.csv"):
+    reading = re.search(r"/reading/(\d+)\.csv", html).group(1)
+    for path in (
+        f"/message/{archive.package}/original.eml",
+        f"/message/{archive.package}/attachment/1",
+        f"/message/{archive.package}/reading/{reading}.csv",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store", path
@@ -94,8 +97,12 @@ def test_bad_input_is_a_4xx_error_page_never_a_500(site):
         for path in ("/standings", "/matrix", "/progress", "/unit/桃城区"):
             assert_error_page(client.get(f"{path}?month={month}"), 404)
     for huge in (2**31, 2**63, 2**64 + 5):
-        for path in (f"/message/{huge}", f"/message/{archive.package}/attachment/{huge}",
-                     f"/message/{huge}/original.eml", f"/message/{archive.package}/reading/{huge}.csv"):
+        for path in (
+            f"/message/{huge}",
+            f"/message/{archive.package}/attachment/{huge}",
+            f"/message/{huge}/original.eml",
+            f"/message/{archive.package}/reading/{huge}.csv",
+        ):
             assert_error_page(client.get(path), 404)
     assert_error_page(client.get(f"/message/{2**31 - 1}"), 404)
 
@@ -109,8 +116,9 @@ def test_a_control_character_in_next_is_ignored_at_login(site, target):
     app, _, _ = site
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"csrf_token": token, "name": "孙倩", "password": PASSWORD,
-                                           "next": unquote(target)})
+    response = client.post(
+        "/login", data={"csrf_token": token, "name": "孙倩", "password": PASSWORD, "next": unquote(target)}
+    )
     assert response.status_code == 302 and response.location == "/search"
     assert "evil" not in response.headers.get("Set-Cookie", "")
     assert client.get(f"/login?next={target}").status_code in (200, 302)
@@ -124,8 +132,19 @@ def test_an_unexpected_error_is_a_500_page_with_the_headers(config, deps):
     assert "ZeroDivisionError" not in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("name", ["staff1\u200b", "staff\u200d1", "\u202estaff1", "staff1\x00", "staff 1", "staff1\u3164",
-                                  "staff\u034f1", "\ufeffstaff1"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "staff1\u200b",
+        "staff\u200d1",
+        "\u202estaff1",
+        "staff1\x00",
+        "staff 1",
+        "staff1\u3164",
+        "staff\u034f1",
+        "\ufeffstaff1",
+    ],
+)
 def test_an_account_name_with_invisible_characters_is_refused(deps, name):
     with deps.db.session() as session:
         add_user(session, "staff1", PASSWORD, "staff")
@@ -158,9 +177,12 @@ def test_waitress_own_error_responses_carry_the_security_headers(site):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        for raw, status in ((b"GARBAGE\r\n\r\n", b"400"), (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", b"400"),
-                            (b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", b"413"),
-                            (b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200")):
+        for raw, status in (
+            (b"GARBAGE\r\n\r\n", b"400"),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", b"400"),
+            (b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", b"413"),
+            (b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200"),
+        ):
             head = _exchange(server.effective_port, raw).split(b"\r\n\r\n")[0].decode()
             assert head.split()[1] == status.decode(), head
             headers = {line.split(":", 1)[0].lower(): line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]}
@@ -192,15 +214,20 @@ def _through_proxy(app, client_address: str, forwarded: str | None = None):
     """A client as the proxy on loopback passes it on: the proxy's own address, the client's in X-Forwarded-For,
     HTTPS in X-Forwarded-Proto (the browser spoke HTTPS to the proxy, so its cookie jar is the https one)."""
     client = app.test_client()
-    client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forwarded or client_address,
-                               HTTP_X_FORWARDED_PROTO="https", HTTP_REFERER="https://localhost/login")
+    client.environ_base.update(
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR=forwarded or client_address,
+        HTTP_X_FORWARDED_PROTO="https",
+        HTTP_REFERER="https://localhost/login",
+    )
     return client
 
 
 def _proxied_log_in(client, name: str, password: str = PASSWORD):
     token = csrf_token(client.get("/login", base_url="https://localhost").get_data(as_text=True))
-    return client.post("/login", base_url="https://localhost",
-                       data={"csrf_token": token, "name": name, "password": password})
+    return client.post(
+        "/login", base_url="https://localhost", data={"csrf_token": token, "name": name, "password": password}
+    )
 
 
 def test_behind_a_proxy_the_session_cookie_is_secure(proxied, config, deps):

@@ -29,8 +29,11 @@ def site(config, deps):
     add_accounts(deps)
     with deps.db.session() as session:
         add_user(session, CLERK, PASSWORD, "unit", unit="景县")
-    app = create_app(config, dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=timezone.utc)),
-                     secret_key="test secret")
+    app = create_app(
+        config,
+        dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=timezone.utc)),
+        secret_key="test secret",
+    )
     return app, deps, archive
 
 
@@ -49,9 +52,13 @@ def upload(client, files: dict[str, bytes]):
 
 def shown_lines(html: str) -> list[str]:
     """The results as lines: each file's heading, then its facts and problems, as `describe` writes them."""
-    results = html[html.index("<h2>检查结果</h2>"):]
-    return [unescape(text).strip() for text in re.findall(r'<p class="file">(.*?)</p>|<li>(.*?)</li>', results)
-            for text in text if text]
+    results = html[html.index("<h2>检查结果</h2>") :]
+    return [
+        unescape(text).strip()
+        for text in re.findall(r'<p class="file">(.*?)</p>|<li>(.*?)</li>', results)
+        for text in text
+        if text
+    ]
 
 
 def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
@@ -67,8 +74,11 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
     response = upload(clerk(app), files)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    expected = [line.strip() for result in inspect_untrusted(list(files.items()), config, None)  # as inspect reads
-                for line in describe(result)]
+    expected = [
+        line.strip()
+        for result in inspect_untrusted(list(files.items()), config, None)  # as inspect reads
+        for line in describe(result)
+    ]
     assert shown_lines(html) == expected
     assert "残疾人证号“13110219800101001042”的前 18 位（身份证号）校验位不对" in html  # unmasked: the clerk's own
     assert "发现问题：请按上面的提示修改后再检查一次。" in html
@@ -79,7 +89,9 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
 
 def test_a_clean_file_says_it_may_be_sent(site):
     app, _, _ = site
-    html = upload(clerk(app), {"附件2.xlsx": (BOOKS / "summary-unit-row-only.xlsx").read_bytes()}).get_data(as_text=True)
+    html = upload(clerk(app), {"附件2.xlsx": (BOOKS / "summary-unit-row-only.xlsx").read_bytes()}).get_data(
+        as_text=True
+    )
     assert "未发现问题，可以正式报送。" in html and "附件2.xlsx：附件2 目标任务完成情况汇总表" in html
 
 
@@ -99,8 +111,15 @@ def test_every_other_page_and_download_is_refused_to_a_clerk(site):
     app, deps, archive = site
     client = clerk(app)
     token = csrf_token(client.get("/selfcheck").get_data(as_text=True))
-    values = {"message_id": archive.package, "ordinal": 0, "reading_id": 1, "entry_id": 1, "correction_id": 1,
-              "name": "景县", "filename": "mailroom.css"}
+    values = {
+        "message_id": archive.package,
+        "ordinal": 0,
+        "reading_id": 1,
+        "entry_id": 1,
+        "correction_id": 1,
+        "name": "景县",
+        "filename": "mailroom.css",
+    }
     allowed = {"selfcheck.selfcheck_page", "auth.logout", "auth.login", "auth.favicon", "static", "archive.home"}
     asked = 0
     for rule in app.url_map.iter_rules():
@@ -117,6 +136,6 @@ def test_every_other_page_and_download_is_refused_to_a_clerk(site):
     assert asked >= 15  # every page, download and form of the archive
     assert client.get("/").location == "/selfcheck"
     menu = client.get("/selfcheck").get_data(as_text=True)
-    nav = menu[menu.index("<nav>"):menu.index("</nav>")]
+    nav = menu[menu.index("<nav>") : menu.index("</nav>")]
     assert "自查" in nav and "归档检索" not in nav and "月度排名" not in nav
     assert "景县填报员（填报单位 景县）" in menu

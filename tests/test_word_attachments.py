@@ -28,8 +28,13 @@ def word97(tmp_path_factory) -> bytes:
         pytest.skip("LibreOffice Writer not installed: run scripts/install.sh --test")
     folder = tmp_path_factory.mktemp("word")
     (folder / "附件1.docx").write_bytes(docx_bytes(PARAGRAPHS, datetime(2020, 5, 18, tzinfo=SHANGHAI)))
-    subprocess.run([office, "--headless", "--convert-to", "doc", "--outdir", str(folder), str(folder / "附件1.docx")],
-                   check=True, capture_output=True, timeout=120, env={**os.environ, "HOME": str(folder)})
+    subprocess.run(
+        [office, "--headless", "--convert-to", "doc", "--outdir", str(folder), str(folder / "附件1.docx")],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(folder)},
+    )
     data = (folder / "附件1.doc").read_bytes()
     assert data.startswith(b"\xd0\xcf\x11\xe0")  # a compound file: Word 97's binary format
     return data
@@ -57,15 +62,24 @@ def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
     附件1 on time, and its text is found by search."""
     from archive.ingest import Incoming, ingest_batch
 
-    message = compose("zqxcl@163.com", "hsscljjb@163.com", "枣强县5月份目标任务进展情况报告",
-                      datetime(2020, 5, 18, 9, tzinfo=SHANGHAI), body="见附件")
+    message = compose(
+        "zqxcl@163.com",
+        "hsscljjb@163.com",
+        "枣强县5月份目标任务进展情况报告",
+        datetime(2020, 5, 18, 9, tzinfo=SHANGHAI),
+        body="见附件",
+    )
     message.add_attachment(word97, maintype="application", subtype="msword", filename=name)
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(message.as_bytes(), "jjb", "import")])
     with deps.db.session() as session:
         arrivals = package_arrivals(session, "枣强县", "2020-05")
         from archive.search import Query, search
-        assert [m.subject for m in search(session, Query(text="康复服务完成情况"))] == ["枣强县5月份目标任务进展情况报告"]
-    status = package_status("枣强县", "2020-05", arrivals, config.plan("2020-05").calendar,
-                            datetime(2020, 5, 21, tzinfo=SHANGHAI))
+
+        assert [m.subject for m in search(session, Query(text="康复服务完成情况"))] == [
+            "枣强县5月份目标任务进展情况报告"
+        ]
+    status = package_status(
+        "枣强县", "2020-05", arrivals, config.plan("2020-05").calendar, datetime(2020, 5, 21, tzinfo=SHANGHAI)
+    )
     form_1 = next(form for form in status.forms if form.form == 1)
     assert form_1.status == "on_time"

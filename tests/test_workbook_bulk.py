@@ -24,13 +24,25 @@ from parsers.xlsx_scan import PiecesFile, StoredMember, stored_zip
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "workbooks"
 UNITS = (Unit("桃城区", ("桃城",), (), (("rehab", 179),)),)
-HEADER = ["序号", "姓名", "残疾人证号", "残疾类别", "残疾等级", "联系电话", "服务项目", "服务细项（内容）",
-          "是否建档立卡残疾人", "备注"]
+HEADER = [
+    "序号",
+    "姓名",
+    "残疾人证号",
+    "残疾类别",
+    "残疾等级",
+    "联系电话",
+    "服务项目",
+    "服务细项（内容）",
+    "是否建档立卡残疾人",
+    "备注",
+]
 
 
 def _id18(rng: random.Random) -> str:
-    body = f"1311{rng.randint(21, 28):02d}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" \
-           f"{rng.randint(0, 999):03d}"
+    body = (
+        f"1311{rng.randint(21, 28):02d}{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(0, 999):03d}"
+    )
     return body + check_digit(body)
 
 
@@ -66,19 +78,36 @@ def test_failing_ids_is_the_per_cell_rule(pattern, width):
     for size in [0, 1, 2, 7, 1024] + [rng.randint(1, 300) for _ in range(60)]:
         clean = rng.random() < 0.5
         ids = [(_id20(rng) if clean else _messy_id(rng))[:width] for _ in range(size)]
-        expected = [i for i, value in enumerate(ids)
-                    if not (pattern.fullmatch(value) and check_digit(value[:17]) == value[17])]
+        expected = [
+            i for i, value in enumerate(ids) if not (pattern.fullmatch(value) and check_digit(value[:17]) == value[17])
+        ]
         assert failing_ids(ids, pattern) == expected
 
 
 def test_failing_phones_is_the_per_cell_rule():
     rng = random.Random(11)
-    shapes = ["13812345678", "", "0318-2662889", "2662889", "1381234567", "138123456789", "13812345678/2662889",
-              " 13812345678", "13812345678\n", "１3812345678", "12345678901", "电话"]
+    shapes = [
+        "13812345678",
+        "",
+        "0318-2662889",
+        "2662889",
+        "1381234567",
+        "138123456789",
+        "13812345678/2662889",
+        " 13812345678",
+        "13812345678\n",
+        "１3812345678",
+        "12345678901",
+        "电话",
+    ]
     for size in [0, 1, 5, 1024] + [rng.randint(1, 200) for _ in range(40)]:
         mobile_only = rng.random() < 0.5
-        phones = [f"1{rng.choice('3456789')}{rng.randint(0, 10**9 - 1):09d}" if mobile_only or rng.random() < 0.6
-                  else rng.choice(shapes) for _ in range(size)]
+        phones = [
+            f"1{rng.choice('3456789')}{rng.randint(0, 10**9 - 1):09d}"
+            if mobile_only or rng.random() < 0.6
+            else rng.choice(shapes)
+            for _ in range(size)
+        ]
         assert failing_phones(phones) == [i for i, phone in enumerate(phones) if phone and phone_problem(phone)]
 
 
@@ -95,8 +124,12 @@ def test_persons_made_in_bulk_equal_persons_made_one_by_one():
 
 def test_person_is_a_frozen_record_that_copies_pickles_and_prints():
     person = Person(4, "4月", (("name", "张丽"), ("category", "视力")))
-    assert (person.row, person.sheet, person.keys, dict(person.fields)) == (4, "4月", ("name", "category"),
-                                                                             {"name": "张丽", "category": "视力"})
+    assert (person.row, person.sheet, person.keys, dict(person.fields)) == (
+        4,
+        "4月",
+        ("name", "category"),
+        {"name": "张丽", "category": "视力"},
+    )
     assert pickle.loads(pickle.dumps(person)) == person == copy.deepcopy(person)
     assert hash(person) == hash(Person(4, "4月", person.fields)) and person != Person(5, "4月", person.fields)
     assert repr(person) == "Person(row=4, sheet='4月', fields=(('name', '张丽'), ('category', '视力')))"
@@ -109,14 +142,31 @@ def test_a_reading_pickles_its_persons_as_blocks_and_comes_back_equal():
     """GIVEN readings whose persons are one uniform block, several sheets, cells holding the block
     separator or kept as a tuple, no persons at all WHEN pickled (as a reader process sends them back)
     THEN each comes back equal, person for person, with the same rows, sheets and fields."""
-    uniform = persons_in_bulk(list(range(5, 2005)), "Sheet1", ("name", "disability_id"),
-                              [[f"人{n}" for n in range(2000)], [f"{n:020d}" for n in range(2000)]])
-    mixed = [*uniform[:3], Person(9, "5月", (("name", "a\x1eb"),)), Person(10, "5月", (("name", "x\x1fy"),)),
-             *persons_in_bulk([11, 12], "5月", ("name",), [["丙", "丁"]]), Person(13, "6月", ()),
-             *persons_in_bulk([14], "6月", ("phone", "name"), [["13800000000"], [""]])]
+    uniform = persons_in_bulk(
+        list(range(5, 2005)),
+        "Sheet1",
+        ("name", "disability_id"),
+        [[f"人{n}" for n in range(2000)], [f"{n:020d}" for n in range(2000)]],
+    )
+    mixed = [
+        *uniform[:3],
+        Person(9, "5月", (("name", "a\x1eb"),)),
+        Person(10, "5月", (("name", "x\x1fy"),)),
+        *persons_in_bulk([11, 12], "5月", ("name",), [["丙", "丁"]]),
+        Person(13, "6月", ()),
+        *persons_in_bulk([14], "6月", ("phone", "name"), [["13800000000"], [""]]),
+    ]
     for persons in (uniform, mixed, []):
-        reading = FormReading(source="附件3.xlsx", form=3, unit="桃城区", month="2020-05", rows=len(persons),
-                              persons=tuple(persons), text="t", problems=(Problem(None, 3, "B", "id", "m"),))
+        reading = FormReading(
+            source="附件3.xlsx",
+            form=3,
+            unit="桃城区",
+            month="2020-05",
+            rows=len(persons),
+            persons=tuple(persons),
+            text="t",
+            problems=(Problem(None, 3, "B", "id", "m"),),
+        )
         back = pickle.loads(pickle.dumps(reading, protocol=pickle.HIGHEST_PROTOCOL))
         assert back == reading
         assert [(p.row, p.sheet, p.fields) for p in back.persons] == [(p.row, p.sheet, p.fields) for p in persons]
@@ -148,13 +198,21 @@ def test_pieces_file_reads_and_seeks_as_one_file():
 
 
 def test_stored_zip_pieces_are_a_zip_of_the_members():
-    members = {"xl/workbook.xml": [b"<workbook/>"], "xl/worksheets/sheet1.xml": [b"<row>", b"", b"</row>" * 500],
-               "名字.xml": [b""]}
-    pieces = stored_zip([StoredMember(name, chunks, zlib.crc32(b"".join(chunks)), sum(map(len, chunks)))
-                         for name, chunks in members.items()])
+    members = {
+        "xl/workbook.xml": [b"<workbook/>"],
+        "xl/worksheets/sheet1.xml": [b"<row>", b"", b"</row>" * 500],
+        "名字.xml": [b""],
+    }
+    pieces = stored_zip(
+        [
+            StoredMember(name, chunks, zlib.crc32(b"".join(chunks)), sum(map(len, chunks)))
+            for name, chunks in members.items()
+        ]
+    )
     with zipfile.ZipFile(PiecesFile(pieces)) as archive:
         assert {name: archive.read(name) for name in archive.namelist()} == {
-            name: b"".join(chunks) for name, chunks in members.items()}
+            name: b"".join(chunks) for name, chunks in members.items()
+        }
         assert archive.testzip() is None
 
 
@@ -162,7 +220,12 @@ def _registry(rows: list[list]) -> bytes:
     sys.path.insert(0, str(SAMPLES))
     import office_bytes
 
-    table = [["桃城区残联4月份康复服务实名制登记表"], ["填报单位：桃城区残联", None, None, "填表人：张丽"], HEADER, *rows]
+    table = [
+        ["桃城区残联4月份康复服务实名制登记表"],
+        ["填报单位：桃城区残联", None, None, "填表人：张丽"],
+        HEADER,
+        *rows,
+    ]
     return office_bytes.zip_bytes(office_bytes.xlsx_parts(office_bytes.sheet_xml(table)))
 
 
@@ -174,8 +237,20 @@ def test_a_registry_longer_than_a_block_reports_each_fault_at_its_cell():
     rng = random.Random(2020)
     rows: list[list] = []
     for number in range(1, 2601):
-        rows.append([number, "张丽", _id20(rng), "肢体", "二级", f"1{rng.choice('3578')}{rng.randint(0, 10**9 - 1):09d}",
-                     "康复训练", "运动疗法", "否", None])
+        rows.append(
+            [
+                number,
+                "张丽",
+                _id20(rng),
+                "肢体",
+                "二级",
+                f"1{rng.choice('3578')}{rng.randint(0, 10**9 - 1):09d}",
+                "康复训练",
+                "运动疗法",
+                "否",
+                None,
+            ]
+        )
     first = 4  # the spreadsheet row of rows[0]: title, 填报单位 and header come before
     rows[1019][2] = rows[1019][2][:17] + ("0" if rows[1019][2][17] != "0" else "1") + rows[1019][2][18:]
     rows[1020][1] = None
@@ -186,15 +261,18 @@ def test_a_registry_longer_than_a_block_reports_each_fault_at_its_cell():
     rows[2100][2] = rows[7][2]  # the same person for the same service, two blocks apart
     rows[1500] = [None, *HEADER[1:]]  # the header again, as when two tables are pasted together
     rows[2500] = ["备注：服务项目按目录填写", None, None]
-    reading, = read_attachment("附件3.xlsx", _registry(rows), UNITS)
+    (reading,) = read_attachment("附件3.xlsx", _registry(rows), UNITS)
 
     assert (reading.form, reading.unit, reading.month) == (3, "桃城区", "2020-04")
     assert reading.rows == len(reading.persons) == 2500 - 1
     assert [person.row for person in reading.persons] == [first + i for i in range(2500) if i != 1500]
     assert reading.persons[1026].get("category") == "言语" and reading.persons[1022].get("phone") == "13812345678"
-    assert reading.persons[0].fields == tuple(zip(
-        ("name", "disability_id", "category", "grade", "phone", "service", "detail", "registered_poor", "remark"),
-        (*rows[0][1:9], "")))
+    assert reading.persons[0].fields == tuple(
+        zip(
+            ("name", "disability_id", "category", "grade", "phone", "service", "detail", "registered_poor", "remark"),
+            (*rows[0][1:9], ""),
+        )
+    )
     assert [(p.row, p.column, p.code) for p in reading.problems] == [
         (first + 1019, "C", "bad-disability-id"),
         (first + 1020, "B", "empty-required"),

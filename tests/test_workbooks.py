@@ -29,11 +29,16 @@ def _unit(name: str, aliases: tuple[str, ...], *targets: int) -> Unit:
 # The 13 units of the 2020 plan with the city's targets (rehab, devices, rural_training, day_care,
 # barrier_free, college).
 UNITS = (
-    _unit("桃城区", ("桃城",), 179, 184, 0, 0, 0, 0), _unit("冀州区", ("冀州",), 140, 184, 120, 49, 0, 0),
-    _unit("枣强县", ("枣强",), 573, 115, 67, 67, 149, 0), _unit("武邑县", ("武邑",), 233, 115, 100, 38, 0, 0),
-    _unit("深州市", ("深州",), 255, 344, 103, 131, 75, 0), _unit("武强县", ("武强",), 212, 115, 41, 35, 8, 0),
-    _unit("饶阳县", ("饶阳",), 2078, 299, 61, 38, 3, 0), _unit("安平县", ("安平",), 212, 115, 59, 30, 1, 0),
-    _unit("故城县", ("故城",), 382, 115, 103, 76, 6, 0), _unit("景县", ("景 县", "景州"), 233, 115, 88, 48, 32, 0),
+    _unit("桃城区", ("桃城",), 179, 184, 0, 0, 0, 0),
+    _unit("冀州区", ("冀州",), 140, 184, 120, 49, 0, 0),
+    _unit("枣强县", ("枣强",), 573, 115, 67, 67, 149, 0),
+    _unit("武邑县", ("武邑",), 233, 115, 100, 38, 0, 0),
+    _unit("深州市", ("深州",), 255, 344, 103, 131, 75, 0),
+    _unit("武强县", ("武强",), 212, 115, 41, 35, 8, 0),
+    _unit("饶阳县", ("饶阳",), 2078, 299, 61, 38, 3, 0),
+    _unit("安平县", ("安平",), 212, 115, 59, 30, 1, 0),
+    _unit("故城县", ("故城",), 382, 115, 103, 76, 6, 0),
+    _unit("景县", ("景 县", "景州"), 233, 115, 88, 48, 32, 0),
     _unit("阜城县", ("阜城",), 255, 299, 67, 40, 3, 0),
     _unit("高新区", ("衡水高新区", "高新技术产业开发区"), 11, 0, 0, 0, 0, 0),
     _unit("滨湖新区", ("滨湖",), 11, 0, 0, 0, 0, 0),
@@ -82,9 +87,25 @@ EXPECTED = {
     "wps-file.et": (7, "安平县", "2020-04", 2, True, []),
     "training-form6-vocational.xls": (6, "枣强县", "2020-04", 2, True, []),
     "new-microsoft-excel-sheet.xlsx": (4, "阜城县", "2020-04", 1, True, []),
-    "bad-ids-and-phones.xlsx": (3, "桃城区", "2020-04", 13, True, [
-        "bad-disability-id", "bad-disability-id", "bad-disability-id", "bad-disability-id", "bad-phone",
-        "empty-required", "empty-required", "empty-required", "bad-disability-id", "bad-phone"]),
+    "bad-ids-and-phones.xlsx": (
+        3,
+        "桃城区",
+        "2020-04",
+        13,
+        True,
+        [
+            "bad-disability-id",
+            "bad-disability-id",
+            "bad-disability-id",
+            "bad-disability-id",
+            "bad-phone",
+            "empty-required",
+            "empty-required",
+            "empty-required",
+            "bad-disability-id",
+            "bad-phone",
+        ],
+    ),
     "duplicate-person.xlsx": (4, "故城县", "2020-04", 4, True, ["duplicate-person"] * 2),
     "college-students-form9.xlsx": (9, "武邑县", None, 2, True, []),
     "college-children-form10.xlsx": (10, "阜城县", None, 2, True, ["bad-id-number"]),
@@ -114,7 +135,12 @@ def test_each_sample_reads_as_expected(name):
     form, unit, month, rows, readable, codes = EXPECTED[name]
     reading = only(name)
     assert (reading.form, reading.unit, reading.month, reading.rows, reading.readable) == (
-        form, unit, month, rows, readable)
+        form,
+        unit,
+        month,
+        rows,
+        readable,
+    )
     assert [p.code for p in reading.problems] == codes
 
 
@@ -134,6 +160,7 @@ def test_problem_messages_are_chinese_and_name_what_to_fix():
 # ---------------------------------------------------------------------------------------------
 # 附件2
 
+
 def test_summary_unit_row_figures_and_their_cells():
     reading = only("summary-unit-row-only.xlsx")
     tasks = dict(reading.tasks)
@@ -142,8 +169,14 @@ def test_summary_unit_row_figures_and_their_cells():
     assert (tasks["devices"].target, tasks["devices"].done) == (184, 90)
     assert tasks["devices"].percent == pytest.approx(48.9)  # 0.489 in a cell formatted as a percent
     assert tasks["college"] == TaskFigures(None, None, None, "汇总表", 6, "Q", "R", "S")
-    assert reading.done == {"rehab": 100, "devices": 90, "rural_training": None, "day_care": None,
-                            "barrier_free": None, "college": None}
+    assert reading.done == {
+        "rehab": 100,
+        "devices": 90,
+        "rural_training": None,
+        "day_care": None,
+        "barrier_free": None,
+        "college": None,
+    }
 
 
 def test_whole_city_template_reads_the_only_filled_row():
@@ -197,8 +230,11 @@ def test_percent_mismatch_points_at_the_percent_cell():
 
 def test_formula_without_cached_value_is_reported_not_guessed():
     reading = only("formula-without-cached-value.xlsx")
-    assert places(reading) == [("Sheet", 6, "C", "formula-no-value"), ("Sheet", 6, "D", "formula-no-value"),
-                               ("Sheet", 6, "G", "formula-no-value")]
+    assert places(reading) == [
+        ("Sheet", 6, "C", "formula-no-value"),
+        ("Sheet", 6, "D", "formula-no-value"),
+        ("Sheet", 6, "G", "formula-no-value"),
+    ]
     assert reading.done["rehab"] is None and reading.done["devices"] == 57
     assert "保存" in reading.problems[0].message
 
@@ -213,8 +249,11 @@ def test_target_mismatch_against_the_city_targets():
 def test_done_against_distinct_persons_of_the_registries_sent_together():
     """GIVEN 附件2 saying 5 rehab and 2 devices, 附件3 with 5 rows for 4 people (one has two services)
     and 附件4 with 2 people WHEN checked as one package THEN only rehab disagrees (5 vs 4)."""
-    package = [*read("done-vs-registry-summary.xlsx"), *read("done-vs-registry-rehab.xlsx"),
-               *read("done-vs-registry-devices.xls")]
+    package = [
+        *read("done-vs-registry-summary.xlsx"),
+        *read("done-vs-registry-rehab.xlsx"),
+        *read("done-vs-registry-devices.xls"),
+    ]
     assert package[1].distinct_persons() == 4 and package[2].distinct_persons() == 2
     problems = check_package(package, BY_NAME["武邑县"])
     assert places(problems) == [("Sheet", 6, "C", "done-vs-registry")]
@@ -228,22 +267,39 @@ def test_done_is_not_compared_when_the_registry_is_missing():
 # ---------------------------------------------------------------------------------------------
 # Registries
 
+
 def test_two_age_sheets_merge_into_one_reading():
     reading = only("rehab-registry-two-age-sheets.xlsx")
     assert reading.source == "rehab-registry-two-age-sheets.xlsx"
-    assert [(p.sheet, p.row) for p in reading.persons] == [("7岁以上", 4), ("7岁以上", 5), ("7岁以上", 6),
-                                                            ("0-6岁", 4), ("0-6岁", 5)]
+    assert [(p.sheet, p.row) for p in reading.persons] == [
+        ("7岁以上", 4),
+        ("7岁以上", 5),
+        ("7岁以上", 6),
+        ("0-6岁", 4),
+        ("0-6岁", 5),
+    ]
     child = reading.persons[3]
     assert child.get("name") == "李明轩" and len(child.get("disability_id")) == 18  # 身份证号 allowed
     assert dict(reading.persons[0].fields) == {
-        "name": "王斐", "disability_id": "13112419620315011842", "category": "肢体", "grade": "二级",
-        "phone": "13832100001", "service": "康复训练", "detail": "运动疗法", "registered_poor": "是", "remark": ""}
+        "name": "王斐",
+        "disability_id": "13112419620315011842",
+        "category": "肢体",
+        "grade": "二级",
+        "phone": "13832100001",
+        "service": "康复训练",
+        "detail": "运动疗法",
+        "registered_poor": "是",
+        "remark": "",
+    }
 
 
 def test_merged_poor_header_gives_two_columns():
     reading = only("devices-registry-merged-poor-header.xls")
     assert [(p.get("name"), p.get("registered_poor"), p.get("other_poor")) for p in reading.persons] == [
-        ("孙倩", "√", ""), ("周强", "", "√"), ("吴兰", "√", "")]
+        ("孙倩", "√", ""),
+        ("周强", "", "√"),
+        ("吴兰", "√", ""),
+    ]
     assert reading.persons[0].get("fitted_at") == "2020-04-08"
     assert reading.persons[0].get("device") == "轮椅"
 
@@ -272,12 +328,21 @@ def test_id_stored_as_number_is_precision_lost():
 def test_bad_ids_and_phones_each_at_its_cell():
     reading = only("bad-ids-and-phones.xlsx")
     assert places(reading) == [
-        ("Sheet", 5, "C", "bad-disability-id"), ("Sheet", 6, "C", "bad-disability-id"),
-        ("Sheet", 7, "C", "bad-disability-id"), ("Sheet", 8, "C", "bad-disability-id"),
-        ("Sheet", 9, "F", "bad-phone"), ("Sheet", 11, "B", "empty-required"), ("Sheet", 12, "G", "empty-required"),
-        ("Sheet", 13, "C", "empty-required"), ("Sheet", 14, "C", "bad-disability-id"), ("Sheet", 15, "F", "bad-phone")]
+        ("Sheet", 5, "C", "bad-disability-id"),
+        ("Sheet", 6, "C", "bad-disability-id"),
+        ("Sheet", 7, "C", "bad-disability-id"),
+        ("Sheet", 8, "C", "bad-disability-id"),
+        ("Sheet", 9, "F", "bad-phone"),
+        ("Sheet", 11, "B", "empty-required"),
+        ("Sheet", 12, "G", "empty-required"),
+        ("Sheet", 13, "C", "empty-required"),
+        ("Sheet", 14, "C", "bad-disability-id"),
+        ("Sheet", 15, "F", "bad-phone"),
+    ]
     messages = [p.message for p in reading.problems]
-    assert "19 位" in messages[0] and "校验位" in messages[1] and "第 19 位" in messages[2] and "第 20 位" in messages[3]
+    assert (
+        "19 位" in messages[0] and "校验位" in messages[1] and "第 19 位" in messages[2] and "第 20 位" in messages[3]
+    )
     assert "出生日期" in messages[8]
 
 
@@ -312,8 +377,10 @@ def test_form_recognised_by_content_whatever_the_file_name():
 def test_several_forms_in_one_workbook_one_reading_each():
     readings = read("several-forms-one-workbook.xlsx")
     assert [(r.source, r.form, r.rows) for r in readings] == [
-        ("several-forms-one-workbook.xlsx › 附件2", 2, 1), ("several-forms-one-workbook.xlsx › 附件3", 3, 2),
-        ("several-forms-one-workbook.xlsx › 附件7", 7, 1)]
+        ("several-forms-one-workbook.xlsx › 附件2", 2, 1),
+        ("several-forms-one-workbook.xlsx › 附件3", 3, 2),
+        ("several-forms-one-workbook.xlsx › 附件7", 7, 1),
+    ]
     assert readings[0].done["day_care"] == 1
 
 
@@ -325,26 +392,34 @@ def test_hidden_sheet_is_skipped_and_said():
 
 def test_sheet_without_cell_references_is_measured_and_read():
     reading = only("rows-without-references.xlsx")
-    assert [(p.row, p.get("project"), p.get("subsidy")) for p in reading.persons] == [(3, "坡道", "2000"),
-                                                                                     (4, "扶手", "800")]
+    assert [(p.row, p.get("project"), p.get("subsidy")) for p in reading.persons] == [
+        (3, "坡道", "2000"),
+        (4, "扶手", "800"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # Containers and documents
+
 
 def test_zip_with_gbk_member_names():
     readings = read("package-gbk-names.zip")
     assert [(r.source, r.form, r.unit) for r in readings] == [
         ("package-gbk-names.zip › 四月报表/附件2.xlsx", 2, "枣强县"),
         ("package-gbk-names.zip › 四月报表/附件3.xls", 3, "枣强县"),
-        ("package-gbk-names.zip › 四月报表/附件1进展情况报告.docx", 1, "枣强县")]  # the .pdf is no form
+        ("package-gbk-names.zip › 四月报表/附件1进展情况报告.docx", 1, "枣强县"),
+    ]  # the .pdf is no form
     assert [p.get("name") for p in readings[1].persons] == ["褚遂", "褚良"]
 
 
 def test_progress_report_docx_text():
     reading = only("progress-report.docx")
-    assert reading.text.splitlines()[:4] == ["附件1", "桃城区残联4月份目标任务进展情况报告", "现将目标任务完成情况汇报如下：",
-                                             "一、目标任务完成情况"]
+    assert reading.text.splitlines()[:4] == [
+        "附件1",
+        "桃城区残联4月份目标任务进展情况报告",
+        "现将目标任务完成情况汇报如下：",
+        "一、目标任务完成情况",
+    ]
 
 
 def test_doc_and_wps_are_recognised_kept_and_unreadable():
@@ -369,6 +444,7 @@ def test_encrypted_workbook_keeps_the_form_its_name_gives():
 # ---------------------------------------------------------------------------------------------
 # Hostile and broken files
 
+
 def _huge_sheet_xlsx(path: Path, rows: int, references: bool = True) -> None:
     """An .xlsx of `rows` two-cell rows, its sheet XML streamed into the zip (a few MB on disk)."""
     sys.path.insert(0, str(SAMPLES))
@@ -381,8 +457,11 @@ def _huge_sheet_xlsx(path: Path, rows: int, references: bool = True) -> None:
                 archive.writestr(name, data)
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
-            row = (b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c></row>' if references
-                   else b"<row><c><v>%d</v></c><c><v>1</v></c></row>")
+            row = (
+                b'<row r="%d"><c r="A%d"><v>%d</v></c><c r="B%d"><v>1</v></c></row>'
+                if references
+                else b"<row><c><v>%d</v></c><c><v>1</v></c></row>"
+            )
             for start in range(1, rows + 1, 10_000):
                 numbers = range(start, min(start + 10_000, rows + 1))
                 sheet.write(b"".join(row % ((n, n, n, n) if references else n) for n in numbers))
@@ -410,8 +489,9 @@ def test_a_million_rows_are_refused_with_memory_bounded(tmp_path, references):
     path = tmp_path / "million.xlsx"
     _huge_sheet_xlsx(path, 1_000_000, references)
     root = Path(__file__).resolve().parent.parent
-    output = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], check=True, capture_output=True,
-                            text=True, cwd=root).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path)], check=True, capture_output=True, text=True, cwd=root
+    ).stdout
     result = json.loads(output)
     assert result["codes"] == ["too-many-rows"] and result["readable"] == [False]
     assert result["growth_kb"] < 64 * 1024, result
@@ -431,8 +511,13 @@ def test_unzipped_size_cap_is_a_setting():
 @pytest.mark.parametrize("name", sorted(set(EXPECTED) | MULTI))
 def test_never_raises_on_damaged_bytes(name):
     data = (SAMPLES / name).read_bytes()
-    damaged = [data[: len(data) // 3], data[: len(data) * 2 // 3], data[:-22], bytes(b ^ 0x5A for b in data[:512])
-               + data[512:], data[:200] + bytes(300) + data[500:]]
+    damaged = [
+        data[: len(data) // 3],
+        data[: len(data) * 2 // 3],
+        data[:-22],
+        bytes(b ^ 0x5A for b in data[:512]) + data[512:],
+        data[:200] + bytes(300) + data[500:],
+    ]
     for variant in damaged:
         for reading in read_attachment(name, variant, UNITS):
             assert isinstance(reading, FormReading)
@@ -442,11 +527,15 @@ def test_never_raises_on_damaged_bytes(name):
 def test_default_limits():
     assert DEFAULT_LIMITS == Limits()
     assert (DEFAULT_LIMITS.max_unzipped_bytes, DEFAULT_LIMITS.max_depth, DEFAULT_LIMITS.max_rows) == (
-        100 * 2 ** 20, 2, 100_000)
+        100 * 2**20,
+        2,
+        100_000,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Small parts
+
 
 def test_check_digit_gb11643():
     assert check_digit("11010519491231002") == "X"
@@ -457,11 +546,20 @@ def test_check_digit_gb11643():
         assert check_digit(digits) == "10X98765432"[sum(int(d) * w for d, w in zip(digits, weights)) % 11]
 
 
-@pytest.mark.parametrize("value, problem", [
-    ("11010519491231002X21", None), ("11010519491231002x21", None), (" 11010519491231002X21 ", None),
-    ("11010519491231002X81", "第 19 位"), ("11010519491231002X25", "第 20 位"), ("11010519491231002121", "校验位"),
-    ("1101051949123100221", "19 位"), ("110105194913310021X21", "21 位"), ("11010519491331002X21", "出生日期"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("11010519491231002X21", None),
+        ("11010519491231002x21", None),
+        (" 11010519491231002X21 ", None),
+        ("11010519491231002X81", "第 19 位"),
+        ("11010519491231002X25", "第 20 位"),
+        ("11010519491231002121", "校验位"),
+        ("1101051949123100221", "19 位"),
+        ("110105194913310021X21", "21 位"),
+        ("11010519491331002X21", "出生日期"),
+    ],
+)
 def test_disability_id(value, problem):
     result = disability_id_problem(value)
     assert result is None if problem is None else problem in result
@@ -473,20 +571,41 @@ def test_child_may_use_id_number_on_form_3_only():
     assert id_number_problem("110105194912310021") is not None
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("13812345678", True), ("0318-2662889", True), ("03182662889", True), ("2662889", True), ("(0318)2662889", True),
-    ("13812345678/2662889", True), ("13812345678、15131826699", True), ("13812345678，0318-2662889", True),
-    ("1381234567", False), ("12812345678", False), ("0318-26628", False), ("电话", False), ("138-1234-5678", False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("13812345678", True),
+        ("0318-2662889", True),
+        ("03182662889", True),
+        ("2662889", True),
+        ("(0318)2662889", True),
+        ("13812345678/2662889", True),
+        ("13812345678、15131826699", True),
+        ("13812345678，0318-2662889", True),
+        ("1381234567", False),
+        ("12812345678", False),
+        ("0318-26628", False),
+        ("电话", False),
+        ("138-1234-5678", False),
+    ],
+)
 def test_phone_formats(value, ok):
     assert (phone_problem(value) is None) is ok
 
 
-@pytest.mark.parametrize("text, month", [
-    ("桃城区残联 4 月份康复服务实名制登记表", "2020-04"), ("枣强县2020年4月目标任务", "2020-04"),
-    ("阜城县残联二〇二〇年十一月份托养", "2020-11"), ("四月份", "2020-04"), ("２０２１年１２月", "2021-12"),
-    ("填报日期：4月15日", None), ("衡水市资助2020年考入高等院校贫困残疾学生汇总表", None), ("十二月份", "2020-12"),
-])
+@pytest.mark.parametrize(
+    "text, month",
+    [
+        ("桃城区残联 4 月份康复服务实名制登记表", "2020-04"),
+        ("枣强县2020年4月目标任务", "2020-04"),
+        ("阜城县残联二〇二〇年十一月份托养", "2020-11"),
+        ("四月份", "2020-04"),
+        ("２０２１年１２月", "2021-12"),
+        ("填报日期：4月15日", None),
+        ("衡水市资助2020年考入高等院校贫困残疾学生汇总表", None),
+        ("十二月份", "2020-12"),
+    ],
+)
 def test_month_in_titles(text, month):
     assert month_in(text, 2020) == month
 
@@ -495,17 +614,32 @@ def test_month_takes_the_plan_year():
     assert only("summary-unit-row-only.xlsx", year=2021).month == "2021-04"
 
 
-@pytest.mark.parametrize("value, text", [
-    ("x", "x"), (13812345678.0, "13812345678"), (2500.5, "2500.5"), (1.3112719800101002e19, "13112719800101000000"),
-    (True, "TRUE"), (0.1 + 0.2, "0.3"), (7, "7"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("x", "x"),
+        (13812345678.0, "13812345678"),
+        (2500.5, "2500.5"),
+        (1.3112719800101002e19, "13112719800101000000"),
+        (True, "TRUE"),
+        (0.1 + 0.2, "0.3"),
+        (7, "7"),
+    ],
+)
 def test_cell_text_as_the_sender_sees_it(value, text):
     assert cell_text(value) == text
 
 
 def test_counts_and_percents():
     assert [parse_count(v) for v in (184.0, "184", " 184 ", "１８４", "", "约100", 1.5)] == [
-        (184, True), (184, True), (184, True), (184, True), (None, True), (None, False), (None, False)]
+        (184, True),
+        (184, True),
+        (184, True),
+        (184, True),
+        (None, True),
+        (None, False),
+        (None, False),
+    ]
     assert parse_percent("50%") == ((50.0,), True)
     assert parse_percent("50.0%") == ((50.0,), True)
     assert parse_percent(0.5) == ((50.0, 0.5), True)
@@ -513,8 +647,16 @@ def test_counts_and_percents():
 
 
 def test_form_names_and_letters():
-    assert [form_from_name(n) for n in ("附件3.xls", "附件十.xlsx", "附件 2-目标.xlsx", "新建 Microsoft Excel 工作表.xlsx",
-                                         "4月托养服务补贴实名制登记表.xlsx")] == [3, 10, 2, None, 7]
+    assert [
+        form_from_name(n)
+        for n in (
+            "附件3.xls",
+            "附件十.xlsx",
+            "附件 2-目标.xlsx",
+            "新建 Microsoft Excel 工作表.xlsx",
+            "4月托养服务补贴实名制登记表.xlsx",
+        )
+    ] == [3, 10, 2, None, 7]
     assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
     assert FORM_TITLES[3] == "康复服务实名制登记表"
 

@@ -42,13 +42,24 @@ from tests.season_expected import COMPONENTS, EXPECTED, STAFF_ENTRIES
 from tests.webapp import add_accounts, log_in
 
 # The 2021 plan: other targets for three units, and its own rules and deadline.
-TARGETS_2021 = {"桃城区": {"rehab": 200, "devices": 184}, "枣强县": {"rehab": 500, "devices": 115},
-                "高新区": {"rehab": 20}}
-RULES_2021 = {"task_points": 2, "on_time_points": 10, "on_time_deduction": 4, "briefings_per_month": 4,
-              "briefing_points": 1}
+TARGETS_2021 = {
+    "桃城区": {"rehab": 200, "devices": 184},
+    "枣强县": {"rehab": 500, "devices": 115},
+    "高新区": {"rehab": 20},
+}
+RULES_2021 = {
+    "task_points": 2,
+    "on_time_points": 10,
+    "on_time_deduction": 4,
+    "briefings_per_month": 4,
+    "briefing_points": 1,
+}
 DEADLINE_2021 = 15
-YEAR_TABLES = (f"\n[year.2021.scoring]\n" + "".join(f"{key} = {value}\n" for key, value in RULES_2021.items())
-               + f"\n[year.2021.deadline]\nday = {DEADLINE_2021}\n")
+YEAR_TABLES = (
+    f"\n[year.2021.scoring]\n"
+    + "".join(f"{key} = {value}\n" for key, value in RULES_2021.items())
+    + f"\n[year.2021.deadline]\nday = {DEADLINE_2021}\n"
+)
 WITHOUT_SUMMARY = "高新区"  # sends no 附件2 in 2021; its December 2020 附件2 arrives in January instead
 QUARTER = (4, 5, 6)
 OUTSIDE = ("2021-03", "2020-03", "2019-12", "2022-01")
@@ -59,8 +70,11 @@ COVERED = "计划覆盖 2020-04 至 2020-12、2021-04 至 2021-12"
 # The configs and the 2021 quarter
 
 
-def config_text(targets_2021: dict[str, dict[str, int]], edited_2020: dict[str, dict[str, int]] | None = None,
-                outbox: Path | None = None) -> str:
+def config_text(
+    targets_2021: dict[str, dict[str, int]],
+    edited_2020: dict[str, dict[str, int]] | None = None,
+    outbox: Path | None = None,
+) -> str:
     """config.example.toml with a 2021 plan beside 2020's (targets by year, [year.2021.…]); `edited_2020`
     changes some of 2020's targets; mail goes to the `outbox` folder."""
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
@@ -79,7 +93,8 @@ def config_text(targets_2021: dict[str, dict[str, int]], edited_2020: dict[str, 
     text = re.sub(r'name = "([^"]+)"\n(?:.*\n){2}targets = \{[^}]*\}', by_year, text)
     if outbox is not None:
         text = text.replace('transport = "smtp"', 'transport = "folder"').replace(
-            'folder = "var/outbox"', f'folder = "{outbox}"')
+            'folder = "var/outbox"', f'folder = "{outbox}"'
+        )
     return text + YEAR_TABLES
 
 
@@ -97,21 +112,47 @@ def quarter_2021() -> list:
         for month in QUARTER:
             arrival = datetime(2021, month, plan.day, 10, tzinfo=SHANGHAI)
             figures = month_figures(plan, month, as_sent=False)
-            files = tuple((f"附件{form}.{extension}", data) for form in forms
-                          for extension, data in [form_file(plan, unit, month, form, figures, arrival, 2021, "xlsx")])
-            specs.append(Spec(sender, boxes["jjb"], f"{plan.name}{month}月份目标任务进展情况及附件", arrival,
-                              f"{plan.name} 2021-{month:02d} package", files))
+            files = tuple(
+                (f"附件{form}.{extension}", data)
+                for form in forms
+                for extension, data in [form_file(plan, unit, month, form, figures, arrival, 2021, "xlsx")]
+            )
+            specs.append(
+                Spec(
+                    sender,
+                    boxes["jjb"],
+                    f"{plan.name}{month}月份目标任务进展情况及附件",
+                    arrival,
+                    f"{plan.name} 2021-{month:02d} package",
+                    files,
+                )
+            )
             for number in range(plan.briefings[month - 4] // 2):
                 when = datetime(2021, month, 2 + number, 9, tzinfo=SHANGHAI)
-                specs.append(Spec(sender, boxes["bgs"], f"{plan.name}贫困残疾人服务工程专项信息", when,
-                                  f"{plan.name} 2021-{month:02d} article {number}",
-                                  (article_docx(plan.name, month, number, when, 2021),), kind="briefing"))
+                specs.append(
+                    Spec(
+                        sender,
+                        boxes["bgs"],
+                        f"{plan.name}贫困残疾人服务工程专项信息",
+                        when,
+                        f"{plan.name} 2021-{month:02d} article {number}",
+                        (article_docx(plan.name, month, number, when, 2021),),
+                        kind="briefing",
+                    )
+                )
     gaoxin = next(plan for plan in PLANS if plan.name == WITHOUT_SUMMARY)
     late = datetime(2021, 1, 8, 10, tzinfo=SHANGHAI)
     december = form_file(gaoxin, units[gaoxin.name], 12, 2, month_figures(gaoxin, 12), late, 2021, "xlsx")
-    specs.append(Spec(f"{organisation(gaoxin.name)} <{units[gaoxin.name].sender}>", boxes["jjb"],
-                      "高新区12月份目标任务完成情况汇总表（补报）", late, "高新区 2020-12 附件2 sent in January",
-                      ((f"附件2.{december[0]}", december[1]),)))
+    specs.append(
+        Spec(
+            f"{organisation(gaoxin.name)} <{units[gaoxin.name].sender}>",
+            boxes["jjb"],
+            "高新区12月份目标任务完成情况汇总表（补报）",
+            late,
+            "高新区 2020-12 附件2 sent in January",
+            ((f"附件2.{december[0]}", december[1]),),
+        )
+    )
     return [mail for spec in specs for mail in mails_of(spec)]
 
 
@@ -123,8 +164,10 @@ def expected_2021_june() -> dict[str, tuple[int, tuple[int, ...]]]:
     for plan in PLANS:
         targets = units[plan.name].targets | TARGETS_2021.get(plan.name, {})
         june = month_figures(plan, 6, as_sent=False)
-        earned = sum(targets.get(task, 0) == 0 or (plan.name != WITHOUT_SUMMARY and june[task] >= targets[task] / 2)
-                     for task in ("rehab", "devices", "rural_training", "day_care", "barrier_free"))
+        earned = sum(
+            targets.get(task, 0) == 0 or (plan.name != WITHOUT_SUMMARY and june[task] >= targets[task] / 2)
+            for task in ("rehab", "devices", "rural_training", "day_care", "barrier_free")
+        )
         bad_months = 3 if plan.name == WITHOUT_SUMMARY or plan.day > DEADLINE_2021 else 0
         on_time = max(0, rules["on_time_points"] - rules["on_time_deduction"] * bad_months)
         briefings = sum(plan.briefings[month - 4] // 2 >= rules["briefings_per_month"] for month in QUARTER)
@@ -144,16 +187,19 @@ def cli_json(path: Path, env: dict[str, str], *args: str) -> dict:
 
 
 def rows(data: dict) -> list[tuple[str, int, int, tuple[int, ...]]]:
-    return [(row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
-            for row in data["units"]]
+    return [
+        (row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
+        for row in data["units"]
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
 # The season and the 2021 quarter together
 
 
-def test_each_year_is_scored_under_its_own_plan_and_a_closed_year_keeps_its_figures(tmp_path, database_url,
-                                                                                      season_mail):
+def test_each_year_is_scored_under_its_own_plan_and_a_closed_year_keeps_its_figures(
+    tmp_path, database_url, season_mail
+):
     two_years = tmp_path / "two-years.toml"
     two_years.write_text(config_text(TARGETS_2021, outbox=tmp_path / "outbox"), encoding="utf-8")
     one_year = ROOT / "config.example.toml"
@@ -162,8 +208,25 @@ def test_each_year_is_scored_under_its_own_plan_and_a_closed_year_keeps_its_figu
     imported = run(two_years, env, "import", str(tmp_path / "mail"))
     assert imported.exit_code == 0, imported.output
     for award in STAFF_ENTRIES:
-        assert run(two_years, env, "award", award.unit, "--kind", award.kind, "--level", award.level, "--date",
-                   award.date, "--evidence", award.evidence, "--by", "孙倩").exit_code == award.exit_code
+        assert (
+            run(
+                two_years,
+                env,
+                "award",
+                award.unit,
+                "--kind",
+                award.kind,
+                "--level",
+                award.level,
+                "--date",
+                award.date,
+                "--evidence",
+                award.evidence,
+                "--by",
+                "孙倩",
+            ).exit_code
+            == award.exit_code
+        )
 
     # 2020: what the one-year config gives, to every point and cell, and what the season was designed to score.
     for month, expected in EXPECTED.items():
@@ -176,7 +239,8 @@ def test_each_year_is_scored_under_its_own_plan_and_a_closed_year_keeps_its_figu
     matrix = cli_json(two_years, env, "matrix", "--month", "2021-05")["units"]
     assert {unit: package["status"] for unit, package in matrix.items()} == {
         plan.name: "missing" if plan.name == WITHOUT_SUMMARY else "late" if plan.day > DEADLINE_2021 else "on_time"
-        for plan in PLANS}
+        for plan in PLANS
+    }
     explained = run(two_years, env, "explain", "高新区", "--month", "2021-06").output
     assert "截至6月底未收到附件2，康复服务不计分" in explained
     assert cli_json(two_years, env, "matrix", "--month", "2020-12")["units"]["高新区"]["status"] == "on_time"
@@ -197,8 +261,9 @@ def check_2020_unchanged(one: Config, two: Config, database_url: str) -> None:
                 assert compute_standings(one, evidence, month) == compute_standings(two, evidence, month), month
                 assert month_matrix(one, evidence, month, now) == month_matrix(two, evidence, month, now), month
             for month in ("2020-06", "2020-12"):
-                assert render_digest(prepare_digest(one, session, month, now).digest) == \
-                    render_digest(prepare_digest(two, session, month, now).digest), month
+                assert render_digest(prepare_digest(one, session, month, now).digest) == render_digest(
+                    prepare_digest(two, session, month, now).digest
+                ), month
     finally:
         db.dispose()
 
@@ -208,7 +273,9 @@ def check_outside_every_plan_refused(path: Path, env: dict[str, str]) -> None:
         for args in (("standings",), ("matrix",), ("explain", "景县"), ("digest", "--out", "x"), ("remind",)):
             result = run(path, env, *args, "--month", month)
             assert result.exit_code == 2, (args, month, result.output)
-            assert result.output.strip().splitlines() == [f"用法错误 (usage error): {month} 不在任何年度计划内（{COVERED}）"]
+            assert result.output.strip().splitlines() == [
+                f"用法错误 (usage error): {month} 不在任何年度计划内（{COVERED}）"
+            ]
 
 
 def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
@@ -231,7 +298,10 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
     # below 武强县 (75) and 武邑县 (74), who each move up a place.
     change = "景县 总分 76 → 73，名次 8 → 11，三季度任务完成 15 → 12"
     assert [(item["unit"], item["change"]) for item in standings["closed"]["changes"]] == [
-        ("景县", change), ("武强县", "武强县 名次 10 → 9"), ("武邑县", "武邑县 名次 11 → 10")]
+        ("景县", change),
+        ("武强县", "武强县 名次 10 → 9"),
+        ("武邑县", "武邑县 名次 11 → 10"),
+    ]
     assert standings["closed"]["closed_by"] == "孙倩"
     text = run(edited, env, "standings", "--month", "2020-12").output
     assert "2020 年已于" in text and "由 孙倩 结账" in text and f"重新计算，结果会不同：{change}" in text
@@ -268,8 +338,14 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
 @pytest.fixture
 def two_year_config(tmp_path, database_url) -> Config:
     data = with_next_year(example_data(), TARGETS_2021, scoring=RULES_2021, deadline={"day": DEADLINE_2021})
-    return make_config(tmp_path, database_url, general=data["general"], unit=data["unit"], year=data["year"],
-                       schedule={**data["schedule"], "reminder_day": 12})
+    return make_config(
+        tmp_path,
+        database_url,
+        general=data["general"],
+        unit=data["unit"],
+        year=data["year"],
+        schedule={**data["schedule"], "reminder_day": 12},
+    )
 
 
 def test_the_pages_offer_and_accept_only_months_a_plan_covers(two_year_config):

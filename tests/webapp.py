@@ -21,9 +21,11 @@ PERSON = "王斐"
 PERSON_ID = "13112419620315011842"
 PERSON_ID_MASKED = "131124**********1842"
 BODY_PHONE, BODY_PHONE_MASKED = "13903181234", "139****1234"
-SCRIPT_HTML = ("<html><head><title>正常标题</title><script>document.title='被脚本改过';window.pwned=true;</script>"
-               "</head><body><p onclick=\"window.pwned=true\">饶阳县情况汇报</p>"
-               "<img src=\"http://192.0.2.1/track.png\" onerror=\"window.pwned=true\"></body></html>")
+SCRIPT_HTML = (
+    "<html><head><title>正常标题</title><script>document.title='被脚本改过';window.pwned=true;</script>"
+    '</head><body><p onclick="window.pwned=true">饶阳县情况汇报</p>'
+    '<img src="http://192.0.2.1/track.png" onerror="window.pwned=true"></body></html>'
+)
 SCRIPT_TEXT = "联系人正文里的 <script>window.pwned=true</script> 只是文字"
 
 
@@ -40,8 +42,9 @@ class Archive:
 def _message(sender: str, subject: str, arrival: datetime, body: str, files: tuple[str, ...] = ()) -> bytes:
     message = compose(sender, REHAB, subject, arrival, body=body)
     for name in files:
-        message.add_attachment((BOOKS / name).read_bytes(), maintype="application", subtype="octet-stream",
-                               filename=name)
+        message.add_attachment(
+            (BOOKS / name).read_bytes(), maintype="application", subtype="octet-stream", filename=name
+        )
     return message.as_bytes()
 
 
@@ -50,10 +53,16 @@ def fill_archive(deps) -> Archive:
     html = compose("ryxcl@163.com", REHAB, "饶阳县情况汇报", at(10))
     html.set_content(SCRIPT_HTML, subtype="html", charset="utf-8")
     raws = [
-        _message("zqxcl@163.com", f"枣强县4月份报表 联系人 {BODY_PHONE}", at(18),
-                 f"附件是 4 月份报表。王斐的残疾人证号 {PERSON_ID}，电话 {BODY_PHONE}。",
-                 ("summary-unit-row-only.xlsx", "rehab-registry-two-age-sheets.xlsx")),
-        _message("tcqcl@163.com", "桃城区4月份报表", at(25), "补报附件4。", ("devices-registry-merged-poor-header.xls",)),
+        _message(
+            "zqxcl@163.com",
+            f"枣强县4月份报表 联系人 {BODY_PHONE}",
+            at(18),
+            f"附件是 4 月份报表。王斐的残疾人证号 {PERSON_ID}，电话 {BODY_PHONE}。",
+            ("summary-unit-row-only.xlsx", "rehab-registry-two-age-sheets.xlsx"),
+        ),
+        _message(
+            "tcqcl@163.com", "桃城区4月份报表", at(25), "补报附件4。", ("devices-registry-merged-poor-header.xls",)
+        ),
         html.as_bytes(),
         _message("ryxcl@163.com", "饶阳县问题", at(11), SCRIPT_TEXT),
     ]
@@ -64,8 +73,13 @@ def fill_archive(deps) -> Archive:
 def share_person(deps) -> int:
     """桃城区 sends 枣强县's 附件3 as its own: each person on it (王斐 among them) registered by two units, an
     honesty finding. The message's id."""
-    raw = _message("tcqcl@163.com", "桃城区4月份康复服务实名制登记表", datetime(2020, 4, 20, 10, tzinfo=SHANGHAI),
-                   "补报附件3。", ("rehab-registry-two-age-sheets.xlsx",))
+    raw = _message(
+        "tcqcl@163.com",
+        "桃城区4月份康复服务实名制登记表",
+        datetime(2020, 4, 20, 10, tzinfo=SHANGHAI),
+        "补报附件3。",
+        ("rehab-registry-two-age-sheets.xlsx",),
+    )
     [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
     return outcome.id
 

@@ -73,41 +73,84 @@ def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 @click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or after this day (local time).")
 @click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or before this day (local time).")
 @click.option("--sender", metavar="ADDRESS", callback=_sender)
-@click.option("--order", type=click.Choice(ORDERS), default="newest", show_default=True,
-              help="relevance: terms in the subject and file names first, then in the body.")
+@click.option(
+    "--order",
+    type=click.Choice(ORDERS),
+    default="newest",
+    show_default=True,
+    help="relevance: terms in the subject and file names first, then in the body.",
+)
 @click.option("--limit", default=50, show_default=True, callback=_limit, help="0 means no limit.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_context
-def search_(context: Context, text: str, unit: str | None, kind: str | None, month: str | None, since: date | None,
-            until: date | None, sender: str | None, order: str, limit: int, as_json: bool) -> None:
+def search_(
+    context: Context,
+    text: str,
+    unit: str | None,
+    kind: str | None,
+    month: str | None,
+    since: date | None,
+    until: date | None,
+    sender: str | None,
+    order: str,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Find archived messages by text (subject, body, file names, what was read from the workbooks; terms apart
     by spaces or punctuation, "a phrase" in quotes, Chinese of any length) and filters."""
     if since and until and since > until:
         raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
     zone = context.config.timezone
-    query = Query(text=text, unit=unit, kind=kind, month=month, sender=sender, order=order, limit=limit,
-                  since=datetime.combine(since, time.min, zone) if since else None,
-                  until=datetime.combine(until, time.max, zone) if until else None)
+    query = Query(
+        text=text,
+        unit=unit,
+        kind=kind,
+        month=month,
+        sender=sender,
+        order=order,
+        limit=limit,
+        since=datetime.combine(since, time.min, zone) if since else None,
+        until=datetime.combine(until, time.max, zone) if until else None,
+    )
     with context.deps.db.session() as session:
         rows = [summary(message, context.config) for message in search(session, query)]
         total = len(rows) if not limit or len(rows) < limit else count(session, query)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    lines = table([("编号", "到达时间", "类别", "单位", "月份", "发件人", "主题")] + [
-        (f"#{row['id']}", row["arrival"][:16].replace("T", " "), KIND_LABELS.get(row["kind"], row["kind"]),
-         row["unit"] or "—", row["month"] or "—", row["sender"] + ("" if row["registered"] else "［未登记］"),
-         row["subject"]) for row in rows])
+    lines = table(
+        [("编号", "到达时间", "类别", "单位", "月份", "发件人", "主题")]
+        + [
+            (
+                f"#{row['id']}",
+                row["arrival"][:16].replace("T", " "),
+                KIND_LABELS.get(row["kind"], row["kind"]),
+                row["unit"] or "—",
+                row["month"] or "—",
+                row["sender"] + ("" if row["registered"] else "［未登记］"),
+                row["subject"],
+            )
+            for row in rows
+        ]
+    )
     click.echo("\n".join(lines[1:] and lines))
-    click.echo(f"共 {total} 封" + (f"，显示前 {len(rows)} 封（--limit 0 显示全部）" if total > len(rows) else ""), err=True)
+    click.echo(
+        f"共 {total} 封" + (f"，显示前 {len(rows)} 封（--limit 0 显示全部）" if total > len(rows) else ""), err=True
+    )
 
 
 def summary(message: Message, config: Config) -> dict[str, Any]:
     return {
-        "id": message.id, "sha256": message.sha256, "mailbox": message.mailbox,
+        "id": message.id,
+        "sha256": message.sha256,
+        "mailbox": message.mailbox,
         "arrival": message.arrival.astimezone(config.timezone).isoformat(),
-        "arrival_trusted": message.arrival_trusted, "unit": message.unit, "kind": message.kind,
-        "month": message.month, "sender": message.from_addr, "registered": message.registered,
+        "arrival_trusted": message.arrival_trusted,
+        "unit": message.unit,
+        "kind": message.kind,
+        "month": message.month,
+        "sender": message.from_addr,
+        "registered": message.registered,
         "subject": message.subject,
     }
 
@@ -123,15 +166,37 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
         if message is None:
             raise MailroomError(f"没有编号为 {message_id} 的邮件")
         detail = summary(message, context.config) | {
-            "message_id": message.message_id, "date_header": message.date_header, "from_name": message.from_name,
-            "to": message.to_addrs, "cc": message.cc_addrs, "month_source": message.month_source,
-            "size": message.size, "problems": list(message.problems), "body_text": message.body_text,
-            "attachments": [{"filename": a.filename, "type": a.sniffed_type, "declared_type": a.declared_type,
-                             "size": a.size, "sha256": a.sha256,
-                             "forms": [_form_json(r) for r in message.readings if r.attachment_id == a.id]}
-                            for a in message.attachments],
-            "seen": [{"mailbox": s.mailbox, "source": s.source, "folder": s.folder, "uidvalidity": s.uidvalidity,
-                      "uid": s.uid, "origin": s.origin} for s in message.sightings],
+            "message_id": message.message_id,
+            "date_header": message.date_header,
+            "from_name": message.from_name,
+            "to": message.to_addrs,
+            "cc": message.cc_addrs,
+            "month_source": message.month_source,
+            "size": message.size,
+            "problems": list(message.problems),
+            "body_text": message.body_text,
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "type": a.sniffed_type,
+                    "declared_type": a.declared_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                    "forms": [_form_json(r) for r in message.readings if r.attachment_id == a.id],
+                }
+                for a in message.attachments
+            ],
+            "seen": [
+                {
+                    "mailbox": s.mailbox,
+                    "source": s.source,
+                    "folder": s.folder,
+                    "uidvalidity": s.uidvalidity,
+                    "uid": s.uid,
+                    "origin": s.origin,
+                }
+                for s in message.sightings
+            ],
             "raw_path": str(context.deps.store.message_path(message.sha256)),
             "decisions": decisions_json(session, message, context.config.timezone),
         }
@@ -143,11 +208,17 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
 
 def _form_json(reading: FormReadingRow) -> dict[str, Any]:
     """One form read from an attachment, as `show --json` gives it."""
-    return {"source": reading.source, "form": reading.form, "unit": reading.unit, "month": reading.month,
-            "rows": reading.rows, "readable": reading.readable,
-            "characters": sum(not char.isspace() for char in reading.text or "") if reading.form == 1 else None,
-            "done": {task: figures.get("done") for task, figures in reading.tasks.items()} if reading.form == 2 else None,
-            "problems": list(reading.problems)}
+    return {
+        "source": reading.source,
+        "form": reading.form,
+        "unit": reading.unit,
+        "month": reading.month,
+        "rows": reading.rows,
+        "readable": reading.readable,
+        "characters": sum(not char.isspace() for char in reading.text or "") if reading.form == 1 else None,
+        "done": {task: figures.get("done") for task, figures in reading.tasks.items()} if reading.form == 2 else None,
+        "problems": list(reading.problems),
+    }
 
 
 @main.command(name="verify")
@@ -162,10 +233,26 @@ def verify_(context: Context, as_json: bool) -> None:
     with progress(len(files), "核对") as advance:
         report = verify(files, store, advance)
     if as_json:
-        click.echo(json.dumps({"checked": report.checked, "unrecorded": [str(p) for p in report.unrecorded],
-                               "findings": [{"problem": f.problem, "path": str(f.path), "sha256": f.sha256,
-                                             "actual": f.actual, "rows": list(f.rows)} for f in report.findings]},
-                              ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "checked": report.checked,
+                    "unrecorded": [str(p) for p in report.unrecorded],
+                    "findings": [
+                        {
+                            "problem": f.problem,
+                            "path": str(f.path),
+                            "sha256": f.sha256,
+                            "actual": f.actual,
+                            "rows": list(f.rows),
+                        }
+                        for f in report.findings
+                    ],
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     else:
         for finding in report.findings:
             what = "缺失" if finding.problem == "missing" else f"被改动（现 SHA-256 {finding.actual}）"
@@ -173,8 +260,10 @@ def verify_(context: Context, as_json: bool) -> None:
         for path in report.unrecorded:
             click.echo(f"数据库中没有记录的文件（入库前中断，可保留）: {path}")
         missing = sum(f.problem == "missing" for f in report.findings)
-        click.echo(f"核对 {report.checked} 个文件：缺失 {missing} 个，被改动 {len(report.findings) - missing} 个，"
-                   f"未记录 {len(report.unrecorded)} 个")
+        click.echo(
+            f"核对 {report.checked} 个文件：缺失 {missing} 个，被改动 {len(report.findings) - missing} 个，"
+            f"未记录 {len(report.unrecorded)} 个"
+        )
     sys.exit(1 if report.findings else 0)
 
 

@@ -34,8 +34,11 @@ def init(context: Context) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Poll every mailbox once and exit (otherwise poll every "
-                                           "[schedule] poll_minutes until Ctrl-C).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Poll every mailbox once and exit (otherwise poll every [schedule] poll_minutes until Ctrl-C).",
+)
 @pass_context
 def poll(context: Context, once: bool) -> None:
     """Fetch new mail from every configured mailbox into the archive."""
@@ -76,8 +79,10 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
         new = [outcome for outcome in box.outcomes if outcome.new]
         for outcome in new[:shown]:
-            click.echo(f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
-                       f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}")
+            click.echo(
+                f"  #{outcome.id} {outcome.kind} {outcome.unit or '?'} {outcome.month or ''} "
+                f"{'' if outcome.registered else '[未登记发件人] '}{outcome.subject}"
+            )
         if len(new) > shown:
             click.echo(f"  …另有 {len(new) - shown} 封（mailroom search 可查）")
 
@@ -114,7 +119,9 @@ def status(context: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--month", required=True, metavar="YYYY-MM", callback=month_param, help="The reporting month to remind for.")
+@click.option(
+    "--month", required=True, metavar="YYYY-MM", callback=month_param, help="The reporting month to remind for."
+)
 @click.option("--dry-run", is_flag=True, help="Say who would be reminded; queue and send nothing.")
 @pass_context
 def remind(context: Context, month: str, dry_run: bool) -> None:
@@ -129,8 +136,10 @@ def remind(context: Context, month: str, dry_run: bool) -> None:
         results = queue_reminders(config, session, month, now, dry_run=dry_run)
     for result in results:
         missing = "、".join(f"附件{n}" for n in result.missing)
-        click.echo(f"{result.unit}：{'将提醒' if dry_run and result.outcome == REMINDED else result.outcome}"
-                   + (f"（尚缺 {missing}）" if missing else ""))
+        click.echo(
+            f"{result.unit}：{'将提醒' if dry_run and result.outcome == REMINDED else result.outcome}"
+            + (f"（尚缺 {missing}）" if missing else "")
+        )
     if dry_run or not any(result.outcome == REMINDED for result in results):
         click.echo("未发送任何提醒" + ("（试运行）" if dry_run else ""))
         return
@@ -140,9 +149,13 @@ def remind(context: Context, month: str, dry_run: bool) -> None:
 
 @main.command(name="import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mailbox", "mailbox_name", metavar="NAME",
-              help="Attribute every message to this department mailbox (key, name or address) instead of "
-                   "the one it was addressed to.")
+@click.option(
+    "--mailbox",
+    "mailbox_name",
+    metavar="NAME",
+    help="Attribute every message to this department mailbox (key, name or address) instead of "
+    "the one it was addressed to.",
+)
 @click.option("--force", is_flag=True, help="Archive a file even if it does not start with mail headers.")
 @pass_context
 def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None, force: bool) -> None:

@@ -16,8 +16,12 @@ from bot.cli.scores import month_option
 
 @main.command(name="digest")
 @month_option
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write digest.html, digest.txt, digest.eml and the workbook into this folder.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write digest.html, digest.txt, digest.eml and the workbook into this folder.",
+)
 @click.option("--send", is_flag=True, help="Send it to the staff list ([smtp] staff), once per month.")
 @pass_context
 def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
@@ -41,8 +45,10 @@ def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
         if report.busy:
             click.echo("月报已加入发送队列；另一个实例正在发送邮件，将由它发出")
             return
-        click.echo(f"月报已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
-                   + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else ""))
+        click.echo(
+            f"月报已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
+            + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
+        )
 
 
 def _write(out: Path, prepared: PreparedDigest) -> None:

@@ -26,9 +26,17 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _QUOTED = re.compile(r"""^(?:\w+ )?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
 _EXTRA = re.compile(r"\((.*)\)$")
-_ERRNO = {errno.ENOENT: "没有这个文件或文件夹", errno.EACCES: "没有权限", errno.EPERM: "不允许这样做",
-          errno.EISDIR: "这是一个文件夹", errno.ENOTDIR: "路径中有一段不是文件夹", errno.ENOSPC: "磁盘空间不足",
-          errno.EROFS: "只读文件系统", errno.EEXIST: "已经存在", errno.ENAMETOOLONG: "名称太长"}
+_ERRNO = {
+    errno.ENOENT: "没有这个文件或文件夹",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "不允许这样做",
+    errno.EISDIR: "这是一个文件夹",
+    errno.ENOTDIR: "路径中有一段不是文件夹",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EROFS: "只读文件系统",
+    errno.EEXIST: "已经存在",
+    errno.ENAMETOOLONG: "名称太长",
+}
 log = logging.getLogger(__name__)
 
 
@@ -59,12 +67,16 @@ def run_reporting_errors(run: Callable[[], object]) -> int:
     except Exception as error:
         if _is_database_error(error):
             log.debug("database error", exc_info=True)
-            return _say(f"数据库错误 (database error): {_first_line(getattr(error, 'orig', None) or error)}",
-                        EXIT_FAILED)
+            return _say(
+                f"数据库错误 (database error): {_first_line(getattr(error, 'orig', None) or error)}", EXIT_FAILED
+            )
         # a bug: one line here, the traceback with -v
         log.info("internal error", exc_info=True)
-        return _say(f"内部错误 (internal error): {type(error).__name__}: {_first_line(error)}"
-                    "（加 -v 重新运行可看到详细信息，请报告给维护者）", EXIT_INTERNAL)
+        return _say(
+            f"内部错误 (internal error): {type(error).__name__}: {_first_line(error)}"
+            "（加 -v 重新运行可看到详细信息，请报告给维护者）",
+            EXIT_INTERNAL,
+        )
     return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
 
 
@@ -80,8 +92,11 @@ def usage_message(error: click.UsageError) -> str:
         kind = "选项" if isinstance(error.param, click.Option) else "参数"
         return f"缺少{kind} {_param_name(error.param)}" if error.param else "缺少参数"
     if isinstance(error, click.BadParameter):
-        where = f"{'选项' if isinstance(error.param, click.Option) else '参数'} {_param_name(error.param)}" \
-            if error.param else "参数"
+        where = (
+            f"{'选项' if isinstance(error.param, click.Option) else '参数'} {_param_name(error.param)}"
+            if error.param
+            else "参数"
+        )
         return f"{where} 的值不对：{bad_value(error)}"
     if isinstance(error, getattr(click.exceptions, "NoSuchCommand", ())):  # click 8.2 on
         return f"没有 {error.command_name} 这个命令" + _did_you_mean(error.possibilities)  # type: ignore
@@ -124,16 +139,20 @@ def bad_value(error: click.BadParameter) -> str:
 
 
 def os_error_message(error: OSError) -> str:
-    """"无法写入 /proc/nope/digest.html：没有这个文件或文件夹" from an OSError, in the reader's words."""
+    """ "无法写入 /proc/nope/digest.html：没有这个文件或文件夹" from an OSError, in the reader's words."""
     reason = _ERRNO.get(error.errno or -1) or error.strerror or type(error).__name__
     name = error.filename if error.filename is not None else ""
     return f"{name}：{reason}" if name else reason
 
 
 def _path_problem(message: str, given: str) -> str:
-    for words, said in (("does not exist", "不存在"), ("is a directory", "是文件夹，这里要的是文件"),
-                        ("is a file", "是文件，这里要的是文件夹"), ("not readable", "没有读取权限"),
-                        ("not writable", "没有写入权限")):
+    for words, said in (
+        ("does not exist", "不存在"),
+        ("is a directory", "是文件夹，这里要的是文件"),
+        ("is a file", "是文件，这里要的是文件夹"),
+        ("not readable", "没有读取权限"),
+        ("not writable", "没有写入权限"),
+    ):
         if words in message:
             return f"{given} {said}".strip()
     return f"路径不可用 {given}".strip()
@@ -146,8 +165,14 @@ def _range(low: float | None, high: float | None) -> str:
 
 
 def _pattern(strftime: str) -> str:
-    return strftime.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD").replace("%H", "HH") \
-        .replace("%M", "mm").replace("%S", "SS")
+    return (
+        strftime.replace("%Y", "YYYY")
+        .replace("%m", "MM")
+        .replace("%d", "DD")
+        .replace("%H", "HH")
+        .replace("%M", "mm")
+        .replace("%S", "SS")
+    )
 
 
 def _param_name(param: click.Parameter) -> str:

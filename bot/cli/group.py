@@ -101,7 +101,9 @@ class Group(click.Group):
             importlib.import_module(COMMANDS[cmd_name][0])  # its decorators register its commands here
         return self.commands.get(cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         try:
             return super().resolve_command(ctx, args)
         except click.exceptions.NoSuchCommand as error:  # click suggests from the commands loaded: all of them
@@ -111,22 +113,34 @@ class Group(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         sys.exit(run_reporting_errors(lambda: super(Group, self).main(args, prog_name, complete_var, False, **extra)))
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", metavar="FILE", envvar="MAILROOM_CONFIG",
-              help="Configuration file (default: $MAILROOM_CONFIG, else ./config.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    envvar="MAILROOM_CONFIG",
+    help="Configuration file (default: $MAILROOM_CONFIG, else ./config.toml).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens, for people reading along.")
 @click.version_option(package_name="mailroom")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """mailroom: archives the units' monthly reports and briefings, recognises, scores and answers them."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     ctx.obj = Context(config_path)
     ctx.call_on_close(ctx.obj.close)

@@ -15,8 +15,17 @@ from archive.evidence import load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.cli.group import Context, main, pass_context
 from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
-from bot.services.scores import (MONTH, STATUS_NAMES, Kept, explain_unit, matrix_json, shown_matrix, shown_standings,
-                        standings_json, unit_name)
+from bot.services.scores import (
+    MONTH,
+    STATUS_NAMES,
+    Kept,
+    explain_unit,
+    matrix_json,
+    shown_matrix,
+    shown_standings,
+    standings_json,
+    unit_name,
+)
 from bot.services.show import decision_line, unit_decisions_json
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
@@ -66,8 +75,10 @@ def _say_kept(context: Context, kept: Kept | None, unit: str | None = None) -> N
 def standings_table(result: Standings) -> list[str]:
     """The ranking as lines lined up by display width; a component not yet scored shows "—", as in the digest."""
     header = ["名次", "单位", "总分", *(COMPONENT_LABELS[item.name] for item in result.rows[0].components)]
-    rows = [[row.rank, row.unit, row.total, *(item.points if item.closed else UNSCORED for item in row.components)]
-            for row in result.rows]
+    rows = [
+        [row.rank, row.unit, row.total, *(item.points if item.closed else UNSCORED for item in row.components)]
+        for row in result.rows
+    ]
     return table([header, *rows], align="><" + ">" * (len(header) - 2))
 
 
@@ -89,9 +100,14 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
     forms = calendar.required_forms_for(month)
     click.echo(f"{month} 报送情况（截止 {calendar.deadline_for(month):%m-%d %H:%M}）")
     _say_kept(context, kept)
-    rows = [[unit, STATUS_NAMES[package["status"]],
-             *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms)]
-            for unit, package in data["units"].items()]
+    rows = [
+        [
+            unit,
+            STATUS_NAMES[package["status"]],
+            *(STATUS_NAMES[package["forms"][str(form)]["status"]] for form in forms),
+        ]
+        for unit, package in data["units"].items()
+    ]
     click.echo("\n".join(table([["单位", "状态", *(f"附件{form}" for form in forms)], *rows])))
 
 
@@ -131,8 +147,16 @@ def findings(context: Context, as_json: bool) -> None:
     with context.deps.db.session() as session:
         found = all_findings(session, summary_reports(session))
     if as_json:
-        click.echo(json.dumps([{"unit": f.unit, "kind": f.kind, "message": f.message,
-                                "message_ids": list(f.message_ids)} for f in found], ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                [
+                    {"unit": f.unit, "kind": f.kind, "message": f.message, "message_ids": list(f.message_ids)}
+                    for f in found
+                ],
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return
     for finding in found:
         click.echo(f"{finding.unit}：{finding.message}  ← " + "、".join(f"邮件 #{i}" for i in finding.message_ids))
@@ -169,15 +193,26 @@ def awards(context: Context, as_json: bool) -> None:
         return
     for row in rows:
         state = f"已撤销（{row['revoked_by']}：{row['revoke_reason']}）" if row["revoked_at"] else "有效"
-        click.echo(f"#{row['id']} {row['date']} {row['unit']} {row['kind']}/{row['level']} {row['evidence']} "
-                   f"登记人 {row['entered_by']} {state}")
+        click.echo(
+            f"#{row['id']} {row['date']} {row['unit']} {row['kind']}/{row['level']} {row['evidence']} "
+            f"登记人 {row['entered_by']} {state}"
+        )
 
 
 def _entry_json(row) -> dict[str, Any]:
-    return {"id": row.id, "unit": row.unit, "kind": row.kind, "level": row.level, "date": row.date.isoformat(),
-            "evidence": row.evidence, "entered_by": row.entered_by, "entered_at": row.entered_at.isoformat(),
-            "revoked_by": row.revoked_by, "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
-            "revoke_reason": row.revoke_reason}
+    return {
+        "id": row.id,
+        "unit": row.unit,
+        "kind": row.kind,
+        "level": row.level,
+        "date": row.date.isoformat(),
+        "evidence": row.evidence,
+        "entered_by": row.entered_by,
+        "entered_at": row.entered_at.isoformat(),
+        "revoked_by": row.revoked_by,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+        "revoke_reason": row.revoke_reason,
+    }
 
 
 @main.command()

@@ -29,12 +29,16 @@ from parsers.errors import MailroomError
 def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
     """{(unit, month): cumulative total} for every month a plan covers."""
     evidence = load_evidence(session)
-    return {(row.unit, month): row.total for month in config.plans.months()
-            for row in compute_standings(config, evidence, month).rows}
+    return {
+        (row.unit, month): row.total
+        for month in config.plans.months()
+        for row in compute_standings(config, evidence, month).rows
+    }
 
 
-def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_run: bool,
-                 because: str | None = None) -> dict[str, Any]:
+def run_rederive(
+    context: Context, ids: list[int] | None, everything: bool, dry_run: bool, because: str | None = None
+) -> dict[str, Any]:
     """Derive again (all that is due, or `ids`), with the standings before and after; a dry run rolls
     the whole of it back. `because`: a staff decision's why (a message it makes count is owed a notice)."""
     config, deps = context.config, context.deps
@@ -47,10 +51,15 @@ def run_rederive(context: Context, ids: list[int] | None, everything: bool, dry_
         after = standings_totals(config, session)
         if dry_run:
             session.rollback()
-    return {"messages_checked": len(todo), "messages_changed": [_change_json(c) for c in changes],
-            "standings_changed": [{"unit": unit, "month": month, "before": before.get((unit, month)),
-                                   "after": total} for (unit, month), total in sorted(after.items())
-                                  if before.get((unit, month)) != total]}
+    return {
+        "messages_checked": len(todo),
+        "messages_changed": [_change_json(c) for c in changes],
+        "standings_changed": [
+            {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total}
+            for (unit, month), total in sorted(after.items())
+            if before.get((unit, month)) != total
+        ],
+    }
 
 
 def _change_json(change: Change) -> dict[str, Any]:
@@ -61,8 +70,11 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
     verb = "将改变" if dry_run else "已改变"
     lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
     for change in report["messages_changed"]:
-        differs = [f"{key} {change['before'][key]!r} → {change['after'][key]!r}"
-                   for key in change["before"] if change["before"][key] != change["after"][key]]
+        differs = [
+            f"{key} {change['before'][key]!r} → {change['after'][key]!r}"
+            for key in change["before"]
+            if change["before"][key] != change["after"][key]
+        ]
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
     lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
     for item in report["standings_changed"]:
@@ -71,8 +83,12 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
 
 
 @main.command(name="rederive")
-@click.option("--all", "everything", is_flag=True, help="Every message, not only those derived under another "
-                                                        "configuration or code version.")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Every message, not only those derived under another configuration or code version.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
@@ -84,8 +100,10 @@ def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) 
     else:
         with context.deps.exclusive(LOCK) as mine:
             if not mine:
-                raise MailroomError("另一个进程正在重新识别（mailroom serve 的后台重新识别，或另一个 mailroom rederive）："
-                                    "请等它完成，进度见 mailroom status")
+                raise MailroomError(
+                    "另一个进程正在重新识别（mailroom serve 的后台重新识别，或另一个 mailroom rederive）："
+                    "请等它完成，进度见 mailroom status"
+                )
             report = run_rederive(context, None, everything, dry_run)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else "\n".join(describe(report, dry_run)))
 
@@ -99,8 +117,9 @@ def sender() -> None:
 @click.argument("unit")
 @click.argument("address")
 @click.option("--reason", required=True, help="Why: how the address was confirmed.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count its mail from this day on "
-                                                                        "(default: all of it).")
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count its mail from this day on (default: all of it)."
+)
 @click.option("--by", default=getpass.getuser, show_default="the login name")
 @pass_context
 def sender_add(context: Context, unit: str, address: str, reason: str, since: datetime | None, by: str) -> None:
@@ -110,7 +129,9 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
         row = add_sender(session, name, address, reason, by, since.date() if since else None)
         session.commit()
         affected = messages_from(session, row.address)
-    click.echo(f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）")
+    click.echo(
+        f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）"
+    )
     _echo_effect(context, affected, f"{row.address} 已确认为{name}的报送邮箱（{reason}）")
 
 
@@ -155,10 +176,14 @@ def senders(context: Context, unit: str | None) -> None:
             continue
         click.echo(f"{configured.name}：配置 {'、'.join(configured.senders) or '无'}")
         for row in (row for row in confirmed if row.unit == configured.name):
-            state = f"，{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+            state = (
+                f"，{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+            )
             since = f"自 {row.since} 起，" if row.since else ""
-            click.echo(f"  #{row.id} {row.address}：{since}{row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认"
-                       f"（{row.reason}）{state}")
+            click.echo(
+                f"  #{row.id} {row.address}：{since}{row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认"
+                f"（{row.reason}）{state}"
+            )
 
 
 KINDS = ("report", "briefing", "reply", "auto", "bounce", "selfcheck", "other")
@@ -174,8 +199,17 @@ KINDS = ("report", "briefing", "reply", "auto", "bounce", "selfcheck", "other")
 @click.option("--reason", required=True, help="Why: what staff checked.")
 @click.option("--by", default=getpass.getuser, show_default="the login name")
 @pass_context
-def correct(context: Context, message_id: int | None, unit: str | None, kind: str | None, month: str | None,
-            counted: bool | None, revoke_id: int | None, reason: str, by: str) -> None:
+def correct(
+    context: Context,
+    message_id: int | None,
+    unit: str | None,
+    kind: str | None,
+    month: str | None,
+    counted: bool | None,
+    revoke_id: int | None,
+    reason: str,
+    by: str,
+) -> None:
     """Override what one message was recognised as (unit, kind, month, counted), on record; it is derived
     again at once and the command says what changed. `--revoke N` ends a correction."""
     with context.deps.db.session() as session:
@@ -202,9 +236,12 @@ def corrections_(context: Context) -> None:
     with context.deps.db.session() as session:
         for row, message_id in corrections(session):
             what = correction_what(row)
-            state = f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
-            click.echo(f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}")
-
+            state = (
+                f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+            )
+            click.echo(
+                f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}"
+            )
 
 
 @main.group(name="queue", invoke_without_command=True)
@@ -227,7 +264,9 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
     for item in items:
         done = f"  [已处理：{item.handled_at:%Y-%m-%d} {item.handled_by}：{item.note}]" if item.handled_by else ""
         messages = "、".join(f"#{id_}" for id_ in item.message_ids)
-        click.echo(f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}\n    {REASONS[item.reason]}{done}")
+        click.echo(
+            f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}\n    {REASONS[item.reason]}{done}"
+        )
     click.echo(f"共 {sum(item.handled_by is None for item in items)} 项待处理")
 
 
@@ -245,6 +284,14 @@ def queue_done(context: Context, handle: str, note: str, by: str) -> None:
 
 
 def _item_json(item: Item) -> dict[str, Any]:
-    return {"item": item.handle, "reason": item.reason, "reason_text": REASONS[item.reason], "text": item.text,
-            "unit": item.unit, "message_ids": list(item.message_ids), "handled_by": item.handled_by,
-            "handled_at": item.handled_at.isoformat() if item.handled_at else None, "note": item.note}
+    return {
+        "item": item.handle,
+        "reason": item.reason,
+        "reason_text": REASONS[item.reason],
+        "text": item.text,
+        "unit": item.unit,
+        "message_ids": list(item.message_ids),
+        "handled_by": item.handled_by,
+        "handled_at": item.handled_at.isoformat() if item.handled_at else None,
+        "note": item.note,
+    }

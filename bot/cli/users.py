@@ -11,8 +11,9 @@ from archive.users import ROLES, add_user, list_users, remove_user, set_access, 
 from bot.cli.group import Context, main, pass_context
 from bot.services.scores import unit_name
 
-password_stdin = click.option("--password-stdin", is_flag=True,
-                              help="Read the password from the first line of standard input (for scripts).")
+password_stdin = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts)."
+)
 
 
 def _password(from_stdin: bool) -> str:
@@ -27,7 +28,7 @@ def _grant(personal: bool) -> str:
 
 
 def _access(role: str, personal: bool, unit: str | None) -> str:
-    """"审计人员，个人信息遮蔽", or for a unit's clerk "填报单位 景县，仅可自查"."""
+    """ "审计人员，个人信息遮蔽", or for a unit's clerk "填报单位 景县，仅可自查"."""
     return f"{ROLES[role]} {unit}，仅可自查" if role == "unit" else f"{ROLES[role]}，{_grant(personal)}"
 
 
@@ -42,11 +43,17 @@ def user() -> None:
 
 @user.command(name="add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)),
-              help="staff: everything; auditor: read only, personal numbers masked; unit: a unit's clerk, "
-                   "the 自查 page only.")
-@click.option("--personal", is_flag=True, help="Let this auditor see 残疾人证号, 身份证号 and phones whole and "
-                                                "download the original mail and workbooks.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(list(ROLES)),
+    help="staff: everything; auditor: read only, personal numbers masked; unit: a unit's clerk, the 自查 page only.",
+)
+@click.option(
+    "--personal",
+    is_flag=True,
+    help="Let this auditor see 残疾人证号, 身份证号 and phones whole and download the original mail and workbooks.",
+)
 @unit_option
 @password_stdin
 @pass_context
@@ -73,10 +80,16 @@ def passwd(context: Context, name: str, password_stdin: bool) -> None:
 
 @user.command(name="set")
 @click.argument("name")
-@click.option("--role", type=click.Choice(list(ROLES)),
-              help="staff: everything; auditor: read only (masked unless --personal); unit: the 自查 page only.")
-@click.option("--personal/--no-personal", default=None,
-              help="Grant or withdraw an auditor's sight of personal numbers and the original files.")
+@click.option(
+    "--role",
+    type=click.Choice(list(ROLES)),
+    help="staff: everything; auditor: read only (masked unless --personal); unit: the 自查 page only.",
+)
+@click.option(
+    "--personal/--no-personal",
+    default=None,
+    help="Grant or withdraw an auditor's sight of personal numbers and the original files.",
+)
 @unit_option
 @pass_context
 def set_(context: Context, name: str, role: str | None, personal: bool | None, unit: str | None) -> None:
@@ -111,10 +124,17 @@ def list_(context: Context, as_json: bool) -> None:
     """Every account with its role and whether it sees personal numbers."""
     zone = context.config.timezone
     with context.deps.db.session() as session:
-        rows = [{"name": account.name, "role": account.role, "personal": account.personal, "unit": account.unit,
-                 "created_at": account.created_at.astimezone(zone).isoformat(timespec="seconds"),
-                 "password_changed_at": account.password_changed_at.astimezone(zone).isoformat(timespec="seconds")}
-                for account in list_users(session)]
+        rows = [
+            {
+                "name": account.name,
+                "role": account.role,
+                "personal": account.personal,
+                "unit": account.unit,
+                "created_at": account.created_at.astimezone(zone).isoformat(timespec="seconds"),
+                "password_changed_at": account.password_changed_at.astimezone(zone).isoformat(timespec="seconds"),
+            }
+            for account in list_users(session)
+        ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return

@@ -51,5 +51,7 @@ def close(context: Context, number: int, by: str) -> None:
     with deps.db.session() as session:
         closed = close_plan_year(config, session, number, deps.recognizer.stamp, by, deps.clock())
     months = config.plans.year(number).months
-    click.echo(f"{number} 年已结账：{months[0]} 至 {months[-1]} 的排名、得分依据和报送矩阵已保存"
-               f"（计划 {closed.plan_hash}，识别 {closed.derived_with}）")
+    click.echo(
+        f"{number} 年已结账：{months[0]} 至 {months[-1]} 的排名、得分依据和报送矩阵已保存"
+        f"（计划 {closed.plan_hash}，识别 {closed.derived_with}）"
+    )

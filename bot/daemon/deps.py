@@ -59,10 +59,13 @@ class Deps:
 
 def recognizer_for(config: Config) -> Recognizer:
     days = config.outgoing.receipts_max_age_days
-    return Recognizer(units=config.units, timezone=config.timezone,
-                      plans=tuple((plan.year, plan.units) for plan in config.plans.plans),
-                      mailboxes=tuple((box.address, box.key) for box in config.mailboxes),
-                      receipt_max_age=timedelta(days=days) if days else None)
+    return Recognizer(
+        units=config.units,
+        timezone=config.timezone,
+        plans=tuple((plan.year, plan.units) for plan in config.plans.plans),
+        mailboxes=tuple((box.address, box.key) for box in config.mailboxes),
+        receipt_max_age=timedelta(days=days) if days else None,
+    )
 
 
 def open_deps(config: Config, **overrides) -> Deps:

@@ -38,8 +38,7 @@ def connect(box: Mailbox, timeout: float = 60.0) -> IMAPClient:
     CAs) unless the config says otherwise. A certificate that fails is refused before anything is sent."""
     context = client_context(box.ca_file, f"{box.key}.ca_file")
     try:
-        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context,
-                            timeout=timeout)
+        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context, timeout=timeout)
     except ssl.SSLCertVerificationError as error:
         raise refused(box.key, box.host, error, "未收取任何邮件") from None
     if box.security == "starttls":
@@ -64,9 +63,16 @@ class Progress:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
-def poll_imap(box: Mailbox, intake: Intake, *, open_client: Callable[[Mailbox], IMAPClient] = connect, retries: int = 3,
-              backoff: float = 2.0, sleep: Callable[[float], None],
-              stopping: Callable[[], bool] = lambda: False) -> Progress:
+def poll_imap(
+    box: Mailbox,
+    intake: Intake,
+    *,
+    open_client: Callable[[Mailbox], IMAPClient] = connect,
+    retries: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None],
+    stopping: Callable[[], bool] = lambda: False,
+) -> Progress:
     """Archive every message new since the last poll; reconnect with backoff when the connection drops.
     `stopping()` is asked between batches: a stop finishes the batch in hand, which is committed."""
     progress = Progress()
@@ -77,7 +83,7 @@ def poll_imap(box: Mailbox, intake: Intake, *, open_client: Callable[[Mailbox], 
         except RETRYABLE as error:
             if attempt == retries:
                 raise ServiceError(f"{box.key}: connection failed {retries + 1} times: {error}") from error
-            delay = backoff * 2 ** attempt
+            delay = backoff * 2**attempt
             log.warning("%s: connection lost (%s); retrying in %.0f s", box.key, error, delay)
             sleep(delay)
         except IMAPClientError as error:  # the server said no (a missing folder, a refused command)
@@ -85,8 +91,13 @@ def poll_imap(box: Mailbox, intake: Intake, *, open_client: Callable[[Mailbox], 
     return progress
 
 
-def _poll_session(box: Mailbox, intake: Intake, open_client: Callable[[Mailbox], IMAPClient], progress: Progress,
-                  stopping: Callable[[], bool]) -> None:
+def _poll_session(
+    box: Mailbox,
+    intake: Intake,
+    open_client: Callable[[Mailbox], IMAPClient],
+    progress: Progress,
+    stopping: Callable[[], bool],
+) -> None:
     folder = FolderSession(box, lambda: intake, open_client)
     try:
         folder.archive_new(progress, stopping)
@@ -123,8 +134,12 @@ class FolderSession:
         if state is not None and state.uidvalidity == self.uidvalidity:
             last_uid = state.last_uid
         elif state is not None and state.uidvalidity is not None:
-            log.warning("%s: UIDVALIDITY changed (%s → %s): rescanning, stored messages are not duplicated",
-                        box.key, state.uidvalidity, self.uidvalidity)
+            log.warning(
+                "%s: UIDVALIDITY changed (%s → %s): rescanning, stored messages are not duplicated",
+                box.key,
+                state.uidvalidity,
+                self.uidvalidity,
+            )
             progress.rescanned = True
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
@@ -132,13 +147,19 @@ class FolderSession:
             with db.session() as session:
                 advance(session, box.key, box.folder, self.uidvalidity, last_uid)
                 session.commit()
+
         def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None], list[Incoming]]]:
             for batch in _chunks(uids, box.batch):
                 if stopping():
                     return
                 items = _fetch(self.client, box, self.uidvalidity, batch)
-                yield items, partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity,
-                                     last_uid=max(batch)), items
+                yield (
+                    items,
+                    partial(
+                        advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=max(batch)
+                    ),
+                    items,
+                )
 
         for items, outcomes in intake.stream(batches()):  # the next batch is fetched and read while this is written
             progress.fetched += len(items)
@@ -153,8 +174,9 @@ class FolderSession:
         news = False
         try:
             while not news and not stopping() and (left := end - time.monotonic()) > 0:
-                news = any(_announces_mail(response)
-                           for response in self.client.idle_check(timeout=min(IDLE_STEP, left)))
+                news = any(
+                    _announces_mail(response) for response in self.client.idle_check(timeout=min(IDLE_STEP, left))
+                )
         finally:
             self.client.idle_done()
         return news
@@ -188,10 +210,19 @@ def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[in
 
 def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[int]) -> list[Incoming]:
     response = client.fetch(batch, FETCH_ITEMS)
-    return [Incoming(raw=response[uid][b"BODY[]"], mailbox=box.key, source="imap",
-                     arrival=_plain_zone(response[uid][b"INTERNALDATE"]), folder=box.folder, uidvalidity=uidvalidity,
-                     uid=uid)
-            for uid in batch if uid in response and b"BODY[]" in response[uid]]
+    return [
+        Incoming(
+            raw=response[uid][b"BODY[]"],
+            mailbox=box.key,
+            source="imap",
+            arrival=_plain_zone(response[uid][b"INTERNALDATE"]),
+            folder=box.folder,
+            uidvalidity=uidvalidity,
+            uid=uid,
+        )
+        for uid in batch
+        if uid in response and b"BODY[]" in response[uid]
+    ]
 
 
 def _plain_zone(when: datetime) -> datetime:
@@ -230,4 +261,4 @@ def _logout(client: IMAPClient) -> None:
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

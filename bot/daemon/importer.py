@@ -19,8 +19,11 @@ BATCH = 200
 
 _HEAD = 65536  # header blocks are far shorter; a message of Received lines and DKIM keys fits
 _FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
-_MAIL_FIELD = re.compile(rb"(from|to|cc|subject|date|message-id|received|return-path|mime-version|delivered-to|"
-                         rb"sender|reply-to)[ \t]*:", re.I)
+_MAIL_FIELD = re.compile(
+    rb"(from|to|cc|subject|date|message-id|received|return-path|mime-version|delivered-to|"
+    rb"sender|reply-to)[ \t]*:",
+    re.I,
+)
 
 
 @dataclass(frozen=True)
@@ -103,13 +106,21 @@ def _is_mbox(path: Path) -> bool:
         return handle.read(5) == b"From "
 
 
-def import_sources(deps: Deps, sources: list[Source], mailbox_key: str | None,
-                   advance: Callable[[int], None] = lambda n: None) -> list[Outcome]:
+def import_sources(
+    deps: Deps, sources: list[Source], mailbox_key: str | None, advance: Callable[[int], None] = lambda n: None
+) -> list[Outcome]:
     """Archive every source in batches; each message goes to `mailbox_key` or to the mailbox it was sent to."""
+
     def batches() -> Iterator[tuple[list[Incoming], None, None]]:
         for start in range(0, len(sources), BATCH):
-            yield [Incoming(raw=source.read(), mailbox=mailbox_key, source="import", origin=source.origin)
-                   for source in sources[start:start + BATCH]], None, None
+            yield (
+                [
+                    Incoming(raw=source.read(), mailbox=mailbox_key, source="import", origin=source.origin)
+                    for source in sources[start : start + BATCH]
+                ],
+                None,
+                None,
+            )
 
     outcomes: list[Outcome] = []
     for _, done in deps.intake.stream(batches()):  # the readers derive a batch while the one before is written

@@ -33,10 +33,17 @@ def create_maildir(path: Path) -> None:
 def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
     assert box.path is not None
     ensure_maildir(box.path)
+
     def batches() -> Iterator[tuple[list[Incoming], None, list[Path]]]:
         for batch in _batches(sorted((box.path / "new").iterdir()), box.batch):
-            yield [Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
-                   for path in batch], None, batch
+            yield (
+                [
+                    Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
+                    for path in batch
+                ],
+                None,
+                batch,
+            )
 
     outcomes: list[Outcome] = []
     for batch, done in intake.stream(batches()):  # the next batch is read by the readers while this is written
@@ -49,4 +56,4 @@ def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
 def _batches(paths: list[Path], size: int) -> Iterator[list[Path]]:
     files = [path for path in paths if path.is_file() and not path.name.startswith(".")]
     for start in range(0, len(files), size):
-        yield files[start:start + size]
+        yield files[start : start + size]

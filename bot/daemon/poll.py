@@ -71,10 +71,21 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
         if not mine:
             return SendReport(0, FlushReport(0, 0, busy=True))
         with deps.db.session() as session:
-            receipts = queue_owed_receipts(config, session, now, stopping=deps.stop.is_set,
-                                           inspector=archive_inspector(config, deps.store, deps.sandbox))
-        flushed = flush_outbox(deps.db, config.outgoing, deps.transport or transport_for(config.outgoing), now,
-                               sent_copier(config, deps.open_client), stopping=deps.stop.is_set)
+            receipts = queue_owed_receipts(
+                config,
+                session,
+                now,
+                stopping=deps.stop.is_set,
+                inspector=archive_inspector(config, deps.store, deps.sandbox),
+            )
+        flushed = flush_outbox(
+            deps.db,
+            config.outgoing,
+            deps.transport or transport_for(config.outgoing),
+            now,
+            sent_copier(config, deps.open_client),
+            stopping=deps.stop.is_set,
+        )
         return SendReport(receipts, flushed)
 
 
@@ -99,9 +110,15 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
     try:
         if box.source == "maildir":
             return MailboxReport(box.key, tuple(poll_maildir(box, deps.intake)))
-        progress = poll_imap(box, deps.intake, open_client=deps.open_client,
-                             retries=deps.retries, backoff=deps.backoff, sleep=deps.sleep,
-                             stopping=deps.stop.is_set)
+        progress = poll_imap(
+            box,
+            deps.intake,
+            open_client=deps.open_client,
+            retries=deps.retries,
+            backoff=deps.backoff,
+            sleep=deps.sleep,
+            stopping=deps.stop.is_set,
+        )
         return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
     except POLL_ERRORS as error:
         log.error("%s: poll failed: %s", box.key, error)

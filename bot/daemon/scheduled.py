@@ -39,8 +39,10 @@ class MonthlyJob:
 
 def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
     plan = config.schedule
-    return (MonthlyJob("reminders", "催报提醒", plan.reminder_day, plan.reminder_time),
-            MonthlyJob("digest", "月度排名通报", plan.digest_day, plan.digest_time))
+    return (
+        MonthlyJob("reminders", "催报提醒", plan.reminder_day, plan.reminder_time),
+        MonthlyJob("digest", "月度排名通报", plan.digest_day, plan.digest_time),
+    )
 
 
 def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
@@ -48,9 +50,12 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
     month = f"{now.astimezone(config.timezone):%Y-%m}"
     if not config.plans.covers(month):
         return []
-    return [(job, month) for job in monthly_jobs(config)
-            if job.time_in(config, month) <= now <= job.window_end(config, month)
-            and session.get(JobRun, (job.job, month)) is None]
+    return [
+        (job, month)
+        for job in monthly_jobs(config)
+        if job.time_in(config, month) <= now <= job.window_end(config, month)
+        and session.get(JobRun, (job.job, month)) is None
+    ]
 
 
 def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None:

@@ -52,13 +52,25 @@ def serve(config: Config, deps: Deps) -> bool:
     """Run until SIGTERM or Ctrl-C; False when a worker stopped it by failing (exit 1, so that a
     supervisor restarts it)."""
     wake, failed = threading.Event(), threading.Event()
-    workers = [threading.Thread(target=_guarded, args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps,
-                                                       box, wake.set), name=f"mailbox-{box.key}", daemon=True)
-               for box in config.mailboxes]
-    workers.append(threading.Thread(target=_guarded, args=(failed, "sender", run_sender, config, deps, wake),
-                                    name="sender", daemon=True))
-    workers.append(threading.Thread(target=_guarded, args=(failed, "rederive", rederive_behind, config, deps),
-                                    name="rederive", daemon=True))
+    workers = [
+        threading.Thread(
+            target=_guarded,
+            args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps, box, wake.set),
+            name=f"mailbox-{box.key}",
+            daemon=True,
+        )
+        for box in config.mailboxes
+    ]
+    workers.append(
+        threading.Thread(
+            target=_guarded, args=(failed, "sender", run_sender, config, deps, wake), name="sender", daemon=True
+        )
+    )
+    workers.append(
+        threading.Thread(
+            target=_guarded, args=(failed, "rederive", rederive_behind, config, deps), name="rederive", daemon=True
+        )
+    )
 
     def stop(signum, _frame) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
@@ -153,8 +165,9 @@ def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> 
 def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: float) -> None:
     """What `mailroom status` shows: the daemon's own times, not a guess."""
     try:
-        record_poll(deps.db, box.key, box.folder, error, watch=watch,
-                    next_poll_at=deps.clock() + timedelta(seconds=pause))
+        record_poll(
+            deps.db, box.key, box.folder, error, watch=watch, next_poll_at=deps.clock() + timedelta(seconds=pause)
+        )
     except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
         log.error("%s: cannot record the poll: %s", box.key, failure)
 
@@ -193,8 +206,12 @@ def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
             run_due_jobs(config, deps)
             report = send_owed(config, deps, deps.clock())
             if report.receipts or report.outbox.sent or report.outbox.failed:
-                log.info("sender: %d receipt(s) queued, %d sent, %d failed", report.receipts, report.outbox.sent,
-                         report.outbox.failed)
+                log.info(
+                    "sender: %d receipt(s) queued, %d sent, %d failed",
+                    report.receipts,
+                    report.outbox.sent,
+                    report.outbox.failed,
+                )
         except (MailroomError, SQLAlchemyError) as error:
             log.error("sender: %s", error)
         wake.wait(_sender_pause(deps))

@@ -30,13 +30,21 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     mailboxes = []
     for box in config.mailboxes:
         state = states.get(box.key)
-        mailboxes.append({
-            "mailbox": box.key, "name": box.name, "watch": state and state.watch,
-            "last_poll": local(state and state.last_poll_at), "last_ok": local(state and state.last_ok_at),
-            "next_poll": local(state and state.next_poll_at),
-            "last_error": state and state.last_error, "last_error_at": local(state and state.last_error_at),
-            "failing": bool(state and state.last_error_at and (not state.last_ok_at
-                                                               or state.last_error_at > state.last_ok_at))})
+        mailboxes.append(
+            {
+                "mailbox": box.key,
+                "name": box.name,
+                "watch": state and state.watch,
+                "last_poll": local(state and state.last_poll_at),
+                "last_ok": local(state and state.last_ok_at),
+                "next_poll": local(state and state.next_poll_at),
+                "last_error": state and state.last_error,
+                "last_error_at": local(state and state.last_error_at),
+                "failing": bool(
+                    state and state.last_error_at and (not state.last_ok_at or state.last_error_at > state.last_ok_at)
+                ),
+            }
+        )
     with deps.exclusive(LOCK) as free:
         rederiving = not free
     due = due_for_rederive(deps)
@@ -45,16 +53,31 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         waiting = backlog(session)
         jobs = []
         for job in monthly_jobs(config):
-            last = session.scalars(select(JobRun).where(JobRun.job == job.job)
-                                   .order_by(JobRun.done_at.desc()).limit(1)).first()
-            jobs.append({"job": job.job, "name": job.name, "next_run": local(next_time(config, job, deps.clock())),
-                         "last_period": last and last.period, "last_run": local(last and last.done_at),
-                         "last_summary": last and last.summary})
-    return {"mailboxes": mailboxes,
-            "receipts_owed": owed, "receipts_owed_since": local(owed_since),
-            "outbox_backlog": waiting.count, "outbox_oldest": local(waiting.oldest),
-            "smtp_last_error": waiting.last_error, "smtp_last_error_at": local(waiting.last_error_at),
-            "jobs": jobs, "rederive_due": due, "rederive_running": rederiving}
+            last = session.scalars(
+                select(JobRun).where(JobRun.job == job.job).order_by(JobRun.done_at.desc()).limit(1)
+            ).first()
+            jobs.append(
+                {
+                    "job": job.job,
+                    "name": job.name,
+                    "next_run": local(next_time(config, job, deps.clock())),
+                    "last_period": last and last.period,
+                    "last_run": local(last and last.done_at),
+                    "last_summary": last and last.summary,
+                }
+            )
+    return {
+        "mailboxes": mailboxes,
+        "receipts_owed": owed,
+        "receipts_owed_since": local(owed_since),
+        "outbox_backlog": waiting.count,
+        "outbox_oldest": local(waiting.oldest),
+        "smtp_last_error": waiting.last_error,
+        "smtp_last_error_at": local(waiting.last_error_at),
+        "jobs": jobs,
+        "rederive_due": due,
+        "rederive_running": rederiving,
+    }
 
 
 def due_for_rederive(deps: Deps) -> int:
@@ -72,8 +95,10 @@ def behind_line(due: int, doing: str) -> str:
 def describe_status(data: dict[str, Any]) -> list[str]:
     lines = []
     for box in data["mailboxes"]:
-        line = (f"{box['mailbox']}（{box['name']}）：{WATCH_TEXT.get(box['watch'], box['watch'])}；"
-                f"上次收信 {box['last_poll'] or '从未'}，上次成功 {box['last_ok'] or '从未'}")
+        line = (
+            f"{box['mailbox']}（{box['name']}）：{WATCH_TEXT.get(box['watch'], box['watch'])}；"
+            f"上次收信 {box['last_poll'] or '从未'}，上次成功 {box['last_ok'] or '从未'}"
+        )
         if box["next_poll"]:
             line += f"，下次 {box['next_poll']}"
         if box["last_error"]:
@@ -88,8 +113,14 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
     lines.append(line)
     if data["rederive_due"]:
-        lines.append(behind_line(data["rederive_due"], "mailroom serve 正在后台重新识别" if data["rederive_running"]
-                                 else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）"))
+        lines.append(
+            behind_line(
+                data["rederive_due"],
+                "mailroom serve 正在后台重新识别"
+                if data["rederive_running"]
+                else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）",
+            )
+        )
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
         lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")

@@ -24,8 +24,21 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 MAIL_FOLDER = "mail"  # DIR/mail/<mailbox key> is each department's Maildir
 MARKER = ".mailroom-demo"  # says a folder is the demo's: only then does `demo` write into a folder not empty
 # What a demo and the commands run on its config write into DIR: all a new demo removes, nothing else.
-DEMO_NAMES = frozenset({MARKER, "config.toml", MAIL_FOLDER, "mailroom.db", "mailroom.db-wal", "mailroom.db-shm",
-                        "mailroom.db-journal", "archive", "outbox", "digest", "web-secret"})
+DEMO_NAMES = frozenset(
+    {
+        MARKER,
+        "config.toml",
+        MAIL_FOLDER,
+        "mailroom.db",
+        "mailroom.db-wal",
+        "mailroom.db-shm",
+        "mailroom.db-journal",
+        "archive",
+        "outbox",
+        "digest",
+        "web-secret",
+    }
+)
 
 
 class NotADemoFolder(MailroomError):
@@ -42,8 +55,9 @@ def write_demo(directory: Path, seed: int = 2020, months: Collection[int] = MONT
     config_text = demo_config_text(EXAMPLE.read_text(encoding="utf-8"))
     _clear_previous_demo(directory, config_text)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / MARKER).write_text("mailroom demo: 此文件夹由 `mailroom demo` 生成，重新生成时会被替换\n",
-                                    encoding="utf-8")
+    (directory / MARKER).write_text(
+        "mailroom demo: 此文件夹由 `mailroom demo` 生成，重新生成时会被替换\n", encoding="utf-8"
+    )
     path = directory / "config.toml"
     path.write_text(config_text, encoding="utf-8")
     config = load_config(path, environ={})
@@ -67,8 +81,10 @@ def _clear_previous_demo(directory: Path, config_text: str) -> None:
     config = directory / "config.toml"
     legacy = entries <= DEMO_NAMES and config.is_file() and config.read_bytes() == config_text.encode("utf-8")
     if MARKER not in entries and not legacy:
-        raise NotADemoFolder(f"{directory} 既不是空文件夹，也不是 mailroom demo 生成的文件夹（没有 {MARKER}），"
-                             "演示数据未写入，其中文件均未改动；请指定一个空的或新的文件夹")
+        raise NotADemoFolder(
+            f"{directory} 既不是空文件夹，也不是 mailroom demo 生成的文件夹（没有 {MARKER}），"
+            "演示数据未写入，其中文件均未改动；请指定一个空的或新的文件夹"
+        )
     for name in sorted(entries & DEMO_NAMES):
         _remove(directory / name)
 
@@ -84,17 +100,28 @@ def demo_config_text(example: str) -> str:
     """The example config with local paths and Maildir mailboxes instead of the real servers."""
     text = example.replace('url = "sqlite:///var/mailroom.db"', 'url = "sqlite:///mailroom.db"')
     text = text.replace('path = "var/archive"', 'path = "archive"')
-    text = text.replace('transport = "smtp"', 'transport = "folder"').replace('folder = "var/outbox"', 'folder = "outbox"')
+    text = text.replace('transport = "smtp"', 'transport = "folder"').replace(
+        'folder = "var/outbox"', 'folder = "outbox"'
+    )
     text = text.replace("receipts_max_age_days = 7 ", "receipts_max_age_days = 0 ")  # the demo's mail is from 2020
     boxes = re.findall(r'\[\[mailbox\]\]\nkey = "(\w+)"\nname = "(\w+)"\naddress = "([^"]+)"', text)
-    return with_mailboxes(text, [{"key": key, "name": name, "address": address, "source": "maildir",
-                                  "path": f"{MAIL_FOLDER}/{key}"} for key, name, address in boxes])
+    return with_mailboxes(
+        text,
+        [
+            {"key": key, "name": name, "address": address, "source": "maildir", "path": f"{MAIL_FOLDER}/{key}"}
+            for key, name, address in boxes
+        ],
+    )
 
 
 def with_mailboxes(config_text: str, mailboxes: list[dict[str, str | int]]) -> str:
     """Config text with its [[mailbox]] tables replaced by these (string and integer values)."""
     text = re.sub(r"\[\[mailbox\]\]\n(?:[^\[\n#].*\n|\n)*", "", config_text)
-    tables = "".join("[[mailbox]]\n" + "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n"
-                                                 for key, value in box.items()) + "\n" for box in mailboxes)
+    tables = "".join(
+        "[[mailbox]]\n"
+        + "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in box.items())
+        + "\n"
+        for box in mailboxes
+    )
     marker = "# The 13 reporting units."
     return text.replace(marker, tables + marker)

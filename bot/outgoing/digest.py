@@ -36,9 +36,14 @@ from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
 
 # The 附件2 column headings, task by task, as the form prints them.
-SUMMARY_HEADINGS = {"rehab": "康复服务（人）", "devices": "适配辅助器具（人）", "rural_training": "实用技术培训（人）",
-                    "day_care": "托养服务（人）", "barrier_free": "残疾人家庭无障碍改造（户）",
-                    "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）"}
+SUMMARY_HEADINGS = {
+    "rehab": "康复服务（人）",
+    "devices": "适配辅助器具（人）",
+    "rural_training": "实用技术培训（人）",
+    "day_care": "托养服务（人）",
+    "barrier_free": "残疾人家庭无障碍改造（户）",
+    "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）",
+}
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,12 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     packages = matrix(month, plan.units, evidence.arrivals, calendar, now)
     completion = month_completion(config, evidence, month)
     return Digest(
-        month=month, month_label=month_label(month), as_of=as_of, generated=now.astimezone(calendar.timezone),
-        deadline=calendar.deadline_for(month), previous_month=previous_month,
+        month=month,
+        month_label=month_label(month),
+        as_of=as_of,
+        generated=now.astimezone(calendar.timezone),
+        deadline=calendar.deadline_for(month),
+        previous_month=previous_month,
         forms=calendar.required_forms_for(month),
         standings=_lines(compute_standings(config, evidence, month), previous),
         full_marks=full_marks(scoring),
@@ -135,17 +144,25 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         briefings=_briefings(plan, evidence, month, as_of),
         briefing_target=scoring.briefings_per_month,
         briefing_scored=number in scoring.briefing_months,
-        completion=completion, completion_total=completion_total(completion),
+        completion=completion,
+        completion_total=completion_total(completion),
         findings=_findings(all_findings(session, evidence.summaries), evidence, as_of),
     )
 
 
 def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine, ...]:
     before = {row.unit: row for row in previous.rows} if previous else {}
-    return tuple(StandingLine(row.unit, row.rank, row.total, row.components,
-                              before[row.unit].total if row.unit in before else None,
-                              before[row.unit].rank if row.unit in before else None)
-                 for row in current.rows)
+    return tuple(
+        StandingLine(
+            row.unit,
+            row.rank,
+            row.total,
+            row.components,
+            before[row.unit].total if row.unit in before else None,
+            before[row.unit].rank if row.unit in before else None,
+        )
+        for row in current.rows
+    )
 
 
 def _briefings(plan: Plan, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
@@ -161,10 +178,21 @@ def _briefings(plan: Plan, evidence: Evidence, month: str, as_of: datetime) -> t
 def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> tuple[DigestFinding, ...]:
     """Findings whose messages had all arrived by the month's end, masked."""
     arrivals = {item.message_id: item.arrival for item in evidence.arrivals}
-    kept = [finding for finding in found
-            if all(arrivals.get(message_id, as_of) <= as_of for message_id in finding.message_ids)]
-    return tuple(DigestFinding(finding.unit, finding.kind, FINDING_LABELS.get(finding.kind, finding.kind),
-                               mask_personal(finding.message), finding.message_ids) for finding in kept)
+    kept = [
+        finding
+        for finding in found
+        if all(arrivals.get(message_id, as_of) <= as_of for message_id in finding.message_ids)
+    ]
+    return tuple(
+        DigestFinding(
+            finding.unit,
+            finding.kind,
+            FINDING_LABELS.get(finding.kind, finding.kind),
+            mask_personal(finding.message),
+            finding.message_ids,
+        )
+        for finding in kept
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,10 +232,21 @@ def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M"
 def render_digest(digest: Digest) -> tuple[str, str, str]:
     """(subject, HTML, plain text) of the digest, in Chinese."""
     subject = digest_subject(digest)
-    context = {"digest": digest, "subject": subject, "labels": COMPONENT_LABELS, "components": COMPONENTS,
-               "status": STATUS_LABELS, "headings": SUMMARY_HEADINGS, "task_labels": TASK_LABELS,
-               "form_titles": FORM_TITLES, "workbook": workbook_name(digest), "signed": signed, "places": places,
-               "percent": percent, "ranking": ranking_bars(digest.standings, digest.full_marks),
-               "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern)}
+    context = {
+        "digest": digest,
+        "subject": subject,
+        "labels": COMPONENT_LABELS,
+        "components": COMPONENTS,
+        "status": STATUS_LABELS,
+        "headings": SUMMARY_HEADINGS,
+        "task_labels": TASK_LABELS,
+        "form_titles": FORM_TITLES,
+        "workbook": workbook_name(digest),
+        "signed": signed,
+        "places": places,
+        "percent": percent,
+        "ranking": ranking_bars(digest.standings, digest.full_marks),
+        "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern),
+    }
     text, html = render_pair("digest", context)
     return subject, html, text

@@ -30,8 +30,7 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
         raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
     subject, html, text = render_digest(digest)
     message = compose(out, list(out.staff), subject, text, html, digest.generated, auto_submitted="auto-generated")
-    message.add_attachment(workbook_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1],
-                           filename=workbook_name(digest))
+    message.add_attachment(workbook_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=workbook_name(digest))
     return message
 
 

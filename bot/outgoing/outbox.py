@@ -39,8 +39,9 @@ class SmtpTransport:
         context = client_context(out.ca_file, "smtp.ca_file")
         try:
             if out.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=out.timeout_seconds,
-                                                            context=context)
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    out.host, out.port, timeout=out.timeout_seconds, context=context
+                )
             else:
                 client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
             with client:
@@ -97,6 +98,7 @@ def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) ->
             client.append(out.sent_copy_folder, raw, flags=(b"\\Seen",))
         finally:
             client.logout()
+
     return keep
 
 
@@ -105,9 +107,14 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
-def flush_outbox(db: Database, outgoing: Outgoing, transport: Transport, now: datetime,
-                 keep_copy: Callable[[bytes], None] | None = None,
-                 stopping: Callable[[], bool] = lambda: False) -> FlushReport:
+def flush_outbox(
+    db: Database,
+    outgoing: Outgoing,
+    transport: Transport,
+    now: datetime,
+    keep_copy: Callable[[bytes], None] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> FlushReport:
     """Send every due mail; a failure is recorded and retried with backoff, the rest go on. `stopping()`
     is asked before each mail. `keep_copy` files each sent mail in a Sent folder; its failure never
     unsends a mail."""

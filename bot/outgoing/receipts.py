@@ -32,16 +32,24 @@ Inspector = Callable[[list[Attachment]], list[dict[str, Any]]]
 ANSWERS = ("receipt", "selfcheck")
 
 
-def queue_owed_receipts(config: Config, session: Session, now: datetime,
-                        stopping: Callable[[], bool] = lambda: False, inspector: Inspector | None = None) -> int:
+def queue_owed_receipts(
+    config: Config,
+    session: Session,
+    now: datetime,
+    stopping: Callable[[], bool] = lambda: False,
+    inspector: Inspector | None = None,
+) -> int:
     """Compose each owed reply (a receipt as the unit's month stands now; a 自查's answer from its files, read
     by `inspector`) into the outbox, in the commit that marks it queued; returns how many were queued. Over
     `receipts_per_hour` to one address, a reply waits for the next hour."""
     queued = 0
     while (batch := owed_replies(session)) and not stopping():
         for owed in batch:
-            message = session.scalars(select(Message).where(Message.id == owed.message_id).options(
-                selectinload(Message.readings), selectinload(Message.attachments))).one()
+            message = session.scalars(
+                select(Message)
+                .where(Message.id == owed.message_id)
+                .options(selectinload(Message.readings), selectinload(Message.attachments))
+            ).one()
             facts = message_facts(message)
             if owed.kind == "selfcheck":
                 if inspector is None:
@@ -51,11 +59,16 @@ def queue_owed_receipts(config: Config, session: Session, now: datetime,
             else:
                 receipt = _receipt(config, session, facts, now)
                 decided = [notice_line(decision) for decision in decisions_json(session, message, config.timezone)]
-                mail = _compose(config, receipt, now, decided) if owed.kind == "receipt" else \
-                    _compose_change(config, receipt, now, decided or [owed.note or ""])
+                mail = (
+                    _compose(config, receipt, now, decided)
+                    if owed.kind == "receipt"
+                    else _compose_change(config, receipt, now, decided or [owed.note or ""])
+                )
             not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
-            queued += queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id,
-                                 not_before=not_before) is not None
+            queued += (
+                queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id, not_before=not_before)
+                is not None
+            )
             owed.queued_at = now
             session.commit()
     return queued
@@ -69,8 +82,12 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
         place = briefing_place(session, facts.id, arrived, plan.calendar)
-    elif facts.month and facts.unit and config.plans.covers(facts.month) and \
-            facts.unit in (unit.name for unit in config.plan(facts.month).units):
+    elif (
+        facts.month
+        and facts.unit
+        and config.plans.covers(facts.month)
+        and facts.unit in (unit.name for unit in config.plan(facts.month).units)
+    ):
         arrivals = package_arrivals(session, facts.unit, facts.month)
         package = package_status(facts.unit, facts.month, arrivals, config.plan(facts.month).calendar, now)
     return receipt_for(facts, package, place, plan.scoring.briefings_per_month)
@@ -82,9 +99,14 @@ def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime
     if per_hour <= 0:
         return now
     hour = now.replace(minute=0, second=0, microsecond=0)
-    planned = Counter(_hour_of(when) for when in session.scalars(
-        select(OutboxMail.next_attempt_at).where(OutboxMail.kind.in_(ANSWERS), OutboxMail.recipients == address,
-                                                 OutboxMail.next_attempt_at >= hour)))
+    planned = Counter(
+        _hour_of(when)
+        for when in session.scalars(
+            select(OutboxMail.next_attempt_at).where(
+                OutboxMail.kind.in_(ANSWERS), OutboxMail.recipients == address, OutboxMail.next_attempt_at >= hour
+            )
+        )
+    )
     while planned[hour] >= per_hour:
         hour += HOUR
     return max(now, hour)
@@ -103,34 +125,74 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
         month_text=_month_text(context["month"]),
         deadline_text=f"{context['deadline'].astimezone(zone):%Y年%m月%d日 %H:%M}" if context["deadline"] else "",
-        files=[_file_view(f) for f in context["files"]], subject_line=receipt.subject, decisions=list(decided))
+        files=[_file_view(f) for f in context["files"]],
+        subject_line=receipt.subject,
+        decisions=list(decided),
+    )
     text, html = render_pair("receipt", context)
-    return compose(config.outgoing, [receipt.to], receipt.subject, text, html, now,
-                   in_reply_to=receipt.in_reply_to, references=receipt.references)
+    return compose(
+        config.outgoing,
+        [receipt.to],
+        receipt.subject,
+        text,
+        html,
+        now,
+        in_reply_to=receipt.in_reply_to,
+        references=receipt.references,
+    )
 
 
 def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str]):
     """The short notice that a staff decision made a message count, threaded under it, saying each decision
     its recognition now stands on."""
     context = receipt.context
-    text, html = render_pair("change", {
-        "unit": context["unit"], "subject": context["subject"], "decisions": decided,
-        "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
-        "kind_text": KIND_TEXT.get(context["kind"], context["kind"]), "month_text": _month_text(context["month"])})
-    return compose(config.outgoing, [receipt.to], f"核实通知：{context['subject']}", text, html, now,
-                   in_reply_to=receipt.in_reply_to, references=receipt.references)
+    text, html = render_pair(
+        "change",
+        {
+            "unit": context["unit"],
+            "subject": context["subject"],
+            "decisions": decided,
+            "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
+            "kind_text": KIND_TEXT.get(context["kind"], context["kind"]),
+            "month_text": _month_text(context["month"]),
+        },
+    )
+    return compose(
+        config.outgoing,
+        [receipt.to],
+        f"核实通知：{context['subject']}",
+        text,
+        html,
+        now,
+        in_reply_to=receipt.in_reply_to,
+        references=receipt.references,
+    )
 
 
 def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
     """The answer to a 自查 mail: each file as `mailroom inspect` describes it, and that nothing was counted."""
     context = receipt.context
     inspected = context["inspected"]
-    text, html = render_pair("selfcheck", {
-        "subject": context["subject"], "attachments": context["attachments"],
-        "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
-        "files": [describe(result) for result in inspected], "clean": bool(inspected) and not has_problems(inspected)})
-    return compose(config.outgoing, [receipt.to], receipt.subject, text, html, now,
-                   in_reply_to=receipt.in_reply_to, references=receipt.references)
+    text, html = render_pair(
+        "selfcheck",
+        {
+            "subject": context["subject"],
+            "attachments": context["attachments"],
+            "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
+            "files": [describe(result) for result in inspected],
+            "clean": bool(inspected) and not has_problems(inspected),
+        },
+    )
+    return compose(
+        config.outgoing,
+        [receipt.to],
+        receipt.subject,
+        text,
+        html,
+        now,
+        in_reply_to=receipt.in_reply_to,
+        references=receipt.references,
+    )
 
 
 def _month_text(month: str | None) -> str:
@@ -143,5 +205,12 @@ def _file_view(facts: FileFacts) -> dict[str, Any]:
     else:
         form_text = "未识别为附件表格" if facts.readable else "无法读取"
     done = "，".join(f"{TASK_LABELS[t]} {v}" for t, v in (facts.done or {}).items() if v is not None)
-    return {"source": facts.source, "form": facts.form, "readable": facts.readable, "rows": facts.rows,
-            "form_text": form_text, "done_text": done, "characters": facts.characters}
+    return {
+        "source": facts.source,
+        "form": facts.form,
+        "readable": facts.readable,
+        "rows": facts.rows,
+        "form_text": form_text,
+        "done_text": done,
+        "characters": facts.characters,
+    }

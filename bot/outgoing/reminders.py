@@ -33,8 +33,9 @@ def reminder_cause(month: str, unit: str) -> str:
     return f"reminder:{month}:{unit}"
 
 
-def queue_reminders(config: Config, session: Session, month: str, now: datetime,
-                    dry_run: bool = False) -> list[UnitReminder]:
+def queue_reminders(
+    config: Config, session: Session, month: str, now: datetime, dry_run: bool = False
+) -> list[UnitReminder]:
     """Queue one reminder per unit still missing forms of `month` (never twice for a unit and month), and
     record the job's run for the month in the same commit; `dry_run` says what it would do and writes
     nothing. Only the units of the month's plan; a month no plan covers is refused (OutsidePlan) before
@@ -55,8 +56,7 @@ def queue_reminders(config: Config, session: Session, month: str, now: datetime,
         else:
             results.append(UnitReminder(unit.name, REMINDED, missing))
             if not dry_run:
-                _queue_one(config, session, month, unit.name, unit.senders, missing,
-                           packages[unit.name].deadline, now)
+                _queue_one(config, session, month, unit.name, unit.senders, missing, packages[unit.name].deadline, now)
     if not dry_run:
         session.merge(JobRun(job="reminders", period=month, done_at=now, summary=summary(results)))
         session.commit()
@@ -64,7 +64,7 @@ def queue_reminders(config: Config, session: Session, month: str, now: datetime,
 
 
 def summary(results: list[UnitReminder]) -> str:
-    """"已提醒 3 个单位（景县、…）；附件已齐 10 个" — what the job did, in one line."""
+    """ "已提醒 3 个单位（景县、…）；附件已齐 10 个" — what the job did, in one line."""
     parts = []
     for outcome in (REMINDED, ALREADY, NO_ADDRESS, COMPLETE):
         units = [result.unit for result in results if result.outcome == outcome]
@@ -73,14 +73,28 @@ def summary(results: list[UnitReminder]) -> str:
     return "；".join(parts) or "没有单位"
 
 
-def _queue_one(config: Config, session: Session, month: str, unit: str, senders: tuple[str, ...],
-               missing: tuple[int, ...], deadline: datetime, now: datetime) -> None:
+def _queue_one(
+    config: Config,
+    session: Session,
+    month: str,
+    unit: str,
+    senders: tuple[str, ...],
+    missing: tuple[int, ...],
+    deadline: datetime,
+    now: datetime,
+) -> None:
     zone = config.timezone
-    context = {"unit": unit, "missing": missing, "titles": FORM_TITLES, "month_text": month_label(month),
-               "deadline_text": f"{deadline.astimezone(zone):%Y年%m月%d日 %H:%M}",
-               "now_text": f"{now.astimezone(zone):%m月%d日 %H:%M}"}
+    context = {
+        "unit": unit,
+        "missing": missing,
+        "titles": FORM_TITLES,
+        "month_text": month_label(month),
+        "deadline_text": f"{deadline.astimezone(zone):%Y年%m月%d日 %H:%M}",
+        "now_text": f"{now.astimezone(zone):%m月%d日 %H:%M}",
+    }
     text, html = render_pair("reminder", context)
-    subject = (f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，"
-               f"截止{deadline.astimezone(zone):%m月%d日}")
+    subject = (
+        f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，截止{deadline.astimezone(zone):%m月%d日}"
+    )
     message = compose(config.outgoing, list(senders), subject, text, html, now, auto_submitted="auto-generated")
     queue_mail(session, reminder_cause(month, unit), "reminder", message, now)

@@ -17,19 +17,36 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render_pair(name: str, context: dict) -> tuple[str, str]:
     """The plain-text and HTML bodies of one outgoing kind."""
-    return (environment().get_template(f"{name}.txt").render(**context),
-            environment().get_template(f"{name}.html").render(**context))
+    return (
+        environment().get_template(f"{name}.txt").render(**context),
+        environment().get_template(f"{name}.html").render(**context),
+    )
 
 
-def compose(outgoing: Outgoing, to: list[str], subject: str, text: str, html: str, now: datetime, *,
-            in_reply_to: str | None = None, references: tuple[str, ...] = (),
-            auto_submitted: str = "auto-replied") -> EmailMessage:
+def compose(
+    outgoing: Outgoing,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str,
+    now: datetime,
+    *,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: str = "auto-replied",
+) -> EmailMessage:
     """A UTF-8 text + HTML mail from us, with our own Message-ID and RFC 3834 Auto-Submitted."""
     message = EmailMessage()
     message["From"] = formataddr((outgoing.sender_name, outgoing.sender)) if outgoing.sender_name else outgoing.sender

@@ -29,8 +29,11 @@ THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 # Excel's own 好 / 中性 / 差 colours, which WPS shows alike.
-STATUS_FILLS = {"on_time": PatternFill("solid", fgColor="C6EFCE"), "late": PatternFill("solid", fgColor="FFEB9C"),
-                "missing": PatternFill("solid", fgColor="FFC7CE")}
+STATUS_FILLS = {
+    "on_time": PatternFill("solid", fgColor="C6EFCE"),
+    "late": PatternFill("solid", fgColor="FFEB9C"),
+    "missing": PatternFill("solid", fgColor="FFC7CE"),
+}
 STATUS_FONTS = {"on_time": Font(color="006100"), "late": Font(color="9C5700"), "missing": Font(color="9C0006")}
 PENDING_FONT = Font(color="999999")
 PERCENT = "0.00%"
@@ -116,15 +119,31 @@ def _landscape(sheet: Worksheet) -> None:
 
 def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.title = "排名"
-    labels = ["名次", "单位", "总分", *(COMPONENT_LABELS[c.name] for c in digest.standings[0].components),
-              "总分较上月", "上月名次"] if digest.standings else ["名次", "单位", "总分"]
-    _title(sheet, f"{digest.month_label}残疾人服务工程督导累计得分排名（截至{_chinese_date(digest.as_of)}）",
-           len(labels))
+    labels = (
+        [
+            "名次",
+            "单位",
+            "总分",
+            *(COMPONENT_LABELS[c.name] for c in digest.standings[0].components),
+            "总分较上月",
+            "上月名次",
+        ]
+        if digest.standings
+        else ["名次", "单位", "总分"]
+    )
+    _title(
+        sheet, f"{digest.month_label}残疾人服务工程督导累计得分排名（截至{_chinese_date(digest.as_of)}）", len(labels)
+    )
     _header(sheet, 2, labels, 45)
     for row, line in enumerate(digest.standings, start=3):
-        values = [line.rank, line.unit, line.total,
-                  *(c.points if c.closed else None for c in line.components),
-                  line.total_change, line.previous_rank]
+        values = [
+            line.rank,
+            line.unit,
+            line.total,
+            *(c.points if c.closed else None for c in line.components),
+            line.total_change,
+            line.previous_rank,
+        ]
         for column, value in enumerate(values, start=1):
             cell = _boxed(sheet.cell(row=row, column=column, value=value), BOLD if column == 3 else None)
             cell.alignment = LEFT if column == 2 else CENTER
@@ -133,8 +152,11 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
             if not component.closed:
                 sheet.cell(row=row, column=4 + offset).fill = PatternFill("solid", fgColor="EEEEEE")
     end = 2 + len(digest.standings)
-    sheet.cell(row=end + 1, column=1, value="灰色空白：该项尚未到评分时间（计 0 分）；总分相同名次并列；"
-               "“总分较上月”“上月名次”与上月末的排名相比。")
+    sheet.cell(
+        row=end + 1,
+        column=1,
+        value="灰色空白：该项尚未到评分时间（计 0 分）；总分相同名次并列；“总分较上月”“上月名次”与上月末的排名相比。",
+    )
     _widths(sheet, [6, 12, 8] + [11] * (len(labels) - 5) + [11, 9])
     sheet.freeze_panes = "C3"
     _landscape(sheet)
@@ -161,16 +183,20 @@ def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
 def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
     labels = ["单位", "本月", *(f"附件{form}" for form in digest.forms)]
     _title(sheet, f"{digest.month_label}报送情况", len(labels))
-    sheet.cell(row=2, column=1, value=f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；"
-               f"为 {digest.generated:%Y-%m-%d %H:%M} 时所知。图例：")
+    sheet.cell(
+        row=2,
+        column=1,
+        value=f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；为 {digest.generated:%Y-%m-%d %H:%M} 时所知。图例：",
+    )
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=min(len(labels), 6))
     for offset, status in enumerate(("on_time", "late", "missing")):
         _status_cell(sheet.cell(row=2, column=min(len(labels), 6) + 1 + offset), status, STATUS_LABELS[status])
     _header(sheet, 3, labels, 20)
     for row, package in enumerate(digest.matrix, start=4):
         _boxed(sheet.cell(row=row, column=1, value=package.unit), alignment=LEFT)
-        _status_cell(sheet.cell(row=row, column=2), package.status, STATUS_LABELS[package.status]).font = \
-            Font(bold=True, color=STATUS_FONTS[package.status].color)
+        _status_cell(sheet.cell(row=row, column=2), package.status, STATUS_LABELS[package.status]).font = Font(
+            bold=True, color=STATUS_FONTS[package.status].color
+        )
         for column, form in enumerate(package.forms, start=3):
             text = STATUS_LABELS[form.status]
             if form.arrival is not None:
@@ -211,8 +237,12 @@ def _rollup_sheet(sheet: Worksheet, digest: Digest) -> None:
     for row, unit in enumerate((*digest.completion, digest.completion_total), start=5):
         _rollup_row(sheet, row, unit, bold=unit is digest.completion_total)
     note = 6 + len(digest.completion)
-    sheet.cell(row=note, column=1, value="备注：目标数为市残联下达的全年目标；完成数为各单位截至月底最后一份附件2的累计数，"
-               "未报送附件2的单位计 0；目标为 0 的任务百分比记“/”。")
+    sheet.cell(
+        row=note,
+        column=1,
+        value="备注：目标数为市残联下达的全年目标；完成数为各单位截至月底最后一份附件2的累计数，"
+        "未报送附件2的单位计 0；目标为 0 的任务百分比记“/”。",
+    )
     sheet.merge_cells(start_row=note, end_row=note, start_column=1, end_column=width)
     sheet.cell(row=note, column=1).alignment = LEFT
     sheet.row_dimensions[note].height = 30
@@ -240,12 +270,16 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
         _boxed(sheet.cell(row=row, column=1, value=line.unit), alignment=LEFT)
         _boxed(sheet.cell(row=row, column=2, value=line.count))
         if digest.briefing_scored:
-            _status_cell(sheet.cell(row=row, column=3), "on_time" if line.met else "missing",
-                         "达标" if line.met else "未达标")
+            _status_cell(
+                sheet.cell(row=row, column=3), "on_time" if line.met else "missing", "达标" if line.met else "未达标"
+            )
         else:
             _boxed(sheet.cell(row=row, column=3, value="本月不计分"))
-    sheet.cell(row=3 + len(digest.briefings), column=1,
-               value="按到达时间计数，只计登记邮箱发来的稿件，同一篇重复发送只计一次。")
+    sheet.cell(
+        row=3 + len(digest.briefings),
+        column=1,
+        value="按到达时间计数，只计登记邮箱发来的稿件，同一篇重复发送只计一次。",
+    )
     _widths(sheet, [12, 10, 16])
     sheet.freeze_panes = "A3"
 

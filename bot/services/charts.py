@@ -74,7 +74,7 @@ class Frame:
 
 
 def short_month(month: str, year: int) -> str:
-    """"9月" within `year`, "2021年1月" outside it."""
+    """ "9月" within `year`, "2021年1月" outside it."""
     month_year, number = parse_month(month)
     return f"{number}月" if month_year == year else f"{month_year}年{number}月"
 
@@ -129,20 +129,31 @@ def score_trend(monthly: Sequence[Standings], full: int, frame: Frame = TREND_FR
         raise ValueError("a trend needs the standings of at least one month")
     first_year = parse_month(monthly[0].month)[0]
     step = (frame.plot_right - frame.left) / (len(monthly) - 1) if len(monthly) > 1 else 0
-    xs = [round(frame.left + index * step, 1) if step else (frame.left + frame.plot_right) / 2
-          for index in range(len(monthly))]
+    xs = [
+        round(frame.left + index * step, 1) if step else (frame.left + frame.plot_right) / 2
+        for index in range(len(monthly))
+    ]
     y = Scale(max(full, *(row.total for standing in monthly for row in standing.rows)), frame.plot_bottom, frame.top)
     labels = [short_month(standing.month, first_year) for standing in monthly]
     every = math.ceil(len(monthly) / MONTH_LABELS_AT_MOST)
-    months = tuple(Tick(label, x) for index, (label, x) in enumerate(zip(labels, xs))
-                   if index % every == 0 or index == len(monthly) - 1)
+    months = tuple(
+        Tick(label, x)
+        for index, (label, x) in enumerate(zip(labels, xs))
+        if index % every == 0 or index == len(monthly) - 1
+    )
     scores = tuple(Tick(str(round(y.top * quarter / 4)), y(y.top * quarter / 4)) for quarter in range(5))
     lines = tuple(
-        TrendLine(row.unit, row.rank, row.total,
-                  tuple(TrendPoint(standing.month, label, standing.row(row.unit).total, x,
-                                   y(standing.row(row.unit).total))
-                        for standing, label, x in zip(monthly, labels, xs)))
-        for row in monthly[-1].rows)
+        TrendLine(
+            row.unit,
+            row.rank,
+            row.total,
+            tuple(
+                TrendPoint(standing.month, label, standing.row(row.unit).total, x, y(standing.row(row.unit).total))
+                for standing, label, x in zip(monthly, labels, xs)
+            ),
+        )
+        for row in monthly[-1].rows
+    )
     return ScoreTrend(frame, full, months, scores, lines)
 
 
@@ -190,21 +201,46 @@ class StatusGrid:
         return self.label_width + self.months.index(self.current) * self.cell_width
 
 
-def status_grid(months: Sequence[tuple[str, Mapping[str, str]]], units: Sequence[str], current: str,
-                label_width: int = 76, header: int = 24, cell: tuple[int, int] = (52, 26)) -> StatusGrid:
+def status_grid(
+    months: Sequence[tuple[str, Mapping[str, str]]],
+    units: Sequence[str],
+    current: str,
+    label_width: int = 76,
+    header: int = 24,
+    cell: tuple[int, int] = (52, 26),
+) -> StatusGrid:
     """`months`: each month in order with the status of each unit's package; a row per unit, in `units` order."""
     width, height = cell
     year = parse_month(months[0][0])[0] if months else 0
-    columns = tuple(Tick(short_month(month, year), label_width + index * width + width / 2)
-                    for index, (month, _) in enumerate(months))
+    columns = tuple(
+        Tick(short_month(month, year), label_width + index * width + width / 2)
+        for index, (month, _) in enumerate(months)
+    )
     rows = []
     for row, unit in enumerate(units):
         top = header + row * height
-        rows.append(GridRow(unit, top + height / 2, tuple(
-            GridCell(unit, month, statuses[unit], GLYPHS[statuses[unit]], label_width + index * width, top)
-            for index, (month, statuses) in enumerate(months))))
-    return StatusGrid(label_width + len(months) * width, header + len(units) * height, label_width, header, width,
-                      height, columns, tuple(month for month, _ in months), tuple(rows), current)
+        rows.append(
+            GridRow(
+                unit,
+                top + height / 2,
+                tuple(
+                    GridCell(unit, month, statuses[unit], GLYPHS[statuses[unit]], label_width + index * width, top)
+                    for index, (month, statuses) in enumerate(months)
+                ),
+            )
+        )
+    return StatusGrid(
+        label_width + len(months) * width,
+        header + len(units) * height,
+        label_width,
+        header,
+        width,
+        height,
+        columns,
+        tuple(month for month, _ in months),
+        tuple(rows),
+        current,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,8 +287,9 @@ ROW_HEIGHT, BAR_HEIGHT, LABEL_WIDTH, TRACK_WIDTH, TEXT_WIDTH, MARK_ROOM, TICK_RO
 SCALE_END = 2.0  # 200%: one unit far beyond its target does not squeeze every other bar
 
 
-def bars_by_task(completion: Sequence[UnitCompletion], tasks: Sequence[str],
-                 marks: Sequence[tuple[str, float]]) -> ProgressChart:
+def bars_by_task(
+    completion: Sequence[UnitCompletion], tasks: Sequence[str], marks: Sequence[tuple[str, float]]
+) -> ProgressChart:
     """A panel per task, a bar per unit: who is where on the same work."""
     groups = [(TASK_LABELS[task], [(unit, task, unit.unit) for unit in completion]) for task in tasks]
     return _progress(groups, marks)
@@ -263,8 +300,9 @@ def bars_by_unit(completion: UnitCompletion, tasks: Sequence[str], marks: Sequen
     return _progress([(completion.unit, [(completion, task, TASK_LABELS[task]) for task in tasks])], marks)
 
 
-def _progress(groups: Sequence[tuple[str, Sequence[tuple[UnitCompletion, str, str]]]],
-              marks: Sequence[tuple[str, float]]) -> ProgressChart:
+def _progress(
+    groups: Sequence[tuple[str, Sequence[tuple[UnitCompletion, str, str]]]], marks: Sequence[tuple[str, float]]
+) -> ProgressChart:
     shares = [share for _, rows in groups for unit, task, _ in rows if (share := unit.figure(task).share) is not None]
     end = min(SCALE_END, max(1.0, math.ceil(max(shares, default=1.0) * 4) / 4))
     track = Scale(end, LABEL_WIDTH, LABEL_WIDTH + TRACK_WIDTH)
@@ -274,18 +312,36 @@ def _progress(groups: Sequence[tuple[str, Sequence[tuple[UnitCompletion, str, st
         for index, (unit, task, label) in enumerate(rows):
             figure = unit.figure(task)
             share = figure.share
-            bars.append(Bar(unit.unit, task, label, figure.done, figure.target, share,
-                            track(share) - track.start if share is not None else 0.0,
-                            share is not None and share > end, _bar_text(unit, task),
-                            MARK_ROOM + index * ROW_HEIGHT + ROW_HEIGHT / 2))
+            bars.append(
+                Bar(
+                    unit.unit,
+                    task,
+                    label,
+                    figure.done,
+                    figure.target,
+                    share,
+                    track(share) - track.start if share is not None else 0.0,
+                    share is not None and share > end,
+                    _bar_text(unit, task),
+                    MARK_ROOM + index * ROW_HEIGHT + ROW_HEIGHT / 2,
+                )
+            )
         panels.append(BarPanel(title, tuple(bars), MARK_ROOM + len(rows) * ROW_HEIGHT + TICK_ROOM))
     ticks = tuple(Tick(f"{step / 2:.0%}", track(step / 2)) for step in range(int(end * 2) + 1))
     at: dict[float, list[str]] = {}
     for label, share in marks:
         at.setdefault(share, []).append(label)
-    return ProgressChart(LABEL_WIDTH + TRACK_WIDTH + TEXT_WIDTH, LABEL_WIDTH, track, ROW_HEIGHT, BAR_HEIGHT,
-                         MARK_ROOM, ticks, tuple(Tick("、".join(labels), track(share)) for share, labels in at.items()),
-                         tuple(panels))
+    return ProgressChart(
+        LABEL_WIDTH + TRACK_WIDTH + TEXT_WIDTH,
+        LABEL_WIDTH,
+        track,
+        ROW_HEIGHT,
+        BAR_HEIGHT,
+        MARK_ROOM,
+        ticks,
+        tuple(Tick("、".join(labels), track(share)) for share, labels in at.items()),
+        tuple(panels),
+    )
 
 
 def _bar_text(unit: UnitCompletion, task: str) -> str:

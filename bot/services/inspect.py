@@ -19,7 +19,9 @@ from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 
-READER_FAILED = "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
+READER_FAILED = (
+    "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
+)
 
 
 def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
@@ -34,7 +36,9 @@ def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
     return inspect_attachments([(str(path), path.read_bytes()) for path in paths], *checked_against(config))
 
 
-def inspect_untrusted(files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | None) -> list[dict[str, Any]]:
+def inspect_untrusted(
+    files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | None
+) -> list[dict[str, Any]]:
     """Files from outside, read in the reader sandbox (None: here, for trusted input only). When the files
     together kill their reader or overrun its time, each is read alone, and the one that does it says so."""
     against = checked_against(config)
@@ -52,10 +56,14 @@ def inspect_untrusted(files: Sequence[tuple[str, bytes]], config: Config, sandbo
         return results
 
 
-def archive_inspector(config: Config, store: RawStore, sandbox: Sandbox | None) -> Callable[[list[Attachment]], list[dict[str, Any]]]:
+def archive_inspector(
+    config: Config, store: RawStore, sandbox: Sandbox | None
+) -> Callable[[list[Attachment]], list[dict[str, Any]]]:
     """What answers a 自查 mail: its stored attachments, byte for byte as they arrived, inspected in the sandbox."""
+
     def inspect_stored(attachments: list[Attachment]) -> list[dict[str, Any]]:
         return inspect_untrusted([(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox)
+
     return inspect_stored
 
 
@@ -76,8 +84,10 @@ def describe(result: dict[str, Any]) -> list[str]:
     facts = [title, f"单位 {result['unit'] or '未写明'}", f"月份 {result['month'] or '未写明'}", size]
     lines = [f"{result['file']}：" + " · ".join(facts)]
     if "done" in result:
-        lines.append("  完成数：" + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}"
-                                          for t, v in result["done"].items()))
+        lines.append(
+            "  完成数："
+            + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}" for t, v in result["done"].items())
+        )
     for places, message in merged_problems(result["problems"]):  # a problem once, however many cells it concerns
         lines.append(f"  问题{f'［{places}］' if places else ''}：{message}")
     if not result["problems"] and result["readable"]:

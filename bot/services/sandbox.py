@@ -30,8 +30,17 @@ from typing import Callable, Sequence, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from parsers.derive import (Derived, Incoming, Recognizer, assemble, derive_message, parse_and_recognise, raw_only,
-                            read_one, unreadable)
+from parsers.derive import (
+    Derived,
+    Incoming,
+    Recognizer,
+    assemble,
+    derive_message,
+    parse_and_recognise,
+    raw_only,
+    read_one,
+    unreadable,
+)
 from parsers.errors import ServiceError
 from parsers.records import Attachment
 
@@ -104,8 +113,12 @@ class Sandbox:
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")  # workers never inherit our threads
                 context.set_forkserver_preload(["parsers.derive"])
-                self._pool = ProcessPool(max_workers=self.limits.workers, initializer=_limit_memory,
-                                         initargs=(self.limits.memory_mb,), context=context)
+                self._pool = ProcessPool(
+                    max_workers=self.limits.workers,
+                    initializer=_limit_memory,
+                    initargs=(self.limits.memory_mb,),
+                    context=context,
+                )
             return self._pool
 
     def derive(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
@@ -124,6 +137,7 @@ class Sandbox:
                 return self._results(futures, recognizer, items)
             except BrokenProcessPool:
                 return self._again(recognizer, items)
+
         return results
 
     def _again(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
@@ -152,15 +166,21 @@ class Sandbox:
     def _careful(self, recognizer: Recognizer, item: Incoming) -> Derived:
         pool, shipped = self._workers(), self._ship(recognizer)
         try:
-            parsed, recognition, arrival = pool.schedule(_parse_and_recognise, (shipped, item),
-                                                         timeout=self.limits.seconds).result()
+            parsed, recognition, arrival = pool.schedule(
+                _parse_and_recognise, (shipped, item), timeout=self.limits.seconds
+            ).result()
         except WORKER_FAILED as error:
             log.error("parsing a message failed (%s): kept raw", _why(error))
             return raw_only(recognizer, item, PARSER_DIED.format(why=_why(error)))
-        futures = [pool.schedule(_read_one, (shipped, attachment, recognition.unit), timeout=self.limits.seconds)
-                   for attachment in parsed.attachments]
-        found = [(n, reading) for n, (attachment, future) in enumerate(zip(parsed.attachments, futures))
-                 for reading in self._readings(future, attachment)]
+        futures = [
+            pool.schedule(_read_one, (shipped, attachment, recognition.unit), timeout=self.limits.seconds)
+            for attachment in parsed.attachments
+        ]
+        found = [
+            (n, reading)
+            for n, (attachment, future) in enumerate(zip(parsed.attachments, futures))
+            for reading in self._readings(future, attachment)
+        ]
         return assemble(recognizer, item, parsed, recognition, arrival, found, ())  # its document made in _write
 
     def _readings(self, future: Future, attachment: Attachment) -> tuple:

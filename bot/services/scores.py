@@ -28,23 +28,42 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 def compute_standings(config: Config, evidence: Evidence, month: str) -> Standings:
     """The standings of `month` under the plan of its year; a month no plan covers is refused (OutsidePlan)."""
     plan = config.plan(month)
-    return standings(month, plan.units, evidence.arrivals, evidence.summaries, evidence.articles,
-                     evidence.entries, plan.scoring, plan.calendar)
+    return standings(
+        month,
+        plan.units,
+        evidence.arrivals,
+        evidence.summaries,
+        evidence.articles,
+        evidence.entries,
+        plan.scoring,
+        plan.calendar,
+    )
 
 
 def standings_json(result: Standings) -> dict[str, Any]:
-    return {"month": result.month, "as_of": result.as_of.isoformat(),
-            "units": [{"unit": row.unit, "rank": row.rank, "total": row.total,
-                       "components": {item.name: item.points for item in row.components}}
-                      for row in result.rows]}
+    return {
+        "month": result.month,
+        "as_of": result.as_of.isoformat(),
+        "units": [
+            {
+                "unit": row.unit,
+                "rank": row.rank,
+                "total": row.total,
+                "components": {item.name: item.points for item in row.components},
+            }
+            for row in result.rows
+        ],
+    }
 
 
 def month_completion(config: Config, evidence: Evidence, month: str) -> tuple[UnitCompletion, ...]:
     """Each unit's 附件2 figures as of the last instant of `month` (its plan year's 附件2 only)."""
     plan = config.plan(month)
     summaries_of = by_unit(evidence.summaries)
-    return tuple(unit_completion(unit, summaries_of.get(unit.name, ()), plan.calendar.month_end(month), plan.year)
-                 for unit in plan.units)
+    return tuple(
+        unit_completion(unit, summaries_of.get(unit.name, ()), plan.calendar.month_end(month), plan.year)
+        for unit in plan.units
+    )
 
 
 def month_matrix(config: Config, evidence: Evidence, month: str, now: datetime) -> dict[str, PackageStatus]:
@@ -54,12 +73,23 @@ def month_matrix(config: Config, evidence: Evidence, month: str, now: datetime) 
 
 
 def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any]:
-    return {"month": month, "units": {
-        unit: {"status": package.status,
-               "forms": {str(form.form): {"status": form.status,
-                                          "arrival": form.arrival.isoformat() if form.arrival else None,
-                                          "message_id": form.message_id} for form in package.forms}}
-        for unit, package in packages.items()}}
+    return {
+        "month": month,
+        "units": {
+            unit: {
+                "status": package.status,
+                "forms": {
+                    str(form.form): {
+                        "status": form.status,
+                        "arrival": form.arrival.isoformat() if form.arrival else None,
+                        "message_id": form.message_id,
+                    }
+                    for form in package.forms
+                },
+            }
+            for unit, package in packages.items()
+        },
+    }
 
 
 def unit_name(config: Config, name: str) -> str:
@@ -85,8 +115,10 @@ def explain_unit(config: Config, result: Standings, unit: str) -> tuple[UnitStan
     """UNIT's line of the standings `result` and its components, each point with its messages and entries; a
     unit outside the month's plan is refused."""
     row = result.row(config.plan(result.month).unit(unit_name(config, unit)).name)
-    return row, tuple(ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
-                      for item in row.components)
+    return row, tuple(
+        ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
+        for item in row.components
+    )
 
 
 @dataclass(frozen=True)
@@ -104,19 +136,27 @@ class Kept:
     def lines(self, config: Config, unit: str | None = None) -> list[str]:
         """What a page or command says above the kept figures (only `unit`'s changes when given), in Chinese."""
         when = self.closed_at.astimezone(config.timezone)
-        said = [f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果"
-                f"（计划 {self.plan_hash}，识别 {self.derived_with}）。"]
+        said = [
+            f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果"
+            f"（计划 {self.plan_hash}，识别 {self.derived_with}）。"
+        ]
         changes = [text for who, text in self.changes if unit in (None, who)]
         if changes:
             plan = config.plans.year(self.year)
-            said.append(f"注意：按现在的归档和配置（计划 {plan.fingerprint}）重新计算，结果会不同："
-                        + "；".join(changes) + "。")
+            said.append(
+                f"注意：按现在的归档和配置（计划 {plan.fingerprint}）重新计算，结果会不同：" + "；".join(changes) + "。"
+            )
         return said
 
     def json(self) -> dict[str, Any]:
-        return {"year": self.year, "closed_at": self.closed_at.isoformat(), "closed_by": self.closed_by,
-                "plan_hash": self.plan_hash, "derived_with": self.derived_with,
-                "changes": [{"unit": unit, "change": text} for unit, text in self.changes]}
+        return {
+            "year": self.year,
+            "closed_at": self.closed_at.isoformat(),
+            "closed_by": self.closed_by,
+            "plan_hash": self.plan_hash,
+            "derived_with": self.derived_with,
+            "changes": [{"unit": unit, "change": text} for unit, text in self.changes],
+        }
 
 
 def shown_standings(config: Config, session: Session, evidence: Evidence, month: str) -> tuple[Standings, Kept | None]:
@@ -129,8 +169,9 @@ def shown_standings(config: Config, session: Session, evidence: Evidence, month:
     return standings_kept, _kept(closed, standings_changes(standings_kept, now))
 
 
-def shown_matrix(config: Config, session: Session, evidence: Evidence, month: str,
-                 now: datetime) -> tuple[dict[str, PackageStatus], Kept | None]:
+def shown_matrix(
+    config: Config, session: Session, evidence: Evidence, month: str, now: datetime
+) -> tuple[dict[str, PackageStatus], Kept | None]:
     """The matrix of `month`: as kept when its year was closed (as known then), else as known at `now`."""
     live = month_matrix(config, evidence, month, now)
     kept = kept_month(session, month)
@@ -141,8 +182,7 @@ def shown_matrix(config: Config, session: Session, evidence: Evidence, month: st
 
 
 def _kept(closed: ClosedYear, changes: list[tuple[str, str]]) -> Kept:
-    return Kept(closed.year, closed.closed_at, closed.closed_by, closed.plan_hash, closed.derived_with,
-                tuple(changes))
+    return Kept(closed.year, closed.closed_at, closed.closed_by, closed.plan_hash, closed.derived_with, tuple(changes))
 
 
 def standings_changes(kept: Standings, now: Standings) -> list[tuple[str, str]]:
@@ -157,8 +197,11 @@ def standings_changes(kept: Standings, now: Standings) -> list[tuple[str, str]]:
             continue
         parts = [f"总分 {row.total} → {other.total}"] if other.total != row.total else []
         parts += [f"名次 {row.rank} → {other.rank}"] if other.rank != row.rank else []
-        parts += [f"{COMPONENT_LABELS[item.name]} {item.points} → {other.component(item.name).points}"
-                  for item in row.components if other.component(item.name).points != item.points]
+        parts += [
+            f"{COMPONENT_LABELS[item.name]} {item.points} → {other.component(item.name).points}"
+            for item in row.components
+            if other.component(item.name).points != item.points
+        ]
         if parts:
             said.append((row.unit, f"{row.unit} " + "，".join(parts)))
     kept_units = {row.unit for row in kept.rows}
@@ -174,6 +217,9 @@ def matrix_changes(kept: dict[str, PackageStatus], now: dict[str, PackageStatus]
             said.append((unit, f"{unit} 已不在该年计划内"))
             continue
         statuses = {form.form: form.status for form in other.forms}
-        said += [(unit, f"{unit} 附件{form.form} {STATUS_NAMES[form.status]} → {STATUS_NAMES[status]}")
-                 for form in package.forms if (status := statuses.get(form.form, "missing")) != form.status]
+        said += [
+            (unit, f"{unit} 附件{form.form} {STATUS_NAMES[form.status]} → {STATUS_NAMES[status]}")
+            for form in package.forms
+            if (status := statuses.get(form.form, "missing")) != form.status
+        ]
     return said

@@ -15,10 +15,22 @@ from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
 
-KIND_LABELS = {"briefing": "简报信息", "report": "月度报表", "reply": "回复", "auto": "自动回复", "bounce": "退信",
-               "selfcheck": "自查", "other": "其他来信"}
-MONTH_SOURCES = {"subject": "取自主题", "attachment": "取自附件名", "workbook": "取自表格标题",
-                 "arrival": "按到达时间", "staff": "人工更正"}
+KIND_LABELS = {
+    "briefing": "简报信息",
+    "report": "月度报表",
+    "reply": "回复",
+    "auto": "自动回复",
+    "bounce": "退信",
+    "selfcheck": "自查",
+    "other": "其他来信",
+}
+MONTH_SOURCES = {
+    "subject": "取自主题",
+    "attachment": "取自附件名",
+    "workbook": "取自表格标题",
+    "arrival": "按到达时间",
+    "staff": "人工更正",
+}
 SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
 
 
@@ -54,8 +66,11 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
 def _recognition(detail: dict[str, Any]) -> str:
     kind = KIND_LABELS.get(detail["kind"], detail["kind"])
     month = detail["month"]
-    month_text = f"{month_label(month)}（{MONTH_SOURCES.get(detail['month_source'], detail['month_source'])}）" \
-        if month else "月份未识别"
+    month_text = (
+        f"{month_label(month)}（{MONTH_SOURCES.get(detail['month_source'], detail['month_source'])}）"
+        if month
+        else "月份未识别"
+    )
     return f"{detail['unit'] or '单位未识别'} · {kind} · {month_text}"
 
 
@@ -71,13 +86,15 @@ def _attachments(attachments: list[dict[str, Any]]) -> list[str]:
         for form in forms:
             prefix = f"{form['source']}：" if form["source"] != attachment["filename"] else ""
             lines.append(f"   {prefix}{form_facts(form)}")
-            lines += [f"   问题{f'［{places}］' if places else ''}：{message}"
-                      for places, message in merged_problems(form["problems"])]
+            lines += [
+                f"   问题{f'［{places}］' if places else ''}：{message}"
+                for places, message in merged_problems(form["problems"])
+            ]
     return lines
 
 
 def form_facts(form: dict[str, Any]) -> str:
-    """"附件2 目标任务完成情况汇总表 · 景县 · 2020年4月 · 1 行 · 完成数 康复服务 38，…" for one form read."""
+    """ "附件2 目标任务完成情况汇总表 · 景县 · 2020年4月 · 1 行 · 完成数 康复服务 38，…" for one form read."""
     number = form["form"]
     facts = [f"附件{number} {FORM_TITLES.get(number, '')}" if number else "未识别为附件表格"]
     facts += [form["unit"] or "单位未写明", month_label(form["month"]) if form["month"] else "月份未写明"]
@@ -87,8 +104,11 @@ def form_facts(form: dict[str, Any]) -> str:
         facts.append(f"正文 {form['characters']} 字" if form["characters"] else "已收到，未读出文字")
     else:
         facts.append(f"{form['rows']} 行")
-    done = "，".join(f"{TASK_LABELS.get(task, task)} {value}" for task, value in (form.get("done") or {}).items()
-                    if value is not None)
+    done = "，".join(
+        f"{TASK_LABELS.get(task, task)} {value}"
+        for task, value in (form.get("done") or {}).items()
+        if value is not None
+    )
     return " · ".join(facts + ([f"完成数 {done}"] if done else []))
 
 
@@ -103,8 +123,9 @@ def _sighting(seen: dict[str, Any]) -> str:
 
 def decisions_json(session: Session, message: Message, zone: ZoneInfo) -> list[dict[str, Any]]:
     """The staff decisions the message's recognition stands on, as `show --json` gives them."""
-    return [decision_json(decision, zone)
-            for decision in message_decisions(session, [message], zone).get(message.id, [])]
+    return [
+        decision_json(decision, zone) for decision in message_decisions(session, [message], zone).get(message.id, [])
+    ]
 
 
 def unit_decisions_json(session: Session, unit: str, month: str, zone: ZoneInfo) -> list[dict[str, Any]]:
@@ -119,23 +140,38 @@ def decision_json(decision: Decision, zone: ZoneInfo) -> dict[str, Any]:
         what = "更正为 " + correction_what(row)
     else:
         what = f"{row.address} 确认为 {row.unit} 的报送邮箱" + (f"（自 {row.since} 起）" if row.since else "")
-    return {"decision": "correction" if decision.is_correction else "sender", "id": row.id, "what": what,
-            "reason": row.reason, "entered_by": row.entered_by,
-            "entered_at": row.entered_at.astimezone(zone).isoformat(), "message_ids": list(decision.message_ids)}
+    return {
+        "decision": "correction" if decision.is_correction else "sender",
+        "id": row.id,
+        "what": what,
+        "reason": row.reason,
+        "entered_by": row.entered_by,
+        "entered_at": row.entered_at.astimezone(zone).isoformat(),
+        "message_ids": list(decision.message_ids),
+    }
 
 
 def correction_what(row: CorrectionRow) -> str:
-    """"单位 桃城区，类别 其他来信，计分 否": what a correction sets."""
-    return "，".join(f"{label} {value}" for label, value in (
-        ("单位", row.unit), ("类别", KIND_LABELS.get(row.kind or "", row.kind)), ("月份", row.month),
-        ("计分", None if row.counted is None else ("是" if row.counted else "否"))) if value is not None)
+    """ "单位 桃城区，类别 其他来信，计分 否": what a correction sets."""
+    return "，".join(
+        f"{label} {value}"
+        for label, value in (
+            ("单位", row.unit),
+            ("类别", KIND_LABELS.get(row.kind or "", row.kind)),
+            ("月份", row.month),
+            ("计分", None if row.counted is None else ("是" if row.counted else "否")),
+        )
+        if value is not None
+    )
 
 
 def decision_line(decision: dict[str, Any]) -> str:
-    """"更正 #3：更正为 类别 其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff."""
+    """ "更正 #3：更正为 类别 其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff."""
     label = "更正" if decision["decision"] == "correction" else "确认邮箱"
-    return (f"{label} #{decision['id']}：{decision['what']}（{decision['entered_by']}，"
-            f"{decision['entered_at'][:10]}：{decision['reason']}）")
+    return (
+        f"{label} #{decision['id']}：{decision['what']}（{decision['entered_by']}，"
+        f"{decision['entered_at'][:10]}：{decision['reason']}）"
+    )
 
 
 def notice_line(decision: dict[str, Any]) -> str:

@@ -27,19 +27,24 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
     plan = config.plans.year(year)
     done = closed_years(session).get(year)
     if done is not None:
-        raise MailroomError(f"{year} 年已于 {done.closed_at.astimezone(config.timezone):%Y-%m-%d %H:%M} "
-                            f"由 {done.closed_by} 结账，不能重复结账")
+        raise MailroomError(
+            f"{year} 年已于 {done.closed_at.astimezone(config.timezone):%Y-%m-%d %H:%M} "
+            f"由 {done.closed_by} 结账，不能重复结账"
+        )
     last = plan.months[-1]
     sent = session.scalar(select(OutboxMail.state).where(OutboxMail.cause == digest_cause(last)))
     if sent != "sent":
-        raise MailroomError(f"{year} 年的最后一期月报（{last}）尚未发出，不能结账；"
-                            f"请先发送：mailroom digest --month {last} --send")
+        raise MailroomError(
+            f"{year} 年的最后一期月报（{last}）尚未发出，不能结账；请先发送：mailroom digest --month {last} --send"
+        )
     waiting = behind(session, stamp)
     if waiting:
         raise MailroomError(f"有 {waiting} 封邮件尚待按现在的配置重新识别，结账前请先运行 mailroom rederive")
     evidence = load_evidence(session)
-    months = [(compute_standings(config, evidence, month), month_matrix(config, evidence, month, now))
-              for month in plan.months]
+    months = [
+        (compute_standings(config, evidence, month), month_matrix(config, evidence, month, now))
+        for month in plan.months
+    ]
     return close_year(session, year, months, plan.fingerprint, stamp, by, now)
 
 
@@ -49,9 +54,20 @@ def years_json(config: Config, session: Session) -> list[dict[str, Any]]:
     listed = []
     for plan in config.plans.plans:
         row = closed.get(plan.year)
-        listed.append({"year": plan.year, "months": [plan.months[0], plan.months[-1]],
-                       "units": [unit.name for unit in plan.units], "plan_hash": plan.fingerprint,
-                       "closed": None if row is None else {
-                           "closed_at": row.closed_at.astimezone(config.timezone).isoformat(),
-                           "closed_by": row.closed_by, "plan_hash": row.plan_hash, "derived_with": row.derived_with}})
+        listed.append(
+            {
+                "year": plan.year,
+                "months": [plan.months[0], plan.months[-1]],
+                "units": [unit.name for unit in plan.units],
+                "plan_hash": plan.fingerprint,
+                "closed": None
+                if row is None
+                else {
+                    "closed_at": row.closed_at.astimezone(config.timezone).isoformat(),
+                    "closed_by": row.closed_by,
+                    "plan_hash": row.plan_hash,
+                    "derived_with": row.derived_with,
+                },
+            }
+        )
     return listed

@@ -29,8 +29,10 @@ from parsers.errors import ConfigError
 WEB_TEMPLATES = TEMPLATES / "web"
 SECRET_ENV = "MAILROOM_WEB_SECRET"
 # No script runs on any page (there is none of ours); styles and images only from the app itself.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
-                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -39,8 +41,14 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-ERROR_TITLES = {400: "请求无效", 403: "无权访问", 404: "没有找到", 405: "不允许的操作", 413: "提交的内容过大",
-                500: "服务器出错"}
+ERROR_TITLES = {
+    400: "请求无效",
+    403: "无权访问",
+    404: "没有找到",
+    405: "不允许的操作",
+    413: "提交的内容过大",
+    500: "服务器出错",
+}
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is no row's, not an error
 FORM_BYTES = 64 * 1024  # forms are small
 UPLOAD_PAGES = {"selfcheck.selfcheck_page"}
@@ -88,7 +96,9 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
     app = Flask(__name__, template_folder=str(WEB_TEMPLATES), static_folder=str(WEB_TEMPLATES / "static"))
     app.config.update(
         SECRET_KEY=secret_key or load_secret_key(config),
-        SESSION_COOKIE_NAME="mailroom_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="mailroom_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.web.behind_proxy,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=config.web.session_hours),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own limit
@@ -124,8 +134,11 @@ def _secure(response: Response) -> Response:
 
 
 def _csrf_failed(error: CSRFError) -> tuple[str, int]:
-    return render_template("error.html", title="页面已过期", message="表单已过期或来源不明（缺少有效的 CSRF 令牌）。"
-                           "请返回上一页，刷新后重新提交。"), 400
+    return render_template(
+        "error.html",
+        title="页面已过期",
+        message="表单已过期或来源不明（缺少有效的 CSRF 令牌）。请返回上一页，刷新后重新提交。",
+    ), 400
 
 
 def _http_error(error: HTTPException) -> tuple[str, int]:

@@ -36,13 +36,27 @@ class SearchForm:
 
     def query(self, sees_personal: bool) -> Query:
         """The archive query; without the grant it searches the masked text only (archive.search)."""
-        return Query(text=self.text, unit=self.unit or None, kind=self.kind or None, month=self.month or None,
-                     sender=self.sender or None, order=self.order, limit=PAGE_SIZE + 1,
-                     offset=(self.page - 1) * PAGE_SIZE, personal=sees_personal)
+        return Query(
+            text=self.text,
+            unit=self.unit or None,
+            kind=self.kind or None,
+            month=self.month or None,
+            sender=self.sender or None,
+            order=self.order,
+            limit=PAGE_SIZE + 1,
+            offset=(self.page - 1) * PAGE_SIZE,
+            personal=sees_personal,
+        )
 
     def page_args(self, page: int) -> dict[str, str | int]:
-        fields = {"q": self.text, "unit": self.unit, "kind": self.kind, "month": self.month,
-                  "sender": self.sender, "order": self.order}
+        fields = {
+            "q": self.text,
+            "unit": self.unit,
+            "kind": self.kind,
+            "month": self.month,
+            "sender": self.sender,
+            "order": self.order,
+        }
         return {**{key: value for key, value in fields.items() if value}, "page": page}
 
 
@@ -81,15 +95,24 @@ def search_page():
             found = search(db, form.query(viewer().sees_personal))
             more = len(found) > PAGE_SIZE
             rows = [message_row(message, mask, zone) for message in found[:PAGE_SIZE]]
-    return render_template("search.html", form=form, rows=rows, more=more, units=units, orders=ORDERS,
-                           first=(form.page - 1) * PAGE_SIZE + 1), 400 if form.error else 200
+    return render_template(
+        "search.html",
+        form=form,
+        rows=rows,
+        more=more,
+        units=units,
+        orders=ORDERS,
+        first=(form.page - 1) * PAGE_SIZE + 1,
+    ), 400 if form.error else 200
 
 
 def load_message(db: Session, message_id: int) -> Message:
     """The message with everything its page shows, or 404."""
-    message = db.get(Message, message_id, options=[
-        selectinload(Message.attachments), selectinload(Message.sightings),
-        selectinload(Message.readings)])
+    message = db.get(
+        Message,
+        message_id,
+        options=[selectinload(Message.attachments), selectinload(Message.sightings), selectinload(Message.readings)],
+    )
     if message is None:
         abort(404, f"没有编号为 {message_id} 的邮件")
     return message
@@ -98,11 +121,25 @@ def load_message(db: Session, message_id: int) -> Message:
 def first_persons(db: Session, reading_ids: list[int]) -> dict[int, tuple[list[PersonRow], int]]:
     """Each registry's first SHOWN_PERSONS persons and how many it has: a page of a 50,000-row registry
     loads 500 rows, not all of them (the CSV export has them all)."""
-    counts = db.execute(select(PersonRow.reading_id, func.count()).where(PersonRow.reading_id.in_(reading_ids))
-                        .group_by(PersonRow.reading_id))
-    return {reading_id: (list(db.scalars(select(PersonRow).where(PersonRow.reading_id == reading_id)
-                                         .order_by(PersonRow.id).limit(SHOWN_PERSONS))), count)
-            for reading_id, count in counts.all()}
+    counts = db.execute(
+        select(PersonRow.reading_id, func.count())
+        .where(PersonRow.reading_id.in_(reading_ids))
+        .group_by(PersonRow.reading_id)
+    )
+    return {
+        reading_id: (
+            list(
+                db.scalars(
+                    select(PersonRow)
+                    .where(PersonRow.reading_id == reading_id)
+                    .order_by(PersonRow.id)
+                    .limit(SHOWN_PERSONS)
+                )
+            ),
+            count,
+        )
+        for reading_id, count in counts.all()
+    }
 
 
 @blueprint.route("/message/<id:message_id>")

@@ -71,11 +71,13 @@ def viewer() -> Viewer:
 
 def staff_only(view: Callable) -> Callable:
     """A write: auditors are refused with a Chinese explanation."""
+
     @wraps(view)
     def guarded(*args, **kwargs):
         if not viewer().is_staff:
             abort(403, READ_ONLY)
         return view(*args, **kwargs)
+
     return guarded
 
 

@@ -24,9 +24,11 @@ from bot.web.present import Masker, masker, reading_table, shown
 from parsers.forms import FORM_TITLES
 
 blueprint = Blueprint("download", __name__)
-ORIGINALS_REFUSED = ("原始邮件和附件中的残疾人证号、身份证号和电话号码没有遮蔽，本账号无权下载。"
-                     "页面上的内容和“导出 CSV”（已遮蔽）可以查看；如确需原件，请管理员为账号授权"
-                     "（mailroom user add 名称 --role auditor --personal）。")
+ORIGINALS_REFUSED = (
+    "原始邮件和附件中的残疾人证号、身份证号和电话号码没有遮蔽，本账号无权下载。"
+    "页面上的内容和“导出 CSV”（已遮蔽）可以查看；如确需原件，请管理员为账号授权"
+    "（mailroom user add 名称 --role auditor --personal）。"
+)
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -44,8 +46,15 @@ def _original(path: Path, name: str) -> Response:
         abort(404, "归档中缺少这个文件（可运行 mailroom verify 检查归档）")
     # send_file writes filename*=UTF-8''… (RFC 5987) beside an ASCII filename= for Chinese names.
     # X-Content-Type-Options: nosniff is on every response (app.py), downloads included.
-    return send_file(path, mimetype="application/octet-stream", as_attachment=True, download_name=name,
-                     etag=False, conditional=False, max_age=0)
+    return send_file(
+        path,
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=name,
+        etag=False,
+        conditional=False,
+        max_age=0,
+    )
 
 
 # Each download reads only its own row: the message page's loading (every registry person) is not needed.
@@ -63,8 +72,11 @@ def original_message(message_id: int):
 def attachment(message_id: int, ordinal: int):
     current = site()
     with current.deps.db.session() as db:
-        found = db.execute(select(Attachment.filename, Attachment.sha256)
-                           .where(Attachment.message_id == message_id, Attachment.ordinal == ordinal)).first()
+        found = db.execute(
+            select(Attachment.filename, Attachment.sha256).where(
+                Attachment.message_id == message_id, Attachment.ordinal == ordinal
+            )
+        ).first()
     if found is None:
         abort(404, f"邮件 #{message_id} 没有第 {ordinal} 个附件")
     name = safe_filename(found.filename, f"邮件{message_id}-附件{ordinal}")
@@ -75,15 +87,18 @@ def attachment(message_id: int, ordinal: int):
 def reading_csv(message_id: int, reading_id: int):
     current = site()
     with current.deps.db.session() as db:
-        reading = db.scalar(select(FormReadingRow)
-                            .where(FormReadingRow.id == reading_id, FormReadingRow.message_id == message_id)
-                            .options(selectinload(FormReadingRow.persons)))
+        reading = db.scalar(
+            select(FormReadingRow)
+            .where(FormReadingRow.id == reading_id, FormReadingRow.message_id == message_id)
+            .options(selectinload(FormReadingRow.persons))
+        )
         if reading is None:
             abort(404, f"邮件 #{message_id} 没有编号为 {reading_id} 的表格")
         data = csv_bytes(reading, masker())
     name = f"邮件{message_id}-{FORM_TITLES.get(reading.form or 0, '表格')}-{reading_id}.csv"
-    return send_file(io.BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name,
-                     etag=False, max_age=0)
+    return send_file(
+        io.BytesIO(data), mimetype="text/csv", as_attachment=True, download_name=name, etag=False, max_age=0
+    )
 
 
 def csv_bytes(reading: FormReadingRow, mask: Masker) -> bytes:

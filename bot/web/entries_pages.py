@@ -29,20 +29,41 @@ def entries_page():
     mask, zone = masker(), current.config.timezone
     with current.deps.db.session() as db:
         rows = [_entry_row(row, mask, zone) for row in list_entries(db)]
-        senders = [{"id": row.id, "unit": row.unit, "address": row.address, "since": row.since,
-                    "reason": row.reason, "entered_by": row.entered_by, "entered_at": local_time(row.entered_at, zone),
-                    "revoked_by": row.revoked_by, "revoked_at": local_time(row.revoked_at, zone),
-                    "revoke_reason": row.revoke_reason} for row in staff_senders(db)]
-    return render_template("entries.html", rows=rows, kinds=KINDS, senders=senders,
-                           units=[unit.name for unit in current.config.units])
+        senders = [
+            {
+                "id": row.id,
+                "unit": row.unit,
+                "address": row.address,
+                "since": row.since,
+                "reason": row.reason,
+                "entered_by": row.entered_by,
+                "entered_at": local_time(row.entered_at, zone),
+                "revoked_by": row.revoked_by,
+                "revoked_at": local_time(row.revoked_at, zone),
+                "revoke_reason": row.revoke_reason,
+            }
+            for row in staff_senders(db)
+        ]
+    return render_template(
+        "entries.html", rows=rows, kinds=KINDS, senders=senders, units=[unit.name for unit in current.config.units]
+    )
 
 
 def _entry_row(row: StaffEntryRow, mask: Masker, zone: ZoneInfo) -> dict[str, object]:
     kind, levels = KINDS.get(row.kind, (row.kind, {}))
-    return {"id": row.id, "unit": row.unit, "kind": kind, "level": levels.get(row.level, row.level),
-            "date": row.date.isoformat(), "evidence": mask.text(row.evidence), "entered_by": row.entered_by,
-            "entered_at": local_time(row.entered_at, zone), "revoked_by": row.revoked_by,
-            "revoked_at": local_time(row.revoked_at, zone), "revoke_reason": mask.text(row.revoke_reason)}
+    return {
+        "id": row.id,
+        "unit": row.unit,
+        "kind": kind,
+        "level": levels.get(row.level, row.level),
+        "date": row.date.isoformat(),
+        "evidence": mask.text(row.evidence),
+        "entered_by": row.entered_by,
+        "entered_at": local_time(row.entered_at, zone),
+        "revoked_by": row.revoked_by,
+        "revoked_at": local_time(row.revoked_at, zone),
+        "revoke_reason": mask.text(row.revoke_reason),
+    }
 
 
 @blueprint.route("/entries", methods=["POST"])
@@ -55,8 +76,9 @@ def award():
         if not evidence:
             raise MailroomError("请写明证据（报道、通报或案例的出处）")
         with site().deps.db.session() as db:
-            row = add_entry(db, unit_name(site().config, form.get("unit", "")), kind, level, day, evidence,
-                            viewer().name)
+            row = add_entry(
+                db, unit_name(site().config, form.get("unit", "")), kind, level, day, evidence, viewer().name
+            )
         flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
     except MailroomError as error:
         flash(f"未登记：{error}", "error")

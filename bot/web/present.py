@@ -25,8 +25,15 @@ from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
-KIND_LABELS = {"report": "月度报表", "briefing": "简报信息", "reply": "回复", "auto": "自动回复", "bounce": "退信",
-               "selfcheck": "自查", "other": "其他"}
+KIND_LABELS = {
+    "report": "月度报表",
+    "briefing": "简报信息",
+    "reply": "回复",
+    "auto": "自动回复",
+    "bounce": "退信",
+    "selfcheck": "自查",
+    "other": "其他",
+}
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 
 
@@ -87,9 +94,16 @@ class MessageRow:
 
 
 def message_row(message: Message, mask: Masker, zone: ZoneInfo) -> MessageRow:
-    return MessageRow(message.id, local_time(message.arrival, zone), KIND_LABELS.get(message.kind, message.kind),
-                      message.unit or "", message.month or "", mask.text(message.from_addr),
-                      message.registered, mask.text(message.subject) or "（无主题）")
+    return MessageRow(
+        message.id,
+        local_time(message.arrival, zone),
+        KIND_LABELS.get(message.kind, message.kind),
+        message.unit or "",
+        message.month or "",
+        mask.text(message.from_addr),
+        message.registered,
+        mask.text(message.subject) or "（无主题）",
+    )
 
 
 @dataclass(frozen=True)
@@ -119,38 +133,58 @@ def reading_table(reading: FormReadingRow, mask: Masker, persons: Sequence[Perso
     """附件2's tasks or a registry's persons (all of them, or those given) as a table (masked), or None for
     a form without either."""
     if reading.tasks:
-        rows = tuple((TASK_LABELS.get(task, task), *(mask.text(figures.get(key)) for key in ("target", "done",
-                                                                                            "percent")))
-                     for task, figures in reading.tasks.items())
+        rows = tuple(
+            (TASK_LABELS.get(task, task), *(mask.text(figures.get(key)) for key in ("target", "done", "percent")))
+            for task, figures in reading.tasks.items()
+        )
         return Table(("任务", "目标数", "完成数", "百分比"), rows)
     persons = reading.persons if persons is None else persons
     if not persons:
         return None
     columns = FORM_COLUMNS.get(reading.form or 0, ())
-    rows = tuple((mask.text(person.sheet), str(person.row),
-                  *(mask.cell(column.key, person.fields.get(column.key, "")) for column in columns))
-                 for person in persons)
+    rows = tuple(
+        (
+            mask.text(person.sheet),
+            str(person.row),
+            *(mask.cell(column.key, person.fields.get(column.key, "")) for column in columns),
+        )
+        for person in persons
+    )
     return Table(("工作表", "行", *(column.label for column in columns)), rows)
 
 
 def problem_text(problem: dict | str, mask: Masker) -> str:
     if isinstance(problem, str):
         return mask.text(problem)
-    where = "".join(part for part in (
-        f"工作表“{problem['sheet']}” " if problem.get("sheet") else "",
-        f"第 {problem['row']} 行 " if problem.get("row") else "",
-        f"{problem['column']} 列 " if problem.get("column") else ""))
+    where = "".join(
+        part
+        for part in (
+            f"工作表“{problem['sheet']}” " if problem.get("sheet") else "",
+            f"第 {problem['row']} 行 " if problem.get("row") else "",
+            f"{problem['column']} 列 " if problem.get("column") else "",
+        )
+    )
     return mask.text((where.strip() + "：" if where else "") + str(problem.get("message", "")))
 
 
-def reading_view(reading: FormReadingRow, ordinal: int, mask: Masker, shown: Sequence[PersonRow],
-                 total: int) -> ReadingView:
+def reading_view(
+    reading: FormReadingRow, ordinal: int, mask: Masker, shown: Sequence[PersonRow], total: int
+) -> ReadingView:
     """`shown`: the first persons of the registry (at most SHOWN_PERSONS), of `total`."""
     table = reading_table(reading, mask, shown)
-    return ReadingView(reading.id, ordinal, mask.text(reading.source), reading.form,
-                       FORM_TITLES.get(reading.form or 0, "未识别的表格"), reading.rows, reading.readable, table,
-                       total if shown else len(table.rows) if table else 0,
-                       mask.text(reading.text), tuple(problem_text(p, mask) for p in reading.problems))
+    return ReadingView(
+        reading.id,
+        ordinal,
+        mask.text(reading.source),
+        reading.form,
+        FORM_TITLES.get(reading.form or 0, "未识别的表格"),
+        reading.rows,
+        reading.readable,
+        table,
+        total if shown else len(table.rows) if table else 0,
+        mask.text(reading.text),
+        tuple(problem_text(p, mask) for p in reading.problems),
+    )
 
 
 @dataclass(frozen=True)
@@ -175,41 +209,65 @@ class MessageDetail:
     decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.services.show.decision_line)
 
 
-def message_detail(message: Message, mask: Masker, zone: ZoneInfo,
-                   persons: Mapping[int, tuple[Sequence[PersonRow], int]],
-                   decisions: Sequence[dict] = ()) -> MessageDetail:
+def message_detail(
+    message: Message,
+    mask: Masker,
+    zone: ZoneInfo,
+    persons: Mapping[int, tuple[Sequence[PersonRow], int]],
+    decisions: Sequence[dict] = (),
+) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
     `decisions`: as bot.services.show.decision_json gives them."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     return MessageDetail(
-        id=message.id, subject=mask.text(message.subject) or "（无主题）", headers=_headers(message, mask, zone),
+        id=message.id,
+        subject=mask.text(message.subject) or "（无主题）",
+        headers=_headers(message, mask, zone),
         body=mask.text(message.body_text),
         attachments=tuple(_attachment(attachment, mask) for attachment in message.attachments),
-        readings=tuple(reading_view(reading, ordinals.get(reading.attachment_id, 0), mask,
-                                    *persons.get(reading.id, ((), 0))) for reading in message.readings),
+        readings=tuple(
+            reading_view(reading, ordinals.get(reading.attachment_id, 0), mask, *persons.get(reading.id, ((), 0)))
+            for reading in message.readings
+        ),
         problems=tuple(problem_text(problem, mask) for problem in message.problems),
         seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings),
-        decisions=tuple(mask.text(decision_line(decision)) for decision in decisions))
+        decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
+    )
 
 
 def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
-    return AttachmentView(attachment.ordinal, mask.text(attachment.filename) or f"附件{attachment.ordinal}",
-                          attachment.sniffed_type, None if mask.hide else attachment.size,
-                          "" if mask.hide else attachment.sha256)
+    return AttachmentView(
+        attachment.ordinal,
+        mask.text(attachment.filename) or f"附件{attachment.ordinal}",
+        attachment.sniffed_type,
+        None if mask.hide else attachment.size,
+        "" if mask.hide else attachment.sha256,
+    )
 
 
 def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
     sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr or ""
     arrival = local_time(message.arrival, zone, "%Y-%m-%d %H:%M:%S")
-    month = f"{message.month}（{MONTH_SOURCES.get(message.month_source, message.month_source)}）" \
-        if message.month else "未识别"
-    lines = (("发件人", sender), ("收件人", message.to_addrs), ("抄送", message.cc_addrs),
-             ("到达时间", arrival + ("（服务器时间）" if message.arrival_trusted else "（取自 Date 头，仅供参考）")),
-             ("Date 头", message.date_header or ""), ("部门邮箱", message.mailbox or ""),
-             ("单位", message.unit or "未识别"), ("类别", KIND_LABELS.get(message.kind, message.kind)),
-             ("报送月份", month), ("登记发件人", "是" if message.registered else "否"),
-             ("大小", "" if mask.hide else f"{message.size:,} 字节"), ("SHA-256", "" if mask.hide else message.sha256),
-             ("Message-ID", message.message_id or ""))
+    month = (
+        f"{message.month}（{MONTH_SOURCES.get(message.month_source, message.month_source)}）"
+        if message.month
+        else "未识别"
+    )
+    lines = (
+        ("发件人", sender),
+        ("收件人", message.to_addrs),
+        ("抄送", message.cc_addrs),
+        ("到达时间", arrival + ("（服务器时间）" if message.arrival_trusted else "（取自 Date 头，仅供参考）")),
+        ("Date 头", message.date_header or ""),
+        ("部门邮箱", message.mailbox or ""),
+        ("单位", message.unit or "未识别"),
+        ("类别", KIND_LABELS.get(message.kind, message.kind)),
+        ("报送月份", month),
+        ("登记发件人", "是" if message.registered else "否"),
+        ("大小", "" if mask.hide else f"{message.size:,} 字节"),
+        ("SHA-256", "" if mask.hide else message.sha256),
+        ("Message-ID", message.message_id or ""),
+    )
     return tuple((label, mask.text(value)) for label, value in lines if value)
 
 
@@ -230,11 +288,16 @@ class FindingView:
 
 
 def finding_view(finding: Finding, mask: Masker) -> FindingView:
-    return FindingView(finding.unit, FINDING_LABELS.get(finding.kind, finding.kind), mask.text(finding.message),
-                       finding.message_ids)
+    return FindingView(
+        finding.unit, FINDING_LABELS.get(finding.kind, finding.kind), mask.text(finding.message), finding.message_ids
+    )
 
 
 def template_helpers() -> dict:
     """Names every template may use."""
-    return {"viewer": g.get("viewer"), "kind_labels": KIND_LABELS, "status_names": STATUS_NAMES,
-            "csrf_token": lambda: Verbatim(generate_csrf())}
+    return {
+        "viewer": g.get("viewer"),
+        "kind_labels": KIND_LABELS,
+        "status_names": STATUS_NAMES,
+        "csrf_token": lambda: Verbatim(generate_csrf()),
+    }

@@ -34,9 +34,11 @@ def _findings() -> FindingsMemo:
 @blueprint.app_context_processor
 def menu_count() -> dict:
     """`waiting_count()`: the menu's count of items waiting, asked only where the menu shows 待处理."""
+
     def waiting_count() -> int:
         with site().deps.db.session() as db:
             return waiting(db, _findings())
+
     return {"waiting_count": waiting_count}
 
 
@@ -47,16 +49,33 @@ def queue_page():
     with current.deps.db.session() as db:
         stale = behind(db, current.deps.recognizer.stamp)
         items = attention(db, include_handled=True, findings=_findings())
-        fixes = [{"id": row.id, "message_id": message_id, "what": correction_what(row), "reason": row.reason,
-                  "entered_by": row.entered_by,
-                  "entered_at": local_time(row.entered_at, zone), "revoked_by": row.revoked_by,
-                  "revoked_at": local_time(row.revoked_at, zone), "revoke_reason": row.revoke_reason}
-                 for row, message_id in corrections(db)]
+        fixes = [
+            {
+                "id": row.id,
+                "message_id": message_id,
+                "what": correction_what(row),
+                "reason": row.reason,
+                "entered_by": row.entered_by,
+                "entered_at": local_time(row.entered_at, zone),
+                "revoked_by": row.revoked_by,
+                "revoked_at": local_time(row.revoked_at, zone),
+                "revoke_reason": row.revoke_reason,
+            }
+            for row, message_id in corrections(db)
+        ]
     waiting = [item for item in items if item.handled_by is None]
     handled = [item for item in items if item.handled_by is not None]
-    return render_template("queue.html", waiting=waiting, handled=handled, reasons=REASONS, fixes=fixes, behind=stale,
-                           units=[unit.name for unit in current.config.units], kinds=KIND_LABELS,
-                           when=lambda instant: local_time(instant, zone))
+    return render_template(
+        "queue.html",
+        waiting=waiting,
+        handled=handled,
+        reasons=REASONS,
+        fixes=fixes,
+        behind=stale,
+        units=[unit.name for unit in current.config.units],
+        kinds=KIND_LABELS,
+        when=lambda instant: local_time(instant, zone),
+    )
 
 
 @blueprint.route("/queue/done", methods=["POST"])

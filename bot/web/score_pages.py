@@ -64,22 +64,32 @@ def _tasks(config: Config, month: str) -> tuple[str, ...]:
 def _thresholds(config: Config, month: str) -> tuple[tuple[str, float], ...]:
     """The shares of the target a task must reach by the end of June and of September (in `month`'s plan)."""
     scoring = config.plan(month).scoring
-    return ((f"二季度 {scoring.q2_completion:.0%}", scoring.q2_completion),
-            (f"三季度 {scoring.q3_completion:.0%}", scoring.q3_completion))
+    return (
+        (f"二季度 {scoring.q2_completion:.0%}", scoring.q2_completion),
+        (f"三季度 {scoring.q3_completion:.0%}", scoring.q3_completion),
+    )
 
 
 def _month_context(config: Config, month: str) -> dict:
     """The month and its neighbours among the covered months (None at either end: no link past a plan)."""
     before, after = config.plans.around(month)
     months = config.plans.months()
-    return {"month": month, "month_label": month_label(month), "before": before, "after": after,
-            "first_month": months[0], "last_month": months[-1]}
+    return {
+        "month": month,
+        "month_label": month_label(month),
+        "before": before,
+        "after": after,
+        "first_month": months[0],
+        "last_month": months[-1],
+    }
 
 
 def _kept_context(config: Config, kept: Kept | None, unit: str | None = None) -> dict:
     """What a closed year's page says above its kept figures (_kept.html)."""
-    return {"kept_lines": kept.lines(config, unit) if kept else [],
-            "kept_differs": bool(kept and any(unit in (None, who) for who, _ in kept.changes))}
+    return {
+        "kept_lines": kept.lines(config, unit) if kept else [],
+        "kept_differs": bool(kept and any(unit in (None, who) for who, _ in kept.changes)),
+    }
 
 
 @blueprint.route("/standings")
@@ -90,9 +100,16 @@ def standings_page():
         charted = _charted_months(config, month)
         monthly = [result if each == month else shown_standings(config, db, evidence, each)[0] for each in charted]
     trend = score_trend(monthly, full_marks(config.plan(month).scoring)) if monthly else None
-    return render_template("standings.html", standings=result, components=COMPONENTS, labels=COMPONENT_LABELS,
-                           as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"), trend=trend,
-                           **_month_context(config, month), **_kept_context(config, kept))
+    return render_template(
+        "standings.html",
+        standings=result,
+        components=COMPONENTS,
+        labels=COMPONENT_LABELS,
+        as_of=result.as_of.strftime("%Y-%m-%d %H:%M:%S"),
+        trend=trend,
+        **_month_context(config, month),
+        **_kept_context(config, kept),
+    )
 
 
 @blueprint.route("/matrix")
@@ -102,18 +119,34 @@ def matrix_page():
     config, now = current.config, current.now()
     with current.deps.db.session() as db:
         packages, kept = shown_matrix(config, db, evidence, month, now)
-        charted = [(each, {unit: package.status for unit, package in
-                           (packages if each == month else shown_matrix(config, db, evidence, each, now)[0]).items()})
-                   for each in _charted_months(config, month)]
+        charted = [
+            (
+                each,
+                {
+                    unit: package.status
+                    for unit, package in (
+                        packages if each == month else shown_matrix(config, db, evidence, each, now)[0]
+                    ).items()
+                },
+            )
+            for each in _charted_months(config, month)
+        ]
     plan = config.plan(month)
     forms = plan.calendar.required_forms_for(month)
     zone = config.timezone
     grid = status_grid(charted, [unit.name for unit in plan.units], month) if charted else None
-    return render_template("matrix.html", packages=packages, forms=forms, form_titles=FORM_TITLES, grid=grid,
-                           deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-                           now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                           clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
-                           **_month_context(config, month), **_kept_context(config, kept))
+    return render_template(
+        "matrix.html",
+        packages=packages,
+        forms=forms,
+        form_titles=FORM_TITLES,
+        grid=grid,
+        deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
+        **_month_context(config, month),
+        **_kept_context(config, kept),
+    )
 
 
 @blueprint.route("/unit/<name>")
@@ -129,9 +162,15 @@ def explain_page(name: str):
     progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config, month))
     with site().deps.db.session() as db:
         decisions = unit_decisions_json(db, row.unit, month, config.timezone)
-    return render_template("explain.html", row=row, components=components, progress=progress,
-                           decisions=[(decision_line(decision), decision["message_ids"]) for decision in decisions],
-                           **_month_context(config, month), **_kept_context(config, kept, row.unit))
+    return render_template(
+        "explain.html",
+        row=row,
+        components=components,
+        progress=progress,
+        decisions=[(decision_line(decision), decision["message_ids"]) for decision in decisions],
+        **_month_context(config, month),
+        **_kept_context(config, kept, row.unit),
+    )
 
 
 @blueprint.route("/progress")
@@ -141,8 +180,9 @@ def progress_page():
     completion = month_completion(config, _evidence(), month)
     chart = bars_by_task(completion, _tasks(config, month), _thresholds(config, month))
     as_of = config.plan(month).calendar.month_end(month)
-    return render_template("progress.html", chart=chart, as_of=as_of.strftime("%Y-%m-%d"),
-                           **_month_context(config, month))
+    return render_template(
+        "progress.html", chart=chart, as_of=as_of.strftime("%Y-%m-%d"), **_month_context(config, month)
+    )
 
 
 @blueprint.route("/findings")

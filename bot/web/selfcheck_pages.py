@@ -26,13 +26,15 @@ def selfcheck_page():
     if not uploads:
         return render_template("selfcheck.html", results=None, error="请先选择要检查的文件"), 400
     if len(uploads) > UPLOAD_FILES:
-        return render_template("selfcheck.html", results=None,
-                               error=f"一次最多检查 {UPLOAD_FILES} 个文件，请分几次上传"), 400
+        return render_template(
+            "selfcheck.html", results=None, error=f"一次最多检查 {UPLOAD_FILES} 个文件，请分几次上传"
+        ), 400
     files = [(file_label(upload.filename or ""), upload.read()) for upload in uploads]
     current = site()
     results = inspect_untrusted(files, current.config, current.deps.sandbox)
-    return render_template("selfcheck.html", results=[describe(result) for result in results],
-                           clean=not has_problems(results), error=None)
+    return render_template(
+        "selfcheck.html", results=[describe(result) for result in results], clean=not has_problems(results), error=None
+    )
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)

@@ -39,8 +39,15 @@ class SecureChannel(HTTPChannel):
 
 def make_server(app: Flask, host: str, port: int, threads: int = 4) -> BaseWSGIServer:
     """A waitress server for `app`, not yet running (`.run()` serves until `.close()`); port 0: any free."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="mailroom",
-                           max_request_body_size=UPLOAD_BYTES + MULTIPART_SLACK, max_request_header_size=64 * 1024)
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="mailroom",
+        max_request_body_size=UPLOAD_BYTES + MULTIPART_SLACK,
+        max_request_header_size=64 * 1024,
+    )
     for dispatcher in [server, *getattr(server, "map", {}).values()]:
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = SecureChannel

@@ -4,29 +4,30 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-24
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0009'
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
-        'login_failure',
-        sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('name_key', sa.String(length=64), nullable=False),
-        sa.Column('address', sa.String(length=64), nullable=False),
-        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('id'),
+        "login_failure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name_key", sa.String(length=64), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index('ix_login_failure_name_key', 'login_failure', ['name_key'])
-    op.create_index('ix_login_failure_address', 'login_failure', ['address'])
-    op.create_index('ix_login_failure_at', 'login_failure', ['at'])
+    op.create_index("ix_login_failure_name_key", "login_failure", ["name_key"])
+    op.create_index("ix_login_failure_address", "login_failure", ["address"])
+    op.create_index("ix_login_failure_at", "login_failure", ["at"])
 
 
 def downgrade() -> None:
-    op.drop_table('login_failure')
+    op.drop_table("login_failure")

@@ -9,11 +9,12 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-23
 """
+
 from alembic import op
 
 
-revision = '0011'
-down_revision = '0010'
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -9,26 +9,28 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-06
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
-down_revision = '0012'
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('search_doc') as batch:
-        batch.add_column(sa.Column('sender', sa.Text(), nullable=False, server_default=''))
-        batch.add_column(sa.Column('numbers', sa.Text(), nullable=False, server_default=''))
+    with op.batch_alter_table("search_doc") as batch:
+        batch.add_column(sa.Column("sender", sa.Text(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("numbers", sa.Text(), nullable=False, server_default=""))
     from archive.fulltext import rebuild
+
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
     # The older revisions' indexer stores the text unmasked: run `mailroom reindex` after downgrading.
-    with op.batch_alter_table('search_doc') as batch:
-        batch.drop_column('numbers')
-        batch.drop_column('sender')
+    with op.batch_alter_table("search_doc") as batch:
+        batch.drop_column("numbers")
+        batch.drop_column("sender")

@@ -4,20 +4,21 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-05
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017'
-down_revision = '0016'
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('web_user', sa.Column('unit', sa.String(length=64), nullable=True))
+    op.add_column("web_user", sa.Column("unit", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('web_user') as batch:
-        batch.drop_column('unit')
+    with op.batch_alter_table("web_user") as batch:
+        batch.drop_column("unit")

@@ -23,18 +23,68 @@ Every byte is a function of the seed.
 
 from bot.demo.season.events import Dispatch, Spec, department_forms, noise_specs, standard_dispatches
 from bot.demo.season.files import WRITES_XLS, docx_bytes, xls_bytes, xlsx_bytes, zip_bytes
-from bot.demo.season.mail import (GeneratedMail, briefing_specs, compose, generate_season, mailbox_keys, mails_of,
-                             package_dispatches, write_maildirs, write_mbox)
+from bot.demo.season.mail import (
+    GeneratedMail,
+    briefing_specs,
+    compose,
+    generate_season,
+    mailbox_keys,
+    mails_of,
+    package_dispatches,
+    write_maildirs,
+    write_mbox,
+)
 from bot.demo.season.people import Person, person
-from bot.demo.season.plans import (EXAMPLE_CONFIG, MONTHS, PLANS, QUARTER_TASKS, SHANGHAI, YEAR, UnitInfo, UnitPlan,
-                              at, load_units, month_figures)
+from bot.demo.season.plans import (
+    EXAMPLE_CONFIG,
+    MONTHS,
+    PLANS,
+    QUARTER_TASKS,
+    SHANGHAI,
+    YEAR,
+    UnitInfo,
+    UnitPlan,
+    at,
+    load_units,
+    month_figures,
+)
 from bot.demo.season.sheets import Sheet, person_row, registry_sheet, summary_sheet
 
 __all__ = [
-    "EXAMPLE_CONFIG", "MONTHS", "PLANS", "QUARTER_TASKS", "SHANGHAI", "WRITES_XLS", "YEAR", "Dispatch",
-    "GeneratedMail", "Person", "Sheet", "Spec", "UnitInfo", "UnitPlan", "at", "briefing_specs", "compose",
-    "department_forms", "docx_bytes", "generate_season", "load_units", "mailbox_keys", "mails_of",
-    "month_figures", "noise_specs", "package_dispatches", "person", "person_row", "registry_sheet",
-    "standard_dispatches", "summary_sheet", "write_maildirs", "write_mbox", "xls_bytes", "xlsx_bytes",
+    "EXAMPLE_CONFIG",
+    "MONTHS",
+    "PLANS",
+    "QUARTER_TASKS",
+    "SHANGHAI",
+    "WRITES_XLS",
+    "YEAR",
+    "Dispatch",
+    "GeneratedMail",
+    "Person",
+    "Sheet",
+    "Spec",
+    "UnitInfo",
+    "UnitPlan",
+    "at",
+    "briefing_specs",
+    "compose",
+    "department_forms",
+    "docx_bytes",
+    "generate_season",
+    "load_units",
+    "mailbox_keys",
+    "mails_of",
+    "month_figures",
+    "noise_specs",
+    "package_dispatches",
+    "person",
+    "person_row",
+    "registry_sheet",
+    "standard_dispatches",
+    "summary_sheet",
+    "write_maildirs",
+    "write_mbox",
+    "xls_bytes",
+    "xlsx_bytes",
     "zip_bytes",
 ]

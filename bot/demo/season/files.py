@@ -63,13 +63,13 @@ _XLSX_PARTS = {
     f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SHEET_TYPE}.sharedStrings+xml"/>'
     f'<Override PartName="/docProps/core.xml" ContentType="{_PROPERTIES_TYPE}"/>'
     f'<Override PartName="/docProps/app.xml" ContentType="{_EXTENDED_TYPE}"/>'
-    f'</Types>',
+    f"</Types>",
     "_rels/.rels": f'<Relationships xmlns="{_PACKAGE}/relationships">'
     f'<Relationship Id="rId1" Type="{_OFFICE}/officeDocument" Target="xl/workbook.xml"/>'
     f'<Relationship Id="rId2" Type="{_PACKAGE}/relationships/metadata/core-properties" Target="docProps/core.xml"/>'
     f'<Relationship Id="rId3" Type="{_OFFICE}/extended-properties" Target="docProps/app.xml"/></Relationships>',
     "docProps/app.xml": '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
-    '<Application>WPS 表格</Application></Properties>',
+    "<Application>WPS 表格</Application></Properties>",
     "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PACKAGE}/relationships">'
     f'<Relationship Id="rId1" Type="{_OFFICE}/worksheet" Target="worksheets/sheet1.xml"/>'
     f'<Relationship Id="rId2" Type="{_OFFICE}/styles" Target="styles.xml"/>'
@@ -106,25 +106,31 @@ def xlsx_bytes(sheet: Sheet, when: datetime) -> bytes:
                 cells.append(f'<c r="{ref}"{style}><v>{value!r}</v></c>')
         rows.append(f'<row r="{row_index + 1}">{"".join(cells)}</row>')
     width = max(len(values) for values in sheet.rows)
-    merges = "".join(f'<mergeCell ref="{column_letter(c1)}{r1 + 1}:{column_letter(c2)}{r2 + 1}"/>'
-                     for r1, r2, c1, c2 in sheet.merges)
-    columns = "".join(f'<col min="{n + 1}" max="{n + 1}" width="{w}" customWidth="1"/>'
-                      for n, w in enumerate(_WIDTHS[:width]))
-    worksheet = (f'<worksheet xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><dimension ref="A1:{column_letter(width - 1)}'
-                 f'{len(sheet.rows)}"/><cols>{columns}</cols><sheetData>{"".join(rows)}</sheetData>'
-                 f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells></worksheet>')
+    merges = "".join(
+        f'<mergeCell ref="{column_letter(c1)}{r1 + 1}:{column_letter(c2)}{r2 + 1}"/>' for r1, r2, c1, c2 in sheet.merges
+    )
+    columns = "".join(
+        f'<col min="{n + 1}" max="{n + 1}" width="{w}" customWidth="1"/>' for n, w in enumerate(_WIDTHS[:width])
+    )
+    worksheet = (
+        f'<worksheet xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><dimension ref="A1:{column_letter(width - 1)}'
+        f'{len(sheet.rows)}"/><cols>{columns}</cols><sheetData>{"".join(rows)}</sheetData>'
+        f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells></worksheet>'
+    )
     shared = "".join(f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in strings)
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    parts = {**_XLSX_PARTS,
-             "docProps/core.xml": '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
-             'metadata/core-properties" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/'
-             f'2001/XMLSchema-instance"><dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
-             f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified></cp:coreProperties>',
-             "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><sheets><sheet name='
-             f'"{escape(sheet.name)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
-             "xl/worksheets/sheet1.xml": worksheet,
-             "xl/sharedStrings.xml": f'<sst xmlns="{_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
-             f'{shared}</sst>'}
+    parts = {
+        **_XLSX_PARTS,
+        "docProps/core.xml": '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+        'metadata/core-properties" xmlns:dcterms="http://purl.org/dc/terms/" xmlns:xsi="http://www.w3.org/'
+        f'2001/XMLSchema-instance"><dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified></cp:coreProperties>',
+        "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_OFFICE}"><sheets><sheet name='
+        f'"{escape(sheet.name)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/worksheets/sheet1.xml": worksheet,
+        "xl/sharedStrings.xml": f'<sst xmlns="{_MAIN}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+        f"{shared}</sst>",
+    }
     return zip_bytes([(name, (_XML + xml).encode("utf-8")) for name, xml in parts.items()], when)
 
 
@@ -135,8 +141,9 @@ def xls_bytes(sheet: Sheet) -> bytes:
     percent, plain = xlwt.easyxf(num_format_str="0.00%"), xlwt.easyxf("")
     book = xlwt.Workbook(encoding="utf-8")
     page = book.add_sheet(sheet.name, cell_overwrite_ok=True)
-    covered = {(row, column) for r1, r2, c1, c2 in sheet.merges
-               for row in range(r1, r2 + 1) for column in range(c1, c2 + 1)}
+    covered = {
+        (row, column) for r1, r2, c1, c2 in sheet.merges for row in range(r1, r2 + 1) for column in range(c1, c2 + 1)
+    }
     for r1, r2, c1, c2 in sheet.merges:
         value = sheet.rows[r1][c1]
         page.write_merge(r1, r2, c1, c2, "" if value is None else value, plain)
@@ -150,55 +157,87 @@ def xls_bytes(sheet: Sheet) -> bytes:
     return buffer.getvalue()
 
 
-_CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                  '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                  '<Default Extension="xml" ContentType="application/xml"/>'
-                  '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
-                  'officedocument.wordprocessingml.document.main+xml"/></Types>')
-_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-         'officeDocument" Target="word/document.xml"/></Relationships>')
-_DOCUMENT = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-             '<w:body>{body}<w:sectPr/></w:body></w:document>')
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+    'officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="word/document.xml"/></Relationships>'
+)
+_DOCUMENT = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    "<w:body>{body}<w:sectPr/></w:body></w:document>"
+)
 
 
 def docx_bytes(paragraphs: Sequence[str], when: datetime) -> bytes:
     """A minimal real .docx: content types, the package relationship and word/document.xml."""
     body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p>' for text in paragraphs)
-    return zip_bytes([("[Content_Types].xml", _CONTENT_TYPES.encode()), ("_rels/.rels", _RELS.encode()),
-                      ("word/document.xml", _DOCUMENT.format(body=body).encode())], when)
+    return zip_bytes(
+        [
+            ("[Content_Types].xml", _CONTENT_TYPES.encode()),
+            ("_rels/.rels", _RELS.encode()),
+            ("word/document.xml", _DOCUMENT.format(body=body).encode()),
+        ],
+        when,
+    )
 
 
 def report_docx(unit: UnitInfo, month: int, figures: Mapping[str, int], when: datetime) -> bytes:
     """附件1 in the template's words (seed 000): the report title, three sections, cumulative figures."""
-    done = "；".join(f"{name[:-3]}完成 {figures[task]}{name[-2]}，占全年任务 "
-                    f"{figures[task] / unit.targets[task]:.1%}" if unit.targets.get(task) else
-                    f"{name[:-3]}完成 {figures[task]}{name[-2]}"
-                    for task, name in SUMMARY_TASKS if task in figures)
-    return docx_bytes([f"{organisation(unit.name)} {month} 月份{FORM_TITLES[1]}", "现将目标任务完成情况汇报如下：",
-                       "一、目标任务完成情况", f"截至{month}月底，{done}。", "二、开展的主要工作",
-                       SENTENCES[month % len(SENTENCES)].format(unit=unit.name, town=TOWNS[month % 10]),
-                       SENTENCES[(month + 3) % len(SENTENCES)].format(unit=unit.name, town=TOWNS[month % 7]),
-                       "三、存在问题及下月工作安排", "部分乡镇入户核查进度偏慢，下月将加强督导，按时报送各项数据。"], when)
+    done = "；".join(
+        f"{name[:-3]}完成 {figures[task]}{name[-2]}，占全年任务 {figures[task] / unit.targets[task]:.1%}"
+        if unit.targets.get(task)
+        else f"{name[:-3]}完成 {figures[task]}{name[-2]}"
+        for task, name in SUMMARY_TASKS
+        if task in figures
+    )
+    return docx_bytes(
+        [
+            f"{organisation(unit.name)} {month} 月份{FORM_TITLES[1]}",
+            "现将目标任务完成情况汇报如下：",
+            "一、目标任务完成情况",
+            f"截至{month}月底，{done}。",
+            "二、开展的主要工作",
+            SENTENCES[month % len(SENTENCES)].format(unit=unit.name, town=TOWNS[month % 10]),
+            SENTENCES[(month + 3) % len(SENTENCES)].format(unit=unit.name, town=TOWNS[month % 7]),
+            "三、存在问题及下月工作安排",
+            "部分乡镇入户核查进度偏慢，下月将加强督导，按时报送各项数据。",
+        ],
+        when,
+    )
 
 
-SENTENCES = ("今年以来，{unit}残联把贫困残疾人服务工程作为民心工程的重中之重，逐村逐户摸清需求。",
-             "{town}组织专职委员入户走访贫困残疾人家庭，核实康复、辅具和托养需求。",
-             "县残联联合卫健部门开展家庭医生签约服务，为重度残疾人上门评估。",
-             "举办农村实用技术培训班，邀请农技专家讲授大棚蔬菜种植和肉羊养殖技术。",
-             "为重度残疾人免费发放轮椅、助行器、坐便椅等基本型辅助器具。",
-             "对贫困重度残疾人家庭实施卫生间改造、坡道铺设和扶手安装。",
-             "托养服务机构为智力、精神和重度肢体残疾人提供日间照料。",
-             "残疾儿童康复救助政策宣传进社区、进学校，家长知晓率明显提高。",
-             "{unit}残联主要负责同志带队督导，现场解决群众反映的具体问题。",
-             "下一步，{unit}残联将继续压实责任，确保各项工作按时保质完成。")
-ARTICLE_TITLES = ("{unit}为{n}名贫困残疾人免费适配辅助器具", "{unit}{town}康复服务进村入户",
-                  "{unit}举办第{k}期残疾人农村实用技术培训班", "{unit}推进贫困重度残疾人家庭无障碍改造",
-                  "{unit}残联走访慰问贫困残疾人家庭", "{unit}开展残疾儿童康复救助政策宣传",
-                  "{unit}托养服务让{n}户残疾人家庭减轻负担", "{unit}召开贫困残疾人服务工程推进会")
+SENTENCES = (
+    "今年以来，{unit}残联把贫困残疾人服务工程作为民心工程的重中之重，逐村逐户摸清需求。",
+    "{town}组织专职委员入户走访贫困残疾人家庭，核实康复、辅具和托养需求。",
+    "县残联联合卫健部门开展家庭医生签约服务，为重度残疾人上门评估。",
+    "举办农村实用技术培训班，邀请农技专家讲授大棚蔬菜种植和肉羊养殖技术。",
+    "为重度残疾人免费发放轮椅、助行器、坐便椅等基本型辅助器具。",
+    "对贫困重度残疾人家庭实施卫生间改造、坡道铺设和扶手安装。",
+    "托养服务机构为智力、精神和重度肢体残疾人提供日间照料。",
+    "残疾儿童康复救助政策宣传进社区、进学校，家长知晓率明显提高。",
+    "{unit}残联主要负责同志带队督导，现场解决群众反映的具体问题。",
+    "下一步，{unit}残联将继续压实责任，确保各项工作按时保质完成。",
+)
+ARTICLE_TITLES = (
+    "{unit}为{n}名贫困残疾人免费适配辅助器具",
+    "{unit}{town}康复服务进村入户",
+    "{unit}举办第{k}期残疾人农村实用技术培训班",
+    "{unit}推进贫困重度残疾人家庭无障碍改造",
+    "{unit}残联走访慰问贫困残疾人家庭",
+    "{unit}开展残疾儿童康复救助政策宣传",
+    "{unit}托养服务让{n}户残疾人家庭减轻负担",
+    "{unit}召开贫困残疾人服务工程推进会",
+)
 
 
 def article_docx(unit: str, month: int, number: int, when: datetime, seed: int) -> tuple[str, bytes]:
@@ -211,8 +250,16 @@ def article_docx(unit: str, month: int, number: int, when: datetime, seed: int) 
     return f"{title}.docx", docx_bytes(paragraphs, when)
 
 
-def form_file(plan: UnitPlan, unit: UnitInfo, month: int, form: int, figures: Mapping[str, int],
-              when: datetime, seed: int, workbook: str) -> tuple[str, bytes]:
+def form_file(
+    plan: UnitPlan,
+    unit: UnitInfo,
+    month: int,
+    form: int,
+    figures: Mapping[str, int],
+    when: datetime,
+    seed: int,
+    workbook: str,
+) -> tuple[str, bytes]:
     """One form of the package as (extension, bytes); `workbook` is xlsx, xls or et (.xls bytes), and
     xlsx whatever it says when xlwt is missing (WRITES_XLS)."""
     if not WRITES_XLS:

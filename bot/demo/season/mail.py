@@ -17,11 +17,28 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 
-from bot.demo.season.events import (CORRECTIONS, SPECIAL_BRIEFINGS, SPECIAL_PACKAGES, Dispatch, Spec, noise_specs,
-                               standard_dispatches)
+from bot.demo.season.events import (
+    CORRECTIONS,
+    SPECIAL_BRIEFINGS,
+    SPECIAL_PACKAGES,
+    Dispatch,
+    Spec,
+    noise_specs,
+    standard_dispatches,
+)
 from bot.demo.season.files import article_docx, file_name, form_file, zip_bytes
-from bot.demo.season.plans import (DEPARTMENTS, EXAMPLE_CONFIG, MONTHS, PLANS, YEAR, UnitInfo, UnitPlan, at,
-                              load_units, month_figures)
+from bot.demo.season.plans import (
+    DEPARTMENTS,
+    EXAMPLE_CONFIG,
+    MONTHS,
+    PLANS,
+    YEAR,
+    UnitInfo,
+    UnitPlan,
+    at,
+    load_units,
+    month_figures,
+)
 from bot.demo.season.sheets import organisation
 
 
@@ -37,11 +54,15 @@ class GeneratedMail:
     files: tuple[str, ...] = ()  # names of the attached files (a .zip counts once)
 
 
-def package_files(plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch, seed: int
-                  ) -> tuple[tuple[str, bytes], ...]:
+def package_files(
+    plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch, seed: int
+) -> tuple[tuple[str, bytes], ...]:
     """The files of one package mail, by name; one .zip when the unit zips that department's forms."""
-    figures = month_figures(plan, month) if dispatch.figures is None else \
-        month_figures(plan, month, as_sent=False) | dispatch.figures
+    figures = (
+        month_figures(plan, month)
+        if dispatch.figures is None
+        else month_figures(plan, month, as_sent=False) | dispatch.figures
+    )
     workbook = dispatch.workbook or plan.workbook
     files: list[tuple[str, bytes]] = []
     workbooks = 0
@@ -54,8 +75,9 @@ def package_files(plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch
     return tuple(files)
 
 
-def dispatch_spec(plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch, boxes: Mapping[str, str],
-                  seed: int) -> Spec:
+def dispatch_spec(
+    plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch, boxes: Mapping[str, str], seed: int
+) -> Spec:
     """The message of one package mail: the unit's subject and greeting, the files, Cc when one_mail."""
     dept_name, contact = DEPARTMENTS[dispatch.dept]
     subject = dispatch.subject or plan.subject.format(m=month, dept=dept_name)
@@ -63,14 +85,23 @@ def dispatch_spec(plan: UnitPlan, unit: UnitInfo, month: int, dispatch: Dispatch
     body = f"{contact}老师：\n    您好！{subject}已随附件报送，请查收。\n{organisation(unit.name)}"
     cc = boxes["kfb"] if plan.one_mail and dispatch.dept == "jjb" else None
     forms = "、".join(map(str, dispatch.forms))
-    note = f"{plan.name} {YEAR}-{month:02d} package to {dept_name}: 附件{forms}" + \
-        (f"; {dispatch.note}" if dispatch.note else "")
-    return Spec(sender, boxes[dispatch.dept], subject, dispatch.arrival, note,
-                package_files(plan, unit, month, dispatch, seed), dispatch.sent, body, cc)
+    note = f"{plan.name} {YEAR}-{month:02d} package to {dept_name}: 附件{forms}" + (
+        f"; {dispatch.note}" if dispatch.note else ""
+    )
+    return Spec(
+        sender,
+        boxes[dispatch.dept],
+        subject,
+        dispatch.arrival,
+        note,
+        package_files(plan, unit, month, dispatch, seed),
+        dispatch.sent,
+        body,
+        cc,
+    )
 
 
-def package_dispatches(plan: UnitPlan, unit: UnitInfo, month: int, boxes: Mapping[str, str],
-                       seed: int) -> list[Spec]:
+def package_dispatches(plan: UnitPlan, unit: UnitInfo, month: int, boxes: Mapping[str, str], seed: int) -> list[Spec]:
     """Every mail of the unit's package for `month`, edge cases and corrections included."""
     dispatches = standard_dispatches(plan, month, seed)
     special = SPECIAL_PACKAGES.get((plan.name, month))
@@ -100,26 +131,43 @@ def briefing_specs(plan: UnitPlan, unit: UnitInfo, month: int, boxes: Mapping[st
 
     def make(number: int, arrival: datetime) -> Spec:
         name, data = article_docx(plan.name, month, number, arrival, seed)
-        subject = plan.article.format(n=number + 1, cn=chinese_number(number + 1),
-                                      fw=str(number + 1).translate(FULL_WIDTH))
-        return Spec(formataddr((organisation(unit.name), unit.sender)), boxes["bgs"], subject, arrival,
-                    f"{plan.name} {YEAR}-{month:02d} briefing article {number + 1}", ((name, data),),
-                    body=f"李老师：\n    {name[:-5]}，请审阅。", kind="briefing")
+        subject = plan.article.format(
+            n=number + 1, cn=chinese_number(number + 1), fw=str(number + 1).translate(FULL_WIDTH)
+        )
+        return Spec(
+            formataddr((organisation(unit.name), unit.sender)),
+            boxes["bgs"],
+            subject,
+            arrival,
+            f"{plan.name} {YEAR}-{month:02d} briefing article {number + 1}",
+            ((name, data),),
+            body=f"李老师：\n    {name[:-5]}，请审阅。",
+            kind="briefing",
+        )
 
-    specs = [make(number, at(month, rng.randint(1, last - 3), rng.randint(8, 18), rng.randint(0, 59)))
-             for number in range(plan.briefings[month - 4])]
+    specs = [
+        make(number, at(month, rng.randint(1, last - 3), rng.randint(8, 18), rng.randint(0, 59)))
+        for number in range(plan.briefings[month - 4])
+    ]
     special = SPECIAL_BRIEFINGS.get((plan.name, month))
     return special(specs, make) if special is not None else specs
 
 
-def compose(sender: str, to: str, subject: str, arrival: datetime | None, *, sent: datetime | None = None,
-            body: str | None = None, cc: str | None = None) -> EmailMessage:
+def compose(
+    sender: str,
+    to: str,
+    subject: str,
+    arrival: datetime | None,
+    *,
+    sent: datetime | None = None,
+    body: str | None = None,
+    cc: str | None = None,
+) -> EmailMessage:
     """A plain UTF-8 message as a unit's client would send it, with the receiving server's Received line
     stamped at `arrival` (None: no Received line) and a Date header of `sent` (default: a minute before)."""
     message = EmailMessage()
     if arrival is not None:
-        message["Received"] = (f"from mail.example.cn (unknown [127.0.0.1]) by mx.example.cn; "
-                               f"{format_datetime(arrival)}")
+        message["Received"] = f"from mail.example.cn (unknown [127.0.0.1]) by mx.example.cn; {format_datetime(arrival)}"
     message["From"] = sender
     message["To"] = to
     if cc:
@@ -134,8 +182,7 @@ def compose(sender: str, to: str, subject: str, arrival: datetime | None, *, sen
 
 
 def _render(spec: Spec) -> bytes:
-    message = compose(spec.sender, spec.to, spec.subject, spec.arrival, sent=spec.sent, body=spec.body,
-                      cc=spec.cc)
+    message = compose(spec.sender, spec.to, spec.subject, spec.arrival, sent=spec.sent, body=spec.body, cc=spec.cc)
     for name, value in spec.headers:
         message[name] = value
     ident = hashlib.sha1(f"{spec.note}|{spec.arrival.isoformat()}".encode()).hexdigest()[:24]
@@ -152,12 +199,15 @@ def mails_of(spec: Spec) -> list[GeneratedMail]:
     """The message rendered, once per mailbox it lies in (To, and Cc when there is one)."""
     raw = _render(spec)
     names = tuple(name for name, _ in spec.files)
-    return [GeneratedMail(address, raw, spec.arrival, spec.note, spec.kind, names)
-            for address in (spec.to, *([spec.cc] if spec.cc else []))]
+    return [
+        GeneratedMail(address, raw, spec.arrival, spec.note, spec.kind, names)
+        for address in (spec.to, *([spec.cc] if spec.cc else []))
+    ]
 
 
-def generate_season(seed: int = 2020, config: Path = EXAMPLE_CONFIG,
-                    months: Collection[int] = MONTHS) -> list[GeneratedMail]:
+def generate_season(
+    seed: int = 2020, config: Path = EXAMPLE_CONFIG, months: Collection[int] = MONTHS
+) -> list[GeneratedMail]:
     """Every message of the season, in order of arrival (a Cc'd message once per mailbox it lies in), for
     the units and department mailboxes of `config` (which must hold the 13 units of PLANS).
 
@@ -180,8 +230,9 @@ def mailbox_keys(config: Path = EXAMPLE_CONFIG) -> dict[str, str]:
     return {address: key for key, address in load_units(config)[1].items()}
 
 
-def write_maildirs(directory: Path, mails: Sequence[GeneratedMail] | None = None,
-                   folders: Mapping[str, str] | None = None) -> int:
+def write_maildirs(
+    directory: Path, mails: Sequence[GeneratedMail] | None = None, folders: Mapping[str, str] | None = None
+) -> int:
     """One Maildir per department mailbox under `directory`, each mail in the new/ of the one its
     mailbox_address names; `folders` maps address to folder name (default: the example config's keys).
     Returns the files written."""

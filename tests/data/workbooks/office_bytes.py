@@ -45,8 +45,26 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
         directory += _entry(name, 2, right=right, start=starts[index - 1], size=len(datas[index - 1]))
     directory = directory.ljust(dir_sectors * _SECTOR, b"\0")
     difat = list(range(fat_start, fat_start + fat_sectors)) + [_FREE] * (109 - fat_sectors)
-    header = struct.pack("<8s16sHHHHH6sIIIIIIIII", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\0" * 16, 0x3E, 3,
-                         0xFFFE, 9, 6, b"\0" * 6, 0, fat_sectors, dir_start, 0, 4096, _END, 0, _END, 0)
+    header = struct.pack(
+        "<8s16sHHHHH6sIIIIIIIII",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        b"\0" * 16,
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        b"\0" * 6,
+        0,
+        fat_sectors,
+        dir_start,
+        0,
+        4096,
+        _END,
+        0,
+        _END,
+        0,
+    )
     header += struct.pack("<109I", *difat)
     body = b"".join(data.ljust(count * _SECTOR, b"\0") for data, count in zip(datas, counts))
     return header + body + directory + struct.pack(f"<{len(fat)}I", *fat)
@@ -54,8 +72,22 @@ def compound_file(streams: dict[str, bytes]) -> bytes:
 
 def _entry(name: str, kind: int, *, right: int = _NOSTREAM, child: int = _NOSTREAM, start: int, size: int) -> bytes:
     encoded = (name + "\0").encode("utf-16-le")
-    return struct.pack("<64sHBBIII16sIQQIQ", encoded.ljust(64, b"\0"), len(encoded), kind, 1, _NOSTREAM,
-                       right, child, b"\0" * 16, 0, 0, 0, start, size)
+    return struct.pack(
+        "<64sHBBIII16sIQQIQ",
+        encoded.ljust(64, b"\0"),
+        len(encoded),
+        kind,
+        1,
+        _NOSTREAM,
+        right,
+        child,
+        b"\0" * 16,
+        0,
+        0,
+        0,
+        start,
+        size,
+    )
 
 
 def word_binary(text: str) -> bytes:
@@ -71,29 +103,39 @@ def encrypted_office() -> bytes:
     return compound_file({"EncryptionInfo": info, "EncryptedPackage": bytes(range(256)) * 16})
 
 
-_CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                  '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                  '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                  '<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>')
-_ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-              '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-              'officeDocument" Target="{target}"/></Relationships>')
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>'
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="{target}"/></Relationships>'
+)
 
 
 def docx(paragraphs: list[str]) -> bytes:
     """A minimal Word document: one w:p per paragraph."""
-    body = "".join(f"<w:p><w:r><w:t xml:space=\"preserve\">{_escape(text)}</w:t></w:r></w:p>" for text in paragraphs)
-    document = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-                f"<w:body>{body}</w:body></w:document>")
-    override = ('<Override PartName="/word/document.xml" ContentType="application/'
-                'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>')
-    return zip_bytes({
-        "[Content_Types].xml": _CONTENT_TYPES.format(overrides=override).encode(),
-        "_rels/.rels": _ROOT_RELS.format(target="word/document.xml").encode(),
-        "word/document.xml": document.encode(),
-    })
+    body = "".join(f'<w:p><w:r><w:t xml:space="preserve">{_escape(text)}</w:t></w:r></w:p>' for text in paragraphs)
+    document = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{body}</w:body></w:document>"
+    )
+    override = (
+        '<Override PartName="/word/document.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+    )
+    return zip_bytes(
+        {
+            "[Content_Types].xml": _CONTENT_TYPES.format(overrides=override).encode(),
+            "_rels/.rels": _ROOT_RELS.format(target="word/document.xml").encode(),
+            "word/document.xml": document.encode(),
+        }
+    )
 
 
 def _escape(text: str) -> str:
@@ -102,27 +144,40 @@ def _escape(text: str) -> str:
 
 def xlsx_parts(sheet_xml: bytes, shared_strings: bytes | None = None, workbook_prolog: str = "") -> dict[str, bytes]:
     """The parts of a one-sheet workbook, the sheet XML (and shared strings) given as they should be."""
-    overrides = ('<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
-                 'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
-                 'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
-    rels = ('<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'worksheet" Target="worksheets/sheet1.xml"/>')
+    overrides = (
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    )
+    rels = (
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'worksheet" Target="worksheets/sheet1.xml"/>'
+    )
     if shared_strings is not None:
-        overrides += ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
-                      'officedocument.spreadsheetml.sharedStrings+xml"/>')
-        rels += ('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                 'relationships/sharedStrings" Target="sharedStrings.xml"/>')
-    workbook = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + workbook_prolog +
-                '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-                '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        overrides += (
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.spreadsheetml.sharedStrings+xml"/>'
+        )
+        rels += (
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        )
+    workbook = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        + workbook_prolog
+        + '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    )
     parts = {
         "[Content_Types].xml": _CONTENT_TYPES.format(overrides=overrides).encode(),
         "_rels/.rels": _ROOT_RELS.format(target="xl/workbook.xml").encode(),
         "xl/workbook.xml": workbook.encode(),
-        "xl/_rels/workbook.xml.rels": ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
-                                       'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                                       f"{rels}</Relationships>").encode(),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships '
+            'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f"{rels}</Relationships>"
+        ).encode(),
         "xl/worksheets/sheet1.xml": sheet_xml,
     }
     if shared_strings is not None:
@@ -132,8 +187,10 @@ def xlsx_parts(sheet_xml: bytes, shared_strings: bytes | None = None, workbook_p
 
 def sheet_xml(rows: list[list[str | int | None]], references: bool = True, extra: str = "") -> bytes:
     """A worksheet of inline strings and numbers; without references, no r= attributes at all."""
-    out = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-           '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>']
+    out = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    ]
     for number, row in enumerate(rows, 1):
         out.append(f'<row r="{number}">' if references else "<row>")
         for index, value in enumerate(row):
@@ -156,8 +213,11 @@ def zip_bytes(members: dict[str, bytes], gbk_names: bool = False, level: int = 6
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         for name, data in members.items():
-            info = _GbkInfo(name, date_time=(2020, 4, 18, 10, 0, 0)) if gbk_names else zipfile.ZipInfo(
-                name, date_time=(2020, 4, 18, 10, 0, 0))
+            info = (
+                _GbkInfo(name, date_time=(2020, 4, 18, 10, 0, 0))
+                if gbk_names
+                else zipfile.ZipInfo(name, date_time=(2020, 4, 18, 10, 0, 0))
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return buffer.getvalue()
@@ -174,10 +234,33 @@ def lying_zip(name: str, data: bytes, claimed_size: int) -> bytes:
     packed = raw.compress(data) + raw.flush()
     crc = zlib.crc32(data[:claimed_size])
     encoded = name.encode()
-    local = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(packed), claimed_size,
-                        len(encoded), 0) + encoded
-    central = struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(packed),
-                          claimed_size, len(encoded), 0, 0, 0, 0, 0, 0) + encoded
+    local = (
+        struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(packed), claimed_size, len(encoded), 0)
+        + encoded
+    )
+    central = (
+        struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            8,
+            0,
+            0,
+            crc,
+            len(packed),
+            claimed_size,
+            len(encoded),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + encoded
+    )
     end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local) + len(packed), 0)
     return local + packed + central + end
 
