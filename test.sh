@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, then runs them. Extra arguments go to pytest.
+# Installs everything the tests need, checks the code (format, lint, types, import layers), then runs the
+# tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install.sh --test
+scripts/check.sh
 exec .venv/bin/python -m pytest "$@"

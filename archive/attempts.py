@@ -13,8 +13,9 @@ included, is not a death: what it interrupted is struck off.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable, Generic, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import delete, select
 
@@ -33,7 +34,7 @@ class Watched(Generic[T, R]):
     """A batch's derivation under way, written down: `results()` waits for it (None for a message that
     already failed to finish by itself); `abandon()` strikes it off when the batch is given up."""
 
-    def __init__(self, db: Database, shas: Sequence[str], items: Sequence[T], begin: Begin):
+    def __init__(self, db: Database, shas: Sequence[str], items: Sequence[T], begin: Begin[T, R]):
         self.db, self.shas, self.items, self.begin = db, list(shas), list(items), begin
         with db.session() as session:
             earlier: dict[str, bool] = {}
@@ -78,7 +79,7 @@ def derive_watched(
 
 
 def _write_down(db: Database, shas: list[str], alone: bool) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session() as session:
         session.add_all(DerivationAttempt(sha256=sha, alone=alone, started_at=now) for sha in shas)
         session.commit()

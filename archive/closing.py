@@ -46,7 +46,9 @@ def kept_month(session: Session, month: str) -> tuple[ClosedYear, Standings, dic
     row = session.get(ClosedMonth, month)
     if row is None:
         return None
-    return session.get(ClosedYear, row.year), standings_from(row.standings), matrix_from(row.matrix)
+    closed = session.get(ClosedYear, row.year)
+    assert closed is not None  # closed_month.year is a foreign key to closed_year
+    return closed, standings_from(row.standings), matrix_from(row.matrix)
 
 
 def standings_record(result: Standings) -> dict[str, Any]:
@@ -146,8 +148,9 @@ def matrix_from(record: dict[str, Any]) -> dict[str, PackageStatus]:
             unit,
             package["month"],
             package["status"],
-            instant(package["deadline"]),
-            instant(package["as_of"]),
+            # matrix_record writes both from a PackageStatus, where neither is None
+            datetime.fromisoformat(package["deadline"]),
+            datetime.fromisoformat(package["as_of"]),
             tuple(
                 FormStatus(form["form"], form["status"], instant(form["arrival"]), form["message_id"])
                 for form in package["forms"]

@@ -4,7 +4,7 @@ machine recognised."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ def add_correction(
         raise MailroomError(f"没有编号为 {message_id} 的邮件")
     if (unit, kind, month, counted) == (None, None, None, None):
         raise MailroomError("请至少指定 --unit、--kind、--month、--counted/--not-counted 之一")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for earlier in in_force(session, [message.sha256]).values():
         earlier.revoke(by, f"被新的更正取代：{reason}")
     row = CorrectionRow(

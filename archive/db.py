@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -79,10 +80,8 @@ def _create_private(path: Path) -> None:
     password hashes); SQLite gives its -wal and -shm files the same mode. A file already there is left as
     it is."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
 
 
 def _one_migrator(connection: Connection) -> None:

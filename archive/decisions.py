@@ -4,9 +4,9 @@ receipts say of them, read from the records themselves (who, when, why), never c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select

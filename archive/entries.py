@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -31,7 +31,7 @@ def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evi
         date=day,
         evidence=evidence.strip(),
         entered_by=by,
-        entered_at=datetime.now(timezone.utc),
+        entered_at=datetime.now(UTC),
     )
     session.add(row)
     session.commit()

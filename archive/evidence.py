@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from typing import cast
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.recognize import strip_prefixes
 from scoring.briefings import article_places, briefing_counts
-from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
+from scoring.evidence import Article, FormArrival, StaffEntry, StaffKind, SummaryReport
 from scoring.settings import Calendar
 
 # Kinds whose forms never count: machine mail is not a submission, nor a clerk's 自查 (it asks what the files
@@ -130,7 +131,8 @@ def _articles(session: Session, *where: ColumnElement[bool]) -> tuple[Article, .
         .order_by(Message.arrival, Message.id, ArticleRow.id)
     )
     return tuple(
-        Article(unit, arrival, message_id, key, registered, is_reply=False, is_auto=False)
+        # _BRIEFINGS keeps only messages with a unit
+        Article(cast(str, unit), arrival, message_id, key, registered, is_reply=False, is_auto=False)
         for unit, arrival, message_id, key, registered in rows
     )
 
@@ -140,9 +142,9 @@ def article_keys(subject: str, body: str, attachments: Iterable[Attachment]) -> 
     .docx, .wps, .pdf, .txt), or, without one, the article written in the body."""
     keys: list[str] = []
     for attachment in attachments:
-        if attachment.sniffed_type in ARTICLE_TYPES or attachment.filename.lower().endswith(ARTICLE_SUFFIXES):
-            if attachment.sha256 not in keys:
-                keys.append(attachment.sha256)
+        is_article = attachment.sniffed_type in ARTICLE_TYPES or attachment.filename.lower().endswith(ARTICLE_SUFFIXES)
+        if is_article and attachment.sha256 not in keys:
+            keys.append(attachment.sha256)
     return keys or [article_key(subject, body)]
 
 
@@ -155,6 +157,14 @@ def article_key(subject: str, body: str) -> str:
 
 def _entries(session: Session) -> tuple[StaffEntry, ...]:
     return tuple(
-        StaffEntry(row.id, row.unit, row.kind, row.level, row.date, row.evidence, revoked=row.revoked_at is not None)
+        StaffEntry(
+            row.id,
+            row.unit,
+            cast(StaffKind, row.kind),  # the CLI and the web form take media or innovation only
+            row.level,
+            row.date,
+            row.evidence,
+            revoked=row.revoked_at is not None,
+        )
         for row in session.scalars(select(StaffEntryRow).order_by(StaffEntryRow.id))
     )

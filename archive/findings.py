@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -47,7 +47,7 @@ class FindingsMemo:
 
 
 def _registry_mismatches(session: Session) -> list[Finding]:
-    findings = []
+    findings: list[Finding] = []
     rows = session.execute(
         select(FormReadingRow.problems, Message.unit, Message.id)
         .join(Message, FormReadingRow.message_id == Message.id)
@@ -55,6 +55,8 @@ def _registry_mismatches(session: Session) -> list[Finding]:
         .order_by(Message.id)
     )
     for problems, unit, message_id in rows:
+        if unit is None:  # registered senders are units'; a staff correction could still leave none
+            continue
         findings.extend(
             Finding(unit, "done_vs_registry", problem["message"], (message_id,))
             for problem in problems
@@ -74,7 +76,7 @@ def _shared_persons(session: Session) -> list[Finding]:
         .having(func.count(func.distinct(Message.unit)) > 1)
         .order_by(PersonRow.form, PersonRow.disability_id)
     )
-    findings = []
+    findings: list[Finding] = []
     for form, person_id in session.execute(shared).all():
         rows = session.execute(
             select(Message.unit, Message.id, PersonRow.name)

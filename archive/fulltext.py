@@ -24,8 +24,9 @@ so the newest hits are read first and a page of results stops early.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
+from typing import Any
 
 from sqlalchemy import Connection, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session, load_only, selectinload
@@ -95,7 +96,9 @@ def index_messages(
     """Add the documents of messages just flushed, in one insert: those `made` beside each message (by a
     reader process, with their grams), else made here from the message's rows."""
     connection = session.connection()
-    documents, grams_of, taken = [], [], {}
+    documents: list[dict[str, Any]] = []
+    grams_of: list[list[str]] = []
+    taken: dict[int, int] = {}
     messages = list(messages)
     for message, ready in zip(messages, made or [None] * len(messages)):
         document, found = ready or _made_here(message)

@@ -12,10 +12,11 @@ fails is stored raw with what failed; one whose derivation killed the process tw
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
@@ -283,7 +284,7 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
         month_source=derived.month_source,
         registered=recognition.registered,
         problems=list(derived.problems),
-        archived_at=datetime.now(timezone.utc),
+        archived_at=datetime.now(UTC),
         attachments=attachments,
         readings=readings,
         articles=articles,
@@ -294,8 +295,9 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
 
 
 def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[Message]) -> None:
-    now = datetime.now(timezone.utc)
-    wanted = {}
+    now = datetime.now(UTC)
+    # A sighting's columns: message_id, mailbox, source, folder, uidvalidity, uid, origin
+    wanted: dict[tuple[int, str | None, str, str | None, int | None, int | None, str | None], Incoming] = {}
     for item, message in zip(items, messages):
         key = (
             message.id,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -60,7 +60,9 @@ def claim_for_write(db: Database, session: Session, names: Iterable[str]) -> Non
     or on PostgreSQL a transaction-level advisory lock per name, taken in one order so two writers never
     deadlock. A message another instance stored a moment ago is then seen, not inserted twice."""
     if session.get_bind().dialect.name == "sqlite":
-        if not session.connection().connection.driver_connection.in_transaction:  # else it holds the lock
+        driver = session.connection().connection.driver_connection
+        assert driver is not None  # None only once the connection is closed; this one is in use
+        if not driver.in_transaction:  # else it holds the lock
             session.execute(text("BEGIN IMMEDIATE"))
         return
     for key in sorted({lock_key(f"{db.lock_namespace}:{name}") for name in names}):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -34,13 +34,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given for a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class Base(DeclarativeBase):
@@ -193,7 +193,7 @@ class OnRecord:
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     def revoke(self, by: str, reason: str) -> None:
-        self.revoked_at, self.revoked_by, self.revoke_reason = datetime.now(timezone.utc), by, reason.strip()
+        self.revoked_at, self.revoked_by, self.revoke_reason = datetime.now(UTC), by, reason.strip()
 
 
 class StaffSenderRow(OnRecord, Base):

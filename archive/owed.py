@@ -7,8 +7,8 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,9 +43,7 @@ def owe_change(session: Session, message: Message, because: str) -> None:
     cause = f"change:{message.id}"
     if session.scalar(select(OwedReply.id).where(OwedReply.cause == cause)) is None:
         session.add(
-            OwedReply(
-                cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(timezone.utc), note=because
-            )
+            OwedReply(cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(UTC), note=because)
         )
 
 

@@ -16,9 +16,10 @@ not handle; honesty findings.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,7 +91,7 @@ def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHand
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
     if item.handled_by is not None:
         raise MailroomError(f"该事项已于 {item.handled_at:%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}")
-    row = QueueHandledRow(key=item.key, note=note.strip(), handled_by=by, handled_at=datetime.now(timezone.utc))
+    row = QueueHandledRow(key=item.key, note=note.strip(), handled_by=by, handled_at=datetime.now(UTC))
     session.add(row)
     return row
 
@@ -108,7 +109,7 @@ def _message_items(session: Session) -> list[Item]:
     return [
         Item(f"message:{sha}:{reason}", f"{id_}-{reason}", reason, subject or "（无主题）", unit, (id_,))
         for _, id_, sha, subject, unit, reasons in rows
-        for reason in reasons.split()
+        for reason in cast(str, reasons).split()  # the query keeps attention IS NOT NULL
     ]
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Iterable
 
 from archive.models import Attachment, FormReadingRow, PersonRow
 from parsers.forms import FormReading, Problem

@@ -9,10 +9,11 @@ derived it, so a run stopped midway resumes where it was (messages already stamp
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -105,7 +106,7 @@ def due(session: Session, stamp: str, everything: bool, ids: Sequence[int] | Non
 
 def behind(session: Session, stamp: str) -> int:
     """How many messages were derived under another configuration or code (what `status` reports)."""
-    return session.scalar(select(func.count()).select_from(Message).where(_behind(stamp)))
+    return session.scalars(select(func.count()).select_from(Message).where(_behind(stamp))).one()
 
 
 def _behind(stamp: str):
@@ -179,7 +180,7 @@ def rederive(
                 if because is not None and _counts(after) and not _counts(before):
                     owe_change(session, message, because)
         if rewritten:
-            session.add(Rewrite(at=datetime.now(timezone.utc), messages=rewritten))
+            session.add(Rewrite(at=datetime.now(UTC), messages=rewritten))
         session.flush()
         if commit:
             session.commit()
@@ -187,11 +188,13 @@ def rederive(
     return changes
 
 
-def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> list[Derived | None]:
+def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> Sequence[Derived | None]:
     derive = partial(intake.derive, intake.recognizer)
     # Written down first (archive/attempts.py) when this run commits its own batches; a caller that holds
     # the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.
-    return derive_watched(intake.db, [m.sha256 for m in messages], items, derive) if commit else derive(items)
+    if not commit:
+        return derive(items)
+    return derive_watched(intake.db, [m.sha256 for m in messages], items, derive)
 
 
 def _counts(state: dict[str, Any]) -> bool:

@@ -161,7 +161,8 @@ def _text_search(
     or digits is in the text exactly when its grams are in the index, so both ways find the same documents."""
     needed = set().union(*(term.grams for term in terms))
     unproven = [term for term in terms if not term.confirmed_by_grams]
-    docs, newest = SEARCH_DOC, SEARCH_DOC.c.id.desc()
+    docs: FromClause = SEARCH_DOC
+    newest = SEARCH_DOC.c.id.desc()
     sqlite = session.get_bind().dialect.name == "sqlite"
     indexed = [term for term in terms if term.grams or term.digit_grams]  # a term of no letters has none
     if not indexed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
@@ -192,7 +193,8 @@ def _text_search(
     if order == "relevance":
         in_head = sum(case((docs.c.head.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
         in_body = sum(case((docs.c.body.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
-        return statement.order_by(desc(in_head), desc(in_body), newest)
+        # terms is never empty here, so each sum is a SQL expression, not sum()'s 0
+        return statement.order_by(desc(in_head), desc(in_body), newest)  # type: ignore[arg-type]
     return statement.order_by(newest)
 
 
@@ -252,6 +254,7 @@ def _walk_is_cheaper(session: Session, grams: list[str], wanted: int) -> bool:
         )
         .scalar()
     )
+    assert plan is not None  # EXPLAIN always answers one row
     matches, documents = (child["Plan Rows"] for child in plan[0]["Plan"]["Plans"])
     walked = documents if not wanted else min(documents, wanted * documents / max(matches, 1))
     return walked < _INDEX_MATCH_COST * matches

@@ -3,7 +3,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,7 +37,7 @@ def add_sender(session: Session, unit: str, address: str, reason: str, by: str, 
         since=since,
         reason=reason.strip(),
         entered_by=by,
-        entered_at=datetime.now(timezone.utc),
+        entered_at=datetime.now(UTC),
     )
     session.add(row)
     return row

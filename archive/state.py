@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ def record_poll(
 ) -> None:
     """Stamp the end of a poll: its time, its error or its success, and (from the daemon) how it waits
     now — "idle" or "poll" — and when it looks next."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session() as session:
         state = session.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, folder=folder, last_uid=0)
         state.last_poll_at = now

@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 from contextlib import nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import cycle
 from pathlib import Path
@@ -37,9 +37,9 @@ from imapclient import IMAPClient
 
 from archive.state import advance
 from bench import postgres
-from bot.demo.folder import compose
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import poll_once
+from bot.demo.folder import compose
 from bot.demo.season import generate_season
 from tests.conftest import make_config
 from tests.dovecot import Dovecot
@@ -57,7 +57,7 @@ SENTENCES = [
 
 def briefings(count: int, seed: int = 7) -> list[tuple[bytes, datetime]]:
     rng = random.Random(seed)
-    start = datetime(2020, 4, 1, tzinfo=timezone.utc)
+    start = datetime(2020, 4, 1, tzinfo=UTC)
     messages = []
     for number in range(count):
         arrival = start + timedelta(minutes=7 * number)

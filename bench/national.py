@@ -40,7 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 # Place-name characters that occur in none of the season's subjects, bodies or form titles, so a unit's
 # name or its two-character alias is found only where it was written.
-PLACE = "安宁和永定兴隆泰丰昌盛福寿乐华阳清凤岭松柏桐梅兰竹菊青云峰江湖溪泉石桥川原宝金玉沙田临汾涞源涿鹿阜城柳林榆德惠顺开广灵怀仁浑汤阴淇滑浚濮范扶沟睢杞"
+PLACE = (
+    "安宁和永定兴隆泰丰昌盛福寿乐华阳清凤岭松柏桐梅兰竹菊青云峰江湖溪泉石"
+    "桥川原宝金玉沙田临汾涞源涿鹿阜城柳林榆德惠顺开广灵怀仁浑汤阴淇滑浚濮范扶沟睢杞"
+)
 
 
 def unit_names(count: int, seed: int = 2900) -> list[str]:

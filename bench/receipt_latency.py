@@ -59,7 +59,9 @@ def measure(mails: int, gap: float) -> list[float]:
                 appended = time.monotonic()
                 dovecot.append(key, article.as_bytes(), folder=folder)
                 wait_for(
-                    lambda: any(r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)),
+                    lambda article=article: any(
+                        r.in_reply_to == article["Message-ID"] for r in receipts(smtp.handler.accepted)
+                    ),
                     120,
                     f"receipt {number}",
                     step=0.01,

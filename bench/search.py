@@ -31,10 +31,12 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
+
+from sqlalchemy import text
 
 import archive.ingest
 from archive.db import Database
@@ -48,7 +50,6 @@ from bench.search_plans import explain
 from bench.search_report import Engine, report, rounds
 from bot.config import load_config
 from bot.daemon.deps import recognizer_for
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "search.json"
@@ -237,7 +238,7 @@ def run_ours(
             if statements:
                 engine.build[state] = time.perf_counter() - started
             slow: dict[str, float] = {}
-            engine.latency[state] = rounds(lambda: time_ours(db, queries, args.repeats, slow), args.rounds)
+            engine.latency[state] = rounds(lambda slow=slow: time_ours(db, queries, args.repeats, slow), args.rounds)
             explain(engine, db, sets, state, corpus)
             print(f"{name} {state}: timed and explained in {time.perf_counter() - started:.0f} s", flush=True)
             if number == 0:

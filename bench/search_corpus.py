@@ -348,7 +348,9 @@ def pick_queries(corpus: Corpus, per_length: int, absent: int = 5, seed: int = 7
     for length in (1, 2, 4):
         chosen: list[str] = []
         _add_found(corpus, chosen, named[length], per_length // 2)
-        _add_found(corpus, chosen, lambda: _run_part(rng, runs, length), per_length)  # common text more likely
+        _add_found(
+            corpus, chosen, lambda length=length: _run_part(rng, runs, length), per_length
+        )  # common text more likely
         sets.append(QuerySet(f"{length} char{'s' if length > 1 else ''}", tuple(chosen)))
     nothing = [char for char in ABSENT if not corpus.hits(char)][:absent]
     nothing += _absent_pairs(rng, corpus, characters, absent)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config_keys import ReadTable, likely_typos, refuse_unknown, unknown_keys
@@ -194,7 +195,7 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
 
 
 def _schedule(table: dict[str, Any]) -> Schedule:
-    day = dict(check=lambda d: 1 <= d <= 28, why="1–28 日之一")
+    day: dict[str, Any] = dict(check=lambda d: 1 <= d <= 28, why="1–28 日之一")
     return Schedule(
         poll_minutes=_get(table, "schedule.poll_minutes", float, 5.0, check=lambda m: m > 0, why="正数"),
         digest_day=_get(table, "schedule.digest_day", int, 21, **day),
@@ -451,7 +452,7 @@ def _holds_certificates(path: Path) -> bool:
 
 def _years(general: dict[str, Any]) -> tuple[int, ...]:
     """The plan years: `years = [2020, 2021]`, or the one `year = 2020` (a file of one plan year)."""
-    is_year = dict(check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100")
+    is_year: dict[str, Any] = dict(check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100")
     if "years" in general and "year" in general:
         raise ConfigError("general.year 与 general.years 只能写一个（多个计划年度写 years = [2020, 2021]）")
     if "years" not in general:
@@ -514,7 +515,8 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
     """Every unit as recognition knows it, and each year's units with that year's targets."""
     if not isinstance(entries, list) or not entries:
         raise ConfigError("缺少 [[unit]]：请配置报送单位")
-    units, by_year = [], {year: [] for year in years}
+    units: list[Unit] = []
+    by_year: dict[int, list[Unit]] = {year: [] for year in years}
     for index, entry in enumerate(entries):
         at = f"unit[{index}]"
         unit = Unit(
@@ -522,7 +524,7 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
             aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
             senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])),
         )
-        in_plan = dict(check=lambda y: y in years, why=f"计划年度之一（{_listed(years)}）")
+        in_plan: dict[str, Any] = dict(check=lambda y: y in years, why=f"计划年度之一（{_listed(years)}）")
         first = _get(entry, f"{at}.first_year", int, years[0], **in_plan)
         last = _get(entry, f"{at}.last_year", int, years[-1], **in_plan)
         if first > last:

@@ -5,7 +5,8 @@ and the nearest asked-for name is the likely intent. A key added to the builder 
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.errors import ConfigError
 
@@ -35,15 +36,15 @@ class ReadTable(dict):
         self.consumed = True
         return super().__iter__()
 
-    def keys(self):  # type: ignore[override]
+    def keys(self):
         self.consumed = True
         return super().keys()
 
-    def items(self):  # type: ignore[override]
+    def items(self):
         self.consumed = True
         return super().items()
 
-    def values(self):  # type: ignore[override]
+    def values(self):
         self.consumed = True
         return super().values()
 

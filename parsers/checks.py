@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from itertools import compress, repeat
+from itertools import compress
 from operator import not_
 
 from parsers.forms import (

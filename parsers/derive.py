@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from parsers.checks import check_package
@@ -272,7 +272,7 @@ def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:
         attachments=(),
     )
     recognition = Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False)
-    when = item.arrival or datetime.now(timezone.utc)
+    when = item.arrival or datetime.now(UTC)
     return Derived(empty, when, item.arrival is not None, recognition, item.mailbox, None, "arrival", (), (why,))
 
 
@@ -318,7 +318,7 @@ def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, s
         return parsed.received_dates[0], True, None
     if parsed.date is not None:
         return parsed.date, False, UNTRUSTED_ARRIVAL
-    return datetime.now(timezone.utc), False, NO_ARRIVAL
+    return datetime.now(UTC), False, NO_ARRIVAL
 
 
 def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:

@@ -186,8 +186,8 @@ def _person_blocks(persons: Sequence[Person]) -> list:
     separator, goes as its persons themselves."""
     blocks: list = []
     for (sheet, keys), run in groupby(persons, key=itemgetter(1, 2)):
-        run = list(run)
-        rows, _, _, cells = zip(*run)
+        people = list(run)
+        rows, _, _, cells = zip(*people)
         try:
             joined = _BLOCK_SEPARATOR.join(cells)
         except TypeError:  # some person's cells are a tuple
@@ -195,7 +195,7 @@ def _person_blocks(persons: Sequence[Person]) -> list:
         if joined is not None and joined.count(_BLOCK_SEPARATOR) == len(cells) - 1:
             blocks.append((sheet, keys, array("q", rows).tobytes(), joined))
         else:
-            blocks.extend(run)
+            blocks.extend(people)
     return blocks
 
 
@@ -215,7 +215,8 @@ def _reading_from_blocks(values: tuple) -> FormReading:
                 zip(rows.tolist(), repeat(sheet), repeat(keys), cells.split(_BLOCK_SEPARATOR)),
             )
         )
-    return FormReading(*values[:_PERSONS_AT], tuple(persons), *values[_PERSONS_AT + 1 :])
+    fields = (*values[:_PERSONS_AT], tuple(persons), *values[_PERSONS_AT + 1 :])
+    return FormReading(*fields)
 
 
 FORM_TITLES: dict[int, str] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
@@ -22,5 +22,5 @@ def parse_mail_date(value: str | None) -> datetime | None:
     except (ValueError, TypeError, IndexError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc if "-0000" in text else _CHINA_TIME)
+        parsed = parsed.replace(tzinfo=UTC if "-0000" in text else _CHINA_TIME)
     return parsed

@@ -24,6 +24,7 @@ from email import errors as email_errors
 from email.generator import BytesGenerator
 from email.policy import compat32
 from email.utils import getaddresses
+from typing import cast
 
 from parsers.maildate import parse_mail_date
 from parsers.records import Attachment, ParsedMessage
@@ -184,6 +185,11 @@ class _Texts:
         return body.replace("\x00", "")  # NUL cannot be stored in a PostgreSQL text column
 
 
+def _subparts(part: email.message.Message) -> list[email.message.Message]:
+    """The parts of a multipart (or message/*) part: the parser makes its payload a list of messages."""
+    return cast(list[email.message.Message], part.get_payload())
+
+
 def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
     if depth > _MAX_DEPTH:
         walk.problems.append("邮件嵌套层数过多，更深的部分未解析")
@@ -194,13 +200,13 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
     elif content_type == "message/delivery-status":
         texts.extra.append(
             "\n".join(
-                f"{name}: {decode_header(value)}" for block in part.get_payload() for name, value in block.raw_items()
+                f"{name}: {decode_header(value)}" for block in _subparts(part) for name, value in block.raw_items()
             )
         )
     elif part.get_content_maintype() == "message":
         _walk_attached_message(part, walk, texts, depth)
     else:
-        for sub in part.get_payload():
+        for sub in _subparts(part):
             _walk(sub, walk, texts, depth + 1)
 
 
@@ -261,14 +267,15 @@ def _payload_bytes(part: email.message.Message) -> tuple[bytes, bool]:
 def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
     """A message/rfc822 part: its attachments join ours, its text follows ours after a
     separator. With a file name it is also kept as an .eml attachment."""
-    payload = part.get_payload()
+    payload = _subparts(part)
     if not payload:
         return
     inner, data, damaged = payload[0], None, False
     encoding = (_raw_get(part, "content-transfer-encoding") or "").strip().lower()
-    if encoding.startswith(("base64", "quoted-printable")) and isinstance(inner.get_payload(), str):
+    inner_payload = inner.get_payload()
+    if encoding.startswith(("base64", "quoted-printable")) and isinstance(inner_payload, str):
         # Not allowed by RFC 2046, sent anyway: the parser read the encoded text as a body.
-        raw = inner.get_payload().encode("utf-8", "surrogateescape")
+        raw = inner_payload.encode("utf-8", "surrogateescape")
         data, damaged = decode_base64_lenient(raw) if "base64" in encoding else (binascii.a2b_qp(raw), False)
         inner = email.message_from_bytes(data, policy=compat32)
     filename = attachment_filename(part)

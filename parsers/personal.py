@@ -115,7 +115,9 @@ def _pieces(stretch: str, offset: int) -> list[_Piece]:
     """The runs of digits of a stretch, each with where it starts and ends in the text."""
     if stretch.isdigit() and stretch.isascii():  # the usual cell: one plain run
         return [_Piece(stretch, offset, offset + len(stretch))]
-    pieces, digits, start, end = [], [], -1, -1
+    pieces: list[_Piece] = []
+    digits: list[str] = []
+    start, end = -1, -1
     for index, char in enumerate(stretch):
         folded = char if char.isascii() else DIGIT_LIKE.get(char) or unicodedata.normalize("NFKC", char)
         if char in _IGNORABLE_SET:

@@ -8,7 +8,6 @@ invisible characters it was written with, so the masked text holds no hidden dig
 from __future__ import annotations
 
 import re
-
 from functools import lru_cache
 
 from parsers.personal import PersonalNumber, find_numbers, fold, mask_id

@@ -22,7 +22,7 @@ class Unit:
         return dict(self.targets).get(task, 0)
 
 
-class Kind(str, enum.Enum):
+class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum would change str(kind) and f"{kind}")
     """What a message is, as far as the plan cares."""
 
     BRIEFING = "briefing"

@@ -93,6 +93,7 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
     while block := list(islice(data, _BLOCK)):
         numbers, raw, in_table = _select(block, range(first, first + len(block)), plan, notes, in_table)
         first += len(block)
+        texts: list[Sequence[str]]
         if numbers:
             try:  # the usual block, every cell text: packing its persons is the proof
                 result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, raw))
@@ -126,7 +127,7 @@ def _missing_columns(sheet: str, plan: Plan) -> list[Problem]:
 
 def _select(
     rows: list[Row], numbers: range, plan: Plan, notes: list[str], in_table: bool
-) -> tuple[list[int], list[list], bool]:
+) -> tuple[list[int], list[Sequence], bool]:
     """The person rows of a block, as columns of raw cells: inside the table (between its header
     and a 备注/填表说明 row, or after a repeated header), with a name or an ID, or two cells filled."""
     columns, leads = _columns(rows, plan)
@@ -180,7 +181,7 @@ def _columns(rows: list[Row], plan: Plan) -> tuple[list[Sequence], Sequence]:
     return [list(map(itemgetter(index), rows)) for index in plan.indexes], list(map(itemgetter(plan.lead), rows))
 
 
-def _texts(raw: list[list]) -> list[Sequence[str]]:
+def _texts(raw: list[Sequence]) -> list[Sequence[str]]:
     """Each column as text, as the sender sees it; a column of text only is taken as it is."""
     texts: list[Sequence[str]] = []
     for column in raw:
@@ -212,7 +213,7 @@ def _id_keys(plan: Plan, texts: list[Sequence[str]], failing: list[int], count: 
 
 
 def _problems(
-    sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]], failing: list[int]
+    sheet: str, plan: Plan, numbers: list[int], raw: list[Sequence], texts: list[Sequence[str]], failing: list[int]
 ) -> list[Problem]:
     problems = _id_problems(sheet, plan, numbers, raw, texts, failing)
     if plan.phone_at is not None:
@@ -238,7 +239,7 @@ def _problems(
 
 
 def _id_problems(
-    sheet: str, plan: Plan, numbers: list[int], raw: list[list], texts: list[Sequence[str]], failing: list[int]
+    sheet: str, plan: Plan, numbers: list[int], raw: list[Sequence], texts: list[Sequence[str]], failing: list[int]
 ) -> list[Problem]:
     national = plan.form == 10
     letter = plan.letters[plan.id_at] if plan.id_at >= 0 else None

@@ -120,6 +120,7 @@ def _inflate(raw: memoryview) -> Iterator[bytes]:
     """Raw deflate, never more than one chunk of output per step whatever the input claims."""
     inflater = zlib.decompressobj(-15)
     position = 0
+    pending: bytes | memoryview
     try:
         while not inflater.eof:
             if inflater.unconsumed_tail:

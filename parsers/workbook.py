@@ -21,9 +21,9 @@ from parsers.document import read_docx, read_word_binary
 from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name
 from parsers.records import Unit
 from parsers.safety import DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, read_member
-from parsers.xlsx_scan import check_xlsx, formula_cells_without_value
 from parsers.sniff import decode_zip_name, sniff_type
 from parsers.workbook_forms import SheetSource, readings_of_sheets
+from parsers.xlsx_scan import check_xlsx, formula_cells_without_value
 
 _WORKBOOK_SUFFIXES = (".xls", ".xlsx", ".et", ".xlsm", ".ett", ".xlt", ".xltx")
 _SKIPPED_MEMBERS = ("__MACOSX/", "Thumbs.db", ".DS_Store", "desktop.ini")
@@ -172,7 +172,10 @@ def _read_zip(source: str, filename: str, data: bytes, ctx: _Context, depth: int
 
 
 def _encrypted_message(filename: str) -> str:
-    return f"“{filename}”设置了打开密码（已加密），无法读取；请在 Excel 或 WPS 中取消密码（文件→信息→保护工作簿）后重新发送"
+    return (
+        f"“{filename}”设置了打开密码（已加密），无法读取；"
+        "请在 Excel 或 WPS 中取消密码（文件→信息→保护工作簿）后重新发送"
+    )
 
 
 def _refused(source: str, filename: str, code: str, message: str, sheet: str | None = None) -> FormReading:

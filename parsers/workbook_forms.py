@@ -3,8 +3,8 @@ sheets holding one form (附件3's 7岁以上 and 0-6岁) merged into one readin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 

@@ -42,7 +42,7 @@ class XlsxLayout:
 
     parts: dict[str, str] = field(default_factory=dict)
     refused: dict[str, Problem] = field(default_factory=dict)
-    stored: io.RawIOBase = field(default_factory=io.BytesIO)
+    stored: io.RawIOBase | io.BytesIO = field(default_factory=io.BytesIO)
 
 
 _EMPTY_SHEET = (
@@ -186,7 +186,7 @@ class PiecesFile(io.RawIOBase):
             index += 1
         return taken[0] if len(taken) == 1 else b"".join(taken)
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -328,7 +328,7 @@ def _parse_small(archive: zipfile.ZipFile, data: bytes, part: str, name: str, li
         ) from error
 
 
-def formula_cells_without_value(stored: io.RawIOBase, part: str, limits: Limits) -> frozenset[str]:
+def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits) -> frozenset[str]:
     """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML."""
     found: set[str] = set()
     try:

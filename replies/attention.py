@@ -4,7 +4,8 @@ and the queue is read through an index of the few messages that have any, howeve
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 from replies.receipt import LARGE_ATTACHMENT
 
@@ -19,15 +20,29 @@ class Reading(Protocol):
 
 
 class Derived(Protocol):
-    """What the reasons read: a message as stored (archive.models.Message) has all of it."""
+    """What the reasons read: a message as stored (archive.models.Message) has all of it. The members are
+    read-only, so that a type narrower than the protocol's (a body_text never None) matches too."""
 
-    kind: str
-    unit: str | None
-    registered: bool
-    problems: list[str] | None
-    body_text: str | None
-    attachments: list
-    readings: Iterable[Reading]
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def unit(self) -> str | None: ...
+
+    @property
+    def registered(self) -> bool: ...
+
+    @property
+    def problems(self) -> list[str] | None: ...
+
+    @property
+    def body_text(self) -> str | None: ...
+
+    @property
+    def attachments(self) -> list: ...
+
+    @property
+    def readings(self) -> Iterable[Reading]: ...
 
 
 def attention_reasons(message: Derived) -> tuple[str, ...]:

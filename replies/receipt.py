@@ -139,13 +139,19 @@ def _places(place: tuple[int, int] | None) -> str | None:
 
 def _resend_advice(facts: MessageFacts) -> str | None:
     if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
-        return "邮件中是“超大附件”下载链接，系统无法下载。请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+        return (
+            "邮件中是“超大附件”下载链接，系统无法下载。"
+            "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+        )
     if (
         facts.kind in ("report", "other")
         and facts.attachment_names
         and not any(f.readable and f.form for f in facts.files)
     ):
-        return "附件中没有识别出任何可读取的附件表格。请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
+        return (
+            "附件中没有识别出任何可读取的附件表格。"
+            "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
+        )
     if facts.kind == "report" and not facts.attachment_names:
         return "邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
     return None

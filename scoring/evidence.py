@@ -106,13 +106,16 @@ class Article:
         return self.registered and not self.is_reply and not self.is_auto
 
 
+StaffKind = Literal["media", "innovation"]
+
+
 @dataclass(frozen=True)
 class StaffEntry:
     """Points no email can prove, entered by staff: media coverage or an innovation award."""
 
     id: int
     unit: str
-    kind: Literal["media", "innovation"]
+    kind: StaffKind
     level: str
     date: date
     evidence: str

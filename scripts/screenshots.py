@@ -3,9 +3,10 @@
     .venv/bin/python -m scripts.screenshots [--demo DIR] [--out docs/charts]
 
 Chinese needs a CJK font in Chromium (Debian: `apt-get install fonts-noto-cjk`, the first font mailroom.css
-names); without one every character is a box, so the script refuses to start. Without --demo, a fresh demo (`mailroom demo`, then `poll --once`, about a minute) is made in a temporary
-folder; --demo reuses one already polled (var/demo after ./run.sh). A staff account is added for the
-screenshots and removed after. Writes into --out:
+names); without one every character is a box, so the script refuses to start. Without --demo, a fresh
+demo (`mailroom demo`, then `poll --once`, about a minute) is made in a temporary folder; --demo reuses
+one already polled (var/demo after ./run.sh). A staff account is added for the screenshots and removed
+after. Writes into --out:
 
     standings-trend.png   月度排名: each unit's cumulative score month by month (December)
     matrix-grid.png       报送矩阵: the year's packages as a coloured grid (December)

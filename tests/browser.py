@@ -4,9 +4,9 @@ the web app served on a loopback port for it to read."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from flask import Flask

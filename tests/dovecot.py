@@ -27,6 +27,7 @@ too.  Callers that want to skip when Dovecot is absent should check
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as _dt
 import os
 import re
@@ -37,8 +38,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import imapclient
 from imapclient.imap_utf7 import encode as _mutf7_encode
@@ -195,7 +196,7 @@ def _group_alive(pgid: int) -> bool:
 
 
 # Live servers, stopped at interpreter exit so no dovecot outlives a crashed run.
-_LIVE: "set[Dovecot]" = set()
+_LIVE: set[Dovecot] = set()
 _LIVE_LOCK = threading.Lock()
 
 
@@ -204,10 +205,8 @@ def _stop_all() -> None:
     with _LIVE_LOCK:
         servers = list(_LIVE)
     for server in servers:
-        try:
+        with contextlib.suppress(Exception):  # best effort at exit
             server.close()
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
 
 
 class Dovecot:
@@ -340,8 +339,8 @@ class Dovecot:
         if self._run_as_root:
             run_as = ""
         else:
-            import pwd
             import grp
+            import pwd
 
             me = pwd.getpwuid(self.uid).pw_name
             my_group = grp.getgrgid(self.gid).gr_name
@@ -472,7 +471,7 @@ protocol imap {{
                 return
             except imapclient.exceptions.LoginError:
                 if time.monotonic() > deadline:
-                    raise DovecotError(f"Dovecot does not accept the new login of {user!r}")
+                    raise DovecotError(f"Dovecot does not accept the new login of {user!r}") from None
                 time.sleep(0.1)
 
     def home(self, user: str) -> Path:
@@ -561,11 +560,8 @@ protocol imap {{
     def _start_once(self) -> None:
         self._write_config()
         # A stale pid file (after a kill) could make dovecot think it runs.
-        try:
-            (self.base_dir / "master.pid").unlink()
-        except FileNotFoundError:
-            pass
-        self._stderr_file = open(self.stderr_path, "ab")
+        (self.base_dir / "master.pid").unlink(missing_ok=True)
+        self._stderr_file = open(self.stderr_path, "ab")  # noqa: SIM115 (the server's stderr until it stops)
         self._proc = subprocess.Popen(
             [self.binary, "-F", "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL,
@@ -606,10 +602,8 @@ protocol imap {{
                 if not chunk:
                     break
                 data += chunk
-            try:
+            with contextlib.suppress(OSError):
                 s.sendall(b"x LOGOUT\r\n")
-            except OSError:
-                pass
             return data
 
     def _startup_diagnostics(self) -> str:
@@ -645,10 +639,8 @@ protocol imap {{
             members = _group_members(proc.pid) or set()
             log_pids = self._log_pids(members)
             for pid in members - {proc.pid} - log_pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + timeout
             idle_since = None
             while proc.poll() is None and time.monotonic() < deadline:
@@ -674,14 +666,12 @@ protocol imap {{
         # Kill whatever is left in the process group (the master if it hung,
         # or children it did not stop).  The group is ours: start_new_session.
         if _group_alive(proc.pid):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:  # pragma: no cover
-            raise DovecotError(f"dovecot pid {proc.pid} did not die")
+            raise DovecotError(f"dovecot pid {proc.pid} did not die") from None
         deadline = time.monotonic() + timeout
         while _group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -757,7 +747,7 @@ protocol imap {{
             if not self.keep_dir:
                 shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "Dovecot":
+    def __enter__(self) -> Dovecot:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -796,7 +786,7 @@ protocol imap {{
 
     def id_log_lines(self) -> list[str]:
         """The ``ID sent: ...`` log lines (one per ID command received)."""
-        return [l for l in self.log_text().splitlines() if "ID sent:" in l]
+        return [line for line in self.log_text().splitlines() if "ID sent:" in line]
 
     # ------------------------------------------------------------------ doveadm
 
@@ -1030,7 +1020,7 @@ protocol imap {{
 
 def _bench(n: int, tmp_parent: str | None = None) -> None:  # pragma: no cover
     """python tests/dovecot.py [N [TMP_PARENT]]: time fill_maildir and SELECT."""
-    base = _dt.datetime(2024, 1, 1, tzinfo=_dt.timezone.utc)
+    base = _dt.datetime(2024, 1, 1, tzinfo=_dt.UTC)
     msgs = [
         (
             (

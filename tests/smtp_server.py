@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Callable
+from collections.abc import Callable
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope

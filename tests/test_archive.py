@@ -2,7 +2,7 @@
 
 import json
 import mailbox
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,10 +13,10 @@ from archive.ingest import Incoming, ingest_batch
 from archive.models import Attachment, Message, Sighting
 from archive.store import sha256_hex
 from bot.cli.group import main
-from bot.demo.folder import compose
 from bot.daemon.importer import find_sources, import_sources
 from bot.daemon.maildir import create_maildir
 from bot.daemon.poll import poll_once
+from bot.demo.folder import compose
 from tests.conftest import ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -94,7 +94,7 @@ def test_message_fields_and_attachments_are_recorded(deps):
         row = session.get(Message, outcome.id)
         [attachment] = session.scalars(select(Attachment)).all()
     assert (row.unit, row.kind, row.month, row.registered, row.mailbox) == ("桃城区", "report", "2020-04", True, "kfb")
-    assert row.arrival == datetime(2020, 4, 20, 15, 59, tzinfo=timezone.utc) and row.arrival_trusted
+    assert row.arrival == datetime(2020, 4, 20, 15, 59, tzinfo=UTC) and row.arrival_trusted
     assert row.subject == "桃城区4月份目标任务进展情况" and row.from_addr == "tcqcl@163.com"
     assert attachment.filename == "附件3.xlsx" and attachment.size == len(b"PK\x03\x04fake")
     assert deps.store.read_file(attachment.sha256) == b"PK\x03\x04fake"

@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from bot.services.charts import bars_by_task, ranking_bars, score_trend
 from bot.config import Config, load_config
 from bot.daemon.deps import open_deps
-from bot.services.scores import STATUS_NAMES
 from bot.demo.season import PLANS, QUARTER_TASKS, UnitPlan, at, month_figures
 from bot.demo.season.events import CORRECTIONS
+from bot.services.charts import bars_by_task, ranking_bars, score_trend
+from bot.services.scores import STATUS_NAMES
 from bot.web.app import create_app
 from parsers.records import TASKS
 from scoring.completion import UnitCompletion, task_figure
@@ -275,7 +275,8 @@ DRAWN = """() => [...document.querySelectorAll('svg.chart')].map(svg => {
                 status: shape.dataset.status || null};
     });
     const texts = [...svg.querySelectorAll('text')].filter(text => text.getBoundingClientRect().width > 0).length;
-    return {kind: svg.getAttribute('class'), label: svg.getAttribute('aria-label'), width: box.width, height: box.height, painted, texts,
+    return {kind: svg.getAttribute('class'), label: svg.getAttribute('aria-label'), width: box.width,
+            height: box.height, painted, texts,
             exact: getComputedStyle(svg).printColorAdjust};
 })"""
 

@@ -32,7 +32,8 @@ def run(tmp_path, monkeypatch):
         (["standings"], "用法错误 (usage error): 缺少选项 --month（用法见 mailroom standings --help）"),
         (
             ["standings", "--month", "2020-13"],
-            "用法错误 (usage error): 选项 --month 的值不对：请写成 YYYY-MM，例如 2020-09（用法见 mailroom standings --help）",
+            "用法错误 (usage error): 选项 --month 的值不对：请写成 YYYY-MM，例如 2020-09"
+            "（用法见 mailroom standings --help）",
         ),
         (
             ["award", "景县", "--kind", "media", "--level", "city", "--date", "2020-13-01", "--evidence", "x"],

@@ -1,17 +1,44 @@
-"""Commands import only what they use: `mailroom --help` loads neither the migrations (alembic), the web
-app (Flask) nor the demo's season generator."""
+"""Commands import only what they use: `mailroom --help` lists the commands from bot/cli/group.py's table and
+loads none of their modules, so neither the database (SQLAlchemy), the migrations (alembic), the web app
+(Flask) nor the demo's season generator; and the table and the command modules agree."""
 
+import importlib
+import pkgutil
 import subprocess
 import sys
 
-HEAVY = ("alembic", "flask", "bot.demo.season", "bot.demo.folder", "xlwt")
+from click.testing import CliRunner
+
+import bot.cli
+from bot.cli.group import COMMANDS, main
+
+HEAVY = ("sqlalchemy", "alembic", "flask", "bot.demo.season", "bot.demo.folder", "xlwt")
 
 
-def test_help_imports_neither_alembic_nor_flask_nor_the_season_generator():
+def _loaded_after(args: list[str], watched: tuple[str, ...]) -> list[str]:
     code = (
         "import sys\nfrom click.testing import CliRunner\nfrom bot.cli.group import main\n"
-        "result = CliRunner().invoke(main, ['--help'])\nassert result.exit_code == 0, result.output\n"
-        f"print(' '.join(name for name in {HEAVY!r} if name in sys.modules))"
+        f"result = CliRunner().invoke(main, {args!r})\nassert result.exit_code == 0, result.output\n"
+        f"print(' '.join(name for name in {watched!r} if name in sys.modules))"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert loaded.split() == []
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_help_lists_every_command_and_imports_none_of_their_modules():
+    modules = tuple(sorted({module for module, _ in COMMANDS.values()}))
+    assert _loaded_after(["--help"], HEAVY + modules) == []
+    listing = CliRunner().invoke(main, ["--help"]).output
+    assert all(f"  {name} " in listing for name in COMMANDS)
+
+
+def test_a_command_loads_its_own_module_only():
+    others = tuple(sorted({module for module, _ in COMMANDS.values()} - {"bot.cli.inspect"}))
+    assert _loaded_after(["inspect", "--help"], others + ("sqlalchemy", "flask")) == []
+
+
+def test_the_table_names_each_command_of_every_command_module_and_no_other():
+    for info in pkgutil.iter_modules(bot.cli.__path__):
+        importlib.import_module(f"bot.cli.{info.name}")  # registers its commands on main
+    registered = {name: command.callback.__module__ for name, command in main.commands.items()}
+    assert registered == {name: module for name, (module, _) in COMMANDS.items()}
+    assert all(summary and len(summary) <= 62 for _, summary in COMMANDS.values())  # one line in 80 columns

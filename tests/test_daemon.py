@@ -2,12 +2,11 @@
 
 import email
 import json
-from collections import Counter
-import os
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import datetime
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo
@@ -18,9 +17,9 @@ from sqlalchemy import select
 from archive.models import OutboxMail
 from bot.cli.group import main
 from bot.config import load_config
+from bot.daemon.scheduled import monthly_jobs, next_time
 from bot.demo.folder import write_demo
 from bot.outgoing.reminders import ALREADY, REMINDED, queue_reminders
-from bot.daemon.scheduled import monthly_jobs, next_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,7 +108,12 @@ def test_kill_9_at_ten_seeded_points_loses_no_receipt_and_sends_none_twice(daemo
         process = daemon.start()
         target = max(point, progress() + 1)
         try:
-            wait_for(lambda: progress() >= target or process.poll() is not None, 60, f"progress {target}", step=0.01)
+            wait_for(
+                lambda target=target, process=process: progress() >= target or process.poll() is not None,
+                60,
+                f"progress {target}",
+                step=0.01,
+            )
         finally:
             process.kill()
             process.communicate()

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 
 from bot.cli.group import main
 from bot.config import load_config
-from bot.demo.folder import write_demo
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import poll_once
+from bot.demo.folder import write_demo
 from tests.season_expected import COMPONENTS, EXPECTED
 
 Row = tuple[str, int, int, tuple[int, ...]]

@@ -18,7 +18,7 @@ except ImportError:
 
 pytestmark = pytest.mark.imap
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PLUS3 = dt.timezone(dt.timedelta(hours=3))
 
 
@@ -69,7 +69,7 @@ def _message(subject: str, body: str = "Hello\r\n") -> bytes:
         f"Content-Transfer-Encoding: 8bit\r\n"
         f"\r\n"
         f"{body}"
-    ).encode("utf-8")
+    ).encode()
 
 
 def test_install_hint_text():

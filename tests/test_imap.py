@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,10 +18,10 @@ from sqlalchemy.exc import OperationalError
 
 from archive.models import Message, Sighting
 from bot.config import Config
-from bot.demo.folder import compose, with_mailboxes
 from bot.daemon.deps import open_deps
 from bot.daemon.imap import connect
 from bot.daemon.poll import poll_once
+from bot.demo.folder import compose, with_mailboxes
 from tests.conftest import ROOT, make_config
 
 pytestmark = pytest.mark.imap
@@ -105,12 +105,10 @@ def stored(config: Config) -> tuple[int, int]:
 
 
 def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, folder, imap_config):
-    late = datetime(2020, 4, 20, 16, 0, 30, tzinfo=timezone.utc)  # 00:00:30 on the 21st in Shanghai
+    late = datetime(2020, 4, 20, 16, 0, 30, tzinfo=UTC)  # 00:00:30 on the 21st in Shanghai
     dovecot.append("bgs", briefing(1), folder=folder, internaldate=late)
     for number in range(2, 12):
-        dovecot.append(
-            "bgs", briefing(number), folder=folder, internaldate=datetime(2020, 5, number, 1, 0, tzinfo=timezone.utc)
-        )
+        dovecot.append("bgs", briefing(number), folder=folder, internaldate=datetime(2020, 5, number, 1, 0, tzinfo=UTC))
     config = imap_config()
     deps = open_deps(config)
     first = poll_once(config, deps)

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli.group import main
-from bot.demo.folder import compose
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import poll_once
+from bot.demo.folder import compose
 from tests.conftest import ROOT, make_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

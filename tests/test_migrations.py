@@ -1,5 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
+from datetime import UTC
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -70,7 +72,7 @@ def test_processes_starting_together_on_a_new_database_migrate_it_once(database_
 def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
     """GIVEN briefings and a report archived at head WHEN the search (0008) and article (0009) revisions
     are undone and applied again THEN their backfills give the rows ingest gave."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from alembic import command
 
@@ -79,7 +81,7 @@ def test_migrations_index_messages_archived_before_them_as_ingest_does(deps):
     from bot.demo.folder import compose
 
     office, sender = "hsclbgs666@163.com", "zqxcl@163.com"
-    arrival = datetime(2020, 5, 6, 1, 0, tzinfo=timezone.utc)
+    arrival = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
     with_files = compose(sender, office, "枣强县专项信息：召开推进会", arrival, body="李老师：请审阅。")
     for name in ("推进会.docx", "推进会（副本）.docx", "照片.jpg"):
         with_files.add_attachment(

@@ -10,7 +10,7 @@ import io
 import struct
 import zipfile
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.policy import compat32
 from functools import cache
 from pathlib import Path
@@ -391,7 +391,7 @@ def test_arrival_dates_topmost_first_and_date_header_kept_apart():
     [
         ("0032-briefing-jizhou-fullwidth-brackets.eml", datetime(2020, 4, 22, 16, 44, 50, tzinfo=CST)),
         ("0033-briefing-taocheng-short-name.eml", datetime(2020, 4, 24, 10, 59, 58, tzinfo=CST)),
-        ("0051-spam.eml", datetime(2029, 1, 1, tzinfo=timezone.utc)),
+        ("0051-spam.eml", datetime(2029, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_date_header_zones(name, expected):
@@ -673,7 +673,7 @@ def test_received_dates():
     assert received_dates(msg) == (
         datetime(2020, 5, 5, 8, tzinfo=CST),
         datetime(2020, 5, 5, 7, 59, tzinfo=CST),
-        datetime(2020, 5, 4, 23, 58, tzinfo=timezone.utc),
+        datetime(2020, 5, 4, 23, 58, tzinfo=UTC),
     )
 
 

@@ -48,7 +48,7 @@ def test_text_under_a_label_that_fails_badly_is_guessed_as_before():
     gbk = "关于报送四月份报表的通知，请各单位按时报送".encode("gbk")
     broken = b"".join(gbk[i : i + 2] + b"\x80" for i in range(0, len(gbk), 2))
     assert decode_text(broken, "big5") == decode_text(broken, None)
-    assert decode_text("枣强县".encode("utf-8"), "big5") == ("枣强县", True)  # valid UTF-8 is UTF-8
+    assert decode_text("枣强县".encode(), "big5") == ("枣强县", True)  # valid UTF-8 is UTF-8
 
 
 def test_raw_8bit_big5_headers_take_the_charset_the_body_declares():
@@ -60,7 +60,7 @@ def test_raw_8bit_big5_headers_take_the_charset_the_body_declares():
 
 
 def test_raw_8bit_headers_still_read_as_utf8_or_gbk_when_they_are():
-    utf8 = parse_message(message(b"Subject: " + "景县报表".encode("utf-8") + b"\r\n", "正文".encode("cp950")))
+    utf8 = parse_message(message(b"Subject: " + "景县报表".encode() + b"\r\n", "正文".encode("cp950")))
     assert utf8.subject == "景县报表"  # valid UTF-8 is UTF-8, whatever the body declares
     gbk = parse_message(message(b"Subject: " + "景县报表".encode("gbk") + b"\r\n", "正文".encode("gbk"), b"gb2312"))
     assert gbk.subject == "景县报表"

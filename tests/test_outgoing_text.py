@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import FormReadingRow, OutboxMail
+from bot.demo.season.files import docx_bytes
+from bot.demo.season.mail import compose
 from bot.outgoing.digest import render_digest
 from bot.outgoing.digest_mail import prepare_digest
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.outgoing.reminders import queue_reminders
-from bot.demo.season.files import docx_bytes
-from bot.demo.season.mail import compose
 from parsers.forms import FORM_TITLES
 from tests.conftest import DATA, make_config
 
@@ -157,7 +157,8 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
         assert plain(reminder.raw) == [
             f"{unit.name}：",
             "",
-            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。截至 05月17日 09:00，市残联尚未收到以下附件：",
+            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。"
+            "截至 05月17日 09:00，市残联尚未收到以下附件：",
             "",
             *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms),
             "",

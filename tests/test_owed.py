@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from archive.ingest import Incoming, ingest_batch
 from archive.models import JobRun, Message, OutboxMail, OwedReply, Sighting
 from bot.cli.group import main
-from bot.demo.folder import compose
 from bot.daemon.poll import send_owed
-from bot.outgoing.receipts import queue_owed_receipts
 from bot.daemon.serve import run_due_jobs
 from bot.daemon.status import gather_status
+from bot.demo.folder import compose
+from bot.outgoing.receipts import queue_owed_receipts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = "hsclbgs666@163.com"

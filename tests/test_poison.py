@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from archive.attempts import CRASHED
 from archive.ingest import Incoming, Intake, derive_here
-from archive.models import DerivationAttempt, Message, MailboxState
+from archive.models import DerivationAttempt, MailboxState, Message
 from archive.rederive import rederive
 from archive.state import advance
 from archive.store import sha256_hex

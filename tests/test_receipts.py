@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from zoneinfo import ZoneInfo
 
@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from archive.models import OutboxMail
-from bot.demo.folder import compose
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import poll_once
+from bot.demo.folder import compose
 from tests.conftest import DATA, make_config
 from tests.smtp_server import SmtpServer
 
@@ -186,7 +186,7 @@ def test_with_the_smtp_server_down_the_receipt_waits_and_goes_out_once(dovecot, 
         [waiting] = session.scalars(select(OutboxMail)).all()
     assert waiting.state == "pending" and waiting.last_error
     smtp.start()
-    later = replace(deps, clock=lambda: datetime.now(timezone.utc).replace(year=2100))  # past the backoff
+    later = replace(deps, clock=lambda: datetime.now(UTC).replace(year=2100))  # past the backoff
     assert poll_once(config, later).outbox.sent == 1
     assert poll_once(config, later).outbox.sent == 0
     assert len(inbox(dovecot, "jx")) == 1

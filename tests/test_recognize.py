@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from parsers.records import Attachment, Kind, ParsedMessage, Unit
 from parsers.recognize import (
     find_unit,
     find_units,
@@ -17,10 +16,11 @@ from parsers.recognize import (
     strip_prefixes,
     unit_keys,
 )
+from parsers.records import Attachment, Kind, ParsedMessage, Unit
 
 TZ = ZoneInfo("Asia/Shanghai")
 OWN = "office@example.org"
-MAY_3 = datetime(2020, 5, 3, 2, 0, tzinfo=timezone.utc)
+MAY_3 = datetime(2020, 5, 3, 2, 0, tzinfo=UTC)
 
 # The 13 units of the 2020 plan, with the example sender addresses of the reference table.
 UNITS = (
@@ -483,7 +483,7 @@ def test_report_month(text: str, arrival: datetime, month: str | None) -> None:
 
 def test_briefing_numbered_three_takes_month_from_arrival() -> None:
     message = mail("【冀州区】" + BRIEFING + "（三）", from_addr=SENDER["冀州区"])
-    result = run(message, datetime(2020, 6, 10, 2, tzinfo=timezone.utc))
+    result = run(message, datetime(2020, 6, 10, 2, tzinfo=UTC))
     assert (result.unit, result.kind) == ("冀州区", Kind.BRIEFING)
     assert (result.month, result.month_source) == ("2020-06", "arrival")
 
@@ -491,21 +491,21 @@ def test_briefing_numbered_three_takes_month_from_arrival() -> None:
 def test_full_width_month_in_report_subject() -> None:
     result = run(
         mail("桃城区４月份目标任务完成情况", from_addr=SENDER["桃城区"], attachments=PACKAGE),
-        datetime(2020, 6, 1, tzinfo=timezone.utc),
+        datetime(2020, 6, 1, tzinfo=UTC),
     )
     assert (result.unit, result.kind) == ("桃城区", Kind.REPORT)
     assert (result.month, result.month_source) == ("2020-04", "subject")
 
 
 def test_december_report_arriving_in_january_belongs_to_last_year() -> None:
-    result = run(mail("枣强县12月份目标任务完成情况"), datetime(2021, 1, 5, 2, tzinfo=timezone.utc))
+    result = run(mail("枣强县12月份目标任务完成情况"), datetime(2021, 1, 5, 2, tzinfo=UTC))
     assert (result.month, result.month_source) == ("2020-12", "subject")
 
 
 def test_month_from_attachment_name() -> None:
     files = (attachment("附件3.xls", "xls"), attachment("2020年4月康复服务实名制登记表.xls", "xls"))
     message = mail("阜城县报表", from_addr=SENDER["阜城县"], attachments=files)
-    result = run(message, datetime(2020, 6, 1, tzinfo=timezone.utc))
+    result = run(message, datetime(2020, 6, 1, tzinfo=UTC))
     assert (result.month, result.month_source) == ("2020-04", "attachment")
 
 
@@ -517,7 +517,7 @@ def test_subject_month_wins_over_attachment_month() -> None:
 
 def test_arrival_month_is_local_time() -> None:
     """GIVEN arrival 2020-04-30T16:30Z, which is 2020-05-01 00:30 in Asia/Shanghai THEN the month is May."""
-    result = run(mail("枣强县" + BRIEFING), datetime(2020, 4, 30, 16, 30, tzinfo=timezone.utc))
+    result = run(mail("枣强县" + BRIEFING), datetime(2020, 4, 30, 16, 30, tzinfo=UTC))
     assert (result.month, result.month_source) == ("2020-05", "arrival")
 
 

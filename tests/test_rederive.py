@@ -14,8 +14,8 @@ from sqlalchemy import select
 from archive.models import Message
 from bot.cli.group import main
 from bot.config import load_config
-from bot.demo.folder import write_demo
 from bot.daemon.deps import open_deps
+from bot.demo.folder import write_demo
 
 PERSONAL = "2851736642@qq.com"  # 滨湖新区's April package came from a clerk's personal address
 

@@ -1,13 +1,13 @@
 """Who is owed a receipt (RFC 3834 and the plan), decided without a server."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from replies.receipt import FileFacts, MessageFacts, receipt_for, reply_owed
 
-NOW = datetime(2020, 5, 6, 12, tzinfo=timezone.utc)
+NOW = datetime(2020, 5, 6, 12, tzinfo=UTC)
 OURS = frozenset({"hsclbgs666@163.com"})
 BRIEFING = MessageFacts(
     id=1,

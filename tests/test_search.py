@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from archive.fulltext import rebuild, term_grams
-from parsers.searchdoc import grams, normalise
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
 from bot.demo.folder import compose
+from parsers.searchdoc import grams, normalise
 from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -192,7 +192,10 @@ def test_cli_search_by_name_with_order_and_reindex(tmp_path, database_url):
     )
     (tmp_path / "mail" / "b.eml").write_bytes(mail("关于王斐的情况", "", MAY - timedelta(days=1)))
     env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
-    run = lambda *args: CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)
+
+    def run(*args: str):
+        return CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)
+
     assert run("import", str(tmp_path / "mail")).exit_code == 0
     newest = [row["subject"] for row in json.loads(run("search", "王斐", "--json").stdout)]
     assert newest == ["康复服务实名制登记表", "关于王斐的情况"]

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, count, search
-from bot.cli.group import main
 from bot.cli.console import width
+from bot.cli.group import main
 from bot.demo.folder import compose
 from parsers.searchterms import split_terms
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import email
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from zoneinfo import ZoneInfo
 
@@ -22,8 +22,8 @@ from archive.models import Message, OutboxMail, OwedReply
 from archive.queue import attention
 from archive.search import Query, search
 from bot.cli.group import main
-from bot.demo.folder import compose
 from bot.daemon.poll import send_owed
+from bot.demo.folder import compose
 from bot.services.scores import compute_standings, matrix_json, month_matrix, standings_json
 from parsers.recognize import kind_of
 from parsers.records import Kind
@@ -92,7 +92,7 @@ def test_a_subject_starting_with_zicha_is_a_selfcheck(subject, kind):
     assert kind_of(parse_message(mail(subject))) is kind
 
 
-NOW = datetime(2020, 5, 15, 9, tzinfo=timezone.utc)
+NOW = datetime(2020, 5, 15, 9, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

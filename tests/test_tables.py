@@ -9,8 +9,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.group import main
 from bot.cli.console import table, width
+from bot.cli.group import main
 from tests.conftest import DATA, ROOT
 
 

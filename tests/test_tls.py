@@ -13,7 +13,7 @@ from __future__ import annotations
 import ssl
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -26,8 +26,8 @@ from archive.outbox import queue_mail
 from bot.config import Outgoing
 from bot.daemon.deps import open_deps
 from bot.daemon.imap import connect
-from bot.outgoing.outbox import SmtpTransport, flush_outbox
 from bot.daemon.poll import poll_once
+from bot.outgoing.outbox import SmtpTransport, flush_outbox
 from bot.tls import SmtpCertificateRefused
 from tests.conftest import make_config
 from tests.smtp_server import SmtpServer
@@ -201,7 +201,7 @@ def test_smtp_certificate_for_another_host_is_refused_and_the_mail_kept(tmp_path
     give_ca(pki, tmp_path)
     config = make_config(tmp_path, f"sqlite:///{tmp_path}/mailroom.db")
     deps = open_deps(config)
-    now = datetime(2020, 5, 6, 1, 0, tzinfo=timezone.utc)
+    now = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = OFFICE, "zqxcl@163.com", "回执"
     message["Message-ID"] = "<receipt@test>"

@@ -1,6 +1,7 @@
 """`mailroom verify`: every archived file hashed again against the database."""
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -43,9 +44,9 @@ def test_missing_and_altered_files_are_reported_with_their_rows(tmp_path, databa
     files = archive_two(tmp_path, database_url)
     workbook = next(path for path in files if "/files/" in path)
     message = next(path for path in files if path.endswith(".eml"))
-    data = bytearray(open(workbook, "rb").read())
+    data = bytearray(Path(workbook).read_bytes())
     data[-1] ^= 1
-    open(workbook, "wb").write(bytes(data))
+    Path(workbook).write_bytes(bytes(data))
     (tmp_path / "archive" / "messages" / message.split("/")[-2] / message.split("/")[-1]).unlink()
     stray = tmp_path / "archive" / "files" / "00" / ("0" * 64)
     stray.parent.mkdir(exist_ok=True)

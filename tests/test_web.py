@@ -6,7 +6,7 @@ import dataclasses
 import os
 import re
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,7 +31,7 @@ from tests.webapp import (
 
 class Clock:
     def __init__(self):
-        self.now = datetime(2020, 5, 1, 9, tzinfo=timezone.utc)
+        self.now = datetime(2020, 5, 1, 9, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

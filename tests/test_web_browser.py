@@ -3,10 +3,10 @@ port, on the embedded default (SQLite; the pages' PostgreSQL side is covered by 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -112,7 +112,7 @@ def test_the_matrix_cells_are_coloured_by_their_status(browser, served):
     month = "2020-04"
     with served.deps.db.session() as session:
         evidence = load_evidence(session)
-    expected = matrix_json(month, month_matrix(served.config, evidence, month, datetime.now(timezone.utc)))["units"]
+    expected = matrix_json(month, month_matrix(served.config, evidence, month, datetime.now(UTC)))["units"]
     page = signed_in(browser, served, "审计员")
     page.goto(f"{served.url}/matrix?month={month}")
     shown = page.evaluate("""() => ({

@@ -6,7 +6,7 @@ X-Forwarded-For."""
 import dataclasses
 import socket
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -19,7 +19,7 @@ from tests.webapp import PASSWORD, add_accounts, csrf_token, fill_archive, log_i
 
 
 def _clock() -> datetime:
-    return datetime(2020, 5, 1, 9, tzinfo=timezone.utc)
+    return datetime(2020, 5, 1, 9, tzinfo=UTC)
 
 
 @pytest.fixture

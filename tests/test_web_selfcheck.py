@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -31,7 +31,7 @@ def site(config, deps):
         add_user(session, CLERK, PASSWORD, "unit", unit="景县")
     app = create_app(
         config,
-        dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=timezone.utc)),
+        dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=UTC)),
         secret_key="test secret",
     )
     return app, deps, archive

@@ -525,7 +525,7 @@ def test_never_raises_on_damaged_bytes(name):
 
 
 def test_default_limits():
-    assert DEFAULT_LIMITS == Limits()
+    assert Limits() == DEFAULT_LIMITS
     assert (DEFAULT_LIMITS.max_unzipped_bytes, DEFAULT_LIMITS.max_depth, DEFAULT_LIMITS.max_rows) == (
         100 * 2**20,
         2,

@@ -26,15 +26,15 @@ from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
 from bot.cli.group import main
 from bot.config import Config, load_config
-from bot.outgoing.digest import render_digest
-from bot.outgoing.digest_mail import prepare_digest
-from bot.outgoing.reminders import queue_reminders
 from bot.daemon.scheduled import due_jobs, monthly_jobs, next_time
-from bot.services.scores import compute_standings, month_matrix
+from bot.daemon.serve import run_due_jobs
 from bot.demo.season import PLANS, SHANGHAI, Spec, load_units, mails_of, month_figures, write_maildirs
 from bot.demo.season.files import article_docx, form_file
 from bot.demo.season.sheets import organisation
-from bot.daemon.serve import run_due_jobs
+from bot.outgoing.digest import render_digest
+from bot.outgoing.digest_mail import prepare_digest
+from bot.outgoing.reminders import queue_reminders
+from bot.services.scores import compute_standings, month_matrix
 from bot.web.app import create_app
 from parsers.errors import InputError
 from tests.conftest import ROOT, example_data, make_config, with_next_year
@@ -56,7 +56,7 @@ RULES_2021 = {
 }
 DEADLINE_2021 = 15
 YEAR_TABLES = (
-    f"\n[year.2021.scoring]\n"
+    "\n[year.2021.scoring]\n"
     + "".join(f"{key} = {value}\n" for key, value in RULES_2021.items())
     + f"\n[year.2021.deadline]\nday = {DEADLINE_2021}\n"
 )
@@ -388,7 +388,7 @@ def test_the_reminder_and_digest_jobs_do_nothing_for_a_month_no_plan_covers(two_
             now = datetime(year, number, day, hour, 30, tzinfo=SHANGHAI)
             with deps.db.session() as session:
                 assert due_jobs(config, session, now) == []
-            run_due_jobs(config, dataclasses.replace(deps, clock=lambda: now))
+            run_due_jobs(config, dataclasses.replace(deps, clock=lambda now=now: now))
         with deps.db.session() as session, pytest.raises(InputError, match=f"{month} 不在任何年度计划内"):
             queue_reminders(config, session, month, datetime(year, number, 12, 9, tzinfo=SHANGHAI))
         with deps.db.session() as session, pytest.raises(InputError, match=f"{month} 不在任何年度计划内"):

@@ -20,5 +20,7 @@ def run(connection) -> None:
 if connection is not None:
     run(connection)
 else:
-    with create_engine(config.get_main_option("sqlalchemy.url")).begin() as own:
+    url = config.get_main_option("sqlalchemy.url")
+    # No URL: create_engine refuses None with a clear ArgumentError ("Expected string or URL object, got None").
+    with create_engine(url).begin() as own:  # type: ignore[arg-type]
         run(own)

@@ -15,21 +15,22 @@ from archive.fulltext import rebuild
 from archive.models import FormReadingRow, Message
 from archive.search import ORDERS, Query, count, get_message, search
 from archive.verify import recorded_files, verify
-from bot.cli.group import Context, main, pass_context
-from bot.cli.errors import month_param
-from bot.config import Config
 from bot.cli.console import progress, table
+from bot.cli.errors import month_param
+from bot.cli.group import Context, main, pass_context
+from bot.config import Config
 from bot.services.scores import unit_name
 from bot.services.show import KIND_LABELS, decisions_json, describe_message
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
-
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
 
 
 def _context(ctx: click.Context) -> Context:
-    return ctx.find_object(Context)
+    context = ctx.find_object(Context)
+    assert context is not None  # main() puts a Context on the root before any command runs
+    return context
 
 
 def _unit(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -26,10 +26,10 @@ def init(context: Context) -> None:
     from bot.daemon.status import behind_line, due_for_rederive
 
     config = context.config
-    context.deps  # opening creates and upgrades
+    deps = context.deps  # opening creates and upgrades
     click.echo(f"数据库已就绪: {config.database_url}")
     click.echo(f"归档目录已就绪: {config.archive_path}")
-    if due := due_for_rederive(context.deps):
+    if due := due_for_rederive(deps):
         click.echo(behind_line(due, "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"))
 
 

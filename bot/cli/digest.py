@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from bot.cli.group import Context, main, pass_context
+from bot.cli.scores import month_option
+from bot.daemon.poll import send_outbox
 from bot.outgoing.digest import render_digest, workbook_name
 from bot.outgoing.digest_mail import PreparedDigest, prepare_digest, queue_digest
-from bot.daemon.poll import send_outbox
-from bot.cli.scores import month_option
 
 
 @main.command(name="digest")

@@ -15,7 +15,7 @@ import errno
 import logging
 import re
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import click
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,8 @@ import click
 from archive.entries import add_entry, list_entries, revoke_entry
 from archive.evidence import load_evidence, summary_reports
 from archive.findings import all_findings
-from bot.cli.group import Context, main, pass_context
 from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
+from bot.cli.group import Context, main, pass_context
 from bot.services.scores import (
     MONTH,
     STATUS_NAMES,
@@ -92,7 +92,7 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
     config = context.config
     calendar = config.plan(month).calendar
     with context.deps.db.session() as session:
-        packages, kept = shown_matrix(config, session, load_evidence(session), month, datetime.now(timezone.utc))
+        packages, kept = shown_matrix(config, session, load_evidence(session), month, datetime.now(UTC))
     data = matrix_json(month, packages) | ({"closed": kept.json()} if kept else {})
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
@@ -134,8 +134,8 @@ def explain(context: Context, unit: str, month: str) -> None:
     if decisions:
         click.echo("\n工作人员的决定（识别结果以此为准）：")
     for decision in decisions:
-        refs = "、".join(f"邮件 #{i}" for i in decision["message_ids"])
-        click.echo(f"  {decision_line(decision)}  ← {refs}")
+        messages = "、".join(f"邮件 #{i}" for i in decision["message_ids"])
+        click.echo(f"  {decision_line(decision)}  ← {messages}")
 
 
 @main.command()

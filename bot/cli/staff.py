@@ -17,9 +17,9 @@ from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, Change, behind, due, rederive
 from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
-from bot.cli.group import Context, main, pass_context
-from bot.cli.errors import month_param
 from bot.cli.console import progress
+from bot.cli.errors import month_param
+from bot.cli.group import Context, main, pass_context
 from bot.config import Config
 from bot.services.scores import compute_standings, unit_name
 from bot.services.show import correction_what
@@ -240,7 +240,8 @@ def corrections_(context: Context) -> None:
                 f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
             )
             click.echo(
-                f"#{row.id} 邮件 #{message_id}：{what}（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}"
+                f"#{row.id} 邮件 #{message_id}：{what}"
+                f"（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}"
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -124,7 +125,7 @@ def list_(context: Context, as_json: bool) -> None:
     """Every account with its role and whether it sees personal numbers."""
     zone = context.config.timezone
     with context.deps.db.session() as session:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "name": account.name,
                 "role": account.role,

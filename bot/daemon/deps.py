@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Callable, ContextManager
+from datetime import UTC, datetime, timedelta
 
 from imapclient import IMAPClient
 
@@ -32,7 +33,7 @@ class Deps:
     sleep: Callable[[float], None] = time.sleep
     retries: int = 3
     backoff: float = 2.0
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
     stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
     sandbox: Sandbox | None = field(default_factory=Sandbox)  # None: derive in this process (trusted input only)
@@ -46,7 +47,7 @@ class Deps:
             return Intake(self.db, self.store, recognizer, derive_here)
         return Intake(self.db, self.store, recognizer, self.sandbox.derive, self.sandbox.begin)
 
-    def exclusive(self, name: str) -> ContextManager[bool]:
+    def exclusive(self, name: str) -> AbstractContextManager[bool]:
         """True while this instance alone does `name` (a mailbox's poll, the outbox)."""
         return exclusive(self.db, self.store.root / "locks", name)
 

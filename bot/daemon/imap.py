@@ -8,10 +8,10 @@ import logging
 import socket
 import ssl
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
-from typing import Callable, Iterator, Sequence
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -164,7 +164,8 @@ class FolderSession:
         for items, outcomes in intake.stream(batches()):  # the next batch is fetched and read while this is written
             progress.fetched += len(items)
             progress.outcomes.extend(outcomes)
-            _after_archive(self.client, box, [item.uid for item in items])
+            # _fetch sets every item's uid; the test narrows the type only
+            _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import mailbox
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
 
 from archive.ingest import Incoming, Outcome
 from bot.daemon.deps import Deps
@@ -84,17 +85,17 @@ def not_mail(head: bytes) -> str | None:
 
 def _sources(path: Path) -> Iterator[Source]:
     if path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir():
-        box = mailbox.Maildir(path, factory=None, create=False)
-        for key in sorted(box.keys()):
-            yield Source(f"{path}#{key}", lambda key=key: box.get_bytes(key))
+        maildir = mailbox.Maildir(path, factory=None, create=False)
+        for key in sorted(maildir.keys()):
+            yield Source(f"{path}#{key}", partial(maildir.get_bytes, key))
     elif path.is_dir():
         for child in sorted(path.iterdir()):
             if child.is_dir() or child.suffix.lower() in (".eml", ".mbox", ".mbx") or _is_mbox(child):
                 yield from _sources(child)
     elif _is_mbox(path):
-        box = mailbox.mbox(path, factory=None, create=False)
-        for key in box.keys():
-            yield Source(f"{path}#{key}", lambda key=key: box.get_bytes(key))
+        mbox = mailbox.mbox(path, factory=None, create=False)
+        for key in mbox.iterkeys():  # a mailbox iterates messages, not keys
+            yield Source(f"{path}#{key}", partial(mbox.get_bytes, key))
     else:
         yield Source(str(path), path.read_bytes, single_file=True)
 

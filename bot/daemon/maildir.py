@@ -7,8 +7,8 @@ moved to cur/ with the S flag, so a poll reads only new/ and its cost grows with
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from archive.ingest import Incoming, Intake, Outcome
 from bot.config import Mailbox
@@ -32,10 +32,11 @@ def create_maildir(path: Path) -> None:
 
 def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
     assert box.path is not None
-    ensure_maildir(box.path)
+    maildir = box.path  # a local keeps the narrowing inside batches()
+    ensure_maildir(maildir)
 
     def batches() -> Iterator[tuple[list[Incoming], None, list[Path]]]:
-        for batch in _batches(sorted((box.path / "new").iterdir()), box.batch):
+        for batch in _batches(sorted((maildir / "new").iterdir()), box.batch):
             yield (
                 [
                     Incoming(raw=path.read_bytes(), mailbox=box.key, source="maildir", origin=path.name)
@@ -49,7 +50,7 @@ def poll_maildir(box: Mailbox, intake: Intake) -> list[Outcome]:
     for batch, done in intake.stream(batches()):  # the next batch is read by the readers while this is written
         outcomes.extend(done)
         for path in batch:
-            os.replace(path, box.path / "cur" / f"{path.name}:2,S")
+            os.replace(path, maildir / "cur" / f"{path.name}:2,S")
     return outcomes
 
 

@@ -15,10 +15,10 @@ from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import poll_imap
-from bot.services.inspect import archive_inspector
 from bot.daemon.maildir import poll_maildir
 from bot.outgoing.outbox import FlushReport, flush_outbox, sent_copier, transport_for
 from bot.outgoing.receipts import queue_owed_receipts
+from bot.services.inspect import archive_inspector
 from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)

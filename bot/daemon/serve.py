@@ -22,21 +22,22 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.outbox import next_due
-from archive.rederive import LOCK as REDERIVE_LOCK, due, rederive
+from archive.rederive import LOCK as REDERIVE_LOCK
+from archive.rederive import due, rederive
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
-from bot.outgoing.digest_mail import prepare_digest, queue_digest
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress
 from bot.daemon.poll import POLL_ERRORS, fetch_mailbox, send_owed
-from bot.outgoing.reminders import queue_reminders, summary
 from bot.daemon.scheduled import due_jobs
+from bot.outgoing.digest_mail import prepare_digest, queue_digest
+from bot.outgoing.reminders import queue_reminders, summary
 from parsers.errors import MailroomError
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from archive.models import JobRun
 from archive.outbox import backlog
-from archive.rederive import LOCK, behind
 from archive.owed import owed_waiting
+from archive.rederive import LOCK, behind
 from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
@@ -35,11 +35,11 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                 "mailbox": box.key,
                 "name": box.name,
                 "watch": state and state.watch,
-                "last_poll": local(state and state.last_poll_at),
-                "last_ok": local(state and state.last_ok_at),
-                "next_poll": local(state and state.next_poll_at),
+                "last_poll": local(state.last_poll_at if state else None),
+                "last_ok": local(state.last_ok_at if state else None),
+                "next_poll": local(state.next_poll_at if state else None),
                 "last_error": state and state.last_error,
-                "last_error_at": local(state and state.last_error_at),
+                "last_error_at": local(state.last_error_at if state else None),
                 "failing": bool(
                     state and state.last_error_at and (not state.last_ok_at or state.last_error_at > state.last_ok_at)
                 ),
@@ -62,7 +62,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                     "name": job.name,
                     "next_run": local(next_time(config, job, deps.clock())),
                     "last_period": last and last.period,
-                    "last_run": local(last and last.done_at),
+                    "last_run": local(last.done_at if last else None),
                     "last_summary": last and last.summary,
                 }
             )

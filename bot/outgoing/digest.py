@@ -10,20 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from archive.evidence import Evidence, load_evidence
 from archive.findings import all_findings
-from archive.models import JobRun
-from archive.outbox import queue_mail
-from bot.services.charts import ranking_bars
 from bot.config import Config
-from bot.outgoing.render import compose, render_pair
-from bot.services.scores import STATUS_NAMES as STATUS_LABELS, compute_standings, month_completion
-from parsers.errors import ConfigError
+from bot.outgoing.render import render_pair
+from bot.services.charts import ranking_bars
+from bot.services.scores import STATUS_NAMES as STATUS_LABELS
+from bot.services.scores import compute_standings, month_completion
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.briefings import briefing_counts

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError

@@ -3,9 +3,10 @@ stands now, staff's change notices, and the answers to 自查 mails (the inspect
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -15,8 +16,8 @@ from archive.models import Attachment, Message, OutboxMail
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
 from bot.config import Config
-from bot.services.inspect import describe, has_problems
 from bot.outgoing.render import compose, render_pair
+from bot.services.inspect import describe, has_problems
 from bot.services.show import decisions_json, notice_line
 from parsers.forms import FORM_TITLES
 from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for, selfcheck_answer

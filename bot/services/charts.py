@@ -360,9 +360,15 @@ def _bar_text(unit: UnitCompletion, task: str) -> str:
 
 
 class Ranked(Protocol):
-    unit: str
-    rank: int
-    total: int
+    # Read-only members, so that frozen dataclasses (the digest's StandingLine) match.
+    @property
+    def unit(self) -> str: ...
+
+    @property
+    def rank(self) -> int: ...
+
+    @property
+    def total(self) -> int: ...
 
 
 @dataclass(frozen=True)

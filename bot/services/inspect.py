@@ -5,12 +5,10 @@ are read in the reader sandbox, as ingest reads them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archive.models import Attachment
-from archive.store import RawStore
 from bot.config import Config
 from bot.services.sandbox import WORKER_FAILED, Sandbox
 from parsers.forms import FORM_TITLES
@@ -18,6 +16,10 @@ from parsers.inspection import failed_file, inspect_attachments
 from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
+
+if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no database
+    from archive.models import Attachment
+    from archive.store import RawStore
 
 READER_FAILED = (
     "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
@@ -27,7 +29,7 @@ READER_FAILED = (
 def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
     """The units with the targets a clerk's files are checked against, and the year a title's month without
     one is read in: today's plan (the nearest plan year's, outside every plan)."""
-    plan = config.plans.at(datetime.now(timezone.utc))
+    plan = config.plans.at(datetime.now(UTC))
     return plan.units, plan.year
 
 

@@ -21,12 +21,14 @@ import resource
 import tempfile
 import threading
 import weakref
-from concurrent.futures import Future, TimeoutError as FutureTimeout
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from archive.closing import close_year, closed_years
 from archive.evidence import load_evidence
 from archive.models import ClosedYear, OutboxMail
+from archive.outbox import digest_cause
 from archive.rederive import behind
 from bot.config import Config
-from archive.outbox import digest_cause
 from bot.services.scores import compute_standings, month_matrix
 from parsers.errors import MailroomError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, Request, Response, render_template
@@ -58,7 +58,8 @@ class BoundedRequest(Request):
     """A request body may be FORM_BYTES, or UPLOAD_BYTES on the upload page (known before any body is read:
     the CSRF check reads the form first)."""
 
-    @property
+    # Flask's is settable and may be None; ours is per request, never set, never None.
+    @property  # type: ignore[misc]  # read-only on purpose, see above
     def max_content_length(self) -> int:  # type: ignore[override]
         return UPLOAD_BYTES if self.endpoint in UPLOAD_PAGES else FORM_BYTES
 

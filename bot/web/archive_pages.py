@@ -12,9 +12,9 @@ from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, search
 from bot.services.scores import MONTH
 from bot.services.show import decisions_json
-from bot.web.site import site
 from bot.web.auth import viewer
 from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
+from bot.web.site import site
 
 blueprint = Blueprint("archive", __name__)
 PAGE_SIZE = 50

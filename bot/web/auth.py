@@ -10,9 +10,9 @@ refused with 429 whatever the password.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from archive.models import Attachment, FormReadingRow, Message
-from bot.web.site import site
 from bot.web.auth import viewer
 from bot.web.present import Masker, masker, reading_table, shown
+from bot.web.site import site
 from parsers.forms import FORM_TITLES
 
 blueprint = Blueprint("download", __name__)

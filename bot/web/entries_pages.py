@@ -13,9 +13,9 @@ from archive.entries import add_entry, list_entries, revoke_entry
 from archive.models import StaffEntryRow
 from archive.staff_senders import staff_senders
 from bot.services.scores import unit_name
-from bot.web.site import site
 from bot.web.auth import staff_only, viewer
 from bot.web.present import Masker, local_time, masker
+from bot.web.site import site
 from parsers.errors import MailroomError
 from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
 

@@ -13,9 +13,9 @@ from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind, rederive
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
-from bot.web.site import site
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, local_time
+from bot.web.site import site
 from parsers.errors import MailroomError
 
 blueprint = Blueprint("queue", __name__)

@@ -10,12 +10,12 @@ from flask import Blueprint, abort, render_template, request
 
 from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
-from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.config import Config
+from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.services.scores import MONTH, Kept, explain_unit, month_completion, shown_matrix, shown_standings
 from bot.services.show import decision_line, unit_decisions_json
-from bot.web.site import site
 from bot.web.present import finding_view, masker
+from bot.web.site import site
 from parsers.errors import MailroomError
 from parsers.forms import FORM_TITLES
 from parsers.records import TASKS

@@ -5,10 +5,9 @@ Revises: 0004
 Create Date: 2026-11-23
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
-
 
 revision = "0005"
 down_revision = "0004"
@@ -18,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
-    columns = [
+    columns: list[sa.Column] = [
         # The document's key orders documents by arrival, so newest-first reads the index backwards.
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("message_id", sa.Integer(), sa.ForeignKey("message.id", ondelete="CASCADE"), nullable=False),

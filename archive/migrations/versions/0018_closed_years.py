@@ -6,9 +6,8 @@ Revises: 0017
 Create Date: 2026-12-06
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0018"
 down_revision = "0017"

@@ -12,13 +12,13 @@ import io
 import random
 import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from bot.demo.season.people import TOWNS
-from parsers.cells import column_letter
 from bot.demo.season.plans import REGISTRY_COUNTS, YEAR, UnitInfo, UnitPlan
 from bot.demo.season.sheets import FORM_TITLES, SUMMARY_TASKS, Sheet, organisation, registry_sheet, summary_sheet
+from parsers.cells import column_letter
 
 try:
     import xlwt
@@ -79,7 +79,8 @@ _XLSX_PARTS = {
     '<font><b/><sz val="14"/><name val="宋体"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/>'
     '</fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/>'
     '<bottom/><diagonal/></border></borders><cellStyleXfs count="1">'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
     '<alignment horizontal="center"/></xf></cellXfs><cellStyles count="1"><cellStyle name="常规" xfId="0" '
@@ -118,7 +119,7 @@ def xlsx_bytes(sheet: Sheet, when: datetime) -> bytes:
         f'<mergeCells count="{len(sheet.merges)}">{merges}</mergeCells></worksheet>'
     )
     shared = "".join(f'<si><t xml:space="preserve">{escape(text)}</t></si>' for text in strings)
-    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     parts = {
         **_XLSX_PARTS,
         "docProps/core.xml": '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'

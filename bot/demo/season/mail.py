@@ -61,7 +61,7 @@ def package_files(
     figures = (
         month_figures(plan, month)
         if dispatch.figures is None
-        else month_figures(plan, month, as_sent=False) | dispatch.figures
+        else {**month_figures(plan, month, as_sent=False), **dispatch.figures}
     )
     workbook = dispatch.workbook or plan.workbook
     files: list[tuple[str, bytes]] = []

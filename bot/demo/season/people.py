@@ -24,7 +24,10 @@ REGIONS = {
     "高新区": "131171",
     "滨湖新区": "131172",
 }
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎潘杜戴夏田任姜范方石姚谭邹金陆郝孔白崔康毛邱秦史顾侯邵孟段雷钱尹常武乔贺龚"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许沈曾彭吕"
+    "苏卢蒋蔡贾丁魏薛叶阎潘杜戴夏田任姜范方石姚谭邹金陆郝孔白崔康毛邱秦史顾侯邵孟段雷钱尹常武乔贺龚"
+)
 GIVEN = (
     "建国",
     "秀英",
@@ -117,7 +120,7 @@ class Person:
         return int(self.id_number[16]) % 2 == 1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def person(seed: int, unit: str, form: int, number: int, born_from: int = 1950, years: int = 55) -> Person:
     """The number-th person on a unit's registry; the same on every month's registry. The sequence part
     of the ID is `number`, so a registry lists each person once."""

@@ -86,9 +86,11 @@ REGISTRY_HEADERS: dict[int, tuple[str, ...]] = {
     ),
 }
 REGISTRY_NOTES = {
-    3: "填表说明：1.服务项目按照《河北省残疾人基本康复服务目录（2020年版）》选填“康复医疗、康复训练、辅助器具、支持性服务”；"
+    3: "填表说明：1.服务项目按照《河北省残疾人基本康复服务目录（2020年版）》"
+    "选填“康复医疗、康复训练、辅助器具、支持性服务”；"
     "2.服务细项（内容）对应填写各服务项目中具体服务细项。",
-    4: "备注：1.适配基本型辅助器具类型请选填“轮椅、假肢、助行器、其他”；2.若属于“建档立卡贫困残疾人”则在对应栏目下打“√”。",
+    4: "备注：1.适配基本型辅助器具类型请选填“轮椅、假肢、助行器、其他”；"
+    "2.若属于“建档立卡贫困残疾人”则在对应栏目下打“√”。",
     5: "备注：培训类型请选填“种植业、养殖业、家庭手工业、互联网就业、其他”",
     7: "备注：享受托养服务类型请选填“寄宿制、日间照料、居家托养、其他”",
     8: "备注：1.此表由县级残联汇总上报；2.此表一式两份，由县级残联、市级残联分别存档备查。",
@@ -137,7 +139,7 @@ def summary_sheet(
 ) -> Sheet:
     """附件2: title, 填报单位 row, task names merged over 目标数/完成数/百分比, the unit's row, a note."""
     width = 1 + 3 * len(SUMMARY_TASKS)
-    header = ["地区"] + [cell for _, name in SUMMARY_TASKS for cell in (name, None, None)]
+    header: list[object] = ["地区"] + [cell for _, name in SUMMARY_TASKS for cell in (name, None, None)]
     merges = [(0, 0, 0, width - 1), (2, 3, 0, 0), (5, 5, 0, width - 1)]
     merges += [(2, 2, 1 + 3 * i, 3 + 3 * i) for i in range(len(SUMMARY_TASKS))]
     row: list[object] = [label]
@@ -150,11 +152,16 @@ def summary_sheet(
         elif isinstance(share, float):
             percents.add((4, 3 + 3 * index))
         row += [target, done, share]
-    rows = [
+    rows: list[list[object]] = [
         [f"{organisation(unit.name)} {month} 月份{FORM_TITLES[2]}"] + [None] * (width - 1),
-        [f"填报单位：{organisation(unit.name)}（盖章）"]
-        + [None] * (width - 5)
-        + [f"{filled.year}年{filled.month}月{filled.day}日", None, None, None],
+        [
+            f"填报单位：{organisation(unit.name)}（盖章）",
+            *[None] * (width - 5),
+            f"{filled.year}年{filled.month}月{filled.day}日",
+            None,
+            None,
+            None,
+        ],
         header,
         [None] + ["目标数", "完成数", "百分比"] * len(SUMMARY_TASKS),
         row,

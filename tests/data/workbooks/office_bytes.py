@@ -99,7 +99,7 @@ def word_binary(text: str) -> bytes:
 
 def encrypted_office() -> bytes:
     """What Excel writes for a workbook with an open password: an OLE2 file, not a zip."""
-    info = struct.pack("<HHI", 4, 4, 0x40) + "<encryption/>".encode("utf-8")
+    info = struct.pack("<HHI", 4, 4, 0x40) + b"<encryption/>"
     return compound_file({"EncryptionInfo": info, "EncryptedPackage": bytes(range(256)) * 16})
 
 
