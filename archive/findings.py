@@ -85,7 +85,8 @@ def _shared_persons(session: Session) -> list[Finding]:
             .where(PersonRow.form == form, PersonRow.disability_id == person_id, Message.kind.not_in(NOT_SUBMISSIONS))
             .order_by(Message.id)
         ).all()
-        units = sorted({unit for unit, _, _ in rows})
+        # a registry from an unknown address may name the person too: that mail is no unit's
+        units = sorted({unit for unit, _, _ in rows if unit is not None})
         findings.append(
             Finding(
                 units[0],

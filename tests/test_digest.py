@@ -24,10 +24,12 @@ import pytest
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
+from sqlalchemy import select
 
+from archive.findings import all_findings
+from archive.ingest import ingest_batch
+from archive.models import Message
 from bot.cli.group import main
-from bot.outgoing.digest import BriefingLine, Digest, DigestFinding, StandingLine, render_digest
-from bot.outgoing.digest_mail import compose_digest
 from bot.demo.season import (
     PLANS,
     QUARTER_TASKS,
@@ -46,7 +48,10 @@ from bot.demo.season import (
     write_maildirs,
     xlsx_bytes,
 )
+from bot.outgoing.digest import BriefingLine, Digest, DigestFinding, StandingLine, render_digest
+from bot.outgoing.digest_mail import compose_digest
 from bot.outgoing.workbooks import digest_workbook
+from parsers.derive import Incoming
 from parsers.errors import ConfigError
 from parsers.privacy import mask_personal
 from parsers.records import TASKS
@@ -329,7 +334,7 @@ def check_rollup_sheet(sheet) -> None:
             totals[task][1] += done
         assert [sheet.cell(row, c).value for c in (17, 18)] == [0, None]  # 上大学: from September
     assert sheet.cell(18, 1).value == "合计"
-    for index, (task, (target, done)) in enumerate(totals.items()):
+    for index, (target, done) in enumerate(totals.values()):
         assert [sheet.cell(18, 2 + 3 * index + offset).value for offset in range(3)] == [
             target,
             done,
@@ -503,3 +508,33 @@ def test_a_month_without_briefing_points_does_not_call_anyone_short():
     _, html, text = render_digest(december)
     assert "本月不计分" in text and "本月不计分" in html
     assert "未达标" not in text and "未达标" not in html
+
+
+def test_a_person_on_a_registry_of_no_unit_too_is_found_between_the_two_units(deps):
+    """GIVEN 桃城区's 王斐 registered by 滨湖新区 too, and listed once more on a registry from an unknown
+    address that names no configured unit WHEN the findings are computed THEN one finding names the two
+    units (the registry of no unit is none of them; it once failed sorting None among the units' names)."""
+    units, boxes = load_units()
+    when = at(6, 25, 10, 30)
+    stranger = "stranger@example.com"
+    incoming = []
+    for number, (sender, unit) in enumerate(
+        ((units["桃城区"].sender, "桃城区"), (units["滨湖新区"].sender, "滨湖新区"), (stranger, "某某县"))
+    ):
+        sheet = registry_sheet(unit, 3, 6, 1, when, 2020)
+        sheet.rows[3] = person_row(3, 0, SHARED, 6, unit)
+        spec = Spec(
+            sender,
+            boxes["kfb"],
+            f"{unit}6月份康复服务实名制登记表",
+            when,
+            "shared person",
+            (("附件3.xlsx", xlsx_bytes(sheet, when)),),
+        )
+        incoming += [Incoming(mail.raw, "kfb", "import", origin=f"shared/{number}") for mail in mails_of(spec)]
+    ingest_batch(deps.db, deps.store, deps.recognizer, incoming)
+    with deps.db.session() as session:
+        recognised = {message.unit for message in session.scalars(select(Message))}
+        shared = [finding for finding in all_findings(session, ()) if SHARED.disability_id in finding.message]
+    assert recognised == {"桃城区", "滨湖新区", None}
+    assert [finding.unit for finding in shared] == ["桃城区"] and "滨湖新区" in shared[0].message
