@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from parsers.checks import check_package
 from parsers.forms import UNDATED, FormReading, Problem, placed
-from parsers.mime import parse_message
+from parsers.mime import parse_message, unparsed
 from parsers.recognize import recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
 from parsers.searchdoc import Document, build_document
@@ -253,27 +253,9 @@ def corrected(derived: Derived, unit: str | None, kind: str | None, month: str |
 
 def raw_only(recognizer: Recognizer, item: Incoming, why: str) -> Derived:
     """A message nothing could be derived from (its parsing crashed or hung): kept whole, shown to staff."""
-    empty = ParsedMessage(
-        message_id=None,
-        subject="",
-        from_addr=None,
-        from_name="",
-        to_addrs=(),
-        cc_addrs=(),
-        date_header=None,
-        date=None,
-        received_dates=(),
-        in_reply_to=None,
-        references=(),
-        automation=(),
-        content_type="",
-        return_path=None,
-        body_text="",
-        attachments=(),
-    )
     recognition = Recognition(unit=None, kind=Kind.OTHER, month=None, month_source="arrival", registered=False)
     when = item.arrival or datetime.now(UTC)
-    return Derived(empty, when, item.arrival is not None, recognition, item.mailbox, None, "arrival", (), (why,))
+    return Derived(unparsed(), when, item.arrival is not None, recognition, item.mailbox, None, "arrival", (), (why,))
 
 
 def bounded_headers(raw: bytes) -> tuple[bytes, int]:

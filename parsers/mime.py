@@ -338,25 +338,30 @@ def parse_message(raw: bytes) -> ParsedMessage:
     try:
         return _parse(email.message_from_bytes(bytes(raw), policy=compat32))
     except Exception as error:  # the last line of defence: one bad message must not stop a poll
-        return ParsedMessage(
-            message_id=None,
-            subject="",
-            from_addr=None,
-            from_name="",
-            to_addrs=(),
-            cc_addrs=(),
-            date_header=None,
-            date=None,
-            received_dates=(),
-            in_reply_to=None,
-            references=(),
-            automation=(),
-            content_type="",
-            return_path=None,
-            body_text="",
-            attachments=(),
-            problems=(f"邮件结构无法解析（{type(error).__name__}），原件已保存",),
-        )
+        return unparsed(f"邮件结构无法解析（{type(error).__name__}），原件已保存")
+
+
+def unparsed(*problems: str) -> ParsedMessage:
+    """The record of a message nothing could be read from: empty, its problems saying why."""
+    return ParsedMessage(
+        message_id=None,
+        subject="",
+        from_addr=None,
+        from_name="",
+        to_addrs=(),
+        cc_addrs=(),
+        date_header=None,
+        date=None,
+        received_dates=(),
+        in_reply_to=None,
+        references=(),
+        automation=(),
+        content_type="",
+        return_path=None,
+        body_text="",
+        attachments=(),
+        problems=problems,
+    )
 
 
 def _parse(msg: email.message.Message) -> ParsedMessage:

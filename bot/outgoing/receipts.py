@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -122,7 +123,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
     context = dict(receipt.context)
     zone = config.timezone
     context.update(
-        arrival_text=f"{context['arrival'].astimezone(zone):%Y-%m-%d %H:%M:%S}（北京时间）",
+        arrival_text=_arrival_text(context["arrival"], zone),
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
         month_text=_month_text(context["month"]),
         deadline_text=f"{context['deadline'].astimezone(zone):%Y年%m月%d日 %H:%M}" if context["deadline"] else "",
@@ -130,70 +131,55 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         subject_line=receipt.subject,
         decisions=list(decided),
     )
-    text, html = render_pair("receipt", context)
-    return compose(
-        config.outgoing,
-        [receipt.to],
-        receipt.subject,
-        text,
-        html,
-        now,
-        in_reply_to=receipt.in_reply_to,
-        references=receipt.references,
-    )
+    return _reply(config, receipt, "receipt", context, now)
 
 
 def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str]):
     """The short notice that a staff decision made a message count, threaded under it, saying each decision
     its recognition now stands on."""
     context = receipt.context
-    text, html = render_pair(
-        "change",
-        {
-            "unit": context["unit"],
-            "subject": context["subject"],
-            "decisions": decided,
-            "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
-            "kind_text": KIND_TEXT.get(context["kind"], context["kind"]),
-            "month_text": _month_text(context["month"]),
-        },
-    )
-    return compose(
-        config.outgoing,
-        [receipt.to],
-        f"核实通知：{context['subject']}",
-        text,
-        html,
-        now,
-        in_reply_to=receipt.in_reply_to,
-        references=receipt.references,
-    )
+    values = {
+        "unit": context["unit"],
+        "subject": context["subject"],
+        "decisions": decided,
+        "arrival_text": _arrival_text(context["arrival"], config.timezone),
+        "kind_text": KIND_TEXT.get(context["kind"], context["kind"]),
+        "month_text": _month_text(context["month"]),
+    }
+    return _reply(config, receipt, "change", values, now, subject=f"核实通知：{context['subject']}")
 
 
 def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
     """The answer to a 自查 mail: each file as `mailroom inspect` describes it, and that nothing was counted."""
     context = receipt.context
     inspected = context["inspected"]
-    text, html = render_pair(
-        "selfcheck",
-        {
-            "subject": context["subject"],
-            "attachments": context["attachments"],
-            "arrival_text": f"{context['arrival'].astimezone(config.timezone):%Y-%m-%d %H:%M:%S}（北京时间）",
-            "files": [describe(result) for result in inspected],
-            "clean": bool(inspected) and not has_problems(inspected),
-        },
-    )
+    values = {
+        "subject": context["subject"],
+        "attachments": context["attachments"],
+        "arrival_text": _arrival_text(context["arrival"], config.timezone),
+        "files": [describe(result) for result in inspected],
+        "clean": bool(inspected) and not has_problems(inspected),
+    }
+    return _reply(config, receipt, "selfcheck", values, now)
+
+
+def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: datetime, subject: str = ""):
+    """The mail made from a template pair, to the receipt's address and threaded under its message."""
+    text, html = render_pair(template, values)
     return compose(
         config.outgoing,
         [receipt.to],
-        receipt.subject,
+        subject or receipt.subject,
         text,
         html,
         now,
         in_reply_to=receipt.in_reply_to,
         references=receipt.references,
     )
+
+
+def _arrival_text(arrival: datetime, zone: ZoneInfo) -> str:
+    return f"{arrival.astimezone(zone):%Y-%m-%d %H:%M:%S}（北京时间）"
 
 
 def _month_text(month: str | None) -> str:
