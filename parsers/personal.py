@@ -60,7 +60,11 @@ _STRETCH = re.compile(
     f"|[{SEPARATORS}{IGNORABLE}]{{1,{MAX_SEPARATORS + 2}}}(?=[{_DIGIT_CLASS}]))*"
 )
 _IGNORED = re.compile(f"[{IGNORABLE}]")
-_IGNORABLE_SET = frozenset(chr(point) for point in range(0x80, 0x10000) if _IGNORED.fullmatch(chr(point)))
+_IGNORABLE_SET = frozenset(  # IGNORABLE's characters and ranges spelt out (testing 65,000 code points: 13 ms)
+    chr(point)
+    for first, last in re.findall(r"(.)(?:-(.))?", IGNORABLE)
+    for point in range(ord(first), ord(last or first) + 1)
+)
 
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 _ID18 = re.compile(rf"[0-9]{{6}}(?:18|19|20)[0-9]{{2}}{_DATE}[0-9]{{3}}[0-9X]")

@@ -26,6 +26,7 @@ from archive.ingest import Incoming, ingest_batch
 from archive.search import Query, search
 from bot.demo.folder import compose
 from bot.web.app import create_app
+from parsers import personal
 from parsers.checks import check_digit
 from parsers.personal import IGNORABLE, find_numbers
 from parsers.privacy import mask_personal
@@ -377,3 +378,10 @@ def test_a_masked_viewer_sees_the_same_pages_whatever_a_hidden_digit_is(twins):
     assert all(number in whole for number in first.all)
     explained = staff.get("/unit/枣强县?month=2020-04").get_data(as_text=True)
     assert first.phones[1] in folded(explained)
+
+
+def test_the_ignorable_set_spelt_out_is_what_the_ignorable_class_matches():
+    """IGNORABLE is written as a regex class; the set the scanner looks characters up in is made from its
+    ranges without a regex, and must hold exactly the characters the class matches."""
+    matched = {chr(point) for point in range(0x10000) if personal._IGNORED.fullmatch(chr(point))}
+    assert matched == personal._IGNORABLE_SET and "\u200b" in matched

@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from bot.services.sandbox import WORKER_FAILED, Sandbox
 from parsers.forms import FORM_TITLES
 from parsers.inspection import failed_file, inspect_attachments
 from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 
-if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no database
+if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no database and no reader pool
     from archive.models import Attachment
     from archive.store import RawStore
+    from bot.services.sandbox import Sandbox
 
 READER_FAILED = (
     "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
@@ -43,6 +43,8 @@ def inspect_untrusted(
 ) -> list[dict[str, Any]]:
     """Files from outside, read in the reader sandbox (None: here, for trusted input only). When the files
     together kill their reader or overrun its time, each is read alone, and the one that does it says so."""
+    from bot.services.sandbox import WORKER_FAILED  # here: the clerk's own files (`inspect FILE`) need no pool
+
     against = checked_against(config)
     if sandbox is None:
         return inspect_attachments(files, *against)
