@@ -46,6 +46,9 @@ class FindingsMemo:
         return found
 
 
+NO_UNIT = "未识别单位"  # a finding's unit when its message has none
+
+
 def _registry_mismatches(session: Session) -> list[Finding]:
     findings: list[Finding] = []
     rows = session.execute(
@@ -55,10 +58,8 @@ def _registry_mismatches(session: Session) -> list[Finding]:
         .order_by(Message.id)
     )
     for problems, unit, message_id in rows:
-        if unit is None:  # registered senders are units'; a staff correction could still leave none
-            continue
-        findings.extend(
-            Finding(unit, "done_vs_registry", problem["message"], (message_id,))
+        findings.extend(  # a registered sender's unit; `correct --counted` can count a message of no unit
+            Finding(unit or NO_UNIT, "done_vs_registry", problem["message"], (message_id,))
             for problem in problems
             if problem["code"] == "done-vs-registry"
         )
