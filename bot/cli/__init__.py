@@ -4,3 +4,7 @@ gets and the table of commands; each other module holds one group of commands an
 
 May import every room of bot/ and everything below. Nothing imports it: it is the top.
 """
+
+from bot.cli.group import main  # the entry point: pyproject's `mailroom = "bot.cli:main"`, as installed before
+
+__all__ = ["main"]

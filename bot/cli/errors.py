@@ -98,8 +98,8 @@ def usage_message(error: click.UsageError) -> str:
             else "参数"
         )
         return f"{where} 的值不对：{bad_value(error)}"
-    if isinstance(error, getattr(click.exceptions, "NoSuchCommand", ())):  # click 8.2 on
-        return f"没有 {error.command_name} 这个命令" + _did_you_mean(error.possibilities)  # type: ignore
+    if isinstance(error, click.exceptions.NoSuchCommand):
+        return f"没有 {error.command_name} 这个命令" + _did_you_mean(error.possibilities)
     if isinstance(error, click.NoSuchOption):
         return f"没有 {error.option_name} 这个选项" + _did_you_mean(error.possibilities)
     if isinstance(error, click.BadOptionUsage):
