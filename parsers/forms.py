@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 import unicodedata
 from array import array
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby, repeat
@@ -203,7 +203,7 @@ def _person_blocks(persons: Sequence[Person]) -> list:
 
 def _reading_from_blocks(values: tuple) -> FormReading:
     persons: list[Person] = []
-    with _uncollected():
+    with _uncollected:
         for block in values[_PERSONS_AT]:
             if block.__class__ is Person:
                 persons.append(block)
@@ -222,18 +222,32 @@ def _reading_from_blocks(values: tuple) -> FormReading:
     return FormReading(*fields)
 
 
-@contextmanager
-def _uncollected() -> Iterator[None]:
+class _CollectorPause:
     """The cyclic garbage collector paused while tens of thousands of persons are made: tuples of text hold
     no cycle to find, yet every 700 of them start a collection, and now and then one that walks the whole
-    heap (a third of the time to make 50,000 in a process as large as ingest's)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    heap (a third of the time to make 50,000 in a process as large as ingest's). Threads may pause at once:
+    the collector runs again when the last pause ends, if it ran before the first began."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pauses = 0
+        self._resume = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._pauses == 0:
+                self._resume = gc.isenabled()
+                gc.disable()
+            self._pauses += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._pauses -= 1
+            if self._pauses == 0 and self._resume:
+                gc.enable()
+
+
+_uncollected = _CollectorPause()
 
 
 FORM_TITLES: dict[int, str] = {

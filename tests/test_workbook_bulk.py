@@ -281,3 +281,43 @@ def test_a_registry_longer_than_a_block_reports_each_fault_at_its_cell():
         (first + 7, "C", "duplicate-person"),  # the sheet's problems by row, then the form's duplicates
         (first + 2100, "C", "duplicate-person"),
     ]
+
+
+def test_the_collector_paused_for_persons_runs_again_when_the_last_overlapping_pause_ends():
+    """GIVEN two threads making persons at once (their pauses overlap, one ending first) THEN the cyclic
+    collector stays off until the second ends and is on again after it; left off by someone else, it
+    stays off."""
+    import gc
+    import threading
+
+    from parsers.forms import _uncollected
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with _uncollected:
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with _uncollected:
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with _uncollected:
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
