@@ -1,5 +1,5 @@
-"""The monthly standings digest to the staff list: what it says (`build_digest`), how it reads
-(`render_digest`, templates/digest.*) and the mail that carries it (`compose_digest`).
+"""The monthly standings digest to the staff list: what it says (`build_digest`) and how it reads
+(`render_digest`, templates/digest.*); its workbook is workbooks.py's, the mail that carries it digest_mail.py's.
 
 Everything shown is as of the last instant of the month (the standings' instant), except the submission
 matrix, which shows what is known when the digest is made. Personal numbers in findings are masked.
