@@ -43,4 +43,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 extras=""
 [ "$want_test" = yes ] && extras="[test]"
-.venv/bin/pip install -q --disable-pip-version-check -e ".${extras}"
+# constraints.txt: the versions last tested (scripts/lock.sh refreshes it)
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".${extras}"
