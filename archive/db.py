@@ -115,11 +115,12 @@ def _storable_parameters(_connection, _cursor, statement: str, parameters, _cont
     """Every text bound for the database, from any table or statement, with NUL and lone surrogates
     removed: the same text on both databases, and no message whose header holds a NUL can fail a batch."""
     if executemany and isinstance(parameters, list):  # (a batched INSERT … VALUES sends one dict)
-        return statement, [_storable(row) for row in parameters]
-    return statement, _storable(parameters)
+        return statement, [storable(row) for row in parameters]
+    return statement, storable(parameters)
 
 
-def _storable(row):
+def storable(row):
+    """A row of parameters (a dict, list or tuple) with NUL and lone surrogates removed from its texts."""
     values = row.values() if isinstance(row, dict) else row if isinstance(row, (list, tuple)) else ()
     if not any(isinstance(value, str) and _UNSTORABLE.search(value) for value in values):
         return row  # nearly always: nothing to copy

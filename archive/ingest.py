@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
@@ -27,9 +27,9 @@ from archive.db import Database
 from archive.evidence import article_keys
 from archive.fulltext import index_messages
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, Message, PersonRow, Sighting
+from archive.models import ArticleRow, Attachment, Message, Sighting
 from archive.owed import owe_receipts
-from archive.readings import person_values, reading_row
+from archive.readings import insert_persons, reading_row
 from archive.store import RawStore, sha256_hex
 from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
 from parsers.records import Kind
@@ -204,14 +204,14 @@ def _write(
         }
         session.add_all(fresh.values())
         session.flush()
-        persons = [
-            values
-            for sha, message in fresh.items()
-            for row, (_, reading, _) in zip(message.readings, derived[sha].readings)
-            for values in person_values(row.id, reading)
-        ]
-        if persons:  # registries hold thousands: one bulk insert, not an object each
-            session.execute(insert(PersonRow), persons)
+        insert_persons(  # registries hold thousands: in bulk, not an object each
+            session,
+            [
+                (row.id, reading)
+                for sha, message in fresh.items()
+                for row, (_, reading, _) in zip(message.readings, derived[sha].readings)
+            ],
+        )
         index_messages(
             session, fresh.values(), [(derived[sha].document or derived[sha].with_document().document) for sha in fresh]
         )
@@ -254,9 +254,7 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
         )
         for n, a in enumerate(parsed.attachments)
     ]
-    readings = [
-        reading_row(reading, attachments[n], checks, with_persons=False) for n, reading, checks in derived.readings
-    ]
+    readings = [reading_row(reading, attachments[n], checks) for n, reading, checks in derived.readings]
     articles = (
         []
         if recognition.kind is not Kind.BRIEFING

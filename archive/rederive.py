@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.attempts import derive_watched
@@ -23,9 +23,9 @@ from archive.corrections import in_force
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
-from archive.models import ArticleRow, Attachment, FormReadingRow, Message, PersonRow, Rewrite
+from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewrite
 from archive.owed import owe_change
-from archive.readings import person_values
+from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from parsers.derive import Derived, Incoming, corrected
 
@@ -213,11 +213,5 @@ def _rewrite(session: Session, message: Message, fresh: Message, result: Derived
     fresh.attachments, fresh.readings, fresh.articles = [], [], []
     message.attachments, message.readings, message.articles = attachments, readings, articles
     session.flush()
-    persons = [
-        values
-        for row, (_, reading, _) in zip(message.readings, result.readings)
-        for values in person_values(row.id, reading)
-    ]
-    if persons:
-        session.execute(insert(PersonRow), persons)
+    insert_persons(session, [(row.id, reading) for row, (_, reading, _) in zip(message.readings, result.readings)])
     index_messages(session, [message], [result.document or result.with_document().document])

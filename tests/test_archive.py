@@ -220,3 +220,40 @@ def test_init_creates_the_database_and_the_archive_folder(tmp_path, database_url
     assert (tmp_path / "store" / "messages").is_dir() and (tmp_path / "store" / "files").is_dir()
     again = runner.invoke(main, ["--config", str(ROOT / "config.example.toml"), "init"], env=env)
     assert again.exit_code == 0 and "数据库已就绪" in again.output
+
+
+def test_persons_are_stored_alike_on_both_databases_without_what_no_column_may_hold(deps):
+    """GIVEN a registry archived (its persons written by COPY on PostgreSQL, by one executemany on SQLite) and
+    one person more written after it whose cells hold a NUL and a lone surrogate WHEN the rows are read back
+    THEN every person of the registry is there with its fields whole, and the texts of the added one lack
+    those characters, the same on both databases."""
+    from archive.models import FormReadingRow, PersonRow
+    from archive.readings import insert_persons
+    from bot.demo.season import Spec, at, load_units, mails_of, registry_sheet, xlsx_bytes
+    from parsers.forms import FormReading, Person
+
+    units, boxes = load_units()
+    when = at(6, 25, 10, 30)
+    sheet = registry_sheet("桃城区", 3, 6, 5, when, 2020)
+    spec = Spec(
+        units["桃城区"].sender,
+        boxes["kfb"],
+        "桃城区6月份康复服务实名制登记表",
+        when,
+        "registry",
+        (("附件3.xlsx", xlsx_bytes(sheet, when)),),
+    )
+    ingest_batch(
+        deps.db, deps.store, deps.recognizer, [Incoming(m.raw, "kfb", "import", origin="r") for m in mails_of(spec)]
+    )
+    odd = Person(99, "Sheet1", (("name", "王\x00芳"), ("disability_id", "13110219850312001X\ud8004"), ("phone", "138")))
+    with deps.db.session() as session:
+        reading_id = session.scalar(select(FormReadingRow.id).where(FormReadingRow.form == 3))
+        written = session.scalars(select(PersonRow).where(PersonRow.reading_id == reading_id)).all()
+        assert len(written) == 5 and all(row.name and row.fields["name"] == row.name for row in written)
+        reading = FormReading("附件3.xlsx", 3, "桃城区", "2020-06", 1, persons=(odd,))
+        insert_persons(session, [(reading_id, reading)])
+        session.commit()
+        added = session.scalars(select(PersonRow).where(PersonRow.row == 99)).one()
+        assert (added.name, added.disability_id, added.phone) == ("王芳", "13110219850312001X4", "138")
+        assert added.fields["name"] == "王\x00芳" and added.unit == "桃城区" and added.month == "2020-06"
