@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from parsers.checks import check_package
-from parsers.forms import UNDATED, FormReading, Problem, placed
+from parsers.forms import UNDATED, FormReading, Problem, placed, unreadable
 from parsers.mime import parse_message, unparsed
 from parsers.recognize import recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
@@ -172,18 +172,6 @@ def read_one(recognizer: Recognizer, attachment: Attachment, unit: str | None) -
     except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
         log.exception("reading %r failed", attachment.filename)
         return (unreadable(attachment.filename, "读取附件时发生内部错误，已归档原件，请工作人员人工核对"),)
-
-
-def unreadable(source: str, why: str) -> FormReading:
-    return FormReading(
-        source=source,
-        form=None,
-        unit=None,
-        month=None,
-        rows=0,
-        readable=False,
-        problems=(Problem(sheet=None, row=None, column=None, code="reader", message=why),),
-    )
 
 
 def assemble(

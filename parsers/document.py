@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
-from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, month_in
+from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, month_in, unreadable
 from parsers.recognize import find_unit
 from parsers.records import Unit
 from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
@@ -126,12 +126,8 @@ def text_characters(text: str | None) -> int:
 
 
 def _workbook_as_document(source: str, filename: str, form: int) -> FormReading:
-    problem = Problem(
-        None,
-        None,
-        None,
-        "not-a-workbook",
+    message = (
         f"“{filename}”是 Word 文档，但附件{form}{FORM_TITLES[form]}应使用 Excel 表格模板报送；"
-        f"请把内容填入 Excel 模板后重新发送",
+        f"请把内容填入 Excel 模板后重新发送"
     )
-    return FormReading(source, form, None, None, 0, problems=(problem,), readable=False)
+    return unreadable(source, message, "not-a-workbook", form)

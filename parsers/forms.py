@@ -178,6 +178,16 @@ class FormReading:
         return len(seen) + anonymous
 
 
+def unreadable(
+    source: str, message: str, code: str = "reader", form: int | None = None, sheet: str | None = None
+) -> FormReading:
+    """A file no form could be read from (refused, broken, not a form, its reader dead), as a reading that
+    says why: `code` and `message` its one problem, `form` what its name says it was meant to be."""
+    return FormReading(
+        source, form, None, None, 0, problems=(Problem(sheet, None, None, code, message),), readable=False
+    )
+
+
 _PERSONS_AT = list(FormReading.__dataclass_fields__).index("persons")
 _BLOCK_SEPARATOR = "\x1e"
 

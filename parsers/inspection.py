@@ -12,7 +12,7 @@ from typing import Any
 
 from parsers.checks import check_package
 from parsers.document import text_characters
-from parsers.forms import FormReading, Problem
+from parsers.forms import FormReading, Problem, unreadable
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
 from parsers.workbook import read_attachment
@@ -46,15 +46,7 @@ def file_name(label: str) -> str:
 def no_form(name: str, data: bytes) -> FormReading:
     """A file that holds no form, as a reading that cannot be read and says why."""
     code, message = _why_no_form(name, data)
-    return FormReading(
-        source=name,
-        form=None,
-        unit=None,
-        month=None,
-        rows=0,
-        readable=False,
-        problems=(Problem(None, None, None, code, message),),
-    )
+    return unreadable(name, message, code)
 
 
 def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
@@ -88,16 +80,7 @@ def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
 def failed_file(label: str, message: str) -> dict[str, Any]:
     """A file whose reading failed outside the readers (its reader process died), as the inspection shows it."""
     name = file_name(label)
-    reading = FormReading(
-        source=name,
-        form=None,
-        unit=None,
-        month=None,
-        rows=0,
-        readable=False,
-        problems=(Problem(None, None, None, "reader", message),),
-    )
-    return _as_json(label, name, reading, ())
+    return _as_json(label, name, unreadable(name, message), ())
 
 
 def _package_checks(readings: list[FormReading], units: Sequence[Unit]) -> dict[int, tuple[Problem, ...]]:

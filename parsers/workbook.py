@@ -18,7 +18,7 @@ import python_calamine as calamine
 
 from parsers.biff import check_xls
 from parsers.document import read_docx, read_word_binary
-from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name
+from parsers.forms import FORM_TITLES, FormReading, fold, form_from_name, unreadable
 from parsers.records import Unit
 from parsers.safety import DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, read_member
 from parsers.sniff import decode_zip_name, sniff_type
@@ -179,15 +179,7 @@ def _encrypted_message(filename: str) -> str:
 
 
 def _refused(source: str, filename: str, code: str, message: str, sheet: str | None = None) -> FormReading:
-    return FormReading(
-        source,
-        form_from_name(filename),
-        None,
-        None,
-        0,
-        problems=(Problem(sheet, None, None, code, message),),
-        readable=False,
-    )
+    return unreadable(source, message, code, form_from_name(filename), sheet)
 
 
 def _unreadable(source: str, filename: str, error: BaseException) -> FormReading:

@@ -41,9 +41,9 @@ from parsers.derive import (
     parse_and_recognise,
     raw_only,
     read_one,
-    unreadable,
 )
 from parsers.errors import ServiceError
+from parsers.forms import unreadable
 from parsers.records import Attachment
 
 log = logging.getLogger(__name__)
