@@ -192,6 +192,14 @@ class Award:
     evidence: str
     exit_code: int = 0
 
+    @property
+    def args(self) -> tuple[str, ...]:
+        """The `mailroom award` command line that enters it, by 孙倩."""
+        return (
+            "award", self.unit, "--kind", self.kind, "--level", self.level, "--date", self.date,
+            "--evidence", self.evidence, "--by", "孙倩",
+        )  # fmt: skip
+
 
 STAFF_ENTRIES = (
     Award(

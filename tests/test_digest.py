@@ -180,24 +180,7 @@ def august_digest(tmp_path: Path, database_url: str) -> tuple[Path, dict]:
     write_maildirs(tmp_path / "mail", august_mail())
     assert run(env, "import", str(tmp_path / "mail")).exit_code == 0
     for award in STAFF_ENTRIES:
-        assert (
-            run(
-                env,
-                "award",
-                award.unit,
-                "--kind",
-                award.kind,
-                "--level",
-                award.level,
-                "--date",
-                award.date,
-                "--evidence",
-                award.evidence,
-                "--by",
-                "孙倩",
-            ).exit_code
-            == award.exit_code
-        )
+        assert run(env, *award.args).exit_code == award.exit_code
     result = run(env, "digest", "--month", "2020-08", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     check_sending(env, tmp_path / "var" / "outbox")

@@ -43,21 +43,7 @@ def import_season(tmp_path, database_url, mails: tuple[GeneratedMail, ...]) -> d
     distinct = len({mail.raw for mail in mails})
     assert f"读取 {len(mails)} 封邮件：新归档 {distinct} 封，已在归档中 {len(mails) - distinct} 封" in result.output
     for award in STAFF_ENTRIES:
-        entered = run(
-            env,
-            "award",
-            award.unit,
-            "--kind",
-            award.kind,
-            "--level",
-            award.level,
-            "--date",
-            award.date,
-            "--evidence",
-            award.evidence,
-            "--by",
-            "孙倩",
-        )
+        entered = run(env, *award.args)
         assert entered.exit_code == award.exit_code, entered.output
     return env
 

@@ -208,25 +208,7 @@ def test_each_year_is_scored_under_its_own_plan_and_a_closed_year_keeps_its_figu
     imported = run(two_years, env, "import", str(tmp_path / "mail"))
     assert imported.exit_code == 0, imported.output
     for award in STAFF_ENTRIES:
-        assert (
-            run(
-                two_years,
-                env,
-                "award",
-                award.unit,
-                "--kind",
-                award.kind,
-                "--level",
-                award.level,
-                "--date",
-                award.date,
-                "--evidence",
-                award.evidence,
-                "--by",
-                "孙倩",
-            ).exit_code
-            == award.exit_code
-        )
+        assert run(two_years, env, *award.args).exit_code == award.exit_code
 
     # 2020: what the one-year config gives, to every point and cell, and what the season was designed to score.
     for month, expected in EXPECTED.items():
