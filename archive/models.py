@@ -305,6 +305,24 @@ class OwedReply(Base):
     note: Mapped[str | None] = mapped_column(Text)  # a change's why, in the staff's words
 
 
+class Spooled(Base):
+    """A message archived raw and not yet derived (archive/spool.py): where it was seen, as its source said.
+    The commit that stores the message deletes the row."""
+
+    __tablename__ = "spooled"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    mailbox: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    arrival: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the server's time, when the source knows it
+    folder: Mapped[str | None] = mapped_column(Text)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    origin: Mapped[str | None] = mapped_column(Text)
+    spooled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DerivationAttempt(Base):
     """A message whose derivation has started and not ended (archive/attempts.py): one row per attempt,
     `alone` when the message was derived by itself because an earlier attempt never ended."""

@@ -9,18 +9,19 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
-from archive.models import Message, Sighting
+from archive.models import MailboxState, Message, OwedReply, Sighting, Spooled
 from bot.config import Config
 from bot.daemon.deps import open_deps
-from bot.daemon.imap import connect
+from bot.daemon.imap import FolderSession, Progress, connect
 from bot.daemon.poll import poll_once
+from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose, with_mailboxes
 from tests.conftest import ROOT, make_config
 
@@ -127,6 +128,43 @@ def test_each_message_is_fetched_once_with_server_time_and_exact_bytes(dovecot, 
         assert hashlib.sha256(deps.store.read_message(sha)).hexdigest() == sha
     arrival = {uid: (when, month) for _, when, month, uid in rows}
     assert arrival[1] == (late, "2020-04")  # INTERNALDATE, not the Date header; the 21st in Shanghai
+    deps.close()
+
+
+def test_mail_spooled_before_a_kill_is_derived_at_the_next_look_and_owed_once(dovecot, folder, imap_config):
+    """GIVEN 10 briefings archived raw (spooled, the mailbox position moved) and the process gone before
+    deriving them (as a kill -9 between the two commits leaves it) WHEN the next poll runs THEN it fetches
+    nothing again, stores each message once with its server time, owes each its one receipt, and empties
+    the spool."""
+    arrived = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)  # recent: owed a receipt
+    for number in range(10):
+        dovecot.append("bgs", briefing(number), folder=folder, internaldate=arrived)
+    config = imap_config()
+    deps = open_deps(config)
+    session_ = FolderSession(config.mailboxes[0], lambda: deps.intake, deps.open_client)
+    progress = Progress()
+    try:
+        session_.spool_new(progress, lambda: False)
+    finally:
+        session_.close()
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Spooled)) == 10
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        assert session.get(MailboxState, "bgs").last_uid == 10
+    assert progress.fetched == 10 and progress.outcomes == []
+    assert "已归档原件、待识别 10 封" in describe_status(gather_status(config, deps))[0]
+    for sha in {hashlib.sha256(raw).hexdigest() for raw in fetched_bytes(dovecot, folder).values()}:
+        assert deps.store.message_path(sha).exists()  # durable before the commit that spooled it
+
+    report = poll_once(config, deps).mailboxes[0]
+    assert (report.error, report.new, len(report.outcomes)) == (None, 10, 10)
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Spooled)) == 0
+        rows = session.execute(select(Message.arrival, Message.kind)).all()
+        assert rows == [(arrived, "briefing")] * 10  # the server's time, kept in the spool row
+        owed = session.scalars(select(OwedReply.message_id).where(OwedReply.kind == "receipt")).all()
+        assert sorted(owed) == sorted(session.scalars(select(Message.id)).all())
+    assert poll_once(config, deps).mailboxes[0].outcomes == ()
     deps.close()
 
 
@@ -247,8 +285,9 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
 
 
 def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_path):
-    """GIVEN 600 messages and batches of 20 WHEN the poll process is killed after some batches
-    THEN a second poll archives the rest, and every message is stored exactly once."""
+    """GIVEN 600 messages and batches of 20 WHEN the poll process is killed after some batches are stored,
+    with more spooled and not yet derived THEN a second poll archives the rest, and every message is stored
+    exactly once."""
     total = 600
     dovecot.fill_maildir("bgs", [(briefing(n), None) for n in range(total)], folder=folder)
     database = tmp_path / "kill.db"
@@ -265,8 +304,9 @@ def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_
     }
     command = [sys.executable, "-m", "bot", "--config", str(config_path), "poll", "--once"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    archived_at_kill = _kill_when_some_are_archived(process, database, total)
+    archived_at_kill, spooled_at_kill = _kill_when_some_are_archived(process, database, total)
     assert 0 < archived_at_kill < total, "the poll finished before it could be killed"
+    assert spooled_at_kill > 0  # the kill fell between spooling and deriving for these
     subprocess.run(command, env=env, check=True, capture_output=True)
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
@@ -278,7 +318,7 @@ def test_a_poll_killed_midway_loses_and_duplicates_nothing(dovecot, folder, tmp_
     assert len(files) == total
 
 
-def _kill_when_some_are_archived(process: subprocess.Popen, database, total: int) -> int:
+def _kill_when_some_are_archived(process: subprocess.Popen, database, total: int) -> tuple[int, int]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if database.exists():
@@ -286,17 +326,18 @@ def _kill_when_some_are_archived(process: subprocess.Popen, database, total: int
             try:
                 with engine.connect() as connection:
                     done = connection.execute(text("SELECT count(*) FROM message")).scalar()
+                    spooled = connection.execute(text("SELECT count(*) FROM spooled")).scalar()
             except OperationalError:  # the schema may not exist yet in the first instants
-                done = 0
+                done = spooled = 0
             finally:
                 engine.dispose()
             if done >= 40:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
-                return done
+                return done, spooled
         time.sleep(0.005)
     process.wait()
-    return total
+    return total, 0
 
 
 def test_every_sample_message_survives_imap_byte_for_byte(dovecot, folder, imap_config):

@@ -1,4 +1,5 @@
-"""Reading a department mailbox over IMAP: incremental by UIDVALIDITY + UID, bodies peeked in batches."""
+"""Reading a department mailbox over IMAP: incremental by UIDVALIDITY + UID, bodies peeked in batches, spooled
+raw and derived behind (archive/spool.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from functools import partial
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
-from sqlalchemy.orm import Session
 
 from archive.ingest import Incoming, Intake, Outcome
+from archive.spool import derive_spooled, spool
 from archive.state import advance, load_state
 from bot import __version__
 from bot.config import Mailbox
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 RETRYABLE = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort, IMAPClient.AbortError)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 IDLE_STEP = 1.0  # seconds between looks at the stop flag while in IDLE
+KEEP_ALIVE = 60.0  # seconds without a command after which a long derivation says NOOP
 CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
 
 
@@ -120,16 +122,23 @@ class FolderSession:
             raise
         self.uidvalidity = int(self.selected[b"UIDVALIDITY"])
         self.uidnext = self.selected.get(b"UIDNEXT")  # known only until the first IDLE
+        self.spoken = time.monotonic()  # when the server last heard from us
 
     @property
     def can_idle(self) -> bool:
         return bool(self.client.has_capability("IDLE"))
 
     def archive_new(self, progress: Progress, stopping: Callable[[], bool]) -> None:
-        """Archive every message above the last committed UID, a batch per commit."""
+        """Archive every message above the last committed UID (spooled raw, a batch per commit), then derive
+        what the mailbox has spooled (archive/spool.py), this look's and any a stop or a kill left."""
+        self.spool_new(progress, stopping)
+        for outcome in derive_spooled(self.intake(), self.box.key, self.box.batch, stopping, self.keep_alive):
+            progress.outcomes.append(outcome)
+
+    def spool_new(self, progress: Progress, stopping: Callable[[], bool]) -> None:
+        """Spool every message above the last committed UID, a batch per commit with the mailbox position."""
         box, intake = self.box, self.intake()
-        db = intake.db
-        state = load_state(db, box.key)
+        state = load_state(intake.db, box.key)
         last_uid = 0
         if state is not None and state.uidvalidity == self.uidvalidity:
             last_uid = state.last_uid
@@ -144,28 +153,30 @@ class FolderSession:
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
         if not uids and (state is None or state.uidvalidity != self.uidvalidity):
-            with db.session() as session:
-                advance(session, box.key, box.folder, self.uidvalidity, last_uid)
-                session.commit()
-
-        def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None], list[Incoming]]]:
-            for batch in _chunks(uids, box.batch):
-                if stopping():
-                    return
-                items = _fetch(self.client, box, self.uidvalidity, batch)
-                yield (
-                    items,
-                    partial(
-                        advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=max(batch)
-                    ),
-                    items,
-                )
-
-        for items, outcomes in intake.stream(batches()):  # the next batch is fetched and read while this is written
+            spool(
+                intake,
+                [],
+                partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=last_uid),
+            )
+        for batch in _chunks(uids, box.batch):
+            if stopping():
+                return
+            items = _fetch(self.client, box, self.uidvalidity, batch)
+            position = partial(
+                advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=max(batch)
+            )
+            spool(intake, items, position)
+            self.spoken = time.monotonic()
             progress.fetched += len(items)
-            progress.outcomes.extend(outcomes)
             # _fetch sets every item's uid; the test narrows the type only
             _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
+
+    def keep_alive(self) -> None:
+        """Between batches of a long derivation: a NOOP now and then, so that the server does not log an idle
+        connection out (RFC 3501 allows after 30 minutes)."""
+        if time.monotonic() - self.spoken > KEEP_ALIVE:
+            self.client.noop()
+            self.spoken = time.monotonic()
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);

@@ -12,6 +12,7 @@ from archive.models import JobRun
 from archive.outbox import backlog
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
+from archive.spool import spooled_counts
 from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
@@ -27,6 +28,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         return instant.astimezone(zone).isoformat(timespec="seconds") if instant else None
 
     states = {state.mailbox: state for state in all_states(deps.db)}
+    with deps.db.session() as session:
+        spooled = spooled_counts(session)
     mailboxes = []
     for box in config.mailboxes:
         state = states.get(box.key)
@@ -39,6 +42,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                 "last_ok": local(state.last_ok_at if state else None),
                 "next_poll": local(state.next_poll_at if state else None),
                 "last_error": state and state.last_error,
+                "spooled": spooled.get(box.key, 0),
                 "last_error_at": local(state.last_error_at if state else None),
                 "failing": bool(
                     state and state.last_error_at and (not state.last_ok_at or state.last_error_at > state.last_ok_at)
@@ -101,6 +105,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         )
         if box["next_poll"]:
             line += f"，下次 {box['next_poll']}"
+        if box["spooled"]:
+            line += f"；已归档原件、待识别 {box['spooled']} 封"
         if box["last_error"]:
             line += f"；{'当前错误' if box['failing'] else '最近错误'}（{box['last_error_at']}）：{box['last_error']}"
         lines.append(line)
