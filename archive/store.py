@@ -27,7 +27,8 @@ class RawStore:
     file under a real address. Writes run on a few threads while the caller goes on parsing; `sync`
     waits for them and syncs the folders that name them, so a batch is durable before its database
     commit. File creation and fsync wait on the disk, not the CPU: measured here, 3,000 small files were
-    written and synced 1.7 times faster by 8 threads than one by one.
+    written and synced 1.7 times faster by 8 threads than one by one; the folders are synced on the same
+    threads.
     """
 
     def __init__(self, root: Path):
@@ -76,8 +77,8 @@ class RawStore:
         pending, self._pending = self._pending, []
         try:
             folders = {future.result() for future in pending}
-            for folder in folders:
-                _fsync(folder)
+            if self._pool is not None:  # a batch names up to 256 folders: their syncs wait on the disk together
+                list(self._pool.map(_fsync, folders))
         except OSError as error:
             raise ServiceError(f"cannot write to the archive {self.root}: {error}") from error
 

@@ -1,7 +1,8 @@
 """`mailroom serve`: the daemon. One worker per mailbox and one sender, each a thread, all stopping
 within seconds of SIGTERM.
 
-- A mailbox worker holds its mailbox (one instance at a time), archives what is new, then waits: in IMAP
+- A mailbox worker holds its mailbox (one instance at a time), archives what is new (raw first, then
+  derived: archive/spool.py), then waits: in IMAP
   IDLE when the server offers it (new mail is fetched the moment the server announces it; IDLE is asked
   again every IDLE_RENEW, with a full look each time), else until the next poll. Maildir folders are
   looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
