@@ -16,8 +16,10 @@ from sqlalchemy import func, select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import JobRun, Message, OutboxMail, OwedReply, Sighting
+from archive.spool import derive_spooled, spool
 from bot.cli.group import main
 from bot.daemon.poll import send_owed
+from bot.daemon.scheduled import due_jobs
 from bot.daemon.serve import run_due_jobs
 from bot.daemon.status import gather_status
 from bot.demo.folder import compose
@@ -223,6 +225,29 @@ def test_the_months_jobs_run_once_when_due_and_catch_up_after_downtime(config, d
     with deps.db.session() as session:
         runs = {(run.job, run.period) for run in session.scalars(select(JobRun))}
     assert runs == {("reminders", "2020-04"), ("digest", "2020-04")}
+
+
+def test_a_due_job_waits_for_mail_still_spooled_up_to_an_hour(config, deps):
+    """GIVEN a unit's briefing archived raw and not yet derived (spooled) WHEN the reminders fall due
+    THEN they wait for it, and go once it is derived; a spool that does not empty holds a job back for an
+    hour at most."""
+    clock = {"now": datetime(2020, 4, 17, 9, 5, tzinfo=SHANGHAI)}
+    at = type(deps)(**{**deps.__dict__, "clock": lambda: clock["now"]})
+    spool(deps.intake, [Incoming(raw=briefing(1), mailbox="bgs", source="imap", arrival=clock["now"])])
+
+    def reminders() -> int:
+        with deps.db.session() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.kind == "reminder"))
+
+    run_due_jobs(config, at)
+    assert reminders() == 0  # the spool holds mail: the reminders wait
+    clock["now"] = datetime(2020, 4, 17, 10, 0, 1, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        assert [job.job for job, _ in due_jobs(config, session, clock["now"])] == ["reminders"]  # an hour is enough
+    clock["now"] = datetime(2020, 4, 17, 9, 10, tzinfo=SHANGHAI)
+    assert [outcome.new for outcome in derive_spooled(deps.intake, "bgs", 10)] == [True]
+    run_due_jobs(config, at)
+    assert reminders() == 13
 
 
 def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):

@@ -3,18 +3,23 @@
 A job is due for the current month once its day and time have come (and, for reminders, while the
 deadline has not passed), until its run for the month is recorded, which happens in the commit that
 queues its mail. So a daemon that was down at the moment catches up when it starts, and a job is never
-done twice for a month, however many instances or restarts.
+done twice for a month, however many instances or restarts. While mail archived raw waits to be derived
+(archive/spool.py), a due job waits for it, up to SPOOL_WAIT: a reminder must not go to a unit whose
+package is in the spool, nor a digest leave without it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from archive.models import JobRun
+from archive.spool import spooled_counts
 from bot.config import Config
+
+SPOOL_WAIT = timedelta(hours=1)  # after this a due job goes without what is still spooled (status shows it)
 
 
 @dataclass(frozen=True)
@@ -50,12 +55,15 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
     month = f"{now.astimezone(config.timezone):%Y-%m}"
     if not config.plans.covers(month):
         return []
-    return [
+    due = [
         (job, month)
         for job in monthly_jobs(config)
         if job.time_in(config, month) <= now <= job.window_end(config, month)
         and session.get(JobRun, (job.job, month)) is None
     ]
+    if due and any(spooled_counts(session).get(box.key) for box in config.mailboxes):
+        due = [(job, month) for job, month in due if now >= job.time_in(config, month) + SPOOL_WAIT]
+    return due
 
 
 def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None:
