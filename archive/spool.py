@@ -17,6 +17,7 @@ server's, kept in the row).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -28,6 +29,7 @@ from archive.ingest import Intake, Outcome
 from archive.models import Spooled
 from parsers.derive import Incoming
 
+log = logging.getLogger(__name__)
 WHERE = ("mailbox", "source", "arrival", "folder", "uidvalidity", "uid", "origin")
 
 
@@ -61,7 +63,8 @@ def derive_spooled(
 ) -> Iterator[Outcome]:
     """Derive and store what a mailbox has spooled, oldest first, a batch per commit (the next batch read
     while this one is written). `stopping()` and `between()` (a connection kept alive) come between
-    batches; a stop leaves the rest spooled."""
+    batches; a stop leaves the rest spooled. A message whose raw file is missing is logged and left
+    spooled (status counts it): the others go on."""
 
     def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None], None]]:
         after = 0  # the batch before is still being written: read past it
@@ -77,11 +80,17 @@ def derive_spooled(
             if not rows:
                 return
             after = rows[-1].id
-            items = [
-                Incoming(raw=intake.store.read_message(row.sha256), **{name: getattr(row, name) for name in WHERE})
-                for row in rows
-            ]
-            yield items, partial(_unspool, ids=[row.id for row in rows]), None
+            items, ids = [], []
+            for row in rows:
+                try:
+                    raw = intake.store.read_message(row.sha256)
+                except FileNotFoundError:  # the archive folder damaged or restored apart from the database
+                    log.error("spooled message %s has no raw file in the archive: left spooled", row.sha256)
+                    continue
+                items.append(Incoming(raw=raw, **{name: getattr(row, name) for name in WHERE}))
+                ids.append(row.id)
+            if items:
+                yield items, partial(_unspool, ids=ids), None
 
     for _, outcomes in intake.stream(batches()):
         yield from outcomes

@@ -1,0 +1,46 @@
+"""The spool (archive/spool.py) apart from any mail server: what it keeps, and a damaged archive."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from archive.ingest import Incoming
+from archive.models import Message, Spooled
+from archive.spool import derive_spooled, spool, spooled_counts
+from archive.store import sha256_hex
+from bot.demo.folder import compose
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def briefing(number: int) -> bytes:
+    return compose(
+        "zqxcl@163.com",
+        "hsclbgs666@163.com",
+        f"枣强县贫困残疾人服务工程专项信息（{number}）",
+        datetime(2020, 5, 6, 9, number, tzinfo=SHANGHAI),
+        body=f"第{number}篇稿件正文",
+    ).as_bytes()
+
+
+def test_a_spooled_message_whose_raw_file_is_gone_is_left_and_the_rest_go_on(deps, caplog):
+    """GIVEN three briefings spooled for one mailbox and one for another WHEN one raw file is removed from
+    the archive folder (restored apart from the database) and the first mailbox's spool is derived THEN the
+    other two are stored, the missing one stays spooled with an error logged, and the other mailbox's
+    spool is left to its own worker."""
+    raws = [briefing(n) for n in range(4)]
+    spool(deps.intake, [Incoming(raw=raw, mailbox="bgs", source="imap", uid=n) for n, raw in enumerate(raws[:3])])
+    spool(deps.intake, [Incoming(raw=raws[3], mailbox="kfb", source="imap", uid=1)])
+    deps.store.message_path(sha256_hex(raws[1])).unlink()
+    with caplog.at_level(logging.ERROR, logger="archive.spool"):
+        outcomes = list(derive_spooled(deps.intake, "bgs", batch=2))
+    assert sorted(outcome.sha256 for outcome in outcomes) == sorted(sha256_hex(raws[n]) for n in (0, 2))
+    assert sha256_hex(raws[1]) in caplog.text
+    with deps.db.session() as session:
+        assert spooled_counts(session) == {"bgs": 1, "kfb": 1}
+        assert session.scalar(select(Spooled.sha256).where(Spooled.mailbox == "bgs")) == sha256_hex(raws[1])
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
