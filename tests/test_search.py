@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from archive.fulltext import rebuild, term_grams
 from archive.ingest import Incoming, ingest_batch
-from archive.search import Query, search
+from archive.search import Query, count, search
 from bot.demo.folder import compose
 from parsers.searchdoc import grams, normalise
 from tests.conftest import DATA
@@ -220,3 +220,23 @@ def test_every_hit_is_loaded_in_order_across_loading_batches(deps, monkeypatch):
     ids = archive(deps, *(mail(f"分批 {n}", "", MAY + timedelta(minutes=n)) for n in range(5)))
     monkeypatch.setattr(search_module, "_LOAD_BATCH", 2)
     assert found(deps, "分批") == ids[::-1]
+
+
+def test_a_term_nobody_wrote_is_answered_by_the_index_alone(deps, archived):
+    """GIVEN an archive WHEN the query holds a term no document holds (alone or beside a common one), with
+    or without filters THEN nothing is found, and on SQLite one index lookup answered it (a term that is
+    there still finds its message, the usual way)."""
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 — (conn, cursor, statement, …)
+    event.listen(deps.db.engine, "before_cursor_execute", listen)
+    try:
+        assert found(deps, "鑫鑫") == [] and found(deps, "张庄 鑫鑫", unit="饶阳县") == []
+        with deps.db.session() as session:
+            assert count(session, Query(text="不存在的词")) == 0
+        absent = list(statements)
+        assert found(deps, "张庄") == [archived["briefing"]]
+    finally:
+        event.remove(deps.db.engine, "before_cursor_execute", listen)
+    if deps.db.engine.dialect.name == "sqlite":
+        assert [statement.split(" WHERE")[0] for statement in absent] == ["SELECT 1 FROM search_fts"] * 3
+        assert len(statements) > len(absent) + 1  # the index lookup, then the query itself
