@@ -77,9 +77,9 @@ def index_clock() -> Iterator[list[float]]:
     spent = [0.0]
     original = archive.ingest.index_messages
 
-    def timed(session, messages) -> None:
+    def timed(session, messages, made=None) -> None:
         started = time.perf_counter()
-        original(session, messages)
+        original(session, messages, made)
         spent[0] += time.perf_counter() - started
 
     archive.ingest.index_messages = timed

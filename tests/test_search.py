@@ -224,8 +224,8 @@ def test_every_hit_is_loaded_in_order_across_loading_batches(deps, monkeypatch):
 
 def test_a_term_nobody_wrote_is_answered_by_the_index_alone(deps, archived):
     """GIVEN an archive WHEN the query holds a term no document holds (alone or beside a common one), with
-    or without filters THEN nothing is found, and on SQLite one index lookup answered it (a term that is
-    there still finds its message, the usual way)."""
+    or without filters THEN nothing is found, and one index lookup answered it (a term that is there still
+    finds its message, the usual way)."""
     statements: list[str] = []
     listen = lambda *args: statements.append(args[2])  # noqa: E731 — (conn, cursor, statement, …)
     event.listen(deps.db.engine, "before_cursor_execute", listen)
@@ -237,6 +237,12 @@ def test_a_term_nobody_wrote_is_answered_by_the_index_alone(deps, archived):
         assert found(deps, "张庄") == [archived["briefing"]]
     finally:
         event.remove(deps.db.engine, "before_cursor_execute", listen)
-    if deps.db.engine.dialect.name == "sqlite":
-        assert [statement.split(" WHERE")[0] for statement in absent] == ["SELECT 1 FROM search_fts"] * 3
-        assert len(statements) > len(absent) + 1  # the index lookup, then the query itself
+    lookup = (
+        "SELECT 1 FROM search_fts"
+        if deps.db.engine.dialect.name == "sqlite"
+        else "WITH hits AS MATERIALIZED (SELECT id FROM search_doc"
+    )
+    statistics = [statement for statement in absent if "pg_stats" in statement]  # PostgreSQL's, read once
+    assert len(statistics) <= 1
+    assert [statement.split(" WHERE")[0] for statement in absent if statement not in statistics] == [lookup] * 3
+    assert len(statements) > len(absent) + 1  # the index lookup, then the query itself
