@@ -1,12 +1,12 @@
 """Derivation written down before it starts, so that no message can kill the process for ever.
 
-The readers run in sandboxed processes (bot/services/sandbox.py), but a message may still take the main process
-down with it (a bug below Python, the kernel's OOM killer). Its raw bytes are already stored, and its
-mailbox's position does not move, so on the next start the same message comes again: without a record,
-it would kill every start. So each batch's messages are written down (committed) before their derivation
-starts and struck off when it ends. On the next start a message still written down was in a batch that
-never finished: it is derived again by itself, so that an innocent batch merely interrupted (a kill -9, a
-power cut) loses nothing. A message whose derivation by itself never ended either is not derived a third
+The readers run in sandboxed processes (bot/services/sandbox.py), but a message may still take the main
+process down with it (a bug below Python, the kernel's OOM killer). Its raw bytes are already stored, and it
+stays where it came from (spooled, or in a Maildir's new/), so on the next start the same message comes again:
+without a record, it would kill every start. So each batch's messages are written down (committed) before
+their derivation starts and struck off when it ends. On the next start a message still written down was in a
+batch that never finished: it is derived again by itself, so that an innocent batch merely interrupted (a
+kill -9, a power cut) loses nothing. A message whose derivation by itself never ended either is not derived a third
 time: it is stored raw, with a problem for staff (and `rederive` keeps what it had). An exception, Ctrl-C
 included, is not a death: what it interrupted is struck off.
 """

@@ -1,10 +1,11 @@
 """Ingest: raw bytes to the store first, then derive (parse, recognise, read, make the search document:
 in the reader processes, bot/services/sandbox.py), then one database commit per batch.
 
-Every source (IMAP, Maildir, imported files) hands batches of `Incoming` to an `Intake`. A message
-already stored (same SHA-256) is not stored again; only the new place it was seen is recorded. The
-commit that stores a message also records the receipt it is owed (archive/owed.py) and the source's
-position. If that commit fails for the batch, its messages are stored one by one, and one that still
+Every source hands batches of `Incoming` to an `Intake`: Maildir folders and imported files directly, IMAP
+mail from the spool it was archived raw into (archive/spool.py). A message already stored (same SHA-256)
+is not stored again; only the new place it was seen is recorded. The commit that stores a message also
+records the receipt it is owed (archive/owed.py) and the caller's bookkeeping (the spool rows it
+empties). If that commit fails for the batch, its messages are stored one by one, and one that still
 fails is stored raw with what failed; one whose derivation killed the process twice is stored raw
 (archive/attempts.py): no message can hold its mailbox up.
 """
@@ -282,7 +283,7 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
         month_source=derived.month_source,
         registered=recognition.registered,
         problems=list(derived.problems),
-        archived_at=datetime.now(UTC),
+        archived_at=item.archived_at or datetime.now(UTC),
         attachments=attachments,
         readings=readings,
         articles=articles,

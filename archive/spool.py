@@ -56,14 +56,14 @@ def spool(intake: Intake, items: Sequence[Incoming], in_same_commit: Callable[[S
 
 def derive_spooled(
     intake: Intake,
-    mailbox: str,
+    mailbox: str | None,
     batch: int,
     stopping: Callable[[], bool] = lambda: False,
     between: Callable[[], None] = lambda: None,
 ) -> Iterator[Outcome]:
     """Derive and store what a mailbox has spooled, oldest first, a batch per commit (the next batch read
     while this one is written). `stopping()` and `between()` (a connection kept alive) come between
-    batches; a stop leaves the rest spooled. A message whose raw file is missing is logged and left
+    batches; a stop leaves the rest spooled. A message whose raw file cannot be read is logged and left
     spooled (status counts it): the others go on."""
 
     def batches() -> Iterator[tuple[list[Incoming], Callable[[Session], None], None]]:
@@ -84,10 +84,13 @@ def derive_spooled(
             for row in rows:
                 try:
                     raw = intake.store.read_message(row.sha256)
-                except FileNotFoundError:  # the archive folder damaged or restored apart from the database
-                    log.error("spooled message %s has no raw file in the archive: left spooled", row.sha256)
+                except OSError as error:  # the archive folder damaged, or restored apart from the database
+                    log.error(
+                        "spooled message %s cannot be read from the archive (%s): left spooled", row.sha256, error
+                    )
                     continue
-                items.append(Incoming(raw=raw, **{name: getattr(row, name) for name in WHERE}))
+                where = {name: getattr(row, name) for name in WHERE}
+                items.append(Incoming(raw=raw, archived_at=row.spooled_at, **where))
                 ids.append(row.id)
             if items:
                 yield items, partial(_unspool, ids=ids), None

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import Attachment, Message
+from archive.models import Attachment, Message, Spooled
 from archive.store import FILES, MESSAGES, RawStore
 
 _CHUNK = 1 << 20
@@ -43,6 +43,9 @@ def recorded_files(session: Session, store: RawStore) -> dict[Path, tuple[str, l
     attachments = select(Attachment.message_id, Attachment.filename, Attachment.sha256).order_by(Attachment.id)
     for message_id, filename, sha in session.execute(attachments):
         files.setdefault(store.file_path(sha), (sha, []))[1].append(f"邮件 #{message_id} 的附件“{filename}”")
+    for id_, sha in session.execute(select(Spooled.id, Spooled.sha256).order_by(Spooled.id)):
+        # archived raw and not yet derived (archive/spool.py): the only copy of that mail here
+        files.setdefault(store.message_path(sha), (sha, []))[1].append(f"待识别邮件 #{id_}")
     return files
 
 

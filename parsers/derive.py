@@ -47,6 +47,7 @@ class Incoming:
     uidvalidity: int | None = None
     uid: int | None = None
     origin: str | None = None
+    archived_at: datetime | None = None  # when its bytes were archived, if before it is derived (spooled)
 
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):

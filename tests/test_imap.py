@@ -23,6 +23,7 @@ from bot.daemon.imap import FolderSession, Progress, connect
 from bot.daemon.poll import poll_once
 from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose, with_mailboxes
+from parsers.errors import ServiceError
 from tests.conftest import ROOT, make_config
 
 pytestmark = pytest.mark.imap
@@ -281,6 +282,44 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
     report = poll_once(config, deps)
     assert "login refused" in report.mailboxes[0].error
     assert report.mailboxes[1].new == 1
+    deps.close()
+
+
+def test_a_spool_commit_that_fails_after_its_files_are_written_loses_and_duplicates_nothing(
+    dovecot, folder, imap_config, monkeypatch
+):
+    """GIVEN 20 messages in batches of 7 WHEN the commit of the second batch's spool rows fails after
+    its files were written (as a kill between the two leaves it) THEN the poll reports the error with the
+    first batch spooled; the next poll fetches from the second batch on, derives all, and each message is
+    stored and seen once."""
+    from bot.daemon import imap as imap_module
+
+    for number in range(20):
+        dovecot.append("bgs", briefing(number), folder=folder)
+    config = imap_config()
+    deps = open_deps(config)
+    commits = {"n": 0}
+    real_advance = imap_module.advance
+
+    def advance_then_fail(session, **position):
+        commits["n"] += 1
+        if commits["n"] == 2:
+            raise ServiceError("the commit never happened")
+        real_advance(session, **position)
+
+    monkeypatch.setattr(imap_module, "advance", advance_then_fail)
+    first = poll_once(config, deps).mailboxes[0]
+    assert "the commit never happened" in first.error
+    with deps.db.session() as session:
+        assert session.get(MailboxState, "bgs").last_uid == 7
+        assert session.scalar(select(func.count()).select_from(Spooled)) == 7
+    monkeypatch.setattr(imap_module, "advance", real_advance)
+    second = poll_once(config, deps).mailboxes[0]
+    assert (second.error, second.taken, second.new, len(second.outcomes)) == (None, 13, 20, 20)
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 20
+        assert session.scalar(select(func.count(func.distinct(Sighting.uid)))) == 20
+        assert session.scalar(select(func.count()).select_from(Sighting)) == 20
     deps.close()
 
 

@@ -250,6 +250,21 @@ def test_a_due_job_waits_for_mail_still_spooled_up_to_an_hour(config, deps):
     assert reminders() == 13
 
 
+def test_a_reminder_close_to_the_deadline_waits_for_the_spool_half_its_window_at_most(config, deps):
+    """GIVEN reminders set for 23:00 on the deadline's day (an hour of window) and mail spooled WHEN they
+    fall due THEN they wait half an hour at most, so they still go before the deadline."""
+    from dataclasses import replace
+    from datetime import time
+
+    late = replace(config, schedule=replace(config.schedule, reminder_day=20, reminder_time=time(23, 0)))
+    spool(deps.intake, [Incoming(raw=briefing(1), mailbox="bgs", source="imap")])
+    with deps.db.session() as session:
+        assert due_jobs(late, session, datetime(2020, 4, 20, 23, 29, tzinfo=SHANGHAI)) == []
+        assert [job.job for job, _ in due_jobs(late, session, datetime(2020, 4, 20, 23, 31, tzinfo=SHANGHAI))] == [
+            "reminders"
+        ]
+
+
 def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
     """`mailroom remind --month M [--dry-run]`: who would be reminded, then who was, then that nothing
     more is sent."""

@@ -44,3 +44,25 @@ def test_a_spooled_message_whose_raw_file_is_gone_is_left_and_the_rest_go_on(dep
         assert spooled_counts(session) == {"bgs": 1, "kfb": 1}
         assert session.scalar(select(Spooled.sha256).where(Spooled.mailbox == "bgs")) == sha256_hex(raws[1])
         assert session.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_mail_spooled_for_a_mailbox_no_longer_configured_is_shown_and_derived(config, deps):
+    """GIVEN mail spooled for a mailbox since removed from the configuration WHEN status is asked THEN it
+    says so; WHEN orphans are derived (poll --once, serve's start) THEN the mail is stored and the spool
+    empty."""
+    from bot.daemon.poll import derive_orphans
+    from bot.daemon.status import describe_status, gather_status
+
+    spool(deps.intake, [Incoming(raw=briefing(n), mailbox="old-office", source="imap", uid=n) for n in range(2)])
+    assert any(
+        "old-office（已不在配置中）：已归档原件、待识别 2 封" in line
+        for line in describe_status(gather_status(config, deps))
+    )
+    reports = derive_orphans(config, deps)
+    assert [(report.mailbox, report.new, report.taken, report.error) for report in reports] == [
+        ("old-office", 2, 0, None)
+    ]
+    with deps.db.session() as session:
+        assert spooled_counts(session) == {}
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+    assert derive_orphans(config, deps) == []

@@ -64,3 +64,27 @@ def test_missing_and_altered_files_are_reported_with_their_rows(tmp_path, databa
     code, said = run_verify(tmp_path, database_url)
     assert code == 1 and f"缺失: {message}" in said and f"被改动（现 SHA-256 {problems[workbook]['actual']}）" in said
     assert "核对 3 个文件：缺失 1 个，被改动 1 个，未记录 1 个" in said
+
+
+def test_mail_spooled_and_not_yet_derived_is_verified_too(tmp_path, database_url):
+    """GIVEN two messages archived raw and not yet derived (spooled), one of whose files is then deleted
+    WHEN verified THEN the missing one is a finding naming its spool row, the other is checked, not
+    listed as unrecorded, and the exit is 1."""
+    from archive.ingest import Incoming
+    from archive.spool import spool
+    from archive.store import sha256_hex
+    from bot.config import load_config
+    from bot.daemon.deps import open_deps
+
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+    deps = open_deps(load_config(ROOT / "config.example.toml", environ=env))
+    raws = [mail("专项信息（1）", "正文一", MAY), mail("专项信息（2）", "正文二", MAY)]
+    spool(deps.intake, [Incoming(raw=raw, mailbox="bgs", source="imap", uid=n) for n, raw in enumerate(raws)])
+    gone = deps.store.message_path(sha256_hex(raws[0]))
+    gone.unlink()
+    deps.close()
+    code, report = run_verify(tmp_path, database_url, "--json")
+    assert (code, report["checked"], report["unrecorded"]) == (1, 2, [])
+    assert [(f["problem"], f["path"], f["rows"][0][:6]) for f in report["findings"]] == [
+        ("missing", str(gone), "待识别邮件 ")
+    ]

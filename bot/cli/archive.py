@@ -226,8 +226,9 @@ def _form_json(reading: FormReadingRow) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_context
 def verify_(context: Context, as_json: bool) -> None:
-    """Hash every archived message and attachment again and compare with the database: reports files
-    missing or altered and rows without their file; exits 1 on any such finding."""
+    """Hash every archived message and attachment again (mail archived and not yet derived too) and
+    compare with the database: reports files missing or altered and rows without their file; exits 1 on
+    any such finding."""
     store = context.deps.store
     with context.deps.db.session() as session:
         files = recorded_files(session, store)

@@ -75,7 +75,9 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
         if box.busy:
             click.echo(f"{box.mailbox}: 另一个实例正在收取，本次跳过")
             continue
-        line = f"{box.mailbox}: 取回 {len(box.outcomes)} 封，新归档 {box.new} 封"
+        line = f"{box.mailbox}: 取回 {box.taken} 封，新归档 {box.new} 封"
+        if len(box.outcomes) != box.taken:  # mail a stopped or killed poll left spooled, derived now
+            line += f"，识别 {len(box.outcomes)} 封"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
         new = [outcome for outcome in box.outcomes if outcome.new]
         for outcome in new[:shown]:

@@ -175,8 +175,11 @@ class FolderSession:
         """Between batches of a long derivation: a NOOP now and then, so that the server does not log an idle
         connection out (RFC 3501 allows after 30 minutes)."""
         if time.monotonic() - self.spoken > KEEP_ALIVE:
-            self.client.noop()
             self.spoken = time.monotonic()
+            try:
+                self.client.noop()
+            except RETRYABLE as error:  # the derivation needs no connection: the next command reconnects
+                log.warning("%s: connection lost while deriving (%s)", self.box.key, error)
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);

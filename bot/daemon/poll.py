@@ -11,6 +11,7 @@ from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.ingest import Outcome
+from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
@@ -24,6 +25,7 @@ from parsers.errors import MailroomError
 log = logging.getLogger(__name__)
 # What can go wrong polling one mailbox without being a bug: recorded for `status`, the next mailbox goes on.
 POLL_ERRORS = (MailroomError, SQLAlchemyError, IMAPClientError, OSError)
+ORPHAN_BATCH = 200  # messages a commit when deriving a removed mailbox's spooled mail
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,12 @@ class MailboxReport:
     rescanned: bool = False
     error: str | None = None
     busy: bool = False  # another instance was polling it: skipped this time
+    fetched: int | None = None  # messages fetched from the server (IMAP); the outcomes are those derived
+
+    @property
+    def taken(self) -> int:
+        """Messages taken from the mailbox in this poll."""
+        return len(self.outcomes) if self.fetched is None else self.fetched
 
     @property
     def new(self) -> int:
@@ -59,9 +67,29 @@ class PollReport:
 def poll_once(config: Config, deps: Deps) -> PollReport:
     """Poll each mailbox once (one failing never stops the others), then compose the receipts owed and
     send what the outbox holds."""
-    reports = tuple(poll_mailbox(box, deps) for box in config.mailboxes)
+    reports = (*(poll_mailbox(box, deps) for box in config.mailboxes), *derive_orphans(config, deps))
     sent = send_owed(config, deps, deps.clock())
     return PollReport(reports, sent.receipts, sent.outbox)
+
+
+def derive_orphans(config: Config, deps: Deps) -> list[MailboxReport]:
+    """Mail spooled for a mailbox the configuration no longer has (removed or renamed after it was
+    archived): derived here, as its worker would have, so that none waits for a worker that never comes."""
+    configured = {box.key for box in config.mailboxes}
+    with deps.db.session() as session:
+        orphans = [key for key in spooled_counts(session) if key not in configured]
+    reports = []
+    for key in orphans:
+        with deps.exclusive(f"mailbox-{key}") as mine:
+            if not mine:
+                continue
+            try:
+                outcomes = tuple(derive_spooled(deps.intake, key, ORPHAN_BATCH, deps.stop.is_set))
+                reports.append(MailboxReport(str(key), outcomes, fetched=0))
+            except POLL_ERRORS as error:
+                log.error("%s (no longer configured): deriving its spooled mail failed: %s", key, error)
+                reports.append(MailboxReport(str(key), error=_one_line(error)))
+    return reports
 
 
 def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
@@ -119,7 +147,7 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             sleep=deps.sleep,
             stopping=deps.stop.is_set,
         )
-        return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned)
+        return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched)
     except POLL_ERRORS as error:
         log.error("%s: poll failed: %s", box.key, error)
         return MailboxReport(box.key, error=_one_line(error))

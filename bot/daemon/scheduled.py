@@ -41,6 +41,12 @@ class MonthlyJob:
             return calendar.deadline_for(month)
         return calendar.month_end(month)
 
+    def spool_waited(self, config: Config, month: str) -> datetime:
+        """Until when the job waits for spooled mail: SPOOL_WAIT, or half its window when that is shorter
+        (a reminder an hour before the deadline still goes)."""
+        start = self.time_in(config, month)
+        return min(start + SPOOL_WAIT, start + (self.window_end(config, month) - start) / 2)
+
 
 def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
     plan = config.schedule
@@ -62,7 +68,7 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
         and session.get(JobRun, (job.job, month)) is None
     ]
     if due and any(spooled_counts(session).get(box.key) for box in config.mailboxes):
-        due = [(job, month) for job, month in due if now >= job.time_in(config, month) + SPOOL_WAIT]
+        due = [(job, month) for job, month in due if now >= job.spool_waited(config, month)]
     return due
 
 

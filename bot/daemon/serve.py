@@ -10,9 +10,10 @@ within seconds of SIGTERM.
 - The sender composes the receipts owed (recorded when each message was stored), runs the month's
   reminders and digest when due (bot/daemon/scheduled.py) and sends the outbox. A worker that stored new mail
   wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
-- At start, messages derived under another configuration or code version (a new release, a migration that
-  changed parsing) are derived again in the background, by the path `mailroom rederive` takes, a small batch
-  per transaction, so a mailbox worker's write waits at most for one batch's; a stop leaves the rest due.
+- At start, in the background: mail spooled for a mailbox no longer configured is derived, then messages
+  derived under another configuration or code version (a new release, a migration that changed parsing)
+  are derived again, by the path `mailroom rederive` takes, a small batch per transaction, so a mailbox
+  worker's write waits at most for one batch's; a stop leaves the rest due.
 
 Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
 """
@@ -35,7 +36,7 @@ from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress
-from bot.daemon.poll import POLL_ERRORS, fetch_mailbox, send_owed
+from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
 from bot.daemon.scheduled import due_jobs
 from bot.outgoing.digest_mail import prepare_digest, queue_digest
 from bot.outgoing.reminders import queue_reminders, summary
@@ -144,6 +145,8 @@ def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], Non
             folder.archive_new(progress, deps.stop.is_set)
             if any(outcome.new for outcome in progress.outcomes):
                 wake()
+            if progress.outcomes:  # mail that came while deriving is announced to no IDLE: look again first
+                continue
             if not folder.can_idle:
                 _record(deps, box, None, "poll", interval)
                 return interval
@@ -175,12 +178,13 @@ def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: floa
 
 
 def rederive_behind(config: Config, deps: Deps) -> None:
-    """Derive again whatever is due (archive.rederive.due), once, by one instance: another instance's run
-    is waited for, and then finds nothing left."""
+    """Derive what a removed mailbox left spooled, and again whatever is due (archive.rederive.due), once,
+    by one instance: another instance's run is waited for, and then finds nothing left."""
     while not deps.stop.is_set():
         try:
             with deps.exclusive(REDERIVE_LOCK) as mine:
                 if mine:
+                    derive_orphans(config, deps)
                     _rederive_due(deps)
                     return
         except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed

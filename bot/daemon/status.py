@@ -79,6 +79,10 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "smtp_last_error": waiting.last_error,
         "smtp_last_error_at": local(waiting.last_error_at),
         "jobs": jobs,
+        # mail archived for a mailbox no longer configured: derived by `poll --once` and at `serve`'s start
+        "spooled_elsewhere": {
+            str(key): count for key, count in spooled.items() if key not in {box.key for box in config.mailboxes}
+        },
         "rederive_due": due,
         "rederive_running": rederiving,
     }
@@ -110,6 +114,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         if box["last_error"]:
             line += f"；{'当前错误' if box['failing'] else '最近错误'}（{box['last_error_at']}）：{box['last_error']}"
         lines.append(line)
+    for key, count in data["spooled_elsewhere"].items():
+        lines.append(f"{key}（已不在配置中）：已归档原件、待识别 {count} 封，mailroom poll --once 或 serve 启动时识别")
     owed = data["receipts_owed"]
     lines.append(f"待生成回执：{owed} 封" + (f"（最早 {data['receipts_owed_since']}）" if owed else ""))
     line = f"待发邮件：{data['outbox_backlog']} 封"
