@@ -36,19 +36,19 @@ WHERE = ("mailbox", "source", "arrival", "folder", "uidvalidity", "uid", "origin
 def spool(intake: Intake, items: Sequence[Incoming], in_same_commit: Callable[[Session], None] | None = None) -> None:
     """A batch archived raw: its files written and synced, then its spool rows and the caller's
     bookkeeping (a mailbox's position) in one commit."""
-    if items:
-        shas = [intake.store.put_message(item.raw) for item in items]
-        intake.store.sync()
     now = datetime.now(UTC)
+    rows = [
+        {
+            "sha256": intake.store.put_message(item.raw),
+            "spooled_at": now,
+            **{name: getattr(item, name) for name in WHERE},
+        }
+        for item in items
+    ]
+    intake.store.sync()
     with intake.db.session() as session:
-        if items:
-            session.execute(
-                insert(Spooled),
-                [
-                    {"sha256": sha, "spooled_at": now, **{name: getattr(item, name) for name in WHERE}}
-                    for sha, item in zip(shas, items)
-                ],
-            )
+        if rows:
+            session.execute(insert(Spooled), rows)
         if in_same_commit is not None:
             in_same_commit(session)
         session.commit()

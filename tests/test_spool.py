@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -12,19 +10,7 @@ from archive.ingest import Incoming
 from archive.models import Message, Spooled
 from archive.spool import derive_spooled, spool, spooled_counts
 from archive.store import sha256_hex
-from bot.demo.folder import compose
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def briefing(number: int) -> bytes:
-    return compose(
-        "zqxcl@163.com",
-        "hsclbgs666@163.com",
-        f"枣强县贫困残疾人服务工程专项信息（{number}）",
-        datetime(2020, 5, 6, 9, number, tzinfo=SHANGHAI),
-        body=f"第{number}篇稿件正文",
-    ).as_bytes()
+from tests.test_owed import briefing
 
 
 def test_a_spooled_message_whose_raw_file_is_gone_is_left_and_the_rest_go_on(deps, caplog):

@@ -152,20 +152,14 @@ class FolderSession:
             progress.rescanned = True
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
+        position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)
         if not uids and (state is None or state.uidvalidity != self.uidvalidity):
-            spool(
-                intake,
-                [],
-                partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=last_uid),
-            )
+            spool(intake, [], partial(position, last_uid=last_uid))
         for batch in _chunks(uids, box.batch):
             if stopping():
                 return
             items = _fetch(self.client, box, self.uidvalidity, batch)
-            position = partial(
-                advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity, last_uid=max(batch)
-            )
-            spool(intake, items, position)
+            spool(intake, items, partial(position, last_uid=max(batch)))
             self.spoken = time.monotonic()
             progress.fetched += len(items)
             # _fetch sets every item's uid; the test narrows the type only

@@ -30,6 +30,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     states = {state.mailbox: state for state in all_states(deps.db)}
     with deps.db.session() as session:
         spooled = spooled_counts(session)
+    configured = {box.key for box in config.mailboxes}
     mailboxes = []
     for box in config.mailboxes:
         state = states.get(box.key)
@@ -80,9 +81,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "smtp_last_error_at": local(waiting.last_error_at),
         "jobs": jobs,
         # mail archived for a mailbox no longer configured: derived by `poll --once` and at `serve`'s start
-        "spooled_elsewhere": {
-            str(key): count for key, count in spooled.items() if key not in {box.key for box in config.mailboxes}
-        },
+        "spooled_elsewhere": {str(key): count for key, count in spooled.items() if key not in configured},
         "rederive_due": due,
         "rederive_running": rederiving,
     }
