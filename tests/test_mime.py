@@ -605,8 +605,8 @@ def test_zip_name_from_info_zip_unicode_path_field():
 def zip_with(*names: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name in names:
-            archive.writestr(name, b"<x/>")
+        for name in names:  # a fixed date: xdist workers must collect the same parameter ids
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0)), b"<x/>")
     return buffer.getvalue()
 
 
