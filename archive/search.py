@@ -153,8 +153,11 @@ def _absent(session: Session, terms: list[Term]) -> bool:
     rare = sorted({gram for term in indexed if not term.digit_grams for gram in term.grams if gram not in common})
     if not rare:
         return False
-    found = connection.exec_driver_sql(  # MATERIALIZED: planned without the LIMIT, so through the index
-        "WITH hits AS MATERIALIZED (SELECT id FROM search_doc WHERE grams @> CAST(%(grams)s AS text[])) "
+    # MATERIALIZED: planned without the LIMIT, so through the index. The grams behind a sub-select: the
+    # planner sees no value to estimate, which spares it unpacking the statistics' 10,000 most common
+    # grams to do so (0.2 of 0.25 ms at 100,000 documents), and with the default estimate reads the index.
+    found = connection.exec_driver_sql(
+        "WITH hits AS MATERIALIZED (SELECT id FROM search_doc WHERE grams @> (SELECT CAST(%(grams)s AS text[]))) "
         "SELECT 1 FROM hits LIMIT 1",
         {"grams": rare},
     ).first()
