@@ -45,3 +45,7 @@ extras=""
 [ "$want_test" = yes ] && extras="[test]"
 # constraints.txt: the versions last tested (scripts/lock.sh refreshes it)
 .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e ".${extras}"
+# An editable install is not byte-compiled as an installed wheel is; a process that may not write bytecode
+# (PYTHONDONTWRITEBYTECODE, a service user who cannot write to the checkout) then compiles each module of
+# the project it imports at every start: 45 of `mailroom inspect`'s 150 ms here. Python ignores stale files.
+.venv/bin/python -m compileall -q -j 0 bot archive parsers scoring replies

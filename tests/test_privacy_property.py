@@ -385,3 +385,17 @@ def test_the_ignorable_set_spelt_out_is_what_the_ignorable_class_matches():
     ranges without a regex, and must hold exactly the characters the class matches."""
     matched = {chr(point) for point in range(0x10000) if personal._IGNORED.fullmatch(chr(point))}
     assert matched == personal._IGNORABLE_SET and "\u200b" in matched
+
+
+def test_the_digit_like_ranges_are_every_character_nfkc_folds_to_digits():
+    """DIGIT_LIKE is written as ranges; scanning the code points (the BMP outside the CJK ideographs and
+    surrogates, and the planes' digit blocks) for characters whose NFKC form is ASCII digits, with or
+    without separators, finds exactly those."""
+    digits, separators = set("0123456789"), set(" -./()")
+    found = {}
+    for start, end in ((0x80, 0x3400), (0xA000, 0xD800), (0xF900, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F200)):
+        for point in range(start, end):
+            folded = unicodedata.normalize("NFKC", chr(point))
+            if folded != chr(point) and digits & set(folded) and set(folded) <= digits | separators:
+                found[chr(point)] = folded
+    assert found == personal.DIGIT_LIKE and personal.DIGIT_LIKE["①"] == "1" and personal.DIGIT_LIKE["⑴"] == "(1)"
