@@ -4,7 +4,6 @@ waitress (bot/web/server.py, the server `mailroom web` runs) on a loopback port,
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,10 +12,9 @@ from archive.users import add_user
 from bot.daemon.deps import open_deps
 from bot.services.inspect import describe, inspect_untrusted
 from bot.web.app import create_app
-from bot.web.server import make_server
 from tests.browser import chromium
 from tests.conftest import make_config
-from tests.webapp import BOOKS, PASSWORD, PERSON, fill_archive
+from tests.webapp import BOOKS, PASSWORD, PERSON, fill_archive, waitress_serving
 
 CLERK = "景县填报员"
 FILES = ("summary-jing-xian-with-space.xls", "bad-ids-and-phones.xlsx")
@@ -30,14 +28,10 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
     fill_archive(deps)  # an archive with 枣强县's package (王斐) in it: the clerk must see none of it
     with deps.db.session() as session:
         add_user(session, CLERK, PASSWORD, "unit", unit="景县")
-    server = make_server(create_app(config, deps, secret_key="browser tests"), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.run, name="mailroom-web", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}", config
+        with waitress_serving(create_app(config, deps, secret_key="browser tests")) as port:
+            yield f"http://127.0.0.1:{port}", config
     finally:
-        server.close()
-        thread.join(timeout=10)
         deps.close()
 
 

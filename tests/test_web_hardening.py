@@ -5,7 +5,6 @@ X-Forwarded-For."""
 
 import dataclasses
 import socket
-import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from archive.users import add_user, find_user
 from bot.web.app import CONTENT_SECURITY_POLICY, create_app
 from parsers.errors import MailroomError
 from tests.conftest import make_config
-from tests.webapp import PASSWORD, add_accounts, csrf_token, fill_archive, log_in
+from tests.webapp import PASSWORD, add_accounts, csrf_token, fill_archive, log_in, waitress_serving
 
 
 def _clock() -> datetime:
@@ -170,27 +169,21 @@ def test_waitress_own_error_responses_carry_the_security_headers(site):
     """GIVEN the app served by bot.web.server on loopback WHEN a request waitress refuses itself arrives (bad
     request line, bad header, body too large) THEN its answer has the app's security headers; the app's
     own pages have them too."""
-    from bot.web.server import SERVER_HEADERS, make_server
+    from bot.web.server import SERVER_HEADERS
 
     app, _, _ = site
-    server = make_server(app, "127.0.0.1", 0, threads=1)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with waitress_serving(app, threads=1) as port:
         for raw, status in (
             (b"GARBAGE\r\n\r\n", b"400"),
             (b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", b"400"),
             (b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", b"413"),
             (b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b"200"),
         ):
-            head = _exchange(server.effective_port, raw).split(b"\r\n\r\n")[0].decode()
+            head = _exchange(port, raw).split(b"\r\n\r\n")[0].decode()
             assert head.split()[1] == status.decode(), head
             headers = {line.split(":", 1)[0].lower(): line.split(":", 1)[1].strip() for line in head.split("\r\n")[1:]}
             for name, value in SERVER_HEADERS:
                 assert headers.get(name.lower()) == value, (raw, name)
-    finally:
-        server.close()
-        thread.join(5)
 
 
 def _exchange(port: int, raw: bytes) -> bytes:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -10,6 +13,7 @@ from zoneinfo import ZoneInfo
 from archive.ingest import Incoming, ingest_batch
 from archive.users import add_user
 from bot.demo.folder import compose
+from bot.web.server import make_server
 from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -104,3 +108,19 @@ def csrf_token(html: str) -> str:
 def log_in(client, name: str, password: str = PASSWORD):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"csrf_token": token, "name": name, "password": password})
+
+
+@contextmanager
+def waitress_serving(app, threads: int = 4) -> Iterator[int]:
+    """The app served by bot.web.server (waitress, as `mailroom web` serves it) on a free loopback port, in a
+    thread; yields the port. The server is closed from its own loop, through its trigger: closed from here,
+    its socket would vanish under the loop's select() and end that thread with EBADF."""
+    server = make_server(app, "127.0.0.1", 0, threads=threads)
+    thread = threading.Thread(target=server.run, name="mailroom-web", daemon=True)
+    thread.start()
+    try:
+        yield server.effective_port
+    finally:
+        server.trigger.pull_trigger(server.close)
+        thread.join(10)
+        server.task_dispatcher.shutdown()
