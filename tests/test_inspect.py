@@ -1,9 +1,12 @@
 """`mailroom inspect`: what a clerk sees before sending, as JSON and as plain Chinese lines."""
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -210,3 +213,45 @@ def inspect_paths(paths: list[Path], as_json: bool = True):
     args = ["--config", str(ROOT / "config.example.toml"), "inspect", *map(str, paths)]
     result = CliRunner().invoke(main, args + (["--json"] if as_json else []))
     return result.exit_code, (json.loads(result.stdout) if as_json else result.stdout)
+
+
+def shared_strings_claiming(count: int) -> bytes:
+    """A workbook as openpyxl saves it, with a shared-string table of one string that claims `count` unique
+    ones: calamine reserves room for them all when it opens the file, and a failed allocation aborts the
+    process it runs in."""
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "残疾人证号"])
+    saved = io.BytesIO()
+    book.save(saved)
+    table = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        b'uniqueCount="%d"><si><t>a</t></si></sst>' % count
+    )
+    with zipfile.ZipFile(saved, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", table)
+    return saved.getvalue()
+
+
+def test_files_that_kill_their_reader_are_answered_and_the_others_read(tmp_path):
+    """GIVEN a .xls whose directory chain loops and an .xlsx whose shared strings claim 4,294,967,295 entries
+    (calamine aborts the whole process on either), beside a good registry WHEN a clerk runs `mailroom inspect`
+    on the three THEN the command lives: each bad file says in Chinese that its reader died and what to do,
+    the good one is read, the exit code says there are problems, and no backtrace reaches the clerk."""
+    from tests.test_poison import loop_directory_chain, registry_xls
+
+    paths = [tmp_path / "附件6.xls", tmp_path / "附件3.xlsx", BOOKS / "bad-ids-and-phones.xlsx"]
+    paths[0].write_bytes(loop_directory_chain(registry_xls()))
+    paths[1].write_bytes(shared_strings_claiming(4_294_967_295))
+    args = ["--config", str(ROOT / "config.example.toml"), "inspect", "--json", *map(str, paths)]
+    done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == ""
+    results = json.loads(done.stdout)
+    assert [(Path(r["file"]).name, r["readable"]) for r in results] == [
+        ("附件6.xls", False),
+        ("附件3.xlsx", False),
+        ("bad-ids-and-phones.xlsx", True),
+    ]
+    for result, name in zip(results[:2], ("附件6.xls", "附件3.xlsx")):
+        assert result["problems"][0]["message"].startswith(f"读取“{paths[0].parent / name}”时读取程序异常终止或超时")
+        assert "另存为 .xlsx 后再试" in result["problems"][0]["message"]
+    assert results[2]["form"] == 3 and results[2]["rows"] == 13

@@ -19,6 +19,7 @@ from scoring.evidence import TASK_LABELS
 if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no database and no reader pool
     from archive.models import Attachment
     from archive.store import RawStore
+    from bot.services.readers import Forked
     from bot.services.sandbox import Sandbox
 
 READER_FAILED = (
@@ -34,16 +35,21 @@ def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
 
 
 def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
-    """The clerk's own files on the command line, read here. Files given together are checked together."""
-    return inspect_attachments([(str(path), path.read_bytes()) for path in paths], *checked_against(config))
+    """The clerk's files on the command line, read in a child forked for them (a file that kills its reader,
+    as a broken .xls can, is answered like any file that cannot be read). Files given together are checked
+    together."""
+    from bot.services.readers import Forked
+
+    return inspect_untrusted([(str(path), path.read_bytes()) for path in paths], config, Forked())
 
 
 def inspect_untrusted(
-    files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | None
+    files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | Forked | None
 ) -> list[dict[str, Any]]:
-    """Files from outside, read in the reader sandbox (None: here, for trusted input only). When the files
-    together kill their reader or overrun its time, each is read alone, and the one that does it says so."""
-    from bot.services.sandbox import WORKER_FAILED  # here: the clerk's own files (`inspect FILE`) need no pool
+    """Files from outside, read in the reader sandbox or a forked child (None: here, for trusted input only).
+    When the files together kill their reader or overrun its time, each is read alone, and the one that
+    does it says so."""
+    from bot.services.readers import WORKER_FAILED
 
     against = checked_against(config)
     if sandbox is None:

@@ -17,21 +17,19 @@ import logging
 import multiprocessing
 import os
 import pickle
-import resource
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessPool
 
+from bot.services.readers import WORKER_FAILED, SandboxLimits, limit_memory, why
 from parsers.derive import (
     Derived,
     Incoming,
@@ -49,21 +47,7 @@ from parsers.records import Attachment
 log = logging.getLogger(__name__)
 READER_DIED = "读取程序异常终止或超时（{why}），已归档原件，请人工核对"
 PARSER_DIED = "解析此邮件的程序异常终止或超时（{why}），已归档原件，请工作人员人工核对"
-# What a dead or late worker looks like to the pool.
-WORKER_FAILED = (ProcessExpired, FutureTimeout)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    memory_mb: int = 2048  # address space of a worker (RLIMIT_AS)
-    seconds: float = 120.0  # wall time of one task: a message, or one attachment
-    workers: int = 2
-
-
-def _limit_memory(megabytes: int) -> None:
-    limit = megabytes * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 # The recognizer crosses to the workers once per version, as a file, not with every task: with 2,900
@@ -117,7 +101,7 @@ class Sandbox:
                 context.set_forkserver_preload(["parsers.derive"])
                 self._pool = ProcessPool(
                     max_workers=self.limits.workers,
-                    initializer=_limit_memory,
+                    initializer=limit_memory,
                     initargs=(self.limits.memory_mb,),
                     context=context,
                 )
@@ -162,7 +146,7 @@ class Sandbox:
         try:
             return future.result()
         except WORKER_FAILED as error:
-            log.warning("deriving a message failed (%s): reading its attachments one by one", _why(error))
+            log.warning("deriving a message failed (%s): reading its attachments one by one", why(error))
             return self._careful(recognizer, item)
 
     def _careful(self, recognizer: Recognizer, item: Incoming) -> Derived:
@@ -172,8 +156,8 @@ class Sandbox:
                 _parse_and_recognise, (shipped, item), timeout=self.limits.seconds
             ).result()
         except WORKER_FAILED as error:
-            log.error("parsing a message failed (%s): kept raw", _why(error))
-            return raw_only(recognizer, item, PARSER_DIED.format(why=_why(error)))
+            log.error("parsing a message failed (%s): kept raw", why(error))
+            return raw_only(recognizer, item, PARSER_DIED.format(why=why(error)))
         futures = [
             pool.schedule(_read_one, (shipped, attachment, recognition.unit), timeout=self.limits.seconds)
             for attachment in parsed.attachments
@@ -189,8 +173,8 @@ class Sandbox:
         try:
             return future.result()
         except WORKER_FAILED as error:
-            log.error("reading %r failed (%s)", attachment.filename, _why(error))
-            return (unreadable(attachment.filename, READER_DIED.format(why=_why(error))),)
+            log.error("reading %r failed (%s)", attachment.filename, why(error))
+            return (unreadable(attachment.filename, READER_DIED.format(why=why(error))),)
 
     def run(self, function: Callable[..., T], *args: object) -> T:
         """One call in a worker, within the limits (the benchmark's way in)."""
@@ -206,9 +190,3 @@ class Sandbox:
                 self._folder.cleanup()
                 self._folder = None
                 self._shipped.clear()
-
-
-def _why(error: BaseException) -> str:
-    if isinstance(error, ProcessExpired):
-        return f"进程退出码 {error.exitcode}"
-    return "超时"
