@@ -397,3 +397,24 @@ def test_a_few_hundred_fuzzed_mails_lose_nothing(deps, intake, caplog):
     with deps.db.session() as session:
         report = verify(recorded_files(session, deps.store), deps.store)
     assert report.findings == [] and report.checked >= count
+
+
+def test_a_forked_reader_answers_and_one_that_dies_runs_out_or_overruns_is_told_and_gone():
+    """GIVEN the one-call reader `mailroom inspect` forks (768 MB, 1 s) WHEN the call answers THEN its answer
+    comes back; WHEN it aborts (as calamine does), exceeds its memory or its time THEN the caller is told
+    which, and no child is left behind."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from bot.services.readers import Forked, ReaderDied, why
+
+    forked = Forked(SandboxLimits(memory_mb=768, seconds=1))
+    assert forked.run(sorted, "残联") == ["残", "联"]
+    with pytest.raises(ReaderDied) as aborted:
+        forked.run(os.abort)
+    assert aborted.value.exitcode == -signal.SIGABRT and why(aborted.value) == f"进程退出码 {-signal.SIGABRT}"
+    with pytest.raises(ReaderDied):  # a MemoryError in the child: it ends without an answer
+        forked.run(bytearray, 1 << 30)
+    with pytest.raises(FutureTimeout) as late:
+        forked.run(signal.pause)
+    assert why(late.value) == "超时"
+    assert multiprocessing.active_children() == []

@@ -49,19 +49,17 @@ def inspect_untrusted(
     """Files from outside, read in the reader sandbox or a forked child (None: here, for trusted input only).
     When the files together kill their reader or overrun its time, each is read alone, and the one that
     does it says so."""
-    from bot.services.readers import WORKER_FAILED
-
     against = checked_against(config)
     if sandbox is None:
         return inspect_attachments(files, *against)
     try:
         return sandbox.run(inspect_attachments, list(files), *against)
-    except WORKER_FAILED:
+    except sandbox.failed:
         results: list[dict[str, Any]] = []
         for label, data in files:
             try:
                 results.extend(sandbox.run(inspect_attachments, [(label, data)], *against))
-            except WORKER_FAILED:
+            except sandbox.failed:
                 results.append(failed_file(label, READER_FAILED.format(name=label)))
         return results
 

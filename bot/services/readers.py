@@ -1,10 +1,11 @@
-"""Reader processes: their limits, what their failures look like, and one call in a child forked for it.
+"""Reader processes: their limits, how a failed one is told, and one call in a child forked for it.
 
 The daemon and the web app read files from outside in the reader sandbox's pool (bot/services/sandbox.py).
 `mailroom inspect` reads a clerk's files once: a fork of the command, with everything it needs already
-loaded, starts in about 3 ms where the pool's fork server starts a new interpreter. Either way a file that
-makes its reader abort ends that child, not the caller: calamine aborts the whole process when an allocation
-fails, as a broken .xls or a workbook claiming 10^12 cells makes it."""
+loaded, starts in a few milliseconds where the pool's fork server starts a new interpreter (and pebble
+alone takes 20 ms to import). Either way a file that makes its reader abort ends that child, not the
+caller: calamine aborts the whole process when an allocation fails, as a broken .xls or a workbook
+claiming 10^12 cells makes it."""
 
 from __future__ import annotations
 
@@ -14,14 +15,10 @@ import resource
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from functools import partial
+from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from pebble import ProcessExpired, concurrent
-
 T = TypeVar("T")
-# What a dead or late reader looks like to its caller.
-WORKER_FAILED = (ProcessExpired, FutureTimeout)
 
 
 @dataclass(frozen=True)
@@ -37,28 +34,51 @@ def limit_memory(megabytes: int) -> None:
 
 
 def why(error: BaseException) -> str:
-    """A reader's failure in a few words of Chinese, for the problem that reports it."""
-    if isinstance(error, ProcessExpired):
-        return f"进程退出码 {error.exitcode}"
-    return "超时"
+    """A reader's failure in a few words of Chinese: its exit code when it died (−6: it aborted), else late."""
+    exitcode = getattr(error, "exitcode", None)
+    return "超时" if exitcode is None else f"进程退出码 {exitcode}"
+
+
+class ReaderDied(Exception):
+    """The forked reader ended without an answer."""
+
+    def __init__(self, exitcode: int | None):
+        super().__init__(f"the reader ended with exit code {exitcode}")
+        self.exitcode = exitcode
 
 
 class Forked:
-    """`run(function, *args)` in a child forked for that one call, within the limits; raises one of
-    WORKER_FAILED when the child dies or overruns. For a command, which has no threads of its own to fork."""
+    """`run(function, *args)` in a child forked for that one call, within the limits. For a command, which
+    has no threads of its own to fork with."""
+
+    failed = (ReaderDied, FutureTimeout)  # what `run` raises when the child dies or overruns
 
     def __init__(self, limits: SandboxLimits = SandboxLimits()):
         self.limits = limits
 
     def run(self, function: Callable[..., T], *args: object) -> T:
-        call = concurrent.process(timeout=self.limits.seconds, mp_context=multiprocessing.get_context("fork"))
-        return call(partial(_limited, self.limits.memory_mb, function))(*args).result()
+        context = multiprocessing.get_context("fork")
+        answer, sending = context.Pipe(duplex=False)
+        child = context.Process(target=_child, args=(sending, self.limits.memory_mb, function, args), daemon=True)
+        child.start()
+        sending.close()  # the child holds its end: when it dies, reading here ends
+        try:
+            if not answer.poll(self.limits.seconds):
+                raise FutureTimeout
+            return answer.recv()
+        except EOFError:
+            child.join()
+            raise ReaderDied(child.exitcode) from None
+        finally:
+            answer.close()
+            child.kill()
+            child.join()
 
 
-def _limited(megabytes: int, function: Callable[..., T], *args: object) -> T:
-    """In the child: the limits, and no standard error, where an aborting reader would print its backtrace
-    under the clerk's answer (that it died is told in Chinese by the caller)."""
+def _child(sending: Connection, megabytes: int, function: Callable[..., T], args: tuple) -> None:
+    """In the child: the limits, no standard error (an aborting reader prints its backtrace there, under the
+    clerk's answer; that it died is told in Chinese by the caller), the call, its answer."""
     limit_memory(megabytes)
     with open(os.devnull, "wb") as nowhere:
         os.dup2(nowhere.fileno(), 2)
-    return function(*args)
+    sending.send(function(*args))

@@ -22,14 +22,15 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from pebble import ProcessPool
+from pebble import ProcessExpired, ProcessPool
 
-from bot.services.readers import WORKER_FAILED, SandboxLimits, limit_memory, why
+from bot.services.readers import SandboxLimits, limit_memory, why
 from parsers.derive import (
     Derived,
     Incoming,
@@ -47,6 +48,8 @@ from parsers.records import Attachment
 log = logging.getLogger(__name__)
 READER_DIED = "读取程序异常终止或超时（{why}），已归档原件，请人工核对"
 PARSER_DIED = "解析此邮件的程序异常终止或超时（{why}），已归档原件，请工作人员人工核对"
+# What a dead or late worker looks like to the pool.
+WORKER_FAILED = (ProcessExpired, FutureTimeout)
 T = TypeVar("T")
 
 
@@ -71,6 +74,8 @@ def _read_one(recognizer: str, attachment: Attachment, unit: str | None) -> tupl
 
 class Sandbox:
     """A pool of reader processes, started on first use; `derive(recognizer, items)` is ingest's Deriver."""
+
+    failed = WORKER_FAILED  # what `run` raises when its worker dies or overruns
 
     def __init__(self, limits: SandboxLimits = SandboxLimits()):
         self.limits = limits
