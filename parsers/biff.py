@@ -12,11 +12,14 @@ import olefile
 from parsers.forms import Problem
 from parsers.safety import Limits, Refused
 
-_BOF, _EOF, _FILEPASS, _BOUNDSHEET = 0x0809, 0x000A, 0x002F, 0x0085
+_BOF, _EOF, _FILEPASS, _BOUNDSHEET, _DIMENSIONS = 0x0809, 0x000A, 0x002F, 0x0085, 0x0200
 _WORKSHEET = 0x0010
 # NUMBER, LABELSST, LABEL, RK, FORMULA, BOOLERR, RSTRING: row and column in their first 4 bytes.
 _CELLS = frozenset({0x0203, 0x00FD, 0x0204, 0x027E, 0x0006, 0x0205, 0x00D6})
 _MULRK = 0x00BD
+# calamine builds every sheet of an .xls as it opens the file, as dense rectangles (32 bytes a cell) as far as
+# the cells, or the sheet's DIMENSIONS record, reach: beyond this many in all, more than a reader's 2 GB.
+MAX_OPEN_CELLS = 40_000_000
 
 
 def check_xls(data: bytes, name: str, limits: Limits) -> dict[str, Problem]:
@@ -24,8 +27,9 @@ def check_xls(data: bytes, name: str, limits: Limits) -> dict[str, Problem]:
     stream = _workbook_stream(data, name)
     sheets: list[str] = []
     extents: list[tuple[int, int]] = []  # one per top-level substream after the workbook globals
+    opened: list[int] = []  # the cells calamine allocates for each, its DIMENSIONS record counted too
     depth = 0  # an embedded chart opens its own BOF…EOF inside a worksheet
-    current: list[int] | None = None
+    current: list[int] | None = None  # rows and columns the cells reach, then as DIMENSIONS says
     for kind, body in _records(stream):
         if kind == _FILEPASS:
             raise Refused("encrypted", f"“{name}”设置了打开密码，无法读取；请在 Excel 或 WPS 中取消密码后重新发送")
@@ -35,17 +39,30 @@ def check_xls(data: bytes, name: str, limits: Limits) -> dict[str, Problem]:
             depth += 1
             if depth == 1:
                 worksheet = len(body) >= 4 and struct.unpack_from("<H", body, 2)[0] == _WORKSHEET
-                current = [0, 0] if worksheet else None
+                current = [0, 0, 0, 0] if worksheet else None
         elif kind == _EOF and depth > 0:
             depth -= 1
             if depth == 0:
                 extents.append((current[0], current[1]) if current else (0, 0))
+                opened.append(max(current[0], current[2]) * max(current[1], current[3]) if current else 0)
                 current = None
         elif depth == 1 and current is not None and len(body) >= 4 and (kind in _CELLS or kind == _MULRK):
             row, col = struct.unpack_from("<HH", body, 0)
             if kind == _MULRK and len(body) >= 6:
                 col = struct.unpack_from("<H", body, len(body) - 2)[0]
             current[0], current[1] = max(current[0], row + 1), max(current[1], col + 1)
+        elif depth == 1 and current is not None and kind == _DIMENSIONS and len(body) >= 10:
+            # BIFF8: first and last-plus-one row (4 bytes each), then columns (2 each); BIFF5: all 2 bytes
+            last_row, last_col = struct.unpack_from(
+                "<IxxH" if len(body) >= 14 else "<HxxH", body, 4 if len(body) >= 14 else 2
+            )
+            current[2], current[3] = max(current[2], last_row), max(current[3], last_col)
+    if sum(opened) > MAX_OPEN_CELLS:
+        raise Refused(
+            "too-many-rows",
+            f"“{name}”中工作表的内容范围过大（合计约 {sum(opened):,} 个单元格），无法打开；"
+            f"请删除多余的行列（可能在很远的行列误填了内容），只保留表格本身后重新发送",
+        )
     refused: dict[str, Problem] = {}
     for sheet, (rows, cols) in zip(sheets, extents[1:]):  # the first substream is the workbook's own
         if rows > limits.max_rows or rows * cols > limits.max_cells:
