@@ -9,6 +9,7 @@ claiming 10^12 cells makes it."""
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import resource
@@ -77,8 +78,10 @@ class Forked:
 
 def _child(sending: Connection, megabytes: int, function: Callable[..., T], args: tuple) -> None:
     """In the child: the limits, no standard error (an aborting reader prints its backtrace there, under the
-    clerk's answer; that it died is told in Chinese by the caller), the call, its answer."""
+    clerk's answer; that it died is told in Chinese by the caller) nor faulthandler's copy of it, the call,
+    its answer."""
     limit_memory(megabytes)
+    faulthandler.disable()
     with open(os.devnull, "wb") as nowhere:
         os.dup2(nowhere.fileno(), 2)
     sending.send(function(*args))
