@@ -1,6 +1,6 @@
 """`mailroom inspect`, the web's 自查 page and the answer to a 自查 mail: what a clerk sees of files before
 sending them. One inspection (parsers/inspection.py) for all three; files from outside (an upload, a mail)
-are read in the reader sandbox, as ingest reads them."""
+are read in the reader sandbox, as ingest reads them, and the command's files in a child forked for them."""
 
 from __future__ import annotations
 
