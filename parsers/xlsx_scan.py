@@ -70,9 +70,11 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
             kept: list[bytes] = []
             chunks = _keeping(stream_member(data, info, name, limits, budget), kept)
             sheet = sheet_of_part.get(info.filename)
-            if sheet is None:
+            if sheet is None and not info.filename.lower().startswith("xl/worksheets/"):
                 _scan_part(chunks, name)
             elif _sheet_verdict(chunks, kept, name, limits) == "refuse":
+                if sheet is None:  # not named to us (Strict namespace, a name in another case): calamine finds it
+                    raise _unnamed_too_large(name, limits)
                 layout.refused[sheet] = _too_many_rows(sheet, limits)
                 stored.append(StoredMember(info.filename, [_EMPTY_SHEET], zlib.crc32(_EMPTY_SHEET), len(_EMPTY_SHEET)))
                 continue
@@ -286,6 +288,14 @@ def _too_many_rows(sheet: str, limits: Limits) -> Problem:
         "too-many-rows",
         f"工作表“{sheet}”超过 {limits.max_rows:,} 行（或单元格范围过大，可能在很远的行列误填了内容），"
         f"未读取；请删除多余的行列，只保留表格本身后重新发送",
+    )
+
+
+def _unnamed_too_large(name: str, limits: Limits) -> Refused:
+    return Refused(
+        "too-many-rows",
+        f"“{name}”中有工作表超过 {limits.max_rows:,} 行（或单元格范围过大，可能在很远的行列误填了内容），"
+        f"无法读取；请删除多余的行列，只保留表格本身后重新发送",
     )
 
 

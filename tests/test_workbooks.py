@@ -4,6 +4,7 @@ problems found and never a number changed, hostile files refused. Samples: tests
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -678,3 +679,42 @@ def test_an_article_whose_headline_shares_a_forms_words_is_not_that_form():
     assert read_attachment("阜城县举办第3期残疾人农村实用技术培训班.docx", article, UNITS) == ()
     [table] = read_attachment("农村实用技术培训实名制登记表.docx", article, UNITS)
     assert (table.form, table.readable) == (5, False) and "Excel" in table.problems[0].message
+
+
+def _renamed(data: bytes, rename: dict[str, str], replace: dict[str, tuple[bytes, bytes]]) -> bytes:
+    """The workbook again, members renamed and bytes within members replaced."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename in replace:
+                content = content.replace(*replace[info.filename])
+            target.writestr(rename.get(info.filename, info.filename), content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "rename, replace",
+    [
+        ({"xl/worksheets/sheet1.xml": "xl/worksheets/Sheet1.xml"}, {}),
+        (
+            {},
+            {
+                "xl/workbook.xml": (
+                    b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                    b"http://purl.oclc.org/ooxml/spreadsheetml/main",
+                )
+            },
+        ),
+    ],
+    ids=["member-name-in-another-case", "strict-namespace"],
+)
+def test_a_far_cell_in_a_sheet_the_workbook_does_not_name_to_us_is_refused(rename, replace):
+    """GIVEN the far-cell sheet (a cell at XFD1048576) in a workbook whose index does not lead to it as the
+    pre-scan reads it (the member's name in another case than the relationships say; Excel's Strict
+    namespace), while calamine finds it all the same and would abort allocating it WHEN read THEN the file
+    is refused as too large, saying what to delete."""
+    data = _renamed((SAMPLES / "sparse-far-cell.xlsx").read_bytes(), rename, replace)
+    [reading] = read_attachment("报表.xlsx", data, [])
+    assert not reading.readable and [p.code for p in reading.problems] == ["too-many-rows"]
+    assert "删除多余的行列" in reading.problems[0].message
