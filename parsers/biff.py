@@ -57,10 +57,11 @@ def check_xls(data: bytes, name: str, limits: Limits) -> dict[str, Problem]:
                 "<IxxH" if len(body) >= 14 else "<HxxH", body, 4 if len(body) >= 14 else 2
             )
             current[2], current[3] = max(current[2], last_row), max(current[3], last_col)
-    if sum(opened) > MAX_OPEN_CELLS:
+    total = sum(opened)
+    if total > MAX_OPEN_CELLS:
         raise Refused(
             "too-many-rows",
-            f"“{name}”中工作表的内容范围过大（合计约 {sum(opened):,} 个单元格），无法打开；"
+            f"“{name}”中工作表的内容范围过大（合计约 {total:,} 个单元格），无法打开；"
             f"请删除多余的行列（可能在很远的行列误填了内容），只保留表格本身后重新发送",
         )
     refused: dict[str, Problem] = {}

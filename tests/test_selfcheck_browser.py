@@ -58,7 +58,7 @@ def test_a_clerk_sees_nothing_but_the_inspection_of_their_own_files(served, tmp_
         files = [(name, (BOOKS / name).read_bytes()) for name in FILES]
         assert shown == [
             line.strip()
-            for result in inspect_untrusted(files, config, None)  # as inspect reads them
+            for result in inspect_untrusted(files, config, None)  # the inspection, read here
             for line in describe(result)
         ]
         text = page.locator("main").inner_text()

@@ -76,7 +76,7 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
     html = response.get_data(as_text=True)
     expected = [
         line.strip()
-        for result in inspect_untrusted(list(files.items()), config, None)  # as inspect reads
+        for result in inspect_untrusted(list(files.items()), config, None)  # the inspection, read here
         for line in describe(result)
     ]
     assert shown_lines(html) == expected
