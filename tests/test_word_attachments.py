@@ -83,3 +83,47 @@ def test_a_word_binary_form_1_counts_on_time(config, deps, word97, name):
     )
     form_1 = next(form for form in status.forms if form.form == 1)
     assert form_1.status == "on_time"
+
+
+def test_a_long_docx_is_read_in_about_its_own_size():
+    """The text streams out paragraph by paragraph: a document.xml as large as the unzip cap allows (100 MB)
+    must not become a whole tree. Here the whole read's peak is 2.7 times the XML (the XML itself, the text
+    and its lines); as a tree it was 8 times, and 1.3 GB at 100 MB, past a reader's memory."""
+    import tracemalloc
+    import zipfile
+    from io import BytesIO
+
+    paragraphs = [f"第{n}段：截至5月底，全县共完成康复服务 120 人。" for n in range(40_000)]
+    data = docx_bytes(paragraphs, datetime(2020, 5, 18, tzinfo=SHANGHAI))
+    xml_size = zipfile.ZipFile(BytesIO(data)).getinfo("word/document.xml").file_size
+    tracemalloc.start()
+    try:
+        [reading] = read_attachment("附件1.docx", data, ())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reading.text.splitlines() == paragraphs
+    assert peak < 4 * xml_size, f"{peak:,} bytes at peak for {xml_size:,} of XML"
+
+
+def test_a_text_box_is_a_line_of_its_own_and_read_once():
+    """A paragraph inside another (Word keeps a text box's paragraphs in the one that anchors it) is one
+    line, before its anchor's; its words are not counted twice."""
+    import zipfile
+    from io import BytesIO
+
+    plain = docx_bytes(["截至5月底完成康复服务 120 人。"], datetime(2020, 5, 18, tzinfo=SHANGHAI))
+    box = (
+        '<w:r><w:pict><v:shape xmlns:v="urn:schemas-microsoft-com:vml"><v:textbox><w:txbxContent>'
+        "<w:p><w:r><w:t>枣强县残联5月份进展情况报告</w:t></w:r></w:p>"
+        "</w:txbxContent></v:textbox></v:shape></w:pict></w:r>"
+    )
+    with zipfile.ZipFile(BytesIO(plain)) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    members["word/document.xml"] = members["word/document.xml"].replace(b"<w:p>", b"<w:p>" + box.encode(), 1)
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, content in members.items():
+            target.writestr(name, content)
+    [reading] = read_attachment("附件1.docx", out.getvalue(), ())
+    assert reading.text.splitlines() == ["枣强县残联5月份进展情况报告", "截至5月底完成康复服务 120 人。"]
