@@ -308,13 +308,15 @@ def column_number(letters: str) -> int:
 
 def _sheet_parts(archive: zipfile.ZipFile, data: bytes, name: str, limits: Limits, budget: Budget) -> dict[str, str]:
     """Sheet name → its XML part, from xl/workbook.xml and its relationships (parsed by defusedxml)."""
-    workbook = _parse_small(archive, data, "xl/workbook.xml", name, limits, budget)
-    rels = _parse_small(archive, data, "xl/_rels/workbook.xml.rels", name, limits, budget)
-    if workbook is None or rels is None:
+    sheets = _attributes(archive, data, "xl/workbook.xml", f"{_MAIN}sheet", f"{_MAIN}sheets", name, limits, budget)
+    rels = _attributes(
+        archive, data, "xl/_rels/workbook.xml.rels", f"{_PKG_REL}Relationship", None, name, limits, budget
+    )
+    if sheets is None or rels is None:
         return {}
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL}Relationship")}
+    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
     parts: dict[str, str] = {}
-    for sheet in workbook.iter(f"{_MAIN}sheet"):
+    for sheet in sheets:
         target = targets.get(sheet.get(f"{_REL}id"), "")
         if target:
             path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
@@ -322,20 +324,38 @@ def _sheet_parts(archive: zipfile.ZipFile, data: bytes, name: str, limits: Limit
     return parts
 
 
-def _parse_small(archive: zipfile.ZipFile, data: bytes, part: str, name: str, limits: Limits, budget: Budget):
+def _attributes(
+    archive: zipfile.ZipFile,
+    data: bytes,
+    part: str,
+    tag: str,
+    until: str | None,
+    name: str,
+    limits: Limits,
+    budget: Budget,
+) -> list[dict[str, str]] | None:
+    """The attributes of each `tag` element of a part, streamed, up to the end of the first `until` element
+    (the sheets' list, before the defined names a damaged workbook can hold by the hundred thousand); None
+    without the part."""
     try:
         info = archive.getinfo(part)
     except KeyError:
         return None
     xml = read_member(data, info, name, limits, Budget(budget.remaining))
+    found: list[dict[str, str]] = []
     try:
-        return SafeTree.fromstring(xml)
+        for _, node in SafeTree.iterparse(io.BytesIO(xml)):
+            if node.tag == tag:
+                found.append(dict(node.attrib))
+            elif node.tag == until:
+                break
     except DefusedXmlException as error:
         raise entity_refusal(name) from error
     except SafeTree.ParseError as error:
         raise Refused(
             "unreadable", f"“{name}”的工作簿结构已损坏，无法读取；请用 Excel 或 WPS 打开后重新保存再发送"
         ) from error
+    return found
 
 
 def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits) -> frozenset[str]:
