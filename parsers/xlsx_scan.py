@@ -30,7 +30,7 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _TOKEN = re.compile(rb"<(row|c)\b([^>]*)>")
-_R_ATTRIBUTE = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_R_ATTRIBUTE = re.compile(rb"""\br=["']([A-Z]*)(\d*)["']""")  # either quote: XML allows both, and so does calamine
 _OVERLAP = 32
 
 
@@ -71,7 +71,7 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
             chunks = _keeping(stream_member(data, info, name, limits, budget), kept)
             sheet = sheet_of_part.get(info.filename)
             if sheet is None and not info.filename.lower().startswith("xl/worksheets/"):
-                _scan_part(chunks, name)
+                _scan_part(chunks, info.file_size, name)
             elif _sheet_verdict(chunks, kept, name, limits) == "refuse":
                 if sheet is None:  # not named to us (Strict namespace, a name in another case): calamine finds it
                     raise _unnamed_too_large(name, limits)
@@ -194,19 +194,35 @@ class PiecesFile(io.RawIOBase):
         return len(data)
 
 
-def _scan_part(chunks: Iterator[bytes], name: str) -> None:
+def _scan_part(chunks: Iterator[bytes], size: int, name: str) -> None:
     first = True
     for chunk in chunks:
         if first and DOCTYPE.search(chunk, 0, 4096):
             raise entity_refusal(name)
+        if first and (claim := _SHARED_COUNT.search(chunk, 0, 4096)) and int(claim[1]) > max(size // 4, 1_000_000):
+            raise _false_string_count(name)
         first = False
+
+
+# calamine reserves room for the shared strings the table's header claims (24 bytes each) before reading
+# one, and aborts when it cannot: a claim past what the part could hold (an entry takes at least `<si/>`)
+# and past a million is refused before it
+_SHARED_COUNT = re.compile(rb"""<(?:\w+:)?sst\b[^>]*?\buniqueCount\s*=\s*["'](\d+)""")
+
+
+def _false_string_count(name: str) -> Refused:
+    return Refused(
+        "unreadable",
+        f"“{name}”的共享字符串表已损坏（声明的字符串个数远多于文件所含），无法读取；"
+        f"请用 Excel 或 WPS 打开后“另存为”新的 .xlsx 文件再发送",
+    )
 
 
 @functools.lru_cache(maxsize=8)
 def _far_reference(max_rows: int) -> re.Pattern[bytes]:
     """A reference past column Z, or to a row with as many digits as max_rows: what a bomb needs."""
     digits = len(str(max_rows))
-    return re.compile(rb'r="[A-Z]?+(?:[A-Z]|[0-9]{%d})' % digits)
+    return re.compile(rb"""r=["'][A-Z]?+(?:[A-Z]|[0-9]{%d})""" % digits)
 
 
 def _scan_sheet(chunks: Iterator[bytes], name: str, limits: Limits) -> str:
@@ -242,7 +258,9 @@ def _has_unreferenced(chunk: bytes) -> bool:
     cells = head.count(b"<c ") + head.count(b"<c>")
     rows = head.count(b"<row ") + head.count(b"<row>")
     prefixed = b":c " in head or b":row " in head
-    return prefixed or cells != head.count(b'<c r="') or rows != head.count(b'<row r="')
+    referenced_cells = head.count(b'<c r="') + head.count(b"<c r='")
+    referenced_rows = head.count(b'<row r="') + head.count(b"<row r='")
+    return prefixed or cells != referenced_cells or rows != referenced_rows
 
 
 def _window_too_large(window: bytes, limits: Limits) -> bool:

@@ -215,33 +215,31 @@ def inspect_paths(paths: list[Path], as_json: bool = True):
     return result.exit_code, (json.loads(result.stdout) if as_json else result.stdout)
 
 
-def shared_strings_claiming(count: int) -> bytes:
-    """A workbook as openpyxl saves it, with a shared-string table of one string that claims `count` unique
-    ones: calamine reserves room for them all when it opens the file, and a failed allocation aborts the
-    process it runs in."""
-    book = openpyxl.Workbook()
-    book.active.append(["姓名", "残疾人证号"])
+def far_cell_spelt_with_spaces() -> bytes:
+    """The far-cell sample (a cell at XFD1048576) with its references spelt `r = "…"`, as XML allows and
+    calamine reads, but the pre-scan does not look for: calamine aborts the process allocating the sheet."""
+    with zipfile.ZipFile(BOOKS / "sparse-far-cell.xlsx") as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    far = b'<row r="1048576"><c r="XFD1048576">'
+    assert far in members["xl/worksheets/sheet1.xml"]
+    members["xl/worksheets/sheet1.xml"] = members["xl/worksheets/sheet1.xml"].replace(far, far.replace(b"r=", b"r = "))
     saved = io.BytesIO()
-    book.save(saved)
-    table = (
-        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
-        b'uniqueCount="%d"><si><t>a</t></si></sst>' % count
-    )
-    with zipfile.ZipFile(saved, "a") as archive:
-        archive.writestr("xl/sharedStrings.xml", table)
+    with zipfile.ZipFile(saved, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
     return saved.getvalue()
 
 
 def test_files_that_kill_their_reader_are_answered_and_the_others_read(tmp_path):
-    """GIVEN a .xls whose directory chain loops and an .xlsx whose shared strings claim 4,294,967,295 entries
-    (calamine aborts the whole process on either), beside a good registry WHEN a clerk runs `mailroom inspect`
+    """GIVEN a .xls whose directory chain loops and an .xlsx with a cell at XFD1048576 the pre-scan does not
+    see (calamine aborts the whole process on either), beside a good registry WHEN a clerk runs `mailroom inspect`
     on the three THEN the command lives: each bad file says in Chinese that its reader died and what to do,
     the good one is read, the exit code says there are problems, and no backtrace reaches the clerk."""
     from tests.test_poison import loop_directory_chain, registry_xls
 
     paths = [tmp_path / "附件6.xls", tmp_path / "附件3.xlsx", BOOKS / "bad-ids-and-phones.xlsx"]
     paths[0].write_bytes(loop_directory_chain(registry_xls()))
-    paths[1].write_bytes(shared_strings_claiming(4_294_967_295))
+    paths[1].write_bytes(far_cell_spelt_with_spaces())
     args = ["--config", str(ROOT / "config.example.toml"), "inspect", "--json", *map(str, paths)]
     done = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stderr == ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.services.readers import Forked
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent
 from parsers.checks import check_digit, check_package, disability_id_problem, id_number_problem, phone_problem
 from parsers.forms import FORM_TITLES, FormReading, Person, Problem, TaskFigures, form_from_name, month_in
@@ -747,3 +749,68 @@ def test_a_workbook_bloated_with_defined_names_is_read_in_about_its_size():
         plain.problems,
     )
     assert peak < 4 * size, f"{peak:,} bytes at peak for {size:,} of workbook.xml"
+
+
+def test_a_far_cell_spelt_with_single_quotes_is_refused():
+    """GIVEN the far-cell sheet with its references in single quotes (`r='XFD1048576'`: XML allows either
+    quote, and calamine reads both) WHEN read THEN it is refused as too large, as with double quotes, and not
+    handed to calamine, which would abort allocating it."""
+    far = b'<row r="1048576"><c r="XFD1048576">'
+    spelt = (far, far.replace(b'"', b"'"))
+    data = _renamed((SAMPLES / "sparse-far-cell.xlsx").read_bytes(), {}, {"xl/worksheets/sheet1.xml": spelt})
+    [reading] = Forked().run(read_attachment, "附件3.xlsx", data, [])  # were it handed on, only the child dies
+    assert not reading.readable and [p.code for p in reading.problems] == ["too-many-rows"]
+
+
+def _shared_strings_claiming(claim: bytes) -> bytes:
+    """A workbook as openpyxl saves it whose cells name shared strings, from a table of two entries that
+    claims `claim` (its uniqueCount)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "残疾人证号"])
+    saved = io.BytesIO()
+    book.save(saved)
+    sheet = b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row></sheetData>'
+    table = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" uniqueCount="'
+        + claim
+        + b'"><si><t>\xe5\xa7\x93\xe5\x90\x8d</t></si><si><t>\xe8\xaf\x81\xe5\x8f\xb7</t></si></sst>'
+    )
+    rels = (
+        b'<Relationship Id="rIdS" Target="sharedStrings.xml" '
+        b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'
+    )
+    types = (
+        b'<Override PartName="/xl/sharedStrings.xml" '
+        b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(rb"<sheetData>.*</sheetData>", sheet, content)
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(b"</Relationships>", rels)
+            elif info.filename == "[Content_Types].xml":
+                content = content.replace(b"</Types>", types)
+            target.writestr(info.filename, content)
+        target.writestr("xl/sharedStrings.xml", table)
+    return out.getvalue()
+
+
+def test_a_shared_string_table_claiming_billions_of_entries_is_refused_saying_so():
+    """GIVEN a workbook whose shared-string table holds two entries but claims 4,294,967,295 (calamine
+    reserves room for the claim before reading one, and aborts the process when it cannot) WHEN read THEN the
+    file is refused, saying the table is damaged and to save the file again; a claim merely wrong (5,000 for
+    two) is read as the two it holds."""
+    [refused] = Forked().run(read_attachment, "花名册.xlsx", _shared_strings_claiming(b"4294967295"), [])
+    assert not refused.readable and "共享字符串表已损坏" in refused.problems[0].message
+    assert "另存为" in refused.problems[0].message
+    from python_calamine import CalamineWorkbook
+
+    wrong = _shared_strings_claiming(b"5000")
+    assert CalamineWorkbook.from_filelike(io.BytesIO(wrong)).get_sheet_by_index(0).to_python() == [["姓名", "证号"]]
+    [read] = read_attachment("花名册.xlsx", wrong, [])
+    assert (read.readable, [p.code for p in read.problems]) == (True, ["unknown-form"])
