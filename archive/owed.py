@@ -73,6 +73,8 @@ def message_facts(message: Message) -> MessageFacts:
             {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
             tuple(problem_lines(r.problems)),
             text_characters(r.text) if r.form == 1 else 0,
+            r.unit,
+            r.month,
         )
         for r in message.readings
     )

@@ -55,7 +55,7 @@ _REPORT_WORDS = (
     "月报",
 )
 # A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
-_QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
+QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
 # Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too).
 _PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "zip", "rar", "7z"})
 
@@ -214,6 +214,22 @@ def is_package_file(attachment: Attachment) -> bool:
     return attachment.sniffed_type.strip().lower() in _PACKAGE_TYPES or extension in _PACKAGE_TYPES
 
 
+# A letter about a form (a request for instructions, a notice) names it without being it.
+_LETTER_WORDS = ("关于", "请示", "说明", "通知", "函")
+
+
+def names_a_package(subject: str, arrival_local: datetime) -> bool:
+    """Whether a subject is a monthly package's own (a month and a form's or the package's words) and neither
+    asks nor writes about one: "武邑县9月份报表" sent without its files had them forgotten, which the
+    sender is told at once; "关于附件2填报口径的请示" is a letter for people to answer."""
+    rest, _ = strip_prefixes(subject)
+    return (
+        _kind_by_words(rest) is Kind.REPORT
+        and report_month(rest, arrival_local) is not None
+        and not any(word in rest for word in (*QUESTION_WORDS, *_LETTER_WORDS))
+    )
+
+
 def kind_of(message: ParsedMessage) -> Kind:
     """Machine mail first (bounce, then auto), then reply, self-check, briefing, report, other."""
     if _is_bounce(message):
@@ -231,8 +247,10 @@ def kind_of(message: ParsedMessage) -> Kind:
     has_package = any(is_package_file(attachment) for attachment in message.attachments)
     by_subject = _kind_by_words(rest)
     if by_subject is Kind.REPORT and not message.attachments:
-        return Kind.OTHER  # a package without a file is a question or a letter about one: people answer it
-    if by_subject is Kind.REPORT and not has_package and any(word in rest for word in _QUESTION_WORDS):
+        # a package without a file puts no month in the matrix: other mail, a question or a letter for people
+        # to answer, or files forgotten, which the receipt asks for (replies.receipt.failed_submission)
+        return Kind.OTHER
+    if by_subject is Kind.REPORT and not has_package and any(word in rest for word in QUESTION_WORDS):
         return Kind.OTHER
     if by_subject is not None:
         return by_subject

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from parsers.recognize import QUESTION_WORDS, names_a_package, normalize
 from scoring.packages import PackageStatus
+from scoring.settings import month_label
 
 NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply|mailer-daemon|postmaster|bounces?)[+@.-]", re.I)
 LARGE_ATTACHMENT = re.compile(r"超大附件|large-attachment|大附件下载|文件中转站")
@@ -25,6 +27,8 @@ class FileFacts:
     done: dict[str, int | None] | None = None
     problems: tuple[str, ...] = ()
     characters: int = 0  # 附件1: the characters of its text that was read (0: none could be read)
+    unit: str | None = None  # as the form itself names it (its title, its 填报单位 row)
+    month: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,23 @@ def reply_owed(
 
 
 def failed_submission(facts: MessageFacts) -> bool:
-    """Attachments with no readable form, or a download link instead of the attachment."""
+    """Attachments with no readable form, a download link instead of the attachment, or a package's own
+    subject with nothing attached (its files forgotten)."""
     if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
         return True
+    if _files_forgotten(facts):
+        return True
     return bool(facts.attachment_names) and not any(f.readable and f.form for f in facts.files)
+
+
+def _files_forgotten(facts: MessageFacts) -> bool:
+    """A package sent without its files: nothing attached, the subject a package's own, and the body asking
+    nothing (a question is for people to answer)."""
+    return (
+        not facts.attachment_names
+        and names_a_package(facts.subject, facts.arrival)
+        and not any(word in normalize(facts.body_text) for word in QUESTION_WORDS)
+    )
 
 
 def receipt_for(
@@ -92,6 +109,7 @@ def receipt_for(
     """The receipt's content; `package` is the unit's package for the month as known now, `briefing_place`
     the places of a briefing's articles among the unit's counted articles of the month (None: none counts)."""
     resend = _resend_advice(facts)
+    this_mail, package_line = timeliness(facts, package)
     context = {
         "unit": facts.unit,
         "month": facts.month,
@@ -100,15 +118,74 @@ def receipt_for(
         "subject": facts.subject,
         "files": facts.files,
         "resend": resend,
-        "problems": [p for f in facts.files for p in f.problems],
+        "problems": problems_by_file(facts),
         "briefing_number": _places(briefing_place),
         "briefings_needed": briefings_needed,
         "package": package,
-        "missing": package.forms_with("missing") if package else (),
-        "late": package is not None and facts.arrival > package.deadline and facts.kind == "report",
+        "this_mail": this_mail,
+        "package_line": package_line,
         "deadline": package.deadline if package else None,
     }
     return _threaded(facts, f"回执：{facts.subject}" if facts.subject else "回执", context)
+
+
+def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
+    """Each file with problems and its problems, in the order the files came: a clerk fixes files, and two
+    workbooks' sheets are both called "Sheet". A form whose own title names another unit or month than the
+    mail is said first: the commonest slip is last month's file, or a neighbour's, attached again."""
+    grouped: list[tuple[str, list[str]]] = []
+    for file in facts.files:
+        problems = [*_mismatches(facts, file), *file.problems]
+        if not problems:
+            continue
+        if grouped and grouped[-1][0] == file.source:  # one file's several forms
+            grouped[-1][1].extend(problems)
+        else:
+            grouped.append((file.source, problems))
+    return grouped
+
+
+def _mismatches(facts: MessageFacts, file: FileFacts) -> list[str]:
+    said = []
+    if file.unit and facts.unit and file.unit != facts.unit:
+        said.append(f"表中写的单位是{file.unit}，本邮件是{facts.unit}的报送")
+    if file.month and facts.month and file.month != facts.month:
+        said.append(f"表中写的月份是{month_label(file.month)}，本邮件报送的是{month_label(facts.month)}")
+    if not said:
+        return []
+    recorded = f"{facts.unit}{month_label(facts.month) if facts.month else ''}"
+    return [f"{'；'.join(said)}，已按{recorded}记录；请核对是否附错了文件"]
+
+
+def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str | None, str | None]:
+    """What the receipt says of time: of this mail (a report's), and of the month's package as it stands now.
+    The package decides, as the scoring does: a corrected resend after the deadline does not make an on-time
+    month late, and a mail that brought nothing new is not late itself."""
+    if package is None or facts.kind == "briefing":
+        return None, None
+    brought = {form.form for form in package.forms if form.message_id == facts.id}
+    this_mail = None
+    if facts.kind == "report":
+        if facts.arrival <= package.deadline:
+            this_mail = "本次在时限内"
+        elif any(form.status == "late" for form in package.forms if form.form in brought):
+            this_mail = "本次已超过时限（迟报）"
+        elif package.status == "on_time":
+            this_mail = "本次在时限后到达，属更正重报，不影响该月按时报送"
+        else:
+            this_mail = "本次在时限后到达"
+    missing, late = package.forms_with("missing"), package.forms_with("late")
+    if missing:
+        past = "已过时限，" if package.as_of > package.deadline else ""
+        return this_mail, f"{past}该月尚未收到：{_forms(missing)}。"
+    before = "" if brought else "此前"
+    if late:
+        return this_mail, f"该月应报附件{before}均已收到，其中{_forms(late)}在时限后收到（迟报）。"
+    return this_mail, f"该月应报附件{before}均已按时收到。"
+
+
+def _forms(numbers: tuple[int, ...]) -> str:
+    return "、".join(f"附件{number}" for number in numbers)
 
 
 def selfcheck_answer(facts: MessageFacts, inspected: list[dict[str, Any]]) -> Receipt:
@@ -152,6 +229,6 @@ def _resend_advice(facts: MessageFacts) -> str | None:
             "附件中没有识别出任何可读取的附件表格。"
             "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
         )
-    if facts.kind == "report" and not facts.attachment_names:
+    if _files_forgotten(facts):
         return "邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
     return None

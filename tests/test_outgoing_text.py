@@ -57,9 +57,10 @@ def outbox(deps, kind: str) -> list[OutboxMail]:
 
 
 def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_sentence_on_its_own(config, deps):
-    """GIVEN 景县's April package of a 附件1.docx (its text read) and a 附件2 workbook, on time WHEN its receipt
-    is composed THEN the plain text reads line by line: the header block, one line per file (附件1 by its
-    length in characters, the workbook by its rows), the deadline sentence, then what is still missing."""
+    """GIVEN 景县's April package of a 附件1.docx (its text read) and a 附件2 workbook titled May, on time WHEN
+    its receipt is composed THEN the plain text reads line by line: the header block, one line per file (附件1
+    by its length in characters, the workbook by its rows), the workbook's problems under its name (first, that
+    its title says another month than the mail), the deadline sentence, then what is still missing."""
     arrival = datetime(2020, 4, 9, 10, 0, tzinfo=SHANGHAI)
     summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
     [message_id] = store(
@@ -73,7 +74,8 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
     [receipt] = outbox(deps, "receipt")
     summary_reading = readings["附件2.xls"]
     characters = sum(not char.isspace() for char in "".join(REPORT))
-    problems = [f"{n}. {problem}" for n, problem in enumerate(_problems(summary_reading), 1)]
+    month = "表中写的月份是2020年5月，本邮件报送的是2020年4月，已按景县2020年4月记录；请核对是否附错了文件"
+    problems = [f"{n}. {problem}" for n, problem in enumerate([month, *_problems(summary_reading)], 1)]
     missing = [n for n in config.plan("2020-04").calendar.required_forms_for("2020-04") if n not in (1, 2)]
     expected = [
         "景县：",
@@ -89,7 +91,10 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
         "附件识别结果：",
         f"- 附件1.docx：附件1 {FORM_TITLES[1]}，正文 {characters} 字",
         f"- 附件2.xls：附件2 {FORM_TITLES[2]}，{summary_reading.rows} 行，完成数 " + _done(summary_reading),
-        *(["", "需要修改的问题：", *problems] if problems else []),
+        "",
+        "需要修改的问题：",
+        "【附件2.xls】",
+        *problems,
         "",
         "报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送，本次在时限内。",
         "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。",
@@ -231,3 +236,19 @@ def _problems(reading: FormReadingRow) -> list[str]:
     from replies.problems import problem_lines
 
     return problem_lines(reading.problems)
+
+
+def test_a_package_sent_without_its_files_gets_a_receipt_asking_for_them(config, deps):
+    """GIVEN 景县's "4月份报表" with nothing attached, after the deadline WHEN receipts are composed THEN 景县 is
+    told at once to attach the files and send again, and that the month's forms are still missing."""
+    arrival = datetime(2020, 4, 22, 10, 0, tzinfo=SHANGHAI)
+    store(deps, mail("景县4月份报表", arrival, []))
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+    [receipt] = outbox(deps, "receipt")
+    lines = plain(receipt.raw)
+    assert "类别：其他来信" in lines and "报送月份：2020年4月" in lines
+    assert "请重新发送：邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。" in lines
+    assert lines[lines.index("报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送。") + 1].startswith(
+        "已过时限，该月尚未收到：附件1、附件2"
+    )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from replies.receipt import FileFacts, MessageFacts, receipt_for, reply_owed
+from scoring.packages import FormStatus, PackageStatus
 
 NOW = datetime(2020, 5, 6, 12, tzinfo=UTC)
 OURS = frozenset({"hsclbgs666@163.com"})
@@ -66,4 +67,108 @@ def test_a_receipt_threads_and_says_what_to_resend():
     receipt = receipt_for(facts, None, None, 8)
     assert receipt.to == "zqxcl@163.com" and receipt.subject == "回执：枣强县贫困残疾人服务工程专项信息"
     assert receipt.in_reply_to == "<a@x>" and receipt.references == ("<z@x>", "<a@x>")
-    assert "附件模板" in receipt.context["resend"] and receipt.context["problems"] == ["无法读取"]
+    assert "附件模板" in receipt.context["resend"] and receipt.context["problems"] == [("a.xlsx", ["无法读取"])]
+
+
+DEADLINE = datetime(2020, 5, 20, 15, 59, 59, tzinfo=UTC)  # the 20th, 23:59:59 in Shanghai
+REPORT = replace(BRIEFING, id=7, kind="report", subject="枣强县5月份报表", attachment_names=("附件2.xlsx",))
+
+
+def package(status: str, forms: dict[int, tuple[str, int | None]], as_of: datetime = NOW) -> PackageStatus:
+    """枣强县's May package: per form, its status and the message whose file made it arrive."""
+    return PackageStatus(
+        "枣强县",
+        "2020-05",
+        status,  # type: ignore[arg-type]
+        DEADLINE,
+        as_of,
+        tuple(FormStatus(n, s, None if m is None else DEADLINE, m) for n, (s, m) in forms.items()),  # type: ignore[arg-type]
+    )
+
+
+AFTER = DEADLINE + timedelta(days=10)
+
+
+@pytest.mark.parametrize(
+    "facts, month, this_mail, package_line",
+    [
+        # before the deadline, forms still to come
+        (
+            REPORT,
+            package("missing", {1: ("on_time", 7), 2: ("missing", None)}),
+            "本次在时限内",
+            "该月尚未收到：附件2。",
+        ),
+        # a corrected resend after the deadline of a month in on time: the month stays on time (SPEC)
+        (
+            replace(REPORT, arrival=AFTER),
+            package("on_time", {1: ("on_time", 3), 2: ("on_time", 3)}, AFTER),
+            "本次在时限后到达，属更正重报，不影响该月按时报送",
+            "该月应报附件此前均已按时收到。",
+        ),
+        # the mail that brings a form after the deadline is late itself
+        (
+            replace(REPORT, arrival=AFTER),
+            package("late", {1: ("on_time", 3), 2: ("late", 7)}, AFTER),
+            "本次已超过时限（迟报）",
+            "该月应报附件均已收到，其中附件2在时限后收到（迟报）。",
+        ),
+        # a failed submission says nothing of itself being in time, and the month's gap past the deadline
+        (
+            replace(REPORT, kind="other", arrival=AFTER, attachment_names=()),
+            package("missing", {1: ("missing", None)}, AFTER),
+            None,
+            "已过时限，该月尚未收到：附件1。",
+        ),
+    ],
+    ids=["in-time", "correction-after-deadline", "late", "failed-after-deadline"],
+)
+def test_the_receipt_tells_time_as_the_scoring_counts_it(facts, month, this_mail, package_line):
+    context = receipt_for(facts, month, None, 8).context
+    assert (context["this_mail"], context["package_line"]) == (this_mail, package_line)
+
+
+def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_month_first():
+    """GIVEN two workbooks whose sheets are both "Sheet", one of them 桃城区's April form attached to 枣强县's
+    May mail WHEN the receipt is made THEN each file's problems come under its name, the mismatch first."""
+    facts = replace(
+        REPORT,
+        files=(
+            FileFacts("附件3.xlsx", 3, True, 5, problems=("［Sheet C6］残疾人证号校验位不对",), unit="枣强县"),
+            FileFacts("附件2.xlsx", 2, True, 1, problems=("［Sheet C6］百分比不对",), unit="桃城区", month="2020-04"),
+            FileFacts("附件1.docx", 1, True, 0, unit="枣强县", month="2020-05"),
+        ),
+    )
+    assert receipt_for(facts, None, None, 8).context["problems"] == [
+        ("附件3.xlsx", ["［Sheet C6］残疾人证号校验位不对"]),
+        (
+            "附件2.xlsx",
+            [
+                "表中写的单位是桃城区，本邮件是枣强县的报送；表中写的月份是2020年4月，本邮件报送的是2020年5月，"
+                "已按枣强县2020年5月记录；请核对是否附错了文件",
+                "［Sheet C6］百分比不对",
+            ],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    "subject, body, expected",
+    [
+        ("武邑县9月份报表", "", True),
+        ("转发：枣强县4月份康复服务实名制登记表", "见附件", True),
+        ("武邑县9月份报表", "请问附件9从哪个月开始报", False),  # a question: people answer it
+        ("武邑县9月份报表", "附件9也要报吗？", False),
+        ("关于附件2填报口径的请示", "", False),  # a letter about a form
+        ("枣强县4月份登记表怎么填", "", False),
+        ("武邑县报表", "", False),  # no month: not a package's own subject
+    ],
+)
+def test_a_package_sent_without_its_files_is_told_to_attach_them(subject, body, expected):
+    """GIVEN a registered unit's mail with nothing attached (recognised as other mail: it puts no month in the
+    matrix) WHEN its subject is a package's own and nothing asks a question THEN it is owed a receipt saying
+    to attach the files and send again; a question or a letter is left to people."""
+    facts = replace(BRIEFING, kind="other", subject=subject, body_text=body, attachment_names=())
+    assert owed(facts) is expected
+    if expected:
+        assert receipt_for(facts, None, None, 8).context["resend"].startswith("邮件没有附件。请把附件1–8")
