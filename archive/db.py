@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.errors import ServiceError
+from parsers.errors import ConfigError, ServiceError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A database already there is opened without loading Alembic (a third of a second
@@ -21,12 +21,17 @@ SCHEMA_HEAD = "0019"
 
 
 class Database:
-    """An engine and a session factory; `upgrade()` applies any migration not yet applied."""
+    """An engine and a session factory; `upgrade()` applies any migration not yet applied.
 
-    def __init__(self, url: str):
+    `create_folders=False` refuses a SQLite file whose folder does not exist (ConfigError) instead of making
+    the folder: the commands open the archive that way (bot.daemon.deps.open_deps), because a mistyped path
+    would otherwise be a new, empty archive that every command then reports on as if it were the real one.
+    The default makes it, for callers that name a scratch folder of their own (a benchmark, a test)."""
+
+    def __init__(self, url: str, *, create_folders: bool = True):
         self.url = url
         if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]))
+            _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]), create_folders)
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -75,11 +80,17 @@ class Database:
         self.engine.dispose()
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: Path, create_folders: bool) -> None:
     """A new SQLite file is made empty with mode 0600 before SQLite opens it (it holds personal numbers and
     password hashes); SQLite gives its -wal and -shm files the same mode. A file already there is left as
-    it is."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    it is. Its folder is made only when `create_folders`; else a missing one is refused, naming it."""
+    if create_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise ConfigError(
+            f"数据库文件 {path} 所在的文件夹 {path.parent} 不存在：请检查 [database] url 或 MAILROOM_DATABASE_URL "
+            "是否写错；若要在这里新建数据库，请先创建该文件夹，或运行 mailroom init"
+        )
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 

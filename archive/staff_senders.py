@@ -4,12 +4,15 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.utils import parseaddr
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Message, StaffSenderRow
-from parsers.errors import MailroomError
+from parsers.errors import InputError, MailroomError
 
 
 def confirmed_senders(session: Session) -> tuple[tuple[str, str, date | None], ...]:
@@ -22,8 +25,35 @@ def confirmed_senders(session: Session) -> tuple[tuple[str, str, date | None], .
     )
 
 
+def plain_address(text: str) -> str:
+    """`text` as the one bare address it must be (local@domain, lower case), else InputError. A confirmation
+    is matched byte for byte against each message's From address, so anything else ("notanemail", a
+    display name, two addresses, a domain without a dot) would be recorded and then never match: a unit
+    told its address was confirmed whose mail still does not count. The standard library parses it; what
+    it parses must be the whole text, with no name, comment or quoting around the address."""
+    candidate = text.strip()
+    try:
+        address = Address(addr_spec=candidate)
+    except (ValueError, IndexError, HeaderParseError):  # its parser's ways of saying "not an addr-spec"
+        address = None
+    plain = (
+        address is not None
+        and parseaddr(candidate) == ("", candidate)
+        and address.addr_spec == candidate
+        and not any(char.isspace() or char in '<>"[]' for char in candidate)
+        and "." in address.domain
+    )
+    if not plain:
+        raise InputError(
+            f"{candidate!r} 不是一个邮箱地址：只写地址本身，形如 jxcl2020@163.com"
+            "（不带姓名、尖括号或空格，域名中要有“.”）"
+        )
+    return candidate.lower()
+
+
 def add_sender(session: Session, unit: str, address: str, reason: str, by: str, since: date | None) -> StaffSenderRow:
-    address = address.strip().lower()
+    """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s."""
+    address = plain_address(address)
     for row in session.scalars(
         select(StaffSenderRow).where(StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
     ):
@@ -44,6 +74,8 @@ def add_sender(session: Session, unit: str, address: str, reason: str, by: str, 
 
 
 def remove_sender(session: Session, unit: str, address: str, reason: str, by: str) -> StaffSenderRow:
+    """Revoke a confirmation. The address is not checked as add_sender checks it: one recorded before that
+    check (any text) must still be revocable."""
     address = address.strip().lower()
     row = session.scalars(
         select(StaffSenderRow).where(

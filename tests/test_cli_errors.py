@@ -93,3 +93,43 @@ def test_a_fault_of_the_program_is_one_line_with_exit_3():
     assert result.stderr.splitlines() == [
         "内部错误 (internal error): KeyError: 'lost'（加 -v 重新运行可看到详细信息，请报告给维护者）"
     ]
+
+
+def test_a_sqlite_database_in_a_missing_folder_is_refused_until_init(run, tmp_path, monkeypatch):
+    """GIVEN MAILROOM_DATABASE_URL naming a folder that is not there, outside the configuration's (a typo, most
+    likely) WHEN `status` runs THEN it is one line, exit 2, naming the file and its folder, and nothing is
+    made: no folder, no empty archive reported as if it were the real one. `init`, the explicit command, makes
+    the folders; after it `status` opens that database."""
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    missing = elsewhere / "nonexistent" / "dir"
+    monkeypatch.setenv("MAILROOM_DATABASE_URL", f"sqlite:///{missing}/x.db")
+    code, out, err = run("status")
+    assert (code, out, err) == (
+        2,
+        "",
+        [
+            f"配置错误 (config error): 数据库文件 {missing}/x.db 所在的文件夹 {missing} 不存在：请检查 [database] url "
+            "或 MAILROOM_DATABASE_URL 是否写错；若要在这里新建数据库，请先创建该文件夹，或运行 mailroom init"
+        ],
+    )
+    assert not elsewhere.exists() and not (tmp_path / "archive").exists()
+    code, out, err = run("init")
+    assert code == 0 and err == [] and f"数据库已就绪: sqlite:///{missing}/x.db" in out
+    assert (missing / "x.db").is_file()
+    assert run("status")[0] == 0
+
+
+def test_a_new_sqlite_database_in_a_folder_that_exists_is_made_on_first_use(run, tmp_path):
+    """First use is unchanged: any command makes the database when its folder is there."""
+    code, _, err = run("status")
+    assert (code, err) == (0, []) and (tmp_path / "mailroom.db").is_file()
+
+
+def test_the_example_configs_own_var_folder_is_made_on_a_first_start(run, tmp_path, monkeypatch):
+    """GIVEN the example configuration as written (the database at var/mailroom.db beside it) in a fresh folder
+    WHEN the first command runs THEN var/ is made with the database: a folder under the configuration's own is
+    a first start, not a typo."""
+    monkeypatch.delenv("MAILROOM_DATABASE_URL")
+    assert not (tmp_path / "var").exists()
+    code, _, err = run("status")
+    assert (code, err) == (0, []) and (tmp_path / "var" / "mailroom.db").is_file()

@@ -163,7 +163,7 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
             f"{unit.name}：",
             "",
             "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。"
-            "截至 05月17日 09:00，市残联尚未收到以下附件：",
+            "截至 2020年05月17日 09:00，市残联尚未收到以下附件：",
             "",
             *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms),
             "",
@@ -172,6 +172,44 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
             "",
             "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）",
         ]
+
+
+def test_a_reminder_after_the_deadline_says_it_has_passed_and_dates_carry_their_year(config, deps):
+    """GIVEN August 2020's forms missing everywhere WHEN a reminder is queued on 2026-12-06 (long after the
+    deadline of 2020-08-20) THEN neither body nor subject asks for the forms "before the deadline": each says
+    the deadline has passed and asks for them at once, and "as of" is written with its year."""
+    now = datetime(2026, 12, 6, 10, 22, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        queue_reminders(config, session, "2020-08", now)
+    reminder = outbox(deps, "reminder")[-1]
+    unit = config.units[-1]
+    assert reminder.subject == f"【提醒】{unit.name}2020年8月报表尚缺8个附件，已超过截止时间08月20日，请尽快补报"
+    assert plain(reminder.raw) == [
+        f"{unit.name}：",
+        "",
+        "2020年8月目标任务进展情况报表的报送截止时间为 2020年08月20日 23:59，现已超过报送时限。"
+        "截至 2026年12月06日 10:22，市残联尚未收到以下附件：",
+        "",
+        *(f"- 附件{n} {FORM_TITLES[n]}" for n in range(1, 9)),
+        "",
+        "请尽快补报，按任务分类报送至市残联相关部室邮箱（任一部室邮箱均可，系统按单位汇总）。"
+        "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。",
+        "",
+        "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）",
+    ]
+    html = _html(reminder.raw)
+    assert "截止时间前" not in html and "前报送" not in html
+    assert "现已超过报送时限" in html and "截至 2026年12月06日 10:22" in html and "请尽快补报" in html
+
+
+def test_a_reminder_one_second_before_the_deadline_still_asks_before_it(config, deps):
+    """The wording turns at the deadline itself (23:59 of the 20th, inclusive), not at the day."""
+    now = datetime(2020, 5, 20, 23, 59, 59, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        queue_reminders(config, session, "2020-05", now)
+    reminder = outbox(deps, "reminder")[0]
+    assert reminder.subject.endswith("截止05月20日")
+    assert "请在截止时间前" in "\n".join(plain(reminder.raw)) and "已超过" not in _html(reminder.raw)
 
 
 def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):

@@ -265,30 +265,105 @@ def test_a_reminder_close_to_the_deadline_waits_for_the_spool_half_its_window_at
         ]
 
 
-def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
-    """`mailroom remind --month M [--dry-run]`: who would be reminded, then who was, then that nothing
-    more is sent."""
+def remind_command(database_url: str, tmp_path, clock: datetime | None = None, monkeypatch=None):
+    """`mailroom remind ARGS` on the demo config (mail to a folder) over `database_url`; with `clock`, the
+    command's deps read that time instead of the real one."""
     path = tmp_path / "config.toml"
     from bot.demo.folder import demo_config_text
     from tests.conftest import ROOT
 
     path.write_text(
         demo_config_text((ROOT / "config.example.toml").read_text(encoding="utf-8")).replace(
-            'url = "sqlite:///mailroom.db"', f'url = "{config.database_url}"'
+            'url = "sqlite:///mailroom.db"', f'url = "{database_url}"'
         ),
         encoding="utf-8",
     )
-    run = lambda *args: CliRunner().invoke(main, ["--config", str(path), "remind", *args])  # noqa: E731
+    if clock is not None:
+        import bot.daemon.deps
+
+        opened = bot.daemon.deps.open_deps
+        monkeypatch.setattr(bot.daemon.deps, "open_deps", lambda *a, **k: opened(*a, **k, clock=lambda: clock))
+    return lambda *args: CliRunner().invoke(main, ["--config", str(path), "remind", *args])
+
+
+def queued_reminders(database_url: str) -> list[OutboxMail]:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder")))
+    finally:
+        engine.dispose()
+
+
+def test_remind_on_demand_says_what_it_sent_or_why_nothing(config, tmp_path):
+    """`mailroom remind --month M [--dry-run]`: who would be reminded, then who was, then that nothing
+    more is sent. (Run now, years after April 2020's deadline: --after-deadline says that is meant.)"""
+    run = remind_command(config.database_url, tmp_path)
     dry = run("--month", "2020-04", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "桃城区：将提醒（尚缺 附件1、附件2" in dry.output and "未发送任何提醒（试运行）" in dry.output
-    real = run("--month", "2020-04")
+    real = run("--month", "2020-04", "--after-deadline")
     assert real.exit_code == 0, real.output
     assert "桃城区：已提醒" in real.output and "发信：成功 13 封" in real.output
-    again = run("--month", "2020-04")
+    again = run("--month", "2020-04", "--after-deadline")
     assert "桃城区：此前已提醒" in again.output and "未发送任何提醒" in again.output
     bad = run("--month", "2020-13")
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def test_remind_after_the_deadline_is_refused_unless_asked_for(config, tmp_path, monkeypatch):
+    """GIVEN 2026-12-06, years after August 2020's deadline WHEN `remind --month 2020-08` is run THEN it is
+    refused in one line, exit 2, naming the deadline (with its year) and --after-deadline, and nothing is
+    queued; --dry-run lists the units and says the same; with --after-deadline the reminders go, saying
+    the deadline has passed."""
+    now = datetime(2026, 12, 6, 10, 22, tzinfo=SHANGHAI)
+    run = remind_command(config.database_url, tmp_path, now, monkeypatch)
+    refused = run("--month", "2020-08")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        "用法错误 (usage error): 2020年8月报表的报送截止时间 2020年08月20日 23:59 已过（现在是 2026年12月06日 10:22），"
+        "提醒将写明已超过报送时限、请尽快补报；确认要发送请加 --after-deadline（可先加 --dry-run 查看将提醒哪些单位）"
+    ]
+    assert queued_reminders(config.database_url) == []
+    dry = run("--month", "2020-08", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "桃城区：将提醒（尚缺 附件1" in dry.output
+    assert "2020年08月20日 23:59 已过" in dry.output and "实际发送须加 --after-deadline" in dry.output
+    assert "未发送任何提醒（试运行）" in dry.output and queued_reminders(config.database_url) == []
+    sent = run("--month", "2020-08", "--after-deadline")
+    assert sent.exit_code == 0 and "发信：成功 13 封" in sent.output, sent.output
+    reminders = queued_reminders(config.database_url)
+    assert len(reminders) == 13 and all("已超过截止时间08月20日，请尽快补报" in mail.subject for mail in reminders)
+
+
+def test_remind_before_the_deadline_needs_no_flag_and_asks_before_it(config, tmp_path, monkeypatch):
+    """GIVEN 2020-04-18, before April's deadline WHEN `remind --month 2020-04` is run THEN the reminders go
+    as they always did, asking for the forms before the deadline."""
+    run = remind_command(config.database_url, tmp_path, datetime(2020, 4, 18, 10, tzinfo=SHANGHAI), monkeypatch)
+    dry = run("--month", "2020-04", "--dry-run")
+    assert dry.exit_code == 0 and "已过" not in dry.output, dry.output
+    sent = run("--month", "2020-04")
+    assert sent.exit_code == 0 and "发信：成功 13 封" in sent.output, sent.output
+    reminder = queued_reminders(config.database_url)[0]
+    text = email.message_from_bytes(reminder.raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert reminder.subject.endswith("截止04月20日")
+    assert "应于 2020年04月20日 23:59 前报送。截至 2020年04月18日 10:00" in text and "请在截止时间前" in text
+
+
+def test_the_scheduled_reminders_still_ask_before_the_deadline(config, deps):
+    """The daemon's job (its window ends at the deadline) is unchanged: on the 17th at 09:00 every unit is
+    reminded, before the deadline, with no flag anywhere."""
+    at = type(deps)(**{**deps.__dict__, "clock": lambda: datetime(2020, 4, 17, 9, tzinfo=SHANGHAI)})
+    run_due_jobs(config, at)
+    with deps.db.session() as session:
+        mails = session.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder")).all()
+    assert len(mails) == 13
+    for mail in mails:
+        text = email.message_from_bytes(mail.raw, policy=policy.default).get_body(("plain",)).get_content()
+        assert "前报送。截至 2020年04月17日 09:00" in text and "已超过" not in text
 
 
 def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):

@@ -17,16 +17,18 @@ from bot.cli.group import Context, main, pass_context
 from bot.daemon.importer import find_sources, import_sources
 from bot.daemon.poll import PollReport, poll_once
 from bot.outgoing.outbox import FlushReport
+from parsers.errors import InputError
 
 
 @main.command()
 @pass_context
 def init(context: Context) -> None:
-    """Create or upgrade the database and the archive folder; say whether messages are due for rederive."""
+    """Create or upgrade the database and the archive folder; say whether messages are due for rederive.
+    The one command that also makes a SQLite database's missing folder: the others refuse it (a typo)."""
     from bot.daemon.status import behind_line, due_for_rederive
 
     config = context.config
-    deps = context.deps  # opening creates and upgrades
+    deps = context.open_deps(create_folders=True)  # opening creates and upgrades
     click.echo(f"数据库已就绪: {config.database_url}")
     click.echo(f"归档目录已就绪: {config.archive_path}")
     if due := due_for_rederive(deps):
@@ -125,15 +127,32 @@ def status(context: Context, as_json: bool) -> None:
     "--month", required=True, metavar="YYYY-MM", callback=month_param, help="The reporting month to remind for."
 )
 @click.option("--dry-run", is_flag=True, help="Say who would be reminded; queue and send nothing.")
+@click.option(
+    "--after-deadline",
+    is_flag=True,
+    help="Remind although MONTH's deadline has passed: the reminder then says so and asks for the forms at once.",
+)
 @pass_context
-def remind(context: Context, month: str, dry_run: bool) -> None:
+def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) -> None:
     """Run the reminder job now: each unit still missing forms of MONTH gets one reminder (never a second
-    one for the same month); says what was sent, or why nothing."""
+    one for the same month); says what was sent, or why nothing. After MONTH's deadline it sends only with
+    --after-deadline: a reminder then can only chase forms already late (and a mistyped month, a past year's,
+    would otherwise reach every unit), so the clerk says that is what they mean; --dry-run shows it either way."""
     from bot.daemon.poll import send_owed
-    from bot.outgoing.reminders import REMINDED, queue_reminders
+    from bot.outgoing.reminders import REMINDED, date_time_text, passed_deadline, queue_reminders
+    from scoring.settings import month_label
 
     config, deps = context.config, context.deps
     now = deps.clock()
+    deadline = passed_deadline(config, month, now)  # a month no plan covers is refused here
+    late = ""
+    if deadline is not None:
+        late = (
+            f"{month_label(month)}报表的报送截止时间 {date_time_text(deadline, config.timezone)} 已过"
+            f"（现在是 {date_time_text(now, config.timezone)}），提醒将写明已超过报送时限、请尽快补报"
+        )
+        if not dry_run and not after_deadline:
+            raise InputError(f"{late}；确认要发送请加 --after-deadline（可先加 --dry-run 查看将提醒哪些单位）")
     with deps.db.session() as session:
         results = queue_reminders(config, session, month, now, dry_run=dry_run)
     for result in results:
@@ -142,6 +161,8 @@ def remind(context: Context, month: str, dry_run: bool) -> None:
             f"{result.unit}：{'将提醒' if dry_run and result.outcome == REMINDED else result.outcome}"
             + (f"（尚缺 {missing}）" if missing else "")
         )
+    if late and dry_run:
+        click.echo(late + ("" if after_deadline else "；实际发送须加 --after-deadline"))
     if dry_run or not any(result.outcome == REMINDED for result in results):
         click.echo("未发送任何提醒" + ("（试运行）" if dry_run else ""))
         return

@@ -74,10 +74,15 @@ class Context:
 
     @property
     def deps(self) -> Deps:
+        return self.open_deps()
+
+    def open_deps(self, create_folders: bool = False) -> Deps:
+        """The archive, opened once. Only `mailroom init` passes `create_folders` (a SQLite database's missing
+        folder is made): any other command refuses one, since a mistyped path would be a new, empty archive."""
         if self._deps is None:
             from bot.daemon.deps import open_deps
 
-            self._deps = open_deps(self.config)
+            self._deps = open_deps(self.config, create_folders=create_folders)
         return self._deps
 
     def close(self) -> None:

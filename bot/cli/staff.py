@@ -16,14 +16,14 @@ from archive.corrections import add_correction, corrections, revoke_correction
 from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, Change, behind, due, rederive
-from archive.staff_senders import add_sender, messages_from, remove_sender, staff_senders
+from archive.staff_senders import add_sender, messages_from, plain_address, remove_sender, staff_senders
 from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.config import Config
 from bot.services.scores import compute_standings, unit_name
 from bot.services.show import correction_what
-from parsers.errors import MailroomError
+from parsers.errors import InputError, MailroomError
 
 
 def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
@@ -113,9 +113,18 @@ def sender() -> None:
     """Addresses staff confirm as a unit's (or no longer): recognition counts them at once."""
 
 
+def address_param(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
+    """ADDRESS of `sender add`: one plain address (archive.staff_senders.plain_address, the check add_sender
+    makes too), refused as a usage error before the archive is opened."""
+    try:
+        return plain_address(value)
+    except InputError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @sender.command(name="add")
 @click.argument("unit")
-@click.argument("address")
+@click.argument("address", callback=address_param)
 @click.option("--reason", required=True, help="Why: how the address was confirmed.")
 @click.option(
     "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count its mail from this day on (default: all of it)."

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from imapclient import IMAPClient
 
@@ -69,10 +70,22 @@ def recognizer_for(config: Config) -> Recognizer:
     )
 
 
-def open_deps(config: Config, **overrides) -> Deps:
-    """Open (creating or upgrading on first use) the database and the archive folder."""
-    db = Database(config.database_url)
+def open_deps(config: Config, *, create_folders: bool = False, **overrides) -> Deps:
+    """Open (creating or upgrading on first use) the database and the archive folder. A SQLite database whose
+    folder is missing is refused (archive.db.Database) unless `create_folders`, which `mailroom init` passes,
+    or the folder lies under the configuration's own (the example's var/mailroom.db, on a first start): a
+    folder elsewhere that is not there is far likelier a mistyped path than a first use."""
+    db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     db.upgrade()
     store = RawStore(config.archive_path)
     store.create()
     return Deps(db=db, store=store, recognizer=recognizer_for(config), **overrides)
+
+
+def _beside_config(config: Config) -> bool:
+    """Whether the database is a SQLite file under the folder of the configuration that names it."""
+    prefix = "sqlite:///"
+    if not config.database_url.startswith(prefix) or config.database_url.endswith(":memory:"):
+        return False
+    path = Path(config.database_url.removeprefix(prefix).split("?", 1)[0]).resolve()
+    return path.is_relative_to(config.path.parent.resolve())

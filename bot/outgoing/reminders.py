@@ -1,9 +1,14 @@
-"""Reminders: to each unit with forms still missing for the month, naming them and the deadline."""
+"""Reminders: to each unit with forms still missing for the month, naming them and the deadline.
+
+The scheduled job reminds before the deadline; `mailroom remind` may also run after it (a clerk chasing
+late forms), and such a reminder must not ask for the forms "before the deadline": it says the deadline has
+passed and asks for them at once. Which wording goes is decided here, from the moment the mail is queued,
+so no caller can send the wrong one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +32,19 @@ class UnitReminder:
     unit: str
     outcome: str  # REMINDED | COMPLETE | NO_ADDRESS | ALREADY
     missing: tuple[int, ...] = ()
+
+
+def date_time_text(moment: datetime, zone: tzinfo) -> str:
+    """ "2026年12月06日 10:22": always with the year, so a reminder read (or sent) in another year than the
+    one it speaks of never leaves the reader to guess which year a date is in."""
+    return f"{moment.astimezone(zone):%Y年%m月%d日 %H:%M}"
+
+
+def passed_deadline(config: Config, month: str, now: datetime) -> datetime | None:
+    """`month`'s deadline (under its plan) when it has passed at `now`, else None: a reminder queued then
+    says the deadline has passed (the same comparison as _queue_one's)."""
+    deadline = config.plan(month).calendar.deadline_for(month)
+    return deadline if now > deadline else None
 
 
 def reminder_cause(month: str, unit: str) -> str:
@@ -84,17 +102,20 @@ def _queue_one(
     now: datetime,
 ) -> None:
     zone = config.timezone
+    overdue = now > deadline
     context = {
         "unit": unit,
         "missing": missing,
         "titles": FORM_TITLES,
         "month_text": month_label(month),
-        "deadline_text": f"{deadline.astimezone(zone):%Y年%m月%d日 %H:%M}",
-        "now_text": f"{now.astimezone(zone):%m月%d日 %H:%M}",
+        "deadline_text": date_time_text(deadline, zone),
+        "now_text": date_time_text(now, zone),
+        "overdue": overdue,
     }
     text, html = render_pair("reminder", context)
-    subject = (
-        f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，截止{deadline.astimezone(zone):%m月%d日}"
+    day = f"{deadline.astimezone(zone):%m月%d日}"
+    subject = f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，" + (
+        f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )
     message = compose(config.outgoing, list(senders), subject, text, html, now, auto_submitted="auto-generated")
     queue_mail(session, reminder_cause(month, unit), "reminder", message, now)

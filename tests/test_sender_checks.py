@@ -1,0 +1,117 @@
+"""A sender staff confirm is one plain address (local@domain, a dot in the domain), or it is refused: a
+confirmation is matched against each message's From address, so any other text would be recorded as
+confirmed and then never match. `mailroom sender add` says so in one line with exit 2 and records nothing;
+add_sender itself refuses the same way, for any other caller. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from archive.models import StaffSenderRow
+from archive.staff_senders import add_sender, plain_address, remove_sender, staff_senders
+from bot.cli.group import main
+from parsers.errors import InputError
+
+REFUSED = [
+    "notanemail",
+    "jx.clerk",
+    "jx@localhost",  # no dot in the domain
+    "景县 <jx@163.com>",
+    "<jx@163.com>",
+    '"景县" jx@163.com',
+    "jx @163.com",
+    "jx@163.com, zq@163.com",
+    "jx@163.com;",
+    "jx(办公室)@163.com",
+    "jx@@163.com",
+    "@163.com",
+    "jx@",
+    "jx@.com",
+    "jx@163..com",
+    "jx@[10.0.0.1]",
+    "jx@163.com\r\nBcc: x@y.com",
+    "",
+]
+
+
+@pytest.fixture
+def run(tmp_path, database_url):
+    """`mailroom sender …` on the demo config (mail to a folder) over the test's database."""
+    from bot.demo.folder import demo_config_text
+    from tests.conftest import ROOT
+
+    path = tmp_path / "config.toml"
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    path.write_text(
+        demo_config_text(example).replace('url = "sqlite:///mailroom.db"', f'url = "{database_url}"'), encoding="utf-8"
+    )
+    return lambda *args: CliRunner().invoke(main, ["--config", str(path), *args], prog_name="mailroom")
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_anything_but_one_plain_address_is_refused(text):
+    with pytest.raises(InputError) as raised:
+        plain_address(text)
+    assert str(raised.value) == (
+        f"{text.strip()!r} 不是一个邮箱地址：只写地址本身，形如 jxcl2020@163.com"
+        "（不带姓名、尖括号或空格，域名中要有“.”）"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("jx.clerk@qq.com", "jx.clerk@qq.com"),
+        ("  JX.Clerk@QQ.com\n", "jx.clerk@qq.com"),
+        ("first.last+tag@mail.hs.gov.cn", "first.last+tag@mail.hs.gov.cn"),
+    ],
+)
+def test_a_plain_address_is_kept_in_lower_case(text, address):
+    assert plain_address(text) == address
+
+
+def test_the_command_refuses_a_non_address_in_one_line_with_exit_2_and_records_nothing(run, config, deps):
+    result = run("sender", "add", "景县", "notanemail", "--reason", "x", "--by", "孙倩")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines() == [
+        "用法错误 (usage error): 参数 ADDRESS 的值不对：'notanemail' 不是一个邮箱地址：只写地址本身，"
+        "形如 jxcl2020@163.com（不带姓名、尖括号或空格，域名中要有“.”）（用法见 mailroom sender add --help）"
+    ]
+    named = run("sender", "add", "景县", "景县 <jx.clerk@qq.com>", "--reason", "x", "--by", "孙倩")
+    assert named.exit_code == 2 and "'景县 <jx.clerk@qq.com>' 不是一个邮箱地址" in named.stderr
+    with deps.db.session() as session:
+        assert staff_senders(session) == []
+
+
+def test_the_command_confirms_a_plain_address(run, config, deps):
+    result = run("sender", "add", "景县", "JX.Clerk@QQ.com", "--reason", "电话核实", "--by", "孙倩")
+    assert result.exit_code == 0, result.output
+    assert "已确认 jx.clerk@qq.com 为 景县 的报送邮箱（#1）" in result.stdout
+    with deps.db.session() as session:
+        assert [(row.unit, row.address) for row in staff_senders(session)] == [("景县", "jx.clerk@qq.com")]
+
+
+def test_add_sender_refuses_as_the_command_does(config, deps):
+    """The one check, in the archive: whatever calls add_sender (a page one day) is refused the same way."""
+    with deps.db.session() as session:
+        with pytest.raises(InputError, match="'notanemail' 不是一个邮箱地址"):
+            add_sender(session, "景县", "notanemail", "x", "孙倩", None)
+        session.rollback()
+        assert staff_senders(session) == []
+
+
+def test_a_non_address_recorded_before_the_check_can_still_be_revoked(config, deps):
+    """A confirmation of any text made before the check existed is not stranded: remove takes it as typed."""
+    with deps.db.session() as session:
+        session.add(
+            StaffSenderRow(
+                unit="景县", address="notanemail", reason="x", entered_by="孙倩", entered_at=datetime.now(UTC)
+            )
+        )
+        session.commit()
+        row = remove_sender(session, "景县", "notanemail", "不是邮箱", "孙倩")
+        session.commit()
+        assert row.revoked_at is not None
