@@ -7,9 +7,10 @@ hidden digit. With the grant, a term made of digits is also looked for among the
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, term_grams
 from archive.models import Message
+from parsers.errors import InputError
 from parsers.privacy import mask_personal
 from parsers.searchdoc import masked_sender, normalise
 from parsers.searchterms import split_terms
@@ -56,6 +58,7 @@ LISTED = (
 )
 
 _fts = table("search_fts", column("rowid"))
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,25 @@ class Query:
     personal: bool = True  # False: the asker may not see personal numbers (see the module's docstring)
     since: datetime | None = None  # arrived at or after this instant (aware)
     until: datetime | None = None  # arrived at or before this instant (aware)
+
+
+def arrival_day(text: str) -> date:
+    """A day of arrival as a person writes it for --since/--until or the web's 到达日期: YYYY-MM-DD, a day
+    the calendar has; an InputError saying so (in Chinese) otherwise."""
+    if not _DAY.fullmatch(text):
+        raise InputError(f"日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"日历上没有 {text} 这一天") from None
+
+
+def arrival_bounds(since: date | None, until: date | None, zone: tzinfo) -> tuple[datetime | None, datetime | None]:
+    """Query.since and Query.until for arrivals on local days `since` to `until`, both days included."""
+    return (
+        datetime.combine(since, datetime.min.time(), zone) if since else None,
+        datetime.combine(until, datetime.max.time(), zone) if until else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,8 @@ def designed_done(plan: UnitPlan, month: str) -> dict[str, int]:
 def test_the_bars_are_the_figures_the_scoring_reads(season):
     """GIVEN what `mailroom explain` scores at the end of June, September and December WHEN 目标任务完成进度 of
     those months is read THEN a bar per unit and task holds the same 完成数 and target (the season's design), as
-    long as 完成数 / target on the chart's own 0–100% ticks, and says so in text."""
+    long as 完成数 / target on the chart's own 0–100% ticks, and says so in text; a task without a target
+    (上大学) has no bar but still says each unit's 完成数, which the digest counts too."""
     scored = {unit.name: scored_figures(season, unit.name) for unit in season.config.units}
     plans = {plan.name: plan for plan in PLANS}
     for month in CHECKPOINTS:
@@ -192,6 +193,7 @@ def test_the_bars_are_the_figures_the_scoring_reads(season):
         tasks = TASKS if month >= "2020-09" else QUARTER_TASKS  # 上大学 from September
         assert len(drawn) == len(tasks)
         for chart, task in zip(drawn, tasks):
+            without_target = 0
             zero, hundred = axis(chart, "0%", "100%", "x")
             rows = [row for row in chart.iter("g") if row.get("class") == "bar-row"]
             assert [row.get("data-unit") for row in rows] == [unit.name for unit in season.config.units]
@@ -200,10 +202,12 @@ def test_the_bars_are_the_figures_the_scoring_reads(season):
                 figure = scored[unit].get((month, task), scored[unit][("2020-12", task)])  # 上大学: December
                 bars = list(row.iter("rect"))
                 [text] = [text.text for text in row.iter("text") if text.get("class") == "figure"]
-                if figure is None:
-                    assert target == 0 and bars == [] and text == "全年目标为 0"
-                    continue
                 done = int(row.get("data-done"))
+                if figure is None:
+                    assert target == 0 and bars == [] and text == f"完成 {done}（无年度目标）", (month, unit, task)
+                    assert done == designed_done(plans[unit], month)[task], (month, unit, task)
+                    without_target += done
+                    continue
                 assert (done, target) == figure, (month, unit, task)
                 if task in QUARTER_TASKS:
                     assert done == designed_done(plans[unit], month)[task], (month, unit, task)
@@ -212,6 +216,8 @@ def test_the_bars_are_the_figures_the_scoring_reads(season):
                 assert float(bar.get("x")) == zero
                 assert float(bar.get("width")) == pytest.approx((hundred - zero) * done / target, abs=0.11)
                 assert text == f"{done} / {target}（{done / target:.1%}）"
+            if task == "college":
+                assert without_target > 0  # work done the chart once left out
 
 
 def test_a_units_explanation_shows_its_own_bars(season):
@@ -297,7 +303,7 @@ def test_chromium_draws_the_charts_on_screen_and_in_print(season):
                 assert drawn, path
                 for chart in drawn:
                     assert chart["width"] > 100 and chart["height"] > 50 and chart["texts"] > 5, (path, chart["kind"])
-                    assert chart["painted"] or chart["label"].count("全年目标为 0") == 13, chart["label"]  # 上大学
+                    assert chart["painted"] or chart["label"].count("（无年度目标）") == 13, chart["label"]  # 上大学
                     for shape in chart["painted"]:
                         assert shape["width"] > 0 and (
                             shape["fill"] not in ("none", "rgba(0, 0, 0, 0)") or shape["stroke"] != "none"
@@ -339,6 +345,20 @@ def test_a_bar_past_the_scales_end_stops_there_and_says_how_far():
         ("二季度 50%", chart.track(0.5)),
         ("三季度 100%", chart.track(1.0)),
     ]
+
+
+def test_a_task_without_a_target_says_the_work_done_without_a_bar():
+    """GIVEN a task whose annual target is 0 WHEN the bars are laid out THEN a unit that did such work has no
+    bar (there is no share) but its 完成数 is said; one whose 附件2 is missing or left the task blank says so."""
+    did = UnitCompletion("甲县", (task_figure("college", 0, 3),), message_id=1)
+    blank = UnitCompletion("乙县", (task_figure("college", 0, None),), message_id=2)
+    missing = UnitCompletion("丙县", (task_figure("college", 0, None),))
+    [panel] = bars_by_task((did, blank, missing), ("college",), ()).panels
+    bars = {bar.unit: bar for bar in panel.bars}
+    assert [(bar.length, bar.share, bar.over) for bar in panel.bars] == [(0.0, None, False)] * 3
+    assert bars["甲县"].text == "完成 3（无年度目标）" and bars["甲县"].done == 3
+    assert bars["乙县"].text == "附件2未填报"
+    assert bars["丙县"].text == "未收到附件2"
 
 
 def test_the_ranking_bars_are_whole_pixels_of_full_marks():

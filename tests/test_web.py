@@ -320,6 +320,9 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
 
 
 def test_search_pages_through_the_results(site):
+    """GIVEN 52 briefings WHEN listed 50 a page THEN each page says how many there are in all and which it
+    shows, the pager keeps every filter (the arrival days too), and a page past the last says so and links to
+    the last one instead of saying nothing was found."""
     from archive.ingest import Incoming, ingest_batch
     from tests.webapp import SHANGHAI, _message
 
@@ -336,9 +339,147 @@ def test_search_pages_through_the_results(site):
     ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "bgs", "import") for raw in raws])
     client = signed_in(app, "孙倩")
     first = page(client, "/search?kind=briefing")
-    assert "第 1–50 封" in first and "下一页" in first and "上一页" not in first
+    assert "共 52 封；第 1 页：第 1–50 封" in first and "下一页" in first and "上一页" not in first
     second = page(client, "/search?kind=briefing&page=2")
-    assert "第 51–52 封" in second and "上一页" in second and "下一页" not in second
+    assert "共 52 封；第 2 页：第 51–52 封" in second and "上一页" in second and "下一页" not in second
+    days = page(client, "/search?kind=briefing&since=2020-06-01&until=2020-06-01")
+    [following] = re.findall(r'<a rel="next" href="([^"]+)"', days)
+    assert "since=2020-06-01" in following and "until=2020-06-01" in following and "kind=briefing" in following
+    assert "共 52 封；第 2 页：第 51–52 封" in page(client, following.replace("&amp;", "&"))
+    past = page(client, "/search?kind=briefing&page=3")
+    assert "没有找到符合条件的邮件" not in past and "共 52 封，只有 2 页，没有第 3 页" in past
+    [last] = re.findall(r'<a rel="last" href="([^"]+)">到最后一页（第 2 页）</a>', past)
+    assert "kind=briefing" in last and "page=2" in last
+    assert "第 51–52 封" in page(client, last.replace("&amp;", "&"))
+
+
+def test_search_keeps_the_arrival_days_asked_for_both_included_in_local_time(site):
+    """GIVEN mail that arrived on April 10, 11, 18 and 25 at 10:00 and at 00:30 on April 26 (Beijing time; the
+    25th in UTC) WHEN searched by 到达日期 THEN each day asked for is included whole, in local time, as
+    `mailroom search --since/--until` keeps them, and the form shows the days asked for."""
+    from archive.ingest import Incoming, ingest_batch
+    from tests.webapp import SHANGHAI, _message
+
+    app, deps, archive = site
+    raw = _message("tcqcl@163.com", "桃城区情况", datetime(2020, 4, 26, 0, 30, tzinfo=SHANGHAI), "夜里发的")
+    [midnight] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    everything = {archive.html_script, archive.text_script, archive.package, archive.late, midnight.id}
+    client = signed_in(app, "孙倩")
+
+    def found(args: str) -> set[int]:
+        html = page(client, f"/search?{args}")
+        hits = {id_ for id_ in everything if f'href="/message/{id_}"' in html}
+        assert f"共 {len(hits)} 封" in html or not hits, args
+        return hits
+
+    assert found("since=2020-04-18&until=2020-04-18") == {archive.package}
+    assert found("since=2020-04-11&until=2020-04-25") == {archive.text_script, archive.package, archive.late}
+    assert found("since=2020-04-26") == {midnight.id}
+    assert found("until=2020-04-25") == everything - {midnight.id}
+    assert found("until=2020-04-09") == set()
+    assert found("q=桃城区&since=2020-04-25") == {archive.late, midnight.id}
+    form = page(client, "/search?since=2020-04-11&until=2020-04-25")
+    assert 'name="since" type="date" value="2020-04-11"' in form
+    assert 'name="until" type="date" value="2020-04-25"' in form
+
+
+def test_search_says_what_is_wrong_with_the_arrival_days_and_lists_nothing(site):
+    """An arrival day that is not a day, or a range that ends before it starts, is said in Chinese (400), as
+    the month is; it never lists every message as if no day had been asked for."""
+    import html
+
+    app, _, _ = site
+    client = signed_in(app, "孙倩")
+    for args, says in (
+        ("since=2020-02-30", "到达日期（起）不对：日历上没有 2020-02-30 这一天"),
+        ("until=2020-5-1", "到达日期（止）不对：日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 '2020-5-1'"),
+        ("since=2020-12-01&until=2020-11-01", "起始日期 2020-12-01 晚于截止日期 2020-11-01，查不到任何邮件"),
+    ):
+        response = client.get(f"/search?{args}")
+        text = html.unescape(response.get_data(as_text=True))
+        assert response.status_code == 400 and says in text, (args, text[-800:])
+        assert 'class="results"' not in text and "/message/" not in text, args
+
+
+def test_a_page_past_the_end_counts_only_what_the_viewer_may_find(site):
+    """GIVEN a piece of 王斐's hidden ID digits WHEN a page past the last is asked for THEN staff are told how
+    many there are; an auditor without the grant, whose search finds nothing for it, is told nothing was found
+    (the count is of the masked text as well)."""
+    app, _, _ = site
+    piece = PERSON_ID[6:16]
+    staff, auditor = signed_in(app, "孙倩"), signed_in(app, "审计员")
+    assert "共 1 封，只有 1 页，没有第 2 页" in page(staff, f"/search?q={piece}&page=2")
+    masked = page(auditor, f"/search?q={piece}&page=2")
+    assert "没有找到符合条件的邮件" in masked and "共 1 封" not in masked
+    assert "共 1 封" in page(auditor, f"/search?q={PERSON_ID}&page=1")
+
+
+def test_a_summarys_percentages_read_as_the_receipts_and_digest_write_them(site):
+    """GIVEN 景县's 附件2 (120 of 233 is 51.5021…%) WHEN its message is opened or its table exported THEN
+    百分比 has one decimal and a percent sign, as the digest writes it, not the float that was stored."""
+    from archive.ingest import Incoming, ingest_batch
+    from tests.webapp import SHANGHAI, _message
+
+    app, deps, _ = site
+    raw = _message(
+        "jxcl@163.com",
+        "景县4月份报表",
+        datetime(2020, 4, 20, 10, tzinfo=SHANGHAI),
+        "附件2",
+        ("summary-jing-xian-with-space.xls",),
+    )
+    [summary] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    client = signed_in(app, "孙倩")
+    html = page(client, f"/message/{summary.id}")
+    assert "<td>康复服务</td><td>233</td><td>120</td><td>51.5%</td>" in html
+    assert "<td>适配辅助器具</td><td>115</td><td>60</td><td>52.2%</td>" in html
+    assert "<td>托养服务</td><td>48</td><td>24</td><td>50.0%</td>" in html
+    assert "<td>资助上大学</td><td></td><td></td><td></td>" in html  # not filled in: nothing made up
+    [reading] = re.findall(rf"/message/{summary.id}/reading/(\d+)\.csv", html)
+    exported = client.get(f"/message/{summary.id}/reading/{reading}.csv").data.decode("utf-8-sig").split("\r\n")
+    assert exported[:3] == ["任务,目标数,完成数,百分比", "康复服务,233,120,51.5%", "适配辅助器具,115,60,52.2%"]
+
+
+def test_a_percentage_stored_as_read_is_shown_with_one_decimal():
+    """What the reader stored from a share a workbook computed (95 of 530 is 17.924528…) reads as the
+    digest writes it; a 百分比 the unit left empty stays empty."""
+    from archive.models import FormReadingRow
+    from bot.web.present import Masker, reading_table
+
+    reading = FormReadingRow(
+        form=2,
+        tasks={
+            "rehab": {"target": 530, "done": 95, "percent": 17.924528},
+            "devices": {"target": 115, "done": 21, "percent": 18.26087},
+            "day_care": {"target": 48, "done": 48, "percent": 100.0},
+            "college": {"target": None, "done": None, "percent": None},
+        },
+    )
+    for hide in (False, True):
+        table = reading_table(reading, Masker(hide))
+        assert table is not None and table.columns == ("任务", "目标数", "完成数", "百分比")
+        assert table.rows == (
+            ("康复服务", "530", "95", "17.9%"),
+            ("适配辅助器具", "115", "21", "18.3%"),
+            ("托养服务", "48", "48", "100.0%"),
+            ("资助上大学", "", "", ""),
+        )
+
+
+def test_a_registry_has_no_empty_serial_column(site):
+    """The reader takes a registry's 序号 only as where its table starts and keeps none of it, so neither the
+    page nor the CSV has a 序号 column that would look as if every unit had left it blank; 工作表 and 行 say
+    where each person is in the workbook."""
+    app, _, archive = site
+    client = signed_in(app, "孙倩")
+    html = page(client, f"/message/{archive.package}")
+    assert "<th>序号</th>" not in html
+    assert "<th>工作表</th><th>行</th><th>姓名</th><th>残疾人证号</th>" in html
+    assert f"<td>7岁以上</td><td>4</td><td>{PERSON}</td><td>{PERSON_ID}</td>" in html
+    exported = client.get(f"/message/{archive.package}/reading/{_registry_reading(html)}.csv").data.decode("utf-8-sig")
+    header, first = exported.split("\r\n")[:2]
+    assert header.startswith("工作表,行,姓名,残疾人证号,") and "序号" not in header
+    assert first.startswith(f"7岁以上,4,{PERSON},{PERSON_ID},")
 
 
 def test_an_auditor_sees_personal_numbers_masked_everywhere(site):

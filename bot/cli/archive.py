@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 import click
 
 from archive.fulltext import rebuild
 from archive.models import FormReadingRow, Message
-from archive.search import ORDERS, Query, count, get_message, search
+from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, get_message, search
 from archive.verify import recorded_files, verify
 from bot.cli.console import progress, table
 from bot.cli.errors import month_param
@@ -46,10 +45,10 @@ def _unit(ctx: click.Context, _param: click.Parameter, value: str | None) -> str
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        with contextlib.suppress(ValueError):
-            return date.fromisoformat(value)
-    raise click.BadParameter(f"日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 {value!r}")
+    try:
+        return arrival_day(value)
+    except MailroomError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def _sender(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -101,7 +100,7 @@ def search_(
     by spaces or punctuation, "a phrase" in quotes, Chinese of any length) and filters."""
     if since and until and since > until:
         raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
-    zone = context.config.timezone
+    first, last = arrival_bounds(since, until, context.config.timezone)
     query = Query(
         text=text,
         unit=unit,
@@ -110,8 +109,8 @@ def search_(
         sender=sender,
         order=order,
         limit=limit,
-        since=datetime.combine(since, time.min, zone) if since else None,
-        until=datetime.combine(until, time.max, zone) if until else None,
+        since=first,
+        until=last,
     )
     with context.deps.db.session() as session:
         rows = [summary(message, context.config) for message in search(session, query)]

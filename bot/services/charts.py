@@ -259,7 +259,7 @@ class Bar:
     share: float | None  # None when the target is 0 or nothing was reported: no bar, only the text
     length: float  # pixels
     over: bool  # beyond the scale's end: the bar stops there and the text says how far it goes
-    text: str  # "287 / 573（50.1%）", "全年目标为 0", "未收到附件2"
+    text: str  # "287 / 573（50.1%）", "完成 3（无年度目标）", "未收到附件2"
     middle: float  # the row's vertical middle within its panel
 
 
@@ -345,13 +345,15 @@ def _progress(
 
 
 def _bar_text(unit: UnitCompletion, task: str) -> str:
+    """What a bar says beside it; a task the city set no target for (0) has no share to draw, but the work
+    done is still said, as the digest says it."""
     figure = unit.figure(task)
-    if figure.target <= 0:
-        return "全年目标为 0"
     if unit.message_id is None:
         return "未收到附件2"
     if figure.done is None:
         return "附件2未填报"
+    if figure.target <= 0:
+        return f"完成 {figure.done}（无年度目标）"
     return f"{figure.done} / {figure.target}（{figure.share:.1%}）"
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import date, tzinfo
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.models import Message, PersonRow
-from archive.search import ORDERS, Query, search
+from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search
 from bot.services.scores import MONTH
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
 from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
 from bot.web.site import site
+from parsers.errors import InputError
 
 blueprint = Blueprint("archive", __name__)
 PAGE_SIZE = 50
@@ -29,13 +32,17 @@ class SearchForm:
     unit: str = ""
     kind: str = ""
     month: str = ""
+    since: str = ""  # the arrival days as typed (YYYY-MM-DD), both included, local time
+    until: str = ""
     sender: str = ""
     order: str = "newest"
     page: int = 1
     error: str = ""
+    days: tuple[date | None, date | None] = (None, None)  # since and until read (archive.search.arrival_day)
 
-    def query(self, sees_personal: bool) -> Query:
+    def query(self, sees_personal: bool, zone: tzinfo) -> Query:
         """The archive query; without the grant it searches the masked text only (archive.search)."""
+        since, until = arrival_bounds(*self.days, zone)
         return Query(
             text=self.text,
             unit=self.unit or None,
@@ -46,6 +53,8 @@ class SearchForm:
             limit=PAGE_SIZE + 1,
             offset=(self.page - 1) * PAGE_SIZE,
             personal=sees_personal,
+            since=since,
+            until=until,
         )
 
     def page_args(self, page: int) -> dict[str, str | int]:
@@ -54,6 +63,8 @@ class SearchForm:
             "unit": self.unit,
             "kind": self.kind,
             "month": self.month,
+            "since": self.since,
+            "until": self.until,
             "sender": self.sender,
             "order": self.order,
         }
@@ -63,6 +74,7 @@ class SearchForm:
 def read_form(args, units: tuple[str, ...]) -> SearchForm:
     text, sender = args.get("q", "").strip()[:200], args.get("sender", "").strip()[:320]
     unit, kind, month = args.get("unit", ""), args.get("kind", ""), args.get("month", "").strip()
+    since, until = args.get("since", "").strip()[:40], args.get("until", "").strip()[:40]
     order = args.get("order", "newest")
     page = args.get("page", "1")
     errors = []
@@ -72,10 +84,20 @@ def read_form(args, units: tuple[str, ...]) -> SearchForm:
         errors.append("类别不对")
     if month and not MONTH.fullmatch(month):
         errors.append("月份请写成 YYYY-MM，例如 2020-04")
+    days = []
+    for label, value in (("到达日期（起）", since), ("到达日期（止）", until)):
+        try:
+            days.append(arrival_day(value) if value else None)
+        except InputError as error:
+            days.append(None)
+            errors.append(f"{label}不对：{error}")
+    first, last = days
+    if first and last and first > last:
+        errors.append(f"起始日期 {since} 晚于截止日期 {until}，查不到任何邮件")
     if order not in ORDERS:
         order = "newest"
     number = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
-    return SearchForm(text, unit, kind, month, sender, order, number, "；".join(errors))
+    return SearchForm(text, unit, kind, month, since, until, sender, order, number, "；".join(errors), (first, last))
 
 
 @blueprint.route("/")
@@ -88,18 +110,25 @@ def search_page():
     current = site()
     units = tuple(unit.name for unit in current.config.units)
     form = read_form(request.args, units)
-    rows, more = [], False
+    rows, more, total = [], False, 0
     if not form.error:
         mask, zone = masker(), current.config.timezone
         with current.deps.db.session() as db:
-            found = search(db, form.query(viewer().sees_personal))
+            query = form.query(viewer().sees_personal, zone)
+            found = search(db, query)
             more = len(found) > PAGE_SIZE
             rows = [message_row(message, mask, zone) for message in found[:PAGE_SIZE]]
+            # On the last page (or when nothing is found) its hits say how many; otherwise the same query is
+            # counted, masked alike for a viewer without the grant: one statement more.
+            last = not more and (bool(found) or form.page == 1)
+            total = query.offset + len(found) if last else count(db, query)
     return render_template(
         "search.html",
         form=form,
         rows=rows,
         more=more,
+        total=total,
+        last_page=max(1, math.ceil(total / PAGE_SIZE)),
         units=units,
         orders=ORDERS,
         first=(form.page - 1) * PAGE_SIZE + 1,

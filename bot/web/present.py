@@ -19,6 +19,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
+from bot.outgoing.digest import percent
 from bot.services.scores import STATUS_NAMES
 from bot.services.show import MONTH_SOURCES, decision_line
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
@@ -35,6 +36,7 @@ KIND_LABELS = {
     "other": "其他",
 }
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
+_NOT_KEPT = frozenset({"serial"})  # a registry's columns read but never stored (parsers.registry): no column shown
 
 
 class Verbatim(str):
@@ -131,17 +133,26 @@ class ReadingView:
 
 def reading_table(reading: FormReadingRow, mask: Masker, persons: Sequence[PersonRow] | None = None) -> Table | None:
     """附件2's tasks or a registry's persons (all of them, or those given) as a table (masked), or None for
-    a form without either."""
+    a form without either. 百分比 is written as the receipts and the digest write it (17.9%); a registry has
+    no 序号 column: the reader uses it only to find the table and keeps none, so 工作表 and 行 say where each
+    person is in the workbook."""
     if reading.tasks:
-        rows = tuple(
-            (TASK_LABELS.get(task, task), *(mask.text(figures.get(key)) for key in ("target", "done", "percent")))
-            for task, figures in reading.tasks.items()
+        return Table(
+            ("任务", "目标数", "完成数", "百分比"),
+            tuple(
+                (
+                    TASK_LABELS.get(task, task),
+                    mask.text(figures.get("target")),
+                    mask.text(figures.get("done")),
+                    "" if figures.get("percent") is None else percent(figures["percent"] / 100),
+                )
+                for task, figures in reading.tasks.items()
+            ),
         )
-        return Table(("任务", "目标数", "完成数", "百分比"), rows)
     persons = reading.persons if persons is None else persons
     if not persons:
         return None
-    columns = FORM_COLUMNS.get(reading.form or 0, ())
+    columns = tuple(column for column in FORM_COLUMNS.get(reading.form or 0, ()) if column.key not in _NOT_KEPT)
     rows = tuple(
         (
             mask.text(person.sheet),
