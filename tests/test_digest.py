@@ -49,16 +49,19 @@ from bot.demo.season import (
     xlsx_bytes,
 )
 from bot.outgoing.digest import BriefingLine, Digest, DigestFinding, StandingLine, render_digest
-from bot.outgoing.digest_mail import compose_digest
-from bot.outgoing.workbooks import digest_workbook
+from bot.outgoing.digest_mail import XLSX_TYPE, attach, compose_digest
+from bot.outgoing.render import compose
+from bot.outgoing.workbooks import digest_workbook, write_standings
+from bot.services.scores import standings_json
 from parsers.derive import Incoming
 from parsers.errors import ConfigError
+from parsers.mime import attachment_filename
 from parsers.privacy import mask_personal
 from parsers.records import TASKS
 from scoring.completion import TaskFigure, UnitCompletion
 from scoring.evidence import Component
 from scoring.packages import FormStatus, PackageStatus
-from scoring.standings import COMPONENTS
+from scoring.standings import COMPONENTS, Standings, UnitStanding
 from tests.browser import page_of
 from tests.conftest import ROOT, make_config
 from tests.season_expected import BRIEFING_COUNTS, EXPECTED, STAFF_ENTRIES
@@ -211,6 +214,12 @@ def parts(raw: bytes) -> tuple[EmailMessage, str, str, bytes, str]:
 
 def test_digest_of_august_as_mailed(tmp_path, database_url):
     out, standings = august_digest(tmp_path, database_url)
+    # Q3 and Q4 are evaluated later: null ("—"), not 0, while the Q2 components and the briefings have scores.
+    assert {name for name, points in standings["units"][0]["components"].items() if points is None} == {
+        "q3_tasks",
+        "q3_on_time",
+        "q4_exceed",
+    }
     raw = (out / "digest.eml").read_bytes()
     message, text, html, workbook, filename = parts(raw)
     assert drawn_ranking(html) == [
@@ -444,13 +453,83 @@ def test_digest_mail_from_a_sample(tmp_path):
     digest = sample_digest()
     message = compose_digest(config, digest, digest_workbook(digest))
     raw = message.as_bytes(policy=policy.SMTP)
-    assert b"filename*" in raw and "督导排名".encode() not in raw  # RFC 2231, never raw 8-bit in a header
     parsed, text, html, workbook, filename = parts(raw)
     assert filename == "2020年6月督导排名.xlsx" and parsed.get_content_type() == "multipart/mixed"
+    check_attachment_headers(raw, filename)
     assert "1. 桃城区 40 分（较上月 +6，名次 ↑1）" in text and "<td" in html
     assert "合计：康复服务 100 / 190（52.6%）" in text
     sheet = load_workbook(io.BytesIO(workbook))["全市目标任务进展情况"]
     assert [cell.value for cell in sheet[8]][:4] == ["合计", 190, 100, round(100 / 190, 6)]
+
+
+def attachment_headers(raw: bytes) -> str:
+    """The header block of the mail's last part, the attachment, from its Content-Transfer-Encoding on (its
+    first header: attach writes Content-Type and Content-Disposition after it)."""
+    head, _, _ = raw.rpartition(b"Content-Transfer-Encoding: base64")
+    return raw[len(head) :].split(b"\r\n\r\n")[0].decode("ascii")
+
+
+def check_attachment_headers(raw: bytes, filename: str) -> None:
+    """The attachment is named as Chinese webmail and Outlook name theirs, what older Outlook and Foxmail
+    read: RFC 2047 encoded-words in quoted name= and filename=, no RFC 2231 filename*= (those clients show
+    ATT00001), never raw 8-bit in a header, every header line within 78 characters."""
+    headers = attachment_headers(raw)
+    assert "filename*" not in headers and "name*" not in headers and filename.encode() not in raw
+    words = r'"=\?utf-8\?b\?[A-Za-z0-9+/=]+\?=(?:\r\n =\?utf-8\?b\?[A-Za-z0-9+/=]+\?=)*"'
+    assert re.search(rf"\r\n name={words}\r\n", headers) and re.search(rf"\r\n filename={words}", headers), headers
+    lines = raw.split(b"\r\n\r\n")[0].split(b"\r\n") + headers.encode().split(b"\r\n")
+    assert max(len(line) for line in lines) <= 78, [line for line in lines if len(line) > 78]
+    [attachment] = email.message_from_bytes(raw, policy=policy.default).iter_attachments()
+    assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert attachment["Content-Type"].params["name"] == filename and attachment.is_attachment()
+    assert attachment_filename(attachment) == filename  # our own reader
+
+
+def test_a_long_attachment_name_folds_into_several_encoded_words(tmp_path):
+    """GIVEN a name longer than one encoded-word holds WHEN attached THEN it is split between whole characters
+    into several encoded-words on lines of their own, read back whole."""
+    name = "衡水市残疾人联合会2020年12月残疾人服务工程督导累计得分排名及各单位报送情况汇总表.xlsx"
+    message = compose(
+        make_config(tmp_path, "sqlite://").outgoing, ["a@example.com"], "主题", "正文", "<p>正文</p>", at(6, 21, 9)
+    )
+    attach(message, b"PK\x03\x04", *XLSX_TYPE, name)
+    raw = message.as_bytes(policy=policy.SMTP)
+    assert attachment_headers(raw).count("=?utf-8?b?") == 2 * 4
+    assert parts(raw)[4] == name
+    check_attachment_headers(raw, name)
+
+
+def test_standings_export_leaves_a_component_not_yet_scored_blank(tmp_path):
+    """GIVEN June's standings (Q3 and Q4 not yet evaluated) WHEN exported as JSON and as a workbook THEN those
+    components are null and grey blanks with a note saying so, as the command line's "—" and the digest's
+    workbook; the scored ones keep their points, a scored 0 too."""
+    lines = sample_digest().standings
+    result = Standings(
+        "2020-06",
+        datetime(2020, 6, 30, 23, 59, 59, 999999, tzinfo=SHANGHAI),
+        tuple(UnitStanding(line.unit, line.total, line.rank, line.components) for line in lines),
+    )
+    data = json.loads(json.dumps(standings_json(result)))
+    assert data["units"][2]["components"] == {
+        "q2_tasks": 12,
+        "q2_on_time": 12,
+        "q3_tasks": None,
+        "q3_on_time": None,
+        "q4_exceed": None,
+        "briefings": 0,
+        "media": 0,
+        "innovation": 0,
+    }
+    write_standings(tmp_path / "standings.xlsx", data)
+    sheet = load_workbook(tmp_path / "standings.xlsx").active
+    assert [cell.value for cell in sheet[5]] == [3, "滨湖新区", 24, 12, 12, None, None, None, 0, 0, 0]
+    assert [cell.fill.fgColor.rgb[-6:] for cell in sheet[5][3:8]] == ["000000", "000000", "EEEEEE", "EEEEEE", "EEEEEE"]
+    assert sheet["A6"].value.startswith("灰色空白：该项尚未到评分时间")
+    assert (sheet.page_setup.orientation, sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (
+        "landscape",
+        1,
+        0,
+    )
 
 
 def test_digest_needs_the_staff_list(tmp_path):

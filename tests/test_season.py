@@ -54,7 +54,12 @@ def standings_table(env: dict[str, str], month: str) -> list[tuple[str, int, int
     data = json.loads(result.stdout)
     assert data["month"] == month
     return [
-        (row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
+        (
+            row["unit"],
+            row["rank"],
+            row["total"],
+            tuple(row["components"][name] or 0 for name in COMPONENTS),
+        )  # null: not yet scored, counts 0
         for row in data["units"]
     ]
 

@@ -188,7 +188,12 @@ def cli_json(path: Path, env: dict[str, str], *args: str) -> dict:
 
 def rows(data: dict) -> list[tuple[str, int, int, tuple[int, ...]]]:
     return [
-        (row["unit"], row["rank"], row["total"], tuple(row["components"][name] for name in COMPONENTS))
+        (
+            row["unit"],
+            row["rank"],
+            row["total"],
+            tuple(row["components"][name] or 0 for name in COMPONENTS),
+        )  # null: not yet scored, counts 0
         for row in data["units"]
     ]
 

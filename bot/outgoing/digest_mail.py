@@ -3,6 +3,7 @@ the schedule and for `mailroom digest --send` alike."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,7 +23,7 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> EmailMessage:
     """The digest mail to the staff list ([smtp] staff): text and HTML alternatives, the workbook attached
-    (its Chinese name RFC 2231-encoded), Auto-Submitted: auto-generated."""
+    under its Chinese name (see attach), Auto-Submitted: auto-generated."""
     out = config.outgoing
     if not out.sender:
         raise ConfigError("smtp.sender is missing: the address the digest is sent from")
@@ -30,8 +31,38 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
         raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
     subject, html, text = render_digest(digest)
     message = compose(out, list(out.staff), subject, text, html, digest.generated, auto_submitted="auto-generated")
-    message.add_attachment(workbook_bytes, maintype=XLSX_TYPE[0], subtype=XLSX_TYPE[1], filename=workbook_name(digest))
+    attach(message, workbook_bytes, *XLSX_TYPE, workbook_name(digest))
     return message
+
+
+def attach(message: EmailMessage, data: bytes, maintype: str, subtype: str, filename: str) -> None:
+    """Attach `data` named as Chinese webmail and Outlook name their attachments: RFC 2047 encoded-words in
+    quoted strings, `name="=?utf-8?b?…?="` on Content-Type and `filename="=?utf-8?b?…?="` on
+    Content-Disposition. add_attachment writes RFC 2231's `filename*0*=` alone, which older Outlook and
+    Foxmail show as ATT00001 or mojibake; encoded-words in parameters are outside the RFCs but every client
+    reads them (and so does parsers/mime.py).
+
+    The two headers are stored folded by hand (set_raw, every line within 78 characters): the email package
+    would decode the encoded-words and fold them back into RFC 2231. Content-Type folds after its colon: its
+    type alone is 65 characters, and policy.SMTP refolds (and mangles) a header whose first line is longer."""
+    message.add_attachment(data, maintype=maintype, subtype=subtype)
+    *_, part = message.iter_attachments()  # the one just added
+    words = "\n ".join(_encoded_words(filename))
+    del part["Content-Type"]
+    del part["Content-Disposition"]
+    part.set_raw("Content-Type", f'\n {maintype}/{subtype};\n name="{words}"')
+    part.set_raw("Content-Disposition", f'attachment;\n filename="{words}"')
+
+
+def _encoded_words(text: str, most: int = 36) -> list[str]:
+    """`text` as UTF-8 B encoded-words of at most `most` bytes each, whole characters (36 bytes: 60-character
+    words, so `filename="` and a word fit a folded line)."""
+    chunks = [""]
+    for character in text:
+        if chunks[-1] and len((chunks[-1] + character).encode()) > most:
+            chunks.append("")
+        chunks[-1] += character
+    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.outgoing.digest import STATUS_LABELS, SUMMARY_HEADINGS, Digest
@@ -35,13 +36,19 @@ STATUS_FILLS = {
     "missing": PatternFill("solid", fgColor="FFC7CE"),
 }
 STATUS_FONTS = {"on_time": Font(color="006100"), "late": Font(color="9C5700"), "missing": Font(color="9C0006")}
-PENDING_FONT = Font(color="999999")
+PENDING_FILL = PatternFill("solid", fgColor="EEEEEE")
+# What a grey blank means, in every workbook that shows a component not yet scored (the command line's "—").
+PENDING_NOTE = "灰色空白：该项尚未到评分时间（计 0 分）"
+# The digest's bars in the mail are this blue; the workbook's chart is drawn alike.
+BAR_COLOUR = "4472C4"
 PERCENT = "0.00%"
 CHANGE = "+0;-0;0"
 
 
 def write_standings(path: Path, data: dict[str, Any]) -> None:
-    """The standings of one month: rank, unit, total and every component, frozen header, sized columns."""
+    """The standings of one month (`mailroom standings --json`'s data): rank, unit, total and every component,
+    frozen header, sized columns. A component not yet scored (None) is a grey blank, explained below the
+    table as in the digest: a 0 there would read as points lost."""
     book = Workbook()
     sheet = book.active
     sheet.title = f"{data['month']} 排名"
@@ -50,6 +57,10 @@ def write_standings(path: Path, data: dict[str, Any]) -> None:
     sheet.append(["名次", "单位", "总分", *(COMPONENT_LABELS[name] for name in names)])
     for row in data["units"]:
         sheet.append([row["rank"], row["unit"], row["total"], *(row["components"][name] for name in names)])
+        for cell in sheet[sheet.max_row][3:]:
+            if cell.value is None:
+                cell.fill = PENDING_FILL
+    sheet.append([f"{PENDING_NOTE}；总分相同名次并列。"])
     sheet["A1"].font = TITLE
     for cell in sheet[2]:
         cell.font = BOLD
@@ -59,6 +70,7 @@ def write_standings(path: Path, data: dict[str, Any]) -> None:
     sheet.column_dimensions["B"].width = 12
     for index in range(3, 4 + len(names)):
         sheet.column_dimensions[sheet.cell(row=2, column=index).column_letter].width = 14
+    _one_page_wide(sheet)
     book.save(path)
 
 
@@ -108,9 +120,11 @@ def _widths(sheet: Worksheet, widths: Sequence[float]) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = width
 
 
-def _landscape(sheet: Worksheet) -> None:
-    """Printed on one page across, as staff print the tables for meetings."""
-    sheet.page_setup.orientation = "landscape"
+def _one_page_wide(sheet: Worksheet, landscape: bool = True) -> None:
+    """Printed on one page across and as many pages down as it takes, as staff print the tables for meetings:
+    without fitToWidth Excel, WPS and LibreOffice cut the columns onto pages of their own. A4, landscape
+    unless the table is narrow enough for portrait."""
+    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
@@ -150,18 +164,22 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
         sheet.cell(row=row, column=len(labels) - 1).number_format = CHANGE
         for offset, component in enumerate(line.components):
             if not component.closed:
-                sheet.cell(row=row, column=4 + offset).fill = PatternFill("solid", fgColor="EEEEEE")
+                sheet.cell(row=row, column=4 + offset).fill = PENDING_FILL
     end = 2 + len(digest.standings)
     sheet.cell(
         row=end + 1,
         column=1,
-        value="灰色空白：该项尚未到评分时间（计 0 分）；总分相同名次并列；“总分较上月”“上月名次”与上月末的排名相比。",
+        value=f"{PENDING_NOTE}；总分相同名次并列；“总分较上月”“上月名次”与上月末的排名相比。",
     )
     _widths(sheet, [6, 12, 8] + [11] * (len(labels) - 5) + [11, 9])
     sheet.freeze_panes = "C3"
-    _landscape(sheet)
+    _one_page_wide(sheet)
     if digest.standings:
-        sheet.add_chart(_totals_chart(sheet, end), f"A{end + 3}")
+        # The chart prints on a page of its own, after a manual break under the note: 11 cm below thirteen
+        # units is more than a landscape A4 page holds, and the chart was cut across two. A manual row break
+        # holds in fit-to-width printing because the height is left free (fitToHeight 0; tested in LibreOffice).
+        sheet.row_breaks.append(Break(id=end + 1))
+        sheet.add_chart(_totals_chart(sheet, end), f"A{end + 2}")
 
 
 def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
@@ -176,6 +194,8 @@ def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
     chart.x_axis.delete = False  # openpyxl 3.1 hides both axes unless told
     chart.y_axis.delete = False
     chart.y_axis.scaling.min = 0
+    chart.series[0].graphicalProperties.solidFill = BAR_COLOUR
+    chart.series[0].graphicalProperties.line.solidFill = BAR_COLOUR
     chart.width, chart.height = 26, 11
     return chart
 
@@ -205,7 +225,7 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
         sheet.row_dimensions[row].height = 30
     _widths(sheet, [12, 8] + [12] * len(digest.forms))
     sheet.freeze_panes = "B4"
-    _landscape(sheet)
+    _one_page_wide(sheet)
 
 
 def _status_cell(cell, status: str, text: str):
@@ -248,7 +268,7 @@ def _rollup_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.row_dimensions[note].height = 30
     _widths(sheet, [12] + [8, 8, 9] * len(tasks))
     sheet.freeze_panes = "B5"
-    _landscape(sheet)
+    _one_page_wide(sheet)
 
 
 def _rollup_row(sheet: Worksheet, row: int, unit: UnitCompletion, bold: bool) -> None:
@@ -282,6 +302,7 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
     )
     _widths(sheet, [12, 10, 16])
     sheet.freeze_panes = "A3"
+    _one_page_wide(sheet, landscape=False)
 
 
 def _findings_sheet(sheet: Worksheet, digest: Digest) -> None:
@@ -295,3 +316,4 @@ def _findings_sheet(sheet: Worksheet, digest: Digest) -> None:
         sheet.cell(row=3, column=1, value="本月没有发现问题。")
     _widths(sheet, [12, 22, 80, 14])
     sheet.freeze_panes = "A3"
+    _one_page_wide(sheet)

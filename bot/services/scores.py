@@ -41,6 +41,9 @@ def compute_standings(config: Config, evidence: Evidence, month: str) -> Standin
 
 
 def standings_json(result: Standings) -> dict[str, Any]:
+    """The standings as `mailroom standings --json` prints them and `--xlsx` writes them. A component whose
+    evaluation has not closed yet is null, the table's "—": its 0 points mean nothing scored yet, and an
+    exported 0 reads as points lost."""
     return {
         "month": result.month,
         "as_of": result.as_of.isoformat(),
@@ -49,7 +52,7 @@ def standings_json(result: Standings) -> dict[str, Any]:
                 "unit": row.unit,
                 "rank": row.rank,
                 "total": row.total,
-                "components": {item.name: item.points for item in row.components},
+                "components": {item.name: item.points if item.closed else None for item in row.components},
             }
             for row in result.rows
         ],
