@@ -534,7 +534,7 @@ def test_standings_export_leaves_a_component_not_yet_scored_blank(tmp_path):
 
 def test_digest_needs_the_staff_list(tmp_path):
     config = make_config(tmp_path, "sqlite://", smtp={"sender": "hsscljjb@163.com"})
-    with pytest.raises(ConfigError, match="smtp.staff"):
+    with pytest.raises(ConfigError, match="^smtp.staff 为空：汇总邮件发给这些工作人员地址"):
         compose_digest(config, sample_digest(), b"")
 
 

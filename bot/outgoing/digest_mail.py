@@ -26,9 +26,9 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
     under its Chinese name (see attach), Auto-Submitted: auto-generated."""
     out = config.outgoing
     if not out.sender:
-        raise ConfigError("smtp.sender is missing: the address the digest is sent from")
+        raise ConfigError("smtp.sender 未填写：汇总邮件从这个地址发出，请在配置文件 [smtp] 中写明")
     if not out.staff:
-        raise ConfigError("smtp.staff is missing: the list of addresses that receive the digest")
+        raise ConfigError("smtp.staff 为空：汇总邮件发给这些工作人员地址，请在配置文件 [smtp] 中至少写一个")
     subject, html, text = render_digest(digest)
     message = compose(out, list(out.staff), subject, text, html, digest.generated, auto_submitted="auto-generated")
     attach(message, workbook_bytes, *XLSX_TYPE, workbook_name(digest))
