@@ -57,7 +57,7 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:
-            raise ServiceError(f"cannot open the database {self.engine.url!r}: {error}") from error
+            raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{_driver_says(error)}") from error
         return True
 
     def revision(self) -> str | None:
@@ -78,6 +78,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _driver_says(error: SQLAlchemyError) -> str:
+    """The driver's own first line (psycopg's "connection failed: … Connection refused"), without
+    SQLAlchemy's wrapping, the statement, or its "Background on this error" link: an error is one line."""
+    said = str(getattr(error, "orig", None) or error).strip()
+    return said.splitlines()[0] if said else type(error).__name__
 
 
 def _create_private(path: Path, create_folders: bool) -> None:

@@ -80,7 +80,7 @@ class RawStore:
             if self._pool is not None:  # a batch names up to 256 folders: their syncs wait on the disk together
                 list(self._pool.map(_fsync, folders))
         except OSError as error:
-            raise ServiceError(f"cannot write to the archive {self.root}: {error}") from error
+            raise ServiceError(f"无法写入归档目录 {self.root}：{error}") from error
 
     def close(self) -> None:
         self.sync()

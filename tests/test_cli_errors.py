@@ -133,3 +133,13 @@ def test_the_example_configs_own_var_folder_is_made_on_a_first_start(run, tmp_pa
     assert not (tmp_path / "var").exists()
     code, _, err = run("status")
     assert (code, err) == (0, []) and (tmp_path / "var" / "mailroom.db").is_file()
+
+
+def test_a_database_server_that_does_not_answer_is_one_line_naming_it(run, monkeypatch):
+    """GIVEN a PostgreSQL URL where no server listens WHEN a command opens the archive THEN the clerk reads one
+    line: which database, and the driver's own reason, without SQLAlchemy's statement and web link."""
+    monkeypatch.setenv("MAILROOM_DATABASE_URL", "postgresql+psycopg://mailroom@127.0.0.1:1/archive")
+    code, out, err = run("status")
+    assert (code, out, len(err)) == (1, "", 1)
+    assert err[0].startswith("错误 (error): 无法打开数据库 postgresql+psycopg://mailroom@127.0.0.1:1/archive：")
+    assert "Connection refused" in err[0] and "sqlalche.me" not in err[0]
