@@ -32,7 +32,10 @@ from parsers.errors import MailroomError
 from scoring.evidence import FINDING_LABELS, Finding
 
 REASONS = {
-    "unregistered": "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱（mailroom sender add）",
+    "unregistered": (
+        "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱"
+        "（核实后在“待处理”页确认，或 mailroom sender add）"
+    ),
     "question": "已登记单位的来信，既非报表也非简报：可能需要人工答复",
     "unreadable": "附件无法读取或没有识别出表格：请核对原件，必要时联系单位重发",
     "link": "邮件是“超大附件”下载链接，没有附件：请联系单位把表格作为附件重发",

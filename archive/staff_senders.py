@@ -73,6 +73,11 @@ def add_sender(session: Session, unit: str, address: str, reason: str, by: str, 
     return row
 
 
+def confirmed_because(address: str, unit: str, reason: str) -> str:
+    """What the notice to a sender whose mail a confirmation made count says was decided, and why."""
+    return f"{address} 已确认为{unit}的报送邮箱（{reason}）"
+
+
 def remove_sender(session: Session, unit: str, address: str, reason: str, by: str) -> StaffSenderRow:
     """Revoke a confirmation. The address is not checked as add_sender checks it: one recorded before that
     check (any text) must still be revocable."""

@@ -761,3 +761,44 @@ def test_confirmed_senders_are_on_the_audit_trail(site):
     trail = page(signed_in(app, "审计员"), "/entries")
     assert "ryx.office@qq.com" in trail and "电话核实" in trail
     assert "jx.clerk@qq.com" in trail and "已撤销：孙倩" in trail and "核实有误" in trail
+
+
+def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
+    """GIVEN 饶阳县's April package from a clerk's own address, not registered, waiting on 待处理 WHEN staff
+    confirm the address there, saying how THEN it is the unit's on the audit trail, its mail is derived again
+    and counts, and the item leaves the queue; without a reason nothing is recorded; an auditor is refused."""
+    from sqlalchemy import select
+
+    from archive.ingest import Incoming, ingest_batch
+    from archive.models import Message
+    from tests.webapp import SHANGHAI, _message
+
+    app, deps, _ = site
+    raw = _message(
+        "ryx.clerk@qq.com",
+        "饶阳县4月份报表",
+        datetime(2020, 4, 15, 10, tzinfo=SHANGHAI),
+        "见附件",
+        ("summary-unit-row-only.xlsx",),
+    )
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    staff = signed_in(app, "孙倩")
+    queue = page(staff, "/queue")
+    handle = f"{outcome.id}-unregistered"
+    assert f'id="item-{handle}"' in queue and "确认发件地址为饶阳县的报送邮箱" in queue
+    token = csrf_token(queue)
+    refused = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome.id), "reason": " "})
+    assert refused.status_code == 302 and "未确认：请写明如何核实" in page(staff, "/queue")
+    auditor = signed_in(app, "审计员")
+    posted = {"csrf_token": csrf_token(page(auditor, "/queue")), "message_id": str(outcome.id), "reason": "x"}
+    assert auditor.post("/senders", data=posted).status_code == 403
+    with deps.db.session() as session:
+        assert not session.scalar(select(Message.registered).where(Message.id == outcome.id))
+    done = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome.id), "reason": "电话核实"})
+    assert done.status_code == 302
+    after = page(staff, "/queue")
+    assert "已确认 ryx.clerk@qq.com 为 饶阳县 的报送邮箱" in after and f'id="item-{handle}"' not in after
+    with deps.db.session() as session:
+        assert session.scalar(select(Message.registered).where(Message.id == outcome.id))
+    trail = page(auditor, "/entries")
+    assert "ryx.clerk@qq.com" in trail and "电话核实" in trail and "孙倩" in trail

@@ -16,7 +16,14 @@ from archive.corrections import add_correction, corrections, revoke_correction
 from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, Change, behind, due, rederive
-from archive.staff_senders import add_sender, messages_from, plain_address, remove_sender, staff_senders
+from archive.staff_senders import (
+    add_sender,
+    confirmed_because,
+    messages_from,
+    plain_address,
+    remove_sender,
+    staff_senders,
+)
 from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
@@ -141,7 +148,7 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     click.echo(
         f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）"
     )
-    _echo_effect(context, affected, f"{row.address} 已确认为{name}的报送邮箱（{reason}）")
+    _echo_effect(context, affected, confirmed_because(row.address, name, reason))
 
 
 @sender.command(name="remove")

@@ -1,5 +1,7 @@
 """待处理: the attention queue (archive/queue.py) and the staff's corrections. Staff mark an item handled
-with a note, or correct the message it concerns (which handles it); auditors see both, change neither. The
+with a note, correct the message it concerns (which handles it), or, for mail naming a unit from an address
+not registered for it, confirm the address as the unit's (`mailroom sender add`, which handles every such
+item of that address); auditors see it all, change nothing. The
 menu shows how many items wait, on every page: the findings among them are kept while the archive stands
 (archive.findings.FindingsMemo, one per app)."""
 
@@ -9,8 +11,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from archive.corrections import add_correction, corrections, revoke_correction
 from archive.findings import FindingsMemo
+from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind, rederive
+from archive.staff_senders import add_sender, confirmed_because, messages_from
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
@@ -116,6 +120,31 @@ def correct():
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
     except (MailroomError, ValueError) as error:
         flash(f"未更正：{error}", "error")
+    return redirect(url_for("queue.queue_page"))
+
+
+@blueprint.route("/senders", methods=["POST"])
+@staff_only
+def confirm_sender():
+    """The sender of one queued message confirmed as the unit its mail names; all of that address's mail is
+    derived again at once (the notices it is now owed go out with the daemon's sender)."""
+    form = request.form
+    try:
+        reason = form.get("reason", "").strip()
+        if not reason:
+            raise MailroomError("请写明如何核实（如：电话核实）")
+        with site().deps.db.session() as db:
+            message = db.get(Message, int(form.get("message_id", "0") or 0))
+            if message is None or not message.unit or not message.from_addr:
+                raise MailroomError("该邮件没有可确认的单位和发件地址")
+            unit = message.unit
+            row = add_sender(db, unit, message.from_addr, reason, viewer().name, None)
+            db.commit()
+            affected = messages_from(db, row.address)
+            rederive(site().deps.intake, db, affected, because=confirmed_because(row.address, unit, reason))
+        flash(f"已确认 {row.address} 为 {unit} 的报送邮箱（#{row.id}），该地址的 {len(affected)} 封邮件已重新识别")
+    except (MailroomError, ValueError) as error:
+        flash(f"未确认：{error}", "error")
     return redirect(url_for("queue.queue_page"))
 
 
