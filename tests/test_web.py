@@ -802,3 +802,25 @@ def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
         assert session.scalar(select(Message.registered).where(Message.id == outcome.id))
     trail = page(auditor, "/entries")
     assert "ryx.clerk@qq.com" in trail and "电话核实" in trail and "孙倩" in trail
+
+
+def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_auditors(site):
+    """GIVEN 饶阳县's mail imported from a file on the server WHEN staff and an auditor open it THEN the mailbox
+    is named as people know it (康复部, not its key), the file's type in words, the Date header labelled in
+    Chinese, and where it was found is 导入 with the file: its path for staff, only its name for the auditor."""
+    from archive.ingest import Incoming, ingest_batch
+    from tests.webapp import SHANGHAI, _message
+
+    app, deps, _ = site
+    raw = _message(
+        "ryxcl@163.com", "饶阳县4月份报表", datetime(2020, 4, 15, 10, tzinfo=SHANGHAI), "见附件", ("encrypted.xlsx",)
+    )
+    origin = "/srv/mailroom/backfill/2020-04/饶阳县.eml"
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import", origin=origin)])
+    staff = page(signed_in(app, "孙倩"), f"/message/{outcome.id}")
+    assert "康复部" in staff and ">kfb<" not in staff
+    assert "加密的 Office 文件（设有打开密码）" in staff and "encrypted-office" not in staff
+    assert "信头日期 (Date)" in staff and "Date 头" not in staff
+    assert f"康复部 导入 {origin}" in staff
+    audited = page(signed_in(app, "审计员"), f"/message/{outcome.id}")
+    assert "康复部 导入 饶阳县.eml" in audited and "/srv/mailroom" not in audited

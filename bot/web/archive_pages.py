@@ -178,5 +178,6 @@ def message_page(message_id: int):
         message = load_message(db, message_id)
         persons = first_persons(db, [reading.id for reading in message.readings])
         zone = current.config.timezone
-        detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone))
+        mailboxes = {box.key: box.name for box in current.config.mailboxes}
+        detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone), mailboxes)
     return render_template("message.html", message=detail, may_download=viewer().sees_personal)

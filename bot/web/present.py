@@ -226,14 +226,16 @@ def message_detail(
     zone: ZoneInfo,
     persons: Mapping[int, tuple[Sequence[PersonRow], int]],
     decisions: Sequence[dict] = (),
+    mailboxes: Mapping[str, str] | None = None,
 ) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
-    `decisions`: as bot.services.show.decision_json gives them."""
+    `decisions`: as bot.services.show.decision_json gives them; `mailboxes`: each mailbox's name by its key."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
+    mailboxes = mailboxes or {}
     return MessageDetail(
         id=message.id,
         subject=mask.text(message.subject) or "（无主题）",
-        headers=_headers(message, mask, zone),
+        headers=_headers(message, mask, zone, mailboxes),
         body=mask.text(message.body_text),
         attachments=tuple(_attachment(attachment, mask) for attachment in message.attachments),
         readings=tuple(
@@ -241,22 +243,51 @@ def message_detail(
             for reading in message.readings
         ),
         problems=tuple(problem_text(problem, mask) for problem in message.problems),
-        seen=tuple(mask.text(_sighting(seen)) for seen in message.sightings),
+        seen=tuple(mask.text(_sighting(seen, mailboxes, mask.hide)) for seen in message.sightings),
         decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
     )
+
+
+# What an attachment is, by its bytes (parsers.sniff), as an auditor reads it.
+FILE_TYPES = {
+    "xlsx": "Excel 工作簿 (.xlsx)",
+    "xls": "Excel 97-2003 工作簿 (.xls)",
+    "et": "WPS 表格 (.et)",
+    "docx": "Word 文档 (.docx)",
+    "doc": "Word 97-2003 文档 (.doc)",
+    "wps": "WPS 文字 (.wps)",
+    "pptx": "PowerPoint 演示文稿 (.pptx)",
+    "ppt": "PowerPoint 97-2003 演示文稿 (.ppt)",
+    "dps": "WPS 演示 (.dps)",
+    "ole": "Office 97-2003 文件（类型未能识别）",
+    "encrypted-office": "加密的 Office 文件（设有打开密码）",
+    "pdf": "PDF",
+    "zip": "ZIP 压缩包",
+    "rar": "RAR 压缩包",
+    "7z": "7z 压缩包",
+    "png": "图片 (PNG)",
+    "jpeg": "图片 (JPEG)",
+    "gif": "图片 (GIF)",
+    "html": "网页 (HTML)",
+    "text": "纯文本",
+    "eml": "邮件 (.eml)",
+    "unknown": "未能识别",
+}
 
 
 def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
     return AttachmentView(
         attachment.ordinal,
         mask.text(attachment.filename) or f"附件{attachment.ordinal}",
-        attachment.sniffed_type,
+        FILE_TYPES.get(attachment.sniffed_type, attachment.sniffed_type),
         None if mask.hide else attachment.size,
         "" if mask.hide else attachment.sha256,
     )
 
 
-def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str, str], ...]:
+def _headers(
+    message: Message, mask: Masker, zone: ZoneInfo, mailboxes: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
     sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr or ""
     arrival = local_time(message.arrival, zone, "%Y-%m-%d %H:%M:%S")
     month = (
@@ -269,8 +300,8 @@ def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str,
         ("收件人", message.to_addrs),
         ("抄送", message.cc_addrs),
         ("到达时间", arrival + ("（服务器时间）" if message.arrival_trusted else "（取自 Date 头，仅供参考）")),
-        ("Date 头", message.date_header or ""),
-        ("部门邮箱", message.mailbox or ""),
+        ("信头日期 (Date)", message.date_header or ""),
+        ("部门邮箱", mailboxes.get(message.mailbox or "", message.mailbox or "")),
         ("单位", message.unit or "未识别"),
         ("类别", KIND_LABELS.get(message.kind, message.kind)),
         ("报送月份", month),
@@ -282,10 +313,18 @@ def _headers(message: Message, mask: Masker, zone: ZoneInfo) -> tuple[tuple[str,
     return tuple((label, mask.text(value)) for label, value in lines if value)
 
 
-def _sighting(seen) -> str:
+SOURCES = {"imap": "IMAP", "import": "导入", "maildir": "Maildir"}
+
+
+def _sighting(seen, mailboxes: Mapping[str, str], hide: bool) -> str:
+    """Where the message was found: the mailbox by its name, and for an import its file (only the file's name
+    for a viewer without the grant: the server's folders are no business of theirs)."""
+    box = mailboxes.get(seen.mailbox or "", seen.mailbox or "")
+    source = SOURCES.get(seen.source, seen.source)
     if seen.uid is not None:
-        return f"{seen.mailbox or ''} {seen.source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}"
-    return f"{seen.mailbox or ''} {seen.source} {seen.origin or ''}"
+        return f"{box} {source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}"
+    origin = seen.origin or ""
+    return f"{box} {source} {origin.replace(chr(92), '/').rsplit('/', 1)[-1] if hide else origin}"
 
 
 @dataclass(frozen=True)
