@@ -21,7 +21,11 @@ def _password(from_stdin: bool) -> str:
     """From standard input's first line, or typed twice at a prompt that does not echo it."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+    while True:  # click's own confirmation says "Error: The two entered values do not match." in English
+        typed = click.prompt("密码", hide_input=True)
+        if click.prompt("再输入一次", hide_input=True) == typed:
+            return typed
+        click.echo("两次输入的密码不一致，请重新输入", err=True)
 
 
 def _grant(personal: bool) -> str:
