@@ -92,4 +92,5 @@ def message_facts(message: Message) -> MessageFacts:
         body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments),
         files=files,
+        month_source=message.month_source,
     )

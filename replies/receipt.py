@@ -47,6 +47,7 @@ class MessageFacts:
     attachment_names: tuple[str, ...]
     files: tuple[FileFacts, ...] = ()
     problems: tuple[str, ...] = ()
+    month_source: str = "subject"  # where `month` was read: "subject", "attachment" or "arrival"
 
 
 @dataclass(frozen=True)
@@ -146,14 +147,17 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
 
 
 def _mismatches(facts: MessageFacts, file: FileFacts) -> list[str]:
+    """A form is counted for the mail's unit, and for the mail's month when its subject names one (else for
+    the month the form's own title names: archive.evidence.report_month), whatever the form says."""
     said = []
     if file.unit and facts.unit and file.unit != facts.unit:
         said.append(f"表中写的单位是{file.unit}，本邮件是{facts.unit}的报送")
-    if file.month and facts.month and file.month != facts.month:
-        said.append(f"表中写的月份是{month_label(file.month)}，本邮件报送的是{month_label(facts.month)}")
+    month = facts.month if facts.month_source == "subject" else None
+    if month and file.month and file.month != month:
+        said.append(f"表中写的月份是{month_label(file.month)}，本邮件报送的是{month_label(month)}")
     if not said:
         return []
-    recorded = f"{facts.unit}{month_label(facts.month) if facts.month else ''}"
+    recorded = f"{facts.unit}{month_label(month) if month else ''}"
     return [f"{'；'.join(said)}，已按{recorded}记录；请核对是否附错了文件"]
 
 

@@ -172,3 +172,16 @@ def test_a_package_sent_without_its_files_is_told_to_attach_them(subject, body, 
     assert owed(facts) is expected
     if expected:
         assert receipt_for(facts, None, None, 8).context["resend"].startswith("邮件没有附件。请把附件1–8")
+
+
+def test_a_form_of_another_month_is_not_questioned_when_its_month_is_the_one_counted():
+    """GIVEN a mail whose subject names no month (its month read from an attachment's name), carrying a form
+    titled another month WHEN the receipt is made THEN that form is not questioned: without a month in the
+    subject each form counts for the month its own title names (archive.evidence.report_month)."""
+    form = FileFacts("附件2.xlsx", 2, True, 1, unit="枣强县", month="2020-04")
+    facts = replace(REPORT, subject="枣强县报表", month_source="attachment", files=(form,))
+    assert receipt_for(facts, None, None, 8).context["problems"] == []
+    other_unit = replace(facts, files=(replace(form, unit="桃城区"),))
+    assert receipt_for(other_unit, None, None, 8).context["problems"] == [
+        ("附件2.xlsx", ["表中写的单位是桃城区，本邮件是枣强县的报送，已按枣强县记录；请核对是否附错了文件"])
+    ]
