@@ -96,8 +96,10 @@ def mark_sent(session: Session, mail: OutboxMail, now: datetime) -> None:
 
 
 def mark_failed(session: Session, mail: OutboxMail, now: datetime, error: str) -> None:
-    """Back to pending, to be tried again after a delay that doubles with each attempt (at most an hour)."""
-    delay = min(timedelta(minutes=1) * 2 ** (mail.attempts - 1), MAX_BACKOFF)
+    """Back to pending, to be tried again after a delay that doubles with each attempt (at most an hour). The
+    doubling stops at 2^16 minutes, past the hour already: timedelta overflowed on the 42nd failure (a day and
+    a half of a server down) and stopped the daemon, again on every restart."""
+    delay = min(timedelta(minutes=1) * 2 ** min(max(mail.attempts - 1, 0), 16), MAX_BACKOFF)
     mail.state, mail.sending_since, mail.next_attempt_at = "pending", None, now + delay
     mail.last_error, mail.last_error_at = error, now
     session.commit()

@@ -87,3 +87,13 @@ def test_first_use_of_a_config_makes_all_three_owner_only(tmp_path, database_url
     assert mode(Path(config.database_url.removeprefix("sqlite:///"))) == 0o600
     assert mode(config.archive_path) == 0o700
     assert mode(secret_path(config)) == 0o600
+
+
+def test_mail_written_by_the_folder_transport_is_owner_only(tmp_path):
+    """The embedded default writes each outgoing mail into a folder: a 自查's answer can quote names and ID
+    numbers, so the folder is 0700 and each mail 0600."""
+    from bot.outgoing.outbox import FolderTransport
+
+    folder = tmp_path / "var" / "outbox"
+    FolderTransport(folder).send(b"Subject: x\r\n\r\n", "a@b.c", ["d@e.f"], "000001-selfcheck")
+    assert (mode(folder), mode(folder / "000001-selfcheck.eml")) == (0o700, 0o600)

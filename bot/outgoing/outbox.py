@@ -4,6 +4,7 @@ embedded default, as .eml files in a folder."""
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -62,8 +63,12 @@ class FolderTransport:
     folder: Path
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f"{name}.eml").write_bytes(raw)
+        """Owner-only, as the archive is: a receipt or a 自查's answer can quote names and ID numbers."""
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.folder / f"{name}.eml"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(raw)
 
 
 def transport_for(outgoing: Outgoing) -> Transport:
@@ -128,6 +133,11 @@ def flush_outbox(
             recipients = [address for _, address in getaddresses([mail.recipients])]
             try:
                 transport.send(mail.raw, outgoing.sender, recipients, f"{mail.id:06d}-{mail.kind}")
+            except MailroomError as error:  # the configuration (a password's variable unset): every mail alike
+                log.error("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
+                mark_failed(session, mail, now, str(error))
+                errors.append(f"#{mail.id}: {error}")
+                break
             except SEND_ERRORS as error:
                 log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
                 mark_failed(session, mail, now, str(error) or error.__class__.__name__)

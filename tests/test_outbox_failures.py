@@ -1,0 +1,69 @@
+"""The outbox when sending keeps failing: the wait between tries, and a configuration that fails every mail.
+
+GIVEN mail in the outbox that cannot be sent WHEN the sender tries it again and again THEN each failure is
+recorded on the mail and waits longer, at most an hour, however long the failures go on; nothing spins and
+nothing stops the daemon."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import select
+
+from archive.models import OutboxMail
+from archive.outbox import MAX_BACKOFF, mark_failed, queue_mail
+from bot.outgoing.outbox import flush_outbox
+from parsers.errors import ConfigError
+
+NOW = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
+
+
+def queued(deps, count: int = 1) -> None:
+    with deps.db.session() as session:
+        for n in range(count):
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = "hsclbgs666@163.com", "zqxcl@163.com", f"回执 {n}"
+            message.set_content("已收到")
+            queue_mail(session, f"receipt:{n}", "receipt", message, NOW)
+        session.commit()
+
+
+def test_the_wait_doubles_to_an_hour_and_stays_there_however_many_tries(deps):
+    """The 42nd failure (a day and a half of a server down) overflowed timedelta and stopped the daemon."""
+    queued(deps)
+    with deps.db.session() as session:
+        mail = session.scalars(select(OutboxMail)).one()
+        waits = []
+        for attempts in (1, 2, 7, 42, 76, 10_000):
+            mail.attempts = attempts
+            mark_failed(session, mail, NOW, "connection refused")
+            waits.append(mail.next_attempt_at - NOW)
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
+
+
+class Unconfigured:
+    """A transport whose configuration fails, as SMTP does with its password's variable unset."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        self.tries += 1
+        raise ConfigError("smtp：环境变量 MAILROOM_SMTP_PASSWORD 未设置")
+
+
+def test_a_configuration_that_fails_every_mail_is_recorded_on_the_first_and_waits(config, deps):
+    """GIVEN two mails and SMTP's password variable unset WHEN the sender sends the outbox, again and again as
+    the next mail falls due THEN each mail is tried once, records the reason and waits with the usual backoff
+    (a round stops at the first such failure: the next mail would fail alike), and then nothing is tried
+    until the wait is over. It was: the mail stuck in `sending`, tried every second, forever."""
+    queued(deps, 2)
+    transport = Unconfigured()
+    rounds = [flush_outbox(deps.db, config.outgoing, transport, NOW + timedelta(seconds=n)) for n in range(5)]
+    with deps.db.session() as session:
+        mails = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()
+    assert [report.failed for report in rounds] == [1, 1, 0, 0, 0] and transport.tries == 2
+    assert [(mail.state, mail.attempts) for mail in mails] == [("pending", 1), ("pending", 1)]
+    assert [mail.next_attempt_at - NOW for mail in mails] == [timedelta(minutes=1), timedelta(minutes=1, seconds=1)]
+    assert {mail.last_error for mail in mails} == {"smtp：环境变量 MAILROOM_SMTP_PASSWORD 未设置"}
