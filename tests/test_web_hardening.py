@@ -255,3 +255,16 @@ def test_without_behind_proxy_x_forwarded_for_is_not_believed(site):
     client = app.test_client()
     client.environ_base.update(REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert log_in(client, "孙倩").status_code == 429
+
+
+def test_an_upload_too_large_for_waitress_is_answered_in_chinese(site):
+    """GIVEN the served app WHEN a 自查 upload of 30 MB arrives (past what waitress itself lets through, so the
+    app never sees it) THEN the answer is a page in Chinese saying the limit and what to do: it was waitress's
+    English "Request Entity Too Large / exceeds max_body of 22020096"."""
+    app, _, _ = site
+    with waitress_serving(app, threads=1) as port:
+        raw = b"POST /selfcheck HTTP/1.1\r\nHost: x\r\nContent-Length: 31457280\r\n\r\n"
+        head, body = _exchange(port, raw).split(b"\r\n\r\n", 1)
+    page = body.decode("utf-8")
+    assert head.split()[1] == b"413" and b"text/html; charset=utf-8" in head
+    assert "提交的内容过大" in page and "一次上传的文件合计不能超过 20 MB" in page and "max_body" not in page

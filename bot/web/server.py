@@ -17,8 +17,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 
-from bot.web.app import SECURITY_HEADERS
-from bot.web.site import UPLOAD_BYTES
+from bot.web.app import ERROR_TITLES, SECURITY_HEADERS
+from bot.web.site import TOO_LARGE, UPLOAD_BYTES
 
 SERVER_HEADERS = (*SECURITY_HEADERS.items(), ("Cache-Control", "no-store"))
 # The 自查 upload's files and its multipart framing; the app refuses every other body over 64 KiB itself.
@@ -26,11 +26,30 @@ MULTIPART_SLACK = 1024 * 1024
 
 
 class SecureErrorTask(ErrorTask):
-    """waitress's own error response (400, 413, 431, 500…) with the app's security headers."""
+    """waitress's own error response (400, 413, 431, 500…) with the app's security headers, as a page in
+    Chinese: it said "Request Entity Too Large / exceeds max_body of 22020096" to a clerk whose upload was
+    too large."""
 
     def execute(self) -> None:
-        self.response_headers.extend(SERVER_HEADERS)
-        super().execute()
+        error = self.request.error
+        body = error_page(error.code).encode("utf-8")
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend(
+            [*SERVER_HEADERS, ("Content-Type", "text/html; charset=utf-8"), ("Connection", "close")]
+        )
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+def error_page(code: int) -> str:
+    """A plain page for an answer waitress makes before the app is asked (no template, no session)."""
+    title = {**ERROR_TITLES, 431: "请求头过大"}.get(code, "请求无效")
+    advice = TOO_LARGE if code == 413 else "请返回上一页重试；如再次出现，请联系系统管理员"
+    return (
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f'<body><h1>{title}</h1><p>{advice}。</p><p><a href="/">返回首页</a></p></body></html>'
+    )
 
 
 class SecureChannel(HTTPChannel):

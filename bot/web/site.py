@@ -13,6 +13,7 @@ from bot.daemon.deps import Deps
 
 # The 自查 upload: a month's package, the size a mail may carry. Its files are read and forgotten, never stored.
 UPLOAD_BYTES = 20 * 1024 * 1024
+TOO_LARGE = f"一次上传的文件合计不能超过 {UPLOAD_BYTES // (1024 * 1024)} MB；请分几次检查，或压缩为 .zip 后再上传"
 
 
 @dataclass(frozen=True)
