@@ -191,9 +191,11 @@ def _unreadable(source: str, filename: str, error: BaseException) -> FormReading
 
 
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
-    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF", "empty": "空文件（0 字节）"}.get(
-        kind, "无法识别的格式"
-    )
+    if kind == "empty":  # nothing to save again: the file went missing on its way into the mail
+        return _refused(
+            source, filename, "empty", f"“{filename}”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+        )
+    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF"}.get(kind, "无法识别的格式")
     message = (
         f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
         f"“另存为”.xlsx 格式再发送"

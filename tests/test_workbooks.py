@@ -814,3 +814,10 @@ def test_a_shared_string_table_claiming_billions_of_entries_is_refused_saying_so
     assert CalamineWorkbook.from_filelike(io.BytesIO(wrong)).get_sheet_by_index(0).to_python() == [["姓名", "证号"]]
     [read] = read_attachment("花名册.xlsx", wrong, [])
     assert (read.readable, [p.code for p in read.problems]) == (True, ["unknown-form"])
+
+
+def test_an_empty_workbook_is_told_to_be_attached_again_not_saved_again():
+    """A 0-byte 附件3.xlsx went missing on its way into the mail: saving it again in Excel is no advice."""
+    [reading] = read_attachment("附件3.xlsx", b"", UNITS)
+    assert (reading.form, reading.readable, [p.code for p in reading.problems]) == (3, False, ["empty"])
+    assert reading.problems[0].message == "“附件3.xlsx”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
