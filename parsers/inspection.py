@@ -20,13 +20,18 @@ from parsers.workbook import read_attachment
 PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}
 PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
 IMAGES = ("png", "jpeg", "gif")
+OTHER_UNIT = "other-unit"  # the problem code of a form whose unit is not the asker's
 FORMS_PLEASE = "附件2–10 请填入下发的 Excel 表格模板，附件1 请用 Word 或 WPS 文字编写"
 
 
-def inspect_attachments(files: Sequence[tuple[str, bytes]], units: Sequence[Unit], year: int) -> list[dict[str, Any]]:
+def inspect_attachments(
+    files: Sequence[tuple[str, bytes]], units: Sequence[Unit], year: int, own_unit: str | None = None
+) -> list[dict[str, Any]]:
     """One object per form found in the files (label, bytes): a zip or a multi-form workbook gives several, a
-    file holding none gives one saying why. The files are checked together as one package (附件2 against the
-    registries). A label is what the clerk knows the file by (a path); the reader sees its last part."""
+    file holding none gives one saying why. The files are checked together, each unit's month as one package
+    (附件2 against the registries). A label is what the clerk knows the file by (a path); the reader sees its
+    last part. `own_unit`: whose files these are, when the asker is known (a clerk's account, a registered
+    sender): a form of another unit is then a problem, since a clean answer would send the wrong file."""
     found: list[tuple[str, str, FormReading]] = []
     for label, data in files:
         name = file_name(label)
@@ -35,7 +40,10 @@ def inspect_attachments(files: Sequence[tuple[str, bytes]], units: Sequence[Unit
         if not readings:
             found.append((label, name, no_form(name, data)))
     checks = _package_checks([reading for _, _, reading in found], units)
-    return [_as_json(label, name, reading, checks.get(id(reading), ())) for label, name, reading in found]
+    return [
+        _as_json(label, name, reading, (*_unit_problems(reading, own_unit), *checks.get(id(reading), ())))
+        for label, name, reading in found
+    ]
 
 
 def file_name(label: str) -> str:
@@ -83,15 +91,57 @@ def failed_file(label: str, message: str) -> dict[str, Any]:
     return _as_json(label, name, unreadable(name, message), ())
 
 
+def package_keys(stated: Sequence[tuple[str | None, str | None]]) -> list[tuple[str, str | None] | None]:
+    """The package (unit, month) of each form, given the unit and month it states: a package is one unit's
+    one month, since a clerk may check two months at once and November's 附件2 must never be counted against
+    October's registries. A form without a month joins its unit's package when the unit's forms name exactly
+    one month; a form without a unit is in none. Shared by the package checks and the answer's conclusion,
+    so both see the same packages."""
+    months: dict[str, set[str]] = {}
+    for unit, month in stated:
+        if unit is not None and month is not None:
+            months.setdefault(unit, set()).add(month)
+    keys: list[tuple[str, str | None] | None] = []
+    for unit, month in stated:
+        if unit is None:
+            keys.append(None)
+        elif month is None and len(months.get(unit, ())) == 1:
+            keys.append((unit, next(iter(months[unit]))))
+        else:
+            keys.append((unit, month))
+    return keys
+
+
 def _package_checks(readings: list[FormReading], units: Sequence[Unit]) -> dict[int, tuple[Problem, ...]]:
-    """Each unit's forms checked as one package; the findings go on that unit's first readable 附件2."""
+    """Each package's forms (package_keys) checked together; the findings go on the 附件2 they are about (a
+    package holding two, a copy or a draft among them, shows each one's own)."""
+    known = {unit.name: unit for unit in units}
+    packages: dict[tuple[str, str | None], list[FormReading]] = {}
+    for reading, key in zip(readings, package_keys([(reading.unit, reading.month) for reading in readings])):
+        if key is not None and key[0] in known:
+            packages.setdefault(key, []).append(reading)
     checks: dict[int, tuple[Problem, ...]] = {}
-    for unit in units:
-        own = [reading for reading in readings if reading.unit == unit.name]
-        summary = next((reading for reading in own if reading.form == 2 and reading.readable), None)
-        if summary is not None:
-            checks[id(summary)] = tuple(check_package(own, unit))
+    for (unit, _), own in packages.items():
+        registries = [reading for reading in own if reading.form != 2]
+        for summary in (reading for reading in own if reading.form == 2 and reading.readable):
+            checks[id(summary)] = tuple(check_package([summary, *registries], known[unit]))
     return checks
+
+
+def _unit_problems(reading: FormReading, own_unit: str | None) -> tuple[Problem, ...]:
+    """A form of another unit than the asker's: most often the wrong file chosen (a neighbour's, sent round for
+    reference), which the form's own checks cannot see."""
+    if own_unit is None or reading.unit is None or reading.unit == own_unit:
+        return ()
+    return (
+        Problem(
+            None,
+            None,
+            None,
+            OTHER_UNIT,
+            f"表中写的单位是{reading.unit}，您是{own_unit}的填报员；请核对是否选错了文件",
+        ),
+    )
 
 
 def _as_json(label: str, name: str, reading: FormReading, extra: tuple[Problem, ...]) -> dict[str, Any]:

@@ -253,3 +253,129 @@ def test_files_that_kill_their_reader_are_answered_and_the_others_read(tmp_path)
         assert result["problems"][0]["message"].startswith(f"读取“{paths[0].parent / name}”时读取程序异常终止或超时")
         assert "另存为 .xlsx 后再试" in result["problems"][0]["message"]
     assert results[2]["form"] == 3 and results[2]["rows"] == 13
+
+
+# ---------------------------------------------------------------------------------------------
+# Several packages at once, and what the check comes to (the 自查 page and the 自查 mail's answer)
+
+
+def retitled(name: str, old: str, new: str) -> bytes:
+    """A sample workbook with `old` replaced by `new` in its title rows: the same form of another month."""
+    book = openpyxl.load_workbook(BOOKS / name)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(max_row=3):
+            for cell in row:
+                if isinstance(cell.value, str) and old in cell.value:
+                    cell.value = cell.value.replace(old, new)
+    saved = io.BytesIO()
+    book.save(saved)
+    return saved.getvalue()
+
+
+# 武邑县's April package: 附件2 says 5 rehabilitated, its 附件3 registers 4 distinct persons.
+APRIL_SUMMARY = ("附件2-4月.xlsx", (BOOKS / "done-vs-registry-summary.xlsx").read_bytes())
+NOVEMBER_SUMMARY = ("附件2-11月.xlsx", retitled("done-vs-registry-summary.xlsx", "4月份", "11月份"))
+APRIL_REHAB = ("附件3-4月.xlsx", (BOOKS / "done-vs-registry-rehab.xlsx").read_bytes())
+
+
+def _codes(results, file: str) -> list[str]:
+    [result] = [result for result in results if result["file"] == file]
+    return [problem["code"] for problem in result["problems"]]
+
+
+def _inspected(files, tmp_path, own_unit=None):
+    from bot.services.inspect import inspect_untrusted
+    from tests.conftest import make_config
+
+    config = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")
+    return inspect_untrusted(files, config, None, own_unit), config
+
+
+def test_forms_of_two_months_are_checked_month_by_month(tmp_path):
+    """GIVEN 武邑县's November 附件2 checked together with its April 附件3 (and then its April 附件2 too)
+    WHEN a clerk runs `mailroom inspect` THEN November's 附件2 is never told April's registry count; April's
+    附件2 is, as before."""
+    paths = []
+    for name, data in (NOVEMBER_SUMMARY, APRIL_REHAB, APRIL_SUMMARY):
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(data)
+    _, results = inspect_paths(paths[:2])
+    assert _codes(results, str(paths[0])) == []
+    _, results = inspect_paths(paths)
+    assert _codes(results, str(paths[0])) == []
+    assert _codes(results, str(paths[2])) == ["done-vs-registry"]
+
+
+def test_a_form_without_a_month_joins_its_units_only_month(tmp_path):
+    """A registry whose title names no month belongs to the month its unit's other forms name, when they
+    name one; with two months among them it is counted against neither."""
+    monthless = ("附件3.xlsx", retitled("done-vs-registry-rehab.xlsx", "4月份", ""))
+    results, _ = _inspected([NOVEMBER_SUMMARY, monthless], tmp_path)
+    assert [r["month"] for r in results] == ["2020-11", None]
+    assert _codes(results, NOVEMBER_SUMMARY[0]) == ["done-vs-registry"]
+    results, _ = _inspected([NOVEMBER_SUMMARY, monthless, APRIL_SUMMARY], tmp_path)
+    assert _codes(results, NOVEMBER_SUMMARY[0]) == _codes(results, APRIL_SUMMARY[0]) == []
+
+
+def test_the_conclusion_says_the_files_span_two_months(tmp_path):
+    from bot.services.inspect import conclusion
+
+    results, config = _inspected([NOVEMBER_SUMMARY, APRIL_REHAB], tmp_path)
+    assert conclusion(results, config) == [
+        "所检查的文件未发现问题。",
+        "这些文件属于不同月份（2020年4月、2020年11月），已按月份分别检查。",
+    ]
+
+
+def test_two_summaries_of_one_month_are_said_and_each_checked(tmp_path):
+    """GIVEN two copies of April's 附件2 with April's 附件3 WHEN checked THEN each copy shows its own finding (the
+    second is not left looking clean) and the conclusion says only one should be sent."""
+    from bot.services.inspect import conclusion
+
+    copy = ("附件2 副本.xlsx", APRIL_SUMMARY[1])
+    results, config = _inspected([APRIL_SUMMARY, copy, APRIL_REHAB], tmp_path)
+    assert _codes(results, APRIL_SUMMARY[0]) == _codes(results, copy[0]) == ["done-vs-registry"]
+    assert "武邑县2020年4月的附件2 有 2 份（附件2-4月.xlsx、附件2 副本.xlsx），正式报送时只应发送一份。" in conclusion(
+        results, config
+    )
+
+
+def test_the_conclusion_says_what_was_checked_and_which_forms_of_the_month_were_not_among_them(tmp_path):
+    """GIVEN one clean 附件2 WHEN checked THEN the conclusion never says the month may be sent: only that the
+    files checked hold no problem, and which of the forms April requires were not among them; an unreadable
+    file beside it is the form its name says, or, named as none, may be any of them ("not recognised")."""
+    from bot.services.inspect import conclusion
+
+    clean = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+    results, config = _inspected([clean], tmp_path)
+    assert conclusion(results, config) == [
+        "所检查的文件未发现问题。",
+        "本次未包含桃城区2020年4月应报送的附件1、附件3、附件4、附件5、附件6、附件7、附件8（正式报送时请一并发送）。",
+    ]
+    locked = (BOOKS / "encrypted.xlsx").read_bytes()
+    results, config = _inspected([clean, ("附件3.xlsx", locked)], tmp_path)  # there, though unreadable
+    assert conclusion(results, config)[1].startswith("本次未包含桃城区2020年4月应报送的附件1、附件4、附件5")
+    results, config = _inspected([clean, ("报表.xlsx", locked)], tmp_path)  # any form, or none
+    assert conclusion(results, config)[1].startswith("本次未识别到桃城区2020年4月应报送的附件1、附件3、附件4")
+    results, config = _inspected([NOVEMBER_SUMMARY, APRIL_REHAB], tmp_path)  # two months: nothing is listed
+    assert not any("应报送" in line for line in conclusion(results, config))
+
+
+def test_a_form_of_another_unit_than_the_askers_is_a_problem(tmp_path):
+    """GIVEN the asker is known to be 景县's clerk WHEN they check 桃城区's clean 附件2 and 武邑县's clean 附件4
+    THEN each says whose it is and asks whether the wrong file was chosen, and nothing is called clean (nor
+    is another unit's month listed as incomplete); unknown askers (`mailroom inspect`) are told nothing of it."""
+    from bot.services.inspect import conclusion, has_problems
+
+    files = [
+        (name, (BOOKS / name).read_bytes()) for name in ("summary-unit-row-only.xlsx", "done-vs-registry-devices.xls")
+    ]
+    results, config = _inspected(files, tmp_path, own_unit="景县")
+    assert [result["problems"][-1]["message"] for result in results] == [
+        "表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件",
+        "表中写的单位是武邑县，您是景县的填报员；请核对是否选错了文件",
+    ]
+    assert has_problems(results)
+    assert conclusion(results, config) == ["发现问题：请按上面的提示修改后再检查一次。"]
+    results, _ = _inspected(files, tmp_path)
+    assert not has_problems(results)

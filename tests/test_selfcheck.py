@@ -33,6 +33,8 @@ from tests.conftest import DATA, ROOT, make_config
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BOOKS = DATA / "workbooks"
 JING = "jxcl2020@163.com"
+WUYI = "wyxcl@163.com"  # 武邑县's registered address
+TAOCHENG = "tcqcl@163.com"  # 桃城区's
 REHAB = "hskf2006@126.com"
 FILES = {"附件2.xls": "summary-jing-xian-with-space.xls", "附件3.xlsx": "bad-ids-and-phones.xlsx"}
 
@@ -128,9 +130,9 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
     """GIVEN 景县's registered clerk mails 自查 with a 附件2 and a 附件3 full of mistakes on May 15
     WHEN it is stored and the sender runs twice (and the same mail is fetched again)
     THEN it is archived and found by search; one owed reply of kind selfcheck was stored with it; one
-    answer is sent, threaded under it, saying line for line what `mailroom inspect` says of the same files,
-    and that nothing was counted; and May's matrix, the standings, the findings and the queue are what they
-    were without it."""
+    answer is sent, threaded under it, saying line for line what `mailroom inspect` says of the same files
+    (and, since the sender is 景县's, that the 附件3 is 桃城区's), what that comes to, and that nothing was
+    counted; and May's matrix, the standings, the findings and the queue are what they were without it."""
     before = _counted(config, deps)
     raw = mail("自查 景县5月份报表")
     [message_id] = store(deps, raw)
@@ -156,24 +158,56 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
         "本邮件只用于自查：不算报送，不计分，报送情况不变。检查无误后，请另发一封正式报送邮件（主题不要以“自查”开头）。"
         in lines
     )
-    assert (
-        _inspect_lines(tmp_path, monkeypatch)
-        == lines[lines.index("检查结果：") + 1 : lines.index("衡水市残联残疾人服务工程督导系统") - 1]
-    )
+    assert lines[lines.index("检查结果：") + 1 : lines.index("衡水市残联残疾人服务工程督导系统") - 1] == [
+        *_inspect_lines(tmp_path, monkeypatch),
+        "  问题：表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件",
+        "",
+        "发现问题：请按上面的提示修改后再检查一次。",
+        "这些文件属于不同月份（2020年4月、2020年5月），已按月份分别检查。",
+    ]
     assert _counted(config, deps) == before
 
 
 def test_a_selfcheck_without_files_and_a_clean_one(config, deps):
-    """GIVEN a 自查 with no attachment and one with a clean 附件2 WHEN answered THEN the first asks for the
-    files and the second says nothing was found wrong."""
+    """GIVEN a 自查 with no attachment and one from 桃城区's address with its clean April 附件2 WHEN answered
+    THEN the first asks for the files; the second says the file checked holds no problem and which of
+    April's forms were not among the files, never that the month may be sent (the check knows neither what
+    is due nor what else will be sent)."""
     bare, clean = store(
-        deps, mail("自查", files={}), mail("自查 附件2", files={"附件2.xlsx": "summary-unit-row-only.xlsx"})
+        deps,
+        mail("自查", files={}),
+        mail("自查 附件2", TAOCHENG, files={"附件2.xlsx": "summary-unit-row-only.xlsx"}),
     )
     send_owed(config, deps, datetime(2020, 5, 15, 9, 5, tzinfo=SHANGHAI))
     texts = {row.about_message: text_of(row) for row in answers(deps)}
     assert "邮件中没有附件，没有可检查的内容。请把要检查的表格作为附件添加后重新发送。" in texts[bare].splitlines()
-    assert "未发现问题，可以正式报送。" in texts[clean].splitlines()
-    assert "未发现问题，可以正式报送。" not in texts[bare]
+    assert texts[clean].splitlines()[-4:-1] == [
+        "所检查的文件未发现问题。",
+        "本次未包含桃城区2020年4月应报送的附件1、附件3、附件4、附件5、附件6、附件7、附件8（正式报送时请一并发送）。",
+        "",
+    ]
+    assert "未发现问题" not in texts[bare] and "可以正式报送" not in texts[clean]
+
+
+def test_another_units_form_sent_for_a_selfcheck_is_a_problem(config, deps):
+    """GIVEN `自查 武邑县11月份报表` from 武邑县's registered address carrying 桃城区's clean April 附件2, and the
+    same from an address registered for no unit WHEN answered THEN the first says the form is 桃城区's and
+    that problems were found (nothing "clean"), in the text and in the HTML part; the second, from an asker
+    who may be anyone, is checked as the file alone."""
+    files = {"附件2.xlsx": "summary-unit-row-only.xlsx"}
+    registered, personal = store(
+        deps,
+        mail("自查 武邑县11月份报表", WUYI, files=files),
+        mail("自查 武邑县11月份报表", "2851736642@qq.com", files=files, day=16),
+    )
+    send_owed(config, deps, datetime(2020, 5, 16, 9, 5, tzinfo=SHANGHAI))
+    rows = {row.about_message: row for row in answers(deps)}
+    lines = text_of(rows[registered]).splitlines()
+    assert "  问题：表中写的单位是桃城区，您是武邑县的填报员；请核对是否选错了文件" in lines
+    assert "发现问题：请按上面的提示修改后再检查一次。" in lines and "未发现问题" not in "".join(lines)
+    html = email.message_from_bytes(rows[registered].raw, policy=policy.default).get_body(("html",)).get_content()
+    assert "表中写的单位是桃城区，您是武邑县的填报员" in html and "发现问题：请按上面的提示修改后再检查一次。" in html
+    assert "所检查的文件未发现问题。" in text_of(rows[personal]).splitlines()
 
 
 def _inspect_lines(tmp_path, monkeypatch) -> list[str]:

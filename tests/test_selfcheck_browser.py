@@ -37,8 +37,9 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
 
 def test_a_clerk_sees_nothing_but_the_inspection_of_their_own_files(served, tmp_path):
     """GIVEN 景县's clerk in Chromium WHEN they sign in THEN they land on 自查, whose menu offers nothing else;
-    WHEN they choose a 附件2 and a faulty 附件3 and press 检查 THEN the page shows what `mailroom inspect` says
-    of those files, line for line, and nothing of the archive; the search page and a message are refused."""
+    WHEN they choose a 附件2 and a faulty 附件3 (桃城区's) and press 检查 THEN the page shows what the inspection
+    says of those files as 景县's, line for line, and what that comes to, and nothing of the archive; the
+    search page and a message are refused."""
     url, config = served
     for name in FILES:
         (tmp_path / name).write_bytes((BOOKS / name).read_bytes())
@@ -58,11 +59,16 @@ def test_a_clerk_sees_nothing_but_the_inspection_of_their_own_files(served, tmp_
         files = [(name, (BOOKS / name).read_bytes()) for name in FILES]
         assert shown == [
             line.strip()
-            for result in inspect_untrusted(files, config, None)  # the inspection, read here
+            for result in inspect_untrusted(files, config, None, "景县")  # the inspection, read here
             for line in describe(result)
         ]
+        assert "问题：表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件" in shown
+        assert page.locator(".conclusion p").all_inner_texts() == [
+            "发现问题：请按上面的提示修改后再检查一次。",
+            "这些文件属于不同月份（2020年4月、2020年5月），已按月份分别检查。",
+        ]
         text = page.locator("main").inner_text()
-        assert "发现问题" in text and PERSON not in text and "枣强县" not in text
+        assert PERSON not in text and "枣强县" not in text
         for path in ("/search", "/message/1", "/standings", "/matrix", "/queue", "/message/1/original.eml"):
             response = page.goto(url + path)
             assert response.status == 403, path

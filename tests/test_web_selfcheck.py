@@ -20,6 +20,7 @@ from bot.web.app import UPLOAD_BYTES, create_app
 from tests.webapp import BOOKS, PASSWORD, add_accounts, csrf_token, fill_archive, log_in
 
 CLERK = "景县填报员"
+WUYI_CLERK = "武邑县填报员"
 FILES = ("summary-jing-xian-with-space.xls", "bad-ids-and-phones.xlsx", "progress-report.docx")
 
 
@@ -29,6 +30,7 @@ def site(config, deps):
     add_accounts(deps)
     with deps.db.session() as session:
         add_user(session, CLERK, PASSWORD, "unit", unit="景县")
+        add_user(session, WUYI_CLERK, PASSWORD, "unit", unit="武邑县")
     app = create_app(
         config,
         dataclasses.replace(deps, clock=lambda: datetime(2020, 5, 1, tzinfo=UTC)),
@@ -37,9 +39,9 @@ def site(config, deps):
     return app, deps, archive
 
 
-def clerk(app):
+def clerk(app, name: str = CLERK):
     client = app.test_client()
-    response = log_in(client, CLERK)
+    response = log_in(client, name)
     assert response.status_code == 302 and response.location == "/selfcheck"
     return client
 
@@ -63,8 +65,9 @@ def shown_lines(html: str) -> list[str]:
 
 def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
     """GIVEN 景县's clerk WHEN they upload a 附件2, a 附件3 full of mistakes and a 附件1 THEN the page shows, line
-    for line, what `mailroom inspect` prints for the same files (the ID numbers as written: they are the
-    clerk's own), and the archive holds no more messages or files than before."""
+    for line, what the inspection says of the same files as 景县's (the ID numbers as written: they are the
+    clerk's own; the 附件3 and 附件1 are 桃城区's, which is said), and the archive holds no more messages or
+    files than before."""
     app, deps, _ = site
     config = app.extensions["mailroom"].config
     files = {name: (BOOKS / name).read_bytes() for name in FILES}
@@ -76,10 +79,11 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
     html = response.get_data(as_text=True)
     expected = [
         line.strip()
-        for result in inspect_untrusted(list(files.items()), config, None)  # the inspection, read here
+        for result in inspect_untrusted(list(files.items()), config, None, "景县")  # the inspection, read here
         for line in describe(result)
     ]
     assert shown_lines(html) == expected
+    assert expected.count("问题：表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件") == 2
     assert "残疾人证号“13110219800101001042”的前 18 位（身份证号）校验位不对" in html  # unmasked: the clerk's own
     assert "发现问题：请按上面的提示修改后再检查一次。" in html
     with deps.db.session() as session:
@@ -87,18 +91,60 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
     assert sorted(path.name for path in deps.store.root.rglob("*") if path.is_file()) == stored_before
 
 
-def test_a_clean_file_says_it_may_be_sent(site):
+def conclusion_lines(html: str) -> list[str]:
+    block = html[html.index('<div class="conclusion">') :]
+    return [unescape(text) for text in re.findall(r"<p[^>]*>(.*?)</p>", block[: block.index("</div>")])]
+
+
+def test_a_clean_file_says_only_what_was_checked_and_what_the_month_still_needs(site):
+    """GIVEN 武邑县's clerk WHEN they check a clean 附件4 of April THEN the page says the file checked holds no
+    problem and which of April's forms were not among the files, never that the month may be sent."""
     app, _, _ = site
-    html = upload(clerk(app), {"附件2.xlsx": (BOOKS / "summary-unit-row-only.xlsx").read_bytes()}).get_data(
-        as_text=True
-    )
-    assert "未发现问题，可以正式报送。" in html and "附件2.xlsx：附件2 目标任务完成情况汇总表" in html
+    response = upload(clerk(app, WUYI_CLERK), {"附件4.xls": (BOOKS / "done-vs-registry-devices.xls").read_bytes()})
+    html = response.get_data(as_text=True)
+    assert "附件4.xls：附件4 " in html and "可以正式报送" not in html
+    assert conclusion_lines(html) == [
+        "所检查的文件未发现问题。",
+        "本次未包含武邑县2020年4月应报送的附件1、附件2、附件3、附件5、附件6、附件7、附件8（正式报送时请一并发送）。",
+    ]
+    assert '<p class="note ok">所检查的文件未发现问题。</p>' in html
+
+
+def test_another_units_forms_are_a_problem_for_a_clerk(site):
+    """GIVEN 景县's clerk WHEN they upload 桃城区's clean 附件2 and 武邑县's clean 附件4 THEN each says whose it is
+    and asks whether the wrong file was chosen, and the page says problems were found, not that all is well."""
+    app, _, _ = site
+    files = {
+        name: (BOOKS / name).read_bytes() for name in ("summary-unit-row-only.xlsx", "done-vs-registry-devices.xls")
+    }
+    html = upload(clerk(app), files).get_data(as_text=True)
+    lines = shown_lines(html)
+    assert "问题：表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件" in lines
+    assert "问题：表中写的单位是武邑县，您是景县的填报员；请核对是否选错了文件" in lines
+    assert "未发现问题" not in html
+    assert conclusion_lines(html) == ["发现问题：请按上面的提示修改后再检查一次。"]
+
+
+def test_two_months_checked_together_are_checked_apart_and_said_so(site):
+    """GIVEN 武邑县's clerk WHEN they check November's 附件2 with April's 附件3 THEN November's figures are not
+    held against April's registry, and the page says the files are of two months, checked month by month."""
+    from tests.test_inspect import APRIL_REHAB, NOVEMBER_SUMMARY
+
+    app, _, _ = site
+    html = upload(clerk(app, WUYI_CLERK), dict([NOVEMBER_SUMMARY, APRIL_REHAB])).get_data(as_text=True)
+    assert "登记了" not in html
+    assert conclusion_lines(html) == [
+        "所检查的文件未发现问题。",
+        "这些文件属于不同月份（2020年4月、2020年11月），已按月份分别检查。",
+    ]
 
 
 def test_uploads_are_bounded(site):
-    """Nothing chosen, or more than UPLOAD_BYTES at once: a Chinese answer on the page, nothing read."""
+    """Nothing chosen, or more than UPLOAD_BYTES at once: a Chinese answer on the page, nothing read; the
+    limits are said on the page before a clerk meets them."""
     app, _, _ = site
     client = clerk(app)
+    assert "一次最多 20 个文件，合计不超过 20 MB" in client.get("/selfcheck").get_data(as_text=True)
     assert "请先选择要检查的文件" in upload(client, {}).get_data(as_text=True)
     too_big = upload(client, {"大.xlsx": b"\0" * (UPLOAD_BYTES + 1)})
     assert too_big.status_code == 413 and "合计不能超过 20 MB" in too_big.get_data(as_text=True)

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.evidence import briefing_place, package_arrivals
-from archive.models import Attachment, Message, OutboxMail
+from archive.models import Message, OutboxMail
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
 from bot.config import Config
 from bot.outgoing.render import compose, render_pair
-from bot.services.inspect import describe, has_problems
+from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decisions_json, notice_line
 from parsers.forms import FORM_TITLES
 from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for, selfcheck_answer
@@ -28,8 +28,9 @@ from scoring.settings import month_label
 
 KIND_TEXT = {"report": "月度报表", "briefing": "简报信息", "other": "其他来信"}
 HOUR = timedelta(hours=1)
-# What reads a message's stored attachments, as `mailroom inspect` would (bot/services/inspect.py archive_inspector).
-Inspector = Callable[[list[Attachment]], list[dict[str, Any]]]
+# What reads a 自查 message's stored attachments, as `mailroom inspect` would (bot/services/inspect.py
+# archive_inspector).
+Inspector = Callable[[Message], list[dict[str, Any]]]
 # Outbox kinds of the replies to one sender that `receipts_per_hour` bounds.
 ANSWERS = ("receipt", "selfcheck")
 
@@ -56,7 +57,7 @@ def queue_owed_receipts(
             if owed.kind == "selfcheck":
                 if inspector is None:
                     raise ValueError("a 自查's answer needs an inspector of the stored files")
-                receipt = selfcheck_answer(facts, inspector(sorted(message.attachments, key=lambda a: a.ordinal)))
+                receipt = selfcheck_answer(facts, inspector(message))
                 mail = _compose_selfcheck(config, receipt, now)
             else:
                 receipt = _receipt(config, session, facts, now)
@@ -150,7 +151,8 @@ def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Se
 
 
 def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
-    """The answer to a 自查 mail: each file as `mailroom inspect` describes it, and that nothing was counted."""
+    """The answer to a 自查 mail: each file as `mailroom inspect` describes it, what the check comes to (as the
+    web's 自查 page says it), and that nothing was counted."""
     context = receipt.context
     inspected = context["inspected"]
     values = {
@@ -159,6 +161,7 @@ def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
         "arrival_text": _arrival_text(context["arrival"], config.timezone),
         "files": [describe(result) for result in inspected],
         "clean": bool(inspected) and not has_problems(inspected),
+        "conclusion": conclusion(inspected, config),
     }
     return _reply(config, receipt, "selfcheck", values, now)
 

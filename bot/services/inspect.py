@@ -11,17 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from parsers.forms import FORM_TITLES
-from parsers.inspection import failed_file, inspect_attachments
+from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
+from scoring.settings import month_label
 
 if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no database and no reader pool
-    from archive.models import Attachment
+    from archive.models import Message
     from archive.store import RawStore
     from bot.services.readers import Forked
     from bot.services.sandbox import Sandbox
 
+FOUND_PROBLEMS = "发现问题：请按上面的提示修改后再检查一次。"
+# Only what was checked: the check cannot know what else the clerk sends, or whether this is the month due.
+NOTHING_FOUND = "所检查的文件未发现问题。"
 READER_FAILED = (
     "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
 )
@@ -44,12 +48,16 @@ def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
 
 
 def inspect_untrusted(
-    files: Sequence[tuple[str, bytes]], config: Config, sandbox: Sandbox | Forked | None
+    files: Sequence[tuple[str, bytes]],
+    config: Config,
+    sandbox: Sandbox | Forked | None,
+    own_unit: str | None = None,
 ) -> list[dict[str, Any]]:
     """Files from outside, read in the reader sandbox or a forked child (None: here, for trusted input only).
     When the files together kill their reader or overrun its time, each is read alone, and the one that
-    does it says so."""
-    against = checked_against(config)
+    does it says so. `own_unit`: the asker's unit when known (a clerk's account, a registered sender), whose
+    files these must be."""
+    against = (*checked_against(config), own_unit)
     if sandbox is None:
         return inspect_attachments(files, *against)
     try:
@@ -66,17 +74,73 @@ def inspect_untrusted(
 
 def archive_inspector(
     config: Config, store: RawStore, sandbox: Sandbox | None
-) -> Callable[[list[Attachment]], list[dict[str, Any]]]:
-    """What answers a 自查 mail: its stored attachments, byte for byte as they arrived, inspected in the sandbox."""
+) -> Callable[[Message], list[dict[str, Any]]]:
+    """What answers a 自查 mail: its stored attachments, byte for byte as they arrived, inspected in the sandbox,
+    as the files of the unit whose registered address sent the mail (of nobody's in particular otherwise:
+    a personal address or a subject naming another unit says nothing sure of whose files they are)."""
 
-    def inspect_stored(attachments: list[Attachment]) -> list[dict[str, Any]]:
-        return inspect_untrusted([(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox)
+    def inspect_stored(message: Message) -> list[dict[str, Any]]:
+        attachments = sorted(message.attachments, key=lambda a: a.ordinal)
+        own_unit = message.unit if message.registered else None
+        return inspect_untrusted(
+            [(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox, own_unit
+        )
 
     return inspect_stored
 
 
 def has_problems(results: list[dict[str, Any]]) -> bool:
     return any(result["problems"] or not result["readable"] for result in results)
+
+
+def conclusion(results: list[dict[str, Any]], config: Config) -> list[str]:
+    """What the inspection of these files comes to, as short Chinese lines (the web page and the 自查 mail's
+    answer say the same): whether problems were found in the files checked, never that the month may be sent,
+    since the check knows neither what is due nor what else will be sent; files of several months, or two
+    附件2 of one package, said plainly; and, when the forms are one unit's one month, which of the forms that
+    month requires were not among them."""
+    if not results:
+        return []
+    keys = package_keys([(result["unit"], result["month"]) for result in results])
+    lines = [FOUND_PROBLEMS if has_problems(results) else NOTHING_FOUND]
+    months = sorted({result["month"] for result in results if result["month"]})
+    if len(months) > 1:
+        lines.append(f"这些文件属于不同月份（{'、'.join(map(month_label, months))}），已按月份分别检查。")
+    summaries: dict[tuple[str, str | None], list[str]] = {}
+    for result, key in zip(results, keys):
+        if key is not None and result["form"] == 2 and result["readable"]:
+            summaries.setdefault(key, []).append(result["file"])
+    for (unit, month), files in summaries.items():
+        if len(files) > 1:
+            when = month_label(month) if month else "（未写明月份）"
+            lines.append(f"{unit}{when}的附件2 有 {len(files)} 份（{'、'.join(files)}），正式报送时只应发送一份。")
+    lines.extend(_not_included(results, keys, config))
+    return lines
+
+
+def _not_included(
+    results: list[dict[str, Any]], keys: list[tuple[str, str | None] | None], config: Config
+) -> list[str]:
+    """The month's required forms absent from the files, when every form found is of one unit's one month (a
+    plan's month: its calendar says what is due); nothing when a form is another unit's than the asker's. A
+    file that cannot be read names no unit or month, but is still there as the form its name says."""
+    packages = {key for result, key in zip(results, keys) if result["form"] and result["readable"]}
+    if len(packages) != 1:
+        return []
+    [package] = packages
+    if package is None or package[1] is None or not config.plans.covers(package[1]):
+        return []
+    if any(problem["code"] == OTHER_UNIT for result in results for problem in result["problems"]):
+        return []
+    month = package[1]
+    present = {result["form"] for result in results}
+    missing = [form for form in config.plan(month).calendar.required_forms_for(month) if form not in present]
+    if not missing:
+        return []
+    # A file not recognised as any form may be one of these: say "not recognised", not "not sent".
+    how = "本次未包含" if all(result["form"] for result in results) else "本次未识别到"
+    forms = "、".join(f"附件{form}" for form in missing)
+    return [f"{how}{package[0]}{month_label(month)}应报送的{forms}（正式报送时请一并发送）。"]
 
 
 def describe(result: dict[str, Any]) -> list[str]:

@@ -9,13 +9,19 @@ import unicodedata
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.services.inspect import describe, has_problems, inspect_untrusted
-from bot.web.site import UPLOAD_BYTES, site
+from bot.services.inspect import conclusion, describe, has_problems, inspect_untrusted
+from bot.web.auth import viewer
+from bot.web.site import TOO_LARGE, UPLOAD_BYTES, site
 
 blueprint = Blueprint("selfcheck", __name__)
 UPLOAD_FILES = 20  # files at once: a month's package, 附件1–10, with room to spare
 NAME_CHARS = 120
-TOO_LARGE = f"一次上传的文件合计不能超过 {UPLOAD_BYTES // (1024 * 1024)} MB；请分几次检查，或压缩为 .zip 后再上传"
+
+
+@blueprint.context_processor
+def upload_limits() -> dict:
+    """The limits, said on the page before a clerk meets them."""
+    return {"limits": {"files": UPLOAD_FILES, "megabytes": UPLOAD_BYTES // (1024 * 1024)}}
 
 
 @blueprint.route("/selfcheck", methods=["GET", "POST"])
@@ -31,9 +37,14 @@ def selfcheck_page():
         ), 400
     files = [(file_label(upload.filename or ""), upload.read()) for upload in uploads]
     current = site()
-    results = inspect_untrusted(files, current.config, current.deps.sandbox)
+    # A unit's clerk checks that unit's files: another unit's form is then a problem (the wrong file chosen).
+    results = inspect_untrusted(files, current.config, current.deps.sandbox, viewer().unit)
     return render_template(
-        "selfcheck.html", results=[describe(result) for result in results], clean=not has_problems(results), error=None
+        "selfcheck.html",
+        results=[describe(result) for result in results],
+        clean=not has_problems(results),
+        conclusion=conclusion(results, current.config),
+        error=None,
     )
 
 
