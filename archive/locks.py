@@ -1,4 +1,5 @@
-"""One instance at a time per mailbox and for the outbox, however many instances run.
+"""One instance at a time per mailbox and for the outbox, however many instances run; and a lock every
+instance holds together (`shared`) that tells whether any runs (`held`).
 
 On PostgreSQL (several instances, several machines) a session-level advisory lock, named within the
 database and schema (advisory locks are server-wide: two archives on one server must not share them); on the embedded
@@ -12,10 +13,11 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive.db import Database
@@ -52,6 +54,58 @@ def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
         yield True
     finally:
         os.close(descriptor)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def shared(db: Database, folder: Path, name: str) -> Iterator[None]:
+    """Holds `name` together with every other holder, for as long as the block runs (a running `serve`)."""
+    if db.engine.dialect.name == "postgresql":
+        key = lock_key(f"{db.lock_namespace}:{name}")
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), {"key": key})
+            connection.commit()
+            try:
+                yield
+            finally:
+                with suppress(SQLAlchemyError):  # the connection gone: the server released the lock with it
+                    connection.execute(text("SELECT pg_advisory_unlock_shared(:key)"), {"key": key})
+                    connection.commit()
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while `held` tests it, an instant
+        yield
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def held(db: Database, folder: Path, name: str) -> bool:
+    """Whether anyone holds `name` (`shared`) now, tested without keeping it from anyone: on PostgreSQL by
+    reading pg_locks (on any machine), on the embedded default by trying the lock file for an instant."""
+    if db.engine.dialect.name == "postgresql":
+        key = lock_key(f"{db.lock_namespace}:{name}") & 0xFFFF_FFFF_FFFF_FFFF  # shown as two unsigned halves
+        with db.engine.connect() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1)"
+                ),
+                {"high": key >> 32, "low": key & 0xFFFF_FFFF},
+            ).scalar()
+        return bool(found)
+    try:
+        descriptor = os.open(folder / f"{name}.lock", os.O_RDONLY)
+    except FileNotFoundError:  # never held
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def claim_for_write(db: Database, session: Session, names: Iterable[str]) -> None:

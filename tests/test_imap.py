@@ -153,7 +153,8 @@ def test_mail_spooled_before_a_kill_is_derived_at_the_next_look_and_owed_once(do
         assert session.scalar(select(func.count()).select_from(Message)) == 0
         assert session.get(MailboxState, "bgs").last_uid == 10
     assert progress.fetched == 10 and progress.outcomes == []
-    assert "已归档原件、待识别 10 封" in describe_status(gather_status(config, deps))[0]
+    lines = describe_status(gather_status(config, deps))
+    assert "已归档原件、待识别 10 封" in next(line for line in lines if line.startswith("bgs（"))
     for sha in {hashlib.sha256(raw).hexdigest() for raw in fetched_bytes(dovecot, folder).values()}:
         assert deps.store.message_path(sha).exists()  # durable before the commit that spooled it
 
@@ -280,7 +281,9 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
     config = make_config(tmp_path, database_url, [imap_box(dovecot, "kfb", "INBOX"), imap_box(dovecot, "bgs", folder)])
     deps = open_deps(config, sleep=lambda s: None)
     report = poll_once(config, deps)
-    assert "login refused" in report.mailboxes[0].error
+    assert report.mailboxes[0].error.startswith(
+        f"登录被拒绝（{dovecot.host}:{dovecot.port}，用户名 kfb）：请检查用户名和授权码"
+    )
     assert report.mailboxes[1].new == 1
     deps.close()
 

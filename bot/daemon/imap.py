@@ -4,8 +4,10 @@ raw and derived behind (archive/spool.py)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import imaplib
 import logging
+import re
 import socket
 import ssl
 import time
@@ -15,7 +17,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from archive.ingest import Incoming, Intake, Outcome
 from archive.spool import derive_spooled, spool
@@ -23,7 +25,7 @@ from archive.state import advance, load_state
 from bot import __version__
 from bot.config import Mailbox
 from bot.tls import client_context, refused
-from parsers.errors import ServiceError
+from parsers.errors import MailroomError, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,74 @@ FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 IDLE_STEP = 1.0  # seconds between looks at the stop flag while in IDLE
 KEEP_ALIVE = 60.0  # seconds without a command after which a long derivation says NOOP
 CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
+NETWORK_ERRNOS = {errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTUNREACH, errno.EHOSTDOWN}
+APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页登录密码"
+
+
+class ImapFailure(ServiceError):
+    """A mailbox's server could not be reached, logged in to or read, said for the operator in one Chinese
+    line: the server (host:port), what to check, and the original reason in parentheses. It does not name the
+    mailbox: whoever shows it does (the log, `status`, `poll --once`). `lasting`: trying again at once cannot
+    help (a refused login, TLS against a port that does not speak it), so a poll does not reconnect for it;
+    the daemon tries again after its usual wait, as after any error."""
+
+    def __init__(self, message: str, *, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting
+
+
+def _reason(error: BaseException) -> str:
+    """The original reason on one line; a server's answer without the bytes literal imaplib wraps it in."""
+    said = " ".join(str(error).split())
+    quoted = re.fullmatch(r"b(['\"])(.*)\1", said)
+    return (quoted.group(2) if quoted else said) or error.__class__.__name__
+
+
+def _network(error: BaseException) -> bool:
+    """An error of the connection itself, not of the disk or the database beside it."""
+    return isinstance(error, (ConnectionError, TimeoutError, socket.gaierror, ssl.SSLError, imaplib.IMAP4.abort)) or (
+        isinstance(error, OSError) and error.errno in NETWORK_ERRNOS
+    )
+
+
+def connect_failure(box: Mailbox, error: BaseException) -> ImapFailure:
+    """Why no connection to `box`'s server could be opened, and what in the config to check."""
+    where, reason = f"{box.host}:{box.port}", _reason(error)
+    if isinstance(error, socket.gaierror):
+        return ImapFailure(f"找不到服务器 {box.host}：请检查 host 拼写和网络（{reason}）")
+    if isinstance(error, ConnectionRefusedError):
+        return ImapFailure(f"无法连接 {where}：连接被拒绝，请检查 host 和 port（{reason}）")
+    if isinstance(error, (ssl.SSLError, CapabilityError)):  # a plain port spoken TLS to, STARTTLS not offered
+        return ImapFailure(
+            f"无法连接 {where}：TLS 握手失败：请检查 security（tls/starttls，现为 {box.security}）与端口是否匹配"
+            f"（tls 通常用 993，starttls 用 143）（{reason}）",
+            lasting=True,
+        )
+    if isinstance(error, TimeoutError):  # also a TLS port spoken plain to: both sides wait for the other
+        return ImapFailure(
+            f"无法连接 {where}：服务器没有应答，请检查 host、port、防火墙，以及 security（现为 {box.security}）"
+            f"与端口是否匹配（{reason}）"
+        )
+    if isinstance(error, (imaplib.IMAP4.abort, ConnectionError)):
+        return ImapFailure(
+            f"无法连接 {where}：服务器断开了连接，请检查 port 和 security（现为 {box.security}）是否匹配（{reason}）"
+        )
+    if isinstance(error, IMAPClientError):
+        return ImapFailure(f"无法连接 {where}：服务器的问候不是 IMAP，请检查 port（{reason}）", lasting=True)
+    return ImapFailure(f"无法连接 {where}：请检查网络、host 和 port（{reason}）")
+
+
+def failure_text(box: Mailbox, error: BaseException) -> str:
+    """One line for the operator about an error working `box`, without its key (the caller names it once)."""
+    if isinstance(error, ImapFailure):
+        return str(error)
+    if isinstance(error, MailroomError):  # some of ours name the mailbox themselves (bot/tls.py's refusals)
+        return _reason(error).removeprefix(f"{box.key}: ")
+    if _network(error):
+        return f"与 {box.host}:{box.port} 的连接中断（{_reason(error)}）"
+    if isinstance(error, IMAPClientError):
+        return f"IMAP 服务器 {box.host}:{box.port} 拒绝了请求（{_reason(error)}）"
+    return f"{error.__class__.__name__}: {next(iter(str(error).strip().splitlines()), '')}".rstrip(": ")
 
 
 def connect(box: Mailbox, timeout: float = 60.0) -> IMAPClient:
@@ -82,14 +152,17 @@ def poll_imap(
         try:
             _poll_session(box, intake, open_client, progress, stopping)
             return progress
-        except RETRYABLE as error:
+        except (*RETRYABLE, ImapFailure) as error:
+            said = failure_text(box, error)
+            if isinstance(error, ImapFailure) and error.lasting:  # the same answer again: not a passing fault
+                raise
             if attempt == retries:
-                raise ServiceError(f"{box.key}: connection failed {retries + 1} times: {error}") from error
+                raise ImapFailure(f"{said}；已尝试 {retries + 1} 次") from error
             delay = backoff * 2**attempt
-            log.warning("%s: connection lost (%s); retrying in %.0f s", box.key, error, delay)
+            log.warning("%s: %s；%g 秒后重试", box.key, said, delay)
             sleep(delay)
-        except IMAPClientError as error:  # the server said no (a missing folder, a refused command)
-            raise ServiceError(f"{box.key}: the IMAP server refused: {error}") from error
+        except IMAPClientError as error:  # the server said no (a refused command)
+            raise ImapFailure(failure_text(box, error)) from error
     return progress
 
 
@@ -113,10 +186,13 @@ class FolderSession:
 
     def __init__(self, box: Mailbox, intake: Callable[[], Intake], open_client: Callable[[Mailbox], IMAPClient]):
         self.box, self.intake = box, intake  # asked anew for each look: staff may confirm a sender meanwhile
-        self.client = open_client(box)
+        try:
+            self.client = open_client(box)
+        except (*RETRYABLE, IMAPClientError) as error:
+            raise connect_failure(box, error) from error
         try:
             _login(self.client, box)
-            self.selected = self.client.select_folder(box.folder, readonly=box.after_archive == "none")
+            self.selected = _select(self.client, box)
         except BaseException:
             _logout(self.client)
             raise
@@ -203,10 +279,25 @@ def _login(client: IMAPClient, box: Mailbox) -> None:
     try:
         client.login(box.username, box.password())
     except LoginError as error:
-        raise ServiceError(f"{box.key}: login refused for {box.username}: {error}") from error
+        raise ImapFailure(
+            f"登录被拒绝（{box.host}:{box.port}，用户名 {box.username}）：请检查用户名和授权码（{APP_PASSWORD}）"
+            f"（{_reason(error)}）",
+            lasting=True,
+        ) from error
     # NetEase (163/126) answers SELECT with "Unsafe Login" unless the client identifies itself first.
     if client.has_capability("ID"):
         client.id_(CLIENT_ID)
+
+
+def _select(client: IMAPClient, box: Mailbox) -> dict:
+    try:
+        return client.select_folder(box.folder, readonly=box.after_archive == "none")
+    except IMAPClientError as error:
+        if isinstance(error, imaplib.IMAP4.abort):  # the connection dropped: a passing fault
+            raise
+        raise ImapFailure(
+            f"{box.host}:{box.port} 上打不开文件夹 {box.folder}：请检查 folder 的拼写（{_reason(error)}）", lasting=True
+        ) from error
 
 
 def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[int]:

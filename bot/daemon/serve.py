@@ -6,7 +6,8 @@ within seconds of SIGTERM.
   IDLE when the server offers it (new mail is fetched the moment the server announces it; IDLE is asked
   again every IDLE_RENEW, with a full look each time), else until the next poll. Maildir folders are
   looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
-  tries again; a worker that finds its mailbox held by another instance stands by.
+  tries again; a worker that finds its mailbox held by another instance stands by, saying so. A clean stop
+  clears how it waited and when it meant to look next, so `status` shows no plan nobody will carry out.
 - The sender composes the receipts owed (recorded when each message was stored), runs the month's
   reminders and digest when due (bot/daemon/scheduled.py) and sends the outbox. A worker that stored new mail
   wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
@@ -14,6 +15,9 @@ within seconds of SIGTERM.
   derived under another configuration or code version (a new release, a migration that changed parsing)
   are derived again, by the path `mailroom rederive` takes, a small batch per transaction, so a mailbox
   worker's write waits at most for one batch's; a stop leaves the rest due.
+
+While it runs, the daemon holds a lock shared by every instance (bot/daemon/status.py, `serving`): that,
+not its records, is how `mailroom status` tells whether a daemon runs.
 
 Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
 """
@@ -29,15 +33,17 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.models import MailboxState
 from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
 from archive.rederive import due, rederive
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
-from bot.daemon.imap import RETRYABLE, FolderSession, Progress
+from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
 from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
 from bot.daemon.scheduled import due_jobs
+from bot.daemon.status import serving
 from bot.outgoing.digest_mail import prepare_digest, queue_digest
 from bot.outgoing.reminders import queue_reminders, summary
 from parsers.errors import MailroomError
@@ -54,11 +60,11 @@ REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `stat
 def serve(config: Config, deps: Deps) -> bool:
     """Run until SIGTERM or Ctrl-C; False when a worker stopped it by failing (exit 1, so that a
     supervisor restarts it)."""
-    wake, failed = threading.Event(), threading.Event()
+    wake, failed, told = threading.Event(), threading.Event(), threading.Event()
     workers = [
         threading.Thread(
             target=_guarded,
-            args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps, box, wake.set),
+            args=(failed, f"mailbox {box.key}", watch_mailbox, config, deps, box, wake.set, told),
             name=f"mailbox-{box.key}",
             daemon=True,
         )
@@ -82,14 +88,22 @@ def serve(config: Config, deps: Deps) -> bool:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
-    for worker in workers:
-        worker.start()
-    while not deps.stop.wait(1.0):
-        pass
-    end = time.monotonic() + STOP_SECONDS
-    for worker in workers:
-        worker.join(max(0.0, end - time.monotonic()))
+    with serving(deps) as others:
+        log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
+        if others:  # one line for the whole instance: its workers then stand by without a line each
+            told.set()
+            log.warning(
+                "另一个 mailroom serve 实例正在运行，邮箱由它收取：本实例待命，每 %.0f 秒查看一次，它停止后接管"
+                "（若是误启动，停止本实例即可）",
+                config.schedule.poll_minutes * 60,
+            )
+        for worker in workers:
+            worker.start()
+        while not deps.stop.wait(1.0):
+            pass
+        end = time.monotonic() + STOP_SECONDS
+        for worker in workers:
+            worker.join(max(0.0, end - time.monotonic()))
     left = [worker.name for worker in workers if worker.is_alive()]
     if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
         log.warning("not waiting any longer for: %s", ", ".join(left))
@@ -109,11 +123,22 @@ def _guarded(failed: threading.Event, name: str, work: Callable[..., None], *arg
         deps.stop.set()
 
 
-def watch_mailbox(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> None:
-    """Until stopped: hold the mailbox, archive what is new, wait for more."""
+def watch_mailbox(
+    config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None], told: threading.Event | None = None
+) -> None:
+    """Until stopped: hold the mailbox, archive what is new, wait for more. `told`: set once the instance has
+    said that another instance is at work, so that a stand-by needs no line of its own."""
     interval = config.schedule.poll_minutes * 60
+    standing_by = False
     while not deps.stop.is_set():
         with deps.exclusive(f"mailbox-{box.key}") as mine:
+            if mine and standing_by:
+                log.info("%s: 另一个实例已不再收取此邮箱，由本实例接管", box.key)
+            elif not mine and not standing_by and not (told and told.is_set()):
+                log.info(
+                    "%s: 另一个实例正在收取此邮箱：本实例待命，每 %.0f 秒查看一次，它停止后接管", box.key, interval
+                )
+            standing_by = not mine
             if mine and box.source == "imap":
                 pause = _watch_imap(config, deps, box, wake)
             elif mine:
@@ -121,6 +146,23 @@ def watch_mailbox(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], N
             else:  # another instance works it; take over if that one goes away
                 pause = interval
         deps.stop.wait(pause)
+    _unwatched(deps, box)
+
+
+def _unwatched(deps: Deps, box: Mailbox) -> None:
+    """At a clean stop: the mailbox is no longer waited on, and its next look is no longer planned (its last
+    poll, success and error stay on record). Not when another instance works it now: its record stands."""
+    try:
+        with deps.exclusive(f"mailbox-{box.key}") as mine:
+            if not mine:
+                return
+            with deps.db.session() as session:
+                state = session.get(MailboxState, box.key)
+                if state is not None:
+                    state.watch, state.next_poll_at = None, None
+                    session.commit()
+    except SQLAlchemyError as failure:  # the database is away: `status` tells a stopped daemon all the same
+        log.error("%s: cannot record the stop: %s", box.key, failure)
 
 
 def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float) -> float:
@@ -162,8 +204,9 @@ def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], Non
 
 def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> float:
     retry = min(interval, 60.0)
-    log.error("%s: %s; trying again in %.0f s", box.key, error, retry)
-    _record(deps, box, str(error) or error.__class__.__name__, "retry", retry)
+    said = failure_text(box, error)
+    log.error("%s: %s；%.0f 秒后重试", box.key, said, retry)
+    _record(deps, box, said, "retry", retry)
     return retry
 
 

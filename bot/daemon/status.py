@@ -1,13 +1,22 @@
-"""`mailroom status`: what the running daemon itself recorded — each mailbox's last poll, how it waits and
-when it looks next, its last error — the receipts owed and the outbox behind them, the month's jobs."""
+"""`mailroom status`: whether a daemon runs now, and what it recorded — each mailbox's last poll, how it waits
+and when it looks next, its last error — the receipts owed and the outbox behind them, the month's jobs.
+
+Whether a daemon runs is not read from its records (a killed or stopped daemon leaves them as they were):
+every running `mailroom serve` holds a shared lock for its whole life (`serving`), which `status` tests
+without taking it from anyone (`daemon_running`): on PostgreSQL by reading pg_locks, on the embedded default
+by trying the lock file for an instant, non-blocking (a `serve` starting in that instant waits for it).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from archive.locks import held, shared
 from archive.models import JobRun
 from archive.outbox import backlog
 from archive.owed import owed_waiting
@@ -19,6 +28,21 @@ from bot.daemon.deps import Deps
 from bot.daemon.scheduled import monthly_jobs, next_time
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
+PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
+
+
+@contextmanager
+def serving(deps: Deps) -> Iterator[bool]:
+    """Held by `mailroom serve` while it runs, shared with any other instance (several may run against one
+    PostgreSQL database); yields whether another instance was running already."""
+    others = daemon_running(deps)
+    with shared(deps.db, deps.store.root / "locks", PRESENCE):
+        yield others
+
+
+def daemon_running(deps: Deps) -> bool:
+    """Whether a `mailroom serve` runs now against this archive (on PostgreSQL: on any machine)."""
+    return held(deps.db, deps.store.root / "locks", PRESENCE)
 
 
 def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
@@ -27,7 +51,9 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     def local(instant: datetime | None) -> str | None:
         return instant.astimezone(zone).isoformat(timespec="seconds") if instant else None
 
+    running = daemon_running(deps)
     states = {state.mailbox: state for state in all_states(deps.db)}
+    recorded = [state.last_poll_at for state in states.values() if state.last_poll_at]
     with deps.db.session() as session:
         spooled = spooled_counts(session)
     configured = {box.key for box in config.mailboxes}
@@ -38,10 +64,11 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
             {
                 "mailbox": box.key,
                 "name": box.name,
-                "watch": state and state.watch,
+                # how a running daemon waits and when it looks next; a stopped one's plans are not shown
+                "watch": state.watch if state and running else None,
                 "last_poll": local(state.last_poll_at if state else None),
                 "last_ok": local(state.last_ok_at if state else None),
-                "next_poll": local(state.next_poll_at if state else None),
+                "next_poll": local(state.next_poll_at if state and running else None),
                 "last_error": state and state.last_error,
                 "spooled": spooled.get(box.key, 0),
                 "last_error_at": local(state.last_error_at if state else None),
@@ -72,6 +99,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                 }
             )
     return {
+        "daemon_running": running,
+        "last_recorded": local(max(recorded, default=None)),
         "mailboxes": mailboxes,
         "receipts_owed": owed,
         "receipts_owed_since": local(owed_since),
@@ -100,7 +129,11 @@ def behind_line(due: int, doing: str) -> str:
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:
-    lines = []
+    if data["daemon_running"]:
+        lines = ["守护进程正在运行"]
+    else:
+        seen = f"最后记录于 {data['last_recorded']}" if data["last_recorded"] else "尚无收信记录"
+        lines = [f"守护进程未运行（{seen}）：不收取新邮件，回执、提醒和汇总不会自动发出，请启动 mailroom serve"]
     for box in data["mailboxes"]:
         line = (
             f"{box['mailbox']}（{box['name']}）：{WATCH_TEXT.get(box['watch'], box['watch'])}；"

@@ -1,0 +1,228 @@
+"""What the operator reads: `status` saying whether a daemon runs (a stopped one's plans not shown as plans), a
+second `serve` saying it stands by, IMAP errors in one Chinese line that names the server and what to check
+(a refused login or a TLS/port mismatch not retried as if passing), `web` on a port in use. Against a real
+Dovecot and real `mailroom serve` processes, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, select
+
+from archive.models import MailboxState
+from archive.state import record_poll
+from bot.cli.group import main
+from bot.daemon.deps import open_deps
+from bot.daemon.poll import poll_once
+from bot.daemon.serve import _watch_imap
+from bot.daemon.status import daemon_running, describe_status, gather_status, serving
+from tests.conftest import ROOT, make_config
+from tests.daemon_harness import DEPARTMENTS, PASSWORD, Daemon, imap_boxes, serve_config, wait_for
+
+APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页登录密码"
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    from tests.dovecot import INSTALL_HINT, Dovecot, dovecot_binary
+
+    if dovecot_binary() is None:
+        pytest.skip(INSTALL_HINT)
+    with Dovecot(users={key: PASSWORD for key in DEPARTMENTS}) as server:
+        yield server
+
+
+@pytest.fixture
+def folder(dovecot):
+    name = f"O{uuid.uuid4().hex[:10]}"
+    for key in DEPARTMENTS:
+        with dovecot.client(key) as client:
+            client.create_folder(name)
+    return name
+
+
+def _mailbox_lines(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.split("（", 1)[0] in DEPARTMENTS]
+
+
+def _recorded_watch(database_url: str) -> dict[str, str | None]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(select(MailboxState.mailbox, MailboxState.watch)).all())
+    finally:
+        engine.dispose()
+
+
+def test_presence_is_told_by_the_lock_not_by_the_records(config, deps):
+    """GIVEN a mailbox whose record says IDLE with a next look already past WHEN no daemon holds the
+    presence lock THEN status says none runs, first, with the last record's time, and shows neither the
+    IDLE nor the next look; while one (or two) hold it, status says one runs and probing takes nothing."""
+    box = config.mailboxes[0]
+    record_poll(deps.db, box.key, "INBOX", watch="idle", next_poll_at=datetime.now(UTC) - timedelta(hours=3))
+    assert not daemon_running(deps)
+    data = gather_status(config, deps)
+    lines = describe_status(data)
+    assert data["daemon_running"] is False and data["last_recorded"]
+    assert lines[0].startswith(f"守护进程未运行（最后记录于 {data['last_recorded']}）")
+    mine = next(line for line in lines if line.startswith(f"{box.key}（"))
+    assert "IDLE" not in mine and "下次" not in mine and "未由守护进程监视" in mine
+    with serving(deps) as others, serving(deps) as second:  # two instances share it
+        assert (others, second) == (False, True)
+        for _ in range(3):  # a status looking does not take it from them
+            assert daemon_running(deps)
+        data = gather_status(config, deps)
+        assert describe_status(data)[0] == "守护进程正在运行"
+        assert data["mailboxes"][0]["watch"] == "idle" and data["mailboxes"][0]["next_poll"]
+    assert not daemon_running(deps)
+
+
+@pytest.mark.imap
+def test_status_follows_serve_and_a_second_serve_says_it_stands_by(tmp_path, database_url, dovecot, folder):
+    """GIVEN `serve` idle on four IMAP mailboxes WHEN a second `serve` starts, then stops, and the first
+    gets SIGTERM THEN the second says another instance holds the mailboxes, its stop leaves the first's
+    record alone, and after the first's stop status says no daemon runs and the record holds no plan;
+    after a kill -9 too, status says none runs and shows no IDLE and no next look."""
+    config = serve_config(tmp_path, imap_boxes(dovecot, folder), {"transport": "folder"}, poll_minutes=None)
+    daemon = Daemon(config, database_url, tmp_path / "archive")
+    try:
+        first = daemon.start()
+        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE")
+        lines = daemon.command("status").stdout.splitlines()
+        assert lines[0] == "守护进程正在运行"
+        assert all("IDLE 等待新邮件" in line and "下次" in line for line in _mailbox_lines(lines))
+
+        second = daemon.start()
+        time.sleep(4)
+        code, output, _ = daemon.terminate(second)
+        assert code == 0, output
+        assert "另一个 mailroom serve 实例正在运行，邮箱由它收取：本实例待命" in output
+        status = daemon.status()
+        assert status["daemon_running"] and all(box["watch"] == "idle" for box in status["mailboxes"])
+
+        code, output, _ = daemon.terminate(first)
+        assert code == 0, output
+        status = daemon.status()
+        assert status["daemon_running"] is False
+        assert all(box["watch"] is None and box["next_poll"] is None for box in status["mailboxes"])
+        assert set(_recorded_watch(database_url).values()) == {None}  # cleared on the clean stop
+        lines = daemon.command("status").stdout.splitlines()
+        assert lines[0].startswith(f"守护进程未运行（最后记录于 {status['last_recorded']}）")
+        assert not any("IDLE" in line or "下次" in line for line in _mailbox_lines(lines))
+
+        killed = daemon.start()
+        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE again")
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate()
+        assert set(_recorded_watch(database_url).values()) == {"idle"}  # no chance to clear it
+        lines = daemon.command("status").stdout.splitlines()
+        assert lines[0].startswith("守护进程未运行（最后记录于 ")
+        assert not any("IDLE" in line or "下次" in line for line in _mailbox_lines(lines))
+    finally:
+        daemon.close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        return held.getsockname()[1]
+
+
+@pytest.fixture
+def one_box(tmp_path, dovecot, monkeypatch):
+    """A config of one IMAP mailbox (jjb) on Dovecot, with these settings changed; the sleeps of its retries."""
+    monkeypatch.setenv("TEST_PW_JJB", PASSWORD)
+    sleeps: list[float] = []
+
+    def build(**changed):
+        box = {**imap_boxes(dovecot, "INBOX")[0], **changed}
+        assert box["key"] == "jjb"
+        config = make_config(tmp_path, f"sqlite:///{tmp_path}/mailroom.db", [box])
+        return config, open_deps(config, sleep=sleeps.append, backoff=0.5)
+
+    build.sleeps = sleeps  # type: ignore[attr-defined]
+    return build
+
+
+@pytest.mark.imap
+def test_a_refused_login_says_what_to_check_once_and_is_not_retried(one_box, dovecot, monkeypatch, caplog):
+    """GIVEN a wrong password WHEN `poll --once` and the daemon's worker try the mailbox THEN each says, in
+    one line naming the mailbox once, the server, the user and to check the 授权码, with the server's own
+    words (no bytes literal); neither retries it at once, the daemon waits its usual minute."""
+    monkeypatch.setenv("TEST_PW_JJB", "wrong")
+    config, deps = one_box()
+    said = (
+        f"登录被拒绝（127.0.0.1:{dovecot.port}，用户名 jjb）：请检查用户名和授权码（{APP_PASSWORD}）"
+        "（[AUTHENTICATIONFAILED] Authentication failed.）"
+    )
+    try:
+        assert poll_once(config, deps).mailboxes[0].error == said
+        assert one_box.sleeps == []
+        with serving(deps), caplog.at_level(logging.ERROR, logger="bot.daemon.serve"):  # as `serve` does
+            assert _watch_imap(config, deps, config.mailboxes[0], lambda: None) == 60.0
+            (box,) = gather_status(config, deps)["mailboxes"]
+        daemon_says = [record.getMessage() for record in caplog.records if record.name == "bot.daemon.serve"]
+        assert daemon_says == [f"jjb: {said}；60 秒后重试"]
+        assert (box["last_error"], box["watch"], box["failing"]) == (said, "retry", True)
+    finally:
+        deps.close()
+
+
+@pytest.mark.imap
+def test_tls_against_a_plain_port_says_so_and_is_not_retried(one_box, dovecot):
+    config, deps = one_box(security="tls")
+    try:
+        error = poll_once(config, deps).mailboxes[0].error
+    finally:
+        deps.close()
+    assert error.startswith(
+        f"无法连接 127.0.0.1:{dovecot.port}：TLS 握手失败：请检查 security（tls/starttls，现为 tls）与端口是否匹配"
+    )
+    assert "WRONG_VERSION_NUMBER" in error and "\n" not in error
+    assert one_box.sleeps == []
+
+
+@pytest.mark.imap
+def test_a_closed_port_and_an_unknown_host_say_what_to_check_and_are_retried(one_box):
+    port = _closed_port()
+    config, deps = one_box(port=port)
+    try:
+        error = poll_once(config, deps).mailboxes[0].error
+    finally:
+        deps.close()
+    assert error == (
+        f"无法连接 127.0.0.1:{port}：连接被拒绝，请检查 host 和 port（[Errno 111] Connection refused）；已尝试 4 次"
+    )
+    assert one_box.sleeps == [0.5, 1.0, 2.0]  # a server down may come back: a passing fault
+
+    config, deps = one_box(host="mailroom-test.invalid", security="tls")
+    try:
+        error = poll_once(config, deps).mailboxes[0].error
+    finally:
+        deps.close()
+    assert error.startswith("找不到服务器 mailroom-test.invalid：请检查 host 拼写和网络（[Errno -")
+    assert error.endswith("）；已尝试 4 次")
+
+
+def test_web_on_a_port_in_use_says_so_and_never_claims_to_serve(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("MAILROOM_DATABASE_URL", f"sqlite:///{tmp_path}/mailroom.db")
+    monkeypatch.setenv("MAILROOM_ARCHIVE_PATH", str(tmp_path / "archive"))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(main, ["--config", str(config), "web", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"错误 (error): 端口 {port} 已被占用：请停止占用它的程序，或用 --port / 配置 [web] port 换一个端口"
+    )
+    assert "正在 http" not in result.output
