@@ -379,3 +379,15 @@ def test_a_form_of_another_unit_than_the_askers_is_a_problem(tmp_path):
     assert conclusion(results, config) == ["发现问题：请按上面的提示修改后再检查一次。"]
     results, _ = _inspected(files, tmp_path)
     assert not has_problems(results)
+
+
+def test_the_command_ends_with_what_the_check_comes_to_as_selfcheck_says_it():
+    """GIVEN one unit's clean April 附件2 WHEN inspected on the command line THEN after the files, apart, the
+    same conclusion the web's 自查 gives: nothing found in the file checked, and April's forms not among them."""
+    code, text = inspect("summary-unit-row-only.xlsx", as_json=False)
+    lines = text.splitlines()
+    tail = lines[lines.index("") + 1 :]
+    assert code == 0 and tail[0] == "所检查的文件未发现问题。"
+    assert tail[1].startswith("本次未包含桃城区2020年4月应报送的附件1、附件3") and tail[1].endswith(
+        "（正式报送时请一并发送）。"
+    )

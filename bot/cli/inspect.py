@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bot.cli.group import Context, main, pass_context
-from bot.services.inspect import describe, has_problems, inspect_files
+from bot.services.inspect import conclusion, describe, has_problems, inspect_files
 
 
 @main.command()
@@ -25,4 +25,5 @@ def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
     else:
         for result in results:
             click.echo("\n".join(describe(result)))
+        click.echo("\n".join(["", *conclusion(results, context.config)]))  # as the web's 自查 and its mail say
     sys.exit(1 if has_problems(results) else 0)
