@@ -139,7 +139,8 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     --after-deadline: a reminder then can only chase forms already late (and a mistyped month, a past year's,
     would otherwise reach every unit), so the clerk says that is what they mean; --dry-run shows it either way."""
     from bot.daemon.poll import send_owed
-    from bot.outgoing.reminders import REMINDED, date_time_text, passed_deadline, queue_reminders
+    from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
+    from bot.outgoing.render import date_time_text
     from scoring.settings import month_label
 
     config, deps = context.config, context.deps

@@ -17,7 +17,7 @@ from archive.models import Message, OutboxMail
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
 from bot.config import Config
-from bot.outgoing.render import compose, render_pair
+from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decisions_json, notice_line
 from parsers.forms import FORM_TITLES
@@ -127,7 +127,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         arrival_text=_arrival_text(context["arrival"], zone),
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
         month_text=_month_text(context["month"]),
-        deadline_text=f"{context['deadline'].astimezone(zone):%Y年%m月%d日 %H:%M}" if context["deadline"] else "",
+        deadline_text=date_time_text(context["deadline"], zone) if context["deadline"] else "",
         files=[_file_view(f) for f in context["files"]],
         subject_line=receipt.subject,
         decisions=list(decided),

@@ -8,7 +8,7 @@ so no caller can send the wrong one."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
 from archive.outbox import queue_mail
 from bot.config import Config
-from bot.outgoing.render import compose, render_pair
+from bot.outgoing.render import compose, date_time_text, render_pair
 from parsers.forms import FORM_TITLES
 from scoring.packages import matrix
 from scoring.settings import month_label
@@ -32,12 +32,6 @@ class UnitReminder:
     unit: str
     outcome: str  # REMINDED | COMPLETE | NO_ADDRESS | ALREADY
     missing: tuple[int, ...] = ()
-
-
-def date_time_text(moment: datetime, zone: tzinfo) -> str:
-    """ "2026年12月06日 10:22": always with the year, so a reminder read (or sent) in another year than the
-    one it speaks of never leaves the reader to guess which year a date is in."""
-    return f"{moment.astimezone(zone):%Y年%m月%d日 %H:%M}"
 
 
 def passed_deadline(config: Config, month: str, now: datetime) -> datetime | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache
@@ -25,6 +25,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def date_time_text(moment: datetime, zone: tzinfo) -> str:
+    """ "2026年12月06日 10:22": always with the year, so a mail read (or sent) in another year than the one
+    it speaks of never leaves the reader to guess which year a date is in."""
+    return f"{moment.astimezone(zone):%Y年%m月%d日 %H:%M}"
 
 
 def render_pair(name: str, context: dict) -> tuple[str, str]:
