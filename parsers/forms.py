@@ -11,7 +11,7 @@ import re
 import threading
 import unicodedata
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby, repeat
@@ -292,6 +292,11 @@ REGISTRY_FORMS: dict[str, tuple[int, ...]] = {
 }
 
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def form_list(numbers: Iterable[int]) -> str:
+    """ "附件2、附件5": forms by number, as receipts, reminders, 自查 and the scores name them."""
+    return "、".join(f"附件{number}" for number in numbers)
 
 
 def fold(text: str) -> str:

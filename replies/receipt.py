@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from parsers.forms import form_list
 from parsers.recognize import QUESTION_WORDS, names_a_package, normalize
 from scoring.packages import PackageStatus
 from scoring.settings import month_label
@@ -181,15 +182,11 @@ def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str 
     missing, late = package.forms_with("missing"), package.forms_with("late")
     if missing:
         past = "已过时限，" if package.as_of > package.deadline else ""
-        return this_mail, f"{past}该月尚未收到：{_forms(missing)}。"
+        return this_mail, f"{past}该月尚未收到：{form_list(missing)}。"
     before = "" if brought else "此前"
     if late:
-        return this_mail, f"该月应报附件{before}均已收到，其中{_forms(late)}在时限后收到（迟报）。"
+        return this_mail, f"该月应报附件{before}均已收到，其中{form_list(late)}在时限后收到（迟报）。"
     return this_mail, f"该月应报附件{before}均已按时收到。"
-
-
-def _forms(numbers: tuple[int, ...]) -> str:
-    return "、".join(f"附件{number}" for number in numbers)
 
 
 def selfcheck_answer(facts: MessageFacts, inspected: list[dict[str, Any]]) -> Receipt:

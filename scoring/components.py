@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 
+from parsers.forms import form_list
 from parsers.personal import find_numbers
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts
@@ -141,7 +142,7 @@ def _late_text(package: PackageStatus, calendar: Calendar) -> str:
             by_message.setdefault(form.message_id, []).append(form.form)
             when[form.message_id] = form.arrival
     return "，".join(
-        "、".join(f"附件{n}" for n in forms) + f" 于{_local(when[mid], calendar)} 收到"
+        form_list(forms) + f" 于{_local(when[mid], calendar)} 收到"
         for mid, forms in sorted(by_message.items(), key=lambda pair: when[pair[0]])
     )
 
@@ -153,7 +154,7 @@ def _package_point(package: PackageStatus, calendar: Calendar, deduction: int) -
     late_ids = sorted_ids(f.message_id for f in package.forms if f.status == "late" and f.message_id is not None)
     if package.status == "late":
         return Point(f"{name}迟报：{_late_text(package, calendar)}", -deduction, late_ids)
-    text = "缺" + "、".join(f"附件{number}" for number in package.forms_with("missing"))
+    text = "缺" + form_list(package.forms_with("missing"))
     if late_ids:
         text += f"；迟报 {_late_text(package, calendar)}"
     return Point(f"{name}漏报：{text}", -deduction, late_ids)

@@ -141,6 +141,7 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     from bot.daemon.poll import send_owed
     from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
     from bot.outgoing.render import date_time_text
+    from parsers.forms import form_list
     from scoring.settings import month_label
 
     config, deps = context.config, context.deps
@@ -157,7 +158,7 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     with deps.db.session() as session:
         results = queue_reminders(config, session, month, now, dry_run=dry_run)
     for result in results:
-        missing = "、".join(f"附件{n}" for n in result.missing)
+        missing = form_list(result.missing)
         click.echo(
             f"{result.unit}：{'将提醒' if dry_run and result.outcome == REMINDED else result.outcome}"
             + (f"（尚缺 {missing}）" if missing else "")

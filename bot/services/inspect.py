@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from parsers.forms import FORM_TITLES
+from parsers.forms import FORM_TITLES, form_list
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.records import Unit
 from replies.problems import merged_problems
@@ -139,8 +139,7 @@ def _not_included(
         return []
     # A file not recognised as any form may be one of these: say "not recognised", not "not sent".
     how = "本次未包含" if all(result["form"] for result in results) else "本次未识别到"
-    forms = "、".join(f"附件{form}" for form in missing)
-    return [f"{how}{package[0]}{month_label(month)}应报送的{forms}（正式报送时请一并发送）。"]
+    return [f"{how}{package[0]}{month_label(month)}应报送的{form_list(missing)}（正式报送时请一并发送）。"]
 
 
 def describe(result: dict[str, Any]) -> list[str]:
