@@ -357,13 +357,12 @@ def test_search_keeps_the_arrival_days_asked_for_both_included_in_local_time(sit
     """GIVEN mail that arrived on April 10, 11, 18 and 25 at 10:00 and at 00:30 on April 26 (Beijing time; the
     25th in UTC) WHEN searched by 到达日期 THEN each day asked for is included whole, in local time, as
     `mailroom search --since/--until` keeps them, and the form shows the days asked for."""
-    from archive.ingest import Incoming, ingest_batch
-    from tests.webapp import SHANGHAI, _message
+    from tests.webapp import SHANGHAI, _message, store_one
 
     app, deps, archive = site
     raw = _message("tcqcl@163.com", "桃城区情况", datetime(2020, 4, 26, 0, 30, tzinfo=SHANGHAI), "夜里发的")
-    [midnight] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
-    everything = {archive.html_script, archive.text_script, archive.package, archive.late, midnight.id}
+    midnight = store_one(deps, raw)
+    everything = {archive.html_script, archive.text_script, archive.package, archive.late, midnight}
     client = signed_in(app, "孙倩")
 
     def found(args: str) -> set[int]:
@@ -374,10 +373,10 @@ def test_search_keeps_the_arrival_days_asked_for_both_included_in_local_time(sit
 
     assert found("since=2020-04-18&until=2020-04-18") == {archive.package}
     assert found("since=2020-04-11&until=2020-04-25") == {archive.text_script, archive.package, archive.late}
-    assert found("since=2020-04-26") == {midnight.id}
-    assert found("until=2020-04-25") == everything - {midnight.id}
+    assert found("since=2020-04-26") == {midnight}
+    assert found("until=2020-04-25") == everything - {midnight}
     assert found("until=2020-04-09") == set()
-    assert found("q=桃城区&since=2020-04-25") == {archive.late, midnight.id}
+    assert found("q=桃城区&since=2020-04-25") == {archive.late, midnight}
     form = page(client, "/search?since=2020-04-11&until=2020-04-25")
     assert 'name="since" type="date" value="2020-04-11"' in form
     assert 'name="until" type="date" value="2020-04-25"' in form
@@ -417,8 +416,7 @@ def test_a_page_past_the_end_counts_only_what_the_viewer_may_find(site):
 def test_a_summarys_percentages_read_as_the_receipts_and_digest_write_them(site):
     """GIVEN 景县's 附件2 (120 of 233 is 51.5021…%) WHEN its message is opened or its table exported THEN
     百分比 has one decimal and a percent sign, as the digest writes it, not the float that was stored."""
-    from archive.ingest import Incoming, ingest_batch
-    from tests.webapp import SHANGHAI, _message
+    from tests.webapp import SHANGHAI, _message, store_one
 
     app, deps, _ = site
     raw = _message(
@@ -428,15 +426,15 @@ def test_a_summarys_percentages_read_as_the_receipts_and_digest_write_them(site)
         "附件2",
         ("summary-jing-xian-with-space.xls",),
     )
-    [summary] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    summary = store_one(deps, raw)
     client = signed_in(app, "孙倩")
-    html = page(client, f"/message/{summary.id}")
+    html = page(client, f"/message/{summary}")
     assert "<td>康复服务</td><td>233</td><td>120</td><td>51.5%</td>" in html
     assert "<td>适配辅助器具</td><td>115</td><td>60</td><td>52.2%</td>" in html
     assert "<td>托养服务</td><td>48</td><td>24</td><td>50.0%</td>" in html
     assert "<td>资助上大学</td><td></td><td></td><td></td>" in html  # not filled in: nothing made up
-    [reading] = re.findall(rf"/message/{summary.id}/reading/(\d+)\.csv", html)
-    exported = client.get(f"/message/{summary.id}/reading/{reading}.csv").data.decode("utf-8-sig").split("\r\n")
+    [reading] = re.findall(rf"/message/{summary}/reading/(\d+)\.csv", html)
+    exported = client.get(f"/message/{summary}/reading/{reading}.csv").data.decode("utf-8-sig").split("\r\n")
     assert exported[:3] == ["任务,目标数,完成数,百分比", "康复服务,233,120,51.5%", "适配辅助器具,115,60,52.2%"]
 
 
@@ -769,9 +767,8 @@ def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
     and counts, and the item leaves the queue; without a reason nothing is recorded; an auditor is refused."""
     from sqlalchemy import select
 
-    from archive.ingest import Incoming, ingest_batch
     from archive.models import Message
-    from tests.webapp import SHANGHAI, _message
+    from tests.webapp import SHANGHAI, _message, store_one
 
     app, deps, _ = site
     raw = _message(
@@ -781,25 +778,25 @@ def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
         "见附件",
         ("summary-unit-row-only.xlsx",),
     )
-    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    outcome = store_one(deps, raw)
     staff = signed_in(app, "孙倩")
     queue = page(staff, "/queue")
-    handle = f"{outcome.id}-unregistered"
+    handle = f"{outcome}-unregistered"
     assert f'id="item-{handle}"' in queue and "确认发件地址为饶阳县的报送邮箱" in queue
     token = csrf_token(queue)
-    refused = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome.id), "reason": " "})
+    refused = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome), "reason": " "})
     assert refused.status_code == 302 and "未确认：请写明如何核实" in page(staff, "/queue")
     auditor = signed_in(app, "审计员")
-    posted = {"csrf_token": csrf_token(page(auditor, "/queue")), "message_id": str(outcome.id), "reason": "x"}
+    posted = {"csrf_token": csrf_token(page(auditor, "/queue")), "message_id": str(outcome), "reason": "x"}
     assert auditor.post("/senders", data=posted).status_code == 403
     with deps.db.session() as session:
-        assert not session.scalar(select(Message.registered).where(Message.id == outcome.id))
-    done = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome.id), "reason": "电话核实"})
+        assert not session.scalar(select(Message.registered).where(Message.id == outcome))
+    done = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome), "reason": "电话核实"})
     assert done.status_code == 302
     after = page(staff, "/queue")
     assert "已确认 ryx.clerk@qq.com 为 饶阳县 的报送邮箱" in after and f'id="item-{handle}"' not in after
     with deps.db.session() as session:
-        assert session.scalar(select(Message.registered).where(Message.id == outcome.id))
+        assert session.scalar(select(Message.registered).where(Message.id == outcome))
     trail = page(auditor, "/entries")
     assert "ryx.clerk@qq.com" in trail and "电话核实" in trail and "孙倩" in trail
 
@@ -808,19 +805,18 @@ def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_au
     """GIVEN 饶阳县's mail imported from a file on the server WHEN staff and an auditor open it THEN the mailbox
     is named as people know it (康复部, not its key), the file's type in words, the Date header labelled in
     Chinese, and where it was found is 导入 with the file: its path for staff, only its name for the auditor."""
-    from archive.ingest import Incoming, ingest_batch
-    from tests.webapp import SHANGHAI, _message
+    from tests.webapp import SHANGHAI, _message, store_one
 
     app, deps, _ = site
     raw = _message(
         "ryxcl@163.com", "饶阳县4月份报表", datetime(2020, 4, 15, 10, tzinfo=SHANGHAI), "见附件", ("encrypted.xlsx",)
     )
     origin = "/srv/mailroom/backfill/2020-04/饶阳县.eml"
-    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import", origin=origin)])
-    staff = page(signed_in(app, "孙倩"), f"/message/{outcome.id}")
+    outcome = store_one(deps, raw, origin)
+    staff = page(signed_in(app, "孙倩"), f"/message/{outcome}")
     assert "康复部" in staff and ">kfb<" not in staff
     assert "加密的 Office 文件（设有打开密码）" in staff and "encrypted-office" not in staff
     assert "信头日期 (Date)" in staff and "Date 头" not in staff
     assert f"康复部 导入 {origin}" in staff
-    audited = page(signed_in(app, "审计员"), f"/message/{outcome.id}")
+    audited = page(signed_in(app, "审计员"), f"/message/{outcome}")
     assert "康复部 导入 饶阳县.eml" in audited and "/srv/mailroom" not in audited

@@ -74,6 +74,12 @@ def fill_archive(deps) -> Archive:
     return Archive(*(outcome.id for outcome in outcomes))
 
 
+def store_one(deps, raw: bytes, origin: str | None = None) -> int:
+    """One more message archived into 康复部's mailbox, as an import; its id."""
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import", origin=origin)])
+    return outcome.id
+
+
 def share_person(deps) -> int:
     """桃城区 sends 枣强县's 附件3 as its own: each person on it (王斐 among them) registered by two units, an
     honesty finding. The message's id."""
@@ -84,8 +90,7 @@ def share_person(deps) -> int:
         "补报附件3。",
         ("rehab-registry-two-age-sheets.xlsx",),
     )
-    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
-    return outcome.id
+    return store_one(deps, raw)
 
 
 def add_accounts(deps) -> None:
