@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from parsers.errors import InputError
 
 TASKS = ("rehab", "devices", "rural_training", "day_care", "barrier_free", "college")
 
@@ -20,6 +23,14 @@ class Unit:
 
     def target(self, task: str) -> int:
         return dict(self.targets).get(task, 0)
+
+
+def named_unit(units: Sequence[Unit], name: str) -> Unit:
+    """The unit a person names by its name or an alias (桃城 → 桃城区), as every command and page takes it."""
+    for unit in units:
+        if name == unit.name or name in unit.aliases:
+            return unit
+    raise InputError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in units)}")
 
 
 class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum would change str(kind) and f"{kind}")

@@ -391,3 +391,23 @@ def test_the_command_ends_with_what_the_check_comes_to_as_selfcheck_says_it():
     assert tail[1].startswith("本次未包含桃城区2020年4月应报送的附件1、附件3") and tail[1].endswith(
         "（正式报送时请一并发送）。"
     )
+
+
+def test_a_clerk_who_names_their_unit_is_told_of_another_units_form():
+    """GIVEN 桃城区's clean 附件2 WHEN 景县's clerk inspects it with `--unit 景州` (an alias) THEN the form is said
+    to be another unit's and the command exits 1; as 桃城区's own (`--unit 桃城`) it is clean; a unit that does not
+    exist is a usage error naming the units."""
+    config = ["--config", str(ROOT / "config.example.toml")]
+    book = str(BOOKS / "summary-unit-row-only.xlsx")
+    runner = CliRunner()
+    other = runner.invoke(main, [*config, "inspect", "--unit", "景州", "--json", book])
+    assert other.exit_code == 1
+    [result] = json.loads(other.stdout)
+    assert [problem["message"] for problem in result["problems"]] == [
+        "表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件"
+    ]
+    own = runner.invoke(main, [*config, "inspect", "--unit", "桃城", book])
+    assert own.exit_code == 0 and "所检查的文件未发现问题。" in own.stdout
+    unknown = runner.invoke(main, [*config, "inspect", "--unit", "桃园", book])
+    assert unknown.exit_code == 2
+    assert "没有名为 桃园 的单位" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -9,17 +9,37 @@ from pathlib import Path
 import click
 
 from bot.cli.group import Context, main, pass_context
-from bot.services.inspect import conclusion, describe, has_problems, inspect_files
+from bot.services.inspect import checked_against, conclusion, describe, has_problems, inspect_files
+from parsers.errors import InputError
+from parsers.records import named_unit
+
+
+def _own_unit(ctx: click.Context, _param: click.Parameter, name: str | None) -> str | None:
+    """The clerk's unit by its name or an alias, among the units the files are checked against (today's plan's)."""
+    if name is None:
+        return None
+    context = ctx.find_object(Context)
+    assert context is not None  # main() puts a Context on the root before any command runs
+    try:
+        return named_unit(checked_against(context.config)[0], name.strip()).name
+    except InputError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per form found.")
+@click.option(
+    "--unit",
+    callback=_own_unit,
+    help="本单位（名称或简称，如 桃城区 或 桃城）：表中写的是别的单位时，作为问题指出。",
+)
+@click.option("--json", "as_json", is_flag=True, help="每个表格输出一个 JSON 对象。")
 @pass_context
-def inspect(context: Context, files: tuple[Path, ...], as_json: bool) -> None:
-    """Check workbooks before sending: the form recognised, unit, month, rows, totals and every problem
-    with its sheet, row and column. Files given together are checked as one package."""
-    results = inspect_files(list(files), context.config)
+def inspect(context: Context, files: tuple[Path, ...], unit: str | None, as_json: bool) -> None:
+    """报送前检查表格：识别出的附件、单位、月份、行数、合计，以及每个问题所在的工作表、行和列。
+
+    一起给出的文件按同一次报送检查。"""
+    results = inspect_files(list(files), context.config, unit)
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1))
     else:

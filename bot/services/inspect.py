@@ -38,13 +38,13 @@ def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
     return plan.units, plan.year
 
 
-def inspect_files(paths: list[Path], config: Config) -> list[dict[str, Any]]:
+def inspect_files(paths: list[Path], config: Config, own_unit: str | None = None) -> list[dict[str, Any]]:
     """The clerk's files on the command line, read in a child forked for them (a file that kills its reader,
     as a broken .xls can, is answered like any file that cannot be read). Files given together are checked
-    together."""
+    together, as `own_unit`'s when the clerk says whose they are."""
     from bot.services.readers import Forked
 
-    return inspect_untrusted([(str(path), path.read_bytes()) for path in paths], config, Forked())
+    return inspect_untrusted([(str(path), path.read_bytes()) for path in paths], config, Forked(), own_unit)
 
 
 def inspect_untrusted(

@@ -15,7 +15,7 @@ from archive.closing import kept_month
 from archive.evidence import Evidence
 from archive.models import ClosedYear
 from bot.config import Config
-from parsers.errors import InputError
+from parsers.records import named_unit
 from scoring.completion import UnitCompletion, unit_completion
 from scoring.evidence import Point
 from scoring.packages import PackageStatus, by_unit, matrix
@@ -97,10 +97,7 @@ def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any
 
 def unit_name(config: Config, name: str) -> str:
     """The configured name of a unit given by its name or an alias (桃城 → 桃城区)."""
-    for unit in config.units:
-        if name == unit.name or name in unit.aliases:
-            return unit.name
-    raise InputError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in config.units)}")
+    return named_unit(config.units, name).name
 
 
 @dataclass(frozen=True)
