@@ -326,7 +326,7 @@ def column_number(letters: str) -> int:
 
 def _sheet_parts(archive: zipfile.ZipFile, data: bytes, name: str, limits: Limits, budget: Budget) -> dict[str, str]:
     """Sheet name → its XML part, from xl/workbook.xml and its relationships (parsed by defusedxml)."""
-    sheets = _attributes(archive, data, "xl/workbook.xml", f"{_MAIN}sheet", f"{_MAIN}sheets", name, limits, budget)
+    sheets = _attributes(archive, data, "xl/workbook.xml", f"{_MAIN}sheet", "sheets", name, limits, budget)
     rels = _attributes(
         archive, data, "xl/_rels/workbook.xml.rels", f"{_PKG_REL}Relationship", None, name, limits, budget
     )
@@ -352,9 +352,10 @@ def _attributes(
     limits: Limits,
     budget: Budget,
 ) -> list[dict[str, str]] | None:
-    """The attributes of each `tag` element of a part, streamed, up to the end of the first `until` element
-    (the sheets' list, before the defined names a damaged workbook can hold by the hundred thousand); None
-    without the part."""
+    """The attributes of each `tag` element of a part, streamed, up to the end of the first element whose local
+    name is `until` (the sheets' list, before the defined names a damaged workbook can hold by the hundred
+    thousand), in whichever namespace (Excel's Strict one too, whose sheets are not named to us); None without
+    the part."""
     try:
         info = archive.getinfo(part)
     except KeyError:
@@ -365,7 +366,7 @@ def _attributes(
         for _, node in SafeTree.iterparse(io.BytesIO(xml)):
             if node.tag == tag:
                 found.append(dict(node.attrib))
-            elif node.tag == until:
+            elif until is not None and node.tag.rpartition("}")[2] == until:
                 break
     except DefusedXmlException as error:
         raise entity_refusal(name) from error
