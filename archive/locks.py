@@ -4,7 +4,8 @@ instance holds together (`shared`) that tells whether any runs (`held`).
 On PostgreSQL (several instances, several machines) a session-level advisory lock, named within the
 database and schema (advisory locks are server-wide: two archives on one server must not share them); on the embedded
 default (one machine: `serve` and a `poll --once` typed by hand) a lock file beside the archive.
-Neither waits: whoever finds the lock taken skips that work until the next pass.
+Neither waits: whoever finds the lock taken skips that work until the next pass. An advisory lock ends with
+its session (a server restart, a terminated backend): `shared` lets its holder find that out and take it again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -40,8 +41,7 @@ def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
                 yield bool(held)
             finally:
                 if held:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
+                    _unlock(connection, "pg_advisory_unlock", key)
         return
     folder.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
@@ -57,27 +57,86 @@ def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
 
 
 @contextmanager
-def shared(db: Database, folder: Path, name: str) -> Iterator[None]:
-    """Holds `name` together with every other holder, for as long as the block runs (a running `serve`)."""
+def shared(db: Database, folder: Path, name: str) -> Iterator[Callable[[], bool]]:
+    """Holds `name` together with every other holder, for as long as the block runs (a running `serve`).
+    Yields `keep`, for the holder to call now and then: on PostgreSQL the lock lives as long as the session
+    that took it, which a server restart or a terminated backend ends; `keep()` finds that out (one round
+    trip) and takes the lock again on a new connection, True when it had to (SQLAlchemyError while the
+    server is away). The lock file of the embedded default cannot be lost so: there `keep()` is False."""
     if db.engine.dialect.name == "postgresql":
-        key = lock_key(f"{db.lock_namespace}:{name}")
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), {"key": key})
-            connection.commit()
-            try:
-                yield
-            finally:
-                with suppress(SQLAlchemyError):  # the connection gone: the server released the lock with it
-                    connection.execute(text("SELECT pg_advisory_unlock_shared(:key)"), {"key": key})
-                    connection.commit()
+        hold = _SessionShare(db, lock_key(f"{db.lock_namespace}:{name}"))
+        try:
+            yield hold.keep
+        finally:
+            hold.release()
         return
     folder.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while `held` tests it, an instant
-        yield
+        yield lambda: False
     finally:
         os.close(descriptor)  # closing the descriptor releases the lock
+
+
+class _SessionShare:
+    """A shared advisory lock and the one connection whose session holds it."""
+
+    def __init__(self, db: Database, key: int) -> None:
+        self.db, self.key = db, key
+        self.connection: Connection | None = None
+        self._take()
+
+    def _take(self) -> None:
+        connection = self.db.engine.connect()
+        try:
+            connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), {"key": self.key})
+            connection.commit()
+        except BaseException:
+            with suppress(SQLAlchemyError):  # never pooled: the session may have the lock all the same
+                connection.invalidate()
+                connection.close()
+            raise
+        self.connection = connection
+
+    def keep(self) -> bool:
+        """Whether the lock had to be taken again: its session was gone, and the lock with it."""
+        if self.connection is not None:
+            try:
+                self.connection.execute(text("SELECT 1"))
+                self.connection.commit()
+                return False
+            except SQLAlchemyError:
+                self._drop()
+        self._take()
+        return True
+
+    def release(self) -> None:
+        if self.connection is None:  # lost, and not yet taken again: nothing is held
+            return
+        _unlock(self.connection, "pg_advisory_unlock_shared", self.key)
+        self._drop()
+
+    def _drop(self) -> None:
+        """Close the connection for good, not back into the pool: a session that might still hold the lock
+        must not live on in another caller's hands."""
+        assert self.connection is not None
+        with suppress(SQLAlchemyError):
+            self.connection.invalidate()
+            self.connection.close()
+        self.connection = None
+
+
+def _unlock(connection: Connection, function: str, key: int) -> None:
+    """Release an advisory lock. A connection gone (the server restarted, the backend terminated) took the
+    lock with its session: nothing to release, and no error for the caller, whose work is done. It is then
+    invalidated, never pooled: a session that might still hold the lock must not outlive this block."""
+    try:
+        connection.execute(text(f"SELECT {function}(:key)"), {"key": key})
+        connection.commit()
+    except SQLAlchemyError:
+        with suppress(SQLAlchemyError):
+            connection.invalidate()
 
 
 def held(db: Database, folder: Path, name: str) -> bool:

@@ -53,8 +53,37 @@ class Mailbox:
     batch: int = 200
     ca_file: Path | None = None  # PEM certificates of the CA(s) to trust instead of the system's store
 
+    @property
+    def label(self) -> str:
+        """How configuration errors name it: "[[mailbox]] bgs（办公室）"."""
+        return mailbox_label(self.key, self.name, self.address)
+
     def password(self) -> str:
-        return secret(self.password_env, f"mailbox {self.key}")
+        return secret(self.password_env, self.label)
+
+
+def mailbox_label(key: object, name: object = None, address: object = None, index: int | None = None) -> str:
+    """A [[mailbox]] as the operator knows it, for configuration errors: by its key and name, "[[mailbox]]
+    bgs（办公室）"; one without a usable key by its name and address, and only one with none of the three by its
+    place in the file ("第 3 个 [[mailbox]]")."""
+    known: list[str] = []
+    for value in (key, name, address):
+        if isinstance(value, str) and value.strip() and value.strip() not in known:
+            known.append(value.strip())
+    if not known:
+        return "[[mailbox]]" if index is None else f"第 {index + 1} 个 [[mailbox]]"
+    return f"[[mailbox]] {known[0]}" + (f"（{known[1]}）" if len(known) > 1 else "")
+
+
+def field_of(label: str, name: str) -> str:
+    """A key of a table named by its label: "[[mailbox]] bgs（办公室）的 host" ("bgs 的 host" after Latin)."""
+    return f"{label}{' ' if label[-1:].isascii() else ''}的 {name}"
+
+
+def _mailbox_prefix(entry: dict[str, Any], index: int) -> str:
+    """What goes before a key of the `index`-th [[mailbox]] in a message (config_keys' labels)."""
+    get = dict.get  # not ReadTable.get: naming a table does not read its keys
+    return field_of(mailbox_label(get(entry, "key"), get(entry, "name"), get(entry, "address"), index), "")
 
 
 @dataclass(frozen=True)
@@ -153,12 +182,13 @@ def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, 
     """The config of a parsed file. A key the builder never reads is refused, naming the nearest one it does
     read (config_keys): a typo never passes silently as a default."""
     tables = ReadTable(data)
+    labels = {"mailbox": _mailbox_prefix}  # a mailbox by its key and name, not by its place in the file
     try:
         config = _build(tables, path, env)
     except ConfigError:
-        refuse_unknown(likely_typos(tables))  # a misspelt key explains "… is missing" better
+        refuse_unknown(likely_typos(tables, labels))  # a misspelt key explains "… is missing" better
         raise
-    refuse_unknown(unknown_keys(tables))
+    refuse_unknown(unknown_keys(tables, labels))
     return replace(config, raw=data)
 
 
@@ -295,8 +325,12 @@ def _get(
     *,
     check: Callable[[Any], bool] | None = None,
     why: str = "",
+    shown: str = "",
 ) -> Any:
+    """`table`'s value for the last part of the dotted `key`, checked; messages name it as `key`, or as `shown`
+    when given (a key of a [[mailbox]], named by the mailbox's label: field_of)."""
     name = key.rsplit(".", 1)[-1]
+    key = shown or key
     if name not in table:
         if default is ...:
             raise ConfigError(f"缺少 {key}")
@@ -391,19 +425,27 @@ def _level_points(points: dict[str, Any], key: str, levels: dict[str, str]) -> t
 
 
 def _mailboxes(entries: Any, base: Path) -> tuple[Mailbox, ...]:
+    """Each [[mailbox]]; every error names the mailbox by its key and name (mailbox_label), never by its place."""
+    if isinstance(entries, dict) and entries:
+        raise ConfigError("邮箱应写成 [[mailbox]]（每个部门邮箱一段，用 key 区分），而不是 [mailbox] 或 [mailbox.…]")
     if not isinstance(entries, list) or not entries:
         raise ConfigError("缺少 [[mailbox]]：请至少配置一个部门邮箱")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"第 {index + 1} 个 mailbox 应为一个表（[[mailbox]]），而不是 {entry!r}")
     boxes = tuple(_mailbox(entry, index, base) for index, entry in enumerate(entries))
-    keys = [box.key for box in boxes]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise ConfigError(f"邮箱 key {key!r} 用了两次")
+    for box in boxes:
+        same = [other for other in boxes if other.key == box.key]
+        if len(same) > 1:
+            named = "、".join(f"{other.name}（{other.address}）" for other in same)
+            raise ConfigError(f"[[mailbox]] 的 key {box.key!r} 用了 {len(same)} 次（{named}）：每个邮箱的 key 须不同")
     return boxes
 
 
 def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
-    at = f"mailbox[{index}]"
-    pick = lambda name, kind, default=..., **kw: _get(entry, f"{at}.{name}", kind, default, **kw)  # noqa: E731
+    label = mailbox_label(dict.get(entry, "key"), dict.get(entry, "name"), dict.get(entry, "address"), index)
+    at = lambda name: field_of(label, name)  # noqa: E731
+    pick = lambda name, kind, default=..., **kw: _get(entry, name, kind, default, shown=at(name), **kw)  # noqa: E731
     source = pick("source", str, "imap", check=lambda s: s in SOURCES, why=" 或 ".join(SOURCES))
     box = Mailbox(
         key=pick("key", str),
@@ -422,23 +464,29 @@ def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
         move_to=pick("move_to", str, ""),
         batch=pick("batch", int, 200, check=lambda b: b > 0, why="正数"),
         path=base / pick("path", str) if source == "maildir" else None,
-        ca_file=_ca_file(entry, f"{at}.ca_file", base),
+        ca_file=_ca_file(entry, "ca_file", base, shown=at("ca_file")),
     )
     if source == "imap":
         for name in ("host", "username", "password_env"):
             if not getattr(box, name):
-                raise ConfigError(f'缺少 {at}.{name}（source = "imap" 时必填）')
+                raise ConfigError(f'缺少 {at(name)}（source = "imap" 时必填）')
         if box.security == "plain" and box.host not in LOOPBACK:
-            raise ConfigError(f'{at}.security = "plain" 只允许用于本机回环地址，不能用于 {box.host}')
+            raise ConfigError(f'{at("security")} = "plain" 只允许用于本机回环地址，不能用于 {box.host}')
     if box.after_archive == "move" and not box.move_to:
-        raise ConfigError(f'缺少 {at}.move_to（after_archive = "move" 时必填）')
+        raise ConfigError(f'缺少 {at("move_to")}（after_archive = "move" 时必填）')
     return box
 
 
-def _ca_file(table: dict[str, Any], key: str, base: Path) -> Path | None:
+def _ca_file(table: dict[str, Any], key: str, base: Path, shown: str = "") -> Path | None:
     """A CA bundle to trust (a test or in-house CA), relative to the config file; None: the system's store."""
     name = _get(
-        table, key, str, "", check=lambda p: p == "" or _holds_certificates(base / p), why="可读的 PEM 证书文件"
+        table,
+        key,
+        str,
+        "",
+        check=lambda p: p == "" or _holds_certificates(base / p),
+        why="可读的 PEM 证书文件",
+        shown=shown,
     )
     return base / name if name else None
 

@@ -5,10 +5,15 @@ and the nearest asked-for name is the likely intent. A key added to the builder 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from parsers.errors import ConfigError
+
+# How a list of tables names its items in messages, by the list's dotted name: the item (a table) and its
+# index give what goes before each of its keys, e.g. "[[mailbox]] bgs（办公室）的 ". A list not named here names
+# an item by its place: "unit[3].".
+Labels = Mapping[str, Callable[[dict[str, Any], int], str]]
 
 
 class ReadTable(dict):
@@ -58,35 +63,38 @@ def wrap(value: Any) -> Any:
     return value
 
 
-def unknown_keys(table: ReadTable, where: str = "") -> list[str]:
+def unknown_keys(table: ReadTable, labels: Labels | None = None) -> list[str]:
     """Every key the builder did not ask for, each with the nearest known name: "[schedul]（是不是 [schedule]？）"."""
-    return [_with_hint(_name(at, key), at, key, sorted(found.asked)) for found, at, key in _unasked(table, where)]
+    return [_with_hint(at, key, sorted(found.asked)) for found, at, key in _unasked(table, "", labels or {})]
 
 
-def likely_typos(table: ReadTable, where: str = "") -> list[str]:
+def likely_typos(table: ReadTable, labels: Labels | None = None) -> list[str]:
     """Unknown keys close to a name the builder looked for and did not find: after a build stopped halfway,
-    these explain its error ("mailbox[0].host is missing" when the file says hots) better than it does."""
+    these explain its error ("[[mailbox]] bgs（办公室）的 host is missing" when the file says hots) better than it
+    does."""
     found = []
-    for owner, at, key in _unasked(table, where):
+    for owner, at, key in _unasked(table, "", labels or {}):
         absent = sorted(name for name in owner.asked if not dict.__contains__(owner, name))
         if difflib.get_close_matches(key, absent, 1, 0.6):
-            found.append(_with_hint(_name(at, key), at, key, absent))
+            found.append(_with_hint(at, key, absent))
     return found
 
 
-def _unasked(table: ReadTable, where: str) -> Iterator[tuple[ReadTable, str, str]]:
-    """(table, where it is, key) of every key nobody asked for, in this table and in the tables (and lists of
-    tables) under the keys that were asked for."""
+def _unasked(table: ReadTable, where: str, labels: Labels) -> Iterator[tuple[ReadTable, str, str]]:
+    """(table, what goes before its keys, key) of every key nobody asked for, in this table and in the tables
+    (and lists of tables) under the keys that were asked for. `where` ends with its separator: "" at the top,
+    "schedule.", "unit[3].", "[[mailbox]] bgs（办公室）的 "."""
     for key, value in dict.items(table):
-        name = _name(where, key)
+        name = where + key
         if key not in table.asked and not table.consumed:
             yield table, where, key
         elif isinstance(value, ReadTable):
-            yield from _unasked(value, name)
+            yield from _unasked(value, name + ".", labels)
         elif isinstance(value, list):
+            label = labels.get(name)
             for index, item in enumerate(value):
                 if isinstance(item, ReadTable):
-                    yield from _unasked(item, f"{name}[{index}]")
+                    yield from _unasked(item, label(item, index) if label else f"{name}[{index}].", labels)
 
 
 def refuse_unknown(names: list[str]) -> None:
@@ -94,14 +102,14 @@ def refuse_unknown(names: list[str]) -> None:
         raise ConfigError("未知的配置项 " + "、".join(names))
 
 
-def _name(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _with_hint(name: str, where: str, key: str, known: list[str]) -> str:
-    """A top-level key is a section, shown as [schedul]; any other by its dotted name."""
-    shown = (lambda k: f"[{k}]") if not where else (lambda k: _name(where, k))
+def _with_hint(where: str, key: str, known: list[str]) -> str:
+    """A top-level key is a section, shown as [schedul]; any other by its dotted name, or under a labelled
+    table's label ("[[mailbox]] bgs（办公室）的 hots"), whose hint then needs only the key ("是不是 host？")."""
+    if not where:
+        shown, hint = (lambda k: f"[{k}]"), (lambda k: f"[{k}]")
+    else:
+        shown, hint = (lambda k: where + k), (lambda k: where + k if where.endswith(".") else k)
     close = difflib.get_close_matches(key, known, 1, 0.6)
     if close:
-        return f"{shown(key)}（是不是 {shown(close[0])}？）"
+        return f"{shown(key)}（是不是 {hint(close[0])}？）"
     return f"{shown(key)}（这里可用的有 {'、'.join(known)}）" if known else shown(key)

@@ -1,7 +1,8 @@
 """The daemon loses no receipt and sends none twice, whatever stops it: kill -9 at seeded points of ingest
 and sending, the IMAP server dying mid-FETCH, the working one of three instances killed; a hung SMTP
-server blocks neither polling nor stopping; IMAP IDLE answers a new mail in seconds. All on loopback,
-with `mailroom serve` as its own process, on SQLite and on PostgreSQL."""
+server blocks neither polling nor stopping; IMAP IDLE answers a new mail in seconds; PostgreSQL ending its
+sessions (as a restart of it does) stops nothing. All on loopback, with `mailroom serve` as its own process,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ import threading
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, create_engine, func, select, text
 
+from archive.db import Database
+from archive.locks import exclusive
+from archive.models import MailboxState, Message
+from bot.daemon.deps import open_deps
+from bot.daemon.serve import watch_mailbox
 from bot.demo.folder import compose, write_demo
+from tests.conftest import example_data, make_config
 from tests.daemon_harness import (
     DEPARTMENTS,
     PASSWORD,
@@ -234,14 +243,7 @@ def test_a_hung_smtp_server_blocks_neither_polling_nor_stopping(tmp_path, databa
         (maildir / sub).mkdir(parents=True)
 
     def deliver(number: int) -> None:
-        raw = compose(
-            "zqxcl@163.com",
-            DEPARTMENTS["bgs"],
-            f"枣强县贫困残疾人服务工程专项信息（{number}）",
-            datetime.now(SHANGHAI),
-            body=f"第{number}篇",
-        ).as_bytes()
-        (maildir / "new" / f"{number}.eml").write_bytes(raw)
+        _delivered(_briefing(number), maildir)
 
     deliver(1)
     process = daemon.start()
@@ -257,3 +259,129 @@ def test_a_hung_smtp_server_blocks_neither_polling_nor_stopping(tmp_path, databa
     assert seconds < 10
     counts = daemon.counts()
     assert counts["owed"] + counts["unsent"] == 3  # nothing lost: all three wait, owed or in the outbox
+
+
+def _end_sessions(engine: Engine, application: str) -> list[int]:
+    """What a restart of PostgreSQL does to one client, without restarting the shared server: every session
+    of `application` ends (its advisory locks with it). Returns once they are gone."""
+    with engine.connect() as connection:  # listed first: a WHERE may call a function before it filters
+        ended = list(
+            connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"), {"name": application}
+            ).scalars()
+        )
+        for pid in ended:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    gone = text("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY(:pids))")
+    wait_for(lambda: _scalar(engine, gone, {"pids": ended}), 30, "the sessions to end", step=0.1)
+    return ended
+
+
+def _scalar(engine: Engine, query, parameters: dict | None = None):
+    with engine.connect() as connection:
+        return connection.execute(query, parameters or {}).scalar()
+
+
+def _as_application(database_url: str, application: str) -> str:
+    """The fixture's URL (it names the test's schema already), its sessions named for pg_stat_activity."""
+    return f"{database_url}&application_name={application}"
+
+
+def _delivered(raw: bytes, maildir: Path) -> None:
+    (maildir / "new" / f"{uuid.uuid4().hex}.eml").write_bytes(raw)
+
+
+def _briefing(number: int) -> bytes:
+    return compose(
+        "zqxcl@163.com",
+        DEPARTMENTS["bgs"],
+        f"枣强县贫困残疾人服务工程专项信息（{number}）",
+        datetime.now(SHANGHAI),
+        body=f"第{number}篇",
+    ).as_bytes()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no sessions to end
+def test_a_lock_whose_session_ended_is_let_go_without_an_error(tmp_path, database_url):
+    """GIVEN a mailbox's lock held WHEN its session ends (a restart of PostgreSQL) before the work is done THEN
+    letting it go raises nothing (the server let it go with the session) and the lock can be taken again."""
+    application = f"mailroom-{uuid.uuid4().hex[:10]}"
+    db = Database(_as_application(database_url, application))
+    engine = create_engine(database_url)
+    try:
+        with exclusive(db, tmp_path / "locks", "mailbox-bgs") as mine:
+            assert mine
+            assert _end_sessions(engine, application)
+        with exclusive(db, tmp_path / "locks", "mailbox-bgs") as again:
+            assert again
+    finally:
+        db.dispose()
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no sessions to end
+def test_a_postgresql_restart_under_serve_stops_nothing(tmp_path, database_url, dovecot, smtp):
+    """GIVEN `serve` idle on four IMAP mailboxes on PostgreSQL WHEN every session it has ends at once, as at a
+    restart of the server THEN it carries on: status says a daemon runs, a mail that arrives then is archived
+    and answered, and SIGTERM stops it cleanly (exit 0): the locks gone with their sessions are no error."""
+    folder = f"R{uuid.uuid4().hex[:10]}"
+    for key in DEPARTMENTS:
+        with dovecot.client(key) as client:
+            client.create_folder(folder)
+    application = f"mailroom-{uuid.uuid4().hex[:10]}"
+    config = serve_config(tmp_path, imap_boxes(dovecot, folder), {"port": smtp.port}, poll_minutes=FAST)
+    daemon = Daemon(config, _as_application(database_url, application), tmp_path / "archive")
+    engine = create_engine(database_url)
+    process = daemon.start()
+    try:
+        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE")
+        assert len(_end_sessions(engine, application)) >= 2  # the presence lock's and the mailbox locks' at least
+        wait_for(lambda: daemon.status()["daemon_running"], 60, "status to see the daemon again", step=0.5)
+        dovecot.append("bgs", _briefing(1), folder=folder)
+        wait_for(lambda: len(receipts(smtp.handler.accepted)) == 1, 60, "the new mail's receipt", step=0.2)
+        assert process.poll() is None
+        code, output, _ = daemon.terminate(process)
+    finally:
+        daemon.close()
+        engine.dispose()
+    assert code == 0, output
+    assert "unexpected error" not in output, output
+    assert daemon.counts()["messages"] == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_mailbox_worker_waits_out_a_database_restart(tmp_path, database_url):
+    """GIVEN a mailbox worker looking at its Maildir WHEN every session of the process ends (a restart of
+    PostgreSQL) between two looks THEN the worker says the database is away, tries again and archives the mail
+    that came meanwhile; it is not stopped as by a bug (which would stop the whole daemon)."""
+    application = f"mailroom-{uuid.uuid4().hex[:10]}"
+    schedule = {**example_data()["schedule"], "poll_minutes": FAST}
+    config = make_config(tmp_path, _as_application(database_url, application), schedule=schedule)
+    box = config.mailboxes[0]
+    assert box.path is not None
+    deps = open_deps(config)
+    engine = create_engine(database_url)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            watch_mailbox(config, deps, box, lambda: None)
+        except BaseException as error:  # noqa: BLE001 — what `_guarded` would take for a bug
+            failures.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
+    watched = select(MailboxState.watch).where(MailboxState.mailbox == box.key)
+    try:
+        worker.start()
+        wait_for(lambda: _scalar(engine, watched) == "poll", 30, "the worker's first look", step=0.1)
+        assert _end_sessions(engine, application)
+        _delivered(_briefing(1), box.path)
+        stored = select(func.count()).select_from(Message)
+        wait_for(lambda: failures or _scalar(engine, stored) == 1, 60, "the mail archived after the restart")
+    finally:
+        deps.stop.set()
+        worker.join(30)
+        deps.close()
+        engine.dispose()
+    assert failures == []
+    assert not worker.is_alive()

@@ -1,28 +1,34 @@
-"""What the operator reads: `status` saying whether a daemon runs (a stopped one's plans not shown as plans), a
-second `serve` saying it stands by, IMAP errors in one Chinese line that names the server and what to check
-(a refused login or a TLS/port mismatch not retried as if passing), `web` on a port in use. Against a real
-Dovecot and real `mailroom serve` processes, on SQLite and on PostgreSQL."""
+"""What the operator reads: `status` saying whether a daemon runs (a stopped one's plans not shown as plans, a
+daemon whose database session ended seen again), a second `serve` saying it stands by, IMAP errors in one
+Chinese line that names the server and what to check (a refused login, a TLS/port mismatch or a port that never
+greets not retried as if passing), `web` on a port in use. Against a real Dovecot and real `mailroom serve`
+processes, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import socket
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, create_engine, select, text
 
+from archive.locks import lock_key
 from archive.models import MailboxState
 from archive.state import record_poll
 from bot.cli.group import main
+from bot.daemon import imap as imap_module
 from bot.daemon.deps import open_deps
+from bot.daemon.maildir import create_maildir
 from bot.daemon.poll import poll_once
 from bot.daemon.serve import _watch_imap
-from bot.daemon.status import daemon_running, describe_status, gather_status, serving
+from bot.daemon.status import PRESENCE, daemon_running, describe_status, gather_status, serving
 from tests.conftest import ROOT, make_config
 from tests.daemon_harness import DEPARTMENTS, PASSWORD, Daemon, imap_boxes, serve_config, wait_for
 
@@ -74,8 +80,9 @@ def test_presence_is_told_by_the_lock_not_by_the_records(config, deps):
     assert lines[0].startswith(f"守护进程未运行（最后记录于 {data['last_recorded']}）")
     mine = next(line for line in lines if line.startswith(f"{box.key}（"))
     assert "IDLE" not in mine and "下次" not in mine and "未由守护进程监视" in mine
-    with serving(deps) as others, serving(deps) as second:  # two instances share it
-        assert (others, second) == (False, True)
+    with serving(deps) as first, serving(deps) as second:  # two instances share it
+        assert (first.others, second.others) == (False, True)
+        assert (first.keep(), second.keep()) == (False, False)  # their sessions are there: nothing to take again
         for _ in range(3):  # a status looking does not take it from them
             assert daemon_running(deps)
         data = gather_status(config, deps)
@@ -127,6 +134,52 @@ def test_status_follows_serve_and_a_second_serve_says_it_stands_by(tmp_path, dat
         assert not any("IDLE" in line or "下次" in line for line in _mailbox_lines(lines))
     finally:
         daemon.close()
+
+
+def _presence_holders(engine: Engine) -> list[int]:
+    """The PostgreSQL backends (pids) holding this archive's presence lock now, read as `held` reads it."""
+    with engine.connect() as connection:
+        namespace = connection.execute(text("SELECT current_database() || '/' || current_schema()")).scalar_one()
+        key = lock_key(f"{namespace}:{PRESENCE}") & 0xFFFF_FFFF_FFFF_FFFF
+        return list(
+            connection.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"
+                ),
+                {"high": key >> 32, "low": key & 0xFFFF_FFFF},
+            ).scalars()
+        )
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a lock file is not lost so
+def test_serve_takes_its_presence_again_when_its_database_session_ends(tmp_path, database_url):
+    """GIVEN `serve` running on PostgreSQL WHEN the session that holds its presence lock ends, as at a restart
+    of the server (its backend terminated: the shared server itself is not restarted) THEN the daemon notices,
+    takes the lock again on a new session and says so; `status` says a daemon runs, and it stops cleanly."""
+    maildir = tmp_path / "maildir"
+    create_maildir(maildir)
+    boxes = [{"key": "jjb", "name": "jjb", "address": DEPARTMENTS["jjb"], "source": "maildir", "path": str(maildir)}]
+    daemon = Daemon(serve_config(tmp_path, boxes, {"transport": "folder"}, None), database_url, tmp_path / "archive")
+    engine = create_engine(database_url)
+    try:
+        process = daemon.start()
+        wait_for(lambda: bool(_presence_holders(engine)), 60, "serve to hold its presence lock", step=0.2)
+        (first,) = _presence_holders(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first}).scalar()
+        wait_for(lambda: first not in _presence_holders(engine), 30, "the session's end to release the lock")
+        wait_for(lambda: bool(_presence_holders(engine)), 60, "serve to take its presence lock again", step=0.2)
+        assert process.poll() is None
+        assert daemon.status()["daemon_running"] is True
+        code, output, _ = daemon.terminate(process)
+        assert code == 0, output
+        assert "与数据库的连接曾中断（数据库重启？），已重新登记本守护进程" in output
+        assert daemon.status()["daemon_running"] is False  # released at the stop, the new session's lock too
+    finally:
+        daemon.close()
+        engine.dispose()
 
 
 def _closed_port() -> int:
@@ -209,6 +262,82 @@ def test_a_closed_port_and_an_unknown_host_say_what_to_check_and_are_retried(one
         deps.close()
     assert error.startswith("找不到服务器 mailroom-test.invalid：请检查 host 拼写和网络（[Errno -")
     assert error.endswith("）；已尝试 4 次")
+
+
+class SilentServer:
+    """The hostile server of a mistyped port: it takes every connection and never says a word (no greeting, no
+    TLS handshake); it counts the connections it took."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.taken: list[socket.socket] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                self.taken.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.listener.close()
+        for connection in self.taken:
+            connection.close()
+
+
+@pytest.mark.parametrize("security", ["plain", "tls", "starttls"])
+def test_a_server_that_never_greets_fails_at_once_in_one_line_and_is_not_retried(
+    tmp_path, monkeypatch, caplog, security
+):
+    """GIVEN a port that takes the connection and never greets (a mistyped port) WHEN `poll --once` and the
+    daemon's worker try it THEN each gives up after the connect timeout, on one connection, in one line that
+    names host:port, says the server did not answer and what to check; neither retries it at once."""
+    silent = SilentServer()
+    monkeypatch.setattr(imap_module, "CONNECT_SECONDS", 0.5)
+    monkeypatch.setenv("TEST_PW_JJB", PASSWORD)
+    monkeypatch.setenv("MAILROOM_DATABASE_URL", f"sqlite:///{tmp_path}/mailroom.db")
+    monkeypatch.setenv("MAILROOM_ARCHIVE_PATH", str(tmp_path / "archive"))
+    box = {
+        "key": "jjb",
+        "name": "jjb",
+        "address": DEPARTMENTS["jjb"],
+        "host": "127.0.0.1",
+        "port": silent.port,
+        "security": security,
+        "username": "jjb",
+        "password_env": "TEST_PW_JJB",
+    }
+    said = (
+        f"无法连接 127.0.0.1:{silent.port}：服务器没有应答，请检查 host、port、防火墙，以及 security（现为 {security}）"
+        "与端口是否匹配（"
+    )
+    try:
+        path = serve_config(tmp_path, [box], {"transport": "folder"}, poll_minutes=None)
+        with caplog.at_level(logging.WARNING):
+            result = CliRunner().invoke(main, ["--config", str(path), "poll", "--once"])
+        assert result.exit_code == 1, result.output
+        assert len(silent.taken) == 1  # not retried: each try would wait as long again
+        (line,) = [line for line in result.output.splitlines() if line.startswith("jjb: ")]
+        assert line.startswith(f"jjb: 失败 — {said}") and line.endswith("）") and "已尝试" not in line
+        assert not [record for record in caplog.records if "重试" in record.getMessage()]
+
+        config = make_config(tmp_path, f"sqlite:///{tmp_path}/mailroom.db", [box])
+        deps = open_deps(config)
+        try:
+            with serving(deps):
+                assert _watch_imap(config, deps, config.mailboxes[0], lambda: None) == 60.0
+                (state,) = gather_status(config, deps)["mailboxes"]
+        finally:
+            deps.close()
+        assert state["last_error"].startswith(said) and state["watch"] == "retry"
+        assert len(silent.taken) == 2
+    finally:
+        silent.close()
 
 
 def test_web_on_a_port_in_use_says_so_and_never_claims_to_serve(tmp_path, monkeypatch):

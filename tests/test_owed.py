@@ -366,6 +366,64 @@ def test_the_scheduled_reminders_still_ask_before_the_deadline(config, deps):
         assert "前报送。截至 2020年04月17日 09:00" in text and "已超过" not in text
 
 
+def test_a_unit_reminded_before_the_deadline_is_chased_once_after_it(config, tmp_path, monkeypatch):
+    """GIVEN every unit reminded on 2020-04-18, before April's deadline WHEN `remind --month 2020-04
+    --after-deadline` is run on the 22nd THEN each unit gets a second, distinct reminder saying the deadline has
+    passed; re-running either (before or after the deadline) sends nothing more."""
+    import bot.daemon.deps
+
+    clock = {"now": datetime(2020, 4, 18, 10, tzinfo=SHANGHAI)}
+    opened = bot.daemon.deps.open_deps
+    monkeypatch.setattr(bot.daemon.deps, "open_deps", lambda *a, **k: opened(*a, **k, clock=lambda: clock["now"]))
+    run = remind_command(config.database_url, tmp_path)
+    before = run("--month", "2020-04")
+    assert before.exit_code == 0 and "发信：成功 13 封" in before.output, before.output
+    again = run("--month", "2020-04")
+    assert "桃城区：此前已提醒" in again.output and "未发送任何提醒" in again.output, again.output
+
+    clock["now"] = datetime(2020, 4, 22, 10, tzinfo=SHANGHAI)
+    after = run("--month", "2020-04", "--after-deadline")
+    assert after.exit_code == 0 and "桃城区：已提醒" in after.output and "发信：成功 13 封" in after.output, (
+        after.output
+    )
+    for rerun in (("--month", "2020-04", "--after-deadline"), ("--month", "2020-04", "--dry-run")):
+        said = run(*rerun)
+        assert "桃城区：此前已提醒" in said.output and "未发送任何提醒" in said.output, said.output
+    clock["now"] = datetime(2020, 4, 18, 11, tzinfo=SHANGHAI)  # the before-deadline one again: still none
+    assert "桃城区：此前已提醒" in run("--month", "2020-04").output
+
+    reminders = queued_reminders(config.database_url)
+    assert len(reminders) == 26 and all(mail.state == "sent" for mail in reminders)
+    to_taocheng = sorted((mail for mail in reminders if mail.recipients == "tcqcl@163.com"), key=lambda m: m.id)
+    assert [mail.subject for mail in to_taocheng] == [
+        "【提醒】桃城区2020年4月报表尚缺8个附件，截止04月20日",
+        "【提醒】桃城区2020年4月报表尚缺8个附件，已超过截止时间04月20日，请尽快补报",
+    ]
+    first, second = (text_of(mail) for mail in to_taocheng)
+    assert "应于 2020年04月20日 23:59 前报送。截至 2020年04月18日 10:00" in first and "已超过" not in first
+    assert "截止时间为 2020年04月20日 23:59，现已超过报送时限。截至 2020年04月22日 10:00" in second
+    assert "请尽快补报" in second and "请在截止时间前" not in second
+
+
+def test_a_reminder_queued_after_the_deadline_before_the_two_were_told_apart_counts_as_the_late_one(config, deps):
+    """GIVEN April's reminders queued on the 18th, and 桃城区's as the code before this distinction queued it
+    after the deadline (the same cause, created on the 22nd) WHEN the reminders run after the deadline THEN
+    桃城区 is not chased a second time, every other unit is."""
+    from bot.outgoing.reminders import ALREADY, REMINDED, queue_reminders
+
+    with deps.db.session() as session:
+        queue_reminders(config, session, "2020-04", datetime(2020, 4, 18, 10, tzinfo=SHANGHAI))
+        legacy = session.scalars(select(OutboxMail).where(OutboxMail.recipients == "tcqcl@163.com")).one()
+        legacy.created_at = datetime(2020, 4, 22, 9, tzinfo=SHANGHAI)
+        session.commit()
+        results = queue_reminders(config, session, "2020-04", datetime(2020, 4, 23, 10, tzinfo=SHANGHAI))
+    outcomes = {result.unit: result.outcome for result in results}
+    assert outcomes.pop("桃城区") == ALREADY
+    assert set(outcomes.values()) == {REMINDED}
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMail)) == 13 + 12
+
+
 def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     """GIVEN a receipt the SMTP server refused WHEN `status` is asked THEN it shows the backlog, since
     when it waits, and the server's error."""

@@ -267,7 +267,7 @@ def test_a_ca_file_that_holds_no_certificate_is_a_config_error(tmp_path, content
         "password_env": "X",
         "ca_file": "ca.pem",
     }
-    with pytest.raises(ConfigError, match=r"mailbox\[0\]\.ca_file 应为可读的 PEM 证书文件"):
+    with pytest.raises(ConfigError, match=r"\[\[mailbox\]\] bgs（办公室）的 ca_file 应为可读的 PEM 证书文件"):
         make_config(tmp_path, "sqlite://", [box])
     with pytest.raises(ConfigError, match=r"smtp\.ca_file 应为可读的 PEM 证书文件"):
         make_config(tmp_path, "sqlite://", None, smtp={"ca_file": "ca.pem"})

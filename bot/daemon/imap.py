@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 
-from imapclient import IMAPClient
+from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 
 from archive.ingest import Incoming, Intake, Outcome
 from archive.spool import derive_spooled, spool
 from archive.state import advance, load_state
 from bot import __version__
-from bot.config import Mailbox
+from bot.config import Mailbox, field_of
 from bot.tls import client_context, refused
 from parsers.errors import MailroomError, ServiceError
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # Errors after which reconnecting may help: the connection dropped, timed out or the server hung up.
 RETRYABLE = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort, IMAPClient.AbortError)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
+CONNECT_SECONDS = 20.0  # to connect, shake hands (TLS) and hear the greeting: a live server takes a second or two
+ANSWER_SECONDS = 60.0  # for each answer after the greeting (a batch of big messages takes a while)
 IDLE_STEP = 1.0  # seconds between looks at the stop flag while in IDLE
 KEEP_ALIVE = 60.0  # seconds without a command after which a long derivation says NOOP
 CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
@@ -43,8 +45,9 @@ class ImapFailure(ServiceError):
     """A mailbox's server could not be reached, logged in to or read, said for the operator in one Chinese
     line: the server (host:port), what to check, and the original reason in parentheses. It does not name the
     mailbox: whoever shows it does (the log, `status`, `poll --once`). `lasting`: trying again at once cannot
-    help (a refused login, TLS against a port that does not speak it), so a poll does not reconnect for it;
-    the daemon tries again after its usual wait, as after any error."""
+    help (a refused login, TLS against a port that does not speak it, a server that never greets: each try
+    would wait CONNECT_SECONDS again), so a poll does not reconnect for it; the daemon tries again after its
+    usual wait, as after any error."""
 
     def __init__(self, message: str, *, lasting: bool = False) -> None:
         super().__init__(message)
@@ -81,7 +84,8 @@ def connect_failure(box: Mailbox, error: BaseException) -> ImapFailure:
     if isinstance(error, TimeoutError):  # also a TLS port spoken plain to: both sides wait for the other
         return ImapFailure(
             f"无法连接 {where}：服务器没有应答，请检查 host、port、防火墙，以及 security（现为 {box.security}）"
-            f"与端口是否匹配（{reason}）"
+            f"与端口是否匹配（{reason}）",
+            lasting=True,  # a mistyped port that takes the connection and says nothing: say so now, not in minutes
         )
     if isinstance(error, (imaplib.IMAP4.abort, ConnectionError)):
         return ImapFailure(
@@ -105,12 +109,15 @@ def failure_text(box: Mailbox, error: BaseException) -> str:
     return f"{error.__class__.__name__}: {next(iter(str(error).strip().splitlines()), '')}".rstrip(": ")
 
 
-def connect(box: Mailbox, timeout: float = 60.0) -> IMAPClient:
+def connect(box: Mailbox, timeout: float = ANSWER_SECONDS, connect_timeout: float | None = None) -> IMAPClient:
     """Open a connection: TLS with certificate and host name checks (against `ca_file`, else the system's
-    CAs) unless the config says otherwise. A certificate that fails is refused before anything is sent."""
-    context = client_context(box.ca_file, f"{box.key}.ca_file")
+    CAs) unless the config says otherwise. A certificate that fails is refused before anything is sent.
+    Connecting, the TLS handshake and the greeting have `connect_timeout` (CONNECT_SECONDS), shorter than
+    an answer's: a server that takes the connection and never greets is told at once (connect_failure)."""
+    context = client_context(box.ca_file, field_of(box.label, "ca_file"))
+    limits = SocketTimeout(connect=CONNECT_SECONDS if connect_timeout is None else connect_timeout, read=timeout)
     try:
-        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context, timeout=timeout)
+        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=context, timeout=limits)
     except ssl.SSLCertVerificationError as error:
         raise refused(box.key, box.host, error, "未收取任何邮件") from None
     if box.security == "starttls":

@@ -17,7 +17,8 @@ within seconds of SIGTERM.
   worker's write waits at most for one batch's; a stop leaves the rest due.
 
 While it runs, the daemon holds a lock shared by every instance (bot/daemon/status.py, `serving`): that,
-not its records, is how `mailroom status` tells whether a daemon runs.
+not its records, is how `mailroom status` tells whether a daemon runs. On PostgreSQL a restart of the server
+ends the session that holds it: the main thread looks every PRESENCE_SECONDS and takes it again.
 
 Nothing here holds work only in memory: a kill at any moment leaves every owed reply in the database.
 """
@@ -43,7 +44,7 @@ from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
 from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
 from bot.daemon.scheduled import due_jobs
-from bot.daemon.status import serving
+from bot.daemon.status import Presence, serving
 from bot.outgoing.digest_mail import prepare_digest, queue_digest
 from bot.outgoing.reminders import queue_reminders, summary
 from parsers.errors import MailroomError
@@ -54,13 +55,16 @@ MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
 SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
+PRESENCE_SECONDS = 10.0  # how often the daemon makes sure it holds its presence lock still (one round trip)
 REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `status` looking) holds the lock
 
 
 def serve(config: Config, deps: Deps) -> bool:
     """Run until SIGTERM or Ctrl-C; False when a worker stopped it by failing (exit 1, so that a
-    supervisor restarts it)."""
+    supervisor restarts it). Ctrl-C stops as gracefully as SIGTERM, then raises KeyboardInterrupt, so that the
+    command ends as any command Ctrl-C stops (exit 130); SIGTERM, a supervisor's stop, returns True."""
     wake, failed, told = threading.Event(), threading.Event(), threading.Event()
+    received: list[int] = []
     workers = [
         threading.Thread(
             target=_guarded,
@@ -83,14 +87,15 @@ def serve(config: Config, deps: Deps) -> bool:
 
     def stop(signum, _frame) -> None:
         log.info("received %s: stopping", signal.Signals(signum).name)
+        received.append(signum)
         deps.stop.set()
         wake.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with serving(deps) as others:
+    with serving(deps) as presence:
         log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
-        if others:  # one line for the whole instance: its workers then stand by without a line each
+        if presence.others:  # one line for the whole instance: its workers then stand by without a line each
             told.set()
             log.warning(
                 "另一个 mailroom serve 实例正在运行，邮箱由它收取：本实例待命，每 %.0f 秒查看一次，它停止后接管"
@@ -99,8 +104,7 @@ def serve(config: Config, deps: Deps) -> bool:
             )
         for worker in workers:
             worker.start()
-        while not deps.stop.wait(1.0):
-            pass
+        _until_stopped(deps, presence)
         end = time.monotonic() + STOP_SECONDS
         for worker in workers:
             worker.join(max(0.0, end - time.monotonic()))
@@ -108,7 +112,44 @@ def serve(config: Config, deps: Deps) -> bool:
     if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
         log.warning("not waiting any longer for: %s", ", ".join(left))
     log.info("stopped")
-    return not failed.is_set()
+    if failed.is_set():
+        return False
+    if signal.SIGINT in received:
+        raise KeyboardInterrupt
+    return True
+
+
+def _until_stopped(deps: Deps, presence: Presence) -> None:
+    """Wait for the stop, making sure every PRESENCE_SECONDS that the presence lock is still held: on
+    PostgreSQL it ends with its session (a restart of the server), and `status` would then say no daemon runs."""
+    lost, check = False, time.monotonic() + PRESENCE_SECONDS
+    while not deps.stop.wait(1.0):
+        if time.monotonic() >= check:
+            lost, check = _keep_presence(presence, lost), time.monotonic() + PRESENCE_SECONDS
+
+
+def _keep_presence(presence: Presence, lost: bool) -> bool:
+    """Take the presence lock again if it was lost; whether it is lost still. A database that stays away is
+    said once, not at every check."""
+    try:
+        if presence.keep():
+            log.warning("与数据库的连接曾中断（数据库重启？），已重新登记本守护进程：mailroom status 又能看到它在运行")
+        return False
+    except SQLAlchemyError as error:
+        if not lost:
+            log.error(
+                "与数据库的连接已中断，无法重新登记本守护进程（期间 mailroom status 会显示守护进程未运行），"
+                "每 %.0f 秒重试：%s",
+                PRESENCE_SECONDS,
+                _first_line(error),
+            )
+        return True
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    """The driver's own words, without SQLAlchemy's statement and link."""
+    said = str(getattr(error, "orig", None) or error).strip()
+    return said.splitlines()[0] if said else error.__class__.__name__
 
 
 def _guarded(failed: threading.Event, name: str, work: Callable[..., None], *args) -> None:
@@ -127,26 +168,42 @@ def watch_mailbox(
     config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None], told: threading.Event | None = None
 ) -> None:
     """Until stopped: hold the mailbox, archive what is new, wait for more. `told`: set once the instance has
-    said that another instance is at work, so that a stand-by needs no line of its own."""
+    said that another instance is at work, so that a stand-by needs no line of its own. A database away (a
+    restart of PostgreSQL ends every session) is no bug: the worker says so and tries again, as after an IMAP
+    error."""
     interval = config.schedule.poll_minutes * 60
     standing_by = False
     while not deps.stop.is_set():
-        with deps.exclusive(f"mailbox-{box.key}") as mine:
-            if mine and standing_by:
-                log.info("%s: 另一个实例已不再收取此邮箱，由本实例接管", box.key)
-            elif not mine and not standing_by and not (told and told.is_set()):
-                log.info(
-                    "%s: 另一个实例正在收取此邮箱：本实例待命，每 %.0f 秒查看一次，它停止后接管", box.key, interval
-                )
-            standing_by = not mine
-            if mine and box.source == "imap":
-                pause = _watch_imap(config, deps, box, wake)
-            elif mine:
-                pause = _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS))
-            else:  # another instance works it; take over if that one goes away
-                pause = interval
+        try:
+            pause, standing_by = _take_turn(config, deps, box, wake, told, standing_by)
+        except SQLAlchemyError as error:
+            pause = min(interval, 60.0)
+            log.error("%s: 数据库暂时不可用，%.0f 秒后重试：%s", box.key, pause, _first_line(error))
         deps.stop.wait(pause)
     _unwatched(deps, box)
+
+
+def _take_turn(
+    config: Config,
+    deps: Deps,
+    box: Mailbox,
+    wake: Callable[[], None],
+    told: threading.Event | None,
+    standing_by: bool,
+) -> tuple[float, bool]:
+    """One turn of a mailbox worker: the mailbox's work if this instance holds it, else stand-by; how long to
+    wait before the next turn, and whether it stands by."""
+    interval = config.schedule.poll_minutes * 60
+    with deps.exclusive(f"mailbox-{box.key}") as mine:
+        if mine and standing_by:
+            log.info("%s: 另一个实例已不再收取此邮箱，由本实例接管", box.key)
+        elif not mine and not standing_by and not (told and told.is_set()):
+            log.info("%s: 另一个实例正在收取此邮箱：本实例待命，每 %.0f 秒查看一次，它停止后接管", box.key, interval)
+        if mine and box.source == "imap":
+            return _watch_imap(config, deps, box, wake), False
+        if mine:
+            return _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS)), False
+        return interval, True  # another instance works it; take over if that one goes away
 
 
 def _unwatched(deps: Deps, box: Mailbox) -> None:

@@ -4,13 +4,16 @@ and when it looks next, its last error — the receipts owed and the outbox behi
 Whether a daemon runs is not read from its records (a killed or stopped daemon leaves them as they were):
 every running `mailroom serve` holds a shared lock for its whole life (`serving`), which `status` tests
 without taking it from anyone (`daemon_running`): on PostgreSQL by reading pg_locks, on the embedded default
-by trying the lock file for an instant, non-blocking (a `serve` starting in that instant waits for it).
+by trying the lock file for an instant, non-blocking (a `serve` starting in that instant waits for it). On
+PostgreSQL the lock ends with its session: a running daemon makes sure now and then that it holds it still,
+and takes it again after a restart of the server (bot/daemon/serve.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,13 +34,23 @@ WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "
 PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
 
 
+@dataclass(frozen=True)
+class Presence:
+    """What `serving` yields: whether another instance was running already, and `keep`, which the daemon
+    calls now and then: True when the lock had been lost with its database session (PostgreSQL restarted)
+    and was taken again; SQLAlchemyError while the database is away."""
+
+    others: bool
+    keep: Callable[[], bool]
+
+
 @contextmanager
-def serving(deps: Deps) -> Iterator[bool]:
+def serving(deps: Deps) -> Iterator[Presence]:
     """Held by `mailroom serve` while it runs, shared with any other instance (several may run against one
-    PostgreSQL database); yields whether another instance was running already."""
+    PostgreSQL database)."""
     others = daemon_running(deps)
-    with shared(deps.db, deps.store.root / "locks", PRESENCE):
-        yield others
+    with shared(deps.db, deps.store.root / "locks", PRESENCE) as keep:
+        yield Presence(others, keep)
 
 
 def daemon_running(deps: Deps) -> bool:

@@ -3,7 +3,11 @@
 The scheduled job reminds before the deadline; `mailroom remind` may also run after it (a clerk chasing
 late forms), and such a reminder must not ask for the forms "before the deadline": it says the deadline has
 passed and asks for them at once. Which wording goes is decided here, from the moment the mail is queued,
-so no caller can send the wrong one."""
+so no caller can send the wrong one.
+
+The two are distinct mails, each owed at most once per unit and month: a unit reminded on the 17th can still
+be chased after the deadline, once. The outbox cause says which one it is (reminder_cause), so its unique key
+keeps each to one, and a re-run skips the units that already had the one it would send."""
 
 from __future__ import annotations
 
@@ -41,21 +45,39 @@ def passed_deadline(config: Config, month: str, now: datetime) -> datetime | Non
     return deadline if now > deadline else None
 
 
-def reminder_cause(month: str, unit: str) -> str:
-    return f"reminder:{month}:{unit}"
+def reminder_cause(month: str, unit: str, overdue: bool = False) -> str:
+    """The outbox cause of a unit's reminder for `month`: one before the deadline, one after it. The one before
+    keeps the cause every reminder had before the two were told apart, so a unit reminded then is not reminded
+    before the deadline again."""
+    return f"reminder:{month}:{unit}" + (":after-deadline" if overdue else "")
+
+
+def _already_reminded(session: Session, month: str, deadline: datetime) -> set[str]:
+    """The causes of `month`'s reminders already queued. A reminder queued after the deadline before the two
+    were told apart has the plain cause: it counts as the after-deadline one too, so no unit gets a second."""
+    causes = set()
+    for cause, created_at in session.execute(
+        select(OutboxMail.cause, OutboxMail.created_at).where(OutboxMail.cause.like(f"reminder:{month}:%"))
+    ):
+        causes.add(cause)
+        if created_at > deadline and not cause.endswith(":after-deadline"):
+            causes.add(cause + ":after-deadline")
+    return causes
 
 
 def queue_reminders(
     config: Config, session: Session, month: str, now: datetime, dry_run: bool = False
 ) -> list[UnitReminder]:
-    """Queue one reminder per unit still missing forms of `month` (never twice for a unit and month), and
-    record the job's run for the month in the same commit; `dry_run` says what it would do and writes
-    nothing. Only the units of the month's plan; a month no plan covers is refused (OutsidePlan) before
-    anything is read or written."""
+    """Queue a reminder to each unit still missing forms of `month`: the one before its deadline, or once
+    `now` is past it the one after (each never twice for a unit and month), and record the job's run for the
+    month in the same commit; `dry_run` says what it would do and writes nothing. Only the units of the
+    month's plan; a month no plan covers is refused (OutsidePlan) before anything is read or written."""
     plan = config.plan(month)
     evidence = load_evidence(session)
     packages = matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
-    already = set(session.scalars(select(OutboxMail.cause).where(OutboxMail.cause.like(f"reminder:{month}:%"))))
+    deadline = plan.calendar.deadline_for(month)
+    overdue = now > deadline
+    already = _already_reminded(session, month, deadline)
     results = []
     for unit in plan.units:
         missing = tuple(packages[unit.name].forms_with("missing"))
@@ -63,12 +85,12 @@ def queue_reminders(
             results.append(UnitReminder(unit.name, COMPLETE))
         elif not unit.senders:
             results.append(UnitReminder(unit.name, NO_ADDRESS, missing))
-        elif reminder_cause(month, unit.name) in already:
+        elif reminder_cause(month, unit.name, overdue) in already:
             results.append(UnitReminder(unit.name, ALREADY, missing))
         else:
             results.append(UnitReminder(unit.name, REMINDED, missing))
             if not dry_run:
-                _queue_one(config, session, month, unit.name, unit.senders, missing, packages[unit.name].deadline, now)
+                _queue_one(config, session, month, unit.name, unit.senders, missing, deadline, now)
     if not dry_run:
         session.merge(JobRun(job="reminders", period=month, done_at=now, summary=summary(results)))
         session.commit()
@@ -112,4 +134,4 @@ def _queue_one(
         f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )
     message = compose(config.outgoing, list(senders), subject, text, html, now, auto_submitted="auto-generated")
-    queue_mail(session, reminder_cause(month, unit), "reminder", message, now)
+    queue_mail(session, reminder_cause(month, unit, overdue), "reminder", message, now)
