@@ -90,9 +90,9 @@ def test_passwords_come_from_the_environment(monkeypatch):
         (lambda d: d["scoring"].update(task_points="three"), "scoring.task_points 应为整数，而不是 'three'"),
         (
             lambda d: d["mailbox"][1].update(after_archive="shred"),
-            "mailbox[1].after_archive 应为 none 或 flag 或 seen 或 move",
+            "[[mailbox]] kfb（康复部）的 after_archive 应为 none 或 flag 或 seen 或 move",
         ),
-        (lambda d: d["mailbox"][0].pop("host"), '缺少 mailbox[0].host（source = "imap" 时必填）'),
+        (lambda d: d["mailbox"][0].pop("host"), '缺少 [[mailbox]] jjb（教就部）的 host（source = "imap" 时必填）'),
         (lambda d: d["mailbox"][0].update(security="plain"), "只允许用于本机回环地址"),
         (lambda d: d["unit"][2]["targets"].update(rehab=-1), "unit[2].targets.rehab 应为 ≥ 0 的整数，而不是 -1"),
         (lambda d: d["unit"][0]["targets"].update(swimming=3), "unit[0].targets.swimming：未知的任务"),
@@ -104,6 +104,52 @@ def test_bad_values_name_their_key(change, message):
     change(data)
     with pytest.raises(ConfigError, match=re.escape(message)):
         build_config(data, Path("/tmp/config.toml"), {})
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: d["mailbox"][3].update(port=0),
+            "[[mailbox]] bgs（办公室）的 port 应为端口号 1–65535，而不是 0",
+        ),
+        (
+            lambda d: d["mailbox"][2].update(security="plain"),
+            '[[mailbox]] fwb（服务部）的 security = "plain" 只允许用于本机回环地址，不能用于 imap.126.com',
+        ),
+        (
+            lambda d: d["mailbox"][3].update(after_archive="move"),
+            '缺少 [[mailbox]] bgs（办公室）的 move_to（after_archive = "move" 时必填）',
+        ),
+        (
+            lambda d: d["mailbox"][2].update(colour="red"),
+            "未知的配置项 [[mailbox]] fwb（服务部）的 colour（这里可用的有 address、after_archive、batch、ca_file、"
+            "folder、host、key、move_to、name、password_env、port、security、source、username）",
+        ),
+        (lambda d: d["mailbox"][2].pop("key"), "缺少 [[mailbox]] 服务部（hscljyb@126.com）的 key"),
+        (
+            lambda d: d["mailbox"][3].update(key="jjb"),
+            "[[mailbox]] 的 key 'jjb' 用了 2 次（教就部（hsscljjb@163.com）、办公室（hsclbgs666@163.com））："
+            "每个邮箱的 key 须不同",
+        ),
+    ],
+)
+def test_a_mailboxs_errors_name_it_by_its_key_and_name_not_its_place(change, message):
+    """A [[mailbox]] is named as the file names it (its key, with its name), never as mailbox[3]: nobody
+    counts the tables of a file. One without a key is named by its name and address."""
+    data = example_data()
+    change(data)
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value) == message
+
+
+def test_a_mailboxs_missing_password_names_the_mailbox(monkeypatch):
+    box = load_config(ROOT / "config.example.toml", environ={}).mailbox("kfb")
+    monkeypatch.delenv("MAILROOM_KFB_PASSWORD", raising=False)
+    with pytest.raises(ConfigError) as raised:
+        box.password()
+    assert str(raised.value) == "[[mailbox]] kfb（康复部）：环境变量 MAILROOM_KFB_PASSWORD 未设置"
 
 
 def test_cli_reports_a_bad_config_in_one_line(tmp_path):
@@ -138,7 +184,7 @@ def test_every_subcommand_has_help():
     assert {*expected.split(), "revoke", "demo"} <= set(COMMANDS)
     for name in COMMANDS:
         result = CliRunner().invoke(main, [name, "--help"])
-        assert result.exit_code == 0 and "Usage:" in result.output and len(result.output) > 80, name
+        assert result.exit_code == 0 and "用法：" in result.output and len(result.output) > 80, name
     module = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
     assert module.returncode == 0 and "inspect" in module.stdout
 
@@ -154,8 +200,8 @@ def test_every_subcommand_has_help():
         (lambda d: d.update(schedul={"poll_minutes": 1}), "未知的配置项 [schedul]（是不是 [schedule]？）"),
         (
             lambda d: d["mailbox"][0].update(hots=d["mailbox"][0].pop("host")),
-            "未知的配置项 mailbox[0].hots（是不是 mailbox[0].host？）",
-        ),  # not "mailbox[0].host is missing"
+            "未知的配置项 [[mailbox]] jjb（教就部）的 hots（是不是 host？）",
+        ),  # not "[[mailbox]] jjb（教就部）的 host is missing"
         (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
         (
             lambda d: d["general"].update(colour="red"),

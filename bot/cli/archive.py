@@ -16,30 +16,13 @@ from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, ge
 from archive.verify import recorded_files, verify
 from bot.cli.console import progress, table
 from bot.cli.errors import month_param
-from bot.cli.group import Context, main, pass_context
+from bot.cli.group import Context, main, pass_context, unit_param
 from bot.config import Config
-from bot.services.scores import unit_name
 from bot.services.show import KIND_LABELS, decisions_json, describe_message
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
 _ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
-
-
-def _context(ctx: click.Context) -> Context:
-    context = ctx.find_object(Context)
-    assert context is not None  # main() puts a Context on the root before any command runs
-    return context
-
-
-def _unit(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A unit by its name or any alias (桃城 → 桃城区), as every command takes it."""
-    if value is None:
-        return None
-    try:
-        return unit_name(_context(ctx).config, value.strip())
-    except MailroomError as error:
-        raise click.BadParameter(str(error)) from None
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -67,21 +50,25 @@ def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 
 @main.command(name="search")
 @click.argument("text", required=False, default="")
-@click.option("--unit", callback=_unit, help="Unit name or alias, e.g. 桃城区 or 桃城.")
-@click.option("--kind", type=click.Choice([kind.value for kind in Kind]))
-@click.option("--month", metavar="YYYY-MM", callback=month_param, help="The reporting month.")
-@click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or after this day (local time).")
-@click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="Arrived on or before this day (local time).")
-@click.option("--sender", metavar="ADDRESS", callback=_sender)
+@click.option("--unit", callback=unit_param, help="单位名称或简称，如 桃城区 或 桃城。")
+@click.option(
+    "--kind",
+    type=click.Choice([kind.value for kind in Kind]),
+    help="邮件类别：" + "、".join(f"{kind.value}（{KIND_LABELS.get(kind.value, kind.value)}）" for kind in Kind) + "。",
+)
+@click.option("--month", metavar="YYYY-MM", callback=month_param, help="报送月份，如 2020-04。")
+@click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="在这一天或之后到达的（本地时间）。")
+@click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="在这一天或之前到达的（本地时间）。")
+@click.option("--sender", metavar="ADDRESS", callback=_sender, help="发件人的完整邮箱地址，如 zqxcl@163.com。")
 @click.option(
     "--order",
     type=click.Choice(ORDERS),
     default="newest",
     show_default=True,
-    help="relevance: terms in the subject and file names first, then in the body.",
+    help="排列顺序：newest 最新的在前；relevance 词语出现在主题和附件名中的在前，其次是出现在正文中的。",
 )
-@click.option("--limit", default=50, show_default=True, callback=_limit, help="0 means no limit.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", default=50, show_default=True, callback=_limit, help="最多列出多少封；0 表示全部。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 列表输出。")
 @pass_context
 def search_(
     context: Context,
@@ -96,8 +83,10 @@ def search_(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Find archived messages by text (subject, body, file names, what was read from the workbooks; terms apart
-    by spaces or punctuation, "a phrase" in quotes, Chinese of any length) and filters."""
+    """按文字和筛选条件查找已归档的邮件。
+
+    TEXT 在主题、正文、附件名和从表格中读出的内容里查找：多个词用空格或标点隔开；
+    用引号括起的短语（"一个短语" 或 “一个短语”）整体查找；中文词语长短不限。"""
     if since and until and since > until:
         raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
     first, last = arrival_bounds(since, until, context.config.timezone)
@@ -157,10 +146,12 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
 
 @main.command()
 @click.argument("message_id", type=int)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def show(context: Context, message_id: int, as_json: bool) -> None:
-    """Show one archived message: headers, recognition, attachments, where it was seen, problems."""
+    """显示编号为 MESSAGE_ID 的已归档邮件：邮件头、识别结果、附件、在哪些邮箱中见到、问题。
+
+    编号即 search 列出的“#编号”。"""
     with context.deps.db.session() as session:
         message = get_message(session, message_id)
         if message is None:
@@ -222,12 +213,12 @@ def _form_json(reading: FormReadingRow) -> dict[str, Any]:
 
 
 @main.command(name="verify")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出核对结果。")
 @pass_context
 def verify_(context: Context, as_json: bool) -> None:
-    """Hash every archived message and attachment again (mail archived and not yet derived too) and
-    compare with the database: reports files missing or altered and rows without their file; exits 1 on
-    any such finding."""
+    """重新计算每封已归档邮件和每个附件的哈希值（包括已归档原件、尚未识别的邮件），与数据库核对。
+
+    报告缺失或被改动的文件；发现任何一处时退出码为 1。"""
     store = context.deps.store
     with context.deps.db.session() as session:
         files = recorded_files(session, store)
@@ -271,7 +262,7 @@ def verify_(context: Context, as_json: bool) -> None:
 @main.command()
 @pass_context
 def reindex(context: Context) -> None:
-    """Build the full-text index again from the archive (after an upgrade of the indexer)."""
+    """根据归档重建全文检索索引（检索程序升级后使用）。"""
     with context.deps.db.engine.begin() as connection:
         count = rebuild(connection)
     click.echo(f"已重建 {count} 封邮件的检索索引")

@@ -23,8 +23,9 @@ from parsers.errors import InputError
 @main.command()
 @pass_context
 def init(context: Context) -> None:
-    """Create or upgrade the database and the archive folder; say whether messages are due for rederive.
-    The one command that also makes a SQLite database's missing folder: the others refuse it (a typo)."""
+    """建立或升级数据库和归档目录，并说明是否有邮件需要重新识别。
+
+    只有这个命令会为 SQLite 数据库建立缺少的文件夹；其他命令遇到缺少的文件夹会拒绝（以防路径写错）。"""
     from bot.daemon.status import behind_line, due_for_rederive
 
     config = context.config
@@ -39,11 +40,12 @@ def init(context: Context) -> None:
 @click.option(
     "--once",
     is_flag=True,
-    help="Poll every mailbox once and exit (otherwise poll every [schedule] poll_minutes until Ctrl-C).",
+    help="每个邮箱只收取一次就退出，有邮箱收取失败时退出码为 1"
+    "（不加时每隔配置 [schedule] poll_minutes 分钟收取一次，直到按 Ctrl-C）。",
 )
 @pass_context
 def poll(context: Context, once: bool) -> None:
-    """Fetch new mail from every configured mailbox into the archive."""
+    """从配置的每个邮箱收取新邮件并归档，然后生成并发出应发的回执。"""
     minutes = context.config.schedule.poll_minutes
     while True:
         report = poll_once(context.config, context.deps)
@@ -94,25 +96,31 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
 @main.command()
 @pass_context
 def serve(context: Context) -> None:
-    """Run unattended: watch every mailbox (IMAP IDLE where offered, else polling), send receipts at once,
-    reminders and the digest on schedule (Asia/Shanghai); messages derived under an older configuration or
-    version are derived again in the background. SIGTERM or Ctrl-C stops within seconds."""
+    """无人值守运行：监视每个邮箱，回执即时发出，催报提醒和月度排名通报按时发出。
+
+    服务器支持时用 IMAP IDLE 等待新邮件，否则定时轮询；定时任务按配置的时区（默认 Asia/Shanghai）；
+    按旧配置或旧版本识别的邮件在后台重新识别。
+
+    SIGTERM 或 Ctrl-C 使其在几秒内停止：SIGTERM（如 systemctl stop）退出码为 0，Ctrl-C 为 130
+    （已中断）；因程序出错而停止时为 1。"""
     from bot.daemon.serve import serve as run
     from bot.daemon.status import behind_line, due_for_rederive
 
     logging.getLogger().setLevel(logging.INFO)
     if due := due_for_rederive(context.deps):
         click.echo(behind_line(due, "正在后台重新识别，完成前统计可能与现行配置不符（进度见 mailroom status）"))
-    if not run(context.config, context.deps):
+    if not run(context.config, context.deps):  # Ctrl-C: KeyboardInterrupt, after the graceful stop (exit 130)
         sys.exit(1)
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def status(context: Context, as_json: bool) -> None:
-    """Each mailbox's last poll, how the daemon waits on it and when it looks next, its last error; the
-    owed receipts and the outbox backlog with the server's last error; the month's jobs."""
+    """守护进程是否在运行，以及它的记录：各邮箱最近收信、如何等待和下次查看的时间、最近的错误。
+
+    还有待生成的回执、待发邮件的积压和发信服务器最近的错误，以及催报提醒、月度排名通报这两项定时任务
+    的上次和下次运行。"""
     from bot.daemon.status import describe_status, gather_status
 
     data = gather_status(context.config, context.deps)
@@ -123,21 +131,21 @@ def status(context: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--month", required=True, metavar="YYYY-MM", callback=month_param, help="The reporting month to remind for."
-)
-@click.option("--dry-run", is_flag=True, help="Say who would be reminded; queue and send nothing.")
+@click.option("--month", required=True, metavar="YYYY-MM", callback=month_param, help="要催报的报送月份，如 2020-04。")
+@click.option("--dry-run", is_flag=True, help="只列出将提醒哪些单位，不排队、不发送。")
 @click.option(
     "--after-deadline",
     is_flag=True,
-    help="Remind although MONTH's deadline has passed: the reminder then says so and asks for the forms at once.",
+    help="MONTH 的报送截止时间已过也照样提醒：提醒中会写明已超过报送时限，请尽快补报。",
 )
 @pass_context
 def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) -> None:
-    """Run the reminder job now: each unit still missing forms of MONTH gets one reminder (never a second
-    one for the same month); says what was sent, or why nothing. After MONTH's deadline it sends only with
-    --after-deadline: a reminder then can only chase forms already late (and a mistyped month, a past year's,
-    would otherwise reach every unit), so the clerk says that is what they mean; --dry-run shows it either way."""
+    """立即运行催报提醒：MONTH 仍缺报表的每个单位收到提醒：截止前、截止后各至多一封（同一封不会发第二次）；
+    输出提醒了哪些单位，或为什么没有提醒。
+
+    MONTH 的报送截止时间过后，只有加 --after-deadline 才发送：这时的提醒只能催补已逾期的报表
+    （而把月份写错，例如写成往年的月份，会发给每个单位），所以要由操作的工作人员明确表示确实要发；
+    截止前后都可以先加 --dry-run 查看。"""
     from bot.daemon.poll import send_owed
     from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
     from bot.outgoing.render import date_time_text
@@ -178,14 +186,14 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     "--mailbox",
     "mailbox_name",
     metavar="NAME",
-    help="Attribute every message to this department mailbox (key, name or address) instead of "
-    "the one it was addressed to.",
+    help="把每封邮件都归入这个部门邮箱（写配置中的 key、名称或地址，如 jjb 或 教就部），而不按收件地址归入。",
 )
-@click.option("--force", is_flag=True, help="Archive a file even if it does not start with mail headers.")
+@click.option("--force", is_flag=True, help="文件开头不是邮件头也照样归档。")
 @pass_context
 def import_(context: Context, paths: tuple[Path, ...], mailbox_name: str | None, force: bool) -> None:
-    """Archive .eml files, Maildir folders and mbox files (backfill of past seasons). A file that is not mail
-    is refused, saying why, unless --force."""
+    """归档 .eml 文件、Maildir 文件夹和 mbox 文件（补录以往的邮件）。
+
+    不是邮件的文件会被拒绝并说明原因，除非加 --force。"""
     key = context.config.mailbox(mailbox_name).key if mailbox_name else None
     sources = find_sources(list(paths), force)
     with progress(len(sources), "导入") as advance:

@@ -13,8 +13,10 @@ from bot.demo.folder import write_demo
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=Path("var/demo"))
 def demo(directory: Path) -> None:
-    """Write a demo (config, Maildir mailboxes full of a season of unit mail) into DIRECTORY, replacing one
-    already there; then run `mailroom --config DIRECTORY/config.toml poll --once`."""
+    """在 DIRECTORY（默认 var/demo）中生成演示数据：配置文件，以及装有各单位一整季来信的 Maildir 邮箱。
+
+    DIRECTORY 中已有的演示会被替换；只写入空文件夹或演示生成的文件夹。之后运行
+    `mailroom --config DIRECTORY/config.toml poll --once`。"""
     config, written = write_demo(directory)
     click.echo(f"演示数据已写入 {directory}：{len(config.units)} 个单位，{written} 封邮件")
     click.echo(f"配置文件：{config.path}")

@@ -20,13 +20,16 @@ from bot.outgoing.digest_mail import PreparedDigest, prepare_digest, queue_diges
     "--out",
     "out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write digest.html, digest.txt, digest.eml and the workbook into this folder.",
+    metavar="DIR",
+    help="把 digest.html、digest.txt、digest.eml 和 Excel 表格写入这个文件夹。",
 )
-@click.option("--send", is_flag=True, help="Send it to the staff list ([smtp] staff), once per month.")
+@click.option("--send", is_flag=True, help="发送给工作人员名单（配置 [smtp] staff），每月只发一次。")
 @pass_context
 def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
-    """The standings digest of MONTH: ranking with every component, the submission matrix, briefings, task
-    completion, change since last month and honesty findings, with its workbook attached."""
+    """MONTH 的月度排名通报。
+
+    内容有含各项得分的排名、报送矩阵、简报信息、任务完成情况、与上月相比的变化和数据核查发现，并附
+    Excel 表格。用 --out 写出文件，或用 --send 发送（可同时使用）。"""
     if out is None and not send:
         raise click.UsageError("请用 --out 目录 写出文件，或用 --send 发送（可同时使用）")
     config, deps = context.config, context.deps

@@ -17,42 +17,43 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.cli.errors import run_reporting_errors
+from bot.cli.helptext import VERSION_OPTION, HelpCommand, HelpGroup
 
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.daemon.deps import Deps
 
-# name: (the module that registers it, the line `mailroom --help` shows for it)
+# name: (the module that registers it, the line `mailroom --help` shows for it, at most 62 columns)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("bot.cli.daemon", "Create or upgrade the database and the archive folder."),
-    "poll": ("bot.cli.daemon", "Fetch new mail from every mailbox into the archive."),
-    "serve": ("bot.cli.daemon", "Run unattended: mailboxes, receipts, reminders, the digest."),
-    "status": ("bot.cli.daemon", "Each mailbox's last poll and error, owed mail, the jobs."),
-    "remind": ("bot.cli.daemon", "Run the reminder job now for the units still missing forms."),
-    "import": ("bot.cli.daemon", "Archive .eml files, Maildir folders and mbox files."),
-    "inspect": ("bot.cli.inspect", "Check workbooks before sending: form, unit, month, problems."),
-    "demo": ("bot.cli.demo", "Write a demo folder: config, Maildirs, a season of mail."),
-    "search": ("bot.cli.archive", "Find archived messages by text and filters."),
-    "show": ("bot.cli.archive", "One archived message: headers, recognition, attachments."),
-    "verify": ("bot.cli.archive", "Hash every archived file again; compare with the database."),
-    "reindex": ("bot.cli.archive", "Build the full-text index again from the archive."),
-    "standings": ("bot.cli.scores", "The ranking of the units by their cumulative score at MONTH."),
-    "matrix": ("bot.cli.scores", "The submission matrix: forms on time, late or missing."),
-    "explain": ("bot.cli.scores", "Each point UNIT earned or lost by MONTH, and its evidence."),
-    "findings": ("bot.cli.scores", "Honesty findings shown to staff (they never change a score)."),
-    "award": ("bot.cli.scores", "Enter media coverage or an innovation award for UNIT."),
-    "awards": ("bot.cli.scores", "List every staff entry, revoked ones included."),
-    "revoke": ("bot.cli.scores", "Revoke a staff entry; it stays on record."),
-    "digest": ("bot.cli.digest", "The standings digest of MONTH; --send sends it to the staff."),
-    "rederive": ("bot.cli.staff", "Derive messages again from their raw bytes; say what changed."),
-    "sender": ("bot.cli.staff", "Addresses staff confirm as a unit's (or no longer)."),
-    "senders": ("bot.cli.staff", "Each unit's senders: configured and confirmed by staff."),
-    "correct": ("bot.cli.staff", "Override what one message was recognised as, on record."),
-    "corrections": ("bot.cli.staff", "Every correction, revoked ones too."),
-    "queue": ("bot.cli.staff", "The attention queue (待处理): what needs a person."),
-    "user": ("bot.cli.users", "Accounts of `mailroom web`: staff, auditors, units' clerks."),
-    "web": ("bot.cli.web", "The web app for staff, auditors and the units' clerks."),
-    "year": ("bot.cli.years", "Plan years: list them; close one, keeping its figures."),
+    "init": ("bot.cli.daemon", "建立或升级数据库和归档目录。"),
+    "poll": ("bot.cli.daemon", "从每个邮箱收取新邮件并归档，发出应发的回执。"),
+    "serve": ("bot.cli.daemon", "无人值守运行：收信、回执、催报提醒、月度排名通报。"),
+    "status": ("bot.cli.daemon", "各邮箱最近收信和错误、待发邮件、定时任务。"),
+    "remind": ("bot.cli.daemon", "立即为仍缺报表的单位运行催报提醒。"),
+    "import": ("bot.cli.daemon", "归档 .eml 文件、Maildir 文件夹和 mbox 文件。"),
+    "inspect": ("bot.cli.inspect", "报送前检查表格：附件、单位、月份、问题。"),
+    "demo": ("bot.cli.demo", "生成演示文件夹：配置、Maildir 邮箱、一整季来信。"),
+    "search": ("bot.cli.archive", "按文字和筛选条件查找已归档的邮件。"),
+    "show": ("bot.cli.archive", "显示一封已归档邮件：邮件头、识别结果、附件。"),
+    "verify": ("bot.cli.archive", "重新计算每个归档文件的哈希值，与数据库核对。"),
+    "reindex": ("bot.cli.archive", "根据归档重建全文检索索引。"),
+    "standings": ("bot.cli.scores", "各单位截至 MONTH 的累计得分排名。"),
+    "matrix": ("bot.cli.scores", "报送矩阵：各附件按时、逾期还是未报。"),
+    "explain": ("bot.cli.scores", "UNIT 截至 MONTH 得到或失去的每一分及其依据。"),
+    "findings": ("bot.cli.scores", "数据核查发现：只供工作人员核实，从不改变得分。"),
+    "award": ("bot.cli.scores", "为 UNIT 登记媒体报道或创新性工作。"),
+    "awards": ("bot.cli.scores", "列出工作人员的全部登记，包括已撤销的。"),
+    "revoke": ("bot.cli.scores", "撤销一条工作人员登记；记录仍然保留。"),
+    "digest": ("bot.cli.digest", "MONTH 的月度排名通报；--send 发给工作人员。"),
+    "rederive": ("bot.cli.staff", "从原始邮件重新识别，并说明有哪些变化。"),
+    "sender": ("bot.cli.staff", "工作人员确认单位的报送邮箱，或撤销确认。"),
+    "senders": ("bot.cli.staff", "各单位的发件地址：配置的和工作人员确认的。"),
+    "correct": ("bot.cli.staff", "更正一封邮件的识别结果，留有记录。"),
+    "corrections": ("bot.cli.staff", "全部更正，包括已撤销的。"),
+    "queue": ("bot.cli.staff", "待处理事项：需要人工处理的事。"),
+    "user": ("bot.cli.users", "`mailroom web` 的账号：工作人员、审计人员、单位填报人员。"),
+    "web": ("bot.cli.web", "网页：供工作人员、审计人员和单位填报人员使用。"),
+    "year": ("bot.cli.years", "计划年度：列出各年度；为一个年度结账，保存其结果。"),
 }
 
 
@@ -93,10 +94,28 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-class Group(click.Group):
+def unit_param(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A unit option's value: a unit by its name or any alias (桃城 → 桃城区), as every command takes it."""
+    from parsers.errors import InputError
+    from parsers.records import named_unit
+
+    if value is None:
+        return None
+    context = ctx.find_object(Context)
+    assert context is not None  # main() puts a Context on the root before any command runs
+    try:
+        return named_unit(context.config.units, value.strip()).name
+    except InputError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+class Group(HelpGroup):
     """The commands of `COMMANDS`, each module imported when one of its commands is wanted; every error,
     click's own included, one line of Chinese and a documented exit code (bot/cli/errors.py), never a
-    traceback."""
+    traceback; every help in Chinese (bot/cli/helptext.py)."""
+
+    command_class = HelpCommand
+    group_class = HelpGroup  # `mailroom user` and the like: not this table's group
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -115,7 +134,7 @@ class Group(click.Group):
             raise click.exceptions.NoSuchCommand(error.command_name, possibilities=COMMANDS, ctx=ctx) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
+        with formatter.section("命令"):
             formatter.write_dl([(name, summary) for name, (_, summary) in sorted(COMMANDS.items())])
 
     def main(
@@ -137,13 +156,13 @@ class Group(click.Group):
     "config_path",
     metavar="FILE",
     envvar="MAILROOM_CONFIG",
-    help="Configuration file (default: $MAILROOM_CONFIG, else ./config.toml).",
+    help="配置文件（默认用环境变量 MAILROOM_CONFIG 指定的文件，未指定时用 ./config.toml）。",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log what happens, for people reading along.")
-@click.version_option(package_name="mailroom")
+@click.option("-v", "--verbose", is_flag=True, help="显示运行日志，便于在旁查看；出现内部错误时显示详细信息。")
+@click.version_option(package_name="mailroom", help=VERSION_OPTION)
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """mailroom: archives the units' monthly reports and briefings, recognises, scores and answers them."""
+    """mailroom：归档各单位报送的月度报表和简报信息，并识别、评分、回复。"""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

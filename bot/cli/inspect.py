@@ -8,29 +8,15 @@ from pathlib import Path
 
 import click
 
-from bot.cli.group import Context, main, pass_context
-from bot.services.inspect import checked_against, conclusion, describe, has_problems, inspect_files
-from parsers.errors import InputError
-from parsers.records import named_unit
-
-
-def _own_unit(ctx: click.Context, _param: click.Parameter, name: str | None) -> str | None:
-    """The clerk's unit by its name or an alias, among the units the files are checked against (today's plan's)."""
-    if name is None:
-        return None
-    context = ctx.find_object(Context)
-    assert context is not None  # main() puts a Context on the root before any command runs
-    try:
-        return named_unit(checked_against(context.config)[0], name.strip()).name
-    except InputError as error:
-        raise click.BadParameter(str(error)) from None
+from bot.cli.group import Context, main, pass_context, unit_param
+from bot.services.inspect import conclusion, describe, has_problems, inspect_files
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--unit",
-    callback=_own_unit,
+    callback=unit_param,
     help="本单位（名称或简称，如 桃城区 或 桃城）：表中写的是别的单位时，作为问题指出。",
 )
 @click.option("--json", "as_json", is_flag=True, help="每个表格输出一个 JSON 对象。")

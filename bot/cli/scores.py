@@ -15,6 +15,7 @@ from archive.evidence import load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
 from bot.cli.group import Context, main, pass_context
+from bot.cli.helptext import LOGIN_NAME
 from bot.services.scores import (
     MONTH,
     STATUS_NAMES,
@@ -38,16 +39,18 @@ def _month(_ctx, _param, value: str) -> str:
 
 
 def month_option(function):
-    return click.option("--month", required=True, callback=_month, metavar="YYYY-MM")(function)
+    return click.option("--month", required=True, callback=_month, metavar="YYYY-MM", help="月份，如 2020-09。")(
+        function
+    )
 
 
 @main.command(name="standings")
 @month_option
-@click.option("--json", "as_json", is_flag=True, help="Print the standings as JSON.")
-@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="Write them to a workbook.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出排名。")
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False, path_type=Path), help="把排名写入这个 Excel 表格文件。")
 @pass_context
 def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
-    """The ranking of every unit by its cumulative score as of the end of MONTH, under the plan of its year."""
+    """各单位截至 MONTH 月底的累计得分排名，按该月所在年度的计划计分。"""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
     with context.deps.db.session() as session:
         result, kept = shown_standings(context.config, session, load_evidence(session), month)
@@ -84,11 +87,12 @@ def standings_table(result: Standings) -> list[str]:
 
 @main.command(name="matrix")
 @month_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def matrix_(context: Context, month: str, as_json: bool) -> None:
-    """The month's submission matrix: each unit's forms, on time, late or missing, as known now (a closed
-    year's: as known when it was closed)."""
+    """MONTH 的报送矩阵：各单位的每个附件是按时报送、逾期报送还是未报。
+
+    以现在所知为准；已结账的年度以结账时所知为准。"""
     config = context.config
     calendar = config.plan(month).calendar
     with context.deps.db.session() as session:
@@ -116,7 +120,9 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
 @month_option
 @pass_context
 def explain(context: Context, unit: str, month: str) -> None:
-    """Each point UNIT earned or lost by the end of MONTH, and the messages or entries behind it."""
+    """UNIT 截至 MONTH 月底得到或失去的每一分，以及作为依据的邮件或工作人员登记。
+
+    UNIT 写单位名称或简称。"""
     context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
     with context.deps.db.session() as session:
         result, kept = shown_standings(context.config, session, load_evidence(session), month)
@@ -139,11 +145,12 @@ def explain(context: Context, unit: str, month: str) -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def findings(context: Context, as_json: bool) -> None:
-    """Honesty findings: a cumulative 完成数 that went down, 附件2 against its real-name registries, one
-    person registered by two units. Shown to staff; they never change a score."""
+    """数据核查发现：累计完成数下降、附件2 的完成数与实名制登记表不符、同一人由两个单位登记。
+
+    只供工作人员核实，从不改变得分。"""
     with context.deps.db.session() as session:
         found = all_findings(session, summary_reports(session))
     if as_json:
@@ -165,14 +172,34 @@ def findings(context: Context, as_json: bool) -> None:
 
 @main.command()
 @click.argument("unit")
-@click.option("--kind", required=True, type=click.Choice(["media", "innovation"]))
-@click.option("--level", required=True, type=click.Choice(["central", "provincial", "city", "national"]))
-@click.option("--date", "day", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
-@click.option("--evidence", required=True, help="The article, notice or case that proves it.")
-@click.option("--by", default=getpass.getuser, show_default="the login name", help="Who enters it.")
+@click.option(
+    "--kind", required=True, type=click.Choice(["media", "innovation"]), help="media 媒体报道；innovation 创新性工作。"
+)
+@click.option(
+    "--level",
+    required=True,
+    type=click.Choice(["central", "provincial", "city", "national"]),
+    help="级别。media："
+    + "、".join(f"{key}（{label}）" for key, label in MEDIA_LEVELS.items())
+    + "；innovation："
+    + "、".join(f"{key}（{label}）" for key, label in INNOVATION_LEVELS.items())
+    + "。",
+)
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="报道或获评的日期，如 2020-06-18。",
+)
+@click.option("--evidence", required=True, help="证明材料：报道、通知或案例。")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="登记人。")
 @pass_context
 def award(context: Context, unit: str, kind: str, level: str, day: datetime, evidence: str, by: str) -> None:
-    """Enter media coverage or an innovation award for UNIT (points no email can prove)."""
+    """为 UNIT 登记媒体报道或创新性工作（邮件无法证明的得分）。
+
+    UNIT 写单位名称或简称。"""
     levels = MEDIA_LEVELS if kind == "media" else INNOVATION_LEVELS
     if level not in levels:
         raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
@@ -182,10 +209,10 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def awards(context: Context, as_json: bool) -> None:
-    """List every staff entry, revoked ones included, with who entered and who revoked it."""
+    """列出工作人员的全部登记，包括已撤销的，以及登记人和撤销人。"""
     with context.deps.db.session() as session:
         rows = [_entry_json(row) for row in list_entries(session)]
     if as_json:
@@ -217,11 +244,11 @@ def _entry_json(row) -> dict[str, Any]:
 
 @main.command()
 @click.argument("entry_id", type=int)
-@click.option("--reason", required=True)
-@click.option("--by", default=getpass.getuser, show_default="the login name")
+@click.option("--reason", required=True, help="撤销原因。")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="撤销人。")
 @pass_context
 def revoke(context: Context, entry_id: int, reason: str, by: str) -> None:
-    """Revoke a staff entry; it stays on record with who revoked it, when and why."""
+    """撤销编号为 ENTRY_ID 的工作人员登记；记录仍然保留，并写明撤销人、时间和原因。"""
     with context.deps.db.session() as session:
         row = revoke_entry(session, entry_id, reason, by)
     click.echo(f"已撤销 #{row.id}（{row.unit} {row.evidence}）")

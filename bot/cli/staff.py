@@ -27,6 +27,7 @@ from archive.staff_senders import (
 from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
+from bot.cli.helptext import LOGIN_NAME
 from bot.config import Config
 from bot.services.scores import compute_standings, unit_name
 from bot.services.show import correction_what
@@ -94,14 +95,16 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
     "--all",
     "everything",
     is_flag=True,
-    help="Every message, not only those derived under another configuration or code version.",
+    help="重新识别全部邮件，而不只是按其他配置或程序版本识别的邮件。",
 )
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--dry-run", is_flag=True, help="只说明将有哪些变化，不做任何修改。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) -> None:
-    """Derive every message again from its raw bytes under the current configuration, staff decisions and
-    code, and say which messages and standings changed. Safe while `serve` runs; resumable."""
+    """按现在的配置、工作人员的决定和程序，从原始邮件重新识别，并说明哪些邮件的识别结果和哪些累计得分有变化。
+
+    不加 --all 时只重新识别按其他配置或程序版本识别的邮件。`serve` 运行时也可以安全执行；中途停止后再次
+    运行会接着完成。"""
     if dry_run:
         report = run_rederive(context, None, everything, dry_run)
     else:
@@ -117,7 +120,7 @@ def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) 
 
 @main.group(name="sender")
 def sender() -> None:
-    """Addresses staff confirm as a unit's (or no longer): recognition counts them at once."""
+    """工作人员确认某地址为单位的报送邮箱，或撤销确认：识别结果立即按此计算。"""
 
 
 def address_param(_ctx: click.Context | None, _param: click.Parameter | None, value: str) -> str:
@@ -132,14 +135,19 @@ def address_param(_ctx: click.Context | None, _param: click.Parameter | None, va
 @sender.command(name="add")
 @click.argument("unit")
 @click.argument("address", callback=address_param)
-@click.option("--reason", required=True, help="Why: how the address was confirmed.")
+@click.option("--reason", required=True, help="原因：如何确认了这个地址。")
 @click.option(
-    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Count its mail from this day on (default: all of it)."
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="从这一天起的邮件才计入（默认：全部邮件）。",
 )
-@click.option("--by", default=getpass.getuser, show_default="the login name")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="确认人。")
 @pass_context
 def sender_add(context: Context, unit: str, address: str, reason: str, since: datetime | None, by: str) -> None:
-    """Confirm ADDRESS as UNIT's: its mail counts for UNIT from now on and, re-derived now, in the past."""
+    """确认 ADDRESS 为 UNIT 的报送邮箱。
+
+    此后来自它的邮件计入 UNIT；以前来自它的邮件也立即重新识别，同样计入。UNIT 写单位名称或简称。"""
     name = unit_name(context.config, unit)
     with context.deps.db.session() as session:
         row = add_sender(session, name, address, reason, by, since.date() if since else None)
@@ -154,11 +162,13 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
 @sender.command(name="remove")
 @click.argument("unit")
 @click.argument("address")
-@click.option("--reason", required=True)
-@click.option("--by", default=getpass.getuser, show_default="the login name")
+@click.option("--reason", required=True, help="撤销原因。")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="撤销人。")
 @pass_context
 def sender_remove(context: Context, unit: str, address: str, reason: str, by: str) -> None:
-    """Revoke a confirmation (kept on record); its mail is re-derived at once."""
+    """撤销确认 ADDRESS 为 UNIT 的报送邮箱（记录保留）。
+
+    来自该地址的邮件立即重新识别。"""
     name = unit_name(context.config, unit)
     with context.deps.db.session() as session:
         row = remove_sender(session, name, address, reason, by)
@@ -182,7 +192,9 @@ def _echo_effect(context: Context, affected: list[int], because: str | None) -> 
 @click.argument("unit", required=False)
 @pass_context
 def senders(context: Context, unit: str | None) -> None:
-    """Each unit's senders: those in the configuration and those staff confirmed (revoked ones too)."""
+    """各单位的发件地址：配置中的，以及工作人员确认的（包括已撤销的）。
+
+    给出 UNIT 时只列出该单位。"""
     config = context.config
     name = unit_name(config, unit) if unit else None
     with context.deps.db.session() as session:
@@ -207,13 +219,13 @@ KINDS = ("report", "briefing", "reply", "auto", "bounce", "selfcheck", "other")
 
 @main.command(name="correct")
 @click.argument("message_id", type=int, required=False)
-@click.option("--unit", help="The unit the message is really from (name or alias).")
-@click.option("--kind", type=click.Choice(KINDS), help="What it really is.")
-@click.option("--month", callback=month_param, metavar="YYYY-MM", help="Its reporting month.")
-@click.option("--counted/--not-counted", default=None, help="Whether its sender counts for the unit.")
-@click.option("--revoke", "revoke_id", type=int, metavar="N", help="End correction #N instead (kept on record).")
-@click.option("--reason", required=True, help="Why: what staff checked.")
-@click.option("--by", default=getpass.getuser, show_default="the login name")
+@click.option("--unit", help="邮件实际所属的单位（名称或简称）。")
+@click.option("--kind", type=click.Choice(KINDS), help="邮件实际的类别。")
+@click.option("--month", callback=month_param, metavar="YYYY-MM", help="邮件实际的报送月份。")
+@click.option("--counted/--not-counted", default=None, help="其发件人是否计入该单位。")
+@click.option("--revoke", "revoke_id", type=int, metavar="N", help="改为撤销更正 #N（记录保留）。")
+@click.option("--reason", required=True, help="原因：工作人员核实了什么。")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="更正人或撤销人。")
 @pass_context
 def correct(
     context: Context,
@@ -226,8 +238,9 @@ def correct(
     reason: str,
     by: str,
 ) -> None:
-    """Override what one message was recognised as (unit, kind, month, counted), on record; it is derived
-    again at once and the command says what changed. `--revoke N` ends a correction."""
+    """更正编号为 MESSAGE_ID 的邮件的识别结果（单位、类别、月份、是否计入），留有记录。
+
+    邮件立即重新识别，并说明有哪些变化。`--revoke N` 撤销一条更正。"""
     with context.deps.db.session() as session:
         if revoke_id is not None:
             row = revoke_correction(session, revoke_id, reason, by)
@@ -248,7 +261,7 @@ def correct(
 @main.command(name="corrections")
 @pass_context
 def corrections_(context: Context) -> None:
-    """Every correction, revoked ones too: which message, what, who, when and why."""
+    """列出全部更正，包括已撤销的：哪封邮件、改了什么、谁、何时、为什么。"""
     with context.deps.db.session() as session:
         for row, message_id in corrections(session):
             what = correction_what(row)
@@ -262,11 +275,13 @@ def corrections_(context: Context) -> None:
 
 
 @main.group(name="queue", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--all", "include_handled", is_flag=True, help="Handled items too, with who and when.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
+@click.option("--all", "include_handled", is_flag=True, help="也列出已处理的事项，以及处理人和时间。")
 @click.pass_context
 def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
-    """The attention queue (待处理): what needs a person. `queue done ITEM --note TEXT` marks one handled."""
+    """待处理事项：需要人工处理的事。
+
+    `queue done HANDLE --note TEXT` 把一项标记为已处理。"""
     if ctx.invoked_subcommand is not None:
         return
     context: Context = ctx.obj
@@ -289,11 +304,14 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
 
 @queue.command(name="done")
 @click.argument("handle")
-@click.option("--note", required=True, help="What was done.")
-@click.option("--by", default=getpass.getuser, show_default="the login name")
+@click.option("--note", required=True, help="做了什么处理。")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="处理人。")
 @pass_context
 def queue_done(context: Context, handle: str, note: str, by: str) -> None:
-    """Mark an item handled (it stays listed with `queue --all`, with who, when and the note)."""
+    """把一项待处理事项标记为已处理。
+
+    HANDLE 写 `mailroom queue` 每项开头的标识，如 12-question。标记后 `queue --all` 仍会列出它，并写明
+    处理人、时间和处理说明。"""
     with context.deps.db.session() as session:
         mark_handled(session, handle, note, by)
         session.commit()

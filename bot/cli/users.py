@@ -12,9 +12,7 @@ from archive.users import ROLES, add_user, list_users, remove_user, set_access, 
 from bot.cli.group import Context, main, pass_context
 from bot.services.scores import unit_name
 
-password_stdin = click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input (for scripts)."
-)
+password_stdin = click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读取密码（供脚本使用）。")
 
 
 def _password(from_stdin: bool) -> str:
@@ -37,13 +35,15 @@ def _access(role: str, personal: bool, unit: str | None) -> str:
     return f"{ROLES[role]} {unit}，仅可自查" if role == "unit" else f"{ROLES[role]}，{_grant(personal)}"
 
 
-unit_option = click.option("--unit", help="role unit: the unit whose clerk this is (its name or an alias, e.g. 景州).")
+unit_option = click.option("--unit", help="用于 --role unit：该账号所属的单位（名称或简称，如 景州）。")
 
 
 @main.group()
 def user() -> None:
-    """Accounts of `mailroom web`: staff see everything; auditors read, personal numbers masked unless
-    granted with --personal; a unit's clerk (--role unit --unit U) uses only the 自查 page."""
+    """`mailroom web` 的账号。
+
+    工作人员可使用全部功能；审计人员只能查看，个人信息（证号、电话）遮蔽，除非用 --personal 授权；
+    单位填报人员（--role unit --unit U）只能使用自查页面。"""
 
 
 @user.command(name="add")
@@ -52,18 +52,19 @@ def user() -> None:
     "--role",
     required=True,
     type=click.Choice(list(ROLES)),
-    help="staff: everything; auditor: read only, personal numbers masked; unit: a unit's clerk, the 自查 page only.",
+    help="staff 工作人员：全部功能；auditor 审计人员：只能查看，个人信息遮蔽；"
+    "unit 填报单位：单位的填报人员，只能使用自查页面。",
 )
 @click.option(
     "--personal",
     is_flag=True,
-    help="Let this auditor see 残疾人证号, 身份证号 and phones whole and download the original mail and workbooks.",
+    help="允许该审计人员看到完整的残疾人证号、身份证号和电话，并下载原始邮件和表格。",
 )
 @unit_option
 @password_stdin
 @pass_context
 def add(context: Context, name: str, role: str, personal: bool, unit: str | None, password_stdin: bool) -> None:
-    """Create the account NAME (its password is asked for twice, or read with --password-stdin)."""
+    """建立账号 NAME（密码要输入两次，或用 --password-stdin 读取）。"""
     unit = unit_name(context.config, unit) if unit is not None else None
     password = _password(password_stdin)
     with context.deps.db.session() as session:
@@ -76,7 +77,7 @@ def add(context: Context, name: str, role: str, personal: bool, unit: str | None
 @password_stdin
 @pass_context
 def passwd(context: Context, name: str, password_stdin: bool) -> None:
-    """Set a new password for NAME; every session signed in with the old one ends."""
+    """为 NAME 设置新密码；用旧密码的登录全部失效。"""
     password = _password(password_stdin)
     with context.deps.db.session() as session:
         set_password(session, name, password)
@@ -88,18 +89,19 @@ def passwd(context: Context, name: str, password_stdin: bool) -> None:
 @click.option(
     "--role",
     type=click.Choice(list(ROLES)),
-    help="staff: everything; auditor: read only (masked unless --personal); unit: the 自查 page only.",
+    help="staff：全部功能；auditor：只能查看（个人信息遮蔽，除非 --personal）；unit：只能使用自查页面。",
 )
 @click.option(
     "--personal/--no-personal",
     default=None,
-    help="Grant or withdraw an auditor's sight of personal numbers and the original files.",
+    help="授予或收回审计人员查看完整个人信息和原始文件的权限。",
 )
 @unit_option
 @pass_context
 def set_(context: Context, name: str, role: str | None, personal: bool | None, unit: str | None) -> None:
-    """Change the role, the personal-data grant or the unit of NAME; its open sessions end, so the change
-    holds at once. An account made an auditor is masked unless --personal is given."""
+    """修改 NAME 的角色、个人信息授权或所属单位。
+
+    该账号现有的登录全部失效，修改立即生效。改为审计人员的账号遮蔽个人信息，除非同时给出 --personal。"""
     if role is None and personal is None and unit is None:
         raise click.UsageError("请给出 --role、--unit 或 --personal/--no-personal")
     unit = unit_name(context.config, unit) if unit is not None else None
@@ -116,17 +118,17 @@ def set_(context: Context, name: str, role: str | None, personal: bool | None, u
 @click.argument("name")
 @pass_context
 def remove(context: Context, name: str) -> None:
-    """Remove the account NAME; its sessions end at once. The audit trail keeps its name."""
+    """删除账号 NAME；其登录立即失效。审计记录中仍保留这个名称。"""
     with context.deps.db.session() as session:
         remove_user(session, name)
     click.echo(f"已删除账号 {name}")
 
 
 @user.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def list_(context: Context, as_json: bool) -> None:
-    """Every account with its role and whether it sees personal numbers."""
+    """列出全部账号，及其角色、所属单位、是否可见个人信息。"""
     zone = context.config.timezone
     with context.deps.db.session() as session:
         rows: list[dict[str, Any]] = [

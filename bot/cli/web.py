@@ -12,14 +12,17 @@ from parsers.errors import ServiceError
 
 
 @main.command()
-@click.option("--host", help="Listen on this address instead of [web] host (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), help="Listen on this port instead of [web] port.")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--host", help="在这个地址上监听，而不用配置 [web] host（默认 127.0.0.1）。")
+@click.option("--port", type=click.IntRange(1, 65535), metavar="PORT", help="在这个端口上监听，而不用配置 [web] port。")
+@click.option(
+    "--threads", type=click.IntRange(1, 64), default=4, show_default=True, metavar="N", help="处理请求的线程数。"
+)
 @pass_context
 def web(context: Context, host: str | None, port: int | None, threads: int) -> None:
-    """The web app for staff and auditors (archive search, messages and downloads, standings, matrix,
-    explanations, the audit trail) and the units' clerks (自查 only). Accounts: `mailroom user add`. Put a TLS
-    reverse proxy in front."""
+    """运行网页服务：供工作人员和审计人员使用（归档检索、邮件及下载、月度排名、报送矩阵、得分依据、
+    审计记录），也供单位填报人员使用（仅自查页面）。
+
+    账号用 `mailroom user add` 建立。请在它前面配置启用 TLS 的反向代理。"""
     from archive.users import list_users
     from bot.web.app import create_app
     from bot.web.server import make_server

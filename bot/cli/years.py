@@ -8,19 +8,22 @@ import json
 import click
 
 from bot.cli.group import Context, main, pass_context
+from bot.cli.helptext import LOGIN_NAME
 from bot.services.years import close_plan_year, years_json
 
 
 @main.group()
 def year() -> None:
-    """Plan years: each scored under its own targets and rules; a year closed keeps its figures as they were."""
+    """计划年度：每年按各自的目标和规则计分；已结账的年度保留结账时的结果。"""
 
 
 @year.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def list_(context: Context, as_json: bool) -> None:
-    """Every plan year: its months and units, its plan's hash, and whether (and under which plan) it was closed."""
+    """列出每个计划年度。
+
+    包括其月份、单位、计划的哈希值，以及是否已结账（按哪一版计划结账）。"""
     with context.deps.db.session() as session:
         listed = years_json(context.config, session)
     if as_json:
@@ -42,11 +45,13 @@ def list_(context: Context, as_json: bool) -> None:
 
 @year.command(name="close")
 @click.argument("number", metavar="YEAR", type=int)
-@click.option("--by", default=getpass.getuser, show_default="the login name", help="Who closes it.")
+@click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="结账人。")
 @pass_context
 def close(context: Context, number: int, by: str) -> None:
-    """Close YEAR once its last digest has gone out: its standings, explanations and matrix are kept as they
-    are now, with the plan and derivation they came from; later changes are shown beside them, never in them."""
+    """为 YEAR 结账（在该年最后一期月度排名通报发出之后）。
+
+    该年的排名、得分依据和报送矩阵按现在的样子保存，连同它们所依据的计划和识别版本；
+    此后的改动只在旁边注明，不会改变保存的结果。"""
     config, deps = context.config, context.deps
     with deps.db.session() as session:
         closed = close_plan_year(config, session, number, deps.recognizer.stamp, by, deps.clock())
