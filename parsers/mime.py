@@ -401,9 +401,18 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
 
 def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str, str]]:
     """(decoded display name, lower-cased address) pairs; display names are decoded after
-    splitting, so a decoded name holding a comma cannot split one address into two."""
+    splitting, so a decoded name holding a comma cannot split one address into two. A mailbox written
+    as one encoded word, name and address together (`=?utf-8?b?…?=` for `"景县残联" <jxcl2020@163.com>`,
+    as some OA systems and hand-made mailers write it), is split after decoding."""
     pairs = getaddresses([_LINE_BREAKS.sub("", value) for value in values])
-    return [(decode_header(name, declared), decode_header(address).lower()) for name, address in pairs if address]
+    found: list[tuple[str, str]] = []
+    for name, address in pairs:
+        decoded = decode_header(address) if address else ""
+        if "<" in decoded or " " in decoded.strip():  # the whole mailbox in one encoded word, as naive mailers
+            found.extend((inner_name, inner.lower()) for inner_name, inner in getaddresses([decoded]) if inner)
+        elif decoded:
+            found.append((decode_header(name, declared), decoded.lower()))
+    return found
 
 
 def declared_charset(msg: email.message.Message) -> str | None:

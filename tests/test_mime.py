@@ -456,6 +456,16 @@ def test_addresses_are_lower_cased_and_names_with_commas_stay_whole():
     assert parsed("0051-spam.eml").to_addrs == ()
 
 
+def test_a_mailbox_written_as_one_encoded_word_is_split_after_decoding():
+    """GIVEN a From whose name and address are one encoded word (some OA systems and hand-made mailers write
+    it so) WHEN parsed THEN the address is the registered one, and its name the decoded name: before, the
+    whole decoded text was taken for the address, and a registered unit looked unregistered."""
+    word = email.header.Header('"景县残联" <JXCL2020@163.com>', "utf-8").encode()
+    raw = f"From: {word}\r\nTo: hscljyb@126.com\r\nSubject: test\r\n\r\nbody\r\n".encode()
+    message = parse_message(raw)
+    assert (message.from_addr, message.from_name) == ("jxcl2020@163.com", "景县残联")
+
+
 # --- decode_text ----------------------------------------------------------------------------------
 
 GBK_ONLY = "朱镕基、王喆、李堃"
