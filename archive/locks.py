@@ -5,7 +5,9 @@ On PostgreSQL (several instances, several machines) a session-level advisory loc
 database and schema (advisory locks are server-wide: two archives on one server must not share them); on the embedded
 default (one machine: `serve` and a `poll --once` typed by hand) a lock file beside the archive.
 Neither waits: whoever finds the lock taken skips that work until the next pass. An advisory lock ends with
-its session (a server restart, a terminated backend): `shared` lets its holder find that out and take it again.
+its session (a server restart, a terminated backend): a holder that keeps a lock a long time (a running `serve`,
+a mailbox worker in IMAP IDLE) calls `Lock.keep()` now and then to find that out and take it again, unless
+another instance (of an exclusive lock) took it meanwhile.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -29,78 +31,52 @@ def lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"mailroom:{name}".encode()).digest()[:8], "big", signed=True)
 
 
-@contextmanager
-def exclusive(db: Database, folder: Path, name: str) -> Iterator[bool]:
-    """Yields True while this process alone holds `name`, False when another instance holds it."""
-    if db.engine.dialect.name == "postgresql":
-        key = lock_key(f"{db.lock_namespace}:{name}")
-        with db.engine.connect() as connection:
-            held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
-            connection.commit()
-            try:
-                yield bool(held)
-            finally:
-                if held:
-                    _unlock(connection, "pg_advisory_unlock", key)
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(descriptor)  # closing the descriptor releases the lock
+class Lock:
+    """What `exclusive` and `shared` yield: whether this holder holds the lock now (`held`), and `keep()`, for
+    a holder that keeps it a long time to call now and then (it answers whether the lock had to be taken
+    again). The lock file of the embedded default cannot be lost while its block runs: there `keep()` is False
+    and `held` stays as it was."""
+
+    def __init__(self, held: bool) -> None:
+        self.held = held
+
+    def keep(self) -> bool:
+        return False
 
 
-@contextmanager
-def shared(db: Database, folder: Path, name: str) -> Iterator[Callable[[], bool]]:
-    """Holds `name` together with every other holder, for as long as the block runs (a running `serve`).
-    Yields `keep`, for the holder to call now and then: on PostgreSQL the lock lives as long as the session
-    that took it, which a server restart or a terminated backend ends; `keep()` finds that out (one round
-    trip) and takes the lock again on a new connection, True when it had to (SQLAlchemyError while the
-    server is away). The lock file of the embedded default cannot be lost so: there `keep()` is False."""
-    if db.engine.dialect.name == "postgresql":
-        hold = _SessionShare(db, lock_key(f"{db.lock_namespace}:{name}"))
-        try:
-            yield hold.keep
-        finally:
-            hold.release()
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while `held` tests it, an instant
-        yield lambda: False
-    finally:
-        os.close(descriptor)  # closing the descriptor releases the lock
+class _SessionLock(Lock):
+    """An advisory lock, shared or exclusive, and the one connection whose session holds it."""
 
-
-class _SessionShare:
-    """A shared advisory lock and the one connection whose session holds it."""
-
-    def __init__(self, db: Database, key: int) -> None:
-        self.db, self.key = db, key
+    def __init__(self, db: Database, key: int, *, shared: bool) -> None:
+        super().__init__(False)
+        self.db, self.key, self.shared = db, key, shared
         self.connection: Connection | None = None
         self._take()
 
     def _take(self) -> None:
+        """Take the lock on a new connection: a shared one waits for it (only an exclusive holder of the same
+        name would keep it, and none does), an exclusive one does not (`held` False when another holds it)."""
+        function = "pg_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
         connection = self.db.engine.connect()
         try:
-            connection.execute(text("SELECT pg_advisory_lock_shared(:key)"), {"key": self.key})
+            taken = connection.execute(text(f"SELECT {function}(:key)"), {"key": self.key}).scalar()
             connection.commit()
         except BaseException:
             with suppress(SQLAlchemyError):  # never pooled: the session may have the lock all the same
                 connection.invalidate()
                 connection.close()
             raise
-        self.connection = connection
+        self.held = self.shared or bool(taken)
+        if self.held:
+            self.connection = connection
+        else:
+            connection.close()  # its session holds nothing: back into the pool
 
     def keep(self) -> bool:
-        """Whether the lock had to be taken again: its session was gone, and the lock with it."""
+        """Whether the lock had to be taken again: its session was gone (one round trip finds out), and the
+        lock with it; it is then taken on a new connection, and `held` says whether that worked: an exclusive
+        lock another holder took meanwhile is theirs now (`held` False; a later `keep()` tries again).
+        SQLAlchemyError while the server is away (`held` then False: nothing is held)."""
         if self.connection is not None:
             try:
                 self.connection.execute(text("SELECT 1"))
@@ -112,10 +88,12 @@ class _SessionShare:
         return True
 
     def release(self) -> None:
-        if self.connection is None:  # lost, and not yet taken again: nothing is held
+        if self.connection is None:  # never held, or lost and not taken again: nothing to release
             return
-        _unlock(self.connection, "pg_advisory_unlock_shared", self.key)
-        self._drop()
+        _unlock(self.connection, "pg_advisory_unlock_shared" if self.shared else "pg_advisory_unlock", self.key)
+        with suppress(SQLAlchemyError):  # pooled again only if the unlock went through (`_unlock`)
+            self.connection.close()
+        self.connection, self.held = None, False
 
     def _drop(self) -> None:
         """Close the connection for good, not back into the pool: a session that might still hold the lock
@@ -124,7 +102,59 @@ class _SessionShare:
         with suppress(SQLAlchemyError):
             self.connection.invalidate()
             self.connection.close()
-        self.connection = None
+        self.connection, self.held = None, False
+
+
+@contextmanager
+def _advisory(db: Database, name: str, *, shared: bool) -> Iterator[Lock]:
+    lock = _SessionLock(db, lock_key(f"{db.lock_namespace}:{name}"), shared=shared)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+@contextmanager
+def exclusive(db: Database, folder: Path, name: str) -> Iterator[Lock]:
+    """Holds `name` for as long as the block runs if no other holder does; never waits. Yields the `Lock`:
+    `held` True while this process alone holds `name`, False when another instance holds it. A holder that
+    keeps it long (a mailbox worker in IMAP IDLE) calls `keep()` now and then: on PostgreSQL the lock lives
+    as long as the session that took it, and another instance may take it once that session is gone."""
+    if db.engine.dialect.name == "postgresql":
+        with _advisory(db, name, shared=False) as lock:
+            yield lock
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield Lock(False)
+            return
+        yield Lock(True)
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def shared(db: Database, folder: Path, name: str) -> Iterator[Lock]:
+    """Holds `name` together with every other holder, for as long as the block runs (a running `serve`).
+    Yields the `Lock` (always `held`), whose `keep()` the holder calls now and then: on PostgreSQL the lock
+    lives as long as the session that took it, which a server restart or a terminated backend ends; `keep()`
+    finds that out (one round trip) and takes the lock again on a new connection, True when it had to
+    (SQLAlchemyError while the server is away)."""
+    if db.engine.dialect.name == "postgresql":
+        with _advisory(db, name, shared=True) as lock:
+            yield lock
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while `held` tests it, an instant
+        yield Lock(True)
+    finally:
+        os.close(descriptor)  # closing the descriptor releases the lock
 
 
 def _unlock(connection: Connection, function: str, key: int) -> None:

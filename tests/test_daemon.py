@@ -13,10 +13,13 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
+from archive.locks import Lock
 from archive.models import OutboxMail
 from bot.cli.group import main
 from bot.config import load_config
+from bot.daemon import serve as serve_module
 from bot.daemon.scheduled import monthly_jobs, next_time
 from bot.demo.folder import write_demo
 from bot.outgoing.reminders import ALREADY, REMINDED, queue_reminders
@@ -112,3 +115,45 @@ def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
     # Each report and article from a registered address is owed a receipt; April's one question is not.
     assert sum(row["kind"] == "other" and row["sender"] in registered for row in rows) == 1
     assert sent == {sender: min(count, limit) for sender, count in submitted.items() if sender in registered}
+
+
+class _CountedLock(Lock):
+    """A lock whose session `keep()` finds as the test says: there, gone and taken by another, or unreachable."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+        self.asked, self.then = 0, "there"
+
+    def keep(self) -> bool:
+        self.asked += 1
+        if self.then == "away":
+            self.held = False
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        if self.then == "taken":
+            self.held = False
+            return True
+        return False
+
+
+def test_a_worker_asks_whether_it_holds_its_mailbox_at_most_every_few_seconds(config, monkeypatch):
+    """GIVEN a mailbox worker at work WHEN it asks at each look whether it holds its mailbox still THEN the
+    database is asked at most every HOLD_SECONDS; a lock another instance took, or a database away, ends the
+    work (and the worker asks no more: the next turn takes the lock anew)."""
+    monkeypatch.setattr(serve_module, "HOLD_SECONDS", 0.2)
+    box = config.mailboxes[0]
+    lock = _CountedLock()
+    holding = serve_module._Holding(box, lock)
+    assert all(holding() for _ in range(100)) and lock.asked == 0
+    time.sleep(0.25)
+    assert all(holding() for _ in range(100)) and lock.asked == 1
+    lock.then = "taken"
+    time.sleep(0.25)
+    assert not holding() and holding.lost is True and lock.asked == 2
+    assert not holding() and lock.asked == 2
+
+    lock = _CountedLock()
+    holding = serve_module._Holding(box, lock)
+    lock.then = "away"
+    time.sleep(0.25)
+    assert not holding() and isinstance(holding.lost, OperationalError) and lock.asked == 1
+    assert not holding() and lock.asked == 1

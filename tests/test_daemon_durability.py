@@ -6,6 +6,7 @@ on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import threading
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from archive.db import Database
-from archive.locks import exclusive
+from archive.locks import exclusive, lock_key
 from archive.models import MailboxState, Message
 from bot.daemon.deps import open_deps
 from bot.daemon.serve import watch_mailbox
@@ -310,10 +311,10 @@ def test_a_lock_whose_session_ended_is_let_go_without_an_error(tmp_path, databas
     engine = create_engine(database_url)
     try:
         with exclusive(db, tmp_path / "locks", "mailbox-bgs") as mine:
-            assert mine
+            assert mine.held
             assert _end_sessions(engine, application)
         with exclusive(db, tmp_path / "locks", "mailbox-bgs") as again:
-            assert again
+            assert again.held
     finally:
         db.dispose()
         engine.dispose()
@@ -383,5 +384,174 @@ def test_a_mailbox_worker_waits_out_a_database_restart(tmp_path, database_url):
         worker.join(30)
         deps.close()
         engine.dispose()
+    assert failures == []
+    assert not worker.is_alive()
+
+
+def _lock_sessions(engine: Engine, db: Database, name: str) -> list[tuple[int, str, bool]]:
+    """The sessions holding, or waiting for, the advisory lock `name` of `db`'s archive: pid, application_name
+    and whether it is granted."""
+    key = lock_key(f"{db.lock_namespace}:{name}") & 0xFFFF_FFFF_FFFF_FFFF  # shown as two unsigned halves
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT l.pid, a.application_name, l.granted FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.classid::bigint = :high AND l.objid::bigint = :low"
+                " AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"high": key >> 32, "low": key & 0xFFFF_FFFF},
+        ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _holders(engine: Engine, db: Database, name: str) -> list[str]:
+    return [application for _, application, granted in _lock_sessions(engine, db, name) if granted]
+
+
+def _end_lock_session(engine: Engine, db: Database, name: str, application: str) -> int:
+    """What terminating one backend does: the session of `application` that holds the lock `name` ends (the
+    lock with it), its other sessions stay. Only that pid, found first, is terminated."""
+    (pid,) = [pid for pid, held_by, granted in _lock_sessions(engine, db, name) if granted and held_by == application]
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    gone = text("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = :pid)")
+    wait_for(lambda: _scalar(engine, gone, {"pid": pid}), 30, "the lock's session to end", step=0.1)
+    return pid
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no sessions to end
+def test_a_lost_exclusive_lock_is_taken_again_unless_another_took_it(tmp_path, database_url):
+    """GIVEN a mailbox's lock held WHEN its session ends THEN keep() says so and takes it again on a new
+    connection, which keeps another holder out as before; WHEN it ends again and another holder takes the lock
+    first THEN keep() says it is held no longer (the other keeps it), and letting it go takes nothing from
+    the other."""
+    application, other = f"mailroom-{uuid.uuid4().hex[:10]}", f"mailroom-{uuid.uuid4().hex[:10]}"
+    db, theirs = Database(_as_application(database_url, application)), Database(_as_application(database_url, other))
+    engine, folder = create_engine(database_url), tmp_path / "locks"
+    try:
+        with exclusive(db, folder, "mailbox-bgs") as mine:
+            assert mine.held and mine.keep() is False  # its session is there: nothing to take again
+            with exclusive(theirs, folder, "mailbox-bgs") as second:
+                assert not second.held
+            _end_lock_session(engine, db, "mailbox-bgs", application)
+            assert mine.keep() is True and mine.held
+            assert _holders(engine, db, "mailbox-bgs") == [application]
+            with exclusive(theirs, folder, "mailbox-bgs") as second:
+                assert not second.held
+            _end_lock_session(engine, db, "mailbox-bgs", application)
+            with exclusive(theirs, folder, "mailbox-bgs") as second:
+                assert second.held
+                assert mine.keep() is True and not mine.held
+                assert second.keep() is False and second.held
+                assert _holders(engine, db, "mailbox-bgs") == [other]
+        assert _holders(engine, db, "mailbox-bgs") == []
+    finally:
+        db.dispose()
+        theirs.dispose()
+        engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_lock_file_is_never_lost(tmp_path, database_url):
+    """On the embedded default the lock file is held as long as its block runs: keep() has nothing to do."""
+    db = Database(database_url)
+    try:
+        with (
+            exclusive(db, tmp_path / "locks", "mailbox-bgs") as mine,
+            exclusive(db, tmp_path / "locks", "mailbox-bgs") as second,
+        ):
+            assert (mine.held, second.held) == (True, False)
+            assert (mine.keep(), second.keep()) == (False, False)
+            assert (mine.held, second.held) == (True, False)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no sessions to end
+def test_a_worker_whose_mailbox_lock_ended_takes_it_again_or_stands_by(
+    tmp_path, database_url, dovecot, monkeypatch, caplog
+):
+    """GIVEN a mailbox worker idle on an IMAP mailbox on PostgreSQL WHEN the session of its mailbox's lock ends
+    (a terminated backend) and nobody takes the lock THEN the worker takes it again within seconds and goes on,
+    in the same IMAP session; WHEN it ends again and another instance takes the lock first THEN the worker
+    leaves IDLE, logs out and says in one line that another instance works the mailbox, the other keeps it,
+    and the worker stands by until the other lets it go, then takes the mailbox back."""
+    folder = f"H{uuid.uuid4().hex[:10]}"
+    with dovecot.client("jjb") as client:
+        client.create_folder(folder)
+    monkeypatch.setenv("TEST_PW_JJB", PASSWORD)
+    application, other = f"mailroom-{uuid.uuid4().hex[:10]}", f"mailroom-{uuid.uuid4().hex[:10]}"
+    schedule = {**example_data()["schedule"], "poll_minutes": FAST}
+    box = imap_boxes(dovecot, folder)[0]
+    assert box["key"] == "jjb"
+    config = make_config(tmp_path, _as_application(database_url, application), [box], schedule=schedule)
+    deps = open_deps(config)
+    engine, their_engine = create_engine(database_url), create_engine(_as_application(database_url, other))
+    name, failures = "mailbox-jjb", []
+    key = lock_key(f"{deps.db.lock_namespace}:{name}")
+
+    def work() -> None:
+        try:
+            watch_mailbox(config, deps, config.mailboxes[0], lambda: None)
+        except BaseException as error:  # noqa: BLE001 — what `_guarded` would take for a bug
+            failures.append(error)
+
+    def said(part: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "bot.daemon.serve" and part in r.getMessage()]
+
+    watched = select(MailboxState.watch).where(MailboxState.mailbox == "jjb")
+    stored = select(func.count()).select_from(Message)
+    worker = threading.Thread(target=work, daemon=True)
+    theirs = their_engine.connect()
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.daemon.serve"):
+            worker.start()
+            wait_for(lambda: _scalar(engine, watched) == "idle" and dovecot.sessions("jjb"), 30, "IDLE", step=0.1)
+            assert _holders(engine, deps.db, name) == [application]
+            imap = dovecot.sessions("jjb")
+
+            _end_lock_session(engine, deps.db, name, application)  # nobody takes it meanwhile
+            wait_for(lambda: _holders(engine, deps.db, name) == [application], 30, "the lock taken again", step=0.1)
+            assert said("已重新取得此邮箱，继续收取") == [
+                "jjb: 与数据库的连接曾中断（数据库重启？），已重新取得此邮箱，继续收取"
+            ]
+            dovecot.append("jjb", _briefing(1), folder=folder)
+            wait_for(lambda: _scalar(engine, stored) == 1, 30, "the new mail archived", step=0.1)
+            assert dovecot.sessions("jjb") == imap  # the same IMAP session went on
+
+            def take() -> None:  # another instance, waiting for the lock: it has it the moment the session ends
+                theirs.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                theirs.commit()
+
+            taker = threading.Thread(target=take, daemon=True)
+            taker.start()
+            wait_for(
+                lambda: (other, False) in [row[1:] for row in _lock_sessions(engine, deps.db, name)], 30, "a waiter"
+            )
+            _end_lock_session(engine, deps.db, name, application)
+            taker.join(30)
+            assert not taker.is_alive() and _holders(engine, deps.db, name) == [other]
+            wait_for(lambda: not dovecot.sessions("jjb"), 30, "the worker to log out", step=0.1)
+            wait_for(lambda: said("另一个实例已接管此邮箱"), 10, "the worker to say so", step=0.1)
+            time.sleep(3 * FAST * 60)  # a stand-by worker looks every 3 s: it finds the lock taken, says nothing
+            assert _holders(engine, deps.db, name) == [other] and not dovecot.sessions("jjb")
+            assert said("另一个实例已接管此邮箱") == [
+                "jjb: 与数据库的连接曾中断，期间另一个实例已接管此邮箱：本实例已停止收取，待命，每 3 秒查看一次，"
+                "它停止后接管"
+            ]
+            assert not said("另一个实例正在收取此邮箱")  # one line, not another for standing by
+
+            theirs.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            theirs.commit()
+            wait_for(lambda: _holders(engine, deps.db, name) == [application], 30, "the worker back", step=0.1)
+            wait_for(lambda: dovecot.sessions("jjb"), 30, "the worker's IMAP session again", step=0.1)
+            assert said("由本实例接管") == ["jjb: 另一个实例已不再收取此邮箱，由本实例接管"]
+    finally:
+        deps.stop.set()
+        worker.join(30)
+        theirs.close()
+        deps.close()
+        engine.dispose()
+        their_engine.dispose()
     assert failures == []
     assert not worker.is_alive()

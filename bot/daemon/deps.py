@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +14,7 @@ from imapclient import IMAPClient
 
 from archive.db import Database
 from archive.ingest import Intake, Recognizer, derive_here
-from archive.locks import exclusive
+from archive.locks import Lock, exclusive
 from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
 from bot.config import Config, Mailbox
@@ -48,8 +48,15 @@ class Deps:
             return Intake(self.db, self.store, recognizer, derive_here)
         return Intake(self.db, self.store, recognizer, self.sandbox.derive, self.sandbox.begin)
 
-    def exclusive(self, name: str) -> AbstractContextManager[bool]:
-        """True while this instance alone does `name` (a mailbox's poll, the outbox)."""
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """True while this instance alone does `name` (a mailbox's poll, the outbox), for a short piece of work."""
+        with self.hold(name) as lock:
+            yield lock.held
+
+    def hold(self, name: str) -> AbstractContextManager[Lock]:
+        """The lock on `name` itself, for work that keeps it long (a mailbox worker in IMAP IDLE): `held`, and
+        `keep()` to make sure now and then that it holds it still (archive.locks)."""
         return exclusive(self.db, self.store.root / "locks", name)
 
     def close(self) -> None:

@@ -8,6 +8,10 @@ within seconds of SIGTERM.
   looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
   tries again; a worker that finds its mailbox held by another instance stands by, saying so. A clean stop
   clears how it waited and when it meant to look next, so `status` shows no plan nobody will carry out.
+  At work on an IMAP mailbox it makes sure, at each look (between batches, each second of IDLE) but at most
+  every HOLD_SECONDS, that it holds the mailbox still: on PostgreSQL the lock ends with its session (a
+  restart of the server), and a stand-by instance may then take it; the worker takes it again if nobody
+  did, else leaves IDLE, logs out and stands by itself.
 - The sender composes the receipts owed (recorded when each message was stored), runs the month's
   reminders and digest when due (bot/daemon/scheduled.py) and sends the outbox. A worker that stored new mail
   wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
@@ -34,6 +38,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.locks import Lock
 from archive.models import MailboxState
 from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
@@ -56,6 +61,7 @@ SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipt
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
 PRESENCE_SECONDS = 10.0  # how often the daemon makes sure it holds its presence lock still (one round trip)
+HOLD_SECONDS = 5.0  # how often, at most, a mailbox worker at work makes sure it holds its mailbox still (the same)
 REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `status` looking) holds the lock
 
 
@@ -194,16 +200,66 @@ def _take_turn(
     """One turn of a mailbox worker: the mailbox's work if this instance holds it, else stand-by; how long to
     wait before the next turn, and whether it stands by."""
     interval = config.schedule.poll_minutes * 60
-    with deps.exclusive(f"mailbox-{box.key}") as mine:
+    with deps.hold(f"mailbox-{box.key}") as lock:
+        mine = lock.held
         if mine and standing_by:
             log.info("%s: 另一个实例已不再收取此邮箱，由本实例接管", box.key)
         elif not mine and not standing_by and not (told and told.is_set()):
             log.info("%s: 另一个实例正在收取此邮箱：本实例待命，每 %.0f 秒查看一次，它停止后接管", box.key, interval)
         if mine and box.source == "imap":
-            return _watch_imap(config, deps, box, wake), False
-        if mine:
+            holding = _Holding(box, lock)
+            pause = _watch_imap(config, deps, box, wake, holding)
+            if isinstance(holding.lost, SQLAlchemyError):  # IDLE left, logged out; taken again after the wait
+                pause = min(interval, 60.0)
+                log.error(
+                    "%s: 数据库暂时不可用，无法确认本实例仍在收取此邮箱：已停止收取，%.0f 秒后重试：%s",
+                    box.key,
+                    pause,
+                    _first_line(holding.lost),
+                )
+                return pause, False
+            if holding.lost:  # IDLE left, logged out: stand by like any stand-by worker
+                log.warning(
+                    "%s: 与数据库的连接曾中断，期间另一个实例已接管此邮箱：本实例已停止收取，待命，每 %.0f 秒查看一次，"
+                    "它停止后接管",
+                    box.key,
+                    interval,
+                )
+                return interval, True
+            return pause, False
+        if mine:  # a Maildir's look is short, and the lock is taken again for each
             return _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS)), False
         return interval, True  # another instance works it; take over if that one goes away
+
+
+class _Holding:
+    """Whether a worker at work on its mailbox holds it still: asked at each look (between batches, each second
+    of IDLE), put to the database at most every HOLD_SECONDS (one round trip on the lock's own connection). A
+    lock whose session ended (a restart of PostgreSQL) is taken again; if another instance took it meanwhile
+    (`lost` True) or the database is away (`lost` the error), the worker holds it no longer and stops working
+    the mailbox. The lock file of the embedded default cannot be lost so."""
+
+    def __init__(self, box: Mailbox, lock: Lock) -> None:
+        self.box, self.lock = box, lock
+        self.due = time.monotonic() + HOLD_SECONDS
+        self.lost: bool | SQLAlchemyError = False
+
+    def __call__(self) -> bool:
+        if self.lost:
+            return False
+        if time.monotonic() < self.due:
+            return True
+        try:
+            taken_again = self.lock.keep()
+        except SQLAlchemyError as error:
+            self.lost = error
+            return False
+        self.due = time.monotonic() + HOLD_SECONDS
+        if not self.lock.held:
+            self.lost = True
+        elif taken_again:
+            log.warning("%s: 与数据库的连接曾中断（数据库重启？），已重新取得此邮箱，继续收取", self.box.key)
+        return self.lock.held
 
 
 def _unwatched(deps: Deps, box: Mailbox) -> None:
@@ -230,18 +286,26 @@ def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float)
     return pause
 
 
-def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None]) -> float:
-    """One connection's life: look, then IDLE and look again on news, until stopped or the connection
-    fails; returns how long to wait before the next connection."""
+def _watch_imap(
+    config: Config, deps: Deps, box: Mailbox, wake: Callable[[], None], mine: Callable[[], bool] = lambda: True
+) -> float:
+    """One connection's life: look, then IDLE and look again on news, until stopped, the connection fails or
+    `mine()` says this instance holds the mailbox no longer (asked between batches and in IDLE: the
+    connection is then left cleanly, the batch in hand committed); returns how long to wait before the next
+    connection."""
     interval = config.schedule.poll_minutes * 60
+
+    def stopping() -> bool:
+        return deps.stop.is_set() or not mine()
+
     try:
         folder = FolderSession(box, lambda: deps.intake, deps.open_client)
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)
     try:
-        while not deps.stop.is_set():
+        while not stopping():
             progress = Progress()
-            folder.archive_new(progress, deps.stop.is_set)
+            folder.archive_new(progress, stopping)
             if any(outcome.new for outcome in progress.outcomes):
                 wake()
             if progress.outcomes:  # mail that came while deriving is announced to no IDLE: look again first
@@ -251,7 +315,7 @@ def _watch_imap(config: Config, deps: Deps, box: Mailbox, wake: Callable[[], Non
                 return interval
             renew = min(IDLE_RENEW.total_seconds(), interval)
             _record(deps, box, None, "idle", renew)
-            folder.wait_for_news(renew, deps.stop.is_set)
+            folder.wait_for_news(renew, stopping)
         return 0.0
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)

@@ -49,8 +49,8 @@ def serving(deps: Deps) -> Iterator[Presence]:
     """Held by `mailroom serve` while it runs, shared with any other instance (several may run against one
     PostgreSQL database)."""
     others = daemon_running(deps)
-    with shared(deps.db, deps.store.root / "locks", PRESENCE) as keep:
-        yield Presence(others, keep)
+    with shared(deps.db, deps.store.root / "locks", PRESENCE) as lock:
+        yield Presence(others, lock.keep)
 
 
 def daemon_running(deps: Deps) -> bool:
