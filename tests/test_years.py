@@ -6,19 +6,22 @@ on the 15th) archived together, under a config holding both plans
 THEN every 2020 figure is what the one-year config gives and what tests/season_expected.py worked out, the
 2021 quarter scores as its own plan's arithmetic says, a month no plan covers is refused by each command and
 page and gets no reminder or digest, and 2020, once closed, shows its kept figures after its targets are
-edited, with the difference beside them.
+edited, with the difference beside them, in every command and page and in its digest.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import email
 import json
 import re
 from datetime import datetime
+from email import policy
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from archive.db import Database
@@ -39,6 +42,7 @@ from bot.web.app import create_app
 from parsers.errors import InputError
 from tests.conftest import ROOT, example_data, make_config, with_next_year
 from tests.season_expected import COMPONENTS, EXPECTED, STAFF_ENTRIES
+from tests.test_digest import drawn_ranking
 from tests.webapp import add_accounts, log_in
 
 # The 2021 plan: other targets for three units, and its own rules and deadline.
@@ -301,6 +305,8 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
     assert "2020 年：2020-04 至 2020-12，13 个单位" in listed and "此后该年的配置已改动" in listed
     assert "2021 年：2021-04 至 2021-12，13 个单位" in listed and "未结账" in listed
 
+    check_closed_digest(tmp_path, edited, env, change)
+
     config = load_config(edited, environ=env)
     from bot.daemon.deps import open_deps
 
@@ -316,6 +322,59 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
         assert 'class="note ok" id="kept"' in client.get("/matrix?month=2020-07").get_data(as_text=True)
     finally:
         deps.close()
+
+
+def check_closed_digest(tmp_path: Path, path: Path, env: dict[str, str], change: str) -> None:
+    """December's digest, written again after the edit, shows what `standings` shows: the kept figures,
+    compared with November as kept, the same note of what today's figures would change, in its text, HTML,
+    workbook and mail; the sections the closing did not keep say so. A closed month sent only now (November)
+    goes out as kept too."""
+    kept = {month: cli_json(path, env, "standings", "--month", month) for month in ("2020-11", "2020-12")}
+    before = {row["unit"]: row for row in kept["2020-11"]["units"]}
+    ranking = []
+    for row in kept["2020-12"]["units"]:
+        gained, moved = row["total"] - before[row["unit"]]["total"], before[row["unit"]]["rank"] - row["rank"]
+        ranking.append(
+            f"{row['rank']}. {row['unit']} {row['total']} 分（较上月 {f'{gained:+d}' if gained else '持平'}，名次 "
+            f"{'不变' if not moved else f'↑{moved}' if moved > 0 else f'↓{-moved}'}）"
+        )
+    assert "8. 景县 76 分（较上月 " in ranking[8]  # as kept (today: 73, 11th)
+    out = tmp_path / "closed-digest"
+    written = run(path, env, "digest", "--month", "2020-12", "--out", str(out))
+    assert written.exit_code == 0, written.output
+    text = (out / "digest.txt").read_text(encoding="utf-8")
+    assert [line.split("：")[0] for line in text.splitlines() if re.match(r"\d+\. ", line)] == ranking
+    note = f"重新计算，结果会不同：{change}"
+    assert "由 孙倩 结账，以下为结账时保存的结果" in text and note in text
+    assert text.count("结账时未保存此项，以下按现在的归档计算") == 3  # briefings, 附件2 figures, findings
+    html = (out / "digest.html").read_text(encoding="utf-8")
+    assert note in html and [bar[1::2] for bar in drawn_ranking(html)] == [
+        (row["unit"], row["total"]) for row in kept["2020-12"]["units"]
+    ]
+    message = email.message_from_bytes((out / "digest.eml").read_bytes(), policy=policy.default)
+    assert message.get_body(("plain",)).get_content() == text
+    [workbook] = out.glob("*.xlsx")
+    sheet = load_workbook(workbook)["排名"]
+    table = list(sheet.iter_rows(min_row=3, max_row=15, values_only=True))
+    assert [(row[0], row[1], row[2], row[-1]) for row in table] == [
+        (row["rank"], row["unit"], row["total"], before[row["unit"]]["rank"]) for row in kept["2020-12"]["units"]
+    ]
+    assert any(note in str(cell.value) for cell in sheet["A"])
+
+    sent = run(path, env, "digest", "--month", "2020-11", "--send")
+    assert sent.exit_code == 0, sent.output
+    [november] = [
+        parsed
+        for mail in (tmp_path / "outbox").glob("*-digest.eml")
+        if (parsed := email.message_from_bytes(mail.read_bytes(), policy=policy.default))["Subject"].startswith(
+            "2020年11月"
+        )
+    ]
+    mailed = november.get_body(("plain",)).get_content()
+    assert "由 孙倩 结账" in mailed and "重新计算，结果会不同：景县 总分" in mailed
+    assert [line.split("：")[0].split(" 分")[0] for line in mailed.splitlines() if re.match(r"\d+\. ", line)] == [
+        f"{row['rank']}. {row['unit']} {row['total']}" for row in kept["2020-11"]["units"]
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,6 +3,11 @@
 
 Everything shown is as of the last instant of the month (the standings' instant), except the submission
 matrix, which shows what is known when the digest is made. Personal numbers in findings are masked.
+
+A closed year's month (`mailroom year close`) shows its standings and matrix as kept at closing, as
+`mailroom standings` and `matrix` do (bot.services.scores.shown_standings, shown_matrix), with the same
+note of what today's figures would change; its "较上月" compares with the previous month as kept too. The
+briefings, 附件2 figures and findings were not kept: they are computed from today's archive and say so.
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from bot.config import Config
 from bot.outgoing.render import render_pair
 from bot.services.charts import ranking_bars
 from bot.services.scores import STATUS_NAMES as STATUS_LABELS
-from bot.services.scores import compute_standings, month_completion
+from bot.services.scores import month_completion, shown_matrix, shown_standings
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.briefings import briefing_counts
 from scoring.completion import UnitCompletion, completion_total
 from scoring.components import full_marks
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding
-from scoring.packages import PackageStatus, matrix
+from scoring.packages import PackageStatus
 from scoring.plans import Plan
 from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
@@ -41,6 +46,9 @@ SUMMARY_HEADINGS = {
     "barrier_free": "残疾人家庭无障碍改造（户）",
     "college": "帮助贫困残疾学生及贫困残疾人家庭子女上大学（名）",
 }
+
+# What a closed year's digest says of the sections its closing did not keep (briefings, 附件2, findings).
+NOT_KEPT = "结账时未保存此项，以下按现在的归档计算"
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,12 @@ class Digest:
     completion: tuple[UnitCompletion, ...]
     completion_total: UnitCompletion  # the 合计 row
     findings: tuple[DigestFinding, ...]
+    # A closed year's month: when its year was closed (its matrix is as known then), what `mailroom standings`
+    # says above the kept figures (when and by whom it was closed; what today's archive and configuration
+    # would change), and the kept matrix's 注意 line if any.
+    kept_at: datetime | None = None
+    closed: tuple[str, ...] = ()
+    matrix_closed: tuple[str, ...] = ()
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -113,10 +127,16 @@ class Digest:
     def local(self, instant: datetime) -> datetime:
         return instant.astimezone(self.timezone)
 
+    @property
+    def matrix_known(self) -> datetime:
+        """When what the matrix shows was known: when the digest was made, or when a closed year was closed."""
+        return self.generated if self.kept_at is None else self.local(self.kept_at)
+
 
 def build_digest(config: Config, session: Session, month: str, now: datetime) -> Digest:
     """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now, all
-    under the plan of the month's year; a month no plan covers is refused (OutsidePlan)."""
+    under the plan of the month's year (a closed year's standings and matrix as kept, with their notes); a
+    month no plan covers is refused (OutsidePlan)."""
     plan = config.plan(month)
     calendar, scoring = plan.calendar, plan.scoring
     _, number = parse_month(month)
@@ -124,8 +144,10 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     as_of = calendar.month_end(month)
     before, _ = config.plans.around(month)
     previous_month = before if before in plan.months else None  # the change since last month, within the year
-    previous = compute_standings(config, evidence, previous_month) if previous_month else None
-    packages = matrix(month, plan.units, evidence.arrivals, calendar, now)
+    # A closed year keeps all its months in one commit: the previous month (same year) is kept too.
+    current, kept = shown_standings(config, session, evidence, month)
+    previous = shown_standings(config, session, evidence, previous_month)[0] if previous_month else None
+    packages, kept_matrix = shown_matrix(config, session, evidence, month, now)
     completion = month_completion(config, evidence, month)
     return Digest(
         month=month,
@@ -135,7 +157,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         deadline=calendar.deadline_for(month),
         previous_month=previous_month,
         forms=calendar.required_forms_for(month),
-        standings=_lines(compute_standings(config, evidence, month), previous),
+        standings=_lines(current, previous),
         full_marks=full_marks(scoring),
         matrix=tuple(packages.values()),
         briefings=_briefings(plan, evidence, month, as_of),
@@ -144,6 +166,9 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         completion=completion,
         completion_total=completion_total(completion),
         findings=_findings(all_findings(session, evidence.summaries), evidence, as_of),
+        kept_at=kept_matrix.closed_at if kept_matrix else None,
+        closed=tuple(kept.lines(config)) if kept else (),
+        matrix_closed=tuple(kept_matrix.lines(config)[1:]) if kept_matrix else (),  # its first line: as above
     )
 
 
@@ -244,6 +269,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "percent": percent,
         "ranking": ranking_bars(digest.standings, digest.full_marks),
         "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern),
+        "not_kept": NOT_KEPT,
     }
     text, html = render_pair("digest", context)
     return subject, html, text

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.outgoing.digest import STATUS_LABELS, SUMMARY_HEADINGS, Digest
+from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest
 from scoring.completion import UnitCompletion
 from scoring.standings import COMPONENT_LABELS
 
@@ -76,7 +76,8 @@ def write_standings(path: Path, data: dict[str, Any]) -> None:
 
 def digest_workbook(digest: Digest) -> bytes:
     """The digest's workbook: 排名 (with a bar chart of the totals), 报送情况, the city-wide 附件2 roll-up,
-    简报 and 数据核查 (personal numbers already masked in the digest)."""
+    简报 and 数据核查 (personal numbers already masked in the digest). A closed year's month says below its
+    tables what the digest says: the kept figures' note, and that the last three sheets were not kept."""
     book = Workbook()
     book.properties.title = f"{digest.month_label}残疾人服务工程督导排名"
     book.properties.creator = "mailroom"
@@ -165,21 +166,22 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
         for offset, component in enumerate(line.components):
             if not component.closed:
                 sheet.cell(row=row, column=4 + offset).fill = PENDING_FILL
-    end = 2 + len(digest.standings)
+    end = 2 + len(digest.standings)  # the table's last row
     sheet.cell(
         row=end + 1,
         column=1,
         value=f"{PENDING_NOTE}；总分相同名次并列；“总分较上月”“上月名次”与上月末的排名相比。",
     )
+    last = _notes(sheet, end + 2, digest.closed) - 1  # a closed year's note below the legend: the last text row
     _widths(sheet, [6, 12, 8] + [11] * (len(labels) - 5) + [11, 9])
     sheet.freeze_panes = "C3"
     _one_page_wide(sheet)
     if digest.standings:
-        # The chart prints on a page of its own, after a manual break under the note: 11 cm below thirteen
+        # The chart prints on a page of its own, after a manual break under the notes: 11 cm below thirteen
         # units is more than a landscape A4 page holds, and the chart was cut across two. A manual row break
         # holds in fit-to-width printing because the height is left free (fitToHeight 0; tested in LibreOffice).
-        sheet.row_breaks.append(Break(id=end + 1))
-        sheet.add_chart(_totals_chart(sheet, end), f"A{end + 2}")
+        sheet.row_breaks.append(Break(id=last))
+        sheet.add_chart(_totals_chart(sheet, end), f"A{last + 1}")
 
 
 def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
@@ -206,7 +208,7 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.cell(
         row=2,
         column=1,
-        value=f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；为 {digest.generated:%Y-%m-%d %H:%M} 时所知。图例：",
+        value=f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；为 {digest.matrix_known:%Y-%m-%d %H:%M} 时所知。图例：",
     )
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=min(len(labels), 6))
     for offset, status in enumerate(("on_time", "late", "missing")):
@@ -223,9 +225,23 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
                 text += f"\n{digest.local(form.arrival):%m-%d %H:%M}"
             _status_cell(sheet.cell(row=row, column=column), form.status, text)
         sheet.row_dimensions[row].height = 30
+    _notes(sheet, 4 + len(digest.matrix), digest.matrix_closed)
     _widths(sheet, [12, 8] + [12] * len(digest.forms))
     sheet.freeze_panes = "B4"
     _one_page_wide(sheet)
+
+
+def _notes(sheet: Worksheet, row: int, lines: Sequence[str]) -> int:
+    """`lines` one a row from `row`; the first row after them."""
+    for offset, line in enumerate(lines):
+        sheet.cell(row=row + offset, column=1, value=line)
+    return row + len(lines)
+
+
+def _not_kept(sheet: Worksheet, row: int, digest: Digest) -> None:
+    """A closed year's sheet its closing did not keep says so (the digest's sections 三–五)."""
+    if digest.closed:
+        sheet.cell(row=row, column=1, value=f"{NOT_KEPT}。")
 
 
 def _status_cell(cell, status: str, text: str):
@@ -266,6 +282,7 @@ def _rollup_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.merge_cells(start_row=note, end_row=note, start_column=1, end_column=width)
     sheet.cell(row=note, column=1).alignment = LEFT
     sheet.row_dimensions[note].height = 30
+    _not_kept(sheet, note + 1, digest)
     _widths(sheet, [12] + [8, 8, 9] * len(tasks))
     sheet.freeze_panes = "B5"
     _one_page_wide(sheet)
@@ -300,6 +317,7 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
         column=1,
         value="按到达时间计数，只计登记邮箱发来的稿件，同一篇重复发送只计一次。",
     )
+    _not_kept(sheet, 4 + len(digest.briefings), digest)
     _widths(sheet, [12, 10, 16])
     sheet.freeze_panes = "A3"
     _one_page_wide(sheet, landscape=False)
@@ -314,6 +332,7 @@ def _findings_sheet(sheet: Worksheet, digest: Digest) -> None:
             _boxed(sheet.cell(row=row, column=column, value=value), alignment=LEFT)
     if not digest.findings:
         sheet.cell(row=3, column=1, value="本月没有发现问题。")
+    _not_kept(sheet, 4 + len(digest.findings), digest)
     _widths(sheet, [12, 22, 80, 14])
     sheet.freeze_panes = "A3"
     _one_page_wide(sheet)
