@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,8 +67,73 @@ def _registry_mismatches(session: Session) -> list[Finding]:
     return findings
 
 
+@dataclass(frozen=True)
+class PersonFinding(Finding):
+    """One person on one form registered by two units (kind person_in_two_units), with where: each
+    (unit, message id, sheet, row) that registers them. A Finding to whoever reads findings one by one (the
+    digest, 核查发现); the queue groups them (shared_groups)."""
+
+    form: int = 0
+    name: str = ""
+    places: tuple[tuple[str | None, int, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedGroup:
+    """The persons of one form in one message whom other units registered too: one wrongly attached registry
+    is one group, however many persons it has."""
+
+    form: int
+    message_id: int
+    unit: str | None  # the message's unit
+    others: tuple[str, ...]  # the other units registering them
+    persons: tuple[PersonFinding, ...]
+
+    def summary(self, shown: int = 3) -> str:
+        """ "附件3（邮件 #1169，景县）中 233 人同时由阜城县登记：张三（第 5 行）、…等，同一人不应由两个单位重复登记"."""
+        names = "、".join(
+            f"{person.name or '（无姓名）'}（{_where(person, self.message_id)}）" for person in self.persons[:shown]
+        )
+        more = "等" if len(self.persons) > shown else ""
+        return (
+            f"附件{self.form}{FORM_TITLES.get(self.form, '')}（邮件 #{self.message_id}，{self.unit or NO_UNIT}）中 "
+            f"{len(self.persons)} 人同时由{'、'.join(self.others)}登记：{names}{more}，同一人不应由两个单位重复登记"
+        )
+
+
+def _where(person: PersonFinding, message_id: int) -> str:
+    sheet, row = _place(person, message_id)
+    return f"工作表“{sheet}”第 {row} 行"
+
+
+def shared_groups(findings: Sequence[Finding]) -> list[SharedGroup]:
+    """The persons registered by two units, grouped by the message and form that brought most of them: each
+    person goes with the message among theirs that carries the most such persons on that form (the later
+    on a tie), so a neighbour's registry attached by mistake is one group, not one item per person."""
+    persons = [finding for finding in findings if isinstance(finding, PersonFinding)]
+    carried: dict[tuple[int, int], int] = {}
+    for person in persons:
+        for message_id in {place[1] for place in person.places}:
+            carried[(person.form, message_id)] = carried.get((person.form, message_id), 0) + 1
+    grouped: dict[tuple[int, int, str | None, tuple[str, ...]], list[PersonFinding]] = {}
+    for person in persons:
+        message_id = max({place[1] for place in person.places}, key=lambda id_: (carried[(person.form, id_)], id_))
+        unit = next(place[0] for place in person.places if place[1] == message_id)
+        others = tuple(sorted({place[0] for place in person.places if place[0] is not None and place[0] != unit}))
+        grouped.setdefault((person.form, message_id, unit, others), []).append(person)
+    return [
+        SharedGroup(form, message_id, unit, others, tuple(sorted(members, key=lambda p: _place(p, message_id))))
+        for (form, message_id, unit, others), members in sorted(grouped.items(), key=lambda item: item[0][:2])
+    ]
+
+
+def _place(person: PersonFinding, message_id: int) -> tuple[str, int]:
+    """Where the message registers the person: its sheet and row (the order the registry has them in)."""
+    return next(((sheet, row) for _, id_, sheet, row in person.places if id_ == message_id), ("", 0))
+
+
 def _shared_persons(session: Session) -> list[Finding]:
-    """The same 残疾人证号 on the same form sent by two units."""
+    """The same 残疾人证号 on the same form sent by two units: one finding a person, read in one query."""
     shared = (
         select(PersonRow.form, PersonRow.disability_id)
         .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)
@@ -75,26 +141,41 @@ def _shared_persons(session: Session) -> list[Finding]:
         .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
         .group_by(PersonRow.form, PersonRow.disability_id)
         .having(func.count(func.distinct(Message.unit)) > 1)
-        .order_by(PersonRow.form, PersonRow.disability_id)
+        .subquery()
     )
+    rows = session.execute(
+        select(
+            PersonRow.form,
+            PersonRow.disability_id,
+            Message.unit,
+            Message.id,
+            PersonRow.name,
+            PersonRow.sheet,
+            PersonRow.row,
+        )
+        .join(FormReadingRow, FormReadingRow.message_id == Message.id)
+        .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
+        .join(shared, (shared.c.form == PersonRow.form) & (shared.c.disability_id == PersonRow.disability_id))
+        .where(Message.kind.not_in(NOT_SUBMISSIONS))
+        .order_by(PersonRow.form, PersonRow.disability_id, Message.id, PersonRow.id)
+    ).all()
+    by_person: dict[tuple[int, str], list] = {}
+    for row in rows:
+        by_person.setdefault((row.form, row.disability_id), []).append(row)
     findings: list[Finding] = []
-    for form, person_id in session.execute(shared).all():
-        rows = session.execute(
-            select(Message.unit, Message.id, PersonRow.name)
-            .join(FormReadingRow, FormReadingRow.message_id == Message.id)
-            .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
-            .where(PersonRow.form == form, PersonRow.disability_id == person_id, Message.kind.not_in(NOT_SUBMISSIONS))
-            .order_by(Message.id)
-        ).all()
+    for (form, person_id), places in by_person.items():
         # a registry from an unknown address may name the person too: that mail is no unit's
-        units = sorted({unit for unit, _, _ in rows if unit is not None})
+        units = sorted({place.unit for place in places if place.unit is not None})
         findings.append(
-            Finding(
+            PersonFinding(
                 units[0],
                 "person_in_two_units",
-                f"{rows[0][2]}（证号 {person_id}）同时出现在{'、'.join(units)}的附件{form}"
+                f"{places[0].name}（证号 {person_id}）同时出现在{'、'.join(units)}的附件{form}"
                 f"{FORM_TITLES.get(form, '')}中，同一人不应由两个单位重复登记",
-                tuple(sorted({message_id for _, message_id, _ in rows})),
+                tuple(sorted({place.id for place in places})),
+                form=form,
+                name=places[0].name,
+                places=tuple((place.unit, place.id, place.sheet, place.row) for place in places),
             )
         )
     return findings

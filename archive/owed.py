@@ -8,13 +8,15 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from archive.models import Message, OwedReply
+from archive.models import Message, OutboxMail, OwedReply
 from parsers.document import text_characters
+from parsers.inspection import IMAGES, why_no_form
 from replies.problems import problem_lines
 from replies.receipt import FileFacts, MessageFacts, reply_owed
 
@@ -24,11 +26,22 @@ def owe_receipts(
 ) -> int:
     """Record, in the caller's transaction, the reply owed to each newly stored message that is owed one
     (decided as of the moment it was archived: a receipt, or a 自查's answer); returns how many. One reply
-    per message, whatever happens: its cause ("receipt:12", "selfcheck:12") is unique."""
+    per message, whatever happens: its cause ("receipt:12", "selfcheck:12") is unique. A message threaded
+    under one of our own outgoing mails (its In-Reply-To names an outbox Message-ID) is told to the rule
+    that keeps us from answering our own mail answered back."""
+    messages = list(messages)
+    ours = _our_message_ids(session, {message.in_reply_to for message in messages if message.in_reply_to})
     owed = [
         (message, kind)
         for message in messages
-        if (kind := reply_owed(message_facts(message), own_addresses, message.archived_at, max_age))
+        if (
+            kind := reply_owed(
+                replace(message_facts(message), answers_ours=message.in_reply_to in ours),
+                own_addresses,
+                message.archived_at,
+                max_age,
+            )
+        )
     ]
     session.add_all(
         OwedReply(cause=f"{kind}:{message.id}", kind=kind, message_id=message.id, owed_at=message.archived_at)
@@ -37,14 +50,68 @@ def owe_receipts(
     return len(owed)
 
 
-def owe_change(session: Session, message: Message, because: str) -> None:
-    """Record, in the caller's transaction, a notice owed to the sender of a message a staff decision has
-    made count (once for that message)."""
-    cause = f"change:{message.id}"
-    if session.scalar(select(OwedReply.id).where(OwedReply.cause == cause)) is None:
-        session.add(
-            OwedReply(cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(UTC), note=because)
+def _our_message_ids(session: Session, wanted: set[str]) -> set[str]:
+    """Those of the Message-IDs that are of mail we composed (receipts, answers, notices, reminders, digests)."""
+    if not wanted:
+        return set()
+    return set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.message_id.in_(wanted))))
+
+
+def owe_change(session: Session, message: Message, because: str, *, moved: bool = False) -> None:
+    """Record, in the caller's transaction, a notice owed to the sender of a message a staff decision has made
+    count (once for that message), or, `moved`, made count as another unit's, month's or kind's (each time:
+    "change:12", "change:12:2"…). One notice waits per message at a time: while one is not yet composed (it
+    is composed from the message as derived then), a later decision only rewords its why."""
+    notices = list(
+        session.scalars(
+            select(OwedReply)
+            .where(OwedReply.message_id == message.id, OwedReply.kind == "change")
+            .order_by(OwedReply.id)
         )
+    )
+    if (waiting := next((row for row in notices if row.queued_at is None), None)) is not None:
+        waiting.note = because
+        return
+    if notices and not moved:
+        return
+    cause = f"change:{message.id}" + (f":{len(notices) + 1}" if notices else "")
+    session.add(OwedReply(cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(UTC), note=because))
+
+
+def withdraw_change(session: Session, message_id: int) -> None:
+    """In the caller's transaction, drop the notice owed for this message and not yet composed: a later
+    decision made the message stop counting, so "现已计入" would be untrue."""
+    session.execute(
+        delete(OwedReply).where(
+            OwedReply.message_id == message_id, OwedReply.kind == "change", OwedReply.queued_at.is_(None)
+        )
+    )
+
+
+def reopen_unsent(session: Session, message_id: int) -> int:
+    """In the caller's transaction, take the receipt and notice of this message that were composed into the
+    outbox but never handed to a server (pending, no attempt yet) back out of it: the outbox row goes and the
+    owed row waits again, to be composed by the next sender pass from the message as it is derived now (a
+    receipt or notice composed before a correction says what was wrong). Mail a sender has begun, tried or
+    sent stays as it is, so nothing is ever sent twice. Returns how many were taken back."""
+    owed = session.scalars(
+        select(OwedReply).where(
+            OwedReply.message_id == message_id,
+            OwedReply.kind.in_(("receipt", "change")),
+            OwedReply.queued_at.is_not(None),
+        )
+    )
+    reopened = 0
+    for row in owed:
+        taken = session.execute(
+            delete(OutboxMail).where(
+                OutboxMail.cause == row.cause, OutboxMail.state == "pending", OutboxMail.attempts == 0
+            )
+        )
+        if taken.rowcount:  # type: ignore[attr-defined]
+            row.queued_at = None
+            reopened += 1
+    return reopened
 
 
 def owed_replies(session: Session, limit: int = 100) -> list[OwedReply]:
@@ -63,21 +130,35 @@ def owed_waiting(session: Session) -> tuple[int, datetime | None]:
 
 
 def message_facts(message: Message) -> MessageFacts:
-    """What the receipt rules need to know of a stored message."""
-    files = tuple(
-        FileFacts(
-            r.source,
-            r.form,
-            r.readable,
-            r.rows,
-            {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-            tuple(problem_lines(r.problems)),
-            text_characters(r.text) if r.form == 1 else 0,
-            r.unit,
-            r.month,
+    """What the receipt rules need to know of a stored message: the forms read from each attachment, in the
+    order the attachments came, and each attachment that holds none with why (parsers.inspection, in the
+    words `inspect` uses). An attached message's own attachments are the message's (parsers.mime)."""
+    read: dict[int, list[FileFacts]] = {}
+    for r in message.readings:
+        read.setdefault(r.attachment_id, []).append(
+            FileFacts(
+                r.source,
+                r.form,
+                r.readable,
+                r.rows,
+                {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
+                tuple(problem_lines(r.problems)),
+                text_characters(r.text) if r.form == 1 else 0,
+                r.unit,
+                r.month,
+            )
         )
-        for r in message.readings
-    )
+    files: list[FileFacts] = []
+    beside_forms = bool(read)  # a picture beside forms is most often a signature's logo (Outlook's image001.png)
+    for a in message.attachments:
+        if a.id in read:
+            files.extend(read.pop(a.id))
+        elif beside_forms and a.sniffed_type in IMAGES:
+            continue
+        elif a.declared_type.split(";")[0].strip().lower() != "message/rfc822":
+            _, why = why_no_form(a.filename, a.sniffed_type, a.size, a.declared_type)
+            files.append(FileFacts(a.filename, None, False, 0, problems=(why,), no_form=True))
+    files.extend(facts for rest in read.values() for facts in rest)
     return MessageFacts(
         id=message.id,
         kind=message.kind,
@@ -91,6 +172,6 @@ def message_facts(message: Message) -> MessageFacts:
         arrival=message.arrival,
         body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments),
-        files=files,
+        files=tuple(files),
         month_source=message.month_source,
     )

@@ -7,10 +7,13 @@ read through an index of the few messages that have any, never the whole archive
 computed across the archive: the caller passes how (the web app keeps them while nothing changed,
 archive.findings.FindingsMemo).
 
-Items: mail from an unregistered address that names a unit; a registered sender's mail that is neither
-a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment, a
-package without a readable form, or a 超大附件 link instead of files; mail recognition or storage could
-not handle; honesty findings.
+Items: a submission whose unit neither its subject nor its sender tells (the units its forms' titles name
+are suggested); mail from an unregistered address that names a unit; a registered sender's mail that is
+neither a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment,
+a package without a readable form, or a 超大附件 link instead of files; a form whose own title names another
+unit or month than its mail (replies.mismatch); mail recognition or storage could not handle; honesty
+findings, one wrongly attached registry's persons registered by two units one item (its persons in the
+item's detail).
 """
 
 from __future__ import annotations
@@ -26,12 +29,17 @@ from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
 from archive.evidence import summary_reports
-from archive.findings import all_findings
-from archive.models import Message, QueueHandledRow
+from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
+from archive.models import FormReadingRow, Message, QueueHandledRow
 from parsers.errors import MailroomError
+from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
 from scoring.evidence import FINDING_LABELS, Finding
 
 REASONS = {
+    "nounit": (
+        "主题和发件地址都看不出是哪个单位的报送：请核实发件人，确认其报送邮箱（mailroom sender add），"
+        "或更正该邮件的单位（mailroom correct）"
+    ),
     "unregistered": (
         "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱"
         "（核实后在“待处理”页确认，或 mailroom sender add）"
@@ -39,6 +47,9 @@ REASONS = {
     "question": "已登记单位的来信，既非报表也非简报：可能需要人工答复",
     "unreadable": "附件无法读取或没有识别出表格：请核对原件，必要时联系单位重发",
     "link": "邮件是“超大附件”下载链接，没有附件：请联系单位把表格作为附件重发",
+    "mismatch": (
+        "表格标题写的单位或月份与邮件不符（回执已告知单位）：请核对是否附错了文件，必要时更正邮件或联系单位重发"
+    ),
     "failed": "识别或保存时出错，已归档原件：请人工核对",
     "finding": "核查发现",
 }
@@ -58,6 +69,8 @@ class Item:
     text: str
     unit: str | None
     message_ids: tuple[int, ...]
+    detail: tuple[str, ...] = ()  # what the text sums up: each form disagreeing with its mail, each person
+    suggested_units: tuple[str, ...] = ()  # "nounit": the units the message's forms' titles name
     handled_by: str | None = None
     handled_at: datetime | None = None
     note: str | None = None
@@ -104,30 +117,104 @@ def _message_items(session: Session) -> list[Item]:
     # whole archive instead of reading the few rows the partial index holds.
     rows = sorted(
         session.execute(
-            select(Message.arrival, Message.id, Message.sha256, Message.subject, Message.unit, Message.attention).where(
-                Message.attention.is_not(None)
-            )
+            select(
+                Message.arrival,
+                Message.id,
+                Message.sha256,
+                Message.subject,
+                Message.unit,
+                Message.attention,
+                Message.month,
+                Message.month_source,
+            ).where(Message.attention.is_not(None))
         )
     )
-    return [
-        Item(f"message:{sha}:{reason}", f"{id_}-{reason}", reason, subject or "（无主题）", unit, (id_,))
-        for _, id_, sha, subject, unit, reasons in rows
-        for reason in cast(str, reasons).split()  # the query keeps attention IS NOT NULL
-    ]
+    forms = _forms_of(session, [row.id for row in rows if {"nounit", "mismatch"} & set(row.attention.split())])
+    items = []
+    for row in rows:
+        for reason in cast(str, row.attention).split():  # the query keeps attention IS NOT NULL
+            item = Item(
+                f"message:{row.sha256}:{reason}",
+                f"{row.id}-{reason}",
+                reason,
+                row.subject or "（无主题）",
+                row.unit,
+                (row.id,),
+            )
+            if reason == "nounit":
+                item = _unit_suggested(item, forms.get(row.id, []))
+            elif reason == "mismatch":
+                item = _mismatched(item, mismatches(row, forms.get(row.id, [])))
+            items.append(item)
+    return items
+
+
+def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormReadingRow]]:
+    """The forms read from these messages (the few the queue names), in the order they were read."""
+    forms: dict[int, list[FormReadingRow]] = {}
+    if message_ids:
+        for form in session.scalars(
+            select(FormReadingRow).where(FormReadingRow.message_id.in_(message_ids)).order_by(FormReadingRow.id)
+        ):
+            forms.setdefault(form.message_id, []).append(form)
+    return forms
+
+
+def _unit_suggested(item: Item, forms: list[FormReadingRow]) -> Item:
+    """A submission of no unit: the units its forms' titles name, for staff to confirm the sender as one."""
+    units = tuple(dict.fromkeys(form.unit for form in forms if form.unit))
+    named = f"表格标题写的单位：{'、'.join(units)}" if units else "附件中也没有写明单位"
+    return replace(item, text=f"{item.text}（{named}）", suggested_units=units)
+
+
+def _mismatched(item: Item, found: list[Mismatch]) -> Item:
+    """Which forms disagree with the mail and how; each one in the detail."""
+    if not found:  # re-derived since: the stored reason is older than its forms (never, but say so plainly)
+        return item
+    return replace(
+        item,
+        text=f"{item.text}：{staff_summary(found)}",
+        detail=tuple(staff_line(mismatch) for mismatch in found),
+    )
 
 
 def _finding_items(findings: list[Finding]) -> list[Item]:
-    items = []
-    for finding in findings:
-        digest = hashlib.sha256(f"{finding.kind}\n{finding.unit}\n{finding.message}".encode()).hexdigest()[:16]
+    """One item a finding, except the persons registered by two units: one item a message and form that
+    brought them (archive.findings.shared_groups), each person in its detail. A group of one person keeps
+    the key its finding had, so what staff marked before grouping stays marked."""
+    items = [_finding_item(finding) for finding in findings if not isinstance(finding, PersonFinding)]
+    for group in shared_groups(findings):
+        if len(group.persons) == 1:
+            single = _finding_item(group.persons[0])
+            items.append(replace(single, detail=(group.persons[0].message,)))
+            continue
+        digest = _digest(f"person_in_two_units\n{group.form}\n{group.message_id}\n{'、'.join(group.others)}")
+        message_ids = sorted({id_ for person in group.persons for id_ in person.message_ids})
         items.append(
             Item(
                 f"finding:{digest}",
                 f"F{digest[:8]}",
                 "finding",
-                f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}",
-                finding.unit,
-                tuple(finding.message_ids),
+                f"{FINDING_LABELS['person_in_two_units']}：{group.summary()}",
+                group.unit or NO_UNIT,
+                (group.message_id, *(id_ for id_ in message_ids if id_ != group.message_id)),
+                detail=tuple(person.message for person in group.persons),
             )
         )
     return items
+
+
+def _finding_item(finding: Finding) -> Item:
+    digest = _digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")
+    return Item(
+        f"finding:{digest}",
+        f"F{digest[:8]}",
+        "finding",
+        f"{FINDING_LABELS.get(finding.kind, finding.kind)}：{finding.message}",
+        finding.unit,
+        tuple(finding.message_ids),
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

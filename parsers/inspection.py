@@ -19,7 +19,8 @@ from parsers.workbook import read_attachment
 
 PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}
 PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
-IMAGES = ("png", "jpeg", "gif")
+IMAGES = ("png", "jpeg", "gif", "heic")
+TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 OTHER_UNIT = "other-unit"  # the problem code of a form whose unit is not the asker's
 FORMS_PLEASE = "附件2–10 请填入下发的 Excel 表格模板，附件1 请用 Word 或 WPS 文字编写"
 
@@ -53,14 +54,21 @@ def file_name(label: str) -> str:
 
 def no_form(name: str, data: bytes) -> FormReading:
     """A file that holds no form, as a reading that cannot be read and says why."""
-    code, message = _why_no_form(name, data)
+    code, message = why_no_form(name, sniff_type(data, name), len(data))
     return unreadable(name, message, code)
 
 
-def _why_no_form(name: str, data: bytes) -> tuple[str, str]:
-    kind = sniff_type(data, name)
-    if not data:
+def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tuple[str, str]:
+    """(code, message): why a file holds no form, from its name, sniffed type, size and the content type its
+    mail declared (when known). The one wording for `inspect`, 自查 and the receipt of a mail carrying it."""
+    if not size:
         return "empty", f"“{name}”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+    declared = declared_type.split(";")[0].strip().lower()
+    if kind == "tnef" or declared in TNEF_TYPES or name.strip().lower() == "winmail.dat":
+        return "tnef", (
+            f"“{name}”是 Outlook 用 RTF 格式发送邮件时把附件打成的包，系统和其他邮箱都打不开，其中的表格未能读取；"
+            "请在 Outlook 中把邮件格式改为 HTML 或纯文本（文件→选项→邮件→撰写邮件时使用此格式：HTML）后重新发送"
+        )
     if kind in PRESENTATIONS or name.lower().endswith(PRESENTATION_SUFFIXES):
         what = PRESENTATIONS.get(kind, "幻灯片")
         return "presentation", f"“{name}”是演示文稿（{what}），不是表格，系统无法从中读取报表；{FORMS_PLEASE}"

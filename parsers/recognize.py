@@ -41,6 +41,10 @@ _DAEMONS = frozenset({"mailer-daemon", "postmaster"})
 
 # A subject starting with 自查 asks for the inspection of the files, not to submit them.
 _SELFCHECK_SUBJECT = re.compile(_OPEN + "自查")
+# A subject that answers one of our own mails (its reply prefixes aside): our receipt (回执), a 自查's answer
+# (检查结果), a change notice (核实通知), or a read receipt of any of them (已读, 已读回执). The package words it
+# repeats are ours, so they never make the mail a package.
+_ANSWERS_OURS = re.compile(_OPEN + "(?:回执|已读|检查结果|核实通知)")
 _BRIEFING_WORDS = ("专项信息", "简报")
 _REPORT_WORDS = (
     "目标任务",
@@ -218,13 +222,22 @@ def is_package_file(attachment: Attachment) -> bool:
 _LETTER_WORDS = ("关于", "请示", "说明", "通知", "函")
 
 
+def answers_our_subject(subject: str) -> bool:
+    """Whether a subject is one of our own mails' answered or echoed (after any Re:/回复: prefixes): "回执：冀州区
+    6月份报表" from a mail rule, "已读回执：安平县7月份报表" from a webmail."""
+    rest, _ = strip_prefixes(subject)
+    return _ANSWERS_OURS.match(rest) is not None
+
+
 def names_a_package(subject: str, arrival_local: datetime) -> bool:
     """Whether a subject is a monthly package's own (a month and a form's or the package's words) and neither
     asks nor writes about one: "武邑县9月份报表" sent without its files had them forgotten, which the
-    sender is told at once; "关于附件2填报口径的请示" is a letter for people to answer."""
+    sender is told at once; "关于附件2填报口径的请示" is a letter for people to answer; "回执：武邑县9月份报表"
+    repeats our own receipt's subject."""
     rest, _ = strip_prefixes(subject)
     return (
-        _kind_by_words(rest) is Kind.REPORT
+        _ANSWERS_OURS.match(rest) is None
+        and _kind_by_words(rest) is Kind.REPORT
         and report_month(rest, arrival_local) is not None
         and not any(word in rest for word in (*QUESTION_WORDS, *_LETTER_WORDS))
     )
@@ -245,7 +258,8 @@ def kind_of(message: ParsedMessage) -> Kind:
     if _SELFCHECK_SUBJECT.match(rest):
         return Kind.SELFCHECK
     has_package = any(is_package_file(attachment) for attachment in message.attachments)
-    by_subject = _kind_by_words(rest)
+    # the words of our own subject answered back are ours: only what is attached can make it a package
+    by_subject = None if _ANSWERS_OURS.match(rest) else _kind_by_words(rest)
     if by_subject is Kind.REPORT and not message.attachments:
         # a package without a file puts no month in the matrix: other mail, a question or a letter for people
         # to answer, or files forgotten, which the receipt asks for (replies.receipt.failed_submission)

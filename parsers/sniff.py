@@ -345,7 +345,12 @@ _SIMPLE_MAGICS = (
     (b"\xff\xd8\xff", "jpeg"),
     (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
+    # Outlook's TNEF (winmail.dat, application/ms-tnef): a mail sent in Outlook's RTF format packs its
+    # attachments into it, and no other mail program opens it
+    (b"\x78\x9f\x3e\x22", "tnef"),
 )
+# An ISO media file (ftyp box at byte 4) whose brand is HEIF's: an iPhone's photo (.heic)
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
 _HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta)\b", re.I | re.S)
 _EML_FIELD = re.compile(
     rb"(?:received|return-path|from|to|subject|date|message-id|mime-version|delivered-to)"
@@ -372,6 +377,8 @@ def sniff_type(data: bytes, filename: str = "") -> str:
     for magic, code in _SIMPLE_MAGICS:
         if head.startswith(magic):
             return code
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "heic"
     sample = data[:4096].removeprefix(b"\xef\xbb\xbf")
     if _HTML_START.match(sample):
         return "html"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from replies.mismatch import SUBMISSION_KINDS, mismatches
 from replies.receipt import LARGE_ATTACHMENT
 
 # A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
@@ -15,8 +16,11 @@ MACHINE_KINDS = ("auto", "bounce")
 
 
 class Reading(Protocol):
+    source: str
     form: int | None
     readable: bool
+    unit: str | None  # as the form's own title names it
+    month: str | None
 
 
 class Derived(Protocol):
@@ -28,6 +32,12 @@ class Derived(Protocol):
 
     @property
     def unit(self) -> str | None: ...
+
+    @property
+    def month(self) -> str | None: ...
+
+    @property
+    def month_source(self) -> str: ...
 
     @property
     def registered(self) -> bool: ...
@@ -47,21 +57,28 @@ class Derived(Protocol):
 
 def attention_reasons(message: Derived) -> tuple[str, ...]:
     """Why the message needs a person, in the order the queue lists them (archive.queue.REASONS):
-    recognition or storage failed; mail naming a unit from an unregistered address; a registered sender's
-    mail that is neither report nor briefing (a question, or a 超大附件 link instead of files); a package
-    with an unreadable attachment or no readable form. Machine mail needs nobody; a 自查 answers itself."""
+    recognition or storage failed; a submission whose unit neither its subject nor its sender tells (its
+    forms' titles may: staff confirm the sender or correct the message); mail naming a unit from an
+    unregistered address; a registered sender's mail that is neither report nor briefing (a question, or a
+    超大附件 link instead of files); a package with an unreadable attachment or no readable form; a form
+    whose own title names another unit or month than the mail is recorded for (replies.mismatch, what the
+    receipt tells the unit). Machine mail needs nobody; a 自查 answers itself."""
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []
     if any(mark in problem for problem in message.problems or () for mark in FAILURE_MARKS):
         reasons.append("failed")
-    if message.unit is None or message.kind == "selfcheck":
+    if message.kind == "selfcheck":
+        return tuple(reasons)
+    readings = list(message.readings)
+    if message.unit is None:
+        if message.kind in SUBMISSION_KINDS or any(reading.unit for reading in readings):
+            reasons.append("nounit")
         return tuple(reasons)
     if not message.registered:
         reasons.append("unregistered")
     elif message.kind in ("other", "reply") and not message.attachments:
         reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text or "") else "question")
-    readings = list(message.readings)
     if (
         message.attachments
         and message.kind == "report"
@@ -71,4 +88,6 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
         )
     ):
         reasons.append("unreadable")
+    if message.kind in SUBMISSION_KINDS and mismatches(message, readings):
+        reasons.append("mismatch")
     return tuple(reasons)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from parsers.forms import form_list
-from parsers.recognize import QUESTION_WORDS, names_a_package, normalize
+from parsers.recognize import QUESTION_WORDS, answers_our_subject, names_a_package, normalize
+from replies.mismatch import form_mismatch, receipt_line
 from scoring.packages import PackageStatus
-from scoring.settings import month_label
 
 NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply|mailer-daemon|postmaster|bounces?)[+@.-]", re.I)
 LARGE_ATTACHMENT = re.compile(r"超大附件|large-attachment|大附件下载|文件中转站")
-ANSWERED_KINDS = ("report", "briefing", "other")
+ANSWERED_KINDS = ("report", "briefing", "reply", "other")
+# Our receipt's subject answered back ("Re: 回执：冀州区6月份报表"): its receipt is the first one's again.
+_OUR_RECEIPT_SUBJECT = re.compile(r"^\s*(?:(?:re|回复|答复|回覆)\s*[:：]\s*)*回执\s*[:：]\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class FileFacts:
     characters: int = 0  # 附件1: the characters of its text that was read (0: none could be read)
     unit: str | None = None  # as the form itself names it (its title, its 填报单位 row)
     month: str | None = None
+    no_form: bool = False  # an attachment that holds no form at all; `problems` says why (parsers.inspection)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class MessageFacts:
     files: tuple[FileFacts, ...] = ()
     problems: tuple[str, ...] = ()
     month_source: str = "subject"  # where `month` was read: "subject", "attachment" or "arrival"
+    answers_ours: bool = False  # its In-Reply-To names one of our own outgoing mails (archive.owed)
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,10 @@ def reply_owed(
     on a first poll (older than `max_age` when archived); a receipt never to unregistered senders, whereas
     anyone may ask for a 自查 (a clerk's own address too): its answer tells nothing but what their own
     files say. How many replies one address gets an hour is the sender's business: an owed reply over the
-    limit waits, it is never dropped."""
+    limit waits, it is never dropped. Mail that carries no form and answers one of our own mails (threaded
+    under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
+    answered, or two robots would answer each other without end; a reply is answered when it carries forms
+    (a package sent by pressing 回复 on the notice, a corrected file sent back under our receipt)."""
     sender = (facts.sender or "").lower()
     if max_age is not None and facts.arrival < now - max_age:
         return None
@@ -80,9 +87,19 @@ def reply_owed(
         return "selfcheck"
     if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:
         return None
+    forms = carries_forms(facts)
+    if not forms and (facts.answers_ours or answers_our_subject(facts.subject)):
+        return None  # an answer to our own mail: people read what it says (replies.attention)
+    if facts.kind == "reply" and not forms:
+        return None  # a reply to a person or a notice: people answer those
     if facts.kind == "other" and not failed_submission(facts):
         return None  # a question or a letter: people answer those
     return "receipt"
+
+
+def carries_forms(facts: MessageFacts) -> bool:
+    """Whether any attachment was recognised as a form (a workbook 附件2–10 or 附件1), readable or not."""
+    return any(f.form for f in facts.files)
 
 
 def failed_submission(facts: MessageFacts) -> bool:
@@ -109,7 +126,13 @@ def receipt_for(
     facts: MessageFacts, package: PackageStatus | None, briefing_place: tuple[int, int] | None, briefings_needed: int
 ) -> Receipt:
     """The receipt's content; `package` is the unit's package for the month as known now, `briefing_place`
-    the places of a briefing's articles among the unit's counted articles of the month (None: none counts)."""
+    the places of a briefing's articles among the unit's counted articles of the month (None: none counts).
+    Each attachment that holds no form is listed with why (a .rar, a picture, Outlook's winmail.dat), except
+    a briefing's: its article files are no forms and need none."""
+    if facts.kind == "briefing":
+        facts = replace(facts, files=tuple(f for f in facts.files if not f.no_form))
+    elif facts.kind == "reply":  # one owed a receipt carries forms: they count as its unit's package does
+        facts = replace(facts, kind="report")
     resend = _resend_advice(facts)
     this_mail, package_line = timeliness(facts, package)
     context = {
@@ -128,7 +151,8 @@ def receipt_for(
         "package_line": package_line,
         "deadline": package.deadline if package else None,
     }
-    return _threaded(facts, f"回执：{facts.subject}" if facts.subject else "回执", context)
+    subject = _OUR_RECEIPT_SUBJECT.sub("", facts.subject)
+    return _threaded(facts, f"回执：{subject}" if subject else "回执", context)
 
 
 def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
@@ -150,16 +174,8 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
 def _mismatches(facts: MessageFacts, file: FileFacts) -> list[str]:
     """A form is counted for the mail's unit, and for the mail's month when its subject names one (else for
     the month the form's own title names: archive.evidence.report_month), whatever the form says."""
-    said = []
-    if file.unit and facts.unit and file.unit != facts.unit:
-        said.append(f"表中写的单位是{file.unit}，本邮件是{facts.unit}的报送")
-    month = facts.month if facts.month_source == "subject" else None
-    if month and file.month and file.month != month:
-        said.append(f"表中写的月份是{month_label(file.month)}，本邮件报送的是{month_label(month)}")
-    if not said:
-        return []
-    recorded = f"{facts.unit}{month_label(month) if month else ''}"
-    return [f"{'；'.join(said)}，已按{recorded}记录；请核对是否附错了文件"]
+    found = form_mismatch(facts, file)
+    return [receipt_line(found)] if found else []
 
 
 def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str | None, str | None]:
@@ -222,10 +238,14 @@ def _resend_advice(facts: MessageFacts) -> str | None:
             "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
         )
     if (
-        facts.kind in ("report", "other")
+        facts.kind in ("report", "reply", "other")
         and facts.attachment_names
         and not any(f.readable and f.form for f in facts.files)
     ):
+        if unread := [f"“{f.source}”" for f in facts.files if f.no_form]:
+            return (
+                f"附件{'、'.join(unread)}中没有可读取的附件表格，原因见上面“需要修改的问题”；请按说明改正后重新发送。"
+            )
         return (
             "附件中没有识别出任何可读取的附件表格。"
             "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"

@@ -24,6 +24,7 @@ from bot.daemon.serve import run_due_jobs
 from bot.daemon.status import gather_status
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
+from tests.conftest import DATA
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = "hsclbgs666@163.com"
@@ -441,3 +442,151 @@ def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     assert data["outbox_backlog"] == 1 and data["receipts_owed"] == 0
     assert data["outbox_oldest"] == "2020-05-06T10:00:00+08:00"
     assert data["smtp_last_error"] and data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
+
+
+# --- replies, answers to our own mail, files that hold no form ------------------------------------------------
+
+WORKBOOKS = DATA / "workbooks"
+
+
+def unit_mail(
+    subject: str,
+    when: datetime,
+    files: tuple[tuple[str, bytes, str], ...] = (),
+    *,
+    sender: str = "zqxcl@163.com",
+    body: str = "见附件",
+    in_reply_to: str | None = None,
+) -> bytes:
+    """A unit's mail with files (name, bytes, content type), threaded under `in_reply_to` as a mail program or
+    an autoresponder threads an answer (In-Reply-To and References), no Auto-Submitted header."""
+    message = compose(sender, OFFICE, subject, when, body=body)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    for name, data, content_type in files:
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def owed_for(deps) -> set[int]:
+    with deps.db.session() as session:
+        return set(session.scalars(select(OwedReply.message_id).where(OwedReply.kind == "receipt")))
+
+
+SUMMARY = ("附件2.xlsx", (WORKBOOKS / "percent-mismatch.xlsx").read_bytes(), "application/octet-stream")  # 枣强县's
+
+
+def test_a_reply_carrying_forms_is_owed_a_receipt_like_any_package(config, deps):
+    """GIVEN a clerk who pressed 回复 on the city's notice and attached the forms, and another who only thanked
+    for it WHEN stored THEN the package is owed a receipt saying what was read, as a package sent afresh is; the
+    thanks are left to people."""
+    when = datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+    package, thanks = store(
+        deps,
+        unit_mail("回复：关于报送5月份目标任务完成情况的通知", when, (SUMMARY,), in_reply_to="<notice@163.com>"),
+        unit_mail("回复：关于报送5月份目标任务完成情况的通知", when, body="收到，谢谢", in_reply_to="<notice@163.com>"),
+    )
+    assert owed_for(deps) == {package}
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, when) == 1
+    receipt = queued_receipts(deps)[package]
+    assert receipt.subject == "回执：回复：关于报送5月份目标任务完成情况的通知"
+    text = text_of(receipt)
+    assert "类别：月度报表" in text and "附件2.xlsx：附件2 目标任务完成情况汇总表" in text
+
+
+def test_our_own_receipt_answered_back_is_never_answered_but_a_corrected_file_is(config, deps):
+    """GIVEN our receipt asking for a package's forgotten files WHEN a mail rule answers it with its subject
+    unchanged, an OA system answers it under the package's own subject (both threaded under it, no
+    Auto-Submitted), and a webmail sends a plain 已读回执 THEN none of them is owed a receipt (each would be
+    answered again, without end); the clerk's reply carrying the corrected form is, under the first subject."""
+    when = datetime(2020, 9, 10, 10, tzinfo=SHANGHAI)
+    [forgotten] = store(deps, unit_mail("枣强县9月份报表", when))
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, when) == 1
+    ours = queued_receipts(deps)[forgotten]
+    mid = email.message_from_bytes(ours.raw, policy=policy.default)["Message-ID"]
+    assert ours.subject == "回执：枣强县9月份报表" and "邮件没有附件" in text_of(ours)
+    later = when + timedelta(minutes=1)
+    echo, oa, read, corrected = store(
+        deps,
+        unit_mail(ours.subject, later, body="您好，来信已收到，谢谢！（此为自动回复）", in_reply_to=mid),
+        unit_mail("枣强县9月份报表", later, body="您的邮件已收到，系统将尽快处理。", in_reply_to=mid),
+        unit_mail("已读回执：枣强县9月份报表", later, body="您发送的邮件已于2020-09-10被 zqxcl@163.com 阅读。"),
+        unit_mail(f"Re: {ours.subject}", later, (SUMMARY,), body="附件2已补发，请查收。", in_reply_to=mid),
+    )
+    assert owed_for(deps) == {forgotten, corrected}
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, later) == 1
+    receipt = queued_receipts(deps)[corrected]
+    assert receipt.subject == "回执：枣强县9月份报表"
+    assert "附件2.xlsx：附件2 目标任务完成情况汇总表" in text_of(receipt)
+
+
+def tnef(files: dict[str, bytes]) -> bytes:
+    """Outlook's winmail.dat (TNEF) packing `files`, as Outlook sends a mail written in its RTF format."""
+    import struct
+
+    out = bytearray(struct.pack("<IH", 0x223E9F78, 0x0001))
+
+    def attribute(level: int, tag: int, data: bytes) -> None:
+        out.extend(struct.pack("<BII", level, tag, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF))
+
+    attribute(1, 0x00089006, struct.pack("<I", 0x00010000))
+    for name, data in files.items():
+        attribute(2, 0x00069002, b"\xff" * 4 + b"\x00" * 10)
+        attribute(2, 0x00018010, name.encode("gbk") + b"\x00")
+        attribute(2, 0x0006800F, data)
+    return bytes(out)
+
+
+def test_every_attachment_without_a_form_is_named_in_the_receipt_with_why(config, deps):
+    """GIVEN 景县's package with a readable 附件2 beside a .rar, Outlook's winmail.dat and a PDF (and an iPhone
+    photo) WHEN its receipt is composed THEN each of those three is listed as unreadable, with the reason
+    `inspect` gives for it (parsers.inspection); Outlook's says how to stop sending winmail.dat. A picture
+    beside forms is not: it is most often a signature's logo (Outlook's image001.png). A briefing's article
+    file is no form and needs none: its receipt lists no problem."""
+    import zipfile
+
+    from parsers.inspection import no_form
+
+    with zipfile.ZipFile(WORKBOOKS / "package-gbk-names.zip") as package:
+        pdf = package.read(next(name for name in package.namelist() if name.endswith(".pdf")))
+    others = {
+        "附件8.rar": (b"Rar!\x1a\x07\x01\x00" + bytes(range(256)) * 8, "application/x-rar-compressed"),
+        "winmail.dat": (tnef({"附件3.xlsx": SUMMARY[1]}), "application/ms-tnef"),
+        "简报.pdf": (pdf, "application/pdf"),
+    }
+    photo = ("IMG_4521.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(2000), "image/heic")
+    summary = ("附件2.xls", (WORKBOOKS / "summary-jing-xian-with-space.xls").read_bytes(), "application/vnd.ms-excel")
+    when = datetime(2020, 9, 10, 10, tzinfo=SHANGHAI)
+    files = (summary, *((name, data, kind) for name, (data, kind) in others.items()), photo)
+    package, article = store(
+        deps, unit_mail("景县9月份报表", when, files, sender="jxcl2020@163.com"), briefing(1, attachments=1)
+    )
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, when) == 2
+    text = text_of(queued_receipts(deps)[package])
+    assert "附件2.xls：附件2 目标任务完成情况汇总表" in text
+    for name, (data, _) in others.items():
+        assert f"- {name}：无法读取" in text
+        assert f"【{name}】\n1. {no_form(name, data).problems[0].message}\n" in text
+    assert "撰写邮件时使用此格式：HTML" in text and "RAR 压缩包" in text
+    assert "IMG_4521.HEIC" not in text and "是图片" not in text
+    assert "需要修改的问题" not in text_of(queued_receipts(deps)[article])
+
+
+def test_a_lone_winmail_dat_is_named_instead_of_the_template_advice(config, deps):
+    """GIVEN a package whose only attachment is Outlook's winmail.dat WHEN its receipt is composed THEN it names
+    the file and says to switch Outlook's format, not the general advice to use the city's templates."""
+    when = datetime(2020, 6, 15, 10, tzinfo=SHANGHAI)
+    dat = ("winmail.dat", tnef({"附件2.xlsx": SUMMARY[1]}), "application/ms-tnef")
+    [package] = store(deps, unit_mail("枣强县6月份报表", when, (dat,)))
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, when) == 1
+    text = text_of(queued_receipts(deps)[package])
+    assert "【winmail.dat】" in text and "撰写邮件时使用此格式：HTML" in text
+    assert "请重新发送：附件“winmail.dat”中没有可读取的附件表格" in text
+    assert "附件模板" not in text

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from parsers.recognize import (
+    answers_our_subject,
     find_unit,
     find_units,
+    names_a_package,
     normalize,
     recognize,
     report_month,
@@ -524,3 +526,39 @@ def test_arrival_month_is_local_time() -> None:
 def test_naive_arrival_is_refused() -> None:
     with pytest.raises(ValueError):
         run(mail("枣强县" + BRIEFING), datetime(2020, 5, 3))
+
+
+# --- our own mail answered back ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "attachments", "kind"),
+    [
+        ("回执：冀州区6月份报表", (), Kind.OTHER),
+        ("回执：冀州区6月份报表", (attachment("扫描件.pdf", "pdf"),), Kind.OTHER),  # the words are ours
+        ("已读回执：安平县7月份报表", (attachment("logo.png", "png"),), Kind.OTHER),
+        ("回执：冀州区6月份报表", PACKAGE, Kind.REPORT),  # what is attached makes it a package
+        ("Re: 回执：冀州区6月份报表", PACKAGE, Kind.REPLY),
+        ("冀州区6月份报表", (attachment("扫描件.pdf", "pdf"),), Kind.REPORT),
+    ],
+)
+def test_our_own_subject_answered_back_makes_no_package_by_itself(subject, attachments, kind) -> None:
+    assert run(mail(subject, "jzqcl@126.com", attachments=attachments)).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("subject", "ours"),
+    [
+        ("回执：冀州区6月份报表", True),
+        ("Re: 回复：回执：冀州区6月份报表", True),
+        ("已读回执：安平县7月份报表", True),
+        ("已读: 安平县7月份报表", True),
+        ("检查结果：自查 景县9月份报表", True),
+        ("核实通知：景县9月份报表", True),
+        ("冀州区6月份报表", False),
+        ("关于报送参会回执的通知", False),
+    ],
+)
+def test_a_subject_answering_our_own_mail_names_no_package(subject, ours) -> None:
+    assert answers_our_subject(subject) is ours
+    assert names_a_package(subject, MAY_3.astimezone(TZ)) is (not ours and "报表" in subject)

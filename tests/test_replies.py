@@ -185,3 +185,48 @@ def test_a_form_of_another_month_is_not_questioned_when_its_month_is_the_one_cou
     assert receipt_for(other_unit, None, None, 8).context["problems"] == [
         ("附件2.xlsx", ["表中写的单位是桃城区，本邮件是枣强县的报送，已按枣强县记录；请核对是否附错了文件"])
     ]
+
+
+FORM = FileFacts("附件2.xlsx", 2, True, 1, unit="枣强县", month="2020-09")
+PDF = FileFacts("扫描件.pdf", None, False, 0, problems=("“扫描件.pdf”是 PDF 文件…",), no_form=True)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # pressing 回复 on the notice, or on our receipt, to send the forms: a package
+        ({"kind": "reply", "subject": "回复：关于报送9月份目标任务完成情况的通知", "files": (FORM,)}, True),
+        ({"kind": "reply", "subject": "Re: 回执：枣强县9月份报表", "files": (FORM,), "answers_ours": True}, True),
+        ({"kind": "reply", "subject": "回复：关于报送9月份目标任务完成情况的通知", "body_text": "收到"}, False),
+        ({"kind": "reply", "subject": "回复：关于报送9月份目标任务完成情况的通知", "files": (PDF,)}, False),
+        # our own mail answered back, by a robot or a read receipt: never again, whatever it says
+        ({"kind": "other", "subject": "回执：枣强县9月份报表"}, False),
+        ({"kind": "other", "subject": "回执：回执：枣强县9月份报表"}, False),
+        ({"kind": "other", "subject": "已读回执：安平县7月份报表"}, False),
+        ({"kind": "other", "subject": "已读: 安平县7月份报表"}, False),
+        ({"kind": "other", "subject": "枣强县9月份报表", "answers_ours": True}, False),
+        (
+            {"kind": "other", "subject": "回执：枣强县9月份报表", "attachment_names": ("扫描件.pdf",), "files": (PDF,)},
+            False,
+        ),
+        ({"kind": "report", "subject": "回执：枣强县9月份报表", "files": (FORM,)}, True),
+        ({"kind": "other", "subject": "枣强县9月份报表"}, True),  # its files forgotten, not threaded under ours
+    ],
+)
+def test_a_reply_with_forms_is_answered_and_our_own_mail_answered_back_never(change, expected):
+    assert owed(replace(REPORT, **{"attachment_names": (), **change})) is expected
+
+
+def test_a_receipt_to_a_reply_under_our_receipt_keeps_the_first_subject():
+    facts = replace(REPORT, kind="reply", subject="Re: 回执：枣强县9月份报表", files=(FORM,))
+    receipt = receipt_for(facts, None, None, 8)
+    assert receipt.subject == "回执：枣强县9月份报表" and receipt.context["kind"] == "report"
+
+
+def test_a_file_holding_no_form_is_listed_and_named_in_the_resend_advice_but_not_for_a_briefing():
+    facts = replace(REPORT, attachment_names=("扫描件.pdf",), files=(PDF,))
+    receipt = receipt_for(facts, None, None, 8)
+    assert receipt.context["problems"] == [("扫描件.pdf", ["“扫描件.pdf”是 PDF 文件…"])]
+    assert receipt.context["resend"].startswith("附件“扫描件.pdf”中没有可读取的附件表格")
+    article = receipt_for(replace(facts, kind="briefing"), None, (1, 1), 8)
+    assert article.context["files"] == () and article.context["problems"] == []

@@ -18,7 +18,7 @@ from bot.cli.console import progress, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context, unit_param
 from bot.config import Config
-from bot.services.show import KIND_LABELS, decisions_json, describe_message
+from bot.services.show import KIND_LABELS, decisions_json, describe_message, message_problems
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
@@ -164,7 +164,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             "cc": message.cc_addrs,
             "month_source": message.month_source,
             "size": message.size,
-            "problems": list(message.problems),
+            "problems": message_problems(message),
             "body_text": message.body_text,
             "attachments": [
                 {

@@ -1,8 +1,11 @@
 """`mailroom show`: one archived message in Chinese words, every attachment with the forms read from it (form,
-rows or characters, completed figures) and their problems, where the message was seen and what went wrong."""
+rows or characters, completed figures) and their problems, where the message was seen and what went wrong:
+its own problems, and a form whose title names another unit or month than the message (replies.mismatch,
+what the receipt told the unit and 待处理 lists), computed from what was derived, never stored twice."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +14,7 @@ from sqlalchemy.orm import Session
 from archive.decisions import Decision, message_decisions, unit_decisions
 from archive.models import CorrectionRow, Message
 from parsers.forms import FORM_TITLES
+from replies.mismatch import staff_lines
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
@@ -58,9 +62,27 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
     if detail["decisions"]:
         lines += ["", "工作人员的决定："] + [f"- {decision_line(decision)}" for decision in detail["decisions"]]
-    if detail["problems"]:
-        lines += ["", "邮件的问题："] + [f"- {problem}" for problem in detail["problems"]]
+    problems = [*detail["problems"], *(line for line in detail_mismatches(detail) if line not in detail["problems"])]
+    if problems:
+        lines += ["", "邮件的问题："] + [f"- {problem}" for problem in problems]
     return lines + ["", "正文：", detail["body_text"] or "（无正文）"]
+
+
+def message_problems(message: Message) -> list[str]:
+    """A message's problems as staff read them (`show --json`'s "problems", the message's page): those its
+    derivation recorded, then each form whose own title names another unit or month than the message."""
+    return [*message.problems, *staff_lines(message.kind, message, message.readings)]
+
+
+def detail_mismatches(detail: dict[str, Any]) -> list[str]:
+    """The same lines of the forms disagreeing with the message, from `show --json`'s object."""
+    mail = SimpleNamespace(unit=detail["unit"], month=detail["month"], month_source=detail["month_source"])
+    forms = [
+        SimpleNamespace(source=form["source"], form=form["form"], unit=form["unit"], month=form["month"])
+        for attachment in detail["attachments"]
+        for form in attachment.get("forms", [])
+    ]
+    return staff_lines(detail["kind"], mail, forms)
 
 
 def _recognition(detail: dict[str, Any]) -> str:

@@ -268,6 +268,8 @@ FILE_TYPES = {
     "png": "图片 (PNG)",
     "jpeg": "图片 (JPEG)",
     "gif": "图片 (GIF)",
+    "heic": "图片 (HEIC)",
+    "tnef": "Outlook 打包文件 (winmail.dat)",
     "html": "网页 (HTML)",
     "text": "纯文本",
     "eml": "邮件 (.eml)",

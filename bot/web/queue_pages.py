@@ -1,7 +1,9 @@
 """待处理: the attention queue (archive/queue.py) and the staff's corrections. Staff mark an item handled
 with a note, correct the message it concerns (which handles it), or, for mail naming a unit from an address
-not registered for it, confirm the address as the unit's (`mailroom sender add`, which handles every such
-item of that address); auditors see it all, change nothing. The
+not registered for it, or for a submission whose unit neither subject nor sender tells, confirm the address
+as the unit's (as the mail names it, or as its forms' titles do: `mailroom sender add`, which handles every
+such item of that address); auditors see it all, change nothing. A message's page lists, among its
+problems, each form whose title names another unit or month than the message (replies.mismatch). The
 menu shows how many items wait, on every page: the findings among them are kept while the archive stands
 (archive.findings.FindingsMemo, one per app)."""
 
@@ -18,9 +20,10 @@ from archive.staff_senders import add_sender, confirmed_because, messages_from
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
-from bot.web.present import KIND_LABELS, local_time
+from bot.web.present import KIND_LABELS, local_time, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
+from replies.mismatch import staff_lines
 
 blueprint = Blueprint("queue", __name__)
 FINDINGS = "mailroom.findings"
@@ -44,6 +47,22 @@ def menu_count() -> dict:
             return waiting(db, _findings())
 
     return {"waiting_count": waiting_count}
+
+
+@blueprint.app_context_processor
+def mismatches_shown() -> dict:
+    """`form_mismatches(message_id)`: the lines of a message's forms whose titles name another unit or month
+    than the message (what its 待处理 item says), for the message's page to list among its problems."""
+
+    def form_mismatches(message_id: int) -> list[str]:
+        mask = masker()
+        with site().deps.db.session() as db:
+            message = db.get(Message, message_id)
+            if message is None:
+                return []
+            return [mask.text(line) for line in staff_lines(message.kind, message, message.readings)]
+
+    return {"form_mismatches": form_mismatches}
 
 
 @blueprint.route("/queue")
@@ -114,7 +133,9 @@ def correct():
         if kind is not None and kind not in KIND_LABELS:
             raise MailroomError("类别无效")
         with site().deps.db.session() as db:
-            row = add_correction(db, message_id, reason, viewer().name, unit=unit, kind=kind, counted=counted)
+            row = add_correction(
+                db, message_id, reason, viewer().name, unit=unit, kind=kind, counted=counted, plans=site().config.plans
+            )
             db.commit()
             _derive_again(db, message_id, f"{reason}（{viewer().name}）")
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
@@ -126,8 +147,9 @@ def correct():
 @blueprint.route("/senders", methods=["POST"])
 @staff_only
 def confirm_sender():
-    """The sender of one queued message confirmed as the unit its mail names; all of that address's mail is
-    derived again at once (the notices it is now owed go out with the daemon's sender)."""
+    """The sender of one queued message confirmed as the unit its mail names (or, when it names none, as the
+    unit staff chose among those its forms' titles name); all of that address's mail is derived again at
+    once (the notices it is now owed go out with the daemon's sender)."""
     form = request.form
     try:
         reason = form.get("reason", "").strip()
@@ -135,9 +157,10 @@ def confirm_sender():
             raise MailroomError("请写明如何核实（如：电话核实）")
         with site().deps.db.session() as db:
             message = db.get(Message, int(form.get("message_id", "0") or 0))
-            if message is None or not message.unit or not message.from_addr:
+            chosen = unit_name(site().config, form["unit"]) if form.get("unit") else None
+            unit = (message.unit or chosen) if message is not None else None
+            if message is None or not unit or not message.from_addr:
                 raise MailroomError("该邮件没有可确认的单位和发件地址")
-            unit = message.unit
             row = add_sender(db, unit, message.from_addr, reason, viewer().name, None)
             db.commit()
             affected = messages_from(db, row.address)
@@ -160,7 +183,7 @@ def revoke(correction_id: int):
             db.commit()
             message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
             if message_id is not None:
-                _derive_again(db, message_id, None)
+                _derive_again(db, message_id, f"此前的更正已撤销：{reason}（{viewer().name}）")
         flash(f"已撤销更正 #{row.id}，已重新识别")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")

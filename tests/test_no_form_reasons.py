@@ -1,0 +1,49 @@
+"""Why a file holds no form, in the words `inspect`, 自查 and the receipt all use (parsers.inspection): files a
+clerk's phone or Outlook makes, which the sniffing names by their bytes."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from parsers.inspection import no_form, why_no_form
+from parsers.sniff import sniff_type
+
+# Outlook's TNEF: its signature, then an attribute (level, tag, length, data, checksum).
+TNEF = struct.pack("<IHBII", 0x223E9F78, 1, 1, 0x00089006, 4) + struct.pack("<IH", 0x00010000, 1)
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "kind"),
+    [
+        (TNEF, "winmail.dat", "tnef"),
+        (TNEF, "ATT00001.dat", "tnef"),
+        (HEIC, "IMG_4521.HEIC", "heic"),
+        (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1heic" + bytes(64), "IMG_4522.heic", "heic"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64), "movie.mp4", "unknown"),
+    ],
+)
+def test_outlook_packs_and_phone_photos_are_named_by_their_bytes(data, name, kind):
+    assert sniff_type(data, name) == kind
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "code", "words"),
+    [
+        ("winmail.dat", TNEF, "tnef", "文件→选项→邮件→撰写邮件时使用此格式：HTML"),
+        ("winmail.dat", b"\x01\x02\x03 damaged", "tnef", "改为 HTML 或纯文本"),  # by its name alone
+        ("ATT00001.dat", TNEF, "tnef", "“ATT00001.dat”是 Outlook"),
+        ("IMG_4521.HEIC", HEIC, "image", "“IMG_4521.HEIC”是图片"),
+    ],
+)
+def test_a_file_that_holds_no_form_says_why(name, data, code, words):
+    [problem] = no_form(name, data).problems
+    assert problem.code == code and words in problem.message
+
+
+def test_the_content_type_a_mail_declares_names_outlooks_pack_too():
+    code, message = why_no_form("未命名附件1.bin", "unknown", 100, "application/ms-tnef; name=x")
+    assert code == "tnef" and "撰写邮件时使用此格式：HTML" in message
+    assert why_no_form("未命名附件1.bin", "unknown", 100, "application/octet-stream")[0] == "not-a-form"
