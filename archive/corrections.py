@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from archive.entries import revoke_record
 from archive.models import CorrectionRow, Message
-from parsers.errors import MailroomError
+from parsers.errors import InputError, MailroomError
+from scoring.plans import Plans
 
 
 def add_correction(
@@ -24,13 +25,18 @@ def add_correction(
     kind: str | None = None,
     month: str | None = None,
     counted: bool | None = None,
+    plans: Plans | None = None,
 ) -> CorrectionRow:
-    """Record a correction (the one in force before it on that message is revoked by it)."""
+    """Record a correction (the one in force before it on that message is revoked by it: `replacing` says
+    which). With `plans`, a month no plan covers, or a unit not in the plan of the month the message is
+    counted in, is refused (check_correction)."""
     message = session.get(Message, message_id)
     if message is None:
         raise MailroomError(f"没有编号为 {message_id} 的邮件")
     if (unit, kind, month, counted) == (None, None, None, None):
         raise MailroomError("请至少指定 --unit、--kind、--month、--counted/--not-counted 之一")
+    if plans is not None:
+        check_correction(plans, message, unit, month)
     now = datetime.now(UTC)
     for earlier in in_force(session, [message.sha256]).values():
         earlier.revoke(by, f"被新的更正取代：{reason}")
@@ -46,6 +52,33 @@ def add_correction(
     )
     session.add(row)
     return row
+
+
+def check_correction(plans: Plans, message: Message, unit: str | None, month: str | None) -> None:
+    """InputError, in one line, for a correction the standings could never use: a month no plan covers, or a
+    unit not in the plan of the month the message would count in (the month corrected to, else its own;
+    a message without a month that a plan covers: the plan of its arrival, as its receipt takes it)."""
+    if month is not None:
+        try:
+            plans.of(month)
+        except InputError as error:
+            raise InputError(f"不能把邮件 #{message.id} 更正到 {month}：{error}") from None
+    if unit is None:
+        return
+    counted_in = month or message.month
+    plan = plans.of(counted_in) if counted_in and plans.covers(counted_in) else plans.at(message.arrival)
+    try:
+        plan.unit(unit)
+    except InputError as error:
+        raise InputError(f"不能把邮件 #{message.id} 更正到 {unit}：{error}") from None
+
+
+def replacing(session: Session, message_id: int) -> CorrectionRow | None:
+    """The correction in force on this message, which a new one would replace (revoke), if any."""
+    message = session.get(Message, message_id)
+    if message is None:
+        return None
+    return in_force(session, [message.sha256]).get(message.sha256)
 
 
 def revoke_correction(session: Session, correction_id: int, reason: str, by: str) -> CorrectionRow:

@@ -24,7 +24,7 @@ from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewrite
-from archive.owed import owe_change
+from archive.owed import owe_change, reopen_unsent, withdraw_change
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from parsers.derive import Derived, Incoming, corrected
@@ -125,7 +125,9 @@ def rederive(
 ) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
-    makes count is owed a short notice to its sender, in the same commit. `stopping` is asked between
+    makes count, or count as another unit, month or kind, is owed a short notice to its sender, in the same
+    commit. A rewritten message's receipt or notice composed into the outbox and not yet sent is taken back
+    out, to be composed again from what it derives to now (archive.owed.reopen_unsent). `stopping` is asked between
     batches (the daemon's stop): what is done is committed, the rest stays due."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
@@ -173,12 +175,17 @@ def rederive(
             if _fingerprint(fresh) != _fingerprint(message):
                 _rewrite(session, message, fresh, result)
                 rewritten += 1
+                reopen_unsent(session, message.id)  # what was composed from the old derivation is not sent
             message.derived_with = stamp
             after = summary(message)
             if after != before:
                 changes.append(Change(message.id, message.subject, before, after))
-                if because is not None and _counts(after) and not _counts(before):
+                if not _counts(after):
+                    withdraw_change(session, message.id)
+                elif because is not None and not _counts(before):
                     owe_change(session, message, because)
+                elif because is not None and any(before[key] != after[key] for key in ("unit", "month", "kind")):
+                    owe_change(session, message, because, moved=True)
         if rewritten:
             session.add(Rewrite(at=datetime.now(UTC), messages=rewritten))
         session.flush()

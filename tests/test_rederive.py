@@ -5,17 +5,21 @@ revoked). On the demo's April–June, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from archive.models import Message
+from archive.corrections import check_correction
+from archive.models import Message, OutboxMail
 from bot.cli.group import main
 from bot.config import load_config
 from bot.daemon.deps import open_deps
 from bot.demo.folder import write_demo
+from parsers.errors import InputError
+from tests.conftest import example_data, make_config, with_next_year
 
 PERSONAL = "2851736642@qq.com"  # 滨湖新区's April package came from a clerk's personal address
 
@@ -63,7 +67,7 @@ def april_status(config: Path, unit: str) -> str:
 def test_an_untouched_archive_derives_to_itself(demo):
     """GIVEN the archive as polled WHEN re-derived (due only, then every message) THEN nothing changes."""
     due = mailroom_json(demo, "rederive")
-    assert due == {"messages_checked": 0, "messages_changed": [], "standings_changed": []}
+    assert due == {"messages_checked": 0, "messages_changed": [], "standings_changed": [], "matrix_changed": []}
     everything = mailroom_json(demo, "rederive", "--all")
     assert everything["messages_checked"] > 100
     assert everything["messages_changed"] == [] and everything["standings_changed"] == []
@@ -186,7 +190,8 @@ def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
         demo, "correct", str(package["id"]), "--kind", "other", "--reason", "核实：误发的草稿", "--by", "孙倩"
     )
     assert corrected.exit_code == 0, corrected.output
-    assert f"#{package['id']} " in corrected.output and "kind 'report' → 'other'" in corrected.output
+    assert f"#{package['id']} " in corrected.output and "：类别：月度报表 → 其他来信" in corrected.output
+    assert "报送情况已改变" in corrected.output and "  桃城区 2020-04 附件1：按时 → 未报" in corrected.output
     assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
     listed = run(demo, "corrections").output
     assert f"邮件 #{package['id']}：类别 其他来信" in listed and "孙倩：核实：误发的草稿" in listed
@@ -282,3 +287,122 @@ def test_an_archive_derived_by_an_older_version_is_rederived_by_serve_in_the_bac
     assert mailroom_json(demo, "status")["rederive_due"] == 0
     assert {(item["unit"], item["reason"]) for item in mailroom_json_list(demo, "queue")} == wanted
     assert mailroom_json(demo, "standings", "--month", "2020-06")["units"] == before["units"]
+
+
+def taocheng_april_package(config: Path) -> int:
+    return next(
+        row["id"]
+        for row in mailroom_json_list(config, "search", "--unit", "桃城区", "--month", "2020-04", "--kind", "report")
+        if "教就部" in row["subject"]
+    )
+
+
+def outbox_rows(config: Path, message_id: int) -> dict[str, tuple[str, bytes]]:
+    """{cause: (state, raw)} of the outgoing mail about one message."""
+    deps = open_deps(load_config(config, environ={}), sandbox=None)
+    try:
+        with deps.db.session() as session:
+            rows = session.scalars(select(OutboxMail).where(OutboxMail.about_message == message_id))
+            return {row.cause: (row.state, row.raw) for row in rows}
+    finally:
+        deps.close()
+
+
+def body(raw: bytes) -> str:
+    import email
+    from email import policy
+
+    return email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def test_a_month_corrected_or_restored_is_told_and_a_waiting_receipt_says_it_as_it_is_now(demo):
+    """GIVEN 桃城区's April package, its receipt composed but waiting for its hour WHEN staff correct its month
+    to May THEN the sender is owed a 核实通知 saying May, and the waiting receipt is composed again from the
+    message as it is now (报送月份：2020年5月) WHEN the correction is revoked before the notice went THEN that
+    one notice says April, and the receipt, sent meanwhile, is never composed or sent again WHEN, the notice
+    sent, the month is corrected to June THEN a second notice says June WHEN it is corrected to other mail
+    before that one went THEN it is dropped: the package counts no more."""
+    package = taocheng_april_package(demo)
+    set_outbox(demo, f"receipt:{package}", "pending", datetime(2099, 1, 1, tzinfo=UTC))  # waiting for its hour
+    assert "报送月份：2020年4月" in body(outbox_rows(demo, package)[f"receipt:{package}"][1])
+    corrected = run(
+        demo, "correct", str(package), "--month", "2020-05", "--reason", "电话核实：5月报表", "--by", "孙倩"
+    )
+    assert corrected.exit_code == 0, corrected.output
+    mail = outbox_rows(demo, package)
+    assert set(mail) == {f"receipt:{package}", f"change:{package}"}
+    receipt_text = body(mail[f"receipt:{package}"][1])
+    assert "报送月份：2020年5月" in receipt_text and "2020年4月" not in receipt_text
+    assert "现已计入2020年5月的报送" in body(mail[f"change:{package}"][1])
+    set_outbox(demo, f"receipt:{package}", "sent")
+    set_outbox(demo, f"change:{package}", "pending", datetime(2099, 1, 1, tzinfo=UTC))
+    receipt_raw = outbox_rows(demo, package)[f"receipt:{package}"][1]
+    correction_id = run(demo, "corrections").output.split()[0].lstrip("#")
+    revoked = run(demo, "correct", "--revoke", correction_id, "--reason", "核实有误", "--by", "孙倩")
+    assert revoked.exit_code == 0, revoked.output
+    mail = outbox_rows(demo, package)
+    assert set(mail) == {f"receipt:{package}", f"change:{package}"}
+    assert "现已计入2020年4月的报送" in body(mail[f"change:{package}"][1])
+    assert mail[f"receipt:{package}"] == ("sent", receipt_raw)
+    set_outbox(demo, f"change:{package}", "sent")
+    moved = run(demo, "correct", str(package), "--month", "2020-06", "--reason", "电话核实：6月报表", "--by", "孙倩")
+    assert moved.exit_code == 0, moved.output
+    mail = outbox_rows(demo, package)
+    assert set(mail) == {f"receipt:{package}", f"change:{package}", f"change:{package}:2"}
+    assert "现已计入2020年6月的报送" in body(mail[f"change:{package}:2"][1])
+    assert "现已计入2020年4月的报送" in body(mail[f"change:{package}"][1])
+    set_outbox(demo, f"change:{package}:2", "pending", datetime(2099, 1, 1, tzinfo=UTC))
+    dropped = run(demo, "correct", str(package), "--kind", "other", "--reason", "误发的草稿", "--by", "孙倩")
+    assert dropped.exit_code == 0, dropped.output
+    assert set(outbox_rows(demo, package)) == {f"receipt:{package}", f"change:{package}"}
+
+
+def set_outbox(config: Path, cause: str, state: str, due: datetime | None = None) -> None:
+    """Make one outgoing mail wait, never tried (pending, for `due`), or as the sender leaves it (sent)."""
+    deps = open_deps(load_config(config, environ={}), sandbox=None)
+    try:
+        with deps.db.session() as session:
+            mail = session.scalars(select(OutboxMail).where(OutboxMail.cause == cause)).one()
+            mail.state, mail.attempts = state, 0 if state == "pending" else 1
+            mail.sent_at = None if state == "pending" else datetime.now(UTC)
+            if due is not None:
+                mail.next_attempt_at = due
+            session.commit()
+    finally:
+        deps.close()
+
+
+def test_a_correction_no_plan_could_use_is_refused_and_one_that_replaces_another_says_so(demo):
+    """GIVEN 桃城区's April package WHEN corrected to a month no plan covers THEN it is refused in one line,
+    exit 2, and nothing is recorded WHEN corrected twice THEN the second says which correction it replaces
+    and what that one set."""
+    package = taocheng_april_package(demo)
+    refused = run(demo, "correct", str(package), "--month", "2021-02", "--reason", "核实", "--by", "孙倩")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.strip().splitlines() == [
+        f"用法错误 (usage error): 不能把邮件 #{package} 更正到 2021-02：2021-02 不在任何年度计划内"
+        "（计划覆盖 2020-04 至 2020-12）"
+    ]
+    assert run(demo, "corrections").output == ""
+    first = run(demo, "correct", str(package), "--month", "2020-05", "--reason", "核实", "--by", "孙倩")
+    assert first.exit_code == 0 and "取代" not in first.output
+    second = run(demo, "correct", str(package), "--kind", "other", "--reason", "误发", "--by", "孙倩")
+    assert second.exit_code == 0, second.output
+    assert "它取代了更正 #1（月份 2020-05），后者已撤销，其内容不再生效" in second.output
+
+
+def test_a_unit_is_refused_for_a_month_whose_plan_it_is_not_in(tmp_path):
+    """GIVEN a 2020 plan and a 2021 plan that adds 经济开发区 WHEN a 2020 message is corrected to 经济开发区
+    THEN it is refused, saying the year's units; corrected to it and to a 2021 month THEN it is accepted."""
+    data = with_next_year(example_data(), {})
+    newcomer = {**data["unit"][0], "name": "经济开发区", "aliases": [], "senders": [], "first_year": 2021}
+    newcomer["targets"] = {"2021": newcomer["targets"]["2021"]}
+    data["unit"].append(newcomer)
+    config = make_config(tmp_path, f"sqlite:///{tmp_path}/m.db", general=data["general"], unit=data["unit"])
+    message = Message(id=15, month="2020-04", arrival=datetime(2020, 4, 18, 2, tzinfo=UTC))
+    with pytest.raises(InputError, match=r"^不能把邮件 #15 更正到 经济开发区：经济开发区 不在 2020 年的计划内"):
+        check_correction(config.plans, message, "经济开发区", None)
+    check_correction(config.plans, message, "经济开发区", "2021-05")
+    check_correction(config.plans, message, "桃城区", None)
+    with pytest.raises(InputError, match="2021-02 不在任何年度计划内"):
+        check_correction(config.plans, message, None, "2021-02")

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from archive.corrections import add_correction, corrections, revoke_correction
+from archive.corrections import add_correction, corrections, replacing, revoke_correction
 from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, Change, behind, due, rederive
@@ -29,8 +29,8 @@ from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
 from bot.config import Config
-from bot.services.scores import compute_standings, unit_name
-from bot.services.show import correction_what
+from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix, unit_name
+from bot.services.show import KIND_LABELS, correction_what
 from parsers.errors import InputError, MailroomError
 
 
@@ -44,6 +44,17 @@ def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], 
     }
 
 
+def form_statuses(config: Config, session: Session, now: datetime) -> dict[tuple[str, str, int], str]:
+    """{(unit, month, form): on_time | late | missing} for every month a plan covers, as `matrix` says it now."""
+    evidence = load_evidence(session)
+    return {
+        (unit, month, form.form): form.status
+        for month in config.plans.months()
+        for unit, package in month_matrix(config, evidence, month, now).items()
+        for form in package.forms
+    }
+
+
 def run_rederive(
     context: Context, ids: list[int] | None, everything: bool, dry_run: bool, because: str | None = None
 ) -> dict[str, Any]:
@@ -51,12 +62,15 @@ def run_rederive(
     the whole of it back. `because`: a staff decision's why (a message it makes count is owed a notice)."""
     config, deps = context.config, context.deps
     intake = deps.intake
+    now = deps.clock()
     with deps.db.session() as session:
         before = standings_totals(config, session)
+        forms_before = form_statuses(config, session, now)
         todo = due(session, intake.recognizer.stamp, everything, ids)
         with progress(len(todo), "重新识别") as advance:
             changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
         after = standings_totals(config, session)
+        forms_after = form_statuses(config, session, now)
         if dry_run:
             session.rollback()
     return {
@@ -67,6 +81,17 @@ def run_rederive(
             for (unit, month), total in sorted(after.items())
             if before.get((unit, month)) != total
         ],
+        "matrix_changed": [
+            {
+                "unit": unit,
+                "month": month,
+                "form": form,
+                "before": forms_before.get((unit, month, form)),
+                "after": status,
+            }
+            for (unit, month, form), status in forms_after.items()
+            if forms_before.get((unit, month, form)) != status
+        ],
     }
 
 
@@ -74,20 +99,48 @@ def _change_json(change: Change) -> dict[str, Any]:
     return {"id": change.id, "subject": change.subject, "before": change.before, "after": change.after}
 
 
+# What a message's change is reported by (archive.rederive.summary), in the words `show` uses.
+SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "registered": "登记的发件人", "forms": "读出的表格"}
+
+
 def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
     verb = "将改变" if dry_run else "已改变"
     lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
     for change in report["messages_changed"]:
         differs = [
-            f"{key} {change['before'][key]!r} → {change['after'][key]!r}"
+            f"{SUMMARY_LABELS.get(key, key)}：{_value_text(key, change['before'][key])} → "
+            f"{_value_text(key, change['after'][key])}"
             for key in change["before"]
             if change["before"][key] != change["after"][key]
         ]
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
+    lines.append(f"报送情况{verb} {len(report['matrix_changed'])} 处")
+    for item in report["matrix_changed"]:
+        lines.append(
+            f"  {item['unit']} {item['month']} 附件{item['form']}："
+            f"{STATUS_NAMES.get(item['before'], '不在计划内')} → {STATUS_NAMES[item['after']]}"
+        )
     lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
     for item in report["standings_changed"]:
         lines.append(f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}")
     return lines
+
+
+def _value_text(key: str, value: Any) -> str:
+    """One value of a message's summary in Chinese: 武强县, 其他来信, 2020-08, 是, 附件1、附件2 (a.xlsx)."""
+    if key == "registered":
+        return "是" if value else "否"
+    if key == "kind":
+        return KIND_LABELS.get(value, value) if value else "未识别"
+    if key == "forms":
+        return (
+            "、".join(
+                f"{source} " + (f"附件{form}" if form else "未识别为附件表格") + ("" if readable else "（无法读取）")
+                for source, form, readable, _rows in value
+            )
+            or "无"
+        )
+    return str(value) if value is not None else "未识别"
 
 
 @main.command(name="rederive")
@@ -245,17 +298,33 @@ def correct(
         if revoke_id is not None:
             row = revoke_correction(session, revoke_id, reason, by)
             message_id = next((id_ for found, id_ in corrections(session) if found.id == row.id), None)
-            click.echo(f"已撤销更正 #{row.id}")
+            said = [f"已撤销更正 #{row.id}"]
+            because = f"此前的更正已撤销：{reason}（{by}）"
         elif message_id is None:
             raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
         else:
             name = unit_name(context.config, unit) if unit else None
-            row = add_correction(session, message_id, reason, by, unit=name, kind=kind, month=month, counted=counted)
+            earlier = replacing(session, message_id)
+            row = add_correction(
+                session,
+                message_id,
+                reason,
+                by,
+                unit=name,
+                kind=kind,
+                month=month,
+                counted=counted,
+                plans=context.config.plans,
+            )
             session.flush()
-            click.echo(f"已登记更正 #{row.id}（邮件 #{message_id}）")
+            said = [f"已登记更正 #{row.id}（邮件 #{message_id}）"]
+            if earlier is not None:
+                said.append(f"它取代了更正 #{earlier.id}（{correction_what(earlier)}），后者已撤销，其内容不再生效")
+            because = f"{reason}（{by}）"
         session.commit()
+    click.echo("\n".join(said))
     if message_id is not None:
-        _echo_effect(context, [message_id], None if revoke_id is not None else f"{reason}（{by}）")
+        _echo_effect(context, [message_id], because)
 
 
 @main.command(name="corrections")
@@ -326,6 +395,8 @@ def _item_json(item: Item) -> dict[str, Any]:
         "text": item.text,
         "unit": item.unit,
         "message_ids": list(item.message_ids),
+        "detail": list(item.detail),
+        "suggested_units": list(item.suggested_units),
         "handled_by": item.handled_by,
         "handled_at": item.handled_at.isoformat() if item.handled_at else None,
         "note": item.note,
