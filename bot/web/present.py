@@ -21,7 +21,7 @@ from markupsafe import Markup
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.outgoing.digest import percent
 from bot.services.scores import STATUS_NAMES
-from bot.services.show import MONTH_SOURCES, decision_line
+from bot.services.show import MONTH_SOURCES, decision_line, message_problems
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
@@ -242,7 +242,7 @@ def message_detail(
             reading_view(reading, ordinals.get(reading.attachment_id, 0), mask, *persons.get(reading.id, ((), 0)))
             for reading in message.readings
         ),
-        problems=tuple(problem_text(problem, mask) for problem in message.problems),
+        problems=tuple(problem_text(problem, mask) for problem in message_problems(message)),
         seen=tuple(mask.text(_sighting(seen, mailboxes, mask.hide)) for seen in message.sightings),
         decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
     )

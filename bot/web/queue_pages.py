@@ -2,8 +2,7 @@
 with a note, correct the message it concerns (which handles it), or, for mail naming a unit from an address
 not registered for it, or for a submission whose unit neither subject nor sender tells, confirm the address
 as the unit's (as the mail names it, or as its forms' titles do: `mailroom sender add`, which handles every
-such item of that address); auditors see it all, change nothing. A message's page lists, among its
-problems, each form whose title names another unit or month than the message (replies.mismatch). The
+such item of that address); auditors see it all, change nothing. The
 menu shows how many items wait, on every page: the findings among them are kept while the archive stands
 (archive.findings.FindingsMemo, one per app)."""
 
@@ -20,10 +19,9 @@ from archive.staff_senders import add_sender, confirmed_because, messages_from
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
-from bot.web.present import KIND_LABELS, local_time, masker
+from bot.web.present import KIND_LABELS, local_time
 from bot.web.site import site
 from parsers.errors import MailroomError
-from replies.mismatch import staff_lines
 
 blueprint = Blueprint("queue", __name__)
 FINDINGS = "mailroom.findings"
@@ -47,22 +45,6 @@ def menu_count() -> dict:
             return waiting(db, _findings())
 
     return {"waiting_count": waiting_count}
-
-
-@blueprint.app_context_processor
-def mismatches_shown() -> dict:
-    """`form_mismatches(message_id)`: the lines of a message's forms whose titles name another unit or month
-    than the message (what its 待处理 item says), for the message's page to list among its problems."""
-
-    def form_mismatches(message_id: int) -> list[str]:
-        mask = masker()
-        with site().deps.db.session() as db:
-            message = db.get(Message, message_id)
-            if message is None:
-                return []
-            return [mask.text(line) for line in staff_lines(message.kind, message, message.readings)]
-
-    return {"form_mismatches": form_mismatches}
 
 
 @blueprint.route("/queue")
