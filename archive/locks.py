@@ -106,35 +106,13 @@ class _SessionLock(Lock):
 
 
 @contextmanager
-def _advisory(db: Database, name: str, *, shared: bool) -> Iterator[Lock]:
-    lock = _SessionLock(db, lock_key(f"{db.lock_namespace}:{name}"), shared=shared)
-    try:
-        yield lock
-    finally:
-        lock.release()
-
-
-@contextmanager
 def exclusive(db: Database, folder: Path, name: str) -> Iterator[Lock]:
     """Holds `name` for as long as the block runs if no other holder does; never waits. Yields the `Lock`:
     `held` True while this process alone holds `name`, False when another instance holds it. A holder that
     keeps it long (a mailbox worker in IMAP IDLE) calls `keep()` now and then: on PostgreSQL the lock lives
     as long as the session that took it, and another instance may take it once that session is gone."""
-    if db.engine.dialect.name == "postgresql":
-        with _advisory(db, name, shared=False) as lock:
-            yield lock
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield Lock(False)
-            return
-        yield Lock(True)
-    finally:
-        os.close(descriptor)  # closing the descriptor releases the lock
+    with _holding(db, folder, name, shared=False) as lock:
+        yield lock
 
 
 @contextmanager
@@ -144,14 +122,29 @@ def shared(db: Database, folder: Path, name: str) -> Iterator[Lock]:
     lives as long as the session that took it, which a server restart or a terminated backend ends; `keep()`
     finds that out (one round trip) and takes the lock again on a new connection, True when it had to
     (SQLAlchemyError while the server is away)."""
+    with _holding(db, folder, name, shared=True) as lock:
+        yield lock
+
+
+@contextmanager
+def _holding(db: Database, folder: Path, name: str, *, shared: bool) -> Iterator[Lock]:
+    """An advisory lock on PostgreSQL, else a lock file: a shared one waits only while `held` tests it (an
+    instant), an exclusive one never waits."""
     if db.engine.dialect.name == "postgresql":
-        with _advisory(db, name, shared=True) as lock:
+        lock = _SessionLock(db, lock_key(f"{db.lock_namespace}:{name}"), shared=shared)
+        try:
             yield lock
+        finally:
+            lock.release()
         return
     folder.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH)  # waits only while `held` tests it, an instant
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield Lock(False)
+            return
         yield Lock(True)
     finally:
         os.close(descriptor)  # closing the descriptor releases the lock
