@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.recognize import strip_prefixes
+from parsers.records import counted_month
 from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, StaffKind, SummaryReport
 from scoring.settings import Calendar
@@ -100,7 +101,7 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
     )
     arrivals, summaries = [], []
     for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source in rows:
-        month = report_month(month, month_source, stated)
+        month = counted_month(month, month_source, stated)
         if month is None:
             continue
         arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable))
@@ -108,13 +109,6 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
             done = {task: figures.get("done") for task, figures in tasks.items()}
             summaries.append(SummaryReport(unit, arrival, message_id, month, done))
     return tuple(arrivals), tuple(summaries)
-
-
-def report_month(message_month: str | None, month_source: str, stated: str | None) -> str | None:
-    """A subject's month rules the whole package; else the workbook's own title; else the arrival month."""
-    if month_source == "subject" or not stated:
-        return message_month
-    return stated
 
 
 # The briefings whose articles are evidence, and those of them that count (Article.counts): a registered

@@ -3,7 +3,9 @@ in the reader processes, bot/services/sandbox.py), then one database commit per 
 
 Every source hands batches of `Incoming` to an `Intake`: Maildir folders and imported files directly, IMAP
 mail from the spool it was archived raw into (archive/spool.py). A message already stored (same SHA-256)
-is not stored again; only the new place it was seen is recorded. The commit that stores a message also
+is not stored again; only the new place it was seen is recorded. Nor is a copy of a stored message (the
+same mail delivered to another of our mailboxes: parsers.copies): its bytes are kept and named by the place
+it was seen, and it is neither derived nor answered again. The commit that stores a message also
 records the receipt it is owed (archive/owed.py) and the caller's bookkeeping (the spool rows it
 empties). If that commit fails for the batch, its messages are stored one by one, and one that still
 fails is stored raw with what failed; one whose derivation killed the process twice is stored raw
@@ -32,6 +34,7 @@ from archive.models import ArticleRow, Attachment, Message, Sighting
 from archive.owed import owe_receipts
 from archive.readings import insert_persons, reading_row
 from archive.store import RawStore, sha256_hex
+from parsers.copies import copy_key
 from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
 from parsers.records import Kind
 from replies.attention import attention_reasons
@@ -71,16 +74,26 @@ class Intake:
     def start(self, items: Sequence[Incoming]) -> Started:
         """The batch's raw bytes stored and its derivation begun."""
         shas = [sha256_hex(item.raw) for item in items]
+        keys = {sha: copy_key(item.raw) for sha, item in zip(shas, items)}
         with self.db.session() as session:
-            stored_before = set(_known_messages(session, set(shas)))
+            stored = _known_messages(session, shas, keys)
         todo: dict[str, Incoming] = {}
+        taken = set(stored)  # the shas and copy keys of the messages stored or to be
         for item, sha in zip(items, shas):
-            if sha not in stored_before and sha not in todo:
-                todo[sha] = item
-                self.store.put_message(item.raw, sha)
+            if sha not in taken:
+                taken.add(sha)
+                self.store.put_message(item.raw, sha)  # a copy's bytes too: they are what that mailbox held
+                if (key := keys[sha]) is None or key not in taken:
+                    todo[sha] = item
+                    taken.add(key or sha)
         begin = self.begin or (lambda recognizer, group: partial(self.derive, recognizer, group))
         return Started(
-            self, items, shas, todo, Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer))
+            self,
+            items,
+            shas,
+            keys,
+            todo,
+            Watched(self.db, list(todo), list(todo.values()), partial(begin, self.recognizer)),
         )
 
     def stream(
@@ -111,13 +124,14 @@ class Started:
     intake: Intake
     items: Sequence[Incoming]
     shas: list[str]
+    keys: dict[str, str | None]  # each message's copy key (parsers.copies) by its SHA-256
     todo: dict[str, Incoming]
     watched: Watched
 
     def finish(self, in_same_commit: Callable[[Session], None] | None = None) -> list[Outcome]:
         """The derivation awaited, the files synced, every row in one transaction. Another instance may
-        store the same message at the same moment (one mail Cc'd to two departments): the write re-checks
-        under a lock, so the second is a sighting, not an error."""
+        store the same message, or another copy of it, at the same moment (one mail Cc'd to two departments):
+        the write re-checks under a lock, so the second is a sighting, not an error."""
         intake, todo = self.intake, self.todo
         recognizer = intake.recognizer
         derived = {
@@ -127,7 +141,7 @@ class Started:
             for attachment in result.parsed.attachments:
                 intake.store.put_file(attachment.data, attachment.sha256)
         intake.store.sync()
-        write = partial(_write, intake.db, recognizer, self.items, self.shas, todo)
+        write = partial(_write, intake.db, recognizer, self.items, self.shas, self.keys, todo)
         try:
             rows, fresh = write(derived, in_same_commit)
         except StatementError as error:
@@ -180,12 +194,14 @@ def _write(
     recognizer: Recognizer,
     items: Sequence[Incoming],
     shas: list[str],
+    keys: dict[str, str | None],
     todo: dict[str, Incoming],
     derived: dict[str, Derived],
     in_same_commit: Callable[[Session], None] | None,
 ) -> tuple[dict[str, Message], set[str]]:
-    """One transaction: the derived messages not stored meanwhile by another instance, their index rows
-    and owed receipts, every sighting of the batch, and the caller's bookkeeping."""
+    """One transaction: the derived messages not stored meanwhile by another instance (nor a copy of
+    them), their index rows and owed receipts, every sighting of the batch, and the caller's bookkeeping;
+    returns the message each SHA-256 of the batch is, and which of them were stored now."""
     with db.session() as session:
         # The messages themselves, and the seconds their search keys are numbered within (archive.fulltext
         # hands out the next key of the arrival's second: two writers must not hand out the same).
@@ -194,14 +210,15 @@ def _write(
             session,
             [
                 *(f"message:{sha}" for sha in derived),
+                *(f"copy:{keys[sha]}" for sha in derived if keys[sha] is not None),
                 *(f"search-second:{int(result.arrival.timestamp())}" for result in derived.values()),
             ],
         )
-        known = _known_messages(session, set(shas))
+        known = _known_messages(session, shas, keys)
         fresh = {
             sha: message_row(todo[sha], sha, result, recognizer.stamp)
             for sha, result in derived.items()
-            if sha not in known
+            if sha not in known and keys[sha] not in known
         }
         session.add_all(fresh.values())
         session.flush()
@@ -217,8 +234,9 @@ def _write(
             session, fresh.values(), [(derived[sha].document or derived[sha].with_document().document) for sha in fresh]
         )
         owe_receipts(session, fresh.values(), recognizer.own_addresses, recognizer.receipt_max_age)
-        rows = known | fresh
-        _add_sightings(session, items, [rows[sha] for sha in shas if sha in rows])
+        stored = known | fresh | {keys[sha]: message for sha, message in fresh.items() if keys[sha] is not None}
+        rows = {sha: message for sha in shas if (message := stored.get(sha) or stored.get(keys[sha] or ""))}
+        _add_sightings(session, [(item, sha, rows[sha]) for item, sha in zip(items, shas) if sha in rows])
         if in_same_commit is not None:
             in_same_commit(session)
         session.commit()
@@ -237,8 +255,16 @@ def _write_alone(write: Callable, recognizer: Recognizer, item: Incoming, sha: s
         write({sha: raw_only(recognizer, item, STORE_FAILED.format(error=str(error.orig or error)[:200]))}, None)
 
 
-def _known_messages(session: Session, shas: set[str]) -> dict[str, Message]:
-    return {m.sha256: m for m in session.scalars(select(Message).where(Message.sha256.in_(shas)))}
+def _known_messages(session: Session, shas: Iterable[str], keys: dict[str, str | None]) -> dict[str, Message]:
+    """The stored messages that are these SHA-256 or have these copy keys, by both."""
+    wanted = {key for key in keys.values() if key is not None}
+    found = session.scalars(select(Message).where(Message.sha256.in_(set(shas)) | Message.copy_key.in_(wanted)))
+    known: dict[str, Message] = {}
+    for message in sorted(found, key=lambda m: m.id):  # the first stored is the message its copies are
+        known.setdefault(message.sha256, message)
+        if message.copy_key is not None:
+            known.setdefault(message.copy_key, message)
+    return known
 
 
 def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Message:
@@ -265,6 +291,7 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
         sha256=sha,
         size=len(item.raw),
         message_id=parsed.message_id,
+        copy_key=copy_key(item.raw),
         mailbox=derived.mailbox,
         arrival=derived.arrival,
         arrival_trusted=derived.arrival_trusted,
@@ -293,21 +320,24 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
     return message
 
 
-def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[Message]) -> None:
+def _add_sightings(session: Session, seen_now: list[tuple[Incoming, str, Message]]) -> None:
+    """Where each message of the batch (an incoming mail, its SHA-256, the message it is) was seen."""
     now = datetime.now(UTC)
-    # A sighting's columns: message_id, mailbox, source, folder, uidvalidity, uid, origin
-    wanted: dict[tuple[int, str | None, str, str | None, int | None, int | None, str | None], Incoming] = {}
-    for item, message in zip(items, messages):
-        key = (
-            message.id,
-            item.mailbox or message.mailbox,
-            item.source,
-            item.folder,
-            item.uidvalidity,
-            item.uid,
-            item.origin,
+    # A sighting's columns: message_id, mailbox, source, folder, uidvalidity, uid, origin, sha256
+    wanted: dict[tuple[int, str | None, str, str | None, int | None, int | None, str | None, str | None], None] = {}
+    for item, sha, message in seen_now:
+        wanted.setdefault(
+            (
+                message.id,
+                item.mailbox or message.mailbox,
+                item.source,
+                item.folder,
+                item.uidvalidity,
+                item.uid,
+                item.origin,
+                sha if sha != message.sha256 else None,
+            )
         )
-        wanted.setdefault(key, item)
     seen = set(
         session.execute(
             select(
@@ -318,6 +348,7 @@ def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[M
                 Sighting.uidvalidity,
                 Sighting.uid,
                 Sighting.origin,
+                Sighting.sha256,
             ).where(Sighting.message_id.in_({key[0] for key in wanted}))
         ).all()
     )
@@ -330,6 +361,7 @@ def _add_sightings(session: Session, items: Sequence[Incoming], messages: list[M
             uidvalidity=key[4],
             uid=key[5],
             origin=key[6],
+            sha256=key[7],
             seen_at=now,
         )
         for key in wanted

@@ -56,6 +56,9 @@ class Message(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
     message_id: Mapped[str | None] = mapped_column(Text, index=True)
+    # What the sender wrote (parsers.copies): a copy of this mail delivered to another of our mailboxes, with
+    # trace headers of its own, is a sighting of this message, not a message of its own.
+    copy_key: Mapped[str | None] = mapped_column(String(64), index=True)
     mailbox: Mapped[str | None] = mapped_column(String(64), index=True)  # first department mailbox seen in
     arrival: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     arrival_trusted: Mapped[bool] = mapped_column(Boolean)  # server time (True) or the sender's Date (False)
@@ -178,6 +181,9 @@ class Sighting(Base):
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
     uid: Mapped[int | None] = mapped_column(BigInteger)
     origin: Mapped[str | None] = mapped_column(Text)  # file path or Maildir key
+    # The raw bytes seen there, when they are not the message's own (a copy: parsers.copies); kept in the
+    # store as every message is.
+    sha256: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     message: Mapped[Message] = relationship(back_populates="sightings")

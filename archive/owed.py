@@ -7,7 +7,7 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -114,11 +114,12 @@ def reopen_unsent(session: Session, message_id: int) -> int:
     return reopened
 
 
-def owed_replies(session: Session, limit: int = 100) -> list[OwedReply]:
-    """Owed replies not yet composed into the outbox, oldest first."""
-    return list(
-        session.scalars(select(OwedReply).where(OwedReply.queued_at.is_(None)).order_by(OwedReply.id).limit(limit))
-    )
+def owed_replies(session: Session, limit: int = 100, besides: Collection[int] = ()) -> list[OwedReply]:
+    """Owed replies not yet composed into the outbox, oldest first, but for those `besides` (set aside)."""
+    waiting = select(OwedReply).where(OwedReply.queued_at.is_(None))
+    if besides:
+        waiting = waiting.where(OwedReply.id.not_in(besides))
+    return list(session.scalars(waiting.order_by(OwedReply.id).limit(limit)))
 
 
 def owed_waiting(session: Session) -> tuple[int, datetime | None]:
@@ -174,4 +175,5 @@ def message_facts(message: Message) -> MessageFacts:
         attachment_names=tuple(a.filename for a in message.attachments),
         files=tuple(files),
         month_source=message.month_source,
+        arrival_known=message.arrival_trusted or message.sent_at is not None,
     )

@@ -172,6 +172,7 @@ def rederive(
                 result = corrected(result, row.unit, row.kind, row.month, row.counted)
             before = summary(message)
             fresh = message_row(item, message.sha256, result, stamp)
+            message.copy_key = fresh.copy_key  # what the sender wrote: no rewrite of the derived rows
             if _fingerprint(fresh) != _fingerprint(message):
                 _rewrite(session, message, fresh, result)
                 rewritten += 1

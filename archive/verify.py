@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import Attachment, Message, Spooled
+from archive.models import Attachment, Message, Sighting, Spooled
 from archive.store import FILES, MESSAGES, RawStore
 
 _CHUNK = 1 << 20
@@ -40,6 +40,9 @@ def recorded_files(session: Session, store: RawStore) -> dict[Path, tuple[str, l
     files: dict[Path, tuple[str, list[str]]] = {}
     for id_, sha in session.execute(select(Message.id, Message.sha256).order_by(Message.id)):
         files.setdefault(store.message_path(sha), (sha, []))[1].append(f"邮件 #{id_}")
+    copies = select(Sighting.message_id, Sighting.sha256).where(Sighting.sha256.is_not(None)).order_by(Sighting.id)
+    for id_, copy in session.execute(copies):  # the bytes another mailbox held of the same mail (parsers.copies)
+        files.setdefault(store.message_path(str(copy)), (str(copy), []))[1].append(f"邮件 #{id_} 的副本")
     attachments = select(Attachment.message_id, Attachment.filename, Attachment.sha256).order_by(Attachment.id)
     for message_id, filename, sha in session.execute(attachments):
         files.setdefault(store.file_path(sha), (sha, []))[1].append(f"邮件 #{message_id} 的附件“{filename}”")

@@ -203,19 +203,28 @@ def duplicate_problems(
     for group in groups.values():
         if len(group) < 2:
             continue
-        places = "、".join(f"“{p.sheet}”第 {p.row} 行" for p in group)
-        for person in group:
-            who = person.get("name") or person.get("student_name")
-            problems.append(
-                Problem(
-                    person.sheet,
-                    person.row,
-                    columns.get(id_field),
-                    "duplicate-person",
-                    f"{label} {person.get(id_field).strip()}（{who}）在{places}重复登记了同一项服务，请删除重复的行",
-                )
-            )
+        message = _duplicate_message(group, label, group[0].get(id_field).strip())
+        problems.extend(Problem(p.sheet, p.row, columns.get(id_field), "duplicate-person", message) for p in group)
     return problems
+
+
+# The rows a duplicate's message names: a number copied down a whole column repeats thousands of times, and a
+# message naming every row, once per row, grew with the square of them (3,000 rows: 181 MB).
+DUPLICATE_ROWS_NAMED = 5
+
+
+def _duplicate_message(group: Sequence[Person], label: str, number: str) -> str:
+    """One message for every row of a repeated person (the rows' cells are its places): the rows, the first few
+    named, and the name when every row gives the same one (a number copied down a column gives many)."""
+    rows: dict[str, list[str]] = {}
+    for p in group[:DUPLICATE_ROWS_NAMED]:
+        rows.setdefault(p.sheet, []).append(str(p.row))
+    places = "、".join(f"“{sheet}”第 {'、'.join(numbers)} 行" for sheet, numbers in rows.items())
+    if len(group) > DUPLICATE_ROWS_NAMED:
+        places += f"等 {len(group)} 行"
+    names = {p.get("name") or p.get("student_name") for p in group}
+    who = f"（{names.pop()}）" if len(names) == 1 else "（各行姓名不同，请核对证号是否被整列复制）"
+    return f"{label} {number}{who}在{places}重复登记了同一项服务，请删除重复的行"
 
 
 def percent_problem(task: str, reported: float, done: int, target: int) -> str | None:

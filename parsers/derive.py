@@ -20,7 +20,7 @@ from parsers.checks import check_package
 from parsers.forms import UNDATED, FormReading, Problem, placed, unreadable
 from parsers.mime import parse_message, unparsed
 from parsers.recognize import recognize
-from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
+from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, counted_month
 from parsers.searchdoc import Document, build_document
 from parsers.workbook import read_attachment
 
@@ -52,7 +52,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-06.3"
+DERIVATION_VERSION = "2026-12-06.4"
 
 
 @dataclass(frozen=True)
@@ -206,9 +206,7 @@ def assemble(
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:
         month, month_source = stated, "workbook"
-    package = recognizer.planned(recognition.unit, month) or recognizer.unit(recognition.unit)
-    checks = check_package([reading for _, reading in found], package) if package else ()
-    summary = next((reading for _, reading in found if reading.form == 2 and reading.readable), None)
+    checks = _package_checks(recognizer, recognition.unit, [reading for _, reading in found], month, month_source)
     return Derived(
         parsed,
         when,
@@ -217,9 +215,27 @@ def assemble(
         mailbox,
         month,
         month_source,
-        tuple((n, reading, checks if reading is summary else ()) for n, reading in found),
+        tuple((n, reading, checks.get(id(reading), ())) for n, reading in found),
         tuple(problems),
     )
+
+
+def _package_checks(
+    recognizer: Recognizer, unit: str | None, readings: list[FormReading], month: str | None, month_source: str
+) -> dict[int, tuple[Problem, ...]]:
+    """The package checks (against the targets of its month's year) of each month the forms are counted for
+    (counted_month: a mail of 7、8月份报表 carries two packages, and August's 附件2 is never checked against July's
+    registries), put on the first readable 附件2 of that month, by its id()."""
+    months: dict[str | None, list[FormReading]] = {}
+    for reading in readings:
+        months.setdefault(counted_month(month, month_source, reading.month), []).append(reading)
+    checks: dict[int, tuple[Problem, ...]] = {}
+    for counted, own in months.items():
+        package = recognizer.planned(unit, counted) or recognizer.unit(unit)
+        summary = next((reading for reading in own if reading.form == 2 and reading.readable), None)
+        if package is not None and summary is not None:
+            checks[id(summary)] = tuple(check_package(own, package))
+    return checks
 
 
 def corrected(derived: Derived, unit: str | None, kind: str | None, month: str | None, counted: bool | None) -> Derived:

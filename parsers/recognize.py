@@ -71,6 +71,16 @@ _MONTH = re.compile(
     r"(?<!\d)(\d{1,2}|十[一二]?|(?<![统唯同之万逐单划均第])一|[二三四五六七八九])月(份)?(?!\d{1,2}[日号])"
 )
 
+# Several months named together in a subject, as a unit catching up sends them: "7、8月份报表", "7月、8月",
+# "七、八月份", "7和8月"; or as a range: "7-9月", "7至8月份". Each number is a month only when the list ends in 月.
+_MONTH_NUMBER = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
+_MONTH_LIST = re.compile(
+    rf"(?<![\d年统唯同之万逐单划均第])(?:(\d{{4}})年)?({_MONTH_NUMBER}(?:月份?)?(?:\s*(?:[、,，/和及与]|以及)\s*{_MONTH_NUMBER}(?:月份?)?)+)"
+)
+_MONTH_RANGE = re.compile(
+    rf"(?<![\d年])(?:(\d{{4}})年)?({_MONTH_NUMBER})(?:月份?)?\s*[-~～至到—]\s*({_MONTH_NUMBER})月"
+)
+
 _SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name": "发件人名称"}
 _REVIEW = "请工作人员核实"
 
@@ -307,7 +317,31 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     return month_near(_month_number(chosen.group(1)), arrival_local)
 
 
+def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
+    """The months a subject names together ("7、8月份报表", "7-9月"), ascending, as "YYYY-MM" (a month without
+    a year placed near the arrival, as report_month places it); () unless it names two or more."""
+    folded = normalize(text)
+    found: set[str] = set()
+    for match in _MONTH_RANGE.finditer(folded):
+        first, last = _month_number(match.group(2)), _month_number(match.group(3))
+        if 1 <= first < last <= 12:
+            found.update(_placed(number, match.group(1), arrival_local) for number in range(first, last + 1))
+    for match in _MONTH_LIST.finditer(folded):
+        numbers = [_month_number(token) for token in re.findall(_MONTH_NUMBER, match.group(2))]
+        if match.group(2).endswith(("月", "月份")) and all(1 <= number <= 12 for number in numbers):
+            found.update(_placed(number, match.group(1), arrival_local) for number in numbers)
+    return tuple(sorted(found)) if len(found) > 1 else ()
+
+
+def _placed(number: int, year: str | None, arrival_local: datetime) -> str:
+    return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
+
+
 def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_local: datetime) -> tuple[str, str]:
+    """The message's month and where it was read. A subject naming several months gives the last of them, as
+    "subjects": each form is then counted for the month its own title names (parsers.derive.counted_month)."""
+    if months := named_months(rest, arrival_local):
+        return months[-1], "subjects"
     month = report_month(rest, arrival_local)
     if month is not None:
         return month, "subject"

@@ -90,6 +90,15 @@ class Recognition:
     unit: str | None
     kind: Kind
     month: str | None  # "YYYY-MM"
-    month_source: str  # "subject", "attachment" or "arrival"
+    month_source: str  # "subject", "subjects" (several months: counted_month), "attachment" or "arrival"
     registered: bool
     problems: tuple[str, ...] = ()
+
+
+def counted_month(message_month: str | None, month_source: str, stated: str | None) -> str | None:
+    """The month a form of a message is counted for: a subject's one month rules the whole package (a form's
+    title is most often last month's, left unchanged); else, a subject naming several months ("7、8月份报表",
+    a unit catching up) or none, the month the form's own title names; else the message's month."""
+    if month_source == "subject" or not stated:
+        return message_month
+    return stated

@@ -3,8 +3,9 @@ month's file, or a neighbour's, attached again. The receipt tells the unit (repl
 queue and `show` tell staff: both from the same facts, decided here once.
 
 A form is counted for the mail's unit, and for the mail's month when its subject names one (else for the
-month the form's own title names: archive.evidence.report_month), whatever the form says; so a month is a
-mismatch only against a month read from the subject."""
+month the form's own title names: parsers.records.counted_month), whatever the form says; so a month is a
+mismatch only against the one month read from the subject (a subject naming several counts each form for
+its own title's month)."""
 
 from __future__ import annotations
 

@@ -36,11 +36,17 @@ def cell_name(problem: Mapping[str, Any]) -> str:
     return f"第 {row} 行" if row else (column or "")
 
 
+# The cells a sheet's line names: one problem may be in thousands (a number copied down a column).
+CELLS_NAMED = 10
+
+
 def _places(found: list[tuple[str, str]]) -> str:
     by_sheet: dict[str, list[str]] = {}
     for sheet, cell in found:
         by_sheet.setdefault(sheet, []).append(cell)
-    return "；".join(
-        " ".join(part for part in (sheet, "、".join(cell for cell in cells if cell)) if part)
-        for sheet, cells in by_sheet.items()
-    )
+    return "；".join(" ".join(part for part in (sheet, _cells(cells)) if part) for sheet, cells in by_sheet.items())
+
+
+def _cells(cells: list[str]) -> str:
+    named = "、".join(cell for cell in cells[:CELLS_NAMED] if cell)
+    return f"{named}等 {len(cells)} 处" if len(cells) > CELLS_NAMED else named

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from parsers.forms import form_list
 from parsers.recognize import QUESTION_WORDS, answers_our_subject, names_a_package, normalize
+from parsers.records import counted_month
 from replies.mismatch import form_mismatch, receipt_line
 from scoring.packages import PackageStatus
 
@@ -53,6 +55,9 @@ class MessageFacts:
     problems: tuple[str, ...] = ()
     month_source: str = "subject"  # where `month` was read: "subject", "attachment" or "arrival"
     answers_ours: bool = False  # its In-Reply-To names one of our own outgoing mails (archive.owed)
+    arrival_known: bool = (
+        True  # False: neither a server's time nor a Date header (an imported file), `arrival` is when it was archived
+    )
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,11 @@ def reply_owed(
     limit waits, it is never dropped. Mail that carries no form and answers one of our own mails (threaded
     under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
     answered, or two robots would answer each other without end; a reply is answered when it carries forms
-    (a package sent by pressing 回复 on the notice, a corrected file sent back under our receipt)."""
+    (a package sent by pressing 回复 on the notice, a corrected file sent back under our receipt). Mail of
+    unknown age (an imported file with neither a Received nor a Date header) is not answered either: it may
+    be years old, and a receipt would date it by its import."""
     sender = (facts.sender or "").lower()
-    if max_age is not None and facts.arrival < now - max_age:
+    if not facts.arrival_known or (max_age is not None and facts.arrival < now - max_age):
         return None
     if not sender or sender in own_addresses or NO_REPLY.match(sender):
         return None
@@ -123,10 +130,14 @@ def _files_forgotten(facts: MessageFacts) -> bool:
 
 
 def receipt_for(
-    facts: MessageFacts, package: PackageStatus | None, briefing_place: tuple[int, int] | None, briefings_needed: int
+    facts: MessageFacts,
+    packages: Sequence[PackageStatus],
+    briefing_place: tuple[int, int] | None,
+    briefings_needed: int,
 ) -> Receipt:
-    """The receipt's content; `package` is the unit's package for the month as known now, `briefing_place`
-    the places of a briefing's articles among the unit's counted articles of the month (None: none counts).
+    """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
+    count for (counted_months: one, or each of 7、8月份报表's), `briefing_place` the places of a briefing's
+    articles among the unit's counted articles of the month (None: none counts).
     Each attachment that holds no form is listed with why (a .rar, a picture, Outlook's winmail.dat), except
     a briefing's: its article files are no forms and need none."""
     if facts.kind == "briefing":
@@ -134,10 +145,11 @@ def receipt_for(
     elif facts.kind == "reply":  # one owed a receipt carries forms: they count as its unit's package does
         facts = replace(facts, kind="report")
     resend = _resend_advice(facts)
-    this_mail, package_line = timeliness(facts, package)
+    times = [(package, *timeliness(facts, package)) for package in packages]
     context = {
         "unit": facts.unit,
         "month": facts.month,
+        "months": [package.month for package in packages] or ([facts.month] if facts.month else []),
         "kind": facts.kind,
         "arrival": facts.arrival,
         "subject": facts.subject,
@@ -146,10 +158,12 @@ def receipt_for(
         "problems": problems_by_file(facts),
         "briefing_number": _places(briefing_place),
         "briefings_needed": briefings_needed,
-        "package": package,
-        "this_mail": this_mail,
-        "package_line": package_line,
-        "deadline": package.deadline if package else None,
+        # what it says of time, month by month: of this mail, and of the month's package as it stands now
+        "packages": [
+            {"month": package.month, "deadline": package.deadline, "this_mail": this_mail, "package_line": line}
+            for package, this_mail, line in times
+            if line
+        ],
     }
     subject = _OUR_RECEIPT_SUBJECT.sub("", facts.subject)
     return _threaded(facts, f"回执：{subject}" if subject else "回执", context)
@@ -173,9 +187,16 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
 
 def _mismatches(facts: MessageFacts, file: FileFacts) -> list[str]:
     """A form is counted for the mail's unit, and for the mail's month when its subject names one (else for
-    the month the form's own title names: archive.evidence.report_month), whatever the form says."""
+    the month the form's own title names: parsers.records.counted_month), whatever the form says."""
     found = form_mismatch(facts, file)
     return [receipt_line(found)] if found else []
+
+
+def counted_months(facts: MessageFacts) -> list[str]:
+    """The months the mail's forms are counted for (parsers.records.counted_month), ascending; the mail's own
+    month when it carries none."""
+    months = {counted_month(facts.month, facts.month_source, f.month) for f in facts.files if f.form}
+    return sorted(month for month in months | ({facts.month} if not months else set()) if month)
 
 
 def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str | None, str | None]:

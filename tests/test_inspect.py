@@ -411,3 +411,18 @@ def test_a_clerk_who_names_their_unit_is_told_of_another_units_form():
     unknown = runner.invoke(main, [*config, "inspect", "--unit", "桃园", book])
     assert unknown.exit_code == 2
     assert "没有名为 桃园 的单位" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+@pytest.mark.parametrize("title", ["1月份", "2019年4月份", "2021年4月份"])
+def test_a_form_of_a_month_no_plan_covers_is_a_problem(tmp_path, title):
+    """GIVEN a registry whose title names a month no plan covers (January, before the plan's April; last or
+    next year's) WHEN a clerk checks it THEN it is a problem naming the months that are reported, not 未发现问题:
+    mailed, it would be counted for no month."""
+    from bot.services.inspect import conclusion
+
+    results, config = _inspected([("附件3.xlsx", retitled("done-vs-registry-rehab.xlsx", "4月份", title))], tmp_path)
+    assert _codes(results, "附件3.xlsx") == ["month-outside-plan"]
+    [problem] = results[0]["problems"]
+    assert problem["message"].startswith(f"表中写的月份是{title.replace('份', '') if '年' in title else '2020年1月'}")
+    assert "计划覆盖 2020-04 至 2020-12" in problem["message"]
+    assert conclusion(results, config)[0] == "发现问题：请按上面的提示修改后再检查一次。"

@@ -21,7 +21,7 @@ from bot.cli.group import main
 from bot.daemon.poll import send_owed
 from bot.daemon.scheduled import due_jobs
 from bot.daemon.serve import run_due_jobs
-from bot.daemon.status import gather_status
+from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from tests.conftest import DATA
@@ -128,9 +128,11 @@ def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
     assert "与此前报送的稿件相同，不重复计数" in texts[ids[3]]
 
 
-def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
-    """GIVEN messages that lie in two mailboxes (To one department, Cc another) WHEN two workers store
-    them at the same moment THEN neither fails: each message is stored once and seen in both places."""
+@pytest.mark.parametrize("traced", [False, True], ids=["same-bytes", "own-trace-headers"])
+def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps, traced):
+    """GIVEN messages that lie in two mailboxes (To one department, Cc another), byte for byte the same or
+    each with its server's trace headers on top, WHEN two workers store them at the same moment THEN neither
+    fails: each message is stored once, seen in both places, and owed one receipt."""
     raws = [
         compose(
             "zqxcl@163.com",
@@ -148,8 +150,9 @@ def test_two_instances_storing_one_ccd_message_at_once_both_succeed(deps):
         start.wait()
         for raw in raws:
             try:
+                trace = f"Delivered-To: {mailbox}@example.cn\n".encode() if traced else b""
                 ingest_batch(
-                    deps.db, deps.store, deps.recognizer, [Incoming(raw=raw, mailbox=mailbox, source="import")]
+                    deps.db, deps.store, deps.recognizer, [Incoming(raw=trace + raw, mailbox=mailbox, source="import")]
                 )
             except Exception as error:  # noqa: BLE001 — any failure is what the test reports
                 errors.append(error)
@@ -213,8 +216,15 @@ def test_the_months_jobs_run_once_when_due_and_catch_up_after_downtime(config, d
         with deps.db.session() as session:
             return sorted(session.scalars(select(OutboxMail.kind)))
 
+    reminders = next(job for job in gather_status(config, at)["jobs"] if job["job"] == "reminders")
+    assert reminders["due_since"] == "2020-04-17T09:00:00+08:00"  # status says so while no daemon runs
+    assert (
+        "催报提醒：本月的已于 2020-04-17T09:00:00+08:00 到期，尚未执行（启动 mailroom serve 后立即执行）；尚未运行"
+        in (describe_status(gather_status(config, at)))
+    )
     run_due_jobs(config, at)
     assert kinds() == ["reminder"] * 13
+    assert all(job["due_since"] is None for job in gather_status(config, at)["jobs"])
     run_due_jobs(config, at)
     assert kinds() == ["reminder"] * 13
     clock["now"] = datetime(2020, 4, 21, 9, 30, tzinfo=SHANGHAI)
@@ -441,7 +451,10 @@ def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     data = gather_status(refusing, deps)
     assert data["outbox_backlog"] == 1 and data["receipts_owed"] == 0
     assert data["outbox_oldest"] == "2020-05-06T10:00:00+08:00"
-    assert data["smtp_last_error"] and data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
+    assert data["smtp_last_error"] == (
+        "无法连接发信服务器 127.0.0.1:1：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行（[Errno 111] Connection refused）"
+    )
+    assert data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
 
 
 # --- replies, answers to our own mail, files that hold no form ------------------------------------------------
@@ -590,3 +603,52 @@ def test_a_lone_winmail_dat_is_named_instead_of_the_template_advice(config, deps
     assert "【winmail.dat】" in text and "撰写邮件时使用此格式：HTML" in text
     assert "请重新发送：附件“winmail.dat”中没有可读取的附件表格" in text
     assert "附件模板" not in text
+
+
+def test_an_imported_mail_of_unknown_age_is_kept_and_not_answered(deps):
+    """GIVEN a unit's briefing saved as a file with neither a Received nor a Date header WHEN it is imported
+    THEN it is archived and counted where its import dates it, its problems say so, and no receipt is owed
+    (a receipt would date it by its import); the same mail with a Date header is owed one."""
+    undated = compose("zqxcl@163.com", OFFICE, "枣强县贫困残疾人服务工程专项信息（无日期）", None, body="正文")
+    dated = compose(
+        "zqxcl@163.com",
+        OFFICE,
+        "枣强县贫困残疾人服务工程专项信息（有日期）",
+        None,
+        sent=datetime(2020, 5, 6, 9, tzinfo=SHANGHAI),
+    )
+    assert "Date" not in undated and "Received" not in undated
+    ids = store(deps, undated.as_bytes(), dated.as_bytes())
+    with deps.db.session() as session:
+        owed = set(session.scalars(select(OwedReply.message_id)))
+        problems = session.get(Message, ids[0]).problems
+    assert owed == {ids[1]}
+    assert any("既无服务器接收时间也无 Date 头" in problem for problem in problems)
+
+
+def test_a_reply_that_cannot_be_composed_is_set_aside_and_the_others_go_out(deps, config, monkeypatch, caplog):
+    """GIVEN two owed receipts, the first of which fails to compose (a bug: a template the code does not fit)
+    WHEN the sender composes them THEN the second is queued, the first is set aside with its traceback logged
+    and stays owed; the same process does not try it again, and the next start (a new set) does."""
+    import bot.outgoing.receipts as receipts
+
+    ids = store(deps, briefing(1), briefing(2))
+    compose_receipt = receipts._compose
+
+    def broken_for_the_first(config, receipt, now, decided=()):
+        if receipt.context["subject"].endswith("（1）"):
+            raise KeyError("packages")
+        return compose_receipt(config, receipt, now, decided)
+
+    monkeypatch.setattr(receipts, "_compose", broken_for_the_first)
+    set_aside: set[int] = set()
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 6, tzinfo=SHANGHAI), set_aside=set_aside) == 1
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 6, tzinfo=SHANGHAI), set_aside=set_aside) == 0
+        waiting = session.scalars(select(OwedReply.message_id).where(OwedReply.queued_at.is_(None))).all()
+    assert set(queued_receipts(deps)) == {ids[1]} and waiting == [ids[0]] and len(set_aside) == 1
+    assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [KeyError]
+    monkeypatch.setattr(receipts, "_compose", compose_receipt)
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 6, tzinfo=SHANGHAI), set_aside=set()) == 1
+    assert set(queued_receipts(deps)) == set(ids)

@@ -223,7 +223,7 @@ def test_the_receipt_html_as_a_person_sees_it(tmp_path):
             ),
         ),
     )
-    message = _compose(config, receipt_for(facts, None, None, 8), datetime(2020, 4, 21, tzinfo=SHANGHAI))
+    message = _compose(config, receipt_for(facts, [], None, 8), datetime(2020, 4, 21, tzinfo=SHANGHAI))
     page_file = tmp_path / "receipt.html"
     page_file.write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
     with page_of(page_file) as page:

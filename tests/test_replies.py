@@ -64,7 +64,7 @@ def test_a_receipt_threads_and_says_what_to_resend():
         attachment_names=("a.xlsx",),
         files=(FileFacts("a.xlsx", None, False, 0, problems=("无法读取",)),),
     )
-    receipt = receipt_for(facts, None, None, 8)
+    receipt = receipt_for(facts, [], None, 8)
     assert receipt.to == "zqxcl@163.com" and receipt.subject == "回执：枣强县贫困残疾人服务工程专项信息"
     assert receipt.in_reply_to == "<a@x>" and receipt.references == ("<z@x>", "<a@x>")
     assert "附件模板" in receipt.context["resend"] and receipt.context["problems"] == [("a.xlsx", ["无法读取"])]
@@ -124,8 +124,8 @@ AFTER = DEADLINE + timedelta(days=10)
     ids=["in-time", "correction-after-deadline", "late", "failed-after-deadline"],
 )
 def test_the_receipt_tells_time_as_the_scoring_counts_it(facts, month, this_mail, package_line):
-    context = receipt_for(facts, month, None, 8).context
-    assert (context["this_mail"], context["package_line"]) == (this_mail, package_line)
+    [said] = receipt_for(facts, [month], None, 8).context["packages"]
+    assert (said["this_mail"], said["package_line"]) == (this_mail, package_line)
 
 
 def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_month_first():
@@ -139,7 +139,7 @@ def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_mont
             FileFacts("附件1.docx", 1, True, 0, unit="枣强县", month="2020-05"),
         ),
     )
-    assert receipt_for(facts, None, None, 8).context["problems"] == [
+    assert receipt_for(facts, [], None, 8).context["problems"] == [
         ("附件3.xlsx", ["［Sheet C6］残疾人证号校验位不对"]),
         (
             "附件2.xlsx",
@@ -171,7 +171,7 @@ def test_a_package_sent_without_its_files_is_told_to_attach_them(subject, body, 
     facts = replace(BRIEFING, kind="other", subject=subject, body_text=body, attachment_names=())
     assert owed(facts) is expected
     if expected:
-        assert receipt_for(facts, None, None, 8).context["resend"].startswith("邮件没有附件。请把附件1–8")
+        assert receipt_for(facts, [], None, 8).context["resend"].startswith("邮件没有附件。请把附件1–8")
 
 
 def test_a_form_of_another_month_is_not_questioned_when_its_month_is_the_one_counted():
@@ -180,9 +180,9 @@ def test_a_form_of_another_month_is_not_questioned_when_its_month_is_the_one_cou
     subject each form counts for the month its own title names (archive.evidence.report_month)."""
     form = FileFacts("附件2.xlsx", 2, True, 1, unit="枣强县", month="2020-04")
     facts = replace(REPORT, subject="枣强县报表", month_source="attachment", files=(form,))
-    assert receipt_for(facts, None, None, 8).context["problems"] == []
+    assert receipt_for(facts, [], None, 8).context["problems"] == []
     other_unit = replace(facts, files=(replace(form, unit="桃城区"),))
-    assert receipt_for(other_unit, None, None, 8).context["problems"] == [
+    assert receipt_for(other_unit, [], None, 8).context["problems"] == [
         ("附件2.xlsx", ["表中写的单位是桃城区，本邮件是枣强县的报送，已按枣强县记录；请核对是否附错了文件"])
     ]
 
@@ -219,14 +219,14 @@ def test_a_reply_with_forms_is_answered_and_our_own_mail_answered_back_never(cha
 
 def test_a_receipt_to_a_reply_under_our_receipt_keeps_the_first_subject():
     facts = replace(REPORT, kind="reply", subject="Re: 回执：枣强县9月份报表", files=(FORM,))
-    receipt = receipt_for(facts, None, None, 8)
+    receipt = receipt_for(facts, [], None, 8)
     assert receipt.subject == "回执：枣强县9月份报表" and receipt.context["kind"] == "report"
 
 
 def test_a_file_holding_no_form_is_listed_and_named_in_the_resend_advice_but_not_for_a_briefing():
     facts = replace(REPORT, attachment_names=("扫描件.pdf",), files=(PDF,))
-    receipt = receipt_for(facts, None, None, 8)
+    receipt = receipt_for(facts, [], None, 8)
     assert receipt.context["problems"] == [("扫描件.pdf", ["“扫描件.pdf”是 PDF 文件…"])]
     assert receipt.context["resend"].startswith("附件“扫描件.pdf”中没有可读取的附件表格")
-    article = receipt_for(replace(facts, kind="briefing"), None, (1, 1), 8)
+    article = receipt_for(replace(facts, kind="briefing"), [], (1, 1), 8)
     assert article.context["files"] == () and article.context["problems"] == []

@@ -352,8 +352,35 @@ def test_bad_ids_and_phones_each_at_its_cell():
 def test_duplicate_person_reports_both_rows_and_not_another_service():
     reading = only("duplicate-person.xlsx")
     assert places(reading) == [("Sheet", 4, "C", "duplicate-person"), ("Sheet", 6, "C", "duplicate-person")]
-    assert "第 4 行" in reading.problems[0].message and "第 6 行" in reading.problems[0].message
+    assert "（郑和）在“Sheet”第 4、6 行重复登记了同一项服务" in reading.problems[0].message
+    assert reading.problems[0].message == reading.problems[1].message
     assert reading.distinct_persons() == 2
+
+
+def test_a_number_copied_down_a_whole_column_is_one_problem_of_bounded_length():
+    """GIVEN a registry of 3,000 rows whose 残疾人证号 was copied down the column (each row another name)
+    THEN every row is flagged with one message naming the first rows and how many, not every row; the message
+    used to list every row, once per row, and 5,000 such rows made the reader run out of memory."""
+    import openpyxl
+
+    from tests.data.workbooks.make_workbooks import cert
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["景县2020年6月份辅助器具适配实名制登记表"])
+    sheet.append(["序号", "姓名", "残疾人证号", "联系电话", "家庭住址", "享受基本型辅助器具名称", "适配时间"])
+    number = cert("景县", "19660606", 66)
+    for n in range(3000):
+        sheet.append([n + 1, f"张{n}", number, "13831800066", "景县", "轮椅", "2020-06-01"])
+    data = io.BytesIO()
+    book.save(data)
+    [reading] = read_attachment("附件4.xlsx", data.getvalue(), UNITS)
+    assert reading.readable and reading.rows == 3000
+    assert [(p.row, p.code) for p in reading.problems] == [(row, "duplicate-person") for row in range(3, 3003)]
+    assert len({p.message for p in reading.problems}) == 1
+    message = reading.problems[0].message
+    assert f"{number}（各行姓名不同，请核对证号是否被整列复制）在“Sheet”第 3、4、5、6、7 行等 3000 行" in message
+    assert len(message) < 200
 
 
 def test_remarks_notes_and_blank_numbered_rows_are_not_persons():

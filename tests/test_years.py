@@ -296,6 +296,10 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
     assert standings["closed"]["closed_by"] == "孙倩"
     text = run(edited, env, "standings", "--month", "2020-12").output
     assert "2020 年已于" in text and "由 孙倩 结账" in text and f"重新计算，结果会不同：{change}" in text
+    book = tmp_path / "standings-2020-12.xlsx"
+    assert run(edited, env, "standings", "--month", "2020-12", "--xlsx", str(book)).exit_code == 0
+    below = [str(row[0]) for row in load_workbook(book).active.iter_rows(min_row=16, values_only=True)]
+    assert any("由 孙倩 结账" in line for line in below) and any(f"结果会不同：{change}" in line for line in below)
     explained = run(edited, env, "explain", "景县", "--month", "2020-12").output
     assert "景县 2020-12：总分 76，第 8 名" in explained and change in explained
     assert "武强县" not in explained  # only 景县's own changes

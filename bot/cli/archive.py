@@ -116,7 +116,8 @@ def search_(
                 KIND_LABELS.get(row["kind"], row["kind"]),
                 row["unit"] or "—",
                 row["month"] or "—",
-                row["sender"] + ("" if row["registered"] else "［未登记］"),
+                # mail without a From address (a bounce, a broken header) says so, not "unregistered"
+                row["sender"] + ("" if row["registered"] else "［未登记］") if row["sender"] else "（无发件人）",
                 row["subject"],
             )
             for row in rows
@@ -185,6 +186,8 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
                     "uidvalidity": s.uidvalidity,
                     "uid": s.uid,
                     "origin": s.origin,
+                    # a copy with trace headers of its own (parsers.copies): its own bytes, kept beside
+                    "copy_raw_path": str(context.deps.store.message_path(s.sha256)) if s.sha256 else None,
                 }
                 for s in message.sightings
             ],

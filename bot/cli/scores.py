@@ -58,7 +58,7 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
     if xlsx:
         from bot.outgoing.workbooks import write_standings
 
-        write_standings(xlsx, data)
+        write_standings(xlsx, data, kept.lines(context.config) if kept else ())
         click.echo(f"已写入 {xlsx}", err=True)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))

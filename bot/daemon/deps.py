@@ -38,6 +38,9 @@ class Deps:
     transport: Transport | None = None  # None: the config's (SMTP, or the folder stand-in)
     stop: threading.Event = field(default_factory=threading.Event)  # set: finish the batch in hand, then stop
     sandbox: Sandbox | None = field(default_factory=Sandbox)  # None: derive in this process (trusted input only)
+    # The owed replies this process failed to compose (a bug, logged whole): set aside until it starts again,
+    # so one reply cannot stop every mailbox; they stay owed, and `status` counts them among those waiting.
+    set_aside: set[int] = field(default_factory=set)
 
     @property
     def intake(self) -> Intake:

@@ -105,6 +105,7 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
                 now,
                 stopping=deps.stop.is_set,
                 inspector=archive_inspector(config, deps.store, deps.sandbox),
+                set_aside=deps.set_aside,
             )
         flushed = flush_outbox(
             deps.db,

@@ -56,17 +56,22 @@ def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
     )
 
 
+def due_since(config: Config, session: Session, job: MonthlyJob, now: datetime) -> datetime | None:
+    """Since when the job's run for the current month is due, while it is (its time come, its window open, no
+    run recorded); None otherwise, and in a month no plan covers."""
+    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    if not config.plans.covers(month):
+        return None
+    start = job.time_in(config, month)
+    if start <= now <= job.window_end(config, month) and session.get(JobRun, (job.job, month)) is None:
+        return start
+    return None
+
+
 def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
     """The jobs due now, each with its month; none in a month no plan covers."""
     month = f"{now.astimezone(config.timezone):%Y-%m}"
-    if not config.plans.covers(month):
-        return []
-    due = [
-        (job, month)
-        for job in monthly_jobs(config)
-        if job.time_in(config, month) <= now <= job.window_end(config, month)
-        and session.get(JobRun, (job.job, month)) is None
-    ]
+    due = [(job, month) for job in monthly_jobs(config) if due_since(config, session, job, now) is not None]
     if due and any(spooled_counts(session).get(box.key) for box in config.mailboxes):
         due = [(job, month) for job, month in due if now >= job.spool_waited(config, month)]
     return due

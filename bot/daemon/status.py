@@ -28,7 +28,7 @@ from archive.spool import spooled_counts
 from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
-from bot.daemon.scheduled import monthly_jobs, next_time
+from bot.daemon.scheduled import due_since, monthly_jobs, next_time
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
 PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
@@ -106,6 +106,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                     "job": job.job,
                     "name": job.name,
                     "next_run": local(next_time(config, job, deps.clock())),
+                    # due and not yet run (a daemon that was down): `serve` runs it as soon as it starts
+                    "due_since": local(due_since(config, session, job, deps.clock())),
                     "last_period": last and last.period,
                     "last_run": local(last.done_at if last else None),
                     "last_summary": last and last.summary,
@@ -180,5 +182,9 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         )
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
-        lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")
+        if job["due_since"]:
+            when = "运行中的 mailroom serve 会立即执行" if data["daemon_running"] else "启动 mailroom serve 后立即执行"
+            lines.append(f"{job['name']}：本月的已于 {job['due_since']} 到期，尚未执行（{when}）；{done}")
+        else:
+            lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")
     return lines

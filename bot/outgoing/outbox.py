@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +114,36 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
 
 
+def send_failure(outgoing: Outgoing, error: BaseException) -> str:
+    """Why a mail was not sent, in one Chinese line for the operator (`status`, the log), saying what in
+    `[smtp]` to check; the server's or the system's own words in brackets."""
+    where, reason = f"{outgoing.host}:{outgoing.port}", str(error) or error.__class__.__name__
+    if isinstance(error, socket.gaierror):
+        said = f"找不到发信服务器 {outgoing.host}：请检查 [smtp] host 的拼写和网络"
+    elif isinstance(error, ConnectionRefusedError):
+        said = f"无法连接发信服务器 {where}：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行"
+    elif isinstance(error, (TimeoutError, socket.timeout)):
+        said = (
+            f"发信服务器 {where} 在 {outgoing.timeout_seconds:g} 秒内没有应答：请检查 host、port、防火墙，"
+            f"以及 security（现为 {outgoing.security}）与端口是否匹配"
+        )
+    elif isinstance(error, ssl.SSLError):
+        said = f"与发信服务器 {where} 的 TLS 握手失败：请检查 security（现为 {outgoing.security}）与端口是否匹配"
+    elif isinstance(error, smtplib.SMTPAuthenticationError):
+        said = f"发信服务器 {where} 拒绝登录：请检查 [smtp] username 和密码（网易等邮箱应使用授权码）"
+    elif isinstance(error, smtplib.SMTPSenderRefused):
+        said = f"发信服务器拒绝了发件地址 {outgoing.sender}：请检查 [smtp] sender 是否为登录账号本身的地址"
+    elif isinstance(error, smtplib.SMTPRecipientsRefused):
+        said = f"发信服务器拒收了收件地址 {'、'.join(error.recipients)}"
+    elif isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError)):
+        said = f"发信服务器 {where} 断开了连接：请检查 port 和 security（现为 {outgoing.security}）是否匹配"
+    elif isinstance(error, smtplib.SMTPResponseException):
+        said = f"发信服务器 {where} 拒绝了这封邮件"
+    else:
+        said = f"向发信服务器 {where} 发信失败"
+    return f"{said}（{reason}）"
+
+
 def flush_outbox(
     db: Database,
     outgoing: Outgoing,
@@ -139,8 +170,9 @@ def flush_outbox(
                 errors.append(f"#{mail.id}: {error}")
                 break
             except SEND_ERRORS as error:
-                log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
-                mark_failed(session, mail, now, str(error) or error.__class__.__name__)
+                why = send_failure(outgoing, error)
+                log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, why)
+                mark_failed(session, mail, now, why)
                 errors.append(f"#{mail.id}: {error}")
                 if isinstance(error, SERVER_DOWN):
                     break  # the next mail would wait for the same dead server: all wait for the next round

@@ -3,6 +3,7 @@ stands now, staff's change notices, and the answers to 自查 mails (the inspect
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -10,10 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from archive.evidence import briefing_place, package_arrivals
-from archive.models import Message, OutboxMail
+from archive.models import Message, OutboxMail, OwedReply
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
 from bot.config import Config
@@ -21,9 +23,9 @@ from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decisions_json, notice_line
 from parsers.forms import FORM_TITLES
-from replies.receipt import FileFacts, MessageFacts, Receipt, receipt_for, selfcheck_answer
+from replies.receipt import FileFacts, MessageFacts, Receipt, counted_months, receipt_for, selfcheck_answer
 from scoring.evidence import TASK_LABELS
-from scoring.packages import package_status
+from scoring.packages import PackageStatus, package_status
 from scoring.settings import month_label
 
 KIND_TEXT = {"report": "月度报表", "briefing": "简报信息", "other": "其他来信"}
@@ -34,6 +36,8 @@ Inspector = Callable[[Message], list[dict[str, Any]]]
 # Outbox kinds of the replies to one sender that `receipts_per_hour` bounds.
 ANSWERS = ("receipt", "selfcheck")
 
+log = logging.getLogger(__name__)
+
 
 def queue_owed_receipts(
     config: Config,
@@ -41,59 +45,74 @@ def queue_owed_receipts(
     now: datetime,
     stopping: Callable[[], bool] = lambda: False,
     inspector: Inspector | None = None,
+    set_aside: set[int] | None = None,
 ) -> int:
     """Compose each owed reply (a receipt as the unit's month stands now; a 自查's answer from its files, read
     by `inspector`) into the outbox, in the commit that marks it queued; returns how many were queued. Over
-    `receipts_per_hour` to one address, a reply waits for the next hour."""
+    `receipts_per_hour` to one address, a reply waits for the next hour. One that cannot be composed (a bug:
+    logged whole) is added to `set_aside` and the others go on; without `set_aside` the error is raised."""
     queued = 0
-    while (batch := owed_replies(session)) and not stopping():
+    aside = set_aside if set_aside is not None else set()
+    while (batch := owed_replies(session, besides=aside)) and not stopping():
         for owed in batch:
-            message = session.scalars(
-                select(Message)
-                .where(Message.id == owed.message_id)
-                .options(selectinload(Message.readings), selectinload(Message.attachments))
-            ).one()
-            facts = message_facts(message)
-            if owed.kind == "selfcheck":
-                if inspector is None:
-                    raise ValueError("a 自查's answer needs an inspector of the stored files")
-                receipt = selfcheck_answer(facts, inspector(message))
-                mail = _compose_selfcheck(config, receipt, now)
-            else:
-                receipt = _receipt(config, session, facts, now)
-                decided = [notice_line(decision) for decision in decisions_json(session, message, config.timezone)]
-                mail = (
-                    _compose(config, receipt, now, decided)
-                    if owed.kind == "receipt"
-                    else _compose_change(config, receipt, now, decided or [owed.note or ""])
+            try:
+                queued += _queue_owed(config, session, owed, now, inspector)
+            except SQLAlchemyError:
+                raise  # the database, not this reply: the sender tries again later
+            except Exception:
+                if set_aside is None:
+                    raise
+                session.rollback()
+                log.exception(
+                    "composing owed reply #%d (%s) failed: set aside until the next start", owed.id, owed.cause
                 )
-            not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
-            queued += (
-                queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id, not_before=not_before)
-                is not None
-            )
-            owed.queued_at = now
-            session.commit()
+                aside.add(owed.id)
     return queued
 
 
+def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime, inspector: Inspector | None) -> bool:
+    """One owed reply composed into the outbox, in the commit that marks it queued; whether it was queued."""
+    message = session.scalars(
+        select(Message)
+        .where(Message.id == owed.message_id)
+        .options(selectinload(Message.readings), selectinload(Message.attachments))
+    ).one()
+    facts = message_facts(message)
+    if owed.kind == "selfcheck":
+        if inspector is None:
+            raise ValueError("a 自查's answer needs an inspector of the stored files")
+        receipt = selfcheck_answer(facts, inspector(message))
+        mail = _compose_selfcheck(config, receipt, now)
+    else:
+        receipt = _receipt(config, session, facts, now)
+        decided = [notice_line(decision) for decision in decisions_json(session, message, config.timezone)]
+        mail = (
+            _compose(config, receipt, now, decided)
+            if owed.kind == "receipt"
+            else _compose_change(config, receipt, now, decided or [owed.note or ""])
+        )
+    not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
+    queued = queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id, not_before=not_before)
+    owed.queued_at = now
+    session.commit()
+    return queued is not None
+
+
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
-    """A package's status only for a month a plan covers (under that plan); a briefing counted in its arrival
-    month, against the nearest plan's number."""
-    package = place = None
+    """The package's status of each month the mail's forms count for, of those a plan covers (under that
+    plan); a briefing counted in its arrival month, against the nearest plan's number."""
+    packages: list[PackageStatus] = []
+    place = None
     arrived = f"{facts.arrival.astimezone(config.timezone):%Y-%m}"
     plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
         place = briefing_place(session, facts.id, arrived, plan.calendar)
-    elif (
-        facts.month
-        and facts.unit
-        and config.plans.covers(facts.month)
-        and facts.unit in (unit.name for unit in config.plan(facts.month).units)
-    ):
-        arrivals = package_arrivals(session, facts.unit, facts.month)
-        package = package_status(facts.unit, facts.month, arrivals, config.plan(facts.month).calendar, now)
-    return receipt_for(facts, package, place, plan.scoring.briefings_per_month)
+    elif facts.unit:
+        for month in counted_months(facts):
+            if config.plans.covers(month) and facts.unit in (unit.name for unit in config.plan(month).units):
+                arrivals = package_arrivals(session, facts.unit, month)
+                packages.append(package_status(facts.unit, month, arrivals, config.plan(month).calendar, now))
+    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
@@ -126,8 +145,12 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
     context.update(
         arrival_text=_arrival_text(context["arrival"], zone),
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
-        month_text=_month_text(context["month"]),
-        deadline_text=date_time_text(context["deadline"], zone) if context["deadline"] else "",
+        month_text="、".join(map(month_label, context["months"])) or "未识别",
+        packages=[
+            package
+            | {"month_text": month_label(package["month"]), "deadline_text": date_time_text(package["deadline"], zone)}
+            for package in context["packages"]
+        ],
         files=[_file_view(f) for f in context["files"]],
         subject_line=receipt.subject,
         decisions=list(decided),

@@ -45,10 +45,11 @@ PERCENT = "0.00%"
 CHANGE = "+0;-0;0"
 
 
-def write_standings(path: Path, data: dict[str, Any]) -> None:
+def write_standings(path: Path, data: dict[str, Any], notes: Sequence[str] = ()) -> None:
     """The standings of one month (`mailroom standings --json`'s data): rank, unit, total and every component,
     frozen header, sized columns. A component not yet scored (None) is a grey blank, explained below the
-    table as in the digest: a 0 there would read as points lost."""
+    table as in the digest: a 0 there would read as points lost. `notes` go below it too (a closed year's:
+    when it was closed, and what today's figures would change)."""
     book = Workbook()
     sheet = book.active
     sheet.title = f"{data['month']} 排名"
@@ -61,6 +62,8 @@ def write_standings(path: Path, data: dict[str, Any]) -> None:
             if cell.value is None:
                 cell.fill = PENDING_FILL
     sheet.append([f"{PENDING_NOTE}；总分相同名次并列。"])
+    for note in notes:
+        sheet.append([note])
     sheet["A1"].font = TITLE
     for cell in sheet[2]:
         cell.font = BOLD

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # only named in annotations: `mailroom inspect` loads no data
 FOUND_PROBLEMS = "发现问题：请按上面的提示修改后再检查一次。"
 # Only what was checked: the check cannot know what else the clerk sends, or whether this is the month due.
 NOTHING_FOUND = "所检查的文件未发现问题。"
+OUTSIDE_PLAN = "month-outside-plan"
 READER_FAILED = (
     "读取“{name}”时读取程序异常终止或超时，文件可能已损坏或过大；请用 Excel 或 WPS 打开，另存为 .xlsx 后再试"
 )
@@ -59,9 +60,9 @@ def inspect_untrusted(
     files these must be."""
     against = (*checked_against(config), own_unit)
     if sandbox is None:
-        return inspect_attachments(files, *against)
+        return _outside_plans(inspect_attachments(files, *against), config)
     try:
-        return sandbox.run(inspect_attachments, list(files), *against)
+        return _outside_plans(sandbox.run(inspect_attachments, list(files), *against), config)
     except sandbox.failed:
         results: list[dict[str, Any]] = []
         for label, data in files:
@@ -69,7 +70,26 @@ def inspect_untrusted(
                 results.extend(sandbox.run(inspect_attachments, [(label, data)], *against))
             except sandbox.failed:
                 results.append(failed_file(label, READER_FAILED.format(name=label)))
-        return results
+        return _outside_plans(results, config)
+
+
+def _outside_plans(results: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    """Each form whose title names a month no plan covers (last year's file, 1月份 for a plan from April) with
+    a problem saying so: mailed, it would be counted for no month, or the subject's month would be taken."""
+    for result in results:
+        month = result["month"]
+        if result["form"] and month and not config.plans.covers(month):
+            result["problems"].append(
+                {
+                    "sheet": None,
+                    "row": None,
+                    "column": None,
+                    "code": OUTSIDE_PLAN,
+                    "message": f"表中写的月份是{month_label(month)}，不是需要报送的月份（{config.plans.covered()}）；"
+                    "请核对标题中的月份，或是否选错了文件",
+                }
+            )
+    return results
 
 
 def archive_inspector(

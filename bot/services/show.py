@@ -30,6 +30,7 @@ KIND_LABELS = {
 }
 MONTH_SOURCES = {
     "subject": "取自主题",
+    "subjects": "主题写了多个月份，各表按表中所写月份计入",
     "attachment": "取自附件名",
     "workbook": "取自表格标题",
     "arrival": "按到达时间",
@@ -134,13 +135,18 @@ def form_facts(form: dict[str, Any]) -> str:
     return " · ".join(facts + ([f"完成数 {done}"] if done else []))
 
 
+# A place that held a copy of the mail with trace headers of its own (parsers.copies), kept byte for byte too.
+COPY = "（同一封邮件的副本，原样另存）"
+
+
 def _sighting(seen: dict[str, Any]) -> str:
     source = SOURCES.get(seen["source"], seen["source"])
     if seen["uid"] is not None:
         where = f"{seen['folder']} UID {seen['uid']}（UIDVALIDITY {seen['uidvalidity']}）"
     else:
         where = seen["origin"] or ""
-    return " ".join(part for part in (seen["mailbox"] or "", source, where) if part)
+    copy = COPY if seen.get("copy_raw_path") else ""
+    return " ".join(part for part in (seen["mailbox"] or "", source, where) if part) + copy
 
 
 def decisions_json(session: Session, message: Message, zone: ZoneInfo) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.outgoing.digest import percent
 from bot.services.scores import STATUS_NAMES
-from bot.services.show import MONTH_SOURCES, decision_line, message_problems
+from bot.services.show import COPY, MONTH_SOURCES, SOURCES, decision_line, message_problems
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
@@ -315,18 +315,16 @@ def _headers(
     return tuple((label, mask.text(value)) for label, value in lines if value)
 
 
-SOURCES = {"imap": "IMAP", "import": "导入", "maildir": "Maildir"}
-
-
 def _sighting(seen, mailboxes: Mapping[str, str], hide: bool) -> str:
     """Where the message was found: the mailbox by its name, and for an import its file (only the file's name
     for a viewer without the grant: the server's folders are no business of theirs)."""
     box = mailboxes.get(seen.mailbox or "", seen.mailbox or "")
     source = SOURCES.get(seen.source, seen.source)
+    copy = COPY if seen.sha256 else ""
     if seen.uid is not None:
-        return f"{box} {source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}"
+        return f"{box} {source} {seen.folder or ''} UIDVALIDITY {seen.uidvalidity} UID {seen.uid}{copy}"
     origin = seen.origin or ""
-    return f"{box} {source} {origin.replace(chr(92), '/').rsplit('/', 1)[-1] if hide else origin}"
+    return f"{box} {source} {origin.replace(chr(92), '/').rsplit('/', 1)[-1] if hide else origin}{copy}"
 
 
 @dataclass(frozen=True)
