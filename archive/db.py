@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,12 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A database already there is opened without loading Alembic (a third of a second
 # on every command); tests/test_migrations.py holds this to the migrations folder's own head.
 SCHEMA_HEAD = "0020"
+# A PostgreSQL server that takes the connection and says nothing (a firewall dropping packets, a host gone)
+# must not hang a command or a worker for ever: the connection is given up after CONNECT_SECONDS, and TCP
+# keepalives end one whose server vanished mid-query within about a minute (libpq's parameters; one written
+# in the URL wins).
+CONNECT_SECONDS = 10
+POSTGRES_CONNECTION = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 class Database:
@@ -32,7 +38,7 @@ class Database:
         self.url = url
         if url.startswith("sqlite:///") and not url.endswith(":memory:"):
             _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]), create_folders)
-        self.engine: Engine = create_engine(url, future=True)
+        self.engine: Engine = create_engine(url, future=True, connect_args=_connect_args(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _storable_parameters, retval=True)
@@ -146,6 +152,15 @@ def storable(row):
     if isinstance(row, dict):
         return {key: clean(value) for key, value in row.items()}
     return type(row)(clean(value) for value in row)
+
+
+def _connect_args(url: str) -> dict[str, int]:
+    """The connection's own limits: PostgreSQL's CONNECT_SECONDS and keepalives, but for those the URL sets."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    wanted = {"connect_timeout": CONNECT_SECONDS, **POSTGRES_CONNECTION}
+    return {name: value for name, value in wanted.items() if name not in parsed.query}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -143,3 +143,25 @@ def test_a_database_server_that_does_not_answer_is_one_line_naming_it(run, monke
     assert (code, out, len(err)) == (1, "", 1)
     assert err[0].startswith("错误 (error): 无法打开数据库 postgresql+psycopg://mailroom@127.0.0.1:1/archive：")
     assert "Connection refused" in err[0] and "sqlalche.me" not in err[0]
+
+
+def test_a_database_server_that_takes_the_connection_and_never_answers_is_given_up(run, monkeypatch):
+    """GIVEN a PostgreSQL URL whose port accepts connections and never answers (a server hung, a firewall
+    swallowing the handshake) WHEN a command opens the archive THEN it is given up after CONNECT_SECONDS, in
+    one line, instead of waiting for ever."""
+    import socket
+    import time
+
+    import archive.db
+
+    monkeypatch.setattr(archive.db, "CONNECT_SECONDS", 2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        monkeypatch.setenv("MAILROOM_DATABASE_URL", f"postgresql+psycopg://mailroom@127.0.0.1:{port}/archive")
+        started = time.monotonic()
+        code, out, err = run("status")
+        waited = time.monotonic() - started
+    assert (code, out, len(err)) == (1, "", 1) and err[0].startswith("错误 (error): 无法打开数据库 ")
+    assert 1.5 < waited < 30, waited
