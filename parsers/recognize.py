@@ -441,8 +441,8 @@ def recognize(
     own = bool(address) and address.lower() in {a.strip().lower() for a in own_addresses}
     finding = find_message_unit(message, units)
     registered = not own and finding.unit is not None and finding.unit in finding.sender_units
-    # Machine mail and our own mail are never scored, so sender checks would only be noise for staff.
-    quiet = own or kind in (Kind.AUTO, Kind.BOUNCE)
+    # Machine mail, our own mail and a clerk's 自查 are never scored, so sender checks would only be noise.
+    quiet = own or kind in (Kind.AUTO, Kind.BOUNCE, Kind.SELFCHECK)
     problems = () if quiet else _sender_problems(address, finding, registered)
     return Recognition(
         unit=finding.unit.name if finding.unit else None,

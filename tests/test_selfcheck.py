@@ -22,6 +22,7 @@ from archive.models import Message, OutboxMail, OwedReply
 from archive.queue import attention
 from archive.search import Query, search
 from bot.cli.group import main
+from bot.config import load_config
 from bot.daemon.poll import send_owed
 from bot.demo.folder import compose
 from bot.services.scores import compute_standings, matrix_json, month_matrix, standings_json
@@ -255,3 +256,19 @@ def test_a_file_that_kills_its_reader_is_said_so_and_the_others_are_read(tmp_pat
         sandbox.close()
     assert [(r["file"], r["form"], r["readable"]) for r in results] == [("坏.xls", None, False), ("附件6.xls", 6, True)]
     assert "读取“坏.xls”时读取程序异常终止或超时" in results[0]["problems"][0]["message"]
+
+
+def test_a_selfcheck_from_an_unregistered_address_is_not_flagged_for_staff():
+    """A clerk may ask for a 自查 from a personal address: nothing of it counts, so its sender is no problem to
+    report to staff, where a report package from that address is."""
+    from parsers.mime import parse_message
+    from parsers.recognize import recognize
+
+    config = load_config(ROOT / "config.example.toml", environ={})
+
+    def recognised(subject: str):
+        parsed = parse_message(mail(subject, sender="2851736642@qq.com"))
+        return recognize(parsed, config.plan("2020-05").units, NOW, config.timezone)
+
+    assert recognised("自查 景县5月份报表").problems == ()
+    assert any("未登记" in problem for problem in recognised("景县5月份报表").problems)
