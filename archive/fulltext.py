@@ -32,8 +32,9 @@ from sqlalchemy import Connection, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.models import FormReadingRow, Message
-from parsers.personal import number_digits
-from parsers.searchdoc import GRAM, RUN, Document, build_document, number_gram
+from parsers.personal import find_numbers, number_digits
+from parsers.privacy import mask_personal
+from parsers.searchdoc import GRAM, RUN, Document, build_document, normalise, number_gram
 
 _SEQUENCE_BITS = 20
 _BATCH = 500
@@ -70,6 +71,16 @@ def digit_term(term: str) -> str | None:
     if _DIGIT_TERM.fullmatch(term) and any(char.isdigit() for char in term):
         return re.sub(r"[^0-9x]", "", term)
     return None
+
+
+def masked_term(term: str) -> tuple[str, tuple[str, ...]] | None:
+    """A term (normalised) holding personal numbers, as the documents keep it: its text masked as the stored
+    text is (`13912345678@163.com` is `139****5678@163.com` there) and each number's canonical digits as the
+    numbers column holds them; None when the term holds no personal number."""
+    found = find_numbers(term)
+    if not found:
+        return None
+    return normalise(mask_personal(term)), tuple(dict.fromkeys(number.digits.casefold() for number in found))
 
 
 def digit_term_grams(digits: str) -> tuple[set[str], bool]:

@@ -3,7 +3,10 @@
 A query says whether its asker may see personal numbers (`personal`). Without the grant the query is masked
 as the documents were (parsers.privacy) and matched against the masked text only: a search for any spelling
 or piece of a hidden number finds exactly what a search for its masked form finds, so no answer depends on a
-hidden digit. With the grant, a term made of digits is also looked for among the documents' numbers."""
+hidden digit. With the grant, a term made of digits is also looked for among the documents' numbers, and a
+term holding a number among other text (`13912345678@163.com`, `tel13912345678`: the stored text holds it
+masked) is found where the text holds its masked form and the numbers hold each of its numbers' digits, so
+another number that masks the same way is not."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from sqlalchemy import (
     FromClause,
     Select,
     TextClause,
+    and_,
     bindparam,
     case,
     column,
@@ -31,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, term_grams
+from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, masked_term, term_grams
 from archive.models import Message
 from parsers.errors import InputError
 from parsers.privacy import mask_personal
@@ -98,7 +102,9 @@ def arrival_bounds(since: date | None, until: date | None, zone: tzinfo) -> tupl
 @dataclass(frozen=True)
 class Term:
     """One term of a query: its text (normalised), the grams that find it in the text and whether they
-    prove it; for a granted asker, the digits it asks for among the numbers, their grams and proof."""
+    prove it; for a granted asker, the digits it asks for among the numbers, their grams and proof; or, for a
+    granted asker's term holding numbers among other text, its masked text and those numbers' digits, which a
+    document must hold together (found by the numbers' grams, `masked_grams`, never proof)."""
 
     text: str
     grams: frozenset[str]
@@ -106,19 +112,43 @@ class Term:
     digits: str | None = None
     digit_grams: frozenset[str] = frozenset()
     digits_proven: bool = True
+    masked: str | None = None
+    numbers: tuple[str, ...] = ()
+    masked_grams: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, text: str, personal: bool) -> Term:
         found, proven = term_grams(text)
         digits = digit_term(text) if personal else None
-        if digits is None:
+        if digits is not None:
+            number_grams, digits_proven = digit_term_grams(digits)
+            return cls(text, frozenset(found), proven, digits, frozenset(number_grams), digits_proven)
+        masked = masked_term(text) if personal else None
+        if masked is None or masked[0] == text:
             return cls(text, frozenset(found), proven)
-        number_grams, digits_proven = digit_term_grams(digits)
-        return cls(text, frozenset(found), proven, digits, frozenset(number_grams), digits_proven)
+        # The numbers' grams alone find its documents: a number is rare, and the text's grams beside it are
+        # mostly common ones (com, 163, 联系电话) whose matches the index would read for nothing; the masked
+        # text is confirmed against the stored text (_holds_term).
+        masked_text, numbers = masked
+        grams = frozenset().union(*(digit_term_grams(number)[0] for number in numbers))
+        return cls(text, frozenset(found), proven, masked=masked_text, numbers=numbers, masked_grams=grams)
+
+    @property
+    def alternatives(self) -> tuple[frozenset[str], ...]:
+        """The sets of grams of which a document holding the term holds at least one whole: the text's, the
+        digits' among the numbers, the numbers' of a term holding them among other text. A term of no letters
+        or digits has none."""
+        return tuple(grams for grams in (self.grams, self.digit_grams, self.masked_grams) if grams)
+
+    @property
+    def required(self) -> frozenset[str]:
+        """The grams every document holding the term holds, whichever way it holds it."""
+        alternatives = self.alternatives
+        return alternatives[0].intersection(*alternatives[1:]) if alternatives else frozenset()
 
     @property
     def confirmed_by_grams(self) -> bool:
-        return self.proven and self.digits_proven and bool(self.grams)
+        return self.proven and self.digits_proven and bool(self.grams) and self.masked is None
 
 
 def query_terms(query: Query) -> list[Term]:
@@ -162,7 +192,7 @@ def _absent(session: Session, terms: list[Term]) -> bool:
     On PostgreSQL only the grams outside its statistics' most common ones are looked up: each is in under
     0.3 % of documents (migration 0011), so the planner reads them through the GIN index. Grams common
     together and rare at once would let it walk the table instead, which is what _walk_is_cheaper is for."""
-    indexed = [term for term in terms if term.grams or term.digit_grams]
+    indexed = [term for term in terms if term.alternatives]
     if not indexed:
         return False
     connection = session.connection()
@@ -172,7 +202,7 @@ def _absent(session: Session, terms: list[Term]) -> bool:
         ).first()
         return found is None
     common = _common_grams(connection)
-    rare = sorted({gram for term in indexed if not term.digit_grams for gram in term.grams if gram not in common})
+    rare = sorted({gram for term in indexed for gram in term.required if gram not in common})
     if not rare:
         return False
     # MATERIALIZED: planned without the LIMIT, so through the index. The grams behind a sub-select: the
@@ -243,7 +273,7 @@ def _text_search(
     docs: FromClause = SEARCH_DOC
     newest = SEARCH_DOC.c.id.desc()
     sqlite = session.get_bind().dialect.name == "sqlite"
-    indexed = [term for term in terms if term.grams or term.digit_grams]  # a term of no letters has none
+    indexed = [term for term in terms if term.alternatives]  # a term of no letters has none
     if not indexed or (not sqlite and _walk_is_cheaper(session, sorted(needed), wanted)):
         where = [_holds_term(docs, term) for term in terms]  # no grams to look up, or the walk: the text says
     elif sqlite:
@@ -270,8 +300,8 @@ def _text_search(
     if filters:  # without them a document's message_id is all a hit needs
         statement = statement.join(Message, Message.id == docs.c.message_id).where(*filters)
     if order == "relevance":
-        in_head = sum(case((docs.c.head.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
-        in_body = sum(case((docs.c.body.contains(term.text, autoescape=True), 1), else_=0) for term in terms)
+        in_head = sum(case((_in_column(docs.c.head, term), 1), else_=0) for term in terms)
+        in_body = sum(case((_in_column(docs.c.body, term), 1), else_=0) for term in terms)
         # terms is never empty here, so each sum is a SQL expression, not sum()'s 0
         return statement.order_by(desc(in_head), desc(in_body), newest)  # type: ignore[arg-type]
     return statement.order_by(newest)
@@ -285,28 +315,35 @@ def _in_text(docs: FromClause, term: str) -> ColumnElement[bool]:
     )
 
 
+def _in_column(column: ColumnElement[str], term: Term) -> ColumnElement[bool]:
+    """A column of the text holds the term, as written or (a number among other text) masked: for ranking."""
+    found = column.contains(term.text, autoescape=True)
+    return found | column.contains(term.masked, autoescape=True) if term.masked else found
+
+
 def _holds_term(docs: FromClause, term: Term) -> ColumnElement[bool]:
-    """The stored text holds the term, or (a granted asker's digits) one of the numbers holds its digits."""
+    """The stored text holds the term, or (a granted asker's digits) one of the numbers holds its digits, or
+    (a granted asker's number among other text) the text holds it masked and the numbers hold its numbers."""
     found = _in_text(docs, term.text)
     if term.digits:
         found = found | docs.c.numbers.contains(term.digits, autoescape=True)
+    if term.masked:
+        numbers = [docs.c.numbers.contains(number, autoescape=True) for number in term.numbers]
+        found = found | and_(_in_text(docs, term.masked), *numbers)
     return found
 
 
 def _fts_match(terms: list[Term]) -> str:
-    """An FTS5 query: each term's grams, or its number grams, all terms together."""
+    """An FTS5 query: each term's grams, or another of its alternatives, all terms together."""
 
     def every(grams: frozenset[str]) -> str:
         return "(" + " AND ".join('"' + gram.replace('"', '""') + '"' for gram in sorted(grams)) + ")"
 
-    return " AND ".join(
-        "(" + " OR ".join(every(grams) for grams in (term.grams, term.digit_grams) if grams) + ")" for term in terms
-    )
+    return " AND ".join("(" + " OR ".join(every(grams) for grams in term.alternatives) + ")" for term in terms)
 
 
 def _indexed(term: Term) -> ColumnElement[bool]:
-    alternatives = [_holds(sorted(grams)) for grams in (term.grams, term.digit_grams) if grams]
-    return or_(*alternatives)
+    return or_(*(_holds(sorted(grams)) for grams in term.alternatives))
 
 
 def _holds(grams: list[str]) -> TextClause:

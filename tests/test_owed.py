@@ -452,7 +452,8 @@ def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     assert data["outbox_backlog"] == 1 and data["receipts_owed"] == 0
     assert data["outbox_oldest"] == "2020-05-06T10:00:00+08:00"
     assert data["smtp_last_error"] == (
-        "无法连接发信服务器 127.0.0.1:1：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行（[Errno 111] Connection refused）"
+        "无法连接发信服务器 127.0.0.1:1：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行"
+        "（[Errno 111] Connection refused）"
     )
     assert data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
 
