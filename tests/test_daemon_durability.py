@@ -262,6 +262,39 @@ def test_a_hung_smtp_server_blocks_neither_polling_nor_stopping(tmp_path, databa
     assert counts["owed"] + counts["unsent"] == 3  # nothing lost: all three wait, owed or in the outbox
 
 
+def test_a_stand_by_instance_leaves_a_maildir_to_the_one_at_work(tmp_path, database_url):
+    """GIVEN `serve` at work on a Maildir (a look every few seconds) WHEN a second `serve` stands by, looking
+    every 3 s THEN it never finds the mailbox free between two looks: the first keeps it, neither says it took
+    it over, the mail that arrives meanwhile is archived once; when the first stops, the second takes it."""
+    maildir = tmp_path / "maildir"
+    boxes = [{"key": "bgs", "name": "办公室", "address": DEPARTMENTS["bgs"], "source": "maildir", "path": str(maildir)}]
+    daemon = Daemon(
+        serve_config(tmp_path, boxes, {"transport": "folder"}, poll_minutes=FAST), database_url, tmp_path / "archive"
+    )
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    try:
+        first = daemon.start()
+        wait_for(lambda: daemon.status()["mailboxes"][0]["watch"] == "poll", 30, "the first instance's look")
+        second = daemon.start()
+        for number in range(1, 5):
+            time.sleep(3)  # a stand-by turn each time
+            _delivered(_briefing(number), maildir)
+        wait_for(lambda: daemon.counts()["messages"] == 4, 30, "the mail archived")
+        code, first_said, _ = daemon.terminate(first)
+        assert code == 0, first_said
+        _delivered(_briefing(5), maildir)
+        wait_for(lambda: daemon.counts()["messages"] == 5, 30, "the second instance at work")
+        code, second_said, _ = daemon.terminate(second)
+        assert code == 0, second_said
+    finally:
+        daemon.close()
+    assert "由本实例接管" not in first_said and "本实例待命" not in first_said
+    assert second_said.count("另一个 mailroom serve 实例正在运行") == 1
+    assert second_said.count("由本实例接管") == 1  # once, after the first stopped
+    assert daemon.counts()["messages"] == 5
+
+
 def _end_sessions(engine: Engine, application: str) -> list[int]:
     """What a restart of PostgreSQL does to one client, without restarting the shared server: every session
     of `application` ends (its advisory locks with it). Returns once they are gone."""

@@ -5,13 +5,13 @@ within seconds of SIGTERM.
   derived: archive/spool.py), then waits: in IMAP
   IDLE when the server offers it (new mail is fetched the moment the server announces it; IDLE is asked
   again every IDLE_RENEW, with a full look each time), else until the next poll. Maildir folders are
-  looked at every few seconds (listing new/ costs nothing). After an error it records it, waits and
-  tries again; a worker that finds its mailbox held by another instance stands by, saying so. A clean stop
-  clears how it waited and when it meant to look next, so `status` shows no plan nobody will carry out.
-  At work on an IMAP mailbox it makes sure, at each look (between batches, each second of IDLE) but at most
-  every HOLD_SECONDS, that it holds the mailbox still: on PostgreSQL the lock ends with its session (a
-  restart of the server), and a stand-by instance may then take it; the worker takes it again if nobody
-  did, else leaves IDLE, logs out and stands by itself.
+  looked at every few seconds (listing new/ costs nothing), the mailbox held between looks. After an error
+  it records it, waits and tries again; a worker that finds its mailbox held by another instance stands by,
+  saying so. A clean stop clears how it waited and when it meant to look next, so `status` shows no plan
+  nobody will carry out. At work on its mailbox it makes sure, at each look (between batches, each second of
+  IDLE) but at most every HOLD_SECONDS, that it holds the mailbox still: on PostgreSQL the lock ends with its
+  session (a restart of the server), and a stand-by instance may then take it; the worker takes it again if
+  nobody did, else stops (leaving IDLE, logging out) and stands by itself.
 - The sender composes the receipts owed (recorded when each message was stored), runs the month's
   reminders and digest when due (bot/daemon/scheduled.py) and sends the outbox. A worker that stored new mail
   wakes it, so a receipt leaves seconds after its message arrives. It checks the stop flag between mails.
@@ -206,30 +206,31 @@ def _take_turn(
             log.info("%s: 另一个实例已不再收取此邮箱，由本实例接管", box.key)
         elif not mine and not standing_by and not (told and told.is_set()):
             log.info("%s: 另一个实例正在收取此邮箱：本实例待命，每 %.0f 秒查看一次，它停止后接管", box.key, interval)
-        if mine and box.source == "imap":
-            holding = _Holding(box, lock)
+        if not mine:
+            return interval, True  # another instance works it; take over if that one goes away
+        holding = _Holding(box, lock)
+        if box.source == "imap":
             pause = _watch_imap(config, deps, box, wake, holding)
-            if isinstance(holding.lost, SQLAlchemyError):  # IDLE left, logged out; taken again after the wait
-                pause = min(interval, 60.0)
-                log.error(
-                    "%s: 数据库暂时不可用，无法确认本实例仍在收取此邮箱：已停止收取，%.0f 秒后重试：%s",
-                    box.key,
-                    pause,
-                    _first_line(holding.lost),
-                )
-                return pause, False
-            if holding.lost:  # IDLE left, logged out: stand by like any stand-by worker
-                log.warning(
-                    "%s: 与数据库的连接曾中断，期间另一个实例已接管此邮箱：本实例已停止收取，待命，每 %.0f 秒查看一次，"
-                    "它停止后接管",
-                    box.key,
-                    interval,
-                )
-                return interval, True
+        else:
+            pause = _watch_maildir(deps, box, wake, holding, min(interval, MAILDIR_SECONDS))
+        if isinstance(holding.lost, SQLAlchemyError):  # work stopped (IDLE left, logged out); taken again later
+            pause = min(interval, 60.0)
+            log.error(
+                "%s: 数据库暂时不可用，无法确认本实例仍在收取此邮箱：已停止收取，%.0f 秒后重试：%s",
+                box.key,
+                pause,
+                _first_line(holding.lost),
+            )
             return pause, False
-        if mine:  # a Maildir's look is short, and the lock is taken again for each
-            return _look_once(deps, box, wake, min(interval, MAILDIR_SECONDS)), False
-        return interval, True  # another instance works it; take over if that one goes away
+        if holding.lost:  # work stopped: stand by like any stand-by worker
+            log.warning(
+                "%s: 与数据库的连接曾中断，期间另一个实例已接管此邮箱：本实例已停止收取，待命，每 %.0f 秒查看一次，"
+                "它停止后接管",
+                box.key,
+                interval,
+            )
+            return interval, True
+        return pause, False
 
 
 class _Holding:
@@ -276,6 +277,16 @@ def _unwatched(deps: Deps, box: Mailbox) -> None:
                     session.commit()
     except SQLAlchemyError as failure:  # the database is away: `status` tells a stopped daemon all the same
         log.error("%s: cannot record the stop: %s", box.key, failure)
+
+
+def _watch_maildir(deps: Deps, box: Mailbox, wake: Callable[[], None], mine: Callable[[], bool], every: float) -> float:
+    """A look at the Maildir every `every` seconds, the mailbox held between looks (a stand-by instance would
+    otherwise find it free between two and take it, each in turn), until stopped or `mine()` says this instance
+    holds it no longer; the next turn may follow at once."""
+    while not deps.stop.is_set() and mine():
+        _look_once(deps, box, wake, every)
+        deps.stop.wait(every)
+    return 0.0
 
 
 def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float) -> float:
