@@ -12,7 +12,7 @@ import python_calamine as calamine
 
 from parsers.cells import cell_text
 from parsers.checks import duplicate_problems
-from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, resembling_form
+from parsers.forms import FORM_TITLES, UNDATED, FormReading, Problem, fold, form_from_name, resembling_form
 from parsers.records import Unit
 from parsers.registry import read_registry
 from parsers.sheet import FILL_ROW, SheetContext, SheetResult, locate_table
@@ -95,7 +95,9 @@ def _readings(
         readable = all(problem.code == "hidden-sheet" for problem in extra)
         return (FormReading(source, name_form, None, None, 0, problems=tuple(extra), readable=readable),)
     readings = []
-    for form, group in groups.items():
+    for form, every in groups.items():
+        group, earlier = _latest_month(every)
+        extra.extend(_earlier_sheet(result, group[0]) for result in earlier)
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
         readings.append(_merge(label, form, group))
     first = readings[0]
@@ -112,6 +114,35 @@ def _readings(
         first.readable,
     )
     return tuple(readings)
+
+
+def _latest_month(group: list[SheetResult]) -> tuple[list[SheetResult], list[SheetResult]]:
+    """The sheets of one form that are its latest month's (and those naming none), and the earlier months'
+    sheets: a workbook kept with a sheet per month (4月, 5月…) and sent each month reports its newest; read
+    together, April's figures would pass for May's, and its persons for May's registered twice."""
+    months = {result.month for result in group if result.month}
+    if len(months) < 2:
+        return group, []
+    latest = max(months)
+    return [r for r in group if r.month in (latest, None)], [r for r in group if r.month not in (latest, None)]
+
+
+def _earlier_sheet(result: SheetResult, read: SheetResult) -> Problem:
+    return Problem(
+        result.sheet,
+        None,
+        None,
+        "earlier-month-sheet",
+        f"工作表“{result.sheet}”是{_month_text(result.month)}的，未读取：本表按最新的{_month_text(read.month)}"
+        f"（工作表“{read.sheet}”）读取；以前月份的工作表不需要报送，可以删除",
+    )
+
+
+def _month_text(month: str | None) -> str:
+    if not month:
+        return "未写明月份"
+    year, number = month.split("-")
+    return f"{int(number)}月" if year == f"{UNDATED:04d}" else f"{year}年{int(number)}月"
 
 
 def _first_title(workbook: calamine.CalamineWorkbook, sheets: Sequence[SheetSource]) -> str | None:

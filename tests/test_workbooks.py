@@ -853,3 +853,42 @@ def test_an_empty_workbook_is_told_to_be_attached_again_not_saved_again():
     [reading] = read_attachment("附件3.xlsx", b"", UNITS)
     assert (reading.form, reading.readable, [p.code for p in reading.problems]) == (3, False, ["empty"])
     assert reading.problems[0].message == "“附件3.xlsx”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+
+
+def test_a_workbook_kept_with_a_sheet_per_month_is_read_at_its_latest_month():
+    """GIVEN 武邑县's 附件2 workbook kept with a sheet per month (4月, then 5月 with newer figures), and a 附件7
+    likewise WHEN read THEN each is its May sheet alone: May's figures, May's persons once (April's persons
+    are not May's registered twice), and a note that the April sheet was not read."""
+    import openpyxl
+
+    from tests.data.workbooks.make_workbooks import cert
+
+    book = openpyxl.load_workbook(SAMPLES / "done-vs-registry-summary.xlsx")
+    april = book.active
+    april.title = "4月"
+    may = book.copy_worksheet(april)
+    may.title = "5月"
+    may["A2"] = "武邑县残联5月份残疾人服务工程目标任务完成情况汇总表"
+    may["C6"], may["D6"] = 40, "17.2%"
+    data = io.BytesIO()
+    book.save(data)
+    [summary] = read_attachment("附件2.xlsx", data.getvalue(), UNITS)
+    assert (summary.form, summary.month, dict(summary.tasks)["rehab"].done) == (2, "2020-05", 40)
+    assert [(p.sheet, p.code) for p in summary.problems] == [("4月", "earlier-month-sheet")]
+
+    book = openpyxl.Workbook()
+    for n, (month, count) in enumerate(((4, 3), (5, 5))):
+        sheet = book.active if n == 0 else book.create_sheet()
+        sheet.title = f"{month}月"
+        sheet.append([f"景县2020年{month}月份托养服务补贴实名制登记表"])
+        sheet.append(["序号", "姓名", "残疾人证号", "联系电话", "托养类型", "补贴标准", "备注"])
+        for i in range(count):
+            sheet.append([i + 1, f"张{i}", cert("景县", "19660606", 10 + i), "13831800066", "居家托养", "1200", ""])
+    data = io.BytesIO()
+    book.save(data)
+    [registry] = read_attachment("附件7.xlsx", data.getvalue(), UNITS)
+    assert (registry.form, registry.month, registry.rows, registry.distinct_persons()) == (7, "2020-05", 5, 5)
+    [note] = registry.problems
+    assert note.message == (
+        "工作表“4月”是2020年4月的，未读取：本表按最新的2020年5月（工作表“5月”）读取；以前月份的工作表不需要报送，可以删除"
+    )
