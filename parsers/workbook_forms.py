@@ -98,6 +98,8 @@ def _readings(
     for form, every in groups.items():
         group, earlier = _latest_month(every)
         extra.extend(_earlier_sheet(result, group[0]) for result in earlier)
+        group, extra_sheets = _without_parts(group)
+        extra.extend(_part_sheet(result, group[0]) for result in extra_sheets)
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
         readings.append(_merge(label, form, group))
     first = readings[0]
@@ -125,6 +127,30 @@ def _latest_month(group: list[SheetResult]) -> tuple[list[SheetResult], list[She
         return group, []
     latest = max(months)
     return [r for r in group if r.month in (latest, None)], [r for r in group if r.month not in (latest, None)]
+
+
+def _without_parts(group: list[SheetResult]) -> tuple[list[SheetResult], list[SheetResult]]:
+    """A registry's sheets but those another sheet holds whole: a 全县汇总 sheet beside a sheet per township
+    lists every person twice (or two copies of one sheet do), and read together each would be a duplicate to
+    delete. The sheet holding every other sheet's persons is read; the others are named as not read."""
+    keys = [{key for key in result.id_keys if key} for result in group]
+    if len(group) < 2 or not all(keys):
+        return group, []
+    for n, result in enumerate(group):
+        if keys[n] == set().union(*(keys[:n] + keys[n + 1 :])):
+            return [result], [other for other in group if other is not result]
+    return group, []
+
+
+def _part_sheet(result: SheetResult, read: SheetResult) -> Problem:
+    return Problem(
+        result.sheet,
+        None,
+        None,
+        "part-sheet",
+        f"工作表“{result.sheet}”中的人员都已在工作表“{read.sheet}”中，未重复计入：本表按“{read.sheet}”读取；"
+        "报送时只保留汇总的一张或只保留分开的几张即可",
+    )
 
 
 def _earlier_sheet(result: SheetResult, read: SheetResult) -> Problem:

@@ -892,3 +892,26 @@ def test_a_workbook_kept_with_a_sheet_per_month_is_read_at_its_latest_month():
     assert note.message == (
         "工作表“4月”是2020年4月的，未读取：本表按最新的2020年5月（工作表“5月”）读取；以前月份的工作表不需要报送，可以删除"
     )
+
+
+def test_a_county_sheet_beside_its_township_sheets_is_read_once():
+    """GIVEN a 附件3 with a 全县汇总 sheet of six persons and two township sheets of three each (the same six)
+    WHEN read THEN six persons, no duplicates to delete, and the township sheets named as held by the summary."""
+    import openpyxl
+
+    from tests.data.workbooks.make_workbooks import cert
+
+    people = [(f"李{i}", cert("景县", "19700101", 20 + i)) for i in range(6)]
+    book = openpyxl.Workbook()
+    for n, (name, members) in enumerate((("全县汇总", people), ("景州镇", people[:3]), ("龙华镇", people[3:]))):
+        sheet = book.active if n == 0 else book.create_sheet()
+        sheet.title = name
+        sheet.append(["景县2020年5月份康复服务实名制登记表"])
+        sheet.append(["序号", "姓名", "残疾人证号", "残疾类别", "残疾等级", "联系电话", "服务项目", "服务细项（内容）"])
+        for i, (person, number) in enumerate(members):
+            sheet.append([i + 1, person, number, "肢体", "二级", "13831800066", "康复训练", "运动疗法"])
+    data = io.BytesIO()
+    book.save(data)
+    [registry] = read_attachment("附件3.xlsx", data.getvalue(), UNITS)
+    assert (registry.form, registry.rows, registry.distinct_persons()) == (3, 6, 6)
+    assert [(p.sheet, p.code) for p in registry.problems] == [("景州镇", "part-sheet"), ("龙华镇", "part-sheet")]
