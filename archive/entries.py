@@ -9,14 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.models import OnRecord, StaffEntryRow
-from parsers.errors import MailroomError
+from parsers.errors import InputError, MailroomError
 from scoring.components import normalise_evidence
+from scoring.plans import OutsidePlan, Plans
 
 R = TypeVar("R", bound=OnRecord)
 
 
-def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evidence: str, by: str) -> StaffEntryRow:
-    """Record an entry; the same evidence for the same unit and kind is refused (it never counts twice)."""
+def add_entry(
+    session: Session, unit: str, kind: str, level: str, day: date, evidence: str, by: str, plans: Plans | None = None
+) -> StaffEntryRow:
+    """Record an entry; the same evidence for the same unit and kind is refused (it never counts twice). With
+    `plans`, an entry the standings could never count is refused too (check_entry)."""
+    if plans is not None:
+        check_entry(plans, unit, day)
     for row in session.scalars(
         select(StaffEntryRow).where(
             StaffEntryRow.unit == unit, StaffEntryRow.kind == kind, StaffEntryRow.revoked_at.is_(None)
@@ -36,6 +42,22 @@ def add_entry(session: Session, unit: str, kind: str, level: str, day: date, evi
     session.add(row)
     session.commit()
     return row
+
+
+def check_entry(plans: Plans, unit: str, day: date) -> None:
+    """InputError, in one line, for an entry no month's score would ever count: a month counts the entries
+    dated from 1 January of its plan year to the month's end, so one dated in a year no plan covers (a typo:
+    0001-01-01, 2021 when only 2020 is planned), or for a unit not in that year's plan, would be recorded and
+    silently never count. Said the way a correction to a month no plan covers is refused."""
+    try:
+        plan = plans.year(day.year)
+    except OutsidePlan as error:
+        years = "、".join(f"{year} 年" for year in plans.years)
+        raise InputError(f"不能登记日期为 {day} 的事项：{error}；只有计划年度（{years}）内的日期计分") from None
+    try:
+        plan.unit(unit)
+    except InputError as error:
+        raise InputError(f"不能为 {unit} 登记日期为 {day} 的事项：{error}") from None
 
 
 def revoke_entry(session: Session, entry_id: int, reason: str, by: str) -> StaffEntryRow:

@@ -204,7 +204,9 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
     if level not in levels:
         raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
     with context.deps.db.session() as session:
-        row = add_entry(session, unit_name(context.config, unit), kind, level, day.date(), evidence, by)
+        row = add_entry(
+            session, unit_name(context.config, unit), kind, level, day.date(), evidence, by, context.config.plans
+        )
     click.echo(f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）")
 
 

@@ -23,7 +23,7 @@ from bot.daemon.deps import Deps
 from bot.outgoing.render import TEMPLATES
 from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages, selfcheck_pages
 from bot.web.present import shown, template_helpers
-from bot.web.site import UPLOAD_BYTES, Site
+from bot.web.site import MAX_ID, UPLOAD_BYTES, Site
 from parsers.errors import ConfigError
 
 WEB_TEMPLATES = TEMPLATES / "web"
@@ -49,7 +49,6 @@ ERROR_TITLES = {
     413: "提交的内容过大",
     500: "服务器出错",
 }
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger one is no row's, not an error
 FORM_BYTES = 64 * 1024  # forms are small
 UPLOAD_PAGES = {"selfcheck.selfcheck_page"}
 

@@ -75,9 +75,10 @@ def award():
         evidence = form.get("evidence", "").strip()
         if not evidence:
             raise MailroomError("请写明证据（报道、通报或案例的出处）")
+        config = site().config
         with site().deps.db.session() as db:
             row = add_entry(
-                db, unit_name(site().config, form.get("unit", "")), kind, level, day, evidence, viewer().name
+                db, unit_name(config, form.get("unit", "")), kind, level, day, evidence, viewer().name, config.plans
             )
         flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
     except MailroomError as error:

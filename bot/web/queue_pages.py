@@ -20,7 +20,7 @@ from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, local_time
-from bot.web.site import site
+from bot.web.site import form_id, site
 from parsers.errors import MailroomError
 
 blueprint = Blueprint("queue", __name__)
@@ -105,11 +105,11 @@ def done():
 def correct():
     form = request.form
     counted = {"yes": True, "no": False}.get(form.get("counted", ""))
+    message_id = form_id(form.get("message_id"), "邮件编号")
     try:
         reason = form.get("reason", "").strip()
         if not reason:
             raise MailroomError("请写明更正原因")
-        message_id = int(form.get("message_id", "0") or 0)
         unit = unit_name(site().config, form["unit"]) if form.get("unit") else None
         kind = form.get("kind") or None
         if kind is not None and kind not in KIND_LABELS:
@@ -121,7 +121,7 @@ def correct():
             db.commit()
             _derive_again(db, message_id, f"{reason}（{viewer().name}）")
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
-    except (MailroomError, ValueError) as error:
+    except MailroomError as error:
         flash(f"未更正：{error}", "error")
     return redirect(url_for("queue.queue_page"))
 
@@ -133,12 +133,13 @@ def confirm_sender():
     unit staff chose among those its forms' titles name); all of that address's mail is derived again at
     once (the notices it is now owed go out with the daemon's sender)."""
     form = request.form
+    message_id = form_id(form.get("message_id"), "邮件编号")
     try:
         reason = form.get("reason", "").strip()
         if not reason:
             raise MailroomError("请写明如何核实（如：电话核实）")
         with site().deps.db.session() as db:
-            message = db.get(Message, int(form.get("message_id", "0") or 0))
+            message = db.get(Message, message_id)
             chosen = unit_name(site().config, form["unit"]) if form.get("unit") else None
             unit = (message.unit or chosen) if message is not None else None
             if message is None or not unit or not message.from_addr:
@@ -148,7 +149,7 @@ def confirm_sender():
             affected = messages_from(db, row.address)
             rederive(site().deps.intake, db, affected, because=confirmed_because(row.address, unit, reason))
         flash(f"已确认 {row.address} 为 {unit} 的报送邮箱（#{row.id}），该地址的 {len(affected)} 封邮件已重新识别")
-    except (MailroomError, ValueError) as error:
+    except MailroomError as error:
         flash(f"未确认：{error}", "error")
     return redirect(url_for("queue.queue_page"))
 
