@@ -1,7 +1,9 @@
 """附件2 目标任务完成情况汇总表: the sending unit's row, for the six tasks 目标数/完成数/百分比.
 
 A unit may send the whole city template with only its own row filled; the row is found by the unit's
-name or alias in the 地区 column (`景 县` included), never by its position."""
+name or alias in the 地区 column (`景 县` included), never by its position. A unit may also break its
+figures down by town: the towns' rows are never its own, its 合计 row is. Data are cumulative: a
+累计 完成数 column wins over a 本月 one, and a 本月 one alone is not read."""
 
 from __future__ import annotations
 
@@ -24,78 +26,187 @@ _TASKS = (
     ("devices", re.compile(r"辅助器具|辅具")),
     ("rehab", re.compile(r"康复")),
 )
+# Checked in order: 完成率/完成进度 is the percent, 计划完成数 the target, then any 完成 is the done count
+# (完成任务数 included), and only then 目标/任务数/计划 name the target.
 _FIELDS = (
-    ("percent", re.compile(r"百分比|比例|完成率|%")),
-    ("target", re.compile(r"目标|任务数|计划")),
+    ("percent", re.compile(r"百分比|比例|完成率|进度|%")),
+    ("target", re.compile(r"(?:计划|应)完成")),
     ("done", re.compile(r"完成")),
+    ("target", re.compile(r"目标|任务数|计划")),
 )
+_HEADING_WORDS = re.compile(r"(?:目标任务)?完成情况")  # a task heading's wording, not a column's field
+_CUMULATIVE = re.compile(r"累计|累积|截至|至今|年初")
+_MONTHLY = re.compile(r"本月|当月|本期")
 _REGION = re.compile(r"地区|单位|县|区域|名称|市区")
 _END = re.compile(r"^(?:备注|填表说明|说明|注[:：]|附注|填表人|填报人|审核人|负责人)")
-_TOTALS = re.compile(r"合计|总计|全市|市级|小计")
+_TOTALS = re.compile(r"合计|总计|全县|全区|全市")
+_SKIPPED = re.compile(r"小计|市级|市直")
+_PART = re.compile(r"^其中|(?:镇|乡|街道|办事处)(?:\(.*\))?$")
 _FIELD_NAMES = {"target": "目标数", "done": "完成数", "percent": "百分比"}
 
 
 @dataclass(frozen=True)
 class UnitRow:
-    """One row of the table with numbers in it; unit None when its 地区 cell names no unit."""
+    """One row of the table with numbers in it; unit None when its 地区 cell names no unit; total when
+    it is a 合计/总计 row (the sum of a one-county breakdown, or of the whole city)."""
 
     unit: str | None
     number: int
     cells: dict[tuple[str, str], object]  # (task, field) → raw cell value
+    total: bool = False
 
     def has(self, field: str) -> bool:
         return any(value not in ("", None) for (_, name), value in self.cells.items() if name == field)
 
 
-def _columns(labels: list[str]) -> tuple[int, dict[tuple[str, str], int]]:
-    """The 地区 column and the column of each (task, field)."""
+@dataclass(frozen=True)
+class Columns:
+    """Where the header puts each figure: the 地区 column, the column of each (task, field), the tasks the
+    header names, and a task's 本月/当月 完成数 column when it has no cumulative one (never read)."""
+
+    region: int
+    found: dict[tuple[str, str], int]
+    tasks: frozenset[str]
+    monthly_only: dict[str, int]
+
+
+def _columns(labels: list[str]) -> Columns:
+    """The 地区 column and the column of each (task, field). Data are cumulative, so of several 完成数
+    columns of one task the 累计 one wins and a 本月/当月 one is never the 完成数. A column naming a
+    field but no task (a 百分比 header merged down on its own) belongs to the task before it."""
     region = next((i for i, label in enumerate(labels) if _REGION.search(label) and not _task_of(label)), None)
-    found: dict[tuple[str, str], int] = {}
+    candidates: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    tasks: set[str] = set()
+    last_task: str | None = None
     for index, label in enumerate(labels):
         task = _task_of(label)
-        field = next((name for name, pattern in _FIELDS if pattern.search(label)), None)
-        if task and field and (task, field) not in found:
-            found[(task, field)] = index
+        field = _field_of(label)
+        if task:
+            tasks.add(task)
+            last_task = task
+        elif field and index != region:
+            task = last_task
+        if task and field:
+            candidates.setdefault((task, field), []).append((_period_rank(label), index))
+    found: dict[tuple[str, str], int] = {}
+    monthly_only: dict[str, int] = {}
+    for (task, field), options in candidates.items():
+        usable = [option for option in options if not (field == "done" and option[0] == 2)]
+        if usable:
+            found[(task, field)] = min(usable)[1]
+        else:
+            monthly_only[task] = options[0][1]
     if region is None:
         region = next((i for i, label in enumerate(labels) if label), 0)
-    return region, found
+    return Columns(region, found, frozenset(tasks), monthly_only)
 
 
 def _task_of(label: str) -> str | None:
     return next((task for task, pattern in _TASKS if pattern.search(label)), None)
 
 
+def _field_of(label: str) -> str | None:
+    """target, done or percent; a heading such as 康复服务完成情况 over 目标数 is not a 完成数."""
+    words = _HEADING_WORDS.sub("", label)
+    return next((name for name, pattern in _FIELDS if pattern.search(words)), None)
+
+
+def _period_rank(label: str) -> int:
+    """0 for a cumulative column (累计完成数), 1 for a plain one (完成数), 2 for this month's (本月完成数)."""
+    if _CUMULATIVE.search(label):
+        return 0
+    return 2 if _MONTHLY.search(label) else 1
+
+
+def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
+    """A task whose 完成数 cannot be read: only a monthly column, or none at all. Said, never skipped
+    silently, since a missing 完成数 would otherwise look like a unit that did nothing."""
+    problems = []
+    for task in TASKS:
+        label = TASK_LABELS[task]
+        if task in columns.monthly_only:
+            letter = column_letter(layout.col0 + columns.monthly_only[task])
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    None,
+                    letter,
+                    "done-monthly-only",
+                    f"{label}只有本月（当月）完成数一列（{letter} 列），没有累计完成数，未读取{label}的完成数；"
+                    f"附件2 的完成数应为自年初以来的累计数，请增加“累计完成数”一列并填写",
+                )
+            )
+        elif task in columns.tasks and (task, "done") not in columns.found:
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    None,
+                    None,
+                    "done-column-missing",
+                    f"表头中找不到{label}的“完成数”一列（应在“{label}”下写“完成数”或“累计完成数”），"
+                    f"未读取{label}的完成数；请使用模板的表头“目标数、完成数、百分比”",
+                )
+            )
+    return problems
+
+
 def read_summary(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> SheetResult:
-    region, columns = _columns(layout.labels)
+    columns = _columns(layout.labels)
+    region = columns.region
     unit_rows: list[UnitRow] = []
+    parts = 0
     for number, row in enumerate(data, layout.first_row):
         label = fold(cell_text(row[region])) if region < len(row) else ""
         if _END.match(label):
             break
-        cells = {key: row[index] for key, index in columns.items() if index < len(row)}
-        if _TOTALS.search(label) or not any(value != "" for value in cells.values()):
+        cells = {key: row[index] for key, index in columns.found.items() if index < len(row)}
+        if not any(value != "" for value in cells.values()):
             continue
-        unit = find_unit(label, ctx.units) if label and len(label) <= 16 else None
-        unit_rows.append(UnitRow(unit.name if unit else None, number, cells))
+        kind, unit = _row_kind(label, ctx)
+        if kind == "part":
+            parts += 1
+        elif kind != "skipped":
+            unit_rows.append(UnitRow(unit, number, cells, total=kind == "total"))
     result = SheetResult(layout.sheet, 2, None, layout.month)
-    chosen = _choose(unit_rows, layout, ctx, result)
+    result.problems.extend(_column_problems(columns, layout))
+    chosen = _choose(unit_rows, layout, ctx, result, parts)
     if chosen is not None:
         result.unit = chosen.unit or layout.unit or ctx.sender_unit
-        result.tasks = _figures(chosen, columns, layout, ctx, result.problems)
+        result.tasks = _figures(chosen, columns.found, layout, ctx, result.problems)
     return result
 
 
-def _choose(rows: Sequence[UnitRow], layout: Layout, ctx: SheetContext, result: SheetResult) -> UnitRow | None:
-    """The sender's row: the sending unit's, else the unit the title names, else the only filled row."""
+def _row_kind(label: str, ctx: SheetContext) -> tuple[str, str | None]:
+    """What a row's 地区 cell says it is, and the unit it names: "part" (a town, 街道 or 其中：…, never a
+    unit's own figures however like its county it is named: 枣强镇, 景县龙华镇), "skipped" (小计, 市级),
+    "unit" (景县, 景县残联, 景县合计), "total" (合计, 总计, 全县合计) or "other" (blank, 本单位, …)."""
+    if _PART.search(label):
+        return "part", None
+    if _SKIPPED.search(label):
+        return "skipped", None
+    unit = find_unit(label, ctx.units) if label and len(label) <= 16 else None
+    if unit is not None:
+        return "unit", unit.name
+    return ("total" if _TOTALS.search(label) else "other"), None
+
+
+def _choose(
+    rows: Sequence[UnitRow], layout: Layout, ctx: SheetContext, result: SheetResult, parts: int = 0
+) -> UnitRow | None:
+    """The sender's row: the sending unit's, else the unit the title names, else the only unit filled.
+    With no row naming a unit the table is one unit's own (broken down by town, or its row unnamed):
+    its 合计 row, else its only row. A 合计 beside rows of units is the city's and never read."""
     named = [row for row in rows if row.unit]
-    filled = [row for row in named if row.has("done")] or named
-    single = rows[0] if not named and len(rows) == 1 else None  # one row, its 地区 blank or 本单位
-    result.rows = len(filled) if named else int(single is not None)
+    filled = _one_per_unit([row for row in named if row.has("done")] or named)
     wanted = ctx.sender_unit or layout.unit
-    if wanted:
-        chosen = next((row for row in named if row.unit == wanted), single)
+    if named and wanted:
+        mine = [row for row in named if row.unit == wanted]
+        chosen = next((row for row in mine if row.has("done")), mine[0] if mine else None)
+    elif named:
+        chosen = filled[0] if len(filled) == 1 else None
     else:
-        chosen = filled[0] if len(filled) == 1 else single
+        chosen = _own_row(rows)
+    result.rows = len(filled) if named else int(chosen is not None)
     if len(filled) > 1:
         units = "、".join(str(row.unit) for row in filled)
         tail = f"已按{chosen.unit}的一行读取" if chosen else "无法确定是哪个单位报送的，未读取数字"
@@ -110,16 +221,34 @@ def _choose(rows: Sequence[UnitRow], layout: Layout, ctx: SheetContext, result: 
         )
     if chosen is None and (wanted or not filled):
         who = wanted or "本单位"
+        towns = "（乡镇、街道的行不是本单位的数字）" if parts else ""
         result.problems.append(
             Problem(
                 layout.sheet,
                 None,
                 None,
                 "unit-row-missing",
-                f"附件2 中没有找到{who}填写了数字的一行；请在“地区”列写明单位名称，填写本单位的目标数、完成数和百分比",
+                f"附件2 中没有找到{who}填写了数字的一行{towns}；请在“地区”列写明单位名称，"
+                f"填写本单位的目标数、完成数和百分比",
             )
         )
     return chosen
+
+
+def _one_per_unit(rows: Sequence[UnitRow]) -> list[UnitRow]:
+    """The first row of each unit: a unit written twice (景县, 景县合计) is still one unit."""
+    first: dict[str | None, UnitRow] = {}
+    for row in rows:
+        first.setdefault(row.unit, row)
+    return list(first.values())
+
+
+def _own_row(rows: Sequence[UnitRow]) -> UnitRow | None:
+    """In a table naming no unit: its 合计/总计 row (the first with 完成数), else its only row."""
+    totals = [row for row in rows if row.total]
+    if totals:
+        return next((row for row in totals if row.has("done")), totals[0])
+    return rows[0] if len(rows) == 1 else None
 
 
 def _figures(
