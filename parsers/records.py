@@ -96,9 +96,10 @@ class Recognition:
 
 
 def counted_month(message_month: str | None, month_source: str, stated: str | None) -> str | None:
-    """The month a form of a message is counted for: a subject's one month rules the whole package (a form's
-    title is most often last month's, left unchanged); else, a subject naming several months ("7、8月份报表",
-    a unit catching up) or none, the month the form's own title names; else the message's month."""
-    if month_source == "subject" or not stated:
+    """The month a form of a message is counted for: a staff correction's month, or a subject's one month,
+    rules the whole package (a form's title is most often last month's, left unchanged); else, a subject naming
+    several months ("7、8月份报表", a unit catching up) or none, the month the form's own title names; else the
+    message's month."""
+    if month_source in ("subject", "staff") or not stated:
         return message_month
     return stated

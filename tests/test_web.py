@@ -820,3 +820,32 @@ def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_au
     assert f"康复部 导入 {origin}" in staff
     audited = page(signed_in(app, "审计员"), f"/message/{outcome}")
     assert "康复部 导入 饶阳县.eml" in audited and "/srv/mailroom" not in audited
+
+
+def test_staff_correct_a_message_from_its_page_and_read_what_changed(site):
+    """GIVEN 桃城区's late April 附件4 WHEN staff, on the message's own page, correct its month to May THEN they
+    are back on that page, which says the correction, and, as `mailroom correct` does, what it changed: the
+    message's month, the matrix (April's 附件4 no longer in, May's in) and the standings; an auditor's page of
+    the message has no such form."""
+    app, _, archive = site
+    staff = signed_in(app, "孙倩")
+    shown = page(staff, f"/message/{archive.late}")
+    assert 'id="correct"' in shown and "<option>2020-05</option>" in shown and 'name="back" value="message"' in shown
+    moved = staff.post(
+        "/corrections",
+        data={
+            "csrf_token": csrf_token(shown),
+            "message_id": str(archive.late),
+            "month": "2020-05",
+            "back": "message",
+            "reason": "单位来电说明是5月份的",
+        },
+    )
+    assert moved.status_code == 302 and moved.location == f"/message/{archive.late}"
+    after = page(staff, f"/message/{archive.late}")
+    assert f"已登记更正 #1（邮件 #{archive.late}：月份 2020-05），已重新识别" in after
+    assert "检查 1 封邮件，识别结果已改变 1 封" in after
+    assert "月份：2020-04 → 2020-05" in after
+    assert "桃城区 2020-04 附件4：迟报 → 未报" in after and "桃城区 2020-05 附件4：未报 → 按时" in after
+    assert "累计得分已改变" in after
+    assert 'id="correct"' not in page(signed_in(app, "审计员"), f"/message/{archive.late}")

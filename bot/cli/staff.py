@@ -10,12 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from archive.corrections import add_correction, corrections, replacing, revoke_correction
-from archive.evidence import load_evidence
 from archive.queue import REASONS, Item, attention, mark_handled
-from archive.rederive import LOCK, Change, behind, due, rederive
+from archive.rederive import LOCK, behind
 from archive.staff_senders import (
     add_sender,
     confirmed_because,
@@ -28,119 +26,20 @@ from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
-from bot.config import Config
-from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix, unit_name
-from bot.services.show import KIND_LABELS, correction_what
+from bot.services.decisions import describe, rederive_report
+from bot.services.scores import unit_name
+from bot.services.show import correction_what
 from parsers.errors import InputError, MailroomError
-
-
-def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
-    """{(unit, month): cumulative total} for every month a plan covers."""
-    evidence = load_evidence(session)
-    return {
-        (row.unit, month): row.total
-        for month in config.plans.months()
-        for row in compute_standings(config, evidence, month).rows
-    }
-
-
-def form_statuses(config: Config, session: Session, now: datetime) -> dict[tuple[str, str, int], str]:
-    """{(unit, month, form): on_time | late | missing} for every month a plan covers, as `matrix` says it now."""
-    evidence = load_evidence(session)
-    return {
-        (unit, month, form.form): form.status
-        for month in config.plans.months()
-        for unit, package in month_matrix(config, evidence, month, now).items()
-        for form in package.forms
-    }
 
 
 def run_rederive(
     context: Context, ids: list[int] | None, everything: bool, dry_run: bool, because: str | None = None
 ) -> dict[str, Any]:
-    """Derive again (all that is due, or `ids`), with the standings before and after; a dry run rolls
-    the whole of it back. `because`: a staff decision's why (a message it makes count is owed a notice)."""
-    config, deps = context.config, context.deps
-    intake = deps.intake
-    now = deps.clock()
-    with deps.db.session() as session:
-        before = standings_totals(config, session)
-        forms_before = form_statuses(config, session, now)
-        todo = due(session, intake.recognizer.stamp, everything, ids)
-        with progress(len(todo), "重新识别") as advance:
-            changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
-        after = standings_totals(config, session)
-        forms_after = form_statuses(config, session, now)
-        if dry_run:
-            session.rollback()
-    return {
-        "messages_checked": len(todo),
-        "messages_changed": [_change_json(c) for c in changes],
-        "standings_changed": [
-            {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total}
-            for (unit, month), total in sorted(after.items())
-            if before.get((unit, month)) != total
-        ],
-        "matrix_changed": [
-            {
-                "unit": unit,
-                "month": month,
-                "form": form,
-                "before": forms_before.get((unit, month, form)),
-                "after": status,
-            }
-            for (unit, month, form), status in forms_after.items()
-            if forms_before.get((unit, month, form)) != status
-        ],
-    }
-
-
-def _change_json(change: Change) -> dict[str, Any]:
-    return {"id": change.id, "subject": change.subject, "before": change.before, "after": change.after}
-
-
-# What a message's change is reported by (archive.rederive.summary), in the words `show` uses.
-SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "registered": "登记的发件人", "forms": "读出的表格"}
-
-
-def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
-    verb = "将改变" if dry_run else "已改变"
-    lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
-    for change in report["messages_changed"]:
-        differs = [
-            f"{SUMMARY_LABELS.get(key, key)}：{_value_text(key, change['before'][key])} → "
-            f"{_value_text(key, change['after'][key])}"
-            for key in change["before"]
-            if change["before"][key] != change["after"][key]
-        ]
-        lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
-    lines.append(f"报送情况{verb} {len(report['matrix_changed'])} 处")
-    for item in report["matrix_changed"]:
-        lines.append(
-            f"  {item['unit']} {item['month']} 附件{item['form']}："
-            f"{STATUS_NAMES.get(item['before'], '不在计划内')} → {STATUS_NAMES[item['after']]}"
-        )
-    lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
-    for item in report["standings_changed"]:
-        lines.append(f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}")
-    return lines
-
-
-def _value_text(key: str, value: Any) -> str:
-    """One value of a message's summary in Chinese: 武强县, 其他来信, 2020-08, 是, 附件1、附件2 (a.xlsx)."""
-    if key == "registered":
-        return "是" if value else "否"
-    if key == "kind":
-        return KIND_LABELS.get(value, value) if value else "未识别"
-    if key == "forms":
-        return (
-            "、".join(
-                f"{source} " + (f"附件{form}" if form else "未识别为附件表格") + ("" if readable else "（无法读取）")
-                for source, form, readable, _rows in value
-            )
-            or "无"
-        )
-    return str(value) if value is not None else "未识别"
+    """bot.services.decisions.rederive_report with a progress bar on a terminal."""
+    deps = context.deps
+    return rederive_report(
+        context.config, deps.intake, deps.clock(), ids, everything, dry_run, because, lambda n: progress(n, "重新识别")
+    )
 
 
 @main.command(name="rederive")

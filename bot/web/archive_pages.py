@@ -15,7 +15,14 @@ from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, se
 from bot.services.scores import MONTH
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
-from bot.web.present import KIND_LABELS, SHOWN_PERSONS, masker, message_detail, message_row
+from bot.web.present import (
+    KIND_LABELS,
+    SHOWN_PERSONS,
+    correction_choices,
+    masker,
+    message_detail,
+    message_row,
+)
 from bot.web.site import site
 from parsers.errors import InputError
 
@@ -180,4 +187,5 @@ def message_page(message_id: int):
         zone = current.config.timezone
         mailboxes = {box.key: box.name for box in current.config.mailboxes}
         detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone), mailboxes)
-    return render_template("message.html", message=detail, may_download=viewer().sees_personal)
+    correcting = correction_choices(current.config) if viewer().is_staff else None
+    return render_template("message.html", message=detail, may_download=viewer().sees_personal, correcting=correcting)

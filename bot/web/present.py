@@ -19,22 +19,14 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
+from bot.config import Config
 from bot.outgoing.digest import percent
 from bot.services.scores import STATUS_NAMES
-from bot.services.show import COPY, MONTH_SOURCES, SOURCES, decision_line, message_problems
+from bot.services.show import COPY, KIND_LABELS, MONTH_SOURCES, SOURCES, decision_line, message_problems
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
-KIND_LABELS = {
-    "report": "月度报表",
-    "briefing": "简报信息",
-    "reply": "回复",
-    "auto": "自动回复",
-    "bounce": "退信",
-    "selfcheck": "自查",
-    "other": "其他",
-}
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 _NOT_KEPT = frozenset({"serial"})  # a registry's columns read but never stored (parsers.registry): no column shown
 
@@ -341,6 +333,12 @@ def finding_view(finding: Finding, mask: Masker) -> FindingView:
     return FindingView(
         finding.unit, FINDING_LABELS.get(finding.kind, finding.kind), mask.text(finding.message), finding.message_ids
     )
+
+
+def correction_choices(config: Config) -> dict[str, object]:
+    """What a correction may set, for its form (templates/web/_correct.html): the units, the kinds and the
+    months a plan covers (a month no plan covers is refused anyway)."""
+    return {"units": [unit.name for unit in config.units], "kinds": KIND_LABELS, "months": list(config.plans.months())}
 
 
 def template_helpers() -> dict:

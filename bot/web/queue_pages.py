@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from archive.corrections import add_correction, corrections, revoke_correction
+from archive.corrections import add_correction, corrections, replacing, revoke_correction
 from archive.findings import FindingsMemo
 from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
-from archive.rederive import behind, rederive
+from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because, messages_from
+from bot.services.decisions import describe, rederive_report
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
-from bot.web.present import KIND_LABELS, local_time
+from bot.web.present import KIND_LABELS, correction_choices, local_time
 from bot.web.site import form_id, site
 from parsers.errors import MailroomError
 
@@ -77,8 +78,7 @@ def queue_page():
         reasons=REASONS,
         fixes=fixes,
         behind=stale,
-        units=[unit.name for unit in current.config.units],
-        kinds=KIND_LABELS,
+        **correction_choices(current.config),
         when=lambda instant: local_time(instant, zone),
     )
 
@@ -103,9 +103,17 @@ def done():
 @blueprint.route("/corrections", methods=["POST"])
 @staff_only
 def correct():
+    """A correction of one message's unit, kind, month or whether it counts, from the 待处理 page or the
+    message's own page (back there, `back`): recorded, the message derived again at once, and what that
+    changed said as `mailroom correct` says it (the message, the matrix, the standings)."""
     form = request.form
     counted = {"yes": True, "no": False}.get(form.get("counted", ""))
     message_id = form_id(form.get("message_id"), "邮件编号")
+    back = (
+        url_for("archive.message_page", message_id=message_id)
+        if form.get("back") == "message"
+        else url_for("queue.queue_page")
+    )
     try:
         reason = form.get("reason", "").strip()
         if not reason:
@@ -114,16 +122,27 @@ def correct():
         kind = form.get("kind") or None
         if kind is not None and kind not in KIND_LABELS:
             raise MailroomError("类别无效")
+        month = form.get("month") or None
         with site().deps.db.session() as db:
+            replaced = replacing(db, message_id)
             row = add_correction(
-                db, message_id, reason, viewer().name, unit=unit, kind=kind, counted=counted, plans=site().config.plans
+                db,
+                message_id,
+                reason,
+                viewer().name,
+                unit=unit,
+                kind=kind,
+                month=month,
+                counted=counted,
+                plans=site().config.plans,
             )
             db.commit()
-            _derive_again(db, message_id, f"{reason}（{viewer().name}）")
-        flash(f"已登记更正 #{row.id}（邮件 #{message_id}），已重新识别")
+        also = f"，取代此前的更正 #{replaced.id}" if replaced is not None else ""
+        flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{correction_what(row)}{also}），已重新识别")
+        _derive_again([message_id], f"{reason}（{viewer().name}）")
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
-    return redirect(url_for("queue.queue_page"))
+    return redirect(back)
 
 
 @blueprint.route("/senders", methods=["POST"])
@@ -147,8 +166,8 @@ def confirm_sender():
             row = add_sender(db, unit, message.from_addr, reason, viewer().name, None)
             db.commit()
             affected = messages_from(db, row.address)
-            rederive(site().deps.intake, db, affected, because=confirmed_because(row.address, unit, reason))
         flash(f"已确认 {row.address} 为 {unit} 的报送邮箱（#{row.id}），该地址的 {len(affected)} 封邮件已重新识别")
+        _derive_again(affected, confirmed_because(row.address, unit, reason))
     except MailroomError as error:
         flash(f"未确认：{error}", "error")
     return redirect(url_for("queue.queue_page"))
@@ -165,14 +184,20 @@ def revoke(correction_id: int):
             row = revoke_correction(db, correction_id, reason, viewer().name)
             db.commit()
             message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
-            if message_id is not None:
-                _derive_again(db, message_id, f"此前的更正已撤销：{reason}（{viewer().name}）")
         flash(f"已撤销更正 #{row.id}，已重新识别")
+        if message_id is not None:
+            _derive_again([message_id], f"此前的更正已撤销：{reason}（{viewer().name}）")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("queue.queue_page"))
 
 
-def _derive_again(db, message_id: int, because: str | None) -> None:
-    """The message derived again at once; a notice it is now owed goes out with the daemon's sender."""
-    rederive(site().deps.intake, db, [message_id], because=because)
+def _derive_again(message_ids: list[int], because: str | None) -> None:
+    """The messages derived again at once, and what changed said line by line (bot.services.decisions); a
+    notice a message is now owed goes out with the daemon's sender."""
+    current = site()
+    report = rederive_report(
+        current.config, current.deps.intake, current.deps.clock(), message_ids, True, False, because
+    )
+    for line in describe(report, dry_run=False):
+        flash(line.strip())

@@ -1,0 +1,133 @@
+"""What a staff decision (a correction, a sender confirmed) or a re-derivation changed: the messages derived
+again, with each message's recognition, the submission matrix and the cumulative standings before and after,
+said in Chinese. `mailroom rederive`, `correct`, `sender` and the web's 待处理 page report the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from archive.evidence import load_evidence
+from archive.ingest import Intake
+from archive.rederive import Change, due, rederive
+from bot.config import Config
+from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
+from bot.services.show import KIND_LABELS
+
+
+def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
+    """{(unit, month): cumulative total} for every month a plan covers."""
+    evidence = load_evidence(session)
+    return {
+        (row.unit, month): row.total
+        for month in config.plans.months()
+        for row in compute_standings(config, evidence, month).rows
+    }
+
+
+def form_statuses(config: Config, session: Session, now: datetime) -> dict[tuple[str, str, int], str]:
+    """{(unit, month, form): on_time | late | missing} for every month a plan covers, as `matrix` says it now."""
+    evidence = load_evidence(session)
+    return {
+        (unit, month, form.form): form.status
+        for month in config.plans.months()
+        for unit, package in month_matrix(config, evidence, month, now).items()
+        for form in package.forms
+    }
+
+
+def rederive_report(
+    config: Config,
+    intake: Intake,
+    now: datetime,
+    ids: list[int] | None,
+    everything: bool,
+    dry_run: bool,
+    because: str | None = None,
+    progress: Callable[[int], AbstractContextManager[Callable[[int], None]]] | None = None,
+) -> dict[str, Any]:
+    """Derive again (all that is due, or `ids`) through `intake`, with the standings and the matrix (as of
+    `now`) before and after; a dry run rolls the whole of it back. `because`: a staff decision's why (a message
+    it makes count is owed a notice). `progress(n)`: a context giving what is told of each message done."""
+    with intake.db.session() as session:
+        before = standings_totals(config, session)
+        forms_before = form_statuses(config, session, now)
+        todo = due(session, intake.recognizer.stamp, everything, ids)
+        with progress(len(todo)) if progress else nullcontext(lambda n: None) as advance:
+            changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
+        after = standings_totals(config, session)
+        forms_after = form_statuses(config, session, now)
+        if dry_run:
+            session.rollback()
+    return {
+        "messages_checked": len(todo),
+        "messages_changed": [_change_json(c) for c in changes],
+        "standings_changed": [
+            {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total}
+            for (unit, month), total in sorted(after.items())
+            if before.get((unit, month)) != total
+        ],
+        "matrix_changed": [
+            {
+                "unit": unit,
+                "month": month,
+                "form": form,
+                "before": forms_before.get((unit, month, form)),
+                "after": status,
+            }
+            for (unit, month, form), status in forms_after.items()
+            if forms_before.get((unit, month, form)) != status
+        ],
+    }
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    return {"id": change.id, "subject": change.subject, "before": change.before, "after": change.after}
+
+
+# What a message's change is reported by (archive.rederive.summary), in the words `show` uses.
+SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "registered": "登记的发件人", "forms": "读出的表格"}
+
+
+def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
+    verb = "将改变" if dry_run else "已改变"
+    lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
+    for change in report["messages_changed"]:
+        differs = [
+            f"{SUMMARY_LABELS.get(key, key)}：{_value_text(key, change['before'][key])} → "
+            f"{_value_text(key, change['after'][key])}"
+            for key in change["before"]
+            if change["before"][key] != change["after"][key]
+        ]
+        lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
+    lines.append(f"报送情况{verb} {len(report['matrix_changed'])} 处")
+    for item in report["matrix_changed"]:
+        lines.append(
+            f"  {item['unit']} {item['month']} 附件{item['form']}："
+            f"{STATUS_NAMES.get(item['before'], '不在计划内')} → {STATUS_NAMES[item['after']]}"
+        )
+    lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
+    for item in report["standings_changed"]:
+        lines.append(f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}")
+    return lines
+
+
+def _value_text(key: str, value: Any) -> str:
+    """One value of a message's summary in Chinese: 武强县, 其他来信, 2020-08, 是, 附件1、附件2 (a.xlsx)."""
+    if key == "registered":
+        return "是" if value else "否"
+    if key == "kind":
+        return KIND_LABELS.get(value, value) if value else "未识别"
+    if key == "forms":
+        return (
+            "、".join(
+                f"{source} " + (f"附件{form}" if form else "未识别为附件表格") + ("" if readable else "（无法读取）")
+                for source, form, readable, _rows in value
+            )
+            or "无"
+        )
+    return str(value) if value is not None else "未识别"
