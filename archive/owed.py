@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from archive.models import Message, OutboxMail, OwedReply
 from parsers.document import text_characters
 from parsers.inspection import IMAGES, why_no_form
+from parsers.workbook import is_lock_file
 from replies.problems import problem_lines
 from replies.receipt import FileFacts, MessageFacts, reply_owed
 
@@ -154,7 +155,7 @@ def message_facts(message: Message) -> MessageFacts:
     for a in message.attachments:
         if a.id in read:
             files.extend(read.pop(a.id))
-        elif beside_forms and a.sniffed_type in IMAGES:
+        elif (beside_forms and a.sniffed_type in IMAGES) or is_lock_file(a.filename):
             continue
         elif a.declared_type.split(";")[0].strip().lower() != "message/rfc822":
             _, why = why_no_form(a.filename, a.sniffed_type, a.size, a.declared_type)

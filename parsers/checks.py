@@ -33,6 +33,8 @@ _MOBILE = r"1[3-9][0-9]{9}"
 _LANDLINE = r"(?:\(?0[0-9]{2,3}\)?[-－—]?)?[2-9][0-9]{6,7}(?:[-－转][0-9]{1,5})?"
 _PHONES = re.compile(rf"\s*(?:{_MOBILE}|{_LANDLINE})(?:\s*[/、,，;；\s]\s*(?:{_MOBILE}|{_LANDLINE}))*\s*")
 _ONE_MOBILE = re.compile(_MOBILE)
+# A long number as Excel/WPS shows it in a narrow General cell (1.31127E+19), copied or typed back as text.
+_SCIENTIFIC = re.compile(r"\s*[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}\s*")
 
 
 def check_digit(first17: str) -> str:
@@ -57,12 +59,16 @@ def _id18_fault(text: str) -> str | None:
 
 def id_number_problem(value: str) -> str | None:
     """None for a valid 18-character 身份证号, else what is wrong with it (Chinese)."""
+    if is_scientific(value):
+        return scientific_problem(value, "身份证号")
     fault = _id18_fault(id_key(value))
     return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
 
 
 def disability_id_problem(value: str, allow_id_number: bool = False) -> str | None:
     """None for a valid 20-character 残疾人证号 (or, where allowed, an 18-character 身份证号)."""
+    if is_scientific(value):
+        return scientific_problem(value, "残疾人证号")
     text = id_key(value)
     if (
         len(text) == 20
@@ -177,6 +183,20 @@ def phone_problem(value: str) -> str | None:
 def precision_lost_problem(shown: str, label: str) -> str:
     return (
         f"{label}被存成了数字（显示为 {shown}），超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
+        f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送"
+    )
+
+
+def is_scientific(value: str) -> bool:
+    """Whether an ID cell's text is a number in scientific notation ("1.31127E+19"): its digits are gone,
+    so counting them ("有 11 位") would send the clerk looking for the wrong mistake."""
+    return _SCIENTIFIC.fullmatch(value) is not None
+
+
+def scientific_problem(shown: str, label: str) -> str:
+    """What to do about an ID turned into scientific notation: the id-precision-lost advice."""
+    return (
+        f"{label}“{shown.strip()}”被 Excel/WPS 当成数字，变成了科学计数法，后几位已经丢失，号码已经不准；"
         f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送"
     )
 

@@ -430,16 +430,22 @@ SERVICE_KEYS: dict[int, tuple[str, ...]] = {
     10: (),
 }
 
-# Words that only this form's header has; a header row needs them (and at least three columns).
+# Words that only this form's header has; a header row needs them (and at least three columns). Only
+# distinctive words: a unit adds columns of its own (a 补贴金额 on 附件7, a 学生姓名 on 附件9), and a word
+# another form may carry as an extra would turn that form into this one. When several forms' signs are
+# found the first listed is the header's form, unless the title names one of them (settle_form).
 _HEADER_SIGNS: dict[int, re.Pattern[str]] = {
-    10: re.compile(r"身份证.*父|父.*身份证|学生姓名"),
+    10: re.compile(r"父|母亲|家长"),
     9: re.compile(r"院校|录取"),
-    8: re.compile(r"改造项目|补贴金额"),
+    8: re.compile(r"改造项目|改造内容|改造类型"),
     7: re.compile(r"托养"),
     4: re.compile(r"辅助器具|辅具|适配时间"),
     3: re.compile(r"服务项目|服务细项"),
     5: re.compile(r"培训类型|培训机构"),
 }
+# Forms whose header holds every sign of another: 附件10's columns include 附件9's 录取院校及专业, so a
+# header with only that sign does not contradict a title naming 附件10.
+_SIGNS_ALSO_IN: dict[int, frozenset[int]] = {10: frozenset({9})}
 
 # ---------------------------------------------------------------------------------------------
 # Titles and names
@@ -501,13 +507,34 @@ def _char_pairs(text: str) -> set[str]:
 
 def header_form(labels: list[str]) -> int | None:
     """The registry form (3–10, 5 standing for 5 or 6) whose header these folded labels are."""
+    signed = header_forms(labels)
+    return signed[0] if signed else None
+
+
+def header_forms(labels: list[str]) -> tuple[int, ...]:
+    """Every registry form (5 standing for 5 or 6) whose signs these folded labels hold, the header's own
+    form first: a header may carry another form's column as an extra, and the title then decides."""
     joined = "|".join(labels)
     if "姓名" not in joined:
-        return None
-    for form, sign in _HEADER_SIGNS.items():
-        if sign.search(joined):
-            return form
-    return None
+        return ()
+    return tuple(form for form, sign in _HEADER_SIGNS.items() if sign.search(joined))
+
+
+def settle_form(title_form: int | None, labels: list[str]) -> int | None:
+    """The registry form of a table whose title names `title_form` and whose header is `labels`.
+
+    The title wins when the header agrees with it: it holds the title form's own signs (any other form's
+    beside them are extra columns, a 改造项目 a unit added), or only signs the title form's header holds
+    too. Otherwise the header plainly contradicts the title (its columns are another form's, ones the
+    titled form lacks entirely) and the header decides, being what the data are. A sign that another
+    form found holds as well is no evidence: a 附件10 header (父（母）姓名, 录取院校) titled 附件9 is 附件10."""
+    signed = header_forms(labels)
+    if title_form is not None and 3 <= title_form <= 10:
+        group = 5 if title_form == 6 else title_form
+        explained = any(group in _SIGNS_ALSO_IN.get(other, frozenset()) for other in signed)
+        if (group in signed and not explained) or (signed and set(signed) <= _SIGNS_ALSO_IN.get(group, frozenset())):
+            return title_form
+    return signed[0] if signed else None
 
 
 def map_columns(labels: list[str], form: int) -> dict[str, int]:

@@ -15,7 +15,7 @@ from parsers.document import text_characters
 from parsers.forms import FormReading, Problem, unreadable
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
-from parsers.workbook import read_attachment
+from parsers.workbook import is_lock_file, read_attachment
 
 PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}
 PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
@@ -38,7 +38,7 @@ def inspect_attachments(
         name = file_name(label)
         readings = read_attachment(name, data, units, year=year)
         found.extend((label, name, reading) for reading in readings)
-        if not readings:
+        if not readings and not is_lock_file(name):  # an office program's lock file is nothing to report
             found.append((label, name, no_form(name, data)))
     checks = _package_checks([reading for _, _, reading in found], units)
     return [

@@ -3,15 +3,17 @@
 A registry may hold 50,000 rows, so rows are taken in blocks and handled a column at a time with
 C-level calls (zip, joins, compiled regexes over a joined column): Python bytecode runs per block
 and per failing cell, not per cell, and a clean block takes the fast path of each check. The rules
-are the plain ones: a row is a person when it has a name or an ID; the table ends at a
-备注/填表说明/填表人 row, and starts again at a repeated header."""
+are the plain ones: a row is a person when it has a name or an ID; a 合计/小计 row is none; the table
+ends at a 备注/填表说明/填表人 row or a signature row (主管领导：… 审核：…), and starts again at a repeated
+header. A cell merged down over the rows below (one person's 姓名 and 证号 over two service rows) is read
+in each of those rows."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import compress, islice, repeat
+from itertools import chain, compress, islice, repeat
 from operator import itemgetter, not_
 
 from parsers.cells import cell_text, column_letter
@@ -22,8 +24,10 @@ from parsers.checks import (
     failing_ids,
     failing_phones,
     id_number_problem,
+    is_scientific,
     phone_problem,
     precision_lost_problem,
+    scientific_problem,
 )
 from parsers.forms import FORM_COLUMNS, Problem, fold, id_key, map_columns, persons_in_bulk
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
@@ -31,6 +35,14 @@ from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 _BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache
 _FOOTER = re.compile(
     r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)"
+)
+# A total row's label in its leading cells: 合计, 总计, 小计, 共计 (全县合计, 本月合计 too). No person is named so.
+_TOTAL = re.compile(r"\s*(?:\S{0,4}?(?:合\s*计|总\s*计)|小\s*计|共\s*计)")
+# A signature line's label with its colon: the lines below the table that the template's 填报人 row
+# repeats, or a unit adds (主管领导：  填表人：张三  联系电话：…  填报日期：…). Only with the colon: it is a label.
+_SIGNATURE = re.compile(
+    r"\s*(?:主管领导|分管领导|单位领导|单位负责人|负责人|审\s*核人?|审\s*批人?|复\s*核人?|制\s*表人?|填\s*表人|填\s*报人"
+    r"|统计人|经办人|联系人|(?:填报|填表|报送|制表)?日\s*期|(?:联系)?电\s*话)\s*[:：]"
 )
 _HEADER_WORDS = frozenset({"姓名", "学生姓名", "姓 名", "学生\n姓名"})
 _RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
@@ -87,6 +99,7 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
         return result
     result.columns = dict(zip(plan.keys, plan.letters))
     problems.extend(_missing_columns(layout.sheet, plan))
+    data = _merged_down(data, layout, plan)
     notes: list[str] = []
     in_table = True
     first = layout.first_row
@@ -136,7 +149,9 @@ def _select(
     ids = columns[plan.id_at] if plan.id_at >= 0 else blank
     positions = range(len(rows))
     textual = compress(positions, map(isinstance, leads, repeat(str)))
-    marks = sorted({*_header_rows(names), *(i for i in textual if leads[i] and _FOOTER.match(leads[i]))})
+    totals, signatures = _not_person_rows(leads, columns, names, ids)
+    footers = (i for i in textual if leads[i] and _FOOTER.match(leads[i]))
+    marks = sorted({*_header_rows(names), *footers, *totals, *signatures})
     unnamed = [] if all(names) else [i for i in compress(positions, map(not_, names)) if not ids[i]]
     if in_table and not marks and not unnamed:
         return list(numbers), columns, in_table
@@ -147,7 +162,9 @@ def _select(
             keep[start:index] = [False] * (index - start)
         if names[index] in _HEADER_WORDS:
             keep[index], in_table = False, True
-        elif not ids[index]:
+        elif index in totals:  # a 合计/小计 row: not a person, and persons may follow (a township's 小计)
+            keep[index] = False
+        elif index in signatures or not ids[index]:
             notes.append(str(leads[index]))
             keep[index], in_table = False, False
         else:  # a 备注-like first cell on a row that has an ID is a person
@@ -158,6 +175,85 @@ def _select(
     for index in unnamed:  # neither name nor ID: a person only if two cells say something
         keep[index] = keep[index] and sum(bool(column[index]) for column in columns) >= 2
     return list(compress(numbers, keep)), [list(compress(column, keep)) for column in columns], in_table
+
+
+def _not_person_rows(
+    leads: Sequence, columns: list[Sequence], names: Sequence, ids: Sequence
+) -> tuple[set[int], set[int]]:
+    """(total rows, signature rows) of a block. A total row has 合计/总计/小计 in a leading cell (序号, 姓名 or
+    证号: "合计" under 序号 with "3人" under 姓名 too). A signature row has a label with a colon (主管领导：,
+    审核：王五) in some cell it is read by, no ID (its 证号 cell empty or such a label), and no name but such
+    a label (or one in its first cell): a person whose 电话 cell says "电话：138…" stays a person. Only the
+    rows holding 计, or holding no ID, are looked at, which a few passes over joined columns find."""
+    totals = {
+        i
+        for i in set(chain(_holding(leads, "计"), _holding(names, "计"), _holding(ids, "计")))
+        if any(
+            _TOTAL.match(cell) for cell in (_text_or_blank(leads[i]), _text_or_blank(names[i]), _text_or_blank(ids[i]))
+        )
+    }
+    idless = set(chain(compress(range(len(ids)), map(not_, ids)), _holding(ids, ":："))) - totals
+    signatures = {i for i in idless if _is_signature(leads[i], names[i], ids[i], [column[i] for column in columns])}
+    return totals, signatures
+
+
+def _is_signature(lead: object, name: object, number: object, cells: list) -> bool:
+    """Whether a row without an ID is a signature line: _not_person_rows."""
+    lead, name, number = _text_or_blank(lead), _text_or_blank(name), _text_or_blank(number)
+    if not any(_SIGNATURE.match(cell) for cell in (lead, *map(_text_or_blank, cells)) if cell):
+        return False
+    unnamed = not name.strip() or _SIGNATURE.match(name) or _SIGNATURE.match(lead)
+    return bool(unnamed) and (not number.strip() or _SIGNATURE.match(number) is not None)
+
+
+def _holding(column: Sequence, characters: str) -> Iterable[int]:
+    """Positions of the text cells holding any of `characters`: none when the column's text joined holds
+    none of them (the usual block, told by C-level calls, numbers such as 序号 left out)."""
+    try:
+        joined = "".join(column)
+    except TypeError:  # some cell is a number
+        joined = "".join(compress(column, map(isinstance, column, repeat(str))))
+    if not any(character in joined for character in characters):
+        return ()
+    return (i for i, cell in enumerate(column) if cell.__class__ is str and any(c in cell for c in characters))
+
+
+def _text_or_blank(cell: object) -> str:
+    """A text cell as it is; a number or a date is no label."""
+    return cell if isinstance(cell, str) else ""
+
+
+def _merged_down(data: Iterator[Row], layout: Layout, plan: Plan) -> Iterator[Row]:
+    """The data rows with each read cell that a merged range starting in a data row spans below its first
+    row given that range's value: Excel and WPS show it there, but the file (and calamine) hold it only in
+    the top-left cell. One person's 姓名 and 证号 merged over his two service rows are then in both rows,
+    not a second person with neither. The rows as they are when no such range crosses a read column."""
+    read = set(plan.indexes)
+    below: dict[int, list[tuple[int, int]]] = {}  # spreadsheet row → (cell in the row, row holding its value)
+    for (r0, c0), (r1, _) in layout.merged:
+        cell = c0 - layout.col0
+        if r1 > r0 and r0 + 1 >= layout.first_row and cell in read:
+            for number in range(r0 + 2, r1 + 2):
+                below.setdefault(number, []).append((cell, r0 + 1))
+    if not below:
+        return data
+    return _filled(data, layout.first_row, below)
+
+
+def _filled(data: Iterator[Row], first: int, below: dict[int, list[tuple[int, int]]]) -> Iterator[Row]:
+    """_merged_down's rows: each spanned cell left empty takes the value its range's top row holds."""
+    tops = {top for cells in below.values() for _, top in cells}
+    held: dict[int, Row] = {}
+    for number, row in enumerate(data, first):
+        cells = below.get(number)
+        if cells:
+            row = list(row)
+            for cell, top in cells:
+                if cell < len(row) and row[cell] == "" and top in held and cell < len(held[top]):
+                    row[cell] = held[top][cell]
+        if number in tops:
+            held[number] = row
+        yield row
 
 
 def _header_rows(names: Sequence) -> Iterable[int]:
@@ -251,6 +347,8 @@ def _id_problems(
             problems.append(
                 Problem(sheet, numbers[i], letter, "id-precision-lost", precision_lost_problem(text, label))
             )
+        elif is_scientific(text):  # the same loss, pasted back as text: "1.31127E+19"
+            problems.append(Problem(sheet, numbers[i], letter, "id-precision-lost", scientific_problem(text, label)))
         elif not text.strip():
             problems.append(
                 Problem(sheet, numbers[i], letter, "empty-required", f"第 {numbers[i]} 行“{label}”没有填写，请补填")

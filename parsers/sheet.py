@@ -21,6 +21,7 @@ from parsers.forms import (
     header_form,
     map_columns,
     month_in,
+    settle_form,
 )
 from parsers.recognize import find_unit
 from parsers.records import Unit
@@ -77,6 +78,7 @@ class Layout:
     unit: str | None
     month: str | None
     first_row: int = 0  # the spreadsheet row of the first data row
+    merged: Merged = ()  # the sheet's merged ranges, ((first row, first column), (last row, last column)), 0-based
 
 
 def locate_table(
@@ -95,7 +97,9 @@ def locate_table(
     else:
         data, first_row = itertools.chain([following] if following is not None else [], rows), number + 1
     title_form, unit, month = _title_facts(head[:header_at], ctx)
-    return Layout(sheet, kind, labels, col0, title_form, unit, month, first_row), data
+    if title_form is None:
+        title_form = _mark_form(head[:header_at])
+    return Layout(sheet, kind, labels, col0, title_form, unit, month, first_row, tuple(merged)), data
 
 
 def _find_header(rows: Iterator[Row]) -> tuple[list[tuple[int, Row, list[str]]], int | None, int]:
@@ -181,6 +185,24 @@ def _title_facts(pre: list[tuple[int, Row, list[str]]], ctx: SheetContext) -> tu
     return (form_from_title(title) if title else None), unit, month
 
 
+def _mark_form(pre: list[tuple[int, Row, list[str]]]) -> int | None:
+    """The form a bare "附件7" mark above the header names: the template's own mark, which says what the
+    sheet is meant to be when its title row was cleared or rewritten in words that name no form."""
+    for _, _, labels in pre:
+        text = "".join(labels)
+        if text.startswith("附件") and len(text) <= len("附件10"):
+            return form_from_name(text)
+    return None
+
+
+# The header each form is read by, as the message about a missing one names it.
+_EXPECTED_HEADER = {
+    2: "附件2 的表头是每个单位一行、每项任务的“目标数”“完成数”“百分比”横向排开，"
+    "如模板的“地区｜康复服务（人）：目标数 完成数 百分比｜适配辅助器具（人）：…”",
+    10: "如“学生姓名”“身份证号”“父（母）姓名”",
+}
+
+
 def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: SheetContext) -> SheetResult | None:
     """A sheet with no header: a form only if its title names one (then the header is the problem)."""
     title_form, unit, month = _title_facts(head, ctx)
@@ -192,27 +214,32 @@ def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: She
         None,
         "no-header",
         f"工作表“{sheet}”的标题是附件{title_form}{FORM_TITLES[title_form]}，但没有找到表头"
-        f"（如“姓名”“残疾人证号”），无法读取数据；请使用模板的表头后重新发送",
+        f"（{_EXPECTED_HEADER.get(title_form, '如“姓名”“残疾人证号”')}），无法读取数据；请使用模板的表头后重新发送",
     )
     return SheetResult(sheet, title_form, unit, month, problems=[problem])
 
 
 def decide_form(layout: Layout, ctx: SheetContext, problems: list[Problem]) -> int | None:
-    """The header decides (its columns are the data); the title or names tell 附件5 from 附件6."""
-    if layout.form != 5:
-        if layout.title_form not in (None, layout.form, 1):
-            problems.append(
-                Problem(
-                    layout.sheet,
-                    None,
-                    None,
-                    "title-mismatch",
-                    f"工作表“{layout.sheet}”的标题是附件{layout.title_form}，但表头是附件{layout.form}"
-                    f"{FORM_TITLES[layout.form]}的格式，已按附件{layout.form}读取；请核对标题",
-                )
+    """The title decides when the header agrees with it (settle_form: a column a unit added does not make
+    its 附件7 an 附件8); otherwise the header does, its columns being the data. The title or the names tell
+    附件5 from 附件6, whose headers are the same."""
+    title = layout.title_form
+    if title is not None and settle_form(title, layout.labels) == title:
+        return title
+    if layout.form == 5:
+        for hint in (title, form_from_name(layout.sheet), ctx.name_form):
+            if hint in (5, 6):
+                return hint
+        return None
+    if title not in (None, layout.form, 1):
+        problems.append(
+            Problem(
+                layout.sheet,
+                None,
+                None,
+                "title-mismatch",
+                f"工作表“{layout.sheet}”的标题是附件{title}，但表头是附件{layout.form}"
+                f"{FORM_TITLES[layout.form]}的格式，已按附件{layout.form}读取；请核对标题",
             )
-        return layout.form
-    for hint in (layout.title_form, form_from_name(layout.sheet), ctx.name_form):
-        if hint in (5, 6):
-            return hint
-    return None
+        )
+    return layout.form

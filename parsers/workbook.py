@@ -51,6 +51,8 @@ def read_attachment(
 
     Never raises on any bytes: a file that cannot be read becomes a reading with readable False and
     a Chinese problem saying what to do."""
+    if is_lock_file(filename):
+        return ()
     ctx = _Context(tuple(units), limits, year, sender_unit, Budget(limits.max_unzipped_bytes))
     with _cyclic_gc_paused():
         return _read_guarded(filename, filename, data, ctx, depth=0)
@@ -153,11 +155,7 @@ def _read_zip(source: str, filename: str, data: bytes, ctx: _Context, depth: int
     with archive:
         for info in check_directory(archive, filename, ctx.limits, ctx.budget):
             name = decode_zip_name(info)
-            if (
-                info.is_dir()
-                or any(part in name for part in _SKIPPED_MEMBERS)
-                or name.rsplit("/", 1)[-1].startswith("._")
-            ):
+            if info.is_dir() or _skipped_member(name):
                 continue
             member_source = f"{source} › {name}"
             try:
@@ -169,6 +167,22 @@ def _read_zip(source: str, filename: str, data: bytes, ctx: _Context, depth: int
                 continue
             readings.extend(_read_guarded(member_source, name.rsplit("/", 1)[-1], member, ctx, depth + 1))
     return tuple(readings)
+
+
+def is_lock_file(filename: str) -> bool:
+    """Whether a file is an office program's lock file, not a document: Excel, WPS and Word write
+    "~$附件7.xlsx" (a few bytes: who has 附件7.xlsx open) beside a file while it is open, LibreOffice
+    ".~lock.附件7.xlsx#"; a folder zipped with the file open takes it along. Named like the form, it
+    would be read as an unreadable 附件7 and the package taken for faulty."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.startswith("~$") or (base.startswith(".~lock.") and base.endswith("#"))
+
+
+def _skipped_member(name: str) -> bool:
+    """A zip member that is the zipping system's or an office program's, never a form: macOS's
+    __MACOSX/ and ._ files, Windows' Thumbs.db and desktop.ini, lock files."""
+    base = name.rsplit("/", 1)[-1]
+    return any(part in name for part in _SKIPPED_MEMBERS) or base.startswith("._") or is_lock_file(name)
 
 
 def _encrypted_message(filename: str) -> str:

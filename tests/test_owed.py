@@ -576,7 +576,8 @@ def test_every_attachment_without_a_form_is_named_in_the_receipt_with_why(config
     photo = ("IMG_4521.HEIC", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(2000), "image/heic")
     summary = ("附件2.xls", (WORKBOOKS / "summary-jing-xian-with-space.xls").read_bytes(), "application/vnd.ms-excel")
     when = datetime(2020, 9, 10, 10, tzinfo=SHANGHAI)
-    files = (summary, *((name, data, kind) for name, (data, kind) in others.items()), photo)
+    lock = ("~$附件3.xlsx", b"\x06jxcl  " + bytes(155), "application/octet-stream")  # Excel's, zipped along
+    files = (summary, *((name, data, kind) for name, (data, kind) in others.items()), photo, lock)
     package, article = store(
         deps, unit_mail("景县9月份报表", when, files, sender="jxcl2020@163.com"), briefing(1, attachments=1)
     )
@@ -588,7 +589,7 @@ def test_every_attachment_without_a_form_is_named_in_the_receipt_with_why(config
         assert f"- {name}：无法读取" in text
         assert f"【{name}】\n1. {no_form(name, data).problems[0].message}\n" in text
     assert "撰写邮件时使用此格式：HTML" in text and "RAR 压缩包" in text
-    assert "IMG_4521.HEIC" not in text and "是图片" not in text
+    assert "IMG_4521.HEIC" not in text and "是图片" not in text and "~$附件3.xlsx" not in text
     assert "需要修改的问题" not in text_of(queued_receipts(deps)[article])
 
 
