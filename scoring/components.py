@@ -188,19 +188,28 @@ def on_time_component(
 
 
 def briefing_component(
-    unit: Unit, counts: BriefingCounts, scoring: Scoring, calendar: Calendar, month: str
+    unit: Unit, counts: BriefingCounts, scoring: Scoring, calendar: Calendar, month: str, as_of: datetime | None = None
 ) -> Component:
-    """briefing_points for each briefing month up to `month` with at least briefings_per_month articles."""
+    """briefing_points for each briefing month up to `month` with at least briefings_per_month articles; a
+    month not yet ended at `as_of` is said so, with no points yet (its articles may still come); with no month
+    ended, the component is not closed yet."""
     items = []
+    ended = False
     for number in scoring.briefing_months:
         key = f"{calendar.year}-{number:02d}"
         if key > month:
             continue
         count, ids = counts.get((unit.name, key), (0, ()))
         label = calendar.month_name(key)
+        if as_of is not None and calendar.month_end(key) > as_of:
+            items.append(Point(f"{label}已报送简报信息 {count} 篇（本月尚未结束，月底后计分）", 0, ids))
+            continue
+        ended = True
         met = count >= scoring.briefings_per_month
         verdict = "达标" if met else f"未达到 {scoring.briefings_per_month} 篇"
         items.append(Point(f"{label}报送简报信息 {count} 篇，{verdict}", scoring.briefing_points if met else 0, ids))
+    if items and not ended:
+        return Component("briefings", 0, (), closed=False)
     return component("briefings", items)
 
 

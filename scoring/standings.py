@@ -74,9 +74,11 @@ def unit_components(
     entries: Sequence[StaffEntry],
     scoring: Scoring,
     calendar: Calendar,
+    as_of: datetime | None = None,
 ) -> tuple[Component, ...]:
-    """All of a unit's components for the standings of `month`, in COMPONENTS order."""
-    as_of = calendar.month_end(month)
+    """All of a unit's components for the standings of `month` as known at `as_of` (its last instant when
+    None), in COMPONENTS order."""
+    as_of = as_of or calendar.month_end(month)
     q2_tasks, q3_tasks, q4_exceed = (
         task_component(rule, unit, summaries, scoring, calendar, as_of) for rule in task_rules(scoring)
     )
@@ -86,7 +88,7 @@ def unit_components(
         q3_tasks,
         on_time_component("q3_on_time", "第三季度", (7, 8, 9), unit, arrivals, scoring, calendar, as_of),
         q4_exceed,
-        briefing_component(unit, counts, scoring, calendar, month),
+        briefing_component(unit, counts, scoring, calendar, month, as_of),
         staff_component(
             "media", unit, entries, dict(scoring.media_points), MEDIA_LEVELS, scoring.media_cap, calendar, month
         ),
@@ -122,14 +124,19 @@ def standings(
     staff_entries: Iterable[StaffEntry],
     scoring: Scoring,
     calendar: Calendar,
+    known_at: datetime | None = None,
 ) -> Standings:
     """The standings of `month` (cumulative score as of its last instant) for the units given.
 
     Evidence after that instant is ignored, so the standings of a past month never change. Only the plan
-    year's 附件2 count (SummaryReport.year): the figures are cumulative within a year.
+    year's 附件2 count (SummaryReport.year): the figures are cumulative within a year. `known_at`: the standings
+    as known at that instant, before the month has ended (the digest of the 21st): a component whose
+    evaluation closes after it is not closed yet, and the month's own briefings are not yet counted.
     """
     parse_month(month)
     as_of = calendar.month_end(month)
+    if known_at is not None and known_at < as_of:
+        as_of = known_at
     arrivals_of = by_unit(arrivals)
     summaries_of = by_unit(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
     counts = briefing_counts((a for a in articles if a.arrival <= as_of), calendar)
@@ -144,6 +151,7 @@ def standings(
             entries,
             scoring,
             calendar,
+            as_of,
         )
         for unit in units
     }

@@ -724,3 +724,36 @@ def test_steady_or_rising_figures_are_no_finding():
         summary("枣强县", "2020-07-18T10:00:00+08:00", 7, rehab=95),
     ]
     assert honesty_findings(reports) == ()
+
+
+def test_the_standings_of_a_month_not_yet_ended_score_only_what_has_closed():
+    """GIVEN 枣强县's August briefings met and 3 September articles by the 21st, its September 附件2 all done
+    WHEN September's standings are taken as known on September 21 (the digest's day) THEN August's briefings
+    score, September's are said to be still open with no points, and the third quarter's task completion (closed
+    at September's end) is not scored yet; at the month's end both are."""
+    evidence = dict(
+        summaries=[summary("枣强县", "2020-09-15T10:00:00+08:00", 1, **ALL_DONE)],
+        briefings=[
+            *articles("枣强县", "2020-08-10T10:00:00+08:00", 2, 8, "aug"),
+            *articles("枣强县", "2020-09-10T10:00:00+08:00", 3, 3, "sep"),
+        ],
+    )
+    early = standings(
+        "2020-09",
+        [ZAOQIANG],
+        [],
+        evidence["summaries"],
+        evidence["briefings"],
+        [],
+        SCORING,
+        CALENDAR,
+        known_at=at("2020-09-21T09:00:00+08:00"),
+    )
+    assert early.as_of == at("2020-09-21T09:00:00+08:00")
+    assert not early.row("枣强县").component("q3_tasks").closed
+    said = items(early, "briefings")
+    assert ("9月已报送简报信息 3 篇（本月尚未结束，月底后计分）", 0, (3,)) in said
+    assert any(text.startswith("8月报送简报信息 8 篇，达标") and got > 0 for text, got, _ in said)
+    final = score("2020-09", summaries=evidence["summaries"], briefings=evidence["briefings"])
+    assert final.row("枣强县").component("q3_tasks").closed and points(final, "q3_tasks") > 0
+    assert any(text.startswith("9月报送简报信息 3 篇，未达到") for text, _, _ in items(final, "briefings"))

@@ -39,7 +39,7 @@ from bot.outgoing.digest_mail import prepare_digest
 from bot.outgoing.reminders import queue_reminders
 from bot.services.scores import compute_standings, month_matrix
 from bot.web.app import create_app
-from parsers.errors import InputError
+from parsers.errors import InputError, MailroomError
 from tests.conftest import ROOT, example_data, make_config, with_next_year
 from tests.season_expected import COMPONENTS, EXPECTED, STAFF_ENTRIES
 from tests.test_digest import drawn_ranking
@@ -455,3 +455,15 @@ def test_the_reminder_and_digest_jobs_do_nothing_for_a_month_no_plan_covers(two_
     with deps.db.session() as session:  # a covered month: 2021's 13 units reminded, under 2021's deadline
         reminders_sent = session.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder")).all()
     assert len(reminders_sent) == 13 and all("截止04月15日" in mail.subject for mail in reminders_sent)
+
+
+def test_a_year_is_not_closed_before_it_has_ended(config, deps):
+    """GIVEN December's digest sent on the 21st WHEN staff close 2020 that day THEN it is refused, saying when
+    they may: a corrected 附件2 or December's articles may still come and count."""
+    from bot.services.years import close_plan_year
+
+    with deps.db.session() as session, pytest.raises(MailroomError) as refused:
+        close_plan_year(
+            config, session, 2020, deps.recognizer.stamp, "孙倩", datetime(2020, 12, 21, 10, tzinfo=SHANGHAI)
+        )
+    assert str(refused.value).startswith("2020 年尚未结束（2020-12-31 23:59 截止），不能结账")

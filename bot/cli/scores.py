@@ -53,7 +53,7 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
     """各单位截至 MONTH 月底的累计得分排名，按该月所在年度的计划计分。"""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
     with context.deps.db.session() as session:
-        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+        result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
     data = standings_json(result) | ({"closed": kept.json()} if kept else {})
     if xlsx:
         from bot.outgoing.workbooks import write_standings
@@ -125,7 +125,7 @@ def explain(context: Context, unit: str, month: str) -> None:
     UNIT 写单位名称或简称。"""
     context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
     with context.deps.db.session() as session:
-        result, kept = shown_standings(context.config, session, load_evidence(session), month)
+        result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
     row, components = explain_unit(context.config, result, unit)
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
     _say_kept(context, kept, row.unit)

@@ -119,6 +119,17 @@ class Digest:
     kept_at: datetime | None = None
     closed: tuple[str, ...] = ()
     matrix_closed: tuple[str, ...] = ()
+    # Made before the month ended (the 21st's digest): the standings as known so far, what closes at the month's
+    # end (its briefings, a quarter's task completion) not yet scored, the month's briefings still to come.
+    provisional: bool = False
+
+    def briefing_verdict(self, line: BriefingLine) -> str:
+        """What the digest says of a unit's briefings of the month, in the text, the HTML and the workbook."""
+        if not self.briefing_scored:
+            return "本月不计分"
+        if self.provisional:
+            return "已达标" if line.met else "目前未达标（本月尚未结束）"
+        return "达标" if line.met else "未达标"
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -141,11 +152,12 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     calendar, scoring = plan.calendar, plan.scoring
     _, number = parse_month(month)
     evidence = load_evidence(session)
-    as_of = calendar.month_end(month)
+    # The 21st's digest: the month as known so far, its open components not yet scored (provisional).
+    as_of = min(calendar.month_end(month), now).astimezone(calendar.timezone)
     before, _ = config.plans.around(month)
     previous_month = before if before in plan.months else None  # the change since last month, within the year
     # A closed year keeps all its months in one commit: the previous month (same year) is kept too.
-    current, kept = shown_standings(config, session, evidence, month)
+    current, kept = shown_standings(config, session, evidence, month, now)
     previous = shown_standings(config, session, evidence, previous_month)[0] if previous_month else None
     packages, kept_matrix = shown_matrix(config, session, evidence, month, now)
     completion = month_completion(config, evidence, month)
@@ -153,6 +165,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         month=month,
         month_label=month_label(month),
         as_of=as_of,
+        provisional=as_of < calendar.month_end(month),
         generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month),
         previous_month=previous_month,
@@ -251,6 +264,13 @@ def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M"
     return "" if instant is None else instant.astimezone(zone).strftime(pattern)
 
 
+# The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final.
+PROVISIONAL = (
+    "本月尚未结束，以上为目前所知的得分：本月简报和季度任务完成情况月底后计分（表中以“—”表示），"
+    "月底后的最终排名以下月通报或 mailroom standings 为准。"
+)
+
+
 def render_digest(digest: Digest) -> tuple[str, str, str]:
     """(subject, HTML, plain text) of the digest, in Chinese."""
     subject = digest_subject(digest)
@@ -270,6 +290,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "ranking": ranking_bars(digest.standings, digest.full_marks),
         "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern),
         "not_kept": NOT_KEPT,
+        "PROVISIONAL": PROVISIONAL,
     }
     text, html = render_pair("digest", context)
     return subject, html, text

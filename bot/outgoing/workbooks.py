@@ -311,7 +311,7 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
         _boxed(sheet.cell(row=row, column=2, value=line.count))
         if digest.briefing_scored:
             _status_cell(
-                sheet.cell(row=row, column=3), "on_time" if line.met else "missing", "达标" if line.met else "未达标"
+                sheet.cell(row=row, column=3), "on_time" if line.met else "missing", digest.briefing_verdict(line)
             )
         else:
             _boxed(sheet.cell(row=row, column=3, value="本月不计分"))

@@ -25,8 +25,9 @@ STATUS_NAMES = {"on_time": "按时", "late": "迟报", "missing": "未报"}
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def compute_standings(config: Config, evidence: Evidence, month: str) -> Standings:
-    """The standings of `month` under the plan of its year; a month no plan covers is refused (OutsidePlan)."""
+def compute_standings(config: Config, evidence: Evidence, month: str, known_at: datetime | None = None) -> Standings:
+    """The standings of `month` under the plan of its year; a month no plan covers is refused (OutsidePlan).
+    `known_at`: as known at that instant when the month has not ended yet (scoring.standings)."""
     plan = config.plan(month)
     return standings(
         month,
@@ -37,6 +38,7 @@ def compute_standings(config: Config, evidence: Evidence, month: str) -> Standin
         evidence.entries,
         plan.scoring,
         plan.calendar,
+        known_at,
     )
 
 
@@ -159,9 +161,12 @@ class Kept:
         }
 
 
-def shown_standings(config: Config, session: Session, evidence: Evidence, month: str) -> tuple[Standings, Kept | None]:
-    """The standings of `month`: as kept when its year was closed, else as computed now."""
-    now = compute_standings(config, evidence, month)
+def shown_standings(
+    config: Config, session: Session, evidence: Evidence, month: str, known_at: datetime | None = None
+) -> tuple[Standings, Kept | None]:
+    """The standings of `month`: as kept when its year was closed, else as computed now (as known at
+    `known_at`: a month not yet ended is scored so far, its open components not closed)."""
+    now = compute_standings(config, evidence, month, known_at)
     kept = kept_month(session, month)
     if kept is None:
         return now, None

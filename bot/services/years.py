@@ -18,12 +18,14 @@ from archive.rederive import behind
 from bot.config import Config
 from bot.services.scores import compute_standings, month_matrix
 from parsers.errors import MailroomError
+from scoring.settings import month_label
 
 
 def close_plan_year(config: Config, session: Session, year: int, stamp: str, by: str, now: datetime) -> ClosedYear:
-    """Keep the year's figures as they are now. Refused for a year no plan covers, one already closed, one
-    whose last digest has not gone out, or while messages wait to be derived again under `stamp` (the
-    figures kept must be those of one configuration)."""
+    """Keep the year's figures as they are now. Refused for a year no plan covers, one already closed, one not
+    yet ended (December's articles, a corrected 附件2 for the fourth quarter may still come: the last digest,
+    sent on the 21st, is not the year's last word), one whose last digest has not gone out, or while messages
+    wait to be derived again under `stamp` (the figures kept must be those of one configuration)."""
     plan = config.plans.year(year)
     done = closed_years(session).get(year)
     if done is not None:
@@ -32,6 +34,12 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
             f"由 {done.closed_by} 结账，不能重复结账"
         )
     last = plan.months[-1]
+    ends = plan.calendar.month_end(last)
+    if now < ends:
+        raise MailroomError(
+            f"{year} 年尚未结束（{ends:%Y-%m-%d %H:%M} 截止），不能结账：年底前{month_label(last)}的简报、"
+            f"四季度任务完成情况和更正的报表还可能到来；请在 {ends:%Y-%m-%d} 之后再结账"
+        )
     sent = session.scalar(select(OutboxMail.state).where(OutboxMail.cause == digest_cause(last)))
     if sent != "sent":
         raise MailroomError(

@@ -96,7 +96,7 @@ def _kept_context(config: Config, kept: Kept | None, unit: str | None = None) ->
 def standings_page():
     config, month, evidence = site().config, _month(), _evidence()
     with site().deps.db.session() as db:
-        result, kept = shown_standings(config, db, evidence, month)
+        result, kept = shown_standings(config, db, evidence, month, site().deps.clock())
         charted = _charted_months(config, month)
         monthly = [result if each == month else shown_standings(config, db, evidence, each)[0] for each in charted]
     trend = score_trend(monthly, full_marks(config.plan(month).scoring)) if monthly else None
@@ -153,7 +153,7 @@ def matrix_page():
 def explain_page(name: str):
     config, month, evidence = site().config, _month(), _evidence()
     with site().deps.db.session() as db:
-        result, kept = shown_standings(config, db, evidence, month)
+        result, kept = shown_standings(config, db, evidence, month, site().deps.clock())
     try:
         row, components = explain_unit(config, result, name)
     except MailroomError as error:
