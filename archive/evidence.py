@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
+from parsers.articles import is_article
 from parsers.recognize import strip_prefixes
 from parsers.records import counted_month
 from scoring.briefings import article_places, briefing_counts
@@ -22,9 +23,6 @@ from scoring.settings import Calendar
 # say, it does not send them), nor mail staff corrected to "other" (recognition itself never makes a message
 # with a workbook other: it is then a report).
 NOT_SUBMISSIONS = ("auto", "bounce", "selfcheck", "other")
-# What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name.
-ARTICLE_TYPES = ("doc", "docx", "wps", "pdf", "text")
-ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 _SPACE = re.compile(r"\s+")
 
 
@@ -131,14 +129,17 @@ def _articles(session: Session, *where: ColumnElement[bool]) -> tuple[Article, .
     )
 
 
-def article_keys(subject: str, body: str, attachments: Iterable[Attachment]) -> list[str]:
-    """The articles a briefing message carries, by key: each article file by its content (SPEC: .doc,
-    .docx, .wps, .pdf, .txt), or, without one, the article written in the body."""
+def article_keys(
+    subject: str, body: str, attachments: Iterable[Attachment], by_text: Mapping[int, str] | None = None
+) -> list[str]:
+    """The articles a briefing message carries, by key: each article file (SPEC: .doc, .docx, .wps, .pdf, .txt)
+    by its text when it was read (`by_text`, by the attachment's position: parsers.articles), else by its
+    bytes; without one, the article written in the body."""
     keys: list[str] = []
     for attachment in attachments:
-        is_article = attachment.sniffed_type in ARTICLE_TYPES or attachment.filename.lower().endswith(ARTICLE_SUFFIXES)
-        if is_article and attachment.sha256 not in keys:
-            keys.append(attachment.sha256)
+        key = (by_text or {}).get(attachment.ordinal) or attachment.sha256
+        if is_article(attachment.filename, attachment.sniffed_type) and key not in keys:
+            keys.append(key)
     return keys or [article_key(subject, body)]
 
 

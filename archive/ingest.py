@@ -285,7 +285,10 @@ def message_row(item: Incoming, sha: str, derived: Derived, stamp: str) -> Messa
     articles = (
         []
         if recognition.kind is not Kind.BRIEFING
-        else [ArticleRow(key=key) for key in article_keys(parsed.subject, parsed.body_text, attachments)]
+        else [
+            ArticleRow(key=key)
+            for key in article_keys(parsed.subject, parsed.body_text, attachments, dict(derived.article_keys))
+        ]
     )
     message = Message(
         sha256=sha,

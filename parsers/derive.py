@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from parsers.articles import text_keys
 from parsers.checks import check_package
 from parsers.forms import UNDATED, FormReading, Problem, placed, unreadable
 from parsers.mime import parse_message, unparsed
@@ -52,7 +53,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-06.5"
+DERIVATION_VERSION = "2026-12-06.6"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class Derived:
     readings: tuple[tuple[int, FormReading, tuple[Problem, ...]], ...]
     problems: tuple[str, ...]
     document: tuple[Document, list[str]] | None = None  # what the search index stores, and its grams
+    # A briefing's article files known by their text (parsers.articles): (position, key); the others by bytes.
+    article_keys: tuple[tuple[int, str], ...] = ()
 
     def with_document(self) -> Derived:
         """This message with its search document made (in the reader process, beside the parse)."""
@@ -150,7 +153,10 @@ def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
         for n, attachment in enumerate(parsed.attachments)
         for reading in read_one(recognizer, attachment, recognition.unit)
     ]
-    return assemble(recognizer, item, parsed, recognition, arrival, found, ()).with_document()
+    derived = assemble(recognizer, item, parsed, recognition, arrival, found, ())
+    if recognition.kind is Kind.BRIEFING:
+        derived = replace(derived, article_keys=text_keys(parsed))
+    return derived.with_document()
 
 
 def parse_and_recognise(

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from archive.ingest import Incoming, ingest_batch
-from archive.models import JobRun, Message, OutboxMail, OwedReply, Sighting
+from archive.models import ArticleRow, JobRun, Message, OutboxMail, OwedReply, Sighting
 from archive.spool import derive_spooled, spool
 from bot.cli.group import main
 from bot.daemon.poll import send_owed
@@ -654,3 +654,40 @@ def test_a_reply_that_cannot_be_composed_is_set_aside_and_the_others_go_out(deps
     with deps.db.session() as session:
         assert queue_owed_receipts(config, session, datetime(2020, 5, 6, tzinfo=SHANGHAI), set_aside=set()) == 1
     assert set(queued_receipts(deps)) == set(ids)
+
+
+def test_an_article_saved_again_or_sent_as_text_counts_once(config, deps):
+    """GIVEN 枣强县's article sent as a .docx, then the same article saved again (WPS stamps the save time into the
+    file: other bytes) and sent again, then pasted into a .txt WHEN stored THEN it is one article: the receipts
+    of the second and third say it was sent before; another article's text is another."""
+    from bot.demo.season.files import docx_bytes
+
+    words = [
+        "枣强县残联开展助残日活动",
+        "五月十五日，县残联组织志愿者走访慰问贫困残疾人家庭三十户，送去米面油等慰问品。",
+    ]
+    first, again = (docx_bytes(words, datetime(2020, 5, day, 9, tzinfo=SHANGHAI)) for day in (6, 8))
+    assert first != again
+    files = [
+        ("助残日活动.docx", first, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("助残日活动（修改）.docx", again, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("助残日活动.txt", "\r\n".join(words).encode("gb18030"), "text/plain"),
+        ("走访慰问.txt", "枣强县残联走访慰问贫困残疾人家庭，了解生活困难和康复需求，逐户登记。".encode(), "text/plain"),
+    ]
+    ids = store(
+        deps,
+        *(
+            unit_mail(
+                f"枣强县贫困残疾人服务工程专项信息（{n}）", datetime(2020, 5, 6 + n, 10, tzinfo=SHANGHAI), (file,)
+            )
+            for n, file in enumerate(files)
+        ),
+    )
+    with deps.db.session() as session:
+        keys = {message_id: key for message_id, key in session.execute(select(ArticleRow.message_id, ArticleRow.key))}
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 10, tzinfo=SHANGHAI)) == 4
+    assert keys[ids[0]] == keys[ids[1]] == keys[ids[2]] != keys[ids[3]]
+    assert keys[ids[0]].startswith("text:")
+    texts = [text_of(queued_receipts(deps)[message_id]) for message_id in ids]
+    assert "本月第 1 篇" in texts[0] and "本月第 2 篇" in texts[3]
+    assert all("与此前报送的稿件相同，不重复计数" in text for text in texts[1:3])

@@ -1,0 +1,55 @@
+"""A briefing's article files, by what they say: "the same article sent twice counts once" (SPEC), and a clerk who
+sends it again has most often saved it again (WPS and Word stamp the save time into a .docx), or sent the .doc
+beside the .docx. An article file whose text can be read is known by that text, spacing aside; one that cannot
+(a PDF, a broken file, no catdoc) by its bytes (archive.evidence.article_keys)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from parsers.document import docx_text
+from parsers.errors import SenderError
+from parsers.records import Attachment, ParsedMessage
+from parsers.safety import DEFAULT_LIMITS, Budget
+from parsers.sniff import decode_text
+from parsers.wordtext import word_binary_text
+
+# What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name.
+ARTICLE_TYPES = ("doc", "docx", "wps", "pdf", "text")
+ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
+# Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
+TEXT_KEY_CHARS = 20
+_SPACE = re.compile(r"\s+")
+
+
+def is_article(filename: str, sniffed_type: str) -> bool:
+    return sniffed_type in ARTICLE_TYPES or filename.lower().endswith(ARTICLE_SUFFIXES)
+
+
+def text_keys(parsed: ParsedMessage) -> tuple[tuple[int, str], ...]:
+    """(position, key) of each article file of the message whose text can be read: "text:" and the SHA-256
+    of the text without its spacing. Run where the readers run (the reader sandbox), as it reads the file."""
+    keys = []
+    for n, attachment in enumerate(parsed.attachments):
+        if is_article(attachment.filename, attachment.sniffed_type) and (text := _text(attachment)):
+            folded = _SPACE.sub("", text)
+            if len(folded) >= TEXT_KEY_CHARS:
+                keys.append((n, "text:" + hashlib.sha256(folded.encode("utf-8")).hexdigest()))
+    return tuple(keys)
+
+
+def _text(attachment: Attachment) -> str | None:
+    kind, name = attachment.sniffed_type, attachment.filename.lower()
+    try:
+        if kind == "docx" or (kind == "zip" and name.endswith(".docx")):
+            return docx_text(
+                attachment.filename, attachment.data, DEFAULT_LIMITS, Budget(DEFAULT_LIMITS.max_unzipped_bytes)
+            )
+        if kind in ("doc", "wps") or name.endswith((".doc", ".wps")):
+            return word_binary_text(attachment.data)
+        if kind == "text" or name.endswith(".txt"):
+            return decode_text(attachment.data, None)[0]
+    except SenderError:  # a file that cannot be read is known by its bytes
+        return None
+    return None
