@@ -27,18 +27,27 @@ def add_correction(
     counted: bool | None = None,
     plans: Plans | None = None,
 ) -> CorrectionRow:
-    """Record a correction (the one in force before it on that message is revoked by it: `replacing` says
-    which). With `plans`, a month no plan covers, or a unit not in the plan of the month the message is
-    counted in, is refused (check_correction)."""
+    """Record a correction. The one in force before it on that message is replaced (revoked: `replacing` says
+    which), what the new one leaves unsaid kept from it: correcting the unit of a message whose month was
+    corrected keeps that month ("不变" on the web's form means as it stands now). One that would change
+    nothing is refused. With `plans`, a month no plan covers, or a unit not in the plan of the month the
+    message is counted in, is refused (check_correction)."""
     message = session.get(Message, message_id)
     if message is None:
         raise MailroomError(f"没有编号为 {message_id} 的邮件")
     if (unit, kind, month, counted) == (None, None, None, None):
-        raise MailroomError("请至少指定 --unit、--kind、--month、--counted/--not-counted 之一")
+        raise MailroomError("请至少更正单位、类别、月份或是否计分中的一项")
+    earlier = in_force(session, [message.sha256]).get(message.sha256)
+    if earlier is not None:
+        unit, kind = unit or earlier.unit, kind or earlier.kind
+        month = month or earlier.month
+        counted = earlier.counted if counted is None else counted
+        if (unit, kind, month, counted) == (earlier.unit, earlier.kind, earlier.month, earlier.counted):
+            raise MailroomError(f"与邮件 #{message_id} 现行的更正 #{earlier.id} 相同，未重复登记")
     if plans is not None:
         check_correction(plans, message, unit, month)
     now = datetime.now(UTC)
-    for earlier in in_force(session, [message.sha256]).values():
+    if earlier is not None:
         earlier.revoke(by, f"被新的更正取代：{reason}")
     row = CorrectionRow(
         message_sha256=message.sha256,
@@ -61,6 +70,8 @@ def check_correction(plans: Plans, message: Message, unit: str | None, month: st
     if month is not None:
         try:
             plans.of(month)
+        except ValueError:  # not YYYY-MM at all (a form's field tampered with)
+            raise InputError(f"月份“{month}”无效：应写作 YYYY-MM，如 2020-05") from None
         except InputError as error:
             raise InputError(f"不能把邮件 #{message.id} 更正到 {month}：{error}") from None
     if unit is None:

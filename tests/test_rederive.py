@@ -191,7 +191,8 @@ def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
     )
     assert corrected.exit_code == 0, corrected.output
     assert f"#{package['id']} " in corrected.output and "：类别：月度报表 → 其他来信" in corrected.output
-    assert "报送情况已改变" in corrected.output and "  桃城区 2020-04 附件1：按时 → 未报" in corrected.output
+    assert "报送情况已改变 4 处" in corrected.output  # the package's four forms, said in one line
+    assert "  桃城区 2020-04 附件1、附件2、附件5、附件6：按时 → 未报" in corrected.output.splitlines()
     assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
     listed = run(demo, "corrections").output
     assert f"邮件 #{package['id']}：类别 其他来信" in listed and "孙倩：核实：误发的草稿" in listed
@@ -375,7 +376,7 @@ def set_outbox(config: Path, cause: str, state: str, due: datetime | None = None
 def test_a_correction_no_plan_could_use_is_refused_and_one_that_replaces_another_says_so(demo):
     """GIVEN 桃城区's April package WHEN corrected to a month no plan covers THEN it is refused in one line,
     exit 2, and nothing is recorded WHEN corrected twice THEN the second says which correction it replaces
-    and what that one set."""
+    and what that one set, and keeps what it leaves unsaid (the month); the same correction again is refused."""
     package = taocheng_april_package(demo)
     refused = run(demo, "correct", str(package), "--month", "2021-02", "--reason", "核实", "--by", "孙倩")
     assert refused.exit_code == 2 and refused.stdout == ""
@@ -388,7 +389,12 @@ def test_a_correction_no_plan_could_use_is_refused_and_one_that_replaces_another
     assert first.exit_code == 0 and "取代" not in first.output
     second = run(demo, "correct", str(package), "--kind", "other", "--reason", "误发", "--by", "孙倩")
     assert second.exit_code == 0, second.output
-    assert "它取代了更正 #1（月份 2020-05），后者已撤销，其内容不再生效" in second.output
+    assert (
+        "它取代了更正 #1（月份 2020-05），后者已撤销；未更正的项保持原样，现为：类别 其他来信，月份 2020-05"
+        in second.output
+    )
+    again = run(demo, "correct", str(package), "--kind", "other", "--reason", "再次", "--by", "孙倩")
+    assert again.exit_code == 1 and f"与邮件 #{package} 现行的更正 #2 相同，未重复登记" in again.stderr
 
 
 def test_a_unit_is_refused_for_a_month_whose_plan_it_is_not_in(tmp_path):

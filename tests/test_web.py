@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from archive.models import Message
 from archive.users import remove_user, set_access, set_password
 from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError
@@ -849,3 +850,41 @@ def test_staff_correct_a_message_from_its_page_and_read_what_changed(site):
     assert "桃城区 2020-04 附件4：迟报 → 未报" in after and "桃城区 2020-05 附件4：未报 → 按时" in after
     assert "累计得分已改变" in after
     assert 'id="correct"' not in page(signed_in(app, "审计员"), f"/message/{archive.late}")
+
+
+def test_a_second_correction_keeps_what_it_leaves_unsaid_and_bad_input_is_a_flash(site):
+    """GIVEN 桃城区's April package corrected to May WHEN staff then correct only its kind THEN the month stays May
+    (the form's 不变 means as it stands) and the page says so; the same correction again is refused; a month
+    that is no month is said, never a 500; a package corrected to a unit whose address it was not sent from is
+    said to count still for nothing."""
+    from tests.webapp import SHANGHAI, _message, store_one
+
+    app, deps, archive = site
+    staff = signed_in(app, "孙倩")
+
+    def correct(**fields: str) -> str:
+        shown = page(staff, f"/message/{archive.late}")
+        data = {"csrf_token": csrf_token(shown), "message_id": str(archive.late), "back": "message", **fields}
+        response = staff.post("/corrections", data=data)
+        assert response.status_code == 302, response.status_code
+        return page(staff, f"/message/{archive.late}")
+
+    correct(month="2020-05", reason="5月的")
+    after = correct(unit="景县", reason="景县代报")
+    assert (
+        "已登记更正 #2（邮件 #" in after and "单位 景县，月份 2020-05，取代此前的更正 #1，未更正的项保持原样" in after
+    )
+    with deps.db.session() as session:
+        assert session.get(Message, archive.late).month == "2020-05"
+    assert f"未更正：与邮件 #{archive.late} 现行的更正 #2 相同，未重复登记" in correct(unit="景县", reason="再次")
+    assert "未更正：月份“2020-13”无效：应写作 YYYY-MM" in correct(month="2020-13", reason="x")
+    arrival = datetime(2020, 4, 16, 10, tzinfo=SHANGHAI)
+    stranger = store_one(
+        deps, _message("2851736642@qq.com", "4月份附件2", arrival, "见附件", ("summary-unit-row-only.xlsx",))
+    )
+    shown = page(staff, f"/message/{stranger}")
+    data = {"csrf_token": csrf_token(shown), "message_id": str(stranger), "unit": "枣强县", "reason": "电话核实"}
+    assert staff.post("/corrections", data=data).status_code == 302
+    assert f"注意：邮件 #{stranger} 仍不计分：发件人 2851736642@qq.com 不是枣强县登记的报送邮箱" in page(
+        staff, "/queue"
+    )

@@ -17,6 +17,7 @@ from archive.rederive import Change, due, rederive
 from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
 from bot.services.show import KIND_LABELS
+from parsers.forms import form_list
 
 
 def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
@@ -90,7 +91,8 @@ def _change_json(change: Change) -> dict[str, Any]:
 
 
 # What a message's change is reported by (archive.rederive.summary), in the words `show` uses.
-SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "registered": "登记的发件人", "forms": "读出的表格"}
+# `registered`: whether the message counts for its unit (its sender registered for it, or staff said so).
+SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "registered": "计分", "forms": "读出的表格"}
 
 
 def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
@@ -105,10 +107,13 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
         ]
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
     lines.append(f"报送情况{verb} {len(report['matrix_changed'])} 处")
+    grouped: dict[tuple[str, str, str | None, str], list[int]] = {}  # a month moved: its forms in one line
     for item in report["matrix_changed"]:
+        grouped.setdefault((item["unit"], item["month"], item["before"], item["after"]), []).append(item["form"])
+    for (unit, month, before, after), forms in grouped.items():
         lines.append(
-            f"  {item['unit']} {item['month']} 附件{item['form']}："
-            f"{STATUS_NAMES.get(item['before'], '不在计划内')} → {STATUS_NAMES[item['after']]}"
+            f"  {unit} {month} {form_list(sorted(forms))}：{STATUS_NAMES.get(before or '', '不在计划内')} → "
+            f"{STATUS_NAMES[after]}"
         )
     lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
     for item in report["standings_changed"]:

@@ -137,9 +137,10 @@ def correct():
                 plans=site().config.plans,
             )
             db.commit()
-        also = f"，取代此前的更正 #{replaced.id}" if replaced is not None else ""
+        also = f"，取代此前的更正 #{replaced.id}，未更正的项保持原样" if replaced is not None else ""
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{correction_what(row)}{also}），已重新识别")
-        _derive_again([message_id], f"{reason}（{viewer().name}）")
+        _derive_again([message_id], reason)
+        _still_not_counted(message_id)
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
     return redirect(back)
@@ -186,10 +187,26 @@ def revoke(correction_id: int):
             message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
         flash(f"已撤销更正 #{row.id}，已重新识别")
         if message_id is not None:
-            _derive_again([message_id], f"此前的更正已撤销：{reason}（{viewer().name}）")
+            _derive_again([message_id], f"此前的更正已撤销：{reason}")  # a notice says why, never who
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("queue.queue_page"))
+
+
+def _still_not_counted(message_id: int) -> None:
+    """A warning when a corrected report or briefing still counts for nothing: its sender is not registered
+    for the unit it now belongs to (a correction of the unit alone does not make it count), so staff need
+    not find out from the standings."""
+    with site().deps.db.session() as db:
+        message = db.get(Message, message_id)
+        if message is None or message.registered or message.kind not in ("report", "briefing") or not message.unit:
+            return
+        sender = message.from_addr or "（无地址）"
+    flash(
+        f"注意：邮件 #{message_id} 仍不计分：发件人 {sender} 不是{message.unit}登记的报送邮箱。"
+        f"如经核实应计分，请再次更正并选择“计分”",
+        "error",
+    )
 
 
 def _derive_again(message_ids: list[int], because: str | None) -> None:
