@@ -579,7 +579,7 @@ def test_mail_content_is_escaped(site):
     assert "<script" not in shown and "<img" not in shown and "onerror" not in shown and "<iframe" not in shown
 
 
-def test_standings_matrix_and_explanation_link_to_the_evidence(site):
+def test_standings_matrix_and_explanation_link_to_the_evidence(site, clock):
     app, _, archive = site
     client = signed_in(app, "审计员")
     standings = page(client, "/standings?month=2020-04")
@@ -588,6 +588,8 @@ def test_standings_matrix_and_explanation_link_to_the_evidence(site):
     assert 'data-unit="枣强县" data-form="2" data-status="on_time"' in matrix
     assert 'data-unit="桃城区" data-form="4" data-status="late"' in matrix
     assert f"/message/{archive.package}" in matrix and f"/message/{archive.late}" in matrix
+    clock.now = datetime(2020, 7, 1, 9, tzinfo=UTC)  # June ended: its task completion is scored
+    client = signed_in(app, "审计员")  # the session of May 1 has expired meanwhile
     explained = page(client, "/unit/枣强?month=2020-06")
     assert "枣强县 · 2020年6月" in explained and f"/message/{archive.package}" in explained
     assert client.get("/unit/衡水市?month=2020-04").status_code == 404
