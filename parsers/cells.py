@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from parsers.forms import fold
@@ -48,6 +49,9 @@ def column_letter(index: int) -> str:
     return letters
 
 
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+
+
 def parse_count(value: object) -> tuple[int | None, bool]:
     """(number, ok) for a 附件2 count: 184, "184", " 184 ", "１８４", "184人"; ("", True) is empty."""
     if isinstance(value, bool):
@@ -59,6 +63,8 @@ def parse_count(value: object) -> tuple[int | None, bool]:
     text = fold(cell_text(value)).rstrip("人户名个")
     if not text:
         return None, True
+    if _THOUSANDS.fullmatch(text):  # "2,078": a number typed with its thousands separator
+        text = text.replace(",", "")
     try:
         number = Decimal(text)
     except ArithmeticError:

@@ -30,8 +30,12 @@ ID18_SHAPE = re.compile("[0-9]{17}[0-9X]")
 ID20_SHAPE = re.compile("[0-9]{17}[0-9X][1-7][1-4]")  # + disability category 1–7, grade 1–4
 _CHECK_CHARS = "10X98765432"
 _MOBILE = r"1[3-9][0-9]{9}"
-_LANDLINE = r"(?:\(?0[0-9]{2,3}\)?[-－—]?)?[2-9][0-9]{6,7}(?:[-－转][0-9]{1,5})?"
-_PHONES = re.compile(rf"\s*(?:{_MOBILE}|{_LANDLINE})(?:\s*[/、,，;；\s]\s*(?:{_MOBILE}|{_LANDLINE}))*\s*")
+_LANDLINE = r"(?:\(?0[0-9]{2,3}\)?[-－—\s]?)?[2-9][0-9]{6,7}(?:[-－转][0-9]{1,5})?"
+# A mobile number as people write it: 138 0000 0008, 138-0000-0008, +86 138…, 0086138….
+_MOBILE_WRITTEN = r"(?:(?:\+|00)?86[-\s]?)?1[3-9][0-9][-\s]?[0-9]{4}[-\s]?[0-9]{4}"
+_PHONES = re.compile(
+    rf"\s*(?:{_MOBILE_WRITTEN}|{_LANDLINE})(?:\s*[/、,，;；\s]\s*(?:{_MOBILE_WRITTEN}|{_LANDLINE}))*\s*"
+)
 _ONE_MOBILE = re.compile(_MOBILE)
 # A long number as Excel/WPS shows it in a narrow General cell (1.31127E+19), copied or typed back as text.
 _SCIENTIFIC = re.compile(r"\s*[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}\s*")

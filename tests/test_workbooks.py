@@ -616,7 +616,7 @@ def test_child_may_use_id_number_on_form_3_only():
         ("12812345678", False),
         ("0318-26628", False),
         ("电话", False),
-        ("138-1234-5678", False),
+        ("138-1234-5678", True),  # a mobile number written in groups is one all the same
     ],
 )
 def test_phone_formats(value, ok):
@@ -915,3 +915,34 @@ def test_a_county_sheet_beside_its_township_sheets_is_read_once():
     [registry] = read_attachment("附件3.xlsx", data.getvalue(), UNITS)
     assert (registry.form, registry.rows, registry.distinct_persons()) == (3, 6, 6)
     assert [(p.sheet, p.code) for p in registry.problems] == [("景州镇", "part-sheet"), ("龙华镇", "part-sheet")]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "0318 4321234",
+        "138 0000 0008",
+        "138-0000-0008",
+        "+8613800000009",
+        "+86 138 0000 0009",
+        "13800000001 0318-2662889",
+    ],
+)
+def test_phone_numbers_as_people_write_them_are_well_formed(written):
+    assert phone_problem(written) is None
+
+
+@pytest.mark.parametrize("written", ["12345", "138000000", "+8612345", "138 0000 000"])
+def test_numbers_that_are_no_phone_are_still_said(written):
+    assert phone_problem(written) is not None
+
+
+def test_a_count_written_with_thousands_separators_is_read():
+    """饶阳县's target of 2,078 typed as text with its separator is 2078, not "不是整数"; a comma elsewhere is not."""
+    assert [parse_count(text) for text in ("2,078", "１，２３４", "12,345,678人", "2,07", "20,78")] == [
+        (2078, True),
+        (1234, True),
+        (12345678, True),
+        (None, False),
+        (None, False),
+    ]
