@@ -26,7 +26,7 @@ from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
-from bot.services.decisions import describe, rederive_report
+from bot.services.decisions import describe, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from parsers.errors import InputError, MailroomError
@@ -227,6 +227,10 @@ def correct(
     click.echo("\n".join(said))
     if message_id is not None:
         _echo_effect(context, [message_id], because)
+        with context.deps.db.session() as session:
+            warning = still_not_counted(session, message_id, "请再次更正并加 --counted")
+        if warning:
+            click.echo(warning)
 
 
 @main.command(name="corrections")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from archive.evidence import load_evidence
 from archive.ingest import Intake
+from archive.models import Message
 from archive.rederive import Change, due, rederive
 from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
@@ -136,3 +137,17 @@ def _value_text(key: str, value: Any) -> str:
             or "无"
         )
     return str(value) if value is not None else "未识别"
+
+
+def still_not_counted(session: Session, message_id: int, remedy: str) -> str | None:
+    """A warning when a corrected report or briefing still counts for nothing: its sender is not registered
+    for the unit it now belongs to (correcting the unit alone does not make it count), so staff need not find
+    out from the standings; `remedy` says how to make it count where they are. None when it counts, or is no
+    submission."""
+    message = session.get(Message, message_id)
+    if message is None or message.registered or message.kind not in ("report", "briefing") or not message.unit:
+        return None
+    return (
+        f"注意：邮件 #{message_id} 仍不计分：发件人 {message.from_addr or '（无地址）'} 不是{message.unit}登记的"
+        f"报送邮箱。如经核实应计分，{remedy}"
+    )

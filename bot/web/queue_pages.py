@@ -16,7 +16,7 @@ from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because, messages_from
-from bot.services.decisions import describe, rederive_report
+from bot.services.decisions import describe, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.web.auth import staff_only, viewer
@@ -194,19 +194,10 @@ def revoke(correction_id: int):
 
 
 def _still_not_counted(message_id: int) -> None:
-    """A warning when a corrected report or briefing still counts for nothing: its sender is not registered
-    for the unit it now belongs to (a correction of the unit alone does not make it count), so staff need
-    not find out from the standings."""
     with site().deps.db.session() as db:
-        message = db.get(Message, message_id)
-        if message is None or message.registered or message.kind not in ("report", "briefing") or not message.unit:
-            return
-        sender = message.from_addr or "（无地址）"
-    flash(
-        f"注意：邮件 #{message_id} 仍不计分：发件人 {sender} 不是{message.unit}登记的报送邮箱。"
-        f"如经核实应计分，请再次更正并选择“计分”",
-        "error",
-    )
+        warning = still_not_counted(db, message_id, "请再次更正并选择“计分”")
+    if warning:
+        flash(warning, "error")
 
 
 def _derive_again(message_ids: list[int], because: str | None) -> None:
