@@ -19,6 +19,7 @@ from tests.data.workbooks import office_bytes
 from tests.data.workbooks.make_workbooks import (
     BARRIER_HEADER,
     CARE_HEADER,
+    DEVICES_HEADER,
     REHAB_HEADER,
     TRAINING_HEADER,
     cert,
@@ -28,18 +29,6 @@ from tests.data.workbooks.make_workbooks import (
 )
 from tests.test_workbooks import SAMPLES, UNITS
 
-DEVICES_HEADER = [
-    "序号",
-    "姓名",
-    "残疾人证号",
-    "联系电话",
-    "家庭住址",
-    "享受基本型辅助器具名称",
-    "适配时间",
-    "是否录入精准康复数据库",
-    "建档立卡贫困残疾人",
-    "非建档立卡贫困残疾人",
-]
 STUDENTS_HEADER = [
     "序号",
     "姓名",

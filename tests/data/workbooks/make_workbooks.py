@@ -84,6 +84,18 @@ CARE_HEADER = [
     "提供托养服务\n的时间",
 ]
 BARRIER_HEADER = ["序号", "姓名", "残疾人证号", "残疾类别、等级", "联系电话", "改造项目", "补贴金额", "备注"]
+DEVICES_HEADER = [
+    "序号",
+    "姓名",
+    "残疾人证号",
+    "联系电话",
+    "家庭住址",
+    "享受基本型辅助器具名称",
+    "适配时间",
+    "是否录入精准康复数据库",
+    "建档立卡贫困残疾人",
+    "非建档立卡贫困残疾人",
+]
 
 
 def id18(unit: str, born: str, order: int) -> str:
@@ -659,18 +671,7 @@ def package_wuyi_devices() -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
     ws = book.add_sheet("Sheet1")
     ws.write(0, 0, "武邑县残联4月份辅助器具适配实名制登记表")
-    header = [
-        "序号",
-        "姓名",
-        "残疾人证号",
-        "联系电话",
-        "家庭住址",
-        "享受基本型辅助器具名称",
-        "适配时间",
-        "是否录入精准康复数据库",
-        "建档立卡贫困残疾人",
-        "非建档立卡贫困残疾人",
-    ]
+    header = list(DEVICES_HEADER)
     for index, label in enumerate(header):
         ws.write(1, index, label)
     for number, (name, born, order) in enumerate((("曹操", "19600101", 1), ("许褚", "19580808", 9)), 2):
@@ -694,18 +695,7 @@ def package_wuyi_devices() -> bytes:
 
 def new_microsoft_excel_sheet() -> bytes:
     wb = openpyxl.Workbook()
-    header = [
-        "序号",
-        "姓名",
-        "残疾人证号",
-        "联系电话",
-        "家庭住址",
-        "享受基本型辅助器具名称",
-        "适配时间",
-        "是否录入精准康复数据库",
-        "建档立卡贫困残疾人",
-        "非建档立卡贫困残疾人",
-    ]
+    header = list(DEVICES_HEADER)
     registry_sheet(
         wb.active,
         "阜城县残联4月份辅助器具适配实名制登记表",
@@ -755,18 +745,7 @@ def bad_ids_and_phones() -> bytes:
 
 def duplicate_person() -> bytes:
     wb = openpyxl.Workbook()
-    header = [
-        "序号",
-        "姓名",
-        "残疾人证号",
-        "联系电话",
-        "家庭住址",
-        "享受基本型辅助器具名称",
-        "适配时间",
-        "是否录入精准康复数据库",
-        "建档立卡贫困残疾人",
-        "非建档立卡贫困残疾人",
-    ]
+    header = list(DEVICES_HEADER)
     twice = cert("故城县", "19660606", 66)
     rows = [
         [1, "郑和", twice, "13831800066", "故城县郑口镇", "轮椅", "2020-04-01", "是", "√", None],
