@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.entries import revoke_record
+from archive.entries import revoke_record, written
 from archive.models import CorrectionRow, Message
 from parsers.errors import InputError, MailroomError
 from scoring.plans import Plans
@@ -55,7 +55,7 @@ def add_correction(
         kind=kind,
         month=month,
         counted=counted,
-        reason=reason.strip(),
+        reason=written(reason),
         entered_by=by,
         entered_at=now,
     )

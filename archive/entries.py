@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import TypeVar
 
@@ -14,6 +15,14 @@ from scoring.components import normalise_evidence
 from scoring.plans import OutsidePlan, Plans
 
 R = TypeVar("R", bound=OnRecord)
+# What a person's words on record (a reason, a note, evidence) may not hold: control and format characters. A
+# right-to-left override would reorder a 核实通知's text on the unit's screen; a zero-width one hides words.
+_UNSEEN = frozenset({"Cc", "Cf", "Co", "Cs"})
+
+
+def written(text: str) -> str:
+    """A reason, a note or evidence as kept: trimmed, without control or format characters (line breaks kept)."""
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in _UNSEEN).strip()
 
 
 def add_entry(
@@ -35,7 +44,7 @@ def add_entry(
         kind=kind,
         level=level,
         date=day,
-        evidence=evidence.strip(),
+        evidence=written(evidence),
         entered_by=by,
         entered_at=datetime.now(UTC),
     )
@@ -73,7 +82,7 @@ def revoke_record(session: Session, model: type[R], record_id: int, reason: str,
         raise MailroomError(f"没有编号为 {record_id} 的{noun}")
     if row.revoked_at is not None:
         raise MailroomError(f"{noun} #{record_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
-    row.revoke(by, reason)
+    row.revoke(by, written(reason))
     return row
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
+from archive.entries import written
 from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from archive.models import FormReadingRow, Message, QueueHandledRow
@@ -107,7 +108,7 @@ def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHand
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
     if item.handled_by is not None:
         raise MailroomError(f"该事项已于 {item.handled_at:%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}")
-    row = QueueHandledRow(key=item.key, note=note.strip(), handled_by=by, handled_at=datetime.now(UTC))
+    row = QueueHandledRow(key=item.key, note=written(note), handled_by=by, handled_at=datetime.now(UTC))
     session.add(row)
     return row
 

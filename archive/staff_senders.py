@@ -11,6 +11,7 @@ from email.utils import parseaddr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive.entries import written
 from archive.models import Message, StaffSenderRow
 from parsers.errors import InputError, MailroomError
 
@@ -65,7 +66,7 @@ def add_sender(session: Session, unit: str, address: str, reason: str, by: str, 
         unit=unit,
         address=address,
         since=since,
-        reason=reason.strip(),
+        reason=written(reason),
         entered_by=by,
         entered_at=datetime.now(UTC),
     )
@@ -89,7 +90,7 @@ def remove_sender(session: Session, unit: str, address: str, reason: str, by: st
     ).first()
     if row is None:
         raise MailroomError(f"{address} 没有被确认为 {unit} 的报送邮箱（配置文件中的邮箱请在配置中修改）")
-    row.revoke(by, reason)
+    row.revoke(by, written(reason))
     return row
 
 

@@ -890,3 +890,19 @@ def test_a_second_correction_keeps_what_it_leaves_unsaid_and_bad_input_is_a_flas
     assert f"注意：邮件 #{stranger} 仍不计分：发件人 2851736642@qq.com 不是枣强县登记的报送邮箱" in page(
         staff, "/queue"
     )
+
+
+def test_a_reason_is_kept_without_control_or_format_characters(site):
+    """GIVEN a correction's reason holding a right-to-left override and a zero-width space (pasted from
+    elsewhere) WHEN recorded THEN they are not kept: on a 核实通知 they would reorder or hide the unit's words."""
+    from archive.corrections import corrections
+
+    app, deps, archive = site
+    staff = signed_in(app, "孙倩")
+    shown = page(staff, f"/message/{archive.late}")
+    reason = "单位\u202e来电\u200b说明"
+    data = {"csrf_token": csrf_token(shown), "message_id": str(archive.late), "kind": "other", "reason": reason}
+    assert staff.post("/corrections", data=data).status_code == 302
+    with deps.db.session() as session:
+        [(row, _)] = corrections(session)
+    assert row.reason == "单位来电说明"

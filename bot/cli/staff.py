@@ -198,7 +198,7 @@ def correct(
             row = revoke_correction(session, revoke_id, reason, by)
             message_id = next((id_ for found, id_ in corrections(session) if found.id == row.id), None)
             said = [f"已撤销更正 #{row.id}"]
-            because = f"此前的更正已撤销：{reason}"  # a notice says why, never who (README)
+            because = f"此前的更正已撤销：{row.revoke_reason}"  # a notice says why, never who (README)
         elif message_id is None:
             raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
         else:
@@ -222,7 +222,7 @@ def correct(
                     f"它取代了更正 #{earlier.id}（{correction_what(earlier)}），后者已撤销；"
                     f"未更正的项保持原样，现为：{correction_what(row)}"
                 )
-            because = reason
+            because = row.reason
         session.commit()
     click.echo("\n".join(said))
     if message_id is not None:

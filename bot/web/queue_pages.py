@@ -139,7 +139,7 @@ def correct():
             db.commit()
         also = f"，取代此前的更正 #{replaced.id}，未更正的项保持原样" if replaced is not None else ""
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{correction_what(row)}{also}），已重新识别")
-        _derive_again([message_id], reason)
+        _derive_again([message_id], row.reason)
         _still_not_counted(message_id)
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
@@ -187,7 +187,7 @@ def revoke(correction_id: int):
             message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
         flash(f"已撤销更正 #{row.id}，已重新识别")
         if message_id is not None:
-            _derive_again([message_id], f"此前的更正已撤销：{reason}")  # a notice says why, never who
+            _derive_again([message_id], f"此前的更正已撤销：{row.revoke_reason}")  # a notice says why, never who
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("queue.queue_page"))
