@@ -292,6 +292,7 @@ def check_ranking_sheet(sheet) -> None:
     assert sheet.freeze_panes == "C3" and sheet["B2"].value == "单位"
     [chart] = sheet._charts
     assert chart.tagname == "barChart"
+    assert (chart.y_axis.scaling.min, chart.y_axis.scaling.max) == (0, 100)  # the year's full marks, as the bars
 
 
 def check_matrix_sheet(sheet) -> None:

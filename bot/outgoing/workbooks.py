@@ -184,11 +184,12 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
         # units is more than a landscape A4 page holds, and the chart was cut across two. A manual row break
         # holds in fit-to-width printing because the height is left free (fitToHeight 0; tested in LibreOffice).
         sheet.row_breaks.append(Break(id=last))
-        sheet.add_chart(_totals_chart(sheet, end), f"A{last + 1}")
+        sheet.add_chart(_totals_chart(sheet, end, digest.full_marks), f"A{last + 1}")
 
 
-def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
-    """A native column chart of the totals, one bar per unit in rank order."""
+def _totals_chart(sheet: Worksheet, end: int, full_marks: int) -> BarChart:
+    """A native column chart of the totals, one bar per unit in rank order, on the scale of the year's full
+    marks as the HTML digest's bars (an axis ending at the best total makes every unit look near the top)."""
     chart = BarChart()
     chart.type = "col"
     chart.title = "累计总分"
@@ -199,6 +200,7 @@ def _totals_chart(sheet: Worksheet, end: int) -> BarChart:
     chart.x_axis.delete = False  # openpyxl 3.1 hides both axes unless told
     chart.y_axis.delete = False
     chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = full_marks
     chart.series[0].graphicalProperties.solidFill = BAR_COLOUR
     chart.series[0].graphicalProperties.line.solidFill = BAR_COLOUR
     chart.width, chart.height = 26, 11
