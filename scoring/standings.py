@@ -136,7 +136,7 @@ def standings(
     parse_month(month)
     as_of = calendar.month_end(month)
     if known_at is not None and known_at < as_of:
-        as_of = known_at
+        as_of = known_at.astimezone(calendar.timezone)  # shown as the month's end is: local time
     arrivals_of = by_unit(arrivals)
     summaries_of = by_unit(s for s in summaries if s.year == calendar.year and s.arrival <= as_of)
     counts = briefing_counts((a for a in articles if a.arrival <= as_of), calendar)

@@ -747,9 +747,9 @@ def test_the_standings_of_a_month_not_yet_ended_score_only_what_has_closed():
         [],
         SCORING,
         CALENDAR,
-        known_at=at("2020-09-21T09:00:00+08:00"),
+        known_at=at("2020-09-21T01:00:00+00:00"),  # a clock in UTC, as the daemon's
     )
-    assert early.as_of == at("2020-09-21T09:00:00+08:00")
+    assert early.as_of == at("2020-09-21T09:00:00+08:00") and early.as_of.tzinfo == SH
     assert not early.row("枣强县").component("q3_tasks").closed
     said = items(early, "briefings")
     assert ("9月已报送简报信息 3 篇（本月尚未结束，月底后计分）", 0, (3,)) in said
