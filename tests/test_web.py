@@ -906,3 +906,26 @@ def test_a_reason_is_kept_without_control_or_format_characters(site):
     with deps.db.session() as session:
         [(row, _)] = corrections(session)
     assert row.reason == "单位来电说明"
+
+
+def test_a_correction_made_meanwhile_by_another_is_not_undone(site):
+    """GIVEN two staff with 桃城区's late April package open on its page WHEN the first corrects its month and
+    the second, on the page as it was, corrects its kind THEN the second is refused, told whose correction now
+    stands, and the first's stands."""
+    app, _, archive = site
+    first, second = signed_in(app, "孙倩"), signed_in(app, "孙倩")
+    pages = [page(client, f"/message/{archive.late}") for client in (first, second)]
+    assert 'name="in_force" value=""' in pages[0]
+
+    def correct(client, shown: str, **fields: str) -> str:
+        """The page's correction form submitted as shown, with these fields chosen."""
+        [in_force] = re.findall(r'name="in_force" value="([^"]*)"', shown)
+        data = {"csrf_token": csrf_token(shown), "message_id": str(archive.late), "back": "message"}
+        assert client.post("/corrections", data={**data, "in_force": in_force, **fields}).status_code == 302
+        return page(client, f"/message/{archive.late}")
+
+    after = correct(first, pages[0], month="2020-05", reason="5月的")
+    assert 'name="in_force" value="1"' in after
+    refused = correct(second, pages[1], kind="other", reason="误发")
+    assert f"未更正：邮件 #{archive.late} 的更正刚刚有变化（现行的更正是 #1（孙倩））" in refused
+    assert "更正 #1：更正为 月份 2020-05" in refused and "更正 #2" not in refused

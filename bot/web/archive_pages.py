@@ -10,6 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from archive.corrections import replacing
 from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search
 from bot.services.scores import MONTH
@@ -187,5 +188,8 @@ def message_page(message_id: int):
         zone = current.config.timezone
         mailboxes = {box.key: box.name for box in current.config.mailboxes}
         detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone), mailboxes)
-    correcting = correction_choices(current.config) if viewer().is_staff else None
+        standing = replacing(db, message_id) if viewer().is_staff else None
+    correcting = None
+    if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone
+        correcting = correction_choices(current.config) | {"in_force": standing.id if standing else ""}
     return render_template("message.html", message=detail, may_download=viewer().sees_personal, correcting=correcting)

@@ -125,6 +125,10 @@ def correct():
         month = form.get("month") or None
         with site().deps.db.session() as db:
             replaced = replacing(db, message_id)
+            seen = form.get("in_force")  # the correction in force when the form was shown ("": none)
+            if seen is not None and seen != (str(replaced.id) if replaced else ""):
+                changed = f"现行的更正是 #{replaced.id}（{replaced.entered_by}）" if replaced else "此前的更正已撤销"
+                raise MailroomError(f"邮件 #{message_id} 的更正刚刚有变化（{changed}）：请查看页面上的现状后再更正")
             row = add_correction(
                 db,
                 message_id,
