@@ -12,6 +12,7 @@ import subprocess
 import openpyxl
 import pytest
 
+from bot.demo.season.sheets import REGISTRY_HEADERS
 from parsers.checks import disability_id_problem, id_number_problem
 from parsers.forms import FormReading
 from parsers.workbook import read_attachment
@@ -29,31 +30,8 @@ from tests.data.workbooks.make_workbooks import (
 )
 from tests.test_workbooks import SAMPLES, UNITS
 
-STUDENTS_HEADER = [
-    "序号",
-    "姓名",
-    "性别",
-    "民族",
-    "出生年月",
-    "残疾类别",
-    "残疾人证号",
-    "录取院校及专业",
-    "家庭住址",
-    "联系电话",
-]
-CHILDREN_HEADER = [
-    "序号",
-    "学生姓名",
-    "性别",
-    "民族",
-    "出生年月",
-    "身份证号",
-    "录取院校及专业",
-    "父（母）姓名",
-    "残疾人证号",
-    "家庭住址",
-    "联系电话",
-]
+STUDENTS_HEADER = list(REGISTRY_HEADERS[9])  # the templates' own, as the demo season writes them
+CHILDREN_HEADER = list(REGISTRY_HEADERS[10])  # the templates' own, as the demo season writes them
 HEADERS = {3: REHAB_HEADER, 4: DEVICES_HEADER, 5: TRAINING_HEADER, 6: TRAINING_HEADER, 7: CARE_HEADER}
 HEADERS |= {8: BARRIER_HEADER, 9: STUDENTS_HEADER, 10: CHILDREN_HEADER}
 TITLES = {

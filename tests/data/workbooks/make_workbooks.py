@@ -376,18 +376,7 @@ def devices_merged_poor_header() -> bytes:
     ws.write(1, 0, "填报单位：深州市残联（盖章）")
     ws.write(1, 4, "填报人：王芳")
     ws.write(1, 7, "联系电话：15131826699")
-    for index, label in enumerate(
-        [
-            "序号",
-            "姓名",
-            "残疾人证号",
-            "联系电话",
-            "家庭住址",
-            "享受基本型辅助器具名称",
-            "适配时间",
-            "是否录入精准康复数据库",
-        ]
-    ):
+    for index, label in enumerate(DEVICES_HEADER[:8]):  # the two 贫困残疾人 columns under one merged heading
         ws.write_merge(2, 3, index, index, label)
     ws.write_merge(2, 2, 8, 9, "贫困残疾人")
     ws.write(3, 8, "建档立卡贫困残疾人")
