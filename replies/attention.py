@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from replies.mismatch import SUBMISSION_KINDS, mismatches
+from replies.mismatch import SUBMISSION_KINDS, Form, Mail, mismatches
 from replies.receipt import LARGE_ATTACHMENT
 
 # A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
@@ -15,29 +15,19 @@ FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
 MACHINE_KINDS = ("auto", "bounce")
 
 
-class Reading(Protocol):
-    source: str
-    form: int | None
-    readable: bool
-    unit: str | None  # as the form's own title names it
-    month: str | None
+class Reading(Form, Protocol):
+    """A form read as the mismatch check knows it, and whether it could be read."""
+
+    @property
+    def readable(self) -> bool: ...
 
 
-class Derived(Protocol):
+class Derived(Mail, Protocol):
     """What the reasons read: a message as stored (archive.models.Message) has all of it. The members are
     read-only, so that a type narrower than the protocol's (a body_text never None) matches too."""
 
     @property
     def kind(self) -> str: ...
-
-    @property
-    def unit(self) -> str | None: ...
-
-    @property
-    def month(self) -> str | None: ...
-
-    @property
-    def month_source(self) -> str: ...
 
     @property
     def registered(self) -> bool: ...
