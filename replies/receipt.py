@@ -55,9 +55,8 @@ class MessageFacts:
     problems: tuple[str, ...] = ()
     month_source: str = "subject"  # where `month` was read: "subject", "attachment" or "arrival"
     answers_ours: bool = False  # its In-Reply-To names one of our own outgoing mails (archive.owed)
-    arrival_known: bool = (
-        True  # False: neither a server's time nor a Date header (an imported file), `arrival` is when it was archived
-    )
+    # False: neither a server's time nor a Date header (an imported file); `arrival` is when it was archived
+    arrival_known: bool = True
 
 
 @dataclass(frozen=True)
