@@ -96,6 +96,11 @@ def revoke_correction(session: Session, correction_id: int, reason: str, by: str
     return revoke_record(session, CorrectionRow, correction_id, reason, by, "更正")
 
 
+def corrected_message(session: Session, row: CorrectionRow) -> int | None:
+    """The id of the message a correction concerns (None: no message has its bytes any more)."""
+    return session.scalar(select(Message.id).where(Message.sha256 == row.message_sha256))
+
+
 def in_force(session: Session, shas: list[str]) -> dict[str, CorrectionRow]:
     """The correction in force on each of these messages (by SHA-256), if any."""
     return {

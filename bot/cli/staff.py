@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from archive.corrections import add_correction, corrections, replacing, revoke_correction
+from archive.corrections import add_correction, corrected_message, corrections, replacing, revoke_correction
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, behind
 from archive.staff_senders import (
@@ -196,7 +196,7 @@ def correct(
     with context.deps.db.session() as session:
         if revoke_id is not None:
             row = revoke_correction(session, revoke_id, reason, by)
-            message_id = next((id_ for found, id_ in corrections(session) if found.id == row.id), None)
+            message_id = corrected_message(session, row)
             said = [f"已撤销更正 #{row.id}"]
             because = f"此前的更正已撤销：{row.revoke_reason}"  # a notice says why, never who (README)
         elif message_id is None:

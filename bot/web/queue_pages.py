@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from archive.corrections import add_correction, corrections, replacing, revoke_correction
+from archive.corrections import add_correction, corrected_message, corrections, replacing, revoke_correction
 from archive.findings import FindingsMemo
 from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
@@ -188,7 +188,7 @@ def revoke(correction_id: int):
         with site().deps.db.session() as db:
             row = revoke_correction(db, correction_id, reason, viewer().name)
             db.commit()
-            message_id = next((id_ for found, id_ in corrections(db) if found.id == row.id), None)
+            message_id = corrected_message(db, row)
         flash(f"已撤销更正 #{row.id}，已重新识别")
         if message_id is not None:
             _derive_again([message_id], f"此前的更正已撤销：{row.revoke_reason}")  # a notice says why, never who
