@@ -21,25 +21,23 @@ from bot.services.show import KIND_LABELS
 from parsers.forms import form_list
 
 
-def standings_totals(config: Config, session: Session) -> dict[tuple[str, str], int]:
-    """{(unit, month): cumulative total} for every month a plan covers."""
+def scores_now(
+    config: Config, session: Session, now: datetime
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str, int], str]]:
+    """For every month a plan covers, from one reading of the evidence: {(unit, month): cumulative total}, and
+    {(unit, month, form): on_time | late | missing} as `matrix` says it at `now`."""
     evidence = load_evidence(session)
-    return {
-        (row.unit, month): row.total
-        for month in config.plans.months()
-        for row in compute_standings(config, evidence, month).rows
+    months = config.plans.months()
+    totals = {
+        (row.unit, month): row.total for month in months for row in compute_standings(config, evidence, month).rows
     }
-
-
-def form_statuses(config: Config, session: Session, now: datetime) -> dict[tuple[str, str, int], str]:
-    """{(unit, month, form): on_time | late | missing} for every month a plan covers, as `matrix` says it now."""
-    evidence = load_evidence(session)
-    return {
+    statuses: dict[tuple[str, str, int], str] = {
         (unit, month, form.form): form.status
-        for month in config.plans.months()
+        for month in months
         for unit, package in month_matrix(config, evidence, month, now).items()
         for form in package.forms
     }
+    return totals, statuses
 
 
 def rederive_report(
@@ -56,13 +54,11 @@ def rederive_report(
     `now`) before and after; a dry run rolls the whole of it back. `because`: a staff decision's why (a message
     it makes count is owed a notice). `progress(n)`: a context giving what is told of each message done."""
     with intake.db.session() as session:
-        before = standings_totals(config, session)
-        forms_before = form_statuses(config, session, now)
+        before, forms_before = scores_now(config, session, now)
         todo = due(session, intake.recognizer.stamp, everything, ids)
         with progress(len(todo)) if progress else nullcontext(lambda n: None) as advance:
             changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
-        after = standings_totals(config, session)
-        forms_after = form_statuses(config, session, now)
+        after, forms_after = scores_now(config, session, now)
         if dry_run:
             session.rollback()
     return {
