@@ -5,12 +5,13 @@ are read in the reader sandbox, as ingest reads them, and the command's files in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from parsers.forms import FORM_TITLES, form_list
+from parsers.forms import FORM_TITLES, Problem, form_list
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.records import Unit
 from replies.problems import merged_problems
@@ -59,10 +60,14 @@ def inspect_untrusted(
     does it says so. `own_unit`: the asker's unit when known (a clerk's account, a registered sender), whose
     files these must be."""
     against = (*checked_against(config), own_unit)
-    if sandbox is None:
-        return _outside_plans(inspect_attachments(files, *against), config)
+    results = inspect_attachments(files, *against) if sandbox is None else _read_apart(sandbox, files, against)
+    return _outside_plans(results, config)
+
+
+def _read_apart(sandbox: Sandbox | Forked, files: Sequence[tuple[str, bytes]], against: tuple) -> list[dict[str, Any]]:
+    """The files inspected together in the sandbox; when that kills its reader, each alone."""
     try:
-        return _outside_plans(sandbox.run(inspect_attachments, list(files), *against), config)
+        return sandbox.run(inspect_attachments, list(files), *against)
     except sandbox.failed:
         results: list[dict[str, Any]] = []
         for label, data in files:
@@ -70,7 +75,7 @@ def inspect_untrusted(
                 results.extend(sandbox.run(inspect_attachments, [(label, data)], *against))
             except sandbox.failed:
                 results.append(failed_file(label, READER_FAILED.format(name=label)))
-        return _outside_plans(results, config)
+        return results
 
 
 def _outside_plans(results: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
@@ -79,16 +84,11 @@ def _outside_plans(results: list[dict[str, Any]], config: Config) -> list[dict[s
     for result in results:
         month = result["month"]
         if result["form"] and month and not config.plans.covers(month):
-            result["problems"].append(
-                {
-                    "sheet": None,
-                    "row": None,
-                    "column": None,
-                    "code": OUTSIDE_PLAN,
-                    "message": f"表中写的月份是{month_label(month)}，不是需要报送的月份（{config.plans.covered()}）；"
-                    "请核对标题中的月份，或是否选错了文件",
-                }
+            said = (
+                f"表中写的月份是{month_label(month)}，不是需要报送的月份（{config.plans.covered()}）；"
+                "请核对标题中的月份，或是否选错了文件"
             )
+            result["problems"].append(asdict(Problem(None, None, None, OUTSIDE_PLAN, said)))
     return results
 
 
