@@ -258,13 +258,8 @@ def _filled(data: Iterator[Row], first: int, below: dict[int, list[tuple[int, in
 
 def _header_rows(names: Sequence) -> Iterable[int]:
     """Positions of the rows whose name cell is a header's 姓名 (a repeated header): none when no
-    name cell of the block holds 姓, which one pass over the joined text tells."""
-    try:
-        if "姓" not in "".join(names):
-            return ()
-    except TypeError:  # some name cell is a number
-        pass
-    return compress(range(len(names)), map(_HEADER_WORDS.__contains__, names))
+    name cell of the block holds 姓, which one pass over the joined text tells (_holding)."""
+    return (i for i in _holding(names, "姓") if names[i] in _HEADER_WORDS)
 
 
 def _columns(rows: list[Row], plan: Plan) -> tuple[list[Sequence], Sequence]:
