@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.config_keys import ReadTable, likely_typos, refuse_unknown, unknown_keys
 from parsers.errors import ConfigError
 from parsers.records import TASKS, Unit
-from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.plans import Plan, Plans
-from scoring.settings import Calendar, Scoring
+from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS, Calendar, Scoring
 
 DEFAULT_CONFIG = "config.toml"
 SOURCES = ("imap", "maildir")

@@ -31,8 +31,6 @@ from scoring.packages import PackageStatus, package_status
 from scoring.settings import Calendar, Scoring
 
 QUARTER_TASKS = tuple(task for task in TASKS if task != "college")
-MEDIA_LEVELS = {"central": "中央级媒体", "provincial": "省级媒体", "city": "市级媒体"}
-INNOVATION_LEVELS = {"national": "全国推广经验典型", "provincial": "全省推广经验典型", "city": "市级创新案例"}
 
 
 @dataclass(frozen=True)

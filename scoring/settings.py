@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The levels a staff entry names, with their Chinese names (their points are the plan's: Scoring below).
+MEDIA_LEVELS = {"central": "中央级媒体", "provincial": "省级媒体", "city": "市级媒体"}
+INNOVATION_LEVELS = {"national": "全国推广经验典型", "provincial": "全省推广经验典型", "city": "市级创新案例"}
+
 
 @dataclass(frozen=True)
 class Scoring:

@@ -9,8 +9,6 @@ from datetime import datetime
 from parsers.records import Unit
 from scoring.briefings import BriefingCounts, briefing_counts
 from scoring.components import (
-    INNOVATION_LEVELS,
-    MEDIA_LEVELS,
     briefing_component,
     on_time_component,
     staff_component,
@@ -19,7 +17,7 @@ from scoring.components import (
 )
 from scoring.evidence import Article, Component, FormArrival, StaffEntry, SummaryReport
 from scoring.packages import by_unit
-from scoring.settings import Calendar, Scoring, parse_month
+from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS, Calendar, Scoring, parse_month
 
 COMPONENTS = ("q2_tasks", "q2_on_time", "q3_tasks", "q3_on_time", "q4_exceed", "briefings", "media", "innovation")
 COMPONENT_LABELS = {

@@ -44,3 +44,12 @@ def test_the_table_names_each_command_of_every_command_module_and_no_other():
     assert registered == {name: module for name, (module, _) in COMMANDS.items()}
     # one line in 80 columns, a Chinese character taking two
     assert all(summary and width(summary) <= 62 for _, summary in COMMANDS.values())
+
+
+def test_the_configuration_loads_without_the_scoring_engine():
+    """Every command but --help reads the configuration; `inspect` and the mail commands score nothing."""
+    code = (
+        "import sys\nfrom bot.config import load_config\nload_config('config.example.toml')\n"
+        "print(' '.join(name for name in ('scoring.components', 'scoring.standings') if name in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == []

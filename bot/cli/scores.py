@@ -28,7 +28,7 @@ from bot.services.scores import (
     unit_name,
 )
 from bot.services.show import decision_line, unit_decisions_json
-from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
 
 

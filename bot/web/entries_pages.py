@@ -17,7 +17,7 @@ from bot.web.auth import staff_only, viewer
 from bot.web.present import Masker, local_time, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
-from scoring.components import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
 
 blueprint = Blueprint("entries", __name__)
 KINDS = {"media": ("媒体报道", MEDIA_LEVELS), "innovation": ("创新性工作", INNOVATION_LEVELS)}
