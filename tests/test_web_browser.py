@@ -137,3 +137,20 @@ def test_the_matrix_cells_are_coloured_by_their_status(browser, served):
             assert cell["href"] == (f"/message/{message_id}" if message_id else None), cell
     assert seen_statuses == {"on_time", "late", "missing"}
     assert len(shown["cells"]) == sum(len(package["forms"]) + 1 for package in expected.values())
+
+
+def test_every_field_a_staff_member_fills_has_a_name_a_screen_reader_reads(browser, served):
+    """A placeholder is not a label: it is gone once the field holds text, and many readers skip it."""
+    page = signed_in(browser, served, "孙倩")
+    unnamed: dict[str, list[str]] = {}
+    counted = 0
+    for path in ("/queue", "/entries", f"/message/{served.archive.package}", "/search", "/selfcheck"):
+        page.goto(served.url + path)
+        fields = page.evaluate("""() => [...document.querySelectorAll('main input, main select, main textarea')]
+            .filter(e => e.type !== 'hidden' && e.type !== 'submit')
+            .map(e => ({name: e.name, named: e.labels.length > 0 || !!e.getAttribute('aria-label')}))""")
+        counted += len(fields)
+        unnamed[path] = [field["name"] for field in fields if not field["named"]]
+    page.context.close()
+    assert counted >= 10  # the pages hold the forms this is about (the queue's, the correction's, the entries')
+    assert unnamed == {path: [] for path in unnamed}
