@@ -12,7 +12,8 @@ from typing import Any
 
 from parsers.checks import check_package
 from parsers.document import text_characters
-from parsers.forms import FormReading, Problem, unreadable
+from parsers.forms import FormReading, Problem, month_in, unreadable
+from parsers.recognize import find_unit
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
 from parsers.workbook import is_lock_file, read_attachment
@@ -32,19 +33,36 @@ def inspect_attachments(
     file holding none gives one saying why. The files are checked together, each unit's month as one package
     (附件2 against the registries). A label is what the clerk knows the file by (a path); the reader sees its
     last part. `own_unit`: whose files these are, when the asker is known (a clerk's account, a registered
-    sender): a form of another unit is then a problem, since a clean answer would send the wrong file."""
-    found: list[tuple[str, str, FormReading]] = []
+    sender): a form of another unit is then a problem, since a clean answer would send the wrong file.
+    A form whose title names no unit or month is placed in its package as ingest places it: by the asker's
+    unit, else by what the file's name says (ingest reads the subject, then the file names); the answer says
+    which the file name gave."""
+    found: list[tuple[str, str, FormReading, dict[str, str]]] = []
     for label, data in files:
         name = file_name(label)
         readings = read_attachment(name, data, units, year=year)
-        found.extend((label, name, reading) for reading in readings)
+        found.extend((label, name, reading, _by_name(reading, name, units, year)) for reading in readings)
         if not readings and not is_lock_file(name):  # an office program's lock file is nothing to report
-            found.append((label, name, no_form(name, data)))
-    checks = _package_checks([reading for _, _, reading in found], units)
+            found.append((label, name, no_form(name, data), {}))
+    stated = [
+        (reading.unit or own_unit or by_name.get("unit"), reading.month or by_name.get("month"))
+        for _, _, reading, by_name in found
+    ]
+    checks = _package_checks([reading for _, _, reading, _ in found], stated, units)
     return [
         _as_json(label, name, reading, (*_unit_problems(reading, own_unit), *checks.get(id(reading), ())))
-        for label, name, reading in found
+        | {f"{key}_by_name": value for key, value in by_name.items()}
+        for label, name, reading, by_name in found
     ]
+
+
+def _by_name(reading: FormReading, name: str, units: Sequence[Unit], year: int) -> dict[str, str]:
+    """The unit and month the file's name gives where the form's title gives none (枣强县5月份附件3.xlsx)."""
+    if not reading.form:
+        return {}
+    unit = find_unit(name, units) if reading.unit is None else None
+    month = month_in(name, year) if reading.month is None else None
+    return {key: value for key, value in (("unit", unit and unit.name), ("month", month)) if value}
 
 
 def file_name(label: str) -> str:
@@ -120,12 +138,15 @@ def package_keys(stated: Sequence[tuple[str | None, str | None]]) -> list[tuple[
     return keys
 
 
-def _package_checks(readings: list[FormReading], units: Sequence[Unit]) -> dict[int, tuple[Problem, ...]]:
-    """Each package's forms (package_keys) checked together; the findings go on the 附件2 they are about (a
-    package holding two, a copy or a draft among them, shows each one's own)."""
+def _package_checks(
+    readings: list[FormReading], stated: list[tuple[str | None, str | None]], units: Sequence[Unit]
+) -> dict[int, tuple[Problem, ...]]:
+    """Each package's forms (package_keys of the unit and month each is placed in) checked together; the
+    findings go on the 附件2 they are about (a package holding two, a copy or a draft among them, shows each
+    one's own)."""
     known = {unit.name: unit for unit in units}
     packages: dict[tuple[str, str | None], list[FormReading]] = {}
-    for reading, key in zip(readings, package_keys([(reading.unit, reading.month) for reading in readings])):
+    for reading, key in zip(readings, package_keys(stated)):
         if key is not None and key[0] in known:
             packages.setdefault(key, []).append(reading)
     checks: dict[int, tuple[Problem, ...]] = {}

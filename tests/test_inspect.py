@@ -261,7 +261,11 @@ def test_files_that_kill_their_reader_are_answered_and_the_others_read(tmp_path)
 
 def retitled(name: str, old: str, new: str) -> bytes:
     """A sample workbook with `old` replaced by `new` in its title rows: the same form of another month."""
-    book = openpyxl.load_workbook(BOOKS / name)
+    return retitled_bytes((BOOKS / name).read_bytes(), old, new)
+
+
+def retitled_bytes(data: bytes, old: str, new: str) -> bytes:
+    book = openpyxl.load_workbook(io.BytesIO(data))
     for sheet in book.worksheets:
         for row in sheet.iter_rows(max_row=3):
             for cell in row:
@@ -426,3 +430,21 @@ def test_a_form_of_a_month_no_plan_covers_is_a_problem(tmp_path, title):
     assert problem["message"].startswith(f"表中写的月份是{title.replace('份', '') if '年' in title else '2020年1月'}")
     assert "计划覆盖 2020-04 至 2020-12" in problem["message"]
     assert conclusion(results, config)[0] == "发现问题：请按上面的提示修改后再检查一次。"
+
+
+def test_a_form_whose_title_names_no_unit_or_month_is_placed_as_mail_would_place_it(tmp_path):
+    """GIVEN 武邑县's April 附件3 whose title and 填报单位 name neither unit nor month WHEN checked with its 附件2
+    THEN it is counted against that 附件2 as ingest would (by the asker's unit, else by the file's name, as a
+    mail is read by its subject, then its file names), and the answer says what the file's name gave."""
+    from bot.services.inspect import describe
+
+    bare = ("附件3.xlsx", retitled_bytes(retitled("done-vs-registry-rehab.xlsx", "武邑县残联", ""), "4月份", ""))
+    results, _ = _inspected([APRIL_SUMMARY, bare], tmp_path)
+    assert results[1]["unit"] is None and _codes(results, APRIL_SUMMARY[0]) == []  # nothing says whose it is
+    results, _ = _inspected([APRIL_SUMMARY, bare], tmp_path, own_unit="武邑县")
+    assert _codes(results, APRIL_SUMMARY[0]) == ["done-vs-registry"]
+    named = ("武邑县4月份附件3.xlsx", bare[1])
+    results, _ = _inspected([APRIL_SUMMARY, named], tmp_path)
+    assert _codes(results, APRIL_SUMMARY[0]) == ["done-vs-registry"]
+    assert (results[1]["unit"], results[1]["unit_by_name"], results[1]["month_by_name"]) == (None, "武邑县", "2020-04")
+    assert "单位 未写明（文件名中为武邑县，正式报送时以邮件主题为准）" in describe(results[1])[0]

@@ -162,6 +162,15 @@ def _not_included(
     return [f"{how}{package[0]}{month_label(month)}应报送的{form_list(missing)}（正式报送时请一并发送）。"]
 
 
+def _stated(result: dict[str, Any], key: str) -> str:
+    """The unit or month the form's title states; else what its file name says, which mail is read by only
+    when the subject says nothing."""
+    if result[key]:
+        return result[key]
+    by_name = result.get(f"{key}_by_name")
+    return f"未写明（文件名中为{by_name}，正式报送时以邮件主题为准）" if by_name else "未写明"
+
+
 def describe(result: dict[str, Any]) -> list[str]:
     """One form's inspection as plain Chinese lines."""
     form = result["form"]
@@ -172,7 +181,7 @@ def describe(result: dict[str, Any]) -> list[str]:
         size = f"{result.get('characters', 0)} 字"
     else:
         size = f"{result['rows']} 行"
-    facts = [title, f"单位 {result['unit'] or '未写明'}", f"月份 {result['month'] or '未写明'}", size]
+    facts = [title, f"单位 {_stated(result, 'unit')}", f"月份 {_stated(result, 'month')}", size]
     lines = [f"{result['file']}：" + " · ".join(facts)]
     if "done" in result:
         lines.append(
