@@ -175,6 +175,9 @@ def on_time_component(
     if calendar.deadline_for(f"{calendar.year}-{months[-1]:02d}") > as_of:
         return Component(name, 0, (), closed=False)
     report = [f"{calendar.year}-{m:02d}" for m in months if m >= calendar.first_report_month]
+    if not report:  # a plan whose reporting starts after the quarter: nothing to report on time, nothing earned
+        first = calendar.first_report_month
+        return component(name, [Point(f"{quarter}不在本年度计划的报送月份内（{first}–12 月），不计按时上报分", 0)])
     packages = [package_status(unit.name, month, arrivals, calendar, as_of) for month in report]
     on_time_ids = sorted_ids(i for p in packages if p.status == "on_time" for i in p.message_ids)
     items = [Point(f"{quarter}每月按时上报计 {scoring.on_time_points} 分", scoring.on_time_points, on_time_ids)]

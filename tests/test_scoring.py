@@ -499,6 +499,21 @@ def test_on_time_score_never_goes_below_zero():
     assert items(june, "q2_on_time")[-1][0] == "第二季度迟报漏报扣分以 0 分为限"
 
 
+def test_a_quarter_before_the_plans_first_report_month_earns_no_on_time_points():
+    """A plan whose reporting starts in July has no second quarter to report on time: 0, said, not 15 free."""
+    july = Calendar(SH, 2021, first_report_month=7)
+    arrivals = [
+        arrival
+        for index, month in enumerate(("2021-07", "2021-08", "2021-09"))
+        for arrival in package(
+            "枣强县", month, f"{month}-15T10:00:00+08:00", 100 + index, july.required_forms_for(month)
+        )
+    ]
+    result = standings("2021-09", [ZAOQIANG], arrivals, [], [], [], SCORING, july)
+    assert items(result, "q2_on_time") == [("第二季度不在本年度计划的报送月份内（7–12 月），不计按时上报分", 0, ())]
+    assert points(result, "q3_on_time") == 15
+
+
 def test_q3_on_time_counts_from_the_september_deadline_and_needs_forms_9_and_10():
     arrivals = quarter_packages(("2020-07", "2020-08"))
     arrivals += package("枣强县", "2020-09", "2020-09-15T10:00:00+08:00", 102)  # 附件1-8 only
