@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Message, OutboxMail, OwedReply
+from parsers.derive import UNPLANNED_MARK
 from parsers.document import text_characters
 from parsers.inspection import IMAGES, why_no_form
 from parsers.workbook import is_lock_file
@@ -175,6 +176,7 @@ def message_facts(message: Message) -> MessageFacts:
         body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments),
         files=tuple(files),
+        problems=tuple(problem for problem in message.problems or () if UNPLANNED_MARK in problem),
         month_source=message.month_source,
         arrival_known=message.arrival_trusted or message.sent_at is not None,
     )

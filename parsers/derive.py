@@ -34,6 +34,12 @@ HEADERS_CUT = "邮件头中有字段过长（{size:,} 字节），仅解析其�
 UNTRUSTED_ARRIVAL = "到达时间取自发件人的 Date 头（邮件无服务器接收时间），仅供参考"
 NO_ARRIVAL = "邮件既无服务器接收时间也无 Date 头，到达时间按归档时间记录"
 NO_MAILBOX = "邮件的收件人和抄送中没有任何一个部门邮箱，无法确定所属邮箱"
+# A submission of a unit that its month's plan year does not hold (merged, renamed or gone): counted for nobody.
+UNPLANNED_MARK = "不在该年度计划的单位中"
+UNPLANNED = (
+    "{unit}" + UNPLANNED_MARK + "（{year} 年），本邮件不计入任何单位的报送；"
+    "如单位已合并或更名，请在主题中写明现在的单位名称后重新发送，或联系市残联工作人员"
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-06.7"
+DERIVATION_VERSION = "2026-12-07.1"
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,8 @@ def assemble(
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:
         month, month_source = stated, "workbook"
+    if month is not None and _unplanned(recognizer, recognition, month):
+        problems.append(UNPLANNED.format(unit=recognition.unit, year=month[:4]))
     checks = _package_checks(recognizer, recognition.unit, [reading for _, reading in found], month, month_source)
     return Derived(
         parsed,
@@ -224,6 +232,15 @@ def assemble(
         tuple((n, reading, checks.get(id(reading), ())) for n, reading in found),
         tuple(problems),
     )
+
+
+def _unplanned(recognizer: Recognizer, recognition: Recognition, month: str) -> bool:
+    """A report or briefing of a unit that the plan of its month's year does not hold (a year no plan covers
+    is another matter: scoring says so)."""
+    if recognition.unit is None or recognition.kind not in (Kind.REPORT, Kind.BRIEFING):
+        return False
+    planned_years = {year for year, _ in recognizer.plans}
+    return int(month[:4]) in planned_years and recognizer.planned(recognition.unit, month) is None
 
 
 def _package_checks(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from parsers.derive import UNPLANNED_MARK
 from replies.mismatch import SUBMISSION_KINDS, Form, Mail, mismatches
 from replies.receipt import LARGE_ATTACHMENT
 
@@ -49,8 +50,9 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     """Why the message needs a person, in the order the queue lists them (archive.queue.REASONS):
     recognition or storage failed; a submission whose unit neither its subject nor its sender tells (its
     forms' titles may: staff confirm the sender or correct the message); mail naming a unit from an
-    unregistered address; a registered sender's mail that is neither report nor briefing (a question, or a
-    超大附件 link instead of files); a package with an unreadable attachment or no readable form; a form
+    unregistered address; a submission of a unit the plan of its month's year does not hold (merged or
+    renamed); a registered sender's mail that is neither report nor briefing (a question, or a 超大附件 link
+    instead of files); a package with an unreadable attachment or no readable form; a form
     whose own title names another unit or month than the mail is recorded for (replies.mismatch, what the
     receipt tells the unit). Machine mail needs nobody; a 自查 answers itself."""
     if message.kind in MACHINE_KINDS:
@@ -67,7 +69,9 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
         return tuple(reasons)
     if not message.registered:
         reasons.append("unregistered")
-    elif message.kind in ("other", "reply") and not message.attachments:
+    if any(UNPLANNED_MARK in problem for problem in message.problems or ()):
+        reasons.append("unplanned")
+    if message.registered and message.kind in ("other", "reply") and not message.attachments:
         reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text or "") else "question")
     if (
         message.attachments

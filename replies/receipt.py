@@ -52,7 +52,7 @@ class MessageFacts:
     body_text: str
     attachment_names: tuple[str, ...]
     files: tuple[FileFacts, ...] = ()
-    problems: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # what the sender is told of the mail as a whole (archive.owed.message_facts)
     month_source: str = "subject"  # where `month` was read: "subject", "attachment" or "arrival"
     answers_ours: bool = False  # its In-Reply-To names one of our own outgoing mails (archive.owed)
     # False: neither a server's time nor a Date header (an imported file); `arrival` is when it was archived
@@ -169,10 +169,11 @@ def receipt_for(
 
 
 def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
-    """Each file with problems and its problems, in the order the files came: a clerk fixes files, and two
-    workbooks' sheets are both called "Sheet". A form whose own title names another unit or month than the
-    mail is said first: the commonest slip is last month's file, or a neighbour's, attached again."""
-    grouped: list[tuple[str, list[str]]] = []
+    """What concerns the whole mail, then each file with problems and its problems, in the order the files
+    came: a clerk fixes files, and two workbooks' sheets are both called "Sheet". A form whose own title names
+    another unit or month than the mail is said first: the commonest slip is last month's file, or a
+    neighbour's, attached again."""
+    grouped: list[tuple[str, list[str]]] = [("本邮件", list(facts.problems))] if facts.problems else []
     for file in facts.files:
         problems = [*_mismatches(facts, file), *file.problems]
         if not problems:
