@@ -158,7 +158,7 @@ def message_facts(message: Message) -> MessageFacts:
             files.extend(read.pop(a.id))
         elif (beside_forms and a.sniffed_type in IMAGES) or is_lock_file(a.filename):
             continue
-        elif a.declared_type.split(";")[0].strip().lower() != "message/rfc822":
+        elif a.declared_type.split(";")[0].strip().lower() != "message/rfc822" and a.sniffed_type != "eml":
             _, why = why_no_form(a.filename, a.sniffed_type, a.size, a.declared_type)
             files.append(FileFacts(a.filename, None, False, 0, problems=(why,), no_form=True))
     files.extend(facts for rest in read.values() for facts in rest)

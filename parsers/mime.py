@@ -196,7 +196,7 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
         return
     content_type = part.get_content_type()
     if not part.is_multipart():
-        _walk_leaf(part, content_type, walk, texts)
+        _walk_leaf(part, content_type, walk, texts, depth)
     elif content_type == "message/delivery-status":
         texts.extra.append(
             "\n".join(
@@ -210,14 +210,16 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
             _walk(sub, walk, texts, depth + 1)
 
 
-def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
-    """A body text part goes to the texts, nameless inline images are skipped (signature and
-    HTML decorations), anything else is an attachment."""
+def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts, depth: int) -> None:
+    """A body text part goes to the texts, nameless inline images (signature and HTML decorations) and
+    an invitation's calendar data (text/calendar beside its text) are skipped, anything else is an
+    attachment; a mail file attached as plain bytes (an .eml sent as application/octet-stream) is also
+    opened, as a message/rfc822 part is."""
     filename = attachment_filename(part, walk.charset)
     disposition = part.get_content_disposition()
     is_body_type = content_type in _BODY_TYPES or part.get_content_maintype() == "multipart"
     if filename is None and disposition != "attachment":
-        if part.get_content_maintype() == "image":
+        if part.get_content_maintype() == "image" or content_type == "text/calendar":
             return
         if is_body_type or content_type == "text/rfc822-headers":
             _add_text(part, content_type, walk, texts)
@@ -231,6 +233,8 @@ def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, text
     if damaged:
         walk.problems.append(f"附件“{filename}”的 base64 编码损坏，已尽量解码")
     walk.attachments.append(Attachment(filename, content_type, sniffed, data, hashlib.sha256(data).hexdigest()))
+    if sniffed == "eml":
+        _walk_inner(email.message_from_bytes(data, policy=compat32), walk, texts, depth)
 
 
 def _add_text(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
@@ -286,6 +290,11 @@ def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Tex
         walk.attachments.append(
             Attachment(filename, "message/rfc822", sniff_type(data, filename), data, hashlib.sha256(data).hexdigest())
         )
+    _walk_inner(inner, walk, texts, depth)
+
+
+def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
+    """An attached message: its attachments join ours, its text follows ours after a separator."""
     inner_texts = _Texts()
     _walk(inner, walk, inner_texts, depth + 1)
     summary = [
@@ -374,6 +383,7 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
     _walk(msg, walk, texts, 0)
     subject = decode_header(first.get("subject"), declared)
     senders = _addresses(headers.get("from", []), declared)
+    date_header = decode_header(first["date"], declared) if "date" in first else None  # 星期六 in raw 8-bit too
     return ParsedMessage(
         message_id="".join(decode_header(first.get("message-id")).split()) or None,
         subject=subject,
@@ -381,8 +391,8 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
         from_name=senders[0][0] if senders else "",
         to_addrs=tuple(address for _, address in _addresses(headers.get("to", []), declared)),
         cc_addrs=tuple(address for _, address in _addresses(headers.get("cc", []), declared)),
-        date_header=decode_header(first["date"]) if "date" in first else None,
-        date=parse_mail_date(first.get("date")),
+        date_header=date_header,
+        date=parse_mail_date(date_header),
         received_dates=_received_dates(headers.get("received", [])),
         in_reply_to=next(iter(_message_ids(first.get("in-reply-to"))), None),
         references=tuple(_message_ids(first.get("references"))),

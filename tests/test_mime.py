@@ -740,3 +740,68 @@ def test_base64_encoded_forwarded_message_is_decoded_and_walked_into():
 
 def base64_lines(data: bytes) -> bytes:
     return b"\r\n".join(base64.encodebytes(data).splitlines())
+
+
+# ---------------------------------------------------------------------------------------------
+# What mail programs other than the usual ones send
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("星期六, 19 十二月 2020 16:48:00 +0800", datetime(2020, 12, 19, 16, 48, tzinfo=CST)),
+        ("周四, 1 十月 2020 08:00:00 -0000", datetime(2020, 10, 1, 8, tzinfo=UTC)),
+        ("2020-12-19 16:48:00", datetime(2020, 12, 19, 16, 48, tzinfo=CST)),  # no zone: China time
+        ("2020-12-19T08:48:00Z", datetime(2020, 12, 19, 8, 48, tzinfo=UTC)),
+        ("2020/12/19 16:48:05 +08:00", datetime(2020, 12, 19, 16, 48, 5, tzinfo=CST)),
+        ("2020年12月19日 16:48", datetime(2020, 12, 19, 16, 48, tzinfo=CST)),
+        ("2020-02-30 10:00:00", None),  # no such day
+        ("下周一上午", None),
+    ],
+)
+def test_dates_as_chinese_mail_programs_write_them(value, expected):
+    from parsers.maildate import parse_mail_date
+
+    assert parse_mail_date(value) == expected
+
+
+def test_a_date_header_in_raw_utf8_is_read():
+    raw = (
+        "From: a@b.cn\r\nTo: c@d.cn\r\nSubject: x\r\nDate: 星期六, 19 十二月 2020 16:48:00 +0800\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n正文\r\n"
+    ).encode()
+    assert parse_message(raw).date == datetime(2020, 12, 19, 16, 48, tzinfo=CST)
+
+
+def _package_mail() -> email.message.EmailMessage:
+    inner = email.message.EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "jxcl2020@163.com", "hsscljjb@163.com", "景县12月份报表"
+    inner.set_content("报表见附件。")
+    inner.add_attachment(
+        b"PK\x03\x04 not really", maintype="application", subtype="octet-stream", filename="附件3.xlsx"
+    )
+    return inner
+
+
+def test_a_mail_file_attached_as_plain_bytes_is_opened_as_an_attached_message():
+    outer = email.message.EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "jxcl2020@163.com", "hsscljjb@163.com", "转发：景县12月份报表"
+    outer.set_content("转发原邮件，请查收。")
+    outer.add_attachment(
+        _package_mail().as_bytes(), maintype="application", subtype="octet-stream", filename="景县12月份报表.eml"
+    )
+    parsed = parse_message(outer.as_bytes())
+    assert [(a.filename, a.sniffed_type) for a in parsed.attachments] == [
+        ("景县12月份报表.eml", "eml"),
+        ("附件3.xlsx", "zip"),
+    ]
+    assert "报表见附件。" in parsed.body_text and "主题: 景县12月份报表" in parsed.body_text
+
+
+def test_an_invitations_calendar_data_is_no_attachment():
+    invitation = email.message.EmailMessage()
+    invitation["From"], invitation["To"], invitation["Subject"] = "a@b.cn", "c@d.cn", "邀请: 报表填报培训会"
+    invitation.set_content("时间：12月22日 下午3点")
+    invitation.add_alternative("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n", subtype="calendar")
+    parsed = parse_message(invitation.as_bytes())
+    assert parsed.attachments == () and "12月22日" in parsed.body_text

@@ -86,6 +86,7 @@ def test_show_json_keeps_its_keys_and_meaning(run):
         "mailbox",
         "arrival",
         "arrival_trusted",
+        "arrival_source",
         "unit",
         "kind",
         "month",
@@ -108,3 +109,20 @@ def test_show_json_keeps_its_keys_and_meaning(run):
     assert (detail["kind"], detail["registered"], detail["unit"]) == ("report", True, "景县")
     assert [a["filename"] for a in detail["attachments"]] == ["附件1.docx", "附件3.xlsx", "照片.png"]
     assert [[f["form"] for f in a["forms"]] for a in detail["attachments"]] == [[1], [3], []]
+
+
+def test_the_arrival_says_where_it_was_read(run, tmp_path):
+    """The server's time (a Received header), the sender's Date header, or the moment of archiving when the
+    file has neither a Received header nor a Date a program can read."""
+    for name, date in (("dated.eml", "Date: 星期六, 19 十二月 2020 16:48:00 +0800"), ("undated.eml", "Date: 下周一")):
+        (tmp_path / name).write_bytes(
+            f"From: jxcl2020@163.com\r\nTo: hsclbgs666@163.com\r\nSubject: 景县12月份报表\r\n{date}\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n见附件\r\n".encode()
+        )
+        assert run("import", str(tmp_path / name), "--mailbox", "bgs").exit_code == 0
+    arrivals = [
+        next(line for line in run("show", str(n)).stdout.splitlines() if line.startswith("到达时间")) for n in (1, 2, 3)
+    ]
+    assert arrivals[0] == "到达时间：2020-04-09 10:00:00（收件服务器时间）"
+    assert arrivals[1] == "到达时间：2020-12-19 16:48:00（取自 Date 头，未经服务器确认）"
+    assert arrivals[2].endswith("（归档时间：邮件无服务器接收时间，Date 头缺失或无法识别）")

@@ -136,6 +136,8 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
         "mailbox": message.mailbox,
         "arrival": message.arrival.astimezone(config.timezone).isoformat(),
         "arrival_trusted": message.arrival_trusted,
+        # where the arrival was read: the server's time, the sender's Date header, or the moment it was archived
+        "arrival_source": "server" if message.arrival_trusted else ("date" if message.sent_at else "archived"),
         "unit": message.unit,
         "kind": message.kind,
         "month": message.month,

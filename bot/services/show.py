@@ -39,6 +39,13 @@ MONTH_SOURCES = {
 SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
 
 
+ARRIVAL_SOURCES = {
+    "server": "收件服务器时间",
+    "date": "取自 Date 头，未经服务器确认",
+    "archived": "归档时间：邮件无服务器接收时间，Date 头缺失或无法识别",
+}
+
+
 def describe_message(detail: dict[str, Any]) -> list[str]:
     """The lines `show` prints, from the same object `show --json` prints."""
     sender = detail["sender"] or "（无）"
@@ -51,7 +58,7 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
         f"发件人：{sender}（{'登记的报送邮箱' if detail['registered'] else '未登记的发件人'}）",
         f"收件人：{detail['to'] or '（无）'}",
         *([f"抄送：{detail['cc']}"] if detail["cc"] else []),
-        f"到达时间：{arrival}（{'收件服务器时间' if detail['arrival_trusted'] else '取自 Date 头，未经服务器确认'}）",
+        f"到达时间：{arrival}（{ARRIVAL_SOURCES[detail['arrival_source']]}）",
         f"Date 头：{detail['date_header'] or '（无）'}",
         f"识别为：{_recognition(detail)}",
         f"所在邮箱：{detail['mailbox'] or '（导入）'}",
