@@ -132,6 +132,14 @@ def owed_waiting(session: Session) -> tuple[int, datetime | None]:
     return count, oldest
 
 
+def _signature(declared_type: str) -> bool:
+    """An S/MIME signature (smime.p7s): the mail program's proof of who sent it, no file of the clerk's."""
+    return declared_type.split(";")[0].strip().lower() in (
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+    )
+
+
 def message_facts(message: Message) -> MessageFacts:
     """What the receipt rules need to know of a stored message: the forms read from each attachment, in the
     order the attachments came, and each attachment that holds none with why (parsers.inspection, in the
@@ -156,7 +164,7 @@ def message_facts(message: Message) -> MessageFacts:
     for a in message.attachments:
         if a.id in read:
             files.extend(read.pop(a.id))
-        elif (beside_forms and a.sniffed_type in IMAGES) or is_lock_file(a.filename):
+        elif (beside_forms and a.sniffed_type in IMAGES) or is_lock_file(a.filename) or _signature(a.declared_type):
             continue
         elif a.declared_type.split(";")[0].strip().lower() != "message/rfc822" and a.sniffed_type != "eml":
             _, why = why_no_form(a.filename, a.sniffed_type, a.size, a.declared_type)
