@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config_keys import ReadTable, likely_typos, refuse_unknown, unknown_keys
 from parsers.errors import ConfigError
+from parsers.forms import TASK_LABELS
+from parsers.recognize import normalize
 from parsers.records import TASKS, Unit
 from scoring.plans import Plan, Plans
 from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS, Calendar, Scoring
@@ -538,20 +540,32 @@ def _plans(data: dict[str, Any], timezone: ZoneInfo, years: tuple[int, ...]) -> 
             _scoring(_table(tables, "scoring"), rules, at),
             targets[year],
         )
-        where = (
-            f"{at}scoring.briefing_months"
-            if "briefing_months" in _table(tables, "scoring")
-            else "scoring.briefing_months"
-        )
-        for month in plan.scoring.briefing_months:
-            if month < plan.calendar.first_report_month:
-                raise ConfigError(
-                    f"{where}：{year} 年 {month} 月不在该年计划的报送月份内（{plan.calendar.first_report_month}–12 月）"
-                )
+        _check_briefing_months(plan, tables, at)
         if not plan.units:
             raise ConfigError(f"{year} 年的计划没有任何单位（请检查各 [[unit]] 的 first_year、last_year）")
         plans.append(plan)
     return units, Plans(tuple(plans))
+
+
+def _check_briefing_months(plan: Plan, tables: dict[str, Any], at: str) -> None:
+    """Each briefing month of `plan` is one of its report months. Months the year takes from the common
+    [scoring] that its own first_report_month left out are fixed in the year's own table, and the message
+    says so: editing the common table would change the other years too."""
+    first = plan.calendar.first_report_month
+    early = [month for month in plan.scoring.briefing_months if month < first]
+    if not early:
+        return
+    own = "briefing_months" in _table(tables, "scoring")
+    key = f"{at if own else ''}scoring.briefing_months"
+    problem = f"{key}：{plan.year} 年 {early[0]} 月不在该年计划的报送月份内（{first}–12 月）"
+    if own or "first_report_month" not in _table(tables, "forms"):
+        raise ConfigError(problem)
+    kept = [month for month in plan.scoring.briefing_months if month >= first]
+    months = f"[{', '.join(map(str, kept))}]" if kept else "[…]"
+    raise ConfigError(
+        f"{problem}：该年的首个报送月份由 {at}forms.first_report_month 定为 {first} 月，"
+        f"请为该年写 [year.{plan.year}.scoring] briefing_months = {months}"
+    )
 
 
 def _listed(years: tuple[int, ...]) -> str:
@@ -564,6 +578,7 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
         raise ConfigError("缺少 [[unit]]：请配置报送单位")
     units: list[Unit] = []
     by_year: dict[int, list[Unit]] = {year: [] for year in years}
+    earlier: list[_Placed] = []
     for index, entry in enumerate(entries):
         at = f"unit[{index}]"
         unit = Unit(
@@ -577,10 +592,77 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
         if first > last:
             raise ConfigError(f"{at}.first_year（{first}）晚于 {at}.last_year（{last}）")
         span = tuple(year for year in years if first <= year <= last)
+        placed = _Placed(at, unit, span)
+        for other in earlier:
+            _refuse_shared(placed, other, years)
+        earlier.append(placed)
         for year, targets in _targets(_get(entry, f"{at}.targets", dict, {}), f"{at}", unit.name, years, span):
             by_year[year].append(replace(unit, targets=targets))
         units.append(unit)
     return tuple(units), {year: tuple(found) for year, found in by_year.items()}
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A [[unit]] as its checks name it: "unit[9]", the unit, and the plan years it is in."""
+
+    at: str
+    unit: Unit
+    span: tuple[int, ...]
+
+    def names(self) -> list[tuple[str, str, str]]:
+        """(what recognition compares, as written, "名称" or "别名") of its name and each alias."""
+        written = [(self.unit.name, "名称"), *((alias, "别名") for alias in self.unit.aliases)]
+        return [(normalize(text), text, what) for text, what in written if isinstance(text, str) and normalize(text)]
+
+    def named(self) -> str:
+        return f"{self.at}（{self.unit.name}）"
+
+
+def _refuse_shared(unit: _Placed, other: _Placed, years: tuple[int, ...]) -> None:
+    """Within one plan year, a name, an alias or a sender address names one unit only: recognition could not
+    tell which unit mail from it or naming it is for. Units of different years may share them (a successor
+    keeping its predecessor's address, or its name as an alias). `other` comes before `unit` in the file."""
+    shared = tuple(year for year in unit.span if year in other.span)
+    if not shared:
+        return
+    both = f"两者都在 {_listed(shared)} 年的计划内"
+    tell = "（识别邮件时不计空格与全角、半角之别）"
+    for key, text, what in unit.names():
+        for other_key, other_text, other_what in other.names():
+            if key != other_key:
+                continue
+            same = "" if text == other_text else tell
+            if what == other_what == "名称":
+                spans = "、".join(f"targets.{year}" for year in years if year in unit.span or year in other.span)
+                raise ConfigError(
+                    f"{unit.at}.name：{text} 与 {other.at} 的名称 {other_text} 相同{same}，{both}；"
+                    f"同一单位请只写一个 [[unit]]（各年目标写作 {spans}），不同单位请改用不同的名称"
+                )
+            # the alias goes: from the unit that has it as an alias, the later one when both do
+            owner, alias = (unit, text) if what == "别名" else (other, other_text)
+            raise ConfigError(
+                f"{unit.at}.{'aliases' if what == '别名' else 'name'}：{what} {text} 与 {other.named()}的"
+                f"{other_what} {other_text} 相同{same}，{both}，识别邮件时无法分辨是哪个单位；"
+                f"请从 {owner.at} 的 aliases 删去 {alias}{_successor(unit, other, years)}"
+            )
+    for sender in unit.unit.senders:
+        if sender.strip() in {other_sender.strip() for other_sender in other.unit.senders}:
+            raise ConfigError(
+                f"{unit.at}.senders：{sender.strip()} 已登记给 {other.named()}，{both}；同一年度一个发件地址只能属于"
+                f"一个单位，请从其中一个的 senders 删去{_successor(unit, other, years)}"
+            )
+
+
+def _successor(unit: _Placed, other: _Placed, years: tuple[int, ...]) -> str:
+    """Of two units sharing a year, the one that joined later may be taking over from the other, which then
+    ends the year before: said as a hint."""
+    new, old = (unit, other) if unit.span[0] > other.span[0] else (other, unit)
+    start = new.span[0]
+    if start == old.span[0]:
+        return ""
+    before = years[years.index(start) - 1]
+    return f"；若 {new.at} 自 {start} 年起接替 {old.at}，则应给 {old.at} 写 last_year = {before}"
 
 
 def _targets(
@@ -595,7 +677,7 @@ def _targets(
                 f"{at}.targets：有多个计划年度（{_listed(years)}）时，目标须按年写，"
                 f"如 targets.{span[0]} = {{ rehab = … }}"
             )
-        return [(year, _task_targets(table, f"{at}.targets")) for year in span]
+        return [(year, _task_targets(table, f"{at}.targets", name)) for year in span]
     for key in keys:
         if not key.isdigit():
             raise ConfigError(f"{at}.targets.{key}：按年写目标时 targets 下只能是年份，如 targets.{span[0]}.{key}")
@@ -609,13 +691,23 @@ def _targets(
                 f"{at}（{name}）缺少 {year} 年的目标 targets.{year}"
                 f"（若该单位 {year} 年不在计划内，请写 first_year 或 last_year）"
             )
-    return [(year, _task_targets(_get(table, f"{at}.targets.{year}", dict), f"{at}.targets.{year}")) for year in span]
+    return [
+        (year, _task_targets(_get(table, f"{at}.targets.{year}", dict), f"{at}.targets.{year}", name)) for year in span
+    ]
 
 
-def _task_targets(targets: dict[str, Any], at: str) -> tuple[tuple[str, int], ...]:
+def _task_targets(targets: dict[str, Any], at: str, name: str) -> tuple[tuple[str, int], ...]:
+    """A year's target of every task. Each is written, 0 too: a task left out is a slip (a line lost when
+    copying last year's targets), never taken as 0."""
     for task, value in targets.items():
         if task not in TASKS:
             raise ConfigError(f"{at}.{task}：未知的任务（可用的有：{'、'.join(TASKS)}）")
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ConfigError(f"{at}.{task} 应为 ≥ 0 的整数，而不是 {value!r}")
-    return tuple((task, targets.get(task, 0)) for task in TASKS)
+    missing = [task for task in TASKS if task not in targets]
+    if missing:
+        raise ConfigError(
+            f"{at}（{name}）缺少任务 {'、'.join(f'{task}（{TASK_LABELS[task]}）' for task in missing)}的目标："
+            f"每项任务的目标都须写出，没有目标的写 0，如 {', '.join(f'{task} = 0' for task in missing)}"
+        )
+    return tuple((task, targets[task]) for task in TASKS)

@@ -22,11 +22,11 @@ def example_data() -> dict:
 
 
 def with_next_year(data: dict, targets: dict[str, dict[str, int]], **year_tables: dict) -> dict:
-    """The config `data` with a 2021 plan beside its 2020 one: each unit's targets by year (2021's from
-    `targets` by unit name, else 2020's), and [year.2021.…] tables (scoring, deadline, forms) as given."""
+    """The config `data` with a 2021 plan beside its 2020 one: each unit's targets by year (2021's are 2020's
+    with `targets`' of the unit's name over them), and [year.2021.…] tables (scoring, deadline, forms) as given."""
     data["general"] = {**{k: v for k, v in data["general"].items() if k != "year"}, "years": [2020, 2021]}
     for unit in data["unit"]:
-        unit["targets"] = {"2020": unit["targets"], "2021": dict(targets.get(unit["name"], unit["targets"]))}
+        unit["targets"] = {"2020": unit["targets"], "2021": {**unit["targets"], **targets.get(unit["name"], {})}}
     if year_tables:
         data["year"] = {"2021": year_tables}
     return data

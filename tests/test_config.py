@@ -10,7 +10,10 @@ import pytest
 
 from bot.config import build_config, load_config
 from parsers.errors import ConfigError, InputError
+from parsers.records import TASKS
 from tests.conftest import ROOT, example_data, with_next_year
+
+ALL_ZERO = {task: 0 for task in TASKS}
 
 
 def test_example_config_holds_the_plan():
@@ -286,7 +289,7 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
     recognition knows every unit of every year."""
     data = with_next_year(
         example_data(),
-        {"景县": {"rehab": 300, "devices": 120}},
+        {"景县": {"rehab": 300, "devices": 120, "rural_training": 88, "day_care": 48, "barrier_free": 0, "college": 0}},
         scoring={"q2_completion": 0.6, "briefing_months": [5, 6]},
         deadline={"day": 15},
         forms={"first_report_month": 5},
@@ -295,7 +298,12 @@ def test_a_plan_per_year_with_its_own_targets_rules_and_units():
     data["unit"][12]["last_year"] = 2020
     del data["unit"][12]["targets"]["2021"]
     data["unit"].append(
-        {"name": "开发区", "senders": ["kfq@163.com"], "first_year": 2021, "targets": {"2021": {"rehab": 10}}}
+        {
+            "name": "开发区",
+            "senders": ["kfq@163.com"],
+            "first_year": 2021,
+            "targets": {"2021": dict(ALL_ZERO, rehab=10)},
+        }
     )
     config = build_config(data, Path("/tmp/config.toml"), {})
     first, second = config.plans.plans
@@ -377,7 +385,9 @@ def _plan_error(change) -> str:
         ),
         (
             lambda d: d.update(year={"2021": {"forms": {"first_report_month": 6}}}),
-            "scoring.briefing_months：2021 年 4 月不在该年计划的报送月份内（6–12 月）",
+            "scoring.briefing_months：2021 年 4 月不在该年计划的报送月份内（6–12 月）："
+            "该年的首个报送月份由 year.2021.forms.first_report_month 定为 6 月，"
+            "请为该年写 [year.2021.scoring] briefing_months = [6, 7, 8, 9, 10, 11]",
         ),
         (
             lambda d: d.update(year={"2021": {"scoring": {"briefing_months": [3, 4]}}}),
@@ -406,3 +416,158 @@ def test_a_year_whose_deadline_comes_before_the_reminders_is_refused():
     assert str(raised.value) == "schedule.reminder_day（17 日）晚于 2021 年的报送截止日（15 日），该年不会发出催报提醒"
     data["schedule"]["reminder_day"] = 12
     assert build_config(data, Path("/tmp/config.toml"), {}).plan("2021-04").calendar.deadline_day == 15
+
+
+# ---------------------------------------------------------------------------------------------
+# Units: one name, alias or sender address per unit within a year; every task's target written
+
+
+def _with_unit(data: dict, **unit) -> dict:
+    """`data` with one more [[unit]] (unit[13] after the example's 13), all of its years' targets written."""
+    years = [unit["first_year"]] if "first_year" in unit else data["general"]["years"]
+    data["unit"].append({"senders": [], "targets": {str(year): dict(ALL_ZERO) for year in years}, **unit})
+    return data
+
+
+TAKES_OVER = "；若 unit[13] 自 2021 年起接替 unit[9]，则应给 unit[9] 写 last_year = 2020"
+
+
+@pytest.mark.parametrize(
+    "unit, message",
+    [
+        (
+            {"name": "景县", "first_year": 2021, "senders": ["jx2021@163.com"]},
+            "unit[13].name：景县 与 unit[9] 的名称 景县 相同，两者都在 2021 年的计划内；同一单位请只写一个 [[unit]]"
+            "（各年目标写作 targets.2020、targets.2021），不同单位请改用不同的名称",
+        ),
+        (
+            {"name": "景 县", "first_year": 2021},
+            "unit[13].name：景 县 与 unit[9] 的名称 景县 相同（识别邮件时不计空格与全角、半角之别），"
+            "两者都在 2021 年的计划内；",
+        ),
+        (
+            {"name": "新单位", "first_year": 2021, "senders": ["JXCL2020@163.com"]},
+            "unit[13].senders：jxcl2020@163.com 已登记给 unit[9]（景县），两者都在 2021 年的计划内；"
+            "同一年度一个发件地址只能属于一个单位，请从其中一个的 senders 删去" + TAKES_OVER,
+        ),
+        (
+            {"name": "新单位", "aliases": ["景县"], "first_year": 2021, "senders": ["new@163.com"]},
+            "unit[13].aliases：别名 景县 与 unit[9]（景县）的名称 景县 相同，两者都在 2021 年的计划内，"
+            "识别邮件时无法分辨是哪个单位；请从 unit[13] 的 aliases 删去 景县" + TAKES_OVER,
+        ),
+        (
+            {"name": "新单位", "aliases": ["景州"]},
+            "unit[13].aliases：别名 景州 与 unit[9]（景县）的别名 景州 相同，两者都在 2020、2021 年的计划内，"
+            "识别邮件时无法分辨是哪个单位；请从 unit[13] 的 aliases 删去 景州",
+        ),
+        (
+            {"name": "景州", "first_year": 2021},
+            "unit[13].name：名称 景州 与 unit[9]（景县）的别名 景州 相同，两者都在 2021 年的计划内，"
+            "识别邮件时无法分辨是哪个单位；请从 unit[9] 的 aliases 删去 景州" + TAKES_OVER,
+        ),
+    ],
+)
+def test_a_name_alias_or_address_of_two_units_in_one_year_is_refused(unit, message):
+    """GIVEN a second unit in 2021 whose name, alias or sender address is already 景县's (unit[9]), which is in
+    2021 too WHEN built THEN refused in one line naming both units, the year and what to write instead:
+    standings would list two 景县, and recognition could not tell whose mail it is."""
+    data = _with_unit(with_next_year(example_data(), {}), **unit)
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+
+
+def test_units_of_different_years_may_share_a_name_an_alias_or_an_address():
+    """GIVEN 高新区 and 滨湖新区 ending with 2020 and 高新滨湖区 taking over in 2021 with both their addresses
+    and their names as aliases, and 景县 written as two units (2020; 2021 with a new address) WHEN built THEN
+    accepted: no year holds two of them."""
+    data = with_next_year(example_data(), {})
+    gaoxin, binhu, jing = data["unit"][11], data["unit"][12], data["unit"][9]
+    for unit in (gaoxin, binhu, jing):
+        unit["last_year"] = 2020
+        del unit["targets"]["2021"]
+    merged = {
+        "name": "高新滨湖区",
+        "aliases": ["高新区", "滨湖新区", "滨湖"],
+        "senders": [*gaoxin["senders"], *binhu["senders"]],
+        "first_year": 2021,
+    }
+    data["unit"].insert(0, {**merged, "targets": {"2021": dict(ALL_ZERO, rehab=25)}})  # before those it follows
+    _with_unit(data, name="景县", aliases=["景州"], senders=["jx2021@163.com"], first_year=2021)
+    config = build_config(data, Path("/tmp/config.toml"), {})
+    first, second = config.plans.plans
+    assert [unit.name for unit in second.units][0] == "高新滨湖区" and "高新区" not in [u.name for u in second.units]
+    assert [unit.name for unit in first.units].count("景县") == [unit.name for unit in second.units].count("景县") == 1
+    assert second.unit("高新滨湖区").target("rehab") == 25
+
+
+def test_the_example_and_a_successor_reusing_an_address_still_load():
+    assert len(load_config(ROOT / "config.example.toml", environ={}).units) == 13
+    data = with_next_year(example_data(), {})
+    data["unit"][12]["last_year"] = 2020
+    del data["unit"][12]["targets"]["2021"]
+    _with_unit(data, name="滨湖区", senders=data["unit"][12]["senders"], aliases=["滨湖新区"], first_year=2021)
+    assert "滨湖区" in [unit.name for unit in build_config(data, Path("/tmp/config.toml"), {}).plan("2021-04").units]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            lambda d: [d["unit"][9]["targets"]["2021"].pop(task) for task in ("barrier_free", "college")],
+            "unit[9].targets.2021（景县）缺少任务 barrier_free（残疾人家庭无障碍改造）、"
+            "college（帮助贫困残疾学生及子女上大学）的目标：每项任务的目标都须写出，没有目标的写 0，"
+            "如 barrier_free = 0, college = 0",
+        ),
+        (
+            lambda d: d["unit"][0]["targets"]["2020"].pop("rehab"),
+            "unit[0].targets.2020（桃城区）缺少任务 rehab（康复服务）的目标：每项任务的目标都须写出，没有目标的写 0，"
+            "如 rehab = 0",
+        ),
+        (  # a misspelt task is named as such, not as a missing one
+            lambda d: d["unit"][9]["targets"]["2021"].update(device=d["unit"][9]["targets"]["2021"].pop("devices")),
+            "unit[9].targets.2021.device：未知的任务（可用的有：rehab、devices",
+        ),
+    ],
+)
+def test_a_task_left_out_of_a_years_targets_is_refused_naming_it(change, message):
+    """GIVEN a year's targets without some task WHEN built THEN refused naming the unit, the year and each
+    missing task by its key and its name, instead of scoring it against a target of 0."""
+    assert _plan_error(change).startswith(message)
+
+
+def test_a_task_left_out_of_a_single_years_plain_targets_is_refused():
+    data = example_data()
+    del data["unit"][0]["targets"]["college"]
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value) == (
+        "unit[0].targets（桃城区）缺少任务 college（帮助贫困残疾学生及子女上大学）的目标："
+        "每项任务的目标都须写出，没有目标的写 0，如 college = 0"
+    )
+
+
+def test_common_briefing_months_before_the_common_first_report_month_name_the_common_table_alone():
+    data = with_next_year(example_data(), {})
+    data["forms"]["first_report_month"] = 6
+    with pytest.raises(ConfigError) as raised:
+        build_config(data, Path("/tmp/config.toml"), {})
+    assert str(raised.value) == "scoring.briefing_months：2020 年 4 月不在该年计划的报送月份内（6–12 月）"
+
+
+def test_cli_refuses_two_units_of_one_name_in_one_year_before_any_standings(tmp_path):
+    """The tester's case: a second `[[unit]] name = "景县"` for 2021 listed 景县 twice in 2021's standings."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8").replace("year = 2020 ", "years = [2020, 2021] ")
+    text = re.sub(r"(?m)^targets = (\{.*\})$", r"targets.2020 = \1\ntargets.2021 = \1", text)
+    text += '\n[[unit]]\nname = "景县"\nfirst_year = 2021\nsenders = ["jx2021@163.com"]\ntargets.2021 = { rehab = 1 }\n'
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path), "standings", "--month", "2021-04"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("配置错误 (config error): unit[13].name：景县 与 unit[9] 的名称 景县 相同")
