@@ -17,8 +17,10 @@ from parsers.forms import (
     FormReading,
     Person,
     Problem,
+    form_from_name,
     id_key,
 )
+from parsers.privacy import mask_cell
 from parsers.records import TASKS, Unit
 
 # GB 11643: 6-digit area, birth date, 3-digit order, check digit (ASCII digits only).
@@ -50,27 +52,51 @@ def check_digit(first17: str) -> str:
 
 
 def _id18_fault(text: str) -> str | None:
-    """What is wrong with an 18-character ID (already folded), or None."""
+    """What is wrong with an 18-character ID (already folded), or None. Said by position, never by quoting
+    digits: a problem's text is shown, like the cell, to viewers who see the cell masked."""
     if len(text) != 18:
         return f"有 {len(text)} 位，应为 18 位"
     if not ID18.fullmatch(text):
-        return "格式不对（应为 17 位数字加 1 位数字或 X，且含有效的出生日期）"
+        odd = [at for at, char in enumerate(text, 1) if not ("0" <= char <= "9" or at == 18 and char == "X")]
+        if odd:  # characters a masked cell shows as they are (only digits are starred)
+            what = "是字母" if all(text[at - 1].isascii() and text[at - 1].isalpha() for at in odd) else "不是数字"
+            return f"格式不对：第 {_positions(odd)} 位{what}（应为 17 位数字加 1 位数字或 X）"
+        return "格式不对：第 7–14 位应为有效的出生日期（年月日，如 19800101）"
     expected = check_digit(text[:17])
     if text[17] != expected:
         return f"校验位不对（第 18 位应为 {expected}）"
     return None
 
 
+def _positions(positions: Sequence[int]) -> str:
+    """1-based positions as a clerk reads them: "3、15–16"."""
+    runs: list[list[int]] = []
+    for at in positions:
+        if runs and at == runs[-1][-1] + 1:
+            runs[-1].append(at)
+        else:
+            runs.append([at])
+    return "、".join(str(run[0]) if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
+
+
+def _masked(key: str, value: str) -> str:
+    """A cell's value as a viewer without the personal grant sees the cell (parsers.privacy.mask_cell): how a
+    problem's text quotes it, since that text is shown to such viewers too and their masking of free text
+    does not recognise a malformed number."""
+    return mask_cell(key, value.strip())
+
+
 def id_number_problem(value: str) -> str | None:
-    """None for a valid 18-character 身份证号, else what is wrong with it (Chinese)."""
+    """None for a valid 18-character 身份证号, else what is wrong with it (Chinese), the value quoted masked."""
     if is_scientific(value):
         return scientific_problem(value, "身份证号")
     fault = _id18_fault(id_key(value))
-    return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
+    return None if fault is None else f"身份证号“{_masked('id_number', value)}”{fault}，请核对后改正"
 
 
 def disability_id_problem(value: str, allow_id_number: bool = False) -> str | None:
-    """None for a valid 20-character 残疾人证号 (or, where allowed, an 18-character 身份证号)."""
+    """None for a valid 20-character 残疾人证号 (or, where allowed, an 18-character 身份证号), else what is
+    wrong with it, the value quoted masked."""
     if is_scientific(value):
         return scientific_problem(value, "残疾人证号")
     text = id_key(value)
@@ -82,21 +108,22 @@ def disability_id_problem(value: str, allow_id_number: bool = False) -> str | No
         and "1" <= text[19] <= "4"
     ):
         return None
+    shown = _masked("disability_id", value)
     if allow_id_number and len(text) == 18:
         fault = _id18_fault(text)
-        return None if fault is None else f"身份证号“{value}”{fault}，请核对后改正"
+        return None if fault is None else f"身份证号“{shown}”{fault}，请核对后改正"
     if len(text) != 20:
         also = "；未办残疾人证的儿童可填 18 位身份证号" if allow_id_number else ""
         return (
-            f"残疾人证号“{value}”有 {len(text)} 位，应为 20 位（18 位身份证号 + 1 位残疾类别 + 1 位残疾等级）"
+            f"残疾人证号“{shown}”有 {len(text)} 位，应为 20 位（18 位身份证号 + 1 位残疾类别 + 1 位残疾等级）"
             f"{also}，请核对后改正"
         )
     fault = _id18_fault(text[:18])
     if fault is not None:
-        return f"残疾人证号“{value}”的前 18 位（身份证号）{fault}，请核对后改正"
+        return f"残疾人证号“{shown}”的前 18 位（身份证号）{fault}，请核对后改正"
     if not "1" <= text[18] <= "7":
-        return f"残疾人证号“{value}”第 19 位是残疾类别，应为 1–7，请核对后改正"
-    return f"残疾人证号“{value}”第 20 位是残疾等级，应为 1–4，请核对后改正"
+        return f"残疾人证号“{shown}”第 19 位是残疾类别，应为 1–7，请核对后改正"
+    return f"残疾人证号“{shown}”第 20 位是残疾等级，应为 1–4，请核对后改正"
 
 
 def failing_ids(ids: Sequence[str], pattern: re.Pattern[str] = ID20_SHAPE) -> list[int]:
@@ -175,18 +202,27 @@ _COLUMN_PATTERNS = {
 
 
 def phone_problem(value: str) -> str | None:
-    """None for one or more phone numbers (mobile, or landline with or without area code)."""
+    """None for one or more phone numbers (mobile, or landline with or without area code), else what is
+    wrong, the value quoted masked."""
     if _PHONES.fullmatch(value):
         return None
+    # A number a digit short or long: how many digits it has, as the masked cell shows them too (whether it
+    # starts with 1 is hidden, so it is not asked).
+    digits = value.strip()
+    count = f"，现在是 {len(digits)} 位" if digits.isascii() and digits.isdigit() and len(digits) != 11 else ""
     return (
-        f"联系电话“{value}”格式不对：手机号应为 11 位（1 开头），座机如 0318-2662889 或 2662889，"
-        f"多个号码用“/”或“、”隔开，请核对后改正"
+        f"联系电话“{_masked('phone', value)}”格式不对：手机号应为 11 位（1 开头）{count}；座机如 0318-2662889 或 "
+        f"2662889，多个号码用“/”或“、”隔开，请核对后改正"
     )
+
+
+_LABEL_KEYS = {"身份证号": "id_number", "残疾人证号": "disability_id"}  # a label's column, as masked
 
 
 def precision_lost_problem(shown: str, label: str) -> str:
     return (
-        f"{label}被存成了数字（显示为 {shown}），超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
+        f"{label}被存成了数字（显示为 {_masked(_LABEL_KEYS[label], shown)}），"
+        f"超过 15 位的数字在 Excel/WPS 中后几位会变成 0，号码已经不准；"
         f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送"
     )
 
@@ -200,7 +236,8 @@ def is_scientific(value: str) -> bool:
 def scientific_problem(shown: str, label: str) -> str:
     """What to do about an ID turned into scientific notation: the id-precision-lost advice."""
     return (
-        f"{label}“{shown.strip()}”被 Excel/WPS 当成数字，变成了科学计数法，后几位已经丢失，号码已经不准；"
+        f"{label}“{_masked(_LABEL_KEYS[label], shown)}”被 Excel/WPS 当成数字，变成了科学计数法，"
+        f"后几位已经丢失，号码已经不准；"
         f"请把这一列的单元格格式设为“文本”，重新输入完整号码后再发送"
     )
 
@@ -227,7 +264,7 @@ def duplicate_problems(
     for group in groups.values():
         if len(group) < 2:
             continue
-        message = _duplicate_message(group, label, group[0].get(id_field).strip())
+        message = _duplicate_message(group, label, _masked(id_field, group[0].get(id_field)))
         problems.extend(Problem(p.sheet, p.row, columns.get(id_field), "duplicate-person", message) for p in group)
     return problems
 
@@ -268,7 +305,8 @@ def percent_problem(task: str, reported: float, done: int, target: int) -> str |
 
 def check_package(readings: Sequence[FormReading], unit: Unit) -> tuple[Problem, ...]:
     """Cross-form checks of one unit's package: 附件2's 目标数 against the city's targets in the config,
-    and its 完成数 against the distinct persons on the matching registries sent in the same package."""
+    and its 完成数 against the distinct persons on the matching registries sent in the same package
+    (registry_persons: across all of them, so a registry attached twice counts once)."""
     summaries = [r for r in readings if r.form == 2 and r.readable and r.unit in (unit.name, None) and r.tasks]
     problems: list[Problem] = []
     for summary in summaries:
@@ -298,11 +336,15 @@ def _target_problems(task: str, figures, unit: Unit) -> list[Problem]:
 
 
 def _registry_problems(task: str, figures, readings: Sequence[FormReading], unit: Unit) -> list[Problem]:
+    """附件2's 完成数 of a task against the persons on its registries in the package: not compared without
+    any, nor when one of them could not be read (its persons are unknown, and the file has a problem of its
+    own already)."""
     forms = REGISTRY_FORMS[task]
-    registries = [r for r in readings if r.form in forms and r.readable and r.unit in (unit.name, None)]
-    if figures.done is None or not registries:
+    ours = [r for r in readings if r.unit in (unit.name, None)]
+    registries = [r for r in ours if r.form in forms and r.readable]
+    if figures.done is None or not registries or any(_unreadable_form(r) in forms for r in ours if not r.readable):
         return []
-    counted = sum(r.distinct_persons() for r in registries)
+    counted = registry_persons(registries)
     if counted == figures.done:
         return []
     names = "、".join(f"附件{form}{FORM_TITLES[form]}" for form in forms)
@@ -316,3 +358,36 @@ def _registry_problems(task: str, figures, readings: Sequence[FormReading], unit
             f"（按证号去重）；完成数应与实名制登记表的人数一致，请核对",
         )
     ]
+
+
+_LAST_NAME = re.compile(r"[›/\\]")  # "报表.zip › 景县/附件10.xlsx": the file's own name is the last part
+
+
+def _unreadable_form(reading: FormReading) -> int | None:
+    """The form an unreadable file was meant to be: as recognised, else as its name says (a reader that died
+    knows only the file's name; a zip's member is named last: 报表.zip › 附件10.xlsx)."""
+    if reading.form is not None:
+        return reading.form
+    return form_from_name(_LAST_NAME.split(reading.source)[-1].strip())
+
+
+def registry_persons(registries: Sequence[FormReading]) -> int:
+    """The people on the registries of one task, together: each 残疾人证号 (附件10: 身份证号) once, in whichever
+    files and sheets it is (the same registry attached twice, 附件3.xlsx and 附件3(1).xlsx, counts once).
+
+    A row without an ID counts alone, as FormReading.distinct_persons counts it, except that the same row
+    (every cell alike) in several of the files is one person there: each such row counts the most times it
+    is in any one file. So a file sent twice counts once, rows and all, and two different files add up."""
+    ids: set[str] = set()
+    anonymous: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
+    for registry in registries:
+        key = "id_number" if registry.form == 10 else "disability_id"
+        own: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
+        for person in registry.persons:
+            identity = id_key(person.get(key))
+            if identity:
+                ids.add(identity)
+            else:
+                own[(person.keys, person.values)] += 1
+        anonymous |= own
+    return len(ids) + sum(anonymous.values())
