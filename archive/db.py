@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.errors import ConfigError, ServiceError
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A database already there is opened without loading Alembic (a third of a second
 # on every command); tests/test_migrations.py holds this to the migrations folder's own head.
@@ -38,7 +40,9 @@ class Database:
         self.url = url
         if url.startswith("sqlite:///") and not url.endswith(":memory:"):
             _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]), create_folders)
-        self.engine: Engine = create_engine(url, future=True, connect_args=_connect_args(url))
+        # hide_parameters: an error's text never carries the row it failed on (a registry's names, IDs and
+        # phones would reach the log and `status` whole)
+        self.engine: Engine = create_engine(url, future=True, connect_args=_connect_args(url), hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _storable_parameters, retval=True)
@@ -52,6 +56,7 @@ class Database:
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up lines, not the operator's
         config = _alembic_config()
         head = ScriptDirectory.from_config(config).get_current_head()
         try:
@@ -62,6 +67,7 @@ class Database:
                     return False
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+                log.info("database upgraded from revision %s to %s", current or "(new)", head)
         except SQLAlchemyError as error:
             raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{_driver_says(error)}") from error
         return True
