@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.errors import ConfigError, ServiceError
@@ -42,7 +42,14 @@ class Database:
             _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]), create_folders)
         # hide_parameters: an error's text never carries the row it failed on (a registry's names, IDs and
         # phones would reach the log and `status` whole)
-        self.engine: Engine = create_engine(url, future=True, connect_args=_connect_args(url), hide_parameters=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True, connect_args=_connect_args(url), hide_parameters=True)
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as error:
+            # a URL the configuration did not check (bot.config does): SQLAlchemy's words name no key
+            raise ConfigError(
+                f"数据库地址写法不对（[database] url 或 MAILROOM_DATABASE_URL）：{_masked(url)!r}（{error}）；"
+                "应写作 sqlite:///路径 或 postgresql+psycopg://用户@主机/库"
+            ) from error
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "before_cursor_execute", _storable_parameters, retval=True)
@@ -69,8 +76,24 @@ class Database:
                 command.upgrade(config, "head")
                 log.info("database upgraded from revision %s to %s", current or "(new)", head)
         except SQLAlchemyError as error:
-            raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{_driver_says(error)}") from error
+            raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{self._why_not(error)}") from error
         return True
+
+    def _why_not(self, error: SQLAlchemyError) -> str:
+        """Why the schema could not be made, in the driver's words; in the operator's when the URL's search_path
+        names a schema that is not there (PostgreSQL says only "no schema has been selected to create in")."""
+        if getattr(getattr(error, "orig", None), "sqlstate", None) != INVALID_SCHEMA_NAME:
+            return _driver_says(error)
+        wanted = _search_path(self.engine.url.query.get("options"))
+        if not wanted:
+            return (
+                "search_path 中的模式（schema）都不存在，无处建表：请先创建（CREATE SCHEMA 模式名;），"
+                "或改正地址中的 search_path"
+            )
+        return (
+            f"地址中 search_path 所指的模式（schema）{wanted} 不存在，无处建表：请先在该数据库中创建它"
+            f"（CREATE SCHEMA {wanted};），或改正地址中的 search_path"
+        )
 
     def revision(self) -> str | None:
         """The schema's revision as recorded in the database; None for a new database."""
@@ -90,6 +113,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# PostgreSQL's "no schema has been selected to create in": none of the search_path's schemas exists.
+INVALID_SCHEMA_NAME = "3F000"
+
+
+def _search_path(options: object) -> str:
+    """The first schema of a search_path set in the URL's libpq `options` ("-csearch_path=mailroom")."""
+    text = " ".join(options) if isinstance(options, tuple) else str(options or "")
+    found = re.search(r"search_path\s*=\s*([^\s,]+)", text)
+    return found.group(1).strip('"') if found else ""
+
+
+def _masked(url: str) -> str:
+    """`url` with any password in it replaced by ***."""
+    return re.sub(r"^([^:/]+://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _driver_says(error: SQLAlchemyError) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from archive.evidence import NOT_SUBMISSIONS, summary_reports
 from archive.models import FormReadingRow, Message, PersonRow, Rewrite
 from parsers.forms import FORM_TITLES
+from parsers.privacy import mask_personal
 from scoring.completion import honesty_findings
 from scoring.evidence import Finding, SummaryReport
 
@@ -132,7 +133,7 @@ def _place(person: PersonFinding, message_id: int) -> tuple[str, int]:
     return next(((sheet, row) for _, id_, sheet, row in person.places if id_ == message_id), ("", 0))
 
 
-def _shared_persons(session: Session) -> list[Finding]:
+def _shared_persons(session: Session) -> list[PersonFinding]:
     """The same 残疾人证号 on the same form sent by two units: one finding a person, read in one query."""
     shared = (
         select(PersonRow.form, PersonRow.disability_id)
@@ -162,7 +163,7 @@ def _shared_persons(session: Session) -> list[Finding]:
     by_person: dict[tuple[int, str], list] = {}
     for row in rows:
         by_person.setdefault((row.form, row.disability_id), []).append(row)
-    findings: list[Finding] = []
+    findings: list[PersonFinding] = []
     for (form, person_id), places in by_person.items():
         # a registry from an unknown address may name the person too: that mail is no unit's
         units = sorted({place.unit for place in places if place.unit is not None})
@@ -178,4 +179,15 @@ def _shared_persons(session: Session) -> list[Finding]:
                 places=tuple((place.unit, place.id, place.sheet, place.row) for place in places),
             )
         )
-    return findings
+    # In the order of where they are written, never of the 证号 (read in that order): two findings whose
+    # numbers differ only in digits a viewer without the grant does not see are listed the same either way.
+    return sorted(findings, key=_shown_order)
+
+
+def _shown_order(finding: PersonFinding) -> tuple:
+    """What orders the persons: the form, then where each is first registered, then what else is shown of them
+    (their masked text and every place)."""
+    places = tuple(
+        (message_id, mask_personal(sheet), row, unit or "") for unit, message_id, sheet, row in finding.places
+    )
+    return finding.form, places[0], finding.name, mask_personal(finding.message), places

@@ -12,9 +12,11 @@ another instance (of an exclusive lock) took it meanwhile.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,6 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive.db import Database
+from archive.store import write_problem
+from parsers.errors import ServiceError
+
+# What making a lock file meets in an archive folder that cannot be written (a read-only mount, permissions, a
+# full disk, the folder gone with its disk): an exclusive lock then opens the file read-only (flock needs no
+# write access); a shared one, which only `serve` takes, refuses: the daemon could archive nothing.
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.ENOENT)
 
 
 def lock_key(name: str) -> int:
@@ -121,7 +130,9 @@ def shared(db: Database, folder: Path, name: str) -> Iterator[Lock]:
     Yields the `Lock` (always `held`), whose `keep()` the holder calls now and then: on PostgreSQL the lock
     lives as long as the session that took it, which a server restart or a terminated backend ends; `keep()`
     finds that out (one round trip) and takes the lock again on a new connection, True when it had to
-    (SQLAlchemyError while the server is away)."""
+    (SQLAlchemyError while the server is away). A holder is one that archives: an archive folder where no
+    file can be made (read-only, its permissions) is refused first, ServiceError, on either database."""
+    _writable(folder)
     with _holding(db, folder, name, shared=True) as lock:
         yield lock
 
@@ -137,8 +148,10 @@ def _holding(db: Database, folder: Path, name: str, *, shared: bool) -> Iterator
         finally:
             lock.release()
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = _lock_file(folder, name, shared=shared)
+    if descriptor is None:  # a read-only folder without the file: nobody can hold it
+        yield Lock(True)
+        return
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_SH if shared else fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -148,6 +161,40 @@ def _holding(db: Database, folder: Path, name: str, *, shared: bool) -> Iterator
         yield Lock(True)
     finally:
         os.close(descriptor)  # closing the descriptor releases the lock
+
+
+def _writable(folder: Path) -> None:
+    """ServiceError, in one line saying what to check, unless a file can be made in `folder` (the archive's
+    locks/) and removed again."""
+    probe = folder / f".probe-{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        folder.mkdir(exist_ok=True)
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as error:
+        raise ServiceError(write_problem(folder.parent, error)) from error
+
+
+def _lock_file(folder: Path, name: str, *, shared: bool) -> int | None:
+    """The lock file's descriptor, the file (and its folder, inside the archive folder) made on first use.
+
+    An archive folder that cannot be written (mounted read-only, its permissions, its disk full or gone): an
+    exclusive lock opens the file read-only, or, when it is not there and cannot be made, is held without one
+    (None: no other process can hold a file that does not exist), so that `status` still reports and a poll,
+    or a running daemon's worker, says per mailbox why it archives nothing (archive.store.write_problem) and
+    tries again later. A shared lock is the daemon's presence: ServiceError, in one line saying what to check,
+    as for any other failure."""
+    path = folder / f"{name}.lock"
+    try:
+        folder.mkdir(exist_ok=True)  # not `parents`: an archive folder gone is no folder to make here
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE or shared:
+            raise ServiceError(write_problem(folder.parent, error)) from error  # folder: the archive's locks/
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
 
 
 def _unlock(connection: Connection, function: str, key: int) -> None:

@@ -6,6 +6,9 @@ second commit, the mail stays `sending`, and the next sender (who holds the outb
 left it is gone) sends it again with the same Message-ID. So delivery is at least once, a second copy is
 possible only in that window, and it is recognisable as the same mail. A cause is never queued twice
 (unique key).
+
+States (`OutboxMail.state`): pending (waiting for `next_attempt_at`), sending, sent, and failed: refused for
+good by the receiving side (a 5xx for its recipients or its data), never tried again; `status` lists them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 from archive.models import OutboxMail
 
 MAX_BACKOFF = timedelta(hours=1)
+UNSENT = ("pending", "sending")  # what the sender still has to send; "failed" is refused for good
 
 
 def digest_cause(month: str) -> str:
@@ -65,13 +69,22 @@ def _recipients(message: EmailMessage) -> list[str]:
 
 def due_mail(session: Session, now: datetime) -> list[OutboxMail]:
     """Pending mail whose time has come, and mail left `sending` by a sender that died: the caller holds
-    the outbox lock, so no other sender is at work."""
+    the outbox lock, so no other sender is at work. A mail planned by a clock that ran fast is due now (its
+    wait would last as long as the clock was ahead: a month ahead, a month's wait): one tried before whose
+    next try lies further ahead than the longest backoff, or one queued further ahead of now than that."""
+    ahead = now + MAX_BACKOFF
     return list(
         session.scalars(
             select(OutboxMail)
             .where(
                 or_(
-                    (OutboxMail.state == "pending") & (OutboxMail.next_attempt_at <= now), OutboxMail.state == "sending"
+                    (OutboxMail.state == "pending")
+                    & or_(
+                        OutboxMail.next_attempt_at <= now,
+                        (OutboxMail.attempts > 0) & (OutboxMail.next_attempt_at > ahead),
+                        OutboxMail.created_at > ahead,
+                    ),
+                    OutboxMail.state == "sending",
                 )
             )
             .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
@@ -80,8 +93,9 @@ def due_mail(session: Session, now: datetime) -> list[OutboxMail]:
 
 
 def next_due(session: Session) -> datetime | None:
-    """When the earliest unsent mail is due."""
-    return session.scalar(select(func.min(OutboxMail.next_attempt_at)).where(OutboxMail.state != "sent"))
+    """When the earliest unsent mail is due (mail planned by a fast clock is due at once all the same:
+    `due_mail`; the daemon's sender looks every minute)."""
+    return session.scalar(select(func.min(OutboxMail.next_attempt_at)).where(OutboxMail.state.in_(UNSENT)))
 
 
 def mark_sending(session: Session, mail: OutboxMail, now: datetime) -> None:
@@ -105,18 +119,43 @@ def mark_failed(session: Session, mail: OutboxMail, now: datetime, error: str) -
     session.commit()
 
 
+def mark_refused(session: Session, mail: OutboxMail, now: datetime, error: str) -> None:
+    """Refused for good (the recipient's server answered 5xx): `failed`, never tried again; `error` says why."""
+    mail.state, mail.sending_since = "failed", None
+    mail.last_error, mail.last_error_at = error, now
+    session.commit()
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A mail refused for good: which, to whom, and why."""
+
+    id: int
+    kind: str
+    recipients: str
+    subject: str
+    error: str | None
+    at: datetime | None
+
+
 @dataclass(frozen=True)
 class Backlog:
-    """Unsent mail: how many, since when the oldest waits, and the newest error the server gave."""
+    """Unsent mail: how many, since when the oldest waits, and the newest error the server gave; and the mail
+    refused for good (how many, the newest `REFUSED_SHOWN` of them)."""
 
     count: int
     oldest: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    refused_count: int = 0
+    refused: tuple[Refused, ...] = ()
+
+
+REFUSED_SHOWN = 10
 
 
 def backlog(session: Session) -> Backlog:
-    unsent = OutboxMail.state != "sent"
+    unsent = OutboxMail.state.in_(UNSENT)
     count, oldest = session.execute(select(func.count(), func.min(OutboxMail.created_at)).where(unsent)).one()
     error = session.execute(
         select(OutboxMail.last_error, OutboxMail.last_error_at)
@@ -124,4 +163,23 @@ def backlog(session: Session) -> Backlog:
         .order_by(OutboxMail.last_error_at.desc())
         .limit(1)
     ).first()
-    return Backlog(count, oldest, *(error or (None, None)))
+    failed = OutboxMail.state == "failed"
+    refused_count = session.scalar(select(func.count()).where(failed)) or 0
+    refused = tuple(
+        Refused(row.id, row.kind, row.recipients, row.subject, row.last_error, row.last_error_at)
+        for row in session.execute(
+            select(
+                OutboxMail.id,
+                OutboxMail.kind,
+                OutboxMail.recipients,
+                OutboxMail.subject,
+                OutboxMail.last_error,
+                OutboxMail.last_error_at,
+            )
+            .where(failed)
+            .order_by(OutboxMail.last_error_at.desc(), OutboxMail.id.desc())
+            .limit(REFUSED_SHOWN)
+        )
+    )
+    last_error, last_error_at = error or (None, None)
+    return Backlog(count, oldest, last_error, last_error_at, refused_count, refused)

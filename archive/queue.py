@@ -1,5 +1,11 @@
 """The attention queue (待处理): what needs a person, and staff's marks of what they handled, kept by each
-item's stable key (a message's SHA-256 and the reason, or a finding's text).
+item's stable key (a message's SHA-256 and the reason, or a digest of a finding's masked text).
+
+A finding's key, and the handle shown from it (F + its first 8 hex digits), are computed from what a viewer
+without the personal grant is shown of it: its text masked, and where its person is registered. A digest of
+the text whole would hand out a function of a 证号's hidden digits, which a script inverts by trying them all
+(a birth date and a sequence number: seconds). Marks staff made under the earlier keys, digests of the text
+whole, keep matching (_earlier_keys): they are only looked up, never shown.
 
 A message's reasons are part of what it was derived into (replies.attention, stored in message.attention
 by the same write as the rest: a re-derivation or a correction changes them at once), so its items are
@@ -22,6 +28,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import cast
 
 from sqlalchemy import select
@@ -33,6 +40,7 @@ from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from archive.models import FormReadingRow, Message, QueueHandledRow
 from parsers.errors import MailroomError
+from parsers.privacy import mask_personal
 from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
 from scoring.evidence import FINDING_LABELS, Finding
 
@@ -68,7 +76,7 @@ def every_finding(session: Session) -> list[Finding]:
 
 @dataclass(frozen=True)
 class Item:
-    key: str  # stable: kept with staff's mark (a message's SHA-256, or a digest of a finding)
+    key: str  # stable: kept with staff's mark (a message's SHA-256, or a digest of a finding's masked text)
     handle: str  # what people type: "12-question", "F3a9c01d2"
     reason: str  # a REASONS key
     text: str
@@ -85,8 +93,13 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
     """Every item, oldest message first, then the findings; handled ones only when asked (they stay
     searchable). Reads the messages that have reasons, the findings, and staff's marks and corrections of
     those: the queue's own size."""
-    items = [*_message_items(session), *_finding_items(findings(session))]
+    found = findings(session)
+    items = [*_message_items(session), *_finding_items(found)]
     handled = {row.key: row for row in session.scalars(select(QueueHandledRow))}
+    unmatched = {key for key in handled if key.startswith("finding:")} - {item.key for item in items}
+    if unmatched:  # marks made before the keys were made from masked text
+        earlier = _earlier_keys(found)
+        handled |= {key: handled[old] for key, old in earlier.items() if old in unmatched and key not in handled}
     corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
     marked = []
     for item in items:
@@ -186,7 +199,7 @@ def _mismatched(item: Item, found: list[Mismatch]) -> Item:
 def _finding_items(findings: list[Finding]) -> list[Item]:
     """One item a finding, except the persons registered by two units: one item a message and form that
     brought them (archive.findings.shared_groups), each person in its detail. A group of one person keeps
-    the key its finding had, so what staff marked before grouping stays marked."""
+    the key its finding has (_finding_key), so what staff marked before grouping stays marked."""
     items = [_finding_item(finding) for finding in findings if not isinstance(finding, PersonFinding)]
     for group in shared_groups(findings):
         if len(group.persons) == 1:
@@ -210,7 +223,7 @@ def _finding_items(findings: list[Finding]) -> list[Item]:
 
 
 def _finding_item(finding: Finding) -> Item:
-    digest = _digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")
+    digest = _finding_key(finding)
     return Item(
         f"finding:{digest}",
         f"F{digest[:8]}",
@@ -219,6 +232,31 @@ def _finding_item(finding: Finding) -> Item:
         finding.unit,
         tuple(finding.message_ids),
     )
+
+
+@lru_cache(maxsize=16384)  # the web asks on every page for the menu's count, of the findings it keeps
+def _finding_key(finding: Finding) -> str:
+    """A finding's key, from what a viewer without the grant is shown of it, so it is the same whatever a
+    hidden digit is: its kind, unit and text masked (a finding without a personal number keeps the key it
+    always had) and, for a person, where they are first registered (message, sheet, row: two persons whose
+    masked texts are the same are told apart by it)."""
+    text = f"{finding.kind}\n{finding.unit}\n{mask_personal(finding.message)}"
+    if isinstance(finding, PersonFinding) and finding.places:
+        _, message_id, sheet, row = finding.places[0]
+        text += f"\n{message_id}\n{mask_personal(sheet)}\n{row}"
+    return _digest(text)
+
+
+def _earlier_keys(findings: list[Finding]) -> dict[str, str]:
+    """By each finding item's key, the key its finding had when keys were digests of its text whole (the
+    证号 unmasked), where the two differ: staff's marks under those keys still handle it. Looked up among
+    the marks only, never shown or given out."""
+    earlier = {}
+    for finding in findings:
+        key, whole = _finding_key(finding), _digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")
+        if whole != key:
+            earlier[f"finding:{key}"] = f"finding:{whole}"
+    return earlier
 
 
 def _digest(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -14,6 +15,12 @@ MESSAGES = "messages"
 FILES = "files"
 WRITE_THREADS = 8
 FOLDER_MODE = 0o700  # mail holds personal numbers: folders the archive makes are its owner's only (files: 0600)
+
+
+class ArchiveUnreadable(ServiceError, OSError):
+    """A file the database names cannot be read from the archive folder: one line saying what to check (a
+    ServiceError, which a daemon's worker reports and retries), and an OSError still for the callers that pass
+    over a file they cannot read."""
 
 
 def sha256_hex(data: bytes) -> str:
@@ -38,10 +45,18 @@ class RawStore:
 
     def create(self) -> None:
         """Make the archive folder and its two halves, readable by their owner only (a folder already there
-        keeps its mode: an administrator may have chosen it)."""
-        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        for sub in (MESSAGES, FILES):
-            (self.root / sub).mkdir(mode=FOLDER_MODE, exist_ok=True)
+        keeps its mode: an administrator may have chosen it). Whether a missing folder may be made at all is the
+        caller's to decide (bot.daemon.deps.open_deps refuses one when the database already holds mail)."""
+        try:
+            self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+            for sub in (MESSAGES, FILES):
+                (self.root / sub).mkdir(mode=FOLDER_MODE, exist_ok=True)
+        except OSError as error:
+            raise ServiceError(write_problem(self.root, error)) from error
+
+    def looks_empty(self) -> bool:
+        """Whether the folder is missing, or holds no messages/ (an empty mount point: its disk not mounted)."""
+        return not (self.root / MESSAGES).is_dir()
 
     def message_path(self, sha: str) -> Path:
         return self.root / MESSAGES / sha[:2] / f"{sha}.eml"
@@ -60,10 +75,23 @@ class RawStore:
         return sha
 
     def read_message(self, sha: str) -> bytes:
-        return self.message_path(sha).read_bytes()
+        return self._read(self.message_path(sha))
 
     def read_file(self, sha: str) -> bytes:
-        return self.file_path(sha).read_bytes()
+        return self._read(self.file_path(sha))
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            raise ArchiveUnreadable(self._read_problem(path, error)) from error
+
+    def _read_problem(self, path: Path, error: OSError) -> str:
+        if self.looks_empty():
+            return f"无法读取归档目录 {self.root}：它已不存在或是空的（磁盘被卸载？）：请检查挂载"
+        if isinstance(error, FileNotFoundError):
+            return f"归档中缺少文件 {path}：请运行 mailroom verify 核对，并从备份恢复"
+        return f"无法读取归档中的文件 {path}：[Errno {error.errno}] {error.strerror}"
 
     def _put(self, path: Path, data: bytes) -> None:
         if path.exists():
@@ -80,7 +108,7 @@ class RawStore:
             if self._pool is not None:  # a batch names up to 256 folders: their syncs wait on the disk together
                 list(self._pool.map(_fsync, folders))
         except OSError as error:
-            raise ServiceError(f"无法写入归档目录 {self.root}：{error}") from error
+            raise ServiceError(write_problem(self.root, error)) from error
 
     def close(self) -> None:
         self.sync()
@@ -89,8 +117,29 @@ class RawStore:
             self._pool = None
 
 
+def write_problem(root: Path, error: OSError) -> str:
+    """Why the archive folder cannot be written, in one Chinese line that says what to do; the system's own
+    words in brackets."""
+    said = f"[Errno {error.errno}] {error.strerror}" if error.errno is not None and error.strerror else str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = "磁盘已满" if error.errno == errno.ENOSPC else "磁盘配额已用完"
+        return (
+            f"无法写入归档目录 {root}：{full}（{said}）：请清理该磁盘上归档以外的文件（旧日志、备份、临时文件等），"
+            "或把归档目录移到更大的磁盘；归档中的文件是邮件的原件，不可删除"
+        )
+    if error.errno == errno.EROFS:
+        return f"归档目录只读（{root}）：请检查挂载和权限"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"归档目录不可写（{root}，没有权限）：请检查挂载和权限"
+    if error.errno == errno.ENOENT:
+        return f"无法写入归档目录 {root}：其中的文件夹已不存在（磁盘被卸载？）：请检查挂载，再运行 mailroom verify 核对"
+    return f"无法写入归档目录 {root}：{said}"
+
+
 def _write_durably(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    # Not `parents`: messages/ and files/ are made by `create`; one gone since (its disk unmounted) is an error,
+    # not a new, empty archive under the mount point.
+    path.parent.mkdir(mode=FOLDER_MODE, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600, kept by the rename
     try:
         view = memoryview(data)
@@ -112,3 +161,33 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def database_problem(error: BaseException, database: str | None = None) -> str | None:
+    """What a database error the operator can act on means, in one Chinese line saying what to do (a full disk,
+    a lock another program holds, a read-only file), the driver's own words in brackets; None for any other.
+    `error`: SQLAlchemy's or the driver's own; `database`: the SQLite file, when the caller knows it."""
+    driver = getattr(error, "orig", None) or error
+    said = next(iter(str(driver).strip().splitlines()), "") or driver.__class__.__name__
+    name = getattr(driver, "sqlite_errorname", None) or ""
+    state = getattr(driver, "sqlstate", None)
+    if state == "53100":  # PostgreSQL's disk_full
+        return f"数据库所在磁盘已满：请清理数据库服务器的磁盘空间（{said}）"
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in said:
+        return f"数据库所在磁盘已满：请清理磁盘空间（{f'{database}：' if database else ''}{said}）"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in said:
+        return (
+            "数据库被另一个程序锁定：请检查是否有其他程序（如备份、另一个 mailroom）正在使用"
+            f"{f' {database}' if database else '数据库文件'}（{said}）"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in said:
+        return f"数据库只读：请检查{f' {database} ' if database else '数据库文件'}及其所在文件夹的挂载和权限（{said}）"
+    return None
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite database URL, else None."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.endswith(":memory:"):
+        return None
+    return url.removeprefix(prefix).split("?", 1)[0]

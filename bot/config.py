@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -170,13 +171,125 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
     env = os.environ if environ is None else environ
     path = Path(path or env.get("MAILROOM_CONFIG") or DEFAULT_CONFIG)
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"找不到配置文件 {path}（可把 config.example.toml 复制为 {path} 再修改）") from None
+    return build_config(parse_toml(raw, path), path.resolve(), env)
+
+
+def parse_toml(raw: bytes, path: Path) -> dict[str, Any]:
+    """The file's tables. A UTF-8 byte order mark (Windows Notepad writes one) is harmless and dropped; any
+    other mistake is one line naming where it is and what to fix, in the words of the usual slips: a quote
+    left open, a full-width character typed with a Chinese input method, a file saved as GBK."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(
+            f"配置文件 {path} 是以 UTF-16（记事本的“Unicode”）保存的：请改用 UTF-8 编码保存"
+            "（记事本：文件 → 另存为 → 编码选 UTF-8）"
+        )
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"配置文件 {path} 第 {line} 行不是 UTF-8 编码（可能以 GBK/ANSI 保存）：请改用 UTF-8 编码保存"
+            "（记事本：文件 → 另存为 → 编码选 UTF-8）"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"配置文件 {path} 不是有效的 TOML：{error}") from None
-    return build_config(data, path.resolve(), env)
+        raise ConfigError(f"配置文件 {path} {toml_problem(text, str(error))}") from None
+
+
+# tomllib says where ("Invalid value (at line 16, column 7)", "… (at end of document)"); Python 3.11's error
+# carries it only in its text.
+_TOML_AT = re.compile(r"^(?P<what>.*?) \((?:at line (?P<line>\d+), column (?P<column>\d+)|at end of document)\)$", re.S)
+# What a string left open makes tomllib say: a single-line string reaching the line's end, or the file's.
+_OPEN_STRING = ("Illegal character '\\n'", "Found invalid character '\\n'", "Unterminated string", "Expected \"'")
+# Characters a Chinese input method types for TOML's own, beyond the full-width forms of ASCII (U+FF01–FF5E).
+_CHINESE_PUNCTUATION = {
+    "\u3000": " ",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "、": ",",
+    "。": ".",
+    "【": "[",
+    "】": "]",
+}
+# tomllib's other messages in the operator's words; its own text follows in brackets.
+_TOML_SAYS = {
+    "Invalid value": '值的写法不对：文字要用英文双引号括起来（如 "景县"），数字和 true、false 不加引号',
+    "Invalid statement": "这一行应是 键 = 值，或 [表名]、[[表名]]",
+    "Expected '=' after a key in a key/value pair": "键的后面应是等号 =",
+    "Expected newline or end of document after a statement": "一行只能写一项：值的后面只能是换行或 # 注释",
+    "Unclosed array": "列表没有写完：各项之间用英文逗号 , 分隔，最后以 ] 结束",
+    "Unclosed inline table": "{ … } 没有写完：各项之间用英文逗号 , 分隔，最后以 } 结束，且须写在同一行",
+    "Cannot overwrite a value": "这个键前面已经写过一次：同一个表中每个键只能写一次",
+    "Invalid initial character for a key part": "键名只用英文字母、数字、_ 和 -（{ … } 的最后一项后不加逗号）",
+}
+
+
+def toml_problem(text: str, said: str) -> str:
+    """What follows "配置文件 config.toml " for tomllib's error `said` on `text`: where, and what to fix."""
+    found = _TOML_AT.match(said)
+    what = found.group("what") if found else said
+    if not found or found.group("line") is None:  # at the end of the document: only a string left open
+        if what.startswith(_OPEN_STRING):
+            line = next((n for n, row in enumerate(text.split("\n"), 1) if _open_quote(row) is not None), None)
+            return (f"第 {line} 行" if line else "末尾") + _QUOTE_LEFT_OPEN
+        return f"末尾：{_TOML_SAYS[what]}（{what}）" if what in _TOML_SAYS else f"不是有效的 TOML：{said}"
+    line, column = int(found.group("line")), int(found.group("column"))
+    row = text.split("\n")[line - 1]
+    char = row[column - 1] if column <= len(row) else "\n"
+    at = f"第 {line} 行第 {column} 列"
+    half = _half_width(char)
+    if half:
+        kind = "中文标点" if char in _CHINESE_PUNCTUATION and char != "\u3000" else "全角字符"
+        named = "全角空格（U+3000）" if char == "\u3000" else f"{kind} {char}（U+{ord(char):04X}）"
+        shown = "半角空格" if half == " " else f"半角的 {half}"
+        return (
+            f"{at}有{named}：TOML 的数字、引号、等号、逗号、括号和空格须为半角字符（用英文输入法输入），请改为{shown}"
+        )
+    if what.startswith(_OPEN_STRING) or (row.count('"') % 2 == 1 and '"""' not in row):
+        return f"第 {line} 行{_QUOTE_LEFT_OPEN}"
+    if what.startswith("Unescaped '\\'"):
+        return f"{at}：双引号字符串里的反斜杠 \\ 须写成 \\\\；路径也可改用单引号（'C:\\mailroom\\archive'）或正斜杠 /"
+    if not char.isascii() and not char.isspace():
+        return f'{at}的 {char} 不在引号里：文字要用英文双引号括起来，如 name = "景县"；若是注释，前面要加 #'
+    if what.startswith("Cannot declare"):
+        return f"{at}：这个表前面已经写过一次，同名的 [表] 只能写一次（[[mailbox]]、[[unit]] 这样的表可以写多个）"
+    if what in _TOML_SAYS:
+        return f"{at}：{_TOML_SAYS[what]}（{what}）"
+    return f"{at}不是有效的 TOML：{what}"
+
+
+_QUOTE_LEFT_OPEN = '的引号没有闭合：字符串要用一对英文引号括起来，写在同一行内，如 timezone = "Asia/Shanghai"'
+
+
+def _half_width(char: str) -> str:
+    """The ASCII character a full-width or Chinese punctuation `char` stands for; "" for any other."""
+    if "\uff01" <= char <= "\uff5e":
+        return chr(ord(char) - 0xFEE0)
+    return _CHINESE_PUNCTUATION.get(char, "")
+
+
+def _open_quote(row: str) -> int | None:
+    """Where the string left open at the end of a line of TOML starts (None: every string is closed)."""
+    quote, start, index = "", None, 0
+    while index < len(row):
+        char = row[index]
+        if start is None:
+            if char == "#":
+                break
+            if char in "\"'":
+                quote, start = char, index
+        elif quote == '"' and char == "\\":
+            index += 1
+        elif char == quote:
+            start = None
+        index += 1
+    return start
 
 
 def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) -> Config:
@@ -201,6 +314,7 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     written_url = _get(database, "database.url", str, "sqlite:///var/mailroom.db")  # read (and known) either way
     written_path = _get(archive, "archive.path", str, "var/archive")
     url = env.get("MAILROOM_DATABASE_URL") or written_url
+    _check_database_url(url, "环境变量 MAILROOM_DATABASE_URL" if env.get("MAILROOM_DATABASE_URL") else "[database] url")
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
     timezone = _zone(_get(general, "general.timezone", str, "Asia/Shanghai"))
     units, plans = _plans(data, timezone, _years(general))
@@ -219,7 +333,7 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
         plans=plans,
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=units,
-        outgoing=_outgoing(_table(data, "smtp"), base, data.get("mailbox", [])),
+        outgoing=_outgoing(_smtp(data), base, data.get("mailbox", [])),
         schedule=schedule,
         web=_web(_table(data, "web")),
     )
@@ -245,10 +359,24 @@ def _web(table: dict[str, Any]) -> Web:
     )
 
 
+# The two ways mail goes out, as a missing `transport` names them: which one is never guessed, since the folder
+# sends nothing while `poll` counts each mail written as sent.
+_TRANSPORTS = '"smtp"（经邮件服务器发出）或 "folder"（只写入文件夹，不发出，用于演示和测试）'
+
+
+def _smtp(data: dict[str, Any]) -> dict[str, Any]:
+    """[smtp], which says how mail goes out: without it (or its `transport`, _outgoing), receipts would
+    silently pile up in a local folder while every report said they were sent."""
+    if "smtp" not in data:
+        raise ConfigError(f"缺少 [smtp]：发信方式须写明，在 [smtp] 中写 transport = {_TRANSPORTS}")
+    return _table(data, "smtp")
+
+
 def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]) -> Outgoing:
     pick = lambda name, kind, default, **kw: _get(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
+    written = "transport" in table  # its absence is said after every other key is read: none is taken for a typo
     out = Outgoing(
-        transport=pick("transport", str, "folder", check=lambda t: t in ("smtp", "folder"), why="smtp 或 folder"),
+        transport=pick("transport", str, "", check=lambda t: t in ("smtp", "folder"), why="smtp 或 folder"),
         folder=base / pick("folder", str, "var/outbox"),
         host=pick("host", str, ""),
         port=pick("port", int, 465, check=lambda p: 0 < p < 65536, why="端口号 1–65535"),
@@ -265,6 +393,8 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         sent_copy_folder=pick("sent_copy_folder", str, ""),
         ca_file=_ca_file(table, "smtp.ca_file", base),
     )
+    if not written:
+        raise ConfigError(f"缺少 [smtp] transport：发信方式须写明，{_TRANSPORTS}")
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
         raise ConfigError(f"smtp.sent_copy_mailbox：没有 key 为 {out.sent_copy_mailbox!r} 的 [[mailbox]]")
     if out.sent_copy_mailbox and not out.sent_copy_folder:
@@ -364,6 +494,53 @@ def _clock(text: str, key: str) -> time:
         return time.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{key} 应为时刻，如 23:59:59，而不是 {text!r}") from None
+
+
+_DATABASE_FORMS = "sqlite:///路径（如 sqlite:///var/mailroom.db，相对于配置文件）或 postgresql+psycopg://用户@主机/库"
+
+
+def _check_database_url(url: str, where: str) -> None:
+    """A URL SQLAlchemy can open with the drivers mailroom ships: SQLite, or PostgreSQL through psycopg. Its
+    own words for a slip ("Could not parse SQLAlchemy URL", "Can't load plugin: sqlalchemy.dialects:postgres")
+    name neither the key nor the form to write."""
+    shown = _masked_url(url)
+    scheme, sep, rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
+        problem = f"{shown!r} 不是数据库地址"
+    elif scheme in ("sqlite", "sqlite+pysqlite"):
+        if rest == "" or rest.startswith("/"):
+            return
+        problem = (
+            f"SQLite 的地址在 sqlite: 之后要写三个斜杠（绝对路径四个：sqlite:////srv/mailroom.db），而不是 {shown!r}"
+        )
+    elif scheme in ("postgresql", "postgresql+psycopg"):
+        problem = _postgres_url_problem(url, shown)
+        if not problem:
+            return
+    elif scheme.split("+")[0] in ("postgres", "postgresql", "pgsql", "pg"):
+        problem = f"PostgreSQL 的地址应以 postgresql+psycopg:// 开头，而不是 {scheme}://（{shown!r}）"
+    else:
+        problem = f"不支持 {scheme.split('+')[0]} 数据库，只支持 SQLite 和 PostgreSQL（{shown!r}）"
+    raise ConfigError(f"{where} 写法不对：{problem}；应写作 {_DATABASE_FORMS}")
+
+
+def _postgres_url_problem(url: str, shown: str) -> str:
+    """What SQLAlchemy finds wrong in a PostgreSQL URL (a port that is not a number); "" when nothing."""
+    from sqlalchemy.engine import make_url  # only for PostgreSQL: SQLite's commands start without it
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ValueError:  # int() of the port
+        return f"{shown!r} 中的端口应为数字"
+    except ArgumentError:
+        return f"{shown!r} 不是有效的 PostgreSQL 地址"
+    return ""
+
+
+def _masked_url(url: str) -> str:
+    """`url` with any password in it replaced by ***, for messages and logs."""
+    return re.sub(r"^([^:/]+://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _sqlite_relative(url: str, base: Path) -> str:
@@ -584,7 +761,9 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
         unit = Unit(
             name=_get(entry, f"{at}.name", str),
             aliases=tuple(_get(entry, f"{at}.aliases", list, [])),
-            senders=tuple(s.lower() for s in _get(entry, f"{at}.senders", list, [])),
+            senders=tuple(
+                _sender(address, f"{at}.senders", entry) for address in _get(entry, f"{at}.senders", list, [])
+            ),
         )
         in_plan: dict[str, Any] = dict(check=lambda y: y in years, why=f"计划年度之一（{_listed(years)}）")
         first = _get(entry, f"{at}.first_year", int, years[0], **in_plan)
@@ -600,6 +779,43 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
             by_year[year].append(replace(unit, targets=targets))
         units.append(unit)
     return tuple(units), {year: tuple(found) for year, found in by_year.items()}
+
+
+# What stands between two addresses written as one, and what else cannot stand in a plain address.
+_BETWEEN_ADDRESSES = ",;，；、"
+_NOT_IN_ADDRESS = '()[]"\\:'
+
+
+def _sender(address: Any, key: str, entry: dict[str, Any]) -> str:
+    """A registered sender address, lower case. Recognition compares each From address with it as written, so
+    one that is no address ("jxcl2020 163.com", a missing @, two addresses in one string) would never match:
+    the unit's mail would go uncounted with nothing said."""
+    named = f"{key}（{dict.get(entry, 'name')}）" if isinstance(dict.get(entry, "name"), str) else key
+    if not isinstance(address, str):
+        raise ConfigError(f'{named}：{address!r} 应为字符串，如 "jxcl2020@163.com"')
+    text = address.strip()
+    local, _, domain = text.partition("@")
+    wide = next((char for char in text if _half_width(char) and not char.isspace()), "")
+    odd = next((char for char in text if char in _NOT_IN_ADDRESS), "")
+    if "@" in text and any(char in _BETWEEN_ADDRESSES for char in text):
+        why = '一项只能写一个地址，多个地址请分开写，如 ["jxcl2020@163.com", "jx2021@163.com"]'
+    elif "<" in text or ">" in text:
+        why = "只写地址本身，不带姓名和尖括号"
+    elif any(char.isspace() for char in text):
+        why = "地址中有空格"
+    elif wide:
+        why = f"有全角或中文字符 {wide}，请改为半角的 {_half_width(wide)}"
+    elif odd:
+        why = f"地址中不能有 {odd}"
+    elif text.count("@") != 1:
+        why = "缺少 @" if "@" not in text else f"有 {text.count('@')} 个 @"
+    elif not local or not domain:
+        why = "@ 前后都要有内容"
+    elif "." not in domain.strip(".") or ".." in domain:
+        why = "@ 后面的域名中要有 .，如 163.com"
+    else:
+        return text.lower()
+    raise ConfigError(f"{named}：{address!r} 不是邮箱地址：{why}；应形如 jxcl2020@163.com")
 
 
 @dataclass(frozen=True)

@@ -574,12 +574,12 @@ UNDATED = 0
 
 
 def month_near(number: int, local: datetime) -> str:
-    """Month `number` in the year of `local`, or in the year before when that would land more than one month
-    after `local` (December's report sent in January belongs to December's year)."""
-    year = local.year
-    if (year * 12 + number) - (local.year * 12 + local.month) > 1:
-        year -= 1
-    return f"{year:04d}-{number:02d}"
+    """Month `number` in the one year that puts it from ten months before `local`'s month to one month after
+    it, the months a report sent at `local` can be for: December's report sent in January belongs to
+    December's year, January's sent early, in December, to January's."""
+    offset = (number - local.month + 10) % 12 - 10  # -10 … 1: months after local's month
+    index = local.year * 12 + local.month - 1 + offset
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def placed(month: str | None, local: datetime) -> str | None:

@@ -22,13 +22,21 @@ from functools import lru_cache
 
 _ASCII_DIGITS = frozenset("0123456789")
 # Characters that are not there for a reader: zero-width spaces and joiners, the word joiner, invisible
-# operators, the BOM, the soft hyphen and the bidirectional controls (which reorder digits on screen).
-IGNORABLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-# Separators a number may be written with, as they are before NFKC (full-width forms included).
+# operators, the BOM, the soft hyphen, the bidirectional controls (which reorder digits on screen), the
+# variation selectors and the combining enclosing marks (a keycap 1️⃣ is 1, U+FE0F, U+20E3).
+IGNORABLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u20dd-\u20e4\ufe00-\ufe0f\ufeff"
+# Separators that list things (commas, the enumeration comma 、, a tab): a number written with them is
+# 139，1234，5678, but 156、234、178、23 is a list of figures, so a piece after one of them continues a
+# number only when it has ENUMERATED_PIECE digits or more (or is a final 1–2, an ID's category and grade).
+ENUMERATORS = "\t,\uff0c\u3001\uff64"
+ENUMERATED_PIECE = 4
+# Separators a number may be written with, as they are before NFKC (full-width forms included): spaces,
+# dashes, dots (the middle dots · and ・ too), slashes, parentheses, and the ENUMERATORS.
 SEPARATORS = (
     " \u00a0\u2000-\u200a\u202f\u205f\u3000\\-\u2010-\u2015\u2212\ufe58\ufe63\uff0d.\u2024\uff0e/\uff0f()\uff08\uff09"
+    "\u00b7\u30fb\uff65" + ENUMERATORS
 )
-_SEPARATOR_SET = frozenset(" -./()")
+_ENUMERATOR_SET = frozenset(ENUMERATORS)
 _CHECK_CHARACTERS = "Xx\uff38\uff58"
 MAX_SEPARATORS = 3  # more separators than this between two pieces: two numbers, not one
 MIN_PIECE = 3  # a piece of a number written in pieces; a final 1–2 (ID category and grade, +86) allowed too
@@ -46,7 +54,9 @@ DIGIT_LIKE = {  # each such character: its NFKC form
     for first, last in DIGIT_LIKE_RANGES
     for point in range(first, last + 1)
 }
-_DIGIT_CLASS = "0-9" + "".join(re.escape(char) for char in DIGIT_LIKE)
+# \d: the decimal digits of every script too (Arabic-Indic ٠١٢, Devanagari ०१२…), which NFKC leaves as they are.
+_DIGIT_CLASS = "\\d" + "".join(re.escape(char) for char in DIGIT_LIKE)
+_OTHER_DECIMAL = re.compile(r"(?![0-9])\d")
 # A stretch that may hold numbers: digits, with separators (at most MAX_SEPARATORS in a row), ignorable
 # characters and check characters (X, not followed by another letter) between them.
 _STRETCH = re.compile(
@@ -102,11 +112,18 @@ class _Piece:
     digits: str
     start: int
     end: int
+    listed: bool = False  # after a separator that lists things (ENUMERATORS)
 
 
 def fold(text: str) -> str:
-    """`text` as numbers are compared: NFKC, ignorable characters removed, X upper case."""
-    return _IGNORED.sub("", unicodedata.normalize("NFKC", text)).replace("x", "X")
+    """`text` as numbers are compared: NFKC, every script's decimal digits as ASCII ones, ignorable characters
+    removed, X upper case."""
+    folded = _IGNORED.sub("", unicodedata.normalize("NFKC", text)).replace("x", "X")
+    return folded if folded.isascii() else _OTHER_DECIMAL.sub(_ascii_digit, folded)
+
+
+def _ascii_digit(match: re.Match[str]) -> str:
+    return str(unicodedata.decimal(match.group()))
 
 
 def _pieces(stretch: str, offset: int) -> list[_Piece]:
@@ -115,22 +132,26 @@ def _pieces(stretch: str, offset: int) -> list[_Piece]:
         return [_Piece(stretch, offset, offset + len(stretch))]
     pieces: list[_Piece] = []
     digits: list[str] = []
-    start, end = -1, -1
+    start, end, listed = -1, -1, False
     for index, char in enumerate(stretch):
         folded = char if char.isascii() else DIGIT_LIKE.get(char) or unicodedata.normalize("NFKC", char)
         if char in _IGNORABLE_SET:
             continue
         for part in folded:
+            if not part.isascii() and part.isdecimal():
+                part = str(unicodedata.decimal(part))
             if part in _ASCII_DIGITS or (part in "Xx" and digits):
                 if not digits:
                     start = offset + index
                 digits.append(part.upper())
                 end = offset + index + 1
-            elif digits:
-                pieces.append(_Piece("".join(digits), start, end))
-                digits = []
+            else:
+                if digits:
+                    pieces.append(_Piece("".join(digits), start, end, listed))
+                    digits, listed = [], False
+                listed = listed or char in _ENUMERATOR_SET
     if digits:
-        pieces.append(_Piece("".join(digits), start, end))
+        pieces.append(_Piece("".join(digits), start, end, listed))
     return pieces
 
 
@@ -177,6 +198,9 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
             best = (last, found, stripped)
         if last > first and not _piece_fits(piece, False, False):
             break  # a short piece ends a number
+        following = pieces[last + 1] if last + 1 < len(pieces) else None
+        if following is not None and following.listed and MIN_PIECE <= len(following.digits) < ENUMERATED_PIECE:
+            break  # a list of figures (156、234、178): no number goes on into it
     return best
 
 

@@ -302,8 +302,9 @@ def _month_number(token: str) -> int:
 def report_month(text: str, arrival_local: datetime) -> str | None:
     """The reporting month text names, as "YYYY-MM", or None.
 
-    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year takes the
-    arrival year unless that lands more than one month after arrival (December's report in January).
+    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year is placed near the
+    arrival (month_near): from ten months before the arrival month to one month after it, so December's
+    report sent in January is last December's and January's sent in December next January's.
     """
     folded = normalize(text)
     for match in _YEAR_MONTH.finditer(folded):

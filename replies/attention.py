@@ -4,16 +4,23 @@ and the queue is read through an index of the few messages that have any, howeve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from parsers.derive import UNPLANNED_MARK
-from replies.mismatch import SUBMISSION_KINDS, Form, Mail, mismatches
-from replies.receipt import LARGE_ATTACHMENT
+from parsers.recognize import strip_prefixes
+from replies.mismatch import SUBMISSION_KINDS, Form, Mail, is_submission, mismatches
+from replies.receipt import download_link, package_attached
 
 # A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
 FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
 MACHINE_KINDS = ("auto", "bounce")
+# A read receipt's subject (after any Re:/回复: prefixes, normalize()d): "已读回执：回执：景县12月份报表" (Foxmail),
+# "已读: …" (Outlook), "未读: …", "Read: …". It tells that mail sent from our mailbox was read: nobody answers it.
+_READ_RECEIPT = re.compile(r"(?:已读回执|已读|已阅|未读|阅读回执|读取回执|read|notread|readreceipt)(?::|$)", re.I)
+# The kinds whose mail may leave its files behind a download link (a briefing's article may be its text).
+_LINK_KINDS = ("report", "reply", "other")
 
 
 class Reading(Form, Protocol):
@@ -21,6 +28,13 @@ class Reading(Form, Protocol):
 
     @property
     def readable(self) -> bool: ...
+
+
+class Named(Protocol):
+    """An attachment as stored (archive.models.Attachment): its file name."""
+
+    @property
+    def filename(self) -> str: ...
 
 
 class Derived(Mail, Protocol):
@@ -40,7 +54,10 @@ class Derived(Mail, Protocol):
     def body_text(self) -> str | None: ...
 
     @property
-    def attachments(self) -> list: ...
+    def subject(self) -> str: ...
+
+    @property
+    def attachments(self) -> Sequence[Named]: ...
 
     @property
     def readings(self) -> Iterable[Reading]: ...
@@ -51,10 +68,12 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     recognition or storage failed; a submission whose unit neither its subject nor its sender tells (its
     forms' titles may: staff confirm the sender or correct the message); mail naming a unit from an
     unregistered address; a submission of a unit the plan of its month's year does not hold (merged or
-    renamed); a registered sender's mail that is neither report nor briefing (a question, or a 超大附件 link
-    instead of files); a package with an unreadable attachment or no readable form; a form
-    whose own title names another unit or month than the mail is recorded for (replies.mismatch, what the
-    receipt tells the unit). Machine mail needs nobody; a 自查 answers itself."""
+    renamed); a registered sender's mail that leaves files behind a download link (超大附件, a cloud drive, a
+    shared document: beside attachments too), or else is neither report nor briefing and carries nothing (a
+    question; a read receipt needs nobody); a package, or a reply carrying one (forms, or files a package is
+    sent as), with an unreadable attachment or no readable form; a form whose own title names another unit
+    or month than the submission it came in is recorded for, a reply carrying forms being one
+    (replies.mismatch, what the receipt tells the unit). Machine mail needs nobody; a 自查 answers itself."""
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []
@@ -63,25 +82,39 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     if message.kind == "selfcheck":
         return tuple(reasons)
     readings = list(message.readings)
+    package = message.kind == "report" or (
+        message.kind == "reply"
+        and (
+            any(reading.form for reading in readings)
+            or package_attached(message.subject or "", [attachment.filename for attachment in message.attachments])
+        )
+    )
     if message.unit is None:
-        if message.kind in SUBMISSION_KINDS or any(reading.unit for reading in readings):
+        if message.kind in SUBMISSION_KINDS or package or any(reading.unit for reading in readings):
             reasons.append("nounit")
         return tuple(reasons)
     if not message.registered:
         reasons.append("unregistered")
     if any(UNPLANNED_MARK in problem for problem in message.problems or ()):
         reasons.append("unplanned")
-    if message.registered and message.kind in ("other", "reply") and not message.attachments:
-        reasons.append("link" if LARGE_ATTACHMENT.search(message.body_text or "") else "question")
+    if message.registered and message.kind in _LINK_KINDS and download_link(message.body_text or "") is not None:
+        reasons.append("link")
+    elif (
+        message.registered
+        and message.kind in ("other", "reply")
+        and not message.attachments
+        and not _READ_RECEIPT.match(strip_prefixes(message.subject or "")[0])
+    ):
+        reasons.append("question")
     if (
         message.attachments
-        and message.kind == "report"
+        and package
         and (
             any(not reading.readable for reading in readings)
             or not any(reading.form and reading.readable for reading in readings)
         )
     ):
         reasons.append("unreadable")
-    if message.kind in SUBMISSION_KINDS and mismatches(message, readings):
+    if is_submission(message.kind, readings) and mismatches(message, readings):
         reasons.append("mismatch")
     return tuple(reasons)

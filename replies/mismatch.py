@@ -15,7 +15,8 @@ from typing import Protocol
 
 from scoring.settings import month_label
 
-# The kinds whose forms are counted for the mail's unit and month: a report package, a briefing's article.
+# The kinds that are a submission whatever they carry: a report package, a briefing's article. A reply is one
+# when it carries forms (a package sent by pressing 回复 on the notice or on our receipt): is_submission.
 SUBMISSION_KINDS = ("report", "briefing")
 
 
@@ -66,6 +67,12 @@ class Mismatch:
         return bool(self.month and self.mail_month and self.month[:4] != self.mail_month[:4])
 
 
+def is_submission(kind: str, forms: Iterable[Form]) -> bool:
+    """Whether a mail's forms are counted for its unit and month (archive.evidence counts a reply's forms as a
+    package's), so that a form disagreeing with it is told to the unit and to staff."""
+    return kind in SUBMISSION_KINDS or (kind == "reply" and any(form.form for form in forms))
+
+
 def form_mismatch(mail: Mail, form: Form) -> Mismatch | None:
     """How `form` disagrees with `mail`, or None."""
     unit = form.unit if form.unit and mail.unit and form.unit != mail.unit else None
@@ -84,7 +91,8 @@ def mismatches(mail: Mail, forms: Iterable[Form]) -> list[Mismatch]:
 def staff_lines(kind: str, mail: Mail, forms: Iterable[Form]) -> list[str]:
     """What staff read among a message's problems (`show`, the message's page): a line a form that disagrees
     with a submission (other mail counts no forms, so nothing of it disagrees)."""
-    return [staff_line(found) for found in mismatches(mail, forms)] if kind in SUBMISSION_KINDS else []
+    forms = list(forms)
+    return [staff_line(found) for found in mismatches(mail, forms)] if is_submission(kind, forms) else []
 
 
 def receipt_line(mismatch: Mismatch) -> str:

@@ -3,19 +3,58 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from parsers.forms import form_list
-from parsers.recognize import QUESTION_WORDS, answers_our_subject, names_a_package, normalize
+from parsers.recognize import QUESTION_WORDS, answers_our_subject, names_a_package, normalize, strip_prefixes
 from parsers.records import counted_month
 from replies.mismatch import form_mismatch, receipt_line
 from scoring.packages import PackageStatus
 
 NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply|mailer-daemon|postmaster|bounces?)[+@.-]", re.I)
-LARGE_ATTACHMENT = re.compile(r"超大附件|large-attachment|大附件下载|文件中转站")
+# Files left on a server instead of attached: a mail service's 超大附件 (QQ, 163/126), a cloud drive, a shared
+# online document. Each: what the receipt calls it, the words a clerk or the service writes (matched on the
+# clerk's own text, normalize()d: a quoted receipt of ours says “超大附件” too), and the service's own link
+# (matched anywhere: the service puts it below the quoted mail, and no mail of ours holds one).
+DOWNLOAD_LINKS = (
+    (
+        "“超大附件”下载链接",
+        re.compile(r"超大附件|大附件下载|文件中转站|large-?(?:file)?attachment", re.I),
+        re.compile(r"mail\.qq\.com/cgi-bin/ftn|ftnExs_|large-attachment|huge-attachment|dashi\.163\.com", re.I),
+    ),
+    (
+        "网盘（百度网盘等）的分享链接",
+        re.compile(r"网盘|云盘|百度云|微云|提取码|提取密码"),
+        re.compile(
+            r"pan\.baidu\.com|yun\.baidu\.com|aliyundrive\.com|alipan\.com|weiyun\.com|cloud\.189\.cn|"
+            r"caiyun\.139\.com|yun\.139\.com|lanzou\w*\.com|pan\.quark\.cn|123pan\.com|cowtransfer\.com|"
+            r"wenshushu\.cn",
+            re.I,
+        ),
+    ),
+    (
+        "在线文档（金山文档、腾讯文档等）的分享链接",
+        re.compile(r"金山文档|WPS(?:分享|云文档|云盘)|腾讯文档|石墨文档|飞书文档", re.I),
+        re.compile(r"kdocs\.cn|docs\.wps\.cn|wps\.cn/l/|docs\.qq\.com|shimo\.im|feishu\.cn", re.I),
+    ),
+)
+# Where the clerk's own words end: a signature's separator ("--", "——", a line of "_"), a 签名 line, a quoted
+# mail's header (QQ's "---- 原始邮件 ----", Outlook's "发件人:", "在 … 写道：", "On … wrote:").
+_OWN_TEXT_ENDS = re.compile(
+    r"^[ \t\u3000]*(?:[-_—–]{2,}|[\[【(（]?(?:个人)?签名档?(?:[\]】)）]|[ \t]*[:：]|[ \t]*$)|(?:发件人|from)[ \t]*[:：]"
+    r"|.*(?:写道|wrote)[ \t]*[:：][ \t]*$)",
+    re.I | re.M,
+)
+_QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
+_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
+# What a monthly package is sent as: workbooks (WPS's .et), archives (WinRAR and 7-Zip too), and Word files
+# (附件1; WPS's .wps), unless the mail is a briefing's: its article is a Word file too.
+PACKAGE_FILES = frozenset({"xlsx", "xlsm", "xls", "et", "zip", "rar", "7z"})
+WORD_FILES = frozenset({"docx", "doc", "wps"})
+_BRIEFING_WORDS = ("专项信息", "简报")
 ANSWERED_KINDS = ("report", "briefing", "reply", "other")
 # Our receipt's subject answered back ("Re: 回执：冀州区6月份报表"): its receipt is the first one's again.
 _OUR_RECEIPT_SUBJECT = re.compile(r"^\s*(?:(?:re|回复|答复|回覆)\s*[:：]\s*)*回执\s*[:：]\s*", re.I)
@@ -78,12 +117,13 @@ def reply_owed(
     on a first poll (older than `max_age` when archived); a receipt never to unregistered senders, whereas
     anyone may ask for a 自查 (a clerk's own address too): its answer tells nothing but what their own
     files say. How many replies one address gets an hour is the sender's business: an owed reply over the
-    limit waits, it is never dropped. Mail that carries no form and answers one of our own mails (threaded
+    limit waits, it is never dropped. Mail that carries no package and answers one of our own mails (threaded
     under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
-    answered, or two robots would answer each other without end; a reply is answered when it carries forms
-    (a package sent by pressing 回复 on the notice, a corrected file sent back under our receipt). Mail of
-    unknown age (an imported file with neither a Received nor a Date header) is not answered either: it may
-    be years old, and a receipt would date it by its import."""
+    answered, or two robots would answer each other without end (no mail of ours carries a file); a reply
+    is answered when it carries a package (forms, or files a package is sent as: a package sent by pressing
+    回复 on the notice, a corrected file sent back under our receipt), or a download link instead of one.
+    Mail of unknown age (an imported file with neither a Received nor a Date header) is not answered
+    either: it may be years old, and a receipt would date it by its import."""
     sender = (facts.sender or "").lower()
     if not facts.arrival_known or (max_age is not None and facts.arrival < now - max_age):
         return None
@@ -93,10 +133,10 @@ def reply_owed(
         return "selfcheck"
     if facts.kind not in ANSWERED_KINDS or not facts.registered or facts.unit is None:
         return None
-    forms = carries_forms(facts)
-    if not forms and (facts.answers_ours or answers_our_subject(facts.subject)):
+    package = carries_package(facts)
+    if not package and (facts.answers_ours or answers_our_subject(facts.subject)):
         return None  # an answer to our own mail: people read what it says (replies.attention)
-    if facts.kind == "reply" and not forms:
+    if facts.kind == "reply" and not package and download_link(facts.body_text) is None:
         return None  # a reply to a person or a notice: people answer those
     if facts.kind == "other" and not failed_submission(facts):
         return None  # a question or a letter: people answer those
@@ -108,10 +148,47 @@ def carries_forms(facts: MessageFacts) -> bool:
     return any(f.form for f in facts.files)
 
 
+def carries_package(facts: MessageFacts) -> bool:
+    """Whether the mail carries a package, read or not: a form, or a file a package is sent as."""
+    return carries_forms(facts) or package_attached(facts.subject, facts.attachment_names)
+
+
+def package_attached(subject: str, names: Iterable[str]) -> bool:
+    """Whether any attachment, by its name, is a file a monthly package is sent as (a workbook, an archive, a
+    Word file but in a briefing's mail), whether or not a form could be read from it."""
+    extensions = {normalize(name).lower().rpartition(".")[2] for name in names}
+    if extensions & PACKAGE_FILES:
+        return True
+    rest, _ = strip_prefixes(subject)
+    return bool(extensions & WORD_FILES) and not any(word in rest for word in _BRIEFING_WORDS)
+
+
+def download_link(body: str) -> str | None:
+    """What the mail's files were left on instead of attached (DOWNLOAD_LINKS: "“超大附件”下载链接", …), or None."""
+    own = normalize(own_text(body))
+    for label, words, links in DOWNLOAD_LINKS:
+        if links.search(body) or words.search(own):
+            return label
+    return None
+
+
+def own_text(body: str) -> str:
+    """The sender's own words in a mail's text: before a signature or a quoted mail, without the lines
+    quoted with ">" and without links (a link's "?k=1" asks nothing)."""
+    end = _OWN_TEXT_ENDS.search(body)
+    return _URL.sub(" ", _QUOTED_LINE.sub("", body[: end.start()] if end else body))
+
+
+def asks_question(body: str) -> bool:
+    """Whether the sender's own words ask something (a signature's "您满意吗？" does not)."""
+    own = normalize(own_text(body))
+    return any(word in own for word in QUESTION_WORDS)
+
+
 def failed_submission(facts: MessageFacts) -> bool:
-    """Attachments with no readable form, a download link instead of the attachment, or a package's own
-    subject with nothing attached (its files forgotten)."""
-    if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
+    """Attachments with no readable form, a download link instead of (or beside) the attachments, or a
+    package's own subject with nothing attached (its files forgotten)."""
+    if download_link(facts.body_text) is not None:
         return True
     if _files_forgotten(facts):
         return True
@@ -119,12 +196,12 @@ def failed_submission(facts: MessageFacts) -> bool:
 
 
 def _files_forgotten(facts: MessageFacts) -> bool:
-    """A package sent without its files: nothing attached, the subject a package's own, and the body asking
-    nothing (a question is for people to answer)."""
+    """A package sent without its files: nothing attached, the subject a package's own, and the sender's own
+    words asking nothing (a question is for people to answer; a signature or a quoted mail is not theirs)."""
     return (
         not facts.attachment_names
         and names_a_package(facts.subject, facts.arrival)
-        and not any(word in normalize(facts.body_text) for word in QUESTION_WORDS)
+        and not asks_question(facts.body_text)
     )
 
 
@@ -141,8 +218,8 @@ def receipt_for(
     a briefing's: its article files are no forms and need none."""
     if facts.kind == "briefing":
         facts = replace(facts, files=tuple(f for f in facts.files if not f.no_form))
-    elif facts.kind == "reply":  # one owed a receipt carries forms: they count as its unit's package does
-        facts = replace(facts, kind="report")
+    elif facts.kind == "reply":  # one carrying a package is one (its forms count as a package's); else a link
+        facts = replace(facts, kind="report" if carries_package(facts) else "other")
     resend = _resend_advice(facts)
     times = [(package, *timeliness(facts, package)) for package in packages]
     context = {
@@ -253,24 +330,36 @@ def _places(place: tuple[int, int] | None) -> str | None:
 
 
 def _resend_advice(facts: MessageFacts) -> str | None:
-    if LARGE_ATTACHMENT.search(facts.body_text) and not facts.attachment_names:
-        return (
-            "邮件中是“超大附件”下载链接，系统无法下载。"
-            "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
-        )
+    """What to send again: the files a download link holds, then the attachments holding no readable form;
+    or, with nothing attached, the forgotten files."""
+    advice = []
+    link = download_link(facts.body_text)
+    # (a briefing's article may be the mail's text itself: what it says of a 网盘 is no link instead of files)
+    if link is not None and (facts.kind != "briefing" or not facts.attachment_names):
+        if facts.attachment_names:
+            advice.append(
+                f"邮件中{link}里的文件系统无法下载，没有收到。"
+                "请把这些表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+            )
+        else:
+            advice.append(
+                f"邮件中是{link}，系统无法下载。"
+                "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+            )
     if (
         facts.kind in ("report", "reply", "other")
         and facts.attachment_names
         and not any(f.readable and f.form for f in facts.files)
     ):
         if unread := [f"“{f.source}”" for f in facts.files if f.no_form]:
-            return (
+            advice.append(
                 f"附件{'、'.join(unread)}中没有可读取的附件表格，原因见上面“需要修改的问题”；请按说明改正后重新发送。"
             )
-        return (
-            "附件中没有识别出任何可读取的附件表格。"
-            "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
-        )
-    if _files_forgotten(facts):
-        return "邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
-    return None
+        else:
+            advice.append(
+                "附件中没有识别出任何可读取的附件表格。"
+                "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
+            )
+    if not advice and _files_forgotten(facts):
+        advice.append("邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。")
+    return "".join(advice) or None

@@ -54,6 +54,8 @@ def make_config(tmp_path: Path, database_url: str, mailboxes: list[dict] | None 
     data["mailbox"] = mailboxes
     # Tests never reach the internet: outgoing mail goes to a folder unless a test gives its own SMTP server.
     data["smtp"] = {**data["smtp"], "transport": "folder", "folder": str(tmp_path / "outbox")}
+    if "smtp" in tables:  # a test's own [smtp] says how mail goes out, which is never guessed: the folder unless said
+        tables["smtp"] = {"transport": "folder", "folder": str(tmp_path / "outbox"), **tables["smtp"]}
     data.update(tables)
     return build_config(data, tmp_path / "config.toml", {})
 

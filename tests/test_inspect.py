@@ -7,7 +7,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -17,6 +20,7 @@ from bot.cli.group import main
 from tests.conftest import DATA, ROOT
 
 BOOKS = DATA / "workbooks"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def inspect(*names: str, as_json: bool = True):
@@ -287,12 +291,12 @@ def _codes(results, file: str) -> list[str]:
     return [problem["code"] for problem in result["problems"]]
 
 
-def _inspected(files, tmp_path, own_unit=None):
+def _inspected(files, tmp_path, own_unit=None, now=None):
     from bot.services.inspect import inspect_untrusted
     from tests.conftest import make_config
 
     config = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")
-    return inspect_untrusted(files, config, None, own_unit), config
+    return inspect_untrusted(files, config, None, own_unit, now), config
 
 
 def test_forms_of_two_months_are_checked_month_by_month(tmp_path):
@@ -424,7 +428,9 @@ def test_a_form_of_a_month_no_plan_covers_is_a_problem(tmp_path, title):
     mailed, it would be counted for no month."""
     from bot.services.inspect import conclusion
 
-    results, config = _inspected([("附件3.xlsx", retitled("done-vs-registry-rehab.xlsx", "4月份", title))], tmp_path)
+    in_may = datetime(2020, 5, 10, 9, tzinfo=SHANGHAI)  # January is then this year's, before the plan's April
+    files = [("附件3.xlsx", retitled("done-vs-registry-rehab.xlsx", "4月份", title))]
+    results, config = _inspected(files, tmp_path, now=in_may)
     assert _codes(results, "附件3.xlsx") == ["month-outside-plan"]
     [problem] = results[0]["problems"]
     assert problem["message"].startswith(f"表中写的月份是{title.replace('份', '') if '年' in title else '2020年1月'}")
@@ -448,3 +454,146 @@ def test_a_form_whose_title_names_no_unit_or_month_is_placed_as_mail_would_place
     assert _codes(results, APRIL_SUMMARY[0]) == ["done-vs-registry"]
     assert (results[1]["unit"], results[1]["unit_by_name"], results[1]["month_by_name"]) == (None, "武邑县", "2020-04")
     assert "单位 未写明（文件名中为武邑县，正式报送时以邮件主题为准）" in describe(results[1])[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# 自查 around the new year: a month without a year placed near today as ingest places it near a mail's arrival,
+# each form checked against the plan of the month it is placed in
+
+IN_JANUARY = datetime(2021, 1, 10, 10, tzinfo=SHANGHAI)
+# 阜城县's 2021 targets differ from its 2020 ones, which its December 附件2 states: checked against 2021's, the
+# clerk would be told to change correct figures.
+RAISED_2021 = {"rehab": 280, "devices": 378, "rural_training": 113, "day_care": 144}
+
+
+def two_year_config(tmp_path, first_report_month: int = 1, only_2020: dict[str, int] | None = None):
+    """The example config with a 2021 plan beside 2020's, reported from `first_report_month`, 阜城县's targets
+    raised; with `only_2020`, 阜城县 reports in 2020 alone (last_year), with those 2020 targets changed."""
+    from tests.conftest import example_data, make_config, with_next_year
+
+    data = example_data()
+    [fucheng] = [unit for unit in data["unit"] if unit["name"] == "阜城县"]
+    data = with_next_year(
+        data, {"阜城县": fucheng["targets"] | RAISED_2021}, forms={"first_report_month": first_report_month}
+    )
+    if only_2020 is not None:
+        [fucheng] = [unit for unit in data["unit"] if unit["name"] == "阜城县"]
+        fucheng["targets"] = {"2020": fucheng["targets"]["2020"] | only_2020}
+        fucheng["last_year"] = 2020
+    tables = {key: data[key] for key in ("general", "unit", "year")}
+    return make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db", **tables)
+
+
+def package_files(name: str, month: int, forms=range(1, 9)) -> list[tuple[str, bytes]]:
+    """`name`'s forms of `month` as the demo writes them: titled "N 月份…" without a year, 附件2 stating the
+    example config's (2020's) targets."""
+    from bot.demo.season import PLANS, load_units, month_figures
+    from bot.demo.season.files import form_file
+
+    units, _ = load_units()
+    [plan] = [plan for plan in PLANS if plan.name == name]
+    figures = month_figures(plan, max(month, 4), as_sent=False)  # the season's curve starts in April
+    return [
+        (f"附件{form}.{extension}", data)
+        for form in forms
+        for extension, data in [form_file(plan, units[name], month, form, figures, IN_JANUARY, 2020, "xlsx")]
+    ]
+
+
+def zipped(name: str, files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member, data in files:
+            archive.writestr(member, data)
+    return name, buffer.getvalue()
+
+
+@pytest.mark.parametrize("first_report_month", [1, 4])
+def test_a_december_package_checked_in_january_is_decembers_against_its_years_targets(tmp_path, first_report_month):
+    """GIVEN 阜城县's December 2020 package (titles 12 月份, no year; 附件2 with 2020's targets), zipped, and a
+    config holding 2020's plan and 2021's (from January, or from April), 2021's targets for 阜城县 raised
+    WHEN its clerk checks it on 2021-01-10 (the command, the web's 自查 or a mail: one inspection, here and in
+    the reader sandbox) THEN every form is 2020-12's, checked against 2020's targets: nothing found, and the
+    conclusion lists what December lacks, never December 2021."""
+    from bot.services.inspect import conclusion, describe, inspect_untrusted
+    from bot.services.sandbox import Sandbox, SandboxLimits
+
+    config = two_year_config(tmp_path, first_report_month)
+    files = [zipped("阜城县12月份报表.zip", package_files("阜城县", 12, (1, 2, 3, 4, 5, 6)))]
+    results = inspect_untrusted(files, config, None, "阜城县", IN_JANUARY)
+    assert [(result["form"], result["unit"], result["month"]) for result in results] == [
+        (form, "阜城县", "2020-12") for form in range(1, 7)
+    ]
+    assert [result["problems"] for result in results] == [[]] * 6
+    assert "月份 2020-12" in describe(results[1])[0]
+    assert conclusion(results, config) == [
+        "所检查的文件未发现问题。",
+        "本次未包含阜城县2020年12月应报送的附件7、附件8、附件9、附件10（正式报送时请一并发送）。",
+    ]
+    sandbox = Sandbox(SandboxLimits(memory_mb=768, seconds=60))  # its arguments and answer cross a process
+    try:
+        assert inspect_untrusted(files, config, sandbox, "阜城县", IN_JANUARY) == results
+    finally:
+        sandbox.close()
+
+
+def test_forms_of_two_plan_years_in_one_check_are_each_checked_against_their_own(tmp_path):
+    """GIVEN 阜城县's December 附件2 and its January 附件2, both stating 2020's targets, checked together on
+    2021-01-10 THEN December's agrees with 2020's targets, and January's is told 2021's."""
+    from bot.services.inspect import conclusion, inspect_untrusted
+
+    config = two_year_config(tmp_path)
+    [(_, december)] = package_files("阜城县", 12, (2,))
+    [(_, january)] = package_files("阜城县", 1, (2,))
+    files = [("12月附件2.xlsx", december), ("1月附件2.xlsx", january)]
+    results = inspect_untrusted(files, config, None, "阜城县", IN_JANUARY)
+    assert [result["month"] for result in results] == ["2020-12", "2021-01"]
+    assert _codes(results, "12月附件2.xlsx") == []
+    assert set(_codes(results, "1月附件2.xlsx")) == {"target-mismatch"}
+    said = [problem["message"] for problem in results[1]["problems"]]
+    assert any("市残联下达给阜城县的全年目标是 280" in message for message in said)
+    assert "这些文件属于不同月份（2020年12月、2021年1月），已按月份分别检查。" in conclusion(results, config)
+
+
+def test_a_unit_of_last_years_plan_alone_is_read_and_checked_with_that_plan(tmp_path):
+    """GIVEN 阜城县 in 2020's plan alone (last_year = 2020; its 2020 rehab target here 999) WHEN its December
+    附件2 is checked on 2021-01-10, today's plan being 2021's, which does not hold it THEN the form is read
+    again with 2020's units, so its title's unit is known, and checked against 2020's targets."""
+    from bot.services.inspect import inspect_untrusted
+
+    config = two_year_config(tmp_path, only_2020={"rehab": 999})
+    assert "阜城县" not in {unit.name for unit in config.plans.at(IN_JANUARY).units}
+    results = inspect_untrusted(package_files("阜城县", 12, (2,)), config, None, None, IN_JANUARY)
+    [summary] = results
+    assert (summary["unit"], summary["month"]) == ("阜城县", "2020-12")
+    [problem] = summary["problems"]
+    assert problem["code"] == "target-mismatch" and "市残联下达给阜城县的全年目标是 999" in problem["message"]
+
+
+def test_a_month_without_a_year_is_placed_near_today_or_the_plans_when_far_from_them(tmp_path):
+    """Near today when a plan covers a month placed near it; far from every plan (a configuration of years
+    gone by), near the last covered month, as today's plan is chosen."""
+    from bot.services.inspect import placed_near
+    from tests.conftest import make_config
+
+    only_2020 = make_config(tmp_path, f"sqlite:///{tmp_path}/unused.db")
+    assert placed_near(only_2020, IN_JANUARY) == IN_JANUARY  # December 2020 is among the months placed near it
+    assert placed_near(only_2020, datetime(2026, 12, 6, tzinfo=SHANGHAI)) == datetime(2020, 12, 1, tzinfo=SHANGHAI)
+    from_april = two_year_config(tmp_path, first_report_month=4)
+    in_march = datetime(2021, 3, 20, 9, tzinfo=SHANGHAI)  # between the plans: April 2021 is a month after it
+    assert placed_near(from_april, in_march) == in_march
+
+
+def test_a_selfcheck_mail_is_answered_as_of_its_arrival(tmp_path):
+    """GIVEN a 自查 mail from 阜城县's registered address carrying its December 附件2, received on 2021-01-10
+    WHEN its answer is composed (whenever that is) THEN the form is December 2020's, as a package mailed then
+    would be, and agrees with 2020's targets."""
+    from bot.services.inspect import archive_inspector
+
+    config = two_year_config(tmp_path)
+    [(name, data)] = package_files("阜城县", 12, (2,))
+    store = SimpleNamespace(read_file=lambda sha256: data)
+    attachment = SimpleNamespace(filename=name, sha256="0" * 64, ordinal=0)
+    message = SimpleNamespace(attachments=[attachment], unit="阜城县", registered=True, arrival=IN_JANUARY)
+    [summary] = archive_inspector(config, store, None)(message)
+    assert (summary["month"], summary["problems"]) == ("2020-12", [])

@@ -38,6 +38,8 @@ FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 CIRCLED = str.maketrans("0123456789", "⓪①②③④⑤⑥⑦⑧⑨")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 
 def _groups(number: str) -> list[str]:
@@ -68,6 +70,13 @@ SPELLINGS = {
     "zero-width": lambda n: "\u200b".join(n),
     "after letters": lambda n: ("tel" if len(n) == 11 else "ID") + n,
     "parenthesised": lambda n: f"({n[:3]}){n[3:]}" if len(n) == 11 else f"({n[:6]}){n[6:]}",
+    "commas": lambda n: ",".join(_groups(n)),
+    "full-width commas": lambda n: "，".join(_groups(n)),
+    "enumeration commas": lambda n: "、".join(_groups(n)),
+    "middle dots": lambda n: "·".join(_groups(n)),
+    "tabs": lambda n: "\t".join(_groups(n)),
+    "Arabic-Indic": lambda n: n.translate(ARABIC_INDIC),
+    "Devanagari": lambda n: n.translate(DEVANAGARI),
 }
 
 
@@ -96,12 +105,15 @@ def twin_phone(phone: str, rng: random.Random) -> str:
     return phone[:at] + str((int(phone[at]) + 1) % 10) + phone[at + 1 :]
 
 
-_SEPARATORS = re.compile(f"[\\s\\-./()·{IGNORABLE}]")
+_SEPARATORS = re.compile(f"[\\s\\-./()·・,、{IGNORABLE}]")
+_DECIMAL = re.compile(r"\d")
 
 
 def folded(text: str) -> str:
-    """Page text as a number hunter reads it: entities decoded, NFKC, no separators or invisible characters."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", html.unescape(text)))
+    """Page text as a number hunter reads it: entities decoded, NFKC, every script's digits as ASCII ones, no
+    separators or invisible characters."""
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", html.unescape(text)))
+    return _DECIMAL.sub(lambda digit: str(unicodedata.decimal(digit.group())), text)
 
 
 def leaks(text: str, number: str) -> bool:
@@ -149,6 +161,14 @@ def test_every_spelling_of_a_random_number_is_recognised_and_masked(seed):
         "共 13 个单位 4 个部门",
         "(2020)12号",
         "1/2/3/4/5/6/7/8/9/10/11/12",
+        "2020、2021年",
+        "2019，2020，2021 年度",
+        "金额 1,234 元，合计 1,234,567.89 元",
+        "分别完成 156、234、178、23 人",
+        "第 1、2、3 条",
+        "目标数\t1500\t完成数\t1320",
+        "序号\t姓名\t2020\t2021",
+        "约翰·史密斯 2020·04",
     ],
 )
 def test_dates_amounts_and_document_numbers_are_no_personal_numbers(text):
@@ -342,6 +362,7 @@ def masked_pages(app) -> dict[str, str]:
     client = app.test_client()
     assert log_in(client, "审计员").status_code == 302
     paths = [
+        "/queue",
         "/search",
         "/search?q=王斐",
         "/search?q=139",

@@ -30,7 +30,7 @@ SUMMARY = "summary-unit-row-only.xlsx"
 REGISTRY = "rehab-registry-two-age-sheets.xlsx"  # 附件3 of 饶阳县, five persons
 
 
-def mail(**fields) -> SimpleNamespace:
+def mail(attachments: tuple[str, ...] = ("附件2.xlsx",), **fields) -> SimpleNamespace:
     base = dict(
         kind="report",
         unit="桃城区",
@@ -38,15 +38,18 @@ def mail(**fields) -> SimpleNamespace:
         month_source="subject",
         registered=True,
         problems=[],
+        subject="桃城区4月份报表",
         body_text="",
-        attachments=["附件2.xlsx"],
+        attachments=[SimpleNamespace(filename=name) for name in attachments],
         readings=[],
     )
     return SimpleNamespace(**(base | fields))
 
 
-def reading(unit: str | None = "桃城区", month: str | None = "2020-04", form: int = 2) -> SimpleNamespace:
-    return SimpleNamespace(source="附件2.xlsx", form=form, readable=True, unit=unit, month=month)
+def reading(
+    unit: str | None = "桃城区", month: str | None = "2020-04", form: int = 2, readable: bool = True
+) -> SimpleNamespace:
+    return SimpleNamespace(source="附件2.xlsx", form=form, readable=readable, unit=unit, month=month)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +58,7 @@ def reading(unit: str | None = "桃城区", month: str | None = "2020-04", form:
         (mail(readings=[reading()]), ()),
         (mail(unit=None, registered=False, readings=[reading(unit="景县")]), ("nounit",)),
         (mail(unit=None, registered=False, kind="briefing", readings=[]), ("nounit",)),
-        (mail(unit=None, registered=False, kind="other", attachments=[], readings=[]), ()),
+        (mail(unit=None, registered=False, kind="other", attachments=(), readings=[]), ()),
         (mail(readings=[reading(unit="阜城县")]), ("mismatch",)),
         (mail(month="2020-09", readings=[reading(month="2020-08")]), ("mismatch",)),
         (mail(month="2020-04", readings=[reading(month="2021-04")]), ("mismatch",)),
@@ -63,6 +66,26 @@ def reading(unit: str | None = "桃城区", month: str | None = "2020-04", form:
         (mail(month="2020-09", month_source="arrival", readings=[reading(month="2020-08")]), ()),
         (mail(kind="other", readings=[reading(unit="阜城县")]), ()),
         (mail(registered=False, readings=[reading(unit="阜城县")]), ("unregistered", "mismatch")),
+        # a reply carrying forms is a submission (pressing 回复 on the notice or on our receipt)
+        (mail(kind="reply", month="2020-09", readings=[reading(month="2020-08")]), ("mismatch",)),
+        (mail(kind="reply", unit=None, registered=False, readings=[reading(unit=None)]), ("nounit",)),
+        (mail(kind="reply", readings=[reading(readable=False)]), ("unreadable",)),
+        (mail(kind="reply", attachments=("景县12月份报表.rar",), readings=[]), ("unreadable",)),
+        (mail(kind="reply", attachments=("截图.png",), readings=[]), ()),
+        (mail(kind="reply", subject="回复：桃城区专项信息", attachments=("稿件.docx",), readings=[]), ()),
+        (mail(kind="reply", attachments=(), subject="回复：关于报送4月份报表的通知", body_text="收到"), ("question",)),
+        # files behind a download link, instead of or beside attachments; a read receipt needs nobody
+        (mail(kind="other", attachments=(), body_text="链接: https://pan.baidu.com/s/1AbC 提取码: 8x7k"), ("link",)),
+        (
+            mail(readings=[reading()], body_text="其余见超大附件 https://mail.qq.com/cgi-bin/ftnExs_download?k=1"),
+            ("link",),
+        ),
+        (mail(kind="other", attachments=(), subject="已读回执：回执：桃城区4月份报表", body_text="已读。"), ()),
+        (mail(kind="other", attachments=(), subject="Read: 回执：桃城区4月份报表"), ()),
+        (
+            mail(kind="other", attachments=(), subject="回复：回执：桃城区4月份报表", body_text="请问哪里要改？"),
+            ("question",),
+        ),
     ],
 )
 def test_attention_names_mail_of_no_unit_and_forms_naming_another_unit_or_month(message, reasons):

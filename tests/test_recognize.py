@@ -460,6 +460,10 @@ def test_plain_document_is_other() -> None:
         ("十一月", datetime(2020, 11, 25, tzinfo=TZ), "2020-11"),
         ("十二月份", datetime(2021, 1, 5, tzinfo=TZ), "2020-12"),
         ("12月份", datetime(2021, 1, 5, tzinfo=TZ), "2020-12"),
+        ("1月份", datetime(2020, 12, 28, tzinfo=TZ), "2021-01"),  # January's sent early, in December
+        ("一月份", datetime(2020, 12, 1, tzinfo=TZ), "2021-01"),
+        ("1月份", datetime(2020, 11, 30, tzinfo=TZ), "2020-01"),  # ten months before November
+        ("2月份", datetime(2020, 12, 28, tzinfo=TZ), "2020-02"),
         ("5月份", datetime(2020, 4, 28, tzinfo=TZ), "2020-05"),
         ("6月份", datetime(2020, 4, 28, tzinfo=TZ), "2019-06"),
         ("1-4月份", MAY_3, "2020-04"),
@@ -562,3 +566,21 @@ def test_our_own_subject_answered_back_makes_no_package_by_itself(subject, attac
 def test_a_subject_answering_our_own_mail_names_no_package(subject, ours) -> None:
     assert answers_our_subject(subject) is ours
     assert names_a_package(subject, MAY_3.astimezone(TZ)) is (not ours and "报表" in subject)
+
+
+@pytest.mark.parametrize(
+    ("subject", "arrival", "month"),
+    [
+        ("景县1月份残疾人服务工程进展情况报告及附件", datetime(2020, 12, 28, 7, 1, tzinfo=UTC), "2021-01"),
+        ("景县12月份残疾人服务工程进展情况报告及附件", datetime(2020, 12, 28, 7, 1, tzinfo=UTC), "2020-12"),
+        ("景县12月份残疾人服务工程进展情况报告及附件", datetime(2021, 1, 8, 2, tzinfo=UTC), "2020-12"),
+        ("景县1月份残疾人服务工程进展情况报告及附件", datetime(2021, 2, 3, 2, tzinfo=UTC), "2021-01"),
+        # local time decides: 2020-12-31 17:00 UTC is already 2021-01-01 in Shanghai
+        ("景县2月份报表", datetime(2020, 12, 31, 17, tzinfo=UTC), "2021-02"),
+    ],
+)
+def test_a_package_around_the_new_year_is_filed_for_the_month_it_can_be_for(subject, arrival, month) -> None:
+    """A subject's month without a year is placed from ten months before the arrival month to one month after
+    it: January's package sent early, in late December, is next January's, never the January just gone."""
+    result = run(mail(subject, from_addr=SENDER["景县"], attachments=PACKAGE), arrival)
+    assert (result.unit, result.kind, result.month, result.month_source) == ("景县", Kind.REPORT, month, "subject")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from replies.receipt import FileFacts, MessageFacts, receipt_for, reply_owed
+from replies.receipt import FileFacts, MessageFacts, download_link, receipt_for, reply_owed
 from scoring.packages import FormStatus, PackageStatus
 
 NOW = datetime(2020, 5, 6, 12, tzinfo=UTC)
@@ -47,6 +47,22 @@ def owed(facts=BRIEFING, max_age=timedelta(days=7)) -> bool:
         ({"kind": "other"}, False),
         ({"kind": "other", "attachment_names": ("新建 Microsoft Excel 工作表.xlsx",)}, True),
         ({"kind": "other", "body_text": "从网易163邮箱发来的超大附件 下载"}, True),
+        ({"kind": "other", "body_text": "报表在百度网盘 https://pan.baidu.com/s/1AbC 提取码 8x7k"}, True),
+        # a reply carrying files a package is sent as, read or not; an article is a Word file too
+        ({"kind": "reply", "attachment_names": ("景县12月份报表.rar",)}, True),
+        ({"kind": "reply", "attachment_names": ("附件1.DOCX",), "subject": "答复: 关于报送12月份报表的通知"}, True),
+        (
+            {"kind": "reply", "attachment_names": ("稿件.docx",), "subject": "回复：枣强县贫困残疾人服务工程专项信息"},
+            False,
+        ),
+        ({"kind": "reply", "attachment_names": ("截图.png",)}, False),
+        (
+            {"kind": "reply", "body_text": "从QQ邮箱发来的超大附件 https://mail.qq.com/cgi-bin/ftnExs_download?k=1"},
+            True,
+        ),
+        # …but a download link under our own mail is not answered: a robot may echo our receipt's words
+        ({"kind": "reply", "subject": "回复：回执：枣强县5月份报表", "body_text": "邮件中是“超大附件”下载链接"}, False),
+        ({"kind": "reply", "subject": "回复：回执：枣强县5月份报表", "attachment_names": ("报表.zip",)}, True),
     ],
 )
 def test_who_is_owed_a_receipt(change, expected):
@@ -159,6 +175,14 @@ def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_mont
         ("转发：枣强县4月份康复服务实名制登记表", "见附件", True),
         ("武邑县9月份报表", "请问附件9从哪个月开始报", False),  # a question: people answer it
         ("武邑县9月份报表", "附件9也要报吗？", False),
+        # the clerk's own words ask nothing: a signature, a link or a quoted mail is not theirs
+        ("武邑县9月份报表", "报表见附件\n\n--\n武邑县残联 李明\n为残疾人办实事，您满意吗？", True),
+        ("武邑县9月份报表", "报表见附件\n签名：\n您满意吗？", True),
+        ("武邑县9月份报表", "填报说明见 https://www.hsdpf.org.cn/a.jsp?id=1", True),
+        ("武邑县9月份报表", "见附件\n\n------------------ 原始邮件 ------------------\n请问何时报？", True),
+        ("武邑县9月份报表", "见附件\n\n在 2020年9月8日 10:00，孙倩 写道：\n> 请问何时报？", True),
+        ("武邑县9月份报表", "见附件\n> 请问何时报？", True),
+        ("武邑县9月份报表", "附件9也要报吗？\n--\n武邑县残联", False),
         ("关于附件2填报口径的请示", "", False),  # a letter about a form
         ("枣强县4月份登记表怎么填", "", False),
         ("武邑县报表", "", False),  # no month: not a package's own subject
@@ -230,3 +254,60 @@ def test_a_file_holding_no_form_is_listed_and_named_in_the_resend_advice_but_not
     assert receipt.context["resend"].startswith("附件“扫描件.pdf”中没有可读取的附件表格")
     article = receipt_for(replace(facts, kind="briefing"), [], (1, 1), 8)
     assert article.context["files"] == () and article.context["problems"] == []
+
+
+@pytest.mark.parametrize(
+    "body, link",
+    [
+        ("4月份报表文件较大，已用超大附件发送。", "“超大附件”下载链接"),
+        (
+            "Large file attachments from QQ Mail\n报表.zip https://mail.qq.com/cgi-bin/ftnExs_download?k=1",
+            "“超大附件”下载链接",
+        ),
+        ("报表.zip (https://mail.163.com/large-attachment-download/index.html?p=X)", "“超大附件”下载链接"),
+        ("链接: https://pan.baidu.com/s/1AbCdEf 提取码: 8x7k", "网盘（百度网盘等）的分享链接"),
+        ("我用WPS分享给您了：https://www.kdocs.cn/l/ctAbCdEfGh", "在线文档（金山文档、腾讯文档等）的分享链接"),
+        ("报表见附件，请查收。", None),
+        ("附件1是用WPS文档保存的。", None),
+        # our own receipt's advice quoted back is not the clerk's link; a service's link is, wherever it is
+        ("已改。\n\n------------------ 原始邮件 ------------------\n邮件中是“超大附件”下载链接，系统无法下载。", None),
+        (
+            "已改。\n-- \n李明\n从QQ邮箱发来的超大附件\nhttps://mail.qq.com/cgi-bin/ftnExs_download?k=1",
+            "“超大附件”下载链接",
+        ),
+    ],
+)
+def test_files_left_behind_a_download_link_are_known_by_the_clerks_words_or_the_services_link(body, link):
+    """GIVEN a registered unit's other mail with nothing attached, its subject no package's own WHEN its text
+    leaves files behind a link THEN it is owed a receipt naming the link and asking for the files as
+    attachments; the words of our own receipt quoted back are no link."""
+    facts = replace(REPORT, kind="other", subject="枣强县来信", body_text=body, attachment_names=())
+    assert download_link(body) == link
+    assert owed(facts) is (link is not None)
+    if link:
+        assert receipt_for(facts, [], None, 8).context["resend"] == (
+            f"邮件中是{link}，系统无法下载。"
+            "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+        )
+
+
+def test_a_link_beside_attached_forms_asks_for_the_links_files():
+    facts = replace(REPORT, body_text="其余表格见百度网盘 https://pan.baidu.com/s/1AbC", files=(FORM,))
+    assert receipt_for(facts, [], None, 8).context["resend"] == (
+        "邮件中网盘（百度网盘等）的分享链接里的文件系统无法下载，没有收到。"
+        "请把这些表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+    )
+    article = replace(facts, kind="briefing", body_text="我县残联开通网盘，方便残疾人查询。")  # an article's words
+    assert receipt_for(article, [], (1, 1), 8).context["resend"] is None
+
+
+def test_a_reply_carrying_a_package_no_form_was_read_from_gets_a_packages_receipt():
+    rar = FileFacts("景县12月份报表.rar", None, False, 0, problems=("RAR 压缩包…",), no_form=True)
+    facts = replace(
+        REPORT, kind="reply", subject="答复: 关于报送5月份报表的通知", attachment_names=(rar.source,), files=(rar,)
+    )
+    receipt = receipt_for(facts, [], None, 8)
+    assert receipt.context["kind"] == "report" and receipt.context["problems"] == [(rar.source, ["RAR 压缩包…"])]
+    assert receipt.context["resend"].startswith("附件“景县12月份报表.rar”中没有可读取的附件表格")
+    link = replace(facts, attachment_names=(), files=(), body_text="见超大附件")
+    assert receipt_for(link, [], None, 8).context["kind"] == "other"  # nothing of it counts

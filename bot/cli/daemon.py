@@ -50,6 +50,8 @@ def poll(context: Context, once: bool) -> None:
     while True:
         report = poll_once(context.config, context.deps)
         _print_poll(report)
+        if report.stopped is not None:  # the database failed midway: what was done is above, why on stderr
+            raise report.stopped
         if once:
             sys.exit(1 if report.errors else 0)
         time.sleep(minutes * 60)
@@ -57,6 +59,8 @@ def poll(context: Context, once: bool) -> None:
 
 def _print_poll(report: PollReport) -> None:
     _print_mailboxes(report)
+    if report.stopped is not None:  # the receipts and the outbox were not reached, or not to their end
+        return
     click.echo(f"回执：新排队 {report.receipts} 封")
     if report.outbox is not None:
         click.echo(_sent_line(report.outbox))
@@ -68,6 +72,8 @@ def _sent_line(report: FlushReport) -> str:
     line = f"发信：成功 {report.sent} 封"
     if report.failed:
         line += f"，{report.failed} 封未发出（稍后自动重试）：" + "；".join(report.errors)
+    if report.refused:
+        line += f"，{len(report.refused)} 封被对方服务器拒收、不再重试：" + "；".join(report.refused)
     return line
 
 
@@ -145,16 +151,19 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
 
     MONTH 的报送截止时间过后，只有加 --after-deadline 才发送：这时的提醒只能催补已逾期的报表
     （而把月份写错，例如写成往年的月份，会发给每个单位），所以要由操作的工作人员明确表示确实要发；
-    截止前后都可以先加 --dry-run 查看。"""
+    截止前后都可以先加 --dry-run 查看。已结账年度（mailroom year close）的月份不再催报。"""
     from bot.daemon.poll import send_owed
     from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
     from bot.outgoing.render import date_time_text
+    from bot.services.years import refuse_closed_month
     from parsers.forms import form_list
     from scoring.settings import month_label
 
     config, deps = context.config, context.deps
     now = deps.clock()
     deadline = passed_deadline(config, month, now)  # a month no plan covers is refused here
+    with deps.db.session() as session:  # so is one of a closed year, a dry run too: it would remind no one
+        refuse_closed_month(config, session, month, "催报")
     late = ""
     if deadline is not None:
         late = (

@@ -51,6 +51,11 @@ def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
         click.echo(
             f"月报已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
             + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
+            + (
+                f"，{len(report.refused)} 封被对方服务器拒收、不再重试：{'；'.join(report.refused)}"
+                if report.refused
+                else ""
+            )
         )
 
 

@@ -67,9 +67,7 @@ def run_reporting_errors(run: Callable[[], object]) -> int:
     except Exception as error:
         if _is_database_error(error):
             log.debug("database error", exc_info=True)
-            return _say(
-                f"数据库错误 (database error): {_first_line(getattr(error, 'orig', None) or error)}", EXIT_FAILED
-            )
+            return _say(f"数据库错误 (database error): {database_message(error)}", EXIT_FAILED)
         # a bug: one line here, the traceback with -v
         log.info("internal error", exc_info=True)
         return _say(
@@ -78,6 +76,14 @@ def run_reporting_errors(run: Callable[[], object]) -> int:
             EXIT_INTERNAL,
         )
     return result if isinstance(result, int) and not isinstance(result, bool) else EXIT_OK
+
+
+def database_message(error: Exception) -> str:
+    """A database error in one line: what it means and what to do when the operator can act on it (a full disk,
+    a lock another program holds: archive.store.database_problem), else the driver's own first line."""
+    from archive.store import database_problem
+
+    return database_problem(error) or _first_line(getattr(error, "orig", None) or error)
 
 
 def _is_database_error(error: Exception) -> bool:

@@ -25,9 +25,11 @@ from bot.services.scores import (
     shown_matrix,
     shown_standings,
     standings_json,
+    unit_decisions,
     unit_name,
 )
-from bot.services.show import decision_line, unit_decisions_json
+from bot.services.show import decision_line
+from bot.services.years import closed_notes, finding_years
 from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
 
@@ -123,10 +125,11 @@ def explain(context: Context, unit: str, month: str) -> None:
     """UNIT 截至 MONTH 月底得到或失去的每一分，以及作为依据的邮件或工作人员登记。
 
     UNIT 写单位名称或简称。"""
-    context.config.plan(month).unit(unit_name(context.config, unit))  # refused before the archive is read
+    context.config.plan(month)  # a month no plan covers is refused before the archive is read
     with context.deps.db.session() as session:
         result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
-    row, components = explain_unit(context.config, result, unit)
+    # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
+    row, components = explain_unit(context.config, result, unit, kept)
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
     _say_kept(context, kept, row.unit)
     for component in components:
@@ -136,7 +139,7 @@ def explain(context: Context, unit: str, month: str) -> None:
             refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
             click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
     with context.deps.db.session() as session:
-        decisions = unit_decisions_json(session, row.unit, month, context.config.timezone)
+        decisions = unit_decisions(session, row.unit, kept, month, context.config.timezone)
     if decisions:
         click.echo("\n工作人员的决定（识别结果以此为准）：")
     for decision in decisions:
@@ -150,23 +153,38 @@ def explain(context: Context, unit: str, month: str) -> None:
 def findings(context: Context, as_json: bool) -> None:
     """数据核查发现：累计完成数下降、附件2 的完成数与实名制登记表不符、同一人由两个单位登记。
 
-    只供工作人员核实，从不改变得分。"""
+    按年度分列（所依据的邮件中最晚一封的报送年度）；只供工作人员核实，从不改变得分。"""
     with context.deps.db.session() as session:
-        found = all_findings(session, summary_reports(session))
+        summaries = summary_reports(session)
+        found = all_findings(session, summaries)
+        years = finding_years(session, found, summaries, context.config.timezone)
     if as_json:
         click.echo(
             json.dumps(
                 [
-                    {"unit": f.unit, "kind": f.kind, "message": f.message, "message_ids": list(f.message_ids)}
-                    for f in found
+                    {
+                        "year": year,
+                        "unit": f.unit,
+                        "kind": f.kind,
+                        "message": f.message,
+                        "message_ids": list(f.message_ids),
+                    }
+                    for f, year in zip(found, years, strict=True)
                 ],
                 ensure_ascii=False,
                 indent=1,
             )
         )
         return
-    for finding in found:
-        click.echo(f"{finding.unit}：{finding.message}  ← " + "、".join(f"邮件 #{i}" for i in finding.message_ids))
+    by_year: dict[int | None, list] = {}
+    for finding, year in zip(found, years, strict=True):
+        by_year.setdefault(year, []).append(finding)
+    for year in sorted(by_year, key=lambda year: year or 0):
+        click.echo(f"{year} 年（{len(by_year[year])} 条）：" if year else f"年度不明（{len(by_year[year])} 条）：")
+        for finding in by_year[year]:
+            click.echo(
+                f"  {finding.unit}：{finding.message}  ← " + "、".join(f"邮件 #{i}" for i in finding.message_ids)
+            )
     click.echo(f"共 {len(found)} 条", err=True)
 
 
@@ -207,7 +225,9 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
         row = add_entry(
             session, unit_name(context.config, unit), kind, level, day.date(), evidence, by, context.config.plans
         )
-    click.echo(f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）")
+        said = [f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）"]
+        said += closed_notes(context.config, session, [row.date], "这条登记")
+    click.echo("\n".join(said))
 
 
 @main.command()
@@ -253,4 +273,6 @@ def revoke(context: Context, entry_id: int, reason: str, by: str) -> None:
     """撤销编号为 ENTRY_ID 的工作人员登记；记录仍然保留，并写明撤销人、时间和原因。"""
     with context.deps.db.session() as session:
         row = revoke_entry(session, entry_id, reason, by)
-    click.echo(f"已撤销 #{row.id}（{row.unit} {row.evidence}）")
+        said = [f"已撤销 #{row.id}（{row.unit} {row.evidence}）"]
+        said += closed_notes(context.config, session, [row.date], "撤销这条登记")
+    click.echo("\n".join(said))

@@ -26,9 +26,10 @@ from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
-from bot.services.decisions import describe, rederive_report, still_not_counted
+from bot.services.decisions import describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
+from bot.services.years import closed_notes
 from parsers.errors import InputError, MailroomError
 
 
@@ -223,14 +224,17 @@ def correct(
                     f"未更正的项保持原样，现为：{correction_what(row)}"
                 )
             because = row.reason
+        month_before = message_month(session, message_id)
         session.commit()
     click.echo("\n".join(said))
     if message_id is not None:
         _echo_effect(context, [message_id], because)
+        what = "撤销这次更正" if revoke_id is not None else "这次更正"
         with context.deps.db.session() as session:
+            notes = closed_notes(context.config, session, [month_before, message_month(session, message_id)], what)
             warning = still_not_counted(session, message_id, "请再次更正并加 --counted")
-        if warning:
-            click.echo(warning)
+        for line in [*notes, *([warning] if warning else [])]:
+            click.echo(line)
 
 
 @main.command(name="corrections")

@@ -18,10 +18,12 @@ from functools import partial
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.ingest import Incoming, Intake, Outcome
 from archive.spool import derive_spooled, spool
 from archive.state import advance, load_state
+from archive.store import database_problem
 from bot import __version__
 from bot.config import Mailbox, field_of
 from bot.tls import client_context, refused
@@ -106,6 +108,8 @@ def failure_text(box: Mailbox, error: BaseException) -> str:
         return f"与 {box.host}:{box.port} 的连接中断（{_reason(error)}）"
     if isinstance(error, IMAPClientError):
         return f"IMAP 服务器 {box.host}:{box.port} 拒绝了请求（{_reason(error)}）"
+    if isinstance(error, SQLAlchemyError) and (said := database_problem(error)) is not None:
+        return said  # the database's disk full, a lock another program holds
     return f"{error.__class__.__name__}: {next(iter(str(error).strip().splitlines()), '')}".rstrip(": ")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive.ingest import Outcome
 from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
+from archive.store import database_problem, sqlite_file
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import poll_imap
@@ -58,18 +59,50 @@ class PollReport:
     mailboxes: tuple[MailboxReport, ...]
     receipts: int = 0
     outbox: FlushReport | None = None
+    # The database failed midway (its disk full, a lock another program holds): the pass stopped there, and
+    # `mailboxes` holds the mailboxes done before it; the receipts and the outbox are not reported (`outbox`
+    # None: if the failure came while sending, what went before it was sent and recorded all the same).
+    stopped: SQLAlchemyError | None = None
 
     @property
     def errors(self) -> list[MailboxReport]:
-        return [report for report in self.mailboxes if report.error]
+        """The mailboxes that failed; and, when the database stopped the pass, one more report that says so
+        (named DATABASE, never a mailbox's key), so that whatever counts the errors counts that one too."""
+        failed = [report for report in self.mailboxes if report.error]
+        if self.stopped is not None:
+            failed.append(MailboxReport(DATABASE, error=_one_line(self.stopped)))
+        return failed
+
+
+DATABASE = "（数据库）"
 
 
 def poll_once(config: Config, deps: Deps) -> PollReport:
     """Poll each mailbox once (one failing never stops the others), then compose the receipts owed and
-    send what the outbox holds."""
-    reports = (*(poll_mailbox(box, deps) for box in config.mailboxes), *derive_orphans(config, deps))
-    sent = send_owed(config, deps, deps.clock())
-    return PollReport(reports, sent.receipts, sent.outbox)
+    send what the outbox holds. A database that fails outside one mailbox's fetch (recording the poll, the
+    outbox) stops the pass: what was done so far is reported, with the error in `stopped`."""
+    reports: list[MailboxReport] = []
+    try:
+        for box in config.mailboxes:
+            reports.append(poll_mailbox(box, deps))
+        reports.extend(derive_orphans(config, deps))
+        sent = send_owed(config, deps, deps.clock())
+    except (SQLAlchemyError, _Unrecorded) as failure:
+        if isinstance(failure, _Unrecorded):
+            reports.append(failure.report)
+        error = failure.error if isinstance(failure, _Unrecorded) else failure
+        log.error("本次收取到此停止：%s", _one_line(error, deps))
+        return PollReport(tuple(reports), stopped=error)
+    return PollReport(tuple(reports), sent.receipts, sent.outbox)
+
+
+class _Unrecorded(Exception):
+    """A mailbox polled whose poll the database failed to record: its report (its mail may be archived all the
+    same) and the database's error."""
+
+    def __init__(self, report: MailboxReport, error: SQLAlchemyError) -> None:
+        super().__init__(str(error))
+        self.report, self.error = report, error
 
 
 def derive_orphans(config: Config, deps: Deps) -> list[MailboxReport]:
@@ -88,7 +121,7 @@ def derive_orphans(config: Config, deps: Deps) -> list[MailboxReport]:
                 reports.append(MailboxReport(str(key), outcomes, fetched=0))
             except POLL_ERRORS as error:
                 log.error("%s (no longer configured): deriving its spooled mail failed: %s", key, error)
-                reports.append(MailboxReport(str(key), error=_one_line(error)))
+                reports.append(MailboxReport(str(key), error=_one_line(error, deps)))
     return reports
 
 
@@ -124,13 +157,17 @@ def send_outbox(config: Config, deps: Deps, now: datetime) -> FlushReport:
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
-    """One mailbox's new mail, polled by one instance at a time."""
+    """One mailbox's new mail, polled by one instance at a time. A database that fails recording the poll
+    raises `_Unrecorded`, which carries the mailbox's report (its mail may be archived all the same)."""
     with deps.exclusive(f"mailbox-{box.key}") as mine:
         if not mine:
             log.info("%s: another instance is polling it, skipped", box.key)
             return MailboxReport(box.key, busy=True)
         report = fetch_mailbox(box, deps)
-        record_poll(deps.db, box.key, box.folder, report.error)
+        try:
+            record_poll(deps.db, box.key, box.folder, report.error)
+        except SQLAlchemyError as error:
+            raise _Unrecorded(report, error) from error
         return report
 
 
@@ -150,13 +187,19 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
         )
         return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched)
     except POLL_ERRORS as error:
-        log.error("%s: poll failed: %s", box.key, error)
-        return MailboxReport(box.key, error=_one_line(error))
+        said = _one_line(error, deps)
+        log.error("%s: poll failed: %s", box.key, said)
+        return MailboxReport(box.key, error=said)
 
 
-def _one_line(error: Exception) -> str:
-    """What `status` shows of an error: our own messages as they are, others with their type."""
+def _one_line(error: Exception, deps: Deps | None = None) -> str:
+    """What `status` shows of an error: our own messages as they are, a database's the operator can act on
+    in Chinese (archive.store.database_problem), others with their type."""
     first = next(iter(str(error).strip().splitlines()), "")
     if isinstance(error, MailroomError):
         return first or error.__class__.__name__
+    if isinstance(error, SQLAlchemyError):
+        said = database_problem(error, sqlite_file(deps.db.url) if deps is not None else None)
+        if said is not None:
+            return said
     return f"{error.__class__.__name__}: {first}" if first else error.__class__.__name__

@@ -44,6 +44,7 @@ from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
 from archive.rederive import due, rederive
 from archive.state import record_poll
+from archive.store import database_problem
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
@@ -394,7 +395,7 @@ def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
                     report.outbox.failed,
                 )
         except (MailroomError, SQLAlchemyError) as error:
-            log.error("sender: %s", error)
+            log.error("sender: %s", database_problem(error) or error)
         wake.wait(_sender_pause(deps))
 
 

@@ -29,6 +29,7 @@ from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
 from bot.daemon.scheduled import due_since, monthly_jobs, next_time
+from bot.outgoing.outbox import KIND_TEXT
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
 PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
@@ -123,6 +124,22 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "outbox_oldest": local(waiting.oldest),
         "smtp_last_error": waiting.last_error,
         "smtp_last_error_at": local(waiting.last_error_at),
+        # mail the receiving side refused for good (5xx), never tried again: how many, the newest with why
+        "outbox_refused": waiting.refused_count,
+        "outbox_refused_mail": [
+            {
+                "id": mail.id,
+                "kind": mail.kind,
+                "recipients": mail.recipients,
+                "subject": mail.subject,
+                "error": mail.error,
+                "at": local(mail.at),
+            }
+            for mail in waiting.refused
+        ],
+        # "folder": mail is only written there, never sent ([smtp] transport, for demos and tests)
+        "transport": config.outgoing.transport,
+        "outbox_folder": str(config.outgoing.folder) if config.outgoing.transport == "folder" else None,
         "jobs": jobs,
         # mail archived for a mailbox no longer configured: derived by `poll --once` and at `serve`'s start
         "spooled_elsewhere": {str(key): count for key, count in spooled.items() if key not in configured},
@@ -171,6 +188,21 @@ def describe_status(data: dict[str, Any]) -> list[str]:
     if data["smtp_last_error"]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
     lines.append(line)
+    if data["outbox_refused"]:
+        shown = data["outbox_refused_mail"]
+        lines.append(
+            f"被对方服务器拒收、不再重试的邮件：{data['outbox_refused']} 封"
+            + (f"（以下是最近的 {len(shown)} 封）" if len(shown) < data["outbox_refused"] else "")
+        )
+        lines.extend(
+            f"  {mail['at']} #{mail['id']} {KIND_TEXT.get(mail['kind'], mail['kind'])} {mail['error']}"
+            for mail in shown
+        )
+    if data["transport"] == "folder":
+        lines.append(
+            f'发信方式：只写入文件夹 {data["outbox_folder"]}，不会发出（[smtp] transport = "folder"，用于演示和测试）；'
+            '要真正发出，请改为 transport = "smtp" 并填写 [smtp] host、sender'
+        )
     if data["rederive_due"]:
         lines.append(
             behind_line(

@@ -7,12 +7,16 @@ matrix, which shows what is known when the digest is made. Personal numbers in f
 A closed year's month (`mailroom year close`) shows its standings and matrix as kept at closing, as
 `mailroom standings` and `matrix` do (bot.services.scores.shown_standings, shown_matrix), with the same
 note of what today's figures would change; its "较上月" compares with the previous month as kept too. The
-briefings, 附件2 figures and findings were not kept: they are computed from today's archive and say so.
+briefings, 附件2 figures and findings were not kept: they are computed from today's archive and say so, each
+unit under the name it was kept under (a unit renamed since: bot.services.scores.kept_names).
+
+The findings are those of the month's plan year only (bot.services.years.finding_years): a 2021 digest says
+nothing of a 2020 附件2's figures going down.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +29,8 @@ from bot.config import Config
 from bot.outgoing.render import render_pair
 from bot.services.charts import ranking_bars
 from bot.services.scores import STATUS_NAMES as STATUS_LABELS
-from bot.services.scores import month_completion, shown_matrix, shown_standings
+from bot.services.scores import as_kept, month_completion, shown_matrix, shown_standings
+from bot.services.years import finding_years
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.briefings import briefing_counts
@@ -160,7 +165,11 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
     current, kept = shown_standings(config, session, evidence, month, now)
     previous = shown_standings(config, session, evidence, previous_month)[0] if previous_month else None
     packages, kept_matrix = shown_matrix(config, session, evidence, month, now)
-    completion = month_completion(config, evidence, month)
+    names = dict(kept.names) if kept else {}  # today's unit names → those a closed year was kept under
+    completion = as_kept(month_completion(config, evidence, month), names)
+    found = all_findings(session, evidence.summaries)
+    years = finding_years(session, found, evidence.summaries, calendar.timezone)
+    of_year = [finding for finding, year in zip(found, years, strict=True) if year == plan.year]
     return Digest(
         month=month,
         month_label=month_label(month),
@@ -173,15 +182,18 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         standings=_lines(current, previous),
         full_marks=full_marks(scoring),
         matrix=tuple(packages.values()),
-        briefings=_briefings(plan, evidence, month, as_of),
+        briefings=_briefings(plan, evidence, month, as_of, names),
         briefing_target=scoring.briefings_per_month,
         briefing_scored=number in scoring.briefing_months,
         completion=completion,
         completion_total=completion_total(completion),
-        findings=_findings(all_findings(session, evidence.summaries), evidence, as_of),
+        findings=_findings(of_year, evidence, as_of, names),
         kept_at=kept_matrix.closed_at if kept_matrix else None,
         closed=tuple(kept.lines(config)) if kept else (),
-        matrix_closed=tuple(kept_matrix.lines(config)[1:]) if kept_matrix else (),  # its first line: as above
+        # what the standings' note said already (when and by whom it was closed, a unit renamed since) once only
+        matrix_closed=tuple(line for line in kept_matrix.lines(config) if not kept or line not in kept.lines(config))
+        if kept_matrix
+        else (),
     )
 
 
@@ -200,18 +212,23 @@ def _lines(current: Standings, previous: Standings | None) -> tuple[StandingLine
     )
 
 
-def _briefings(plan: Plan, evidence: Evidence, month: str, as_of: datetime) -> tuple[BriefingLine, ...]:
+def _briefings(
+    plan: Plan, evidence: Evidence, month: str, as_of: datetime, names: Mapping[str, str]
+) -> tuple[BriefingLine, ...]:
     counts = briefing_counts((a for a in evidence.articles if a.arrival <= as_of), plan.calendar)
     target = plan.scoring.briefings_per_month
     lines = []
     for unit in plan.units:
         count, ids = counts.get((unit.name, month), (0, ()))
-        lines.append(BriefingLine(unit.name, count, ids, count >= target))
+        lines.append(BriefingLine(names.get(unit.name, unit.name), count, ids, count >= target))
     return tuple(lines)
 
 
-def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> tuple[DigestFinding, ...]:
-    """Findings whose messages had all arrived by the month's end, masked."""
+def _findings(
+    found: Sequence[Finding], evidence: Evidence, as_of: datetime, names: Mapping[str, str]
+) -> tuple[DigestFinding, ...]:
+    """Findings whose messages had all arrived by the month's end, masked; each unit under `names` (a closed
+    year's)."""
     arrivals = {item.message_id: item.arrival for item in evidence.arrivals}
     kept = [
         finding
@@ -220,7 +237,7 @@ def _findings(found: Sequence[Finding], evidence: Evidence, as_of: datetime) -> 
     ]
     return tuple(
         DigestFinding(
-            finding.unit,
+            names.get(finding.unit, finding.unit),
             finding.kind,
             FINDING_LABELS.get(finding.kind, finding.kind),
             mask_personal(finding.message),

@@ -19,7 +19,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from archive.db import Database
-from archive.outbox import due_mail, mark_failed, mark_sending, mark_sent
+from archive.outbox import due_mail, mark_failed, mark_refused, mark_sending, mark_sent
 from bot.config import Config, Mailbox, Outgoing
 from bot.tls import SmtpCertificateRefused, client_context, refused
 from parsers.errors import MailroomError
@@ -79,9 +79,10 @@ def transport_for(outgoing: Outgoing) -> Transport:
 @dataclass(frozen=True)
 class FlushReport:
     sent: int
-    failed: int
-    errors: tuple[str, ...] = ()
+    failed: int  # not sent this time, tried again later
+    errors: tuple[str, ...] = ()  # why, one line each: "#12: …"
     busy: bool = False  # another instance was sending the outbox: nothing was tried
+    refused: tuple[str, ...] = ()  # refused for good by the receiving side (5xx), never again: "#12 回执 a@b：…"
 
 
 def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:
@@ -109,15 +110,73 @@ def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) ->
     return keep
 
 
+# What each kind of outgoing mail is called in the operator's lines.
+KIND_TEXT = {
+    "receipt": "回执",
+    "selfcheck": "自查结果",
+    "change": "核实通知",
+    "digest": "月度排名通报",
+    "reminder": "催报提醒",
+}
 # What a down or refusing server looks like: retried later, never lost.
 SEND_ERRORS = (OSError, smtplib.SMTPException)
-SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)
+# A refusal of this mail alone (its recipients, its data): the next mail may well go. Any other failure (the
+# server down, its certificate, the login, the sender refused) would fail the next mail alike: all wait for the
+# next round. (Every SMTPException is an OSError.)
+THIS_MAIL_ONLY = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+
+
+def reply_text(said: bytes | str) -> str:
+    """A server's reply text as words, on one line: UTF-8, else GB18030 (what Chinese servers write when they
+    do not write UTF-8), else UTF-8 with what cannot be read replaced; never a bytes literal."""
+    if isinstance(said, str):
+        return " ".join(said.split())
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return " ".join(said.decode(encoding).split())
+        except UnicodeDecodeError:
+            continue
+    return " ".join(said.decode("utf-8", "replace").split())
+
+
+def server_says(error: BaseException) -> str:
+    """The server's own words in an SMTP error (its code and text, decoded), or the error's own text: "550
+    5.1.1 用户不存在", never "(550, b'5.1.1 \\xe7…')"; each refused recipient named when there are several."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = {address: f"{code} {reply_text(text)}".strip() for address, (code, text) in error.recipients.items()}
+        if len(replies) == 1:
+            return next(iter(replies.values()))
+        return "；".join(f"{address}：{reply}" for address, reply in replies.items())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {reply_text(error.smtp_error)}".strip()
+    return " ".join(str(error).split()) or error.__class__.__name__
+
+
+def permanent(error: BaseException) -> bool:
+    """Whether the receiving side refused this mail for good: every recipient refused with a 5xx, or its data
+    refused with a 5xx. A 4xx (a full mailbox, greylisting, a server busy) is tried again."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
+
+
+def refusal(error: BaseException, kind: str, recipients: str) -> str:
+    """Why a mail was refused for good, in one Chinese line: to whom, the server's words, what to check (the
+    unit's address; for the digest, `[smtp] staff`)."""
+    check = "请核对配置 [smtp] staff 中的地址" if kind == "digest" else "请核对该单位的报送邮箱"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return f"{'、'.join(error.recipients)}：收件地址被对方服务器拒绝（{server_says(error)}）：{check}"
+    return (
+        f"{recipients}：邮件被对方服务器拒收（{server_says(error)}）：请按服务器所说的原因处理"
+        "（如邮件过大、被当作垃圾邮件），必要时另行联系收件人"
+    )
 
 
 def send_failure(outgoing: Outgoing, error: BaseException) -> str:
     """Why a mail was not sent, in one Chinese line for the operator (`status`, the log), saying what in
-    `[smtp]` to check; the server's or the system's own words in brackets."""
-    where, reason = f"{outgoing.host}:{outgoing.port}", str(error) or error.__class__.__name__
+    `[smtp]` to check; the server's (decoded) or the system's own words in brackets."""
+    where, reason = f"{outgoing.host}:{outgoing.port}", server_says(error)
     if isinstance(error, socket.gaierror):
         said = f"找不到发信服务器 {outgoing.host}：请检查 [smtp] host 的拼写和网络"
     elif isinstance(error, ConnectionRefusedError):
@@ -134,7 +193,7 @@ def send_failure(outgoing: Outgoing, error: BaseException) -> str:
     elif isinstance(error, smtplib.SMTPSenderRefused):
         said = f"发信服务器拒绝了发件地址 {outgoing.sender}：请检查 [smtp] sender 是否为登录账号本身的地址"
     elif isinstance(error, smtplib.SMTPRecipientsRefused):
-        said = f"发信服务器拒收了收件地址 {'、'.join(error.recipients)}"
+        said = f"发信服务器暂时拒收了收件地址 {'、'.join(error.recipients)}，稍后重试"
     elif isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError)):
         said = f"发信服务器 {where} 断开了连接：请检查 port 和 security（现为 {outgoing.security}）是否匹配"
     elif isinstance(error, smtplib.SMTPResponseException):
@@ -152,10 +211,11 @@ def flush_outbox(
     keep_copy: Callable[[bytes], None] | None = None,
     stopping: Callable[[], bool] = lambda: False,
 ) -> FlushReport:
-    """Send every due mail; a failure is recorded and retried with backoff, the rest go on. `stopping()`
-    is asked before each mail. `keep_copy` files each sent mail in a Sent folder; its failure never
-    unsends a mail."""
-    sent, errors = 0, []
+    """Send every due mail; a failure is recorded and retried with backoff, the rest go on; a mail the
+    receiving side refuses for good (`permanent`) is marked failed and never tried again. `stopping()` is
+    asked before each mail. `keep_copy` files each sent mail in a Sent folder; its failure never unsends a
+    mail."""
+    sent, errors, refused = 0, [], []
     with db.session() as session:
         for mail in due_mail(session, now):
             if stopping():
@@ -170,15 +230,21 @@ def flush_outbox(
                 errors.append(f"#{mail.id}: {error}")
                 break
             except SEND_ERRORS as error:
+                if permanent(error):
+                    why = refusal(error, mail.kind, mail.recipients)
+                    log.error("outbox #%s refused for good, not tried again: %s", mail.id, why)
+                    mark_refused(session, mail, now, why)
+                    refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+                    continue
                 why = send_failure(outgoing, error)
                 log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
-                errors.append(f"#{mail.id}: {error}")
-                if isinstance(error, SERVER_DOWN):
+                errors.append(f"#{mail.id}: {server_says(error)}")
+                if not isinstance(error, THIS_MAIL_ONLY):
                     break  # the next mail would wait for the same dead server: all wait for the next round
                 continue
             mark_sent(session, mail, now)
             sent += 1
             if keep_copy is not None:
                 _keep(keep_copy, mail.raw, mail.id)
-    return FlushReport(sent, len(errors), tuple(errors))
+    return FlushReport(sent, len(errors), tuple(errors), refused=tuple(refused))

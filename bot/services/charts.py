@@ -209,7 +209,8 @@ def status_grid(
     header: int = 24,
     cell: tuple[int, int] = (52, 26),
 ) -> StatusGrid:
-    """`months`: each month in order with the status of each unit's package; a row per unit, in `units` order."""
+    """`months`: each month in order with the status of each unit's package; a row per unit, in `units` order
+    (a unit a month does not hold has no cell there: a closed year's months hold the units kept)."""
     width, height = cell
     year = parse_month(months[0][0])[0] if months else 0
     columns = tuple(
@@ -226,6 +227,7 @@ def status_grid(
                 tuple(
                     GridCell(unit, month, statuses[unit], GLYPHS[statuses[unit]], label_width + index * width, top)
                     for index, (month, statuses) in enumerate(months)
+                    if unit in statuses
                 ),
             )
         )

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from archive.closing import closed_years
+from archive.corrections import replacing
 from archive.evidence import load_evidence
 from archive.ingest import Intake
 from archive.models import Message
@@ -19,6 +21,7 @@ from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
 from bot.services.show import KIND_LABELS
 from parsers.forms import form_list
+from scoring.settings import parse_month
 
 
 def scores_now(
@@ -54,6 +57,15 @@ def rederive_report(
     `now`) before and after; a dry run rolls the whole of it back. `because`: a staff decision's why (a message
     it makes count is owed a notice). `progress(n)`: a context giving what is told of each message done."""
     with intake.db.session() as session:
+        closed_json = [
+            {
+                "year": row.year,
+                "closed_at": row.closed_at.astimezone(config.timezone).isoformat(),
+                "closed_by": row.closed_by,
+            }
+            for row in sorted(closed_years(session).values(), key=lambda row: row.year)
+        ]
+        closed = {item["year"] for item in closed_json}
         before, forms_before = scores_now(config, session, now)
         todo = due(session, intake.recognizer.stamp, everything, ids)
         with progress(len(todo)) if progress else nullcontext(lambda n: None) as advance:
@@ -61,11 +73,16 @@ def rederive_report(
         after, forms_after = scores_now(config, session, now)
         if dry_run:
             session.rollback()
+
+    def kept(month: str) -> dict[str, bool]:
+        """A closed year's month: its kept figures stay as they are, whatever changed in today's."""
+        return {"closed": True} if parse_month(month)[0] in closed else {}
+
     return {
         "messages_checked": len(todo),
         "messages_changed": [_change_json(c) for c in changes],
         "standings_changed": [
-            {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total}
+            {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total} | kept(month)
             for (unit, month), total in sorted(after.items())
             if before.get((unit, month)) != total
         ],
@@ -77,10 +94,11 @@ def rederive_report(
                 "before": forms_before.get((unit, month, form)),
                 "after": status,
             }
+            | kept(month)
             for (unit, month, form), status in forms_after.items()
             if forms_before.get((unit, month, form)) != status
         ],
-    }
+    } | ({"closed_years": closed_json} if closed_json else {})  # the closed years, said apart by `describe`
 
 
 def _change_json(change: Change) -> dict[str, Any]:
@@ -93,6 +111,8 @@ SUMMARY_LABELS = {"unit": "单位", "kind": "类别", "month": "月份", "regist
 
 
 def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
+    """What a re-derivation changed, in Chinese lines. A closed year's months (`closed` items) are said apart:
+    what was kept when the year was closed does not change, today's figures only differ from it."""
     verb = "将改变" if dry_run else "已改变"
     lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
     for change in report["messages_changed"]:
@@ -103,19 +123,43 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
             if change["before"][key] != change["after"][key]
         ]
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
-    lines.append(f"报送情况{verb} {len(report['matrix_changed'])} 处")
-    grouped: dict[tuple[str, str, str | None, str], list[int]] = {}  # a month moved: its forms in one line
-    for item in report["matrix_changed"]:
-        grouped.setdefault((item["unit"], item["month"], item["before"], item["after"]), []).append(item["form"])
-    for (unit, month, before, after), forms in grouped.items():
+    matrix = [item for item in report["matrix_changed"] if not item.get("closed")]
+    standings = [item for item in report["standings_changed"] if not item.get("closed")]
+    lines.append(f"报送情况{verb} {len(matrix)} 处")
+    lines += _matrix_lines(matrix)
+    lines.append(f"累计得分{verb} {len(standings)} 处")
+    lines += _standings_lines(standings)
+    for closed in report.get("closed_years", ()):
+        year = closed["year"]
+        matrix = [item for item in report["matrix_changed"] if item.get("closed") and item["month"][:4] == str(year)]
+        standings = [
+            item for item in report["standings_changed"] if item.get("closed") and item["month"][:4] == str(year)
+        ]
+        if not matrix and not standings:
+            continue
         lines.append(
-            f"  {unit} {month} {form_list(sorted(forms))}：{STATUS_NAMES.get(before or '', '不在计划内')} → "
-            f"{STATUS_NAMES[after]}"
+            f"已结账的 {year} 年（{closed['closed_at'][:10]} 由 {closed['closed_by']} 结账）：结账时保存的排名、"
+            f"得分说明和报送矩阵不会改变；按现在的归档重新计算{'将' if dry_run else ''}与之不同的有报送情况 "
+            f"{len(matrix)} 处、累计得分 {len(standings)} 处，查看该年时会注明"
         )
-    lines.append(f"累计得分{verb} {len(report['standings_changed'])} 处")
-    for item in report["standings_changed"]:
-        lines.append(f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}")
+        lines += _matrix_lines(matrix)
+        lines += _standings_lines(standings)
     return lines
+
+
+def _matrix_lines(items: list[dict[str, Any]]) -> list[str]:
+    grouped: dict[tuple[str, str, str | None, str], list[int]] = {}  # a month moved: its forms in one line
+    for item in items:
+        grouped.setdefault((item["unit"], item["month"], item["before"], item["after"]), []).append(item["form"])
+    return [
+        f"  {unit} {month} {form_list(sorted(forms))}：{STATUS_NAMES.get(before or '', '不在计划内')} → "
+        f"{STATUS_NAMES[after]}"
+        for (unit, month, before, after), forms in grouped.items()
+    ]
+
+
+def _standings_lines(items: list[dict[str, Any]]) -> list[str]:
+    return [f"  {item['unit']} {item['month']}：{item['before']} → {item['after']}" for item in items]
 
 
 def _value_text(key: str, value: Any) -> str:
@@ -138,12 +182,21 @@ def _value_text(key: str, value: Any) -> str:
 def still_not_counted(session: Session, message_id: int, remedy: str) -> str | None:
     """A warning when a corrected report or briefing still counts for nothing: its sender is not registered
     for the unit it now belongs to (correcting the unit alone does not make it count), so staff need not find
-    out from the standings; `remedy` says how to make it count where they are. None when it counts, or is no
-    submission."""
+    out from the standings; `remedy` says how to make it count where they are. None when it counts, is no
+    submission, or does not count because the correction in force says so (--not-counted: staff asked for it)."""
     message = session.get(Message, message_id)
     if message is None or message.registered or message.kind not in ("report", "briefing") or not message.unit:
+        return None
+    correction = replacing(session, message_id)  # the correction in force on it
+    if correction is not None and correction.counted is False:
         return None
     return (
         f"注意：邮件 #{message_id} 仍不计分：发件人 {message.from_addr or '（无地址）'} 不是{message.unit}登记的"
         f"报送邮箱。如经核实应计分，{remedy}"
     )
+
+
+def message_month(session: Session, message_id: int | None) -> str | None:
+    """The month a message counts for now (None: none, or no such message): a change to it touches that year."""
+    message = session.get(Message, message_id) if message_id is not None else None
+    return message.month if message is not None else None

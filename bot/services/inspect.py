@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from parsers.forms import FORM_TITLES, Problem, form_list
+from parsers.forms import FORM_TITLES, Problem, form_list, month_near
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.records import Unit
 from replies.problems import merged_problems
@@ -33,20 +33,40 @@ READER_FAILED = (
 )
 
 
-def checked_against(config: Config) -> tuple[tuple[Unit, ...], int]:
-    """The units with the targets a clerk's files are checked against, and the year a title's month without
-    one is read in: today's plan (the nearest plan year's, outside every plan)."""
-    plan = config.plans.at(datetime.now(UTC))
-    return plan.units, plan.year
+def checked_against(
+    config: Config, own_unit: str | None = None, now: datetime | None = None
+) -> tuple[tuple[Unit, ...], int, str | None, datetime, tuple[tuple[int, tuple[Unit, ...]], ...]]:
+    """What inspect_attachments takes after the files: the units a clerk's files are read with and their year,
+    today's plan's (the nearest plan year's, outside every plan); `own_unit`; the moment a month without a year
+    is placed near (placed_near of `now`, the present by default); and each plan year's units with that year's
+    targets, which each form is checked against by the month it is placed in."""
+    now = now or datetime.now(UTC)
+    plan = config.plans.at(now)
+    plans = tuple((each.year, each.units) for each in config.plans.plans)
+    return plan.units, plan.year, own_unit, placed_near(config, now), plans
 
 
-def inspect_files(paths: list[Path], config: Config, own_unit: str | None = None) -> list[dict[str, Any]]:
+def placed_near(config: Config, now: datetime) -> datetime:
+    """Where a clerk's month without a year is placed (parsers.forms.placed), as ingest places one by a mail's
+    arrival: near `now`, in the configuration's time zone, when a plan covers any of the months placed near it
+    (month_near's); else, far from every plan (a configuration of years gone by), near the first day of the last
+    covered month before it, or of the first covered month, as plans.at reads such a day."""
+    local = now.astimezone(config.timezone)
+    if any(config.plans.covers(month_near(number, local)) for number in range(1, 13)):
+        return local
+    month = config.plans.nearest_month(f"{local:%Y-%m}")
+    return datetime(int(month[:4]), int(month[5:]), 1, tzinfo=config.timezone)
+
+
+def inspect_files(
+    paths: list[Path], config: Config, own_unit: str | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """The clerk's files on the command line, read in a child forked for them (a file that kills its reader,
     as a broken .xls can, is answered like any file that cannot be read). Files given together are checked
-    together, as `own_unit`'s when the clerk says whose they are."""
+    together, as `own_unit`'s when the clerk says whose they are; as of `now` (the present by default)."""
     from bot.services.readers import Forked
 
-    return inspect_untrusted([(str(path), path.read_bytes()) for path in paths], config, Forked(), own_unit)
+    return inspect_untrusted([(str(path), path.read_bytes()) for path in paths], config, Forked(), own_unit, now)
 
 
 def inspect_untrusted(
@@ -54,12 +74,14 @@ def inspect_untrusted(
     config: Config,
     sandbox: Sandbox | Forked | None,
     own_unit: str | None = None,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Files from outside, read in the reader sandbox or a forked child (None: here, for trusted input only).
     When the files together kill their reader or overrun its time, each is read alone, and the one that
     does it says so. `own_unit`: the asker's unit when known (a clerk's account, a registered sender), whose
-    files these must be."""
-    against = (*checked_against(config), own_unit)
+    files these must be. `now`: when the clerk asks (the present by default), which a month without a year is
+    placed near (checked_against)."""
+    against = checked_against(config, own_unit, now)
     results = inspect_attachments(files, *against) if sandbox is None else _read_apart(sandbox, files, against)
     return _outside_plans(results, config)
 
@@ -97,13 +119,14 @@ def archive_inspector(
 ) -> Callable[[Message], list[dict[str, Any]]]:
     """What answers a 自查 mail: its stored attachments, byte for byte as they arrived, inspected in the sandbox,
     as the files of the unit whose registered address sent the mail (of nobody's in particular otherwise:
-    a personal address or a subject naming another unit says nothing sure of whose files they are)."""
+    a personal address or a subject naming another unit says nothing sure of whose files they are), as of
+    the mail's arrival (a month without a year placed near it, as ingest places a package's)."""
 
     def inspect_stored(message: Message) -> list[dict[str, Any]]:
         attachments = sorted(message.attachments, key=lambda a: a.ordinal)
         own_unit = message.unit if message.registered else None
         return inspect_untrusted(
-            [(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox, own_unit
+            [(a.filename, store.read_file(a.sha256)) for a in attachments], config, sandbox, own_unit, message.arrival
         )
 
     return inspect_stored

@@ -4,10 +4,13 @@ as they were kept, with what today's derivation and configuration would change."
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -15,10 +18,13 @@ from archive.closing import kept_month
 from archive.evidence import Evidence
 from archive.models import ClosedYear
 from bot.config import Config
+from bot.services.show import unit_decisions_json
+from parsers.errors import InputError
 from parsers.records import named_unit
 from scoring.completion import UnitCompletion, unit_completion
 from scoring.evidence import Point
 from scoring.packages import PackageStatus, by_unit, matrix
+from scoring.plans import OutsidePlan
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
 
 STATUS_NAMES = {"on_time": "按时", "late": "迟报", "missing": "未报"}
@@ -113,14 +119,86 @@ class ExplainedComponent:
     items: tuple[Point, ...]
 
 
-def explain_unit(config: Config, result: Standings, unit: str) -> tuple[UnitStanding, tuple[ExplainedComponent, ...]]:
+def explain_unit(
+    config: Config, result: Standings, unit: str, kept: Kept | None = None
+) -> tuple[UnitStanding, tuple[ExplainedComponent, ...]]:
     """UNIT's line of the standings `result` and its components, each point with its messages and entries; a
-    unit outside the month's plan is refused."""
-    row = result.row(config.plan(result.month).unit(unit_name(config, unit)).name)
+    unit outside the month's plan (for a closed year's month, `kept`: outside what was kept) is refused."""
+    row = unit_row(config, result, unit, kept)
     return row, tuple(
         ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
         for item in row.components
     )
+
+
+def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = None) -> UnitStanding:
+    """UNIT's line of `result`, UNIT given by its name or an alias. A closed year's month (`kept`) is looked up
+    among the units kept when it was closed, by the name asked for, or today's name or any alias of the unit
+    it names today: a unit renamed since (name = "景州市", aliases = ["景县", …]) is found by either name and
+    shown by the name it was kept under. InputError, in Chinese, for a unit not there."""
+    if kept is None:
+        return result.row(config.plan(result.month).unit(unit_name(config, unit)).name)
+    rows = {row.unit: row for row in result.rows}
+    names = [unit]
+    try:
+        today = named_unit(config.units, unit)
+    except InputError:
+        pass  # a unit no longer configured at all is still found by the name it was kept under
+    else:
+        names += [kept.kept_name(today.name), today.name, *today.aliases]
+    for name in names:
+        if name in rows:
+            return rows[name]
+    raise InputError(f"{unit} 不在 {kept.year} 年结账时保存的结果内（该年的单位：{'、'.join(rows)}）")
+
+
+def unit_decisions(session: Session, unit: str, kept: Kept | None, month: str, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The staff decisions behind `unit`'s figures up to `month` (bot.services.show.unit_decisions_json); for a
+    closed year's unit renamed since (`kept`), those under today's name too, where today's mail stands."""
+    today = kept.today_name(unit) if kept else None
+    names = [unit] + ([today] if today and today != unit else [])
+    found = {
+        (decision["decision"], decision["id"]): decision
+        for name in names
+        for decision in unit_decisions_json(session, name, month, zone)
+    }
+    return sorted(found.values(), key=lambda decision: decision["entered_at"])
+
+
+def kept_names(config: Config, year: int, kept_units: Iterable[str]) -> dict[str, str]:
+    """Today's name of each unit of `year`'s plan → the name it was kept under when the year was closed: a unit
+    renamed since (name = "景州市", aliases = ["景县", …]) by the alias that was its name then. A unit that
+    matches nothing kept is left out."""
+    kept = list(kept_units)
+    try:
+        units = config.plans.year(year).units
+    except OutsidePlan:
+        return {}
+    today = {unit.name for unit in units}
+    names: dict[str, str] = {}
+    for unit in units:
+        if unit.name in kept:
+            names[unit.name] = unit.name
+            continue
+        taken = set(names.values())
+        alias = next((a for a in unit.aliases if a in kept and a not in today and a not in taken), None)
+        if alias is not None:
+            names[unit.name] = alias
+    return names
+
+
+def month_kept_names(config: Config, session: Session, month: str) -> dict[str, str]:
+    """For a closed year's month, today's unit names → the names kept (kept_names); empty for an open year's."""
+    kept = kept_month(session, month)
+    if kept is None:
+        return {}
+    closed, standings_kept, _ = kept
+    return kept_names(config, closed.year, [row.unit for row in standings_kept.rows])
+
+
+def as_kept(completion: Iterable[UnitCompletion], names: Mapping[str, str]) -> tuple[UnitCompletion, ...]:
+    """Each unit's 附件2 figures under the name its closed year was kept under (`names`: kept_names)."""
+    return tuple(dataclasses.replace(unit, unit=names.get(unit.unit, unit.unit)) for unit in completion)
 
 
 @dataclass(frozen=True)
@@ -134,6 +212,15 @@ class Kept:
     plan_hash: str
     derived_with: str
     changes: tuple[tuple[str, str], ...]  # (unit, what differs)
+    names: tuple[tuple[str, str], ...] = ()  # (today's name, the name kept) of each unit found in both
+
+    def kept_name(self, unit: str) -> str:
+        """The name a unit known today by `unit` was kept under (itself when not renamed)."""
+        return dict(self.names).get(unit, unit)
+
+    def today_name(self, unit: str) -> str | None:
+        """Today's name of the unit kept as `unit`; None when today's plan of the year has no such unit."""
+        return next((today for today, kept in self.names if kept == unit), None)
 
     def lines(self, config: Config, unit: str | None = None) -> list[str]:
         """What a page or command says above the kept figures (only `unit`'s changes when given), in Chinese."""
@@ -142,6 +229,13 @@ class Kept:
             f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果"
             f"（计划 {self.plan_hash}，识别 {self.derived_with}）。"
         ]
+        renamed = [(today, kept) for today, kept in self.names if today != kept and unit in (None, kept)]
+        if renamed:
+            said.append(
+                "结账后改名的单位仍按结账时的名称显示："
+                + "、".join(f"{kept}（现名 {today}）" for today, kept in renamed)
+                + "。"
+            )
         changes = [text for who, text in self.changes if unit in (None, who)]
         if changes:
             plan = config.plans.year(self.year)
@@ -158,7 +252,11 @@ class Kept:
             "plan_hash": self.plan_hash,
             "derived_with": self.derived_with,
             "changes": [{"unit": unit, "change": text} for unit, text in self.changes],
-        }
+        } | (  # a unit renamed since: the name it was kept under, and today's
+            {"renamed": [{"unit": kept, "now": today} for today, kept in self.names if today != kept]}
+            if any(today != kept for today, kept in self.names)
+            else {}
+        )
 
 
 def shown_standings(
@@ -171,7 +269,11 @@ def shown_standings(
     if kept is None:
         return now, None
     closed, standings_kept, _ = kept
-    return standings_kept, _kept(closed, standings_changes(standings_kept, now))
+    names = kept_names(config, closed.year, [row.unit for row in standings_kept.rows])
+    renamed = dataclasses.replace(
+        now, rows=tuple(dataclasses.replace(row, unit=names.get(row.unit, row.unit)) for row in now.rows)
+    )
+    return standings_kept, _kept(closed, standings_changes(standings_kept, renamed), names)
 
 
 def shown_matrix(
@@ -183,11 +285,24 @@ def shown_matrix(
     if kept is None:
         return live, None
     closed, _, packages = kept
-    return packages, _kept(closed, matrix_changes(packages, live))
+    names = kept_names(config, closed.year, packages)
+    renamed = {
+        names.get(unit, unit): dataclasses.replace(package, unit=names.get(unit, unit))
+        for unit, package in live.items()
+    }
+    return packages, _kept(closed, matrix_changes(packages, renamed), names)
 
 
-def _kept(closed: ClosedYear, changes: list[tuple[str, str]]) -> Kept:
-    return Kept(closed.year, closed.closed_at, closed.closed_by, closed.plan_hash, closed.derived_with, tuple(changes))
+def _kept(closed: ClosedYear, changes: list[tuple[str, str]], names: Mapping[str, str]) -> Kept:
+    return Kept(
+        closed.year,
+        closed.closed_at,
+        closed.closed_by,
+        closed.plan_hash,
+        closed.derived_with,
+        tuple(changes),
+        tuple(names.items()),
+    )
 
 
 def standings_changes(kept: Standings, now: Standings) -> list[tuple[str, str]]:

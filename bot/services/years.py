@@ -4,21 +4,24 @@ they are, with the plan and the derivation they came from; a closed year's month
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.closing import close_year, closed_years
 from archive.evidence import load_evidence
-from archive.models import ClosedYear, OutboxMail
+from archive.models import ClosedYear, Message, OutboxMail
 from archive.outbox import digest_cause
 from archive.rederive import behind
 from bot.config import Config
 from bot.services.scores import compute_standings, month_matrix
-from parsers.errors import MailroomError
-from scoring.settings import month_label
+from parsers.errors import InputError, MailroomError
+from scoring.evidence import Finding, SummaryReport
+from scoring.settings import month_label, parse_month
 
 
 def close_plan_year(config: Config, session: Session, year: int, stamp: str, by: str, now: datetime) -> ClosedYear:
@@ -79,3 +82,55 @@ def years_json(config: Config, session: Session) -> list[dict[str, Any]]:
             }
         )
     return listed
+
+
+def closed_year_of(session: Session, when: str | date | int | None) -> ClosedYear | None:
+    """The closed year a month ("2020-12"), a day or a year belongs to; None when that year is not closed."""
+    if when is None:
+        return None
+    year = when if isinstance(when, int) else when.year if isinstance(when, date) else parse_month(when)[0]
+    return closed_years(session).get(year)
+
+
+def closed_note(config: Config, closed: ClosedYear, what: str) -> str:
+    """What a change touching a closed year says: it is on record and counts in today's figures, but what was
+    kept when the year was closed stays as it is. `what`: the change, "这次更正", "这条登记"."""
+    when = closed.closed_at.astimezone(config.timezone)
+    return (
+        f"注意：{closed.year} 年已于 {when:%Y-%m-%d} 由 {closed.closed_by} 结账，结账时保存的排名、得分说明和报送矩阵"
+        f"不会因{what}而改变；按现在的归档重新计算的不同，只在查看该年时注明"
+    )
+
+
+def closed_notes(config: Config, session: Session, whens: Iterable[str | date | None], what: str) -> list[str]:
+    """closed_note for each closed year among `whens` (months or days), once each."""
+    years = {closed.year: closed for when in whens if (closed := closed_year_of(session, when)) is not None}
+    return [closed_note(config, years[year], what) for year in sorted(years)]
+
+
+def refuse_closed_month(config: Config, session: Session, month: str, what: str) -> None:
+    """InputError for `what` done for a month of a closed year ("催报"): nothing done now changes what was kept."""
+    closed = closed_year_of(session, month)
+    if closed is not None:
+        when = closed.closed_at.astimezone(config.timezone)
+        raise InputError(
+            f"{month} 属于已结账的 {closed.year} 年（{when:%Y-%m-%d} 由 {closed.closed_by} 结账），不再为该月{what}："
+            "结账时保存的排名和报送情况不会再改变"
+        )
+
+
+def finding_years(
+    session: Session, findings: Sequence[Finding], summaries: Sequence[SummaryReport], zone: ZoneInfo
+) -> list[int | None]:
+    """The plan year of each finding: that of its latest message, each message's year being its report month's
+    (a 附件2's as its figures count, SummaryReport.year: December's sent in January is December's year's), else
+    its arrival's. A finding whose messages span two years (one person registered by one unit in 2020 and by
+    another in 2021) is news of the later one. None: a finding without messages."""
+    years = {report.message_id: report.year for report in summaries}
+    rest = {id_ for finding in findings for id_ in finding.message_ids} - years.keys()
+    if rest:
+        for id_, month, arrival in session.execute(
+            select(Message.id, Message.month, Message.arrival).where(Message.id.in_(rest))
+        ):
+            years[id_] = int(month[:4]) if month else arrival.astimezone(zone).year
+    return [max((years[id_] for id_ in finding.message_ids if id_ in years), default=None) for finding in findings]

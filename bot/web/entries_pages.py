@@ -13,6 +13,7 @@ from archive.entries import add_entry, list_entries, revoke_entry
 from archive.models import StaffEntryRow
 from archive.staff_senders import staff_senders
 from bot.services.scores import unit_name
+from bot.services.years import closed_notes
 from bot.web.auth import staff_only, viewer
 from bot.web.present import Masker, local_time, masker
 from bot.web.site import site
@@ -80,7 +81,9 @@ def award():
             row = add_entry(
                 db, unit_name(config, form.get("unit", "")), kind, level, day, evidence, viewer().name, config.plans
             )
-        flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
+            flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
+            for note in closed_notes(config, db, [row.date], "这条登记"):
+                flash(note, "error")
     except MailroomError as error:
         flash(f"未登记：{error}", "error")
     return redirect(url_for("entries.entries_page"))
@@ -105,7 +108,9 @@ def revoke(entry_id: int):
             raise MailroomError("请写明撤销原因")
         with site().deps.db.session() as db:
             row = revoke_entry(db, entry_id, reason, viewer().name)
-        flash(f"已撤销 #{row.id}（{row.unit}）")
+            flash(f"已撤销 #{row.id}（{row.unit}）")
+            for note in closed_notes(site().config, db, [row.date], "撤销这条登记"):
+                flash(note, "error")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("entries.entries_page"))

@@ -16,9 +16,10 @@ from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because, messages_from
-from bot.services.decisions import describe, rederive_report, still_not_counted
+from bot.services.decisions import describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
+from bot.services.years import closed_notes
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, correction_choices, local_time
 from bot.web.site import form_id, site
@@ -140,10 +141,12 @@ def correct():
                 counted=counted,
                 plans=site().config.plans,
             )
+            month_before = message_month(db, message_id)
             db.commit()
         also = f"，取代此前的更正 #{replaced.id}，未更正的项保持原样" if replaced is not None else ""
         flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{correction_what(row)}{also}），已重新识别")
         _derive_again([message_id], row.reason)
+        _closed_year(message_id, month_before, "这次更正")
         _still_not_counted(message_id)
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
@@ -189,12 +192,23 @@ def revoke(correction_id: int):
             row = revoke_correction(db, correction_id, reason, viewer().name)
             db.commit()
             message_id = corrected_message(db, row)
+            month_before = message_month(db, message_id)
         flash(f"已撤销更正 #{row.id}，已重新识别")
         if message_id is not None:
             _derive_again([message_id], f"此前的更正已撤销：{row.revoke_reason}")  # a notice says why, never who
+            _closed_year(message_id, month_before, "撤销这次更正")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")
     return redirect(url_for("queue.queue_page"))
+
+
+def _closed_year(message_id: int, month_before: str | None, what: str) -> None:
+    """Said when the message counted, or counts now, in a closed year: its kept figures stay as they are."""
+    current = site()
+    with current.deps.db.session() as db:
+        notes = closed_notes(current.config, db, [month_before, message_month(db, message_id)], what)
+    for note in notes:
+        flash(note, "error")
 
 
 def _still_not_counted(message_id: int) -> None:

@@ -12,8 +12,19 @@ from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.config import Config
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
-from bot.services.scores import MONTH, Kept, explain_unit, month_completion, shown_matrix, shown_standings
-from bot.services.show import decision_line, unit_decisions_json
+from bot.services.scores import (
+    MONTH,
+    Kept,
+    as_kept,
+    explain_unit,
+    month_completion,
+    month_kept_names,
+    shown_matrix,
+    shown_standings,
+    unit_decisions,
+)
+from bot.services.show import decision_line
+from bot.services.years import finding_years
 from bot.web.present import finding_view, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
@@ -134,7 +145,9 @@ def matrix_page():
     plan = config.plan(month)
     forms = plan.calendar.required_forms_for(month)
     zone = config.timezone
-    grid = status_grid(charted, [unit.name for unit in plan.units], month) if charted else None
+    # a closed year's rows are the units kept, by the names they were kept under (the table's own rows)
+    units = list(packages) if kept else [unit.name for unit in plan.units]
+    grid = status_grid(charted, units, month) if charted else None
     return render_template(
         "matrix.html",
         packages=packages,
@@ -154,14 +167,19 @@ def explain_page(name: str):
     config, month, evidence = site().config, _month(), _evidence()
     with site().deps.db.session() as db:
         result, kept = shown_standings(config, db, evidence, month, site().deps.clock())
-    try:
-        row, components = explain_unit(config, result, name)
+    try:  # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
+        row, components = explain_unit(config, result, name, kept)
     except MailroomError as error:
         abort(404, str(error))
-    completion = next(unit for unit in month_completion(config, evidence, month) if unit.unit == row.unit)
-    progress = bars_by_unit(completion, _tasks(config, month), _thresholds(config, month))
+    today = kept.today_name(row.unit) if kept else row.unit  # a unit renamed since: its 附件2 under today's name
+    completion = next((unit for unit in month_completion(config, evidence, month) if unit.unit == today), None)
+    progress = (
+        bars_by_unit(as_kept([completion], {today: row.unit})[0], _tasks(config, month), _thresholds(config, month))
+        if completion is not None and today is not None
+        else None
+    )
     with site().deps.db.session() as db:
-        decisions = unit_decisions_json(db, row.unit, month, config.timezone)
+        decisions = unit_decisions(db, row.unit, kept, month, config.timezone)
     return render_template(
         "explain.html",
         row=row,
@@ -177,7 +195,8 @@ def explain_page(name: str):
 def progress_page():
     """Each unit's 完成数 against its targets as of the month's end, a bar per unit, a chart per task."""
     config, month = site().config, _month()
-    completion = month_completion(config, _evidence(), month)
+    with site().deps.db.session() as db:  # a closed year's units by the names they were kept under
+        completion = as_kept(month_completion(config, load_evidence(db), month), month_kept_names(config, db, month))
     chart = bars_by_task(completion, _tasks(config, month), _thresholds(config, month))
     as_of = config.plan(month).calendar.month_end(month)
     return render_template(
@@ -190,8 +209,11 @@ def findings_page():
     """Every finding the archive holds now, across months: they are shown, never applied to a score."""
     mask = masker()
     with site().deps.db.session() as db:
-        found = all_findings(db, summary_reports(db))
-    views = [finding_view(finding, mask) for finding in found]
+        summaries = summary_reports(db)
+        found = all_findings(db, summaries)
+        years = finding_years(db, found, summaries, site().config.timezone)
+    views = [(year, finding_view(finding, mask)) for finding, year in zip(found, years, strict=True)]
     if mask.hide:  # the archive's order follows the 证号: a masked viewer's follows what it sees
-        views.sort(key=lambda view: (view.label, view.unit, view.message, view.message_ids))
+        views.sort(key=lambda item: (item[1].label, item[1].unit, item[1].message, item[1].message_ids))
+    views.sort(key=lambda item: item[0] or 0)  # by year, newest last (stable: each year's in the order above)
     return render_template("findings.html", findings=views)

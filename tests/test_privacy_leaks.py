@@ -1,0 +1,368 @@
+"""Routes by which a viewer without the personal grant learnt hidden digits, each closed, on SQLite and PostgreSQL:
+
+- the 待处理 handle of a finding (F + 8 hex digits) was a digest of its text with the 证号 whole: a script tried every
+  birth date and sequence number against it in seconds. Now it is made of what such a viewer is shown (the text
+  masked, where the person is registered), so twin archives differing only in hidden digits give the same
+  handles, pages and order; staff's marks made under the old keys still handle their items;
+- 出生年月 (附件9, 附件10) was shown whole beside the masked ID, whose hidden digits are mostly that birth date and
+  whose last, shown, character checks them all: two or three IDs were left. It is masked like an ID now, on the
+  page, in the CSV and in what a masked search finds;
+- phones and IDs written with commas, enumeration commas, middle dots or tabs between their pieces, or in another
+  script's digits (Arabic-Indic, Devanagari), stayed visible.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import random
+import re
+from datetime import UTC, datetime
+
+import openpyxl
+import pytest
+
+from archive.findings import PersonFinding
+from archive.ingest import Incoming, ingest_batch
+from archive.models import QueueHandledRow
+from archive.queue import _digest, _finding_items, attention, every_finding, mark_handled
+from archive.search import Query, search
+from bot.daemon.deps import open_deps
+from bot.demo.folder import compose
+from bot.web.app import create_app
+from parsers.checks import check_digit
+from parsers.personal import find_numbers, fold
+from parsers.privacy import cell_digits, mask_cell, mask_personal
+from scoring.evidence import Finding
+from tests.conftest import make_config
+from tests.test_privacy_property import twin_url  # noqa: F401  (the fixture: a second, empty database)
+from tests.webapp import BOOKS, REHAB, SHANGHAI, _message, add_accounts, log_in
+
+# ---------------------------------------------------------------------------------------------
+# The queue's handles of findings
+
+
+def _id_with_wrong_check(first17: str, twin17: str, tail: str = "24") -> tuple[str, str]:
+    """A 20-digit 残疾人证号 and its twin (other first 17), both with a check character wrong for either, so the
+    registry's checks say the same of both (a check character is a function of the hidden digits)."""
+    check = next(c for c in "0123456789X" if c not in (check_digit(first17), check_digit(twin17)))
+    return first17 + check + tail, twin17 + check + tail
+
+
+# 王斐's and 刘秀英's IDs share the region; the twin of 王斐's has a later birth year (a hidden digit), so in one
+# archive 王斐's number sorts before 刘秀英's and in the other after it. 赵建国's twin differs in its birth day.
+FIRST = {
+    "王斐": _id_with_wrong_check("13112419620315011", "13112419920315011"),
+    "刘秀英": _id_with_wrong_check("13112419700607022", "13112419700607022"),
+    "赵建国": _id_with_wrong_check("13112419800101033", "13112419800111033"),
+}
+
+
+def _registry(persons: dict[str, str]) -> bytes:
+    """附件3 (rehab-registry-two-age-sheets.xlsx's first sheet) holding these persons only."""
+    book = openpyxl.load_workbook(BOOKS / "rehab-registry-two-age-sheets.xlsx")
+    book.remove(book.worksheets[1])
+    sheet = book.worksheets[0]
+    for offset, (name, person_id) in enumerate(persons.items()):
+        sheet.cell(4 + offset, 2).value = name
+        sheet.cell(4 + offset, 3).value = person_id
+    if len(persons) < 3:
+        sheet.delete_rows(4 + len(persons), 3 - len(persons))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _package(sender: str, unit: str, day: int, persons: dict[str, str]) -> bytes:
+    mail = compose(sender, REHAB, f"{unit}4月份报表", datetime(2020, 4, day, 10, tzinfo=SHANGHAI), body="见附件")
+    mail.replace_header("Message-ID", f"<{day}@leaks.test>")
+    mail.add_attachment(
+        _registry(persons), maintype="application", subtype="octet-stream", filename="康复服务实名制登记表.xlsx"
+    )
+    mail.set_boundary(f"----=_Part_{day}")
+    return mail.as_bytes()
+
+
+def _whole_key(finding: Finding) -> str:
+    """The key a finding had before: a digest of its text whole."""
+    return _digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")
+
+
+def _shared(deps, which: int) -> None:
+    """枣强县 registers 王斐, 刘秀英 and 赵建国; 桃城区 registers 王斐 and 刘秀英 too (one item of two persons),
+    饶阳县 赵建国 (one item of one person). `which`: 0 the first archive's numbers, 1 the twin's."""
+    ids = {name: pair[which] for name, pair in FIRST.items()}
+    raws = [
+        _package("zqxcl@163.com", "枣强县", 9, ids),
+        _package("tcqcl@163.com", "桃城区", 10, {name: ids[name] for name in ("王斐", "刘秀英")}),
+        _package("ryxcl@163.com", "饶阳县", 11, {"赵建国": ids["赵建国"]}),
+    ]
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import") for raw in raws])
+    add_accounts(deps)
+
+
+@pytest.fixture
+def shared_twins(config, deps, twin_url, tmp_path):  # noqa: F811
+    twin_config = make_config(tmp_path / "twin", twin_url)
+    twin_deps = open_deps(twin_config, sleep=lambda seconds: None, backoff=0.0)
+    _shared(deps, 0)
+    _shared(twin_deps, 1)
+    clock = lambda: datetime(2020, 5, 1, 9, tzinfo=UTC)  # noqa: E731
+    apps = [
+        create_app(c, dataclasses.replace(d, clock=clock), secret_key="test")
+        for c, d in ((config, deps), (twin_config, twin_deps))
+    ]
+    yield (deps, twin_deps), apps
+    twin_deps.close()
+
+
+def _finding_items_of(deps) -> list:
+    with deps.db.session() as session:
+        return [item for item in attention(session, include_handled=True) if item.reason == "finding"]
+
+
+_TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
+
+
+def _masked_page(app, path: str) -> str:
+    client = app.test_client()
+    assert log_in(client, "审计员").status_code == 302
+    return _TOKEN.sub("", client.get(path).get_data(as_text=True))
+
+
+def test_a_findings_handle_and_order_are_the_same_whatever_a_hidden_digit_is(shared_twins):
+    """GIVEN archives A and B that differ only in hidden digits of three 残疾人证号, each registered by two units
+    (in B one of them sorts after another, in A before) WHEN the queue is read THEN every finding item has the same
+    key and handle in A and B, and a masked auditor's 待处理 and 核查发现 pages are the same; no handle is a digest
+    of the text with the 证号 whole, which a script would invert by trying every hidden digit."""
+    (a, b), (app_a, app_b) = shared_twins
+    items_a, items_b = _finding_items_of(a), _finding_items_of(b)
+    assert len(items_a) == 2 and any(len(item.detail) == 1 for item in items_a)  # one person alone: its own key
+    assert [(i.key, i.handle, mask_personal(i.text)) for i in items_a] == [
+        (i.key, i.handle, mask_personal(i.text)) for i in items_b
+    ]
+    with a.db.session() as session:
+        findings = [f for f in every_finding(session) if isinstance(f, PersonFinding)]
+    with b.db.session() as session:
+        twins = [f for f in every_finding(session) if isinstance(f, PersonFinding)]
+    assert len(findings) == 3 and all(FIRST[f.name][0] in f.message for f in findings)
+    assert [f.name for f in findings] == [f.name for f in twins]  # in the order they are written, not by 证号
+    whole = {_whole_key(f)[:8] for f in findings}
+    assert not whole & {item.handle[1:] for item in items_a}
+    for path in ("/queue", "/findings"):
+        page_a, page_b = _masked_page(app_a, path), _masked_page(app_b, path)
+        assert page_a == page_b, path
+        assert all(pair[0] not in page_a for pair in FIRST.values()), path
+        assert [item.handle for item in items_a if path == "/queue"] == re.findall(r'id="item-(F[0-9a-f]{8})"', page_a)
+
+
+def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
+    """Pure: two findings that differ only in a hidden digit of the 证号 give one handle; another place (another
+    row) another; a finding holding no personal number keeps the key it always had (staff's marks of those stand)."""
+    person_id, twin = FIRST["王斐"]
+    places = (("枣强县", 1, "7岁以上", 4), ("桃城区", 2, "7岁以上", 4))
+
+    def finding(number: str, where=places) -> PersonFinding:
+        message = (
+            f"王斐（证号 {number}）同时出现在枣强县、桃城区的附件3康复服务实名制登记表中，同一人不应由两个单位重复登记"
+        )
+        return PersonFinding("枣强县", "person_in_two_units", message, (1, 2), form=3, name="王斐", places=where)
+
+    [one], [other] = _finding_items([finding(person_id)]), _finding_items([finding(twin)])
+    assert one.key == other.key and one.handle == other.handle
+    [elsewhere] = _finding_items([finding(person_id, (("枣强县", 1, "7岁以上", 5), places[1]))])
+    assert elsewhere.handle != one.handle
+    plain = Finding(
+        "枣强县", "cumulative_decreased", "康复服务 完成数 120 → 100（附件2 #1 → #2），完成数应逐月累计", (1, 2)
+    )
+    [kept] = _finding_items([plain])
+    assert kept.key == f"finding:{_whole_key(plain)}"
+
+
+def test_marks_made_under_the_old_keys_still_handle_their_items(deps):
+    """GIVEN staff marked a finding handled when its key was a digest of its text whole (before this change) WHEN
+    the queue is read THEN the item is handled, with that mark, and cannot be marked again; a new mark is kept
+    under the new key."""
+    _shared(deps, 0)
+    with deps.db.session() as session:
+        findings = [f for f in every_finding(session) if isinstance(f, PersonFinding) and f.name == "赵建国"]
+        [alone] = findings
+        old = f"finding:{_whole_key(alone)}"
+        session.add(
+            QueueHandledRow(key=old, note="已核实", handled_by="孙倩", handled_at=datetime(2020, 5, 2, tzinfo=UTC))
+        )
+        session.commit()
+    items = _finding_items_of(deps)
+    [marked] = [item for item in items if item.detail == (alone.message,)]
+    assert (marked.handled_by, marked.note) == ("孙倩", "已核实") and marked.key != old
+    with deps.db.session() as session:
+        assert marked.handle not in [item.handle for item in attention(session)]
+        with pytest.raises(Exception, match="已于"):
+            mark_handled(session, marked.handle, "again", "孙倩")
+        [group] = [item for item in items if item.handled_by is None]
+        mark_handled(session, group.handle, "已电话核实", "孙倩")
+        session.commit()
+    with deps.db.session() as session:
+        assert not [item for item in attention(session) if item.reason == "finding"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 出生年月
+
+
+STUDENTS = {"2001.05": "13112220010505091043", "2002.03": "13112220020303092124"}  # college-students-form9.xlsx
+
+
+@pytest.fixture
+def students(config, deps):
+    raw = _message(
+        "wyxcl@163.com",
+        "武邑县9月份报表",
+        datetime(2020, 9, 18, 10, tzinfo=SHANGHAI),
+        "见附件",
+        ("college-students-form9.xlsx", "college-children-form10.xlsx"),
+    )
+    [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import")])
+    add_accounts(deps)
+    app = create_app(config, dataclasses.replace(deps, clock=lambda: datetime(2020, 10, 1, tzinfo=UTC)), "test")
+    return app, deps, outcome.id
+
+
+def _signed_in(app, name: str):
+    client = app.test_client()
+    assert log_in(client, name).status_code == 302
+    return client
+
+
+def test_a_birth_date_is_masked_for_an_auditor_without_the_grant(students):
+    """GIVEN 附件9 and 附件10 with 出生年月 beside each student's ID WHEN a masked auditor opens the message and its
+    tables' CSVs THEN no birth date is shown (their digits starred), so the masked ID's visible check character
+    narrows nothing; staff and the granted auditor see them whole."""
+    app, _, message_id = students
+    births = [*STUDENTS, "2002.09", "2002.11"]  # 附件9's students, 附件10's children
+    masked = _signed_in(app, "审计员").get(f"/message/{message_id}").get_data(as_text=True)
+    assert "出生年月" in masked and "****.**" in masked
+    assert not [born for born in births if born in masked]
+    csvs = re.findall(rf'href="(/message/{message_id}/reading/\d+\.csv)"', masked)
+    assert len(csvs) == 2
+    for path in csvs:
+        rows = list(csv.reader(io.StringIO(_signed_in(app, "审计员").get(path).get_data(as_text=True))))
+        column = rows[0].index("出生年月")
+        assert {row[column] for row in rows[1:]} == {"****.**"}, path
+    for name in ("孙倩", "督查员"):
+        whole = _signed_in(app, name).get(f"/message/{message_id}").get_data(as_text=True)
+        assert all(born in whole for born in births), name
+
+
+def test_a_masked_search_finds_nothing_by_a_birth_date_and_staff_do(students):
+    """GIVEN 附件9 read into the search index WHEN a masked auditor searches for a student's 出生年月 THEN nothing is
+    found (the stored text holds it masked); staff find the message by it in either spelling."""
+    _, deps, message_id = students
+
+    def hits(text: str, personal: bool) -> list[int]:
+        with deps.db.session() as session:
+            return [m.id for m in search(session, Query(text=text, limit=0, personal=personal))]
+
+    for born in ("2001.05", "200105", "2001.0", "1.05"):
+        assert hits(born, personal=False) == [], born
+    for born in ("2001.05", "200105"):
+        assert hits(born, personal=True) == [message_id], born
+    assert hits("魏来", personal=False) == [message_id]  # the row itself is still found
+
+
+@pytest.mark.parametrize(
+    ("value", "shown", "digits"),
+    [
+        ("2001.05", "****.**", ["200105"]),
+        ("1980年1月", "****年*月", ["19801"]),
+        ("２００１．０５", "****.**", ["200105"]),
+        ("", "", []),
+    ],
+)
+def test_a_birth_date_cell_is_masked_whole(value, shown, digits):
+    assert mask_cell("born", value) == shown and cell_digits("born", value) == digits
+
+
+# ---------------------------------------------------------------------------------------------
+# Spellings the recogniser missed
+
+
+PHONE, ID = "13912345678", "131127198001010011"
+SPELT = [
+    "139，1234，5678",
+    "139、1234、5678",
+    "139·1234·5678",
+    "139・1234・5678",
+    "139,1234,5678",
+    "139\t1234\t5678",
+    "139， 1234， 5678",
+    "١٣٩١٢٣٤٥٦٧٨",  # Arabic-Indic
+    "۱۳۹۱۲۳۴۵۶۷۸",  # Extended Arabic-Indic (Persian)
+    "१३९१२३४५६७८",  # Devanagari
+    "1\ufe0f\u20e33\ufe0f\u20e39\ufe0f\u20e31\ufe0f\u20e32\ufe0f\u20e33\ufe0f\u20e34\ufe0f\u20e35\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e38\ufe0f\u20e3",
+]
+
+
+@pytest.mark.parametrize("spelt", SPELT)
+@pytest.mark.parametrize("context", ["联系电话：{}。", "{}", "王斐（{}）有误"])
+def test_a_phone_in_pieces_or_in_other_digits_is_found_and_masked(spelt, context):
+    text = context.format(spelt)
+    assert [number.digits for number in find_numbers(text)] == [PHONE], text
+    masked = mask_personal(text)
+    assert fold(masked) == fold(context.format("139****5678")), masked  # fold: the keycaps' marks left after it
+    assert mask_personal(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "spelt", ["131127，19800101，0011", "131127、1980、0101、0011", "131127\t19800101\t0011", "١٣١١٢٧١٩٨٠٠١٠١٠٠١١"]
+)
+def test_an_id_in_pieces_or_in_other_digits_is_found_and_masked(spelt):
+    assert [number.digits for number in find_numbers(f"身份证号 {spelt}。")] == [ID]
+    assert mask_personal(f"身份证号 {spelt}。") == "身份证号 131127********0011。"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("id_number", "١٣١١٢٧١٩٨٠٠١٠١٠٠١١", "131127********0011"),
+        ("id_number", "١٣١١٢٧١٩٨٠٠١", "************"),  # malformed: every digit hidden
+        ("disability_id", "१३११२७१९८००१", "************"),
+        ("disability_id", "𐩀𐩁𐩂𐩃", "****"),  # Kharosthi: digits by Unicode, NFKC leaves them
+        ("phone", "١٣٩١٢٣٤", "***1234"),  # a landline without its area code keeps its last 4
+        ("phone", "139，1234，5678", "139****5678"),
+        ("phone", "139\t1234\t5678", "139****5678"),
+    ],
+)
+def test_an_id_or_phone_cell_in_any_digits_is_starred(key, value, shown):
+    assert mask_cell(key, value) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020、2021年",
+        "2018，2019，2020 年",
+        "金额 1,234 元",
+        "金额 1,234,567.89 元",
+        "共 1,391,234,567 元",
+        "各乡镇分别完成 156、234、178、23 人",
+        "135，246，357，48",
+        "第 1、2、3、4 条",
+        "目标数\t1500\t完成数\t1320",
+        "张三·李四 2020·04",
+        "٢٠٢٠ ٠٤",
+    ],
+)
+def test_lists_amounts_and_years_with_these_separators_are_no_personal_numbers(text):
+    assert find_numbers(text) == [] and mask_personal(text) == text
+
+
+def test_a_random_phone_and_id_in_these_spellings_are_masked():
+    rng = random.Random(7)
+    for _ in range(200):
+        phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
+        separator = rng.choice(["，", "、", "·", "・", ",", "\t", "， "])
+        text = f"电话{separator.join([phone[:3], phone[3:7], phone[7:]])}。"
+        assert [number.digits for number in find_numbers(text)] == [phone], text
+        assert mask_personal(text) == f"电话{phone[:3]}****{phone[7:]}。"

@@ -1,0 +1,219 @@
+"""Packages as clerks really send them, through the real path (a mail stored, its receipt composed, 待处理
+read): by pressing 回复 on the notice or on our receipt, behind a download link (超大附件, a cloud drive, a
+shared document) instead of or beside the files, with their files forgotten under a signature that asks
+"您满意吗？"; and the read receipts of our own mail, which need nobody."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import datetime, timedelta
+from email import policy
+
+import pytest
+from sqlalchemy import select
+
+from archive.ingest import Incoming, ingest_batch
+from archive.models import Message, OutboxMail
+from archive.queue import attention
+from bot.demo.folder import compose
+from bot.outgoing.receipts import queue_owed_receipts
+from bot.services.show import message_problems
+from tests.conftest import DATA, make_config
+from tests.webapp import SHANGHAI
+
+OFFICE = "hsscljjb@163.com"
+JINGXIAN = "jxcl2020@163.com"
+TAOCHENG = "tcqcl@163.com"
+BOOKS = DATA / "workbooks"
+WHEN = datetime(2020, 12, 19, 16, 48, tzinfo=SHANGHAI)
+NOTICE = "答复: 关于报送12月份残疾人服务工程进展情况的通知"
+RAR = ("景县12月份报表.rar", b"Rar!\x1a\x07\x01\x00" + bytes(range(256)) * 8)
+PROGRESS = ("附件1.docx", (BOOKS / "progress-report.docx").read_bytes())  # 桃城区's 附件1 of April
+QQ_LARGE = (
+    "从QQ邮箱发来的超大附件\n景县12月份报表.zip (32M, 2021年01月18日 到期) "
+    "https://mail.qq.com/cgi-bin/ftnExs_download?k=2a3b&t=exs_ftn_download"
+)
+SIGNATURE = "\n\n--\n景县残联 李明 0318-4321234\n为残疾人办实事，您满意吗？欢迎提意见。"
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
+    """The example config; its receipts go to mail of any age (the tests' mail is from 2020)."""
+    made = make_config(tmp_path, database_url)
+    return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
+
+
+def mail(
+    subject: str,
+    body: str,
+    files: tuple[tuple[str, bytes], ...] = (),
+    *,
+    sender: str = JINGXIAN,
+    in_reply_to: str | None = None,
+) -> bytes:
+    """A unit's mail as its client sends it, threaded under `in_reply_to` when it answers one."""
+    message = compose(sender, OFFICE, subject, WHEN, body=body)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    for name, data in files:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def store(deps, *raws: bytes) -> list[int]:
+    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "jjb", "import") for raw in raws])
+    return [outcome.id for outcome in outcomes]
+
+
+def receipts(config, deps) -> dict[int, tuple[str, str, str]]:
+    """Every owed receipt composed now: by message, (Message-ID, subject, plain text)."""
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, WHEN + timedelta(minutes=1))
+        rows = session.scalars(select(OutboxMail).where(OutboxMail.kind == "receipt")).all()
+        composed = {row.about_message: email.message_from_bytes(row.raw, policy=policy.default) for row in rows}
+    return {
+        id_: (str(sent["Message-ID"]), str(sent["Subject"]), sent.get_body(("plain",)).get_content())
+        for id_, sent in composed.items()
+    }
+
+
+def reasons(deps) -> dict[int, list[str]]:
+    """待处理's items, as each message's reasons."""
+    with deps.db.session() as session:
+        items = attention(session, findings=lambda _: [])
+    found: dict[int, list[str]] = {}
+    for item in items:
+        for id_ in item.message_ids:
+            found.setdefault(id_, []).append(item.reason)
+    return found
+
+
+def test_a_reply_carrying_a_package_no_form_can_be_read_from_gets_the_package_receipt_and_an_item(config, deps):
+    """GIVEN 景县's package sent by pressing 答复 on the notice with only a .rar attached, and its package sent
+    as 回复 under our receipt with only a .rar WHEN stored THEN each gets the receipt a package gets, naming the
+    .rar and why it cannot be read, and staff an "unreadable" item; a reply to a briefing's receipt carrying
+    an article (a Word file too) gets neither, and a clerk's thanks no receipt."""
+    [first] = store(deps, mail("景县12月份报表", "报表见附件"))  # its files forgotten: our receipt asks for them
+    [(ours, _, _)] = receipts(config, deps).values()
+    notice, under_ours, article, thanks = store(
+        deps,
+        mail(NOTICE, "报表见附件", (RAR,)),
+        mail("回复：回执：景县12月份报表", "已改，见附件", (RAR,), in_reply_to=ours),
+        mail(
+            "回复：景县贫困残疾人服务工程专项信息",
+            "稿件见附件",
+            (("稿件.docx", (BOOKS / "briefing-article.docx").read_bytes()),),
+        ),
+        mail(NOTICE, "收到，谢谢！"),
+    )
+    composed = receipts(config, deps)
+    assert set(composed) == {first, notice, under_ours}
+    for package in (notice, under_ours):
+        _, subject, text = composed[package]
+        assert "类别：月度报表" in text and "报送月份：2020年12月" in text
+        assert f"- {RAR[0]}：无法读取" in text and f"【{RAR[0]}】\n1. “{RAR[0]}”是 RAR 压缩包" in text
+        assert f"请重新发送：附件“{RAR[0]}”中没有可读取的附件表格" in text
+    assert composed[under_ours][1] == "回执：景县12月份报表"  # the first subject, as for any answer to ours
+    queued = reasons(deps)
+    assert queued[notice] == ["unreadable"] and queued[under_ours] == ["unreadable"]
+    assert article not in queued and queued[thanks] == ["question"]  # people read a reply that carries nothing
+
+
+def test_a_reply_carrying_forms_is_a_submission_for_the_queue_as_for_the_receipt(config, deps):
+    """GIVEN a reply under our receipt whose zipped 附件3 has a password, and 桃城区's reply to the notice whose
+    附件2 is titled April under a subject of May WHEN stored THEN the first is an "unreadable" item as a
+    package is; the second's receipt tells the month and staff get the "mismatch" item and see it among the
+    message's problems, as for a package sent afresh."""
+    encrypted = ("景县12月报表（修改）.zip", (BOOKS / "encrypted-zip-member.zip").read_bytes())
+    summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())  # 桃城区, 2020-04
+    locked, month = store(
+        deps,
+        mail("回复：回执：景县12月份报表", "已修改，请查收，压缩包密码123456", (encrypted,)),
+        mail("回复：关于报送5月份目标任务完成情况的通知", "附件2见附件", (summary,), sender=TAOCHENG),
+    )
+    composed = receipts(config, deps)
+    assert set(composed) == {locked, month}
+    assert "表中写的月份是2020年4月，本邮件报送的是2020年5月，已按桃城区2020年5月记录" in composed[month][2]
+    queued = reasons(deps)
+    assert queued[locked] == ["unreadable"] and queued[month] == ["mismatch"]
+    with deps.db.session() as session:
+        problems = message_problems(session.get(Message, month))
+    assert any("表中写的月份是2020年4月，主题写的是2020年5月" in problem for problem in problems)
+
+
+def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(config, deps):
+    """GIVEN packages sent without their files, one under a signature asking "您满意吗？", one whose text holds a
+    link with "?", one quoting a mail that asked something; and one whose clerk asks a question above the same
+    signature WHEN stored THEN the first three get the receipt asking for the files at once; the question is
+    left to people."""
+    subject = "景县12月份残疾人服务工程进展情况报告及附件"
+    signed, linked, quoted, asked = store(
+        deps,
+        mail(subject, "孙老师：\n    景县12月份报表见附件，请查收。" + SIGNATURE),
+        mail(subject, "报表见附件，填报说明见 http://www.hsdpf.org.cn/notice.jsp?id=12"),
+        mail(subject, "报表见附件。\n\n------------------ 原始邮件 ------------------\n请问附件9从哪个月开始报？"),
+        mail(subject, "孙老师：附件9没有学生，也要报空表吗？" + SIGNATURE),
+    )
+    composed = receipts(config, deps)
+    assert set(composed) == {signed, linked, quoted}
+    for forgotten in (signed, linked, quoted):
+        assert (
+            "请重新发送：邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
+            in composed[forgotten][2]
+        )
+    assert reasons(deps)[asked] == ["question"]
+
+
+def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(config, deps):
+    """GIVEN 桃城区's 附件1 attached beside a QQ 超大附件 link to the rest, and 景县's package shared as a 金山文档
+    (WPS) link, in 百度网盘, and as QQ's English "Large file attachments" WHEN stored THEN each receipt says
+    that the link's files cannot be downloaded and to attach them (the one with 附件1 lists it as read), and
+    staff get a "link" item for each, never a "question"."""
+    subject = "景县12月份残疾人服务工程进展情况报告及附件"
+    beside, wps, baidu, english = store(
+        deps,
+        mail("桃城区4月份报表", "附件1见附件，其余表格较大见超大附件\n" + QQ_LARGE, (PROGRESS,), sender=TAOCHENG),
+        mail(
+            subject,
+            "孙老师：12月份报表太大发不出去，我用WPS分享给您了：\n“景县12月份报表.xlsx”等10个文件 "
+            "https://www.kdocs.cn/l/ctAbCdEfGh\n[金山文档] 点击链接查看",
+        ),
+        mail(subject, "12月报表在百度网盘：链接: https://pan.baidu.com/s/1AbCdEf?pwd=8x7k 提取码: 8x7k"),
+        mail(
+            subject,
+            "Large file attachments from QQ Mail\n景县12月份报表.zip (12.5M) "
+            "https://mail.qq.com/cgi-bin/ftnExs_download?k=1",
+        ),
+    )
+    composed = receipts(config, deps)
+    assert set(composed) == {beside, wps, baidu, english}
+    beside_text = composed[beside][2]
+    assert "- 附件1.docx：附件1 目标任务进展情况报告" in beside_text
+    assert "请重新发送：邮件中“超大附件”下载链接里的文件系统无法下载，没有收到。请把这些表格直接作为附件" in beside_text
+    assert "邮件中是在线文档（金山文档、腾讯文档等）的分享链接，系统无法下载。请把表格直接作为附件" in composed[wps][2]
+    assert "邮件中是网盘（百度网盘等）的分享链接，系统无法下载。" in composed[baidu][2]
+    assert "邮件中是“超大附件”下载链接，系统无法下载。" in composed[english][2]
+    for text in (composed[wps][2], composed[baidu][2], composed[english][2]):
+        assert "邮件没有附件" not in text
+    queued = reasons(deps)
+    assert {id_: queued.get(id_) for id_ in (beside, wps, baidu, english)} == dict.fromkeys(
+        (beside, wps, baidu, english), ["link"]
+    )
+
+
+def test_a_read_receipt_of_our_mail_needs_nobody_but_a_question_under_our_receipt_does(config, deps):
+    """GIVEN Foxmail's plain-text read receipt of our receipt, Outlook's "已读:" one sent as plain text, and a
+    clerk's question in reply to our receipt WHEN stored THEN none is answered; only the question is an item."""
+    foxmail, outlook, question = store(
+        deps,
+        mail("已读回执：回执：景县12月份报表", "这是邮件收条, 2020年12月19日 17:00 收件人 景县残联 已读。"),
+        mail(
+            "已读: 回执：景县12月份报表", "您的邮件\n\n    主题: 回执：景县12月份报表\n\n已于 2020/12/19 17:00 读取。"
+        ),
+        mail("回复：回执：景县12月份报表", "你好，回执说附件3有问题，请问具体哪里要改？"),
+    )
+    assert receipts(config, deps) == {}
+    queued = reasons(deps)
+    assert foxmail not in queued and outlook not in queued and queued[question] == ["question"]
