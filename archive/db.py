@@ -38,8 +38,8 @@ class Database:
 
     def __init__(self, url: str, *, create_folders: bool = True):
         self.url = url
-        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            _create_private(Path(url.removeprefix("sqlite:///").split("?", 1)[0]), create_folders)
+        if (file := sqlite_file(url)) is not None:
+            _create_private(Path(file), create_folders)
         # hide_parameters: an error's text never carries the row it failed on (a registry's names, IDs and
         # phones would reach the log and `status` whole)
         try:
@@ -83,7 +83,7 @@ class Database:
         """Why the schema could not be made, in the driver's words; in the operator's when the URL's search_path
         names a schema that is not there (PostgreSQL says only "no schema has been selected to create in")."""
         if getattr(getattr(error, "orig", None), "sqlstate", None) != INVALID_SCHEMA_NAME:
-            return _driver_says(error)
+            return driver_says(error)
         wanted = _search_path(self.engine.url.query.get("options"))
         if not wanted:
             return (
@@ -131,11 +131,41 @@ def _masked(url: str) -> str:
     return re.sub(r"^([^:/]+://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
-def _driver_says(error: SQLAlchemyError) -> str:
+def driver_says(error: BaseException) -> str:
     """The driver's own first line (psycopg's "connection failed: … Connection refused"), without
     SQLAlchemy's wrapping, the statement, or its "Background on this error" link: an error is one line."""
     said = str(getattr(error, "orig", None) or error).strip()
     return said.splitlines()[0] if said else type(error).__name__
+
+
+def database_problem(error: BaseException, database: str | None = None) -> str | None:
+    """What a database error the operator can act on means, in one Chinese line saying what to do (a full disk,
+    a lock another program holds, a read-only file), the driver's own words in brackets; None for any other.
+    `error`: SQLAlchemy's or the driver's own; `database`: the SQLite file, when the caller knows it."""
+    driver = getattr(error, "orig", None) or error
+    said = driver_says(error)
+    name = getattr(driver, "sqlite_errorname", None) or ""
+    state = getattr(driver, "sqlstate", None)
+    if state == "53100":  # PostgreSQL's disk_full
+        return f"数据库所在磁盘已满：请清理数据库服务器的磁盘空间（{said}）"
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in said:
+        return f"数据库所在磁盘已满：请清理磁盘空间（{f'{database}：' if database else ''}{said}）"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in said:
+        return (
+            "数据库被另一个程序锁定：请检查是否有其他程序（如备份、另一个 mailroom）正在使用"
+            f"{f' {database}' if database else '数据库文件'}（{said}）"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly database" in said:
+        return f"数据库只读：请检查{f' {database} ' if database else '数据库文件'}及其所在文件夹的挂载和权限（{said}）"
+    return None
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite database URL, else None."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.endswith(":memory:"):
+        return None
+    return url.removeprefix(prefix).split("?", 1)[0]
 
 
 def _create_private(path: Path, create_folders: bool) -> None:

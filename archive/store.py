@@ -161,33 +161,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def database_problem(error: BaseException, database: str | None = None) -> str | None:
-    """What a database error the operator can act on means, in one Chinese line saying what to do (a full disk,
-    a lock another program holds, a read-only file), the driver's own words in brackets; None for any other.
-    `error`: SQLAlchemy's or the driver's own; `database`: the SQLite file, when the caller knows it."""
-    driver = getattr(error, "orig", None) or error
-    said = next(iter(str(driver).strip().splitlines()), "") or driver.__class__.__name__
-    name = getattr(driver, "sqlite_errorname", None) or ""
-    state = getattr(driver, "sqlstate", None)
-    if state == "53100":  # PostgreSQL's disk_full
-        return f"数据库所在磁盘已满：请清理数据库服务器的磁盘空间（{said}）"
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in said:
-        return f"数据库所在磁盘已满：请清理磁盘空间（{f'{database}：' if database else ''}{said}）"
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in said:
-        return (
-            "数据库被另一个程序锁定：请检查是否有其他程序（如备份、另一个 mailroom）正在使用"
-            f"{f' {database}' if database else '数据库文件'}（{said}）"
-        )
-    if name.startswith("SQLITE_READONLY") or "readonly database" in said:
-        return f"数据库只读：请检查{f' {database} ' if database else '数据库文件'}及其所在文件夹的挂载和权限（{said}）"
-    return None
-
-
-def sqlite_file(url: str) -> str | None:
-    """The file of a SQLite database URL, else None."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url.endswith(":memory:"):
-        return None
-    return url.removeprefix(prefix).split("?", 1)[0]

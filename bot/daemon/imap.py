@@ -20,10 +20,10 @@ from imapclient import IMAPClient, SocketTimeout
 from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.db import database_problem
 from archive.ingest import Incoming, Intake, Outcome
 from archive.spool import derive_spooled, spool
 from archive.state import advance, load_state
-from archive.store import database_problem
 from bot import __version__
 from bot.config import Mailbox, field_of
 from bot.tls import client_context, refused

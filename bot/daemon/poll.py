@@ -10,10 +10,10 @@ from datetime import datetime
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.db import database_problem, sqlite_file
 from archive.ingest import Outcome
 from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
-from archive.store import database_problem, sqlite_file
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import poll_imap
@@ -194,7 +194,7 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
 
 def _one_line(error: Exception, deps: Deps | None = None) -> str:
     """What `status` shows of an error: our own messages as they are, a database's the operator can act on
-    in Chinese (archive.store.database_problem), others with their type."""
+    in Chinese (archive.db.database_problem), others with their type."""
     first = next(iter(str(error).strip().splitlines()), "")
     if isinstance(error, MailroomError):
         return first or error.__class__.__name__

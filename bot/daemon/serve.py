@@ -38,13 +38,13 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive.db import database_problem
 from archive.locks import Lock
 from archive.models import MailboxState
 from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
 from archive.rederive import due, rederive
 from archive.state import record_poll
-from archive.store import database_problem
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
