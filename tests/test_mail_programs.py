@@ -8,11 +8,7 @@ from email import policy
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 
-from sqlalchemy import select
-
-from archive.models import OutboxMail
-from bot.outgoing.receipts import queue_owed_receipts
-from tests.webapp import SHANGHAI, _message, store_one
+from tests.webapp import SHANGHAI, _message, receipt_texts, store_one
 
 
 def test_an_smime_signature_is_not_told_to_the_clerk_as_a_file_to_fix(config, deps):
@@ -30,9 +26,5 @@ def test_an_smime_signature_is_not_told_to_the_clerk_as_a_file_to_fix(config, de
     signature.add_header("Content-Disposition", "attachment", filename="smime.p7s")
     signed.attach(signature)
     store_one(deps, signed.as_bytes())
-    with deps.db.session() as session:
-        queue_owed_receipts(config, session, arrival)
-        session.commit()
-        [raw] = session.scalars(select(OutboxMail.raw).where(OutboxMail.kind == "receipt")).all()
-    text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    [text] = receipt_texts(config, deps, arrival)
     assert "summary-unit-row-only.xlsx" in text and "smime.p7s" not in text

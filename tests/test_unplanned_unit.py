@@ -3,19 +3,14 @@ kept, told to its sender, and put before staff, never silently counted for nobod
 
 from __future__ import annotations
 
-import email
 from datetime import datetime
-from email import policy
 
-from sqlalchemy import select
-
-from archive.models import Message, OutboxMail
+from archive.models import Message
 from archive.queue import attention
 from bot.daemon.deps import open_deps
-from bot.outgoing.receipts import queue_owed_receipts
 from parsers.derive import UNPLANNED_MARK
 from tests.conftest import example_data, make_config, with_next_year
-from tests.webapp import SHANGHAI, _message, store_one
+from tests.webapp import SHANGHAI, _message, receipt_texts, store_one
 
 
 def test_a_package_of_a_unit_gone_from_its_years_plan_is_told_and_queued(tmp_path, database_url):
@@ -47,13 +42,7 @@ def test_a_package_of_a_unit_gone_from_its_years_plan_is_told_and_queued(tmp_pat
         assert [(item.reason, item.message_ids) for item in items if item.reason == "unplanned"] == [
             ("unplanned", (new,))
         ]
-        with deps.db.session() as session:
-            queue_owed_receipts(config, session, datetime(2021, 5, 10, 10, tzinfo=SHANGHAI))
-            session.commit()
-            raws = session.scalars(select(OutboxMail.raw).where(OutboxMail.kind == "receipt")).all()
-        texts = [
-            email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content() for raw in raws
-        ]
+        texts = receipt_texts(config, deps, datetime(2021, 5, 10, 10, tzinfo=SHANGHAI))
         told = [text for text in texts if "滨湖新区4月份报表" in text]
         assert len(told) == 1 and "【本邮件】\n1. 滨湖新区不在该年度计划的单位中（2021 年）" in told[0]
         assert not any(UNPLANNED_MARK in text for text in texts if text not in told)

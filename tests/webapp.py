@@ -74,6 +74,22 @@ def fill_archive(deps) -> Archive:
     return Archive(*(outcome.id for outcome in outcomes))
 
 
+def receipt_texts(config, deps, now: datetime) -> list[str]:
+    """The owed replies composed into the outbox as of `now`, and every receipt's plain text there."""
+    from email import message_from_bytes, policy
+
+    from sqlalchemy import select
+
+    from archive.models import OutboxMail
+    from bot.outgoing.receipts import queue_owed_receipts
+
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, now)
+        session.commit()
+        raws = session.scalars(select(OutboxMail.raw).where(OutboxMail.kind == "receipt")).all()
+    return [message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content() for raw in raws]
+
+
 def store_one(deps, raw: bytes, origin: str | None = None) -> int:
     """One more message archived into 康复部's mailbox, as an import; its id."""
     [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import", origin=origin)])
