@@ -223,17 +223,22 @@ def _package_checks(
 ) -> dict[int, tuple[Problem, ...]]:
     """Each package's forms (package_keys of the unit and month each is placed in) checked together, against
     the unit of its month's plan year (checked_unit); the findings go on the 附件2 they are about (a package
-    holding two, a copy or a draft among them, shows each one's own)."""
+    holding two, a copy or a draft among them, shows each one's own). A file that could not be read names no
+    unit or month, so may be any package's registry: each package is told of it, so that none compares its
+    附件2 with registries that may lack that file's persons."""
     packages: dict[tuple[str, str | None], list[FormReading]] = {}
+    unplaced: list[FormReading] = []
     for reading, key in zip(readings, package_keys(stated)):
         if key is not None:
             packages.setdefault(key, []).append(reading)
+        elif not reading.readable:
+            unplaced.append(reading)
     checks: dict[int, tuple[Problem, ...]] = {}
     for (name, month), own in packages.items():
         unit = checked_unit(name, month, units, by_year)
         if unit is None:
             continue
-        registries = [reading for reading in own if reading.form != 2]
+        registries = [reading for reading in (*own, *unplaced) if reading.form != 2]
         for summary in (reading for reading in own if reading.form == 2 and reading.readable):
             checks[id(summary)] = tuple(check_package([summary, *registries], unit))
     return checks

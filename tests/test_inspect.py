@@ -325,6 +325,18 @@ def test_a_form_without_a_month_joins_its_units_only_month(tmp_path):
     assert _codes(results, NOVEMBER_SUMMARY[0]) == _codes(results, APRIL_SUMMARY[0]) == []
 
 
+def test_a_registry_that_cannot_be_read_stops_the_count_comparison(tmp_path):
+    """GIVEN 武邑县's April 附件2, its 附件3 (whose persons differ from the 完成数) and a second 附件3 that cannot be
+    read (encrypted: it names no unit or month) WHEN checked together by an asker not known THEN the 附件2 is
+    not told a count its registries may not hold; the unreadable file says what is wrong with it."""
+    locked = ("附件3 补充.xlsx", (BOOKS / "encrypted.xlsx").read_bytes())
+    results, _ = _inspected([APRIL_SUMMARY, APRIL_REHAB], tmp_path)
+    assert _codes(results, APRIL_SUMMARY[0]) == ["done-vs-registry"]
+    results, _ = _inspected([APRIL_SUMMARY, APRIL_REHAB, locked], tmp_path)
+    assert _codes(results, APRIL_SUMMARY[0]) == []
+    assert _codes(results, locked[0]) and not next(r for r in results if r["file"] == locked[0])["readable"]
+
+
 def test_the_conclusion_says_the_files_span_two_months(tmp_path):
     from bot.services.inspect import conclusion
 
