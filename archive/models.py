@@ -267,7 +267,8 @@ class OutboxMail(Base):
     message_id: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     about_message: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sending | sent
+    # pending | sending | sent | failed (refused for good: the receiving server answered 5xx, never tried again)
+    state: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

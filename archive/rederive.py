@@ -4,11 +4,13 @@ decisions and code, through the same intake as new mail (the reader sandbox). De
 
 Batch by batch, each batch one transaction that claims its messages as ingest does, so it runs safely
 beside `serve`; a message is rewritten only when what it derives to has changed, and stamped with what
-derived it, so a run stopped midway resumes where it was (messages already stamped are skipped).
+derived it, so a run stopped midway resumes where it was (messages already stamped are skipped). A message
+whose raw file is missing or unreadable keeps what it had, with the problem for staff, and the run goes on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewr
 from archive.owed import owe_change, reopen_unsent, withdraw_change
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
+from archive.store import ArchiveUnreadable, RawStore
 from parsers.derive import Derived, Incoming, corrected
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
@@ -56,6 +59,10 @@ DERIVED_COLUMNS = (
 # The lock (archive.locks.exclusive) held by whoever re-derives what is due across the archive: `mailroom serve`
 # in the background, or `mailroom rederive`. A staff decision re-derives its own few messages without it.
 LOCK = "rederive"
+# A message whose raw file cannot be read keeps what it had, with this problem (archive.store says why).
+UNREADABLE = "重新识别时无法读取原件，保留原有的识别结果："
+UNREADABLE_NEXT = "恢复后运行 mailroom rederive --all 重新识别"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,17 +152,19 @@ def rederive(
                 )
             )
         )
+        raws, lost = _read_raw(intake.store, messages)
+        claimed, messages = messages, [m for m in messages if m.id in raws]
         items = [
             Incoming(
-                raw=intake.store.read_message(m.sha256),
-                mailbox=m.mailbox,
-                source="rederive",
-                arrival=m.arrival if m.arrival_trusted else None,
+                raw=raws[m.id], mailbox=m.mailbox, source="rederive", arrival=m.arrival if m.arrival_trusted else None
             )
             for m in messages
         ]
         results = _derive(intake, messages, items, commit)
-        claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in messages])
+        claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in claimed])
+        for message in claimed:
+            if message.id in lost:
+                _keep_as_it_was(message, lost[message.id], stamp)
         confirmed = confirmed_senders(session)
         if confirmed != intake.recognizer.confirmed:  # staff confirmed or revoked a sender meanwhile
             intake = replace(intake, recognizer=replace(intake.recognizer, confirmed=confirmed))
@@ -196,7 +205,38 @@ def rederive(
     return changes
 
 
+def _read_raw(store: RawStore, messages: list[Message]) -> tuple[dict[int, bytes], dict[int, str]]:
+    """Each message's raw bytes by id, and why for each one whose file cannot be read. The whole folder away (a
+    disk not mounted) is raised instead, marking no message: the run stops, and is tried again when it is back."""
+    raws: dict[int, bytes] = {}
+    lost: dict[int, str] = {}
+    for message in messages:
+        try:
+            raws[message.id] = store.read_message(message.sha256)
+        except ArchiveUnreadable as error:
+            if store.looks_empty():
+                raise
+            lost[message.id] = str(error)
+    return raws, lost
+
+
+def _keep_as_it_was(message: Message, said: str, stamp: str) -> None:
+    """A message whose raw file is gone or unreadable keeps what it was derived into, with the problem for
+    staff (待处理, `show`, the log); stamped, so that no run tries it again (as one whose derivation killed the
+    process twice: archive.attempts). Once the file is restored, `rederive --all` derives it again."""
+    problem = f"{UNREADABLE}{said}；{UNREADABLE_NEXT}"
+    log.error("re-derivation: message %d: %s", message.id, problem)
+    kept = [p for p in message.problems or [] if not p.startswith(UNREADABLE)]
+    message.problems = [*kept, problem]
+    reasons = (message.attention or "").split()
+    if "failed" not in reasons:
+        message.attention = " ".join(["failed", *reasons])
+    message.derived_with = stamp
+
+
 def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> Sequence[Derived | None]:
+    if not items:  # every message of the batch unreadable
+        return []
     derive = partial(intake.derive, intake.recognizer)
     # Written down first (archive/attempts.py) when this run commits its own batches; a caller that holds
     # the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.

@@ -95,6 +95,25 @@ def test_a_fault_of_the_program_is_one_line_with_exit_3():
     ]
 
 
+def test_a_database_error_is_the_drivers_first_line_or_its_name_when_it_says_nothing():
+    """GIVEN database errors the operator cannot act on WHEN a command fails on one THEN the line is the
+    driver's own first line (archive.db.driver_says, as the daemon says it), never a blank after the colon."""
+    from sqlalchemy.exc import OperationalError
+
+    class DriverError(Exception):
+        pass
+
+    for said, line in (("server closed\nthe connection", "server closed"), ("", "OperationalError")):
+
+        @click.group(cls=Group, invoke_without_command=True)
+        def broken() -> None:
+            raise OperationalError("SELECT 1", {}, DriverError(said))  # noqa: B023
+
+        result = CliRunner().invoke(broken, [])
+        assert result.exit_code == 1
+        assert result.stderr.splitlines() == [f"数据库错误 (database error): {line}"]
+
+
 def test_a_sqlite_database_in_a_missing_folder_is_refused_until_init(run, tmp_path, monkeypatch):
     """GIVEN MAILROOM_DATABASE_URL naming a folder that is not there, outside the configuration's (a typo, most
     likely) WHEN `status` runs THEN it is one line, exit 2, naming the file and its folder, and nothing is

@@ -10,8 +10,8 @@ import contextlib
 import logging
 import signal
 import socket
+import subprocess
 import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +91,30 @@ def test_presence_is_told_by_the_lock_not_by_the_records(config, deps):
     assert not daemon_running(deps)
 
 
+STANDS_BY = "另一个 mailroom serve 实例正在运行，邮箱由它收取：本实例待命"
+
+
+class Lines:
+    """A process's output, read as it comes by a thread of its own, so that a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen):
+        self._lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, args=(process.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        return "".join(self._lines)
+
+    def whole(self) -> str:
+        """Everything it printed, once it has ended."""
+        self._reader.join(60)
+        return self.text()
+
+
 @pytest.mark.imap
 def test_status_follows_serve_and_a_second_serve_says_it_stands_by(tmp_path, database_url, dovecot, folder):
     """GIVEN `serve` idle on four IMAP mailboxes WHEN a second `serve` starts, then stops, and the first
@@ -101,16 +125,20 @@ def test_status_follows_serve_and_a_second_serve_says_it_stands_by(tmp_path, dat
     daemon = Daemon(config, database_url, tmp_path / "archive")
     try:
         first = daemon.start()
-        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE")
+        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 120, "IDLE")
         lines = daemon.command("status").stdout.splitlines()
         assert lines[0] == "守护进程正在运行"
         assert all("IDLE 等待新邮件" in line and "下次" in line for line in _mailbox_lines(lines))
 
         second = daemon.start()
-        time.sleep(4)
-        code, output, _ = daemon.terminate(second)
+        said = Lines(second)
+        # Its stop is sent once it stands by, however long its start takes on a loaded machine (a fixed pause
+        # was too short: a SIGTERM before its handler was set killed it before it said a word).
+        wait_for(lambda: STANDS_BY in said.text(), 120, "the second serve to stand by", step=0.2)
+        second.send_signal(signal.SIGTERM)
+        code, output = second.wait(timeout=60), said.whole()
         assert code == 0, output
-        assert "另一个 mailroom serve 实例正在运行，邮箱由它收取：本实例待命" in output
+        assert STANDS_BY in output
         status = daemon.status()
         assert status["daemon_running"] and all(box["watch"] == "idle" for box in status["mailboxes"])
 
@@ -125,7 +153,7 @@ def test_status_follows_serve_and_a_second_serve_says_it_stands_by(tmp_path, dat
         assert not any("IDLE" in line or "下次" in line for line in _mailbox_lines(lines))
 
         killed = daemon.start()
-        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 30, "IDLE again")
+        wait_for(lambda: all(box["watch"] == "idle" for box in daemon.status()["mailboxes"]), 120, "IDLE again")
         killed.send_signal(signal.SIGKILL)
         killed.communicate()
         assert set(_recorded_watch(database_url).values()) == {"idle"}  # no chance to clear it

@@ -825,6 +825,31 @@ def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_au
     assert "康复部 导入 饶阳县.eml" in audited and "/srv/mailroom" not in audited
 
 
+def test_the_message_page_says_where_the_arrival_was_read_as_show_does(site):
+    """GIVEN mail with the server's Received line, mail with only a Date header, and mail with neither WHEN
+    staff open each THEN its arrival is labelled as `mailroom show` labels it: the server's time, the Date
+    header, or the moment it was archived (never "取自 Date 头" for mail without one)."""
+    from bot.demo.folder import compose
+    from tests.webapp import SHANGHAI, store_one
+
+    app, deps, _ = site
+    at = datetime(2020, 4, 15, 10, tzinfo=SHANGHAI)
+    undated = compose("ryxcl@163.com", "hskf2006@126.com", "饶阳县问题三", None)
+    assert undated["Date"] is None and undated["Received"] is None
+    ids = [
+        store_one(deps, compose("ryxcl@163.com", "hskf2006@126.com", "饶阳县问题一", at).as_bytes()),
+        store_one(deps, compose("ryxcl@163.com", "hskf2006@126.com", "饶阳县问题二", None, sent=at).as_bytes()),
+        store_one(deps, undated.as_bytes()),
+    ]
+    client = signed_in(app, "孙倩")
+    arrivals = [
+        re.search(r"<th>到达时间</th><td>([^<]*)</td>", page(client, f"/message/{id_}")).group(1) for id_ in ids
+    ]
+    assert arrivals[0] == "2020-04-15 10:00:00（收件服务器时间）"
+    assert arrivals[1] == "2020-04-15 10:00:00（取自 Date 头，未经服务器确认）"
+    assert arrivals[2].endswith("（归档时间：邮件无服务器接收时间，Date 头缺失或无法识别）")
+
+
 def test_staff_correct_a_message_from_its_page_and_read_what_changed(site):
     """GIVEN 桃城区's late April 附件4 WHEN staff, on the message's own page, correct its month to May THEN they
     are back on that page, which says the correction, and, as `mailroom correct` does, what it changed: the

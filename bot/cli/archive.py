@@ -18,7 +18,7 @@ from bot.cli.console import progress, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context, unit_param
 from bot.config import Config
-from bot.services.show import KIND_LABELS, decisions_json, describe_message, message_problems
+from bot.services.show import KIND_LABELS, arrival_source, decisions_json, describe_message, message_problems
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
@@ -136,8 +136,7 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
         "mailbox": message.mailbox,
         "arrival": message.arrival.astimezone(config.timezone).isoformat(),
         "arrival_trusted": message.arrival_trusted,
-        # where the arrival was read: the server's time, the sender's Date header, or the moment it was archived
-        "arrival_source": "server" if message.arrival_trusted else ("date" if message.sent_at else "archived"),
+        "arrival_source": arrival_source(message),
         "unit": message.unit,
         "kind": message.kind,
         "month": message.month,

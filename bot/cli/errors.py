@@ -81,9 +81,9 @@ def run_reporting_errors(run: Callable[[], object]) -> int:
 def database_message(error: Exception) -> str:
     """A database error in one line: what it means and what to do when the operator can act on it (a full disk,
     a lock another program holds: archive.db.database_problem), else the driver's own first line."""
-    from archive.db import database_problem
+    from archive.db import database_problem, driver_says
 
-    return database_problem(error) or _first_line(getattr(error, "orig", None) or error)
+    return database_problem(error) or driver_says(error)
 
 
 def _is_database_error(error: Exception) -> bool:

@@ -46,6 +46,12 @@ ARRIVAL_SOURCES = {
 }
 
 
+def arrival_source(message: Message) -> str:
+    """Where a message's arrival was read (an ARRIVAL_SOURCES key): the server's time, the sender's Date header,
+    or, with neither, the moment it was archived."""
+    return "server" if message.arrival_trusted else ("date" if message.sent_at else "archived")
+
+
 def describe_message(detail: dict[str, Any]) -> list[str]:
     """The lines `show` prints, from the same object `show --json` prints."""
     sender = detail["sender"] or "（无）"

@@ -22,7 +22,16 @@ from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.config import Config
 from bot.outgoing.digest import percent
 from bot.services.scores import STATUS_NAMES
-from bot.services.show import COPY, KIND_LABELS, MONTH_SOURCES, SOURCES, decision_line, message_problems
+from bot.services.show import (
+    ARRIVAL_SOURCES,
+    COPY,
+    KIND_LABELS,
+    MONTH_SOURCES,
+    SOURCES,
+    arrival_source,
+    decision_line,
+    message_problems,
+)
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
@@ -293,7 +302,7 @@ def _headers(
         ("发件人", sender),
         ("收件人", message.to_addrs),
         ("抄送", message.cc_addrs),
-        ("到达时间", arrival + ("（服务器时间）" if message.arrival_trusted else "（取自 Date 头，仅供参考）")),
+        ("到达时间", f"{arrival}（{ARRIVAL_SOURCES[arrival_source(message)]}）"),
         ("信头日期 (Date)", message.date_header or ""),
         ("部门邮箱", mailboxes.get(message.mailbox or "", message.mailbox or "")),
         ("单位", message.unit or "未识别"),
