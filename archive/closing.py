@@ -25,7 +25,8 @@ def close_year(
     by: str,
     now: datetime,
 ) -> ClosedYear:
-    """Keep the year's months (standings, matrix) in one commit; the caller has checked it is not closed."""
+    """Keep the year's months (standings, matrix), flushed, not committed: the caller commits them with what
+    closing owes (the year's final ranking, queued in the same transaction); it has checked it is not closed."""
     closed = ClosedYear(year=year, closed_at=now, closed_by=by, plan_hash=plan_hash, derived_with=derived_with)
     session.add(closed)
     session.flush()  # the year before its months (no relationship orders them)
@@ -33,7 +34,7 @@ def close_year(
         ClosedMonth(month=result.month, year=year, standings=standings_record(result), matrix=matrix_record(packages))
         for result, packages in months
     )
-    session.commit()
+    session.flush()  # the months readable in this transaction (kept_month), for the final ranking made in it
     return closed
 
 

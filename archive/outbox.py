@@ -8,7 +8,9 @@ possible only in that window, and it is recognisable as the same mail. A cause i
 (unique key).
 
 States (`OutboxMail.state`): pending (waiting for `next_attempt_at`), sending, sent, and failed: refused for
-good by the receiving side (a 5xx for its recipients or its data), never tried again; `status` lists them.
+good by the receiving side (a 5xx for its recipients or its data), never tried again by itself; `status` lists
+them. A failed mail staff can ask for again (a digest: `mailroom digest --send`) is stored again in its place,
+composed anew, and pending once more (`queue_again`): still one mail per cause.
 """
 
 from __future__ import annotations
@@ -28,9 +30,24 @@ MAX_BACKOFF = timedelta(hours=1)
 UNSENT = ("pending", "sending")  # what the sender still has to send; "failed" is refused for good
 
 
+DIGEST_CAUSE = "digest:"
+FINAL_DIGEST_CAUSE = "final-digest:"
+
+
 def digest_cause(month: str) -> str:
     """The cause of a month's digest: one digest per month, however often it is asked for."""
-    return f"digest:{month}"
+    return f"{DIGEST_CAUSE}{month}"
+
+
+def final_digest_cause(year: int) -> str:
+    """The cause of a plan year's final ranking, owed by closing the year: one per year."""
+    return f"{FINAL_DIGEST_CAUSE}{year}"
+
+
+def mail_state(session: Session, cause: str) -> tuple[str, str | None] | None:
+    """The state of the mail stored for `cause` and its last error; None when none is."""
+    row = session.execute(select(OutboxMail.state, OutboxMail.last_error).where(OutboxMail.cause == cause)).first()
+    return None if row is None else (row.state, row.last_error)
 
 
 def queue_mail(
@@ -60,6 +77,21 @@ def queue_mail(
         next_attempt_at=not_before or now,
     )
     session.add(mail)
+    return mail
+
+
+def queue_again(session: Session, cause: str, message: EmailMessage, now: datetime) -> OutboxMail | None:
+    """Store `message` (composed anew: the address refused may have been corrected since) in place of the mail of
+    `cause` refused for good, pending from now as a new mail; None, and nothing changed, when that mail was not
+    refused (it is sent, or waiting). The caller commits."""
+    mail = session.scalar(select(OutboxMail).where(OutboxMail.cause == cause, OutboxMail.state == "failed"))
+    if mail is None:
+        return None
+    mail.recipients = ", ".join(_recipients(message))
+    mail.subject, mail.message_id = str(message["Subject"]), str(message["Message-ID"])
+    mail.raw = message.as_bytes(policy=SMTP)
+    mail.state, mail.attempts, mail.created_at, mail.next_attempt_at = "pending", 0, now, now
+    mail.sending_since = mail.sent_at = mail.last_error = mail.last_error_at = None
     return mail
 
 

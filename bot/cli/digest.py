@@ -1,4 +1,5 @@
-"""`mailroom digest`: the monthly standings digest, written to a folder and, with --send, sent to the staff."""
+"""`mailroom digest`: the monthly standings digest (or a closed year's final ranking), written to a folder and,
+with --send, sent to the staff; sent again when the SMTP server refused it for good."""
 
 from __future__ import annotations
 
@@ -8,14 +9,30 @@ from pathlib import Path
 import click
 
 from bot.cli.group import Context, main, pass_context
-from bot.cli.scores import month_option
+from bot.config import Config
 from bot.daemon.poll import send_outbox
 from bot.outgoing.digest import render_digest, workbook_name
-from bot.outgoing.digest_mail import PreparedDigest, prepare_digest, queue_digest
+from bot.outgoing.digest_mail import (
+    ALREADY,
+    QUEUED_AGAIN,
+    PreparedDigest,
+    prepare_digest,
+    prepare_final_digest,
+    queue_digest,
+)
+from bot.outgoing.outbox import FlushReport
+from bot.services.scores import MONTH
+
+
+def _month(_ctx, _param, value: str | None) -> str | None:
+    if value is not None and not MONTH.fullmatch(value):
+        raise click.BadParameter("请写成 YYYY-MM，例如 2020-09")
+    return value
 
 
 @main.command(name="digest")
-@month_option
+@click.option("--month", callback=_month, metavar="YYYY-MM", help="月份，如 2020-09：该月的月度排名通报。")
+@click.option("--year", "year", type=int, metavar="YYYY", help="已结账的年度，如 2020：该年度的最终排名通报。")
 @click.option(
     "--out",
     "out",
@@ -23,40 +40,59 @@ from bot.outgoing.digest_mail import PreparedDigest, prepare_digest, queue_diges
     metavar="DIR",
     help="把 digest.html、digest.txt、digest.eml 和 Excel 表格写入这个文件夹。",
 )
-@click.option("--send", is_flag=True, help="发送给工作人员名单（配置 [smtp] staff），每月只发一次。")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="发送给工作人员名单（配置 [smtp] staff），每月（年度最终排名每年）只发一次；被对方服务器拒收的，再次发送。",
+)
 @pass_context
-def digest_(context: Context, month: str, out: Path | None, send: bool) -> None:
-    """MONTH 的月度排名通报。
+def digest_(context: Context, month: str | None, year: int | None, out: Path | None, send: bool) -> None:
+    """MONTH 的月度排名通报，或已结账年度的最终排名通报（--year）。
 
     内容有含各项得分的排名、报送矩阵、简报信息、任务完成情况、与上月相比的变化和数据核查发现，并附
-    Excel 表格。用 --out 写出文件，或用 --send 发送（可同时使用）。"""
+    Excel 表格。用 --out 写出文件，或用 --send 发送（可同时使用）。年度最终排名在 mailroom year close
+    结账时自动发出；被对方服务器拒收（或结账早于此功能）时，用 --year YYYY --send 发送。"""
+    if (month is None) == (year is None):
+        raise click.UsageError("请用 --month 指定月份，或用 --year 指定已结账的年度（年度最终排名），二者选一")
     if out is None and not send:
         raise click.UsageError("请用 --out 目录 写出文件，或用 --send 发送（可同时使用）")
     config, deps = context.config, context.deps
     now = deps.clock()
+    what = f"{month} 的月报" if year is None else f"{year} 年度最终排名通报"
     with deps.db.session() as session:
-        prepared = prepare_digest(config, session, month, now)
+        if year is None:
+            assert month is not None
+            prepared = prepare_digest(config, session, month, now)
+        else:
+            prepared = prepare_final_digest(config, session, year, now)
         if out is not None:
             _write(out, prepared)
             click.echo(f"已写入 {out}：digest.html、digest.txt、digest.eml、{workbook_name(prepared.digest)}")
-        if send and not queue_digest(session, prepared, now):
-            click.echo(f"{month} 的月报此前已发送或已在发送队列中，不重复发送", err=True)
-            return
+        queued = queue_digest(session, prepared, now) if send else None
+    if queued == ALREADY:
+        click.echo(f"{what}此前已发送或已在发送队列中，不重复发送", err=True)
+        return
     if send:
-        # The outbox goes out as a whole, as after a poll: whatever else is due leaves with the digest.
-        report = send_outbox(config, deps, now)
-        if report.busy:
-            click.echo("月报已加入发送队列；另一个实例正在发送邮件，将由它发出")
-            return
+        again = f"{what}此前被对方服务器拒收，已按现在的配置重新生成；" if queued == QUEUED_AGAIN else ""
         click.echo(
-            f"月报已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
-            + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
-            + (
-                f"，{len(report.refused)} 封被对方服务器拒收、不再重试：{'；'.join(report.refused)}"
-                if report.refused
-                else ""
-            )
+            again + sent_line(config, "月报" if year is None else "年度最终排名通报", send_outbox(config, deps, now))
         )
+
+
+def sent_line(config: Config, what: str, report: FlushReport) -> str:
+    """What a command that queued a digest says once it has sent the outbox (as after a poll: whatever else is
+    due leaves with it)."""
+    if report.busy:
+        return f"{what}已加入发送队列；另一个实例正在发送邮件，将由它发出"
+    return (
+        f"{what}已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
+        + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
+        + (
+            f"，{len(report.refused)} 封被对方服务器拒收、不再重试：{'；'.join(report.refused)}"
+            if report.refused
+            else ""
+        )
+    )
 
 
 def _write(out: Path, prepared: PreparedDigest) -> None:

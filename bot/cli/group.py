@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "award": ("bot.cli.scores", "为 UNIT 登记媒体报道或创新性工作。"),
     "awards": ("bot.cli.scores", "列出工作人员的全部登记，包括已撤销的。"),
     "revoke": ("bot.cli.scores", "撤销一条工作人员登记；记录仍然保留。"),
-    "digest": ("bot.cli.digest", "MONTH 的月度排名通报；--send 发给工作人员。"),
+    "digest": ("bot.cli.digest", "MONTH 的月度排名通报，--year 年度最终排名；--send 发出。"),
     "rederive": ("bot.cli.staff", "从原始邮件重新识别，并说明有哪些变化。"),
     "sender": ("bot.cli.staff", "工作人员确认单位的报送邮箱，或撤销确认。"),
     "senders": ("bot.cli.staff", "各单位的发件地址：配置的和工作人员确认的。"),
@@ -95,16 +95,17 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def unit_param(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A unit option's value: a unit by its name or any alias (桃城 → 桃城区), as every command takes it."""
+    """A unit option's value: a unit by its name or any alias (桃城 → 桃城区), spacing and width aside, as every
+    command takes it (bot.services.scores.unit_name)."""
+    from bot.services.scores import unit_name
     from parsers.errors import InputError
-    from parsers.records import named_unit
 
     if value is None:
         return None
     context = ctx.find_object(Context)
     assert context is not None  # main() puts a Context on the root before any command runs
     try:
-        return named_unit(context.config.units, value.strip()).name
+        return unit_name(context.config, value)
     except InputError as error:
         raise click.BadParameter(str(error)) from None
 

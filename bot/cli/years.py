@@ -7,9 +7,23 @@ import json
 
 import click
 
+from bot.cli.digest import sent_line
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
-from bot.services.years import close_plan_year, years_json
+from bot.daemon.poll import send_outbox
+from bot.outgoing.digest_mail import close_year_with_final_digest
+from bot.services.years import years_json
+
+# What `year list` says of a closed year's final ranking, by its state in the outbox (None: never queued).
+FINAL_STATE = {
+    "sent": "年度最终排名通报已发出",
+    "pending": "年度最终排名通报待发出（mailroom status 查看待发邮件）",
+    "sending": "年度最终排名通报待发出（mailroom status 查看待发邮件）",
+    "failed": (
+        "年度最终排名通报被对方服务器拒收：请核对配置 [smtp] staff 后用 mailroom digest --year {year} --send 重新发送"
+    ),
+    None: "年度最终排名通报未发出（结账时的版本不发此通报）：可用 mailroom digest --year {year} --send 发出",
+}
 
 
 @main.group()
@@ -40,6 +54,7 @@ def list_(context: Context, as_json: bool) -> None:
             line += f"；已于 {when} 由 {closed['closed_by']} 结账（计划 {closed['plan_hash']}）"
             if closed["plan_hash"] != item["plan_hash"]:
                 line += "，此后该年的配置已改动：查看时会注明与结账时的不同"
+            line += f"；{FINAL_STATE[closed['final_digest']].format(year=item['year'])}"
         click.echo(line)
 
 
@@ -48,15 +63,18 @@ def list_(context: Context, as_json: bool) -> None:
 @click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="结账人。")
 @pass_context
 def close(context: Context, number: int, by: str) -> None:
-    """为 YEAR 结账（在该年最后一期月度排名通报发出之后）。
+    """为 YEAR 结账（在该年最后一期月度排名通报发出之后），并发出年度最终排名。
 
     该年的排名、得分依据和报送矩阵按现在的样子保存，连同它们所依据的计划和识别版本；
-    此后的改动只在旁边注明，不会改变保存的结果。"""
+    此后的改动只在旁边注明，不会改变保存的结果。结账的同时，该年度的最终排名通报加入发送队列，
+    发给工作人员名单（配置 [smtp] staff）。"""
     config, deps = context.config, context.deps
+    now = deps.clock()
     with deps.db.session() as session:
-        closed = close_plan_year(config, session, number, deps.recognizer.stamp, by, deps.clock())
+        closed = close_year_with_final_digest(config, session, number, deps.recognizer.stamp, by, now)
     months = config.plans.year(number).months
     click.echo(
         f"{number} 年已结账：{months[0]} 至 {months[-1]} 的排名、得分依据和报送矩阵已保存"
         f"（计划 {closed.plan_hash}，识别 {closed.derived_with}）"
     )
+    click.echo(sent_line(config, f"{number} 年度最终排名通报", send_outbox(config, deps, now)))

@@ -2,10 +2,11 @@
 
 A job is due for the current month once its day and time have come (and, for reminders, while the
 deadline has not passed), until its run for the month is recorded, which happens in the commit that
-queues its mail. So a daemon that was down at the moment catches up when it starts, and a job is never
-done twice for a month, however many instances or restarts. While mail archived raw waits to be derived
-(archive/spool.py), a due job waits for it, up to SPOOL_WAIT: a reminder must not go to a unit whose
-package is in the spool, nor a digest leave without it.
+queues its mail (or, for a digest already in the outbox, one an earlier version sent without recording
+its run, in a commit of its own: `run_digest`). So a daemon that was down at the moment catches up when
+it starts, and a job is never done twice for a month, however many instances or restarts. While mail
+archived raw waits to be derived (archive/spool.py), a due job waits for it, up to SPOOL_WAIT: a reminder
+must not go to a unit whose package is in the spool, nor a digest leave without it.
 """
 
 from __future__ import annotations
@@ -84,3 +85,16 @@ def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None
         if when >= now:
             return when
     return None
+
+
+def run_digest(config: Config, session: Session, month: str, now: datetime) -> str:
+    """The digest job of `month`: queued with its run; or, when the month's digest is already in the outbox
+    (sent or waiting, whatever version put it there), its run recorded without making it again. What the log
+    says: "queued", or that it was already there."""
+    # here, not at the top: `status` reads the schedule and needs none of the digest's makings (openpyxl)
+    from bot.outgoing.digest_mail import ALREADY, digest_in_outbox, prepare_digest, queue_digest
+
+    found = digest_in_outbox(session, month, now)
+    if found is None and queue_digest(session, prepare_digest(config, session, month, now), now) != ALREADY:
+        return "queued"
+    return f"already in the outbox ({found or 'queued meanwhile'}): not queued again, recorded as done"

@@ -49,9 +49,8 @@ from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
 from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
-from bot.daemon.scheduled import due_jobs
+from bot.daemon.scheduled import due_jobs, run_digest
 from bot.daemon.status import Presence, serving
-from bot.outgoing.digest_mail import prepare_digest, queue_digest
 from bot.outgoing.reminders import queue_reminders, summary
 from parsers.errors import MailroomError
 
@@ -421,5 +420,4 @@ def run_due_jobs(config: Config, deps: Deps) -> None:
                 if job.job == "reminders":
                     log.info("reminders for %s: %s", month, summary(queue_reminders(config, session, month, now)))
                 else:
-                    queue_digest(session, prepare_digest(config, session, month, now), now)
-                    log.info("digest for %s queued", month)
+                    log.info("digest for %s %s", month, run_digest(config, session, month, now))

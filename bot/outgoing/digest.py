@@ -12,6 +12,10 @@ unit under the name it was kept under (a unit renamed since: bot.services.scores
 
 The findings are those of the month's plan year only (bot.services.years.finding_years): a 2021 digest says
 nothing of a 2020 附件2's figures going down.
+
+A year's final ranking (年度最终排名) is its last month's digest as kept when the year was closed, titled and
+worded as the year's final figures (`final_year`); closing the year queues it
+(digest_mail.close_year_with_final_digest).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from bot.services.charts import ranking_bars
 from bot.services.scores import STATUS_NAMES as STATUS_LABELS
 from bot.services.scores import as_kept, month_completion, shown_matrix, shown_standings
 from bot.services.years import finding_years
+from parsers.errors import MailroomError
 from parsers.forms import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.briefings import briefing_counts
@@ -127,6 +132,9 @@ class Digest:
     # Made before the month ended (the 21st's digest): the standings as known so far, what closes at the month's
     # end (its briefings, a quarter's task completion) not yet scored, the month's briefings still to come.
     provisional: bool = False
+    # The year's final ranking (made from the kept figures of its closed year's last month): that year.
+    final_year: int | None = None
+    last_of_year: bool = False  # the plan year's last month: no next month's digest gives its final figures
 
     def briefing_verdict(self, line: BriefingLine) -> str:
         """What the digest says of a unit's briefings of the month, in the text, the HTML and the workbook."""
@@ -149,20 +157,25 @@ class Digest:
         return self.generated if self.kept_at is None else self.local(self.kept_at)
 
 
-def build_digest(config: Config, session: Session, month: str, now: datetime) -> Digest:
+def build_digest(config: Config, session: Session, month: str, now: datetime, final: bool = False) -> Digest:
     """The digest of `month` made at `now` (aware): standings as of the month's end, the matrix as of now, all
     under the plan of the month's year (a closed year's standings and matrix as kept, with their notes); a
-    month no plan covers is refused (OutsidePlan)."""
+    month no plan covers is refused (OutsidePlan). `final`: the year's final ranking, `month` being the last
+    of a closed year (closed in `session` at least: closing queues it in its own transaction)."""
     plan = config.plan(month)
     calendar, scoring = plan.calendar, plan.scoring
     _, number = parse_month(month)
     evidence = load_evidence(session)
     # The 21st's digest: the month as known so far, its open components not yet scored (provisional).
     as_of = min(calendar.month_end(month), now).astimezone(calendar.timezone)
+    if final:
+        as_of = calendar.month_end(month).astimezone(calendar.timezone)  # the year has ended: every figure is in
     before, _ = config.plans.around(month)
     previous_month = before if before in plan.months else None  # the change since last month, within the year
     # A closed year keeps all its months in one commit: the previous month (same year) is kept too.
     current, kept = shown_standings(config, session, evidence, month, now)
+    if final and (kept is None or month != plan.months[-1]):
+        raise MailroomError(f"{plan.year} 年尚未结账：年度最终排名在结账时生成（mailroom year close {plan.year}）")
     previous = shown_standings(config, session, evidence, previous_month)[0] if previous_month else None
     packages, kept_matrix = shown_matrix(config, session, evidence, month, now)
     names = dict(kept.names) if kept else {}  # today's unit names → those a closed year was kept under
@@ -175,6 +188,8 @@ def build_digest(config: Config, session: Session, month: str, now: datetime) ->
         month_label=month_label(month),
         as_of=as_of,
         provisional=as_of < calendar.month_end(month),
+        final_year=plan.year if final else None,
+        last_of_year=month == plan.months[-1],
         generated=now.astimezone(calendar.timezone),
         deadline=calendar.deadline_for(month),
         previous_month=previous_month,
@@ -251,11 +266,22 @@ def _findings(
 # Reading: the templates and the mail
 
 
+def digest_title(digest: Digest) -> str:
+    """The heading of the text and the HTML."""
+    if digest.final_year is not None:
+        return f"{digest.final_year}年度残疾人服务工程督导最终排名"
+    return f"{digest.month_label}残疾人服务工程督导月报"
+
+
 def digest_subject(digest: Digest) -> str:
-    return f"{digest.month_label}残疾人服务工程督导月报：累计得分排名、报送情况、任务进展"
+    if digest.final_year is not None:
+        return f"{digest_title(digest)}（已结账，全年最终结果）：累计得分排名、报送情况、任务完成情况"
+    return f"{digest_title(digest)}：累计得分排名、报送情况、任务进展"
 
 
 def workbook_name(digest: Digest) -> str:
+    if digest.final_year is not None:
+        return f"{digest.final_year}年度督导最终排名.xlsx"
     return f"{digest.month_label}督导排名.xlsx"
 
 
@@ -281,11 +307,25 @@ def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M"
     return "" if instant is None else instant.astimezone(zone).strftime(pattern)
 
 
-# The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final.
+# The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final:
+# next month's digest, or for the year's last month (no next month in the year) the year's final ranking, mailed
+# when the year is closed.
 PROVISIONAL = (
     "本月尚未结束，以上为目前所知的得分：本月简报和季度任务完成情况月底后计分（表中以“—”表示），"
     "月底后的最终排名以下月通报或 mailroom standings 为准。"
 )
+PROVISIONAL_LAST = (
+    "本月尚未结束，以上为目前所知的得分：本月简报和季度任务完成情况月底后计分（表中以“—”表示）。"
+    "本月是本年度最后一个月，全年最终排名在年度结账后另行通报（年度最终排名），以该通报为准。"
+)
+
+
+def final_note(digest: Digest) -> str:
+    """The note of a year's final ranking: what its figures are, and that they no longer change."""
+    return (
+        f"本通报为 {digest.final_year} 年度最终排名：该年已结账，全年各项均已计分，以下得分和名次为全年最终结果，"
+        f"不再变动。此前{digest.month_label}月报中的得分如与本通报不同，以本通报为准。"
+    )
 
 
 def render_digest(digest: Digest) -> tuple[str, str, str]:
@@ -294,6 +334,8 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
     context = {
         "digest": digest,
         "subject": subject,
+        "title": digest_title(digest),
+        "final_note": final_note(digest) if digest.final_year is not None else "",
         "labels": COMPONENT_LABELS,
         "components": COMPONENTS,
         "status": STATUS_LABELS,
@@ -307,7 +349,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "ranking": ranking_bars(digest.standings, digest.full_marks),
         "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern),
         "not_kept": NOT_KEPT,
-        "PROVISIONAL": PROVISIONAL,
+        "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,
     }
     text, html = render_pair("digest", context)
     return subject, html, text

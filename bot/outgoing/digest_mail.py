@@ -1,5 +1,5 @@
 """The digest as a mail: composed for the staff list with its workbook attached, and queued once a month, for
-the schedule and for `mailroom digest --send` alike."""
+the schedule and for `mailroom digest --send` alike; a year's final ranking queued once, by closing the year."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
-from archive.models import JobRun
-from archive.outbox import digest_cause, queue_mail
+from archive.models import ClosedYear, JobRun
+from archive.outbox import digest_cause, final_digest_cause, mail_state, queue_again, queue_mail
 from bot.config import Config
 from bot.outgoing.digest import Digest, build_digest, render_digest, workbook_name
 from bot.outgoing.render import compose
 from bot.outgoing.workbooks import digest_workbook
+from bot.services.years import close_plan_year
 from parsers.errors import ConfigError
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -65,13 +66,25 @@ def _encoded_words(text: str, most: int = 36) -> list[str]:
     return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
 
 
+FINAL_KIND = "final_digest"  # the outbox's kind of a year's final ranking ("digest": a month's)
+
+
 @dataclass(frozen=True)
 class PreparedDigest:
-    """A month's digest with its workbook and the mail that carries them."""
+    """A month's digest (or a year's final ranking) with its workbook and the mail that carries them."""
 
     digest: Digest
     workbook: bytes
     message: EmailMessage
+
+    @property
+    def cause(self) -> str:
+        year = self.digest.final_year
+        return digest_cause(self.digest.month) if year is None else final_digest_cause(year)
+
+    @property
+    def kind(self) -> str:
+        return "digest" if self.digest.final_year is None else FINAL_KIND
 
 
 def prepare_digest(config: Config, session: Session, month: str, now: datetime) -> PreparedDigest:
@@ -80,12 +93,61 @@ def prepare_digest(config: Config, session: Session, month: str, now: datetime) 
     return PreparedDigest(digest, workbook, compose_digest(config, digest, workbook))
 
 
-def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> bool:
-    """Store the digest mail in the outbox, and the job's run for the month, in one commit; False when this
-    month's digest already is."""
-    month = prepared.digest.month
-    queued = queue_mail(session, digest_cause(month), "digest", prepared.message, now)
-    if queued is not None:
-        session.merge(JobRun(job="digest", period=month, done_at=now, summary=f"发送给 {queued.recipients}"))
+def prepare_final_digest(config: Config, session: Session, year: int, now: datetime) -> PreparedDigest:
+    """The year's final ranking: its last month as kept when the year was closed (in `session` at least: the
+    closing queues it before its commit); refused for a year not closed."""
+    digest = build_digest(config, session, config.plans.year(year).months[-1], now, final=True)
+    workbook = digest_workbook(digest)
+    return PreparedDigest(digest, workbook, compose_digest(config, digest, workbook))
+
+
+# What queue_digest did: stored it, stored it again in place of one refused for good, or found it in the outbox.
+QUEUED, QUEUED_AGAIN, ALREADY = "queued", "queued again", "already"
+
+
+def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> str:
+    """Store the digest mail in the outbox, once per month (a final ranking once per year), and the month's job
+    run, in one commit. QUEUED; QUEUED_AGAIN when the one stored before was refused for good (state failed: the
+    staff list corrected since, the mail is composed anew and sent again); ALREADY when it is in the outbox,
+    sent or waiting, whatever version put it there: the month's run is then recorded all the same (a digest
+    sent by a version that recorded none would otherwise be made again every minute)."""
+    cause, month = prepared.cause, prepared.digest.month
+    queued = queue_mail(session, cause, prepared.kind, prepared.message, now)
+    again = queue_again(session, cause, prepared.message, now) if queued is None else None
+    mail = queued or again
+    if prepared.digest.final_year is None:
+        if mail is not None:
+            said = "重新发送给" if again is not None else "发送给"
+            session.merge(JobRun(job="digest", period=month, done_at=now, summary=f"{said} {mail.recipients}"))
+        else:
+            _record_found(session, month, now)
     session.commit()
-    return queued is not None
+    return QUEUED if queued is not None else QUEUED_AGAIN if again is not None else ALREADY
+
+
+def digest_in_outbox(session: Session, month: str, now: datetime) -> str | None:
+    """The scheduled digest of `month` when it is already in the outbox (any state, whatever version put it
+    there): its run recorded, committed, and its state returned; None when it is not (the schedule makes it)."""
+    found = mail_state(session, digest_cause(month))
+    if found is None:
+        return None
+    _record_found(session, month, now)
+    session.commit()
+    return found[0]
+
+
+def _record_found(session: Session, month: str, now: datetime) -> None:
+    """The month's digest job recorded as done, unless it is: its mail was found in the outbox."""
+    if session.get(JobRun, ("digest", month)) is None:
+        session.add(JobRun(job="digest", period=month, done_at=now, summary="此前已在发送队列中，未重复生成"))
+
+
+def close_year_with_final_digest(
+    config: Config, session: Session, year: int, stamp: str, by: str, now: datetime
+) -> ClosedYear:
+    """Close the plan year (bot.services.years.close_plan_year) and queue its final ranking in the same commit:
+    what closing owes is recorded with the closing, so a crash at any instant leaves both or neither, and the
+    outbox sends it, once. Nothing is kept when the final ranking cannot be made (no staff list)."""
+    closed = close_plan_year(config, session, year, stamp, by, now)
+    queue_digest(session, prepare_final_digest(config, session, year, now), now)
+    return closed

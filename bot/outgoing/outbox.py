@@ -19,7 +19,15 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from archive.db import Database
-from archive.outbox import due_mail, mark_failed, mark_refused, mark_sending, mark_sent
+from archive.outbox import (
+    DIGEST_CAUSE,
+    FINAL_DIGEST_CAUSE,
+    due_mail,
+    mark_failed,
+    mark_refused,
+    mark_sending,
+    mark_sent,
+)
 from bot.config import Config, Mailbox, Outgoing
 from bot.tls import SmtpCertificateRefused, client_context, refused
 from parsers.errors import MailroomError
@@ -116,6 +124,7 @@ KIND_TEXT = {
     "selfcheck": "自查结果",
     "change": "核实通知",
     "digest": "月度排名通报",
+    "final_digest": "年度最终排名通报",
     "reminder": "催报提醒",
 }
 # What a down or refusing server looks like: retried later, never lost.
@@ -161,15 +170,28 @@ def permanent(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
 
 
-def refusal(error: BaseException, kind: str, recipients: str) -> str:
+def send_again(cause: str) -> str | None:
+    """The command that stores a mail refused for good again, for the mail staff can ask for again (a month's
+    digest, a year's final ranking); None for the others (a receipt answers a mail: the unit is told otherwise)."""
+    if cause.startswith(DIGEST_CAUSE):
+        return f"mailroom digest --month {cause.removeprefix(DIGEST_CAUSE)} --send"
+    if cause.startswith(FINAL_DIGEST_CAUSE):
+        return f"mailroom digest --year {cause.removeprefix(FINAL_DIGEST_CAUSE)} --send"
+    return None
+
+
+def refusal(error: BaseException, kind: str, recipients: str, again: str | None = None) -> str:
     """Why a mail was refused for good, in one Chinese line: to whom, the server's words, what to check (the
-    unit's address; for the digest, `[smtp] staff`)."""
-    check = "请核对配置 [smtp] staff 中的地址" if kind == "digest" else "请核对该单位的报送邮箱"
+    unit's address; for the digests, `[smtp] staff`), and `again`, the command that sends it again once that is
+    done (send_again)."""
+    staff = kind in ("digest", "final_digest")
+    check = "请核对配置 [smtp] staff 中的地址" if staff else "请核对该单位的报送邮箱"
+    resend = f"，改正后用 {again} 重新发送" if again else ""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return f"{'、'.join(error.recipients)}：收件地址被对方服务器拒绝（{server_says(error)}）：{check}"
+        return f"{'、'.join(error.recipients)}：收件地址被对方服务器拒绝（{server_says(error)}）：{check}{resend}"
     return (
         f"{recipients}：邮件被对方服务器拒收（{server_says(error)}）：请按服务器所说的原因处理"
-        "（如邮件过大、被当作垃圾邮件），必要时另行联系收件人"
+        "（如邮件过大、被当作垃圾邮件），必要时另行联系收件人" + (f"；处理后用 {again} 重新发送" if again else "")
     )
 
 
@@ -231,7 +253,7 @@ def flush_outbox(
                 break
             except SEND_ERRORS as error:
                 if permanent(error):
-                    why = refusal(error, mail.kind, mail.recipients)
+                    why = refusal(error, mail.kind, mail.recipients, send_again(mail.cause))
                     log.error("outbox #%s refused for good, not tried again: %s", mail.id, why)
                     mark_refused(session, mail, now, why)
                     refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")

@@ -82,7 +82,7 @@ def digest_workbook(digest: Digest) -> bytes:
     简报 and 数据核查 (personal numbers already masked in the digest). A closed year's month says below its
     tables what the digest says: the kept figures' note, and that the last three sheets were not kept."""
     book = Workbook()
-    book.properties.title = f"{digest.month_label}残疾人服务工程督导排名"
+    book.properties.title = f"{_ranking_of(digest)}残疾人服务工程督导{'最终' if digest.final_year else ''}排名"
     book.properties.creator = "mailroom"
     _ranking_sheet(book.active, digest)
     _matrix_sheet(book.create_sheet("报送情况"), digest)
@@ -92,6 +92,11 @@ def digest_workbook(digest: Digest) -> bytes:
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _ranking_of(digest: Digest) -> str:
+    """Whose ranking the workbook is: the month's, or for a year's final ranking the year's."""
+    return f"{digest.final_year}年度" if digest.final_year is not None else digest.month_label
 
 
 def _chinese_date(instant) -> str:
@@ -149,8 +154,11 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
         if digest.standings
         else ["名次", "单位", "总分"]
     )
+    final = "全年最终结果，" if digest.final_year else ""
     _title(
-        sheet, f"{digest.month_label}残疾人服务工程督导累计得分排名（截至{_chinese_date(digest.as_of)}）", len(labels)
+        sheet,
+        f"{_ranking_of(digest)}残疾人服务工程督导累计得分排名（{final}截至{_chinese_date(digest.as_of)}）",
+        len(labels),
     )
     _header(sheet, 2, labels, 45)
     for row, line in enumerate(digest.standings, start=3):

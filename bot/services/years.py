@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from archive.closing import close_year, closed_years
 from archive.evidence import load_evidence
-from archive.models import ClosedYear, Message, OutboxMail
-from archive.outbox import digest_cause
+from archive.models import ClosedYear, Message
+from archive.outbox import digest_cause, final_digest_cause, mail_state
 from archive.rederive import behind
 from bot.config import Config
 from bot.services.scores import compute_standings, month_matrix
@@ -25,10 +25,13 @@ from scoring.settings import month_label, parse_month
 
 
 def close_plan_year(config: Config, session: Session, year: int, stamp: str, by: str, now: datetime) -> ClosedYear:
-    """Keep the year's figures as they are now. Refused for a year no plan covers, one already closed, one not
-    yet ended (December's articles, a corrected 附件2 for the fourth quarter may still come: the last digest,
-    sent on the 21st, is not the year's last word), one whose last digest has not gone out, or while messages
-    wait to be derived again under `stamp` (the figures kept must be those of one configuration)."""
+    """Keep the year's figures as they are now, flushed, not committed: the caller commits them with the year's
+    final ranking (bot.outgoing.digest_mail.close_year_with_final_digest), which closing owes. Refused for a year
+    no plan covers, one already closed, one not yet ended (December's articles, a corrected 附件2 for the fourth
+    quarter may still come: the last digest, sent on the 21st, is not the year's last word: the final ranking
+    is), one whose last digest has not gone out (said: never sent, waiting, or refused and how to send it
+    again), or while messages wait to be derived again under `stamp` (the figures kept must be those of one
+    configuration)."""
     plan = config.plans.year(year)
     done = closed_years(session).get(year)
     if done is not None:
@@ -43,11 +46,7 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
             f"{year} 年尚未结束（{ends:%Y-%m-%d %H:%M} 截止），不能结账：年底前{month_label(last)}的简报、"
             f"四季度任务完成情况和更正的报表还可能到来；请在 {ends:%Y-%m-%d} 之后再结账"
         )
-    sent = session.scalar(select(OutboxMail.state).where(OutboxMail.cause == digest_cause(last)))
-    if sent != "sent":
-        raise MailroomError(
-            f"{year} 年的最后一期月报（{last}）尚未发出，不能结账；请先发送：mailroom digest --month {last} --send"
-        )
+    _require_sent(session, year, last)
     waiting = behind(session, stamp)
     if waiting:
         raise MailroomError(f"有 {waiting} 封邮件尚待按现在的配置重新识别，结账前请先运行 mailroom rederive")
@@ -57,6 +56,32 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
         for month in plan.months
     ]
     return close_year(session, year, months, plan.fingerprint, stamp, by, now)
+
+
+def _require_sent(session: Session, year: int, last: str) -> None:
+    """MailroomError unless the year's last monthly digest has gone out, saying what to do for it to go."""
+    found = mail_state(session, digest_cause(last))
+    send = f"mailroom digest --month {last} --send"
+    digest = f"{year} 年的最后一期月报（{last}）"
+    if found is None:
+        raise MailroomError(f"{digest}尚未发出，不能结账；请先发送：{send}")
+    state, error = found
+    if state == "failed":
+        why = f"：{error}" if error else ""
+        again = "" if send in (error or "") else f"；请核对配置 [smtp] staff 后用 {send} 重新发送"
+        raise MailroomError(f"{digest}被对方服务器拒收，尚未发出，不能结账{why}{again}，发出后再结账")
+    if state != "sent":
+        why = f"（发信服务器最近错误：{error}）" if error else ""
+        raise MailroomError(
+            f"{digest}还在发送队列中，尚未发出，不能结账{why}；发出后再结账"
+            "（mailroom status 查看待发邮件；运行中的 mailroom serve 或 mailroom poll --once 会发出）"
+        )
+
+
+def final_digest_state(session: Session, year: int) -> tuple[str, str | None] | None:
+    """The state of the year's final ranking in the outbox and its last error; None when it was never queued (a
+    year closed by a version that did not queue it)."""
+    return mail_state(session, final_digest_cause(year))
 
 
 def years_json(config: Config, session: Session) -> list[dict[str, Any]]:
@@ -78,6 +103,8 @@ def years_json(config: Config, session: Session) -> list[dict[str, Any]]:
                     "closed_by": row.closed_by,
                     "plan_hash": row.plan_hash,
                     "derived_with": row.derived_with,
+                    # the year's final ranking in the outbox: pending, sending, sent, failed; null: never queued
+                    "final_digest": (final_digest_state(session, plan.year) or (None,))[0],
                 },
             }
         )
