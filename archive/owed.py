@@ -15,12 +15,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from archive.models import Message, OutboxMail, OwedReply
-from parsers.derive import UNPLANNED_MARK
 from parsers.document import text_characters
 from parsers.inspection import IMAGES, why_no_form
 from parsers.workbook import is_lock_file
 from replies.problems import problem_lines
-from replies.receipt import FileFacts, MessageFacts, reply_owed
+from replies.receipt import FileFacts, MessageFacts, reply_owed, told_to_sender
 
 
 def owe_receipts(
@@ -184,7 +183,7 @@ def message_facts(message: Message) -> MessageFacts:
         body_text=message.body_text,
         attachment_names=tuple(a.filename for a in message.attachments),
         files=tuple(files),
-        problems=tuple(problem for problem in message.problems or () if UNPLANNED_MARK in problem),
+        problems=tuple(problem for problem in message.problems or () if told_to_sender(problem)),
         month_source=message.month_source,
         arrival_known=message.arrival_trusted or message.sent_at is not None,
     )

@@ -14,8 +14,9 @@ computed across the archive: the caller passes how (the web app keeps them while
 archive.findings.FindingsMemo).
 
 Items: a submission whose unit neither its subject nor its sender tells (the units its forms' titles name
-are suggested); mail from an unregistered address that names a unit; a registered sender's mail that is
-neither a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment,
+are suggested); mail from an unregistered address that names a unit; a unit's mail staff forwarded whose
+original sender is not the unit's; a registered sender's mail naming another unit; a registered sender's
+mail that is neither a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment,
 a package without a readable form, or a 超大附件 link instead of files; a form whose own title names another
 unit or month than its mail (replies.mismatch); mail recognition or storage could not handle; honesty
 findings, one wrongly attached registry's persons registered by two units one item (its persons in the
@@ -53,13 +54,26 @@ REASONS = {
         "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱"
         "（核实后在“待处理”页确认，或 mailroom sender add）"
     ),
+    "forwarded": (
+        "工作人员转发的单位邮件，原邮件的发件人不是该单位登记的报送邮箱（或邮件中没有原发件人），暂不计分："
+        "请核实原邮件确是该单位报送后，更正该邮件并选择计分（“更正”，或 mailroom correct --counted）；"
+        "不要把转发它的部门邮箱确认为单位的报送邮箱"
+    ),
+    "conflict": (
+        "已登记单位的报送邮箱发来的邮件，主题（或附件名）写的却是另一个单位，"
+        "已按发件邮箱的单位记录（回执已告知单位）：请核实是哪个单位的报送，"
+        "如属另一单位请更正该邮件的单位（“更正”，或 mailroom correct --unit）"
+    ),
     "unplanned": (
         "单位不在该邮件所属月份的年度计划中（可能已合并或更名），不计入任何单位（回执已告知单位）："
         "请核实后更正该邮件的单位（“更正”，或 mailroom correct --unit）"
     ),
     "question": "已登记单位的来信，既非报表也非简报：可能需要人工答复",
     "unreadable": "附件无法读取或没有识别出表格：请核对原件，必要时联系单位重发",
-    "link": "邮件是“超大附件”下载链接，没有附件：请联系单位把表格作为附件重发",
+    "link": (
+        "邮件中是“超大附件”、网盘或在线文档的下载链接，链接里的文件系统无法下载（回执已告知单位）："
+        "请联系单位把表格作为附件重发"
+    ),
     "mismatch": (
         "表格标题写的单位或月份与邮件不符（回执已告知单位）：请核对是否附错了文件，必要时更正邮件或联系单位重发"
     ),

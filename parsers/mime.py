@@ -27,6 +27,7 @@ from email.utils import getaddresses
 from typing import cast
 
 from parsers.maildate import parse_mail_date
+from parsers.notices import FORWARDED_HEADING, invitation_text, read_report_text
 from parsers.records import Attachment, ParsedMessage
 from parsers.sniff import (
     codec_for,
@@ -157,7 +158,8 @@ def _received_dates(values: list[str]) -> tuple[datetime, ...]:
 
 _MAX_DEPTH = 20
 _BODY_TYPES = ("text/plain", "text/html")
-_FORWARD_SEPARATOR = "-------- 转发的邮件 --------"
+_CALENDAR_TYPES = ("text/calendar", "application/ics")
+_REPORT_PARTS = ("message/delivery-status", "message/disposition-notification")
 _EXTENSIONS = {"jpeg": "jpg", "text": "txt", "ole": "bin", "encrypted-office": "bin", "unknown": ""}
 
 
@@ -169,6 +171,7 @@ class _Walk:
     problems: list[str] = field(default_factory=list)
     unnamed: int = 0
     charset: str | None = None  # what the parts declare: raw 8-bit names are read in it
+    invitation: bool = False  # an invitation's calendar data was written into the text (once, of its copies)
 
 
 @dataclass
@@ -203,6 +206,9 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
                 f"{name}: {decode_header(value)}" for block in _subparts(part) for name, value in block.raw_items()
             )
         )
+    elif content_type == "message/disposition-notification":  # a read receipt's report: its fields are headers
+        fields = [(name, decode_header(value)) for block in _subparts(part) for name, value in block.raw_items()]
+        texts.extra.append(read_report_text(fields))
     elif part.get_content_maintype() == "message":
         _walk_attached_message(part, walk, texts, depth)
     else:
@@ -211,15 +217,17 @@ def _walk(part: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -
 
 
 def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts, depth: int) -> None:
-    """A body text part goes to the texts, nameless inline images (signature and HTML decorations) and
-    an invitation's calendar data (text/calendar beside its text) are skipped, anything else is an
-    attachment; a mail file attached as plain bytes (an .eml sent as application/octet-stream) is also
-    opened, as a message/rfc822 part is."""
+    """A body text part goes to the texts, nameless inline images (signature and HTML decorations) are
+    skipped, an invitation's calendar data (text/calendar beside its text) is no attachment but what it says
+    joins the texts, anything else is an attachment; a mail file attached as plain bytes (an .eml sent as
+    application/octet-stream) is also opened, as a message/rfc822 part is."""
     filename = attachment_filename(part, walk.charset)
     disposition = part.get_content_disposition()
     is_body_type = content_type in _BODY_TYPES or part.get_content_maintype() == "multipart"
+    if content_type in _CALENDAR_TYPES or (filename or "").lower().endswith(".ics"):
+        _add_invitation(part, walk, texts)
     if filename is None and disposition != "attachment":
-        if part.get_content_maintype() == "image" or content_type == "text/calendar":
+        if part.get_content_maintype() == "image" or content_type in _CALENDAR_TYPES:
             return
         if is_body_type or content_type == "text/rfc822-headers":
             _add_text(part, content_type, walk, texts)
@@ -235,6 +243,17 @@ def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, text
     walk.attachments.append(Attachment(filename, content_type, sniffed, data, hashlib.sha256(data).hexdigest()))
     if sniffed == "eml":
         _walk_inner(email.message_from_bytes(data, policy=compat32), walk, texts, depth)
+
+
+def _add_invitation(part: email.message.Message, walk: _Walk, texts: _Texts) -> None:
+    """What an invitation's calendar data says, into the texts once (Google sends it inline and as invite.ics)."""
+    if walk.invitation:
+        return
+    walk.invitation = True
+    data, _ = _payload_bytes(part)
+    content_type_header = _raw_get(part, "content-type")
+    charset = _param_value(_params(content_type_header), "charset") if content_type_header else None
+    texts.extra.append(invitation_text(decode_text(data, charset)[0]))
 
 
 def _add_text(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
@@ -306,7 +325,7 @@ def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth:
         )
         if value is not None
     ]
-    texts.extra.append("\n".join([_FORWARD_SEPARATOR, *summary, "", inner_texts.body()]))
+    texts.extra.append("\n".join([FORWARDED_HEADING, *summary, "", inner_texts.body()]))
 
 
 def _message_bytes(msg: email.message.Message) -> bytes:
@@ -406,7 +425,20 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
         body_text=texts.body(),
         attachments=tuple(walk.attachments),
         problems=_problems(msg, headers, subject, walk.problems),
+        report_type=_report_type(msg),
     )
+
+
+def _report_type(msg: email.message.Message) -> str:
+    """A multipart/report's report-type, lower-cased ("delivery-status", "disposition-notification"); one
+    written without it is told by its report part. "" for any other message."""
+    if msg.get_content_type() != "multipart/report":
+        return ""
+    header = _raw_get(msg, "content-type") or ""
+    if declared := (_param_value(_params(header), "report-type") or "").strip().lower():
+        return declared
+    parts = {sub.get_content_type() for sub in _subparts(msg) if isinstance(sub, email.message.Message)}
+    return next((kind.partition("/")[2] for kind in sorted(parts) if kind in _REPORT_PARTS), "")
 
 
 def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str, str]]:

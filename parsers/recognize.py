@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from parsers.forms import month_near
+from parsers.notices import carries_forwarded_message, carries_invitation, carries_read_report, forwarded_senders
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
 
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
@@ -45,6 +46,9 @@ _SELFCHECK_SUBJECT = re.compile(_OPEN + "自查")
 # (检查结果), a change notice (核实通知), or a read receipt of any of them (已读, 已读回执). The package words it
 # repeats are ours, so they never make the mail a package.
 _ANSWERS_OURS = re.compile(_OPEN + "(?:回执|已读|检查结果|核实通知)")
+# A read receipt's subject (after any Re:/回复: prefixes, normalize()d): "已读回执：回执：景县12月份报表" (Foxmail),
+# "已读: …" (Outlook), "未读: …", "Read: …". It tells that mail sent from our mailbox was read: nobody answers it.
+_READ_RECEIPT = re.compile(r"(?:已读回执|已读|已阅|未读|阅读回执|读取回执|read|notread|readreceipt)(?::|$)", re.I)
 _BRIEFING_WORDS = ("专项信息", "简报")
 _REPORT_WORDS = (
     "目标任务",
@@ -73,12 +77,14 @@ _MONTH = re.compile(
 
 # Several months named together in a subject, as a unit catching up sends them: "7、8月份报表", "7月、8月",
 # "七、八月份", "7和8月"; or as a range: "7-9月", "7至8月份". Each number is a month only when the list ends in 月.
+# A range from January ("1-12月", "1—12月", "1至9月份") is the year so far, as the cumulative figures are: it
+# names one month, its last.
 _MONTH_NUMBER = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
 _MONTH_LIST = re.compile(
     rf"(?<![\d年统唯同之万逐单划均第])(?:(\d{{4}})年)?({_MONTH_NUMBER}(?:月份?)?(?:\s*(?:[、,，/和及与]|以及)\s*{_MONTH_NUMBER}(?:月份?)?)+)"
 )
 _MONTH_RANGE = re.compile(
-    rf"(?<![\d年])(?:(\d{{4}})年)?({_MONTH_NUMBER})(?:月份?)?\s*[-~～至到—]\s*({_MONTH_NUMBER})月"
+    rf"(?<![\d年])(?:(\d{{4}})年)?({_MONTH_NUMBER})(?:月份?)?\s*[-~～〜至到—–―]\s*({_MONTH_NUMBER})月"
 )
 
 _SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name": "发件人名称"}
@@ -253,8 +259,35 @@ def names_a_package(subject: str, arrival_local: datetime) -> bool:
     )
 
 
+def is_read_receipt(subject: str, body: str) -> bool:
+    """Whether a mail (as stored: its subject and text) tells that one of ours was read: an MDN, whose report
+    parsers.mime wrote into its text, or a read receipt's subject as Foxmail ("已读回执：…"), Outlook ("已读: …",
+    "Read: …", "未读: …") and webmail write it, Outlook's text-only one too. Nobody answers it."""
+    rest, _ = strip_prefixes(subject)
+    return _READ_RECEIPT.match(rest) is not None or carries_read_report(body)
+
+
+def _is_read_receipt(message: ParsedMessage) -> bool:
+    """A read receipt by the message's own report type (an MDN sent back inside a bounce is the bounce's) or
+    by its subject, when no mailer daemon sent it: MDNs come from the reader, often from the null sender."""
+    if message.report_type:
+        return message.report_type == "disposition-notification"
+    local_part = (message.from_addr or "").rsplit("@", 1)[0].strip().lower()
+    return local_part not in _DAEMONS and _READ_RECEIPT.match(strip_prefixes(message.subject)[0]) is not None
+
+
+def is_invitation(message: ParsedMessage) -> bool:
+    """A calendar invitation, or an answer to one (its calendar data, or an .ics attached): a meeting, never a
+    submission, whatever its subject names."""
+    return carries_invitation(message.body_text, (attachment.filename for attachment in message.attachments))
+
+
 def kind_of(message: ParsedMessage) -> Kind:
-    """Machine mail first (bounce, then auto), then reply, self-check, briefing, report, other."""
+    """A read receipt first (Outlook's MDN is a report, and comes from the null sender: no bounce); machine mail
+    (bounce, then auto); an invitation; then reply, self-check, briefing, report, other."""
+    has_package = any(is_package_file(attachment) for attachment in message.attachments)
+    if _is_read_receipt(message) and not has_package:
+        return Kind.OTHER
     if _is_bounce(message):
         return Kind.BOUNCE
     if _is_auto(message):
@@ -262,12 +295,13 @@ def kind_of(message: ParsedMessage) -> Kind:
     # RFC 3834 auto-replies are sent from the null sender too, so it only decides after them.
     if _has_null_sender(message):
         return Kind.BOUNCE
+    if is_invitation(message) and not has_package:
+        return Kind.OTHER
     rest, prefixes = strip_prefixes(message.subject)
     if any(prefix.lower() in _REPLY_PREFIXES for prefix in prefixes):
         return Kind.REPLY
     if _SELFCHECK_SUBJECT.match(rest):
         return Kind.SELFCHECK
-    has_package = any(is_package_file(attachment) for attachment in message.attachments)
     # the words of our own subject answered back are ours: only what is attached can make it a package
     by_subject = None if _ANSWERS_OURS.match(rest) else _kind_by_words(rest)
     if by_subject is Kind.REPORT and not message.attachments:
@@ -311,6 +345,10 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
         year, month = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
+    for match in _MONTH_RANGE.finditer(folded):  # "2020年1-12月", "1月-12月": the year so far, to its last month
+        first, last = _month_number(match.group(2)), _month_number(match.group(3))
+        if first == 1 < last <= 12:
+            return _placed(last, match.group(1), arrival_local)
     bare = [m for m in _MONTH.finditer(folded) if 1 <= _month_number(m.group(1)) <= 12]
     if not bare:
         return None
@@ -320,13 +358,16 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
 
 def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
     """The months a subject names together ("7、8月份报表", "7-9月"), ascending, as "YYYY-MM" (a month without
-    a year placed near the arrival, as report_month places it); () unless it names two or more."""
+    a year placed near the arrival, as report_month places it, a range by its last month: "10-12月" sent in
+    January is last year's three); () unless it names two or more. A range from January ("1-12月") is the
+    year so far, one month: report_month reads it."""
     folded = normalize(text)
     found: set[str] = set()
     for match in _MONTH_RANGE.finditer(folded):
         first, last = _month_number(match.group(2)), _month_number(match.group(3))
-        if 1 <= first < last <= 12:
-            found.update(_placed(number, match.group(1), arrival_local) for number in range(first, last + 1))
+        if 1 < first < last <= 12:
+            year = _placed(last, match.group(1), arrival_local)[:4]
+            found.update(f"{year}-{number:02d}" for number in range(first, last + 1))
     for match in _MONTH_LIST.finditer(folded):
         numbers = [_month_number(token) for token in re.findall(_MONTH_NUMBER, match.group(2))]
         if match.group(2).endswith(("月", "月份")) and all(1 <= number <= 12 for number in numbers):
@@ -357,6 +398,14 @@ def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_loca
 # Unit and sender
 
 
+# A registered sender's mail that names only other units is its own unit's, the conflict told to the sender (its
+# receipt: replies.receipt.told_to_sender) and to staff (待处理: replies.attention).
+UNIT_CONFLICT_MARK = "与发件邮箱登记的单位不符"
+# A unit's mail that staff forwarded from one of our mailboxes: recognised by the forwarded message's sender.
+FORWARDED_MARK = "由工作人员邮箱"
+_FORWARD_PREFIXES = frozenset({"转发", "fwd", "fw"})
+
+
 @dataclass(frozen=True)
 class UnitFinding:
     """The unit a message belongs to, where that was read, and any other units named alongside."""
@@ -365,25 +414,49 @@ class UnitFinding:
     source: str  # "subject", "attachment", "sender", "display_name" or "" when not found
     also_named: tuple[Unit, ...] = ()
     sender_units: tuple[Unit, ...] = ()  # units the sender address is registered for
+    named_instead: tuple[Unit, ...] = ()  # the units named where the sender's own unit was not (a conflict)
+    named_where: str = ""  # where they were named: "subject" or "attachment"
 
 
-def find_message_unit(message: ParsedMessage, units: Sequence[Unit]) -> UnitFinding:
-    """Subject first, then attachment names, then a sender registered for exactly one unit, then
-    the display name of a sender registered for none."""
+def find_message_unit(message: ParsedMessage, units: Sequence[Unit], sender: str | None = None) -> UnitFinding:
+    """Subject first, then attachment names, then a sender registered for exactly one unit, then the display
+    name of a sender registered for none. Of the units named, the sender's own is taken (景县 writing of its visit
+    to 阜城县); a sender registered for exactly one unit that names only others is its unit's still, the others
+    kept as named instead. `sender`: the address to take for the sender (a staff forward's original sender, ""
+    when it names none) instead of the From address."""
     keys = _unit_keys(tuple(units))
     rest, _ = strip_prefixes(message.subject)
-    sender_units = units_for_sender(message.from_addr, units)
+    sender_units = units_for_sender(message.from_addr if sender is None else sender, units)
     texts = [("subject", rest)] + [("attachment", a.filename) for a in message.attachments]
     for source, text in texts:
         named = _units_in(text, keys)
-        if named:
-            return UnitFinding(named[0], source, named[1:], sender_units)
+        if not named:
+            continue
+        own = next((unit for unit in named if unit in sender_units), None)
+        if own is not None:
+            return UnitFinding(own, source, tuple(unit for unit in named if unit is not own), sender_units)
+        if len(sender_units) == 1:
+            return UnitFinding(sender_units[0], "sender", (), sender_units, named, source)
+        return UnitFinding(named[0], source, named[1:], sender_units)
     if len(sender_units) == 1:
         return UnitFinding(sender_units[0], "sender", (), sender_units)
-    named = _units_in(message.from_name, keys)
+    named = _units_in(message.from_name, keys) if sender is None else ()
     if named and not sender_units:
         return UnitFinding(named[0], "display_name", named[1:], sender_units)
     return UnitFinding(None, "", (), sender_units)
+
+
+def staff_forward(message: ParsedMessage, ours: Collection[str]) -> tuple[bool, str | None]:
+    """Whether a mail from one of our own mailboxes forwards a unit's (转发:/Fwd:/FW:, or a message attached), and
+    the forwarded message's sender (the first sender its quoted headers name that is not ours; None: none
+    named). Staff forwarding staff's own mail forward no unit's."""
+    _, prefixes = strip_prefixes(message.subject)
+    attached = carries_forwarded_message(message.body_text) or any(a.sniffed_type == "eml" for a in message.attachments)
+    if not attached and not any(prefix.lower() in _FORWARD_PREFIXES for prefix in prefixes):
+        return False, None
+    senders = forwarded_senders(message.body_text)
+    original = next((address for address in senders if address not in ours), None)
+    return (original is not None or not senders), original
 
 
 def _unknown_unit_problem(address: str, finding: UnitFinding) -> str:
@@ -401,7 +474,9 @@ def _unknown_unit_problem(address: str, finding: UnitFinding) -> str:
     )
 
 
-def _sender_problems(address: str, finding: UnitFinding, registered: bool) -> tuple[str, ...]:
+def _sender_problems(
+    address: str, finding: UnitFinding, registered: bool, conflict_said: bool, who: str = "发件人"
+) -> tuple[str, ...]:
     unit = finding.unit
     if unit is None:
         return (_unknown_unit_problem(address, finding),)
@@ -410,17 +485,23 @@ def _sender_problems(address: str, finding: UnitFinding, registered: bool) -> tu
     if finding.also_named:
         names = "、".join(u.name for u in (unit, *finding.also_named))
         problems.append(f"{where}中出现多个单位（{names}），已按 {unit.name} 记录，{_REVIEW}")
+    if finding.named_instead and conflict_said:
+        named = "、".join(u.name for u in finding.named_instead)
+        problems.append(
+            f"{_SOURCE_LABELS[finding.named_where]}写的单位是 {named}，{UNIT_CONFLICT_MARK}：{who} {address} 是 "
+            f"{unit.name} 的报送邮箱，本邮件已按 {unit.name} 记录，{_REVIEW}；如是代 {named} 报送，"
+            f"请由 {named} 的报送邮箱发送"
+        )
     if registered:
         return tuple(problems)
     if not address:
-        problems.append(f"邮件没有发件人地址，不能确认是 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
+        what = "转发的邮件中没有原发件人地址" if who != "发件人" else "邮件没有发件人地址"
+        problems.append(f"{what}，不能确认是 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
     elif finding.sender_units:
         others = "、".join(u.name for u in finding.sender_units)
-        problems.append(
-            f"发件人 {address} 登记的是 {others} 的报送邮箱，但{where}写的是 {unit.name}，不计分，{_REVIEW}"
-        )
+        problems.append(f"{who} {address} 登记的是 {others} 的报送邮箱，但{where}写的是 {unit.name}，不计分，{_REVIEW}")
     else:
-        problems.append(f"发件人 {address} 未登记为 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
+        problems.append(f"{who} {address} 未登记为 {unit.name} 的报送邮箱，不计分，{_REVIEW}")
     return tuple(problems)
 
 
@@ -431,7 +512,8 @@ def recognize(
     tz: ZoneInfo,
     own_addresses: Collection[str] = (),
 ) -> Recognition:
-    """Decide unit, kind, reporting month and whether the sender counts for the unit."""
+    """Decide unit, kind, reporting month and whether the sender counts for the unit. A unit's mail that staff
+    forwarded from one of our mailboxes is recognised by the forwarded message's sender, the forward noted."""
     if arrival.tzinfo is None:
         raise ValueError("arrival must be timezone-aware (the server's INTERNALDATE or Received time)")
     arrival_local = arrival.astimezone(tz)
@@ -439,12 +521,29 @@ def recognize(
     kind = kind_of(message)
     month, month_source = _month_and_source(rest, message.attachments, arrival_local)
     address = (message.from_addr or "").strip()
-    own = bool(address) and address.lower() in {a.strip().lower() for a in own_addresses}
-    finding = find_message_unit(message, units)
-    registered = not own and finding.unit is not None and finding.unit in finding.sender_units
-    # Machine mail, our own mail and a clerk's 自查 are never scored, so sender checks would only be noise.
-    quiet = own or kind in (Kind.AUTO, Kind.BOUNCE, Kind.SELFCHECK)
-    problems = () if quiet else _sender_problems(address, finding, registered)
+    ours = {a.strip().lower() for a in own_addresses}
+    own = bool(address) and address.lower() in ours
+    forwarded, original = staff_forward(message, ours) if own else (False, None)
+    finding = find_message_unit(message, units, (original or "") if forwarded else None)
+    # A conflict is said of what may be a submission: a clerk's reply or letter naming another unit is no slip.
+    conflict_said = (
+        kind not in (Kind.REPLY, Kind.OTHER) or bool(message.attachments) or names_a_package(rest, arrival_local)
+    )
+    # Machine mail, a read receipt, our own mail and a clerk's 自查 are never scored, so sender checks would only
+    # be noise; so is staff's forward of no unit's mail.
+    quiet = kind in (Kind.AUTO, Kind.BOUNCE, Kind.SELFCHECK) or (
+        kind in (Kind.OTHER, Kind.REPLY) and is_read_receipt(message.subject, message.body_text)
+    )
+    if forwarded and finding.unit is not None:
+        registered = finding.unit in finding.sender_units
+        note = f"{FORWARDED_MARK} {address} 转发，" + (
+            f"按原发件人 {original} 的邮件识别" if original else "邮件中没有原发件人的地址"
+        )
+        sender_problems = _sender_problems(original or "", finding, registered, conflict_said, "原发件人")
+        problems = () if quiet else (note, *sender_problems)
+    else:
+        registered = not own and finding.unit is not None and finding.unit in finding.sender_units
+        problems = () if quiet or own else _sender_problems(address, finding, registered, conflict_said)
     return Recognition(
         unit=finding.unit.name if finding.unit else None,
         kind=kind,

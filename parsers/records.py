@@ -81,6 +81,8 @@ class ParsedMessage:
     body_text: str
     attachments: tuple[Attachment, ...]
     problems: tuple[str, ...] = ()  # decoding problems, in Chinese, for staff
+    # A multipart/report's report-type: "delivery-status" (a bounce), "disposition-notification" (a read receipt)
+    report_type: str = ""
 
 
 @dataclass(frozen=True)

@@ -121,12 +121,28 @@ def _readings(
 def _latest_month(group: list[SheetResult]) -> tuple[list[SheetResult], list[SheetResult]]:
     """The sheets of one form that are its latest month's (and those naming none), and the earlier months'
     sheets: a workbook kept with a sheet per month (4月, 5月…) and sent each month reports its newest; read
-    together, April's figures would pass for May's, and its persons for May's registered twice."""
+    together, April's figures would pass for May's, and its persons for May's registered twice. At the year's
+    turn a January workbook may keep December's sheet: the latest is the month the others lead up to, not the
+    larger number (_month_order)."""
     months = {result.month for result in group if result.month}
     if len(months) < 2:
         return group, []
-    latest = max(months)
-    return [r for r in group if r.month in (latest, None)], [r for r in group if r.month not in (latest, None)]
+    order = _month_order(months)
+    latest = max(order.values())
+    newest = [result.month is None or order[result.month] == latest for result in group]
+    return [r for r, new in zip(group, newest) if new], [r for r, new in zip(group, newest) if not new]
+
+
+def _month_order(months: set[str]) -> dict[str, str]:
+    """A key of each month that sorts them in time. Months with their years sort as they are; when any has none
+    (read as UNDATED, placed later by the mail's arrival), the year's turn is found as month_near finds it, by
+    how months lead up to one another: the latest is the month the others come closest before, counted back
+    around the year ("12月" and "1月": January, its December one month before; the larger on a tie)."""
+    if not any(month.startswith(f"{UNDATED:04d}-") for month in months):
+        return {month: month for month in months}
+    numbers = {int(month[5:]) for month in months}
+    last = min(sorted(numbers, reverse=True), key=lambda n: max((n - other) % 12 for other in numbers))
+    return {month: f"{(int(month[5:]) - last - 1) % 12:02d}" for month in months}
 
 
 def _without_parts(group: list[SheetResult]) -> tuple[list[SheetResult], list[SheetResult]]:

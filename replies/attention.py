@@ -4,21 +4,18 @@ and the queue is read through an index of the few messages that have any, howeve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from parsers.derive import UNPLANNED_MARK
-from parsers.recognize import strip_prefixes
+from parsers.notices import carries_invitation
+from parsers.recognize import FORWARDED_MARK, UNIT_CONFLICT_MARK, is_read_receipt
 from replies.mismatch import SUBMISSION_KINDS, Form, Mail, is_submission, mismatches
 from replies.receipt import download_link, package_attached
 
 # A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
 FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
 MACHINE_KINDS = ("auto", "bounce")
-# A read receipt's subject (after any Re:/回复: prefixes, normalize()d): "已读回执：回执：景县12月份报表" (Foxmail),
-# "已读: …" (Outlook), "未读: …", "Read: …". It tells that mail sent from our mailbox was read: nobody answers it.
-_READ_RECEIPT = re.compile(r"(?:已读回执|已读|已阅|未读|阅读回执|读取回执|read|notread|readreceipt)(?::|$)", re.I)
 # The kinds whose mail may leave its files behind a download link (a briefing's article may be its text).
 _LINK_KINDS = ("report", "reply", "other")
 
@@ -67,13 +64,16 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     """Why the message needs a person, in the order the queue lists them (archive.queue.REASONS):
     recognition or storage failed; a submission whose unit neither its subject nor its sender tells (its
     forms' titles may: staff confirm the sender or correct the message); mail naming a unit from an
-    unregistered address; a submission of a unit the plan of its month's year does not hold (merged or
-    renamed); a registered sender's mail that leaves files behind a download link (超大附件, a cloud drive, a
-    shared document: beside attachments too), or else is neither report nor briefing and carries nothing (a
-    question; a read receipt needs nobody); a package, or a reply carrying one (forms, or files a package is
-    sent as), with an unreadable attachment or no readable form; a form whose own title names another unit
-    or month than the submission it came in is recorded for, a reply carrying forms being one
-    (replies.mismatch, what the receipt tells the unit). Machine mail needs nobody; a 自查 answers itself."""
+    unregistered address; a registered sender's mail naming only another unit (recorded for the sender's);
+    a unit's mail staff forwarded whose original sender is not the unit's (confirming the forwarding mailbox
+    would be wrong: staff correct it); a submission of a unit the plan of its month's year does not hold
+    (merged or renamed); a registered sender's mail that leaves files behind a download link (超大附件, a
+    cloud drive, a shared document: beside attachments too), or else is neither report nor briefing and
+    carries nothing (a question; a calendar invitation, its .ics aside); a package, or a reply carrying one
+    (forms, or files a package is sent as), with an unreadable attachment or no readable form; a form whose
+    own title names another unit or month than the submission it came in is recorded for, a reply carrying
+    forms being one (replies.mismatch, what the receipt tells the unit). Machine mail and read receipts need
+    nobody; a 自查 answers itself."""
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []
@@ -81,29 +81,31 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
         reasons.append("failed")
     if message.kind == "selfcheck":
         return tuple(reasons)
+    if message.kind in ("other", "reply") and is_read_receipt(message.subject or "", message.body_text or ""):
+        return tuple(reasons)
     readings = list(message.readings)
+    names = [attachment.filename for attachment in message.attachments]
     package = message.kind == "report" or (
         message.kind == "reply"
-        and (
-            any(reading.form for reading in readings)
-            or package_attached(message.subject or "", [attachment.filename for attachment in message.attachments])
-        )
+        and (any(reading.form for reading in readings) or package_attached(message.subject or "", names))
     )
     if message.unit is None:
         if message.kind in SUBMISSION_KINDS or package or any(reading.unit for reading in readings):
             reasons.append("nounit")
         return tuple(reasons)
+    problems = message.problems or ()
     if not message.registered:
-        reasons.append("unregistered")
-    if any(UNPLANNED_MARK in problem for problem in message.problems or ()):
+        reasons.append("forwarded" if any(FORWARDED_MARK in problem for problem in problems) else "unregistered")
+    if any(UNIT_CONFLICT_MARK in problem for problem in problems):
+        reasons.append("conflict")
+    if any(UNPLANNED_MARK in problem for problem in problems):
         reasons.append("unplanned")
     if message.registered and message.kind in _LINK_KINDS and download_link(message.body_text or "") is not None:
         reasons.append("link")
     elif (
         message.registered
         and message.kind in ("other", "reply")
-        and not message.attachments
-        and not _READ_RECEIPT.match(strip_prefixes(message.subject or "")[0])
+        and (not names or carries_invitation(message.body_text or "", names))
     ):
         reasons.append("question")
     if (

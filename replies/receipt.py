@@ -8,8 +8,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from parsers.derive import UNPLANNED_MARK
 from parsers.forms import form_list
-from parsers.recognize import QUESTION_WORDS, answers_our_subject, names_a_package, normalize, strip_prefixes
+from parsers.notices import carries_invitation
+from parsers.recognize import (
+    QUESTION_WORDS,
+    UNIT_CONFLICT_MARK,
+    answers_our_subject,
+    is_read_receipt,
+    names_a_package,
+    normalize,
+    strip_prefixes,
+)
 from parsers.records import counted_month
 from replies.mismatch import form_mismatch, receipt_line
 from scoring.packages import PackageStatus
@@ -119,7 +129,8 @@ def reply_owed(
     files say. How many replies one address gets an hour is the sender's business: an owed reply over the
     limit waits, it is never dropped. Mail that carries no package and answers one of our own mails (threaded
     under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
-    answered, or two robots would answer each other without end (no mail of ours carries a file); a reply
+    answered, or two robots would answer each other without end (no mail of ours carries a file), nor is a read
+    receipt (an MDN, whatever its subject) or a calendar invitation: neither is a submission, nor one failed; a reply
     is answered when it carries a package (forms, or files a package is sent as: a package sent by pressing
     回复 on the notice, a corrected file sent back under our receipt), or a download link instead of one.
     Mail of unknown age (an imported file with neither a Received nor a Date header) is not answered
@@ -136,11 +147,26 @@ def reply_owed(
     package = carries_package(facts)
     if not package and (facts.answers_ours or answers_our_subject(facts.subject)):
         return None  # an answer to our own mail: people read what it says (replies.attention)
+    if not package and (
+        is_read_receipt(facts.subject, facts.body_text) or carries_invitation(facts.body_text, facts.attachment_names)
+    ):
+        return None  # a read receipt (whatever its subject: an MDN's) or a meeting: no submission, nor failed one
     if facts.kind == "reply" and not package and download_link(facts.body_text) is None:
         return None  # a reply to a person or a notice: people answer those
     if facts.kind == "other" and not failed_submission(facts):
         return None  # a question or a letter: people answer those
     return "receipt"
+
+
+# What of a message's own problems (parsers.derive, parsers.recognize) its sender is told in the receipt: its unit
+# not in its month's plan year, its subject naming another unit than its registered sender's.
+SENDER_TOLD_MARKS = (UNPLANNED_MARK, UNIT_CONFLICT_MARK)
+
+
+def told_to_sender(problem: str) -> bool:
+    """Whether one of a message's own problems goes into its receipt (archive.owed.message_facts): the others
+    are for staff (an unregistered sender is sent no receipt at all)."""
+    return any(mark in problem for mark in SENDER_TOLD_MARKS)
 
 
 def carries_forms(facts: MessageFacts) -> bool:

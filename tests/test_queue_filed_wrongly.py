@@ -30,6 +30,14 @@ SUMMARY = "summary-unit-row-only.xlsx"
 REGISTRY = "rehab-registry-two-age-sheets.xlsx"  # 附件3 of 饶阳县, five persons
 
 
+MDN = (
+    "已于 2020/4/19 17:00 读取。\n\n-------- 阅读回执 --------\nDisposition: manual-action/MDN-sent-manually; displayed"
+)
+INVITATION = "时间：4月22日 15:00\n\n-------- 会议邀请 --------\n主题: 桃城区4月份报表培训会"
+CONFLICT = "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，…"
+FORWARDED = "由工作人员邮箱 hsclbgs666@163.com 转发，按原发件人 tcqcl@163.com 的邮件识别"
+
+
 def mail(attachments: tuple[str, ...] = ("附件2.xlsx",), **fields) -> SimpleNamespace:
     base = dict(
         kind="report",
@@ -86,6 +94,16 @@ def reading(
             mail(kind="other", attachments=(), subject="回复：回执：桃城区4月份报表", body_text="请问哪里要改？"),
             ("question",),
         ),
+        # an MDN whatever its subject (its report in the text, parsers.mime), from an address registered or not
+        (mail(kind="other", attachments=(), subject="Return Receipt (displayed) - 桃城区4月份报表", body_text=MDN), ()),
+        (mail(kind="other", attachments=(), registered=False, subject="桃城区4月份报表", body_text=MDN), ()),
+        # a meeting invitation is a letter for people, its .ics attached or not
+        (mail(kind="other", attachments=(), body_text=INVITATION), ("question",)),
+        (mail(kind="other", attachments=("invite.ics",), body_text=INVITATION), ("question",)),
+        # a registered sender's mail naming another unit; a unit's mail staff forwarded, its sender not the unit's
+        (mail(readings=[reading()], problems=[CONFLICT]), ("conflict",)),
+        (mail(registered=False, readings=[reading()], problems=[FORWARDED, "原发件人 … 未登记"]), ("forwarded",)),
+        (mail(readings=[reading()], problems=[FORWARDED]), ()),
     ],
 )
 def test_attention_names_mail_of_no_unit_and_forms_naming_another_unit_or_month(message, reasons):

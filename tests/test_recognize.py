@@ -228,11 +228,39 @@ def test_sender_matching_is_case_insensitive() -> None:
     assert run(mail("桃城区" + BRIEFING, from_addr="TcQcl@163.COM")).registered is True
 
 
-def test_registered_sender_naming_another_unit_does_not_count() -> None:
+def test_registered_sender_naming_another_unit_is_its_own_units_with_the_conflict_said() -> None:
+    """GIVEN 桃城区's registered address WHEN its article's subject names only 冀州区 THEN it is not credited to
+    冀州区 (whose address it is not): it is recorded for 桃城区, and the conflict is said (the receipt tells the
+    sender, 待处理 tells staff: replies.attention)."""
     result = run(mail("冀州区" + BRIEFING, from_addr=SENDER["桃城区"]))
+    assert (result.unit, result.registered) == ("桃城区", True)
+    assert result.problems == (
+        "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，本邮件已按 桃城区 "
+        "记录，请工作人员核实；如是代 冀州区 报送，请由 冀州区 的报送邮箱发送",
+    )
+    package = run(mail("4月份报表", from_addr=SENDER["桃城区"], attachments=(attachment("冀州区附件2.xlsx", "xlsx"),)))
+    assert (package.unit, package.registered) == ("桃城区", True)
+    assert package.problems[0].startswith("附件名写的单位是 冀州区，与发件邮箱登记的单位不符")
+
+
+def test_registered_sender_naming_its_own_unit_beside_another_is_its_own_units() -> None:
+    result = run(mail("桃城区残联赴冀州区学习交流" + BRIEFING, from_addr=SENDER["冀州区"]))
+    assert (result.unit, result.registered) == ("冀州区", True)
+    assert result.problems == ("主题中出现多个单位（冀州区、桃城区），已按 冀州区 记录，请工作人员核实",)
+
+
+def test_a_registered_senders_letter_naming_another_unit_is_no_conflict() -> None:
+    """A clerk's question or reply that names another unit is its own unit's, without a word of conflict."""
+    result = run(mail("回复：关于冀州区经验做法的通知", from_addr=SENDER["桃城区"]))
+    assert (result.unit, result.kind, result.registered, result.problems) == ("桃城区", Kind.REPLY, True, ())
+
+
+def test_sender_registered_for_two_units_naming_a_third_does_not_count() -> None:
+    units = (*UNITS[:2], Unit("枣强县", senders=("tcqcl@163.com",)), *UNITS[3:])
+    result = run(mail("冀州区" + BRIEFING, from_addr=SENDER["桃城区"]), units=units)
     assert (result.unit, result.registered) == ("冀州区", False)
     assert result.problems == (
-        "发件人 tcqcl@163.com 登记的是 桃城区 的报送邮箱，但主题写的是 冀州区，不计分，请工作人员核实",
+        "发件人 tcqcl@163.com 登记的是 桃城区、枣强县 的报送邮箱，但主题写的是 冀州区，不计分，请工作人员核实",
     )
 
 
@@ -584,3 +612,38 @@ def test_a_package_around_the_new_year_is_filed_for_the_month_it_can_be_for(subj
     it: January's package sent early, in late December, is next January's, never the January just gone."""
     result = run(mail(subject, from_addr=SENDER["景县"], attachments=PACKAGE), arrival)
     assert (result.unit, result.kind, result.month, result.month_source) == ("景县", Kind.REPORT, month, "subject")
+
+
+JAN_8 = datetime(2021, 1, 8, 2, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "景县1-12月报表",
+        "景县1—12月报表",
+        "景县1–12月份报表",
+        "景县1至12月报表",
+        "景县1月-12月报表",
+        "景县1月至12月份报表",
+        "景县一至十二月报表",
+        "景县2020年1-12月报表",
+        "景县１－１２月报表",
+    ],
+)
+def test_a_range_from_january_is_the_year_so_far_read_as_its_last_month(subject: str) -> None:
+    """GIVEN a cumulative subject (1-12月: the figures are the year's so far) sent in January WHEN recognised
+    THEN it is December's one package (its month from the subject, ruling its forms), not twelve months
+    placed one by one around the arrival (which made it next February's)."""
+    result = run(mail(subject, from_addr=SENDER["景县"], attachments=PACKAGE), arrival=JAN_8)
+    assert (result.month, result.month_source) == ("2020-12", "subject")
+    assert report_month(subject, JAN_8.astimezone(TZ)) == "2020-12"
+
+
+def test_a_range_not_from_january_still_names_its_months_placed_by_the_last() -> None:
+    """7-9月 is a unit catching up: three months; 10-12月 sent in January are last year's three."""
+    october = datetime(2020, 10, 9, 2, 0, tzinfo=UTC)
+    catching_up = run(mail("景县7-9月报表", from_addr=SENDER["景县"], attachments=PACKAGE), arrival=october)
+    assert (catching_up.month, catching_up.month_source) == ("2020-09", "subjects")
+    year_end = run(mail("景县10-12月报表", from_addr=SENDER["景县"], attachments=PACKAGE), arrival=JAN_8)
+    assert (year_end.month, year_end.month_source) == ("2020-12", "subjects")

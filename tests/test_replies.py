@@ -235,6 +235,20 @@ PDF = FileFacts("扫描件.pdf", None, False, 0, problems=("“扫描件.pdf”�
         ),
         ({"kind": "report", "subject": "回执：枣强县9月份报表", "files": (FORM,)}, True),
         ({"kind": "other", "subject": "枣强县9月份报表"}, True),  # its files forgotten, not threaded under ours
+        # an MDN whatever its subject (its report in the text: parsers.mime), a meeting invitation: no submission
+        (
+            {
+                "kind": "other",
+                "subject": "Return Receipt (displayed) - 枣强县9月份报表",
+                "body_text": "-------- 阅读回执 --------\nDisposition: manual-action/MDN-sent-manually; displayed",
+            },
+            False,
+        ),
+        (
+            {"kind": "other", "subject": "枣强县9月份报表", "body_text": "-------- 会议邀请 --------\n主题: 培训会"},
+            False,
+        ),
+        ({"kind": "other", "subject": "枣强县9月份报表会议", "attachment_names": ("invite.ics",)}, False),
     ],
 )
 def test_a_reply_with_forms_is_answered_and_our_own_mail_answered_back_never(change, expected):

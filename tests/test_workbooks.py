@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -893,6 +894,51 @@ def test_a_workbook_kept_with_a_sheet_per_month_is_read_at_its_latest_month():
     assert note.message == (
         "工作表“4月”是2020年4月的，未读取：本表按最新的2020年5月（工作表“5月”）读取；以前月份的工作表不需要报送，可以删除"
     )
+
+
+def _day_care_book(sheets: tuple[tuple[str, str, int], ...]) -> bytes:
+    """A 附件7 workbook of 景县 with a sheet per (sheet name, title's month words, persons)."""
+    import openpyxl
+
+    from tests.data.workbooks.make_workbooks import cert
+
+    book = openpyxl.Workbook()
+    for n, (name, month, count) in enumerate(sheets):
+        sheet = book.active if n == 0 else book.create_sheet()
+        sheet.title = name
+        sheet.append([f"景县{month}份托养服务补贴实名制登记表"])
+        sheet.append(["序号", "姓名", "残疾人证号", "联系电话", "托养类型", "补贴标准", "备注"])
+        for i in range(count):
+            sheet.append([i + 1, f"张{i}", cert("景县", "19660606", 10 + i), "13831800066", "居家托养", "1200", ""])
+    data = io.BytesIO()
+    book.save(data)
+    return data.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("sheets", "month", "rows", "skipped"),
+    [
+        # a January workbook that kept last December's sheet: January is the latest, not the larger number
+        ((("12月", "12月", 4), ("1月", "1月", 2)), "2021-01", 2, ["12月"]),
+        ((("1月", "1月", 2), ("12月", "12月", 4)), "2021-01", 2, ["12月"]),
+        # kept from November into the new year
+        ((("11月", "11月", 1), ("12月", "12月", 2), ("1月", "1月", 3)), "2021-01", 3, ["11月", "12月"]),
+        # December's title with its year, January's without
+        ((("12月", "2020年12月", 4), ("1月", "1月", 2)), "2021-01", 2, ["12月"]),
+        ((("12月", "2020年12月", 4), ("1月", "2021年1月", 2)), "2021-01", 2, ["12月"]),
+        # within a year, as before: the larger number
+        ((("10月", "10月", 3), ("12月", "12月", 5)), "2020-12", 5, ["10月"]),
+    ],
+)
+def test_the_latest_month_sheet_is_found_across_the_new_year(sheets, month, rows, skipped):
+    """GIVEN a workbook kept with a sheet per month WHEN its titles' months turn the year (12月, then 1月) and
+    it is sent in January THEN the latest is the month the others lead up to (January, placed by the arrival
+    as any title's month without a year), not the larger number; the earlier sheets are named as not read."""
+    from parsers.forms import UNDATED, placed
+
+    [registry] = read_attachment("附件7.xlsx", _day_care_book(sheets), UNITS, year=UNDATED)
+    assert (registry.form, placed(registry.month, datetime(2021, 1, 8)), registry.rows) == (7, month, rows)
+    assert [p.sheet for p in registry.problems if p.code == "earlier-month-sheet"] == skipped
 
 
 def test_a_county_sheet_beside_its_township_sheets_is_read_once():

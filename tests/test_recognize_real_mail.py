@@ -1,0 +1,312 @@
+"""Recognition of mail as real clients send it, built with the standard library's email package: a registered
+unit's address whose subject names another unit, staff forwarding a unit's mail, read receipts (Outlook's MDN
+and its text-only 已读 report), calendar invitations. Each parsed and recognised in place, then through the
+real path (stored, its receipt decided and composed, 待处理 read)."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import pytest
+from sqlalchemy import select
+
+from archive.ingest import Incoming, ingest_batch
+from archive.models import Message, OutboxMail
+from archive.queue import REASONS, attention
+from bot.outgoing.receipts import queue_owed_receipts
+from parsers.mime import parse_message
+from parsers.recognize import recognize
+from parsers.records import Kind, Unit
+from tests.conftest import DATA, make_config
+from tests.webapp import SHANGHAI
+
+OFFICE = "hsscljjb@163.com"  # 教就部, where units send
+STAFF = "hsclbgs666@163.com"  # 办公室: a department mailbox of ours, forwarding what reached it
+JINGXIAN = "jxcl2020@163.com"
+TAOCHENG = "tcqcl@163.com"
+OURS = (OFFICE, STAFF)
+UNITS = (
+    Unit("景县", ("景州",), (JINGXIAN,)),
+    Unit("桃城区", ("桃城",), (TAOCHENG,)),
+    Unit("冀州区", ("冀州",), ("jzqcl@126.com",)),
+)
+WHEN = datetime(2020, 12, 19, 16, 48, tzinfo=SHANGHAI)
+SUMMARY = ("附件2.xlsx", (DATA / "workbooks" / "summary-unit-row-only.xlsx").read_bytes())  # 桃城区, 2020-04
+RAR = ("景县12月份报表.rar", b"Rar!\x1a\x07\x01\x00" + bytes(range(256)) * 8)
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nPRODID:Microsoft Exchange Server 2010\r\n"
+    "BEGIN:VTIMEZONE\r\nTZID:China Standard Time\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n"
+    "END:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\nORGANIZER;CN=景县残联:mailto:jxcl2020@163.com\r\n"
+    "SUMMARY;LANGUAGE=zh-CN:景县9月份报表填报\r\n 培训会\r\nDTSTART;TZID=China Standard Time:20200922T150000\r\n"
+    "LOCATION:县残联三楼会议室\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def message(
+    sender: str,
+    subject: str,
+    body: str,
+    files: tuple[tuple[str, bytes], ...] = (),
+    *,
+    to: str = OFFICE,
+    when: datetime = WHEN,
+    null_sender: bool = False,
+) -> EmailMessage:
+    """A mail as a client sends it, with the receiving server's Received line stamped at `when`."""
+    mail = EmailMessage()
+    mail["Received"] = f"from mail.example.cn by mx.163.com; {format_datetime(when)}"
+    if null_sender:
+        mail["Return-Path"] = "<>"
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    mail["Date"] = format_datetime(when - timedelta(minutes=1))
+    mail["Message-ID"] = make_msgid(domain=sender.split("@")[1])
+    mail.set_content(body)
+    for name, data in files:
+        mail.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return mail
+
+
+def forwarded_as_attachment(inner: EmailMessage, subject: str = "转发：景县12月份报表") -> EmailMessage:
+    """Staff forwarding a unit's mail as an attachment (Outlook's and Foxmail's 作为附件转发)."""
+    outer = message(STAFF, subject, "景县的报表发到了办公室，转给教就部。")
+    outer.add_attachment(inner)
+    return outer
+
+
+def mdn(sender: str, subject: str, *, null_sender: bool = True) -> EmailMessage:
+    """Outlook's read receipt to an internet sender: a multipart/report of a disposition notification."""
+    report = message(sender, subject, "您的邮件\n\n    主题: 回执：景县12月份报表\n\n已于 2020/12/19 17:00 读取。")
+    report.make_mixed()
+    report.replace_header("Content-Type", report["Content-Type"].replace("multipart/mixed", "multipart/report"))
+    report.set_param("report-type", "disposition-notification")
+    fields = EmailMessage()
+    fields["Reporting-UA"] = "Microsoft Outlook 16.0"
+    fields["Final-Recipient"] = f"rfc822;{sender}"
+    fields["Disposition"] = "manual-action/MDN-sent-manually; displayed"
+    report.attach(_part("message/disposition-notification", fields))
+    if null_sender:
+        report["Return-Path"] = "<>"
+    return report
+
+
+def _part(content_type: str, inner: EmailMessage) -> EmailMessage:
+    part = EmailMessage()
+    part["Content-Type"] = content_type
+    part.set_payload([inner])
+    return part
+
+
+def invitation(subject: str, *, ics_file: bool = False) -> EmailMessage:
+    """A meeting invitation: Outlook's text and calendar as alternatives; Google's with an invite.ics too."""
+    mail = message(JINGXIAN, subject, "时间：2020年9月22日 15:00\n地点：县残联三楼会议室")
+    mail.add_alternative(CALENDAR, subtype="calendar", params={"method": "REQUEST"})
+    if ics_file:
+        mail.add_attachment(CALENDAR.encode(), maintype="application", subtype="ics", filename="invite.ics")
+    return mail
+
+
+def recognised(mail: EmailMessage, when: datetime = WHEN):
+    parsed = parse_message(mail.as_bytes())
+    return parsed, recognize(parsed, UNITS, when, SHANGHAI, own_addresses=OURS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognition, in place
+
+
+def test_staff_forwarding_a_units_mail_as_an_attachment_is_the_units_forwarded_by_staff():
+    """GIVEN 景县's package that reached 办公室, forwarded by staff as an attachment WHEN recognised THEN it is
+    景县's (its forwarded message's sender is 景县's registered address), counted, the forward noted."""
+    inner = message(JINGXIAN, "景县12月份报表", "报表见附件。", (RAR,), to=STAFF)
+    parsed, result = recognised(forwarded_as_attachment(inner))
+    assert (result.unit, result.kind, result.month, result.registered) == ("景县", Kind.REPORT, "2020-12", True)
+    assert result.problems == (f"由工作人员邮箱 {STAFF} 转发，按原发件人 {JINGXIAN} 的邮件识别",)
+    assert [a.filename for a in parsed.attachments] == [RAR[0]]
+
+
+def test_staff_forwarding_inline_as_a_webmail_does_is_the_original_senders():
+    """QQ Mail's 转发 quotes the original's headers in the text and attaches its files again."""
+    body = (
+        "请教就部处理。\n\n------------------ 原始邮件 ------------------\n"
+        f'发件人: "景县残联"<{JINGXIAN}>;\n发送时间: 2020年12月19日(星期六) 下午4:40\n'
+        f'收件人: "办公室"<{STAFF}>;\n主题: 景县12月份报表\n\n报表见附件。'
+    )
+    _, result = recognised(message(STAFF, "Fwd: 景县12月份报表", body, (RAR,)))
+    assert (result.unit, result.registered) == ("景县", True)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("报表见附件。", "转发的邮件中没有原发件人地址，不能确认是 景县 的报送邮箱，不计分，请工作人员核实"),
+        (
+            "-----原始邮件-----\n发件人: 李明 <liming1980@qq.com>\n主题: 景县12月份报表",
+            "原发件人 liming1980@qq.com 未登记为 景县 的报送邮箱，不计分，请工作人员核实",
+        ),
+    ],
+)
+def test_a_staff_forward_whose_original_sender_is_not_the_units_does_not_count(body, problem):
+    _, result = recognised(message(STAFF, "转发：景县12月份报表", body, (RAR,)))
+    assert (result.unit, result.registered) == ("景县", False)
+    assert result.problems[1:] == (problem,) and result.problems[0].startswith(f"由工作人员邮箱 {STAFF} 转发")
+
+
+def test_staff_forwarding_staffs_own_mail_stays_staffs():
+    body = f'-------- 转发邮件信息 --------\n发件人："教就部" <{OFFICE}>\n主题：景县12月份报表的问题'
+    _, result = recognised(message(STAFF, "转发：景县12月份报表的问题", body))
+    assert (result.unit, result.registered, result.problems) == ("景县", False, ())
+
+
+@pytest.mark.parametrize(
+    ("mail", "kind"),
+    [
+        (mdn(JINGXIAN, "已读: 回执：景县12月份报表"), Kind.OTHER),  # Outlook's MDN, from the null sender
+        (mdn(JINGXIAN, "Return Receipt (displayed) - 景县12月份报表"), Kind.OTHER),  # Thunderbird's
+        # Outlook's text-only report, from the null sender
+        (message(JINGXIAN, "已读: 回执：景县12月份报表", "已于 2020/12/19 17:00 读取。", null_sender=True), Kind.OTHER),
+        (
+            message(JINGXIAN, "未读: 回执：景县12月份报表", "已于 2020/12/19 17:00 删除但未读。", null_sender=True),
+            Kind.OTHER,
+        ),
+    ],
+)
+def test_a_read_receipt_is_no_bounce(mail, kind):
+    parsed, result = recognised(mail)
+    assert (result.kind, result.unit, result.problems) == (kind, "景县", ())
+    if parsed.content_type == "multipart/report":
+        assert parsed.report_type == "disposition-notification"
+        assert "Disposition: manual-action/MDN-sent-manually; displayed" in parsed.body_text
+
+
+def test_a_bounce_returning_a_read_receipt_is_a_bounce():
+    bounce = message("postmaster@163.com", "系统退信", "收件人地址不存在。")
+    bounce.make_mixed()
+    bounce.replace_header("Content-Type", bounce["Content-Type"].replace("multipart/mixed", "multipart/report"))
+    bounce.set_param("report-type", "delivery-status")
+    bounce.attach(_part("message/rfc822", mdn(JINGXIAN, "已读: 回执：景县12月份报表")))
+    parsed, result = recognised(bounce)
+    assert (parsed.report_type, result.kind) == ("delivery-status", Kind.BOUNCE)
+
+
+@pytest.mark.parametrize("ics_file", [False, True])
+def test_an_invitation_is_no_package_whatever_its_subject(ics_file):
+    """GIVEN 景县's meeting invitation whose subject reads as a package (景县9月份报表…) WHEN recognised THEN it
+    is other mail; what its calendar data says is in its text."""
+    parsed, result = recognised(invitation("景县9月份报表", ics_file=ics_file))
+    assert (result.kind, result.unit, result.registered) == (Kind.OTHER, "景县", True)
+    assert (
+        "-------- 会议邀请 --------\n主题: 景县9月份报表填报培训会\n时间: 2020-09-22 15:00\n地点: 县残联三楼会议室\n"
+        f"组织者: {JINGXIAN}"
+    ) in parsed.body_text
+    assert parsed.body_text.count("会议邀请") == 1
+    assert [a.filename for a in parsed.attachments] == (["invite.ics"] if ics_file else [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the real path: stored, receipts composed, 待处理 read
+
+
+@pytest.fixture
+def config(tmp_path, database_url):
+    """The example config; its receipts go to mail of any age (the tests' mail is from 2020)."""
+    made = make_config(tmp_path, database_url)
+    return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
+
+
+def store(deps, *mails: EmailMessage) -> list[int]:
+    raws = [Incoming(mail.as_bytes(), "jjb", "import") for mail in mails]
+    return [outcome.id for outcome in ingest_batch(deps.db, deps.store, deps.recognizer, raws)]
+
+
+def receipts(config, deps, now: datetime = WHEN) -> dict[int, tuple[str, str]]:
+    """Every owed receipt composed now: by message, (recipient, plain text)."""
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, now + timedelta(minutes=1))
+        rows = session.scalars(select(OutboxMail).where(OutboxMail.kind == "receipt")).all()
+        sent = {row.about_message: email.message_from_bytes(row.raw, policy=policy.default) for row in rows}
+    return {id_: (str(mail["To"]), mail.get_body(("plain",)).get_content()) for id_, mail in sent.items()}
+
+
+def reasons(deps) -> dict[int, list[str]]:
+    with deps.db.session() as session:
+        items = attention(session, findings=lambda _: [])
+    found: dict[int, list[str]] = {}
+    for item in items:
+        for id_ in item.message_ids:
+            found.setdefault(id_, []).append(item.reason)
+    return found
+
+
+def stored(deps, id_: int) -> tuple[str, str | None, bool]:
+    with deps.db.session() as session:
+        row = session.get(Message, id_)
+        return row.kind, row.unit, row.registered
+
+
+def test_a_registered_address_naming_another_unit_is_told_and_queued_not_credited_to_the_other(config, deps):
+    """GIVEN 桃城区's registered address sending a 附件2 under the subject 冀州区4月份报表 WHEN stored THEN it is
+    recorded for 桃城区, never 冀州区; the receipt to the sender says the subject names another unit and how it
+    was recorded, and staff get a "conflict" item (not one asking them to register the address as 冀州区's)."""
+    april = datetime(2020, 4, 18, 10, tzinfo=SHANGHAI)
+    [id_] = store(deps, message(TAOCHENG, "冀州区4月份报表", "报表见附件。", (SUMMARY,), when=april))
+    assert stored(deps, id_) == ("report", "桃城区", True)
+    [(to, text)] = receipts(config, deps, april).values()
+    assert to == TAOCHENG
+    assert "单位：桃城区" in text
+    assert (
+        "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，"
+        "本邮件已按 桃城区 记录"
+    ) in text
+    assert reasons(deps) == {id_: ["conflict"]}
+    assert "另一个单位" in REASONS["conflict"]
+
+
+def test_staff_forwarding_a_units_package_counts_it_for_the_unit_and_answers_no_staff(config, deps):
+    """GIVEN 景县's package forwarded by 办公室 as an attachment, and another forwarded with its files alone
+    (no original sender) WHEN stored THEN the first is 景县's and counted, the second 景县's uncounted with a
+    "forwarded" item (never "unregistered", which would have staff confirm our own mailbox as 景县's); no
+    receipt goes to staff as if they were the unit."""
+    inner = message(JINGXIAN, "景县12月份报表", "报表见附件。", (RAR,), to=STAFF)
+    counted, bare = store(
+        deps,
+        forwarded_as_attachment(inner),
+        message(STAFF, "FW: 景县12月份报表", "请处理。", (("景县附件2.rar", RAR[1] + b"2"),)),
+    )
+    assert stored(deps, counted) == ("report", "景县", True)
+    assert stored(deps, bare) == ("report", "景县", False)
+    assert receipts(config, deps) == {}
+    queued = reasons(deps)
+    # (a .rar is no file a form can be read from: "unreadable" either way)
+    assert queued[bare] == ["forwarded", "unreadable"] and queued[counted] == ["unreadable"]
+
+
+def test_read_receipts_need_nobody_and_get_nothing(config, deps):
+    """GIVEN Outlook's MDN of our receipt (a report, from the null sender), Thunderbird's MDN whose subject reads
+    as a package's, and Outlook's text-only 已读 report from the null sender WHEN stored THEN none is a bounce,
+    none is answered, none is an item."""
+    ids = store(
+        deps,
+        mdn(JINGXIAN, "已读: 回执：景县12月份报表"),
+        mdn(JINGXIAN, "Return Receipt (displayed) - 景县12月份报表", null_sender=False),
+        message(JINGXIAN, "已读: 回执：景县12月份报表", "已于 2020/12/19 17:00 读取。", null_sender=True),
+    )
+    assert [stored(deps, id_) for id_ in ids] == [("other", "景县", True)] * 3
+    assert receipts(config, deps) == {}
+    assert not set(ids) & set(reasons(deps))
+
+
+def test_a_meeting_invitation_is_no_package_to_answer_but_a_letter_for_people(config, deps):
+    """GIVEN 景县's meeting invitations under a package's subject, Outlook's (calendar data only) and Google's
+    (an invite.ics attached too) WHEN stored THEN neither gets a receipt ("邮件没有附件" or a file without
+    forms); each is other mail for people, a "question" item."""
+    september = datetime(2020, 9, 18, 9, tzinfo=SHANGHAI)
+    outlook, google = store(deps, invitation("景县9月份报表"), invitation("景县9月份报表会议", ics_file=True))
+    assert [stored(deps, id_) for id_ in (outlook, google)] == [("other", "景县", True)] * 2
+    assert receipts(config, deps, september) == {}
+    queued = reasons(deps)
+    assert queued[outlook] == ["question"] and queued[google] == ["question"]
