@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
@@ -61,3 +62,16 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+@contextmanager
+def smtp_answering(handler: Delivering) -> Iterator[SmtpServer]:
+    """A plain SMTP server on loopback answering with `handler` (a Delivering that refuses what a test needs),
+    started for the `with` and stopped after it."""
+    server = SmtpServer(lambda recipient, raw: None)
+    server.handler = handler
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

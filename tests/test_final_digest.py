@@ -46,7 +46,7 @@ from bot.outgoing.outbox import flush_outbox, transport_for
 from bot.services.scores import shown_standings
 from parsers.errors import ConfigError
 from tests.conftest import ROOT
-from tests.smtp_server import Delivering, SmtpServer
+from tests.smtp_server import Delivering, smtp_answering
 from tests.test_closed_year import package
 
 DECEMBER_21 = datetime(2020, 12, 21, 9, 30, tzinfo=SHANGHAI)  # the daemon's December digest: provisional
@@ -283,11 +283,8 @@ class Refusing(Delivering):
 
 @pytest.fixture
 def refusing():
-    server = SmtpServer(lambda recipient, raw: None)
-    server.handler = Refusing()
-    server.start()
-    yield server
-    server.stop()
+    with smtp_answering(Refusing()) as server:
+        yield server
 
 
 def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_path, database_url, refusing):

@@ -45,7 +45,7 @@ from bot.outgoing.outbox import SmtpTransport, flush_outbox, reply_text
 from parsers.errors import ConfigError, ServiceError
 from tests.conftest import ROOT, make_config
 from tests.daemon_harness import DEPARTMENTS, serve_config
-from tests.smtp_server import Delivering, SmtpServer
+from tests.smtp_server import Delivering, smtp_answering
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
@@ -287,11 +287,8 @@ class Refusing(Delivering):
 
 @pytest.fixture
 def refusing():
-    server = SmtpServer(lambda recipient, raw: None)
-    server.handler = Refusing()
-    server.start()
-    yield server
-    server.stop()
+    with smtp_answering(Refusing()) as server:
+        yield server
 
 
 def test_a_recipient_refused_for_good_is_failed_said_in_chinese_and_never_tried_again(config, deps, refusing):

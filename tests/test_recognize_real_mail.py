@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Message, OutboxMail
-from archive.queue import REASONS, attention
+from archive.queue import REASONS
 from bot.outgoing.receipts import queue_owed_receipts
 from parsers.mime import parse_message
 from parsers.recognize import recognize
 from parsers.records import Kind, Unit
 from tests.conftest import DATA, make_config
-from tests.webapp import SHANGHAI
+from tests.webapp import SHANGHAI, queue_reasons
 
 OFFICE = "hsscljjb@163.com"  # 教就部, where units send
 STAFF = "hsclbgs666@163.com"  # 办公室: a department mailbox of ours, forwarding what reached it
@@ -232,16 +232,6 @@ def receipts(config, deps, now: datetime = WHEN) -> dict[int, tuple[str, str]]:
     return {id_: (str(mail["To"]), mail.get_body(("plain",)).get_content()) for id_, mail in sent.items()}
 
 
-def reasons(deps) -> dict[int, list[str]]:
-    with deps.db.session() as session:
-        items = attention(session, findings=lambda _: [])
-    found: dict[int, list[str]] = {}
-    for item in items:
-        for id_ in item.message_ids:
-            found.setdefault(id_, []).append(item.reason)
-    return found
-
-
 def stored(deps, id_: int) -> tuple[str, str | None, bool]:
     with deps.db.session() as session:
         row = session.get(Message, id_)
@@ -262,7 +252,7 @@ def test_a_registered_address_naming_another_unit_is_told_and_queued_not_credite
         "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，"
         "本邮件已按 桃城区 记录"
     ) in text
-    assert reasons(deps) == {id_: ["conflict"]}
+    assert queue_reasons(deps) == {id_: ["conflict"]}
     assert "另一个单位" in REASONS["conflict"]
 
 
@@ -280,7 +270,7 @@ def test_staff_forwarding_a_units_package_counts_it_for_the_unit_and_answers_no_
     assert stored(deps, counted) == ("report", "景县", True)
     assert stored(deps, bare) == ("report", "景县", False)
     assert receipts(config, deps) == {}
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     # (a .rar is no file a form can be read from: "unreadable" either way)
     assert queued[bare] == ["forwarded", "unreadable"] and queued[counted] == ["unreadable"]
 
@@ -297,7 +287,7 @@ def test_read_receipts_need_nobody_and_get_nothing(config, deps):
     )
     assert [stored(deps, id_) for id_ in ids] == [("other", "景县", True)] * 3
     assert receipts(config, deps) == {}
-    assert not set(ids) & set(reasons(deps))
+    assert not set(ids) & set(queue_reasons(deps))
 
 
 def test_a_meeting_invitation_is_no_package_to_answer_but_a_letter_for_people(config, deps):
@@ -308,5 +298,5 @@ def test_a_meeting_invitation_is_no_package_to_answer_but_a_letter_for_people(co
     outlook, google = store(deps, invitation("景县9月份报表"), invitation("景县9月份报表会议", ics_file=True))
     assert [stored(deps, id_) for id_ in (outlook, google)] == [("other", "景县", True)] * 2
     assert receipts(config, deps, september) == {}
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     assert queued[outlook] == ["question"] and queued[google] == ["question"]

@@ -15,12 +15,11 @@ from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Message, OutboxMail
-from archive.queue import attention
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.show import message_problems
 from tests.conftest import DATA, make_config
-from tests.webapp import SHANGHAI
+from tests.webapp import SHANGHAI, queue_reasons
 
 OFFICE = "hsscljjb@163.com"
 JINGXIAN = "jxcl2020@163.com"
@@ -79,17 +78,6 @@ def receipts(config, deps) -> dict[int, tuple[str, str, str]]:
     }
 
 
-def reasons(deps) -> dict[int, list[str]]:
-    """待处理's items, as each message's reasons."""
-    with deps.db.session() as session:
-        items = attention(session, findings=lambda _: [])
-    found: dict[int, list[str]] = {}
-    for item in items:
-        for id_ in item.message_ids:
-            found.setdefault(id_, []).append(item.reason)
-    return found
-
-
 def test_a_reply_carrying_a_package_no_form_can_be_read_from_gets_the_package_receipt_and_an_item(config, deps):
     """GIVEN 景县's package sent by pressing 答复 on the notice with only a .rar attached, and its package sent
     as 回复 under our receipt with only a .rar WHEN stored THEN each gets the receipt a package gets, naming the
@@ -116,7 +104,7 @@ def test_a_reply_carrying_a_package_no_form_can_be_read_from_gets_the_package_re
         assert f"- {RAR[0]}：无法读取" in text and f"【{RAR[0]}】\n1. “{RAR[0]}”是 RAR 压缩包" in text
         assert f"请重新发送：附件“{RAR[0]}”中没有可读取的附件表格" in text
     assert composed[under_ours][1] == "回执：景县12月份报表"  # the first subject, as for any answer to ours
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     assert queued[notice] == ["unreadable"] and queued[under_ours] == ["unreadable"]
     assert article not in queued and queued[thanks] == ["question"]  # people read a reply that carries nothing
 
@@ -136,7 +124,7 @@ def test_a_reply_carrying_forms_is_a_submission_for_the_queue_as_for_the_receipt
     composed = receipts(config, deps)
     assert set(composed) == {locked, month}
     assert "表中写的月份是2020年4月，本邮件报送的是2020年5月，已按桃城区2020年5月记录" in composed[month][2]
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     assert queued[locked] == ["unreadable"] and queued[month] == ["mismatch"]
     with deps.db.session() as session:
         problems = message_problems(session.get(Message, month))
@@ -163,7 +151,7 @@ def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(confi
             "请重新发送：邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
             in composed[forgotten][2]
         )
-    assert reasons(deps)[asked] == ["question"]
+    assert queue_reasons(deps)[asked] == ["question"]
 
 
 def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(config, deps):
@@ -197,7 +185,7 @@ def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(co
     assert "邮件中是“超大附件”下载链接，系统无法下载。" in composed[english][2]
     for text in (composed[wps][2], composed[baidu][2], composed[english][2]):
         assert "邮件没有附件" not in text
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     assert {id_: queued.get(id_) for id_ in (beside, wps, baidu, english)} == dict.fromkeys(
         (beside, wps, baidu, english), ["link"]
     )
@@ -215,5 +203,5 @@ def test_a_read_receipt_of_our_mail_needs_nobody_but_a_question_under_our_receip
         mail("回复：回执：景县12月份报表", "你好，回执说附件3有问题，请问具体哪里要改？"),
     )
     assert receipts(config, deps) == {}
-    queued = reasons(deps)
+    queued = queue_reasons(deps)
     assert foxmail not in queued and outlook not in queued and queued[question] == ["question"]

@@ -90,6 +90,19 @@ def receipt_texts(config, deps, now: datetime) -> list[str]:
     return [message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content() for raw in raws]
 
 
+def queue_reasons(deps) -> dict[int, list[str]]:
+    """待处理's items, as each message's reasons."""
+    from archive.queue import attention
+
+    with deps.db.session() as session:
+        items = attention(session, findings=lambda _: [])
+    found: dict[int, list[str]] = {}
+    for item in items:
+        for id_ in item.message_ids:
+            found.setdefault(id_, []).append(item.reason)
+    return found
+
+
 def store_one(deps, raw: bytes, origin: str | None = None) -> int:
     """One more message archived into 康复部's mailbox, as an import; its id."""
     [outcome] = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import", origin=origin)])
