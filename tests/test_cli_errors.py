@@ -32,7 +32,7 @@ def run(tmp_path, monkeypatch):
         (["standings"], "用法错误 (usage error): 缺少选项 --month（用法见 mailroom standings --help）"),
         (
             ["standings", "--month", "2020-13"],
-            "用法错误 (usage error): 选项 --month 的值不对：请写成 YYYY-MM，例如 2020-09"
+            "用法错误 (usage error): 选项 --month 的值不对：月份应写作 YYYY-MM，例如 2020-05，而不是 '2020-13'"
             "（用法见 mailroom standings --help）",
         ),
         (

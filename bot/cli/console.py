@@ -7,9 +7,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import click
 from wcwidth import wcswidth
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.outgoing.outbox import FlushReport
 
 UNSCORED = "—"
 UNSCORED_LEGEND = "“—”表示该项尚未到评分时间（计 0 分）；总分相同名次并列。"
@@ -48,3 +53,19 @@ def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
         return
     with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
         yield bar.update
+
+
+def sent_line(config: Config, what: str, report: FlushReport) -> str:
+    """What a command that queued a digest says once it has sent the outbox (as after a poll: whatever else is
+    due leaves with it)."""
+    if report.busy:
+        return f"{what}已加入发送队列；另一个实例正在发送邮件，将由它发出"
+    return (
+        f"{what}已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
+        + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
+        + (
+            f"，{len(report.refused)} 封被对方服务器拒收、不再重试：{'；'.join(report.refused)}"
+            if report.refused
+            else ""
+        )
+    )

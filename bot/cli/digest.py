@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from bot.cli.console import sent_line
+from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
-from bot.config import Config
 from bot.daemon.poll import send_outbox
 from bot.outgoing.digest import render_digest, workbook_name
 from bot.outgoing.digest_mail import (
@@ -20,18 +21,10 @@ from bot.outgoing.digest_mail import (
     prepare_final_digest,
     queue_digest,
 )
-from bot.outgoing.outbox import FlushReport
-from bot.services.scores import MONTH
-
-
-def _month(_ctx, _param, value: str | None) -> str | None:
-    if value is not None and not MONTH.fullmatch(value):
-        raise click.BadParameter("请写成 YYYY-MM，例如 2020-09")
-    return value
 
 
 @main.command(name="digest")
-@click.option("--month", callback=_month, metavar="YYYY-MM", help="月份，如 2020-09：该月的月度排名通报。")
+@click.option("--month", callback=month_param, metavar="YYYY-MM", help="月份，如 2020-09：该月的月度排名通报。")
 @click.option("--year", "year", type=int, metavar="YYYY", help="已结账的年度，如 2020：该年度的最终排名通报。")
 @click.option(
     "--out",
@@ -77,22 +70,6 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         click.echo(
             again + sent_line(config, "月报" if year is None else "年度最终排名通报", send_outbox(config, deps, now))
         )
-
-
-def sent_line(config: Config, what: str, report: FlushReport) -> str:
-    """What a command that queued a digest says once it has sent the outbox (as after a poll: whatever else is
-    due leaves with it)."""
-    if report.busy:
-        return f"{what}已加入发送队列；另一个实例正在发送邮件，将由它发出"
-    return (
-        f"{what}已加入发送队列（收件人 {'、'.join(config.outgoing.staff)}）；本次发出 {report.sent} 封"
-        + (f"，{report.failed} 封未发出、稍后自动重试：{'；'.join(report.errors)}" if report.failed else "")
-        + (
-            f"，{len(report.refused)} 封被对方服务器拒收、不再重试：{'；'.join(report.refused)}"
-            if report.refused
-            else ""
-        )
-    )
 
 
 def _write(out: Path, prepared: PreparedDigest) -> None:

@@ -14,10 +14,10 @@ from archive.entries import add_entry, list_entries, revoke_entry
 from archive.evidence import load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
+from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
 from bot.services.scores import (
-    MONTH,
     STATUS_NAMES,
     Kept,
     explain_unit,
@@ -34,14 +34,8 @@ from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
 
 
-def _month(_ctx, _param, value: str) -> str:
-    if not MONTH.fullmatch(value):
-        raise click.BadParameter("请写成 YYYY-MM，例如 2020-09")
-    return value
-
-
 def month_option(function):
-    return click.option("--month", required=True, callback=_month, metavar="YYYY-MM", help="月份，如 2020-09。")(
+    return click.option("--month", required=True, callback=month_param, metavar="YYYY-MM", help="月份，如 2020-09。")(
         function
     )
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from bot.cli.digest import sent_line
+from bot.cli.console import sent_line
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
 from bot.daemon.poll import send_outbox
