@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.articles import is_article
-from parsers.recognize import strip_prefixes
+from parsers.recognize import forwarded_article
 from parsers.records import counted_month
 from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, StaffKind, SummaryReport
@@ -144,9 +144,12 @@ def article_keys(
 
 
 def article_key(subject: str, body: str) -> str:
-    """An article sent in the body: the same subject and text sent twice (forwarded, or with other
-    spacing) is one article."""
-    text = strip_prefixes(subject)[0] + "\n" + _SPACE.sub("", body)
+    """An article sent in the body: the same subject and text sent twice (with other spacing, or forwarded,
+    inline or attached, by the unit or by staff: a forward is keyed on the forwarded message's own subject and
+    text, parsers.recognize.forwarded_article, not on the forwarder's comment and the quoted headers) is one
+    article."""
+    title, article = forwarded_article(subject, body)
+    text = title + "\n" + _SPACE.sub("", article)
     return "body:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -3,6 +3,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -52,9 +53,25 @@ def plain_address(text: str) -> str:
     return candidate.lower()
 
 
-def add_sender(session: Session, unit: str, address: str, reason: str, by: str, since: date | None) -> StaffSenderRow:
-    """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s."""
+def add_sender(
+    session: Session,
+    unit: str,
+    address: str,
+    reason: str,
+    by: str,
+    since: date | None,
+    own: Collection[str] = (),
+) -> StaffSenderRow:
+    """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
+    (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
+    it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s."""
     address = plain_address(address)
+    if address in {mailbox.strip().lower() for mailbox in own}:
+        raise MailroomError(
+            f"{address} 是我们自己的部门邮箱（配置中的邮箱），不能确认为 {unit} 的报送邮箱：工作人员转发的单位邮件"
+            "按原发件人识别；原发件人不是该单位的报送邮箱时，"
+            "请更正该邮件并选择计分（“更正”，或 mailroom correct --counted）"
+        )
     for row in session.scalars(
         select(StaffSenderRow).where(StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
     ):

@@ -17,6 +17,8 @@ from datetime import datetime
 from itertools import groupby, repeat
 from operator import itemgetter
 
+from parsers.months import month_near, year_so_far
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -573,15 +575,6 @@ def _month_number(token: str) -> int:
 UNDATED = 0
 
 
-def month_near(number: int, local: datetime) -> str:
-    """Month `number` in the one year that puts it from ten months before `local`'s month to one month after
-    it, the months a report sent at `local` can be for: December's report sent in January belongs to
-    December's year, January's sent early, in December, to January's."""
-    offset = (number - local.month + 10) % 12 - 10  # -10 … 1: months after local's month
-    index = local.year * 12 + local.month - 1 + offset
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def placed(month: str | None, local: datetime) -> str | None:
     """A month read with the year UNDATED placed near `local` (month_near); any other month as it is."""
     if month is None or not month.startswith(f"{UNDATED:04d}-"):
@@ -590,8 +583,11 @@ def placed(month: str | None, local: datetime) -> str | None:
 
 
 def month_in(text: str, year: int) -> str | None:
-    """ "YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written."""
+    """ "YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written. A range from
+    January ("2020年1月-12月…汇总表") is the year so far, its last month, as a subject's is (parsers.months)."""
     folded = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_YEAR_DIGITS) + "年", fold(text))
+    if (span := year_so_far(folded)) is not None:
+        return f"{span.year or year:04d}-{span.last:02d}"
     for match in _YEAR_MONTH.finditer(folded):
         month = _month_number(match.group(2))
         if 1 <= month <= 12:

@@ -172,6 +172,7 @@ class _Walk:
     unnamed: int = 0
     charset: str | None = None  # what the parts declare: raw 8-bit names are read in it
     invitation: bool = False  # an invitation's calendar data was written into the text (once, of its copies)
+    attached_senders: list[str] = field(default_factory=list)  # each attached message's From address, or ""
 
 
 @dataclass
@@ -313,7 +314,11 @@ def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Tex
 
 
 def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
-    """An attached message: its attachments join ours, its text follows ours after a separator."""
+    """An attached message: its attachments join ours, its text follows ours after a separator; its sender is
+    read from its own From header (before those of the messages it carries in turn)."""
+    sender = _raw_get(inner, "from")
+    addresses = _addresses([sender], walk.charset) if sender is not None else []
+    walk.attached_senders.append(next((address for _, address in addresses if "@" in address), ""))
     inner_texts = _Texts()
     _walk(inner, walk, inner_texts, depth + 1)
     summary = [
@@ -426,6 +431,7 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
         attachments=tuple(walk.attachments),
         problems=_problems(msg, headers, subject, walk.problems),
         report_type=_report_type(msg),
+        attached_senders=tuple(walk.attached_senders),
     )
 
 

@@ -1,5 +1,5 @@
-"""Mail about mail rather than a submission: read receipts (MDNs), calendar invitations, and the senders a
-forwarded mail names inside it.
+"""Mail about mail rather than a submission: read receipts (MDNs), calendar invitations, and the message a
+forward holds in its text.
 
 parsers.mime writes what an attached message, an MDN's report and an invitation's calendar data say into the
 message's text under a heading of its own (the calendar data and the report are no attachments), so that
@@ -10,16 +10,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 FORWARDED_HEADING = "-------- 转发的邮件 --------"  # an attached message's text follows it
 READ_REPORT_HEADING = "-------- 阅读回执 --------"
 INVITATION_HEADING = "-------- 会议邀请 --------"
 _CALENDAR_FILES = (".ics", ".vcs")
 
-# The sender line of a forwarded message's header block, as mail programs quote it: mime's own summary of an
-# attached message ("发件人: 景县残联 <jxcl2020@163.com>"), QQ's and 163's ("发件人：\"景县残联\"<…>;"), Outlook's
-# ("From: …"); the address is ASCII, so a display name glued to it is not taken for part of it.
-_SENDER_LINE = re.compile(r"^[ \t>]*(?:发件人|from)[ \t]*[:：]([^\n]*)$", re.I | re.M)
+# A line that opens a forwarded message in a mail's text. Words that say so: parsers.mime's FORWARDED_HEADING,
+# QQ's "------------------ 原始邮件 ------------------", 163's "-------- 转发邮件信息 --------", Outlook's
+# "-----原始邮件-----" and "-----Original Message-----", Gmail's "---------- Forwarded message ---------", Apple
+# Mail's "Begin forwarded message:" and "以下是转发的邮件："; what follows such a line is the forwarded message's
+# header block, or there is none to read. A rule alone (Outlook's "________________________________", a
+# signature's "--") opens one only when header lines follow it.
+_FORWARD_LINE = re.compile(
+    r"^[ \t>]*(?:[-_=—–*]{2,}[ \t]*(?:转发|原始|原邮件|邮件原件|forwarded|original)[^\n]*"
+    r"|(?:begin forwarded message|以下是转发的邮件|转发的邮件)[ \t]*[:：]?[ \t]*)$",
+    re.I,
+)
+_RULE_LINE = re.compile(r"^[ \t>]*[-_=—–]{2,}[ \t]*$")
+# One line of a quoted header block: its field's name (as QQ, 163, Outlook, Gmail, Apple Mail and parsers.mime's
+# summary of an attached message write it) and its value.
+_FIELD_LINE = re.compile(
+    r"^[ \t>]*\**(发件人|寄件者|from|发送时间|发送日期|发件时间|日期|时间|sent|date|收件人|to|抄送|cc|主题|subject)"
+    r"\**[ \t]*[:：]\**[ \t]*(.*?)[ \t]*$",
+    re.I,
+)
+_SENDER_FIELDS = frozenset({"发件人", "寄件者", "from"})
+_SUBJECT_FIELDS = frozenset({"主题", "subject"})
+_QUOTE_MARK = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
+# The address in a sender field ("景县残联 <jxcl2020@163.com>", QQ's "\"景县残联\"<…>;"): ASCII, so a display name
+# glued to it is not taken for part of it.
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 # iCalendar (RFC 5545): a property line "NAME;PARAM=…:value", long lines folded by a leading space or tab.
@@ -29,11 +50,69 @@ _ICS_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})\d{2}(Z?))?$")
 _ICS_FIELDS = (("SUMMARY", "主题"), ("DTSTART", "时间"), ("LOCATION", "地点"), ("ORGANIZER", "组织者"))
 
 
-def forwarded_senders(body: str) -> tuple[str, ...]:
-    """The addresses on the sender lines of the message headers quoted in a mail's text (a forward's), in
-    order, lower-cased: the first is the forwarded message's own sender."""
-    found = (_ADDRESS.search(match.group(1)) for match in _SENDER_LINE.finditer(body))
-    return tuple(dict.fromkeys(address.group(0).lower() for address in found if address))
+@dataclass(frozen=True)
+class QuotedMessage:
+    """A forwarded message as a mail's text holds it: what its header block says and the text below it."""
+
+    sender: str | None  # the address on its sender line, lower-cased; None when that line has none (or is missing)
+    subject: str | None
+    text: str  # its own text, quote marks (">") taken off
+
+
+def forwarded_message(body: str) -> QuotedMessage | None:
+    """The forwarded message a mail's text holds: the one parsers.mime wrote under FORWARDED_HEADING (an attached
+    message), else the first quoted header block (an inline forward's). Only the first block is read: the
+    forwarder's comment above it and whatever its own text quotes below it name no sender of it. A line saying
+    a forwarded message follows ("原始邮件", "Forwarded message") is followed by its header block, or the block
+    cannot be read (sender None); without such a line, a sender line among other header lines (a date, a
+    subject, recipients) is a block (Outlook's, its rule lost with its HTML)."""
+    lines = body.split("\n")
+    start = next((n for n, line in enumerate(lines) if line.strip() == FORWARDED_HEADING), None)
+    n = 0 if start is None else start
+    while n < len(lines):
+        line = lines[n]
+        if _FORWARD_LINE.match(line) or _RULE_LINE.match(line):
+            first = next((m for m in range(n + 1, len(lines)) if lines[m].strip()), len(lines))
+            fields, end = _field_run(lines, first, spaced=start is None)
+            if _FORWARD_LINE.match(line) or _names_sender(fields):
+                return _quoted(fields, lines[end:])
+        elif _FIELD_LINE.match(line):
+            fields, end = _field_run(lines, n)
+            if _names_sender(fields) and not all(name in _SENDER_FIELDS for name, _ in fields):
+                return _quoted(fields, lines[end:])
+            n = end - 1
+        if start is not None:
+            break
+        n += 1
+    return None
+
+
+def _names_sender(fields: list[tuple[str, str]]) -> bool:
+    return any(name in _SENDER_FIELDS for name, _ in fields)
+
+
+def _field_run(lines: list[str], start: int, spaced: bool = True) -> tuple[list[tuple[str, str]], int]:
+    """The header lines from `start` on ((name, value) each, name lower-cased) and where they end; `spaced`: a
+    blank line between two of them is no end (Apple Mail spaces them; parsers.mime's summary never does)."""
+    fields: list[tuple[str, str]] = []
+    n = start
+    while n < len(lines):
+        if match := _FIELD_LINE.match(lines[n]):
+            fields.append((match.group(1).lower(), match.group(2)))
+            n += 1
+        elif spaced and not lines[n].strip() and fields and n + 1 < len(lines) and _FIELD_LINE.match(lines[n + 1]):
+            n += 1
+        else:
+            break
+    return fields, n
+
+
+def _quoted(fields: list[tuple[str, str]], below: list[str]) -> QuotedMessage:
+    sender = next((value for name, value in fields if name in _SENDER_FIELDS), "")
+    address = _ADDRESS.search(sender)
+    subject = next((value for name, value in fields if name in _SUBJECT_FIELDS and value), None)
+    text = _QUOTE_MARK.sub("", "\n".join(below)).strip()
+    return QuotedMessage(address.group(0).lower() if address else None, subject, text)
 
 
 def carries_forwarded_message(body: str) -> bool:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from parsers.forms import month_near
-from parsers.notices import carries_forwarded_message, carries_invitation, carries_read_report, forwarded_senders
+from parsers.months import named_months, report_month
+from parsers.notices import carries_forwarded_message, carries_invitation, carries_read_report, forwarded_message
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
 
 _INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
@@ -66,26 +66,6 @@ _REPORT_WORDS = (
 QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
 # Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too).
 _PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "zip", "rar", "7z"})
-
-_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
-# A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
-# 一 of a word such as 统一/唯一/同一 ("统一月报格式").
-_MONTH = re.compile(
-    r"(?<!\d)(\d{1,2}|十[一二]?|(?<![统唯同之万逐单划均第])一|[二三四五六七八九])月(份)?(?!\d{1,2}[日号])"
-)
-
-# Several months named together in a subject, as a unit catching up sends them: "7、8月份报表", "7月、8月",
-# "七、八月份", "7和8月"; or as a range: "7-9月", "7至8月份". Each number is a month only when the list ends in 月.
-# A range from January ("1-12月", "1—12月", "1至9月份") is the year so far, as the cumulative figures are: it
-# names one month, its last.
-_MONTH_NUMBER = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
-_MONTH_LIST = re.compile(
-    rf"(?<![\d年统唯同之万逐单划均第])(?:(\d{{4}})年)?({_MONTH_NUMBER}(?:月份?)?(?:\s*(?:[、,，/和及与]|以及)\s*{_MONTH_NUMBER}(?:月份?)?)+)"
-)
-_MONTH_RANGE = re.compile(
-    rf"(?<![\d年])(?:(\d{{4}})年)?({_MONTH_NUMBER})(?:月份?)?\s*[-~～〜至到—–―]\s*({_MONTH_NUMBER})月"
-)
 
 _SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name": "发件人名称"}
 _REVIEW = "请工作人员核实"
@@ -259,21 +239,29 @@ def names_a_package(subject: str, arrival_local: datetime) -> bool:
     )
 
 
-def is_read_receipt(subject: str, body: str) -> bool:
-    """Whether a mail (as stored: its subject and text) tells that one of ours was read: an MDN, whose report
-    parsers.mime wrote into its text, or a read receipt's subject as Foxmail ("已读回执：…"), Outlook ("已读: …",
-    "Read: …", "未读: …") and webmail write it, Outlook's text-only one too. Nobody answers it."""
+def is_read_receipt(kind: str, subject: str, body: str) -> bool:
+    """Whether a recognised message, as stored (its kind, subject and text), is a read receipt, as kind_of
+    decided it: other mail that says one of ours was read (_says_read). A read receipt carrying a package (a
+    corrected workbook sent back under "答复: 已读: 回执：…") is that package's mail, a reply or a report, and
+    never one. Nobody answers a read receipt, and it needs nobody (replies.receipt, replies.attention)."""
+    return kind == Kind.OTHER and _says_read(subject, body)
+
+
+def _says_read(subject: str, body: str) -> bool:
+    """What tells a read receipt, in what is stored: an MDN's report, which parsers.mime wrote into its text, or
+    a read receipt's subject as Foxmail ("已读回执：…"), Outlook ("已读: …", "Read: …", "未读: …") and webmail
+    write it, Outlook's text-only one too."""
     rest, _ = strip_prefixes(subject)
     return _READ_RECEIPT.match(rest) is not None or carries_read_report(body)
 
 
 def _is_read_receipt(message: ParsedMessage) -> bool:
-    """A read receipt by the message's own report type (an MDN sent back inside a bounce is the bounce's) or
-    by its subject, when no mailer daemon sent it: MDNs come from the reader, often from the null sender."""
+    """A read receipt by the message's own report type (an MDN returned inside a bounce is the bounce's), else as
+    _says_read tells it when no mailer daemon sent it: MDNs come from the reader, often from the null sender."""
     if message.report_type:
         return message.report_type == "disposition-notification"
     local_part = (message.from_addr or "").rsplit("@", 1)[0].strip().lower()
-    return local_part not in _DAEMONS and _READ_RECEIPT.match(strip_prefixes(message.subject)[0]) is not None
+    return local_part not in _DAEMONS and _says_read(message.subject, message.body_text)
 
 
 def is_invitation(message: ParsedMessage) -> bool:
@@ -283,7 +271,8 @@ def is_invitation(message: ParsedMessage) -> bool:
 
 
 def kind_of(message: ParsedMessage) -> Kind:
-    """A read receipt first (Outlook's MDN is a report, and comes from the null sender: no bounce); machine mail
+    """A read receipt first, other mail unless it carries a package (Outlook's MDN is a report, and comes from
+    the null sender: no bounce; is_read_receipt reads this decision back from what is stored); machine mail
     (bounce, then auto); an invitation; then reply, self-check, briefing, report, other."""
     has_package = any(is_package_file(attachment) for attachment in message.attachments)
     if _is_read_receipt(message) and not has_package:
@@ -325,60 +314,6 @@ def kind_of(message: ParsedMessage) -> Kind:
 # Month
 
 
-def _month_number(token: str) -> int:
-    if token.isdigit():
-        return int(token)
-    if token.startswith("十"):
-        return 10 + (_CN_NUMBERS[token[1]] if len(token) > 1 else 0)
-    return _CN_NUMBERS[token]
-
-
-def report_month(text: str, arrival_local: datetime) -> str | None:
-    """The reporting month text names, as "YYYY-MM", or None.
-
-    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year is placed near the
-    arrival (month_near): from ten months before the arrival month to one month after it, so December's
-    report sent in January is last December's and January's sent in December next January's.
-    """
-    folded = normalize(text)
-    for match in _YEAR_MONTH.finditer(folded):
-        year, month = int(match.group(1)), int(match.group(2))
-        if 1 <= month <= 12:
-            return f"{year:04d}-{month:02d}"
-    for match in _MONTH_RANGE.finditer(folded):  # "2020年1-12月", "1月-12月": the year so far, to its last month
-        first, last = _month_number(match.group(2)), _month_number(match.group(3))
-        if first == 1 < last <= 12:
-            return _placed(last, match.group(1), arrival_local)
-    bare = [m for m in _MONTH.finditer(folded) if 1 <= _month_number(m.group(1)) <= 12]
-    if not bare:
-        return None
-    chosen = next((m for m in bare if m.group(2)), bare[0])
-    return month_near(_month_number(chosen.group(1)), arrival_local)
-
-
-def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
-    """The months a subject names together ("7、8月份报表", "7-9月"), ascending, as "YYYY-MM" (a month without
-    a year placed near the arrival, as report_month places it, a range by its last month: "10-12月" sent in
-    January is last year's three); () unless it names two or more. A range from January ("1-12月") is the
-    year so far, one month: report_month reads it."""
-    folded = normalize(text)
-    found: set[str] = set()
-    for match in _MONTH_RANGE.finditer(folded):
-        first, last = _month_number(match.group(2)), _month_number(match.group(3))
-        if 1 < first < last <= 12:
-            year = _placed(last, match.group(1), arrival_local)[:4]
-            found.update(f"{year}-{number:02d}" for number in range(first, last + 1))
-    for match in _MONTH_LIST.finditer(folded):
-        numbers = [_month_number(token) for token in re.findall(_MONTH_NUMBER, match.group(2))]
-        if match.group(2).endswith(("月", "月份")) and all(1 <= number <= 12 for number in numbers):
-            found.update(_placed(number, match.group(1), arrival_local) for number in numbers)
-    return tuple(sorted(found)) if len(found) > 1 else ()
-
-
-def _placed(number: int, year: str | None, arrival_local: datetime) -> str:
-    return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
-
-
 def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_local: datetime) -> tuple[str, str]:
     """The message's month and where it was read. A subject naming several months gives the last of them, as
     "subjects": each form is then counted for the month its own title names (parsers.derive.counted_month)."""
@@ -401,9 +336,40 @@ def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_loca
 # A registered sender's mail that names only other units is its own unit's, the conflict told to the sender (its
 # receipt: replies.receipt.told_to_sender) and to staff (待处理: replies.attention).
 UNIT_CONFLICT_MARK = "与发件邮箱登记的单位不符"
-# A unit's mail that staff forwarded from one of our mailboxes: recognised by the forwarded message's sender.
+# A unit's mail that staff forwarded from one of our mailboxes, recognised by the forwarded message's sender; and a
+# package (or briefing) staff sent from one of our mailboxes themselves, not forwarded: neither counts unless
+# its original sender is the unit's, nor is our mailbox ever the unit's sender (待处理: "forwarded").
 FORWARDED_MARK = "由工作人员邮箱"
+# Staff's own letter from one of our mailboxes that names a unit: staff's, no unit's mail to confirm (no item).
+STAFF_MAIL_MARK = "发出的工作人员邮件"
 _FORWARD_PREFIXES = frozenset({"转发", "fwd", "fw"})
+
+
+@dataclass(frozen=True)
+class StaffForward:
+    """A unit's mail that staff forwarded from one of our mailboxes, by its original sender's address: the From
+    header of the message attached, else the sender line of the first header block its text quotes; None when
+    that holds no address (the forward then counts for nobody until staff correct it)."""
+
+    original: str | None
+
+
+def is_forward(subject: str, attached: bool) -> bool:
+    """Whether a mail forwards another: a message attached to it, or its first prefix 转发/Fwd/FW. A reply in a
+    thread once forwarded ("回复: 转发: …") is a reply."""
+    _, prefixes = strip_prefixes(subject)
+    return attached or (bool(prefixes) and prefixes[0].lower() in _FORWARD_PREFIXES)
+
+
+def forwarded_article(subject: str, body: str) -> tuple[str, str]:
+    """The subject (prefixes off) and text of the article a mail's body holds. A forward's (is_forward; an
+    attached message as parsers.mime wrote it into the text) is the forwarded message's own, without the
+    forwarder's comment and the quoted header block: a unit's body-only article and each forward of it, inline
+    or attached, are then the same article (archive.evidence.article_key)."""
+    rest, _ = strip_prefixes(subject)
+    if is_forward(subject, carries_forwarded_message(body)) and (quoted := forwarded_message(body)) is not None:
+        return (strip_prefixes(quoted.subject)[0] if quoted.subject else rest), quoted.text
+    return rest, body
 
 
 @dataclass(frozen=True)
@@ -446,17 +412,28 @@ def find_message_unit(message: ParsedMessage, units: Sequence[Unit], sender: str
     return UnitFinding(None, "", (), sender_units)
 
 
-def staff_forward(message: ParsedMessage, ours: Collection[str]) -> tuple[bool, str | None]:
-    """Whether a mail from one of our own mailboxes forwards a unit's (转发:/Fwd:/FW:, or a message attached), and
-    the forwarded message's sender (the first sender its quoted headers name that is not ours; None: none
-    named). Staff forwarding staff's own mail forward no unit's."""
-    _, prefixes = strip_prefixes(message.subject)
-    attached = carries_forwarded_message(message.body_text) or any(a.sniffed_type == "eml" for a in message.attachments)
-    if not attached and not any(prefix.lower() in _FORWARD_PREFIXES for prefix in prefixes):
-        return False, None
-    senders = forwarded_senders(message.body_text)
-    original = next((address for address in senders if address not in ours), None)
-    return (original is not None or not senders), original
+def staff_forward(message: ParsedMessage, ours: Collection[str]) -> StaffForward | None:
+    """The unit's mail a mail from one of our own mailboxes forwards (is_forward): by the From of the message
+    attached (parsers.mime), else by the sender line of the first header block its text quotes, never by an
+    address deeper in the text (the forwarder's comment, what the original quotes). None: no forward, or staff's
+    own mail forwarded (its original sender one of our mailboxes, or its subject one of our mails': 回执…)."""
+    if message.attached_senders:
+        original = message.attached_senders[0] or None
+    elif is_forward(message.subject, attached=False):
+        quoted = forwarded_message(message.body_text)
+        original = quoted.sender if quoted is not None else None
+    else:
+        return None
+    if original in ours or answers_our_subject(message.subject):
+        return None
+    return StaffForward(original)
+
+
+def _staff_mail_note(address: str, unit: Unit, kind: Kind, message: ParsedMessage) -> str:
+    """What a mail sent from one of our mailboxes that names a unit, and forwards none of its mail, is."""
+    if kind in (Kind.REPORT, Kind.BRIEFING) or any(is_package_file(a) for a in message.attachments):
+        return f"{FORWARDED_MARK} {address} 发出，不是转发的单位邮件，不能确认是 {unit.name} 的报送，不计分，{_REVIEW}"
+    return f"工作人员邮箱 {address} {STAFF_MAIL_MARK}（写到 {unit.name}，不是 {unit.name} 的来信），不计分"
 
 
 def _unknown_unit_problem(address: str, finding: UnitFinding) -> str:
@@ -523,27 +500,32 @@ def recognize(
     address = (message.from_addr or "").strip()
     ours = {a.strip().lower() for a in own_addresses}
     own = bool(address) and address.lower() in ours
-    forwarded, original = staff_forward(message, ours) if own else (False, None)
-    finding = find_message_unit(message, units, (original or "") if forwarded else None)
+    forward = staff_forward(message, ours) if own else None
+    finding = find_message_unit(message, units, (forward.original or "") if forward else None)
     # A conflict is said of what may be a submission: a clerk's reply or letter naming another unit is no slip.
     conflict_said = (
         kind not in (Kind.REPLY, Kind.OTHER) or bool(message.attachments) or names_a_package(rest, arrival_local)
     )
-    # Machine mail, a read receipt, our own mail and a clerk's 自查 are never scored, so sender checks would only
-    # be noise; so is staff's forward of no unit's mail.
-    quiet = kind in (Kind.AUTO, Kind.BOUNCE, Kind.SELFCHECK) or (
-        kind in (Kind.OTHER, Kind.REPLY) and is_read_receipt(message.subject, message.body_text)
+    # Machine mail, a read receipt and a clerk's 自查 are never scored, so sender checks would only be noise.
+    quiet = kind in (Kind.AUTO, Kind.BOUNCE, Kind.SELFCHECK) or is_read_receipt(
+        kind, message.subject, message.body_text
     )
-    if forwarded and finding.unit is not None:
+    problems: tuple[str, ...] = ()
+    if forward is not None and finding.unit is not None:
         registered = finding.unit in finding.sender_units
+        original = forward.original
         note = f"{FORWARDED_MARK} {address} 转发，" + (
             f"按原发件人 {original} 的邮件识别" if original else "邮件中没有原发件人的地址"
         )
         sender_problems = _sender_problems(original or "", finding, registered, conflict_said, "原发件人")
         problems = () if quiet else (note, *sender_problems)
+    elif own:  # our own mail: never a unit's registered sender's
+        registered = False
+        if finding.unit is not None and not quiet:
+            problems = (_staff_mail_note(address, finding.unit, kind, message),)
     else:
-        registered = not own and finding.unit is not None and finding.unit in finding.sender_units
-        problems = () if quiet or own else _sender_problems(address, finding, registered, conflict_said)
+        registered = finding.unit is not None and finding.unit in finding.sender_units
+        problems = () if quiet else _sender_problems(address, finding, registered, conflict_said)
     return Recognition(
         unit=finding.unit.name if finding.unit else None,
         kind=kind,

@@ -83,6 +83,9 @@ class ParsedMessage:
     problems: tuple[str, ...] = ()  # decoding problems, in Chinese, for staff
     # A multipart/report's report-type: "delivery-status" (a bounce), "disposition-notification" (a read receipt)
     report_type: str = ""
+    # The From address of each message attached to this one (message/rfc822, or an .eml file), outermost first,
+    # lower-cased; "" for one whose From holds no address. A forward's original sender, from its own header.
+    attached_senders: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from parsers.derive import UNPLANNED_MARK
 from parsers.notices import carries_invitation
-from parsers.recognize import FORWARDED_MARK, UNIT_CONFLICT_MARK, is_read_receipt
+from parsers.recognize import FORWARDED_MARK, STAFF_MAIL_MARK, UNIT_CONFLICT_MARK, is_read_receipt
 from replies.mismatch import SUBMISSION_KINDS, Form, Mail, is_submission, mismatches
 from replies.receipt import download_link, package_attached
 
@@ -65,15 +65,17 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     recognition or storage failed; a submission whose unit neither its subject nor its sender tells (its
     forms' titles may: staff confirm the sender or correct the message); mail naming a unit from an
     unregistered address; a registered sender's mail naming only another unit (recorded for the sender's);
-    a unit's mail staff forwarded whose original sender is not the unit's (confirming the forwarding mailbox
-    would be wrong: staff correct it); a submission of a unit the plan of its month's year does not hold
+    a unit's mail staff forwarded whose original sender is not the unit's, or a package staff sent from our
+    mailbox themselves (confirming our mailbox would be wrong: staff correct it; staff's own letter naming a
+    unit needs nobody); a submission of a unit the plan of its month's year does not hold
     (merged or renamed); a registered sender's mail that leaves files behind a download link (超大附件, a
     cloud drive, a shared document: beside attachments too), or else is neither report nor briefing and
     carries nothing (a question; a calendar invitation, its .ics aside); a package, or a reply carrying one
     (forms, or files a package is sent as), with an unreadable attachment or no readable form; a form whose
     own title names another unit or month than the submission it came in is recorded for, a reply carrying
     forms being one (replies.mismatch, what the receipt tells the unit). Machine mail and read receipts need
-    nobody; a 自查 answers itself."""
+    nobody (a read receipt carrying a package is that package's mail: parsers.recognize.is_read_receipt); a 自查
+    answers itself."""
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []
@@ -81,7 +83,7 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
         reasons.append("failed")
     if message.kind == "selfcheck":
         return tuple(reasons)
-    if message.kind in ("other", "reply") and is_read_receipt(message.subject or "", message.body_text or ""):
+    if is_read_receipt(message.kind, message.subject or "", message.body_text or ""):
         return tuple(reasons)
     readings = list(message.readings)
     names = [attachment.filename for attachment in message.attachments]
@@ -94,8 +96,10 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
             reasons.append("nounit")
         return tuple(reasons)
     problems = message.problems or ()
-    if not message.registered:
-        reasons.append("forwarded" if any(FORWARDED_MARK in problem for problem in problems) else "unregistered")
+    if any(FORWARDED_MARK in problem for problem in problems) and not message.registered:
+        reasons.append("forwarded")
+    elif not message.registered and not any(STAFF_MAIL_MARK in problem for problem in problems):
+        reasons.append("unregistered")
     if any(UNIT_CONFLICT_MARK in problem for problem in problems):
         reasons.append("conflict")
     if any(UNPLANNED_MARK in problem for problem in problems):

@@ -130,7 +130,8 @@ def reply_owed(
     limit waits, it is never dropped. Mail that carries no package and answers one of our own mails (threaded
     under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
     answered, or two robots would answer each other without end (no mail of ours carries a file), nor is a read
-    receipt (an MDN, whatever its subject) or a calendar invitation: neither is a submission, nor one failed; a reply
+    receipt (an MDN, whatever its subject; one carrying a package is that package's mail, no read receipt:
+    parsers.recognize.is_read_receipt) or a calendar invitation: neither is a submission, nor one failed; a reply
     is answered when it carries a package (forms, or files a package is sent as: a package sent by pressing
     回复 on the notice, a corrected file sent back under our receipt), or a download link instead of one.
     Mail of unknown age (an imported file with neither a Received nor a Date header) is not answered
@@ -147,10 +148,10 @@ def reply_owed(
     package = carries_package(facts)
     if not package and (facts.answers_ours or answers_our_subject(facts.subject)):
         return None  # an answer to our own mail: people read what it says (replies.attention)
-    if not package and (
-        is_read_receipt(facts.subject, facts.body_text) or carries_invitation(facts.body_text, facts.attachment_names)
+    if is_read_receipt(facts.kind, facts.subject, facts.body_text) or (
+        not package and carries_invitation(facts.body_text, facts.attachment_names)
     ):
-        return None  # a read receipt (whatever its subject: an MDN's) or a meeting: no submission, nor failed one
+        return None  # a read receipt (as recognition decided it) or a meeting: no submission, nor failed one
     if facts.kind == "reply" and not package and download_link(facts.body_text) is None:
         return None  # a reply to a person or a notice: people answer those
     if facts.kind == "other" and not failed_submission(facts):

@@ -284,15 +284,31 @@ def test_missing_sender_address_does_not_count() -> None:
     assert result.problems == ("邮件没有发件人地址，不能确认是 桃城区 的报送邮箱，不计分，请工作人员核实",)
 
 
-@pytest.mark.parametrize("subject", ["桃城区4月份目标任务完成情况", "请查收"])
-def test_own_address_is_never_registered_and_raises_no_sender_problem(subject: str) -> None:
+@pytest.mark.parametrize(
+    ("subject", "problems"),
+    [
+        # staff's own letter naming a unit: staff's, no unit's sender to confirm (no 待处理 item)
+        (
+            "桃城区4月份目标任务完成情况",
+            ("工作人员邮箱 Office@Example.org 发出的工作人员邮件（写到 桃城区，不是 桃城区 的来信），不计分",),
+        ),
+        ("请查收", ()),
+    ],
+)
+def test_own_address_is_never_registered_and_raises_no_sender_problem(subject: str, problems) -> None:
     result = run(mail(subject, from_addr="Office@Example.org"), own=("OFFICE@example.org",))
-    assert (result.registered, result.problems) == (False, ())
+    assert (result.registered, result.problems) == (False, problems)
+    assert not any("未登记" in problem for problem in result.problems)
 
 
 def test_own_address_that_is_also_a_unit_sender_is_not_registered() -> None:
+    """GIVEN a briefing sent (not forwarded) from one of our own mailboxes WHEN recognised THEN it counts for
+    nobody, and says staff sent it (待处理: "forwarded", never a sender to confirm)."""
     result = run(mail("桃城区" + BRIEFING, from_addr=SENDER["桃城区"]), own=(SENDER["桃城区"],))
-    assert (result.unit, result.registered, result.problems) == ("桃城区", False, ())
+    assert (result.unit, result.registered) == ("桃城区", False)
+    assert result.problems == (
+        f"由工作人员邮箱 {SENDER['桃城区']} 发出，不是转发的单位邮件，不能确认是 桃城区 的报送，不计分，请工作人员核实",
+    )
 
 
 # --- kind: machine mail -----------------------------------------------------------------------
@@ -629,6 +645,13 @@ JAN_8 = datetime(2021, 1, 8, 2, 0, tzinfo=UTC)
         "景县一至十二月报表",
         "景县2020年1-12月报表",
         "景县１－１２月报表",
+        # with the year before a month written out: "2020年1月" is the range's start, not January's report
+        "景县2020年1月-12月报表",
+        "景县2020年1月至12月报表",
+        "景县2020年1月—12月汇总表",
+        "景县2020年1月份至12月份报表",
+        "景县2020年度1-12月报表",
+        "景县2020年1月至2020年12月报表",
     ],
 )
 def test_a_range_from_january_is_the_year_so_far_read_as_its_last_month(subject: str) -> None:
@@ -638,6 +661,16 @@ def test_a_range_from_january_is_the_year_so_far_read_as_its_last_month(subject:
     result = run(mail(subject, from_addr=SENDER["景县"], attachments=PACKAGE), arrival=JAN_8)
     assert (result.month, result.month_source) == ("2020-12", "subject")
     assert report_month(subject, JAN_8.astimezone(TZ)) == "2020-12"
+
+
+@pytest.mark.parametrize(
+    "name", ["景县2020年1月-12月汇总表.xlsx", "2020年1月至12月附件2.xls", "附件2（1月-12月）.xlsx"]
+)
+def test_an_attachment_named_for_the_year_so_far_is_its_last_month(name: str) -> None:
+    """GIVEN a subject naming no month and an attachment named for a range from January WHEN recognised THEN
+    the month is the range's last (December), as a subject's is, never the January its start names."""
+    result = run(mail("景县报表", from_addr=SENDER["景县"], attachments=(attachment(name, "xlsx"),)), arrival=JAN_8)
+    assert (result.month, result.month_source) == ("2020-12", "attachment")
 
 
 def test_a_range_not_from_january_still_names_its_months_placed_by_the_last() -> None:

@@ -6,21 +6,24 @@ real path (stored, its receipt decided and composed, 待处理 read)."""
 from __future__ import annotations
 
 import email
+import io
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
+from archive.evidence import article_key, briefing_count
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Message, OutboxMail
 from archive.queue import REASONS
 from bot.outgoing.receipts import queue_owed_receipts
 from parsers.mime import parse_message
-from parsers.recognize import recognize
+from parsers.recognize import StaffForward, is_read_receipt, recognize, staff_forward
 from parsers.records import Kind, Unit
 from tests.conftest import DATA, make_config
 from tests.webapp import SHANGHAI, queue_reasons
@@ -156,10 +159,13 @@ def test_a_staff_forward_whose_original_sender_is_not_the_units_does_not_count(b
     assert result.problems[1:] == (problem,) and result.problems[0].startswith(f"由工作人员邮箱 {STAFF} 转发")
 
 
+STAFF_LETTER = f"工作人员邮箱 {STAFF} 发出的工作人员邮件（写到 景县，不是 景县 的来信），不计分"
+
+
 def test_staff_forwarding_staffs_own_mail_stays_staffs():
     body = f'-------- 转发邮件信息 --------\n发件人："教就部" <{OFFICE}>\n主题：景县12月份报表的问题'
     _, result = recognised(message(STAFF, "转发：景县12月份报表的问题", body))
-    assert (result.unit, result.registered, result.problems) == ("景县", False, ())
+    assert (result.unit, result.registered, result.problems) == ("景县", False, (STAFF_LETTER,))
 
 
 @pytest.mark.parametrize(
@@ -300,3 +306,231 @@ def test_a_meeting_invitation_is_no_package_to_answer_but_a_letter_for_people(co
     assert receipts(config, deps, september) == {}
     queued = queue_reasons(deps)
     assert queued[outlook] == ["question"] and queued[google] == ["question"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Forwards read by their first quoted header block only; replies in a forwarded thread; read receipts carrying a
+# package; staff's own mail; a briefing forwarded counted once; ranges from January in a form's title
+
+OUTSIDER = "evil@qq.com"
+QQ_HEADER = (
+    "------------------ 原始邮件 ------------------\n"
+    '发件人: "{name}"<{address}>;\n发送时间: 2020年12月19日(星期六) 下午4:40\n'
+    f'收件人: "办公室"<{STAFF}>;\n主题: 景县12月份报表\n\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "original"),
+    [
+        # Outlook's header block, its sender line a name alone: no sender, whatever is quoted deeper
+        (
+            "请处理。\n\n发件人: 景县残联\n发送时间: 2020年12月19日 16:40\n收件人: 办公室\n主题: 景县12月份报表\n\n"
+            "转来的报表。\n\n" + QQ_HEADER.format(name="景县残联", address=JINGXIAN),
+            None,
+        ),
+        # a header block not in 发件人:/From: shape under the forward line: none to read, never an address below it
+        (f"---- 转发的邮件 ----\n| 发件人 | 陌生人 <{OUTSIDER}> |\n\n报表见附件\nFrom: {JINGXIAN}", None),
+        # the forwarder's comment names senders of its own above the forward line
+        (
+            "from: 教就部转来的\n发件人：李主任 lizhuren@qq.com 让我转发\n\n"
+            + QQ_HEADER.format(name="景县残联", address=JINGXIAN),
+            JINGXIAN,
+        ),
+        # Gmail's, Apple Mail's (its fields spaced), and Outlook's with its rule lost with its HTML
+        (
+            f"---------- Forwarded message ---------\nFrom: 景县残联 <{JINGXIAN}>\nDate: 2020年12月19日\n"
+            "Subject: 景县12月份报表\nTo: <hsclbgs666@163.com>\n\n报表见附件。",
+            JINGXIAN,
+        ),
+        (
+            f"Begin forwarded message:\n\nFrom: 景县残联 <{JINGXIAN}>\n\nSubject: 景县12月份报表\n\n报表见附件。",
+            JINGXIAN,
+        ),
+        (
+            f"请处理。\n\n发件人: 景县残联 <{JINGXIAN}>\n发送时间: 2020年12月19日 16:40\n收件人: 办公室\n"
+            "主题: 景县12月份报表\n\n报表见附件。",
+            JINGXIAN,
+        ),
+    ],
+)
+def test_an_inline_forward_is_read_by_its_first_quoted_header_block_only(body, original):
+    """GIVEN staff forwarding 景县's package inline WHEN recognised THEN its original sender is the address on the
+    sender line of the first header block quoted (after the forward line, if any), or none: never the first
+    address found anywhere in the text (the forwarder's comment, a line the original quotes)."""
+    parsed, result = recognised(message(STAFF, "Fwd: 景县12月份报表", body, (RAR,)))
+    assert staff_forward(parsed, OURS) == StaffForward(original)
+    assert (result.unit, result.registered) == ("景县", original == JINGXIAN)
+    assert result.problems[0] == f"由工作人员邮箱 {STAFF} 转发，" + (
+        f"按原发件人 {original} 的邮件识别" if original else "邮件中没有原发件人的地址"
+    )
+
+
+def test_an_outsiders_mail_quoting_a_units_address_forwarded_by_staff_is_not_the_units():
+    """GIVEN an outsider's mail whose text holds 景县's address in a From: line, forwarded by staff inline and as
+    an attachment WHEN recognised THEN both are the outsider's: the attached message by its own From header
+    (parsers.mime), the inline one by the quoted header block; neither counts for 景县."""
+    text = f"报表见附件。\n\n-----Original Message-----\nFrom: {JINGXIAN}\nSubject: 景县12月份报表"
+    inner = message(OUTSIDER, "景县12月份报表", text, (RAR,), to=STAFF)
+    parsed, attached = recognised(forwarded_as_attachment(inner))
+    assert parsed.attached_senders == (OUTSIDER,)
+    inline_body = QQ_HEADER.format(name="陌生人", address=OUTSIDER) + text
+    _, inline = recognised(message(STAFF, "转发：景县12月份报表", inline_body, (RAR,)))
+    for result in (attached, inline):
+        assert (result.unit, result.registered) == ("景县", False)
+        assert f"原发件人 {OUTSIDER} 未登记为 景县 的报送邮箱，不计分，请工作人员核实" in result.problems
+
+
+def test_an_attached_message_without_a_sender_address_names_no_original():
+    """The attached message's From is a name alone: its text quoting 景县's address changes nothing."""
+    inner = message(JINGXIAN, "景县12月份报表", f'报表见附件。\n发件人: "景县残联"<{JINGXIAN}>;', (RAR,), to=STAFF)
+    inner.replace_header("From", "景县残联")
+    parsed, result = recognised(forwarded_as_attachment(inner))
+    assert parsed.attached_senders == ("",)
+    assert staff_forward(parsed, OURS) == StaffForward(None)
+    assert (result.unit, result.registered) == ("景县", False)
+
+
+@pytest.mark.parametrize(
+    "subject", ["回复: 转发: 景县12月份报表", "Re: Fwd: 景县12月份报表", "答复：FW：景县12月份报表"]
+)
+def test_a_staff_reply_in_a_forwarded_thread_is_no_forward(subject):
+    """GIVEN staff answering, between two of our mailboxes, a thread that once forwarded 景县's mail WHEN
+    recognised THEN it is staff's own reply: no forward (its first prefix is a reply's), counted for nobody."""
+    body = "好的，收到。\n\n" + QQ_HEADER.format(name="景县残联", address=JINGXIAN)
+    parsed, result = recognised(message(STAFF, subject, body, to=OFFICE))
+    assert staff_forward(parsed, OURS) is None
+    assert (result.kind, result.unit, result.registered, result.problems) == (
+        Kind.REPLY,
+        "景县",
+        False,
+        (STAFF_LETTER,),
+    )
+
+
+def test_staff_forwarding_our_own_receipt_forwards_no_units_mail():
+    body = (
+        '------------------ 原始邮件 ------------------\n发件人: "衡水市残联"<noreply@hscl.example>;\n'
+        "主题: 回执：景县12月份报表"
+    )
+    parsed, result = recognised(message(STAFF, "转发：回执：景县12月份报表", body))
+    assert staff_forward(parsed, OURS) is None
+    assert (result.registered, result.problems) == (False, (STAFF_LETTER,))
+
+
+def test_a_read_receipts_subject_carrying_a_package_is_no_read_receipt():
+    """GIVEN a corrected package sent back under "答复: 已读: 回执：…" from an unregistered address WHEN recognised
+    THEN it is a reply carrying a package, its sender checked like any other; only other mail is a read receipt."""
+    subject = "答复: 已读: 回执：景县12月份报表"
+    parsed, result = recognised(message("stranger@qq.com", subject, "更正后的报表见附件", (RAR,)))
+    assert (result.kind, result.unit, result.registered) == (Kind.REPLY, "景县", False)
+    assert result.problems == ("发件人 stranger@qq.com 未登记为 景县 的报送邮箱，不计分，请工作人员核实",)
+    assert not is_read_receipt(result.kind, parsed.subject, parsed.body_text)
+    assert is_read_receipt("other", subject, "")
+
+
+def test_a_staff_package_sent_not_forwarded_is_no_units_and_says_so():
+    _, result = recognised(message(STAFF, "景县12月份报表", "景县的报表（微信发来的）。", (RAR,)))
+    assert (result.unit, result.kind, result.registered) == ("景县", Kind.REPORT, False)
+    assert result.problems == (
+        f"由工作人员邮箱 {STAFF} 发出，不是转发的单位邮件，不能确认是 景县 的报送，不计分，请工作人员核实",
+    )
+
+
+ARTICLE = "景县残联开展助残日活动，走访慰问贫困残疾人家庭三十户，发放慰问金和米面油等物资。"
+BRIEFING_SUBJECT = "景县贫困残疾人服务工程专项信息"
+
+
+def briefing_copies(when: datetime, forwarded: datetime) -> tuple[EmailMessage, ...]:
+    """景县's body-only article as it reached 办公室, and staff's forwards of it to 教就部: inline (QQ's, with a
+    comment) and as an attachment; and 景县 forwarding its own mail again."""
+    original = message(JINGXIAN, BRIEFING_SUBJECT, ARTICLE, to=STAFF, when=when)
+    quoted = (
+        "------------------ 原始邮件 ------------------\n"
+        f'发件人: "景县残联"<{JINGXIAN}>;\n发送时间: 2020年11月30日\n主题: {BRIEFING_SUBJECT}\n\n> {ARTICLE}'
+    )
+    inline = message(STAFF, "转发：" + BRIEFING_SUBJECT, "转教就部，请登记。\n\n" + quoted, when=forwarded)
+    attached = forwarded_as_attachment(original, "转发：" + BRIEFING_SUBJECT)
+    attached.replace_header("Received", f"from mail.example.cn by mx.163.com; {format_datetime(forwarded)}")
+    again = message(JINGXIAN, "Fw: " + BRIEFING_SUBJECT, "再发一次。\n\n" + quoted, when=forwarded)
+    return original, inline, attached, again
+
+
+def test_a_body_only_article_and_its_forwards_are_one_article():
+    """GIVEN 景县's article written in the body and its forwards (inline with a comment and quoted headers, as an
+    attachment, and 景县's own) WHEN keyed THEN all are one key, the forwarded text's; another article another."""
+    keys = set()
+    for mail in briefing_copies(WHEN, WHEN):
+        parsed, result = recognised(mail)
+        assert (result.kind, result.unit, result.registered) == (Kind.BRIEFING, "景县", True)
+        keys.add(article_key(parsed.subject, parsed.body_text))
+    other = message(JINGXIAN, BRIEFING_SUBJECT, ARTICLE.replace("三十户", "四十户"))
+    parsed = parse_message(other.as_bytes())
+    assert len(keys) == 1 and article_key(parsed.subject, parsed.body_text) not in keys
+
+
+def test_a_briefing_forwarded_counts_once_at_its_first_arrival(config, deps):
+    """GIVEN 景县's body-only article arriving on 30 November and staff's and 景县's forwards of it on 1 December
+    WHEN counted THEN it is one article of November's (the earliest counting arrival), none of December's."""
+    november = datetime(2020, 11, 30, 22, tzinfo=SHANGHAI)
+    december = datetime(2020, 12, 1, 9, tzinfo=SHANGHAI)
+    ids = store(deps, *briefing_copies(november, december))
+    assert [stored(deps, id_) for id_ in ids] == [("briefing", "景县", True)] * 4
+    with deps.db.session() as session:
+        counts = {
+            month: briefing_count(session, "景县", month, config.plan(month).calendar)
+            for month in ("2020-11", "2020-12")
+        }
+    assert counts == {"2020-11": 1, "2020-12": 0}
+
+
+def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
+    """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
+    own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;
+    none is "unregistered" (which would have staff confirm our own mailbox as 景县's)."""
+    body = "好的，收到。\n\n" + QQ_HEADER.format(name="景县残联", address=JINGXIAN)
+    reply, letter, package = store(
+        deps,
+        message(STAFF, "回复: 转发: 景县12月份报表", body, to=OFFICE),
+        message(STAFF, "景县12月份报表的问题", "景县的报表少了附件5，请联系。", to=OFFICE),
+        message(STAFF, "景县12月份报表", "景县的报表（微信发来的）。", (RAR,), to=OFFICE),
+    )
+    queued = queue_reasons(deps)
+    assert reply not in queued and letter not in queued
+    assert queued[package] == ["forwarded", "unreadable"]
+    assert receipts(config, deps) == {}
+
+
+def test_a_read_receipts_subject_does_not_hide_a_package_from_the_queue(config, deps):
+    """GIVEN a package sent back under "答复: 已读: 回执：…" from an unregistered address, its file unreadable WHEN
+    stored THEN 待处理 lists it (its sender, its file), as it lists the same mail under "答复: 回执：…"."""
+    ids = store(
+        deps,
+        message("stranger@qq.com", "答复: 已读: 回执：景县12月份报表", "更正后的报表见附件", (RAR,)),
+        message("stranger@qq.com", "答复: 回执：景县12月份报表", "更正后的报表见附件", (RAR,)),
+    )
+    queued = queue_reasons(deps)
+    assert [queued.get(id_) for id_ in ids] == [["unregistered", "unreadable"]] * 2
+
+
+def summary_titled(title: str) -> bytes:
+    """桃城区's 附件2 under another title."""
+    book = openpyxl.load_workbook(DATA / "workbooks" / "summary-unit-row-only.xlsx")
+    book.active["A2"] = title
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_december_package_titled_for_the_year_so_far_is_no_mismatch(config, deps):
+    """GIVEN 桃城区's December package whose 附件2 is titled "2020年1月-12月…汇总表" (the year so far) WHEN stored
+    THEN the form is December's, as its subject's month: no 标题月份不符 item, nothing said of its month."""
+    december = datetime(2020, 12, 18, 10, tzinfo=SHANGHAI)
+    workbook = ("附件2.xlsx", summary_titled("桃城区残联2020年1月-12月残疾人服务工程目标任务完成情况汇总表"))
+    [id_] = store(deps, message(TAOCHENG, "桃城区12月份报表", "报表见附件。", (workbook,), when=december))
+    with deps.db.session() as session:
+        row = session.get(Message, id_)
+        assert [(reading.form, reading.month) for reading in row.readings] == [(2, "2020-12")]
+    assert "mismatch" not in queue_reasons(deps).get(id_, [])
+    [(_, text)] = receipts(config, deps, december).values()
+    assert "表中写的月份" not in text

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from archive.models import StaffSenderRow
 from archive.staff_senders import add_sender, plain_address, remove_sender, staff_senders
 from bot.cli.group import main
-from parsers.errors import InputError
+from parsers.errors import InputError, MailroomError
 
 REFUSED = [
     "notanemail",
@@ -115,3 +115,19 @@ def test_a_non_address_recorded_before_the_check_can_still_be_revoked(config, de
         row = remove_sender(session, "景县", "notanemail", "不是邮箱", "孙倩")
         session.commit()
         assert row.revoked_at is not None
+
+
+def test_add_sender_refuses_one_of_our_own_mailboxes(config, deps):
+    """GIVEN one of our department mailboxes (what staff forward a unit's mail from) WHEN confirmed as a unit's,
+    in any case THEN refused, saying why, and nothing is recorded; another address is confirmed as before."""
+    own = config.own_addresses
+    with deps.db.session() as session:
+        with pytest.raises(
+            MailroomError, match="hsclbgs666@163.com 是我们自己的部门邮箱（配置中的邮箱），不能确认为 景县"
+        ):
+            add_sender(session, "景县", "HSCLbgs666@163.com", "x", "孙倩", None, own=own)
+        session.rollback()
+        assert staff_senders(session) == []
+        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, own=own)
+        session.commit()
+        assert [(row.unit, row.address) for row in staff_senders(session)] == [("景县", "jx.clerk@qq.com")]

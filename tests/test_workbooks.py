@@ -636,6 +636,12 @@ def test_phone_formats(value, ok):
         ("填报日期：4月15日", None),
         ("衡水市资助2020年考入高等院校贫困残疾学生汇总表", None),
         ("十二月份", "2020-12"),
+        # a range from January is the year so far: its last month, as a subject's (parsers.months)
+        ("桃城区残联2020年1月-12月残疾人服务工程目标任务完成情况汇总表", "2020-12"),
+        ("2020年1月至12月汇总表", "2020-12"),
+        ("二〇二〇年一月至十一月", "2020-11"),
+        ("1月-6月目标任务", "2020-06"),
+        ("2019年1-12月", "2019-12"),
     ],
 )
 def test_month_in_titles(text, month):

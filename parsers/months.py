@@ -1,0 +1,140 @@
+"""The months a subject, a file name or a form's title names: a subject's and a file name's reporting month
+(parsers.recognize), a month without a year placed near the mail's arrival, and the one rule for ranges of months
+that subjects and forms' titles (parsers.forms) share.
+
+A range from January ("1-12月", "2020年1月-12月", "1至9月份") is the year so far, as a 附件2's cumulative figures
+are: it names one month, its last. Any other range ("7-9月") names each of its months (a unit catching up).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# A month's number as written: 1–12 in digits, or 一 … 十二.
+MONTH_NUMBER = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
+# "7-9月", "7月-9月", "7至8月份", "2020年1月—12月", "2020年1月至2020年12月"; the year before either end. The first
+# number is no day's or year's ("2020年…" is read from its year), and the range ends in 月.
+_RANGE = re.compile(
+    rf"(?<![\d年])(?:(\d{{4}})年度?)?({MONTH_NUMBER})(?:月份?)?\s*[-~～〜至到—–―－]\s*"
+    rf"(?:(\d{{4}})年度?)?({MONTH_NUMBER})月"
+)
+
+_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
+# A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
+# 一 of a word such as 统一/唯一/同一 ("统一月报格式").
+_MONTH = re.compile(
+    r"(?<!\d)(\d{1,2}|十[一二]?|(?<![统唯同之万逐单划均第])一|[二三四五六七八九])月(份)?(?!\d{1,2}[日号])"
+)
+
+# Several months named together in a subject, as a unit catching up sends them: "7、8月份报表", "7月、8月",
+# "七、八月份", "7和8月" (as a range, "7-9月", "7至8月份": _RANGE). Each number is a month only when the list ends
+# in 月.
+_MONTH_LIST = re.compile(
+    rf"(?<![\d年统唯同之万逐单划均第])(?:(\d{{4}})年)?({MONTH_NUMBER}(?:月份?)?(?:\s*(?:[、,，/和及与]|以及)\s*{MONTH_NUMBER}(?:月份?)?)+)"
+)
+
+
+@dataclass(frozen=True)
+class MonthRange:
+    """Months `first` to `last` of one year; `year` None when the text writes none (its reader places it)."""
+
+    year: int | None
+    first: int
+    last: int
+
+    @property
+    def year_so_far(self) -> bool:
+        """From January: the year so far, which names one month, its last."""
+        return self.first == 1
+
+
+def month_number(token: str) -> int:
+    """A MONTH_NUMBER token's number: "12" → 12, "十一" → 11."""
+    if token.isdigit():
+        return int(token)
+    if token.startswith("十"):
+        return 10 + (_CN_NUMBERS[token[1]] if len(token) > 1 else 0)
+    return _CN_NUMBERS[token]
+
+
+def month_ranges(text: str) -> tuple[MonthRange, ...]:
+    """The ranges of months of one year that text writes, in order; none spanning two years or running back."""
+    folded = _fold(text)
+    ranges = []
+    for match in _RANGE.finditer(folded):
+        first_year, first, last_year, last = match.groups()
+        first_number, last_number = month_number(first), month_number(last)
+        if first_year and last_year and first_year != last_year:
+            continue
+        if 1 <= first_number < last_number <= 12:
+            year = first_year or last_year
+            ranges.append(MonthRange(int(year) if year else None, first_number, last_number))
+    return tuple(ranges)
+
+
+def year_so_far(text: str) -> MonthRange | None:
+    """The first range from January that text writes ("2020年1月-12月汇总表"): it names its last month."""
+    return next((span for span in month_ranges(text) if span.year_so_far), None)
+
+
+def month_near(number: int, local: datetime) -> str:
+    """Month `number` in the one year that puts it from ten months before `local`'s month to one month after
+    it, the months a report sent at `local` can be for: December's report sent in January belongs to
+    December's year, January's sent early, in December, to January's."""
+    offset = (number - local.month + 10) % 12 - 10  # -10 … 1: months after local's month
+    index = local.year * 12 + local.month - 1 + offset
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def report_month(text: str, arrival_local: datetime) -> str | None:
+    """The reporting month text names, as "YYYY-MM", or None.
+
+    A range from January ("2020年1月-12月", "1-12月") is the year so far, its last month (year_so_far); then
+    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year is placed near the
+    arrival (month_near): from ten months before the arrival month to one month after it, so December's
+    report sent in January is last December's and January's sent in December next January's.
+    """
+    folded = _fold(text)
+    if (span := year_so_far(folded)) is not None:
+        return _placed(span.last, span.year, arrival_local)
+    for match in _YEAR_MONTH.finditer(folded):
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12:
+            return f"{year:04d}-{month:02d}"
+    bare = [m for m in _MONTH.finditer(folded) if 1 <= month_number(m.group(1)) <= 12]
+    if not bare:
+        return None
+    chosen = next((m for m in bare if m.group(2)), bare[0])
+    return month_near(month_number(chosen.group(1)), arrival_local)
+
+
+def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
+    """The months a subject names together ("7、8月份报表", "7-9月"), ascending, as "YYYY-MM" (a month without
+    a year placed near the arrival, as report_month places it, a range by its last month: "10-12月" sent in
+    January is last year's three); () unless it names two or more. A range from January ("1-12月") is the
+    year so far, one month: report_month reads it."""
+    folded = _fold(text)
+    found: set[str] = set()
+    for span in month_ranges(folded):
+        if not span.year_so_far:
+            year = _placed(span.last, span.year, arrival_local)[:4]
+            found.update(f"{year}-{number:02d}" for number in range(span.first, span.last + 1))
+    for match in _MONTH_LIST.finditer(folded):
+        numbers = [month_number(token) for token in re.findall(MONTH_NUMBER, match.group(2))]
+        if match.group(2).endswith(("月", "月份")) and all(1 <= number <= 12 for number in numbers):
+            found.update(_placed(number, match.group(1), arrival_local) for number in numbers)
+    return tuple(sorted(found)) if len(found) > 1 else ()
+
+
+def _placed(number: int, year: str | int | None, arrival_local: datetime) -> str:
+    return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
+
+
+def _fold(text: str) -> str:
+    """NFKC (full-width digits and dashes become ASCII) without any whitespace, as subjects are compared."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
