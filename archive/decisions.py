@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
 from archive.models import CorrectionRow, Message, StaffSenderRow
+from parsers.recognize import named_months, report_month, strip_prefixes
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,19 @@ def message_decisions(session: Session, messages: Sequence[Message], zone: ZoneI
     return found
 
 
-def unit_decisions(session: Session, unit: str, month: str, zone: ZoneInfo) -> list[Decision]:
-    """The decisions behind UNIT's figures up to MONTH: corrections in force on its messages of that month
-    or before, and the addresses confirmed as its own with the messages they made count; oldest first."""
+def unit_decisions(
+    session: Session, unit: str, month: str, zone: ZoneInfo, at: datetime | None = None
+) -> list[Decision]:
+    """The decisions behind UNIT's figures up to MONTH: the corrections in force (at `at`, a closed year's as it
+    was closed; else now) on messages that count for it in that month or before, or that were recognised as
+    its own before a correction moved them away (to another unit, a later month, or out of counting: its figures
+    lost them), and the addresses confirmed as its own with the messages they made count; oldest first."""
+    decisions = [
+        Decision(row, (message.id,))
+        for row, message in _corrections(session, at)
+        if _counted_as(row, message, unit, month) or _moved_away(session, row, message, unit, month, zone)
+    ]
     up_to = or_(Message.month.is_(None), Message.month <= month)
-    corrected = session.execute(
-        select(CorrectionRow, Message.id)
-        .join(Message, Message.sha256 == CorrectionRow.message_sha256)
-        .where(CorrectionRow.revoked_at.is_(None), Message.unit == unit, up_to)
-    )
-    decisions = [Decision(row, (message_id,)) for row, message_id in corrected]
     for row in session.scalars(
         select(StaffSenderRow).where(StaffSenderRow.unit == unit, StaffSenderRow.revoked_at.is_(None))
     ):
@@ -64,6 +68,76 @@ def unit_decisions(session: Session, unit: str, month: str, zone: ZoneInfo) -> l
         if ids:
             decisions.append(Decision(row, ids))
     return sorted(decisions, key=lambda decision: decision.row.entered_at)
+
+
+def _corrections(session: Session, at: datetime | None) -> list[tuple[CorrectionRow, Message]]:
+    """Every correction in force now, or at `at` (revoked since or not), with its message."""
+    query = select(CorrectionRow, Message).join(Message, Message.sha256 == CorrectionRow.message_sha256)
+    if at is None:
+        query = query.where(CorrectionRow.revoked_at.is_(None))
+    else:
+        query = query.where(
+            CorrectionRow.entered_at <= at, or_(CorrectionRow.revoked_at.is_(None), CorrectionRow.revoked_at > at)
+        )
+    return [(row, message) for row, message in session.execute(query.order_by(CorrectionRow.id))]
+
+
+def _up_to(month: str | None, last: str) -> bool:
+    return month is None or month <= last
+
+
+def _counted_as(row: CorrectionRow, message: Message, unit: str, month: str) -> bool:
+    """Whether the correction makes (or, revoked since, made) the message UNIT's of MONTH or before."""
+    if row.revoked_at is None:
+        return message.unit == unit and _up_to(message.month, month)
+    return (row.unit or message.unit) == unit and _up_to(row.month or message.month, month)
+
+
+def _moved_away(session: Session, row: CorrectionRow, message: Message, unit: str, month: str, zone: ZoneInfo) -> bool:
+    """Whether the message, before the correction, was recognised as UNIT's of MONTH or before. What recognition
+    made of it is not kept beside the correction: what it corrected is read from what the message still says of
+    itself (a unit and month the correction left alone stand as recognised; its forms' titles, its subject's
+    months, the unit its sender's other mail counts for)."""
+    if row.revoked_at is not None and not in_force(session, [message.sha256]):
+        units, months = {message.unit}, {message.month}  # revoked since: the message is as recognised again
+    else:
+        units = {message.unit} if row.unit is None else {*_titled_units(message), *_sender_units(session, message)}
+        months = {message.month} if row.month is None else _named_months(message, zone)
+    return unit in units and any(_up_to(named, month) for named in months)
+
+
+def _titled_units(message: Message) -> set[str]:
+    return {reading.unit for reading in message.readings if reading.unit}
+
+
+def _sender_units(session: Session, message: Message) -> set[str]:
+    """The units the message's sender's other mail counts for, none of it corrected."""
+    if not message.from_addr:
+        return set()
+    corrected = select(CorrectionRow.message_sha256).where(CorrectionRow.revoked_at.is_(None))
+    return set(
+        session.scalars(
+            select(Message.unit)
+            .where(
+                func.lower(Message.from_addr) == message.from_addr.lower(),
+                Message.registered,
+                Message.unit.is_not(None),
+                Message.id != message.id,
+                Message.sha256.not_in(corrected),
+            )
+            .distinct()
+        )
+    )
+
+
+def _named_months(message: Message, zone: ZoneInfo) -> set[str | None]:
+    """The months the message names: its subject's, its forms' titles'; else the month it arrived in."""
+    arrival = message.arrival.astimezone(zone)
+    rest, _ = strip_prefixes(message.subject or "")
+    named: set[str | None] = {*named_months(rest, arrival), report_month(rest, arrival)}
+    named |= {reading.month for reading in message.readings if reading.month}
+    named.discard(None)
+    return named or {f"{arrival:%Y-%m}"}
 
 
 def _confirmations(session: Session, addresses: set[str]) -> list[StaffSenderRow]:

@@ -391,6 +391,14 @@ class ClosedMonth(Base):
 
 
 Index("ix_message_unit_month_kind", Message.unit, Message.month, Message.kind)
+# One correction in force per message (0021): of two submitted at once, the second can never stand beside it.
+Index(
+    "uq_correction_in_force",
+    CorrectionRow.message_sha256,
+    unique=True,
+    sqlite_where=CorrectionRow.revoked_at.is_(None),
+    postgresql_where=CorrectionRow.revoked_at.is_(None),
+)
 Index(
     "ix_message_attention",
     Message.attention,

@@ -7,14 +7,14 @@ crash between composing and the owed row's `queued_at` cannot happen: both are o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import replace
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from archive.models import Message, OutboxMail, OwedReply
+from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
 from parsers.inspection import IMAGES, why_no_form
 from parsers.workbook import is_lock_file
@@ -58,11 +58,134 @@ def _our_message_ids(session: Session, wanted: set[str]) -> set[str]:
     return set(session.scalars(select(OutboxMail.message_id).where(OutboxMail.message_id.in_(wanted))))
 
 
-def owe_change(session: Session, message: Message, because: str, *, moved: bool = False) -> None:
-    """Record, in the caller's transaction, a notice owed to the sender of a message a staff decision has made
-    count (once for that message), or, `moved`, made count as another unit's, month's or kind's (each time:
-    "change:12", "change:12:2"…). One notice waits per message at a time: while one is not yet composed (it
-    is composed from the message as derived then), a later decision only rewords its why."""
+@dataclass(frozen=True)
+class Counted:
+    """What a message counts as, as its sender hears it: its unit, kind, month and whether its sender counts."""
+
+    unit: str | None
+    kind: str
+    month: str | None
+    registered: bool
+
+    @classmethod
+    def of(cls, message: Message) -> Counted:
+        return cls(message.unit, message.kind, message.month, bool(message.registered))
+
+    @property
+    def counts(self) -> bool:
+        return self.registered and self.kind in COUNTED_KINDS and self.unit is not None
+
+    def told_alike(self, other: Counted) -> bool:
+        """Whether a sender told one would learn nothing from the other: both count, as the same unit's mail of
+        the same kind and month, or neither counts."""
+        if not (self.counts or other.counts):
+            return True
+        return self.counts == other.counts and self._where == other._where
+
+    @property
+    def _where(self) -> tuple[str | None, str, str | None]:
+        return self.unit, self.kind, self.month
+
+    def under(self, row: CorrectionRow | None, named: UnitNamed = lambda name, month: name) -> Counted:
+        """As a correction makes it (parsers.derive.corrected), when one is given; its unit as `named` says."""
+        if row is None:
+            return self
+        return Counted(
+            named(row.unit, row.month or self.month) or self.unit,
+            row.kind or self.kind,
+            row.month or self.month,
+            self.registered if row.counted is None else row.counted,
+        )
+
+
+COUNTED_KINDS = ("report", "briefing")
+# The unit a correction names (by the name staff gave, of a month), as today's configuration calls it
+# (archive.rederive.today_name).
+UnitNamed = Callable[[str | None, str | None], str | None]
+# What a sender was told of its message: a receipt or a notice handed to the mail server (sent, or being
+# tried); one refused for good never reached it.
+TOLD_KINDS = ("receipt", "change")
+
+
+def settle_notice(
+    session: Session,
+    message: Message,
+    recognised: Counted,
+    because: str | None,
+    closed: Collection[int],
+    named: UnitNamed = lambda name, month: name,
+) -> None:
+    """In the caller's transaction, once a message is derived again into something else: owe its sender a
+    核实通知, reword the one waiting, or withdraw it, by what the sender was last told (told_before), never by
+    what this one run changed. `recognised`: the message as recognised before any correction. Nothing is owed
+    while its receipt waits to be composed (it will say the message as it is now), when it now counts as the
+    sender was told (a change undone before anything said it), or when every month concerned is of a closed
+    year (`closed`: its kept results do not change). A notice is owed for a staff decision (`because`, its why)
+    only; one waiting stays when something else (the configuration) changed the message."""
+    if because is None and not _notice_waiting(session, message.id):
+        return  # no decision, no notice to reword or withdraw: a re-derivation of thousands reads nothing more
+    now = Counted.of(message)
+    if _receipt_waiting(session, message.id):
+        withdraw_change(session, message.id)
+        return
+    told = told_before(session, message, recognised, named)
+    owed = now.counts if told is None else not told.told_alike(now)
+    months = {state.month for state in (told, now) if state is not None and state.counts}
+    if owed and months and all(month is not None and int(month[:4]) in closed for month in months):
+        owed = False  # a closed year's kept results stand, whatever the archive now says (README "Closing a year")
+    if not owed:
+        withdraw_change(session, message.id)
+    elif because is not None:
+        owe_change(session, message, because)
+
+
+def told_before(
+    session: Session, message: Message, recognised: Counted, named: UnitNamed = lambda name, month: name
+) -> Counted | None:
+    """What the message's sender was last told it counts as: the message as recognised, under the correction in
+    force when the last receipt or notice it was handed was composed; None when it was handed none (a receipt
+    goes to a unit's registered senders only)."""
+    last = session.scalars(
+        select(OutboxMail)
+        .where(OutboxMail.about_message == message.id, OutboxMail.kind.in_(TOLD_KINDS), OutboxMail.state != "failed")
+        .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        return None
+    rows = session.scalars(select(CorrectionRow).where(CorrectionRow.message_sha256 == message.sha256))
+    then = [
+        row
+        for row in rows
+        if row.entered_at <= last.created_at and (row.revoked_at is None or row.revoked_at > last.created_at)
+    ]
+    return recognised.under(max(then, key=lambda row: row.id, default=None), named)
+
+
+def _receipt_waiting(session: Session, message_id: int) -> bool:
+    """Whether the message's receipt is owed and not yet composed (or taken back out of the outbox unsent)."""
+    return _waiting(session, message_id, "receipt")
+
+
+def _notice_waiting(session: Session, message_id: int) -> bool:
+    return _waiting(session, message_id, "change")
+
+
+def _waiting(session: Session, message_id: int, kind: str) -> bool:
+    return (
+        session.scalar(
+            select(OwedReply.id).where(
+                OwedReply.message_id == message_id, OwedReply.kind == kind, OwedReply.queued_at.is_(None)
+            )
+        )
+        is not None
+    )
+
+
+def owe_change(session: Session, message: Message, because: str) -> None:
+    """Record, in the caller's transaction, a notice owed to the sender of a message a staff decision changed
+    ("change:12", then "change:12:2"…). One notice waits per message at a time: while one is not yet composed
+    (it is composed from the message as derived then), a later decision only rewords its why."""
     notices = list(
         session.scalars(
             select(OwedReply)
@@ -73,15 +196,18 @@ def owe_change(session: Session, message: Message, because: str, *, moved: bool 
     if (waiting := next((row for row in notices if row.queued_at is None), None)) is not None:
         waiting.note = because
         return
-    if notices and not moved:
-        return
-    cause = f"change:{message.id}" + (f":{len(notices) + 1}" if notices else "")
+    causes = {row.cause for row in notices}
+    number = len(notices) + 1
+    cause = f"change:{message.id}" + (f":{number}" if number > 1 else "")
+    while cause in causes:
+        number += 1
+        cause = f"change:{message.id}:{number}"
     session.add(OwedReply(cause=cause, kind="change", message_id=message.id, owed_at=datetime.now(UTC), note=because))
 
 
 def withdraw_change(session: Session, message_id: int) -> None:
-    """In the caller's transaction, drop the notice owed for this message and not yet composed: a later
-    decision made the message stop counting, so "现已计入" would be untrue."""
+    """In the caller's transaction, drop the notice owed for this message and not yet composed: what it would
+    say, the sender was told already, or needs not be told."""
     session.execute(
         delete(OwedReply).where(
             OwedReply.message_id == message_id, OwedReply.kind == "change", OwedReply.queued_at.is_(None)

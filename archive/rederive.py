@@ -21,16 +21,19 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.attempts import derive_watched
+from archive.closing import closed_years
 from archive.corrections import in_force
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewrite
-from archive.owed import owe_change, reopen_unsent, withdraw_change
+from archive.owed import Counted, reopen_unsent, settle_notice
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from archive.store import ArchiveUnreadable, RawStore
-from parsers.derive import Derived, Incoming, corrected
+from parsers.derive import Derived, Incoming, Recognizer, corrected
+from parsers.errors import InputError
+from parsers.records import named_unit
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
 # archived — belong to the message as received).
@@ -132,12 +135,15 @@ def rederive(
 ) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
-    makes count, or count as another unit, month or kind, is owed a short notice to its sender, in the same
-    commit. A rewritten message's receipt or notice composed into the outbox and not yet sent is taken back
-    out, to be composed again from what it derives to now (archive.owed.reopen_unsent). `stopping` is asked between
-    batches (the daemon's stop): what is done is committed, the rest stays due."""
+    makes count, stop counting, or count as another unit, month or kind than its sender was last told, is owed
+    a short notice to its sender, in the same commit (archive.owed.settle_notice). A rewritten message's
+    receipt or notice composed into the outbox and not yet sent is taken back out, to be composed again from
+    what it derives to now (archive.owed.reopen_unsent). A correction's unit is taken by today's names and
+    aliases (today_name). `stopping` is asked between batches (the daemon's stop): what is done is committed,
+    the rest stays due."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
+    closed: set[int] | None = None  # the closed years, read once a message has changed
     for start in range(0, len(message_ids), batch):
         if stopping():
             break
@@ -177,8 +183,10 @@ def rederive(
                 continue
             if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
                 result = replace(result, arrival=message.arrival)
+            recognised = _counted(result)
             if (row := corrections.get(message.sha256)) is not None:
-                result = corrected(result, row.unit, row.kind, row.month, row.counted)
+                unit = today_name(intake.recognizer, row.unit, row.month or result.month)
+                result = corrected(result, unit, row.kind, row.month, row.counted)
             before = summary(message)
             fresh = message_row(item, message.sha256, result, stamp)
             message.copy_key = fresh.copy_key  # what the sender wrote: no rewrite of the derived rows
@@ -190,12 +198,10 @@ def rederive(
             after = summary(message)
             if after != before:
                 changes.append(Change(message.id, message.subject, before, after))
-                if not _counts(after):
-                    withdraw_change(session, message.id)
-                elif because is not None and not _counts(before):
-                    owe_change(session, message, because)
-                elif because is not None and any(before[key] != after[key] for key in ("unit", "month", "kind")):
-                    owe_change(session, message, because, moved=True)
+                if closed is None:
+                    closed = set(closed_years(session))
+                named = partial(today_name, intake.recognizer)
+                settle_notice(session, message, recognised, because, closed, named)
         if rewritten:
             session.add(Rewrite(at=datetime.now(UTC), messages=rewritten))
         session.flush()
@@ -245,8 +251,26 @@ def _derive(intake: Intake, messages: list[Message], items: list[Incoming], comm
     return derive_watched(intake.db, [m.sha256 for m in messages], items, derive)
 
 
-def _counts(state: dict[str, Any]) -> bool:
-    return bool(state["registered"]) and state["kind"] in ("report", "briefing") and state["unit"] is not None
+def _counted(result: Derived) -> Counted:
+    """What a message counts as, as recognised (before any correction)."""
+    recognition = result.recognition
+    return Counted(recognition.unit, recognition.kind.value, result.month, recognition.registered)
+
+
+def today_name(recognizer: Recognizer, name: str | None, month: str | None) -> str | None:
+    """The unit a correction names, as today's configuration calls it: by its name or an alias among the units
+    of the plan year of `month` (else of any plan), so that a unit renamed since (its old name kept as an alias)
+    is the renamed one's. A name no unit answers to any more stays as it was given."""
+    if name is None:
+        return None
+    year = int(month[:4]) if month else None
+    planned = next((units for each, units in recognizer.plans if each == year), ())
+    for units in (planned, recognizer.units):
+        try:
+            return named_unit(units, name).name
+        except InputError:
+            continue
+    return name
 
 
 def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:

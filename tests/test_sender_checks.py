@@ -131,3 +131,12 @@ def test_add_sender_refuses_one_of_our_own_mailboxes(config, deps):
         add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, own=own)
         session.commit()
         assert [(row.unit, row.address) for row in staff_senders(session)] == [("景县", "jx.clerk@qq.com")]
+
+
+def test_the_command_refuses_one_of_our_own_mailboxes(run, config, deps):
+    """GIVEN the department mailbox 康复部 polls (what staff forward from) WHEN `sender add` confirms it as 景县's
+    THEN refused, saying why, and nothing is recorded."""
+    result = run("sender", "add", "景县", "HSKF2006@126.com", "--reason", "x", "--by", "孙倩")
+    assert result.exit_code != 0 and "hskf2006@126.com 是我们自己的部门邮箱" in result.stderr
+    with deps.db.session() as session:
+        assert staff_senders(session) == []

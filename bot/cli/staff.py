@@ -11,13 +11,20 @@ from typing import Any
 
 import click
 
-from archive.corrections import add_correction, corrected_message, corrections, replacing, revoke_correction
+from archive.corrections import (
+    add_correction,
+    corrected_message,
+    corrections,
+    hold_message,
+    replacing,
+    revoke_correction,
+)
+from archive.entries import person_on_record, reason_on_record
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, behind
 from archive.staff_senders import (
     add_sender,
     confirmed_because,
-    messages_from,
     plain_address,
     remove_sender,
     staff_senders,
@@ -26,7 +33,13 @@ from bot.cli.console import progress
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
-from bot.services.decisions import describe, message_month, rederive_report, still_not_counted
+from bot.services.decisions import (
+    derivation_owed,
+    describe,
+    message_month,
+    rederive_report,
+    still_not_counted,
+)
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.services.years import closed_notes
@@ -102,10 +115,12 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
 
     此后来自它的邮件计入 UNIT；以前来自它的邮件也立即重新识别，同样计入。UNIT 写单位名称或简称。"""
     name = unit_name(context.config, unit)
+    reason, by = reason_on_record(reason, "确认原因"), person_on_record(by, "确认人")
     with context.deps.db.session() as session:
-        row = add_sender(session, name, address, reason, by, since.date() if since else None)
+        own = context.config.own_addresses
+        row = add_sender(session, name, address, reason, by, since.date() if since else None, own)
+        affected = derivation_owed(session, row.address)
         session.commit()
-        affected = messages_from(session, row.address)
     click.echo(
         f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）"
     )
@@ -123,10 +138,11 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
 
     来自该地址的邮件立即重新识别。"""
     name = unit_name(context.config, unit)
+    reason, by = reason_on_record(reason, "撤销原因"), person_on_record(by, "撤销人")
     with context.deps.db.session() as session:
         row = remove_sender(session, name, address, reason, by)
+        affected = derivation_owed(session, row.address)
         session.commit()
-        affected = messages_from(session, row.address)
     click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")
     _echo_effect(context, affected, None)
 
@@ -204,6 +220,7 @@ def correct(
             raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
         else:
             name = unit_name(context.config, unit) if unit else None
+            hold_message(session, message_id)  # what it replaces is read under the hold add_correction takes
             earlier = replacing(session, message_id)
             row = add_correction(
                 session,

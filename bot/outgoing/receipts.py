@@ -89,7 +89,7 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
         mail = (
             _compose(config, receipt, now, decided)
             if owed.kind == "receipt"
-            else _compose_change(config, receipt, now, decided or [owed.note or ""])
+            else _compose_change(config, receipt, now, decided or [owed.note or ""], counts=facts.registered)
         )
     not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
     queued = queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id, not_before=not_before)
@@ -158,11 +158,13 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
     return _reply(config, receipt, "receipt", context, now)
 
 
-def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str]):
-    """The short notice that a staff decision made a message count, threaded under it, saying each decision
-    its recognition now stands on."""
+def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str], counts: bool = True):
+    """The short notice that a staff decision made a message count, count elsewhere, or stop counting (its
+    sender not counted, `counts` False, or no longer a report or briefing), threaded under it, saying each
+    decision its recognition now stands on."""
     context = receipt.context
     values = {
+        "counts": counts and context["unit"] is not None and context["kind"] in ("report", "briefing"),
         "unit": context["unit"],
         "subject": context["subject"],
         "decisions": decided,

@@ -9,14 +9,16 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.closing import closed_years
-from archive.corrections import replacing
+from archive.corrections import mark_due, replacing
 from archive.evidence import load_evidence
 from archive.ingest import Intake
 from archive.models import Message
 from archive.rederive import Change, due, rederive
+from archive.staff_senders import messages_from
 from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
 from bot.services.show import KIND_LABELS
@@ -194,6 +196,15 @@ def still_not_counted(session: Session, message_id: int, remedy: str) -> str | N
         f"注意：邮件 #{message_id} 仍不计分：发件人 {message.from_addr or '（无地址）'} 不是{message.unit}登记的"
         f"报送邮箱。如经核实应计分，{remedy}"
     )
+
+
+def derivation_owed(session: Session, address: str) -> list[int]:
+    """The messages from an address whose confirmation staff changed, marked due for derivation in the caller's
+    transaction, the one that records the change: derived again at once by the caller, and should that not
+    happen (a crash, a reader killed), by `serve` or `mailroom rederive`, `year close` refusing meanwhile."""
+    affected = messages_from(session, address)
+    mark_due(session, list(session.scalars(select(Message.sha256).where(Message.id.in_(affected)))))
+    return affected
 
 
 def message_month(session: Session, message_id: int | None) -> str | None:

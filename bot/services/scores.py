@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,12 +15,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from archive.closing import kept_month
+from archive.decisions import Decision
+from archive.decisions import unit_decisions as decisions_of_unit
 from archive.evidence import Evidence
 from archive.models import ClosedYear
 from bot.config import Config
-from bot.services.show import unit_decisions_json
+from bot.services.show import decision_json
 from parsers.errors import InputError
-from parsers.records import named_unit
+from parsers.recognize import normalize
+from parsers.records import Unit, named_unit
 from scoring.completion import UnitCompletion, unit_completion
 from scoring.evidence import Point
 from scoring.packages import PackageStatus, by_unit, matrix
@@ -104,8 +107,23 @@ def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any
 
 
 def unit_name(config: Config, name: str) -> str:
-    """The configured name of a unit given by its name or an alias (桃城 → 桃城区)."""
-    return named_unit(config.units, name).name
+    """The configured name of a unit given by its name or an alias (桃城 → 桃城区), as every command and page
+    takes it (find_unit)."""
+    return find_unit(config.units, name).name
+
+
+def find_unit(units: Sequence[Unit], name: str) -> Unit:
+    """The unit a person names, by its name or an alias, spacing and width aside: " 景县 ", "景　县" (a
+    full-width space) and "景 县" are 景县, as recognition takes a subject's words (parsers.recognize.normalize).
+    InputError, in Chinese, for a name no unit has."""
+    try:
+        return named_unit(units, name.strip())
+    except InputError:
+        folded = normalize(name)
+        for unit in units:
+            if folded and folded in {normalize(spelling) for spelling in (unit.name, *unit.aliases)}:
+                return unit
+        raise
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,7 @@ def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = N
     rows = {row.unit: row for row in result.rows}
     names = [unit]
     try:
-        today = named_unit(config.units, unit)
+        today = find_unit(config.units, unit)
     except InputError:
         pass  # a unit no longer configured at all is still found by the name it was kept under
     else:
@@ -153,16 +171,31 @@ def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = N
 
 
 def unit_decisions(session: Session, unit: str, kept: Kept | None, month: str, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The staff decisions behind `unit`'s figures up to `month` (bot.services.show.unit_decisions_json); for a
-    closed year's unit renamed since (`kept`), those under today's name too, where today's mail stands."""
+    """The staff decisions behind `unit`'s figures up to `month` (archive.decisions.unit_decisions: those that
+    moved a message away from it too), as bot.services.show.decision_json gives them. A closed year's (`kept`):
+    those in force when it was closed, which its kept figures stand on (one revoked since says so), and those
+    entered since, which change no kept figure (they say so); for a unit renamed since, under today's name too."""
     today = kept.today_name(unit) if kept else None
     names = [unit] + ([today] if today and today != unit else [])
-    found = {
-        (decision["decision"], decision["id"]): decision
-        for name in names
-        for decision in unit_decisions_json(session, name, month, zone)
-    }
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for at in [kept.closed_at, None] if kept else [None]:
+        for name in names:
+            for decision in decisions_of_unit(session, name, month, zone, at):
+                key = ("correction" if decision.is_correction else "sender", decision.row.id)
+                found.setdefault(key, _decision_said(decision, zone, kept))
     return sorted(found.values(), key=lambda decision: decision["entered_at"])
+
+
+def _decision_said(decision: Decision, zone: ZoneInfo, kept: Kept | None) -> dict[str, Any]:
+    """A decision as `show --json` gives it; for a closed year, its `what` says how it stands to the kept figures
+    (as the staff's note on a correction of a closed year says: they do not change)."""
+    said = decision_json(decision, zone)
+    row = decision.row
+    if kept is not None and row.entered_at > kept.closed_at:
+        said["what"] += "；结账后登记，不改变结账时保存的结果"
+    elif kept is not None and row.revoked_at is not None:
+        said["what"] += f"；结账后已于 {row.revoked_at.astimezone(zone):%Y-%m-%d} 撤销，结账时保存的结果仍以此为准"
+    return said
 
 
 def kept_names(config: Config, year: int, kept_units: Iterable[str]) -> dict[str, str]:

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
-from archive.corrections import add_correction, corrected_message, corrections, replacing, revoke_correction
+from archive.corrections import (
+    add_correction,
+    corrected_message,
+    corrections,
+    hold_message,
+    replacing,
+    revoke_correction,
+)
+from archive.entries import reason_on_record
 from archive.findings import FindingsMemo
 from archive.models import Message
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind
-from archive.staff_senders import add_sender, confirmed_because, messages_from
-from bot.services.decisions import describe, message_month, rederive_report, still_not_counted
+from archive.staff_senders import add_sender, confirmed_because
+from bot.services.decisions import derivation_owed, describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import correction_what
 from bot.services.years import closed_notes
@@ -116,30 +124,27 @@ def correct():
         else url_for("queue.queue_page")
     )
     try:
-        reason = form.get("reason", "").strip()
-        if not reason:
-            raise MailroomError("请写明更正原因")
         unit = unit_name(site().config, form["unit"]) if form.get("unit") else None
         kind = form.get("kind") or None
         if kind is not None and kind not in KIND_LABELS:
             raise MailroomError("类别无效")
         month = form.get("month") or None
+        shown = form.get("in_force")  # the correction in force when the form was shown ("": none)
+        seen = ... if shown is None else form_id(shown, "现行更正的编号") if shown else None
         with site().deps.db.session() as db:
+            hold_message(db, message_id)  # what it replaces is read under the hold add_correction takes
             replaced = replacing(db, message_id)
-            seen = form.get("in_force")  # the correction in force when the form was shown ("": none)
-            if seen is not None and seen != (str(replaced.id) if replaced else ""):
-                changed = f"现行的更正是 #{replaced.id}（{replaced.entered_by}）" if replaced else "此前的更正已撤销"
-                raise MailroomError(f"邮件 #{message_id} 的更正刚刚有变化（{changed}）：请查看页面上的现状后再更正")
             row = add_correction(
                 db,
                 message_id,
-                reason,
+                form.get("reason", ""),
                 viewer().name,
                 unit=unit,
                 kind=kind,
                 month=month,
                 counted=counted,
                 plans=site().config.plans,
+                seen=seen,
             )
             month_before = message_month(db, message_id)
             db.commit()
@@ -162,18 +167,16 @@ def confirm_sender():
     form = request.form
     message_id = form_id(form.get("message_id"), "邮件编号")
     try:
-        reason = form.get("reason", "").strip()
-        if not reason:
-            raise MailroomError("请写明如何核实（如：电话核实）")
+        reason = reason_on_record(form.get("reason", ""), "如何核实（如：电话核实）")
         with site().deps.db.session() as db:
             message = db.get(Message, message_id)
             chosen = unit_name(site().config, form["unit"]) if form.get("unit") else None
             unit = (message.unit or chosen) if message is not None else None
             if message is None or not unit or not message.from_addr:
                 raise MailroomError("该邮件没有可确认的单位和发件地址")
-            row = add_sender(db, unit, message.from_addr, reason, viewer().name, None)
+            row = add_sender(db, unit, message.from_addr, reason, viewer().name, None, site().config.own_addresses)
+            affected = derivation_owed(db, row.address)
             db.commit()
-            affected = messages_from(db, row.address)
         flash(f"已确认 {row.address} 为 {unit} 的报送邮箱（#{row.id}），该地址的 {len(affected)} 封邮件已重新识别")
         _derive_again(affected, confirmed_because(row.address, unit, reason))
     except MailroomError as error:
@@ -184,12 +187,9 @@ def confirm_sender():
 @blueprint.route("/corrections/<id:correction_id>/revoke", methods=["POST"])
 @staff_only
 def revoke(correction_id: int):
-    reason = request.form.get("reason", "").strip()
     try:
-        if not reason:
-            raise MailroomError("请写明撤销原因")
         with site().deps.db.session() as db:
-            row = revoke_correction(db, correction_id, reason, viewer().name)
+            row = revoke_correction(db, correction_id, request.form.get("reason", ""), viewer().name)
             db.commit()
             message_id = corrected_message(db, row)
             month_before = message_month(db, message_id)
