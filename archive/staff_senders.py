@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.entries import written
+from archive.entries import hold, person_on_record, reason_on_record
 from archive.models import Message, StaffSenderRow
 from parsers.errors import InputError, MailroomError
 
@@ -64,7 +64,13 @@ def add_sender(
 ) -> StaffSenderRow:
     """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
     (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
-    it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s."""
+    it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s. A blank or
+    overlong reason, or no name, is refused (reason_on_record, person_on_record), whichever door calls.
+
+    Checked while holding the address (archive.entries.hold) until the caller commits, so of two confirming it
+    at once (two commands, a double-clicked button) the second is told it is confirmed already."""
+    reason = reason_on_record(reason, "确认原因")
+    by = person_on_record(by, "确认人")
     address = plain_address(address)
     if address in {mailbox.strip().lower() for mailbox in own}:
         raise MailroomError(
@@ -72,8 +78,11 @@ def add_sender(
             "按原发件人识别；原发件人不是该单位的报送邮箱时，"
             "请更正该邮件并选择计分（“更正”，或 mailroom correct --counted）"
         )
+    hold(session, f"staff_sender:{address}")
     for row in session.scalars(
-        select(StaffSenderRow).where(StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
+        select(StaffSenderRow)
+        .where(StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
+        .execution_options(populate_existing=True)
     ):
         raise MailroomError(
             f"{address} 已于 {row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认为 {row.unit} 的报送邮箱"
@@ -83,7 +92,7 @@ def add_sender(
         unit=unit,
         address=address,
         since=since,
-        reason=written(reason),
+        reason=reason,
         entered_by=by,
         entered_at=datetime.now(UTC),
     )
@@ -97,17 +106,21 @@ def confirmed_because(address: str, unit: str, reason: str) -> str:
 
 
 def remove_sender(session: Session, unit: str, address: str, reason: str, by: str) -> StaffSenderRow:
-    """Revoke a confirmation. The address is not checked as add_sender checks it: one recorded before that
-    check (any text) must still be revocable."""
+    """Revoke a confirmation, read while holding the address as add_sender holds it (of two revoking it at
+    once the second finds it revoked). The address is not checked as add_sender checks it: one recorded before
+    that check (any text) must still be revocable. A blank or overlong reason, or no name, is refused."""
+    reason = reason_on_record(reason, "撤销原因")
+    by = person_on_record(by, "撤销人")
     address = address.strip().lower()
+    hold(session, f"staff_sender:{address}")
     row = session.scalars(
-        select(StaffSenderRow).where(
-            StaffSenderRow.unit == unit, StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None)
-        )
+        select(StaffSenderRow)
+        .where(StaffSenderRow.unit == unit, StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
+        .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise MailroomError(f"{address} 没有被确认为 {unit} 的报送邮箱（配置文件中的邮箱请在配置中修改）")
-    row.revoke(by, written(reason))
+    row.revoke(by, reason)
     return row
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from archive.corrections import add_correction, revoke_correction
 from archive.entries import add_entry
 from archive.ingest import Incoming, ingest_batch
-from archive.models import CorrectionRow, Message, OutboxMail, StaffEntryRow
+from archive.models import CorrectionRow, Message, OutboxMail, StaffEntryRow, StaffSenderRow
 from archive.outbox import digest_cause
 from archive.rederive import behind, due
 from archive.staff_senders import add_sender
@@ -192,6 +192,32 @@ def test_two_web_submits_of_one_form_record_one_correction(office):
     assert (
         sum(f"未更正：邮件 #{report} 的更正刚刚有变化（现行的更正是 #{stands}（孙倩））" in page for page in said) == 1
     )
+
+
+def test_a_double_clicked_sender_confirmation_records_one(office):
+    """GIVEN 景县's package from a clerk's own address on 待处理 WHEN staff's 确认 is submitted twice at once (a
+    double click, two tabs) THEN one confirmation is recorded, and the other submit is told the address is
+    confirmed already, naming the one that stands."""
+    from bot.web.app import create_app
+    from tests.webapp import add_accounts
+
+    add_accounts(office.deps)
+    app = create_app(office.config, office.deps, secret_key="test secret")
+    clients = [app.test_client() for _ in range(2)]
+    forms = []
+    for client in clients:
+        assert log_in(client, "孙倩", PASSWORD).status_code == 302
+        token = csrf_token(client.get("/queue").get_data(as_text=True))
+        forms.append({"csrf_token": token, "message_id": str(office.ids.personal), "reason": "电话核实"})
+    results = at_once(
+        office.deps, "staff_sender", *[lambda c=c, f=f: c.post("/senders", data=f) for c, f in zip(clients, forms)]
+    )
+    assert [result.status_code for result in results] == [302, 302], results
+    with office.deps.db.session() as session:
+        [stands] = session.scalars(select(StaffSenderRow.id).where(StaffSenderRow.address == PERSONAL)).all()
+    said = [client.get("/queue").get_data(as_text=True) for client in clients]
+    assert sum(f"已确认 {PERSONAL} 为 景县 的报送邮箱（#{stands}）" in page for page in said) == 1
+    assert sum(f"未确认：{PERSONAL} 已于" in page and f"的报送邮箱（#{stands}）" in page for page in said) == 1
 
 
 def test_two_awards_of_the_same_evidence_at_once_record_one(office):

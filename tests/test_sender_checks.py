@@ -1,7 +1,8 @@
 """A sender staff confirm is one plain address (local@domain, a dot in the domain), or it is refused: a
 confirmation is matched against each message's From address, so any other text would be recorded as
 confirmed and then never match. `mailroom sender add` says so in one line with exit 2 and records nothing;
-add_sender itself refuses the same way, for any other caller. On SQLite and PostgreSQL."""
+add_sender itself refuses the same way, for any other caller, as it refuses a blank reason or name (remove_sender
+too); of two confirming one address at once, one is recorded. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from archive.models import StaffSenderRow
 from archive.staff_senders import add_sender, plain_address, remove_sender, staff_senders
 from bot.cli.group import main
 from parsers.errors import InputError, MailroomError
+from tests.test_corrections_integrity import at_once
 
 REFUSED = [
     "notanemail",
@@ -140,3 +142,58 @@ def test_the_command_refuses_one_of_our_own_mailboxes(run, config, deps):
     assert result.exit_code != 0 and "hskf2006@126.com 是我们自己的部门邮箱" in result.stderr
     with deps.db.session() as session:
         assert staff_senders(session) == []
+
+
+def test_two_confirmations_of_one_address_at_once_record_one(config, deps):
+    """GIVEN nobody's confirmation of jx.clerk@qq.com WHEN two staff confirm it at the same moment (two `sender
+    add`, a double-clicked button), each having checked before either records THEN one is recorded, the other
+    told it is confirmed already; the same when the second names another unit."""
+    for second_unit in ("景县", "枣强县"):
+        address = f"clerk.{len(second_unit)}@qq.com"
+
+        def confirm(unit: str, address: str = address) -> int:
+            with deps.db.session() as session:
+                row = add_sender(session, unit, address, "电话核实", "孙倩", None)
+                session.commit()
+                return row.id
+
+        results = at_once(deps, "staff_sender", lambda: confirm("景县"), lambda u=second_unit: confirm(u))
+        recorded = [result for result in results if isinstance(result, int)]
+        refused = [result for result in results if isinstance(result, MailroomError)]
+        assert len(recorded) == 1 and len(refused) == 1, results
+        assert f"{address} 已于" in str(refused[0]) and f"的报送邮箱（#{recorded[0]}）" in str(refused[0])
+        with deps.db.session() as session:
+            assert [row.id for row in staff_senders(session) if row.address == address] == recorded
+
+
+@pytest.mark.parametrize(
+    "reason, by, said",
+    [
+        (" ", "孙倩", "请写明确认原因"),
+        ("\u200b\n", "孙倩", "请写明确认原因"),
+        ("长" * 501, "孙倩", "确认原因最多 500 字"),
+        ("电话核实", " ", "请写明确认人"),
+    ],
+    ids=["blank", "unseen-only", "overlong", "no-name"],
+)
+def test_add_sender_refuses_a_blank_reason_or_name_at_every_door(config, deps, reason, by, said):
+    """Whatever calls add_sender (the command, the queue page's button, a page one day) is refused by the one
+    rule for a staff decision's reason and name (archive.entries.reason_on_record), and nothing is recorded."""
+    with deps.db.session() as session:
+        with pytest.raises(InputError, match=said):
+            add_sender(session, "景县", "jx.clerk@qq.com", reason, by, None)
+        session.rollback()
+        assert staff_senders(session) == []
+
+
+@pytest.mark.parametrize(
+    "reason, by, said", [("", "孙倩", "请写明撤销原因"), ("核实有误", "\t", "请写明撤销人")], ids=["blank", "no-name"]
+)
+def test_remove_sender_refuses_a_blank_reason_or_name(config, deps, reason, by, said):
+    with deps.db.session() as session:
+        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None)
+        session.commit()
+        with pytest.raises(InputError, match=said):
+            remove_sender(session, "景县", "jx.clerk@qq.com", reason, by)
+        session.rollback()
+        assert [row.revoked_at for row in staff_senders(session)] == [None]

@@ -126,3 +126,44 @@ def test_the_arrival_says_where_it_was_read(run, tmp_path):
     assert arrivals[0] == "到达时间：2020-04-09 10:00:00（收件服务器时间）"
     assert arrivals[1] == "到达时间：2020-12-19 16:48:00（取自 Date 头，未经服务器确认）"
     assert arrivals[2].endswith("（归档时间：邮件无服务器接收时间，Date 头缺失或无法识别）")
+
+
+def test_show_says_a_message_waits_to_be_derived_again(run, tmp_path):
+    """GIVEN a correction recorded and its message not derived again (`correct` killed before it did) THEN `show`
+    says, by the recognition and first among the problems, that what it shows waits to be derived by the latest
+    configuration and decisions (not the correction beside an unexplained old recognition) WHEN re-derived THEN
+    it shows the corrected recognition and says nothing of waiting."""
+    from archive.corrections import add_correction
+    from archive.db import Database
+
+    db = Database(f"sqlite:///{tmp_path}/mailroom.db")
+    with db.session() as session:
+        add_correction(session, 1, "误发的草稿", "孙倩", kind="other")
+        session.commit()
+    db.engine.dispose()
+    waiting = (
+        "等待按最新的配置和决定重新识别（这里的识别结果尚未更新）：请运行 mailroom rederive，"
+        "mailroom serve 启动时也会在后台处理"
+    )
+    assert json.loads(run("show", "1", "--json").stdout)["problems"][0] == waiting
+    lines = run("show", "1").stdout.splitlines()
+    assert "识别为：景县 · 月度报表 · 2020年4月（取自主题）（尚待重新识别，见“邮件的问题”）" in lines
+    assert f"- {waiting}" in lines and lines.index("邮件的问题：") < lines.index(f"- {waiting}")
+    assert any(line.startswith("- 更正 #1：更正为 类别 其他来信") for line in lines)
+
+    assert run("rederive").exit_code == 0
+    lines = run("show", "1").stdout.splitlines()
+    assert lines[6] == "识别为：景县 · 其他来信 · 2020年4月（取自主题）"
+    assert f"- {waiting}" not in lines
+
+
+def test_a_message_derived_under_another_stamp_waits_when_the_stamp_is_given():
+    """The message's page and `show` can say so for a changed configuration or version too: given today's stamp."""
+    from archive.models import Message
+    from bot.services.show import WAITING, message_problems
+
+    message = Message(derived_with="0123456789abcdef", problems=[], kind="other", unit=None, month=None)
+    assert message_problems(message) == [] and message_problems(message, "0123456789abcdef") == []
+    assert message_problems(message, "fedcba9876543210") == [WAITING]
+    message.derived_with = None  # marked due by a staff decision: known without the stamp
+    assert message_problems(message) == [WAITING]

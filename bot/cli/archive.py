@@ -166,7 +166,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             "cc": message.cc_addrs,
             "month_source": message.month_source,
             "size": message.size,
-            "problems": message_problems(message),
+            "problems": message_problems(message, context.deps.recognizer.stamp),
             "body_text": message.body_text,
             "attachments": [
                 {

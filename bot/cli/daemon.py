@@ -26,14 +26,15 @@ def init(context: Context) -> None:
     """建立或升级数据库和归档目录，并说明是否有邮件需要重新识别。
 
     只有这个命令会为 SQLite 数据库建立缺少的文件夹；其他命令遇到缺少的文件夹会拒绝（以防路径写错）。"""
-    from bot.daemon.status import behind_line, due_for_rederive
+    from bot.daemon.status import behind_line, decided_due, due_for_rederive
 
     config = context.config
     deps = context.open_deps(create_folders=True)  # opening creates and upgrades
     click.echo(f"数据库已就绪: {config.database_url}")
     click.echo(f"归档目录已就绪: {config.archive_path}")
     if due := due_for_rederive(deps):
-        click.echo(behind_line(due, "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"))
+        doing = "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"
+        click.echo(behind_line(due, doing, decided_due(deps)))
 
 
 @main.command()
@@ -110,11 +111,12 @@ def serve(context: Context) -> None:
     SIGTERM 或 Ctrl-C 使其在几秒内停止：SIGTERM（如 systemctl stop）退出码为 0，Ctrl-C 为 130
     （已中断）；因程序出错而停止时为 1。"""
     from bot.daemon.serve import serve as run
-    from bot.daemon.status import behind_line, due_for_rederive
+    from bot.daemon.status import behind_line, decided_due, due_for_rederive
 
     logging.getLogger().setLevel(logging.INFO)
     if due := due_for_rederive(context.deps):
-        click.echo(behind_line(due, "正在后台重新识别，完成前统计可能与现行配置不符（进度见 mailroom status）"))
+        doing = "正在后台重新识别，完成前统计可能与现行配置不符（进度见 mailroom status）"
+        click.echo(behind_line(due, doing, decided_due(context.deps)))
     if not run(context.config, context.deps):  # Ctrl-C: KeyboardInterrupt, after the graceful stop (exit 130)
         sys.exit(1)
 

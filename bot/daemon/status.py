@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from archive.locks import held, shared
-from archive.models import JobRun
+from archive.models import JobRun, Message
 from archive.outbox import backlog
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
@@ -94,6 +94,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     with deps.exclusive(LOCK) as free:
         rederiving = not free
     due = due_for_rederive(deps)
+    decided = decided_due(deps) if due else 0
     with deps.db.session() as session:
         owed, owed_since = owed_waiting(session)
         waiting = backlog(session)
@@ -144,6 +145,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         # mail archived for a mailbox no longer configured: derived by `poll --once` and at `serve`'s start
         "spooled_elsewhere": {str(key): count for key, count in spooled.items() if key not in configured},
         "rederive_due": due,
+        # of those, the ones a staff decision marked due (a correction, its revocation, a sender confirmed or not)
+        "rederive_due_decided": decided,
         "rederive_running": rederiving,
     }
 
@@ -154,10 +157,33 @@ def due_for_rederive(deps: Deps) -> int:
         return behind(session, deps.recognizer.stamp)
 
 
-def behind_line(due: int, doing: str) -> str:
-    """The one line that says the archive is behind what derives it now (a new version, a migration that
-    changed parsing, a changed configuration), and what is done about it."""
-    return f"有 {due} 封邮件的识别结果来自旧的配置或程序版本：{doing}"
+def decided_due(deps: Deps) -> int:
+    """How many messages a staff decision marked due for derivation (archive.corrections.mark_due: derived
+    with no stamp; else only mail archived before derivation was stamped, migration 0014, and never derived
+    since). One count more, asked only when some are due."""
+    with deps.db.session() as session:
+        return session.scalar(select(func.count()).select_from(Message).where(Message.derived_with.is_(None))) or 0
+
+
+# The staff decisions that mark messages due (archive.corrections.mark_due), in the words staff know them by.
+DECISIONS = "工作人员的决定（更正、发件人确认或其撤销）"
+
+
+def behind_line(due: int, doing: str, decided: int | None = None) -> str:
+    """The one line that says the archive is behind what derives it now, why, and what is done about it: of
+    `due`, `decided` were marked due by a staff decision (decided_due), the others derived under another
+    configuration or code version (a new version, a migration that changed parsing, a changed configuration).
+    `decided` None: not counted, and the line names every cause."""
+    if decided is None:
+        return f"有 {due} 封邮件等待重新识别（配置、程序版本或工作人员的决定有变化）：{doing}"
+    if decided == 0:
+        return f"有 {due} 封邮件的识别结果来自旧的配置或程序版本：{doing}"
+    if decided >= due:
+        return f"有 {due} 封邮件的识别结果尚未按{DECISIONS}更新：{doing}"
+    return (
+        f"有 {due} 封邮件的识别结果尚待更新（{decided} 封尚未按工作人员的决定更新，"
+        f"{due - decided} 封来自旧的配置或程序版本）：{doing}"
+    )
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:
@@ -210,6 +236,7 @@ def describe_status(data: dict[str, Any]) -> list[str]:
                 "mailroom serve 正在后台重新识别"
                 if data["rederive_running"]
                 else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）",
+                data.get("rederive_due_decided"),
             )
         )
     for job in data["jobs"]:

@@ -66,7 +66,8 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
         *([f"抄送：{detail['cc']}"] if detail["cc"] else []),
         f"到达时间：{arrival}（{ARRIVAL_SOURCES[detail['arrival_source']]}）",
         f"Date 头：{detail['date_header'] or '（无）'}",
-        f"识别为：{_recognition(detail)}",
+        f"识别为：{_recognition(detail)}"
+        + ("（尚待重新识别，见“邮件的问题”）" if WAITING in detail["problems"] else ""),
         f"所在邮箱：{detail['mailbox'] or '（导入）'}",
         f"大小：{detail['size']} 字节",
         f"SHA-256：{detail['sha256']}",
@@ -82,10 +83,27 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     return lines + ["", "正文：", detail["body_text"] or "（无正文）"]
 
 
-def message_problems(message: Message) -> list[str]:
-    """A message's problems as staff read them (`show --json`'s "problems", the message's page): those its
-    derivation recorded, then each form whose own title names another unit or month than the message."""
-    return [*message.problems, *staff_lines(message.kind, message, message.readings)]
+# Said first among a message's problems while it is due for derivation: what `show` and the message's page show
+# is then what it was derived to before, which a staff decision listed beside it may already contradict.
+WAITING = (
+    "等待按最新的配置和决定重新识别（这里的识别结果尚未更新）："
+    "请运行 mailroom rederive，mailroom serve 启动时也会在后台处理"
+)
+
+
+def derivation_waits(message: Message, stamp: str | None = None) -> bool:
+    """Whether the message is due for derivation (archive.rederive.due): a staff decision marked it (derived
+    with no stamp), or, given today's `stamp` (Recognizer.stamp), it was derived under another configuration
+    or code version."""
+    return message.derived_with is None or (stamp is not None and message.derived_with != stamp)
+
+
+def message_problems(message: Message, stamp: str | None = None) -> list[str]:
+    """A message's problems as staff read them (`show --json`'s "problems", the message's page): that it waits
+    to be derived again (derivation_waits, with `stamp` if given), those its derivation recorded, then each
+    form whose own title names another unit or month than the message."""
+    waiting = [WAITING] if derivation_waits(message, stamp) else []
+    return [*waiting, *message.problems, *staff_lines(message.kind, message, message.readings)]
 
 
 def detail_mismatches(detail: dict[str, Any]) -> list[str]:

@@ -187,7 +187,8 @@ def message_page(message_id: int):
         persons = first_persons(db, [reading.id for reading in message.readings])
         zone = current.config.timezone
         mailboxes = {box.key: box.name for box in current.config.mailboxes}
-        detail = message_detail(message, masker(), zone, persons, decisions_json(db, message, zone), mailboxes)
+        decisions = decisions_json(db, message, zone)
+        detail = message_detail(message, masker(), zone, persons, decisions, mailboxes, current.deps.recognizer.stamp)
         standing = replacing(db, message_id) if viewer().is_staff else None
     correcting = None
     if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone

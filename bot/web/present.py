@@ -228,9 +228,11 @@ def message_detail(
     persons: Mapping[int, tuple[Sequence[PersonRow], int]],
     decisions: Sequence[dict] = (),
     mailboxes: Mapping[str, str] | None = None,
+    stamp: str | None = None,
 ) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
-    `decisions`: as bot.services.show.decision_json gives them; `mailboxes`: each mailbox's name by its key."""
+    `decisions`: as bot.services.show.decision_json gives them; `mailboxes`: each mailbox's name by its key;
+    `stamp`: what derives messages now (a message derived under another is said to wait: message_problems)."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     mailboxes = mailboxes or {}
     return MessageDetail(
@@ -243,7 +245,7 @@ def message_detail(
             reading_view(reading, ordinals.get(reading.attachment_id, 0), mask, *persons.get(reading.id, ((), 0)))
             for reading in message.readings
         ),
-        problems=tuple(problem_text(problem, mask) for problem in message_problems(message)),
+        problems=tuple(problem_text(problem, mask) for problem in message_problems(message, stamp)),
         seen=tuple(mask.text(_sighting(seen, mailboxes, mask.hide)) for seen in message.sightings),
         decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
     )

@@ -1,0 +1,73 @@
+"""`mailroom status` says truly why messages wait to be derived again: a staff decision (a correction, its
+revocation, a sender confirmed or revoked) marks its messages due, which is not "an old configuration or program
+version"; the two are counted apart, in one cheap count more, and only when any wait. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import update
+
+from archive.corrections import add_correction
+from archive.ingest import ingest_batch
+from archive.models import Message
+from bot.daemon.status import behind_line, describe_status, gather_status
+from bot.demo.season.mail import compose
+from parsers.derive import Incoming
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OLD = "旧的配置或程序版本"
+RUN = "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）"
+
+
+def _waiting_line(config, deps) -> tuple[dict, list[str]]:
+    data = gather_status(config, deps)
+    return data, [line for line in describe_status(data) if "重新识别" in line and line.startswith("有 ")]
+
+
+@pytest.fixture
+def two_messages(config, deps) -> list[int]:
+    """Two messages from 枣强县, derived with today's stamp."""
+    box = config.mailboxes[0].key
+    mail = [
+        compose(
+            "zqxcl@163.com", "hsclbgs666@163.com", f"枣强县残疾人工作信息（{n}）", datetime(2020, 4, n, tzinfo=SHANGHAI)
+        )
+        for n in (8, 9)
+    ]
+    outcomes = ingest_batch(
+        deps.db, deps.store, deps.recognizer, [Incoming(message.as_bytes(), box, "import") for message in mail]
+    )
+    return [outcome.id for outcome in outcomes]
+
+
+def test_a_staff_decision_waiting_is_not_said_to_be_an_old_configuration(config, deps, two_messages):
+    """GIVEN nothing due THEN status says nothing of it WHEN a correction is recorded and its message not yet
+    derived again (the command killed before it did) THEN status says one waits for staff's decision, not for an
+    old configuration or version WHEN another message was derived under an old stamp THEN both, counted apart."""
+    corrected, other = two_messages
+    data, lines = _waiting_line(config, deps)
+    assert (data["rederive_due"], data["rederive_due_decided"], lines) == (0, 0, [])
+
+    with deps.db.session() as session:
+        add_correction(session, corrected, "误发的草稿", "孙倩", counted=False)
+        session.commit()
+    data, lines = _waiting_line(config, deps)
+    assert (data["rederive_due"], data["rederive_due_decided"]) == (1, 1)
+    assert lines == [f"有 1 封邮件的识别结果尚未按工作人员的决定（更正、发件人确认或其撤销）更新：{RUN}"]
+
+    with deps.db.session() as session:
+        session.execute(update(Message).where(Message.id == other).values(derived_with="0123456789abcdef"))
+        session.commit()
+    data, lines = _waiting_line(config, deps)
+    assert (data["rederive_due"], data["rederive_due_decided"]) == (2, 1)
+    assert lines == [f"有 2 封邮件的识别结果尚待更新（1 封尚未按工作人员的决定更新，1 封来自{OLD}）：{RUN}"]
+
+
+def test_the_line_names_each_cause_it_counted_and_every_cause_when_not_counted():
+    """Only an old stamp: the old words, which are true then; `init` and `serve`, which count no causes, name
+    every one."""
+    assert behind_line(3, "做", 0) == f"有 3 封邮件的识别结果来自{OLD}：做"
+    assert behind_line(3, "做") == "有 3 封邮件等待重新识别（配置、程序版本或工作人员的决定有变化）：做"
