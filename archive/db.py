@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A database already there is opened without loading Alembic (a third of a second
 # on every command); tests/test_migrations.py holds this to the migrations folder's own head.
-SCHEMA_HEAD = "0021"
+SCHEMA_HEAD = "0022"
 # A PostgreSQL server that takes the connection and says nothing (a firewall dropping packets, a host gone)
 # must not hang a command or a worker for ever: the connection is given up after CONNECT_SECONDS, and TCP
 # keepalives end one whose server vanished mid-query within about a minute (libpq's parameters; one written

@@ -399,6 +399,13 @@ Index(
     sqlite_where=CorrectionRow.revoked_at.is_(None),
     postgresql_where=CorrectionRow.revoked_at.is_(None),
 )
+# The messages a staff decision marked due for derivation (0022): what a running `serve` looks for each minute.
+Index(
+    "ix_message_derive_due",
+    Message.id,
+    sqlite_where=Message.derived_with.is_(None),
+    postgresql_where=Message.derived_with.is_(None),
+)
 Index(
     "ix_message_attention",
     Message.attention,

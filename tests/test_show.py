@@ -143,7 +143,7 @@ def test_show_says_a_message_waits_to_be_derived_again(run, tmp_path):
     db.engine.dispose()
     waiting = (
         "等待按最新的配置和决定重新识别（这里的识别结果尚未更新）：请运行 mailroom rederive，"
-        "mailroom serve 启动时也会在后台处理"
+        "运行中的 mailroom serve 也会在后台处理"
     )
     assert json.loads(run("show", "1", "--json").stdout)["problems"][0] == waiting
     lines = run("show", "1").stdout.splitlines()

@@ -36,11 +36,12 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import database_problem
 from archive.locks import Lock
-from archive.models import MailboxState
+from archive.models import MailboxState, Message
 from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
 from archive.rederive import due, rederive
@@ -63,6 +64,7 @@ REDERIVE_BATCH = 20  # messages a background re-derivation writes per transactio
 PRESENCE_SECONDS = 10.0  # how often the daemon makes sure it holds its presence lock still (one round trip)
 HOLD_SECONDS = 5.0  # how often, at most, a mailbox worker at work makes sure it holds its mailbox still (the same)
 REDERIVE_RETRY = 5.0  # seconds between looks while another instance (or a `status` looking) holds the lock
+DECIDED_SECONDS = 60.0  # how often serve looks for messages a staff decision left underived
 
 
 def serve(config: Config, deps: Deps) -> bool:
@@ -87,7 +89,7 @@ def serve(config: Config, deps: Deps) -> bool:
     )
     workers.append(
         threading.Thread(
-            target=_guarded, args=(failed, "rederive", rederive_behind, config, deps), name="rederive", daemon=True
+            target=_guarded, args=(failed, "rederive", rederive_then_watch, config, deps), name="rederive", daemon=True
         )
     )
 
@@ -352,6 +354,13 @@ def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: floa
         log.error("%s: cannot record the poll: %s", box.key, failure)
 
 
+def rederive_then_watch(config: Config, deps: Deps) -> None:
+    """The re-derivation worker of `serve`: what is due at its start (rederive_behind), then, until stopped,
+    what staff decisions leave underived (derive_decided)."""
+    rederive_behind(config, deps)
+    derive_decided(deps)
+
+
 def rederive_behind(config: Config, deps: Deps) -> None:
     """Derive what a removed mailbox left spooled, and again whatever is due (archive.rederive.due), once,
     by one instance: another instance's run is waited for, and then finds nothing left."""
@@ -367,13 +376,33 @@ def rederive_behind(config: Config, deps: Deps) -> None:
         deps.stop.wait(REDERIVE_RETRY)
 
 
-def _rederive_due(deps: Deps) -> None:
+def derive_decided(deps: Deps, every: float = DECIDED_SECONDS) -> None:
+    """Until stopped, each `every` seconds: derive the messages a staff decision marked due (derived with no
+    stamp: archive.corrections.mark_due) that its command left underived (killed, a reader crashed), those
+    already waiting at the look before, so that a command deriving its own decision's messages just now is
+    not raced. Looked up by a partial index (0022): the look costs what waits, not the archive's size."""
+    seen: set[int] = set()
+    while not deps.stop.wait(every):
+        try:
+            with deps.db.session() as session:
+                waiting = set(session.scalars(select(Message.id).where(Message.derived_with.is_(None))))
+            if left := sorted(seen & waiting):
+                with deps.exclusive(REDERIVE_LOCK) as mine:
+                    if mine:  # else `mailroom rederive` (or another instance) is deriving: looked at again next time
+                        _rederive_due(deps, left)
+            seen = waiting
+        except (MailroomError, SQLAlchemyError) as error:  # the database away: looked at again next time
+            log.error("re-derivation: %s", error)
+
+
+def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
     intake = deps.intake
     with deps.db.session() as session:
-        todo = due(session, intake.recognizer.stamp, everything=False, ids=None)
+        todo = due(session, intake.recognizer.stamp, everything=False, ids=None) if ids is None else ids
         if not todo:
             return
-        log.info("re-deriving %d message(s) derived under another configuration or version", len(todo))
+        why = "derived under another configuration or version" if ids is None else "a staff decision left underived"
+        log.info("re-deriving %d message(s) %s", len(todo), why)
         changes = rederive(intake, session, todo, batch=REDERIVE_BATCH, stopping=deps.stop.is_set)
     left = " (stopped: the rest at the next start)" if deps.stop.is_set() else ""
     log.info("re-derivation done: %d message(s) changed%s", len(changes), left)

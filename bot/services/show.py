@@ -87,7 +87,7 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
 # is then what it was derived to before, which a staff decision listed beside it may already contradict.
 WAITING = (
     "等待按最新的配置和决定重新识别（这里的识别结果尚未更新）："
-    "请运行 mailroom rederive，mailroom serve 启动时也会在后台处理"
+    "请运行 mailroom rederive，运行中的 mailroom serve 也会在后台处理"
 )
 
 
