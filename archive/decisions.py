@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
 from archive.models import CorrectionRow, Message, StaffSenderRow
+from archive.staff_senders import confirmed_because
 from parsers.recognize import named_months, report_month, strip_prefixes
 
 
@@ -68,6 +70,39 @@ def unit_decisions(
         if ids:
             decisions.append(Decision(row, ids))
     return sorted(decisions, key=lambda decision: decision.row.entered_at)
+
+
+def revoked_because(row: CorrectionRow) -> str:
+    """What the notice to a sender whose mail a revoked correction moved back says was decided, and why (why,
+    never who: README)."""
+    return f"此前的更正已撤销：{row.revoke_reason}"
+
+
+def latest_because(session: Session, message: Message, zone: ZoneInfo) -> str | None:
+    """The why of the latest staff decision on the message, read from the records themselves, as the notice owed
+    for it says it: the correction in force on it (a correction revoked when it was entered, the one it replaced,
+    is part of it), else the correction last revoked; or the confirmation of its sender, or its revocation
+    (which owes no notice: None), whichever came last. For a message a decision marked due (archive.corrections
+    .mark_due) and not yet derived with it: whoever derives it (the decision's own command, `serve`'s background
+    pass, `mailroom rederive` after a crash) owes the same notice (archive.rederive)."""
+    events: list[tuple[datetime, str | None]] = []
+    rows = list(session.scalars(select(CorrectionRow).where(CorrectionRow.message_sha256 == message.sha256)))
+    standing = next((row for row in rows if row.revoked_at is None), None)
+    revoked = [row for row in rows if row.revoked_at is not None]
+    if standing is not None:  # none revoked after it was entered: one correction is in force at a time
+        events.append((standing.entered_at, standing.reason))
+    elif revoked:
+        last = max(revoked, key=lambda row: (row.revoked_at, row.id))
+        events.append((cast(datetime, last.revoked_at), revoked_because(last)))
+    if message.from_addr:
+        day = message.arrival.astimezone(zone).date()
+        for row in session.scalars(select(StaffSenderRow).where(StaffSenderRow.address == message.from_addr.lower())):
+            if row.since is not None and row.since > day:
+                continue  # the confirmation never concerned this message
+            events.append((row.entered_at, confirmed_because(row.address, row.unit, row.reason)))
+            if row.revoked_at is not None:
+                events.append((row.revoked_at, None))
+    return max(events, key=lambda event: event[0], default=(None, None))[1]
 
 
 def _corrections(session: Session, at: datetime | None) -> list[tuple[CorrectionRow, Message]]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from archive.attempts import derive_watched
 from archive.closing import closed_years
 from archive.corrections import in_force
+from archive.decisions import latest_because
 from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
@@ -34,6 +35,7 @@ from archive.store import ArchiveUnreadable, RawStore
 from parsers.derive import Derived, Incoming, Recognizer, corrected
 from parsers.errors import InputError
 from parsers.records import named_unit
+from replies.attention import UNREADABLE_MARK, attention_reasons
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
 # archived — belong to the message as received).
@@ -63,7 +65,7 @@ DERIVED_COLUMNS = (
 # in the background, or `mailroom rederive`. A staff decision re-derives its own few messages without it.
 LOCK = "rederive"
 # A message whose raw file cannot be read keeps what it had, with this problem (archive.store says why).
-UNREADABLE = "重新识别时无法读取原件，保留原有的识别结果："
+UNREADABLE = f"{UNREADABLE_MARK}，保留原有的识别结果："
 UNREADABLE_NEXT = "恢复后运行 mailroom rederive --all 重新识别"
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,9 @@ def rederive(
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
     makes count, stop counting, or count as another unit, month or kind than its sender was last told, is owed
-    a short notice to its sender, in the same commit (archive.owed.settle_notice). A rewritten message's
+    a short notice to its sender, in the same commit (archive.owed.settle_notice); without it (`serve`, `mailroom
+    rederive` after the decision's command died), a message a decision marked due is owed the same notice, its
+    why read from the decision records (archive.decisions.latest_because). A rewritten message's
     receipt or notice composed into the outbox and not yet sent is taken back out, to be composed again from
     what it derives to now (archive.owed.reopen_unsent). A correction's unit is taken by today's names and
     aliases (today_name). `stopping` is asked between batches (the daemon's stop): what is done is committed,
@@ -168,9 +172,10 @@ def rederive(
         ]
         results = _derive(intake, messages, items, commit)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in claimed])
+        decided = _decided(session, [m.id for m in claimed])
         for message in claimed:
             if message.id in lost:
-                _keep_as_it_was(message, lost[message.id], stamp)
+                _keep_as_it_was(message, lost[message.id], None if message.id in decided else stamp)
         confirmed = confirmed_senders(session)
         if confirmed != intake.recognizer.confirmed:  # staff confirmed or revoked a sender meanwhile
             intake = replace(intake, recognizer=replace(intake.recognizer, confirmed=confirmed))
@@ -201,7 +206,10 @@ def rederive(
                 if closed is None:
                     closed = set(closed_years(session))
                 named = partial(today_name, intake.recognizer)
-                settle_notice(session, message, recognised, because, closed, named)
+                why = because
+                if why is None and message.id in decided:  # the decision's own command died before this
+                    why = latest_because(session, message, intake.recognizer.timezone)
+                settle_notice(session, message, recognised, why, closed, named)
         if rewritten:
             session.add(Rewrite(at=datetime.now(UTC), messages=rewritten))
         session.flush()
@@ -209,6 +217,15 @@ def rederive(
             session.commit()
         advance(len(chunk))
     return changes
+
+
+def _decided(session: Session, ids: list[int]) -> set[int]:
+    """Those of the messages a staff decision marked due (archive.corrections.mark_due) and nobody has derived
+    since: read afresh under the claim, so that of two deriving one at once (the decision's command, `serve`'s
+    background pass) only the first owes what the decision owes."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Message.id).where(Message.id.in_(ids), Message.derived_with.is_(None))))
 
 
 def _read_raw(store: RawStore, messages: list[Message]) -> tuple[dict[int, bytes], dict[int, str]]:
@@ -226,18 +243,30 @@ def _read_raw(store: RawStore, messages: list[Message]) -> tuple[dict[int, bytes
     return raws, lost
 
 
-def _keep_as_it_was(message: Message, said: str, stamp: str) -> None:
+def _keep_as_it_was(message: Message, said: str, stamp: str | None) -> None:
     """A message whose raw file is gone or unreadable keeps what it was derived into, with the problem for
-    staff (待处理, `show`, the log); stamped, so that no run tries it again (as one whose derivation killed the
-    process twice: archive.attempts). Once the file is restored, `rederive --all` derives it again."""
+    staff (待处理 as failed: replies.attention.FAILURE_MARKS; `show`, the log). Stamped, so that no run tries it
+    again (as one whose derivation killed the process twice: archive.attempts), unless a staff decision marked
+    it due (`stamp` None): that decision is not applied yet, so it stays due, with the notice it may owe, and
+    each run tries it once more. `year close` refuses its year meanwhile (unreadable_messages); once the file is
+    restored, `rederive --all` derives it again."""
     problem = f"{UNREADABLE}{said}；{UNREADABLE_NEXT}"
     log.error("re-derivation: message %d: %s", message.id, problem)
     kept = [p for p in message.problems or [] if not p.startswith(UNREADABLE)]
     message.problems = [*kept, problem]
-    reasons = (message.attention or "").split()
-    if "failed" not in reasons:
-        message.attention = " ".join(["failed", *reasons])
-    message.derived_with = stamp
+    message.attention = " ".join(attention_reasons(message)) or None
+    if stamp is not None:
+        message.derived_with = stamp
+
+
+def unreadable_messages(session: Session) -> list[Message]:
+    """The messages kept as they were because their raw file could not be read (_keep_as_it_was): what they say
+    was derived under an older configuration, code or decision. Read through the attention index (they are
+    failed)."""
+    failed = session.scalars(
+        select(Message).where(Message.attention.is_not(None), Message.attention.like("%failed%")).order_by(Message.id)
+    )
+    return [message for message in failed if any(p.startswith(UNREADABLE) for p in message.problems or ())]
 
 
 def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> Sequence[Derived | None]:

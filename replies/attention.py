@@ -13,8 +13,11 @@ from parsers.recognize import FORWARDED_MARK, STAFF_MAIL_MARK, UNIT_CONFLICT_MAR
 from replies.mismatch import SUBMISSION_KINDS, Form, Mail, is_submission, mismatches
 from replies.receipt import download_link, package_attached
 
-# A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts).
-FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错")
+# A message kept as it was derived because its raw file could not be read again (archive.rederive).
+UNREADABLE_MARK = "重新识别时无法读取原件"
+# A message-level problem that says recognition or storage failed (parsers.derive, archive.ingest, archive.attempts,
+# archive.rederive).
+FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错", UNREADABLE_MARK)
 MACHINE_KINDS = ("auto", "bounce")
 # The kinds whose mail may leave its files behind a download link (a briefing's article may be its text).
 _LINK_KINDS = ("report", "reply", "other")

@@ -1,6 +1,8 @@
 """A raw message the database names but the archive folder no longer holds: re-derivation (serve's, in the
 background, after DERIVATION_VERSION changed) records the problem for that message, keeps what it had, and
-derives the rest; it never tries the same batch for ever. On SQLite and PostgreSQL."""
+derives the rest; it never tries the same batch for ever; the message stays in 待处理 as failed, and its year
+cannot be closed until the file is restored and derived again; a staff decision on it waits for the file. On SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,16 +14,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from archive.corrections import add_correction
 from archive.ingest import Incoming, ingest_batch
-from archive.models import Message
+from archive.models import Message, OwedReply
 from archive.queue import attention
 from archive.rederive import behind, due, rederive
 from archive.store import ArchiveUnreadable
 from bot.daemon.serve import rederive_behind
 from bot.demo.season.mail import compose
+from bot.services.years import close_plan_year
+from parsers.errors import MailroomError
+from replies.attention import attention_reasons
+from tests.test_corrections_integrity import _last_digest_sent
 
 ARRIVAL = datetime(2020, 5, 12, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 OLDER = "an older version"
+AFTER_2020 = datetime(2021, 2, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
@@ -108,3 +116,65 @@ def test_an_archive_folder_away_marks_no_message_and_stops_the_run(deps, archive
     finally:
         away.rename(root)
     assert [(m.derived_with, m.problems) for m in rows(deps)] == [(OLDER, m.problems) for m in archived]
+
+
+def test_a_message_kept_for_a_missing_file_stays_failed_and_its_year_cannot_be_closed(config, deps, archived):
+    """GIVEN the second message's .eml gone when re-derived (kept as it was, stamped: nothing due) THEN its
+    attention, made again from what it was derived into, still says failed WHEN 2020 is closed THEN refused,
+    naming the message and saying to restore the file, verify and `rederive --all` WHEN the file is back and
+    `rederive --all` has run THEN the year closes."""
+    lost = archived[1]
+    path = deps.store.message_path(lost.sha256)
+    saved = path.read_bytes()
+    path.unlink()
+    stamp = deps.recognizer.stamp
+    with deps.db.session() as session:
+        rederive(deps.intake, session, due(session, stamp, everything=False, ids=None))
+        assert behind(session, stamp) == 0
+        missing = session.get(Message, lost.id)
+        assert "failed" in attention_reasons(missing) and "failed" in missing.attention.split()
+    _last_digest_sent(deps)
+    with deps.db.session() as session, pytest.raises(MailroomError) as refused:
+        close_plan_year(config, session, 2020, stamp, "孙倩", AFTER_2020)
+    said = str(refused.value)
+    assert f"#{lost.id}" in said and "原件" in said and "备份恢复" in said
+    assert "mailroom verify" in said and "mailroom rederive --all" in said
+    assert f"#{archived[0].id}" not in said
+
+    path.write_bytes(saved)
+    with deps.db.session() as session:
+        rederive(deps.intake, session, due(session, stamp, everything=True, ids=None))
+    with deps.db.session() as session:
+        close_plan_year(config, session, 2020, stamp, "孙倩", AFTER_2020)  # not refused
+        session.rollback()
+
+
+def test_a_decision_on_a_message_whose_file_is_missing_stays_due_and_is_told_once_it_is_back(deps, archived):
+    """GIVEN the second message corrected to 景县's May package (its command dying before deriving it) and its
+    .eml gone WHEN re-derived THEN it is kept as it was, with the problem, and stays due (the correction is not
+    applied yet), tried once per run WHEN the file is back and `serve`'s pass runs THEN the correction is applied
+    and its notice owed, with the staff's why."""
+    lost = archived[1]
+    path = deps.store.message_path(lost.sha256)
+    saved = path.read_bytes()
+    path.unlink()
+    stamp = deps.recognizer.stamp
+    with deps.db.session() as session:
+        session.execute(update(Message).values(derived_with=stamp))
+        add_correction(session, lost.id, "电话核实：5月报表", "孙倩", kind="report", month="2020-05")
+        session.commit()
+    with deps.db.session() as session:
+        rederive(deps.intake, session, due(session, stamp, everything=False, ids=None))
+        assert due(session, stamp, everything=False, ids=None) == [lost.id]
+    kept = rows(deps)[1]
+    assert kept.kind == lost.kind and kept.derived_with is None and "failed" in kept.attention.split()
+
+    path.write_bytes(saved)
+    with deps.db.session() as session:
+        rederive(deps.intake, session, due(session, stamp, everything=False, ids=None))
+        assert behind(session, stamp) == 0
+        notes = session.scalars(
+            select(OwedReply.note).where(OwedReply.message_id == lost.id, OwedReply.kind == "change")
+        )
+        assert list(notes) == ["电话核实：5月报表"]
+    assert (rows(deps)[1].kind, rows(deps)[1].month) == ("report", "2020-05")

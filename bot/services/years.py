@@ -16,7 +16,7 @@ from archive.closing import close_year, closed_years
 from archive.evidence import load_evidence
 from archive.models import ClosedYear, Message
 from archive.outbox import digest_cause, final_digest_cause, mail_state
-from archive.rederive import behind
+from archive.rederive import behind, unreadable_messages
 from bot.config import Config
 from bot.services.scores import compute_standings, month_matrix
 from parsers.errors import InputError, MailroomError
@@ -30,8 +30,8 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
     no plan covers, one already closed, one not yet ended (December's articles, a corrected 附件2 for the fourth
     quarter may still come: the last digest, sent on the 21st, is not the year's last word: the final ranking
     is), one whose last digest has not gone out (said: never sent, waiting, or refused and how to send it
-    again), or while messages wait to be derived again under `stamp` (the figures kept must be those of one
-    configuration)."""
+    again), while a message of the year is kept as it was because its raw file cannot be read, or while messages
+    wait to be derived again under `stamp` (the figures kept must be those of one configuration)."""
     plan = config.plans.year(year)
     done = closed_years(session).get(year)
     if done is not None:
@@ -47,6 +47,7 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
             f"四季度任务完成情况和更正的报表还可能到来；请在 {ends:%Y-%m-%d} 之后再结账"
         )
     _require_sent(session, year, last)
+    _require_readable(config, session, year)
     waiting = behind(session, stamp)
     if waiting:
         raise MailroomError(f"有 {waiting} 封邮件尚待按现在的配置重新识别，结账前请先运行 mailroom rederive")
@@ -56,6 +57,23 @@ def close_plan_year(config: Config, session: Session, year: int, stamp: str, by:
         for month in plan.months
     ]
     return close_year(session, year, months, plan.fingerprint, stamp, by, now)
+
+
+def _require_readable(config: Config, session: Session, year: int) -> None:
+    """MailroomError while a message of the year (by the month it counts for, or the one it arrived in) is kept
+    as it was derived because its raw file cannot be read (archive.rederive.unreadable_messages): its figures may
+    be those of an older configuration, and no re-derivation can tell until the file is back."""
+    ids = [
+        message.id
+        for message in unreadable_messages(session)
+        if year in {int(message.month[:4]) if message.month else None, message.arrival.astimezone(config.timezone).year}
+    ]
+    if ids:
+        named = "、".join(f"#{id_}" for id_ in ids)
+        raise MailroomError(
+            f"{year} 年有 {len(ids)} 封邮件（{named}）的原件在归档中缺失或无法读取，其识别结果未按现在的配置更新，"
+            "不能结账：请从备份恢复这些文件，运行 mailroom verify 确认无缺失，再运行 mailroom rederive --all，然后结账"
+        )
 
 
 def _require_sent(session: Session, year: int, last: str) -> None:
