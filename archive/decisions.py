@@ -137,7 +137,7 @@ def _moved_away(session: Session, row: CorrectionRow, message: Message, unit: st
         units, months = {message.unit}, {message.month}  # revoked since: the message is as recognised again
     else:
         units = {message.unit} if row.unit is None else {*_titled_units(message), *_sender_units(session, message)}
-        months = {message.month} if row.month is None else _named_months(message, zone)
+        months = {message.month} if row.month is None else message_months(message, zone)
     return unit in units and any(_up_to(named, month) for named in months)
 
 
@@ -165,7 +165,7 @@ def _sender_units(session: Session, message: Message) -> set[str]:
     )
 
 
-def _named_months(message: Message, zone: ZoneInfo) -> set[str | None]:
+def message_months(message: Message, zone: ZoneInfo) -> set[str | None]:
     """The months the message names: its subject's, its forms' titles'; else the month it arrived in."""
     arrival = message.arrival.astimezone(zone)
     rest, _ = strip_prefixes(message.subject or "")

@@ -17,15 +17,14 @@ from bot.cli.console import UNSCORED, UNSCORED_LEGEND, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
+from bot.services.explain import explanation
 from bot.services.scores import (
     STATUS_NAMES,
     Kept,
-    explain_unit,
     matrix_json,
     shown_matrix,
     shown_standings,
     standings_json,
-    unit_decisions,
     unit_name,
 )
 from bot.services.show import decision_line
@@ -121,22 +120,22 @@ def explain(context: Context, unit: str, month: str) -> None:
     UNIT 写单位名称或简称。"""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
     with context.deps.db.session() as session:
-        result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
-    # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
-    row, components = explain_unit(context.config, result, unit, kept)
+        evidence = load_evidence(session)
+        result, kept = shown_standings(context.config, session, evidence, month, context.deps.clock())
+        # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
+        explained = explanation(context.config, session, result, unit, kept, evidence.summaries)
+    row = explained.row
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
     _say_kept(context, kept, row.unit)
-    for component in components:
+    for component in explained.components:
         state = "" if component.closed else "（尚未到评分时间）"
         click.echo(f"\n{component.label}：{component.points} 分{state}")
         for item in component.items:
             refs = [f"邮件 #{i}" for i in item.message_ids] + [f"登记 #{i}" for i in item.staff_entry_ids]
-            click.echo(f"  {item.points:+d}  {item.description}" + (f"  ← {'、'.join(refs)}" if refs else ""))
-    with context.deps.db.session() as session:
-        decisions = unit_decisions(session, row.unit, kept, month, context.config.timezone)
-    if decisions:
+            click.echo(f"  {item.points:+d}  {item.line}" + (f"  ← {'、'.join(refs)}" if refs else ""))
+    if explained.decisions:
         click.echo("\n工作人员的决定（识别结果以此为准）：")
-    for decision in decisions:
+    for decision in explained.decisions:
         messages = "、".join(f"邮件 #{i}" for i in decision["message_ids"])
         click.echo(f"  {decision_line(decision)}  ← {messages}")
 

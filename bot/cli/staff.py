@@ -19,6 +19,7 @@ from archive.corrections import (
     replacing,
     revoke_correction,
 )
+from archive.decisions import revoked_because
 from archive.entries import person_on_record, reason_on_record
 from archive.queue import REASONS, Item, attention, mark_handled
 from archive.rederive import LOCK, behind
@@ -215,7 +216,7 @@ def correct(
             row = revoke_correction(session, revoke_id, reason, by)
             message_id = corrected_message(session, row)
             said = [f"已撤销更正 #{row.id}"]
-            because = f"此前的更正已撤销：{row.revoke_reason}"  # a notice says why, never who (README)
+            because = revoked_because(row)
         elif message_id is None:
             raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
         else:

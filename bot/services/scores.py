@@ -25,7 +25,6 @@ from parsers.errors import InputError
 from parsers.recognize import normalize
 from parsers.records import Unit, named_unit
 from scoring.completion import UnitCompletion, unit_completion
-from scoring.evidence import Point
 from scoring.packages import PackageStatus, by_unit, matrix
 from scoring.plans import OutsidePlan
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
@@ -126,29 +125,6 @@ def find_unit(units: Sequence[Unit], name: str) -> Unit:
         raise
 
 
-@dataclass(frozen=True)
-class ExplainedComponent:
-    """One component of a unit's score with its label and every point behind it."""
-
-    name: str
-    label: str
-    points: int
-    closed: bool
-    items: tuple[Point, ...]
-
-
-def explain_unit(
-    config: Config, result: Standings, unit: str, kept: Kept | None = None
-) -> tuple[UnitStanding, tuple[ExplainedComponent, ...]]:
-    """UNIT's line of the standings `result` and its components, each point with its messages and entries; a
-    unit outside the month's plan (for a closed year's month, `kept`: outside what was kept) is refused."""
-    row = unit_row(config, result, unit, kept)
-    return row, tuple(
-        ExplainedComponent(item.name, COMPONENT_LABELS[item.name], item.points, item.closed, item.items)
-        for item in row.components
-    )
-
-
 def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = None) -> UnitStanding:
     """UNIT's line of `result`, UNIT given by its name or an alias. A closed year's month (`kept`) is looked up
     among the units kept when it was closed, by the name asked for, or today's name or any alias of the unit
@@ -175,15 +151,22 @@ def unit_decisions(session: Session, unit: str, kept: Kept | None, month: str, z
     moved a message away from it too), as bot.services.show.decision_json gives them. A closed year's (`kept`):
     those in force when it was closed, which its kept figures stand on (one revoked since says so), and those
     entered since, which change no kept figure (they say so); for a unit renamed since, under today's name too."""
+    return [said for _, said in decisions_behind(session, unit, kept, month, zone)]
+
+
+def decisions_behind(
+    session: Session, unit: str, kept: Kept | None, month: str, zone: ZoneInfo
+) -> list[tuple[Decision, dict[str, Any]]]:
+    """unit_decisions, each with its record (archive.decisions.Decision), oldest first."""
     today = kept.today_name(unit) if kept else None
     names = [unit] + ([today] if today and today != unit else [])
-    found: dict[tuple[str, int], dict[str, Any]] = {}
+    found: dict[tuple[str, int], tuple[Decision, dict[str, Any]]] = {}
     for at in [kept.closed_at, None] if kept else [None]:
         for name in names:
             for decision in decisions_of_unit(session, name, month, zone, at):
                 key = ("correction" if decision.is_correction else "sender", decision.row.id)
-                found.setdefault(key, _decision_said(decision, zone, kept))
-    return sorted(found.values(), key=lambda decision: decision["entered_at"])
+                found.setdefault(key, (decision, _decision_said(decision, zone, kept)))
+    return sorted(found.values(), key=lambda pair: pair[1]["entered_at"])
 
 
 def _decision_said(decision: Decision, zone: ZoneInfo, kept: Kept | None) -> dict[str, Any]:

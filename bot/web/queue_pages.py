@@ -18,6 +18,7 @@ from archive.corrections import (
     replacing,
     revoke_correction,
 )
+from archive.decisions import revoked_because
 from archive.entries import reason_on_record
 from archive.findings import FindingsMemo
 from archive.models import Message
@@ -195,7 +196,7 @@ def revoke(correction_id: int):
             month_before = message_month(db, message_id)
         flash(f"已撤销更正 #{row.id}，已重新识别")
         if message_id is not None:
-            _derive_again([message_id], f"此前的更正已撤销：{row.revoke_reason}")  # a notice says why, never who
+            _derive_again([message_id], revoked_because(row))
             _closed_year(message_id, month_before, "撤销这次更正")
     except MailroomError as error:
         flash(f"未撤销：{error}", "error")

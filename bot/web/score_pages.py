@@ -12,16 +12,15 @@ from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.config import Config
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
+from bot.services.explain import explanation
 from bot.services.scores import (
     MONTH,
     Kept,
     as_kept,
-    explain_unit,
     month_completion,
     month_kept_names,
     shown_matrix,
     shown_standings,
-    unit_decisions,
 )
 from bot.services.show import decision_line
 from bot.services.years import finding_years
@@ -167,10 +166,11 @@ def explain_page(name: str):
     config, month, evidence = site().config, _month(), _evidence()
     with site().deps.db.session() as db:
         result, kept = shown_standings(config, db, evidence, month, site().deps.clock())
-    try:  # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
-        row, components = explain_unit(config, result, name, kept)
-    except MailroomError as error:
-        abort(404, str(error))
+        try:  # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
+            explained = explanation(config, db, result, name, kept, evidence.summaries)
+        except MailroomError as error:
+            abort(404, str(error))
+    row = explained.row
     today = kept.today_name(row.unit) if kept else row.unit  # a unit renamed since: its 附件2 under today's name
     completion = next((unit for unit in month_completion(config, evidence, month) if unit.unit == today), None)
     progress = (
@@ -178,14 +178,12 @@ def explain_page(name: str):
         if completion is not None and today is not None
         else None
     )
-    with site().deps.db.session() as db:
-        decisions = unit_decisions(db, row.unit, kept, month, config.timezone)
     return render_template(
         "explain.html",
         row=row,
-        components=components,
+        components=explained.components,
         progress=progress,
-        decisions=[(decision_line(decision), decision["message_ids"]) for decision in decisions],
+        decisions=[(decision_line(decision), decision["message_ids"]) for decision in explained.decisions],
         **_month_context(config, month),
         **_kept_context(config, kept, row.unit),
     )
