@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import re
 import threading
-import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from itertools import groupby, repeat
 from operator import itemgetter
 
 from parsers.months import month_near, year_so_far
+from parsers.records import fold
 
 
 @dataclass(frozen=True)
@@ -293,17 +293,10 @@ REGISTRY_FORMS: dict[str, tuple[int, ...]] = {
     "college": (9, 10),
 }
 
-_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
-
 
 def form_list(numbers: Iterable[int]) -> str:
     """ "附件2、附件5": forms by number, as receipts, reminders, 自查 and the scores name them."""
     return "、".join(f"附件{number}" for number in numbers)
-
-
-def fold(text: str) -> str:
-    """NFKC (full-width letters, digits and brackets become ASCII) without any whitespace."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def id_key(value: str) -> str:

@@ -9,11 +9,11 @@ are: it names one month, its last. Any other range ("7-9月") names each of its 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+from parsers.records import fold
+
 _CN_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 # A month's number as written: 1–12 in digits, or 一 … 十二.
 MONTH_NUMBER = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
@@ -64,7 +64,7 @@ def month_number(token: str) -> int:
 
 def month_ranges(text: str) -> tuple[MonthRange, ...]:
     """The ranges of months of one year that text writes, in order; none spanning two years or running back."""
-    folded = _fold(text)
+    folded = fold(text)
     ranges = []
     for match in _RANGE.finditer(folded):
         first_year, first, last_year, last = match.groups()
@@ -99,7 +99,7 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     arrival (month_near): from ten months before the arrival month to one month after it, so December's
     report sent in January is last December's and January's sent in December next January's.
     """
-    folded = _fold(text)
+    folded = fold(text)
     if (span := year_so_far(folded)) is not None:
         return _placed(span.last, span.year, arrival_local)
     for match in _YEAR_MONTH.finditer(folded):
@@ -118,7 +118,7 @@ def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
     a year placed near the arrival, as report_month places it, a range by its last month: "10-12月" sent in
     January is last year's three); () unless it names two or more. A range from January ("1-12月") is the
     year so far, one month: report_month reads it."""
-    folded = _fold(text)
+    folded = fold(text)
     found: set[str] = set()
     for span in month_ranges(folded):
         if not span.year_so_far:
@@ -133,8 +133,3 @@ def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
 
 def _placed(number: int, year: str | int | None, arrival_local: datetime) -> str:
     return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
-
-
-def _fold(text: str) -> str:
-    """NFKC (full-width digits and dashes become ASCII) without any whitespace, as subjects are compared."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))

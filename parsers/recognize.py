@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +14,7 @@ from zoneinfo import ZoneInfo
 
 from parsers.months import named_months, report_month
 from parsers.notices import carries_forwarded_message, carries_invitation, carries_read_report, forwarded_message
-from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit
-
-_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, fold
 
 # Subject prefixes, matched on normalize()d text (whitespace gone, "：" already ":").
 _PREFIX = re.compile(r"(回复|答复|回覆|re|转发|fwd|fw)(?:\[\d+\]|\^\d+)?:", re.IGNORECASE)
@@ -71,9 +68,7 @@ _SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name"
 _REVIEW = "请工作人员核实"
 
 
-def normalize(text: str) -> str:
-    """NFKC-fold (full-width brackets, digits and colons become ASCII) and drop all whitespace."""
-    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+normalize = fold  # subjects and names are compared folded (parsers.records.fold)
 
 
 def strip_prefixes(subject: str) -> tuple[str, tuple[str, ...]]:

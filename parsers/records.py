@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,12 +27,27 @@ class Unit:
         return dict(self.targets).get(task, 0)
 
 
+_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width letters, digits, dashes and brackets become ASCII) without any whitespace or invisible
+    character: how subjects, titles, file names and unit names are compared."""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+
+
 def named_unit(units: Sequence[Unit], name: str) -> Unit:
-    """The unit a person names by its name or an alias (桃城 → 桃城区), as every command and page takes it."""
+    """The unit a person names by its name or an alias (桃城 → 桃城区), as every command and page takes it:
+    spacing and width aside (" 景县 ", "景　县" with a full-width space, and "景 县" are 景县, as recognition
+    reads a subject's words). InputError, in Chinese, for a name no unit has."""
     for unit in units:
         if name == unit.name or name in unit.aliases:
             return unit
-    raise InputError(f"没有名为 {name} 的单位；单位有：{'、'.join(unit.name for unit in units)}")
+    folded = fold(name)
+    for unit in units:
+        if folded and folded in {fold(spelling) for spelling in (unit.name, *unit.aliases)}:
+            return unit
+    raise InputError(f"没有名为 {name.strip()} 的单位；单位有：{'、'.join(unit.name for unit in units)}")
 
 
 class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum would change str(kind) and f"{kind}")

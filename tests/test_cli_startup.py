@@ -37,6 +37,18 @@ def test_a_command_loads_its_own_module_only():
     assert _loaded_after(["inspect", "--help"], others + ("sqlalchemy", "flask")) == []
 
 
+def test_inspect_reads_and_checks_a_workbook_without_the_database_or_other_commands():
+    """`mailroom inspect --unit 桃城 FILE` as a clerk runs it: the unit looked up and the workbook read and checked
+    in a forked reader, yet neither SQLAlchemy, Flask nor another command's module is loaded (a unit's name once
+    went through the scores, which load the database)."""
+    from tests.conftest import DATA, ROOT
+
+    others = tuple(sorted({module for module, _ in COMMANDS.values()} - {"bot.cli.inspect"}))
+    book = str(DATA / "workbooks" / "summary-unit-row-only.xlsx")
+    args = ["--config", str(ROOT / "config.example.toml"), "inspect", "--unit", "桃城", book]
+    assert _loaded_after(args, others + ("sqlalchemy", "flask")) == []
+
+
 def test_the_table_names_each_command_of_every_command_module_and_no_other():
     for info in pkgutil.iter_modules(bot.cli.__path__):
         importlib.import_module(f"bot.cli.{info.name}")  # registers its commands on main

@@ -96,16 +96,16 @@ pass_context = click.make_pass_decorator(Context)
 
 def unit_param(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """A unit option's value: a unit by its name or any alias (桃城 → 桃城区), spacing and width aside, as every
-    command takes it (bot.services.scores.unit_name)."""
-    from bot.services.scores import unit_name
+    command takes it (parsers.records.named_unit)."""
     from parsers.errors import InputError
+    from parsers.records import named_unit
 
     if value is None:
         return None
     context = ctx.find_object(Context)
     assert context is not None  # main() puts a Context on the root before any command runs
     try:
-        return unit_name(context.config, value)
+        return named_unit(context.config.units, value).name
     except InputError as error:
         raise click.BadParameter(str(error)) from None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,7 @@ from archive.models import ClosedYear
 from bot.config import Config
 from bot.services.show import decision_json
 from parsers.errors import InputError
-from parsers.recognize import normalize
-from parsers.records import Unit, named_unit
+from parsers.records import named_unit
 from scoring.completion import UnitCompletion, unit_completion
 from scoring.packages import PackageStatus, by_unit, matrix
 from scoring.plans import OutsidePlan
@@ -106,23 +105,9 @@ def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any
 
 
 def unit_name(config: Config, name: str) -> str:
-    """The configured name of a unit given by its name or an alias (桃城 → 桃城区), as every command and page
-    takes it (find_unit)."""
-    return find_unit(config.units, name).name
-
-
-def find_unit(units: Sequence[Unit], name: str) -> Unit:
-    """The unit a person names, by its name or an alias, spacing and width aside: " 景县 ", "景　县" (a
-    full-width space) and "景 县" are 景县, as recognition takes a subject's words (parsers.recognize.normalize).
-    InputError, in Chinese, for a name no unit has."""
-    try:
-        return named_unit(units, name.strip())
-    except InputError:
-        folded = normalize(name)
-        for unit in units:
-            if folded and folded in {normalize(spelling) for spelling in (unit.name, *unit.aliases)}:
-                return unit
-        raise
+    """The configured name of a unit given by its name or an alias (桃城 → 桃城区), spacing and width aside, as
+    every command and page takes it (parsers.records.named_unit)."""
+    return named_unit(config.units, name).name
 
 
 def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = None) -> UnitStanding:
@@ -135,7 +120,7 @@ def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = N
     rows = {row.unit: row for row in result.rows}
     names = [unit]
     try:
-        today = find_unit(config.units, unit)
+        today = named_unit(config.units, unit)
     except InputError:
         pass  # a unit no longer configured at all is still found by the name it was kept under
     else:
