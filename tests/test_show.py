@@ -128,6 +128,25 @@ def test_the_arrival_says_where_it_was_read(run, tmp_path):
     assert arrivals[2].endswith("（归档时间：邮件无服务器接收时间，Date 头缺失或无法识别）")
 
 
+def test_a_staff_forward_is_shown_as_from_our_own_mailbox(run, tmp_path):
+    """GIVEN 康复部's mailbox forwarding 景县's package (counted by the forwarded sender, registered) WHEN shown
+    THEN the sender is said to be our own department mailbox, not a unit's registered address."""
+    forward = compose("hskf2006@126.com", "hsclbgs666@163.com", "转发: 景县4月份报表", ARRIVAL)
+    forward.set_content("-----原始邮件-----\n发件人: 景县残联 <jxcl2020@163.com>\n主题: 景县4月份报表\n\n见附件\n")
+    forward.add_attachment(
+        (DATA / "workbooks" / "bad-ids-and-phones.xlsx").read_bytes(),
+        maintype="application",
+        subtype="octet-stream",
+        filename="附件3.xlsx",
+    )
+    (tmp_path / "fw.eml").write_bytes(forward.as_bytes())
+    assert run("import", str(tmp_path / "fw.eml"), "--mailbox", "kfb").exit_code == 0
+    detail = json.loads(run("show", "2", "--json").stdout)
+    assert detail["registered"] and detail["own_mailbox"]
+    assert "发件人：hskf2006@126.com（本会部门邮箱，工作人员发出或转发）" in run("show", "2").stdout.splitlines()
+    assert json.loads(run("show", "1", "--json").stdout)["own_mailbox"] is False
+
+
 def test_show_says_a_message_waits_to_be_derived_again(run, tmp_path):
     """GIVEN a correction recorded and its message not derived again (`correct` killed before it did) THEN `show`
     says, by the recognition and first among the problems, that what it shows waits to be derived by the latest

@@ -142,6 +142,7 @@ def summary(message: Message, config: Config) -> dict[str, Any]:
         "month": message.month,
         "sender": message.from_addr,
         "registered": message.registered,
+        "own_mailbox": (message.from_addr or "").lower() in config.own_addresses,
         "subject": message.subject,
     }
 

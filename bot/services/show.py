@@ -52,6 +52,14 @@ def arrival_source(message: Message) -> str:
     return "server" if message.arrival_trusted else ("date" if message.sent_at else "archived")
 
 
+def _sender_kind(detail: dict[str, Any]) -> str:
+    """What the sender is: one of our own department mailboxes (staff forwarding a unit's mail, which is then
+    counted by the forwarded sender: its problems say so), a unit's registered address, or neither."""
+    if detail.get("own_mailbox"):
+        return "本会部门邮箱，工作人员发出或转发"
+    return "登记的报送邮箱" if detail["registered"] else "未登记的发件人"
+
+
 def describe_message(detail: dict[str, Any]) -> list[str]:
     """The lines `show` prints, from the same object `show --json` prints."""
     sender = detail["sender"] or "（无）"
@@ -61,7 +69,7 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     lines = [
         f"邮件 #{detail['id']}",
         f"主题：{detail['subject'] or '（无主题）'}",
-        f"发件人：{sender}（{'登记的报送邮箱' if detail['registered'] else '未登记的发件人'}）",
+        f"发件人：{sender}（{_sender_kind(detail)}）",
         f"收件人：{detail['to'] or '（无）'}",
         *([f"抄送：{detail['cc']}"] if detail["cc"] else []),
         f"到达时间：{arrival}（{ARRIVAL_SOURCES[detail['arrival_source']]}）",
