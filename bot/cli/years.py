@@ -51,9 +51,9 @@ def list_(context: Context, as_json: bool) -> None:
             line += "；未结账"
         else:
             when = closed["closed_at"][:16].replace("T", " ")
-            line += f"；已于 {when} 由 {closed['closed_by']} 结账（计划 {closed['plan_hash']}）"
+            line += f"；已于 {when} 由 {closed['closed_by']} 结账（识别 {closed['derived_with']}）"
             if closed["plan_hash"] != item["plan_hash"]:
-                line += "，此后该年的配置已改动：查看时会注明与结账时的不同"
+                line += f"，结账时为计划 {closed['plan_hash']}，此后该年的配置已改动：查看时会注明与结账时的不同"
             line += f"；{FINAL_STATE[closed['final_digest']].format(year=item['year'])}"
         click.echo(line)
 
