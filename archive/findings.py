@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -77,6 +77,7 @@ class PersonFinding(Finding):
     form: int = 0
     name: str = ""
     places: tuple[tuple[str | None, int, str, int], ...] = ()
+    brought_by: int = 0  # the message whose registry the person is filed under (_bringing): `unit` is its unit
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,34 @@ def _where(person: PersonFinding, message_id: int) -> str:
 
 
 def shared_groups(findings: Sequence[Finding]) -> list[SharedGroup]:
-    """The persons registered by two units, grouped by the message and form that brought most of them: each
-    person goes with the message among theirs that carries the most such persons on that form (the later
-    on a tie), so a neighbour's registry attached by mistake is one group, not one item per person."""
+    """The persons registered by two units, grouped by the message and form that brought them (each person's
+    `brought_by`, see _bringing), so a neighbour's registry attached by mistake is one group, not one item per
+    person. A subset of the findings (a digest's month) groups as the whole does."""
     persons = [finding for finding in findings if isinstance(finding, PersonFinding)]
-    carried: dict[tuple[int, int], int] = {}
-    for person in persons:
-        for message_id in {place[1] for place in person.places}:
-            carried[(person.form, message_id)] = carried.get((person.form, message_id), 0) + 1
+    bringing = _bringing(persons)
     grouped: dict[tuple[int, int, str | None, tuple[str, ...]], list[PersonFinding]] = {}
-    for person in persons:
-        message_id = max({place[1] for place in person.places}, key=lambda id_: (carried[(person.form, id_)], id_))
+    for person, message_id in zip(persons, bringing, strict=True):
         unit = next(place[0] for place in person.places if place[1] == message_id)
         others = tuple(sorted({place[0] for place in person.places if place[0] is not None and place[0] != unit}))
         grouped.setdefault((person.form, message_id, unit, others), []).append(person)
     return [
         SharedGroup(form, message_id, unit, others, tuple(sorted(members, key=lambda p: _place(p, message_id))))
         for (form, message_id, unit, others), members in sorted(grouped.items(), key=lambda item: item[0][:2])
+    ]
+
+
+def _bringing(persons: Sequence[PersonFinding]) -> list[int]:
+    """For each person, the message they are filed under: their `brought_by` when set, else the message among
+    theirs that carries the most such persons on that form (the later on a tie): whose registry, attached by
+    mistake, brought them."""
+    carried: dict[tuple[int, int], int] = {}
+    for person in persons:
+        for message_id in {place[1] for place in person.places}:
+            carried[(person.form, message_id)] = carried.get((person.form, message_id), 0) + 1
+    return [
+        person.brought_by
+        or max({place[1] for place in person.places}, key=lambda id_: (carried[(person.form, id_)], id_))
+        for person in persons
     ]
 
 
@@ -157,7 +169,7 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
         .join(FormReadingRow, FormReadingRow.message_id == Message.id)
         .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
         .join(shared, (shared.c.form == PersonRow.form) & (shared.c.disability_id == PersonRow.disability_id))
-        .where(Message.kind.not_in(NOT_SUBMISSIONS))
+        .where(Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
         .order_by(PersonRow.form, PersonRow.disability_id, Message.id, PersonRow.id)
     ).all()
     by_person: dict[tuple[int, str], list] = {}
@@ -165,11 +177,11 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
         by_person.setdefault((row.form, row.disability_id), []).append(row)
     findings: list[PersonFinding] = []
     for (form, person_id), places in by_person.items():
-        # a registry from an unknown address may name the person too: that mail is no unit's
+        # only counted mail: a registry from an unknown address or a forward staff did not count is no unit's
         units = sorted({place.unit for place in places if place.unit is not None})
         findings.append(
             PersonFinding(
-                units[0],
+                NO_UNIT,  # filed below, under the unit of the message that brought the person
                 "person_in_two_units",
                 f"{places[0].name}（证号 {person_id}）同时出现在{'、'.join(units)}的附件{form}"
                 f"{FORM_TITLES.get(form, '')}中，同一人不应由两个单位重复登记",
@@ -179,9 +191,16 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
                 places=tuple((place.unit, place.id, place.sheet, place.row) for place in places),
             )
         )
+    findings = [_filed(finding, message_id) for finding, message_id in zip(findings, _bringing(findings), strict=True)]
     # In the order of where they are written, never of the 证号 (read in that order): two findings whose
     # numbers differ only in digits a viewer without the grant does not see are listed the same either way.
     return sorted(findings, key=_shown_order)
+
+
+def _filed(person: PersonFinding, message_id: int) -> PersonFinding:
+    """The person filed under the message that brought them, as the queue's group of them is (shared_groups)."""
+    unit = next(place[0] for place in person.places if place[1] == message_id)
+    return replace(person, unit=unit or NO_UNIT, brought_by=message_id)
 
 
 def _shown_order(finding: PersonFinding) -> tuple:

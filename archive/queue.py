@@ -114,7 +114,10 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
     unmatched = {key for key in handled if key.startswith("finding:")} - {item.key for item in items}
     if unmatched:  # marks made before the keys were made from masked text
         earlier = _earlier_keys(found)
-        handled |= {key: handled[old] for key, old in earlier.items() if old in unmatched and key not in handled}
+        for key, olds in earlier.items():
+            old = next((old for old in olds if old in unmatched), None)
+            if old is not None and key not in handled:
+                handled[key] = handled[old]
     corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
     marked = []
     for item in items:
@@ -262,15 +265,20 @@ def _finding_key(finding: Finding) -> str:
     return _digest(text)
 
 
-def _earlier_keys(findings: list[Finding]) -> dict[str, str]:
-    """By each finding item's key, the key its finding had when keys were digests of its text whole (the
-    证号 unmasked), where the two differ: staff's marks under those keys still handle it. Looked up among
-    the marks only, never shown or given out."""
-    earlier = {}
+def _earlier_keys(findings: list[Finding]) -> dict[str, list[str]]:
+    """By each finding item's key, the keys its finding had before, where they differ: a digest of its text
+    whole (the 证号 unmasked); and, for a person in two units, the key it had when it was filed under the first
+    of the units by name (before it went under the unit whose registry brought them: archive.findings). Staff's
+    marks under those keys still handle it. Looked up among the marks only, never shown or given out."""
+    earlier: dict[str, list[str]] = {}
     for finding in findings:
-        key, whole = _finding_key(finding), _digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")
-        if whole != key:
-            earlier[f"finding:{key}"] = f"finding:{whole}"
+        key, olds = _finding_key(finding), [_digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")]
+        if isinstance(finding, PersonFinding) and finding.places:
+            first = min((unit for unit, *_ in finding.places if unit), default=finding.unit)
+            if first != finding.unit:
+                was = replace(finding, unit=first)
+                olds += [_finding_key(was), _digest(f"{was.kind}\n{was.unit}\n{was.message}")]
+        earlier[f"finding:{key}"] = [f"finding:{old}" for old in olds if old != key]
     return earlier
 
 

@@ -269,7 +269,8 @@ def check_text(text: str) -> None:
         assert f"\n{unit}：{counts[4]} 篇，{'达标' if counts[4] >= 8 else '未达标'}\n" in text
     assert "阜城县【累计完成数下降】阜城县实用技术培训累计完成数由 60 降为 56" in text
     masked = SHARED.disability_id[:6] + "*" * 10 + SHARED.disability_id[-4:]
-    assert f"桃城区【同一人由两个单位登记】王斐（证号 {masked}）同时出现在桃城区、滨湖新区的附件3" in text
+    # filed under 滨湖新区, whose later registry brought the person (as 待处理 files it), not the first by name
+    assert f"滨湖新区【同一人由两个单位登记】王斐（证号 {masked}）同时出现在桃城区、滨湖新区的附件3" in text
 
 
 def workbook_texts(data: bytes) -> list[str]:
@@ -582,7 +583,8 @@ def test_a_month_without_briefing_points_does_not_call_anyone_short():
 def test_a_person_on_a_registry_of_no_unit_too_is_found_between_the_two_units(deps):
     """GIVEN 桃城区's 王斐 registered by 滨湖新区 too, and listed once more on a registry from an unknown
     address that names no configured unit WHEN the findings are computed THEN one finding names the two
-    units (the registry of no unit is none of them; it once failed sorting None among the units' names)."""
+    units (the registry of no unit is none of them; it once failed sorting None among the units' names), filed
+    under 滨湖新区, whose registry came later, as 待处理 files it."""
     units, boxes = load_units()
     when = at(6, 25, 10, 30)
     stranger = "stranger@example.com"
@@ -606,4 +608,19 @@ def test_a_person_on_a_registry_of_no_unit_too_is_found_between_the_two_units(de
         recognised = {message.unit for message in session.scalars(select(Message))}
         shared = [finding for finding in all_findings(session, ()) if SHARED.disability_id in finding.message]
     assert recognised == {"桃城区", "滨湖新区", None}
-    assert [finding.unit for finding in shared] == ["桃城区"] and "滨湖新区" in shared[0].message
+    assert [finding.unit for finding in shared] == ["滨湖新区"] and "桃城区、滨湖新区的" in shared[0].message
+    assert "某某县" not in shared[0].message and len(shared[0].message_ids) == 2
+
+
+def test_the_findings_sheet_says_it_holds_the_year_so_far():
+    """GIVEN June's digest and a year's final ranking WHEN their workbooks are made THEN 数据核查 is titled as
+    what it holds: the plan year's findings up to the month (or the year's), not the month's alone."""
+    from dataclasses import replace
+
+    june = sample_digest()
+    titles = {
+        digest.final_year: load_workbook(io.BytesIO(digest_workbook(digest)))["数据核查"]["A1"].value
+        for digest in (june, replace(june, final_year=2020))
+    }
+    assert titles[None].startswith(f"截至{june.month_label}的数据核查发现")
+    assert titles[2020].startswith("2020年度数据核查发现")

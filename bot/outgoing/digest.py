@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from archive.evidence import Evidence, load_evidence
-from archive.findings import all_findings
+from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from bot.config import Config
 from bot.outgoing.render import render_pair
 from bot.services.charts import ranking_bars
@@ -243,22 +243,29 @@ def _findings(
     found: Sequence[Finding], evidence: Evidence, as_of: datetime, names: Mapping[str, str]
 ) -> tuple[DigestFinding, ...]:
     """Findings whose messages had all arrived by the month's end, masked; each unit under `names` (a closed
-    year's)."""
+    year's). The persons registered by two units one line a message and form that brought them, as 待处理
+    lists them (archive.findings.shared_groups): one wrongly attached registry is one line, not hundreds."""
     arrivals = {item.message_id: item.arrival for item in evidence.arrivals}
     kept = [
         finding
         for finding in found
         if all(arrivals.get(message_id, as_of) <= as_of for message_id in finding.message_ids)
     ]
-    return tuple(
-        DigestFinding(
-            names.get(finding.unit, finding.unit),
-            finding.kind,
-            FINDING_LABELS.get(finding.kind, finding.kind),
-            mask_personal(finding.message),
-            finding.message_ids,
-        )
+    lines = [
+        (finding.unit, finding.kind, finding.message, tuple(finding.message_ids))
         for finding in kept
+        if not isinstance(finding, PersonFinding)
+    ]
+    for group in shared_groups(kept):
+        if len(group.persons) == 1:
+            [person] = group.persons
+            lines.append((person.unit, person.kind, person.message, tuple(person.message_ids)))
+            continue
+        others = sorted({id_ for person in group.persons for id_ in person.message_ids} - {group.message_id})
+        lines.append((group.unit or NO_UNIT, group.persons[0].kind, group.summary(), (group.message_id, *others)))
+    return tuple(
+        DigestFinding(names.get(unit, unit), kind, FINDING_LABELS.get(kind, kind), mask_personal(message), ids)
+        for unit, kind, message, ids in lines
     )
 
 

@@ -337,7 +337,9 @@ def _briefing_sheet(sheet: Worksheet, digest: Digest) -> None:
 
 
 def _findings_sheet(sheet: Worksheet, digest: Digest) -> None:
-    _title(sheet, f"{digest.month_label}数据核查发现（不改变得分；证号、电话已部分隐去）", 4)
+    # the findings of the plan year so far (bot.outgoing.digest), not of the month alone
+    shown = f"{digest.final_year}年度" if digest.final_year is not None else f"截至{digest.month_label}的"
+    _title(sheet, f"{shown}数据核查发现（不改变得分；证号、电话已部分隐去）", 4)
     _header(sheet, 2, ["单位", "类别", "情况", "邮件编号"])
     for row, finding in enumerate(digest.findings, start=3):
         values = (finding.unit, finding.label, finding.message, "、".join(f"#{i}" for i in finding.message_ids))

@@ -1,0 +1,73 @@
+"""Persons registered by two units are found among counted mail only, and filed under the unit whose registry
+brought them, the same in `findings`, 待处理 and the digest (which lists them one line a registry)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from archive.evidence import load_evidence, summary_reports
+from archive.findings import PersonFinding, all_findings
+from archive.ingest import Incoming, ingest_batch
+from archive.models import Message
+from archive.queue import attention
+from bot.outgoing.digest import _findings
+from tests.webapp import SHANGHAI, _message
+
+REGISTRY = "rehab-registry-two-age-sheets.xlsx"  # 附件3 of 饶阳县, five persons
+STRANGER = "987654321@qq.com"  # no unit's address: its mail counts for nothing
+
+
+def store(deps, *raws: bytes) -> list[int]:
+    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import") for raw in raws])
+    return [outcome.id for outcome in outcomes]
+
+
+def at(day: int) -> datetime:
+    return datetime(2020, 4, day, 10, tzinfo=SHANGHAI)
+
+
+def persons(session) -> list[PersonFinding]:
+    return [f for f in all_findings(session, summary_reports(session)) if isinstance(f, PersonFinding)]
+
+
+def test_a_registry_in_mail_that_never_counted_makes_no_finding(deps):
+    """GIVEN 饶阳县's registry, and the same registry in mail from an address no unit registered whose subject
+    names 景县 (a forward staff did not count) WHEN the findings and the queue are read THEN neither names a
+    person registered by two units: that mail is no unit's registration."""
+    own, stranger = store(
+        deps,
+        _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)),
+        _message(STRANGER, "景县4月份报表", at(10), "见附件", (REGISTRY,)),
+    )
+    with deps.db.session() as session:
+        counted = {m.id: (m.unit, m.registered) for m in session.scalars(select(Message))}
+        assert counted[own] == ("饶阳县", True) and counted[stranger][1] is False
+        assert persons(session) == []
+        assert [item for item in attention(session) if item.reason == "finding"] == []
+
+
+def test_each_person_is_filed_under_the_registry_that_brought_them_everywhere(deps):
+    """GIVEN 饶阳县's registry, 桃城区's mail carrying it by mistake, and then the same registry in uncounted mail
+    naming 景县 WHEN the findings, the queue and the digest are read THEN every person is filed under 桃城区 (whose
+    registry brought them all, as 待处理's one item says), naming the counted mail only, and the digest says
+    it in one line with how many persons, as 待处理 does, never one a person."""
+    own, wrong, stranger = store(
+        deps,
+        _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)),
+        _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件", (REGISTRY,)),
+        _message(STRANGER, "景县4月份报表", at(11), "见附件", (REGISTRY,)),
+    )
+    with deps.db.session() as session:
+        found = persons(session)
+        [item] = [item for item in attention(session) if item.reason == "finding"]
+        evidence = load_evidence(session)
+    assert len(found) > 1
+    assert {f.unit for f in found} == {"桃城区"} == {item.unit}
+    assert {f.message_ids for f in found} == {(own, wrong)} and item.message_ids == (wrong, own)
+    assert all("桃城区、饶阳县的" in f.message and "景县" not in f.message for f in found)
+    [line] = _findings(found, evidence, at(30), {})
+    assert (line.unit, line.kind, line.message_ids) == ("桃城区", "person_in_two_units", (wrong, own))
+    assert f"（邮件 #{wrong}，桃城区）中 {len(found)} 人同时由饶阳县登记" in line.message
+    assert stranger not in line.message_ids
