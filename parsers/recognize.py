@@ -460,9 +460,9 @@ def _sender_problems(
     if finding.named_instead and conflict_said:
         named = "、".join(u.name for u in finding.named_instead)
         problems.append(
-            f"{_SOURCE_LABELS[finding.named_where]}写的单位是 {named}，{UNIT_CONFLICT_MARK}：{who} {address} 是 "
-            f"{unit.name} 的报送邮箱，本邮件已按 {unit.name} 记录，{_REVIEW}；如是代 {named} 报送，"
-            f"请由 {named} 的报送邮箱发送"
+            f"{_SOURCE_LABELS[finding.named_where]}写的单位是{named}，{UNIT_CONFLICT_MARK}：{who} {address} 是"
+            f"{unit.name}的报送邮箱，本邮件已按{unit.name}记录，市残联工作人员将核实；如是代{named}报送，"
+            f"请由{named}的报送邮箱发送"
         )
     if registered:
         return tuple(problems)

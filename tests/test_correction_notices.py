@@ -4,7 +4,11 @@ April–June, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import email
 from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from archive.models import Message, OwedReply
 from bot.config import load_config
 from bot.daemon.deps import open_deps
 from bot.demo.folder import write_demo
+from tests.conftest import DATA
 from tests.test_rederive import (
     body,
     mailroom_json_list,
@@ -158,3 +163,59 @@ def test_a_correction_names_its_unit_as_today_s_configuration_does(demo):
     ok(demo, "rederive")
     assert unit_of(demo, package) == "阜城市"
     assert package in [row["id"] for row in mailroom_json_list(demo, "search", "--unit", "阜城市")]
+
+
+def test_a_unit_correction_is_told_to_the_sender_greeting_its_own_unit_and_naming_the_new_one(demo):
+    """GIVEN 冀州区's April package, its receipt sent WHEN staff correct its unit to 阜城县 THEN the 核实通知 goes
+    to 冀州区's address (its sender), greets 冀州区 (whose address it is), says plainly that the mail is 阜城县's
+    and counts for 阜城县's April, and says the decision in words, not as a record's fields."""
+    package = package_of(demo, "冀州区", "2020-04")
+    set_outbox(demo, f"receipt:{package}", "sent")
+    ok(demo, "correct", str(package), "--unit", "阜城", "--reason", "电话核实：阜城县的报表", "--by", "孙倩")
+    mail = outbox_rows(demo, package)
+    assert set(mail) == {f"receipt:{package}", f"change:{package}"}
+    raw = mail[f"change:{package}"][1]
+    assert email.message_from_bytes(raw, policy=policy.default)["To"] == "jzqcl@126.com"
+    told = body(raw)
+    assert told.startswith("冀州区：")
+    assert "您单位发送的以下邮件经市残联工作人员核实，为阜城县的报送，已计入阜城县2020年4月的报送：" in told
+    assert "计入单位：阜城县" in told
+    assert "- 报送单位更正为阜城县（电话核实：阜城县的报表）" in told and "更正为 " not in told
+
+
+def forward(original: str, subject: str) -> bytes:
+    """A unit's mail as 康复部 (hskf2006@126.com, one of our own mailboxes) forwards it to 教就部, the original
+    quoted under a webmail's header block."""
+    mail = EmailMessage()
+    mail["From"] = "康复部 <hskf2006@126.com>"
+    mail["To"] = "hsscljjb@163.com"
+    mail["Subject"] = f"FW: {subject}"
+    mail["Date"] = "Mon, 18 May 2020 09:30:00 +0800"
+    mail["Message-ID"] = make_msgid(domain="test.example")
+    mail.set_content(
+        f"-----原始邮件-----\n发件人: 阜城县 <{original}>\n发送时间: 2020年5月18日 9:00\n"
+        f"收件人: hskf2006@126.com\n主题: {subject}\n\n报表见附件。\n"
+    )
+    summary = (DATA / "workbooks" / "summary-unit-row-only.xlsx").read_bytes()
+    mail.add_attachment(summary, maintype="application", subtype="vnd.ms-excel", filename="附件2.xlsx")
+    return bytes(mail)
+
+
+def test_a_staff_forward_corrected_owes_our_own_mailbox_no_notice(demo):
+    """GIVEN 康复部 (one of our own mailboxes) forwarding an unregistered address's package WHEN staff correct it
+    to count, then revoke that THEN no 核实通知 goes to our own mailbox (staff did it themselves; a notice goes
+    only where a receipt could) and none stays owed."""
+    folder = demo.parent / "mail" / "jjb" / "new"
+    (folder / "1589765400.fw1.test").write_bytes(forward("someone@qq.com", "阜城县5月份报表"))
+    ok(demo, "poll", "--once")
+    [forwarded] = [
+        row["id"] for row in mailroom_json_list(demo, "search", "--unit", "阜城县") if row["subject"].startswith("FW:")
+    ]
+    ok(demo, "correct", str(forwarded), "--counted", "--reason", "电话核实：阜城县的报表", "--by", "孙倩")
+    assert unit_of(demo, forwarded) == "阜城县"
+    assert outbox_rows(demo, forwarded) == {} and waiting_notices(demo, forwarded) == []
+    ok(demo, "correct", "--revoke", "1", "--reason", "核实有误", "--by", "孙倩")
+    assert outbox_rows(demo, forwarded) == {} and waiting_notices(demo, forwarded) == []
+    assert not [
+        path for path in (demo.parent / "outbox").glob("*-change.eml") if b"hskf2006@126.com" in path.read_bytes()
+    ]

@@ -34,7 +34,7 @@ MDN = (
     "已于 2020/4/19 17:00 读取。\n\n-------- 阅读回执 --------\nDisposition: manual-action/MDN-sent-manually; displayed"
 )
 INVITATION = "时间：4月22日 15:00\n\n-------- 会议邀请 --------\n主题: 桃城区4月份报表培训会"
-CONFLICT = "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，…"
+CONFLICT = "主题写的单位是冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是桃城区的报送邮箱，…"
 FORWARDED = "由工作人员邮箱 hsclbgs666@163.com 转发，按原发件人 tcqcl@163.com 的邮件识别"
 
 

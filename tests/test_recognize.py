@@ -235,12 +235,12 @@ def test_registered_sender_naming_another_unit_is_its_own_units_with_the_conflic
     result = run(mail("冀州区" + BRIEFING, from_addr=SENDER["桃城区"]))
     assert (result.unit, result.registered) == ("桃城区", True)
     assert result.problems == (
-        "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，本邮件已按 桃城区 "
-        "记录，请工作人员核实；如是代 冀州区 报送，请由 冀州区 的报送邮箱发送",
+        "主题写的单位是冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是桃城区的报送邮箱，本邮件已按桃城区"
+        "记录，市残联工作人员将核实；如是代冀州区报送，请由冀州区的报送邮箱发送",
     )
     package = run(mail("4月份报表", from_addr=SENDER["桃城区"], attachments=(attachment("冀州区附件2.xlsx", "xlsx"),)))
     assert (package.unit, package.registered) == ("桃城区", True)
-    assert package.problems[0].startswith("附件名写的单位是 冀州区，与发件邮箱登记的单位不符")
+    assert package.problems[0].startswith("附件名写的单位是冀州区，与发件邮箱登记的单位不符")
 
 
 def test_registered_sender_naming_its_own_unit_beside_another_is_its_own_units() -> None:

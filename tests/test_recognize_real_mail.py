@@ -255,8 +255,8 @@ def test_a_registered_address_naming_another_unit_is_told_and_queued_not_credite
     assert to == TAOCHENG
     assert "单位：桃城区" in text
     assert (
-        "主题写的单位是 冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是 桃城区 的报送邮箱，"
-        "本邮件已按 桃城区 记录"
+        "主题写的单位是冀州区，与发件邮箱登记的单位不符：发件人 tcqcl@163.com 是桃城区的报送邮箱，"
+        "本邮件已按桃城区记录，市残联工作人员将核实"
     ) in text
     assert queue_reasons(deps) == {id_: ["conflict"]}
     assert "另一个单位" in REASONS["conflict"]

@@ -14,16 +14,27 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from archive.decisions import message_decisions
 from archive.evidence import briefing_place, package_arrivals
-from archive.models import Message, OutboxMail, OwedReply
+from archive.models import CorrectionRow, Message, OutboxMail, OwedReply, StaffSenderRow
 from archive.outbox import queue_mail
 from archive.owed import message_facts, owed_replies
+from archive.staff_senders import confirmed_senders
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
-from bot.services.show import decisions_json, notice_line
+from bot.services.show import KIND_LABELS
 from parsers.forms import FORM_TITLES
-from replies.receipt import FileFacts, MessageFacts, Receipt, counted_months, receipt_for, selfcheck_answer
+from parsers.recognize import units_for_sender
+from replies.receipt import (
+    NO_REPLY,
+    FileFacts,
+    MessageFacts,
+    Receipt,
+    counted_months,
+    receipt_for,
+    selfcheck_answer,
+)
 from scoring.evidence import TASK_LABELS
 from scoring.packages import PackageStatus, package_status
 from scoring.settings import month_label
@@ -83,19 +94,82 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
             raise ValueError("a 自查's answer needs an inspector of the stored files")
         receipt = selfcheck_answer(facts, inspector(message))
         mail = _compose_selfcheck(config, receipt, now)
+    elif owed.kind == "change" and not notice_goes_to(facts, config.own_addresses):
+        # Our own mailbox (staff forwarded or sent it: they know what they decided) or a no-reply address:
+        # a notice goes only where a receipt could go, so the one owed is dropped, as a withdrawn one is.
+        log.info("核实通知 %s not sent: %s is not a sender a notice goes to", owed.cause, facts.sender)
+        session.delete(owed)
+        session.commit()
+        return False
     else:
         receipt = _receipt(config, session, facts, now)
-        decided = [notice_line(decision) for decision in decisions_json(session, message, config.timezone)]
+        decided = decision_lines(session, message, config.timezone)
         mail = (
             _compose(config, receipt, now, decided)
             if owed.kind == "receipt"
-            else _compose_change(config, receipt, now, decided or [owed.note or ""], counts=facts.registered)
+            else _compose_change(
+                config,
+                receipt,
+                now,
+                decided or [owed.note or ""],
+                counts=facts.registered,
+                greeting=sender_unit(config, session, message),
+            )
         )
     not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
     queued = queue_mail(session, owed.cause, owed.kind, mail, now, about_message=message.id, not_before=not_before)
     owed.queued_at = now
     session.commit()
     return queued is not None
+
+
+def notice_goes_to(facts: MessageFacts, own_addresses: frozenset[str]) -> bool:
+    """Whether a 核实通知 may go to the message's sender: where a receipt could go (replies.receipt.reply_owed),
+    never to one of our own mailboxes (a staff forward, staff's own mail) nor to a no-reply address."""
+    sender = (facts.sender or "").strip().lower()
+    return bool(sender) and sender not in own_addresses and not NO_REPLY.match(sender)
+
+
+def sender_unit(config: Config, session: Session, message: Message) -> str | None:
+    """The unit the message's sender address is registered for (in the configuration, or confirmed by staff for
+    mail of its arrival day), whom its 核实通知 greets; None when it is none's (or several units', the message's
+    own unit not among them)."""
+    address = (message.from_addr or "").strip().lower()
+    if not address:
+        return None
+    day = message.arrival.astimezone(config.timezone).date()
+    names = {unit.name for unit in units_for_sender(address, config.units)} | {
+        unit
+        for unit, confirmed, since in confirmed_senders(session)
+        if confirmed == address and (since is None or since <= day)
+    }
+    if len(names) == 1:
+        return next(iter(names))
+    return message.unit if message.unit in names else None
+
+
+def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[str]:
+    """The staff decisions the message's recognition stands on, as a receipt or a 核实通知 says them to the unit:
+    what was decided, in plain words, and why (never who)."""
+    decided = message_decisions(session, [message], zone).get(message.id, [])
+    return [f"{_decided_text(decision.row)}（{decision.row.reason}）" for decision in decided]
+
+
+def _decided_text(row: CorrectionRow | StaffSenderRow) -> str:
+    """ "报送单位更正为冀州区，经核实计入报送", "报送月份更正为2020年12月", "发件邮箱 a@b.cn 已确认为景县的报送邮箱"."""
+    if isinstance(row, StaffSenderRow):
+        since = f"（自{row.since.year}年{row.since.month}月{row.since.day}日起）" if row.since else ""
+        return f"发件邮箱 {row.address} 已确认为{row.unit}的报送邮箱{since}"
+    parts = []
+    if row.unit:
+        parts.append(f"报送单位更正为{row.unit}")
+    if row.kind:
+        parts.append(f"邮件类别更正为{KIND_LABELS.get(row.kind, row.kind)}")
+    if row.month:
+        parts.append(f"报送月份更正为{month_label(row.month)}")
+    if row.counted is not None:
+        parts.append("经核实计入报送" if row.counted else "经核实不计入报送")
+    return "，".join(parts)
 
 
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
@@ -158,14 +232,23 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
     return _reply(config, receipt, "receipt", context, now)
 
 
-def _compose_change(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str], counts: bool = True):
+def _compose_change(
+    config: Config,
+    receipt: Receipt,
+    now: datetime,
+    decided: Sequence[str],
+    counts: bool = True,
+    greeting: str | None = None,
+):
     """The short notice that a staff decision made a message count, count elsewhere, or stop counting (its
     sender not counted, `counts` False, or no longer a report or briefing), threaded under it, saying each
-    decision its recognition now stands on."""
+    decision its recognition now stands on. It greets `greeting`, the unit the sender's address is registered
+    for (else "您好"), and names the unit the message now counts for when that is another."""
     context = receipt.context
     values = {
         "counts": counts and context["unit"] is not None and context["kind"] in ("report", "briefing"),
         "unit": context["unit"],
+        "greeting": greeting,
         "subject": context["subject"],
         "decisions": decided,
         "arrival_text": _arrival_text(context["arrival"], config.timezone),
