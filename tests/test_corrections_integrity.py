@@ -459,3 +459,17 @@ def test_an_archive_with_two_corrections_in_force_keeps_the_later_on_upgrade(off
         first, second = session.scalars(select(CorrectionRow).order_by(CorrectionRow.id))
         assert (first.revoked_by, second.revoked_at) == ("mailroom", None)
         assert "重复提交" in (first.revoke_reason or "") and first.revoked_at is not None
+
+
+def test_corrections_and_senders_list_their_dates_in_local_time(office):
+    """GIVEN a correction and a sender confirmation entered at 20:00 UTC (04:00 the next day in Shanghai) WHEN
+    listed THEN both say the local day, as `show` says it."""
+    deps, report = office.deps, office.ids.report
+    late = datetime(2020, 4, 20, 20, 0, tzinfo=UTC)
+    with deps.db.session() as session:
+        row = add_correction(session, report, "误发的草稿", "孙倩", kind="other")
+        sender = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None)
+        row.entered_at = sender.entered_at = late
+        session.commit()
+    assert "（2020-04-21 孙倩：误发的草稿）" in cli(office, "corrections").output
+    assert f"{PERSONAL}：2020-04-21 由 孙倩 确认" in cli(office, "senders", "景县").output

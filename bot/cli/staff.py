@@ -167,6 +167,7 @@ def senders(context: Context, unit: str | None) -> None:
     给出 UNIT 时只列出该单位。"""
     config = context.config
     name = unit_name(config, unit) if unit else None
+    zone = config.timezone  # dates as staff read them (stored in UTC)
     with context.deps.db.session() as session:
         confirmed = staff_senders(session, name)
     for configured in config.units:
@@ -175,11 +176,13 @@ def senders(context: Context, unit: str | None) -> None:
         click.echo(f"{configured.name}：配置 {'、'.join(configured.senders) or '无'}")
         for row in (row for row in confirmed if row.unit == configured.name):
             state = (
-                f"，{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+                f"，{row.revoked_at.astimezone(zone):%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}"
+                if row.revoked_at
+                else ""
             )
             since = f"自 {row.since} 起，" if row.since else ""
             click.echo(
-                f"  #{row.id} {row.address}：{since}{row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认"
+                f"  #{row.id} {row.address}：{since}{row.entered_at.astimezone(zone):%Y-%m-%d} 由 {row.entered_by} 确认"
                 f"（{row.reason}）{state}"
             )
 
@@ -259,15 +262,18 @@ def correct(
 @pass_context
 def corrections_(context: Context) -> None:
     """列出全部更正，包括已撤销的：哪封邮件、改了什么、谁、何时、为什么。"""
+    zone = context.config.timezone  # dates as staff read them (stored in UTC)
     with context.deps.db.session() as session:
         for row, message_id in corrections(session):
             what = correction_what(row)
             state = (
-                f"；{row.revoked_at:%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}" if row.revoked_at else ""
+                f"；{row.revoked_at.astimezone(zone):%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}"
+                if row.revoked_at
+                else ""
             )
             click.echo(
                 f"#{row.id} 邮件 #{message_id}：{what}"
-                f"（{row.entered_at:%Y-%m-%d} {row.entered_by}：{row.reason}）{state}"
+                f"（{row.entered_at.astimezone(zone):%Y-%m-%d} {row.entered_by}：{row.reason}）{state}"
             )
 
 
