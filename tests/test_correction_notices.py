@@ -11,13 +11,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from archive.models import Message, OwedReply
 from bot.config import load_config
 from bot.daemon.deps import open_deps
-from bot.demo.folder import write_demo
+from tests import test_rederive
 from tests.conftest import DATA
 from tests.test_rederive import (
     body,
@@ -28,18 +27,8 @@ from tests.test_rederive import (
     taocheng_april_package,
 )
 
+demo = test_rederive.demo  # the fixture: the demo config over the test's database, its mail polled
 LATER = datetime(2099, 1, 1, tzinfo=UTC)  # an outgoing mail waiting for its hour, never tried
-
-
-@pytest.fixture
-def demo(tmp_path, database_url) -> Path:
-    directory = tmp_path / "demo"
-    write_demo(directory, months=(4, 5, 6))
-    path = directory / "config.toml"
-    text = path.read_text(encoding="utf-8").replace('url = "sqlite:///mailroom.db"', f'url = "{database_url}"')
-    path.write_text(text, encoding="utf-8")
-    assert run(path, "poll", "--once").exit_code == 0
-    return path
 
 
 def package_of(config: Path, unit: str, month: str) -> int:

@@ -609,8 +609,9 @@ def shared_person_row(html: str) -> str:
 
 
 def test_findings_name_the_unit_and_link_to_the_evidence(site):
-    """GIVEN 王斐 registered by 枣强县 and by 桃城区 WHEN staff open 核查发现 from the navigation THEN the finding
-    names its unit and kind and links to both messages, and each link opens that message."""
+    """GIVEN 王斐 registered by 枣强县 and by 桃城区 (whose registry, arriving later, is the copy) WHEN staff open
+    核查发现 from the navigation THEN the finding names its unit (桃城区, whose registry brought the person, as
+    待处理 files it) and kind and links to both messages, and each link opens that message."""
     import re
 
     app, deps, archive = site
@@ -620,7 +621,7 @@ def test_findings_name_the_unit_and_link_to_the_evidence(site):
     html = page(client, "/findings")
     assert "核查发现" in html and "暂无核查发现" not in html
     row = shared_person_row(html)
-    assert "<td>枣强县</td>" in row and "桃城区" in row
+    assert "<td>桃城区</td>" in row and "枣强县" in row
     links = re.findall(r'href="(/message/\d+)"', row)
     assert links == [f"/message/{archive.package}", f"/message/{shared}"]
     for link in links:
