@@ -249,7 +249,7 @@ def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
     assert next(h for h, _ in sections if h.startswith("累计")).startswith("累计得分截至 2020-05-22 09:00；")
     completion = dict(sections)[next(h for h, _ in sections if h.startswith("四、"))]
     assert [line.split("：")[0] for line in completion] == [*units, "合计"]
-    assert dict(sections)[next(h for h, _ in sections if h.startswith("五、"))] == ["本月没有发现问题。"]
+    assert dict(sections)[next(h for h, _ in sections if h.startswith("五、"))] == ["截至本月没有发现问题。"]
 
 
 def _sections(lines: list[str]) -> list[tuple[str, list[str]]]:

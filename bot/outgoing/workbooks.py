@@ -346,7 +346,7 @@ def _findings_sheet(sheet: Worksheet, digest: Digest) -> None:
         for column, value in enumerate(values, start=1):
             _boxed(sheet.cell(row=row, column=column, value=value), alignment=LEFT)
     if not digest.findings:
-        sheet.cell(row=3, column=1, value="本月没有发现问题。")
+        sheet.cell(row=3, column=1, value="截至本月没有发现问题。")
     _not_kept(sheet, 4 + len(digest.findings), digest)
     _widths(sheet, [12, 22, 80, 14])
     sheet.freeze_panes = "A3"
