@@ -119,6 +119,13 @@ class Receipt:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+def addressable(sender: str | None, own_addresses: frozenset[str]) -> bool:
+    """Whether anything of ours may be sent to `sender`: an address, neither one of our own mailboxes (staff's
+    mail, a staff forward) nor a no-reply one (RFC 3834). Receipts and 核实通知 alike."""
+    address = (sender or "").strip().lower()
+    return bool(address) and address not in own_addresses and not NO_REPLY.match(address)
+
+
 def reply_owed(
     facts: MessageFacts, own_addresses: frozenset[str], now: datetime, max_age: timedelta | None
 ) -> str | None:
@@ -136,10 +143,9 @@ def reply_owed(
     回复 on the notice, a corrected file sent back under our receipt), or a download link instead of one.
     Mail of unknown age (an imported file with neither a Received nor a Date header) is not answered
     either: it may be years old, and a receipt would date it by its import."""
-    sender = (facts.sender or "").lower()
     if not facts.arrival_known or (max_age is not None and facts.arrival < now - max_age):
         return None
-    if not sender or sender in own_addresses or NO_REPLY.match(sender):
+    if not addressable(facts.sender, own_addresses):
         return None
     if facts.kind == "selfcheck":
         return "selfcheck"

@@ -27,10 +27,10 @@ from bot.services.show import KIND_LABELS
 from parsers.forms import FORM_TITLES
 from parsers.recognize import units_for_sender
 from replies.receipt import (
-    NO_REPLY,
     FileFacts,
     MessageFacts,
     Receipt,
+    addressable,
     counted_months,
     receipt_for,
     selfcheck_answer,
@@ -94,7 +94,7 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
             raise ValueError("a 自查's answer needs an inspector of the stored files")
         receipt = selfcheck_answer(facts, inspector(message))
         mail = _compose_selfcheck(config, receipt, now)
-    elif owed.kind == "change" and not notice_goes_to(facts, config.own_addresses):
+    elif owed.kind == "change" and not addressable(facts.sender, config.own_addresses):
         # Our own mailbox (staff forwarded or sent it: they know what they decided) or a no-reply address:
         # a notice goes only where a receipt could go, so the one owed is dropped, as a withdrawn one is.
         log.info("核实通知 %s not sent: %s is not a sender a notice goes to", owed.cause, facts.sender)
@@ -121,13 +121,6 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
     owed.queued_at = now
     session.commit()
     return queued is not None
-
-
-def notice_goes_to(facts: MessageFacts, own_addresses: frozenset[str]) -> bool:
-    """Whether a 核实通知 may go to the message's sender: where a receipt could go (replies.receipt.reply_owed),
-    never to one of our own mailboxes (a staff forward, staff's own mail) nor to a no-reply address."""
-    sender = (facts.sender or "").strip().lower()
-    return bool(sender) and sender not in own_addresses and not NO_REPLY.match(sender)
 
 
 def sender_unit(config: Config, session: Session, message: Message) -> str | None:

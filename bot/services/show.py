@@ -239,8 +239,3 @@ def decision_line(decision: dict[str, Any]) -> str:
         f"{label} #{decision['id']}：{decision['what']}（{decision['entered_by']}，"
         f"{decision['entered_at'][:10]}：{decision['reason']}）"
     )
-
-
-def notice_line(decision: dict[str, Any]) -> str:
-    """The same for the unit (a receipt, a change notice): what was decided and why, not who."""
-    return f"{decision['what']}（{decision['reason']}）"
