@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from archive.corrections import add_correction, revoke_correction
 from archive.entries import add_entry
 from archive.ingest import Incoming, ingest_batch
-from archive.models import CorrectionRow, Message, OutboxMail, StaffEntryRow, StaffSenderRow
+from archive.models import CorrectionRow, Message, StaffEntryRow, StaffSenderRow
 from archive.outbox import digest_cause
 from archive.rederive import behind, due
 from archive.staff_senders import add_sender
@@ -36,7 +36,7 @@ from bot.services.scores import unit_name
 from bot.services.years import close_plan_year
 from parsers.errors import InputError, MailroomError
 from tests.test_years import config_text
-from tests.webapp import BOOKS, PASSWORD, SHANGHAI, csrf_token, log_in
+from tests.webapp import BOOKS, PASSWORD, SHANGHAI, csrf_token, log_in, sent_mail
 
 PERSONAL = "2851736642@qq.com"  # a clerk's own address, in no unit's senders
 
@@ -245,20 +245,7 @@ def _last_digest_sent(deps: Deps) -> None:
     """2020's last digest as gone out, which `year close` asks first."""
     now = datetime(2021, 1, 21, tzinfo=UTC)
     with deps.db.session() as session:
-        session.add(
-            OutboxMail(
-                cause=digest_cause("2020-12"),
-                kind="digest",
-                recipients="staff@example.cn",
-                subject="12月份通报",
-                message_id="<digest@example.cn>",
-                raw=b"",
-                state="sent",
-                created_at=now,
-                next_attempt_at=now,
-                sent_at=now,
-            )
-        )
+        session.add(sent_mail(digest_cause("2020-12"), "digest", "staff@example.cn", "12月份通报", now))
         session.commit()
 
 

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from archive.corrections import add_correction, revoke_correction
-from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
+from archive.models import CorrectionRow, Message, OwedReply
 from archive.staff_senders import add_sender, confirmed_because, remove_sender
 from bot.daemon.serve import rederive_behind
 from bot.services.decisions import derivation_owed
 from tests import test_corrections_integrity
 from tests.test_corrections_integrity import PERSONAL, Office, cli
+from tests.webapp import sent_mail
 
 office = test_corrections_integrity.office  # the fixture: three messages of April 2020
 
@@ -49,21 +50,7 @@ def told(office: Office) -> None:
     with office.deps.db.session() as session:
         for row in session.scalars(select(OwedReply).where(OwedReply.kind == "change", OwedReply.queued_at.is_(None))):
             row.queued_at = now
-            session.add(
-                OutboxMail(
-                    cause=row.cause,
-                    kind="change",
-                    about_message=row.message_id,
-                    recipients=PERSONAL,
-                    subject="核实通知",
-                    message_id=f"<{row.cause}@example.cn>",
-                    raw=b"",
-                    state="sent",
-                    created_at=now,
-                    next_attempt_at=now,
-                    sent_at=now,
-                )
-            )
+            session.add(sent_mail(row.cause, "change", PERSONAL, "核实通知", now, about=row.message_id))
         session.commit()
 
 

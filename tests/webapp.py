@@ -90,6 +90,25 @@ def receipt_texts(config, deps, now: datetime) -> list[str]:
     return [message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content() for raw in raws]
 
 
+def sent_mail(cause: str, kind: str, recipients: str, subject: str, now: datetime, about: int | None = None):
+    """An outbox row as the sender leaves a mail it handed to the server at `now` (sent), its bytes left out."""
+    from archive.models import OutboxMail
+
+    return OutboxMail(
+        cause=cause,
+        kind=kind,
+        about_message=about,
+        recipients=recipients,
+        subject=subject,
+        message_id=f"<{cause}@example.cn>",
+        raw=b"",
+        state="sent",
+        created_at=now,
+        next_attempt_at=now,
+        sent_at=now,
+    )
+
+
 def queue_reasons(deps) -> dict[int, list[str]]:
     """待处理's items, as each message's reasons."""
     from archive.queue import attention
