@@ -18,7 +18,7 @@ from archive.decisions import message_decisions
 from archive.evidence import briefing_place, package_arrivals
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply, StaffSenderRow
 from archive.outbox import queue_mail
-from archive.owed import message_facts, owed_replies
+from archive.owed import COUNTED_KINDS, message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
@@ -239,7 +239,7 @@ def _compose_change(
     for (else "您好"), and names the unit the message now counts for when that is another."""
     context = receipt.context
     values = {
-        "counts": counts and context["unit"] is not None and context["kind"] in ("report", "briefing"),
+        "counts": counts and context["unit"] is not None and context["kind"] in COUNTED_KINDS,
         "unit": context["unit"],
         "greeting": greeting,
         "subject": context["subject"],
