@@ -9,7 +9,7 @@ are: it names one month, its last. Any other range ("7-9月") names each of its 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from parsers.records import fold
@@ -41,11 +41,13 @@ _MONTH_LIST = re.compile(
 
 @dataclass(frozen=True)
 class MonthRange:
-    """Months `first` to `last` of one year; `year` None when the text writes none (its reader places it)."""
+    """Months `first` to `last` of one year; `year` None when the text writes none (its reader places it);
+    `written`: the range as the text writes it, folded ("10-12月", "2020年1月-12月"), for telling it back."""
 
     year: int | None
     first: int
     last: int
+    written: str = field(default="", compare=False)
 
     @property
     def year_so_far(self) -> bool:
@@ -73,7 +75,7 @@ def month_ranges(text: str) -> tuple[MonthRange, ...]:
             continue
         if 1 <= first_number < last_number <= 12:
             year = first_year or last_year
-            ranges.append(MonthRange(int(year) if year else None, first_number, last_number))
+            ranges.append(MonthRange(int(year) if year else None, first_number, last_number, match.group(0)))
     return tuple(ranges)
 
 

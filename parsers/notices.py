@@ -1,5 +1,5 @@
-"""Mail about mail rather than a submission: read receipts (MDNs), calendar invitations, and the message a
-forward holds in its text.
+"""Mail about mail rather than a submission: read receipts (MDNs), calendar invitations and the answers to them,
+and the message a forward holds in its text.
 
 parsers.mime writes what an attached message, an MDN's report and an invitation's calendar data say into the
 message's text under a heading of its own (the calendar data and the report are no attachments), so that
@@ -12,10 +12,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from parsers.records import fold
+
 FORWARDED_HEADING = "-------- 转发的邮件 --------"  # an attached message's text follows it
 READ_REPORT_HEADING = "-------- 阅读回执 --------"
 INVITATION_HEADING = "-------- 会议邀请 --------"
 _CALENDAR_FILES = (".ics", ".vcs")
+# The subject of an answer to a meeting invitation, as Outlook writes it before the meeting's subject: "已接受: …",
+# "已拒绝: …", "暂定: …" in Chinese, "Accepted: …", "Declined: …", "Tentative: …" in English (Google Calendar:
+# "Tentatively accepted: …"). Matched folded (no whitespace, "：" as ":") at the subject's start only: a unit's
+# "景县9月份报表（已接受修改意见：…）" is no answer.
+_INVITATION_ANSWER = re.compile(r"^(?:已接受|已拒绝|暂定|accepted|declined|tentative|tentativelyaccepted):", re.I)
 
 # A line that opens a forwarded message in a mail's text. Words that say so: parsers.mime's FORWARDED_HEADING,
 # QQ's "------------------ 原始邮件 ------------------", 163's "-------- 转发邮件信息 --------", Outlook's
@@ -129,6 +136,14 @@ def carries_invitation(body: str, filenames: Iterable[str]) -> bool:
     """Whether a mail is a calendar invitation (or its answer): its calendar data, as parsers.mime wrote it
     under INVITATION_HEADING, or an .ics file attached."""
     return INVITATION_HEADING in body or any(name.strip().lower().endswith(_CALENDAR_FILES) for name in filenames)
+
+
+def answers_invitation(subject: str) -> bool:
+    """Whether a subject (its Re:/回复: prefixes off) is an answer to a meeting invitation: accepted, declined or
+    tentative, one that reached us as text alone (its calendar data dropped on the way, or never sent: else
+    carries_invitation tells it). The meeting's subject after "已接受:" may read as a package's ("已接受: 景县9月份
+    报表填报培训会"), yet it is no submission, nor one whose files were forgotten."""
+    return _INVITATION_ANSWER.match(fold(subject)) is not None
 
 
 def read_report_text(fields: Iterable[tuple[str, str]]) -> str:

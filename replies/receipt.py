@@ -10,7 +10,8 @@ from typing import Any
 
 from parsers.derive import UNPLANNED_MARK
 from parsers.forms import form_list
-from parsers.notices import carries_invitation
+from parsers.months import month_ranges
+from parsers.notices import answers_invitation, carries_invitation
 from parsers.recognize import (
     QUESTION_WORDS,
     UNIT_CONFLICT_MARK,
@@ -138,7 +139,8 @@ def reply_owed(
     under it, or under its subject: a mail rule's or an OA system's answer, a read receipt) is never
     answered, or two robots would answer each other without end (no mail of ours carries a file), nor is a read
     receipt (an MDN, whatever its subject; one carrying a package is that package's mail, no read receipt:
-    parsers.recognize.is_read_receipt) or a calendar invitation: neither is a submission, nor one failed; a reply
+    parsers.recognize.is_read_receipt) or a calendar invitation or an answer to one ("已接受: …", its calendar
+    data lost or not: parsers.notices.answers_invitation): none is a submission, nor one failed; a reply
     is answered when it carries a package (forms, or files a package is sent as: a package sent by pressing
     回复 on the notice, a corrected file sent back under our receipt), or a download link instead of one.
     Mail of unknown age (an imported file with neither a Received nor a Date header) is not answered
@@ -155,7 +157,11 @@ def reply_owed(
     if not package and (facts.answers_ours or answers_our_subject(facts.subject)):
         return None  # an answer to our own mail: people read what it says (replies.attention)
     if is_read_receipt(facts.kind, facts.subject, facts.body_text) or (
-        not package and carries_invitation(facts.body_text, facts.attachment_names)
+        not package
+        and (
+            carries_invitation(facts.body_text, facts.attachment_names)
+            or answers_invitation(strip_prefixes(facts.subject)[0])
+        )
     ):
         return None  # a read receipt (as recognition decided it) or a meeting: no submission, nor failed one
     if facts.kind == "reply" and not package and download_link(facts.body_text) is None:
@@ -262,6 +268,7 @@ def receipt_for(
         "kind": facts.kind,
         "arrival": facts.arrival,
         "subject": facts.subject,
+        "range_read": range_read_as(facts),
         "files": facts.files,
         "resend": resend,
         "problems": problems_by_file(facts),
@@ -276,6 +283,25 @@ def receipt_for(
     }
     subject = _OUR_RECEIPT_SUBJECT.sub("", facts.subject)
     return _threaded(facts, f"回执：{subject}" if subject else "回执", context)
+
+
+def range_read_as(facts: MessageFacts) -> str | None:
+    """What the receipt says when the mail was filed under one month read from a range of months its subject
+    names, the range's last (parsers.months: "1-12月" is the year so far, one month; the forms of "10-12月" whose
+    titles name no month of their own count for its last): "主题中的“10-12月”按12月份报送登记", and that a clerk
+    who meant another month resends. None when no range of the subject gave the month (a staff correction, a
+    form's title, the arrival; a briefing counts in its arrival month) or the forms count for several months
+    (each as its title names it: the receipt lists them)."""
+    if facts.kind == "briefing" or facts.month is None or facts.month_source not in ("subject", "subjects"):
+        return None
+    if counted_months(facts) != [facts.month]:
+        return None
+    year, number = int(facts.month[:4]), int(facts.month[5:7])
+    rest, _ = strip_prefixes(facts.subject)
+    span = next((span for span in month_ranges(rest) if span.last == number and span.year in (None, year)), None)
+    if span is None:
+        return None
+    return f"主题中的“{span.written}”按{number}月份报送登记；如不是{number}月份的报表，请在主题中写明月份后重新发送"
 
 
 def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:

@@ -472,31 +472,43 @@ def attachment_headers(raw: bytes) -> str:
 
 
 def check_attachment_headers(raw: bytes, filename: str) -> None:
-    """The attachment is named as Chinese webmail and Outlook name theirs, what older Outlook and Foxmail
-    read: RFC 2047 encoded-words in quoted name= and filename=, no RFC 2231 filename*= (those clients show
-    ATT00001), never raw 8-bit in a header, every header line within 78 characters."""
+    """The attachment is named as RFC 2183 and RFC 2231 have it: `filename*=utf-8''…` on Content-Disposition
+    (continued as filename*0*=, filename*1*=, … when long), never RFC 2047 encoded-words in a quoted filename=
+    there; Content-Type's name= holds encoded-words for clients that read only that. Never raw 8-bit in a header,
+    every header line within 78 characters. Read back whole by the email package (its current policy and
+    compat32) and by our own reader."""
     headers = attachment_headers(raw)
-    assert "filename*" not in headers and "name*" not in headers and filename.encode() not in raw
+    disposition = re.search(r"Content-Disposition: attachment;((?:\r\n [^\r\n]*)+)", headers)
+    assert disposition, headers
+    assert "=?" not in disposition.group(1) and 'filename="' not in disposition.group(1), headers
+    assert re.match(
+        r"\r\n filename\*(?:0\*)?=utf-8''[A-Za-z0-9%._-]+;?(\r\n filename\*\d+\*=[A-Za-z0-9%._-]+;?)*$",
+        disposition.group(1),
+    ), headers
+    assert filename.encode() not in raw
     words = r'"=\?utf-8\?b\?[A-Za-z0-9+/=]+\?=(?:\r\n =\?utf-8\?b\?[A-Za-z0-9+/=]+\?=)*"'
-    assert re.search(rf"\r\n name={words}\r\n", headers) and re.search(rf"\r\n filename={words}", headers), headers
+    assert re.search(rf"\r\n name={words}(?:\r\n|$)", headers), headers
     lines = raw.split(b"\r\n\r\n")[0].split(b"\r\n") + headers.encode().split(b"\r\n")
     assert max(len(line) for line in lines) <= 78, [line for line in lines if len(line) > 78]
     [attachment] = email.message_from_bytes(raw, policy=policy.default).iter_attachments()
     assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert attachment.get_filename() == filename and attachment["Content-Disposition"].params["filename"] == filename
     assert attachment["Content-Type"].params["name"] == filename and attachment.is_attachment()
     assert attachment_filename(attachment) == filename  # our own reader
+    assert email.message_from_bytes(raw).get_payload()[-1].get_filename() == filename  # compat32
 
 
 def test_a_long_attachment_name_folds_into_several_encoded_words(tmp_path):
-    """GIVEN a name longer than one encoded-word holds WHEN attached THEN it is split between whole characters
-    into several encoded-words on lines of their own, read back whole."""
+    """GIVEN a name longer than one encoded-word holds WHEN attached THEN Content-Disposition continues it in
+    RFC 2231 sections and Content-Type splits it between whole characters into several encoded-words on lines
+    of their own; read back whole."""
     name = "衡水市残疾人联合会2020年12月残疾人服务工程督导累计得分排名及各单位报送情况汇总表.xlsx"
     message = compose(
         make_config(tmp_path, "sqlite://").outgoing, ["a@example.com"], "主题", "正文", "<p>正文</p>", at(6, 21, 9)
     )
     attach(message, b"PK\x03\x04", *XLSX_TYPE, name)
     raw = message.as_bytes(policy=policy.SMTP)
-    assert attachment_headers(raw).count("=?utf-8?b?") == 2 * 4
+    assert attachment_headers(raw).count("=?utf-8?b?") == 4 and "filename*5*=" in attachment_headers(raw)
     assert parts(raw)[4] == name
     check_attachment_headers(raw, name)
 

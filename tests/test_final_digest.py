@@ -48,6 +48,7 @@ from parsers.errors import ConfigError
 from tests.conftest import ROOT
 from tests.smtp_server import Delivering, smtp_answering
 from tests.test_closed_year import package
+from tests.test_digest import check_attachment_headers
 
 DECEMBER_21 = datetime(2020, 12, 21, 9, 30, tzinfo=SHANGHAI)  # the daemon's December digest: provisional
 JANUARY = datetime(2021, 1, 5, 10, tzinfo=SHANGHAI)
@@ -94,12 +95,13 @@ def test_closing_the_year_queues_its_final_ranking_in_the_same_commit_and_it_goe
     """GIVEN December's digest sent by the daemon on the 21st (provisional: the month not yet ended) WHEN 2020 is
     closed in January THEN the year's final ranking is in the outbox as the closing commits, is sent once however
     often the outbox is sent, and says it is the year's final figures (subject, text, HTML, workbook's name), with
-    the kept December standings and no provisional note."""
+    the kept December standings and no provisional note; its workbook, as the monthly digest's, is named in
+    Chinese as RFC 2231 has it."""
     ingest_batch(deps.db, deps.store, deps.recognizer, december_mail(config))
     run_due_jobs(config, at(deps, DECEMBER_21))
     assert flush(config, deps, DECEMBER_21).sent == 1
     [monthly] = (tmp_path / "outbox").glob("*-digest.eml")
-    _, provisional, _, _ = mailed(monthly)
+    _, provisional, _, monthly_name = mailed(monthly)
     # no next month's digest in the year: it says the final ranking comes once the year is closed
     assert PROVISIONAL_LAST in provisional and provisional.splitlines()[0] == "2020年12月残疾人服务工程督导月报"
 
@@ -121,6 +123,10 @@ def test_closing_the_year_queues_its_final_ranking_in_the_same_commit_and_it_goe
     assert ranking(text) == [f"{row.rank}. {row.unit} {row.total}" for row in kept.rows]
     assert '<p id="final"' in html and FINAL_NOTE in html and ">2020年度残疾人服务工程督导最终排名</h1>" in html
     assert workbook == "2020年度督导最终排名.xlsx"
+    # both named as RFC 2231 has it (filename*= on Content-Disposition), read back in Chinese
+    assert monthly_name == "2020年12月督导排名.xlsx"
+    check_attachment_headers(final.read_bytes(), workbook)
+    check_attachment_headers(monthly.read_bytes(), monthly_name)
     [attached] = list(message.iter_attachments())
     book = openpyxl.load_workbook(io.BytesIO(attached.get_content()))
     assert book.properties.title == "2020年度残疾人服务工程督导最终排名"

@@ -534,3 +534,76 @@ def test_a_december_package_titled_for_the_year_so_far_is_no_mismatch(config, de
     assert "mismatch" not in queue_reasons(deps).get(id_, [])
     [(_, text)] = receipts(config, deps, december).values()
     assert "表中写的月份" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# A subject's range of months told back; an answer to a meeting invitation that lost its calendar data
+
+
+@pytest.mark.parametrize(
+    ("subject", "written"),
+    [
+        ("桃城区10-12月报表", "10-12月"),
+        ("桃城区2020年1月-12月报表", "2020年1月-12月"),
+        ("桃城区1－12月份报表", "1-12月"),
+    ],
+)
+def test_a_subjects_range_of_months_is_told_back_as_the_month_it_was_filed_under(config, deps, subject, written):
+    """GIVEN 桃城区's package in January under a subject naming a range of months, its 附件2 titled December's
+    WHEN its receipt is composed THEN it says plainly the range was filed under December, so a clerk who meant
+    otherwise resends."""
+    january = datetime(2021, 1, 8, 10, tzinfo=SHANGHAI)
+    workbook = ("附件2.xlsx", summary_titled("桃城区残联2020年12月残疾人服务工程目标任务完成情况汇总表"))
+    [id_] = store(deps, message(TAOCHENG, subject, "报表见附件。", (workbook,), when=january))
+    [(_, text)] = receipts(config, deps, january).values()
+    assert (
+        f"报送月份：2020年12月（主题中的“{written}”按12月份报送登记；如不是12月份的报表，请在主题中写明月份后重新发送）"
+        in text.splitlines()
+    ), text
+
+
+def test_a_subject_naming_one_month_says_nothing_of_ranges(config, deps):
+    december = datetime(2020, 12, 18, 10, tzinfo=SHANGHAI)
+    workbook = ("附件2.xlsx", summary_titled("桃城区残联2020年12月残疾人服务工程目标任务完成情况汇总表"))
+    store(deps, message(TAOCHENG, "桃城区12月份报表", "报表见附件。", (workbook,), when=december))
+    [(_, text)] = receipts(config, deps, december).values()
+    assert "报送月份：2020年12月" in text.splitlines() and "按12月份报送登记" not in text
+
+
+INVITATION_ANSWERS = (
+    "已接受: 景县9月份报表填报培训会",
+    "已接受：景县9月份报表",
+    "已拒绝: 景县9月份报表",
+    "暂定：景县9月份报表",
+    "Accepted: 景县9月份报表",
+    "Declined: 景县9月份报表",
+    "Tentative: 景县9月份报表",
+    "RE: 已接受: 景县9月份报表",
+)
+
+
+def test_an_answer_to_a_meeting_invitation_without_its_calendar_data_is_kept_and_never_answered(config, deps):
+    """GIVEN 景县's answers to a meeting invitation (Outlook's 已接受/已拒绝/暂定, Accepted/Declined/Tentative) that
+    reached us as text alone, their subjects reading as a package's WHEN stored and receipts composed THEN each
+    is archived, none gets a receipt (no "请重新发送", no "邮件没有附件")."""
+    september = datetime(2020, 9, 18, 9, tzinfo=SHANGHAI)
+    body = "已接受此会议。\n\n时间：2020年9月22日 15:00\n地点：县残联三楼会议室"
+    ids = store(deps, *(message(JINGXIAN, subject, body, when=september) for subject in INVITATION_ANSWERS))
+    assert len(set(ids)) == len(INVITATION_ANSWERS)
+    assert [stored(deps, id_)[1:] for id_ in ids] == [("景县", True)] * len(ids)
+    assert receipts(config, deps, september) == {}
+
+
+def test_a_package_whose_subject_holds_an_answers_words_later_is_still_answered(config, deps):
+    """GIVEN 景县's package sent without its files, its subject holding "已接受：" after the package's words, and
+    a package attached under an "已接受:" subject WHEN receipts are composed THEN both are answered: the first
+    asked for its files, the second told of its file."""
+    september = datetime(2020, 9, 18, 9, tzinfo=SHANGHAI)
+    forgotten, attached = store(
+        deps,
+        message(JINGXIAN, "景县9月份报表（已接受：上次意见已修改）", "报表已按意见修改。", when=september),
+        message(JINGXIAN, "已接受: 景县9月份报表", "报表见附件。", (RAR,), when=september),
+    )
+    sent = receipts(config, deps, september)
+    assert set(sent) == {forgotten, attached}
+    assert "邮件没有附件" in sent[forgotten][1] and RAR[0] in sent[attached][1]

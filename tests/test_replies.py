@@ -325,3 +325,86 @@ def test_a_reply_carrying_a_package_no_form_was_read_from_gets_a_packages_receip
     assert receipt.context["resend"].startswith("附件“景县12月份报表.rar”中没有可读取的附件表格")
     link = replace(facts, attachment_names=(), files=(), body_text="见超大附件")
     assert receipt_for(link, [], None, 8).context["kind"] == "other"  # nothing of it counts
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "other", "subject": "已接受: 枣强县9月份报表填报培训会"},
+        {"kind": "other", "subject": "已接受：枣强县9月份报表"},
+        {"kind": "other", "subject": "已拒绝: 枣强县9月份报表"},
+        {"kind": "other", "subject": "暂定: 枣强县9月份报表"},
+        {"kind": "other", "subject": "Accepted: 枣强县9月份报表"},
+        {"kind": "other", "subject": "declined：枣强县9月份报表"},
+        {"kind": "other", "subject": "Tentative: 枣强县9月份报表"},
+        {"kind": "other", "subject": "转发: 已接受: 枣强县9月份报表"},
+        # a meeting named with a briefing's words: recognition takes it for an article, no receipt goes out
+        {"kind": "briefing", "subject": "已接受: 枣强县贫困残疾人服务工程专项信息交流会"},
+    ],
+)
+def test_an_answer_to_a_meeting_invitation_that_lost_its_calendar_data_is_never_answered(change):
+    """GIVEN a text-only answer to a meeting invitation (Outlook's 已接受/已拒绝/暂定, Accepted/Declined/Tentative),
+    its subject reading as a package's WHEN owed a reply THEN none: it is no submission whose files were
+    forgotten."""
+    assert not owed(replace(REPORT, **{"attachment_names": (), "body_text": "", **change}))
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        # the words later in the subject, or a package attached: still answered
+        ({"subject": "枣强县9月份报表（已接受：上次的修改意见）"}, True),
+        ({"subject": "枣强县9月份报表 Accepted: 已修改"}, True),
+        (
+            {
+                "kind": "report",
+                "subject": "已接受: 枣强县9月份报表",
+                "attachment_names": ("附件2.xlsx",),
+                "files": (FORM,),
+            },
+            True,
+        ),
+        ({"subject": "已接受: 枣强县9月份报表", "attachment_names": ("报表.rar",)}, True),
+        ({"subject": "已接受: 枣强县9月份报表"}, False),
+    ],
+)
+def test_a_package_with_a_meeting_answers_words_is_still_answered(change, expected):
+    assert owed(replace(REPORT, **{"kind": "other", "attachment_names": (), "body_text": "", **change})) is expected
+
+
+YEAR_END = replace(
+    REPORT,
+    subject="枣强县10-12月报表",
+    month="2020-12",
+    month_source="subjects",
+    arrival=datetime(2021, 1, 8, 2, tzinfo=UTC),
+    files=(replace(FORM, month=None),),
+)
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        ({}, "主题中的“10-12月”按12月份报送登记；如不是12月份的报表，请在主题中写明月份后重新发送"),
+        ({"subject": "Re: 枣强县10-12月报表", "kind": "reply"}, "主题中的“10-12月”按12月份报送登记"),
+        ({"files": (replace(FORM, month="2020-12"),)}, "主题中的“10-12月”按12月份报送登记"),
+        ({"subject": "枣强县１０－１２月份报表"}, "主题中的“10-12月”按12月份报送登记"),
+        ({"subject": "枣强县1-12月报表", "month_source": "subject"}, "主题中的“1-12月”按12月份报送登记"),
+        (
+            {"subject": "枣强县2020年1月-12月汇总表", "month_source": "subject"},
+            "主题中的“2020年1月-12月”按12月份报送登记",
+        ),
+        ({"subject": "枣强县7-9月报表", "month": "2020-09"}, "主题中的“7-9月”按9月份报送登记"),
+        # forms whose titles name their own months count for those: the receipt lists them, no range is read
+        ({"files": tuple(replace(FORM, month=f"2020-{n}") for n in (10, 11, 12))}, None),
+        ({"subject": "枣强县12月份报表", "month_source": "subject"}, None),
+        ({"subject": "枣强县11、12月份报表"}, None),
+        ({"month_source": "staff"}, None),  # a staff correction decided the month
+        ({"kind": "briefing"}, None),  # counted in its arrival month
+    ],
+)
+def test_a_subjects_range_of_months_is_told_as_the_month_it_was_filed_under(change, said):
+    """GIVEN a mail filed under one month read from a range of months its subject names (its last) WHEN the
+    receipt is made THEN it says so plainly, and how to resend when another month was meant."""
+    read = receipt_for(replace(YEAR_END, **change), [], None, 8).context["range_read"]
+    assert (read or "").startswith(said or "") and (read is None) is (said is None)

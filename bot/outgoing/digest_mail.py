@@ -24,7 +24,8 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 
 def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> EmailMessage:
     """The digest mail to the staff list ([smtp] staff): text and HTML alternatives, the workbook attached
-    under its Chinese name (see attach), Auto-Submitted: auto-generated."""
+    under its Chinese name (RFC 2231: see attach), Auto-Submitted: auto-generated. A month's digest and a year's
+    final ranking alike."""
     out = config.outgoing
     if not out.sender:
         raise ConfigError("smtp.sender 未填写：汇总邮件从这个地址发出，请在配置文件 [smtp] 中写明")
@@ -37,27 +38,26 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
 
 
 def attach(message: EmailMessage, data: bytes, maintype: str, subtype: str, filename: str) -> None:
-    """Attach `data` named as Chinese webmail and Outlook name their attachments: RFC 2047 encoded-words in
-    quoted strings, `name="=?utf-8?b?…?="` on Content-Type and `filename="=?utf-8?b?…?="` on
-    Content-Disposition. add_attachment writes RFC 2231's `filename*0*=` alone, which older Outlook and
-    Foxmail show as ATT00001 or mojibake; encoded-words in parameters are outside the RFCs but every client
-    reads them (and so does parsers/mime.py).
+    """Attach `data` under its Chinese name, on Content-Disposition as RFC 2183 and RFC 2231 have it:
+    `filename*=utf-8''…` percent-encoded, split into `filename*0*=`, `filename*1*=`, … when long (add_attachment
+    writes it so: Python's email package, parsers/mime.py and every current client read it back). Content-Type
+    names it too, for clients that read only that (older Outlook and Foxmail, which show RFC 2231 as ATT00001):
+    `name="=?utf-8?b?…?="` in RFC 2047 encoded-words, as Outlook, Gmail and Thunderbird write it; a client that
+    reads RFC 2231 takes Content-Disposition's.
 
-    The two headers are stored folded by hand (set_raw, every line within 78 characters): the email package
-    would decode the encoded-words and fold them back into RFC 2231. Content-Type folds after its colon: its
-    type alone is 65 characters, and policy.SMTP refolds (and mangles) a header whose first line is longer."""
-    message.add_attachment(data, maintype=maintype, subtype=subtype)
+    Content-Type is stored folded by hand (set_raw, every line within 78 characters): the email package would
+    decode the encoded-words and fold them back into RFC 2231, and it folds after the colon: the type alone is
+    65 characters, and policy.SMTP refolds (and mangles) a header whose first line is longer."""
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     *_, part = message.iter_attachments()  # the one just added
     words = "\n ".join(_encoded_words(filename))
     del part["Content-Type"]
-    del part["Content-Disposition"]
     part.set_raw("Content-Type", f'\n {maintype}/{subtype};\n name="{words}"')
-    part.set_raw("Content-Disposition", f'attachment;\n filename="{words}"')
 
 
 def _encoded_words(text: str, most: int = 36) -> list[str]:
     """`text` as UTF-8 B encoded-words of at most `most` bytes each, whole characters (36 bytes: 60-character
-    words, so `filename="` and a word fit a folded line)."""
+    words, so `name="` and a word fit a folded line)."""
     chunks = [""]
     for character in text:
         if chunks[-1] and len((chunks[-1] + character).encode()) > most:
