@@ -13,7 +13,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from parsers.months import named_months, report_month
-from parsers.notices import carries_forwarded_message, carries_invitation, carries_read_report, forwarded_message
+from parsers.notices import (
+    answers_invitation,
+    carries_forwarded_message,
+    carries_invitation,
+    carries_read_report,
+    forwarded_message,
+)
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, fold
 
 # Subject prefixes, matched on normalize()d text (whitespace gone, "：" already ":").
@@ -260,9 +266,10 @@ def _is_read_receipt(message: ParsedMessage) -> bool:
 
 
 def is_invitation(message: ParsedMessage) -> bool:
-    """A calendar invitation, or an answer to one (its calendar data, or an .ics attached): a meeting, never a
-    submission, whatever its subject names."""
-    return carries_invitation(message.body_text, (attachment.filename for attachment in message.attachments))
+    """A calendar invitation, or an answer to one (its calendar data, an .ics attached, or a subject such as
+    "已接受: …" when the answer came as text alone): a meeting, never a submission, whatever its subject names."""
+    names = (attachment.filename for attachment in message.attachments)
+    return carries_invitation(message.body_text, names) or answers_invitation(strip_prefixes(message.subject)[0])
 
 
 def kind_of(message: ParsedMessage) -> Kind:
