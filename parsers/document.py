@@ -14,9 +14,9 @@ from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
 from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, month_in, unreadable
-from parsers.recognize import find_unit
 from parsers.records import Unit
 from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
+from parsers.unit_names import find_unit
 from parsers.wordtext import word_binary_text
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -14,9 +14,9 @@ from typing import Any
 from parsers.checks import check_package
 from parsers.document import text_characters
 from parsers.forms import UNDATED, FormReading, Problem, month_in, placed, unreadable
-from parsers.recognize import find_unit
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
+from parsers.unit_names import find_unit
 from parsers.workbook import is_lock_file, read_attachment
 
 PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}

@@ -5,7 +5,6 @@ Pure functions over a ParsedMessage and the configured units; nothing here does 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from parsers.notices import (
     forwarded_message,
 )
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, fold
+from parsers.unit_names import find_units, units_for_sender
 
 # Subject prefixes, matched on normalize()d text (whitespace gone, "：" already ":").
 _PREFIX = re.compile(r"(回复|答复|回覆|re|转发|fwd|fw)(?:\[\d+\]|\^\d+)?:", re.IGNORECASE)
@@ -85,80 +85,6 @@ def strip_prefixes(subject: str) -> tuple[str, tuple[str, ...]]:
         prefixes.append(match.group(1))
         rest = rest[match.end() :]
     return rest, tuple(prefixes)
-
-
-# ---------------------------------------------------------------------------------------------
-# Units
-
-
-def _short_name(unit: Unit) -> str | None:
-    """桃城区 → 桃城: the name without its final 县/区/市, if two characters or more remain."""
-    name = normalize(unit.name)
-    return name[:-1] if len(name) >= 3 and name[-1] in "县区市" else None
-
-
-def unit_keys(units: Sequence[Unit]) -> dict[str, Unit]:
-    """Every normalized name, alias and unique short name, mapped to its unit; ambiguous keys dropped."""
-    return dict(_unit_keys(tuple(units)))
-
-
-@functools.lru_cache(maxsize=16)
-def _unit_keys(units: tuple[Unit, ...]) -> tuple[tuple[str, Unit], ...]:
-    """unit_keys, computed once per set of units and longest key first (the order _units_in needs)."""
-    owners: dict[str, set[str]] = {}
-    for unit in units:
-        for key in (unit.name, *unit.aliases):
-            if normalized := normalize(key):
-                owners.setdefault(normalized, set()).add(unit.name)
-    # A derived short name never overrides a configured key; two units sharing one drop it.
-    configured = set(owners)
-    for unit in units:
-        stem = _short_name(unit)
-        if stem and stem not in configured:
-            owners.setdefault(stem, set()).add(unit.name)
-    by_name = {unit.name: unit for unit in units}
-    keys = [(key, by_name[next(iter(names))]) for key, names in owners.items() if len(names) == 1]
-    return tuple(sorted(keys, key=lambda pair: (-len(pair[0]), pair[0])))
-
-
-def _units_in(text: str, keys: Sequence[tuple[str, Unit]]) -> tuple[Unit, ...]:
-    """Units named in text, in order of first mention; longer keys claim their characters first."""
-    haystack = normalize(text)
-    taken = [False] * len(haystack)
-    hits: list[tuple[int, Unit]] = []
-    for key, unit in keys:
-        if key not in haystack:
-            continue
-        for match in re.finditer(re.escape(key), haystack):
-            span = range(match.start(), match.end())
-            if not any(taken[i] for i in span):
-                for i in span:
-                    taken[i] = True
-                hits.append((match.start(), unit))
-    ordered: list[Unit] = []
-    for _, unit in sorted(hits, key=lambda hit: hit[0]):
-        if unit not in ordered:
-            ordered.append(unit)
-    return tuple(ordered)
-
-
-def find_units(text: str, units: Sequence[Unit]) -> tuple[Unit, ...]:
-    """All units that text names (full name, alias or short name), in order of first mention."""
-    return _units_in(text, _unit_keys(tuple(units)))
-
-
-def find_unit(text: str, units: Sequence[Unit]) -> Unit | None:
-    """The first unit that text names, or None."""
-    found = find_units(text, units)
-    return found[0] if found else None
-
-
-def units_for_sender(address: str | None, units: Sequence[Unit]) -> tuple[Unit, ...]:
-    """Units whose registered senders include address (case-insensitive)."""
-    if not address:
-        return ()
-    wanted = address.strip().lower()
-    return tuple(unit for unit in units if wanted in {s.strip().lower() for s in unit.senders})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,12 +318,11 @@ def find_message_unit(message: ParsedMessage, units: Sequence[Unit], sender: str
     to 阜城县); a sender registered for exactly one unit that names only others is its unit's still, the others
     kept as named instead. `sender`: the address to take for the sender (a staff forward's original sender, ""
     when it names none) instead of the From address."""
-    keys = _unit_keys(tuple(units))
     rest, _ = strip_prefixes(message.subject)
     sender_units = units_for_sender(message.from_addr if sender is None else sender, units)
     texts = [("subject", rest)] + [("attachment", a.filename) for a in message.attachments]
     for source, text in texts:
-        named = _units_in(text, keys)
+        named = find_units(text, units)
         if not named:
             continue
         own = next((unit for unit in named if unit in sender_units), None)
@@ -408,7 +333,7 @@ def find_message_unit(message: ParsedMessage, units: Sequence[Unit], sender: str
         return UnitFinding(named[0], source, named[1:], sender_units)
     if len(sender_units) == 1:
         return UnitFinding(sender_units[0], "sender", (), sender_units)
-    named = _units_in(message.from_name, keys) if sender is None else ()
+    named = find_units(message.from_name, units) if sender is None else ()
     if named and not sender_units:
         return UnitFinding(named[0], "display_name", named[1:], sender_units)
     return UnitFinding(None, "", (), sender_units)

@@ -23,8 +23,8 @@ from parsers.forms import (
     month_in,
     settle_form,
 )
-from parsers.recognize import find_unit
 from parsers.records import Unit
+from parsers.unit_names import find_unit
 
 _HEAD_ROWS = 30  # non-empty rows searched for the header
 _TASK_WORDS = re.compile(r"康复|辅助器具|辅具|培训|托养|无障碍|大学")

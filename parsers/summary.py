@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent
 from parsers.checks import percent_problem
 from parsers.forms import TASK_LABELS, Problem, TaskFigures, fold
-from parsers.recognize import find_unit
 from parsers.records import TASKS
 from parsers.sheet import Layout, Row, SheetContext, SheetResult
+from parsers.unit_names import find_unit
 
 _TASKS = (
     ("college", re.compile(r"大学|高等院校")),

@@ -7,18 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from parsers.recognize import (
-    answers_our_subject,
-    find_unit,
-    find_units,
-    names_a_package,
-    normalize,
-    recognize,
-    report_month,
-    strip_prefixes,
-    unit_keys,
-)
+from parsers.recognize import answers_our_subject, names_a_package, normalize, recognize, report_month, strip_prefixes
 from parsers.records import Attachment, Kind, ParsedMessage, Unit
+from parsers.unit_names import find_unit, find_units, unit_keys
 
 TZ = ZoneInfo("Asia/Shanghai")
 OWN = "office@example.org"

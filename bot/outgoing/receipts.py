@@ -25,7 +25,7 @@ from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import KIND_LABELS
 from parsers.forms import FORM_TITLES
-from parsers.recognize import units_for_sender
+from parsers.unit_names import units_for_sender
 from replies.receipt import (
     FileFacts,
     MessageFacts,
