@@ -106,7 +106,7 @@ def test_a_receipt_not_yet_sent_tells_the_correction_alone_and_explain_shows_mai
     assert "单位：阜城县" in receipt and "工作人员核实" in receipt and "电话核实：阜城县的报表" in receipt
     for unit in ("冀州区", "阜城县"):
         explained = ok(demo, "explain", unit, "--month", "2020-06")
-        assert "更正 #1：更正为 单位 阜城县（孙倩，" in explained and f"← 邮件 #{package}" in explained, unit
+        assert "更正 #1：报送单位更正为阜城县（孙倩，" in explained and f"← 邮件 #{package}" in explained, unit
     other = package_of(demo, "冀州区", "2020-05")
     set_outbox(demo, f"receipt:{other}", "sent")
     ok(demo, "correct", str(other), "--kind", "other", "--reason", "误发的草稿", "--by", "孙倩")
@@ -133,11 +133,11 @@ def test_a_closed_year_is_not_told_again_and_its_kept_explanation_names_the_deci
     assert waiting_notices(demo, package) == []
     for unit in ("冀州区", "阜城县"):
         explained = ok(demo, "explain", unit, "--month", "2020-06")
-        assert "更正 #1：更正为 单位 阜城县；结账后已于 " in explained
+        assert "更正 #1：报送单位更正为阜城县；结账后已于 " in explained
         assert "撤销，结账时保存的结果仍以此为准" in explained
         assert f"← 邮件 #{package}" in explained, unit
     explained = ok(demo, "explain", "桃城区", "--month", "2020-06")
-    assert "更正 #2：更正为 月份 2020-05；结账后登记，不改变结账时保存的结果" in explained
+    assert "更正 #2：报送月份更正为2020年5月；结账后登记，不改变结账时保存的结果" in explained
 
 
 def test_a_correction_names_its_unit_as_today_s_configuration_does(demo):

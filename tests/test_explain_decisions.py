@@ -45,38 +45,39 @@ def test_a_line_lost_or_earned_by_a_decision_names_it_and_its_mail(demo):  # noq
     explained = ok(demo, "explain", "冀州区", "--month", "2020-06")
     june_line = line_of(explained, "6月份报表")
     assert june_line.startswith("  -3  6月份报表漏报：缺附件") and june_line.endswith(
-        f"（邮件 #{june} 已由更正 #1 更正为 单位 阜城县，不再计入）"
+        f"（邮件 #{june} 依更正 #1：报送单位更正为阜城县，不再计入）"
     )
-    assert line_of(explained, "4月份报表").endswith(f"（邮件 #{april} 已由更正 #2 更正为 月份 2020-05，不再计入）")
+    assert line_of(explained, "4月份报表").endswith(f"（邮件 #{april} 依更正 #2：报送月份更正为2020年5月，不再计入）")
     may = line_of(explained, "5月份报表")
     assert (
-        may.startswith("  +0  5月份报表按时报送（邮件 #") and f"（邮件 #{april} 依更正 #2：更正为 月份 2020-05）" in may
+        may.startswith("  +0  5月份报表按时报送（邮件 #")
+        and f"（邮件 #{april} 依更正 #2：报送月份更正为2020年5月）" in may
     )
     quarter = line_of(explained, "第二季度每月按时上报")
     assert f"邮件 #{april}、" in quarter and "更正" not in quarter  # the month alone: what it earns is May's line
     assert line_of(explained, "6月报送简报信息").startswith("  +0  6月报送简报信息 7 篇，未达到 8 篇")
-    assert f"（邮件 #{briefing} 已由更正 #3 更正为 计分 否，不再计入）  ← 邮件 #" in line_of(explained, "6月报送简报")
+    assert f"（邮件 #{briefing} 依更正 #3：经核实不计入报送，不再计入）  ← 邮件 #" in line_of(explained, "6月报送简报")
     tasks = [line for line in explained.splitlines() if "截至6月底" in line]
     assert any(line.startswith("  +0") for line in tasks)
     for line in tasks:  # judged on May's 附件2 (or none): a line with no points lost June's
-        assert (f"邮件 #{june} 已由更正 #1" in line) == line.startswith("  +0"), line
+        assert (f"邮件 #{june} 依更正 #1：报送单位更正为阜城县，不再计入" in line) == line.startswith("  +0"), line
     for untouched in ("4月报送简报信息", "5月报送简报信息", "全年目标为 0"):
         assert "更正" not in line_of(explained, untouched), untouched
     gained = ok(demo, "explain", "阜城县", "--month", "2020-06")
     points = gained.split("工作人员的决定")[0].splitlines()
     cited = [line for line in points if f"邮件 #{june}、" in line or line.endswith(f"邮件 #{june}")]
-    assert cited and all(f"（邮件 #{june} 依更正 #1：更正为 单位 阜城县）" in line for line in cited)
-    assert "已由更正" not in gained
+    assert cited and all(f"（邮件 #{june} 依更正 #1：报送单位更正为阜城县）" in line for line in cited)
+    assert "，不再计入" not in gained
 
     pages = unit_pages(demo, "2020-06", "冀州区", "阜城县")
     page = pages["冀州区"]
     assert re.search(
         rf'6月份报表漏报：缺附件[^<]*<span class="decision">（<a href="/message/{june}">邮件 #{june}</a>'
-        r" 已由更正 #1 更正为 单位 阜城县，不再计入）</span>",
+        r" 依更正 #1：报送单位更正为阜城县，不再计入）</span>",
         page,
     ), page
-    assert f'<a href="/message/{briefing}">邮件 #{briefing}</a> 已由更正 #3 更正为 计分 否，不再计入' in page
-    assert f'<a href="/message/{june}">邮件 #{june}</a> 依更正 #1：更正为 单位 阜城县' in pages["阜城县"]
+    assert f'<a href="/message/{briefing}">邮件 #{briefing}</a> 依更正 #3：经核实不计入报送，不再计入' in page
+    assert f'<a href="/message/{june}">邮件 #{june}</a> 依更正 #1：报送单位更正为阜城县' in pages["阜城县"]
 
 
 def test_a_closed_year_s_kept_lines_name_the_decisions_in_force_when_it_was_closed(demo):  # noqa: F811
@@ -92,11 +93,11 @@ def test_a_closed_year_s_kept_lines_name_the_decisions_in_force_when_it_was_clos
     taocheng = package_of(demo, "桃城区", "2020-04")
     correct(demo, taocheng, "--month", "2020-05")
     lost = ok(demo, "explain", "冀州区", "--month", "2020-06")
-    assert line_of(lost, "4月份报表").endswith(f"（邮件 #{package} 已由更正 #1 更正为 单位 阜城县，不再计入）")
+    assert line_of(lost, "4月份报表").endswith(f"（邮件 #{package} 依更正 #1：报送单位更正为阜城县，不再计入）")
     gained = ok(demo, "explain", "阜城县", "--month", "2020-06")
-    assert f"（邮件 #{package} 依更正 #1：更正为 单位 阜城县）" in line_of(gained, "4月份报表")
+    assert f"（邮件 #{package} 依更正 #1：报送单位更正为阜城县）" in line_of(gained, "4月份报表")
     kept = ok(demo, "explain", "桃城区", "--month", "2020-06")
-    assert "更正 #2：更正为 月份 2020-05；结账后登记" in kept
+    assert "更正 #2：报送月份更正为2020年5月；结账后登记" in kept
     assert not [line for line in kept.split("工作人员的决定")[0].splitlines() if "更正 #2" in line]
 
 

@@ -306,6 +306,6 @@ def test_a_correction_is_said_to_the_unit_in_plain_words(fields, said):
     """GIVEN a correction WHEN a receipt or 核实通知 says it THEN in words, never as a record's fields
     ("更正为 单位 冀州区，计分 是")."""
     from archive.models import CorrectionRow
-    from bot.outgoing.receipts import _decided_text
+    from bot.services.show import decided_text
 
-    assert _decided_text(CorrectionRow(**fields)) == said
+    assert decided_text(CorrectionRow(**fields)) == said

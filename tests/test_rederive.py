@@ -90,7 +90,7 @@ def test_a_confirmed_sender_counts_at_once_and_a_revoked_one_stops(demo):
     assert f"滨湖新区 2020-06：{before} → {raised}" in added.output
     listed = run(demo, "senders", "滨湖")
     assert PERSONAL in listed.output and "孙倩 确认（电话核实：办公室工作人员个人邮箱）" in listed.output
-    decided = f"{PERSONAL} 确认为 滨湖新区 的报送邮箱"
+    decided = f"发件邮箱 {PERSONAL} 已确认为滨湖新区的报送邮箱"
     explained = run(demo, "explain", "滨湖新区", "--month", "2020-04").output
     assert "工作人员的决定" in explained and decided in explained and "电话核实：办公室工作人员个人邮箱" in explained
     april = messages_where(demo, Message.from_addr == PERSONAL)[0]
@@ -196,7 +196,7 @@ def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
     assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
     listed = run(demo, "corrections").output
     assert f"邮件 #{package['id']}：类别 其他来信" in listed and "孙倩：核实：误发的草稿" in listed
-    decided = "：更正为 类别 其他来信（孙倩，"
+    decided = "：邮件类别更正为其他来信（孙倩，"
     shown = run(demo, "show", str(package["id"])).output
     assert decided in shown and "核实：误发的草稿）" in shown
     assert decided in run(demo, "explain", "桃城区", "--month", "2020-04").output

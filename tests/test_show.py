@@ -14,6 +14,7 @@ from bot.cli.group import main
 from bot.demo.season.files import docx_bytes
 from bot.demo.season.mail import compose
 from parsers.forms import FORM_TITLES
+from parsers.recognize import UNIT_CONFLICT_MARK
 from tests.conftest import DATA, ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -168,7 +169,7 @@ def test_show_says_a_message_waits_to_be_derived_again(run, tmp_path):
     lines = run("show", "1").stdout.splitlines()
     assert "识别为：景县 · 月度报表 · 2020年4月（取自主题）（尚待重新识别，见“邮件的问题”）" in lines
     assert f"- {waiting}" in lines and lines.index("邮件的问题：") < lines.index(f"- {waiting}")
-    assert any(line.startswith("- 更正 #1：更正为 类别 其他来信") for line in lines)
+    assert any(line.startswith("- 更正 #1：邮件类别更正为其他来信（孙倩，") for line in lines)
 
     assert run("rederive").exit_code == 0
     lines = run("show", "1").stdout.splitlines()
@@ -186,3 +187,118 @@ def test_a_message_derived_under_another_stamp_waits_when_the_stamp_is_given():
     assert message_problems(message, "fedcba9876543210") == [WAITING]
     message.derived_with = None  # marked due by a staff decision: known without the stamp
     assert message_problems(message) == [WAITING]
+
+
+def conflict(run, tmp_path) -> int:
+    """景县's registered address sending 阜城县's package (its subject and its 附件1 name 阜城县; the 待处理 reason
+    "conflict"): message #2, recorded for 景县."""
+    message = compose("jxcl2020@163.com", "hsclbgs666@163.com", "阜城县4月份报表", ARRIVAL)
+    report = docx_bytes(["阜城县 4 月份目标任务进展情况报告", "截至4月底，康复服务完成 20 人。"], ARRIVAL)
+    message.add_attachment(report, maintype="application", subtype="octet-stream", filename="附件1.docx")
+    (tmp_path / "conflict.eml").write_bytes(message.as_bytes())
+    assert run("import", str(tmp_path / "conflict.eml")).exit_code == 0
+    return 2
+
+
+def test_a_unit_conflict_a_correction_settled_is_shown_settled_not_open(run, tmp_path):
+    """GIVEN a registered sender's package naming another unit (an open problem) WHEN staff correct its unit
+    THEN `show` lists the conflict no more among the message's problems but as settled by the correction, and
+    says the correction in the words the unit is told it (报送单位更正为…), with who, when and why WHEN the
+    correction is revoked THEN the conflict is open again."""
+    package = conflict(run, tmp_path)
+    lines = run("show", str(package)).stdout.splitlines()
+    assert any(UNIT_CONFLICT_MARK in line for line in lines[lines.index("邮件的问题：") :])
+    assert "已了结的问题：" not in lines
+    corrected = run("correct", str(package), "--unit", "阜城", "--reason", "电话核实：阜城县的报表", "--by", "孙倩")
+    assert corrected.exit_code == 0, corrected.output
+    lines = run("show", str(package)).stdout.splitlines()
+    assert lines[6] == "识别为：阜城县 · 月度报表 · 2020年4月（取自主题）"
+    decided = lines[lines.index("工作人员的决定：") + 1]
+    assert decided.startswith("- 更正 #1：报送单位更正为阜城县（孙倩，2") and decided.endswith(
+        "：电话核实：阜城县的报表）"
+    )
+    assert lines[lines.index("已了结的问题：") :][:3] == [
+        "已了结的问题：",
+        f"- 主题写的单位是阜城县，{UNIT_CONFLICT_MARK}：发件人 jxcl2020@163.com 是景县的报送邮箱"
+        "（已由更正 #1 核实：报送单位更正为阜城县）",
+        "",
+    ]
+    assert "邮件的问题：" not in lines and "更正为 " not in "\n".join(lines)
+    shown = json.loads(run("show", str(package), "--json").stdout)
+    decision = shown["decisions"][0]
+    assert (decision["what"], decision["unit"], decision["entered_by"]) == ("报送单位更正为阜城县", "阜城县", "孙倩")
+    assert not any(UNIT_CONFLICT_MARK in problem for problem in shown["problems"])  # show --json says the same
+    assert [UNIT_CONFLICT_MARK in problem for problem in shown["settled_problems"]] == [True]
+
+    assert run("correct", "--revoke", "1", "--reason", "核实有误", "--by", "孙倩").exit_code == 0
+    lines = run("show", str(package)).stdout.splitlines()
+    assert "已了结的问题：" not in lines and "工作人员的决定：" not in lines
+    assert any(UNIT_CONFLICT_MARK in line for line in lines[lines.index("邮件的问题：") :])
+
+
+def test_only_a_correction_giving_the_unit_settles_a_conflict():
+    """A correction of the month alone, or a sender's confirmation, leaves a unit conflict open; one giving the
+    unit (the sender's own too) settles it; other problems stay open beside it."""
+    from bot.services.show import open_problems, settled_problems
+
+    clash = (
+        f"主题写的单位是阜城县，{UNIT_CONFLICT_MARK}：发件人 a@b.cn 是景县的报送邮箱，本邮件已按景县记录，"
+        "市残联工作人员将核实；如是代阜城县报送，请由阜城县的报送邮箱发送"
+    )
+    problems = ["附件无法读取", clash]
+    month = {"decision": "correction", "id": 3, "what": "报送月份更正为2020年5月", "unit": None}
+    sender = {"decision": "sender", "id": 4, "what": "发件邮箱 a@b.cn 已确认为阜城县的报送邮箱", "unit": "阜城县"}
+    for decisions in ([], [month], [sender]):
+        assert open_problems(problems, decisions) == problems and settled_problems(problems, decisions) == []
+    unit = {"decision": "correction", "id": 5, "what": "报送单位更正为景县，报送月份更正为2020年5月", "unit": "景县"}
+    assert open_problems(problems, [sender, unit]) == ["附件无法读取"]
+    assert settled_problems(problems, [sender, unit]) == [
+        f"主题写的单位是阜城县，{UNIT_CONFLICT_MARK}：发件人 a@b.cn 是景县的报送邮箱"
+        "（已由更正 #5 核实：报送单位更正为景县，报送月份更正为2020年5月）"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"unit": "冀州区", "counted": True}, "报送单位更正为冀州区，经核实计入报送"),
+        ({"month": "2020-12"}, "报送月份更正为2020年12月"),
+        ({"counted": False}, "经核实不计入报送"),
+        ({"kind": "other"}, "邮件类别更正为其他来信"),
+    ],
+)
+def test_staff_read_a_decision_in_the_words_the_unit_is_told_it(fields, said):
+    """GIVEN a correction WHEN staff read it (show, explain, the web pages) THEN in the words a receipt or a
+    核实通知 says it to the unit, with who, when and why; never as a record's fields ("更正为 单位 冀州区，计分 是")."""
+    from archive.decisions import Decision
+    from archive.models import CorrectionRow
+    from bot.services.show import decided_text, decision_json, decision_line
+
+    entered = datetime(2020, 6, 2, 9, tzinfo=SHANGHAI)
+    row = CorrectionRow(id=7, reason="电话核实", entered_by="孙倩", entered_at=entered, **fields)
+    assert decided_text(row) == said
+    assert (
+        decision_line(decision_json(Decision(row, (1,)), SHANGHAI)) == f"更正 #7：{said}（孙倩，2020-06-02：电话核实）"
+    )
+
+
+def test_staff_read_a_confirmed_sender_in_the_words_the_unit_is_told_it():
+    from datetime import date
+
+    from archive.decisions import Decision
+    from archive.models import StaffSenderRow
+    from bot.services.show import decision_json, decision_line
+
+    entered = datetime(2020, 6, 2, 9, tzinfo=SHANGHAI)
+    row = StaffSenderRow(
+        id=2,
+        unit="景县",
+        address="a@b.cn",
+        since=date(2020, 5, 1),
+        reason="电话核实",
+        entered_by="孙倩",
+        entered_at=entered,
+    )
+    assert decision_line(decision_json(Decision(row, (1,)), SHANGHAI)) == (
+        "确认邮箱 #2：发件邮箱 a@b.cn 已确认为景县的报送邮箱（自2020年5月1日起）（孙倩，2020-06-02：电话核实）"
+    )

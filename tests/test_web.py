@@ -727,8 +727,8 @@ def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(sit
     assert done.status_code == 302
     after = page(staff, "/queue")
     assert f'id="item-{handle}"' not in after and waiting_count(after) == waiting - 1
-    assert "已登记更正 #1" in after and "单位的答复，不需处理" in after and "类别 回复" in after
-    decided = "更正 #1：更正为 类别 回复（孙倩，"
+    assert "已登记更正 #1" in after and "单位的答复，不需处理" in after and "邮件类别更正为回复" in after
+    decided = "更正 #1：邮件类别更正为回复（孙倩，"
     assert decided in page(staff, f"/message/{archive.text_script}")
     assert decided in page(staff, "/unit/饶阳县?month=2020-04")
     auditor = signed_in(app, "审计员")
@@ -872,7 +872,7 @@ def test_staff_correct_a_message_from_its_page_and_read_what_changed(site):
     )
     assert moved.status_code == 302 and moved.location == f"/message/{archive.late}"
     after = page(staff, f"/message/{archive.late}")
-    assert f"已登记更正 #1（邮件 #{archive.late}：月份 2020-05），已重新识别" in after
+    assert f"已登记更正 #1（邮件 #{archive.late}：报送月份更正为2020年5月），已重新识别" in after
     assert "检查 1 封邮件，识别结果已改变 1 封" in after
     assert "月份：2020-04 → 2020-05" in after
     assert "桃城区 2020-04 附件4：迟报 → 未报" in after and "桃城区 2020-05 附件4：未报 → 按时" in after
@@ -900,7 +900,8 @@ def test_a_second_correction_keeps_what_it_leaves_unsaid_and_bad_input_is_a_flas
     correct(month="2020-05", reason="5月的")
     after = correct(unit="景县", reason="景县代报")
     assert (
-        "已登记更正 #2（邮件 #" in after and "单位 景县，月份 2020-05，取代此前的更正 #1，未更正的项保持原样" in after
+        "已登记更正 #2（邮件 #" in after
+        and "报送单位更正为景县，报送月份更正为2020年5月，取代此前的更正 #1，未更正的项保持原样" in after
     )
     with deps.db.session() as session:
         assert session.get(Message, archive.late).month == "2020-05"
@@ -954,4 +955,44 @@ def test_a_correction_made_meanwhile_by_another_is_not_undone(site):
     assert 'name="in_force" value="1"' in after
     refused = correct(second, pages[1], kind="other", reason="误发")
     assert f"未更正：邮件 #{archive.late} 的更正刚刚有变化（现行的更正是 #1（孙倩））" in refused
-    assert "更正 #1：更正为 月份 2020-05" in refused and "更正 #2" not in refused
+    assert "更正 #1：报送月份更正为2020年5月" in refused and "更正 #2" not in refused
+
+
+def section(html: str, name: str) -> str:
+    """The inside of the page's <section class="NAME">, "" when the page has none."""
+    found = re.search(rf'<section class="{name}"[^>]*>(.*?)</section>', html, re.S)
+    return found.group(1) if found else ""
+
+
+def test_a_unit_conflict_a_correction_settled_is_no_open_problem_on_the_message_or_the_queue(site):
+    """GIVEN 桃城区's registered address sending a package whose subject names 冀州区 (a conflict, on 待处理 and
+    among the message's problems) WHEN staff correct its unit on the message's page THEN the page lists the
+    conflict as settled by the correction, no more among its problems; the decision reads as the unit is told it
+    (报送单位更正为冀州区), with who and why; 待处理 lists no item of it, and its 更正记录 says the correction in
+    the same words."""
+    from parsers.recognize import UNIT_CONFLICT_MARK
+    from tests.webapp import SHANGHAI, _message, store_one
+
+    app, deps, _ = site
+    arrival = datetime(2020, 4, 16, 10, tzinfo=SHANGHAI)
+    raw = _message("tcqcl@163.com", "冀州区4月份报表", arrival, "见附件", ("devices-registry-merged-poor-header.xls",))
+    clash = store_one(deps, raw)
+    staff = signed_in(app, "孙倩")
+    assert f'id="item-{clash}-conflict"' in page(staff, "/queue")
+    shown = page(staff, f"/message/{clash}")
+    assert UNIT_CONFLICT_MARK in section(shown, "problems") and not section(shown, "settled")
+    data = {"csrf_token": csrf_token(shown), "message_id": str(clash), "unit": "冀州区", "back": "message"}
+    assert staff.post("/corrections", data={**data, "reason": "电话核实：冀州区的报表"}).status_code == 302
+    shown = page(staff, f"/message/{clash}")
+    assert UNIT_CONFLICT_MARK not in section(shown, "problems")
+    assert (
+        f"<li>主题写的单位是冀州区，{UNIT_CONFLICT_MARK}：发件人 tcqcl@163.com 是桃城区的报送邮箱"
+        "（已由更正 #1 核实：报送单位更正为冀州区）</li>"
+    ) in section(shown, "settled")
+    decided = section(shown, "decisions")
+    assert "<li>更正 #1：报送单位更正为冀州区（孙倩，" in decided and "：电话核实：冀州区的报表）</li>" in decided
+    queue = page(staff, "/queue")
+    assert f'id="item-{clash}-conflict"' not in queue
+    assert "<th>更正内容</th>" in queue and "更正为 " not in queue
+    fixes = re.search(r'<tr id="correction-1"[^>]*>(.*?)</tr>', queue, re.S).group(1)
+    assert "<td>报送单位更正为冀州区</td>" in fixes and "<td>电话核实：冀州区的报表</td>" in fixes

@@ -18,7 +18,14 @@ from bot.cli.console import progress, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context, unit_param
 from bot.config import Config
-from bot.services.show import KIND_LABELS, arrival_source, decisions_json, describe_message, message_problems
+from bot.services.show import (
+    KIND_LABELS,
+    arrival_source,
+    decisions_json,
+    describe_message,
+    message_problems,
+    settled_problems,
+)
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
@@ -159,6 +166,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
         message = get_message(session, message_id)
         if message is None:
             raise MailroomError(f"没有编号为 {message_id} 的邮件")
+        decisions = decisions_json(session, message, context.config.timezone)
         detail = summary(message, context.config) | {
             "message_id": message.message_id,
             "date_header": message.date_header,
@@ -167,7 +175,8 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             "cc": message.cc_addrs,
             "month_source": message.month_source,
             "size": message.size,
-            "problems": message_problems(message, context.deps.recognizer.stamp),
+            "problems": message_problems(message, context.deps.recognizer.stamp, decisions),
+            "settled_problems": settled_problems(message.problems, decisions),
             "body_text": message.body_text,
             "attachments": [
                 {
@@ -194,7 +203,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
                 for s in message.sightings
             ],
             "raw_path": str(context.deps.store.message_path(message.sha256)),
-            "decisions": decisions_json(session, message, context.config.timezone),
+            "decisions": decisions,
         }
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))

@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.decisions import message_decisions
 from archive.evidence import briefing_place, package_arrivals
-from archive.models import CorrectionRow, Message, OutboxMail, OwedReply, StaffSenderRow
+from archive.models import Message, OutboxMail, OwedReply
 from archive.outbox import queue_mail
 from archive.owed import COUNTED_KINDS, message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
-from bot.services.show import KIND_LABELS
+from bot.services.show import decided_text
 from parsers.forms import FORM_TITLES
 from parsers.unit_names import units_for_sender
 from replies.receipt import (
@@ -145,24 +145,7 @@ def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[s
     """The staff decisions the message's recognition stands on, as a receipt or a 核实通知 says them to the unit:
     what was decided, in plain words, and why (never who)."""
     decided = message_decisions(session, [message], zone).get(message.id, [])
-    return [f"{_decided_text(decision.row)}（{decision.row.reason}）" for decision in decided]
-
-
-def _decided_text(row: CorrectionRow | StaffSenderRow) -> str:
-    """ "报送单位更正为冀州区，经核实计入报送", "报送月份更正为2020年12月", "发件邮箱 a@b.cn 已确认为景县的报送邮箱"."""
-    if isinstance(row, StaffSenderRow):
-        since = f"（自{row.since.year}年{row.since.month}月{row.since.day}日起）" if row.since else ""
-        return f"发件邮箱 {row.address} 已确认为{row.unit}的报送邮箱{since}"
-    parts = []
-    if row.unit:
-        parts.append(f"报送单位更正为{row.unit}")
-    if row.kind:
-        parts.append(f"邮件类别更正为{KIND_LABELS.get(row.kind, row.kind)}")
-    if row.month:
-        parts.append(f"报送月份更正为{month_label(row.month)}")
-    if row.counted is not None:
-        parts.append("经核实计入报送" if row.counted else "经核实不计入报送")
-    return "，".join(parts)
+    return [f"{decided_text(decision.row)}（{decision.row.reason}）" for decision in decided]
 
 
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:

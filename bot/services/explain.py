@@ -31,7 +31,7 @@ from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding
 @dataclass(frozen=True)
 class DecisionNote:
     """A staff decision a point line stands on, or lost by, said on the line after its messages: "邮件 #46" +
-    "已由更正 #9 更正为 单位 阜城县，不再计入" (Lines.noted)."""
+    "依更正 #9：报送单位更正为阜城县，不再计入" (Lines.noted)."""
 
     message_ids: tuple[int, ...]
     text: str
@@ -52,7 +52,7 @@ class ExplainedPoint:
 
     @property
     def line(self) -> str:
-        """The description with its decisions: "7月份报表漏报：缺附件1（邮件 #46 已由更正 #9 …，不再计入）"."""
+        """The description with its decisions: "7月份报表漏报：缺附件1（邮件 #46 依更正 #9：…，不再计入）"."""
         return self.description + (f"（{'；'.join(map(str, self.notes))}）" if self.notes else "")
 
 
@@ -256,8 +256,9 @@ class Lines:
 
 
 def _note(decision: Decision, message_ids: list[int], zone: ZoneInfo, gone: bool) -> DecisionNote:
-    """ "邮件 #46" + "已由更正 #9 更正为 单位 阜城县，不再计入" (or "依更正 #9：更正为 单位 冀州区")."""
+    """ "邮件 #46" + " 依更正 #9：报送单位更正为阜城县，不再计入" (a line that lost it), or + " 依更正 #9：报送单位
+    更正为冀州区" (a line it counts for): in the words the unit is told it (bot.services.show.decided_text)."""
     said = decision_json(decision, zone)  # what it decided, without a closed year's remarks (its section has them)
     label = f"{'更正' if decision.is_correction else '确认邮箱'} #{decision.row.id}"
-    text = f" 已由{label} {said['what']}，不再计入" if gone else f" 依{label}：{said['what']}"
+    text = f" 依{label}：{said['what']}" + ("，不再计入" if gone else "")
     return DecisionNote(tuple(sorted(set(message_ids))), text)

@@ -1,10 +1,13 @@
 """`mailroom show`: one archived message in Chinese words, every attachment with the forms read from it (form,
 rows or characters, completed figures) and their problems, where the message was seen and what went wrong:
 its own problems, and a form whose title names another unit or month than the message (replies.mismatch,
-what the receipt told the unit and 待处理 lists), computed from what was derived, never stored twice."""
+what the receipt told the unit and 待处理 lists), computed from what was derived, never stored twice; the staff
+decisions it stands on, in the words the unit is told them (decided_text), with who, when and why, and the
+problems a decision settled said as settled, not as open."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from archive.decisions import Decision, message_decisions, unit_decisions
-from archive.models import CorrectionRow, Message
+from archive.models import CorrectionRow, Message, StaffSenderRow
 from parsers.forms import FORM_TITLES
+from parsers.recognize import UNIT_CONFLICT_MARK
 from replies.mismatch import staff_lines
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
@@ -85,6 +89,8 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
     if detail["decisions"]:
         lines += ["", "工作人员的决定："] + [f"- {decision_line(decision)}" for decision in detail["decisions"]]
+    if detail["settled_problems"]:
+        lines += ["", "已了结的问题："] + [f"- {problem}" for problem in detail["settled_problems"]]
     problems = [*detail["problems"], *(line for line in detail_mismatches(detail) if line not in detail["problems"])]
     if problems:
         lines += ["", "邮件的问题："] + [f"- {problem}" for problem in problems]
@@ -106,12 +112,44 @@ def derivation_waits(message: Message, stamp: str | None = None) -> bool:
     return message.derived_with is None or (stamp is not None and message.derived_with != stamp)
 
 
-def message_problems(message: Message, stamp: str | None = None) -> list[str]:
-    """A message's problems as staff read them (`show --json`'s "problems", the message's page): that it waits
-    to be derived again (derivation_waits, with `stamp` if given), those its derivation recorded, then each
+def message_problems(message: Message, stamp: str | None = None, decisions: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """A message's open problems as staff read them (`show --json`'s "problems", the message's page): that it
+    waits to be derived again (derivation_waits, with `stamp` if given), those its derivation recorded that no
+    decision in force settled (open_problems: given its `decisions`, as decisions_json gives them), then each
     form whose own title names another unit or month than the message."""
     waiting = [WAITING] if derivation_waits(message, stamp) else []
-    return [*waiting, *message.problems, *staff_lines(message.kind, message, message.readings)]
+    recorded = open_problems(message.problems, decisions)
+    return [*waiting, *recorded, *staff_lines(message.kind, message, message.readings)]
+
+
+def _settling(decisions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The correction in force that gives the message its unit (decision_json's "unit"), if any: staff decided
+    whose mail it is."""
+    return next((d for d in decisions if d["decision"] == "correction" and d.get("unit")), None)
+
+
+def open_problems(problems: Sequence[str], decisions: Sequence[dict[str, Any]]) -> list[str]:
+    """The problems still open: without a registered sender's mail naming another unit (UNIT_CONFLICT_MARK, the
+    待处理 reason "conflict") once a correction in force settled the message's unit (settled_problems says it)."""
+    if _settling(decisions) is None:
+        return list(problems)
+    return [problem for problem in problems if UNIT_CONFLICT_MARK not in problem]
+
+
+def settled_problems(problems: Sequence[str], decisions: Sequence[dict[str, Any]]) -> list[str]:
+    """Each unit conflict a correction in force settled, its cause without what it said staff would do, and the
+    correction: "主题写的单位是阜城县，与发件邮箱登记的单位不符：发件人 a@b.cn 是冀州区的报送邮箱
+    （已由更正 #1 核实：报送单位更正为阜城县）"."""
+    settling = _settling(decisions)
+    if settling is None:
+        return []
+    settled = []
+    for problem in problems:
+        head, mark, rest = problem.partition(UNIT_CONFLICT_MARK)
+        if mark:
+            cause = head + mark + rest.split("，")[0]
+            settled.append(f"{cause}（已由更正 #{settling['id']} 核实：{settling['what']}）")
+    return settled
 
 
 def detail_mismatches(detail: dict[str, Any]) -> list[str]:
@@ -201,21 +239,38 @@ def unit_decisions_json(session: Session, unit: str, month: str, zone: ZoneInfo)
 
 
 def decision_json(decision: Decision, zone: ZoneInfo) -> dict[str, Any]:
-    """A staff decision a message or a figure stands on, as `show --json` gives it; `what` says it in words."""
+    """A staff decision a message or a figure stands on, as `show --json` gives it; `what` says it in the words
+    receipts and 核实通知 say it to the unit (decided_text)."""
     row = decision.row
-    if isinstance(row, CorrectionRow):
-        what = "更正为 " + correction_what(row)
-    else:
-        what = f"{row.address} 确认为 {row.unit} 的报送邮箱" + (f"（自 {row.since} 起）" if row.since else "")
     return {
         "decision": "correction" if decision.is_correction else "sender",
         "id": row.id,
-        "what": what,
+        "what": decided_text(row),
+        "unit": row.unit,  # the unit a correction gives the message (None: it keeps its own), or a sender's
         "reason": row.reason,
         "entered_by": row.entered_by,
         "entered_at": row.entered_at.astimezone(zone).isoformat(),
         "message_ids": list(decision.message_ids),
     }
+
+
+def decided_text(row: CorrectionRow | StaffSenderRow) -> str:
+    """What a staff decision decided, in plain words, as staff read it (beside who, when and why) and as a
+    receipt or a 核实通知 says it to the unit (beside why alone): "报送单位更正为冀州区，经核实计入报送",
+    "报送月份更正为2020年12月", "发件邮箱 a@b.cn 已确认为景县的报送邮箱（自2020年5月1日起）"."""
+    if isinstance(row, StaffSenderRow):
+        since = f"（自{row.since.year}年{row.since.month}月{row.since.day}日起）" if row.since else ""
+        return f"发件邮箱 {row.address} 已确认为{row.unit}的报送邮箱{since}"
+    parts = []
+    if row.unit:
+        parts.append(f"报送单位更正为{row.unit}")
+    if row.kind:
+        parts.append(f"邮件类别更正为{KIND_LABELS.get(row.kind, row.kind)}")
+    if row.month:
+        parts.append(f"报送月份更正为{month_label(row.month)}")
+    if row.counted is not None:
+        parts.append("经核实计入报送" if row.counted else "经核实不计入报送")
+    return "，".join(parts)
 
 
 def correction_what(row: CorrectionRow) -> str:
@@ -233,7 +288,8 @@ def correction_what(row: CorrectionRow) -> str:
 
 
 def decision_line(decision: dict[str, Any]) -> str:
-    """ "更正 #3：更正为 类别 其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff."""
+    """ "更正 #3：邮件类别更正为其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff: what was decided,
+    who decided it, when and why."""
     label = "更正" if decision["decision"] == "correction" else "确认邮箱"
     return (
         f"{label} #{decision['id']}：{decision['what']}（{decision['entered_by']}，"

@@ -31,6 +31,7 @@ from bot.services.show import (
     arrival_source,
     decision_line,
     message_problems,
+    settled_problems,
 )
 from parsers.forms import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
@@ -219,6 +220,7 @@ class MessageDetail:
     problems: tuple[str, ...]
     seen: tuple[str, ...]
     decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.services.show.decision_line)
+    settled: tuple[str, ...] = ()  # the problems a decision settled (bot.services.show.settled_problems)
 
 
 def message_detail(
@@ -231,7 +233,8 @@ def message_detail(
     stamp: str | None = None,
 ) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
-    `decisions`: as bot.services.show.decision_json gives them; `mailboxes`: each mailbox's name by its key;
+    `decisions`: as bot.services.show.decision_json gives them (a problem one settled is said as settled, not
+    among the open ones); `mailboxes`: each mailbox's name by its key;
     `stamp`: what derives messages now (a message derived under another is said to wait: message_problems)."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     mailboxes = mailboxes or {}
@@ -245,9 +248,10 @@ def message_detail(
             reading_view(reading, ordinals.get(reading.attachment_id, 0), mask, *persons.get(reading.id, ((), 0)))
             for reading in message.readings
         ),
-        problems=tuple(problem_text(problem, mask) for problem in message_problems(message, stamp)),
+        problems=tuple(problem_text(problem, mask) for problem in message_problems(message, stamp, decisions)),
         seen=tuple(mask.text(_sighting(seen, mailboxes, mask.hide)) for seen in message.sightings),
         decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
+        settled=tuple(mask.text(problem) for problem in settled_problems(message.problems, decisions)),
     )
 
 

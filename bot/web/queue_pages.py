@@ -27,7 +27,7 @@ from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because
 from bot.services.decisions import derivation_owed, describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
-from bot.services.show import correction_what
+from bot.services.show import decided_text
 from bot.services.years import closed_notes
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, correction_choices, local_time
@@ -69,7 +69,7 @@ def queue_page():
             {
                 "id": row.id,
                 "message_id": message_id,
-                "what": correction_what(row),
+                "what": decided_text(row),
                 "reason": row.reason,
                 "entered_by": row.entered_by,
                 "entered_at": local_time(row.entered_at, zone),
@@ -150,7 +150,7 @@ def correct():
             month_before = message_month(db, message_id)
             db.commit()
         also = f"，取代此前的更正 #{replaced.id}，未更正的项保持原样" if replaced is not None else ""
-        flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{correction_what(row)}{also}），已重新识别")
+        flash(f"已登记更正 #{row.id}（邮件 #{message_id}：{decided_text(row)}{also}），已重新识别")
         _derive_again([message_id], row.reason)
         _closed_year(message_id, month_before, "这次更正")
         _still_not_counted(message_id)
