@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,9 +20,10 @@ from parsers.articles import text_keys
 from parsers.checks import check_package
 from parsers.forms import UNDATED, FormReading, Problem, placed, unreadable
 from parsers.mime import parse_message, unparsed
-from parsers.recognize import recognize
+from parsers.recognize import message_month, recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, counted_month
 from parsers.searchdoc import Document, build_document
+from parsers.unit_names import counterpart, seen_from
 from parsers.workbook import read_attachment
 
 log = logging.getLogger(__name__)
@@ -75,20 +76,38 @@ class Recognizer:
     plans: tuple[tuple[int, tuple[Unit, ...]], ...] = ()
     receipt_max_age: timedelta | None = None  # mail older than this when archived is owed no receipt
     confirmed: tuple[tuple[str, str, date | None], ...] = ()  # (unit, address, since) staff confirmed
+    # each plan year's units as its mail is recognised among them (year_units), made once
+    _seen: dict[int, tuple[Unit, ...]] = field(init=False, repr=False, compare=False)
 
-    def units_at(self, arrival: datetime) -> tuple[Unit, ...]:
-        """The units with the addresses staff confirmed for mail arriving at `arrival` added to their senders."""
+    def __post_init__(self) -> None:
+        seen = {year: seen_from(units, self.units) for year, units in self.plans}
+        object.__setattr__(self, "_seen", seen)
+
+    def units_at(self, arrival: datetime, month: str | None = None) -> tuple[Unit, ...]:
+        """The units mail arriving at `arrival` for `month` is recognised among (year_units), with the addresses
+        staff confirmed by then added to their senders."""
+        units = self.year_units(month)
         if not self.confirmed:
-            return self.units
+            return units
         day = arrival.astimezone(self.timezone).date()
         extra: dict[str, list[str]] = {}
         for unit, address, since in self.confirmed:
             if since is None or since <= day:
                 extra.setdefault(unit, []).append(address)
         return tuple(
-            replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit
-            for unit in self.units
+            replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit for unit in units
         )
+
+    def year_units(self, month: str | None) -> tuple[Unit, ...]:
+        """The units mail for `month` is recognised among: its plan year's, then the other years' that share no
+        name, alias or address with them (parsers.unit_names.seen_from), the nearest plan year before standing
+        for a year no plan holds (else the first). Units of different years may share a name, an alias or an
+        address (a renamed unit keeps its predecessor's), and within a year each is one unit's. All units when
+        no plan is known, or for no month."""
+        if not self._seen or month is None:
+            return self.units
+        year = int(month[:4])
+        return self._seen[max((each for each in self._seen if each <= year), default=min(self._seen))]
 
     @property
     def stamp(self) -> str:
@@ -157,7 +176,7 @@ def derive_message(recognizer: Recognizer, item: Incoming) -> Derived:
     found = [
         (n, reading)
         for n, attachment in enumerate(parsed.attachments)
-        for reading in read_one(recognizer, attachment, recognition.unit)
+        for reading in read_one(recognizer, attachment, recognition.unit, recognition.month)
     ]
     derived = assemble(recognizer, item, parsed, recognition, arrival, found, ())
     if recognition.kind is Kind.BRIEFING:
@@ -178,10 +197,14 @@ def parse_and_recognise(
     return parsed, _recognise(recognizer, parsed, arrival[0]), arrival
 
 
-def read_one(recognizer: Recognizer, attachment: Attachment, unit: str | None) -> tuple[FormReading, ...]:
-    """The forms one attachment holds; a reader's bug becomes an unreadable reading, never an exception."""
+def read_one(
+    recognizer: Recognizer, attachment: Attachment, unit: str | None, month: str | None
+) -> tuple[FormReading, ...]:
+    """The forms one attachment holds, the units its titles may name being those of `month`'s plan year (the month
+    recognition filed the mail under); a reader's bug becomes an unreadable reading, never an exception."""
+    units = recognizer.year_units(month)
     try:
-        return read_attachment(attachment.filename, attachment.data, recognizer.units, year=UNDATED, sender_unit=unit)
+        return read_attachment(attachment.filename, attachment.data, units, year=UNDATED, sender_unit=unit)
     except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
         log.exception("reading %r failed", attachment.filename)
         return (unreadable(attachment.filename, "读取附件时发生内部错误，已归档原件，请工作人员人工核对"),)
@@ -200,10 +223,6 @@ def assemble(
     title's month beats the arrival month, the package checks (against the targets of its month's year) go on
     its 附件2."""
     when, trusted, arrival_problem = arrival
-    problems = [*parsed.problems, *recognition.problems, *([arrival_problem] if arrival_problem else []), *extra]
-    mailbox = item.mailbox or recognizer.mailbox_for(parsed)
-    if mailbox is None:
-        problems.append(NO_MAILBOX)
     local = when.astimezone(recognizer.timezone)
     found = [
         (
@@ -218,6 +237,19 @@ def assemble(
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if month_source == "arrival" and stated:
         month, month_source = stated, "workbook"
+        read_among, units = recognizer.year_units(recognition.month), recognizer.year_units(month)
+        if units is not read_among:
+            # a workbook's month in another plan year (December's titles, mailed in January): its units decide,
+            # and a title's unit read among the other year's is its counterpart of this year (枣强区 → 枣强县)
+            recognition = replace(_recognise(recognizer, parsed, when, month), month=recognition.month)
+            found = [
+                (n, replace(reading, unit=counterpart(reading.unit, read_among, units)) if reading.unit else reading)
+                for n, reading in found
+            ]
+    problems = [*parsed.problems, *recognition.problems, *([arrival_problem] if arrival_problem else []), *extra]
+    mailbox = item.mailbox or recognizer.mailbox_for(parsed)
+    if mailbox is None:
+        problems.append(NO_MAILBOX)
     if month is not None and _unplanned(recognizer, recognition, month):
         problems.append(UNPLANNED.format(unit=recognition.unit, year=month[:4]))
     checks = _package_checks(recognizer, recognition.unit, [reading for _, reading in found], month, month_source)
@@ -331,9 +363,14 @@ def arrival_of(item: Incoming, parsed: ParsedMessage) -> tuple[datetime, bool, s
     return datetime.now(UTC), False, NO_ARRIVAL
 
 
-def _recognise(recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime) -> Recognition:
+def _recognise(
+    recognizer: Recognizer, parsed: ParsedMessage, arrival: datetime, month: str | None = None
+) -> Recognition:
+    """Recognition among the units of the plan year of `month`, by default the month recognition files the mail
+    under (a month the subject or a file name names, else the arrival's)."""
     try:
-        return recognize(parsed, recognizer.units_at(arrival), arrival, recognizer.timezone, recognizer.own_addresses)
+        units = recognizer.units_at(arrival, month or message_month(parsed, arrival, recognizer.timezone))
+        return recognize(parsed, units, arrival, recognizer.timezone, recognizer.own_addresses)
     except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
         log.exception("recognition failed for %r", parsed.subject)
         return Recognition(

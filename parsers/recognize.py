@@ -242,6 +242,14 @@ def kind_of(message: ParsedMessage) -> Kind:
 # Month
 
 
+def message_month(message: ParsedMessage, arrival: datetime, tz: ZoneInfo) -> str:
+    """The month recognition files the message under (recognize's): a month its subject or an attachment's name
+    names, else its arrival's. Its year's plan holds the units the message is recognised among
+    (parsers.derive.Recognizer.units_at)."""
+    rest, _ = strip_prefixes(message.subject)
+    return _month_and_source(rest, message.attachments, arrival.astimezone(tz))[0]
+
+
 def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_local: datetime) -> tuple[str, str]:
     """The message's month and where it was read. A subject naming several months gives the last of them, as
     "subjects": each form is then counted for the month its own title names (parsers.derive.counted_month)."""

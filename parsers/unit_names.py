@@ -80,3 +80,31 @@ def units_for_sender(address: str | None, units: Sequence[Unit]) -> tuple[Unit, 
         return ()
     wanted = address.strip().lower()
     return tuple(unit for unit in units if wanted in {s.strip().lower() for s in unit.senders})
+
+
+def counterpart(name: str, units: Sequence[Unit], among: Sequence[Unit]) -> str:
+    """The unit of `among` (another plan year's) that unit `name` of `units` is: the one its name or an alias
+    names (枣强区, whose alias 枣强县 is 2020's unit, is 2020's 枣强县), else `name` itself."""
+    unit = next((unit for unit in units if unit.name == name), None)
+    if unit is None or any(other.name == name for other in among):
+        return name
+    found = next((found for key in (unit.name, *unit.aliases) if (found := find_unit(key, among))), None)
+    return found.name if found else name
+
+
+def seen_from(own: Sequence[Unit], every: Sequence[Unit]) -> tuple[Unit, ...]:
+    """The units mail of a plan year is recognised among: that year's (`own`), then each unit of other years
+    (`every`) that shares no name, alias or address with them. A renamed unit's old name and address are its
+    successor's in the successor's years; a unit gone from the year's plan without a successor is still known
+    (and its mail told it is outside the plan: parsers.derive.UNPLANNED)."""
+    names = {fold(key) for unit in own for key in (unit.name, *unit.aliases)}
+    addresses = {address.strip().lower() for unit in own for address in unit.senders}
+    return (
+        *own,
+        *(
+            unit
+            for unit in every
+            if not names & {fold(key) for key in (unit.name, *unit.aliases)}
+            and not addresses & {address.strip().lower() for address in unit.senders}
+        ),
+    )

@@ -68,8 +68,8 @@ def _parse_and_recognise(recognizer: str, item: Incoming) -> tuple:
     return parse_and_recognise(_recognizer(recognizer), item)
 
 
-def _read_one(recognizer: str, attachment: Attachment, unit: str | None) -> tuple:
-    return read_one(_recognizer(recognizer), attachment, unit)
+def _read_one(recognizer: str, attachment: Attachment, unit: str | None, month: str | None) -> tuple:
+    return read_one(_recognizer(recognizer), attachment, unit, month)
 
 
 class Sandbox:
@@ -164,7 +164,9 @@ class Sandbox:
             log.error("parsing a message failed (%s): kept raw", why(error))
             return raw_only(recognizer, item, PARSER_DIED.format(why=why(error)))
         futures = [
-            pool.schedule(_read_one, (shipped, attachment, recognition.unit), timeout=self.limits.seconds)
+            pool.schedule(
+                _read_one, (shipped, attachment, recognition.unit, recognition.month), timeout=self.limits.seconds
+            )
             for attachment in parsed.attachments
         ]
         found = [

@@ -1,0 +1,75 @@
+"""A unit renamed for the next year keeps its predecessor's address, and its old name as an alias (README: "units
+of different years may share them"). Each mail is recognised among the units of its month's plan year: 2020's mail
+stays 枣强县's, 2021's is 枣强区's, December's package sent in January under the old name is 2020's 枣强县's
+whether its subject or only its workbooks' titles name the month.
+
+GIVEN the example configuration with a 2021 plan in which 枣强县 (last_year = 2020) is succeeded by 枣强区
+(first_year = 2021, aliases 枣强县 and 枣强, the same address)
+WHEN the unit's mail of both years is stored as ingest stores it
+THEN each is filed for the unit and month its year's plan holds, registered, and none is "unplanned"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from archive.models import Message
+from bot.daemon.deps import open_deps
+from parsers.derive import UNPLANNED_MARK
+from tests.conftest import example_data, make_config, with_next_year
+from tests.test_year_boundary import package
+from tests.webapp import SHANGHAI, _message, store_one
+
+SENDER = "zqxcl@163.com"
+
+
+@pytest.fixture
+def deps(tmp_path, database_url):
+    data = with_next_year(example_data(), {})
+    [old] = [unit for unit in data["unit"] if unit["name"] == "枣强县"]
+    successor = {
+        "name": "枣强区",
+        "aliases": ["枣强县", "枣强"],
+        "senders": [SENDER],
+        "first_year": 2021,
+        "targets": {"2021": old["targets"]["2021"]},
+    }
+    old["last_year"] = 2020
+    del old["targets"]["2021"]
+    config = make_config(tmp_path, database_url, general=data["general"], unit=[*data["unit"], successor])
+    opened = open_deps(config)
+    yield opened
+    opened.close()
+
+
+def filed(deps, id_: int) -> tuple:
+    with deps.db.session() as session:
+        row = session.get(Message, id_)
+        return row.unit, row.month, row.kind, row.registered, any(UNPLANNED_MARK in p for p in row.problems)
+
+
+@pytest.mark.parametrize(
+    ("subject", "arrival", "expected"),
+    [
+        ("枣强县9月份报表", datetime(2020, 10, 10, 9), ("枣强县", "2020-09")),
+        ("枣强县4月份报表", datetime(2021, 5, 10, 9), ("枣强区", "2021-04")),
+        ("枣强4月份报表", datetime(2021, 5, 10, 9), ("枣强区", "2021-04")),
+        ("4月份报表", datetime(2021, 5, 10, 9), ("枣强区", "2021-04")),  # by its address alone
+        ("枣强县12月份报表", datetime(2021, 1, 8, 9), ("枣强县", "2020-12")),  # December's, sent in January
+    ],
+)
+def test_a_renamed_units_mail_is_filed_for_the_unit_of_its_months_plan_year(deps, subject, arrival, expected):
+    raw = _message(SENDER, subject, arrival.replace(tzinfo=SHANGHAI), "报表见附件。", ("summary-unit-row-only.xlsx",))
+    assert filed(deps, store_one(deps, raw)) == (*expected, "report", True, False)
+
+
+def test_decembers_package_whose_titles_alone_name_the_month_is_the_predecessors(deps):
+    """Its subject names no month, its workbooks are titled "枣强县…12月份…", it arrives in January: 2020-12, the
+    old unit's, and no form is told it names another unit (its titles were read among 2021's units first)."""
+    raw = package("枣强县", "报表", 12, datetime(2021, 1, 8, 10, tzinfo=SHANGHAI))
+    id_ = store_one(deps, raw)
+    assert filed(deps, id_) == ("枣强县", "2020-12", "report", True, False)
+    with deps.db.session() as session:
+        readings = session.get(Message, id_).readings
+        assert {reading.unit for reading in readings if reading.form} == {"枣强县"}
