@@ -16,6 +16,7 @@ import pytest
 
 from archive.models import Message
 from bot.daemon.deps import open_deps
+from bot.services.scores import unit_name
 from parsers.derive import UNPLANNED_MARK
 from tests.conftest import example_data, make_config, with_next_year
 from tests.test_year_boundary import package
@@ -25,7 +26,7 @@ SENDER = "zqxcl@163.com"
 
 
 @pytest.fixture
-def deps(tmp_path, database_url):
+def config(tmp_path, database_url):
     data = with_next_year(example_data(), {})
     [old] = [unit for unit in data["unit"] if unit["name"] == "枣强县"]
     successor = {
@@ -37,7 +38,11 @@ def deps(tmp_path, database_url):
     }
     old["last_year"] = 2020
     del old["targets"]["2021"]
-    config = make_config(tmp_path, database_url, general=data["general"], unit=[*data["unit"], successor])
+    return make_config(tmp_path, database_url, general=data["general"], unit=[*data["unit"], successor])
+
+
+@pytest.fixture
+def deps(config):
     opened = open_deps(config)
     yield opened
     opened.close()
@@ -73,3 +78,17 @@ def test_decembers_package_whose_titles_alone_name_the_month_is_the_predecessors
     with deps.db.session() as session:
         readings = session.get(Message, id_).readings
         assert {reading.unit for reading in readings if reading.form} == {"枣强县"}
+
+
+@pytest.mark.parametrize(
+    ("name", "month", "unit"),
+    [
+        ("枣强县", "2020-09", "枣强县"),
+        ("枣强县", "2021-05", "枣强区"),
+        ("枣强", "2021-05", "枣强区"),
+        ("枣强", None, "枣强县"),
+    ],
+)
+def test_staff_naming_the_old_name_mean_the_unit_of_the_months_plan_year(config, name, month, unit):
+    """`explain 枣强县 --month 2021-05` is 枣强区's (its alias there); for 2020, or with no month, 枣强县's own."""
+    assert unit_name(config, name, month) == unit

@@ -104,9 +104,16 @@ def matrix_json(month: str, packages: dict[str, PackageStatus]) -> dict[str, Any
     }
 
 
-def unit_name(config: Config, name: str) -> str:
+def unit_name(config: Config, name: str, month: str | None = None) -> str:
     """The configured name of a unit given by its name or an alias (桃城 → 桃城区), spacing and width aside, as
-    every command and page takes it (parsers.records.named_unit)."""
+    every command and page takes it (parsers.records.named_unit): among the units of `month`'s plan year first,
+    where a renamed unit's old name, kept as its alias, is the renamed unit's (units of different years may share
+    a name or an alias, as recognition reads them: parsers.derive.Recognizer.year_units), then among all."""
+    if month is not None and config.plans.covers(month):
+        try:
+            return named_unit(config.plan(month).units, name).name
+        except InputError:
+            pass
     return named_unit(config.units, name).name
 
 
@@ -116,7 +123,7 @@ def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = N
     it names today: a unit renamed since (name = "景州市", aliases = ["景县", …]) is found by either name and
     shown by the name it was kept under. InputError, in Chinese, for a unit not there."""
     if kept is None:
-        return result.row(config.plan(result.month).unit(unit_name(config, unit)).name)
+        return result.row(config.plan(result.month).unit(unit_name(config, unit, result.month)).name)
     rows = {row.unit: row for row in result.rows}
     names = [unit]
     try:
