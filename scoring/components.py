@@ -123,7 +123,35 @@ def task_component(
     figures = completion_as_of(unit.name, summaries, instant)
     label = calendar.month_name(month)
     items = [_task_point(unit, task, figures, rule, scoring.zero_target_earns, label) for task in rule.tasks]
-    return component(rule.name, capped(items, rule.cap, "超额完成加分"))
+    items = capped(items, rule.cap, "超额完成加分")
+    return component(rule.name, items + arrived_after(unit, summaries, month, calendar, as_of))
+
+
+def arrived_after(
+    unit: Unit, summaries: Sequence[SummaryReport], month: str, calendar: Calendar, as_of: datetime | None
+) -> list[Point]:
+    """A line, worth nothing, for the unit's newest 附件2 of `month` or before that came after the month's end, by
+    `as_of` (ever, when None): a June package sent in July, December's sent in January (`explain` says that one,
+    the standings of December ending with December). Figures as of the end of a month are those received by
+    then; the later ones are said not to count, rather than seem overlooked."""
+    instant = calendar.month_end(month)
+    later = [
+        summary
+        for summary in summaries
+        if summary.unit == unit.name
+        and summary.month is not None
+        and f"{calendar.year}-01" <= summary.month <= month
+        and instant < summary.arrival
+        and (as_of is None or summary.arrival <= as_of)
+    ]
+    if not later:
+        return []
+    newest = max(later, key=lambda summary: (summary.arrival, summary.message_id))
+    said = (
+        f"{calendar.month_name(newest.month or month)}份附件2于{_local(newest.arrival, calendar)} 收到，"
+        f"晚于{calendar.month_name(month)}底，不计入以上完成数"
+    )
+    return [Point(said, 0, (newest.message_id,))]
 
 
 def _local(instant: datetime, calendar: Calendar) -> str:

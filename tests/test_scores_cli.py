@@ -142,3 +142,23 @@ def test_standings_count_briefings_and_entries(tmp_path, database_url):
     sheet = load_workbook(xlsx).active
     assert [cell.value for cell in sheet[3]][:3] == [1, "武邑县", 5]
     assert run(env, "standings", "--month", "2020-13").exit_code == 2
+
+
+def test_explain_says_a_decembers_figures_sent_in_january_do_not_count_for_the_end_of_the_year(tmp_path, database_url):
+    """GIVEN 阜城县's November package on time and its December package sent on 8 January WHEN staff explain its
+    December THEN the Q4 lines are November's figures (as of the end of December: those received by then), and a
+    line says December's 附件2 came after the end of December and does not count, citing its mail."""
+    from tests.test_year_boundary import package
+
+    env = environment(tmp_path, database_url)
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    (mail / "11.eml").write_bytes(package("阜城县", "阜城县11月份报表", 11, datetime(2020, 11, 15, 9, tzinfo=SHANGHAI)))
+    (mail / "12.eml").write_bytes(package("阜城县", "阜城县12月份报表", 12, datetime(2021, 1, 8, 10, tzinfo=SHANGHAI)))
+    assert run(env, "import", str(mail)).exit_code == 0
+    december = json.loads(run(env, "search", "阜城县12月份报表", "--json").stdout)
+    [late] = [hit["id"] for hit in december]
+    explained = run(env, "explain", "阜城县", "--month", "2020-12").output
+    said = f"12月份附件2于1月8日 10:00 收到，晚于12月底，不计入以上完成数"
+    assert said in explained and f"#{late}" in explained.split(said, 1)[1].splitlines()[0], explained
+    assert "截至12月底康复服务完成" in explained

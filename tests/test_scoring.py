@@ -772,3 +772,16 @@ def test_the_standings_of_a_month_not_yet_ended_score_only_what_has_closed():
     final = score("2020-09", summaries=evidence["summaries"], briefings=evidence["briefings"])
     assert final.row("枣强县").component("q3_tasks").closed and points(final, "q3_tasks") > 0
     assert any(text.startswith("9月报送简报信息 3 篇，未达到") for text, _, _ in items(final, "briefings"))
+
+
+def test_a_june_summary_sent_in_july_is_said_not_to_count_for_the_end_of_june():
+    """GIVEN May's 附件2 on time and June's sent on 3 July WHEN July's standings are computed THEN Q2's tasks are
+    May's figures, and a line worth nothing says June's came after the end of June and does not count."""
+    reports = [
+        SummaryReport("枣强县", at("2020-05-15T10:00:00+08:00"), 5, "2020-05", {"rehab": 10}),
+        SummaryReport("枣强县", at("2020-07-03T09:00:00+08:00"), 6, "2020-06", dict(ALL_DONE)),
+    ]
+    july = items(score("2020-07", summaries=reports), "q2_tasks")
+    assert july[0] == ("截至6月底康复服务完成 10/179，未达到 50%", 0, (5,))
+    assert july[-1] == ("6月份附件2于7月3日 09:00 收到，晚于6月底，不计入以上完成数", 0, (6,))
+    assert items(score("2020-06", summaries=reports), "q2_tasks")[-1][2] == (5,)  # June's own standings: not yet

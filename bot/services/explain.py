@@ -21,8 +21,8 @@ from archive.models import CorrectionRow, Message
 from bot.config import Config
 from bot.services.scores import Kept, decisions_behind, unit_row
 from bot.services.show import decision_json
-from parsers.records import counted_month
-from scoring.components import task_rules
+from parsers.records import Unit, counted_month
+from scoring.components import arrived_after, task_rules
 from scoring.evidence import Point, SummaryReport
 from scoring.settings import Calendar
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding
@@ -135,11 +135,33 @@ def explanation(
     plan = config.plan(result.month)
     judged = {rule.name: f"{plan.year}-{rule.month:02d}" for rule in task_rules(plan.scoring)}
     lines = Lines(plan.calendar, judged, arrivals, zone)
+    if kept is None:
+        unit_now = plan.unit(row.unit)
+        components = tuple(
+            _later_figures(component, judged, unit_now, summaries, plan.calendar) for component in components
+        )
     noted = tuple(
         replace(component, items=tuple(lines.noted(component.name, item, effects) for item in component.items))
         for component in components
     )
     return Explanation(row, noted, [said for _, said in behind])
+
+
+def _later_figures(
+    component: ExplainedComponent,
+    judged: dict[str, str],
+    unit: Unit,
+    summaries: Sequence[SummaryReport],
+    calendar: Calendar,
+) -> ExplainedComponent:
+    """A closed task component with the line for a 附件2 of its month that came after the month's end, since (the
+    standings end with their month: December's figures sent in January are said here, not in December's)."""
+    month = judged.get(component.name)
+    if month is None or not component.closed:
+        return component
+    said = {item.description for item in component.items}
+    later = [point for point in arrived_after(unit, summaries, month, calendar, None) if point.description not in said]
+    return replace(component, items=component.items + tuple(_explained(point) for point in later))
 
 
 def _effects(session: Session, decision: Decision, unit: str, zone: ZoneInfo) -> list[Effect]:
