@@ -159,6 +159,6 @@ def test_explain_says_a_decembers_figures_sent_in_january_do_not_count_for_the_e
     december = json.loads(run(env, "search", "阜城县12月份报表", "--json").stdout)
     [late] = [hit["id"] for hit in december]
     explained = run(env, "explain", "阜城县", "--month", "2020-12").output
-    said = f"12月份附件2于1月8日 10:00 收到，晚于12月底，不计入以上完成数"
+    said = "12月份附件2于1月8日 10:00 收到，晚于12月底，不计入以上完成数"
     assert said in explained and f"#{late}" in explained.split(said, 1)[1].splitlines()[0], explained
     assert "截至12月底康复服务完成" in explained
