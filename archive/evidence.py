@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
 from parsers.articles import is_article
 from parsers.recognize import forwarded_article
-from parsers.records import counted_month
+from parsers.records import Kind, counted_month
 from scoring.briefings import article_places, briefing_counts
 from scoring.evidence import Article, FormArrival, StaffEntry, StaffKind, SummaryReport
 from scoring.settings import Calendar
@@ -23,6 +23,21 @@ from scoring.settings import Calendar
 # say, it does not send them), nor mail staff corrected to "other" (recognition itself never makes a message
 # with a workbook other: it is then a report).
 NOT_SUBMISSIONS = ("auto", "bounce", "selfcheck", "other")
+
+# The kinds that count as a submission whatever they carry: a package whose files could not be read is still
+# the package its receipt speaks of. A receipt and a 核实通知 say a reply carrying a package is the report it
+# is (replies.receipt.receipt_for), and word what counts by these (bot.outgoing.receipts).
+COUNTED_KINDS = (Kind.REPORT.value, Kind.BRIEFING.value)
+
+
+def submission(kind: str, forms: bool) -> bool:
+    """Whether mail of this kind, carrying forms or not, counts (its sender registered for its unit): the one rule
+    for what a sender is told and what scoring reads (a form counts unless its message's kind is one of
+    NOT_SUBMISSIONS). A report or a briefing counts; any other kind evidence does not leave out counts
+    by the forms it carries: a reply, sent by pressing 回复 on the notice or on our receipt."""
+    return kind in COUNTED_KINDS or (forms and kind not in NOT_SUBMISSIONS)
+
+
 _SPACE = re.compile(r"\s+")
 
 

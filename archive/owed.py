@@ -14,12 +14,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from archive.evidence import COUNTED_KINDS, submission
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
 from parsers.inspection import IMAGES, why_no_form
+from parsers.records import Kind
 from parsers.workbook import is_lock_file
 from replies.problems import problem_lines
-from replies.receipt import FileFacts, MessageFacts, reply_owed, told_to_sender
+from replies.receipt import FileFacts, MessageFacts, addressable, reply_owed, told_to_sender
 
 
 def owe_receipts(
@@ -60,20 +62,23 @@ def _our_message_ids(session: Session, wanted: set[str]) -> set[str]:
 
 @dataclass(frozen=True)
 class Counted:
-    """What a message counts as, as its sender hears it: its unit, kind, month and whether its sender counts."""
+    """What a message counts as, as its sender hears it: its unit, kind, month, whether its sender counts, and
+    whether it carries forms (a reply that does counts as a report: submission)."""
 
     unit: str | None
     kind: str
     month: str | None
     registered: bool
+    forms: bool = False
 
     @classmethod
     def of(cls, message: Message) -> Counted:
-        return cls(message.unit, message.kind, message.month, bool(message.registered))
+        forms = any(reading.form is not None for reading in message.readings)
+        return cls(message.unit, message.kind, message.month, bool(message.registered), forms)
 
     @property
     def counts(self) -> bool:
-        return self.registered and self.kind in COUNTED_KINDS and self.unit is not None
+        return self.registered and self.unit is not None and submission(self.kind, self.forms)
 
     def told_alike(self, other: Counted) -> bool:
         """Whether a sender told one would learn nothing from the other: both count, as the same unit's mail of
@@ -84,10 +89,16 @@ class Counted:
 
     @property
     def _where(self) -> tuple[str | None, str, str | None]:
-        return self.unit, self.kind, self.month
+        return self.unit, self._heard_kind, self.month
+
+    @property
+    def _heard_kind(self) -> str:
+        """Its kind as its receipt says it: a reply carrying forms is the report it counts as."""
+        return Kind.REPORT.value if self.kind not in COUNTED_KINDS and submission(self.kind, self.forms) else self.kind
 
     def under(self, row: CorrectionRow | None, named: UnitNamed = lambda name, month: name) -> Counted:
-        """As a correction makes it (parsers.derive.corrected), when one is given; its unit as `named` says."""
+        """As a correction makes it (parsers.derive.corrected), when one is given; its unit as `named` says. Its
+        forms are its files', whatever is corrected."""
         if row is None:
             return self
         return Counted(
@@ -95,10 +106,10 @@ class Counted:
             row.kind or self.kind,
             row.month or self.month,
             self.registered if row.counted is None else row.counted,
+            self.forms,
         )
 
 
-COUNTED_KINDS = ("report", "briefing")
 # The unit a correction names (by the name staff gave, of a month), as today's configuration calls it
 # (archive.rederive.today_name).
 UnitNamed = Callable[[str | None, str | None], str | None]
@@ -113,6 +124,7 @@ def settle_notice(
     recognised: Counted,
     because: str | None,
     closed: Collection[int],
+    own_addresses: frozenset[str],
     named: UnitNamed = lambda name, month: name,
 ) -> None:
     """In the caller's transaction, once a message is derived again into something else: owe its sender a
@@ -120,10 +132,15 @@ def settle_notice(
     what this one run changed. `recognised`: the message as recognised before any correction. Nothing is owed
     while its receipt waits to be composed (it will say the message as it is now), when it now counts as the
     sender was told (a change undone before anything said it), or when every month concerned is of a closed
-    year (`closed`: its kept results do not change). A notice is owed for a staff decision (`because`, its why)
+    year (`closed`: its kept results do not change); nor ever to a sender no mail of ours may go to
+    (replies.receipt.addressable: one of `own_addresses`, the configuration's department mailboxes, whose staff
+    know what they decided; a no-reply address). A notice is owed for a staff decision (`because`, its why)
     only; one waiting stays when something else (the configuration) changed the message."""
     if because is None and not _notice_waiting(session, message.id):
         return  # no decision, no notice to reword or withdraw: a re-derivation of thousands reads nothing more
+    if not addressable(message.from_addr, own_addresses):
+        withdraw_change(session, message.id)  # one owed before its address became one of ours
+        return
     now = Counted.of(message)
     if _receipt_waiting(session, message.id):
         withdraw_change(session, message.id)

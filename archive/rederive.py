@@ -209,7 +209,7 @@ def rederive(
                 why = because
                 if why is None and message.id in decided:  # the decision's own command died before this
                     why = latest_because(session, message, intake.recognizer.timezone)
-                settle_notice(session, message, recognised, why, closed, named)
+                settle_notice(session, message, recognised, why, closed, intake.recognizer.own_addresses, named)
         if rewritten:
             session.add(Rewrite(at=datetime.now(UTC), messages=rewritten))
         session.flush()
@@ -248,7 +248,8 @@ def _keep_as_it_was(message: Message, said: str, stamp: str | None) -> None:
     staff (待处理 as failed: replies.attention.FAILURE_MARKS; `show`, the log). Stamped, so that no run tries it
     again (as one whose derivation killed the process twice: archive.attempts), unless a staff decision marked
     it due (`stamp` None): that decision is not applied yet, so it stays due, with the notice it may owe, and
-    each run tries it once more. `year close` refuses its year meanwhile (unreadable_messages); once the file is
+    each run tries it once more (but `serve`'s watch, which passes over it while its file stays unreadable:
+    waiting_for_file). `year close` refuses its year meanwhile (unreadable_messages); once the file is
     restored, `rederive --all` derives it again."""
     problem = f"{UNREADABLE}{said}；{UNREADABLE_NEXT}"
     log.error("re-derivation: message %d: %s", message.id, problem)
@@ -257,6 +258,19 @@ def _keep_as_it_was(message: Message, said: str, stamp: str | None) -> None:
     message.attention = " ".join(attention_reasons(message)) or None
     if stamp is not None:
         message.derived_with = stamp
+
+
+def waiting_for_file(store: RawStore, message: Message) -> bool:
+    """Whether the message was kept as it was for its raw file (_keep_as_it_was, the problem on record for staff)
+    and that file still cannot be opened: deriving it again would change nothing but say the problem once more.
+    Opened, not read: a look costs no file's bytes."""
+    if not any(problem.startswith(UNREADABLE) for problem in message.problems or ()):
+        return False
+    try:
+        with store.message_path(message.sha256).open("rb"):
+            return False
+    except OSError:
+        return True
 
 
 def unreadable_messages(session: Session) -> list[Message]:
@@ -283,7 +297,8 @@ def _derive(intake: Intake, messages: list[Message], items: list[Incoming], comm
 def _counted(result: Derived) -> Counted:
     """What a message counts as, as recognised (before any correction)."""
     recognition = result.recognition
-    return Counted(recognition.unit, recognition.kind.value, result.month, recognition.registered)
+    forms = any(reading.form is not None for _, reading, _ in result.readings)
+    return Counted(recognition.unit, recognition.kind.value, result.month, recognition.registered, forms)
 
 
 def today_name(recognizer: Recognizer, name: str | None, month: str | None) -> str | None:

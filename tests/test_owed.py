@@ -14,8 +14,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from archive.corrections import add_correction
 from archive.ingest import Incoming, ingest_batch
 from archive.models import ArticleRow, JobRun, Message, OutboxMail, OwedReply, Sighting
+from archive.rederive import rederive
 from archive.spool import derive_spooled, spool
 from bot.cli.group import main
 from bot.daemon.poll import send_owed
@@ -691,3 +693,105 @@ def test_an_article_saved_again_or_sent_as_text_counts_once(config, deps):
     texts = [text_of(queued_receipts(deps)[message_id]) for message_id in ids]
     assert "本月第 1 篇" in texts[0] and "本月第 2 篇" in texts[3]
     assert all("与此前报送的稿件相同，不重复计数" in text for text in texts[1:3])
+
+
+# --- 核实通知: what counts, as evidence counts it; where a notice may go ------------------------------------------
+
+REPLY_SUBJECT = "回复：关于报送5月份目标任务完成情况的通知"
+STRANGER = "2851736642@qq.com"  # a clerk's own address, in no unit's senders
+
+
+def decide(deps, message_id: int, reason: str, **corrected) -> None:
+    """A staff correction, recorded and derived at once with its why, as `mailroom correct` does."""
+    with deps.db.session() as session:
+        add_correction(session, message_id, reason, "孙倩", **corrected)
+        session.commit()
+    with deps.db.session() as session:
+        rederive(deps.intake, session, [message_id], because=reason)
+
+
+def notices_owed(deps, message_id: int) -> list[str | None]:
+    """The why of each 核实通知 owed for the message and not yet composed."""
+    with deps.db.session() as session:
+        return list(
+            session.scalars(
+                select(OwedReply.note).where(
+                    OwedReply.message_id == message_id, OwedReply.kind == "change", OwedReply.queued_at.is_(None)
+                )
+            )
+        )
+
+
+def receipt_sent(config, deps, when: datetime) -> None:
+    """Every receipt owed composed and handed to the server: what each sender was told."""
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, when)
+        for mail in session.scalars(select(OutboxMail).where(OutboxMail.kind == "receipt")):
+            mail.state, mail.sent_at = "sent", when
+        session.commit()
+
+
+def notice_text(config, deps, message_id: int, when: datetime) -> str:
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, when)
+        mail = session.scalars(
+            select(OutboxMail).where(OutboxMail.kind == "change", OutboxMail.about_message == message_id)
+        ).one()
+        return text_of(mail)
+
+
+@pytest.mark.parametrize(
+    ("corrected", "told"),
+    [
+        ({"month": "2020-06"}, "您单位发送的以下邮件经市残联工作人员核实，现已计入2020年6月的报送："),
+        ({"counted": False}, "您单位发送的以下邮件经市残联工作人员核实，不计入报送，不计分："),
+        ({"kind": "report"}, None),  # its receipt said 月度报表, and its forms counted as a report's
+    ],
+    ids=["month", "not-counted", "kind"],
+)
+def test_a_decision_on_a_reply_carrying_forms_is_told_as_for_a_package(config, deps, corrected, told):
+    """GIVEN 枣强县's forms sent by pressing 回复 on the notice (a reply: its forms count, as a package's do,
+    scoring.evidence), its receipt sent WHEN staff correct its month, or say it does not count THEN its sender is
+    owed a 核实通知 saying so, as for a package sent afresh WHEN staff only correct its kind to 月度报表 THEN
+    nothing is owed: it counted as one, and its receipt said so."""
+    when = datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+    [package] = store(deps, unit_mail(REPLY_SUBJECT, when, (SUMMARY,), in_reply_to="<notice@163.com>"))
+    with deps.db.session() as session:
+        assert session.get(Message, package).kind == "reply"
+    receipt_sent(config, deps, when)
+    decide(deps, package, "电话核实", **corrected)
+    if told is None:
+        assert notices_owed(deps, package) == []
+        return
+    assert notices_owed(deps, package) == ["电话核实"]
+    text = notice_text(config, deps, package, when + timedelta(hours=1))
+    assert text.startswith("枣强县：") and told in text and "类别：月度报表" in text
+
+
+def test_a_reply_carrying_forms_from_an_unknown_address_awarded_is_told_it_counts(config, deps):
+    """GIVEN 枣强县's forms sent in a reply from a clerk's own address (in no unit's senders: no receipt, nothing
+    counted) WHEN staff say it counts THEN its sender is owed a 核实通知 that it is counted for 枣强县."""
+    when = datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+    [package] = store(deps, unit_mail(REPLY_SUBJECT, when, (SUMMARY,), sender=STRANGER))
+    with deps.db.session() as session:
+        message = session.get(Message, package)
+        assert (message.kind, message.registered) == ("reply", False)
+    decide(deps, package, "电话核实：枣强县的报表", unit="枣强县", counted=True)
+    assert notices_owed(deps, package) == ["电话核实：枣强县的报表"]
+    text = notice_text(config, deps, package, when + timedelta(hours=1))
+    assert "为枣强县的报送，已计入枣强县2020年5月的报送：" in text and "计入单位：枣强县" in text
+
+
+@pytest.mark.parametrize("sender", [REHAB, "HSKF2006@126.com", "noreply@zqx.example.cn"])
+def test_a_decision_on_mail_a_notice_cannot_go_to_owes_none(config, deps, sender):
+    """GIVEN 枣强县's forms sent on from 康复部 (one of our own mailboxes in the configuration, however its address
+    is spelt) or from a no-reply address WHEN staff say it counts for 枣强县 THEN no 核实通知 is owed at all, not
+    even one the sender would drop when composing it: the decision's commit records none (staff know what they
+    decided; a no-reply address reads nothing)."""
+    when = datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+    [package] = store(deps, unit_mail("枣强县5月份报表", when, (SUMMARY,), sender=sender))
+    decide(deps, package, "电话核实：枣强县的报表", unit="枣强县", counted=True)
+    with deps.db.session() as session:
+        message = session.get(Message, package)
+        assert (message.unit, message.registered) == ("枣强县", True)
+        assert session.scalars(select(OwedReply.cause).where(OwedReply.message_id == package)).all() == []

@@ -38,13 +38,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import load_only
 
 from archive.db import database_problem
 from archive.locks import Lock
 from archive.models import MailboxState, Message
 from archive.outbox import next_due
 from archive.rederive import LOCK as REDERIVE_LOCK
-from archive.rederive import due, rederive
+from archive.rederive import due, rederive, waiting_for_file
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
@@ -380,13 +381,22 @@ def derive_decided(deps: Deps, every: float = DECIDED_SECONDS) -> None:
     """Until stopped, each `every` seconds: derive the messages a staff decision marked due (derived with no
     stamp: archive.corrections.mark_due) that its command left underived (killed, a reader crashed), those
     already waiting at the look before, so that a command deriving its own decision's messages just now is
-    not raced. Looked up by a partial index (0022): the look costs what waits, not the archive's size."""
+    not raced. Looked up by a partial index (0022): the look costs what waits, not the archive's size. One kept
+    as it was for its raw file (the problem on record, for staff: 待处理, `status`, `year close` refusing) is
+    passed over while that file stays unreadable, not tried and logged again at every look; it is derived at
+    the first look that finds the file back (archive.rederive.waiting_for_file)."""
     seen: set[int] = set()
     while not deps.stop.wait(every):
         try:
             with deps.db.session() as session:
-                waiting = set(session.scalars(select(Message.id).where(Message.derived_with.is_(None))))
-            if left := sorted(seen & waiting):
+                messages = session.scalars(
+                    select(Message)
+                    .where(Message.derived_with.is_(None))
+                    .options(load_only(Message.id, Message.sha256, Message.problems))
+                ).all()
+                waiting = {message.id for message in messages}
+                ready = {message.id for message in messages if not waiting_for_file(deps.store, message)}
+            if left := sorted(seen & ready):
                 with deps.exclusive(REDERIVE_LOCK) as mine:
                     if mine:  # else `mailroom rederive` (or another instance) is deriving: looked at again next time
                         _rederive_due(deps, left)

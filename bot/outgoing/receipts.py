@@ -15,10 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from archive.decisions import message_decisions
-from archive.evidence import briefing_place, package_arrivals
+from archive.evidence import COUNTED_KINDS, briefing_place, package_arrivals
 from archive.models import Message, OutboxMail, OwedReply
 from archive.outbox import queue_mail
-from archive.owed import COUNTED_KINDS, message_facts, owed_replies
+from archive.owed import message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
