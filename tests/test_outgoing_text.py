@@ -291,21 +291,3 @@ def test_a_package_sent_without_its_files_gets_a_receipt_asking_for_them(config,
     assert lines[lines.index("报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送。") + 1].startswith(
         "已过时限，该月尚未收到：附件1、附件2"
     )
-
-
-@pytest.mark.parametrize(
-    ("fields", "said"),
-    [
-        ({"unit": "冀州区", "counted": True}, "报送单位更正为冀州区，经核实计入报送"),
-        ({"month": "2020-12"}, "报送月份更正为2020年12月"),
-        ({"counted": False}, "经核实不计入报送"),
-        ({"kind": "other"}, "邮件类别更正为其他来信"),
-    ],
-)
-def test_a_correction_is_said_to_the_unit_in_plain_words(fields, said):
-    """GIVEN a correction WHEN a receipt or 核实通知 says it THEN in words, never as a record's fields
-    ("更正为 单位 冀州区，计分 是")."""
-    from archive.models import CorrectionRow
-    from bot.services.show import decided_text
-
-    assert decided_text(CorrectionRow(**fields)) == said
