@@ -146,13 +146,16 @@ def _place(person: PersonFinding, message_id: int) -> tuple[str, int]:
 
 
 def _shared_persons(session: Session) -> list[PersonFinding]:
-    """The same 残疾人证号 on the same form sent by two units: one finding a person, read in one query."""
+    """The same 残疾人证号 on the same form sent by two units for months of one year: one finding a person, read in
+    one query. Of one year: a person served by one county one year and by another the next moved, and a unit
+    renamed for the next year (枣强县, then 枣强区) registers the same persons under its new name."""
+    year = func.substr(Message.month, 1, 4)
     shared = (
-        select(PersonRow.form, PersonRow.disability_id)
+        select(PersonRow.form, PersonRow.disability_id, year.label("year"))
         .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)
         .join(Message, FormReadingRow.message_id == Message.id)
         .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
-        .group_by(PersonRow.form, PersonRow.disability_id)
+        .group_by(PersonRow.form, PersonRow.disability_id, year)
         .having(func.count(func.distinct(Message.unit)) > 1)
         .subquery()
     )
@@ -165,18 +168,24 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
             PersonRow.name,
             PersonRow.sheet,
             PersonRow.row,
+            year.label("year"),
         )
         .join(FormReadingRow, FormReadingRow.message_id == Message.id)
         .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
-        .join(shared, (shared.c.form == PersonRow.form) & (shared.c.disability_id == PersonRow.disability_id))
+        .join(
+            shared,
+            (shared.c.form == PersonRow.form)
+            & (shared.c.disability_id == PersonRow.disability_id)
+            & (shared.c.year == year),
+        )
         .where(Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
-        .order_by(PersonRow.form, PersonRow.disability_id, Message.id, PersonRow.id)
+        .order_by(PersonRow.form, PersonRow.disability_id, year, Message.id, PersonRow.id)
     ).all()
-    by_person: dict[tuple[int, str], list] = {}
+    by_person: dict[tuple[int, str, str], list] = {}
     for row in rows:
-        by_person.setdefault((row.form, row.disability_id), []).append(row)
+        by_person.setdefault((row.form, row.disability_id, row.year), []).append(row)
     findings: list[PersonFinding] = []
-    for (form, person_id), places in by_person.items():
+    for (form, person_id, _), places in by_person.items():
         # only counted mail: a registry from an unknown address or a forward staff did not count is no unit's
         units = sorted({place.unit for place in places if place.unit is not None})
         findings.append(

@@ -92,3 +92,17 @@ def test_decembers_package_whose_titles_alone_name_the_month_is_the_predecessors
 def test_staff_naming_the_old_name_mean_the_unit_of_the_months_plan_year(config, name, month, unit):
     """`explain 枣强县 --month 2021-05` is 枣强区's (its alias there); for 2020, or with no month, 枣强县's own."""
     assert unit_name(config, name, month) == unit
+
+
+def test_the_successor_registering_its_predecessors_persons_the_next_year_is_no_finding(deps):
+    """GIVEN 枣强县's April 2020 package and 枣强区's April 2021 package registering the same persons WHEN the
+    findings are read THEN none says a person is registered by two units: a year's registries are compared with
+    that year's (a renamed unit, or a person who moved, is no double registration)."""
+    from archive.findings import all_findings
+
+    store_one(deps, package("枣强县", "枣强县4月份报表", 4, datetime(2020, 5, 10, 9, tzinfo=SHANGHAI)))
+    store_one(deps, package("枣强县", "枣强区4月份报表", 4, datetime(2021, 5, 10, 9, tzinfo=SHANGHAI)))
+    with deps.db.session() as session:
+        units = {row.unit for row in session.query(Message).filter(Message.kind == "report")}
+        assert units == {"枣强县", "枣强区"}
+        assert not [finding for finding in all_findings(session, []) if finding.kind == "person_in_two_units"]
