@@ -106,3 +106,45 @@ def test_the_successor_registering_its_predecessors_persons_the_next_year_is_no_
         units = {row.unit for row in session.query(Message).filter(Message.kind == "report")}
         assert units == {"枣强县", "枣强区"}
         assert not [finding for finding in all_findings(session, []) if finding.kind == "person_in_two_units"]
+
+
+def test_commands_take_the_old_name_as_the_month_concerned_calls_it(config, deps, monkeypatch):
+    """GIVEN 枣强区's April 2021 package and 桃城区's WHEN staff search, award and correct naming 枣强县 for 2021
+    THEN each means 枣强区: search --month 2021-04 finds its package, the award and the correction are 枣强区's."""
+    import json
+
+    from click.testing import CliRunner
+
+    import bot.config
+    from bot.cli.group import main
+
+    may = datetime(2021, 5, 10, 9, tzinfo=SHANGHAI)
+    files = ("summary-unit-row-only.xlsx",)
+    own = store_one(deps, _message(SENDER, "枣强区4月份报表", may, "报表见附件。", files))
+    other = store_one(deps, _message("tcqcl@163.com", "桃城区4月份报表", may, "报表见附件。", files))
+    monkeypatch.setattr(bot.config, "load_config", lambda path=None, environ=None: config)
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", "unused.toml", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    found = json.loads(run("search", "--unit", "枣强县", "--month", "2021-04", "--json"))
+    assert [hit["id"] for hit in found] == [own]
+    awarded = run(
+        "award",
+        "枣强县",
+        "--kind",
+        "media",
+        "--level",
+        "city",
+        "--date",
+        "2021-05-10",
+        "--evidence",
+        "衡水日报",
+        "--by",
+        "孙倩",
+    )
+    assert "枣强区" in awarded
+    run("correct", str(other), "--unit", "枣强县", "--reason", "电话核实", "--by", "孙倩")
+    assert filed(deps, other)[0] == "枣强区"

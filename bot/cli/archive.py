@@ -18,6 +18,7 @@ from bot.cli.console import progress, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context, unit_param
 from bot.config import Config
+from bot.services.scores import unit_name
 from bot.services.show import (
     KIND_LABELS,
     arrival_source,
@@ -97,6 +98,8 @@ def search_(
     if since and until and since > until:
         raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
     first, last = arrival_bounds(since, until, context.config.timezone)
+    if unit and month:  # the unit as the month's plan year calls it: 枣强县 in 2021 is its successor 枣强区
+        unit = unit_name(context.config, unit, month)
     query = Query(
         text=text,
         unit=unit,

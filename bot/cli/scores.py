@@ -216,7 +216,14 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
         raise click.BadParameter(f"{kind} 的级别只能是 {' / '.join(levels)}", param_hint="--level")
     with context.deps.db.session() as session:
         row = add_entry(
-            session, unit_name(context.config, unit), kind, level, day.date(), evidence, by, context.config.plans
+            session,
+            unit_name(context.config, unit, f"{day:%Y-%m}"),
+            kind,
+            level,
+            day.date(),
+            evidence,
+            by,
+            context.config.plans,
         )
         said = [f"已登记 #{row.id}：{row.unit} {levels[level]} {row.date}（{row.evidence}）"]
         said += closed_notes(context.config, session, [row.date], "这条登记")

@@ -115,7 +115,8 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     """确认 ADDRESS 为 UNIT 的报送邮箱。
 
     此后来自它的邮件计入 UNIT；以前来自它的邮件也立即重新识别，同样计入。UNIT 写单位名称或简称。"""
-    name = unit_name(context.config, unit)
+    today = f"{(since or context.deps.clock()).astimezone(context.config.timezone):%Y-%m}"
+    name = unit_name(context.config, unit, today)  # as the plan year the address counts from calls it
     reason, by = reason_on_record(reason, "确认原因"), person_on_record(by, "确认人")
     with context.deps.db.session() as session:
         own = context.config.own_addresses
@@ -223,7 +224,9 @@ def correct(
         elif message_id is None:
             raise click.UsageError("请给出邮件编号，或用 --revoke 撤销一条更正")
         else:
-            name = unit_name(context.config, unit) if unit else None
+            # the unit named as the plan year of the month the mail is to count for calls it (枣强县 in 2021: 枣强区)
+            anchor = month or message_month(session, message_id)
+            name = unit_name(context.config, unit, anchor) if unit else None
             hold_message(session, message_id)  # what it replaces is read under the hold add_correction takes
             earlier = replacing(session, message_id)
             row = add_correction(

@@ -79,7 +79,14 @@ def award():
         config = site().config
         with site().deps.db.session() as db:
             row = add_entry(
-                db, unit_name(config, form.get("unit", "")), kind, level, day, evidence, viewer().name, config.plans
+                db,
+                unit_name(config, form.get("unit", ""), f"{day:%Y-%m}"),
+                kind,
+                level,
+                day,
+                evidence,
+                viewer().name,
+                config.plans,
             )
             flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
             for note in closed_notes(config, db, [row.date], "这条登记"):

@@ -125,7 +125,6 @@ def correct():
         else url_for("queue.queue_page")
     )
     try:
-        unit = unit_name(site().config, form["unit"]) if form.get("unit") else None
         kind = form.get("kind") or None
         if kind is not None and kind not in KIND_LABELS:
             raise MailroomError("类别无效")
@@ -133,6 +132,9 @@ def correct():
         shown = form.get("in_force")  # the correction in force when the form was shown ("": none)
         seen = ... if shown is None else form_id(shown, "现行更正的编号") if shown else None
         with site().deps.db.session() as db:
+            # the unit named as the plan year of the month the mail is to count for calls it (枣强县 in 2021: 枣强区)
+            anchor = month or message_month(db, message_id)
+            unit = unit_name(site().config, form["unit"], anchor) if form.get("unit") else None
             hold_message(db, message_id)  # what it replaces is read under the hold add_correction takes
             replaced = replacing(db, message_id)
             row = add_correction(
