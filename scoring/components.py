@@ -130,28 +130,32 @@ def task_component(
 def arrived_after(
     unit: Unit, summaries: Sequence[SummaryReport], month: str, calendar: Calendar, as_of: datetime | None
 ) -> list[Point]:
-    """A line, worth nothing, for the unit's newest 附件2 of `month` or before that came after the month's end, by
-    `as_of` (ever, when None): a June package sent in July, December's sent in January (`explain` says that one,
+    """A line, worth nothing, for each of the unit's 附件2 of `month` or before that came after the month's end, by
+    `as_of` (ever, when None): a June package sent in July, December's corrected in January (`explain` says those,
     the standings of December ending with December). Figures as of the end of a month are those received by
     then; the later ones are said not to count, rather than seem overlooked."""
     instant = calendar.month_end(month)
-    later = [
-        summary
-        for summary in summaries
-        if summary.unit == unit.name
-        and summary.month is not None
-        and f"{calendar.year}-01" <= summary.month <= month
-        and instant < summary.arrival
-        and (as_of is None or summary.arrival <= as_of)
-    ]
-    if not later:
-        return []
-    newest = max(later, key=lambda summary: (summary.arrival, summary.message_id))
-    said = (
-        f"{calendar.month_name(newest.month or month)}份附件2于{_local(newest.arrival, calendar)} 收到，"
-        f"晚于{calendar.month_name(month)}底，不计入以上完成数"
+    later = sorted(
+        (
+            summary
+            for summary in summaries
+            if summary.unit == unit.name
+            and summary.month is not None
+            and f"{calendar.year}-01" <= summary.month <= month
+            and instant < summary.arrival
+            and (as_of is None or summary.arrival <= as_of)
+        ),
+        key=lambda summary: (summary.arrival, summary.message_id),
     )
-    return [Point(said, 0, (newest.message_id,))]
+    return [
+        Point(
+            f"{calendar.month_name(summary.month or month)}份附件2于{_local(summary.arrival, calendar)} 收到，"
+            f"晚于{calendar.month_name(month)}底，不计入以上完成数",
+            0,
+            (summary.message_id,),
+        )
+        for summary in later
+    ]
 
 
 def _local(instant: datetime, calendar: Calendar) -> str:

@@ -155,10 +155,16 @@ def test_explain_says_a_decembers_figures_sent_in_january_do_not_count_for_the_e
     mail.mkdir()
     (mail / "11.eml").write_bytes(package("阜城县", "阜城县11月份报表", 11, datetime(2020, 11, 15, 9, tzinfo=SHANGHAI)))
     (mail / "12.eml").write_bytes(package("阜城县", "阜城县12月份报表", 12, datetime(2021, 1, 8, 10, tzinfo=SHANGHAI)))
+    (mail / "12b.eml").write_bytes(
+        package("阜城县", "阜城县12月份报表（更正）", 12, datetime(2021, 1, 9, 9, tzinfo=SHANGHAI))
+    )
     assert run(env, "import", str(mail)).exit_code == 0
-    december = json.loads(run(env, "search", "阜城县12月份报表", "--json").stdout)
-    [late] = [hit["id"] for hit in december]
+    december = json.loads(run(env, "search", "阜城县12月份报表", "--json", "--order", "newest").stdout)
+    corrected, late = [hit["id"] for hit in december]
     explained = run(env, "explain", "阜城县", "--month", "2020-12").output
-    said = "12月份附件2于1月8日 10:00 收到，晚于12月底，不计入以上完成数"
-    assert said in explained and f"#{late}" in explained.split(said, 1)[1].splitlines()[0], explained
+    for id_, said in (
+        (late, "12月份附件2于1月8日 10:00 收到，晚于12月底，不计入以上完成数"),
+        (corrected, "12月份附件2于1月9日 09:00 收到，晚于12月底，不计入以上完成数"),  # each late one is said
+    ):
+        assert said in explained and f"#{id_}" in explained.split(said, 1)[1].splitlines()[0], explained
     assert "截至12月底康复服务完成" in explained

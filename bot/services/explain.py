@@ -135,10 +135,10 @@ def explanation(
     plan = config.plan(result.month)
     judged = {rule.name: f"{plan.year}-{rule.month:02d}" for rule in task_rules(plan.scoring)}
     lines = Lines(plan.calendar, judged, arrivals, zone)
-    if kept is None:
-        unit_now = plan.unit(row.unit)
+    planned = next((each for each in plan.units if each.name == row.unit), None)
+    if planned is not None:  # a closed year's too: what came after its month's end changes no kept figure
         components = tuple(
-            _later_figures(component, judged, unit_now, summaries, plan.calendar) for component in components
+            _later_figures(component, judged, planned, summaries, plan.calendar) for component in components
         )
     noted = tuple(
         replace(component, items=tuple(lines.noted(component.name, item, effects) for item in component.items))
