@@ -249,10 +249,13 @@ def receipt_for(
     packages: Sequence[PackageStatus],
     briefing_place: tuple[int, int] | None,
     briefings_needed: int,
+    judged: Sequence[tuple[str, datetime]] = (),
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
     count for (counted_months: one, or each of 7、8月份报表's), `briefing_place` the places of a briefing's
-    articles among the unit's counted articles of the month (None: none counts).
+    articles among the unit's counted articles of the month (None: none counts); `judged`, the months whose end
+    task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
+    figures_too_late).
     Each attachment that holds no form is listed with why (a .rar, a picture, Outlook's winmail.dat), except
     a briefing's: its article files are no forms and need none."""
     if facts.kind == "briefing":
@@ -276,7 +279,13 @@ def receipt_for(
         "briefings_needed": briefings_needed,
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "packages": [
-            {"month": package.month, "deadline": package.deadline, "this_mail": this_mail, "package_line": line}
+            {
+                "month": package.month,
+                "deadline": package.deadline,
+                "this_mail": this_mail,
+                "package_line": line,
+                "figures_line": figures_too_late(facts, package.month, judged),
+            }
             for package, this_mail, line in times
             if line
         ],
@@ -333,6 +342,21 @@ def counted_months(facts: MessageFacts) -> list[str]:
     month when it carries none."""
     months = {counted_month(facts.month, facts.month_source, f.month) for f in facts.files if f.form}
     return sorted(month for month in months | ({facts.month} if not months else set()) if month)
+
+
+def figures_too_late(facts: MessageFacts, month: str, judged: Sequence[tuple[str, datetime]]) -> str | None:
+    """What the receipt says when the mail's readable 附件2 for `month` came after the end of the month task
+    completion is judged at next (June's sent in July, December's corrected in January): its 完成数 do not count
+    there (scoring reads the 附件2 received by that month's end)."""
+    carried = any(
+        file.form == 2 and file.readable and counted_month(facts.month, facts.month_source, file.month) == month
+        for file in facts.files
+    )
+    ahead = [(each, end) for each, end in sorted(judged) if month <= each and each[:4] == month[:4]]
+    if not carried or not ahead or facts.arrival <= ahead[0][1]:
+        return None
+    name = f"{int(ahead[0][0][5:])}月底"
+    return f"本次附件2在{name}之后收到，其完成数不计入截至{name}的任务完成情况（按{name}前收到的附件2计）。"
 
 
 def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str | None, str | None]:

@@ -609,3 +609,18 @@ def test_a_package_whose_subject_holds_an_answers_words_later_is_still_answered(
     sent = receipts(config, deps, september)
     assert set(sent) == {forgotten, attached}
     assert "邮件没有附件" in sent[forgotten][1] and RAR[0] in sent[attached][1]
+
+
+def test_a_decembers_summary_sent_in_january_is_told_its_figures_do_not_count_for_the_year_end(config, deps):
+    """GIVEN 桃城区's December 附件2 sent on 18 December and its corrected one on 8 January WHEN receipts are
+    composed THEN the January one says its 完成数 do not count for the end of December (the year-end tasks are
+    judged on what came by then); the December one says nothing of it."""
+    workbook = ("附件2.xlsx", summary_titled("桃城区残联2020年12月残疾人服务工程目标任务完成情况汇总表"))
+    december, january = datetime(2020, 12, 18, 10, tzinfo=SHANGHAI), datetime(2021, 1, 8, 10, tzinfo=SHANGHAI)
+    [on_time] = store(deps, message(TAOCHENG, "桃城区12月份报表", "报表见附件。", (workbook,), when=december))
+    [(_, text)] = receipts(config, deps, december).values()
+    said = "本次附件2在12月底之后收到，其完成数不计入截至12月底的任务完成情况（按12月底前收到的附件2计）。"
+    assert said not in text
+    [late] = store(deps, message(TAOCHENG, "桃城区12月份报表（更正）", "更正后的附件2。", (workbook,), when=january))
+    sent = receipts(config, deps, january)
+    assert said in sent[late][1].splitlines(), sent[late][1]

@@ -35,6 +35,7 @@ from replies.receipt import (
     receipt_for,
     selfcheck_answer,
 )
+from scoring.components import task_rules
 from scoring.evidence import TASK_LABELS
 from scoring.packages import PackageStatus, package_status
 from scoring.settings import month_label
@@ -162,7 +163,12 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
             if config.plans.covers(month) and facts.unit in (unit.name for unit in config.plan(month).units):
                 arrivals = package_arrivals(session, facts.unit, month)
                 packages.append(package_status(facts.unit, month, arrivals, config.plan(month).calendar, now))
-    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month)
+    judged = [
+        (month, each.calendar.month_end(month))
+        for each in {package.month[:4]: config.plan(package.month) for package in packages}.values()
+        for month in (f"{each.year}-{rule.month:02d}" for rule in task_rules(each.scoring))
+    ]
+    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month, judged)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
