@@ -291,3 +291,14 @@ def test_a_package_sent_without_its_files_gets_a_receipt_asking_for_them(config,
     assert lines[lines.index("报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送。") + 1].startswith(
         "已过时限，该月尚未收到：附件1、附件2"
     )
+
+
+def test_a_briefing_in_a_month_that_scores_none_is_told_so(config, deps):
+    """GIVEN 景县's article in December (the plan scores briefings April–November) WHEN its receipt is composed
+    THEN it says the month scores no briefings, never that 8 are needed."""
+    arrival = datetime(2020, 12, 7, 9, 0, tzinfo=SHANGHAI)
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（12）", arrival).as_bytes())
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+    [receipt] = outbox(deps, "receipt")
+    assert "简报信息：本月第 1 篇，本月不计简报信息分。" in plain(receipt.raw)

@@ -151,7 +151,8 @@ def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[s
 
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
     """The package's status of each month the mail's forms count for, of those a plan covers (under that
-    plan); a briefing counted in its arrival month, against the nearest plan's number."""
+    plan); a briefing counted in its arrival month, against the nearest plan's number (none, 0, in a month its
+    plan scores no briefings: December, or between plans)."""
     packages: list[PackageStatus] = []
     place = None
     arrived = f"{facts.arrival.astimezone(config.timezone):%Y-%m}"
@@ -168,7 +169,8 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
         for each in {package.month[:4]: config.plan(package.month) for package in packages}.values()
         for month in (f"{each.year}-{rule.month:02d}" for rule in task_rules(each.scoring))
     ]
-    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month, judged)
+    scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
+    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month if scored else 0, judged)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
