@@ -149,7 +149,7 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
     """The same 残疾人证号 on the same form sent by two units for months of one year: one finding a person, read in
     one query. Of one year: a person served by one county one year and by another the next moved, and a unit
     renamed for the next year (枣强县, then 枣强区) registers the same persons under its new name."""
-    year = func.substr(Message.month, 1, 4)
+    year = func.coalesce(func.substr(Message.month, 1, 4), "")  # mail of no month: of none, compared together
     shared = (
         select(PersonRow.form, PersonRow.disability_id, year.label("year"))
         .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)

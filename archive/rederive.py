@@ -309,12 +309,10 @@ def today_name(recognizer: Recognizer, name: str | None, month: str | None) -> s
         return None
     year = int(month[:4]) if month else None
     planned = next((units for each, units in recognizer.plans if each == year), ())
-    for units in (planned, recognizer.units):
-        try:
-            return named_unit(units, name).name
-        except InputError:
-            continue
-    return name
+    try:
+        return named_unit(recognizer.units, name, planned).name
+    except InputError:
+        return name
 
 
 def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:

@@ -60,7 +60,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-09.1"
+DERIVATION_VERSION = "2026-12-09.2"
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def assemble(
         if units is not read_among:
             # a workbook's month in another plan year (December's titles, mailed in January): its units decide,
             # and a title's unit read among the other year's is its counterpart of this year (枣强区 → 枣强县)
-            recognition = replace(_recognise(recognizer, parsed, when, month), month=recognition.month)
+            recognition = _recognise(recognizer, parsed, when, month)
             found = [
                 (n, replace(reading, unit=counterpart(reading.unit, read_among, units)) if reading.unit else reading)
                 for n, reading in found

@@ -36,10 +36,17 @@ def fold(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
-def named_unit(units: Sequence[Unit], name: str) -> Unit:
+def named_unit(units: Sequence[Unit], name: str, first: Sequence[Unit] = ()) -> Unit:
     """The unit a person names by its name or an alias (桃城 → 桃城区), as every command and page takes it:
     spacing and width aside (" 景县 ", "景　县" with a full-width space, and "景 县" are 景县, as recognition
-    reads a subject's words). InputError, in Chinese, for a name no unit has."""
+    reads a subject's words); among `first` (the units of the plan year concerned) before all `units`, since
+    units of different years may share a name or an alias (枣强县, the old name of 2021's 枣强区). InputError, in
+    Chinese, for a name no unit has."""
+    if first:
+        try:
+            return named_unit(first, name)
+        except InputError:
+            pass
     for unit in units:
         if name == unit.name or name in unit.aliases:
             return unit

@@ -88,7 +88,8 @@ def counterpart(name: str, units: Sequence[Unit], among: Sequence[Unit]) -> str:
     unit = next((unit for unit in units if unit.name == name), None)
     if unit is None or any(other.name == name for other in among):
         return name
-    found = next((found for key in (unit.name, *unit.aliases) if (found := find_unit(key, among))), None)
+    keys = unit_keys(among)  # each spelling looked up whole: 桃城冀州合并区 is no 桃城区 for holding 桃城
+    found = next((keys[fold(key)] for key in (unit.name, *unit.aliases) if fold(key) in keys), None)
     return found.name if found else name
 
 

@@ -149,7 +149,7 @@ def arrived_after(
     )
     return [
         Point(
-            f"{calendar.month_name(summary.month or month)}份附件2于{_local(summary.arrival, calendar)} 收到，"
+            f"{calendar.month_name(str(summary.month))}份附件2于{_local(summary.arrival, calendar)} 收到，"
             f"晚于{calendar.month_name(month)}底，不计入以上完成数",
             0,
             (summary.message_id,),

@@ -195,7 +195,7 @@ def test_a_correction_counts_at_once_and_its_revocation_restores(demo):
     assert "  桃城区 2020-04 附件1、附件2、附件5、附件6：按时 → 未报" in corrected.output.splitlines()
     assert april_status(demo, "桃城区") != "on_time" and total(demo, "桃城区", "2020-06") < before
     listed = run(demo, "corrections").output
-    assert f"邮件 #{package['id']}：类别 其他来信" in listed and "孙倩：核实：误发的草稿" in listed
+    assert f"邮件 #{package['id']}：邮件类别更正为其他来信" in listed and "孙倩：核实：误发的草稿" in listed
     decided = "：邮件类别更正为其他来信（孙倩，"
     shown = run(demo, "show", str(package["id"])).output
     assert decided in shown and "核实：误发的草稿）" in shown
@@ -391,8 +391,8 @@ def test_a_correction_no_plan_could_use_is_refused_and_one_that_replaces_another
     second = run(demo, "correct", str(package), "--kind", "other", "--reason", "误发", "--by", "孙倩")
     assert second.exit_code == 0, second.output
     assert (
-        "它取代了更正 #1（月份 2020-05），后者已撤销；未更正的项保持原样，现为：类别 其他来信，月份 2020-05"
-        in second.output
+        "它取代了更正 #1（报送月份更正为2020年5月），后者已撤销；"
+        "未更正的项保持原样，现为：邮件类别更正为其他来信，报送月份更正为2020年5月" in second.output
     )
     again = run(demo, "correct", str(package), "--kind", "other", "--reason", "再次", "--by", "孙倩")
     assert again.exit_code == 1 and f"与邮件 #{package} 现行的更正 #2 相同，未重复登记" in again.stderr

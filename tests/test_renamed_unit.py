@@ -148,3 +148,14 @@ def test_commands_take_the_old_name_as_the_month_concerned_calls_it(config, deps
     assert "枣强区" in awarded
     run("correct", str(other), "--unit", "枣强县", "--reason", "电话核实", "--by", "孙倩")
     assert filed(deps, other)[0] == "枣强区"
+
+
+def test_a_successors_counterpart_is_the_unit_one_of_its_spellings_names_whole():
+    """A 2021 unit 桃城冀州合并区 (alias 冀州区) is 2020's 冀州区, never 桃城区 for holding 桃城 in its name."""
+    from parsers.records import Unit
+    from parsers.unit_names import counterpart
+
+    merged = (Unit("桃城冀州合并区", ("冀州区",)),)
+    before = (Unit("桃城区", ("桃城",)), Unit("冀州区", ("冀州",)))
+    assert counterpart("桃城冀州合并区", merged, before) == "冀州区"
+    assert counterpart("桃城区", before, before) == "桃城区"  # a unit of both years stays itself

@@ -98,7 +98,7 @@ def search_(
     if since and until and since > until:
         raise click.UsageError(f"--since {since} 晚于 --until {until}，查不到任何邮件")
     first, last = arrival_bounds(since, until, context.config.timezone)
-    if unit and month:  # the unit as the month's plan year calls it: 枣强县 in 2021 is its successor 枣强区
+    if unit:  # as the month's plan year calls it, when one is given: 枣强县 in 2021 is its successor 枣强区
         unit = unit_name(context.config, unit, month)
     query = Query(
         text=text,

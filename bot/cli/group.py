@@ -95,8 +95,9 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def unit_param(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A unit option's value: a unit by its name or any alias (桃城 → 桃城区), spacing and width aside, as every
-    command takes it (parsers.records.named_unit)."""
+    """A unit option's value as given, once it names a unit of some year by its name or any alias (桃城 → 桃城区),
+    spacing and width aside (parsers.records.named_unit): the command takes it as the year it concerns calls it
+    (`search --month 2021-04`: 枣强县 is 2021's 枣强区), resolving it once."""
     from parsers.errors import InputError
     from parsers.records import named_unit
 
@@ -105,7 +106,8 @@ def unit_param(ctx: click.Context, _param: click.Parameter, value: str | None) -
     context = ctx.find_object(Context)
     assert context is not None  # main() puts a Context on the root before any command runs
     try:
-        return named_unit(context.config.units, value).name
+        named_unit(context.config.units, value)
+        return value
     except InputError as error:
         raise click.BadParameter(str(error)) from None
 

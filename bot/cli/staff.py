@@ -42,7 +42,7 @@ from bot.services.decisions import (
     still_not_counted,
 )
 from bot.services.scores import unit_name
-from bot.services.show import correction_what
+from bot.services.show import decided_text
 from bot.services.years import closed_notes
 from parsers.errors import InputError, MailroomError
 
@@ -115,8 +115,7 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     """确认 ADDRESS 为 UNIT 的报送邮箱。
 
     此后来自它的邮件计入 UNIT；以前来自它的邮件也立即重新识别，同样计入。UNIT 写单位名称或简称。"""
-    today = f"{(since or context.deps.clock()).astimezone(context.config.timezone):%Y-%m}"
-    name = unit_name(context.config, unit, today)  # as the plan year the address counts from calls it
+    name = unit_name(context.config, unit, f"{since:%Y-%m}" if since else _this_month(context))
     reason, by = reason_on_record(reason, "确认原因"), person_on_record(by, "确认人")
     with context.deps.db.session() as session:
         own = context.config.own_addresses
@@ -139,7 +138,7 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
     """撤销确认 ADDRESS 为 UNIT 的报送邮箱（记录保留）。
 
     来自该地址的邮件立即重新识别。"""
-    name = unit_name(context.config, unit)
+    name = unit_name(context.config, unit, _this_month(context))
     reason, by = reason_on_record(reason, "撤销原因"), person_on_record(by, "撤销人")
     with context.deps.db.session() as session:
         row = remove_sender(session, name, address, reason, by)
@@ -147,6 +146,12 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
         session.commit()
     click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")
     _echo_effect(context, affected, None)
+
+
+def _this_month(context: Context) -> str:
+    """This month, local: the month a unit named without one is taken in, as that plan year calls it (枣强县 in
+    2021: 枣强区)."""
+    return f"{context.deps.clock().astimezone(context.config.timezone):%Y-%m}"
 
 
 def _echo_effect(context: Context, affected: list[int], because: str | None) -> None:
@@ -167,7 +172,7 @@ def senders(context: Context, unit: str | None) -> None:
 
     给出 UNIT 时只列出该单位。"""
     config = context.config
-    name = unit_name(config, unit) if unit else None
+    name = unit_name(config, unit, _this_month(context)) if unit else None
     zone = config.timezone  # dates as staff read them (stored in UTC)
     with context.deps.db.session() as session:
         confirmed = staff_senders(session, name)
@@ -244,8 +249,8 @@ def correct(
             said = [f"已登记更正 #{row.id}（邮件 #{message_id}）"]
             if earlier is not None:
                 said.append(
-                    f"它取代了更正 #{earlier.id}（{correction_what(earlier)}），后者已撤销；"
-                    f"未更正的项保持原样，现为：{correction_what(row)}"
+                    f"它取代了更正 #{earlier.id}（{decided_text(earlier)}），后者已撤销；"
+                    f"未更正的项保持原样，现为：{decided_text(row)}"
                 )
             because = row.reason
         month_before = message_month(session, message_id)
@@ -268,7 +273,7 @@ def corrections_(context: Context) -> None:
     zone = context.config.timezone  # dates as staff read them (stored in UTC)
     with context.deps.db.session() as session:
         for row, message_id in corrections(session):
-            what = correction_what(row)
+            what = decided_text(row)
             state = (
                 f"；{row.revoked_at.astimezone(zone):%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}"
                 if row.revoked_at

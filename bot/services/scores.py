@@ -109,12 +109,8 @@ def unit_name(config: Config, name: str, month: str | None = None) -> str:
     every command and page takes it (parsers.records.named_unit): among the units of `month`'s plan year first,
     where a renamed unit's old name, kept as its alias, is the renamed unit's (units of different years may share
     a name or an alias, as recognition reads them: parsers.derive.Recognizer.year_units), then among all."""
-    if month is not None and config.plans.covers(month):
-        try:
-            return named_unit(config.plan(month).units, name).name
-        except InputError:
-            pass
-    return named_unit(config.units, name).name
+    first = config.plan(month).units if month is not None and config.plans.covers(month) else ()
+    return named_unit(config.units, name, first).name
 
 
 def unit_row(config: Config, result: Standings, unit: str, kept: Kept | None = None) -> UnitStanding:

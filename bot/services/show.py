@@ -273,20 +273,6 @@ def decided_text(row: CorrectionRow | StaffSenderRow) -> str:
     return "，".join(parts)
 
 
-def correction_what(row: CorrectionRow) -> str:
-    """ "单位 桃城区，类别 其他来信，计分 否": what a correction sets."""
-    return "，".join(
-        f"{label} {value}"
-        for label, value in (
-            ("单位", row.unit),
-            ("类别", KIND_LABELS.get(row.kind or "", row.kind)),
-            ("月份", row.month),
-            ("计分", None if row.counted is None else ("是" if row.counted else "否")),
-        )
-        if value is not None
-    )
-
-
 def decision_line(decision: dict[str, Any]) -> str:
     """ "更正 #3：邮件类别更正为其他来信（孙倩，2020-06-02：核实：误发的草稿）", for staff: what was decided,
     who decided it, when and why."""
