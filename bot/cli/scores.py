@@ -217,7 +217,7 @@ def award(context: Context, unit: str, kind: str, level: str, day: datetime, evi
     with context.deps.db.session() as session:
         row = add_entry(
             session,
-            unit_name(context.config, unit, f"{day:%Y-%m}"),
+            unit_name(context.config, unit, f"{day.year:04d}-{day.month:02d}"),
             kind,
             level,
             day.date(),

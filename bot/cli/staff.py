@@ -115,7 +115,7 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     """确认 ADDRESS 为 UNIT 的报送邮箱。
 
     此后来自它的邮件计入 UNIT；以前来自它的邮件也立即重新识别，同样计入。UNIT 写单位名称或简称。"""
-    name = unit_name(context.config, unit, f"{since:%Y-%m}" if since else _this_month(context))
+    name = unit_name(context.config, unit, f"{since.year:04d}-{since.month:02d}" if since else _this_month(context))
     reason, by = reason_on_record(reason, "确认原因"), person_on_record(by, "确认人")
     with context.deps.db.session() as session:
         own = context.config.own_addresses

@@ -80,7 +80,7 @@ def award():
         with site().deps.db.session() as db:
             row = add_entry(
                 db,
-                unit_name(config, form.get("unit", ""), f"{day:%Y-%m}"),
+                unit_name(config, form.get("unit", ""), f"{day.year:04d}-{day.month:02d}"),
                 kind,
                 level,
                 day,
