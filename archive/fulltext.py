@@ -11,11 +11,12 @@ keeps the grams in a contentless FTS5 table, PostgreSQL in a text[] column with 
 grams and the same confirmation give the same hits on both.
 
 Personal numbers are never in the stored text or its grams: the text is masked first (parsers.privacy), so
-what a viewer without the personal grant searches is what that viewer sees. The numbers themselves, in
-canonical digits (parsers.personal), are kept in their own column (`numbers`) and indexed by grams of their
-own (`pn` + up to four digits, padded with `q` to six characters: no gram of the text is longer than four,
-so the two never meet); only the queries of viewers who may see the numbers look at them (archive.search).
-The masked sender address is kept too, for a masked viewer's sender filter.
+what a viewer without the personal grant searches is what that viewer sees. The numbers themselves, found
+by the same recogniser (parsers.privacy.find_personal) in canonical digits, are kept in their own column
+(`numbers`) and indexed by grams of their own (`pn` + up to four digits, padded with `q` to six characters:
+no gram of the text is longer than four, so the two never meet); only the queries of viewers who may see
+the numbers look at them (archive.search). The masked sender address is kept too, for a masked viewer's
+sender filter.
 
 A document's key orders documents by arrival (seconds since 1970, shifted left 20 bits, plus a sequence),
 so the newest hits are read first and a page of results stops early.
@@ -32,8 +33,7 @@ from sqlalchemy import Connection, column, insert, inspect, select, table, text
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.models import FormReadingRow, Message
-from parsers.personal import find_numbers, number_digits
-from parsers.privacy import mask_personal
+from parsers.privacy import find_personal, mask_personal, personal_digits
 from parsers.searchdoc import GRAM, RUN, Document, build_document, normalise, number_gram
 
 _SEQUENCE_BITS = 20
@@ -50,7 +50,7 @@ SEARCH_DOC = table(
     column("sender"),
     column("numbers"),
 )
-_DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()]+[0-9x]+)*")
+_DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()_~]+[0-9x]+)*")
 
 
 def term_grams(term: str) -> tuple[set[str], bool]:
@@ -65,7 +65,7 @@ def digit_term(term: str) -> str | None:
     """The digits a term (normalised) asks for among the personal numbers: the canonical digits when it is a
     number in any spelling (`139-1234-5678`, `+86 139…`), else its digits when it is made of digits and
     separators only (a piece of a number), else None."""
-    digits = number_digits(term)
+    digits = personal_digits(term)
     if digits is not None:
         return digits.casefold()
     if _DIGIT_TERM.fullmatch(term) and any(char.isdigit() for char in term):
@@ -77,7 +77,7 @@ def masked_term(term: str) -> tuple[str, tuple[str, ...]] | None:
     """A term (normalised) holding personal numbers, as the documents keep it: its text masked as the stored
     text is (`13912345678@163.com` is `139****5678@163.com` there) and each number's canonical digits as the
     numbers column holds them; None when the term holds no personal number."""
-    found = find_numbers(term)
+    found = find_personal(term)
     if not found:
         return None
     return normalise(mask_personal(term)), tuple(dict.fromkeys(number.digits.casefold() for number in found))

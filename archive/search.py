@@ -6,7 +6,7 @@ or piece of a hidden number finds exactly what a search for its masked form find
 hidden digit. With the grant, a term made of digits is also looked for among the documents' numbers, and a
 term holding a number among other text (`13912345678@163.com`, `tel13912345678`: the stored text holds it
 masked) is found where the text holds its masked form and the numbers hold each of its numbers' digits, so
-another number that masks the same way is not."""
+another number that masks the same way is not. A number written in groups is one term, whoever asks."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, masked_term, term_grams
 from archive.models import Message
 from parsers.errors import InputError
-from parsers.privacy import mask_personal
+from parsers.privacy import find_personal, mask_personal
 from parsers.searchdoc import masked_sender, normalise
 from parsers.searchterms import split_terms
 
@@ -153,8 +153,18 @@ class Term:
 
 def query_terms(query: Query) -> list[Term]:
     """The query's terms; for an asker without the grant, of the query text masked as documents are."""
-    text = query.text if query.personal else mask_personal(query.text)
+    text = _numbers_whole(query.text) if query.personal else mask_personal(query.text)
     return [Term.of(word, query.personal) for word in split_terms(normalise(text))]
+
+
+def _numbers_whole(text: str) -> str:
+    """A granted asker's query with each personal number in it written as its digits, so a number written in
+    groups is one term, the number (`183 4295 9141`, `139~1234~5678`), as a masked asker's query masked is."""
+    parts, at = [], 0
+    for number in find_personal(text):
+        parts += [text[at : number.start], number.digits]
+        at = number.end
+    return "".join(parts) + text[at:]
 
 
 def search(session: Session, query: Query) -> list[Message]:

@@ -11,8 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from parsers.personal import find_numbers
-from parsers.privacy import mask_personal, read_cell
+from parsers.privacy import mask_personal, masked_and_numbers, read_cell
 
 RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
 GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
@@ -87,11 +86,11 @@ def build_document(
     head = "\n".join([subject, from_name, from_addr or "", *filenames])
     numbers: list[str] = []
     lines = list(_reading_lines(readings, numbers))
-    for text in (head, body):
-        numbers.extend(number.digits for number in find_numbers(text))
+    (masked_head, in_head), (masked_body, in_body) = masked_and_numbers(head), masked_and_numbers(body)
+    numbers += in_head + in_body
     return Document(
-        head=normalise(mask_personal(head)),
-        body=normalise(mask_personal(body)),
+        head=normalise(masked_head),
+        body=normalise(masked_body),
         rows=normalise("\n".join(lines)),
         sender=masked_sender(from_addr or ""),
         numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)),
@@ -103,10 +102,11 @@ def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Itera
     for source, text, persons in readings:
         for value in (source, text):
             if value:
-                numbers.extend(number.digits for number in find_numbers(value))
-                yield mask_personal(value)
+                masked, found = masked_and_numbers(value)
+                numbers.extend(found)
+                yield masked
         for fields in persons:
             cells = [read_cell(key, str(value)) for key, value in fields if value not in (None, "")]
-            for _, found in cells:
-                numbers.extend(found)
+            for _, digits in cells:
+                numbers.extend(digits)
             yield " ".join(masked for masked, _ in cells)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from parsers.forms import form_list
-from parsers.personal import find_numbers
+from parsers.privacy import find_personal
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts
 from scoring.completion import completion_as_of
@@ -253,7 +253,7 @@ def _short(text: str, limit: int = 60) -> str:
     if len(text) <= limit:
         return text
     cut = limit - 1
-    for number in find_numbers(text):
+    for number in find_personal(text):
         if number.start < cut < number.end:
             cut = number.start
     return text[:cut].rstrip() + "…"

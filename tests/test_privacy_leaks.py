@@ -8,7 +8,11 @@
   whose last, shown, character checks them all: two or three IDs were left. It is masked like an ID now, on the
   page, in the CSV and in what a masked search finds;
 - phones and IDs written with commas, enumeration commas, middle dots or tabs between their pieces, or in another
-  script's digits (Arabic-Indic, Devanagari), stayed visible.
+  script's digits (Arabic-Indic, Devanagari), stayed visible;
+- so did numbers broken across line breaks (in bodies and in registry cells other than 联系电话), written with
+  underscores or tildes, one digit at a time or in Chinese digits, and landlines without an area code after
+  a phone word (座机：2662889), and a masked search found them by their hidden digits. Staff's `183 4295 9141`
+  asked for three figures; it asks for the number now.
 """
 
 from __future__ import annotations
@@ -27,16 +31,16 @@ from archive.findings import PersonFinding
 from archive.ingest import Incoming, ingest_batch
 from archive.models import QueueHandledRow
 from archive.queue import _digest, _finding_items, attention, every_finding, mark_handled
-from archive.search import Query, search
+from archive.search import Query, query_terms, search
 from bot.daemon.deps import open_deps
 from bot.demo.folder import compose
 from bot.web.app import create_app
 from parsers.checks import check_digit
 from parsers.personal import find_numbers, fold
-from parsers.privacy import cell_digits, mask_cell, mask_personal
+from parsers.privacy import cell_digits, find_personal, mask_cell, mask_personal
 from scoring.evidence import Finding
 from tests.conftest import make_config
-from tests.test_privacy_property import twin_url  # noqa: F401  (the fixture: a second, empty database)
+from tests.test_privacy_property import folded, twin_url  # noqa: F401  (the fixture: a second, empty database)
 from tests.webapp import BOOKS, REHAB, SHANGHAI, _message, add_accounts, log_in
 
 # ---------------------------------------------------------------------------------------------
@@ -366,3 +370,198 @@ def test_a_random_phone_and_id_in_these_spellings_are_masked():
         text = f"电话{separator.join([phone[:3], phone[3:7], phone[7:]])}。"
         assert [number.digits for number in find_numbers(text)] == [phone], text
         assert mask_personal(text) == f"电话{phone[:3]}****{phone[7:]}。"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers across line breaks, with underscores or tildes, one digit at a time, in Chinese digits; landlines
+# without an area code after a phone word
+
+
+@pytest.mark.parametrize(
+    ("text", "masked", "digits"),
+    [
+        ("身份证号码：131127\n19800101\n0011", "身份证号码：131127********0011", ["131127198001010011"]),
+        ("139\n1234\n5682", "139****5682", ["13912345682"]),
+        ("手机：139\r\n1234\r\n5683", "手机：139****5683", ["13912345683"]),
+        ("131127\r\n1980\r\n0101\r\n0011", "131127********0011", ["131127198001010011"]),
+        ("139_1234_5689", "139****5689", ["13912345689"]),
+        ("131127_19800101_0011", "131127********0011", ["131127198001010011"]),
+        ("139~1234~5690", "139****5690", ["13912345690"]),
+        ("139～1234～5690", "139****5690", ["13912345690"]),
+        ("1 3 9 1 2 3 4 5 6 8 0", "139****5680", ["13912345680"]),
+        ("电话 1-3-9-1-2-3-4-5-6-8-0。", "电话 139****5680。", ["13912345680"]),
+        ("1 3 1 1 2 7 1 9 8 0 0 1 0 1 0 0 1 X", "131127********001X", ["13112719800101001X"]),
+        ("一三九一二三四五七零五", "139****5705", ["13912345705"]),
+        ("幺三九 一二三四 五七〇五", "139****5705", ["13912345705"]),
+        ("一三一一二七一九八〇〇一〇一〇〇一一", "131127********0011", ["131127198001010011"]),
+        ("座机：2662889 或 26628890", "座机：***2889 或 ****8890", ["2662889", "26628890"]),
+        ("联系电话：0318-7221234、2662889（办）", "联系电话：0318-***1234、***2889（办）", ["03187221234", "2662889"]),
+        ("Tel: 266-2889", "Tel: ***2889", ["2662889"]),
+        ("电话号码是 2662 8890，完成数 1320", "电话号码是 ****8890，完成数 1320", ["26628890"]),
+        ("手机 13912345678，座机 1662889", "手机 139****5678，座机 ***2889", ["13912345678", "1662889"]),
+    ],
+)
+def test_a_number_in_these_spellings_is_found_and_masked(text, masked, digits):
+    """A number broken across line breaks, written with underscores or tildes, one digit at a time or in Chinese
+    digits, and a landline without its area code after a phone word (whatever its first, hidden, digits)."""
+    assert [number.digits for number in find_personal(text)] == digits
+    assert mask_personal(text) == masked
+    assert mask_personal(masked) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "完成数 2662889",
+        "完成数 2662889 人，电话回访 26628890 次",
+        "目标数\n1500\n完成数\n1320",
+        "各乡镇分别完成\n156\n234\n178\n23 人",
+        "2020~2021 年度，13~18 岁",
+        "附件3_2020_04_景县.xlsx",
+        "二〇二〇年十二月，一一对应",
+        "第 1 2 3 4 5 6 7 8 9 0 1 2 行",
+        "电话 12345",
+    ],
+)
+def test_figures_in_these_spellings_are_no_personal_numbers(text):
+    assert find_personal(text) == [] and mask_personal(text) == text
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown", "digits"),
+    [
+        ("remark", "家属 139\n1234\n5703", "家属 139****5703", ["13912345703"]),
+        ("institution", "家属 139\n1234\n5703", "家属 139****5703", ["13912345703"]),
+        ("remark", "座机 2662881", "座机 ***2881", ["2662881"]),
+        ("remark", "完成数 2662881", "完成数 2662881", []),
+        ("phone", "139\n1234\n5678", "139****5678", ["13912345678"]),
+        ("phone", "二六六二八八九", "***2889", ["2662889"]),
+        ("id_number", "一三一一二七一九八〇〇一〇一〇〇一一", "131127********0011", ["131127198001010011"]),
+    ],
+)
+def test_a_cell_in_these_spellings_is_masked(key, value, shown, digits):
+    assert mask_cell(key, value) == shown and cell_digits(key, value) == digits
+
+
+def test_a_number_in_groups_is_one_term_whoever_asks():
+    """Staff's `183 4295 9141` asks for the number, not three figures; a masked asker's is its masked form."""
+    for typed in ("183 4295 9141", "183-4295-9141", "183~4295~9141", "一八三 四二九五 九一四一"):
+        [term] = query_terms(Query(text=typed))
+        assert term.digits == "18342959141", typed
+        [masked] = query_terms(Query(text=typed, personal=False))
+        assert masked.text == "183****9141" and masked.digits is None, typed
+    assert [term.text for term in query_terms(Query(text="联系 183 4295 9141 王斐"))] == ["联系", "18342959141", "王斐"]
+
+
+# A's numbers and B's, one hidden digit changed; the digits masking hides, with a shown one either side.
+BROKEN = {
+    "id": ("131127198001010011", "131127198101010011"),
+    "lf": ("13912345682", "13912355682"),
+    "crlf": ("13912345683", "13912355683"),
+    "underscores": ("13912345689", "13912355689"),
+    "tildes": ("13912345690", "13912355690"),
+    "single": ("13912345680", "13912355680"),
+    "chinese": ("13912345705", "13912355705"),
+    "seat": ("2662889", "2672889"),
+    "seat8": ("26628890", "26728890"),
+    "grouped": ("18342959141", "18342969141"),
+    "cell": ("13912345703", "13912355703"),
+    "cell_seat": ("2662881", "2672881"),
+}
+CHINESE_DIGITS = str.maketrans("0123456789", "〇一二三四五六七八九")
+
+
+def _window(number: str) -> str:
+    return number[2:8] if len(number) == 11 else number[5:15] if len(number) == 18 else number[: len(number) - 3]
+
+
+def _broken_archive(deps, which: int) -> int:
+    """A package whose body and registry hold BROKEN's numbers (`which`: 0 A's, 1 B's) in these spellings, and a
+    mail of three figures that are no number (183 人, 4295 元, 9141 号). The package's id."""
+    n = {key: pair[which] for key, pair in BROKEN.items()}
+
+    def groups(number: str, apart: str) -> str:
+        return apart.join([number[:3], number[3:7], number[7:]])
+
+    body = "\n".join(
+        [
+            f"身份证号码：{n['id'][:6]}\n{n['id'][6:14]}\n{n['id'][14:]}",
+            f"联系人 {groups(n['lf'], chr(10))}",
+            f"手机：{groups(n['crlf'], chr(13) + chr(10))}",
+            f"{groups(n['underscores'], '_')}，{groups(n['tildes'], '~')}",
+            " ".join(n["single"]),
+            n["chinese"].translate(CHINESE_DIGITS),
+            f"座机：{n['seat']} 或 {n['seat8']}",
+            "完成数 1320560",
+            f"联系 {groups(n['grouped'], ' ')}",
+        ]
+    )
+    book = openpyxl.load_workbook(BOOKS / "rehab-registry-two-age-sheets.xlsx")
+    sheet = book.worksheets[0]
+    sheet.cell(4, 10).value = f"家属 {groups(n['cell'], chr(10))}"
+    sheet.cell(5, 10).value = f"座机 {n['cell_seat']}"
+    out = io.BytesIO()
+    book.save(out)
+    mail = compose("zqxcl@163.com", REHAB, "枣强县4月份报表", datetime(2020, 4, 18, 10, tzinfo=SHANGHAI), body=body)
+    mail.replace_header("Message-ID", "<18@broken.test>")
+    mail.add_attachment(
+        out.getvalue(), maintype="application", subtype="octet-stream", filename="康复服务实名制登记表.xlsx"
+    )
+    mail.set_boundary("----=_Part_18")
+    figures = compose(
+        "zqxcl@163.com", REHAB, "情况说明", datetime(2020, 4, 19, 10, tzinfo=SHANGHAI), body="共 183 人 4295 元 9141 号"
+    )
+    figures.replace_header("Message-ID", "<19@broken.test>")
+    raws = [mail.as_bytes(), figures.as_bytes()]
+    outcomes = ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "kfb", "import") for raw in raws])
+    add_accounts(deps)
+    return outcomes[0].id
+
+
+@pytest.fixture
+def broken_twins(config, deps, twin_url, tmp_path):  # noqa: F811
+    twin_config = make_config(tmp_path / "twin", twin_url)
+    twin_deps = open_deps(twin_config, sleep=lambda seconds: None, backoff=0.0)
+    ids = [_broken_archive(deps, 0), _broken_archive(twin_deps, 1)]
+    assert ids[0] == ids[1]
+    clock = lambda: datetime(2020, 5, 1, 9, tzinfo=UTC)  # noqa: E731
+    apps = [
+        create_app(c, dataclasses.replace(d, clock=clock), secret_key="test")
+        for c, d in ((config, deps), (twin_config, twin_deps))
+    ]
+    yield (deps, twin_deps), apps, ids[0]
+    twin_deps.close()
+
+
+def test_numbers_in_these_spellings_are_masked_on_pages_in_csvs_and_in_search(broken_twins):
+    """GIVEN archives A and B that differ only in a hidden digit of each number, written across line breaks, with
+    underscores or tildes, one digit at a time, in Chinese digits, as landlines after 座机, in a registry's 备注
+    WHEN a masked auditor opens the message and its CSVs THEN A and B show the same and no hidden digit; a masked
+    search for a number or a piece of it answers the same in A and B, and nothing for the hidden digits; staff
+    find the message by each number, and by `183 4295 9141` the message holding that number only."""
+    (a, b), (app_a, app_b), message_id = broken_twins
+    page = _masked_page(app_a, f"/message/{message_id}")
+    paths = [f"/message/{message_id}", *re.findall(rf'href="(/message/{message_id}/reading/\d+\.csv)"', page)]
+    assert len(paths) > 1
+    for path in paths:
+        shown = _masked_page(app_a, path)
+        assert shown == _masked_page(app_b, path), path
+        assert not [key for key, (number, _) in BROKEN.items() if _window(number) in folded(shown)], path
+    assert "131127********0011" in page and "座机：***2889 或 ****8890" in page and "139****5705" in page
+    csv_text = "".join(_masked_page(app_a, path) for path in paths[1:])
+    assert "家属 139****5703" in csv_text and "座机 ***2881" in csv_text
+
+    def hits(deps, text: str, personal: bool = False) -> list[int]:
+        with deps.db.session() as session:
+            return [m.id for m in search(session, Query(text=text, limit=0, personal=personal))]
+
+    for first, twin in BROKEN.values():
+        for text in (first, twin, _window(first), _window(twin), first[3:7], first[:-4]):
+            assert hits(a, text) == hits(b, text), text
+    for piece in ("19800101", "1980", "2662889", "26628890", "2662881", "912345"):
+        assert hits(a, piece) == [], piece
+    for first, twin in BROKEN.values():
+        assert hits(a, first, personal=True) == [message_id] and hits(a, twin, personal=True) == [], first
+    assert hits(a, "19800101", personal=True) == [message_id]
+    assert hits(a, "183 4295 9141", personal=True) == [message_id] == hits(a, "183****9141")
+    assert len(hits(a, "183 人 4295 元 9141", personal=True)) == 1  # the figures, not the number

@@ -28,7 +28,8 @@ from bot.demo.folder import compose
 from bot.web.app import create_app
 from parsers import personal
 from parsers.checks import check_digit
-from parsers.personal import IGNORABLE, find_numbers
+from parsers.personal import IGNORABLE
+from parsers.privacy import find_personal as find_numbers
 from parsers.privacy import mask_personal
 from tests.conftest import DATA, POSTGRES_URL, _postgres_schema_url, make_config
 from tests.webapp import add_accounts, log_in
@@ -40,6 +41,8 @@ SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 CIRCLED = str.maketrans("0123456789", "⓪①②③④⑤⑥⑦⑧⑨")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+CHINESE = str.maketrans("0123456789", "〇一二三四五六七八九")
+CHINESE_FOLDED = str.maketrans("〇○零一幺二三四五六七八九", "0001123456789")
 
 
 def _groups(number: str) -> list[str]:
@@ -77,7 +80,14 @@ SPELLINGS = {
     "tabs": lambda n: "\t".join(_groups(n)),
     "Arabic-Indic": lambda n: n.translate(ARABIC_INDIC),
     "Devanagari": lambda n: n.translate(DEVANAGARI),
+    "line breaks": lambda n: "\n".join(_groups(n)),
+    "CRLF": lambda n: "\r\n".join(_groups(n)),
+    "underscores": lambda n: "_".join(_groups(n)),
+    "tildes": lambda n: "~".join(_groups(n)),
+    "one digit at a time": lambda n: " ".join(n),
+    "Chinese digits": lambda n: n.translate(CHINESE),
 }
+INLINE = [name for name in SPELLINGS if name not in ("line breaks", "CRLF")]  # a subject is one line
 
 
 def hidden(number: str) -> range:
@@ -105,14 +115,14 @@ def twin_phone(phone: str, rng: random.Random) -> str:
     return phone[:at] + str((int(phone[at]) + 1) % 10) + phone[at + 1 :]
 
 
-_SEPARATORS = re.compile(f"[\\s\\-./()·・,、{IGNORABLE}]")
+_SEPARATORS = re.compile(f"[\\s\\-./()·・,、_~～{IGNORABLE}]")
 _DECIMAL = re.compile(r"\d")
 
 
 def folded(text: str) -> str:
     """Page text as a number hunter reads it: entities decoded, NFKC, every script's digits as ASCII ones, no
     separators or invisible characters."""
-    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", html.unescape(text)))
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", html.unescape(text)).translate(CHINESE_FOLDED))
     return _DECIMAL.sub(lambda digit: str(unicodedata.decimal(digit.group())), text)
 
 
@@ -169,6 +179,16 @@ def test_every_spelling_of_a_random_number_is_recognised_and_masked(seed):
         "目标数\t1500\t完成数\t1320",
         "序号\t姓名\t2020\t2021",
         "约翰·史密斯 2020·04",
+        "完成数 2662889",
+        "完成数 2662889 人，电话回访 26628890 次",
+        "目标数\n1500\n完成数\n1320",
+        "156\n234\n178\n23",
+        "1530\n2662\n889",
+        "2020~2021 年度，13~18 岁",
+        "附件3_2020_04_景县.xlsx",
+        "二〇二〇年十二月，一一对应，三三两两",
+        "第 1 2 3 4 5 6 7 8 9 0 1 2 行",
+        "评分 5 4 3 5 5 4 3 2 5 4 3 5 5 4 3",
     ],
 )
 def test_dates_amounts_and_document_numbers_are_no_personal_numbers(text):
@@ -224,22 +244,22 @@ def fill(deps, numbers: Numbers, seed: int) -> None:
     """The same messages, registry and staff entry for A and B, each number in spellings chosen by `seed`."""
     names = list(SPELLINGS)
 
-    def spell(number: str, salt: int) -> str:
-        return SPELLINGS[random.Random(seed * 1000 + salt).choice(names)](number)
+    def spell(number: str, salt: int, among: list[str] = names) -> str:
+        return SPELLINGS[random.Random(seed * 1000 + salt).choice(among)](number)
 
     phone, other, third = numbers.phones
     person, child, adult = numbers.ids
     raws = [
         _mail(
             "zqxcl@163.com",
-            f"枣强县4月份报表 联系人 {spell(phone, 1)}",
+            f"枣强县4月份报表 联系人 {spell(phone, 1, INLINE)}",
             18,
             f"附件是 4 月份报表。残疾人证号 {spell(person, 2)}，电话 {spell(other, 3)}；身份证 {spell(adult, 4)}。",
             [("康复服务实名制登记表.xlsx", _registry(numbers, spell))],
         ),
         _mail(
             "tcqcl@163.com",
-            f"桃城区 {spell(child, 5)} 情况说明",
+            f"桃城区 {spell(child, 5, INLINE)} 情况说明",
             19,
             "\n".join(f"{name}：{SPELLINGS[name](number)}" for number in numbers.all for name in names),
         ),
