@@ -185,15 +185,14 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
     for row in rows:
         by_person.setdefault((row.form, row.disability_id, row.year), []).append(row)
     findings: list[PersonFinding] = []
-    for (form, person_id, year_), places in by_person.items():
+    for (form, person_id, _), places in by_person.items():
         # only counted mail: a registry from an unknown address or a forward staff did not count is no unit's
         units = sorted({place.unit for place in places if place.unit is not None})
-        when = f"{year_}年" if year_ else ""  # one person found in two years is two findings, each of its year
         findings.append(
             PersonFinding(
                 NO_UNIT,  # filed below, under the unit of the message that brought the person
                 "person_in_two_units",
-                f"{places[0].name}（证号 {person_id}）{when}同时出现在{'、'.join(units)}的附件{form}"
+                f"{places[0].name}（证号 {person_id}）同时出现在{'、'.join(units)}的附件{form}"
                 f"{FORM_TITLES.get(form, '')}中，同一人不应由两个单位重复登记",
                 tuple(sorted({place.id for place in places})),
                 form=form,

@@ -270,7 +270,7 @@ def check_text(text: str) -> None:
     assert "阜城县【累计完成数下降】阜城县实用技术培训累计完成数由 60 降为 56" in text
     masked = SHARED.disability_id[:6] + "*" * 10 + SHARED.disability_id[-4:]
     # filed under 滨湖新区, whose later registry brought the person (as 待处理 files it), not the first by name
-    assert f"滨湖新区【同一人由两个单位登记】王斐（证号 {masked}）2020年同时出现在桃城区、滨湖新区的附件3" in text
+    assert f"滨湖新区【同一人由两个单位登记】王斐（证号 {masked}）同时出现在桃城区、滨湖新区的附件3" in text
 
 
 def workbook_texts(data: bytes) -> list[str]:
@@ -405,7 +405,7 @@ def sample_digest() -> Digest:
                 "桃城区",
                 "person_in_two_units",
                 "同一人由两个单位登记",
-                "王斐（证号 131102**********1234）2020年同时出现在桃城区、滨湖新区的附件3中",
+                "王斐（证号 131102**********1234）同时出现在桃城区、滨湖新区的附件3中",
                 (11, 14),
             ),
         ),

@@ -168,7 +168,9 @@ def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
     places = (("枣强县", 1, "7岁以上", 4), ("桃城区", 2, "7岁以上", 4))
 
     def finding(number: str, where=places) -> PersonFinding:
-        message = f"王斐（证号 {number}）同时出现在枣强县、桃城区的附件3康复服务实名制登记表中，同一人不应由两个单位重复登记"
+        message = (
+            f"王斐（证号 {number}）同时出现在枣强县、桃城区的附件3康复服务实名制登记表中，同一人不应由两个单位重复登记"
+        )
         return PersonFinding("枣强县", "person_in_two_units", message, (1, 2), form=3, name="王斐", places=where)
 
     [one], [other] = _finding_items([finding(person_id)]), _finding_items([finding(twin)])
