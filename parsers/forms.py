@@ -16,7 +16,7 @@ from datetime import datetime
 from itertools import groupby, repeat
 from operator import itemgetter
 
-from parsers.months import month_near, year_so_far
+from parsers.months import month_near, month_number, year_so_far
 from parsers.records import fold
 
 
@@ -555,14 +555,6 @@ _CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})年")
 _CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
 
-def _month_number(token: str) -> int:
-    if token.isdigit():
-        return int(token)
-    if token.startswith("十"):
-        return 10 + (_CN_DIGITS[token[1]] if len(token) > 1 else 0)
-    return _CN_DIGITS[token]
-
-
 # The year a reader is given when its caller places a title's month without a year itself (by the mail's
 # arrival: `placed`): such a month is read as "0000-04".
 UNDATED = 0
@@ -582,11 +574,11 @@ def month_in(text: str, year: int) -> str | None:
     if (span := year_so_far(folded)) is not None:
         return f"{span.year or year:04d}-{span.last:02d}"
     for match in _YEAR_MONTH.finditer(folded):
-        month = _month_number(match.group(2))
+        month = month_number(match.group(2))
         if 1 <= month <= 12:
             return f"{int(match.group(1)):04d}-{month:02d}"
     for match in _MONTH_ONLY.finditer(folded):
-        month = _month_number(match.group(1))
+        month = month_number(match.group(1))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
     return None
