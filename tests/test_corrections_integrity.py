@@ -91,6 +91,15 @@ def cli(office: Office, *args: str) -> Result:
     return CliRunner().invoke(main, ["--config", str(office.path), *args], env=office.env)
 
 
+def one_recorded(results: list[Any]) -> tuple[int, MailroomError]:
+    """What two calls made at once (at_once) came to when exactly one was recorded: its id, and the other's
+    refusal; fails the test otherwise."""
+    recorded = [result for result in results if isinstance(result, int)]
+    refused = [result for result in results if isinstance(result, MailroomError)]
+    assert len(recorded) == 1 and len(refused) == 1, results
+    return recorded[0], refused[0]
+
+
 def at_once(deps: Deps, table: str, *calls: Callable[[], Any]) -> list[Any]:
     """Each call in a thread of its own, started together; a write into `table` waits (a second at most) for
     the other calls to reach theirs, so that each has made its check before any writes: a check not held
@@ -146,13 +155,10 @@ def test_two_corrections_submitted_at_once_record_one(office):
             session.commit()
             return row.id
 
-    results = at_once(deps, "correction", submit, submit)
-    recorded = [result for result in results if isinstance(result, int)]
-    refused = [result for result in results if isinstance(result, MailroomError)]
-    assert len(recorded) == 1 and len(refused) == 1, results
-    assert f"与邮件 #{report} 现行的更正 #{recorded[0]} 相同，未重复登记" in str(refused[0])
+    recorded, refused = one_recorded(at_once(deps, "correction", submit, submit))
+    assert f"与邮件 #{report} 现行的更正 #{recorded} 相同，未重复登记" in str(refused)
     with deps.db.session() as session:
-        assert in_force_on(session, report) == recorded
+        assert in_force_on(session, report) == [recorded]
 
 
 def test_two_web_submits_of_one_form_record_one_correction(office):
@@ -228,11 +234,8 @@ def test_two_awards_of_the_same_evidence_at_once_record_one(office):
         with deps.db.session() as session:
             return add_entry(session, "桃城区", "media", "city", date(2020, 5, 2), evidence, "孙倩").id
 
-    results = at_once(deps, "staff_entry", award, award)
-    recorded = [result for result in results if isinstance(result, int)]
-    refused = [result for result in results if isinstance(result, MailroomError)]
-    assert len(recorded) == 1 and len(refused) == 1, results
-    assert f"同一证据已登记为 #{recorded[0]}" in str(refused[0])
+    recorded, refused = one_recorded(at_once(deps, "staff_entry", award, award))
+    assert f"同一证据已登记为 #{recorded}" in str(refused)
     with deps.db.session() as session:
         assert session.scalar(select(func.count()).select_from(StaffEntryRow)) == 1
 

@@ -15,7 +15,7 @@ from archive.models import StaffSenderRow
 from archive.staff_senders import add_sender, plain_address, remove_sender, staff_senders
 from bot.cli.group import main
 from parsers.errors import InputError, MailroomError
-from tests.test_corrections_integrity import at_once
+from tests.test_corrections_integrity import at_once, one_recorded
 
 REFUSED = [
     "notanemail",
@@ -158,12 +158,10 @@ def test_two_confirmations_of_one_address_at_once_record_one(config, deps):
                 return row.id
 
         results = at_once(deps, "staff_sender", lambda: confirm("景县"), lambda u=second_unit: confirm(u))
-        recorded = [result for result in results if isinstance(result, int)]
-        refused = [result for result in results if isinstance(result, MailroomError)]
-        assert len(recorded) == 1 and len(refused) == 1, results
-        assert f"{address} 已于" in str(refused[0]) and f"的报送邮箱（#{recorded[0]}）" in str(refused[0])
+        recorded, refused = one_recorded(results)
+        assert f"{address} 已于" in str(refused) and f"的报送邮箱（#{recorded}）" in str(refused)
         with deps.db.session() as session:
-            assert [row.id for row in staff_senders(session) if row.address == address] == recorded
+            assert [row.id for row in staff_senders(session) if row.address == address] == [recorded]
 
 
 @pytest.mark.parametrize(
