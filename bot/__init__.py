@@ -9,7 +9,9 @@ import it; `./test.sh` checks the layers (pyproject.toml, [tool.importlinter]), 
     outgoing/   what we compose and send: receipts, reminders, the digest and its workbook, the SMTP sender
     services/   what several rooms above read or run: standings and matrix, a message shown, workbooks
                 inspected, charts, plan years closed, the reader sandbox
-    config.py, config_keys.py, tls.py   the configuration file read and checked; TLS for IMAP and SMTP
+    config.py   the configuration file read and checked: config_keys.py (each key's value; the known keys),
+                config_plans.py (the plan years, units, targets), config_toml.py (TOML mistakes in Chinese)
+    tls.py      TLS for IMAP and SMTP
 """
 
 __version__ = "0.1.0"

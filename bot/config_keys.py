@@ -1,11 +1,13 @@
-"""Which keys of a config file are known: the ones the builder reads. Each table of the file is wrapped so that
-it records the keys the builder asks for; a key it never asked for is unknown (a typo, or a key of no version),
-and the nearest asked-for name is the likely intent. A key added to the builder later is known at once."""
+"""Reading a config file's keys: each value checked as the builder reads it (value_of, table_of, time_of), and
+which keys are known, the ones the builder reads. Each table of the file is wrapped so that it records the keys
+the builder asks for; a key it never asked for is unknown (a typo, or a key of no version), and the nearest
+asked-for name is the likely intent. A key added to the builder later is known at once."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
+from datetime import time
 from typing import Any
 
 from parsers.errors import ConfigError
@@ -113,3 +115,51 @@ def _with_hint(where: str, key: str, known: list[str]) -> str:
     if close:
         return f"{shown(key)}（是不是 {hint(close[0])}？）"
     return f"{shown(key)}（这里可用的有 {'、'.join(known)}）" if known else shown(key)
+
+
+def table_of(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{key}] 应为一个表")
+    return value
+
+
+def value_of(
+    table: dict[str, Any],
+    key: str,
+    kind: type,
+    default: Any = ...,
+    *,
+    check: Callable[[Any], bool] | None = None,
+    why: str = "",
+    shown: str = "",
+) -> Any:
+    """`table`'s value for the last part of the dotted `key`, checked; messages name it as `key`, or as `shown`
+    when given (a key of a [[mailbox]], named by the mailbox's label: field_of)."""
+    name = key.rsplit(".", 1)[-1]
+    key = shown or key
+    if name not in table:
+        if default is ...:
+            raise ConfigError(f"缺少 {key}")
+        return default
+    value = written = table[name]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{key} 应为{_type_name(kind)}，而不是 {written!r}")
+    if check is not None and not check(value):
+        raise ConfigError(f"{key} 应为{' ' if why[:1].isascii() else ''}{why}，而不是 {written!r}")
+    return value
+
+
+def _type_name(kind: type) -> str:
+    return {str: "字符串", int: "整数", float: "数字", bool: " true 或 false", list: "列表", dict: "表"}.get(
+        kind, kind.__name__
+    )
+
+
+def time_of(text: str, key: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{key} 应为时刻，如 23:59:59，而不是 {text!r}") from None

@@ -279,7 +279,7 @@ def test_a_file_not_saved_as_utf8_says_how_to_save_it(tmp_path):
 
 
 def test_toml_problems_without_a_chinese_cause_keep_tomllibs_words():
-    from bot.config import toml_problem
+    from bot.config_toml import toml_problem
 
     assert (
         toml_problem("a = 1\n", "Something new (at line 1, column 3)") == "第 1 行第 3 列不是有效的 TOML：Something new"
