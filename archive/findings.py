@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from archive.evidence import NOT_SUBMISSIONS, summary_reports
 from archive.models import FormReadingRow, Message, PersonRow, Rewrite
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.completion import honesty_findings
 from scoring.evidence import Finding, SummaryReport

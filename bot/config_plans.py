@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config_keys import table_of, time_of, value_of
 from bot.config_toml import half_width
 from parsers.errors import ConfigError
-from parsers.forms import TASK_LABELS
+from parsers.form_layouts import TASK_LABELS
 from parsers.records import TASKS, Unit, fold
 from scoring.plans import Plan, Plans
 from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS, Calendar, Scoring

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from parsers.forms import fold
+from parsers.records import fold
 
 # Excel keeps 15 significant digits; beyond that a number's last digits are zeros.
 _EXACT_LIMIT = 1e15

@@ -9,17 +9,8 @@ from collections.abc import Sequence
 from itertools import compress
 from operator import not_
 
-from parsers.forms import (
-    FORM_TITLES,
-    REGISTRY_FORMS,
-    SERVICE_KEYS,
-    TASK_LABELS,
-    FormReading,
-    Person,
-    Problem,
-    form_from_name,
-    id_key,
-)
+from parsers.form_layouts import FORM_TITLES, REGISTRY_FORMS, SERVICE_KEYS, TASK_LABELS, form_from_name
+from parsers.forms import FormReading, Person, Problem, id_key
 from parsers.privacy import mask_cell
 from parsers.records import TASKS, Unit
 

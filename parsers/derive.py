@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 from parsers.articles import text_keys
 from parsers.checks import check_package
-from parsers.forms import UNDATED, FormReading, Problem, placed, unreadable
+from parsers.forms import FormReading, Problem, unreadable
 from parsers.mime import parse_message, unparsed
+from parsers.months import UNDATED, placed
 from parsers.recognize import message_month, recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, counted_month
 from parsers.searchdoc import Document, build_document

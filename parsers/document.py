@@ -13,8 +13,10 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
-from parsers.forms import FORM_TITLES, FormReading, Problem, fold, form_from_name, month_in, unreadable
-from parsers.records import Unit
+from parsers.form_layouts import FORM_TITLES, form_from_name
+from parsers.forms import FormReading, Problem, unreadable
+from parsers.months import month_in
+from parsers.records import Unit, fold
 from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
 from parsers.unit_names import find_unit
 from parsers.wordtext import word_binary_text

@@ -13,7 +13,8 @@ from typing import Any
 
 from parsers.checks import check_package
 from parsers.document import text_characters
-from parsers.forms import UNDATED, FormReading, Problem, month_in, placed, unreadable
+from parsers.forms import FormReading, Problem, unreadable
+from parsers.months import UNDATED, month_in, placed
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
 from parsers.unit_names import find_unit
@@ -45,7 +46,7 @@ def inspect_attachments(
     which the file name gave.
 
     The files are read with `units`, those of plan year `year`. A month without a year (a title's, a file
-    name's) is placed near `near` as ingest places one near a mail's arrival (parsers.forms.placed); without
+    name's) is placed near `near` as ingest places one near a mail's arrival (parsers.months.placed); without
     `near`, it is read in `year`. `plans` holds each plan year's units with that year's targets (plain data, as
     everything here: this runs in a reader process): with `near`, forms placed in another plan year than `year`,
     whose units differ from `units`, are read again with that year's units (_read_by_plan); each package is

@@ -1,6 +1,6 @@
 """The months a subject, a file name or a form's title names: a subject's and a file name's reporting month
 (parsers.recognize), a month without a year placed near the mail's arrival, and the one rule for ranges of months
-that subjects and forms' titles (parsers.forms) share.
+that subjects and forms' titles share.
 
 A range from January ("1-12月", "2020年1月-12月", "1至9月份") is the year so far, as a 附件2's cumulative figures
 are: it names one month, its last. Any other range ("7-9月") names each of its months (a unit catching up).
@@ -135,3 +135,39 @@ def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
 
 def _placed(number: int, year: str | int | None, arrival_local: datetime) -> str:
     return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
+
+
+_CN_MONTH = r"十[一二]?|[一二三四五六七八九]"
+_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(?:度)?(\d{1,2}|" + _CN_MONTH + r")月(?!\d{1,2}[日号])")
+_MONTH_ONLY = re.compile(r"(?<![\d十])(\d{1,2}|" + _CN_MONTH + r")月(?:份)?(?!\d{1,2}[日号])")
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})年")
+_CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+
+
+# The year a reader is given when its caller places a title's month without a year itself (by the mail's
+# arrival: `placed`): such a month is read as "0000-04".
+UNDATED = 0
+
+
+def placed(month: str | None, local: datetime) -> str | None:
+    """A month read with the year UNDATED placed near `local` (month_near); any other month as it is."""
+    if month is None or not month.startswith(f"{UNDATED:04d}-"):
+        return month
+    return month_near(int(month[5:]), local)
+
+
+def month_in(text: str, year: int) -> str | None:
+    """ "YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written. A range from
+    January ("2020年1月-12月…汇总表") is the year so far, its last month, as a subject's is (parsers.months)."""
+    folded = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_YEAR_DIGITS) + "年", fold(text))
+    if (span := year_so_far(folded)) is not None:
+        return f"{span.year or year:04d}-{span.last:02d}"
+    for match in _YEAR_MONTH.finditer(folded):
+        month = month_number(match.group(2))
+        if 1 <= month <= 12:
+            return f"{int(match.group(1)):04d}-{month:02d}"
+    for match in _MONTH_ONLY.finditer(folded):
+        month = month_number(match.group(1))
+        if 1 <= month <= 12:
+            return f"{year:04d}-{month:02d}"
+    return None

@@ -29,7 +29,9 @@ from parsers.checks import (
     precision_lost_problem,
     scientific_problem,
 )
-from parsers.forms import FORM_COLUMNS, Problem, fold, id_key, map_columns, persons_in_bulk
+from parsers.form_layouts import FORM_COLUMNS, map_columns
+from parsers.forms import Problem, id_key, persons_in_bulk
+from parsers.records import fold
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
 _BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache

@@ -10,20 +10,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from parsers.cells import cell_text
-from parsers.forms import (
-    FORM_TITLES,
-    Person,
-    Problem,
-    TaskFigures,
-    fold,
-    form_from_name,
-    form_from_title,
-    header_form,
-    map_columns,
-    month_in,
-    settle_form,
-)
-from parsers.records import Unit
+from parsers.form_layouts import FORM_TITLES, form_from_name, form_from_title, header_form, map_columns, settle_form
+from parsers.forms import Person, Problem, TaskFigures
+from parsers.months import month_in
+from parsers.records import Unit, fold
 from parsers.unit_names import find_unit
 
 _HEAD_ROWS = 30  # non-empty rows searched for the header

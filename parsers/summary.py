@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent
 from parsers.checks import percent_problem
-from parsers.forms import TASK_LABELS, Problem, TaskFigures, fold
-from parsers.records import TASKS
+from parsers.form_layouts import TASK_LABELS
+from parsers.forms import Problem, TaskFigures
+from parsers.records import TASKS, fold
 from parsers.sheet import Layout, Row, SheetContext, SheetResult
 from parsers.unit_names import find_unit
 

@@ -18,8 +18,9 @@ import python_calamine as calamine
 
 from parsers.biff import check_xls
 from parsers.document import read_docx, read_word_binary
-from parsers.forms import FORM_TITLES, FormReading, fold, form_from_name, unreadable
-from parsers.records import Unit
+from parsers.form_layouts import FORM_TITLES, form_from_name
+from parsers.forms import FormReading, unreadable
+from parsers.records import Unit, fold
 from parsers.safety import DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, read_member
 from parsers.sniff import decode_zip_name, sniff_type
 from parsers.workbook_forms import SheetSource, readings_of_sheets

@@ -12,8 +12,10 @@ import python_calamine as calamine
 
 from parsers.cells import cell_text
 from parsers.checks import duplicate_problems
-from parsers.forms import FORM_TITLES, UNDATED, FormReading, Problem, fold, form_from_name, resembling_form
-from parsers.records import Unit
+from parsers.form_layouts import FORM_TITLES, form_from_name, resembling_form
+from parsers.forms import FormReading, Problem
+from parsers.months import UNDATED
+from parsers.records import Unit, fold
 from parsers.registry import read_registry
 from parsers.sheet import FILL_ROW, SheetContext, SheetResult, locate_table
 from parsers.summary import read_summary

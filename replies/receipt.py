@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from parsers.derive import UNPLANNED_MARK
-from parsers.forms import form_list
+from parsers.form_layouts import form_list
 from parsers.months import month_ranges
 from parsers.notices import answers_invitation, carries_invitation
 from parsers.recognize import (

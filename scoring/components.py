@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
 
-from parsers.forms import form_list
+from parsers.form_layouts import form_list
 from parsers.privacy import find_personal
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts

@@ -20,7 +20,7 @@ from bot.outgoing.digest import render_digest
 from bot.outgoing.digest_mail import prepare_digest
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.outgoing.reminders import queue_reminders
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from tests.conftest import DATA, make_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -1,7 +1,7 @@
 """附件3–10 as units really lay them out: a column of their own added (补贴金额, 学生姓名), a 合计 row and
 signature lines under the table, one person's cells merged over two service rows, an ID pasted in
 scientific notation, an office lock file zipped with the package, a 附件2 laid out the other way round
-(parsers/forms.py, sheet.py, registry.py, checks.py, workbook.py)."""
+(parsers/form_layouts.py, forms.py, sheet.py, registry.py, checks.py, workbook.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from bot.cli.group import main
 from bot.demo.season.files import docx_bytes
 from bot.demo.season.mail import compose
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.recognize import UNIT_CONFLICT_MARK
 from tests.conftest import DATA, ROOT
 

@@ -18,7 +18,9 @@ import pytest
 from bot.services.readers import Forked
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent
 from parsers.checks import check_digit, check_package, disability_id_problem, id_number_problem, phone_problem
-from parsers.forms import FORM_TITLES, FormReading, Person, Problem, TaskFigures, form_from_name, month_in
+from parsers.form_layouts import FORM_TITLES, form_from_name
+from parsers.forms import FormReading, Person, Problem, TaskFigures
+from parsers.months import month_in
 from parsers.records import TASKS, Unit
 from parsers.safety import DEFAULT_LIMITS, Limits
 from parsers.workbook import read_attachment
@@ -940,7 +942,7 @@ def test_the_latest_month_sheet_is_found_across_the_new_year(sheets, month, rows
     """GIVEN a workbook kept with a sheet per month WHEN its titles' months turn the year (12月, then 1月) and
     it is sent in January THEN the latest is the month the others lead up to (January, placed by the arrival
     as any title's month without a year), not the larger number; the earlier sheets are named as not read."""
-    from parsers.forms import UNDATED, placed
+    from parsers.months import UNDATED, placed
 
     [registry] = read_attachment("附件7.xlsx", _day_care_book(sheets), UNITS, year=UNDATED)
     assert (registry.form, placed(registry.month, datetime(2021, 1, 8)), registry.rows) == (7, month, rows)

@@ -29,7 +29,7 @@ from bot.demo.season.mail import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.scores import month_matrix
 from parsers.derive import Derived, derive_message
-from parsers.forms import month_near
+from parsers.months import month_near
 from parsers.recognize import report_month
 from tests.conftest import example_data, make_config, with_next_year
 

@@ -158,7 +158,7 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
     from bot.outgoing.render import date_time_text
     from bot.services.years import refuse_closed_month
-    from parsers.forms import form_list
+    from parsers.form_layouts import form_list
     from scoring.settings import month_label
 
     config, deps = context.config, context.deps

@@ -36,7 +36,7 @@ from bot.services.scores import STATUS_NAMES as STATUS_LABELS
 from bot.services.scores import as_kept, month_completion, shown_matrix, shown_standings
 from bot.services.years import finding_years
 from parsers.errors import MailroomError
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.privacy import mask_personal
 from scoring.briefings import briefing_counts
 from scoring.completion import UnitCompletion, completion_total

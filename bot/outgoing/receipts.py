@@ -24,7 +24,7 @@ from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decided_text
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.unit_names import units_for_sender
 from replies.receipt import (
     FileFacts,

@@ -22,7 +22,7 @@ from archive.models import JobRun, OutboxMail
 from archive.outbox import queue_mail
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from scoring.packages import matrix
 from scoring.settings import month_label
 

@@ -22,7 +22,7 @@ from archive.staff_senders import messages_from
 from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
 from bot.services.show import KIND_LABELS
-from parsers.forms import form_list
+from parsers.form_layouts import form_list
 from scoring.settings import parse_month
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from parsers.forms import FORM_TITLES, Problem, form_list, month_near
+from parsers.form_layouts import FORM_TITLES, form_list
+from parsers.forms import Problem
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
+from parsers.months import month_near
 from parsers.records import Unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
@@ -47,7 +49,7 @@ def checked_against(
 
 
 def placed_near(config: Config, now: datetime) -> datetime:
-    """Where a clerk's month without a year is placed (parsers.forms.placed), as ingest places one by a mail's
+    """Where a clerk's month without a year is placed (parsers.months.placed), as ingest places one by a mail's
     arrival: near `now`, in the configuration's time zone, when a plan covers any of the months placed near it
     (month_near's); else, far from every plan (a configuration of years gone by), near the first day of the last
     covered month before it, or of the first covered month, as plans.at reads such a day."""

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from archive.decisions import Decision, message_decisions, unit_decisions
 from archive.models import CorrectionRow, Message, StaffSenderRow
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.recognize import UNIT_CONFLICT_MARK
 from replies.mismatch import staff_lines
 from replies.problems import merged_problems

@@ -22,7 +22,7 @@ from archive.models import Attachment, FormReadingRow, Message
 from bot.web.auth import viewer
 from bot.web.present import Masker, masker, reading_table, shown
 from bot.web.site import site
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 
 blueprint = Blueprint("download", __name__)
 ORIGINALS_REFUSED = (

@@ -33,7 +33,7 @@ from bot.services.show import (
     message_problems,
     settled_problems,
 )
-from parsers.forms import FORM_COLUMNS, FORM_TITLES
+from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 

@@ -27,7 +27,7 @@ from bot.services.years import finding_years
 from bot.web.present import finding_view, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
-from parsers.forms import FORM_TITLES
+from parsers.form_layouts import FORM_TITLES
 from parsers.records import TASKS
 from scoring.components import QUARTER_TASKS, full_marks
 from scoring.plans import OutsidePlan
