@@ -1,6 +1,7 @@
 """Pure reading: raw message and workbook bytes in, frozen records out; no database, no network, no clock.
 
-`mime.py` (a message decoded) with `maildate.py` and `sniff.py` (its dates; a file's real type),
+`mime.py` (a message decoded) with `mime_headers.py`, `maildate.py` and `sniff.py` (its header values; its dates;
+a file's real type),
 `recognize.py` (whose, what kind, which month) with `months.py` (the months a subject, a file name or a
 title names) and `notices.py` (read receipts, invitations, the message a forward quotes), `workbook.py`
 with `xlsx_scan.py`, `biff.py` and `safety.py` (files pre-scanned and read within limits), `sheet.py`,

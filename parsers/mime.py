@@ -17,9 +17,7 @@ import hashlib
 import io
 import mimetypes
 import re
-import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime
 from email import errors as email_errors
 from email.generator import BytesGenerator
 from email.policy import compat32
@@ -27,13 +25,22 @@ from email.utils import getaddresses
 from typing import cast
 
 from parsers.maildate import parse_mail_date
+from parsers.mime_headers import (
+    attachment_filename,
+    decode_header,
+    header_param,
+    raw_header,
+    raw_text,
+    received_dates,
+    received_dates_of,
+    unfolded,
+)
 from parsers.notices import FORWARDED_HEADING, invitation_text, read_report_text
 from parsers.records import Attachment, ParsedMessage
 from parsers.sniff import (
     codec_for,
     decode_base64_lenient,
     decode_text,
-    decode_words,
     decode_zip_name,
     html_to_text,
     sniff_type,
@@ -51,110 +58,6 @@ __all__ = [
     "received_dates",
     "sniff_type",
 ]
-
-_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
-
-
-def decode_header(value: str | email.header.Header | None, declared: str | None = None) -> str:
-    """A header value as text: RFC 2047 words (a character split between two words survives),
-    plain runs and raw 8-bit bytes, read in the `declared` charset of the message's parts when it
-    fits them; see sniff.decode_words."""
-    return "" if value is None else decode_words(_as_raw(value), declared)
-
-
-def _as_raw(value: str | email.header.Header) -> str:
-    """The raw text of a header value; a Header object (compat32's get() returns one for 8-bit
-    values, and so do messages built in code) is turned back into surrogate-escaped text."""
-    if isinstance(value, str):
-        return value
-    parts = []
-    for chunk, charset in email.header.decode_header(value):
-        if isinstance(chunk, str):
-            parts.append(chunk)
-        elif charset in (None, "us-ascii", "unknown-8bit"):
-            parts.append(chunk.decode("ascii", "surrogateescape"))
-        else:
-            parts.append(decode_text(chunk, charset)[0])
-    return "".join(parts)
-
-
-_PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', re.S)
-_SECTION = re.compile(r"(.+)\*(\d+)(\*?)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def attachment_filename(part: email.message.Message, declared: str | None = None) -> str | None:
-    """The file name of a part: Content-Disposition filename (RFC 2231 or encoded words or raw
-    8-bit), else Content-Type name; directory parts of Windows or Unix paths are dropped."""
-    for header, key in (("content-disposition", "filename"), ("content-type", "name")):
-        raw = _raw_get(part, header)
-        if raw is None:
-            continue
-        value = _param_value(_params(raw), key, declared) or ""
-        name = _CONTROL.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
-        if name:
-            return name
-    return None
-
-
-def _raw_get(part: email.message.Message, name: str) -> str | None:
-    """A header's raw value (str, 8-bit bytes surrogate-escaped), unlike get() which may
-    hand back a Header object whose str() turns those bytes into U+FFFD."""
-    for key, value in part.raw_items():
-        if key.lower() == name:
-            return _as_raw(value)
-    return None
-
-
-def _params(raw: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for match in _PARAM.finditer(_LINE_BREAKS.sub("", raw)):
-        value = match.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        params.setdefault(match.group(1).lower(), value.strip('"'))
-    return params
-
-
-def _param_value(params: dict[str, str], key: str, declared: str | None = None) -> str | None:
-    """RFC 2231 (key*=, key*0*=, …) wins over the plain parameter, as the RFC intends."""
-    if key + "*" in params:
-        return _decode_rfc2231([(params[key + "*"], True)])
-    sections = sorted(
-        (int(m.group(2)), params[name], bool(m.group(3)))
-        for name in params
-        if (m := _SECTION.fullmatch(name)) and m.group(1) == key
-    )
-    if sections:
-        return _decode_rfc2231([(value, extended) for _, value, extended in sections])
-    return decode_header(params[key], declared) if key in params else None
-
-
-def _decode_rfc2231(pieces: list[tuple[str, bool]]) -> str:
-    charset = None
-    first, extended = pieces[0]
-    if extended and first.count("'") >= 2:
-        charset, _language, first = first.split("'", 2)
-        pieces = [(first, True), *pieces[1:]]
-    data = b"".join(
-        urllib.parse.unquote_to_bytes(value.encode("utf-8", "surrogateescape"))
-        if is_ext
-        else value.encode("utf-8", "surrogateescape")
-        for value, is_ext in pieces
-    )
-    text = decode_text(data, charset or None)[0]
-    return decode_header(text) if "=?" in text else text
-
-
-def received_dates(msg: email.message.Message) -> tuple[datetime, ...]:
-    """The date after the last ';' of each Received header, topmost (newest) first."""
-    return _received_dates([_as_raw(v) for k, v in msg.raw_items() if k.lower() == "received"])
-
-
-def _received_dates(values: list[str]) -> tuple[datetime, ...]:
-    dates = (parse_mail_date(value.rpartition(";")[2]) for value in values if ";" in value)
-    return tuple(date for date in dates if date is not None)
-
 
 _MAX_DEPTH = 20
 _BODY_TYPES = ("text/plain", "text/html")
@@ -252,15 +155,15 @@ def _add_invitation(part: email.message.Message, walk: _Walk, texts: _Texts) -> 
         return
     walk.invitation = True
     data, _ = _payload_bytes(part)
-    content_type_header = _raw_get(part, "content-type")
-    charset = _param_value(_params(content_type_header), "charset") if content_type_header else None
+    content_type_header = raw_header(part, "content-type")
+    charset = header_param(content_type_header, "charset") if content_type_header else None
     texts.extra.append(invitation_text(decode_text(data, charset)[0]))
 
 
 def _add_text(part: email.message.Message, content_type: str, walk: _Walk, texts: _Texts) -> None:
     data, damaged = _payload_bytes(part)
-    content_type_header = _raw_get(part, "content-type")
-    charset = _param_value(_params(content_type_header), "charset") if content_type_header else None
+    content_type_header = raw_header(part, "content-type")
+    charset = header_param(content_type_header, "charset") if content_type_header else None
     text, clean = decode_text(data, charset)
     text = text.replace("\r\n", "\n")
     if damaged:
@@ -277,7 +180,7 @@ def _add_text(part: email.message.Message, content_type: str, walk: _Walk, texts
 
 def _payload_bytes(part: email.message.Message) -> tuple[bytes, bool]:
     """The decoded bytes of a leaf part and whether its base64 was damaged."""
-    encoding = (_raw_get(part, "content-transfer-encoding") or "").strip().lower()
+    encoding = (raw_header(part, "content-transfer-encoding") or "").strip().lower()
     if encoding.startswith("base64"):
         # Base64 text is ASCII; 8-bit bytes in it come back as U+FFFD, which counts as damage.
         text = part.get_payload()
@@ -295,7 +198,7 @@ def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Tex
     if not payload:
         return
     inner, data, damaged = payload[0], None, False
-    encoding = (_raw_get(part, "content-transfer-encoding") or "").strip().lower()
+    encoding = (raw_header(part, "content-transfer-encoding") or "").strip().lower()
     inner_payload = inner.get_payload()
     if encoding.startswith(("base64", "quoted-printable")) and isinstance(inner_payload, str):
         # Not allowed by RFC 2046, sent anyway: the parser read the encoded text as a body.
@@ -316,7 +219,7 @@ def _walk_attached_message(part: email.message.Message, walk: _Walk, texts: _Tex
 def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth: int) -> None:
     """An attached message: its attachments join ours, its text follows ours after a separator; its sender is
     read from its own From header (before those of the messages it carries in turn)."""
-    sender = _raw_get(inner, "from")
+    sender = raw_header(inner, "from")
     addresses = _addresses([sender], walk.charset) if sender is not None else []
     walk.attached_senders.append(next((address for _, address in addresses if "@" in address), ""))
     inner_texts = _Texts()
@@ -324,9 +227,9 @@ def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth:
     summary = [
         f"{label}: {decode_header(value)}"
         for label, value in (
-            ("发件人", _raw_get(inner, "from")),
-            ("日期", _raw_get(inner, "date")),
-            ("主题", _raw_get(inner, "subject")),
+            ("发件人", raw_header(inner, "from")),
+            ("日期", raw_header(inner, "date")),
+            ("主题", raw_header(inner, "subject")),
         )
         if value is not None
     ]
@@ -400,7 +303,7 @@ def unparsed(*problems: str) -> ParsedMessage:
 def _parse(msg: email.message.Message) -> ParsedMessage:
     headers: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
-        headers.setdefault(name.lower(), []).append(_as_raw(value))
+        headers.setdefault(name.lower(), []).append(raw_text(value))
     first = {name: values[0] for name, values in headers.items()}
     declared = declared_charset(msg)
     walk, texts = _Walk(charset=declared), _Texts()
@@ -417,7 +320,7 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
         cc_addrs=tuple(address for _, address in _addresses(headers.get("cc", []), declared)),
         date_header=date_header,
         date=parse_mail_date(date_header),
-        received_dates=_received_dates(headers.get("received", [])),
+        received_dates=received_dates_of(headers.get("received", [])),
         in_reply_to=next(iter(_message_ids(first.get("in-reply-to"))), None),
         references=tuple(_message_ids(first.get("references"))),
         automation=tuple(
@@ -440,8 +343,8 @@ def _report_type(msg: email.message.Message) -> str:
     written without it is told by its report part. "" for any other message."""
     if msg.get_content_type() != "multipart/report":
         return ""
-    header = _raw_get(msg, "content-type") or ""
-    if declared := (_param_value(_params(header), "report-type") or "").strip().lower():
+    header = raw_header(msg, "content-type") or ""
+    if declared := (header_param(header, "report-type") or "").strip().lower():
         return declared
     parts = {sub.get_content_type() for sub in _subparts(msg) if isinstance(sub, email.message.Message)}
     return next((kind.partition("/")[2] for kind in sorted(parts) if kind in _REPORT_PARTS), "")
@@ -452,7 +355,7 @@ def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str
     splitting, so a decoded name holding a comma cannot split one address into two. A mailbox written
     as one encoded word, name and address together (`=?utf-8?b?…?=` for `"景县残联" <jxcl2020@163.com>`,
     as some OA systems and hand-made mailers write it), is split after decoding."""
-    pairs = getaddresses([_LINE_BREAKS.sub("", value) for value in values])
+    pairs = getaddresses([unfolded(value) for value in values])
     found: list[tuple[str, str]] = []
     for name, address in pairs:
         decoded = decode_header(address) if address else ""
@@ -467,8 +370,8 @@ def declared_charset(msg: email.message.Message) -> str | None:
     """The first charset the message's parts declare beyond ASCII: what its raw 8-bit headers (a
     Big5 mail's subject without encoded words) were most likely written in."""
     for part in msg.walk():
-        header = _raw_get(part, "content-type")
-        charset = _param_value(_params(header), "charset") if header else None
+        header = raw_header(part, "content-type")
+        charset = header_param(header, "charset") if header else None
         if charset and codec_for(charset) not in (None, "ascii"):
             return charset
     return None

@@ -137,9 +137,9 @@ def _placed(number: int, year: str | int | None, arrival_local: datetime) -> str
     return f"{int(year):04d}-{number:02d}" if year else month_near(number, arrival_local)
 
 
-_CN_MONTH = r"十[一二]?|[一二三四五六七八九]"
-_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(?:度)?(\d{1,2}|" + _CN_MONTH + r")月(?!\d{1,2}[日号])")
-_MONTH_ONLY = re.compile(r"(?<![\d十])(\d{1,2}|" + _CN_MONTH + r")月(?:份)?(?!\d{1,2}[日号])")
+# A title's month: "2020年度4月", "4 月份", "四月"; never a day's ("4月15日").
+_TITLE_YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(?:度)?(" + MONTH_NUMBER + r")月(?!\d{1,2}[日号])")
+_TITLE_MONTH = re.compile(r"(?<![\d十])(" + MONTH_NUMBER + r")月(?:份)?(?!\d{1,2}[日号])")
 _CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})年")
 _CN_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 
@@ -158,15 +158,15 @@ def placed(month: str | None, local: datetime) -> str | None:
 
 def month_in(text: str, year: int) -> str | None:
     """ "YYYY-MM" from a title: "2020年4月", "4 月份", "四月份"; the year given when none is written. A range from
-    January ("2020年1月-12月…汇总表") is the year so far, its last month, as a subject's is (parsers.months)."""
+    January ("2020年1月-12月…汇总表") is the year so far, its last month, as a subject's is (year_so_far)."""
     folded = _CN_YEAR.sub(lambda m: m.group(1).translate(_CN_YEAR_DIGITS) + "年", fold(text))
     if (span := year_so_far(folded)) is not None:
         return f"{span.year or year:04d}-{span.last:02d}"
-    for match in _YEAR_MONTH.finditer(folded):
+    for match in _TITLE_YEAR_MONTH.finditer(folded):
         month = month_number(match.group(2))
         if 1 <= month <= 12:
             return f"{int(match.group(1)):04d}-{month:02d}"
-    for match in _MONTH_ONLY.finditer(folded):
+    for match in _TITLE_MONTH.finditer(folded):
         month = month_number(match.group(1))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
