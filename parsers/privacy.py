@@ -1,14 +1,15 @@
 """Personal numbers masked inside free text, for everything shown to people who may not see them whole:
 digests, exports, web pages. Names stay: without the number a name alone identifies nobody's record.
 
-The numbers are found by parsers.personal, in every spelling it knows, read through `find_personal`, which
-adds the spellings it does not: a number broken across line breaks (`139\\n1234\\n5678`) or written with
-underscores or tildes (`139_1234_5678`, `139~1234~5678`), one digit at a time (`1 3 9 1 2 3 4 5 6 7 8`), in
-Chinese digits (`一三九一二三四五六七八`), and a landline without its area code where the words before it say
-it is a phone (`座机：2662889 或 26628890`). Each is replaced by its masked canonical form
-(`131127********0017`, `138****5678`, `0318-***2889`, `***2889`), whatever separators, widths or invisible
-characters it was written with, so the masked text holds no hidden digit in any form. Masking, the search
-index (parsers.searchdoc, archive.fulltext) and a masked viewer's query all find numbers here."""
+The numbers are found by parsers.personal, in every spelling it knows, read through `find_personal`, which adds
+the spellings it does not: a number broken across line breaks (`139\\n1234\\n5678`) or written with underscores
+or tildes (`139_1234_5678`, `139~1234~5678`), one digit at a time (`1 3 9 1 2 3 4 5 6 7 8`), in Chinese digits
+(`一三九一二三四五六七八`), and a landline without its area code where the words before it say it is a
+phone (`座机：2662889 或 26628890`) or a bracketed phone word after it does (`2662889（宅电）`). Each is replaced
+by its masked canonical form (`131127********0017`, `138****5678`, `0318-***2889`, `***2889`), whatever
+separators, widths or invisible characters it was written with, so the masked text holds no hidden digit in any
+form. Masking, the search index (parsers.searchdoc, archive.fulltext) and a masked viewer's query all find numbers
+here."""
 
 from __future__ import annotations
 
@@ -123,6 +124,13 @@ _BETWEEN = re.compile(
     r"(?:号码|号|是|为|為|或者|或|和|及|与|or(?![A-Za-z])|[\s:=#,;/、.\-]|[(\[【][^\d()\[\]【】]{0,6}[)\]】])*", re.I
 )
 _LOCAL = re.compile(f"[0-9][0-9{IGNORABLE}]*(?:[ \\-.][0-9][0-9{IGNORABLE}]*)?")
+# …or where a phone word in brackets right after it says so: 2662889（宅电）, 2662 8890 (tel), 2662890（办公电话）;
+# not 2662889（电话回访）, a figure of calls.
+_LOCAL_NAMED_AFTER = re.compile(
+    f"(?<![0-9{IGNORABLE}])(?={_LOCAL.pattern}\\s*[(（【\\[][^\\d()（）【】\\[\\]]{{0,4}}?(?:{_PHONE_WORDS.pattern})"
+    "(?:号码|号)?\\s*[)）】\\]])",
+    re.I,
+)
 _LOCAL_APART = re.compile(r"[ \-.]")
 _IGNORED = re.compile(f"[{IGNORABLE}]")
 
@@ -147,6 +155,7 @@ def find_personal(text: str) -> list[PersonalNumber]:
     found += _one_digit_at_a_time(spelt, found)
     found.sort(key=lambda number: number.start)
     found += _local_landlines(spelt, found)
+    found += _landlines_named_after(spelt, found)
     return sorted(found, key=lambda number: number.start)
 
 
@@ -197,22 +206,37 @@ def _local_landlines(spelt: str, found: list[PersonalNumber]) -> list[PersonalNu
             if at in starts:
                 at = starts[at].end
                 continue
-            local = _LOCAL.match(spelt, at)
-            if local is None:
+            number = _local_number(spelt, at)
+            if number is None or _overlaps(number.start, number.end, found):
                 break
-            written = _LOCAL_APART.split(local.group())
-            pieces = [_IGNORED.sub("", piece) for piece in written]
-            if 7 <= len(pieces[0]) <= 8:  # 2662889, or 26628890 followed by something else
-                digits, end = pieces[0], at + len(written[0])
-            elif len(pieces) == 2 and 3 <= len(pieces[0]) <= 4 and len(pieces[1]) == 4:  # 266-2889, 2662 8890
-                digits, end = "".join(pieces), local.end()
-            else:
-                break
-            if _overlaps(at, end, found):
-                break
-            more.append(LocalLandline("landline", digits, at, end))
-            at = end
+            more.append(number)
+            at = number.end
     return more
+
+
+def _landlines_named_after(spelt: str, found: list[PersonalNumber]) -> list[PersonalNumber]:
+    """The landlines without an area code that a bracketed phone word follows: 2662889（宅电）."""
+    more: list[PersonalNumber] = []
+    for named in _LOCAL_NAMED_AFTER.finditer(spelt):
+        number = _local_number(spelt, named.start())
+        if number is not None and not _overlaps(number.start, number.end, found + more):
+            more.append(number)
+    return more
+
+
+def _local_number(spelt: str, at: int) -> LocalLandline | None:
+    """The landline without an area code written at `at`: 7 or 8 digits (2662889, or 26628890 followed by
+    something else), or 3–4 and 4 apart (266-2889, 2662 8890); None when the digits there are none of these."""
+    local = _LOCAL.match(spelt, at)
+    if local is None:
+        return None
+    written = _LOCAL_APART.split(local.group())
+    pieces = [_IGNORED.sub("", piece) for piece in written]
+    if 7 <= len(pieces[0]) <= 8:
+        return LocalLandline("landline", pieces[0], at, at + len(written[0]))
+    if len(pieces) == 2 and 3 <= len(pieces[0]) <= 4 and len(pieces[1]) == 4:
+        return LocalLandline("landline", "".join(pieces), at, local.end())
+    return None
 
 
 def personal_digits(text: str) -> str | None:

@@ -399,11 +399,14 @@ def test_a_random_phone_and_id_in_these_spellings_are_masked():
         ("Tel: 266-2889", "Tel: ***2889", ["2662889"]),
         ("电话号码是 2662 8890，完成数 1320", "电话号码是 ****8890，完成数 1320", ["26628890"]),
         ("手机 13912345678，座机 1662889", "手机 139****5678，座机 ***2889", ["13912345678", "1662889"]),
+        ("2662889（宅电）、2662 8890 (Tel)", "***2889（宅电）、****8890 (Tel)", ["2662889", "26628890"]),
+        ("王斐 5662889（办公电话）", "王斐 ***2889（办公电话）", ["5662889"]),
     ],
 )
 def test_a_number_in_these_spellings_is_found_and_masked(text, masked, digits):
     """A number broken across line breaks, written with underscores or tildes, one digit at a time or in Chinese
-    digits, and a landline without its area code after a phone word (whatever its first, hidden, digits)."""
+    digits, and a landline without its area code after a phone word or before a bracketed one (whatever its first,
+    hidden, digits)."""
     assert [number.digits for number in find_personal(text)] == digits
     assert mask_personal(text) == masked
     assert mask_personal(masked) == masked
@@ -414,6 +417,7 @@ def test_a_number_in_these_spellings_is_found_and_masked(text, masked, digits):
     [
         "完成数 2662889",
         "完成数 2662889 人，电话回访 26628890 次",
+        "完成数 2662889（电话回访）",
         "目标数\n1500\n完成数\n1320",
         "各乡镇分别完成\n156\n234\n178\n23 人",
         "2020~2021 年度，13~18 岁",
