@@ -135,7 +135,7 @@ def value_of(
     shown: str = "",
 ) -> Any:
     """`table`'s value for the last part of the dotted `key`, checked; messages name it as `key`, or as `shown`
-    when given (a key of a [[mailbox]], named by the mailbox's label: field_of)."""
+    when given (a key of a [[mailbox]], named by the mailbox's label: bot.config.field_of)."""
     name = key.rsplit(".", 1)[-1]
     key = shown or key
     if name not in table:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import binascii
 import email
-import email.header
 import email.message
 import hashlib
 import io
