@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config_keys import ReadTable, likely_typos, refuse_unknown, table_of, time_of, unknown_keys, value_of
+from bot.config_keys import (
+    ReadTable,
+    address_of,
+    likely_typos,
+    refuse_unknown,
+    table_of,
+    time_of,
+    unknown_keys,
+    value_of,
+)
 from bot.config_plans import plan_years, read_plans
 from bot.config_toml import parse_toml
 from parsers.errors import ConfigError
@@ -267,7 +276,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         password_env=pick("password_env", str, ""),
         sender=pick("sender", str, "").lower(),
         sender_name=pick("sender_name", str, ""),
-        staff=tuple(pick("staff", list, [])),
+        staff=tuple(address_of(address, "smtp.staff") for address in pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 或正整数"),
         timeout_seconds=pick("timeout_seconds", float, 30.0, check=lambda n: 0 < n <= 600, why="1–600 秒"),
@@ -279,6 +288,10 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         raise ConfigError(f"缺少 [smtp] transport：发信方式须写明，{_TRANSPORTS}")
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
         raise ConfigError(f"smtp.sent_copy_mailbox：没有 key 为 {out.sent_copy_mailbox!r} 的 [[mailbox]]")
+    if out.username and not out.password_env:
+        raise ConfigError(
+            "缺少 smtp.password_env（设置了 username 时必填：写存放发信密码的环境变量名，如 MAILROOM_SMTP_PASSWORD）"
+        )
     if out.sent_copy_mailbox and not out.sent_copy_folder:
         raise ConfigError("缺少 smtp.sent_copy_folder（设置了 sent_copy_mailbox 时必填）")
     if out.transport == "smtp":
@@ -304,7 +317,7 @@ def _check_database_url(url: str, where: str) -> None:
     """A URL SQLAlchemy can open with the drivers mailroom ships: SQLite, or PostgreSQL through psycopg. Its
     own words for a slip ("Could not parse SQLAlchemy URL", "Can't load plugin: sqlalchemy.dialects:postgres")
     name neither the key nor the form to write."""
-    shown = _masked_url(url)
+    shown = masked_url(url)
     scheme, sep, rest = url.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
         problem = f"{shown!r} 不是数据库地址"
@@ -339,7 +352,7 @@ def _postgres_url_problem(url: str, shown: str) -> str:
     return ""
 
 
-def _masked_url(url: str) -> str:
+def masked_url(url: str) -> str:
     """`url` with any password in it replaced by ***, for messages and logs."""
     return re.sub(r"^([^:/]+://[^:/@]*:)[^@/]*@", r"\1***@", url)
 

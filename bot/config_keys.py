@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import time
 from typing import Any
 
+from bot.config_toml import half_width
 from parsers.errors import ConfigError
 
 # How a list of tables names its items in messages, by the list's dotted name: the item (a table) and its
@@ -163,3 +164,39 @@ def time_of(text: str, key: str) -> time:
         return time.fromisoformat(text)
     except ValueError:
         raise ConfigError(f"{key} 应为时刻，如 23:59:59，而不是 {text!r}") from None
+
+
+# What stands between two addresses written as one, and what else cannot stand in a plain address.
+_BETWEEN_ADDRESSES = ",;，；、"
+_NOT_IN_ADDRESS = '()[]"\\:'
+
+
+def address_of(address: Any, named: str) -> str:
+    """A mail address as written in the config, lower case; one that is no address ("jxcl2020 163.com", a missing
+    @, two addresses in one string) is refused, `named` saying where it is: mail to it or compared with it would
+    fail, or never match, long after."""
+    if not isinstance(address, str):
+        raise ConfigError(f'{named}：{address!r} 应为字符串，如 "jxcl2020@163.com"')
+    text = address.strip()
+    local, _, domain = text.partition("@")
+    wide = next((char for char in text if half_width(char) and not char.isspace()), "")
+    odd = next((char for char in text if char in _NOT_IN_ADDRESS), "")
+    if "@" in text and any(char in _BETWEEN_ADDRESSES for char in text):
+        why = '一项只能写一个地址，多个地址请分开写，如 ["jxcl2020@163.com", "jx2021@163.com"]'
+    elif "<" in text or ">" in text:
+        why = "只写地址本身，不带姓名和尖括号"
+    elif any(char.isspace() for char in text):
+        why = "地址中有空格"
+    elif wide:
+        why = f"有全角或中文字符 {wide}，请改为半角的 {half_width(wide)}"
+    elif odd:
+        why = f"地址中不能有 {odd}"
+    elif text.count("@") != 1:
+        why = "缺少 @" if "@" not in text else f"有 {text.count('@')} 个 @"
+    elif not local or not domain:
+        why = "@ 前后都要有内容"
+    elif "." not in domain.strip(".") or ".." in domain:
+        why = "@ 后面的域名中要有 .，如 163.com"
+    else:
+        return text.lower()
+    raise ConfigError(f"{named}：{address!r} 不是邮箱地址：{why}；应形如 jxcl2020@163.com")

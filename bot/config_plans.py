@@ -8,8 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config_keys import table_of, time_of, value_of
-from bot.config_toml import half_width
+from bot.config_keys import address_of, table_of, time_of, value_of
 from parsers.errors import ConfigError
 from parsers.form_layouts import TASK_LABELS
 from parsers.records import TASKS, Unit, fold
@@ -18,12 +17,15 @@ from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS, Calendar, Scoring
 
 
 def plan_years(general: dict[str, Any]) -> tuple[int, ...]:
-    """The plan years: `years = [2020, 2021]`, or the one `year = 2020` (a file of one plan year)."""
+    """The plan years: `years = [2020, 2021]`, or the one `year = 2020` (a file of one plan year); one of the two
+    is written."""
     is_year: dict[str, Any] = dict(check=lambda y: 2000 <= y <= 2100, why="年份 2000–2100")
     if "years" in general and "year" in general:
         raise ConfigError("general.year 与 general.years 只能写一个（多个计划年度写 years = [2020, 2021]）")
+    if "years" not in general and "year" not in general:  # never a default: the plan's year is what scores
+        raise ConfigError("缺少 general.year：写这份计划的年度，如 year = 2021（多个年度写 years = [2020, 2021]）")
     if "years" not in general:
-        return (value_of(general, "general.year", int, 2020, **is_year),)
+        return (value_of(general, "general.year", int, **is_year),)
     years = value_of(
         general,
         "general.years",
@@ -206,41 +208,11 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
     return tuple(units), {year: tuple(found) for year, found in by_year.items()}
 
 
-# What stands between two addresses written as one, and what else cannot stand in a plain address.
-_BETWEEN_ADDRESSES = ",;，；、"
-_NOT_IN_ADDRESS = '()[]"\\:'
-
-
 def _sender(address: Any, key: str, entry: dict[str, Any]) -> str:
     """A registered sender address, lower case. Recognition compares each From address with it as written, so
-    one that is no address ("jxcl2020 163.com", a missing @, two addresses in one string) would never match:
-    the unit's mail would go uncounted with nothing said."""
+    one that is no address would never match: the unit's mail would go uncounted with nothing said."""
     named = f"{key}（{dict.get(entry, 'name')}）" if isinstance(dict.get(entry, "name"), str) else key
-    if not isinstance(address, str):
-        raise ConfigError(f'{named}：{address!r} 应为字符串，如 "jxcl2020@163.com"')
-    text = address.strip()
-    local, _, domain = text.partition("@")
-    wide = next((char for char in text if half_width(char) and not char.isspace()), "")
-    odd = next((char for char in text if char in _NOT_IN_ADDRESS), "")
-    if "@" in text and any(char in _BETWEEN_ADDRESSES for char in text):
-        why = '一项只能写一个地址，多个地址请分开写，如 ["jxcl2020@163.com", "jx2021@163.com"]'
-    elif "<" in text or ">" in text:
-        why = "只写地址本身，不带姓名和尖括号"
-    elif any(char.isspace() for char in text):
-        why = "地址中有空格"
-    elif wide:
-        why = f"有全角或中文字符 {wide}，请改为半角的 {half_width(wide)}"
-    elif odd:
-        why = f"地址中不能有 {odd}"
-    elif text.count("@") != 1:
-        why = "缺少 @" if "@" not in text else f"有 {text.count('@')} 个 @"
-    elif not local or not domain:
-        why = "@ 前后都要有内容"
-    elif "." not in domain.strip(".") or ".." in domain:
-        why = "@ 后面的域名中要有 .，如 163.com"
-    else:
-        return text.lower()
-    raise ConfigError(f"{named}：{address!r} 不是邮箱地址：{why}；应形如 jxcl2020@163.com")
+    return address_of(address, named)
 
 
 @dataclass(frozen=True)

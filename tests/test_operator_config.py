@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -324,6 +326,54 @@ def test_a_sender_that_is_no_address_is_refused(tmp_path, written, why):
             "应形如 jxcl2020@163.com"
         ],
     )
+
+
+def test_a_staff_address_that_is_no_address_is_refused(tmp_path):
+    """GIVEN [smtp] staff holding something no mail can go to (accepted before: the digest's refusal came months
+    later, as a 5xx) WHEN any command runs THEN exit 2 naming smtp.staff and the value."""
+    text = offline(tmp_path).replace('staff = ["hsscljjb@163.com"]', 'staff = ["hsscljjb@163.com", "孙倩"]')
+    assert mailroom(tmp_path, text, "status") == (
+        2,
+        "",
+        ["配置错误 (config error): smtp.staff：'孙倩' 不是邮箱地址：缺少 @；应形如 jxcl2020@163.com"],
+    )
+
+
+def test_an_smtp_username_without_its_password_variable_is_refused(tmp_path):
+    """GIVEN [smtp] username and no password_env (sending then failed saying "环境变量  未设置", its name blank)
+    WHEN any command runs THEN exit 2 naming the key to write."""
+    text = offline(tmp_path).replace('password_env = "MAILROOM_SMTP_PASSWORD"\n', "")
+    assert mailroom(tmp_path, text, "status") == (
+        2,
+        "",
+        [
+            "配置错误 (config error): 缺少 smtp.password_env（设置了 username 时必填：写存放发信密码的环境变量名，"
+            "如 MAILROOM_SMTP_PASSWORD）"
+        ],
+    )
+
+
+def test_a_config_without_its_plan_year_is_refused(tmp_path):
+    """GIVEN [general] without year or years (it was taken for 2020, silently) WHEN any command runs THEN exit 2
+    saying what to write."""
+    text = re.sub(r"(?m)^year = 2020.*\n", "", offline(tmp_path))
+    missing = "缺少 general.year：写这份计划的年度，如 year = 2021（多个年度写 years = [2020, 2021]）"
+    assert mailroom(tmp_path, text, "status") == (2, "", [f"配置错误 (config error): {missing}"])
+
+
+def test_status_says_when_no_plan_covers_today_or_after(tmp_path):
+    """GIVEN the example's plan of 2020, years ago WHEN `status` runs THEN it says that no reminder and no digest
+    will go out and what to write (it said only "下次 本年度计划内已无", read as "none left this year"); with this
+    year's plan it says nothing of the kind."""
+    text = offline(tmp_path)
+    code, out, _ = mailroom(tmp_path, text, "status")
+    month = f"{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m}"
+    outside = f"今天（{month}）及以后的月份不在任何年度计划内（计划覆盖 2020-04 至 2020-12）："
+    what = "不会再发出催报提醒和月度排名通报；新的年度请在配置中写入"
+    how = "（general.years 与该年的目标，见 README 的“A new year”）"
+    assert code == 0 and outside + what + how in out.splitlines()
+    code, out, _ = mailroom(tmp_path, re.sub(r"(?m)^year = 2020", f"year = {month[:4]}", text), "status")
+    assert code == 0 and "不在任何年度计划内" not in out
 
 
 def test_a_sender_with_spaces_around_or_capitals_is_the_plain_address(tmp_path):

@@ -78,6 +78,18 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
     return due
 
 
+def no_plan_now(config: Config, now: datetime) -> str | None:
+    """What `status` and `serve` say when no plan covers `now`'s month or any after it: no reminder and no digest
+    will go out (a configuration of years gone by, the new year not yet written in); None otherwise."""
+    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    if any(later >= month for later in config.plans.months()):
+        return None
+    return (
+        f"今天（{month}）及以后的月份不在任何年度计划内（{config.plans.covered()}）：不会再发出催报提醒和月度排名通报；"
+        "新的年度请在配置中写入（general.years 与该年的目标，见 README 的“A new year”）"
+    )
+
+
 def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None:
     """The job's next scheduled time in a month a plan covers, from `now` on."""
     for month in config.plans.months():

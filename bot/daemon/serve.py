@@ -51,7 +51,7 @@ from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
 from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
-from bot.daemon.scheduled import due_jobs, run_digest
+from bot.daemon.scheduled import due_jobs, no_plan_now, run_digest
 from bot.daemon.status import Presence, serving
 from bot.outgoing.reminders import queue_reminders, summary
 from parsers.errors import MailroomError
@@ -104,6 +104,8 @@ def serve(config: Config, deps: Deps) -> bool:
     signal.signal(signal.SIGINT, stop)
     with serving(deps) as presence:
         log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
+        if outside := no_plan_now(config, deps.clock()):
+            log.warning("%s", outside)
         if presence.others:  # one line for the whole instance: its workers then stand by without a line each
             told.set()
             log.warning(

@@ -28,7 +28,7 @@ from archive.spool import spooled_counts
 from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
-from bot.daemon.scheduled import due_since, monthly_jobs, next_time
+from bot.daemon.scheduled import due_since, monthly_jobs, next_time, no_plan_now
 from bot.outgoing.outbox import KIND_TEXT
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
@@ -142,6 +142,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "transport": config.outgoing.transport,
         "outbox_folder": str(config.outgoing.folder) if config.outgoing.transport == "folder" else None,
         "jobs": jobs,
+        # no plan covers this month or any after it: the jobs will never run (scheduled.no_plan_now)
+        "no_plan": no_plan_now(config, deps.clock()),
         # mail archived for a mailbox no longer configured: derived by `poll --once` and at `serve`'s start
         "spooled_elsewhere": {str(key): count for key, count in spooled.items() if key not in configured},
         "rederive_due": due,
@@ -239,11 +241,13 @@ def describe_status(data: dict[str, Any]) -> list[str]:
                 data.get("rederive_due_decided"),
             )
         )
+    if data["no_plan"]:
+        lines.append(data["no_plan"])
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
         if job["due_since"]:
             when = "运行中的 mailroom serve 会立即执行" if data["daemon_running"] else "启动 mailroom serve 后立即执行"
             lines.append(f"{job['name']}：本月的已于 {job['due_since']} 到期，尚未执行（{when}）；{done}")
         else:
-            lines.append(f"{job['name']}：下次 {job['next_run'] or '本年度计划内已无'}；{done}")
+            lines.append(f"{job['name']}：下次 {job['next_run'] or '年度计划内已无'}；{done}")
     return lines
