@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from archive.models import LoginFailure, WebUser
-from parsers.errors import MailroomError
+from parsers.errors import InputError, MailroomError
 
 ROLES = {"staff": "工作人员", "auditor": "审计人员", "unit": "填报单位"}
 UNIT_ONLY = "只有填报单位账号（--role unit）属于一个单位"
@@ -42,7 +42,7 @@ def _now() -> datetime:
 
 def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise MailroomError(f"密码至少 {MIN_PASSWORD} 位")
+        raise InputError(f"密码至少 {MIN_PASSWORD} 位")
     return generate_password_hash(password, method=HASH_METHOD)
 
 
@@ -90,9 +90,9 @@ def add_user(
     clerk (role unit) belongs to `unit`, a configured unit's name (the caller resolves aliases)."""
     name = account_name(name)
     if problem := name_problem(name):
-        raise MailroomError(problem)
+        raise InputError(problem)
     if role not in ROLES:
-        raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
+        raise InputError(f"角色只能是 {' / '.join(ROLES)}")
     _check_unit(role, unit, personal)
     if find_user(session, name) is not None:
         raise MailroomError(f"账号 {name} 已存在")
@@ -114,11 +114,11 @@ def add_user(
 
 def _check_unit(role: str, unit: str | None, personal: bool | None) -> None:
     if role != "unit" and unit is not None:
-        raise MailroomError(UNIT_ONLY)
+        raise InputError(UNIT_ONLY)
     if role == "unit" and unit is None:
-        raise MailroomError(UNIT_NEEDED)
+        raise InputError(UNIT_NEEDED)
     if role == "unit" and personal:
-        raise MailroomError(UNIT_NO_PERSONAL)
+        raise InputError(UNIT_NO_PERSONAL)
 
 
 def set_password(session: Session, name: str, password: str) -> WebUser:
@@ -141,7 +141,7 @@ def set_access(
     unit's clerk keeps its unit unless given another, and another role drops it."""
     user = _existing(session, name)
     if role is not None and role not in ROLES:
-        raise MailroomError(f"角色只能是 {' / '.join(ROLES)}")
+        raise InputError(f"角色只能是 {' / '.join(ROLES)}")
     new_role = role or user.role
     new_unit = (unit or (user.unit if user.role == "unit" else None)) if new_role == "unit" else unit
     _check_unit(new_role, new_unit, personal)
@@ -149,7 +149,7 @@ def set_access(
         new_personal = False
     elif new_role == "staff":
         if personal is False:
-            raise MailroomError("工作人员总是可见个人信息；只有审计人员可以遮蔽（先改为 --role auditor）")
+            raise InputError("工作人员总是可见个人信息；只有审计人员可以遮蔽（先改为 --role auditor）")
         new_personal = True
     elif personal is not None:
         new_personal = personal

@@ -180,6 +180,10 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"找不到配置文件 {path}（可把 config.example.toml 复制为 {path} 再修改）") from None
+    except IsADirectoryError:
+        raise ConfigError(f"配置文件 {path} 是一个文件夹：--config 或 MAILROOM_CONFIG 应指向其中的配置文件") from None
+    except PermissionError:
+        raise ConfigError(f"无法读取配置文件 {path}：没有读取权限（请检查文件的属主和权限）") from None
     return build_config(parse_toml(raw, path), path.resolve(), env)
 
 

@@ -353,6 +353,16 @@ def test_an_smtp_username_without_its_password_variable_is_refused(tmp_path):
     )
 
 
+def test_a_config_path_naming_a_folder_is_a_config_error(tmp_path):
+    """GIVEN --config naming a folder (it was "错误 (error): …：这是一个文件夹", exit 1) THEN a config error, exit 2."""
+    result = CliRunner().invoke(main, ["--config", str(tmp_path), "status"], prog_name="mailroom")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"配置错误 (config error): 配置文件 {tmp_path} 是一个文件夹："
+        "--config 或 MAILROOM_CONFIG 应指向其中的配置文件\n",
+    )
+
+
 def test_a_config_without_its_plan_year_is_refused(tmp_path):
     """GIVEN [general] without year or years (it was taken for 2020, silently) WHEN any command runs THEN exit 2
     saying what to write."""

@@ -68,7 +68,7 @@ def test_mistakes_are_refused_in_one_line(tmp_path, database_url):
     twice = run(env, "user", "add", "a", "--role", "auditor", "--password-stdin", stdin="long enough\n")
     assert twice.exit_code == 1 and "账号 a 已存在" in twice.output
     short = run(env, "user", "add", "b", "--role", "auditor", "--password-stdin", stdin="short\n")
-    assert short.exit_code == 1 and "密码至少 8 位" in short.output
+    assert short.exit_code == 2 and "密码至少 8 位" in short.output  # what was given is wrong
     assert run(env, "user", "add", "d", "--role", "admin", "--password-stdin", stdin="long enough\n").exit_code == 2
     unknown = run(env, "user", "passwd", "nobody", "--password-stdin", stdin="long enough\n")
     assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
@@ -112,7 +112,7 @@ def test_set_without_a_change_keeps_the_sessions_and_mistakes_are_refused(tmp_pa
     assert same.exit_code == 0 and "账号 a 已是工作人员，可见个人信息，未作修改" in same.output
     assert accounts(database_url)["a"].session_token == token
     masked_staff = run(env, "user", "set", "a", "--no-personal")
-    assert masked_staff.exit_code == 1 and "工作人员总是可见个人信息" in masked_staff.output
+    assert masked_staff.exit_code == 2 and "工作人员总是可见个人信息" in masked_staff.output
     nothing = run(env, "user", "set", "a")
     assert nothing.exit_code == 2 and "请给出 --role、--unit 或 --personal/--no-personal" in nothing.output
     assert run(env, "user", "set", "a", "--role", "admin").exit_code == 2
@@ -135,10 +135,10 @@ def test_a_units_clerk_belongs_to_one_unit_named_by_name_or_alias(tmp_path, data
     listed = json.loads(run(env, "user", "list", "--json").stdout)
     assert [(row["role"], row["unit"]) for row in listed] == [("unit", "景县")]
     for args, code, words in [
-        (("--role", "unit"), 1, "填报单位账号须用 --unit 指定单位"),
-        (("--role", "auditor", "--unit", "景县"), 1, "只有填报单位账号（--role unit）属于一个单位"),
+        (("--role", "unit"), 2, "填报单位账号须用 --unit 指定单位"),  # the command line is wrong: exit 2
+        (("--role", "auditor", "--unit", "景县"), 2, "只有填报单位账号（--role unit）属于一个单位"),
         (("--role", "unit", "--unit", "不存在县"), 2, "没有名为 不存在县 的单位"),
-        (("--role", "unit", "--unit", "景县", "--personal"), 1, "--personal 对它无意义"),
+        (("--role", "unit", "--unit", "景县", "--personal"), 2, "--personal 对它无意义"),
     ]:
         refused = run(env, "user", "add", "x", *args, "--password-stdin", stdin="long enough\n")
         assert (refused.exit_code, words in refused.output) == (code, True), refused.output
