@@ -7,6 +7,7 @@ import functools
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration. A database already there is opened without loading Alembic (a third of a second
 # on every command); tests/test_migrations.py holds this to the migrations folder's own head.
-SCHEMA_HEAD = "0022"
+SCHEMA_HEAD = "0023"
 # A PostgreSQL server that takes the connection and says nothing (a firewall dropping packets, a host gone)
 # must not hang a command or a worker for ever: the connection is given up after CONNECT_SECONDS, and TCP
 # keepalives end one whose server vanished mid-query within about a minute (libpq's parameters; one written
@@ -65,16 +66,22 @@ class Database:
 
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up lines, not the operator's
         config = _alembic_config()
-        head = ScriptDirectory.from_config(config).get_current_head()
+        script = ScriptDirectory.from_config(config)
+        head = script.get_current_head()
         try:
             with self.engine.begin() as connection:
                 _one_migrator(connection)
                 current = MigrationContext.configure(connection).get_current_revision()
                 if current == head:
                     return False
+                if current is not None and current not in {step.revision for step in script.walk_revisions()}:
+                    raise ConfigError(_unknown_revision(current, head))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-                log.info("database upgraded from revision %s to %s", current or "(new)", head)
+            if current is None:
+                log.info("数据库已建立（版本 %s）", head)
+            else:  # seen by the operator (a command logs warnings only): the schema changed under them
+                log.warning("数据库已升级：%s → %s", current, head)
         except SQLAlchemyError as error:
             raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{self._why_not(error)}") from error
         return True
@@ -115,6 +122,20 @@ class Database:
         self.engine.dispose()
 
 
+def _unknown_revision(current: str, head: str | None) -> str:
+    """Why a schema at a revision this release does not have is not opened: a newer release upgraded it (and
+    this one was rolled back to), or the URL names another program's database."""
+    if head is not None and current.isdigit() and head.isdigit() and int(current) > int(head):  # 0001, 0002, …
+        return (
+            f"数据库已由更新的版本升级（版本 {current}），本版本只支持到 {head}：请使用新版本的 mailroom，"
+            "或从备份恢复数据库"
+        )
+    return (
+        f"数据库的结构版本 {current} 不是本版本所知的任何版本（本版本只支持到 {head}）：请检查 [database] url "
+        "或 MAILROOM_DATABASE_URL 是否指向 mailroom 的数据库，或从备份恢复数据库"
+    )
+
+
 # PostgreSQL's "no schema has been selected to create in": none of the search_path's schemas exists.
 INVALID_SCHEMA_NAME = "3F000"
 
@@ -140,7 +161,8 @@ def driver_says(error: BaseException) -> str:
 
 def database_problem(error: BaseException, database: str | None = None) -> str | None:
     """What a database error the operator can act on means, in one Chinese line saying what to do (a full disk,
-    a lock another program holds, a read-only file), the driver's own words in brackets; None for any other.
+    a lock another program holds, a read-only file, a lost connection), the driver's own words in brackets
+    (never the statement); None for any other.
     `error`: SQLAlchemy's or the driver's own; `database`: the SQLite file, when the caller knows it."""
     driver = getattr(error, "orig", None) or error
     said = driver_says(error)
@@ -148,6 +170,11 @@ def database_problem(error: BaseException, database: str | None = None) -> str |
     state = getattr(driver, "sqlstate", None)
     if state == "53100":  # PostgreSQL's disk_full
         return f"数据库所在磁盘已满：请清理数据库服务器的磁盘空间（{said}）"
+    if _connection_lost(error, driver, state):
+        return (
+            "与数据库服务器的连接中断或无法建立：请检查数据库服务器是否在运行、网络是否通畅；"
+            f"后台服务会自动重试，命令请在恢复后重新运行（{said}）"
+        )
     if name.startswith("SQLITE_FULL") or "database or disk is full" in said:
         return f"数据库所在磁盘已满：请清理磁盘空间（{f'{database}：' if database else ''}{said}）"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in said:
@@ -158,6 +185,22 @@ def database_problem(error: BaseException, database: str | None = None) -> str |
     if name.startswith("SQLITE_READONLY") or "readonly database" in said:
         return f"数据库只读：请检查{f' {database} ' if database else '数据库文件'}及其所在文件夹的挂载和权限（{said}）"
     return None
+
+
+# PostgreSQL's connection_exception class (08…) and its operator_intervention codes for a server shutting
+# down, restarting or dropping an idle session (57P01…57P05).
+_CONNECTION_STATES = ("08", "57P0")
+
+
+def _connection_lost(error: BaseException, driver: BaseException, state: str | None) -> bool:
+    """Whether the database server went away or cannot be reached (restarted, stopped, the network cut):
+    SQLAlchemy saw a disconnect, PostgreSQL said so, or libpq failed on the client side (psycopg's
+    OperationalError with no SQLSTATE: "consuming input failed: server closed the connection unexpectedly",
+    "connection failed: … Connection refused")."""
+    if getattr(error, "connection_invalidated", False) or (state or "").startswith(_CONNECTION_STATES):
+        return True
+    psycopg = sys.modules.get("psycopg")  # loaded when the error is one of its own
+    return psycopg is not None and isinstance(driver, psycopg.OperationalError) and state is None
 
 
 def sqlite_file(url: str) -> str | None:

@@ -365,6 +365,14 @@ class JobRun(Base):
     summary: Mapped[str] = mapped_column(Text)
 
 
+class ArchiveIdentity(Base):
+    """The identity of the archive folder this database belongs to (archive/pairing.py): one row."""
+
+    __tablename__ = "archive_identity"
+
+    archive_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
 class ClosedYear(Base):
     """A plan year closed (`mailroom year close`): its months' figures are kept (ClosedMonth) as they were, with
     the plan (scoring.plans.Plan.fingerprint) and the derivation stamp they were computed under."""

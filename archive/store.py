@@ -13,6 +13,7 @@ from parsers.errors import ServiceError
 
 MESSAGES = "messages"
 FILES = "files"
+IDENTITY = "archive-id"  # the folder's identity, which its database holds too (archive/pairing.py)
 WRITE_THREADS = 8
 FOLDER_MODE = 0o700  # mail holds personal numbers: folders the archive makes are its owner's only (files: 0600)
 
@@ -57,6 +58,39 @@ class RawStore:
     def looks_empty(self) -> bool:
         """Whether the folder is missing, or holds no messages/ (an empty mount point: its disk not mounted)."""
         return not (self.root / MESSAGES).is_dir()
+
+    def holds_messages(self) -> bool:
+        """Whether any message has been stored here (the first one found is enough)."""
+        return next((self.root / MESSAGES).glob("??/*.eml"), None) is not None
+
+    def identity(self) -> str | None:
+        """The folder's identity (archive/pairing.py); None while it has none."""
+        try:
+            return (self.root / IDENTITY).read_text(encoding="ascii").strip() or None
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def claim_identity(self, wanted: str) -> str:
+        """The folder's identity: `wanted`, written durably, unless it has one already (another process may
+        write it at the same moment: the first written is kept)."""
+        path = self.root / IDENTITY
+        try:
+            fd, temp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+            try:
+                os.write(fd, f"{wanted}\n".encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(temp, path)  # never over one already there
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(temp)
+            _fsync(self.root)
+        except OSError as error:
+            raise ServiceError(write_problem(self.root, error)) from error
+        return self.identity() or wanted
 
     def message_path(self, sha: str) -> Path:
         return self.root / MESSAGES / sha[:2] / f"{sha}.eml"

@@ -309,7 +309,7 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
 
     again = "mailroom digest --month 2020-12 --send 重新发送"
     refused = run("digest", "--month", "2020-12", "--send", staff="wrong@example.com")
-    assert refused.exit_code == 0 and "被对方服务器拒收、不再重试" in refused.output and again in refused.output
+    assert refused.exit_code == 1 and "被对方服务器拒收、不再重试" in refused.output and again in refused.output
     blocked = run("year", "close", "2020", "--by", "孙倩")
     assert blocked.exit_code == 1, blocked.output
     assert "2020 年的最后一期月报（2020-12）被对方服务器拒收，尚未发出，不能结账" in blocked.output

@@ -27,16 +27,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 
 import archive.locks
 import archive.store
 import bot.daemon.poll
 from archive.ingest import Incoming, ingest_batch
-from archive.models import Message, OutboxMail
+from archive.models import ArchiveIdentity, Message, OutboxMail
 from archive.outbox import backlog, mark_failed, mark_sending, queue_mail
+from archive.store import IDENTITY
 from bot.cli.errors import run_reporting_errors
 from bot.cli.group import main
+from bot.config import masked_url
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import poll_once
 from bot.daemon.status import describe_status, gather_status, serving
@@ -171,6 +173,96 @@ def test_commands_refuse_a_mistyped_archive_path_and_archive_nothing_into_it(cli
     assert code == 0 and out.startswith("bgs: 取回 1 封，新归档 1 封")
     code, out, _ = cli("verify")
     assert code == 0 and "缺失 0 个，被改动 0 个" in out
+
+
+NEW_DATABASE = (
+    "数据库 {url} 中没有任何邮件，而归档目录 {path} 中已有归档的邮件：请检查 [database] url 或环境变量 "
+    "MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；若确要从这个空数据库开始，"
+    "请运行 mailroom init"
+)
+
+
+def test_a_database_without_mail_beside_an_archive_with_some_is_refused(cli, tmp_path, monkeypatch):
+    """GIVEN an archive of one answered message, its database given by MAILROOM_DATABASE_URL WHEN a command runs
+    in a shell without that variable (the config's own SQLite file is taken: a new, empty database) THEN `status`
+    and `poll --once` refuse in one line (exit 2): the mail is neither archived again nor answered again; `init`
+    takes the new database on purpose; with the variable set again everything is as it was."""
+    _deliver(cli.maildir, _briefing(1))
+    assert cli("poll", "--once")[0] == 0
+    outbox = tmp_path / "var" / "outbox"
+    answered = sorted(outbox.iterdir())
+    assert len(answered) == 1
+    monkeypatch.delenv("MAILROOM_DATABASE_URL")
+    forgotten = tmp_path / "var" / "mailroom.db"
+    line = "配置错误 (config error): " + NEW_DATABASE.format(url=f"sqlite:///{forgotten}", path=tmp_path / "archive")
+    assert cli("status") == (2, "", line + "\n")
+    assert cli("poll", "--once") == (2, "", line + "\n")
+    assert sorted(outbox.iterdir()) == answered
+
+    assert cli("init")[0] == 0  # the new database, taken on purpose
+    assert cli("status")[0] == 0
+
+
+def _identities(deps) -> tuple[str | None, str | None]:
+    """The archive folder's identity and the one its database holds."""
+    with deps.db.session() as session:
+        return deps.store.identity(), session.scalar(select(ArchiveIdentity.archive_id))
+
+
+def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, database_url):
+    """GIVEN a database paired with its archive folder, and another folder holding another database's mail WHEN the
+    database is opened with the other folder THEN it is refused, naming both identities and what to check;
+    `init` pairs them on purpose. A first use, a first poll stopped before its first commit (the folder holds a
+    message, the database none) and a pair made by a version before identities are each opened and paired."""
+    ours = make_config(tmp_path, database_url)
+    deps = open_deps(ours)  # a first use: both made, and paired
+    try:
+        own, held = _identities(deps)
+        assert own is not None and own == held
+        deps.store.put_message(_briefing(1))  # a first poll stopped after writing, before committing
+        deps.store.sync()
+    finally:
+        deps.close()
+    open_deps(ours).close()
+
+    theirs = replace(ours, database_url=f"sqlite:///{tmp_path / 'theirs.db'}", archive_path=tmp_path / "theirs")
+    deps = open_deps(theirs)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(2), mailbox="bgs", source="import")])
+        other, _ = _identities(deps)
+    finally:
+        deps.close()
+    crossed = replace(ours, archive_path=theirs.archive_path)
+    with pytest.raises(ConfigError) as refused:
+        open_deps(crossed)
+    assert str(refused.value) == (
+        f"数据库 {masked_url(ours.database_url)} 与归档目录 {theirs.archive_path} 不是同一套"
+        f"（数据库记录的归档标识为 {own}，该目录的为 {other}）："
+        "请检查 [database] url、MAILROOM_DATABASE_URL 与 [archive] path、MAILROOM_ARCHIVE_PATH 是否指向同一套归档；"
+        "若确要让这个数据库使用这个归档目录，请运行 mailroom init"
+    )
+    deps = open_deps(crossed, create_folders=True)  # `mailroom init`
+    try:
+        assert _identities(deps) == (other, other)
+    finally:
+        deps.close()
+
+    before = replace(ours, archive_path=tmp_path / "before")  # a pair of a version before identities
+    deps = open_deps(before, create_folders=True)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(3), mailbox="bgs", source="import")])
+        (before.archive_path / IDENTITY).unlink()
+        with deps.db.session() as session:
+            session.execute(delete(ArchiveIdentity))
+            session.commit()
+    finally:
+        deps.close()
+    deps = open_deps(before)
+    try:
+        again, held = _identities(deps)
+        assert again is not None and again == held
+    finally:
+        deps.close()
 
 
 def test_an_archive_folder_gone_while_running_is_said_and_never_made_again(config, deps, tmp_path):
@@ -308,7 +400,11 @@ def test_a_recipient_refused_for_good_is_failed_said_in_chinese_and_never_tried_
         "spam@126.com：邮件被对方服务器拒收（554 5.7.1 内容被拒绝）：请按服务器所说的原因处理（如邮件过大、"
         "被当作垃圾邮件），必要时另行联系收件人"
     )
-    assert (first.sent, first.failed, first.errors) == (1, 1, ("#3: 450 4.2.2 邮箱已满",))
+    assert (first.sent, first.failed, first.errors) == (
+        1,
+        1,
+        ("#3: 发信服务器暂时拒收了收件地址 full@126.com，稍后重试（450 4.2.2 邮箱已满）",),
+    )
     assert first.refused == (f"#1 回执 {refused}", f"#4 回执 {spam}")
 
     for hours in (1, 2, 5, 24, 48):
@@ -417,10 +513,9 @@ def test_an_archive_disk_that_is_full_says_so_and_what_to_free(cli, tmp_path):
         cli.archive(disk / "archive")
         assert cli("status")[0] == 0  # the archive folder made on first use
         filler = disk / "filler"
-        with open(filler, "wb") as handle, pytest.raises(OSError):
+        with open(filler, "wb", buffering=0) as handle, pytest.raises(OSError):  # nothing left to flush at close
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         _deliver(cli.maildir, _briefing(1))
         code, out, _ = cli("poll", "--once")
         assert code == 1 and out.splitlines()[0] == "bgs: 失败 — " + _disk_full(disk / "archive")

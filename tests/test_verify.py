@@ -28,7 +28,8 @@ def archive_two(tmp_path, database_url) -> list[str]:
         main, ["--config", str(ROOT / "config.example.toml"), "import", str(tmp_path / "mail")], env=env
     )
     assert result.exit_code == 0, result.output
-    return sorted(str(path) for path in (tmp_path / "archive").rglob("*") if path.is_file())
+    stored = [*(tmp_path / "archive" / "messages").rglob("*"), *(tmp_path / "archive" / "files").rglob("*")]
+    return sorted(str(path) for path in stored if path.is_file())
 
 
 def test_an_intact_archive_verifies(tmp_path, database_url):

@@ -651,7 +651,7 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
     path = secret_path(config)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(first) == 64
     assert load_secret_key(config, environ={}) == first
-    assert load_secret_key(config, environ={"MAILROOM_WEB_SECRET": "from env"}) == "from env"
+    assert load_secret_key(config, environ={"MAILROOM_WEB_SECRET": "from env, 16+ chars"}) == "from env, 16+ chars"
     assert path.parent == config.archive_path.parent and not path.is_relative_to(config.archive_path)
     os.chmod(path, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):

@@ -3,6 +3,7 @@ with --send, sent to the staff; sent again when the SMTP server refused it for g
 
 from __future__ import annotations
 
+import sys
 from email.policy import SMTP
 from pathlib import Path
 
@@ -67,9 +68,10 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         return
     if send:
         again = f"{what}此前被对方服务器拒收，已按现在的配置重新生成；" if queued == QUEUED_AGAIN else ""
-        click.echo(
-            again + sent_line(config, "月报" if year is None else "年度最终排名通报", send_outbox(config, deps, now))
-        )
+        report = send_outbox(config, deps, now)
+        click.echo(again + sent_line(config, "月报" if year is None else "年度最终排名通报", report))
+        if report.failed or report.refused:
+            sys.exit(1)  # queued, but not (yet) delivered: "done, but something is wrong"
 
 
 def _write(out: Path, prepared: PreparedDigest) -> None:

@@ -11,19 +11,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from imapclient import IMAPClient
-from sqlalchemy import func, select
 
 from archive.db import Database
 from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import Lock, exclusive
-from archive.models import Message, Spooled
+from archive.pairing import pair
 from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
-from bot.config import Config, Mailbox
+from bot.config import Config, Mailbox, masked_url
 from bot.daemon.imap import connect
 from bot.outgoing.outbox import Transport
 from bot.services.sandbox import Sandbox
-from parsers.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -87,40 +85,18 @@ def open_deps(config: Config, *, create_folders: bool = False, **overrides) -> D
     """Open (creating or upgrading on first use) the database and the archive folder. A SQLite database whose
     folder is missing is refused (archive.db.Database) unless `create_folders`, which `mailroom init` passes,
     or the folder lies under the configuration's own (the example's var/mailroom.db, on a first start): a
-    folder elsewhere that is not there is far likelier a mistyped path than a first use. The archive folder
-    is made on first use, while the database holds no mail; once it holds some, a missing (or empty) archive
-    folder is refused unless `create_folders`: it is a mistyped path or a disk not mounted, and mail archived
-    into a new folder there would be missing from the real archive."""
+    folder elsewhere that is not there is far likelier a mistyped path than a first use. The database and the
+    archive folder must be each other's (archive.pairing: no archive folder beside a database holding mail, no
+    other database than the archive's); `create_folders` pairs them on purpose."""
     db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     try:
         db.upgrade()
         store = RawStore(config.archive_path)
-        if not create_folders and store.looks_empty():
-            _refuse_missing_archive(db, store)
-        store.create()
+        pair(db, store, masked_url(config.database_url), adopt=create_folders)
     except BaseException:
         db.dispose()
         raise
     return Deps(db=db, store=store, recognizer=recognizer_for(config), **overrides)
-
-
-def _refuse_missing_archive(db: Database, store: RawStore) -> None:
-    """ConfigError when the database holds mail (stored, or archived raw and not yet derived) whose archive
-    folder is not there, or is empty: every file would be missing from it (mailroom verify)."""
-    with db.session() as session:
-        held = (session.scalar(select(func.count()).select_from(Message)) or 0) + (
-            session.scalar(select(func.count()).select_from(Spooled)) or 0
-        )
-    if not held:
-        return
-    if not store.root.exists():
-        what = "不存在"
-    else:
-        what = "是空的（其中没有 messages 文件夹）" if store.root.is_dir() else "不是文件夹"
-    raise ConfigError(
-        f"归档目录 {store.root} {what}，而数据库中已有 {held} 封邮件：请检查 [archive] path 或 "
-        "MAILROOM_ARCHIVE_PATH 是否写错、归档所在的磁盘是否没有挂载；若确要在这里新建归档目录，请运行 mailroom init"
-    )
 
 
 def _beside_config(config: Config) -> bool:

@@ -212,6 +212,14 @@ def send_failure(outgoing: Outgoing, error: BaseException) -> str:
         said = f"与发信服务器 {where} 的 TLS 握手失败：请检查 security（现为 {outgoing.security}）与端口是否匹配"
     elif isinstance(error, smtplib.SMTPAuthenticationError):
         said = f"发信服务器 {where} 拒绝登录：请检查 [smtp] username 和密码（网易等邮箱应使用授权码）"
+    elif isinstance(error, smtplib.SMTPNotSupportedError) and "AUTH" in str(error):  # login(), no AUTH offered
+        said = (
+            f"发信服务器 {where} 在这个连接上不提供登录（AUTH）：请检查 security（现为 {outgoing.security}）"
+            "与 port 是否匹配（STARTTLS 的服务器只在 STARTTLS 之后提供登录）；若该服务器无需登录，"
+            "请删去 [smtp] username"
+        )
+    elif isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
+        said = f"发信服务器 {where} 不支持 STARTTLS：请检查 security（现为 {outgoing.security}）与 port 是否匹配"
     elif isinstance(error, smtplib.SMTPSenderRefused):
         said = f"发信服务器拒绝了发件地址 {outgoing.sender}：请检查 [smtp] sender 是否为登录账号本身的地址"
     elif isinstance(error, smtplib.SMTPRecipientsRefused):
@@ -261,7 +269,7 @@ def flush_outbox(
                 why = send_failure(outgoing, error)
                 log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
-                errors.append(f"#{mail.id}: {server_says(error)}")
+                errors.append(f"#{mail.id}: {why}")
                 if not isinstance(error, THIS_MAIL_ONLY):
                     break  # the next mail would wait for the same dead server: all wait for the next round
                 continue

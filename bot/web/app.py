@@ -7,6 +7,7 @@ them all), bodies are shown as text, and files are only ever downloaded, never s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import timedelta
@@ -28,6 +29,9 @@ from parsers.errors import ConfigError
 
 WEB_TEMPLATES = TEMPLATES / "web"
 SECRET_ENV = "MAILROOM_WEB_SECRET"
+# The key that signs the session cookies: the file made on first use holds 64 hex digits.
+SECRET_MIN_CHARS = 16
+SECRET_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"'
 # No script runs on any page (there is none of ours); styles and images only from the app itself.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
@@ -76,20 +80,33 @@ def secret_path(config: Config) -> Path:
 
 
 def load_secret_key(config: Config, environ: dict[str, str] | os._Environ = os.environ) -> str:
-    """MAILROOM_WEB_SECRET when set; else the key in the 0600 file beside the archive, made on first use."""
+    """MAILROOM_WEB_SECRET when set; else the key in the 0600 file beside the archive, made on first use.
+    A key shorter than SECRET_MIN_CHARS is refused (ConfigError): an empty one left every page a 500, and a
+    short one lets anyone who guesses it sign a session cookie as any account."""
     if environ.get(SECRET_ENV):
-        return environ[SECRET_ENV]
+        key = environ[SECRET_ENV]
+        if len(key.strip()) < SECRET_MIN_CHARS:
+            raise ConfigError(
+                f"环境变量 {SECRET_ENV} 太短（{len(key.strip())} 个字符，至少要 {SECRET_MIN_CHARS} 个）：请设为一串随机"
+                f"字符，例如 {SECRET_COMMAND} 的输出，或取消该变量，改用自动生成的 {secret_path(config)}"
+            )
+        return key
     path = secret_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):  # made on first use; kept as it is after that
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            raise ConfigError(f"{path} may be read by other users: chmod 600 {path}") from None
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
-    return path.read_text(encoding="ascii").strip()
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"网页签名密钥文件 {path} 其他用户也能读取：请运行 chmod 600 {path} 后重新启动")
+    key = path.read_text(encoding="ascii").strip()
+    if len(key) < SECRET_MIN_CHARS:
+        raise ConfigError(
+            f"网页签名密钥文件 {path} 为空或太短（{len(key)} 个字符，至少要 {SECRET_MIN_CHARS} 个）：请删除它，"
+            f"mailroom web 下次启动时会重新生成（所有人需要重新登录）；或运行 {SECRET_COMMAND} > {path}; "
+            f"chmod 600 {path}"
+        )
+    return key
 
 
 def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Flask:

@@ -4,11 +4,13 @@ The session is Flask's signed cookie holding the account's id, its session token
 A request is served only while the token is still the account's (a new password, role or grant, a logout
 or removing the account replaces or deletes it) and the login is younger than [web] session_hours.
 Failed logins are throttled by name and by client address (archive.users.Throttle): a locked login is
-refused with 429 whatever the password.
+refused with 429 whatever the password. Each failure and each refusal is logged (the name given and the
+client's address, never the password).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from archive.models import WebUser
 from archive.users import ROLES, end_sessions, log_in, session_user
 from bot.web.site import site
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("auth", __name__)
 PUBLIC = {"auth.login", "auth.favicon", "static"}
 SESSION_KEYS = ("uid", "token", "since")
@@ -122,10 +125,12 @@ def login():
         attempt = log_in(db, name, request.form.get("password", ""), request.remote_addr or "", now)
     if attempt.locked_until is not None:
         wait = math.ceil((attempt.locked_until - now).total_seconds())
+        log.warning("login refused, locked for %d s: name %r from %s", wait, name, request.remote_addr)
         error = LOCKED.format(minutes=math.ceil(wait / 60))
         return render_template("login.html", next=target, error=error, name=name), 429, {"Retry-After": str(wait)}
     user = attempt.user
     if user is None:
+        log.warning("login failed: name %r from %s", name, request.remote_addr)
         return render_template("login.html", next=target, error="账号或密码不对", name=name), 401
     session.clear()  # nothing from before the login survives it (no session fixation)
     session.permanent = True

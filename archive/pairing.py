@@ -1,0 +1,74 @@
+"""The database and the archive folder as one pair. The folder's identity, a random id in its archive-id file, is
+held by the database too (archive_identity), so a command given another database than the archive's (the
+config's own SQLite file where MAILROOM_DATABASE_URL was meant, in a shell that does not set it) or another
+folder than the database's (a mistyped path, a disk not mounted) is refused before it archives, and answers,
+every message again into the wrong one. `mailroom init` pairs what it is given on purpose."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from archive.db import Database
+from archive.models import ArchiveIdentity, Message, Spooled
+from archive.store import RawStore
+from parsers.errors import ConfigError, ServiceError
+
+
+def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) -> None:
+    """Refuse (ConfigError) a database and an archive folder that are not each other's, then make the folder if
+    it is missing and pair the two. Refused unless `adopt`: a database holding mail beside a folder that is
+    missing or empty; a folder paired with another database; a database holding no mail beside a folder holding
+    some that is not its own (a first poll stopped before its first commit leaves a folder of its own). An archive
+    and a database of a version before identities are paired by the first command, as is a new pair."""
+    with db.session() as session:
+        paired = session.scalar(select(ArchiveIdentity.archive_id))
+        held = any(session.scalar(select(table.id).limit(1)) is not None for table in (Message, Spooled))
+        if not adopt:
+            _refuse_unpaired(session, store, shown_url, paired, held)
+    store.create()
+    own = store.identity()
+    if own is None:
+        try:
+            own = store.claim_identity(paired or str(uuid.uuid4()))
+        except ServiceError:
+            return  # a folder that cannot be written now (read-only, full): the next command that can pairs them
+    if own != paired:
+        with db.session() as session:
+            session.execute(delete(ArchiveIdentity))
+            session.add(ArchiveIdentity(archive_id=own))
+            session.commit()
+
+
+def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | None, held: bool) -> None:
+    if store.looks_empty():
+        if held:
+            count = sum(session.scalar(select(func.count()).select_from(table)) or 0 for table in (Message, Spooled))
+            raise ConfigError(
+                f"归档目录 {store.root} {_what_is_there(store.root)}，而数据库中已有 {count} 封邮件：请检查 "
+                "[archive] path 或 MAILROOM_ARCHIVE_PATH 是否写错、归档所在的磁盘是否没有挂载；"
+                "若确要在这里新建归档目录，请运行 mailroom init"
+            )
+        return
+    own = store.identity()
+    if own is not None and paired is not None and own != paired:
+        raise ConfigError(
+            f"数据库 {url} 与归档目录 {store.root} 不是同一套（数据库记录的归档标识为 {paired}，该目录的为 {own}）："
+            "请检查 [database] url、MAILROOM_DATABASE_URL 与 [archive] path、MAILROOM_ARCHIVE_PATH 是否指向同一套归档；"
+            "若确要让这个数据库使用这个归档目录，请运行 mailroom init"
+        )
+    if not held and (own is None or own != paired) and store.holds_messages():
+        raise ConfigError(
+            f"数据库 {url} 中没有任何邮件，而归档目录 {store.root} 中已有归档的邮件：请检查 [database] url "
+            "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
+            "若确要从这个空数据库开始，请运行 mailroom init"
+        )
+
+
+def _what_is_there(root: Path) -> str:
+    if not root.exists():
+        return "不存在"
+    return "是空的（其中没有 messages 文件夹）" if root.is_dir() else "不是文件夹"
