@@ -204,6 +204,38 @@ def test_move_action_empties_the_folder_after_archiving(dovecot, folder, imap_co
     deps.close()
 
 
+def test_a_move_to_a_folder_not_there_is_said_in_the_report_and_status(dovecot, folder, imap_config):
+    """GIVEN after_archive = "move" to a folder the mailbox does not have (a Chinese name) WHEN polled THEN the mail
+    is archived and stays in place, and the report, `poll --once`'s exit and `status` say the folder is missing
+    (only the log said it, in English, without the folder's name); once it is made, the next mail is moved and
+    the problem is gone."""
+    dovecot.append("bgs", briefing(1), folder=folder)
+    done = f"{folder}-已归档"  # the server is shared by the tests: a name of this test's own
+    config = imap_config(after_archive="move", move_to=done)
+    deps = open_deps(config)
+    try:
+        report = poll_once(config, deps)
+        said = (
+            f'邮件已归档，但按 after_archive = "move" 移到文件夹“{done}”失败，邮件仍在原处；'
+            "该文件夹不存在：请在邮箱中建立它，或改正 move_to"
+        )
+        [box] = report.mailboxes
+        assert (box.new, box.error, box.untidied, report.errors) == (1, None, said, [box])
+        assert dovecot.status("bgs", folder)["MESSAGES"] == 1
+        shown = gather_status(config, deps)["mailboxes"][0]
+        assert (shown["last_error"], shown["failing"]) == (said, True)
+
+        with dovecot.client("bgs") as client:
+            client.create_folder(done)
+        dovecot.append("bgs", briefing(2), folder=folder)
+        [box] = poll_once(config, deps).mailboxes
+        assert (box.new, box.untidied) == (1, None)
+        assert dovecot.status("bgs", done)["MESSAGES"] == 1
+        assert gather_status(config, deps)["mailboxes"][0]["failing"] is False  # the last error stays, as before
+    finally:
+        deps.close()
+
+
 def test_the_id_command_is_sent_when_advertised(dovecot, folder, imap_config):
     config = imap_config()
     deps = open_deps(config)

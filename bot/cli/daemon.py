@@ -90,6 +90,8 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
         if len(box.outcomes) != box.taken:  # mail a stopped or killed poll left spooled, derived now
             line += f"，识别 {len(box.outcomes)} 封"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
+        if box.untidied:
+            click.echo(f"  {box.untidied}")
         new = [outcome for outcome in box.outcomes if outcome.new]
         for outcome in new[:shown]:
             click.echo(

@@ -144,6 +144,7 @@ class Progress:
     fetched: int = 0
     rescanned: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
+    untidied: str | None = None  # the after_archive action failed (the mail is archived): what to fix
 
 
 def poll_imap(
@@ -250,7 +251,8 @@ class FolderSession:
             self.spoken = time.monotonic()
             progress.fetched += len(items)
             # _fetch sets every item's uid; the test narrows the type only
-            _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
+            untidied = _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
+            progress.untidied = untidied or progress.untidied
 
     def keep_alive(self) -> None:
         """Between batches of a long derivation: a NOOP now and then, so that the server does not log an idle
@@ -343,10 +345,12 @@ def _plain_zone(when: datetime) -> datetime:
     return when if offset is None else when.replace(tzinfo=timezone(offset))
 
 
-def _after_archive(client: IMAPClient, box: Mailbox, uids: list[int]) -> None:
-    """The configured action, only once the batch is committed: nothing is marked before it is safe."""
+def _after_archive(client: IMAPClient, box: Mailbox, uids: list[int]) -> str | None:
+    """The configured action, only once the batch is committed: nothing is marked before it is safe. What went
+    wrong, in a line for the poll's report and `status` (the mail is archived; only the tidying failed), else
+    None."""
     if not uids or box.after_archive == "none":
-        return
+        return None
     try:
         if box.after_archive == "flag":
             client.add_flags(uids, [b"\\Flagged"])
@@ -359,8 +363,13 @@ def _after_archive(client: IMAPClient, box: Mailbox, uids: list[int]) -> None:
             client.delete_messages(uids)
             client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
     except IMAPClientError as error:
-        # The messages are archived; only the tidying failed. Say so and go on.
         log.error("%s: after-archive action %s failed: %s", box.key, box.after_archive, error)
+        if box.after_archive != "move":
+            return f'邮件已归档，但按 after_archive = "{box.after_archive}" 标记邮件失败（{error}）'
+        missing = "TRYCREATE" in str(error).upper()
+        why = "该文件夹不存在：请在邮箱中建立它，或改正 move_to" if missing else f"服务器说：{error}"
+        return f'邮件已归档，但按 after_archive = "move" 移到文件夹“{box.move_to}”失败，邮件仍在原处；{why}'
+    return None
 
 
 def _logout(client: IMAPClient) -> None:

@@ -37,6 +37,12 @@ class MailboxReport:
     error: str | None = None
     busy: bool = False  # another instance was polling it: skipped this time
     fetched: int | None = None  # messages fetched from the server (IMAP); the outcomes are those derived
+    untidied: str | None = None  # the after_archive action failed: the mail is archived, the mailbox not tidied
+
+    @property
+    def problem(self) -> str | None:
+        """What `status` records of this poll: its error, else the tidying that failed."""
+        return self.error or self.untidied
 
     @property
     def taken(self) -> int:
@@ -68,7 +74,7 @@ class PollReport:
     def errors(self) -> list[MailboxReport]:
         """The mailboxes that failed; and, when the database stopped the pass, one more report that says so
         (named DATABASE, never a mailbox's key), so that whatever counts the errors counts that one too."""
-        failed = [report for report in self.mailboxes if report.error]
+        failed = [report for report in self.mailboxes if report.problem]
         if self.stopped is not None:
             failed.append(MailboxReport(DATABASE, error=_one_line(self.stopped)))
         return failed
@@ -165,7 +171,7 @@ def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             return MailboxReport(box.key, busy=True)
         report = fetch_mailbox(box, deps)
         try:
-            record_poll(deps.db, box.key, box.folder, report.error)
+            record_poll(deps.db, box.key, box.folder, report.problem)
         except SQLAlchemyError as error:
             raise _Unrecorded(report, error) from error
         return report
@@ -185,7 +191,9 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             sleep=deps.sleep,
             stopping=deps.stop.is_set,
         )
-        return MailboxReport(box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched)
+        return MailboxReport(
+            box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched, untidied=progress.untidied
+        )
     except POLL_ERRORS as error:
         said = _one_line(error, deps)
         log.error("%s: poll failed: %s", box.key, said)

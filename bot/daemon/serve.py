@@ -298,7 +298,7 @@ def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float)
     report = fetch_mailbox(box, deps)
     if report.new:
         wake()
-    _record(deps, box, report.error, "poll", pause)
+    _record(deps, box, report.problem, "poll", pause)
     return pause
 
 
@@ -318,19 +318,22 @@ def _watch_imap(
         folder = FolderSession(box, lambda: deps.intake, deps.open_client)
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)
+    untidied = None  # the after_archive action that failed on the last mail fetched (status shows it)
     try:
         while not stopping():
             progress = Progress()
             folder.archive_new(progress, stopping)
+            if progress.fetched:
+                untidied = progress.untidied
             if any(outcome.new for outcome in progress.outcomes):
                 wake()
             if progress.outcomes:  # mail that came while deriving is announced to no IDLE: look again first
                 continue
             if not folder.can_idle:
-                _record(deps, box, None, "poll", interval)
+                _record(deps, box, untidied, "poll", interval)
                 return interval
             renew = min(IDLE_RENEW.total_seconds(), interval)
-            _record(deps, box, None, "idle", renew)
+            _record(deps, box, untidied, "idle", renew)
             folder.wait_for_news(renew, stopping)
         return 0.0
     except (*RETRYABLE, *POLL_ERRORS) as error:
