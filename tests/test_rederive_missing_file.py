@@ -6,12 +6,14 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import select, update
 
 from archive.corrections import add_correction
@@ -20,11 +22,13 @@ from archive.models import Message, OwedReply
 from archive.queue import attention
 from archive.rederive import behind, due, rederive
 from archive.store import ArchiveUnreadable
+from bot.cli.group import main
 from bot.daemon.serve import rederive_behind
 from bot.demo.season.mail import compose
 from bot.services.years import close_plan_year
 from parsers.errors import MailroomError
 from replies.attention import attention_reasons
+from tests.conftest import ROOT
 from tests.test_corrections_integrity import _last_digest_sent
 
 ARRIVAL = datetime(2020, 5, 12, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -178,3 +182,28 @@ def test_a_decision_on_a_message_whose_file_is_missing_stays_due_and_is_told_onc
         )
         assert list(notes) == ["电话核实：5月报表"]
     assert (rows(deps)[1].kind, rows(deps)[1].month) == ("report", "2020-05")
+
+
+def test_rederive_says_which_messages_kept_what_they_had_and_exits_1(tmp_path, database_url):
+    """GIVEN two archived messages, one's raw file gone WHEN `mailroom rederive --all` runs THEN its summary names
+    the message kept as it was and what to do, and it exits 1 (it said only "检查 2 封邮件，识别结果已改变 0 封",
+    exit 0, the message named in the log alone); `--json` lists it too."""
+    (tmp_path / "mail").mkdir()
+    for n in (1, 2):
+        raw = compose("jxcl2020@163.com", "hsclbgs666@163.com", f"景县问题 {n}", ARRIVAL, body=f"第{n}个问题")
+        (tmp_path / "mail" / f"{n}.eml").write_bytes(raw.as_bytes())
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)
+
+    assert run("import", str(tmp_path / "mail")).exit_code == 0
+    [first] = sorted((tmp_path / "archive" / "messages").rglob("*.eml"))[:1]
+    first.unlink()
+    done = run("rederive", "--all")
+    lost = [line for line in done.output.splitlines() if "原始文件缺失" in line]
+    assert done.exit_code == 1 and len(lost) == 1, done.output
+    assert lost[0].startswith("1 封邮件的原始文件缺失或无法读取，保留了原有的识别结果：#")
+    assert lost[0].endswith("（mailroom verify 列出缺失的文件；从备份恢复后运行 mailroom rederive --all）")
+    listed = run("rederive", "--all", "--json")
+    assert listed.exit_code == 1 and len(json.loads(listed.stdout)["messages_unreadable"]) == 1

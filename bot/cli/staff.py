@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,8 @@ def rederive_(context: Context, everything: bool, dry_run: bool, as_json: bool) 
                 )
             report = run_rederive(context, None, everything, dry_run)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else "\n".join(describe(report, dry_run)))
+    if report["messages_unreadable"]:
+        sys.exit(1)  # done, but messages whose raw file is missing kept what they had
 
 
 @main.group(name="sender")

@@ -17,7 +17,7 @@ from archive.corrections import mark_due, replacing
 from archive.evidence import load_evidence
 from archive.ingest import Intake
 from archive.models import Message
-from archive.rederive import Change, due, rederive
+from archive.rederive import Change, due, rederive, unreadable_messages
 from archive.staff_senders import messages_from
 from bot.config import Config
 from bot.services.scores import STATUS_NAMES, compute_standings, month_matrix
@@ -73,6 +73,12 @@ def rederive_report(
         with progress(len(todo)) if progress else nullcontext(lambda n: None) as advance:
             changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
         after, forms_after = scores_now(config, session, now)
+        checked = set(todo)
+        unreadable = [
+            {"id": message.id, "subject": message.subject}
+            for message in unreadable_messages(session)
+            if message.id in checked
+        ]
         if dry_run:
             session.rollback()
 
@@ -83,6 +89,8 @@ def rederive_report(
     return {
         "messages_checked": len(todo),
         "messages_changed": [_change_json(c) for c in changes],
+        # kept as they were: their raw file is missing or unreadable (archive.rederive._keep_as_it_was)
+        "messages_unreadable": unreadable,
         "standings_changed": [
             {"unit": unit, "month": month, "before": before.get((unit, month)), "after": total} | kept(month)
             for (unit, month), total in sorted(after.items())
@@ -117,6 +125,12 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
     what was kept when the year was closed does not change, today's figures only differ from it."""
     verb = "将改变" if dry_run else "已改变"
     lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
+    if unreadable := report["messages_unreadable"]:
+        ids = "、".join(f"#{item['id']}" for item in unreadable)
+        lines.append(
+            f"{len(unreadable)} 封邮件的原始文件缺失或无法读取，保留了原有的识别结果：{ids}"
+            "（mailroom verify 列出缺失的文件；从备份恢复后运行 mailroom rederive --all）"
+        )
     for change in report["messages_changed"]:
         differs = [
             f"{SUMMARY_LABELS.get(key, key)}：{_value_text(key, change['before'][key])} → "
