@@ -4,7 +4,7 @@ version"; the two are counted apart, in one cheap count more, and only when any 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,8 @@ from sqlalchemy import update
 from archive.corrections import add_correction
 from archive.ingest import ingest_batch
 from archive.models import Message
-from bot.daemon.status import behind_line, describe_status, gather_status
+from archive.state import record_poll
+from bot.daemon.status import behind_line, describe_status, gather_status, serving
 from bot.demo.season.mail import compose
 from parsers.derive import Incoming
 
@@ -71,3 +72,31 @@ def test_the_line_names_each_cause_it_counted_and_every_cause_when_not_counted()
     every one."""
     assert behind_line(3, "做", 0) == f"有 3 封邮件的识别结果来自{OLD}：做"
     assert behind_line(3, "做") == "有 3 封邮件等待重新识别（配置、程序版本或工作人员的决定有变化）：做"
+
+
+def test_a_mailbox_no_worker_works_is_not_shown_as_watched(config, deps):
+    """GIVEN a running daemon (its presence held) and a mailbox whose worker recorded "IDLE, next look at …" WHEN
+    no instance holds that mailbox now (its instance was killed; a stand-by one takes over within poll_minutes)
+    THEN status shows it unwatched, without the dead worker's next look; while a worker holds it, as recorded. A
+    worker waiting to poll or to retry lets the mailbox go between looks: it is shown as recorded until its next
+    look is a minute overdue."""
+    box = config.mailboxes[0]
+    now = deps.clock()
+
+    def shown() -> tuple[str | None, str | None]:
+        [row] = [row for row in gather_status(config, deps)["mailboxes"] if row["mailbox"] == box.key]
+        return row["watch"], row["next_poll"]
+
+    def local(instant: datetime) -> str:
+        return instant.astimezone(config.timezone).isoformat(timespec="seconds")
+
+    record_poll(deps.db, box.key, box.folder, watch="idle", next_poll_at=now + timedelta(minutes=20))
+    with serving(deps):
+        assert shown() == (None, None)
+        assert f"{box.key}（{box.name}）：未由守护进程监视；" in "\n".join(describe_status(gather_status(config, deps)))
+        with deps.hold(f"mailbox-{box.key}"):
+            assert shown() == ("idle", local(now + timedelta(minutes=20)))
+        record_poll(deps.db, box.key, box.folder, watch="retry", next_poll_at=now + timedelta(seconds=30))
+        assert shown() == ("retry", local(now + timedelta(seconds=30)))
+        record_poll(deps.db, box.key, box.folder, watch="poll", next_poll_at=now - timedelta(minutes=2))
+        assert shown() == (None, None)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from archive.locks import held, shared
-from archive.models import JobRun, Message
+from archive.models import JobRun, MailboxState, Message
 from archive.outbox import backlog
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
@@ -74,15 +74,15 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     mailboxes = []
     for box in config.mailboxes:
         state = states.get(box.key)
+        worked = running and _worked(deps, box.key, state)
         mailboxes.append(
             {
                 "mailbox": box.key,
                 "name": box.name,
-                # how a running daemon waits and when it looks next; a stopped one's plans are not shown
-                "watch": state.watch if state and running else None,
+                "watch": state.watch if state and worked else None,
                 "last_poll": local(state.last_poll_at if state else None),
                 "last_ok": local(state.last_ok_at if state else None),
-                "next_poll": local(state.next_poll_at if state and running else None),
+                "next_poll": local(state.next_poll_at if state and worked else None),
                 "last_error": state and state.last_error,
                 "spooled": spooled.get(box.key, 0),
                 "last_error_at": local(state.last_error_at if state else None),
@@ -186,6 +186,23 @@ def behind_line(due: int, doing: str, decided: int | None = None) -> str:
         f"有 {due} 封邮件的识别结果尚待更新（{decided} 封尚未按工作人员的决定更新，"
         f"{due - decided} 封来自旧的配置或程序版本）：{doing}"
     )
+
+
+# How long after its recorded next look a polling worker that has not looked again is taken for gone.
+OVERDUE = timedelta(seconds=60)
+
+
+def _worked(deps: Deps, key: str, state: MailboxState | None) -> bool:
+    """Whether a worker of a running daemon works the mailbox now, so that how it waits and when it looks next
+    are shown: one in IDLE holds the mailbox's lock throughout; one waiting to poll or to retry lets it go
+    between looks, and is taken for gone once its next look is OVERDUE. A killed instance's plans are not shown
+    (a stand-by instance takes the mailbox over within poll_minutes)."""
+    if state is None:
+        return False
+    if held(deps.db, deps.store.root / "locks", f"mailbox-{key}"):
+        return True
+    next_look = state.next_poll_at if state.watch in ("poll", "retry") else None
+    return next_look is not None and next_look + OVERDUE >= deps.clock()
 
 
 def describe_status(data: dict[str, Any]) -> list[str]:
