@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,12 @@ def season_mail():
     from bot.demo.season import generate_season
 
     return tuple(generate_season())
+
+
+@contextmanager
+def port_in_use() -> Iterator[int]:
+    """A loopback port some other program listens on, while the block runs."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield held.getsockname()[1]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -32,7 +31,7 @@ from bot.cli.group import main
 from bot.outgoing.outbox import SmtpTransport, flush_outbox
 from bot.web.app import create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, make_config, port_in_use
 from tests.smtp_server import Delivering, smtp_answering
 from tests.webapp import PASSWORD, add_accounts, log_in
 
@@ -319,10 +318,7 @@ def test_mailroom_web_with_a_short_secret_stops_before_serving(tmp_path, monkeyp
     (exit 2) before it listens. (The port is held: without the check it would stop on the port, exit 1.)"""
     config = _cli(tmp_path, monkeypatch, f"sqlite:///{tmp_path}/mailroom.db")
     monkeypatch.setenv("MAILROOM_WEB_SECRET", "abc")
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
+    with port_in_use() as port:
         result = CliRunner().invoke(main, ["--config", str(config), "web", "--port", str(port)])
     assert result.exit_code == 2
     assert (

@@ -29,7 +29,7 @@ from bot.daemon.maildir import create_maildir
 from bot.daemon.poll import poll_once
 from bot.daemon.serve import _watch_imap
 from bot.daemon.status import PRESENCE, daemon_running, describe_status, gather_status, serving
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, make_config, port_in_use
 from tests.daemon_harness import DEPARTMENTS, PASSWORD, Daemon, imap_boxes, serve_config, wait_for
 
 APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页登录密码"
@@ -373,10 +373,7 @@ def test_web_on_a_port_in_use_says_so_and_never_claims_to_serve(tmp_path, monkey
     config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setenv("MAILROOM_DATABASE_URL", f"sqlite:///{tmp_path}/mailroom.db")
     monkeypatch.setenv("MAILROOM_ARCHIVE_PATH", str(tmp_path / "archive"))
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
+    with port_in_use() as port:
         result = CliRunner().invoke(main, ["--config", str(config), "web", "--port", str(port)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
