@@ -2,14 +2,16 @@
 held by the database too (archive_identity), so a command given another database than the archive's (the
 config's own SQLite file where MAILROOM_DATABASE_URL was meant, in a shell that does not set it) or another
 folder than the database's (a mistyped path, a disk not mounted) is refused before it archives, and answers,
-every message again into the wrong one. `mailroom init` pairs what it is given on purpose."""
+every message again into the wrong one. Only `mailroom init --pair` pairs them against that, on purpose."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.db import Database
@@ -17,30 +19,54 @@ from archive.models import ArchiveIdentity, Message, Spooled
 from archive.store import RawStore
 from parsers.errors import ConfigError, ServiceError
 
+log = logging.getLogger(__name__)
+# What every refusal ends with: how to pair them when that is meant.
+PAIR_ON_PURPOSE = "mailroom init --pair"
+
 
 def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) -> None:
     """Refuse (ConfigError) a database and an archive folder that are not each other's, then make the folder if
     it is missing and pair the two. Refused unless `adopt`: a database holding mail beside a folder that is
-    missing or empty; a folder paired with another database; a database holding no mail beside a folder holding
-    some that is not its own (a first poll stopped before its first commit leaves a folder of its own). An archive
-    and a database of a version before identities are paired by the first command, as is a new pair."""
+    missing or empty; a folder paired with another database, or a database holding mail and no identity beside
+    a folder that has one; a database holding no mail beside a folder holding some that is not its own (a first
+    poll stopped before its first commit leaves a folder of its own). An archive and a database of a version
+    before identities are paired by the first command, as is a new pair. What `adopt` paired that would have
+    been refused is logged for the operator."""
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id))
         held = any(session.scalar(select(table.id).limit(1)) is not None for table in (Message, Spooled))
-        if not adopt:
+        try:
             _refuse_unpaired(session, store, shown_url, paired, held)
+        except ConfigError as refusal:
+            if not adopt:
+                raise
+            log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
     store.create()
     own = store.identity()
     if own is None:
+        wanted = paired or str(uuid.uuid4())
+        if paired is None:  # the database first: a stop before the file is written leaves a pair the next one ends
+            _record(db, wanted)
+            paired = wanted
         try:
-            own = store.claim_identity(paired or str(uuid.uuid4()))
-        except ServiceError:
-            return  # a folder that cannot be written now (read-only, full): the next command that can pairs them
+            own = store.claim_identity(wanted)
+        except ServiceError as error:  # read-only, full, no hard links: the next command that can pairs them
+            log.warning("the archive folder is not paired with its database yet: %s", error)
+            return
     if own != paired:
-        with db.session() as session:
-            session.execute(delete(ArchiveIdentity))
-            session.add(ArchiveIdentity(archive_id=own))
+        _record(db, own)
+
+
+def _record(db: Database, identity: str) -> None:
+    """The database's one identity row, `identity`; two processes pairing a new pair at once write the same."""
+    with db.session() as session:
+        session.execute(delete(ArchiveIdentity).where(ArchiveIdentity.archive_id != identity))
+        if session.get(ArchiveIdentity, identity) is None:
+            session.add(ArchiveIdentity(archive_id=identity))
+        try:
             session.commit()
+        except IntegrityError:  # the other process inserted it first
+            session.rollback()
 
 
 def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | None, held: bool) -> None:
@@ -50,21 +76,22 @@ def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | 
             raise ConfigError(
                 f"归档目录 {store.root} {_what_is_there(store.root)}，而数据库中已有 {count} 封邮件：请检查 "
                 "[archive] path 或 MAILROOM_ARCHIVE_PATH 是否写错、归档所在的磁盘是否没有挂载；"
-                "若确要在这里新建归档目录，请运行 mailroom init"
+                f"若确要在这里新建归档目录，请运行 {PAIR_ON_PURPOSE}"
             )
         return
     own = store.identity()
-    if own is not None and paired is not None and own != paired:
+    if own is not None and own != paired and (paired is not None or held):
+        theirs = f"数据库记录的归档标识为 {paired}" if paired else "数据库中已有邮件，却没有归档标识"
         raise ConfigError(
-            f"数据库 {url} 与归档目录 {store.root} 不是同一套（数据库记录的归档标识为 {paired}，该目录的为 {own}）："
+            f"数据库 {url} 与归档目录 {store.root} 不是同一套（{theirs}，该目录的为 {own}）："
             "请检查 [database] url、MAILROOM_DATABASE_URL 与 [archive] path、MAILROOM_ARCHIVE_PATH 是否指向同一套归档；"
-            "若确要让这个数据库使用这个归档目录，请运行 mailroom init"
+            f"若确要让这个数据库使用这个归档目录，请运行 {PAIR_ON_PURPOSE}"
         )
     if not held and (own is None or own != paired) and store.holds_messages():
         raise ConfigError(
             f"数据库 {url} 中没有任何邮件，而归档目录 {store.root} 中已有归档的邮件：请检查 [database] url "
             "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
-            "若确要从这个空数据库开始，请运行 mailroom init"
+            f"若确要从这个空数据库开始，请运行 {PAIR_ON_PURPOSE}"
         )
 
 

@@ -31,17 +31,19 @@ def record_poll(
     *,
     watch: str | None = None,
     next_poll_at: datetime | None = None,
+    untidied: str | None = None,
 ) -> None:
     """Stamp the end of a poll: its time, its error or its success, and (from the daemon) how it waits
-    now — "idle" or "poll" — and when it looks next."""
+    now — "idle" or "poll" — and when it looks next. `untidied`: a success whose after_archive action failed,
+    kept as the last error of the same moment (status shows it, not as a current failure)."""
     now = datetime.now(UTC)
     with db.session() as session:
         state = session.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, folder=folder, last_uid=0)
         state.last_poll_at = now
         if error is None:
             state.last_ok_at = now
-        else:
-            state.last_error, state.last_error_at = error, now
+        if error is not None or untidied is not None:
+            state.last_error, state.last_error_at = error or untidied, now
         state.watch, state.next_poll_at = watch, next_poll_at
         session.add(state)
         session.commit()

@@ -9,11 +9,12 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from parsers.errors import ServiceError
+from parsers.errors import ConfigError, ServiceError
 
 MESSAGES = "messages"
 FILES = "files"
 IDENTITY = "archive-id"  # the folder's identity, which its database holds too (archive/pairing.py)
+IDENTITY_LENGTH = 36  # a UUID as text; the database's column is as long
 WRITE_THREADS = 8
 FOLDER_MODE = 0o700  # mail holds personal numbers: folders the archive makes are its owner's only (files: 0600)
 
@@ -64,11 +65,18 @@ class RawStore:
         return next((self.root / MESSAGES).glob("??/*.eml"), None) is not None
 
     def identity(self) -> str | None:
-        """The folder's identity (archive/pairing.py); None while it has none."""
+        """The folder's identity (archive/pairing.py); None while it has none. A file damaged or edited by hand
+        is refused, naming it."""
+        path = self.root / IDENTITY
         try:
-            return (self.root / IDENTITY).read_text(encoding="ascii").strip() or None
+            written = path.read_bytes().strip()
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            raise ConfigError(f"无法读取归档目录的标识文件 {path}（{error}）：请检查它的属主和权限") from None
+        if len(written) > IDENTITY_LENGTH or not written.isascii():
+            raise ConfigError(f"归档目录的标识文件 {path} 已损坏或被改动：请从备份恢复它")
+        return written.decode("ascii") or None
 
     def claim_identity(self, wanted: str) -> str:
         """The folder's identity: `wanted`, written durably, unless it has one already (another process may
@@ -77,11 +85,11 @@ class RawStore:
         try:
             fd, temp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
             try:
-                os.write(fd, f"{wanted}\n".encode("ascii"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
+                try:
+                    os.write(fd, f"{wanted}\n".encode("ascii"))
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
                 os.link(temp, path)  # never over one already there
             except FileExistsError:
                 pass

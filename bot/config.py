@@ -278,7 +278,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
         username=pick("username", str, ""),
         password_env=pick("password_env", str, ""),
-        sender=pick("sender", str, "").lower(),
+        sender=address_of(written_sender, "smtp.sender") if (written_sender := pick("sender", str, "")) else "",
         sender_name=pick("sender_name", str, ""),
         staff=tuple(address_of(address, "smtp.staff") for address in pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),
@@ -292,9 +292,10 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         raise ConfigError(f"缺少 [smtp] transport：发信方式须写明，{_TRANSPORTS}")
     if out.sent_copy_mailbox and out.sent_copy_mailbox not in [box.get("key") for box in mailboxes]:
         raise ConfigError(f"smtp.sent_copy_mailbox：没有 key 为 {out.sent_copy_mailbox!r} 的 [[mailbox]]")
-    if out.username and not out.password_env:
+    if out.transport == "smtp" and out.username and not out.password_env:
         raise ConfigError(
-            "缺少 smtp.password_env（设置了 username 时必填：写存放发信密码的环境变量名，如 MAILROOM_SMTP_PASSWORD）"
+            '缺少 smtp.password_env（transport = "smtp" 且设置了 username 时必填：写存放发信密码的环境变量名，'
+            "如 MAILROOM_SMTP_PASSWORD）"
         )
     if out.sent_copy_mailbox and not out.sent_copy_folder:
         raise ConfigError("缺少 smtp.sent_copy_folder（设置了 sent_copy_mailbox 时必填）")
@@ -395,7 +396,7 @@ def _mailbox(entry: dict[str, Any], index: int, base: Path) -> Mailbox:
     box = Mailbox(
         key=pick("key", str),
         name=pick("name", str),
-        address=pick("address", str).lower(),
+        address=address_of(pick("address", str), at("address")),
         source=source,
         security=pick("security", str, "tls", check=lambda s: s in SECURITY, why=" 或 ".join(SECURITY)),
         host=pick("host", str, ""),

@@ -195,7 +195,9 @@ def address_of(address: Any, named: str) -> str:
         why = "缺少 @" if "@" not in text else f"有 {text.count('@')} 个 @"
     elif not local or not domain:
         why = "@ 前后都要有内容"
-    elif "." not in domain.strip(".") or ".." in domain:
+    elif domain.startswith(".") or domain.endswith("."):
+        why = "@ 后面的域名不能以 . 开头或结尾"
+    elif "." not in domain or ".." in domain:
         why = "@ 后面的域名中要有 .，如 163.com"
     else:
         return text.lower()

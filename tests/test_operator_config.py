@@ -309,8 +309,9 @@ def test_toml_problems_without_a_chinese_cause_keep_tomllibs_words():
         ("景县 <jxcl2020@163.com>", "只写地址本身，不带姓名和尖括号"),
         ("jxcl2020@@163.com", "有 2 个 @"),
         ("@163.com", "@ 前后都要有内容"),
+        ("jxcl2020@163.com.", "@ 后面的域名不能以 . 开头或结尾"),
     ],
-    ids=["space", "no-at", "no-dot", "wide-at", "two", "display-name", "two-ats", "no-local-part"],
+    ids=["space", "no-at", "no-dot", "wide-at", "two", "display-name", "two-ats", "no-local-part", "trailing-dot"],
 )
 def test_a_sender_that_is_no_address_is_refused(tmp_path, written, why):
     """GIVEN unit 景县's senders holding something no From address can ever be (accepted before, so its mail
@@ -339,16 +340,34 @@ def test_a_staff_address_that_is_no_address_is_refused(tmp_path):
     )
 
 
+def test_a_mailbox_or_smtp_sender_address_that_is_no_address_is_refused(tmp_path):
+    """GIVEN a [[mailbox]] address or [smtp] sender that is no address WHEN any command runs THEN exit 2 naming it."""
+    text = offline(tmp_path)
+    box = re.search(r'\[\[mailbox\]\]\nkey = "(\w+)"\nname = "(\w+)"\naddress = "([^"]+)"', text)
+    assert box is not None
+    key, name, address = box.groups()
+    wrong = text.replace(f'address = "{address}"', f'address = "{address.replace("@", " ")}"', 1)
+    assert mailroom(tmp_path, wrong, "status")[2] == [
+        f"配置错误 (config error): [[mailbox]] {key}（{name}）的 address：'{address.replace('@', ' ')}' 不是邮箱地址："
+        "地址中有空格；应形如 jxcl2020@163.com"
+    ]
+    wrong = text.replace('sender = "hsscljjb@163.com"', 'sender = "hsscljjb"')
+    assert mailroom(tmp_path, wrong, "status")[2] == [
+        "配置错误 (config error): smtp.sender：'hsscljjb' 不是邮箱地址：缺少 @；应形如 jxcl2020@163.com"
+    ]
+
+
 def test_an_smtp_username_without_its_password_variable_is_refused(tmp_path):
     """GIVEN [smtp] username and no password_env (sending then failed saying "环境变量  未设置", its name blank)
     WHEN any command runs THEN exit 2 naming the key to write."""
     text = offline(tmp_path).replace('password_env = "MAILROOM_SMTP_PASSWORD"\n', "")
+    text = text.replace('transport = "folder"', 'transport = "smtp"')
     assert mailroom(tmp_path, text, "status") == (
         2,
         "",
         [
-            "配置错误 (config error): 缺少 smtp.password_env（设置了 username 时必填：写存放发信密码的环境变量名，"
-            "如 MAILROOM_SMTP_PASSWORD）"
+            '配置错误 (config error): 缺少 smtp.password_env（transport = "smtp" 且设置了 username 时必填：'
+            "写存放发信密码的环境变量名，如 MAILROOM_SMTP_PASSWORD）"
         ],
     )
 
@@ -378,7 +397,7 @@ def test_status_says_when_no_plan_covers_today_or_after(tmp_path):
     text = offline(tmp_path)
     code, out, _ = mailroom(tmp_path, text, "status")
     month = f"{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m}"
-    outside = f"今天（{month}）及以后的月份不在任何年度计划内（计划覆盖 2020-04 至 2020-12）："
+    outside = f"本月（{month}）及以后的月份不在任何年度计划内（计划覆盖 2020-04 至 2020-12）："
     what = "不会再发出催报提醒和月度排名通报；新的年度请在配置中写入"
     how = "（general.years 与该年的目标，见 README 的“A new year”）"
     assert code == 0 and outside + what + how in out.splitlines()

@@ -116,14 +116,14 @@ def tmpfs(where: Path, size: str) -> Iterator[Path]:
 
 MISSING = (
     "归档目录 {path} {what}，而数据库中已有 {count} 封邮件：请检查 [archive] path 或 MAILROOM_ARCHIVE_PATH 是否写错、"
-    "归档所在的磁盘是否没有挂载；若确要在这里新建归档目录，请运行 mailroom init"
+    "归档所在的磁盘是否没有挂载；若确要在这里新建归档目录，请运行 mailroom init --pair"
 )
 
 
 def test_a_missing_archive_folder_is_refused_once_the_database_holds_mail(tmp_path, database_url):
     """GIVEN a database that holds a message WHEN the archive folder named is not there, or is an empty folder (the
     mount point of a disk not mounted) THEN opening the archive is refused, naming the folder and what to check,
-    and nothing is made there; `init` (create_folders) makes it. A new, empty database gets its folder made on
+    and nothing is made there; `init --pair` (adopt) makes it. A new, empty database gets its folder made on
     first use, as before."""
     config = make_config(tmp_path, database_url)
     config = replace(config, archive_path=tmp_path / "first" / "archive")
@@ -147,7 +147,9 @@ def test_a_missing_archive_folder_is_refused_once_the_database_holds_mail(tmp_pa
     assert str(refused.value) == MISSING.format(path=mount_point, what="是空的（其中没有 messages 文件夹）", count=1)
     assert list(mount_point.iterdir()) == []
 
-    open_deps(unmounted, create_folders=True).close()  # `mailroom init`
+    with pytest.raises(ConfigError):
+        open_deps(unmounted, create_folders=True).close()  # `mailroom init` refuses it too
+    open_deps(unmounted, create_folders=True, adopt=True).close()  # `mailroom init --pair`
     assert (unmounted.archive_path / "messages").is_dir()
 
 
@@ -178,7 +180,7 @@ def test_commands_refuse_a_mistyped_archive_path_and_archive_nothing_into_it(cli
 NEW_DATABASE = (
     "数据库 {url} 中没有任何邮件，而归档目录 {path} 中已有归档的邮件：请检查 [database] url 或环境变量 "
     "MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；若确要从这个空数据库开始，"
-    "请运行 mailroom init"
+    "请运行 mailroom init --pair"
 )
 
 
@@ -199,7 +201,9 @@ def test_a_database_without_mail_beside_an_archive_with_some_is_refused(cli, tmp
     assert cli("poll", "--once") == (2, "", line + "\n")
     assert sorted(outbox.iterdir()) == answered
 
-    assert cli("init")[0] == 0  # the new database, taken on purpose
+    assert cli("init") == (2, "", line + "\n")  # `init` in that shell (an upgrade step) refuses it too
+    assert cli("status") == (2, "", line + "\n")
+    assert cli("init", "--pair")[0] == 0  # the new database, taken on purpose
     assert cli("status")[0] == 0
 
 
@@ -239,9 +243,9 @@ def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, dat
         f"数据库 {masked_url(ours.database_url)} 与归档目录 {theirs.archive_path} 不是同一套"
         f"（数据库记录的归档标识为 {own}，该目录的为 {other}）："
         "请检查 [database] url、MAILROOM_DATABASE_URL 与 [archive] path、MAILROOM_ARCHIVE_PATH 是否指向同一套归档；"
-        "若确要让这个数据库使用这个归档目录，请运行 mailroom init"
+        "若确要让这个数据库使用这个归档目录，请运行 mailroom init --pair"
     )
-    deps = open_deps(crossed, create_folders=True)  # `mailroom init`
+    deps = open_deps(crossed, create_folders=True, adopt=True)  # `mailroom init --pair`
     try:
         assert _identities(deps) == (other, other)
     finally:
@@ -263,6 +267,20 @@ def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, dat
         assert again is not None and again == held
     finally:
         deps.close()
+
+    # an old database of a version before identities (left behind by a move to PostgreSQL) is not another's
+    old = replace(ours, database_url=f"sqlite:///{tmp_path / 'old.db'}", archive_path=tmp_path / "old")
+    deps = open_deps(old)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(4), mailbox="bgs", source="import")])
+        with deps.db.session() as session:
+            session.execute(delete(ArchiveIdentity))
+            session.commit()
+    finally:
+        deps.close()
+    with pytest.raises(ConfigError) as refused:
+        open_deps(replace(old, archive_path=before.archive_path))
+    assert f"（数据库中已有邮件，却没有归档标识，该目录的为 {again}）" in str(refused.value)
 
 
 def test_an_archive_folder_gone_while_running_is_said_and_never_made_again(config, deps, tmp_path):
@@ -717,3 +735,14 @@ def test_poll_prints_the_mailboxes_done_before_the_database_failed_and_says_why(
         "数据库错误 (database error): 数据库被另一个程序锁定：请检查是否有其他程序（如备份、另一个 mailroom）"
         "正在使用数据库文件（database is locked）"
     )
+
+
+def test_an_identity_file_damaged_is_refused_naming_it(tmp_path, database_url):
+    """GIVEN the archive folder's archive-id file damaged (bytes that are no identity) WHEN opened THEN one line
+    naming the file and what to do, never a traceback."""
+    config = make_config(tmp_path, database_url)
+    open_deps(config).close()
+    (config.archive_path / IDENTITY).write_bytes("归档标识".encode())
+    with pytest.raises(ConfigError) as refused:
+        open_deps(config)
+    assert str(refused.value) == f"归档目录的标识文件 {config.archive_path / IDENTITY} 已损坏或被改动：请从备份恢复它"

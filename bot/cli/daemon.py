@@ -21,16 +21,22 @@ from parsers.errors import InputError
 
 
 @main.command()
+@click.option(
+    "--pair",
+    is_flag=True,
+    help="数据库与归档目录不配套时（空数据库旁的归档已有邮件、归档目录缺失、两者各属一套）仍将二者配对：只在确有此意时使用。",
+)
 @pass_context
-def init(context: Context) -> None:
+def init(context: Context, pair: bool) -> None:
     """建立或升级数据库和归档目录，并说明是否有邮件需要重新识别。
 
     只有这个命令会为 SQLite 数据库建立缺少的文件夹；其他命令遇到缺少的文件夹会拒绝（以防路径写错）。"""
+    from bot.config import masked_url
     from bot.daemon.status import behind_line, decided_due, due_for_rederive
 
     config = context.config
-    deps = context.open_deps(create_folders=True)  # opening creates and upgrades
-    click.echo(f"数据库已就绪: {config.database_url}")
+    deps = context.open_deps(create_folders=True, adopt=pair)  # opening creates and upgrades
+    click.echo(f"数据库已就绪: {masked_url(config.database_url)}")
     click.echo(f"归档目录已就绪: {config.archive_path}")
     if due := due_for_rederive(deps):
         doing = "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"

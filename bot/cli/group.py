@@ -77,13 +77,14 @@ class Context:
     def deps(self) -> Deps:
         return self.open_deps()
 
-    def open_deps(self, create_folders: bool = False) -> Deps:
+    def open_deps(self, create_folders: bool = False, adopt: bool = False) -> Deps:
         """The archive, opened once. Only `mailroom init` passes `create_folders` (a SQLite database's missing
-        folder is made): any other command refuses one, since a mistyped path would be a new, empty archive."""
+        folder is made): any other command refuses one, since a mistyped path would be a new, empty archive; and
+        `adopt` (`init --pair`: the database and the archive folder paired whatever they held, archive.pairing)."""
         if self._deps is None:
             from bot.daemon.deps import open_deps
 
-            self._deps = open_deps(self.config, create_folders=create_folders)
+            self._deps = open_deps(self.config, create_folders=create_folders, adopt=adopt)
         return self._deps
 
     def close(self) -> None:

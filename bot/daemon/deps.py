@@ -81,18 +81,18 @@ def recognizer_for(config: Config) -> Recognizer:
     )
 
 
-def open_deps(config: Config, *, create_folders: bool = False, **overrides) -> Deps:
+def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = False, **overrides) -> Deps:
     """Open (creating or upgrading on first use) the database and the archive folder. A SQLite database whose
     folder is missing is refused (archive.db.Database) unless `create_folders`, which `mailroom init` passes,
     or the folder lies under the configuration's own (the example's var/mailroom.db, on a first start): a
     folder elsewhere that is not there is far likelier a mistyped path than a first use. The database and the
     archive folder must be each other's (archive.pairing: no archive folder beside a database holding mail, no
-    other database than the archive's); `create_folders` pairs them on purpose."""
+    other database than the archive's); `adopt` (`mailroom init --pair`) pairs them on purpose."""
     db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     try:
         db.upgrade()
         store = RawStore(config.archive_path)
-        pair(db, store, masked_url(config.database_url), adopt=create_folders)
+        pair(db, store, masked_url(config.database_url), adopt=adopt)
     except BaseException:
         db.dispose()
         raise

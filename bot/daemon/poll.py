@@ -41,7 +41,7 @@ class MailboxReport:
 
     @property
     def problem(self) -> str | None:
-        """What `status` records of this poll: its error, else the tidying that failed."""
+        """What went wrong in this poll: its error, else the tidying that failed."""
         return self.error or self.untidied
 
     @property
@@ -171,7 +171,7 @@ def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             return MailboxReport(box.key, busy=True)
         report = fetch_mailbox(box, deps)
         try:
-            record_poll(deps.db, box.key, box.folder, report.problem)
+            record_poll(deps.db, box.key, box.folder, report.error, untidied=report.untidied)
         except SQLAlchemyError as error:
             raise _Unrecorded(report, error) from error
         return report

@@ -85,7 +85,7 @@ def no_plan_now(config: Config, now: datetime) -> str | None:
     if any(later >= month for later in config.plans.months()):
         return None
     return (
-        f"今天（{month}）及以后的月份不在任何年度计划内（{config.plans.covered()}）：不会再发出催报提醒和月度排名通报；"
+        f"本月（{month}）及以后的月份不在任何年度计划内（{config.plans.covered()}）：不会再发出催报提醒和月度排名通报；"
         "新的年度请在配置中写入（general.years 与该年的目标，见 README 的“A new year”）"
     )
 

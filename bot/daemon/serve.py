@@ -298,7 +298,7 @@ def _look_once(deps: Deps, box: Mailbox, wake: Callable[[], None], pause: float)
     report = fetch_mailbox(box, deps)
     if report.new:
         wake()
-    _record(deps, box, report.problem, "poll", pause)
+    _record(deps, box, report.error, "poll", pause, report.untidied)
     return pause
 
 
@@ -330,10 +330,10 @@ def _watch_imap(
             if progress.outcomes:  # mail that came while deriving is announced to no IDLE: look again first
                 continue
             if not folder.can_idle:
-                _record(deps, box, untidied, "poll", interval)
+                _record(deps, box, None, "poll", interval, untidied)
                 return interval
             renew = min(IDLE_RENEW.total_seconds(), interval)
-            _record(deps, box, untidied, "idle", renew)
+            _record(deps, box, None, "idle", renew, untidied)
             folder.wait_for_news(renew, stopping)
         return 0.0
     except (*RETRYABLE, *POLL_ERRORS) as error:
@@ -350,12 +350,11 @@ def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> 
     return retry
 
 
-def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: float) -> None:
+def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: float, untidied: str | None = None) -> None:
     """What `mailroom status` shows: the daemon's own times, not a guess."""
     try:
-        record_poll(
-            deps.db, box.key, box.folder, error, watch=watch, next_poll_at=deps.clock() + timedelta(seconds=pause)
-        )
+        next_poll_at = deps.clock() + timedelta(seconds=pause)
+        record_poll(deps.db, box.key, box.folder, error, watch=watch, next_poll_at=next_poll_at, untidied=untidied)
     except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
         log.error("%s: cannot record the poll: %s", box.key, failure)
 

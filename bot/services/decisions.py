@@ -127,8 +127,9 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
     lines = [f"检查 {report['messages_checked']} 封邮件，识别结果{verb} {len(report['messages_changed'])} 封"]
     if unreadable := report["messages_unreadable"]:
         ids = "、".join(f"#{item['id']}" for item in unreadable)
+        kept = "将保留" if dry_run else "保留了"
         lines.append(
-            f"{len(unreadable)} 封邮件的原始文件缺失或无法读取，保留了原有的识别结果：{ids}"
+            f"{len(unreadable)} 封邮件的原始文件缺失或无法读取，{kept}原有的识别结果：{ids}"
             "（mailroom verify 列出缺失的文件；从备份恢复后运行 mailroom rederive --all）"
         )
     for change in report["messages_changed"]:
