@@ -60,11 +60,11 @@ class Database:
         """Bring the schema to the newest revision; True when anything was applied."""
         if self.revision() == SCHEMA_HEAD:
             return False
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up lines (at import), not ours
         from alembic import command
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
 
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up lines, not the operator's
         config = _alembic_config()
         script = ScriptDirectory.from_config(config)
         head = script.get_current_head()

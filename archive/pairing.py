@@ -28,10 +28,11 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
     """Refuse (ConfigError) a database and an archive folder that are not each other's, then make the folder if
     it is missing and pair the two. Refused unless `adopt`: a database holding mail beside a folder that is
     missing or empty; a folder paired with another database, or a database holding mail and no identity beside
-    a folder that has one; a database holding no mail beside a folder holding some that is not its own (a first
-    poll stopped before its first commit leaves a folder of its own). An archive and a database of a version
-    before identities are paired by the first command, as is a new pair. What `adopt` paired that would have
-    been refused is logged for the operator."""
+    a folder that has one (a database restored from before identities: paired on purpose); a folder without an
+    identity holding none of the database's newest mail (another archive copied); a database holding no mail
+    beside a folder holding some that is not its own (a first poll stopped before its first commit leaves a
+    folder of its own). An archive and a database of a version before identities are paired by the first
+    command, as is a new pair. What `adopt` paired that would have been refused is logged for the operator."""
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id))
         held = any(session.scalar(select(table.id).limit(1)) is not None for table in (Message, Spooled))
@@ -80,6 +81,12 @@ def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | 
             )
         return
     own = store.identity()
+    if own is None and held and not _holds_any_of(session, store):
+        raise ConfigError(
+            f"归档目录 {store.root} 中没有数据库 {url} 中最近几封邮件的原始文件，它也没有归档标识：这不是该数据库的"
+            "归档目录（是另一套归档的副本？）；请检查 [archive] path、MAILROOM_ARCHIVE_PATH 与 [database] url、"
+            f"MAILROOM_DATABASE_URL；若确要让这个数据库使用这个归档目录，请运行 {PAIR_ON_PURPOSE}"
+        )
     if own is not None and own != paired and (paired is not None or held):
         theirs = f"数据库记录的归档标识为 {paired}" if paired else "数据库中已有邮件，却没有归档标识"
         raise ConfigError(
@@ -93,6 +100,16 @@ def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | 
             "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
             f"若确要从这个空数据库开始，请运行 {PAIR_ON_PURPOSE}"
         )
+
+
+def _holds_any_of(session: Session, store: RawStore, newest: int = 3) -> bool:
+    """Whether the folder holds the raw file of any of the database's newest messages (a folder without an
+    identity: of a version before identities, or a copy of another archive without it)."""
+    shas = [
+        *session.scalars(select(Message.sha256).order_by(Message.id.desc()).limit(newest)),
+        *session.scalars(select(Spooled.sha256).order_by(Spooled.id.desc()).limit(newest)),
+    ]
+    return any(store.message_path(sha).exists() for sha in shas)
 
 
 def _what_is_there(root: Path) -> str:

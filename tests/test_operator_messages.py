@@ -87,7 +87,10 @@ def test_presence_is_told_by_the_lock_not_by_the_records(config, deps):
             assert daemon_running(deps)
         data = gather_status(config, deps)
         assert describe_status(data)[0] == "守护进程正在运行"
-        assert data["mailboxes"][0]["watch"] == "idle" and data["mailboxes"][0]["next_poll"]
+        assert data["mailboxes"][0]["watch"] is None  # no worker holds the mailbox (bot.daemon.status._worked)
+        with deps.hold(f"mailbox-{box.key}"):
+            data = gather_status(config, deps)
+            assert data["mailboxes"][0]["watch"] == "idle" and data["mailboxes"][0]["next_poll"]
     assert not daemon_running(deps)
 
 

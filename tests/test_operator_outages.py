@@ -746,3 +746,31 @@ def test_an_identity_file_damaged_is_refused_naming_it(tmp_path, database_url):
     with pytest.raises(ConfigError) as refused:
         open_deps(config)
     assert str(refused.value) == f"归档目录的标识文件 {config.archive_path / IDENTITY} 已损坏或被改动：请从备份恢复它"
+
+
+def test_a_folder_without_identity_holding_none_of_the_databases_mail_is_refused(tmp_path, database_url):
+    """GIVEN a database holding mail WHEN it is given another archive's folder copied without its archive-id file
+    THEN it is refused (it was accepted, and the copy took the database's identity); its own folder without the
+    file (an upgrade from before identities) is accepted and paired."""
+    ours = make_config(tmp_path, database_url)
+    deps = open_deps(ours)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(1), mailbox="bgs", source="import")])
+    finally:
+        deps.close()
+    theirs = replace(ours, database_url=f"sqlite:///{tmp_path / 'theirs.db'}", archive_path=tmp_path / "theirs")
+    deps = open_deps(theirs)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(2), mailbox="bgs", source="import")])
+    finally:
+        deps.close()
+    (theirs.archive_path / IDENTITY).unlink()
+    with pytest.raises(ConfigError) as refused:
+        open_deps(replace(ours, archive_path=theirs.archive_path))
+    assert str(refused.value).startswith(
+        f"归档目录 {theirs.archive_path} 中没有数据库 {masked_url(ours.database_url)} 中"
+    )
+    assert not (theirs.archive_path / IDENTITY).exists()
+    (ours.archive_path / IDENTITY).unlink()
+    open_deps(ours).close()
+    assert (ours.archive_path / IDENTITY).exists()

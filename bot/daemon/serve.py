@@ -157,7 +157,7 @@ def _keep_presence(presence: Presence, lost: bool) -> bool:
         return True
 
 
-def _first_line(error: SQLAlchemyError) -> str:
+def _first_line(error: Exception) -> str:
     """The driver's own words, without SQLAlchemy's statement and link."""
     said = str(getattr(error, "orig", None) or error).strip()
     return said.splitlines()[0] if said else error.__class__.__name__
@@ -377,7 +377,8 @@ def rederive_behind(config: Config, deps: Deps) -> None:
                     _rederive_due(deps)
                     return
         except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed
-            log.error("re-derivation: %s; trying again in %.0f s", error, REDERIVE_RETRY)
+            said = database_problem(error) or _first_line(error)  # never the statement
+            log.error("re-derivation: %s; trying again in %.0f s", said, REDERIVE_RETRY)
         deps.stop.wait(REDERIVE_RETRY)
 
 
@@ -406,7 +407,7 @@ def derive_decided(deps: Deps, every: float = DECIDED_SECONDS) -> None:
                         _rederive_due(deps, left)
             seen = waiting
         except (MailroomError, SQLAlchemyError) as error:  # the database away: looked at again next time
-            log.error("re-derivation: %s", error)
+            log.error("re-derivation: %s", database_problem(error) or _first_line(error))
 
 
 def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
