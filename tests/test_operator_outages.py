@@ -207,6 +207,18 @@ def test_a_database_without_mail_beside_an_archive_with_some_is_refused(cli, tmp
     assert cli("status")[0] == 0
 
 
+def _archive_one(config, number: int) -> str | None:
+    """One briefing archived into `config`'s archive (opened as any command opens it); the folder's identity."""
+    deps = open_deps(config)
+    try:
+        ingest_batch(
+            deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(number), mailbox="bgs", source="import")]
+        )
+        return deps.store.identity()
+    finally:
+        deps.close()
+
+
 def _identities(deps) -> tuple[str | None, str | None]:
     """The archive folder's identity and the one its database holds."""
     with deps.db.session() as session:
@@ -230,12 +242,7 @@ def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, dat
     open_deps(ours).close()
 
     theirs = replace(ours, database_url=f"sqlite:///{tmp_path / 'theirs.db'}", archive_path=tmp_path / "theirs")
-    deps = open_deps(theirs)
-    try:
-        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(2), mailbox="bgs", source="import")])
-        other, _ = _identities(deps)
-    finally:
-        deps.close()
+    other = _archive_one(theirs, 2)
     crossed = replace(ours, archive_path=theirs.archive_path)
     with pytest.raises(ConfigError) as refused:
         open_deps(crossed)
@@ -753,17 +760,9 @@ def test_a_folder_without_identity_holding_none_of_the_databases_mail_is_refused
     THEN it is refused (it was accepted, and the copy took the database's identity); its own folder without the
     file (an upgrade from before identities) is accepted and paired."""
     ours = make_config(tmp_path, database_url)
-    deps = open_deps(ours)
-    try:
-        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(1), mailbox="bgs", source="import")])
-    finally:
-        deps.close()
+    _archive_one(ours, 1)
     theirs = replace(ours, database_url=f"sqlite:///{tmp_path / 'theirs.db'}", archive_path=tmp_path / "theirs")
-    deps = open_deps(theirs)
-    try:
-        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(2), mailbox="bgs", source="import")])
-    finally:
-        deps.close()
+    _archive_one(theirs, 2)
     (theirs.archive_path / IDENTITY).unlink()
     with pytest.raises(ConfigError) as refused:
         open_deps(replace(ours, archive_path=theirs.archive_path))
