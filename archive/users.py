@@ -76,7 +76,7 @@ def find_user(session: Session, name: str) -> WebUser | None:
     return session.scalars(select(WebUser).where(WebUser.name == account_name(name))).one_or_none()
 
 
-def _existing(session: Session, name: str) -> WebUser:
+def existing_user(session: Session, name: str) -> WebUser:
     user = find_user(session, name)
     if user is None:
         raise MailroomError(f"没有名为 {name} 的账号")
@@ -88,14 +88,7 @@ def add_user(
 ) -> WebUser:
     """A new account; `personal` lets an auditor see personal numbers whole (staff always do); a unit's
     clerk (role unit) belongs to `unit`, a configured unit's name (the caller resolves aliases)."""
-    name = account_name(name)
-    if problem := name_problem(name):
-        raise InputError(problem)
-    if role not in ROLES:
-        raise InputError(f"角色只能是 {' / '.join(ROLES)}")
-    _check_unit(role, unit, personal)
-    if find_user(session, name) is not None:
-        raise MailroomError(f"账号 {name} 已存在")
+    name = new_user_name(session, name, role, personal, unit)
     now = _now()
     user = WebUser(
         name=name,
@@ -112,6 +105,20 @@ def add_user(
     return user
 
 
+def new_user_name(session: Session, name: str, role: str, personal: bool = False, unit: str | None = None) -> str:
+    """The account name as add_user stores it, once all but the password is as add_user takes it (refused
+    else): the command line says so before asking for a password."""
+    name = account_name(name)
+    if problem := name_problem(name):
+        raise InputError(problem)
+    if role not in ROLES:
+        raise InputError(f"角色只能是 {' / '.join(ROLES)}")
+    _check_unit(role, unit, personal)
+    if find_user(session, name) is not None:
+        raise MailroomError(f"账号 {name} 已存在")
+    return name
+
+
 def _check_unit(role: str, unit: str | None, personal: bool | None) -> None:
     if role != "unit" and unit is not None:
         raise InputError(UNIT_ONLY)
@@ -123,7 +130,7 @@ def _check_unit(role: str, unit: str | None, personal: bool | None) -> None:
 
 def set_password(session: Session, name: str, password: str) -> WebUser:
     """A new password; every session of the account made with the old one ends."""
-    user = _existing(session, name)
+    user = existing_user(session, name)
     user.password_hash = _hash(password)
     user.password_changed_at = _now()
     user.session_token = _new_token()
@@ -139,7 +146,7 @@ def set_access(
 
     Staff always see personal numbers; an account made an auditor is masked unless `personal` says so; a
     unit's clerk keeps its unit unless given another, and another role drops it."""
-    user = _existing(session, name)
+    user = existing_user(session, name)
     if role is not None and role not in ROLES:
         raise InputError(f"角色只能是 {' / '.join(ROLES)}")
     new_role = role or user.role
@@ -164,7 +171,7 @@ def set_access(
 
 
 def remove_user(session: Session, name: str) -> None:
-    session.delete(_existing(session, name))
+    session.delete(existing_user(session, name))
     session.commit()
 
 

@@ -167,3 +167,15 @@ def test_a_password_typed_twice_differently_is_asked_again_in_chinese(tmp_path, 
         assert authenticate(session, "孙倩", "correct horse") is not None
         assert authenticate(session, "孙倩", "first try 1") is None
     db.dispose()
+
+
+def test_a_refusal_is_said_before_a_password_is_asked_for(tmp_path, database_url):
+    """GIVEN `user add` with options it refuses, or `user passwd` of no such account WHEN run at a terminal THEN
+    the refusal is said before the password prompt (it asked for the password twice first, then refused)."""
+    env = environment(tmp_path, database_url)
+    refused = run(env, "user", "add", "x", "--role", "unit")  # nothing typed: a prompt would end in 已中断
+    assert refused.exit_code == 2 and "填报单位账号须用 --unit 指定单位" in refused.output
+    assert "密码" not in refused.output.split("填报单位")[0]
+    unknown = run(env, "user", "passwd", "nobody")
+    assert unknown.exit_code == 1 and "没有名为 nobody 的账号" in unknown.output
+    assert accounts(database_url) == {}

@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from archive.users import ROLES, add_user, list_users, remove_user, set_access, set_password
+from archive.users import (
+    ROLES,
+    add_user,
+    existing_user,
+    list_users,
+    new_user_name,
+    remove_user,
+    set_access,
+    set_password,
+)
 from bot.cli.group import Context, main, pass_context
 from bot.services.scores import unit_name
 
@@ -66,6 +75,8 @@ def user() -> None:
 def add(context: Context, name: str, role: str, personal: bool, unit: str | None, password_stdin: bool) -> None:
     """建立账号 NAME（密码要输入两次，或用 --password-stdin 读取）。"""
     unit = unit_name(context.config, unit) if unit is not None else None
+    with context.deps.db.session() as session:  # what is refused is said before a password is asked for
+        new_user_name(session, name, role, personal, unit)
     password = _password(password_stdin)
     with context.deps.db.session() as session:
         account = add_user(session, name, password, role, personal, unit)
@@ -78,6 +89,8 @@ def add(context: Context, name: str, role: str, personal: bool, unit: str | None
 @pass_context
 def passwd(context: Context, name: str, password_stdin: bool) -> None:
     """为 NAME 设置新密码；用旧密码的登录全部失效。"""
+    with context.deps.db.session() as session:  # an account that is not there is said before a password is asked
+        existing_user(session, name)
     password = _password(password_stdin)
     with context.deps.db.session() as session:
         set_password(session, name, password)
