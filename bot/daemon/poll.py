@@ -76,7 +76,7 @@ class PollReport:
         (named DATABASE, never a mailbox's key), so that whatever counts the errors counts that one too."""
         failed = [report for report in self.mailboxes if report.problem]
         if self.stopped is not None:
-            failed.append(MailboxReport(DATABASE, error=_one_line(self.stopped)))
+            failed.append(MailboxReport(DATABASE, error=one_line(self.stopped)))
         return failed
 
 
@@ -97,7 +97,7 @@ def poll_once(config: Config, deps: Deps) -> PollReport:
         if isinstance(failure, _Unrecorded):
             reports.append(failure.report)
         error = failure.error if isinstance(failure, _Unrecorded) else failure
-        log.error("本次收取到此停止：%s", _one_line(error, deps))
+        log.error("本次收取到此停止：%s", one_line(error, deps))
         return PollReport(tuple(reports), stopped=error)
     return PollReport(tuple(reports), sent.receipts, sent.outbox)
 
@@ -127,7 +127,7 @@ def derive_orphans(config: Config, deps: Deps) -> list[MailboxReport]:
                 reports.append(MailboxReport(str(key), outcomes, fetched=0))
             except POLL_ERRORS as error:
                 log.error("%s (no longer configured): deriving its spooled mail failed: %s", key, error)
-                reports.append(MailboxReport(str(key), error=_one_line(error, deps)))
+                reports.append(MailboxReport(str(key), error=one_line(error, deps)))
     return reports
 
 
@@ -195,12 +195,12 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched, untidied=progress.untidied
         )
     except POLL_ERRORS as error:
-        said = _one_line(error, deps)
+        said = one_line(error, deps)
         log.error("%s: poll failed: %s", box.key, said)
         return MailboxReport(box.key, error=said)
 
 
-def _one_line(error: Exception, deps: Deps | None = None) -> str:
+def one_line(error: Exception, deps: Deps | None = None) -> str:
     """What `status` shows of an error: our own messages as they are, a database's the operator can act on
     in Chinese (archive.db.database_problem), others with their type."""
     first = next(iter(str(error).strip().splitlines()), "")

@@ -40,7 +40,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import load_only
 
-from archive.db import database_problem
 from archive.locks import Lock
 from archive.models import MailboxState, Message
 from archive.outbox import next_due
@@ -50,7 +49,7 @@ from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
-from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, send_owed
+from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, one_line, send_owed
 from bot.daemon.scheduled import due_jobs, no_plan_now, run_digest
 from bot.daemon.status import Presence, serving
 from bot.outgoing.reminders import queue_reminders, summary
@@ -157,7 +156,7 @@ def _keep_presence(presence: Presence, lost: bool) -> bool:
         return True
 
 
-def _first_line(error: Exception) -> str:
+def _first_line(error: SQLAlchemyError) -> str:
     """The driver's own words, without SQLAlchemy's statement and link."""
     said = str(getattr(error, "orig", None) or error).strip()
     return said.splitlines()[0] if said else error.__class__.__name__
@@ -377,8 +376,7 @@ def rederive_behind(config: Config, deps: Deps) -> None:
                     _rederive_due(deps)
                     return
         except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed
-            said = database_problem(error) or _first_line(error)  # never the statement
-            log.error("re-derivation: %s; trying again in %.0f s", said, REDERIVE_RETRY)
+            log.error("re-derivation: %s; trying again in %.0f s", one_line(error, deps), REDERIVE_RETRY)
         deps.stop.wait(REDERIVE_RETRY)
 
 
@@ -407,7 +405,7 @@ def derive_decided(deps: Deps, every: float = DECIDED_SECONDS) -> None:
                         _rederive_due(deps, left)
             seen = waiting
         except (MailroomError, SQLAlchemyError) as error:  # the database away: looked at again next time
-            log.error("re-derivation: %s", database_problem(error) or _first_line(error))
+            log.error("re-derivation: %s", one_line(error, deps))
 
 
 def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
@@ -438,7 +436,7 @@ def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
                     report.outbox.failed,
                 )
         except (MailroomError, SQLAlchemyError) as error:
-            log.error("sender: %s", database_problem(error) or error)
+            log.error("sender: %s", one_line(error, deps))  # never the statement
         wake.wait(_sender_pause(deps))
 
 
