@@ -33,17 +33,17 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
     beside a folder holding some that is not its own (a first poll stopped before its first commit leaves a
     folder of its own). An archive and a database of a version before identities are paired by the first
     command, as is a new pair. What `adopt` paired that would have been refused is logged for the operator."""
+    own = store.identity()
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id))
         held = any(session.scalar(select(table.id).limit(1)) is not None for table in (Message, Spooled))
         try:
-            _refuse_unpaired(session, store, shown_url, paired, held)
+            _refuse_unpaired(session, store, shown_url, own, paired, held)
         except ConfigError as refusal:
             if not adopt:
                 raise
             log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
     store.create()
-    own = store.identity()
     if own is None:
         wanted = paired or str(uuid.uuid4())
         if paired is None:  # the database first: a stop before the file is written leaves a pair the next one ends
@@ -70,7 +70,9 @@ def _record(db: Database, identity: str) -> None:
             session.rollback()
 
 
-def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | None, held: bool) -> None:
+def _refuse_unpaired(
+    session: Session, store: RawStore, url: str, own: str | None, paired: str | None, held: bool
+) -> None:
     if store.looks_empty():
         if held:
             count = sum(session.scalar(select(func.count()).select_from(table)) or 0 for table in (Message, Spooled))
@@ -80,7 +82,6 @@ def _refuse_unpaired(session: Session, store: RawStore, url: str, paired: str | 
                 f"若确要在这里新建归档目录，请运行 {PAIR_ON_PURPOSE}"
             )
         return
-    own = store.identity()
     if own is None and held and not _holds_any_of(session, store):
         raise ConfigError(
             f"归档目录 {store.root} 中没有数据库 {url} 中最近几封邮件的原始文件，它也没有归档标识：这不是该数据库的"
