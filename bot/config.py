@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, replace
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -161,6 +161,10 @@ class Config:
         """The plan `month` is scored under; a month no plan covers is refused (OutsidePlan)."""
         return self.plans.of(month)
 
+    def local_month(self, instant: datetime) -> str:
+        """The month (YYYY-MM) `instant` falls in, in the configuration's time zone."""
+        return f"{instant.astimezone(self.timezone):%Y-%m}"
+
     def mailbox(self, key: str) -> Mailbox:
         for box in self.mailboxes:
             if key in (box.key, box.name, box.address):
@@ -184,7 +188,10 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
         raise ConfigError(f"配置文件 {path} 是一个文件夹：--config 或 MAILROOM_CONFIG 应指向其中的配置文件") from None
     except PermissionError:
         raise ConfigError(f"无法读取配置文件 {path}：没有读取权限（请检查文件的属主和权限）") from None
-    return build_config(parse_toml(raw, path), path.resolve(), env)
+    data = parse_toml(raw, path)
+    if not data:  # nothing but blanks and comments: not one key missing, the whole file
+        raise ConfigError(f"配置文件 {path} 中没有任何设置（可把 config.example.toml 复制为 {path} 再修改）")
+    return build_config(data, path.resolve(), env)
 
 
 def build_config(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) -> Config:

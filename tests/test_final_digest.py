@@ -321,7 +321,7 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
     assert resent.exit_code == 0, resent.output
     assert (
         "2020-12 的月报此前被对方服务器拒收，已按现在的配置重新生成" in resent.output
-        and "本次发出 1 封" in resent.output
+        and "2020-12 的月报已发出（收件人 staff@example.com）" in resent.output
     )
     [(_, recipients, raw)] = handler.accepted
     assert recipients == ["staff@example.com"] and b"staff@example.com" in raw
@@ -329,7 +329,7 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
 
     handler.refused = {"staff@example.com"}  # the staff mailbox gone at the closing
     closed = run("year", "close", "2020", "--by", "孙倩")
-    assert closed.exit_code == 0 and "2020 年已结账" in closed.output, closed.output
+    assert closed.exit_code == 1 and "2020 年已结账" in closed.output, closed.output  # closed, its mail refused
     assert "年度最终排名通报" in closed.output and "mailroom digest --year 2020 --send 重新发送" in closed.output
     listed = run("year", "list").output
     assert "年度最终排名通报被对方服务器拒收：请核对配置 [smtp] staff 后用 mailroom digest --year 2020 --send" in listed
@@ -353,6 +353,44 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
         ]
     finally:
         db.dispose()
+
+
+def test_digest_send_reports_and_exits_by_its_own_mail_not_another_that_failed_with_it(
+    tmp_path, database_url, refusing
+):
+    """GIVEN a receipt waiting in the outbox for an address the SMTP server refuses WHEN `digest --send` sends the
+    outbox THEN it says the digest was sent and, apart, that another mail was not, and exits 0 (it named the
+    receipt's refusal as if it were the digest's, and exited 1); GIVEN the staff address refused THEN it names the
+    digest's own refusal and exits 1."""
+    env = {"MAILROOM_DATABASE_URL": database_url, "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive")}
+    handler: Refusing = refusing.handler  # type: ignore[assignment]
+    handler.refused = {"gone@example.com"}
+    path = folder_config(tmp_path, "staff@example.com", refusing.port)
+    assert CliRunner().invoke(main, ["--config", str(path), "init"], env=env).exit_code == 0
+    receipt = EmailMessage()
+    receipt["From"], receipt["To"], receipt["Subject"] = "hsscljjb@163.com", "gone@example.com", "回执"
+    receipt.set_content("已收到")
+    db = Database(database_url)
+    try:
+        with db.session() as session:
+            queue_mail(session, "receipt:1", "receipt", receipt, DECEMBER_21)
+            session.commit()
+    finally:
+        db.dispose()
+
+    def send(month: str) -> Result:
+        return CliRunner().invoke(main, ["--config", str(path), "digest", "--month", month, "--send"], env=env)
+
+    sent = send("2020-11")
+    assert (sent.exit_code, sent.output) == (
+        0,
+        "2020-11 的月报已发出（收件人 staff@example.com）；另有 1 封其他邮件未发出（mailroom status 可查看原因）\n",
+    )
+    handler.refused = {"staff@example.com"}
+    refused = send("2020-12")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("2020-12 的月报被对方服务器拒收、不再重试：staff@example.com：收件地址被对方")
+    assert "mailroom digest --month 2020-12 --send 重新发送" in refused.output and "其他邮件" not in refused.output
 
 
 def test_the_digest_command_asks_for_a_month_or_a_closed_year(tmp_path, database_url):

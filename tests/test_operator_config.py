@@ -382,6 +382,19 @@ def test_a_config_path_naming_a_folder_is_a_config_error(tmp_path):
     )
 
 
+@pytest.mark.parametrize("text", ["", "\n  \n", "# 只有注释\n"])
+def test_an_empty_config_file_is_said_to_be_empty(tmp_path, text):
+    """GIVEN a config file holding no setting (it said 缺少 general.year, as if one key were missing) THEN exit 2
+    saying so and where a complete one comes from."""
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(path), "status"], prog_name="mailroom")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"配置错误 (config error): 配置文件 {path} 中没有任何设置（可把 config.example.toml 复制为 {path} 再修改）\n",
+    )
+
+
 def test_a_config_without_its_plan_year_is_refused(tmp_path):
     """GIVEN [general] without year or years (it was taken for 2020, silently) WHEN any command runs THEN exit 2
     saying what to write."""

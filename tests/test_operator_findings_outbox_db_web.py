@@ -100,8 +100,8 @@ def test_the_send_report_says_the_diagnosis_the_log_and_status_say(
     assert report.errors == (f"#1: {recorded}",)
     logged = [record.getMessage() for record in caplog.records if record.name == "bot.outgoing.outbox"]
     assert [message.endswith(f"not sent: {recorded}") for message in logged] == [True]
-    line = sent_line(config, "月度排名通报", report)
-    assert line.endswith(f"本次发出 0 封，1 封未发出、稍后自动重试：#1: {recorded}")
+    line = sent_line(config, "月度排名通报", report, ("pending", recorded))
+    assert line == f"月度排名通报已加入发送队列，尚未发出、稍后自动重试：{recorded}"
 
 
 # 2. A lost PostgreSQL connection: one Chinese line, never the SQL ---------------------------------------------

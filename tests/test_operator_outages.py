@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, update
 
 import archive.locks
 import archive.store
 import bot.daemon.poll
+from archive.db import Database
 from archive.ingest import Incoming, ingest_batch
 from archive.models import ArchiveIdentity, Message, OutboxMail
 from archive.outbox import backlog, mark_failed, mark_sending, queue_mail
@@ -47,7 +48,7 @@ from bot.outgoing.outbox import SmtpTransport, flush_outbox, reply_text
 from parsers.errors import ConfigError, ServiceError
 from tests.conftest import ROOT, make_config
 from tests.daemon_harness import DEPARTMENTS, serve_config
-from tests.smtp_server import Delivering, smtp_answering
+from tests.smtp_server import Delivering, SmtpServer, smtp_answering
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
@@ -408,6 +409,43 @@ def refusing():
         yield server
 
 
+def test_poll_once_exits_1_while_the_receipt_it_owes_cannot_be_sent(tmp_path, database_url, monkeypatch):
+    """GIVEN a registered unit's briefing in the mailbox and the SMTP server down WHEN `poll --once` runs (from cron)
+    THEN the mail is archived, the line says the receipt waits and why, and it exits 1 (it exited 0: nothing told
+    cron that no receipt was leaving); once the server is up the next poll sends it and exits 0."""
+    maildir = tmp_path / "maildir"
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    box = {"key": "bgs", "name": "办公室", "address": OFFICE, "source": "maildir", "path": str(maildir)}
+    server = SmtpServer(lambda recipient, raw: None)  # not started yet: the server is down
+    path = serve_config(tmp_path, [box], {"transport": "smtp", "port": server.port, "timeout_seconds": 5}, None)
+    monkeypatch.setenv("MAILROOM_DATABASE_URL", database_url)
+    monkeypatch.setenv("MAILROOM_ARCHIVE_PATH", str(tmp_path / "archive"))
+    _deliver(maildir, _briefing(1))
+
+    def poll() -> tuple[int, list[str]]:
+        result = CliRunner().invoke(main, ["--config", str(path), "poll", "--once"], prog_name="mailroom")
+        return result.exit_code, result.stdout.splitlines()
+
+    code, lines = poll()
+    assert code == 1 and lines[0] == "bgs: 取回 1 封，新归档 1 封", lines
+    assert lines[-1].startswith("发信：成功 0 封，1 封未发出（稍后自动重试）：#1: ") and str(server.port) in lines[-1]
+    db = Database(database_url)
+    try:
+        with db.session() as session:  # its retry comes due
+            session.execute(update(OutboxMail).values(next_attempt_at=datetime.now(UTC)))
+            session.commit()
+    finally:
+        db.dispose()
+    server.start()
+    try:
+        code, lines = poll()
+    finally:
+        server.stop()
+    assert (code, lines[-1]) == (0, "发信：成功 1 封")
+    assert [recipients for _, recipients, _ in server.handler.accepted] == [["zqxcl@163.com"]]
+
+
 def test_a_recipient_refused_for_good_is_failed_said_in_chinese_and_never_tried_again(config, deps, refusing):
     """GIVEN a real SMTP server that answers 550 to one recipient, 554 to one mail's data and 450 to another
     recipient WHEN the outbox is sent, then again and again for two days THEN the 550 and the 554 are failed for
@@ -681,8 +719,9 @@ def test_poll_and_status_say_a_refused_recipient_in_chinese_and_poll_never_retri
     tmp_path, database_url, monkeypatch, refusing
 ):
     """GIVEN a unit's mail whose sender the SMTP server refuses with 550 WHEN `poll --once` archives it and sends
-    its receipt, twice THEN the first poll says the receipt was refused for good (no bytes literal), the second
-    sends nothing, and `status` lists it, with the recipient and why, apart from the mail waiting."""
+    its receipt, twice THEN the first poll says the receipt was refused for good (no bytes literal) and exits 1,
+    the second sends nothing and exits 0, and `status` lists it, with the recipient and why, apart from the mail
+    waiting."""
     maildir = tmp_path / "maildir"
     for sub in ("new", "cur", "tmp"):
         (maildir / sub).mkdir(parents=True)
@@ -700,10 +739,11 @@ def test_poll_and_status_say_a_refused_recipient_in_chinese_and_poll_never_retri
     refused = (
         "apxcl@126.com：收件地址被对方服务器拒绝（550 5.1.1 用户不存在 mailbox unavailable）：请核对该单位的报送邮箱"
     )
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 1, first.output
     assert first.stdout.splitlines()[-1] == f"发信：成功 0 封，1 封被对方服务器拒收、不再重试：#1 回执 {refused}"
     second = run("poll", "--once")
-    assert second.stdout.splitlines()[-1] == "发信：成功 0 封" and refusing.handler.asked == [UNKNOWN]
+    assert second.exit_code == 0 and second.stdout.splitlines()[-1] == "发信：成功 0 封"
+    assert refusing.handler.asked == [UNKNOWN]
     status = run("status").stdout.splitlines()
     assert "待发邮件：0 封" in status and "\\x" not in "\n".join(status)
     at = status.index("被对方服务器拒收、不再重试的邮件：1 封")

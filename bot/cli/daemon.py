@@ -47,7 +47,7 @@ def init(context: Context, pair: bool) -> None:
 @click.option(
     "--once",
     is_flag=True,
-    help="每个邮箱只收取一次就退出，有邮箱收取失败时退出码为 1"
+    help="每个邮箱只收取一次就退出，有邮箱收取失败或有邮件未能发出时退出码为 1"
     "（不加时每隔配置 [schedule] poll_minutes 分钟收取一次，直到按 Ctrl-C）。",
 )
 @pass_context
@@ -60,7 +60,8 @@ def poll(context: Context, once: bool) -> None:
         if report.stopped is not None:  # the database failed midway: what was done is above, why on stderr
             raise report.stopped
         if once:
-            sys.exit(1 if report.errors else 0)
+            unsent = report.outbox is not None and bool(report.outbox.failed or report.outbox.refused)
+            sys.exit(1 if report.errors or unsent else 0)
         time.sleep(minutes * 60)
 
 

@@ -1,9 +1,9 @@
 """Every way a command can fail, said in one line of Chinese, and the exit code it ends with.
 
 Exit codes (README, 退出码): 0 done; 1 done but something is wrong (verify found altered files, inspect found
-problems, a mailbox failed) or the command could not finish (a file it cannot write, a database it cannot
-reach, a message that does not exist); 2 the command line or the configuration is wrong; 3 a fault of the
-program (run again with -v for its traceback and report it); 130 interrupted (Ctrl-C).
+problems, a mailbox failed, a mail could not be sent) or the command could not finish (a file it cannot write, a
+database it cannot reach, a message that does not exist); 2 the command line or the configuration is wrong; 3 a
+fault of the program (run again with -v for its traceback and report it); 130 interrupted (Ctrl-C).
 
 click words its own errors in English ("Missing option '--month'"); they are said again here in Chinese from
 what each exception carries (the parameter, its type, the option name, the close matches).

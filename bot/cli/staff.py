@@ -154,7 +154,7 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
 def _this_month(context: Context) -> str:
     """This month, local: the month a unit named without one is taken in, as that plan year calls it (枣强县 in
     2021: 枣强区)."""
-    return f"{context.deps.clock().astimezone(context.config.timezone):%Y-%m}"
+    return context.config.local_month(context.deps.clock())
 
 
 def _echo_effect(context: Context, affected: list[int], because: str | None) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 
 import click
 
+from archive.outbox import final_digest_cause
 from bot.cli.console import sent_line
 from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
@@ -77,4 +79,7 @@ def close(context: Context, number: int, by: str) -> None:
         f"{number} 年已结账：{months[0]} 至 {months[-1]} 的排名、得分依据和报送矩阵已保存"
         f"（计划 {closed.plan_hash}，识别 {closed.derived_with}）"
     )
-    click.echo(sent_line(config, f"{number} 年度最终排名通报", send_outbox(config, deps, now)))
+    report, fate = send_outbox(config, deps, now, final_digest_cause(number))
+    click.echo(sent_line(config, f"{number} 年度最终排名通报", report, fate))
+    if not report.busy and fate[0] != "sent":
+        sys.exit(1)  # closed, but its final ranking not (yet) delivered: "done, but something is wrong"

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import database_problem, sqlite_file
 from archive.ingest import Outcome
+from archive.outbox import mail_state
 from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
 from bot.config import Config, Mailbox
@@ -157,9 +158,13 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
         return SendReport(receipts, flushed)
 
 
-def send_outbox(config: Config, deps: Deps, now: datetime) -> FlushReport:
-    """What `mailroom digest --send` sends after queueing: the whole outbox, owed receipts included."""
-    return send_owed(config, deps, now).outbox
+def send_outbox(config: Config, deps: Deps, now: datetime, cause: str) -> tuple[FlushReport, tuple[str, str | None]]:
+    """What `mailroom digest --send` and `year close` send after queueing their mail (that of `cause`): the whole
+    outbox, owed receipts included; and that mail's state and last error once sent or tried, which is what the
+    command reports and exits by (another mail failing with it is no fault of its own)."""
+    report = send_owed(config, deps, now).outbox
+    with deps.db.session() as session:
+        return report, mail_state(session, cause) or ("pending", None)
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:

@@ -60,7 +60,7 @@ def monthly_jobs(config: Config) -> tuple[MonthlyJob, ...]:
 def due_since(config: Config, session: Session, job: MonthlyJob, now: datetime) -> datetime | None:
     """Since when the job's run for the current month is due, while it is (its time come, its window open, no
     run recorded); None otherwise, and in a month no plan covers."""
-    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    month = config.local_month(now)
     if not config.plans.covers(month):
         return None
     start = job.time_in(config, month)
@@ -71,7 +71,7 @@ def due_since(config: Config, session: Session, job: MonthlyJob, now: datetime) 
 
 def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
     """The jobs due now, each with its month; none in a month no plan covers."""
-    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    month = config.local_month(now)
     due = [(job, month) for job in monthly_jobs(config) if due_since(config, session, job, now) is not None]
     if due and any(spooled_counts(session).get(box.key) for box in config.mailboxes):
         due = [(job, month) for job, month in due if now >= job.spool_waited(config, month)]
@@ -81,7 +81,7 @@ def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[Mont
 def no_plan_now(config: Config, now: datetime) -> str | None:
     """What `status` and `serve` say when no plan covers `now`'s month or any after it: no reminder and no digest
     will go out (a configuration of years gone by, the new year not yet written in); None otherwise."""
-    month = f"{now.astimezone(config.timezone):%Y-%m}"
+    month = config.local_month(now)
     if any(later >= month for later in config.plans.months()):
         return None
     return (

@@ -155,7 +155,7 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     plan scores no briefings: December, or between plans)."""
     packages: list[PackageStatus] = []
     place = None
-    arrived = f"{facts.arrival.astimezone(config.timezone):%Y-%m}"
+    arrived = config.local_month(facts.arrival)
     plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
         place = briefing_place(session, facts.id, arrived, plan.calendar)

@@ -39,7 +39,7 @@ blueprint = Blueprint("scores", __name__)
 
 def default_month(config: Config, now: datetime) -> str:
     """This month when a plan covers it; else the last covered month before it, else the first one."""
-    return config.plans.nearest_month(f"{now.astimezone(config.timezone):%Y-%m}")
+    return config.plans.nearest_month(config.local_month(now))
 
 
 def _month() -> str:
