@@ -238,6 +238,8 @@ class FolderSession:
                 self.uidvalidity,
             )
             progress.rescanned = True
+        if box.after_archive == "move" and last_uid:  # what a failed move left behind, moved now
+            progress.untidied = _after_archive(self.client, box, _left_behind(self.client, last_uid))
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
         position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)
@@ -319,6 +321,13 @@ def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[in
         return []
     # `UID SEARCH UID n:*` answers with the last message even when it is below n: filter.
     return sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+
+
+def _left_behind(client: IMAPClient, last_uid: int) -> list[int]:
+    """UIDs up to `last_uid`, archived and committed, still in a folder whose mail is moved out once archived: a
+    move that failed (its folder missing) left them; tried again at each look until it succeeds. With moves
+    working the folder holds only new mail, so the answer stays short whatever the mailbox's history."""
+    return sorted(uid for uid in client.search(["UID", f"1:{last_uid}"]) if uid <= last_uid)
 
 
 def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[int]) -> list[Incoming]:
