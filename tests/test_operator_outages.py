@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, event, select, update
+from sqlalchemy.orm import Session
 
 import archive.locks
 import archive.store
@@ -36,7 +38,8 @@ from archive.db import Database
 from archive.ingest import Incoming, ingest_batch
 from archive.models import ArchiveIdentity, Message, OutboxMail
 from archive.outbox import backlog, mark_failed, mark_sending, queue_mail
-from archive.store import IDENTITY
+from archive.pairing import pair
+from archive.store import IDENTITY, RawStore
 from bot.cli.errors import run_reporting_errors
 from bot.cli.group import main
 from bot.config import masked_url
@@ -224,6 +227,48 @@ def _identities(deps) -> tuple[str | None, str | None]:
     """The archive folder's identity and the one its database holds."""
     with deps.db.session() as session:
         return deps.store.identity(), session.scalar(select(ArchiveIdentity.archive_id))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_processes_recording_the_folders_identity_at_once_both_succeed(tmp_path, database_url):
+    """GIVEN an archive folder with its identity (and no mail yet) beside a new PostgreSQL database WHEN two
+    commands start at the same moment, each finding no identity in the database and inserting the folder's THEN
+    both succeed (the second insert raised IntegrityError, and that command failed) and the database holds the one
+    identity. (SQLite has one writer: the second waits at its first write until the first has committed.)"""
+    config = make_config(tmp_path, database_url)
+    store = RawStore(config.archive_path)
+    store.create()
+    identity = store.claim_identity(str(uuid.uuid4()))
+    dbs = [Database(config.database_url) for _ in range(2)]
+    dbs[0].upgrade()
+    both_inserting = threading.Barrier(2, timeout=30)
+
+    def insert_together(session: Session, context, instances) -> None:
+        if any(isinstance(row, ArchiveIdentity) for row in session.new):
+            both_inserting.wait()
+
+    errors: list[BaseException] = []
+
+    def pairing(db: Database) -> None:
+        try:
+            pair(db, RawStore(config.archive_path), "db")
+        except BaseException as error:  # noqa: BLE001 - said by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=pairing, args=(db,)) for db in dbs]
+    event.listen(Session, "before_flush", insert_together)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with dbs[0].session() as session:
+            held = session.scalars(select(ArchiveIdentity.archive_id)).all()
+    finally:
+        event.remove(Session, "before_flush", insert_together)
+        for db in dbs:
+            db.dispose()
+    assert (errors, held) == ([], [identity])
 
 
 def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, database_url):
