@@ -4,7 +4,7 @@ machine recognised."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import EllipsisType
 from typing import Any
 
@@ -161,13 +161,13 @@ def replacing(session: Session, message_id: int) -> CorrectionRow | None:
     return in_force(session, [message.sha256]).get(message.sha256)
 
 
-def revoke_correction(session: Session, correction_id: int, reason: str, by: str) -> CorrectionRow:
+def revoke_correction(session: Session, correction_id: int, reason: str, by: str, *, zone: tzinfo) -> CorrectionRow:
     """Revoke a correction, holding its message, which is marked due for derivation in the same transaction
     (as add_correction marks it)."""
     sha = session.scalar(select(CorrectionRow.message_sha256).where(CorrectionRow.id == correction_id))
     if sha is not None:
         hold(session, f"message:{sha}")
-    row = revoke_record(session, CorrectionRow, correction_id, reason, by, "更正")
+    row = revoke_record(session, CorrectionRow, correction_id, reason, by, "更正", zone=zone)
     mark_due(session, [row.message_sha256])
     return row
 

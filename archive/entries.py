@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import TypeVar
 
 from sqlalchemy import select, text
@@ -114,13 +114,15 @@ def check_entry(plans: Plans, unit: str, day: date) -> None:
         raise InputError(f"不能为 {unit} 登记日期为 {day} 的事项：{error}") from None
 
 
-def revoke_entry(session: Session, entry_id: int, reason: str, by: str) -> StaffEntryRow:
-    row = revoke_record(session, StaffEntryRow, entry_id, reason, by, "登记")
+def revoke_entry(session: Session, entry_id: int, reason: str, by: str, *, zone: tzinfo) -> StaffEntryRow:
+    row = revoke_record(session, StaffEntryRow, entry_id, reason, by, "登记", zone=zone)
     session.commit()
     return row
 
 
-def revoke_record(session: Session, model: type[R], record_id: int, reason: str, by: str, noun: str) -> R:
+def revoke_record(
+    session: Session, model: type[R], record_id: int, reason: str, by: str, noun: str, *, zone: tzinfo
+) -> R:
     """Revoke a staff decision (an entry, a correction), which stays on record; `noun` names it to people. Read
     while holding it, so that of two revoking it at once the second is told it is revoked already."""
     reason = reason_on_record(reason, "撤销原因")
@@ -130,7 +132,9 @@ def revoke_record(session: Session, model: type[R], record_id: int, reason: str,
     if row is None:
         raise MailroomError(f"没有编号为 {record_id} 的{noun}")
     if row.revoked_at is not None:
-        raise MailroomError(f"{noun} #{record_id} 已于 {row.revoked_at:%Y-%m-%d} 被 {row.revoked_by} 撤销")
+        raise MailroomError(
+            f"{noun} #{record_id} 已于 {row.revoked_at.astimezone(zone):%Y-%m-%d} 被 {row.revoked_by} 撤销"
+        )
     row.revoke(by, reason)
     return row
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import cast
 
@@ -136,13 +136,15 @@ def waiting(session: Session, findings: Findings = every_finding) -> int:
     return len(attention(session, findings=findings))
 
 
-def mark_handled(session: Session, handle: str, note: str, by: str) -> QueueHandledRow:
+def mark_handled(session: Session, handle: str, note: str, by: str, *, zone: tzinfo) -> QueueHandledRow:
     """Mark the item `handle` names as handled, with a note."""
     item = next((item for item in attention(session, include_handled=True) if item.handle == handle), None)
     if item is None:
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
-    if item.handled_by is not None:
-        raise MailroomError(f"该事项已于 {item.handled_at:%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}")
+    if item.handled_by is not None and item.handled_at is not None:
+        raise MailroomError(
+            f"该事项已于 {item.handled_at.astimezone(zone):%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}"
+        )
     row = QueueHandledRow(key=item.key, note=written(note), handled_by=by, handled_at=datetime.now(UTC))
     session.add(row)
     return row

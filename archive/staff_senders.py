@@ -4,7 +4,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -61,6 +61,8 @@ def add_sender(
     by: str,
     since: date | None,
     own: Collection[str] = (),
+    *,
+    zone: tzinfo,
 ) -> StaffSenderRow:
     """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
     (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
@@ -85,8 +87,8 @@ def add_sender(
         .execution_options(populate_existing=True)
     ):
         raise MailroomError(
-            f"{address} 已于 {row.entered_at:%Y-%m-%d} 由 {row.entered_by} 确认为 {row.unit} 的报送邮箱"
-            f"（#{row.id}）；如需改为其他单位，请先 sender remove"
+            f"{address} 已于 {row.entered_at.astimezone(zone):%Y-%m-%d} 由 {row.entered_by} 确认为 {row.unit} 的"
+            f"报送邮箱（#{row.id}）；如需改为其他单位，请先 sender remove"
         )
     row = StaffSenderRow(
         unit=unit,

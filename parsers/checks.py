@@ -295,16 +295,19 @@ def percent_problem(task: str, reported: float, done: int, target: int) -> str |
 
 
 def check_package(readings: Sequence[FormReading], unit: Unit) -> tuple[Problem, ...]:
-    """Cross-form checks of one unit's package: 附件2's 目标数 against the city's targets in the config,
-    and its 完成数 against the distinct persons on the matching registries sent in the same package
-    (registry_persons: across all of them, so a registry attached twice counts once)."""
+    """Cross-form checks of one unit's package: 附件2's 目标数 against the city's targets in the config, a
+    完成数 left empty where the unit has a target (the task then scores nothing), and its 完成数 against the
+    distinct persons on the matching registries sent in the same package (registry_persons: across all of them,
+    so a registry attached twice counts once)."""
     summaries = [r for r in readings if r.form == 2 and r.readable and r.unit in (unit.name, None) and r.tasks]
     problems: list[Problem] = []
     for summary in summaries:
         figures = dict(summary.tasks)
+        flagged = {(problem.sheet, problem.row, problem.column) for problem in summary.problems}
         for task in TASKS:
             if task in figures:
                 problems.extend(_target_problems(task, figures[task], unit))
+                problems.extend(_done_missing(task, figures[task], unit, flagged))
                 problems.extend(_registry_problems(task, figures[task], readings, unit))
     return tuple(problems)
 
@@ -322,6 +325,24 @@ def _target_problems(task: str, figures, unit: Unit) -> list[Problem]:
             "target-mismatch",
             f"{TASK_LABELS[task]}的目标数填的是 {figures.target}，市残联下达给{unit.name}的全年目标是 {city}；"
             f"请按下达的目标数填写（评分以下达的目标为准）",
+        )
+    ]
+
+
+def _done_missing(task: str, figures, unit: Unit, flagged: set) -> list[Problem]:
+    """A 完成数 left empty for a task the unit has a target in: scoring reads it as not reported (no points). One
+    the reading found written wrong (`flagged`: its problems' cells) is said there already."""
+    target = unit.target(task)
+    if figures.done is not None or target <= 0 or (figures.sheet, figures.row, figures.done_column) in flagged:
+        return []
+    return [
+        Problem(
+            figures.sheet,
+            figures.row,
+            figures.done_column,
+            "done-missing",
+            f"{TASK_LABELS[task]}的完成数没有填写：全年目标为 {target}，不填写则该项不计分；"
+            "请填写数字（没有完成的填 0）",
         )
     ]
 

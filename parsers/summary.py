@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent
 from parsers.checks import percent_problem
@@ -303,10 +304,19 @@ def _count(row: UnitRow, task: str, field: str, letters: dict, layout: Layout, p
                 row.number,
                 letters[(task, field)],
                 "bad-number",
-                f"{TASK_LABELS[task]}的{_FIELD_NAMES[field]}“{cell_text(value)}”不是整数；请只填写数字",
+                f"{TASK_LABELS[task]}的{_FIELD_NAMES[field]}“{cell_text(value)}”"
+                + ("是负数；请填写 0 或正整数" if _negative(value) else "不是整数；请只填写数字"),
             )
         )
     return number
+
+
+def _negative(value: object) -> bool:
+    """A count written below zero (-5, "－5"), which is a whole number all the same: said as such."""
+    try:
+        return Decimal(fold(cell_text(value)).rstrip("人户名个")) < 0
+    except ArithmeticError:
+        return False
 
 
 def _percent(

@@ -19,13 +19,13 @@ def problem_lines(problems: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(places, message) for each distinct message, in the order first found: places "Sheet C4、C6", or ""."""
-    places: dict[str, list[tuple[str, str]]] = {}
+    places: dict[str, dict[tuple[str, str], None]] = {}  # each message's places, once each, in the order found
     for problem in problems:
-        found = places.setdefault(problem["message"], [])
+        found = places.setdefault(problem["message"], {})
         place = (problem.get("sheet") or "", cell_name(problem))
-        if any(place) and place not in found:
-            found.append(place)
-    return [(_places(found), message) for message, found in places.items()]
+        if any(place):
+            found[place] = None
+    return [(_places(list(found)), message) for message, found in places.items()]
 
 
 def cell_name(problem: Mapping[str, Any]) -> str:

@@ -294,7 +294,7 @@ def test_a_correction_recorded_but_never_derived_is_due_until_serve_or_rederive_
 
     with deps.db.session() as session:
         [correction] = in_force_on(session, report)
-        revoke_correction(session, correction, "核实后确是报表", "孙倩")
+        revoke_correction(session, correction, "核实后确是报表", "孙倩", zone=UTC)
         session.commit()
     with deps.db.session() as session:
         assert due(session, stamp, False, None) == [report]
@@ -309,7 +309,7 @@ def test_a_sender_confirmed_and_never_derived_leaves_its_mail_due(office):
     after it THEN its mail is due WHEN re-derived THEN it counts."""
     deps, personal = office.deps, office.ids.personal
     with deps.db.session() as session:
-        row = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None)
+        row = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None, zone=UTC)
         assert derivation_owed(session, row.address) == [personal]
         session.commit()
     with deps.db.session() as session:
@@ -458,7 +458,7 @@ def test_corrections_and_senders_list_their_dates_in_local_time(office):
     late = datetime(2020, 4, 20, 20, 0, tzinfo=UTC)
     with deps.db.session() as session:
         row = add_correction(session, report, "误发的草稿", "孙倩", kind="other")
-        sender = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None)
+        sender = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None, zone=UTC)
         row.entered_at = sender.entered_at = late
         session.commit()
     assert "（2020-04-21 孙倩：误发的草稿）" in cli(office, "corrections").output

@@ -91,7 +91,7 @@ def test_a_revocation_whose_command_died_is_told_with_its_why(office):
     told(office)
     with office.deps.db.session() as session:
         correction = session.scalars(select(CorrectionRow.id)).one()
-        revoke_correction(session, correction, "核实有误", "孙倩")
+        revoke_correction(session, correction, "核实有误", "孙倩", zone=UTC)
         session.commit()
     rederive_behind(office.config, office.deps)
     assert notices(office) == [
@@ -106,7 +106,7 @@ def test_a_sender_confirmation_whose_command_died_is_told_and_its_removal_is_not
     sent, the confirmation is revoked the same way THEN no notice, as `sender remove` owes none."""
     personal = office.ids.personal
     with office.deps.db.session() as session:
-        row = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None)
+        row = add_sender(session, "景县", PERSONAL, "电话核实", "孙倩", None, zone=UTC)
         derivation_owed(session, row.address)
         session.commit()
     assert cli(office, "rederive").exit_code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from zoneinfo import ZoneInfo
 
@@ -128,7 +128,7 @@ def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, dep
 
     clerk, arrival = "jx.clerk@qq.com", datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
     with deps.db.session() as session:
-        add_sender(session, "景县", clerk, "电话核实：办公室工作人员个人邮箱", "孙倩", None)
+        add_sender(session, "景县", clerk, "电话核实：办公室工作人员个人邮箱", "孙倩", None, zone=UTC)
         session.commit()
         recognizer = replace(deps.recognizer, confirmed=confirmed_senders(session))
     raw = compose(clerk, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes()

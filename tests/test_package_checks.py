@@ -42,9 +42,10 @@ STUDENTS = (BOOKS / "college-students-form9.xlsx").read_bytes()  # 武邑县's �
 
 
 def summary(rehab: int | None = None, college: int | None = None) -> bytes:
-    """武邑县's April 附件2 saying `rehab` rehabilitated and `college` helped to college (targets left blank)."""
+    """武邑县's April 附件2 saying `rehab` rehabilitated and `college` helped to college, and none of the other
+    tasks its plan gives it (targets left blank)."""
     book = openpyxl.Workbook()
-    tasks = [(None, rehab, None), (None, None, None), (None, None, None), (None, None, None), (None, None, None)]
+    tasks = [(None, rehab, None), (None, 0, None), (None, 0, None), (None, 0, None), (None, None, None)]
     summary_sheet(
         book.active,
         "武邑县残联4月份残疾人服务工程目标任务完成情况汇总表",
@@ -266,3 +267,19 @@ def test_an_id_stored_as_a_number_is_shown_masked():
     messages = [problem.message for problem in reading.problems]
     assert [problem.code for problem in reading.problems] == ["id-precision-lost"] * 2
     assert "显示为 131127**********0000" in messages[0] and "13112719800101000000" not in messages[0]
+
+
+def test_an_empty_count_where_the_unit_has_a_target_is_a_problem_and_a_negative_one_is_said_so():
+    """GIVEN 武邑县's 附件2 with 实用技术培训's 完成数 left empty (its target 100) and 无障碍改造's too (its target 0),
+    and 托养服务's written -5 WHEN checked THEN the empty one with a target is a problem saying the task scores
+    nothing unfilled (it passed 自查 and the receipt, then scored 0), the one without a target is not, and -5 is
+    said to be negative (it was "not an integer")."""
+    book = openpyxl.Workbook()
+    tasks = [(233, 5, None), (115, 2, None), (100, None, None), (38, -5, None), (0, None, None), (0, 0, None)]
+    summary_sheet(book.active, "武邑县残联4月份残疾人服务工程目标任务完成情况汇总表", [("武邑县", figures(*tasks))])
+    [reading] = read(("附件2.xlsx", save(book)))
+    problems = [(problem.column, problem.message) for problem in (*reading.problems, *check_package([reading], WUYI))]
+    assert problems == [
+        ("L", "托养服务的完成数“-5”是负数；请填写 0 或正整数"),
+        ("I", "实用技术培训的完成数没有填写：全年目标为 100，不填写则该项不计分；请填写数字（没有完成的填 0）"),
+    ]

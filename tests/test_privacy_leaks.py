@@ -203,9 +203,9 @@ def test_marks_made_under_the_old_keys_still_handle_their_items(deps):
     with deps.db.session() as session:
         assert marked.handle not in [item.handle for item in attention(session)]
         with pytest.raises(Exception, match="已于"):
-            mark_handled(session, marked.handle, "again", "孙倩")
+            mark_handled(session, marked.handle, "again", "孙倩", zone=UTC)
         [group] = [item for item in items if item.handled_by is None]
-        mark_handled(session, group.handle, "已电话核实", "孙倩")
+        mark_handled(session, group.handle, "已电话核实", "孙倩", zone=UTC)
         session.commit()
     with deps.db.session() as session:
         assert not [item for item in attention(session) if item.reason == "finding"]

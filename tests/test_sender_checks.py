@@ -6,12 +6,14 @@ too); of two confirming one address at once, one is recorded. On SQLite and Post
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
-from archive.models import StaffSenderRow
+from archive.entries import add_entry, revoke_entry
+from archive.models import StaffEntryRow, StaffSenderRow
 from archive.staff_senders import add_sender, plain_address, remove_sender, staff_senders
 from bot.cli.group import main
 from parsers.errors import InputError, MailroomError
@@ -100,7 +102,7 @@ def test_add_sender_refuses_as_the_command_does(config, deps):
     """The one check, in the archive: whatever calls add_sender (a page one day) is refused the same way."""
     with deps.db.session() as session:
         with pytest.raises(InputError, match="'notanemail' 不是一个邮箱地址"):
-            add_sender(session, "景县", "notanemail", "x", "孙倩", None)
+            add_sender(session, "景县", "notanemail", "x", "孙倩", None, zone=UTC)
         session.rollback()
         assert staff_senders(session) == []
 
@@ -127,10 +129,10 @@ def test_add_sender_refuses_one_of_our_own_mailboxes(config, deps):
         with pytest.raises(
             MailroomError, match="hsclbgs666@163.com 是我们自己的部门邮箱（配置中的邮箱），不能确认为 景县"
         ):
-            add_sender(session, "景县", "HSCLbgs666@163.com", "x", "孙倩", None, own=own)
+            add_sender(session, "景县", "HSCLbgs666@163.com", "x", "孙倩", None, own=own, zone=UTC)
         session.rollback()
         assert staff_senders(session) == []
-        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, own=own)
+        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, own=own, zone=UTC)
         session.commit()
         assert [(row.unit, row.address) for row in staff_senders(session)] == [("景县", "jx.clerk@qq.com")]
 
@@ -153,7 +155,7 @@ def test_two_confirmations_of_one_address_at_once_record_one(config, deps):
 
         def confirm(unit: str, address: str = address) -> int:
             with deps.db.session() as session:
-                row = add_sender(session, unit, address, "电话核实", "孙倩", None)
+                row = add_sender(session, unit, address, "电话核实", "孙倩", None, zone=UTC)
                 session.commit()
                 return row.id
 
@@ -179,7 +181,7 @@ def test_add_sender_refuses_a_blank_reason_or_name_at_every_door(config, deps, r
     rule for a staff decision's reason and name (archive.entries.reason_on_record), and nothing is recorded."""
     with deps.db.session() as session:
         with pytest.raises(InputError, match=said):
-            add_sender(session, "景县", "jx.clerk@qq.com", reason, by, None)
+            add_sender(session, "景县", "jx.clerk@qq.com", reason, by, None, zone=UTC)
         session.rollback()
         assert staff_senders(session) == []
 
@@ -189,9 +191,28 @@ def test_add_sender_refuses_a_blank_reason_or_name_at_every_door(config, deps, r
 )
 def test_remove_sender_refuses_a_blank_reason_or_name(config, deps, reason, by, said):
     with deps.db.session() as session:
-        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None)
+        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, zone=UTC)
         session.commit()
         with pytest.raises(InputError, match=said):
             remove_sender(session, "景县", "jx.clerk@qq.com", reason, by)
         session.rollback()
         assert [row.revoked_at for row in staff_senders(session)] == [None]
+
+
+def test_what_was_done_already_is_dated_in_the_configured_time_zone(config, deps):
+    """GIVEN a sender confirmed and an award revoked at 2020-06-30 20:00 UTC (07-01 04:00 in Beijing) WHEN staff do
+    either again THEN the refusal dates it 2020-07-01, as the tables do (it said 2020-06-30, the UTC day)."""
+    late = datetime(2020, 6, 30, 20, tzinfo=UTC)
+    zone = config.timezone
+    with deps.db.session() as session:
+        add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, zone=zone)
+        entry = add_entry(session, "景县", "media", "city", date(2020, 6, 1), "衡水日报 6 月 1 日", "孙倩")
+        revoke_entry(session, entry.id, "误登", "孙倩", zone=zone)
+        session.execute(update(StaffSenderRow).values(entered_at=late))
+        session.execute(update(StaffEntryRow).values(revoked_at=late))
+        session.commit()
+        with pytest.raises(MailroomError, match="jx.clerk@qq.com 已于 2020-07-01 由 孙倩 确认为 景县"):
+            add_sender(session, "景县", "jx.clerk@qq.com", "电话核实", "孙倩", None, zone=zone)
+        session.rollback()
+        with pytest.raises(MailroomError, match=f"登记 #{entry.id} 已于 2020-07-01 被 孙倩 撤销"):
+            revoke_entry(session, entry.id, "误登", "孙倩", zone=zone)

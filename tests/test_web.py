@@ -755,8 +755,8 @@ def test_confirmed_senders_are_on_the_audit_trail(site):
 
     app, deps, _ = site
     with deps.db.session() as session:
-        add_sender(session, "饶阳县", "ryx.office@qq.com", "电话核实", "孙倩", None)
-        add_sender(session, "景县", "jx.clerk@qq.com", "误登", "孙倩", None)
+        add_sender(session, "饶阳县", "ryx.office@qq.com", "电话核实", "孙倩", None, zone=UTC)
+        add_sender(session, "景县", "jx.clerk@qq.com", "误登", "孙倩", None, zone=UTC)
         session.flush()
         remove_sender(session, "景县", "jx.clerk@qq.com", "核实有误", "孙倩")
         session.commit()

@@ -272,7 +272,7 @@ def _entry_json(row) -> dict[str, Any]:
 def revoke(context: Context, entry_id: int, reason: str, by: str) -> None:
     """撤销编号为 ENTRY_ID 的工作人员登记；记录仍然保留，并写明撤销人、时间和原因。"""
     with context.deps.db.session() as session:
-        row = revoke_entry(session, entry_id, reason, by)
+        row = revoke_entry(session, entry_id, reason, by, zone=context.config.timezone)
         said = [f"已撤销 #{row.id}（{row.unit} {row.evidence}）"]
         said += closed_notes(context.config, session, [row.date], "撤销这条登记")
     click.echo("\n".join(said))

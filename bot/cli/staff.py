@@ -122,7 +122,9 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     reason, by = reason_on_record(reason, "确认原因"), person_on_record(by, "确认人")
     with context.deps.db.session() as session:
         own = context.config.own_addresses
-        row = add_sender(session, name, address, reason, by, since.date() if since else None, own)
+        row = add_sender(
+            session, name, address, reason, by, since.date() if since else None, own, zone=context.config.timezone
+        )
         affected = derivation_owed(session, row.address)
         session.commit()
     click.echo(
@@ -225,7 +227,7 @@ def correct(
     邮件立即重新识别，并说明有哪些变化。`--revoke N` 撤销一条更正。"""
     with context.deps.db.session() as session:
         if revoke_id is not None:
-            row = revoke_correction(session, revoke_id, reason, by)
+            row = revoke_correction(session, revoke_id, reason, by, zone=context.config.timezone)
             message_id = corrected_message(session, row)
             said = [f"已撤销更正 #{row.id}"]
             because = revoked_because(row)
@@ -308,7 +310,12 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
         click.echo(json.dumps([_item_json(item) for item in items], ensure_ascii=False, indent=1))
         return
     for item in items:
-        done = f"  [已处理：{item.handled_at:%Y-%m-%d} {item.handled_by}：{item.note}]" if item.handled_by else ""
+        zone = context.config.timezone
+        done = (
+            f"  [已处理：{item.handled_at.astimezone(zone):%Y-%m-%d} {item.handled_by}：{item.note}]"
+            if item.handled_by and item.handled_at
+            else ""
+        )
         messages = "、".join(f"#{id_}" for id_ in item.message_ids)
         click.echo(
             f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}\n    {REASONS[item.reason]}{done}"
@@ -327,7 +334,7 @@ def queue_done(context: Context, handle: str, note: str, by: str) -> None:
     HANDLE 写 `mailroom queue` 每项开头的标识，如 12-question。标记后 `queue --all` 仍会列出它，并写明
     处理人、时间和处理说明。"""
     with context.deps.db.session() as session:
-        mark_handled(session, handle, note, by)
+        mark_handled(session, handle, note, by, zone=context.config.timezone)
         session.commit()
     click.echo(f"已标记为已处理：{handle}")
 

@@ -114,7 +114,7 @@ def revoke(entry_id: int):
         if not reason:
             raise MailroomError("请写明撤销原因")
         with site().deps.db.session() as db:
-            row = revoke_entry(db, entry_id, reason, viewer().name)
+            row = revoke_entry(db, entry_id, reason, viewer().name, zone=site().config.timezone)
             flash(f"已撤销 #{row.id}（{row.unit}）")
             for note in closed_notes(site().config, db, [row.date], "撤销这条登记"):
                 flash(note, "error")

@@ -35,6 +35,7 @@ from bot.services.show import (
 )
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
+from replies.problems import problem_lines
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
@@ -196,7 +197,7 @@ def reading_view(
         table,
         total if shown else len(table.rows) if table else 0,
         mask.text(reading.text),
-        tuple(problem_text(p, mask) for p in reading.problems),
+        tuple(mask.text(line) for line in problem_lines(reading.problems)),  # a problem once, with all its places
     )
 
 

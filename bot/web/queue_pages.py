@@ -102,7 +102,7 @@ def done():
         if not note:
             raise MailroomError("请写明处理情况")
         with site().deps.db.session() as db:
-            mark_handled(db, form.get("item", ""), note, viewer().name)
+            mark_handled(db, form.get("item", ""), note, viewer().name, zone=site().config.timezone)
             db.commit()
         flash(f"已标记为已处理：{form.get('item')}")
     except MailroomError as error:
@@ -177,7 +177,10 @@ def confirm_sender():
             unit = (message.unit or chosen) if message is not None else None
             if message is None or not unit or not message.from_addr:
                 raise MailroomError("该邮件没有可确认的单位和发件地址")
-            row = add_sender(db, unit, message.from_addr, reason, viewer().name, None, site().config.own_addresses)
+            config = site().config
+            row = add_sender(
+                db, unit, message.from_addr, reason, viewer().name, None, config.own_addresses, zone=config.timezone
+            )
             affected = derivation_owed(db, row.address)
             db.commit()
         flash(f"已确认 {row.address} 为 {unit} 的报送邮箱（#{row.id}），该地址的 {len(affected)} 封邮件已重新识别")
@@ -192,7 +195,9 @@ def confirm_sender():
 def revoke(correction_id: int):
     try:
         with site().deps.db.session() as db:
-            row = revoke_correction(db, correction_id, request.form.get("reason", ""), viewer().name)
+            row = revoke_correction(
+                db, correction_id, request.form.get("reason", ""), viewer().name, zone=site().config.timezone
+            )
             db.commit()
             message_id = corrected_message(db, row)
             month_before = message_month(db, message_id)
