@@ -126,9 +126,11 @@ def remove_sender(session: Session, unit: str, address: str, reason: str, by: st
     return row
 
 
-def staff_senders(session: Session, unit: str | None = None) -> list[StaffSenderRow]:
+def staff_senders(session: Session, spellings: Collection[str] = ()) -> list[StaffSenderRow]:
+    """Every confirmation, revoked ones too; with `spellings`, those of a unit by its name or an alias (one
+    confirmed for a unit renamed since is recorded under its old name)."""
     query = select(StaffSenderRow).order_by(StaffSenderRow.unit, StaffSenderRow.id)
-    return list(session.scalars(query.where(StaffSenderRow.unit == unit) if unit else query))
+    return list(session.scalars(query.where(StaffSenderRow.unit.in_(spellings)) if spellings else query))
 
 
 def messages_from(session: Session, address: str) -> list[int]:

@@ -95,8 +95,10 @@ class Recognizer:
         for unit, address, since in self.confirmed:
             if since is None or since <= day:
                 extra.setdefault(unit, []).append(address)
+        # by the unit's name or an alias: one confirmed for a unit renamed since (its old name now an alias) too
         return tuple(
-            replace(unit, senders=(*unit.senders, *extra[unit.name])) if unit.name in extra else unit for unit in units
+            replace(unit, senders=(*unit.senders, *added)) if (added := _confirmed_for(unit, extra)) else unit
+            for unit in units
         )
 
     def year_units(self, month: str | None) -> tuple[Unit, ...]:
@@ -196,6 +198,10 @@ def parse_and_recognise(
         )
     arrival = arrival_of(item, parsed)
     return parsed, _recognise(recognizer, parsed, arrival[0]), arrival
+
+
+def _confirmed_for(unit: Unit, extra: dict[str, list[str]]) -> list[str]:
+    return [address for spelling in (unit.name, *unit.aliases) for address in extra.get(spelling, ())]
 
 
 def read_one(

@@ -10,14 +10,17 @@ THEN each is filed for the unit and month its year's plan holds, registered, and
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import date, datetime
 
 import pytest
 
+from archive.evidence import Evidence
 from archive.models import Message
-from bot.daemon.deps import open_deps
-from bot.services.scores import unit_name
+from bot.daemon.deps import open_deps, recognizer_for
+from bot.services.scores import compute_standings, unit_name
 from parsers.derive import UNPLANNED_MARK
+from scoring.evidence import StaffEntry
 from tests.conftest import example_data, make_config, with_next_year
 from tests.test_year_boundary import package
 from tests.webapp import SHANGHAI, _message, store_one
@@ -159,3 +162,20 @@ def test_a_successors_counterpart_is_the_unit_one_of_its_spellings_names_whole()
     before = (Unit("桃城区", ("桃城",)), Unit("冀州区", ("冀州",)))
     assert counterpart("桃城冀州合并区", merged, before) == "冀州区"
     assert counterpart("桃城区", before, before) == "桃城区"  # a unit of both years stays itself
+
+
+def test_an_award_and_a_confirmed_sender_of_the_old_name_are_the_renamed_units(config):
+    """GIVEN an award and a sender confirmation recorded under 枣强县, the name 枣强区 succeeded (its alias now)
+    WHEN 2021's standings are computed and 2021's mail is recognised THEN the award counts for 枣强区 and the
+    address is 枣强区's (both were dropped: they matched the stored name only); in 2020, 枣强县's own."""
+    award = StaffEntry(1, "枣强县", "innovation", "provincial", date(2021, 9, 1), "省级推广")
+    evidence = Evidence((), (), (), (award,))
+    assert compute_standings(config, evidence, "2021-12").row("枣强区").component("innovation").points > 0
+    award_2020 = dataclasses.replace(award, date=date(2020, 9, 1))
+    standing = compute_standings(config, Evidence((), (), (), (award_2020,)), "2020-12")
+    assert standing.row("枣强县").component("innovation").points > 0
+    recognizer = dataclasses.replace(recognizer_for(config), confirmed=(("枣强县", "zq.clerk@qq.com", None),))
+    senders = {unit.name: unit.senders for unit in recognizer.units_at(datetime(2021, 9, 10, tzinfo=SHANGHAI))}
+    assert "zq.clerk@qq.com" in senders["枣强区"]
+    senders = {unit.name: unit.senders for unit in recognizer.units_at(datetime(2020, 9, 10, tzinfo=SHANGHAI))}
+    assert "zq.clerk@qq.com" in senders["枣强县"]

@@ -179,13 +179,13 @@ def senders(context: Context, unit: str | None) -> None:
     config = context.config
     name = unit_name(config, unit, _this_month(context)) if unit else None
     zone = config.timezone  # dates as staff read them (stored in UTC)
+    shown = [each for each in config.units if name is None or each.name == name]
     with context.deps.db.session() as session:
-        confirmed = staff_senders(session, name)
-    for configured in config.units:
-        if name and configured.name != name:
-            continue
+        confirmed = staff_senders(session, [s for each in shown for s in (each.name, *each.aliases)] if name else ())
+    for configured in shown:
         click.echo(f"{configured.name}：配置 {'、'.join(configured.senders) or '无'}")
-        for row in (row for row in confirmed if row.unit == configured.name):
+        # by its name or an alias: one confirmed before the unit was renamed is recorded under its old name
+        for row in (row for row in confirmed if row.unit in (configured.name, *configured.aliases)):
             state = (
                 f"，{row.revoked_at.astimezone(zone):%Y-%m-%d} 由 {row.revoked_by} 撤销：{row.revoke_reason}"
                 if row.revoked_at

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,8 +22,9 @@ from archive.models import ClosedYear
 from bot.config import Config
 from bot.services.show import decision_json
 from parsers.errors import InputError
-from parsers.records import named_unit
+from parsers.records import Unit, named_unit
 from scoring.completion import UnitCompletion, unit_completion
+from scoring.evidence import StaffEntry
 from scoring.packages import PackageStatus, by_unit, matrix
 from scoring.plans import OutsidePlan
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding, standings
@@ -42,11 +43,20 @@ def compute_standings(config: Config, evidence: Evidence, month: str, known_at: 
         evidence.arrivals,
         evidence.summaries,
         evidence.articles,
-        evidence.entries,
+        by_todays_names(evidence.entries, plan.units),
         plan.scoring,
         plan.calendar,
         known_at,
     )
+
+
+def by_todays_names(entries: tuple[StaffEntry, ...], units: Sequence[Unit]) -> tuple[StaffEntry, ...]:
+    """Staff entries as the plan year's `units` call their units: one entered for a unit renamed since (its old
+    name now an alias of the new) is the renamed unit's, as a correction's unit is (archive.rederive.today_name).
+    A unit's own name wins over another's alias."""
+    names = {spelling: unit.name for unit in units for spelling in unit.aliases}
+    names |= {unit.name: unit.name for unit in units}
+    return tuple(dataclasses.replace(entry, unit=names.get(entry.unit, entry.unit)) for entry in entries)
 
 
 def standings_json(result: Standings) -> dict[str, Any]:
