@@ -3,7 +3,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -63,10 +63,13 @@ def add_sender(
     own: Collection[str] = (),
     *,
     zone: tzinfo,
+    configured: Mapping[str, str] | None = None,
 ) -> StaffSenderRow:
     """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
     (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
-    it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s. A blank or
+    it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s. An address the
+    configuration gives a unit (`configured`: address → unit, Config.sender_units) is refused too: the unit's
+    own needs no confirming, and another unit's cannot be confirmed past the configuration. A blank or
     overlong reason, or no name, is refused (reason_on_record, person_on_record), whichever door calls.
 
     Checked while holding the address (archive.entries.hold) until the caller commits, so of two confirming it
@@ -79,6 +82,14 @@ def add_sender(
             f"{address} 是我们自己的部门邮箱（配置中的邮箱），不能确认为 {unit} 的报送邮箱：工作人员转发的单位邮件"
             "按原发件人识别；原发件人不是该单位的报送邮箱时，"
             "请更正该邮件并选择计分（“更正”，或 mailroom correct --counted）"
+        )
+    holder = (configured or {}).get(address)
+    if holder == unit:
+        raise MailroomError(f"{address} 已是配置中 {unit} 的报送邮箱，无需确认")
+    if holder is not None:
+        raise MailroomError(
+            f"{address} 是配置中 {holder} 的报送邮箱，不能确认为 {unit} 的：一个地址只属于一个单位；"
+            "如该地址确已改由其他单位使用，请修改配置文件中两个单位的 senders"
         )
     hold(session, f"staff_sender:{address}")
     for row in session.scalars(

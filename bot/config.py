@@ -172,6 +172,11 @@ class Config:
         raise ConfigError(f"没有名为 {key!r} 的邮箱；已配置的有：{'、'.join(b.key for b in self.mailboxes)}")
 
     @property
+    def sender_units(self) -> dict[str, str]:
+        """Each address the configuration registers for a unit (lower case), with that unit's name."""
+        return {address.lower(): unit.name for unit in self.units for address in unit.senders}
+
+    @property
     def own_addresses(self) -> frozenset[str]:
         return frozenset(box.address.lower() for box in self.mailboxes)
 

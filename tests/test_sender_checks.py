@@ -146,6 +146,24 @@ def test_the_command_refuses_one_of_our_own_mailboxes(run, config, deps):
         assert staff_senders(session) == []
 
 
+@pytest.mark.parametrize(
+    ("unit", "said"),
+    [
+        ("景县", "jxcl2020@163.com 已是配置中 景县 的报送邮箱，无需确认"),
+        ("桃城区", "jxcl2020@163.com 是配置中 景县 的报送邮箱，不能确认为 桃城区 的：一个地址只属于一个单位；"),
+    ],
+    ids=["its-own", "another-units"],
+)
+def test_the_command_refuses_an_address_the_configuration_registers(run, deps, unit, said):
+    """GIVEN 景县's configured address WHEN `sender add` confirms it (in another case) for 景县 or for 桃城区 THEN
+    refused, saying why, and nothing recorded (both were accepted: the first re-derived 83 messages for nothing,
+    the second recorded an address for two units, which the configuration itself refuses)."""
+    result = run("sender", "add", unit, "JXCL2020@163.com", "--reason", "x", "--by", "孙倩")
+    assert result.exit_code == 1 and said in result.stderr
+    with deps.db.session() as session:
+        assert staff_senders(session) == []
+
+
 def test_two_confirmations_of_one_address_at_once_record_one(config, deps):
     """GIVEN nobody's confirmation of jx.clerk@qq.com WHEN two staff confirm it at the same moment (two `sender
     add`, a double-clicked button), each having checked before either records THEN one is recorded, the other

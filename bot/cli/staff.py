@@ -123,7 +123,15 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     with context.deps.db.session() as session:
         own = context.config.own_addresses
         row = add_sender(
-            session, name, address, reason, by, since.date() if since else None, own, zone=context.config.timezone
+            session,
+            name,
+            address,
+            reason,
+            by,
+            since.date() if since else None,
+            own,
+            zone=context.config.timezone,
+            configured=context.config.sender_units,
         )
         affected = derivation_owed(session, row.address)
         session.commit()

@@ -179,7 +179,15 @@ def confirm_sender():
                 raise MailroomError("该邮件没有可确认的单位和发件地址")
             config = site().config
             row = add_sender(
-                db, unit, message.from_addr, reason, viewer().name, None, config.own_addresses, zone=config.timezone
+                db,
+                unit,
+                message.from_addr,
+                reason,
+                viewer().name,
+                None,
+                config.own_addresses,
+                zone=config.timezone,
+                configured=config.sender_units,
             )
             affected = derivation_owed(db, row.address)
             db.commit()
