@@ -73,6 +73,10 @@ def add_entry(
     evidence = written(evidence)
     if not evidence:
         raise InputError("请写明证据（报道、通报或案例的出处）")
+    if len(evidence) > REASON_MAX:  # a line of every table and explanation that names it
+        raise InputError(
+            f"证据最多 {REASON_MAX} 字（现有 {len(evidence)} 字）：写明出处即可（媒体或发文单位、日期、标题）"
+        )
     by = person_on_record(by, "登记人")
     if plans is not None:
         check_entry(plans, unit, day)

@@ -234,3 +234,13 @@ def test_what_was_done_already_is_dated_in_the_configured_time_zone(config, deps
         session.rollback()
         with pytest.raises(MailroomError, match=f"登记 #{entry.id} 已于 2020-07-01 被 孙倩 撤销"):
             revoke_entry(session, entry.id, "误登", "孙倩", zone=zone)
+
+
+def test_an_awards_evidence_is_at_most_as_long_as_a_reason(deps):
+    """GIVEN evidence of 501 characters (5,000 were kept, and the entries page grew 37,919 px wide) WHEN an award is
+    entered THEN refused, saying the limit and what to write; 500 are kept."""
+    with deps.db.session() as session:
+        with pytest.raises(InputError, match="证据最多 500 字（现有 501 字）：写明出处即可"):
+            add_entry(session, "景县", "media", "city", date(2020, 6, 1), "报" * 501, "孙倩")
+        entry = add_entry(session, "景县", "media", "city", date(2020, 6, 1), "报" * 500, "孙倩")
+        assert len(entry.evidence) == 500

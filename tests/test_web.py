@@ -316,8 +316,12 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
         client, f"/search?q={PERSON}&unit=枣强县&kind=report&month=2020-04&sender=zqxcl@163.com&order=relevance"
     )
     assert f"/message/{archive.package}" not in page(client, f"/search?q={PERSON}&unit=桃城区")
+    # a unit by an alias, spaces aside, as `search --unit` takes it (it was a 400)
+    for alias in ("枣强", "%20枣强县%20"):
+        assert f"/message/{archive.package}" in page(client, f"/search?q={PERSON}&unit={alias}")
     bad = client.get("/search?month=2020-4&unit=衡水市")
     assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
+    assert "没有名为 衡水市 的单位" in bad.get_data(as_text=True)
 
 
 def test_search_pages_through_the_results(site):

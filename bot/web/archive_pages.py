@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
@@ -26,6 +27,7 @@ from bot.web.present import (
 )
 from bot.web.site import site
 from parsers.errors import InputError
+from parsers.records import Unit, named_unit
 
 blueprint = Blueprint("archive", __name__)
 PAGE_SIZE = 50
@@ -79,15 +81,19 @@ class SearchForm:
         return {**{key: value for key, value in fields.items() if value}, "page": page}
 
 
-def read_form(args, units: tuple[str, ...]) -> SearchForm:
+def read_form(args, units: Sequence[Unit]) -> SearchForm:
+    """The search form's fields as given, checked; a unit by its name or an alias (as `mailroom search --unit`)."""
     text, sender = args.get("q", "").strip()[:200], args.get("sender", "").strip()[:320]
     unit, kind, month = args.get("unit", ""), args.get("kind", ""), args.get("month", "").strip()
     since, until = args.get("since", "").strip()[:40], args.get("until", "").strip()[:40]
     order = args.get("order", "newest")
     page = args.get("page", "1")
     errors = []
-    if unit and unit not in units:
-        errors.append(f"没有名为 {unit} 的单位")
+    if unit.strip():
+        try:
+            unit = named_unit(units, unit).name
+        except InputError:
+            errors.append(f"没有名为 {unit.strip()} 的单位")
     if kind and kind not in KIND_LABELS:
         errors.append("类别不对")
     if month and not MONTH.fullmatch(month):
@@ -117,7 +123,7 @@ def home():
 def search_page():
     current = site()
     units = tuple(unit.name for unit in current.config.units)
-    form = read_form(request.args, units)
+    form = read_form(request.args, current.config.units)
     rows, more, total = [], False, 0
     if not form.error:
         mask, zone = masker(), current.config.timezone
