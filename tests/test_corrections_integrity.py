@@ -391,6 +391,23 @@ def test_a_revocation_needs_a_reason_and_a_name(office):
         assert session.scalars(select(StaffEntryRow.revoked_at)).all() == [None]
 
 
+def test_correct_refuses_options_it_would_ignore(office):
+    """GIVEN `correct --revoke 1` with --unit (it revoked and ignored --unit) or a message number, or a message
+    number with nothing to change (it exited 1, as if the archive were at fault) THEN a usage error, exit 2, and
+    nothing recorded."""
+    assert cli(office, "correct", str(office.ids.report), "--kind", "other", "--reason", "误发").exit_code == 0
+    for args in (
+        ["--revoke", "1", "--unit", "景县"],
+        ["--revoke", "1", "--not-counted"],
+        [str(office.ids.report), "--revoke", "1"],
+        [str(office.ids.report)],
+    ):
+        result = cli(office, "correct", *args, "--reason", "核实")
+        assert result.exit_code == 2 and result.output.startswith("用法错误 (usage error): "), (args, result.output)
+    with office.deps.db.session() as session:
+        assert session.scalars(select(CorrectionRow.revoked_at)).all() == [None]
+
+
 def test_a_correction_that_changes_nothing_is_refused(office):
     """GIVEN 桃城区's April report WHEN corrected to what it already is THEN refused, nothing recorded; GIVEN it
     corrected to 景县 and derived so WHEN corrected to be a report (which it is) THEN refused too."""

@@ -98,11 +98,11 @@ def usage_message(error: click.UsageError) -> str:
         kind = "选项" if isinstance(error.param, click.Option) else "参数"
         return f"缺少{kind} {_param_name(error.param)}" if error.param else "缺少参数"
     if isinstance(error, click.BadParameter):
-        where = (
-            f"{'选项' if isinstance(error.param, click.Option) else '参数'} {_param_name(error.param)}"
-            if error.param
-            else "参数"
-        )
+        if error.param:
+            where = f"{'选项' if isinstance(error.param, click.Option) else '参数'} {_param_name(error.param)}"
+        else:  # raised by a command's own check, naming the option by its hint ("--level")
+            hint = error.param_hint if isinstance(error.param_hint, str) else None
+            where = f"{'选项' if hint and hint.startswith('-') else '参数'} {hint}" if hint else "参数"
         return f"{where} 的值不对：{bad_value(error)}"
     if isinstance(error, click.exceptions.NoSuchCommand):
         return f"没有 {error.command_name} 这个命令" + _did_you_mean(error.possibilities)

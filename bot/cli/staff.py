@@ -233,6 +233,11 @@ def correct(
     """更正编号为 MESSAGE_ID 的邮件的识别结果（单位、类别、月份、是否计入），留有记录。
 
     邮件立即重新识别，并说明有哪些变化。`--revoke N` 撤销一条更正。"""
+    changes = unit is not None or kind is not None or month is not None or counted is not None
+    if revoke_id is not None and (message_id is not None or changes):
+        raise click.UsageError("--revoke N 只撤销更正 #N，不能同时给出邮件编号或 --unit、--kind、--month、--counted")
+    if revoke_id is None and message_id is not None and not changes:
+        raise click.UsageError("请至少给出 --unit、--kind、--month、--counted/--not-counted 中的一项")
     with context.deps.db.session() as session:
         if revoke_id is not None:
             row = revoke_correction(session, revoke_id, reason, by, zone=context.config.timezone)
