@@ -5,6 +5,7 @@ revoked). On the demo's April–June, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -420,3 +421,24 @@ def test_a_unit_is_refused_for_a_month_whose_plan_it_is_not_in(tmp_path):
     check_correction(config.plans, message, "桃城区", None)
     with pytest.raises(InputError, match="2021-02 不在任何年度计划内"):
         check_correction(config.plans, message, None, "2021-02")
+
+
+def test_the_scoring_commands_say_when_messages_wait_to_be_derived_again(demo):
+    """GIVEN the configuration edited (an alias added to 景县) WHEN standings, matrix, explain and findings run
+    before `rederive` THEN each says on stderr how many messages wait and that its figures may not be the latest
+    (they said nothing: a digest could go out from a half-changed archive); after `rederive`, nothing."""
+    text = demo.read_text(encoding="utf-8")
+    demo.write_text(text.replace('aliases = ["景 县", "景州"]', 'aliases = ["景 县", "景州", "景县残联"]'), "utf-8")
+    commands = (
+        ("standings", "--month", "2020-06"),
+        ("matrix", "--month", "2020-06"),
+        ("explain", "景县", "--month", "2020-06"),
+        ("findings",),
+    )
+    for command in commands:
+        result = run(demo, *command)
+        assert result.exit_code == 0, result.output
+        said = result.stderr.splitlines()[0]
+        assert re.fullmatch(r"注意：有 \d+ 封邮件尚待重新识别，\S+可能不是最新的（mailroom rederive）", said), said
+    assert run(demo, "rederive").exit_code == 0
+    assert not [command for command in commands if "尚待重新识别" in run(demo, *command).stderr]

@@ -51,6 +51,7 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
     if out is None and not send:
         raise click.UsageError("请用 --out 目录 写出文件，或用 --send 发送（可同时使用）")
     config, deps = context.config, context.deps
+    context.warn_if_behind("通报中的排名和得分")
     now = deps.clock()
     what = f"{month} 的月报" if year is None else f"{year} 年度最终排名通报"
     with deps.db.session() as session:

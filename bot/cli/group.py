@@ -77,6 +77,17 @@ class Context:
     def deps(self) -> Deps:
         return self.open_deps()
 
+    def warn_if_behind(self, what: str) -> None:
+        """Say on stderr, before `what` is shown ("以下排名和得分"), when messages wait to be derived again under
+        today's configuration or code: until `mailroom rederive` (or `serve`, in the background) has done so,
+        they count as they were derived before."""
+        from archive.rederive import behind
+
+        with self.deps.db.session() as session:
+            waiting = behind(session, self.deps.recognizer.stamp)
+        if waiting:
+            click.echo(f"注意：有 {waiting} 封邮件尚待重新识别，{what}可能不是最新的（mailroom rederive）", err=True)
+
     def open_deps(self, create_folders: bool = False, adopt: bool = False) -> Deps:
         """The archive, opened once. Only `mailroom init` passes `create_folders` (a SQLite database's missing
         folder is made): any other command refuses one, since a mistyped path would be a new, empty archive; and

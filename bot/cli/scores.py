@@ -47,6 +47,7 @@ def month_option(function):
 def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -> None:
     """各单位截至 MONTH 月底的累计得分排名，按该月所在年度的计划计分。"""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
+    context.warn_if_behind("以下排名和得分")
     with context.deps.db.session() as session:
         result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
     data = standings_json(result) | ({"closed": kept.json()} if kept else {})
@@ -90,6 +91,7 @@ def matrix_(context: Context, month: str, as_json: bool) -> None:
     以现在所知为准；已结账的年度以结账时所知为准。"""
     config = context.config
     calendar = config.plan(month).calendar
+    context.warn_if_behind("以下报送矩阵")
     with context.deps.db.session() as session:
         packages, kept = shown_matrix(config, session, load_evidence(session), month, datetime.now(UTC))
     data = matrix_json(month, packages) | ({"closed": kept.json()} if kept else {})
@@ -119,6 +121,7 @@ def explain(context: Context, unit: str, month: str) -> None:
 
     UNIT 写单位名称或简称。"""
     context.config.plan(month)  # a month no plan covers is refused before the archive is read
+    context.warn_if_behind("以下得分说明")
     with context.deps.db.session() as session:
         evidence = load_evidence(session)
         result, kept = shown_standings(context.config, session, evidence, month, context.deps.clock())
@@ -147,6 +150,7 @@ def findings(context: Context, as_json: bool) -> None:
     """数据核查发现：累计完成数下降、附件2 的完成数与实名制登记表不符、同一人由两个单位登记。
 
     按年度分列（所依据的邮件中最晚一封的报送年度）；只供工作人员核实，从不改变得分。"""
+    context.warn_if_behind("以下核查发现")
     with context.deps.db.session() as session:
         summaries = summary_reports(session)
         found = all_findings(session, summaries)

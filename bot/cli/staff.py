@@ -23,7 +23,7 @@ from archive.corrections import (
 from archive.decisions import revoked_because
 from archive.entries import person_on_record, reason_on_record
 from archive.queue import REASONS, Item, attention, mark_handled
-from archive.rederive import LOCK, behind
+from archive.rederive import LOCK
 from archive.staff_senders import (
     add_sender,
     confirmed_because,
@@ -316,9 +316,7 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
     context: Context = ctx.obj
     with context.deps.db.session() as session:
         items = attention(session, include_handled)
-        stale = behind(session, context.deps.recognizer.stamp)
-    if stale:  # a message's reasons are part of its derivation
-        click.echo(f"有 {stale} 封邮件尚待重新识别，待处理事项可能不全（mailroom rederive）", err=True)
+    context.warn_if_behind("待处理事项")  # a message's reasons are part of its derivation
     if as_json:
         click.echo(json.dumps([_item_json(item) for item in items], ensure_ascii=False, indent=1))
         return
