@@ -272,6 +272,10 @@ def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_loca
 # A registered sender's mail that names only other units is its own unit's, the conflict told to the sender (its
 # receipt: replies.receipt.told_to_sender) and to staff (待处理: replies.attention).
 UNIT_CONFLICT_MARK = "与发件邮箱登记的单位不符"
+# Mail whose unit could not be told (nothing names one, its sender is nobody's or several units'): no unit's.
+NO_UNIT_MARK = "无法识别报送单位"
+# What every problem that keeps a mail from counting says (its sender not the unit's, no unit, a staff mailbox).
+NOT_COUNTED_MARK = "不计分"
 # A unit's mail that staff forwarded from one of our mailboxes, recognised by the forwarded message's sender; and a
 # package (or briefing) staff sent from one of our mailboxes themselves, not forwarded: neither counts unless
 # its original sender is the unit's, nor is our mailbox ever the unit's sender (待处理: "forwarded").
@@ -373,15 +377,15 @@ def _staff_mail_note(address: str, unit: Unit, kind: Kind, message: ParsedMessag
 
 def _unknown_unit_problem(address: str, finding: UnitFinding) -> str:
     if not address:
-        return f"无法识别报送单位：主题和附件名中没有单位名称，邮件也没有发件人地址，不计分，{_REVIEW}"
+        return f"{NO_UNIT_MARK}：主题和附件名中没有单位名称，邮件也没有发件人地址，不计分，{_REVIEW}"
     if finding.sender_units:
         names = "、".join(unit.name for unit in finding.sender_units)
         return (
-            f"无法识别报送单位：主题和附件名中没有单位名称，发件人 {address} 同时登记为 {names} 的报送邮箱，"
+            f"{NO_UNIT_MARK}：主题和附件名中没有单位名称，发件人 {address} 同时登记为 {names} 的报送邮箱，"
             f"不计分，{_REVIEW}，并提醒该单位在主题中写明单位名称"
         )
     return (
-        f"无法识别报送单位：主题和附件名中没有单位名称，发件人 {address} 也未登记为任何单位的报送邮箱，"
+        f"{NO_UNIT_MARK}：主题和附件名中没有单位名称，发件人 {address} 也未登记为任何单位的报送邮箱，"
         f"不计分，{_REVIEW}后登记该邮箱或归入相应单位"
     )
 

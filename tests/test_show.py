@@ -258,6 +258,41 @@ def test_only_a_correction_giving_the_unit_settles_a_conflict():
     ]
 
 
+def test_a_correction_giving_the_unit_and_counting_the_mail_settles_why_it_did_not_count():
+    """GIVEN a mail whose unit could not be told and whose sender is nobody's WHEN staff correct it to 故城县, counted
+    THEN both problems are settled (they stayed open beside the correction) and the sender is said to count by
+    it (it was said to be registered, which it is not); counting alone leaves the missing unit open; a unit
+    outside its year's plan stays open whatever the correction."""
+    from bot.services.show import open_problems, sender_standing, settled_problems
+    from parsers.derive import UNPLANNED_MARK
+    from parsers.recognize import NO_UNIT_MARK
+
+    no_unit = (
+        f"{NO_UNIT_MARK}：主题和附件名中没有单位名称，发件人 a@139.com 也未登记为任何单位的报送邮箱，"
+        "不计分，请工作人员核实"
+    )
+    unregistered = "发件人 a@139.com 未登记为 故城县 的报送邮箱，不计分，请工作人员核实"
+    unplanned = f"故城县{UNPLANNED_MARK}（2021 年），不计分"
+    problems = [no_unit, unregistered, unplanned]
+    both = {
+        "decision": "correction",
+        "id": 7,
+        "what": "报送单位更正为故城县，经核实计入报送",
+        "unit": "故城县",
+        "counted": True,
+    }
+    assert open_problems(problems, [both]) == [unplanned]
+    assert settled_problems(problems, [both]) == [
+        f"{NO_UNIT_MARK}：主题和附件名中没有单位名称，发件人 a@139.com 也未登记为任何单位的报送邮箱"
+        "（已由更正 #7 核实：报送单位更正为故城县，经核实计入报送）",
+        "发件人 a@139.com 未登记为 故城县 的报送邮箱（已由更正 #7 核实：报送单位更正为故城县，经核实计入报送）",
+    ]
+    counted = {"decision": "correction", "id": 8, "what": "经核实计入报送", "unit": None, "counted": True}
+    assert open_problems(problems, [counted]) == [no_unit, unplanned]
+    assert sender_standing(True, [both]) == "经核实计入（更正 #7）"
+    assert sender_standing(True, []) == "登记的报送邮箱" and sender_standing(False, []) == "未登记的发件人"
+
+
 @pytest.mark.parametrize(
     ("fields", "said"),
     [

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from archive.decisions import Decision, message_decisions, unit_decisions
 from archive.models import CorrectionRow, Message, StaffSenderRow
+from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import FORM_TITLES
-from parsers.recognize import UNIT_CONFLICT_MARK
+from parsers.recognize import NO_UNIT_MARK, NOT_COUNTED_MARK, UNIT_CONFLICT_MARK
 from replies.mismatch import staff_lines
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
@@ -61,7 +62,17 @@ def _sender_kind(detail: dict[str, Any]) -> str:
     counted by the forwarded sender: its problems say so), a unit's registered address, or neither."""
     if detail.get("own_mailbox"):
         return "本会部门邮箱，工作人员发出或转发"
-    return "登记的报送邮箱" if detail["registered"] else "未登记的发件人"
+    return sender_standing(detail["registered"], detail["decisions"])
+
+
+def sender_standing(registered: bool, decisions: Sequence[dict[str, Any]]) -> str:
+    """Whether the sender counts for the message's unit: a registered address or not; or, when a correction in
+    force says whether the mail counts (decision_json's "counted"), that (a counted mail's sender was shown as
+    registered, which it is not)."""
+    said = next((d for d in decisions if d["decision"] == "correction" and d.get("counted") is not None), None)
+    if said is not None:
+        return f"{'经核实计入' if said['counted'] else '经核实不计入'}（更正 #{said['id']}）"
+    return "登记的报送邮箱" if registered else "未登记的发件人"
 
 
 def describe_message(detail: dict[str, Any]) -> list[str]:
@@ -122,33 +133,41 @@ def message_problems(message: Message, stamp: str | None = None, decisions: Sequ
     return [*waiting, *recorded, *staff_lines(message.kind, message, message.readings)]
 
 
-def _settling(decisions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The correction in force that gives the message its unit (decision_json's "unit"), if any: staff decided
-    whose mail it is."""
-    return next((d for d in decisions if d["decision"] == "correction" and d.get("unit")), None)
+def _settling(problem: str, decisions: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The correction in force that settles `problem`, if any: one giving the message its unit settles whose
+    mail it is (a unit conflict, UNIT_CONFLICT_MARK, the 待处理 reason "conflict"; a unit not recognised,
+    NO_UNIT_MARK); one saying it counts settles why it would not (NOT_COUNTED_MARK: its sender not the unit's,
+    a staff mailbox), but neither a unit not recognised without a unit given, nor a unit outside its year's
+    plan (UNPLANNED_MARK)."""
+    for decision in decisions:
+        if decision["decision"] != "correction":
+            continue
+        unit_given = bool(decision.get("unit"))
+        if unit_given and (UNIT_CONFLICT_MARK in problem or problem.startswith(NO_UNIT_MARK)):
+            return decision
+        unsettled = UNPLANNED_MARK in problem or (problem.startswith(NO_UNIT_MARK) and not unit_given)
+        if decision.get("counted") and NOT_COUNTED_MARK in problem and not unsettled:
+            return decision
+    return None
 
 
 def open_problems(problems: Sequence[str], decisions: Sequence[dict[str, Any]]) -> list[str]:
-    """The problems still open: without a registered sender's mail naming another unit (UNIT_CONFLICT_MARK, the
-    待处理 reason "conflict") once a correction in force settled the message's unit (settled_problems says it)."""
-    if _settling(decisions) is None:
-        return list(problems)
-    return [problem for problem in problems if UNIT_CONFLICT_MARK not in problem]
+    """The problems still open: those no correction in force settled (settled_problems says those)."""
+    return [problem for problem in problems if _settling(problem, decisions) is None]
 
 
 def settled_problems(problems: Sequence[str], decisions: Sequence[dict[str, Any]]) -> list[str]:
-    """Each unit conflict a correction in force settled, its cause without what it said staff would do, and the
+    """Each problem a correction in force settled, its cause without what it said staff would do, and the
     correction: "主题写的单位是阜城县，与发件邮箱登记的单位不符：发件人 a@b.cn 是冀州区的报送邮箱
     （已由更正 #1 核实：报送单位更正为阜城县）"."""
-    settling = _settling(decisions)
-    if settling is None:
-        return []
     settled = []
     for problem in problems:
+        settling = _settling(problem, decisions)
+        if settling is None:
+            continue
         head, mark, rest = problem.partition(UNIT_CONFLICT_MARK)
-        if mark:
-            cause = head + mark + rest.split("，")[0]
-            settled.append(f"{cause}（已由更正 #{settling['id']} 核实：{settling['what']}）")
+        cause = head + mark + rest.split("，")[0] if mark else problem.split("，不计分")[0]
+        settled.append(f"{cause}（已由更正 #{settling['id']} 核实：{settling['what']}）")
     return settled
 
 
@@ -247,6 +266,7 @@ def decision_json(decision: Decision, zone: ZoneInfo) -> dict[str, Any]:
         "id": row.id,
         "what": decided_text(row),
         "unit": row.unit,  # the unit a correction gives the message (None: it keeps its own), or a sender's
+        "counted": row.counted if isinstance(row, CorrectionRow) else None,  # a correction's 计入 or 不计入
         "reason": row.reason,
         "entered_by": row.entered_by,
         "entered_at": row.entered_at.astimezone(zone).isoformat(),

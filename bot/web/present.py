@@ -31,6 +31,7 @@ from bot.services.show import (
     arrival_source,
     decision_line,
     message_problems,
+    sender_standing,
     settled_problems,
 )
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
@@ -242,7 +243,7 @@ def message_detail(
     return MessageDetail(
         id=message.id,
         subject=mask.text(message.subject) or "（无主题）",
-        headers=_headers(message, mask, zone, mailboxes),
+        headers=_headers(message, mask, zone, mailboxes, decisions),
         body=mask.text(message.body_text),
         attachments=tuple(_attachment(attachment, mask) for attachment in message.attachments),
         readings=tuple(
@@ -296,7 +297,7 @@ def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
 
 
 def _headers(
-    message: Message, mask: Masker, zone: ZoneInfo, mailboxes: Mapping[str, str]
+    message: Message, mask: Masker, zone: ZoneInfo, mailboxes: Mapping[str, str], decisions: Sequence[dict]
 ) -> tuple[tuple[str, str], ...]:
     sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr or ""
     arrival = local_time(message.arrival, zone, "%Y-%m-%d %H:%M:%S")
@@ -315,7 +316,7 @@ def _headers(
         ("单位", message.unit or "未识别"),
         ("类别", KIND_LABELS.get(message.kind, message.kind)),
         ("报送月份", month),
-        ("登记发件人", "是" if message.registered else "否"),
+        ("发件人计入", sender_standing(message.registered, decisions)),
         ("大小", "" if mask.hide else f"{message.size:,} 字节"),
         ("SHA-256", "" if mask.hide else message.sha256),
         ("Message-ID", message.message_id or ""),
