@@ -23,6 +23,9 @@ from scoring.settings import Calendar
 # say, it does not send them), nor mail staff corrected to "other" (recognition itself never makes a message
 # with a workbook other: it is then a report).
 NOT_SUBMISSIONS = ("auto", "bounce", "selfcheck", "other")
+# The kinds whose forms are no package: those, and a briefing, which counts by its articles (a report staff
+# corrected to a briefing counted twice: its package, and its Word file as an article).
+NOT_PACKAGES = (*NOT_SUBMISSIONS, "briefing")
 
 # The kinds that count as a submission whatever they carry: a package whose files could not be read is still
 # the package its receipt speaks of. A receipt and a 核实通知 say a reply carrying a package is the report it
@@ -107,9 +110,7 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
             Message.month_source,
         )
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(
-            FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_SUBMISSIONS), *where
-        )
+        .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_PACKAGES), *where)
         .order_by(Message.arrival, Message.id, FormReadingRow.id)
     )
     arrivals, summaries = [], []

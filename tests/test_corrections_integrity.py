@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive.corrections import add_correction, revoke_correction
 from archive.entries import add_entry
+from archive.evidence import load_evidence
 from archive.ingest import Incoming, ingest_batch
 from archive.models import CorrectionRow, Message, StaffEntryRow, StaffSenderRow
 from archive.outbox import digest_cause
@@ -480,3 +481,20 @@ def test_corrections_and_senders_list_their_dates_in_local_time(office):
         session.commit()
     assert "（2020-04-21 孙倩：误发的草稿）" in cli(office, "corrections").output
     assert f"{PERSONAL}：2020-04-21 由 孙倩 确认" in cli(office, "senders", "景县").output
+
+
+def test_a_report_corrected_to_a_briefing_counts_as_a_briefing_only(office):
+    """GIVEN 桃城区's April report (its 附件4) WHEN staff correct it to a briefing THEN its form no longer counts in
+    April's package (it counted there and as the month's article too: one mail counted twice); revoked, it does
+    again."""
+    deps, report = office.deps, office.ids.report
+
+    def forms_counted() -> list[int]:
+        with deps.db.session() as session:
+            return sorted({a.form for a in load_evidence(session).arrivals if a.message_id == report})
+
+    assert forms_counted() == [4]
+    assert cli(office, "correct", str(report), "--kind", "briefing", "--reason", "其实是简报").exit_code == 0
+    assert forms_counted() == []
+    assert cli(office, "correct", "--revoke", "1", "--reason", "核实有误").exit_code == 0
+    assert forms_counted() == [4]
