@@ -6,10 +6,13 @@ correction that changes nothing are refused; a unit is taken by its name however
 
 from __future__ import annotations
 
+import email
 import threading
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, date, datetime
+from email import policy
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -22,13 +25,14 @@ from archive.corrections import add_correction, revoke_correction
 from archive.entries import add_entry
 from archive.evidence import load_evidence
 from archive.ingest import Incoming, ingest_batch
-from archive.models import CorrectionRow, Message, StaffEntryRow, StaffSenderRow
+from archive.models import CorrectionRow, Message, OutboxMail, StaffEntryRow, StaffSenderRow
 from archive.outbox import digest_cause
 from archive.rederive import behind, due
 from archive.staff_senders import add_sender
 from bot.cli.group import main
 from bot.config import Config, load_config
 from bot.daemon.deps import Deps, open_deps
+from bot.daemon.poll import send_owed
 from bot.daemon.serve import rederive_behind
 from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose
@@ -498,3 +502,24 @@ def test_a_report_corrected_to_a_briefing_counts_as_a_briefing_only(office):
     assert forms_counted() == []
     assert cli(office, "correct", "--revoke", "1", "--reason", "核实有误").exit_code == 0
     assert forms_counted() == [4]
+
+
+def test_a_receipt_composed_after_a_unit_correction_greets_the_senders_own_unit(office):
+    """GIVEN 桃城区's registered address's report corrected to 景县 before its receipt was composed WHEN the
+    receipt goes THEN it greets 桃城区, whose address it goes to (it greeted 景县 at 桃城区's address), and says
+    the mail counts as 景县's, by the correction."""
+    deps = office.deps
+    raw = _mail(
+        "tcqcl@163.com", "hskf2006@126.com", "桃城区4月份报表", 11, ("devices-registry-merged-poor-header.xls",)
+    )
+    recognizer = replace(deps.recognizer, receipt_max_age=None)  # April 2020's mail is owed a receipt as new mail is
+    [outcome] = ingest_batch(deps.db, deps.store, recognizer, [Incoming(raw, "kfb", "import")])
+    report = outcome.id
+    assert cli(office, "correct", str(report), "--unit", "景县", "--reason", "电话核实").exit_code == 0
+    send_owed(office.config, office.deps, datetime.now(UTC))
+    with office.deps.db.session() as session:
+        raw = session.scalars(
+            select(OutboxMail.raw).where(OutboxMail.about_message == report, OutboxMail.kind == "receipt")
+        ).one()
+    text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert text.startswith("桃城区：\n") and "报送单位更正为景县（电话核实）" in text, text

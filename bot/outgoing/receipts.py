@@ -105,8 +105,9 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
     else:
         receipt = _receipt(config, session, facts, now)
         decided = decision_lines(session, message, config.timezone)
+        greeting = sender_unit(config, session, message)
         mail = (
-            _compose(config, receipt, now, decided)
+            _compose(config, receipt, now, decided, greeting)
             if owed.kind == "receipt"
             else _compose_change(
                 config,
@@ -114,7 +115,7 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
                 now,
                 decided or [owed.note or ""],
                 counts=facts.registered,
-                greeting=sender_unit(config, session, message),
+                greeting=greeting,
             )
         )
     not_before = _hour_with_room(session, receipt.to, config.outgoing.receipts_per_hour, now)
@@ -196,8 +197,10 @@ def _hour_of(when: datetime) -> datetime:
     return when.replace(minute=0, second=0, microsecond=0)
 
 
-def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str] = ()):
-    """The receipt; `decided`: the staff decisions its recognition stands on, said to the unit."""
+def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str] = (), greeting: str | None = None):
+    """The receipt; `decided`: the staff decisions its recognition stands on, said to the unit. It greets
+    `greeting`, the unit the sender's address is registered for (sender_unit), as its 核实通知 would: a mail
+    corrected to another unit is still answered to its own (the receipt's 单位 says whose it counts as)."""
     context = dict(receipt.context)
     zone = config.timezone
     context.update(
@@ -212,6 +215,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         files=[_file_view(f) for f in context["files"]],
         subject_line=receipt.subject,
         decisions=list(decided),
+        greeting=greeting,
     )
     return _reply(config, receipt, "receipt", context, now)
 
