@@ -187,7 +187,8 @@ def test_a_decision_on_a_message_whose_file_is_missing_stays_due_and_is_told_onc
 def test_rederive_says_which_messages_kept_what_they_had_and_exits_1(tmp_path, database_url):
     """GIVEN two archived messages, one's raw file gone WHEN `mailroom rederive --all` runs THEN its summary names
     the message kept as it was and what to do, and it exits 1 (it said only "检查 2 封邮件，识别结果已改变 0 封",
-    exit 0, the message named in the log alone); `--json` lists it too."""
+    exit 0, the message named in the log alone); `--json` lists it too. A correction of it waits on record, and
+    `correct` says so and exits 1 too (it exited 0)."""
     (tmp_path / "mail").mkdir()
     for n in (1, 2):
         raw = compose("jxcl2020@163.com", "hsclbgs666@163.com", f"景县问题 {n}", ARRIVAL, body=f"第{n}个问题")
@@ -207,3 +208,9 @@ def test_rederive_says_which_messages_kept_what_they_had_and_exits_1(tmp_path, d
     assert lost[0].endswith("（mailroom verify 列出缺失的文件；从备份恢复后运行 mailroom rederive --all）")
     listed = run("rederive", "--all", "--json")
     assert listed.exit_code == 1 and len(json.loads(listed.stdout)["messages_unreadable"]) == 1
+
+    corrected = run(
+        "correct", lost[0].split("#")[1].split("（")[0], "--month", "2020-06", "--reason", "核实", "--by", "孙倩"
+    )
+    assert corrected.exit_code == 1, corrected.output  # the correction waits on record: it exited 0
+    assert "原始文件缺失" in corrected.output

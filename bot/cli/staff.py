@@ -138,7 +138,8 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
     click.echo(
         f"已确认 {row.address} 为 {name} 的报送邮箱（#{row.id}{'，自 ' + str(row.since) + ' 起' if row.since else ''}）"
     )
-    _echo_effect(context, affected, confirmed_because(row.address, name, reason))
+    if not _echo_effect(context, affected, confirmed_because(row.address, name, reason)):
+        sys.exit(1)
 
 
 @sender.command(name="remove")
@@ -158,7 +159,8 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
         affected = derivation_owed(session, row.address)
         session.commit()
     click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")
-    _echo_effect(context, affected, None)
+    if not _echo_effect(context, affected, None):
+        sys.exit(1)
 
 
 def _this_month(context: Context) -> str:
@@ -167,14 +169,17 @@ def _this_month(context: Context) -> str:
     return context.config.local_month(context.deps.clock())
 
 
-def _echo_effect(context: Context, affected: list[int], because: str | None) -> None:
-    """Derive the messages a decision concerns again, say what changed, send what is now owed."""
+def _echo_effect(context: Context, affected: list[int], because: str | None) -> bool:
+    """Derive the messages a decision concerns again, say what changed, send what is now owed. Whether the
+    decision took effect on each: False when one kept what it had (its raw file missing or unreadable: the
+    decision waits on record, and the command ends with exit 1, as `rederive` does)."""
     from bot.daemon.poll import send_owed
 
     report = run_rederive(context, affected, everything=True, dry_run=False, because=because)
     click.echo("\n".join(describe(report, dry_run=False)))
     if because is not None:
         send_owed(context.config, context.deps, context.deps.clock())
+    return not any(item["id"] in affected for item in report["messages_unreadable"])
 
 
 @main.command(name="senders")
@@ -275,13 +280,15 @@ def correct(
         session.commit()
     click.echo("\n".join(said))
     if message_id is not None:
-        _echo_effect(context, [message_id], because)
+        applied = _echo_effect(context, [message_id], because)
         what = "撤销这次更正" if revoke_id is not None else "这次更正"
         with context.deps.db.session() as session:
             notes = closed_notes(context.config, session, [month_before, message_month(session, message_id)], what)
             warning = still_not_counted(session, message_id, "请再次更正并加 --counted")
         for line in [*notes, *([warning] if warning else [])]:
             click.echo(line)
+        if not applied:
+            sys.exit(1)
 
 
 @main.command(name="corrections")
