@@ -122,8 +122,9 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
     marked = []
     for item in items:
         row = handled.get(item.key)
-        if row is None and item.key.startswith("message:") and item.key.split(":")[1] in corrected:
-            continue  # a correction of the message handles it
+        _, sha, reason = item.key.split(":", 2) if item.key.startswith("message:") else ("", "", "")
+        if row is None and sha in corrected and reason != "failed":
+            continue  # a correction of the message handles it, but not a failure to read it (its file missing)
         if row is None:
             marked.append(item)
         elif include_handled:

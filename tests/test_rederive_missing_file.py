@@ -188,7 +188,7 @@ def test_rederive_says_which_messages_kept_what_they_had_and_exits_1(tmp_path, d
     """GIVEN two archived messages, one's raw file gone WHEN `mailroom rederive --all` runs THEN its summary names
     the message kept as it was and what to do, and it exits 1 (it said only "检查 2 封邮件，识别结果已改变 0 封",
     exit 0, the message named in the log alone); `--json` lists it too. A correction of it waits on record, and
-    `correct` says so and exits 1 too (it exited 0)."""
+    `correct` says so and exits 1 too (it exited 0), and 待处理 still lists the message's failure."""
     (tmp_path / "mail").mkdir()
     for n in (1, 2):
         raw = compose("jxcl2020@163.com", "hsclbgs666@163.com", f"景县问题 {n}", ARRIVAL, body=f"第{n}个问题")
@@ -214,3 +214,5 @@ def test_rederive_says_which_messages_kept_what_they_had_and_exits_1(tmp_path, d
     )
     assert corrected.exit_code == 1, corrected.output  # the correction waits on record: it exited 0
     assert "原始文件缺失" in corrected.output
+    queued = json.loads(run("queue", "--json").stdout)  # the correction does not handle the missing file: it hid it
+    assert [item["reason"] for item in queued if item["item"].endswith("-failed")] == ["failed"], queued
