@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from archive.entries import add_entry, list_entries, revoke_entry
 from archive.models import StaffEntryRow
+from archive.search import arrival_day
 from archive.staff_senders import staff_senders
 from bot.services.scores import unit_name
 from bot.services.years import closed_notes
@@ -73,9 +74,7 @@ def award():
     form = request.form
     try:
         kind, level, day = _choice(form.get("kind_level", ""), form.get("date", ""))
-        evidence = form.get("evidence", "").strip()
-        if not evidence:
-            raise MailroomError("请写明证据（报道、通报或案例的出处）")
+        evidence = form.get("evidence", "")  # add_entry refuses it blank or overlong
         config = site().config
         with site().deps.db.session() as db:
             row = add_entry(
@@ -100,10 +99,7 @@ def _choice(kind_level: str, day: str) -> tuple[str, str, date]:
     kind, _, level = kind_level.partition(":")
     if kind not in KINDS or level not in KINDS[kind][1]:
         raise MailroomError("请选择类别和级别")
-    try:
-        return kind, level, date.fromisoformat(day)
-    except ValueError:
-        raise MailroomError("日期请写成 YYYY-MM-DD") from None
+    return kind, level, arrival_day(day.strip())  # a day the calendar has, said as the search form says it
 
 
 @blueprint.route("/entries/<id:entry_id>/revoke", methods=["POST"])
