@@ -47,8 +47,8 @@ from scoring.evidence import FINDING_LABELS, Finding
 
 REASONS = {
     "nounit": (
-        "主题和发件地址都看不出是哪个单位的报送：请核实发件人，确认其报送邮箱（“待处理”页的确认按钮，"
-        "或 mailroom sender add），或更正该邮件的单位并选择计分（“更正”，或 mailroom correct --counted）"
+        "主题和发件地址都看不出是哪个单位的报送：请核实发件人，确认其报送邮箱（mailroom sender add；表格标题"
+        "写明了单位时，“待处理”页有确认按钮），或更正该邮件的单位并选择计分（“更正”，或 mailroom correct --counted）"
     ),
     "unregistered": (
         "未登记的发件地址，邮件写明了单位：请核实是否为该单位的报送邮箱"
