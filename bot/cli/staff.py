@@ -327,8 +327,8 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
     if as_json:
         click.echo(json.dumps([_item_json(item) for item in items], ensure_ascii=False, indent=1))
         return
+    zone = context.config.timezone
     for item in items:
-        zone = context.config.timezone
         done = (
             f"  [已处理：{item.handled_at.astimezone(zone):%Y-%m-%d} {item.handled_by}：{item.note}]"
             if item.handled_by and item.handled_at
