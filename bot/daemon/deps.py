@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from archive.db import Database, sqlite_file
+from archive.db import Database
 from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import Lock, exclusive
 from archive.pairing import pair
@@ -89,7 +88,6 @@ def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = Fal
     folder elsewhere that is not there is far likelier a mistyped path than a first use. The database and the
     archive folder must be each other's (archive.pairing: no archive folder beside a database holding mail, no
     other database than the archive's); `adopt` (`mailroom init --pair`) pairs them on purpose."""
-    made = _not_there(config.database_url)
     db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     try:
         db.upgrade()
@@ -97,23 +95,8 @@ def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = Fal
         pair(db, store, masked_url(config.database_url), adopt=adopt)
     except BaseException:
         db.dispose()
-        for path in made:  # a SQLite file (and its folders) made for a command refused: nothing left behind
-            with contextlib.suppress(OSError):  # a folder something else wrote into meanwhile stays
-                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
         raise
     return Deps(db=db, store=store, recognizer=recognizer_for(config), **overrides)
-
-
-def _not_there(url: str) -> list[Path]:
-    """What opening the SQLite database `url` would make that is not there yet, innermost first: its file (with
-    the -wal and -shm beside it) and each of its folders that is missing; nothing for one that exists, or for
-    PostgreSQL."""
-    file = sqlite_file(url)
-    if file is None or Path(file).exists():
-        return []
-    path = Path(file).absolute()
-    folders = [folder for folder in path.parents if not folder.exists()]
-    return [path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")), *folders]
 
 
 def _beside_config(config: Config) -> bool:
