@@ -36,8 +36,9 @@ COUNTED_KINDS = (Kind.REPORT.value, Kind.BRIEFING.value)
 def submission(kind: str, forms: bool) -> bool:
     """Whether mail of this kind, carrying forms or not, counts (its sender registered for its unit): the one rule
     for what a sender is told and what scoring reads (a form counts unless its message's kind is one of
-    NOT_SUBMISSIONS). A report or a briefing counts; any other kind evidence does not leave out counts
-    by the forms it carries: a reply, sent by pressing 回复 on the notice or on our receipt."""
+    NOT_SUBMISSIONS). A report or a briefing counts (a briefing by its articles: its forms are no package,
+    NOT_PACKAGES); any other kind evidence does not leave out counts by the forms it carries: a reply, sent by
+    pressing 回复 on the notice or on our receipt."""
     return kind in COUNTED_KINDS or (forms and kind not in NOT_SUBMISSIONS)
 
 

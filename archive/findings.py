@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive.evidence import NOT_SUBMISSIONS, summary_reports
+from archive.evidence import NOT_PACKAGES, summary_reports
 from archive.models import FormReadingRow, Message, PersonRow, Rewrite
 from parsers.form_layouts import FORM_TITLES
 from parsers.privacy import mask_personal
@@ -56,7 +56,7 @@ def _registry_mismatches(session: Session) -> list[Finding]:
     rows = session.execute(
         select(FormReadingRow.problems, Message.unit, Message.id)
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(FormReadingRow.form == 2, Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
+        .where(FormReadingRow.form == 2, Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES))
         .order_by(Message.id)
     )
     for problems, unit, message_id in rows:
@@ -154,7 +154,7 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
         select(PersonRow.form, PersonRow.disability_id, year.label("year"))
         .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
+        .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES))
         .group_by(PersonRow.form, PersonRow.disability_id, year)
         .having(func.count(func.distinct(Message.unit)) > 1)
         .subquery()
@@ -178,7 +178,7 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
             & (shared.c.disability_id == PersonRow.disability_id)
             & (shared.c.year == year),
         )
-        .where(Message.registered.is_(True), Message.kind.not_in(NOT_SUBMISSIONS))
+        .where(Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES))
         .order_by(PersonRow.form, PersonRow.disability_id, year, Message.id, PersonRow.id)
     ).all()
     by_person: dict[tuple[int, str, str], list] = {}

@@ -68,9 +68,10 @@ class Mismatch:
 
 
 def is_submission(kind: str, forms: Iterable[Form]) -> bool:
-    """Whether a mail's forms are counted for its unit and month (archive.evidence counts a reply's forms as a
-    package's), so that a form disagreeing with it is told to the unit and to staff."""
-    return kind in SUBMISSION_KINDS or (kind == "reply" and any(form.form for form in forms))
+    """Whether a mail's forms are counted for its unit and month as a package (archive.evidence: a report's, and
+    a reply's that carries forms; never a briefing's, which counts by its articles), so that a form disagreeing
+    with it is told to the unit and to staff."""
+    return kind == "report" or (kind == "reply" and any(form.form for form in forms))
 
 
 def form_mismatch(mail: Mail, form: Form) -> Mismatch | None:

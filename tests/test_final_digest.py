@@ -384,7 +384,8 @@ def test_digest_send_reports_and_exits_by_its_own_mail_not_another_that_failed_w
     sent = send("2020-11")
     assert (sent.exit_code, sent.output) == (
         0,
-        "2020-11 的月报已发出（收件人 staff@example.com）；另有 1 封其他邮件未发出（mailroom status 可查看原因）\n",
+        "2020-11 的月报已发出（收件人 staff@example.com）；另有 1 封其他邮件未发出：#1 回执 gone@example.com："
+        "收件地址被对方服务器拒绝（550 5.1.1 用户不存在 mailbox unavailable）：请核对该单位的报送邮箱\n",
     )
     handler.refused = {"staff@example.com"}
     refused = send("2020-12")

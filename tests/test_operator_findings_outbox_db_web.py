@@ -28,6 +28,7 @@ from archive.outbox import queue_mail
 from bot.cli.console import sent_line
 from bot.cli.errors import run_reporting_errors
 from bot.cli.group import main
+from bot.daemon.poll import Fate
 from bot.outgoing.outbox import SmtpTransport, flush_outbox
 from bot.web.app import create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError
@@ -100,8 +101,10 @@ def test_the_send_report_says_the_diagnosis_the_log_and_status_say(
     assert report.errors == (f"#1: {recorded}",)
     logged = [record.getMessage() for record in caplog.records if record.name == "bot.outgoing.outbox"]
     assert [message.endswith(f"not sent: {recorded}") for message in logged] == [True]
-    line = sent_line(config, "月度排名通报", report, ("pending", recorded))
-    assert line == f"月度排名通报已加入发送队列，尚未发出、稍后自动重试：{recorded}"
+    line = sent_line(config, "月度排名通报", report, Fate(1, "pending", recorded))  # the digest's own failure
+    assert line == f"月度排名通报已加入发送队列，尚未发出，稍后自动重试：{recorded}"
+    untried = sent_line(config, "月度排名通报", report, Fate(2, "pending", None))  # stopped at another mail first
+    assert untried == f"月度排名通报已加入发送队列，尚未发出；另有 1 封其他邮件未发出：#1: {recorded}"
 
 
 # 2. A lost PostgreSQL connection: one Chinese line, never the SQL ---------------------------------------------

@@ -530,18 +530,20 @@ def test_a_registry_exports_as_a_workbook_whose_ids_are_text_as_written(site):
 
 def test_a_workbook_export_never_holds_a_formula(site):
     """A cell of mail beginning with = (untrusted) is written as text, never as a formula openpyxl would make of
-    it; an identifier in a quantity column stays text."""
+    it; an identifier in a quantity column stays text; a control character is dropped."""
     from types import SimpleNamespace
 
     from bot.web.download import xlsx_bytes
     from bot.web.present import Masker
 
-    reading = SimpleNamespace(form=2, tasks={"rehab": {"target": "=1+1", "done": "0318", "percent": None}}, persons=[])
+    tasks = {"rehab": {"target": "=1+1", "done": "0318", "percent": None}, "devices": {"target": "1\x0b2", "done": 3}}
+    reading = SimpleNamespace(form=2, tasks=tasks, persons=[])
     app, _, _ = site
     with app.test_request_context():
         data = xlsx_bytes(reading, Masker(hide=False))
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert [(cell.value, cell.data_type) for cell in sheet[2]][1:3] == [("=1+1", "s"), ("0318", "s")]
+    assert sheet["B3"].value == "12"  # a control character a workbook cannot hold is dropped (it was a 500)
 
 
 def _registry_reading(html: str) -> int:

@@ -14,6 +14,7 @@ from wcwidth import wcswidth
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.daemon.poll import Fate
     from bot.outgoing.outbox import FlushReport
 
 UNSCORED = "—"
@@ -55,23 +56,20 @@ def progress(length: int, label: str) -> Iterator[Callable[[int], None]]:
         yield bar.update
 
 
-def sent_line(config: Config, what: str, report: FlushReport, fate: tuple[str, str | None]) -> str:
+def sent_line(config: Config, what: str, report: FlushReport, fate: Fate) -> str:
     """What a command that queued a digest says once it has sent the outbox: the digest's own fate (its state and
-    last error there, which says how to send it again when it was refused for good), then, apart, the other mail
-    that was due and left or failed with it."""
+    last error, which says how to send it again when it was refused for good), then, apart, what went wrong with
+    the other mail due (a server down stops the pass at whichever mail it reaches first: the digest then waits
+    untried, and why is in the others' lines)."""
     if report.busy:
         return f"{what}已加入发送队列；另一个实例正在发送邮件，将由它发出"
-    state, error = fate
-    if state == "sent":
+    if fate.state == "sent":
         line = f"{what}已发出（收件人 {'、'.join(config.outgoing.staff)}）"
-    elif state == "failed":
-        line = f"{what}被对方服务器拒收、不再重试：{error}"
+    elif fate.state == "failed":
+        line = f"{what}被对方服务器拒收、不再重试：{fate.error}"
     else:
-        line = f"{what}已加入发送队列，尚未发出" + (f"、稍后自动重试：{error}" if error else "，下次发信时发出")
-    own = state == "sent"
-    others_sent, others_failed = report.sent - own, report.failed + len(report.refused) - (not own)
-    if others_sent > 0:
-        line += f"；同时发出其他待发邮件 {others_sent} 封"
-    if others_failed > 0:
-        line += f"；另有 {others_failed} 封其他邮件未发出（mailroom status 可查看原因）"
+        line = f"{what}已加入发送队列，尚未发出" + (f"，稍后自动重试：{fate.error}" if fate.error else "")
+    others = [said for said in (*report.errors, *report.refused) if not fate.said_in(said)]
+    if others:
+        line += f"；另有 {len(others)} 封其他邮件未发出：{'；'.join(others)}"
     return line

@@ -71,7 +71,7 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         again = f"{what}此前被对方服务器拒收，已按现在的配置重新生成；" if queued == QUEUED_AGAIN else ""
         report, fate = send_outbox(config, deps, now, prepared.cause)
         click.echo(again + sent_line(config, what, report, fate))
-        if not report.busy and fate[0] != "sent":
+        if not report.busy and fate.state != "sent":
             sys.exit(1)  # queued, but not (yet) delivered: "done, but something is wrong"
 
 

@@ -81,5 +81,5 @@ def close(context: Context, number: int, by: str) -> None:
     )
     report, fate = send_outbox(config, deps, now, final_digest_cause(number))
     click.echo(sent_line(config, f"{number} 年度最终排名通报", report, fate))
-    if not report.busy and fate[0] != "sent":
+    if not report.busy and fate.state != "sent":
         sys.exit(1)  # closed, but its final ranking not (yet) delivered: "done, but something is wrong"

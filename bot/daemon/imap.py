@@ -239,7 +239,10 @@ class FolderSession:
             )
             progress.rescanned = True
         if box.after_archive == "move" and last_uid:  # what a failed move left behind, moved now
-            progress.untidied = _after_archive(self.client, box, _left_behind(self.client, last_uid))
+            for left in _chunks(_left_behind(self.client, last_uid), box.batch):
+                progress.untidied = _after_archive(self.client, box, left)
+                if progress.untidied:
+                    break
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
         position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)
@@ -325,9 +328,10 @@ def _new_uids(client: IMAPClient, last_uid: int, uidnext: int | None) -> list[in
 
 def _left_behind(client: IMAPClient, last_uid: int) -> list[int]:
     """UIDs up to `last_uid`, archived and committed, still in a folder whose mail is moved out once archived: a
-    move that failed (its folder missing) left them; tried again at each look until it succeeds. With moves
-    working the folder holds only new mail, so the answer stays short whatever the mailbox's history."""
-    return sorted(uid for uid in client.search(["UID", f"1:{last_uid}"]) if uid <= last_uid)
+    move that failed (its folder missing) left them; tried again at each look until it succeeds, in batches
+    (a mailbox switched to `move` has its whole history moved so, once). With moves working the folder holds
+    only new mail, so the answer stays short. Mail a copy-and-delete move marked deleted is not copied again."""
+    return sorted(uid for uid in client.search(["UID", f"1:{last_uid}", "NOT", "DELETED"]) if uid <= last_uid)
 
 
 def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[int]) -> list[Incoming]:

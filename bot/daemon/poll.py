@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from imapclient.exceptions import IMAPClientError
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import database_problem, sqlite_file
 from archive.ingest import Outcome
-from archive.outbox import mail_state
+from archive.models import OutboxMail
 from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
 from bot.config import Config, Mailbox
@@ -158,13 +159,29 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
         return SendReport(receipts, flushed)
 
 
-def send_outbox(config: Config, deps: Deps, now: datetime, cause: str) -> tuple[FlushReport, tuple[str, str | None]]:
+def send_outbox(config: Config, deps: Deps, now: datetime, cause: str) -> tuple[FlushReport, Fate]:
     """What `mailroom digest --send` and `year close` send after queueing their mail (that of `cause`): the whole
-    outbox, owed receipts included; and that mail's state and last error once sent or tried, which is what the
-    command reports and exits by (another mail failing with it is no fault of its own)."""
+    outbox, owed receipts included; and that mail's fate, which is what the command reports and exits by
+    (another mail failing with it is no fault of its own)."""
     report = send_owed(config, deps, now).outbox
     with deps.db.session() as session:
-        return report, mail_state(session, cause) or ("pending", None)
+        row = session.execute(
+            select(OutboxMail.id, OutboxMail.state, OutboxMail.last_error).where(OutboxMail.cause == cause)
+        ).first()
+    return report, Fate(*row) if row else Fate(0, "pending", None)
+
+
+@dataclass(frozen=True)
+class Fate:
+    """One outbox mail as a sending pass left it: its id, state and last error."""
+
+    id: int
+    state: str
+    error: str | None
+
+    def said_in(self, line: str) -> bool:
+        """Whether a line of a FlushReport's errors or refusals ("#12: …", "#12 回执 …") is this mail's."""
+        return line.startswith((f"#{self.id}:", f"#{self.id} "))
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:

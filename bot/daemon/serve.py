@@ -322,7 +322,7 @@ def _watch_imap(
         while not stopping():
             progress = Progress()
             folder.archive_new(progress, stopping)
-            if progress.fetched:
+            if progress.fetched or box.after_archive == "move":  # a move's leftovers are looked at each time
                 untidied = progress.untidied
             if any(outcome.new for outcome in progress.outcomes):
                 wake()

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, send_file
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -38,6 +39,7 @@ _EXTENSION = re.compile(r"\.[^.\s]{1,16}$")
 _ASCII_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,16}")
 _RFC5987_SAFE = "!#$&+-.^_`|~"  # attr-char (RFC 5987) besides letters and digits, as werkzeug quotes it
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CELL_CHARACTERS = 32767  # the most an Excel cell holds
 # A table's columns that hold quantities: a spreadsheet may read them as numbers. Every other cell is text as
 # written: 残疾人证号, 身份证号, phones, dates and grades are identifiers, which a number would mangle.
 QUANTITY_COLUMNS = frozenset({"行", "目标数", "完成数", "百分比", "补贴金额"})
@@ -203,7 +205,8 @@ def _xlsx_cell(sheet, text: str, quantity: bool) -> WriteOnlyCell:
 
 
 def _text_cell(sheet, text: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=text)
+    # control characters a workbook cannot hold (a cell's _x000B_ the reader decoded) dropped, as Excel's limit
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text)[:CELL_CHARACTERS])
     cell.data_type = "s"  # openpyxl takes a value beginning with = for a formula: never one
     cell.number_format = "@"  # and text it stays when edited
     return cell
