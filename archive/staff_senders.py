@@ -3,7 +3,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from archive.entries import hold, person_on_record, reason_on_record
 from archive.models import Message, StaffSenderRow
 from parsers.errors import InputError, MailroomError
+from parsers.records import Unit
 
 
 def confirmed_senders(session: Session) -> tuple[tuple[str, str, date | None], ...]:
@@ -63,13 +64,14 @@ def add_sender(
     own: Collection[str] = (),
     *,
     zone: tzinfo,
-    configured: Mapping[str, str] | None = None,
+    configured: Mapping[str, Sequence[Unit]] | None = None,
 ) -> StaffSenderRow:
     """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
     (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
     it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s. An address the
-    configuration gives a unit (`configured`: address → unit, Config.sender_units) is refused too: the unit's
-    own needs no confirming, and another unit's cannot be confirmed past the configuration. A blank or
+    configuration gives a unit (`configured`: address → units, Config.sender_units) is refused too: the unit's
+    own (by its name or an alias: a renamed unit's) needs no confirming, and another unit's cannot be confirmed
+    past the configuration. A blank or
     overlong reason, or no name, is refused (reason_on_record, person_on_record), whichever door calls.
 
     Checked while holding the address (archive.entries.hold) until the caller commits, so of two confirming it
@@ -83,12 +85,12 @@ def add_sender(
             "按原发件人识别；原发件人不是该单位的报送邮箱时，"
             "请更正该邮件并选择计分（“更正”，或 mailroom correct --counted）"
         )
-    holder = (configured or {}).get(address)
-    if holder == unit:
+    holders = (configured or {}).get(address, ())
+    if any(unit == holder.name or unit in holder.aliases for holder in holders):
         raise MailroomError(f"{address} 已是配置中 {unit} 的报送邮箱，无需确认")
-    if holder is not None:
+    if holders:
         raise MailroomError(
-            f"{address} 是配置中 {holder} 的报送邮箱，不能确认为 {unit} 的：一个地址只属于一个单位；"
+            f"{address} 是配置中 {holders[0].name} 的报送邮箱，不能确认为 {unit} 的：一个地址只属于一个单位；"
             "如该地址确已改由其他单位使用，请修改配置文件中两个单位的 senders"
         )
     hold(session, f"staff_sender:{address}")
@@ -118,17 +120,24 @@ def confirmed_because(address: str, unit: str, reason: str) -> str:
     return f"{address} 已确认为{unit}的报送邮箱（{reason}）"
 
 
-def remove_sender(session: Session, unit: str, address: str, reason: str, by: str) -> StaffSenderRow:
+def remove_sender(
+    session: Session, unit: str, address: str, reason: str, by: str, aliases: Collection[str] = ()
+) -> StaffSenderRow:
     """Revoke a confirmation, read while holding the address as add_sender holds it (of two revoking it at
     once the second finds it revoked). The address is not checked as add_sender checks it: one recorded before
-    that check (any text) must still be revocable. A blank or overlong reason, or no name, is refused."""
+    that check (any text) must still be revocable. One recorded under an alias of `unit` (its name before a
+    rename) is `unit`'s, as it counts for it. A blank or overlong reason, or no name, is refused."""
     reason = reason_on_record(reason, "撤销原因")
     by = person_on_record(by, "撤销人")
     address = address.strip().lower()
     hold(session, f"staff_sender:{address}")
     row = session.scalars(
         select(StaffSenderRow)
-        .where(StaffSenderRow.unit == unit, StaffSenderRow.address == address, StaffSenderRow.revoked_at.is_(None))
+        .where(
+            StaffSenderRow.unit.in_((unit, *aliases)),
+            StaffSenderRow.address == address,
+            StaffSenderRow.revoked_at.is_(None),
+        )
         .execution_options(populate_existing=True)
     ).first()
     if row is None:

@@ -179,3 +179,28 @@ def test_an_award_and_a_confirmed_sender_of_the_old_name_are_the_renamed_units(c
     assert "zq.clerk@qq.com" in senders["枣强区"]
     senders = {unit.name: unit.senders for unit in recognizer.units_at(datetime(2020, 9, 10, tzinfo=SHANGHAI))}
     assert "zq.clerk@qq.com" in senders["枣强县"]
+
+
+def test_a_confirmation_under_the_old_name_is_the_renamed_units_to_revoke_and_to_greet(config, deps):
+    """GIVEN a clerk's address confirmed under 枣强县, which 枣强区 succeeded WHEN staff revoke it as 枣强区's (it
+    counts for 枣强区) THEN it is revoked (it was "没有被确认为 枣强区 的报送邮箱"); while in force, 2021's mail
+    from it is greeted 枣强区 (it was greeted 枣强县). The address both years register needs no confirming for
+    either name."""
+    from types import SimpleNamespace
+
+    from archive.staff_senders import add_sender, remove_sender
+    from bot.outgoing.receipts import sender_unit
+    from parsers.errors import MailroomError
+
+    with deps.db.session() as session:
+        add_sender(session, "枣强县", "zq.clerk@qq.com", "电话核实", "孙倩", None, zone=SHANGHAI)
+        session.commit()
+        mail = SimpleNamespace(
+            from_addr="zq.clerk@qq.com", arrival=datetime(2021, 9, 10, tzinfo=SHANGHAI), month="2021-09", unit=None
+        )
+        assert sender_unit(config, session, mail) == "枣强区"
+        row = remove_sender(session, "枣强区", "zq.clerk@qq.com", "地址有误", "孙倩", ("枣强县", "枣强"))
+        assert row.unit == "枣强县" and row.revoked_at is not None
+        for name in ("枣强县", "枣强区"):
+            with pytest.raises(MailroomError, match=f"已是配置中 {name} 的报送邮箱，无需确认"):
+                add_sender(session, name, SENDER, "x", "孙倩", None, zone=SHANGHAI, configured=config.sender_units)

@@ -155,7 +155,8 @@ def sender_remove(context: Context, unit: str, address: str, reason: str, by: st
     name = unit_name(context.config, unit, _this_month(context))
     reason, by = reason_on_record(reason, "撤销原因"), person_on_record(by, "撤销人")
     with context.deps.db.session() as session:
-        row = remove_sender(session, name, address, reason, by)
+        aliases = next(unit.aliases for unit in context.config.units if unit.name == name)
+        row = remove_sender(session, name, address, reason, by, aliases)
         affected = derivation_owed(session, row.address)
         session.commit()
     click.echo(f"已撤销 #{row.id}：{row.address} 不再作为 {name} 的报送邮箱")

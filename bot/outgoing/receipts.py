@@ -24,7 +24,9 @@ from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decided_text
+from parsers.errors import InputError
 from parsers.form_layouts import FORM_TITLES
+from parsers.records import Unit, named_unit
 from parsers.unit_names import units_for_sender
 from replies.receipt import (
     FileFacts,
@@ -128,19 +130,29 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
 def sender_unit(config: Config, session: Session, message: Message) -> str | None:
     """The unit the message's sender address is registered for (in the configuration, or confirmed by staff for
     mail of its arrival day), whom its 核实通知 greets; None when it is none's (or several units', the message's
-    own unit not among them)."""
+    own unit not among them). A confirmation recorded under a unit's old name is the renamed unit's, as the
+    message's plan year calls it."""
     address = (message.from_addr or "").strip().lower()
     if not address:
         return None
     day = message.arrival.astimezone(config.timezone).date()
+    month = message.month or config.local_month(message.arrival)
+    planned = config.plan(month).units if config.plans.covers(month) else ()
     names = {unit.name for unit in units_for_sender(address, config.units)} | {
-        unit
+        _named(config, unit, planned)
         for unit, confirmed, since in confirmed_senders(session)
         if confirmed == address and (since is None or since <= day)
     }
     if len(names) == 1:
         return next(iter(names))
     return message.unit if message.unit in names else None
+
+
+def _named(config: Config, name: str, planned: Sequence[Unit]) -> str:
+    try:
+        return named_unit(config.units, name, planned).name
+    except InputError:  # a unit no configuration names any more: as recorded
+        return name
 
 
 def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[str]:
