@@ -146,6 +146,8 @@ def test_auditors_read_but_every_write_is_refused_in_chinese(site):
     bad_day = {"csrf_token": token, "unit": "桃城", "kind_level": "media:city", "evidence": "衡水日报"}
     staff.post("/entries", data=bad_day | {"date": "2020-02-30"})  # it said to write YYYY-MM-DD, which it was
     assert "未登记：日历上没有 2020-02-30 这一天" in page(staff, "/entries")
+    staff.post("/entries", data=bad_day | {"date": " "})
+    assert "未登记：请填写日期，如 2020-05-01" in page(staff, "/entries")
     staff.post("/entries/1/revoke", data={"csrf_token": token, "reason": "重复登记"})
     trail = page(auditor, "/entries")
     assert "已撤销：孙倩" in trail and "重复登记" in trail and "新登记" not in trail

@@ -99,6 +99,8 @@ def _choice(kind_level: str, day: str) -> tuple[str, str, date]:
     kind, _, level = kind_level.partition(":")
     if kind not in KINDS or level not in KINDS[kind][1]:
         raise MailroomError("请选择类别和级别")
+    if not day.strip():
+        raise MailroomError("请填写日期，如 2020-05-01")
     return kind, level, arrival_day(day.strip())  # a day the calendar has, said as the search form says it
 
 
