@@ -639,10 +639,10 @@ def test_a_reply_that_cannot_be_composed_is_set_aside_and_the_others_go_out(deps
     ids = store(deps, briefing(1), briefing(2))
     compose_receipt = receipts._compose
 
-    def broken_for_the_first(config, receipt, now, decided=()):
+    def broken_for_the_first(config, receipt, now, *rest):
         if receipt.context["subject"].endswith("（1）"):
             raise KeyError("packages")
-        return compose_receipt(config, receipt, now, decided)
+        return compose_receipt(config, receipt, now, *rest)
 
     monkeypatch.setattr(receipts, "_compose", broken_for_the_first)
     set_aside: set[int] = set()
