@@ -3,7 +3,7 @@ Recognition counts them as the unit's registered senders (parsers.derive.Recogni
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -16,6 +16,7 @@ from archive.entries import hold, person_on_record, reason_on_record
 from archive.models import Message, StaffSenderRow
 from parsers.errors import InputError, MailroomError
 from parsers.records import Unit
+from parsers.unit_names import units_for_sender
 
 
 def confirmed_senders(session: Session) -> tuple[tuple[str, str, date | None], ...]:
@@ -64,12 +65,12 @@ def add_sender(
     own: Collection[str] = (),
     *,
     zone: tzinfo,
-    configured: Mapping[str, Sequence[Unit]] | None = None,
+    configured: Sequence[Unit] = (),
 ) -> StaffSenderRow:
     """Confirm `address` (refused unless a plain address: plain_address) as `unit`'s. One of our own mailboxes
     (`own`: the configured department mailboxes, Config.own_addresses) is refused: staff forward and write from
     it, and confirmed it would count all their mail, every unit's forwards alike, as `unit`'s. An address the
-    configuration gives a unit (`configured`: address → units, Config.sender_units) is refused too: the unit's
+    configuration gives a unit (`configured`: the configured units, of every year) is refused too: the unit's
     own (by its name or an alias: a renamed unit's) needs no confirming, and another unit's cannot be confirmed
     past the configuration. A blank or
     overlong reason, or no name, is refused (reason_on_record, person_on_record), whichever door calls.
@@ -85,7 +86,7 @@ def add_sender(
             "按原发件人识别；原发件人不是该单位的报送邮箱时，"
             "请更正该邮件并选择计分（“更正”，或 mailroom correct --counted）"
         )
-    holders = (configured or {}).get(address, ())
+    holders = units_for_sender(address, configured)
     if any(unit == holder.name or unit in holder.aliases for holder in holders):
         raise MailroomError(f"{address} 已是配置中 {unit} 的报送邮箱，无需确认")
     if holders:

@@ -172,16 +172,6 @@ class Config:
         raise ConfigError(f"没有名为 {key!r} 的邮箱；已配置的有：{'、'.join(b.key for b in self.mailboxes)}")
 
     @property
-    def sender_units(self) -> dict[str, tuple[Unit, ...]]:
-        """Each address the configuration registers (lower case), with the units of any year it is registered for
-        (a renamed unit and its predecessor may share one)."""
-        units: dict[str, tuple[Unit, ...]] = {}
-        for unit in self.units:
-            for address in unit.senders:
-                units[address.lower()] = (*units.get(address.lower(), ()), unit)
-        return units
-
-    @property
     def own_addresses(self) -> frozenset[str]:
         return frozenset(box.address.lower() for box in self.mailboxes)
 

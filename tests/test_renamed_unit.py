@@ -203,4 +203,4 @@ def test_a_confirmation_under_the_old_name_is_the_renamed_units_to_revoke_and_to
         assert row.unit == "枣强县" and row.revoked_at is not None
         for name in ("枣强县", "枣强区"):
             with pytest.raises(MailroomError, match=f"已是配置中 {name} 的报送邮箱，无需确认"):
-                add_sender(session, name, SENDER, "x", "孙倩", None, zone=SHANGHAI, configured=config.sender_units)
+                add_sender(session, name, SENDER, "x", "孙倩", None, zone=SHANGHAI, configured=config.units)

@@ -131,7 +131,7 @@ def sender_add(context: Context, unit: str, address: str, reason: str, since: da
             since.date() if since else None,
             own,
             zone=context.config.timezone,
-            configured=context.config.sender_units,
+            configured=context.config.units,
         )
         affected = derivation_owed(session, row.address)
         session.commit()

@@ -187,7 +187,7 @@ def confirm_sender():
                 None,
                 config.own_addresses,
                 zone=config.timezone,
-                configured=config.sender_units,
+                configured=config.units,
             )
             affected = derivation_owed(db, row.address)
             db.commit()
