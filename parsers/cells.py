@@ -60,18 +60,28 @@ def parse_count(value: object) -> tuple[int | None, bool]:
         return (int(value), True) if value.is_integer() and value >= 0 else (None, False)
     if isinstance(value, int):
         return (value, True) if value >= 0 else (None, False)
-    text = fold(cell_text(value)).rstrip("人户名个")
-    if not text:
+    if not _count_text(value):
         return None, True
+    number = written_count(value)
+    if number is None or not number.is_finite() or number != number.to_integral_value() or number < 0:
+        return None, False
+    return int(number), True
+
+
+def written_count(value: object) -> Decimal | None:
+    """The number a 附件2 count cell's text says, whatever its sign or fraction (what parse_count then accepts or
+    refuses), None when it says none."""
+    text = _count_text(value)
     if _THOUSANDS.fullmatch(text):  # "2,078": a number typed with its thousands separator
         text = text.replace(",", "")
     try:
-        number = Decimal(text)
+        return Decimal(text)
     except ArithmeticError:
-        return None, False
-    if not number.is_finite() or number != number.to_integral_value() or number < 0:
-        return None, False
-    return int(number), True
+        return None
+
+
+def _count_text(value: object) -> str:
+    return fold(cell_text(value)).rstrip("人户名个")
 
 
 def parse_percent(value: object) -> tuple[tuple[float, ...], bool]:

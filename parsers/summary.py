@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 
-from parsers.cells import cell_text, column_letter, parse_count, parse_percent
+from parsers.cells import cell_text, column_letter, parse_count, parse_percent, written_count
 from parsers.checks import percent_problem
 from parsers.form_layouts import TASK_LABELS
 from parsers.forms import Problem, TaskFigures
@@ -313,10 +312,8 @@ def _count(row: UnitRow, task: str, field: str, letters: dict, layout: Layout, p
 
 def _negative(value: object) -> bool:
     """A count written below zero (-5, "－5"), which is a whole number all the same: said as such."""
-    try:
-        return Decimal(fold(cell_text(value)).rstrip("人户名个")) < 0
-    except ArithmeticError:
-        return False
+    number = written_count(value)
+    return number is not None and number < 0
 
 
 def _percent(
