@@ -44,10 +44,31 @@ def final_digest_cause(year: int) -> str:
     return f"{FINAL_DIGEST_CAUSE}{year}"
 
 
+@dataclass(frozen=True)
+class Fate:
+    """One outbox mail as the last sending pass left it: its id, state and last error."""
+
+    id: int
+    state: str
+    error: str | None
+
+    def said_in(self, line: str) -> bool:
+        """Whether a line of a sending pass's errors or refusals ("#12: …", "#12 回执 …") is this mail's."""
+        return line.startswith((f"#{self.id}:", f"#{self.id} "))
+
+
+def mail_fate(session: Session, cause: str) -> Fate | None:
+    """The mail stored for `cause` as it stands; None when none is."""
+    row = session.execute(
+        select(OutboxMail.id, OutboxMail.state, OutboxMail.last_error).where(OutboxMail.cause == cause)
+    ).first()
+    return None if row is None else Fate(*row)
+
+
 def mail_state(session: Session, cause: str) -> tuple[str, str | None] | None:
     """The state of the mail stored for `cause` and its last error; None when none is."""
-    row = session.execute(select(OutboxMail.state, OutboxMail.last_error).where(OutboxMail.cause == cause)).first()
-    return None if row is None else (row.state, row.last_error)
+    fate = mail_fate(session, cause)
+    return None if fate is None else (fate.state, fate.error)
 
 
 def queue_mail(

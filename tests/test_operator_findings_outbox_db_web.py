@@ -24,11 +24,10 @@ from sqlalchemy import select, text
 
 from archive.db import Database, _alembic_config, database_problem
 from archive.models import OutboxMail
-from archive.outbox import queue_mail
+from archive.outbox import Fate, queue_mail
 from bot.cli.console import sent_line
 from bot.cli.errors import run_reporting_errors
 from bot.cli.group import main
-from bot.daemon.poll import Fate
 from bot.outgoing.outbox import SmtpTransport, flush_outbox
 from bot.web.app import create_app, load_secret_key, secret_path
 from parsers.errors import ConfigError

@@ -13,8 +13,8 @@ import click
 from wcwidth import wcswidth
 
 if TYPE_CHECKING:
+    from archive.outbox import Fate
     from bot.config import Config
-    from bot.daemon.poll import Fate
     from bot.outgoing.outbox import FlushReport
 
 UNSCORED = "—"

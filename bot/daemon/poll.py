@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from imapclient.exceptions import IMAPClientError
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import database_problem, sqlite_file
 from archive.ingest import Outcome
-from archive.models import OutboxMail
+from archive.outbox import Fate, mail_fate
 from archive.spool import derive_spooled, spooled_counts
 from archive.state import record_poll
 from bot.config import Config, Mailbox
@@ -165,23 +164,7 @@ def send_outbox(config: Config, deps: Deps, now: datetime, cause: str) -> tuple[
     (another mail failing with it is no fault of its own)."""
     report = send_owed(config, deps, now).outbox
     with deps.db.session() as session:
-        row = session.execute(
-            select(OutboxMail.id, OutboxMail.state, OutboxMail.last_error).where(OutboxMail.cause == cause)
-        ).first()
-    return report, Fate(*row) if row else Fate(0, "pending", None)
-
-
-@dataclass(frozen=True)
-class Fate:
-    """One outbox mail as a sending pass left it: its id, state and last error."""
-
-    id: int
-    state: str
-    error: str | None
-
-    def said_in(self, line: str) -> bool:
-        """Whether a line of a FlushReport's errors or refusals ("#12: …", "#12 回执 …") is this mail's."""
-        return line.startswith((f"#{self.id}:", f"#{self.id} "))
+        return report, mail_fate(session, cause) or Fate(0, "pending", None)
 
 
 def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
