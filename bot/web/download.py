@@ -142,10 +142,6 @@ def reading_xlsx(message_id: int, reading_id: int):
     return _reading_download(message_id, reading_id, "xlsx")
 
 
-# A reading's table as each download writes it, and its type.
-_TABLE_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
 def _reading_download(message_id: int, reading_id: int, suffix: str):
     current = site()
     with current.deps.db.session() as db:
@@ -156,10 +152,11 @@ def _reading_download(message_id: int, reading_id: int, suffix: str):
         )
         if reading is None:
             abort(404, f"邮件 #{message_id} 没有编号为 {reading_id} 的表格")
-        data = csv_bytes(reading, masker()) if suffix == "csv" else xlsx_bytes(reading, masker())
+        write, mimetype = TABLE_FORMATS[suffix]
+        data = write(reading, masker())
     name = f"邮件{message_id}-{FORM_TITLES.get(reading.form or 0, '表格')}-{reading_id}.{suffix}"
     response = send_file(
-        io.BytesIO(data), mimetype=_TABLE_FORMATS[suffix], as_attachment=True, download_name=name, etag=False, max_age=0
+        io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, etag=False, max_age=0
     )
     return _named(response, name, f"mail-{message_id}-table-{reading_id}")
 
@@ -210,6 +207,13 @@ def _text_cell(sheet, text: str) -> WriteOnlyCell:
     cell.data_type = "s"  # openpyxl takes a value beginning with = for a formula: never one
     cell.number_format = "@"  # and text it stays when edited
     return cell
+
+
+# A reading's table by each download's suffix: what writes it, and its type.
+TABLE_FORMATS = {
+    "csv": (csv_bytes, "text/csv"),
+    "xlsx": (xlsx_bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
 
 
 def _cell(text: str, quantity: bool) -> str:
