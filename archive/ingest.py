@@ -147,7 +147,7 @@ class Started:
         except StatementError as error:
             if isinstance(error, NOT_THE_MESSAGES):
                 raise
-            log.error("storing a batch of %d failed (%s): storing its messages one by one", len(self.items), error)
+            log.error("保存一批 %d 封邮件失败（%s）：改为逐封保存", len(self.items), error)
             for sha, result in derived.items():
                 _write_alone(write, recognizer, todo[sha], sha, result)
             rows, _ = write({}, in_same_commit)
@@ -251,7 +251,7 @@ def _write_alone(write: Callable, recognizer: Recognizer, item: Incoming, sha: s
     except StatementError as error:
         if isinstance(error, NOT_THE_MESSAGES):
             raise
-        log.error("storing message %s failed: %s", sha, error)
+        log.error("保存邮件 %s 失败：%s", sha, error)
         write({sha: raw_only(recognizer, item, STORE_FAILED.format(error=str(error.orig or error)[:200]))}, None)
 
 

@@ -52,7 +52,7 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
         try:
             own = store.claim_identity(wanted)
         except ServiceError as error:  # read-only, full, no hard links: the next command that can pairs them
-            log.warning("the archive folder is not paired with its database yet: %s", error)
+            log.warning("归档目录尚未与数据库配对：%s", error)
             return
     if own != paired:
         _record(db, own)

@@ -252,7 +252,7 @@ def _keep_as_it_was(message: Message, said: str, stamp: str | None) -> None:
     waiting_for_file). `year close` refuses its year meanwhile (unreadable_messages); once the file is
     restored, `rederive --all` derives it again."""
     problem = f"{UNREADABLE}{said}；{UNREADABLE_NEXT}"
-    log.error("re-derivation: message %d: %s", message.id, problem)
+    log.error("重新识别：邮件 #%d：%s", message.id, problem)
     kept = [p for p in message.problems or [] if not p.startswith(UNREADABLE)]
     message.problems = [*kept, problem]
     message.attention = " ".join(attention_reasons(message)) or None

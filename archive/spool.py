@@ -85,9 +85,7 @@ def derive_spooled(
                 try:
                     raw = intake.store.read_message(row.sha256)
                 except OSError as error:  # the archive folder damaged, or restored apart from the database
-                    log.error(
-                        "spooled message %s cannot be read from the archive (%s): left spooled", row.sha256, error
-                    )
+                    log.error("暂存的邮件 %s 无法从归档目录读取（%s）：留待下次识别", row.sha256, error)
                     continue
                 where = {name: getattr(row, name) for name in WHERE}
                 items.append(Incoming(raw=raw, archived_at=row.spooled_at, **where))

@@ -213,7 +213,7 @@ def read_one(
     try:
         return read_attachment(attachment.filename, attachment.data, units, year=UNDATED, sender_unit=unit)
     except Exception:  # a bug in a reader must not lose the message: kept, and shown to staff
-        log.exception("reading %r failed", attachment.filename)
+        log.exception("读取附件 %r 失败", attachment.filename)
         return (unreadable(attachment.filename, "读取附件时发生内部错误，已归档原件，请工作人员人工核对"),)
 
 
@@ -379,7 +379,7 @@ def _recognise(
         units = recognizer.units_at(arrival, month or message_month(parsed, arrival, recognizer.timezone))
         return recognize(parsed, units, arrival, recognizer.timezone, recognizer.own_addresses)
     except Exception:  # a bug in recognition must not lose the message: it is kept and shown to staff
-        log.exception("recognition failed for %r", parsed.subject)
+        log.exception("识别邮件失败，主题 %r", parsed.subject)
         return Recognition(
             unit=None,
             kind=Kind.OTHER,

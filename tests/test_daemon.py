@@ -103,7 +103,7 @@ def test_serve_polls_and_stops_cleanly_on_sigterm(tmp_path):
     output, _ = process.communicate(timeout=30)
     assert len(rows) == len(messages)
     assert process.returncode == 0, output
-    assert "received SIGTERM" in output and "stopped" in output
+    assert "收到 SIGTERM" in output and "已停止" in output
     config = load_config(config_path, environ={})
     registered = {sender for unit in config.units for sender in unit.senders}
     sent = Counter(

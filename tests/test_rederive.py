@@ -292,7 +292,7 @@ def test_an_archive_derived_by_an_older_version_is_rederived_by_serve_in_the_bac
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert f"有 {count} 封邮件的识别结果来自旧的配置或程序版本：正在后台重新识别" in output
-    assert "re-derivation done: 0 message(s) changed" in output
+    assert "重新识别完成：0 封邮件的识别结果改变" in output
     assert mailroom_json(demo, "status")["rederive_due"] == 0
     assert {(item["unit"], item["reason"]) for item in mailroom_json_list(demo, "queue")} == wanted
     assert mailroom_json(demo, "standings", "--month", "2020-06")["units"] == before["units"]

@@ -232,7 +232,7 @@ class FolderSession:
             last_uid = state.last_uid
         elif state is not None and state.uidvalidity is not None:
             log.warning(
-                "%s: UIDVALIDITY changed (%s → %s): rescanning, stored messages are not duplicated",
+                "%s: 邮箱的 UIDVALIDITY 已改变（%s → %s）：重新查看全部邮件，已归档的不会重复归档",
                 box.key,
                 state.uidvalidity,
                 self.uidvalidity,
@@ -267,7 +267,7 @@ class FolderSession:
             try:
                 self.client.noop()
             except RETRYABLE as error:  # the derivation needs no connection: the next command reconnects
-                log.warning("%s: connection lost while deriving (%s)", self.box.key, error)
+                log.warning("%s: 识别邮件期间与邮件服务器的连接已断开（%s）", self.box.key, error)
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
@@ -376,7 +376,7 @@ def _after_archive(client: IMAPClient, box: Mailbox, uids: list[int]) -> str | N
             client.delete_messages(uids)
             client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
     except IMAPClientError as error:
-        log.error("%s: after-archive action %s failed: %s", box.key, box.after_archive, error)
+        log.error("%s: 归档后的处理（after_archive = %s）失败：%s", box.key, box.after_archive, error)
         if box.after_archive != "move":
             return f'邮件已归档，但按 after_archive = "{box.after_archive}" 标记邮件失败（{error}）'
         missing = "TRYCREATE" in str(error).upper()

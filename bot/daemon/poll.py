@@ -127,7 +127,7 @@ def derive_orphans(config: Config, deps: Deps) -> list[MailboxReport]:
                 outcomes = tuple(derive_spooled(deps.intake, key, ORPHAN_BATCH, deps.stop.is_set))
                 reports.append(MailboxReport(str(key), outcomes, fetched=0))
             except POLL_ERRORS as error:
-                log.error("%s (no longer configured): deriving its spooled mail failed: %s", key, error)
+                log.error("%s（已不在配置中）：识别其已暂存的邮件失败：%s", key, error)
                 reports.append(MailboxReport(str(key), error=one_line(error, deps)))
     return reports
 
@@ -172,7 +172,7 @@ def poll_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
     raises `_Unrecorded`, which carries the mailbox's report (its mail may be archived all the same)."""
     with deps.exclusive(f"mailbox-{box.key}") as mine:
         if not mine:
-            log.info("%s: another instance is polling it, skipped", box.key)
+            log.info("%s: 另一个实例正在收取此邮箱，本次跳过", box.key)
             return MailboxReport(box.key, busy=True)
         report = fetch_mailbox(box, deps)
         try:
@@ -201,7 +201,7 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
         )
     except POLL_ERRORS as error:
         said = one_line(error, deps)
-        log.error("%s: poll failed: %s", box.key, said)
+        log.error("%s: 收取失败：%s", box.key, said)
         return MailboxReport(box.key, error=said)
 
 

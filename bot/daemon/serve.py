@@ -94,7 +94,7 @@ def serve(config: Config, deps: Deps) -> bool:
     )
 
     def stop(signum, _frame) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
+        log.info("收到 %s：正在停止", signal.Signals(signum).name)
         received.append(signum)
         deps.stop.set()
         wake.set()
@@ -102,7 +102,7 @@ def serve(config: Config, deps: Deps) -> bool:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     with serving(deps) as presence:
-        log.info("mailroom serving %d mailbox(es)", len(config.mailboxes))
+        log.info("mailroom 守护进程已启动，收取 %d 个邮箱", len(config.mailboxes))
         if outside := no_plan_now(config, deps.clock()):
             log.warning("%s", outside)
         if presence.others:  # one line for the whole instance: its workers then stand by without a line each
@@ -120,8 +120,8 @@ def serve(config: Config, deps: Deps) -> bool:
             worker.join(max(0.0, end - time.monotonic()))
     left = [worker.name for worker in workers if worker.is_alive()]
     if left:  # e.g. a mail in the hands of a hung SMTP server: it stays `sending` and goes again next start
-        log.warning("not waiting any longer for: %s", ", ".join(left))
-    log.info("stopped")
+        log.warning("不再等待以下任务结束：%s", "、".join(left))
+    log.info("已停止")
     if failed.is_set():
         return False
     if signal.SIGINT in received:
@@ -169,7 +169,7 @@ def _guarded(failed: threading.Event, name: str, work: Callable[..., None], *arg
     try:
         work(*args)
     except Exception:  # a bug: logged whole, and the daemon exits 1
-        log.exception("%s stopped by an unexpected error; stopping the daemon", name)
+        log.exception("%s 因意外错误停止：守护进程随之停止", name)
         failed.set()
         deps.stop.set()
 
@@ -280,7 +280,7 @@ def _unwatched(deps: Deps, box: Mailbox) -> None:
                     state.watch, state.next_poll_at = None, None
                     session.commit()
     except SQLAlchemyError as failure:  # the database is away: `status` tells a stopped daemon all the same
-        log.error("%s: cannot record the stop: %s", box.key, failure)
+        log.error("%s: 无法记录收取的停止：%s", box.key, failure)
 
 
 def _watch_maildir(deps: Deps, box: Mailbox, wake: Callable[[], None], mine: Callable[[], bool], every: float) -> float:
@@ -355,7 +355,7 @@ def _record(deps: Deps, box: Mailbox, error: str | None, watch: str, pause: floa
         next_poll_at = deps.clock() + timedelta(seconds=pause)
         record_poll(deps.db, box.key, box.folder, error, watch=watch, next_poll_at=next_poll_at, untidied=untidied)
     except SQLAlchemyError as failure:  # the database is away: the worker carries on, status lags
-        log.error("%s: cannot record the poll: %s", box.key, failure)
+        log.error("%s: 无法记录本次收取：%s", box.key, failure)
 
 
 def rederive_then_watch(config: Config, deps: Deps) -> None:
@@ -376,7 +376,7 @@ def rederive_behind(config: Config, deps: Deps) -> None:
                     _rederive_due(deps)
                     return
         except (MailroomError, SQLAlchemyError) as error:  # the database away: what is done is committed
-            log.error("re-derivation: %s; trying again in %.0f s", one_line(error, deps), REDERIVE_RETRY)
+            log.error("重新识别：%s；%.0f 秒后重试", one_line(error, deps), REDERIVE_RETRY)
         deps.stop.wait(REDERIVE_RETRY)
 
 
@@ -405,7 +405,7 @@ def derive_decided(deps: Deps, every: float = DECIDED_SECONDS) -> None:
                         _rederive_due(deps, left)
             seen = waiting
         except (MailroomError, SQLAlchemyError) as error:  # the database away: looked at again next time
-            log.error("re-derivation: %s", one_line(error, deps))
+            log.error("重新识别：%s", one_line(error, deps))
 
 
 def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
@@ -414,11 +414,11 @@ def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
         todo = due(session, intake.recognizer.stamp, everything=False, ids=None) if ids is None else ids
         if not todo:
             return
-        why = "derived under another configuration or version" if ids is None else "a staff decision left underived"
-        log.info("re-deriving %d message(s) %s", len(todo), why)
+        why = "此前在另一份配置或另一版本下识别" if ids is None else "工作人员的决定尚未生效"
+        log.info("重新识别 %d 封邮件（%s）", len(todo), why)
         changes = rederive(intake, session, todo, batch=REDERIVE_BATCH, stopping=deps.stop.is_set)
-    left = " (stopped: the rest at the next start)" if deps.stop.is_set() else ""
-    log.info("re-derivation done: %d message(s) changed%s", len(changes), left)
+    left = "（已停止：其余的在下次启动时继续）" if deps.stop.is_set() else ""
+    log.info("重新识别完成：%d 封邮件的识别结果改变%s", len(changes), left)
 
 
 def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
@@ -430,13 +430,13 @@ def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
             report = send_owed(config, deps, deps.clock())
             if report.receipts or report.outbox.sent or report.outbox.failed:
                 log.info(
-                    "sender: %d receipt(s) queued, %d sent, %d failed",
+                    "发信：新排队回执 %d 封，发出 %d 封，未发出 %d 封",
                     report.receipts,
                     report.outbox.sent,
                     report.outbox.failed,
                 )
         except (MailroomError, SQLAlchemyError) as error:
-            log.error("sender: %s", one_line(error, deps))  # never the statement
+            log.error("发信：%s", one_line(error, deps))  # never the statement
         wake.wait(_sender_pause(deps))
 
 
@@ -460,6 +460,6 @@ def run_due_jobs(config: Config, deps: Deps) -> None:
         with deps.db.session() as session:
             for job, month in due_jobs(config, session, now):
                 if job.job == "reminders":
-                    log.info("reminders for %s: %s", month, summary(queue_reminders(config, session, month, now)))
+                    log.info("%s 的催报：%s", month, summary(queue_reminders(config, session, month, now)))
                 else:
-                    log.info("digest for %s %s", month, run_digest(config, session, month, now))
+                    log.info("%s 的月报：%s", month, run_digest(config, session, month, now))

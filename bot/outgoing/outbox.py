@@ -97,7 +97,7 @@ def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:
     try:
         keep_copy(raw)
     except (*SEND_ERRORS, IMAPClientError, MailroomError) as error:
-        log.error("outbox #%s sent, but its copy could not be filed: %s", mail_id, error)
+        log.error("发件 #%s 已发出，但其副本未能存入已发送文件夹：%s", mail_id, error)
 
 
 def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) -> Callable[[bytes], None] | None:
@@ -255,19 +255,19 @@ def flush_outbox(
             try:
                 transport.send(mail.raw, outgoing.sender, recipients, f"{mail.id:06d}-{mail.kind}")
             except MailroomError as error:  # the configuration (a password's variable unset): every mail alike
-                log.error("outbox #%s to %s not sent: %s", mail.id, mail.recipients, error)
+                log.error("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, error)
                 mark_failed(session, mail, now, str(error))
                 errors.append(f"#{mail.id}: {error}")
                 break
             except SEND_ERRORS as error:
                 if permanent(error):
                     why = refusal(error, mail.kind, mail.recipients, send_again(mail.cause))
-                    log.error("outbox #%s refused for good, not tried again: %s", mail.id, why)
+                    log.error("发件 #%s 被发信服务器拒绝，不再重试：%s", mail.id, why)
                     mark_refused(session, mail, now, why)
                     refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
                     continue
                 why = send_failure(outgoing, error)
-                log.warning("outbox #%s to %s not sent: %s", mail.id, mail.recipients, why)
+                log.warning("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
                 errors.append(f"#{mail.id}: {why}")
                 if not isinstance(error, THIS_MAIL_ONLY):

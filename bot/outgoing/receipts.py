@@ -77,9 +77,7 @@ def queue_owed_receipts(
                 if set_aside is None:
                     raise
                 session.rollback()
-                log.exception(
-                    "composing owed reply #%d (%s) failed: set aside until the next start", owed.id, owed.cause
-                )
+                log.exception("撰写应发的回复 #%d（%s）失败：暂时搁置，下次启动时再试", owed.id, owed.cause)
                 aside.add(owed.id)
     return queued
 
@@ -100,7 +98,7 @@ def _queue_owed(config: Config, session: Session, owed: OwedReply, now: datetime
     elif owed.kind == "change" and not addressable(facts.sender, config.own_addresses):
         # Our own mailbox (staff forwarded or sent it: they know what they decided) or a no-reply address:
         # a notice goes only where a receipt could go, so the one owed is dropped, as a withdrawn one is.
-        log.info("核实通知 %s not sent: %s is not a sender a notice goes to", owed.cause, facts.sender)
+        log.info("核实通知 %s 不发出：%s 不是应收通知的发件人", owed.cause, facts.sender)
         session.delete(owed)
         session.commit()
         return False

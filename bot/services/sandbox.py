@@ -133,7 +133,7 @@ class Sandbox:
 
     def _again(self, recognizer: Recognizer, items: Sequence[Incoming]) -> list[Derived]:
         """The pool itself died (its workers could not start): a new one, once."""
-        log.warning("the reader pool broke; starting a new one")
+        log.warning("读取进程池已损坏，正在启动新的进程池")
         self.close()
         try:
             return self._results(self._schedule(recognizer, items), recognizer, items)
@@ -151,7 +151,7 @@ class Sandbox:
         try:
             return future.result()
         except WORKER_FAILED as error:
-            log.warning("deriving a message failed (%s): reading its attachments one by one", why(error))
+            log.warning("识别邮件失败（%s）：改为逐个读取其附件", why(error))
             return self._careful(recognizer, item)
 
     def _careful(self, recognizer: Recognizer, item: Incoming) -> Derived:
@@ -161,7 +161,7 @@ class Sandbox:
                 _parse_and_recognise, (shipped, item), timeout=self.limits.seconds
             ).result()
         except WORKER_FAILED as error:
-            log.error("parsing a message failed (%s): kept raw", why(error))
+            log.error("解析邮件失败（%s）：已保存原始邮件", why(error))
             return raw_only(recognizer, item, PARSER_DIED.format(why=why(error)))
         futures = [
             pool.schedule(
@@ -180,7 +180,7 @@ class Sandbox:
         try:
             return future.result()
         except WORKER_FAILED as error:
-            log.error("reading %r failed (%s)", attachment.filename, why(error))
+            log.error("读取附件 %r 失败（%s）", attachment.filename, why(error))
             return (unreadable(attachment.filename, READER_DIED.format(why=why(error))),)
 
     def run(self, function: Callable[..., T], *args: object) -> T:

@@ -125,12 +125,12 @@ def login():
         attempt = log_in(db, name, request.form.get("password", ""), request.remote_addr or "", now)
     if attempt.locked_until is not None:
         wait = math.ceil((attempt.locked_until - now).total_seconds())
-        log.warning("login refused, locked for %d s: name %r from %s", wait, name, request.remote_addr)
+        log.warning("登录被拒绝（锁定 %d 秒）：账号 %r，来自 %s", wait, name, request.remote_addr)
         error = LOCKED.format(minutes=math.ceil(wait / 60))
         return render_template("login.html", next=target, error=error, name=name), 429, {"Retry-After": str(wait)}
     user = attempt.user
     if user is None:
-        log.warning("login failed: name %r from %s", name, request.remote_addr)
+        log.warning("登录失败：账号 %r，来自 %s", name, request.remote_addr)
         return render_template("login.html", next=target, error="账号或密码不对", name=name), 401
     session.clear()  # nothing from before the login survives it (no session fixation)
     session.permanent = True
