@@ -96,11 +96,22 @@ def _refuse_unpaired(
             f"若确要让这个数据库使用这个归档目录，请运行 {PAIR_ON_PURPOSE}"
         )
     if not held and (own is None or own != paired) and store.holds_messages():
-        raise ConfigError(
-            f"数据库 {url} 中没有任何邮件，而归档目录 {store.root} 中已有归档的邮件：请检查 [database] url "
-            "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
-            f"若确要从这个空数据库开始，请运行 {PAIR_ON_PURPOSE}"
-        )
+        raise _empty_beside_archive(url, store)
+
+
+def refuse_new_database(store: RawStore, shown_url: str) -> None:
+    """Refuse (ConfigError), before the file is made, a database yet to be created beside an archive folder
+    holding mail: `pair` would refuse it once made, leaving an empty database file behind."""
+    if store.holds_messages():
+        raise _empty_beside_archive(shown_url, store)
+
+
+def _empty_beside_archive(url: str, store: RawStore) -> ConfigError:
+    return ConfigError(
+        f"数据库 {url} 中没有任何邮件，而归档目录 {store.root} 中已有归档的邮件：请检查 [database] url "
+        "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
+        f"若确要从这个空数据库开始，请运行 {PAIR_ON_PURPOSE}"
+    )
 
 
 def _holds_any_of(session: Session, store: RawStore, newest: int = 3) -> bool:

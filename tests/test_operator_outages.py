@@ -192,7 +192,7 @@ def test_a_database_without_mail_beside_an_archive_with_some_is_refused(cli, tmp
     """GIVEN an archive of one answered message, its database given by MAILROOM_DATABASE_URL WHEN a command runs
     in a shell without that variable (the config's own SQLite file is taken: a new, empty database) THEN `status`
     and `poll --once` refuse in one line (exit 2): the mail is neither archived again nor answered again; `init`
-    takes the new database on purpose; with the variable set again everything is as it was."""
+    takes the new database on purpose; no database file is made before that."""
     _deliver(cli.maildir, _briefing(1))
     assert cli("poll", "--once")[0] == 0
     outbox = tmp_path / "var" / "outbox"
@@ -207,6 +207,7 @@ def test_a_database_without_mail_beside_an_archive_with_some_is_refused(cli, tmp
 
     assert cli("init") == (2, "", line + "\n")  # `init` in that shell (an upgrade step) refuses it too
     assert cli("status") == (2, "", line + "\n")
+    assert not forgotten.exists()  # refused before the file is made: no empty database left behind
     assert cli("init", "--pair")[0] == 0  # the new database, taken on purpose
     assert cli("status")[0] == 0
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from archive.db import Database
+from archive.db import Database, sqlite_file
 from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import Lock, exclusive
-from archive.pairing import pair
+from archive.pairing import pair, refuse_new_database
 from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
 from bot.config import Config, Mailbox, masked_url
@@ -88,11 +88,13 @@ def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = Fal
     folder elsewhere that is not there is far likelier a mistyped path than a first use. The database and the
     archive folder must be each other's (archive.pairing: no archive folder beside a database holding mail, no
     other database than the archive's); `adopt` (`mailroom init --pair`) pairs them on purpose."""
+    store, shown = RawStore(config.archive_path), masked_url(config.database_url)
+    if not adopt and (file := sqlite_file(config.database_url)) is not None and not Path(file).exists():
+        refuse_new_database(store, shown)
     db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     try:
         db.upgrade()
-        store = RawStore(config.archive_path)
-        pair(db, store, masked_url(config.database_url), adopt=adopt)
+        pair(db, store, shown, adopt=adopt)
     except BaseException:
         db.dispose()
         raise
@@ -101,8 +103,5 @@ def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = Fal
 
 def _beside_config(config: Config) -> bool:
     """Whether the database is a SQLite file under the folder of the configuration that names it."""
-    prefix = "sqlite:///"
-    if not config.database_url.startswith(prefix) or config.database_url.endswith(":memory:"):
-        return False
-    path = Path(config.database_url.removeprefix(prefix).split("?", 1)[0]).resolve()
-    return path.is_relative_to(config.path.parent.resolve())
+    file = sqlite_file(config.database_url)
+    return file is not None and Path(file).resolve().is_relative_to(config.path.parent.resolve())
