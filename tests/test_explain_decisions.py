@@ -101,6 +101,23 @@ def test_a_closed_year_s_kept_lines_name_the_decisions_in_force_when_it_was_clos
     assert not [line for line in kept.split("工作人员的决定")[0].splitlines() if "更正 #2" in line]
 
 
+def test_a_package_corrected_to_a_briefing_is_named_on_the_package_line_it_left(demo):  # noqa: F811
+    """GIVEN 冀州区's May package corrected to a briefing WHEN `explain` 冀州区 THEN May's package line, now
+    missing its forms, names the correction and the mail as no longer counted as the package, and May's briefing
+    line, which counts it as an article now, names the correction beside it without saying so."""
+    may = package_of(demo, "冀州区", "2020-05")
+    correct(demo, may, "--kind", "briefing")
+    explained = ok(demo, "explain", "冀州区", "--month", "2020-06")
+    package = line_of(explained, "5月份报表")
+    assert package.startswith("  -3  5月份报表漏报：缺附件") and package.endswith(
+        f"（邮件 #{may} 依更正 #1：邮件类别更正为简报信息，不再计入报表）"
+    )
+    briefings = line_of(explained, "5月报送简报信息")
+    assert f"（邮件 #{may} 依更正 #1：邮件类别更正为简报信息）  ← 邮件 #" in briefings
+    for untouched in ("4月份报表", "6月份报表", "4月报送简报信息"):
+        assert "更正" not in line_of(explained, untouched), untouched
+
+
 def unit_pages(config_path: Path, month: str, *units: str) -> dict[str, str]:
     """The units' pages of `month` as staff see them (the Flask test client)."""
     config = load_config(config_path, environ={})

@@ -96,7 +96,8 @@ class Effect:
     for the unit (a correction to it, a confirmed sender: every line citing it stands on the decision);
     `gained`, the months it counts in for the unit by the decision alone (a month corrected: that month's
     package line stands on it); `lost`, the months (its package, briefing, 附件2 as of them) it counted in
-    before and counts in no more."""
+    before and counts in no more; `unpackaged`, the months its forms counted in as the package before a
+    correction made it a briefing (it counts by its articles now)."""
 
     decision: Decision
     message_id: int
@@ -106,6 +107,7 @@ class Effect:
     forms: frozenset[int] = frozenset()
     briefing: bool = False
     arrival: datetime | None = None
+    unpackaged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ def _effects(session: Session, decision: Decision, unit: str, zone: ZoneInfo) ->
     if message is None:
         return []
     before, after = _before_after(session, decision.row, message, unit, zone)
+    forms = frozenset(reading.form for reading in message.readings if reading.form is not None)
+    briefing = message.kind == "briefing"
     return [
         Effect(
             decision,
@@ -178,9 +182,10 @@ def _effects(session: Session, decision: Decision, unit: str, zone: ZoneInfo) ->
             counted=bool(after) and not before,
             gained=tuple(sorted(after - before)),
             lost=tuple(sorted(before - after)),
-            forms=frozenset(reading.form for reading in message.readings if reading.form is not None),
-            briefing=message.kind == "briefing",
+            forms=forms,
+            briefing=briefing,
             arrival=message.arrival,
+            unpackaged=tuple(sorted(after)) if forms and briefing and decision.row.kind == "briefing" else (),
         )
     ]
 
@@ -238,6 +243,7 @@ class Lines:
         moved away a message whose loss is what the line says."""
         cited: dict[tuple[str, int], list[int]] = {}
         lost: dict[tuple[str, int], list[int]] = {}
+        unpackaged: dict[tuple[str, int], list[int]] = {}
         decisions: dict[tuple[str, int], Decision] = {}
         for effect in effects:
             key = ("correction" if effect.decision.is_correction else "sender", effect.decision.row.id)
@@ -248,8 +254,11 @@ class Lines:
                 cited.setdefault(key, []).append(effect.message_id)
             if any(self.lost_on(component, item, effect, month) for month in effect.lost):
                 lost.setdefault(key, []).append(effect.message_id)
-        notes = [_note(decisions[key], ids, self.zone, gone=False) for key, ids in cited.items()]
-        notes += [_note(decisions[key], ids, self.zone, gone=True) for key, ids in lost.items()]
+            elif any(self.lost_on(component, item, replace(effect, briefing=False), m) for m in effect.unpackaged):
+                unpackaged.setdefault(key, []).append(effect.message_id)
+        notes = [_note(decisions[key], ids, self.zone) for key, ids in cited.items()]
+        notes += [_note(decisions[key], ids, self.zone, "，不再计入") for key, ids in lost.items()]
+        notes += [_note(decisions[key], ids, self.zone, "，不再计入报表") for key, ids in unpackaged.items()]
         return replace(item, notes=tuple(notes)) if notes else item
 
     def package_of(self, component: str, item: ExplainedPoint, month: str) -> bool:
@@ -277,10 +286,10 @@ class Lines:
         )
 
 
-def _note(decision: Decision, message_ids: list[int], zone: ZoneInfo, gone: bool) -> DecisionNote:
-    """ "邮件 #46" + " 依更正 #9：报送单位更正为阜城县，不再计入" (a line that lost it), or + " 依更正 #9：报送单位
-    更正为冀州区" (a line it counts for): in the words the unit is told it (bot.services.show.decided_text)."""
+def _note(decision: Decision, message_ids: list[int], zone: ZoneInfo, gone: str = "") -> DecisionNote:
+    """ "邮件 #46" + " 依更正 #9：报送单位更正为冀州区" (a line it counts for), or with `gone` after it (a line that
+    lost it: "，不再计入"): in the words the unit is told it (bot.services.show.decided_text)."""
     said = decision_json(decision, zone)  # what it decided, without a closed year's remarks (its section has them)
     label = f"{'更正' if decision.is_correction else '确认邮箱'} #{decision.row.id}"
-    text = f" 依{label}：{said['what']}" + ("，不再计入" if gone else "")
+    text = f" 依{label}：{said['what']}{gone}"
     return DecisionNote(tuple(sorted(set(message_ids))), text)
