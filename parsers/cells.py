@@ -81,7 +81,8 @@ def written_count(value: object) -> Decimal | None:
 
 
 def _count_text(value: object) -> str:
-    return fold(cell_text(value)).rstrip("人户名个")
+    # the minus sign U+2212, which NFKC leaves as it is (a full-width － folds to -)
+    return fold(cell_text(value)).replace("\u2212", "-").rstrip("人户名个")
 
 
 def parse_percent(value: object) -> tuple[tuple[float, ...], bool]:

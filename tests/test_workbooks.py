@@ -11,12 +11,13 @@ import subprocess
 import sys
 import zipfile
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from bot.services.readers import Forked
-from parsers.cells import cell_text, column_letter, parse_count, parse_percent
+from parsers.cells import cell_text, column_letter, parse_count, parse_percent, written_count
 from parsers.checks import check_digit, check_package, disability_id_problem, id_number_problem, phone_problem
 from parsers.form_layouts import FORM_TITLES, form_from_name
 from parsers.forms import FormReading, Person, Problem, TaskFigures
@@ -990,6 +991,13 @@ def test_phone_numbers_as_people_write_them_are_well_formed(written):
 @pytest.mark.parametrize("written", ["12345", "138000000", "+8612345", "138 0000 000"])
 def test_numbers_that_are_no_phone_are_still_said(written):
     assert phone_problem(written) is not None
+
+
+def test_a_negative_count_is_read_as_written_whatever_its_minus_sign():
+    """-5, －5 (full width) and −5 (U+2212, the minus sign a word processor puts) are each -5 as written (said
+    "是负数", not "不是整数"), and refused as a count."""
+    assert [written_count(text) for text in ("-5", "－5", "\u22125", "\u22125人")] == [Decimal(-5)] * 4
+    assert {parse_count(text) for text in ("-5", "－5", "\u22125")} == {(None, False)}
 
 
 def test_a_count_written_with_thousands_separators_is_read():
