@@ -20,7 +20,12 @@ from parsers.sniff import sniff_type
 from parsers.unit_names import find_unit
 from parsers.workbook import is_lock_file, read_attachment
 
-PRESENTATIONS = {"dps": "WPS 演示 .dps", "ppt": "PowerPoint .ppt", "pptx": "PowerPoint .pptx"}
+PRESENTATIONS = {
+    "dps": "WPS 演示 .dps",
+    "ppt": "PowerPoint .ppt",
+    "pptx": "PowerPoint .pptx",
+    "odp": "LibreOffice .odp",
+}
 PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
 IMAGES = ("png", "jpeg", "gif", "heic")
 TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
@@ -181,6 +186,11 @@ def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tup
         )
     if kind == "zip":
         return "no-form", f"压缩包“{name}”中没有找到任何附件表格或附件1 文档；{FORMS_PLEASE}"
+    if kind == "odt":
+        return "not-a-form", (
+            f"“{name}”是 ODT 格式的文档（LibreOffice 默认的保存格式），系统无法读取；附件1 请在 LibreOffice 中"
+            "选择“文件→另存为”，文件类型选“Word 2007-365 (.docx)”，或用 Word、WPS 另存为 .docx 格式，再重新发送"
+        )
     if kind in ("docx", "doc", "wps"):
         return "not-a-form", (
             f"“{name}”是 Word 文档，但不是附件1 进展情况报告（文件名和开头都没有“进展情况报告”字样）；"

@@ -407,9 +407,21 @@ def _sniff_ole(data: bytes, filename: str) -> str:
     return "ole"
 
 
+# An OpenDocument file's first member is "mimetype", stored, naming its type (LibreOffice's own formats).
+_ODF_TYPES = {
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+
 def _sniff_zip(data: bytes) -> str:
     """Decide from the member names only: the central directory, or the local headers of a
-    zip cut short; nothing is decompressed."""
+    zip cut short; nothing is decompressed. An OpenDocument file by its first, stored member."""
+    if data[30:38] == b"mimetype":
+        size, start = struct.unpack("<I", data[18:22])[0], 38 + struct.unpack("<H", data[28:30])[0]
+        if code := _ODF_TYPES.get(data[start : start + min(size, 100)].removesuffix(b"-template")):
+            return code
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())

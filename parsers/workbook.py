@@ -27,6 +27,10 @@ from parsers.workbook_forms import SheetSource, readings_of_sheets
 from parsers.xlsx_scan import check_xlsx, formula_cells_without_value
 
 _WORKBOOK_SUFFIXES = (".xls", ".xlsx", ".et", ".xlsm", ".ett", ".xlt", ".xltx")
+ODS_PLEASE = (
+    "“{name}”是 ODS 格式的表格（LibreOffice 默认的保存格式），系统无法读取；请在 LibreOffice 中选择“文件→另存为”，"
+    "文件类型选“Excel 2007-365 (.xlsx)”，或用 Excel、WPS 打开后另存为 .xlsx 格式，再重新发送"
+)
 _SKIPPED_MEMBERS = ("__MACOSX/", "Thumbs.db", ".DS_Store", "desktop.ini")
 
 
@@ -115,6 +119,8 @@ def _read(source: str, filename: str, data: bytes, ctx: _Context, depth: int) ->
         return (reading,) if reading else ()
     if kind == "encrypted-office":
         return (_refused(source, filename, "encrypted", _encrypted_message(filename)),)
+    if kind == "ods":  # LibreOffice's own format: a form filled in, saved as LibreOffice saves by default
+        return (_refused(source, filename, "ods", ODS_PLEASE.format(name=filename)),)
     if fold(filename).lower().endswith(_WORKBOOK_SUFFIXES):
         return (_not_a_workbook(source, filename, kind if data else "empty"),)
     return ()
