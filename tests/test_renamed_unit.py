@@ -11,17 +11,21 @@ THEN each is filed for the unit and month its year's plan holds, registered, and
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import date, datetime
 
+import openpyxl
 import pytest
 
 from archive.evidence import Evidence
 from archive.models import Message
 from bot.daemon.deps import open_deps, recognizer_for
+from bot.services.inspect import inspect_untrusted
 from bot.services.scores import compute_standings, unit_name
 from parsers.derive import UNPLANNED_MARK
 from scoring.evidence import StaffEntry
 from tests.conftest import example_data, make_config, with_next_year
+from tests.test_inspect import BOOKS
 from tests.test_year_boundary import package
 from tests.webapp import SHANGHAI, _message, store_one
 
@@ -204,3 +208,27 @@ def test_a_confirmation_under_the_old_name_is_the_renamed_units_to_revoke_and_to
         for name in ("枣强县", "枣强区"):
             with pytest.raises(MailroomError, match=f"已是配置中 {name} 的报送邮箱，无需确认"):
                 add_sender(session, name, SENDER, "x", "孙倩", None, zone=SHANGHAI, configured=config.units)
+
+
+def _renamed_summary(unit: str) -> bytes:
+    """The sample 附件2 (桃城区's, April) as `unit` fills it in for April 2021."""
+    book = openpyxl.load_workbook(BOOKS / "summary-unit-row-only.xlsx")
+    for row in book.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.value = cell.value.replace("桃城区", unit).replace(" 4 月份", "2021年4月份")
+    saved = io.BytesIO()
+    book.save(saved)
+    return saved.getvalue()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("account, other_unit", [("枣强县", False), ("枣强", False), ("饶阳县", True)])
+def test_a_clerk_account_of_the_old_name_checks_the_successors_files_as_its_own(config, account, other_unit):
+    """GIVEN a clerk's account made for 枣强县 in 2020 (or 枣强, an alias of both) WHEN the clerk checks 枣强区's
+    附件2 on 自查 in May 2021 THEN it is the clerk's own unit's form, as `inspect --unit 枣强县` says (it was "表中写的
+    单位是枣强区，您是枣强县的填报员"); a clerk of another unit is still told so."""
+    files = [("附件2.xlsx", _renamed_summary("枣强区"))]
+    results = inspect_untrusted(files, config, None, account, datetime(2021, 5, 10, 9, tzinfo=SHANGHAI))
+    codes = [problem["code"] for result in results for problem in result["problems"]]
+    assert ("other-unit" in codes) == other_unit, results

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from bot.cli.group import Context, main, pass_context, unit_param
 from bot.services.inspect import conclusion, describe, has_problems, inspect_files
-from parsers.records import named_unit
 
 
 @main.command()
@@ -27,10 +25,7 @@ def inspect(context: Context, files: tuple[Path, ...], unit: str | None, as_json
     """报送前检查表格：识别出的附件、单位、月份、行数、合计，以及每个问题所在的工作表、行和列。
 
     一起给出的文件按同一次报送检查。"""
-    if unit:  # as today's plan year calls it (枣强县 in 2021: 枣强区), then any year's
-        config = context.config
-        unit = named_unit(config.units, unit, config.plans.at(datetime.now(UTC)).units).name
-    results = inspect_files(list(files), context.config, unit)
+    results = inspect_files(list(files), context.config, unit)  # the unit as today's plan year calls it
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=1))
     else:

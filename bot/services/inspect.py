@@ -4,6 +4,7 @@ are read in the reader sandbox, as ingest reads them, and the command's files in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -11,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
+from parsers.errors import InputError
 from parsers.form_layouts import FORM_TITLES, form_list
 from parsers.forms import Problem
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.months import month_near
-from parsers.records import Unit
+from parsers.records import Unit, named_unit
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
@@ -39,12 +41,17 @@ def checked_against(
     config: Config, own_unit: str | None = None, now: datetime | None = None
 ) -> tuple[tuple[Unit, ...], int, str | None, datetime, tuple[tuple[int, tuple[Unit, ...]], ...]]:
     """What inspect_attachments takes after the files: the units a clerk's files are read with and their year,
-    today's plan's (the nearest plan year's, outside every plan); `own_unit`; the moment a month without a year
-    is placed near (placed_near of `now`, the present by default); and each plan year's units with that year's
-    targets, which each form is checked against by the month it is placed in."""
+    today's plan's (the nearest plan year's, outside every plan); `own_unit` by its name or an alias, as today's
+    plan calls it (a clerk's account or `--unit` of 枣强县 is 2021's 枣强区, its successor; a name no unit has any
+    more as it is); the moment a month without a year is placed near (placed_near of `now`, the present by
+    default); and each plan year's units with that year's targets, which each form is checked against by the
+    month it is placed in."""
     now = now or datetime.now(UTC)
     plan = config.plans.at(now)
     plans = tuple((each.year, each.units) for each in config.plans.plans)
+    if own_unit is not None:
+        with contextlib.suppress(InputError):
+            own_unit = named_unit(config.units, own_unit, plan.units).name
     return plan.units, plan.year, own_unit, placed_near(config, now), plans
 
 
