@@ -21,7 +21,7 @@ from parsers.checks import check_package
 from parsers.forms import FormReading, Problem, unreadable
 from parsers.mime import parse_message, unparsed
 from parsers.months import UNDATED, placed
-from parsers.recognize import message_month, recognize
+from parsers.recognize import answers_our_subject, message_month, recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, counted_month
 from parsers.searchdoc import Document, build_document
 from parsers.unit_names import counterpart, seen_from
@@ -61,7 +61,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-11.1"
+DERIVATION_VERSION = "2026-12-12.1"
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def assemble(
     ]
     month, month_source = recognition.month, recognition.month_source
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
-    if month_source == "arrival" and stated:
+    if stated and (month_source == "arrival" or _next_package_in_reply(parsed.subject, month, found)):
         month, month_source = stated, "workbook"
         read_among, units = recognizer.year_units(recognition.month), recognizer.year_units(month)
         if units is not read_among:
@@ -271,6 +271,14 @@ def assemble(
         tuple((n, reading, checks.get(id(reading), ())) for n, reading in found),
         tuple(problems),
     )
+
+
+def _next_package_in_reply(subject: str, month: str | None, found: list[tuple[int, FormReading]]) -> bool:
+    """Whether a mail answering one of ours ("回复：回执：安平县11月份报表") carries forms whose titles all name one
+    later month: the clerk sent the next package by replying to the last receipt, whose month the subject quotes.
+    A title naming an earlier month is taken for one left unchanged, as in any package (the subject rules)."""
+    months = {reading.month for _, reading in found if reading.readable and reading.month}
+    return month is not None and len(months) == 1 and min(months) > month and answers_our_subject(subject)
 
 
 def _unplanned(recognizer: Recognizer, recognition: Recognition, month: str) -> bool:

@@ -19,6 +19,7 @@ from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.show import message_problems
 from tests.conftest import DATA, make_config
+from tests.test_inspect import retitled
 from tests.webapp import SHANGHAI, queue_reasons
 
 OFFICE = "hsscljjb@163.com"
@@ -129,6 +130,27 @@ def test_a_reply_carrying_forms_is_a_submission_for_the_queue_as_for_the_receipt
     with deps.db.session() as session:
         problems = message_problems(session.get(Message, month))
     assert any("表中写的月份是2020年4月，主题写的是2020年5月" in problem for problem in problems)
+
+
+def test_the_next_package_sent_by_replying_to_the_last_receipt_is_filed_for_its_forms_month(config, deps):
+    """GIVEN 桃城区's May 附件2 sent by replying to our receipt of its April package ("回复：回执：桃城区4月份报表"),
+    and the same form replying to the receipt of June's WHEN stored THEN the first is May's, as its form's title
+    says (the quoted month is the receipt's: it was filed April, every form "another month"); the second stays
+    June's, the subject ruling over a title that names an earlier month, as in any package."""
+    may = ("附件2.xlsx", retitled("summary-unit-row-only.xlsx", " 4 月份", " 5 月份"))
+    next_month, stale = store(
+        deps,
+        mail("回复：回执：桃城区4月份报表", "5月份报表见附件", (may,), sender=TAOCHENG),
+        mail("回复：回执：桃城区6月份报表", "已修改，见附件", (may,), sender=TAOCHENG),
+    )
+    with deps.db.session() as session:
+        filed = {
+            id_: (row.month, row.month_source) for id_ in (next_month, stale) if (row := session.get(Message, id_))
+        }
+    assert filed == {next_month: ("2020-05", "workbook"), stale: ("2020-06", "subject")}
+    composed = receipts(config, deps)
+    assert "报送月份：2020年5月" in composed[next_month][2] and "表中写的月份" not in composed[next_month][2]
+    assert "表中写的月份是2020年5月，本邮件报送的是2020年6月" in composed[stale][2]
 
 
 def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(config, deps):
