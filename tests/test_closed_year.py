@@ -139,12 +139,12 @@ def check_changes_to_a_closed_year(path: Path, env: dict[str, str]) -> None:
     december = message_id(path, env, "阜城县", "2020-12")
     corrected = cli(path, env, "correct", str(december), "--not-counted", "--reason", "草稿", "--by", "孙倩").stdout
     lines = corrected.splitlines()
-    assert "报送情况已改变 0 处" in lines and "累计得分已改变 0 处" in lines, corrected
+    assert "未结账月份的报送情况已改变 0 处" in lines and "未结账月份的累计得分已改变 0 处" in lines, corrected
     [block] = [line for line in lines if line.startswith(CLOSED_BLOCK)]
     assert "由 孙倩 结账）" in block and KEPT_STAYS in block and "查看该年时会注明" in block
     every = "、".join(f"附件{form}" for form in range(1, 11))
     assert f"\n  阜城县 2020-12 {every}：按时 → 未报\n" in corrected, corrected
-    assert lines.index(block) > lines.index("累计得分已改变 0 处")
+    assert lines.index(block) > lines.index("未结账月份的累计得分已改变 0 处")
     assert any(line.startswith("注意：2020 年已于 ") and "不会因这次更正而改变" in line for line in lines), corrected
     assert "仍不计分" not in corrected  # staff said so: no warning that it still does not count
     assert cli(path, env, "standings", "--month", "2020-12", "--json").stdout != kept  # the difference is said
@@ -278,7 +278,7 @@ def check_pages(path: Path, env: dict[str, str]) -> None:
             data={"csrf_token": token, "message_id": str(jingxian), "counted": "no", "reason": "草稿"},
         )
         queue = client.get("/queue").get_data(as_text=True)
-        assert CLOSED_BLOCK in queue and "不会因这次更正而改变" in queue and "报送情况已改变 0 处" in queue
+        assert CLOSED_BLOCK in queue and "不会因这次更正而改变" in queue and "未结账月份的报送情况已改变 0 处" in queue
         assert "仍不计分" not in queue
     finally:
         deps.close()

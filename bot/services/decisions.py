@@ -142,9 +142,10 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
     matrix = [item for item in report["matrix_changed"] if not item.get("closed")]
     standings = [item for item in report["standings_changed"] if not item.get("closed")]
-    lines.append(f"报送情况{verb} {len(matrix)} 处")
+    scope = "未结账月份的" if report.get("closed_years") else ""  # a closed year's differences are said apart below
+    lines.append(f"{scope}报送情况{verb} {len(matrix)} 处")
     lines += _matrix_lines(matrix)
-    lines.append(f"累计得分{verb} {len(standings)} 处")
+    lines.append(f"{scope}累计得分{verb} {len(standings)} 处")
     lines += _standings_lines(standings)
     for closed in report.get("closed_years", ()):
         year = closed["year"]
