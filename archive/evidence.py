@@ -122,7 +122,8 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
         arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable))
         if form == 2 and readable and registered:
             done = {task: figures.get("done") for task, figures in tasks.items()}
-            summaries.append(SummaryReport(unit, arrival, message_id, month, done))
+            unread = frozenset(task for task, figures in tasks.items() if figures.get("done_unread"))
+            summaries.append(SummaryReport(unit, arrival, message_id, month, done, unread))
     return tuple(arrivals), tuple(summaries)
 
 

@@ -37,6 +37,8 @@ class TaskFigures:
     target_column: str | None = None
     done_column: str | None = None
     percent_column: str | None = None
+    # the 完成数 is a formula whose result the file does not hold: not read (scoring takes the last one read)
+    done_unread: bool = False
 
 
 _UNIT_SEPARATOR = "\x1f"

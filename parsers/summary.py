@@ -258,18 +258,18 @@ def _figures(
     letters = {key: column_letter(layout.col0 + index) for key, index in columns.items()}
     empty = [letters[key] for key, value in row.cells.items() if value == ""]
     formulas = ctx.formulas() if empty and ctx.formulas else frozenset()
-    for letter in empty:
-        if f"{letter}{row.number}" in formulas:
-            problems.append(
-                Problem(
-                    layout.sheet,
-                    row.number,
-                    letter,
-                    "formula-no-value",
-                    f"单元格 {letter}{row.number} 是公式，但文件里没有保存计算结果；请用 Excel 或 WPS "
-                    f"打开此文件，保存后重新发送（或把公式改为数字）",
-                )
+    unread = [letter for letter in empty if f"{letter}{row.number}" in formulas]
+    for letter in unread:
+        problems.append(
+            Problem(
+                layout.sheet,
+                row.number,
+                letter,
+                "formula-no-value",
+                f"单元格 {letter}{row.number} 是公式，但文件里没有保存计算结果；请用 Excel 或 WPS "
+                f"打开此文件，保存后重新发送（或把公式改为数字）",
             )
+        )
     tasks = []
     for task in TASKS:
         target = _count(row, task, "target", letters, layout, problems)
@@ -287,6 +287,7 @@ def _figures(
                     letters.get((task, "target")),
                     letters.get((task, "done")),
                     letters.get((task, "percent")),
+                    letters.get((task, "done")) in unread,
                 ),
             )
         )

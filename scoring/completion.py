@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from parsers.records import TASKS, Unit
@@ -15,15 +15,31 @@ def _order(report: SummaryReport) -> tuple[datetime, int]:
     return (report.arrival, report.message_id)
 
 
-def completion_as_of(
-    unit: str, summaries: Iterable[SummaryReport], instant: datetime
-) -> tuple[Mapping[str, int | None], int] | None:
-    """(完成数 per task, message id) of the unit's latest 附件2 received on or before `instant`."""
-    candidates = [s for s in summaries if s.unit == unit and s.arrival <= instant]
+@dataclass(frozen=True)
+class Figures:
+    """A unit's 完成数 per task as of an instant: its latest 附件2's (`message_id`). A task whose 完成数 that 附件2
+    could not read (a formula without its saved result) is the last figure an earlier one gave (`earlier`: task →
+    that 附件2's message id), else it is in `unread` (its figure None)."""
+
+    done: Mapping[str, int | None]
+    message_id: int
+    earlier: Mapping[str, int] = field(default_factory=dict)
+    unread: frozenset[str] = frozenset()
+
+
+def completion_as_of(unit: str, summaries: Iterable[SummaryReport], instant: datetime) -> Figures | None:
+    """The unit's figures from its 附件2 received on or before `instant`: the latest, each task it could not read
+    from the last one that gave it."""
+    candidates = sorted((s for s in summaries if s.unit == unit and s.arrival <= instant), key=_order)
     if not candidates:
         return None
-    latest = max(candidates, key=_order)
-    return latest.done, latest.message_id
+    latest = candidates[-1]
+    done, earlier = dict(latest.done), {}
+    for task in latest.unread:
+        given = (s for s in reversed(candidates) if task not in s.unread and s.done.get(task) is not None)
+        if (source := next(given, None)) is not None:
+            done[task], earlier[task] = source.done[task], source.message_id
+    return Figures(done, latest.message_id, earlier, latest.unread - earlier.keys())
 
 
 @dataclass(frozen=True)
@@ -54,12 +70,12 @@ def unit_completion(unit: Unit, summaries: Sequence[SummaryReport], instant: dat
     count (SummaryReport.year). Arrival is given in `instant`'s time zone."""
     this_year = [s for s in summaries if s.year == year]
     latest = completion_as_of(unit.name, this_year, instant)
-    done: Mapping[str, int | None] = latest[0] if latest else {}
+    done: Mapping[str, int | None] = latest.done if latest else {}
     tasks = tuple(task_figure(task, unit.target(task), done.get(task)) for task in TASKS)
     if latest is None:
         return UnitCompletion(unit.name, tasks)
-    arrival = next(s.arrival for s in this_year if s.message_id == latest[1])
-    return UnitCompletion(unit.name, tasks, latest[1], arrival.astimezone(instant.tzinfo))
+    arrival = next(s.arrival for s in this_year if s.message_id == latest.message_id)
+    return UnitCompletion(unit.name, tasks, latest.message_id, arrival.astimezone(instant.tzinfo))
 
 
 def task_figure(task: str, target: int, done: int | None) -> TaskFigure:

@@ -16,7 +16,7 @@ from parsers.form_layouts import form_list
 from parsers.privacy import find_personal
 from parsers.records import TASKS, Unit
 from scoring.briefings import BriefingCounts
-from scoring.completion import completion_as_of
+from scoring.completion import Figures, completion_as_of
 from scoring.evidence import (
     TASK_LABELS,
     Component,
@@ -73,31 +73,34 @@ def _percent(share: float) -> str:
     return f"{share * 100:g}%"
 
 
+UNREAD = "是公式，文件里没有保存计算结果"
+
+
 def _task_point(
-    unit: Unit,
-    task: str,
-    figures: tuple[Mapping[str, int | None], int] | None,
-    rule: TaskRule,
-    zero_target_earns: bool,
-    month_label: str,
+    unit: Unit, task: str, figures: Figures | None, rule: TaskRule, zero_target_earns: bool, month_label: str
 ) -> Point:
     label, target = TASK_LABELS[task], unit.target(task)
-    ids = (figures[1],) if figures else ()
+    ids = (figures.message_id,) if figures else ()
     if target <= 0:
         if zero_target_earns:
             return Point(f"{label}全年目标为 0，按规定计分", rule.points, ids)
         return Point(f"{label}全年目标为 0，不计分", 0, ids)
     if figures is None:
         return Point(f"截至{month_label}底未收到附件2，{label}不计分", 0)
-    done = figures[0].get(task)
+    if task in figures.unread:
+        return Point(f"截至{month_label}底附件2的{label}完成数{UNREAD}，无法读取，此前也未填报，不计分", 0, ids)
+    done = figures.done.get(task)
     if done is None:
         return Point(f"截至{month_label}底附件2未填报{label}完成数，不计分", 0, ids)
+    note = ""
+    if task in figures.earlier:  # the latest 附件2's could not be read: the figure is an earlier one's
+        ids, note = (figures.earlier[task], *ids), f"（最新附件2的完成数{UNREAD}，无法读取，按此前附件2的数字）"
     if rule.share is None:
         met, goal = done > target, "超过全年目标"
     else:
         met, goal = done >= Fraction(repr(rule.share)) * target, f"达到 {_percent(rule.share)}"
     verdict = goal if met else f"未{goal}"
-    return Point(f"截至{month_label}底{label}完成 {done}/{target}，{verdict}", rule.points if met else 0, ids)
+    return Point(f"截至{month_label}底{label}完成 {done}/{target}，{verdict}{note}", rule.points if met else 0, ids)
 
 
 def capped(items: list[Point], cap: int | None, what: str) -> list[Point]:

@@ -67,7 +67,8 @@ class FormArrival:
 class SummaryReport:
     """One readable 附件2 from a registered sender: the unit's cumulative 完成数 per task.
 
-    `done[task]` is None (or the task absent) when the cell was left empty.
+    `done[task]` is None (or the task absent) when the cell was left empty, or could not be read: `unread`, a
+    formula whose result the file does not hold (the last 附件2 that gave the task's figure stands for it).
     """
 
     unit: str
@@ -75,6 +76,7 @@ class SummaryReport:
     message_id: int
     month: str | None
     done: Mapping[str, int | None]
+    unread: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _require_aware(self.arrival, "SummaryReport.arrival")

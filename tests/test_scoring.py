@@ -9,7 +9,8 @@ import pytest
 
 from parsers.records import Unit
 from scoring.briefings import briefing_counts
-from scoring.completion import completion_as_of, honesty_findings
+from scoring.completion import Figures, completion_as_of, honesty_findings
+from scoring.components import task_component, task_rules
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.packages import matrix, package_status
 from scoring.settings import Calendar, Scoring, parse_month
@@ -288,8 +289,39 @@ def test_completion_is_the_latest_summary_on_or_before_the_instant():
         summary("枣强县", "2020-07-18T10:00:00+08:00", 9, rehab=150),
         summary("冀州区", "2020-06-28T10:00:00+08:00", 6, rehab=1),
     ]
-    assert completion_as_of("枣强县", reports, END_OF_JUNE) == ({"rehab": 90}, 5)
+    assert completion_as_of("枣强县", reports, END_OF_JUNE) == Figures({"rehab": 90}, 5)
     assert completion_as_of("枣强县", reports, at("2020-05-01T00:00:00+08:00")) is None
+
+
+def test_a_count_the_latest_summary_could_not_read_is_the_last_one_given():
+    """GIVEN 枣强县's 附件2 of May (康复服务 40, 托养服务 7) and of June, whose 康复服务 and 托养服务 are formulas
+    without their saved results WHEN its figures at the end of June are read THEN 康复服务 is May's 40 from May's
+    mail and 托养服务, which no earlier 附件2 gave either (May's empty), is unread; June's others are June's."""
+    may = summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=40, devices=10, day_care=None)
+    june = SummaryReport(
+        "枣强县",
+        at("2020-06-18T10:00:00+08:00"),
+        5,
+        None,
+        {"rehab": None, "devices": 90, "day_care": None},
+        frozenset({"rehab", "day_care"}),
+    )
+    figures = completion_as_of("枣强县", [may, june], END_OF_JUNE)
+    assert figures == Figures({"rehab": 40, "devices": 90, "day_care": None}, 5, {"rehab": 3}, frozenset({"day_care"}))
+    unit = Unit("枣强县", targets=(("rehab", 60), ("devices", 100), ("day_care", 10)))
+    rule = next(rule for rule in task_rules(SCORING) if rule.name == "q2_tasks")
+    points = {
+        point.description: (point.points, point.message_ids)
+        for point in task_component(rule, unit, [may, june], SCORING, CALENDAR, END_OF_JUNE).items
+    }
+    assert points[
+        "截至6月底康复服务完成 40/60，达到 50%"
+        "（最新附件2的完成数是公式，文件里没有保存计算结果，无法读取，按此前附件2的数字）"
+    ] == (3, (3, 5))
+    assert points["截至6月底附件2的托养服务完成数是公式，文件里没有保存计算结果，无法读取，此前也未填报，不计分"] == (
+        0,
+        (5,),
+    )
 
 
 def test_summary_at_235959_june_30_counts_for_june_and_one_second_later_does_not():
@@ -297,7 +329,7 @@ def test_summary_at_235959_june_30_counts_for_june_and_one_second_later_does_not
         summary("枣强县", "2020-06-30T23:59:59+08:00", 5, rehab=90),
         summary("枣强县", "2020-06-30T16:00:01Z", 6, rehab=20),
     ]
-    assert completion_as_of("枣强县", reports, END_OF_JUNE) == ({"rehab": 90}, 5)
+    assert completion_as_of("枣强县", reports, END_OF_JUNE) == Figures({"rehab": 90}, 5)
 
 
 # --- Q2, Q3 and Q4 task completion -----------------------------------------------------------------------------

@@ -244,6 +244,8 @@ def test_formula_without_cached_value_is_reported_not_guessed():
     ]
     assert reading.done["rehab"] is None and reading.done["devices"] == 57
     assert "保存" in reading.problems[0].message
+    # 康复服务's 完成数 (C6) is not read, as apart from one left empty: scoring takes the last one read
+    assert [task for task, figures in reading.tasks if figures.done_unread] == ["rehab"]
 
 
 def test_target_mismatch_against_the_city_targets():
