@@ -153,6 +153,24 @@ def test_the_next_package_sent_by_replying_to_the_last_receipt_is_filed_for_its_
     assert "表中写的月份是2020年5月，本邮件报送的是2020年6月" in composed[stale][2]
 
 
+def test_a_package_of_a_month_no_plan_reports_is_told_it_counts_for_nothing(config, deps):
+    """GIVEN 桃城区's 附件2 sent as "桃城区3月份报表" (the plan's report months run April to December) and as
+    "桃城区4月份报表" WHEN answered THEN the first receipt says March is no report month of the plan, that its
+    forms count for nothing and how to name another month; the second says nothing of it."""
+    summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+    march, april = store(
+        deps,
+        mail("桃城区3月份报表", "见附件", (summary,), sender=TAOCHENG),
+        mail("桃城区4月份报表", "见附件", (summary,), sender=TAOCHENG),
+    )
+    composed = receipts(config, deps)
+    assert (
+        "报送月份说明：2020年3月不是年度计划的报送月份（计划覆盖 2020-04 至 2020-12），这些表格不计分；"
+        "如报送的是其他月份的报表，请在主题中写明月份后重新发送。"
+    ) in composed[march][2]
+    assert "报送月份说明" not in composed[april][2] and "报送时限：2020年4月报表" in composed[april][2]
+
+
 def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(config, deps):
     """GIVEN packages sent without their files, one under a signature asking "您满意吗？", one whose text holds a
     link with "?", one quoting a mail that asked something; and one whose clerk asks a question above the same

@@ -181,7 +181,13 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
         for month in (f"{each.year}-{rule.month:02d}" for rule in task_rules(each.scoring))
     ]
     scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
-    return receipt_for(facts, packages, place, plan.scoring.briefings_per_month if scored else 0, judged)
+    outside = [month for month in counted_months(facts) if not config.plans.covers(month)] if facts.unit else []
+    said = (
+        f"{'、'.join(map(month_label, outside))}不是年度计划的报送月份（{config.plans.covered()}），"
+        "这些表格不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+    )
+    needed = plan.scoring.briefings_per_month if scored else 0
+    return receipt_for(facts, packages, place, needed, judged, said if outside else None)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
