@@ -250,11 +250,11 @@ def receipt_for(
     briefing_place: tuple[int, int] | None,
     briefings_needed: int,
     judged: Sequence[tuple[str, datetime]] = (),
-    outside_plan: str | None = None,
+    month_notes: Sequence[str] = (),
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
-    count for (counted_months: one, or each of 7、8月份报表's), `outside_plan` what is said of those no plan's
-    report months hold (a package's: they count for nothing), `briefing_place` the places of a briefing's
+    count for (counted_months: one, or each of 7、8月份报表's), `month_notes` what is said of those months to a
+    package (no plan reports them; their year is closed), `briefing_place` the places of a briefing's
     articles among the unit's counted articles of the month (None: none counts); `judged`, the months whose end
     task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
     figures_too_late).
@@ -280,7 +280,7 @@ def receipt_for(
         "briefing_number": _places(briefing_place),
         "briefings_needed": briefings_needed,
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
-        "outside_plan": outside_plan if facts.kind == "report" else None,
+        "month_notes": list(month_notes) if facts.kind == "report" else [],
         "packages": [
             {
                 "month": package.month,

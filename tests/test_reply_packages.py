@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
-from archive.models import Message, OutboxMail
+from archive.models import ClosedYear, Message, OutboxMail
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.show import message_problems
@@ -169,6 +169,21 @@ def test_a_package_of_a_month_no_plan_reports_is_told_it_counts_for_nothing(conf
         "如报送的是其他月份的报表，请在主题中写明月份后重新发送。"
     ) in composed[march][2]
     assert "报送月份说明" not in composed[april][2] and "报送时限：2020年4月报表" in composed[april][2]
+
+
+def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, deps):
+    """GIVEN 2020 closed on 2021-01-30 WHEN 桃城区's April 2020 附件2 arrives after it THEN its receipt says the
+    year was closed then and its figures are final, where it read as an ordinary late resend."""
+    with deps.db.session() as session:
+        closed = datetime(2021, 1, 30, 10, tzinfo=SHANGHAI)
+        session.add(ClosedYear(year=2020, closed_at=closed, closed_by="孙倩", plan_hash="-", derived_with="-"))
+        session.commit()
+    summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+    [late] = store(deps, mail("桃城区4月份报表", "补报", (summary,), sender=TAOCHENG))
+    assert (
+        "报送月份说明：2020 年度已于 2021-01-30 结账，该年度的得分和排名已经确定，不会因本邮件而改变。"
+        in (receipts(config, deps)[late][2])
+    )
 
 
 def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(config, deps):

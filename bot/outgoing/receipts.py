@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from archive.closing import closed_years
 from archive.decisions import message_decisions
 from archive.evidence import COUNTED_KINDS, briefing_place, package_arrivals
 from archive.models import Message, OutboxMail, OwedReply
@@ -181,13 +182,25 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
         for month in (f"{each.year}-{rule.month:02d}" for rule in task_rules(each.scoring))
     ]
     scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
-    outside = [month for month in counted_months(facts) if not config.plans.covers(month)] if facts.unit else []
-    said = (
-        f"{'、'.join(map(month_label, outside))}不是年度计划的报送月份（{config.plans.covered()}），"
-        "这些表格不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
-    )
     needed = plan.scoring.briefings_per_month if scored else 0
-    return receipt_for(facts, packages, place, needed, judged, said if outside else None)
+    return receipt_for(facts, packages, place, needed, judged, _month_notes(config, session, facts))
+
+
+def _month_notes(config: Config, session: Session, facts: MessageFacts) -> list[str]:
+    """What a package's receipt says of the months its forms count for: those no plan reports count for
+    nothing; a closed year's figures, kept when it was closed, stay as they are."""
+    months = counted_months(facts) if facts.unit else []
+    notes = []
+    if outside := [month for month in months if not config.plans.covers(month)]:
+        notes.append(
+            f"{'、'.join(map(month_label, outside))}不是年度计划的报送月份（{config.plans.covered()}），"
+            "这些表格不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+        )
+    closed = closed_years(session)
+    for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
+        day = closed[year].closed_at.astimezone(config.timezone)
+        notes.append(f"{year} 年度已于 {day:%Y-%m-%d} 结账，该年度的得分和排名已经确定，不会因本邮件而改变")
+    return notes
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
