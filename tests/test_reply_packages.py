@@ -186,6 +186,28 @@ def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, dep
     )
 
 
+def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised(config, deps):
+    """GIVEN five packages from 桃城区 answered under receipts_per_hour = 2 (two now, two the next hour, one the
+    hour after) WHEN the limit is lowered to 1, then raised to 10, and the owed receipts are looked at again
+    THEN lowering delays none, and raising lets every waiting receipt go at once."""
+    summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+    store(deps, *(mail(f"桃城区{month}月份报表", "见附件", (summary,), sender=TAOCHENG) for month in range(4, 9)))
+    now = WHEN + timedelta(minutes=1)
+    hour = now.replace(minute=0, second=0)
+
+    def planned(per_hour: int) -> list[datetime]:
+        limited = replace(config, outgoing=replace(config.outgoing, receipts_per_hour=per_hour))
+        with deps.db.session() as session:
+            queue_owed_receipts(limited, session, now)
+            when = session.scalars(select(OutboxMail.next_attempt_at).where(OutboxMail.kind == "receipt"))
+            return sorted(instant.astimezone(SHANGHAI) for instant in when)
+
+    held = planned(2)
+    assert held == [now, now, hour + timedelta(hours=1), hour + timedelta(hours=1), hour + timedelta(hours=2)]
+    assert planned(1) == held
+    assert planned(10) == [now] * 5
+
+
 def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(config, deps):
     """GIVEN packages sent without their files, one under a signature asking "您满意吗？", one whose text holds a
     link with "?", one quoting a mail that asked something; and one whose clerk asks a question above the same

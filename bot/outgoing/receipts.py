@@ -64,8 +64,10 @@ def queue_owed_receipts(
 ) -> int:
     """Compose each owed reply (a receipt as the unit's month stands now; a 自查's answer from its files, read
     by `inspector`) into the outbox, in the commit that marks it queued; returns how many were queued. Over
-    `receipts_per_hour` to one address, a reply waits for the next hour. One that cannot be composed (a bug:
-    logged whole) is added to `set_aside` and the others go on; without `set_aside` the error is raised."""
+    `receipts_per_hour` to one address, a reply waits for the next hour; replies waiting so are first planned
+    again under today's `receipts_per_hour` (raised: sooner). One that cannot be composed (a bug: logged whole)
+    is added to `set_aside` and the others go on; without `set_aside` the error is raised."""
+    _plan_sooner(session, config.outgoing.receipts_per_hour, now)
     queued = 0
     aside = set_aside if set_aside is not None else set()
     while (batch := owed_replies(session, besides=aside)) and not stopping():
@@ -220,6 +222,44 @@ def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime
     while planned[hour] >= per_hour:
         hour += HOUR
     return max(now, hour)
+
+
+def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
+    """The replies waiting for a later hour's room (never tried yet) planned again under `per_hour`, each at
+    the first hour with room from this one on, never later than it was: a limit raised since they were queued
+    lets them go at once, or sooner."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    waiting = session.scalars(
+        select(OutboxMail)
+        .where(
+            OutboxMail.kind.in_(ANSWERS),
+            OutboxMail.state == "pending",
+            OutboxMail.attempts == 0,
+            OutboxMail.next_attempt_at >= hour + HOUR,
+        )
+        .order_by(OutboxMail.recipients, OutboxMail.next_attempt_at, OutboxMail.id)
+    ).all()
+    if not waiting:
+        return
+    planned = Counter(
+        (address, _hour_of(when))
+        for address, when in session.execute(
+            select(OutboxMail.recipients, OutboxMail.next_attempt_at).where(
+                OutboxMail.kind.in_(ANSWERS),
+                OutboxMail.recipients.in_({mail.recipients for mail in waiting}),
+                OutboxMail.next_attempt_at >= hour,
+                OutboxMail.next_attempt_at < hour + HOUR,
+            )
+        )
+    )
+    for mail in waiting:
+        slot = hour
+        while per_hour > 0 and planned[(mail.recipients, slot)] >= per_hour:
+            slot += HOUR
+        if slot < _hour_of(mail.next_attempt_at):
+            mail.next_attempt_at = max(now, slot)
+        planned[(mail.recipients, _hour_of(mail.next_attempt_at))] += 1
+    session.commit()
 
 
 def _hour_of(when: datetime) -> datetime:
