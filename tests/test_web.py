@@ -420,6 +420,8 @@ def test_a_page_past_the_end_counts_only_what_the_viewer_may_find(site):
     piece = PERSON_ID[6:16]
     staff, auditor = signed_in(app, "孙倩"), signed_in(app, "审计员")
     assert "共 1 封，只有 1 页，没有第 2 页" in page(staff, f"/search?q={piece}&page=2")
+    beyond = staff.get(f"/search?q={piece}&page=100000")  # it showed page 1, as if the page asked for were that
+    assert beyond.status_code == 400 and "最多只能翻到第 1000 页" in beyond.get_data(as_text=True)
     masked = page(auditor, f"/search?q={piece}&page=2")
     assert "没有找到符合条件的邮件" in masked and "共 1 封" not in masked
     assert "共 1 封" in page(auditor, f"/search?q={PERSON_ID}&page=1")

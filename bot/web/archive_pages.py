@@ -110,7 +110,10 @@ def read_form(args, units: Sequence[Unit]) -> SearchForm:
         errors.append(f"起始日期 {since} 晚于截止日期 {until}，查不到任何邮件")
     if order not in ORDERS:
         order = "newest"
-    number = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    if number > MAX_PAGE:  # an offset past this many rows is not walked: the asker narrows the query instead
+        errors.append(f"最多只能翻到第 {MAX_PAGE} 页，请加上单位、月份或日期等条件缩小查询范围")
+        number = 1
     return SearchForm(text, unit, kind, month, since, until, sender, order, number, "；".join(errors), (first, last))
 
 
