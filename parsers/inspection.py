@@ -63,8 +63,9 @@ def inspect_attachments(
     found = [form for forms in per_file for form in forms]
     stated = _stated_of(found, own_unit)
     checks = _package_checks([reading for _, _, reading, _ in found], stated, units, by_year)
+    every = (*units, *(unit for own in by_year.values() for unit in own))
     return [
-        _as_json(label, name, reading, (*_unit_problems(reading, own_unit), *checks.get(id(reading), ())))
+        _as_json(label, name, reading, (*_unit_problems(reading, own_unit, every), *checks.get(id(reading), ())))
         | {f"{key}_by_name": value for key, value in by_name.items()}
         for label, name, reading, by_name in found
     ]
@@ -272,10 +273,13 @@ def checked_unit(
     return None if anywhere is None else replace(anywhere, targets=())
 
 
-def _unit_problems(reading: FormReading, own_unit: str | None) -> tuple[Problem, ...]:
+def _unit_problems(reading: FormReading, own_unit: str | None, every: Sequence[Unit]) -> tuple[Problem, ...]:
     """A form of another unit than the asker's: most often the wrong file chosen (a neighbour's, sent round for
-    reference), which the form's own checks cannot see."""
+    reference), which the form's own checks cannot see. A renamed unit is its predecessor under another year's
+    name (枣强区, whose alias is 枣强县): its clerk's December files, titled 枣强县, are its own."""
     if own_unit is None or reading.unit is None or reading.unit == own_unit:
+        return ()
+    if any({unit.name, *unit.aliases} >= {own_unit, reading.unit} for unit in every):
         return ()
     return (
         Problem(

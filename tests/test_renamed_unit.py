@@ -210,25 +210,37 @@ def test_a_confirmation_under_the_old_name_is_the_renamed_units_to_revoke_and_to
                 add_sender(session, name, SENDER, "x", "孙倩", None, zone=SHANGHAI, configured=config.units)
 
 
-def _renamed_summary(unit: str) -> bytes:
-    """The sample 附件2 (桃城区's, April) as `unit` fills it in for April 2021."""
+def _renamed_summary(unit: str, month: str) -> bytes:
+    """The sample 附件2 (桃城区's, April) as `unit` fills it in for `month` ("2021年4月份")."""
     book = openpyxl.load_workbook(BOOKS / "summary-unit-row-only.xlsx")
     for row in book.active.iter_rows():
         for cell in row:
             if isinstance(cell.value, str):
-                cell.value = cell.value.replace("桃城区", unit).replace(" 4 月份", "2021年4月份")
+                cell.value = cell.value.replace("桃城区", unit).replace(" 4 月份", month)
     saved = io.BytesIO()
     book.save(saved)
     return saved.getvalue()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("account, other_unit", [("枣强县", False), ("枣强", False), ("饶阳县", True)])
-def test_a_clerk_account_of_the_old_name_checks_the_successors_files_as_its_own(config, account, other_unit):
-    """GIVEN a clerk's account made for 枣强县 in 2020 (or 枣强, an alias of both) WHEN the clerk checks 枣强区's
-    附件2 on 自查 in May 2021 THEN it is the clerk's own unit's form, as `inspect --unit 枣强县` says (it was "表中写的
-    单位是枣强区，您是枣强县的填报员"); a clerk of another unit is still told so."""
-    files = [("附件2.xlsx", _renamed_summary("枣强区"))]
+@pytest.mark.parametrize(
+    "account, unit, month, other_unit",
+    [
+        ("枣强县", "枣强区", "2021年4月份", False),
+        ("枣强", "枣强区", "2021年4月份", False),
+        ("饶阳县", "枣强区", "2021年4月份", True),
+        ("枣强区", "枣强县", "2020年12月份", False),  # December's files, checked in May
+        ("枣强县", "枣强县", "2020年12月份", False),
+    ],
+)
+def test_a_clerk_account_of_either_name_checks_the_units_files_of_either_year_as_its_own(
+    config, account, unit, month, other_unit
+):
+    """GIVEN a clerk's account made for 枣强县 in 2020 (or 枣强, an alias of both), or for 枣强区 WHEN the clerk
+    checks on 自查 in May 2021 枣强区's April 附件2, or 枣强县's December one THEN it is the clerk's own unit's
+    form, as `inspect --unit 枣强县` says (it was "表中写的单位是枣强区，您是枣强县的填报员"); a clerk of another
+    unit is still told so."""
+    files = [("附件2.xlsx", _renamed_summary(unit, month))]
     results = inspect_untrusted(files, config, None, account, datetime(2021, 5, 10, 9, tzinfo=SHANGHAI))
     codes = [problem["code"] for result in results for problem in result["problems"]]
     assert ("other-unit" in codes) == other_unit, results
