@@ -79,6 +79,13 @@ def receipts(config, deps) -> dict[int, tuple[str, str, str]]:
     }
 
 
+def html_of(deps, message_id: int) -> str:
+    """The HTML part of the receipt composed for the message, which webmail shows."""
+    with deps.db.session() as session:
+        raw = session.scalars(select(OutboxMail.raw).where(OutboxMail.about_message == message_id)).one()
+    return email.message_from_bytes(raw, policy=policy.default).get_body(("html",)).get_content()
+
+
 def test_a_reply_carrying_a_package_no_form_can_be_read_from_gets_the_package_receipt_and_an_item(config, deps):
     """GIVEN 景县's package sent by pressing 答复 on the notice with only a .rar attached, and its package sent
     as 回复 under our receipt with only a .rar WHEN stored THEN each gets the receipt a package gets, naming the
@@ -164,10 +171,11 @@ def test_a_package_of_a_month_no_plan_reports_is_told_it_counts_for_nothing(conf
         mail("桃城区4月份报表", "见附件", (summary,), sender=TAOCHENG),
     )
     composed = receipts(config, deps)
-    assert (
-        "报送月份说明：2020年3月不是年度计划的报送月份（计划覆盖 2020-04 至 2020-12），这些表格不计分；"
-        "如报送的是其他月份的报表，请在主题中写明月份后重新发送。"
-    ) in composed[march][2]
+    said = (
+        "2020年3月不在年度计划的报送月份内（计划覆盖 2020-04 至 2020-12），本邮件目前不计分；"
+        "如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+    )
+    assert f"报送月份说明：{said}。" in composed[march][2] and said in html_of(deps, march)
     assert "报送月份说明" not in composed[april][2] and "报送时限：2020年4月报表" in composed[april][2]
 
 
@@ -180,10 +188,8 @@ def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, dep
         session.commit()
     summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
     [late] = store(deps, mail("桃城区4月份报表", "补报", (summary,), sender=TAOCHENG))
-    assert (
-        "报送月份说明：2020 年度已于 2021-01-30 结账，该年度的得分和排名已经确定，不会因本邮件而改变。"
-        in (receipts(config, deps)[late][2])
-    )
+    said = "2020 年度已于 2021-01-30 结账，该年度的得分和排名已经确定，不会因本邮件而改变。"
+    assert f"报送月份说明：{said}" in receipts(config, deps)[late][2] and said in html_of(deps, late)
 
 
 def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised(config, deps):

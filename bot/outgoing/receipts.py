@@ -190,13 +190,14 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
 
 def _month_notes(config: Config, session: Session, facts: MessageFacts) -> list[str]:
     """What a package's receipt says of the months its forms count for: those no plan reports count for
-    nothing; a closed year's figures, kept when it was closed, stay as they are."""
+    nothing (until a plan of their year is configured); a closed year's figures, kept when it was closed, stay
+    as they are."""
     months = counted_months(facts) if facts.unit else []
     notes = []
     if outside := [month for month in months if not config.plans.covers(month)]:
         notes.append(
-            f"{'、'.join(map(month_label, outside))}不是年度计划的报送月份（{config.plans.covered()}），"
-            "这些表格不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+            f"{'、'.join(map(month_label, outside))}不在年度计划的报送月份内（{config.plans.covered()}），"
+            "本邮件目前不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
         )
     closed = closed_years(session)
     for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
