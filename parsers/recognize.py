@@ -67,8 +67,9 @@ _REPORT_WORDS = (
 )
 # A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
 QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
-# Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too).
-_PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "zip", "rar", "7z"})
+# Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too; .ods: a form saved
+# as LibreOffice saves by default, answered saying to save it as .xlsx).
+_PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "ods", "zip", "rar", "7z"})
 
 _SOURCE_LABELS = {"subject": "主题", "attachment": "附件名", "display_name": "发件人名称"}
 _REVIEW = "请工作人员核实"

@@ -417,21 +417,24 @@ _ODF_TYPES = {
 
 def _sniff_zip(data: bytes) -> str:
     """Decide from the member names only: the central directory, or the local headers of a
-    zip cut short; nothing is decompressed. An OpenDocument file by its first, stored member."""
-    if data[30:38] == b"mimetype":
-        size, start = struct.unpack("<I", data[18:22])[0], 38 + struct.unpack("<H", data[28:30])[0]
-        if code := _ODF_TYPES.get(data[start : start + min(size, 100)].removesuffix(b"-template")):
-            return code
+    zip cut short; nothing is decompressed but an OpenDocument file's type, a few bytes."""
+    if code := _odf_type(data):
+        return code
+    typed = b""  # an OpenDocument file's type, read from its "mimetype" member where that is not stored first
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+            if {"mimetype", "content.xml"} <= names and archive.getinfo("mimetype").file_size <= 100:
+                typed = archive.read("mimetype")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error):
         # cut short, or names flagged UTF-8 that are not (UnicodeDecodeError is a ValueError)
         names = set()
         if b"xl/workbook.xml" in data[: 1 << 20]:
             names.add("xl/workbook.xml")
         if b"word/document.xml" in data[: 1 << 20]:
             names.add("word/document.xml")
+    if code := _ODF_TYPES.get(typed.removesuffix(b"-template")):
+        return code
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
     if "word/document.xml" in names:
@@ -439,6 +442,14 @@ def _sniff_zip(data: bytes) -> str:
     if "ppt/presentation.xml" in names:
         return "pptx"
     return "zip"
+
+
+def _odf_type(data: bytes) -> str | None:
+    """An OpenDocument file's type from its first member, "mimetype", stored (method 0) as the format asks."""
+    if data[30:38] != b"mimetype" or data[26:28] != b"\x08\x00" or data[8:10] != b"\x00\x00":
+        return None
+    size, start = struct.unpack("<I", data[18:22])[0], 38 + struct.unpack("<H", data[28:30])[0]
+    return _ODF_TYPES.get(data[start : start + min(size, 100)].removesuffix(b"-template"))
 
 
 def _looks_like_eml(sample: bytes) -> bool:

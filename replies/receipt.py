@@ -63,8 +63,8 @@ _QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
 _URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
 # What a monthly package is sent as: workbooks (WPS's .et), archives (WinRAR and 7-Zip too), and Word files
 # (附件1; WPS's .wps), unless the mail is a briefing's: its article is a Word file too.
-PACKAGE_FILES = frozenset({"xlsx", "xlsm", "xls", "et", "zip", "rar", "7z"})
-WORD_FILES = frozenset({"docx", "doc", "wps"})
+PACKAGE_FILES = frozenset({"xlsx", "xlsm", "xls", "et", "ods", "zip", "rar", "7z"})
+WORD_FILES = frozenset({"docx", "doc", "wps", "odt"})
 _BRIEFING_WORDS = ("专项信息", "简报")
 ANSWERED_KINDS = ("report", "briefing", "reply", "other")
 # Our receipt's subject answered back ("Re: 回执：冀州区6月份报表"): its receipt is the first one's again.

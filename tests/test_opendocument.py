@@ -4,9 +4,11 @@ before staff, a staff forward of it too (it told nobody before: the .ods was rea
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
+import zipfile
 from datetime import datetime
 
 import pytest
@@ -14,9 +16,14 @@ import pytest
 from archive.ingest import Incoming, ingest_batch
 from archive.queue import attention
 from bot.demo.folder import compose
+from parsers.mime import parse_message
+from parsers.recognize import kind_of
+from parsers.records import Kind
 from parsers.sniff import sniff_type
 from tests.test_inspect import BOOKS, SHANGHAI, inspect_paths
 from tests.webapp import REHAB
+
+TAOCHENG = "tcqcl@163.com"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +47,25 @@ def saved(tmp_path_factory) -> dict[str, bytes]:
 
 
 def test_opendocument_files_are_told_apart_from_a_zip(saved):
+    """As LibreOffice saves them (their type the first member, stored), and as a writer that compresses it or
+    puts it elsewhere does; a plain zip, and an .ods cut short before its type, are zips."""
     assert (sniff_type(saved["ods"]), sniff_type(saved["odt"])) == ("ods", "odt")
+    compressed = io.BytesIO()
+    with zipfile.ZipFile(compressed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("content.xml", "<office:document-content/>")
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    assert sniff_type(compressed.getvalue()) == "ods"
     assert sniff_type((BOOKS / "package-gbk-names.zip").read_bytes()) == "zip"
+    assert sniff_type(saved["ods"][:60]) == "zip"
+
+
+@pytest.mark.parametrize("subject, name", [("桃城区4月份", "桃城区.ods"), ("已读: 回执：桃城区4月份报表", "附件2.ods")])
+def test_a_mail_carrying_an_ods_form_is_a_package(saved, subject, name):
+    """An .ods carries a package as a workbook does: a subject with no report words, or one echoing our receipt
+    (else a read receipt that needs nobody), is a report, whose receipt then says to save it as .xlsx."""
+    message = compose(TAOCHENG, REHAB, subject, datetime(2020, 5, 14, 10, tzinfo=SHANGHAI), body="见附件")
+    message.add_attachment(saved["ods"], "application", "octet-stream", filename=name)
+    assert kind_of(parse_message(message.as_bytes())) == Kind.REPORT
 
 
 def test_a_clerk_inspecting_ods_and_odt_is_told_to_save_them_as_xlsx_and_docx(saved, tmp_path):
