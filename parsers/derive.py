@@ -242,8 +242,8 @@ def assemble(
     ]
     month, month_source = recognition.month, recognition.month_source
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
-    if stated and (month_source == "arrival" or _next_package_in_reply(parsed.subject, month, found)):
-        month, month_source = stated, "workbook"
+    if stated and month_source == "arrival" or _next_package_in_reply(parsed.subject, month, month_source, found):
+        month, month_source = stated, "workbook" if month_source == "arrival" else "reply"
         read_among, units = recognizer.year_units(recognition.month), recognizer.year_units(month)
         if units is not read_among:
             # a workbook's month in another plan year (December's titles, mailed in January): its units decide,
@@ -273,12 +273,20 @@ def assemble(
     )
 
 
-def _next_package_in_reply(subject: str, month: str | None, found: list[tuple[int, FormReading]]) -> bool:
+def _next_package_in_reply(subject: str, month: str | None, source: str, found: list[tuple[int, FormReading]]) -> bool:
     """Whether a mail answering one of ours ("回复：回执：安平县11月份报表") carries forms whose titles all name one
-    later month: the clerk sent the next package by replying to the last receipt, whose month the subject quotes.
-    A title naming an earlier month is taken for one left unchanged, as in any package (the subject rules)."""
+    later month than the one its subject quotes: the clerk sent the next package by replying to the last receipt.
+    Filed for the forms' month ("reply"), which its receipt says, with what to do if it was the quoted month's
+    correction after all (replies.receipt.month_read_as). A title naming an earlier month is taken for one left
+    unchanged, as in any package (the subject rules)."""
     months = {reading.month for _, reading in found if reading.readable and reading.month}
-    return month is not None and len(months) == 1 and min(months) > month and answers_our_subject(subject)
+    return (
+        source == "subject"
+        and month is not None
+        and len(months) == 1
+        and min(months) > month
+        and answers_our_subject(subject)
+    )
 
 
 def _unplanned(recognizer: Recognizer, recognition: Recognition, month: str) -> bool:

@@ -119,7 +119,9 @@ class Recognition:
     unit: str | None
     kind: Kind
     month: str | None  # "YYYY-MM"
-    month_source: str  # "subject", "subjects" (several months: counted_month), "attachment" or "arrival"
+    # "subject", "subjects" (several months: counted_month), "attachment" or "arrival"; once derived, also
+    # "workbook" (the forms' titles, none else naming one) or "reply" (the forms', over a quoted receipt's)
+    month_source: str
     registered: bool
     problems: tuple[str, ...] = ()
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import form_list
-from parsers.months import month_ranges
+from parsers.months import month_ranges, report_month
 from parsers.notices import answers_invitation, carries_invitation
 from parsers.recognize import (
     QUESTION_WORDS,
@@ -273,7 +273,7 @@ def receipt_for(
         "kind": facts.kind,
         "arrival": facts.arrival,
         "subject": facts.subject,
-        "range_read": range_read_as(facts),
+        "month_read": month_read_as(facts),
         "files": facts.files,
         "resend": resend,
         "problems": problems_by_file(facts),
@@ -297,14 +297,26 @@ def receipt_for(
     return _threaded(facts, f"回执：{subject}" if subject else "回执", context)
 
 
-def range_read_as(facts: MessageFacts) -> str | None:
+def month_read_as(facts: MessageFacts) -> str | None:
     """What the receipt says when the mail was filed under one month read from a range of months its subject
     names, the range's last (parsers.months: "1-12月" is the year so far, one month; the forms of "10-12月" whose
     titles name no month of their own count for its last): "主题中的“10-12月”按12月份报送登记", and that a clerk
-    who meant another month resends. None when no range of the subject gave the month (a staff correction, a
-    form's title, the arrival; a briefing counts in its arrival month) or the forms count for several months
-    (each as its title names it: the receipt lists them)."""
-    if facts.kind == "briefing" or facts.month is None or facts.month_source not in ("subject", "subjects"):
+    who meant another month resends; or under its forms' month over the month of the receipt its subject quotes
+    (parsers.derive: "reply"), and how a correction of the quoted month is sent. None when neither gave the
+    month (a staff correction, a form's title, the arrival; a briefing counts in its arrival month) or the forms
+    count for several months (each as its title names it: the receipt lists them)."""
+    if facts.kind == "briefing" or facts.month is None:
+        return None
+    if facts.month_source == "reply":
+        quoted, month = report_month(strip_prefixes(facts.subject)[0], facts.arrival), int(facts.month[5:7])
+        if quoted is None:
+            return None
+        number = int(quoted[5:7])
+        return (
+            f"主题引用的是{number}月份的回执，表中写的是{month}月份，已按{month}月份登记；"
+            f"如是{number}月份报表的更正，请把表中的月份改为{number}月后重新发送"
+        )
+    if facts.month_source not in ("subject", "subjects"):
         return None
     if counted_months(facts) != [facts.month]:
         return None

@@ -142,8 +142,9 @@ def test_a_reply_carrying_forms_is_a_submission_for_the_queue_as_for_the_receipt
 def test_the_next_package_sent_by_replying_to_the_last_receipt_is_filed_for_its_forms_month(config, deps):
     """GIVEN 桃城区's May 附件2 sent by replying to our receipt of its April package ("回复：回执：桃城区4月份报表"),
     and the same form replying to the receipt of June's WHEN stored THEN the first is May's, as its form's title
-    says (the quoted month is the receipt's: it was filed April, every form "another month"); the second stays
-    June's, the subject ruling over a title that names an earlier month, as in any package."""
+    says (the quoted month is the receipt's: it was filed April, every form "another month"), and its receipt says
+    how to send April's correction if that was meant; the second stays June's, the subject ruling over a title
+    that names an earlier month, as in any package."""
     may = ("附件2.xlsx", retitled("summary-unit-row-only.xlsx", " 4 月份", " 5 月份"))
     next_month, stale = store(
         deps,
@@ -154,9 +155,13 @@ def test_the_next_package_sent_by_replying_to_the_last_receipt_is_filed_for_its_
         filed = {
             id_: (row.month, row.month_source) for id_ in (next_month, stale) if (row := session.get(Message, id_))
         }
-    assert filed == {next_month: ("2020-05", "workbook"), stale: ("2020-06", "subject")}
+    assert filed == {next_month: ("2020-05", "reply"), stale: ("2020-06", "subject")}
     composed = receipts(config, deps)
-    assert "报送月份：2020年5月" in composed[next_month][2] and "表中写的月份" not in composed[next_month][2]
+    assert (
+        "报送月份：2020年5月（主题引用的是4月份的回执，表中写的是5月份，已按5月份登记；"
+        "如是4月份报表的更正，请把表中的月份改为4月后重新发送）"
+    ) in composed[next_month][2]
+    assert "表中写的月份" not in composed[next_month][2]
     assert "表中写的月份是2020年5月，本邮件报送的是2020年6月" in composed[stale][2]
 
 

@@ -276,7 +276,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
     context.update(
         arrival_text=_arrival_text(context["arrival"], zone),
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
-        month_text=_months_text(context["months"], context["range_read"]),
+        month_text=_months_text(context["months"], context["month_read"]),
         packages=[
             package
             | {"month_text": month_label(package["month"]), "deadline_text": date_time_text(package["deadline"], zone)}
@@ -351,11 +351,11 @@ def _arrival_text(arrival: datetime, zone: ZoneInfo) -> str:
     return f"{arrival.astimezone(zone):%Y-%m-%d %H:%M:%S}（北京时间）"
 
 
-def _months_text(months: Sequence[str], range_read: str | None) -> str:
-    """ "2020年7月、2020年8月"; with what the subject's range of months was read as, when it was
-    (replies.receipt.range_read_as): "2020年12月（主题中的“10-12月”按12月份报送登记；…）"."""
+def _months_text(months: Sequence[str], read: str | None) -> str:
+    """ "2020年7月、2020年8月"; with what the subject's range of months, or the receipt it quotes, was read as
+    (replies.receipt.month_read_as): "2020年12月（主题中的“10-12月”按12月份报送登记；…）"."""
     text = "、".join(map(month_label, months)) or "未识别"
-    return f"{text}（{range_read}）" if range_read else text
+    return f"{text}（{read}）" if read else text
 
 
 def _month_text(month: str | None) -> str:

@@ -38,6 +38,7 @@ MONTH_SOURCES = {
     "subjects": "主题写了多个月份，各表按表中所写月份计入",
     "attachment": "取自附件名",
     "workbook": "取自表格标题",
+    "reply": "取自表格标题（主题引用的是此前另一个月份的回执）",
     "arrival": "按到达时间",
     "staff": "人工更正",
 }
