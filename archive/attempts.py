@@ -7,12 +7,14 @@ without a record, it would kill every start. So each batch's messages are writte
 their derivation starts and struck off when it ends. On the next start a message still written down was in a
 batch that never finished: it is derived again by itself, so that an innocent batch merely interrupted (a
 kill -9, a power cut) loses nothing. A message whose derivation by itself never ended either is not derived a third
-time: it is stored raw, with a problem for staff (and `rederive` keeps what it had). An exception, Ctrl-C
-included, is not a death: what it interrupted is struck off.
+time: it is stored raw, with a problem for staff (and `rederive` keeps what it had), until staff ask for it
+again (`mailroom rederive --all`, a correction: `retry`), since two deaths in a row may be two kills of an
+innocent message. An exception, Ctrl-C included, is not a death: what it interrupted is struck off.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -22,7 +24,11 @@ from sqlalchemy import delete, select
 from archive.db import Database
 from archive.models import DerivationAttempt
 
-CRASHED = "处理此邮件时程序两次异常终止，已归档原件，未作识别，请工作人员人工核对"
+CRASHED = (
+    "处理此邮件时程序两次异常终止，已归档原件，未作识别，请工作人员人工核对"
+    "（更正此邮件，或运行 mailroom rederive --all，会再识别一次）"
+)
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -46,6 +52,8 @@ class Watched(Generic[T, R]):
                 earlier[sha] = earlier.get(sha, False) or alone
         self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
         self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
+        for sha in (sha for sha in self.shas if earlier.get(sha)):
+            log.error("邮件 %s 单独识别时程序再次异常终止：不再识别，已保存原件（mailroom rederive --all 可重试）", sha)
         self._pending = self._start(self.fresh, alone=False) if self.fresh else None
 
     def _start(self, group: list[int], alone: bool) -> Callable[[], list[R]]:
@@ -72,9 +80,12 @@ class Watched(Generic[T, R]):
 
 
 def derive_watched(
-    db: Database, shas: Sequence[str], items: Sequence[T], derive: Callable[[list[T]], list[R]]
+    db: Database, shas: Sequence[str], items: Sequence[T], derive: Callable[[list[T]], list[R]], retry: bool = False
 ) -> list[R | None]:
-    """`derive` run over `items` (whose messages are `shas`), written down first."""
+    """`derive` run over `items` (whose messages are `shas`), written down first; with `retry` (staff asked for
+    them), a message given up for killing the process twice is derived again too."""
+    if retry:
+        _strike_off(db, list(shas))
     return Watched(db, shas, items, lambda group: lambda: derive(group)).results()
 
 

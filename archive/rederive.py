@@ -134,6 +134,7 @@ def rederive(
     commit: bool = True,
     because: str | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    retry: bool = False,
 ) -> list[Change]:
     """Derive these messages again; returns those whose summary changed. With `commit` False the caller
     owns the transaction (a dry run rolls it back). `because` is a staff decision's why: a message it
@@ -144,7 +145,8 @@ def rederive(
     receipt or notice composed into the outbox and not yet sent is taken back out, to be composed again from
     what it derives to now (archive.owed.reopen_unsent). A correction's unit is taken by today's names and
     aliases (today_name). `stopping` is asked between batches (the daemon's stop): what is done is committed,
-    the rest stays due."""
+    the rest stays due. `retry`: staff asked for these messages (`--all`, a decision), so one given up for
+    killing the process twice is derived again (archive.attempts)."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
     closed: set[int] | None = None  # the closed years, read once a message has changed
@@ -170,7 +172,7 @@ def rederive(
             )
             for m in messages
         ]
-        results = _derive(intake, messages, items, commit)
+        results = _derive(intake, messages, items, commit, retry)
         claim_for_write(intake.db, session, [f"message:{m.sha256}" for m in claimed])
         decided = _decided(session, [m.id for m in claimed])
         for message in claimed:
@@ -179,7 +181,7 @@ def rederive(
         confirmed = confirmed_senders(session)
         if confirmed != intake.recognizer.confirmed:  # staff confirmed or revoked a sender meanwhile
             intake = replace(intake, recognizer=replace(intake.recognizer, confirmed=confirmed))
-            results = _derive(intake, messages, items, commit)
+            results = _derive(intake, messages, items, commit, retry)
         corrections = in_force(session, [m.sha256 for m in messages])
         rewritten = 0
         for message, item, result in zip(messages, items, results):
@@ -283,7 +285,9 @@ def unreadable_messages(session: Session) -> list[Message]:
     return [message for message in failed if any(p.startswith(UNREADABLE) for p in message.problems or ())]
 
 
-def _derive(intake: Intake, messages: list[Message], items: list[Incoming], commit: bool) -> Sequence[Derived | None]:
+def _derive(
+    intake: Intake, messages: list[Message], items: list[Incoming], commit: bool, retry: bool = False
+) -> Sequence[Derived | None]:
     if not items:  # every message of the batch unreadable
         return []
     derive = partial(intake.derive, intake.recognizer)
@@ -291,7 +295,7 @@ def _derive(intake: Intake, messages: list[Message], items: list[Incoming], comm
     # the transaction (a staff decision, a dry run) derives a few messages and would wait on itself.
     if not commit:
         return derive(items)
-    return derive_watched(intake.db, [m.sha256 for m in messages], items, derive)
+    return derive_watched(intake.db, [m.sha256 for m in messages], items, derive, retry)
 
 
 def _counted(result: Derived) -> Counted:

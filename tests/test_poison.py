@@ -28,6 +28,7 @@ from archive.state import advance
 from archive.store import sha256_hex
 from archive.verify import recorded_files, verify
 from bot.demo.folder import compose
+from bot.services.decisions import rederive_report
 from bot.services.sandbox import Sandbox, SandboxLimits
 from parsers.copies import copy_key
 from parsers.derive import BODY_CHARS, SUBJECT_CHARS
@@ -275,6 +276,31 @@ def test_a_message_that_kills_the_process_is_archived_raw_on_a_later_start(confi
             Intake(deps.db, deps.store, deps.recognizer, _kills_the_process), session, [m.id for m in messages]
         )
     assert changes == [] and stored(deps)[1].problems == [CRASHED]
+
+
+def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(config, deps):
+    """GIVEN a package whose derivation by itself was interrupted too (two kill -9s in a row: written down alone,
+    never struck off) WHEN it comes again THEN it is stored raw with the problem saying how to retry, and the
+    daemon's re-derivation keeps it so; WHEN staff ask for it (`rederive --all`, a correction: retry) THEN it is
+    derived whole, counts as its package again, and nothing is left written down."""
+    raw = package("枣强县5月份报表", [("附件6.xls", registry_xls())])
+    with deps.db.session() as session:
+        session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
+        session.commit()
+    intake = Intake(deps.db, deps.store, deps.recognizer)
+    intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
+    [message] = stored(deps)
+    assert message.problems == [CRASHED] and "mailroom rederive --all" in CRASHED
+    with deps.db.session() as session:
+        assert rederive(intake, session, [message.id]) == []
+        assert stored(deps)[0].problems == [CRASHED]
+    report = rederive_report(config, intake, datetime.now(SHANGHAI), [message.id], everything=False, dry_run=False)
+    [change] = report["messages_changed"]  # as a correction of it asks for it
+    assert (change["before"]["kind"], change["after"]["kind"], change["after"]["unit"]) == ("other", "report", "枣强县")
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
+    [message] = stored(deps)
+    assert message.problems == [] and [r.readable for r in message.readings] == [True]
 
 
 def test_a_batch_interrupted_once_is_derived_whole_on_the_restart(config, deps):

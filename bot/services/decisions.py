@@ -71,7 +71,15 @@ def rederive_report(
         before, forms_before = scores_now(config, session, now)
         todo = due(session, intake.recognizer.stamp, everything, ids)
         with progress(len(todo)) if progress else nullcontext(lambda n: None) as advance:
-            changes = rederive(intake, session, todo, advance=advance, commit=not dry_run, because=because)
+            changes = rederive(
+                intake,
+                session,
+                todo,
+                advance=advance,
+                commit=not dry_run,
+                because=because,
+                retry=everything or ids is not None,  # staff asked: one given up after two deaths too
+            )
         after, forms_after = scores_now(config, session, now)
         checked = set(todo)
         unreadable = [
