@@ -37,10 +37,15 @@ FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE"]
 CONNECT_SECONDS = 20.0  # to connect, shake hands (TLS) and hear the greeting: a live server takes a second or two
 ANSWER_SECONDS = 60.0  # for each answer after the greeting (a batch of big messages takes a while)
 IDLE_STEP = 1.0  # seconds between looks at the stop flag while in IDLE
+CLOSED_AFTER = 50  # answers of nothing in a row, each at once, that tell a closed connection (a live one waits)
 KEEP_ALIVE = 60.0  # seconds without a command after which a long derivation says NOOP
 CLIENT_ID = {"name": "mailroom", "version": __version__, "vendor": "mailroom"}
 NETWORK_ERRNOS = {errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTUNREACH, errno.EHOSTDOWN}
 APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页登录密码"
+
+
+class IdleDropped(imaplib.IMAP4.abort):
+    """The server closed the connection while this client was in IDLE (a restart): reconnect soon."""
 
 
 class ImapFailure(ServiceError):
@@ -271,17 +276,24 @@ class FolderSession:
 
     def wait_for_news(self, seconds: float, stopping: Callable[[], bool]) -> bool:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
-        True as soon as the server announces a new message, False at the end or when `stopping()`."""
+        True as soon as the server announces a new message, False at the end or when `stopping()`.
+        IdleDropped when the server closed the connection meanwhile (restarted)."""
         end = time.monotonic() + seconds
         self.client.idle()
-        news = False
+        news, quick = False, 0
         try:
             while not news and not stopping() and (left := end - time.monotonic()) > 0:
-                news = any(
-                    _announces_mail(response) for response in self.client.idle_check(timeout=min(IDLE_STEP, left))
-                )
+                step, began = min(IDLE_STEP, left), time.monotonic()
+                responses = self.client.idle_check(timeout=step)
+                news = any(_announces_mail(response) for response in responses)
+                # imapclient answers a closed connection with nothing, at once, each time it is asked
+                quick = quick + 1 if not responses and time.monotonic() - began < step / 2 else 0
+                if quick >= CLOSED_AFTER:
+                    raise IdleDropped("服务器在 IDLE 期间关闭了连接，可能正在重启")
         finally:
-            self.client.idle_done()
+            # DONE on a closed connection fails too: the drop is what is said
+            with contextlib.suppress(*RETRYABLE) if quick >= CLOSED_AFTER else contextlib.nullcontext():
+                self.client.idle_done()
         return news
 
     def close(self) -> None:

@@ -48,7 +48,7 @@ from archive.rederive import due, rederive, waiting_for_file
 from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
-from bot.daemon.imap import RETRYABLE, FolderSession, Progress, failure_text
+from bot.daemon.imap import RETRYABLE, FolderSession, IdleDropped, Progress, failure_text
 from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, one_line, send_owed
 from bot.daemon.scheduled import due_jobs, no_plan_now, run_digest
 from bot.daemon.status import Presence, serving
@@ -58,6 +58,7 @@ from parsers.errors import MailroomError
 log = logging.getLogger(__name__)
 IDLE_RENEW = timedelta(minutes=24)  # servers may drop an IDLE after 30 minutes (RFC 2177 says 29)
 MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
+RECONNECT_SECONDS = 5.0  # after a server closed an IDLE connection (connecting then retries on its own)
 SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
@@ -335,14 +336,16 @@ def _watch_imap(
             _record(deps, box, None, "idle", renew, untidied)
             folder.wait_for_news(renew, stopping)
         return 0.0
+    except IdleDropped as error:  # the server restarted: new mail waits for its start, not for a minute
+        return _failed(deps, box, error, interval, RECONNECT_SECONDS)
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)
     finally:
         folder.close()
 
 
-def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float) -> float:
-    retry = min(interval, 60.0)
+def _failed(deps: Deps, box: Mailbox, error: BaseException, interval: float, retry: float = 60.0) -> float:
+    retry = min(interval, retry)
     said = failure_text(box, error)
     log.error("%s: %s；%.0f 秒后重试", box.key, said, retry)
     _record(deps, box, said, "retry", retry)
