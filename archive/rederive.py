@@ -31,7 +31,7 @@ from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewr
 from archive.owed import Counted, reopen_unsent, settle_notice
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
-from archive.store import ArchiveUnreadable, RawStore
+from archive.store import ArchiveUnreadable, RawStore, sha256_hex
 from parsers.derive import Derived, Incoming, Recognizer, corrected
 from parsers.errors import InputError
 from parsers.records import named_unit
@@ -231,17 +231,27 @@ def _decided(session: Session, ids: list[int]) -> set[int]:
 
 
 def _read_raw(store: RawStore, messages: list[Message]) -> tuple[dict[int, bytes], dict[int, str]]:
-    """Each message's raw bytes by id, and why for each one whose file cannot be read. The whole folder away (a
-    disk not mounted) is raised instead, marking no message: the run stops, and is tried again when it is back."""
+    """Each message's raw bytes by id, and why for each one whose file cannot be read, or no longer holds the
+    bytes archived (edited since: deriving it would put what someone wrote in place of what the unit sent). The
+    whole folder away (a disk not mounted) is raised instead, marking no message: the run stops, and is tried
+    again when it is back."""
     raws: dict[int, bytes] = {}
     lost: dict[int, str] = {}
     for message in messages:
         try:
-            raws[message.id] = store.read_message(message.sha256)
+            raw = store.read_message(message.sha256)
         except ArchiveUnreadable as error:
             if store.looks_empty():
                 raise
             lost[message.id] = str(error)
+            continue
+        if sha256_hex(raw) == message.sha256:
+            raws[message.id] = raw
+        else:
+            lost[message.id] = (
+                f"归档中的文件 {store.message_path(message.sha256)} 已被改动，与归档时的内容不同："
+                "请运行 mailroom verify 核对，并从备份恢复"
+            )
     return raws, lost
 
 

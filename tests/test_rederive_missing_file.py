@@ -108,6 +108,24 @@ def test_serve_records_a_missing_raw_file_skips_it_and_derives_the_rest(config, 
     assert restored.attention == lost.attention
 
 
+def test_a_raw_file_edited_since_it_was_archived_keeps_what_its_message_had(deps, archived):
+    """GIVEN a package's .eml edited in the archive folder (its From line now another address) WHEN `rederive
+    --all` runs THEN the message keeps what it was derived into, with the problem naming the file as changed
+    (as `verify` finds it), and the others are derived: the edit never becomes what the unit sent."""
+    edited = archived[0]
+    path = deps.store.message_path(edited.sha256)
+    path.write_bytes(path.read_bytes().replace(b"jxcl2020@163.com", b"someone@example.com"))
+    with deps.db.session() as session:
+        rederive(deps.intake, session, due(session, deps.recognizer.stamp, everything=True, ids=None))
+    kept, *others = rows(deps)
+    assert (kept.from_addr, kept.unit, kept.registered) == ("jxcl2020@163.com", "景县", edited.registered)
+    said = [problem for problem in kept.problems if str(path) in problem]
+    assert len(said) == 1 and "已被改动" in said[0] and "failed" in kept.attention.split()
+    assert all(
+        message.derived_with == deps.recognizer.stamp and "failed" not in message.attention for message in others
+    )
+
+
 def test_an_archive_folder_away_marks_no_message_and_stops_the_run(deps, archived):
     """GIVEN the archive folder gone as a whole (a disk not mounted) WHEN re-derived THEN the run stops, saying
     so, and no message is marked or stamped: they are derived when the folder is back."""
