@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import signal
@@ -169,6 +170,28 @@ def test_mail_spooled_before_a_kill_is_derived_at_the_next_look_and_owed_once(do
         owed = session.scalars(select(OwedReply.message_id).where(OwedReply.kind == "receipt")).all()
         assert sorted(owed) == sorted(session.scalars(select(Message.id)).all())
     assert poll_once(config, deps).mailboxes[0].outcomes == ()
+    deps.close()
+
+
+def test_mail_spooled_before_a_kill_is_derived_while_the_server_is_away(dovecot, folder, imap_config):
+    """GIVEN 3 briefings spooled (archived raw, a kill before deriving them) WHEN the next poll cannot reach the
+    server (its password changed: NetEase's authorisation code expired) THEN the poll says so and derives the
+    spooled mail all the same, each owed its receipt: the bytes are on disk, and waited for the server before."""
+    for number in range(3):
+        dovecot.append("bgs", briefing(number), folder=folder)
+    config = imap_config()
+    deps = open_deps(config)
+    session_ = FolderSession(config.mailboxes[0], lambda: deps.intake, deps.open_client)
+    try:
+        session_.spool_new(Progress(), lambda: False)
+    finally:
+        session_.close()
+    away = dataclasses.replace(config, mailboxes=(dataclasses.replace(config.mailboxes[0], password_env="NO_SUCH"),))
+    report = poll_once(away, deps).mailboxes[0]
+    assert report.error is not None and len(report.outcomes) == 3
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Spooled)) == 0
+        assert session.scalar(select(func.count()).select_from(OwedReply)) == 3
     deps.close()
 
 
@@ -362,9 +385,9 @@ def test_a_spool_commit_that_fails_after_its_files_are_written_loses_and_duplica
     dovecot, folder, imap_config, monkeypatch
 ):
     """GIVEN 20 messages in batches of 7 WHEN the commit of the second batch's spool rows fails after
-    its files were written (as a kill between the two leaves it) THEN the poll reports the error with the
-    first batch spooled; the next poll fetches from the second batch on, derives all, and each message is
-    stored and seen once."""
+    its files were written (as a kill between the two leaves it) THEN the poll reports the error, the first
+    batch spooled and derived all the same; the next poll fetches from the second batch on, derives it, and each
+    message is stored and seen once."""
     from bot.daemon import imap as imap_module
 
     for number in range(20):
@@ -382,13 +405,14 @@ def test_a_spool_commit_that_fails_after_its_files_are_written_loses_and_duplica
 
     monkeypatch.setattr(imap_module, "advance", advance_then_fail)
     first = poll_once(config, deps).mailboxes[0]
-    assert "the commit never happened" in first.error
+    assert "the commit never happened" in first.error and len(first.outcomes) == 7
     with deps.db.session() as session:
         assert session.get(MailboxState, "bgs").last_uid == 7
-        assert session.scalar(select(func.count()).select_from(Spooled)) == 7
+        assert session.scalar(select(func.count()).select_from(Spooled)) == 0
+        assert session.scalar(select(func.count()).select_from(Message)) == 7
     monkeypatch.setattr(imap_module, "advance", real_advance)
     second = poll_once(config, deps).mailboxes[0]
-    assert (second.error, second.taken, second.new, len(second.outcomes)) == (None, 13, 20, 20)
+    assert (second.error, second.taken, second.new, len(second.outcomes)) == (None, 13, 13, 13)
     with deps.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 20
         assert session.scalar(select(func.count(func.distinct(Sighting.uid)))) == 20

@@ -202,7 +202,17 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
     except POLL_ERRORS as error:
         said = one_line(error, deps)
         log.error("%s: 收取失败：%s", box.key, said)
-        return MailboxReport(box.key, error=said)
+        return MailboxReport(box.key, derive_spooled_anyway(box, deps), error=said)
+
+
+def derive_spooled_anyway(box: Mailbox, deps: Deps) -> tuple[Outcome, ...]:
+    """What the mailbox has spooled (a look a kill or a stop cut short), derived though its server cannot be
+    reached now: the bytes are on disk, and their receipts owed (the caller holds the mailbox)."""
+    try:
+        return tuple(derive_spooled(deps.intake, box.key, box.batch, deps.stop.is_set))
+    except POLL_ERRORS as error:
+        log.error("%s: 识别已暂存的邮件失败：%s", box.key, one_line(error, deps))
+        return ()
 
 
 def one_line(error: Exception, deps: Deps | None = None) -> str:

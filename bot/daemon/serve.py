@@ -49,7 +49,14 @@ from archive.state import record_poll
 from bot.config import Config, Mailbox
 from bot.daemon.deps import Deps
 from bot.daemon.imap import RETRYABLE, FolderSession, IdleDropped, Progress, failure_text
-from bot.daemon.poll import POLL_ERRORS, derive_orphans, fetch_mailbox, one_line, send_owed
+from bot.daemon.poll import (
+    POLL_ERRORS,
+    derive_orphans,
+    derive_spooled_anyway,
+    fetch_mailbox,
+    one_line,
+    send_owed,
+)
 from bot.daemon.scheduled import due_jobs, no_plan_now, run_digest
 from bot.daemon.status import Presence, serving
 from bot.outgoing.reminders import queue_reminders, summary
@@ -317,6 +324,8 @@ def _watch_imap(
     try:
         folder = FolderSession(box, lambda: deps.intake, deps.open_client)
     except (*RETRYABLE, *POLL_ERRORS) as error:
+        if any(outcome.new for outcome in derive_spooled_anyway(box, deps)):
+            wake()  # their receipts are owed now
         return _failed(deps, box, error, interval)
     untidied = None  # the after_archive action that failed on the last mail fetched (status shows it)
     try:
