@@ -6,6 +6,7 @@ nothing stops the daemon."""
 
 from __future__ import annotations
 
+import smtplib
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 
 from archive.models import OutboxMail
 from archive.outbox import MAX_BACKOFF, mark_failed, queue_mail
-from bot.outgoing.outbox import flush_outbox
+from bot.outgoing.outbox import flush_outbox, send_failure
 from parsers.errors import ConfigError
 
 NOW = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
@@ -67,3 +68,14 @@ def test_a_configuration_that_fails_every_mail_is_recorded_on_the_first_and_wait
     assert [(mail.state, mail.attempts) for mail in mails] == [("pending", 1), ("pending", 1)]
     assert [mail.next_attempt_at - NOW for mail in mails] == [timedelta(minutes=1), timedelta(minutes=1, seconds=1)]
     assert {mail.last_error for mail in mails} == {"smtp：环境变量 MAILROOM_SMTP_PASSWORD 未设置"}
+
+
+def test_a_server_gone_quiet_mid_mail_is_said_as_not_answering_not_as_a_wrong_port(config):
+    """smtplib says a server that greeted, then went quiet (at DATA), "disconnected" when its read times out:
+    the operator is told the server did not answer within timeout_seconds, not to check port and security."""
+    said = send_failure(
+        config.outgoing, smtplib.SMTPServerDisconnected("Connection unexpectedly closed: The read operation timed out")
+    )
+    assert f"在 {config.outgoing.timeout_seconds:g} 秒内没有应答" in said and "断开了连接" not in said
+    dropped = send_failure(config.outgoing, smtplib.SMTPServerDisconnected("Connection unexpectedly closed"))
+    assert "断开了连接" in dropped

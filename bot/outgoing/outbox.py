@@ -203,7 +203,10 @@ def send_failure(outgoing: Outgoing, error: BaseException) -> str:
         said = f"找不到发信服务器 {outgoing.host}：请检查 [smtp] host 的拼写和网络"
     elif isinstance(error, ConnectionRefusedError):
         said = f"无法连接发信服务器 {where}：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行"
-    elif isinstance(error, (TimeoutError, socket.timeout)):
+    elif isinstance(error, (TimeoutError, socket.timeout)) or (
+        # smtplib's word for a server that went quiet mid-conversation (a read timed out)
+        isinstance(error, smtplib.SMTPServerDisconnected) and "timed out" in str(error)
+    ):
         said = (
             f"发信服务器 {where} 在 {outgoing.timeout_seconds:g} 秒内没有应答：请检查 host、port、防火墙，"
             f"以及 security（现为 {outgoing.security}）与端口是否匹配"
