@@ -61,6 +61,8 @@ _TOML_SAYS = {
     "Unclosed inline table": "{ … } 没有写完：各项之间用英文逗号 , 分隔，最后以 } 结束，且须写在同一行",
     "Cannot overwrite a value": "这个键前面已经写过一次：同一个表中每个键只能写一次",
     "Invalid initial character for a key part": "键名只用英文字母、数字、_ 和 -（{ … } 的最后一项后不加逗号）",
+    "Expected ']' at the end of a table declaration": "表名的后面缺少 ]：应写作 [表名]，如 [smtp]",
+    "Expected ']]' at the end of an array declaration": "表名的后面缺少 ]]：应写作 [[表名]]，如 [[mailbox]]",
 }
 
 

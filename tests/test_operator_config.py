@@ -225,6 +225,18 @@ LEFT_OPEN = '的引号没有闭合：字符串要用一对英文引号括起来�
             ("day = 20 days", 10),
             "：一行只能写一项：值的后面只能是换行或 # 注释（Expected newline or end of document after a statement）",
         ),
+        (
+            "[deadline]",
+            "[deadline",
+            ("[deadline", 10),
+            "：表名的后面缺少 ]：应写作 [表名]，如 [smtp]（Expected ']' at the end of a table declaration）",
+        ),
+        (
+            "[[mailbox]]",
+            "[[mailbox]",
+            ("[[mailbox]", 10),
+            "：表名的后面缺少 ]]：应写作 [[表名]]，如 [[mailbox]]（Expected ']]' at the end of an array declaration）",
+        ),
     ],
     ids=[
         "quote",
@@ -237,6 +249,8 @@ LEFT_OPEN = '的引号没有闭合：字符串要用一对英文引号括起来�
         "backslash",
         "bare-text",
         "trailing",
+        "table-bracket",
+        "array-bracket",
     ],
 )
 def test_a_toml_slip_names_its_line_and_cause_in_chinese(tmp_path, old, new, where, problem):
