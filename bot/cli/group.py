@@ -181,5 +181,8 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # imapclient warns, in English, of a server's reply it cannot decode (a folder's Chinese name in UTF-8);
+    # what failed is said by mailroom itself, naming the folder
+    logging.getLogger("imapclient").setLevel(logging.ERROR)
     ctx.obj = Context(config_path)
     ctx.call_on_close(ctx.obj.close)
