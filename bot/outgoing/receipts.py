@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -211,7 +211,7 @@ def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime
     planned; `now` when this hour has room."""
     if per_hour <= 0:
         return now
-    hour = now.replace(minute=0, second=0, microsecond=0)
+    hour = _hour_of(now)
     planned = Counter(
         _hour_of(when)
         for when in session.scalars(
@@ -229,9 +229,9 @@ def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
     """The replies waiting for a later hour's room (never tried yet) planned again under `per_hour`, each at
     the first hour with room from this one on, never later than it was: a limit raised since they were queued
     lets them go at once, or sooner."""
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    waiting = session.scalars(
-        select(OutboxMail)
+    hour = _hour_of(now)
+    waiting = session.execute(
+        select(OutboxMail.id, OutboxMail.recipients, OutboxMail.next_attempt_at)
         .where(
             OutboxMail.kind.in_(ANSWERS),
             OutboxMail.state == "pending",
@@ -242,29 +242,33 @@ def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
     ).all()
     if not waiting:
         return
-    planned = Counter(
+    planned = Counter(  # every answer planned from this hour on, the waiting ones included
         (address, _hour_of(when))
         for address, when in session.execute(
             select(OutboxMail.recipients, OutboxMail.next_attempt_at).where(
                 OutboxMail.kind.in_(ANSWERS),
-                OutboxMail.recipients.in_({mail.recipients for mail in waiting}),
+                OutboxMail.recipients.in_({address for _, address, _ in waiting}),
                 OutboxMail.next_attempt_at >= hour,
-                OutboxMail.next_attempt_at < hour + HOUR,
             )
         )
     )
-    for mail in waiting:
+    moved = False
+    for mail_id, address, when in waiting:
         slot = hour
-        while per_hour > 0 and planned[(mail.recipients, slot)] >= per_hour:
+        while per_hour > 0 and planned[(address, slot)] >= per_hour:
             slot += HOUR
-        if slot < _hour_of(mail.next_attempt_at):
-            mail.next_attempt_at = max(now, slot)
-        planned[(mail.recipients, _hour_of(mail.next_attempt_at))] += 1
-    session.commit()
+        if slot < _hour_of(when):
+            planned[(address, _hour_of(when))] -= 1
+            planned[(address, slot)] += 1
+            session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(next_attempt_at=max(now, slot)))
+            moved = True
+    if moved:
+        session.commit()
 
 
 def _hour_of(when: datetime) -> datetime:
-    return when.replace(minute=0, second=0, microsecond=0)
+    """The clock hour `when` falls in, in UTC (a zone half an hour off UTC has other hours)."""
+    return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str] = (), greeting: str | None = None):
