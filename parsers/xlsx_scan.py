@@ -378,7 +378,8 @@ def _attributes(
 
 
 def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits) -> frozenset[str]:
-    """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML."""
+    """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML. A text
+    result may be empty (=IF(B6="","",…) saved by Excel: t="str", <v></v>): that is a value, the cell blank."""
     found: set[str] = set()
     try:
         with zipfile.ZipFile(stored) as archive, archive.open(part) as stream:
@@ -386,7 +387,7 @@ def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, li
                 if element.tag == f"{_MAIN}c":
                     has_formula = element.find(f"{_MAIN}f") is not None
                     value = element.find(f"{_MAIN}v")
-                    if has_formula and (value is None or not (value.text or "")):
+                    if has_formula and (value is None or not (value.text or "") and element.get("t") != "str"):
                         found.add(element.get("r", ""))
                     element.clear()
     except (KeyError, zipfile.BadZipFile, OSError, SafeTree.ParseError, DefusedXmlException):

@@ -248,6 +248,30 @@ def test_formula_without_cached_value_is_reported_not_guessed():
     assert [task for task, figures in reading.tasks if figures.done_unread] == ["rehab"]
 
 
+def test_a_formula_whose_saved_result_is_empty_text_is_a_blank_cell_not_an_unread_one():
+    """Excel saves =IF(B6="","",…) whose result is "" as t="str" with an empty <v>: the cell is blank as the unit
+    left it (scoring reads it as not filled in), not a formula without its result (the last figure read)."""
+    data = io.BytesIO()
+    with (
+        zipfile.ZipFile(SAMPLES / "formula-without-cached-value.xlsx") as source,
+        zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(
+                    b'<c r="C6"><f>SUM(100,6)</f><v /></c>', b'<c r="C6" t="str"><f>""</f><v></v></c>'
+                )
+            target.writestr(item, content)
+    [reading] = read_attachment("附件2.xlsx", data.getvalue(), UNITS)
+    assert [(problem.column, problem.code) for problem in reading.problems] == [
+        ("D", "formula-no-value"),
+        ("G", "formula-no-value"),
+    ]
+    rehab = dict(reading.tasks)["rehab"]
+    assert (rehab.done, rehab.done_unread) == (None, False)
+
+
 def test_target_mismatch_against_the_city_targets():
     reading = only("target-mismatch.xlsx")
     problems = check_package([reading], BY_NAME["桃城区"])
