@@ -69,11 +69,11 @@ def full_marks(scoring: Scoring) -> int:
     )
 
 
+UNREAD = "是公式，文件里没有保存计算结果"  # a 完成数 the latest 附件2 holds so (scoring.completion.Figures)
+
+
 def _percent(share: float) -> str:
     return f"{share * 100:g}%"
-
-
-UNREAD = "是公式，文件里没有保存计算结果"
 
 
 def _task_point(
@@ -88,7 +88,9 @@ def _task_point(
     if figures is None:
         return Point(f"截至{month_label}底未收到附件2，{label}不计分", 0)
     if task in figures.unread:
-        return Point(f"截至{month_label}底附件2的{label}完成数{UNREAD}，无法读取，此前也未填报，不计分", 0, ids)
+        return Point(
+            f"截至{month_label}底附件2的{label}完成数{UNREAD}，无法读取，此前的附件2也没有可读取的数字，不计分", 0, ids
+        )
     done = figures.done.get(task)
     if done is None:
         return Point(f"截至{month_label}底附件2未填报{label}完成数，不计分", 0, ids)

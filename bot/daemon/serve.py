@@ -442,7 +442,7 @@ def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
             report = send_owed(config, deps, deps.clock())
             if report.receipts or report.outbox.sent or report.outbox.failed:
                 log.info(
-                    "发信：新排队回执 %d 封，发出 %d 封，未发出 %d 封",
+                    "发信：新排队回复 %d 封，发出 %d 封，未发出 %d 封",
                     report.receipts,
                     report.outbox.sent,
                     report.outbox.failed,
@@ -474,4 +474,4 @@ def run_due_jobs(config: Config, deps: Deps) -> None:
                 if job.job == "reminders":
                     log.info("%s 的催报：%s", month, summary(queue_reminders(config, session, month, now)))
                 else:
-                    log.info("%s 的月报：%s", month, run_digest(config, session, month, now))
+                    log.info("%s 的排名通报：%s", month, run_digest(config, session, month, now))

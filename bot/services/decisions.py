@@ -150,7 +150,12 @@ def describe(report: dict[str, Any], dry_run: bool) -> list[str]:
         lines.append(f"  #{change['id']} {change['subject']}：{'；'.join(differs)}")
     matrix = [item for item in report["matrix_changed"] if not item.get("closed")]
     standings = [item for item in report["standings_changed"] if not item.get("closed")]
-    scope = "未结账月份的" if report.get("closed_years") else ""  # a closed year's differences are said apart below
+    # a closed year's differences are said apart below: these counts are then of the months not closed
+    scope = (
+        "未结账月份的"
+        if any(item.get("closed") for item in report["matrix_changed"] + report["standings_changed"])
+        else ""
+    )
     lines.append(f"{scope}报送情况{verb} {len(matrix)} 处")
     lines += _matrix_lines(matrix)
     lines.append(f"{scope}累计得分{verb} {len(standings)} 处")
