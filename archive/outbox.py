@@ -202,14 +202,23 @@ class Backlog:
     last_error_at: datetime | None
     refused_count: int = 0
     refused: tuple[Refused, ...] = ()
+    held: int = 0  # never tried yet, planned for later (receipts_per_hour): waiting by design, not failing
+    held_until: datetime | None = None
 
 
 REFUSED_SHOWN = 10
 
 
-def backlog(session: Session) -> Backlog:
+def backlog(session: Session, now: datetime | None = None) -> Backlog:
+    """What waits in the outbox; with `now`, also the mail held for a later hour as of then."""
     unsent = OutboxMail.state.in_(UNSENT)
     count, oldest = session.execute(select(func.count(), func.min(OutboxMail.created_at)).where(unsent)).one()
+    held, held_until = 0, None
+    if now is not None:
+        later = (OutboxMail.state == "pending", OutboxMail.attempts == 0, OutboxMail.next_attempt_at > now)
+        held, held_until = session.execute(
+            select(func.count(), func.max(OutboxMail.next_attempt_at)).where(*later)
+        ).one()
     error = session.execute(
         select(OutboxMail.last_error, OutboxMail.last_error_at)
         .where(unsent, OutboxMail.last_error_at.is_not(None))
@@ -235,4 +244,4 @@ def backlog(session: Session) -> Backlog:
         )
     )
     last_error, last_error_at = error or (None, None)
-    return Backlog(count, oldest, last_error, last_error_at, refused_count, refused)
+    return Backlog(count, oldest, last_error, last_error_at, refused_count, refused, held, held_until)

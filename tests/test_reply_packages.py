@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from archive.ingest import Incoming, ingest_batch
 from archive.models import ClosedYear, Message, OutboxMail
+from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.show import message_problems
@@ -199,8 +200,8 @@ def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, dep
 
 def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised(config, deps):
     """GIVEN five packages from 桃城区 answered under receipts_per_hour = 2 (two now, two the next hour, one the
-    hour after) WHEN the limit is lowered to 1, then raised to 10, and the owed receipts are looked at again
-    THEN lowering delays none, and raising lets every waiting receipt go at once."""
+    hour after; `status` says three are held so) WHEN the limit is lowered to 1, then raised to 10, and the owed
+    receipts are looked at again THEN lowering delays none, and raising lets every waiting receipt go at once."""
     summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
     store(deps, *(mail(f"桃城区{month}月份报表", "见附件", (summary,), sender=TAOCHENG) for month in range(4, 9)))
     now = WHEN + timedelta(minutes=1)
@@ -215,6 +216,13 @@ def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised
 
     held = planned(2)
     assert held == [now, now, hour + timedelta(hours=1), hour + timedelta(hours=1), hour + timedelta(hours=2)]
+    status = gather_status(config, replace(deps, clock=lambda: now))
+    assert (status["outbox_backlog"], status["outbox_held"]) == (5, 3)
+    assert status["outbox_held_until"] == (hour + timedelta(hours=2)).isoformat()
+    assert any(
+        line.startswith("待发邮件：5 封") and "其中 3 封按 [smtp] receipts_per_hour 的限制排在之后的时段发出" in line
+        for line in describe_status(status)
+    )
     assert planned(1) == held
     assert planned(10) == [now] * 5
 

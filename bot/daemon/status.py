@@ -97,7 +97,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     decided = decided_due(deps) if due else 0
     with deps.db.session() as session:
         owed, owed_since = owed_waiting(session)
-        waiting = backlog(session)
+        waiting = backlog(session, deps.clock())
         jobs = []
         for job in monthly_jobs(config):
             last = session.scalars(
@@ -123,6 +123,9 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "receipts_owed_since": local(owed_since),
         "outbox_backlog": waiting.count,
         "outbox_oldest": local(waiting.oldest),
+        # of those, held for a later hour by receipts_per_hour (never tried yet): waiting by design
+        "outbox_held": waiting.held,
+        "outbox_held_until": local(waiting.held_until),
         "smtp_last_error": waiting.last_error,
         "smtp_last_error_at": local(waiting.last_error_at),
         # mail the receiving side refused for good (5xx), never tried again: how many, the newest with why
@@ -230,6 +233,11 @@ def describe_status(data: dict[str, Any]) -> list[str]:
     line = f"待发邮件：{data['outbox_backlog']} 封"
     if data["outbox_backlog"]:
         line += f"（最早 {data['outbox_oldest']} 起等待）"
+    if data["outbox_held"]:
+        line += (
+            f"，其中 {data['outbox_held']} 封按 [smtp] receipts_per_hour 的限制排在之后的时段发出"
+            f"（最晚 {data['outbox_held_until']}）"
+        )
     if data["smtp_last_error"]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
     lines.append(line)
