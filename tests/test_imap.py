@@ -234,7 +234,7 @@ def test_a_move_to_a_folder_not_there_is_said_in_the_report_and_status(dovecot, 
     is archived and stays in place, and the report, `poll --once`'s exit and `status` (its last error, the poll a
     success) say the folder is missing (only the log said it, in English, without the folder's name); a poll with
     no new mail says it again (it said nothing, and the mail was never moved); once the folder is made, the next
-    poll moves what was left behind with the new mail and the report says nothing of it."""
+    poll moves what was left behind with the new mail and the report counts it apart."""
     dovecot.append("bgs", briefing(1), folder=folder)
     done = f"{folder}-已归档"  # the server is shared by the tests: a name of this test's own
     config = imap_config(after_archive="move", move_to=done)
@@ -258,7 +258,7 @@ def test_a_move_to_a_folder_not_there_is_said_in_the_report_and_status(dovecot, 
             client.create_folder(done)
         dovecot.append("bgs", briefing(2), folder=folder)
         [box] = poll_once(config, deps).mailboxes
-        assert (box.new, box.untidied) == (1, None)
+        assert (box.new, box.untidied, box.tidied) == (1, None, 1)  # the one left behind, said apart
         assert (dovecot.status("bgs", done)["MESSAGES"], dovecot.status("bgs", folder)["MESSAGES"]) == (2, 0)
         assert gather_status(config, deps)["mailboxes"][0]["failing"] is False
     finally:

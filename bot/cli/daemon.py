@@ -96,6 +96,8 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
         line = f"{box.mailbox}: 取回 {box.taken} 封，新归档 {box.new} 封"
         if len(box.outcomes) != box.taken:  # mail a stopped or killed poll left spooled, derived now
             line += f"，识别 {len(box.outcomes)} 封"
+        if box.tidied:  # `move` switched on, or a failed move's leftovers
+            line += f"，另将此前已归档的 {box.tidied} 封移出收件文件夹（after_archive = move）"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
         if box.untidied:
             click.echo(f"  {box.untidied}")

@@ -150,6 +150,7 @@ class Progress:
     rescanned: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
     untidied: str | None = None  # the after_archive action failed (the mail is archived): what to fix
+    tidied: int = 0  # mail archived before, moved out now (a failed move's leftovers, or `move` just switched on)
 
 
 def poll_imap(
@@ -248,6 +249,7 @@ class FolderSession:
                 progress.untidied = _after_archive(self.client, box, left)
                 if progress.untidied:
                     break
+                progress.tidied += len(left)
         uids = _new_uids(self.client, last_uid, self.uidnext)
         self.uidnext = None
         position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)

@@ -39,6 +39,7 @@ class MailboxReport:
     busy: bool = False  # another instance was polling it: skipped this time
     fetched: int | None = None  # messages fetched from the server (IMAP); the outcomes are those derived
     untidied: str | None = None  # the after_archive action failed: the mail is archived, the mailbox not tidied
+    tidied: int = 0  # mail archived before, moved out of the folder in this poll (after_archive = "move")
 
     @property
     def problem(self) -> str | None:
@@ -197,7 +198,12 @@ def fetch_mailbox(box: Mailbox, deps: Deps) -> MailboxReport:
             stopping=deps.stop.is_set,
         )
         return MailboxReport(
-            box.key, tuple(progress.outcomes), progress.rescanned, fetched=progress.fetched, untidied=progress.untidied
+            box.key,
+            tuple(progress.outcomes),
+            progress.rescanned,
+            fetched=progress.fetched,
+            untidied=progress.untidied,
+            tidied=progress.tidied,
         )
     except POLL_ERRORS as error:
         said = one_line(error, deps)
