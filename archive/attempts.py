@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from archive.db import Database
 from archive.models import DerivationAttempt
@@ -83,9 +83,10 @@ def derive_watched(
     db: Database, shas: Sequence[str], items: Sequence[T], derive: Callable[[list[T]], list[R]], retry: bool = False
 ) -> list[R | None]:
     """`derive` run over `items` (whose messages are `shas`), written down first; with `retry` (staff asked for
-    them), a message given up for killing the process twice is derived again too."""
+    them), a message given up for killing the process twice is derived again too: by itself, as after one death,
+    so that a message that does kill the process is given up again without its batch."""
     if retry:
-        _strike_off(db, list(shas))
+        _forgive(db, list(shas))
     return Watched(db, shas, items, lambda group: lambda: derive(group)).results()
 
 
@@ -93,6 +94,18 @@ def _write_down(db: Database, shas: list[str], alone: bool) -> None:
     now = datetime.now(UTC)
     with db.session() as session:
         session.add_all(DerivationAttempt(sha256=sha, alone=alone, started_at=now) for sha in shas)
+        session.commit()
+
+
+def _forgive(db: Database, shas: list[str]) -> None:
+    """The messages given up (written down alone) written down as after one death: the next derivation of them
+    is by itself. Rows of a batch under way elsewhere (alone=False) are left as they are."""
+    with db.session() as session:
+        session.execute(
+            update(DerivationAttempt)
+            .where(DerivationAttempt.sha256.in_(shas), DerivationAttempt.alone.is_(True))
+            .values(alone=False)
+        )
         session.commit()
 
 

@@ -207,6 +207,8 @@ class Backlog:
 
 
 REFUSED_SHOWN = 10
+# Outbox kinds of the replies to one sender that `receipts_per_hour` bounds (bot.outgoing.receipts).
+ANSWERS = ("receipt", "selfcheck")
 
 
 def backlog(session: Session, now: datetime | None = None) -> Backlog:
@@ -215,7 +217,12 @@ def backlog(session: Session, now: datetime | None = None) -> Backlog:
     count, oldest = session.execute(select(func.count(), func.min(OutboxMail.created_at)).where(unsent)).one()
     held, held_until = 0, None
     if now is not None:
-        later = (OutboxMail.state == "pending", OutboxMail.attempts == 0, OutboxMail.next_attempt_at > now)
+        later = (
+            OutboxMail.kind.in_(ANSWERS),
+            OutboxMail.state == "pending",
+            OutboxMail.attempts == 0,
+            OutboxMail.next_attempt_at > now,
+        )
         held, held_until = session.execute(
             select(func.count(), func.max(OutboxMail.next_attempt_at)).where(*later)
         ).one()

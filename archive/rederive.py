@@ -67,6 +67,7 @@ LOCK = "rederive"
 # A message whose raw file cannot be read keeps what it had, with this problem (archive.store says why).
 UNREADABLE = f"{UNREADABLE_MARK}，保留原有的识别结果："
 UNREADABLE_NEXT = "恢复后运行 mailroom rederive --all 重新识别"
+EDITED = "已被改动"  # a raw file that no longer holds the bytes archived (_read_raw)
 log = logging.getLogger(__name__)
 
 
@@ -249,7 +250,7 @@ def _read_raw(store: RawStore, messages: list[Message]) -> tuple[dict[int, bytes
             raws[message.id] = raw
         else:
             lost[message.id] = (
-                f"归档中的文件 {store.message_path(message.sha256)} 已被改动，与归档时的内容不同："
+                f"归档中的文件 {store.message_path(message.sha256)} {EDITED}，与归档时的内容不同："
                 "请运行 mailroom verify 核对，并从备份恢复"
             )
     return raws, lost
@@ -274,13 +275,14 @@ def _keep_as_it_was(message: Message, said: str, stamp: str | None) -> None:
 
 def waiting_for_file(store: RawStore, message: Message) -> bool:
     """Whether the message was kept as it was for its raw file (_keep_as_it_was, the problem on record for staff)
-    and that file still cannot be opened: deriving it again would change nothing but say the problem once more.
-    Opened, not read: a look costs no file's bytes."""
-    if not any(problem.startswith(UNREADABLE) for problem in message.problems or ()):
+    and that file still cannot be opened, or still differs from what was archived: deriving it again would
+    change nothing but say the problem once more. Opened, not read, unless it was found edited."""
+    said = [problem for problem in message.problems or () if problem.startswith(UNREADABLE)]
+    if not said:
         return False
     try:
-        with store.message_path(message.sha256).open("rb"):
-            return False
+        with store.message_path(message.sha256).open("rb") as file:
+            return any(EDITED in problem for problem in said) and sha256_hex(file.read()) != message.sha256
     except OSError:
         return True
 

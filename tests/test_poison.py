@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from archive.attempts import CRASHED
+from archive.attempts import CRASHED, derive_watched
 from archive.ingest import Incoming, Intake, derive_here
 from archive.models import DerivationAttempt, MailboxState, Message, Sighting
 from archive.rederive import rederive
@@ -301,6 +301,22 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
         assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
     [message] = stored(deps)
     assert message.problems == [] and [r.readable for r in message.readings] == [True]
+
+
+def test_a_retry_derives_a_batch_a_death_interrupted_one_by_one_still(deps):
+    """GIVEN five messages written down as a batch a death interrupted (a `rederive --all` killed by one of them)
+    and one given up WHEN staff ask for them again (retry) THEN each is derived by itself, as without retry: a
+    message that does kill the process takes no batch along, and `--all` does not die at the same batch for ever."""
+    shas = [f"{n:064x}" for n in range(6)]
+    with deps.db.session() as session:
+        now = datetime.now(SHANGHAI)
+        session.add_all(DerivationAttempt(sha256=sha, alone=sha == shas[5], started_at=now) for sha in shas)
+        session.commit()
+    groups: list[int] = []
+    derive_watched(deps.db, shas, shas, lambda group: groups.append(len(group)) or list(group), retry=True)
+    assert groups == [1] * 6
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
 
 
 def test_a_batch_interrupted_once_is_derived_whole_on_the_restart(config, deps):

@@ -20,7 +20,7 @@ from archive.corrections import add_correction
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Message, OwedReply
 from archive.queue import attention
-from archive.rederive import behind, due, rederive
+from archive.rederive import behind, due, rederive, waiting_for_file
 from archive.store import ArchiveUnreadable
 from bot.cli.group import main
 from bot.daemon.serve import rederive_behind
@@ -111,13 +111,19 @@ def test_serve_records_a_missing_raw_file_skips_it_and_derives_the_rest(config, 
 def test_a_raw_file_edited_since_it_was_archived_keeps_what_its_message_had(deps, archived):
     """GIVEN a package's .eml edited in the archive folder (its From line now another address) WHEN `rederive
     --all` runs THEN the message keeps what it was derived into, with the problem naming the file as changed
-    (as `verify` finds it), and the others are derived: the edit never becomes what the unit sent."""
+    (as `verify` finds it), and the others are derived: the edit never becomes what the unit sent; serve's watch
+    passes over it until the file is restored."""
     edited = archived[0]
     path = deps.store.message_path(edited.sha256)
-    path.write_bytes(path.read_bytes().replace(b"jxcl2020@163.com", b"someone@example.com"))
+    saved = path.read_bytes()
+    path.write_bytes(saved.replace(b"jxcl2020@163.com", b"someone@example.com"))
     with deps.db.session() as session:
         rederive(deps.intake, session, due(session, deps.recognizer.stamp, everything=True, ids=None))
     kept, *others = rows(deps)
+    # serve's watch passes over it while the file differs (a decision marked due would retry it every minute)
+    assert waiting_for_file(deps.store, kept)
+    path.write_bytes(saved)
+    assert not waiting_for_file(deps.store, kept)
     assert (kept.from_addr, kept.unit, kept.registered) == ("jxcl2020@163.com", "景县", edited.registered)
     said = [problem for problem in kept.problems if str(path) in problem]
     assert len(said) == 1 and "已被改动" in said[0] and "failed" in kept.attention.split()

@@ -88,7 +88,8 @@ def _sent_line(report: FlushReport) -> str:
 def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
     for box in report.mailboxes:
         if box.error:
-            click.echo(f"{box.mailbox}: 失败 — {box.error}")
+            derived = f"；此前已归档的 {len(box.outcomes)} 封已识别" if box.outcomes else ""  # spooled before
+            click.echo(f"{box.mailbox}: 失败 — {box.error}{derived}")
             continue
         if box.busy:
             click.echo(f"{box.mailbox}: 另一个实例正在收取，本次跳过")
@@ -97,7 +98,7 @@ def _print_mailboxes(report: PollReport, shown: int = 30) -> None:
         if len(box.outcomes) != box.taken:  # mail a stopped or killed poll left spooled, derived now
             line += f"，识别 {len(box.outcomes)} 封"
         if box.tidied:  # `move` switched on, or a failed move's leftovers
-            line += f"，另将此前已归档的 {box.tidied} 封移出收件文件夹（after_archive = move）"
+            line += f"，另将此前已归档的 {box.tidied} 封移到了 move_to 所指的文件夹"
         click.echo(line + ("（UIDVALIDITY 已变化，已重新扫描）" if box.rescanned else ""))
         if box.untidied:
             click.echo(f"  {box.untidied}")

@@ -292,10 +292,11 @@ class FolderSession:
                 quick = quick + 1 if not responses and time.monotonic() - began < step / 2 else 0
                 if quick >= CLOSED_AFTER:
                     raise IdleDropped("服务器在 IDLE 期间关闭了连接，可能正在重启")
-        finally:
-            # DONE on a closed connection fails too: the drop is what is said
-            with contextlib.suppress(*RETRYABLE) if quick >= CLOSED_AFTER else contextlib.nullcontext():
+        except BaseException:
+            with contextlib.suppress(*RETRYABLE):  # DONE on a broken connection fails too: what broke it is said
                 self.client.idle_done()
+            raise
+        self.client.idle_done()
         return news
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from archive.closing import closed_years
 from archive.decisions import message_decisions
 from archive.evidence import COUNTED_KINDS, briefing_place, package_arrivals
 from archive.models import Message, OutboxMail, OwedReply
-from archive.outbox import queue_mail
+from archive.outbox import ANSWERS, queue_mail
 from archive.owed import message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
@@ -48,8 +48,6 @@ HOUR = timedelta(hours=1)
 # What reads a 自查 message's stored attachments, as `mailroom inspect` would (bot/services/inspect.py
 # archive_inspector).
 Inspector = Callable[[Message], list[dict[str, Any]]]
-# Outbox kinds of the replies to one sender that `receipts_per_hour` bounds.
-ANSWERS = ("receipt", "selfcheck")
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +195,8 @@ def _month_notes(config: Config, session: Session, facts: MessageFacts) -> list[
     if outside := [month for month in months if not config.plans.covers(month)]:
         notes.append(
             f"{'、'.join(map(month_label, outside))}不在年度计划的报送月份内（{config.plans.covered()}），"
-            "本邮件目前不计分；如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+            f"{'本邮件' if len(outside) == len(months) else '这些月份的表格'}目前不计分；"
+            "如报送的是其他月份的报表，请在主题中写明月份后重新发送"
         )
     closed = closed_years(session)
     for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
