@@ -379,7 +379,7 @@ def test_a_postgresql_restart_under_serve_stops_nothing(tmp_path, database_url, 
         daemon.close()
         engine.dispose()
     assert code == 0, output
-    assert "unexpected error" not in output, output
+    assert "因意外错误停止" not in output, output
     assert daemon.counts()["messages"] == 1
 
 

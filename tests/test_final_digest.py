@@ -241,7 +241,7 @@ def test_a_digest_already_in_the_outbox_is_recorded_as_done_and_never_made_again
             session, session.scalars(select(OutboxMail).where(OutboxMail.cause == "digest:2020-04")).one(), DECEMBER_21
         )
 
-    for month, state in (("2020-04", "sent"), ("2020-05", "pending")):
+    for month, state in (("2020-04", "已发出"), ("2020-05", "待发")):
         now = datetime(2020, int(month[-2:]), 21, 9, 30, tzinfo=SHANGHAI)
         with deps.db.session() as session:
             assert [job.job for job, _ in due_jobs(config, session, now)] == ["digest"]
@@ -249,8 +249,8 @@ def test_a_digest_already_in_the_outbox_is_recorded_as_done_and_never_made_again
         with caplog.at_level(logging.INFO, logger="bot.daemon.serve"):
             run_due_jobs(config, at(deps, now))
             run_due_jobs(config, at(deps, now))  # once recorded, not due again
-        said = [record.getMessage() for record in caplog.records if record.getMessage().startswith("digest for")]
-        assert said == [f"digest for {month} already in the outbox ({state}): not queued again, recorded as done"]
+        said = [record.getMessage() for record in caplog.records if "的排名通报" in record.getMessage()]
+        assert said == [f"{month} 的排名通报：已在发件队列中（{state}）：不再重复生成，记为已完成"]
         with deps.db.session() as session:
             assert due_jobs(config, session, now) == []
             assert session.get(JobRun, ("digest", month)) is not None

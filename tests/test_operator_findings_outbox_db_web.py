@@ -99,7 +99,7 @@ def test_the_send_report_says_the_diagnosis_the_log_and_status_say(
     assert recorded.startswith(diagnosis.format(where=f"127.0.0.1:{plain_smtp.port}"))
     assert report.errors == (f"#1: {recorded}",)
     logged = [record.getMessage() for record in caplog.records if record.name == "bot.outgoing.outbox"]
-    assert [message.endswith(f"not sent: {recorded}") for message in logged] == [True]
+    assert [message.endswith(f"未发出：{recorded}") for message in logged] == [True]
     line = sent_line(config, "月度排名通报", report, Fate(1, "pending", recorded))  # the digest's own failure
     assert line == f"月度排名通报已加入发送队列，尚未发出，稍后自动重试：{recorded}"
     untried = sent_line(config, "月度排名通报", report, Fate(2, "pending", None))  # stopped at another mail first
@@ -353,9 +353,9 @@ def test_failed_logins_and_a_lockout_are_logged_without_the_password(app, caplog
         statuses.append(log_in(client, "孙倩", PASSWORD).status_code)
     assert statuses == [401] * 5 + [429]
     lines = [(record.levelno, record.getMessage()) for record in caplog.records if record.name == "bot.web.auth"]
-    assert lines[:5] == [(logging.WARNING, "login failed: name '孙倩' from 127.0.0.1")] * 5
+    assert lines[:5] == [(logging.WARNING, "登录失败：账号 '孙倩'，来自 127.0.0.1")] * 5
     assert len(lines) == 6 and lines[5][0] == logging.WARNING
-    assert lines[5][1].startswith("login refused, locked for ") and lines[5][1].endswith(": name '孙倩' from 127.0.0.1")
+    assert lines[5][1].startswith("登录被拒绝（锁定 ") and lines[5][1].endswith("：账号 '孙倩'，来自 127.0.0.1")
     assert not [message for message in caplog.messages if "wrong password" in message or PASSWORD in message]
 
 

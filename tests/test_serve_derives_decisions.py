@@ -78,7 +78,7 @@ def test_a_decided_message_whose_file_is_missing_is_said_once_and_derived_once_t
             assert "failed" in session.get(Message, report).attention.split()
         assert _kind(deps, report) == ("report", None)  # still due: the correction waits for the file
         assert len(_said(caplog, path)) == 1
-        assert len([r for r in caplog.records if "a staff decision left underived" in r.getMessage()]) == 1
+        assert len([r for r in caplog.records if "工作人员的决定尚未生效" in r.getMessage()]) == 1
 
         path.write_bytes(saved)
         while _kind(deps, report)[0] != "other" and time.monotonic() < deadline:

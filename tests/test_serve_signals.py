@@ -16,7 +16,7 @@ from tests.daemon_harness import DEPARTMENTS, Daemon, serve_config, wait_for
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 0)], ids=["ctrl-c", "sigterm"])
 def test_serve_stops_gracefully_on_a_signal_and_exits_with_its_documented_code(tmp_path, signum, code):
     """GIVEN a real `mailroom serve` on one Maildir, serving (its signal handlers set) WHEN it gets SIGINT or
-    SIGTERM THEN it stops as it does on any stop (workers joined, "stopped"), and exits 130 saying it was
+    SIGTERM THEN it stops as it does on any stop (workers joined, "已停止"), and exits 130 saying it was
     interrupted on SIGINT, 0 and no such word on SIGTERM."""
     maildir = tmp_path / "maildir"
     for sub in ("new", "cur", "tmp"):
@@ -34,7 +34,9 @@ def test_serve_stops_gracefully_on_a_signal_and_exits_with_its_documented_code(t
         )
     try:
         # logged once its handlers are set: a signal before that would end it as any command, not as serve
-        wait_for(lambda: "mailroom serving 1 mailbox(es)" in log.read_text(encoding="utf-8"), 60, "serve to start")
+        wait_for(
+            lambda: "mailroom 守护进程已启动，收取 1 个邮箱" in log.read_text(encoding="utf-8"), 60, "serve to start"
+        )
         process.send_signal(signum)
         process.wait(timeout=30)
     finally:
@@ -43,7 +45,7 @@ def test_serve_stops_gracefully_on_a_signal_and_exits_with_its_documented_code(t
             process.wait()
     said = log.read_text(encoding="utf-8")
     assert process.returncode == code, said
-    assert f"received {signum.name}: stopping" in said and "bot.daemon.serve: stopped" in said
+    assert f"收到 {signum.name}：正在停止" in said and "bot.daemon.serve: 已停止" in said
     assert ("已中断 (interrupted)" in said) == (signum == signal.SIGINT)
-    assert said.rstrip().endswith("已中断 (interrupted)" if signum == signal.SIGINT else "stopped"), said
+    assert said.rstrip().endswith("已中断 (interrupted)" if signum == signal.SIGINT else "已停止"), said
     assert "Traceback" not in said

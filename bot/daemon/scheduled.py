@@ -102,11 +102,16 @@ def next_time(config: Config, job: MonthlyJob, now: datetime) -> datetime | None
 def run_digest(config: Config, session: Session, month: str, now: datetime) -> str:
     """The digest job of `month`: queued with its run; or, when the month's digest is already in the outbox
     (sent or waiting, whatever version put it there), its run recorded without making it again. What the log
-    says: "queued", or that it was already there."""
+    says: "已排队", or that it was already there."""
     # here, not at the top: `status` reads the schedule and needs none of the digest's makings (openpyxl)
     from bot.outgoing.digest_mail import ALREADY, digest_in_outbox, prepare_digest, queue_digest
 
     found = digest_in_outbox(session, month, now)
     if found is None and queue_digest(session, prepare_digest(config, session, month, now), now) != ALREADY:
-        return "queued"
-    return f"already in the outbox ({found or 'queued meanwhile'}): not queued again, recorded as done"
+        return "已排队"
+    state = _STATE_TEXT.get(found or "", "刚由另一处排队")
+    return f"已在发件队列中（{state}）：不再重复生成，记为已完成"
+
+
+# An outbox mail's state as the log says it of a digest found there (archive.models.OutboxMail.state).
+_STATE_TEXT = {"pending": "待发", "sending": "正在发送", "sent": "已发出", "failed": "被拒收"}
