@@ -45,7 +45,12 @@ APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页�
 
 
 class IdleDropped(imaplib.IMAP4.abort):
-    """The server closed the connection while this client was in IDLE (a restart): reconnect soon."""
+    """The server closed the connection while this client was in IDLE (a restart): reconnect soon. `lasted`:
+    seconds the IDLE had lasted (a server that closes every IDLE at once is not reconnected to at that pace)."""
+
+    def __init__(self, message: str, lasted: float) -> None:
+        super().__init__(message)
+        self.lasted = lasted
 
 
 class ImapFailure(ServiceError):
@@ -280,7 +285,8 @@ class FolderSession:
         """IDLE for at most `seconds` (servers drop an IDLE after about 30 minutes: ask again sooner);
         True as soon as the server announces a new message, False at the end or when `stopping()`.
         IdleDropped when the server closed the connection meanwhile (restarted)."""
-        end = time.monotonic() + seconds
+        started = time.monotonic()
+        end = started + seconds
         self.client.idle()
         news, quick = False, 0
         try:
@@ -291,7 +297,7 @@ class FolderSession:
                 # imapclient answers a closed connection with nothing, at once, each time it is asked
                 quick = quick + 1 if not responses and time.monotonic() - began < step / 2 else 0
                 if quick >= CLOSED_AFTER:
-                    raise IdleDropped("服务器在 IDLE 期间关闭了连接，可能正在重启")
+                    raise IdleDropped("服务器在 IDLE 期间关闭了连接，可能正在重启", time.monotonic() - started)
         except BaseException:
             with contextlib.suppress(*RETRYABLE):  # DONE on a broken connection fails too: what broke it is said
                 self.client.idle_done()

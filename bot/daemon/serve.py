@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 IDLE_RENEW = timedelta(minutes=24)  # servers may drop an IDLE after 30 minutes (RFC 2177 says 29)
 MAILDIR_SECONDS = 5.0  # how often a Maildir's new/ is listed
 RECONNECT_SECONDS = 5.0  # after a server closed an IDLE connection (connecting then retries on its own)
+STEADY_IDLE = 60.0  # an IDLE that lasted this long before the server closed it was a restart, not a habit
 SENDER_SECONDS = 60.0  # the sender looks at least this often (backoffs, receipts waiting for their hour)
 STOP_SECONDS = 8.0  # SIGTERM to exit, at most: systemd's default kill is at 90 s, the promise is 10 s
 REDERIVE_BATCH = 20  # messages a background re-derivation writes per transaction (SQLite's write lock is held for one)
@@ -346,7 +347,9 @@ def _watch_imap(
             folder.wait_for_news(renew, stopping)
         return 0.0
     except IdleDropped as error:  # the server restarted: new mail waits for its start, not for a minute
-        return _failed(deps, box, error, interval, RECONNECT_SECONDS)
+        # (one that closes each IDLE within a minute is waited for as after any error: logins at that pace
+        # are what NetEase throttles)
+        return _failed(deps, box, error, interval, RECONNECT_SECONDS if error.lasted >= STEADY_IDLE else 60.0)
     except (*RETRYABLE, *POLL_ERRORS) as error:
         return _failed(deps, box, error, interval)
     finally:
