@@ -33,8 +33,7 @@ from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from archive.store import ArchiveUnreadable, RawStore, sha256_hex
 from parsers.derive import Derived, Incoming, Recognizer, corrected
-from parsers.errors import InputError
-from parsers.records import named_unit
+from parsers.records import name_as_today
 from replies.attention import UNREADABLE_MARK, attention_reasons
 
 # The message columns derivation writes (the rest — sha256, size, arrival as the server said, when it was
@@ -325,10 +324,7 @@ def today_name(recognizer: Recognizer, name: str | None, month: str | None) -> s
         return None
     year = int(month[:4]) if month else None
     planned = next((units for each, units in recognizer.plans if each == year), ())
-    try:
-        return named_unit(recognizer.units, name, planned).name
-    except InputError:
-        return name
+    return name_as_today(recognizer.units, name, planned)
 
 
 def _rewrite(session: Session, message: Message, fresh: Message, result: Derived) -> None:

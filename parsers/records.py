@@ -57,6 +57,15 @@ def named_unit(units: Sequence[Unit], name: str, first: Sequence[Unit] = ()) -> 
     raise InputError(f"没有名为 {name.strip()} 的单位；单位有：{'、'.join(unit.name for unit in units)}")
 
 
+def name_as_today(units: Sequence[Unit], name: str, first: Sequence[Unit] = ()) -> str:
+    """The name of the unit `name` names (named_unit): a unit renamed since (its old name now an alias) by its new
+    name; a name no unit answers to any more (one gone from the configuration) as it was recorded."""
+    try:
+        return named_unit(units, name, first).name
+    except InputError:
+        return name
+
+
 class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum would change str(kind) and f"{kind}")
     """What a message is, as far as the plan cares."""
 

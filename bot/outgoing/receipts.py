@@ -25,9 +25,8 @@ from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decided_text
-from parsers.errors import InputError
 from parsers.form_layouts import FORM_TITLES
-from parsers.records import Unit, named_unit
+from parsers.records import name_as_today
 from parsers.unit_names import units_for_sender
 from replies.receipt import (
     FileFacts,
@@ -138,20 +137,13 @@ def sender_unit(config: Config, session: Session, message: Message) -> str | Non
     month = message.month or config.local_month(message.arrival)
     planned = config.plan(month).units if config.plans.covers(month) else ()
     names = {unit.name for unit in units_for_sender(address, config.units)} | {
-        _named(config, unit, planned)
+        name_as_today(config.units, unit, planned)
         for unit, confirmed, since in confirmed_senders(session)
         if confirmed == address and (since is None or since <= day)
     }
     if len(names) == 1:
         return next(iter(names))
     return message.unit if message.unit in names else None
-
-
-def _named(config: Config, name: str, planned: Sequence[Unit]) -> str:
-    try:
-        return named_unit(config.units, name, planned).name
-    except InputError:  # a unit no configuration names any more: as recorded
-        return name
 
 
 def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[str]:

@@ -4,7 +4,6 @@ are read in the reader sandbox, as ingest reads them, and the command's files in
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -12,12 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
-from parsers.errors import InputError
 from parsers.form_layouts import FORM_TITLES, form_list
 from parsers.forms import Problem
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.months import month_near
-from parsers.records import Unit, named_unit
+from parsers.records import Unit, name_as_today
 from replies.problems import merged_problems
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
@@ -50,8 +48,7 @@ def checked_against(
     plan = config.plans.at(now)
     plans = tuple((each.year, each.units) for each in config.plans.plans)
     if own_unit is not None:
-        with contextlib.suppress(InputError):
-            own_unit = named_unit(config.units, own_unit, plan.units).name
+        own_unit = name_as_today(config.units, own_unit, plan.units)
     return plan.units, plan.year, own_unit, placed_near(config, now), plans
 
 
