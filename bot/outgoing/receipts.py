@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -203,17 +203,7 @@ def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime
     if per_hour <= 0:
         return now
     hour = _hour_of(now)
-    planned = Counter(
-        _hour_of(when)
-        for when in session.scalars(
-            select(OutboxMail.next_attempt_at).where(
-                OutboxMail.kind.in_(ANSWERS), OutboxMail.recipients == address, OutboxMail.next_attempt_at >= hour
-            )
-        )
-    )
-    while planned[hour] >= per_hour:
-        hour += HOUR
-    return max(now, hour)
+    return max(now, _first_with_room(_planned(session, {address}, hour), address, hour, per_hour))
 
 
 def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
@@ -233,21 +223,10 @@ def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
     ).all()
     if not waiting:
         return
-    planned = Counter(  # every answer planned from this hour on, the waiting ones included
-        (address, _hour_of(when))
-        for address, when in session.execute(
-            select(OutboxMail.recipients, OutboxMail.next_attempt_at).where(
-                OutboxMail.kind.in_(ANSWERS),
-                OutboxMail.recipients.in_({address for _, address, _ in waiting}),
-                OutboxMail.next_attempt_at >= hour,
-            )
-        )
-    )
+    planned = _planned(session, {address for _, address, _ in waiting}, hour)  # the waiting ones included
     moved = False
     for mail_id, address, when in waiting:
-        slot = hour
-        while per_hour > 0 and planned[(address, slot)] >= per_hour:
-            slot += HOUR
+        slot = _first_with_room(planned, address, hour, per_hour)
         if slot < _hour_of(when):
             planned[(address, _hour_of(when))] -= 1
             planned[(address, slot)] += 1
@@ -255,6 +234,26 @@ def _plan_sooner(session: Session, per_hour: int, now: datetime) -> None:
             moved = True
     if moved:
         session.commit()
+
+
+def _planned(session: Session, addresses: Collection[str], hour: datetime) -> Counter[tuple[str, datetime]]:
+    """Every answer planned to `addresses` from clock hour `hour` on, counted by (address, clock hour)."""
+    return Counter(
+        (address, _hour_of(when))
+        for address, when in session.execute(
+            select(OutboxMail.recipients, OutboxMail.next_attempt_at).where(
+                OutboxMail.kind.in_(ANSWERS), OutboxMail.recipients.in_(addresses), OutboxMail.next_attempt_at >= hour
+            )
+        )
+    )
+
+
+def _first_with_room(planned: Counter[tuple[str, datetime]], address: str, hour: datetime, per_hour: int) -> datetime:
+    """The first clock hour from `hour` on in which `address` has fewer than `per_hour` answers `planned`
+    (`hour` itself when there is no limit)."""
+    while per_hour > 0 and planned[(address, hour)] >= per_hour:
+        hour += HOUR
+    return hour
 
 
 def _hour_of(when: datetime) -> datetime:
