@@ -433,7 +433,7 @@ def _sniff_zip(data: bytes) -> str:
             names.add("xl/workbook.xml")
         if b"word/document.xml" in data[: 1 << 20]:
             names.add("word/document.xml")
-    if code := _ODF_TYPES.get(typed.removesuffix(b"-template")):
+    if code := _odf_code(typed):
         return code
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
@@ -449,7 +449,12 @@ def _odf_type(data: bytes) -> str | None:
     if data[30:38] != b"mimetype" or data[26:28] != b"\x08\x00" or data[8:10] != b"\x00\x00":
         return None
     size, start = struct.unpack("<I", data[18:22])[0], 38 + struct.unpack("<H", data[28:30])[0]
-    return _ODF_TYPES.get(data[start : start + min(size, 100)].removesuffix(b"-template"))
+    return _odf_code(data[start : start + min(size, 100)])
+
+
+def _odf_code(mimetype: bytes) -> str | None:
+    """The type code of an OpenDocument mimetype, its template's too (.ots is an .ods to us)."""
+    return _ODF_TYPES.get(mimetype.removesuffix(b"-template"))
 
 
 def _looks_like_eml(sample: bytes) -> bool:
