@@ -251,10 +251,12 @@ def receipt_for(
     briefings_needed: int,
     judged: Sequence[tuple[str, datetime]] = (),
     month_notes: Sequence[str] = (),
+    settled: bool = False,
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
     count for (counted_months: one, or each of 7、8月份报表's), `month_notes` what is said of those months to a
-    package (no plan reports them; their year is closed), `briefing_place` the places of a briefing's
+    package (no plan reports them; their year is closed), `settled` that every one of those months is a closed
+    year's (no file sent again would count: nothing is asked for again), `briefing_place` the places of a briefing's
     articles among the unit's counted articles of the month (None: none counts); `judged`, the months whose end
     task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
     figures_too_late).
@@ -264,7 +266,7 @@ def receipt_for(
         facts = replace(facts, files=tuple(f for f in facts.files if not f.no_form))
     elif facts.kind == "reply":  # one carrying a package is one (its forms count as a package's); else a link
         facts = replace(facts, kind="report" if carries_package(facts) else "other")
-    resend = _resend_advice(facts)
+    resend = None if settled and facts.kind == "report" else _resend_advice(facts)
     times = [(package, *timeliness(facts, package)) for package in packages]
     context = {
         "unit": facts.unit,

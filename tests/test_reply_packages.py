@@ -198,6 +198,23 @@ def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, dep
     assert f"报送月份说明：{said}" in receipts(config, deps)[late][2] and said in html_of(deps, late)
 
 
+def test_a_closed_years_package_with_an_unreadable_file_is_not_asked_to_send_it_again(config, deps):
+    """GIVEN 2020 closed WHEN 桃城区's April 2020 package arrives with a 附件2 that is no workbook THEN its
+    receipt lists the problem and says the year's figures are final, and does not ask for the file again
+    (nothing sent now would count); the same mail of an open year is asked to send it again."""
+    broken = ("附件2.xlsx", b"this is not a workbook")
+    [open_year] = store(deps, mail("桃城区4月份报表", "补报", (broken,), sender=TAOCHENG))
+    assert "请重新发送：" in receipts(config, deps)[open_year][2]
+    with deps.db.session() as session:
+        closed = datetime(2021, 1, 30, 10, tzinfo=SHANGHAI)
+        session.add(ClosedYear(year=2020, closed_at=closed, closed_by="孙倩", plan_hash="-", derived_with="-"))
+        session.commit()
+    [late] = store(deps, mail("桃城区5月份报表", "补报", (broken,), sender=TAOCHENG))
+    text = receipts(config, deps)[late][2]
+    assert "需要修改的问题" in text and "不会因本邮件而改变" in text
+    assert "请重新发送" not in text and "请重新发送" not in html_of(deps, late)
+
+
 def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised(config, deps):
     """GIVEN five packages from 桃城区 answered under receipts_per_hour = 2 (two now, two the next hour, one the
     hour after; `status` says three are held so) WHEN the limit is lowered to 1, then raised to 10, and the owed

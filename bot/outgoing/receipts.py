@@ -175,13 +175,14 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     ]
     scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
     needed = plan.scoring.briefings_per_month if scored else 0
-    return receipt_for(facts, packages, place, needed, judged, _month_notes(config, session, facts))
+    notes, settled = _month_notes(config, session, facts)
+    return receipt_for(facts, packages, place, needed, judged, notes, settled)
 
 
-def _month_notes(config: Config, session: Session, facts: MessageFacts) -> list[str]:
+def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple[list[str], bool]:
     """What a package's receipt says of the months its forms count for: those no plan reports count for
     nothing (until a plan of their year is configured); a closed year's figures, kept when it was closed, stay
-    as they are."""
+    as they are. And whether every one of those months is a closed year's (nothing sent again would count)."""
     months = counted_months(facts) if facts.unit else []
     notes = []
     if outside := [month for month in months if not config.plans.covers(month)]:
@@ -194,7 +195,7 @@ def _month_notes(config: Config, session: Session, facts: MessageFacts) -> list[
     for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
         day = closed[year].closed_at.astimezone(config.timezone)
         notes.append(f"{year} 年度已于 {day:%Y-%m-%d} 结账，该年度的得分和排名已经确定，不会因本邮件而改变")
-    return notes
+    return notes, bool(months) and all(int(month[:4]) in closed for month in months)
 
 
 def _hour_with_room(session: Session, address: str, per_hour: int, now: datetime) -> datetime:
