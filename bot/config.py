@@ -370,7 +370,9 @@ def masked_url(url: str) -> str:
 
 
 def _sqlite_relative(url: str, base: Path) -> str:
-    """A relative SQLite path is relative to the config file, like every other path in it."""
+    """A relative SQLite path is relative to the config file, like every other path in it; sqlite+pysqlite://
+    (the same driver, named) is written sqlite://, the one form the commands look for a database file in."""
+    url = re.sub(r"^sqlite\+pysqlite://", "sqlite://", url)
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
         return prefix + str(base / url[len(prefix) :])

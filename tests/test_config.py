@@ -38,6 +38,20 @@ def test_example_config_holds_the_plan():
     assert config.database_url == f"sqlite:///{ROOT / 'var' / 'mailroom.db'}"
 
 
+def test_a_sqlite_url_naming_its_driver_is_relative_to_the_config_file_like_the_short_form():
+    """GIVEN [database] url = "sqlite+pysqlite:///var/x.db" (SQLAlchemy's long form of the same database) WHEN
+    the configuration loads THEN it is the file beside the config, as "sqlite:///var/x.db" would be, where it
+    was left relative to whatever folder the command ran in (and the checks for a new database missed it)."""
+    data = example_data()
+    for written in ("sqlite+pysqlite:///var/x.db", "sqlite:///var/x.db"):
+        data["database"] = {"url": written}
+        assert (
+            build_config(data, Path("/srv/mailroom/config.toml"), {}).database_url == "sqlite:////srv/mailroom/var/x.db"
+        )
+    data["database"] = {"url": "sqlite+pysqlite:////abs/x.db"}
+    assert build_config(data, Path("/srv/mailroom/config.toml"), {}).database_url == "sqlite:////abs/x.db"
+
+
 def test_web_section_has_loopback_defaults_and_checks_its_values():
     config = load_config(ROOT / "config.example.toml", environ={})
     assert (config.web.host, config.web.port, config.web.behind_proxy, config.web.session_hours) == (
