@@ -32,6 +32,25 @@ def test_a_spooled_message_whose_raw_file_is_gone_is_left_and_the_rest_go_on(dep
         assert session.scalar(select(func.count()).select_from(Message)) == 2
 
 
+def test_a_spooled_message_whose_raw_file_was_edited_is_left_spooled_not_derived_from_the_edit(deps, caplog):
+    """GIVEN two briefings spooled WHEN one's raw file is edited in the archive folder before its first
+    derivation THEN the other is stored, the edited one stays spooled with an error naming its file, and no
+    message is made of the edited bytes; once the file is restored from a backup, it is derived."""
+    raws = [briefing(n) for n in range(2)]
+    spool(deps.intake, [Incoming(raw=raw, mailbox="bgs", source="imap", uid=n) for n, raw in enumerate(raws)])
+    path = deps.store.message_path(sha256_hex(raws[1]))
+    path.write_bytes(raws[1].replace(b"Subject:", b"Subject: edited"))
+    with caplog.at_level(logging.ERROR, logger="archive.spool"):
+        outcomes = list(derive_spooled(deps.intake, "bgs", batch=5))
+    assert [outcome.sha256 for outcome in outcomes] == [sha256_hex(raws[0])]
+    assert "已被改动" in caplog.text and str(path) in caplog.text
+    with deps.db.session() as session:
+        assert spooled_counts(session) == {"bgs": 1}
+        assert session.scalars(select(Message.sha256)).all() == [sha256_hex(raws[0])]
+    path.write_bytes(raws[1])
+    assert [outcome.sha256 for outcome in derive_spooled(deps.intake, "bgs", batch=5)] == [sha256_hex(raws[1])]
+
+
 def test_mail_spooled_for_a_mailbox_no_longer_configured_is_shown_and_derived(config, deps):
     """GIVEN mail spooled for a mailbox since removed from the configuration WHEN status is asked THEN it
     says so; WHEN orphans are derived (poll --once, serve's start) THEN the mail is stored and the spool
