@@ -137,9 +137,12 @@ def waiting(session: Session, findings: Findings = every_finding) -> int:
     return len(attention(session, findings=findings))
 
 
-def mark_handled(session: Session, handle: str, note: str, by: str, *, zone: tzinfo) -> QueueHandledRow:
+def mark_handled(
+    session: Session, handle: str, note: str, by: str, *, zone: tzinfo, findings: Findings = every_finding
+) -> QueueHandledRow:
     """Mark the item `handle` names as handled, with a note."""
-    item = next((item for item in attention(session, include_handled=True) if item.handle == handle), None)
+    items = attention(session, include_handled=True, findings=findings)
+    item = next((item for item in items if item.handle == handle), None)
     if item is None:
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
     if item.handled_by is not None and item.handled_at is not None:
@@ -258,24 +261,30 @@ def _finding_item(finding: Finding) -> Item:
 @lru_cache(maxsize=16384)  # the web asks on every page for the menu's count, of the findings it keeps
 def _finding_key(finding: Finding) -> str:
     """A finding's key, from what a viewer without the grant is shown of it, so it is the same whatever a
-    hidden digit is: its kind, unit and text masked (a finding without a personal number keeps the key it
-    always had) and, for a person, where they are first registered (message, sheet, row: two persons whose
-    masked texts are the same are told apart by it)."""
-    text = f"{finding.kind}\n{finding.unit}\n{mask_personal(finding.message)}"
+    hidden digit is: its kind, unit and text masked and, for a person, where they are first registered (message,
+    sheet, row: two persons whose masked texts are the same are told apart by it); for any other, the messages
+    it stands on (the same wrong figure in September's 附件2 and November's is two findings, each handled apart)."""
     if isinstance(finding, PersonFinding) and finding.places:
         _, message_id, sheet, row = finding.places[0]
-        text += f"\n{message_id}\n{mask_personal(sheet)}\n{row}"
-    return _digest(text)
+        return _digest(f"{_masked_text(finding)}\n{message_id}\n{mask_personal(sheet)}\n{row}")
+    return _digest(f"{_masked_text(finding)}\n{' '.join(map(str, sorted(finding.message_ids)))}")
+
+
+def _masked_text(finding: Finding) -> str:
+    return f"{finding.kind}\n{finding.unit}\n{mask_personal(finding.message)}"
 
 
 def _earlier_keys(findings: list[Finding]) -> dict[str, list[str]]:
     """By each finding item's key, the keys its finding had before, where they differ: a digest of its text
-    whole (the 证号 unmasked); and, for a person in two units, the key it had when it was filed under the first
-    of the units by name (before it went under the unit whose registry brought them: archive.findings). Staff's
-    marks under those keys still handle it. Looked up among the marks only, never shown or given out."""
+    whole (the 证号 unmasked); of its text masked alone (before a finding other than a person's named its
+    messages: such a mark handles every finding of that text, as it did); and, for a person in two units, the key
+    it had when it was filed under the first of the units by name (before it went under the unit whose registry
+    brought them: archive.findings). Staff's marks under those keys still handle it. Looked up among the marks
+    only, never shown or given out."""
     earlier: dict[str, list[str]] = {}
     for finding in findings:
-        key, olds = _finding_key(finding), [_digest(f"{finding.kind}\n{finding.unit}\n{finding.message}")]
+        key = _finding_key(finding)
+        olds = [_digest(f"{finding.kind}\n{finding.unit}\n{finding.message}"), _digest(_masked_text(finding))]
         if isinstance(finding, PersonFinding) and finding.places:
             first = min((unit for unit, *_ in finding.places if unit), default=finding.unit)
             if first != finding.unit:

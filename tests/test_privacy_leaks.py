@@ -30,7 +30,7 @@ import pytest
 from archive.findings import PersonFinding
 from archive.ingest import Incoming, ingest_batch
 from archive.models import QueueHandledRow
-from archive.queue import _digest, _finding_items, attention, every_finding, mark_handled
+from archive.queue import _digest, _earlier_keys, _finding_items, attention, every_finding, mark_handled
 from archive.search import Query, query_terms, search
 from bot.daemon.deps import open_deps
 from bot.demo.folder import compose
@@ -163,7 +163,7 @@ def test_a_findings_handle_and_order_are_the_same_whatever_a_hidden_digit_is(sha
 
 def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
     """Pure: two findings that differ only in a hidden digit of the 证号 give one handle; another place (another
-    row) another; a finding holding no personal number keeps the key it always had (staff's marks of those stand)."""
+    row) another; a mark made under a finding's older key (a digest of its text whole) still handles it."""
     person_id, twin = FIRST["王斐"]
     places = (("枣强县", 1, "7岁以上", 4), ("桃城区", 2, "7岁以上", 4))
 
@@ -181,7 +181,26 @@ def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
         "枣强县", "cumulative_decreased", "康复服务 完成数 120 → 100（附件2 #1 → #2），完成数应逐月累计", (1, 2)
     )
     [kept] = _finding_items([plain])
-    assert kept.key == f"finding:{_whole_key(plain)}"
+    assert f"finding:{_whole_key(plain)}" in _earlier_keys([plain])[kept.key]  # staff's marks of those stand
+
+
+def test_the_same_wrong_figure_in_two_months_is_two_items_each_handled_apart(deps):
+    """GIVEN 景县's September and November 附件2 each giving 适配辅助器具 114 against 115 registered persons (two
+    findings of the same text, one a message) WHEN staff mark September's handled THEN November's still waits,
+    where one handle named both and the mark hid November's."""
+    text = "完成数与实名制登记表不符：适配辅助器具的完成数填的是 114，附件7中登记了 115 人"
+    september, november = (Finding("景县", "registry_mismatch", text, (message,)) for message in (12, 13))
+
+    def found(session):
+        return [september, november]
+
+    with deps.db.session() as session:
+        first, second = attention(session, findings=found)
+        assert first.handle != second.handle and (first.message_ids, second.message_ids) == ((12,), (13,))
+        mark_handled(session, first.handle, "已电话核实", "孙倩", zone=UTC, findings=found)
+        session.commit()
+    with deps.db.session() as session:
+        assert [item.message_ids for item in attention(session, findings=found)] == [(13,)]
 
 
 def test_marks_made_under_the_old_keys_still_handle_their_items(deps):

@@ -102,7 +102,9 @@ def done():
         if not note:
             raise MailroomError("请写明处理情况")
         with site().deps.db.session() as db:
-            mark_handled(db, form.get("item", ""), note, viewer().name, zone=site().config.timezone)
+            mark_handled(
+                db, form.get("item", ""), note, viewer().name, zone=site().config.timezone, findings=_findings()
+            )
             db.commit()
         flash(f"已标记为已处理：{form.get('item')}")
     except MailroomError as error:
