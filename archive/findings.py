@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from archive.evidence import NOT_PACKAGES, summary_reports
@@ -17,10 +18,11 @@ from scoring.completion import honesty_findings
 from scoring.evidence import Finding, SummaryReport
 
 
-def all_findings(session: Session, summaries: Sequence[SummaryReport]) -> list[Finding]:
+def all_findings(session: Session, summaries: Sequence[SummaryReport], until: datetime | None = None) -> list[Finding]:
     """Cumulative 完成数 that went down (from `summaries`: the evidence's, or archive.evidence.summary_reports),
-    附件2 against its registries, one person registered by two units."""
-    return [*honesty_findings(summaries), *_registry_mismatches(session), *_shared_persons(session)]
+    附件2 against its registries, one person registered by two units: of the registries arrived by `until` when
+    given (a month's digest made later: a person a later registry names too was already found by then)."""
+    return [*honesty_findings(summaries), *_registry_mismatches(session), *_shared_persons(session, until)]
 
 
 def archive_version(session: Session) -> tuple[int | None, int | None]:
@@ -145,16 +147,19 @@ def _place(person: PersonFinding, message_id: int) -> tuple[str, int]:
     return next(((sheet, row) for _, id_, sheet, row in person.places if id_ == message_id), ("", 0))
 
 
-def _shared_persons(session: Session) -> list[PersonFinding]:
+def _shared_persons(session: Session, until: datetime | None = None) -> list[PersonFinding]:
     """The same 残疾人证号 on the same form sent by two units for months of one year: one finding a person, read in
     one query. Of one year: a person served by one county one year and by another the next moved, and a unit
-    renamed for the next year (枣强县, then 枣强区) registers the same persons under its new name."""
+    renamed for the next year (枣强县, then 枣强区) registers the same persons under its new name. Of the mail
+    arrived by `until`, when given."""
     year = func.coalesce(func.substr(Message.month, 1, 4), "")  # mail of no month: of none, compared together
+    counted: list[ColumnElement[bool]] = [Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES)]
+    counted += [Message.arrival <= until] if until is not None else []
     shared = (
         select(PersonRow.form, PersonRow.disability_id, year.label("year"))
         .join(FormReadingRow, PersonRow.reading_id == FormReadingRow.id)
         .join(Message, FormReadingRow.message_id == Message.id)
-        .where(PersonRow.disability_id != "", Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES))
+        .where(PersonRow.disability_id != "", *counted)
         .group_by(PersonRow.form, PersonRow.disability_id, year)
         .having(func.count(func.distinct(Message.unit)) > 1)
         .subquery()
@@ -178,7 +183,7 @@ def _shared_persons(session: Session) -> list[PersonFinding]:
             & (shared.c.disability_id == PersonRow.disability_id)
             & (shared.c.year == year),
         )
-        .where(Message.registered.is_(True), Message.kind.not_in(NOT_PACKAGES))
+        .where(*counted)
         .order_by(PersonRow.form, PersonRow.disability_id, year, Message.id, PersonRow.id)
     ).all()
     by_person: dict[tuple[int, str, str], list] = {}

@@ -12,7 +12,7 @@ from archive.findings import PersonFinding, all_findings
 from archive.ingest import Incoming, ingest_batch
 from archive.models import Message
 from archive.queue import attention
-from bot.outgoing.digest import _findings
+from bot.outgoing.digest import _findings, build_digest
 from tests.webapp import SHANGHAI, _message
 
 REGISTRY = "rehab-registry-two-age-sheets.xlsx"  # 附件3 of 饶阳县, five persons
@@ -71,3 +71,27 @@ def test_each_person_is_filed_under_the_registry_that_brought_them_everywhere(de
     assert (line.unit, line.kind, line.message_ids) == ("桃城区", "person_in_two_units", (wrong, own))
     assert f"（邮件 #{wrong}，桃城区）中 {len(found)} 人同时由饶阳县登记" in line.message
     assert stranger not in line.message_ids
+
+
+def test_a_months_digest_made_later_keeps_the_persons_found_by_its_end(config, deps):
+    """GIVEN 饶阳县's April registry and 桃城区's April mail carrying it by mistake WHEN 饶阳县's May registry
+    (registries are cumulative: the same persons) arrives, and April's digest is made again THEN it still says the
+    persons registered by two units, as it did before May's mail, never naming May's; May's digest names it."""
+    own, wrong = store(
+        deps,
+        _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)),
+        _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件", (REGISTRY,)),
+    )
+
+    def persons_said(month: str) -> list[tuple[int, ...]]:
+        with deps.db.session() as session:
+            digest = build_digest(config, session, month, datetime(2020, 6, 25, tzinfo=SHANGHAI))
+        return [line.message_ids for line in digest.findings if line.kind == "person_in_two_units"]
+
+    assert persons_said("2020-04") == [(wrong, own)]
+    [may] = store(
+        deps,
+        _message("ryxcl@163.com", "饶阳县5月份报表", datetime(2020, 5, 12, 10, tzinfo=SHANGHAI), "见附件", (REGISTRY,)),
+    )
+    assert persons_said("2020-04") == [(wrong, own)]
+    assert [may in ids for ids in persons_said("2020-05")] == [True]

@@ -180,7 +180,7 @@ def build_digest(config: Config, session: Session, month: str, now: datetime, fi
     packages, kept_matrix = shown_matrix(config, session, evidence, month, now)
     names = dict(kept.names) if kept else {}  # today's unit names → those a closed year was kept under
     completion = as_kept(month_completion(config, evidence, month), names)
-    found = all_findings(session, evidence.summaries)
+    found = all_findings(session, evidence.summaries, until=as_of)
     years = finding_years(session, found, evidence.summaries, calendar.timezone)
     of_year = [finding for finding, year in zip(found, years, strict=True) if year == plan.year]
     return Digest(
