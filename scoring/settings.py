@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 # The levels a staff entry names, with their Chinese names (their points are the plan's: Scoring below).
 MEDIA_LEVELS = {"central": "中央级媒体", "provincial": "省级媒体", "city": "市级媒体"}
 INNOVATION_LEVELS = {"national": "全国推广经验典型", "provincial": "全省推广经验典型", "city": "市级创新案例"}
+# Each kind of staff entry: its Chinese name and its levels.
+ENTRY_KINDS = {"media": ("媒体报道", MEDIA_LEVELS), "innovation": ("创新性工作", INNOVATION_LEVELS)}
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def test_award_list_and_revoke_keep_who_and_when(tmp_path, database_url):
     )
     assert unknown.exit_code == 2 and "没有名为 衡水市 的单位" in unknown.output
     assert run(env, "revoke", "1", "--reason", "重复登记", "--by", "王斐").exit_code == 0
+    listed = run(env, "awards").stdout
+    assert "桃城区 媒体报道·中央级媒体 人民日报" in listed and "media" not in listed and "central" not in listed
     [entry] = json.loads(run(env, "awards", "--json").stdout)
     assert (entry["unit"], entry["entered_by"], entry["revoked_by"], entry["revoke_reason"]) == (
         "桃城区",

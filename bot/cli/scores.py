@@ -29,7 +29,7 @@ from bot.services.scores import (
 )
 from bot.services.show import decision_line
 from bot.services.years import closed_notes, finding_years
-from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.settings import ENTRY_KINDS, INNOVATION_LEVELS, MEDIA_LEVELS
 from scoring.standings import COMPONENT_LABELS, Standings
 
 
@@ -246,9 +246,10 @@ def awards(context: Context, as_json: bool) -> None:
         return
     for row in rows:
         state = f"已撤销（{row['revoked_by']}：{row['revoke_reason']}）" if row["revoked_at"] else "有效"
+        kind, levels = ENTRY_KINDS.get(row["kind"], (row["kind"], {}))
         click.echo(
-            f"#{row['id']} {row['date']} {row['unit']} {row['kind']}/{row['level']} {row['evidence']} "
-            f"登记人 {row['entered_by']} {state}"
+            f"#{row['id']} {row['date']} {row['unit']} {kind}·{levels.get(row['level'], row['level'])} "
+            f"{row['evidence']} 登记人 {row['entered_by']} {state}"
         )
 
 

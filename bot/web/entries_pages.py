@@ -19,10 +19,9 @@ from bot.web.auth import staff_only, viewer
 from bot.web.present import Masker, local_time, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
-from scoring.settings import INNOVATION_LEVELS, MEDIA_LEVELS
+from scoring.settings import ENTRY_KINDS
 
 blueprint = Blueprint("entries", __name__)
-KINDS = {"media": ("媒体报道", MEDIA_LEVELS), "innovation": ("创新性工作", INNOVATION_LEVELS)}
 
 
 @blueprint.route("/entries")
@@ -47,12 +46,16 @@ def entries_page():
             for row in staff_senders(db)
         ]
     return render_template(
-        "entries.html", rows=rows, kinds=KINDS, senders=senders, units=[unit.name for unit in current.config.units]
+        "entries.html",
+        rows=rows,
+        kinds=ENTRY_KINDS,
+        senders=senders,
+        units=[unit.name for unit in current.config.units],
     )
 
 
 def _entry_row(row: StaffEntryRow, mask: Masker, zone: ZoneInfo) -> dict[str, object]:
-    kind, levels = KINDS.get(row.kind, (row.kind, {}))
+    kind, levels = ENTRY_KINDS.get(row.kind, (row.kind, {}))
     return {
         "id": row.id,
         "unit": row.unit,
@@ -87,7 +90,7 @@ def award():
                 viewer().name,
                 config.plans,
             )
-            flash(f"已登记 #{row.id}：{row.unit} {KINDS[kind][1][level]} {row.date}")
+            flash(f"已登记 #{row.id}：{row.unit} {ENTRY_KINDS[kind][1][level]} {row.date}")
             for note in closed_notes(config, db, [row.date], "这条登记"):
                 flash(note, "error")
     except MailroomError as error:
@@ -97,7 +100,7 @@ def award():
 
 def _choice(kind_level: str, day: str) -> tuple[str, str, date]:
     kind, _, level = kind_level.partition(":")
-    if kind not in KINDS or level not in KINDS[kind][1]:
+    if kind not in ENTRY_KINDS or level not in ENTRY_KINDS[kind][1]:
         raise MailroomError("请选择类别和级别")
     if not day.strip():
         raise MailroomError("请填写日期，如 2020-05-01")
