@@ -45,3 +45,23 @@ def _counted(articles: Iterable[Article], calendar: Calendar) -> Iterator[tuple[
         if article.key not in seen:
             seen.add(article.key)
             yield (article.unit, calendar.month_of(article.arrival)), article
+
+
+def repeated(articles: Iterable[Article], calendar: Calendar) -> dict[tuple[str, str], list[tuple[int, int]]]:
+    """{(unit, "YYYY-MM"): [(message id, the earlier message id it repeats)]}: each counting message none of
+    whose articles counted, every one of them having come before (sent twice, forwarded, to two mailboxes), by
+    its own arrival month, with the message that brought its first article."""
+    first: dict[str, int] = {}
+    added: dict[int, bool] = {}
+    repeats: dict[int, tuple[tuple[str, str], int]] = {}
+    for article in sorted((a for a in articles if a.counts), key=lambda a: (a.arrival, a.message_id, a.key)):
+        earlier = first.setdefault(article.key, article.message_id)
+        new = earlier == article.message_id
+        added[article.message_id] = added.get(article.message_id, False) or new
+        if not new:
+            repeats.setdefault(article.message_id, ((article.unit, calendar.month_of(article.arrival)), earlier))
+    found: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for message_id, (slot, earlier) in repeats.items():
+        if not added[message_id]:
+            found.setdefault(slot, []).append((message_id, earlier))
+    return found

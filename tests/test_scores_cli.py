@@ -1,6 +1,7 @@
 """Staff entries and the scoring commands over a real archive (SQLite and PostgreSQL)."""
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -137,6 +138,11 @@ def test_standings_count_briefings_and_entries(tmp_path, database_url):
     assert data["as_of"].startswith("2020-04-30T23:59:59")
     explained = run(env, "explain", "枣强", "--month", "2020-04")
     assert "简报信息：2 分" in explained.output and "邮件 #" in explained.output
+    [(again, first)] = re.findall(r"邮件 #(\d+)（4月）的简报稿件与邮件 #(\d+) 的相同，不重复计数", explained.output)
+    shown = json.loads(run(env, "show", again, "--json").stdout)
+    assert shown["subject"].startswith("转发：") and json.loads(run(env, "show", first, "--json").stdout)[
+        "subject"
+    ] == ("枣强县贫困残疾人服务工程专项信息（0）")
     xlsx = tmp_path / "standings.xlsx"
     assert run(env, "standings", "--month", "2020-04", "--xlsx", str(xlsx)).exit_code == 0
     from openpyxl import load_workbook

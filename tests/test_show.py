@@ -337,3 +337,17 @@ def test_staff_read_a_confirmed_sender_in_the_words_the_unit_is_told_it():
     assert decision_line(decision_json(Decision(row, (1,)), SHANGHAI)) == (
         "确认邮箱 #2：发件邮箱 a@b.cn 已确认为景县的报送邮箱（自2020年5月1日起）（孙倩，2020-06-02：电话核实）"
     )
+
+
+def test_a_briefings_files_are_shown_as_its_articles_not_as_forms_missing(run, tmp_path):
+    """GIVEN 景县's briefing with its article as a .docx WHEN shown THEN the file is 简报稿件, where it read
+    未识别为任何附件表格 (no form is looked for in an article)."""
+    message = compose("jxcl2020@163.com", "hsclbgs666@163.com", "景县残疾人服务工程专项信息", ARRIVAL)
+    article = docx_bytes(["景县开展康复服务进社区活动", "4月9日，景县残联组织康复专家进社区。"], ARRIVAL)
+    message.add_attachment(article, maintype="application", subtype="octet-stream", filename="简报.docx")
+    (tmp_path / "b.eml").write_bytes(message.as_bytes())
+    assert run("import", str(tmp_path / "b.eml")).exit_code == 0
+    lines = run("show", "2").stdout.splitlines()
+    assert "景县 · 简报信息" in "\n".join(lines)
+    start = lines.index("附件（1 个）：")
+    assert lines[start + 2] == "   简报稿件"

@@ -126,7 +126,7 @@ def explain(context: Context, unit: str, month: str) -> None:
         evidence = load_evidence(session)
         result, kept = shown_standings(context.config, session, evidence, month, context.deps.clock())
         # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
-        explained = explanation(context.config, session, result, unit, kept, evidence.summaries)
+        explained = explanation(context.config, session, result, unit, kept, evidence.summaries, evidence.articles)
     row = explained.row
     click.echo(f"{row.unit} {month}：总分 {row.total}，第 {row.rank} 名")
     _say_kept(context, kept, row.unit)

@@ -22,8 +22,9 @@ from bot.config import Config
 from bot.services.scores import Kept, decisions_behind, unit_row
 from bot.services.show import decision_json
 from parsers.records import Unit, counted_month
+from scoring.briefings import repeated
 from scoring.components import arrived_after, task_rules
-from scoring.evidence import Point, SummaryReport
+from scoring.evidence import Article, Point, SummaryReport
 from scoring.settings import Calendar
 from scoring.standings import COMPONENT_LABELS, Standings, UnitStanding
 
@@ -124,9 +125,10 @@ def explanation(
     unit: str,
     kept: Kept | None,
     summaries: Sequence[SummaryReport],
+    articles: Sequence[Article] = (),
 ) -> Explanation:
     """UNIT's line of `result` (explain_unit), its point lines naming the decisions behind them, and those
-    decisions; `summaries`: the 附件2 evidence the standings were computed from."""
+    decisions; `summaries` and `articles`: the 附件2 and briefing evidence the standings were computed from."""
     row, components = explain_unit(config, result, unit, kept)
     zone = config.timezone
     behind = decisions_behind(session, row.unit, kept, result.month, zone)
@@ -142,6 +144,9 @@ def explanation(
         components = tuple(
             _later_figures(component, judged, planned, summaries, plan.calendar) for component in components
         )
+    until = plan.calendar.month_end(result.month)
+    repeats = repeated((article for article in articles if article.arrival <= until), plan.calendar)
+    components = tuple(_repeated_briefings(component, repeats, row.unit, plan.calendar) for component in components)
     noted = tuple(
         replace(component, items=tuple(lines.noted(component.name, item, effects) for item in component.items))
         for component in components
@@ -164,6 +169,27 @@ def _later_figures(
     said = {item.description for item in component.items}
     later = [point for point in arrived_after(unit, summaries, month, calendar, None) if point.description not in said]
     return replace(component, items=component.items + tuple(_explained(point) for point in later))
+
+
+def _repeated_briefings(
+    component: ExplainedComponent, repeats: dict[tuple[str, str], list[tuple[int, int]]], unit: str, calendar: Calendar
+) -> ExplainedComponent:
+    """The briefings with a line, worth nothing, after each month's for each of the unit's messages of that
+    month whose articles had all come before: a clerk counting the mails sent finds why one did not count."""
+    if component.name != "briefings":
+        return component
+    own = {calendar.month_name(month): pairs for (of, month), pairs in repeats.items() if of == unit}
+    items: list[ExplainedPoint] = []
+    for item in component.items:  # each month's line starts with its month: "5月报送简报信息 7 篇…"
+        items.append(item)
+        month = next((name for name in own if item.description.startswith(name)), None)
+        items += [
+            ExplainedPoint(
+                f"邮件 #{message_id}（{month}）的简报稿件与邮件 #{earlier} 的相同，不重复计数", 0, (message_id,), ()
+            )
+            for message_id, earlier in own.get(month or "", [])
+        ]
+    return replace(component, items=tuple(items))
 
 
 def _effects(session: Session, decision: Decision, unit: str, zone: ZoneInfo) -> list[Effect]:

@@ -97,7 +97,7 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
         f"SHA-256：{detail['sha256']}",
         f"原件：{detail['raw_path']}",
     ]
-    lines += _attachments(detail["attachments"])
+    lines += _attachments(detail["attachments"], detail["kind"] == "briefing")
     lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
     if detail["decisions"]:
         lines += ["", "工作人员的决定："] + [f"- {decision_line(decision)}" for decision in detail["decisions"]]
@@ -194,7 +194,8 @@ def _recognition(detail: dict[str, Any]) -> str:
     return f"{detail['unit'] or '单位未识别'} · {kind} · {month_text}"
 
 
-def _attachments(attachments: list[dict[str, Any]]) -> list[str]:
+def _attachments(attachments: list[dict[str, Any]], briefing: bool = False) -> list[str]:
+    """Each attachment with the forms read from it; a briefing's files are its articles (no form is looked for)."""
     if not attachments:
         return ["", "附件：无"]
     lines = ["", f"附件（{len(attachments)} 个）："]
@@ -202,7 +203,7 @@ def _attachments(attachments: list[dict[str, Any]]) -> list[str]:
         lines.append(f"{number}. {attachment['filename']}（{attachment['type']}，{attachment['size']} 字节）")
         forms = attachment.get("forms", [])
         if not forms:
-            lines.append("   未识别为任何附件表格")
+            lines.append("   简报稿件" if briefing else "   未识别为任何附件表格")
         for form in forms:
             prefix = f"{form['source']}：" if form["source"] != attachment["filename"] else ""
             lines.append(f"   {prefix}{form_facts(form)}")

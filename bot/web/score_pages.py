@@ -167,7 +167,7 @@ def explain_page(name: str):
     with site().deps.db.session() as db:
         result, kept = shown_standings(config, db, evidence, month, site().deps.clock())
         try:  # a closed year's month: the unit among those kept, by the name asked for, today's name or an alias
-            explained = explanation(config, db, result, name, kept, evidence.summaries)
+            explained = explanation(config, db, result, name, kept, evidence.summaries, evidence.articles)
         except MailroomError as error:
             abort(404, str(error))
     row = explained.row
