@@ -192,7 +192,7 @@ def _package_point(package: PackageStatus, calendar: Calendar, deduction: int) -
     text = "缺" + form_list(package.forms_with("missing"))
     if late_ids:
         text += f"；迟报 {_late_text(package, calendar)}"
-    return Point(f"{name}漏报：{text}", -deduction, late_ids)
+    return Point(f"{name}漏报：{text}", -deduction, package.message_ids)  # the mail that brought the rest
 
 
 def on_time_component(

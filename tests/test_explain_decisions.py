@@ -22,6 +22,11 @@ def line_of(explained: str, start: str) -> str:
     return found[0]
 
 
+def said_of(explained: str, start: str) -> str:
+    """The line without the messages it cites (after "  ← ")."""
+    return line_of(explained, start).split("  ← ")[0]
+
+
 def briefing_of(config: Path, unit: str, month: str) -> int:
     return mailroom_json_list(config, "search", "--unit", unit, "--month", month, "--kind", "briefing")[0]["id"]
 
@@ -43,11 +48,11 @@ def test_a_line_lost_or_earned_by_a_decision_names_it_and_its_mail(demo):  # noq
     correct(demo, april, "--month", "2020-05")
     correct(demo, briefing, "--not-counted")
     explained = ok(demo, "explain", "冀州区", "--month", "2020-06")
-    june_line = line_of(explained, "6月份报表")
+    june_line = said_of(explained, "6月份报表")
     assert june_line.startswith("  -3  6月份报表漏报：缺附件") and june_line.endswith(
         f"（邮件 #{june} 依更正 #1：报送单位更正为阜城县，不再计入）"
     )
-    assert line_of(explained, "4月份报表").endswith(f"（邮件 #{april} 依更正 #2：报送月份更正为2020年5月，不再计入）")
+    assert said_of(explained, "4月份报表").endswith(f"（邮件 #{april} 依更正 #2：报送月份更正为2020年5月，不再计入）")
     may = line_of(explained, "5月份报表")
     assert (
         may.startswith("  +0  5月份报表按时报送（邮件 #")
@@ -93,7 +98,7 @@ def test_a_closed_year_s_kept_lines_name_the_decisions_in_force_when_it_was_clos
     taocheng = package_of(demo, "桃城区", "2020-04")
     correct(demo, taocheng, "--month", "2020-05")
     lost = ok(demo, "explain", "冀州区", "--month", "2020-06")
-    assert line_of(lost, "4月份报表").endswith(f"（邮件 #{package} 依更正 #1：报送单位更正为阜城县，不再计入）")
+    assert said_of(lost, "4月份报表").endswith(f"（邮件 #{package} 依更正 #1：报送单位更正为阜城县，不再计入）")
     gained = ok(demo, "explain", "阜城县", "--month", "2020-06")
     assert f"（邮件 #{package} 依更正 #1：报送单位更正为阜城县）" in line_of(gained, "4月份报表")
     kept = ok(demo, "explain", "桃城区", "--month", "2020-06")
@@ -108,7 +113,7 @@ def test_a_package_corrected_to_a_briefing_is_named_on_the_package_line_it_left(
     may = package_of(demo, "冀州区", "2020-05")
     correct(demo, may, "--kind", "briefing")
     explained = ok(demo, "explain", "冀州区", "--month", "2020-06")
-    package = line_of(explained, "5月份报表")
+    package = said_of(explained, "5月份报表")
     assert package.startswith("  -3  5月份报表漏报：缺附件") and package.endswith(
         f"（邮件 #{may} 依更正 #1：邮件类别更正为简报信息，不再计入报表）"
     )

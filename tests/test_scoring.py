@@ -496,7 +496,7 @@ def test_one_late_month_costs_3_and_a_missing_one_another_3():
     assert points(june, "q2_on_time") == 9
     assert items(june, "q2_on_time")[2:] == [
         ("5月份报表迟报：附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8 于5月21日 00:00 收到", -3, (101,)),
-        ("6月份报表漏报：缺附件4", -3, ()),
+        ("6月份报表漏报：缺附件4", -3, (102,)),  # the mail that brought the rest
     ]
 
 
@@ -506,7 +506,7 @@ def test_a_month_both_incomplete_and_late_costs_3_once():
     arrivals += package("枣强县", "2020-06", "2020-06-22T08:30:00+08:00", 103, forms=(3,))
     june = score("2020-06", arrivals=arrivals)
     assert points(june, "q2_on_time") == 12
-    assert items(june, "q2_on_time")[3] == ("6月份报表漏报：缺附件4；迟报 附件3 于6月22日 08:30 收到", -3, (103,))
+    assert items(june, "q2_on_time")[3] == ("6月份报表漏报：缺附件4；迟报 附件3 于6月22日 08:30 收到", -3, (102, 103))
 
 
 def test_a_month_missing_then_sent_late_still_costs_3():
@@ -554,7 +554,7 @@ def test_q3_on_time_counts_from_the_september_deadline_and_needs_forms_9_and_10(
     august, september = score("2020-08", arrivals=arrivals), score("2020-09", arrivals=arrivals)
     assert august.row("枣强县").component("q3_on_time").closed is False
     assert points(september, "q3_on_time") == 12
-    assert items(september, "q3_on_time")[3] == ("9月份报表漏报：缺附件9、附件10", -3, ())
+    assert items(september, "q3_on_time")[3] == ("9月份报表漏报：缺附件9、附件10", -3, (102,))
 
 
 # --- briefing points ------------------------------------------------------------------------------------------
