@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 _ASCII_DIGITS = frozenset("0123456789")
@@ -25,10 +25,13 @@ _ASCII_DIGITS = frozenset("0123456789")
 # operators, the BOM, the soft hyphen, the bidirectional controls (which reorder digits on screen), the
 # variation selectors and the combining enclosing marks (a keycap 1️⃣ is 1, U+FE0F, U+20E3).
 IGNORABLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u20dd-\u20e4\ufe00-\ufe0f\ufeff"
-# Separators that list things (commas, the enumeration comma 、, a tab): a number written with them is
-# 139，1234，5678, but 156、234、178、23 is a list of figures, so a piece after one of them continues a
-# number only when it has ENUMERATED_PIECE digits or more (or is a final 1–2, an ID's category and grade).
-ENUMERATORS = "\t,\uff0c\u3001\uff64"
+# Separators that list things (commas, the enumeration comma 、, a tab, a line break): a number written with
+# them is 139，1234，5678, but 156、234、178、23 is a list of figures, so a piece after one of them continues a
+# number only when it has ENUMERATED_PIECE digits or more (or is a final 1–2, an ID's category and grade; but
+# not a line's own list number, 1–3 digits starting a line and followed by a list mark: "10、李四", "4. 赵六").
+LINE_BREAK = "\n"  # every line break, as parsers.privacy spells it
+_LIST_MARKS = frozenset("、.．:：\uff64")  # not ")": a number in brackets ends in one
+ENUMERATORS = "\t,\uff0c\u3001\uff64" + LINE_BREAK
 ENUMERATED_PIECE = 4
 # Separators a number may be written with, as they are before NFKC (full-width forms included): spaces,
 # dashes, dots (the middle dots · and ・ too), slashes, parentheses, and the ENUMERATORS.
@@ -113,6 +116,8 @@ class _Piece:
     start: int
     end: int
     listed: bool = False  # after a separator that lists things (ENUMERATORS)
+    broken: bool = False  # on a line after the one before (LINE_BREAK)
+    numbered: bool = False  # a line's own list number: broken, short and followed by a list mark
 
 
 def fold(text: str) -> str:
@@ -132,7 +137,7 @@ def _pieces(stretch: str, offset: int) -> list[_Piece]:
         return [_Piece(stretch, offset, offset + len(stretch))]
     pieces: list[_Piece] = []
     digits: list[str] = []
-    start, end, listed = -1, -1, False
+    start, end, listed, broken = -1, -1, False, False
     for index, char in enumerate(stretch):
         folded = char if char.isascii() else DIGIT_LIKE.get(char) or unicodedata.normalize("NFKC", char)
         if char in _IGNORABLE_SET:
@@ -147,11 +152,12 @@ def _pieces(stretch: str, offset: int) -> list[_Piece]:
                 end = offset + index + 1
             else:
                 if digits:
-                    pieces.append(_Piece("".join(digits), start, end, listed))
-                    digits, listed = [], False
+                    pieces.append(_Piece("".join(digits), start, end, listed, broken))
+                    digits, listed, broken = [], False, False
                 listed = listed or char in _ENUMERATOR_SET
+                broken = broken or char == LINE_BREAK
     if digits:
-        pieces.append(_Piece("".join(digits), start, end, listed))
+        pieces.append(_Piece("".join(digits), start, end, listed, broken))
     return pieces
 
 
@@ -187,6 +193,8 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
     best, digits = None, ""
     for last in range(first, len(pieces)):
         piece = pieces[last]
+        if last > first and piece.numbered:
+            break  # the next line's own list number ("10、李四"), not the rest of a number
         digits += piece.digits
         if len(digits) > _MAX_DIGITS and last > first:
             break
@@ -205,7 +213,12 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
 
 
 def _numbers_in(text: str, stretch: re.Match[str]) -> list[PersonalNumber]:
-    pieces = _pieces(stretch.group(), stretch.start())
+    pieces = [
+        replace(piece, numbered=True)
+        if piece.broken and len(piece.digits) < ENUMERATED_PIECE and text[piece.end : piece.end + 1] in _LIST_MARKS
+        else piece
+        for piece in _pieces(stretch.group(), stretch.start())
+    ]
     found, index = [], 0
     while index < len(pieces):
         longest = _longest_at(pieces, index)

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from parsers.personal import DIGIT_LIKE, IGNORABLE, PersonalNumber, find_numbers, fold, mask_id
+from parsers.personal import DIGIT_LIKE, IGNORABLE, LINE_BREAK, PersonalNumber, find_numbers, fold, mask_id
 
 __all__ = [
     "mask_id",
@@ -50,9 +50,10 @@ _CHECK_HINT = re.compile(r"(校验位不对（第 18 位应为 )[0-9X]")
 # The text as the recogniser reads it: the same length, character for character, so what it finds is where
 # it is in the text itself.
 #
-# Line breaks and tildes read as a tab, a separator that lists things (parsers.personal.ENUMERATORS): a piece
-# after one continues a number only when it has 4 digits or more, so `139\n1234\n5678` is a number and a
-# column of figures (`156\n234\n178`) is not. An underscore reads as a space. Full-width ASCII and every
+# Every line break reads as parsers.personal.LINE_BREAK and a tilde as a tab, separators that list things
+# (parsers.personal.ENUMERATORS): a piece after one continues a number only when it has 4 digits or more, so
+# `139\n1234\n5678` is a number, and neither a column of figures (`156\n234\n178`) nor the next line's own
+# number (`…0011\n10、李四`) is part of one. An underscore reads as a space. Full-width ASCII and every
 # character that is one digit (superscript, circled, another script's) read as the ASCII character.
 _LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 _TILDES = "~\u223c\u301c\uff5e"
@@ -60,7 +61,8 @@ _SPELLING = str.maketrans(
     {
         **{chr(point): chr(point - 0xFEE0) for point in range(0xFF01, 0xFF5F)},
         **{char: digit for char, digit in DIGIT_LIKE.items() if len(digit) == 1},
-        **dict.fromkeys(_LINE_BREAKS + _TILDES, "\t"),
+        **dict.fromkeys(_LINE_BREAKS, LINE_BREAK),
+        **dict.fromkeys(_TILDES, "\t"),
         **dict.fromkeys("_\uff3f", " "),
     }
 )
@@ -79,7 +81,7 @@ _CHINESE_TABLE = str.maketrans(_CHINESE_DIGITS)
 CHINESE_RUN = 7
 _CHINESE_CHAR = re.compile(f"[{_CHINESE}]")
 _CHINESE_STRETCH = re.compile(  # from a Chinese digit on: ASCII digits before it stay as they are anyway
-    f"[{_CHINESE}](?:[{_CHINESE}0-9]|[Xx](?![A-Za-z])|[ \t\\-./·・]{{1,2}}(?=[{_CHINESE}0-9]))*"
+    f"[{_CHINESE}](?:[{_CHINESE}0-9]|[Xx](?![A-Za-z])|[ \t\n\\-./·・]{{1,2}}(?=[{_CHINESE}0-9]))*"
 )
 _MAYBE_DIGITS = re.compile("[\\d" + "".join(re.escape(char) for char in DIGIT_LIKE) + _CHINESE + "]")
 
