@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import threading
 from datetime import UTC, datetime
 from html import unescape
 
@@ -187,3 +188,44 @@ def test_every_other_page_and_download_is_refused_to_a_clerk(site):
     nav = menu[menu.index("<nav>") : menu.index("</nav>")]
     assert "自查" in nav and "归档检索" not in nav and "月度排名" not in nav
     assert "景县填报员（填报单位 景县）" in menu
+
+
+def test_checks_at_once_are_bounded_and_one_that_finds_no_room_is_answered_at_once(site, monkeypatch):
+    """GIVEN 景县's clerk and 武邑县's clerk each checking a file (their reads held in the readers) WHEN 景县's
+    clerk submits again, and staff submit a file THEN each is answered at once, 景县 that its last check is still
+    running (429), staff that the checks are busy (503), both with Retry-After, and the other pages still answer;
+    once the two checks end, each has its result and staff's next check runs."""
+    from bot.web import selfcheck_pages
+
+    app, _, _ = site
+    started, release = threading.Semaphore(0), threading.Event()
+
+    def held(*args, **kwargs):
+        started.release()
+        release.wait(30)
+        return inspect_untrusted(*args, **kwargs)
+
+    monkeypatch.setattr(selfcheck_pages, "inspect_untrusted", held)
+    workbook = {"附件3.xlsx": (BOOKS / "bad-ids-and-phones.xlsx").read_bytes()}
+    jing, wuyi, staff = clerk(app), clerk(app, WUYI_CLERK), app.test_client()
+    log_in(staff, "孙倩")
+    answers: dict[str, int] = {}
+    running = [
+        threading.Thread(
+            target=lambda who=who, client=client: answers.__setitem__(who, upload(client, workbook).status_code)
+        )
+        for who, client in (("jing", jing), ("wuyi", wuyi))
+    ]
+    for thread in running:
+        thread.start()
+    assert started.acquire(timeout=30) and started.acquire(timeout=30)
+    again, busy = upload(jing, workbook), upload(staff, workbook)
+    assert again.status_code == 429 and "您上一次提交的文件还在检查中" in again.get_data(as_text=True)
+    assert busy.status_code == 503 and "系统正忙" in busy.get_data(as_text=True)
+    assert again.headers["Retry-After"] == busy.headers["Retry-After"] == "30"
+    assert staff.get("/standings").status_code == 200
+    release.set()
+    for thread in running:
+        thread.join(60)
+    assert answers == {"jing": 200, "wuyi": 200}
+    assert upload(staff, workbook).status_code == 200

@@ -4,9 +4,10 @@ forgotten: nothing of them is stored, and the page shows nothing of the archive.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.services.inspect import conclusion, describe, has_problems, inspect_untrusted
@@ -16,6 +17,40 @@ from bot.web.site import TOO_LARGE, UPLOAD_BYTES, site
 blueprint = Blueprint("selfcheck", __name__)
 UPLOAD_FILES = 20  # files at once: a month's package, 附件1–10, with room to spare
 NAME_CHARS = 120
+# Checks reading at once, of the web server's 4 threads (bot.web.server), as many as the reader sandbox has
+# workers: a check waits on them, and checks that took every thread would leave none for the other pages.
+CHECKS_AT_ONCE = 2
+RETRY_SECONDS = 30
+CHECKS = "mailroom.selfchecks"
+
+
+class Admission:
+    """Who is checking files now: at most `at_once` checks, one an account. One that finds no room is answered at
+    once (`enter` gives why, in Chinese), rather than waiting in a thread the other pages need."""
+
+    def __init__(self, at_once: int = CHECKS_AT_ONCE):
+        self.at_once = at_once
+        self._checking: set[str] = set()
+        self._lock = threading.Lock()
+
+    def enter(self, account: str) -> tuple[int, str] | None:
+        """None when `account` may check now (then `leave` when done), else the status and what to tell it."""
+        with self._lock:
+            if account in self._checking:
+                return 429, "您上一次提交的文件还在检查中，请等检查结果出来后再提交"
+            if len(self._checking) >= self.at_once:
+                return 503, f"其他用户正在检查文件，系统正忙，请约 {RETRY_SECONDS} 秒后再提交"
+            self._checking.add(account)
+            return None
+
+    def leave(self, account: str) -> None:
+        with self._lock:
+            self._checking.discard(account)
+
+
+@blueprint.record_once
+def _keep_admission(state) -> None:
+    state.app.extensions[CHECKS] = Admission()
 
 
 @blueprint.context_processor
@@ -35,10 +70,18 @@ def selfcheck_page():
         return render_template(
             "selfcheck.html", results=None, error=f"一次最多检查 {UPLOAD_FILES} 个文件，请分几次上传"
         ), 400
-    files = [(file_label(upload.filename or ""), upload.read()) for upload in uploads]
-    current = site()
-    # A unit's clerk checks that unit's files: another unit's form is then a problem (the wrong file chosen).
-    results = inspect_untrusted(files, current.config, current.deps.sandbox, viewer().unit)
+    admission: Admission = current_app.extensions[CHECKS]
+    account = viewer().name
+    if refused := admission.enter(account):
+        status, said = refused
+        return render_template("selfcheck.html", results=None, error=said), status, {"Retry-After": str(RETRY_SECONDS)}
+    try:
+        files = [(file_label(upload.filename or ""), upload.read()) for upload in uploads]
+        current = site()
+        # A unit's clerk checks that unit's files: another unit's form is then a problem (the wrong file chosen).
+        results = inspect_untrusted(files, current.config, current.deps.sandbox, viewer().unit)
+    finally:
+        admission.leave(account)
     return render_template(
         "selfcheck.html",
         results=[describe(result) for result in results],
