@@ -82,6 +82,7 @@ REASONS = {
     "finding": "核查发现",
 }
 Findings = Callable[[Session], list[Finding]]
+SENDER_REASONS = ("unregistered", "nounit")  # whose item names the sender's address: it is what is confirmed
 
 
 def every_finding(session: Session) -> list[Finding]:
@@ -99,6 +100,7 @@ class Item:
     message_ids: tuple[int, ...]
     detail: tuple[str, ...] = ()  # what the text sums up: each form disagreeing with its mail, each person
     suggested_units: tuple[str, ...] = ()  # "nounit": the units the message's forms' titles name
+    sender: str | None = None  # "unregistered", "nounit": the address staff are asked to confirm
     handled_by: str | None = None
     handled_at: datetime | None = None
     note: str | None = None
@@ -168,6 +170,7 @@ def _message_items(session: Session) -> list[Item]:
                 Message.attention,
                 Message.month,
                 Message.month_source,
+                Message.from_addr,
             ).where(Message.attention.is_not(None))
         )
     )
@@ -182,6 +185,7 @@ def _message_items(session: Session) -> list[Item]:
                 row.subject or "（无主题）",
                 row.unit,
                 (row.id,),
+                sender=row.from_addr if reason in SENDER_REASONS else None,
             )
             if reason == "nounit":
                 item = _unit_suggested(item, forms.get(row.id, []))

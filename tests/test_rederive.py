@@ -231,7 +231,9 @@ def test_the_attention_queue_lists_what_needs_a_person_and_keeps_what_was_handle
     assert ("景县", "question") in reasons and ("滨湖新区", "unregistered") in reasons
     question = next(item for item in items if item["unit"] == "景县" and item["reason"] == "question")
     assert "疑问" in question["text"]
-    run(demo, "sender", "add", "滨湖新区", PERSONAL, "--reason", "电话核实", "--by", "孙倩")
+    unregistered = next(item for item in items if item["unit"] == "滨湖新区" and item["reason"] == "unregistered")
+    assert unregistered["sender"] == PERSONAL and f"发件地址 {PERSONAL}" in run(demo, "queue").output
+    run(demo, "sender", "add", "滨湖新区", unregistered["sender"], "--reason", "电话核实", "--by", "孙倩")
     assert ("滨湖新区", "unregistered") not in {(i["unit"], i["reason"]) for i in mailroom_json_list(demo, "queue")}
     done = run(demo, "queue", "done", question["item"], "--note", "已电话答复填写口径", "--by", "孙倩")
     assert done.exit_code == 0, done.output

@@ -836,6 +836,8 @@ def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
     queue = page(staff, "/queue")
     handle = f"{outcome}-unregistered"
     assert f'id="item-{handle}"' in queue and "确认发件地址为饶阳县的报送邮箱" in queue
+    row = queue[queue.index(f'id="item-{handle}"') :].split("</tr>")[0]
+    assert "发件地址：ryx.clerk@qq.com" in row  # the address asked about, to confirm by phone
     token = csrf_token(queue)
     refused = staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome), "reason": " "})
     assert refused.status_code == 302 and "未确认：请写明如何核实" in page(staff, "/queue")

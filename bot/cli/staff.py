@@ -336,8 +336,10 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
             else ""
         )
         messages = "、".join(f"#{id_}" for id_ in item.message_ids)
+        sender = f"  发件地址 {item.sender}" if item.sender else ""
         click.echo(
-            f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}\n    {REASONS[item.reason]}{done}"
+            f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}{sender}\n"
+            f"    {REASONS[item.reason]}{done}"
         )
     click.echo(f"共 {sum(item.handled_by is None for item in items)} 项待处理")
 
@@ -368,6 +370,7 @@ def _item_json(item: Item) -> dict[str, Any]:
         "message_ids": list(item.message_ids),
         "detail": list(item.detail),
         "suggested_units": list(item.suggested_units),
+        "sender": item.sender,
         "handled_by": item.handled_by,
         "handled_at": item.handled_at.isoformat() if item.handled_at else None,
         "note": item.note,
