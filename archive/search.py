@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -253,12 +254,8 @@ def _matching(session: Session, query: Query, terms: list[Term]) -> Select:
     ]
     filters += [Message.arrival >= query.since] if query.since else []
     filters += [Message.arrival <= query.until] if query.until else []
-    if query.sender and query.personal:
-        filters.append(Message.from_addr == query.sender.lower())
-    elif query.sender:  # the masked address, as the asker sees it
-        filters.append(
-            Message.id.in_(select(SEARCH_DOC.c.message_id).where(SEARCH_DOC.c.sender == masked_sender(query.sender)))
-        )
+    if query.sender:
+        filters.append(_from(query.sender, query.personal))
     if terms:
         wanted = query.limit + query.offset if query.limit else 0
         statement = _text_search(session, terms, query.order, wanted, filters)
@@ -269,6 +266,21 @@ def _matching(session: Session, query: Query, terms: list[Term]) -> Select:
     if query.offset:
         statement = statement.offset(query.offset)
     return statement
+
+
+def _from(asked: str, personal: bool) -> ColumnElement[bool]:
+    """The sender filter: an address as people write it (full-width, any case, "景县残联 <jxcl2020@163.com>" as a
+    message shows it) is that address; a part of one (jxcl2020, @163.com) finds every address holding it. A
+    viewer without the grant compares the masked address, as shown to them."""
+    address = normalise(asked).strip()
+    if (bracketed := re.search(r"<([^<>]*)>", address)) is not None:
+        address = bracketed.group(1).strip()
+    whole = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) is not None
+    column: ColumnElement[Any] = Message.from_addr.expression if personal else SEARCH_DOC.c.sender
+    value = address if personal else masked_sender(address)
+    part = "%" + re.sub(r"([\\%_])", r"\\\1", value) + "%"  # LIKE's wildcards in it taken as written
+    matching = column == value if whole else column.like(part, escape="\\")
+    return matching if personal else Message.id.in_(select(SEARCH_DOC.c.message_id).where(matching))
 
 
 def _text_search(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import date
 from typing import Any
@@ -30,8 +29,6 @@ from bot.services.show import (
 from parsers.errors import MailroomError
 from parsers.records import Kind
 
-_ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
-
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     if value is None:
@@ -45,9 +42,9 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
 def _sender(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    if not _ADDRESS.fullmatch(value.strip()):
-        raise click.BadParameter(f"应为一个完整的邮箱地址，例如 zqxcl@163.com，而不是 {value!r}")
-    return value.strip().lower()
+    if not value.strip():
+        raise click.BadParameter("应为邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com")
+    return value.strip()
 
 
 def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
@@ -67,7 +64,12 @@ def _limit(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 @click.option("--month", metavar="YYYY-MM", callback=month_param, help="报送月份，如 2020-04。")
 @click.option("--since", metavar="YYYY-MM-DD", callback=_day, help="在这一天或之后到达的（本地时间）。")
 @click.option("--until", metavar="YYYY-MM-DD", callback=_day, help="在这一天或之前到达的（本地时间）。")
-@click.option("--sender", metavar="ADDRESS", callback=_sender, help="发件人的完整邮箱地址，如 zqxcl@163.com。")
+@click.option(
+    "--sender",
+    metavar="ADDRESS",
+    callback=_sender,
+    help="发件人的邮箱地址（zqxcl@163.com），或其一部分（zqxcl、@163.com：含有它的地址）。",
+)
 @click.option(
     "--order",
     type=click.Choice(ORDERS),
