@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from parsers.privacy import mask_personal, masked_and_numbers, read_cell
+from parsers.searchterms import join_han_spaces
 
 RUN = re.compile(r"[^\W_]+")  # letters and digits of every script: FTS5 unicode61's token characters
 GRAM = 4  # the longest gram: a term this long or shorter is found by the index alone
@@ -89,9 +90,9 @@ def build_document(
     (masked_head, in_head), (masked_body, in_body) = masked_and_numbers(head), masked_and_numbers(body)
     numbers += in_head + in_body
     return Document(
-        head=normalise(masked_head),
-        body=normalise(masked_body),
-        rows=normalise("\n".join(lines)),
+        head=join_han_spaces(normalise(masked_head)),
+        body=join_han_spaces(normalise(masked_body)),
+        rows=join_han_spaces(normalise("\n".join(lines))),
         sender=masked_sender(from_addr or ""),
         numbers=tuple(dict.fromkeys(number.casefold() for number in numbers)),
     )
@@ -109,4 +110,4 @@ def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Itera
             cells = [read_cell(key, str(value)) for key, value in fields if value not in (None, "")]
             for _, digits in cells:
                 numbers.extend(digits)
-            yield " ".join(masked for masked, _ in cells)
+            yield "\t".join(masked for masked, _ in cells)  # a tab, never joined: one cell's name is no other's

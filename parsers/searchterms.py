@@ -13,6 +13,32 @@ _PHRASE = re.compile(r'"([^"]*)"|“([^”]*)”|‘([^’]*)’|「([^」]*)」
 _SEPARATORS = re.compile(r"[\s,，、;；。.!！?？:：…()（）\[\]【】{}《》〈〉<>“”‘’\"'「」『』|~～]+")
 # What may stand at a term's edge only as punctuation: stripped there, kept inside (163.com, 2020-05).
 _EDGES = "@.-_+*/\\#&=%$^`"
+# Spaces that lay Chinese out rather than part words: a two-character name padded to three characters' width
+# (景 县, 张 三: a Chinese character alone between spaces) and figures set apart (2020 年 12 月, 完成 12 人).
+# Two words apart (大营镇 张庄) stay apart.
+_SPACES = re.compile(r" +")
+_HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[^\W_]")
+
+
+def join_han_spaces(text: str) -> str:
+    """`text` (normalised: NFKC has made every space " ") without the spaces that lay Chinese out (above), as the
+    search documents hold it and a quoted phrase is compared: 景 县12 月份 is 景县12月份."""
+
+    def at(index: int) -> str:
+        return text[index] if 0 <= index < len(text) else ""
+
+    def spaced(space: re.Match[str]) -> str:
+        before, after = at(space.start() - 1), at(space.end())
+        if not (_WORD.match(before) and _WORD.match(after)) or not (_HAN.match(before) or _HAN.match(after)):
+            return space.group()
+        alone = (_HAN.match(before) and not _WORD.match(at(space.start() - 2))) or (
+            _HAN.match(after) and not _WORD.match(at(space.end() + 1))
+        )
+        figure = before.isdigit() or after.isdigit()
+        return "" if alone or figure else space.group()
+
+    return _SPACES.sub(spaced, text) if " " in text else text
 
 
 def split_terms(text: str) -> list[str]:
@@ -21,7 +47,7 @@ def split_terms(text: str) -> list[str]:
     position = 0
     for match in _PHRASE.finditer(text):
         terms += _words(text[position : match.start()])
-        phrase = " ".join(next(group for group in match.groups() if group is not None).split())
+        phrase = join_han_spaces(" ".join(next(group for group in match.groups() if group is not None).split()))
         phrase = phrase.strip(_EDGES + "，,、;；。!！?？:：…")
         if phrase:
             terms.append(phrase)

@@ -118,6 +118,23 @@ def test_no_match_across_separate_runs(deps, archived):
     assert found(deps, "大营镇 张庄") == [archived["briefing"]]  # two terms, both present
 
 
+def test_spaces_that_lay_chinese_out_do_not_hide_a_term(deps):
+    """GIVEN subjects written as units write them: 景 县 padded to three characters, figures set apart WHEN
+    searched as one would type them THEN found, unquoted and quoted, whichever way the query is spaced; two
+    words a space apart (大营镇 张庄) stay two words."""
+    padded, figures, words = archive(
+        deps,
+        mail("景 县12月份残疾人服务工程进展情况报告", "见附件", MAY),
+        mail("枣强县 2020 年 12 月份报表", "完成 12 人", MAY + timedelta(days=1), sender="zqxcl@163.com"),
+        mail("简报", "大营镇 张庄 今年完成改造", MAY + timedelta(days=2)),
+    )
+    for asked in ("景县12月份", "景县", "“景县12月份”", '"景 县12月份"'):
+        assert found(deps, asked) == [padded], asked
+    for asked in ("2020年12月份", "枣强县2020年", "“枣强县 2020年12月”", "12人"):
+        assert found(deps, asked) == [figures], asked
+    assert found(deps, "镇张") == [] and found(deps, "大营镇 张庄") == [words]
+
+
 def test_long_terms_are_confirmed_by_the_stored_text(deps, archived):
     """GIVEN all grams of a term present but not in that order WHEN searched THEN not found."""
     assert found(deps, "庄家王") == []
