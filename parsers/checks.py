@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from itertools import compress
 from operator import not_
 
@@ -47,7 +48,7 @@ def _id18_fault(text: str) -> str | None:
     digits: a problem's text is shown, like the cell, to viewers who see the cell masked."""
     if len(text) != 18:
         return f"有 {len(text)} 位，应为 18 位"
-    if not ID18.fullmatch(text):
+    if not ID18.fullmatch(text) or not _real_day(text[6:14]):  # 1307, or 0231: a date no calendar has
         odd = [at for at, char in enumerate(text, 1) if not ("0" <= char <= "9" or at == 18 and char == "X")]
         if odd:  # characters a masked cell shows as they are (only digits are starred)
             what = "是字母" if all(text[at - 1].isascii() and text[at - 1].isalpha() for at in odd) else "不是数字"
@@ -57,6 +58,16 @@ def _id18_fault(text: str) -> str | None:
     if text[17] != expected:
         return f"校验位不对（第 18 位应为 {expected}）"
     return None
+
+
+def _real_day(digits: str) -> bool:
+    """Whether YYYYMMDD is a day of the calendar (said as a malformed date is: which of the two, a masked viewer
+    must not learn from the text)."""
+    try:
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return False
+    return True
 
 
 def _positions(positions: Sequence[int]) -> str:

@@ -193,6 +193,13 @@ MALFORMED = [
     (id_number_problem, "id_number", "13112719770707OO12", "第 15–16 位是字母"),
     (id_number_problem, "id_number", "1311271977O7O7123X", "第 11、13 位是字母"),
     (id_number_problem, "id_number", "13112719771307123X", "第 7–14 位应为有效的出生日期"),
+    (id_number_problem, "id_number", "131127199502310003", "第 7–14 位应为有效的出生日期"),  # 2月31日
+    (
+        disability_id_problem,
+        "disability_id",
+        "13112719950231000313",
+        "前 18 位（身份证号）格式不对：第 7–14 位应为有效的出生日期",
+    ),
     (id_number_problem, "id_number", "1311271977070", "有 13 位，应为 18 位"),
     (id_number_problem, "id_number", "1.311271977E+17", "科学计数法"),
     (lambda value: disability_id_problem(value, True), "disability_id", "1311271977070", "有 13 位，应为 20 位"),
