@@ -18,7 +18,7 @@ from parsers.months import UNDATED, month_in, placed
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
 from parsers.unit_names import find_unit
-from parsers.workbook import is_lock_file, read_attachment
+from parsers.workbook import empty_file, is_lock_file, read_attachment
 
 PRESENTATIONS = {
     "dps": "WPS 演示 .dps",
@@ -164,7 +164,7 @@ def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tup
     """(code, message): why a file holds no form, from its name, sniffed type, size and the content type its
     mail declared (when known). The one wording for `inspect`, 自查 and the receipt of a mail carrying it."""
     if not size:
-        return "empty", f"“{name}”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+        return "empty", empty_file(name)
     declared = declared_type.split(";")[0].strip().lower()
     if kind == "tnef" or declared in TNEF_TYPES or name.strip().lower() == "winmail.dat":
         return "tnef", (

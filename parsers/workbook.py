@@ -211,12 +211,22 @@ def _unreadable(source: str, filename: str, error: BaseException) -> FormReading
     return _refused(source, filename, "unreadable", message)
 
 
+def empty_file(name: str) -> str:
+    """A 0-byte file: nothing to save again, it went missing on its way into the mail or the upload. The one
+    wording for a receipt, `inspect` and 自查."""
+    return f"“{name}”是空文件（0 字节），可能在添加或保存文件时出错；请打开原文件确认有内容后重新添加"
+
+
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
-    if kind == "empty":  # nothing to save again: the file went missing on its way into the mail
-        return _refused(
-            source, filename, "empty", f"“{filename}”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+    if kind == "empty":
+        return _refused(source, filename, "empty", empty_file(filename))
+    if kind == "pdf":  # saving a PDF again in Excel is no advice: the workbook it was made from is wanted
+        message = (
+            f"“{filename}”的扩展名是表格，但内容是 PDF 文件，系统无法从中读取表格数字；"
+            "请发送原始的 Excel 表格（不要转换成 PDF）"
         )
-    what = {"html": "网页（HTML）", "text": "纯文本", "pdf": "PDF"}.get(kind, "无法识别的格式")
+        return _refused(source, filename, "unreadable", message)
+    what = {"html": "网页（HTML）", "text": "纯文本"}.get(kind, "无法识别的格式")
     message = (
         f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
         f"“另存为”.xlsx 格式再发送"

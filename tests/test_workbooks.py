@@ -889,7 +889,18 @@ def test_an_empty_workbook_is_told_to_be_attached_again_not_saved_again():
     """A 0-byte 附件3.xlsx went missing on its way into the mail: saving it again in Excel is no advice."""
     [reading] = read_attachment("附件3.xlsx", b"", UNITS)
     assert (reading.form, reading.readable, [p.code for p in reading.problems]) == (3, False, ["empty"])
-    assert reading.problems[0].message == "“附件3.xlsx”是空文件（0 字节），可能在添加附件时出错；请重新添加后再发送"
+    assert reading.problems[0].message == (
+        "“附件3.xlsx”是空文件（0 字节），可能在添加或保存文件时出错；请打开原文件确认有内容后重新添加"
+    )
+
+
+def test_a_pdf_named_as_a_workbook_is_asked_for_the_workbook_not_to_be_saved_again():
+    """A PDF renamed 附件2.xlsx: opening it in Excel and saving it as .xlsx is no advice (Excel cannot open it);
+    the workbook it was made from is asked for."""
+    [reading] = read_attachment("附件2.xlsx", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", UNITS)
+    [problem] = reading.problems
+    assert "内容是 PDF 文件" in problem.message and "请发送原始的 Excel 表格" in problem.message
+    assert "另存为" not in problem.message
 
 
 def test_a_workbook_kept_with_a_sheet_per_month_is_read_at_its_latest_month():

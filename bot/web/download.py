@@ -31,7 +31,7 @@ blueprint = Blueprint("download", __name__)
 ORIGINALS_REFUSED = (
     "原始邮件和附件中的残疾人证号、身份证号和电话号码没有遮蔽，本账号无权下载。"
     "页面上的内容和“导出 CSV”（已遮蔽）可以查看；如确需原件，请管理员为账号授权"
-    "（mailroom user add 名称 --role auditor --personal）。"
+    "（mailroom user set 账号名 --personal）。"
 )
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
 NAME_CHARS = 180  # a longer attachment name is shortened in the middle
