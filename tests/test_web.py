@@ -329,6 +329,10 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     bad = client.get("/search?month=2020-4&unit=衡水市")
     assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
     assert "没有名为 衡水市 的单位" in bad.get_data(as_text=True)
+    # text holding nothing to find is said so, not silently taken for no text
+    listed = page(client, "/search?q=%25&unit=枣强县")
+    assert "“%”中没有可查找的文字" in listed and f"/message/{archive.package}" in listed
+    assert "没有可查找的文字" not in page(client, f"/search?q={PERSON}")
 
 
 def test_search_pages_through_the_results(site):

@@ -28,6 +28,8 @@ from bot.web.present import (
 from bot.web.site import site
 from parsers.errors import InputError
 from parsers.records import Unit, named_unit
+from parsers.searchdoc import normalise
+from parsers.searchterms import split_terms
 
 blueprint = Blueprint("archive", __name__)
 PAGE_SIZE = 50
@@ -49,6 +51,11 @@ class SearchForm:
     page: int = 1
     error: str = ""
     days: tuple[date | None, date | None] = (None, None)  # since and until read (archive.search.arrival_day)
+
+    @property
+    def nothing_to_find(self) -> bool:
+        """Text was typed but holds no term (only punctuation, %, _): the other conditions alone are listed."""
+        return bool(self.text) and not split_terms(normalise(self.text))
 
     def query(self, sees_personal: bool, zone: tzinfo) -> Query:
         """The archive query; without the grant it searches the masked text only (archive.search)."""
