@@ -67,8 +67,9 @@ _SPELLING = str.maketrans(
     }
 )
 _OTHER_DECIMAL = re.compile(r"(?![0-9])\d")
-# Chinese digits, read as digits in a run of at least CHINESE_RUN of them (a phone spelt out, 一三九一二三四五六七八):
-# shorter runs are words and dates (一一对应, 二〇二〇年). ○ (a circle) is often written for 〇.
+# Chinese digits, read as digits in a run of at least CHINESE_RUN of them (a phone spelt out, 一三九一二三四五六七八),
+# or of MIXED_RUN digits of both kinds (139 一二三四 5678): shorter runs are words and dates (一一对应, 二〇二〇年).
+# ○ (a circle) is often written for 〇.
 _CHINESE_DIGITS = {
     char: str(digit)
     for digit, chars in enumerate(
@@ -79,22 +80,27 @@ _CHINESE_DIGITS = {
 _CHINESE = "".join(_CHINESE_DIGITS)
 _CHINESE_TABLE = str.maketrans(_CHINESE_DIGITS)
 CHINESE_RUN = 7
+MIXED_RUN = 11  # a mobile number's digits
 _CHINESE_CHAR = re.compile(f"[{_CHINESE}]")
-_CHINESE_STRETCH = re.compile(  # from a Chinese digit on: ASCII digits before it stay as they are anyway
+_ASCII_DIGIT = re.compile("[0-9]")
+_CHINESE_STRETCH = re.compile(  # ASCII digits, then from a Chinese digit on
+    f"(?:[0-9](?:[0-9]|[ \t\n\\-./·・]{{1,2}}(?=[{_CHINESE}0-9]))*)?"
     f"[{_CHINESE}](?:[{_CHINESE}0-9]|[Xx](?![A-Za-z])|[ \t\n\\-./·・]{{1,2}}(?=[{_CHINESE}0-9]))*"
 )
 _MAYBE_DIGITS = re.compile("[\\d" + "".join(re.escape(char) for char in DIGIT_LIKE) + _CHINESE + "]")
 
 
 def _chinese_as_digits(text: str) -> str:
-    """`text` with each run of CHINESE_RUN or more Chinese digits (separators, ASCII digits and an ID's check
-    character X among them allowed) written in ASCII digits."""
+    """`text` with each run of CHINESE_RUN or more Chinese digits, or of MIXED_RUN digits two of them Chinese
+    (separators, ASCII digits and an ID's check character X among them allowed), written in ASCII digits."""
     if not _CHINESE_CHAR.search(text):
         return text
 
     def spelt(stretch: re.Match[str]) -> str:
         found = stretch.group()
-        return found.translate(_CHINESE_TABLE) if len(_CHINESE_CHAR.findall(found)) >= CHINESE_RUN else found
+        chinese = len(_CHINESE_CHAR.findall(found))
+        mixed = chinese >= 2 and chinese + len(_ASCII_DIGIT.findall(found)) >= MIXED_RUN
+        return found.translate(_CHINESE_TABLE) if chinese >= CHINESE_RUN or mixed else found
 
     return _CHINESE_STRETCH.sub(spelt, text)
 
