@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, select, update
 
 from archive.db import Database
-from archive.models import DerivationAttempt
+from archive.models import DerivationAttempt, Message
 
 CRASHED = (
     "处理此邮件时程序两次异常终止，已归档原件，未作识别，请工作人员人工核对"
@@ -50,10 +50,16 @@ class Watched(Generic[T, R]):
                 )
             ):
                 earlier[sha] = earlier.get(sha, False) or alone
+            given_up = [sha for sha in self.shas if earlier.get(sha)]
+            found = session.execute(select(Message.sha256, Message.id).where(Message.sha256.in_(given_up)))
+            known = {sha: message_id for sha, message_id in found}
         self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
         self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
-        for sha in (sha for sha in self.shas if earlier.get(sha)):
-            log.error("邮件 %s 单独识别时程序再次异常终止：不再识别，已保存原件（mailroom rederive --all 可重试）", sha)
+        for sha in given_up:  # named as `show` takes it when it has an id (a re-derivation), else by its bytes
+            named = f"#{known[sha]}" if sha in known else f"（SHA-256 {sha}）"
+            log.error(
+                "邮件 %s 单独识别时程序再次异常终止：不再识别，已保存原件（mailroom rederive --all 可重试）", named
+            )
         self._pending = self._start(self.fresh, alone=False) if self.fresh else None
 
     def _start(self, group: list[int], alone: bool) -> Callable[[], list[R]]:

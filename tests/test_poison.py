@@ -6,6 +6,7 @@ PostgreSQL, through the reader sandbox the daemon uses."""
 from __future__ import annotations
 
 import io
+import logging
 import multiprocessing
 import os
 import random
@@ -276,6 +277,24 @@ def test_a_message_that_kills_the_process_is_archived_raw_on_a_later_start(confi
             Intake(deps.db, deps.store, deps.recognizer, _kills_the_process), session, [m.id for m in messages]
         )
     assert changes == [] and stored(deps)[1].problems == [CRASHED]
+
+
+def test_the_log_names_a_message_given_up_as_show_takes_it(config, deps, caplog):
+    """GIVEN a package given up (written down alone) WHEN it first comes THEN the log names it by its bytes (it
+    has no id yet); WHEN the daemon derives it again THEN by its id, as `mailroom show` takes it."""
+    raw = package("枣强县5月份报表", [("附件6.xls", registry_xls())])
+    with deps.db.session() as session:
+        session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
+        session.commit()
+    intake = Intake(deps.db, deps.store, deps.recognizer)
+    with caplog.at_level(logging.ERROR, logger="archive.attempts"):
+        intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
+        [message] = stored(deps)
+        assert f"邮件 （SHA-256 {sha256_hex(raw)}） 单独识别时程序再次异常终止" in caplog.text
+        caplog.clear()
+        with deps.db.session() as session:
+            rederive(intake, session, [message.id])
+        assert f"邮件 #{message.id} 单独识别时程序再次异常终止" in caplog.text
 
 
 def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(config, deps):
