@@ -28,7 +28,9 @@ IGNORABLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u2
 # Separators that list things (commas, the enumeration comma 、, a tab, a line break): a number written with
 # them is 139，1234，5678, but 156、234、178、23 is a list of figures, so a piece after one of them continues a
 # number only when it has ENUMERATED_PIECE digits or more (or is a final 1–2, an ID's category and grade; but
-# not a line's own list number, 1–3 digits starting a line and followed by a list mark: "10、李四", "4. 赵六").
+# not a line's own list number, 1–2 digits starting a line and followed by a list mark: "10、李四", "4. 赵六"),
+# and only when what comes before it is no whole number yet: a number cut short is never left partly shown (an
+# 8-digit landline whose last digit wraps as "9、" is read as the 7-digit one, one digit shown).
 LINE_BREAK = "\n"  # every line break, as parsers.privacy spells it
 _LIST_MARKS = frozenset("、.．:：\uff64")  # not ")": a number in brackets ends in one
 ENUMERATORS = "\t,\uff0c\u3001\uff64" + LINE_BREAK
@@ -193,8 +195,8 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
     best, digits = None, ""
     for last in range(first, len(pieces)):
         piece = pieces[last]
-        if last > first and piece.numbered:
-            break  # the next line's own list number ("10、李四"), not the rest of a number
+        if last > first and piece.numbered and _classify(digits, False) is not None:
+            break  # the next line's own list number ("…0011⏎10、李四"), not the rest of a number already whole
         digits += piece.digits
         if len(digits) > _MAX_DIGITS and last > first:
             break

@@ -91,7 +91,7 @@ _MAYBE_DIGITS = re.compile("[\\d" + "".join(re.escape(char) for char in DIGIT_LI
 
 
 def _chinese_as_digits(text: str) -> str:
-    """`text` with each run of CHINESE_RUN or more Chinese digits, or of MIXED_RUN digits two of them Chinese
+    """`text` with each run of CHINESE_RUN or more Chinese digits, or of MIXED_RUN digits one of them Chinese
     (separators, ASCII digits and an ID's check character X among them allowed), written in ASCII digits."""
     if not _CHINESE_CHAR.search(text):
         return text
@@ -99,7 +99,7 @@ def _chinese_as_digits(text: str) -> str:
     def spelt(stretch: re.Match[str]) -> str:
         found = stretch.group()
         chinese = len(_CHINESE_CHAR.findall(found))
-        mixed = chinese >= 2 and chinese + len(_ASCII_DIGIT.findall(found)) >= MIXED_RUN
+        mixed = chinese + len(_ASCII_DIGIT.findall(found)) >= MIXED_RUN
         return found.translate(_CHINESE_TABLE) if chinese >= CHINESE_RUN or mixed else found
 
     return _CHINESE_STRETCH.sub(spelt, text)
