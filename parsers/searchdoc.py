@@ -110,4 +110,6 @@ def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Itera
             cells = [read_cell(key, str(value)) for key, value in fields if value not in (None, "")]
             for _, digits in cells:
                 numbers.extend(digits)
-            yield "\t".join(masked for masked, _ in cells)  # a tab, never joined: one cell's name is no other's
+            # a tab, never joined (join_han_spaces joins spaces): one cell's words run into no other's, and a
+            # quoted phrase (spaces) spans no two cells
+            yield "\t".join(masked for masked, _ in cells)

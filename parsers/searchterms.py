@@ -13,32 +13,17 @@ _PHRASE = re.compile(r'"([^"]*)"|“([^”]*)”|‘([^’]*)’|「([^」]*)」
 _SEPARATORS = re.compile(r"[\s,，、;；。.!！?？:：…()（）\[\]【】{}《》〈〉<>“”‘’\"'「」『』|~～]+")
 # What may stand at a term's edge only as punctuation: stripped there, kept inside (163.com, 2020-05).
 _EDGES = "@.-_+*/\\#&=%$^`"
-# Spaces that lay Chinese out rather than part words: a two-character name padded to three characters' width
-# (景 县, 张 三: a Chinese character alone between spaces) and figures set apart (2020 年 12 月, 完成 12 人).
-# Two words apart (大营镇 张庄) stay apart.
-_SPACES = re.compile(r" +")
-_HAN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_WORD = re.compile(r"[^\W_]")
+# Spaces beside Chinese characters: Chinese parts no words by spaces, so between two Chinese characters, or a
+# Chinese character and a figure, a space only lays the text out (景 县 padded to three characters' width,
+# 2020 年 12 月, 完成 12 人). Punctuation still parts words (大营镇，张庄).
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_LAYOUT_SPACES = re.compile(f"(?<=[{_HAN}0-9]) +(?=[{_HAN}])|(?<=[{_HAN}]) +(?=[0-9])")
 
 
 def join_han_spaces(text: str) -> str:
     """`text` (normalised: NFKC has made every space " ") without the spaces that lay Chinese out (above), as the
     search documents hold it and a quoted phrase is compared: 景 县12 月份 is 景县12月份."""
-
-    def at(index: int) -> str:
-        return text[index] if 0 <= index < len(text) else ""
-
-    def spaced(space: re.Match[str]) -> str:
-        before, after = at(space.start() - 1), at(space.end())
-        if not (_WORD.match(before) and _WORD.match(after)) or not (_HAN.match(before) or _HAN.match(after)):
-            return space.group()
-        alone = (_HAN.match(before) and not _WORD.match(at(space.start() - 2))) or (
-            _HAN.match(after) and not _WORD.match(at(space.end() + 1))
-        )
-        figure = before.isdigit() or after.isdigit()
-        return "" if alone or figure else space.group()
-
-    return _SPACES.sub(spaced, text) if " " in text else text
+    return _LAYOUT_SPACES.sub("", text)
 
 
 def split_terms(text: str) -> list[str]:

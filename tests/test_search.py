@@ -112,16 +112,20 @@ def test_a_village_inside_a_subject_and_single_characters(deps, archived):
 
 
 def test_no_match_across_separate_runs(deps, archived):
-    """GIVEN '大营镇 张庄' (two runs) WHEN '镇张' is searched THEN nothing: the pair exists in no run."""
-    assert found(deps, "镇张") == []
-    assert found(deps, "营镇张庄") == []
+    """GIVEN '联系电话 0318-7221234，ＡＢＣ全角。张家庄村委会' (runs apart by punctuation and by a space between Latin
+    letters and figures) WHEN a term spanning two runs is searched THEN nothing: it exists in no run. (A space
+    beside Chinese characters only lays them out: '大营镇 张庄' is one run, test_spaces_that_lay_chinese_out….)"""
+    assert found(deps, "全角张家") == []
+    assert found(deps, "abc全角") == [archived["village"]]  # full-width letters and Chinese: one run
+    assert found(deps, "话0318") == [archived["village"]]  # a space between Chinese and a figure is layout
+    assert found(deps, "7221234abc") == []
     assert found(deps, "大营镇 张庄") == [archived["briefing"]]  # two terms, both present
 
 
 def test_spaces_that_lay_chinese_out_do_not_hide_a_term(deps):
     """GIVEN subjects written as units write them: 景 县 padded to three characters, figures set apart WHEN
-    searched as one would type them THEN found, unquoted and quoted, whichever way the query is spaced; two
-    words a space apart (大营镇 张庄) stay two words."""
+    searched as one would type them THEN found, unquoted and quoted, whichever way the query is spaced; and two
+    words a space apart (大营镇 张庄) whether asked apart, together or as a phrase spaced either way."""
     padded, figures, words = archive(
         deps,
         mail("景 县12月份残疾人服务工程进展情况报告", "见附件", MAY),
@@ -132,7 +136,8 @@ def test_spaces_that_lay_chinese_out_do_not_hide_a_term(deps):
         assert found(deps, asked) == [padded], asked
     for asked in ("2020年12月份", "枣强县2020年", "“枣强县 2020年12月”", "12人"):
         assert found(deps, asked) == [figures], asked
-    assert found(deps, "镇张") == [] and found(deps, "大营镇 张庄") == [words]
+    for asked in ("大营镇 张庄", "大营镇张庄", "“镇 张庄”", "“大营镇张庄”"):
+        assert found(deps, asked) == [words], asked
 
 
 def test_long_terms_are_confirmed_by_the_stored_text(deps, archived):
