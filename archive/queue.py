@@ -82,6 +82,7 @@ REASONS = {
     "finding": "核查发现",
 }
 Findings = Callable[[Session], list[Finding]]
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 SENDER_REASONS = ("unregistered", "nounit")  # whose item names the sender's address: it is what is confirmed
 
 
@@ -114,10 +115,23 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
     items = [*_message_items(session), *_finding_items(found)]
     handled = {row.key: row for row in session.scalars(select(QueueHandledRow))}
     unmatched = {key for key in handled if key.startswith("finding:")} - {item.key for item in items}
-    if unmatched:  # marks made before the keys were made from masked text
-        earlier = _earlier_keys(found)
-        for key, olds in earlier.items():
-            old = next((old for old in olds if old in unmatched), None)
+    if unmatched:  # marks made before the keys were made from masked text, or named the messages
+        earlier = {
+            key: (olds, ids) for key, (olds, ids) in _earlier_keys(found).items() if unmatched.intersection(olds)
+        }
+        wanted = {message_id for _, ids in earlier.values() for message_id in ids}
+        rows = session.execute(select(Message.id, Message.archived_at).where(Message.id.in_(wanted)))
+        archived = {message_id: at for message_id, at in rows}
+        for key, (olds, ids) in earlier.items():
+            # a mark stands for what was there when it was made: not for a finding of the same text on mail since
+            old = next(
+                (
+                    old
+                    for old in olds
+                    if old in unmatched and all(archived.get(i, _LONG_AGO) <= handled[old].handled_at for i in ids)
+                ),
+                None,
+            )
             if old is not None and key not in handled:
                 handled[key] = handled[old]
     corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
@@ -278,14 +292,14 @@ def _masked_text(finding: Finding) -> str:
     return f"{finding.kind}\n{finding.unit}\n{mask_personal(finding.message)}"
 
 
-def _earlier_keys(findings: list[Finding]) -> dict[str, list[str]]:
-    """By each finding item's key, the keys its finding had before, where they differ: a digest of its text
-    whole (the 证号 unmasked); of its text masked alone (before a finding other than a person's named its
-    messages: such a mark handles every finding of that text, as it did); and, for a person in two units, the key
-    it had when it was filed under the first of the units by name (before it went under the unit whose registry
-    brought them: archive.findings). Staff's marks under those keys still handle it. Looked up among the marks
-    only, never shown or given out."""
-    earlier: dict[str, list[str]] = {}
+def _earlier_keys(findings: list[Finding]) -> dict[str, tuple[list[str], tuple[int, ...]]]:
+    """By each finding item's key, the keys its finding had before, where they differ, and the messages it stands
+    on: a digest of its text whole (the 证号 unmasked); of its text masked alone (before a finding other than a
+    person's named its messages); and, for a person in two units, the key it had when it was filed under the first
+    of the units by name (before it went under the unit whose registry brought them: archive.findings). Staff's
+    marks under those keys still handle it, when its messages were all archived by then (attention). Looked up
+    among the marks only, never shown or given out."""
+    earlier: dict[str, tuple[list[str], tuple[int, ...]]] = {}
     for finding in findings:
         key = _finding_key(finding)
         olds = [_digest(f"{finding.kind}\n{finding.unit}\n{finding.message}"), _digest(_masked_text(finding))]
@@ -294,7 +308,7 @@ def _earlier_keys(findings: list[Finding]) -> dict[str, list[str]]:
             if first != finding.unit:
                 was = replace(finding, unit=first)
                 olds += [_finding_key(was), _digest(f"{was.kind}\n{was.unit}\n{was.message}")]
-        earlier[f"finding:{key}"] = [f"finding:{old}" for old in olds if old != key]
+        earlier[f"finding:{key}"] = ([f"finding:{old}" for old in olds if old != key], tuple(finding.message_ids))
     return earlier
 
 

@@ -181,7 +181,7 @@ def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
         "枣强县", "cumulative_decreased", "康复服务 完成数 120 → 100（附件2 #1 → #2），完成数应逐月累计", (1, 2)
     )
     [kept] = _finding_items([plain])
-    assert f"finding:{_whole_key(plain)}" in _earlier_keys([plain])[kept.key]  # staff's marks of those stand
+    assert f"finding:{_whole_key(plain)}" in _earlier_keys([plain])[kept.key][0]  # staff's marks of those stand
 
 
 def test_the_same_wrong_figure_in_two_months_is_two_items_each_handled_apart(deps):
@@ -203,6 +203,33 @@ def test_the_same_wrong_figure_in_two_months_is_two_items_each_handled_apart(dep
         assert [item.message_ids for item in attention(session, findings=found)] == [(13,)]
 
 
+def test_a_mark_under_the_text_only_key_handles_no_finding_on_mail_archived_since(deps):
+    """GIVEN staff marked 景县's September finding handled under its old key (its text alone, before keys named the
+    messages) WHEN November's 附件2 brings a finding of the same text THEN September's stays handled and
+    November's waits: a mark stands for what there was when it was made."""
+    from tests.webapp import SHANGHAI, _message, store_one
+
+    def arrives(month: int) -> int:
+        subject = f"景县{month}月份报表"
+        return store_one(
+            deps, _message("jxcl2020@163.com", subject, datetime(2020, month, 15, tzinfo=SHANGHAI), "见附件")
+        )
+
+    text = "完成数与实名制登记表不符：适配辅助器具的完成数填的是 114，附件7中登记了 115 人"
+    september = Finding("景县", "registry_mismatch", text, (arrives(9),))
+    with deps.db.session() as session:
+        old = "finding:" + _digest("registry_mismatch\n景县\n" + text)
+        session.add(QueueHandledRow(key=old, note="已核实", handled_by="孙倩", handled_at=datetime.now(UTC)))
+        session.commit()
+    november = Finding("景县", "registry_mismatch", text, (arrives(11),))
+    with deps.db.session() as session:
+        items = attention(session, include_handled=True, findings=lambda _: [september, november])
+    assert [(item.message_ids, item.handled_by) for item in items if item.reason == "finding"] == [
+        (september.message_ids, "孙倩"),
+        (november.message_ids, None),
+    ]
+
+
 def test_marks_made_under_the_old_keys_still_handle_their_items(deps):
     """GIVEN staff marked a finding handled when its key was a digest of its text whole (before this change) WHEN
     the queue is read THEN the item is handled, with that mark, and cannot be marked again; a new mark is kept
@@ -212,9 +239,7 @@ def test_marks_made_under_the_old_keys_still_handle_their_items(deps):
         findings = [f for f in every_finding(session) if isinstance(f, PersonFinding) and f.name == "赵建国"]
         [alone] = findings
         old = f"finding:{_whole_key(alone)}"
-        session.add(
-            QueueHandledRow(key=old, note="已核实", handled_by="孙倩", handled_at=datetime(2020, 5, 2, tzinfo=UTC))
-        )
+        session.add(QueueHandledRow(key=old, note="已核实", handled_by="孙倩", handled_at=datetime.now(UTC)))
         session.commit()
     items = _finding_items_of(deps)
     [marked] = [item for item in items if item.detail == (alone.message,)]
