@@ -39,7 +39,7 @@ from archive.corrections import in_force
 from archive.entries import written
 from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
-from archive.models import FormReadingRow, Message, QueueHandledRow
+from archive.models import CorrectionRow, FormReadingRow, Message, QueueHandledRow
 from parsers.errors import MailroomError
 from parsers.privacy import mask_personal
 from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
@@ -134,18 +134,27 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
             )
             if old is not None and key not in handled:
                 handled[key] = handled[old]
-    corrected = set(in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")]))
+    corrected = in_force(session, [item.key.split(":")[1] for item in items if item.key.startswith("message:")])
     marked = []
     for item in items:
         row = handled.get(item.key)
         _, sha, reason = item.key.split(":", 2) if item.key.startswith("message:") else ("", "", "")
-        if row is None and sha in corrected and reason != "failed":
-            continue  # a correction of the message handles it, but not a failure to read it (its file missing)
+        if row is None and sha in corrected and _settles(corrected[sha], reason):
+            continue
         if row is None:
             marked.append(item)
         elif include_handled:
             marked.append(replace(item, handled_by=row.handled_by, handled_at=row.handled_at, note=row.note))
     return marked
+
+
+def _settles(correction: CorrectionRow, reason: str) -> bool:
+    """Whether a correction in force on a message handles its item of `reason`: it does, but not a failure to
+    read it (its file missing), nor the sender's mail still not counting when the correction left that as it
+    was (a unit given, 计分不变: confirming the sender or counting it is still to do, or marking it handled)."""
+    if reason == "failed":
+        return False
+    return reason != "unregistered" or correction.counted is not None
 
 
 def waiting(session: Session, findings: Findings = every_finding) -> int:

@@ -244,6 +244,23 @@ def test_the_attention_queue_lists_what_needs_a_person_and_keeps_what_was_handle
     assert again.exit_code == 1 and "已于" in again.output
 
 
+def test_a_correction_that_leaves_a_mail_uncounted_leaves_its_sender_to_confirm(demo):
+    """GIVEN a submission no unit can be told for, from an address no unit registered (待处理: no unit) WHEN staff
+    correct only its unit THEN 待处理 still asks to confirm the sender (it counts for nothing yet), where the
+    item went and the mail silently stayed uncounted; WHEN corrected to count THEN nothing is left."""
+    [item] = [item for item in mailroom_json_list(demo, "queue") if item["reason"] == "nounit"][:1]
+    [message_id] = item["message_ids"]
+    corrected = run(demo, "correct", str(message_id), "--unit", "枣强县", "--reason", "电话核实", "--by", "孙倩")
+    assert corrected.exit_code == 0, corrected.output
+    left = [i for i in mailroom_json_list(demo, "queue") if message_id in i["message_ids"]]
+    assert [(i["reason"], i["unit"], i["sender"]) for i in left] == [("unregistered", "枣强县", item["sender"])]
+    counted = run(
+        demo, "correct", str(message_id), "--unit", "枣强县", "--counted", "--reason", "电话核实", "--by", "孙倩"
+    )
+    assert counted.exit_code == 0, counted.output
+    assert not [i for i in mailroom_json_list(demo, "queue") if message_id in i["message_ids"]]
+
+
 def test_an_archive_derived_by_an_older_version_is_rederived_by_serve_in_the_background(demo):
     """GIVEN an archive derived by an older version, its schema taken back before 0016 (no message knows why
     it needs a person: 待处理 lists only the findings) WHEN `mailroom init` upgrades it THEN it says in one
