@@ -858,6 +858,52 @@ def test_staff_confirm_an_unregistered_sender_from_the_queue(site):
         assert session.scalar(select(Message.registered).where(Message.id == outcome))
     trail = page(auditor, "/entries")
     assert "ryx.clerk@qq.com" in trail and "电话核实" in trail and "孙倩" in trail
+    assert "撤销确认" not in trail  # an auditor reads the record, has nothing to revoke
+
+
+def test_staff_revoke_a_mistaken_sender_confirmation_on_the_audit_page(site):
+    """GIVEN 饶阳县's package from a clerk's own address, confirmed on 待处理 WHEN staff find the confirmation was
+    a mistake and revoke it on 审计记录, saying why THEN it stays on record as revoked, the mail is derived again at
+    once and counts for nothing, and 待处理 asks about the sender again; a blank reason, a second revocation and
+    an auditor are refused."""
+    from sqlalchemy import select
+
+    from archive.models import Message, StaffSenderRow
+    from tests.webapp import SHANGHAI, _message, store_one
+
+    app, deps, _ = site
+    when = datetime(2020, 4, 15, 10, tzinfo=SHANGHAI)
+    outcome = store_one(
+        deps, _message("ryx.clerk@qq.com", "饶阳县4月份报表", when, "见附件", ("summary-unit-row-only.xlsx",))
+    )
+    staff = signed_in(app, "孙倩")
+    token = csrf_token(page(staff, "/queue"))
+    assert (
+        staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome), "reason": "电话核实"}).status_code
+        == 302
+    )
+    with deps.db.session() as session:
+        confirmed = session.scalar(select(StaffSenderRow.id))
+    trail = page(staff, "/entries")
+    assert f'action="/senders/{confirmed}/revoke"' in trail and "撤销确认" in trail
+    blank = staff.post(f"/senders/{confirmed}/revoke", data={"csrf_token": token, "reason": " "})
+    assert blank.status_code == 302 and "未撤销：请写明撤销原因" in page(staff, "/entries")
+    auditor = signed_in(app, "审计员")
+    assert (
+        auditor.post(
+            f"/senders/{confirmed}/revoke", data={"csrf_token": csrf_token(page(auditor, "/entries")), "reason": "x"}
+        ).status_code
+        == 403
+    )
+    done = staff.post(f"/senders/{confirmed}/revoke", data={"csrf_token": token, "reason": "并非该单位邮箱"})
+    assert done.status_code == 302 and done.location.endswith(f"/entries#sender-{confirmed}")
+    after = page(staff, "/entries")
+    assert "已撤销 #" in after and "ryx.clerk@qq.com 不再作为 饶阳县 的报送邮箱" in after and "并非该单位邮箱" in after
+    with deps.db.session() as session:
+        assert not session.scalar(select(Message.registered).where(Message.id == outcome))
+    assert f'id="item-{outcome}-unregistered"' in page(staff, "/queue")
+    again = staff.post(f"/senders/{confirmed}/revoke", data={"csrf_token": token, "reason": "再次"})
+    assert again.status_code == 302 and "未撤销：" in page(staff, "/entries")
 
 
 def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_auditors(site):

@@ -21,10 +21,10 @@ from archive.corrections import (
 from archive.decisions import revoked_because
 from archive.entries import reason_on_record
 from archive.findings import FindingsMemo
-from archive.models import Message
+from archive.models import Message, StaffSenderRow
 from archive.queue import REASONS, attention, mark_handled, waiting
 from archive.rederive import behind
-from archive.staff_senders import add_sender, confirmed_because
+from archive.staff_senders import add_sender, confirmed_because, remove_sender
 from bot.services.decisions import derivation_owed, describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import decided_text
@@ -198,6 +198,28 @@ def confirm_sender():
     except MailroomError as error:
         flash(f"未确认：{error}", "error")
     return redirect(url_for("queue.queue_page"))
+
+
+@blueprint.route("/senders/<id:sender_id>/revoke", methods=["POST"])
+@staff_only
+def revoke_sender(sender_id: int):
+    """A confirmation of a sender revoked (kept on record), as `mailroom sender remove` does: the address's mail
+    is derived again at once and counts for nothing more (no notice is owed for it)."""
+    try:
+        with site().deps.db.session() as db:
+            confirmed = db.get(StaffSenderRow, sender_id)
+            if confirmed is None:
+                raise MailroomError(f"没有编号为 #{sender_id} 的邮箱确认")
+            row = remove_sender(db, confirmed.unit, confirmed.address, request.form.get("reason", ""), viewer().name)
+            affected = derivation_owed(db, row.address)
+            db.commit()
+        flash(
+            f"已撤销 #{row.id}：{row.address} 不再作为 {row.unit} 的报送邮箱，该地址的 {len(affected)} 封邮件已重新识别"
+        )
+        _derive_again(affected, None)
+    except MailroomError as error:
+        flash(f"未撤销：{error}", "error")
+    return redirect(url_for("entries.entries_page", _anchor=f"sender-{sender_id}"))
 
 
 @blueprint.route("/corrections/<id:correction_id>/revoke", methods=["POST"])
