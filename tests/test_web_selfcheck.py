@@ -166,6 +166,7 @@ def test_every_other_page_and_download_is_refused_to_a_clerk(site):
         "reading_id": 1,
         "entry_id": 1,
         "correction_id": 1,
+        "sender_id": 1,
         "name": "景县",
         "filename": "mailroom.css",
     }
