@@ -294,6 +294,34 @@ def test_the_web_refuses_an_award_dated_outside_every_plan_year(site):
     assert "已登记 #" in client.get("/entries").get_data(as_text=True)
 
 
+def test_a_refused_award_keeps_what_was_typed_for_the_next_try(site):
+    """GIVEN staff entering 景县's provincial media report with evidence of spaces only WHEN refused THEN the form
+    comes back with 景县, the level and the date still chosen, where it came back blank with the first unit
+    chosen (a hurried second try would be entered for 桃城区); a form accepted comes back empty."""
+    import re
+
+    app, _, _ = site
+    client = signed_in(app, "孙倩")
+    token = csrf_token(client.get("/entries").get_data(as_text=True))
+    posted = {
+        "csrf_token": token,
+        "unit": "景县",
+        "kind_level": "media:provincial",
+        "date": "2020-05-10",
+        "evidence": "  ",
+    }
+    refused = client.post("/entries", data=posted)
+    assert refused.status_code == 302 and refused.location.endswith("#new")
+    page = client.get(refused.location).get_data(as_text=True)
+    assert "未登记：" in page
+    assert re.search(r"<option selected>景县</option>", page) and 'value="media:provincial" selected' in page
+    assert 'name="date" type="date" required value="2020-05-10"' in page
+    accepted = client.post("/entries", data=dict(posted, evidence="河北日报 2020-05-10"))
+    assert accepted.location.endswith("/entries") and "<option selected>" not in client.get("/entries").get_data(
+        as_text=True
+    )
+
+
 def test_add_entry_refuses_a_year_no_plan_covers_and_a_unit_not_in_its_plan(config, deps):
     with deps.db.session() as session:
         with pytest.raises(InputError, match="2021 年不在任何年度计划内"):

@@ -5,6 +5,7 @@ the senders staff confirmed (`mailroom sender add`); corrections are on 待处�
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -22,6 +23,8 @@ from parsers.errors import MailroomError
 from scoring.settings import ENTRY_KINDS
 
 blueprint = Blueprint("entries", __name__)
+ENTRY_FIELDS = ("unit", "kind_level", "date", "evidence")  # the new entry's form, kept when it is refused
+FIELD_CHARS = 500
 
 
 @blueprint.route("/entries")
@@ -51,6 +54,7 @@ def entries_page():
         kinds=ENTRY_KINDS,
         senders=senders,
         units=[unit.name for unit in current.config.units],
+        asked={key: request.args.get(key, "")[:FIELD_CHARS] for key in ENTRY_FIELDS},  # a refused entry, as typed
     )
 
 
@@ -95,6 +99,8 @@ def award():
                 flash(note, "error")
     except MailroomError as error:
         flash(f"未登记：{error}", "error")
+        kept: dict[str, Any] = {key: form.get(key, "")[:FIELD_CHARS] for key in ENTRY_FIELDS}  # not typed again
+        return redirect(url_for("entries.entries_page", _anchor="new", **kept))
     return redirect(url_for("entries.entries_page"))
 
 
