@@ -886,6 +886,8 @@ def test_staff_revoke_a_mistaken_sender_confirmation_on_the_audit_page(site):
         confirmed = session.scalar(select(StaffSenderRow.id))
     trail = page(staff, "/entries")
     assert f'action="/senders/{confirmed}/revoke"' in trail and "撤销确认" in trail
+    record = f'<a href="/entries#sender-{confirmed}">确认邮箱 #{confirmed}</a>'  # the decision links to its record
+    assert record in page(staff, f"/message/{outcome}") and record in page(staff, "/unit/饶阳县?month=2020-04")
     blank = staff.post(f"/senders/{confirmed}/revoke", data={"csrf_token": token, "reason": " "})
     assert blank.status_code == 302 and "未撤销：请写明撤销原因" in page(staff, "/entries")
     auditor = signed_in(app, "审计员")

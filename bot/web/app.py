@@ -23,7 +23,7 @@ from bot.config import Config
 from bot.daemon.deps import Deps
 from bot.outgoing.render import TEMPLATES
 from bot.web import archive_pages, auth, download, entries_pages, queue_pages, score_pages, selfcheck_pages
-from bot.web.present import shown, template_helpers
+from bot.web.present import decision_links, shown, template_helpers
 from bot.web.site import MAX_ID, UPLOAD_BYTES, Site
 from parsers.errors import ConfigError
 
@@ -125,6 +125,7 @@ def create_app(config: Config, deps: Deps, secret_key: str | None = None) -> Fla
     app.url_map.converters["id"] = IdConverter
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.finalize = shown  # every rendered value masked for a viewer without the grant
+    app.jinja_env.filters["decision_links"] = decision_links
     CSRFProtect(app)
     _register(app)
     app.after_request(_secure)

@@ -9,14 +9,15 @@ byte the viewer can see would let a script try every hidden digit against it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import g
+from flask import g, url_for
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from archive.models import Attachment, FormReadingRow, Message, PersonRow
 from bot.config import Config
@@ -41,6 +42,24 @@ from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 _NOT_KEPT = frozenset({"serial"})  # a registry's columns read but never stored (parsers.registry): no column shown
+
+
+_DECISION = re.compile(r"(更正|确认邮箱) #(\d+)")
+
+
+def decision_links(text: str) -> Markup:
+    """`text` with each staff decision it names (更正 #3, 确认邮箱 #1) linked to its record: who, when and why,
+    and its revocation (待处理's corrections, 审计记录's senders)."""
+
+    def linked(found: re.Match[str]) -> str:
+        what, number = found.group(1), found.group(2)
+        if what == "更正":
+            target = url_for("queue.queue_page", _anchor=f"correction-{number}")
+        else:
+            target = url_for("entries.entries_page", _anchor=f"sender-{number}")
+        return f'<a href="{target}">{found.group()}</a>'
+
+    return Markup(_DECISION.sub(linked, str(escape(text))))
 
 
 class Verbatim(str):
