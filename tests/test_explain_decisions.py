@@ -78,11 +78,16 @@ def test_a_line_lost_or_earned_by_a_decision_names_it_and_its_mail(demo):  # noq
     page = pages["冀州区"]
     assert re.search(
         rf'6月份报表漏报：缺附件[^<]*<span class="decision">（<a href="/message/{june}">邮件 #{june}</a>'
-        r" 依更正 #1：报送单位更正为阜城县，不再计入）</span>",
+        r' 依<a href="/queue#correction-1">更正 #1</a>：报送单位更正为阜城县，不再计入）</span>',
         page,
     ), page
-    assert f'<a href="/message/{briefing}">邮件 #{briefing}</a> 依更正 #3：经核实不计入报送，不再计入' in page
-    assert f'<a href="/message/{june}">邮件 #{june}</a> 依更正 #1：报送单位更正为阜城县' in pages["阜城县"]
+    assert (
+        f'<a href="/message/{briefing}">邮件 #{briefing}</a> 依<a href="/queue#correction-3">更正 #3</a>：'
+        "经核实不计入报送，不再计入"
+    ) in page
+    assert (
+        f'<a href="/message/{june}">邮件 #{june}</a> 依<a href="/queue#correction-1">更正 #1</a>：报送单位更正为阜城县'
+    ) in pages["阜城县"]
 
 
 def test_a_closed_year_s_kept_lines_name_the_decisions_in_force_when_it_was_closed(demo):  # noqa: F811

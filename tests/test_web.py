@@ -781,7 +781,7 @@ def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(sit
     after = page(staff, "/queue")
     assert f'id="item-{handle}"' not in after and waiting_count(after) == waiting - 1
     assert "已登记更正 #1" in after and "单位的答复，不需处理" in after and "邮件类别更正为回复" in after
-    decided = "更正 #1：邮件类别更正为回复（孙倩，"
+    decided = '<a href="/queue#correction-1">更正 #1</a>：邮件类别更正为回复（孙倩，'  # linked to its record
     assert decided in page(staff, f"/message/{archive.text_script}")
     assert decided in page(staff, "/unit/饶阳县?month=2020-04")
     auditor = signed_in(app, "审计员")
@@ -1058,7 +1058,7 @@ def test_a_correction_made_meanwhile_by_another_is_not_undone(site):
     assert 'name="in_force" value="1"' in after
     refused = correct(second, pages[1], kind="other", reason="误发")
     assert f"未更正：邮件 #{archive.late} 的更正刚刚有变化（现行的更正是 #1（孙倩））" in refused
-    assert "更正 #1：报送月份更正为2020年5月" in refused and "更正 #2" not in refused
+    assert "更正 #1</a>：报送月份更正为2020年5月" in refused and "更正 #2" not in refused
 
 
 def section(html: str, name: str) -> str:
@@ -1093,7 +1093,8 @@ def test_a_unit_conflict_a_correction_settled_is_no_open_problem_on_the_message_
         "（已由更正 #1 核实：报送单位更正为冀州区）</li>"
     ) in section(shown, "settled")
     decided = section(shown, "decisions")
-    assert "<li>更正 #1：报送单位更正为冀州区（孙倩，" in decided and "：电话核实：冀州区的报表）</li>" in decided
+    assert '<li><a href="/queue#correction-1">更正 #1</a>：报送单位更正为冀州区（孙倩，' in decided
+    assert "：电话核实：冀州区的报表）</li>" in decided
     queue = page(staff, "/queue")
     assert f'id="item-{clash}-conflict"' not in queue
     assert "<th>更正内容</th>" in queue and "更正为 " not in queue
