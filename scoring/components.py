@@ -28,7 +28,7 @@ from scoring.evidence import (
     sorted_ids,
 )
 from scoring.packages import PackageStatus, package_status
-from scoring.settings import Calendar, Scoring
+from scoring.settings import Calendar, Scoring, time_of_day
 
 QUARTER_TASKS = tuple(task for task in TASKS if task != "college")
 
@@ -165,7 +165,7 @@ def arrived_after(
 
 def _local(instant: datetime, calendar: Calendar) -> str:
     local = instant.astimezone(calendar.timezone)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.month}月{local.day}日 {time_of_day(local)}"
 
 
 def _late_text(package: PackageStatus, calendar: Calendar) -> str:

@@ -97,6 +97,12 @@ class Calendar:
         return f"{number}月" if year == self.year else f"{year}年{number}月"
 
 
+def time_of_day(local: datetime) -> str:
+    """A local time as the explanations and matrices show an arrival: to the minute, but to the second in the
+    minutes either side of midnight, where a deadline falls (23:59:59 on time, 00:00:01 late)."""
+    return f"{local:%H:%M:%S}" if (local.hour, local.minute) in ((23, 59), (0, 0)) else f"{local:%H:%M}"
+
+
 def month_label(month: str) -> str:
     """The month in full, as a receipt or a digest names it: "2020-04" -> "2020年4月"."""
     year, number = parse_month(month)

@@ -636,3 +636,15 @@ def test_the_findings_sheet_says_it_holds_the_year_so_far():
     }
     assert titles[None].startswith(f"截至{june.month_label}的数据核查发现")
     assert titles[2020].startswith("2020年度数据核查发现")
+
+
+def test_an_arrival_beside_midnight_is_shown_to_the_second():
+    """A matrix cell's arrival (the digest's, its workbook's, the web's) is to the minute, but to the second in
+    the minutes either side of midnight, where the deadline falls: 23:59:30 was on time, 00:00:01 late."""
+    from bot.outgoing.digest import clock
+
+    shanghai = SHANGHAI
+    assert clock(datetime(2020, 6, 20, 23, 59, 30, tzinfo=shanghai), shanghai) == "06-20 23:59:30"
+    assert clock(datetime(2020, 6, 21, 0, 0, 1, tzinfo=shanghai), shanghai) == "06-21 00:00:01"
+    assert clock(datetime(2020, 6, 20, 18, 5, 9, tzinfo=shanghai), shanghai) == "06-20 18:05"
+    assert clock(datetime(2020, 6, 20, 18, 5, 9, tzinfo=shanghai), shanghai, "%Y-%m-%d") == "2020-06-20"

@@ -495,7 +495,8 @@ def test_one_late_month_costs_3_and_a_missing_one_another_3():
     june = score("2020-06", arrivals=arrivals)
     assert points(june, "q2_on_time") == 9
     assert items(june, "q2_on_time")[2:] == [
-        ("5月份报表迟报：附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8 于5月21日 00:00 收到", -3, (101,)),
+        # to the second beside midnight, where the deadline falls
+        ("5月份报表迟报：附件1、附件2、附件3、附件4、附件5、附件6、附件7、附件8 于5月21日 00:00:30 收到", -3, (101,)),
         ("6月份报表漏报：缺附件4", -3, (102,)),  # the mail that brought the rest
     ]
 

@@ -44,7 +44,7 @@ from scoring.components import full_marks
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Component, Finding
 from scoring.packages import PackageStatus
 from scoring.plans import Plan
-from scoring.settings import month_label, parse_month
+from scoring.settings import month_label, parse_month, time_of_day
 from scoring.standings import COMPONENT_LABELS, COMPONENTS, Standings
 
 # The 附件2 column headings, task by task, as the form prints them.
@@ -310,8 +310,12 @@ def percent(share: float | None) -> str:
     return "/" if share is None else f"{share:.1%}"
 
 
-def clock(instant: datetime | None, zone: ZoneInfo, pattern: str = "%m-%d %H:%M") -> str:
-    return "" if instant is None else instant.astimezone(zone).strftime(pattern)
+def clock(instant: datetime | None, zone: ZoneInfo, pattern: str | None = None) -> str:
+    """`instant` in `zone` by `pattern`; by default the day and time_of_day, as a matrix shows an arrival."""
+    if instant is None:
+        return ""
+    local = instant.astimezone(zone)
+    return local.strftime(pattern) if pattern else f"{local:%m-%d} {time_of_day(local)}"
 
 
 # The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final:
@@ -354,7 +358,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "places": places,
         "percent": percent,
         "ranking": ranking_bars(digest.standings, digest.full_marks),
-        "clock": lambda instant, pattern="%m-%d %H:%M": clock(instant, digest.timezone, pattern),
+        "clock": lambda instant, pattern=None: clock(instant, digest.timezone, pattern),
         "not_kept": NOT_KEPT,
         "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,
     }

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest
+from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest, clock
 from scoring.completion import UnitCompletion
 from scoring.standings import COMPONENT_LABELS
 
@@ -235,7 +235,7 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
         for column, form in enumerate(package.forms, start=3):
             text = STATUS_LABELS[form.status]
             if form.arrival is not None:
-                text += f"\n{digest.local(form.arrival):%m-%d %H:%M}"
+                text += f"\n{clock(form.arrival, digest.timezone)}"
             _status_cell(sheet.cell(row=row, column=column), form.status, text)
         sheet.row_dimensions[row].height = 30
     _notes(sheet, 4 + len(digest.matrix), digest.matrix_closed)

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template, request
 from archive.evidence import Evidence, load_evidence, summary_reports
 from archive.findings import all_findings
 from bot.config import Config
+from bot.outgoing.digest import clock
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.services.explain import explanation
 from bot.services.scores import (
@@ -155,7 +156,7 @@ def matrix_page():
         grid=grid,
         deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
         now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        clock=lambda instant: instant.astimezone(zone).strftime("%m-%d %H:%M"),
+        clock=lambda instant: clock(instant, zone),
         **_month_context(config, month),
         **_kept_context(config, kept),
     )
