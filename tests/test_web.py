@@ -1100,3 +1100,18 @@ def test_a_unit_conflict_a_correction_settled_is_no_open_problem_on_the_message_
     assert "<th>更正内容</th>" in queue and "更正为 " not in queue
     fixes = re.search(r'<tr id="correction-1"[^>]*>(.*?)</tr>', queue, re.S).group(1)
     assert "<td>报送单位更正为冀州区</td>" in fixes and "<td>电话核实：冀州区的报表</td>" in fixes
+
+
+def test_a_reading_says_what_it_holds_and_which_attachment_it_came_from(site):
+    """GIVEN 饶阳县's package with its 附件1 as a Word document and its 附件2 WHEN staff open the message THEN the
+    report says its length in characters (a document has no rows) and each reading names its attachment by its
+    place among them, where 来自附件 1 read as a form's number."""
+    from tests.webapp import SHANGHAI, _message, store_one
+
+    app, deps, _ = site
+    when = datetime(2020, 4, 15, 10, tzinfo=SHANGHAI)
+    files = ("progress-report.docx", "summary-unit-row-only.xlsx")
+    outcome = store_one(deps, _message("ryxcl@163.com", "饶阳县4月份报表", when, "见附件", files))
+    shown = page(signed_in(app, "孙倩"), f"/message/{outcome}")
+    assert re.search(r"来自第 1 个附件：progress-report\.docx；正文 [1-9]\d* 字", shown), shown
+    assert "来自第 2 个附件：summary-unit-row-only.xlsx；" in shown and "0 行" not in shown

@@ -35,6 +35,7 @@ from bot.services.show import (
     sender_standing,
     settled_problems,
 )
+from parsers.document import text_characters
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
 from replies.problems import problem_lines
@@ -152,6 +153,13 @@ class ReadingView:
     total_rows: int  # rows in `table` before SHOWN_PERSONS cut it
     text: str
     problems: tuple[str, ...]
+
+    @property
+    def size(self) -> str:
+        """What it holds, as a receipt says it: 附件1's text in characters, a table in rows."""
+        if not self.readable:
+            return "无法读取"
+        return f"正文 {text_characters(self.text)} 字" if self.form == 1 else f"{self.rows} 行"
 
 
 def reading_table(reading: FormReadingRow, mask: Masker, persons: Sequence[PersonRow] | None = None) -> Table | None:
