@@ -318,3 +318,24 @@ def test_a_read_receipt_of_our_mail_needs_nobody_but_a_question_under_our_receip
     assert receipts(config, deps) == {}
     queued = queue_reasons(deps)
     assert foxmail not in queued and outlook not in queued and queued[question] == ["question"]
+
+
+def test_a_receipt_never_lists_its_own_forms_as_not_yet_received(config, deps):
+    """GIVEN 桃城区's late April 附件2 whose arrival (the mail server's time) is ten minutes ahead of this host's
+    clock (a server clock ahead, or this host's set back) WHEN its receipt is composed THEN the month's missing
+    forms are the others, never the 附件2 it lists as received, where it read as not yet received."""
+    message = compose(TAOCHENG, OFFICE, "桃城区4月份报表", WHEN + timedelta(minutes=10), body="补报")
+    message.add_attachment(
+        (BOOKS / "summary-unit-row-only.xlsx").read_bytes(),
+        maintype="application",
+        subtype="octet-stream",
+        filename="附件2.xlsx",
+    )
+    [late] = store(deps, message.as_bytes())
+    text = receipts(config, deps)[late][2]  # composed at WHEN + 1 minute
+    missing = next(line for line in text.splitlines() if "尚未收到" in line)
+    assert "附件1" in missing and "附件2" not in missing
+    with deps.db.session() as session:
+        raw = session.scalar(select(OutboxMail.raw).where(OutboxMail.about_message == late))
+    sent = email.message_from_bytes(raw, policy=policy.default)
+    assert str(sent["Date"]).endswith("+0800")  # in the units' time, as its text says it

@@ -167,7 +167,10 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
         for month in counted_months(facts):
             if config.plans.covers(month) and facts.unit in (unit.name for unit in config.plan(month).units):
                 arrivals = package_arrivals(session, facts.unit, month)
-                packages.append(package_status(facts.unit, month, arrivals, config.plan(month).calendar, now))
+                # as known once this mail is in, whatever this host's clock says: a mail server ahead of it, or
+                # a clock set back, must not have the receipt list the mail's own forms as not yet received
+                known = max(now, facts.arrival)
+                packages.append(package_status(facts.unit, month, arrivals, config.plan(month).calendar, known))
     judged = [
         (month, each.calendar.month_end(month))
         for each in {package.month[:4]: config.plan(package.month) for package in packages}.values()
@@ -336,7 +339,7 @@ def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: d
         subject or receipt.subject,
         text,
         html,
-        now,
+        now.astimezone(config.timezone),  # its Date in the units' time, as the text says it
         in_reply_to=receipt.in_reply_to,
         references=receipt.references,
     )

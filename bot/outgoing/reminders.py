@@ -133,5 +133,6 @@ def _queue_one(
     subject = f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，" + (
         f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )
-    message = compose(config.outgoing, list(senders), subject, text, html, now, auto_submitted="auto-generated")
+    local = now.astimezone(zone)  # its Date in the units' time, as the text says it
+    message = compose(config.outgoing, list(senders), subject, text, html, local, auto_submitted="auto-generated")
     queue_mail(session, reminder_cause(month, unit, overdue), "reminder", message, now)

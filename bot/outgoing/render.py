@@ -53,7 +53,8 @@ def compose(
     references: tuple[str, ...] = (),
     auto_submitted: str = "auto-replied",
 ) -> EmailMessage:
-    """A UTF-8 text + HTML mail from us, with our own Message-ID and RFC 3834 Auto-Submitted."""
+    """A UTF-8 text + HTML mail from us, with our own Message-ID and RFC 3834 Auto-Submitted; its Date is `now`
+    in the zone `now` is in (callers give the units' local time: Beijing time, +0800)."""
     message = EmailMessage()
     message["From"] = formataddr((outgoing.sender_name, outgoing.sender)) if outgoing.sender_name else outgoing.sender
     message["To"] = ", ".join(to)
