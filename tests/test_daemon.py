@@ -157,3 +157,52 @@ def test_a_worker_asks_whether_it_holds_its_mailbox_at_most_every_few_seconds(co
     time.sleep(0.25)
     assert not holding() and isinstance(holding.lost, OperationalError) and lock.asked == 1
     assert not holding() and lock.asked == 1
+
+
+def test_a_reminder_that_waited_out_an_outage_is_sent_as_things_are_or_not_at_all(config, deps, tmp_path):
+    """GIVEN April's reminders queued on the 17th while the SMTP server is down (every unit missing every form)
+    WHEN 景县's whole package (the 20th, 15:13) and 桃城区's 附件2 arrive meanwhile, and the sender looks again at
+    22:00 THEN 景县's
+    reminder is withdrawn (never sent, and why is kept), 桃城区's is composed again naming the seven forms still
+    missing, the others stay as they were; WHEN the deadline passes first THEN the reminders meant for before it
+    are withdrawn rather than sent late."""
+    import email
+    from email import policy
+
+    from archive.ingest import Incoming, ingest_batch
+    from bot.outgoing.reminders import refresh_reminders
+    from tests.conftest import DATA
+    from tests.webapp import _message
+
+    with deps.db.session() as session:
+        queue_reminders(config, session, "2020-04", datetime(2020, 4, 17, 9, tzinfo=SHANGHAI))
+        before = {mail.cause: mail.raw for mail in session.scalars(select(OutboxMail))}
+    write_demo(tmp_path / "demo", months=(4,))
+    jing = [
+        path.read_bytes()
+        for path in sorted((tmp_path / "demo").glob("mail/jjb/new/*"))
+        if b"jxcl2020@163.com" in path.read_bytes().split(b"\n\n", 1)[0]
+    ]
+    taocheng = _message(
+        "tcqcl@163.com",
+        "桃城区4月份报表",
+        datetime(2020, 4, 18, 10, tzinfo=SHANGHAI),
+        "见附件",
+        ("summary-unit-row-only.xlsx",),
+    )
+    assert (DATA / "workbooks" / "summary-unit-row-only.xlsx").exists()
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw, "jjb", "import") for raw in [*jing, taocheng]])
+    with deps.db.session() as session:
+        assert refresh_reminders(config, session, datetime(2020, 4, 20, 22, tzinfo=SHANGHAI)) == 2
+        mails = {mail.cause: mail for mail in session.scalars(select(OutboxMail))}
+        withdrawn = mails["reminder:2020-04:景县"]
+        assert (withdrawn.state, withdrawn.last_error) == ("withdrawn", "该单位的附件已报齐，未发出")
+        again = email.message_from_bytes(mails["reminder:2020-04:桃城区"].raw, policy=policy.default)
+        text = again.get_body(("plain",)).get_content()
+        assert "尚缺7个附件" in str(again["Subject"]) and "附件2" not in text and "2020年04月20日 22:00" in text
+        assert all(
+            mail.raw == before[cause] for cause, mail in mails.items() if "景县" not in cause and "桃城区" not in cause
+        )
+        assert refresh_reminders(config, session, datetime(2020, 4, 20, 22, 1, tzinfo=SHANGHAI)) == 0  # nothing new
+        assert refresh_reminders(config, session, datetime(2020, 4, 21, 9, tzinfo=SHANGHAI)) == 12
+        assert {mail.state for mail in session.scalars(select(OutboxMail))} == {"withdrawn"}

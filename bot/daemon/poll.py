@@ -21,6 +21,7 @@ from bot.daemon.imap import poll_imap
 from bot.daemon.maildir import poll_maildir
 from bot.outgoing.outbox import FlushReport, flush_outbox, sent_copier, transport_for
 from bot.outgoing.receipts import queue_owed_receipts
+from bot.outgoing.reminders import refresh_reminders
 from bot.services.inspect import archive_inspector
 from parsers.errors import MailroomError
 
@@ -148,6 +149,7 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
                 inspector=archive_inspector(config, deps.store, deps.sandbox),
                 set_aside=deps.set_aside,
             )
+            refresh_reminders(config, session, now)  # one that waited out an outage is sent as things are now
         flushed = flush_outbox(
             deps.db,
             config.outgoing,

@@ -11,8 +11,12 @@ keeps each to one, and a re-run skips the units that already had the one it woul
 
 from __future__ import annotations
 
+import email
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,6 +111,49 @@ def summary(results: list[UnitReminder]) -> str:
     return "；".join(parts) or "没有单位"
 
 
+def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
+    """The reminders still waiting in the outbox (an SMTP server down since they were queued) made true again
+    before they are sent: one whose unit has since sent every form, or one meant for before the deadline once it
+    has passed, is withdrawn (never sent: state "withdrawn", why in last_error); one whose unit's missing forms
+    have changed since is composed again as things stand now. One a sender has begun is left alone. Commits;
+    returns how many were withdrawn or composed again."""
+    waiting = session.scalars(
+        select(OutboxMail).where(OutboxMail.kind == "reminder", OutboxMail.state == "pending")
+    ).all()
+    if not waiting:
+        return 0
+    evidence, changed = load_evidence(session), 0
+    for mail in waiting:
+        _, month, unit, *after = mail.cause.split(":")
+        overdue = bool(after)
+        if not config.plans.covers(month):
+            continue
+        planned = next((each for each in config.plan(month).units if each.name == unit), None)
+        if planned is None:
+            continue
+        calendar = config.plan(month).calendar
+        deadline = calendar.deadline_for(month)
+        missing = tuple(matrix(month, (planned,), evidence.arrivals, calendar, now)[unit].forms_with("missing"))
+        if not missing or (not overdue and now > deadline):
+            why = "该单位的附件已报齐" if not missing else "截止时间已过，截止前的提醒"
+            mail.state, mail.last_error, mail.last_error_at = "withdrawn", f"{why}，未发出", now
+            changed += 1
+            continue
+        queued = email.message_from_bytes(mail.raw, policy=policy.default)
+        composed_at = parsedate_to_datetime(str(queued["Date"]))  # what it says is as of then
+        if _plain(_reminder(config, month, unit, planned.senders, missing, overdue, composed_at)) != _plain(queued):
+            fresh = _reminder(config, month, unit, planned.senders, missing, overdue, now)
+            mail.raw, mail.subject, mail.message_id = fresh.as_bytes(), str(fresh["Subject"]), str(fresh["Message-ID"])
+            changed += 1
+    session.commit()
+    return changed
+
+
+def _plain(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    return "" if body is None else str(body.get_content())
+
+
 def _queue_one(
     config: Config,
     session: Session,
@@ -117,8 +164,23 @@ def _queue_one(
     deadline: datetime,
     now: datetime,
 ) -> None:
-    zone = config.timezone
     overdue = now > deadline
+    message = _reminder(config, month, unit, senders, missing, overdue, now)
+    queue_mail(session, reminder_cause(month, unit, overdue), "reminder", message, now)
+
+
+def _reminder(
+    config: Config,
+    month: str,
+    unit: str,
+    senders: tuple[str, ...],
+    missing: tuple[int, ...],
+    overdue: bool,
+    now: datetime,
+) -> EmailMessage:
+    """The reminder to `unit` of `month`'s `missing` forms as of `now`: before its deadline, or (`overdue`) after."""
+    zone = config.timezone
+    deadline = config.plan(month).calendar.deadline_for(month)
     context = {
         "unit": unit,
         "missing": missing,
@@ -134,5 +196,4 @@ def _queue_one(
         f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )
     local = now.astimezone(zone)  # its Date in the units' time, as the text says it
-    message = compose(config.outgoing, list(senders), subject, text, html, local, auto_submitted="auto-generated")
-    queue_mail(session, reminder_cause(month, unit, overdue), "reminder", message, now)
+    return compose(config.outgoing, list(senders), subject, text, html, local, auto_submitted="auto-generated")
