@@ -197,11 +197,17 @@ def check_sending(env: dict[str, str], outbox: Path) -> None:
     sent = run(env, "digest", "--month", "2020-08", "--send")
     assert sent.exit_code == 0 and "hsscljjb@163.com" in sent.output, sent.output
     again = run(env, "digest", "--month", "2020-08", "--send")
-    assert again.exit_code == 0 and "不重复发送" in again.output, again.output
+    assert again.exit_code == 0 and "不重复发送" in again.output and "--send --again" in again.output, again.output
     [mail] = outbox.glob("*-digest.eml")
     parsed = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
     assert parsed["Subject"].startswith("2020年8月残疾人服务工程督导月报")
     assert run(env, "digest", "--month", "2020-08").exit_code == 2  # neither --out nor --send
+    # staff who know the one sent was wrong (made on a clock a month ahead) send it again, asked for, once a time
+    assert run(env, "digest", "--month", "2020-08", "--again", "--out", str(outbox.parent / "x")).exit_code == 2
+    for _ in range(2):
+        resent = run(env, "digest", "--month", "2020-08", "--send", "--again")
+        assert resent.exit_code == 0 and "应要求按现在的归档重新生成，再次发送" in resent.output, resent.output
+    assert len(list(outbox.glob("*-digest.eml"))) == 3
 
 
 def parts(raw: bytes) -> tuple[EmailMessage, str, str, bytes, str]:

@@ -16,11 +16,13 @@ from bot.daemon.poll import send_outbox
 from bot.outgoing.digest import render_digest, workbook_name
 from bot.outgoing.digest_mail import (
     ALREADY,
+    QUEUED,
     QUEUED_AGAIN,
     PreparedDigest,
     prepare_digest,
     prepare_final_digest,
     queue_digest,
+    queue_digest_again,
 )
 
 
@@ -39,8 +41,13 @@ from bot.outgoing.digest_mail import (
     is_flag=True,
     help="发送给工作人员名单（配置 [smtp] staff），每月（年度最终排名每年）只发一次；被对方服务器拒收的，再次发送。",
 )
+@click.option(
+    "--again",
+    is_flag=True,
+    help="与 --send 同用：此前已发送的，按现在的归档重新生成后再发送一次（如此前的通报因服务器时钟错误提前发出）。",
+)
 @pass_context
-def digest_(context: Context, month: str | None, year: int | None, out: Path | None, send: bool) -> None:
+def digest_(context: Context, month: str | None, year: int | None, out: Path | None, send: bool, again: bool) -> None:
     """MONTH 的月度排名通报，或已结账年度的最终排名通报（--year）。
 
     内容有含各项得分的排名、报送矩阵、简报信息、任务完成情况、与上月相比的变化和数据核查发现，并附
@@ -50,6 +57,8 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         raise click.UsageError("请用 --month 指定月份，或用 --year 指定已结账的年度（年度最终排名），二者选一")
     if out is None and not send:
         raise click.UsageError("请用 --out 目录 写出文件，或用 --send 发送（可同时使用）")
+    if again and not send:
+        raise click.UsageError("--again 要与 --send 同用：再次发送已发出的通报")
     config, deps = context.config, context.deps
     context.warn_if_behind("通报中的排名和得分")
     now = deps.clock()
@@ -63,14 +72,19 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         if out is not None:
             _write(out, prepared)
             click.echo(f"已写入 {out}：digest.html、digest.txt、digest.eml、{workbook_name(prepared.digest)}")
-        queued = queue_digest(session, prepared, now) if send else None
+        cause, queued = prepared.cause, None
+        if send and again:
+            cause, queued = queue_digest_again(session, prepared, now), QUEUED
+        elif send:
+            queued = queue_digest(session, prepared, now)
     if queued == ALREADY:
-        click.echo(f"{what}此前已发送或已在发送队列中，不重复发送", err=True)
+        click.echo(f"{what}此前已发送或已在发送队列中，不重复发送（确需再发一次，用 --send --again）", err=True)
         return
     if send:
-        again = f"{what}此前被对方服务器拒收，已按现在的配置重新生成；" if queued == QUEUED_AGAIN else ""
-        report, fate = send_outbox(config, deps, now, prepared.cause)
-        click.echo(again + sent_line(config, what, report, fate))
+        said = f"{what}此前被对方服务器拒收，已按现在的配置重新生成；" if queued == QUEUED_AGAIN else ""
+        said = f"{what}应要求按现在的归档重新生成，再次发送；" if again else said
+        report, fate = send_outbox(config, deps, now, cause)
+        click.echo(said + sent_line(config, what, report, fate))
         if not report.busy and fate.state != "sent":
             sys.exit(1)  # queued, but not (yet) delivered: "done, but something is wrong"
 

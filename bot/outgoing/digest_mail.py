@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.models import ClosedYear, JobRun
+from archive.models import ClosedYear, JobRun, OutboxMail
 from archive.outbox import digest_cause, final_digest_cause, mail_state, queue_again, queue_mail
 from bot.config import Config
 from bot.outgoing.digest import Digest, build_digest, render_digest, workbook_name
@@ -123,6 +124,21 @@ def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> s
             _record_found(session, month, now)
     session.commit()
     return QUEUED if queued is not None else QUEUED_AGAIN if again is not None else ALREADY
+
+
+def queue_digest_again(session: Session, prepared: PreparedDigest, now: datetime) -> str:
+    """Store the digest mail in the outbox once more, as staff asked (`digest --send --again`: the one sent was
+    made on a wrong clock, or lost on its way), under a cause of its own (the month's, then #2, #3…), with the
+    month's run saying so, in one commit; returns that cause."""
+    mine = select(OutboxMail.cause).where(OutboxMail.cause.like(f"{prepared.cause}#%"))
+    cause = f"{prepared.cause}#{len(session.scalars(mine).all()) + 2}"
+    mail = queue_mail(session, cause, prepared.kind, prepared.message, now)
+    assert mail is not None  # a cause of its own
+    if prepared.digest.final_year is None:
+        summary = f"应工作人员要求再次发送给 {mail.recipients}"
+        session.merge(JobRun(job="digest", period=prepared.digest.month, done_at=now, summary=summary))
+    session.commit()
+    return cause
 
 
 def digest_in_outbox(session: Session, month: str, now: datetime) -> str | None:

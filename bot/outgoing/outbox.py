@@ -173,10 +173,12 @@ def permanent(error: BaseException) -> bool:
 def send_again(cause: str) -> str | None:
     """The command that stores a mail refused for good again, for the mail staff can ask for again (a month's
     digest, a year's final ranking); None for the others (a receipt answers a mail: the unit is told otherwise)."""
+    period, sent_again = cause.split("#", 1)[0], "#" in cause  # "#2": sent again as staff asked (--again)
+    again = " --again" if sent_again else ""
     if cause.startswith(DIGEST_CAUSE):
-        return f"mailroom digest --month {cause.removeprefix(DIGEST_CAUSE)} --send"
+        return f"mailroom digest --month {period.removeprefix(DIGEST_CAUSE)} --send{again}"
     if cause.startswith(FINAL_DIGEST_CAUSE):
-        return f"mailroom digest --year {cause.removeprefix(FINAL_DIGEST_CAUSE)} --send"
+        return f"mailroom digest --year {period.removeprefix(FINAL_DIGEST_CAUSE)} --send{again}"
     return None
 
 
