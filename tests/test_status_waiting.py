@@ -100,3 +100,27 @@ def test_a_mailbox_no_worker_works_is_not_shown_as_watched(config, deps):
         assert shown() == ("retry", local(now + timedelta(seconds=30)))
         record_poll(deps.db, box.key, box.folder, watch="poll", next_poll_at=now - timedelta(minutes=2))
         assert shown() == (None, None)
+
+
+def test_status_says_a_month_whose_digest_and_reminders_never_ran_and_how_to_do_them(config, deps):
+    """GIVEN the daemon ran April's and June's jobs but was down through May WHEN status is asked in early July
+    THEN it says May's digest and reminders never ran (nothing will do them by itself any more) and the command
+    that does each by hand, where it said only when each runs next; months before the jobs first ran are not
+    listed (an archive filled by a backfill)."""
+    from dataclasses import replace
+
+    from archive.models import JobRun
+
+    with deps.db.session() as session:
+        for job in ("reminders", "digest"):
+            for month in ("2020-04", "2020-06"):
+                session.add(JobRun(job=job, period=month, done_at=datetime(2020, 6, 21, tzinfo=SHANGHAI), summary="-"))
+        session.commit()
+    data = gather_status(config, replace(deps, clock=lambda: datetime(2020, 7, 2, 10, tzinfo=SHANGHAI)))
+    assert [job["missed"] for job in data["jobs"]] == [["2020-05"], ["2020-05"]]
+    lines = describe_status(data)
+    assert (
+        "月度排名通报：2020-05 的未执行（当时 mailroom serve 没有运行），可用 mailroom digest --month 月份 --send 补发"
+        in lines
+    )
+    assert any(line.startswith("催报提醒：2020-05 的未执行") and "--after-deadline" in line for line in lines)

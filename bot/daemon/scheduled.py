@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.models import JobRun
@@ -67,6 +68,20 @@ def due_since(config: Config, session: Session, job: MonthlyJob, now: datetime) 
     if start <= now <= job.window_end(config, month) and session.get(JobRun, (job.job, month)) is None:
         return start
     return None
+
+
+def missed(config: Config, session: Session, job: MonthlyJob, now: datetime) -> list[str]:
+    """The months whose run of the job never happened, its window past (no daemon ran then), since the job first
+    ran here: what nothing will do by itself any more (`status` says how to do it by hand)."""
+    runs = set(session.scalars(select(JobRun.period).where(JobRun.job == job.job)))
+    if not runs:
+        return []
+    first = min(runs)
+    return [
+        month
+        for month in config.plans.months()
+        if first < month and month not in runs and job.window_end(config, month) < now
+    ]
 
 
 def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:

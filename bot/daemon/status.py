@@ -28,7 +28,7 @@ from archive.spool import spooled_counts
 from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
-from bot.daemon.scheduled import due_since, monthly_jobs, next_time, no_plan_now
+from bot.daemon.scheduled import due_since, missed, monthly_jobs, next_time, no_plan_now
 from bot.outgoing.outbox import KIND_TEXT
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
@@ -110,6 +110,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                     "next_run": local(next_time(config, job, deps.clock())),
                     # due and not yet run (a daemon that was down): `serve` runs it as soon as it starts
                     "due_since": local(due_since(config, session, job, deps.clock())),
+                    # months it never ran, their window past: nothing will do them by itself any more
+                    "missed": missed(config, session, job, deps.clock()),
                     "last_period": last and last.period,
                     "last_run": local(last.done_at if last else None),
                     "last_summary": last and last.summary,
@@ -274,5 +276,16 @@ def describe_status(data: dict[str, Any]) -> list[str]:
             when = "运行中的 mailroom serve 会立即执行" if data["daemon_running"] else "启动 mailroom serve 后立即执行"
             lines.append(f"{job['name']}：本月的已于 {job['due_since']} 到期，尚未执行（{when}）；{done}")
         else:
-            lines.append(f"{job['name']}：下次 {job['next_run'] or '年度计划内已无'}；{done}")
+            when = f"下次 {job['next_run']}" if job["next_run"] else "年度计划内已无下次"
+            lines.append(f"{job['name']}：{when}；{done}")
+        if job["missed"]:
+            months = "、".join(job["missed"])
+            lines.append(f"{job['name']}：{months} 的未执行（当时 mailroom serve 没有运行），{MISSED[job['job']]}")
     return lines
+
+
+# What to do by hand for a month whose job never ran.
+MISSED = {
+    "digest": "可用 mailroom digest --month 月份 --send 补发",
+    "reminders": "截止时间已过；仍缺附件的单位可用 mailroom remind --month 月份 --after-deadline 催报",
+}
