@@ -268,13 +268,21 @@ def _matching(session: Session, query: Query, terms: list[Term]) -> Select:
     return statement
 
 
+def sender_address(asked: str) -> str:
+    """The address (or part of one) a sender filter asks for, as people paste it: from "枣强县残联 <zqxcl@163.com>",
+    "zqxcl@163.com;" (a To: list), "mailto:zqxcl@163.com" or "zqxcl@163.com (枣强县残联)"; "" when it holds none."""
+    address = normalise(asked).strip()
+    if (bracketed := re.search(r"<([^<>]*)>", address)) is not None:
+        address = bracketed.group(1)
+    address = re.sub(r"\(.*?\)", "", address).strip().removeprefix("mailto:")
+    return address.strip(" ,;，；、")
+
+
 def _from(asked: str, personal: bool) -> ColumnElement[bool]:
     """The sender filter: an address as people write it (full-width, any case, "景县残联 <jxcl2020@163.com>" as a
     message shows it) is that address; a part of one (jxcl2020, @163.com) finds every address holding it. A
     viewer without the grant compares the masked address, as shown to them."""
-    address = normalise(asked).strip()
-    if (bracketed := re.search(r"<([^<>]*)>", address)) is not None:
-        address = bracketed.group(1).strip()
+    address = sender_address(asked)
     whole = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address) is not None
     column: ColumnElement[Any] = Message.from_addr.expression if personal else SEARCH_DOC.c.sender
     value = address if personal else masked_sender(address)

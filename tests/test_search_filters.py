@@ -117,6 +117,7 @@ def cli(tmp_path, monkeypatch):
         (["--unit", "不存在县"], "选项 --unit 的值不对：没有名为 不存在县 的单位；单位有：桃城区、"),
         (["--limit", "-1"], "选项 --limit 的值不对：应为 0 或正整数（0 表示全部），而不是 -1"),
         (["--sender", " "], "选项 --sender 的值不对：应为邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com"),
+        (["--sender", "<>"], "选项 --sender 的值不对：应为邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com"),
         (["--since", "2020-5-1"], "选项 --since 的值不对：日期应写作 YYYY-MM-DD，例如 2020-05-01，而不是 '2020-5-1'"),
         (
             ["--since", "2020-05-03", "--until", "2020-05-02"],
@@ -134,7 +135,16 @@ def test_the_sender_filter_takes_an_address_as_people_write_it_or_a_part_of_one(
     """GIVEN 55 briefings from zqxcl@163.com and 3 from tcqcl@163.com WHEN searched by sender as the address,
     full-width or in capitals, as a message shows it ("枣强县残联 <zqxcl@163.com>"), or by a part of it THEN each
     finds the same mail the address does; a part two addresses share finds both."""
-    for asked in ("zqxcl@163.com", "ＺＱＸＣＬ@163.com", "枣强县残联 <zqxcl@163.com>", "zqxcl", "XCL@163"):
+    for asked in (
+        "zqxcl@163.com",
+        "ＺＱＸＣＬ@163.com",
+        "枣强县残联 <zqxcl@163.com>",
+        "zqxcl",
+        "XCL@163",
+        "zqxcl@163.com;",
+        "mailto:zqxcl@163.com",
+        "zqxcl@163.com (枣强县残联)",
+    ):
         assert cli("search", "--sender", asked, "--limit", "0")[2] == ["共 55 封"], asked
     assert cli("search", "--sender", "@163.com", "--limit", "0")[2] == ["共 58 封"]
     assert cli("search", "--sender", "tcq")[2] == ["共 3 封"]

@@ -329,6 +329,12 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     bad = client.get("/search?month=2020-4&unit=衡水市")
     assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
     assert "没有名为 衡水市 的单位" in bad.get_data(as_text=True)
+    # a part of the sender's address, for staff and a masked auditor alike; one holding no address is refused
+    for viewer in (client, signed_in(app, "审计员")):
+        assert f"/message/{archive.package}" in page(viewer, "/search?sender=ZQXCL")
+        assert f"/message/{archive.package}" not in page(viewer, "/search?sender=tcqcl")
+    empty = client.get("/search?sender=%3C%3E")
+    assert empty.status_code == 400 and "发件人请写邮箱地址或其一部分" in empty.get_data(as_text=True)
     # text holding nothing to find is said so, not silently taken for no text
     listed = page(client, "/search?q=%25&unit=枣强县")
     assert "“%”中没有可查找的文字" in listed and f"/message/{archive.package}" in listed

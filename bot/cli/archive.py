@@ -11,7 +11,7 @@ import click
 
 from archive.fulltext import rebuild
 from archive.models import FormReadingRow, Message
-from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, get_message, search
+from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, get_message, search, sender_address
 from archive.verify import recorded_files, verify
 from bot.cli.console import progress, table
 from bot.cli.errors import month_param
@@ -42,7 +42,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
 def _sender(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    if not value.strip():
+    if not sender_address(value):
         raise click.BadParameter("应为邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com")
     return value.strip()
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.corrections import replacing
 from archive.models import Message, PersonRow
-from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search
+from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search, sender_address
 from bot.services.scores import MONTH
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
@@ -103,6 +103,8 @@ def read_form(args, units: Sequence[Unit]) -> SearchForm:
             errors.append(f"没有名为 {unit.strip()} 的单位")
     if kind and kind not in KIND_LABELS:
         errors.append("类别不对")
+    if sender and not sender_address(sender):
+        errors.append("发件人请写邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com")
     if month and not MONTH.fullmatch(month):
         errors.append("月份请写成 YYYY-MM，例如 2020-04")
     days = []
