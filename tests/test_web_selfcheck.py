@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from archive.models import Message
 from archive.users import add_user
 from bot.services.inspect import describe, inspect_untrusted
+from bot.services.readers import SandboxLimits
 from bot.web.app import UPLOAD_BYTES, create_app
 from tests.webapp import BOOKS, PASSWORD, add_accounts, csrf_token, fill_archive, log_in
 
@@ -191,41 +192,51 @@ def test_every_other_page_and_download_is_refused_to_a_clerk(site):
     assert "景县填报员（填报单位 景县）" in menu
 
 
-def test_checks_at_once_are_bounded_and_one_that_finds_no_room_is_answered_at_once(site, monkeypatch):
-    """GIVEN 景县's clerk and 武邑县's clerk each checking a file (their reads held in the readers) WHEN 景县's
-    clerk submits again, and staff submit a file THEN each is answered at once, 景县 that its last check is still
-    running (429), staff that the checks are busy (503), both with Retry-After, and the other pages still answer;
-    once the two checks end, each has its result and staff's next check runs."""
-    from bot.web import selfcheck_pages
+class HeldSandbox:
+    """The reader sandbox as the web app uses it (`run`, `failed`, `limits`), each call held until released: a
+    check that takes a while, as a large workbook does."""
 
-    app, _, _ = site
-    started, release = threading.Semaphore(0), threading.Event()
+    failed = (TimeoutError,)
 
-    def held(*args, **kwargs):
-        started.release()
-        release.wait(30)
-        return inspect_untrusted(*args, **kwargs)
+    def __init__(self, workers: int):
+        self.limits = SandboxLimits(workers=workers)
+        self.started, self.release = threading.Semaphore(0), threading.Event()
 
-    monkeypatch.setattr(selfcheck_pages, "inspect_untrusted", held)
+    def run(self, function, *args):
+        self.started.release()
+        self.release.wait(30)
+        return function(*args)
+
+
+def test_checks_at_once_are_bounded_and_one_that_finds_no_room_is_answered_at_once(config, deps):
+    """GIVEN a reader sandbox of two workers, and 景县's clerk and 武邑县's clerk each checking a file (held in the
+    readers) WHEN 景县's clerk submits again, and staff submit a file THEN each is answered at once, 景县 that its
+    last check is still running (429), staff that the checks are busy (503), both with Retry-After, and the other
+    pages still answer; once the two checks end, each has its result and staff's next check runs."""
+    add_accounts(deps)
+    with deps.db.session() as session:
+        add_user(session, CLERK, PASSWORD, "unit", unit="景县")
+        add_user(session, WUYI_CLERK, PASSWORD, "unit", unit="武邑县")
+    held = HeldSandbox(workers=2)
+    app = create_app(config, dataclasses.replace(deps, sandbox=held), secret_key="test secret")
     workbook = {"附件3.xlsx": (BOOKS / "bad-ids-and-phones.xlsx").read_bytes()}
     jing, wuyi, staff = clerk(app), clerk(app, WUYI_CLERK), app.test_client()
     log_in(staff, "孙倩")
     answers: dict[str, int] = {}
-    running = [
-        threading.Thread(
-            target=lambda who=who, client=client: answers.__setitem__(who, upload(client, workbook).status_code)
-        )
-        for who, client in (("jing", jing), ("wuyi", wuyi))
-    ]
+
+    def check(who: str, client) -> None:
+        answers[who] = upload(client, workbook).status_code
+
+    running = [threading.Thread(target=check, args=pair) for pair in (("jing", jing), ("wuyi", wuyi))]
     for thread in running:
         thread.start()
-    assert started.acquire(timeout=30) and started.acquire(timeout=30)
+    assert held.started.acquire(timeout=30) and held.started.acquire(timeout=30)
     again, busy = upload(jing, workbook), upload(staff, workbook)
-    assert again.status_code == 429 and "您上一次提交的文件还在检查中" in again.get_data(as_text=True)
+    assert again.status_code == 429 and "本账号上一次提交的文件还在检查中" in again.get_data(as_text=True)
     assert busy.status_code == 503 and "系统正忙" in busy.get_data(as_text=True)
     assert again.headers["Retry-After"] == busy.headers["Retry-After"] == "30"
     assert staff.get("/standings").status_code == 200
-    release.set()
+    held.release.set()
     for thread in running:
         thread.join(60)
     assert answers == {"jing": 200, "wuyi": 200}

@@ -17,18 +17,16 @@ from bot.web.site import TOO_LARGE, UPLOAD_BYTES, site
 blueprint = Blueprint("selfcheck", __name__)
 UPLOAD_FILES = 20  # files at once: a month's package, 附件1–10, with room to spare
 NAME_CHARS = 120
-# Checks reading at once, of the web server's 4 threads (bot.web.server), as many as the reader sandbox has
-# workers: a check waits on them, and checks that took every thread would leave none for the other pages.
-CHECKS_AT_ONCE = 2
 RETRY_SECONDS = 30
 CHECKS = "mailroom.selfchecks"
 
 
 class Admission:
     """Who is checking files now: at most `at_once` checks, one an account. One that finds no room is answered at
-    once (`enter` gives why, in Chinese), rather than waiting in a thread the other pages need."""
+    once (`enter` gives why, in Chinese), rather than waiting in a thread the other pages need: the web server
+    has 4 (bot.web.server), and a check waits on the reader sandbox's workers, as many as may check at once."""
 
-    def __init__(self, at_once: int = CHECKS_AT_ONCE):
+    def __init__(self, at_once: int):
         self.at_once = at_once
         self._checking: set[str] = set()
         self._lock = threading.Lock()
@@ -37,7 +35,7 @@ class Admission:
         """None when `account` may check now (then `leave` when done), else the status and what to tell it."""
         with self._lock:
             if account in self._checking:
-                return 429, "您上一次提交的文件还在检查中，请等检查结果出来后再提交"
+                return 429, "本账号上一次提交的文件还在检查中，请等检查结果出来后再提交"
             if len(self._checking) >= self.at_once:
                 return 503, f"其他用户正在检查文件，系统正忙，请约 {RETRY_SECONDS} 秒后再提交"
             self._checking.add(account)
@@ -50,7 +48,8 @@ class Admission:
 
 @blueprint.record_once
 def _keep_admission(state) -> None:
-    state.app.extensions[CHECKS] = Admission()
+    sandbox = state.app.extensions["mailroom"].deps.sandbox  # None: read here, one at a time (tests' trusted input)
+    state.app.extensions[CHECKS] = Admission(sandbox.limits.workers if sandbox is not None else 1)
 
 
 @blueprint.context_processor
