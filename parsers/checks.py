@@ -18,7 +18,8 @@ from parsers.records import TASKS, Unit
 # GB 11643: 6-digit area, birth date, 3-digit order, check digit (ASCII digits only).
 _ID18_TEXT = r"[0-9]{6}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]"
 ID18 = re.compile(_ID18_TEXT)
-# The shape a whole column is screened with: the check digit catches a mistyped birth date too, so
+# The shape a whole column is screened with: the check digit catches a mistyped birth date too (but for one in
+# eleven: a day no calendar has, 0231, with a right check digit passes this screen, as it does an ID's own), so
 # the date is looked at only when a number fails (which then says what is wrong).
 ID18_SHAPE = re.compile("[0-9]{17}[0-9X]")
 ID20_SHAPE = re.compile("[0-9]{17}[0-9X][1-7][1-4]")  # + disability category 1–7, grade 1–4
@@ -105,6 +106,7 @@ def disability_id_problem(value: str, allow_id_number: bool = False) -> str | No
     if (
         len(text) == 20
         and ID18.fullmatch(text, 0, 18)
+        and _real_day(text[6:14])
         and text[17] == check_digit(text[:17])
         and "1" <= text[18] <= "7"
         and "1" <= text[19] <= "4"

@@ -48,20 +48,15 @@ def _counted(articles: Iterable[Article], calendar: Calendar) -> Iterator[tuple[
 
 
 def repeated(articles: Iterable[Article], calendar: Calendar) -> dict[tuple[str, str], list[tuple[int, int]]]:
-    """{(unit, "YYYY-MM"): [(message id, the earlier message id it repeats)]}: each counting message none of
-    whose articles counted, every one of them having come before (sent twice, forwarded, to two mailboxes), by
-    its own arrival month, with the message that brought its first article."""
-    first: dict[str, int] = {}
-    added: dict[int, bool] = {}
-    repeats: dict[int, tuple[tuple[str, str], int]] = {}
-    for article in sorted((a for a in articles if a.counts), key=lambda a: (a.arrival, a.message_id, a.key)):
-        earlier = first.setdefault(article.key, article.message_id)
-        new = earlier == article.message_id
-        added[article.message_id] = added.get(article.message_id, False) or new
-        if not new:
-            repeats.setdefault(article.message_id, ((article.unit, calendar.month_of(article.arrival)), earlier))
+    """{(unit, "YYYY-MM"): [(message id, the message that brought its articles first)]}: each counting message
+    none of whose articles counted, every one of them having come before (sent twice, forwarded, to two
+    mailboxes), by its own arrival month, in order of arrival."""
+    counting = sorted((a for a in articles if a.counts), key=lambda a: (a.arrival, a.message_id, a.key))
+    brought = {article.key: article.message_id for _, article in _counted(counting, calendar)}
+    bringers = set(brought.values())
     found: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for message_id, (slot, earlier) in repeats.items():
-        if not added[message_id]:
-            found.setdefault(slot, []).append((message_id, earlier))
+    for article in counting:
+        slot = (article.unit, calendar.month_of(article.arrival))
+        if article.message_id not in bringers and article.message_id not in {m for m, _ in found.get(slot, [])}:
+            found.setdefault(slot, []).append((article.message_id, brought[article.key]))
     return found

@@ -197,6 +197,12 @@ MALFORMED = [
     (
         disability_id_problem,
         "disability_id",
+        "13112719950231000613",
+        "第 7–14 位应为有效的出生日期",
+    ),  # check digit right
+    (
+        disability_id_problem,
+        "disability_id",
         "13112719950231000313",
         "前 18 位（身份证号）格式不对：第 7–14 位应为有效的出生日期",
     ),

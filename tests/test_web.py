@@ -337,7 +337,9 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     assert empty.status_code == 400 and "发件人请写邮箱地址或其一部分" in empty.get_data(as_text=True)
     # text holding nothing to find is said so, not silently taken for no text
     listed = page(client, "/search?q=%25&unit=枣强县")
-    assert "“%”中没有可查找的文字" in listed and f"/message/{archive.package}" in listed
+    assert "“%”中没有可查找的文字（只有标点或符号），以下按其他条件列出" in listed
+    assert f"/message/{archive.package}" in listed
+    assert "以下列出全部邮件" in page(client, "/search?q=%25")
     assert "没有可查找的文字" not in page(client, f"/search?q={PERSON}")
 
 

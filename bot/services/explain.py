@@ -125,7 +125,7 @@ def explanation(
     unit: str,
     kept: Kept | None,
     summaries: Sequence[SummaryReport],
-    articles: Sequence[Article] = (),
+    articles: Sequence[Article],
 ) -> Explanation:
     """UNIT's line of `result` (explain_unit), its point lines naming the decisions behind them, and those
     decisions; `summaries` and `articles`: the 附件2 and briefing evidence the standings were computed from."""
@@ -185,7 +185,10 @@ def _repeated_briefings(
         month = next((name for name in own if item.description.startswith(name)), None)
         items += [
             ExplainedPoint(
-                f"邮件 #{message_id}（{month}）的简报稿件与邮件 #{earlier} 的相同，不重复计数", 0, (message_id,), ()
+                f"邮件 #{message_id}（{month}）的简报稿件此前已报送过（邮件 #{earlier} 等），不重复计数",
+                0,
+                (message_id,),
+                (),
             )
             for message_id, earlier in own.get(month or "", [])
         ]

@@ -53,6 +53,11 @@ class SearchForm:
     days: tuple[date | None, date | None] = (None, None)  # since and until read (archive.search.arrival_day)
 
     @property
+    def filtered(self) -> bool:
+        """Whether any condition but the text was given."""
+        return any((self.unit, self.kind, self.month, self.since, self.until, self.sender))
+
+    @property
     def nothing_to_find(self) -> bool:
         """Text was typed but holds no term (only punctuation, %, _): the other conditions alone are listed."""
         return bool(self.text) and not split_terms(normalise(self.text))
