@@ -44,7 +44,7 @@ class UnitReminder:
 
 def passed_deadline(config: Config, month: str, now: datetime) -> datetime | None:
     """`month`'s deadline (under its plan) when it has passed at `now`, else None: a reminder queued then
-    says the deadline has passed (the same comparison as _queue_one's)."""
+    says the deadline has passed (the same comparison as queue_reminders')."""
     deadline = config.plan(month).calendar.deadline_for(month)
     return deadline if now > deadline else None
 
@@ -94,7 +94,8 @@ def queue_reminders(
         else:
             results.append(UnitReminder(unit.name, REMINDED, missing))
             if not dry_run:
-                _queue_one(config, session, month, unit.name, unit.senders, missing, deadline, now)
+                message = _reminder(config, month, unit.name, unit.senders, missing, overdue, now)
+                queue_mail(session, reminder_cause(month, unit.name, overdue), "reminder", message, now)
     if not dry_run:
         session.merge(JobRun(job="reminders", period=month, done_at=now, summary=summary(results)))
         session.commit()
@@ -152,21 +153,6 @@ def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
 def _plain(message: EmailMessage) -> str:
     body = message.get_body(("plain",))
     return "" if body is None else str(body.get_content())
-
-
-def _queue_one(
-    config: Config,
-    session: Session,
-    month: str,
-    unit: str,
-    senders: tuple[str, ...],
-    missing: tuple[int, ...],
-    deadline: datetime,
-    now: datetime,
-) -> None:
-    overdue = now > deadline
-    message = _reminder(config, month, unit, senders, missing, overdue, now)
-    queue_mail(session, reminder_cause(month, unit, overdue), "reminder", message, now)
 
 
 def _reminder(
