@@ -268,6 +268,7 @@ class OutboxMail(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     about_message: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"), index=True)
     # pending | sending | sent | failed (refused for good: the receiving server answered 5xx, never tried again)
+    # | withdrawn (no longer owed before it went: never sent, why in last_error)
     state: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,8 @@ possible only in that window, and it is recognisable as the same mail. A cause i
 States (`OutboxMail.state`): pending (waiting for `next_attempt_at`), sending, sent, and failed: refused for
 good by the receiving side (a 5xx for its recipients or its data), never tried again by itself; `status` lists
 them. A failed mail staff can ask for again (a digest: `mailroom digest --send`) is stored again in its place,
-composed anew, and pending once more (`queue_again`): still one mail per cause.
+composed anew, and pending once more (`queue_again`): still one mail per cause. And withdrawn: a mail no longer
+owed before it went (a reminder whose unit has since sent every form: bot.outgoing.reminders), never sent.
 """
 
 from __future__ import annotations
@@ -101,19 +102,35 @@ def queue_mail(
     return mail
 
 
-def queue_again(session: Session, cause: str, message: EmailMessage, now: datetime) -> OutboxMail | None:
+def queue_again(
+    session: Session, cause: str, message: EmailMessage, now: datetime, was: str = "failed"
+) -> OutboxMail | None:
     """Store `message` (composed anew: the address refused may have been corrected since) in place of the mail of
-    `cause` refused for good, pending from now as a new mail; None, and nothing changed, when that mail was not
-    refused (it is sent, or waiting). The caller commits."""
-    mail = session.scalar(select(OutboxMail).where(OutboxMail.cause == cause, OutboxMail.state == "failed"))
+    `cause` refused for good (or, `was` "withdrawn", withdrawn before it went), pending from now as a new mail;
+    None, and nothing changed, when that mail is not so (it is sent, or waiting). The caller commits."""
+    mail = session.scalar(select(OutboxMail).where(OutboxMail.cause == cause, OutboxMail.state == was))
     if mail is None:
         return None
-    mail.recipients = ", ".join(_recipients(message))
-    mail.subject, mail.message_id = str(message["Subject"]), str(message["Message-ID"])
-    mail.raw = message.as_bytes(policy=SMTP)
+    replace_content(mail, message)
     mail.state, mail.attempts, mail.created_at, mail.next_attempt_at = "pending", 0, now, now
     mail.sending_since = mail.sent_at = mail.last_error = mail.last_error_at = None
     return mail
+
+
+def replace_content(mail: OutboxMail, message: EmailMessage, keep_id: bool = False) -> None:
+    """`mail` made `message`: its recipients, subject and bytes (as queue_mail stores them); with `keep_id`, under
+    the Message-ID it had (the same mail, composed again: a copy a server took before is known as the same)."""
+    if keep_id:
+        del message["Message-ID"]
+        message["Message-ID"] = mail.message_id
+    mail.recipients = ", ".join(_recipients(message))
+    mail.subject, mail.message_id = str(message["Subject"]), str(message["Message-ID"])
+    mail.raw = message.as_bytes(policy=SMTP)
+
+
+def withdraw(mail: OutboxMail, why: str, now: datetime) -> None:
+    """A mail not yet sent that is no longer owed: state `withdrawn`, never sent, `why` on record."""
+    mail.state, mail.last_error, mail.last_error_at = "withdrawn", why, now
 
 
 def _recipients(message: EmailMessage) -> list[str]:

@@ -151,9 +151,12 @@ def attention(session: Session, include_handled: bool = False, findings: Finding
 def _settles(correction: CorrectionRow, reason: str) -> bool:
     """Whether a correction in force on a message handles its item of `reason`: it does, but not a failure to
     read it (its file missing), nor the sender's mail still not counting when the correction left that as it
-    was (a unit given, 计分不变: confirming the sender or counting it is still to do, or marking it handled)."""
+    was (a unit given, 计分不变: confirming the sender or counting it is still to do, or marking it handled), nor
+    a mail of no unit when the correction gave it none."""
     if reason == "failed":
         return False
+    if reason == "nounit":  # a month or kind corrected leaves the unit still to tell
+        return correction.unit is not None or correction.counted is not None
     return reason != "unregistered" or correction.counted is not None
 
 

@@ -165,7 +165,7 @@ def arrived_after(
 
 def _local(instant: datetime, calendar: Calendar) -> str:
     local = instant.astimezone(calendar.timezone)
-    return f"{local.month}月{local.day}日 {time_of_day(local)}"
+    return f"{local.month}月{local.day}日 {time_of_day(local, calendar.deadline_time)}"
 
 
 def _late_text(package: PackageStatus, calendar: Calendar) -> str:

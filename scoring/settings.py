@@ -97,10 +97,13 @@ class Calendar:
         return f"{number}月" if year == self.year else f"{year}年{number}月"
 
 
-def time_of_day(local: datetime) -> str:
+def time_of_day(local: datetime, deadline: time = time(23, 59, 59)) -> str:
     """A local time as the explanations and matrices show an arrival: to the minute, but to the second in the
-    minutes either side of midnight, where a deadline falls (23:59:59 on time, 00:00:01 late)."""
-    return f"{local:%H:%M:%S}" if (local.hour, local.minute) in ((23, 59), (0, 0)) else f"{local:%H:%M}"
+    minutes either side of midnight (a month's end) and of the deadline's time of day (23:59:59 on time,
+    00:00:01 late; a deadline at 17:30, 17:30:30 late)."""
+    minute = local.hour * 60 + local.minute
+    near = {23 * 60 + 59, 0} | {(deadline.hour * 60 + deadline.minute + step) % 1440 for step in (-1, 0, 1)}
+    return f"{local:%H:%M:%S}" if minute in near else f"{local:%H:%M}"
 
 
 def month_label(month: str) -> str:

@@ -177,6 +177,7 @@ def test_a_reminder_that_waited_out_an_outage_is_sent_as_things_are_or_not_at_al
     with deps.db.session() as session:
         queue_reminders(config, session, "2020-04", datetime(2020, 4, 17, 9, tzinfo=SHANGHAI))
         before = {mail.cause: mail.raw for mail in session.scalars(select(OutboxMail))}
+        ids = {mail.cause: mail.message_id for mail in session.scalars(select(OutboxMail))}
     write_demo(tmp_path / "demo", months=(4,))
     jing = [
         path.read_bytes()
@@ -200,9 +201,23 @@ def test_a_reminder_that_waited_out_an_outage_is_sent_as_things_are_or_not_at_al
         again = email.message_from_bytes(mails["reminder:2020-04:桃城区"].raw, policy=policy.default)
         text = again.get_body(("plain",)).get_content()
         assert "尚缺7个附件" in str(again["Subject"]) and "附件2" not in text and "2020年04月20日 22:00" in text
+        raw = mails["reminder:2020-04:桃城区"].raw  # stored as every outgoing mail is: CRLF, its Message-ID kept
+        assert (
+            b"\n" not in raw.replace(b"\r\n", b"")
+            and mails["reminder:2020-04:桃城区"].message_id == ids["reminder:2020-04:桃城区"]
+        )
         assert all(
             mail.raw == before[cause] for cause, mail in mails.items() if "景县" not in cause and "桃城区" not in cause
         )
         assert refresh_reminders(config, session, datetime(2020, 4, 20, 22, 1, tzinfo=SHANGHAI)) == 0  # nothing new
+        # one withdrawn that is owed again (the unit is missing forms once more) is queued again in its place
+        again_owed = datetime(2020, 4, 20, 22, 30, tzinfo=SHANGHAI)
+        mails["reminder:2020-04:桃城区"].state = "withdrawn"
+        session.commit()
+        results = {r.unit: r.outcome for r in queue_reminders(config, session, "2020-04", again_owed)}
+        assert results["桃城区"] == REMINDED and results["景县"] != REMINDED and results["武邑县"] == ALREADY
+        assert (
+            session.scalar(select(OutboxMail.state).where(OutboxMail.cause == "reminder:2020-04:桃城区")) == "pending"
+        )
         assert refresh_reminders(config, session, datetime(2020, 4, 21, 9, tzinfo=SHANGHAI)) == 12
         assert {mail.state for mail in session.scalars(select(OutboxMail))} == {"withdrawn"}

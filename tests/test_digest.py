@@ -194,6 +194,8 @@ def august_digest(tmp_path: Path, database_url: str) -> tuple[Path, dict]:
 
 def check_sending(env: dict[str, str], outbox: Path) -> None:
     """--send puts the month's digest in the outbox and sends it, once however often it is asked for."""
+    early = run(env, "digest", "--month", "2020-08", "--send", "--again")  # nothing sent yet to send again
+    assert early.exit_code == 2 and "不用 --again，用 --send 发送" in early.output, early.output
     sent = run(env, "digest", "--month", "2020-08", "--send")
     assert sent.exit_code == 0 and "hsscljjb@163.com" in sent.output, sent.output
     again = run(env, "digest", "--month", "2020-08", "--send")
@@ -654,3 +656,8 @@ def test_an_arrival_beside_midnight_is_shown_to_the_second():
     assert clock(datetime(2020, 6, 21, 0, 0, 1, tzinfo=shanghai), shanghai) == "06-21 00:00:01"
     assert clock(datetime(2020, 6, 20, 18, 5, 9, tzinfo=shanghai), shanghai) == "06-20 18:05"
     assert clock(datetime(2020, 6, 20, 18, 5, 9, tzinfo=shanghai), shanghai, "%Y-%m-%d") == "2020-06-20"
+    # and beside a deadline set at another time of day (17:30): 17:30:30 was late
+    at_half_past_five = datetime(2020, 6, 20, 17, 30, tzinfo=shanghai)
+    late = datetime(2020, 6, 20, 17, 30, 30, tzinfo=shanghai)
+    assert clock(late, shanghai, deadline=at_half_past_five) == "06-20 17:30:30"
+    assert clock(late, shanghai) == "06-20 17:30"

@@ -912,8 +912,15 @@ def test_staff_revoke_a_mistaken_sender_confirmation_on_the_audit_page(site):
     with deps.db.session() as session:
         assert not session.scalar(select(Message.registered).where(Message.id == outcome))
     assert f'id="item-{outcome}-unregistered"' in page(staff, "/queue")
+    # confirmed again since, the page shown before revoking #1 again revokes nothing
+    assert (
+        staff.post("/senders", data={"csrf_token": token, "message_id": str(outcome), "reason": "再次核实"}).status_code
+        == 302
+    )
     again = staff.post(f"/senders/{confirmed}/revoke", data={"csrf_token": token, "reason": "再次"})
-    assert again.status_code == 302 and "未撤销：" in page(staff, "/entries")
+    assert again.status_code == 302 and f"未撤销：确认 #{confirmed} 已由 孙倩 撤销" in page(staff, "/entries")
+    with deps.db.session() as session:
+        assert session.scalar(select(Message.registered).where(Message.id == outcome))
 
 
 def test_the_message_page_names_things_in_chinese_and_keeps_server_paths_from_auditors(site):

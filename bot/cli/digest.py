@@ -74,7 +74,9 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
             click.echo(f"已写入 {out}：digest.html、digest.txt、digest.eml、{workbook_name(prepared.digest)}")
         cause, queued = prepared.cause, None
         if send and again:
-            cause, queued = queue_digest_again(session, prepared, now), QUEUED
+            cause, queued = queue_digest_again(session, prepared, now) or "", QUEUED
+            if not cause:
+                raise click.UsageError(f"{what}尚未发出（或在发送队列中、被拒收）：不用 --again，用 --send 发送")
         elif send:
             queued = queue_digest(session, prepared, now)
     if queued == ALREADY:

@@ -17,7 +17,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.closing import closed_years
 from archive.models import JobRun
+from archive.outbox import digest_cause, mail_state
 from archive.spool import spooled_counts
 from bot.config import Config
 
@@ -71,16 +73,22 @@ def due_since(config: Config, session: Session, job: MonthlyJob, now: datetime) 
 
 
 def missed(config: Config, session: Session, job: MonthlyJob, now: datetime) -> list[str]:
-    """The months whose run of the job never happened, its window past (no daemon ran then), since the job first
-    ran here: what nothing will do by itself any more (`status` says how to do it by hand)."""
+    """This year's months whose run of the job never happened, its window past (no daemon ran then, or the run
+    failed), since the job first ran here: what nothing will do by itself any more (`status` says how to do it by
+    hand). None of a closed year; a digest found in the outbox (sent by a version that recorded no run) was run."""
     runs = set(session.scalars(select(JobRun.period).where(JobRun.job == job.job)))
-    if not runs:
+    year = config.local_month(now)[:4]
+    if not runs or int(year) in closed_years(session):
         return []
     first = min(runs)
     return [
         month
         for month in config.plans.months()
-        if first < month and month not in runs and job.window_end(config, month) < now
+        if month[:4] == year
+        and first < month
+        and month not in runs
+        and job.window_end(config, month) < now
+        and not (job.job == "digest" and mail_state(session, digest_cause(month)) is not None)
     ]
 
 

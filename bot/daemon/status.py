@@ -280,7 +280,7 @@ def describe_status(data: dict[str, Any]) -> list[str]:
             lines.append(f"{job['name']}：{when}；{done}")
         if job["missed"]:
             months = "、".join(job["missed"])
-            lines.append(f"{job['name']}：{months} 的未执行（当时 mailroom serve 没有运行），{MISSED[job['job']]}")
+            lines.append(f"{job['name']}：{months} 的未执行，{MISSED[job['job']]}")
     return lines
 
 

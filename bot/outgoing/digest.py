@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -310,12 +310,18 @@ def percent(share: float | None) -> str:
     return "/" if share is None else f"{share:.1%}"
 
 
-def clock(instant: datetime | None, zone: ZoneInfo, pattern: str | None = None) -> str:
-    """`instant` in `zone` by `pattern`; by default the day and time_of_day, as a matrix shows an arrival."""
+def clock(
+    instant: datetime | None, zone: ZoneInfo, pattern: str | None = None, deadline: datetime | None = None
+) -> str:
+    """`instant` in `zone` by `pattern`; by default the day and time_of_day (to the second beside midnight and
+    `deadline`'s time of day), as a matrix shows an arrival."""
     if instant is None:
         return ""
     local = instant.astimezone(zone)
-    return local.strftime(pattern) if pattern else f"{local:%m-%d} {time_of_day(local)}"
+    if pattern:
+        return local.strftime(pattern)
+    around = deadline.astimezone(zone).time() if deadline else time(23, 59, 59)
+    return f"{local:%m-%d} {time_of_day(local, around)}"
 
 
 # The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final:
@@ -358,7 +364,7 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "places": places,
         "percent": percent,
         "ranking": ranking_bars(digest.standings, digest.full_marks),
-        "clock": lambda instant, pattern=None: clock(instant, digest.timezone, pattern),
+        "clock": lambda instant, pattern=None: clock(instant, digest.timezone, pattern, digest.deadline),
         "not_kept": NOT_KEPT,
         "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,
     }

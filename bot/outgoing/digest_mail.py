@@ -126,10 +126,13 @@ def queue_digest(session: Session, prepared: PreparedDigest, now: datetime) -> s
     return QUEUED if queued is not None else QUEUED_AGAIN if again is not None else ALREADY
 
 
-def queue_digest_again(session: Session, prepared: PreparedDigest, now: datetime) -> str:
+def queue_digest_again(session: Session, prepared: PreparedDigest, now: datetime) -> str | None:
     """Store the digest mail in the outbox once more, as staff asked (`digest --send --again`: the one sent was
     made on a wrong clock, or lost on its way), under a cause of its own (the month's, then #2, #3…), with the
-    month's run saying so, in one commit; returns that cause."""
+    month's run saying so, in one commit; returns that cause. None, and nothing stored, unless the digest itself
+    was sent: one waiting or refused goes by `--send` (sent once, or composed anew in its place)."""
+    if (mail_state(session, prepared.cause) or ("",))[0] != "sent":
+        return None
     mine = select(OutboxMail.cause).where(OutboxMail.cause.like(f"{prepared.cause}#%"))
     cause = f"{prepared.cause}#{len(session.scalars(mine).all()) + 2}"
     mail = queue_mail(session, cause, prepared.kind, prepared.message, now)

@@ -153,6 +153,9 @@ def decision_lines(session: Session, message: Message, zone: ZoneInfo) -> list[s
     return [f"{decided_text(decision.row)}（{decision.row.reason}）" for decision in decided]
 
 
+CLOCKS_APART = timedelta(hours=1)  # how far a mail's arrival may be ahead of this host's clock and still be "now"
+
+
 def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetime) -> Receipt:
     """The package's status of each month the mail's forms count for, of those a plan covers (under that
     plan); a briefing counted in its arrival month, against the nearest plan's number (none, 0, in a month its
@@ -168,8 +171,9 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
             if config.plans.covers(month) and facts.unit in (unit.name for unit in config.plan(month).units):
                 arrivals = package_arrivals(session, facts.unit, month)
                 # as known once this mail is in, whatever this host's clock says: a mail server ahead of it, or
-                # a clock set back, must not have the receipt list the mail's own forms as not yet received
-                known = max(now, facts.arrival)
+                # a clock set back, must not have the receipt list the mail's own forms as not yet received (but a
+                # sender's Date a month ahead, an imported file's, is no "now")
+                known = max(now, min(facts.arrival, now + CLOCKS_APART))
                 packages.append(package_status(facts.unit, month, arrivals, config.plan(month).calendar, known))
     judged = [
         (month, each.calendar.month_end(month))

@@ -12,6 +12,7 @@ keeps each to one, and a re-run skips the units that already had the one it woul
 from __future__ import annotations
 
 import email
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -21,15 +22,18 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.closing import closed_years
 from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
-from archive.outbox import queue_mail
+from archive.outbox import queue_again, queue_mail, replace_content, withdraw
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from parsers.form_layouts import FORM_TITLES
-from scoring.packages import matrix
+from parsers.records import Unit
+from scoring.packages import PackageStatus, matrix
 from scoring.settings import month_label
 
+log = logging.getLogger(__name__)
 REMINDED, COMPLETE, NO_ADDRESS, ALREADY = "已提醒", "附件已齐", "无登记邮箱", "此前已提醒"
 
 
@@ -61,7 +65,9 @@ def _already_reminded(session: Session, month: str, deadline: datetime) -> set[s
     were told apart has the plain cause: it counts as the after-deadline one too, so no unit gets a second."""
     causes = set()
     for cause, created_at in session.execute(
-        select(OutboxMail.cause, OutboxMail.created_at).where(OutboxMail.cause.like(f"reminder:{month}:%"))
+        select(OutboxMail.cause, OutboxMail.created_at).where(
+            OutboxMail.cause.like(f"reminder:{month}:%"), OutboxMail.state != "withdrawn"
+        )
     ):
         causes.add(cause)
         if created_at > deadline and not cause.endswith(":after-deadline"):
@@ -95,7 +101,10 @@ def queue_reminders(
             results.append(UnitReminder(unit.name, REMINDED, missing))
             if not dry_run:
                 message = _reminder(config, month, unit.name, unit.senders, missing, overdue, now)
-                queue_mail(session, reminder_cause(month, unit.name, overdue), "reminder", message, now)
+                cause = reminder_cause(month, unit.name, overdue)
+                # one withdrawn before it went (the unit had sent everything then) is owed again
+                if queue_mail(session, cause, "reminder", message, now) is None:
+                    queue_again(session, cause, message, now, was="withdrawn")
     if not dry_run:
         session.merge(JobRun(job="reminders", period=month, done_at=now, summary=summary(results)))
         session.commit()
@@ -114,40 +123,63 @@ def summary(results: list[UnitReminder]) -> str:
 
 def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
     """The reminders still waiting in the outbox (an SMTP server down since they were queued) made true again
-    before they are sent: one whose unit has since sent every form, or one meant for before the deadline once it
-    has passed, is withdrawn (never sent: state "withdrawn", why in last_error); one whose unit's missing forms
-    have changed since is composed again as things stand now. One a sender has begun is left alone. Commits;
-    returns how many were withdrawn or composed again."""
+    before they are sent. Withdrawn (never sent, why on record: archive.outbox.withdraw) once no longer owed: its
+    unit has sent every form, the deadline it was meant to come before has passed, its year was closed, or its
+    month, its unit or the unit's addresses are no longer in the plan; composed again, under its Message-ID, when
+    what is missing or where it goes has changed. One a sender has begun is left alone. Logged; commits; returns
+    how many were withdrawn or composed again."""
     waiting = session.scalars(
         select(OutboxMail).where(OutboxMail.kind == "reminder", OutboxMail.state == "pending")
     ).all()
     if not waiting:
         return 0
-    evidence, changed = load_evidence(session), 0
+    evidence, closed, changed = load_evidence(session), closed_years(session), 0
+    packages: dict[str, dict[str, PackageStatus]] = {}  # each month's matrix, read once
     for mail in waiting:
-        _, month, unit, *after = mail.cause.split(":")
-        overdue = bool(after)
-        if not config.plans.covers(month):
-            continue
-        planned = next((each for each in config.plan(month).units if each.name == unit), None)
-        if planned is None:
-            continue
-        calendar = config.plan(month).calendar
-        deadline = calendar.deadline_for(month)
-        missing = tuple(matrix(month, (planned,), evidence.arrivals, calendar, now)[unit].forms_with("missing"))
-        if not missing or (not overdue and now > deadline):
-            why = "该单位的附件已报齐" if not missing else "截止时间已过，截止前的提醒"
-            mail.state, mail.last_error, mail.last_error_at = "withdrawn", f"{why}，未发出", now
-            changed += 1
-            continue
-        queued = email.message_from_bytes(mail.raw, policy=policy.default)
-        composed_at = parsedate_to_datetime(str(queued["Date"]))  # what it says is as of then
-        if _plain(_reminder(config, month, unit, planned.senders, missing, overdue, composed_at)) != _plain(queued):
-            fresh = _reminder(config, month, unit, planned.senders, missing, overdue, now)
-            mail.raw, mail.subject, mail.message_id = fresh.as_bytes(), str(fresh["Subject"]), str(fresh["Message-ID"])
-            changed += 1
+        parts = mail.cause.split(":")
+        if len(parts) < 3:
+            continue  # no reminder's cause: not ours to judge
+        month, unit = parts[1], parts[2]
+        plan = config.plan(month) if config.plans.covers(month) else None
+        planned = next((each for each in plan.units if each.name == unit), None) if plan else None
+        if plan is None or planned is None:
+            why: str | None = "该月或该单位已不在年度计划内"
+        elif int(month[:4]) in closed:
+            why = f"{month[:4]} 年度已结账"
+        elif not planned.senders:
+            why = "该单位已没有登记的报送邮箱"
+        else:
+            deadline = plan.calendar.deadline_for(month)
+            overdue = len(parts) > 3 or mail.created_at > deadline  # before the two were told apart: by when queued
+            if month not in packages:
+                packages[month] = matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
+            missing = tuple(packages[month][unit].forms_with("missing"))
+            why = "该单位的附件已报齐" if not missing else None
+            if missing and not overdue and now > deadline:
+                why = "截止时间已过，截止前的提醒不再发出"
+            if why is None:
+                changed += _recomposed(config, mail, month, planned, missing, overdue, now)
+                continue
+        withdraw(mail, f"{why}，未发出", now)
+        log.info("催报提醒 #%s（%s %s）不再发出：%s", mail.id, unit, month, why)
+        changed += 1
     session.commit()
     return changed
+
+
+def _recomposed(
+    config: Config, mail: OutboxMail, month: str, unit: Unit, missing: tuple[int, ...], overdue: bool, now: datetime
+) -> bool:
+    """`mail` composed again as of `now`, under its Message-ID, when what it says (the forms missing) or where it
+    goes (the unit's addresses) has changed since it was composed; whether it was."""
+    queued = email.message_from_bytes(mail.raw, policy=policy.default)
+    as_of = parsedate_to_datetime(str(queued["Date"]))  # what it says is as of then
+    was = _reminder(config, month, unit.name, unit.senders, missing, overdue, as_of)
+    if _plain(was) == _plain(queued) and str(was["To"]) == str(queued["To"]):
+        return False
+    replace_content(mail, _reminder(config, month, unit.name, unit.senders, missing, overdue, now), keep_id=True)
+    log.info("催报提醒 #%s（%s %s）已按现在所缺的附件重新生成", mail.id, unit.name, month)
+    return True
 
 
 def _plain(message: EmailMessage) -> str:

@@ -235,7 +235,7 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
         for column, form in enumerate(package.forms, start=3):
             text = STATUS_LABELS[form.status]
             if form.arrival is not None:
-                text += f"\n{clock(form.arrival, digest.timezone)}"
+                text += f"\n{clock(form.arrival, digest.timezone, deadline=digest.deadline)}"
             _status_cell(sheet.cell(row=row, column=column), form.status, text)
         sheet.row_dimensions[row].height = 30
     _notes(sheet, 4 + len(digest.matrix), digest.matrix_closed)

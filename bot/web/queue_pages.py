@@ -210,6 +210,8 @@ def revoke_sender(sender_id: int):
             confirmed = db.get(StaffSenderRow, sender_id)
             if confirmed is None:
                 raise MailroomError(f"没有编号为 #{sender_id} 的邮箱确认")
+            if confirmed.revoked_at is not None:  # a page shown before: not another confirmation of the address since
+                raise MailroomError(f"确认 #{sender_id} 已由 {confirmed.revoked_by} 撤销")
             row = remove_sender(db, confirmed.unit, confirmed.address, request.form.get("reason", ""), viewer().name)
             affected = derivation_owed(db, row.address)
             db.commit()

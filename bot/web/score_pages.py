@@ -156,7 +156,7 @@ def matrix_page():
         grid=grid,
         deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
         now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        clock=lambda instant: clock(instant, zone),
+        clock=lambda instant: clock(instant, zone, deadline=plan.calendar.deadline_for(month)),
         **_month_context(config, month),
         **_kept_context(config, kept),
     )
