@@ -250,6 +250,9 @@ def test_a_correction_that_leaves_a_mail_uncounted_leaves_its_sender_to_confirm(
     item went and the mail silently stayed uncounted; WHEN corrected to count THEN nothing is left."""
     [item] = [item for item in mailroom_json_list(demo, "queue") if item["reason"] == "nounit"][:1]
     [message_id] = item["message_ids"]
+    month_only = run(demo, "correct", str(message_id), "--kind", "report", "--reason", "报表", "--by", "孙倩")
+    assert month_only.exit_code == 0, month_only.output  # a kind corrected tells no unit: the item stays
+    assert [i["reason"] for i in mailroom_json_list(demo, "queue") if message_id in i["message_ids"]] == ["nounit"]
     corrected = run(demo, "correct", str(message_id), "--unit", "枣强县", "--reason", "电话核实", "--by", "孙倩")
     assert corrected.exit_code == 0, corrected.output
     left = [i for i in mailroom_json_list(demo, "queue") if message_id in i["message_ids"]]
