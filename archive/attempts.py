@@ -51,8 +51,10 @@ class Watched(Generic[T, R]):
             ):
                 earlier[sha] = earlier.get(sha, False) or alone
             given_up = [sha for sha in self.shas if earlier.get(sha)]
-            found = session.execute(select(Message.sha256, Message.id).where(Message.sha256.in_(given_up)))
-            known = {sha: message_id for sha, message_id in found}
+            known: dict[str, int] = {}
+            if given_up:  # rare: no query more for every batch of ingest
+                found = session.execute(select(Message.sha256, Message.id).where(Message.sha256.in_(given_up)))
+                known = {sha: message_id for sha, message_id in found}
         self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
         self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
         for sha in given_up:  # named as `show` takes it when it has an id (a re-derivation), else by its bytes
