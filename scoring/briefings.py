@@ -55,8 +55,10 @@ def repeated(articles: Iterable[Article], calendar: Calendar) -> dict[tuple[str,
     brought = {article.key: article.message_id for _, article in _counted(counting, calendar)}
     bringers = set(brought.values())
     found: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    listed: set[int] = set()
     for article in counting:
-        slot = (article.unit, calendar.month_of(article.arrival))
-        if article.message_id not in bringers and article.message_id not in {m for m, _ in found.get(slot, [])}:
+        if article.message_id not in bringers and article.message_id not in listed:
+            listed.add(article.message_id)
+            slot = (article.unit, calendar.month_of(article.arrival))
             found.setdefault(slot, []).append((article.message_id, brought[article.key]))
     return found

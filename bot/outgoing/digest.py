@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -320,8 +320,8 @@ def clock(
     local = instant.astimezone(zone)
     if pattern:
         return local.strftime(pattern)
-    around = deadline.astimezone(zone).time() if deadline else time(23, 59, 59)
-    return f"{local:%m-%d} {time_of_day(local, around)}"
+    said = time_of_day(local, deadline.astimezone(zone).time()) if deadline else time_of_day(local)
+    return f"{local:%m-%d} {said}"
 
 
 # The note of a digest made before its month ended (the 21st's): what its figures are, and when they are final:

@@ -148,15 +148,16 @@ def matrix_page():
     # a closed year's rows are the units kept, by the names they were kept under (the table's own rows)
     units = list(packages) if kept else [unit.name for unit in plan.units]
     grid = status_grid(charted, units, month) if charted else None
+    deadline = plan.calendar.deadline_for(month)
     return render_template(
         "matrix.html",
         packages=packages,
         forms=forms,
         form_titles=FORM_TITLES,
         grid=grid,
-        deadline=plan.calendar.deadline_for(month).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+        deadline=deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
         now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        clock=lambda instant: clock(instant, zone, deadline=plan.calendar.deadline_for(month)),
+        clock=lambda instant: clock(instant, zone, deadline=deadline),
         **_month_context(config, month),
         **_kept_context(config, kept),
     )
