@@ -60,6 +60,14 @@ def reminder_cause(month: str, unit: str, overdue: bool = False) -> str:
     return f"reminder:{month}:{unit}" + (":after-deadline" if overdue else "")
 
 
+def _cause_of(cause: str) -> tuple[str, str, bool] | None:
+    """(month, unit, whether after the deadline) of a reminder's outbox cause (reminder_cause); None for another."""
+    parts = cause.split(":")
+    if len(parts) < 3 or parts[0] != "reminder":
+        return None
+    return parts[1], parts[2], parts[3:] == ["after-deadline"]
+
+
 def _already_reminded(session: Session, month: str, deadline: datetime) -> set[str]:
     """The causes of `month`'s reminders already queued. A reminder queued after the deadline before the two
     were told apart has the plain cause: it counts as the after-deadline one too, so no unit gets a second."""
@@ -136,10 +144,9 @@ def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
     evidence, closed, changed = load_evidence(session), closed_years(session), 0
     packages: dict[str, dict[str, PackageStatus]] = {}  # each month's matrix, read once
     for mail in waiting:
-        parts = mail.cause.split(":")
-        if len(parts) < 3:
+        if (read := _cause_of(mail.cause)) is None:
             continue  # no reminder's cause: not ours to judge
-        month, unit = parts[1], parts[2]
+        month, unit, after = read
         plan = config.plan(month) if config.plans.covers(month) else None
         planned = next((each for each in plan.units if each.name == unit), None) if plan else None
         if plan is None or planned is None:
@@ -150,7 +157,7 @@ def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
             why = "该单位已没有登记的报送邮箱"
         else:
             deadline = plan.calendar.deadline_for(month)
-            overdue = len(parts) > 3 or mail.created_at > deadline  # before the two were told apart: by when queued
+            overdue = after or mail.created_at > deadline  # before the two were told apart: by when it was queued
             if month not in packages:
                 packages[month] = matrix(month, plan.units, evidence.arrivals, plan.calendar, now)
             missing = tuple(packages[month][unit].forms_with("missing"))
