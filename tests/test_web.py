@@ -318,7 +318,7 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     app, _, archive = site
     client = signed_in(app, "孙倩")
     found = page(client, f"/search?q={PERSON}")
-    assert f"/message/{archive.package}" in found and f'/message/{archive.late}"' not in found
+    assert {archive.package} <= linked(found) and archive.late not in linked(found)
     assert f"/message/{archive.package}" in page(
         client, f"/search?q={PERSON}&unit=枣强县&kind=report&month=2020-04&sender=zqxcl@163.com&order=relevance"
     )
@@ -377,6 +377,35 @@ def test_search_pages_through_the_results(site):
     assert "第 51–52 封" in page(client, last.replace("&amp;", "&"))
 
 
+def test_a_message_opened_from_a_search_leads_back_to_that_search(site):
+    """GIVEN an auditor's search for 王斐 in 枣强县's April mail, on its second page of results WHEN a result is
+    opened THEN its "← 归档检索" leads back to that same search (text, filters, order and page), where it led to
+    an empty search form; a message opened from elsewhere leads to the plain search page."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    app, _, archive = site
+    client = signed_in(app, "审计员")
+    asked = f"q={PERSON}&unit=枣强&month=2020-04&order=relevance"
+    found = page(client, f"/search?{asked}")
+    [opened] = {unescape(link) for link in re.findall(rf'href="(/message/{archive.package}[^"]*)"', found)}
+    [back] = re.findall(r'<a href="([^"]*)">← 归档检索</a>', page(client, opened))
+    back = unescape(back)
+    assert urlsplit(back).path == "/search"
+    assert parse_qs(urlsplit(back).query) == {
+        "q": [PERSON],
+        "unit": ["枣强县"],
+        "month": ["2020-04"],
+        "order": ["relevance"],
+    }
+    assert f"/message/{archive.package}" in page(client, back)
+    second = parse_qs(
+        urlsplit(unescape(re.findall(r'<a href="([^"]*)">← 归档检索', page(client, f"{opened}&page=2"))[0])).query
+    )
+    assert second["page"] == ["2"]
+    assert re.search(r'<a href="/search">← 归档检索</a>', page(client, f"/message/{archive.package}"))
+
+
 def test_search_keeps_the_arrival_days_asked_for_both_included_in_local_time(site):
     """GIVEN mail that arrived on April 10, 11, 18 and 25 at 10:00 and at 00:30 on April 26 (Beijing time; the
     25th in UTC) WHEN searched by 到达日期 THEN each day asked for is included whole, in local time, as
@@ -391,7 +420,7 @@ def test_search_keeps_the_arrival_days_asked_for_both_included_in_local_time(sit
 
     def found(args: str) -> set[int]:
         html = page(client, f"/search?{args}")
-        hits = {id_ for id_ in everything if f'href="/message/{id_}"' in html}
+        hits = linked(html) & everything
         assert f"共 {len(hits)} 封" in html or not hits, args
         return hits
 
@@ -572,7 +601,7 @@ def test_an_auditor_searches_the_masked_text_only(site):
     THEN a whole number in any spelling is searched as its masked form (found, and found alike with a hidden
     digit changed), a piece of the hidden digits finds nothing; staff find the numbers and their pieces."""
     app, _, archive = site
-    hit = f'href="/message/{archive.package}"'
+    hit = archive.package
     auditor, staff = signed_in(app, "审计员"), signed_in(app, "孙倩")
     other_id = PERSON_ID[:9] + str((int(PERSON_ID[9]) + 1) % 10) + PERSON_ID[10:]
     other_phone = BODY_PHONE[:4] + str((int(BODY_PHONE[4]) + 1) % 10) + BODY_PHONE[5:]
@@ -588,13 +617,13 @@ def test_an_auditor_searches_the_masked_text_only(site):
         BODY_PHONE_MASKED,
         PERSON,
     ):
-        assert hit in page(auditor, f"/search?q={query}"), query
+        assert hit in linked(page(auditor, f"/search?q={query}")), query
     for query in (PERSON_ID[6:16], BODY_PHONE[3:7] + BODY_PHONE[7], "0315011"):
-        assert hit not in page(auditor, f"/search?q={query}"), query
+        assert hit not in linked(page(auditor, f"/search?q={query}")), query
     for query in (PERSON_ID, PERSON_ID[6:16], BODY_PHONE, "139-0318-1234", "₁₃₉₀₃₁₈₁₂₃₄"):
-        assert hit in page(staff, f"/search?q={query}"), query
-    assert hit not in page(staff, f"/search?q={other_id}")
-    assert hit in page(auditor, "/search?sender=zqxcl@163.com")
+        assert hit in linked(page(staff, f"/search?q={query}")), query
+    assert hit not in linked(page(staff, f"/search?q={other_id}"))
+    assert hit in linked(page(auditor, "/search?sender=zqxcl@163.com"))
     assert "按遮蔽后的样子查找" in page(auditor, "/search") and "按遮蔽后的样子查找" not in page(staff, "/search")
 
 
@@ -755,6 +784,11 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
     assert f"补{extra - 2}" in shown and f"补{extra - 1}" not in shown  # the first 500 by row id
     exported = client.get(f"/message/{archive.package}/reading/{reading_id}.csv").data.decode("utf-8-sig")
     assert len(exported.strip().split("\r\n")) == SHOWN_PERSONS + 2  # header + every person
+
+
+def linked(html: str) -> set[int]:
+    """The messages a page links to (a search's results carry the search: `/message/5?q=…`)."""
+    return {int(found) for found in re.findall(r'href="/message/(\d+)[?"]', html)}
 
 
 def waiting_count(html: str) -> int:

@@ -64,8 +64,12 @@ def test_log_in_find_a_name_open_the_message_and_download_the_original(browser, 
     results = page.locator("table.results a.subject")
     assert results.count() == 1 and "枣强县4月份报表" in results.first.inner_text()
     results.first.click()
-    page.wait_for_url(f"**/message/{served.archive.package}")
+    page.wait_for_url(f"**/message/{served.archive.package}?q=*")
     assert PERSON in page.locator("table.parsed").inner_text()
+    page.click("text=← 归档检索")  # back to the search it came from
+    page.wait_for_url("**/search?q=*")
+    assert page.locator("input[name=q]").input_value() == PERSON
+    page.go_back()
     with page.expect_download() as info:
         page.click("#download-eml")
     download = info.value

@@ -322,6 +322,42 @@ def test_a_refused_award_keeps_what_was_typed_for_the_next_try(site):
     )
 
 
+@pytest.mark.parametrize("back", ["queue", "message"])
+def test_a_refused_correction_keeps_what_was_chosen_beside_why(site, back):
+    """GIVEN staff correcting 饶阳县's message to 景县, a reply, April and not counted, with a reason of spaces only
+    WHEN refused THEN the page they came from comes back at that message's form with every choice and the reason
+    still there and why it was refused beside it, where it came back blank (a hurried second try corrected
+    nothing or the wrong thing); other messages' forms stay blank, and a correction accepted comes back empty."""
+    app, _, archive = site
+    client = signed_in(app, "孙倩")
+    came_from = "/queue" if back == "queue" else f"/message/{archive.text_script}"
+    token = csrf_token(client.get(came_from).get_data(as_text=True))
+    posted = {
+        "csrf_token": token,
+        "message_id": str(archive.text_script),
+        "back": back,
+        "unit": "景县",
+        "kind": "reply",
+        "month": "2020-04",
+        "counted": "no",
+        "reason": "  ",
+    }
+    refused = client.post("/corrections", data=posted)
+    assert refused.status_code == 302 and refused.location.endswith("#correcting")
+    assert refused.location.startswith(came_from)
+    page = client.get(refused.location).get_data(as_text=True)
+    [form] = re.findall(r'<form class="inline correct"[^>]*id="correcting">.*?</form>', page, re.S)
+    assert f'name="message_id" value="{archive.text_script}"' in form
+    assert "<option selected>景县</option>" in form and 'value="reply" selected' in form
+    assert "<option selected>2020-04</option>" in form and 'value="no" selected' in form
+    why = re.search(r'<p class="note error">(未更正：[^<]+)</p>\s*<form class="inline correct"', page)
+    assert why and "原因" in why.group(1)
+    assert page.count(" selected") == form.count(" selected")  # no other form chosen for
+    accepted = client.post("/corrections", data=dict(posted, reason="单位的答复"))
+    assert accepted.status_code == 302 and not accepted.location.endswith("#correcting")
+    assert "已登记更正 #" in client.get(accepted.location).get_data(as_text=True)
+
+
 def test_add_entry_refuses_a_year_no_plan_covers_and_a_unit_not_in_its_plan(config, deps):
     with deps.db.session() as session:
         with pytest.raises(InputError, match="2021 年不在任何年度计划内"):

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
+from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -79,7 +80,8 @@ class SearchForm:
             until=until,
         )
 
-    def page_args(self, page: int) -> dict[str, str | int]:
+    def page_args(self, page: int) -> dict[str, Any]:
+        """The query string of this search's page `page` (the first: none), as url_for takes it."""
         fields = {
             "q": self.text,
             "unit": self.unit,
@@ -88,9 +90,10 @@ class SearchForm:
             "since": self.since,
             "until": self.until,
             "sender": self.sender,
-            "order": self.order,
+            "order": "" if self.order == "newest" else self.order,  # the default: said by saying nothing
         }
-        return {**{key: value for key, value in fields.items() if value}, "page": page}
+        given: dict[str, Any] = {key: value for key, value in fields.items() if value}
+        return given | {"page": page} if page > 1 else given
 
 
 def read_form(args, units: Sequence[Unit]) -> SearchForm:
@@ -216,4 +219,11 @@ def message_page(message_id: int):
     correcting = None
     if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone
         correcting = correction_choices(current.config) | {"in_force": standing.id if standing else ""}
-    return render_template("message.html", message=detail, may_download=viewer().sees_personal, correcting=correcting)
+    searched = read_form(request.args, current.config.units)  # the search the page was opened from: back to it
+    return render_template(
+        "message.html",
+        message=detail,
+        may_download=viewer().sees_personal,
+        correcting=correcting,
+        searched=url_for("archive.search_page", **searched.page_args(searched.page)),
+    )

@@ -17,14 +17,13 @@ from archive.staff_senders import staff_senders
 from bot.services.scores import unit_name
 from bot.services.years import closed_notes
 from bot.web.auth import staff_only, viewer
-from bot.web.present import Masker, local_time, masker
+from bot.web.present import Masker, as_typed, local_time, masker
 from bot.web.site import site
 from parsers.errors import MailroomError
 from scoring.settings import ENTRY_KINDS
 
 blueprint = Blueprint("entries", __name__)
 ENTRY_FIELDS = ("unit", "kind_level", "date", "evidence")  # the new entry's form, kept when it is refused
-FIELD_CHARS = 500
 
 
 @blueprint.route("/entries")
@@ -54,7 +53,7 @@ def entries_page():
         kinds=ENTRY_KINDS,
         senders=senders,
         units=[unit.name for unit in current.config.units],
-        asked={key: request.args.get(key, "")[:FIELD_CHARS] for key in ENTRY_FIELDS},  # a refused entry, as typed
+        asked=as_typed(request.args, ENTRY_FIELDS),  # a refused entry, as typed
     )
 
 
@@ -99,7 +98,7 @@ def award():
                 flash(note, "error")
     except MailroomError as error:
         flash(f"未登记：{error}", "error")
-        kept: dict[str, Any] = {key: form.get(key, "")[:FIELD_CHARS] for key in ENTRY_FIELDS}  # not typed again
+        kept: dict[str, Any] = as_typed(form, ENTRY_FIELDS)  # not typed again
         return redirect(url_for("entries.entries_page", _anchor="new", **kept))
     return redirect(url_for("entries.entries_page"))
 

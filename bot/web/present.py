@@ -41,6 +41,7 @@ from parsers.privacy import mask_cell, mask_personal
 from replies.problems import problem_lines
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
+TYPED_CHARS = 500  # of one field of a refused form, handed back to be corrected rather than typed again
 SHOWN_PERSONS = 500  # rows of a registry on the page; the CSV export holds them all
 _NOT_KEPT = frozenset({"serial"})  # a registry's columns read but never stored (parsers.registry): no column shown
 
@@ -396,3 +397,8 @@ def template_helpers() -> dict:
         "status_names": STATUS_NAMES,
         "csrf_token": lambda: Verbatim(generate_csrf()),
     }
+
+
+def as_typed(fields: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    """A refused form's fields as typed (each cut to TYPED_CHARS), to show it again filled in."""
+    return {name: fields.get(name, "")[:TYPED_CHARS] for name in names}

@@ -8,6 +8,8 @@ menu shows how many items wait, on every page: the findings among them are kept 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from archive.corrections import (
@@ -30,7 +32,7 @@ from bot.services.scores import unit_name
 from bot.services.show import decided_text
 from bot.services.years import closed_notes
 from bot.web.auth import staff_only, viewer
-from bot.web.present import KIND_LABELS, correction_choices, local_time
+from bot.web.present import KIND_LABELS, as_typed, correction_choices, local_time
 from bot.web.site import form_id, site
 from parsers.errors import MailroomError
 
@@ -121,11 +123,8 @@ def correct():
     form = request.form
     counted = {"yes": True, "no": False}.get(form.get("counted", ""))
     message_id = form_id(form.get("message_id"), "邮件编号")
-    back = (
-        url_for("archive.message_page", message_id=message_id)
-        if form.get("back") == "message"
-        else url_for("queue.queue_page")
-    )
+    back: dict[str, Any] = {"message_id": message_id} if form.get("back") == "message" else {}
+    page = "archive.message_page" if back else "queue.queue_page"
     try:
         kind = form.get("kind") or None
         if kind is not None and kind not in KIND_LABELS:
@@ -160,7 +159,9 @@ def correct():
         _still_not_counted(message_id)
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
-    return redirect(back)
+        back |= as_typed(form, ("unit", "kind", "month", "counted", "reason"))  # not chosen again (_correct.html)
+        return redirect(url_for(page, asked_for=message_id, _anchor="correcting", **back))
+    return redirect(url_for(page, **back))
 
 
 @blueprint.route("/senders", methods=["POST"])
