@@ -4,6 +4,7 @@ package checks (附件2 against the city's targets and against the registries se
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date
@@ -32,6 +33,7 @@ _PHONES = re.compile(
     rf"\s*(?:{_MOBILE_WRITTEN}|{_LANDLINE})(?:\s*[/、,，;；\s]\s*(?:{_MOBILE_WRITTEN}|{_LANDLINE}))*\s*"
 )
 _ONE_MOBILE = re.compile(_MOBILE)
+_REMARK = re.compile(r"\([^()]{0,20}\)")  # a note beside a number: 13912345678（微信同号）, 2662889(办)
 # A long number as Excel/WPS shows it in a narrow General cell (1.31127E+19), copied or typed back as text.
 _SCIENTIFIC = re.compile(r"\s*[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}\s*")
 
@@ -180,7 +182,12 @@ def failing_phones(phones: Sequence[str]) -> list[int]:
     if _every_cell_matches(phones, _ONE_MOBILE):
         return []
     unusual = compress(range(len(phones)), map(not_, map(_ONE_MOBILE.fullmatch, phones)))
-    return [i for i in unusual if phones[i] and not _PHONES.fullmatch(phones[i])]
+    return [i for i in unusual if phones[i] and not _well_formed(phones[i])]
+
+
+def _well_formed(value: str) -> bool:
+    """Whether a phone cell holds one or more numbers, in digits of either width, a note in brackets aside."""
+    return _PHONES.fullmatch(_REMARK.sub("", unicodedata.normalize("NFKC", value))) is not None
 
 
 def _every_cell_matches(cells: Sequence[str], pattern: re.Pattern[str]) -> bool:
@@ -208,11 +215,11 @@ _COLUMN_PATTERNS = {
 def phone_problem(value: str) -> str | None:
     """None for one or more phone numbers (mobile, or landline with or without area code), else what is
     wrong, the value quoted masked."""
-    if _PHONES.fullmatch(value):
+    if _well_formed(value):
         return None
     # A number a digit short or long: how many digits it has, as the masked cell shows them too (whether it
     # starts with 1 is hidden, so it is not asked).
-    digits = value.strip()
+    digits = unicodedata.normalize("NFKC", value).strip()
     count = f"，现在是 {len(digits)} 位" if digits.isascii() and digits.isdigit() and len(digits) != 11 else ""
     return (
         f"联系电话“{_masked('phone', value)}”格式不对：手机号应为 11 位（1 开头）{count}；座机如 0318-2662889 或 "

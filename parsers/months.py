@@ -9,6 +9,7 @@ are: it names one month, its last. Any other range ("7-9月") names each of its 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,6 +26,10 @@ _RANGE = re.compile(
 )
 
 _YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
+# A year and month in digits, as file names and hurried subjects write them: "2020.12", "2020-12", "2020/12",
+# "2020_12", "202012". Never a day's ("2020.12.15", "20201215"), nor a part of a longer number: read with the
+# spaces kept ("附件2 2020.12"), where fold would glue the numbers together.
+_DIGITS_YEAR_MONTH = re.compile(r"(?<![\d.])(20\d\d)(?:[.\-/_](0?[1-9]|1[0-2])|(0[1-9]|1[0-2]))(?![\d]|[.\-/_]\d)")
 # A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
 # 一 of a word such as 统一/唯一/同一 ("统一月报格式").
 _MONTH = re.compile(
@@ -108,11 +113,19 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
         year, month = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
+    if (digits := digits_month(text)) is not None:
+        return digits
     bare = [m for m in _MONTH.finditer(folded) if 1 <= month_number(m.group(1)) <= 12]
     if not bare:
         return None
     chosen = next((m for m in bare if m.group(2)), bare[0])
     return month_near(month_number(chosen.group(1)), arrival_local)
+
+
+def digits_month(text: str) -> str | None:
+    """The first year and month written in digits alone ("2020.12", "202012"), as "YYYY-MM", or None."""
+    match = _DIGITS_YEAR_MONTH.search(unicodedata.normalize("NFKC", text))
+    return f"{match.group(1)}-{int(match.group(2) or match.group(3)):02d}" if match else None
 
 
 def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
@@ -166,6 +179,8 @@ def month_in(text: str, year: int) -> str | None:
         month = month_number(match.group(2))
         if 1 <= month <= 12:
             return f"{int(match.group(1)):04d}-{month:02d}"
+    if (digits := digits_month(text)) is not None:
+        return digits
     for match in _TITLE_MONTH.finditer(folded):
         month = month_number(match.group(1))
         if 1 <= month <= 12:

@@ -203,6 +203,18 @@ def _choose(
     if named and wanted:
         mine = [row for row in named if row.unit == wanted]
         chosen = next((row for row in mine if row.has("done")), mine[0] if mine else None)
+        if chosen is None and not ctx.sender_unit and len(filled) == 1:  # a title naming another unit than the row
+            chosen = filled[0]
+            result.problems.append(
+                Problem(
+                    layout.sheet,
+                    chosen.number,
+                    None,
+                    "title-unit",
+                    f"附件2 的标题写的单位是{wanted}，填写了数字的一行写的是{chosen.unit}，已按{chosen.unit}读取；"
+                    f"请核对标题和“地区”列，都写本单位的名称",
+                )
+            )
     elif named:
         chosen = filled[0] if len(filled) == 1 else None
     else:

@@ -84,6 +84,20 @@ def test_unreadable_files_get_a_plain_answer():
     assert "无法读取" in text and "取消密码" in text and "另存为”.docx" in text
 
 
+def test_a_summary_that_cannot_be_read_shows_no_figures(tmp_path):
+    """GIVEN a password-protected 附件2 WHEN inspected THEN it is said to be unreadable and why, with no line of
+    完成数 all "—", which read as if the clerk had left the figures blank."""
+    from bot.services.inspect import describe, inspect_untrusted
+
+    [result] = inspect_untrusted(
+        [("附件2.xlsx", (BOOKS / "encrypted.xlsx").read_bytes())], two_year_config(tmp_path), None
+    )
+    lines = describe(result)
+    assert (result["form"], result["readable"]) == (2, False)
+    assert "无法读取" in lines[0] and any("密码" in line for line in lines)
+    assert not any("完成数" in line for line in lines)
+
+
 SLIDES = """<?xml version="1.0" encoding="UTF-8"?>
 <office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
  xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
@@ -343,7 +357,7 @@ def test_the_conclusion_says_the_files_span_two_months(tmp_path):
     results, config = _inspected([NOVEMBER_SUMMARY, APRIL_REHAB], tmp_path)
     assert conclusion(results, config) == [
         "所检查的文件未发现问题。",
-        "这些文件属于不同月份（2020年4月、2020年11月），已按月份分别检查。",
+        "这些文件属于不同月份（2020年4月：附件3-4月.xlsx；2020年11月：附件2-11月.xlsx），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。",
     ]
 
 
@@ -564,7 +578,26 @@ def test_forms_of_two_plan_years_in_one_check_are_each_checked_against_their_own
     assert set(_codes(results, "1月附件2.xlsx")) == {"target-mismatch"}
     said = [problem["message"] for problem in results[1]["problems"]]
     assert any("市残联下达给阜城县的全年目标是 280" in message for message in said)
-    assert "这些文件属于不同月份（2020年12月、2021年1月），已按月份分别检查。" in conclusion(results, config)
+    assert (
+        "这些文件属于不同月份（2020年12月：12月附件2.xlsx；2021年1月：1月附件2.xlsx），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。"
+        in conclusion(results, config)
+    )
+
+
+def test_a_form_left_with_last_months_title_is_named_among_its_package(tmp_path):
+    """GIVEN 阜城县's December forms checked together, one 附件2 still titled November (last month's file
+    retitled at the desk but not there) WHEN concluded THEN the odd file is named by its month and the rest
+    counted, with the likely cause, where only the two months were listed beside "未发现问题"."""
+    from bot.services.inspect import conclusion, inspect_untrusted
+
+    config = two_year_config(tmp_path)
+    december = [file for file in package_files("阜城县", 12) if file[0] != "附件2.xlsx"]
+    [(_, november)] = package_files("阜城县", 11, (2,))
+    results = inspect_untrusted([*december, ("附件2.xlsx", november)], config, None, "阜城县", IN_JANUARY)
+    assert (
+        f"这些文件属于不同月份（2020年11月：附件2.xlsx；2020年12月：{len(december)} 个文件），已按月份分别检查；"
+        "如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。"
+    ) in conclusion(results, config)
 
 
 def test_a_unit_of_last_years_plan_alone_is_read_and_checked_with_that_plan(tmp_path):

@@ -516,6 +516,18 @@ def test_plain_document_is_other() -> None:
         ("截至4月15日目标任务", MAY_3, None),
         ("15日", MAY_3, None),
         ("13月", MAY_3, None),
+        # a year and month in digits alone, as a hurried subject or a file name writes them
+        ("景县2020.12报表", datetime(2020, 12, 18, tzinfo=TZ), "2020-12"),
+        ("景县2020-12报表", datetime(2021, 1, 4, tzinfo=TZ), "2020-12"),
+        ("2020/4 报表", MAY_3, "2020-04"),
+        ("景县_202004.xlsx", MAY_3, "2020-04"),
+        ("附件2 2020.04", MAY_3, "2020-04"),  # a form's number before it, spaced apart, is not the year's
+        ("景县２０２０．１２报表", datetime(2020, 12, 18, tzinfo=TZ), "2020-12"),
+        ("2020.5.3报送", MAY_3, None),  # a day's
+        ("IMG_20200503", MAY_3, None),
+        ("电话13920200412", MAY_3, None),
+        ("2020.13报表", MAY_3, None),
+        ("2020.5.3报送4月份报表", MAY_3, "2020-04"),
     ],
 )
 def test_report_month(text: str, arrival: datetime, month: str | None) -> None:

@@ -164,7 +164,7 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
         "  问题：表中写的单位是桃城区，您是景县的填报员；请核对是否选错了文件",
         "",
         "发现问题：请按上面的提示修改后再检查一次。",
-        "这些文件属于不同月份（2020年4月、2020年5月），已按月份分别检查。",
+        "这些文件属于不同月份（2020年4月：附件3.xlsx；2020年5月：附件2.xls），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。",
     ]
     assert _counted(config, deps) == before
 

@@ -112,6 +112,23 @@ def test_towns_only_is_a_missing_county_row():
     assert "景县" in reading.problems[0].message and "乡镇" in reading.problems[0].message
 
 
+@pytest.mark.parametrize("sender_unit", [None, "景县"])
+def test_a_title_naming_another_unit_than_the_only_row(sender_unit):
+    """GIVEN 景县's 附件2 made from 枣强县's file: the title still names 枣强县, the one row filled is 景县's
+    WHEN it is read without a sender (as `inspect` reads it) THEN 景县's row is read and the title is named as
+    what to correct, where the clerk was told no row of 枣强县 was there and to fix the 地区 column, which is
+    right; with 景县 as the sender its row is read as before."""
+    data = summary_book("枣强县残联2020年4月份目标任务完成情况汇总表", [("景县", JING_TOTAL[1])])
+    reading = read_one(data, sender_unit=sender_unit)
+    assert (reading.unit, reading.rows, reading.done["rehab"]) == ("景县", 1, 100)
+    if sender_unit is None:
+        [problem] = reading.problems
+        assert (problem.code, problem.row) == ("title-unit", 6)  # the template: mark, title, 填报单位, two header rows
+        assert "标题写的单位是枣强县" in problem.message and "已按景县读取" in problem.message
+    else:
+        assert reading.problems == ()
+
+
 def city_roll_up() -> bytes:
     """Every unit's row filled (完成数 half its target) and a 合计 row: the city's own file."""
     rows = [(unit, figures(*((target, target // 2, None) for target in targets))) for unit, targets in TARGETS.items()]

@@ -139,7 +139,7 @@ def test_two_months_checked_together_are_checked_apart_and_said_so(site):
     assert "登记了" not in html
     assert conclusion_lines(html) == [
         "所检查的文件未发现问题。",
-        "这些文件属于不同月份（2020年4月、2020年11月），已按月份分别检查。",
+        "这些文件属于不同月份（2020年4月：附件3-4月.xlsx；2020年11月：附件2-11月.xlsx），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。",
     ]
 
 

@@ -648,6 +648,11 @@ def test_child_may_use_id_number_on_form_3_only():
         ("0318-26628", False),
         ("电话", False),
         ("138-1234-5678", True),  # a mobile number written in groups is one all the same
+        ("１３９１２３４５６７８", True),  # full-width digits, as a Chinese input method types them
+        ("13912345678（微信同号）", True),  # a note in brackets beside the number
+        ("0318-2662889(办)", True),
+        ("１３９１２３４５６７", False),
+        ("（微信）", False),
     ],
 )
 def test_phone_formats(value, ok):
@@ -671,6 +676,9 @@ def test_phone_formats(value, ok):
         ("二〇二〇年一月至十一月", "2020-11"),
         ("1月-6月目标任务", "2020-06"),
         ("2019年1-12月", "2019-12"),
+        ("景县残联2020.12残疾人服务工程目标任务完成情况汇总表", "2020-12"),
+        ("景县残联2021-01目标任务", "2021-01"),
+        ("填报日期：2020.12.15", None),
     ],
 )
 def test_month_in_titles(text, month):

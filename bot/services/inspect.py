@@ -152,9 +152,16 @@ def conclusion(results: list[dict[str, Any]], config: Config) -> list[str]:
         return []
     keys = package_keys([(result["unit"], result["month"]) for result in results])
     lines = [FOUND_PROBLEMS if has_problems(results) else NOTHING_FOUND]
-    months = sorted({result["month"] for result in results if result["month"]})
+    months: dict[str, list[str]] = {}
+    for result in results:
+        if result["month"]:
+            months.setdefault(result["month"], []).append(result["file"])
     if len(months) > 1:
-        lines.append(f"这些文件属于不同月份（{'、'.join(map(month_label, months))}），已按月份分别检查。")
+        each = "；".join(f"{month_label(month)}：{_files(months[month])}" for month in sorted(months))
+        lines.append(
+            f"这些文件属于不同月份（{each}），已按月份分别检查；"
+            "如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。"
+        )
     summaries: dict[tuple[str, str | None], list[str]] = {}
     for result, key in zip(results, keys):
         if key is not None and result["form"] == 2 and result["readable"]:
@@ -165,6 +172,11 @@ def conclusion(results: list[dict[str, Any]], config: Config) -> list[str]:
             lines.append(f"{unit}{when}的附件2 有 {len(files)} 份（{'、'.join(files)}），正式报送时只应发送一份。")
     lines.extend(_not_included(results, keys, config))
     return lines
+
+
+def _files(names: list[str]) -> str:
+    """Files named, as many as a line holds: the odd one out of a package is named, the package counted."""
+    return "、".join(dict.fromkeys(names)) if len(set(names)) <= 3 else f"{len(set(names))} 个文件"
 
 
 def _not_included(
@@ -212,7 +224,7 @@ def describe(result: dict[str, Any]) -> list[str]:
         size = f"{result['rows']} 行"
     facts = [title, f"单位 {_stated(result, 'unit')}", f"月份 {_stated(result, 'month')}", size]
     lines = [f"{result['file']}：" + " · ".join(facts)]
-    if "done" in result:
+    if "done" in result and result["readable"]:  # a file not read has no figures, not blank ones
         lines.append(
             "  完成数："
             + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}" for t, v in result["done"].items())
