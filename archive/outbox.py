@@ -179,12 +179,15 @@ def mark_sent(session: Session, mail: OutboxMail, now: datetime) -> None:
     session.commit()
 
 
+def backoff(failures: int) -> timedelta:
+    """The wait after the `failures`-th failure in a row: a minute, doubling, at most MAX_BACKOFF (the doubling
+    stops at 2^16 minutes: timedelta overflowed on the 42nd)."""
+    return min(timedelta(minutes=1) * 2 ** min(max(failures - 1, 0), 16), MAX_BACKOFF)
+
+
 def mark_failed(session: Session, mail: OutboxMail, now: datetime, error: str) -> None:
-    """Back to pending, to be tried again after a delay that doubles with each attempt (at most an hour). The
-    doubling stops at 2^16 minutes, past the hour already: timedelta overflowed on the 42nd failure (a day and
-    a half of a server down) and stopped the daemon, again on every restart."""
-    delay = min(timedelta(minutes=1) * 2 ** min(max(mail.attempts - 1, 0), 16), MAX_BACKOFF)
-    mail.state, mail.sending_since, mail.next_attempt_at = "pending", None, now + delay
+    """Back to pending, to be tried again after a delay that doubles with each attempt (`backoff`)."""
+    mail.state, mail.sending_since, mail.next_attempt_at = "pending", None, now + backoff(mail.attempts)
     mail.last_error, mail.last_error_at = error, now
     session.commit()
 
@@ -221,6 +224,7 @@ class Backlog:
     refused: tuple[Refused, ...] = ()
     held: int = 0  # never tried yet, planned for later (receipts_per_hour): waiting by design, not failing
     held_until: datetime | None = None
+    last_sent_at: datetime | None = None  # the newest mail sent: an error before it is over
 
 
 REFUSED_SHOWN = 10
@@ -268,4 +272,5 @@ def backlog(session: Session, now: datetime | None = None) -> Backlog:
         )
     )
     last_error, last_error_at = error or (None, None)
-    return Backlog(count, oldest, last_error, last_error_at, refused_count, refused, held, held_until)
+    last_sent = session.scalar(select(func.max(OutboxMail.sent_at))) if last_error_at is not None else None
+    return Backlog(count, oldest, last_error, last_error_at, refused_count, refused, held, held_until, last_sent)

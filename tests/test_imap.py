@@ -387,6 +387,31 @@ def test_one_mailbox_failing_does_not_stop_the_others(dovecot, folder, tmp_path,
     deps.close()
 
 
+def test_a_server_that_cannot_check_logins_for_now_is_not_said_as_a_wrong_password(
+    dovecot, tmp_path, database_url, monkeypatch
+):
+    """GIVEN Dovecot unable to read its own password file (it answers LOGIN with [UNAVAILABLE] Temporary
+    authentication failure) WHEN polled THEN the operator is told it is the server's passing fault, to change
+    nothing, and it is tried again, where they were told to check the user name and code, which were right."""
+    import os
+    import time
+
+    monkeypatch.setenv("TEST_PW_KFB", "rehab-pw")
+    config = make_config(tmp_path, database_url, [imap_box(dovecot, "kfb", "INBOX")])
+    deps = open_deps(config, sleep=lambda s: None)
+    os.chmod(dovecot.passwd_path, 0)
+    later = max(time.time(), dovecot.passwd_path.stat().st_mtime) + 2  # read again once its time changed
+    os.utime(dovecot.passwd_path, (later, later))
+    time.sleep(1.1)  # Dovecot looks at the file at most once a second
+    try:
+        error = poll_once(config, deps).mailboxes[0].error
+    finally:
+        dovecot.add_user("kfb", "rehab-pw")  # the file written again, readable: logins work before the next test
+        deps.close()
+    assert error.startswith(f"{dovecot.host}:{dovecot.port} 暂时无法登录，是服务器自身的问题，用户名和授权码不必改")
+    assert "[UNAVAILABLE]" in error and "登录被拒绝" not in error
+
+
 def test_a_spool_commit_that_fails_after_its_files_are_written_loses_and_duplicates_nothing(
     dovecot, folder, imap_config, monkeypatch
 ):

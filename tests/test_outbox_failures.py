@@ -20,9 +20,9 @@ from parsers.errors import ConfigError
 NOW = datetime(2020, 5, 6, 1, 0, tzinfo=UTC)
 
 
-def queued(deps, count: int = 1) -> None:
+def queued(deps, count: int = 1, first: int = 0) -> None:
     with deps.db.session() as session:
-        for n in range(count):
+        for n in range(first, first + count):
             message = EmailMessage()
             message["From"], message["To"], message["Subject"] = "hsclbgs666@163.com", "zqxcl@163.com", f"回执 {n}"
             message.set_content("已收到")
@@ -68,6 +68,44 @@ def test_a_configuration_that_fails_every_mail_is_recorded_on_the_first_and_wait
     assert [(mail.state, mail.attempts) for mail in mails] == [("pending", 1), ("pending", 1)]
     assert [mail.next_attempt_at - NOW for mail in mails] == [timedelta(minutes=1), timedelta(minutes=1, seconds=1)]
     assert {mail.last_error for mail in mails} == {"smtp：环境变量 MAILROOM_SMTP_PASSWORD 未设置"}
+
+
+class NoLogin:
+    """A server that offers no AUTH where `[smtp] username` is set: every mail fails alike, until mended."""
+
+    def __init__(self) -> None:
+        self.tries: list[str] = []
+        self.mended = False
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        self.tries.append(name)
+        if not self.mended:
+            raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+
+
+def test_a_failing_server_is_left_alone_a_minute_doubling_not_tried_once_a_mail(config, deps):
+    """GIVEN five receipts waiting and a server refusing our login WHEN the daemon's sender comes round every
+    5 s for ten minutes THEN the server is tried at 0, 1, 3 and 7 minutes (a wait doubling with each failure
+    in a row), where each waiting mail tried it in turn, one a second (the operator's 163 account risked a
+    lockout); once it answers, everything waiting goes in one round and the next failure waits a minute again."""
+    from bot.outgoing.outbox import ServerRest
+
+    queued(deps, 5)
+    server, rest = NoLogin(), ServerRest()
+    tried_at = []
+    for seconds in range(0, 600, 5):
+        before = len(server.tries)
+        flush_outbox(deps.db, config.outgoing, server, NOW + timedelta(seconds=seconds), rest=rest)
+        tried_at += [seconds] * (len(server.tries) - before)
+    assert tried_at == [0, 60, 180, 420]
+    server.mended = True
+    later = NOW + timedelta(minutes=30)
+    assert flush_outbox(deps.db, config.outgoing, server, later, rest=rest).sent == 5
+    assert rest == ServerRest()
+    server.mended = False
+    queued(deps, 1, first=5)
+    flush_outbox(deps.db, config.outgoing, server, later, rest=rest)
+    assert rest.until == later + timedelta(minutes=1)
 
 
 def test_a_server_gone_quiet_mid_mail_is_said_as_not_answering_not_as_a_wrong_port(config):

@@ -439,8 +439,10 @@ def test_a_reminder_queued_after_the_deadline_before_the_two_were_told_apart_cou
 
 def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
     """GIVEN a receipt the SMTP server refused WHEN `status` is asked THEN it shows the backlog, since
-    when it waits, and the server's error."""
+    when it waits, and the server's error; once a later mail has gone, that the error is over."""
     from dataclasses import replace
+
+    from bot.outgoing.outbox import ServerRest
 
     store(deps, briefing(1))
     refusing = replace(
@@ -457,7 +459,15 @@ def test_status_shows_the_smtp_error_behind_a_backlog(config, deps):
         "无法连接发信服务器 127.0.0.1:1：连接被拒绝，请检查 [smtp] host 和 port，以及服务器是否在运行"
         "（[Errno 111] Connection refused）"
     )
-    assert data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00"
+    assert data["smtp_last_error_at"] == "2020-05-06T10:00:00+08:00" and data["smtp_sent_since"] is None
+    # the configuration mended (here: the folder stand-in) and the daemon started again, a later receipt goes
+    # while the first waits out its minute: the error is shown as over, where it read as if sending still failed
+    store(deps, briefing(2))
+    restarted = replace(deps, smtp_rest=ServerRest())
+    assert send_owed(config, restarted, now + timedelta(seconds=30)).outbox.sent == 1
+    data = gather_status(config, deps)
+    assert data["outbox_backlog"] == 1 and data["smtp_sent_since"] == "2020-05-06T10:00:30+08:00"
+    assert "（此后已恢复：2020-05-06T10:00:30+08:00 成功发出邮件）" in "\n".join(describe_status(data))
 
 
 # --- replies, answers to our own mail, files that hold no form ------------------------------------------------

@@ -20,7 +20,7 @@ from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
 from bot.config import Config, Mailbox, masked_url
 from bot.daemon.imap import connect
-from bot.outgoing.outbox import Transport
+from bot.outgoing.outbox import ServerRest, Transport
 from bot.services.sandbox import Sandbox
 
 
@@ -42,6 +42,7 @@ class Deps:
     # The owed replies this process failed to compose (a bug, logged whole): set aside until it starts again,
     # so one reply cannot stop every mailbox; they stay owed, and `status` counts them among those waiting.
     set_aside: set[int] = field(default_factory=set)
+    smtp_rest: ServerRest = field(default_factory=ServerRest)  # the sending server left alone after it failed
 
     @property
     def intake(self) -> Intake:

@@ -314,10 +314,20 @@ def _announces_mail(response: tuple) -> bool:
     return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
 
 
+# RFC 5530's codes of a login refused for a passing fault of the server's own (its password database unreadable,
+# a restart, too many sessions): the user name and code are not in doubt, and the next try may pass.
+_SERVER_FAULTS = re.compile(r"\[(UNAVAILABLE|SERVERBUG|INUSE)\]", re.IGNORECASE)
+
+
 def _login(client: IMAPClient, box: Mailbox) -> None:
     try:
         client.login(box.username, box.password())
     except LoginError as error:
+        if _SERVER_FAULTS.search(_reason(error)):
+            raise ImapFailure(
+                f"{box.host}:{box.port} 暂时无法登录，是服务器自身的问题，用户名和授权码不必改；稍后自动重试"
+                f"（{_reason(error)}）"
+            ) from error
         raise ImapFailure(
             f"登录被拒绝（{box.host}:{box.port}，用户名 {box.username}）：请检查用户名和授权码（{APP_PASSWORD}）"
             f"（{_reason(error)}）",

@@ -157,6 +157,7 @@ def send_owed(config: Config, deps: Deps, now: datetime) -> SendReport:
             now,
             sent_copier(config, deps.open_client),
             stopping=deps.stop.is_set,
+            rest=deps.smtp_rest,
         )
         return SendReport(receipts, flushed)
 

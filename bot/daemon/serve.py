@@ -463,6 +463,8 @@ def _sender_pause(deps: Deps) -> float:
         return SENDER_SECONDS
     if due is None:
         return SENDER_SECONDS
+    if deps.smtp_rest.until is not None:  # the server left alone: no mail is tried before then
+        due = max(due, deps.smtp_rest.until)
     return min(SENDER_SECONDS, max(1.0, (due - deps.clock()).total_seconds()))
 
 

@@ -130,6 +130,10 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "outbox_held_until": local(waiting.held_until),
         "smtp_last_error": waiting.last_error,
         "smtp_last_error_at": local(waiting.last_error_at),
+        # a mail sent since that error: the server works again (the mail that failed waits its turn)
+        "smtp_sent_since": local(waiting.last_sent_at)
+        if waiting.last_sent_at and waiting.last_error_at and waiting.last_sent_at > waiting.last_error_at
+        else None,
         # mail the receiving side refused for good (5xx), never tried again: how many, the newest with why
         "outbox_refused": waiting.refused_count,
         "outbox_refused_mail": [
@@ -242,6 +246,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         )
     if data["smtp_last_error"]:
         line += f"；发信服务器最近错误（{data['smtp_last_error_at']}）：{data['smtp_last_error']}"
+        if data["smtp_sent_since"]:
+            line += f"（此后已恢复：{data['smtp_sent_since']} 成功发出邮件）"
     lines.append(line)
     if data["outbox_refused"]:
         shown = data["outbox_refused_mail"]

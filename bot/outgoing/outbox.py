@@ -22,6 +22,7 @@ from archive.db import Database
 from archive.outbox import (
     DIGEST_CAUSE,
     FINAL_DIGEST_CAUSE,
+    backoff,
     due_mail,
     mark_failed,
     mark_refused,
@@ -91,6 +92,27 @@ class FlushReport:
     errors: tuple[str, ...] = ()  # why, one line each: "#12: …"
     busy: bool = False  # another instance was sending the outbox: nothing was tried
     refused: tuple[str, ...] = ()  # refused for good by the receiving side (5xx), never again: "#12 回执 a@b：…"
+
+
+@dataclass
+class ServerRest:
+    """The sending server left alone after it failed (down, refusing our login, misconfigured): a minute after
+    the first failure, doubling with each failure in a row (archive.outbox.backoff), over as soon as a mail
+    goes. Without it each waiting mail tried the dead server in turn, one a second. Kept by the process that
+    sends (the daemon's sender, between rounds): one that starts again tries once before it rests."""
+
+    failures: int = 0
+    until: datetime | None = None
+
+    def resting(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+    def failed(self, now: datetime) -> None:
+        self.failures += 1
+        self.until = now + backoff(self.failures)
+
+    def answered(self) -> None:
+        self.failures, self.until = 0, None
 
 
 def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:
@@ -245,12 +267,17 @@ def flush_outbox(
     now: datetime,
     keep_copy: Callable[[bytes], None] | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    rest: ServerRest | None = None,
 ) -> FlushReport:
     """Send every due mail; a failure is recorded and retried with backoff, the rest go on; a mail the
-    receiving side refuses for good (`permanent`) is marked failed and never tried again. `stopping()` is
-    asked before each mail. `keep_copy` files each sent mail in a Sent folder; its failure never unsends a
-    mail."""
+    receiving side refuses for good (`permanent`) is marked failed and never tried again. A failure of the
+    server itself (or of our configuration) stops the round and, with `rest`, leaves the server alone for a
+    while (ServerRest): nothing is tried while it rests. `stopping()` is asked before each mail. `keep_copy`
+    files each sent mail in a Sent folder; its failure never unsends a mail."""
     sent, errors, refused = 0, [], []
+    rest = rest or ServerRest()
+    if rest.resting(now):
+        return FlushReport(0, 0)
     with db.session() as session:
         for mail in due_mail(session, now):
             if stopping():
@@ -263,6 +290,7 @@ def flush_outbox(
                 log.error("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, error)
                 mark_failed(session, mail, now, str(error))
                 errors.append(f"#{mail.id}: {error}")
+                rest.failed(now)
                 break
             except SEND_ERRORS as error:
                 if permanent(error):
@@ -270,15 +298,19 @@ def flush_outbox(
                     log.error("发件 #%s 被发信服务器拒绝，不再重试：%s", mail.id, why)
                     mark_refused(session, mail, now, why)
                     refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+                    rest.answered()
                     continue
                 why = send_failure(outgoing, error)
                 log.warning("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
                 errors.append(f"#{mail.id}: {why}")
                 if not isinstance(error, THIS_MAIL_ONLY):
-                    break  # the next mail would wait for the same dead server: all wait for the next round
+                    rest.failed(now)
+                    break  # the next mail would find the same dead server: all wait while it rests
+                rest.answered()  # the server answered, about this mail alone
                 continue
             mark_sent(session, mail, now)
+            rest.answered()
             sent += 1
             if keep_copy is not None:
                 _keep(keep_copy, mail.raw, mail.id)
