@@ -110,7 +110,8 @@ def _empty_beside_archive(url: str, store: RawStore) -> ConfigError:
     return ConfigError(
         f"数据库 {url} 中没有任何邮件，而归档目录 {store.root} 中已有归档的邮件：请检查 [database] url "
         "或环境变量 MAILROOM_DATABASE_URL 是否指向正在使用的数据库（新开的终端中是否未设置该变量）；"
-        f"若确要从这个空数据库开始，请运行 {PAIR_ON_PURPOSE}"
+        "若要换用这个数据库，请用原来的数据库运行 mailroom copy-database 把数据复制过来；"
+        f"若确要从这个空数据库重新开始（已结账的年度、工作人员的决定和账号都不在其中），请运行 {PAIR_ON_PURPOSE}"
     )
 
 

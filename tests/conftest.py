@@ -70,8 +70,16 @@ def _postgres_schema_url(base: str, schema: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """Every storage test runs on the embedded default and on PostgreSQL, each in a fresh database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/mailroom.db"
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(kind: str, folder: Path, name: str = "mailroom") -> Iterator[str]:
+    """The URL of a new, empty database of `kind` ("sqlite": a file in `folder`; "postgresql": a schema of its
+    own in the test database, dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/{name}.db"
         return
     import psycopg
 

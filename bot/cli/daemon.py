@@ -1,5 +1,6 @@
-"""`mailroom init, poll, serve, status, remind, import`: the archive opened, mail fetched and imported, the
-daemon run and asked how it does, the reminder job run by hand."""
+"""`mailroom init, copy-database, poll, serve, status, remind, import`: the archive opened (or its database
+copied into another), mail fetched and imported, the daemon run and asked how it does, the reminder job run by
+hand."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pathlib import Path
 
 import click
 
-from bot.cli.console import progress
+from bot.cli.console import progress, table
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
 from bot.daemon.importer import find_sources, import_sources
 from bot.daemon.poll import PollReport, poll_once
 from bot.outgoing.outbox import FlushReport
-from parsers.errors import InputError
+from parsers.errors import ConfigError, InputError
 
 
 @main.command()
@@ -41,6 +42,45 @@ def init(context: Context, pair: bool) -> None:
     if due := due_for_rederive(deps):
         doing = "mailroom serve 启动后会在后台重新识别，也可以现在运行 mailroom rederive"
         click.echo(behind_line(due, doing, decided_due(deps)))
+
+
+@main.command("copy-database")
+@click.argument("target_url", metavar="TARGET_URL")
+@pass_context
+def copy_database(context: Context, target_url: str) -> None:
+    """把整个数据库复制到另一个空数据库（如从 SQLite 换到 PostgreSQL）：每张表逐行复制、编号不变，再建立检索索引。
+
+    复制前请先停止 serve 和 web。归档目录不动，复制好的数据库与它配对；已发的回执、通报和工作人员的决定都在，
+    不会重发。复制后把 MAILROOM_DATABASE_URL（或配置中的 [database] url）改为 TARGET_URL，运行 mailroom verify
+    核对，再启动 serve 和 web。PostgreSQL 的密码请放在 PGPASSWORD 或 ~/.pgpass 中，不要写进地址（命令行别人看得到）。"""
+    from archive.copy import copy_database as copy_rows
+    from archive.copy import source_counts
+    from archive.db import Database
+    from bot.config import masked_url
+    from bot.daemon.status import daemon_running
+
+    deps = context.deps
+    if daemon_running(deps):
+        raise ConfigError(
+            "mailroom serve 正在运行：请先停止 serve 和 web，再复制数据库（否则复制期间的邮件和操作不在新数据库中）"
+        )
+    if target_url == deps.db.url:
+        raise ConfigError("TARGET_URL 就是现在使用的数据库：请写另一个新建的空数据库的地址")
+    target = Database(target_url)
+    counts = source_counts(deps.db)
+    try:
+        with progress(sum(counts.values()), "复制") as advance:
+            indexed = copy_rows(deps.db, target, advance)
+    finally:
+        target.dispose()
+    click.echo(f"已复制到 {masked_url(target_url)}：")
+    for line in table([("表", "行数"), *[(name, str(rows)) for name, rows in counts.items()]], align="<>"):
+        click.echo(f"  {line}")
+    click.echo(f"检索索引：{indexed} 封邮件")
+    click.echo(
+        "下一步：把 MAILROOM_DATABASE_URL（或配置 [database] url）改为新地址，运行 mailroom verify 核对，"
+        "再启动 serve 和 web；旧数据库留作备份，不要再写入"
+    )
 
 
 @main.command()

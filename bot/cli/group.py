@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 # name: (the module that registers it, the line `mailroom --help` shows for it, at most 62 columns)
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("bot.cli.daemon", "建立或升级数据库和归档目录。"),
+    "copy-database": ("bot.cli.daemon", "把整个数据库复制到另一个空数据库（如换用 PostgreSQL）。"),
     "poll": ("bot.cli.daemon", "从每个邮箱收取新邮件并归档，发出应发的回执。"),
     "serve": ("bot.cli.daemon", "无人值守运行：收信、回执、催报提醒、月度排名通报。"),
     "status": ("bot.cli.daemon", "各邮箱最近收信和错误、待发邮件、定时任务。"),

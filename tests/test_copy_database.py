@@ -1,0 +1,90 @@
+"""`mailroom copy-database`: the archive's database moved whole into another (SQLite to PostgreSQL, or back), as an
+operator does when the federation outgrows the embedded default. An operator who only set MAILROOM_DATABASE_URL
+and paired the new database with `init --pair` lost the closed years, the staff's decisions and accounts, and
+answered every mail of the last week again."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from archive.db import Database
+from archive.entries import add_entry
+from archive.models import Base, Message, OutboxMail
+from archive.search import Query, search
+from bot.cli.group import main
+from bot.daemon.deps import open_deps
+from bot.daemon.poll import send_owed
+from tests import test_owed
+from tests.conftest import ROOT, fresh_database
+from tests.test_owed import briefing, store
+from tests.webapp import PERSON, _message, add_accounts, fill_archive, store_one
+
+config = test_owed.config  # the example config, its receipts owed to mail of any age (the tests' is from 2020)
+
+
+def rows(url: str) -> dict[str, list[dict]]:
+    """Every row of every table of the model, in the order of its key."""
+    database = Database(url)
+    try:
+        with database.engine.connect() as connection:
+            return {
+                table.name: [
+                    dict(row._mapping) for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+                ]
+                for table in Base.metadata.sorted_tables
+            }
+    finally:
+        database.dispose()
+
+
+def copy(config, target: str):
+    env = {"MAILROOM_DATABASE_URL": config.database_url, "MAILROOM_ARCHIVE_PATH": str(config.archive_path)}
+    return CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), "copy-database", target], env=env)
+
+
+def test_the_database_is_copied_whole_and_the_archive_folder_pairs_with_the_copy(config, deps, tmp_path):
+    """GIVEN an archive with mail, its receipts sent, staff accounts and an award WHEN copied into a new
+    database of the other kind THEN every row of every table is there alike (ids, times, raw mail), the
+    archive folder opens with the copy, search finds a name there, nothing is owed or sent again, and the next
+    message gets a new id; a second copy into the same database is refused, copying nothing."""
+    archive = fill_archive(deps)
+    add_accounts(deps)
+    with deps.db.session() as session:
+        add_entry(session, "景县", "media", "provincial", date(2020, 5, 10), "河北日报", "孙倩", config.plans)
+        session.commit()
+    store(deps, briefing(1))
+    now = datetime(2020, 5, 6, 10, tzinfo=UTC)
+    assert send_owed(config, deps, now).outbox.sent == 3  # the archive's two packages and the briefing
+    other = "postgresql" if config.database_url.startswith("sqlite") else "sqlite"
+    with fresh_database(other, tmp_path, "copy") as target:
+        done = copy(config, target)
+        assert done.exit_code == 0, done.output
+        assert "检索索引：" in done.output and "mailroom verify" in done.output
+        before = rows(config.database_url)
+        assert before == rows(target) and len(before["message"]) >= 4 and before["outbox"]
+        moved = dataclasses.replace(config, database_url=target)
+        copied = open_deps(moved, sleep=lambda seconds: None)  # the folder pairs with the copy: not refused
+        try:
+            with copied.db.session() as session:
+                assert archive.package in [found.id for found in search(session, Query(text=PERSON))]
+            assert send_owed(moved, copied, now) == send_owed(config, deps, now)  # nothing owed, nothing sent
+            raw = _message("jxcl2020@163.com", "景县情况", datetime(2020, 5, 7, 9, tzinfo=UTC), "新来的")
+            newest = max(message["id"] for message in before["message"])
+            assert store_one(copied, raw) == newest + 1
+            with copied.db.session() as session:
+                assert session.scalar(select(Message.subject).where(Message.id == newest + 1)) == "景县情况"
+                assert len(session.scalars(select(OutboxMail)).all()) == len(before["outbox"])
+        finally:
+            copied.close()
+        again = copy(config, target)
+        assert again.exit_code == 2 and "不是空的" in again.output and "不要覆盖已有的归档" in again.output
+
+
+def test_a_copy_into_the_database_in_use_is_refused(config, deps):
+    fill_archive(deps)
+    refused = copy(config, config.database_url)
+    assert refused.exit_code == 2 and "就是现在使用的数据库" in refused.output
