@@ -7,10 +7,13 @@ processes, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -29,7 +32,7 @@ from bot.daemon.maildir import create_maildir
 from bot.daemon.poll import poll_once
 from bot.daemon.serve import _watch_imap
 from bot.daemon.status import PRESENCE, daemon_running, describe_status, gather_status, serving
-from tests.conftest import ROOT, make_config, port_in_use
+from tests.conftest import DATA, ROOT, make_config, port_in_use
 from tests.daemon_harness import DEPARTMENTS, PASSWORD, Daemon, imap_boxes, serve_config, wait_for
 
 APP_PASSWORD = "163/126/QQ 邮箱需使用客户端授权码，而不是网页登录密码"
@@ -383,3 +386,65 @@ def test_web_on_a_port_in_use_says_so_and_never_claims_to_serve(tmp_path, monkey
         f"错误 (error): 端口 {port} 已被占用：请停止占用它的程序，或用 --port / 配置 [web] port 换一个端口"
     )
     assert "正在 http" not in result.output
+
+
+def test_web_stopped_by_its_supervisor_exits_0_and_closes_its_reader_processes(tmp_path):
+    """GIVEN `mailroom web` whose 自查 has read a clerk's upload (its reader processes started) WHEN SIGTERM comes
+    (systemctl stop) THEN it exits 0 with nothing more on stderr, where it died of the signal (-15) and Python's
+    resource tracker warned of the readers' semaphores left behind, in the service's log at every stop."""
+    import re
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from archive.users import add_user
+    from tests.smtp_server import free_port
+
+    env = {
+        **os.environ,
+        "MAILROOM_DATABASE_URL": f"sqlite:///{tmp_path}/mailroom.db",
+        "MAILROOM_ARCHIVE_PATH": str(tmp_path / "archive"),
+    }
+    config = make_config(tmp_path, env["MAILROOM_DATABASE_URL"])
+    deps = open_deps(dataclasses.replace(config, archive_path=tmp_path / "archive"), sandbox=None)
+    with deps.db.session() as session:
+        add_user(session, "景县填报", "clerk-password-1", "unit", unit="景县")
+        session.commit()
+    deps.close()
+    port = free_port()
+    command = [sys.executable, "-m", "bot", "--config", str(ROOT / "config.example.toml"), "web", "--port", str(port)]
+    web = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        wait_for(lambda: _page(opener, f"{base}/login") is not None, timeout=30, what="the web app listening")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', _page(opener, f"{base}/login") or "").group(1)
+        fields = {"csrf_token": token, "name": "景县填报", "password": "clerk-password-1"}
+        opener.open(f"{base}/login", urllib.parse.urlencode(fields).encode())
+        token = re.search(r'name="csrf_token" value="([^"]+)"', _page(opener, f"{base}/selfcheck")).group(1)
+        boundary = uuid.uuid4().hex
+        upload = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="附件2.xlsx"\r\n\r\n'
+            ).encode()
+            + (DATA / "workbooks" / "summary-unit-row-only.xlsx").read_bytes()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        asked = urllib.request.Request(
+            f"{base}/selfcheck", data=upload, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert "检查结果" in opener.open(asked).read().decode()
+    finally:
+        web.send_signal(signal.SIGTERM)
+        _, stderr = web.communicate(timeout=30)
+    assert web.returncode == 0
+    assert stderr.decode().strip().splitlines() == [f"mailroom web 正在 http://127.0.0.1:{port}/ 上服务（Ctrl-C 停止）"]
+
+
+def _page(opener, url: str) -> str | None:
+    """The page's text, or None while the server does not listen yet."""
+    try:
+        return opener.open(url).read().decode()
+    except OSError:
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 
 import click
 
@@ -39,7 +40,17 @@ def web(context: Context, host: str | None, port: int | None, threads: int) -> N
     except OSError as error:
         raise ServiceError(_cannot_listen(host, port, error)) from error
     click.echo(f"mailroom web 正在 http://{host}:{port}/ 上服务（Ctrl-C 停止）", err=True)
-    server.run()
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+def _stop(signum: int, frame: object) -> None:
+    """A supervisor's stop (SIGTERM): the command ends as any command does, exit 0, its reader processes closed
+    with it (the default death left their semaphores behind, and a warning in the log)."""
+    raise SystemExit(0)
 
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
