@@ -245,6 +245,32 @@ def test_two_awards_of_the_same_evidence_at_once_record_one(office):
         assert session.scalar(select(func.count()).select_from(StaffEntryRow)) == 1
 
 
+def test_a_digest_asked_for_again_by_two_staff_at_once_is_sent_once_more(office):
+    """GIVEN April's digest sent WHEN two staff ask for it again at the same moment (`digest --send --again`)
+    THEN it is queued once more, and the other is told so in Chinese, where the second command ended in a
+    database error."""
+    from bot.outgoing.digest_mail import prepare_digest, queue_digest_again
+
+    deps, now = office.deps, datetime(2020, 5, 22, tzinfo=UTC)
+    with deps.db.session() as session:
+        session.add(sent_mail(digest_cause("2020-04"), "digest", "staff@example.cn", "4月份通报", now))
+        session.commit()
+        prepared = prepare_digest(office.config, session, "2020-04", now)
+
+    def again() -> str | None:
+        with deps.db.session() as session:
+            return queue_digest_again(session, prepared, now)
+
+    results = at_once(deps, "outbox", again, again)
+    assert [result for result in results if isinstance(result, str)] == ["digest:2020-04#2"]
+    assert [str(result) for result in results if not isinstance(result, str)] == [
+        "另一个命令刚刚也要求再次发送这份通报，已由它排队发送，本次不重复发送"
+    ]
+    with deps.db.session() as session:
+        stored = session.scalars(select(OutboxMail.cause).where(OutboxMail.cause.like("digest:2020-04%"))).all()
+    assert sorted(stored) == ["digest:2020-04", "digest:2020-04#2"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Recorded, never applied
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.models import ClosedYear, JobRun, OutboxMail
@@ -18,7 +19,7 @@ from bot.outgoing.digest import Digest, build_digest, render_digest, workbook_na
 from bot.outgoing.render import compose
 from bot.outgoing.workbooks import digest_workbook
 from bot.services.years import close_plan_year
-from parsers.errors import ConfigError
+from parsers.errors import ConfigError, InputError
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -135,12 +136,17 @@ def queue_digest_again(session: Session, prepared: PreparedDigest, now: datetime
         return None
     mine = select(OutboxMail.cause).where(OutboxMail.cause.like(f"{prepared.cause}#%"))
     cause = f"{prepared.cause}#{len(session.scalars(mine).all()) + 2}"
-    mail = queue_mail(session, cause, prepared.kind, prepared.message, now)
-    assert mail is not None  # a cause of its own
-    if prepared.digest.final_year is None:
-        summary = f"应工作人员要求再次发送给 {mail.recipients}"
-        session.merge(JobRun(job="digest", period=prepared.digest.month, done_at=now, summary=summary))
-    session.commit()
+    try:
+        mail = queue_mail(session, cause, prepared.kind, prepared.message, now)
+        if mail is None:  # another command's, stored since it was counted
+            raise IntegrityError(None, None, ValueError(cause))
+        if prepared.digest.final_year is None:
+            summary = f"应工作人员要求再次发送给 {mail.recipients}"
+            session.merge(JobRun(job="digest", period=prepared.digest.month, done_at=now, summary=summary))
+        session.commit()
+    except IntegrityError as error:  # two staff asking at once: one digest more, not two
+        session.rollback()
+        raise InputError("另一个命令刚刚也要求再次发送这份通报，已由它排队发送，本次不重复发送") from error
     return cause
 
 
