@@ -195,7 +195,7 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
     best, digits = None, ""
     for last in range(first, len(pieces)):
         piece = pieces[last]
-        if last > first and piece.numbered and _classify(digits, False) is not None:
+        if last > first and piece.numbered and _classify(digits, False) is not None and not _id_goes_on(digits, piece):
             break  # the next line's own list number ("…0011⏎10、李四"), not the rest of a number already whole
         digits += piece.digits
         if len(digits) > _MAX_DIGITS and last > first:
@@ -209,9 +209,21 @@ def _longest_at(pieces: list[_Piece], first: int) -> tuple[int, tuple[str, str, 
         if last > first and not _piece_fits(piece, False, False):
             break  # a short piece ends a number
         following = pieces[last + 1] if last + 1 < len(pieces) else None
-        if following is not None and following.listed and MIN_PIECE <= len(following.digits) < ENUMERATED_PIECE:
+        if (
+            following is not None
+            and following.listed
+            and MIN_PIECE <= len(following.digits) < ENUMERATED_PIECE
+            and not _id_goes_on(digits, following)
+        ):
             break  # a list of figures (156、234、178): no number goes on into it
     return best
+
+
+def _id_goes_on(digits: str, following: _Piece) -> bool:
+    """Whether the next line's first digits end an ID the line broke ("131127198001010⏎011、张三"): the two make a
+    well-formed 18-digit one. Read as a list's number instead, they left the ID's last digits shown. (An ID of 18
+    and the next line's "10、" stay apart: that is a list's number more often than a 残疾人证号's last two.)"""
+    return following.broken and _ID18.fullmatch(digits + following.digits) is not None
 
 
 def _numbers_in(text: str, stretch: re.Match[str]) -> list[PersonalNumber]:
