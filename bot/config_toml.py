@@ -52,6 +52,7 @@ _CHINESE_PUNCTUATION = {
     "】": "]",
 }
 # tomllib's other messages in the operator's words; its own text follows in brackets.
+_OPEN_TABLE = "Expected ']' at the end of a table declaration"
 _TOML_SAYS = {
     "Invalid value": '值的写法不对：文字要用英文双引号括起来（如 "景县"），数字和 true、false 不加引号',
     "Invalid statement": "这一行应是 键 = 值，或 [表名]、[[表名]]",
@@ -61,7 +62,7 @@ _TOML_SAYS = {
     "Unclosed inline table": "{ … } 没有写完：各项之间用英文逗号 , 分隔，最后以 } 结束，且须写在同一行",
     "Cannot overwrite a value": "这个键前面已经写过一次：同一个表中每个键只能写一次",
     "Invalid initial character for a key part": "键名只用英文字母、数字、_ 和 -（{ … } 的最后一项后不加逗号）",
-    "Expected ']' at the end of a table declaration": "表名的后面缺少 ]：应写作 [表名]，如 [smtp]",
+    _OPEN_TABLE: "表名的后面缺少 ]：应写作 [表名]，如 [smtp]",
     "Expected ']]' at the end of an array declaration": "表名的后面缺少 ]]：应写作 [[表名]]，如 [[mailbox]]",
 }
 
@@ -93,6 +94,8 @@ def toml_problem(text: str, said: str) -> str:
         return f"{at}：双引号字符串里的反斜杠 \\ 须写成 \\\\；路径也可改用单引号（'C:\\mailroom\\archive'）或正斜杠 /"
     if not char.isascii() and not char.isspace():
         return f'{at}的 {char} 不在引号里：文字要用英文双引号括起来，如 name = "景县"；若是注释，前面要加 #'
+    if what.startswith("Cannot declare") and "]" not in row:  # tomllib reads "[general" as [general] again
+        return f"{at}：{_TOML_SAYS[_OPEN_TABLE]}"
     if what.startswith("Cannot declare"):
         return f"{at}：这个表前面已经写过一次，同名的 [表] 只能写一次（[[mailbox]]、[[unit]] 这样的表可以写多个）"
     if what in _TOML_SAYS:

@@ -266,6 +266,17 @@ def test_a_toml_slip_names_its_line_and_cause_in_chinese(tmp_path, old, new, whe
     assert (code, out, err) == (2, "", [f"配置错误 (config error): 配置文件 {tmp_path / 'config.toml'} {at}{problem}"])
 
 
+def test_a_table_header_left_open_is_said_so_when_the_table_is_written_before(tmp_path):
+    """`[general` at the end of a file that has `[general]`: tomllib reads it as the table declared again, and the
+    operator was told to remove a second [general] where the first line's ] was missing."""
+    text = offline(tmp_path) + "\n[general\n"
+    line = len(text.splitlines())
+    code, out, err = mailroom(tmp_path, text, "status")
+    assert (code, out) == (2, "")
+    said = f"配置文件 {tmp_path / 'config.toml'} 第 {line} 行第 9 列：表名的后面缺少 ]：应写作 [表名]，如 [smtp]"
+    assert err == [f"配置错误 (config error): {said}"]
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path):
     """Windows Notepad saves UTF-8 with a byte order mark ("Invalid statement (at line 1, column 1)", before)."""
     code, out, err = mailroom(tmp_path, b"\xef\xbb\xbf" + offline(tmp_path).encode("utf-8"), "status")
