@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import PurePosixPath
 
 from parsers.document import docx_text
 from parsers.errors import SenderError
@@ -15,8 +16,9 @@ from parsers.safety import DEFAULT_LIMITS, Budget
 from parsers.sniff import decode_text
 from parsers.wordtext import word_binary_text
 
-# What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name.
-ARTICLE_TYPES = ("doc", "docx", "wps", "pdf", "text")
+# What an article file is (SPEC: .doc/.docx/.wps/.pdf/.txt), by sniffed type or by name; text only by a name of
+# no other kind (a contact card, 王芳.vcf, or a calendar's .ics is text too, and no article).
+ARTICLE_TYPES = ("doc", "docx", "wps", "pdf")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 # Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
 TEXT_KEY_CHARS = 20
@@ -24,7 +26,12 @@ _SPACE = re.compile(r"\s+")
 
 
 def is_article(filename: str, sniffed_type: str) -> bool:
-    return sniffed_type in ARTICLE_TYPES or filename.lower().endswith(ARTICLE_SUFFIXES)
+    name = filename.lower()
+    return (
+        sniffed_type in ARTICLE_TYPES
+        or name.endswith(ARTICLE_SUFFIXES)
+        or (sniffed_type == "text" and not PurePosixPath(name).suffix)
+    )
 
 
 def text_keys(parsed: ParsedMessage) -> tuple[tuple[int, str], ...]:

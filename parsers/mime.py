@@ -63,6 +63,15 @@ _BODY_TYPES = ("text/plain", "text/html")
 _CALENDAR_TYPES = ("text/calendar", "application/ics")
 _REPORT_PARTS = ("message/delivery-status", "message/disposition-notification")
 _EXTENSIONS = {"jpeg": "jpg", "text": "txt", "ole": "bin", "encrypted-office": "bin", "unknown": ""}
+# Text types an unnamed part may declare, by the extension its name is given (mimetypes knows some by the
+# machine's own tables only).
+_TEXT_KINDS = {
+    "text/rtf": "rtf",
+    "application/rtf": "rtf",
+    "text/vcard": "vcf",
+    "text/x-vcard": "vcf",
+    "text/csv": "csv",
+}
 
 
 @dataclass
@@ -139,7 +148,11 @@ def _walk_leaf(part: email.message.Message, content_type: str, walk: _Walk, text
     sniffed = sniff_type(data, filename or "")
     if filename is None:
         walk.unnamed += 1
-        extension = _EXTENSIONS.get(sniffed, sniffed) or (mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
+        declared = _TEXT_KINDS.get(content_type) or (mimetypes.guess_extension(content_type) or ".bin").lstrip(".")
+        if sniffed == "text" and content_type != "text/plain" and declared != "bin":
+            extension = declared  # text of the kind it says (an RTF body, a contact card): not a .txt, no article
+        else:
+            extension = _EXTENSIONS.get(sniffed, sniffed) or declared
         filename = f"未命名附件{walk.unnamed}.{extension}"
     if damaged:
         walk.problems.append(f"附件“{filename}”的 base64 编码损坏，已尽量解码")

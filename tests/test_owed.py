@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from archive.corrections import add_correction
 from archive.ingest import Incoming, ingest_batch
-from archive.models import ArticleRow, JobRun, Message, OutboxMail, OwedReply, Sighting
+from archive.models import ArticleRow, Attachment, JobRun, Message, OutboxMail, OwedReply, Sighting
 from archive.rederive import rederive
 from archive.spool import derive_spooled, spool
 from bot.cli.group import main
@@ -703,6 +703,51 @@ def test_an_article_saved_again_or_sent_as_text_counts_once(config, deps):
     texts = [text_of(queued_receipts(deps)[message_id]) for message_id in ids]
     assert "本月第 1 篇" in texts[0] and "本月第 2 篇" in texts[3]
     assert all("与此前报送的稿件相同，不重复计数" in text for text in texts[1:3])
+
+
+def test_a_contact_card_or_an_rtf_body_beside_an_article_sent_before_counts_nothing(config, deps):
+    """GIVEN 枣强县's article counted, then sent again with the clerk's contact card (王芳.vcf, text) attached, then
+    again by Outlook with its body in RTF (an unnamed text/rtf part) WHEN stored THEN neither counts again: each
+    receipt says the article was sent before, where the card and the RTF markup (stored as 未命名附件1.txt) were
+    each counted as a new article."""
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    article = (
+        "走访慰问.txt",
+        "枣强县残联走访慰问贫困残疾人家庭，了解生活困难和康复需求，逐户登记。".encode(),
+        "text/plain",
+    )
+    card = (
+        "王芳.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:王芳\r\nTEL:13812345678\r\nEND:VCARD\r\n".encode(),
+        "text/x-vcard",
+    )
+    subject = "枣强县贫困残疾人服务工程专项信息（{}）"
+    outlook = MIMEMultipart("mixed")
+    for name, value in compose(
+        "zqxcl@163.com", OFFICE, subject.format(3), datetime(2020, 5, 9, 10, tzinfo=SHANGHAI)
+    ).items():
+        if name.lower() not in ("content-type", "mime-version", "content-transfer-encoding"):
+            outlook[name] = value
+    outlook.attach(MIMEText("{\\rtf1\\ansi\\ansicpg936 \\f0 李老师，请审阅。\\par}", "rtf", "utf-8"))
+    attached = MIMEApplication(article[1], "octet-stream")
+    attached.add_header("Content-Disposition", "attachment", filename=article[0])
+    outlook.attach(attached)
+    ids = store(
+        deps,
+        unit_mail(subject.format(1), datetime(2020, 5, 7, 10, tzinfo=SHANGHAI), (article,)),
+        unit_mail(subject.format(2), datetime(2020, 5, 8, 10, tzinfo=SHANGHAI), (article, card)),
+        outlook.as_bytes(),
+    )
+    with deps.db.session() as session:
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 10, tzinfo=SHANGHAI)) == 3
+        rtf = session.scalars(select(Attachment.filename).where(Attachment.message_id == ids[2])).all()
+    assert "未命名附件1.rtf" in rtf
+    texts = [text_of(queued_receipts(deps)[message_id]) for message_id in ids]
+    assert "本月第 1 篇" in texts[0]
+    assert all("与此前报送的稿件相同，不重复计数" in text for text in texts[1:]), texts[1:]
 
 
 # --- 核实通知: what counts, as evidence counts it; where a notice may go ------------------------------------------
