@@ -15,6 +15,11 @@ def _order(report: SummaryReport) -> tuple[datetime, int]:
     return (report.arrival, report.message_id)
 
 
+def _month_order(report: SummaryReport) -> tuple[str, datetime, int]:
+    """By the month a 附件2 reports (its arrival's when it names none), then as _order."""
+    return (report.month or f"{report.arrival:%Y-%m}", *_order(report))
+
+
 @dataclass(frozen=True)
 class Figures:
     """A unit's 完成数 per task as of an instant: its latest 附件2's (`message_id`). A task whose 完成数 that 附件2
@@ -93,7 +98,8 @@ def completion_total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
 
 
 def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
-    """Cumulative 完成数 that went down between two successive 附件2 of a unit (by arrival).
+    """Cumulative 完成数 that went down between two successive 附件2 of a unit: month to month (SPEC), a month's by
+    arrival (a unit catching up sends November's after December's: its lower figure went down from nothing).
 
     Figures start again from zero each plan year (SummaryReport.year): a year's reports are compared among
     themselves. An empty cell is skipped, the next figure is compared with the last one given. Findings are
@@ -105,7 +111,7 @@ def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
     findings = []
     for (unit, _), reports in by_unit.items():
         last: dict[str, tuple[int, int]] = {}
-        for report in sorted(reports, key=_order):
+        for report in sorted(reports, key=_month_order):
             for task in TASKS:
                 value = report.done.get(task)
                 if value is None:

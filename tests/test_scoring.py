@@ -767,6 +767,18 @@ def test_cumulative_figure_going_down_is_a_finding():
     assert findings[0].message == "枣强县康复服务累计完成数由 80 降为 70（附件2 #3 → #5），完成数应逐月累计"
 
 
+def test_a_month_sent_late_after_the_next_is_compared_month_to_month():
+    """GIVEN 饶阳县 catching up: December's 附件2 (480) arrives, then November's (427) on the same day, then a
+    corrected December (470) WHEN checked THEN November's lower figure is no decrease (it comes before December's),
+    December corrected down is; it was said that 480 went down to 427 (by arrival)."""
+    reports = [
+        SummaryReport("饶阳县", at("2020-12-18T10:20:00+08:00"), 7, "2020-12", {"rehab": 480}),
+        SummaryReport("饶阳县", at("2020-12-18T10:25:00+08:00"), 18, "2020-11", {"rehab": 427}),
+        SummaryReport("饶阳县", at("2020-12-19T09:00:00+08:00"), 20, "2020-12", {"rehab": 470}),
+    ]
+    assert [finding.message_ids for finding in honesty_findings(reports)] == [(7, 20)]
+
+
 def test_steady_or_rising_figures_are_no_finding():
     reports = [
         summary("枣强县", "2020-05-18T10:00:00+08:00", 3, rehab=80),
