@@ -29,6 +29,8 @@ PRESENTATIONS = {
 PRESENTATION_SUFFIXES = (".dps", ".dpt", ".ppt", ".pps", ".pptx", ".ppsx", ".odp")
 IMAGES = ("png", "jpeg", "gif", "heic")
 TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
+# An S/MIME-encrypted mail: the whole mail, files and all, in one part (smime.p7m) only the recipient's key opens.
+SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 OTHER_UNIT = "other-unit"  # the problem code of a form whose unit is not the asker's
 FORMS_PLEASE = "附件2–10 请填入下发的 Excel 表格模板，附件1 请用 Word 或 WPS 文字编写"
 
@@ -170,6 +172,11 @@ def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tup
         return "tnef", (
             f"“{name}”是 Outlook 用 RTF 格式发送邮件时把附件打成的包，系统和其他邮箱都打不开，其中的表格未能读取；"
             "请在 Outlook 中把邮件格式改为 HTML 或纯文本（文件→选项→邮件→撰写邮件时使用此格式：HTML）后重新发送"
+        )
+    if declared in SMIME_TYPES or name.strip().lower().endswith(".p7m"):
+        return "encrypted-mail", (
+            f"这封邮件用数字证书加密（S/MIME，“{name}”），其中的表格未能读取；请在邮件程序中取消“加密”后重新发送"
+            "（签名可以保留）"
         )
     if kind in PRESENTATIONS or name.lower().endswith(PRESENTATION_SUFFIXES):
         what = PRESENTATIONS.get(kind, "幻灯片")

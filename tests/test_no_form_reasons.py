@@ -47,3 +47,13 @@ def test_the_content_type_a_mail_declares_names_outlooks_pack_too():
     code, message = why_no_form("未命名附件1.bin", "unknown", 100, "application/ms-tnef; name=x")
     assert code == "tnef" and "撰写邮件时使用此格式：HTML" in message
     assert why_no_form("未命名附件1.bin", "unknown", 100, "application/octet-stream")[0] == "not-a-form"
+
+
+def test_an_smime_encrypted_mail_is_said_to_be_encrypted_not_a_wrong_file():
+    """An S/MIME-encrypted mail carries one part, smime.p7m: the clerk was told it is no Excel or Word file, where
+    what to do is to send it unencrypted. A signature (smime.p7s) beside readable files is no such part."""
+    declared = 'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"'
+    code, message = why_no_form("smime.p7m", "unknown", 4096, declared)
+    assert code == "encrypted-mail" and "取消“加密”后重新发送" in message
+    assert why_no_form("smime.p7m", "unknown", 4096)[0] == "encrypted-mail"  # `inspect` knows its name alone
+    assert why_no_form("smime.p7s", "unknown", 4096, "application/pkcs7-signature")[0] == "not-a-form"

@@ -270,6 +270,21 @@ def test_a_file_holding_no_form_is_listed_and_named_in_the_resend_advice_but_not
     assert article.context["files"] == () and article.context["problems"] == []
 
 
+def test_forms_that_could_not_be_read_are_not_sent_back_to_the_templates():
+    """GIVEN 桃城区's December forms in a zip locked with a password (each read as its form, none readable) WHEN
+    answered THEN the clerk is told to mend what is said above (the password), where they were told to use the
+    city's templates, which these are."""
+    locked = tuple(
+        FileFacts(f"桃城区12月份报表.zip › 附件{n}.xlsx", n, False, 0, problems=("设置了解压密码，无法读取",))
+        for n in (2, 3)
+    )
+    facts = replace(REPORT, attachment_names=("桃城区12月份报表.zip",), files=locked)
+    resend = receipt_for(facts, [], None, 8).context["resend"]
+    assert resend.startswith("附件中的表格都未能读取，原因见上面“需要修改的问题”") and "模板" not in resend
+    unknown = replace(facts, files=(FileFacts("数据.xlsx", None, True, 3),))
+    assert "请使用市残联下发的附件模板" in receipt_for(unknown, [], None, 8).context["resend"]
+
+
 @pytest.mark.parametrize(
     "body, link",
     [
