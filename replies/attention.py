@@ -4,6 +4,7 @@ and the queue is read through an index of the few messages that have any, howeve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
@@ -19,6 +20,9 @@ UNREADABLE_MARK = "重新识别时无法读取原件"
 # archive.rederive).
 FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错", UNREADABLE_MARK)
 MACHINE_KINDS = ("auto", "bounce")
+# A delivery status notice's own words (RFC 3464): a delay is told, and the mail still goes; a failure is final.
+_DELAYED_ONLY = re.compile(r"^Action:\s*delayed", re.IGNORECASE | re.MULTILINE)
+_FAILED = re.compile(r"^Action:\s*failed", re.IGNORECASE | re.MULTILINE)
 # The kinds whose mail may leave its files behind a download link (a briefing's article may be its text).
 _LINK_KINDS = ("report", "reply", "other")
 
@@ -76,9 +80,13 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     carries nothing (a question; a calendar invitation, its .ics aside); a package, or a reply carrying one
     (forms, or files a package is sent as), with an unreadable attachment or no readable form; a form whose
     own title names another unit or month than the submission it came in is recorded for, a reply carrying
-    forms being one (replies.mismatch, what the receipt tells the unit). Machine mail and read receipts need
-    nobody (a read receipt carrying a package is that package's mail: parsers.recognize.is_read_receipt); a 自查
-    answers itself."""
+    forms being one (replies.mismatch, what the receipt tells the unit). A bounce says a mail of ours did not
+    arrive (a unit never told what it is missing): a person tells them (a delay alone, which still goes, does
+    not). Other machine mail and read receipts need nobody (a read receipt carrying a package is that package's
+    mail: parsers.recognize.is_read_receipt); a 自查 answers itself."""
+    if message.kind == "bounce":
+        said = message.body_text or ""
+        return () if _DELAYED_ONLY.search(said) and not _FAILED.search(said) else ("bounced",)
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []

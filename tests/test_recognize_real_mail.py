@@ -624,3 +624,23 @@ def test_a_decembers_summary_sent_in_january_is_told_its_figures_do_not_count_fo
     [late] = store(deps, message(TAOCHENG, "桃城区12月份报表（更正）", "更正后的附件2。", (workbook,), when=january))
     sent = receipts(config, deps, january)
     assert said in sent[late][1].splitlines(), sent[late][1]
+
+
+def test_a_bounce_of_our_mail_is_for_staff_and_a_delay_alone_is_not(config, deps):
+    """GIVEN 163's bounce of a receipt (552: the unit's mailbox full), and a delay notice that the mail still goes
+    WHEN stored THEN the bounce is on 待处理 (the unit never learnt what it is missing), where it reached nobody;
+    the delay is not, nor is either ever answered."""
+    bounced = email.message_from_bytes((DATA / "mail" / "0043-bounce-multipart-report.eml").read_bytes())
+    delay = email.message_from_string(
+        "From: mailer-daemon@163.com\nTo: hsscljjb@163.com\nSubject: Delivery delayed: =?utf-8?b?"
+        "5Zue5omn77ya5pmv5Y6/MTLmnIjku73miqXooag=?=\nDate: Fri, 18 Dec 2020 11:00:00 +0800\n"
+        "Message-ID: <delay.1@163.com>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain\n\nYour message has not been delivered yet. It will be retried.\n"
+        "--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.163.com\n\n"
+        "Final-Recipient: rfc822; jxcl2020@163.com\nAction: delayed\nStatus: 4.4.7\n--b--\n"
+    )
+    ids = store(deps, bounced, delay)
+    assert [stored(deps, id_)[0] for id_ in ids] == ["bounce", "bounce"]
+    assert queue_reasons(deps) == {ids[0]: ["bounced"]}
+    assert "未能送达" in REASONS["bounced"] and receipts(config, deps) == {}
