@@ -122,6 +122,34 @@ def _quoted(fields: list[tuple[str, str]], below: list[str]) -> QuotedMessage:
     return QuotedMessage(address.group(0).lower() if address else None, subject, text)
 
 
+# Where a reply's quote of the mail it answers begins, besides a forward's lines: "在 2020年12月19日，… 写道：",
+# "On …, … wrote:", and ">" quoting.
+_WROTE_LINE = re.compile(r"(?:写道|wrote)[ \t]*[:：][ \t]*$|^[ \t]*>", re.I)
+# A reply that only acknowledges: thanks and "received" in a few words, a teacher's or leader's name aside.
+_THANKS = re.compile(r"收到|收悉|谢谢|多谢|感谢|好的|知道了|明白")
+_ASKS = re.compile(r"[?？]|吗|请问|怎么|如何|为什么|是否")
+_ADDRESSED = re.compile(r"^\S{0,4}(?:老师|领导|主任|科长|同志)")
+_NOT_WORDS = re.compile(r"[\W_]+")
+THANKS_CHARS = 16  # more own words than this say something besides thanks
+
+
+def own_words(body: str) -> str:
+    """A reply's own text: its lines above the quote of the mail it answers (or a forward's block)."""
+    own = []
+    for line in body.split("\n"):
+        if _FORWARD_LINE.match(line) or _RULE_LINE.match(line) or _FIELD_LINE.match(line) or _WROTE_LINE.search(line):
+            break
+        own.append(line)
+    return "\n".join(own).strip()
+
+
+def only_thanks(body: str) -> bool:
+    """Whether a reply only acknowledges ("收到，谢谢！", "李老师：好的，已收到"): nothing asked, nothing else said."""
+    said = own_words(body)
+    words = _NOT_WORDS.sub("", _ADDRESSED.sub("", said))
+    return bool(_THANKS.search(said)) and not _ASKS.search(said) and len(words) <= THANKS_CHARS
+
+
 def carries_forwarded_message(body: str) -> bool:
     """Whether a mail's text holds a message attached to it (parsers.mime wrote it under FORWARDED_HEADING)."""
     return FORWARDED_HEADING in body

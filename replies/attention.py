@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from parsers.derive import UNPLANNED_MARK
-from parsers.notices import carries_invitation
+from parsers.notices import carries_invitation, only_thanks
 from parsers.recognize import FORWARDED_MARK, STAFF_MAIL_MARK, UNIT_CONFLICT_MARK, is_read_receipt
 from replies.mismatch import SUBMISSION_KINDS, Form, Mail, is_submission, mismatches
 from replies.receipt import download_link, package_attached
@@ -77,8 +77,9 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     unit needs nobody); a submission of a unit the plan of its month's year does not hold
     (merged or renamed); a registered sender's mail that leaves files behind a download link (超大附件, a
     cloud drive, a shared document: beside attachments too), or else is neither report nor briefing and
-    carries nothing (a question; a calendar invitation, its .ics aside); a package, or a reply carrying one
-    (forms, or files a package is sent as), with an unreadable attachment or no readable form; a form whose
+    carries nothing (a question, not a reply saying only thanks; a calendar invitation, its .ics aside); a
+    package, or a reply carrying one (forms, or files a package is sent as), with an unreadable attachment or no
+    readable form; a form whose
     own title names another unit or month than the submission it came in is recorded for, a reply carrying
     forms being one (replies.mismatch, what the receipt tells the unit). A bounce says a mail of ours did not
     arrive (a unit never told what it is missing): a person tells them (a delay alone, which still goes, does
@@ -121,6 +122,7 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
         message.registered
         and message.kind in ("other", "reply")
         and (not names or carries_invitation(message.body_text or "", names))
+        and not (message.kind == "reply" and not names and only_thanks(message.body_text or ""))
     ):
         reasons.append("question")
     if (

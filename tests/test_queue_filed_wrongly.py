@@ -81,7 +81,16 @@ def reading(
         (mail(kind="reply", attachments=("景县12月份报表.rar",), readings=[]), ("unreadable",)),
         (mail(kind="reply", attachments=("截图.png",), readings=[]), ()),
         (mail(kind="reply", subject="回复：桃城区专项信息", attachments=("稿件.docx",), readings=[]), ()),
-        (mail(kind="reply", attachments=(), subject="回复：关于报送4月份报表的通知", body_text="收到"), ("question",)),
+        (
+            mail(kind="reply", attachments=(), subject="回复：关于报送4月份报表的通知", body_text="收到"),
+            (),
+        ),  # thanks only
+        (
+            mail(
+                kind="reply", attachments=(), subject="回复：关于报送4月份报表的通知", body_text="收到，附件3要重报吗"
+            ),
+            ("question",),
+        ),
         # files behind a download link, instead of or beside attachments; a read receipt needs nobody
         (mail(kind="other", attachments=(), body_text="链接: https://pan.baidu.com/s/1AbC 提取码: 8x7k"), ("link",)),
         (

@@ -644,3 +644,25 @@ def test_a_bounce_of_our_mail_is_for_staff_and_a_delay_alone_is_not(config, deps
     assert [stored(deps, id_)[0] for id_ in ids] == ["bounce", "bounce"]
     assert queue_reasons(deps) == {ids[0]: ["bounced"]}
     assert "未能送达" in REASONS["bounced"] and receipts(config, deps) == {}
+
+
+@pytest.mark.parametrize(
+    ("words", "reasons"),
+    [
+        ("收到，谢谢！", []),
+        ("李老师：好的，已收到。", []),
+        ("收到。请问附件3还需要重新发吗？", ["question"]),
+        ("收到，附件3明天补发，另外托养服务的目标数今年改了，以哪个为准", ["question"]),
+    ],
+)
+def test_a_reply_to_our_receipt_saying_only_thanks_is_no_question(config, deps, words, reasons):
+    """GIVEN 景县's clerk answering our receipt WHEN the answer only says thanks THEN it needs nobody, where every
+    such answer was a 待处理 item "可能需要人工答复"; one that asks or says more is still a question; none is
+    answered."""
+    quoted = (
+        f"{words}\n\n------------------ 原始邮件 ------------------\n"
+        f"发件人: 督导系统 <{OFFICE}>\n主题: 回执：景县12月份报表"
+    )
+    [id_] = store(deps, message(JINGXIAN, "回复：回执：景县12月份报表", quoted + "\n\n景县：您单位的邮件已收到。"))
+    assert stored(deps, id_) == ("reply", "景县", True)
+    assert queue_reasons(deps).get(id_, []) == reasons and receipts(config, deps) == {}
