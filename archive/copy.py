@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Integer, Table, func, literal, select, text
+from sqlalchemy import Connection, Integer, Table, func, inspect, literal, select, text
 
 from archive.db import Database
 from archive.fulltext import rebuild
 from archive.models import Base
+from archive.pairing import retire
 from parsers.errors import ConfigError
 
 BATCH = 2_000  # rows read and written at a time: memory stays flat however large the archive
@@ -22,35 +23,70 @@ BATCH = 2_000  # rows read and written at a time: memory stays flat however larg
 def source_counts(source: Database) -> dict[str, int]:
     """Each table's rows in the source, in the order they are copied (a row after the rows it refers to)."""
     with source.engine.connect() as connection:
-        return {table.name: connection.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()}
+        return _counts(connection)
 
 
-def copy_database(source: Database, target: Database, advance: Callable[[int], None] = lambda rows: None) -> int:
-    """Copy every row of `source` into `target` (its schema made or brought to the newest first), build the
-    target's search index and return how many messages it indexed. ConfigError, copying nothing, when the target
-    already holds any row; when a table's count differs after the copy (the source written meanwhile), the
-    target's transaction is rolled back. `advance(rows)` after each batch written."""
+def copy_database(
+    source: Database,
+    target: Database,
+    advance: Callable[[int], None] = lambda rows: None,
+    indexing: Callable[[], None] = lambda: None,
+) -> int:
+    """Copy every row of `source`, read as of one moment, into `target` (its schema made or brought to the newest
+    first), build the target's search index and return how many messages it indexed; then retire the source
+    (archive.pairing.retire), so a command still given it beside the archive folder is refused. ConfigError,
+    touching nothing, when the target holds any row or another program's tables; the target's transaction rolled
+    back when a table's count differs after the copy. `advance(rows)` after each batch written, `indexing()`
+    before the index is built."""
+    _refuse_unless_empty(target)
     target.upgrade()
-    with target.engine.connect() as connection:
-        for table in _tables():
-            if connection.scalar(select(literal(1)).select_from(table).limit(1)) is not None:
-                raise ConfigError(
-                    f"目标数据库中已有数据（表 {table.name} 不是空的）：请指定一个新建的空数据库，不要覆盖已有的归档"
-                )
-    wanted = source_counts(source)
     with source.engine.connect() as reading, target.engine.begin() as writing:
+        _one_moment(reading)
+        wanted = _counts(reading)
         for table in _tables():
             for rows in reading.execution_options(yield_per=BATCH).execute(select(table)).partitions():
                 writing.execute(table.insert(), [dict(row._mapping) for row in rows])
                 advance(len(rows))
         _continue_sequences(writing)
-        copied = {table.name: writing.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()}
+        copied = _counts(writing)
         if copied != wanted:
             differ = "、".join(
                 f"{name}（{wanted[name]} → {copied[name]}）" for name in wanted if copied[name] != wanted[name]
             )
-            raise ConfigError(f"复制期间源数据库被写入，行数不一致：{differ}；请先停止 serve 和 web，再复制一次")
-        return rebuild(writing)
+            raise ConfigError(f"复制后的行数与源数据库不一致：{differ}；未复制任何数据，请再复制一次")
+        indexing()
+        indexed = rebuild(writing)
+    retire(source)
+    return indexed
+
+
+def _refuse_unless_empty(target: Database) -> None:
+    """A target holding any row of ours, or tables of another program (a URL naming the wrong database), is
+    refused before anything in it is made or upgraded."""
+    with target.engine.connect() as connection:
+        present = set(inspect(connection).get_table_names())
+        if present and target.revision() is None:
+            raise ConfigError(
+                f"目标数据库中已有其他程序的表（{'、'.join(sorted(present)[:5])}）：请指定一个新建的空数据库"
+            )
+        for table in _tables():
+            if table.name in present and connection.scalar(select(literal(1)).select_from(table).limit(1)):
+                raise ConfigError(
+                    f"目标数据库中已有数据（表 {table.name} 不是空的）：请指定一个新建的空数据库，不要覆盖已有的归档"
+                )
+
+
+def _one_moment(connection: Connection) -> None:
+    """Every table read as of one moment: one read transaction (SQLite's WAL keeps its snapshot; PostgreSQL's
+    REPEATABLE READ)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.execution_options(isolation_level="REPEATABLE READ")
+
+
+def _counts(connection: Connection) -> dict[str, int]:
+    return {table.name: connection.scalar(select(func.count()).select_from(table)) or 0 for table in _tables()}
 
 
 def _tables() -> list[Table]:

@@ -22,6 +22,7 @@ from parsers.errors import ConfigError, ServiceError
 log = logging.getLogger(__name__)
 # What every refusal ends with: how to pair them when that is meant.
 PAIR_ON_PURPOSE = "mailroom init --pair"
+RETIRED = "copied-away-"  # the identity of a database `mailroom copy-database` copied into another (retire)
 
 
 def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) -> None:
@@ -58,6 +59,13 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
         _record(db, own)
 
 
+def retire(db: Database) -> None:
+    """Mark a database whose rows were copied into another (`mailroom copy-database`) as no longer the archive's:
+    its identity becomes RETIRED's, so a command given it beside the folder (a shell without the new
+    MAILROOM_DATABASE_URL) is refused, saying so, instead of archiving and answering mail into it."""
+    _record(db, RETIRED + uuid.uuid4().hex[: 36 - len(RETIRED)])
+
+
 def _record(db: Database, identity: str) -> None:
     """The database's one identity row, `identity`; two processes pairing a new pair at once write the same."""
     with db.session() as session:
@@ -87,6 +95,12 @@ def _refuse_unpaired(
             f"归档目录 {store.root} 中没有数据库 {url} 中最近几封邮件的原始文件，它也没有归档标识：这不是该数据库的"
             "归档目录（是另一套归档的副本？）；请检查 [archive] path、MAILROOM_ARCHIVE_PATH 与 [database] url、"
             f"MAILROOM_DATABASE_URL；若确要让这个数据库使用这个归档目录，请运行 {PAIR_ON_PURPOSE}"
+        )
+    if paired is not None and paired.startswith(RETIRED):
+        raise ConfigError(
+            f"数据库 {url} 已用 mailroom copy-database 复制到新的数据库，不再使用：请检查 MAILROOM_DATABASE_URL 或 "
+            "[database] url 是否指向新的数据库（新开的终端中是否未设置该变量）；"
+            f"若确要改回使用这个旧数据库（复制之后的邮件和操作都不在其中），请运行 {PAIR_ON_PURPOSE}"
         )
     if own is not None and own != paired and (paired is not None or held):
         theirs = f"数据库记录的归档标识为 {paired}" if paired else "数据库中已有邮件，却没有归档标识"

@@ -9,15 +9,17 @@ import dataclasses
 from datetime import UTC, date, datetime
 
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, inspect, select
 
 from archive.db import Database
 from archive.entries import add_entry
 from archive.models import Base, Message, OutboxMail
 from archive.search import Query, search
+from archive.users import add_user
 from bot.cli.group import main
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import send_owed
+from bot.daemon.status import serving
 from tests import test_owed
 from tests.conftest import ROOT, fresh_database
 from tests.test_owed import briefing, store
@@ -64,8 +66,10 @@ def test_the_database_is_copied_whole_and_the_archive_folder_pairs_with_the_copy
         done = copy(config, target)
         assert done.exit_code == 0, done.output
         assert "检索索引：" in done.output and "mailroom verify" in done.output
-        before = rows(config.database_url)
-        assert before == rows(target) and len(before["message"]) >= 4 and before["outbox"]
+        before, after = rows(config.database_url), rows(target)
+        identity = before.pop("archive_identity")
+        assert after.pop("archive_identity") == [{"archive_id": deps.store.identity()}] != identity
+        assert before == after and len(before["message"]) >= 4 and before["outbox"]
         moved = dataclasses.replace(config, database_url=target)
         copied = open_deps(moved, sleep=lambda seconds: None)  # the folder pairs with the copy: not refused
         try:
@@ -80,8 +84,41 @@ def test_the_database_is_copied_whole_and_the_archive_folder_pairs_with_the_copy
                 assert len(session.scalars(select(OutboxMail)).all()) == len(before["outbox"])
         finally:
             copied.close()
-        again = copy(config, target)
-        assert again.exit_code == 2 and "不是空的" in again.output and "不要覆盖已有的归档" in again.output
+        # the old database is retired: a shell still naming it is told to use the new one, not let archive into it
+        old = copy(config, target)
+        assert old.exit_code == 2 and "已用 mailroom copy-database 复制到新的数据库，不再使用" in old.output
+
+
+def test_a_target_holding_rows_or_another_programs_tables_is_refused_untouched(config, deps, tmp_path):
+    """GIVEN a target URL naming, by mistake, a database of another program, or one of ours holding an account
+    WHEN copied into THEN each is refused before anything in it is made, upgraded or written."""
+    fill_archive(deps)
+    other = "postgresql" if config.database_url.startswith("sqlite") else "sqlite"
+    with fresh_database(other, tmp_path, "foreign") as foreign, fresh_database(other, tmp_path, "ours") as ours:
+        database = Database(foreign)
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE invoice (id INTEGER PRIMARY KEY)")
+        refused = copy(config, foreign)
+        assert refused.exit_code == 2 and "目标数据库中已有其他程序的表（invoice）" in refused.output
+        assert inspect(database.engine).get_table_names() == ["invoice"]
+        database.dispose()
+        database = Database(ours)
+        database.upgrade()
+        with database.session() as session:
+            add_user(session, "孙倩", "a long enough password", "staff")
+            session.commit()
+        refused = copy(config, ours)
+        assert refused.exit_code == 2 and "表 web_user 不是空的" in refused.output
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(Message)) == 0
+        database.dispose()
+
+
+def test_a_copy_is_refused_while_serve_runs(config, deps, tmp_path):
+    fill_archive(deps)
+    with serving(deps), fresh_database("sqlite", tmp_path, "copy") as target:
+        refused = copy(config, target)
+    assert refused.exit_code == 2 and "mailroom serve 正在运行" in refused.output
 
 
 def test_a_copy_into_the_database_in_use_is_refused(config, deps):

@@ -66,11 +66,11 @@ def copy_database(context: Context, target_url: str) -> None:
         )
     if target_url == deps.db.url:
         raise ConfigError("TARGET_URL 就是现在使用的数据库：请写另一个新建的空数据库的地址")
-    target = Database(target_url)
+    target = Database(target_url, create_folders=False)  # a mistyped folder is refused, not made
     counts = source_counts(deps.db)
     try:
         with progress(sum(counts.values()), "复制") as advance:
-            indexed = copy_rows(deps.db, target, advance)
+            indexed = copy_rows(deps.db, target, advance, lambda: click.echo("正在建立检索索引……", err=True))
     finally:
         target.dispose()
     click.echo(f"已复制到 {masked_url(target_url)}：")
@@ -79,7 +79,7 @@ def copy_database(context: Context, target_url: str) -> None:
     click.echo(f"检索索引：{indexed} 封邮件")
     click.echo(
         "下一步：把 MAILROOM_DATABASE_URL（或配置 [database] url）改为新地址，运行 mailroom verify 核对，"
-        "再启动 serve 和 web；旧数据库留作备份，不要再写入"
+        "再启动 serve 和 web。旧数据库留作备份：已标记为不再使用，命令遇到它会拒绝并提示改用新数据库"
     )
 
 
