@@ -11,7 +11,8 @@ import re
 import shutil
 import subprocess
 from datetime import date, datetime
-from urllib.parse import unquote
+from html import unescape
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -351,8 +352,18 @@ def test_a_refused_correction_keeps_what_was_chosen_beside_why(site, back):
     assert "<option selected>景县</option>" in form and 'value="reply" selected' in form
     assert "<option selected>2020-04</option>" in form and 'value="no" selected' in form
     why = re.search(r'<p class="note error">(未更正：[^<]+)</p>\s*<form class="inline correct"', page)
-    assert why and "原因" in why.group(1)
+    assert why and "原因" in why.group(1) and page.count(why.group(1)) == 1  # beside the form, once
     assert page.count(" selected") == form.count(" selected")  # no other form chosen for
+    if back == "message":  # the search the page was opened from is still the way back, not the choices made
+        opened = client.get(f"{came_from}?q=王斐&month=2020-05").get_data(as_text=True)
+        [searched] = re.findall(r'name="searched" value="([^"]+)"', opened)
+        again = client.post(
+            "/corrections", data=dict(posted, csrf_token=csrf_token(opened), searched=unescape(searched))
+        )
+        shown = client.get(again.location).get_data(as_text=True)
+        [way_back] = re.findall(r'<a href="([^"]+)">← 归档检索</a>', shown)
+        assert "<option selected>景县</option>" in shown
+        assert parse_qs(urlsplit(unescape(way_back)).query) == {"q": ["王斐"], "month": ["2020-05"]}
     accepted = client.post("/corrections", data=dict(posted, reason="单位的答复"))
     assert accepted.status_code == 302 and not accepted.location.endswith("#correcting")
     assert "已登记更正 #" in client.get(accepted.location).get_data(as_text=True)

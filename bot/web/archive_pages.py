@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -33,6 +34,7 @@ from parsers.searchdoc import normalise
 from parsers.searchterms import split_terms
 
 blueprint = Blueprint("archive", __name__)
+SEARCH_ARGS = ("q", "unit", "kind", "month", "since", "until", "sender", "order", "page")  # a search's query string
 PAGE_SIZE = 50
 MAX_PAGE = 1000
 
@@ -81,7 +83,7 @@ class SearchForm:
         )
 
     def page_args(self, page: int) -> dict[str, Any]:
-        """The query string of this search's page `page` (the first: none), as url_for takes it."""
+        """The query string of this search's page `page` (the first: none), as url_for takes it (SEARCH_ARGS)."""
         fields = {
             "q": self.text,
             "unit": self.unit,
@@ -220,10 +222,12 @@ def message_page(message_id: int):
     if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone
         correcting = correction_choices(current.config) | {"in_force": standing.id if standing else ""}
     searched = read_form(request.args, current.config.units)  # the search the page was opened from: back to it
+    args = searched.page_args(searched.page)
     return render_template(
         "message.html",
         message=detail,
         may_download=viewer().sees_personal,
         correcting=correcting,
-        searched=url_for("archive.search_page", **searched.page_args(searched.page)),
+        searched=url_for("archive.search_page", **args),
+        searched_args=urlencode(args),  # kept through a correction made here
     )

@@ -9,6 +9,7 @@ menu shows how many items wait, on every page: the findings among them are kept 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
@@ -31,6 +32,7 @@ from bot.services.decisions import derivation_owed, describe, message_month, red
 from bot.services.scores import unit_name
 from bot.services.show import decided_text
 from bot.services.years import closed_notes
+from bot.web.archive_pages import SEARCH_ARGS
 from bot.web.auth import staff_only, viewer
 from bot.web.present import KIND_LABELS, as_typed, correction_choices, local_time
 from bot.web.site import form_id, site
@@ -123,7 +125,10 @@ def correct():
     form = request.form
     counted = {"yes": True, "no": False}.get(form.get("counted", ""))
     message_id = form_id(form.get("message_id"), "邮件编号")
-    back: dict[str, Any] = {"message_id": message_id} if form.get("back") == "message" else {}
+    back: dict[str, Any] = {}
+    if form.get("back") == "message":  # with the search it was opened from (archive_pages.message_page)
+        back = {key: value for key, value in parse_qsl(form.get("searched", "")) if key in SEARCH_ARGS}
+        back["message_id"] = message_id
     page = "archive.message_page" if back else "queue.queue_page"
     try:
         kind = form.get("kind") or None
@@ -159,7 +164,8 @@ def correct():
         _still_not_counted(message_id)
     except MailroomError as error:
         flash(f"未更正：{error}", "error")
-        back |= as_typed(form, ("unit", "kind", "month", "counted", "reason"))  # not chosen again (_correct.html)
+        typed = as_typed(form, ("unit", "kind", "month", "counted", "reason"))  # not chosen again (_correct.html)
+        back |= {f"typed_{name}": value for name, value in typed.items()}  # apart from a search's unit and month
         return redirect(url_for(page, asked_for=message_id, _anchor="correcting", **back))
     return redirect(url_for(page, **back))
 
