@@ -56,7 +56,7 @@ def read_docx(
     if form != 1:
         return _workbook_as_document(source, filename, form) if form else None
     unit = find_unit(text[:300], units) or find_unit(filename, units)
-    month = month_in(head, year) or month_in(filename, year)
+    month = month_in(text[:300], year) or month_in(filename, year)  # unfolded: its lines keep numbers apart
     return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
 
 
@@ -128,7 +128,7 @@ def read_word_binary(
     if form != 1:
         return _workbook_as_document(source, filename, form) if form else None
     unit = find_unit(text[:300], units) or find_unit(filename, units)
-    month = month_in(fold(text[:300]), year) or month_in(filename, year)
+    month = month_in(text[:300], year) or month_in(filename, year)
     if text:
         return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
     problem = Problem(

@@ -27,9 +27,13 @@ _RANGE = re.compile(
 
 _YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
 # A year and month in digits, as file names and hurried subjects write them: "2020.12", "2020-12", "2020/12",
-# "2020_12", "202012". Never a day's ("2020.12.15", "20201215"), nor a part of a longer number: read with the
-# spaces kept ("附件2 2020.12"), where fold would glue the numbers together.
-_DIGITS_YEAR_MONTH = re.compile(r"(?<![\d.])(20\d\d)(?:[.\-/_](0?[1-9]|1[0-2])|(0[1-9]|1[0-2]))(?![\d]|[.\-/_]\d)")
+# "2020_12", "202012". Never a day's ("2020.12.15", "20201215"), an amount or a document's number, nor a part of
+# a longer number: read with the spaces kept ("附件2 2020.12"), where fold would glue the numbers together. A month
+# written with 月 wins over it ("12月份报表（2021.01补报）": the digits are a day's doing, the 月份 the report's).
+_DIGITS_YEAR_MONTH = re.compile(
+    r"(?<![\d.])(20\d\d)(?:[.\-/_](0?[1-9]|1[0-2])|(0[1-9]|1[0-2]))"
+    r"(?![\d]|[.\-/_]\d|\s*[万亿千百元角人户名号期次个件项台套%‰])"  # an amount or a number's (2020.5万元, 发2020-12号)
+)
 # A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
 # 一 of a word such as 统一/唯一/同一 ("统一月报格式").
 _MONTH = re.compile(
@@ -102,9 +106,10 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     """The reporting month text names, as "YYYY-MM", or None.
 
     A range from January ("2020年1月-12月", "1-12月") is the year so far, its last month (year_so_far); then
-    "2020年4月" wins over "4月份", which wins over a bare "4月"; a month without a year is placed near the
-    arrival (month_near): from ten months before the arrival month to one month after it, so December's
-    report sent in January is last December's and January's sent in December next January's.
+    "2020年4月" wins over "4月份", which wins over one in digits alone ("2020.4"), which wins over a bare "4月"; a
+    month without a year is placed near the arrival (month_near): from ten months before the arrival month to one
+    month after it, so December's report sent in January is last December's and January's sent in December next
+    January's.
     """
     folded = fold(text)
     if (span := year_so_far(folded)) is not None:
@@ -113,13 +118,12 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
         year, month = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
-    if (digits := digits_month(text)) is not None:
-        return digits
     bare = [m for m in _MONTH.finditer(folded) if 1 <= month_number(m.group(1)) <= 12]
-    if not bare:
-        return None
-    chosen = next((m for m in bare if m.group(2)), bare[0])
-    return month_near(month_number(chosen.group(1)), arrival_local)
+    chosen = next((m for m in bare if m.group(2)), None)  # "4月份"
+    if chosen is None and (digits := digits_month(text)) is not None:
+        return digits
+    chosen = chosen or (bare[0] if bare else None)
+    return None if chosen is None else month_near(month_number(chosen.group(1)), arrival_local)
 
 
 def digits_month(text: str) -> str | None:
@@ -179,10 +183,8 @@ def month_in(text: str, year: int) -> str | None:
         month = month_number(match.group(2))
         if 1 <= month <= 12:
             return f"{int(match.group(1)):04d}-{month:02d}"
-    if (digits := digits_month(text)) is not None:
-        return digits
     for match in _TITLE_MONTH.finditer(folded):
         month = month_number(match.group(1))
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
-    return None
+    return digits_month(text)

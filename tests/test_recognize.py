@@ -528,6 +528,11 @@ def test_plain_document_is_other() -> None:
         ("电话13920200412", MAY_3, None),
         ("2020.13报表", MAY_3, None),
         ("2020.5.3报送4月份报表", MAY_3, "2020-04"),
+        ("景县4月份报表（2020.05补报）", MAY_3, "2020-04"),  # a month with 月份 wins over digits
+        ("2020.5万元", MAY_3, None),  # an amount, a document's number, an issue, a count: no month
+        ("衡残联发2020-4号", MAY_3, None),
+        ("第2020-1期", MAY_3, None),
+        ("共计202004人", MAY_3, None),
     ],
 )
 def test_report_month(text: str, arrival: datetime, month: str | None) -> None:

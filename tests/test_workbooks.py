@@ -679,10 +679,24 @@ def test_phone_formats(value, ok):
         ("景县残联2020.12残疾人服务工程目标任务完成情况汇总表", "2020-12"),
         ("景县残联2021-01目标任务", "2021-01"),
         ("填报日期：2020.12.15", None),
+        ("景县残联12月份工作进展情况 截至2020.11底", "2020-12"),  # N月 wins over digits
+        ("全年累计服务2020\n10、辅具适配", None),  # two lines' numbers are not glued into a month
     ],
 )
 def test_month_in_titles(text, month):
     assert month_in(text, 2020) == month
+
+
+def test_a_progress_reports_lines_are_not_glued_into_a_month():
+    """GIVEN 景县's 附件1 whose first lines end in a figure (…2020) and start with a list's number (10、…) WHEN
+    read THEN its month is the title's December, where the two lines read together made "2020年10月"."""
+    from bot.demo.season.files import docx_bytes
+
+    data = docx_bytes(
+        ["全年累计服务2020", "10、辅具适配完成 115 件", "景县残联12月份目标任务进展情况报告"], datetime(2020, 12, 18)
+    )
+    [reading] = read_attachment("附件1.docx", data, UNITS)
+    assert (reading.form, reading.unit, reading.month) == (1, "景县", "2020-12")
 
 
 def test_month_takes_the_plan_year():
