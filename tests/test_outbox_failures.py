@@ -117,3 +117,39 @@ def test_a_server_gone_quiet_mid_mail_is_said_as_not_answering_not_as_a_wrong_po
     assert f"在 {config.outgoing.timeout_seconds:g} 秒内没有应答" in said and "断开了连接" not in said
     dropped = send_failure(config.outgoing, smtplib.SMTPServerDisconnected("Connection unexpectedly closed"))
     assert "断开了连接" in dropped
+
+
+class SizeLimited:
+    """A server taking mail up to a size: one mail of the queue over it (refused at MAIL FROM, 552), the rest go;
+    or refusing our sender address itself (550), every mail alike."""
+
+    def __init__(self, code: int) -> None:
+        self.code, self.sent = code, []
+
+    def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
+        if name.startswith("000001") or self.code == 550:
+            raise smtplib.SMTPSenderRefused(self.code, b"5.3.4 Message size exceeds fixed limit", sender)
+        self.sent.append(name)
+
+
+def test_a_mail_over_the_servers_size_is_refused_alone_and_the_rest_go(config, deps):
+    """GIVEN three mails, the first over the size the server takes WHEN sent THEN that one is refused for good,
+    saying why, and the others go, where it counted as the server failing: retried hourly for ever, the others
+    held back while the server rested, and the operator told to check [smtp] sender; a refused sender address
+    still stops the round and rests the server."""
+    from bot.outgoing.outbox import ServerRest
+
+    queued(deps, 3)
+    server, rest = SizeLimited(552), ServerRest()
+    report = flush_outbox(deps.db, config.outgoing, server, NOW, rest=rest)
+    assert (report.sent, len(report.refused), rest.until) == (2, 1, None)
+    assert "邮件被对方服务器拒收（552 5.3.4 Message size exceeds fixed limit）" in report.refused[0]
+    with deps.db.session() as session:
+        assert [mail.state for mail in session.scalars(select(OutboxMail).order_by(OutboxMail.id))] == [
+            "failed",
+            "sent",
+            "sent",
+        ]
+    queued(deps, 1, first=3)
+    refusing = flush_outbox(deps.db, config.outgoing, SizeLimited(550), NOW, rest=rest)
+    assert (refusing.sent, refusing.failed, refusing.refused) == (0, 1, ()) and rest.resting(NOW)

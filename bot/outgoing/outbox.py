@@ -155,6 +155,7 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 # server down, its certificate, the login, the sender refused) would fail the next mail alike: all wait for the
 # next round. (Every SMTPException is an OSError.)
 THIS_MAIL_ONLY = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+MESSAGE_TOO_LARGE = 552  # "exceeded storage allocation": said at MAIL FROM of a mail over the server's SIZE
 
 
 def reply_text(said: bytes | str) -> str:
@@ -184,11 +185,14 @@ def server_says(error: BaseException) -> str:
 
 
 def permanent(error: BaseException) -> bool:
-    """Whether the receiving side refused this mail for good: every recipient refused with a 5xx, or its data
-    refused with a 5xx. A 4xx (a full mailbox, greylisting, a server busy) is tried again."""
+    """Whether the receiving side refused this mail for good: every recipient refused with a 5xx, its size at
+    MAIL FROM (552), or its data refused with a 5xx. A 4xx (a full mailbox, greylisting, a server busy) is tried
+    again."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPSenderRefused):  # at MAIL FROM: 552, this mail over the size the server takes
+        return error.smtp_code == MESSAGE_TOO_LARGE  # (any other: our sender address, refused for every mail)
     return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
 
 
