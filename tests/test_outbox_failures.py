@@ -153,3 +153,18 @@ def test_a_mail_over_the_servers_size_is_refused_alone_and_the_rest_go(config, d
     queued(deps, 1, first=3)
     refusing = flush_outbox(deps.db, config.outgoing, SizeLimited(550), NOW, rest=rest)
     assert (refusing.sent, refusing.failed, refusing.refused) == (0, 1, ()) and rest.resting(NOW)
+
+
+def test_the_daemons_sender_waits_while_the_server_rests(deps):
+    """GIVEN mail due now and the server resting 20 s more WHEN the daemon's sender asks how long to wait THEN 20 s,
+    where it woke at once for the mail due (and found the server resting, again and again)."""
+    import dataclasses
+
+    from bot.daemon.serve import _sender_pause
+    from bot.outgoing.outbox import ServerRest
+
+    queued(deps)
+    now = dataclasses.replace(deps, clock=lambda: NOW)
+    assert _sender_pause(now) == 1.0  # the mail is due: look again at once (a second's floor)
+    resting = dataclasses.replace(now, smtp_rest=ServerRest(1, NOW + timedelta(seconds=20)))
+    assert _sender_pause(resting) == 20.0
