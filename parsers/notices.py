@@ -125,29 +125,38 @@ def _quoted(fields: list[tuple[str, str]], below: list[str]) -> QuotedMessage:
 # Where a reply's quote of the mail it answers begins, besides a forward's lines: "在 2020年12月19日，… 写道：",
 # "On …, … wrote:", and ">" quoting.
 _WROTE_LINE = re.compile(r"(?:写道|wrote)[ \t]*[:：][ \t]*$|^[ \t]*>", re.I)
-# A reply that only acknowledges: thanks and "received" in a few words, a teacher's or leader's name aside.
-_THANKS = re.compile(r"收到|收悉|谢谢|多谢|感谢|好的|知道了|明白")
-_ASKS = re.compile(r"[?？]|吗|请问|怎么|如何|为什么|是否")
-_ADDRESSED = re.compile(r"^\S{0,4}(?:老师|领导|主任|科长|同志)")
+# A reply that only acknowledges, its words one by one: thanks and "received", to a teacher or a leader. Any other
+# word (没收到, 不明白, 请重发, 数据有误, a date) says more, and is for a person to read.
+_THANKS = re.compile(
+    r"(?:[\u4e00-\u9fff]?(?:老师|领导|主任|科长|同志)|您好|你好|已经|已|都|均|收到|收悉|谢谢|多谢|感谢|辛苦|好的|好|"
+    r"知道|明白|了|啦|哈|嗯|的|您|OK|ok|Ok|okay)+"
+)
 _NOT_WORDS = re.compile(r"[\W_]+")
-THANKS_CHARS = 16  # more own words than this say something besides thanks
 
 
 def own_words(body: str) -> str:
-    """A reply's own text: its lines above the quote of the mail it answers (or a forward's block)."""
+    """A reply's own text: its lines above the quote of the mail it answers (a forward's line or rule, a "…写道："
+    line, ">" quoting, or a header block naming a sender: a line of the clerk's own such as "时间：下周一" is no
+    quote)."""
     own = []
     for line in body.split("\n"):
-        if _FORWARD_LINE.match(line) or _RULE_LINE.match(line) or _FIELD_LINE.match(line) or _WROTE_LINE.search(line):
+        field = _FIELD_LINE.match(line)
+        if (
+            _FORWARD_LINE.match(line)
+            or _RULE_LINE.match(line)
+            or _WROTE_LINE.search(line)
+            or (field and field.group(1).lower() in _SENDER_FIELDS)
+        ):
             break
         own.append(line)
     return "\n".join(own).strip()
 
 
 def only_thanks(body: str) -> bool:
-    """Whether a reply only acknowledges ("收到，谢谢！", "李老师：好的，已收到"): nothing asked, nothing else said."""
-    said = own_words(body)
-    words = _NOT_WORDS.sub("", _ADDRESSED.sub("", said))
-    return bool(_THANKS.search(said)) and not _ASKS.search(said) and len(words) <= THANKS_CHARS
+    """Whether a reply only acknowledges ("收到，谢谢！", "李老师：好的，已收到"): every word of its own text is one of
+    thanks or receipt, none asks, refuses or says more."""
+    words = _NOT_WORDS.sub("", own_words(body))
+    return bool(words) and _THANKS.fullmatch(words) is not None
 
 
 def carries_forwarded_message(body: str) -> bool:

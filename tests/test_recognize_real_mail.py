@@ -653,6 +653,13 @@ def test_a_bounce_of_our_mail_is_for_staff_and_a_delay_alone_is_not(config, deps
         ("李老师：好的，已收到。", []),
         ("收到。请问附件3还需要重新发吗？", ["question"]),
         ("收到，附件3明天补发，另外托养服务的目标数今年改了，以哪个为准", ["question"]),
+        # received, denied, not understood, asked for, mended: each says more than thanks
+        ("没收到附件", ["question"]),
+        ("不明白", ["question"]),
+        ("收到，请把模板再发一遍", ["question"]),
+        ("收到，数据错了", ["question"]),
+        ("错了老师", ["question"]),
+        ("收到\n时间：下周一补报", ["question"]),  # the clerk's own line, no quote's header
     ],
 )
 def test_a_reply_to_our_receipt_saying_only_thanks_is_no_question(config, deps, words, reasons):
