@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Integer, Table, func, inspect, literal, selec
 from archive.db import Database
 from archive.fulltext import rebuild
 from archive.models import Base
-from archive.pairing import retire
 from parsers.errors import ConfigError
 
 BATCH = 2_000  # rows read and written at a time: memory stays flat however large the archive
@@ -33,11 +32,11 @@ def copy_database(
     indexing: Callable[[], None] = lambda: None,
 ) -> int:
     """Copy every row of `source`, read as of one moment, into `target` (its schema made or brought to the newest
-    first), build the target's search index and return how many messages it indexed; then retire the source
-    (archive.pairing.retire), so a command still given it beside the archive folder is refused. ConfigError,
-    touching nothing, when the target holds any row or another program's tables; the target's transaction rolled
-    back when a table's count differs after the copy. `advance(rows)` after each batch written, `indexing()`
-    before the index is built."""
+    first), build the target's search index and return how many messages it indexed. The caller retires the source
+    then (archive.pairing.retire). ConfigError, touching nothing, when the target holds any row or another
+    program's tables; the target's transaction rolled back when the source was written meanwhile (its tables
+    counted again, outside the snapshot: a row added or removed) or a table's count differs. `advance(rows)` after
+    each batch written, `indexing()` before the index is built."""
     _refuse_unless_empty(target)
     target.upgrade()
     with source.engine.connect() as reading, target.engine.begin() as writing:
@@ -48,16 +47,16 @@ def copy_database(
                 writing.execute(table.insert(), [dict(row._mapping) for row in rows])
                 advance(len(rows))
         _continue_sequences(writing)
-        copied = _counts(writing)
-        if copied != wanted:
+        copied, now = _counts(writing), source_counts(source)  # the source as it is now, outside the snapshot
+        if copied != wanted or now != wanted:
             differ = "、".join(
-                f"{name}（{wanted[name]} → {copied[name]}）" for name in wanted if copied[name] != wanted[name]
+                f"{name}（{wanted[name]} → {now[name]}）" for name in wanted if now[name] != wanted[name]
             )
-            raise ConfigError(f"复制后的行数与源数据库不一致：{differ}；未复制任何数据，请再复制一次")
+            raise ConfigError(
+                f"复制期间源数据库被写入（{differ or '行数不一致'}）：未复制任何数据；请先停止 serve 和 web，再复制一次"
+            )
         indexing()
-        indexed = rebuild(writing)
-    retire(source)
-    return indexed
+        return rebuild(writing)
 
 
 def _refuse_unless_empty(target: Database) -> None:

@@ -44,6 +44,8 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
             if not adopt:
                 raise
             log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
+    if paired is not None and paired.startswith(RETIRED):  # taken back on purpose: never the folder's identity
+        paired = None
     store.create()
     if own is None:
         wanted = paired or str(uuid.uuid4())
@@ -81,6 +83,12 @@ def _record(db: Database, identity: str) -> None:
 def _refuse_unpaired(
     session: Session, store: RawStore, url: str, own: str | None, paired: str | None, held: bool
 ) -> None:
+    if paired is not None and paired.startswith(RETIRED):
+        raise ConfigError(
+            f"数据库 {url} 已用 mailroom copy-database 复制到新的数据库，不再使用：请检查 MAILROOM_DATABASE_URL 或 "
+            "[database] url 是否指向新的数据库（新开的终端中是否未设置该变量）；"
+            f"若确要改回使用这个旧数据库（复制之后的邮件和操作都不在其中），请运行 {PAIR_ON_PURPOSE}"
+        )
     if store.looks_empty():
         if held:
             count = sum(session.scalar(select(func.count()).select_from(table)) or 0 for table in (Message, Spooled))
@@ -95,12 +103,6 @@ def _refuse_unpaired(
             f"归档目录 {store.root} 中没有数据库 {url} 中最近几封邮件的原始文件，它也没有归档标识：这不是该数据库的"
             "归档目录（是另一套归档的副本？）；请检查 [archive] path、MAILROOM_ARCHIVE_PATH 与 [database] url、"
             f"MAILROOM_DATABASE_URL；若确要让这个数据库使用这个归档目录，请运行 {PAIR_ON_PURPOSE}"
-        )
-    if paired is not None and paired.startswith(RETIRED):
-        raise ConfigError(
-            f"数据库 {url} 已用 mailroom copy-database 复制到新的数据库，不再使用：请检查 MAILROOM_DATABASE_URL 或 "
-            "[database] url 是否指向新的数据库（新开的终端中是否未设置该变量）；"
-            f"若确要改回使用这个旧数据库（复制之后的邮件和操作都不在其中），请运行 {PAIR_ON_PURPOSE}"
         )
     if own is not None and own != paired and (paired is not None or held):
         theirs = f"数据库记录的归档标识为 {paired}" if paired else "数据库中已有邮件，却没有归档标识"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, inspect, select
 
@@ -20,6 +21,7 @@ from bot.cli.group import main
 from bot.daemon.deps import open_deps
 from bot.daemon.poll import send_owed
 from bot.daemon.status import serving
+from parsers.errors import ConfigError
 from tests import test_owed
 from tests.conftest import ROOT, fresh_database
 from tests.test_owed import briefing, store
@@ -125,3 +127,64 @@ def test_a_copy_into_the_database_in_use_is_refused(config, deps):
     fill_archive(deps)
     refused = copy(config, config.database_url)
     assert refused.exit_code == 2 and "就是现在使用的数据库" in refused.output
+
+
+def test_a_source_written_during_the_copy_leaves_the_target_empty(config, deps, tmp_path):
+    """GIVEN a staff account added to the source while its rows are being copied (the web app, which the command
+    cannot see, still running) WHEN the copy ends THEN it is refused and the target holds nothing, where the
+    account was silently left behind in the old, retired database."""
+    from archive.copy import copy_database
+
+    fill_archive(deps)
+    other = "postgresql" if config.database_url.startswith("sqlite") else "sqlite"
+    added = []
+
+    def meanwhile(_rows: int) -> None:
+        if not added:
+            with deps.db.session() as session:
+                added.append(add_user(session, "孙倩", "a long enough password", "staff").name)
+                session.commit()
+
+    with fresh_database(other, tmp_path, "copy") as url:
+        target = Database(url)
+        try:
+            with pytest.raises(ConfigError, match="复制期间源数据库被写入（web_user（0 → 1））"):
+                copy_database(deps.db, target, meanwhile)
+            with target.session() as session:
+                assert session.scalar(select(func.count()).select_from(Message)) == 0
+        finally:
+            target.dispose()
+    assert added == ["孙倩"]
+
+
+def test_the_old_database_is_taken_back_on_purpose_and_a_missing_folder_is_refused(config, deps, tmp_path):
+    """GIVEN a database copied away WHEN `init --pair` is run with it THEN it is the archive's again (the folder's
+    identity kept, never the copied-away mark); a SQLite target in a folder that is not there is refused naming
+    TARGET_URL."""
+    fill_archive(deps)
+    folder = deps.store.identity()
+    with fresh_database("sqlite", tmp_path, "copy") as target:
+        assert copy(config, target).exit_code == 0
+    env = {"MAILROOM_DATABASE_URL": config.database_url, "MAILROOM_ARCHIVE_PATH": str(config.archive_path)}
+    run = lambda *args: CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)  # noqa: E731
+    assert run("status").exit_code == 2
+    assert run("init", "--pair").exit_code == 0
+    assert run("status").exit_code == 0 and deps.store.identity() == folder
+    missing = copy(config, f"sqlite:///{tmp_path}/no-such-folder/copy.db")
+    assert missing.exit_code == 2 and f"TARGET_URL 的文件夹 {tmp_path}/no-such-folder 不存在" in missing.output
+
+
+def test_a_database_copied_away_never_hands_its_mark_to_a_new_folder(config, deps, tmp_path):
+    """GIVEN a database copied away before it held any mail, taken back with `init --pair` beside a new, empty
+    archive folder WHEN paired THEN both get a fresh identity, where the folder was given the copied-away mark
+    and every command after was refused, `init --pair` too."""
+    from archive.pairing import RETIRED, pair, retire
+    from archive.store import RawStore
+
+    retire(deps.db)
+    store = RawStore(tmp_path / "new-archive")
+    with pytest.raises(ConfigError, match="已用 mailroom copy-database 复制到新的数据库"):
+        pair(deps.db, store, "db", adopt=False)
+    pair(deps.db, store, "db", adopt=True)
+    assert store.identity() is not None and not store.identity().startswith(RETIRED)
+    pair(deps.db, store, "db")  # paired: no refusal

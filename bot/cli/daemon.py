@@ -18,7 +18,7 @@ from bot.cli.group import Context, main, pass_context
 from bot.daemon.importer import find_sources, import_sources
 from bot.daemon.poll import PollReport, poll_once
 from bot.outgoing.outbox import FlushReport
-from parsers.errors import ConfigError, InputError
+from parsers.errors import ConfigError, InputError, MailroomError
 
 
 @main.command()
@@ -53,9 +53,12 @@ def copy_database(context: Context, target_url: str) -> None:
     复制前请先停止 serve 和 web。归档目录不动，复制好的数据库与它配对；已发的回执、通报和工作人员的决定都在，
     不会重发。复制后把 MAILROOM_DATABASE_URL（或配置中的 [database] url）改为 TARGET_URL，运行 mailroom verify
     核对，再启动 serve 和 web。PostgreSQL 的密码请放在 PGPASSWORD 或 ~/.pgpass 中，不要写进地址（命令行别人看得到）。"""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from archive.copy import copy_database as copy_rows
     from archive.copy import source_counts
-    from archive.db import Database
+    from archive.db import Database, sqlite_file
+    from archive.pairing import retire
     from bot.config import masked_url
     from bot.daemon.status import daemon_running
 
@@ -66,20 +69,27 @@ def copy_database(context: Context, target_url: str) -> None:
         )
     if target_url == deps.db.url:
         raise ConfigError("TARGET_URL 就是现在使用的数据库：请写另一个新建的空数据库的地址")
-    target = Database(target_url, create_folders=False)  # a mistyped folder is refused, not made
+    if (file := sqlite_file(target_url)) is not None and not Path(file).parent.is_dir():
+        raise ConfigError(f"TARGET_URL 的文件夹 {Path(file).parent} 不存在：请检查地址是否写错，或先创建该文件夹")
+    target = Database(target_url)
     counts = source_counts(deps.db)
     try:
         with progress(sum(counts.values()), "复制") as advance:
             indexed = copy_rows(deps.db, target, advance, lambda: click.echo("正在建立检索索引……", err=True))
     finally:
         target.dispose()
+    try:
+        retire(deps.db)  # a shell still naming the old database is refused, not let archive into it
+        retired = "旧数据库留作备份：已标记为不再使用，命令遇到它会拒绝并提示改用新数据库"
+    except (SQLAlchemyError, MailroomError) as error:
+        retired = f"注意：未能把旧数据库标记为不再使用（{error}），请勿再让任何命令使用它"
     click.echo(f"已复制到 {masked_url(target_url)}：")
     for line in table([("表", "行数"), *[(name, str(rows)) for name, rows in counts.items()]], align="<>"):
         click.echo(f"  {line}")
     click.echo(f"检索索引：{indexed} 封邮件")
     click.echo(
         "下一步：把 MAILROOM_DATABASE_URL（或配置 [database] url）改为新地址，运行 mailroom verify 核对，"
-        "再启动 serve 和 web。旧数据库留作备份：已标记为不再使用，命令遇到它会拒绝并提示改用新数据库"
+        f"再启动 serve 和 web。{retired}"
     )
 
 
