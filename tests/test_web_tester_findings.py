@@ -369,6 +369,27 @@ def test_a_refused_correction_keeps_what_was_chosen_beside_why(site, back):
     assert "已登记更正 #" in client.get(accepted.location).get_data(as_text=True)
 
 
+def test_a_refused_correction_of_a_message_no_longer_waiting_still_says_why(site):
+    """GIVEN a correction refused for a message with no form on 待处理 (another staff member's correction settled
+    its item meanwhile) WHEN the page comes back THEN why it was refused is at the page's top, where it was hidden
+    with nowhere to show it; a message with two items shows the choices in one form only."""
+    from tests.webapp import _message, queue_reasons
+
+    app, deps, _ = site
+    client = signed_in(app, "孙倩")
+    when = datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)
+    settled = store_one(deps, _message("jxcl2020@163.com", "景县贫困残疾人服务工程专项信息（1）", when, "一篇稿件"))
+    twice = store_one(deps, _message("2851736642@qq.com", "景县4月份报表", when, "见附件", ("encrypted.xlsx",)))
+    assert settled not in queue_reasons(deps) and len(queue_reasons(deps)[twice]) == 2
+    token = csrf_token(client.get("/queue").get_data(as_text=True))
+    posted = {"csrf_token": token, "message_id": str(settled), "unit": "景县", "reason": "  "}
+    page = client.get(client.post("/corrections", data=posted).location).get_data(as_text=True)
+    assert re.search(r'<main>\s*<p class="note error">未更正：', page) and 'id="correcting"' not in page
+    posted["message_id"] = str(twice)
+    page = client.get(client.post("/corrections", data=posted).location).get_data(as_text=True)
+    assert page.count('id="correcting"') == 1 and page.count("<option selected>景县</option>") == 1
+
+
 def test_add_entry_refuses_a_year_no_plan_covers_and_a_unit_not_in_its_plan(config, deps):
     with deps.db.session() as session:
         with pytest.raises(InputError, match="2021 年不在任何年度计划内"):

@@ -230,4 +230,5 @@ def message_page(message_id: int):
         correcting=correcting,
         searched=url_for("archive.search_page", **args),
         searched_args=urlencode(args),  # kept through a correction made here
+        asking=correcting is not None and request.args.get("asked_for") == str(message_id),  # its refused one
     )

@@ -85,10 +85,16 @@ def queue_page():
         ]
     waiting = [item for item in items if item.handled_by is None]
     handled = [item for item in items if item.handled_by is not None]
+    asked = request.args.get("asked_for", "")  # a refused correction's message: its form, the first shown, again
+    asking = next(
+        (item.handle for item in waiting if item.reason != "finding" and [str(i) for i in item.message_ids] == [asked]),
+        None,
+    )
     return render_template(
         "queue.html",
         waiting=waiting,
         handled=handled,
+        asking=asking,
         reasons=REASONS,
         fixes=fixes,
         behind=stale,
