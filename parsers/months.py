@@ -28,11 +28,14 @@ _RANGE = re.compile(
 _YEAR_MONTH = re.compile(r"(?<!\d)(\d{4})年(\d{1,2})月")
 # A year and month in digits, as file names and hurried subjects write them: "2020.12", "2020-12", "2020/12",
 # "2020_12", "202012". Never a day's ("2020.12.15", "20201215"), an amount or a document's number, nor a part of
-# a longer number: read with the spaces kept ("附件2 2020.12"), where fold would glue the numbers together. A month
-# written with 月 wins over it ("12月份报表（2021.01补报）": the digits are a day's doing, the 月份 the report's).
+# a longer number: read with the spaces kept ("附件2 2020.12"), where fold would glue the numbers together. Beside a
+# month written with 月, the one written first is the report's ("12月报表（2021.01补报）", "2020.12汇总表（截至11月
+# 底）").
 _DIGITS_YEAR_MONTH = re.compile(
     r"(?<![\d.])(20\d\d)(?:[.\-/_](0?[1-9]|1[0-2])|(0[1-9]|1[0-2]))"
-    r"(?![\d]|[.\-/_]\d|\s*[万亿千百元角人户名号期次个件项台套%‰])"  # an amount or a number's (2020.5万元, 发2020-12号)
+    # not an amount or a count, nor a document's or an issue's number (2020.5万元, 发2020-12号, 第2020-1期, 202012人);
+    # 人员, 户籍, 名单 and 项目 are words of their own ("2020.12人员名单")
+    r"(?![\d]|[.\-/_]\d|[万亿千百元角%‰号期次个件台套]|人(?!员)|户(?!籍)|名(?!单)|项(?!目))"
 )
 # A bare month: not glued to a preceding number, not the month of a day ("4月15日"), and not the
 # 一 of a word such as 统一/唯一/同一 ("统一月报格式").
@@ -106,10 +109,10 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
     """The reporting month text names, as "YYYY-MM", or None.
 
     A range from January ("2020年1月-12月", "1-12月") is the year so far, its last month (year_so_far); then
-    "2020年4月" wins over "4月份", which wins over one in digits alone ("2020.4"), which wins over a bare "4月"; a
-    month without a year is placed near the arrival (month_near): from ten months before the arrival month to one
-    month after it, so December's report sent in January is last December's and January's sent in December next
-    January's.
+    "2020年4月" wins over "4月份", which wins over a bare "4月"; one in digits alone ("2020.4") beside either is
+    taken when written first (digits_month); a month without a year is placed near the arrival (month_near): from
+    ten months before the arrival month to one month after it, so December's report sent in January is last
+    December's and January's sent in December next January's.
     """
     folded = fold(text)
     if (span := year_so_far(folded)) is not None:
@@ -119,17 +122,21 @@ def report_month(text: str, arrival_local: datetime) -> str | None:
         if 1 <= month <= 12:
             return f"{year:04d}-{month:02d}"
     bare = [m for m in _MONTH.finditer(folded) if 1 <= month_number(m.group(1)) <= 12]
-    chosen = next((m for m in bare if m.group(2)), None)  # "4月份"
-    if chosen is None and (digits := digits_month(text)) is not None:
-        return digits
-    chosen = chosen or (bare[0] if bare else None)
+    chosen = next((m for m in bare if m.group(2)), bare[0] if bare else None)  # "4月份" before a bare "4月"
+    digits = digits_month(text)
+    if digits is not None and (chosen is None or digits[0] < chosen.start()):
+        return digits[1]
     return None if chosen is None else month_near(month_number(chosen.group(1)), arrival_local)
 
 
-def digits_month(text: str) -> str | None:
-    """The first year and month written in digits alone ("2020.12", "202012"), as "YYYY-MM", or None."""
-    match = _DIGITS_YEAR_MONTH.search(unicodedata.normalize("NFKC", text))
-    return f"{match.group(1)}-{int(match.group(2) or match.group(3)):02d}" if match else None
+def digits_month(text: str) -> tuple[int, str] | None:
+    """The first year and month written in digits alone ("2020.12", "202012"): where it starts in the folded text
+    (its characters but whitespace before it) and "YYYY-MM"; or None."""
+    written = unicodedata.normalize("NFKC", text)
+    match = _DIGITS_YEAR_MONTH.search(written)
+    if match is None:
+        return None
+    return len(fold(written[: match.start()])), f"{match.group(1)}-{int(match.group(2) or match.group(3)):02d}"
 
 
 def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
@@ -183,8 +190,9 @@ def month_in(text: str, year: int) -> str | None:
         month = month_number(match.group(2))
         if 1 <= month <= 12:
             return f"{int(match.group(1)):04d}-{month:02d}"
+    digits = digits_month(text)
     for match in _TITLE_MONTH.finditer(folded):
         month = month_number(match.group(1))
         if 1 <= month <= 12:
-            return f"{year:04d}-{month:02d}"
-    return digits_month(text)
+            return digits[1] if digits is not None and digits[0] < match.start() else f"{year:04d}-{month:02d}"
+    return None if digits is None else digits[1]

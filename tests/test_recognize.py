@@ -528,7 +528,10 @@ def test_plain_document_is_other() -> None:
         ("电话13920200412", MAY_3, None),
         ("2020.13报表", MAY_3, None),
         ("2020.5.3报送4月份报表", MAY_3, "2020-04"),
-        ("景县4月份报表（2020.05补报）", MAY_3, "2020-04"),  # a month with 月份 wins over digits
+        ("景县4月份报表（2020.05补报）", MAY_3, "2020-04"),  # beside a month with 月, the first written is it
+        ("景县4月报表（2020.05补报）", MAY_3, "2020-04"),
+        ("景县2020.4 项目进展", MAY_3, "2020-04"),  # 项目, 人员, 名单: words of their own, no count
+        ("景县2020.4人员名单", MAY_3, "2020-04"),
         ("2020.5万元", MAY_3, None),  # an amount, a document's number, an issue, a count: no month
         ("衡残联发2020-4号", MAY_3, None),
         ("第2020-1期", MAY_3, None),
