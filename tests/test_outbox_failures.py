@@ -121,14 +121,14 @@ def test_a_server_gone_quiet_mid_mail_is_said_as_not_answering_not_as_a_wrong_po
 
 class SizeLimited:
     """A server taking mail up to a size: one mail of the queue over it (refused at MAIL FROM, 552), the rest go;
-    or refusing our sender address itself (550), every mail alike."""
+    or refusing our sender address itself (550), or our account over its quota (552 too), every mail alike."""
 
-    def __init__(self, code: int) -> None:
-        self.code, self.sent = code, []
+    def __init__(self, code: int, said: bytes = b"5.3.4 Message size exceeds fixed limit") -> None:
+        self.code, self.said, self.sent = code, said, []
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
-        if name.startswith("000001") or self.code == 550:
-            raise smtplib.SMTPSenderRefused(self.code, b"5.3.4 Message size exceeds fixed limit", sender)
+        if name.startswith("000001") or self.code == 550 or b"quota" in self.said:
+            raise smtplib.SMTPSenderRefused(self.code, self.said, sender)
         self.sent.append(name)
 
 
@@ -143,7 +143,7 @@ def test_a_mail_over_the_servers_size_is_refused_alone_and_the_rest_go(config, d
     server, rest = SizeLimited(552), ServerRest()
     report = flush_outbox(deps.db, config.outgoing, server, NOW, rest=rest)
     assert (report.sent, len(report.refused), rest.until) == (2, 1, None)
-    assert "邮件被对方服务器拒收（552 5.3.4 Message size exceeds fixed limit）" in report.refused[0]
+    assert "邮件超过发信服务器允许的大小（552 5.3.4 Message size exceeds fixed limit），未发出" in report.refused[0]
     with deps.db.session() as session:
         assert [mail.state for mail in session.scalars(select(OutboxMail).order_by(OutboxMail.id))] == [
             "failed",
@@ -153,6 +153,9 @@ def test_a_mail_over_the_servers_size_is_refused_alone_and_the_rest_go(config, d
     queued(deps, 1, first=3)
     refusing = flush_outbox(deps.db, config.outgoing, SizeLimited(550), NOW, rest=rest)
     assert (refusing.sent, refusing.failed, refusing.refused) == (0, 1, ()) and rest.resting(NOW)
+    over_quota = SizeLimited(552, b"5.7.1 daily sending quota exceeded")  # the account's limit: no mail is refused
+    later = flush_outbox(deps.db, config.outgoing, over_quota, NOW + timedelta(hours=1), rest=ServerRest())
+    assert (later.sent, later.failed, later.refused) == (0, 1, ())
 
 
 def test_the_daemons_sender_waits_while_the_server_rests(deps):

@@ -156,6 +156,7 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 # next round. (Every SMTPException is an OSError.)
 THIS_MAIL_ONLY = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
 MESSAGE_TOO_LARGE = 552  # "exceeded storage allocation": said at MAIL FROM of a mail over the server's SIZE
+_SIZE_WORDS = ("5.3.4", "size", "too large", "too big", "大小", "过大", "超过限制", "超大")
 
 
 def reply_text(said: bytes | str) -> str:
@@ -191,9 +192,16 @@ def permanent(error: BaseException) -> bool:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(error, smtplib.SMTPSenderRefused):  # at MAIL FROM: 552, this mail over the size the server takes
-        return error.smtp_code == MESSAGE_TOO_LARGE  # (any other: our sender address, refused for every mail)
+    if isinstance(error, smtplib.SMTPSenderRefused):  # at MAIL FROM: this mail over the size the server takes
+        return too_large(error)  # (any other: our sender address or account, refused for every mail)
     return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
+
+
+def too_large(error: smtplib.SMTPSenderRefused) -> bool:
+    """Whether MAIL FROM was refused for this mail's size (552 saying so, or 5.3.4), not for the account (a quota
+    or a sending limit is a 552 too, and refuses every mail)."""
+    said = reply_text(error.smtp_error).lower()
+    return error.smtp_code == MESSAGE_TOO_LARGE and any(word in said for word in _SIZE_WORDS)
 
 
 def send_again(cause: str) -> str | None:
@@ -217,6 +225,10 @@ def refusal(error: BaseException, kind: str, recipients: str, again: str | None 
     resend = f"，改正后用 {again} 重新发送" if again else ""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return f"{'、'.join(error.recipients)}：收件地址被对方服务器拒绝（{server_says(error)}）：{check}{resend}"
+    if isinstance(error, smtplib.SMTPSenderRefused):  # our own server, at MAIL FROM (too_large)
+        return f"{recipients}：邮件超过发信服务器允许的大小（{server_says(error)}），未发出" + (
+            f"；请缩小后用 {again} 重新发送" if again else "，请另行联系收件人"
+        )
     return (
         f"{recipients}：邮件被对方服务器拒收（{server_says(error)}）：请按服务器所说的原因处理"
         "（如邮件过大、被当作垃圾邮件），必要时另行联系收件人" + (f"；处理后用 {again} 重新发送" if again else "")
