@@ -174,9 +174,13 @@ def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tup
             "请在 Outlook 中把邮件格式改为 HTML 或纯文本（文件→选项→邮件→撰写邮件时使用此格式：HTML）后重新发送"
         )
     if declared in SMIME_TYPES or name.strip().lower().endswith(".p7m"):
+        if "signed-data" in declared_type.lower():  # opaque signing: the mail itself inside the signature
+            return "signed-mail", (
+                f"“{name}”是用数字证书签名后打包的邮件内容（S/MIME 不透明签名），其中的表格未能读取；请在邮件程序中"
+                "取消签名，或改为“明文签名”（以明文形式发送签名邮件）后重新发送"
+            )
         return "encrypted-mail", (
-            f"这封邮件用数字证书加密（S/MIME，“{name}”），其中的表格未能读取；请在邮件程序中取消“加密”后重新发送"
-            "（签名可以保留）"
+            f"“{name}”是用数字证书加密的邮件内容（S/MIME），其中的表格未能读取；请在邮件程序中取消“加密”后重新发送"
         )
     if kind in PRESENTATIONS or name.lower().endswith(PRESENTATION_SUFFIXES):
         what = PRESENTATIONS.get(kind, "幻灯片")

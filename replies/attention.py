@@ -20,8 +20,9 @@ UNREADABLE_MARK = "重新识别时无法读取原件"
 # archive.rederive).
 FAILURE_MARKS = ("内部错误", "异常终止", "保存识别结果时出错", UNREADABLE_MARK)
 MACHINE_KINDS = ("auto", "bounce")
-# A delivery status notice's own words (RFC 3464): a delay is told, and the mail still goes; a failure is final.
-_DELAYED_ONLY = re.compile(r"^Action:\s*delayed", re.IGNORECASE | re.MULTILINE)
+# A delivery status notice's own words (RFC 3464): a delay, a delivery or a relay is told and the mail goes on;
+# a failure is final.
+_GOES_ON = re.compile(r"^Action:\s*(?:delayed|delivered|relayed|expanded)", re.IGNORECASE | re.MULTILINE)
 _FAILED = re.compile(r"^Action:\s*failed", re.IGNORECASE | re.MULTILINE)
 # The kinds whose mail may leave its files behind a download link (a briefing's article may be its text).
 _LINK_KINDS = ("report", "reply", "other")
@@ -82,12 +83,12 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     readable form; a form whose
     own title names another unit or month than the submission it came in is recorded for, a reply carrying
     forms being one (replies.mismatch, what the receipt tells the unit). A bounce says a mail of ours did not
-    arrive (a unit never told what it is missing): a person tells them (a delay alone, which still goes, does
-    not). Other machine mail and read receipts need nobody (a read receipt carrying a package is that package's
-    mail: parsers.recognize.is_read_receipt); a 自查 answers itself."""
+    arrive (a unit never told what it is missing): a person tells them (a report that it is delayed, delivered or
+    relayed, which still goes, does not). Other machine mail and read receipts need nobody (a read receipt carrying
+    a package is that package's mail: parsers.recognize.is_read_receipt); a 自查 answers itself."""
     if message.kind == "bounce":
         said = message.body_text or ""
-        return () if _DELAYED_ONLY.search(said) and not _FAILED.search(said) else ("bounced",)
+        return () if _GOES_ON.search(said) and not _FAILED.search(said) else ("bounced",)
     if message.kind in MACHINE_KINDS:
         return ()
     reasons = []

@@ -57,3 +57,6 @@ def test_an_smime_encrypted_mail_is_said_to_be_encrypted_not_a_wrong_file():
     assert code == "encrypted-mail" and "取消“加密”后重新发送" in message
     assert why_no_form("smime.p7m", "unknown", 4096)[0] == "encrypted-mail"  # `inspect` knows its name alone
     assert why_no_form("smime.p7s", "unknown", 4096, "application/pkcs7-signature")[0] == "not-a-form"
+    opaque = 'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"'  # signed, the mail inside: not secret
+    code, message = why_no_form("smime.p7m", "unknown", 4096, opaque)
+    assert code == "signed-mail" and "明文签名" in message and "加密" not in message
