@@ -95,7 +95,7 @@ def toml_problem(text: str, said: str) -> str:
     if not char.isascii() and not char.isspace():
         return f'{at}的 {char} 不在引号里：文字要用英文双引号括起来，如 name = "景县"；若是注释，前面要加 #'
     if what.startswith("Cannot declare") and "]" not in row:  # tomllib reads "[general" as [general] again
-        return f"{at}：{_TOML_SAYS[_OPEN_TABLE]}"
+        return f"{at}：{_TOML_SAYS[_OPEN_TABLE]}；且同名的表前面已经写过一次，只能写一次（请与前面的合并）"
     if what.startswith("Cannot declare"):
         return f"{at}：这个表前面已经写过一次，同名的 [表] 只能写一次（[[mailbox]]、[[unit]] 这样的表可以写多个）"
     if what in _TOML_SAYS:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import PurePosixPath
 
 from parsers.document import docx_text
 from parsers.errors import SenderError
@@ -23,6 +22,7 @@ ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 # Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
 TEXT_KEY_CHARS = 20
 _SPACE = re.compile(r"\s+")
+_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}$")  # a file name's extension: not "2020.12稿件"'s dot
 
 
 def is_article(filename: str, sniffed_type: str) -> bool:
@@ -30,7 +30,7 @@ def is_article(filename: str, sniffed_type: str) -> bool:
     return (
         sniffed_type in ARTICLE_TYPES
         or name.endswith(ARTICLE_SUFFIXES)
-        or (sniffed_type == "text" and not PurePosixPath(name).suffix)
+        or (sniffed_type == "text" and _SUFFIX.search(name) is None)
     )
 
 

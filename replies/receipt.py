@@ -458,7 +458,7 @@ def _resend_advice(facts: MessageFacts) -> str | None:
         elif any(
             f.form and not f.readable for f in facts.files
         ):  # the templates, locked or broken: not the wrong files
-            advice.append("附件中的表格都未能读取，原因见上面“需要修改的问题”（如解压密码）；请按说明改正后重新发送。")
+            advice.append("附件中的表格都未能读取，原因见上面“需要修改的问题”；请按说明改正后重新发送。")
         else:
             advice.append(
                 "附件中没有识别出任何可读取的附件表格。"

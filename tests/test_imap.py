@@ -409,7 +409,7 @@ def test_a_server_that_cannot_check_logins_for_now_is_not_said_as_a_wrong_passwo
         dovecot.add_user("kfb", "rehab-pw")  # the file written again, readable: logins work before the next test
         deps.close()
     assert error.startswith(
-        f"{dovecot.host}:{dovecot.port} 暂时无法登录，是服务器自身的问题，用户名和密码（授权码）不必改；稍后再收取即可"
+        f"{dovecot.host}:{dovecot.port} 暂时无法登录，是服务器自身的暂时问题，用户名和密码（授权码）不必改，稍后再试"
     )
     assert "[UNAVAILABLE]" in error and "登录被拒绝" not in error
 

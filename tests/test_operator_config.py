@@ -273,7 +273,10 @@ def test_a_table_header_left_open_is_said_so_when_the_table_is_written_before(tm
     line = len(text.splitlines())
     code, out, err = mailroom(tmp_path, text, "status")
     assert (code, out) == (2, "")
-    said = f"配置文件 {tmp_path / 'config.toml'} 第 {line} 行第 9 列：表名的后面缺少 ]：应写作 [表名]，如 [smtp]"
+    said = (
+        f"配置文件 {tmp_path / 'config.toml'} 第 {line} 行第 9 列：表名的后面缺少 ]：应写作 [表名]，如 [smtp]；"
+        "且同名的表前面已经写过一次，只能写一次（请与前面的合并）"
+    )
     assert err == [f"配置错误 (config error): {said}"]
 
 

@@ -17,7 +17,7 @@ def section(title: str) -> str:
 
 def test_every_command_is_in_the_commands_table():
     table = section("Commands")
-    named = set(re.findall(r"`mailroom ([a-z-]+)", table)) | set(re.findall(r"; `([a-z]+) ", table))
+    named = set(re.findall(r"`mailroom ([a-z-]+)", table)) | set(re.findall(r"; `([a-z-]+) ", table))
     assert set(COMMANDS) <= named, sorted(set(COMMANDS) - named)
 
 

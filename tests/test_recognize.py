@@ -691,3 +691,21 @@ def test_a_range_not_from_january_still_names_its_months_placed_by_the_last() ->
     assert (catching_up.month, catching_up.month_source) == ("2020-09", "subjects")
     year_end = run(mail("景县10-12月报表", from_addr=SENDER["景县"], attachments=PACKAGE), arrival=JAN_8)
     assert (year_end.month, year_end.month_source) == ("2020-12", "subjects")
+
+
+@pytest.mark.parametrize(
+    ("name", "sniffed", "article"),
+    [
+        ("稿件.txt", "text", True),
+        ("稿件", "text", True),  # a text file of no extension
+        ("2020.12稿件", "text", True),  # a dot in the name is no extension
+        ("王芳.vcf", "text", False),  # a contact card: text, no article
+        ("未命名附件1.rtf", "text", False),
+        ("稿件.docx", "docx", True),
+        ("稿件.doc", "ole", True),
+    ],
+)
+def test_an_article_file_is_known_by_its_kind_or_its_name(name, sniffed, article):
+    from parsers.articles import is_article
+
+    assert is_article(name, sniffed) is article

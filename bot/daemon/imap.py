@@ -325,7 +325,7 @@ def _login(client: IMAPClient, box: Mailbox) -> None:
     except LoginError as error:
         if _SERVER_FAULTS.search(_reason(error)):
             raise ImapFailure(
-                f"{box.host}:{box.port} 暂时无法登录，是服务器自身的问题，用户名和密码（授权码）不必改；稍后再收取即可"
+                f"{box.host}:{box.port} 暂时无法登录，是服务器自身的暂时问题，用户名和密码（授权码）不必改，稍后再试"
                 f"（{_reason(error)}）"
             ) from error
         raise ImapFailure(

@@ -34,7 +34,19 @@ from parsers.searchdoc import normalise
 from parsers.searchterms import split_terms
 
 blueprint = Blueprint("archive", __name__)
-SEARCH_ARGS = ("q", "unit", "kind", "month", "since", "until", "sender", "order", "page")  # a search's query string
+# A search's query string: each argument and the SearchForm field it fills (page_args writes them, read_form
+# reads them).
+_ARG_FIELDS = {
+    "q": "text",
+    "unit": "unit",
+    "kind": "kind",
+    "month": "month",
+    "since": "since",
+    "until": "until",
+    "sender": "sender",
+    "order": "order",
+}
+SEARCH_ARGS = (*_ARG_FIELDS, "page")
 PAGE_SIZE = 50
 MAX_PAGE = 1000
 
@@ -84,16 +96,8 @@ class SearchForm:
 
     def page_args(self, page: int) -> dict[str, Any]:
         """The query string of this search's page `page` (the first: none), as url_for takes it (SEARCH_ARGS)."""
-        fields = {
-            "q": self.text,
-            "unit": self.unit,
-            "kind": self.kind,
-            "month": self.month,
-            "since": self.since,
-            "until": self.until,
-            "sender": self.sender,
-            "order": "" if self.order == "newest" else self.order,  # the default: said by saying nothing
-        }
+        fields = {arg: getattr(self, field) for arg, field in _ARG_FIELDS.items()}
+        fields["order"] = "" if self.order == "newest" else self.order  # the default: said by saying nothing
         given: dict[str, Any] = {key: value for key, value in fields.items() if value}
         return given | {"page": page} if page > 1 else given
 
