@@ -57,7 +57,7 @@ def copy_database(context: Context, target_url: str) -> None:
 
     from archive.copy import copy_database as copy_rows
     from archive.copy import source_counts
-    from archive.db import Database, sqlite_file
+    from archive.db import Database, driver_says, sqlite_file
     from archive.pairing import retire
     from bot.config import masked_url
     from bot.daemon.status import daemon_running
@@ -82,7 +82,8 @@ def copy_database(context: Context, target_url: str) -> None:
         retire(deps.db)  # a shell still naming the old database is refused, not let archive into it
         retired = "旧数据库留作备份：已标记为不再使用，命令遇到它会拒绝并提示改用新数据库"
     except (SQLAlchemyError, MailroomError) as error:
-        retired = f"注意：未能把旧数据库标记为不再使用（{error}），请勿再让任何命令使用它"
+        why = driver_says(error) if isinstance(error, SQLAlchemyError) else str(error)
+        retired = f"注意：未能把旧数据库标记为不再使用（{why}），请勿再让任何命令使用它"
     click.echo(f"已复制到 {masked_url(target_url)}：")
     for line in table([("表", "行数"), *[(name, str(rows)) for name, rows in counts.items()]], align="<>"):
         click.echo(f"  {line}")
