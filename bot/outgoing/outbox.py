@@ -3,6 +3,7 @@ embedded default, as .eml files in a folder."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
@@ -19,6 +20,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from archive.db import Database
+from archive.models import OutboxMail
 from archive.outbox import (
     DIGEST_CAUSE,
     FINAL_DIGEST_CAUSE,
@@ -56,12 +58,22 @@ class SmtpTransport:
                 )
             else:
                 client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
-            with client:
+            try:
                 if out.security == "starttls":
                     client.starttls(context=context)
                 if out.username:
                     client.login(out.username, out.password())
+                # RFC 5321 gives a server up to ten minutes to answer the mail's end: given up sooner, a mail the
+                # server then delivers is sent again at the next try
+                if client.sock is not None:
+                    client.sock.settimeout(max(out.timeout_seconds, TRANSACTION_SECONDS))
                 client.sendmail(sender, recipients, raw)
+            except BaseException:
+                client.close()
+                raise
+            with contextlib.suppress(*SEND_ERRORS):  # accepted: what QUIT answers (421, a dropped line) unsends nothing
+                client.quit()
+            client.close()
         except ssl.SSLCertVerificationError as error:
             raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
 
@@ -155,6 +167,7 @@ SEND_ERRORS = (OSError, smtplib.SMTPException)
 # server down, its certificate, the login, the sender refused) would fail the next mail alike: all wait for the
 # next round. (Every SMTPException is an OSError.)
 THIS_MAIL_ONLY = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
+TRANSACTION_SECONDS = 600.0  # RFC 5321 4.5.3.2: MAIL, RCPT and the data's blocks 3–5 minutes, its end 10
 MESSAGE_TOO_LARGE = 552  # "exceeded storage allocation": said at MAIL FROM of a mail over the server's SIZE
 _SIZE_WORDS = ("5.3.4", "size", "too large", "too big", "大小", "过大", "超过限制", "超大")
 
@@ -195,6 +208,20 @@ def permanent(error: BaseException) -> bool:
     if isinstance(error, smtplib.SMTPSenderRefused):  # at MAIL FROM: this mail over the size the server takes
         return too_large(error)  # (any other: our sender address or account, refused for every mail)
     return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
+
+
+def _this_mail_only(error: BaseException) -> bool:
+    """Whether the server answered about this mail alone (a recipient; its data refused for good), so the next mail
+    may go: a 4xx to the data ("server busy, try later") is the server's state, and every mail would meet it."""
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return isinstance(error, THIS_MAIL_ONLY)
+
+
+def _alike(error: BaseException) -> bool:
+    """A refusal of what a mail is (its data, its size), which the same words for the next mail too show to be the
+    sending account's (blocked as spam, over a quota), not the mail's; a recipient refused is the recipient's."""
+    return isinstance(error, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused))
 
 
 def too_large(error: smtplib.SMTPSenderRefused) -> bool:
@@ -263,12 +290,14 @@ def send_failure(outgoing: Outgoing, error: BaseException) -> str:
         )
     elif isinstance(error, smtplib.SMTPNotSupportedError) and "STARTTLS" in str(error):
         said = f"发信服务器 {where} 不支持 STARTTLS：请检查 security（现为 {outgoing.security}）与 port 是否匹配"
+    elif isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500:
+        said = f"发信服务器 {where} 暂时无法处理（忙或暂时不可用），稍后再试；若一直如此，请登录该邮箱查看"
     elif isinstance(error, smtplib.SMTPSenderRefused):
         said = f"发信服务器拒绝了发件地址 {outgoing.sender}：请检查 [smtp] sender 是否为登录账号本身的地址"
     elif isinstance(error, smtplib.SMTPRecipientsRefused):
         said = f"发信服务器暂时拒收了收件地址 {'、'.join(error.recipients)}，稍后重试"
     elif isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError)):
-        said = f"发信服务器 {where} 断开了连接：请检查 port 和 security（现为 {outgoing.security}）是否匹配"
+        said = f"发信服务器 {where} 断开了连接：若一直如此，请检查 port 和 security（现为 {outgoing.security}）是否匹配"
     elif isinstance(error, smtplib.SMTPResponseException):
         said = f"发信服务器 {where} 拒绝了这封邮件"
     else:
@@ -294,6 +323,7 @@ def flush_outbox(
     rest = rest or ServerRest()
     if rest.resting(now):
         return FlushReport(0, 0)
+    refusing: tuple[OutboxMail, str, int] | None = None  # the mail refused for good just before, its words, its line
     with db.session() as session:
         for mail in due_mail(session, now):
             if stopping():
@@ -308,24 +338,49 @@ def flush_outbox(
                 errors.append(f"#{mail.id}: {error}")
                 rest.failed(now)
                 break
+            except UnicodeEncodeError as error:  # an address in Chinese (a 自查 from anyone): no server takes it
+                why = (
+                    f"{mail.recipients}：收件地址含中文等非英文字符，无法发出（{error.reason}）："
+                    "请对方改用英文字母的邮箱地址"
+                )
+                log.error("发件 #%s 无法发出，不再重试：%s", mail.id, why)
+                mark_refused(session, mail, now, why)
+                refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+                continue
             except SEND_ERRORS as error:
-                if permanent(error):
+                said = server_says(error)
+                if permanent(error) and not (refusing is not None and refusing[1] == said and _alike(error)):
                     why = refusal(error, mail.kind, mail.recipients, send_again(mail.cause))
                     log.error("发件 #%s 被发信服务器拒绝，不再重试：%s", mail.id, why)
                     mark_refused(session, mail, now, why)
                     refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+                    refusing = (mail, said, len(refused) - 1) if _alike(error) else None
                     rest.answered()
                     continue
                 why = send_failure(outgoing, error)
+                if refusing is not None and permanent(error):  # two mails refused alike: the account, not the mail
+                    why = (
+                        f"发信服务器接连拒收邮件（{said}），可能是发信账号被限制（如被判为垃圾邮件）："
+                        "邮件留在队列中稍后重试，请登录该邮箱查看"
+                    )
+                    mark_failed(session, refusing[0], now, why)  # the first of them is not refused for good either
+                    del refused[refusing[2]]
                 log.warning("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
                 errors.append(f"#{mail.id}: {why}")
-                if not isinstance(error, THIS_MAIL_ONLY):
+                refusing = None
+                if not _this_mail_only(error) or permanent(error):
                     rest.failed(now)
                     break  # the next mail would find the same dead server: all wait while it rests
                 rest.answered()  # the server answered, about this mail alone
                 continue
+            except Exception as error:  # a bug: this mail waits its next try (logged whole), the others go on
+                log.exception("发件 #%s 发送时出错", mail.id)
+                mark_failed(session, mail, now, f"发送时出错（{error.__class__.__name__}），稍后重试")
+                errors.append(f"#{mail.id}: 发送时出错（{error.__class__.__name__}）")
+                continue
             mark_sent(session, mail, now)
+            refusing = None
             rest.answered()
             sent += 1
             if keep_copy is not None:
