@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
@@ -109,17 +109,20 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
             Message.registered,
             Message.month,
             Message.month_source,
+            # a 附件1 not read: its problems, which say whether a password keeps it shut (few rows, short lists)
+            case((and_(FormReadingRow.form == 1, FormReadingRow.readable.is_(False)), FormReadingRow.problems)),
         )
         .join(Message, FormReadingRow.message_id == Message.id)
         .where(FormReadingRow.form.is_not(None), Message.unit.is_not(None), Message.kind.not_in(NOT_PACKAGES), *where)
         .order_by(Message.arrival, Message.id, FormReadingRow.id)
     )
     arrivals, summaries = [], []
-    for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source in rows:
+    for form, readable, stated, tasks, message_id, unit, arrival, registered, month, month_source, shut in rows:
         month = counted_month(month, month_source, stated)
         if month is None:
             continue
-        arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable))
+        locked = any(problem.get("code") == "encrypted" for problem in shut or ())
+        arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable, locked))
         if form == 2 and readable and registered:
             done = {task: figures.get("done") for task, figures in tasks.items()}
             unread = frozenset(task for task, figures in tasks.items() if figures.get("done_unread"))

@@ -44,7 +44,8 @@ class FormArrival:
 
     `registered`: the sender is one of the unit's registered addresses. Only files from registered
     senders count as arrived, and of the workbooks only readable ones; a 附件1 counts whatever its
-    format (SPEC: units send .doc and .wps as they always have), its text read or not.
+    format (SPEC: units send .doc and .wps as they always have), its text read or not, unless `locked`: behind
+    a password (a locked .docx, a zip with a password), nobody can read it.
     """
 
     unit: str
@@ -54,13 +55,14 @@ class FormArrival:
     message_id: int
     registered: bool
     readable: bool
+    locked: bool = False
 
     def __post_init__(self) -> None:
         _require_aware(self.arrival, "FormArrival.arrival")
 
     @property
     def counts(self) -> bool:
-        return self.registered and (self.readable or self.form == 1)
+        return self.registered and (self.readable or (self.form == 1 and not self.locked))
 
 
 @dataclass(frozen=True)

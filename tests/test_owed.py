@@ -850,3 +850,20 @@ def test_a_decision_on_mail_a_notice_cannot_go_to_owes_none(config, deps, sender
         message = session.get(Message, package)
         assert (message.unit, message.registered) == ("枣强县", True)
         assert session.scalars(select(OwedReply.cause).where(OwedReply.message_id == package)).all() == []
+
+
+def test_a_progress_report_behind_a_password_has_not_arrived(config, deps):
+    """GIVEN 枣强县's April 附件1 as a Word file of its own format (its text not read: it counts, as units send .doc
+    and .wps) and then one locked by a password WHEN its arrivals are read THEN the first counts and the locked
+    one does not: nobody can open it (SPEC: an unreadable file is answered, not counted), where it made the month's
+    附件1 "按时"."""
+    from archive.evidence import package_arrivals
+
+    when = datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)
+    wps = ("附件1进展情况报告.wps", (WORKBOOKS / "progress-report.wps").read_bytes(), "application/octet-stream")
+    locked = ("附件1进展情况报告.docx", (WORKBOOKS / "encrypted.xlsx").read_bytes(), "application/octet-stream")
+    ids = store(deps, unit_mail("枣强县4月份报表", when, (wps,)), unit_mail("枣强县4月份报表", when, (locked,)))
+    with deps.db.session() as session:
+        arrivals = {arrival.message_id: arrival for arrival in package_arrivals(session, "枣强县", "2020-04")}
+    assert (arrivals[ids[0]].form, arrivals[ids[0]].counts) == (1, True)
+    assert (arrivals[ids[1]].form, arrivals[ids[1]].locked, arrivals[ids[1]].counts) == (1, True, False)
