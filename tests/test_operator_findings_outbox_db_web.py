@@ -101,7 +101,7 @@ def test_the_send_report_says_the_diagnosis_the_log_and_status_say(
     logged = [record.getMessage() for record in caplog.records if record.name == "bot.outgoing.outbox"]
     assert [message.endswith(f"未发出：{recorded}") for message in logged] == [True]
     line = sent_line(config, "月度排名通报", report, Fate(1, "pending", recorded))  # the digest's own failure
-    assert line == f"月度排名通报已加入发送队列，尚未发出，稍后自动重试：{recorded}"
+    assert line == f"月度排名通报已加入发送队列，尚未发出，由 serve 或下次 poll 再试：{recorded}"
     untried = sent_line(config, "月度排名通报", report, Fate(2, "pending", None))  # stopped at another mail first
     assert untried == f"月度排名通报已加入发送队列，尚未发出；另有 1 封其他邮件未发出：#1: {recorded}"
 

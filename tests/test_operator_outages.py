@@ -476,7 +476,10 @@ def test_poll_once_exits_1_while_the_receipt_it_owes_cannot_be_sent(tmp_path, da
 
     code, lines = poll()
     assert code == 1 and lines[0] == "bgs: 取回 1 封，新归档 1 封", lines
-    assert lines[-1].startswith("发信：成功 0 封，1 封未发出（稍后自动重试）：#1: ") and str(server.port) in lines[-1]
+    assert (
+        lines[-1].startswith("发信：成功 0 封，1 封未发出（留在发送队列中，由 serve 或下次 poll 再试）：#1: ")
+        and str(server.port) in lines[-1]
+    )
     db = Database(database_url)
     try:
         with db.session() as session:  # its retry comes due

@@ -68,7 +68,7 @@ def sent_line(config: Config, what: str, report: FlushReport, fate: Fate) -> str
     elif fate.state == "failed":
         line = f"{what}被对方服务器拒收、不再重试：{fate.error}"
     else:
-        line = f"{what}已加入发送队列，尚未发出" + (f"，稍后自动重试：{fate.error}" if fate.error else "")
+        line = f"{what}已加入发送队列，尚未发出" + (f"，由 serve 或下次 poll 再试：{fate.error}" if fate.error else "")
     others = [said for said in (*report.errors, *report.refused) if not fate.said_in(said)]
     if others:
         line += f"；另有 {len(others)} 封其他邮件未发出：{'；'.join(others)}"

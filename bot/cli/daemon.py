@@ -130,7 +130,7 @@ def _sent_line(report: FlushReport) -> str:
         return "发信：另一个实例正在发送，由它发出"
     line = f"发信：成功 {report.sent} 封"
     if report.failed:
-        line += f"，{report.failed} 封未发出（稍后自动重试）：" + "；".join(report.errors)
+        line += f"，{report.failed} 封未发出（留在发送队列中，由 serve 或下次 poll 再试）：" + "；".join(report.errors)
     if report.refused:
         line += f"，{len(report.refused)} 封被对方服务器拒收、不再重试：" + "；".join(report.refused)
     return line
