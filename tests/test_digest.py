@@ -512,7 +512,13 @@ def test_a_long_attachment_name_folds_into_several_encoded_words(tmp_path):
     of their own; read back whole."""
     name = "衡水市残疾人联合会2020年12月残疾人服务工程督导累计得分排名及各单位报送情况汇总表.xlsx"
     message = compose(
-        make_config(tmp_path, "sqlite://").outgoing, ["a@example.com"], "主题", "正文", "<p>正文</p>", at(6, 21, 9)
+        make_config(tmp_path, "sqlite://").outgoing,
+        ["a@example.com"],
+        "主题",
+        "正文",
+        "<p>正文</p>",
+        at(6, 21, 9),
+        zone=SHANGHAI,
     )
     attach(message, b"PK\x03\x04", *XLSX_TYPE, name)
     raw = message.as_bytes(policy=policy.SMTP)

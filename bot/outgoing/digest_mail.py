@@ -34,7 +34,16 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
     if not out.staff:
         raise ConfigError("smtp.staff 为空：汇总邮件发给这些工作人员地址，请在配置文件 [smtp] 中至少写一个")
     subject, html, text = render_digest(digest)
-    message = compose(out, list(out.staff), subject, text, html, digest.generated, auto_submitted="auto-generated")
+    message = compose(
+        out,
+        list(out.staff),
+        subject,
+        text,
+        html,
+        digest.generated,
+        zone=config.timezone,
+        auto_submitted="auto-generated",
+    )
     attach(message, workbook_bytes, *XLSX_TYPE, workbook_name(digest))
     return message
 

@@ -343,7 +343,8 @@ def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: d
         subject or receipt.subject,
         text,
         html,
-        now.astimezone(config.timezone),  # its Date in the units' time, as the text says it
+        now,
+        zone=config.timezone,
         in_reply_to=receipt.in_reply_to,
         references=receipt.references,
     )

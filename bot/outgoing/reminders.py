@@ -220,5 +220,4 @@ def _reminder(
     subject = f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，" + (
         f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )
-    local = now.astimezone(zone)  # its Date in the units' time, as the text says it
-    return compose(config.outgoing, list(senders), subject, text, html, local, auto_submitted="auto-generated")
+    return compose(config.outgoing, list(senders), subject, text, html, now, zone=zone, auto_submitted="auto-generated")

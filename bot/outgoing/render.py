@@ -49,17 +49,18 @@ def compose(
     html: str,
     now: datetime,
     *,
+    zone: tzinfo,
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     auto_submitted: str = "auto-replied",
 ) -> EmailMessage:
     """A UTF-8 text + HTML mail from us, with our own Message-ID and RFC 3834 Auto-Submitted; its Date is `now`
-    in the zone `now` is in (callers give the units' local time: Beijing time, +0800)."""
+    in `zone` (the units' time, Beijing time +0800, as the mail's text says it)."""
     message = EmailMessage()
     message["From"] = formataddr((outgoing.sender_name, outgoing.sender)) if outgoing.sender_name else outgoing.sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Date"] = format_datetime(now)
+    message["Date"] = format_datetime(now.astimezone(zone))
     message["Message-ID"] = make_msgid(domain=(outgoing.sender.split("@")[-1] or "mailroom.local"))
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
