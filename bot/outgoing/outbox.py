@@ -18,6 +18,7 @@ from typing import Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
+from sqlalchemy.orm import Session
 
 from archive.db import Database
 from archive.models import OutboxMail
@@ -210,6 +211,13 @@ def permanent(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPDataError) and 500 <= error.smtp_code < 600
 
 
+def _refuse(session: Session, mail: OutboxMail, now: datetime, why: str, refused: list[str]) -> None:
+    """`mail` refused for good, never tried again: `why` on record, logged, and listed in `refused`."""
+    log.error("发件 #%s 不再重试：%s", mail.id, why)
+    mark_refused(session, mail, now, why)
+    refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+
+
 def _this_mail_only(error: BaseException) -> bool:
     """Whether the server answered about this mail alone (a recipient; its data refused for good), so the next mail
     may go: a 4xx to the data ("server busy, try later") is the server's state, and every mail would meet it."""
@@ -319,11 +327,12 @@ def flush_outbox(
     server itself (or of our configuration) stops the round and, with `rest`, leaves the server alone for a
     while (ServerRest): nothing is tried while it rests. `stopping()` is asked before each mail. `keep_copy`
     files each sent mail in a Sent folder; its failure never unsends a mail."""
-    sent, errors, refused = 0, [], []
+    sent, errors = 0, []
+    refused: list[str] = []
     rest = rest or ServerRest()
     if rest.resting(now):
         return FlushReport(0, 0)
-    refusing: tuple[OutboxMail, str, int] | None = None  # the mail refused for good just before, its words, its line
+    refusing: tuple[OutboxMail, str] | None = None  # the mail refused for good just before, and the server's words
     with db.session() as session:
         for mail in due_mail(session, now):
             if stopping():
@@ -343,35 +352,35 @@ def flush_outbox(
                     f"{mail.recipients}：收件地址含中文等非英文字符，无法发出（{error.reason}）："
                     "请对方改用英文字母的邮箱地址"
                 )
-                log.error("发件 #%s 无法发出，不再重试：%s", mail.id, why)
-                mark_refused(session, mail, now, why)
-                refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
+                _refuse(session, mail, now, why, refused)
+                refusing = None
                 continue
             except SEND_ERRORS as error:
                 said = server_says(error)
-                if permanent(error) and not (refusing is not None and refusing[1] == said and _alike(error)):
-                    why = refusal(error, mail.kind, mail.recipients, send_again(mail.cause))
-                    log.error("发件 #%s 被发信服务器拒绝，不再重试：%s", mail.id, why)
-                    mark_refused(session, mail, now, why)
-                    refused.append(f"#{mail.id} {KIND_TEXT.get(mail.kind, mail.kind)} {why}")
-                    refusing = (mail, said, len(refused) - 1) if _alike(error) else None
+                # the same refusal of two mails' content in a row: the account's doing (blocked, over a quota)
+                again = refusing is not None and permanent(error) and _alike(error) and refusing[1] == said
+                if permanent(error) and not again:
+                    _refuse(
+                        session, mail, now, refusal(error, mail.kind, mail.recipients, send_again(mail.cause)), refused
+                    )
+                    refusing = (mail, said) if _alike(error) else None
                     rest.answered()
                     continue
                 why = send_failure(outgoing, error)
-                if refusing is not None and permanent(error):  # two mails refused alike: the account, not the mail
+                if again and refusing is not None:
                     why = (
                         f"发信服务器接连拒收邮件（{said}），可能是发信账号被限制（如被判为垃圾邮件）："
                         "邮件留在队列中稍后重试，请登录该邮箱查看"
                     )
                     mark_failed(session, refusing[0], now, why)  # the first of them is not refused for good either
-                    del refused[refusing[2]]
+                    refused.pop()  # its line, the last: it was refused just before
                 log.warning("发件 #%s（收件人 %s）未发出：%s", mail.id, mail.recipients, why)
                 mark_failed(session, mail, now, why)
                 errors.append(f"#{mail.id}: {why}")
                 refusing = None
-                if not _this_mail_only(error) or permanent(error):
+                if again or not _this_mail_only(error):
                     rest.failed(now)
-                    break  # the next mail would find the same dead server: all wait while it rests
+                    break  # the next mail would find the same dead server (or account): all wait while it rests
                 rest.answered()  # the server answered, about this mail alone
                 continue
             except Exception as error:  # a bug: this mail waits its next try (logged whole), the others go on
