@@ -31,6 +31,15 @@ MAX_BACKOFF = timedelta(hours=1)
 UNSENT = ("pending", "sending")  # what the sender still has to send; "failed" is refused for good
 
 
+# What each kind of outgoing mail is called in the operator's and the staff's lines.
+KIND_TEXT = {
+    "receipt": "回执",
+    "selfcheck": "自查结果",
+    "change": "核实通知",
+    "digest": "月度排名通报",
+    "final_digest": "年度最终排名通报",
+    "reminder": "催报提醒",
+}
 DIGEST_CAUSE = "digest:"
 FINAL_DIGEST_CAUSE = "final-digest:"
 

@@ -18,7 +18,8 @@ are suggested); mail from an unregistered address that names a unit; a unit's ma
 original sender is not the unit's; a registered sender's mail naming another unit; a registered sender's
 mail that is neither a report nor a briefing (a question wants an answer); a unit's mail with an unreadable attachment,
 a package without a readable form, or a 超大附件 link instead of files; a form whose own title names another
-unit or month than its mail (replies.mismatch); mail recognition or storage could not handle; honesty
+unit or month than its mail (replies.mismatch); mail recognition or storage could not handle; a bounce of our
+mail, and our mail the receiving server refused for good (a unit that never got its receipt); honesty
 findings, one wrongly attached registry's persons registered by two units one item (its persons in the
 item's detail).
 """
@@ -39,7 +40,8 @@ from archive.corrections import in_force
 from archive.entries import written
 from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
-from archive.models import CorrectionRow, FormReadingRow, Message, QueueHandledRow
+from archive.models import CorrectionRow, FormReadingRow, Message, OutboxMail, QueueHandledRow
+from archive.outbox import KIND_TEXT
 from parsers.errors import MailroomError
 from parsers.privacy import mask_personal
 from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
@@ -83,6 +85,11 @@ REASONS = {
         "退信：从该邮箱发出的邮件（回执、催报、通报，或工作人员发出的邮件）未能送达：请按退信正文中的原因处理"
         "（地址写错、对方邮箱已满等），必要时电话告知对方邮件的内容"
     ),
+    "refused": (
+        "我方发出的邮件被对方服务器拒收，不会再发：请核对收件地址（单位的报送邮箱，或配置 [smtp] staff），"
+        "必要时电话告知对方邮件的内容（回执、自查结果的内容在所回复邮件的页面上可见）；"
+        "被拒收的通报改正地址后可用 mailroom digest --send 重新发送"
+    ),
     "finding": "核查发现",
 }
 Findings = Callable[[Session], list[Finding]]
@@ -110,13 +117,20 @@ class Item:
     handled_at: datetime | None = None
     note: str | None = None
 
+    @property
+    def correctable(self) -> int | None:
+        """The one message whose correction handles this item; None for a finding, or our own mail refused."""
+        if self.reason in ("finding", "refused") or len(self.message_ids) != 1:
+            return None
+        return self.message_ids[0]
+
 
 def attention(session: Session, include_handled: bool = False, findings: Findings = every_finding) -> list[Item]:
     """Every item, oldest message first, then the findings; handled ones only when asked (they stay
-    searchable). Reads the messages that have reasons, the findings, and staff's marks and corrections of
-    those: the queue's own size."""
+    searchable). Reads the messages that have reasons, the outbox's refused mail, the findings, and staff's
+    marks and corrections of those: the queue's own size."""
     found = findings(session)
-    items = [*_message_items(session), *_finding_items(found)]
+    items = [*_message_items(session), *_refused_items(session), *_finding_items(found)]
     handled = {row.key: row for row in session.scalars(select(QueueHandledRow))}
     unmatched = {key for key in handled if key.startswith("finding:")} - {item.key for item in items}
     if unmatched:  # marks made before the keys were made from masked text, or named the messages
@@ -223,6 +237,38 @@ def _message_items(session: Session) -> list[Item]:
                 item = _mismatched(item, mismatches(row, forms.get(row.id, [])))
             items.append(item)
     return items
+
+
+def _refused_items(session: Session) -> list[Item]:
+    """Our own mail the receiving server refused for good (OutboxMail "failed": never tried again by itself):
+    a receipt a unit never got is for a person to tell it, as a bounce after acceptance is ("bounced"). Read
+    through the outbox's state index: the few refused, never the whole outbox."""
+    rows = session.execute(
+        select(
+            OutboxMail.id,
+            OutboxMail.cause,
+            OutboxMail.message_id,
+            OutboxMail.kind,
+            OutboxMail.recipients,
+            OutboxMail.last_error,
+            Message.unit,
+            OutboxMail.about_message,
+        )
+        .outerjoin(Message, Message.id == OutboxMail.about_message)
+        .where(OutboxMail.state == "failed")
+        .order_by(OutboxMail.id)
+    )
+    return [
+        Item(
+            f"outbox:{cause}:{message_id}",  # a mail stored again in its place (queue_again) is another mail
+            f"R{mail_id}",
+            "refused",
+            f"{KIND_TEXT.get(kind, kind)}未能发出（收件人 {recipients}）：{error or '对方服务器拒收'}",
+            unit,
+            (about,) if about is not None else (),
+        )
+        for mail_id, cause, message_id, kind, recipients, error, unit, about in rows
+    ]
 
 
 def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormReadingRow]]:

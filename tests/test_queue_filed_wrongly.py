@@ -15,14 +15,17 @@ from sqlalchemy import select
 from archive.evidence import summary_reports
 from archive.findings import all_findings
 from archive.ingest import Incoming, ingest_batch
-from archive.models import Message
+from archive.models import Message, OutboxMail
 from archive.queue import attention
 from bot.cli.group import main
+from bot.outgoing.outbox import SmtpTransport, flush_outbox
+from bot.outgoing.receipts import queue_owed_receipts
 from bot.web.app import create_app
 from replies.attention import attention_reasons
 from replies.mismatch import form_mismatch, receipt_line
 from replies.receipt import FileFacts, MessageFacts, _mismatches
 from tests.conftest import ROOT
+from tests.smtp_server import Delivering, smtp_answering
 from tests.webapp import SHANGHAI, _message, add_accounts, csrf_token, log_in
 
 # summary-unit-row-only.xlsx: 附件2 titled 桃城区, 2020-04 (tests/data/workbooks/README.md)
@@ -246,3 +249,53 @@ def test_show_lists_a_form_naming_another_year_among_the_problems(tmp_path, monk
         f"- 附件2（{SUMMARY}）表中写的月份是2021年4月，主题写的是2020年4月（不是同一年）：已按邮件记录，"
         "请核对是否附错了文件"
     )
+
+
+class RefusingUnit(Delivering):
+    """A real SMTP server that answers 550 to 枣强县's address, as one whose mailbox was closed answers."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address == "zqxcl@163.com":
+            return "550 5.1.1 用户不存在"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_receipt_the_units_server_refused_is_on_the_queue_for_staff_to_tell_the_unit(site, config, deps):
+    """GIVEN 枣强县's package and 桃城区's, and a real SMTP server that refuses 枣强县's address for good (550)
+    WHEN the receipts are sent THEN 枣强县's receipt, never sent again, is a 待处理 item of 枣强县 naming the
+    mail it answers, the address and the server's words (it was only in `status`: nobody told the unit), with no
+    correction form (correcting the mail mends nothing); 桃城区's, sent, is not; staff mark it handled."""
+    now = datetime(2020, 4, 9, 3, tzinfo=UTC)
+    raws = [
+        _message(sender, f"{unit}4月份报表", at(2020, 4, 9), "见附件", (SUMMARY,))
+        for sender, unit in (("zqxcl@163.com", "枣强县"), ("tcqcl@163.com", "桃城区"))
+    ]
+    incoming = [Incoming(raw, "bgs", "imap", archived_at=now) for raw in raws]
+    zq, tc = (outcome.id for outcome in ingest_batch(deps.db, deps.store, deps.recognizer, incoming))
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, now)
+        session.commit()
+    with smtp_answering(RefusingUnit(lambda recipient, raw: None)) as server:
+        outgoing = dataclasses.replace(
+            config.outgoing, transport="smtp", host="127.0.0.1", port=server.port, security="plain", username=""
+        )
+        sent = flush_outbox(deps.db, outgoing, SmtpTransport(outgoing), now)
+    assert (sent.sent, len(sent.refused)) == (1, 1)
+    with deps.db.session() as session:
+        [item] = [item for item in attention(session, findings=lambda _: []) if item.reason == "refused"]
+        refused_id = session.scalar(select(OutboxMail.id).where(OutboxMail.state == "failed"))
+    assert (item.handle, item.unit, item.message_ids, item.correctable) == (f"R{refused_id}", "枣强县", (zq,), None)
+    assert item.text.startswith("回执未能发出（收件人 zqxcl@163.com）：") and "550 5.1.1 用户不存在" in item.text
+    assert tc not in item.message_ids
+
+    staff = signed_in(site)
+    queue = staff.get("/queue").get_data(as_text=True)
+    row = queue[queue.index(f'id="item-R{refused_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "我方发出的邮件被对方服务器拒收" in row and f"/message/{zq}" in row
+    assert 'action="/corrections"' not in row and 'action="/queue/done"' in row
+    posted = {"csrf_token": csrf_token(queue), "item": f"R{refused_id}", "note": "已电话告知枣强县，邮箱已停用"}
+    assert staff.post("/queue/done", data=posted).status_code == 302
+    with deps.db.session() as session:
+        assert [item for item in attention(session, findings=lambda _: []) if item.reason == "refused"] == []

@@ -146,3 +146,45 @@ def test_status_says_a_month_whose_digest_and_reminders_never_ran_and_how_to_do_
         session.add(ClosedYear(year=2020, closed_at=closed, closed_by="孙倩", plan_hash="-", derived_with="-"))
         session.commit()
     assert [job["missed"] for job in gather_status(config, later)["jobs"]] == [[], []]
+
+
+@pytest.mark.parametrize(
+    ("state", "said"),
+    [
+        ("pending", "（该月通报在发送队列中等待发出）"),
+        ("sent", "（该月通报已发出）"),
+        ("failed", "（该月通报被对方服务器拒收，见上方拒收的邮件）"),
+    ],
+)
+def test_the_digest_jobs_line_says_where_its_mail_stands_now(config, deps, state, said):
+    """GIVEN the digest job ran for June ("已排队", as the run left it) WHEN its mail is waiting, was sent or was
+    refused since THEN status's line of the job says so after the run's own words: "已排队" alone read as done
+    while the mail had not gone, or had been refused. The reminders' line says nothing of a mail."""
+    from dataclasses import replace
+
+    from archive.models import JobRun
+
+    at = datetime(2020, 6, 21, 9, tzinfo=SHANGHAI)
+    with deps.db.session() as session:
+        for job in ("reminders", "digest"):
+            session.add(JobRun(job=job, period="2020-06", done_at=at, summary="已排队"))
+        session.add(
+            OutboxMail(
+                cause="digest:2020-06",
+                kind="digest",
+                recipients="a@b.cn",
+                subject="-",
+                message_id="<x@y>",
+                raw=b"-",
+                state=state,
+                attempts=1,
+                created_at=at,
+                next_attempt_at=at,
+            )
+        )
+        session.commit()
+    lines = describe_status(gather_status(config, replace(deps, clock=lambda: datetime(2020, 6, 25, tzinfo=SHANGHAI))))
+    [digest] = [line for line in lines if line.startswith("月度排名通报：")]
+    [reminders] = [line for line in lines if line.startswith("催报提醒：")]
+    assert digest.endswith(f"：已排队{said}")
+    assert reminders.endswith("：已排队")

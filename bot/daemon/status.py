@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from archive.locks import held, shared
 from archive.models import JobRun, MailboxState, Message
-from archive.outbox import backlog
+from archive.outbox import KIND_TEXT, backlog, digest_cause, mail_state
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
 from archive.spool import spooled_counts
@@ -29,7 +30,6 @@ from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
 from bot.daemon.scheduled import due_since, missed, monthly_jobs, next_time, no_plan_now
-from bot.outgoing.outbox import KIND_TEXT
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
 PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
@@ -115,6 +115,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
                     "last_period": last and last.period,
                     "last_run": local(last.done_at if last else None),
                     "last_summary": last and last.summary,
+                    # the digest's mail as the outbox holds it now (sent, waiting, refused), not as the run left it
+                    "mail_state": _digest_state(session, job.job, last.period if last else None),
                 }
             )
     return {
@@ -160,6 +162,13 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "rederive_due_decided": decided,
         "rederive_running": rederiving,
     }
+
+
+def _digest_state(session: Session, job: str, month: str | None) -> str | None:
+    if job != "digest" or month is None:
+        return None
+    found = mail_state(session, digest_cause(month))
+    return found and found[0]
 
 
 def due_for_rederive(deps: Deps) -> int:
@@ -278,6 +287,8 @@ def describe_status(data: dict[str, Any]) -> list[str]:
         lines.append(data["no_plan"])
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
+        if job.get("mail_state"):
+            done += f"（该月通报{MAIL_STATE_TEXT[job['mail_state']]}）"
         if job["due_since"]:
             when = "运行中的 mailroom serve 会立即执行" if data["daemon_running"] else "启动 mailroom serve 后立即执行"
             lines.append(f"{job['name']}：本月的已于 {job['due_since']} 到期，尚未执行（{when}）；{done}")
@@ -288,6 +299,15 @@ def describe_status(data: dict[str, Any]) -> list[str]:
             months = "、".join(job["missed"])
             lines.append(f"{job['name']}：{months} 的未执行，{MISSED[job['job']]}")
     return lines
+
+
+# Where a month's digest stands in the outbox now, as `status` says it after the job's run.
+MAIL_STATE_TEXT = {
+    "pending": "在发送队列中等待发出",
+    "sending": "正在发送",
+    "sent": "已发出",
+    "failed": "被对方服务器拒收，见上方拒收的邮件",
+}
 
 
 # What to do by hand for a month whose job never ran.

@@ -25,6 +25,7 @@ from archive.models import OutboxMail
 from archive.outbox import (
     DIGEST_CAUSE,
     FINAL_DIGEST_CAUSE,
+    KIND_TEXT,
     backoff,
     due_mail,
     mark_failed,
@@ -153,15 +154,6 @@ def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) ->
     return keep
 
 
-# What each kind of outgoing mail is called in the operator's lines.
-KIND_TEXT = {
-    "receipt": "回执",
-    "selfcheck": "自查结果",
-    "change": "核实通知",
-    "digest": "月度排名通报",
-    "final_digest": "年度最终排名通报",
-    "reminder": "催报提醒",
-}
 # What a down or refusing server looks like: retried later, never lost.
 SEND_ERRORS = (OSError, smtplib.SMTPException)
 # A refusal of this mail alone (its recipients, its data): the next mail may well go. Any other failure (the

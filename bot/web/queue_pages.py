@@ -87,7 +87,7 @@ def queue_page():
     handled = [item for item in items if item.handled_by is not None]
     asked = request.args.get("asked_for", "")  # a refused correction's message: its form, the first shown, again
     asking = next(
-        (item.handle for item in waiting if item.reason != "finding" and [str(i) for i in item.message_ids] == [asked]),
+        (item.handle for item in waiting if item.correctable is not None and str(item.correctable) == asked),
         None,
     )
     return render_template(
