@@ -81,6 +81,24 @@ def briefing_place(session: Session, message_id: int, month: str, calendar: Cale
     return article_places(_month_articles(session, month, calendar), calendar).get(message_id)
 
 
+def copied_from_another_unit(session: Session, message_id: int) -> bool:
+    """Whether an article of the message came first in another unit's counting mail (a copy of another
+    county's article: it counts for that unit only)."""
+    mine = session.get(Message, message_id)
+    if mine is None:
+        return False
+    keys = select(ArticleRow.key).where(ArticleRow.message_id == message_id)
+    first: dict[str, str | None] = {}
+    for key, unit in session.execute(
+        select(ArticleRow.key, Message.unit)
+        .join(Message, ArticleRow.message_id == Message.id)
+        .where(*_COUNTING, ArticleRow.key.in_(keys))
+        .order_by(Message.arrival, Message.id)
+    ):
+        first.setdefault(key, unit)
+    return any(unit != mine.unit for unit in first.values())
+
+
 def _month_articles(session: Session, month: str, calendar: Calendar) -> list[Article]:
     """The month's articles of every unit, less those whose key counted before the month began (a key
     counts once, for its first arrival)."""

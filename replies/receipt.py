@@ -252,13 +252,15 @@ def receipt_for(
     judged: Sequence[tuple[str, datetime]] = (),
     month_notes: Sequence[str] = (),
     settled: bool = False,
+    copied: bool = False,
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
     count for (counted_months: one, or each of 7、8月份报表's), `month_notes` what is said of those months to a
     package (no plan reports them; their year is closed), `settled` that every one of those months is a closed
     year's (no file sent again would count: nothing is asked for again), `briefing_place` the places of a briefing's
-    articles among the unit's counted articles of the month (None: none counts); `judged`, the months whose end
-    task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
+    articles among the unit's counted articles of the month (None: none counts; `copied`: of those, one another
+    unit's mail brought first, which a clerk who never sent it cannot read "此前报送" as); `judged`, the months whose
+    end task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
     figures_too_late).
     Each attachment that holds no form is listed with why (a .rar, a picture, Outlook's winmail.dat), except
     a briefing's: its article files are no forms and need none."""
@@ -279,7 +281,7 @@ def receipt_for(
         "files": facts.files,
         "resend": resend,
         "problems": problems_by_file(facts),
-        "briefing_number": _places(briefing_place),
+        "briefing_text": _briefing_text(briefing_place, copied),
         "briefings_needed": briefings_needed,
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "month_notes": list(month_notes) if facts.kind == "report" else [],
@@ -419,6 +421,15 @@ def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Rec
     """A reply to the sender, threaded under the message (In-Reply-To, References)."""
     references = (*facts.references, facts.message_id) if facts.message_id else facts.references
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
+
+
+def _briefing_text(place: tuple[int, int] | None, copied: bool) -> str:
+    """Where a briefing stands among its unit's articles of the month, or why it counts nothing."""
+    if place is not None:
+        return f"本月第 {_places(place)} 篇"
+    if copied:
+        return "与其他单位此前报送的稿件相同（同一篇稿件只计一次），不计数"
+    return "与此前报送的稿件相同，不重复计数"
 
 
 def _places(place: tuple[int, int] | None) -> str | None:

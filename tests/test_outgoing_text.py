@@ -121,6 +121,30 @@ def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
     ]
 
 
+def test_an_article_another_unit_sent_first_is_said_to_be_that_not_a_resend(config, deps):
+    """GIVEN 枣强县's briefing carrying an article WHEN 景县 sends the same article file (copied from 枣强县), and
+    枣强县 sends it again THEN 景县's receipt says it is the same as another unit's article sent before (景县's clerk
+    never sent it: "与此前报送的稿件相同" read as the system's mistake), 枣强县's second one that it was sent before."""
+    first = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+    article = ("信息.docx", docx_bytes(["枣强县开展助残日活动", "为 30 名残疾人送去轮椅。"], first))
+    subject = "{}贫困残疾人服务工程专项信息（1）"
+    store(
+        deps,
+        mail(subject.format("枣强县"), first, [article], sender="zqxcl@163.com"),
+        mail(subject.format("景县"), first.replace(hour=10), [article]),
+        mail(subject.format("枣强县"), first.replace(hour=11), [article], sender="zqxcl@163.com"),
+    )
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, first.replace(hour=12))
+    said = [next(line for line in plain(mail.raw) if line.startswith("简报信息：")) for mail in outbox(deps, "receipt")]
+    needed = config.plan("2020-05").scoring.briefings_per_month
+    assert said == [
+        f"简报信息：本月第 1 篇，达标需 {needed} 篇。",
+        f"简报信息：与其他单位此前报送的稿件相同（同一篇稿件只计一次），不计数，达标需 {needed} 篇。",
+        f"简报信息：与此前报送的稿件相同，不重复计数，达标需 {needed} 篇。",
+    ]
+
+
 def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, deps):
     """GIVEN staff confirmed a clerk's personal address as 景县's WHEN a briefing comes from it THEN its receipt
     says so on lines of their own, with why (not who), between the header block and the briefing's place."""
