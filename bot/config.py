@@ -171,6 +171,14 @@ class Config:
                 return box
         raise ConfigError(f"没有名为 {key!r} 的邮箱；已配置的有：{'、'.join(b.key for b in self.mailboxes)}")
 
+    def addressee(self, unit: str | None) -> str | None:
+        """Whom mail to `unit` greets: its `addressee` when configured, else its federation ("景县残联"), as the
+        city's federation writes to a county's; None for no unit."""
+        if unit is None:
+            return None
+        found = next((each for each in self.units if each.name == unit), None)
+        return found.addressee if found is not None and found.addressee else f"{unit}残联"
+
     @property
     def own_addresses(self) -> frozenset[str]:
         return frozenset(box.address.lower() for box in self.mailboxes)

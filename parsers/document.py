@@ -136,8 +136,8 @@ def read_word_binary(
         None,
         None,
         "unreadable",
-        f"附件1“{filename}”已收到并计入报送；系统未能读取其中的文字（检索不到其内容），"
-        f"今后如方便请在 Word 或 WPS 中“另存为”.docx 格式报送，本次无需重发",
+        f"附件1“{filename}”能够接收（不影响计分），但系统读不出其中的文字（检索不到其内容）；"
+        f"今后如方便，请在 Word 或 WPS 中“另存为”.docx 格式报送，无需为此重发",
     )
     return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(problem,), readable=False)
 

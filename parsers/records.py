@@ -22,6 +22,7 @@ class Unit:
     aliases: tuple[str, ...] = ()
     senders: tuple[str, ...] = ()
     targets: tuple[tuple[str, int], ...] = ()
+    addressee: str | None = None  # whom its mail greets ("高新区社发局"); None: "<name>残联"
 
     def target(self, task: str) -> int:
         return dict(self.targets).get(task, 0)

@@ -18,14 +18,41 @@ def problem_lines(problems: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """(places, message) for each distinct message, in the order first found: places "Sheet C4、C6", or ""."""
+    """(places, message) for each distinct message, in the order first found: places "Sheet C4、C6", or "". A
+    mistake made down a column (19-digit IDs, phones that lost their 0) is a message a row, each naming its own
+    value: the first SAID_WHOLE of one kind in one column are said whole, the rest on one line after them with
+    their cells (a clerk read 232 numbered lines, each explaining the same rule again)."""
     places: dict[str, dict[tuple[str, str], None]] = {}  # each message's places, once each, in the order found
+    kinds: dict[str, tuple[str, str, str] | None] = {}  # each message's kind and column, when it has both
     for problem in problems:
         found = places.setdefault(problem["message"], {})
         place = (problem.get("sheet") or "", cell_name(problem))
         if any(place):
             found[place] = None
-    return [(_places(list(found)), message) for message, found in places.items()]
+        code, column = problem.get("code"), problem.get("column")
+        kinds.setdefault(problem["message"], (code, problem.get("sheet") or "", column) if code and column else None)
+    lines: list[tuple[str, str]] = []
+    said: dict[tuple[str, str, str], int] = {}
+    rest: dict[tuple[str, str, str], tuple[int, list[tuple[str, str]]]] = {}  # its line's index, its places
+    for message, found in places.items():
+        kind = kinds[message]
+        if kind is not None:
+            said[kind] = said.get(kind, 0) + 1
+            if said[kind] > SAID_WHOLE:
+                if kind not in rest:
+                    rest[kind] = (len(lines), [])  # its line goes after the last said whole
+                    lines.append(("", ""))
+                rest[kind][1].extend(found)
+                continue
+        lines.append((_places(list(found)), message))
+    for (_, _, column), (index, found_rest) in rest.items():
+        unique = list(dict.fromkeys(found_rest))
+        lines[index] = (_places(unique), f"{column} 列还有 {len(unique)} 处同类问题（说明同上）；请整列核对后改正")
+    return lines
+
+
+# Of one kind of problem in one column, how many are said whole before the rest are named on one line.
+SAID_WHOLE = 3
 
 
 def cell_name(problem: Mapping[str, Any]) -> str:

@@ -268,7 +268,8 @@ def receipt_for(
         facts = replace(facts, files=tuple(f for f in facts.files if not f.no_form))
     elif facts.kind == "reply":  # one carrying a package is one (its forms count as a package's); else a link
         facts = replace(facts, kind="report" if carries_package(facts) else "other")
-    resend = None if settled and facts.kind == "report" else _resend_advice(facts)
+    arrived = bool(packages) and not any(package.forms_with("missing") for package in packages)
+    resend = None if settled and facts.kind == "report" else _resend_advice(facts, arrived)
     times = [(package, *timeliness(facts, package)) for package in packages]
     context = {
         "unit": facts.unit,
@@ -280,9 +281,9 @@ def receipt_for(
         "month_read": month_read_as(facts),
         "files": facts.files,
         "resend": resend,
+        "resend_heading": "说明" if resend == NOTHING_OWED else "请重新发送",
         "problems": problems_by_file(facts),
-        "briefing_text": _briefing_text(briefing_place, copied),
-        "briefings_needed": briefings_needed,
+        "briefing_text": _briefing_text(briefing_place, copied, briefings_needed),
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "month_notes": list(month_notes) if facts.kind == "report" else [],
         "packages": [
@@ -423,13 +424,16 @@ def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Rec
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
 
 
-def _briefing_text(place: tuple[int, int] | None, copied: bool) -> str:
-    """Where a briefing stands among its unit's articles of the month, or why it counts nothing."""
+def _briefing_text(place: tuple[int, int] | None, copied: bool, needed: int) -> str:
+    """Where a briefing stands among its unit's articles of the month, or why it counts nothing; then how many
+    the month needs, or that the month scores none (December: outside the plan's briefing months)."""
     if place is not None:
-        return f"本月第 {_places(place)} 篇"
-    if copied:
-        return "与其他单位此前报送的稿件相同（同一篇稿件只计一次），不计数"
-    return "与此前报送的稿件相同，不重复计数"
+        where = f"本月第 {_places(place)} 篇"
+    elif copied:
+        where = "与其他单位此前报送的稿件相同（同一篇稿件只计一次），不计数"
+    else:
+        where = "与此前报送的稿件相同，不重复计数"
+    return f"{where}，达标需 {needed} 篇" if needed else f"{where}；本月不在简报信息计分的月份内，照常登记，不计分"
 
 
 def _places(place: tuple[int, int] | None) -> str | None:
@@ -440,9 +444,17 @@ def _places(place: tuple[int, int] | None) -> str | None:
     return str(first) if first == last else f"{first}–{last}"
 
 
-def _resend_advice(facts: MessageFacts) -> str | None:
+# A package's mail without its files when the month's forms have all arrived before: nothing to send again.
+NOTHING_OWED = (
+    "本邮件没有附带文件。该月应报的表格此前均已收到，无需补发；如本邮件是为更正报表，"
+    "请把更正后的表格文件添加到邮件中重新发送。"
+)
+
+
+def _resend_advice(facts: MessageFacts, arrived: bool = False) -> str | None:
     """What to send again: the files a download link holds, then the attachments holding no readable form;
-    or, with nothing attached, the forgotten files."""
+    or, with nothing attached, the forgotten files, unless every form of the month has `arrived` before (a
+    correction that forgot its file is told so: nothing is owed)."""
     advice = []
     link = download_link(facts.body_text)
     # (a briefing's article may be the mail's text itself: what it says of a 网盘 is no link instead of files)
@@ -475,6 +487,8 @@ def _resend_advice(facts: MessageFacts) -> str | None:
                 "附件中没有识别出任何可读取的附件表格。"
                 "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"
             )
+    if not advice and _files_forgotten(facts) and arrived:
+        return NOTHING_OWED
     if not advice and _files_forgotten(facts):
-        advice.append("邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。")
+        advice.append("本邮件没有附带文件。请把附件1–8（9 月起含附件9、10）的表格文件添加到邮件中重新发送。")
     return "".join(advice) or None

@@ -16,8 +16,9 @@ for flag in "$@"; do
 done
 
 debian_packages=()
+# fonts-noto-cjk: Chromium draws the pages' Chinese in it (without a CJK font, boxes that no test would notice)
 if [ "$want_test" = yes ]; then
-  debian_packages+=(dovecot-imapd chromium libreoffice-calc libreoffice-writer libreoffice-impress catdoc)
+  debian_packages+=(dovecot-imapd chromium fonts-noto-cjk libreoffice-calc libreoffice-writer libreoffice-impress catdoc)
 fi
 if [ "$want_bench" = yes ]; then
   debian_packages+=(notmuch python3-notmuch2 isync)

@@ -166,7 +166,7 @@ def test_a_unit_correction_is_told_to_the_sender_greeting_its_own_unit_and_namin
     raw = mail[f"change:{package}"][1]
     assert email.message_from_bytes(raw, policy=policy.default)["To"] == "jzqcl@126.com"
     told = body(raw)
-    assert told.startswith("冀州区：")
+    assert told.startswith("冀州区残联：")
     assert "您单位发送的以下邮件经市残联工作人员核实，为阜城县的报送，已计入阜城县2020年4月的报送：" in told
     assert "计入单位：阜城县" in told
     assert "- 报送单位更正为阜城县（电话核实：阜城县的报表）" in told and "更正为 " not in told

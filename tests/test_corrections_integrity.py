@@ -548,4 +548,4 @@ def test_a_receipt_composed_after_a_unit_correction_greets_the_senders_own_unit(
             select(OutboxMail.raw).where(OutboxMail.about_message == report, OutboxMail.kind == "receipt")
         ).one()
     text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
-    assert text.startswith("桃城区：\n") and "报送单位更正为景县（电话核实）" in text, text
+    assert text.startswith("桃城区残联：\n") and "报送单位更正为景县（电话核实）" in text, text

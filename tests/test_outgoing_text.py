@@ -26,6 +26,7 @@ from tests.conftest import DATA, make_config
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 JINGXIAN = "jxcl2020@163.com"
 OFFICE = "hsclbgs666@163.com"
+ZONES = {"高新区": "高新区社发局", "滨湖新区": "滨湖新区社管局"}  # whom the example config has greeted
 REPORT = ["景县 4 月份目标任务进展情况报告", "一、目标任务完成情况", "截至4月底，康复服务完成 20 人。"]
 
 
@@ -78,12 +79,12 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
     problems = [f"{n}. {problem}" for n, problem in enumerate([month, *_problems(summary_reading)], 1)]
     missing = [n for n in config.plan("2020-04").calendar.required_forms_for("2020-04") if n not in (1, 2)]
     expected = [
-        "景县：",
+        "景县残联：",
         "",
         "您单位的邮件已收到，以下为系统自动回执（请勿直接回复本邮件）。",
         "",
         "主题：景县4月份报表",
-        "到达时间：2020-04-09 10:00:00（北京时间）",
+        "到达时间：2020年4月9日 10:00:00（北京时间）",
         "单位：景县",
         "类别：月度报表",
         "报送月份：2020年4月",
@@ -96,7 +97,7 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
         "【附件2.xls】",
         *problems,
         "",
-        "报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送，本次在时限内。",
+        "报送时限：2020年4月报表应于 2020年4月20日 23:59 前报送，本次在时限内。",
         "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。",
         "",
         "衡水市残联残疾人服务工程督导系统",
@@ -184,14 +185,14 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
     forms = config.plan("2020-05").calendar.required_forms_for("2020-05")
     for reminder, unit in zip(reminders, config.units):
         assert plain(reminder.raw) == [
-            f"{unit.name}：",
+            f"{ZONES.get(unit.name, unit.name + '残联')}：",  # a county's federation, a zone's bureau
             "",
-            "2020年5月目标任务进展情况报表应于 2020年05月20日 23:59 前报送。"
-            "截至 2020年05月17日 09:00，市残联尚未收到以下附件：",
+            "2020年5月目标任务进展情况报表应于 2020年5月20日 23:59 前报送。"
+            "截至 2020年5月17日 09:00，市残联尚未收到以下附件：",
             "",
             *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms),
             "",
-            "请在截止时间前按任务分类报送至市残联相关部室邮箱（任一部室邮箱均可，系统按单位汇总）。"
+            "请在截止时间前报送至市残联任一部室邮箱（系统按单位汇总）。"
             "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。",
             "",
             "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）",
@@ -207,23 +208,23 @@ def test_a_reminder_after_the_deadline_says_it_has_passed_and_dates_carry_their_
         queue_reminders(config, session, "2020-08", now)
     reminder = outbox(deps, "reminder")[-1]
     unit = config.units[-1]
-    assert reminder.subject == f"【提醒】{unit.name}2020年8月报表尚缺8个附件，已超过截止时间08月20日，请尽快补报"
+    assert reminder.subject == f"【提醒】{unit.name}2020年8月报表尚缺8个附件，已超过截止时间8月20日，请尽快补报"
     assert plain(reminder.raw) == [
-        f"{unit.name}：",
+        "滨湖新区社管局：",
         "",
-        "2020年8月目标任务进展情况报表的报送截止时间为 2020年08月20日 23:59，现已超过报送时限。"
-        "截至 2026年12月06日 10:22，市残联尚未收到以下附件：",
+        "2020年8月目标任务进展情况报表的报送截止时间为 2020年8月20日 23:59，现已超过报送时限。"
+        "截至 2026年12月6日 10:22，市残联尚未收到以下附件：",
         "",
         *(f"- 附件{n} {FORM_TITLES[n]}" for n in range(1, 9)),
         "",
-        "请尽快补报，按任务分类报送至市残联相关部室邮箱（任一部室邮箱均可，系统按单位汇总）。"
+        "请尽快补报，报送至市残联任一部室邮箱（系统按单位汇总）。"
         "如已发送，请核对是否从登记的报送邮箱发出、附件能否正常打开。",
         "",
         "衡水市残联残疾人服务工程督导系统（系统自动提醒，请勿直接回复）",
     ]
     html = _html(reminder.raw)
     assert "截止时间前" not in html and "前报送" not in html
-    assert "现已超过报送时限" in html and "截至 2026年12月06日 10:22" in html and "请尽快补报" in html
+    assert "现已超过报送时限" in html and "截至 2026年12月6日 10:22" in html and "请尽快补报" in html
 
 
 def test_a_reminder_one_second_before_the_deadline_still_asks_before_it(config, deps):
@@ -232,7 +233,7 @@ def test_a_reminder_one_second_before_the_deadline_still_asks_before_it(config, 
     with deps.db.session() as session:
         queue_reminders(config, session, "2020-05", now)
     reminder = outbox(deps, "reminder")[0]
-    assert reminder.subject.endswith("截止05月20日")
+    assert reminder.subject.endswith("截止5月20日")
     assert "请在截止时间前" in "\n".join(plain(reminder.raw)) and "已超过" not in _html(reminder.raw)
 
 
@@ -311,8 +312,8 @@ def test_a_package_sent_without_its_files_gets_a_receipt_asking_for_them(config,
     [receipt] = outbox(deps, "receipt")
     lines = plain(receipt.raw)
     assert "类别：其他来信" in lines and "报送月份：2020年4月" in lines
-    assert "请重新发送：邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。" in lines
-    assert lines[lines.index("报送时限：2020年4月报表应于 2020年04月20日 23:59 前报送。") + 1].startswith(
+    assert "请重新发送：本邮件没有附带文件。请把附件1–8（9 月起含附件9、10）的表格文件添加到邮件中重新发送。" in lines
+    assert lines[lines.index("报送时限：2020年4月报表应于 2020年4月20日 23:59 前报送。") + 1].startswith(
         "已过时限，该月尚未收到：附件1、附件2"
     )
 
@@ -325,4 +326,4 @@ def test_a_briefing_in_a_month_that_scores_none_is_told_so(config, deps):
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
-    assert "简报信息：本月第 1 篇，本月不计简报信息分。" in plain(receipt.raw)
+    assert "简报信息：本月第 1 篇；本月不在简报信息计分的月份内，照常登记，不计分。" in plain(receipt.raw)

@@ -124,7 +124,7 @@ def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
     html = receipt.get_body(("html",)).get_content()
     for part in (text, html):
         assert "本月第 1 篇，达标需 8 篇" in part and "枣强县" in part
-    assert "2020-05-06 09:00:00（北京时间）" in text
+    assert "2020年5月6日 09:00:00（北京时间）" in text
     with dovecot.client("bgs") as client:  # the copy kept in the office's Sent folder
         client.select_folder(folder + "-sent", readonly=True)
         [copy] = client.fetch(client.search("ALL"), [b"BODY.PEEK[]", b"FLAGS"]).values()
@@ -229,6 +229,6 @@ def test_the_receipt_html_as_a_person_sees_it(tmp_path):
     with page_of(page_file) as page:
         seen = page.inner_text("body")
         images = page.locator("img").count()
-    assert "到达时间\t2020-04-20 23:59:59（北京时间）" in seen and "报送月份\t2020年4月" in seen
+    assert "到达时间\t2020年4月20日 23:59:59（北京时间）" in seen and "报送月份\t2020年4月" in seen
     assert "残疾人证号校验位不对" in seen and "请重新发送：附件中没有识别出任何可读取的附件表格" in seen
     assert "<img src=x onerror=alert(1)>.xlsx" in seen and images == 0

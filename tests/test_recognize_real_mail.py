@@ -298,7 +298,7 @@ def test_read_receipts_need_nobody_and_get_nothing(config, deps):
 
 def test_a_meeting_invitation_is_no_package_to_answer_but_a_letter_for_people(config, deps):
     """GIVEN 景县's meeting invitations under a package's subject, Outlook's (calendar data only) and Google's
-    (an invite.ics attached too) WHEN stored THEN neither gets a receipt ("邮件没有附件" or a file without
+    (an invite.ics attached too) WHEN stored THEN neither gets a receipt ("本邮件没有附带文件" or a file without
     forms); each is other mail for people, a "question" item."""
     september = datetime(2020, 9, 18, 9, tzinfo=SHANGHAI)
     outlook, google = store(deps, invitation("景县9月份报表"), invitation("景县9月份报表会议", ics_file=True))
@@ -587,7 +587,7 @@ def test_an_answer_to_a_meeting_invitation_without_its_calendar_data_is_kept_and
     """GIVEN 景县's answers to a meeting invitation (Outlook's 已接受/已拒绝/暂定, Accepted/Declined/Tentative) that
     reached us as text alone, their subjects reading as a package's WHEN stored and receipts composed THEN each
     is archived as other mail (neither a package nor a briefing: none counts), and none gets a receipt (no
-    "请重新发送", no "邮件没有附件")."""
+    "请重新发送", no "本邮件没有附带文件")."""
     september = datetime(2020, 9, 18, 9, tzinfo=SHANGHAI)
     body = "已接受此会议。\n\n时间：2020年9月22日 15:00\n地点：县残联三楼会议室"
     ids = store(deps, *(message(JINGXIAN, subject, body, when=september) for subject in INVITATION_ANSWERS))
@@ -608,7 +608,7 @@ def test_a_package_whose_subject_holds_an_answers_words_later_is_still_answered(
     )
     sent = receipts(config, deps, september)
     assert set(sent) == {forgotten, attached}
-    assert "邮件没有附件" in sent[forgotten][1] and RAR[0] in sent[attached][1]
+    assert "本邮件没有附带文件" in sent[forgotten][1] and RAR[0] in sent[attached][1]
 
 
 def test_a_decembers_summary_sent_in_january_is_told_its_figures_do_not_count_for_the_year_end(config, deps):

@@ -363,7 +363,7 @@ def test_a_month_corrected_or_restored_is_told_and_a_waiting_receipt_says_it_as_
     mail = outbox_rows(demo, package)
     assert set(mail) == {f"receipt:{package}"}
     receipt_text = body(mail[f"receipt:{package}"][1])
-    assert "报送月份：2020年5月" in receipt_text and "2020年4月" not in receipt_text
+    assert "报送月份：2020年5月" in receipt_text and "报送月份：2020年4月" not in receipt_text
     set_outbox(demo, f"receipt:{package}", "sent")
     receipt_raw = outbox_rows(demo, package)[f"receipt:{package}"][1]
     correction_id = run(demo, "corrections").output.split()[0].lstrip("#")

@@ -195,7 +195,7 @@ def test_a_package_sent_without_its_files_is_told_to_attach_them(subject, body, 
     facts = replace(BRIEFING, kind="other", subject=subject, body_text=body, attachment_names=())
     assert owed(facts) is expected
     if expected:
-        assert receipt_for(facts, [], None, 8).context["resend"].startswith("邮件没有附件。请把附件1–8")
+        assert receipt_for(facts, [], None, 8).context["resend"].startswith("本邮件没有附带文件。请把附件1–8")
 
 
 def test_a_form_of_another_month_is_not_questioned_when_its_month_is_the_one_counted():
@@ -423,3 +423,31 @@ def test_a_subjects_range_of_months_is_told_as_the_month_it_was_filed_under(chan
     receipt is made THEN it says so plainly, and how to resend when another month was meant."""
     read = receipt_for(replace(YEAR_END, **change), [], None, 8).context["month_read"]
     assert (read or "").startswith(said or "") and (read is None) is (said is None)
+
+
+def test_one_mistake_down_a_column_is_said_three_times_whole_then_once_with_its_cells():
+    """GIVEN a registry whose 证号 column (C) holds 19-digit numbers on 200 rows and whose phone column (D) holds
+    one bad phone, each problem naming its own value WHEN its problems are listed (receipt, inspect, show, 自查)
+    THEN the first three of column C are said whole, then one line names the other 197 cells (the first ten,
+    and how many), in the place of the fourth; column D's problem and a problem of the whole file stay as they
+    were: a clerk read 232 numbered lines each explaining the same rule again."""
+    from replies.problems import problem_lines
+
+    def problem(column: str, row: int, code: str, message: str) -> dict:
+        return {"sheet": "Sheet1", "column": column, "row": row, "code": code, "message": message}
+
+    problems = [{"sheet": None, "column": None, "row": None, "code": "title", "message": "标题中没有写明月份"}]
+    for row in range(4, 204):
+        problems.append(problem("C", row, "id-length", f"残疾人证号“1311{row:03d}**********1”有 19 位，应为 20 位"))
+        if row == 5:
+            problems.append(problem("D", row, "phone", "联系电话“0318-52”位数不对"))
+    lines = problem_lines(problems)
+    cells = "、".join(f"C{row}" for row in range(7, 17))
+    assert lines == [
+        "标题中没有写明月份",
+        "［Sheet1 C4］残疾人证号“1311004**********1”有 19 位，应为 20 位",
+        "［Sheet1 C5］残疾人证号“1311005**********1”有 19 位，应为 20 位",
+        "［Sheet1 D5］联系电话“0318-52”位数不对",
+        "［Sheet1 C6］残疾人证号“1311006**********1”有 19 位，应为 20 位",
+        f"［Sheet1 {cells}等 197 处］C 列还有 197 处同类问题（说明同上）；请整列核对后改正",
+    ]

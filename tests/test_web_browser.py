@@ -158,3 +158,19 @@ def test_every_field_a_staff_member_fills_has_a_name_a_screen_reader_reads(brows
     page.context.close()
     assert counted >= 10  # the pages hold the forms this is about (the queue's, the correction's, the entries')
     assert unnamed == {path: [] for path in unnamed}
+
+
+@pytest.mark.parametrize("path", ["/queue", "/standings?month=2020-04", "/search?q=报表", "/message/{package}"])
+def test_on_a_phone_the_page_never_scrolls_sideways_and_its_tables_scroll_in_their_own_box(browser, served, path):
+    """GIVEN staff on a phone (375 × 667) WHEN they open 待处理, the standings, a search and a message THEN the page
+    itself is no wider than the screen (the menu stays in view), while a table wider than the screen scrolls in its
+    own box: 待处理 was 1,181 px wide, its actions 800 px off-screen, and headers stood one character a line."""
+    page = signed_in(browser, served, "孙倩")
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(served.url + path.format(package=served.archive.package))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('main table')].map(t => [t.clientWidth, getComputedStyle(t).overflowX])"
+    )
+    assert boxes and all(width <= 375 and overflow == "auto" for width, overflow in boxes)
+    page.context.close()

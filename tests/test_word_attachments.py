@@ -53,7 +53,7 @@ def test_a_broken_word_binary_form_1_still_counts_and_says_so(word97):
     could not be read, and that nothing needs resending."""
     [reading] = read_attachment("附件1.doc", word97[:1536], ())
     assert (reading.form, reading.readable) == (1, False)
-    assert "已收到并计入报送" in reading.problems[0].message and "本次无需重发" in reading.problems[0].message
+    assert "能够接收（不影响计分）" in reading.problems[0].message and "无需为此重发" in reading.problems[0].message
 
 
 @pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps"])

@@ -94,7 +94,7 @@ def config_text(
             lines.append(f"targets.{year} = {{ " + ", ".join(f"{k} = {v}" for k, v in written.items()) + " }")
         return match.group(0).split("targets = ")[0] + "\n".join(lines)
 
-    text = re.sub(r'name = "([^"]+)"\n(?:.*\n){2}targets = \{[^}]*\}', by_year, text)
+    text = re.sub(r'name = "([^"]+)"\n(?:(?!\[\[).*\n)*?targets = \{[^}]*\}', by_year, text)
     if outbox is not None:
         text = text.replace('transport = "smtp"', 'transport = "folder"').replace(
             'folder = "var/outbox"', f'folder = "{outbox}"'
@@ -454,7 +454,7 @@ def test_the_reminder_and_digest_jobs_do_nothing_for_a_month_no_plan_covers(two_
     run_due_jobs(config, dataclasses.replace(deps, clock=lambda: april))
     with deps.db.session() as session:  # a covered month: 2021's 13 units reminded, under 2021's deadline
         reminders_sent = session.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder")).all()
-    assert len(reminders_sent) == 13 and all("截止04月15日" in mail.subject for mail in reminders_sent)
+    assert len(reminders_sent) == 13 and all("截止4月15日" in mail.subject for mail in reminders_sent)
 
 
 def test_a_year_is_not_closed_before_it_has_ended(config, deps):

@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("bot.cli.archive", "重新计算每个归档文件的哈希值，与数据库核对。"),
     "reindex": ("bot.cli.archive", "根据归档重建全文检索索引。"),
     "standings": ("bot.cli.scores", "各单位截至 MONTH 的累计得分排名。"),
-    "matrix": ("bot.cli.scores", "报送矩阵：各附件按时、逾期还是未报。"),
+    "matrix": ("bot.cli.scores", "报送矩阵：各附件按时、迟报还是未报。"),
     "explain": ("bot.cli.scores", "UNIT 截至 MONTH 得到或失去的每一分及其依据。"),
     "findings": ("bot.cli.scores", "数据核查发现：只供工作人员核实，从不改变得分。"),
     "award": ("bot.cli.scores", "为 UNIT 登记媒体报道或创新性工作。"),

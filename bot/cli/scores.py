@@ -86,7 +86,7 @@ def standings_table(result: Standings) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 格式输出。")
 @pass_context
 def matrix_(context: Context, month: str, as_json: bool) -> None:
-    """MONTH 的报送矩阵：各单位的每个附件是按时报送、逾期报送还是未报。
+    """MONTH 的报送矩阵：各单位的每个附件是按时报送、迟报还是未报。
 
     以现在所知为准；已结账的年度以结账时所知为准。"""
     config = context.config

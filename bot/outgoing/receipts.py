@@ -288,7 +288,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         files=[_file_view(f) for f in context["files"]],
         subject_line=receipt.subject,
         decisions=list(decided),
-        greeting=greeting,
+        addressed=config.addressee(greeting or context["unit"]),
     )
     return _reply(config, receipt, "receipt", context, now)
 
@@ -310,6 +310,7 @@ def _compose_change(
         "counts": counts and context["unit"] is not None and context["kind"] in COUNTED_KINDS,
         "unit": context["unit"],
         "greeting": greeting,
+        "addressed": config.addressee(greeting),
         "subject": context["subject"],
         "decisions": decided,
         "arrival_text": _arrival_text(context["arrival"], config.timezone),
@@ -352,7 +353,8 @@ def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: d
 
 
 def _arrival_text(arrival: datetime, zone: ZoneInfo) -> str:
-    return f"{arrival.astimezone(zone):%Y-%m-%d %H:%M:%S}（北京时间）"
+    local = arrival.astimezone(zone)  # to the second: a mail at 23:59:59 of the deadline's day is on time
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
 
 
 def _months_text(months: Sequence[str], read: str | None) -> str:

@@ -208,6 +208,7 @@ def _reminder(
     deadline = config.plan(month).calendar.deadline_for(month)
     context = {
         "unit": unit,
+        "addressed": config.addressee(unit),
         "missing": missing,
         "titles": FORM_TITLES,
         "month_text": month_label(month),
@@ -216,7 +217,8 @@ def _reminder(
         "overdue": overdue,
     }
     text, html = render_pair("reminder", context)
-    day = f"{deadline.astimezone(zone):%m月%d日}"
+    local = deadline.astimezone(zone)
+    day = f"{local.month}月{local.day}日"
     subject = f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，" + (
         f"已超过截止时间{day}，请尽快补报" if overdue else f"截止{day}"
     )

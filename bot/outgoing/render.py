@@ -28,9 +28,11 @@ def environment() -> Environment:
 
 
 def date_time_text(moment: datetime, zone: tzinfo) -> str:
-    """ "2026年12月06日 10:22": always with the year, so a mail read (or sent) in another year than the one
-    it speaks of never leaves the reader to guess which year a date is in."""
-    return f"{moment.astimezone(zone):%Y年%m月%d日 %H:%M}"
+    """ "2026年12月6日 10:22", as Chinese office writing has it (no zero before a month or day): always with the
+    year, so a mail read (or sent) in another year than the one it speaks of never leaves the reader to guess
+    which year a date is in."""
+    local = moment.astimezone(zone)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def render_pair(name: str, context: dict) -> tuple[str, str]:

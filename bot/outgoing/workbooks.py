@@ -221,7 +221,9 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
     sheet.cell(
         row=2,
         column=1,
-        value=f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；为 {digest.matrix_known:%Y-%m-%d %H:%M} 时所知。图例：",
+        value=(
+            f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；报送情况统计截至 {digest.matrix_known:%Y-%m-%d %H:%M}。图例："
+        ),
     )
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=min(len(labels), 6))
     for offset, status in enumerate(("on_time", "late", "missing")):

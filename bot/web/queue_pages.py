@@ -47,7 +47,8 @@ def _keep_findings(state) -> None:
     state.app.extensions[FINDINGS] = FindingsMemo()
 
 
-def _findings() -> FindingsMemo:
+def kept_findings() -> FindingsMemo:
+    """The app's findings, kept while the archive stands (the menu's count, 待处理, 核查发现)."""
     return current_app.extensions[FINDINGS]
 
 
@@ -57,7 +58,7 @@ def menu_count() -> dict:
 
     def waiting_count() -> int:
         with site().deps.db.session() as db:
-            return waiting(db, _findings())
+            return waiting(db, kept_findings())
 
     return {"waiting_count": waiting_count}
 
@@ -68,7 +69,7 @@ def queue_page():
     zone = current.config.timezone
     with current.deps.db.session() as db:
         stale = behind(db, current.deps.recognizer.stamp)
-        items = attention(db, include_handled=True, findings=_findings())
+        items = attention(db, include_handled=True, findings=kept_findings())
         fixes = [
             {
                 "id": row.id,
@@ -113,7 +114,7 @@ def done():
             raise MailroomError("请写明处理情况")
         with site().deps.db.session() as db:
             mark_handled(
-                db, form.get("item", ""), note, viewer().name, zone=site().config.timezone, findings=_findings()
+                db, form.get("item", ""), note, viewer().name, zone=site().config.timezone, findings=kept_findings()
             )
             db.commit()
         flash(f"已标记为已处理：{form.get('item')}")

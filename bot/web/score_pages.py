@@ -9,7 +9,6 @@ from datetime import datetime
 from flask import Blueprint, abort, render_template, request
 
 from archive.evidence import Evidence, load_evidence, summary_reports
-from archive.findings import all_findings
 from bot.config import Config
 from bot.outgoing.digest import clock
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
@@ -26,6 +25,7 @@ from bot.services.scores import (
 from bot.services.show import decision_line
 from bot.services.years import finding_years
 from bot.web.present import finding_view, masker
+from bot.web.queue_pages import kept_findings
 from bot.web.site import site
 from parsers.errors import MailroomError
 from parsers.form_layouts import FORM_TITLES
@@ -210,7 +210,7 @@ def findings_page():
     mask = masker()
     with site().deps.db.session() as db:
         summaries = summary_reports(db)
-        found = all_findings(db, summaries)
+        found = kept_findings()(db)
         years = finding_years(db, found, summaries, site().config.timezone)
     views = [(year, finding_view(finding, mask)) for finding, year in zip(found, years, strict=True)]
     if mask.hide:  # the archive's order follows the 证号: a masked viewer's follows what it sees
