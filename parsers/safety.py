@@ -66,9 +66,18 @@ def _too_big(name: str, limits: Limits) -> Refused:
     )
 
 
+_SPANNED = b"PK\x07\x08"  # what a zip written as one span of a spanned archive begins with
+
+
 def check_directory(archive: zipfile.ZipFile, name: str, limits: Limits, budget: Budget) -> list[zipfile.ZipInfo]:
-    """The members, once the central directory's own sizes pass the caps."""
+    """The members, once the central directory's own sizes pass the caps, and once it is the file's own: a zip
+    cut short keeps the directory of a workbook stored whole inside it (景县11月报表.zip cut after its 附件2.xlsx,
+    whose own directory zipfile then finds and takes the bytes before it for a prefix), so its first member is
+    not where the file begins; read so, that workbook alone was read and the rest never said lost."""
     infos = archive.infolist()
+    if infos and min(info.header_offset for info in infos) > len(_SPANNED):  # (a spanned zip's marker comes first)
+        advice = "请重新压缩后再发送，或直接发送各个文件" if name.lower().endswith(".zip") else "请重新保存后再发送"
+        raise Refused("unreadable", f"“{name}”不完整（可能在发送时被截断），无法读取；{advice}")
     if len(infos) > limits.max_members:
         raise _too_big(name, limits)
     if sum(info.file_size for info in infos) > budget.remaining:

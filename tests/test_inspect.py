@@ -70,6 +70,27 @@ def test_zip_members_are_named_inside_the_file():
     assert {r["unit"] for r in results} == {"枣强县"}
 
 
+@pytest.mark.parametrize("cut", ["in the second member", "after the first member"])
+def test_a_zip_cut_short_after_a_stored_workbook_is_said_incomplete_not_read_as_that_workbook(tmp_path, cut):
+    """GIVEN a package zipped without compression (附件2.xlsx, then 附件3.xlsx) and cut short in transit, after the
+    first member or within the second WHEN inspected THEN it is said to be incomplete, to be zipped again: the
+    first workbook's own directory, stored whole inside, made it read as that workbook, 附件2 alone, and the
+    receipt said 附件3 was never sent (a soak test's half-cut zip)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("景县附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+        archive.writestr("景县附件3.xlsx", (BOOKS / "rehab-registry-two-age-sheets.xlsx").read_bytes())
+    whole = out.getvalue()
+    second = zipfile.ZipFile(io.BytesIO(whole)).infolist()[1].header_offset
+    path = tmp_path / "景县11月报表.zip"
+    path.write_bytes(whole[: second + 40] if cut == "in the second member" else whole[:second])
+    code, [result] = inspect_paths([path])
+    assert code == 1 and (result["form"], result["readable"]) == (None, False)
+    assert [problem["message"] for problem in result["problems"]] == [
+        "“景县11月报表.zip”不完整（可能在发送时被截断），无法读取；请重新压缩后再发送，或直接发送各个文件"
+    ]
+
+
 def test_problems_carry_sheet_row_column_and_say_what_to_fix():
     code, [registry] = inspect("bad-ids-and-phones.xlsx")
     assert code == 1 and registry["form"] == 3

@@ -502,3 +502,49 @@ def test_an_xls_whose_dimensions_claim_billions_of_cells_is_refused_before_calam
     assert "内容范围过大" in refused.problems[0].message and "删除多余的行列" in refused.problems[0].message
     [read] = read_attachment("附件6.xls", saved, [])
     assert read.readable and read.form == 6
+
+
+class _Shipped:  # what a sandbox ships to its workers (a recognizer, in use): anything that pickles
+    pass
+
+
+def test_a_readers_folder_a_killed_process_left_is_removed_by_the_next_one_and_a_living_ones_is_kept(
+    tmp_path, monkeypatch
+):
+    """GIVEN a process whose reader sandbox wrote its folder (the recognizer its workers read) into the temporary
+    folder, then killed with SIGKILL (an OOM kill, a crash loop under systemd: a soak run left one such folder per
+    kill, for good) WHEN the next process's sandbox writes its own THEN the dead one's is gone; a living
+    process's (pid 1's) and this one's are kept."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from bot.services.sandbox import FOLDER_PREFIX
+
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom bot.services.sandbox import Sandbox\nfrom tests.test_poison import _Shipped\n"
+            "sandbox, shipped = Sandbox(), _Shipped()\nsandbox._ship(shipped)\n"
+            "print('shipped', flush=True)\ntime.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert child.stdout is not None and child.stdout.readline() == "shipped\n"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    [left] = tmp_path.glob(f"{FOLDER_PREFIX}{child.pid}-*")
+    living = tmp_path / f"{FOLDER_PREFIX}1-kept"
+    living.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sandbox, shipped = Sandbox(), _Shipped()
+    try:
+        sandbox._ship(shipped)
+        assert not left.exists() and living.exists()
+        [own] = tmp_path.glob(f"{FOLDER_PREFIX}{os.getpid()}-*")
+    finally:
+        sandbox.close()
+    assert not own.exists()

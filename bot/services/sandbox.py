@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import shutil
 import tempfile
 import threading
 import weakref
@@ -72,6 +73,28 @@ def _read_one(recognizer: str, attachment: Attachment, unit: str | None, month: 
     return read_one(_recognizer(recognizer), attachment, unit, month)
 
 
+FOLDER_PREFIX = "mailroom-readers-"  # then the process's id: a folder of one killed (kill -9) is told by it
+
+
+def _sweep_folders_of_the_dead() -> None:
+    """Remove the readers' folders that processes killed before they could remove them left behind (a kill -9,
+    an OOM kill: one a crash, for good, each holding the configuration's recognizer)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and folder.stat().st_uid == os.getuid():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
 class Sandbox:
     """A pool of reader processes, started on first use; `derive(recognizer, items)` is ingest's Deriver."""
 
@@ -91,7 +114,8 @@ class Sandbox:
             path = self._shipped.get(recognizer)
             if path is None:
                 if self._folder is None:
-                    self._folder = tempfile.TemporaryDirectory(prefix="mailroom-readers-")
+                    _sweep_folders_of_the_dead()
+                    self._folder = tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{os.getpid()}-")
                 data = pickle.dumps(recognizer, protocol=pickle.HIGHEST_PROTOCOL)
                 path = str(Path(self._folder.name) / f"{hashlib.sha256(data).hexdigest()[:24]}.pickle")
                 if not os.path.exists(path):  # an equal recognizer shipped before: the file stands
