@@ -398,8 +398,9 @@ def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str 
             this_mail = "本次在时限后到达"
     missing, late = package.forms_with("missing"), package.forms_with("late")
     if missing:
-        past = "已过时限，" if package.as_of > package.deadline else ""
-        return this_mail, f"{past}该月尚未收到：{form_list(missing)}。"
+        if package.as_of > package.deadline:
+            return this_mail, f"已过时限，该月尚未收到：{form_list(missing)}；请尽快补报。"
+        return this_mail, f"该月尚未收到：{form_list(missing)}。"
     before = "" if brought else "此前"
     if late:
         return this_mail, f"该月应报附件{before}均已收到，其中{form_list(late)}在时限后收到（迟报）。"

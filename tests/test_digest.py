@@ -202,7 +202,7 @@ def check_sending(env: dict[str, str], outbox: Path) -> None:
     assert again.exit_code == 0 and "不重复发送" in again.output and "--send --again" in again.output, again.output
     [mail] = outbox.glob("*-digest.eml")
     parsed = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
-    assert parsed["Subject"].startswith("2020年8月残疾人服务工程督导月报")
+    assert parsed["Subject"].startswith("2020年8月残疾人服务工程督导情况通报")
     assert run(env, "digest", "--month", "2020-08").exit_code == 2  # neither --out nor --send
     # staff who know the one sent was wrong (made on a clock a month ahead) send it again, asked for, once a time
     assert run(env, "digest", "--month", "2020-08", "--again", "--out", str(outbox.parent / "x")).exit_code == 2
@@ -443,7 +443,7 @@ def test_digest_html_as_a_person_sees_it(tmp_path):
     for (_, share, _, colour), total in zip(bars, (40, 28, 24)):
         assert share == pytest.approx(total / 100, abs=2 / 240) and colour == "rgb(68, 114, 196)"
     for heading in (
-        "2020年6月残疾人服务工程督导月报",
+        "2020年6月残疾人服务工程督导情况通报",
         "一、累计得分排名",
         "二、2020年6月报送情况",
         "三、2020年6月简报信息",
@@ -562,7 +562,7 @@ def test_standings_export_leaves_a_component_not_yet_scored_blank(tmp_path):
 
 def test_digest_needs_the_staff_list(tmp_path):
     config = make_config(tmp_path, "sqlite://", smtp={"sender": "hsscljjb@163.com"})
-    with pytest.raises(ConfigError, match="^smtp.staff 为空：汇总邮件发给这些工作人员地址"):
+    with pytest.raises(ConfigError, match="^smtp.staff 为空：月度排名通报发给这些工作人员地址"):
         compose_digest(config, sample_digest(), b"")
 
 

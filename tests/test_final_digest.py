@@ -103,7 +103,7 @@ def test_closing_the_year_queues_its_final_ranking_in_the_same_commit_and_it_goe
     [monthly] = (tmp_path / "outbox").glob("*-digest.eml")
     _, provisional, _, monthly_name = mailed(monthly)
     # no next month's digest in the year: it says the final ranking comes once the year is closed
-    assert PROVISIONAL_LAST in provisional and provisional.splitlines()[0] == "2020年12月残疾人服务工程督导月报"
+    assert PROVISIONAL_LAST in provisional and provisional.splitlines()[0] == "2020年12月残疾人服务工程督导情况通报"
 
     with deps.db.session() as session:
         closed = close_year_with_final_digest(config, session, 2020, deps.recognizer.stamp, "孙倩", JANUARY)
@@ -320,8 +320,8 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
     resent = run("digest", "--month", "2020-12", "--send")
     assert resent.exit_code == 0, resent.output
     assert (
-        "2020-12 的月报此前被对方服务器拒收，已按现在的配置重新生成" in resent.output
-        and "2020-12 的月报已发出（收件人 staff@example.com）" in resent.output
+        "2020-12 的月度排名通报此前被对方服务器拒收，已按现在的配置重新生成" in resent.output
+        and "2020-12 的月度排名通报已发出（收件人 staff@example.com）" in resent.output
     )
     [(_, recipients, raw)] = handler.accepted
     assert recipients == ["staff@example.com"] and b"staff@example.com" in raw
@@ -384,13 +384,15 @@ def test_digest_send_reports_and_exits_by_its_own_mail_not_another_that_failed_w
     sent = send("2020-11")
     assert (sent.exit_code, sent.output) == (
         0,
-        "2020-11 的月报已发出（收件人 staff@example.com）；另有 1 封其他邮件未发出：#1 回执 gone@example.com："
+        "2020-11 的月度排名通报已发出（收件人 staff@example.com）；另有 1 封其他邮件未发出：#1 回执 gone@example.com："
         "收件地址被对方服务器拒绝（550 5.1.1 用户不存在 mailbox unavailable）：请核对该单位的报送邮箱\n",
     )
     handler.refused = {"staff@example.com"}
     refused = send("2020-12")
     assert refused.exit_code == 1
-    assert refused.output.startswith("2020-12 的月报被对方服务器拒收、不再重试：staff@example.com：收件地址被对方")
+    assert refused.output.startswith(
+        "2020-12 的月度排名通报被对方服务器拒收、不再重试：staff@example.com：收件地址被对方"
+    )
     assert "mailroom digest --month 2020-12 --send 重新发送" in refused.output and "其他邮件" not in refused.output
 
 

@@ -62,7 +62,7 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
     config, deps = context.config, context.deps
     context.warn_if_behind("通报中的排名和得分")
     now = deps.clock()
-    what = f"{month} 的月报" if year is None else f"{year} 年度最终排名通报"
+    what = f"{month} 的月度排名通报" if year is None else f"{year} 年度最终排名通报"
     with deps.db.session() as session:
         if year is None:
             assert month is not None

@@ -277,7 +277,7 @@ def digest_title(digest: Digest) -> str:
     """The heading of the text and the HTML."""
     if digest.final_year is not None:
         return f"{digest.final_year}年度残疾人服务工程督导最终排名"
-    return f"{digest.month_label}残疾人服务工程督导月报"
+    return f"{digest.month_label}残疾人服务工程督导情况通报"  # not 月报: the units' own packages are their 月报
 
 
 def digest_subject(digest: Digest) -> str:

@@ -30,9 +30,9 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
     final ranking alike."""
     out = config.outgoing
     if not out.sender:
-        raise ConfigError("smtp.sender 未填写：汇总邮件从这个地址发出，请在配置文件 [smtp] 中写明")
+        raise ConfigError("smtp.sender 未填写：月度排名通报从这个地址发出，请在配置文件 [smtp] 中写明")
     if not out.staff:
-        raise ConfigError("smtp.staff 为空：汇总邮件发给这些工作人员地址，请在配置文件 [smtp] 中至少写一个")
+        raise ConfigError("smtp.staff 为空：月度排名通报发给这些工作人员地址，请在配置文件 [smtp] 中至少写一个")
     subject, html, text = render_digest(digest)
     message = compose(
         out,
