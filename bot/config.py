@@ -107,6 +107,7 @@ class Outgoing:
     password_env: str = ""
     sender: str = ""
     sender_name: str = ""
+    contact: str = ""  # whom a unit asks, said at the end of what it is sent ("市残联办公室，电话 …"); "" none
     staff: tuple[str, ...] = ()
     receipts_per_hour: int = 10
     receipts_max_age_days: int = 7
@@ -295,6 +296,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         password_env=pick("password_env", str, ""),
         sender=address_of(written_sender, "smtp.sender") if (written_sender := pick("sender", str, "")) else "",
         sender_name=pick("sender_name", str, ""),
+        contact=pick("contact", str, "").strip(),
         staff=tuple(address_of(address, "smtp.staff") for address in pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),
         receipts_max_age_days=pick("receipts_max_age_days", int, 7, check=lambda n: n >= 0, why="0 或正整数"),

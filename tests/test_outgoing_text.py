@@ -327,3 +327,20 @@ def test_a_briefing_in_a_month_that_scores_none_is_told_so(config, deps):
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
     assert "简报信息：本月第 1 篇；本月不在简报信息计分的月份内，照常登记，不计分。" in plain(receipt.raw)
+
+
+def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_before_the_signature(config, deps):
+    """GIVEN [smtp] contact WHEN a receipt and a reminder are composed THEN each ends with "如有疑问，请联系…" on a
+    paragraph of its own before the signature, in text and HTML (each says not to reply to it, and named nobody to
+    ask); without it, nothing (the other tests read their lines whole)."""
+    config = replace(config, outgoing=replace(config.outgoing, contact="市残联办公室，电话 0318-1234567"))
+    arrival = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes())
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+        queue_reminders(config, session, "2020-05", datetime(2020, 5, 17, 9, 0, tzinfo=SHANGHAI))
+    said = "如有疑问，请联系市残联办公室，电话 0318-1234567。"
+    for mail in (outbox(deps, "receipt")[0], outbox(deps, "reminder")[0]):
+        lines = plain(mail.raw)
+        assert lines[-4:-1] == ["", said, ""] and lines[-1].startswith("衡水市残联残疾人服务工程督导系统")
+        assert f"<p>{said}</p>" in _html(mail.raw)

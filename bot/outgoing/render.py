@@ -35,11 +35,12 @@ def date_time_text(moment: datetime, zone: tzinfo) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def render_pair(name: str, context: dict) -> tuple[str, str]:
-    """The plain-text and HTML bodies of one outgoing kind."""
+def render_pair(name: str, context: dict, contact: str = "") -> tuple[str, str]:
+    """The plain-text and HTML bodies of one outgoing kind; `contact`, whom to ask ([smtp] contact), said at
+    the end of what a unit is sent, whose every mail says not to reply to it."""
     return (
-        environment().get_template(f"{name}.txt").render(**context),
-        environment().get_template(f"{name}.html").render(**context),
+        environment().get_template(f"{name}.txt").render(**context, contact=contact),
+        environment().get_template(f"{name}.html").render(**context, contact=contact),
     )
 
 
