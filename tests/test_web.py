@@ -686,6 +686,28 @@ def test_standings_matrix_and_explanation_link_to_the_evidence(site, clock):
     assert client.get("/matrix?month=April").status_code == 400
 
 
+def test_the_standings_page_offers_them_as_the_excel_table_the_command_writes(site, tmp_path):
+    """GIVEN an auditor on April's standings WHEN they follow 下载 Excel 表格 THEN they get April's standings as
+    `mailroom standings --xlsx` writes them (rank, unit, total, each component), named in Chinese: staff without
+    a shell had no way to take the month's ranking into their own report."""
+    import openpyxl
+
+    from archive.evidence import load_evidence
+    from bot.services.scores import shown_standings
+
+    app, deps, _ = site
+    client = signed_in(app, "审计员")
+    assert "/standings.xlsx?month=2020-04" in page(client, "/standings?month=2020-04")
+    response = client.get("/standings.xlsx?month=2020-04")
+    assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
+    assert "filename*=UTF-8''2020%E5%B9%B44%E6%9C%88" in response.headers["Content-Disposition"]
+    rows = list(openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(min_row=3, values_only=True))
+    with deps.db.session() as db:
+        result, _ = shown_standings(app.extensions["mailroom"].config, db, load_evidence(db), "2020-04", deps.clock())
+    assert [row[:3] for row in rows[: len(result.rows)]] == [(row.rank, row.unit, row.total) for row in result.rows]
+    assert client.get("/standings.xlsx?month=2019-01").status_code == 404
+
+
 def shared_person_row(html: str) -> str:
     """The 核查发现 row saying 王斐 is registered by two units (桃城区's copy shares every person of the registry)."""
     import re

@@ -45,7 +45,7 @@ PERCENT = "0.00%"
 CHANGE = "+0;-0;0"
 
 
-def write_standings(path: Path, data: dict[str, Any], notes: Sequence[str] = ()) -> None:
+def write_standings(path: Path | BytesIO, data: dict[str, Any], notes: Sequence[str] = ()) -> None:
     """The standings of one month (`mailroom standings --json`'s data): rank, unit, total and every component,
     frozen header, sized columns. A component not yet scored (None) is a grey blank, explained below the
     table as in the digest: a 0 there would read as points lost. `notes` go below it too (a closed year's:

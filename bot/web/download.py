@@ -73,7 +73,7 @@ def _extension(name: str) -> str:
     return found.group() if found and found.start() > 0 else ""
 
 
-def _named(response: Response, name: str, plain: str) -> Response:
+def named_download(response: Response, name: str, plain: str) -> Response:
     """Content-Disposition naming the file twice: filename*=UTF-8''… (RFC 6266: what browsers use) and, for a
     client that reads only filename=, `plain` with the name's extension ("attachment.xlsx"). send_file's own
     ASCII fallback drops every other character: "" for an all-Chinese name, ".xlsx" (a hidden file) beside
@@ -103,7 +103,7 @@ def _original(path: Path, name: str, plain: str) -> Response:
         conditional=False,
         max_age=0,
     )
-    return _named(response, name, plain)
+    return named_download(response, name, plain)
 
 
 # Each download reads only its own row: the message page's loading (every registry person) is not needed.
@@ -158,7 +158,7 @@ def _reading_download(message_id: int, reading_id: int, suffix: str):
     response = send_file(
         io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name, etag=False, max_age=0
     )
-    return _named(response, name, f"mail-{message_id}-table-{reading_id}")
+    return named_download(response, name, f"mail-{message_id}-table-{reading_id}")
 
 
 def csv_bytes(reading: FormReadingRow, mask: Masker) -> bytes:
@@ -210,9 +210,10 @@ def _text_cell(sheet, text: str) -> WriteOnlyCell:
 
 
 # A reading's table by each download's suffix: what writes it, and its type.
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TABLE_FORMATS = {
     "csv": (csv_bytes, "text/csv"),
-    "xlsx": (xlsx_bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "xlsx": (xlsx_bytes, XLSX),
 }
 
 

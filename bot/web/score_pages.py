@@ -5,12 +5,14 @@ behind it."""
 from __future__ import annotations
 
 from datetime import datetime
+from io import BytesIO
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, send_file
 
 from archive.evidence import Evidence, load_evidence, summary_reports
 from bot.config import Config
 from bot.outgoing.digest import clock
+from bot.outgoing.workbooks import write_standings
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.services.explain import explanation
 from bot.services.scores import (
@@ -21,9 +23,11 @@ from bot.services.scores import (
     month_kept_names,
     shown_matrix,
     shown_standings,
+    standings_json,
 )
 from bot.services.show import decision_line
 from bot.services.years import finding_years
+from bot.web.download import XLSX, named_download
 from bot.web.present import finding_view, masker
 from bot.web.queue_pages import kept_findings
 from bot.web.site import site
@@ -121,6 +125,21 @@ def standings_page():
         **_month_context(config, month),
         **_kept_context(config, kept),
     )
+
+
+@blueprint.route("/standings.xlsx")
+def standings_workbook():
+    """The month's standings as `mailroom standings --xlsx` writes them, for staff without a shell."""
+    config, month = site().config, _month()
+    with site().deps.db.session() as db:
+        result, kept = shown_standings(config, db, _evidence(), month, site().deps.clock())
+    out = BytesIO()
+    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
+    write_standings(out, data, kept.lines(config) if kept else ())
+    name = f"{month_label(month)}累计得分排名.xlsx"
+    out.seek(0)
+    response = send_file(out, mimetype=XLSX, as_attachment=True, download_name=name, etag=False, max_age=0)
+    return named_download(response, name, f"standings-{month}")
 
 
 @blueprint.route("/matrix")
