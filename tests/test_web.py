@@ -3,6 +3,8 @@ roles, sessions that die with a new password, role or grant, masking of personal
 byte, the 核查发现 page, and the safety headers."""
 
 import dataclasses
+import email
+import email.policy
 import io
 import os
 import re
@@ -24,11 +26,14 @@ from tests.webapp import (
     PERSON,
     PERSON_ID,
     PERSON_ID_MASKED,
+    SHANGHAI,
+    _message,
     add_accounts,
     csrf_token,
     fill_archive,
     log_in,
     share_person,
+    store_one,
 )
 
 
@@ -706,6 +711,35 @@ def test_the_standings_page_offers_them_as_the_excel_table_the_command_writes(si
         result, _ = shown_standings(app.extensions["mailroom"].config, db, load_evidence(db), "2020-04", deps.clock())
     assert [row[:3] for row in rows[: len(result.rows)]] == [(row.rank, row.unit, row.total) for row in result.rows]
     assert client.get("/standings.xlsx?month=2019-01").status_code == 404
+
+
+def test_a_message_page_links_each_attachment_to_its_forms_and_folds_a_long_registry(site):
+    """GIVEN a package of a 5-person registry and a 40-person one WHEN staff open its page THEN the attachments'
+    table links each file to the forms read from it, the short registry's table shows open and the long one's is
+    folded under its row count (ten registries made a page 24,000 px tall, the last form at its very end)."""
+    from tests.data.workbooks.make_workbooks import REHAB_HEADER, registry_sheet, rehab_row, save
+
+    app, deps, _ = site
+    book = openpyxl.Workbook()
+    rows = [rehab_row(n, f"张{n:02d}", "饶阳县", "19620315", n) for n in range(1, 41)]
+    registry_sheet(book.active, "饶阳县残联4月份康复服务实名制登记表", REHAB_HEADER, rows, fill="填报单位：饶阳县残联")
+    raw = _message(
+        "ryxcl@163.com",
+        "饶阳县4月份报表",
+        datetime(2020, 4, 12, 9, tzinfo=SHANGHAI),
+        "见附件",
+        ("rehab-registry-two-age-sheets.xlsx",),
+    )
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message.add_attachment(save(book), maintype="application", subtype="octet-stream", filename="附件3-长.xlsx")
+    message_id = store_one(deps, message.as_bytes())
+    shown = page(signed_in(app, "孙倩"), f"/message/{message_id}")
+    readings = re.findall(r'<section class="reading" id="reading-(\d+)">', shown)
+    assert len(readings) == 2 and all(f'<a href="#reading-{reading}">附件3</a>' in shown for reading in readings)
+    assert re.findall(r'<details class="table"( open)?>\s*<summary>表格（(\d+) 行）', shown) == [
+        (" open", "5"),
+        ("", "40"),
+    ]
 
 
 def shared_person_row(html: str) -> str:
