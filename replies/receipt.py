@@ -24,6 +24,7 @@ from parsers.recognize import (
 from parsers.records import counted_month
 from replies.mismatch import form_mismatch, receipt_line
 from scoring.packages import PackageStatus
+from scoring.settings import month_label
 
 NO_REPLY = re.compile(r"^(no-?reply|do-?not-?reply|noreply|mailer-daemon|postmaster|bounces?)[+@.-]", re.I)
 # Files left on a server instead of attached: a mail service's 超大附件 (QQ, 163/126), a cloud drive, a shared
@@ -338,7 +339,8 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
     came: a clerk fixes files, and two workbooks' sheets are both called "Sheet". A form whose own title names
     another unit or month than the mail is said first: the commonest slip is last month's file, or a
     neighbour's, attached again."""
-    grouped: list[tuple[str, list[str]]] = [("本邮件", list(facts.problems))] if facts.problems else []
+    whole = [*facts.problems, *_summaries_twice(facts)]
+    grouped: list[tuple[str, list[str]]] = [("本邮件", whole)] if whole else []
     for file in facts.files:
         problems = [*_mismatches(facts, file), *file.problems]
         if not problems:
@@ -348,6 +350,21 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
         else:
             grouped.append((file.source, problems))
     return grouped
+
+
+def _summaries_twice(facts: MessageFacts) -> list[str]:
+    """Two readable 附件2 of one month in one mail (last month's left beside this month's, a draft and the final):
+    the figures are the last one's (scoring takes the latest 附件2, and in one mail the last read), said so."""
+    by_month: dict[str | None, list[str]] = {}
+    for file in facts.files:
+        if file.form == 2 and file.readable:
+            by_month.setdefault(counted_month(facts.month, facts.month_source, file.month), []).append(file.source)
+    return [
+        f"本邮件中有 {len(sources)} 份{month_label(month) if month else ''}附件2（{'、'.join(sources)}），"
+        f"完成数按最后一份（{sources[-1]}）计；如其中有旧表或草稿，请只保留正确的一份重新发送"
+        for month, sources in by_month.items()
+        if len(sources) > 1
+    ]
 
 
 def _mismatches(facts: MessageFacts, file: FileFacts) -> list[str]:

@@ -344,3 +344,20 @@ def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_before_
         lines = plain(mail.raw)
         assert lines[-4:-1] == ["", said, ""] and lines[-1].startswith("衡水市残联残疾人服务工程督导系统")
         assert f"<p>{said}</p>" in _html(mail.raw)
+
+
+def test_two_summaries_of_one_month_in_one_mail_are_said_and_which_one_counts(config, deps):
+    """GIVEN 景县's April package carrying two 附件2 (a draft beside the final) WHEN its receipt is composed THEN
+    it says, of the whole mail, that there are two and that the figures are the last one's (what the scoring
+    reads), and to send only the right one: each was listed with its own 完成数, and nothing said which counted."""
+    arrival = datetime(2020, 4, 9, 10, 0, tzinfo=SHANGHAI)
+    summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
+    store(deps, mail("景县4月份报表", arrival, [("附件2草稿.xls", summary), ("附件2.xls", summary)]))
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival)
+    lines = plain(outbox(deps, "receipt")[0].raw)
+    said = lines[lines.index("【本邮件】") + 1]
+    assert said == (
+        "1. 本邮件中有 2 份2020年4月附件2（附件2草稿.xls、附件2.xls），完成数按最后一份（附件2.xls）计；"
+        "如其中有旧表或草稿，请只保留正确的一份重新发送"
+    )

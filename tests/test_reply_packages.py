@@ -261,7 +261,7 @@ def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(confi
     assert set(composed) == {signed, linked, quoted}
     for forgotten in (signed, linked, quoted):
         assert (
-            "请重新发送：邮件没有附件。请把附件1–8（9 月起含附件9、10）作为附件添加后重新发送。"
+            "请重新发送：本邮件没有附带文件。请把附件1–8（9 月起含附件9、10）的表格文件添加到邮件中重新发送。"
             in composed[forgotten][2]
         )
     assert queue_reasons(deps)[asked] == ["question"]
@@ -297,7 +297,7 @@ def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(co
     assert "邮件中是网盘（百度网盘等）的分享链接，系统无法下载。" in composed[baidu][2]
     assert "邮件中是“超大附件”下载链接，系统无法下载。" in composed[english][2]
     for text in (composed[wps][2], composed[baidu][2], composed[english][2]):
-        assert "邮件没有附件" not in text
+        assert "没有附带文件" not in text
     queued = queue_reasons(deps)
     assert {id_: queued.get(id_) for id_ in (beside, wps, baidu, english)} == dict.fromkeys(
         (beside, wps, baidu, english), ["link"]
