@@ -83,7 +83,8 @@ def briefing_place(session: Session, message_id: int, month: str, calendar: Cale
 
 def copied_from_another_unit(session: Session, message_id: int) -> bool:
     """Whether an article of the message came first in another unit's counting mail (a copy of another
-    county's article: it counts for that unit only)."""
+    county's article: it counts for that unit only). Units by the name their mail was filed under: a unit renamed
+    between years is another unit here (its article sent in both years counted in the first anyway)."""
     mine = session.get(Message, message_id)
     if mine is None:
         return False

@@ -86,9 +86,8 @@ REASONS = {
         "（地址写错、对方邮箱已满等），必要时电话告知对方邮件的内容"
     ),
     "refused": (
-        "我方发出的邮件被对方服务器拒收，不会再发：请核对收件地址（单位的报送邮箱，或配置 [smtp] staff），"
-        "必要时电话告知对方邮件的内容（回执、自查结果的内容在所回复邮件的页面上可见）；"
-        "被拒收的通报改正地址后可用 mailroom digest --send 重新发送"
+        "我方发出的邮件被对方服务器拒收，不会再发：请按服务器所说的原因核对收件地址（单位的报送邮箱，或配置 "
+        "[smtp] staff），必要时电话告知对方；通报可按上面所说的命令重新发送"
     ),
     "finding": "核查发现",
 }
@@ -263,12 +262,18 @@ def _refused_items(session: Session) -> list[Item]:
             f"outbox:{cause}:{message_id}",  # a mail stored again in its place (queue_again) is another mail
             f"R{mail_id}",
             "refused",
-            f"{KIND_TEXT.get(kind, kind)}未能发出（收件人 {recipients}）：{error or '对方服务器拒收'}",
-            unit,
+            f"{KIND_TEXT.get(kind, kind)}未能发出：{error or f'{recipients}：对方服务器拒收'}",
+            unit or _reminded(cause),
             (about,) if about is not None else (),
         )
         for mail_id, cause, message_id, kind, recipients, error, unit, about in rows
     ]
+
+
+def _reminded(cause: str) -> str | None:
+    """The unit a reminder was for, from its cause ("reminder:2020-05:景县"); None for any other mail."""
+    parts = cause.split(":")  # (then ":after-deadline" for the one after the deadline)
+    return parts[2] if parts[0] == "reminder" and len(parts) > 2 else None
 
 
 def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormReadingRow]]:

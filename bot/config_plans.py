@@ -188,7 +188,7 @@ def _units(entries: Any, years: tuple[int, ...]) -> tuple[tuple[Unit, ...], dict
         unit = Unit(
             name=value_of(entry, f"{at}.name", str),
             aliases=tuple(value_of(entry, f"{at}.aliases", list, [])),
-            addressee=value_of(entry, f"{at}.addressee", str, None),
+            addressee=(value_of(entry, f"{at}.addressee", str, "") or "").strip() or None,
             senders=tuple(
                 _sender(address, f"{at}.senders", entry) for address in value_of(entry, f"{at}.senders", list, [])
             ),

@@ -298,7 +298,7 @@ def _unit_problems(reading: FormReading, own_unit: str | None, every: Sequence[U
             None,
             None,
             OTHER_UNIT,
-            f"表中写的单位是{reading.unit}，而本单位是{own_unit}；请核对是否选错了文件",
+            f"表中写的单位是{reading.unit}，而您单位是{own_unit}；请核对是否选错了文件",
         ),
     )
 

@@ -30,13 +30,18 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
         if any(place):
             found[place] = None
         code, column = problem.get("code"), problem.get("column")
-        kinds.setdefault(problem["message"], (code, problem.get("sheet") or "", column) if code and column else None)
+        folded = code in CELL_RULES and bool(column)
+        kinds.setdefault(problem["message"], (str(code), problem.get("sheet") or "", str(column)) if folded else None)
     lines: list[tuple[str, str]] = []
     said: dict[tuple[str, str, str], int] = {}
     rest: dict[tuple[str, str, str], tuple[int, list[tuple[str, str]]]] = {}  # its line's index, its places
+    total: dict[tuple[str, str, str], int] = {}
+    for kind in kinds.values():
+        if kind is not None:
+            total[kind] = total.get(kind, 0) + 1
     for message, found in places.items():
         kind = kinds[message]
-        if kind is not None:
+        if kind is not None and total[kind] > SAID_WHOLE + 1:  # one left over is said whole too
             said[kind] = said.get(kind, 0) + 1
             if said[kind] > SAID_WHOLE:
                 if kind not in rest:
@@ -47,12 +52,15 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
         lines.append((_places(list(found)), message))
     for (_, _, column), (index, found_rest) in rest.items():
         unique = list(dict.fromkeys(found_rest))
-        lines[index] = (_places(unique), f"{column} 列还有 {len(unique)} 处同类问题（说明同上）；请整列核对后改正")
+        lines[index] = (_places(unique), f"{column} 列这些单元格也有同类问题（说明同上）；请整列核对后改正")
     return lines
 
 
 # Of one kind of problem in one column, how many are said whole before the rest are named on one line.
 SAID_WHOLE = 3
+# The kinds a column gets wrong all alike, each cell by the same rule (a duplicated person names the other row:
+# each said whole).
+CELL_RULES = frozenset({"bad-disability-id", "bad-id-number", "id-precision-lost", "bad-phone", "empty-required"})
 
 
 def cell_name(problem: Mapping[str, Any]) -> str:

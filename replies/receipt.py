@@ -271,7 +271,7 @@ def receipt_for(
         facts = replace(facts, kind="report" if carries_package(facts) else "other")
     arrived = bool(packages) and not any(package.forms_with("missing") for package in packages)
     resend = None if settled and facts.kind == "report" else _resend_advice(facts, arrived)
-    times = [(package, *timeliness(facts, package)) for package in packages]
+    times = [(package, *timeliness(facts, package, settled)) for package in packages]
     context = {
         "unit": facts.unit,
         "month": facts.month,
@@ -396,10 +396,13 @@ def figures_too_late(facts: MessageFacts, month: str, judged: Sequence[tuple[str
     return f"本次附件2在{name}之后收到，其完成数不计入截至{name}的任务完成情况（按{name}前收到的附件2计）。"
 
 
-def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str | None, str | None]:
+def timeliness(
+    facts: MessageFacts, package: PackageStatus | None, settled: bool = False
+) -> tuple[str | None, str | None]:
     """What the receipt says of time: of this mail (a report's), and of the month's package as it stands now.
     The package decides, as the scoring does: a corrected resend after the deadline does not make an on-time
-    month late, and a mail that brought nothing new is not late itself."""
+    month late, and a mail that brought nothing new is not late itself. A month missing forms past its deadline
+    asks for them, unless its year is `settled` (closed: nothing sent now would count)."""
     if package is None or facts.kind == "briefing":
         return None, None
     brought = {form.form for form in package.forms if form.message_id == facts.id}
@@ -416,7 +419,8 @@ def timeliness(facts: MessageFacts, package: PackageStatus | None) -> tuple[str 
     missing, late = package.forms_with("missing"), package.forms_with("late")
     if missing:
         if package.as_of > package.deadline:
-            return this_mail, f"已过时限，该月尚未收到：{form_list(missing)}；请尽快补报。"
+            ask = "" if settled else "；请尽快补报"
+            return this_mail, f"已过时限，该月尚未收到：{form_list(missing)}{ask}。"
         return this_mail, f"该月尚未收到：{form_list(missing)}。"
     before = "" if brought else "此前"
     if late:

@@ -312,7 +312,7 @@ def test_a_digest_refused_for_good_is_sent_again_and_year_close_says_how(tmp_pat
     assert refused.exit_code == 1 and "被对方服务器拒收、不再重试" in refused.output and again in refused.output
     blocked = run("year", "close", "2020", "--by", "孙倩")
     assert blocked.exit_code == 1, blocked.output
-    assert "2020 年的最后一期月报（2020-12）被对方服务器拒收，尚未发出，不能结账" in blocked.output
+    assert "2020 年的最后一期月度排名通报（2020-12）被对方服务器拒收，尚未发出，不能结账" in blocked.output
     assert "请核对配置 [smtp] staff 中的地址" in blocked.output and again in blocked.output
     status = run("status").output
     assert any("月度排名通报" in line and again in line for line in status.splitlines()), status

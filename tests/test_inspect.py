@@ -427,8 +427,8 @@ def test_a_form_of_another_unit_than_the_askers_is_a_problem(tmp_path):
     ]
     results, config = _inspected(files, tmp_path, own_unit="景县")
     assert [result["problems"][-1]["message"] for result in results] == [
-        "表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件",
-        "表中写的单位是武邑县，而本单位是景县；请核对是否选错了文件",
+        "表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件",
+        "表中写的单位是武邑县，而您单位是景县；请核对是否选错了文件",
     ]
     assert has_problems(results)
     assert conclusion(results, config) == ["发现问题：请按上面的提示修改后再检查一次。"]
@@ -459,7 +459,7 @@ def test_a_clerk_who_names_their_unit_is_told_of_another_units_form():
     assert other.exit_code == 1
     [result] = json.loads(other.stdout)
     assert [problem["message"] for problem in result["problems"]] == [
-        "表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件"
+        "表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件"
     ]
     own = runner.invoke(main, [*config, "inspect", "--unit", "桃城", book])
     assert own.exit_code == 0 and "所检查的文件未发现问题。" in own.stdout

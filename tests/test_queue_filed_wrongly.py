@@ -286,7 +286,7 @@ def test_a_receipt_the_units_server_refused_is_on_the_queue_for_staff_to_tell_th
         [item] = [item for item in attention(session, findings=lambda _: []) if item.reason == "refused"]
         refused_id = session.scalar(select(OutboxMail.id).where(OutboxMail.state == "failed"))
     assert (item.handle, item.unit, item.message_ids, item.correctable) == (f"R{refused_id}", "枣强县", (zq,), None)
-    assert item.text.startswith("回执未能发出（收件人 zqxcl@163.com）：") and "550 5.1.1 用户不存在" in item.text
+    assert item.text.startswith("回执未能发出：zqxcl@163.com：") and "550 5.1.1 用户不存在" in item.text
     assert tc not in item.message_ids
 
     staff = signed_in(site)
@@ -299,3 +299,32 @@ def test_a_receipt_the_units_server_refused_is_on_the_queue_for_staff_to_tell_th
     assert staff.post("/queue/done", data=posted).status_code == 302
     with deps.db.session() as session:
         assert [item for item in attention(session, findings=lambda _: []) if item.reason == "refused"] == []
+
+
+def test_a_refused_reminder_is_its_units_item_and_a_refused_digest_names_none(deps):
+    """A reminder answers no mail: its unit is the one its cause names (after the deadline too); a digest's,
+    staff's own, has none."""
+    now = datetime(2020, 5, 21, 1, tzinfo=UTC)
+    with deps.db.session() as session:
+        for cause, kind in (("reminder:2020-05:景县:after-deadline", "reminder"), ("digest:2020-05", "digest")):
+            session.add(
+                OutboxMail(
+                    cause=cause,
+                    kind=kind,
+                    recipients="x@163.com",
+                    subject="-",
+                    message_id=f"<{kind}@y>",
+                    raw=b"-",
+                    state="failed",
+                    attempts=1,
+                    created_at=now,
+                    next_attempt_at=now,
+                    last_error="x@163.com：收件地址被对方服务器拒绝（550 用户不存在）",
+                )
+            )
+        session.commit()
+        items = [item for item in attention(session, findings=lambda _: []) if item.reason == "refused"]
+    assert [(item.unit, item.text) for item in items] == [
+        ("景县", "催报提醒未能发出：x@163.com：收件地址被对方服务器拒绝（550 用户不存在）"),
+        (None, "月度排名通报未能发出：x@163.com：收件地址被对方服务器拒绝（550 用户不存在）"),
+    ]

@@ -438,9 +438,11 @@ def test_one_mistake_down_a_column_is_said_three_times_whole_then_once_with_its_
 
     problems = [{"sheet": None, "column": None, "row": None, "code": "title", "message": "标题中没有写明月份"}]
     for row in range(4, 204):
-        problems.append(problem("C", row, "id-length", f"残疾人证号“1311{row:03d}**********1”有 19 位，应为 20 位"))
+        problems.append(
+            problem("C", row, "bad-disability-id", f"残疾人证号“1311{row:03d}**********1”有 19 位，应为 20 位")
+        )
         if row == 5:
-            problems.append(problem("D", row, "phone", "联系电话“0318-52”位数不对"))
+            problems.append(problem("D", row, "bad-phone", "联系电话“0318-52”位数不对"))
     lines = problem_lines(problems)
     cells = "、".join(f"C{row}" for row in range(7, 17))
     assert lines == [
@@ -449,5 +451,22 @@ def test_one_mistake_down_a_column_is_said_three_times_whole_then_once_with_its_
         "［Sheet1 C5］残疾人证号“1311005**********1”有 19 位，应为 20 位",
         "［Sheet1 D5］联系电话“0318-52”位数不对",
         "［Sheet1 C6］残疾人证号“1311006**********1”有 19 位，应为 20 位",
-        f"［Sheet1 {cells}等 197 处］C 列还有 197 处同类问题（说明同上）；请整列核对后改正",
+        f"［Sheet1 {cells}等 197 处］C 列这些单元格也有同类问题（说明同上）；请整列核对后改正",
+    ]
+
+
+def test_four_alike_are_each_said_and_a_duplicated_person_is_never_folded():
+    """Four bad phones in a column: one left over past three is said whole (no line for "these cells" of one);
+    five persons registered twice are each said whole, with the other row they name: folded, which row doubles
+    which would be lost."""
+    from replies.problems import problem_lines
+
+    def problem(row: int, code: str, message: str) -> dict:
+        return {"sheet": "Sheet1", "column": "F", "row": row, "code": code, "message": message}
+
+    phones = [problem(row, "bad-phone", f"联系电话“13{row}”位数不对") for row in range(4, 8)]
+    doubled = [problem(row, "duplicate-person", f"与第 {row + 10} 行是同一人") for row in range(10, 15)]
+    assert problem_lines(phones + doubled) == [
+        *(f"［Sheet1 F{row}］联系电话“13{row}”位数不对" for row in range(4, 8)),
+        *(f"［Sheet1 F{row}］与第 {row + 10} 行是同一人" for row in range(10, 15)),
     ]

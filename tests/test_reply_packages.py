@@ -194,7 +194,7 @@ def test_a_package_of_a_closed_year_is_told_its_figures_stay_as_kept(config, dep
         session.commit()
     summary = ("附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
     [late] = store(deps, mail("桃城区4月份报表", "补报", (summary,), sender=TAOCHENG))
-    said = "2020 年度已于 2021-01-30 结账，该年度的得分和排名已经确定，不会因本邮件而改变。"
+    said = "2020 年度已于 2021年1月30日结账，该年度的得分和排名已经确定，不会因本邮件而改变。"
     assert f"报送月份说明：{said}" in receipts(config, deps)[late][2] and said in html_of(deps, late)
 
 
@@ -212,7 +212,7 @@ def test_a_closed_years_package_with_an_unreadable_file_is_not_asked_to_send_it_
     [late] = store(deps, mail("桃城区5月份报表", "补报", (broken,), sender=TAOCHENG))
     text = receipts(config, deps)[late][2]
     assert "需要修改的问题" in text and "不会因本邮件而改变" in text
-    assert "请重新发送" not in text and "请重新发送" not in html_of(deps, late)
+    assert "请重新发送" not in text and "请重新发送" not in html_of(deps, late) and "请尽快补报" not in text
 
 
 def test_receipts_held_for_later_hours_go_sooner_once_the_hourly_limit_is_raised(config, deps):

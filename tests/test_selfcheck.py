@@ -161,7 +161,7 @@ def test_a_selfcheck_mail_is_answered_once_with_the_inspection_and_never_counted
     )
     assert lines[lines.index("检查结果：") + 1 : lines.index("衡水市残联残疾人服务工程督导系统") - 1] == [
         *_inspect_lines(tmp_path, monkeypatch),
-        "  问题：表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件",
+        "  问题：表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件",
         "",
         "发现问题：请按上面的提示修改后再检查一次。",
         "这些文件属于不同月份（2020年4月：附件3.xlsx；2020年5月：附件2.xls），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。",
@@ -204,10 +204,10 @@ def test_another_units_form_sent_for_a_selfcheck_is_a_problem(config, deps):
     send_owed(config, deps, datetime(2020, 5, 16, 9, 5, tzinfo=SHANGHAI))
     rows = {row.about_message: row for row in answers(deps)}
     lines = text_of(rows[registered]).splitlines()
-    assert "  问题：表中写的单位是桃城区，而本单位是武邑县；请核对是否选错了文件" in lines
+    assert "  问题：表中写的单位是桃城区，而您单位是武邑县；请核对是否选错了文件" in lines
     assert "发现问题：请按上面的提示修改后再检查一次。" in lines and "未发现问题" not in "".join(lines)
     html = email.message_from_bytes(rows[registered].raw, policy=policy.default).get_body(("html",)).get_content()
-    assert "表中写的单位是桃城区，而本单位是武邑县" in html and "发现问题：请按上面的提示修改后再检查一次。" in html
+    assert "表中写的单位是桃城区，而您单位是武邑县" in html and "发现问题：请按上面的提示修改后再检查一次。" in html
     assert "所检查的文件未发现问题。" in text_of(rows[personal]).splitlines()
 
 

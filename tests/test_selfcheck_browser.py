@@ -62,7 +62,7 @@ def test_a_clerk_sees_nothing_but_the_inspection_of_their_own_files(served, tmp_
             for result in inspect_untrusted(files, config, None, "景县")  # the inspection, read here
             for line in describe(result)
         ]
-        assert "问题：表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件" in shown
+        assert "问题：表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件" in shown
         assert page.locator(".conclusion p").all_inner_texts() == [
             "发现问题：请按上面的提示修改后再检查一次。",
             "这些文件属于不同月份（2020年4月：bad-ids-and-phones.xlsx；2020年5月：summary-jing-xian-with-space.xls），已按月份分别检查；如不是一并补报几个月，请核对标题中的月份（可能是沿用了上个月的表格）。",

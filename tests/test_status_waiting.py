@@ -153,7 +153,7 @@ def test_status_says_a_month_whose_digest_and_reminders_never_ran_and_how_to_do_
     [
         ("pending", "（该月通报在发送队列中等待发出）"),
         ("sent", "（该月通报已发出）"),
-        ("failed", "（该月通报被对方服务器拒收，见上方拒收的邮件）"),
+        ("failed", "（该月通报被对方服务器拒收，见 mailroom queue（待处理））"),
     ],
 )
 def test_the_digest_jobs_line_says_where_its_mail_stands_now(config, deps, state, said):
@@ -183,8 +183,29 @@ def test_the_digest_jobs_line_says_where_its_mail_stands_now(config, deps, state
             )
         )
         session.commit()
-    lines = describe_status(gather_status(config, replace(deps, clock=lambda: datetime(2020, 6, 25, tzinfo=SHANGHAI))))
+    later = replace(deps, clock=lambda: datetime(2020, 6, 25, tzinfo=SHANGHAI))
+    lines = describe_status(gather_status(config, later))
     [digest] = [line for line in lines if line.startswith("月度排名通报：")]
     [reminders] = [line for line in lines if line.startswith("催报提醒：")]
     assert digest.endswith(f"：已排队{said}")
     assert reminders.endswith("：已排队")
+    # sent once more on staff's asking (`digest --send --again`): the line says the newest mail's state
+    with deps.db.session() as session:
+        again = session.get(OutboxMail, 1)
+        session.add(
+            OutboxMail(
+                cause="digest:2020-06#2",
+                kind="digest",
+                recipients="a@b.cn",
+                subject="-",
+                message_id="<x2@y>",
+                raw=b"-",
+                state="pending",
+                attempts=0,
+                created_at=again.created_at,
+                next_attempt_at=again.created_at,
+            )
+        )
+        session.commit()
+    [digest] = [line for line in describe_status(gather_status(config, later)) if line.startswith("月度排名通报：")]
+    assert digest.endswith("（该月通报在发送队列中等待发出）")

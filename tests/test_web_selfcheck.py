@@ -85,7 +85,7 @@ def test_a_clerk_sees_exactly_what_inspect_says_and_nothing_is_stored(site):
         for line in describe(result)
     ]
     assert shown_lines(html) == expected
-    assert expected.count("问题：表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件") == 2
+    assert expected.count("问题：表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件") == 2
     # masked as for any viewer without the personal grant: the row and column say which cell, and the text
     # goes by mail too
     assert "残疾人证号“131102**********1042”的前 18 位（身份证号）校验位不对" in html
@@ -123,8 +123,8 @@ def test_another_units_forms_are_a_problem_for_a_clerk(site):
     }
     html = upload(clerk(app), files).get_data(as_text=True)
     lines = shown_lines(html)
-    assert "问题：表中写的单位是桃城区，而本单位是景县；请核对是否选错了文件" in lines
-    assert "问题：表中写的单位是武邑县，而本单位是景县；请核对是否选错了文件" in lines
+    assert "问题：表中写的单位是桃城区，而您单位是景县；请核对是否选错了文件" in lines
+    assert "问题：表中写的单位是武邑县，而您单位是景县；请核对是否选错了文件" in lines
     assert "未发现问题" not in html
     assert conclusion_lines(html) == ["发现问题：请按上面的提示修改后再检查一次。"]
 

@@ -273,7 +273,7 @@ def check_closing(tmp_path: Path, path: Path, env: dict[str, str]) -> None:
     """2020 closes once December's digest has gone out; after 景县's 2020 target is edited, every command and
     page still shows what was kept, and says what the edit would change."""
     refused = run(path, env, "year", "close", "2020", "--by", "孙倩")
-    assert refused.exit_code == 1 and "最后一期月报（2020-12）尚未发出" in refused.output
+    assert refused.exit_code == 1 and "最后一期月度排名通报（2020-12）尚未发出" in refused.output
     assert run(path, env, "digest", "--month", "2020-12", "--send").exit_code == 0
     closed = run(path, env, "year", "close", "2020", "--by", "孙倩")
     assert closed.exit_code == 0 and "2020 年已结账：2020-04 至 2020-12" in closed.output, closed.output

@@ -50,13 +50,13 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
     context.warn_if_behind("以下排名和得分")
     with context.deps.db.session() as session:
         result, kept = shown_standings(context.config, session, load_evidence(session), month, context.deps.clock())
-    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
     if xlsx:
-        from bot.outgoing.workbooks import write_standings
+        from bot.outgoing.workbooks import write_shown_standings
 
-        write_standings(xlsx, data, kept.lines(context.config) if kept else ())
+        write_shown_standings(xlsx, context.config, result, kept)
         click.echo(f"已写入 {xlsx}", err=True)
     if as_json:
+        data = standings_json(result) | ({"closed": kept.json()} if kept else {})
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
     elif not xlsx:
         click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）")

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from archive.locks import held, shared
-from archive.models import JobRun, MailboxState, Message
-from archive.outbox import KIND_TEXT, backlog, digest_cause, mail_state
+from archive.models import JobRun, MailboxState, Message, OutboxMail
+from archive.outbox import KIND_TEXT, backlog, digest_cause
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
 from archive.spool import spooled_counts
@@ -165,10 +165,16 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
 
 
 def _digest_state(session: Session, job: str, month: str | None) -> str | None:
+    """The state of the month's newest digest mail: one sent again on staff's asking (`digest:M#2`) after it."""
     if job != "digest" or month is None:
         return None
-    found = mail_state(session, digest_cause(month))
-    return found and found[0]
+    cause = digest_cause(month)
+    return session.scalar(
+        select(OutboxMail.state)
+        .where(or_(OutboxMail.cause == cause, OutboxMail.cause.like(f"{cause}#%")))
+        .order_by(OutboxMail.id.desc())
+        .limit(1)
+    )
 
 
 def due_for_rederive(deps: Deps) -> int:
@@ -288,7 +294,7 @@ def describe_status(data: dict[str, Any]) -> list[str]:
     for job in data["jobs"]:
         done = f"上次 {job['last_period']}，{job['last_run']}：{job['last_summary']}" if job["last_run"] else "尚未运行"
         if job.get("mail_state"):
-            done += f"（该月通报{MAIL_STATE_TEXT[job['mail_state']]}）"
+            done += f"（该月通报{MAIL_STATE_TEXT.get(job['mail_state'], job['mail_state'])}）"
         if job["due_since"]:
             when = "运行中的 mailroom serve 会立即执行" if data["daemon_running"] else "启动 mailroom serve 后立即执行"
             lines.append(f"{job['name']}：本月的已于 {job['due_since']} 到期，尚未执行（{when}）；{done}")
@@ -306,7 +312,7 @@ MAIL_STATE_TEXT = {
     "pending": "在发送队列中等待发出",
     "sending": "正在发送",
     "sent": "已发出",
-    "failed": "被对方服务器拒收，见上方拒收的邮件",
+    "failed": "被对方服务器拒收，见 mailroom queue（待处理）",
 }
 
 

@@ -341,7 +341,7 @@ def final_note(digest: Digest) -> str:
     """The note of a year's final ranking: what its figures are, and that they no longer change."""
     return (
         f"本通报为 {digest.final_year} 年度最终排名：该年已结账，全年各项均已计分，以下得分和名次为全年最终结果，"
-        f"不再变动。此前{digest.month_label}月报中的得分如与本通报不同，以本通报为准。"
+        f"不再变动。此前{digest.month_label}通报中的得分如与本通报不同，以本通报为准。"
     )
 
 

@@ -22,7 +22,7 @@ from archive.outbox import ANSWERS, queue_mail
 from archive.owed import message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
-from bot.outgoing.render import compose, date_time_text, render_pair
+from bot.outgoing.render import compose, date_text, date_time_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decided_text
 from parsers.form_layouts import FORM_TITLES
@@ -201,8 +201,8 @@ def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple
         )
     closed = closed_years(session)
     for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
-        day = closed[year].closed_at.astimezone(config.timezone)
-        notes.append(f"{year} 年度已于 {day:%Y-%m-%d} 结账，该年度的得分和排名已经确定，不会因本邮件而改变")
+        day = date_text(closed[year].closed_at, config.timezone)
+        notes.append(f"{year} 年度已于 {day}结账，该年度的得分和排名已经确定，不会因本邮件而改变")
     return notes, bool(months) and all(int(month[:4]) in closed for month in months)
 
 
@@ -353,8 +353,8 @@ def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: d
 
 
 def _arrival_text(arrival: datetime, zone: ZoneInfo) -> str:
-    local = arrival.astimezone(zone)  # to the second: a mail at 23:59:59 of the deadline's day is on time
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
+    # to the second: a mail at 23:59:59 of the deadline's day is on time
+    return f"{date_time_text(arrival, zone, seconds=True)}（北京时间）"
 
 
 def _months_text(months: Sequence[str], read: str | None) -> str:

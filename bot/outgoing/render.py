@@ -27,12 +27,17 @@ def environment() -> Environment:
     )
 
 
-def date_time_text(moment: datetime, zone: tzinfo) -> str:
-    """ "2026年12月6日 10:22", as Chinese office writing has it (no zero before a month or day): always with the
-    year, so a mail read (or sent) in another year than the one it speaks of never leaves the reader to guess
-    which year a date is in."""
+def date_time_text(moment: datetime, zone: tzinfo, seconds: bool = False) -> str:
+    """ "2026年12月6日 10:22" (with `seconds`, 10:22:05): always with the year, so a mail read (or sent) in
+    another year than the one it speaks of never leaves the reader to guess which year a date is in."""
     local = moment.astimezone(zone)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{date_text(local)} {local:%H:%M:%S}" if seconds else f"{date_text(local)} {local:%H:%M}"
+
+
+def date_text(moment: datetime, zone: tzinfo | None = None) -> str:
+    """ "2026年12月6日", as Chinese office writing has it (no zero before a month or day); in `zone` when given."""
+    local = moment.astimezone(zone) if zone is not None else moment
+    return f"{local.year}年{local.month}月{local.day}日"
 
 
 def render_pair(name: str, context: dict, contact: str = "") -> tuple[str, str]:

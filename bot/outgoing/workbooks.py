@@ -18,9 +18,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.config import Config
 from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest, clock
+from bot.outgoing.render import date_text
+from bot.services.scores import Kept, standings_json
 from scoring.completion import UnitCompletion
-from scoring.standings import COMPONENT_LABELS
+from scoring.standings import COMPONENT_LABELS, Standings
 
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -43,6 +46,13 @@ PENDING_NOTE = "灰色空白：该项尚未到评分时间（计 0 分）"
 BAR_COLOUR = "4472C4"
 PERCENT = "0.00%"
 CHANGE = "+0;-0;0"
+
+
+def write_shown_standings(path: Path | BytesIO, config: Config, result: Standings, kept: Kept | None) -> None:
+    """The month's standings as shown (a closed year's as kept, with what today's figures would change), written
+    as `mailroom standings --xlsx` and the web's 下载 Excel 表格 give them."""
+    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
+    write_standings(path, data, kept.lines(config) if kept else ())
 
 
 def write_standings(path: Path | BytesIO, data: dict[str, Any], notes: Sequence[str] = ()) -> None:
@@ -99,10 +109,6 @@ def _ranking_of(digest: Digest) -> str:
     return f"{digest.final_year}年度" if digest.final_year is not None else digest.month_label
 
 
-def _chinese_date(instant) -> str:
-    return f"{instant.year}年{instant.month}月{instant.day}日"
-
-
 def _title(sheet: Worksheet, text: str, width: int, row: int = 1) -> None:
     sheet.cell(row=row, column=1, value=text).font = TITLE
     sheet.cell(row=row, column=1).alignment = CENTER
@@ -157,7 +163,7 @@ def _ranking_sheet(sheet: Worksheet, digest: Digest) -> None:
     final = "全年最终结果，" if digest.final_year else ""
     _title(
         sheet,
-        f"{_ranking_of(digest)}残疾人服务工程督导累计得分排名（{final}截至{_chinese_date(digest.as_of)}）",
+        f"{_ranking_of(digest)}残疾人服务工程督导累计得分排名（{final}截至{date_text(digest.as_of)}）",
         len(labels),
     )
     _header(sheet, 2, labels, 45)
@@ -270,10 +276,10 @@ def _rollup_sheet(sheet: Worksheet, digest: Digest) -> None:
     one row per unit, 合计, a note."""
     tasks = [figure.task for figure in digest.completion_total.tasks]
     width = 1 + 3 * len(tasks)
-    _title(sheet, f"全市目标任务进展情况报告（截至{_chinese_date(digest.as_of)}）", width)
+    _title(sheet, f"全市目标任务进展情况报告（截至{date_text(digest.as_of)}）", width)
     sheet.cell(row=2, column=1, value="填报单位：市残联（汇总）")
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=width - 3)
-    sheet.cell(row=2, column=width - 2, value=_chinese_date(digest.generated))
+    sheet.cell(row=2, column=width - 2, value=date_text(digest.generated))
     sheet.merge_cells(start_row=2, end_row=2, start_column=width - 2, end_column=width)
     _header(sheet, 3, ["地区"], 48)
     _header(sheet, 4, [""], 20)

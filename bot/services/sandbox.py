@@ -81,8 +81,16 @@ def _sweep_folders_of_the_dead() -> None:
     an OOM kill: one a crash, for good, each holding the configuration's recognizer)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*-*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)) and folder.stat().st_uid == os.getuid():
-            shutil.rmtree(folder, ignore_errors=True)
+        try:  # another process sweeping at the same moment may have removed it
+            if (
+                pid.isdigit()
+                and int(pid) != os.getpid()
+                and not _alive(int(pid))
+                and folder.stat().st_uid == os.getuid()
+            ):
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _alive(pid: int) -> bool:

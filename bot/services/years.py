@@ -80,7 +80,7 @@ def _require_sent(session: Session, year: int, last: str) -> None:
     """MailroomError unless the year's last monthly digest has gone out, saying what to do for it to go."""
     found = mail_state(session, digest_cause(last))
     send = f"mailroom digest --month {last} --send"
-    digest = f"{year} 年的最后一期月报（{last}）"
+    digest = f"{year} 年的最后一期月度排名通报（{last}）"
     if found is None:
         raise MailroomError(f"{digest}尚未发出，不能结账；请先发送：{send}")
     state, error = found

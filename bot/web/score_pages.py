@@ -12,7 +12,7 @@ from flask import Blueprint, abort, render_template, request, send_file
 from archive.evidence import Evidence, load_evidence, summary_reports
 from bot.config import Config
 from bot.outgoing.digest import clock
-from bot.outgoing.workbooks import write_standings
+from bot.outgoing.workbooks import write_shown_standings
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.services.explain import explanation
 from bot.services.scores import (
@@ -23,7 +23,6 @@ from bot.services.scores import (
     month_kept_names,
     shown_matrix,
     shown_standings,
-    standings_json,
 )
 from bot.services.show import decision_line
 from bot.services.years import finding_years
@@ -134,8 +133,7 @@ def standings_workbook():
     with site().deps.db.session() as db:
         result, kept = shown_standings(config, db, _evidence(), month, site().deps.clock())
     out = BytesIO()
-    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
-    write_standings(out, data, kept.lines(config) if kept else ())
+    write_shown_standings(out, config, result, kept)
     name = f"{month_label(month)}累计得分排名.xlsx"
     out.seek(0)
     response = send_file(out, mimetype=XLSX, as_attachment=True, download_name=name, etag=False, max_age=0)
