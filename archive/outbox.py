@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.policy import SMTP  # CRLF line ends: smtplib sends bytes as they are
 from email.utils import getaddresses
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from archive.models import OutboxMail
@@ -79,6 +79,21 @@ def mail_state(session: Session, cause: str) -> tuple[str, str | None] | None:
     """The state of the mail stored for `cause` and its last error; None when none is."""
     fate = mail_fate(session, cause)
     return None if fate is None else (fate.state, fate.error)
+
+
+def again_causes(cause: str) -> ColumnElement[bool]:
+    """The causes of `cause`'s mail sent once more on staff's asking (`digest --send --again`: "digest:M#2", …)."""
+    return OutboxMail.cause.like(f"{cause}#%")
+
+
+def newest_state(session: Session, cause: str) -> str | None:
+    """The state of the newest mail of `cause`, or of one sent again after it (again_causes); None: none."""
+    return session.scalar(
+        select(OutboxMail.state)
+        .where(or_(OutboxMail.cause == cause, again_causes(cause)))
+        .order_by(OutboxMail.id.desc())
+        .limit(1)
+    )
 
 
 def queue_mail(

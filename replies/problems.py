@@ -30,29 +30,26 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
         if any(place):
             found[place] = None
         code, column = problem.get("code"), problem.get("column")
-        folded = code in CELL_RULES and bool(column)
-        kinds.setdefault(problem["message"], (str(code), problem.get("sheet") or "", str(column)) if folded else None)
-    lines: list[tuple[str, str]] = []
-    said: dict[tuple[str, str, str], int] = {}
-    rest: dict[tuple[str, str, str], tuple[int, list[tuple[str, str]]]] = {}  # its line's index, its places
-    total: dict[tuple[str, str, str], int] = {}
-    for kind in kinds.values():
+        by_rule = code in CELL_RULES and bool(column)
+        kinds.setdefault(problem["message"], (str(code), problem.get("sheet") or "", str(column)) if by_rule else None)
+    by_kind: dict[tuple[str, str, str], list[str]] = {}  # each kind's messages, in the order found
+    for message, kind in kinds.items():
         if kind is not None:
-            total[kind] = total.get(kind, 0) + 1
+            by_kind.setdefault(kind, []).append(message)
+    folded = {  # past the first SAID_WHOLE, when more than one is left over
+        message: kind
+        for kind, messages in by_kind.items()
+        if len(messages) > SAID_WHOLE + 1
+        for message in messages[SAID_WHOLE:]
+    }
+    lines: list[tuple[str, str]] = []
     for message, found in places.items():
-        kind = kinds[message]
-        if kind is not None and total[kind] > SAID_WHOLE + 1:  # one left over is said whole too
-            said[kind] = said.get(kind, 0) + 1
-            if said[kind] > SAID_WHOLE:
-                if kind not in rest:
-                    rest[kind] = (len(lines), [])  # its line goes after the last said whole
-                    lines.append(("", ""))
-                rest[kind][1].extend(found)
-                continue
-        lines.append((_places(list(found)), message))
-    for (_, _, column), (index, found_rest) in rest.items():
-        unique = list(dict.fromkeys(found_rest))
-        lines[index] = (_places(unique), f"{column} 列这些单元格也有同类问题（说明同上）；请整列核对后改正")
+        kind = folded.get(message)
+        if kind is None:
+            lines.append((_places(list(found)), message))
+        elif message == by_kind[kind][SAID_WHOLE]:  # the first folded: one line for them all, in its place
+            cells = dict.fromkeys(place for other in by_kind[kind][SAID_WHOLE:] for place in places[other])
+            lines.append((_places(list(cells)), f"{kind[2]} 列这些单元格也有同类问题（说明同上）；请整列核对后改正"))
     return lines
 
 

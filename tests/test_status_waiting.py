@@ -23,6 +23,22 @@ OLD = "旧的配置或程序版本"
 RUN = "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）"
 
 
+def digest_mail(cause: str, state: str, at: datetime) -> OutboxMail:
+    """A digest's outbox row in `state`, stored at `at` (its bytes left out)."""
+    return OutboxMail(
+        cause=cause,
+        kind="digest",
+        recipients="a@b.cn",
+        subject="-",
+        message_id=f"<{cause}@y>",
+        raw=b"-",
+        state=state,
+        attempts=1,
+        created_at=at,
+        next_attempt_at=at,
+    )
+
+
 def _waiting_line(config, deps) -> tuple[dict, list[str]]:
     data = gather_status(config, deps)
     return data, [line for line in describe_status(data) if "重新识别" in line and line.startswith("有 ")]
@@ -125,20 +141,7 @@ def test_status_says_a_month_whose_digest_and_reminders_never_ran_and_how_to_do_
     later = replace(deps, clock=lambda: datetime(2020, 7, 2, 10, tzinfo=SHANGHAI))
     with deps.db.session() as session:
         at = datetime(2020, 5, 21, tzinfo=SHANGHAI)
-        session.add(
-            OutboxMail(
-                cause="digest:2020-05",
-                kind="digest",
-                recipients="a@b.cn",
-                subject="-",
-                message_id="<x@y>",
-                raw=b"-",
-                state="sent",
-                attempts=1,
-                created_at=at,
-                next_attempt_at=at,
-            )
-        )
+        session.add(digest_mail("digest:2020-05", "sent", at))
         session.commit()
     assert [job["missed"] for job in gather_status(config, later)["jobs"]] == [["2020-05"], []]
     with deps.db.session() as session:
@@ -168,20 +171,7 @@ def test_the_digest_jobs_line_says_where_its_mail_stands_now(config, deps, state
     with deps.db.session() as session:
         for job in ("reminders", "digest"):
             session.add(JobRun(job=job, period="2020-06", done_at=at, summary="已排队"))
-        session.add(
-            OutboxMail(
-                cause="digest:2020-06",
-                kind="digest",
-                recipients="a@b.cn",
-                subject="-",
-                message_id="<x@y>",
-                raw=b"-",
-                state=state,
-                attempts=1,
-                created_at=at,
-                next_attempt_at=at,
-            )
-        )
+        session.add(digest_mail("digest:2020-06", state, at))
         session.commit()
     later = replace(deps, clock=lambda: datetime(2020, 6, 25, tzinfo=SHANGHAI))
     lines = describe_status(gather_status(config, later))
@@ -191,21 +181,7 @@ def test_the_digest_jobs_line_says_where_its_mail_stands_now(config, deps, state
     assert reminders.endswith("：已排队")
     # sent once more on staff's asking (`digest --send --again`): the line says the newest mail's state
     with deps.db.session() as session:
-        again = session.get(OutboxMail, 1)
-        session.add(
-            OutboxMail(
-                cause="digest:2020-06#2",
-                kind="digest",
-                recipients="a@b.cn",
-                subject="-",
-                message_id="<x2@y>",
-                raw=b"-",
-                state="pending",
-                attempts=0,
-                created_at=again.created_at,
-                next_attempt_at=again.created_at,
-            )
-        )
+        session.add(digest_mail("digest:2020-06#2", "pending", at))
         session.commit()
     [digest] = [line for line in describe_status(gather_status(config, later)) if line.startswith("月度排名通报：")]
     assert digest.endswith("（该月通报在发送队列中等待发出）")

@@ -56,7 +56,7 @@ def standings_(context: Context, month: str, as_json: bool, xlsx: Path | None) -
         write_shown_standings(xlsx, context.config, result, kept)
         click.echo(f"已写入 {xlsx}", err=True)
     if as_json:
-        data = standings_json(result) | ({"closed": kept.json()} if kept else {})
+        data = standings_json(result, kept)
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
     elif not xlsx:
         click.echo(f"{month} 累计得分排名（截至 {result.as_of:%Y-%m-%d %H:%M}）")

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive.locks import held, shared
-from archive.models import JobRun, MailboxState, Message, OutboxMail
-from archive.outbox import KIND_TEXT, backlog, digest_cause
+from archive.models import JobRun, MailboxState, Message
+from archive.outbox import KIND_TEXT, backlog, digest_cause, newest_state
 from archive.owed import owed_waiting
 from archive.rederive import LOCK, behind
 from archive.spool import spooled_counts
@@ -166,15 +166,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
 
 def _digest_state(session: Session, job: str, month: str | None) -> str | None:
     """The state of the month's newest digest mail: one sent again on staff's asking (`digest:M#2`) after it."""
-    if job != "digest" or month is None:
-        return None
-    cause = digest_cause(month)
-    return session.scalar(
-        select(OutboxMail.state)
-        .where(or_(OutboxMail.cause == cause, OutboxMail.cause.like(f"{cause}#%")))
-        .order_by(OutboxMail.id.desc())
-        .limit(1)
-    )
+    return newest_state(session, digest_cause(month)) if job == "digest" and month is not None else None
 
 
 def due_for_rederive(deps: Deps) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archive.models import ClosedYear, JobRun, OutboxMail
-from archive.outbox import digest_cause, final_digest_cause, mail_state, queue_again, queue_mail
+from archive.outbox import again_causes, digest_cause, final_digest_cause, mail_state, queue_again, queue_mail
 from bot.config import Config
 from bot.outgoing.digest import Digest, build_digest, render_digest, workbook_name
 from bot.outgoing.render import compose
@@ -143,7 +143,7 @@ def queue_digest_again(session: Session, prepared: PreparedDigest, now: datetime
     was sent: one waiting or refused goes by `--send` (sent once, or composed anew in its place)."""
     if (mail_state(session, prepared.cause) or ("",))[0] != "sent":
         return None
-    mine = select(OutboxMail.cause).where(OutboxMail.cause.like(f"{prepared.cause}#%"))
+    mine = select(OutboxMail.cause).where(again_causes(prepared.cause))
     cause = f"{prepared.cause}#{len(session.scalars(mine).all()) + 2}"
     try:
         mail = queue_mail(session, cause, prepared.kind, prepared.message, now)

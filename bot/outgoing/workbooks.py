@@ -51,8 +51,7 @@ CHANGE = "+0;-0;0"
 def write_shown_standings(path: Path | BytesIO, config: Config, result: Standings, kept: Kept | None) -> None:
     """The month's standings as shown (a closed year's as kept, with what today's figures would change), written
     as `mailroom standings --xlsx` and the web's 下载 Excel 表格 give them."""
-    data = standings_json(result) | ({"closed": kept.json()} if kept else {})
-    write_standings(path, data, kept.lines(config) if kept else ())
+    write_standings(path, standings_json(result, kept), kept.lines(config) if kept else ())
 
 
 def write_standings(path: Path | BytesIO, data: dict[str, Any], notes: Sequence[str] = ()) -> None:

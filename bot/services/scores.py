@@ -59,10 +59,10 @@ def by_todays_names(entries: tuple[StaffEntry, ...], units: Sequence[Unit]) -> t
     return tuple(dataclasses.replace(entry, unit=names.get(entry.unit, entry.unit)) for entry in entries)
 
 
-def standings_json(result: Standings) -> dict[str, Any]:
-    """The standings as `mailroom standings --json` prints them and `--xlsx` writes them. A component whose
-    evaluation has not closed yet is null, the table's "—": its 0 points mean nothing scored yet, and an
-    exported 0 reads as points lost."""
+def standings_json(result: Standings, kept: Kept | None = None) -> dict[str, Any]:
+    """The standings as `mailroom standings --json` prints them and `--xlsx` writes them (a closed year's month
+    as `kept`, "closed"). A component whose evaluation has not closed yet is null, the table's "—": its 0 points
+    mean nothing scored yet, and an exported 0 reads as points lost."""
     return {
         "month": result.month,
         "as_of": result.as_of.isoformat(),
@@ -75,7 +75,7 @@ def standings_json(result: Standings) -> dict[str, Any]:
             }
             for row in result.rows
         ],
-    }
+    } | ({"closed": kept.json()} if kept else {})
 
 
 def month_completion(config: Config, evidence: Evidence, month: str) -> tuple[UnitCompletion, ...]:
