@@ -31,6 +31,7 @@ SOURCES = ("imap", "maildir")
 SECURITY = ("tls", "starttls", "plain")
 AFTER_ARCHIVE = ("none", "flag", "seen", "move")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+DEFAULT_NAME = "残疾人服务工程督导系统"  # [general] name unwritten: no city is assumed
 
 
 def secret(variable: str, owner: str) -> str:
@@ -156,6 +157,7 @@ class Config:
     outgoing: Outgoing = Outgoing()
     schedule: Schedule = Schedule()
     web: Web = Web()
+    name: str = DEFAULT_NAME  # the system's name as people read it: every mail's signature, the web's title, From
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def plan(self, month: str) -> Plan:
@@ -229,6 +231,9 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
     timezone = _zone(value_of(general, "general.timezone", str, "Asia/Shanghai"))
     units, plans = read_plans(data, timezone, plan_years(general))
+    name = value_of(
+        general, "general.name", str, DEFAULT_NAME, check=lambda n: bool(n.strip()), why="非空的名称"
+    ).strip()
     schedule = _schedule(table_of(data, "schedule"))
     for plan in plans.plans:
         if schedule.reminder_day > plan.calendar.deadline_day:
@@ -244,9 +249,10 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
         plans=plans,
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=units,
-        outgoing=_outgoing(_smtp(data), base, data.get("mailbox", [])),
+        outgoing=_outgoing(_smtp(data), base, data.get("mailbox", []), name),
         schedule=schedule,
         web=_web(table_of(data, "web")),
+        name=name,
     )
 
 
@@ -283,7 +289,7 @@ def _smtp(data: dict[str, Any]) -> dict[str, Any]:
     return table_of(data, "smtp")
 
 
-def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]) -> Outgoing:
+def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]], name: str) -> Outgoing:
     pick = lambda name, kind, default, **kw: value_of(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
     written = "transport" in table  # its absence is said after every other key is read: none is taken for a typo
     out = Outgoing(
@@ -295,7 +301,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         username=pick("username", str, ""),
         password_env=pick("password_env", str, ""),
         sender=address_of(written_sender, "smtp.sender") if (written_sender := pick("sender", str, "")) else "",
-        sender_name=pick("sender_name", str, ""),
+        sender_name=pick("sender_name", str, "").strip() or name,  # the From's name: the system's, unless said
         contact=pick("contact", str, "").strip(),
         staff=tuple(address_of(address, "smtp.staff") for address in pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),

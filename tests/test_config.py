@@ -222,7 +222,7 @@ def test_every_subcommand_has_help():
         (lambda d: d["unit"][3].update(alias=["武邑"]), "未知的配置项 unit[3].alias（是不是 unit[3].aliases？）"),
         (
             lambda d: d["general"].update(colour="red"),
-            "未知的配置项 general.colour（这里可用的有 timezone、year、years）",
+            "未知的配置项 general.colour（这里可用的有 name、timezone、year、years）",
         ),
     ],
 )

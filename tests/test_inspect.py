@@ -91,6 +91,21 @@ def test_a_zip_cut_short_after_a_stored_workbook_is_said_incomplete_not_read_as_
     ]
 
 
+def test_a_zip_written_as_one_span_with_its_marker_first_is_read_whole(tmp_path):
+    """GIVEN a package zip that begins with the spanned-archive marker (PK\\x07\\x08), as some zip programs write a
+    single-span archive, its members four bytes in WHEN inspected THEN both workbooks are read: only a first
+    member further in says the file was cut."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("景县附件2.xlsx", (BOOKS / "summary-unit-row-only.xlsx").read_bytes())
+        archive.writestr("景县附件3.xlsx", (BOOKS / "rehab-registry-two-age-sheets.xlsx").read_bytes())
+    path = tmp_path / "景县11月报表.zip"
+    path.write_bytes(b"PK\x07\x08" + out.getvalue())
+    assert zipfile.ZipFile(path).infolist()[0].header_offset == 4
+    _, results = inspect_paths([path])
+    assert [(result["form"], result["readable"]) for result in results] == [(2, True), (3, True)]
+
+
 def test_problems_carry_sheet_row_column_and_say_what_to_fix():
     code, [registry] = inspect("bad-ids-and-phones.xlsx")
     assert code == 1 and registry["form"] == 3

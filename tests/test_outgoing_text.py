@@ -20,7 +20,9 @@ from bot.outgoing.digest import render_digest
 from bot.outgoing.digest_mail import prepare_digest
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.outgoing.reminders import queue_reminders
+from bot.services.inspect import archive_inspector
 from parsers.form_layouts import FORM_TITLES
+from parsers.mime_headers import decode_header
 from tests.conftest import DATA, make_config
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -329,21 +331,34 @@ def test_a_briefing_in_a_month_that_scores_none_is_told_so(config, deps):
     assert "简报信息：本月第 1 篇；本月不在简报信息计分的月份内，照常登记，不计分。" in plain(receipt.raw)
 
 
-def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_before_the_signature(config, deps):
-    """GIVEN [smtp] contact WHEN a receipt and a reminder are composed THEN each ends with "如有疑问，请联系…" on a
-    paragraph of its own before the signature, in text and HTML (each says not to reply to it, and named nobody to
-    ask); without it, nothing (the other tests read their lines whole)."""
-    config = replace(config, outgoing=replace(config.outgoing, contact="市残联办公室，电话 0318-1234567"))
+def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_and_signs_with_the_system_s_name(
+    tmp_path, config, deps
+):
+    """GIVEN [smtp] contact and [general] name WHEN a receipt, a reminder and a 自查 answer are composed THEN each
+    ends with "如有疑问，请联系…" on a paragraph of its own, then the system's name as its signature, in text and
+    HTML, and the From bears that name (each says not to reply to it, and named nobody to ask; every mail was
+    signed by a city's name written into the templates); without a contact, no such line (the other tests read
+    their lines whole)."""
+    name = "示例市残联残疾人服务工程督导系统"
+    general = {"timezone": "Asia/Shanghai", "year": 2020, "name": name}
+    config = make_config(tmp_path, config.database_url, general=general)
+    contact = "市残联办公室，电话 0318-1234567"
+    config = replace(config, outgoing=replace(config.outgoing, receipts_max_age_days=0, contact=contact))
     arrival = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
+    summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
     store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes())
+    store(deps, mail("自查 景县5月份报表", arrival, [("附件2.xls", summary)]))
     with deps.db.session() as session:
-        queue_owed_receipts(config, session, arrival)
+        queue_owed_receipts(config, session, arrival, inspector=archive_inspector(config, deps.store, deps.sandbox))
         queue_reminders(config, session, "2020-05", datetime(2020, 5, 17, 9, 0, tzinfo=SHANGHAI))
     said = "如有疑问，请联系市残联办公室，电话 0318-1234567。"
-    for mail in (outbox(deps, "receipt")[0], outbox(deps, "reminder")[0]):
-        lines = plain(mail.raw)
-        assert lines[-4:-1] == ["", said, ""] and lines[-1].startswith("衡水市残联残疾人服务工程督导系统")
-        assert f"<p>{said}</p>" in _html(mail.raw)
+    mails = [outbox(deps, kind)[0] for kind in ("receipt", "reminder", "selfcheck")]
+    for mail_row in mails:
+        lines = plain(mail_row.raw)
+        assert lines[-4:-1] == ["", said, ""] and lines[-1].startswith(name)
+        assert f"<p>{said}</p>" in _html(mail_row.raw) and f'<p style="color: #666;">{name}' in _html(mail_row.raw)
+        # (read as a mail program reads it: Python's own address parser puts a space between two encoded words)
+        assert decode_header(email.message_from_bytes(mail_row.raw)["From"]) == f"{name} <hsscljjb@163.com>"
 
 
 def test_two_summaries_of_one_month_in_one_mail_are_said_and_which_one_counts(config, deps):

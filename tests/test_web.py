@@ -70,6 +70,16 @@ def page(client, path: str, status: int = 200) -> str:
     return response.get_data(as_text=True)
 
 
+def test_the_pages_bear_the_configured_name_of_the_system(config, deps, clock):
+    """GIVEN [general] name WHEN a page is shown THEN its title and header say that name, as the mails sign
+    with it: the pages said "残疾人服务工程督导归档" and the mails a name written into their templates."""
+    named = dataclasses.replace(config, name="示例市残联残疾人服务工程督导系统")
+    app = create_app(named, dataclasses.replace(deps, clock=clock), secret_key="test secret")
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert "<title>登录 · 示例市残联残疾人服务工程督导系统</title>" in page
+    assert '<span class="brand">示例市残联残疾人服务工程督导系统</span>' in page
+
+
 def test_every_page_needs_a_login_and_a_good_password(site):
     app, _, archive = site
     client = app.test_client()

@@ -20,7 +20,7 @@ from tests.browser import chromium, serving, sign_in
 from tests.conftest import make_config
 from tests.webapp import PASSWORD, PERSON, PERSON_ID, PERSON_ID_MASKED, Archive, add_accounts, fill_archive
 
-TITLE_SUFFIX = " · 残疾人服务工程督导归档"
+TITLE_SUFFIX = " · 衡水市残联残疾人服务工程督导系统"
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ def _compose_selfcheck(config: Config, receipt: Receipt, now: datetime):
 
 def _reply(config: Config, receipt: Receipt, template: str, values: dict, now: datetime, subject: str = ""):
     """The mail made from a template pair, to the receipt's address and threaded under its message."""
-    text, html = render_pair(template, values, config.outgoing.contact)
+    text, html = render_pair(template, values, config)
     return compose(
         config.outgoing,
         [receipt.to],

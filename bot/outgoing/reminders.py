@@ -216,7 +216,7 @@ def _reminder(
         "now_text": date_time_text(now, zone),
         "overdue": overdue,
     }
-    text, html = render_pair("reminder", context, config.outgoing.contact)
+    text, html = render_pair("reminder", context, config)
     local = deadline.astimezone(zone)
     day = f"{local.month}月{local.day}日"
     subject = f"【提醒】{unit}{context['month_text']}报表尚缺{len(missing)}个附件，" + (

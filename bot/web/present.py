@@ -35,6 +35,7 @@ from bot.services.show import (
     sender_standing,
     settled_problems,
 )
+from bot.web.site import site
 from parsers.document import text_characters
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
@@ -393,6 +394,7 @@ def template_helpers() -> dict:
     """Names every template may use."""
     return {
         "viewer": g.get("viewer"),
+        "system_name": site().config.name,
         "kind_labels": KIND_LABELS,
         "status_names": STATUS_NAMES,
         "csrf_token": lambda: Verbatim(generate_csrf()),
