@@ -814,21 +814,20 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
         load_secret_key(config, environ={})
 
 
-def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
-    """GIVEN a registry of more persons than a page shows WHEN its message is opened THEN the page holds the
-    first SHOWN_PERSONS and says how many there are; the CSV export holds every one."""
+def lengthen_registry(deps, message_id: int, persons: int, last: str = "") -> int:
+    """The message's first registry made `persons` long by persons 补0, 补1, … after its own (rows 1000 on), the
+    last named `last` when given; its reading id."""
     from sqlalchemy import select
 
     from archive.models import FormReadingRow, PersonRow
-    from bot.web.present import SHOWN_PERSONS
 
-    app, deps, archive = site
     with deps.db.session() as session:
         reading = session.scalars(
-            select(FormReadingRow).where(FormReadingRow.message_id == archive.package, FormReadingRow.persons.any())
+            select(FormReadingRow).where(FormReadingRow.message_id == message_id, FormReadingRow.persons.any())
         ).first()
         first = reading.persons[0]
-        extra = SHOWN_PERSONS + 1 - len(reading.persons)
+        names = [f"补{n}" for n in range(persons - len(reading.persons))]
+        names[-1] = last or names[-1]
         session.add_all(
             PersonRow(
                 reading_id=reading.id,
@@ -837,19 +836,56 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
                 month=first.month,
                 sheet=first.sheet,
                 row=1000 + n,
-                name=f"补{n}",
-                fields={"name": f"补{n}"},
+                name=name,
+                fields={"name": name},
             )
-            for n in range(extra)
+            for n, name in enumerate(names)
         )
         session.commit()
-        reading_id = reading.id
+        return reading.id
+
+
+def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
+    """GIVEN a registry of more persons than a page shows WHEN its message is opened THEN the page holds the
+    first SHOWN_PERSONS and says how many there are; the CSV export holds every one."""
+    from bot.web.present import SHOWN_PERSONS
+
+    app, deps, archive = site
+    reading_id = lengthen_registry(deps, archive.package, SHOWN_PERSONS + 1, last="林晓燕")
     client = signed_in(app, "孙倩")
     shown = page(client, f"/message/{archive.package}")
     assert f"仅显示前 {SHOWN_PERSONS} 行（共 {SHOWN_PERSONS + 1} 行）" in shown
-    assert f"补{extra - 2}" in shown and f"补{extra - 1}" not in shown  # the first 500 by row id
+    assert "林晓燕" not in shown  # the first 500 by row id
     exported = client.get(f"/message/{archive.package}/reading/{reading_id}.csv").data.decode("utf-8-sig")
     assert len(exported.strip().split("\r\n")) == SHOWN_PERSONS + 2  # header + every person
+
+
+def test_the_terms_of_the_search_a_message_was_opened_from_are_marked_and_rows_past_the_shown_ones_holding_them_shown(
+    site,
+):
+    """GIVEN a registry of 600 persons, 林晓燕 its last, and 王斐 among its first WHEN its message is opened from a
+    search THEN each term is marked where the page shows it, the page says how many and links the first, and
+    林晓燕's row, past the 500 a page shows, is shown after them (the auditor who searched her found the mail and
+    not her); a viewer without the grant is matched on masked text only, as the search was."""
+    from bot.web.present import SHOWN_PERSONS
+
+    app, deps, archive = site
+    lengthen_registry(deps, archive.package, SHOWN_PERSONS + 100, last="林晓燕")
+    staff = signed_in(app, "孙倩")
+    assert "林晓燕" not in page(staff, f"/message/{archive.package}")
+    shown = page(staff, f"/message/{archive.package}?q=林晓燕")
+    assert '<mark class="hit" id="hit-1">林晓燕</mark>' in shown and "检索词在本页标出 1 处" in shown
+    assert f"仅显示前 {SHOWN_PERSONS} 行及其后含检索词的 1 行" in shown and '<details class="table" open>' in shown
+    shown = page(staff, f"/message/{archive.package}?q=王斐+枣强")
+    assert '<mark class="hit" id="hit-1">' in shown and '<mark class="hit">王斐</mark>' in shown.replace(
+        ' id="hit-1"', ""
+    )
+    masked = signed_in(app, "审计员")
+    shown = page(masked, f"/message/{archive.package}?q={PERSON_ID_MASKED}")
+    assert f'<mark class="hit" id="hit-1">{PERSON_ID_MASKED}</mark>' in shown
+    for number in (PERSON_ID, PERSON_ID[6:14], BODY_PHONE):
+        shown = re.sub(r'href="[^"]*"', "", page(masked, f"/message/{archive.package}?q={number}"))  # (its search)
+        assert "<mark" not in shown and number not in shown and "检索词在本页显示的内容中没有找到" in shown
 
 
 def linked(html: str) -> set[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, tzinfo
 from typing import Any
 from urllib.parse import urlencode
@@ -22,10 +22,14 @@ from bot.web.auth import viewer
 from bot.web.present import (
     KIND_LABELS,
     SHOWN_PERSONS,
+    Hits,
+    MessageDetail,
     correction_choices,
     masker,
     message_detail,
     message_row,
+    reading_table,
+    shown_texts,
 )
 from bot.web.site import site
 from parsers.errors import InputError
@@ -48,6 +52,7 @@ _ARG_FIELDS = {
 }
 SEARCH_ARGS = (*_ARG_FIELDS, "page")
 PAGE_SIZE = 50
+FOUND_ROWS = 100  # rows holding a searched term shown past a registry's first SHOWN_PERSONS
 MAX_PAGE = 1000
 
 
@@ -211,21 +216,43 @@ def first_persons(db: Session, reading_ids: list[int]) -> dict[int, tuple[list[P
     }
 
 
+def with_rows_found(db: Session, message: Message, detail: MessageDetail, hits: Hits) -> MessageDetail:
+    """`detail` with, after each registry's first SHOWN_PERSONS rows, those of the rest that hold a searched term
+    (at most FOUND_ROWS), matched in the table as shown: the person an auditor searched is on row 3,000."""
+    readings = {reading.id: reading for reading in message.readings}
+    views = []
+    for view in detail.readings:
+        if view.table is None or view.total_rows <= len(view.table.rows):
+            views.append(view)
+            continue
+        rest = db.scalars(
+            select(PersonRow).where(PersonRow.reading_id == view.id).order_by(PersonRow.id).offset(SHOWN_PERSONS)
+        )
+        table = reading_table(readings[view.id], hits.mask, list(rest))
+        found = tuple(row for row in table.rows if hits.found_in(row))[:FOUND_ROWS] if table else ()
+        views.append(replace(view, table=replace(view.table, rows=view.table.rows + found), found_beyond=len(found)))
+    return replace(detail, readings=tuple(views))
+
+
 @blueprint.route("/message/<id:message_id>")
 def message_page(message_id: int):
     current = site()
+    searched = read_form(request.args, current.config.units)  # the search the page was opened from: back to it
+    mask = masker()
+    hits = Hits(searched.text, mask)
     with current.deps.db.session() as db:
         message = load_message(db, message_id)
         persons = first_persons(db, [reading.id for reading in message.readings])
         zone = current.config.timezone
         mailboxes = {box.key: box.name for box in current.config.mailboxes}
         decisions = decisions_json(db, message, zone)
-        detail = message_detail(message, masker(), zone, persons, decisions, mailboxes, current.deps.recognizer.stamp)
+        detail = message_detail(message, mask, zone, persons, decisions, mailboxes, current.deps.recognizer.stamp)
+        if hits.pattern is not None:
+            detail = with_rows_found(db, message, detail, hits)
         standing = replacing(db, message_id) if viewer().is_staff else None
     correcting = None
     if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone
         correcting = correction_choices(current.config) | {"in_force": standing.id if standing else ""}
-    searched = read_form(request.args, current.config.units)  # the search the page was opened from: back to it
     args = searched.page_args(searched.page)
     return render_template(
         "message.html",
@@ -235,4 +262,6 @@ def message_page(message_id: int):
         searched=url_for("archive.search_page", **args),
         searched_args=urlencode(args),  # kept through a correction made here
         asking=correcting is not None and request.args.get("asked_for") == str(message_id),  # its refused one
+        hits=hits,
+        hit_count=hits.count(shown_texts(detail)),
     )
