@@ -54,6 +54,21 @@ def final_digest_cause(year: int) -> str:
     return f"{FINAL_DIGEST_CAUSE}{year}"
 
 
+def reminder_cause(month: str, unit: str, overdue: bool = False) -> str:
+    """The outbox cause of a unit's reminder for `month`: one before the deadline, one after it. The one before
+    keeps the cause every reminder had before the two were told apart, so a unit reminded then is not reminded
+    before the deadline again."""
+    return f"reminder:{month}:{unit}" + (":after-deadline" if overdue else "")
+
+
+def reminder_of(cause: str) -> tuple[str, str, bool] | None:
+    """(month, unit, whether after the deadline) of a reminder's outbox cause (reminder_cause); None for another."""
+    parts = cause.split(":")
+    if len(parts) < 3 or parts[0] != "reminder":
+        return None
+    return parts[1], parts[2], parts[3:] == ["after-deadline"]
+
+
 @dataclass(frozen=True)
 class Fate:
     """One outbox mail as the last sending pass left it: its id, state and last error."""

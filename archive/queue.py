@@ -41,7 +41,7 @@ from archive.entries import written
 from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from archive.models import CorrectionRow, FormReadingRow, Message, OutboxMail, QueueHandledRow
-from archive.outbox import KIND_TEXT
+from archive.outbox import KIND_TEXT, reminder_of
 from parsers.errors import MailroomError
 from parsers.privacy import mask_personal
 from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
@@ -263,17 +263,11 @@ def _refused_items(session: Session) -> list[Item]:
             f"R{mail_id}",
             "refused",
             f"{KIND_TEXT.get(kind, kind)}未能发出：{error or f'{recipients}：对方服务器拒收'}",
-            unit or _reminded(cause),
+            unit or (reminded[1] if (reminded := reminder_of(cause)) else None),
             (about,) if about is not None else (),
         )
         for mail_id, cause, message_id, kind, recipients, error, unit, about in rows
     ]
-
-
-def _reminded(cause: str) -> str | None:
-    """The unit a reminder was for, from its cause ("reminder:2020-05:景县"); None for any other mail."""
-    parts = cause.split(":")  # (then ":after-deadline" for the one after the deadline)
-    return parts[2] if parts[0] == "reminder" and len(parts) > 2 else None
 
 
 def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormReadingRow]]:

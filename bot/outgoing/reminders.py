@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from archive.closing import closed_years
 from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
-from archive.outbox import queue_again, queue_mail, replace_content, withdraw
+from archive.outbox import queue_again, queue_mail, reminder_cause, reminder_of, replace_content, withdraw
 from bot.config import Config
 from bot.outgoing.render import compose, date_time_text, render_pair
 from parsers.form_layouts import FORM_TITLES
@@ -51,21 +51,6 @@ def passed_deadline(config: Config, month: str, now: datetime) -> datetime | Non
     says the deadline has passed (the same comparison as queue_reminders')."""
     deadline = config.plan(month).calendar.deadline_for(month)
     return deadline if now > deadline else None
-
-
-def reminder_cause(month: str, unit: str, overdue: bool = False) -> str:
-    """The outbox cause of a unit's reminder for `month`: one before the deadline, one after it. The one before
-    keeps the cause every reminder had before the two were told apart, so a unit reminded then is not reminded
-    before the deadline again."""
-    return f"reminder:{month}:{unit}" + (":after-deadline" if overdue else "")
-
-
-def _cause_of(cause: str) -> tuple[str, str, bool] | None:
-    """(month, unit, whether after the deadline) of a reminder's outbox cause (reminder_cause); None for another."""
-    parts = cause.split(":")
-    if len(parts) < 3 or parts[0] != "reminder":
-        return None
-    return parts[1], parts[2], parts[3:] == ["after-deadline"]
 
 
 def _already_reminded(session: Session, month: str, deadline: datetime) -> set[str]:
@@ -144,7 +129,7 @@ def refresh_reminders(config: Config, session: Session, now: datetime) -> int:
     evidence, closed, changed = load_evidence(session), closed_years(session), 0
     packages: dict[str, dict[str, PackageStatus]] = {}  # each month's matrix, read once
     for mail in waiting:
-        if (read := _cause_of(mail.cause)) is None:
+        if (read := reminder_of(mail.cause)) is None:
             continue  # no reminder's cause: not ours to judge
         month, unit, after = read
         plan = config.plan(month) if config.plans.covers(month) else None
