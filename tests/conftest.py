@@ -123,6 +123,17 @@ def season_mail():
     return tuple(generate_season())
 
 
+@pytest.fixture(scope="session")
+def demo_archives(tmp_path_factory):
+    """The demo's April–June polled, once per test process and database kind, for tests to copy (see
+    tests/demo_archive.py)."""
+    from tests.demo_archive import DemoArchives
+
+    archives = DemoArchives(tmp_path_factory.mktemp("demo-archives"))
+    yield archives
+    archives.close()
+
+
 @contextmanager
 def port_in_use() -> Iterator[int]:
     """A loopback port some other program listens on, while the block runs."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,22 +19,17 @@ from archive.models import Message, OutboxMail
 from bot.cli.group import main
 from bot.config import load_config
 from bot.daemon.deps import open_deps
-from bot.demo.folder import write_demo
 from parsers.errors import InputError
 from tests.conftest import example_data, make_config, with_next_year
 
 PERSONAL = "2851736642@qq.com"  # 滨湖新区's April package came from a clerk's personal address
 
 
-@pytest.fixture
-def demo(tmp_path, database_url) -> Path:
-    directory = tmp_path / "demo"
-    write_demo(directory, months=(4, 5, 6))
-    path = directory / "config.toml"
-    text = path.read_text(encoding="utf-8").replace('url = "sqlite:///mailroom.db"', f'url = "{database_url}"')
-    path.write_text(text, encoding="utf-8")
-    assert run(path, "poll", "--once").exit_code == 0
-    return path
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo(request, tmp_path, demo_archives) -> Iterator[Path]:
+    """The demo config over its own copy of the demo's April–June, polled (tests/demo_archive.py), on each database."""
+    with demo_archives.copy(request.param, tmp_path / "demo") as config:
+        yield config
 
 
 def run(config: Path, *args: str):

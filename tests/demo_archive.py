@@ -1,0 +1,96 @@
+"""The demo's April–June polled into an archive, built once per test process and database kind, and copied for
+each test that asks for it: polling it took 8–28 s, and some 80 tests each polled their own.
+
+The copy is the whole demo folder (config, Maildirs, archive, outbox; on SQLite the database file too: every
+path in it is relative to the config) and, on PostgreSQL, a database made from the built one as its template
+(CREATE DATABASE … TEMPLATE: a file-level copy), dropped after the test."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+
+from bot.cli.group import main
+from bot.demo.folder import write_demo
+from tests.conftest import POSTGRES_URL
+
+
+class DemoArchives:
+    """The built demo folders of one test process, by database kind, each built when first asked for."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.built: dict[str, Path] = {}
+        self.templates: list[str] = []  # the PostgreSQL databases built, dropped at the session's end
+
+    def folder(self, kind: str) -> Path:
+        if kind not in self.built:
+            directory = self.root / kind
+            write_demo(directory, months=(4, 5, 6))
+            if kind == "postgresql":
+                name = f"mailroom_demo_{uuid.uuid4().hex[:12]}"
+                _admin(f'CREATE DATABASE "{name}"')
+                self.templates.append(name)
+                _point_at(directory / "config.toml", _database_url(name))
+            result = CliRunner().invoke(main, ["--config", str(directory / "config.toml"), "poll", "--once"])
+            assert result.exit_code == 0, result.output
+            self.built[kind] = directory
+        return self.built[kind]
+
+    @contextmanager
+    def copy(self, kind: str, target: Path) -> Iterator[Path]:
+        """A copy of the built demo at `target`; its config's path. On PostgreSQL its own database, dropped after."""
+        built = self.folder(kind)
+        shutil.copytree(built, target, symlinks=True)
+        config = target / "config.toml"
+        if kind != "postgresql":
+            yield config
+            return
+        name = f"mailroom_test_{uuid.uuid4().hex[:12]}"
+        template = make_url(_database_url_in(config)).database
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            _point_at(config, _database_url(name), was=_database_url_in(config))
+            yield config
+        finally:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        for name in self.templates:
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _database_url_in(config: Path) -> str:
+    text = config.read_text(encoding="utf-8")
+    start = text.index('url = "postgresql') + len('url = "')
+    return text[start : text.index('"', start)]
+
+
+def _point_at(config: Path, url: str, was: str = "sqlite:///mailroom.db") -> None:
+    text = config.read_text(encoding="utf-8")
+    assert f'url = "{was}"' in text
+    config.write_text(text.replace(f'url = "{was}"', f'url = "{url}"'), encoding="utf-8")
+
+
+def _admin(statement: str) -> None:
+    """A statement outside any transaction (CREATE and DROP DATABASE need that), on the test server."""
+    import psycopg
+
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        connection = psycopg.connect(plain, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL not reachable at {plain} ({error.__class__.__name__})")
+    with connection:
+        connection.execute(statement)
