@@ -273,7 +273,7 @@ def test_the_digest_text_has_one_line_per_unit_in_each_section(config, deps):
     ]
     briefings = dict(sections)[next(h for h, _ in sections if h.startswith("三、"))]
     assert briefings == [f"{unit}：0 篇，目前未达标（本月尚未结束）" for unit in units]  # made on May 22
-    assert next(h for h, _ in sections if h.startswith("累计")).startswith("累计得分截至 2020-05-22 09:00；")
+    assert next(h for h, _ in sections if h.startswith("累计")).startswith("累计得分截至 2020年5月22日 09:00；")
     completion = dict(sections)[next(h for h, _ in sections if h.startswith("四、"))]
     assert [line.split("：")[0] for line in completion] == [*units, "合计"]
     assert dict(sections)[next(h for h, _ in sections if h.startswith("五、"))] == ["截至本月没有发现问题。"]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from archive.evidence import Evidence, load_evidence
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from bot.config import Config
-from bot.outgoing.render import render_pair
+from bot.outgoing.render import date_text, date_time_text, render_pair
 from bot.services.charts import ranking_bars
 from bot.services.scores import STATUS_NAMES as STATUS_LABELS
 from bot.services.scores import as_kept, month_completion, shown_matrix, shown_standings
@@ -310,16 +310,12 @@ def percent(share: float | None) -> str:
     return "/" if share is None else f"{share:.1%}"
 
 
-def clock(
-    instant: datetime | None, zone: ZoneInfo, pattern: str | None = None, deadline: datetime | None = None
-) -> str:
-    """`instant` in `zone` by `pattern`; by default the day and time_of_day (to the second beside midnight and
-    `deadline`'s time of day), as a matrix shows an arrival."""
+def clock(instant: datetime | None, zone: ZoneInfo, deadline: datetime | None = None) -> str:
+    """`instant` in `zone`, short, as a matrix shows an arrival: the day and time_of_day (to the second beside
+    midnight and `deadline`'s time of day)."""
     if instant is None:
         return ""
     local = instant.astimezone(zone)
-    if pattern:
-        return local.strftime(pattern)
     said = time_of_day(local, deadline.astimezone(zone).time()) if deadline else time_of_day(local)
     return f"{local:%m-%d} {said}"
 
@@ -364,7 +360,9 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "places": places,
         "percent": percent,
         "ranking": ranking_bars(digest.standings, digest.full_marks),
-        "clock": lambda instant, pattern=None: clock(instant, digest.timezone, pattern, digest.deadline),
+        "clock": lambda instant: clock(instant, digest.timezone, digest.deadline),
+        "date_time": lambda instant: date_time_text(instant, digest.timezone),  # as every mail to a unit says it
+        "date": lambda instant: date_text(instant, digest.timezone),
         "not_kept": NOT_KEPT,
         "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,
     }

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.config import Config
 from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest, clock
-from bot.outgoing.render import date_text
+from bot.outgoing.render import date_text, date_time_text
 from bot.services.scores import Kept, standings_json
 from scoring.completion import UnitCompletion
 from scoring.standings import COMPONENT_LABELS, Standings
@@ -227,7 +227,8 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
         row=2,
         column=1,
         value=(
-            f"截止时间 {digest.deadline:%Y-%m-%d %H:%M}；报送情况统计截至 {digest.matrix_known:%Y-%m-%d %H:%M}。图例："
+            f"截止时间 {date_time_text(digest.deadline, digest.timezone)}；"
+            f"报送情况统计截至 {date_time_text(digest.matrix_known, digest.timezone)}。图例："
         ),
     )
     sheet.merge_cells(start_row=2, end_row=2, start_column=1, end_column=min(len(labels), 6))
