@@ -53,6 +53,12 @@ SEARCH_DOC = table(
 _DIGIT_TERM = re.compile(r"[0-9x]+(?:[\s\-./()_~]+[0-9x]+)*")
 
 
+def document_rows(session: Session, message_id: int) -> str:
+    """What the message's search document holds of its attachments' readings (masked, normalised, a line per
+    registry row): whether a term is anywhere in them, asked without reading the rows themselves."""
+    return session.scalar(select(SEARCH_DOC.c.rows).where(SEARCH_DOC.c.message_id == message_id)) or ""
+
+
 def term_grams(term: str) -> tuple[set[str], bool]:
     """The grams a document must hold to contain `term` (normalised), and whether they prove it: a term
     that is one run of at most GRAM characters is itself a gram."""

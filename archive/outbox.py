@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP  # CRLF line ends: smtplib sends bytes as they are
 from email.utils import getaddresses
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -61,12 +62,18 @@ def reminder_cause(month: str, unit: str, overdue: bool = False) -> str:
     return f"reminder:{month}:{unit}" + (":after-deadline" if overdue else "")
 
 
-def reminder_of(cause: str) -> tuple[str, str, bool] | None:
-    """(month, unit, whether after the deadline) of a reminder's outbox cause (reminder_cause); None for another."""
+class Reminded(NamedTuple):
+    month: str
+    unit: str
+    overdue: bool  # the reminder after the deadline
+
+
+def reminder_of(cause: str) -> Reminded | None:
+    """What a reminder's outbox cause (reminder_cause) says it was for; None for another mail's cause."""
     parts = cause.split(":")
     if len(parts) < 3 or parts[0] != "reminder":
         return None
-    return parts[1], parts[2], parts[3:] == ["after-deadline"]
+    return Reminded(parts[1], parts[2], parts[3:] == ["after-deadline"])
 
 
 @dataclass(frozen=True)

@@ -263,11 +263,17 @@ def _refused_items(session: Session) -> list[Item]:
             f"R{mail_id}",
             "refused",
             f"{KIND_TEXT.get(kind, kind)}未能发出：{error or f'{recipients}：对方服务器拒收'}",
-            unit or (reminded[1] if (reminded := reminder_of(cause)) else None),
+            unit or _reminded_unit(cause),
             (about,) if about is not None else (),
         )
         for mail_id, cause, message_id, kind, recipients, error, unit, about in rows
     ]
+
+
+def _reminded_unit(cause: str) -> str | None:
+    """The unit a reminder was for (no message of theirs is about it); None for any other mail."""
+    reminded = reminder_of(cause)
+    return reminded.unit if reminded else None
 
 
 def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormReadingRow]]:

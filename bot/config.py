@@ -31,7 +31,7 @@ SOURCES = ("imap", "maildir")
 SECURITY = ("tls", "starttls", "plain")
 AFTER_ARCHIVE = ("none", "flag", "seen", "move")
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-DEFAULT_NAME = "残疾人服务工程督导系统"  # [general] name unwritten: no city is assumed
+DEFAULT_NAME = "残疾人服务工程督导系统"  # neither [general] name nor [smtp] sender_name written: no city assumed
 
 
 def secret(variable: str, owner: str) -> str:
@@ -231,9 +231,8 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
     archive_path = env.get("MAILROOM_ARCHIVE_PATH") or written_path
     timezone = _zone(value_of(general, "general.timezone", str, "Asia/Shanghai"))
     units, plans = read_plans(data, timezone, plan_years(general))
-    name = value_of(
-        general, "general.name", str, DEFAULT_NAME, check=lambda n: bool(n.strip()), why="非空的名称"
-    ).strip()
+    name = value_of(general, "general.name", str, "", check=lambda n: bool(n.strip()), why="非空的名称").strip()
+    outgoing = _outgoing(_smtp(data), base, data.get("mailbox", []), name)
     schedule = _schedule(table_of(data, "schedule"))
     for plan in plans.plans:
         if schedule.reminder_day > plan.calendar.deadline_day:
@@ -249,10 +248,10 @@ def _build(data: dict[str, Any], path: Path, env: os._Environ | dict[str, str]) 
         plans=plans,
         mailboxes=_mailboxes(data.get("mailbox", []), base),
         units=units,
-        outgoing=_outgoing(_smtp(data), base, data.get("mailbox", []), name),
+        outgoing=outgoing,
         schedule=schedule,
         web=_web(table_of(data, "web")),
-        name=name,
+        name=name or outgoing.sender_name or DEFAULT_NAME,  # (a configuration older than the key named the From)
     )
 
 
@@ -289,7 +288,7 @@ def _smtp(data: dict[str, Any]) -> dict[str, Any]:
     return table_of(data, "smtp")
 
 
-def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]], name: str) -> Outgoing:
+def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]], system_name: str) -> Outgoing:
     pick = lambda name, kind, default, **kw: value_of(table, f"smtp.{name}", kind, default, **kw)  # noqa: E731
     written = "transport" in table  # its absence is said after every other key is read: none is taken for a typo
     out = Outgoing(
@@ -301,7 +300,7 @@ def _outgoing(table: dict[str, Any], base: Path, mailboxes: list[dict[str, Any]]
         username=pick("username", str, ""),
         password_env=pick("password_env", str, ""),
         sender=address_of(written_sender, "smtp.sender") if (written_sender := pick("sender", str, "")) else "",
-        sender_name=pick("sender_name", str, "").strip() or name,  # the From's name: the system's, unless said
+        sender_name=pick("sender_name", str, "").strip() or system_name,  # the From's name: the system's, unless said
         contact=pick("contact", str, "").strip(),
         staff=tuple(address_of(address, "smtp.staff") for address in pick("staff", list, [])),
         receipts_per_hour=pick("receipts_per_hour", int, 10, check=lambda n: n >= 0, why="0 或正整数"),

@@ -2,11 +2,15 @@
 each test that asks for it: polling it took 8–28 s, and some 80 tests each polled their own.
 
 The copy is the whole demo folder (config, Maildirs, archive, outbox; on SQLite the database file too: every
-path in it is relative to the config) and, on PostgreSQL, a database made from the built one as its template
-(CREATE DATABASE … TEMPLATE: a file-level copy), dropped after the test."""
+path in it is relative to the config) and, on PostgreSQL, a database the server copies from the built one
+(CREATE DATABASE … TEMPLATE), dropped after the test. Their names carry the test process's pid: a process
+killed before it dropped its own leaves them to the next run's sweep (of the dead pids' only: another run may
+be going on beside)."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -35,7 +39,8 @@ class DemoArchives:
             directory = self.root / kind
             write_demo(directory, months=(4, 5, 6))
             if kind == "postgresql":
-                name = f"mailroom_demo_{uuid.uuid4().hex[:12]}"
+                _sweep_databases_of_the_dead()
+                name = _own_name("demo")
                 _admin(f'CREATE DATABASE "{name}"')
                 self.templates.append(name)
                 _point_at(directory / "config.toml", _database_url(name))
@@ -53,18 +58,43 @@ class DemoArchives:
         if kind != "postgresql":
             yield config
             return
-        name = f"mailroom_test_{uuid.uuid4().hex[:12]}"
+        name = _own_name("test")
         template = make_url(_database_url_in(config)).database
         _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         try:
             _point_at(config, _database_url(name), was=_database_url_in(config))
             yield config
         finally:
-            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _drop(name)
 
     def close(self) -> None:
-        for name in self.templates:
-            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        failed = []
+        for name in self.templates:  # each, whatever became of the one before
+            try:
+                _drop(name)
+            except Exception as error:  # noqa: BLE001 (said after the others are dropped)
+                failed.append(error)
+        if failed:
+            raise failed[0]
+
+
+_OURS = re.compile(r"mailroom_(?:demo|test)_(\d+)_[0-9a-f]+")
+
+
+def _own_name(what: str) -> str:
+    return f"mailroom_{what}_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+
+
+def _sweep_databases_of_the_dead() -> None:
+    """Drop the demo databases of test processes no longer running (killed before they dropped their own)."""
+    for (name,) in _admin("SELECT datname FROM pg_database WHERE datname LIKE 'mailroom\\_%'"):
+        if (ours := _OURS.fullmatch(name)) and not Path(f"/proc/{ours.group(1)}").exists():
+            _drop(name)
+
+
+def _drop(name: str) -> None:
+    # FORCE: a session the test left open (a leak of its own) must not keep its database for good
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', skip=False)
 
 
 def _database_url(name: str) -> str:
@@ -83,14 +113,18 @@ def _point_at(config: Path, url: str, was: str = "sqlite:///mailroom.db") -> Non
     config.write_text(text.replace(f'url = "{was}"', f'url = "{url}"'), encoding="utf-8")
 
 
-def _admin(statement: str) -> None:
-    """A statement outside any transaction (CREATE and DROP DATABASE need that), on the test server."""
+def _admin(statement: str, skip: bool = True) -> list[tuple]:
+    """A statement outside any transaction (CREATE and DROP DATABASE need that), on the test server; its rows.
+    A server not there skips the test (`skip`), as conftest.fresh_database does; after the test, it fails it."""
     import psycopg
 
     plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
     try:
         connection = psycopg.connect(plain, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as error:
+        if not skip:
+            raise
         pytest.skip(f"PostgreSQL not reachable at {plain} ({error.__class__.__name__})")
     with connection:
-        connection.execute(statement)
+        cursor = connection.execute(statement)
+        return cursor.fetchall() if cursor.description else []

@@ -76,6 +76,30 @@ def test_web_section_has_loopback_defaults_and_checks_its_values():
             build_config(data, Path("/tmp/config.toml"), {})
 
 
+def test_the_system_s_name_is_general_name_else_the_from_s_name_else_a_name_of_no_city():
+    """GIVEN [general] name, or (a configuration older than the key) only [smtp] sender_name, or neither WHEN read
+    THEN the system's name (every mail's signature, the web's title) is that name, the From's name, or one naming
+    no city: it was 衡水市 in every template whatever the configuration said."""
+
+    def read(name: str | None, sender_name: str | None):
+        data = example_data()
+        data["general"].pop("name")
+        data["smtp"].pop("sender_name")
+        if name is not None:
+            data["general"]["name"] = name
+        if sender_name is not None:
+            data["smtp"]["sender_name"] = sender_name
+        config = build_config(data, Path("/tmp/config.toml"), {})
+        return config.name, config.outgoing.sender_name
+
+    assert read("某市残联督导系统", None) == ("某市残联督导系统", "某市残联督导系统")
+    assert read("某市残联督导系统", "某市残联") == ("某市残联督导系统", "某市残联")
+    assert read(None, "衡水市残联督导系统") == ("衡水市残联督导系统", "衡水市残联督导系统")
+    assert read(None, None) == ("残疾人服务工程督导系统", "")  # (the From: the address alone, as before)
+    with pytest.raises(ConfigError, match="general.name 应为非空的名称"):
+        read("  ", None)
+
+
 def test_environment_overrides_database_and_archive(tmp_path):
     env = {"MAILROOM_DATABASE_URL": "postgresql+psycopg://x@h/db", "MAILROOM_ARCHIVE_PATH": str(tmp_path / "a")}
     config = load_config(ROOT / "config.example.toml", environ=env)

@@ -337,8 +337,8 @@ def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_and_sig
     """GIVEN [smtp] contact and [general] name WHEN a receipt, a reminder and a 自查 answer are composed THEN each
     ends with "如有疑问，请联系…" on a paragraph of its own, then the system's name as its signature, in text and
     HTML, and the From bears that name (each says not to reply to it, and named nobody to ask; every mail was
-    signed by a city's name written into the templates); without a contact, no such line (the other tests read
-    their lines whole)."""
+    signed by a city's name written into the templates); the staff's digest names the system too; without a
+    contact, no such line (the other tests read their lines whole)."""
     name = "示例市残联残疾人服务工程督导系统"
     general = {"timezone": "Asia/Shanghai", "year": 2020, "name": name}
     config = make_config(tmp_path, config.database_url, general=general)
@@ -359,6 +359,9 @@ def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_and_sig
         assert f"<p>{said}</p>" in _html(mail_row.raw) and f'<p style="color: #666;">{name}' in _html(mail_row.raw)
         # (read as a mail program reads it: Python's own address parser puts a space between two encoded words)
         assert decode_header(email.message_from_bytes(mail_row.raw)["From"]) == f"{name} <hsscljjb@163.com>"
+    with deps.db.session() as session:  # the staff's digest names it too, and no contact (it is theirs)
+        digest = plain(prepare_digest(config, session, "2020-05", arrival).message.as_bytes())
+    assert f"本邮件由{name}自动生成" in digest[-1] and not any("如有疑问" in line for line in digest)
 
 
 def test_two_summaries_of_one_month_in_one_mail_are_said_and_which_one_counts(config, deps):

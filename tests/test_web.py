@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import openpyxl
 import pytest
 
+from archive.fulltext import index_messages, unindex_messages
 from archive.models import Message
 from archive.users import remove_user, set_access, set_password
 from bot.web.app import CONTENT_SECURITY_POLICY, create_app, load_secret_key, secret_path
@@ -746,7 +747,7 @@ def test_a_message_page_links_each_attachment_to_its_forms_and_folds_a_long_regi
     shown = page(signed_in(app, "孙倩"), f"/message/{message_id}")
     readings = re.findall(r'<section class="reading" id="reading-(\d+)">', shown)
     assert len(readings) == 2 and all(f'<a href="#reading-{reading}">附件3</a>' in shown for reading in readings)
-    assert re.findall(r'<details class="table"( open)?>\s*<summary>表格（(\d+) 行）', shown) == [
+    assert re.findall(r'<details class="table"( open)?>\s*<summary>表格（共 (\d+) 行）', shown) == [
         (" open", "5"),
         ("", "40"),
     ]
@@ -816,7 +817,7 @@ def test_the_secret_key_is_made_once_and_kept_private(tmp_path):
 
 def lengthen_registry(deps, message_id: int, persons: int, last: str = "") -> int:
     """The message's first registry made `persons` long by persons 补0, 补1, … after its own (rows 1000 on), the
-    last named `last` when given; its reading id."""
+    last named `last` when given, and the message indexed again; its reading id."""
     from sqlalchemy import select
 
     from archive.models import FormReadingRow, PersonRow
@@ -841,6 +842,10 @@ def lengthen_registry(deps, message_id: int, persons: int, last: str = "") -> in
             )
             for n, name in enumerate(names)
         )
+        session.flush()
+        unindex_messages(session, [message_id])  # searched as if it had come so
+        session.expire_all()
+        index_messages(session, [session.get(Message, message_id)])
         session.commit()
         return reading.id
 
@@ -863,29 +868,39 @@ def test_a_long_registry_shows_its_first_rows_and_exports_them_all(site):
 def test_the_terms_of_the_search_a_message_was_opened_from_are_marked_and_rows_past_the_shown_ones_holding_them_shown(
     site,
 ):
-    """GIVEN a registry of 600 persons, 林晓燕 its last, and 王斐 among its first WHEN its message is opened from a
-    search THEN each term is marked where the page shows it, the page says how many and links the first, and
-    林晓燕's row, past the 500 a page shows, is shown after them (the auditor who searched her found the mail and
-    not her); a viewer without the grant is matched on masked text only, as the search was."""
+    """GIVEN a registry of 650 persons, the last 林　晓燕 (padded to width), the rest 补0…, and 王斐 among its first
+    WHEN its message is opened from a search THEN each term is marked where the page shows it, as the search finds
+    it (spaces and width aside, a number whatever parts its groups), the page says how many and links the first,
+    and the rows past the 500 a page shows that hold a term follow them, the first 100 (the auditor who searched
+    林晓燕 found the mail and not her); a viewer without the grant is matched as the search matched: the query
+    masked, against the masked text."""
     from bot.web.present import SHOWN_PERSONS
 
     app, deps, archive = site
-    lengthen_registry(deps, archive.package, SHOWN_PERSONS + 100, last="林晓燕")
+    lengthen_registry(deps, archive.package, SHOWN_PERSONS + 150, last="林　晓燕")
     staff = signed_in(app, "孙倩")
-    assert "林晓燕" not in page(staff, f"/message/{archive.package}")
+    assert "林　晓燕" not in page(staff, f"/message/{archive.package}")
     shown = page(staff, f"/message/{archive.package}?q=林晓燕")
-    assert '<mark class="hit" id="hit-1">林晓燕</mark>' in shown and "检索词在本页标出 1 处" in shown
+    assert '<mark class="hit" id="hit-1">林　晓燕</mark>' in shown and "本页共标出检索词 1 处" in shown
     assert f"仅显示前 {SHOWN_PERSONS} 行及其后含检索词的 1 行" in shown and '<details class="table" open>' in shown
+    shown = page(staff, f"/message/{archive.package}?q=补")
+    assert f"仅显示前 {SHOWN_PERSONS} 行及其后含检索词的行中的前 100 行（共 {SHOWN_PERSONS + 150} 行）" in shown
     shown = page(staff, f"/message/{archive.package}?q=王斐+枣强")
     assert '<mark class="hit" id="hit-1">' in shown and '<mark class="hit">王斐</mark>' in shown.replace(
         ' id="hit-1"', ""
     )
+    grouped = f"{BODY_PHONE[:3]}-{BODY_PHONE[3:7]}-{BODY_PHONE[7:]}"
+    assert f'<mark class="hit" id="hit-1">{BODY_PHONE}</mark>' in page(staff, f"/message/{archive.package}?q={grouped}")
     masked = signed_in(app, "审计员")
-    shown = page(masked, f"/message/{archive.package}?q={PERSON_ID_MASKED}")
-    assert f'<mark class="hit" id="hit-1">{PERSON_ID_MASKED}</mark>' in shown
-    for number in (PERSON_ID, PERSON_ID[6:14], BODY_PHONE):
-        shown = re.sub(r'href="[^"]*"', "", page(masked, f"/message/{archive.package}?q={number}"))  # (its search)
-        assert "<mark" not in shown and number not in shown and "检索词在本页显示的内容中没有找到" in shown
+    for asked, marked in (
+        (PERSON_ID_MASKED, PERSON_ID_MASKED),
+        (PERSON_ID, PERSON_ID_MASKED),
+        (BODY_PHONE, BODY_PHONE_MASKED),
+    ):
+        shown = page(masked, f"/message/{archive.package}?q={asked}")
+        assert f'<mark class="hit" id="hit-1">{marked}</mark>' in shown
+    shown = re.sub(r'href="[^"]*"', "", page(masked, f"/message/{archive.package}?q={PERSON_ID[6:14]}"))  # (its search)
+    assert "<mark" not in shown and PERSON_ID[6:14] not in shown and "本页显示的内容中没有找到检索词" in shown
 
 
 def linked(html: str) -> set[int]:

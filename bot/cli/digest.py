@@ -12,6 +12,7 @@ import click
 from bot.cli.console import sent_line
 from bot.cli.errors import month_param
 from bot.cli.group import Context, main, pass_context
+from bot.config import Config
 from bot.daemon.poll import send_outbox
 from bot.outgoing.digest import render_digest, workbook_name
 from bot.outgoing.digest_mail import (
@@ -70,7 +71,7 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
         else:
             prepared = prepare_final_digest(config, session, year, now)
         if out is not None:
-            _write(out, prepared)
+            _write(out, prepared, config)
             click.echo(f"已写入 {out}：digest.html、digest.txt、digest.eml、{workbook_name(prepared.digest)}")
         cause, queued = prepared.cause, None
         if send and again:
@@ -91,8 +92,8 @@ def digest_(context: Context, month: str | None, year: int | None, out: Path | N
             sys.exit(1)  # queued, but not (yet) delivered: "done, but something is wrong"
 
 
-def _write(out: Path, prepared: PreparedDigest) -> None:
-    _, html, text = render_digest(prepared.digest)
+def _write(out: Path, prepared: PreparedDigest, config: Config) -> None:
+    _, html, text = render_digest(prepared.digest, config)
     out.mkdir(parents=True, exist_ok=True)
     (out / "digest.html").write_text(html, encoding="utf-8")
     (out / "digest.txt").write_text(text, encoding="utf-8")

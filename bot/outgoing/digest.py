@@ -341,8 +341,8 @@ def final_note(digest: Digest) -> str:
     )
 
 
-def render_digest(digest: Digest) -> tuple[str, str, str]:
-    """(subject, HTML, plain text) of the digest, in Chinese."""
+def render_digest(digest: Digest, config: Config | None = None) -> tuple[str, str, str]:
+    """(subject, HTML, plain text) of the digest, in Chinese; with the `config`, it names the system by its name."""
     subject = digest_subject(digest)
     context = {
         "digest": digest,
@@ -366,5 +366,5 @@ def render_digest(digest: Digest) -> tuple[str, str, str]:
         "not_kept": NOT_KEPT,
         "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,
     }
-    text, html = render_pair("digest", context)
+    text, html = render_pair("digest", context, config)
     return subject, html, text

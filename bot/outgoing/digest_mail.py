@@ -33,7 +33,7 @@ def compose_digest(config: Config, digest: Digest, workbook_bytes: bytes) -> Ema
         raise ConfigError("smtp.sender 未填写：月度排名通报从这个地址发出，请在配置文件 [smtp] 中写明")
     if not out.staff:
         raise ConfigError("smtp.staff 为空：月度排名通报发给这些工作人员地址，请在配置文件 [smtp] 中至少写一个")
-    subject, html, text = render_digest(digest)
+    subject, html, text = render_digest(digest, config)
     message = compose(
         out,
         list(out.staff),

@@ -59,12 +59,12 @@ def _already_reminded(session: Session, month: str, deadline: datetime) -> set[s
     causes = set()
     for cause, created_at in session.execute(
         select(OutboxMail.cause, OutboxMail.created_at).where(
-            OutboxMail.cause.like(f"reminder:{month}:%"), OutboxMail.state != "withdrawn"
+            OutboxMail.cause.like(reminder_cause(month, "%")), OutboxMail.state != "withdrawn"
         )
     ):
         causes.add(cause)
-        if created_at > deadline and not cause.endswith(":after-deadline"):
-            causes.add(cause + ":after-deadline")
+        if created_at > deadline and (read := reminder_of(cause)) is not None and not read.overdue:
+            causes.add(reminder_cause(read.month, read.unit, overdue=True))
     return causes
 
 

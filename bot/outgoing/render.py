@@ -40,14 +40,14 @@ def date_text(moment: datetime, zone: tzinfo | None = None) -> str:
     return f"{local.year}年{local.month}月{local.day}日"
 
 
-def render_pair(name: str, context: dict, config: Config | None = None) -> tuple[str, str]:
+def render_pair(template: str, context: dict, config: Config | None = None) -> tuple[str, str]:
     """The plain-text and HTML bodies of one outgoing kind. With the `config`, a mail to a unit closes as each
     does (templates/_closing.*): whom to ask ([smtp] contact), said since every such mail says not to reply to
     it, and the system's name ([general] name) as its signature."""
     closing = {"system_name": config.name, "contact": config.outgoing.contact} if config is not None else {}
     return (
-        environment().get_template(f"{name}.txt").render(**context, **closing),
-        environment().get_template(f"{name}.html").render(**context, **closing),
+        environment().get_template(f"{template}.txt").render(**context, **closing),
+        environment().get_template(f"{template}.html").render(**context, **closing),
     )
 
 

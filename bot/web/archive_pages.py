@@ -14,22 +14,23 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from archive.corrections import replacing
+from archive.fulltext import document_rows
 from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search, sender_address
 from bot.services.scores import MONTH
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
+from bot.web.hits import Hits, shown_texts
 from bot.web.present import (
     KIND_LABELS,
     SHOWN_PERSONS,
-    Hits,
+    Masker,
     MessageDetail,
     correction_choices,
     masker,
     message_detail,
     message_row,
     reading_table,
-    shown_texts,
 )
 from bot.web.site import site
 from parsers.errors import InputError
@@ -53,6 +54,7 @@ _ARG_FIELDS = {
 SEARCH_ARGS = (*_ARG_FIELDS, "page")
 PAGE_SIZE = 50
 FOUND_ROWS = 100  # rows holding a searched term shown past a registry's first SHOWN_PERSONS
+_BATCH = 2000  # rows past those read at a time, looking for the ones holding a searched term
 MAX_PAGE = 1000
 
 
@@ -216,9 +218,12 @@ def first_persons(db: Session, reading_ids: list[int]) -> dict[int, tuple[list[P
     }
 
 
-def with_rows_found(db: Session, message: Message, detail: MessageDetail, hits: Hits) -> MessageDetail:
+def with_rows_found(db: Session, message: Message, detail: MessageDetail, hits: Hits, mask: Masker) -> MessageDetail:
     """`detail` with, after each registry's first SHOWN_PERSONS rows, those of the rest that hold a searched term
-    (at most FOUND_ROWS), matched in the table as shown: the person an auditor searched is on row 3,000."""
+    (the first FOUND_ROWS, and whether there are more), matched in the table as shown: the person
+    an auditor searched is on row 3,000. The rest is read in batches, and no further than it needs."""
+    if hits.digitless and not hits.found_in([document_rows(db, message.id)]):
+        return detail  # in none of its readings: none of the rows past is read (a 50,000-row registry: seconds)
     readings = {reading.id: reading for reading in message.readings}
     views = []
     for view in detail.readings:
@@ -226,11 +231,25 @@ def with_rows_found(db: Session, message: Message, detail: MessageDetail, hits: 
             views.append(view)
             continue
         rest = db.scalars(
-            select(PersonRow).where(PersonRow.reading_id == view.id).order_by(PersonRow.id).offset(SHOWN_PERSONS)
+            select(PersonRow)
+            .where(PersonRow.reading_id == view.id)
+            .order_by(PersonRow.id)
+            .offset(SHOWN_PERSONS)
+            .execution_options(yield_per=_BATCH)
         )
-        table = reading_table(readings[view.id], hits.mask, list(rest))
-        found = tuple(row for row in table.rows if hits.found_in(row))[:FOUND_ROWS] if table else ()
-        views.append(replace(view, table=replace(view.table, rows=view.table.rows + found), found_beyond=len(found)))
+        found: list[tuple[str, ...]] = []
+        for batch in rest.partitions():
+            if hits.digitless:  # only the rows holding a term unmasked may hold it masked: the others are not masked
+                batch = [
+                    row for row in batch if hits.found_in(["\x00".join([row.sheet, *map(str, row.fields.values())])])
+                ]
+            table = reading_table(readings[view.id], mask, batch)
+            found += [row for row in (table.rows if table else ()) if hits.found_in(["\x00".join(row)])]
+            if len(found) > FOUND_ROWS:
+                break
+        shown = tuple(found[:FOUND_ROWS])
+        table = replace(view.table, rows=view.table.rows + shown)
+        views.append(replace(view, table=table, found_beyond=len(shown), more_found=len(found) > FOUND_ROWS))
     return replace(detail, readings=tuple(views))
 
 
@@ -239,7 +258,7 @@ def message_page(message_id: int):
     current = site()
     searched = read_form(request.args, current.config.units)  # the search the page was opened from: back to it
     mask = masker()
-    hits = Hits(searched.text, mask)
+    hits = Hits(searched.text, personal=not mask.hide)
     with current.deps.db.session() as db:
         message = load_message(db, message_id)
         persons = first_persons(db, [reading.id for reading in message.readings])
@@ -248,7 +267,7 @@ def message_page(message_id: int):
         decisions = decisions_json(db, message, zone)
         detail = message_detail(message, mask, zone, persons, decisions, mailboxes, current.deps.recognizer.stamp)
         if hits.pattern is not None:
-            detail = with_rows_found(db, message, detail, hits)
+            detail = with_rows_found(db, message, detail, hits, mask)
         standing = replacing(db, message_id) if viewer().is_staff else None
     correcting = None
     if viewer().is_staff:  # the correction the form is made against: another staff's meanwhile is not undone

@@ -10,7 +10,7 @@ byte the viewer can see would let a script try every hidden digit against it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -39,8 +39,6 @@ from bot.web.site import site
 from parsers.document import text_characters
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
-from parsers.searchdoc import normalise
-from parsers.searchterms import split_terms
 from replies.problems import problem_lines
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
@@ -105,64 +103,6 @@ def masker() -> Masker:
     return Masker(hide=not sees_personal())
 
 
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-class Hits:
-    """The terms of the search a page was opened from, marked where the page shows them (<mark class="hit">,
-    the first with id "hit-1"): an auditor who searched a name lands on a mail of ten registries. Matched in the
-    text as shown, so a viewer without the grant is matched against masked text only, as the search was; a
-    space laying out Chinese (景 县) is let between two characters, case is ignored."""
-
-    def __init__(self, text: str, mask: Masker):
-        terms = sorted(set(split_terms(normalise(text))), key=len, reverse=True) if text else []
-        self.pattern = re.compile("|".join(map(_term_pattern, terms)), re.IGNORECASE) if terms else None
-        self.mask = mask
-        self.marked = 0
-
-    def found_in(self, texts: Iterable[str]) -> bool:
-        return self.pattern is not None and any(self.pattern.search(text) for text in texts)
-
-    def in_rows(self, rows: Iterable[Iterable[str]]) -> bool:
-        return any(map(self.found_in, rows))
-
-    def count(self, texts: Iterable[str]) -> int:
-        return 0 if self.pattern is None else sum(len(self.pattern.findall(text)) for text in texts)
-
-    def mark(self, value: object) -> Markup:
-        text = self.mask.text(value)
-        if self.pattern is None:
-            return escape(text)
-        out, position = [], 0
-        for found in self.pattern.finditer(text):
-            self.marked += 1
-            anchor = ' id="hit-1"' if self.marked == 1 else ""
-            out += [escape(text[position : found.start()]), Markup(f'<mark class="hit"{anchor}>')]
-            out += [escape(found.group()), Markup("</mark>")]
-            position = found.end()
-        return Markup("").join([*out, escape(text[position:])])
-
-
-def _term_pattern(term: str) -> str:
-    pieces = [re.escape(term[0])]
-    for before, char in zip(term, term[1:], strict=False):
-        pieces.append((" ?" if _HAN.match(before) or _HAN.match(char) else "") + re.escape(char))
-    return "".join(pieces)
-
-
-def shown_texts(detail: MessageDetail) -> Iterator[str]:
-    """What a message's page shows of it where a search may have found it: subject, headers, body, file names,
-    and each form's table and text (as message.html marks them)."""
-    yield detail.subject
-    yield from (value for _, value in detail.headers)
-    yield detail.body
-    yield from (attachment.filename for attachment in detail.attachments)
-    for reading in detail.readings:
-        if reading.table:
-            yield from (cell for row in reading.table.rows for cell in row)
-        yield reading.text
-
-
 def local_time(instant: datetime | None, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
     return "" if instant is None else instant.astimezone(zone).strftime(pattern)
 
@@ -215,7 +155,8 @@ class ReadingView:
     total_rows: int  # rows in `table` before SHOWN_PERSONS cut it
     text: str
     problems: tuple[str, ...]
-    found_beyond: int = 0  # rows past the first SHOWN_PERSONS that hold a searched term, shown after them
+    found_beyond: int = 0  # rows past the first SHOWN_PERSONS that hold a searched term, shown after them …
+    more_found: bool = False  # … and whether more do than are shown
 
     @property
     def size(self) -> str:
