@@ -28,8 +28,9 @@ class Hits:
 
     def __init__(self, text: str, personal: bool):
         terms = query_terms(Query(text=text, personal=personal)) if text.strip() else []
-        # a term of no digits is in masked text wherever it is in the text (archive.fulltext.document_rows)
-        self.digitless = not any(term.digits or any(map(str.isdigit, term.text)) for term in terms)
+        # a term of no digits (nor the masks' *) is in masked text wherever it is in the text, and so in the
+        # search document (archive.fulltext.document_rows) and the unmasked rows
+        self.digitless = not any(term.digits or any(c.isdigit() or c == "*" for c in term.text) for term in terms)
         patterns = {_pattern(term.digits or term.text) for term in terms}
         patterns.discard("")
         self.pattern = re.compile("|".join(sorted(patterns, key=len, reverse=True))) if patterns else None
