@@ -3,6 +3,7 @@ port, on the embedded default (SQLite; the pages' PostgreSQL side is covered by 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,9 @@ def test_log_in_find_a_name_open_the_message_and_download_the_original(browser, 
     results.first.click()
     page.wait_for_url(f"**/message/{served.archive.package}?q=*")
     assert PERSON in page.locator("table.parsed").inner_text()
+    assert page.locator("mark.hit").first.inner_text() == PERSON and page.locator("mark.hit").first.is_visible()
+    page.click("#hits a")  # 第一处: the person, in the registry, opened and in view
+    assert page.locator("#hit-1").is_visible() and page.url.endswith("#hit-1")
     page.click("text=← 归档检索")  # back to the search it came from
     page.wait_for_url("**/search?q=*")
     assert page.locator("input[name=q]").input_value() == PERSON
@@ -141,6 +145,16 @@ def test_the_matrix_cells_are_coloured_by_their_status(browser, served):
             assert cell["href"] == (f"/message/{message_id}" if message_id else None), cell
     assert seen_statuses == {"on_time", "late", "missing"}
     assert len(shown["cells"]) == sum(len(package["forms"]) + 1 for package in expected.values())
+
+
+def test_the_matrix_prints_across_the_page_and_a_search_down_it(browser, served):
+    """GIVEN the month's matrix (13 units by the forms, and the year's grid) WHEN printed THEN on A4 landscape
+    pages (a tester found it cramped on portrait); the other pages print as before, on portrait."""
+    page = signed_in(browser, served, "孙倩")
+    for path, across in (("/matrix?month=2020-04", True), ("/search", False)):
+        page.goto(served.url + path)
+        boxes = re.findall(rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", page.pdf(prefer_css_page_size=True))
+        assert boxes and all((float(width) > float(height)) == across for width, height in boxes), (path, boxes)
 
 
 def test_every_field_a_staff_member_fills_has_a_name_a_screen_reader_reads(browser, served):
