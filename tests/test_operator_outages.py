@@ -369,6 +369,9 @@ def test_an_archive_folder_gone_while_running_is_said_and_never_made_again(confi
 class Down:
     """A transport whose server is down: every send is refused at the connection."""
 
+    def close(self) -> None:  # (the end of a sending pass: nothing held)
+        pass
+
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
 
@@ -376,6 +379,9 @@ class Down:
 class Recording:
     def __init__(self) -> None:
         self.sent: list[list[str]] = []
+
+    def close(self) -> None:  # (the end of a sending pass: nothing held)
+        pass
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         self.sent.append(recipients)

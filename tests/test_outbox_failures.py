@@ -49,6 +49,9 @@ class Unconfigured:
     def __init__(self) -> None:
         self.tries = 0
 
+    def close(self) -> None:  # (the end of a sending pass: nothing held)
+        pass
+
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         self.tries += 1
         raise ConfigError("smtp：环境变量 MAILROOM_SMTP_PASSWORD 未设置")
@@ -76,6 +79,9 @@ class NoLogin:
     def __init__(self) -> None:
         self.tries: list[str] = []
         self.mended = False
+
+    def close(self) -> None:  # (the end of a sending pass: nothing held)
+        pass
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         self.tries.append(name)
@@ -125,6 +131,9 @@ class SizeLimited:
 
     def __init__(self, code: int, said: bytes = b"5.3.4 Message size exceeds fixed limit") -> None:
         self.code, self.said, self.sent = code, said, []
+
+    def close(self) -> None:  # (the end of a sending pass: nothing held)
+        pass
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         if name.startswith("000001") or self.code == 550 or b"quota" in self.said:

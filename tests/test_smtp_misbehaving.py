@@ -35,6 +35,23 @@ class Misbehaving(Delivering):
         return self.quit or "221 Bye"
 
 
+class Counting(Delivering):
+    """Accepts mail and counts the connections it came over; with `one_each`, it ends a connection once a mail
+    went over it (answering NOOP with 421, as a server allowing one mail a session does)."""
+
+    def __init__(self, one_each: bool = False):
+        super().__init__(lambda recipient, raw: None)
+        self.one_each, self.sessions, self.used = one_each, set(), set()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.sessions.add(id(session))
+        self.used.add(id(session))
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_NOOP(self, server, session, envelope, arg) -> str:
+        return "421 4.7.0 one mail a session" if self.one_each and id(session) in self.used else "250 OK"
+
+
 def through(config, server, timeout: float = 30.0):
     """`config`'s outgoing mail through `server`, plain SMTP without a login."""
     outgoing = dataclasses.replace(
@@ -122,3 +139,22 @@ def test_a_recipient_written_in_chinese_is_refused_alone_and_the_sender_goes_on(
         report = flush_outbox(deps.db, outgoing, transport, NOW)
     assert (report.sent, len(report.refused), states(deps)) == (2, 1, ["failed", "sent", "sent"])
     assert "收件地址含中文等非英文字符，无法发出" in report.refused[0]
+
+
+def test_a_sending_pass_logs_in_once_and_mail_goes_on_when_the_server_ends_each_session(config, deps):
+    """GIVEN five receipts due WHEN a pass sends them THEN over one connection (thirteen receipts were thirteen
+    logins within seconds: a mail service counts them); GIVEN a server that takes one mail a session THEN each
+    mail goes, over a connection of its own, none twice, none waiting for a later pass."""
+    queued(deps, 5)
+    handler = Counting()
+    with smtp_answering(handler) as server:
+        outgoing, transport = through(config, server)
+        report = flush_outbox(deps.db, outgoing, transport, NOW)
+    assert (report.sent, len(handler.accepted), len(handler.sessions)) == (5, 5, 1)
+    queued(deps, 3, first=5)
+    handler = Counting(one_each=True)
+    with smtp_answering(handler) as server:
+        outgoing, transport = through(config, server)
+        report = flush_outbox(deps.db, outgoing, transport, NOW)
+    assert (report.sent, report.failed, len(handler.accepted), len(handler.sessions)) == (3, 0, 3, 3)
+    assert states(deps) == ["sent"] * 8

@@ -10,6 +10,7 @@ before logging in, and nothing is fetched or sent.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import uuid
 from dataclasses import dataclass
@@ -189,7 +190,8 @@ def test_smtp_over_tls_is_verified_by_the_configured_ca(tmp_path, pki, smtp_serv
     """The server takes mail only over TLS (implicit, or STARTTLS required): a mail accepted went over TLS."""
     security, server = smtp_server
     give_ca(pki, tmp_path)
-    SmtpTransport(outgoing(tmp_path, security, server.port)).send(RAW, OFFICE, ["zqxcl@163.com"], "tls-test")
+    with contextlib.closing(SmtpTransport(outgoing(tmp_path, security, server.port))) as transport:
+        transport.send(RAW, OFFICE, ["zqxcl@163.com"], "tls-test")
     assert server.handler.accepted[-1] == (OFFICE, ["zqxcl@163.com"], RAW)
 
 

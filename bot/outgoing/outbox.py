@@ -43,41 +43,78 @@ log = logging.getLogger(__name__)
 class Transport(Protocol):
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None: ...
 
+    def close(self) -> None:
+        """The sending pass is over (flush_outbox's end): what it held open is let go."""
 
-@dataclass(frozen=True)
+
 class SmtpTransport:
-    outgoing: Outgoing
+    """One connection and login for a sending pass: thirteen receipts were thirteen logins within seconds, and
+    a mail service counts logins (163's "系统繁忙" to too many). A connection is asked (NOOP) before each mail
+    after its first, and made anew when it went stale or the server ended it; a failure closes it."""
+
+    def __init__(self, outgoing: Outgoing):
+        self.outgoing = outgoing
+        self._client: smtplib.SMTP | None = None
 
     def send(self, raw: bytes, sender: str, recipients: list[str], name: str) -> None:
         """A certificate that fails its checks (against `ca_file`, else the system's CAs) is refused before
         the login and the mail: SmtpCertificateRefused, one line, the mail kept for a later try."""
         out = self.outgoing
-        context = client_context(out.ca_file, "smtp.ca_file")
+        if self._client is not None and not self._answers(self._client):
+            self.close()
         try:
-            if out.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    out.host, out.port, timeout=out.timeout_seconds, context=context
-                )
-            else:
-                client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
-            try:
-                if out.security == "starttls":
-                    client.starttls(context=context)
-                if out.username:
-                    client.login(out.username, out.password())
-                # RFC 5321 gives a server up to ten minutes to answer the mail's end: given up sooner, a mail the
-                # server then delivers is sent again at the next try
-                if client.sock is not None:
-                    client.sock.settimeout(max(out.timeout_seconds, TRANSACTION_SECONDS))
-                client.sendmail(sender, recipients, raw)
-            except BaseException:
-                client.close()
-                raise
-            with contextlib.suppress(*SEND_ERRORS):  # accepted: what QUIT answers (421, a dropped line) unsends nothing
+            if self._client is None:
+                self._client = self._connect()
+            # RFC 5321 gives a server up to ten minutes to answer the mail's end: given up sooner, a mail the
+            # server then delivers is sent again at the next try
+            if self._client.sock is not None:
+                self._client.sock.settimeout(max(out.timeout_seconds, TRANSACTION_SECONDS))
+            self._client.sendmail(sender, recipients, raw)
+            if self._client.sock is not None:
+                self._client.sock.settimeout(out.timeout_seconds)
+        except ssl.SSLCertVerificationError as error:
+            self._drop()
+            raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
+        except BaseException:
+            self._drop()
+            raise
+
+    def close(self) -> None:
+        """QUIT, after the pass's last mail: what QUIT answers (421, a dropped line) unsends nothing."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*SEND_ERRORS):
                 client.quit()
             client.close()
-        except ssl.SSLCertVerificationError as error:
-            raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
+
+    def _connect(self) -> smtplib.SMTP:
+        out = self.outgoing
+        context = client_context(out.ca_file, "smtp.ca_file")
+        if out.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(out.host, out.port, timeout=out.timeout_seconds, context=context)
+        else:
+            client = smtplib.SMTP(out.host, out.port, timeout=out.timeout_seconds)
+        try:
+            if out.security == "starttls":
+                client.starttls(context=context)
+            if out.username:
+                client.login(out.username, out.password())
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    @staticmethod
+    def _answers(client: smtplib.SMTP) -> bool:
+        try:
+            return client.noop()[0] == 250
+        except SEND_ERRORS:
+            return False
 
 
 @dataclass(frozen=True)
@@ -93,6 +130,9 @@ class FolderTransport:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "wb") as file:
             file.write(raw)
+
+    def close(self) -> None:
+        pass
 
 
 def transport_for(outgoing: Outgoing) -> Transport:
@@ -325,7 +365,7 @@ def flush_outbox(
     if rest.resting(now):
         return FlushReport(0, 0)
     refusing: tuple[OutboxMail, str] | None = None  # the mail refused for good just before, and the server's words
-    with db.session() as session:
+    with db.session() as session, contextlib.closing(transport):
         for mail in due_mail(session, now):
             if stopping():
                 break
