@@ -48,9 +48,9 @@ class Transport(Protocol):
 
 
 class SmtpTransport:
-    """One connection and login for a sending pass: thirteen receipts were thirteen logins within seconds, and
-    a mail service counts logins (163's "系统繁忙" to too many). A connection is asked (NOOP) before each mail
-    after its first, and made anew when it went stale or the server ended it; a failure closes it."""
+    """One connection and login for a sending pass: thirteen receipts were thirteen logins within seconds, which
+    a mail service may hold against the account. A connection is asked (NOOP) before each mail after its first,
+    and made anew when it went stale or the server ended it; a failure closes it."""
 
     def __init__(self, outgoing: Outgoing):
         self.outgoing = outgoing
