@@ -132,6 +132,32 @@ def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
     assert b"\\Seen" in copy[b"FLAGS"]
 
 
+def test_the_sent_copies_of_a_pass_go_over_one_login(dovecot, setup):
+    """GIVEN three briefings WHEN one poll answers them THEN three copies are in the Sent folder, kept over one
+    login of the office's mailbox beside the poll's own (each copy logged in again: with the receipts' own
+    logins, six within seconds for three mails)."""
+    config, deps, folder = setup
+    logins = lambda: dovecot.log_text().count("Login: user=<bgs>")  # noqa: E731
+    before = logins()
+    poll_once(config, deps)  # nothing to answer: the poll's own logins
+    polling = logins() - before
+    for n in range(3):
+        article = compose(
+            "zqxcl@163.com",
+            OFFICE,
+            f"枣强县贫困残疾人服务工程专项信息（{n + 1}）",
+            datetime(2020, 5, 6, 9, n, tzinfo=SHANGHAI),
+        )
+        dovecot.append("bgs", article.as_bytes(), folder=folder, internaldate=datetime(2020, 5, 6, 9, tzinfo=SHANGHAI))
+    before = logins()
+    report = poll_once(config, deps)
+    assert (report.receipts, report.outbox.sent) == (3, 3)
+    assert logins() - before == polling + 1  # the poll's own, and the copies'
+    with dovecot.client("bgs") as client:
+        client.select_folder(folder + "-sent", readonly=True)
+        assert len(client.search("ALL")) == 3
+
+
 def test_machine_mail_and_strangers_get_nothing(dovecot, setup):
     config, deps, folder = setup
     clear(dovecot, "jx")

@@ -169,29 +169,57 @@ class ServerRest:
         self.failures, self.until = 0, None
 
 
-def _keep(keep_copy: Callable[[bytes], None], raw: bytes, mail_id: int) -> None:
+def _keep(keep_copy: SentCopier, raw: bytes, mail_id: int) -> None:
     try:
         keep_copy(raw)
     except (*SEND_ERRORS, IMAPClientError, MailroomError) as error:
         log.error("发件 #%s 已发出，但其副本未能存入已发送文件夹：%s", mail_id, error)
 
 
-def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) -> Callable[[bytes], None] | None:
-    """APPEND to the configured mailbox's Sent folder, as a mail client would."""
+class SentCopier:
+    """APPEND each mail sent to the configured mailbox's Sent folder, as a mail client would: one login a sending
+    pass (`close` at its end); a connection that failed is made anew once, for that mail."""
+
+    def __init__(self, box: Mailbox, folder: str, open_client: Callable[[Mailbox], IMAPClient]):
+        self.box, self.folder, self.open_client = box, folder, open_client
+        self._client: IMAPClient | None = None
+
+    def __call__(self, raw: bytes) -> None:
+        if self._client is not None:
+            try:
+                self._client.append(self.folder, raw, flags=(b"\\Seen",))
+                return
+            except (*SEND_ERRORS, IMAPClientError):
+                self._drop()
+        client = self.open_client(self.box)
+        try:
+            client.login(self.box.username, self.box.password())
+            client.append(self.folder, raw, flags=(b"\\Seen",))
+        except BaseException:
+            with contextlib.suppress(*SEND_ERRORS, IMAPClientError):
+                client.shutdown()
+            raise
+        self._client = client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*SEND_ERRORS, IMAPClientError):
+                client.logout()
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(*SEND_ERRORS, IMAPClientError):
+                client.shutdown()
+
+
+def sent_copier(config: Config, open_client: Callable[[Mailbox], IMAPClient]) -> SentCopier | None:
+    """The Sent-folder copier of `[smtp] sent_copy_mailbox` and `sent_copy_folder`; None when not configured."""
     out = config.outgoing
     if not out.sent_copy_mailbox:
         return None
-    box = config.mailbox(out.sent_copy_mailbox)
-
-    def keep(raw: bytes) -> None:
-        client = open_client(box)
-        try:
-            client.login(box.username, box.password())
-            client.append(out.sent_copy_folder, raw, flags=(b"\\Seen",))
-        finally:
-            client.logout()
-
-    return keep
+    return SentCopier(config.mailbox(out.sent_copy_mailbox), out.sent_copy_folder, open_client)
 
 
 # What a down or refusing server looks like: retried later, never lost.
@@ -350,7 +378,7 @@ def flush_outbox(
     outgoing: Outgoing,
     transport: Transport,
     now: datetime,
-    keep_copy: Callable[[bytes], None] | None = None,
+    keep_copy: SentCopier | None = None,
     stopping: Callable[[], bool] = lambda: False,
     rest: ServerRest | None = None,
 ) -> FlushReport:
@@ -365,7 +393,9 @@ def flush_outbox(
     if rest.resting(now):
         return FlushReport(0, 0)
     refusing: tuple[OutboxMail, str] | None = None  # the mail refused for good just before, and the server's words
-    with db.session() as session, contextlib.closing(transport):
+    with db.session() as session, contextlib.closing(transport), contextlib.ExitStack() as closing:
+        if keep_copy is not None:
+            closing.callback(keep_copy.close)
         for mail in due_mail(session, now):
             if stopping():
                 break
