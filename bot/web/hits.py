@@ -18,8 +18,8 @@ from markupsafe import Markup, escape
 from archive.search import Query, query_terms
 from bot.web.present import MessageDetail
 
-_DIGIT_GAP = "[-~.]?"
-_SPACES = re.compile(r"\s+")  # what may part a number's groups of digits (search: parsers.personal's number forms)
+_DIGIT_GAP = "[-~.]?"  # what may part a number's groups of digits, spaces aside (139-1234-5678, 0318.7221234)
+_SPACES = re.compile(r"\s+")
 
 
 class Hits:
