@@ -467,3 +467,15 @@ def test_a_year_is_not_closed_before_it_has_ended(config, deps):
             config, session, 2020, deps.recognizer.stamp, "孙倩", datetime(2020, 12, 21, 10, tzinfo=SHANGHAI)
         )
     assert str(refused.value).startswith("2020 年尚未结束（2020-12-31 23:59 截止），不能结账")
+
+
+def test_a_plan_s_fingerprint_is_of_what_scores_it_not_of_how_its_mail_greets():
+    """GIVEN the example configuration's 2020 plan WHEN fingerprinted THEN the hash the release of 2026-12-05
+    (b307af8) computed for it, and the same with every unit's `addressee` changed: a year closed under that
+    release was said, after an upgrade that added `addressee`, to have had its configuration changed since."""
+    plan = load_config(ROOT / "config.example.toml", environ={}).plans.year(2020)
+    assert plan.fingerprint == "0e94b825f1c3a31c"  # `year list` of a year closed by b307af8, the same file
+    greeted = dataclasses.replace(plan, units=tuple(dataclasses.replace(u, addressee="某局") for u in plan.units))
+    assert greeted.fingerprint == plan.fingerprint
+    retargeted = dataclasses.replace(plan, units=(dataclasses.replace(plan.units[0], targets=()), *plan.units[1:]))
+    assert retargeted.fingerprint != plan.fingerprint
