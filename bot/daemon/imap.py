@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from functools import partial
 
 from imapclient import IMAPClient, SocketTimeout
-from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError, ProtocolError
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import database_problem
@@ -292,7 +292,11 @@ class FolderSession:
         try:
             while not news and not stopping() and (left := end - time.monotonic()) > 0:
                 step, began = min(IDLE_STEP, left), time.monotonic()
-                responses = self.client.idle_check(timeout=step)
+                try:
+                    responses = self.client.idle_check(timeout=step)
+                except ProtocolError as error:  # a line read cut short over TLS (imapclient #351, #464): the
+                    # connection is no longer to be trusted, as after a server's restart: a new one at once
+                    raise IdleDropped(f"IDLE 期间收到不完整的应答（{error}）", time.monotonic() - started) from error
                 news = any(_announces_mail(response) for response in responses)
                 # imapclient answers a closed connection with nothing, at once, each time it is asked
                 quick = quick + 1 if not responses and time.monotonic() - began < step / 2 else 0
