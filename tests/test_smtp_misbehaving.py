@@ -158,3 +158,36 @@ def test_a_sending_pass_logs_in_once_and_mail_goes_on_when_the_server_ends_each_
         report = flush_outbox(deps.db, outgoing, transport, NOW)
     assert (report.sent, report.failed, len(handler.accepted), len(handler.sessions)) == (3, 0, 3, 3)
     assert states(deps) == ["sent"] * 8
+
+
+class RefusingOne(Counting):
+    """Counts connections as Counting does, and refuses one recipient address (550: no such mailbox)."""
+
+    def __init__(self, refused: str):
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        self.sessions.add(id(session))
+        if address == self.refused:
+            return "550 5.1.1 User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_recipient_refused_leaves_the_connection_to_the_next_mail(config, deps):
+    """GIVEN five mails due, the server refusing the second's recipient WHEN a pass sends them THEN that one is
+    refused for good and the other four go over the same connection, where each refusal cost a new login (smtplib
+    resets the transaction after a refusal: the connection is as good as before)."""
+    queued(deps, 5)
+    with deps.db.session() as session:
+        second = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()[1]
+        second.recipients = "gone@163.com"
+        session.commit()
+    handler = RefusingOne("gone@163.com")
+    with smtp_answering(handler) as server:
+        outgoing, transport = through(config, server)
+        report = flush_outbox(deps.db, outgoing, transport, NOW)
+    assert (report.sent, len(report.refused), len(handler.accepted)) == (4, 1, 4)
+    assert len(handler.sessions) == 1
+    assert states(deps) == ["sent", "failed", "sent", "sent", "sent"]

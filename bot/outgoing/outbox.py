@@ -50,7 +50,8 @@ class Transport(Protocol):
 class SmtpTransport:
     """One connection and login for a sending pass: thirteen receipts were thirteen logins within seconds, which
     a mail service may hold against the account. A connection is asked (NOOP) before each mail after its first,
-    and made anew when it went stale or the server ended it; a failure closes it."""
+    and made anew when it went stale or the server ended it; a failure closes it, but for the refusal of one mail
+    (its recipient, sender or content), after which smtplib has reset the transaction."""
 
     def __init__(self, outgoing: Outgoing):
         self.outgoing = outgoing
@@ -75,6 +76,8 @@ class SmtpTransport:
         except ssl.SSLCertVerificationError as error:
             self._drop()
             raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
+            raise  # this mail's refusal: smtplib reset the transaction (or closed on a 421), the next NOOP tells
         except BaseException:
             self._drop()
             raise
