@@ -223,7 +223,7 @@ def refusal(response) -> str:
     """The message a refused login shows (the name typed is echoed back in the form, so not the whole page)."""
     import re
 
-    return re.search(r'<p class="note error">([^<]*)</p>', response.get_data(as_text=True)).group(1)
+    return re.search(r'<p class="note error"[^>]*>([^<]*)</p>', response.get_data(as_text=True)).group(1)
 
 
 def test_five_failed_logins_lock_a_name_for_fifteen_minutes_whether_it_exists_or_not(site, clock):

@@ -188,3 +188,98 @@ def test_on_a_phone_the_page_never_scrolls_sideways_and_its_tables_scroll_in_the
     )
     assert boxes and all(width <= 375 and overflow == "auto" for width, overflow in boxes)
     page.context.close()
+
+
+@pytest.mark.parametrize(
+    "path, width",
+    [("/standings?month=2020-04", 718), ("/matrix?month=2020-04", 1047), ("/message/{package}", 718)],
+)
+def test_a_printed_table_keeps_every_column_on_the_paper(browser, served, path, width):
+    """GIVEN the standings, the matrix (landscape) and a message WHEN printed on A4 with a centimetre's margins (718
+    CSS px across a portrait page, 1047 landscape) THEN every table is laid out whole within the paper, where the
+    phone's rule (max-width 760 px, which paper matched) put each in a box that scrolled, and print cut off the
+    standings' last two columns and the matrix's 附件9 and 附件10 without a word."""
+    page = signed_in(browser, served, "孙倩")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(served.url + path.format(package=served.archive.package))
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('main table')]
+            .filter(t => t.scrollWidth > t.clientWidth + 1 || t.getBoundingClientRect().right > innerWidth + 1)
+            .map(t => t.className + ' ' + t.scrollWidth + '/' + t.clientWidth)"""
+    )
+    assert page.locator("main table").count() and cut == []
+    page.context.close()
+
+
+def test_a_refused_correction_says_why_in_view_where_the_page_opens(browser, served):
+    """GIVEN staff correcting a message with a reason and nothing chosen WHEN refused THEN the page opens on why, in
+    view and announced (role alert), the reason field described by it, where it opened on the form and the words
+    stood just above the window's top: the form came back as typed and nothing seemed to have failed."""
+    page = signed_in(browser, served, "孙倩")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{served.url}/message/{served.archive.text_script}")
+    page.fill("#correct input[name=reason]", "单位来电说明")
+    page.press("#correct input[name=reason]", "Enter")
+    page.wait_for_url("**#correcting")
+    why = page.locator("#correcting [role=alert]")
+    box = why.bounding_box()
+    assert "未更正" in why.inner_text() and box and box["y"] >= 0 and box["y"] + box["height"] <= 768
+    described = page.get_attribute("#correcting input[name=reason]", "aria-describedby")
+    assert described == why.get_attribute("id")
+    page.context.close()
+
+
+def test_a_failed_login_is_announced_and_describes_the_fields(browser, served):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served.url + "/login")
+    page.fill("input[name=name]", "孙倩")
+    page.fill("input[name=password]", "not the password")
+    page.press("input[name=password]", "Enter")
+    alert = page.locator("[role=alert]")
+    alert.wait_for()
+    assert "账号或密码" in alert.inner_text()
+    for field in ("name", "password"):
+        assert page.get_attribute(f"input[name={field}]", "aria-describedby") == alert.get_attribute("id")
+    context.close()
+
+
+def test_the_standings_tell_a_component_not_yet_scored_from_a_zero_as_the_cli_does(browser, served):
+    """GIVEN April's standings (the quarters not yet scored) WHEN read THEN such a component is "—", in a grey that
+    reads (4.5:1 at least; the link's blue hid the grey meant for it, and 0 looked like a zero earned), each row
+    headed by its unit for a screen reader going down a column."""
+    page = signed_in(browser, served, "审计员")
+    page.goto(f"{served.url}/standings?month=2020-04")
+    shown = page.evaluate(
+        """() => {
+            const rgb = c => c.match(/\\d+/g).slice(0, 3).map(Number).map(v => v / 255)
+                .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+            const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            const open = [...document.querySelectorAll('table.standings td.open a')];
+            return {
+                texts: [...new Set(open.map(a => a.textContent.trim()))],
+                contrast: Math.min(...open.map(a => 1.05 / (lum(getComputedStyle(a).color) + 0.05))),
+                grey: open.length ? getComputedStyle(open[0]).color : null,
+                blue: getComputedStyle(document.querySelector('table.standings tbody th a')).color,
+                heads: [...document.querySelectorAll('table.standings tbody tr')]
+                    .map(tr => tr.children[1].tagName + ':' + tr.children[1].getAttribute('scope')),
+            };
+        }"""
+    )
+    page.context.close()
+    assert shown["texts"] == ["—"] and shown["contrast"] >= 4.5 and shown["grey"] != shown["blue"]
+    assert shown["heads"] and set(shown["heads"]) == {"TH:row"}
+
+
+def test_the_year_grid_above_the_matrix_is_no_wall_of_tab_stops(browser, served):
+    """The grid's cells link to their month's matrix as its month headers do: only the headers take the keyboard's
+    focus (a keyboard user tabbed past every unit's every month to reach the month's table)."""
+    page = signed_in(browser, served, "孙倩")
+    page.goto(f"{served.url}/matrix?month=2020-04")
+    stops = page.evaluate(
+        """() => [...document.querySelectorAll('svg.status-grid a')].filter(a => a.tabIndex >= 0).length"""
+    )
+    months = page.locator("svg.status-grid text.tick").count()
+    assert months and stops == months
+    page.context.close()

@@ -347,12 +347,16 @@ def test_a_refused_correction_keeps_what_was_chosen_beside_why(site, back):
     assert refused.status_code == 302 and refused.location.endswith("#correcting")
     assert refused.location.startswith(came_from)
     page = client.get(refused.location).get_data(as_text=True)
-    [form] = re.findall(r'<form class="inline correct"[^>]*id="correcting">.*?</form>', page, re.S)
+    [block] = re.findall(r'<div id="correcting">.*?</form>', page, re.S)  # where the page opens: why, then the form
+    [form] = re.findall(r'<form class="inline correct".*?</form>', block, re.S)
     assert f'name="message_id" value="{archive.text_script}"' in form
     assert "<option selected>景县</option>" in form and 'value="reply" selected' in form
     assert "<option selected>2020-04</option>" in form and 'value="no" selected' in form
-    why = re.search(r'<p class="note error">(未更正：[^<]+)</p>\s*<form class="inline correct"', page)
-    assert why and "原因" in why.group(1) and page.count(why.group(1)) == 1  # beside the form, once
+    why = re.search(
+        r'<p class="note error" role="alert" id="([\w-]+)">(未更正：[^<]+)</p>\s*<form class="inline', block
+    )
+    assert why and "原因" in why.group(2) and page.count(why.group(2)) == 1  # beside the form, once
+    assert f'aria-describedby="{why.group(1)}"' in form  # the reason field, read with it
     assert page.count(" selected") == form.count(" selected")  # no other form chosen for
     if back == "message":  # the search the page was opened from is still the way back, not the choices made
         opened = client.get(f"{came_from}?q=王斐&month=2020-05").get_data(as_text=True)
