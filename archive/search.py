@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from archive.fulltext import SEARCH_DOC, digit_term, digit_term_grams, masked_term, term_grams
-from archive.models import Message
+from archive.models import FormReadingRow, Message
 from parsers.errors import InputError
 from parsers.privacy import find_personal, mask_personal
 from parsers.searchdoc import masked_sender, normalise
@@ -245,13 +245,19 @@ def _common_grams(connection: Connection) -> frozenset[str]:
     return kept[1]
 
 
+def of_kind(kind: str) -> ColumnElement[bool]:
+    """Messages of a kind, as their receipts word it: a reply carrying forms (回复 pressed on the notice, the package
+    attached) is a 月度报表, which its receipt says and the standings count (archive.evidence.submission)."""
+    if kind != "report":
+        return Message.kind == kind
+    forms = select(FormReadingRow.id).where(FormReadingRow.message_id == Message.id, FormReadingRow.form.is_not(None))
+    return or_(Message.kind == kind, and_(Message.kind == "reply", forms.exists()))
+
+
 def _matching(session: Session, query: Query, terms: list[Term]) -> Select:
     """The ids of the messages a query (whose terms are `terms`) finds, in its order, limited and offset."""
-    filters = [
-        field == value
-        for field, value in ((Message.unit, query.unit), (Message.kind, query.kind), (Message.month, query.month))
-        if value
-    ]
+    filters = [field == value for field, value in ((Message.unit, query.unit), (Message.month, query.month)) if value]
+    filters += [of_kind(query.kind)] if query.kind else []
     filters += [Message.arrival >= query.since] if query.since else []
     filters += [Message.arrival <= query.until] if query.until else []
     if query.sender:

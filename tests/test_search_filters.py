@@ -4,6 +4,7 @@ aliases, "共 N 封，显示前 M 封" and columns lined up by display width."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -175,3 +176,33 @@ def test_search_columns_line_up_by_display_width(cli):
         assert width(line[:month]) == column["月份"], line
         assert width(line[:sender]) == column["发件人"], line
         assert width(line[: line.index(unit[:2], sender)]) == column["主题"], line
+
+
+def reply_with_package() -> bytes:
+    """枣强县's April package sent by pressing 回复 on the notice."""
+    from tests.webapp import _message
+
+    notice = "回复：关于报送4月份残疾人服务工程报表的通知"
+    at = datetime(2020, 5, 12, 10, tzinfo=SHANGHAI)
+    return _message("zqxcl@163.com", notice, at, "请查收。", ("summary-unit-row-only.xlsx",))
+
+
+def test_a_reply_carrying_the_package_is_found_as_the_report_its_receipt_calls_it(deps):
+    """GIVEN a package sent as a reply (kind reply, its forms counted, its receipt saying 类别：月度报表) WHEN staff
+    search 月度报表 THEN it is found, where only a search of replies found it; a reply without forms is not."""
+    from tests.webapp import _message, store_one
+
+    package = store_one(deps, reply_with_package())
+    at = datetime(2020, 5, 12, 11, tzinfo=SHANGHAI)
+    thanks = store_one(deps, _message("jxcl2020@163.com", "回复：回执：景县4月份报表", at, "收到，谢谢"))
+    assert found(deps, kind="report") == [package]
+    assert set(found(deps, kind="reply")) == {package, thanks}
+
+
+def test_show_says_what_a_reply_carrying_the_package_counts_as(cli, tmp_path):
+    (tmp_path / "reply.eml").write_bytes(reply_with_package())
+    assert cli("import", str(tmp_path / "reply.eml"))[0] == 0
+    code, lines, _ = cli("search", "--kind", "report", "--json")
+    [found_id] = [item["id"] for item in json.loads("\n".join(lines))]
+    code, lines, _ = cli("show", str(found_id))
+    assert code == 0 and any("枣强县 · 回复（附报表，计为月度报表）" in line for line in lines), lines

@@ -45,6 +45,13 @@ MONTH_SOURCES = {
 SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
 
 
+def kind_text(kind: str, forms: bool) -> str:
+    """A kind in words; a reply carrying forms, with what it counts as: the 月度报表 its receipt calls it, which the
+    standings count and a search for 月度报表 finds (archive.search.of_kind)."""
+    label = KIND_LABELS.get(kind, kind)
+    return f"{label}（附报表，计为{KIND_LABELS['report']}）" if kind == "reply" and forms else label
+
+
 ARRIVAL_SOURCES = {
     "server": "收件服务器时间",
     "date": "取自 Date 头，未经服务器确认",
@@ -184,7 +191,8 @@ def detail_mismatches(detail: dict[str, Any]) -> list[str]:
 
 
 def _recognition(detail: dict[str, Any]) -> str:
-    kind = KIND_LABELS.get(detail["kind"], detail["kind"])
+    forms = any(form.get("form") for attachment in detail["attachments"] for form in attachment.get("forms", []))
+    kind = kind_text(detail["kind"], forms)
     month = detail["month"]
     month_text = (
         f"{month_label(month)}（{MONTH_SOURCES.get(detail['month_source'], detail['month_source'])}）"
