@@ -6,6 +6,7 @@ Pure functions over a ParsedMessage and the configured units; nothing here does 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,7 +67,11 @@ _REPORT_WORDS = (
     "月报",
 )
 # A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
-QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样", "?")
+_QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样")
+# A question mark after Chinese, or after a number or letters or a bracket right after it ("吗？", "附件2?",
+# "（附件3）？"); one among ASCII alone asks nothing: a uuencoded line, the "???" a mail program writes for
+# characters it could not encode (a package's mail with either went unanswered as a question for people).
+_QUESTION_MARK = re.compile(r"[^\x00-\x7f][A-Za-z0-9)\]\"']*[ \t]*\?")
 # Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too; .ods: a form saved
 # as LibreOffice saves by default, answered saying to save it as .xlsx).
 _PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "ods", "zip", "rar", "7z"})
@@ -76,6 +81,13 @@ _REVIEW = "请工作人员核实"
 
 
 normalize = fold  # subjects and names are compared folded (parsers.records.fold)
+
+
+def asks(text: str) -> bool:
+    """Whether a subject or a sender's own words ask something: a question's word, or a question mark after
+    Chinese (full-width or not)."""
+    wide = unicodedata.normalize("NFKC", text)
+    return _QUESTION_MARK.search(wide) is not None or any(word in fold(wide) for word in _QUESTION_WORDS)
 
 
 def strip_prefixes(subject: str) -> tuple[str, tuple[str, ...]]:
@@ -163,7 +175,8 @@ def names_a_package(subject: str, arrival_local: datetime) -> bool:
         _ANSWERS_OURS.match(rest) is None
         and _kind_by_words(rest) is Kind.REPORT
         and report_month(rest, arrival_local) is not None
-        and not any(word in rest for word in (*QUESTION_WORDS, *_LETTER_WORDS))
+        and not asks(rest)
+        and not any(word in rest for word in _LETTER_WORDS)
     )
 
 
@@ -226,7 +239,7 @@ def kind_of(message: ParsedMessage) -> Kind:
         # a package without a file puts no month in the matrix: other mail, a question or a letter for people
         # to answer, or files forgotten, which the receipt asks for (replies.receipt.failed_submission)
         return Kind.OTHER
-    if by_subject is Kind.REPORT and not has_package and any(word in rest for word in QUESTION_WORDS):
+    if by_subject is Kind.REPORT and not has_package and asks(rest):
         return Kind.OTHER
     if by_subject is not None:
         return by_subject

@@ -13,9 +13,9 @@ from parsers.form_layouts import form_list
 from parsers.months import month_ranges, report_month
 from parsers.notices import answers_invitation, carries_invitation
 from parsers.recognize import (
-    QUESTION_WORDS,
     UNIT_CONFLICT_MARK,
     answers_our_subject,
+    asks,
     is_read_receipt,
     names_a_package,
     normalize,
@@ -221,8 +221,7 @@ def own_text(body: str) -> str:
 
 def asks_question(body: str) -> bool:
     """Whether the sender's own words ask something (a signature's "您满意吗？" does not)."""
-    own = normalize(own_text(body))
-    return any(word in own for word in QUESTION_WORDS)
+    return asks(own_text(body))
 
 
 def failed_submission(facts: MessageFacts) -> bool:

@@ -267,6 +267,26 @@ def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(confi
     assert queue_reasons(deps)[asked] == ["question"]
 
 
+def test_a_question_mark_among_ascii_alone_asks_nothing(config, deps):
+    """GIVEN packages sent without readable files: one whose text carries the files uuencoded (an old mail program:
+    "M4$L#!!0?…" lines), one whose text a mail program turned to "????" (characters it could not encode); and a
+    clerk asking with a full-width question mark after a form's number WHEN stored THEN the first two get the
+    receipt asking for the files, where any "?" made the mail a question and its unit heard nothing; the third is
+    left to people, as before."""
+    subject = "武邑县12月份残疾人服务工程进展情况报告及附件"
+    uuencoded = "报表见附件，请查收。\n\nbegin 644 fujian1.docx\nM4$L#!!0?!@`(````(0#?I$!<`0``,`4``!,`\n`\nend\n"
+    encoded, garbled, asked = store(
+        deps,
+        mail(subject, uuencoded, sender="wyxcl@163.com"),
+        mail(subject, "?????12????????", sender="wyxcl@163.com"),
+        mail(subject, "孙老师：本月没有新增学生，还需要报附件9？", sender="wyxcl@163.com"),
+    )
+    composed = receipts(config, deps)
+    assert set(composed) == {encoded, garbled}
+    assert all("请重新发送：本邮件没有附带文件" in composed[each][2] for each in (encoded, garbled))
+    assert queue_reasons(deps)[asked] == ["question"]
+
+
 def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(config, deps):
     """GIVEN 桃城区's 附件1 attached beside a QQ 超大附件 link to the rest, and 景县's package shared as a 金山文档
     (WPS) link, in 百度网盘, and as QQ's English "Large file attachments" WHEN stored THEN each receipt says
