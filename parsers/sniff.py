@@ -351,6 +351,11 @@ _SIMPLE_MAGICS = (
 )
 # An ISO media file (ftyp box at byte 4) whose brand is HEIF's: an iPhone's photo (.heic)
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")
+# Excel 2003's XML spreadsheet (SpreadsheetML), which government systems export and name .xls: Excel and WPS open
+# it, calamine does not
+_XML_SPREADSHEET = re.compile(
+    rb"\s*<\?xml\b.*?(?:progid=\"Excel\.Sheet\"|urn:schemas-microsoft-com:office:spreadsheet)", re.S
+)
 _HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta)\b", re.I | re.S)
 _EML_FIELD = re.compile(
     rb"(?:received|return-path|from|to|subject|date|message-id|mime-version|delivered-to)"
@@ -382,6 +387,8 @@ def sniff_type(data: bytes, filename: str = "") -> str:
     sample = data[:4096].removeprefix(b"\xef\xbb\xbf")
     if _HTML_START.match(sample):
         return "html"
+    if _XML_SPREADSHEET.match(sample):
+        return "xml-spreadsheet"
     if _looks_like_eml(sample):
         return "eml"
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")) or not sample.translate(None, _TEXT_BYTES):

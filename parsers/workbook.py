@@ -226,6 +226,12 @@ def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
             "请发送原始的 Excel 表格（不要转换成 PDF）"
         )
         return _refused(source, filename, "unreadable", message)
+    if kind == "xml-spreadsheet":  # a table all the same, which Excel and WPS open: only its format is to change
+        message = (
+            f"“{filename}”是 Excel 2003 XML 表格（常见于业务系统导出的文件），系统无法读取；"
+            "请用 Excel 或 WPS 打开后“另存为”.xlsx 格式再发送"
+        )
+        return _refused(source, filename, "unreadable", message)
     what = {"html": "网页（HTML）", "text": "纯文本"}.get(kind, "无法识别的格式")
     message = (
         f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"

@@ -620,6 +620,16 @@ def zip_with(*names: str) -> bytes:
     return buffer.getvalue()
 
 
+# Excel 2003's XML spreadsheet as Excel writes it; government systems export it named .xls
+SPREADSHEET_ML = (
+    b'<?xml version="1.0"?>\r\n<?mso-application progid="Excel.Sheet"?>\r\n'
+    b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"\r\n'
+    b' xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">\r\n<Worksheet ss:Name="Sheet1"><Table>'
+    + '<Row><Cell><Data ss:Type="String">附件2</Data></Cell></Row>'.encode()
+    + b"</Table></Worksheet></Workbook>\r\n"
+)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -636,6 +646,7 @@ def zip_with(*names: str) -> bytes:
         (b"\xef\xbb\xbf  <!DOCTYPE html><html><body>x</body></html>", "html"),
         ("<html><head><meta charset=gb2312></head>报表</html>".encode("gbk"), "html"),
         ("数据为累计数。\r\n".encode("gbk"), "text"),
+        (SPREADSHEET_ML, "xml-spreadsheet"),
         (b"From: a@b.cn\r\nSubject: x\r\nDate: Mon, 6 Apr 2020 10:00:00 +0800\r\n\r\nbody", "eml"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "ole"),  # a damaged OLE2 container
         (b"\x00\x01\x02\x03binary", "unknown"),
@@ -644,6 +655,17 @@ def zip_with(*names: str) -> bytes:
 )
 def test_sniff_type(data, expected):
     assert sniff_type(data, "附件.bin") == expected
+
+
+def test_an_xml_spreadsheet_named_xls_is_told_as_what_it_is():
+    """Exported by a government system as .xls, Excel 2003's XML was told "内容是纯文本，不是 Excel 工作簿": it is a
+    table Excel opens, to be saved as .xlsx."""
+    from parsers.workbook import read_attachment
+
+    [refused] = read_attachment("附件2.xls", SPREADSHEET_ML, [])
+    [problem] = refused.problems
+    assert problem.message.startswith("“附件2.xls”是 Excel 2003 XML 表格") and "另存为”.xlsx" in problem.message
+    assert "纯文本" not in problem.message
 
 
 def test_ole_workbooks_and_documents_tell_wps_formats_by_name():

@@ -315,6 +315,7 @@ FILE_TYPES = {
     "heic": "图片 (HEIC)",
     "tnef": "Outlook 打包文件 (winmail.dat)",
     "html": "网页 (HTML)",
+    "xml-spreadsheet": "Excel 2003 XML 表格",
     "text": "纯文本",
     "eml": "邮件 (.eml)",
     "unknown": "未能识别",
