@@ -50,7 +50,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def attachment_filename(part: email.message.Message, declared: str | None = None) -> str | None:
     """The file name of a part: Content-Disposition filename (RFC 2231 or encoded words or raw
-    8-bit), else Content-Type name; directory parts of Windows or Unix paths are dropped."""
+    8-bit), else Content-Type name; directory parts of Windows or Unix paths are dropped. The Content-Type name
+    wins when the other lost more characters ("????3??12???.xlsx": a gateway that wrote the name as ASCII)."""
+    names = []
     for header, key in (("content-disposition", "filename"), ("content-type", "name")):
         raw = raw_header(part, header)
         if raw is None:
@@ -58,8 +60,13 @@ def attachment_filename(part: email.message.Message, declared: str | None = None
         value = header_param(raw, key, declared) or ""
         name = _CONTROL.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
         if name:
-            return name
-    return None
+            names.append(name)
+    return min(names, key=_lost, default=None)  # the first of the least damaged
+
+
+def _lost(name: str) -> int:
+    """How many characters of a name a writer could not encode: each became "?" or U+FFFD."""
+    return name.count("?") + name.count("\ufffd")
 
 
 def raw_header(part: email.message.Message, name: str) -> str | None:

@@ -580,6 +580,16 @@ def part_with(headers: bytes) -> email.message.Message:
         (b'Content-Disposition: attachment; filename="C:\\\\Users\\\\wy\\\\Desktop\\\\a;b.xls"', "a;b.xls"),
         (b"Content-Type: text/plain; charset=utf-8", None),
         (b'Content-Disposition: attachment; filename=""', None),
+        (  # a gateway wrote the disposition's name as ASCII; the type's kept it whole
+            b'Content-Type: application/octet-stream; name="=?GBK?B?uL28/jPT0M7zLnhsc3g=?="\r\n'
+            b'Content-Disposition: attachment; filename="????3????.xlsx"',
+            "附件3有误.xlsx",
+        ),
+        (  # both lost as many: the disposition's, as always
+            b'Content-Type: application/octet-stream; name="??3.xlsx"\r\n'
+            b'Content-Disposition: attachment; filename="?3?.xlsx"',
+            "?3?.xlsx",
+        ),
     ],
 )
 def test_attachment_filename(headers, expected):
