@@ -65,3 +65,25 @@ def test_the_configuration_loads_without_the_scoring_engine():
         "print(' '.join(name for name in ('scoring.components', 'scoring.standings') if name in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == []
+
+
+def test_python_m_bot_runs_from_a_deployments_folder_whose_archive_is_no_package(tmp_path):
+    """GIVEN a deployment's folder holding its archive/ (locks/ and messages/ in it) WHEN `python -m bot` is run from
+    there THEN the command runs, where the folder was imported as the archive package: an internal error."""
+    from tests.conftest import ROOT
+
+    (tmp_path / "archive" / "locks").mkdir(parents=True)
+    (tmp_path / "archive" / "messages").mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "MAILROOM_DATABASE_URL": f"sqlite:///{tmp_path}/mailroom.db"}
+    env["MAILROOM_ARCHIVE_PATH"] = str(tmp_path / "archive")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", "config.toml", "senders"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "内部错误" not in done.stderr, done.stderr
