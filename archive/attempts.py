@@ -9,7 +9,8 @@ batch that never finished: it is derived again by itself, so that an innocent ba
 kill -9, a power cut) loses nothing. A message whose derivation by itself never ended either is not derived a third
 time: it is stored raw, with a problem for staff (and `rederive` keeps what it had), until staff ask for it
 again (`mailroom rederive --all`, a correction: `retry`), since two deaths in a row may be two kills of an
-innocent message. An exception, Ctrl-C included, is not a death: what it interrupted is struck off.
+innocent message; `status` counts them (given_up), and one read at last is owed its receipt (archive.rederive).
+An exception, Ctrl-C included, is not a death: what it interrupted is struck off.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from archive.db import Database
 from archive.models import DerivationAttempt, Message
@@ -96,6 +98,18 @@ def derive_watched(
     if retry:
         _forgive(db, list(shas))
     return Watched(db, shas, items, lambda group: lambda: derive(group)).results()
+
+
+def given_up(session: Session) -> int:
+    """How many stored messages were given up (stored raw, unread and unanswered, their derivation by itself never
+    having ended) and wait for staff to ask for them again."""
+    alone = select(DerivationAttempt.sha256).where(DerivationAttempt.alone.is_(True))
+    return (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.from_addr.is_(None), Message.sha256.in_(alone))
+        )
+        or 0
+    )
 
 
 def _write_down(db: Database, shas: list[str], alone: bool) -> None:

@@ -25,10 +25,15 @@ from replies.receipt import FileFacts, MessageFacts, addressable, reply_owed, to
 
 
 def owe_receipts(
-    session: Session, messages: Iterable[Message], own_addresses: frozenset[str], max_age: timedelta | None
+    session: Session,
+    messages: Iterable[Message],
+    own_addresses: frozenset[str],
+    max_age: timedelta | None,
+    at: datetime | None = None,
 ) -> int:
     """Record, in the caller's transaction, the reply owed to each newly stored message that is owed one
-    (decided as of the moment it was archived: a receipt, or a 自查's answer); returns how many. One reply
+    (decided as of the moment it was archived, or `at`, when it is read only later: a receipt, or a 自查's
+    answer); returns how many. One reply
     per message, whatever happens: its cause ("receipt:12", "selfcheck:12") is unique. A message threaded
     under one of our own outgoing mails (its In-Reply-To names an outbox Message-ID) is told to the rule
     that keeps us from answering our own mail answered back."""
@@ -41,13 +46,13 @@ def owe_receipts(
             kind := reply_owed(
                 replace(message_facts(message), answers_ours=message.in_reply_to in ours),
                 own_addresses,
-                message.archived_at,
+                at or message.archived_at,
                 max_age,
             )
         )
     ]
     session.add_all(
-        OwedReply(cause=f"{kind}:{message.id}", kind=kind, message_id=message.id, owed_at=message.archived_at)
+        OwedReply(cause=f"{kind}:{message.id}", kind=kind, message_id=message.id, owed_at=at or message.archived_at)
         for message, kind in owed
     )
     return len(owed)

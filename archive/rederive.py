@@ -28,7 +28,7 @@ from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewrite
-from archive.owed import Counted, reopen_unsent, settle_notice
+from archive.owed import Counted, owe_receipts, reopen_unsent, settle_notice
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from archive.store import ArchiveUnreadable, RawStore, sha256_hex
@@ -146,9 +146,11 @@ def rederive(
     what it derives to now (archive.owed.reopen_unsent). A correction's unit is taken by today's names and
     aliases (today_name). `stopping` is asked between batches (the daemon's stop): what is done is committed,
     the rest stays due. `retry`: staff asked for these messages (`--all`, a decision), so one given up for
-    killing the process twice is derived again (archive.attempts)."""
+    killing the process twice is derived again (archive.attempts). A message stored raw (nothing read from it: no
+    sender) and read now is owed the reply ingest would have owed it, its age counted to now (archive.owed)."""
     changes: list[Change] = []
     stamp = intake.recognizer.stamp
+    now = datetime.now(UTC)
     closed: set[int] | None = None  # the closed years, read once a message has changed
     for start in range(0, len(message_ids), batch):
         if stopping():
@@ -195,12 +197,16 @@ def rederive(
                 unit = today_name(intake.recognizer, row.unit, row.month or result.month)
                 result = corrected(result, unit, row.kind, row.month, row.counted)
             before = summary(message)
+            unread = message.from_addr is None  # stored raw (its parse crashed, or killed the process twice)?
             fresh = message_row(item, message.sha256, result, stamp)
             message.copy_key = fresh.copy_key  # what the sender wrote: no rewrite of the derived rows
             if _fingerprint(fresh) != _fingerprint(message):
                 _rewrite(session, message, fresh, result)
                 rewritten += 1
                 reopen_unsent(session, message.id)  # what was composed from the old derivation is not sent
+                if unread and message.from_addr is not None:  # read at last: owed what ingest would have owed
+                    recognizer = intake.recognizer
+                    owe_receipts(session, [message], recognizer.own_addresses, recognizer.receipt_max_age, now)
             message.derived_with = stamp
             after = summary(message)
             if after != before:

@@ -23,11 +23,12 @@ from sqlalchemy.exc import IntegrityError
 
 from archive.attempts import CRASHED, derive_watched
 from archive.ingest import Incoming, Intake, derive_here
-from archive.models import DerivationAttempt, MailboxState, Message, Sighting
+from archive.models import DerivationAttempt, MailboxState, Message, OwedReply, Sighting
 from archive.rederive import rederive
 from archive.state import advance
 from archive.store import sha256_hex
 from archive.verify import recorded_files, verify
+from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose
 from bot.services.decisions import rederive_report
 from bot.services.sandbox import Sandbox, SandboxLimits
@@ -301,7 +302,8 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
     """GIVEN a package whose derivation by itself was interrupted too (two kill -9s in a row: written down alone,
     never struck off) WHEN it comes again THEN it is stored raw with the problem saying how to retry, and the
     daemon's re-derivation keeps it so; WHEN staff ask for it (`rederive --all`, a correction: retry) THEN it is
-    derived whole, counts as its package again, and nothing is left written down."""
+    derived whole, counts as its package again, is owed the receipt its arrival would have owed (a crash campaign
+    found it counted and never answered), and nothing is left written down."""
     raw = package("枣强县5月份报表", [("附件6.xls", registry_xls())])
     with deps.db.session() as session:
         session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
@@ -310,6 +312,11 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
     intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
     [message] = stored(deps)
     assert message.problems == [CRASHED] and "mailroom rederive --all" in CRASHED
+    status = gather_status(config, deps)  # the operator is told, and how to retry
+    assert status["given_up"] == 1 and any(
+        line.startswith("有 1 封邮件只保存了原件，未识别，也未回执") and "mailroom rederive --all" in line
+        for line in describe_status(status)
+    )
     with deps.db.session() as session:
         assert rederive(intake, session, [message.id]) == []
         assert stored(deps)[0].problems == [CRASHED]
@@ -320,6 +327,10 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
         assert session.scalar(select(func.count()).select_from(DerivationAttempt)) == 0
     [message] = stored(deps)
     assert message.problems == [] and [r.readable for r in message.readings] == [True]
+    with deps.db.session() as session:
+        owed = session.scalars(select(OwedReply.cause).where(OwedReply.message_id == message.id)).all()
+    assert owed == [f"receipt:{message.id}"]
+    assert gather_status(config, deps)["given_up"] == 0
 
 
 def test_a_retry_derives_a_batch_a_death_interrupted_one_by_one_still(deps):

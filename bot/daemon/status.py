@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from archive.attempts import given_up
 from archive.locks import held, shared
 from archive.models import JobRun, MailboxState, Message
 from archive.outbox import KIND_TEXT, backlog, digest_cause, newest_state
@@ -97,6 +98,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     decided = decided_due(deps) if due else 0
     with deps.db.session() as session:
         owed, owed_since = owed_waiting(session)
+        set_aside = given_up(session)
         waiting = backlog(session, deps.clock())
         jobs = []
         for job in monthly_jobs(config):
@@ -161,6 +163,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         # of those, the ones a staff decision marked due (a correction, its revocation, a sender confirmed or not)
         "rederive_due_decided": decided,
         "rederive_running": rederiving,
+        # stored raw, unread and unanswered: deriving each by itself, the process died twice (archive.attempts)
+        "given_up": set_aside,
     }
 
 
@@ -280,6 +284,11 @@ def describe_status(data: dict[str, Any]) -> list[str]:
                 else "请运行 mailroom rederive（mailroom serve 启动时也会在后台重新识别）",
                 data.get("rederive_due_decided"),
             )
+        )
+    if data["given_up"]:
+        lines.append(
+            f"有 {data['given_up']} 封邮件只保存了原件，未识别，也未回执（识别它时程序两次异常终止；可能是连续两次"
+            "被强行停止，见“待处理”）：确认程序运行正常后运行 mailroom rederive --all 再识别一次，需要时会补发回执"
         )
     if data["no_plan"]:
         lines.append(data["no_plan"])
