@@ -53,14 +53,20 @@ class Watched(Generic[T, R]):
             ):
                 earlier[sha] = earlier.get(sha, False) or alone
             given_up = [sha for sha in self.shas if earlier.get(sha)]
-            known: dict[str, int] = {}
+            known: dict[str, tuple[int, bool]] = {}
             if given_up:  # rare: no query more for every batch of ingest
-                found = session.execute(select(Message.sha256, Message.id).where(Message.sha256.in_(given_up)))
-                known = {sha: message_id for sha, message_id in found}
+                found = session.execute(
+                    select(Message.sha256, Message.id, Message.from_addr.is_(None)).where(Message.sha256.in_(given_up))
+                )
+                known = {sha: (message_id, raw) for sha, message_id, raw in found}
         self.fresh = [n for n, sha in enumerate(self.shas) if sha not in earlier]
         self.suspects = [n for n, sha in enumerate(self.shas) if earlier.get(sha) is False]
         for sha in given_up:  # named as `show` takes it when it has an id (a re-derivation), else by its bytes
-            named = f"#{known[sha]}" if sha in known else f"（SHA-256 {sha}）"
+            message_id, raw = known.get(sha, (None, False))
+            named = f"#{message_id}" if message_id is not None else f"（SHA-256 {sha}）"
+            if raw:  # given up before, and stored raw then: no death now, the message is passed over again
+                log.warning("邮件 %s 此前识别时程序两次异常终止，仍只保存原件（mailroom rederive --all 可重试）", named)
+                continue
             log.error(
                 "邮件 %s 单独识别时程序再次异常终止：不再识别，已保存原件（mailroom rederive --all 可重试）", named
             )
