@@ -13,7 +13,7 @@ from scoring.completion import Figures, completion_as_of, honesty_findings
 from scoring.components import task_component, task_rules
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.packages import matrix, package_status
-from scoring.settings import Calendar, Scoring, parse_month
+from scoring.settings import Calendar, Scoring, parse_month, typed_month
 from scoring.standings import COMPONENTS, Standings, rank, standings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -128,6 +128,19 @@ def test_forms_9_and_10_are_required_from_september():
 def test_a_month_is_written_yyyy_mm(text):
     with pytest.raises(ValueError):
         parse_month(text)
+
+
+@pytest.mark.parametrize(
+    "typed", ["2020-04", "2020-4", "2020/4", "2020.04", "202004", "2020年4月", "2020年4月份", " ２０２０年０４月 "]
+)
+def test_a_month_typed_as_people_type_it_is_the_month_it_names(typed):
+    assert typed_month(typed) == "2020-04"
+
+
+@pytest.mark.parametrize("typed", ["2020-13", "2020-0", "20204", "April", "4月", "2020-04-01", ""])
+def test_a_month_typed_that_names_none_is_refused(typed):
+    with pytest.raises(ValueError):
+        typed_month(typed)
 
 
 def test_naive_arrival_is_refused():

@@ -342,7 +342,11 @@ def test_search_finds_a_two_character_name_with_the_filters(site):
     # a unit by an alias, spaces aside, as `search --unit` takes it (it was a 400)
     for alias in ("枣强", "%20枣强县%20"):
         assert f"/message/{archive.package}" in page(client, f"/search?q={PERSON}&unit={alias}")
-    bad = client.get("/search?month=2020-4&unit=衡水市")
+    # a month as people type it in a browser that has no month box (2020年4月, 2020/4): the month it names
+    for typed in ("2020年4月", "2020/4", "2020-4", "２０２０．０４"):
+        assert f"/message/{archive.package}" in page(client, f"/search?q={PERSON}&month={typed}")
+    assert f"/message/{archive.package}" not in page(client, f"/search?q={PERSON}&month=2020年5月")
+    bad = client.get("/search?month=2020-13&unit=衡水市")
     assert bad.status_code == 400 and "月份请写成 YYYY-MM" in bad.get_data(as_text=True)
     assert "没有名为 衡水市 的单位" in bad.get_data(as_text=True)
     # a part of the sender's address, for staff and a masked auditor alike; one holding no address is refused
@@ -690,6 +694,10 @@ def test_standings_matrix_and_explanation_link_to_the_evidence(site, clock):
     client = signed_in(app, "审计员")
     standings = page(client, "/standings?month=2020-04")
     assert "2020年4月累计得分排名" in standings and "/unit/%E6%9E%A3%E5%BC%BA%E5%8E%BF?month=2020-04" in standings
+    # typed in a browser without a month box, as people write a month: the same page, not a 400
+    table = re.compile(r'<table class="standings">.*?</table>', re.S)
+    for typed in ("2020年4月", "2020/4"):
+        assert table.findall(page(client, f"/standings?month={typed}")) == table.findall(standings) != []
     matrix = page(client, "/matrix?month=2020-04")
     assert 'data-unit="枣强县" data-form="2" data-status="on_time"' in matrix
     assert 'data-unit="桃城区" data-form="4" data-status="late"' in matrix

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import click
 
 from parsers.errors import ConfigError, InputError, MailroomError
-from scoring.settings import parse_month
+from scoring.settings import typed_month
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -214,7 +214,6 @@ def month_param(_ctx: click.Context | None, _param: click.Parameter | None, valu
     if value is None:
         return None
     try:
-        parse_month(value)
+        return typed_month(value)  # 2020/5, 2020年5月 as 2020-05
     except ValueError:
         raise click.BadParameter(f"月份应写作 YYYY-MM，例如 2020-05，而不是 {value!r}") from None
-    return value

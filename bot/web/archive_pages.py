@@ -17,7 +17,6 @@ from archive.corrections import replacing
 from archive.fulltext import document_rows
 from archive.models import Message, PersonRow
 from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search, sender_address
-from bot.services.scores import MONTH
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
 from bot.web.hits import Hits, shown_texts
@@ -37,6 +36,7 @@ from parsers.errors import InputError
 from parsers.records import Unit, named_unit
 from parsers.searchdoc import normalise
 from parsers.searchterms import split_terms
+from scoring.settings import typed_month
 
 blueprint = Blueprint("archive", __name__)
 # A search's query string: each argument and the SearchForm field it fills (page_args writes them, read_form
@@ -126,8 +126,11 @@ def read_form(args, units: Sequence[Unit]) -> SearchForm:
         errors.append("类别不对")
     if sender and not sender_address(sender):
         errors.append("发件人请写邮箱地址或其一部分，例如 zqxcl@163.com、zqxcl 或 @163.com")
-    if month and not MONTH.fullmatch(month):
-        errors.append("月份请写成 YYYY-MM，例如 2020-04")
+    if month:
+        try:
+            month = typed_month(month)  # 2020年4月, 2020/4 as 2020-04
+        except ValueError:
+            errors.append("月份请写成 YYYY-MM，例如 2020-04")
     days = []
     for label, value in (("到达日期（起）", since), ("到达日期（止）", until)):
         try:

@@ -16,7 +16,6 @@ from bot.outgoing.workbooks import write_shown_standings
 from bot.services.charts import bars_by_task, bars_by_unit, score_trend, status_grid
 from bot.services.explain import explanation
 from bot.services.scores import (
-    MONTH,
     Kept,
     as_kept,
     month_completion,
@@ -35,7 +34,7 @@ from parsers.form_layouts import FORM_TITLES
 from parsers.records import TASKS
 from scoring.components import QUARTER_TASKS, full_marks
 from scoring.plans import OutsidePlan
-from scoring.settings import month_label, parse_month
+from scoring.settings import month_label, parse_month, typed_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
 blueprint = Blueprint("scores", __name__)
@@ -49,9 +48,11 @@ def default_month(config: Config, now: datetime) -> str:
 def _month() -> str:
     """The month asked for; one no plan covers is refused, saying so (the pages link only covered months)."""
     current = site()
-    month = request.args.get("month", "").strip() or default_month(current.config, current.now())
-    if not MONTH.fullmatch(month):
+    try:
+        month = typed_month(request.args["month"]) if request.args.get("month", "").strip() else None
+    except ValueError:
         abort(400, "月份请写成 YYYY-MM，例如 2020-09")
+    month = month or default_month(current.config, current.now())
     try:
         current.config.plan(month)
     except OutsidePlan as error:
