@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from archive.models import OutboxMail
@@ -161,30 +162,34 @@ def test_a_sending_pass_logs_in_once_and_mail_goes_on_when_the_server_ends_each_
 
 
 class RefusingOne(Counting):
-    """Counts connections as Counting does, and refuses one recipient address (550: no such mailbox)."""
+    """Counts connections as Counting does, and refuses one recipient address: at RCPT (550: no such mailbox), or
+    with `at_data`, at the DATA command (the address taken, then no recipient for the mail: 503, which smtplib
+    raises without resetting the transaction)."""
 
-    def __init__(self, refused: str):
+    def __init__(self, refused: str, at_data: bool = False):
         super().__init__()
-        self.refused = refused
+        self.refused, self.at_data = refused, at_data
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         self.sessions.add(id(session))
         if address == self.refused:
-            return "550 5.1.1 User unknown"
+            return "250 OK" if self.at_data else "550 5.1.1 User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
 
-def test_a_recipient_refused_leaves_the_connection_to_the_next_mail(config, deps):
-    """GIVEN five mails due, the server refusing the second's recipient WHEN a pass sends them THEN that one is
-    refused for good and the other four go over the same connection, where each refusal cost a new login (smtplib
-    resets the transaction after a refusal: the connection is as good as before)."""
+@pytest.mark.parametrize("at_data", [False, True], ids=["at-rcpt", "at-data"])
+def test_a_recipient_refused_leaves_the_connection_to_the_next_mail(config, deps, at_data):
+    """GIVEN five mails due, the server refusing the second's recipient (at RCPT, or at the DATA command) WHEN a
+    pass sends them THEN that one is refused for good and the other four go over the same connection, where each
+    refusal cost a new login; the transaction is reset after the refusal (one refused at DATA left it open, and the
+    next mail was refused as a "nested MAIL command", blamed on the account)."""
     queued(deps, 5)
     with deps.db.session() as session:
         second = session.scalars(select(OutboxMail).order_by(OutboxMail.id)).all()[1]
         second.recipients = "gone@163.com"
         session.commit()
-    handler = RefusingOne("gone@163.com")
+    handler = RefusingOne("gone@163.com", at_data)
     with smtp_answering(handler) as server:
         outgoing, transport = through(config, server)
         report = flush_outbox(deps.db, outgoing, transport, NOW)

@@ -51,7 +51,7 @@ class SmtpTransport:
     """One connection and login for a sending pass: thirteen receipts were thirteen logins within seconds, which
     a mail service may hold against the account. A connection is asked (NOOP) before each mail after its first,
     and made anew when it went stale or the server ended it; a failure closes it, but for the refusal of one mail
-    (its recipient, sender or content), after which smtplib has reset the transaction."""
+    (its recipient, sender or content), after which the transaction is reset and the connection kept."""
 
     def __init__(self, outgoing: Outgoing):
         self.outgoing = outgoing
@@ -77,7 +77,8 @@ class SmtpTransport:
             self._drop()
             raise refused("smtp", out.host, error, "未发送任何邮件", SmtpCertificateRefused) from None
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
-            raise  # this mail's refusal: smtplib reset the transaction (or closed on a 421), the next NOOP tells
+            self._reset()  # this mail's refusal: the connection is kept for the next one
+            raise
         except BaseException:
             self._drop()
             raise
@@ -106,6 +107,19 @@ class SmtpTransport:
             client.close()
             raise
         return client
+
+    def _reset(self) -> None:
+        """The transaction of a refused mail ended (RSET: smtplib sends none when the DATA command itself is
+        refused), the usual timeout back; the connection dropped when even that fails (or a 421 closed it)."""
+        client = self._client
+        if client is None or client.sock is None:
+            self._drop()
+            return
+        try:
+            client.sock.settimeout(self.outgoing.timeout_seconds)
+            client.rset()
+        except SEND_ERRORS:
+            self._drop()
 
     def _drop(self) -> None:
         client, self._client = self._client, None
