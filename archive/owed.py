@@ -58,6 +58,12 @@ def owe_receipts(
     return len(owed)
 
 
+def owed_before(session: Session, message_id: int) -> bool:
+    """Whether the message was ever owed a reply (a receipt, a 自查's answer, a notice): a message read once and
+    answered, stored raw by a later re-derivation (its reader died), is not owed its receipt again when read."""
+    return session.scalar(select(OwedReply.id).where(OwedReply.message_id == message_id).limit(1)) is not None
+
+
 def _our_message_ids(session: Session, wanted: set[str]) -> set[str]:
     """Those of the Message-IDs that are of mail we composed (receipts, answers, notices, reminders, digests)."""
     if not wanted:

@@ -28,7 +28,7 @@ from archive.fulltext import index_messages, unindex_messages
 from archive.ingest import Intake, message_row
 from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, Rewrite
-from archive.owed import Counted, owe_receipts, reopen_unsent, settle_notice
+from archive.owed import Counted, owe_receipts, owed_before, reopen_unsent, settle_notice
 from archive.readings import insert_persons
 from archive.staff_senders import confirmed_senders
 from archive.store import ArchiveUnreadable, RawStore, sha256_hex
@@ -190,22 +190,25 @@ def rederive(
             if result is None:  # its derivation killed the process twice: what it had stands
                 message.derived_with = stamp
                 continue
-            if not message.arrival_trusted:  # the time it was archived stands, not the time of this run
-                result = replace(result, arrival=message.arrival)
+            unread = message.from_addr is None  # stored raw (its parse crashed, or killed the process twice)?
+            if not message.arrival_trusted:
+                if unread:  # dated by its import then, its Date and Received unread: by them now, as ingest dates
+                    message.arrival = result.arrival
+                else:  # the time it was archived stands, not the time of this run
+                    result = replace(result, arrival=message.arrival)
             recognised = _counted(result)
             if (row := corrections.get(message.sha256)) is not None:
                 unit = today_name(intake.recognizer, row.unit, row.month or result.month)
                 result = corrected(result, unit, row.kind, row.month, row.counted)
             before = summary(message)
-            unread = message.from_addr is None  # stored raw (its parse crashed, or killed the process twice)?
             fresh = message_row(item, message.sha256, result, stamp)
             message.copy_key = fresh.copy_key  # what the sender wrote: no rewrite of the derived rows
             if _fingerprint(fresh) != _fingerprint(message):
                 _rewrite(session, message, fresh, result)
                 rewritten += 1
                 reopen_unsent(session, message.id)  # what was composed from the old derivation is not sent
-                if unread and message.from_addr is not None:  # read at last: owed what ingest would have owed
-                    recognizer = intake.recognizer
+                if unread and message.from_addr is not None and not owed_before(session, message.id):
+                    recognizer = intake.recognizer  # read at last: owed what ingest would have owed it
                     owe_receipts(session, [message], recognizer.own_addresses, recognizer.receipt_max_age, now)
             message.derived_with = stamp
             after = summary(message)

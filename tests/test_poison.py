@@ -304,8 +304,8 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
     """GIVEN a package whose derivation by itself was interrupted too (two kill -9s in a row: written down alone,
     never struck off) WHEN it comes again THEN it is stored raw with the problem saying how to retry, and the
     daemon's re-derivation keeps it so; WHEN staff ask for it (`rederive --all`, a correction: retry) THEN it is
-    derived whole, counts as its package again, is owed the receipt its arrival would have owed (a crash campaign
-    found it counted and never answered), and nothing is left written down."""
+    derived whole, counts as its package again, dated by its own headers (it was imported in 2020's May), and so
+    owed no receipt, as on import (older than receipts_max_age_days); nothing is left written down."""
     raw = package("枣强县5月份报表", [("附件6.xls", registry_xls())])
     with deps.db.session() as session:
         session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
@@ -331,8 +331,37 @@ def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(
     assert message.problems == [] and [r.readable for r in message.readings] == [True]
     with deps.db.session() as session:
         owed = session.scalars(select(OwedReply.cause).where(OwedReply.message_id == message.id)).all()
-    assert owed == [f"receipt:{message.id}"]
+    assert owed == [] and message.arrival == datetime(2020, 5, 18, 9, tzinfo=SHANGHAI)
     assert gather_status(config, deps)["given_up"] == 0
+
+
+def test_a_message_read_at_last_is_owed_its_receipt_once(config, deps):
+    """GIVEN a package sent today, given up after two kills and stored raw WHEN staff have it read again THEN it is
+    owed the receipt its arrival owed it (a crash campaign found such mail counted and never answered); GIVEN it
+    answered, then stored raw by a later re-derivation (its reader died) WHEN read again THEN it is not owed that
+    receipt twice (the unique cause failed the re-derivation at every pass)."""
+    today = compose("zqxcl@163.com", OFFICE, "枣强县5月份报表", datetime.now(SHANGHAI), body="见附件")
+    today.add_attachment(registry_xls(), maintype="application", subtype="octet-stream", filename="附件6.xls")
+    raw = today.as_bytes()
+    with deps.db.session() as session:
+        session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
+        session.commit()
+    intake = Intake(deps.db, deps.store, deps.recognizer)
+    intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
+    [message] = stored(deps)
+    rederive_report(config, intake, datetime.now(SHANGHAI), [message.id], everything=False, dry_run=False)
+
+    def owed() -> list[str]:
+        with deps.db.session() as session:
+            return list(session.scalars(select(OwedReply.cause).where(OwedReply.message_id == message.id)))
+
+    assert owed() == [f"receipt:{message.id}"]
+    with deps.db.session() as session:  # stored raw again, as a re-derivation whose reader died leaves it
+        session.get(Message, message.id).from_addr = None
+        session.get(Message, message.id).derived_with = None
+        session.commit()
+        rederive(intake, session, [message.id])
+    assert owed() == [f"receipt:{message.id}"] and stored(deps)[0].from_addr == "zqxcl@163.com"
 
 
 def test_a_retry_derives_a_batch_a_death_interrupted_one_by_one_still(deps):
