@@ -68,10 +68,11 @@ _REPORT_WORDS = (
 )
 # A unit asking about a form names it too ("…实名制登记表填写的疑问"): without a workbook it is a question.
 _QUESTION_WORDS = ("疑问", "请问", "咨询", "请教", "如何", "怎么", "怎样")
-# A question mark after Chinese, or after a number or letters or a bracket right after it ("吗？", "附件2?",
-# "（附件3）？"); one among ASCII alone asks nothing: a uuencoded line, the "???" a mail program writes for
-# characters it could not encode (a package's mail with either went unanswered as a question for people).
-_QUESTION_MARK = re.compile(r"[^\x00-\x7f][A-Za-z0-9)\]\"']*[ \t]*\?")
+# An ASCII question mark that ends words of a line with Chinese in them ("吗?", "附件2?", "能否用 WPS?", "版本2.0?");
+# one among ASCII alone asks nothing, nor a run of them: a uuencoded line, the "??" a mail program writes for
+# characters it could not encode (a package's mail with either went unanswered as a question for people). A
+# full-width ？ is always typed.
+_QUESTION_MARK = re.compile(r"[^\x00-\x7f][\w)\]\"'%./ \t-]*\?(?!\?)", re.ASCII)
 # Workbooks and archives that carry the monthly package (.rar/.7z: units zip with WinRAR too; .ods: a form saved
 # as LibreOffice saves by default, answered saying to save it as .xlsx).
 _PACKAGE_TYPES = frozenset({"xlsx", "xls", "et", "ods", "zip", "rar", "7z"})
@@ -84,8 +85,10 @@ normalize = fold  # subjects and names are compared folded (parsers.records.fold
 
 
 def asks(text: str) -> bool:
-    """Whether a subject or a sender's own words ask something: a question's word, or a question mark after
-    Chinese (full-width or not)."""
+    """Whether a subject or a sender's own words ask something: a question's word, a full-width question mark,
+    or an ASCII one after Chinese."""
+    if "？" in text:
+        return True
     wide = unicodedata.normalize("NFKC", text)
     return _QUESTION_MARK.search(wide) is not None or any(word in fold(wide) for word in _QUESTION_WORDS)
 

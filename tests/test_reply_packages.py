@@ -19,6 +19,7 @@ from bot.daemon.status import describe_status, gather_status
 from bot.demo.folder import compose
 from bot.outgoing.receipts import queue_owed_receipts
 from bot.services.show import message_problems
+from parsers.recognize import asks
 from tests.conftest import DATA, make_config
 from tests.test_inspect import retitled
 from tests.webapp import SHANGHAI, queue_reasons
@@ -265,6 +266,30 @@ def test_files_forgotten_are_asked_for_whatever_a_signature_or_a_link_asks(confi
             in composed[forgotten][2]
         )
     assert queue_reasons(deps)[asked] == ["question"]
+
+
+@pytest.mark.parametrize(
+    "text, asking",
+    [
+        ("附件9也要报吗？", True),
+        ("（附件3）？", True),
+        ("请核实“附件2”?", True),
+        ("能否用 WPS?", True),
+        ("是否用 Microsoft Excel?", True),
+        ("是否需要重新报送……？", True),
+        ("完成率是100%?", True),
+        ("版本2.0?", True),
+        ("是12/1?", True),
+        ("这样填对吗 ?", True),
+        ("报表已收到，请查收。", False),
+        ("M4$L#!!0?!@`(````(0#?I$!", False),  # a uuencoded line
+        ("?????12????", False),  # characters a mail program could not encode
+        ("2020年12月??报表", False),
+        ("Re: OK?", False),
+    ],
+)
+def test_what_asks_a_question(text, asking):
+    assert asks(text) is asking
 
 
 def test_a_question_mark_among_ascii_alone_asks_nothing(config, deps):
