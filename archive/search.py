@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import Any
@@ -243,6 +244,17 @@ def _common_grams(connection: Connection) -> frozenset[str]:
         ).scalar()
         kept = _common[key] = (time.monotonic(), frozenset(listed or ()))
     return kept[1]
+
+
+def carrying_forms(session: Session, messages: Sequence[Message]) -> set[int]:
+    """Those of the messages that are replies carrying forms (of_kind's 月度报表 too), as their lists label them."""
+    replies = [message.id for message in messages if message.kind == "reply"]
+    if not replies:
+        return set()
+    found = select(FormReadingRow.message_id).where(
+        FormReadingRow.message_id.in_(replies), FormReadingRow.form.is_not(None)
+    )
+    return set(session.scalars(found))
 
 
 def of_kind(kind: str) -> ColumnElement[bool]:

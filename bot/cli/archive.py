@@ -11,7 +11,17 @@ import click
 
 from archive.fulltext import rebuild
 from archive.models import FormReadingRow, Message
-from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, get_message, search, sender_address
+from archive.search import (
+    ORDERS,
+    Query,
+    arrival_bounds,
+    arrival_day,
+    carrying_forms,
+    count,
+    get_message,
+    search,
+    sender_address,
+)
 from archive.verify import recorded_files, verify
 from bot.cli.console import progress, table
 from bot.cli.errors import month_param
@@ -23,6 +33,7 @@ from bot.services.show import (
     arrival_source,
     decisions_json,
     describe_message,
+    kind_text,
     message_problems,
     settled_problems,
 )
@@ -114,7 +125,9 @@ def search_(
         until=last,
     )
     with context.deps.db.session() as session:
-        rows = [summary(message, context.config) for message in search(session, query)]
+        found = search(session, query)
+        forms = carrying_forms(session, found)
+        rows = [summary(message, context.config) for message in found]
         total = len(rows) if not limit or len(rows) < limit else count(session, query)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -125,7 +138,7 @@ def search_(
             (
                 f"#{row['id']}",
                 row["arrival"][:16].replace("T", " "),
-                KIND_LABELS.get(row["kind"], row["kind"]),
+                kind_text(row["kind"], row["id"] in forms),
                 row["unit"] or "—",
                 row["month"] or "—",
                 # mail without a From address (a bounce, a broken header) says so, not "unregistered"

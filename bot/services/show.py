@@ -46,10 +46,10 @@ SOURCES = {"imap": "IMAP", "maildir": "Maildir", "import": "导入"}
 
 
 def kind_text(kind: str, forms: bool) -> str:
-    """A kind in words; a reply carrying forms, with what it counts as: the 月度报表 its receipt calls it, which the
-    standings count and a search for 月度报表 finds (archive.search.of_kind)."""
+    """A kind in words; a reply carrying forms says so: it is the 月度报表 its receipt calls it, which the standings
+    count (its sender registered) and a search for 月度报表 finds (archive.search.of_kind)."""
     label = KIND_LABELS.get(kind, kind)
-    return f"{label}（附报表，计为{KIND_LABELS['report']}）" if kind == "reply" and forms else label
+    return f"{label}（附报表）" if kind == "reply" and forms else label
 
 
 ARRIVAL_SOURCES = {

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session, selectinload
 from archive.corrections import replacing
 from archive.fulltext import document_rows
 from archive.models import Message, PersonRow
-from archive.search import ORDERS, Query, arrival_bounds, arrival_day, count, search, sender_address
+from archive.search import (
+    ORDERS,
+    Query,
+    arrival_bounds,
+    arrival_day,
+    carrying_forms,
+    count,
+    search,
+    sender_address,
+)
 from bot.services.show import decisions_json
 from bot.web.auth import viewer
 from bot.web.hits import Hits, shown_texts
@@ -167,7 +176,9 @@ def search_page():
             query = form.query(viewer().sees_personal, zone)
             found = search(db, query)
             more = len(found) > PAGE_SIZE
-            rows = [message_row(message, mask, zone) for message in found[:PAGE_SIZE]]
+            shown = found[:PAGE_SIZE]
+            forms = carrying_forms(db, shown)
+            rows = [message_row(message, mask, zone, message.id in forms) for message in shown]
             # On the last page (or when nothing is found) its hits say how many; otherwise the same query is
             # counted, masked alike for a viewer without the grant: one statement more.
             last = not more and (bool(found) or form.page == 1)

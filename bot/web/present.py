@@ -122,11 +122,12 @@ class MessageRow:
     subject: str
 
 
-def message_row(message: Message, mask: Masker, zone: ZoneInfo) -> MessageRow:
+def message_row(message: Message, mask: Masker, zone: ZoneInfo, forms: bool = False) -> MessageRow:
+    """A search's row of a message; `forms`: it carries forms (archive.search.carrying_forms)."""
     return MessageRow(
         message.id,
         local_time(message.arrival, zone),
-        KIND_LABELS.get(message.kind, message.kind),
+        kind_text(message.kind, forms),
         message.unit or "",
         message.month or "",
         mask.text(message.from_addr),
