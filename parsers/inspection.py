@@ -18,7 +18,7 @@ from parsers.months import UNDATED, month_in, placed
 from parsers.records import TASKS, Unit
 from parsers.sniff import sniff_type
 from parsers.unit_names import find_unit
-from parsers.workbook import empty_file, is_lock_file, read_attachment
+from parsers.workbook import empty_file, is_lock_file, read_attachment, xml_spreadsheet
 
 PRESENTATIONS = {
     "dps": "WPS 演示 .dps",
@@ -185,6 +185,8 @@ def why_no_form(name: str, kind: str, size: int, declared_type: str = "") -> tup
     if kind in PRESENTATIONS or name.lower().endswith(PRESENTATION_SUFFIXES):
         what = PRESENTATIONS.get(kind, "幻灯片")
         return "presentation", f"“{name}”是演示文稿（{what}），不是表格，系统无法从中读取报表；{FORMS_PLEASE}"
+    if kind == "xml-spreadsheet":
+        return "not-a-form", xml_spreadsheet(name)
     if kind == "pdf":
         return (
             "pdf",

@@ -217,6 +217,15 @@ def empty_file(name: str) -> str:
     return f"“{name}”是空文件（0 字节），可能在添加或保存文件时出错；请打开原文件确认有内容后重新添加"
 
 
+def xml_spreadsheet(name: str) -> str:
+    """Excel 2003's XML spreadsheet, a table all the same, which Excel and WPS open: only its format is to change.
+    The one wording for a receipt, `inspect` and 自查, whatever the file is named."""
+    return (
+        f"“{name}”是 Excel 2003 XML 表格（常见于业务系统导出的文件），系统无法读取；"
+        "请用 Excel 或 WPS 打开后“另存为”.xlsx 格式再发送"
+    )
+
+
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
     if kind == "empty":
         return _refused(source, filename, "empty", empty_file(filename))
@@ -226,12 +235,8 @@ def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:
             "请发送原始的 Excel 表格（不要转换成 PDF）"
         )
         return _refused(source, filename, "unreadable", message)
-    if kind == "xml-spreadsheet":  # a table all the same, which Excel and WPS open: only its format is to change
-        message = (
-            f"“{filename}”是 Excel 2003 XML 表格（常见于业务系统导出的文件），系统无法读取；"
-            "请用 Excel 或 WPS 打开后“另存为”.xlsx 格式再发送"
-        )
-        return _refused(source, filename, "unreadable", message)
+    if kind == "xml-spreadsheet":
+        return _refused(source, filename, "unreadable", xml_spreadsheet(filename))
     what = {"html": "网页（HTML）", "text": "纯文本"}.get(kind, "无法识别的格式")
     message = (
         f"“{filename}”的扩展名是表格，但内容是{what}，不是 Excel 工作簿；请用 Excel 或 WPS 打开后"
