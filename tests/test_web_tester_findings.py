@@ -388,7 +388,7 @@ def test_a_refused_correction_of_a_message_no_longer_waiting_still_says_why(site
     token = csrf_token(client.get("/queue").get_data(as_text=True))
     posted = {"csrf_token": token, "message_id": str(settled), "unit": "景县", "reason": "  "}
     page = client.get(client.post("/corrections", data=posted).location).get_data(as_text=True)
-    assert re.search(r'<main>\s*<p class="note error">未更正：', page) and 'id="correcting"' not in page
+    assert re.search(r'<main>\s*<p class="note error" role="alert">未更正：', page) and 'id="correcting"' not in page
     posted["message_id"] = str(twice)
     page = client.get(client.post("/corrections", data=posted).location).get_data(as_text=True)
     assert page.count('id="correcting"') == 1 and page.count("<option selected>景县</option>") == 1
