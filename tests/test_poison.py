@@ -300,19 +300,25 @@ def test_the_log_names_a_message_given_up_as_show_takes_it(config, deps, caplog)
         assert "再次异常终止" not in caplog.text and all(record.levelno == logging.WARNING for record in caplog.records)
 
 
-def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(config, deps):
-    """GIVEN a package whose derivation by itself was interrupted too (two kill -9s in a row: written down alone,
-    never struck off) WHEN it comes again THEN it is stored raw with the problem saying how to retry, and the
-    daemon's re-derivation keeps it so; WHEN staff ask for it (`rederive --all`, a correction: retry) THEN it is
-    derived whole, counts as its package again, dated by its own headers (it was imported in 2020's May), and so
-    owed no receipt, as on import (older than receipts_max_age_days); nothing is left written down."""
-    raw = package("枣强县5月份报表", [("附件6.xls", registry_xls())])
+def given_up(deps, raw: bytes) -> tuple[Intake, Message]:
+    """A message whose derivation by itself was interrupted too (two kill -9s in a row: written down alone, never
+    struck off), imported again: stored raw. The intake that stored it, and the message."""
     with deps.db.session() as session:
         session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
         session.commit()
     intake = Intake(deps.db, deps.store, deps.recognizer)
     intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
     [message] = stored(deps)
+    return intake, message
+
+
+def test_an_innocent_message_given_up_after_two_kills_is_derived_when_staff_ask(config, deps):
+    """GIVEN a package whose derivation by itself was interrupted too (two kill -9s in a row: written down alone,
+    never struck off) WHEN it comes again THEN it is stored raw with the problem saying how to retry, and the
+    daemon's re-derivation keeps it so; WHEN staff ask for it (`rederive --all`, a correction: retry) THEN it is
+    derived whole, counts as its package again, dated by its own headers (it was imported in 2020's May), and so
+    owed no receipt, as on import (older than receipts_max_age_days); nothing is left written down."""
+    intake, message = given_up(deps, package("枣强县5月份报表", [("附件6.xls", registry_xls())]))
     assert message.problems == [CRASHED] and "mailroom rederive --all" in CRASHED
     status = gather_status(config, deps)  # the operator is told, and how to retry
     assert status["given_up"] == 1 and any(
@@ -342,13 +348,7 @@ def test_a_message_read_at_last_is_owed_its_receipt_once(config, deps):
     receipt twice (the unique cause failed the re-derivation at every pass)."""
     today = compose("zqxcl@163.com", OFFICE, "枣强县5月份报表", datetime.now(SHANGHAI), body="见附件")
     today.add_attachment(registry_xls(), maintype="application", subtype="octet-stream", filename="附件6.xls")
-    raw = today.as_bytes()
-    with deps.db.session() as session:
-        session.add(DerivationAttempt(sha256=sha256_hex(raw), alone=True, started_at=datetime.now(SHANGHAI)))
-        session.commit()
-    intake = Intake(deps.db, deps.store, deps.recognizer)
-    intake.batch([Incoming(raw=raw, mailbox="bgs", source="import")])
-    [message] = stored(deps)
+    intake, message = given_up(deps, today.as_bytes())
     rederive_report(config, intake, datetime.now(SHANGHAI), [message.id], everything=False, dry_run=False)
 
     def owed() -> list[str]:
