@@ -33,10 +33,9 @@ def owe_receipts(
 ) -> int:
     """Record, in the caller's transaction, the reply owed to each newly stored message that is owed one
     (decided as of the moment it was archived, or `at`, when it is read only later: a receipt, or a 自查's
-    answer); returns how many. One reply
-    per message, whatever happens: its cause ("receipt:12", "selfcheck:12") is unique. A message threaded
-    under one of our own outgoing mails (its In-Reply-To names an outbox Message-ID) is told to the rule
-    that keeps us from answering our own mail answered back."""
+    answer); returns how many. One reply per message, whatever happens: its cause ("receipt:12",
+    "selfcheck:12") is unique. A message threaded under one of our own outgoing mails (its In-Reply-To names an
+    outbox Message-ID) is told to the rule that keeps us from answering our own mail answered back."""
     messages = list(messages)
     ours = _our_message_ids(session, {message.in_reply_to for message in messages if message.in_reply_to})
     owed = [
