@@ -31,10 +31,11 @@ from bot.web.queue_pages import kept_findings
 from bot.web.site import site
 from parsers.errors import MailroomError
 from parsers.form_layouts import FORM_TITLES
+from parsers.months import typed_month
 from parsers.records import TASKS
 from scoring.components import QUARTER_TASKS, full_marks
 from scoring.plans import OutsidePlan
-from scoring.settings import month_label, parse_month, typed_month
+from scoring.settings import month_label, parse_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
 blueprint = Blueprint("scores", __name__)
@@ -48,11 +49,11 @@ def default_month(config: Config, now: datetime) -> str:
 def _month() -> str:
     """The month asked for; one no plan covers is refused, saying so (the pages link only covered months)."""
     current = site()
+    typed = request.args.get("month", "").strip()
     try:
-        month = typed_month(request.args["month"]) if request.args.get("month", "").strip() else None
+        month = typed_month(typed) if typed else default_month(current.config, current.now())
     except ValueError:
         abort(400, "月份请写成 YYYY-MM，例如 2020-09")
-    month = month or default_month(current.config, current.now())
     try:
         current.config.plan(month)
     except OutsidePlan as error:
