@@ -139,17 +139,6 @@ def digits_month(text: str) -> tuple[int, str] | None:
     return len(fold(written[: match.start()])), f"{match.group(1)}-{int(match.group(2) or match.group(3)):02d}"
 
 
-def typed_month(text: str) -> str:
-    """A month typed into a box as subjects and file names write one (2020-12, 2020/12, 2020.12, 202012,
-    2020年12月份; full-width or spaced alike) as "YYYY-MM"; anything else a ValueError."""
-    written = fold(text)
-    if (digits := _DIGITS_YEAR_MONTH.fullmatch(written)) is not None:
-        return f"{digits[1]}-{int(digits[2] or digits[3]):02d}"
-    if (named := _YEAR_MONTH.fullmatch(written.removesuffix("份"))) is not None and 1 <= int(named[2]) <= 12:
-        return f"{named[1]}-{int(named[2]):02d}"
-    raise ValueError(f"a month is written YYYY-MM, not {text!r}")
-
-
 def named_months(text: str, arrival_local: datetime) -> tuple[str, ...]:
     """The months a subject names together ("7、8月份报表", "7-9月"), ascending, as "YYYY-MM" (a month without
     a year placed near the arrival, as report_month places it, a range by its last month: "10-12月" sent in

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -110,6 +112,19 @@ def month_label(month: str) -> str:
     """The month in full, as a receipt or a digest names it: "2020-04" -> "2020年4月"."""
     year, number = parse_month(month)
     return f"{year}年{number}月"
+
+
+_TYPED_MONTH = re.compile(r"(\d{4})(?:\s*(?:年|[-/.])\s*(\d{1,2})|(\d{2}))\s*(?:月份?)?")
+
+
+def typed_month(text: str) -> str:
+    """A month as people type it into a box (2020-12, 2020-1, 2020/12, 2020.12, 202012, 2020年12月, full-width or
+    not) as "YYYY-MM"; anything else a ValueError."""
+    found = _TYPED_MONTH.fullmatch(unicodedata.normalize("NFKC", text).strip())
+    number = int(found[2] or found[3]) if found else 0
+    if found is None or not 1 <= number <= 12:
+        raise ValueError(f"a month is written YYYY-MM, not {text!r}")
+    return f"{found[1]}-{number:02d}"
 
 
 def parse_month(month: str) -> tuple[int, int]:

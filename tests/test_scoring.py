@@ -7,14 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from parsers.months import typed_month
 from parsers.records import Unit
 from scoring.briefings import briefing_counts
 from scoring.completion import Figures, completion_as_of, honesty_findings
 from scoring.components import task_component, task_rules
 from scoring.evidence import Article, FormArrival, StaffEntry, SummaryReport
 from scoring.packages import matrix, package_status
-from scoring.settings import Calendar, Scoring, parse_month
+from scoring.settings import Calendar, Scoring, parse_month, typed_month
 from scoring.standings import COMPONENTS, Standings, rank, standings
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import click
 
 from parsers.errors import ConfigError, InputError, MailroomError
-from parsers.months import typed_month
+from scoring.settings import typed_month
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _CJK = re.compile(r"[\u3400-\u9fff]")

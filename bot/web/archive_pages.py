@@ -42,10 +42,10 @@ from bot.web.present import (
 )
 from bot.web.site import site
 from parsers.errors import InputError
-from parsers.months import typed_month
 from parsers.records import Unit, named_unit
 from parsers.searchdoc import normalise
 from parsers.searchterms import split_terms
+from scoring.settings import typed_month
 
 blueprint = Blueprint("archive", __name__)
 # A search's query string: each argument and the SearchForm field it fills (page_args writes them, read_form

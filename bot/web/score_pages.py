@@ -31,11 +31,10 @@ from bot.web.queue_pages import kept_findings
 from bot.web.site import site
 from parsers.errors import MailroomError
 from parsers.form_layouts import FORM_TITLES
-from parsers.months import typed_month
 from parsers.records import TASKS
 from scoring.components import QUARTER_TASKS, full_marks
 from scoring.plans import OutsidePlan
-from scoring.settings import month_label, parse_month
+from scoring.settings import month_label, parse_month, typed_month
 from scoring.standings import COMPONENT_LABELS, COMPONENTS
 
 blueprint = Blueprint("scores", __name__)
