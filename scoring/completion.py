@@ -33,9 +33,11 @@ class Figures:
 
 
 def completion_as_of(unit: str, summaries: Iterable[SummaryReport], instant: datetime) -> Figures | None:
-    """The unit's figures from its 附件2 received on or before `instant`: the latest, each task it could not read
-    from the last one that gave it."""
-    candidates = sorted((s for s in summaries if s.unit == unit and s.arrival <= instant), key=_order)
+    """The unit's figures from its 附件2 received on or before `instant`: the newest month's (of one month, the last
+    to arrive: a corrected resend), each task it could not read from the last one that gave it. Figures are
+    cumulative, so a correction of April's sent in late June is April's, not the June figures (SPEC: "the latest
+    附件2 figures … as of the end of June")."""
+    candidates = sorted((s for s in summaries if s.unit == unit and s.arrival <= instant), key=_month_order)
     if not candidates:
         return None
     latest = candidates[-1]

@@ -306,6 +306,27 @@ def test_completion_is_the_latest_summary_on_or_before_the_instant():
     assert completion_as_of("枣强县", reports, at("2020-05-01T00:00:00+08:00")) is None
 
 
+def test_a_correction_of_an_earlier_month_sent_later_does_not_replace_the_newer_months_figures():
+    """GIVEN 饶阳县's June 附件2 (康复服务 1039) on June 10 and a corrected April 附件2 (101) on June 25, then
+    December's (2100) on December 15 and the November package it had missed (1900) on December 28 WHEN its figures
+    at the ends of June and December are read THEN they are June's and December's: the figures are cumulative, the
+    newest month's stand, and of one month the last to arrive (a resend of June's on June 28 replaces June's)."""
+
+    def report(arrival: str, message_id: int, month: str, rehab: int) -> SummaryReport:
+        return SummaryReport("饶阳县", at(arrival), message_id, month, {"rehab": rehab})
+
+    reports = [
+        report("2020-06-10T10:00:00+08:00", 1, "2020-06", 1039),
+        report("2020-06-25T10:00:00+08:00", 2, "2020-04", 101),
+        report("2020-12-15T10:00:00+08:00", 3, "2020-12", 2100),
+        report("2020-12-28T10:00:00+08:00", 4, "2020-11", 1900),
+    ]
+    assert completion_as_of("饶阳县", reports, END_OF_JUNE) == Figures({"rehab": 1039}, 1)
+    assert completion_as_of("饶阳县", reports, CALENDAR.month_end("2020-12")) == Figures({"rehab": 2100}, 3)
+    resent = report("2020-06-28T10:00:00+08:00", 5, "2020-06", 1040)
+    assert completion_as_of("饶阳县", [*reports, resent], END_OF_JUNE) == Figures({"rehab": 1040}, 5)
+
+
 def test_a_count_the_latest_summary_could_not_read_is_the_last_one_given():
     """GIVEN 枣强县's 附件2 of May (康复服务 40, 托养服务 7) and of June, whose 康复服务 and 托养服务 are formulas
     without their saved results WHEN its figures at the end of June are read THEN 康复服务 is May's 40 from May's
