@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal
 
@@ -50,14 +51,18 @@ def column_letter(index: int) -> str:
 
 
 _THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+# What a clerk writes in a figure's cell for "none, not applicable" (a task without a target): nothing written.
+_NOT_APPLICABLE = frozenset({"/", "\\", "-", "--", "—", "——", "―", "无"})
+_FLOAT_NOISE = 1e-6
 
 
 def parse_count(value: object) -> tuple[int | None, bool]:
     """(number, ok) for a 附件2 count: 184, "184", " 184 ", "１８４", "184人"; ("", True) is empty."""
     if isinstance(value, bool):
         return None, False
-    if isinstance(value, float):
-        return (int(value), True) if value.is_integer() and value >= 0 else (None, False)
+    if isinstance(value, float):  # a formula's 96.99999999999999 is the 97 Excel shows
+        near = round(value) if math.isfinite(value) else -1
+        return (near, True) if near >= 0 and abs(value - near) < _FLOAT_NOISE else (None, False)
     if isinstance(value, int):
         return (value, True) if value >= 0 else (None, False)
     if not _count_text(value):
@@ -82,7 +87,8 @@ def written_count(value: object) -> Decimal | None:
 
 def _count_text(value: object) -> str:
     # the minus sign U+2212, which NFKC leaves as it is (a full-width － folds to -)
-    return fold(cell_text(value)).replace("\u2212", "-").rstrip("人户名个")
+    text = fold(cell_text(value)).replace("\u2212", "-").rstrip("人户名个")
+    return "" if text in _NOT_APPLICABLE else text
 
 
 def parse_percent(value: object) -> tuple[tuple[float, ...], bool]:
@@ -94,7 +100,7 @@ def parse_percent(value: object) -> tuple[tuple[float, ...], bool]:
             return (), False
         return (float(value) * 100, float(value)), True
     text = fold(cell_text(value))
-    if not text:
+    if not text or text in _NOT_APPLICABLE:
         return (), True
     is_percent = text.endswith("%")
     try:

@@ -38,6 +38,9 @@ _FIELDS = (
 _HEADING_WORDS = re.compile(r"(?:目标任务)?完成情况")  # a task heading's wording, not a column's field
 _CUMULATIVE = re.compile(r"累计|累积|截至|至今|年初")
 _MONTHLY = re.compile(r"本月|当月|本期")
+# A column beside the figures that is not them: an earlier period's (上月累计完成数, 2019年完成数) or a part's (其中…)
+_NOT_THE_FIGURE = re.compile(r"上月|上期|上季|上年|去年|前月|同期|其中")
+_YEAR = re.compile(r"((?:19|20)\d\d)年")
 _REGION = re.compile(r"地区|单位|县|区域|名称|市区")
 _END = re.compile(r"^(?:备注|填表说明|说明|注[:：]|附注|填表人|填报人|审核人|负责人)")
 _TOTALS = re.compile(r"合计|总计|全县|全区|全市")
@@ -63,18 +66,21 @@ class UnitRow:
 @dataclass(frozen=True)
 class Columns:
     """Where the header puts each figure: the 地区 column, the column of each (task, field), the tasks the
-    header names, and a task's 本月/当月 完成数 column when it has no cumulative one (never read)."""
+    header names, a task's 本月/当月 完成数 column when it has no cumulative one (never read), and the other
+    columns a task's 完成数 could equally be read from (two 累计完成数: said, the first read)."""
 
     region: int
     found: dict[tuple[str, str], int]
     tasks: frozenset[str]
     monthly_only: dict[str, int]
+    also_done: dict[str, list[int]]
 
 
-def _columns(labels: list[str]) -> Columns:
+def _columns(labels: list[str], year: int) -> Columns:
     """The 地区 column and the column of each (task, field). Data are cumulative, so of several 完成数
-    columns of one task the 累计 one wins and a 本月/当月 one is never the 完成数. A column naming a
-    field but no task (a 百分比 header merged down on its own) belongs to the task before it."""
+    columns of one task the 累计 one wins and a 本月/当月 one is never the 完成数; an earlier period's column
+    (上月累计, another year's) or a part's (其中…) is never any figure. A column naming a field but no task (a
+    百分比 header merged down on its own) belongs to the task before it."""
     region = next((i for i, label in enumerate(labels) if _REGION.search(label) and not _task_of(label)), None)
     candidates: dict[tuple[str, str], list[tuple[int, int]]] = {}
     tasks: set[str] = set()
@@ -88,18 +94,22 @@ def _columns(labels: list[str]) -> Columns:
         elif field and index != region:
             task = last_task
         if task and field:
-            candidates.setdefault((task, field), []).append((_period_rank(label), index))
+            candidates.setdefault((task, field), []).append((_period_rank(label, year), index))
     found: dict[tuple[str, str], int] = {}
     monthly_only: dict[str, int] = {}
+    also_done: dict[str, list[int]] = {}
     for (task, field), options in candidates.items():
-        usable = [option for option in options if not (field == "done" and option[0] == 2)]
+        usable = [option for option in options if option[0] < (2 if field == "done" else 3)]
         if usable:
-            found[(task, field)] = min(usable)[1]
-        else:
-            monthly_only[task] = options[0][1]
+            best = min(usable)
+            found[(task, field)] = best[1]
+            if field == "done" and (twins := [index for rank, index in usable if rank == best[0] and index != best[1]]):
+                also_done[task] = twins
+        elif field == "done" and any(rank == 2 for rank, _ in options):
+            monthly_only[task] = next(index for rank, index in options if rank == 2)
     if region is None:
         region = next((i for i, label in enumerate(labels) if label), 0)
-    return Columns(region, found, frozenset(tasks), monthly_only)
+    return Columns(region, found, frozenset(tasks), monthly_only, also_done)
 
 
 def _task_of(label: str) -> str | None:
@@ -112,8 +122,11 @@ def _field_of(label: str) -> str | None:
     return next((name for name, pattern in _FIELDS if pattern.search(words)), None)
 
 
-def _period_rank(label: str) -> int:
-    """0 for a cumulative column (累计完成数), 1 for a plain one (完成数), 2 for this month's (本月完成数)."""
+def _period_rank(label: str, year: int) -> int:
+    """0 for a cumulative column (累计完成数), 1 for a plain one (完成数), 2 for this month's (本月完成数), 3 for one
+    that is no figure of the report (上月累计完成数, 2019年完成数, 其中…)."""
+    if _NOT_THE_FIGURE.search(label) or any(int(named) != year for named in _YEAR.findall(label)):
+        return 3
     if _CUMULATIVE.search(label):
         return 0
     return 2 if _MONTHLY.search(label) else 1
@@ -137,6 +150,21 @@ def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
                     f"附件2 的完成数应为自年初以来的累计数，请增加“累计完成数”一列并填写",
                 )
             )
+        elif task in columns.also_done:
+            letters = [
+                column_letter(layout.col0 + index)
+                for index in (columns.found[(task, "done")], *columns.also_done[task])
+            ]
+            problems.append(
+                Problem(
+                    layout.sheet,
+                    None,
+                    letters[0],
+                    "done-columns",
+                    f"{label}有 {len(letters)} 列完成数（{'、'.join(letters)} 列），已读取 {letters[0]} 列；"
+                    f"请只保留本月的累计完成数一列（其他时期的数字请在表头写明，如“上月累计完成数”）",
+                )
+            )
         elif task in columns.tasks and (task, "done") not in columns.found:
             problems.append(
                 Problem(
@@ -152,7 +180,7 @@ def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
 
 
 def read_summary(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> SheetResult:
-    columns = _columns(layout.labels)
+    columns = _columns(layout.labels, ctx.year)
     region = columns.region
     unit_rows: list[UnitRow] = []
     parts = 0
@@ -232,6 +260,9 @@ def _choose(
                 f"附件2 中填写了 {len(filled)} 个单位的数据（{units}），{tail}；每个单位只需填写本单位的一行",
             )
         )
+    if chosen is not None and chosen.unit:  # of its rows, the last filled: the newest, kept below an old one
+        chosen = next((row for row in reversed(named) if row.unit == chosen.unit and row.has("done")), chosen)
+        result.problems.extend(_rows_twice(chosen, named, layout))
     if chosen is None and (wanted or not filled):
         who = wanted or "本单位"
         towns = "（乡镇、街道的行不是本单位的数字）" if parts else ""
@@ -246,6 +277,30 @@ def _choose(
             )
         )
     return chosen
+
+
+def _rows_twice(chosen: UnitRow, named: Sequence[UnitRow], layout: Layout) -> list[Problem]:
+    """The chosen unit's other rows with other 完成数 (last month's row kept above, hidden or filtered out): said,
+    with the row read (the last), where the first was read silently."""
+    figures = _done_cells(chosen)
+    others = [row for row in named if row.unit == chosen.unit and row.has("done") and _done_cells(row) != figures]
+    if not others:
+        return []
+    numbers = "、".join(str(row.number) for row in sorted((chosen, *others), key=lambda row: row.number))
+    said = f"附件2 中{chosen.unit}有 {len(others) + 1} 行填写了完成数（第 {numbers} 行），数字不同，"
+    return [
+        Problem(
+            layout.sheet,
+            chosen.number,
+            None,
+            "unit-rows",
+            said + f"已按最后一行（第 {chosen.number} 行）读取；请只保留本月的一行（隐藏或筛选掉的行也请删除）",
+        )
+    ]
+
+
+def _done_cells(row: UnitRow) -> dict[str, object]:
+    return {task: value for (task, field), value in row.cells.items() if field == "done"}
 
 
 def _one_per_unit(rows: Sequence[UnitRow]) -> list[UnitRow]:

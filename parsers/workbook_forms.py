@@ -14,7 +14,7 @@ from parsers.cells import cell_text
 from parsers.checks import duplicate_problems
 from parsers.form_layouts import FORM_TITLES, form_from_name, resembling_form
 from parsers.forms import FormReading, Problem
-from parsers.months import UNDATED
+from parsers.months import UNDATED, month_in
 from parsers.records import Unit, fold
 from parsers.registry import read_registry
 from parsers.sheet import FILL_ROW, SheetContext, SheetResult, locate_table
@@ -98,8 +98,8 @@ def _readings(
         return (FormReading(source, name_form, None, None, 0, problems=tuple(extra), readable=readable),)
     readings = []
     for form, every in groups.items():
-        group, earlier = _latest_month(every)
-        extra.extend(_earlier_sheet(result, group[0]) for result in earlier)
+        group, earlier, latest = _latest_month(every)
+        extra.extend(_earlier_sheet(result, month, group[0], latest) for result, month in earlier)
         group, extra_sheets = _without_parts(group)
         extra.extend(_part_sheet(result, group[0]) for result in extra_sheets)
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
@@ -120,19 +120,27 @@ def _readings(
     return tuple(readings)
 
 
-def _latest_month(group: list[SheetResult]) -> tuple[list[SheetResult], list[SheetResult]]:
-    """The sheets of one form that are its latest month's (and those naming none), and the earlier months'
-    sheets: a workbook kept with a sheet per month (4月, 5月…) and sent each month reports its newest; read
-    together, April's figures would pass for May's, and its persons for May's registered twice. At the year's
-    turn a January workbook may keep December's sheet: the latest is the month the others lead up to, not the
-    larger number (_month_order)."""
-    months = {result.month for result in group if result.month}
-    if len(months) < 2:
-        return group, []
-    order = _month_order(months)
+def _latest_month(
+    group: list[SheetResult],
+) -> tuple[list[SheetResult], list[tuple[SheetResult, str]], str | None]:
+    """The sheets of one form that are its latest month's (and those naming none), the earlier months' sheets with
+    their months, and the latest month: a workbook kept with a sheet per month (4月, 5月…) and sent each month
+    reports its newest; read together, April's figures would pass for May's, and its persons for May's registered
+    twice. The months are the titles', else, when the titles name fewer than two, the sheets' names (9月, 10月 with
+    one title copied on each). At the year's turn a January workbook may keep December's sheet: the latest is the
+    month the others lead up to, not the larger number (_month_order)."""
+    months = [result.month for result in group]
+    if len(set(filter(None, months))) < 2:
+        by_name = [month_in(result.sheet, UNDATED) for result in group]
+        months = by_name if len(set(filter(None, by_name))) > 1 else months
+    named = {month for month in months if month}
+    if len(named) < 2:
+        return group, [], None
+    order = _month_order(named)
     latest = max(order.values())
-    newest = [result.month is None or order[result.month] == latest for result in group]
-    return [r for r, new in zip(group, newest) if new], [r for r, new in zip(group, newest) if not new]
+    newest = [month is None or order[month] == latest for month in months]
+    earlier = [(result, month) for result, month, new in zip(group, months, newest) if not new and month]
+    return [r for r, new in zip(group, newest) if new], earlier, next(m for m in named if order[m] == latest)
 
 
 def _month_order(months: set[str]) -> dict[str, str]:
@@ -171,15 +179,35 @@ def _part_sheet(result: SheetResult, read: SheetResult) -> Problem:
     )
 
 
-def _earlier_sheet(result: SheetResult, read: SheetResult) -> Problem:
+def _earlier_sheet(result: SheetResult, month: str, read: SheetResult, latest: str | None) -> Problem:
     return Problem(
         result.sheet,
         None,
         None,
         "earlier-month-sheet",
-        f"工作表“{result.sheet}”是{_month_text(result.month)}的，未读取：本表按最新的{_month_text(read.month)}"
+        f"工作表“{result.sheet}”是{_month_text(month)}的，未读取：本表按最新的{_month_text(latest)}"
         f"（工作表“{read.sheet}”）读取；以前月份的工作表不需要报送，可以删除",
     )
+
+
+def _summaries_twice(group: list[SheetResult], read: SheetResult) -> list[Problem]:
+    """Two sheets of 附件2 of one month (or naming none) with other 完成数 (a draft sheet beside the final, a
+    copied sheet, 汇总表 (2)): the last is read, said so, where the first was read silently."""
+    figures = {task: each.done for task, each in read.tasks}
+    others = [r.sheet for r in group if r.tasks and r is not read and {t: f.done for t, f in r.tasks} != figures]
+    if not others:
+        return []
+    sheets = "、".join(f"“{sheet}”" for sheet in (*others, read.sheet))
+    return [
+        Problem(
+            read.sheet,
+            None,
+            None,
+            "summary-sheets",
+            f"工作表{sheets}都是附件2，完成数不同，已按最后一张（“{read.sheet}”）读取；"
+            "请只保留本月的一张工作表，其他的删除",
+        )
+    ]
 
 
 def _month_text(month: str | None) -> str:
@@ -225,8 +253,12 @@ def _unknown_form(source: str, filename: str, title: str | None) -> FormReading:
 
 
 def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReading:
-    """One reading from the sheets holding one form; duplicates are looked for across all of them."""
-    problems = [problem for result in group for problem in result.problems]
+    """One reading from the sheets holding one form; duplicates are looked for across all of them. Of 附件2's
+    sheets, the last giving figures is read (a blank template sheet beside it says nothing)."""
+    problems: list[Problem] = []
+    if form == 2 and (filled := [r for r in group if r.tasks]):
+        problems, group = _summaries_twice(filled, filled[-1]), [filled[-1]]  # figures, unit and month of one sheet
+    problems += [problem for result in group for problem in result.problems]
     persons = tuple(chain.from_iterable(result.persons for result in group))
     if form not in (None, 2):
         id_keys = list(chain.from_iterable(result.id_keys for result in group))

@@ -105,6 +105,58 @@ def test_county_row_then_its_towns_is_one_unit_not_several():
     assert reading.problems == ()
 
 
+def test_a_units_old_row_kept_above_its_new_one_is_said_and_the_new_one_read():
+    """GIVEN 景县's 附件2 with last month's row kept (hidden, filtered out or not) above this month's WHEN read
+    THEN the last row is read and the clerk told there are two with other figures: the first was read silently;
+    the same figures twice (景县, 景县合计) say nothing."""
+    old = ("景县", figures((233, 90, "38.6%"), (115, 40, "34.8%")))
+    new = ("景县", figures((233, 100, "42.9%"), (115, 50, "43.5%")))
+    reading = read_one(summary_book(JING_TITLE, [old, new]))
+    assert (reading.done["rehab"], reading.done["devices"]) == (100, 50)
+    [problem] = reading.problems
+    assert problem.code == "unit-rows" and problem.row == dict(reading.tasks)["rehab"].row
+    assert (
+        f"第 {problem.row - 1}、{problem.row} 行），数字不同，已按最后一行（第 {problem.row} 行）读取"
+        in problem.message
+    )
+    assert read_one(summary_book(JING_TITLE, [new, ("景县合计", new[1])])).problems == ()
+
+
+@pytest.mark.parametrize(
+    ("sheets", "title"),
+    [
+        (("9月", "10月"), "景县残联目标任务完成情况汇总表"),
+        (("汇总表", "汇总表 (2)"), JING_TITLE),
+        (("汇总表", "Sheet2"), ""),
+    ],
+)
+def test_two_summary_sheets_read_the_newest_and_say_so(sheets, title):
+    """GIVEN 景县's 附件2 on two sheets with other figures: a sheet per month named 9月 and 10月 under one title
+    naming no month, a sheet and its copy 汇总表 (2), or a blank template before the filled one WHEN read THEN
+    the last sheet's figures are read, and what was set aside said (the first was read silently; the blank
+    template's missing row was the only problem told)."""
+    old = ("景县", figures((233, 90, "38.6%"), (115, 40, "34.8%")))
+    new = ("景县", figures((233, 100, "42.9%"), (115, 50, "43.5%")))
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = sheets[0]
+    summary_sheet(first, title or JING_TITLE, [old] if title else [])
+    summary_sheet(wb.create_sheet(sheets[1]), title or JING_TITLE, [new])
+    reading = read_one(save(wb))
+    assert (reading.done["rehab"], reading.done["devices"]) == (100, 50)
+    said = {problem.code: problem.message for problem in reading.problems}
+    if sheets[0] == "9月":
+        assert said == {"earlier-month-sheet": said["earlier-month-sheet"]}
+        assert said["earlier-month-sheet"].startswith(
+            "工作表“9月”是9月的，未读取：本表按最新的10月（工作表“10月”）读取"
+        )
+    elif title:
+        assert said == {"summary-sheets": said["summary-sheets"]}
+        assert "“汇总表”、“汇总表 (2)”都是附件2，完成数不同，已按最后一张（“汇总表 (2)”）读取" in said["summary-sheets"]
+    else:
+        assert said == {}
+
+
 def test_towns_only_is_a_missing_county_row():
     reading = read_one(summary_book(JING_TITLE, [("王瞳镇", (None, 40)), ("广川镇", (None, 60))]))
     assert reading.tasks == ()
@@ -192,6 +244,41 @@ def test_done_merged_over_this_month_and_cumulative():
     assert (rehab.target, rehab.done, rehab.percent) == (233, 100, 42.9)
     assert reading.done["devices"] == 50
     assert reading.problems == ()
+
+
+@pytest.mark.parametrize(
+    "subs",
+    [
+        ("目标数", "累计完成数", "上月累计完成数", "百分比"),
+        ("目标数", "截至上月累计完成数", "累计完成数", "百分比"),
+        ("目标数", "2019年完成数", "完成数", "百分比"),
+        ("目标数", "完成数", "其中0-6岁儿童完成数", "百分比"),
+    ],
+)
+def test_an_earlier_periods_column_beside_the_figures_is_never_read(subs):
+    """GIVEN each task's 完成数 beside a column a clerk added (last month's 累计, last year's, a part's) WHEN read
+    THEN 完成数 is this report's, wherever the other stands: the other was read silently, the receipt saying it."""
+    real = 1 if subs[1] in ("累计完成数", "完成数") else 2
+    values: list[object] = []
+    for target, done, percent in ((233, 100, "42.9%"), (115, 50, "43.5%"), (88, 30, "34.1%"), (48, 20, "41.7%")):
+        values += [target, *((done, done - 10) if real == 1 else (done - 10, done)), percent]
+    reading = read_one(sub_labelled_book(subs, tuple(values), tasks=4))
+    assert [reading.done[task] for task in ("rehab", "devices", "rural_training", "day_care")] == [100, 50, 30, 20]
+    assert reading.problems == ()
+
+
+def test_two_cumulative_columns_of_one_task_are_said():
+    """GIVEN a task with two 累计完成数 columns (a column copied and not relabelled) WHEN read THEN the first is
+    read and the clerk told there are two, which one was read, and to keep one."""
+    values = (233, 100, 90, "42.9%", 115, 50, 50, "43.5%", 88, 30, 30, "34.1%")
+    reading = read_one(sub_labelled_book(("目标数", "累计完成数", "累计完成数", "百分比"), values, tasks=3))
+    assert (reading.done["rehab"], reading.done["devices"]) == (100, 50)
+    assert [(problem.code, problem.column) for problem in reading.problems] == [
+        ("done-columns", "C"),
+        ("done-columns", "G"),
+        ("done-columns", "K"),
+    ]
+    assert "康复服务有 2 列完成数（C、D 列），已读取 C 列" in reading.problems[0].message
 
 
 def test_only_a_monthly_column_is_not_read_as_cumulative():

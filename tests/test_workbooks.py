@@ -469,7 +469,8 @@ def test_zip_with_gbk_member_names():
         ("package-gbk-names.zip › 四月报表/附件2.xlsx", 2, "枣强县"),
         ("package-gbk-names.zip › 四月报表/附件3.xls", 3, "枣强县"),
         ("package-gbk-names.zip › 四月报表/附件1进展情况报告.docx", 1, "枣强县"),
-    ]  # the .pdf is no form
+        ("package-gbk-names.zip › 四月报表/简报.pdf", None, None),  # no form, said so
+    ]
     assert [p.get("name") for p in readings[1].persons] == ["褚遂", "褚良"]
 
 
@@ -734,6 +735,16 @@ def test_counts_and_percents():
     assert parse_percent("50.0%") == ((50.0,), True)
     assert parse_percent(0.5) == ((50.0, 0.5), True)
     assert parse_percent(50) == ((5000.0, 50.0), True)
+
+
+def test_a_formulas_float_noise_is_the_whole_number_shown_and_a_slash_is_nothing_written():
+    """GIVEN a 完成数 a formula left as 96.99999999999999 (Excel shows 97) and the marks clerks write for "not
+    applicable" (/, ／, —, 无) WHEN read THEN 97, and nothing written: the first was refused as "“97”不是整数",
+    the others as not whole numbers, in a task without a target."""
+    assert parse_count(96.99999999999999) == (97, True) and parse_count(97.00000000000001) == (97, True)
+    assert [parse_count(v) for v in (97.5, float("nan"), float("inf"), -1e-300)] == [(None, False)] * 3 + [(0, True)]
+    for mark in ("/", "／", "—", "——", "-", "无", " / "):
+        assert (parse_count(mark), parse_percent(mark)) == ((None, True), ((), True)), mark
 
 
 def test_form_names_and_letters():
