@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from archive.evidence import COUNTED_KINDS, submission
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
-from parsers.inspection import IMAGES, why_no_form
+from parsers.no_form import IMAGES, NO_FORM_CODES, why_no_form
 from parsers.records import Kind
 from parsers.workbook import is_lock_file
 from replies.problems import problem_lines
@@ -309,6 +309,8 @@ def message_facts(message: Message) -> MessageFacts:
                 text_characters(r.text) if r.form == 1 else 0,
                 r.unit,
                 r.month,
+                # a zip's member holding no form (a PDF, a .csv): said as a loose one is, not among a briefing's
+                no_form=r.form is None and not r.readable and all(p.get("code") in NO_FORM_CODES for p in r.problems),
             )
         )
     files: list[FileFacts] = []

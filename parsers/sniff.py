@@ -348,6 +348,7 @@ _SIMPLE_MAGICS = (
     # Outlook's TNEF (winmail.dat, application/ms-tnef): a mail sent in Outlook's RTF format packs its
     # attachments into it, and no other mail program opens it
     (b"\x78\x9f\x3e\x22", "tnef"),
+    (b"{\\rtf", "rtf"),  # Rich Text, which Word and WPS save as "RTF 格式" (and old systems export named .doc)
 )
 # An ISO media file (ftyp box at byte 4) whose brand is HEIF's: an iPhone's photo (.heic)
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1")

@@ -20,6 +20,7 @@ from parsers.biff import check_xls
 from parsers.document import read_docx, read_word_binary
 from parsers.form_layouts import FORM_TITLES, form_from_name
 from parsers.forms import FormReading, unreadable
+from parsers.no_form import IMAGES, empty_file, no_form, xml_spreadsheet
 from parsers.records import Unit, fold
 from parsers.safety import DEFAULT_LIMITS, Budget, Limits, Refused, check_directory, read_member
 from parsers.sniff import decode_zip_name, sniff_type
@@ -172,7 +173,11 @@ def _read_zip(source: str, filename: str, data: bytes, ctx: _Context, depth: int
                     raise
                 readings.append(_refused(member_source, name, refusal.code, refusal.message))
                 continue
-            readings.extend(_read_guarded(member_source, name.rsplit("/", 1)[-1], member, ctx, depth + 1))
+            base = name.rsplit("/", 1)[-1]
+            found = _read_guarded(member_source, base, member, ctx, depth + 1)
+            if not found and sniff_type(member, base) not in IMAGES:  # a PDF, a .csv, an .odt: said, as loose
+                found = (no_form(base, member, member_source),)
+            readings.extend(found)
     return tuple(readings)
 
 
@@ -209,21 +214,6 @@ def _unreadable(source: str, filename: str, error: BaseException) -> FormReading
         f"另存为 .xlsx 后重新发送"
     )
     return _refused(source, filename, "unreadable", message)
-
-
-def empty_file(name: str) -> str:
-    """A 0-byte file: nothing to save again, it went missing on its way into the mail or the upload. The one
-    wording for a receipt, `inspect` and 自查."""
-    return f"“{name}”是空文件（0 字节），可能在添加或保存文件时出错；请打开原文件确认有内容后重新添加"
-
-
-def xml_spreadsheet(name: str) -> str:
-    """Excel 2003's XML spreadsheet, a table all the same, which Excel and WPS open: only its format is to change.
-    The one wording for a receipt, `inspect` and 自查, whatever the file is named."""
-    return (
-        f"“{name}”是 Excel 2003 XML 表格（常见于业务系统导出的文件），系统无法读取；"
-        "请用 Excel 或 WPS 打开后“另存为”.xlsx 格式再发送"
-    )
 
 
 def _not_a_workbook(source: str, filename: str, kind: str) -> FormReading:

@@ -676,7 +676,7 @@ def test_an_xml_spreadsheet_named_xls_is_told_as_what_it_is():
     [problem] = refused.problems
     assert problem.message.startswith("“附件2.xls”是 Excel 2003 XML 表格") and "另存为”.xlsx" in problem.message
     assert "纯文本" not in problem.message
-    from parsers.inspection import why_no_form  # named .xml, it holds no form, and is told so alike
+    from parsers.no_form import why_no_form  # named .xml, it holds no form, and is told so alike
 
     assert why_no_form("附件2.xml", sniff_type(SPREADSHEET_ML), len(SPREADSHEET_ML))[1] == problem.message.replace(
         "附件2.xls", "附件2.xml"

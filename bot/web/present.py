@@ -318,6 +318,7 @@ FILE_TYPES = {
     "html": "网页 (HTML)",
     "xml-spreadsheet": "Excel 2003 XML 表格",
     "text": "纯文本",
+    "rtf": "RTF 文档",
     "eml": "邮件 (.eml)",
     "unknown": "未能识别",
 }
