@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -12,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from archive.models import ArticleRow, Attachment, FormReadingRow, Message, StaffEntryRow
-from parsers.articles import is_article
+from parsers.articles import body_article_key, is_article
 from parsers.recognize import forwarded_article
 from parsers.records import Kind, counted_month
 from scoring.briefings import article_places, briefing_counts
@@ -40,9 +38,6 @@ def submission(kind: str, forms: bool) -> bool:
     NOT_PACKAGES); any other kind evidence does not leave out counts by the forms it carries: a reply, sent by
     pressing 回复 on the notice or on our receipt."""
     return kind in COUNTED_KINDS or (forms and kind not in NOT_SUBMISSIONS)
-
-
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -79,6 +74,12 @@ def briefing_place(session: Session, message_id: int, month: str, calendar: Cale
     """The places (first, last; from 1) of a message's articles among its unit's counted articles of the
     local month `month`, by arrival; None when none of them counts (a resend, an unregistered sender)."""
     return article_places(_month_articles(session, month, calendar), calendar).get(message_id)
+
+
+def carries_articles(session: Session, message_id: int) -> bool:
+    """Whether a briefing's mail holds any article (article_keys found one)."""
+    found = select(ArticleRow.id).where(ArticleRow.message_id == message_id).limit(1)
+    return session.scalar(found) is not None
 
 
 def copied_from_another_unit(session: Session, message_id: int) -> bool:
@@ -142,7 +143,7 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
             continue
         locked = any(problem.get("code") == "encrypted" for problem in shut or ())
         arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable, locked))
-        if form == 2 and readable and registered:
+        if form == 2 and readable and registered and tasks:  # no figures: no row of the unit found (another's 附件2)
             done = {task: figures.get("done") for task, figures in tasks.items()}
             unread = frozenset(task for task, figures in tasks.items() if figures.get("done_unread"))
             summaries.append(SummaryReport(unit, arrival, message_id, month, done, unread))
@@ -174,23 +175,23 @@ def article_keys(
 ) -> list[str]:
     """The articles a briefing message carries, by key: each article file (SPEC: .doc, .docx, .wps, .pdf, .txt)
     by its text when it was read (`by_text`, by the attachment's position: parsers.articles), else by its
-    bytes; without one, the article written in the body."""
+    bytes; without one, the article written in the body, if it holds one (none: a briefing's mail that counts
+    nothing, its receipt saying the article is missing)."""
     keys: list[str] = []
     for attachment in attachments:
         key = (by_text or {}).get(attachment.ordinal) or attachment.sha256
         if is_article(attachment.filename, attachment.sniffed_type) and key not in keys:
             keys.append(key)
-    return keys or [article_key(subject, body)]
+    in_body = article_key(subject, body) if not keys else None
+    return keys if in_body is None else [in_body]
 
 
-def article_key(subject: str, body: str) -> str:
-    """An article sent in the body: the same subject and text sent twice (with other spacing, or forwarded,
-    inline or attached, by the unit or by staff: a forward is keyed on the forwarded message's own subject and
-    text, parsers.recognize.forwarded_article, not on the forwarder's comment and the quoted headers) is one
-    article."""
-    title, article = forwarded_article(subject, body)
-    text = title + "\n" + _SPACE.sub("", article)
-    return "body:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+def article_key(subject: str, body: str) -> str | None:
+    """An article sent in the body, keyed by its text as an article file is: the same text sent twice (with other
+    spacing, pasted after it was attached, or forwarded, inline or attached, by the unit or by staff: a forward is
+    keyed on the forwarded message's own text, parsers.recognize.forwarded_article, not on the forwarder's comment
+    and the quoted headers) is one article. None when the text holds no article (parsers.articles.body_article_key)."""
+    return body_article_key(forwarded_article(subject, body)[1])
 
 
 def _entries(session: Session) -> tuple[StaffEntry, ...]:

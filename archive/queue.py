@@ -64,22 +64,19 @@ REASONS = {
     ),
     "conflict": (
         "已登记单位的报送邮箱发来的邮件，主题（或附件名）写的却是另一个单位，"
-        "已按发件邮箱的单位记录（回执已告知单位）：请核实是哪个单位的报送，"
+        "已按发件邮箱的单位记录{told}：请核实是哪个单位的报送，"
         "如属另一单位请更正该邮件的单位（“更正”，或 mailroom correct --unit）"
     ),
     "unplanned": (
-        "单位不在该邮件所属月份的年度计划中（可能已合并或更名），不计入任何单位（回执已告知单位）："
+        "单位不在该邮件所属月份的年度计划中（可能已合并或更名），不计入任何单位{told}："
         "请核实后更正该邮件的单位（“更正”，或 mailroom correct --unit）"
     ),
     "question": "已登记单位的来信，既非报表也非简报：可能需要人工答复",
     "unreadable": "附件无法读取或没有识别出表格：请核对原件，必要时联系单位重发",
     "link": (
-        "邮件中是“超大附件”、网盘或在线文档的下载链接，链接里的文件系统无法下载（回执已告知单位）："
-        "请联系单位把表格作为附件重发"
+        "邮件中是“超大附件”、网盘或在线文档的下载链接，链接里的文件系统无法下载{told}：请联系单位把表格作为附件重发"
     ),
-    "mismatch": (
-        "表格标题写的单位或月份与邮件不符（回执已告知单位）：请核对是否附错了文件，必要时更正邮件或联系单位重发"
-    ),
+    "mismatch": ("表格标题写的单位或月份与邮件不符{told}：请核对是否附错了文件，必要时更正邮件或联系单位重发"),
     "failed": "识别或保存时出错，已归档原件：请人工核对",
     "bounced": (
         "退信：从该邮箱发出的邮件（回执、催报、通报，或工作人员发出的邮件）未能送达：请按退信正文中的原因处理"
@@ -91,6 +88,8 @@ REASONS = {
     ),
     "finding": "核查发现",
 }
+# Whether the sender was told, as its reason says it: a receipt goes to registered senders only (SPEC).
+TOLD, NOT_TOLD = "（回执已告知单位）", "（发件地址未登记，没有发回执，单位尚不知道）"
 Findings = Callable[[Session], list[Finding]]
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 SENDER_REASONS = ("unregistered", "nounit")  # whose item names the sender's address: it is what is confirmed
@@ -115,6 +114,11 @@ class Item:
     handled_by: str | None = None
     handled_at: datetime | None = None
     note: str | None = None
+    answered: bool = True  # its message's sender got a receipt (a registered one)
+
+    @property
+    def reason_text(self) -> str:
+        return REASONS[self.reason].replace("{told}", TOLD if self.answered else NOT_TOLD)
 
     @property
     def correctable(self) -> int | None:
@@ -214,6 +218,7 @@ def _message_items(session: Session) -> list[Item]:
                 Message.month,
                 Message.month_source,
                 Message.from_addr,
+                Message.registered,
             ).where(Message.attention.is_not(None))
         )
     )
@@ -229,6 +234,7 @@ def _message_items(session: Session) -> list[Item]:
                 row.unit,
                 (row.id,),
                 sender=row.from_addr if reason in SENDER_REASONS else None,
+                answered=bool(row.registered),
             )
             if reason == "nounit":
                 item = _unit_suggested(item, forms.get(row.id, []))

@@ -21,6 +21,9 @@ ARTICLE_TYPES = ("doc", "docx", "wps", "pdf")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 # Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
 TEXT_KEY_CHARS = 20
+# A short mail text pointing at files (信息见附件，请审阅) is the covering note of an article left off, not the article.
+_COVERING_NOTE = re.compile(r"附件|附上|附后|查收|详见")
+_NOTE_CHARS = 200
 _SPACE = re.compile(r"\s+")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}$")  # a file name's extension: not "2020.12稿件"'s dot
 
@@ -39,11 +42,25 @@ def text_keys(parsed: ParsedMessage) -> tuple[tuple[int, str], ...]:
     of the text without its spacing. Run where the readers run (the reader sandbox), as it reads the file."""
     keys = []
     for n, attachment in enumerate(parsed.attachments):
-        if is_article(attachment.filename, attachment.sniffed_type) and (text := _text(attachment)):
-            folded = _SPACE.sub("", text)
-            if len(folded) >= TEXT_KEY_CHARS:
-                keys.append((n, "text:" + hashlib.sha256(folded.encode("utf-8")).hexdigest()))
+        text = _text(attachment) if is_article(attachment.filename, attachment.sniffed_type) else None
+        if text and (key := text_key(text)) is not None:
+            keys.append((n, key))
     return tuple(keys)
+
+
+def text_key(text: str) -> str | None:
+    """An article's key by its text without its spacing ("text:" and its SHA-256), whether it came as a file or
+    in a mail's body; None when the text is too short to tell apart."""
+    folded = _SPACE.sub("", text)
+    return "text:" + hashlib.sha256(folded.encode("utf-8")).hexdigest() if len(folded) >= TEXT_KEY_CHARS else None
+
+
+def body_article_key(text: str) -> str | None:
+    """The key of the article a briefing's mail text holds (text_key), None when it holds none: a few words, or a
+    short note pointing at files (信息见附件，请审阅: the article was left off)."""
+    if len(_SPACE.sub("", text)) < _NOTE_CHARS and _COVERING_NOTE.search(text):
+        return None
+    return text_key(text)
 
 
 def _text(attachment: Attachment) -> str | None:

@@ -252,14 +252,15 @@ def receipt_for(
     judged: Sequence[tuple[str, datetime]] = (),
     month_notes: Sequence[str] = (),
     settled: bool = False,
-    copied: bool = False,
+    uncounted: str = "repeat",
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
     count for (counted_months: one, or each of 7、8月份报表's), `month_notes` what is said of those months to a
     package (no plan reports them; their year is closed), `settled` that every one of those months is a closed
     year's (no file sent again would count: nothing is asked for again), `briefing_place` the places of a briefing's
-    articles among the unit's counted articles of the month (None: none counts; `copied`: of those, one another
-    unit's mail brought first, which a clerk who never sent it cannot read "此前报送" as); `judged`, the months whose
+    articles among the unit's counted articles of the month (None: none counts, `uncounted` saying why: "repeat", sent
+    before; "copied", another unit's mail brought one first, which a clerk who never sent it cannot read "此前报送"
+    as; "no-article", the mail holds none, its text a note pointing at files left off); `judged`, the months whose
     end task completion is judged at, with that instant (a 附件2 that came after is told it does not count there:
     figures_too_late).
     Each attachment that holds no form is listed with why (a .rar, a picture, Outlook's winmail.dat), except
@@ -283,7 +284,7 @@ def receipt_for(
         "resend": resend,
         "resend_heading": "说明" if resend == NOTHING_OWED else "请重新发送",
         "problems": problems_by_file(facts),
-        "briefing_text": _briefing_text(briefing_place, copied, briefings_needed),
+        "briefing_text": _briefing_text(briefing_place, uncounted, briefings_needed),
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "month_notes": list(month_notes) if facts.kind == "report" else [],
         "packages": [
@@ -352,11 +353,12 @@ def problems_by_file(facts: MessageFacts) -> list[tuple[str, list[str]]]:
 
 
 def _summaries_twice(facts: MessageFacts) -> list[str]:
-    """Two readable 附件2 of one month in one mail (last month's left beside this month's, a draft and the final):
-    the figures are the last one's (scoring takes the latest 附件2, and in one mail the last read), said so."""
+    """Two readable 附件2 of one month in one mail giving figures (last month's left beside this month's, a draft and
+    the final): the figures are the last one's (scoring takes the latest 附件2, and in one mail the last read), said
+    so. One giving none (no row of the unit: another unit's 附件2) is said of its own file, and scores nothing."""
     by_month: dict[str | None, list[str]] = {}
     for file in facts.files:
-        if file.form == 2 and file.readable:
+        if file.form == 2 and file.readable and file.done:
             by_month.setdefault(counted_month(facts.month, facts.month_source, file.month), []).append(file.source)
     return [
         f"本邮件中有 {len(sources)} 份{month_label(month) if month else ''}附件2（{'、'.join(sources)}），"
@@ -445,12 +447,14 @@ def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Rec
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
 
 
-def _briefing_text(place: tuple[int, int] | None, copied: bool, needed: int) -> str:
+def _briefing_text(place: tuple[int, int] | None, uncounted: str, needed: int) -> str:
     """Where a briefing stands among its unit's articles of the month, or why it counts nothing; then how many
     the month needs, or that the month scores none (December: outside the plan's briefing months)."""
     if place is not None:
         where = f"本月第 {_places(place)} 篇"
-    elif copied:
+    elif uncounted == "no-article":
+        where = "邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数；请把稿件作为附件或把全文写在正文中重新发送"
+    elif uncounted == "copied":
         where = "与其他单位此前报送的稿件相同（同一篇稿件只计一次），不计数"
     else:
         where = "与此前报送的稿件相同，不重复计数"

@@ -38,6 +38,9 @@ def config(tmp_path, database_url):
     return replace(made, outgoing=replace(made.outgoing, receipts_max_age_days=0))
 
 
+ARTICLE = "景县残联开展助残日活动，走访慰问贫困残疾人家庭三十户，发放慰问金和米面油等物资。"  # a briefing's text
+
+
 def mail(subject: str, arrival: datetime, files: list[tuple[str, bytes]], sender: str = JINGXIAN) -> bytes:
     message = compose(sender, OFFICE, subject, arrival)
     for name, data in files:
@@ -109,7 +112,7 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
 
 def test_a_briefing_receipt_says_its_place_on_its_own_line(config, deps):
     arrival = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
-    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes())
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival, body=ARTICLE).as_bytes())
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
@@ -158,7 +161,7 @@ def test_a_receipt_says_the_staff_decision_its_recognition_stands_on(config, dep
         add_sender(session, "景县", clerk, "电话核实：办公室工作人员个人邮箱", "孙倩", None, zone=UTC)
         session.commit()
         recognizer = replace(deps.recognizer, confirmed=confirmed_senders(session))
-    raw = compose(clerk, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes()
+    raw = compose(clerk, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival, body=ARTICLE).as_bytes()
     ingest_batch(deps.db, deps.store, recognizer, [Incoming(raw=raw, mailbox="bgs", source="import")])
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival)
@@ -324,7 +327,7 @@ def test_a_briefing_in_a_month_that_scores_none_is_told_so(config, deps):
     """GIVEN 景县's article in December (the plan scores briefings April–November) WHEN its receipt is composed
     THEN it says the month scores no briefings, never that 8 are needed."""
     arrival = datetime(2020, 12, 7, 9, 0, tzinfo=SHANGHAI)
-    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（12）", arrival).as_bytes())
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（12）", arrival, body=ARTICLE).as_bytes())
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival)
     [receipt] = outbox(deps, "receipt")
@@ -346,7 +349,7 @@ def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_and_sig
     config = replace(config, outgoing=replace(config.outgoing, receipts_max_age_days=0, contact=contact))
     arrival = datetime(2020, 5, 6, 9, 0, tzinfo=SHANGHAI)
     summary = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
-    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival).as_bytes())
+    store(deps, compose(JINGXIAN, OFFICE, "景县贫困残疾人服务工程专项信息（1）", arrival, body=ARTICLE).as_bytes())
     store(deps, mail("自查 景县5月份报表", arrival, [("附件2.xls", summary)]))
     with deps.db.session() as session:
         queue_owed_receipts(config, session, arrival, inspector=archive_inspector(config, deps.store, deps.sandbox))
@@ -362,6 +365,27 @@ def test_with_a_contact_configured_every_mail_to_a_unit_says_whom_to_ask_and_sig
     with deps.db.session() as session:  # the staff's digest names it too, and no contact (it is theirs)
         digest = plain(prepare_digest(config, session, "2020-05", arrival).message.as_bytes())
     assert f"本邮件由{name}自动生成" in digest[-1] and not any("如有疑问" in line for line in digest)
+
+
+def test_another_units_summary_after_the_units_own_leaves_its_figures_standing(config, deps):
+    """GIVEN 景县's April package carrying its own 附件2, then 桃城区's (a shared address's mix-up: no row of 景县)
+    WHEN scored and answered THEN 景县's figures are its own 附件2's, the other giving none (it scored nothing
+    where it had come last), and the receipt says nothing of two 附件2 counting by the last."""
+    from archive.evidence import summary_reports
+
+    arrival = datetime(2020, 4, 9, 10, 0, tzinfo=SHANGHAI)
+    own = (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes()
+    other = (DATA / "workbooks" / "summary-unit-row-only.xlsx").read_bytes()
+    [message_id] = store(deps, mail("景县4月份报表", arrival, [("附件2.xls", own), ("桃城区附件2.xlsx", other)]))
+    with deps.db.session() as session:
+        readings = session.scalars(select(FormReadingRow).where(FormReadingRow.form == 2)).all()
+        [figures] = [reading.tasks for reading in readings if reading.tasks]
+        [report] = summary_reports(session)
+        queue_owed_receipts(config, session, arrival)
+    assert (report.message_id, report.unit) == (message_id, "景县")
+    assert report.done == {task: each.get("done") for task, each in figures.items()} and any(report.done.values())
+    text = "\n".join(plain(outbox(deps, "receipt")[0].raw))
+    assert "完成数按最后一份" not in text and "没有找到景县" in text
 
 
 def test_two_summaries_of_one_month_in_one_mail_are_said_and_which_one_counts(config, deps):

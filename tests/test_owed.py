@@ -50,7 +50,7 @@ def briefing(number: int, sender: str = "zqxcl@163.com", day: int = 6, attachmen
         OFFICE,
         f"枣强县贫困残疾人服务工程专项信息（{number}）",
         datetime(2020, 5, day, 9, number % 60, tzinfo=SHANGHAI),
-        body=f"第{number}篇稿件正文",
+        body=f"第{number}篇稿件正文：本县开展残疾人实用技术培训，五十余名农村残疾人参加。",
     )
     for n in range(attachments):
         message.add_attachment(
@@ -117,7 +117,7 @@ def test_a_briefing_receipt_names_its_own_place_in_the_month(config, deps):
             OFFICE,
             "转发：枣强县贫困残疾人服务工程专项信息（1）",
             datetime(2020, 5, 8, 9, tzinfo=SHANGHAI),
-            body="第1篇稿件正文",
+            body="第1篇稿件正文：本县开展残疾人实用技术培训，五十余名农村残疾人参加。",
         ).as_bytes(),
     )
     assert resent  # the forward above is the same article: same subject (prefix aside) and body
@@ -576,7 +576,7 @@ def test_every_attachment_without_a_form_is_named_in_the_receipt_with_why(config
     file is no form and needs none: its receipt lists no problem."""
     import zipfile
 
-    from parsers.inspection import no_form
+    from parsers.no_form import no_form
 
     with zipfile.ZipFile(WORKBOOKS / "package-gbk-names.zip") as package:
         pdf = package.read(next(name for name in package.namelist() if name.endswith(".pdf")))

@@ -110,7 +110,7 @@ def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
         OFFICE,
         "枣强县贫困残疾人服务工程专项信息",
         datetime(2020, 5, 6, 9, tzinfo=SHANGHAI),
-        body="我县举办残疾人实用技术培训班。",
+        body="我县举办残疾人实用技术培训班，培训农村残疾人五十名，内容包括种植、养殖技术。",
     )
     dovecot.append("bgs", article.as_bytes(), folder=folder, internaldate=datetime(2020, 5, 6, 9, tzinfo=SHANGHAI))
     report = poll_once(config, deps)

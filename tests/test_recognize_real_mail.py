@@ -484,6 +484,28 @@ def test_a_briefing_forwarded_counts_once_at_its_first_arrival(config, deps):
     assert counts == {"2020-11": 1, "2020-12": 0}
 
 
+def test_a_briefings_covering_note_without_its_file_counts_nothing_and_a_pasted_article_counts_once(config, deps):
+    """GIVEN 景县's briefing mail whose text only points at a file left off (信息见附件，请审阅), then its article as
+    a .docx, then the same article pasted into a mail's text WHEN counted THEN the note is no article (its receipt
+    says the mail holds none and to send it again) and the article counts once, the paste a repeat."""
+    from bot.demo.season.files import docx_bytes
+
+    paragraphs = [BRIEFING_SUBJECT, ARTICLE]
+    ids = store(
+        deps,
+        message(JINGXIAN, BRIEFING_SUBJECT + "（十四）", "李老师：信息见附件，请审阅。\n\n景县残联 张三", when=WHEN),
+        message(JINGXIAN, BRIEFING_SUBJECT, "请审阅。", (("信息.docx", docx_bytes(paragraphs, WHEN)),), when=WHEN),
+        message(JINGXIAN, BRIEFING_SUBJECT, "\n\n".join(paragraphs), when=WHEN + timedelta(hours=1)),
+    )
+    assert [stored(deps, id_) for id_ in ids] == [("briefing", "景县", True)] * 3
+    with deps.db.session() as session:
+        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 1
+    said = receipts(config, deps, WHEN + timedelta(hours=1))
+    assert "邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数" in said[ids[0]][1]
+    assert "本月第 1 篇" in said[ids[1]][1]
+    assert "与此前报送的稿件相同，不重复计数" in said[ids[2]][1]
+
+
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
     """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
     own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;
@@ -520,6 +542,28 @@ def summary_titled(title: str) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def test_a_mismatch_says_the_unit_was_told_only_when_a_receipt_went_to_it(config, deps):
+    """GIVEN 桃城区's April 附件2 sent as 景县's December package from 景县's address and from a QQ address WHEN
+    待处理 lists the mismatches THEN the registered one says the receipt told the unit, the other that no receipt
+    went (it said 回执已告知单位 of both, and the unregistered sender was never answered)."""
+    from archive.queue import NOT_TOLD, TOLD, attention
+
+    registered, stranger = store(
+        deps,
+        message(JINGXIAN, "景县12月份报表", "见附件", (SUMMARY,)),
+        message("jx.leader@qq.com", "景县12月份报表", "见附件", (SUMMARY,)),
+    )
+    with deps.db.session() as session:
+        said = {
+            item.message_ids[0]: item.reason_text
+            for item in attention(session, findings=lambda _: [])
+            if item.reason == "mismatch"
+        }
+    assert TOLD in said[registered] and NOT_TOLD not in said[registered]
+    assert NOT_TOLD in said[stranger] and TOLD not in said[stranger]
+    assert set(receipts(config, deps)) == {registered}
 
 
 def test_a_december_package_titled_for_the_year_so_far_is_no_mismatch(config, deps):

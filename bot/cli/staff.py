@@ -22,7 +22,7 @@ from archive.corrections import (
 )
 from archive.decisions import revoked_because
 from archive.entries import person_on_record, reason_on_record
-from archive.queue import REASONS, Item, attention, mark_handled
+from archive.queue import Item, attention, mark_handled
 from archive.rederive import LOCK
 from archive.staff_senders import (
     add_sender,
@@ -338,8 +338,7 @@ def queue(ctx: click.Context, as_json: bool, include_handled: bool) -> None:
         messages = "、".join(f"#{id_}" for id_ in item.message_ids)
         sender = f"  发件地址 {item.sender}" if item.sender else ""
         click.echo(
-            f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}{sender}\n"
-            f"    {REASONS[item.reason]}{done}"
+            f"{item.handle}  {item.unit or '未识别单位'}  {messages}  {item.text}{sender}\n    {item.reason_text}{done}"
         )
     click.echo(f"共 {sum(item.handled_by is None for item in items)} 项待处理")
 
@@ -364,7 +363,7 @@ def _item_json(item: Item) -> dict[str, Any]:
     return {
         "item": item.handle,
         "reason": item.reason,
-        "reason_text": REASONS[item.reason],
+        "reason_text": item.reason_text,
         "text": item.text,
         "unit": item.unit,
         "message_ids": list(item.message_ids),

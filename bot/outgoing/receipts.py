@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from archive.closing import closed_years
 from archive.decisions import message_decisions
-from archive.evidence import COUNTED_KINDS, briefing_place, copied_from_another_unit, package_arrivals
+from archive.evidence import (
+    COUNTED_KINDS,
+    briefing_place,
+    carries_articles,
+    copied_from_another_unit,
+    package_arrivals,
+)
 from archive.models import Message, OutboxMail, OwedReply
 from archive.outbox import ANSWERS, queue_mail
 from archive.owed import message_facts, owed_replies
@@ -161,12 +167,15 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     plan); a briefing counted in its arrival month, against the nearest plan's number (none, 0, in a month its
     plan scores no briefings: December, or between plans)."""
     packages: list[PackageStatus] = []
-    place, copied = None, False
+    place, uncounted = None, "repeat"
     arrived = config.local_month(facts.arrival)
     plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
         place = briefing_place(session, facts.id, arrived, plan.calendar)
-        copied = place is None and copied_from_another_unit(session, facts.id)
+        if place is None and not carries_articles(session, facts.id):
+            uncounted = "no-article"
+        elif place is None and copied_from_another_unit(session, facts.id):
+            uncounted = "copied"
     elif facts.unit:
         for month in counted_months(facts):
             if config.plans.covers(month) and facts.unit in (unit.name for unit in config.plan(month).units):
@@ -184,7 +193,7 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
     needed = plan.scoring.briefings_per_month if scored else 0
     notes, settled = _month_notes(config, session, facts)
-    return receipt_for(facts, packages, place, needed, judged, notes, settled, copied)
+    return receipt_for(facts, packages, place, needed, judged, notes, settled, uncounted)
 
 
 def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple[list[str], bool]:

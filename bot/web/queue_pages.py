@@ -25,7 +25,7 @@ from archive.decisions import revoked_because
 from archive.entries import reason_on_record
 from archive.findings import FindingsMemo
 from archive.models import Message, StaffSenderRow
-from archive.queue import REASONS, attention, mark_handled, waiting
+from archive.queue import attention, mark_handled, waiting
 from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because, remove_sender
 from bot.services.decisions import derivation_owed, describe, message_month, rederive_report, still_not_counted
@@ -96,7 +96,6 @@ def queue_page():
         waiting=waiting,
         handled=handled,
         asking=asking,
-        reasons=REASONS,
         fixes=fixes,
         behind=stale,
         **correction_choices(current.config),
