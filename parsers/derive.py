@@ -20,7 +20,7 @@ from parsers.articles import text_keys
 from parsers.checks import check_package
 from parsers.forms import FormReading, Problem, unreadable
 from parsers.mime import parse_message, unparsed
-from parsers.months import UNDATED, placed
+from parsers.months import UNDATED, named_months, placed, report_month
 from parsers.recognize import answers_our_subject, message_month, recognize
 from parsers.records import Attachment, Kind, ParsedMessage, Recognition, Unit, counted_month
 from parsers.searchdoc import Document, build_document
@@ -241,6 +241,9 @@ def assemble(
         for n, reading in found
     ]
     month, month_source = recognition.month, recognition.month_source
+    if month_source == "subjects":  # 9月、10月份报表: a form whose title names no month is its file name's, if named
+        named = set(named_months(parsed.subject, local))
+        found = [(n, _month_by_name(reading, parsed.attachments[n].filename, named, local)) for n, reading in found]
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if stated and month_source == "arrival" or _next_package_in_reply(parsed.subject, month, month_source, found):
         month, month_source = stated, "workbook" if month_source == "arrival" else "reply"
@@ -271,6 +274,16 @@ def assemble(
         tuple((n, reading, checks.get(id(reading), ())) for n, reading in found),
         tuple(problems),
     )
+
+
+def _month_by_name(reading: FormReading, filename: str, named: set[str], local: datetime) -> FormReading:
+    """A form of a mail naming several months whose title names none, with the month its file name names
+    (武邑县9月份附件9.xlsx) when that is one of them: it was counted for the subject's last month, and its own
+    month said to be missing it."""
+    if reading.form is None or reading.month is not None:
+        return reading
+    month = report_month(filename, local)
+    return replace(reading, month=month) if month in named else reading
 
 
 def _next_package_in_reply(subject: str, month: str | None, source: str, found: list[tuple[int, FormReading]]) -> bool:

@@ -89,3 +89,20 @@ def test_two_months_in_one_mail_count_each_for_its_month_and_the_receipt_tells_b
         and "本次已超过时限（迟报）" in text
     )
     assert "报送时限：2020年8月报表应于 2020年8月20日 23:59 前报送，本次在时限内。" in text and "本次在时限内" in text
+
+
+def test_a_form_whose_title_names_no_month_counts_for_the_month_its_file_name_names(deps):
+    """GIVEN 武邑县's 9月、10月份报表 carrying 附件9 twice, titled without a month (as the templates of 附件9 and 10
+    are), named 武邑县9月份附件9.xlsx and 武邑县10月份附件9.xlsx, and a third named for a month the subject does not
+    name WHEN stored THEN each counts for its file name's month, the third for the subject's last: all went to
+    October, and September's receipt said its 附件9 was missing."""
+    from tests.conftest import DATA
+
+    form9 = (DATA / "workbooks" / "college-students-form9.xlsx").read_bytes()
+    message = compose("wyxcl@163.com", "hsscljjb@163.com", "武邑县9月、10月份报表", datetime(2020, 10, 14, 9))
+    for name in ("武邑县9月份附件9.xlsx", "武邑县10月份附件9.xlsx", "武邑县8月份附件9.xlsx"):
+        message.add_attachment(form9, maintype="application", subtype="octet-stream", filename=name)
+    ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(message.as_bytes(), "jjb", "import")])
+    with deps.db.session() as session:
+        readings = session.scalars(select(FormReadingRow).order_by(FormReadingRow.id)).all()
+    assert [(reading.form, reading.month) for reading in readings] == [(9, "2020-09"), (9, "2020-10"), (9, None)]
