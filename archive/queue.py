@@ -44,6 +44,7 @@ from archive.models import CorrectionRow, FormReadingRow, Message, OutboxMail, Q
 from archive.outbox import KIND_TEXT, reminder_of
 from parsers.errors import MailroomError
 from parsers.privacy import mask_personal
+from parsers.recognize import units_named_together
 from replies.mismatch import Mismatch, mismatches, staff_line, staff_summary
 from scoring.evidence import FINDING_LABELS, Finding
 
@@ -88,6 +89,10 @@ REASONS = {
     ),
     "finding": "核查发现",
 }
+SEVERAL_UNITS = (
+    "未登记的发件地址发来多个单位的表格，可能是代各单位转发：不要把该地址确认为其中一个单位的报送邮箱（其他单位的表格会随之"
+    "计入该单位）；请逐个单位核实后更正（“更正”，或 mailroom correct），或请各单位用登记的邮箱重发"
+)
 # Whether the sender was told, as its reason says it: a receipt goes to registered senders only (SPEC).
 TOLD, NOT_TOLD = "（回执已告知单位）", "（发件地址未登记，没有发回执，单位尚不知道）"
 Findings = Callable[[Session], list[Finding]]
@@ -118,6 +123,8 @@ class Item:
 
     @property
     def reason_text(self) -> str:
+        if self.reason == "unregistered" and self.sender is None:  # several units' forms (_several_units)
+            return SEVERAL_UNITS
         return REASONS[self.reason].replace("{told}", TOLD if self.answered else NOT_TOLD)
 
     @property
@@ -219,10 +226,13 @@ def _message_items(session: Session) -> list[Item]:
                 Message.month_source,
                 Message.from_addr,
                 Message.registered,
+                Message.problems,
             ).where(Message.attention.is_not(None))
         )
     )
-    forms = _forms_of(session, [row.id for row in rows if {"nounit", "mismatch"} & set(row.attention.split())])
+    forms = _forms_of(
+        session, [row.id for row in rows if {"nounit", "mismatch", "unregistered"} & set(row.attention.split())]
+    )
     items = []
     for row in rows:
         for reason in cast(str, row.attention).split():  # the query keeps attention IS NOT NULL
@@ -240,6 +250,8 @@ def _message_items(session: Session) -> list[Item]:
                 item = _unit_suggested(item, forms.get(row.id, []))
             elif reason == "mismatch":
                 item = _mismatched(item, mismatches(row, forms.get(row.id, [])))
+            elif reason == "unregistered":
+                item = _several_units(item, forms.get(row.id, []), row.problems or [])
             items.append(item)
     return items
 
@@ -298,6 +310,16 @@ def _unit_suggested(item: Item, forms: list[FormReadingRow]) -> Item:
     units = tuple(dict.fromkeys(form.unit for form in forms if form.unit))
     named = f"表格标题写的单位：{'、'.join(units)}" if units else "附件中也没有写明单位"
     return replace(item, text=f"{item.text}（{named}）", suggested_units=units)
+
+
+def _several_units(item: Item, forms: list[FormReadingRow], problems: list[str]) -> Item:
+    """An unregistered address's mail carrying several units' forms, or naming several units (a city person
+    forwarding three counties' packages): no unit's address to confirm, which would count the others' forms as
+    one unit's and lose them."""
+    units = tuple(dict.fromkeys((*units_named_together(problems), *(form.unit for form in forms if form.unit))))
+    if len(units) < 2:
+        return item
+    return replace(item, text=f"{item.text}（涉及多个单位：{'、'.join(units)}）", sender=None)
 
 
 def _mismatched(item: Item, found: list[Mismatch]) -> Item:

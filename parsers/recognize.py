@@ -289,6 +289,9 @@ def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_loca
 # A registered sender's mail that names only other units is its own unit's, the conflict told to the sender (its
 # receipt: replies.receipt.told_to_sender) and to staff (待处理: replies.attention).
 UNIT_CONFLICT_MARK = "与发件邮箱登记的单位不符"
+# A subject or attachment names naming several units (a city person forwarding three counties' packages).
+SEVERAL_UNITS_MARK = "中出现多个单位"
+_SEVERAL_UNITS = re.compile(SEVERAL_UNITS_MARK + r"（([^）]*)）")
 # Mail whose unit could not be told (nothing names one, its sender is nobody's or several units'): no unit's.
 NO_UNIT_MARK = "无法识别报送单位"
 # What every problem that keeps a mail from counting says (its sender not the unit's, no unit, a staff mailbox).
@@ -300,6 +303,12 @@ FORWARDED_MARK = "由工作人员邮箱"
 # Staff's own letter from one of our mailboxes that names a unit: staff's, no unit's mail to confirm (no item).
 STAFF_MAIL_MARK = "发出的工作人员邮件"
 _FORWARD_PREFIXES = frozenset({"转发", "fwd", "fw"})
+
+
+def units_named_together(problems: Sequence[str]) -> tuple[str, ...]:
+    """The units a message's subject or attachment names named together, read back from its problems (_sender_problems
+    writes them); () when it named one."""
+    return next((tuple(m.group(1).split("、")) for p in problems if (m := _SEVERAL_UNITS.search(p))), ())
 
 
 @dataclass(frozen=True)
@@ -417,7 +426,7 @@ def _sender_problems(
     where = _SOURCE_LABELS.get(finding.source, "主题")
     if finding.also_named:
         names = "、".join(u.name for u in (unit, *finding.also_named))
-        problems.append(f"{where}中出现多个单位（{names}），已按 {unit.name} 记录，{_REVIEW}")
+        problems.append(f"{where}{SEVERAL_UNITS_MARK}（{names}），已按 {unit.name} 记录，{_REVIEW}")
     if finding.named_instead and conflict_said:
         named = "、".join(u.name for u in finding.named_instead)
         problems.append(

@@ -566,6 +566,21 @@ def test_a_mismatch_says_the_unit_was_told_only_when_a_receipt_went_to_it(config
     assert set(receipts(config, deps)) == {registered}
 
 
+def test_an_unregistered_address_sending_several_units_forms_is_not_offered_as_one_units(config, deps):
+    """GIVEN a city person's QQ address forwarding 桃城区's and 景县's 附件2 in one mail WHEN 待处理 lists it THEN
+    the item names both units and says not to confirm the address as one of theirs, offering no such button
+    (confirming it as 桃城区's, as the item advised, counted 景县's form as 桃城区's and lost it)."""
+    from archive.queue import SEVERAL_UNITS, attention
+
+    jing = ("景县附件2.xls", (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes())
+    tao = ("桃城区附件2.xlsx", SUMMARY[1])
+    [id_] = store(deps, message("zhangwei@qq.com", "转发：桃城区、景县4月份报表", "请查收。", (tao, jing)))
+    with deps.db.session() as session:
+        [item] = [item for item in attention(session, findings=lambda _: []) if item.reason == "unregistered"]
+    assert item.message_ids == (id_,) and item.sender is None and item.reason_text == SEVERAL_UNITS
+    assert "涉及多个单位：" in item.text and "桃城区" in item.text and "景县" in item.text
+
+
 def test_a_december_package_titled_for_the_year_so_far_is_no_mismatch(config, deps):
     """GIVEN 桃城区's December package whose 附件2 is titled "2020年1月-12月…汇总表" (the year so far) WHEN stored
     THEN the form is December's, as its subject's month: no 标题月份不符 item, nothing said of its month."""
