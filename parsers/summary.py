@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from parsers.cells import cell_text, column_letter, parse_count, parse_percent, written_count
 from parsers.checks import percent_problem
@@ -323,9 +323,11 @@ def _figures(
     row: UnitRow, columns: dict[tuple[str, str], int], layout: Layout, ctx: SheetContext, problems: list[Problem]
 ) -> tuple[tuple[str, TaskFigures], ...]:
     letters = {key: column_letter(layout.col0 + index) for key, index in columns.items()}
-    empty = [letters[key] for key, value in row.cells.items() if value == ""]
-    formulas = ctx.formulas() if empty and ctx.formulas else frozenset()
-    unread = [letter for letter in empty if f"{letter}{row.number}" in formulas]
+    # formula cells without a saved result (a blank, or a result not to be trusted: XlsxLayout.recalculated)
+    formulas = ctx.formulas() if ctx.formulas and row.cells else frozenset()
+    unread = [letters[key] for key in row.cells if f"{letters[key]}{row.number}" in formulas]
+    if unread:
+        row = replace(row, cells={key: "" if letters[key] in unread else value for key, value in row.cells.items()})
     for letter in unread:
         problems.append(
             Problem(
@@ -333,8 +335,8 @@ def _figures(
                 row.number,
                 letter,
                 "formula-no-value",
-                f"单元格 {letter}{row.number} 是公式，但文件里没有保存计算结果；请用 Excel 或 WPS "
-                f"打开此文件，保存后重新发送（或把公式改为数字）",
+                f"单元格 {letter}{row.number} 是公式，但文件里没有保存可用的计算结果（文件可能由其他程序生成）；"
+                f"请用 Excel 或 WPS 打开此文件，保存后重新发送（或把公式改为数字）",
             )
         )
     tasks = []

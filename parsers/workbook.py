@@ -130,16 +130,18 @@ def _read(source: str, filename: str, data: bytes, ctx: _Context, depth: int) ->
 def _read_workbook(source: str, filename: str, data: bytes, kind: str, ctx: _Context) -> tuple[FormReading, ...]:
     if kind == "xlsx":
         layout = check_xlsx(data, filename, ctx.limits, ctx.budget)
-        refused, parts, source_file = layout.refused, layout.parts, layout.stored
+        refused, parts, source_file, every = layout.refused, layout.parts, layout.stored, layout.recalculated
     else:
-        refused, parts, source_file = check_xls(data, filename, ctx.limits), {}, io.BytesIO(data)
+        refused, parts, source_file, every = check_xls(data, filename, ctx.limits), {}, io.BytesIO(data), False
     with calamine.CalamineWorkbook.from_filelike(source_file) as workbook:
         sheets = []
         for meta in workbook.sheets_metadata:
             if meta.typ != calamine.SheetTypeEnum.WorkSheet:
                 continue
             part = parts.get(meta.name)
-            formulas = (lambda part=part: formula_cells_without_value(source_file, part, ctx.limits)) if part else None
+            formulas = (
+                (lambda part=part: formula_cells_without_value(source_file, part, ctx.limits, every)) if part else None
+            )
             sheets.append(
                 SheetSource(
                     meta.name, meta.visible != calamine.SheetVisibleEnum.Visible, formulas, refused.get(meta.name)

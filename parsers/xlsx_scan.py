@@ -32,6 +32,7 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _TOKEN = re.compile(rb"<(row|c)\b([^>]*)>")
 _R_ATTRIBUTE = re.compile(rb"""\br=["']([A-Z]*)(\d*)["']""")  # either quote: XML allows both, and so does calamine
 _OVERLAP = 32
+_FULL_CALC = re.compile(rb"""<(?:\w+:)?calcPr\b[^>]*\bfullCalcOnLoad=["'](?:1|true)["']""")
 
 
 @dataclass
@@ -43,6 +44,9 @@ class XlsxLayout:
     parts: dict[str, str] = field(default_factory=dict)
     refused: dict[str, Problem] = field(default_factory=dict)
     stored: io.RawIOBase | io.BytesIO = field(default_factory=io.BytesIO)
+    # The workbook asks to be calculated when opened (calcPr fullCalcOnLoad): the results its formulas hold are
+    # not to be trusted. xlsxwriter and other exporters save every formula with 0 and set it.
+    recalculated: bool = False
 
 
 _EMPTY_SHEET = (
@@ -81,6 +85,8 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
             # every kept member was read to its end, where stream_member checked its size and CRC
             stored.append(StoredMember(info.filename, kept, info.CRC, info.file_size))
     layout.stored = PiecesFile(stored_zip(stored))
+    workbook = b"".join(chunk for member in stored if member.name == "xl/workbook.xml" for chunk in member.chunks)
+    layout.recalculated = _FULL_CALC.search(workbook) is not None
     return layout
 
 
@@ -377,9 +383,12 @@ def _attributes(
     return found
 
 
-def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits) -> frozenset[str]:
-    """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML. A text
-    result may be empty (=IF(B6="","",…) saved by Excel: t="str", <v></v>): that is a value, the cell blank."""
+def formula_cells_without_value(
+    stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits, every: bool = False
+) -> frozenset[str]:
+    """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML; `every`
+    formula cell's when the workbook's results are not to be trusted (XlsxLayout.recalculated). A text result may
+    be empty (=IF(B6="","",…) saved by Excel: t="str", <v></v>): that is a value, the cell blank."""
     found: set[str] = set()
     try:
         with zipfile.ZipFile(stored) as archive, archive.open(part) as stream:
@@ -387,7 +396,7 @@ def formula_cells_without_value(stored: io.RawIOBase | io.BytesIO, part: str, li
                 if element.tag == f"{_MAIN}c":
                     has_formula = element.find(f"{_MAIN}f") is not None
                     value = element.find(f"{_MAIN}v")
-                    if has_formula and (value is None or not (value.text or "") and element.get("t") != "str"):
+                    if has_formula and (every or value is None or not (value.text or "") and element.get("t") != "str"):
                         found.add(element.get("r", ""))
                     element.clear()
     except (KeyError, zipfile.BadZipFile, OSError, SafeTree.ParseError, DefusedXmlException):

@@ -281,6 +281,39 @@ def test_two_cumulative_columns_of_one_task_are_said():
     assert "康复服务有 2 列完成数（C、D 列），已读取 C 列" in reading.problems[0].message
 
 
+def test_formula_results_a_workbook_asks_to_recalculate_are_not_read():
+    """GIVEN 附件2 as an exporter writes it (xlsxwriter and others): formulas saved with 0 as their result and the
+    workbook marked to be calculated when opened (calcPr fullCalcOnLoad) WHEN read THEN those 完成数 are not read
+    (the last 附件2 that gave them stands: scoring), the clerk told to open and save the file; a workbook not so
+    marked reads the same results as they are. The 0s were read as 完成数, silently."""
+    import io
+    import zipfile
+
+    values = (233, "=50*2", "42.9%", 115, "=25*2", "43.5%", 88, 30, "34.1%")
+    made = sub_labelled_book(("目标数", "完成数", "百分比"), values, tasks=3)
+
+    def exported(full_calc: bool) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(made)) as source, zipfile.ZipFile(out, "w") as target:
+            for info in source.infolist():
+                data = source.read(info).replace(b"<v />", b"<v>0</v>")
+                if info.filename == "xl/workbook.xml" and not full_calc:
+                    data = data.replace(b'fullCalcOnLoad="1"', b"")
+                target.writestr(info, data)
+        return out.getvalue()
+
+    marked = read_one(exported(full_calc=True))
+    assert (marked.done["rehab"], marked.done["devices"], marked.done["rural_training"]) == (None, None, 30)
+    assert [(problem.code, problem.column) for problem in marked.problems] == [
+        ("formula-no-value", "C"),
+        ("formula-no-value", "F"),
+    ]
+    assert "没有保存可用的计算结果" in marked.problems[0].message
+    assert dict(marked.tasks)["rehab"].done_unread
+    plain = read_one(exported(full_calc=False))
+    assert (plain.done["rehab"], plain.done["devices"]) == (0, 0)
+
+
 def test_only_a_monthly_column_is_not_read_as_cumulative():
     values = (233, 15, "42.9%", 115, 8, "43.5%", 88, 5, "34.1%", 48, 2, "41.7%", 32, 1, "31.3%")
     reading = read_one(sub_labelled_book(("目标数", "本月完成数", "百分比"), values))
