@@ -388,6 +388,22 @@ def test_another_units_summary_after_the_units_own_leaves_its_figures_standing(c
     assert "完成数按最后一份" not in text and "没有找到景县" in text
 
 
+def test_a_package_for_a_month_not_yet_begun_is_told_so(config, deps):
+    """GIVEN 景县's package titled 11月 arriving on October 8 (most often October's, its month mistyped) and its
+    October package WHEN answered THEN the first receipt says November had not begun and to check the month; the
+    second says nothing of it (it was accepted as November's in time, without a word)."""
+    arrival = datetime(2020, 10, 8, 10, 0, tzinfo=SHANGHAI)
+    summary = [("附件2.xls", (DATA / "workbooks" / "summary-jing-xian-with-space.xls").read_bytes())]
+    store(deps, mail("景县11月份报表", arrival, summary), mail("景县10月份报表", arrival.replace(hour=11), summary))
+    with deps.db.session() as session:
+        queue_owed_receipts(config, session, arrival.replace(hour=12))
+    november, october = ("\n".join(plain(row.raw)) for row in outbox(deps, "receipt"))
+    said = (
+        "本邮件收到时2020年11月尚未开始；如报送的是2020年10月或以前月份的报表，请核对主题和表格标题中的月份后重新发送"
+    )
+    assert said in november and "尚未开始" not in october
+
+
 def test_two_summaries_of_one_month_in_one_mail_are_said_and_which_one_counts(config, deps):
     """GIVEN 景县's April package carrying two 附件2 (a draft beside the final) WHEN its receipt is composed THEN
     it says, of the whole mail, that there are two and that the figures are the last one's (what the scoring

@@ -198,7 +198,8 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
 
 def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple[list[str], bool]:
     """What a package's receipt says of the months its forms count for: those no plan reports count for
-    nothing (until a plan of their year is configured); a closed year's figures, kept when it was closed, stay
+    nothing (until a plan of their year is configured); those not yet begun when it came (November's titled
+    package on October 8: most often the month mistyped); a closed year's figures, kept when it was closed, stay
     as they are. And whether every one of those months is a closed year's (nothing sent again would count)."""
     months = counted_months(facts) if facts.unit else []
     notes = []
@@ -207,6 +208,12 @@ def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple
             f"{'、'.join(map(month_label, outside))}不在年度计划的报送月份内（{config.plans.covered()}），"
             f"{'本邮件' if len(outside) == len(months) else '这些月份的表格'}目前不计分；"
             "如报送的是其他月份的报表，请在主题中写明月份后重新发送"
+        )
+    arrived = config.local_month(facts.arrival)
+    if early := [month for month in months if month > arrived and config.plans.covers(month)]:
+        notes.append(
+            f"本邮件收到时{'、'.join(map(month_label, early))}尚未开始；"
+            f"如报送的是{month_label(arrived)}或以前月份的报表，请核对主题和表格标题中的月份后重新发送"
         )
     closed = closed_years(session)
     for year in sorted({int(month[:4]) for month in months if int(month[:4]) in closed}):
