@@ -10,7 +10,7 @@ import logging
 import uuid
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,15 +35,14 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
     folder of its own). An archive and a database of a version before identities are paired by the first
     command, as is a new pair. What `adopt` paired that would have been refused is logged for the operator."""
     own = store.identity()
+    try:
+        refuse_unpaired(db, store, shown_url)
+    except ConfigError as refusal:
+        if not adopt:
+            raise
+        log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id))
-        held = any(session.scalar(select(table.id).limit(1)) is not None for table in (Message, Spooled))
-        try:
-            _refuse_unpaired(session, store, shown_url, own, paired, held)
-        except ConfigError as refusal:
-            if not adopt:
-                raise
-            log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
     if paired is not None and paired.startswith(RETIRED):  # taken back on purpose: never the folder's identity
         paired = None
     store.create()
@@ -59,6 +58,18 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
             return
     if own != paired:
         _record(db, own)
+
+
+def refuse_unpaired(db: Database, store: RawStore, shown_url: str) -> None:
+    """pair's refusals alone (ConfigError), which a command asks before it upgrades the database: refused, it has
+    changed nothing, and a database restored from before an upgrade stays one its own release opens (upgraded
+    first, the release rolled back to could not open it). A table an older schema lacks is an empty one."""
+    tables = set(inspect(db.engine).get_table_names())
+    held = tuple(table for table in (Message, Spooled) if table.__tablename__ in tables)
+    with db.session() as session:
+        paired = session.scalar(select(ArchiveIdentity.archive_id)) if ArchiveIdentity.__tablename__ in tables else None
+        holds = any(session.scalar(select(table.id).limit(1)) is not None for table in held)
+        _refuse_unpaired(session, store, shown_url, store.identity(), paired, holds, held)
 
 
 def retire(db: Database) -> None:
@@ -81,7 +92,13 @@ def _record(db: Database, identity: str) -> None:
 
 
 def _refuse_unpaired(
-    session: Session, store: RawStore, url: str, own: str | None, paired: str | None, held: bool
+    session: Session,
+    store: RawStore,
+    url: str,
+    own: str | None,
+    paired: str | None,
+    held: bool,
+    tables: tuple[type[Message] | type[Spooled], ...],
 ) -> None:
     if paired is not None and paired.startswith(RETIRED):
         raise ConfigError(
@@ -91,7 +108,7 @@ def _refuse_unpaired(
         )
     if store.looks_empty():
         if held:
-            count = sum(session.scalar(select(func.count()).select_from(table)) or 0 for table in (Message, Spooled))
+            count = sum(session.scalar(select(func.count()).select_from(table)) or 0 for table in tables)
             raise ConfigError(
                 f"归档目录 {store.root} {_what_is_there(store.root)}，而数据库中已有 {count} 封邮件：请检查 "
                 "[archive] path 或 MAILROOM_ARCHIVE_PATH 是否写错、归档所在的磁盘是否没有挂载；"

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 import archive.locks
 import archive.store
 import bot.daemon.poll
-from archive.db import Database
+from archive.db import Database, _alembic_config
 from archive.ingest import Incoming, ingest_batch
 from archive.models import ArchiveIdentity, Message, OutboxMail
 from archive.outbox import backlog, mark_failed, mark_sending, queue_mail
@@ -336,6 +337,32 @@ def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, dat
     with pytest.raises(ConfigError) as refused:
         open_deps(replace(old, archive_path=before.archive_path))
     assert f"（数据库中已有邮件，却没有归档标识，该目录的为 {again}）" in str(refused.value)
+
+
+def test_a_database_restored_from_before_an_upgrade_is_refused_before_it_is_upgraded(tmp_path, database_url):
+    """GIVEN a pair upgraded to identities, then rolled back: the database restored from its backup of before
+    (schema 0022, its mail, no identity), the archive folder kept (its archive-id) WHEN a command opens them THEN it
+    is refused as another pair and the database is left at 0022, which the release rolled back to still opens: it
+    was refused after the upgrade, and the old release could no longer open it."""
+    config = make_config(tmp_path, database_url)
+    deps = open_deps(config)
+    try:
+        ingest_batch(deps.db, deps.store, deps.recognizer, [Incoming(raw=_briefing(5), mailbox="bgs", source="import")])
+        with deps.db.engine.begin() as connection:
+            alembic = _alembic_config()
+            alembic.attributes["connection"] = connection
+            command.downgrade(alembic, "0022")
+        assert deps.db.revision() == "0022"
+    finally:
+        deps.close()
+    with pytest.raises(ConfigError) as refused:
+        open_deps(config)
+    assert "（数据库中已有邮件，却没有归档标识，该目录的为" in str(refused.value)
+    db = Database(config.database_url)
+    try:
+        assert db.revision() == "0022"
+    finally:
+        db.dispose()
 
 
 def test_an_archive_folder_gone_while_running_is_said_and_never_made_again(config, deps, tmp_path):
