@@ -36,13 +36,15 @@ def test_readings_and_persons_are_stored_with_their_problems(deps):
         (2, True, "枣强县"),
         (3, True, "枣强县"),
         (1, True, "枣强县"),
+        (None, False, None),  # the zip's 简报.pdf: no form, said so
         (None, False, None),
     ]
     assert readings[0].tasks["rehab"]["done"] == 2
     assert {p.reading_id for p in persons} == {readings[1].id} and len(persons) == 2
     assert all(len(p.disability_id) == 20 and p.name for p in persons)
-    assert readings[3].problems[0]["code"] == "encrypted"
-    assert "取消密码" in readings[3].problems[0]["message"]
+    assert readings[3].problems[0]["code"] == "pdf"
+    assert readings[4].problems[0]["code"] == "encrypted"
+    assert "取消密码" in readings[4].problems[0]["message"]
 
 
 def test_an_unreadable_file_does_not_count_as_its_form_arriving(deps):

@@ -82,6 +82,9 @@ def test_award_list_and_revoke_keep_who_and_when(tmp_path, database_url):
     assert again.exit_code == 1 and "已于" in again.output
 
 
+ARTICLE = "{unit}第{number}篇稿件：本县开展助残日活动，走访慰问困难残疾人家庭。"  # a briefing's text, one each
+
+
 def test_standings_count_briefings_and_entries(tmp_path, database_url):
     env = environment(tmp_path, database_url)
     mail = tmp_path / "mail"
@@ -92,7 +95,7 @@ def test_standings_count_briefings_and_entries(tmp_path, database_url):
             OFFICE,
             f"枣强县贫困残疾人服务工程专项信息（{number}）",
             datetime(2020, 4, 3 + number, 10, tzinfo=SHANGHAI),
-            body=f"第{number}篇",
+            body=ARTICLE.format(unit="枣强县", number=number),
         ).as_bytes()
         (mail / f"{number}.eml").write_bytes(raw)
     duplicate = compose(
@@ -100,7 +103,7 @@ def test_standings_count_briefings_and_entries(tmp_path, database_url):
         OFFICE,
         "转发：枣强县贫困残疾人服务工程专项信息（0）",
         datetime(2020, 4, 25, 10, tzinfo=SHANGHAI),
-        body="第0篇",
+        body=ARTICLE.format(unit="枣强县", number=0),
     ).as_bytes()
     (mail / "dup.eml").write_bytes(duplicate)
     for number in range(7):  # 武邑县: only 7
@@ -109,7 +112,7 @@ def test_standings_count_briefings_and_entries(tmp_path, database_url):
             OFFICE,
             f"武邑县贫困残疾人服务工程专项信息（{number}）",
             datetime(2020, 4, 3 + number, 10, tzinfo=SHANGHAI),
-            body=f"第{number}篇",
+            body=ARTICLE.format(unit="武邑县", number=number),
         ).as_bytes()
         (mail / f"w{number}.eml").write_bytes(raw)
     assert run(env, "import", str(mail)).exit_code == 0
