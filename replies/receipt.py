@@ -423,7 +423,8 @@ def timeliness(
             ask = "" if settled else "；请尽快补报"
             return this_mail, f"已过时限，该月尚未收到：{form_list(missing)}{ask}。"
         return this_mail, f"该月尚未收到：{form_list(missing)}。"
-    before = "" if brought else "此前"
+    # "before" only when every form came before this mail (one answered with later mail, in one poll, did not)
+    before = "" if brought or any(form.arrival and form.arrival > facts.arrival for form in package.forms) else "此前"
     if late:
         return this_mail, f"该月应报附件{before}均已收到，其中{form_list(late)}在时限后收到（迟报）。"
     return this_mail, f"该月应报附件{before}均已按时收到。"

@@ -144,6 +144,17 @@ def test_the_receipt_tells_time_as_the_scoring_counts_it(facts, month, this_mail
     assert (said["this_mail"], said["package_line"]) == (this_mail, package_line)
 
 
+def test_a_receipt_composed_after_later_mail_does_not_say_its_forms_came_before():
+    """GIVEN 安平县's correction bringing nothing new on October 22 and 附件2 coming late on October 23, answered
+    together in one poll WHEN the correction's receipt is made THEN it says the month's forms are all in, not that
+    they all came before it (its 附件2 came after)."""
+    later = AFTER + timedelta(days=1)
+    forms = (FormStatus(1, "on_time", DEADLINE, 3), FormStatus(2, "late", later, 9))
+    month = PackageStatus("枣强县", "2020-05", "late", DEADLINE, later, forms)  # type: ignore[arg-type]
+    [said] = receipt_for(replace(REPORT, arrival=AFTER), [month], None, 8).context["packages"]
+    assert said["package_line"] == "该月应报附件均已收到，其中附件2在时限后收到（迟报）。"
+
+
 def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_month_first():
     """GIVEN two workbooks whose sheets are both "Sheet", one of them 桃城区's April form attached to 枣强县's
     May mail WHEN the receipt is made THEN each file's problems come under its name, the mismatch first."""
