@@ -104,6 +104,10 @@ def test_the_send_report_says_the_diagnosis_the_log_and_status_say(
     assert line == f"月度排名通报已加入发送队列，尚未发出，由 serve 或下次 poll 再试：{recorded}"
     untried = sent_line(config, "月度排名通报", report, Fate(2, "pending", None))  # stopped at another mail first
     assert untried == f"月度排名通报已加入发送队列，尚未发出；另有 1 封其他邮件未发出：#1: {recorded}"
+    went = replace(report, sent=4, errors=())  # the digest and three receipts that were due: said, not silent
+    assert sent_line(config, "月度排名通报", went, Fate(2, "sent", None)) == (
+        f"月度排名通报已发出（收件人 {'、'.join(config.outgoing.staff)}）；同时发出了 3 封其他待发邮件"
+    )
 
 
 # 2. A lost PostgreSQL connection: one Chinese line, never the SQL ---------------------------------------------

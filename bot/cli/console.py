@@ -69,6 +69,8 @@ def sent_line(config: Config, what: str, report: FlushReport, fate: Fate) -> str
         line = f"{what}被对方服务器拒收、不再重试：{fate.error}"
     else:
         line = f"{what}已加入发送队列，尚未发出" + (f"，由 serve 或下次 poll 再试：{fate.error}" if fate.error else "")
+    if went := report.sent - (fate.state == "sent"):  # the receipts and reminders that were due went with it
+        line += f"；同时发出了 {went} 封其他待发邮件"
     others = [said for said in (*report.errors, *report.refused) if not fate.said_in(said)]
     if others:
         line += f"；另有 {len(others)} 封其他邮件未发出：{'；'.join(others)}"
