@@ -271,7 +271,8 @@ def receipt_for(
         facts = replace(facts, kind="report" if carries_package(facts) else "other")
     arrived = bool(packages) and not any(package.forms_with("missing") for package in packages)
     resend = None if settled and facts.kind == "report" else _resend_advice(facts, arrived)
-    times = [(package, *timeliness(facts, package, settled)) for package in packages]
+    doubted = any(form_mismatch(facts, file) for file in facts.files)
+    times = [(package, *timeliness(facts, package, settled, doubted)) for package in packages]
     context = {
         "unit": facts.unit,
         "month": facts.month,
@@ -398,12 +399,13 @@ def figures_too_late(facts: MessageFacts, month: str, judged: Sequence[tuple[str
 
 
 def timeliness(
-    facts: MessageFacts, package: PackageStatus | None, settled: bool = False
+    facts: MessageFacts, package: PackageStatus | None, settled: bool = False, doubted: bool = False
 ) -> tuple[str | None, str | None]:
     """What the receipt says of time: of this mail (a report's), and of the month's package as it stands now.
     The package decides, as the scoring does: a corrected resend after the deadline does not make an on-time
     month late, and a mail that brought nothing new is not late itself. A month missing forms past its deadline
-    asks for them, unless its year is `settled` (closed: nothing sent now would count)."""
+    asks for them, unless its year is `settled` (closed: nothing sent now would count). A month complete when some
+    form of the mail is `doubted` (its title names another unit or month) says so beside it."""
     if package is None or facts.kind == "briefing":
         return None, None
     brought = {form.form for form in package.forms if form.message_id == facts.id}
@@ -425,9 +427,11 @@ def timeliness(
         return this_mail, f"该月尚未收到：{form_list(missing)}。"
     # "before" only when every form came before this mail (one answered with later mail, in one poll, did not)
     before = "" if brought or any(form.arrival and form.arrival > facts.arrival for form in package.forms) else "此前"
+    # a form whose title names another unit or month (said above) counts all the same: not said to be beyond doubt
+    check = "（以上有表格写的单位或月份与邮件不符，如附错了文件，请发送正确的表格）" if doubted else ""
     if late:
-        return this_mail, f"该月应报附件{before}均已收到，其中{form_list(late)}在时限后收到（迟报）。"
-    return this_mail, f"该月应报附件{before}均已按时收到。"
+        return this_mail, f"该月应报附件{before}均已收到，其中{form_list(late)}在时限后收到（迟报）{check}。"
+    return this_mail, f"该月应报附件{before}均已按时收到{check}。"
 
 
 def selfcheck_answer(facts: MessageFacts, inspected: list[dict[str, Any]]) -> Receipt:

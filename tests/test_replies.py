@@ -155,6 +155,21 @@ def test_a_receipt_composed_after_later_mail_does_not_say_its_forms_came_before(
     assert said["package_line"] == "该月应报附件均已收到，其中附件2在时限后收到（迟报）。"
 
 
+def test_a_month_complete_with_another_units_form_is_not_said_complete_beyond_doubt():
+    """GIVEN 枣强县's May mail completing the month with a 附件2 whose title names 桃城区 WHEN answered THEN the line
+    saying the month's forms are all in says the forms above naming another unit are to be checked: the receipt
+    told each form 请核对是否附错了文件 and then, unqualified, 该月应报附件均已按时收到."""
+    other = replace(REPORT, files=(FileFacts("附件2.xlsx", 2, True, 1, unit="桃城区", month="2020-05"),))
+    complete = package("on_time", {2: ("on_time", 7)})
+    [said] = receipt_for(other, [complete], None, 8).context["packages"]
+    assert said["package_line"] == (
+        "该月应报附件均已按时收到（以上有表格写的单位或月份与邮件不符，如附错了文件，请发送正确的表格）。"
+    )
+    own = replace(REPORT, files=(FileFacts("附件2.xlsx", 2, True, 1, unit="枣强县", month="2020-05"),))
+    [said] = receipt_for(own, [complete], None, 8).context["packages"]
+    assert said["package_line"] == "该月应报附件均已按时收到。"
+
+
 def test_problems_are_listed_under_the_file_they_are_in_and_a_wrong_unit_or_month_first():
     """GIVEN two workbooks whose sheets are both "Sheet", one of them 桃城区's April form attached to 枣强县's
     May mail WHEN the receipt is made THEN each file's problems come under its name, the mismatch first."""
