@@ -15,6 +15,7 @@ from parsers.cells import cell_text, column_letter, parse_count, parse_percent, 
 from parsers.checks import percent_problem
 from parsers.form_layouts import TASK_LABELS
 from parsers.forms import Problem, TaskFigures
+from parsers.months import UNDATED
 from parsers.records import TASKS, fold
 from parsers.sheet import Layout, Row, SheetContext, SheetResult
 from parsers.unit_names import find_unit
@@ -78,9 +79,11 @@ class Columns:
 
 def _columns(labels: list[str], year: int) -> Columns:
     """The 地区 column and the column of each (task, field). Data are cumulative, so of several 完成数
-    columns of one task the 累计 one wins and a 本月/当月 one is never the 完成数; an earlier period's column
-    (上月累计, another year's) or a part's (其中…) is never any figure. A column naming a field but no task (a
-    百分比 header merged down on its own) belongs to the task before it."""
+    columns of one task the 累计 one wins and a 本月/当月 one is never the 完成数; a column that looks like an
+    earlier period's (上月累计, an earlier year's than `year` or than another column's) or a part's (其中…) is read
+    only when the task has no other (截至上月底累计完成数 may be a package's own figure). `year`: the report's, when
+    known (its title's; UNDATED when not). A column naming a field but no task (a 百分比 header merged down on its
+    own) belongs to the task before it."""
     region = next((i for i, label in enumerate(labels) if _REGION.search(label) and not _task_of(label)), None)
     candidates: dict[tuple[str, str], list[tuple[int, int]]] = {}
     tasks: set[str] = set()
@@ -95,11 +98,19 @@ def _columns(labels: list[str], year: int) -> Columns:
             task = last_task
         if task and field:
             candidates.setdefault((task, field), []).append((_period_rank(label, year), index))
+    newest = max((int(named) for label in labels for named in _YEAR.findall(label)), default=0)
+    for options in candidates.values():
+        # 2019年完成数 beside 2020年累计完成数, or (the report's year unknown) beside 完成数: another period's
+        plain = year == UNDATED and any(not _YEAR.search(labels[index]) for _, index in options)
+        options[:] = [
+            (3 if _names_year_before(labels[index], newest) or (plain and _YEAR.search(labels[index])) else rank, index)
+            for rank, index in options
+        ]
     found: dict[tuple[str, str], int] = {}
     monthly_only: dict[str, int] = {}
     also_done: dict[str, list[int]] = {}
     for (task, field), options in candidates.items():
-        usable = [option for option in options if option[0] < (2 if field == "done" else 3)]
+        usable = [option for option in options if not (field == "done" and option[0] == 2)]
         if usable:
             best = min(usable)
             found[(task, field)] = best[1]
@@ -124,12 +135,16 @@ def _field_of(label: str) -> str | None:
 
 def _period_rank(label: str, year: int) -> int:
     """0 for a cumulative column (累计完成数), 1 for a plain one (完成数), 2 for this month's (本月完成数), 3 for one
-    that is no figure of the report (上月累计完成数, 2019年完成数, 其中…)."""
-    if _NOT_THE_FIGURE.search(label) or any(int(named) != year for named in _YEAR.findall(label)):
+    that looks like no figure of the report (上月累计完成数, 2019年完成数 in a 2020 report, 其中…)."""
+    if _NOT_THE_FIGURE.search(label) or (year != UNDATED and _names_year_before(label, year)):
         return 3
     if _CUMULATIVE.search(label):
         return 0
     return 2 if _MONTHLY.search(label) else 1
+
+
+def _names_year_before(label: str, year: int) -> bool:
+    return any(int(named) < year for named in _YEAR.findall(label))
 
 
 def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
@@ -180,7 +195,7 @@ def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
 
 
 def read_summary(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> SheetResult:
-    columns = _columns(layout.labels, ctx.year)
+    columns = _columns(layout.labels, int(layout.month[:4]) if layout.month else ctx.year)
     region = columns.region
     unit_rows: list[UnitRow] = []
     parts = 0

@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from parsers.forms import FormReading
+from parsers.months import UNDATED
 from parsers.workbook import read_attachment
 from tests.data.workbooks.make_workbooks import TARGETS, TASK_HEADERS, figures, save, summary_sheet
 from tests.test_workbooks import UNITS
@@ -253,18 +254,35 @@ def test_done_merged_over_this_month_and_cumulative():
         ("目标数", "截至上月累计完成数", "累计完成数", "百分比"),
         ("目标数", "2019年完成数", "完成数", "百分比"),
         ("目标数", "完成数", "其中0-6岁儿童完成数", "百分比"),
+        ("2020年目标数", "2019年完成数", "2020年累计完成数", "百分比"),
+        ("目标数", "2019年完成数", "完成数", "百分比"),
     ],
 )
-def test_an_earlier_periods_column_beside_the_figures_is_never_read(subs):
-    """GIVEN each task's 完成数 beside a column a clerk added (last month's 累计, last year's, a part's) WHEN read
-    THEN 完成数 is this report's, wherever the other stands: the other was read silently, the receipt saying it."""
+@pytest.mark.parametrize("year", [2020, UNDATED])
+def test_an_earlier_periods_column_beside_the_figures_is_never_read(subs, year):
+    """GIVEN each task's 完成数 beside a column a clerk added (last month's 累计, last year's, a part's) WHEN read,
+    as `inspect` reads it (the plan year known) and as ingest does (UNDATED: the title's year, if any) THEN 完成数
+    is this report's, wherever the other stands: the other was read silently, the receipt saying it."""
     real = 1 if subs[1] in ("累计完成数", "完成数") else 2
     values: list[object] = []
     for target, done, percent in ((233, 100, "42.9%"), (115, 50, "43.5%"), (88, 30, "34.1%"), (48, 20, "41.7%")):
         values += [target, *((done, done - 10) if real == 1 else (done - 10, done)), percent]
-    reading = read_one(sub_labelled_book(subs, tuple(values), tasks=4))
+    [reading] = read_attachment("附件2.xlsx", sub_labelled_book(subs, tuple(values), tasks=4), UNITS, year=year)
     assert [reading.done[task] for task in ("rehab", "devices", "rural_training", "day_care")] == [100, 50, 30, 20]
-    assert reading.problems == ()
+    assert dict(reading.tasks)["rehab"].target == 233 and reading.problems == ()
+
+
+@pytest.mark.parametrize("year", [2020, UNDATED])
+@pytest.mark.parametrize("label", ["2020年累计完成数", "截至上月底累计完成数"])
+def test_a_done_column_named_with_its_year_or_up_to_last_month_alone_is_read(label, year):
+    """GIVEN 附件2's only 完成数 column headed 2020年累计完成数, or 截至上月底累计完成数 (a package due by the 20th
+    reports to the month before) WHEN read THEN it is the 完成数: taken for another period's, it was dropped and
+    the receipt said the column could not be found."""
+    values = (233, 100, "42.9%", 115, 50, "43.5%", 88, 30, "34.1%")
+    [reading] = read_attachment(
+        "附件2.xlsx", sub_labelled_book(("目标数", label, "百分比"), values, 3), UNITS, year=year
+    )
+    assert (reading.done["rehab"], reading.done["rural_training"], reading.problems) == (100, 30, ())
 
 
 def test_two_cumulative_columns_of_one_task_are_said():
