@@ -22,6 +22,7 @@ from parsers.errors import ConfigError, ServiceError
 log = logging.getLogger(__name__)
 # What every refusal ends with: how to pair them when that is meant.
 PAIR_ON_PURPOSE = "mailroom init --pair"
+Tables = tuple[type[Message] | type[Spooled], ...]  # the tables holding mail that a schema has (Spooled from 0019)
 RETIRED = "copied-away-"  # the identity of a database `mailroom copy-database` copied into another (retire)
 
 
@@ -98,7 +99,7 @@ def _refuse_unpaired(
     own: str | None,
     paired: str | None,
     held: bool,
-    tables: tuple[type[Message] | type[Spooled], ...],
+    tables: Tables,
 ) -> None:
     if paired is not None and paired.startswith(RETIRED):
         raise ConfigError(
@@ -115,7 +116,7 @@ def _refuse_unpaired(
                 f"若确要在这里新建归档目录，请运行 {PAIR_ON_PURPOSE}"
             )
         return
-    if own is None and held and not _holds_any_of(session, store):
+    if own is None and held and not _holds_any_of(session, store, tables):
         raise ConfigError(
             f"归档目录 {store.root} 中没有数据库 {url} 中最近几封邮件的原始文件，它也没有归档标识：这不是该数据库的"
             "归档目录（是另一套归档的副本？）；请检查 [archive] path、MAILROOM_ARCHIVE_PATH 与 [database] url、"
@@ -148,12 +149,11 @@ def _empty_beside_archive(url: str, store: RawStore) -> ConfigError:
     )
 
 
-def _holds_any_of(session: Session, store: RawStore, newest: int = 3) -> bool:
+def _holds_any_of(session: Session, store: RawStore, tables: Tables, newest: int = 3) -> bool:
     """Whether the folder holds the raw file of any of the database's newest messages (a folder without an
     identity: of a version before identities, or a copy of another archive without it)."""
     shas = [
-        *session.scalars(select(Message.sha256).order_by(Message.id.desc()).limit(newest)),
-        *session.scalars(select(Spooled.sha256).order_by(Spooled.id.desc()).limit(newest)),
+        sha for table in tables for sha in session.scalars(select(table.sha256).order_by(table.id.desc()).limit(newest))
     ]
     return any(store.message_path(sha).exists() for sha in shas)
 

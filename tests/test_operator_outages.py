@@ -339,11 +339,13 @@ def test_a_database_and_an_archive_folder_of_two_pairs_are_refused(tmp_path, dat
     assert f"（数据库中已有邮件，却没有归档标识，该目录的为 {again}）" in str(refused.value)
 
 
-def test_a_database_restored_from_before_an_upgrade_is_refused_before_it_is_upgraded(tmp_path, database_url):
+@pytest.mark.parametrize("revision", ["0022", "0018"])
+def test_a_database_restored_from_before_an_upgrade_is_refused_before_it_is_upgraded(tmp_path, database_url, revision):
     """GIVEN a pair upgraded to identities, then rolled back: the database restored from its backup of before
-    (schema 0022, its mail, no identity), the archive folder kept (its archive-id) WHEN a command opens them THEN it
-    is refused as another pair and the database is left at 0022, which the release rolled back to still opens: it
-    was refused after the upgrade, and the old release could no longer open it."""
+    (schema 0022, or 0018 before the spool; its mail, no identity), the archive folder kept (its archive-id) WHEN a
+    command opens them THEN it is refused as another pair and the database is left as it was, which the release
+    rolled back to still opens: it was refused after the upgrade, and the old release could no longer open it.
+    Without the folder's archive-id (a pair from before identities) the first command upgrades and pairs them."""
     config = make_config(tmp_path, database_url)
     deps = open_deps(config)
     try:
@@ -351,8 +353,8 @@ def test_a_database_restored_from_before_an_upgrade_is_refused_before_it_is_upgr
         with deps.db.engine.begin() as connection:
             alembic = _alembic_config()
             alembic.attributes["connection"] = connection
-            command.downgrade(alembic, "0022")
-        assert deps.db.revision() == "0022"
+            command.downgrade(alembic, revision)
+        assert deps.db.revision() == revision
     finally:
         deps.close()
     with pytest.raises(ConfigError) as refused:
@@ -360,9 +362,11 @@ def test_a_database_restored_from_before_an_upgrade_is_refused_before_it_is_upgr
     assert "（数据库中已有邮件，却没有归档标识，该目录的为" in str(refused.value)
     db = Database(config.database_url)
     try:
-        assert db.revision() == "0022"
+        assert db.revision() == revision
     finally:
         db.dispose()
+    (config.archive_path / IDENTITY).unlink()  # a pair from before identities: the first command pairs it
+    open_deps(config).close()
 
 
 def test_an_archive_folder_gone_while_running_is_said_and_never_made_again(config, deps, tmp_path):
