@@ -21,9 +21,10 @@ ARTICLE_TYPES = ("doc", "docx", "wps", "pdf")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 # Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
 TEXT_KEY_CHARS = 20
-# A short mail text pointing at files (信息见附件，请审阅) is the covering note of an article left off, not the article.
-_COVERING_NOTE = re.compile(r"附件|附上|附后|查收|详见")
-_NOTE_CHARS = 200
+# A short mail text pointing at files (信息见附件，请审阅) is the covering note of an article left off, not the article;
+# an article's own "照片见附件" in a text of some length is not.
+_COVERING_NOTE = re.compile(r"附件|查收")
+_NOTE_CHARS = 60
 _SPACE = re.compile(r"\s+")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}$")  # a file name's extension: not "2020.12稿件"'s dot
 

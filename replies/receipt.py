@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import form_list
@@ -68,6 +68,8 @@ PACKAGE_FILES = frozenset({"xlsx", "xlsm", "xls", "et", "ods", "zip", "rar", "7z
 WORD_FILES = frozenset({"docx", "doc", "wps", "odt"})
 _BRIEFING_WORDS = ("专项信息", "简报")
 ANSWERED_KINDS = ("report", "briefing", "reply", "other")
+# Why a briefing's mail counts no article: sent before; another unit's mail brought it first; it holds none.
+Uncounted = Literal["repeat", "copied", "no-article"]
 # Our receipt's subject answered back ("Re: 回执：冀州区6月份报表"): its receipt is the first one's again.
 _OUR_RECEIPT_SUBJECT = re.compile(r"^\s*(?:(?:re|回复|答复|回覆)\s*[:：]\s*)*回执\s*[:：]\s*", re.I)
 
@@ -252,7 +254,7 @@ def receipt_for(
     judged: Sequence[tuple[str, datetime]] = (),
     month_notes: Sequence[str] = (),
     settled: bool = False,
-    uncounted: str = "repeat",
+    uncounted: Uncounted = "repeat",
 ) -> Receipt:
     """The receipt's content; `packages` are the unit's packages as known now of the months the mail's forms
     count for (counted_months: one, or each of 7、8月份报表's), `month_notes` what is said of those months to a
@@ -285,7 +287,7 @@ def receipt_for(
         "resend": resend,
         "resend_heading": "说明" if resend == NOTHING_OWED else "请重新发送",
         "problems": problems_by_file(facts),
-        "briefing_text": _briefing_text(briefing_place, uncounted, briefings_needed),
+        "briefing_text": _briefing_text(briefing_place, uncounted, briefings_needed, facts.attachment_names),
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "month_notes": list(month_notes) if facts.kind == "report" else [],
         "packages": [
@@ -452,11 +454,17 @@ def _threaded(facts: MessageFacts, subject: str, context: dict[str, Any]) -> Rec
     return Receipt(facts.sender or "", subject, facts.message_id, tuple(references), context)
 
 
-def _briefing_text(place: tuple[int, int] | None, uncounted: str, needed: int) -> str:
-    """Where a briefing stands among its unit's articles of the month, or why it counts nothing; then how many
-    the month needs, or that the month scores none (December: outside the plan's briefing months)."""
+def _briefing_text(place: tuple[int, int] | None, uncounted: Uncounted, needed: int, names: Sequence[str] = ()) -> str:
+    """Where a briefing stands among its unit's articles of the month, or why it counts nothing (an article
+    missing: the files attached, `names`, none an article); then how many the month needs, or that the month
+    scores none (December: outside the plan's briefing months)."""
     if place is not None:
         where = f"本月第 {_places(place)} 篇"
+    elif uncounted == "no-article" and names:
+        where = (
+            f"邮件中没有可计数的稿件：附件（{'、'.join(names)}）不是 Word、WPS、PDF 或文本格式的稿件，正文也不是稿件，"
+            "不计数；请把稿件以 Word 文档附上，或把全文写在正文中重新发送"
+        )
     elif uncounted == "no-article":
         where = "邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数；请把稿件作为附件或把全文写在正文中重新发送"
     elif uncounted == "copied":

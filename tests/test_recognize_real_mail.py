@@ -497,13 +497,23 @@ def test_a_briefings_covering_note_without_its_file_counts_nothing_and_a_pasted_
         message(JINGXIAN, BRIEFING_SUBJECT, "请审阅。", (("信息.docx", docx_bytes(paragraphs, WHEN)),), when=WHEN),
         message(JINGXIAN, BRIEFING_SUBJECT, "\n\n".join(paragraphs), when=WHEN + timedelta(hours=1)),
     )
-    assert [stored(deps, id_) for id_ in ids] == [("briefing", "景县", True)] * 3
-    with deps.db.session() as session:
-        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 1
-    said = receipts(config, deps, WHEN + timedelta(hours=1))
+    zipped = message(
+        JINGXIAN, BRIEFING_SUBJECT + "（十五）", "信息见附件，请审阅。", (("稿件.zip", b"PK\x05\x06" + bytes(18)),)
+    )
+    short = (
+        "五月十五日，县残联开展第三十次全国助残日活动，走访慰问困难残疾人家庭三十户，发放慰问金和米面油等物资。"
+        "活动照片见附件，详见县残联网站。"
+    )
+    ids += store(deps, zipped, message(JINGXIAN, BRIEFING_SUBJECT + "（十六）", short, when=WHEN + timedelta(hours=2)))
+    assert [stored(deps, id_) for id_ in ids] == [("briefing", "景县", True)] * 5
+    with deps.db.session() as session:  # the article, and the short one whose text points at its photos
+        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 2
+    said = receipts(config, deps, WHEN + timedelta(hours=2))
     assert "邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数" in said[ids[0]][1]
     assert "本月第 1 篇" in said[ids[1]][1]
     assert "与此前报送的稿件相同，不重复计数" in said[ids[2]][1]
+    assert "邮件中没有可计数的稿件：附件（稿件.zip）不是 Word、WPS、PDF 或文本格式的稿件" in said[ids[3]][1]
+    assert "本月第 2 篇" in said[ids[4]][1]
 
 
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):

@@ -38,6 +38,7 @@ from replies.receipt import (
     FileFacts,
     MessageFacts,
     Receipt,
+    Uncounted,
     addressable,
     counted_months,
     receipt_for,
@@ -167,7 +168,8 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     plan); a briefing counted in its arrival month, against the nearest plan's number (none, 0, in a month its
     plan scores no briefings: December, or between plans)."""
     packages: list[PackageStatus] = []
-    place, uncounted = None, "repeat"
+    place: tuple[int, int] | None = None
+    uncounted: Uncounted = "repeat"
     arrived = config.local_month(facts.arrival)
     plan = config.plans.of(config.plans.nearest_month(arrived))
     if facts.kind == "briefing" and facts.unit:
