@@ -16,8 +16,10 @@ def _order(report: SummaryReport) -> tuple[datetime, int]:
 
 
 def _month_order(report: SummaryReport) -> tuple[str, datetime, int]:
-    """By the month a 附件2 reports (its arrival's when it names none), then as _order."""
-    return (report.month or f"{report.arrival:%Y-%m}", *_order(report))
+    """By the month a 附件2 reports, never later than its arrival's (10月份报表 sent on September 10 is September's
+    mistyped: the resend titled 9月 two days later is newer), then as _order."""
+    arrived = f"{report.arrival:%Y-%m}"
+    return (min(report.month or arrived, arrived), *_order(report))
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,9 @@ def test_a_correction_of_an_earlier_month_sent_later_does_not_replace_the_newer_
     assert completion_as_of("饶阳县", reports, CALENDAR.month_end("2020-12")) == Figures({"rehab": 2100}, 3)
     resent = report("2020-06-28T10:00:00+08:00", 5, "2020-06", 1040)
     assert completion_as_of("饶阳县", [*reports, resent], END_OF_JUNE) == Figures({"rehab": 1040}, 5)
+    # a month not yet begun is the arrival's, mistyped: its resend titled as the arrival's month is newer
+    mistyped = report("2020-06-26T10:00:00+08:00", 6, "2020-07", 1100)
+    assert completion_as_of("饶阳县", [*reports, mistyped, resent], END_OF_JUNE) == Figures({"rehab": 1040}, 5)
 
 
 def test_a_count_the_latest_summary_could_not_read_is_the_last_one_given():
