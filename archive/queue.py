@@ -120,10 +120,11 @@ class Item:
     handled_at: datetime | None = None
     note: str | None = None
     answered: bool = True  # its message's sender got a receipt (a registered one)
+    several_units: tuple[str, ...] = ()  # "unregistered", "nounit": the units a mail names or brings forms of, if 2+
 
     @property
     def reason_text(self) -> str:
-        if self.reason == "unregistered" and self.sender is None:  # several units' forms (_several_units)
+        if self.several_units and self.reason in SENDER_REASONS:  # no one unit's address to confirm
             return SEVERAL_UNITS
         return REASONS[self.reason].replace("{told}", TOLD if self.answered else NOT_TOLD)
 
@@ -309,7 +310,7 @@ def _unit_suggested(item: Item, forms: list[FormReadingRow]) -> Item:
     """A submission of no unit: the units its forms' titles name, for staff to confirm the sender as one."""
     units = tuple(dict.fromkeys(form.unit for form in forms if form.unit))
     named = f"表格标题写的单位：{'、'.join(units)}" if units else "附件中也没有写明单位"
-    return replace(item, text=f"{item.text}（{named}）", suggested_units=units)
+    return replace(item, text=f"{item.text}（{named}）", suggested_units=units, several_units=units[1:] and units)
 
 
 def _several_units(item: Item, forms: list[FormReadingRow], problems: list[str]) -> Item:
@@ -319,7 +320,7 @@ def _several_units(item: Item, forms: list[FormReadingRow], problems: list[str])
     units = tuple(dict.fromkeys((*units_named_together(problems), *(form.unit for form in forms if form.unit))))
     if len(units) < 2:
         return item
-    return replace(item, text=f"{item.text}（涉及多个单位：{'、'.join(units)}）", sender=None)
+    return replace(item, text=f"{item.text}（涉及多个单位：{'、'.join(units)}）", several_units=units)
 
 
 def _mismatched(item: Item, found: list[Mismatch]) -> Item:

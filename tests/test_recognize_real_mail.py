@@ -587,8 +587,14 @@ def test_an_unregistered_address_sending_several_units_forms_is_not_offered_as_o
     [id_] = store(deps, message("zhangwei@qq.com", "转发：桃城区、景县4月份报表", "请查收。", (tao, jing)))
     with deps.db.session() as session:
         [item] = [item for item in attention(session, findings=lambda _: []) if item.reason == "unregistered"]
-    assert item.message_ids == (id_,) and item.sender is None and item.reason_text == SEVERAL_UNITS
-    assert "涉及多个单位：" in item.text and "桃城区" in item.text and "景县" in item.text
+    assert item.message_ids == (id_,) and item.sender == "zhangwei@qq.com" and item.reason_text == SEVERAL_UNITS
+    assert "涉及多个单位：" in item.text and set(item.several_units) == {"桃城区", "景县"}
+    # naming no unit in its subject, its forms' titles naming two: no unit's address to confirm either
+    unnamed = (("附件2.xlsx", tao[1]), ("附件2（二）.xls", jing[1]))
+    [other] = store(deps, message("zhangwei@qq.com", "各县4月份报表", "请查收。", unnamed))
+    with deps.db.session() as session:
+        items = {item.reason: item for item in attention(session, findings=lambda _: []) if other in item.message_ids}
+    assert items["nounit"].reason_text == SEVERAL_UNITS and len(items["nounit"].several_units) == 2
 
 
 def test_a_december_package_titled_for_the_year_so_far_is_no_mismatch(config, deps):
