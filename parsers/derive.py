@@ -243,7 +243,7 @@ def assemble(
     month, month_source = recognition.month, recognition.month_source
     if month_source == "subjects":  # 9月、10月份报表: a form whose title names no month is its file name's, if named
         named = set(named_months(parsed.subject, local))
-        found = [(n, _month_by_name(reading, parsed.attachments[n].filename, named, local)) for n, reading in found]
+        found = [(n, _month_by_name(reading, named, local)) for n, reading in found]
     stated = next((reading.month for _, reading in found if reading.readable and reading.month), None)
     if stated and month_source == "arrival" or _next_package_in_reply(parsed.subject, month, month_source, found):
         month, month_source = stated, "workbook" if month_source == "arrival" else "reply"
@@ -276,13 +276,13 @@ def assemble(
     )
 
 
-def _month_by_name(reading: FormReading, filename: str, named: set[str], local: datetime) -> FormReading:
-    """A form of a mail naming several months whose title names none, with the month its file name names
-    (武邑县9月份附件9.xlsx) when that is one of them: it was counted for the subject's last month, and its own
-    month said to be missing it."""
+def _month_by_name(reading: FormReading, named: set[str], local: datetime) -> FormReading:
+    """A form of a mail naming several months whose title names none, with the month its file's name names
+    (武邑县9月份附件9.xlsx; a zip's member by its path in the zip, 9月/附件9.xlsx) when that is one of them: it was
+    counted for the subject's last month, and its own month said to be missing it."""
     if reading.form is None or reading.month is not None:
         return reading
-    month = report_month(filename, local)
+    month = report_month(reading.source.rsplit(" › ", 1)[-1], local)
     return replace(reading, month=month) if month in named else reading
 
 

@@ -19,8 +19,19 @@ TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 # The codes why_no_form says a file holds no form with (a zip's member is said as a reading of them: no_form).
 NO_FORM_CODES = frozenset(
-    ("empty", "tnef", "signed-mail", "encrypted-mail", "presentation", "not-a-form", "pdf", "image", "archive-type")
-) | {"no-form"}
+    {
+        "empty",
+        "tnef",
+        "signed-mail",
+        "encrypted-mail",
+        "presentation",
+        "not-a-form",
+        "pdf",
+        "image",
+        "archive-type",
+        "no-form",
+    }
+)
 _WORD_SUFFIXES = (".doc", ".docx", ".wps", ".rtf")
 FORMS_PLEASE = "附件2–10 请填入下发的 Excel 表格模板，附件1 请用 Word 或 WPS 文字编写"
 

@@ -319,7 +319,8 @@ def _done_cells(row: UnitRow) -> dict[str, object]:
 
 
 def _one_per_unit(rows: Sequence[UnitRow]) -> list[UnitRow]:
-    """The first row of each unit: a unit written twice (景县, 景县合计) is still one unit."""
+    """The first row of each unit, to count the units filled: a unit written twice (景县, 景县合计) is still one
+    (of its rows, _choose reads the last)."""
     first: dict[str | None, UnitRow] = {}
     for row in rows:
         first.setdefault(row.unit, row)
@@ -338,7 +339,7 @@ def _figures(
     row: UnitRow, columns: dict[tuple[str, str], int], layout: Layout, ctx: SheetContext, problems: list[Problem]
 ) -> tuple[tuple[str, TaskFigures], ...]:
     letters = {key: column_letter(layout.col0 + index) for key, index in columns.items()}
-    # formula cells without a saved result (a blank, or a result not to be trusted: XlsxLayout.recalculated)
+    # formula cells without a saved result (a blank, or a result not to be trusted: XlsxLayout.recalculate_on_open)
     formulas = ctx.formulas() if ctx.formulas and row.cells else frozenset()
     unread = [letters[key] for key in row.cells if f"{letters[key]}{row.number}" in formulas]
     if unread:

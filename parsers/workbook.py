@@ -130,7 +130,7 @@ def _read(source: str, filename: str, data: bytes, ctx: _Context, depth: int) ->
 def _read_workbook(source: str, filename: str, data: bytes, kind: str, ctx: _Context) -> tuple[FormReading, ...]:
     if kind == "xlsx":
         layout = check_xlsx(data, filename, ctx.limits, ctx.budget)
-        refused, parts, source_file, every = layout.refused, layout.parts, layout.stored, layout.recalculated
+        refused, parts, source_file, every = layout.refused, layout.parts, layout.stored, layout.recalculate_on_open
     else:
         refused, parts, source_file, every = check_xls(data, filename, ctx.limits), {}, io.BytesIO(data), False
     with calamine.CalamineWorkbook.from_filelike(source_file) as workbook:

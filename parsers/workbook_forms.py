@@ -99,7 +99,8 @@ def _readings(
     readings = []
     for form, every in groups.items():
         group, earlier, latest = _latest_month(every)
-        extra.extend(_earlier_sheet(result, month, group[0], latest) for result, month in earlier)
+        read = _summary_read(group) if form == 2 else group[0]
+        extra.extend(_earlier_sheet(result, month, read, latest) for result, month in earlier)
         group, extra_sheets = _without_parts(group)
         extra.extend(_part_sheet(result, group[0]) for result in extra_sheets)
         label = source if len(groups) == 1 else f"{source} › {'、'.join(r.sheet for r in group)}"
@@ -190,9 +191,21 @@ def _earlier_sheet(result: SheetResult, month: str, read: SheetResult, latest: s
     )
 
 
-def _summaries_twice(group: list[SheetResult], read: SheetResult) -> list[Problem]:
-    """Two sheets of 附件2 of one month (or naming none) with other 完成数 (a draft sheet beside the final, a
-    copied sheet, 汇总表 (2)): the last is read, said so, where the first was read silently."""
+def _summary_read(group: list[SheetResult]) -> SheetResult:
+    """Of 附件2's sheets of one month (or naming none), the one read: the last giving figures (a draft sheet beside
+    the final, a copied sheet, 汇总表 (2): the newest), where the first was read silently; the first giving figures
+    when they are different units' (a sheet per county: the sender's is the one with its row)."""
+    filled = [result for result in group if result.tasks]
+    if not filled:
+        return group[0]
+    return filled[-1] if len({result.unit for result in filled}) == 1 else filled[0]
+
+
+def _other_summary_sheets(group: list[SheetResult], read: SheetResult) -> list[Problem]:
+    """The other sheets of 附件2 of one month (or naming none) with other 完成数 than the sheet read, said, with
+    which was read; none when they are other units'."""
+    if len({result.unit for result in group if result.tasks}) > 1:
+        return []
     figures = {task: each.done for task, each in read.tasks}
     others = [r.sheet for r in group if r.tasks and r is not read and {t: f.done for t, f in r.tasks} != figures]
     if not others:
@@ -256,8 +269,9 @@ def _merge(source: str, form: int | None, group: list[SheetResult]) -> FormReadi
     """One reading from the sheets holding one form; duplicates are looked for across all of them. Of 附件2's
     sheets, the last giving figures is read (a blank template sheet beside it says nothing)."""
     problems: list[Problem] = []
-    if form == 2 and (filled := [r for r in group if r.tasks]):
-        problems, group = _summaries_twice(filled, filled[-1]), [filled[-1]]  # figures, unit and month of one sheet
+    if form == 2 and any(r.tasks for r in group):  # one unit's row: its figures, unit and month from one sheet
+        read = _summary_read(group)
+        problems, group = _other_summary_sheets(group, read), [read]
     problems += [problem for result in group for problem in result.problems]
     persons = tuple(chain.from_iterable(result.persons for result in group))
     if form not in (None, 2):

@@ -46,7 +46,7 @@ class XlsxLayout:
     stored: io.RawIOBase | io.BytesIO = field(default_factory=io.BytesIO)
     # The workbook asks to be calculated when opened (calcPr fullCalcOnLoad): the results its formulas hold are
     # not to be trusted. xlsxwriter and other exporters save every formula with 0 and set it.
-    recalculated: bool = False
+    recalculate_on_open: bool = False
 
 
 _EMPTY_SHEET = (
@@ -86,7 +86,7 @@ def check_xlsx(data: bytes, name: str, limits: Limits, budget: Budget) -> XlsxLa
             stored.append(StoredMember(info.filename, kept, info.CRC, info.file_size))
     layout.stored = PiecesFile(stored_zip(stored))
     workbook = b"".join(chunk for member in stored if member.name == "xl/workbook.xml" for chunk in member.chunks)
-    layout.recalculated = _FULL_CALC.search(workbook) is not None
+    layout.recalculate_on_open = _FULL_CALC.search(workbook) is not None
     return layout
 
 
@@ -387,7 +387,7 @@ def formula_cells_without_value(
     stored: io.RawIOBase | io.BytesIO, part: str, limits: Limits, every: bool = False
 ) -> frozenset[str]:
     """References ("F6") of formula cells saved without a computed value, streamed from the sheet XML; `every`
-    formula cell's when the workbook's results are not to be trusted (XlsxLayout.recalculated). A text result may
+    formula cell's when the workbook's results are not to be trusted (XlsxLayout.recalculate_on_open). A text result may
     be empty (=IF(B6="","",…) saved by Excel: t="str", <v></v>): that is a value, the cell blank."""
     found: set[str] = set()
     try:

@@ -158,6 +158,21 @@ def test_two_summary_sheets_read_the_newest_and_say_so(sheets, title):
         assert said == {}
 
 
+def test_a_sheet_per_county_is_not_two_copies_of_one():
+    """GIVEN the city's template kept as a sheet per county (景县's, then 桃城区's, each its own row) WHEN read, as
+    `inspect` reads it without a unit THEN the first county's sheet is read and nothing says the sheets are copies
+    with other figures, as two sheets of one unit's are (review)."""
+    wb = openpyxl.Workbook()
+    jing = wb.active
+    jing.title = "景县"
+    summary_sheet(jing, JING_TITLE, [("景县", figures((233, 100, "42.9%"), (115, 50, "43.5%")))])
+    tao = ("桃城区", figures((300, 120, "40%"), (100, 40, "40%")))
+    summary_sheet(wb.create_sheet("桃城区"), "桃城区残联2020年4月份目标任务完成情况汇总表", [tao])
+    reading = read_one(save(wb))
+    assert (reading.unit, reading.done["rehab"]) == ("景县", 100)
+    assert "summary-sheets" not in codes(reading)
+
+
 def test_towns_only_is_a_missing_county_row():
     reading = read_one(summary_book(JING_TITLE, [("王瞳镇", (None, 40)), ("广川镇", (None, 60))]))
     assert reading.tasks == ()
