@@ -415,10 +415,8 @@ def registry_persons(registries: Sequence[FormReading]) -> int:
     ids: set[str] = set()
     anonymous: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
     for registry in registries:
-        key = "id_number" if registry.form == 10 else "disability_id"
         own: Counter[tuple[tuple[str, ...], tuple[str, ...]]] = Counter()
-        for person in registry.persons:
-            identity = id_key(person.get(key))
+        for person, identity in zip(registry.persons, registry.person_ids()):
             if identity:
                 ids.add(identity)
             else:

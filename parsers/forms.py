@@ -162,13 +162,18 @@ class FormReading:
         """附件2's 完成数 per task ({} for any other form)."""
         return {task: figures.done for task, figures in self.tasks}
 
-    def distinct_persons(self) -> int:
-        """People on a registry, each 残疾人证号 (or 身份证号) once; rows without one count alone."""
+    def person_ids(self) -> list[str]:
+        """Each person's 残疾人证号 (附件10: 身份证号) as compared, "" for none, or one that lost its last digits
+        (typed as a number: four persons' numbers may have lost them to the same): a person by that row alone."""
         key = "id_number" if self.form == 10 else "disability_id"
+        lost = {(problem.sheet, problem.row) for problem in self.problems if problem.code == "id-precision-lost"}
+        return [id_key(person.get(key)) if (person.sheet, person.row) not in lost else "" for person in self.persons]
+
+    def distinct_persons(self) -> int:
+        """People on a registry, each 残疾人证号 (or 身份证号) once; rows without one count alone (person_ids)."""
         seen: set[str] = set()
         anonymous = 0
-        for person in self.persons:
-            identity = id_key(person.get(key))
+        for identity in self.person_ids():
             if identity:
                 seen.add(identity)
             else:

@@ -46,9 +46,11 @@ _SIGNATURE = re.compile(
     r"\s*(?:主管领导|分管领导|单位领导|单位负责人|负责人|审\s*核人?|审\s*批人?|复\s*核人?|制\s*表人?|填\s*表人|填\s*报人"
     r"|统计人|经办人|联系人|(?:填报|填表|报送|制表)?日\s*期|(?:联系)?电\s*话)\s*[:：]"
 )
-_HEADER_WORDS = frozenset({"姓名", "学生姓名", "姓 名", "学生\n姓名"})
+_HEADER_WORDS = frozenset({"姓名", "学生姓名"})  # a repeated header's name cell, its spacing aside (姓　名, 姓\n名)
+_SPACING = re.compile(r"\s+")
 _RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
 _ID_EXACT_LIMIT = 1e15
+_ID_LIKE = re.compile(r"[0-9]{15}")  # an ID's digits (15 of an old one at least), however written or spaced
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def read_registry(layout: Layout, data: Iterator[Row], ctx: SheetContext) -> She
                 texts = _texts(raw)
                 result.persons.extend(persons_in_bulk(numbers, layout.sheet, plan.keys, texts))
             failing = _id_failures(plan, texts)
-            result.id_keys.extend(_id_keys(plan, texts, failing, len(numbers)))
+            result.id_keys.extend(_id_keys(plan, texts, failing, raw, (layout.sheet, numbers)))
             problems.extend(_problems(layout.sheet, plan, numbers, raw, texts, failing))
     result.rows = len(result.persons)
     if form is None:
@@ -159,10 +161,19 @@ def _select(
         return list(numbers), columns, in_table
     keep = [True] * len(rows)
     start = 0
+
+    def outside(start: int, end: int) -> bool:
+        """Rows start..end after the table ended: dropped up to the first that is a person (a name and an ID),
+        where the table goes on (persons typed below a note, a page's signature line, without a header again:
+        they were dropped silently); whether the table is still ended at `end`."""
+        person = next((i for i in range(start, end) if names[i] and _ID_LIKE.search(_digits(ids[i]))), end)
+        keep[start:person] = [False] * (person - start)
+        return person == end
+
     for index in marks:
         if not in_table:
-            keep[start:index] = [False] * (index - start)
-        if names[index] in _HEADER_WORDS:
+            in_table = not outside(start, index)
+        if _is_header_name(names[index]):
             keep[index], in_table = False, True
         elif index in totals:  # a 合计/小计 row: not a person, and persons may follow (a township's 小计)
             keep[index] = False
@@ -173,7 +184,7 @@ def _select(
             keep[index] = keep[index] and in_table
         start = index + 1
     if not in_table:
-        keep[start:] = [False] * (len(keep) - start)
+        in_table = not outside(start, len(keep))
     for index in unnamed:  # neither name nor ID: a person only if two cells say something
         keep[index] = keep[index] and sum(bool(column[index]) for column in columns) >= 2
     return list(compress(numbers, keep)), [list(compress(column, keep)) for column in columns], in_table
@@ -258,10 +269,18 @@ def _filled(data: Iterator[Row], first: int, below: dict[int, list[tuple[int, in
         yield row
 
 
+def _digits(cell: object) -> str:
+    return fold(cell_text(cell)).replace(" ", "")
+
+
 def _header_rows(names: Sequence) -> Iterable[int]:
     """Positions of the rows whose name cell is a header's 姓名 (a repeated header): none when no
     name cell of the block holds 姓, which one pass over the joined text tells (_holding)."""
-    return (i for i in _holding(names, "姓") if names[i] in _HEADER_WORDS)
+    return (i for i in _holding(names, "姓") if _is_header_name(names[i]))
+
+
+def _is_header_name(cell: object) -> bool:
+    return isinstance(cell, str) and _SPACING.sub("", cell) in _HEADER_WORDS
 
 
 def _columns(rows: list[Row], plan: Plan) -> tuple[list[Sequence], Sequence]:
@@ -292,17 +311,30 @@ def _id_failures(plan: Plan, texts: list[Sequence[str]]) -> list[int]:
     return failing_ids(texts[plan.id_at], ID18_SHAPE if plan.form == 10 else ID20_SHAPE)
 
 
-def _id_keys(plan: Plan, texts: list[Sequence[str]], failing: list[int], count: int) -> Sequence[str]:
+def _id_keys(
+    plan: Plan, texts: list[Sequence[str]], failing: list[int], raw: list[Sequence], at: tuple[str, list[int]]
+) -> Sequence[str]:
     """Each person's ID as compared for duplicates ("" without an ID column). An ID that passed the
-    screen is already in its one spelling; the others are folded."""
+    screen is already in its one spelling; the others are folded, but one whose digits a number lost (1.31E+19)
+    is its own row's alone: four persons of one county and birth date lost to the same digits were one person,
+    their rows told to be deleted as duplicates."""
+    sheet, numbers = at
     if plan.id_at < 0:
-        return [""] * count
+        return [""] * len(numbers)
     ids = texts[plan.id_at]
     if failing:
         ids = list(ids)
         for i in failing:
-            ids[i] = id_key(ids[i])
+            lost = _digits_lost(raw[plan.id_at][i], ids[i])
+            ids[i] = f"digits-lost:{sheet}:{numbers[i]}" if lost else id_key(ids[i])
     return ids
+
+
+def _digits_lost(value: object, text: str) -> bool:
+    """An ID typed as a number past 15 digits (Excel keeps 15), or pasted back as text from one (1.31127E+19)."""
+    if isinstance(value, (int, float)):
+        return abs(value) >= _ID_EXACT_LIMIT
+    return is_scientific(text)
 
 
 def _problems(
@@ -340,12 +372,9 @@ def _id_problems(
     problems = []
     for i in failing:
         value, text = raw[plan.id_at][i], texts[plan.id_at][i]
-        if value.__class__ is not str and isinstance(value, (int, float)) and abs(value) >= _ID_EXACT_LIMIT:
-            problems.append(
-                Problem(sheet, numbers[i], letter, "id-precision-lost", precision_lost_problem(text, label))
-            )
-        elif is_scientific(text):  # the same loss, pasted back as text: "1.31127E+19"
-            problems.append(Problem(sheet, numbers[i], letter, "id-precision-lost", scientific_problem(text, label)))
+        if _digits_lost(value, text):  # typed as a number, or pasted back as text from one: "1.31127E+19"
+            said = scientific_problem(text, label) if is_scientific(text) else precision_lost_problem(text, label)
+            problems.append(Problem(sheet, numbers[i], letter, "id-precision-lost", said))
         elif not text.strip():
             problems.append(
                 Problem(sheet, numbers[i], letter, "empty-required", f"第 {numbers[i]} 行“{label}”没有填写，请补填")

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from bot.demo.season.sheets import REGISTRY_HEADERS
-from parsers.checks import disability_id_problem, id_number_problem
+from parsers.checks import disability_id_problem, id_number_problem, registry_persons
 from parsers.forms import FormReading
 from parsers.workbook import read_attachment
 from tests.data.workbooks import office_bytes
@@ -218,6 +218,49 @@ def test_a_signature_row_is_not_a_person(footer):
     3 persons and no problem: no bad 残疾人证号 “填表人：张三”, no bad phone “联系电话：…”."""
     reading = read_one(registry(5, after=([], footer)))
     assert (reading.form, reading.rows, reading.problems) == (5, 3, ())
+
+
+@pytest.mark.parametrize(
+    "between",
+    [
+        ["注：以下3人为8月份漏报，本月补录"],
+        ["说明", "以下为0-6岁儿童"],
+        ["审核人：李四", "", "填表人：张三"],  # a printed page's signature line, the header not repeated
+    ],
+)
+def test_persons_below_a_note_or_a_signature_line_are_read(between):
+    """GIVEN 附件3 with a note row or a page's signature line after 3 persons, then 3 more persons WHEN read THEN
+    6 persons: those below were dropped silently (inspect said 未发现问题, the receipt told the clerk its 完成数
+    of 6 was wrong); the note is no person."""
+    more = [person_row(REHAB_HEADER, n) for n in range(3, 6)]
+    reading = read_one(registry(3, after=(between, *more)))
+    assert (reading.rows, reading.problems) == (6, ())
+    assert [person.row for person in reading.persons] == [4, 5, 6, 8, 9, 10]
+
+
+@pytest.mark.parametrize("spelt", ["姓　名", "姓  名", "姓\n名", "姓名 "])
+def test_a_repeated_header_is_no_person_however_its_name_cell_is_spaced(spelt):
+    """GIVEN 附件3 with its header repeated below 3 persons, 姓名 spaced as WPS's templates space it WHEN read
+    THEN 6 persons and no problem: the repeat was a person with a 5-digit 残疾人证号 and a duplicate."""
+    header = [spelt if label == "姓名" else label for label in REHAB_HEADER]
+    more = [person_row(REHAB_HEADER, n) for n in range(3, 6)]
+    reading = read_one(registry(3, after=(header, *more)))
+    assert (reading.rows, reading.problems) == (6, ())
+
+
+def test_ids_typed_as_numbers_losing_the_same_digits_are_no_duplicates():
+    """GIVEN 附件3 whose 4 persons' 残疾人证号 were typed as numbers, each losing its last digits to the same
+    131127…0000 (one county, one birth date) WHEN read THEN 4 persons, each told its number lost digits, none
+    told to be deleted as a duplicate (a clerk following that deleted three real people)."""
+    rows = [person_row(REHAB_HEADER, n) for n in range(4)]
+    at = next(i for i, label in enumerate(REHAB_HEADER) if "证号" in label)
+    for n, row in enumerate(rows):
+        row[at] = float(f"13112719800101{n:04d}12")
+    wb = openpyxl.Workbook()
+    registry_sheet(wb.active, TITLES[3], REHAB_HEADER, rows, fill="填报单位：景县残联（盖章）")
+    reading = read_one(save(wb))
+    assert (reading.rows, reading.distinct_persons(), registry_persons([reading])) == (4, 4, 4)
+    assert codes(reading) == ["id-precision-lost"] * 4
 
 
 def test_a_person_whose_phone_cell_says_phone_stays_a_person():

@@ -232,8 +232,8 @@ def _registry(rows: list[list]) -> bytes:
 def test_a_registry_longer_than_a_block_reports_each_fault_at_its_cell():
     """GIVEN 2,600 person rows (blocks of 1,024 are read at once) with faults on both sides of the
     first block's edge, a repeated header, a duplicate person two blocks apart, and a 备注 row
-    followed by rows that are no longer the table WHEN it is read THEN every person is read with
-    the sender's text and every fault is reported at its row and column."""
+    with persons typed below it WHEN it is read THEN every person is read with the sender's text (those below
+    the note too: they were dropped silently) and every fault is reported at its row and column."""
     rng = random.Random(2020)
     rows: list[list] = []
     for number in range(1, 2601):
@@ -264,8 +264,8 @@ def test_a_registry_longer_than_a_block_reports_each_fault_at_its_cell():
     (reading,) = read_attachment("附件3.xlsx", _registry(rows), UNITS)
 
     assert (reading.form, reading.unit, reading.month) == (3, "桃城区", "2020-04")
-    assert reading.rows == len(reading.persons) == 2500 - 1
-    assert [person.row for person in reading.persons] == [first + i for i in range(2500) if i != 1500]
+    assert reading.rows == len(reading.persons) == 2600 - 2
+    assert [person.row for person in reading.persons] == [first + i for i in range(2600) if i not in (1500, 2500)]
     assert reading.persons[1026].get("category") == "言语" and reading.persons[1022].get("phone") == "13812345678"
     assert reading.persons[0].fields == tuple(
         zip(
