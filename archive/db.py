@@ -83,8 +83,12 @@ class Database:
             else:  # seen by the operator (a command logs warnings only): the schema changed under them
                 log.warning("数据库已升级：%s → %s", current, head)
         except SQLAlchemyError as error:
-            raise ServiceError(f"无法打开数据库 {self.engine.url!r}：{self._why_not(error)}") from error
+            raise self.unopened(error) from error
         return True
+
+    def unopened(self, error: SQLAlchemyError) -> ServiceError:
+        """The database could not be opened (its server down, its schema missing), in the operator's words."""
+        return ServiceError(f"无法打开数据库 {self.engine.url!r}：{self._why_not(error)}")
 
     def _why_not(self, error: SQLAlchemyError) -> str:
         """Why the schema could not be made, in the driver's words; in the operator's when the URL's search_path

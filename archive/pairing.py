@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import delete, func, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive.db import Database
@@ -65,7 +65,10 @@ def refuse_unpaired(db: Database, store: RawStore, shown_url: str) -> None:
     """pair's refusals alone (ConfigError), which a command asks before it upgrades the database: refused, it has
     changed nothing, and a database restored from before an upgrade stays one its own release opens (upgraded
     first, the release rolled back to could not open it). A table an older schema lacks is an empty one."""
-    tables = set(inspect(db.engine).get_table_names())
+    try:
+        tables = set(inspect(db.engine).get_table_names())
+    except SQLAlchemyError as error:  # the first look at the database: said as an upgrade says it
+        raise db.unopened(error) from error
     held = tuple(table for table in (Message, Spooled) if table.__tablename__ in tables)
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id)) if ArchiveIdentity.__tablename__ in tables else None
