@@ -97,15 +97,16 @@ def _columns(labels: list[str], year: int) -> Columns:
         elif field and index != region:
             task = last_task
         if task and field:
-            candidates.setdefault((task, field), []).append((_period_rank(label, year), index))
-    newest = max((int(named) for label in labels for named in _YEAR.findall(label)), default=0)
+            candidates.setdefault((task, field), []).append((_period_rank(label), index))
+    # another year's: one before the report's (that unknown, before the newest a header names: 2019年 beside 2020年),
+    # or, the report's unknown, any beside a header naming none (2019年完成数 beside 完成数)
+    reference = year if year != UNDATED else max((int(y) for label in labels for y in _YEAR.findall(label)), default=0)
     for options in candidates.values():
-        # 2019年完成数 beside 2020年累计完成数, or (the report's year unknown) beside 完成数: another period's
         plain = year == UNDATED and any(not _YEAR.search(labels[index]) for _, index in options)
-        options[:] = [
-            (3 if _names_year_before(labels[index], newest) or (plain and _YEAR.search(labels[index])) else rank, index)
-            for rank, index in options
-        ]
+        for n, (_, index) in enumerate(options):
+            named = [int(named) for named in _YEAR.findall(labels[index])]
+            if any(each < reference for each in named) or (plain and named):
+                options[n] = (3, index)
     found: dict[tuple[str, str], int] = {}
     monthly_only: dict[str, int] = {}
     also_done: dict[str, list[int]] = {}
@@ -133,18 +134,14 @@ def _field_of(label: str) -> str | None:
     return next((name for name, pattern in _FIELDS if pattern.search(words)), None)
 
 
-def _period_rank(label: str, year: int) -> int:
+def _period_rank(label: str) -> int:
     """0 for a cumulative column (累计完成数), 1 for a plain one (完成数), 2 for this month's (本月完成数), 3 for one
-    that looks like no figure of the report (上月累计完成数, 2019年完成数 in a 2020 report, 其中…)."""
-    if _NOT_THE_FIGURE.search(label) or (year != UNDATED and _names_year_before(label, year)):
+    that looks like no figure of the report (上月累计完成数, 其中…; another year's: _columns)."""
+    if _NOT_THE_FIGURE.search(label):
         return 3
     if _CUMULATIVE.search(label):
         return 0
     return 2 if _MONTHLY.search(label) else 1
-
-
-def _names_year_before(label: str, year: int) -> bool:
-    return any(int(named) < year for named in _YEAR.findall(label))
 
 
 def _column_problems(columns: Columns, layout: Layout) -> list[Problem]:
