@@ -98,7 +98,7 @@ def _readings(
         return (FormReading(source, name_form, None, None, 0, problems=tuple(extra), readable=readable),)
     readings = []
     for form, every in groups.items():
-        group, earlier, latest = _latest_month(every, by_name=form == 2)
+        group, earlier, latest = _latest_month(every, sheet_names=form == 2)
         read = _summary_read(group) if form == 2 else group[0]
         extra.extend(_earlier_sheet(result, month, read, latest) for result, month in earlier)
         group, extra_sheets = _without_parts(group)
@@ -122,19 +122,19 @@ def _readings(
 
 
 def _latest_month(
-    group: list[SheetResult], by_name: bool = False
+    group: list[SheetResult], sheet_names: bool = False
 ) -> tuple[list[SheetResult], list[tuple[SheetResult, str]], str | None]:
     """The sheets of one form that are its latest month's (and those naming none), the earlier months' sheets with
     their months, and the latest month: a workbook kept with a sheet per month (4月, 5月…) and sent each month
     reports its newest; read together, April's figures would pass for May's, and its persons for May's registered
-    twice. The months are the titles', else, `by_name` (附件2's figures, cumulative by definition; a registry's
+    twice. The months are the titles', else, with `sheet_names` (附件2's figures, cumulative by definition; a registry's
     sheets named 1-6月 and 7-9月 may each hold their months' persons), when the titles name fewer than two, the
     sheets' names (9月, 10月 with one title copied on each). At the year's turn a January workbook may keep
     December's sheet: the latest is the month the others lead up to, not the larger number (_month_order)."""
     months = [result.month for result in group]
-    if by_name and len(set(filter(None, months))) < 2:
-        by_name = [month_in(result.sheet, UNDATED) for result in group]
-        months = by_name if len(set(filter(None, by_name))) > 1 else months
+    if sheet_names and len(set(filter(None, months))) < 2:
+        named_by_sheet = [month_in(result.sheet, UNDATED) for result in group]
+        months = named_by_sheet if len(set(filter(None, named_by_sheet))) > 1 else months
     named = {month for month in months if month}
     if len(named) < 2:
         return group, [], None

@@ -263,6 +263,25 @@ def test_ids_typed_as_numbers_losing_the_same_digits_are_no_duplicates():
     assert codes(reading) == ["id-precision-lost"] * 4
 
 
+def test_a_registrys_sheets_named_for_months_are_all_read():
+    """GIVEN 附件3 on two sheets named 1-6月 and 7-9月 under a title naming no month, each its months' persons WHEN
+    read THEN all 6 persons: sheets named for months set the earlier aside for 附件2 only, whose figures are
+    cumulative (review)."""
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "1-6月"
+    title = "景县残联康复服务实名制登记表"
+    registry_sheet(
+        first, title, REHAB_HEADER, [person_row(REHAB_HEADER, n) for n in range(3)], fill="填报单位：景县残联"
+    )
+    later = wb.create_sheet("7-9月")
+    registry_sheet(
+        later, title, REHAB_HEADER, [person_row(REHAB_HEADER, n) for n in range(3, 6)], fill="填报单位：景县残联"
+    )
+    reading = read_one(save(wb))
+    assert (reading.rows, reading.problems) == (6, ())
+
+
 def test_a_person_whose_phone_cell_says_phone_stays_a_person():
     """A label in a person's own cell (电话：138…) does not make the row a signature line: it has a name."""
     row = person_row(TRAINING_HEADER, 3)
