@@ -64,6 +64,10 @@ def run(tmp_path, monkeypatch):
             "bounce、selfcheck、other 之一，而不是 'memo'（用法见 mailroom search --help）",
         ),
         (["search", "--limit"], "用法错误 (usage error): 选项 --limit 后面要写一个值"),
+        (  # a file named in Chinese: click's English about it was let through as Chinese
+            ["inspect", "没有这个附件.xlsx"],
+            "用法错误 (usage error): 参数 FILES 的值不对：'没有这个附件.xlsx' 不存在（用法见 mailroom inspect --help）",
+        ),
         (  # a command's own check names the option (it said "参数 的值不对")
             ["award", "景县", "--kind", "media", "--level", "national", "--date", "2020-09-01", "--evidence", "x"],
             "用法错误 (usage error): 选项 --level 的值不对：media 的级别只能是 central / provincial / city"

@@ -121,11 +121,12 @@ def usage_message(error: click.UsageError) -> str:
 
 
 def bad_value(error: click.BadParameter) -> str:
-    """What a parameter's value should have been, and what it was; our own messages are Chinese already."""
-    if _CJK.search(error.message):
+    """What a parameter's value should have been, and what it was; our own messages are Chinese already (click's
+    quoting a value typed in Chinese is not: File '附件.xlsx' does not exist)."""
+    quoted = _QUOTED.match(error.message)
+    if _CJK.search(error.message[quoted.end() :] if quoted else error.message):
         return error.message
     kind = error.param.type if error.param else None
-    quoted = _QUOTED.match(error.message)
     given = f"，而不是 {quoted.group(1)}" if quoted else ""
     if isinstance(kind, click.Choice):
         return f"应为 {'、'.join(map(str, kind.choices))} 之一{given}"
