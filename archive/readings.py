@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive.db import storable
 from archive.models import Attachment, FormReadingRow, PersonRow
-from parsers.forms import FormReading, Problem
+from parsers.forms import FormReading, Problem, id_key
 
 
 def problem_dicts(problems: Iterable[Problem]) -> list[dict]:
@@ -65,8 +65,9 @@ def _person_values(reading: FormReading, person) -> dict:
         "sheet": person.sheet,
         "row": person.row,
         "name": fields.get("name") or fields.get("student_name", ""),
-        "disability_id": fields.get("disability_id", ""),
-        "id_number": fields.get("id_number", ""),
+        # as compared (id_key: full-width, spaced and lower-case x alike), what finds one person in two units
+        "disability_id": id_key(fields.get("disability_id", "")),
+        "id_number": id_key(fields.get("id_number", "")),
         "phone": fields.get("phone", ""),
         "fields": fields,
     }

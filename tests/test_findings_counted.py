@@ -3,7 +3,9 @@ brought them, the same in `findings`, 待处理 and the digest (which lists them
 
 from __future__ import annotations
 
+import email
 from datetime import datetime
+from email import policy
 
 from sqlalchemy import select
 
@@ -95,3 +97,33 @@ def test_a_months_digest_made_later_keeps_the_persons_found_by_its_end(config, d
     )
     assert persons_said("2020-04") == [(wrong, own)]
     assert [may in ids for ids in persons_said("2020-05")] == [True]
+
+
+def test_a_person_written_in_another_spelling_by_the_other_unit_is_found(deps):
+    """GIVEN 饶阳县's registry, and 桃城区's copy of it whose 残疾人证号 are typed with full-width digits, a space and a
+    lower-case x WHEN the findings are read THEN every person is found registered by both units: only the exact
+    spelling was (a registry's own duplicates are found in any spelling)."""
+    import io
+
+    import openpyxl
+
+    from tests.webapp import BOOKS
+
+    book = openpyxl.load_workbook(BOOKS / REGISTRY)
+    wide = str.maketrans("0123456789X", "０１２３４５６７８９x")
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and len(cell.value) == 20 and cell.value[:17].isdigit():
+                    cell.value = f"{cell.value[:6]} {cell.value[6:]}".translate(wide)
+    respelled = io.BytesIO()
+    book.save(respelled)
+    copy = _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件")
+    as_mail = email.message_from_bytes(copy, policy=policy.default)
+    as_mail.add_attachment(respelled.getvalue(), maintype="application", subtype="octet-stream", filename="附件3.xlsx")
+    own, wrong = store(
+        deps, _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)), as_mail.as_bytes()
+    )
+    with deps.db.session() as session:
+        found = persons(session)
+    assert len(found) == 5 and {f.message_ids for f in found} == {(own, wrong)}
