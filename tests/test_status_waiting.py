@@ -151,6 +151,28 @@ def test_status_says_a_month_whose_digest_and_reminders_never_ran_and_how_to_do_
     assert [job["missed"] for job in gather_status(config, later)["jobs"]] == [[], []]
 
 
+def test_status_says_a_closed_years_final_ranking_never_sent(config, deps):
+    """GIVEN 2020 closed by a version that did not queue the year's final ranking (an upgrade) WHEN status is asked
+    THEN it says so and how to send it (only `year list` did); once queued, nothing."""
+    from archive.outbox import final_digest_cause
+
+    with deps.db.session() as session:
+        closed = datetime(2021, 1, 25, tzinfo=SHANGHAI)
+        session.add(ClosedYear(year=2020, closed_at=closed, closed_by="孙倩", plan_hash="-", derived_with="-"))
+        session.commit()
+    data = gather_status(config, deps)
+    assert data["final_never_sent"] == [2020]
+    said = (
+        "2020 年度已结账；年度最终排名通报未发出（结账时的版本不发此通报）："
+        "可用 mailroom digest --year 2020 --send 发出"
+    )
+    assert said in describe_status(data)
+    with deps.db.session() as session:
+        session.add(digest_mail(final_digest_cause(2020), "pending", closed))
+        session.commit()
+    assert gather_status(config, deps)["final_never_sent"] == []
+
+
 @pytest.mark.parametrize(
     ("state", "said"),
     [

@@ -14,7 +14,7 @@ from bot.cli.group import Context, main, pass_context
 from bot.cli.helptext import LOGIN_NAME
 from bot.daemon.poll import send_outbox
 from bot.outgoing.digest_mail import close_year_with_final_digest
-from bot.services.years import years_json
+from bot.services.years import FINAL_NEVER_SENT, years_json
 
 # What `year list` says of a closed year's final ranking, by its state in the outbox (None: never queued).
 FINAL_STATE = {
@@ -24,7 +24,7 @@ FINAL_STATE = {
     "failed": (
         "年度最终排名通报被对方服务器拒收：请核对配置 [smtp] staff 后用 mailroom digest --year {year} --send 重新发送"
     ),
-    None: "年度最终排名通报未发出（结账时的版本不发此通报）：可用 mailroom digest --year {year} --send 发出",
+    None: FINAL_NEVER_SENT,
 }
 
 

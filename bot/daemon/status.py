@@ -31,6 +31,7 @@ from archive.state import all_states
 from bot.config import Config
 from bot.daemon.deps import Deps
 from bot.daemon.scheduled import due_since, missed, monthly_jobs, next_time, no_plan_now
+from bot.services.years import FINAL_NEVER_SENT, never_sent_finals
 
 WATCH_TEXT = {"idle": "IDLE 等待新邮件", "poll": "定时轮询", "retry": "出错后等待重试", None: "未由守护进程监视"}
 PRESENCE = "daemon"  # the lock every running `mailroom serve` holds, shared, for its whole life
@@ -99,6 +100,7 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
     with deps.db.session() as session:
         owed, owed_since = owed_waiting(session)
         set_aside = given_up(session)
+        finals = never_sent_finals(session)
         waiting = backlog(session, deps.clock())
         jobs = []
         for job in monthly_jobs(config):
@@ -165,6 +167,8 @@ def gather_status(config: Config, deps: Deps) -> dict[str, Any]:
         "rederive_running": rederiving,
         # stored raw, unread and unanswered: deriving each by itself, the process died twice (archive.attempts)
         "given_up": set_aside,
+        # closed years whose final ranking was never queued (closed by a version that did not send it)
+        "final_never_sent": finals,
     }
 
 
@@ -290,6 +294,7 @@ def describe_status(data: dict[str, Any]) -> list[str]:
             f"有 {data['given_up']} 封邮件只保存了原件，未识别，也未回执（识别它时程序两次异常终止；可能是连续两次"
             "被强行停止，见“待处理”）：确认程序运行正常后运行 mailroom rederive --all 再识别一次，需要时会补发回执"
         )
+    lines.extend(f"{year} 年度已结账；{FINAL_NEVER_SENT.format(year=year)}" for year in data["final_never_sent"])
     if data["no_plan"]:
         lines.append(data["no_plan"])
     for job in data["jobs"]:

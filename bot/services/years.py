@@ -96,6 +96,15 @@ def _require_sent(session: Session, year: int, last: str) -> None:
         )
 
 
+# A closed year whose final ranking was never queued: closed by a version that did not send it.
+FINAL_NEVER_SENT = "年度最终排名通报未发出（结账时的版本不发此通报）：可用 mailroom digest --year {year} --send 发出"
+
+
+def never_sent_finals(session: Session) -> list[int]:
+    """The closed years whose final ranking was never queued (an upgrade from a version that did not send it)."""
+    return [year for year in sorted(closed_years(session)) if final_digest_state(session, year) is None]
+
+
 def final_digest_state(session: Session, year: int) -> tuple[str, str | None] | None:
     """The state of the year's final ranking in the outbox and its last error; None when it was never queued (a
     year closed by a version that did not queue it)."""
