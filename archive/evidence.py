@@ -182,8 +182,10 @@ def article_keys(
         key = (by_text or {}).get(attachment.ordinal) or attachment.sha256
         if is_article(attachment.filename, attachment.sniffed_type) and key not in keys:
             keys.append(key)
-    in_body = article_key(subject, body) if not keys else None
-    return keys if in_body is None else [in_body]
+    if keys:
+        return keys
+    in_body = article_key(subject, body)
+    return [in_body] if in_body is not None else []
 
 
 def article_key(subject: str, body: str) -> str | None:

@@ -35,13 +35,35 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
     beside a folder holding some that is not its own (a first poll stopped before its first commit leaves a
     folder of its own). An archive and a database of a version before identities are paired by the first
     command, as is a new pair. What `adopt` paired that would have been refused is logged for the operator."""
-    own = store.identity()
+    check_pair(db, store, shown_url, adopt=adopt)
+    bind_pair(db, store)
+
+
+def check_pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) -> None:
+    """pair's refusals alone (ConfigError; logged instead when `adopt`), which a command asks before it upgrades the
+    database: refused, it has changed nothing, and a database restored from before an upgrade stays one its own
+    release opens (upgraded first, the release rolled back to could not open it). A table an older schema lacks is
+    an empty one."""
     try:
-        refuse_unpaired(db, store, shown_url)
-    except ConfigError as refusal:
-        if not adopt:
-            raise
-        log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
+        tables = set(inspect(db.engine).get_table_names())
+    except SQLAlchemyError as error:  # the first look at the database: said as an upgrade says it
+        raise db.unopened(error) from error
+    held = tuple(table for table in (Message, Spooled) if table.__tablename__ in tables)
+    with db.session() as session:
+        paired = session.scalar(select(ArchiveIdentity.archive_id)) if ArchiveIdentity.__tablename__ in tables else None
+        holds = any(session.scalar(select(table.id).limit(1)) is not None for table in held)
+        try:
+            _refuse_unpaired(session, store, shown_url, store.identity(), paired, holds, held)
+        except ConfigError as refusal:
+            if not adopt:
+                raise
+            log.warning("已按要求将数据库 %s 与归档目录 %s 配对（此前：%s）", shown_url, store.root, refusal)
+
+
+def bind_pair(db: Database, store: RawStore) -> None:
+    """The folder made if it is missing and the two paired, the database's schema holding identities (upgraded),
+    once check_pair let them be."""
+    own = store.identity()
     with db.session() as session:
         paired = session.scalar(select(ArchiveIdentity.archive_id))
     if paired is not None and paired.startswith(RETIRED):  # taken back on purpose: never the folder's identity
@@ -59,21 +81,6 @@ def pair(db: Database, store: RawStore, shown_url: str, *, adopt: bool = False) 
             return
     if own != paired:
         _record(db, own)
-
-
-def refuse_unpaired(db: Database, store: RawStore, shown_url: str) -> None:
-    """pair's refusals alone (ConfigError), which a command asks before it upgrades the database: refused, it has
-    changed nothing, and a database restored from before an upgrade stays one its own release opens (upgraded
-    first, the release rolled back to could not open it). A table an older schema lacks is an empty one."""
-    try:
-        tables = set(inspect(db.engine).get_table_names())
-    except SQLAlchemyError as error:  # the first look at the database: said as an upgrade says it
-        raise db.unopened(error) from error
-    held = tuple(table for table in (Message, Spooled) if table.__tablename__ in tables)
-    with db.session() as session:
-        paired = session.scalar(select(ArchiveIdentity.archive_id)) if ArchiveIdentity.__tablename__ in tables else None
-        holds = any(session.scalar(select(table.id).limit(1)) is not None for table in held)
-        _refuse_unpaired(session, store, shown_url, store.identity(), paired, holds, held)
 
 
 def retire(db: Database) -> None:

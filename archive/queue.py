@@ -77,7 +77,7 @@ REASONS = {
     "link": (
         "邮件中是“超大附件”、网盘或在线文档的下载链接，链接里的文件系统无法下载{told}：请联系单位把表格作为附件重发"
     ),
-    "mismatch": ("表格标题写的单位或月份与邮件不符{told}：请核对是否附错了文件，必要时更正邮件或联系单位重发"),
+    "mismatch": "表格标题写的单位或月份与邮件不符{told}：请核对是否附错了文件，必要时更正邮件或联系单位重发",
     "failed": "识别或保存时出错，已归档原件：请人工核对",
     "bounced": (
         "退信：从该邮箱发出的邮件（回执、催报、通报，或工作人员发出的邮件）未能送达：请按退信正文中的原因处理"
@@ -308,19 +308,25 @@ def _forms_of(session: Session, message_ids: list[int]) -> dict[int, list[FormRe
 
 def _unit_suggested(item: Item, forms: list[FormReadingRow]) -> Item:
     """A submission of no unit: the units its forms' titles name, for staff to confirm the sender as one."""
-    units = tuple(dict.fromkeys(form.unit for form in forms if form.unit))
+    units = _form_units(forms)
     named = f"表格标题写的单位：{'、'.join(units)}" if units else "附件中也没有写明单位"
-    return replace(item, text=f"{item.text}（{named}）", suggested_units=units, several_units=units[1:] and units)
+    several = units if len(units) > 1 else ()
+    return replace(item, text=f"{item.text}（{named}）", suggested_units=units, several_units=several)
 
 
 def _several_units(item: Item, forms: list[FormReadingRow], problems: list[str]) -> Item:
     """An unregistered address's mail carrying several units' forms, or naming several units (a city person
     forwarding three counties' packages): no unit's address to confirm, which would count the others' forms as
     one unit's and lose them."""
-    units = tuple(dict.fromkeys((*units_named_together(problems), *(form.unit for form in forms if form.unit))))
+    units = tuple(dict.fromkeys((*units_named_together(problems), *_form_units(forms))))
     if len(units) < 2:
         return item
     return replace(item, text=f"{item.text}（涉及多个单位：{'、'.join(units)}）", several_units=units)
+
+
+def _form_units(forms: list[FormReadingRow]) -> tuple[str, ...]:
+    """The units the forms' titles name, each once, in the order read."""
+    return tuple(dict.fromkeys(form.unit for form in forms if form.unit))
 
 
 def _mismatched(item: Item, found: list[Mismatch]) -> Item:

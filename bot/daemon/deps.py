@@ -15,7 +15,7 @@ from imapclient import IMAPClient
 from archive.db import Database, sqlite_file
 from archive.ingest import Intake, Recognizer, derive_here
 from archive.locks import Lock, exclusive
-from archive.pairing import pair, refuse_new_database, refuse_unpaired
+from archive.pairing import bind_pair, check_pair, refuse_new_database
 from archive.staff_senders import confirmed_senders
 from archive.store import RawStore
 from bot.config import Config, Mailbox, masked_url
@@ -94,10 +94,9 @@ def open_deps(config: Config, *, create_folders: bool = False, adopt: bool = Fal
         refuse_new_database(store, shown)
     db = Database(config.database_url, create_folders=create_folders or _beside_config(config))
     try:
-        if not adopt:  # before any migration: a refused command changes nothing
-            refuse_unpaired(db, store, shown)
+        check_pair(db, store, shown, adopt=adopt)  # before any migration: a refused command changes nothing
         db.upgrade()
-        pair(db, store, shown, adopt=adopt)
+        bind_pair(db, store)
     except BaseException:
         db.dispose()
         raise
