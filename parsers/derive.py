@@ -61,7 +61,7 @@ class Incoming:
 
 # Moves whenever what derivation makes of the same bytes changes (a reader, recognition, the document):
 # every message derived before is then due for `mailroom rederive`.
-DERIVATION_VERSION = "2026-12-16.1"
+DERIVATION_VERSION = "2026-12-17.1"
 
 
 @dataclass(frozen=True)

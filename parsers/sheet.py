@@ -20,6 +20,9 @@ _HEAD_ROWS = 30  # non-empty rows searched for the header
 _TASK_WORDS = re.compile(r"康复|辅助器具|辅具|培训|托养|无障碍|大学")
 _SUMMARY_SUB = re.compile(r"目标|完成|百分比|比例")
 _REGISTRY_SUB = re.compile(r"建档")
+HEADERLESS_ROWS = "headerless-rows"  # the code of persons' rows on a sheet without a header, said unread
+_PERSON_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,5}")
+_ID_DIGITS = re.compile(r"[0-9]{15}")
 _NOTE_ROW = re.compile(r"^(?:备注|填表说明|说明|注[:：]|附注)")
 FILL_ROW = re.compile(r"填报单位|填表单位|报送单位|填表人|填报人")
 _FILL_UNIT = re.compile(r"(?:填报单位|填表单位|报送单位)[:：]?(.*?)(?:填表人|填报人|审批单位|联系电话|日期|$)")
@@ -194,10 +197,21 @@ _EXPECTED_HEADER = {
 
 
 def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: SheetContext) -> SheetResult | None:
-    """A sheet with no header: a form only if its title names one (then the header is the problem)."""
+    """A sheet with no header: a form only if its title names one (then the header is the problem). Without
+    such a title, rows of persons (a registry's second page pasted on a sheet of its own) are said unread, as
+    problems only (form None): they were dropped without a word."""
     title_form, unit, month = _title_facts(head, ctx)
-    if title_form is None or title_form == 1:
+    if title_form == 1:
         return None
+    if title_form is None:
+        person = next((number for number, _, labels in head if _person_like(labels)), None)
+        if person is None:
+            return None
+        said = (
+            f"工作表“{sheet}”从第 {person} 行起像是人员名单（有姓名和证件号码），但没有表头，未读取；"
+            "如是前一张表的续页，请把这些行移到那张表中，否则请加上模板的表头后重新发送"
+        )
+        return SheetResult(sheet, None, unit, month, problems=[Problem(sheet, person, None, HEADERLESS_ROWS, said)])
     problem = Problem(
         sheet,
         None,
@@ -207,6 +221,13 @@ def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: She
         f"（{_EXPECTED_HEADER.get(title_form, '如“姓名”“残疾人证号”')}），无法读取数据；请使用模板的表头后重新发送",
     )
     return SheetResult(sheet, title_form, unit, month, problems=[problem])
+
+
+def _person_like(labels: list[str]) -> bool:
+    """A row holding a Chinese name and an ID's digits (15 at least), each in a cell of its own."""
+    return any(_ID_DIGITS.search(label.replace(" ", "")) for label in labels) and any(
+        _PERSON_NAME.fullmatch(label) for label in labels
+    )
 
 
 def decide_form(layout: Layout, ctx: SheetContext, problems: list[Problem]) -> int | None:

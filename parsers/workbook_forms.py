@@ -17,7 +17,7 @@ from parsers.forms import FormReading, Problem
 from parsers.months import UNDATED, month_in
 from parsers.records import Unit, fold
 from parsers.registry import read_registry
-from parsers.sheet import FILL_ROW, SheetContext, SheetResult, locate_table
+from parsers.sheet import FILL_ROW, HEADERLESS_ROWS, SheetContext, SheetResult, locate_table
 from parsers.summary import read_summary
 
 _TITLE_ROWS = 3  # non-empty rows looked at for the title of a workbook holding no form
@@ -46,6 +46,7 @@ def readings_of_sheets(
     name_form = form_from_name(filename)
     results: list[SheetResult] = []
     extra: list[Problem] = []
+    unread: list[Problem] = []  # persons' rows on a sheet without a header, said beside the forms read
     for sheet in sheets:
         if sheet.refused is not None:
             extra.append(sheet.refused)
@@ -57,10 +58,13 @@ def readings_of_sheets(
         if sheet.hidden:
             extra.append(_hidden(sheet.name, result.form))
             continue
+        if [problem.code for problem in result.problems] == [HEADERLESS_ROWS]:
+            unread.extend(result.problems)
+            continue
         results.append(result)
     if not results and not extra:
         return (_unknown_form(source, filename, _first_title(workbook, sheets)),)
-    return _readings(source, filename, results, extra, name_form)
+    return _readings(source, filename, results, [*extra, *unread] if results else extra, name_form)
 
 
 def _read_sheet(workbook: calamine.CalamineWorkbook, name: str, ctx: SheetContext) -> SheetResult | None:

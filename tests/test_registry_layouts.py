@@ -282,6 +282,29 @@ def test_a_registrys_sheets_named_for_months_are_all_read():
     assert (reading.rows, reading.problems) == (6, ())
 
 
+@pytest.mark.parametrize("title", [None, "续表"])
+def test_persons_on_a_second_sheet_without_a_header_are_said_unread(title):
+    """GIVEN 附件3 whose persons go on, without the header, on a second sheet (a page pasted on a sheet of its own)
+    WHEN read THEN the first sheet's 3 persons, and a problem naming the second sheet and its first person's row:
+    they were dropped without a word (inspect said 未发现问题). A sheet of notes only stays unmentioned."""
+    wb = openpyxl.Workbook()
+    registry_sheet(
+        wb.active, TITLES[3], REHAB_HEADER, [person_row(REHAB_HEADER, n) for n in range(3)], fill="填报单位：景县残联"
+    )
+    more = wb.create_sheet("Sheet2")
+    if title:
+        more.append([title])
+    for n in range(3, 6):
+        more.append(person_row(REHAB_HEADER, n))
+    wb.create_sheet("说明").append(["本表由乡镇汇总后报送，联系电话 0318-1234567"])
+    reading = read_one(save(wb))
+    assert (reading.form, reading.rows) == (3, 3)
+    [problem] = reading.problems
+    first = 2 if title else 1
+    assert (problem.code, problem.sheet, problem.row) == ("headerless-rows", "Sheet2", first)
+    assert f"工作表“Sheet2”从第 {first} 行起像是人员名单" in problem.message
+
+
 def test_a_person_whose_phone_cell_says_phone_stays_a_person():
     """A label in a person's own cell (电话：138…) does not make the row a signature line: it has a name."""
     row = person_row(TRAINING_HEADER, 3)
