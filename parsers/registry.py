@@ -50,6 +50,9 @@ _HEADER_WORDS = frozenset({"姓名", "学生姓名"})  # a repeated header's nam
 _SPACING = re.compile(r"\s+")
 _RURAL_WORDS = re.compile(r"种植|养殖|家庭手工|农村")
 _ID_EXACT_LIMIT = 1e15
+# What a character lost on the way leaves in a name: an encoding without it (GBK has no 㛃) saves "?", a
+# decoder U+FFFD; a clerk not finding one types "？".
+_LOST_CHARACTER = "?？\ufffd"
 _ID_LIKE = re.compile(r"[0-9]{15}")  # an ID's digits (15 of an old one at least), however written or spaced
 
 
@@ -341,6 +344,15 @@ def _problems(
     sheet: str, plan: Plan, numbers: list[int], raw: list[Sequence], texts: list[Sequence[str]], failing: list[int]
 ) -> list[Problem]:
     problems = _id_problems(sheet, plan, numbers, raw, texts, failing)
+    if plan.name_at >= 0:
+        names = texts[plan.name_at]
+        for i in _holding(names, _LOST_CHARACTER):
+            mark = next(c for c in _LOST_CHARACTER if c in names[i])
+            said = (
+                f"第 {numbers[i]} 行姓名“{names[i]}”中有“{mark}”，多半是生僻字在另存或复制时丢失了；"
+                "请改回原来的字（可用输入法的生僻字或手写输入）后重新发送"
+            )
+            problems.append(Problem(sheet, numbers[i], plan.letters[plan.name_at], "name-character-lost", said))
     if plan.phone_at is not None:
         phones = texts[plan.phone_at]
         letter = plan.letters[plan.phone_at]

@@ -57,7 +57,9 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
 SAID_WHOLE = 3
 # The kinds a column gets wrong all alike, each cell by the same rule (a duplicated person names the other row:
 # each said whole).
-CELL_RULES = frozenset({"bad-disability-id", "bad-id-number", "id-precision-lost", "bad-phone", "empty-required"})
+CELL_RULES = frozenset(
+    {"bad-disability-id", "bad-id-number", "id-precision-lost", "bad-phone", "empty-required", "name-character-lost"}
+)
 
 
 def cell_name(problem: Mapping[str, Any]) -> str:

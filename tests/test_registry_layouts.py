@@ -305,6 +305,22 @@ def test_persons_on_a_second_sheet_without_a_header_are_said_unread(title):
     assert f"工作表“Sheet2”从第 {first} 行起像是人员名单" in problem.message
 
 
+def test_a_name_whose_rare_character_was_lost_is_told():
+    """GIVEN 附件3 whose names came through an export without their rare characters (王?明, 李？, U+FFFD) WHEN read
+    THEN each is a person and each name is told, with its row, as a character lost: the clerk is never told and
+    the person stays registered under a name nobody has."""
+    rows = [person_row(REHAB_HEADER, n) for n in range(4)]
+    at = REHAB_HEADER.index("姓 名")
+    for row, name in zip(rows, ["王?明", "李？", "张\ufffd", "刘洋"], strict=True):
+        row[at] = name
+    reading = read_one(registry(3, persons=0, after=tuple(rows)))
+    assert reading.rows == 4
+    lost = [(p.row, p.message) for p in reading.problems if p.code == "name-character-lost"]
+    assert [row for row, _ in lost] == [4, 5, 6]
+    assert "第 4 行姓名“王?明”中有“?”，多半是生僻字在另存或复制时丢失了" in lost[0][1]
+    assert "“李？”中有“？”" in lost[1][1]
+
+
 def test_a_person_whose_phone_cell_says_phone_stays_a_person():
     """A label in a person's own cell (电话：138…) does not make the row a signature line: it has a name."""
     row = person_row(TRAINING_HEADER, 3)
