@@ -36,10 +36,14 @@ from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
 _BLOCK = 1024  # rows per batch: large enough for C-level maps, small enough to stay in cache
 _FOOTER = re.compile(
-    r"\s*(?:备\s*注|填\s*表\s*说\s*明|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)"
+    r"\s*(?:备\s*注|填\s*表\s*说\s*明|填\s*表\s*$|说\s*明|注\s*[:：]|附注|填表人|填报人|制表人|审核人|单位负责人|负责人|联系人)"
 )
-# A total row's label in its leading cells: 合计, 总计, 小计, 共计 (全县合计, 本月合计 too). No person is named so.
-_TOTAL = re.compile(r"\s*(?:\S{0,4}?(?:合\s*计|总\s*计)|小\s*计|共\s*计)")
+# A total row's label in its leading cells: 合计, 总计, 小计, 共计 (全县合计, 本月合计 too), 人数 or 总人数 beside
+# the count, 共6人 or 以上共6人. No person is named so.
+_TOTAL = re.compile(
+    r"\s*(?:\S{0,4}?(?:合\s*计|总\s*计)|小\s*计|共\s*计|总?\s*人\s*数|(?:以上)?共\s*[0-9０-９一二三四五六七八九十百]+\s*[人名])"
+)
+_TOTAL_MARKS = "计数共"  # a character each of _TOTAL's words has, looked for first
 # A signature line's label with its colon: the lines below the table that the template's 填报人 row
 # repeats, or a unit adds (主管领导：  填表人：张三  联系电话：…  填报日期：…). Only with the colon: it is a label.
 _SIGNATURE = re.compile(
@@ -196,14 +200,14 @@ def _select(
 def _not_person_rows(
     leads: Sequence, columns: list[Sequence], names: Sequence, ids: Sequence
 ) -> tuple[set[int], set[int]]:
-    """(total rows, signature rows) of a block. A total row has 合计/总计/小计 in a leading cell (序号, 姓名 or
-    证号: "合计" under 序号 with "3人" under 姓名 too). A signature row has a label with a colon (主管领导：,
+    """(total rows, signature rows) of a block. A total row has 合计/总计/小计/人数/共6人 in a leading cell (序号,
+    姓名 or 证号: "合计" under 序号 with "3人" under 姓名 too). A signature row has a label with a colon (主管领导：,
     审核：王五) in some cell it is read by, no ID (its 证号 cell empty or such a label), and no name but such
     a label (or one in its first cell): a person whose 电话 cell says "电话：138…" stays a person. Only the
-    rows holding 计, or holding no ID, are looked at, which a few passes over joined columns find."""
+    rows holding 计, 数 or 共, or holding no ID, are looked at, which a few passes over joined columns find."""
     totals = {
         i
-        for i in set(chain(_holding(leads, "计"), _holding(names, "计"), _holding(ids, "计")))
+        for i in set(chain(_holding(leads, _TOTAL_MARKS), _holding(names, _TOTAL_MARKS), _holding(ids, _TOTAL_MARKS)))
         if any(
             _TOTAL.match(cell) for cell in (_text_or_blank(leads[i]), _text_or_blank(names[i]), _text_or_blank(ids[i]))
         )

@@ -183,11 +183,17 @@ def test_a_title_naming_form10_keeps_a_header_without_its_parent_column():
         ["合计", "3人", "", "", "", "", 3600, ""],
         ["合 计", "", "", "", "", "", 3600, ""],
         ["", "", "总计：3户", "", "", "", 3600, ""],
+        ["人数", "3", "", "", "", "", "", ""],
+        ["", "总人数", "3", "", "", "", "", ""],
+        ["", "以上共3人", "", "", "", "", "", ""],
+        ["", "共３人", "", "", "", "", 3600, ""],
+        ["填表", "说明：此表由县级残联汇总上报"],
     ],
 )
 def test_a_total_row_is_not_a_person(total):
-    """GIVEN 附件8 with a 合计 row below its 3 people (合计 under 姓名, or under 序号 with "3人" under 姓名)
-    WHEN read THEN 3 persons and no problem: no “残疾人证号没有填写” for the 合计 row."""
+    """GIVEN 附件8 with a 合计 row below its 3 people (合计 under 姓名, or under 序号 with "3人" under 姓名; 人数 beside
+    the count, 以上共3人; a 填表说明 split over two cells) WHEN read THEN 3 persons and no problem: no
+    “残疾人证号没有填写” for the 合计 row."""
     reading = read_one(registry(8, after=(total, ["备注：1.此表由县级残联汇总上报"])))
     assert (reading.form, reading.rows, reading.problems) == (8, 3, ())
     assert reading.distinct_persons() == 3
