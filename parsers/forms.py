@@ -167,7 +167,13 @@ class FormReading:
         (typed as a number: four persons' numbers may have lost them to the same): a person by that row alone."""
         key = "id_number" if self.form == 10 else "disability_id"
         lost = {(problem.sheet, problem.row) for problem in self.problems if problem.code == "id-precision-lost"}
-        return [id_key(person.get(key)) if (person.sheet, person.row) not in lost else "" for person in self.persons]
+        wrong = {(problem.sheet, problem.row) for problem in self.problems if problem.code in _WRONG_IDS}
+        return [
+            ""
+            if (place := (person.sheet, person.row)) in lost
+            else (id_key if place in wrong else person_key)(person.get(key))
+            for person in self.persons
+        ]
 
     def distinct_persons(self) -> int:
         """People on a registry, each 残疾人证号 (or 身份证号) once; rows without one count alone (person_ids)."""
@@ -264,5 +270,18 @@ _uncollected = _CollectorPause()
 
 
 def id_key(value: str) -> str:
-    """An ID number as compared for duplicates: trimmed, upper-case X, full-width folded."""
+    """An ID number as checked: trimmed, upper-case X, full-width folded."""
     return fold(value).upper() if value else ""
+
+
+# A 残疾人证号 is its holder's 身份证号 and two digits, 类别 and 等级, which an assessment may change.
+PERSON_DIGITS = 18
+_WRONG_IDS = frozenset({"bad-disability-id", "bad-id-number"})  # a number told wrong is compared whole
+
+
+def person_key(value: str) -> str:
+    """Whose well-formed ID number it is, as compared for duplicates and across units: id_key, a 残疾人证号 by its
+    first 18 characters, so a person's 身份证号 (a child's without a card) and either of their cards' numbers are
+    one person (archive.findings compares the stored numbers so). A number told wrong (19 digits, a wrong check
+    digit) is compared whole: its first 18 may be another person's."""
+    return id_key(value)[:PERSON_DIGITS]

@@ -30,7 +30,7 @@ from parsers.checks import (
     scientific_problem,
 )
 from parsers.form_layouts import FORM_COLUMNS, map_columns
-from parsers.forms import Problem, id_key, persons_in_bulk
+from parsers.forms import PERSON_DIGITS, Problem, id_key, persons_in_bulk
 from parsers.records import fold
 from parsers.sheet import Layout, Row, SheetContext, SheetResult, decide_form
 
@@ -328,12 +328,11 @@ def _id_keys(
     sheet, numbers = at
     if plan.id_at < 0:
         return [""] * len(numbers)
-    ids = texts[plan.id_at]
-    if failing:
-        ids = list(ids)
-        for i in failing:
-            lost = _digits_lost(raw[plan.id_at][i], ids[i])
-            ids[i] = f"digits-lost:{sheet}:{numbers[i]}" if lost else id_key(ids[i])
+    texts_ = texts[plan.id_at]
+    ids = [text[:PERSON_DIGITS] for text in texts_]  # person_key of a well-formed number, in its one spelling
+    for i in failing:
+        lost = _digits_lost(raw[plan.id_at][i], texts_[i])
+        ids[i] = f"digits-lost:{sheet}:{numbers[i]}" if lost else id_key(texts_[i])  # whole: its 18 may be wrong
     return ids
 
 

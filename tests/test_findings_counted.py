@@ -127,3 +127,38 @@ def test_a_person_written_in_another_spelling_by_the_other_unit_is_found(deps):
     with deps.db.session() as session:
         found = persons(session)
     assert len(found) == 5 and {f.message_ids for f in found} == {(own, wrong)}
+
+
+def test_a_person_registered_by_the_other_unit_under_their_id_number_or_another_level_is_found(deps):
+    """GIVEN 饶阳县's registry, and 桃城区's copy of it giving some persons' 身份证号 (the 残疾人证号's first 18 digits:
+    a child without a card) and the others' card with another 等级 (assessed again) WHEN the findings are read THEN
+    every person is found registered by both units, each said with the number the first registry gives: only
+    the same 20 digits were."""
+    import io
+
+    import openpyxl
+
+    from tests.webapp import BOOKS
+
+    book = openpyxl.load_workbook(BOOKS / REGISTRY)
+    numbers = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and len(cell.value) in (18, 20) and cell.value[:17].isdigit():
+                    numbers.append(cell.value)
+                    other = "1" if cell.value[-1] != "1" else "2"
+                    if len(cell.value) == 20:  # the child's 身份证号 is left as it is
+                        cell.value = cell.value[:18] if len(numbers) % 2 else cell.value[:19] + other
+    retyped = io.BytesIO()
+    book.save(retyped)
+    copy = _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件")
+    as_mail = email.message_from_bytes(copy, policy=policy.default)
+    as_mail.add_attachment(retyped.getvalue(), maintype="application", subtype="octet-stream", filename="附件3.xlsx")
+    own, wrong = store(
+        deps, _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)), as_mail.as_bytes()
+    )
+    with deps.db.session() as session:
+        found = persons(session)
+    assert len(numbers) == 5 and len(found) == 5 and {f.message_ids for f in found} == {(own, wrong)}
+    assert sorted(next(n for n in numbers if f"（证号 {n}）" in f.message) for f in found) == sorted(numbers)

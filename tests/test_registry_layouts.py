@@ -269,6 +269,21 @@ def test_ids_typed_as_numbers_losing_the_same_digits_are_no_duplicates():
     assert codes(reading) == ["id-precision-lost"] * 4
 
 
+def test_one_persons_card_of_another_level_and_id_number_are_one_person():
+    """GIVEN 附件3 (children without a card may be given by their 身份证号) listing person 0 a second time under their
+    身份证号 and person 1 a second time under a card of another 等级 (assessed again), for the same service WHEN
+    read THEN 4 persons, not 6, and both repeats told as duplicates: a 残疾人证号 is its holder's 身份证号 and two
+    digits."""
+    rows = [person_row(REHAB_HEADER, n) for n in range(4)]
+    at = REHAB_HEADER.index("残疾人证号")
+    by_id, by_level = list(rows[0]), list(rows[1])
+    by_id[at] = rows[0][at][:18]
+    by_level[at] = rows[1][at][:19] + ("1" if rows[1][at][19] != "1" else "2")
+    reading = read_one(registry(3, persons=0, after=(*rows, by_id, by_level)))
+    assert (reading.rows, reading.distinct_persons(), registry_persons([reading])) == (6, 4, 4)
+    assert sorted(p.row for p in reading.problems if p.code == "duplicate-person") == [4, 5, 8, 9]
+
+
 def test_a_registrys_sheets_named_for_months_are_all_read():
     """GIVEN 附件3 on two sheets named 1-6月 and 7-9月 under a title naming no month, each its months' persons WHEN
     read THEN all 6 persons: sheets named for months set the earlier aside for 附件2 only, whose figures are
