@@ -232,7 +232,7 @@ def _walk_inner(inner: email.message.Message, walk: _Walk, texts: _Texts, depth:
     """An attached message: its attachments join ours, its text follows ours after a separator; its sender is
     read from its own From header (before those of the messages it carries in turn)."""
     sender = raw_header(inner, "from")
-    addresses = _addresses([sender], walk.charset) if sender is not None else []
+    addresses = _author(_addresses([sender], walk.charset)) if sender is not None else []
     walk.attached_senders.append(next((address for _, address in addresses if "@" in address), ""))
     inner_texts = _Texts()
     _walk(inner, walk, inner_texts, depth + 1)
@@ -321,13 +321,13 @@ def _parse(msg: email.message.Message) -> ParsedMessage:
     walk, texts = _Walk(charset=declared), _Texts()
     _walk(msg, walk, texts, 0)
     subject = decode_header(first.get("subject"), declared)
-    senders = _addresses(headers.get("from", []), declared)
+    senders = _author(_addresses(headers.get("from", []), declared))
     date_header = decode_header(first["date"], declared) if "date" in first else None  # 星期六 in raw 8-bit too
     return ParsedMessage(
         message_id="".join(decode_header(first.get("message-id")).split()) or None,
         subject=subject,
         from_addr=senders[0][1] if senders else None,
-        from_name=senders[0][0] if senders else "",
+        from_name=senders[0][0] if senders else _whole(headers.get("from", []), declared),
         to_addrs=tuple(address for _, address in _addresses(headers.get("to", []), declared)),
         cc_addrs=tuple(address for _, address in _addresses(headers.get("cc", []), declared)),
         date_header=date_header,
@@ -362,6 +362,11 @@ def _report_type(msg: email.message.Message) -> str:
     return next((kind.partition("/")[2] for kind in sorted(parts) if kind in _REPORT_PARTS), "")
 
 
+# One address as a mail program sends to it, or a local part alone (MAILER-DAEMON): no spaces, commas or brackets
+# (an encoded word may hide a list).
+_ONE_ADDRESS = re.compile(r"[^\s@,;:<>()\[\]\"]+(?:@[^\s@,;:<>()\[\]\"]+)?")
+
+
 def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str, str]]:
     """(decoded display name, lower-cased address) pairs; display names are decoded after
     splitting, so a decoded name holding a comma cannot split one address into two. A mailbox written
@@ -371,11 +376,28 @@ def _addresses(values: list[str], declared: str | None = None) -> list[tuple[str
     found: list[tuple[str, str]] = []
     for name, address in pairs:
         decoded = decode_header(address) if address else ""
-        if "<" in decoded or " " in decoded.strip():  # the whole mailbox in one encoded word, as naive mailers
-            found.extend((inner_name, inner.lower()) for inner_name, inner in getaddresses([decoded]) if inner)
-        elif decoded:
+        if _ONE_ADDRESS.fullmatch(decoded):
             found.append((decode_header(name, declared), decoded.lower()))
+        elif decoded:  # the whole mailbox in one encoded word (naive mailers), or a list: each address it holds
+            found.extend(
+                (inner_name, inner.lower())
+                for inner_name, inner in getaddresses([decoded])
+                if _ONE_ADDRESS.fullmatch(inner)
+            )
     return found
+
+
+def _whole(values: list[str], declared: str | None) -> str:
+    """A From naming no one address, decoded whole (kept as the sender's name: what staff are shown of it)."""
+    return " ".join(decode_header(unfolded(value), declared) for value in values).strip()
+
+
+def _author(senders: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The From's mailbox, or none when it names several addresses: whose mail it is cannot be told (an address
+    written as the display name, `jxcl2020@163.com <x@evil.example>`, is two to the parser and one to a mail
+    program, which shows the first and answers the second; a unit's registered address must not be borrowed
+    so). The same address twice (`jxcl2020@163.com<jxcl2020@163.com>`, as naive mailers write it) is one."""
+    return senders[:1] if len({address for _, address in senders}) == 1 else []
 
 
 def declared_charset(msg: email.message.Message) -> str | None:

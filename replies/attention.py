@@ -59,6 +59,9 @@ class Derived(Mail, Protocol):
     def body_text(self) -> str | None: ...
 
     @property
+    def from_addr(self) -> str | None: ...
+
+    @property
     def subject(self) -> str: ...
 
     @property
@@ -85,7 +88,9 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     forms being one (replies.mismatch, what the receipt tells the unit). A bounce says a mail of ours did not
     arrive (a unit never told what it is missing): a person tells them (a report that it is delayed, delivered or
     relayed, which still goes, does not). Other machine mail and read receipts need nobody (a read receipt carrying
-    a package is that package's mail: parsers.recognize.is_read_receipt); a 自查 answers itself."""
+    a package is that package's mail: parsers.recognize.is_read_receipt); a 自查 answers itself. A submission whose
+    From names no one address (several: `jxcl2020@163.com <x@evil.example>`; or none) has no sender to confirm:
+    "nosender" instead of "nounit" or "unregistered"."""
     if message.kind == "bounce":
         said = message.body_text or ""
         return () if _GOES_ON.search(said) and not _FAILED.search(said) else ("bounced",)
@@ -106,13 +111,13 @@ def attention_reasons(message: Derived) -> tuple[str, ...]:
     )
     if message.unit is None:
         if message.kind in SUBMISSION_KINDS or package or any(reading.unit for reading in readings):
-            reasons.append("nounit")
+            reasons.append("nounit" if message.from_addr else "nosender")
         return tuple(reasons)
     problems = message.problems or ()
     if any(FORWARDED_MARK in problem for problem in problems) and not message.registered:
         reasons.append("forwarded")
     elif not message.registered and not any(STAFF_MAIL_MARK in problem for problem in problems):
-        reasons.append("unregistered")
+        reasons.append("unregistered" if message.from_addr else "nosender")
     if any(UNIT_CONFLICT_MARK in problem for problem in problems):
         reasons.append("conflict")
     if any(UNPLANNED_MARK in problem for problem in problems):

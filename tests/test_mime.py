@@ -466,6 +466,29 @@ def test_a_mailbox_written_as_one_encoded_word_is_split_after_decoding():
     assert (message.from_addr, message.from_name) == ("jxcl2020@163.com", "景县残联")
 
 
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "jxcl2020@163.com <attacker@evil.example>",  # a display name written as the registered address
+        "<jxcl2020@163.com>evil@evil.example",
+        "<=?utf-8?q?jxcl2020=40163.com=2Cv2=40victim.example?=>",  # a list hidden in one encoded word
+        "jxcl2020@163.com, v2@victim.example",
+    ],
+)
+def test_a_from_naming_several_addresses_is_nobodys(sender):
+    """GIVEN a From that names several addresses, one of them a unit's registered one WHEN parsed THEN it has no
+    sender: a mail program shows the first and answers the other, so the registered address was borrowed (the
+    mail counted as 景县's package), and an encoded list had our answer sent to every address in it."""
+    raw = f"From: {sender}\r\nTo: hscljyb@126.com\r\nSubject: 景县11月份报表\r\n\r\nbody\r\n".encode()
+    assert parse_message(raw).from_addr is None
+
+
+def test_the_same_address_twice_in_a_from_is_its_sender():
+    """A naive mailer's `jxcl2020@163.com<jxcl2020@163.com>` (the address as its own name, unquoted) is one sender."""
+    raw = b"From: JXCL2020@163.com<jxcl2020@163.com>\r\nTo: hscljyb@126.com\r\nSubject: t\r\n\r\nbody\r\n"
+    assert parse_message(raw).from_addr == "jxcl2020@163.com"
+
+
 # --- decode_text ----------------------------------------------------------------------------------
 
 GBK_ONLY = "朱镕基、王喆、李堃"

@@ -48,6 +48,7 @@ def mail(attachments: tuple[str, ...] = ("附件2.xlsx",), **fields) -> SimpleNa
         month="2020-04",
         month_source="subject",
         registered=True,
+        from_addr="tcqcl@163.com",
         problems=[],
         subject="桃城区4月份报表",
         body_text="",
@@ -116,6 +117,9 @@ def reading(
         (mail(readings=[reading()], problems=[CONFLICT]), ("conflict",)),
         (mail(registered=False, readings=[reading()], problems=[FORWARDED, "原发件人 … 未登记"]), ("forwarded",)),
         (mail(readings=[reading()], problems=[FORWARDED]), ()),
+        # a From naming several addresses (parsers.mime: none kept): no sender to confirm
+        (mail(registered=False, from_addr=None, readings=[reading()]), ("nosender",)),
+        (mail(registered=False, from_addr=None, unit=None, readings=[reading(unit=None)]), ("nosender",)),
     ],
 )
 def test_attention_names_mail_of_no_unit_and_forms_naming_another_unit_or_month(message, reasons):

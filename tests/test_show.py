@@ -151,6 +151,23 @@ def test_a_staff_forward_is_shown_as_from_our_own_mailbox(run, tmp_path):
     assert json.loads(run("show", "1", "--json").stdout)["own_mailbox"] is False
 
 
+def test_a_from_borrowing_a_units_address_as_its_name_is_no_ones_and_waits_for_staff(run, tmp_path):
+    """GIVEN a package whose From is `jxcl2020@163.com <attacker@evil.example>` (景县's registered address as the
+    display name: a mail program answers the other) WHEN archived THEN it does not count for 景县, gets no
+    receipt, is shown with that From whole as no one's, and 待处理 asks staff to check who sent it."""
+    raw = (DATA / "workbooks" / "bad-ids-and-phones.xlsx").read_bytes()
+    spoof = compose("jxcl2020@163.com", "hsclbgs666@163.com", "景县4月份报表", ARRIVAL)
+    spoof.add_attachment(raw, maintype="application", subtype="octet-stream", filename="附件3.xlsx")
+    spoof.replace_header("From", "jxcl2020@163.com <attacker@evil.example>")
+    (tmp_path / "spoof.eml").write_bytes(spoof.as_bytes())
+    assert run("import", str(tmp_path / "spoof.eml")).exit_code == 0
+    detail = json.loads(run("show", "2", "--json").stdout)
+    assert (detail["registered"], detail["sender"]) == (False, None)
+    assert "发件人：（无法确定：jxcl2020@163.com <attacker@evil.example>）（未登记的发件人）" in run("show", "2").stdout
+    queue = run("queue").stdout
+    assert "2-nosender" in queue and "无法确定是谁发来的" in queue and "2-unregistered" not in queue
+
+
 def test_show_says_a_message_waits_to_be_derived_again(run, tmp_path):
     """GIVEN a correction recorded and its message not derived again (`correct` killed before it did) THEN `show`
     says, by the recognition and first among the problems, that what it shows waits to be derived by the latest

@@ -83,11 +83,17 @@ def sender_standing(registered: bool, decisions: Sequence[dict[str, Any]]) -> st
     return "登记的报送邮箱" if registered else "未登记的发件人"
 
 
+def shown_sender(name: str, address: str | None) -> str:
+    """The sender as a person reads it: 名字 <address>, the address alone, or a From naming no one address, which
+    parsers.mime keeps whole as the name (`jxcl2020@163.com <x@evil.example>`), said to be no one's."""
+    if address is None:
+        return f"（无法确定：{name}）" if name else "（无）"
+    return f"{name} <{address}>" if name else address
+
+
 def describe_message(detail: dict[str, Any]) -> list[str]:
     """The lines `show` prints, from the same object `show --json` prints."""
-    sender = detail["sender"] or "（无）"
-    if detail["from_name"]:
-        sender = f"{detail['from_name']} <{sender}>"
+    sender = shown_sender(detail["from_name"], detail["sender"])
     arrival = detail["arrival"][:19].replace("T", " ")
     lines = [
         f"邮件 #{detail['id']}",

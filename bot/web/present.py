@@ -35,6 +35,7 @@ from bot.services.show import (
     message_problems,
     sender_standing,
     settled_problems,
+    shown_sender,
 )
 from bot.web.site import site
 from parsers.document import text_characters
@@ -337,7 +338,7 @@ def _attachment(attachment: Attachment, mask: Masker) -> AttachmentView:
 def _headers(
     message: Message, mask: Masker, zone: ZoneInfo, mailboxes: Mapping[str, str], decisions: Sequence[dict]
 ) -> tuple[tuple[str, str], ...]:
-    sender = f"{message.from_name} <{message.from_addr}>" if message.from_name else message.from_addr or ""
+    sender = shown_sender(message.from_name, message.from_addr)
     arrival = local_time(message.arrival, zone, "%Y-%m-%d %H:%M:%S")
     month = (
         f"{message.month}（{MONTH_SOURCES.get(message.month_source, message.month_source)}）"
