@@ -132,6 +132,36 @@ def test_a_briefing_gets_a_threaded_readable_receipt(dovecot, setup):
     assert b"\\Seen" in copy[b"FLAGS"]
 
 
+def test_a_subject_holding_a_line_break_gets_its_receipt_on_one_line(dovecot, setup):
+    """GIVEN a briefing whose subject, pasted from a web page, holds U+2028, and another's an encoded CR LF WHEN
+    polled THEN each gets its receipt, the subject quoted on one line: the mail library refused the subject, the
+    receipt was never composed and every poll logged the failure (web attacker)."""
+    import base64
+
+    config, deps, folder = setup
+    clear(dovecot, "zqx")
+    for n, subject in enumerate(
+        ["枣强县贫困残疾人服务工程专项信息\u2028（二）", "枣强县贫困残疾人服务工程专项信息\r\n（三）"]
+    ):
+        article = compose(
+            "zqxcl@163.com",
+            OFFICE,
+            "PLACEHOLDER",
+            datetime(2020, 5, 6, 9 + n, tzinfo=SHANGHAI),
+            body=f"我县举办第{n + 2}期残疾人实用技术培训班，培训农村残疾人五十名，内容包括种植、养殖技术。",
+        )
+        word = f"=?utf-8?b?{base64.b64encode(subject.encode()).decode()}?="
+        raw = article.as_bytes().replace(b"Subject: PLACEHOLDER", f"Subject: {word}".encode())
+        dovecot.append("bgs", raw, folder=folder, internaldate=datetime(2020, 5, 6, 9 + n, tzinfo=SHANGHAI))
+    report = poll_once(config, deps)
+    assert report.receipts == 2 and report.outbox.sent == 2
+    subjects = sorted(str(receipt["Subject"]) for receipt in inbox(dovecot, "zqx"))
+    assert subjects == [
+        "回执：枣强县贫困残疾人服务工程专项信息 （三）",
+        "回执：枣强县贫困残疾人服务工程专项信息 （二）",
+    ]
+
+
 def test_the_sent_copies_of_a_pass_go_over_one_login(dovecot, setup):
     """GIVEN three briefings WHEN one poll answers them THEN three copies are in the Sent folder, kept over one
     login of the office's mailbox beside the poll's own (each copy logged in again: with the receipts' own

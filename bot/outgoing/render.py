@@ -51,6 +51,12 @@ def render_pair(template: str, context: dict, config: Config | None = None) -> t
     )
 
 
+def _one_line(subject: str) -> str:
+    """A subject quoting the sender's on one line: a line break in theirs (U+2028 pasted from a web page, an
+    encoded CR LF) is refused by the mail library, and the receipt was never composed."""
+    return " ".join(part.strip() for part in subject.splitlines() if part.strip())
+
+
 def compose(
     outgoing: Outgoing,
     to: list[str],
@@ -69,7 +75,7 @@ def compose(
     message = EmailMessage()
     message["From"] = formataddr((outgoing.sender_name, outgoing.sender)) if outgoing.sender_name else outgoing.sender
     message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    message["Subject"] = _one_line(subject)
     message["Date"] = format_datetime(now.astimezone(zone))
     message["Message-ID"] = make_msgid(domain=(outgoing.sender.split("@")[-1] or "mailroom.local"))
     if in_reply_to:
