@@ -10,7 +10,7 @@ import urllib.parse
 from datetime import datetime
 
 from parsers.maildate import parse_mail_date
-from parsers.sniff import decode_text, decode_words
+from parsers.sniff import decode_text, decode_words, visible_name
 
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
@@ -45,7 +45,6 @@ def raw_text(value: str | email.header.Header) -> str:
 
 _PARAM = re.compile(r';\s*([^\s=;"]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', re.S)
 _SECTION = re.compile(r"(.+)\*(\d+)(\*?)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def attachment_filename(part: email.message.Message, declared: str | None = None) -> str | None:
@@ -58,7 +57,7 @@ def attachment_filename(part: email.message.Message, declared: str | None = None
         if raw is None:
             continue
         value = header_param(raw, key, declared) or ""
-        name = _CONTROL.sub("", value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+        name = visible_name(value.replace("\\", "/").rsplit("/", 1)[-1]).strip()
         if name:
             names.append(name)
     return min(names, key=_lost, default=None)  # the first of the least damaged

@@ -205,9 +205,23 @@ def _decode_raw(text: str, declared: str | None = None) -> str:
     return decode_text(data, None)[0]
 
 
+# What changes how a file name is shown without being seen: control characters, bidi overrides and isolates
+# (附件3\u202eslx.exe shows as 附件3exe.xls), zero-width characters.
+_UNSEEN = re.compile("[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def visible_name(name: str) -> str:
+    """A file name as it is shown: without the characters that change how it reads (_UNSEEN)."""
+    return _UNSEEN.sub("", name)
+
+
 def decode_zip_name(info: zipfile.ZipInfo) -> str:
-    """A zip member's name: zipfile reads names without the UTF-8 flag (bit 0x800) as cp437,
+    """A zip member's name (visible_name): zipfile reads names without the UTF-8 flag (bit 0x800) as cp437,
     but Chinese Windows zippers write them in GBK. An Info-ZIP Unicode path field wins."""
+    return visible_name(_zip_name(info))
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
     if info.flag_bits & 0x800:
         return info.filename
     unicode_name = _unicode_path_extra(info)

@@ -608,6 +608,10 @@ def part_with(headers: bytes) -> email.message.Message:
             b'Content-Disposition: attachment; filename="????3????.xlsx"',
             "附件3有误.xlsx",
         ),
+        (  # a right-to-left override shows 附件3\u202eslx.exe as 附件3exe.xls: the name as it is (web attacker)
+            b"Content-Disposition: attachment; filename*=utf-8''%E9%99%84%E4%BB%B63%E2%80%AEslx.exe",
+            "附件3slx.exe",
+        ),
         (  # both lost as many: the disposition's, as always
             b'Content-Type: application/octet-stream; name="??3.xlsx"\r\n'
             b'Content-Disposition: attachment; filename="?3?.xlsx"',
@@ -633,6 +637,7 @@ def test_zip_names():
     assert decode_zip_name(zip_info("附件3.xls".encode(), flag_bits=0x800)) == "附件3.xls"
     assert decode_zip_name(zip_info("附件3.xls".encode())) == "附件3.xls"  # UTF-8 without the flag
     assert decode_zip_name(zip_info(b"report.xls")) == "report.xls"
+    assert decode_zip_name(zip_info("附件3\u202eslx.exe\u200b".encode(), flag_bits=0x800)) == "附件3slx.exe"
 
 
 def test_zip_name_from_info_zip_unicode_path_field():

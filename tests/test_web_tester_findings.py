@@ -160,6 +160,12 @@ def test_a_long_attachment_name_is_shortened_in_the_middle_and_keeps_its_extensi
     assert safe_filename("报表.xlsx", "x") == "报表.xlsx" and safe_filename(" . ", "备用") == "备用"
 
 
+def test_a_downloaded_name_keeps_no_bidi_override():
+    """An attachment stored before its name was cleaned (附件3\u202eslx.exe, shown as 附件3exe.xls) is downloaded
+    under the name as it is (web attacker)."""
+    assert safe_filename("附件3\u202eslx.exe", "x") == "附件3slx.exe"
+
+
 def _archive_attachment(deps, filename: str) -> tuple[int, int]:
     """A message with one workbook attached as `filename`: (message id, the attachment's ordinal)."""
     mail = compose("tcqcl@163.com", REHAB, "桃城区4月份报表", datetime(2020, 4, 15, 10, tzinfo=SHANGHAI))

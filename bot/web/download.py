@@ -26,6 +26,7 @@ from bot.web.auth import viewer
 from bot.web.present import Masker, masker, reading_table, shown
 from bot.web.site import site
 from parsers.form_layouts import FORM_TITLES
+from parsers.sniff import visible_name
 
 blueprint = Blueprint("download", __name__)
 ORIGINALS_REFUSED = (
@@ -50,10 +51,10 @@ _LONG_OR_ZERO_LED = re.compile(r"\s*(0\d+|\d{12,})\s*")  # an identifier whateve
 
 
 def safe_filename(name: str, fallback: str) -> str:
-    """A file name for Content-Disposition: no path, no control characters, no quotes, at most NAME_CHARS
-    characters. A longer name loses the middle of its stem, never its extension: without ".xlsx" the saved
-    file opens in nothing, and the stem's end often says which month or version it is."""
-    cleaned = _UNSAFE_NAME.sub("_", name).strip(" .")
+    """A file name for Content-Disposition: no path, no control or bidi characters (sniff.visible_name), no
+    quotes, at most NAME_CHARS characters. A longer name loses the middle of its stem, never its extension:
+    without ".xlsx" the saved file opens in nothing, and the stem's end often says which month or version it is."""
+    cleaned = _UNSAFE_NAME.sub("_", visible_name(name)).strip(" .")
     return _shortened(cleaned) if cleaned else fallback
 
 
