@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from archive.evidence import COUNTED_KINDS, submission
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
+from parsers.forms import NOTE_CODES
 from parsers.no_form import IMAGES, NO_FORM_CODES, why_no_form
 from parsers.records import Kind
 from parsers.workbook import is_lock_file
@@ -305,12 +306,13 @@ def message_facts(message: Message) -> MessageFacts:
                 r.readable,
                 r.rows,
                 {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                tuple(problem_lines(r.problems)),
+                tuple(problem_lines(p for p in r.problems if p.get("code") not in NOTE_CODES)),
                 text_characters(r.text) if r.form == 1 else 0,
                 r.unit,
                 r.month,
                 # a zip's member holding no form (a PDF, a .csv): said as a loose one is, not among a briefing's
                 no_form=r.form is None and not r.readable and all(p.get("code") in NO_FORM_CODES for p in r.problems),
+                notes=tuple(p["message"] for p in r.problems if p.get("code") in NOTE_CODES),
             )
         )
     files: list[FileFacts] = []

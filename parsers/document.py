@@ -14,7 +14,7 @@ from defusedxml import ElementTree as SafeTree
 from defusedxml.common import DefusedXmlException
 
 from parsers.form_layouts import FORM_TITLES, form_from_name
-from parsers.forms import FormReading, Problem, unreadable
+from parsers.forms import TEXT_UNREAD, FormReading, Problem, unreadable
 from parsers.months import month_in
 from parsers.records import Unit, fold
 from parsers.safety import Budget, Limits, Refused, check_directory, entity_refusal, read_member
@@ -131,15 +131,15 @@ def read_word_binary(
     month = month_in(text[:300], year) or month_in(filename, year)
     if text:
         return FormReading(source, 1, unit.name if unit else None, month, 0, text=text)
-    problem = Problem(
+    note = Problem(
         None,
         None,
         None,
-        "unreadable",
+        TEXT_UNREAD,
         f"附件1“{filename}”能够接收（不影响计分），但系统读不出其中的文字（检索不到其内容）；"
         f"今后如方便，请在 Word 或 WPS 中“另存为”.docx 格式报送，无需为此重发",
     )
-    return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(problem,), readable=False)
+    return FormReading(source, 1, unit.name if unit else None, month, 0, problems=(note,))
 
 
 def text_characters(text: str | None) -> int:

@@ -16,13 +16,18 @@ from parsers.records import fold
 
 @dataclass(frozen=True)
 class Problem:
-    """Something the sender should fix; row is the spreadsheet row (1-based), column its letter."""
+    """Something the sender should fix; row is the spreadsheet row (1-based), column its letter. A code of
+    NOTE_CODES asks nothing: it is said as a hint, never as a problem or a reason to send again."""
 
     sheet: str | None
     row: int | None
     column: str | None
     code: str
     message: str
+
+
+TEXT_UNREAD = "text-unread"  # a 附件1 received (it counts) whose text could not be read
+NOTE_CODES = frozenset({TEXT_UNREAD})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ mistakes: one line names both places instead, "［Sheet C4、C6］…".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,7 +24,7 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
     value: the first SAID_WHOLE of one kind in one column are said whole, the rest on one line after them with
     their cells (a clerk read 232 numbered lines, each explaining the same rule again)."""
     places: dict[str, dict[tuple[str, str], None]] = {}  # each message's places, once each, in the order found
-    kinds: dict[str, tuple[str, str, str] | None] = {}  # each message's kind and column, when it has both
+    kinds: dict[str, tuple[str, ...] | None] = {}  # each message's kind, column and rule, when it has them
     for problem in problems:
         found = places.setdefault(problem["message"], {})
         place = (problem.get("sheet") or "", cell_name(problem))
@@ -31,8 +32,9 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
             found[place] = None
         code, column = problem.get("code"), problem.get("column")
         by_rule = code in CELL_RULES and bool(column)
-        kinds.setdefault(problem["message"], (str(code), problem.get("sheet") or "", str(column)) if by_rule else None)
-    by_kind: dict[tuple[str, str, str], list[str]] = {}  # each kind's messages, in the order found
+        rule = (str(code), problem.get("sheet") or "", str(column), _QUOTED.sub("", problem["message"]))
+        kinds.setdefault(problem["message"], rule if by_rule else None)
+    by_kind: dict[tuple[str, ...], list[str]] = {}  # each kind's messages, in the order found
     for message, kind in kinds.items():
         if kind is not None:
             by_kind.setdefault(kind, []).append(message)
@@ -53,6 +55,9 @@ def merged_problems(problems: Iterable[Mapping[str, Any]]) -> list[tuple[str, st
     return lines
 
 
+# A message's own value (“131102…”, “王?明”) and row: what is left of it is the rule it explains, which one kind shares
+# (a wrong 等级 and an impossible birth date are both bad-disability-id, and each needs its own words).
+_QUOTED = re.compile(r"“[^”]*”|第 \d+ 行")
 # Of one kind of problem in one column, how many are said whole before the rest are named on one line.
 SAID_WHOLE = 3
 # The kinds a column gets wrong all alike, each cell by the same rule (a duplicated person names the other row:

@@ -88,6 +88,12 @@ class FileFacts:
     unit: str | None = None  # as the form itself names it (its title, its 填报单位 row)
     month: str | None = None
     no_form: bool = False  # an attachment that holds no form at all; `problems` says why (parsers.inspection)
+    notes: tuple[str, ...] = ()  # hints that ask nothing (parsers.forms.NOTE_CODES), said apart from problems
+
+    @property
+    def received(self) -> bool:
+        """Whether the file gives its form: readable, or a 附件1 whose text could not be read (it counts)."""
+        return self.form is not None and (self.readable or self.form == 1)
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ def failed_submission(facts: MessageFacts) -> bool:
         return True
     if _files_forgotten(facts):
         return True
-    return bool(facts.attachment_names) and not any(f.readable and f.form for f in facts.files)
+    return bool(facts.attachment_names) and not any(f.received for f in facts.files)
 
 
 def _files_forgotten(facts: MessageFacts) -> bool:
@@ -287,6 +293,7 @@ def receipt_for(
         "resend": resend,
         "resend_heading": "说明" if resend == NOTHING_OWED else "请重新发送",
         "problems": problems_by_file(facts),
+        "notes": [note for file in facts.files for note in file.notes],
         "briefing_text": _briefing_text(briefing_place, uncounted, briefings_needed, facts.attachment_names),
         # what it says of time, month by month: of this mail, and of the month's package as it stands now
         "month_notes": list(month_notes) if facts.kind == "report" else [],
@@ -499,7 +506,7 @@ def _resend_advice(facts: MessageFacts, arrived: bool = False) -> str | None:
     if link is not None and (facts.kind != "briefing" or not facts.attachment_names):
         if facts.attachment_names:
             advice.append(
-                f"邮件中{link}里的文件系统无法下载，没有收到。"
+                f"邮件中{link}里的文件，系统无法下载，没有收到。"
                 "请把这些表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
             )
         else:
@@ -510,17 +517,15 @@ def _resend_advice(facts: MessageFacts, arrived: bool = False) -> str | None:
     if (
         facts.kind in ("report", "reply", "other")
         and facts.attachment_names
-        and not any(f.readable and f.form for f in facts.files)
+        and not any(f.received for f in facts.files)
     ):
-        if unread := [f"“{f.source}”" for f in facts.files if f.no_form]:
+        # every file that could not be read, whatever kept it shut (a password, a cut, a zip in a zip, no form
+        # at all): the clerk resends what is named, and a workbook left out stayed unsent
+        if unread := [f"“{f.source}”" for f in facts.files if f.no_form or not f.readable]:
             advice.append(
                 f"附件{'、'.join(unread)}中没有可读取的附件表格，原因见上面“需要修改的问题”；请按说明改正后重新发送。"
             )
-        elif any(
-            f.form and not f.readable for f in facts.files
-        ):  # the templates, locked or broken: not the wrong files
-            advice.append("附件中的表格都未能读取，原因见上面“需要修改的问题”；请按说明改正后重新发送。")
-        else:
+        else:  # workbooks read, none a form: not the templates
             advice.append(
                 "附件中没有识别出任何可读取的附件表格。"
                 "请使用市残联下发的附件模板（Excel 格式，表头第一行写明“XX县残联 X 月份…表”），修改后重新发送。"

@@ -286,5 +286,8 @@ def test_the_receipt_html_as_a_person_sees_it(tmp_path):
         seen = page.inner_text("body")
         images = page.locator("img").count()
     assert "到达时间\t2020年4月20日 23:59:59（北京时间）" in seen and "报送月份\t2020年4月" in seen
-    assert "残疾人证号校验位不对" in seen and "请重新发送：附件中没有识别出任何可读取的附件表格" in seen
+    assert (
+        "残疾人证号校验位不对" in seen
+        and "请重新发送：附件“<img src=x onerror=alert(1)>.xlsx”中没有可读取的附件表格" in seen
+    )
     assert "<img src=x onerror=alert(1)>.xlsx" in seen and images == 0

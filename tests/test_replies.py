@@ -83,7 +83,8 @@ def test_a_receipt_threads_and_says_what_to_resend():
     receipt = receipt_for(facts, [], None, 8)
     assert receipt.to == "zqxcl@163.com" and receipt.subject == "回执：枣强县贫困残疾人服务工程专项信息"
     assert receipt.in_reply_to == "<a@x>" and receipt.references == ("<z@x>", "<a@x>")
-    assert "附件模板" in receipt.context["resend"] and receipt.context["problems"] == [("a.xlsx", ["无法读取"])]
+    assert receipt.context["resend"].startswith("附件“a.xlsx”中没有可读取的附件表格，原因见上面")
+    assert receipt.context["problems"] == [("a.xlsx", ["无法读取"])]
 
 
 DEADLINE = datetime(2020, 5, 20, 15, 59, 59, tzinfo=UTC)  # the 20th, 23:59:59 in Shanghai
@@ -306,9 +307,42 @@ def test_forms_that_could_not_be_read_are_not_sent_back_to_the_templates():
     )
     facts = replace(REPORT, attachment_names=("桃城区12月份报表.zip",), files=locked)
     resend = receipt_for(facts, [], None, 8).context["resend"]
-    assert resend.startswith("附件中的表格都未能读取，原因见上面“需要修改的问题”") and "模板" not in resend
+    assert resend.startswith(
+        "附件“桃城区12月份报表.zip › 附件2.xlsx”、“桃城区12月份报表.zip › 附件3.xlsx”中没有可读取的附件表格，原因见上面"
+    )
+    assert "模板" not in resend
     unknown = replace(facts, files=(FileFacts("数据.xlsx", None, True, 3),))
     assert "请使用市残联下发的附件模板" in receipt_for(unknown, [], None, 8).context["resend"]
+
+
+def test_every_file_that_could_not_be_read_is_named_and_a_zip_in_a_zip_is_not_sent_to_the_templates():
+    """GIVEN a package of a locked 附件2, a cut 附件4, a PDF and a zip holding a zip WHEN answered THEN the files to
+    send again are all four: only the PDF was named (the workbooks stayed unsent), and a zip in a zip alone was
+    told to use the templates, against 请直接发送各个文件 above (wording reviewer)."""
+    files = (
+        FileFacts("附件2.xlsx", 2, False, 0, problems=("设置了打开密码，无法读取",)),
+        FileFacts("附件4.xlsx", 4, False, 0, problems=("不是完整的 Excel 文件",)),
+        FileFacts("附件5.pdf", None, False, 0, problems=("PDF 文件",), no_form=True),
+        FileFacts("报表.zip › inner.zip", None, False, 0, problems=("压缩包里的压缩包，请直接发送各个文件",)),
+    )
+    names = tuple(f.source for f in files)
+    resend = receipt_for(replace(REPORT, attachment_names=names, files=files), [], None, 8).context["resend"]
+    assert (
+        resend.startswith(f"附件{'、'.join(f'“{name}”' for name in names)}中没有可读取的附件表格")
+        and "模板" not in resend
+    )
+    nested = replace(REPORT, attachment_names=("报表.zip",), files=files[3:])
+    assert "模板" not in receipt_for(nested, [], None, 8).context["resend"]
+
+
+def test_a_form_1_whose_text_could_not_be_read_asks_for_nothing():
+    """GIVEN a package of one 附件1.doc whose text could not be read (it counts) WHEN answered THEN nothing is asked
+    again and the hint is said apart from the problems: the receipt said 无需为此重发, then 请重新发送."""
+    hint = "附件1“附件1.doc”能够接收（不影响计分），但系统读不出其中的文字（检索不到其内容）；无需为此重发"
+    facts = replace(REPORT, attachment_names=("附件1.doc",), files=(FileFacts("附件1.doc", 1, True, 0, notes=(hint,)),))
+    receipt = receipt_for(facts, [], None, 8)
+    assert receipt.context["resend"] is None and receipt.context["problems"] == []
+    assert receipt.context["notes"] == [hint]
 
 
 @pytest.mark.parametrize(
@@ -349,7 +383,7 @@ def test_files_left_behind_a_download_link_are_known_by_the_clerks_words_or_the_
 def test_a_link_beside_attached_forms_asks_for_the_links_files():
     facts = replace(REPORT, body_text="其余表格见百度网盘 https://pan.baidu.com/s/1AbC", files=(FORM,))
     assert receipt_for(facts, [], None, 8).context["resend"] == (
-        "邮件中网盘（百度网盘等）的分享链接里的文件系统无法下载，没有收到。"
+        "邮件中网盘（百度网盘等）的分享链接里的文件，系统无法下载，没有收到。"
         "请把这些表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
     )
     article = replace(facts, kind="briefing", body_text="我县残联开通网盘，方便残疾人查询。")  # an article's words

@@ -337,7 +337,9 @@ def test_files_left_behind_a_download_link_are_asked_for_and_put_before_staff(co
     assert set(composed) == {beside, wps, baidu, english}
     beside_text = composed[beside][2]
     assert "- 附件1.docx：附件1 目标任务进展情况报告" in beside_text
-    assert "请重新发送：邮件中“超大附件”下载链接里的文件系统无法下载，没有收到。请把这些表格直接作为附件" in beside_text
+    assert (
+        "请重新发送：邮件中“超大附件”下载链接里的文件，系统无法下载，没有收到。请把这些表格直接作为附件" in beside_text
+    )
     assert "邮件中是在线文档（金山文档、腾讯文档等）的分享链接，系统无法下载。请把表格直接作为附件" in composed[wps][2]
     assert "邮件中是网盘（百度网盘等）的分享链接，系统无法下载。" in composed[baidu][2]
     assert "邮件中是“超大附件”下载链接，系统无法下载。" in composed[english][2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from bot.demo.folder import compose
 from bot.demo.season.files import docx_bytes
 from parsers.workbook import read_attachment
 from scoring.packages import package_status
+from tests.conftest import ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PARAGRAPHS = ["枣强县残联5月份目标任务进展情况报告", "一、康复服务完成情况", "截至5月底，全县共完成康复服务 120 人。"]
@@ -48,12 +50,34 @@ def test_a_word_binary_progress_report_is_read_as_form_1(word97, name):
     assert reading.text.splitlines()[0] == PARAGRAPHS[0] and "完成康复服务 120 人" in reading.text
 
 
-def test_a_broken_word_binary_form_1_still_counts_and_says_so(word97):
+def test_a_broken_word_binary_form_1_still_counts_and_says_so(word97, tmp_path):
     """A .doc cut short in the mail: still a 附件1 by its name, so it counts; the clerk is told its text
-    could not be read, and that nothing needs resending."""
+    could not be read, and that nothing needs resending, as a hint: inspect found no problem (it said 发现问题 and
+    无法读取, and the receipt asked for the files again beside "无需为此重发")."""
     [reading] = read_attachment("附件1.doc", word97[:1536], ())
-    assert (reading.form, reading.readable) == (1, False)
+    assert (reading.form, reading.readable, reading.problems[0].code) == (1, True, "text-unread")
     assert "能够接收（不影响计分）" in reading.problems[0].message and "无需为此重发" in reading.problems[0].message
+    (tmp_path / "附件1.doc").write_bytes(word97[:1536])
+    said = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(ROOT / "config.example.toml"),
+            "inspect",
+            str(tmp_path / "附件1.doc"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert said.returncode == 0, said.stdout + said.stderr
+    lines = said.stdout.splitlines()
+    assert lines[0].endswith("· 文字未能读出") and lines[1:3] == [
+        "  未发现问题",
+        f"  提示：{reading.problems[0].message}",
+    ]
 
 
 @pytest.mark.parametrize("name", ["附件1.doc", "附件1.wps"])

@@ -118,8 +118,8 @@ EXPECTED = {
     "college-children-form10.xlsx": (10, "阜城县", None, 2, True, ["bad-id-number"]),
     "unknown-workbook.xlsx": (None, None, None, 0, True, ["unknown-form"]),
     "progress-report.docx": (1, "桃城区", "2020-04", 0, True, []),
-    "progress-report.doc": (1, None, None, 0, False, ["unreadable"]),
-    "progress-report.wps": (1, None, None, 0, False, ["unreadable"]),
+    "progress-report.doc": (1, None, None, 0, True, ["text-unread"]),
+    "progress-report.wps": (1, None, None, 0, True, ["text-unread"]),
     "encrypted.xlsx": (None, None, None, 0, False, ["encrypted"]),
     "encrypted.xls": (None, None, None, 0, False, ["encrypted"]),
     "zip-bomb.zip": (None, None, None, 0, False, ["zip-bomb"]),
@@ -486,11 +486,11 @@ def test_progress_report_docx_text():
     ]
 
 
-def test_doc_and_wps_are_recognised_kept_and_unreadable():
+def test_doc_and_wps_are_recognised_kept_and_their_text_said_unread():
     doc = only("progress-report.doc")  # the name says nothing; the words inside do
-    assert (doc.form, doc.readable) == (1, False) and ".docx" in doc.problems[0].message
+    assert (doc.form, doc.readable, doc.text) == (1, True, "") and ".docx" in doc.problems[0].message
     wps = only("progress-report.wps", "景县附件1进展情况报告.wps")
-    assert (wps.form, wps.unit, wps.readable) == (1, "景县", False)
+    assert (wps.form, wps.unit, wps.problems[0].code) == (1, "景县", "text-unread")
 
 
 def test_briefing_article_and_pdf_are_not_forms():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from parsers.form_layouts import FORM_TITLES, form_list
-from parsers.forms import Problem
+from parsers.forms import NOTE_CODES, TEXT_UNREAD, Problem
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.months import month_near
 from parsers.records import Unit, name_as_today
@@ -139,7 +139,12 @@ def archive_inspector(
 
 
 def has_problems(results: list[dict[str, Any]]) -> bool:
-    return any(result["problems"] or not result["readable"] for result in results)
+    return any(_problems(result) or not result["readable"] for result in results)
+
+
+def _problems(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A result's problems, its hints (parsers.forms.NOTE_CODES) aside."""
+    return [problem for problem in result["problems"] if problem["code"] not in NOTE_CODES]
 
 
 def conclusion(results: list[dict[str, Any]], config: Config) -> list[str]:
@@ -219,7 +224,8 @@ def describe(result: dict[str, Any]) -> list[str]:
     if not result["readable"]:
         size = "无法读取"
     elif form == 1:
-        size = f"{result.get('characters', 0)} 字"
+        unread = any(problem["code"] == TEXT_UNREAD for problem in result["problems"])
+        size = "文字未能读出" if unread else f"{result.get('characters', 0)} 字"
     else:
         size = f"{result['rows']} 行"
     facts = [title, f"单位 {_stated(result, 'unit')}", f"月份 {_stated(result, 'month')}", size]
@@ -229,8 +235,10 @@ def describe(result: dict[str, Any]) -> list[str]:
             "  完成数："
             + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}" for t, v in result["done"].items())
         )
-    for places, message in merged_problems(result["problems"]):  # a problem once, however many cells it concerns
+    problems = _problems(result)
+    for places, message in merged_problems(problems):  # a problem once, however many cells it concerns
         lines.append(f"  问题{f'［{places}］' if places else ''}：{message}")
-    if not result["problems"] and result["readable"]:
+    if not problems and result["readable"]:
         lines.append("  未发现问题")
+    lines.extend(f"  提示：{p['message']}" for p in result["problems"] if p["code"] in NOTE_CODES)
     return lines
