@@ -21,10 +21,12 @@ ARTICLE_TYPES = ("doc", "docx", "wps", "pdf")
 ARTICLE_SUFFIXES = (".doc", ".docx", ".wps", ".pdf", ".txt")
 # Fewer characters than this say too little to tell two articles apart (an empty template, a title alone).
 TEXT_KEY_CHARS = 20
-# A short mail text pointing at files (信息见附件，请审阅) is the covering note of an article left off, not the article;
-# an article's own "照片见附件" in a text of some length is not.
-_COVERING_NOTE = re.compile(r"附件|查收")
+# A short mail text pointing at files (信息见附件，请审阅), asking to read what it does not hold
+# (报送本月信息一篇，请审阅指正) or at a download (百度网盘, 提取码) is the covering note of an article left off, not
+# the article; an article's own "照片见附件" in a text of some length is not. Its length is counted without links.
+_COVERING_NOTE = re.compile(r"附件|查收|审阅|审核|指正|请阅|网盘|云盘|提取码|链接|下载")
 _NOTE_CHARS = 60
+_LINK = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
 _SPACE = re.compile(r"\s+")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}$")  # a file name's extension: not "2020.12稿件"'s dot
 
@@ -57,9 +59,10 @@ def text_key(text: str) -> str | None:
 
 
 def body_article_key(text: str) -> str | None:
-    """The key of the article a briefing's mail text holds (text_key), None when it holds none: a few words, or a
-    short note pointing at files (信息见附件，请审阅: the article was left off)."""
-    if len(_SPACE.sub("", text)) < _NOTE_CHARS and _COVERING_NOTE.search(text):
+    """The key of the article a briefing's mail text holds (text_key), None when it holds none: a few words (a
+    link alone), or a short note pointing at files or a download (信息见附件，请审阅: the article was left off)."""
+    words = len(_SPACE.sub("", _LINK.sub("", text)))
+    if words < TEXT_KEY_CHARS or (words < _NOTE_CHARS and _COVERING_NOTE.search(text)):
         return None
     return text_key(text)
 

@@ -504,15 +504,16 @@ def _resend_advice(facts: MessageFacts, arrived: bool = False) -> str | None:
     link = download_link(facts.body_text)
     # (a briefing's article may be the mail's text itself: what it says of a 网盘 is no link instead of files)
     if link is not None and (facts.kind != "briefing" or not facts.attachment_names):
+        what = "稿件" if facts.kind == "briefing" else "表格"
         if facts.attachment_names:
             advice.append(
                 f"邮件中{link}里的文件，系统无法下载，没有收到。"
-                "请把这些表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+                f"请把这些{what}直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
             )
         else:
             advice.append(
                 f"邮件中是{link}，系统无法下载。"
-                "请把表格直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
+                f"请把{what}直接作为附件添加到邮件中重新发送（单个附件不超过 20MB，可压缩为 .zip）。"
             )
     if (
         facts.kind in ("report", "reply", "other")

@@ -516,6 +516,28 @@ def test_a_briefings_covering_note_without_its_file_counts_nothing_and_a_pasted_
     assert "本月第 2 篇" in said[ids[4]][1]
 
 
+def test_a_briefing_left_on_a_cloud_drive_or_only_announced_counts_nothing(config, deps):
+    """GIVEN 景县's briefing mails holding only a 百度网盘 link and its 提取码, only a note announcing the article
+    (报送我县本月专项信息一篇，请各位领导审阅指正), and only a link WHEN counted THEN none is an article: each
+    counted one (本月第 1 篇) while its receipt asked for it again, the cloud drive's called 表格 (wording
+    reviewer)."""
+    ids = store(
+        deps,
+        message(
+            JINGXIAN, BRIEFING_SUBJECT + "（一）", "稿件在百度网盘 https://pan.baidu.com/s/1xyz 提取码 ab12", when=WHEN
+        ),
+        message(
+            JINGXIAN, BRIEFING_SUBJECT + "（二）", "报送我县本月专项信息一篇，请各位领导审阅指正，谢谢！", when=WHEN
+        ),
+        message(JINGXIAN, BRIEFING_SUBJECT + "（三）", "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", when=WHEN),
+    )
+    with deps.db.session() as session:
+        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 0
+    said = receipts(config, deps, WHEN + timedelta(hours=1))
+    assert all("邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数" in said[id_][1] for id_ in ids)
+    assert "请把稿件直接作为附件添加到邮件中重新发送" in said[ids[0]][1] and "表格" not in said[ids[0]][1]
+
+
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
     """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
     own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;
