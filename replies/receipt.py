@@ -432,7 +432,8 @@ def timeliness(
     if missing:
         if package.as_of > package.deadline:
             ask = "" if settled else "；请尽快补报"
-            return this_mail, f"已过时限，该月尚未收到：{form_list(missing)}{ask}。"
+            # "now": this mail may have come in time, its receipt composed after the deadline
+            return this_mail, f"现已过时限，该月尚未收到：{form_list(missing)}{ask}。"
         return this_mail, f"该月尚未收到：{form_list(missing)}。"
     # "before" only when every form came before this mail (one answered with later mail, in one poll, did not)
     before = "" if brought or any(form.arrival and form.arrival > facts.arrival for form in package.forms) else "此前"

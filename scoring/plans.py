@@ -10,7 +10,7 @@ from datetime import datetime
 
 from parsers.errors import InputError
 from parsers.records import Unit
-from scoring.settings import Calendar, Scoring, parse_month
+from scoring.settings import Calendar, Scoring, month_label, parse_month
 
 
 class OutsidePlan(InputError):
@@ -100,5 +100,7 @@ class Plans:
         return self.of(self.nearest_month(f"{instant.astimezone(zone):%Y-%m}"))
 
     def covered(self) -> str:
-        """The covered months as people read them: "计划覆盖 2020-04 至 2020-12、2021-04 至 2021-12"."""
-        return "计划覆盖 " + "、".join(f"{plan.months[0]} 至 {plan.months[-1]}" for plan in self.plans)
+        """The covered months as people read them: "计划覆盖 2020年4月至2020年12月、2021年4月至2021年12月"."""
+        return "计划覆盖 " + "、".join(
+            f"{month_label(plan.months[0])}至{month_label(plan.months[-1])}" for plan in self.plans
+        )

@@ -41,7 +41,7 @@ def test_reminders_name_the_missing_forms_once_per_unit(config, deps):
 
     message = email.message_from_bytes(mails[0].raw, policy=policy.default)
     text = message.get_body(("plain",)).get_content()
-    assert "2020年4月20日 23:59 前报送" in text and "附件1 目标任务进展情况报告" in text
+    assert "2020年4月20日 23:59:59 前报送" in text and "附件1 目标任务进展情况报告" in text
     assert "附件8" in text and "附件9" not in text  # 附件9、10 only from September
     assert message["Auto-Submitted"] == "auto-generated"
 

@@ -497,7 +497,7 @@ def test_a_form_of_a_month_no_plan_covers_is_a_problem(tmp_path, title):
     assert _codes(results, "附件3.xlsx") == ["month-outside-plan"]
     [problem] = results[0]["problems"]
     assert problem["message"].startswith(f"表中写的月份是{title.replace('份', '') if '年' in title else '2020年1月'}")
-    assert "计划覆盖 2020-04 至 2020-12" in problem["message"]
+    assert "计划覆盖 2020年4月至2020年12月" in problem["message"]
     assert conclusion(results, config)[0] == "发现问题：请按上面的提示修改后再检查一次。"
 
 
@@ -588,7 +588,7 @@ def test_a_december_package_checked_in_january_is_decembers_against_its_years_ta
         (form, "阜城县", "2020-12") for form in range(1, 7)
     ]
     assert [result["problems"] for result in results] == [[]] * 6
-    assert "月份 2020-12" in describe(results[1])[0]
+    assert "月份 2020年12月" in describe(results[1])[0]
     assert conclusion(results, config) == [
         "所检查的文件未发现问题。",
         "本次未包含阜城县2020年12月应报送的附件7、附件8、附件9、附件10（正式报送时请一并发送）。",

@@ -438,7 +438,7 @@ def test_status_says_when_no_plan_covers_today_or_after(tmp_path):
     text = offline(tmp_path)
     code, out, _ = mailroom(tmp_path, text, "status")
     month = f"{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m}"
-    outside = f"本月（{month}）及以后的月份不在任何年度计划内（计划覆盖 2020-04 至 2020-12）："
+    outside = f"本月（{month}）及以后的月份不在任何年度计划内（计划覆盖 2020年4月至2020年12月）："
     what = "不会再发出催报提醒和月度排名通报；新的年度请在配置中写入"
     how = "（general.years 与该年的目标，见 README 的“A new year”）"
     assert code == 0 and outside + what + how in out.splitlines()

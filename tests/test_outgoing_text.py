@@ -102,7 +102,7 @@ def test_a_package_receipt_has_each_file_on_its_line_and_the_completeness_senten
         "【附件2.xls】",
         *problems,
         "",
-        "报送时限：2020年4月报表应于 2020年4月20日 23:59 前报送，本次在时限内。",
+        "报送时限：2020年4月报表应于 2020年4月20日 23:59:59 前报送，本次在时限内。",
         "该月尚未收到：" + "、".join(f"附件{n}" for n in missing) + "。",
         "",
         "衡水市残联残疾人服务工程督导系统",
@@ -192,8 +192,8 @@ def test_a_reminder_lists_each_missing_form_on_its_line_then_the_advice_apart(co
         assert plain(reminder.raw) == [
             f"{ZONES.get(unit.name, unit.name + '残联')}：",  # a county's federation, a zone's bureau
             "",
-            "2020年5月目标任务进展情况报表应于 2020年5月20日 23:59 前报送。"
-            "截至 2020年5月17日 09:00，市残联尚未收到以下附件：",
+            "2020年5月目标任务进展情况报表应于 2020年5月20日 23:59:59 前报送。"
+            "截至 2020年5月17日 09:00，市残联尚未收到以下附件（或收到的文件无法读取）：",
             "",
             *(f"- 附件{n} {FORM_TITLES[n]}" for n in forms),
             "",
@@ -217,8 +217,8 @@ def test_a_reminder_after_the_deadline_says_it_has_passed_and_dates_carry_their_
     assert plain(reminder.raw) == [
         "滨湖新区社管局：",
         "",
-        "2020年8月目标任务进展情况报表的报送截止时间为 2020年8月20日 23:59，现已超过报送时限。"
-        "截至 2026年12月6日 10:22，市残联尚未收到以下附件：",
+        "2020年8月目标任务进展情况报表的报送截止时间为 2020年8月20日 23:59:59，现已超过报送时限。"
+        "截至 2026年12月6日 10:22，市残联尚未收到以下附件（或收到的文件无法读取）：",
         "",
         *(f"- 附件{n} {FORM_TITLES[n]}" for n in range(1, 9)),
         "",
@@ -318,8 +318,8 @@ def test_a_package_sent_without_its_files_gets_a_receipt_asking_for_them(config,
     lines = plain(receipt.raw)
     assert "类别：其他来信" in lines and "报送月份：2020年4月" in lines
     assert "请重新发送：本邮件没有附带文件。请把附件1–8（9 月起含附件9、10）的表格文件添加到邮件中重新发送。" in lines
-    assert lines[lines.index("报送时限：2020年4月报表应于 2020年4月20日 23:59 前报送。") + 1].startswith(
-        "已过时限，该月尚未收到：附件1、附件2"
+    assert lines[lines.index("报送时限：2020年4月报表应于 2020年4月20日 23:59:59 前报送。") + 1].startswith(
+        "现已过时限，该月尚未收到：附件1、附件2"
     )
 
 

@@ -337,14 +337,15 @@ def test_remind_after_the_deadline_is_refused_unless_asked_for(config, tmp_path,
     refused = run("--month", "2020-08")
     assert refused.exit_code == 2 and refused.stdout == ""
     assert refused.stderr.strip().splitlines() == [
-        "用法错误 (usage error): 2020年8月报表的报送截止时间 2020年8月20日 23:59 已过（现在是 2026年12月6日 10:22），"
+        "用法错误 (usage error): 2020年8月报表的报送截止时间 2020年8月20日 23:59:59 已过"
+        "（现在是 2026年12月6日 10:22），"
         "提醒将写明已超过报送时限、请尽快补报；确认要发送请加 --after-deadline（可先加 --dry-run 查看将提醒哪些单位）"
     ]
     assert queued_reminders(config.database_url) == []
     dry = run("--month", "2020-08", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "桃城区：将提醒（尚缺 附件1" in dry.output
-    assert "2020年8月20日 23:59 已过" in dry.output and "实际发送须加 --after-deadline" in dry.output
+    assert "2020年8月20日 23:59:59 已过" in dry.output and "实际发送须加 --after-deadline" in dry.output
     assert "未发送任何提醒（试运行）" in dry.output and queued_reminders(config.database_url) == []
     sent = run("--month", "2020-08", "--after-deadline")
     assert sent.exit_code == 0 and "发信：成功 13 封" in sent.output, sent.output
@@ -363,7 +364,7 @@ def test_remind_before_the_deadline_needs_no_flag_and_asks_before_it(config, tmp
     reminder = queued_reminders(config.database_url)[0]
     text = email.message_from_bytes(reminder.raw, policy=policy.default).get_body(("plain",)).get_content()
     assert reminder.subject.endswith("截止4月20日")
-    assert "应于 2020年4月20日 23:59 前报送。截至 2020年4月18日 10:00" in text and "请在截止时间前" in text
+    assert "应于 2020年4月20日 23:59:59 前报送。截至 2020年4月18日 10:00" in text and "请在截止时间前" in text
 
 
 def test_the_scheduled_reminders_still_ask_before_the_deadline(config, deps):
@@ -413,8 +414,8 @@ def test_a_unit_reminded_before_the_deadline_is_chased_once_after_it(config, tmp
         "【提醒】桃城区2020年4月报表尚缺8个附件，已超过截止时间4月20日，请尽快补报",
     ]
     first, second = (text_of(mail) for mail in to_taocheng)
-    assert "应于 2020年4月20日 23:59 前报送。截至 2020年4月18日 10:00" in first and "已超过" not in first
-    assert "截止时间为 2020年4月20日 23:59，现已超过报送时限。截至 2020年4月22日 10:00" in second
+    assert "应于 2020年4月20日 23:59:59 前报送。截至 2020年4月18日 10:00" in first and "已超过" not in first
+    assert "截止时间为 2020年4月20日 23:59:59，现已超过报送时限。截至 2020年4月22日 10:00" in second
     assert "请尽快补报" in second and "请在截止时间前" not in second
 
 

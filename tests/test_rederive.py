@@ -409,7 +409,7 @@ def test_a_correction_no_plan_could_use_is_refused_and_one_that_replaces_another
     assert refused.exit_code == 2 and refused.stdout == ""
     assert refused.stderr.strip().splitlines() == [
         f"用法错误 (usage error): 不能把邮件 #{package} 更正到 2021-02：2021-02 不在任何年度计划内"
-        "（计划覆盖 2020-04 至 2020-12）"
+        "（计划覆盖 2020年4月至2020年12月）"
     ]
     assert run(demo, "corrections").output == ""
     first = run(demo, "correct", str(package), "--month", "2020-05", "--reason", "核实", "--by", "孙倩")

@@ -135,7 +135,7 @@ AFTER = DEADLINE + timedelta(days=10)
             replace(REPORT, kind="other", arrival=AFTER, attachment_names=()),
             package("missing", {1: ("missing", None)}, AFTER),
             None,
-            "已过时限，该月尚未收到：附件1；请尽快补报。",
+            "现已过时限，该月尚未收到：附件1；请尽快补报。",
         ),
     ],
     ids=["in-time", "correction-after-deadline", "late", "failed-after-deadline"],

@@ -179,7 +179,7 @@ def test_a_package_of_a_month_no_plan_reports_is_told_it_counts_for_nothing(conf
     )
     composed = receipts(config, deps)
     said = (
-        "2020年3月不在年度计划的报送月份内（计划覆盖 2020-04 至 2020-12），本邮件目前不计分；"
+        "2020年3月不在年度计划的报送月份内（计划覆盖 2020年4月至2020年12月），本邮件目前不计分；"
         "如报送的是其他月份的报表，请在主题中写明月份后重新发送"
     )
     assert f"报送月份说明：{said}。" in composed[march][2] and said in html_of(deps, march)

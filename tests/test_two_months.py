@@ -85,10 +85,12 @@ def test_two_months_in_one_mail_count_each_for_its_month_and_the_receipt_tells_b
         text = email.message_from_bytes(receipt.raw, policy=policy.default).get_body(("plain",)).get_content()
     assert "报送月份：2020年7月、2020年8月" in text
     assert (
-        "报送时限：2020年7月报表应于 2020年7月20日 23:59 前报送，本次已超过时限（迟报）。" in text
+        "报送时限：2020年7月报表应于 2020年7月20日 23:59:59 前报送，本次已超过时限（迟报）。" in text
         and "本次已超过时限（迟报）" in text
     )
-    assert "报送时限：2020年8月报表应于 2020年8月20日 23:59 前报送，本次在时限内。" in text and "本次在时限内" in text
+    assert (
+        "报送时限：2020年8月报表应于 2020年8月20日 23:59:59 前报送，本次在时限内。" in text and "本次在时限内" in text
+    )
 
 
 def test_a_form_whose_title_names_no_month_counts_for_the_month_its_file_name_names(deps):

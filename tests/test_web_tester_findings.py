@@ -293,7 +293,7 @@ def test_the_web_refuses_an_award_dated_outside_every_plan_year(site):
         assert client.post("/entries", data=dict(posted, date=day)).status_code == 302
         page = client.get("/entries").get_data(as_text=True)
         assert f"未登记：不能登记日期为 {day} 的事项" in page, day
-        assert "计划覆盖 2020-04 至 2020-12" in page and "只有计划年度（2020 年）内的日期计分" in page
+        assert "计划覆盖 2020年4月至2020年12月" in page and "只有计划年度（2020 年）内的日期计分" in page
     with deps.db.session() as session:
         assert list_entries(session) == []
     accepted = dict(posted, date="2020-02-10")  # 1 January to the month's end counts: early in the year too
@@ -416,4 +416,4 @@ def test_the_command_line_refuses_an_award_dated_outside_every_plan_year(tmp_pat
     result = CliRunner().invoke(main, ["--config", str(ROOT / "config.example.toml"), *args], env=env)
     assert result.exit_code == 2, result.output
     assert f"用法错误 (usage error): 不能登记日期为 {day} 的事项" in result.stderr
-    assert "计划覆盖 2020-04 至 2020-12" in result.stderr
+    assert "计划覆盖 2020年4月至2020年12月" in result.stderr

@@ -219,7 +219,7 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     截止前后都可以先加 --dry-run 查看。已结账年度（mailroom year close）的月份不再催报。"""
     from bot.daemon.poll import send_owed
     from bot.outgoing.reminders import REMINDED, passed_deadline, queue_reminders
-    from bot.outgoing.render import date_time_text
+    from bot.outgoing.render import date_time_text, deadline_text
     from bot.services.years import refuse_closed_month
     from parsers.form_layouts import form_list
     from scoring.settings import month_label
@@ -232,7 +232,7 @@ def remind(context: Context, month: str, dry_run: bool, after_deadline: bool) ->
     late = ""
     if deadline is not None:
         late = (
-            f"{month_label(month)}报表的报送截止时间 {date_time_text(deadline, config.timezone)} 已过"
+            f"{month_label(month)}报表的报送截止时间 {deadline_text(deadline, config.timezone)} 已过"
             f"（现在是 {date_time_text(now, config.timezone)}），提醒将写明已超过报送时限、请尽快补报"
         )
         if not dry_run and not after_deadline:

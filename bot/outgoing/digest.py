@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from archive.evidence import Evidence, load_evidence
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from bot.config import Config
-from bot.outgoing.render import date_text, date_time_text, render_pair
+from bot.outgoing.render import date_text, date_time_text, deadline_text, render_pair
 from bot.services.charts import ranking_bars
 from bot.services.scores import STATUS_NAMES as STATUS_LABELS
 from bot.services.scores import as_kept, month_completion, shown_matrix, shown_standings
@@ -362,6 +362,8 @@ def render_digest(digest: Digest, config: Config | None = None) -> tuple[str, st
         "ranking": ranking_bars(digest.standings, digest.full_marks),
         "clock": lambda instant: clock(instant, digest.timezone, digest.deadline),
         "date_time": lambda instant: date_time_text(instant, digest.timezone),  # as every mail to a unit says it
+        "deadline": lambda instant: deadline_text(instant, digest.timezone),
+        "month_name": month_label,
         "date": lambda instant: date_text(instant, digest.timezone),
         "not_kept": NOT_KEPT,
         "PROVISIONAL": PROVISIONAL_LAST if digest.last_of_year else PROVISIONAL,

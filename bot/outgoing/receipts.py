@@ -28,7 +28,7 @@ from archive.outbox import ANSWERS, queue_mail
 from archive.owed import message_facts, owed_replies
 from archive.staff_senders import confirmed_senders
 from bot.config import Config
-from bot.outgoing.render import compose, date_text, date_time_text, render_pair
+from bot.outgoing.render import compose, date_text, date_time_text, deadline_text, render_pair
 from bot.services.inspect import conclusion, describe, has_problems
 from bot.services.show import decided_text
 from parsers.form_layouts import FORM_TITLES
@@ -300,7 +300,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         month_text=_months_text(context["months"], context["month_read"]),
         packages=[
             package
-            | {"month_text": month_label(package["month"]), "deadline_text": date_time_text(package["deadline"], zone)}
+            | {"month_text": month_label(package["month"]), "deadline_text": deadline_text(package["deadline"], zone)}
             for package in context["packages"]
         ],
         files=[_file_view(f) for f in context["files"]],

@@ -27,7 +27,7 @@ from archive.evidence import load_evidence
 from archive.models import JobRun, OutboxMail
 from archive.outbox import queue_again, queue_mail, reminder_cause, reminder_of, replace_content, withdraw
 from bot.config import Config
-from bot.outgoing.render import compose, date_time_text, render_pair
+from bot.outgoing.render import compose, date_time_text, deadline_text, render_pair
 from parsers.form_layouts import FORM_TITLES
 from parsers.records import Unit
 from scoring.packages import PackageStatus, matrix
@@ -197,7 +197,7 @@ def _reminder(
         "missing": missing,
         "titles": FORM_TITLES,
         "month_text": month_label(month),
-        "deadline_text": date_time_text(deadline, zone),
+        "deadline_text": deadline_text(deadline, zone),
         "now_text": date_time_text(now, zone),
         "overdue": overdue,
     }

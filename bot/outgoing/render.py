@@ -34,6 +34,12 @@ def date_time_text(moment: datetime, zone: tzinfo, seconds: bool = False) -> str
     return f"{date_text(local)} {local:%H:%M:%S}" if seconds else f"{date_text(local)} {local:%H:%M}"
 
 
+def deadline_text(deadline: datetime, zone: tzinfo) -> str:
+    """A deadline to its second, "2020年9月20日 23:59:59": it is inclusive, and a mail's arrival is said to the
+    second, so a receipt of a mail at 23:59:59 said it on time beside "应于 … 23:59 前报送"."""
+    return date_time_text(deadline, zone, seconds=True)
+
+
 def date_text(moment: datetime, zone: tzinfo | None = None) -> str:
     """ "2026年12月6日", as Chinese office writing has it (no zero before a month or day); in `zone` when given."""
     local = moment.astimezone(zone) if zone is not None else moment

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.config import Config
 from bot.outgoing.digest import NOT_KEPT, STATUS_LABELS, SUMMARY_HEADINGS, Digest, clock
-from bot.outgoing.render import date_text, date_time_text
+from bot.outgoing.render import date_text, date_time_text, deadline_text
 from bot.services.scores import Kept, standings_json
 from scoring.completion import UnitCompletion
 from scoring.standings import COMPONENT_LABELS, Standings
@@ -227,7 +227,7 @@ def _matrix_sheet(sheet: Worksheet, digest: Digest) -> None:
         row=2,
         column=1,
         value=(
-            f"截止时间 {date_time_text(digest.deadline, digest.timezone)}；"
+            f"截止时间 {deadline_text(digest.deadline, digest.timezone)}；"
             f"报送情况统计截至 {date_time_text(digest.matrix_known, digest.timezone)}。图例："
         ),
     )

@@ -211,9 +211,10 @@ def _not_included(
 def _stated(result: dict[str, Any], key: str) -> str:
     """The unit or month the form's title states; else what its file name says, which mail is read by only
     when the subject says nothing."""
+    said = month_label if key == "month" else str  # 2020年11月, as every answer to a unit names a month
     if result[key]:
-        return result[key]
-    by_name = result.get(f"{key}_by_name")
+        return said(result[key])
+    by_name = result.get(f"{key}_by_name") and said(result[f"{key}_by_name"])
     return f"未写明（文件名中为{by_name}，正式报送时以邮件主题为准）" if by_name else "未写明"
 
 
