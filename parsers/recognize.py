@@ -263,11 +263,15 @@ def message_month(message: ParsedMessage, arrival: datetime, tz: ZoneInfo) -> st
     """The month recognition files the message under (recognize's): a month its subject or an attachment's name
     names, else its arrival's. Its year's plan holds the units the message is recognised among
     (parsers.derive.Recognizer.units_at)."""
-    rest, _ = strip_prefixes(message.subject)
-    return _month_and_source(rest, message.attachments, arrival.astimezone(tz))[0]
+    return month_and_source(message.subject, [a.filename for a in message.attachments], arrival.astimezone(tz))[0]
 
 
-def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_local: datetime) -> tuple[str, str]:
+def month_and_source(subject: str, filenames: Sequence[str], arrival_local: datetime) -> tuple[str, str]:
+    """The month recognition files a mail of this subject and these attachments under, and where it was read."""
+    return _month_and_source(strip_prefixes(subject)[0], filenames, arrival_local)
+
+
+def _month_and_source(rest: str, filenames: Sequence[str], arrival_local: datetime) -> tuple[str, str]:
     """The message's month and where it was read. A subject naming several months gives the last of them, as
     "subjects": each form is then counted for the month its own title names (parsers.derive.counted_month)."""
     if months := named_months(rest, arrival_local):
@@ -275,8 +279,8 @@ def _month_and_source(rest: str, attachments: Sequence[Attachment], arrival_loca
     month = report_month(rest, arrival_local)
     if month is not None:
         return month, "subject"
-    for attachment in attachments:
-        month = report_month(attachment.filename, arrival_local)
+    for filename in filenames:
+        month = report_month(filename, arrival_local)
         if month is not None:
             return month, "attachment"
     return f"{arrival_local.year:04d}-{arrival_local.month:02d}", "arrival"
@@ -461,7 +465,7 @@ def recognize(
     arrival_local = arrival.astimezone(tz)
     rest, _ = strip_prefixes(message.subject)
     kind = kind_of(message)
-    month, month_source = _month_and_source(rest, message.attachments, arrival_local)
+    month, month_source = _month_and_source(rest, [a.filename for a in message.attachments], arrival_local)
     address = (message.from_addr or "").strip()
     ours = {a.strip().lower() for a in own_addresses}
     own = bool(address) and address.lower() in ours

@@ -12,7 +12,7 @@ from bot.config import load_config
 from bot.daemon.deps import open_deps
 from bot.web.app import create_app
 from tests.test_correction_notices import demo, ok, package_of  # noqa: F401 (demo: the fixture)
-from tests.test_rederive import mailroom_json_list, set_outbox
+from tests.test_rederive import mailroom_json, mailroom_json_list, set_outbox
 from tests.webapp import add_accounts, log_in
 
 
@@ -126,6 +126,37 @@ def test_a_package_corrected_to_a_briefing_is_named_on_the_package_line_it_left(
     assert f"（邮件 #{may} 依更正 #1：邮件类别更正为简报信息）  ← 邮件 #" in briefings
     for untouched in ("4月份报表", "6月份报表", "4月报送简报信息"):
         assert "更正" not in line_of(explained, untouched), untouched
+
+
+def test_a_package_titled_for_the_month_its_subject_does_not_name_is_named_on_the_line_its_correction_earned(
+    demo,  # noqa: F811
+    tmp_path,
+):
+    """GIVEN 景县's June package sent again on 19 June under May's subject left unchanged (its forms titled June:
+    counted for May), corrected to June WHEN `explain` 景县 THEN June's now on-time package line names the
+    correction and the mail: it named none, the forms' June taken for a month the mail counted in before."""
+    import email.header
+
+    [june] = [
+        row["id"]
+        for row in mailroom_json_list(demo, "search", "--unit", "景县", "--month", "2020-06", "--kind", "report")
+        if "6月份残疾人服务工程进展情况报告及附件" in row["subject"]
+    ]
+    assert said_of(ok(demo, "explain", "景县", "--month", "2020-06"), "6月份报表").startswith("  -3  6月份报表迟报")
+    raw = Path(mailroom_json(demo, "show", str(june))["raw_path"]).read_bytes().decode("ascii")
+    head, body = raw.split("\n\n", 1)
+    subject = email.header.Header("景 县5月份残疾人服务工程进展情况报告及附件", "utf-8").encode()
+    head = re.sub(r"Subject:.*?\n(?=\S)", f"Subject: {subject}\n", head, count=1, flags=re.S)
+    head = re.sub(r"Date:.*?\n(?=\S)", "Date: Fri, 19 Jun 2020 09:29:00 +0800\n", head, count=1, flags=re.S)
+    head = re.sub(r"Received:.*?\n(?=\S)", "", head, flags=re.S)
+    head = re.sub(r"Message-ID:.*?\n(?=\S)", "Message-ID: <again0619@163.com>\n", head, count=1, flags=re.S | re.I)
+    (tmp_path / "again.eml").write_text(f"{head}\n\n{body}", encoding="ascii")
+    ok(demo, "import", str(tmp_path / "again.eml"))
+    again = max(row["id"] for row in mailroom_json_list(demo, "search", "--unit", "景县", "--limit", "0"))
+    assert mailroom_json(demo, "show", str(again))["month"] == "2020-05"
+    correct(demo, again, "--month", "2020-06")
+    line = said_of(ok(demo, "explain", "景县", "--month", "2020-06"), "6月份报表")
+    assert line == f"  +0  6月份报表按时报送（邮件 #{again} 依更正 #1：报送月份更正为2020年6月）"
 
 
 def unit_pages(config_path: Path, month: str, *units: str) -> dict[str, str]:

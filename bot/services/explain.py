@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
-from archive.decisions import Decision, message_months
+from archive.decisions import Decision
 from archive.evidence import NOT_SUBMISSIONS
 from archive.models import CorrectionRow, Message
 from bot.config import Config
 from bot.services.scores import Kept, decisions_behind, unit_row
 from bot.services.show import decision_json
+from parsers.recognize import month_and_source
 from parsers.records import Unit, counted_month
 from scoring.briefings import repeated
 from scoring.components import arrived_after, task_rules
@@ -240,8 +241,18 @@ def _before_after(
     was_counting = (row.kind in NOT_SUBMISSIONS if row.kind else message.kind not in NOT_SUBMISSIONS) and (
         not row.counted if row.counted is not None else message.registered
     )
-    before = {month for month in message_months(message, zone) if month} if row.month else months
+    before = _recognised_months(message, zone) if row.month else months
     return (before if was_unit and was_counting else set()), now
+
+
+def _recognised_months(message: Message, zone: ZoneInfo) -> set[str]:
+    """The months the message counted in before a staff month: as _months, from the month recognition gave it
+    (subject and file names). Not every month it names: a subject's one month rules its forms' titles, and a
+    package titled June under May's subject, corrected to June, earned June's line by the correction."""
+    arrival = message.arrival.astimezone(zone)
+    month, source = month_and_source(message.subject or "", [a.filename for a in message.attachments], arrival)
+    months = {counted_month(month, source, reading.month) for reading in message.readings if reading.form is not None}
+    return {each for each in months if each} or {month}
 
 
 def _months(message: Message, zone: ZoneInfo) -> set[str]:
