@@ -330,6 +330,37 @@ def test_a_poll_with_no_new_mail_neither_searches_nor_fetches(dovecot, folder, i
     deps.close()
 
 
+def test_a_message_expunged_between_search_and_fetch_is_passed_over(dovecot, folder, imap_config):
+    """GIVEN three messages WHEN another session (staff in webmail) expunges the second right after our SEARCH
+    THEN the poll archives the other two: Dovecot answers the FETCH of the gone one with BODY[] NIL, which
+    stopped the daemon (TypeError in the spool) (mail servers tester)."""
+    for number in range(1, 4):
+        dovecot.append("bgs", briefing(number), folder=folder)
+    config = imap_config()
+
+    def racing(box):
+        client = connect(box)
+        original = client.search
+
+        def search(*args, **kwargs):
+            found = original(*args, **kwargs)
+            with dovecot.client("bgs") as other:
+                other.select_folder(folder)
+                other.delete_messages([found[1]])
+                other.expunge()
+            return found
+
+        client.search = search
+        return client
+
+    deps = open_deps(config, open_client=racing)
+    report = poll_once(config, deps)
+    assert [mailbox.error for mailbox in report.mailboxes] == [None]
+    with deps.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 2
+    deps.close()
+
+
 @pytest.mark.parametrize("steady, pause", [(0.5, serve_module.RECONNECT_SECONDS), (60.0, 60.0)])
 def test_a_connection_the_server_closes_during_idle_is_told_at_once_and_retried_soon(
     dovecot, folder, imap_config, monkeypatch, steady, pause

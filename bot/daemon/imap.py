@@ -382,7 +382,8 @@ def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[i
             uid=uid,
         )
         for uid in batch
-        if uid in response and b"BODY[]" in response[uid]
+        # a message expunged by another session since the SEARCH is gone: Dovecot answers BODY[] NIL
+        if uid in response and response[uid].get(b"BODY[]") is not None
     ]
 
 
