@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from archive.corrections import add_correction
 from archive.ingest import Incoming, ingest_batch
-from archive.models import ArticleRow, Attachment, JobRun, Message, OutboxMail, OwedReply, Sighting
+from archive.models import ArticleRow, Attachment, JobRun, MailboxState, Message, OutboxMail, OwedReply, Sighting
 from archive.rederive import rederive
 from archive.spool import derive_spooled, spool
 from bot.cli.group import main
@@ -261,6 +261,41 @@ def test_a_due_job_waits_for_mail_still_spooled_up_to_an_hour(config, deps):
     assert [outcome.new for outcome in derive_spooled(deps.intake, "bgs", 10)] == [True]
     run_due_jobs(config, at)
     assert reminders() == 13
+
+
+def test_a_daemon_started_after_the_jobs_time_looks_at_its_mailboxes_before_reminding(config, deps):
+    """GIVEN no daemon over the 17th 09:00 (each mailbox last looked at on the 16th) WHEN `serve` starts on the
+    18th at 10:00 THEN the reminders wait until every mailbox has been looked at (they went at once, to units
+    whose forms sat unread on the server: mail servers tester), an IDLE watch of this daemon counting as current;
+    a mailbox that cannot be looked at holds them an hour at most."""
+    start = datetime(2020, 4, 18, 10, tzinfo=SHANGHAI)
+    boxes = [box.key for box in config.mailboxes]
+    assert len(boxes) > 1
+
+    def looked(box: str, at: datetime, watch: str = "poll", next_at: datetime | None = None) -> None:
+        with deps.db.session() as session:
+            state = session.get(MailboxState, box) or MailboxState(mailbox=box, folder="INBOX", last_uid=0)
+            state.last_ok_at, state.watch, state.next_poll_at = at, watch, next_at
+            session.add(state)
+            session.commit()
+
+    def due(now: datetime) -> list[str]:
+        with deps.db.session() as session:
+            return [job.job for job, _ in due_jobs(config, session, now, since=start)]
+
+    for box in boxes:
+        looked(box, datetime(2020, 4, 16, 18, tzinfo=SHANGHAI))
+    assert due(start + timedelta(seconds=1)) == []
+    looked(boxes[0], start + timedelta(seconds=2))  # the first look of this daemon
+    looked(boxes[1], start + timedelta(seconds=2), "idle", start + timedelta(minutes=25))
+    assert due(start + timedelta(seconds=3)) == ([] if len(boxes) > 2 else ["reminders"])
+    for box in boxes[2:]:
+        looked(box, start + timedelta(seconds=3))
+    assert due(start + timedelta(seconds=4)) == ["reminders"]
+    looked(boxes[-1], datetime(2020, 4, 16, 18, tzinfo=SHANGHAI))  # its server away since
+    assert due(start + timedelta(minutes=59)) == [] and due(start + timedelta(minutes=60)) == ["reminders"]
+    with deps.db.session() as session:  # without a daemon's start (a command, a test) only the spool is waited for
+        assert [job.job for job, _ in due_jobs(config, session, start)] == ["reminders"]
 
 
 def test_a_reminder_close_to_the_deadline_waits_for_the_spool_half_its_window_at_most(config, deps):

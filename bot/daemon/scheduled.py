@@ -6,7 +6,9 @@ queues its mail (or, for a digest already in the outbox, one an earlier version 
 its run, in a commit of its own: `run_digest`). So a daemon that was down at the moment catches up when
 it starts, and a job is never done twice for a month, however many instances or restarts. While mail
 archived raw waits to be derived (archive/spool.py), a due job waits for it, up to SPOOL_WAIT: a reminder
-must not go to a unit whose package is in the spool, nor a digest leave without it.
+must not go to a unit whose package is in the spool, nor a digest leave without it. In the daemon it waits as
+well for every mailbox to be looked at since the job's time: one started after it, down over the 17th, reminded
+units whose forms sat unread on the server, and its digest said them all 未报.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.closing import closed_years
-from archive.models import JobRun
+from archive.models import JobRun, MailboxState
 from archive.outbox import digest_cause, mail_state
 from archive.spool import spooled_counts
 from bot.config import Config
@@ -92,13 +94,39 @@ def missed(config: Config, session: Session, job: MonthlyJob, now: datetime) -> 
     ]
 
 
-def due_jobs(config: Config, session: Session, now: datetime) -> list[tuple[MonthlyJob, str]]:
-    """The jobs due now, each with its month; none in a month no plan covers."""
+def due_jobs(
+    config: Config, session: Session, now: datetime, since: datetime | None = None
+) -> list[tuple[MonthlyJob, str]]:
+    """The jobs due now, each with its month; none in a month no plan covers. A job waits while mail is spooled
+    and, in a daemon begun at `since`, while a mailbox has not been looked at since the job's time (_unread);
+    up to its spool wait, or SPOOL_WAIT from `since` when that is later (a daemon started after the job's time
+    looks first; half the job's window left at most, as the spool wait)."""
     month = config.local_month(now)
     due = [(job, month) for job in monthly_jobs(config) if due_since(config, session, job, now) is not None]
-    if due and any(spooled_counts(session).get(box.key) for box in config.mailboxes):
-        due = [(job, month) for job, month in due if now >= job.spool_waited(config, month)]
-    return due
+    if not due:
+        return due
+    spooled = any(spooled_counts(session).get(box.key) for box in config.mailboxes)
+    states = {state.mailbox: state for state in session.scalars(select(MailboxState))} if since else {}
+    kept = []
+    for job, month in due:
+        start, waited = job.time_in(config, month), job.spool_waited(config, month)
+        if since is not None:
+            waited = max(waited, min(since + SPOOL_WAIT, since + (job.window_end(config, month) - since) / 2))
+        unread = since is not None and not all(
+            _looked(states.get(box.key), start, now, since) for box in config.mailboxes
+        )
+        if now >= waited or not (spooled or unread):
+            kept.append((job, month))
+    return kept
+
+
+def _looked(state: MailboxState | None, start: datetime, now: datetime, since: datetime) -> bool:
+    """Whether the mailbox's mail of `start` is archived: a look that succeeded since then, or, by this daemon,
+    a watch in IDLE still current (the server tells of new mail at once)."""
+    if state is None or state.last_ok_at is None:
+        return False
+    idle = state.watch == "idle" and state.next_poll_at is not None and state.next_poll_at >= now
+    return state.last_ok_at >= start or (idle and state.last_ok_at >= since)
 
 
 def no_plan_now(config: Config, now: datetime) -> str | None:

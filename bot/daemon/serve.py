@@ -34,7 +34,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -437,11 +437,13 @@ def _rederive_due(deps: Deps, ids: list[int] | None = None) -> None:
 
 
 def run_sender(config: Config, deps: Deps, wake: threading.Event) -> None:
-    """Until stopped: compose the owed receipts, do the month's jobs when due, send the outbox."""
+    """Until stopped: compose the owed receipts, do the month's jobs when due (once the mailboxes are looked at:
+    scheduled.due_jobs), send the outbox."""
+    since = deps.clock()
     while not deps.stop.is_set():
         wake.clear()
         try:
-            run_due_jobs(config, deps)
+            run_due_jobs(config, deps, since)
             report = send_owed(config, deps, deps.clock())
             if report.receipts or report.outbox.sent or report.outbox.failed:
                 log.info(
@@ -468,14 +470,15 @@ def _sender_pause(deps: Deps) -> float:
     return min(SENDER_SECONDS, max(1.0, (due - deps.clock()).total_seconds()))
 
 
-def run_due_jobs(config: Config, deps: Deps) -> None:
-    """The month's reminders and digest, once each, when their time has come (by one instance)."""
+def run_due_jobs(config: Config, deps: Deps, since: datetime | None = None) -> None:
+    """The month's reminders and digest, once each, when their time has come (by one instance; in a daemon begun
+    at `since`, once its mailboxes are looked at)."""
     with deps.exclusive("outbox") as mine:
         if not mine:
             return
         now = deps.clock()
         with deps.db.session() as session:
-            for job, month in due_jobs(config, session, now):
+            for job, month in due_jobs(config, session, now, since):
                 if job.job == "reminders":
                     log.info("%s 的催报：%s", month, summary(queue_reminders(config, session, month, now)))
                 else:
