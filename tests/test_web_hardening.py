@@ -244,6 +244,30 @@ def test_behind_a_proxy_failures_are_counted_by_the_forwarded_address_one_hop_on
     assert _proxied_log_in(_through_proxy(proxied, "192.0.2.8"), "孙倩").status_code == 302
 
 
+def test_wrong_passwords_tried_in_parallel_are_checked_five_times_at_most(site):
+    """GIVEN 16 clients trying wrong passwords for one name at once WHEN each logs in THEN at most five passwords
+    are checked (401), the rest refused as locked (429): 8 of 40 were checked, several passing the look at the
+    lock together during the slow password check (web attacker)."""
+    import threading
+
+    app, _, _ = site
+    statuses: list[int] = []
+    start = threading.Barrier(16)
+
+    def attempt(n: int) -> None:
+        client = app.test_client()
+        client.environ_base.update(REMOTE_ADDR=f"192.0.2.{n}")
+        start.wait()
+        statuses.append(log_in(client, "孙倩", "wrong password").status_code)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [401, 429] and statuses.count(401) <= 5
+
+
 def test_without_behind_proxy_x_forwarded_for_is_not_believed(site):
     """GIVEN no proxy configured WHEN a client fails 20 logins claiming a new X-Forwarded-For each time THEN its
     own address is locked all the same."""
