@@ -361,6 +361,29 @@ def test_a_message_expunged_between_search_and_fetch_is_passed_over(dovecot, fol
     deps.close()
 
 
+def test_a_message_the_server_cannot_hand_out_is_passed_over_and_said(dovecot, folder, imap_config):
+    """GIVEN three messages, the second's file unreadable to the server (Dovecot answers the batch's FETCH with
+    NO), then a fourth arriving later WHEN polled THEN the other three are archived, the poll saying which UID
+    was passed over and that it stays on the server: the batch failed whole at every poll, the mailbox archived
+    nothing more, and status called it a dropped connection (mail servers tester)."""
+    uids = [dovecot.append("bgs", briefing(number), folder=folder) for number in range(1, 4)]
+    bad = sorted(dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*"), key=lambda path: path.name)[1]
+    bad.chmod(0)
+    config = imap_config()
+    deps = open_deps(config)
+    try:
+        first = poll_once(config, deps).mailboxes[0]
+        dovecot.append("bgs", briefing(4), folder=folder)
+        second = poll_once(config, deps).mailboxes[0]
+        with deps.db.session() as session:
+            subjects = sorted(session.scalars(select(Message.subject)))
+    finally:
+        bad.chmod(0o600)
+        deps.close()
+    assert len(subjects) == 3 and (first.error, second.error) == (None, None)
+    assert first.untidied is not None and f"UID {uids[1]}" in first.untidied and "仍在服务器上" in first.untidied
+
+
 @pytest.mark.parametrize("steady, pause", [(0.5, serve_module.RECONNECT_SECONDS), (60.0, 60.0)])
 def test_a_connection_the_server_closes_during_idle_is_told_at_once_and_retried_soon(
     dovecot, folder, imap_config, monkeypatch, steady, pause

@@ -154,7 +154,8 @@ class Progress:
     fetched: int = 0
     rescanned: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
-    untidied: str | None = None  # the after_archive action failed (the mail is archived): what to fix
+    untidied: str | None = None  # the after_archive action failed (the mail is archived), or a message the
+    # server would not hand out was passed over (_Refusals): what to fix
     tidied: int = 0  # mail archived before, moved out now (a failed move's leftovers, or `move` just switched on)
 
 
@@ -260,16 +261,37 @@ class FolderSession:
         position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)
         if not uids and (state is None or state.uidvalidity != self.uidvalidity):
             spool(intake, [], partial(position, last_uid=last_uid))
+        refusals = _REFUSALS.setdefault((box.key, self.uidvalidity), {})
         for batch in _chunks(uids, box.batch):
-            if stopping():
-                return
-            items = _fetch(self.client, box, self.uidvalidity, batch)
-            spool(intake, items, partial(position, last_uid=max(batch)))
-            self.spoken = time.monotonic()
-            progress.fetched += len(items)
-            # _fetch sets every item's uid; the test narrows the type only
-            untidied = _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
-            progress.untidied = untidied or progress.untidied
+            for part in [[uid] for uid in batch] if refusals.keys() & set(batch) else [batch]:
+                if stopping():
+                    return
+                passed = [uid for uid in part if refusals.get(uid, (0, ""))[0] >= _REFUSED_ALONE]
+                items = self._fetch_noting(refusals, [uid for uid in part if uid not in passed])
+                spool(intake, items, partial(position, last_uid=max(part)))
+                self.spoken = time.monotonic()
+                progress.fetched += len(items)
+                for uid in passed:
+                    progress.untidied = _passed_over(box, uid, refusals.pop(uid)[1])
+                # _fetch sets every item's uid; the test narrows the type only
+                untidied = _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
+                progress.untidied = untidied or progress.untidied
+
+    def _fetch_noting(self, refusals: dict[int, tuple[int, str]], uids: list[int]) -> list[Incoming]:
+        """The messages, each refusal of the server noted (_Refusals) before the error goes on: the connection
+        is gone with it."""
+        if not uids:
+            return []
+        try:
+            items = _fetch(self.client, self.box, self.uidvalidity, uids)
+        except (*RETRYABLE, IMAPClientError) as error:
+            if "FETCH failed" in str(error):  # the server's answer, not the network's
+                for uid in uids:
+                    refusals[uid] = (_REFUSED_ALONE if len(uids) == 1 else 1, _reason(error))
+            raise
+        for uid in uids:
+            refusals.pop(uid, None)
+        return items
 
     def keep_alive(self) -> None:
         """Between batches of a long derivation: a NOOP now and then, so that the server does not log an idle
@@ -385,6 +407,24 @@ def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[i
         # a message expunged by another session since the SEARCH is gone: Dovecot answers BODY[] NIL
         if uid in response and response[uid].get(b"BODY[]") is not None
     ]
+
+
+# Messages the server refused to FETCH, by mailbox and UIDVALIDITY: UID → (refusals, the server's words). Dovecot
+# drops the connection after refusing one (a message file it cannot read), so what was learnt must outlive the
+# connection: a batch holding a refused message is fetched a message at a time at the next connection, and a
+# message refused alone is passed over then, said (status, the log) and left on the server, where it held back
+# every later mail of its mailbox for good. In memory: a restart learns it again in two connections.
+_REFUSALS: dict[tuple[str, int], dict[int, tuple[int, str]]] = {}
+_REFUSED_ALONE = 2
+
+
+def _passed_over(box: Mailbox, uid: int, reason: str) -> str:
+    said = (
+        f"邮件服务器无法读取 UID {uid} 的邮件（{reason}），已跳过，邮件仍在服务器上：请在网页邮箱中查看这封邮件"
+        "（可能已损坏），必要时请发件单位重新发送"
+    )
+    log.error("%s: %s", box.key, said)
+    return said
 
 
 def _plain_zone(when: datetime) -> datetime:
