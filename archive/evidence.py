@@ -53,9 +53,10 @@ def load_evidence(session: Session) -> Evidence:
     return Evidence(arrivals, summaries, _articles(session), _entries(session))
 
 
-def summary_reports(session: Session) -> tuple[SummaryReport, ...]:
-    """The 附件2 figures alone (what the honesty findings read), without the rest of the archive."""
-    return _forms(session, FormReadingRow.form == 2)[1]
+def summary_reports(session: Session, unit: str | None = None) -> tuple[SummaryReport, ...]:
+    """The 附件2 figures alone (what the honesty findings read), without the rest of the archive; one unit's when
+    given."""
+    return _forms(session, FormReadingRow.form == 2, *([Message.unit == unit] if unit else []))[1]
 
 
 def package_arrivals(session: Session, unit: str, month: str) -> tuple[FormArrival, ...]:

@@ -101,18 +101,28 @@ def completion_total(completion: Sequence[UnitCompletion]) -> UnitCompletion:
     return UnitCompletion("合计", tuple(tasks))
 
 
-def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
+@dataclass(frozen=True)
+class Decrease:
+    """A task's cumulative 完成数 lower in a unit's 附件2 (`message_id`) than in the one before (`before_id`)."""
+
+    unit: str
+    task: str
+    before: int
+    before_id: int
+    value: int
+    message_id: int
+
+
+def decreases(summaries: Iterable[SummaryReport]) -> list[Decrease]:
     """Cumulative 完成数 that went down between two successive 附件2 of a unit: month to month (SPEC), a month's by
     arrival (a unit catching up sends November's after December's: its lower figure went down from nothing).
 
     Figures start again from zero each plan year (SummaryReport.year): a year's reports are compared among
-    themselves. An empty cell is skipped, the next figure is compared with the last one given. Findings are
-    shown, never applied.
-    """
+    themselves. An empty cell is skipped, the next figure is compared with the last one given."""
     by_unit: dict[tuple[str, int], list[SummaryReport]] = {}
     for report in summaries:
         by_unit.setdefault((report.unit, report.year), []).append(report)
-    findings = []
+    found = []
     for (unit, _), reports in by_unit.items():
         last: dict[str, tuple[int, int]] = {}
         for report in sorted(reports, key=_month_order):
@@ -122,14 +132,20 @@ def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
                     continue
                 before = last.get(task)
                 if before is not None and value < before[0]:
-                    findings.append(
-                        Finding(
-                            unit,
-                            "completion_decreased",
-                            f"{unit}{TASK_LABELS[task]}累计完成数由 {before[0]} 降为 {value}"
-                            f"（附件2 #{before[1]} → #{report.message_id}），完成数应逐月累计",
-                            (before[1], report.message_id),
-                        )
-                    )
+                    found.append(Decrease(unit, task, before[0], before[1], value, report.message_id))
                 last[task] = (value, report.message_id)
-    return tuple(findings)
+    return found
+
+
+def honesty_findings(summaries: Iterable[SummaryReport]) -> tuple[Finding, ...]:
+    """The decreases, as findings: shown, never applied."""
+    return tuple(
+        Finding(
+            drop.unit,
+            "completion_decreased",
+            f"{drop.unit}{TASK_LABELS[drop.task]}累计完成数由 {drop.before} 降为 {drop.value}"
+            f"（附件2 #{drop.before_id} → #{drop.message_id}），完成数应逐月累计",
+            (drop.before_id, drop.message_id),
+        )
+        for drop in decreases(summaries)
+    )

@@ -538,6 +538,34 @@ def test_a_briefing_left_on_a_cloud_drive_or_only_announced_counts_nothing(confi
     assert "请把稿件直接作为附件添加到邮件中重新发送" in said[ids[0]][1] and "表格" not in said[ids[0]][1]
 
 
+def test_a_cumulative_figure_lower_than_the_units_last_is_told_to_the_clerk(config, deps):
+    """GIVEN 景县's April 附件2 giving 康复服务 150, then its May 附件2 giving 10 WHEN the receipts are composed THEN
+    May's tells the clerk the figure went down from 150 and to check it: only staff saw it (findings, the digest),
+    the receipt saying nothing (wording reviewer). April's says nothing of it."""
+    import openpyxl
+
+    from tests.data.workbooks.make_workbooks import figures, save, summary_sheet
+
+    def summary(month: int, done: int) -> tuple[str, bytes]:
+        book = openpyxl.Workbook()
+        title = f"景县残联{month}月份残疾人服务工程目标任务完成情况汇总表"
+        summary_sheet(book.active, title, [("景县", figures((233, done, None)))])
+        return ("附件2.xlsx", save(book))
+
+    april, may = store(
+        deps,
+        message(
+            JINGXIAN, "景县4月份报表", "见附件", (summary(4, 150),), when=datetime(2020, 4, 15, 10, tzinfo=SHANGHAI)
+        ),
+        message(
+            JINGXIAN, "景县5月份报表", "见附件", (summary(5, 10),), when=datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+        ),
+    )
+    said = receipts(config, deps, datetime(2020, 5, 15, 11, tzinfo=SHANGHAI))
+    assert "附件2 中康复服务的累计完成数为 10，低于此前报送的 150；完成数应逐月累计，请核对后改正" in said[may][1]
+    assert "低于此前报送" not in said[april][1]
+
+
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
     """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
     own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from archive.evidence import (
     carries_articles,
     copied_from_another_unit,
     package_arrivals,
+    summary_reports,
 )
 from archive.models import Message, OutboxMail, OwedReply
 from archive.outbox import ANSWERS, queue_mail
@@ -44,6 +46,7 @@ from replies.receipt import (
     receipt_for,
     selfcheck_answer,
 )
+from scoring.completion import decreases
 from scoring.components import task_rules
 from scoring.evidence import TASK_LABELS
 from scoring.packages import PackageStatus, package_status
@@ -195,7 +198,21 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
     scored = plan.year == int(arrived[:4]) and int(arrived[5:]) in plan.scoring.briefing_months
     needed = plan.scoring.briefings_per_month if scored else 0
     notes, settled = _month_notes(config, session, facts)
+    if packages and any(file.form == 2 and file.done for file in facts.files):
+        facts = replace(facts, problems=(*facts.problems, *_figures_down(session, facts)))
     return receipt_for(facts, packages, place, needed, judged, notes, settled, uncounted)
+
+
+def _figures_down(session: Session, facts: MessageFacts) -> list[str]:
+    """What of the mail's 附件2 went down from the unit's 附件2 before it (scoring.completion.decreases, the
+    finding staff see), said to the clerk, who sent 10 after 256 and was told nothing."""
+    before = [report for report in summary_reports(session, facts.unit) if report.arrival <= facts.arrival]
+    return [
+        f"附件2 中{TASK_LABELS[drop.task]}的累计完成数为 {drop.value}，低于此前报送的 {drop.before}；"
+        "完成数应逐月累计，请核对后改正（如确需调减，请在邮件中说明原因）"
+        for drop in decreases(before)
+        if drop.message_id == facts.id
+    ]
 
 
 def _month_notes(config: Config, session: Session, facts: MessageFacts) -> tuple[list[str], bool]:
