@@ -41,6 +41,14 @@ KIND_TEXT = {
     "final_digest": "年度最终排名通报",
     "reminder": "催报提醒",
 }
+# Where an outgoing mail stands (OutboxMail.state), in the staff's words.
+STATE_TEXT = {
+    "pending": "待发",
+    "sending": "正在发送",
+    "sent": "已发出",
+    "failed": "被对方服务器拒收",
+    "withdrawn": "已撤回（不再需要发出）",
+}
 DIGEST_CAUSE = "digest:"
 FINAL_DIGEST_CAUSE = "final-digest:"
 

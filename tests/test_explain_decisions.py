@@ -175,3 +175,31 @@ def unit_pages(config_path: Path, month: str, *units: str) -> dict[str, str]:
         return pages
     finally:
         deps.close()
+
+
+def test_what_was_mailed_about_a_message_is_on_its_page_and_in_show(demo):  # noqa: F811
+    """GIVEN 冀州区's April package, its receipt composed, then corrected to May (a 核实通知 owed) WHEN staff open it
+    (show, the web page) THEN each mail about it is listed, kind, state and recipient, with its text: staff asked
+    "what did our receipt say?" could only read the outbox's files (staff tester)."""
+    april = package_of(demo, "冀州区", "2020-04")
+    set_outbox(demo, f"receipt:{april}", "sent")
+    correct(demo, april, "--month", "2020-05")
+    shown = ok(demo, "show", str(april))
+    listed = shown.split("就此邮件发出的邮件（正文见 --json）：\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(" · ")[:2][0] for line in listed] == ["- 回执", "- 核实通知"]
+    assert listed[0].split(" · ")[1].startswith("已发出") and listed[1].split(" · ")[1].startswith("待发")
+    answers = mailroom_json(demo, "show", str(april))["answers"]
+    assert [answer["kind"] for answer in answers] == ["receipt", "change"] and "您单位的邮件已收到" in answers[0][
+        "text"
+    ]
+    config = load_config(demo, environ={})
+    deps = open_deps(config, sandbox=None)
+    try:
+        add_accounts(deps)
+        client = create_app(config, deps, secret_key="answers").test_client()
+        assert log_in(client, "孙倩").status_code == 302
+        page = client.get(f"/message/{april}").get_data(as_text=True)
+    finally:
+        deps.close()
+    assert '<section class="answers" id="answers">' in page and "<summary>回执 · 已发出" in page
+    assert "您单位的邮件已收到" in page.split('id="answers"')[1]

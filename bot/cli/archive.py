@@ -30,6 +30,7 @@ from bot.config import Config
 from bot.services.scores import unit_name
 from bot.services.show import (
     KIND_LABELS,
+    answers_json,
     arrival_source,
     decisions_json,
     describe_message,
@@ -222,6 +223,7 @@ def show(context: Context, message_id: int, as_json: bool) -> None:
             ],
             "raw_path": str(context.deps.store.message_path(message.sha256)),
             "decisions": decisions,
+            "answers": answers_json(session, message.id, context.config.timezone),
         }
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=1))

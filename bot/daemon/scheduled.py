@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from archive.closing import closed_years
 from archive.models import JobRun, MailboxState
-from archive.outbox import digest_cause, mail_state
+from archive.outbox import STATE_TEXT, digest_cause, mail_state
 from archive.spool import spooled_counts
 from bot.config import Config
 
@@ -160,9 +160,5 @@ def run_digest(config: Config, session: Session, month: str, now: datetime) -> s
     found = digest_in_outbox(session, month, now)
     if found is None and queue_digest(session, prepare_digest(config, session, month, now), now) != ALREADY:
         return "已排队"
-    state = _STATE_TEXT.get(found or "", "刚由另一处排队")
+    state = STATE_TEXT.get(found or "", "刚由另一处排队")
     return f"已在发件队列中（{state}）：不再重复生成，记为已完成"
-
-
-# An outbox mail's state as the log says it of a digest found there (archive.models.OutboxMail.state).
-_STATE_TEXT = {"pending": "待发", "sending": "正在发送", "sent": "已发出", "failed": "被拒收"}

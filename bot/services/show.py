@@ -7,15 +7,19 @@ problems a decision settled said as settled, not as open."""
 
 from __future__ import annotations
 
+import email
 from collections.abc import Sequence
+from email import policy
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.decisions import Decision, message_decisions, unit_decisions
-from archive.models import CorrectionRow, Message, StaffSenderRow
+from archive.models import CorrectionRow, Message, OutboxMail, StaffSenderRow
+from archive.outbox import KIND_TEXT, STATE_TEXT
 from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import FORM_TITLES
 from parsers.recognize import NO_UNIT_MARK, NOT_COUNTED_MARK, UNIT_CONFLICT_MARK
@@ -114,6 +118,10 @@ def describe_message(detail: dict[str, Any]) -> list[str]:
     lines += ["", "见于："] + [f"- {_sighting(seen)}" for seen in detail["seen"]]
     if detail["decisions"]:
         lines += ["", "工作人员的决定："] + [f"- {decision_line(decision)}" for decision in detail["decisions"]]
+    if detail["answers"]:
+        lines += ["", "就此邮件发出的邮件（正文见 --json）："] + [
+            f"- {answer_line(answer)}" for answer in detail["answers"]
+        ]
     if detail["settled_problems"]:
         lines += ["", "已了结的问题："] + [f"- {problem}" for problem in detail["settled_problems"]]
     problems = [*detail["problems"], *(line for line in detail_mismatches(detail) if line not in detail["problems"])]
@@ -259,6 +267,40 @@ def _sighting(seen: dict[str, Any]) -> str:
         where = seen["origin"] or ""
     copy = COPY if seen.get("copy_raw_path") else ""
     return " ".join(part for part in (seen["mailbox"] or "", source, where) if part) + copy
+
+
+def answers_json(session: Session, message_id: int, zone: ZoneInfo) -> list[dict[str, Any]]:
+    """What we mailed about the message (its receipt, 自查 answer, 核实通知), oldest first, each with its plain text:
+    what a unit phoning about its receipt was told, which staff could only find in the outbox's files."""
+    rows = session.scalars(select(OutboxMail).where(OutboxMail.about_message == message_id).order_by(OutboxMail.id))
+    return [
+        {
+            "kind": row.kind,
+            "state": row.state,
+            "recipients": row.recipients,
+            "subject": row.subject,
+            "created_at": row.created_at.astimezone(zone).isoformat(),
+            "sent_at": row.sent_at.astimezone(zone).isoformat() if row.sent_at else None,
+            "error": row.last_error,
+            "text": _plain_text(row.raw),
+        }
+        for row in rows
+    ]
+
+
+def answer_line(answer: dict[str, Any]) -> str:
+    """ "回执 · 已发出 2020-04-09 10:05 · 至 jxcl2020@163.com · 回执：景县4月份报表"."""
+    state = STATE_TEXT.get(answer["state"], answer["state"])
+    when = (answer["sent_at"] or answer["created_at"])[:16].replace("T", " ")
+    said = f"{state} {when}" if answer["sent_at"] else f"{state}（{when} 排队）"
+    error = f"（{answer['error']}）" if answer["error"] and answer["state"] != "sent" else ""
+    kind = KIND_TEXT.get(answer["kind"], answer["kind"])
+    return f"{kind} · {said}{error} · 至 {answer['recipients']} · {answer['subject']}"
+
+
+def _plain_text(raw: bytes) -> str:
+    body = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    return body.get_content() if body is not None else ""
 
 
 def decisions_json(session: Session, message: Message, zone: ZoneInfo) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from archive.search import (
     search,
     sender_address,
 )
-from bot.services.show import decisions_json
+from bot.services.show import answers_json, decisions_json
 from bot.web.auth import viewer
 from bot.web.hits import Hits, shown_texts
 from bot.web.present import (
@@ -279,7 +279,10 @@ def message_page(message_id: int):
         zone = current.config.timezone
         mailboxes = {box.key: box.name for box in current.config.mailboxes}
         decisions = decisions_json(db, message, zone)
-        detail = message_detail(message, mask, zone, persons, decisions, mailboxes, current.deps.recognizer.stamp)
+        answers = answers_json(db, message.id, zone)
+        detail = message_detail(
+            message, mask, zone, persons, decisions, mailboxes, current.deps.recognizer.stamp, answers
+        )
         if hits.pattern is not None:
             detail = with_rows_found(db, message, detail, hits, mask)
         standing = replacing(db, message_id) if viewer().is_staff else None

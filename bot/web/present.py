@@ -29,6 +29,7 @@ from bot.services.show import (
     KIND_LABELS,
     MONTH_SOURCES,
     SOURCES,
+    answer_line,
     arrival_source,
     decision_line,
     kind_text,
@@ -257,6 +258,7 @@ class MessageDetail:
     seen: tuple[str, ...]
     decisions: tuple[str, ...]  # the staff decisions its recognition stands on (bot.services.show.decision_line)
     settled: tuple[str, ...] = ()  # the problems a decision settled (bot.services.show.settled_problems)
+    answers: tuple[tuple[str, str], ...] = ()  # what we mailed about it: (answer_line, its text), masked
 
 
 def message_detail(
@@ -267,11 +269,13 @@ def message_detail(
     decisions: Sequence[dict] = (),
     mailboxes: Mapping[str, str] | None = None,
     stamp: str | None = None,
+    answers: Sequence[dict] = (),
 ) -> MessageDetail:
     """`persons`: by reading id, the persons shown and how many the registry has (archive_pages loads them);
     `decisions`: as bot.services.show.decision_json gives them (a problem one settled is said as settled, not
     among the open ones); `mailboxes`: each mailbox's name by its key;
-    `stamp`: what derives messages now (a message derived under another is said to wait: message_problems)."""
+    `stamp`: what derives messages now (a message derived under another is said to wait: message_problems);
+    `answers`: what we mailed about it (bot.services.show.answers_json)."""
     ordinals = {attachment.id: attachment.ordinal for attachment in message.attachments}
     mailboxes = mailboxes or {}
     return MessageDetail(
@@ -288,6 +292,7 @@ def message_detail(
         seen=tuple(mask.text(_sighting(seen, mailboxes, mask.hide)) for seen in message.sightings),
         decisions=tuple(mask.text(decision_line(decision)) for decision in decisions),
         settled=tuple(mask.text(problem) for problem in settled_problems(message.problems, decisions)),
+        answers=tuple((mask.text(answer_line(answer)), mask.text(answer["text"])) for answer in answers),
     )
 
 
