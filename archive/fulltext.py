@@ -103,7 +103,7 @@ def document_of(message: Message) -> Document:
         message.from_addr,
         (attachment.filename for attachment in message.attachments),
         message.body_text,
-        ((r.source, r.text, (person.fields.items() for person in r.persons)) for r in message.readings),
+        ((r.source, r.form, r.text, (person.fields.items() for person in r.persons)) for r in message.readings),
     )
 
 

@@ -166,7 +166,7 @@ class Derived:
             (attachment.filename for attachment in parsed.attachments),
             parsed.body_text,
             (
-                (reading.source, reading.text, (person.fields for person in reading.persons))
+                (reading.source, reading.form, reading.text, (person.fields for person in reading.persons))
                 for _, reading, _ in self.readings
             ),
         )

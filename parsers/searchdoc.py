@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from parsers.form_layouts import FORM_TITLES
 from parsers.privacy import mask_personal, masked_and_numbers, read_cell
 from parsers.searchterms import join_han_spaces
 
@@ -72,8 +73,9 @@ class Document:
         return grams(self.head) | grams(self.body) | grams(self.rows) | number_grams(self.numbers)
 
 
-# One reading as the document sees it: its source, its text, and each person's (key, value) fields.
-ReadingText = tuple[str, str, Iterable[Iterable[tuple[str, object]]]]
+# One reading as the document sees it: its source, its form (None: none recognised), its text, and each person's
+# (key, value) fields.
+ReadingText = tuple[str, int | None, str, Iterable[Iterable[tuple[str, object]]]]
 
 
 def build_document(
@@ -99,8 +101,11 @@ def build_document(
 
 
 def _reading_lines(readings: Iterable[ReadingText], numbers: list[str]) -> Iterable[str]:
-    """Each reading's lines, masked; the numbers found in them are added to `numbers`."""
-    for source, text, persons in readings:
+    """Each reading's lines, masked, its form recognised among them (a 附件2 sent as 新建 Microsoft Excel 工作表.xlsx
+    is found by 附件2, as a clerk phoning about it names it); the numbers found in them are added to `numbers`."""
+    for source, form, text, persons in readings:
+        if form is not None:
+            yield f"附件{form} {FORM_TITLES.get(form, '')}"
         for value in (source, text):
             if value:
                 masked, found = masked_and_numbers(value)
