@@ -376,6 +376,9 @@ def test_a_month_corrected_or_restored_is_told_and_a_waiting_receipt_says_it_as_
     assert set(mail) == {f"receipt:{package}", f"change:{package}", f"change:{package}:2"}
     assert "现已计入2020年6月的报送" in body(mail[f"change:{package}:2"][1])
     assert "现已计入2020年4月的报送" in body(mail[f"change:{package}"][1])
+    # the month as it stands now, as a receipt says it (an April package counted for June came after June's
+    # deadline: late, where the month had been on time, or not)
+    assert "报送时限：2020年6月报表应于 2020年6月20日 23:59:59 前报送，本次" in body(mail[f"change:{package}:2"][1])
     set_outbox(demo, f"change:{package}:2", "pending", datetime(2099, 1, 1, tzinfo=UTC))
     dropped = run(demo, "correct", str(package), "--kind", "other", "--reason", "误发的草稿", "--by", "孙倩")
     assert dropped.exit_code == 0, dropped.output

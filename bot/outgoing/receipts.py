@@ -305,6 +305,15 @@ def _hour_of(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def _packages(context: dict[str, Any], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """Each month's package line as the receipt and the 核实通知 say it, its month and deadline in words."""
+    return [
+        package
+        | {"month_text": month_label(package["month"]), "deadline_text": deadline_text(package["deadline"], zone)}
+        for package in context["packages"]
+    ]
+
+
 def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[str] = (), greeting: str | None = None):
     """The receipt; `decided`: the staff decisions its recognition stands on, said to the unit. It greets
     `greeting`, the unit the sender's address is registered for (sender_unit), as its 核实通知 would: a mail
@@ -315,11 +324,7 @@ def _compose(config: Config, receipt: Receipt, now: datetime, decided: Sequence[
         arrival_text=_arrival_text(context["arrival"], zone),
         kind_text=KIND_TEXT.get(context["kind"], context["kind"]),
         month_text=_months_text(context["months"], context["month_read"]),
-        packages=[
-            package
-            | {"month_text": month_label(package["month"]), "deadline_text": deadline_text(package["deadline"], zone)}
-            for package in context["packages"]
-        ],
+        packages=_packages(context, zone),
         files=[_file_view(f) for f in context["files"]],
         subject_line=receipt.subject,
         decisions=list(decided),
@@ -351,6 +356,8 @@ def _compose_change(
         "arrival_text": _arrival_text(context["arrival"], config.timezone),
         "kind_text": KIND_TEXT.get(context["kind"], context["kind"]),
         "month_text": _month_text(context["month"]),
+        # the month as it stands now: a package a decision made count may have made the month on time
+        "packages": _packages(context, config.timezone) if counts else [],
     }
     return _reply(config, receipt, "change", values, now, subject=f"核实通知：{context['subject']}")
 
