@@ -184,10 +184,7 @@ def _shared_persons(session: Session, until: datetime | None = None) -> list[Per
         .join(PersonRow, PersonRow.reading_id == FormReadingRow.id)
         .join(
             shared,
-            (shared.c.form == PersonRow.form)
-            & PersonRow.disability_id.between(shared.c.person, shared.c.person + "~")  # by the index
-            & (shared.c.person == person)
-            & (shared.c.year == year),
+            (shared.c.form == PersonRow.form) & (shared.c.person == person) & (shared.c.year == year),
         )
         .where(*counted)
         .order_by(PersonRow.form, person, year, Message.id, PersonRow.id)
