@@ -313,6 +313,7 @@ def message_facts(message: Message) -> MessageFacts:
                 # a zip's member holding no form (a PDF, a .csv): said as a loose one is, not among a briefing's
                 no_form=r.form is None and not r.readable and all(p.get("code") in NO_FORM_CODES for p in r.problems),
                 notes=tuple(p["message"] for p in r.problems if p.get("code") in NOTE_CODES),
+                locked=any(p.get("code") == "encrypted" for p in r.problems),
             )
         )
     files: list[FileFacts] = []

@@ -89,11 +89,12 @@ class FileFacts:
     month: str | None = None
     no_form: bool = False  # an attachment that holds no form at all; `problems` says why (parsers.inspection)
     notes: tuple[str, ...] = ()  # hints that ask nothing (parsers.forms.NOTE_CODES), said apart from problems
+    locked: bool = False  # a password keeps it shut (scoring.evidence.FormArrival.locked: a 附件1 so counts not)
 
     @property
     def received(self) -> bool:
-        """Whether the file gives its form: readable, or a 附件1 whose text could not be read (it counts)."""
-        return self.form is not None and (self.readable or self.form == 1)
+        """Whether the file gives its form, as scoring counts it: readable, or a 附件1 not locked by a password."""
+        return self.form is not None and (self.readable or (self.form == 1 and not self.locked))
 
 
 @dataclass(frozen=True)

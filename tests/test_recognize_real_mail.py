@@ -566,6 +566,16 @@ def test_a_cumulative_figure_lower_than_the_units_last_is_told_to_the_clerk(conf
     assert "低于此前报送" not in said[april][1]
 
 
+def test_a_progress_report_locked_by_a_password_alone_is_asked_for_again(config, deps):
+    """GIVEN 景县's package of one 附件1 locked by a password WHEN its receipt is composed THEN it is asked for again:
+    a 附件1 whose text cannot be read counts (a hint), a locked one does not, and its receipt had dropped the
+    请重新发送 (reviewer)."""
+    locked = ("附件1进展情况报告.docx", (DATA / "workbooks" / "encrypted.xlsx").read_bytes())
+    [id_] = store(deps, message(JINGXIAN, "景县12月份报表", "见附件", (locked,), when=WHEN))
+    said = receipts(config, deps, WHEN + timedelta(hours=1))[id_][1]
+    assert "请重新发送：附件“附件1进展情况报告.docx”中没有可读取的附件表格" in said
+
+
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
     """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
     own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;
