@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from imapclient.exceptions import ProtocolError
+from imapclient.exceptions import IMAPClientError, ProtocolError
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -382,6 +382,57 @@ def test_a_message_the_server_cannot_hand_out_is_passed_over_and_said(dovecot, f
         deps.close()
     assert len(subjects) == 3 and (first.error, second.error) == (None, None)
     assert first.untidied is not None and f"UID {uids[1]}" in first.untidied and "仍在服务器上" in first.untidied
+
+
+def test_a_message_refused_by_a_no_the_connection_kept_is_passed_over_too(dovecot, folder, imap_config):
+    """GIVEN a server answering the FETCH of one message with a tagged NO, keeping the connection (imapclient raises
+    "fetch failed: …", lower case) WHEN polled THEN the two others are archived: only Dovecot's wording, which drops
+    the connection, was known (reviewer)."""
+    uids = [dovecot.append("bgs", briefing(number), folder=folder) for number in range(1, 4)]
+
+    def refusing(box):
+        client = connect(box)
+        original = client.fetch
+
+        def fetch(messages, data, *args, **kwargs):
+            if uids[1] in list(messages):
+                raise IMAPClientError("fetch failed: [SERVERBUG] Internal error occurred. Refer to server log")
+            return original(messages, data, *args, **kwargs)
+
+        client.fetch = fetch
+        return client
+
+    config = imap_config()
+    deps = open_deps(config, open_client=refusing)
+    try:
+        poll_once(config, deps)
+        with deps.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(Message)) == 2
+    finally:
+        deps.close()
+
+
+def test_the_newest_message_passed_over_by_the_daemon_is_said_in_status(dovecot, folder, imap_config, monkeypatch):
+    """GIVEN `serve`'s watch of a mailbox whose newest message the server refuses WHEN it is passed over THEN the
+    mailbox's record (status) names it: with nothing fetched on that look, only the log said so (reviewer)."""
+    uids = [dovecot.append("bgs", briefing(number), folder=folder) for number in range(1, 4)]
+    bad = sorted(dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*"), key=lambda path: path.name)[2]
+    bad.chmod(0)
+    config = imap_config()
+    deps = open_deps(config)
+    monkeypatch.setattr(FolderSession, "wait_for_news", lambda self, renew, stopping: deps.stop.set())
+    try:
+        for _ in range(4):
+            if deps.stop.is_set():
+                break
+            _watch_imap(config, deps, config.mailboxes[0], lambda: None)
+        with deps.db.session() as session:
+            count = session.scalar(select(func.count()).select_from(Message))
+            said = session.get(MailboxState, "bgs").last_error
+    finally:
+        bad.chmod(0o600)
+        deps.close()
+    assert count == 2 and said is not None and f"UID {uids[2]}" in said
 
 
 @pytest.mark.parametrize("steady, pause", [(0.5, serve_module.RECONNECT_SECONDS), (60.0, 60.0)])

@@ -267,7 +267,8 @@ class FolderSession:
                 if stopping():
                     return
                 passed = [uid for uid in part if refusals.get(uid, (0, ""))[0] >= _REFUSED_ALONE]
-                items = self._fetch_noting(refusals, [uid for uid in part if uid not in passed])
+                items, refused = self._fetch_noting(refusals, [uid for uid in part if uid not in passed])
+                passed += refused
                 spool(intake, items, partial(position, last_uid=max(part)))
                 self.spoken = time.monotonic()
                 progress.fetched += len(items)
@@ -277,21 +278,32 @@ class FolderSession:
                 untidied = _after_archive(self.client, box, [item.uid for item in items if item.uid is not None])
                 progress.untidied = untidied or progress.untidied
 
-    def _fetch_noting(self, refusals: dict[int, tuple[int, str]], uids: list[int]) -> list[Incoming]:
-        """The messages, each refusal of the server noted (_Refusals) before the error goes on: the connection
-        is gone with it."""
+    def _fetch_noting(self, refusals: dict[int, tuple[int, str]], uids: list[int]) -> tuple[list[Incoming], list[int]]:
+        """The messages, and those the server refused alone on this connection (to be passed over). A refusal is
+        noted (_Refusals); when the connection went with it (Dovecot), the error goes on and the next connection
+        fetches a message at a time; when it stayed (a tagged NO), that is done now."""
         if not uids:
-            return []
+            return [], []
         try:
             items = _fetch(self.client, self.box, self.uidvalidity, uids)
         except (*RETRYABLE, IMAPClientError) as error:
-            if "FETCH failed" in str(error):  # the server's answer, not the network's
-                for uid in uids:
-                    refusals[uid] = (_REFUSED_ALONE if len(uids) == 1 else 1, _reason(error))
-            raise
+            if "fetch failed" not in str(error).lower():  # the network's, not the server's answer
+                raise
+            for uid in uids:
+                refusals[uid] = (_REFUSED_ALONE if len(uids) == 1 else 1, _reason(error))
+            if isinstance(error, RETRYABLE):
+                raise
+            if len(uids) == 1:
+                return [], uids
+            items, refused = [], []
+            for uid in uids:
+                got, gone = self._fetch_noting(refusals, [uid])
+                items += got
+                refused += gone
+            return items, refused
         for uid in uids:
             refusals.pop(uid, None)
-        return items
+        return items, []
 
     def keep_alive(self) -> None:
         """Between batches of a long derivation: a NOOP now and then, so that the server does not log an idle

@@ -333,7 +333,8 @@ def _watch_imap(
         while not stopping():
             progress = Progress()
             folder.archive_new(progress, stopping)
-            if progress.fetched or box.after_archive == "move":  # a move's leftovers are looked at each time
+            # a move's leftovers are looked at each time; a message passed over is said though nothing was fetched
+            if progress.fetched or progress.untidied or box.after_archive == "move":
                 untidied = progress.untidied
             if any(outcome.new for outcome in progress.outcomes):
                 wake()
