@@ -261,7 +261,7 @@ class FolderSession:
         position = partial(advance, mailbox=box.key, folder=box.folder, uidvalidity=self.uidvalidity)
         if not uids and (state is None or state.uidvalidity != self.uidvalidity):
             spool(intake, [], partial(position, last_uid=last_uid))
-        refusals = _REFUSALS.setdefault((box.key, self.uidvalidity), {})
+        refusals = _REFUSALS.setdefault((box.key, box.folder, self.uidvalidity), {})
         for batch in _chunks(uids, box.batch):
             for part in [[uid] for uid in batch] if refusals.keys() & set(batch) else [batch]:
                 if stopping():
@@ -421,12 +421,12 @@ def _fetch(client: IMAPClient, box: Mailbox, uidvalidity: int, batch: Sequence[i
     ]
 
 
-# Messages the server refused to FETCH, by mailbox and UIDVALIDITY: UID → (refusals, the server's words). Dovecot
-# drops the connection after refusing one (a message file it cannot read), so what was learnt must outlive the
-# connection: a batch holding a refused message is fetched a message at a time at the next connection, and a
+# Messages the server refused to FETCH, by mailbox, folder and UIDVALIDITY: UID → (refusals, the server's words).
+# Dovecot drops the connection after refusing one (a message file it cannot read), so what was learnt must outlive
+# the connection: a batch holding a refused message is fetched a message at a time at the next connection, and a
 # message refused alone is passed over then, said (status, the log) and left on the server, where it held back
 # every later mail of its mailbox for good. In memory: a restart learns it again in two connections.
-_REFUSALS: dict[tuple[str, int], dict[int, tuple[int, str]]] = {}
+_REFUSALS: dict[tuple[str, str, int], dict[int, tuple[int, str]]] = {}
 _REFUSED_ALONE = 2
 
 
