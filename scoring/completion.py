@@ -111,6 +111,7 @@ class Decrease:
     before_id: int
     value: int
     message_id: int
+    same_month: bool  # a resend of the month before's month (most often its correction), not the next month's
 
 
 def decreases(summaries: Iterable[SummaryReport]) -> list[Decrease]:
@@ -124,16 +125,18 @@ def decreases(summaries: Iterable[SummaryReport]) -> list[Decrease]:
         by_unit.setdefault((report.unit, report.year), []).append(report)
     found = []
     for (unit, _), reports in by_unit.items():
-        last: dict[str, tuple[int, int]] = {}
+        last: dict[str, tuple[int, int, str]] = {}
         for report in sorted(reports, key=_month_order):
+            month = _month_order(report)[0]
             for task in TASKS:
                 value = report.done.get(task)
                 if value is None:
                     continue
                 before = last.get(task)
                 if before is not None and value < before[0]:
-                    found.append(Decrease(unit, task, before[0], before[1], value, report.message_id))
-                last[task] = (value, report.message_id)
+                    same = before[2] == month
+                    found.append(Decrease(unit, task, before[0], before[1], value, report.message_id, same))
+                last[task] = (value, report.message_id, month)
     return found
 
 

@@ -539,9 +539,10 @@ def test_a_briefing_left_on_a_cloud_drive_or_only_announced_counts_nothing(confi
 
 
 def test_a_cumulative_figure_lower_than_the_units_last_is_told_to_the_clerk(config, deps):
-    """GIVEN 景县's April 附件2 giving 康复服务 150, then its May 附件2 giving 10 WHEN the receipts are composed THEN
-    May's tells the clerk the figure went down from 150 and to check it: only staff saw it (findings, the digest),
-    the receipt saying nothing (wording reviewer). April's says nothing of it."""
+    """GIVEN 景县's April 附件2 giving 康复服务 150, then its May 附件2 giving 10, then May's corrected to 160 and again
+    to 155 WHEN the receipts are composed THEN May's first tells the clerk the figure went down from 150 and to
+    check it: only staff saw it (findings, the digest), the receipt saying nothing (wording reviewer). April's
+    says nothing of it, nor does a resend of May's lower than May's before it (a correction: reviewer)."""
     import openpyxl
 
     from tests.data.workbooks.make_workbooks import figures, save, summary_sheet
@@ -552,18 +553,17 @@ def test_a_cumulative_figure_lower_than_the_units_last_is_told_to_the_clerk(conf
         summary_sheet(book.active, title, [("景县", figures((233, done, None)))])
         return ("附件2.xlsx", save(book))
 
-    april, may = store(
+    april, may = datetime(2020, 4, 15, 10, tzinfo=SHANGHAI), datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
+    ids = store(
         deps,
-        message(
-            JINGXIAN, "景县4月份报表", "见附件", (summary(4, 150),), when=datetime(2020, 4, 15, 10, tzinfo=SHANGHAI)
-        ),
-        message(
-            JINGXIAN, "景县5月份报表", "见附件", (summary(5, 10),), when=datetime(2020, 5, 15, 10, tzinfo=SHANGHAI)
-        ),
+        message(JINGXIAN, "景县4月份报表", "见附件", (summary(4, 150),), when=april),
+        message(JINGXIAN, "景县5月份报表", "见附件", (summary(5, 10),), when=may),
+        message(JINGXIAN, "景县5月份报表（更正）", "见附件", (summary(5, 160),), when=may + timedelta(hours=1)),
+        message(JINGXIAN, "景县5月份报表（再更正）", "见附件", (summary(5, 155),), when=may + timedelta(hours=2)),
     )
-    said = receipts(config, deps, datetime(2020, 5, 15, 11, tzinfo=SHANGHAI))
-    assert "附件2 中康复服务的累计完成数为 10，低于此前报送的 150；完成数应逐月累计，请核对后改正" in said[may][1]
-    assert "低于此前报送" not in said[april][1]
+    said = receipts(config, deps, may + timedelta(hours=3))
+    assert "附件2 中康复服务的累计完成数为 10，低于此前报送的 150；完成数应逐月累计，请核对后改正" in said[ids[1]][1]
+    assert [("低于此前报送" in said[id_][1]) for id_ in ids] == [False, True, False, False]
 
 
 def test_a_progress_report_locked_by_a_password_alone_is_asked_for_again(config, deps):

@@ -204,14 +204,15 @@ def _receipt(config: Config, session: Session, facts: MessageFacts, now: datetim
 
 
 def _figures_down(session: Session, facts: MessageFacts) -> list[str]:
-    """What of the mail's 附件2 went down from the unit's 附件2 before it (scoring.completion.decreases, the
-    finding staff see), said to the clerk, who sent 10 after 256 and was told nothing."""
+    """What of the mail's 附件2 went down from the unit's 附件2 of a month before (scoring.completion.decreases, the
+    finding staff see), said to the clerk, who sent 10 after 256 and was told nothing; not a resend of the same
+    month, most often the correction of a figure mistyped (staff still see it)."""
     before = [report for report in summary_reports(session, facts.unit) if report.arrival <= facts.arrival]
     return [
         f"附件2 中{TASK_LABELS[drop.task]}的累计完成数为 {drop.value}，低于此前报送的 {drop.before}；"
         "完成数应逐月累计，请核对后改正（如确需调减，请在邮件中说明原因）"
         for drop in decreases(before)
-        if drop.message_id == facts.id
+        if drop.message_id == facts.id and not drop.same_month
     ]
 
 
