@@ -198,15 +198,15 @@ _EXPECTED_HEADER = {
 
 def _without_header(sheet: str, head: list[tuple[int, Row, list[str]]], ctx: SheetContext) -> SheetResult | None:
     """A sheet with no header: a form only if its title names one (then the header is the problem). Without
-    such a title, rows of persons (a registry's second page pasted on a sheet of its own) are said unread, as
-    problems only (form None): they were dropped without a word."""
+    such a title, rows of persons under no header at all (a registry's second page pasted on a sheet of its own)
+    are said unread, as problems only (form None): they were dropped without a word."""
     title_form, unit, month = _title_facts(head, ctx)
     if title_form == 1:
         return None
     if title_form is None:
         person = next((number for number, _, labels in head if _person_like(labels)), None)
-        if person is None:
-            return None
+        if person is None or any("姓名" in "".join(labels) for number, _, labels in head if number < person):
+            return None  # no persons, or under a header of another's (a national system's export): not ours
         said = (
             f"工作表“{sheet}”从第 {person} 行起像是人员名单（有姓名和证件号码），但没有表头，未读取；"
             "如是前一张表的续页，请把这些行移到那张表中，否则请加上模板的表头后重新发送"

@@ -326,6 +326,27 @@ def test_persons_on_a_second_sheet_without_a_header_are_said_unread(title):
     assert f"工作表“Sheet2”从第 {first} 行起像是人员名单" in problem.message
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["序号", "姓名", "性别", "公民身份号码", "残疾类别", "残疾等级", "现住址"],
+        ["姓名", "身份证号", "银行卡号", "补贴金额"],
+    ],
+)
+def test_a_second_sheet_of_persons_under_a_header_of_its_own_is_not_said_headerless(header):
+    """GIVEN 附件3 and, on a second sheet, the persons as a national system exports them or a payment list, under a
+    header of its own WHEN read THEN no problem: they were told 没有表头 (reviewer)."""
+    wb = openpyxl.Workbook()
+    registry_sheet(
+        wb.active, TITLES[3], REHAB_HEADER, [person_row(REHAB_HEADER, n) for n in range(3)], fill="填报单位：景县残联"
+    )
+    more = wb.create_sheet("花名册")
+    more.append(header)
+    more.append(["1", "王小明", "男", "131127201503150012", "肢体", "二级", "景县王瞳镇"][: len(header)])
+    reading = read_one(save(wb))
+    assert (reading.form, reading.rows, reading.problems) == (3, 3, ())
+
+
 def test_a_name_whose_rare_character_was_lost_is_told():
     """GIVEN 附件3 whose names came through an export without their rare characters (王?明, 李？, U+FFFD) WHEN read
     THEN each is a person and each name is told, with its row, as a character lost: the clerk is never told and
