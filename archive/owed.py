@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from archive.evidence import COUNTED_KINDS, submission
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
-from parsers.forms import NOTE_CODES
 from parsers.no_form import IMAGES, NO_FORM_CODES, why_no_form
 from parsers.records import Kind
 from parsers.workbook import is_lock_file
-from replies.problems import problem_lines
+from replies.problems import problem_lines, problems_and_hints
 from replies.receipt import FileFacts, MessageFacts, addressable, reply_owed, told_to_sender
 
 
@@ -299,6 +298,7 @@ def message_facts(message: Message) -> MessageFacts:
     words `inspect` uses). An attached message's own attachments are the message's (parsers.mime)."""
     read: dict[int, list[FileFacts]] = {}
     for r in message.readings:
+        problems, hints = problems_and_hints(r.problems)
         read.setdefault(r.attachment_id, []).append(
             FileFacts(
                 r.source,
@@ -306,13 +306,13 @@ def message_facts(message: Message) -> MessageFacts:
                 r.readable,
                 r.rows,
                 {t: f.get("done") for t, f in r.tasks.items()} if r.form == 2 else None,
-                tuple(problem_lines(p for p in r.problems if p.get("code") not in NOTE_CODES)),
+                tuple(problem_lines(problems)),
                 text_characters(r.text) if r.form == 1 else 0,
                 r.unit,
                 r.month,
                 # a zip's member holding no form (a PDF, a .csv): said as a loose one is, not among a briefing's
                 no_form=r.form is None and not r.readable and all(p.get("code") in NO_FORM_CODES for p in r.problems),
-                notes=tuple(p["message"] for p in r.problems if p.get("code") in NOTE_CODES),
+                notes=tuple(hints),
                 locked=any(p.get("code") == "encrypted" for p in r.problems),
             )
         )

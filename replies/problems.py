@@ -11,6 +11,18 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from parsers.forms import NOTE_CODES
+
+
+def problems_and_hints(problems: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """A form's problems, and its hints' messages apart (parsers.forms.NOTE_CODES: they ask nothing, and are said
+    as 提示 wherever the problems are listed)."""
+    problems = list(problems)
+    return (
+        [problem for problem in problems if problem.get("code") not in NOTE_CODES],
+        [problem["message"] for problem in problems if problem.get("code") in NOTE_CODES],
+    )
+
 
 def problem_lines(problems: Iterable[Mapping[str, Any]]) -> list[str]:
     """ "［sheet cells］message" for each distinct message, in the order first found; no brackets for a

@@ -151,3 +151,17 @@ def test_a_text_box_is_a_line_of_its_own_and_read_once():
             target.writestr(name, content)
     [reading] = read_attachment("附件1.docx", out.getvalue(), ())
     assert reading.text.splitlines() == ["枣强县残联5月份进展情况报告", "截至5月底完成康复服务 120 人。"]
+
+
+def test_a_hint_is_said_as_a_hint_on_the_message_page_and_in_show():
+    """A 附件1 whose text could not be read: its hint is said as 提示 on the message's page and in `show`, as the
+    receipt and inspect say it, never among the problems (reviewer)."""
+    from bot.services.show import _attachments
+    from bot.web.present import _problem_lines
+
+    hint = {"sheet": None, "row": None, "column": None, "code": "text-unread", "message": "附件1……无需为此重发"}
+    assert _problem_lines([hint]) == ["提示：附件1……无需为此重发"]
+    form = {"source": "附件1.doc", "form": 1, "unit": None, "month": None, "rows": 0, "readable": True}
+    form |= {"characters": 0, "done": None, "problems": [hint]}
+    lines = _attachments([{"filename": "附件1.doc", "type": "doc", "size": 9, "forms": [form]}], False)
+    assert lines[-1] == "   提示：附件1……无需为此重发" and not any("问题" in line for line in lines)

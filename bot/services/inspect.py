@@ -4,7 +4,7 @@ are read in the reader sandbox, as ingest reads them, and the command's files in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
 from parsers.form_layouts import FORM_TITLES, form_list
-from parsers.forms import NOTE_CODES, TEXT_UNREAD, Problem
+from parsers.forms import TEXT_UNREAD, Problem
 from parsers.inspection import OTHER_UNIT, failed_file, inspect_attachments, package_keys
 from parsers.months import month_near
 from parsers.records import Unit, name_as_today
-from replies.problems import merged_problems
+from replies.problems import merged_problems, problems_and_hints
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
 
@@ -142,9 +142,9 @@ def has_problems(results: list[dict[str, Any]]) -> bool:
     return any(_problems(result) or not result["readable"] for result in results)
 
 
-def _problems(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """A result's problems, its hints (parsers.forms.NOTE_CODES) aside."""
-    return [problem for problem in result["problems"] if problem["code"] not in NOTE_CODES]
+def _problems(result: dict[str, Any]) -> list[Mapping[str, Any]]:
+    """A result's problems, its hints aside (replies.problems.problems_and_hints)."""
+    return problems_and_hints(result["problems"])[0]
 
 
 def conclusion(results: list[dict[str, Any]], config: Config) -> list[str]:
@@ -236,10 +236,10 @@ def describe(result: dict[str, Any]) -> list[str]:
             "  完成数："
             + "，".join(f"{TASK_LABELS[t]} {v if v is not None else '—'}" for t, v in result["done"].items())
         )
-    problems = _problems(result)
+    problems, hints = problems_and_hints(result["problems"])
     for places, message in merged_problems(problems):  # a problem once, however many cells it concerns
         lines.append(f"  问题{f'［{places}］' if places else ''}：{message}")
     if not problems and result["readable"]:
         lines.append("  未发现问题")
-    lines.extend(f"  提示：{p['message']}" for p in result["problems"] if p["code"] in NOTE_CODES)
+    lines.extend(f"  提示：{hint}" for hint in hints)
     return lines

@@ -24,7 +24,7 @@ from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import FORM_TITLES
 from parsers.recognize import NO_UNIT_MARK, NOT_COUNTED_MARK, UNIT_CONFLICT_MARK
 from replies.mismatch import staff_lines
-from replies.problems import merged_problems
+from replies.problems import merged_problems, problems_and_hints
 from scoring.evidence import TASK_LABELS
 from scoring.settings import month_label
 
@@ -229,10 +229,12 @@ def _attachments(attachments: list[dict[str, Any]], briefing: bool = False) -> l
         for form in forms:
             prefix = f"{form['source']}：" if form["source"] != attachment["filename"] else ""
             lines.append(f"   {prefix}{form_facts(form)}")
+            problems, hints = problems_and_hints(form["problems"])
             lines += [
                 f"   问题{f'［{places}］' if places else ''}：{message}"
-                for places, message in merged_problems(form["problems"])
+                for places, message in merged_problems(problems)
             ]
+            lines += [f"   提示：{hint}" for hint in hints]
     return lines
 
 

@@ -42,7 +42,7 @@ from bot.web.site import site
 from parsers.document import text_characters
 from parsers.form_layouts import FORM_COLUMNS, FORM_TITLES
 from parsers.privacy import mask_cell, mask_personal
-from replies.problems import problem_lines
+from replies.problems import problem_lines, problems_and_hints
 from scoring.evidence import FINDING_LABELS, TASK_LABELS, Finding
 
 TYPED_CHARS = 500  # of one field of a refused form, handed back to be corrected rather than typed again
@@ -233,8 +233,14 @@ def reading_view(
         table,
         total if shown else len(table.rows) if table else 0,
         mask.text(reading.text),
-        tuple(mask.text(line) for line in problem_lines(reading.problems)),  # a problem once, with all its places
+        tuple(mask.text(line) for line in _problem_lines(reading.problems)),
     )
+
+
+def _problem_lines(problems: Sequence[Mapping]) -> list[str]:
+    """A problem once, with all its places; then the hints, said as such (replies.problems.problems_and_hints)."""
+    problems, hints = problems_and_hints(problems)
+    return [*problem_lines(problems), *(f"提示：{hint}" for hint in hints)]
 
 
 @dataclass(frozen=True)
