@@ -24,7 +24,7 @@ TEXT_KEY_CHARS = 20
 # A short mail text pointing at files (信息见附件，请审阅), asking to read what it does not hold
 # (报送本月信息一篇，请审阅指正) or at a download (百度网盘, 提取码) is the covering note of an article left off, not
 # the article; an article's own "照片见附件" in a text of some length is not. Its length is counted without links.
-_COVERING_NOTE = re.compile(r"附件|查收|审阅|审核|指正|请阅|网盘|云盘|提取码|链接|下载")
+_COVERING_NOTE = re.compile(r"附件|查收|审阅|指正|请阅|网盘|云盘|提取码")  # not 审核, 下载: news of 证审核, 下载申请表
 _NOTE_CHARS = 60
 _LINK = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
 _SPACE = re.compile(r"\s+")

@@ -520,7 +520,9 @@ def test_a_briefing_left_on_a_cloud_drive_or_only_announced_counts_nothing(confi
     """GIVEN 景县's briefing mails holding only a 百度网盘 link and its 提取码, only a note announcing the article
     (报送我县本月专项信息一篇，请各位领导审阅指正), and only a link WHEN counted THEN none is an article: each
     counted one (本月第 1 篇) while its receipt asked for it again, the cloud drive's called 表格 (wording
-    reviewer)."""
+    reviewer). A short article whose news holds 审核 counts (reviewer)."""
+    short = "景县残联召开残疾人证审核工作推进会，要求各乡镇于5月底前完成新办证申请的初审，确保应办尽办。"
+    [article] = store(deps, message(JINGXIAN, BRIEFING_SUBJECT + "（四）", short, when=WHEN))
     ids = store(
         deps,
         message(
@@ -532,8 +534,9 @@ def test_a_briefing_left_on_a_cloud_drive_or_only_announced_counts_nothing(confi
         message(JINGXIAN, BRIEFING_SUBJECT + "（三）", "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv", when=WHEN),
     )
     with deps.db.session() as session:
-        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 0
+        assert briefing_count(session, "景县", "2020-12", config.plan("2020-12").calendar) == 1
     said = receipts(config, deps, WHEN + timedelta(hours=1))
+    assert "本月第 1 篇" in said[article][1]
     assert all("邮件中没有稿件（没有附带稿件文件，正文也不是稿件），不计数" in said[id_][1] for id_ in ids)
     assert "请把稿件直接作为附件添加到邮件中重新发送" in said[ids[0]][1] and "表格" not in said[ids[0]][1]
 
