@@ -116,10 +116,16 @@ def _field_run(lines: list[str], start: int, spaced: bool = True) -> tuple[list[
 
 def _quoted(fields: list[tuple[str, str]], below: list[str]) -> QuotedMessage:
     sender = next((value for name, value in fields if name in _SENDER_FIELDS), "")
-    address = _ADDRESS.search(sender)
     subject = next((value for name, value in fields if name in _SUBJECT_FIELDS and value), None)
     text = _QUOTE_MARK.sub("", "\n".join(below)).strip()
-    return QuotedMessage(address.group(0).lower() if address else None, subject, text)
+    return QuotedMessage(_quoted_sender(sender), subject, text)
+
+
+def _quoted_sender(sender: str) -> str | None:
+    """The quoted mail's sender: its one address, or none when the line names several (a registered address as the
+    display name, `"jxcl2020@163.com"<x@evil.example>`, as QQ Mail quotes what the From said: parsers.mime._author)."""
+    addresses = {address.lower() for address in _ADDRESS.findall(sender)}
+    return addresses.pop() if len(addresses) == 1 else None
 
 
 # Where a reply's quote of the mail it answers begins, besides a forward's lines: "在 2020年12月19日，… 写道：",

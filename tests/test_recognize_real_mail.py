@@ -579,6 +579,22 @@ def test_a_progress_report_locked_by_a_password_alone_is_asked_for_again(config,
     assert "请重新发送：附件“附件1进展情况报告.docx”中没有可读取的附件表格" in said
 
 
+@pytest.mark.parametrize(
+    "quoted_from", [f'"{JINGXIAN}"<attacker@evil.example>;', f"{JINGXIAN} <attacker@evil.example>"]
+)
+def test_a_staff_forward_quoting_a_from_of_two_addresses_counts_for_no_one(quoted_from):
+    """GIVEN staff's inline forward quoting a 发件人 line that names a unit's registered address beside another (as
+    QQ Mail quotes a From whose display name is the address) WHEN recognised THEN it counts for no one: it counted
+    as 景县's registered package, where the From itself is now no one's (reviewer)."""
+    body = (
+        "请教就部处理。\n\n------------------ 原始邮件 ------------------\n"
+        f"发件人: {quoted_from}\n发送时间: 2020年12月19日(星期六) 下午4:40\n"
+        f'收件人: "办公室"<{STAFF}>;\n主题: 景县12月份报表\n\n报表见附件。'
+    )
+    _, result = recognised(message(STAFF, "Fwd: 景县12月份报表", body, (RAR,)))
+    assert not result.registered
+
+
 def test_staff_mail_naming_a_unit_never_asks_to_confirm_our_mailbox(config, deps):
     """GIVEN staff's reply in a forwarded thread and staff's letter naming 景县, and a package staff sent from their
     own mailbox (not forwarded) WHEN stored THEN the letters need nobody, the package is a "forwarded" item;
