@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.corrections import in_force
-from archive.entries import written
+from archive.entries import hold, written
 from archive.evidence import summary_reports
 from archive.findings import NO_UNIT, PersonFinding, all_findings, shared_groups
 from archive.models import CorrectionRow, FormReadingRow, Message, OutboxMail, QueueHandledRow
@@ -202,11 +202,17 @@ def waiting(session: Session, findings: Findings = every_finding) -> int:
 def mark_handled(
     session: Session, handle: str, note: str, by: str, *, zone: tzinfo, findings: Findings = every_finding
 ) -> QueueHandledRow:
-    """Mark the item `handle` names as handled, with a note."""
+    """Mark the item `handle` names as handled, with a note: checked again while holding its key, so that two
+    staff marking it at once (a double click) get the second told it is handled, where it was a 500 page."""
     items = attention(session, include_handled=True, findings=findings)
     item = next((item for item in items if item.handle == handle), None)
     if item is None:
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
+    if item.handled_by is None:
+        hold(session, f"queue:{item.key}")
+        session.expire_all()
+        if (done := session.get(QueueHandledRow, item.key)) is not None:
+            item = replace(item, handled_by=done.handled_by, handled_at=done.handled_at, note=done.note)
     if item.handled_by is not None and item.handled_at is not None:
         raise MailroomError(
             f"该事项已于 {item.handled_at.astimezone(zone):%Y-%m-%d} 由 {item.handled_by} 处理：{item.note}"

@@ -184,6 +184,42 @@ def test_a_handle_is_a_function_of_the_masked_text_and_where_the_person_is():
     assert f"finding:{_whole_key(plain)}" in _earlier_keys([plain])[kept.key][0]  # staff's marks of those stand
 
 
+def test_an_item_marked_handled_twice_at_once_is_marked_once_and_the_second_told(deps):
+    """GIVEN one item WHEN two staff mark it handled at the same moment (a double click) THEN one mark is kept and
+    the other is told the item is handled, by whom: the second was a 500 page (UNIQUE constraint: decisions
+    tester)."""
+    import threading
+
+    from parsers.errors import MailroomError
+
+    finding = Finding("景县", "registry_mismatch", "完成数与实名制登记表不符", (12,))
+
+    def found(session):
+        return [finding]
+
+    with deps.db.session() as session:
+        [item] = attention(session, findings=found)
+    start, outcomes = threading.Barrier(4), []
+
+    def mark(by: str) -> None:
+        with deps.db.session() as session:
+            start.wait()
+            try:
+                mark_handled(session, item.handle, "已核实", by, zone=UTC, findings=found)
+                session.commit()
+                outcomes.append("marked")
+            except MailroomError as refused:
+                outcomes.append(str(refused))
+
+    threads = [threading.Thread(target=mark, args=(name,)) for name in ("甲", "乙", "丙", "丁")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 4 and outcomes.count("marked") == 1, outcomes
+    assert all("处理" in said for said in outcomes if said != "marked"), outcomes
+
+
 def test_the_same_wrong_figure_in_two_months_is_two_items_each_handled_apart(deps):
     """GIVEN 景县's September and November 附件2 each giving 适配辅助器具 114 against 115 registered persons (two
     findings of the same text, one a message) WHEN staff mark September's handled THEN November's still waits,
