@@ -269,8 +269,14 @@ def reopen_unsent(session: Session, message_id: int) -> int:
 
 
 def owed_replies(session: Session, limit: int = 100, besides: Collection[int] = ()) -> list[OwedReply]:
-    """Owed replies not yet composed into the outbox, oldest first, but for those `besides` (set aside)."""
-    waiting = select(OwedReply).where(OwedReply.queued_at.is_(None))
+    """Owed replies not yet composed into the outbox, oldest first, but for those `besides` (set aside) and those
+    whose message waits to be derived again for a staff decision (derived_with cleared): composed from the message
+    as it was, a notice told the old month beside the new decision's words, and nothing told the unit after."""
+    waiting = (
+        select(OwedReply)
+        .join(Message, Message.id == OwedReply.message_id)
+        .where(OwedReply.queued_at.is_(None), Message.derived_with.is_not(None))
+    )
     if besides:
         waiting = waiting.where(OwedReply.id.not_in(besides))
     return list(session.scalars(waiting.order_by(OwedReply.id).limit(limit)))

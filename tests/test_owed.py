@@ -903,3 +903,18 @@ def test_a_progress_report_behind_a_password_has_not_arrived(config, deps):
         arrivals = {arrival.message_id: arrival for arrival in package_arrivals(session, "枣强县", "2020-04")}
     assert (arrivals[ids[0]].form, arrivals[ids[0]].counts) == (1, True)
     assert (arrivals[ids[1]].form, arrivals[ids[1]].locked, arrivals[ids[1]].counts) == (1, True, False)
+
+
+def test_a_reply_owed_waits_while_its_message_waits_to_be_derived_for_a_decision(config, deps):
+    """GIVEN a briefing owed its receipt WHEN a staff decision leaves the message to be derived again (the web's
+    request died between recording it and deriving) THEN the receipt is not composed until it is: composed from
+    the message as it was, a 核实通知 said the old month beside the new decision's words, and nothing told the
+    unit after (decisions tester)."""
+    [id_] = store(deps, briefing(1))
+    with deps.db.session() as session:
+        session.get(Message, id_).derived_with = None  # what recording a decision does (archive.corrections)
+        session.commit()
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)) == 0
+    with deps.db.session() as session:
+        rederive(deps.intake, session, [id_])
+        assert queue_owed_receipts(config, session, datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)) == 1
