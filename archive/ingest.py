@@ -33,6 +33,7 @@ from archive.locks import claim_for_write
 from archive.models import ArticleRow, Attachment, Message, Sighting
 from archive.owed import owe_receipts
 from archive.readings import insert_persons, reading_row
+from archive.staff_senders import confirmed_senders
 from archive.store import RawStore, sha256_hex
 from parsers.copies import copy_key
 from parsers.derive import Derived, Incoming, Recognizer, derive_message, raw_only
@@ -220,6 +221,7 @@ def _write(
             for sha, result in derived.items()
             if sha not in known and keys[sha] not in known
         }
+        _due_if_confirmed_meanwhile(session, recognizer, fresh.values())
         session.add_all(fresh.values())
         session.flush()
         insert_persons(  # registries hold thousands: in bulk, not an object each
@@ -241,6 +243,19 @@ def _write(
             in_same_commit(session)
         session.commit()
     return rows, set(fresh)
+
+
+def _due_if_confirmed_meanwhile(session: Session, recognizer: Recognizer, messages: Iterable[Message]) -> None:
+    """Staff confirmed or revoked a sender while the batch was derived (a clerk's resend after the phone call): its
+    messages from that address are stored due for derivation (derived_with cleared, as a decision leaves them,
+    for serve's watch or `rederive`); stamped, they stayed as the sender was before, for good (decisions tester)."""
+    confirmed = confirmed_senders(session)
+    if confirmed == recognizer.confirmed:
+        return
+    changed = {address for _, address, _ in set(confirmed) ^ set(recognizer.confirmed)}
+    for message in messages:
+        if message.from_addr in changed:
+            message.derived_with = None
 
 
 def _write_alone(write: Callable, recognizer: Recognizer, item: Incoming, sha: str, result: Derived) -> None:

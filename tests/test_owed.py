@@ -918,3 +918,27 @@ def test_a_reply_owed_waits_while_its_message_waits_to_be_derived_for_a_decision
     with deps.db.session() as session:
         rederive(deps.intake, session, [id_])
         assert queue_owed_receipts(config, session, datetime(2020, 5, 6, 10, tzinfo=SHANGHAI)) == 1
+
+
+def test_mail_derived_while_its_sender_was_confirmed_is_stored_due_and_counts_once_derived(config, deps):
+    """GIVEN a briefing from an address no unit has, derived (as a poll does, before writing) WHEN staff confirm the
+    address for 枣强县 before it is written THEN it is stored due for derivation, and counts once derived: stamped
+    under the sender as it was, it stayed uncounted for good, the 确认 button refused as done (decisions tester)."""
+    from archive.staff_senders import add_sender
+
+    stranger = "zqx-clerk@qq.com"
+    before = deps.recognizer  # what the poll derived with: the address not yet confirmed
+    with deps.db.session() as session:
+        add_sender(session, "枣强县", stranger, "电话核实", "孙倩", None, zone=SHANGHAI)
+        session.commit()
+    [id_] = [
+        outcome.id
+        for outcome in ingest_batch(
+            deps.db, deps.store, before, [Incoming(raw=briefing(1, sender=stranger), mailbox="bgs", source="import")]
+        )
+    ]
+    with deps.db.session() as session:
+        message = session.get(Message, id_)
+        assert (message.registered, message.derived_with) == (False, None)
+        rederive(deps.intake, session, [id_])
+        assert (session.get(Message, id_).registered, session.get(Message, id_).unit) == (True, "枣强县")
