@@ -204,9 +204,13 @@ def build_digest(config: Config, session: Session, month: str, now: datetime, fi
         completion_total=completion_total(completion),
         findings=_findings(of_year, evidence, as_of, names),
         kept_at=kept_matrix.closed_at if kept_matrix else None,
-        closed=tuple(kept.lines(config)) if kept else (),
+        closed=tuple(kept.lines(config, hashes=False)) if kept else (),
         # what the standings' note said already (when and by whom it was closed, a unit renamed since) once only
-        matrix_closed=tuple(line for line in kept_matrix.lines(config) if not kept or line not in kept.lines(config))
+        matrix_closed=tuple(
+            line
+            for line in kept_matrix.lines(config, hashes=False)
+            if not kept or line not in kept.lines(config, hashes=False)
+        )
         if kept_matrix
         else (),
     )

@@ -236,13 +236,12 @@ class Kept:
         """Today's name of the unit kept as `unit`; None when today's plan of the year has no such unit."""
         return next((today for today, kept in self.names if kept == unit), None)
 
-    def lines(self, config: Config, unit: str | None = None) -> list[str]:
-        """What a page or command says above the kept figures (only `unit`'s changes when given), in Chinese."""
+    def lines(self, config: Config, unit: str | None = None, *, hashes: bool = True) -> list[str]:
+        """What a page or command says above the kept figures (only `unit`'s changes when given), in Chinese; the
+        plan's and the derivation's fingerprints for an auditor, not in a mail to the director (`hashes`)."""
         when = self.closed_at.astimezone(config.timezone)
-        said = [
-            f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果"
-            f"（计划 {self.plan_hash}，识别 {self.derived_with}）。"
-        ]
+        kept = f"（计划 {self.plan_hash}，识别 {self.derived_with}）" if hashes else ""
+        said = [f"{self.year} 年已于 {when:%Y-%m-%d %H:%M} 由 {self.closed_by} 结账，以下为结账时保存的结果{kept}。"]
         renamed = [(today, kept) for today, kept in self.names if today != kept and unit in (None, kept)]
         if renamed:
             said.append(
@@ -252,10 +251,8 @@ class Kept:
             )
         changes = [text for who, text in self.changes if unit in (None, who)]
         if changes:
-            plan = config.plans.year(self.year)
-            said.append(
-                f"注意：按现在的归档和配置（计划 {plan.fingerprint}）重新计算，结果会不同：" + "；".join(changes) + "。"
-            )
+            plan = f"（计划 {config.plans.year(self.year).fingerprint}）" if hashes else ""
+            said.append(f"注意：按现在的归档和配置{plan}重新计算，结果会不同：" + "；".join(changes) + "。")
         return said
 
     def json(self) -> dict[str, Any]:
