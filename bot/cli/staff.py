@@ -222,7 +222,9 @@ KINDS = ("report", "briefing", "reply", "auto", "bounce", "selfcheck", "other")
 @click.option("--month", callback=month_param, metavar="YYYY-MM", help="邮件实际的报送月份。")
 @click.option("--counted/--not-counted", default=None, help="其发件人是否计入该单位。")
 @click.option("--revoke", "revoke_id", type=int, metavar="N", help="改为撤销更正 #N（记录保留）。")
-@click.option("--reason", required=True, help="原因：工作人员核实了什么。")
+@click.option(
+    "--reason", required=True, help="原因：工作人员核实了什么（原文写入发给单位的核实通知，请用单位能看的话写）。"
+)
 @click.option("--by", default=getpass.getuser, show_default=LOGIN_NAME, help="更正人或撤销人。")
 @pass_context
 def correct(
