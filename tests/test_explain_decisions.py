@@ -160,18 +160,24 @@ def test_a_package_titled_for_the_month_its_subject_does_not_name_is_named_on_th
 
 
 def unit_pages(config_path: Path, month: str, *units: str) -> dict[str, str]:
-    """The units' pages of `month` as staff see them (the Flask test client)."""
+    """The units' pages of `month` as staff see them."""
+    pages = staff_pages(config_path, *(f"/unit/{unit}?month={month}" for unit in units))
+    return dict(zip(units, pages, strict=True))
+
+
+def staff_pages(config_path: Path, *paths: str) -> list[str]:
+    """The pages as staff see them (the Flask test client)."""
     config = load_config(config_path, environ={})
     deps = open_deps(config, sandbox=None)
     try:
         add_accounts(deps)
         client = create_app(config, deps, secret_key="explain").test_client()
         assert log_in(client, "孙倩").status_code == 302
-        pages = {}
-        for unit in units:
-            response = client.get(f"/unit/{unit}?month={month}")
+        pages = []
+        for path in paths:
+            response = client.get(path)
             assert response.status_code == 200
-            pages[unit] = response.get_data(as_text=True)
+            pages.append(response.get_data(as_text=True))
         return pages
     finally:
         deps.close()
@@ -192,14 +198,6 @@ def test_what_was_mailed_about_a_message_is_on_its_page_and_in_show(demo):  # no
     assert [answer["kind"] for answer in answers] == ["receipt", "change"] and "您单位的邮件已收到" in answers[0][
         "text"
     ]
-    config = load_config(demo, environ={})
-    deps = open_deps(config, sandbox=None)
-    try:
-        add_accounts(deps)
-        client = create_app(config, deps, secret_key="answers").test_client()
-        assert log_in(client, "孙倩").status_code == 302
-        page = client.get(f"/message/{april}").get_data(as_text=True)
-    finally:
-        deps.close()
+    [page] = staff_pages(demo, f"/message/{april}")
     assert '<section class="answers" id="answers">' in page and "<summary>回执 · 已发出" in page
     assert "您单位的邮件已收到" in page.split('id="answers"')[1]

@@ -4,9 +4,12 @@ brought them, the same in `findings`, 待处理 and the digest (which lists them
 from __future__ import annotations
 
 import email
+import io
+from collections.abc import Callable
 from datetime import datetime
 from email import policy
 
+import openpyxl
 from sqlalchemy import select
 
 from archive.evidence import load_evidence, summary_reports
@@ -15,7 +18,7 @@ from archive.ingest import Incoming, ingest_batch
 from archive.models import Message
 from archive.queue import attention
 from bot.outgoing.digest import _findings, build_digest
-from tests.webapp import SHANGHAI, _message
+from tests.webapp import BOOKS, SHANGHAI, _message
 
 REGISTRY = "rehab-registry-two-age-sheets.xlsx"  # 附件3 of 饶阳县, five persons
 STRANGER = "987654321@qq.com"  # no unit's address: its mail counts for nothing
@@ -99,33 +102,36 @@ def test_a_months_digest_made_later_keeps_the_persons_found_by_its_end(config, d
     assert [may in ids for ids in persons_said("2020-05")] == [True]
 
 
+def copied_by_taocheng(deps, retyped: Callable[[str], str]) -> tuple[int, int, list[PersonFinding]]:
+    """饶阳县's registry, then 桃城区's copy of it with each ID number (18 or 20 characters) as `retyped` gives it: the
+    two messages and the persons found in both."""
+    book = openpyxl.load_workbook(BOOKS / REGISTRY)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and len(cell.value) in (18, 20) and cell.value[:17].isdigit():
+                    cell.value = retyped(cell.value)
+    copied = io.BytesIO()
+    book.save(copied)
+    copy = email.message_from_bytes(
+        _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件"), policy=policy.default
+    )
+    copy.add_attachment(copied.getvalue(), maintype="application", subtype="octet-stream", filename="附件3.xlsx")
+    own, wrong = store(
+        deps, _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)), copy.as_bytes()
+    )
+    with deps.db.session() as session:
+        return own, wrong, persons(session)
+
+
 def test_a_person_written_in_another_spelling_by_the_other_unit_is_found(deps):
     """GIVEN 饶阳县's registry, and 桃城区's copy of it whose 残疾人证号 are typed with full-width digits, a space and a
     lower-case x WHEN the findings are read THEN every person is found registered by both units: only the exact
     spelling was (a registry's own duplicates are found in any spelling)."""
-    import io
-
-    import openpyxl
-
-    from tests.webapp import BOOKS
-
-    book = openpyxl.load_workbook(BOOKS / REGISTRY)
     wide = str.maketrans("0123456789X", "０１２３４５６７８９x")
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and len(cell.value) == 20 and cell.value[:17].isdigit():
-                    cell.value = f"{cell.value[:6]} {cell.value[6:]}".translate(wide)
-    respelled = io.BytesIO()
-    book.save(respelled)
-    copy = _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件")
-    as_mail = email.message_from_bytes(copy, policy=policy.default)
-    as_mail.add_attachment(respelled.getvalue(), maintype="application", subtype="octet-stream", filename="附件3.xlsx")
-    own, wrong = store(
-        deps, _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)), as_mail.as_bytes()
+    own, wrong, found = copied_by_taocheng(
+        deps, lambda number: f"{number[:6]} {number[6:]}".translate(wide) if len(number) == 20 else number
     )
-    with deps.db.session() as session:
-        found = persons(session)
     assert len(found) == 5 and {f.message_ids for f in found} == {(own, wrong)}
 
 
@@ -134,31 +140,14 @@ def test_a_person_registered_by_the_other_unit_under_their_id_number_or_another_
     a child without a card) and the others' card with another 等级 (assessed again) WHEN the findings are read THEN
     every person is found registered by both units, each said with the number the first registry gives: only
     the same 20 digits were."""
-    import io
+    numbers: list[str] = []
 
-    import openpyxl
+    def retyped(number: str) -> str:
+        numbers.append(number)
+        if len(number) == 18:  # the child's 身份证号 is left as it is
+            return number
+        return number[:18] if len(numbers) % 2 else number[:19] + ("1" if number[-1] != "1" else "2")
 
-    from tests.webapp import BOOKS
-
-    book = openpyxl.load_workbook(BOOKS / REGISTRY)
-    numbers = []
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) and len(cell.value) in (18, 20) and cell.value[:17].isdigit():
-                    numbers.append(cell.value)
-                    other = "1" if cell.value[-1] != "1" else "2"
-                    if len(cell.value) == 20:  # the child's 身份证号 is left as it is
-                        cell.value = cell.value[:18] if len(numbers) % 2 else cell.value[:19] + other
-    retyped = io.BytesIO()
-    book.save(retyped)
-    copy = _message("tcqcl@163.com", "桃城区4月份报表", at(10), "见附件")
-    as_mail = email.message_from_bytes(copy, policy=policy.default)
-    as_mail.add_attachment(retyped.getvalue(), maintype="application", subtype="octet-stream", filename="附件3.xlsx")
-    own, wrong = store(
-        deps, _message("ryxcl@163.com", "饶阳县4月份报表", at(9), "见附件", (REGISTRY,)), as_mail.as_bytes()
-    )
-    with deps.db.session() as session:
-        found = persons(session)
+    own, wrong, found = copied_by_taocheng(deps, retyped)
     assert len(numbers) == 5 and len(found) == 5 and {f.message_ids for f in found} == {(own, wrong)}
     assert sorted(next(n for n in numbers if f"（证号 {n}）" in f.message) for f in found) == sorted(numbers)
