@@ -922,6 +922,18 @@ def waiting_count(html: str) -> int:
     return int(found.group(1)) if found else 0
 
 
+def test_a_message_waiting_for_a_decisions_derivation_is_not_said_to_be_of_an_old_configuration(site):
+    """GIVEN a message another staff member's decision left to be derived again a moment ago WHEN 待处理 is opened
+    THEN it says the message is being derived for that decision, not that its result comes from an old
+    configuration or version (decisions tester)."""
+    app, deps, archive = site
+    with deps.db.session() as session:
+        session.get(Message, archive.text_script).derived_with = None
+        session.commit()
+    queue = page(signed_in(app, "孙倩"), "/queue")
+    assert "有 1 封邮件正在按工作人员刚做的决定重新识别" in queue and "来自旧的配置或程序版本" not in queue
+
+
 def test_staff_handle_a_queue_item_by_correcting_it_and_auditors_only_see_it(site):
     """GIVEN 饶阳县's question in the attention queue, counted in the menu on every page WHEN staff correct
     its message on 待处理 THEN it is derived again, leaves the queue and the count, and the correction is

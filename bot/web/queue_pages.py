@@ -28,6 +28,7 @@ from archive.models import Message, StaffSenderRow
 from archive.queue import attention, mark_handled, waiting
 from archive.rederive import behind
 from archive.staff_senders import add_sender, confirmed_because, remove_sender
+from bot.daemon.status import decided_due
 from bot.services.decisions import derivation_owed, describe, message_month, rederive_report, still_not_counted
 from bot.services.scores import unit_name
 from bot.services.show import decided_text
@@ -69,6 +70,7 @@ def queue_page():
     zone = current.config.timezone
     with current.deps.db.session() as db:
         stale = behind(db, current.deps.recognizer.stamp)
+        deciding = decided_due(current.deps) if stale else 0
         items = attention(db, include_handled=True, findings=kept_findings())
         fixes = [
             {
@@ -97,7 +99,8 @@ def queue_page():
         handled=handled,
         asking=asking,
         fixes=fixes,
-        behind=stale,
+        behind=stale - deciding,  # derived under another configuration or code
+        deciding=deciding,  # waiting for a staff decision's derivation (another staff's, made a moment ago)
         **correction_choices(current.config),
         when=lambda instant: local_time(instant, zone),
     )
