@@ -377,7 +377,7 @@ def test_a_month_no_plan_covers_is_refused_naming_it(month):
         config.plan(month if month != "2021-03" else "2021-04")
     assert str(raised.value).startswith(
         f"{month if month != '2021-03' else '2021-04'} 不在任何年度计划内（计划覆盖 "
-        "2020-04 至 2020-12、2021-05 至 2021-12）"
+        "2020年4月至2020年12月、2021年5月至2021年12月）"
     )
     assert not config.plans.covers(month)
 

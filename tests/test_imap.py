@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import email
 import hashlib
 import os
 import signal
@@ -361,13 +362,22 @@ def test_a_message_expunged_between_search_and_fetch_is_passed_over(dovecot, fol
     deps.close()
 
 
+def message_file(dovecot, folder: str, raw: bytes):
+    """The file Dovecot keeps a message in, found by its Message-ID (file names do not sort as the UIDs)."""
+    message_id = email.message_from_bytes(raw)["Message-ID"].encode()
+    return next(
+        path for path in dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*") if message_id in path.read_bytes()
+    )
+
+
 def test_a_message_the_server_cannot_hand_out_is_passed_over_and_said(dovecot, folder, imap_config):
     """GIVEN three messages, the second's file unreadable to the server (Dovecot answers the batch's FETCH with
     NO), then a fourth arriving later WHEN polled THEN the other three are archived, the poll saying which UID
     was passed over and that it stays on the server: the batch failed whole at every poll, the mailbox archived
     nothing more, and status called it a dropped connection (mail servers tester)."""
-    uids = [dovecot.append("bgs", briefing(number), folder=folder) for number in range(1, 4)]
-    bad = sorted(dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*"), key=lambda path: path.name)[1]
+    raws = [briefing(number) for number in range(1, 4)]
+    uids = [dovecot.append("bgs", raw, folder=folder) for raw in raws]
+    bad = message_file(dovecot, folder, raws[1])
     bad.chmod(0)
     config = imap_config()
     deps = open_deps(config)
@@ -415,8 +425,9 @@ def test_a_message_refused_by_a_no_the_connection_kept_is_passed_over_too(doveco
 def test_the_newest_message_passed_over_by_the_daemon_is_said_in_status(dovecot, folder, imap_config, monkeypatch):
     """GIVEN `serve`'s watch of a mailbox whose newest message the server refuses WHEN it is passed over THEN the
     mailbox's record (status) names it: with nothing fetched on that look, only the log said so (reviewer)."""
-    uids = [dovecot.append("bgs", briefing(number), folder=folder) for number in range(1, 4)]
-    bad = sorted(dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*"), key=lambda path: path.name)[2]
+    raws = [briefing(number) for number in range(1, 4)]
+    uids = [dovecot.append("bgs", raw, folder=folder) for raw in raws]
+    bad = message_file(dovecot, folder, raws[2])
     bad.chmod(0)
     config = imap_config()
     deps = open_deps(config)
