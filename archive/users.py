@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from archive.entries import hold
 from archive.models import LoginFailure, WebUser
 from parsers.errors import InputError, MailroomError
 
@@ -231,11 +232,13 @@ def log_in(
 ) -> LoginAttempt:
     """A login from the client at `address`: refused without looking at the password while the name or the
     address is locked (the same for a name no account has), else checked; a failure is recorded and a
-    success forgets the name's failures. The attempt is recorded as a failure before the lock is looked at
-    (by the others) and the password checked: attempts in parallel each see the others, where several passed
-    the look together during the slow check (8 of 40 against the 5 allowed: web attacker)."""
+    success forgets the name's failures. The attempt is recorded as a failure, holding the name (one attempt at a
+    time records and looks), before the lock is looked at and the password checked: attempts in parallel each see
+    those before them, where several passed the look together during the slow check (8 of 40 against the 5
+    allowed: web attacker)."""
     name = account_name(name)
     key = _name_key(name)
+    hold(session, f"login:{key}")
     attempt = LoginFailure(name_key=key, address=address[:ADDRESS_LENGTH], at=now)
     session.add(attempt)
     session.commit()
