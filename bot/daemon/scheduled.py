@@ -98,7 +98,7 @@ def due_jobs(
     config: Config, session: Session, now: datetime, since: datetime | None = None
 ) -> list[tuple[MonthlyJob, str]]:
     """The jobs due now, each with its month; none in a month no plan covers. A job waits while mail is spooled
-    and, in a daemon begun at `since`, while a mailbox has not been looked at since the job's time (_unread);
+    and, in a daemon begun at `since`, while a mailbox has not been looked at since the job's time (_looked);
     up to its spool wait, or SPOOL_WAIT from `since` when that is later (a daemon started after the job's time
     looks first; half the job's window left at most, as the spool wait)."""
     month = config.local_month(now)
