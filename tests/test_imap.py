@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email
 import hashlib
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -362,12 +364,22 @@ def test_a_message_expunged_between_search_and_fetch_is_passed_over(dovecot, fol
     deps.close()
 
 
-def message_file(dovecot, folder: str, raw: bytes):
-    """The file Dovecot keeps a message in, found by its Message-ID (file names do not sort as the UIDs)."""
-    message_id = email.message_from_bytes(raw)["Message-ID"].encode()
-    return next(
+@contextlib.contextmanager
+def one_unreadable(dovecot, folder: str, which: int) -> Iterator[list[int]]:
+    """Three briefings in the folder, the `which`-th (from 0) unreadable to Dovecot while the block runs (its FETCH
+    refused, the connection dropped); yields their UIDs. The file is found by its Message-ID: file names do not
+    sort as the UIDs."""
+    raws = [briefing(number) for number in range(1, 4)]
+    uids = [dovecot.append("bgs", raw, folder=folder) for raw in raws]
+    message_id = email.message_from_bytes(raws[which])["Message-ID"].encode()
+    bad = next(
         path for path in dovecot.folder_dir("bgs", folder).glob("[cn][ue][rw]/*") if message_id in path.read_bytes()
     )
+    bad.chmod(0)
+    try:
+        yield uids
+    finally:
+        bad.chmod(0o600)
 
 
 def test_a_message_the_server_cannot_hand_out_is_passed_over_and_said(dovecot, folder, imap_config):
@@ -375,20 +387,16 @@ def test_a_message_the_server_cannot_hand_out_is_passed_over_and_said(dovecot, f
     NO), then a fourth arriving later WHEN polled THEN the other three are archived, the poll saying which UID
     was passed over and that it stays on the server: the batch failed whole at every poll, the mailbox archived
     nothing more, and status called it a dropped connection (mail servers tester)."""
-    raws = [briefing(number) for number in range(1, 4)]
-    uids = [dovecot.append("bgs", raw, folder=folder) for raw in raws]
-    bad = message_file(dovecot, folder, raws[1])
-    bad.chmod(0)
     config = imap_config()
     deps = open_deps(config)
     try:
-        first = poll_once(config, deps).mailboxes[0]
-        dovecot.append("bgs", briefing(4), folder=folder)
-        second = poll_once(config, deps).mailboxes[0]
+        with one_unreadable(dovecot, folder, 1) as uids:
+            first = poll_once(config, deps).mailboxes[0]
+            dovecot.append("bgs", briefing(4), folder=folder)
+            second = poll_once(config, deps).mailboxes[0]
         with deps.db.session() as session:
             subjects = sorted(session.scalars(select(Message.subject)))
     finally:
-        bad.chmod(0o600)
         deps.close()
     assert len(subjects) == 3 and (first.error, second.error) == (None, None)
     assert first.untidied is not None and f"UID {uids[1]}" in first.untidied and "仍在服务器上" in first.untidied
@@ -425,23 +433,19 @@ def test_a_message_refused_by_a_no_the_connection_kept_is_passed_over_too(doveco
 def test_the_newest_message_passed_over_by_the_daemon_is_said_in_status(dovecot, folder, imap_config, monkeypatch):
     """GIVEN `serve`'s watch of a mailbox whose newest message the server refuses WHEN it is passed over THEN the
     mailbox's record (status) names it: with nothing fetched on that look, only the log said so (reviewer)."""
-    raws = [briefing(number) for number in range(1, 4)]
-    uids = [dovecot.append("bgs", raw, folder=folder) for raw in raws]
-    bad = message_file(dovecot, folder, raws[2])
-    bad.chmod(0)
     config = imap_config()
     deps = open_deps(config)
     monkeypatch.setattr(FolderSession, "wait_for_news", lambda self, renew, stopping: deps.stop.set())
     try:
-        for _ in range(4):
-            if deps.stop.is_set():
-                break
-            _watch_imap(config, deps, config.mailboxes[0], lambda: None)
+        with one_unreadable(dovecot, folder, 2) as uids:
+            for _ in range(4):
+                if deps.stop.is_set():
+                    break
+                _watch_imap(config, deps, config.mailboxes[0], lambda: None)
         with deps.db.session() as session:
             count = session.scalar(select(func.count()).select_from(Message))
             said = session.get(MailboxState, "bgs").last_error
     finally:
-        bad.chmod(0o600)
         deps.close()
     assert count == 2 and said is not None and f"UID {uids[2]}" in said
 
