@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.orm import Session
@@ -51,6 +51,11 @@ class Evidence:
 def load_evidence(session: Session) -> Evidence:
     arrivals, summaries = _forms(session)
     return Evidence(arrivals, summaries, _articles(session), _entries(session))
+
+
+def locked(problems: Iterable[Mapping[str, Any]]) -> bool:
+    """Whether a password keeps the form shut (a 附件1 so counts not: FormArrival.locked), by its stored problems."""
+    return any(problem.get("code") == "encrypted" for problem in problems)
 
 
 def summary_reports(session: Session, unit: str | None = None) -> tuple[SummaryReport, ...]:
@@ -142,8 +147,7 @@ def _forms(session: Session, *where: ColumnElement[bool]) -> tuple[tuple[FormArr
         month = counted_month(month, month_source, stated)
         if month is None:
             continue
-        locked = any(problem.get("code") == "encrypted" for problem in shut or ())
-        arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable, locked))
+        arrivals.append(FormArrival(unit, month, form, arrival, message_id, registered, readable, locked(shut or ())))
         if form == 2 and readable and registered and tasks:  # no figures: no row of the unit found (another's 附件2)
             done = {task: figures.get("done") for task, figures in tasks.items()}
             unread = frozenset(task for task, figures in tasks.items() if figures.get("done_unread"))

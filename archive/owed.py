@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from archive.evidence import COUNTED_KINDS, submission
+from archive.evidence import COUNTED_KINDS, locked, submission
 from archive.models import CorrectionRow, Message, OutboxMail, OwedReply
 from parsers.document import text_characters
 from parsers.no_form import IMAGES, NO_FORM_CODES, why_no_form
@@ -319,7 +319,7 @@ def message_facts(message: Message) -> MessageFacts:
                 # a zip's member holding no form (a PDF, a .csv): said as a loose one is, not among a briefing's
                 no_form=r.form is None and not r.readable and all(p.get("code") in NO_FORM_CODES for p in r.problems),
                 notes=tuple(hints),
-                locked=any(p.get("code") == "encrypted" for p in r.problems),
+                locked=locked(r.problems),
             )
         )
     files: list[FileFacts] = []

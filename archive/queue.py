@@ -210,7 +210,6 @@ def mark_handled(
         raise MailroomError(f"待处理事项中没有 {handle}（mailroom queue 列出各项的编号）")
     if item.handled_by is None:
         hold(session, f"queue:{item.key}")
-        session.expire_all()
         if (done := session.get(QueueHandledRow, item.key)) is not None:
             item = replace(item, handled_by=done.handled_by, handled_at=done.handled_at, note=done.note)
     if item.handled_by is not None and item.handled_at is not None:

@@ -26,7 +26,7 @@ TEXT_KEY_CHARS = 20
 # the article; an article's own "照片见附件" in a text of some length is not. Its length is counted without links.
 _COVERING_NOTE = re.compile(r"附件|查收|审阅|指正|请阅|网盘|云盘|提取码")  # not 审核, 下载: news of 证审核, 下载申请表
 _NOTE_CHARS = 60
-_LINK = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
+LINK = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)  # a link in a mail's text, which is no words of it
 _SPACE = re.compile(r"\s+")
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,5}$")  # a file name's extension: not "2020.12稿件"'s dot
 
@@ -61,7 +61,7 @@ def text_key(text: str) -> str | None:
 def body_article_key(text: str) -> str | None:
     """The key of the article a briefing's mail text holds (text_key), None when it holds none: a few words (a
     link alone), or a short note pointing at files or a download (信息见附件，请审阅: the article was left off)."""
-    words = len(_SPACE.sub("", _LINK.sub("", text)))
+    words = len(_SPACE.sub("", LINK.sub("", text)))
     if words < TEXT_KEY_CHARS or (words < _NOTE_CHARS and _COVERING_NOTE.search(text)):
         return None
     return text_key(text)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from parsers.articles import LINK
 from parsers.derive import UNPLANNED_MARK
 from parsers.form_layouts import form_list
 from parsers.months import month_ranges, report_month
@@ -61,7 +62,6 @@ _OWN_TEXT_ENDS = re.compile(
     re.I | re.M,
 )
 _QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
-_URL = re.compile(r"(?:https?://|ftp://|www\.)\S+", re.I)
 # What a monthly package is sent as: workbooks (WPS's .et), archives (WinRAR and 7-Zip too), and Word files
 # (附件1; WPS's .wps), unless the mail is a briefing's: its article is a Word file too.
 PACKAGE_FILES = frozenset({"xlsx", "xlsm", "xls", "et", "ods", "zip", "rar", "7z"})
@@ -225,7 +225,7 @@ def own_text(body: str) -> str:
     """The sender's own words in a mail's text: before a signature or a quoted mail, without the lines
     quoted with ">" and without links (a link's "?k=1" asks nothing)."""
     end = _OWN_TEXT_ENDS.search(body)
-    return _URL.sub(" ", _QUOTED_LINE.sub("", body[: end.start()] if end else body))
+    return LINK.sub(" ", _QUOTED_LINE.sub("", body[: end.start()] if end else body))
 
 
 def asks_question(body: str) -> bool:
